@@ -1,0 +1,103 @@
+/**
+ * Parses `sockchat serve` arguments into server options.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import {
+  DEFAULT_MAX_FRAME_BYTES,
+  DEFAULT_MAX_QUEUE_BYTES,
+  DEFAULT_MAX_USERS,
+  DEFAULT_PORT,
+  DEFAULT_SERVE_HOST,
+  MAX_MAX_FRAME_BYTES,
+  MIN_MAX_FRAME_BYTES,
+} from "../config/limits.ts";
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "../log/logger.ts";
+import { parseIntFlag } from "./parse_number.ts";
+import { parseStrict } from "./parse_strict.ts";
+import { UsageError } from "./usage.ts";
+
+const HINT = "sockchat serve --help";
+
+/** Everything `serve` was asked to do. */
+export interface ServeArgs {
+  help: boolean;
+  host: string;
+  port: number;
+  maxUsers: number;
+  maxFrame: number;
+  maxQueueBytes: number;
+  logLevel: LogLevel;
+  logFormat: LogFormat;
+}
+
+/** Parses `serve`'s arguments (after the subcommand); throws {@linkcode UsageError}. */
+export function parseServeArgs(args: string[]): ServeArgs {
+  const { values, positionals } = parseStrict(() =>
+    parseArgs({
+      args,
+      strict: true,
+      allowPositionals: true,
+      options: {
+        help: { type: "boolean", short: "h" },
+        host: { type: "string" },
+        port: { type: "string" },
+        "max-users": { type: "string" },
+        "max-frame": { type: "string" },
+        "max-queue": { type: "string" },
+        "log-level": { type: "string" },
+        "log-format": { type: "string" },
+      },
+    }), HINT);
+  if (positionals.length > 0) {
+    throw new UsageError(
+      `serve takes no arguments, but got ${JSON.stringify(positionals[0])}.`,
+      HINT,
+    );
+  }
+  const host = values.host ?? DEFAULT_SERVE_HOST;
+  if (host === "") throw new UsageError("--host needs an address, such as 0.0.0.0.", HINT);
+  const port = values.port === undefined
+    ? DEFAULT_PORT
+    : parseIntFlag("--port", values.port, 0, 65535, HINT);
+  const maxUsers = values["max-users"] === undefined
+    ? DEFAULT_MAX_USERS
+    : parseIntFlag("--max-users", values["max-users"], 1, 1_000_000, HINT);
+  const maxFrame = values["max-frame"] === undefined ? DEFAULT_MAX_FRAME_BYTES : parseIntFlag(
+    "--max-frame",
+    values["max-frame"],
+    MIN_MAX_FRAME_BYTES,
+    MAX_MAX_FRAME_BYTES,
+    HINT,
+  );
+  const minQueue = 2 * maxFrame + 4096;
+  const maxQueueBytes = values["max-queue"] === undefined
+    ? Math.max(DEFAULT_MAX_QUEUE_BYTES, minQueue)
+    : parseIntFlag("--max-queue", values["max-queue"], minQueue, 1024 * 1024 * 1024, HINT);
+  const logLevel = values["log-level"] ?? "info";
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new UsageError(
+      `--log-level must be one of ${LOG_LEVELS.join(", ")}, not ${JSON.stringify(logLevel)}.`,
+      HINT,
+    );
+  }
+  const logFormat = values["log-format"] ?? "text";
+  if (!(LOG_FORMATS as readonly string[]).includes(logFormat)) {
+    throw new UsageError(
+      `--log-format must be text or json, not ${JSON.stringify(logFormat)}.`,
+      HINT,
+    );
+  }
+  return {
+    help: values.help ?? false,
+    host,
+    port,
+    maxUsers,
+    maxFrame,
+    maxQueueBytes,
+    logLevel: logLevel as LogLevel,
+    logFormat: logFormat as LogFormat,
+  };
+}

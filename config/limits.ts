@@ -1,0 +1,60 @@
+/**
+ * Every limit and default sockchat enforces, in one place. Each is named, documented in
+ * `--help` and the README, and covered by a test.
+ *
+ * @module
+ */
+
+/** Port that `serve` listens on and `join` connects to when none is given. */
+export const DEFAULT_PORT = 7342;
+
+/**
+ * Address `serve` binds when `--host` is not given. A chat server exists so that other people can
+ * reach it, so it listens on every IPv4 interface, as ssh-chat and IRC servers do.
+ */
+export const DEFAULT_SERVE_HOST = "0.0.0.0";
+
+/** Host `join` connects to when none is given. */
+export const DEFAULT_JOIN_HOST = "localhost";
+
+/** Largest frame (one NDJSON line or one plain-text line, without its newline), in bytes. */
+export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024;
+
+/** Smallest `--max-frame` accepted: a hello with a 32-character nick must fit. */
+export const MIN_MAX_FRAME_BYTES = 256;
+
+/** Largest `--max-frame` accepted, so that one connection's decoder stays small. */
+export const MAX_MAX_FRAME_BYTES = 16 * 1024 * 1024;
+
+/** Users that may be joined at once. */
+export const DEFAULT_MAX_USERS = 1000;
+
+/**
+ * Bytes that may wait in one connection's outbound queue (including the batch being written).
+ * A client whose queue would grow past this is disconnected as `too_slow`.
+ */
+export const DEFAULT_MAX_QUEUE_BYTES = 512 * 1024;
+
+/** Malformed frames a connection may send before it is closed as a protocol offender. */
+export const MAX_BAD_FRAMES = 10;
+
+/** Bytes requested per socket read. Small, because every idle connection holds one read. */
+export const READ_CHUNK_BYTES = 16 * 1024;
+
+/** How long shutdown waits for clients to receive their goodbye before closing them anyway. */
+export const SHUTDOWN_GRACE_MS = 2000;
+
+/** Longest nickname, in Unicode code points. */
+export const NICK_MAX_LENGTH = 32;
+
+/** Longest client-chosen `ref` carried back in an ack, in characters. */
+export const MAX_REF_LENGTH = 64;
+
+/**
+ * How long a new connection may stay silent before it is greeted in plain text. NDJSON clients
+ * send their hello at once; a person on netcat waits to be asked for a nickname.
+ */
+export const PLAIN_GREETING_DELAY_MS = 250;
+
+/** After a graceful close, how long unread input is drained before the socket is closed. */
+export const LINGER_MS = 1000;

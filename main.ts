@@ -1,0 +1,92 @@
+/**
+ * The `sockchat` command: dispatches `serve` and `join`.
+ *
+ * @module
+ */
+
+import { parseJoinArgs } from "./cli/join_args.ts";
+import { parseServeArgs } from "./cli/serve_args.ts";
+import { JOIN_HELP, MAIN_HELP, SERVE_HELP, UsageError } from "./cli/usage.ts";
+import { runJoin } from "./client.ts";
+import { createLogger } from "./log/logger.ts";
+import { startServer } from "./server.ts";
+import { VERSION } from "./version.ts";
+
+/** Runs the CLI with `args`; resolves to the exit code. */
+export async function main(args: string[]): Promise<number> {
+  try {
+    const [command, ...rest] = args;
+    switch (command) {
+      case "serve":
+        return await serve(rest);
+      case "join": {
+        const parsed = parseJoinArgs(rest, (name) => Deno.env.get(name));
+        if (parsed.help) {
+          console.log(JOIN_HELP);
+          return 0;
+        }
+        return await runJoin(parsed);
+      }
+      case "-h":
+      case "--help":
+      case "help":
+        console.log(MAIN_HELP);
+        return 0;
+      case "-V":
+      case "--version":
+      case "version":
+        console.log(`sockchat ${VERSION}`);
+        return 0;
+      case undefined:
+        throw new UsageError("missing command: use serve or join.");
+      default:
+        throw new UsageError(
+          command.startsWith("-")
+            ? `unknown option ${command}.`
+            : `unknown command ${JSON.stringify(command)}: use serve or join.`,
+        );
+    }
+  } catch (error) {
+    if (error instanceof UsageError) {
+      console.error(`sockchat: ${error.message}\nTry '${error.hint}'.`);
+      return 2;
+    }
+    throw error;
+  }
+}
+
+async function serve(args: string[]): Promise<number> {
+  const options = parseServeArgs(args);
+  if (options.help) {
+    console.log(SERVE_HELP);
+    return 0;
+  }
+  const logger = createLogger({ level: options.logLevel, format: options.logFormat });
+  let server;
+  try {
+    server = startServer({ ...options, logger });
+  } catch (error) {
+    const reason = error instanceof Deno.errors.AddrInUse
+      ? "the address is already in use (is another server running? try --port)"
+      : error instanceof Deno.errors.PermissionDenied
+      ? "permission denied (ports below 1024 need privileges)"
+      : (error as Error).message;
+    console.error(`sockchat: cannot listen on ${options.host}:${options.port}: ${reason}`);
+    return 1;
+  }
+  const host = server.addr.hostname.includes(":")
+    ? `[${server.addr.hostname}]`
+    : server.addr.hostname;
+  console.log(`listening on ${host}:${server.addr.port}`);
+  const stop = () => void server.shutdown();
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
+  await server.finished;
+  Deno.removeSignalListener("SIGINT", stop);
+  Deno.removeSignalListener("SIGTERM", stop);
+  return 0;
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

@@ -1,0 +1,291 @@
+/**
+ * One accepted TCP connection: reads frames, feeds them to the hub through a protocol session
+ * (NDJSON or plain text, told apart by the first byte), and drains its bounded outbound queue.
+ * Every way a connection can end funnels through {@linkcode Connection.finish}.
+ *
+ * @module
+ */
+
+import {
+  LINGER_MS,
+  MAX_BAD_FRAMES,
+  PLAIN_GREETING_DELAY_MS,
+  READ_CHUNK_BYTES,
+  SHUTDOWN_GRACE_MS,
+} from "../config/limits.ts";
+import type { Hub, PeerSink, User } from "../core/hub.ts";
+import { decodeFrames } from "../protocol/frame_decoder.ts";
+import {
+  type ErrorFrame,
+  errorFrame,
+  type LeaveReason,
+  type ServerFrame,
+} from "../protocol/frames.ts";
+import { Outgoing } from "../protocol/outgoing.ts";
+import type { Logger } from "../log/logger.ts";
+import { OutboundQueue, writeAll } from "./outbound_queue.ts";
+import { NdjsonSession } from "./ndjson_session.ts";
+import { PLAIN_GREETING, PlainSession } from "./plain_session.ts";
+
+/** Settings shared by every connection of a server. */
+export interface ConnectionOptions {
+  hub: Hub;
+  logger: Logger;
+  maxFrame: number;
+  maxQueueBytes: number;
+}
+
+/** What a wire-format session does with the frames of its connection. */
+export interface ProtocolSession {
+  /** Called once, when the mode is known (or the greeting delay passed). */
+  start(): void;
+  /** One complete frame's bytes. */
+  frame(bytes: Uint8Array): void;
+}
+
+/** The wire format a connection speaks. */
+export type WireMode = "json" | "plain";
+
+const OPEN_BRACE = 0x7b;
+
+/** A live connection: the hub's sink for it, and the owner of its socket. */
+export class Connection implements PeerSink {
+  readonly #conn: Deno.Conn;
+  readonly #options: ConnectionOptions;
+  readonly #queue: OutboundQueue;
+  readonly #remote: string;
+  #mode: WireMode = "json";
+  #writer: Promise<void> = Promise.resolve();
+  #user: User | null = null;
+  #finishing = false;
+  #closed = false;
+  #badFrames = 0;
+  #reason: LeaveReason = "dropped";
+  #lingerTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(conn: Deno.Conn, options: ConnectionOptions) {
+    this.#conn = conn;
+    this.#options = options;
+    this.#queue = new OutboundQueue(options.maxQueueBytes);
+    const addr = conn.remoteAddr as Deno.NetAddr;
+    this.#remote = `${addr.hostname}:${addr.port}`;
+  }
+
+  /** The hub this connection talks to. */
+  get hub(): Hub {
+    return this.#options.hub;
+  }
+
+  /** Largest frame accepted. */
+  get maxFrame(): number {
+    return this.#options.maxFrame;
+  }
+
+  /** The logged-in user, once there is one. */
+  get user(): User | null {
+    return this.#user;
+  }
+
+  /** Bytes waiting in the outbound queue. */
+  get queuedBytes(): number {
+    return this.#queue.bytes;
+  }
+
+  /** True once the connection is on its way out; its frames are ignored from then on. */
+  get finishing(): boolean {
+    return this.#finishing;
+  }
+
+  /** Records a successful login. */
+  loggedIn(user: User): void {
+    this.#user = user;
+    this.#options.logger.info("login", { remote: this.#remote, nick: user.nick, mode: this.#mode });
+  }
+
+  /** {@inheritDoc PeerSink.deliver} */
+  deliver(out: Outgoing): void {
+    if (this.#finishing) return;
+    const bytes = this.#mode === "json" ? out.ndjson() : out.plain();
+    if (bytes.length === 0) return;
+    if (!this.#queue.push(bytes)) this.finish("too_slow", false);
+  }
+
+  /** {@inheritDoc PeerSink.close} */
+  close(reason: LeaveReason): void {
+    this.finish(reason, true);
+  }
+
+  /** Sends a goodbye (even before login) and closes gracefully. */
+  shutdown(): void {
+    if (this.#finishing) return;
+    this.send({
+      type: "bye",
+      reason: "shutdown",
+      message: "The server is shutting down. Goodbye!",
+    });
+    this.finish("shutdown", true);
+  }
+
+  /** Tells the peer about a bad frame; closes the connection once it has sent too many. */
+  protocolError(error: ErrorFrame): void {
+    this.#badFrames++;
+    if (this.#badFrames < MAX_BAD_FRAMES) {
+      this.deliver(new Outgoing(error));
+      return;
+    }
+    this.deliver(
+      new Outgoing(errorFrame(
+        "too_many_errors",
+        `${error.message} That makes ${MAX_BAD_FRAMES} bad frames; closing the connection.`,
+        { fatal: true },
+      )),
+    );
+    this.finish("protocol_error", true);
+  }
+
+  /** Sends one frame to this connection only. */
+  send(frame: ServerFrame): void {
+    this.deliver(new Outgoing(frame));
+  }
+
+  /** Queues raw bytes (a plain-text prompt). */
+  sendRaw(bytes: Uint8Array): void {
+    if (this.#finishing) return;
+    if (!this.#queue.push(bytes)) this.finish("too_slow", false);
+  }
+
+  /**
+   * Ends the connection, once. Logs the user out (telling their rooms `reason`), then either
+   * flushes the queue and closes (graceful) or drops everything at once.
+   */
+  finish(reason: LeaveReason, graceful: boolean): void {
+    if (this.#finishing) return;
+    this.#finishing = true;
+    this.#reason = reason;
+    if (this.#user !== null) this.#options.hub.logout(this.#user, reason);
+    this.#options.logger.info("disconnect", {
+      remote: this.#remote,
+      nick: this.#user?.nick,
+      reason,
+    });
+    if (!graceful) {
+      this.#queue.abort();
+      this.#hardClose();
+      return;
+    }
+    this.#queue.end();
+    // Flush, then half-close so the peer reads everything before it sees EOF, and keep reading
+    // (discarding) until the peer closes or LINGER_MS passes: closing with unread input would
+    // send a reset that can destroy our last frames in the peer's buffers.
+    const grace = setTimeout(() => this.#hardClose(), SHUTDOWN_GRACE_MS);
+    this.#writer.finally(() => {
+      clearTimeout(grace);
+      if (this.#closed) return;
+      try {
+        this.#conn.closeWrite();
+      } catch {
+        this.#hardClose();
+        return;
+      }
+      this.#lingerTimer = setTimeout(() => this.#hardClose(), LINGER_MS);
+    });
+  }
+
+  /** Runs the connection to its end. Never rejects. */
+  async run(): Promise<void> {
+    this.#writer = this.#queue.drain((bytes) => writeAll(this.#conn, bytes)).catch(() => {
+      this.finish("dropped", false);
+    });
+    const chunks = readChunks(this.#conn);
+    try {
+      const first = await this.#firstChunk(chunks);
+      if (first !== null) {
+        const session = this.#session(modeOf(first));
+        session.start();
+        const frames = decodeFrames(prepend(first, chunks), { maxFrame: this.#options.maxFrame });
+        for await (const decoded of frames) {
+          if (this.#finishing) continue;
+          if (decoded.kind === "too_large") {
+            this.send(errorFrame(
+              "frame_too_large",
+              `That frame is longer than ${decoded.limit} bytes; closing the connection.`,
+              { fatal: true },
+            ));
+            this.finish("protocol_error", true);
+            continue;
+          }
+          session.frame(decoded.bytes);
+        }
+      }
+      // EOF: the peer closed its side. A quit frame has already finished us as "quit".
+      this.finish(this.#finishing ? this.#reason : "dropped", true);
+    } catch {
+      // Reset, broken pipe, or our own close() interrupting the read.
+      this.finish(this.#finishing ? this.#reason : "dropped", false);
+    }
+    await this.#writer;
+    this.#hardClose();
+  }
+
+  /**
+   * Waits for the first bytes, which decide the wire mode. If none arrive within the greeting
+   * delay the peer is probably a person on netcat waiting to be asked something, so a plain
+   * greeting goes out (NDJSON clients skip lines that are not JSON before their welcome).
+   * Returns null at EOF before any byte.
+   */
+  async #firstChunk(chunks: AsyncGenerator<Uint8Array>): Promise<Uint8Array | null> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const next = chunks.next();
+    const late = new Promise<"late">((resolve) => {
+      timer = setTimeout(() => resolve("late"), PLAIN_GREETING_DELAY_MS);
+    });
+    const early = await Promise.race([next, late]);
+    clearTimeout(timer);
+    if (early === "late") {
+      this.#greeted = true;
+      this.sendRaw(PLAIN_GREETING);
+    }
+    const first = early === "late" ? await next : early;
+    return first.done ? null : first.value.slice();
+  }
+
+  #greeted = false;
+
+  #session(mode: WireMode): ProtocolSession {
+    this.#mode = mode;
+    return mode === "json" ? new NdjsonSession(this) : new PlainSession(this, this.#greeted);
+  }
+
+  #hardClose(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#lingerTimer);
+    try {
+      this.#conn.close();
+    } catch {
+      // Already closed by EOF.
+    }
+  }
+}
+
+function modeOf(bytes: Uint8Array): WireMode {
+  return bytes[0] === OPEN_BRACE ? "json" : "plain";
+}
+
+/** Reads the socket into one small reused buffer; the frame decoder copies what it keeps. */
+async function* readChunks(conn: Deno.Conn): AsyncGenerator<Uint8Array> {
+  const buffer = new Uint8Array(READ_CHUNK_BYTES);
+  while (true) {
+    const n = await conn.read(buffer);
+    if (n === null) return;
+    if (n > 0) yield buffer.subarray(0, n);
+  }
+}
+
+async function* prepend(
+  first: Uint8Array | null,
+  rest: AsyncIterable<Uint8Array>,
+): AsyncGenerator<Uint8Array> {
+  if (first !== null) yield first;
+  yield* rest;
+}

@@ -1,0 +1,65 @@
+/**
+ * The NDJSON wire format: each frame is a JSON object; the first must be a hello.
+ *
+ * @module
+ */
+
+import { assertNever, errorFrame } from "../protocol/frames.ts";
+import { parseClientFrame } from "../protocol/parse.ts";
+import type { Connection, ProtocolSession } from "./connection.ts";
+
+/** Adapts NDJSON frames from one connection to hub calls. */
+export class NdjsonSession implements ProtocolSession {
+  readonly #conn: Connection;
+
+  constructor(conn: Connection) {
+    this.#conn = conn;
+  }
+
+  /** NDJSON clients speak first; nothing to send. */
+  start(): void {}
+
+  /** Handles one frame. */
+  frame(bytes: Uint8Array): void {
+    if (bytes.length === 0) return; // blank lines are harmless keep-alives
+    const parsed = parseClientFrame(bytes);
+    if (!parsed.ok) {
+      this.#conn.protocolError(parsed.error);
+      return;
+    }
+    const frame = parsed.frame;
+    const user = this.#conn.user;
+    switch (frame.type) {
+      case "hello": {
+        if (user !== null) {
+          this.#conn.send(
+            errorFrame("already_joined", `You are already logged in as ${user.nick}.`),
+          );
+          return;
+        }
+        const result = this.#conn.hub.login(this.#conn, frame.v, frame.nick);
+        if (result.ok) {
+          this.#conn.loggedIn(result.user);
+          return;
+        }
+        this.#conn.send(result.error);
+        if (result.error.fatal) this.#conn.finish("protocol_error", true);
+        return;
+      }
+      case "msg":
+        if (user === null) {
+          this.#conn.send(
+            errorFrame("not_joined", "Send a hello before anything else.", { ref: frame.ref }),
+          );
+          return;
+        }
+        this.#conn.hub.say(user, frame.room, frame.text, frame.ref);
+        return;
+      case "quit":
+        this.#conn.finish("quit", true);
+        return;
+      default:
+        assertNever(frame);
+    }
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * The plain-text wire format for netcat and telnet users: the first line is a nickname, every
+ * later line a message, and a line ending in `\` continues on the next.
+ *
+ * @module
+ */
+
+import { errorFrame, LOBBY, PROTOCOL_VERSION } from "../protocol/frames.ts";
+import { decodeUtf8 } from "../protocol/parse.ts";
+import type { Connection, ProtocolSession } from "./connection.ts";
+
+const encoder = new TextEncoder();
+const NICK_PROMPT = encoder.encode("Nickname: ");
+
+/** What a silent new connection is told, in case it is a person on netcat. */
+export const PLAIN_GREETING: Uint8Array = encoder.encode(
+  "* Welcome to sockchat. Type a nickname and press Enter.\r\n",
+);
+
+/** Adapts plain lines from one connection to hub calls. */
+export class PlainSession implements ProtocolSession {
+  readonly #conn: Connection;
+  readonly #greeted: boolean;
+  /** Lines of a message continued with a trailing backslash. */
+  #pending: string[] = [];
+  #pendingBytes = 0;
+
+  constructor(conn: Connection, greeted: boolean) {
+    this.#conn = conn;
+    this.#greeted = greeted;
+  }
+
+  /** Asks for a nickname (the greeting may already have gone out). */
+  start(): void {
+    if (!this.#greeted) {
+      this.#conn.sendRaw(PLAIN_GREETING);
+    }
+    this.#conn.sendRaw(NICK_PROMPT);
+  }
+
+  /** Handles one line. */
+  frame(bytes: Uint8Array): void {
+    const line = decodeUtf8(bytes);
+    if (line === null) {
+      this.#conn.protocolError(errorFrame("bad_utf8", "That line is not valid UTF-8."));
+      return;
+    }
+    const user = this.#conn.user;
+    if (user === null) {
+      this.#login(line.trim());
+      return;
+    }
+    if (this.#pending.length === 0 && line.trim() === "/quit") {
+      this.#conn.finish("quit", true);
+      return;
+    }
+    if (line.endsWith("\\")) {
+      this.#pendingBytes += bytes.length;
+      if (this.#pendingBytes > this.#conn.maxFrame) {
+        this.#pending = [];
+        this.#pendingBytes = 0;
+        this.#conn.send(errorFrame(
+          "frame_too_large",
+          `That message is longer than ${this.#conn.maxFrame} bytes; it was not sent.`,
+        ));
+        return;
+      }
+      this.#pending.push(line.slice(0, -1));
+      return;
+    }
+    const text = [...this.#pending, line].join("\n");
+    const total = this.#pendingBytes + bytes.length;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    if (text.trim() === "") return; // an empty line is not worth an error to a person
+    if (total > this.#conn.maxFrame) {
+      this.#conn.send(errorFrame(
+        "frame_too_large",
+        `That message is longer than ${this.#conn.maxFrame} bytes; it was not sent.`,
+      ));
+      return;
+    }
+    this.#conn.hub.say(user, LOBBY, text);
+  }
+
+  #login(nick: string): void {
+    if (nick === "") {
+      this.#conn.sendRaw(NICK_PROMPT);
+      return;
+    }
+    const result = this.#conn.hub.login(this.#conn, PROTOCOL_VERSION, nick);
+    if (result.ok) {
+      this.#conn.loggedIn(result.user);
+      return;
+    }
+    this.#conn.send(result.error);
+    if (result.error.fatal) {
+      this.#conn.finish("protocol_error", true);
+    } else {
+      this.#conn.sendRaw(NICK_PROMPT);
+    }
+  }
+}
