@@ -92,6 +92,8 @@ export class FrameDecoder {
   #keep(bytes: Uint8Array): boolean {
     const need = this.#tailLen + bytes.length;
     if (need > this.#max + 1) return false;
+    // One byte past the cap is only allowed if it may be the CR of a CRLF.
+    if (need === this.#max + 1 && bytes[bytes.length - 1] !== CR) return false;
     if (need > this.#tail.length) {
       const grown = new Uint8Array(
         Math.min(this.#max + 1, Math.max(need, this.#tail.length * 2, 256)),

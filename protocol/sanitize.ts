@@ -8,8 +8,8 @@
 
 // ESC [ ... final byte (CSI); ESC ] ... BEL or ESC \ (OSC); ESC P/X/^/_ ... ESC \ (DCS, SOS, PM,
 // APC); ESC followed by one more character; and the 8-bit CSI/OSC introducers.
-// deno-lint-ignore no-control-regex -- matching control characters is the point
 const ESCAPES =
+  // deno-lint-ignore no-control-regex -- matching control characters is the point
   /\x1b\[[0-?]*[ -/]*[@-~]?|\x1b[\]PX^_][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[^[\]PX^_]?|\x9b[0-?]*[ -/]*[@-~]?|[\x9d\x90\x98\x9e\x9f][^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?/g;
 // C0 controls except LF, DEL, and C1 controls.
 // deno-lint-ignore no-control-regex -- as above

@@ -30,12 +30,14 @@ export class PlainSession implements ProtocolSession {
     this.#greeted = greeted;
   }
 
-  /** Asks for a nickname (the greeting may already have gone out). */
+  /** Asks for a nickname, unless the greeting already did. */
   start(): void {
+    // A late greeting already asked, on a line of its own (so that a slow NDJSON client can
+    // skip it); otherwise ask now, with the prompt on the same line as the answer.
     if (!this.#greeted) {
       this.#conn.sendRaw(PLAIN_GREETING);
+      this.#conn.sendRaw(NICK_PROMPT);
     }
-    this.#conn.sendRaw(NICK_PROMPT);
   }
 
   /** Handles one line. */

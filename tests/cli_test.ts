@@ -1,0 +1,127 @@
+import assert from "node:assert/strict";
+import { denoArgs, runCli, spawnServe } from "./helpers/cli.ts";
+import { JsonClient, within } from "./helpers/wire.ts";
+
+Deno.test("--help, serve --help, join --help and --version print and exit 0", async () => {
+  const main = await runCli(["--help"]);
+  assert.equal(main.code, 0);
+  assert.match(main.stdout, /sockchat serve/);
+  assert.match(main.stdout, /sockchat join/);
+  const serve = await runCli(["serve", "--help"]);
+  assert.equal(serve.code, 0);
+  for (const flag of ["--host", "--port", "--max-users", "--max-frame", "--max-queue"]) {
+    assert.match(serve.stdout, new RegExp(flag));
+  }
+  assert.match(serve.stdout, /default 0\.0\.0\.0/);
+  assert.match(serve.stdout, /default 7342/);
+  assert.match(serve.stdout, /default 1000/);
+  assert.match(serve.stdout, /default 65536/);
+  const join = await runCli(["join", "--help"]);
+  assert.equal(join.code, 0);
+  assert.match(join.stdout, /--name/);
+  assert.match(join.stdout, /Exit codes/);
+  const version = await runCli(["--version"]);
+  assert.equal(version.code, 0);
+  assert.match(version.stdout, /^sockchat \d+\.\d+\.\d+/);
+});
+
+Deno.test("mistakes on the command line exit 2 with one line and a hint", async () => {
+  const cases: [string[], RegExp][] = [
+    [["frobnicate"], /unknown command "frobnicate"/],
+    [[], /missing command/],
+    [["serve", "--bogus"], /unknown option --bogus/],
+    [["serve", "--port", "http"], /--port needs a whole number/],
+    [["serve", "--port", "70000"], /--port must be between 0 and 65535/],
+    [["serve", "--max-users", "0"], /--max-users must be between 1/],
+    [["serve", "--max-frame", "10"], /--max-frame must be between 256/],
+    [["serve", "--port"], /--port needs a value/],
+    [["join", "--nope"], /unknown option --nope/],
+    [["join", "a", "b", "--name", "x"], /join takes one HOST\[:PORT\]/],
+    [["join", "localhost:abc", "--name", "x"], /port needs a whole number/],
+  ];
+  for (const [args, pattern] of cases) {
+    const result = await runCli(args);
+    assert.equal(result.code, 2, `exit code for ${args.join(" ")}`);
+    const lines = result.stderr.trim().split("\n");
+    assert.match(lines[0], pattern);
+    assert.match(lines[1], /^Try 'sockchat( serve| join)? --help'\.$/);
+    assert.equal(lines.length, 2);
+  }
+});
+
+Deno.test("join without any nickname in the environment says how to give one", async () => {
+  const result = await runCli(["join", "127.0.0.1:1"], {
+    env: { SOCKCHAT_NICK: "", USER: "", LOGNAME: "" },
+  });
+  assert.equal(result.code, 2);
+  assert.match(result.stderr, /no nickname: pass --name NICK or set SOCKCHAT_NICK/);
+});
+
+Deno.test("join to a closed port prints one line and exits 1", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  const result = await runCli(["join", `127.0.0.1:${port}`, "--name", "x"], { stdin: "" });
+  assert.equal(result.code, 1);
+  assert.equal(result.stderr.trim().split("\n").length, 1);
+  assert.match(result.stderr, /cannot connect to 127\.0\.0\.1:\d+: connection refused/);
+});
+
+Deno.test("a piped join is a working bot against a serve subprocess, which exits 0 on SIGTERM", async () => {
+  const server = await spawnServe();
+  const watcher = await JsonClient.login({ addr: { port: server.port } } as never, "watcher");
+  const result = await runCli(
+    ["join", `127.0.0.1:${server.port}`, "--name", "bot"],
+    { stdin: "hello from a pipe\nfirst \\\nsecond\n" },
+  );
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /Welcome to sockchat, bot!/);
+  assert.equal((await watcher.expect("join")).nick, "bot");
+  assert.equal((await watcher.expect("msg")).text, "hello from a pipe");
+  assert.equal((await watcher.expect("msg")).text, "first \nsecond");
+  const leave = await watcher.expect("leave");
+  assert.deepEqual([leave.nick, leave.reason], ["bot", "quit"]);
+
+  // A taken nick: one line, exit 1.
+  const clash = await runCli(["join", `127.0.0.1:${server.port}`, "--name", "WATCHER"], {
+    stdin: "",
+  });
+  assert.equal(clash.code, 1);
+  assert.match(clash.stderr, /^sockchat: The nickname "WATCHER" is taken/);
+
+  const status = await server.stop("SIGTERM");
+  assert.equal(status.code, 0);
+  assert.equal((await watcher.expect("bye")).reason, "shutdown");
+  await watcher.expectEof();
+  watcher.close();
+});
+
+Deno.test("a joined client whose server goes away exits 1 with one line", async () => {
+  const server = await spawnServe();
+  const watcher = await JsonClient.login({ addr: { port: server.port } } as never, "watcher");
+  const child = new Deno.Command(Deno.execPath(), {
+    args: denoArgs(["join", `127.0.0.1:${server.port}`, "--name", "stay"]),
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  // Wait until the client is in, then take the server away under it (its stdin stays open).
+  assert.equal((await watcher.expect("join")).nick, "stay");
+  assert.equal((await server.stop("SIGINT")).code, 0);
+  const out = await within(child.output(), "join to exit");
+  await child.stdin.close().catch(() => {});
+  assert.equal(out.code, 1);
+  const stderr = new TextDecoder().decode(out.stderr).trim();
+  assert.equal(stderr.split("\n").length, 1);
+  assert.match(stderr, /^sockchat: The server is shutting down/);
+  watcher.close();
+});
+
+Deno.test("serve on a port in use prints one line and exits 1", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  const result = await runCli(["serve", "--host", "127.0.0.1", "--port", String(port)]);
+  listener.close();
+  assert.equal(result.code, 1);
+  assert.match(result.stderr, /cannot listen on 127\.0\.0\.1:\d+: the address is already in use/);
+});

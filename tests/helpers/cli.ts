@@ -1,0 +1,106 @@
+/**
+ * Test helpers for running the real `sockchat` CLI as a subprocess.
+ *
+ * @module
+ */
+
+import { within } from "./wire.ts";
+
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+const decoder = new TextDecoder();
+
+/** Arguments that run main.ts under the current Deno with the CLI's permissions. */
+export function denoArgs(args: string[]): string[] {
+  return ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-write", MAIN, ...args];
+}
+
+/** Runs the CLI to completion with optional stdin; returns its code and output. */
+export async function runCli(
+  args: string[],
+  options: { stdin?: string; env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: denoArgs(args),
+    stdin: options.stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1", ...options.env },
+  }).spawn();
+  if (options.stdin !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(options.stdin));
+    await writer.close();
+  }
+  const out = await within(
+    child.output(),
+    `sockchat ${args.join(" ")}`,
+    options.timeoutMs ?? 20_000,
+  );
+  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+}
+
+/** A `sockchat serve` subprocess, started and ready. */
+export interface ServeProcess {
+  child: Deno.ChildProcess;
+  port: number;
+  /** Everything printed on stdout so far (after the listening line). */
+  stdout: () => string;
+  /** Sends a signal and waits for the exit status. */
+  stop(signal?: Deno.Signal): Promise<Deno.CommandStatus>;
+}
+
+/** Starts `sockchat serve --port 0 ...` and waits for its "listening on" line. */
+export async function spawnServe(extra: string[] = []): Promise<ServeProcess> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: denoArgs([
+      "serve",
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+      "--log-level",
+      "warn",
+      ...extra,
+    ]),
+    stdin: "null",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  const port = await within(
+    (async () => {
+      while (true) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`serve exited before listening: ${text}`);
+        text += value;
+        const match = /listening on .*:(\d+)\n/.exec(text);
+        if (match) return Number(match[1]);
+      }
+    })(),
+    "serve to listen",
+    20_000,
+  );
+  const drained = (async () => {
+    while (true) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      text += value;
+    }
+  })();
+  return {
+    child,
+    port,
+    stdout: () => text,
+    async stop(signal: Deno.Signal = "SIGTERM") {
+      try {
+        child.kill(signal);
+      } catch {
+        // already exited
+      }
+      const status = await within(child.status, "serve to exit", 20_000);
+      await drained;
+      return status;
+    },
+  };
+}
