@@ -1,0 +1,61 @@
+/**
+ * Limits and defaults of the hardening work (issue 4): flood control, connections per address,
+ * secrets, nick safety, TLS and metrics. Kept apart from `limits.ts` so that the two can change
+ * independently; each constant says why it has its value.
+ *
+ * @module
+ */
+
+// --- Flood control (security/token_bucket.ts) ---------------------------------------------
+
+/**
+ * Frames a connection may send in one burst. A person pasting a 20-line snippet from a terminal
+ * client sends 20 frames within a millisecond; that must go through untouched.
+ */
+export const FLOOD_MESSAGE_BURST = 20;
+
+/**
+ * Frames per second a connection may sustain once its burst is spent. The fastest typist sends
+ * about one line a second; 5/s is five times that, yet caps a bot at 300 lines a minute.
+ */
+export const FLOOD_MESSAGES_PER_SECOND = 5;
+
+/**
+ * Bytes a connection may send in one burst: one frame of the default maximum size (64 KiB), so
+ * a single large paste passes. A frame larger than the burst (with a raised `--max-frame`) is
+ * still admitted when the bucket is full, and the bucket goes into debt for it.
+ */
+export const FLOOD_BYTE_BURST = 64 * 1024;
+
+/**
+ * Bytes per second a connection may sustain: a full 64 KiB paste every 4 seconds, about a
+ * thousand times what anyone types, while keeping one peer's share of the relay bandwidth small.
+ */
+export const FLOOD_BYTES_PER_SECOND = 16 * 1024;
+
+/**
+ * Limited frames in a row (with no admitted frame between them) after which a connection is
+ * disconnected as a flooder. A person who pastes 120 lines loses the tail of the paste but stays
+ * connected; a bot writing as fast as it can is gone within milliseconds.
+ */
+export const FLOOD_DISCONNECT_STREAK = 100;
+
+/**
+ * The streak of limited frames above only counts if it fits in this window: a streak whose
+ * first frame is older starts again, so a slow, persistent client is throttled, not dropped.
+ */
+export const FLOOD_WINDOW_MS = 10_000;
+
+// --- Connections per address (security/conn_limiter.ts) -----------------------------------
+
+/**
+ * Live connections one address may hold (`--max-conns-per-ip`). Eight covers a person with a
+ * couple of clients and a bot, or a small office behind one NAT; raise it for larger NATs.
+ */
+export const DEFAULT_MAX_CONNS_PER_IP = 8;
+
+/**
+ * IPv6 clients are counted per /64 prefix, because one host is routinely given a whole /64 and
+ * can connect from as many addresses as it likes inside it. Must be a multiple of 16.
+ */
+export const IPV6_PREFIX_BITS = 64;

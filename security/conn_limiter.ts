@@ -1,0 +1,117 @@
+/**
+ * Counts live connections per client address for `--max-conns-per-ip`, in O(1) per connection.
+ * IPv4-mapped IPv6 addresses count as their IPv4 address, and IPv6 addresses are grouped by
+ * their /64 prefix.
+ *
+ * @module
+ */
+
+import { DEFAULT_MAX_CONNS_PER_IP, IPV6_PREFIX_BITS } from "../config/security_limits.ts";
+
+/** A held connection slot. Releasing it twice is harmless. */
+export interface ConnLease {
+  /** The address key the slot is counted under (see {@linkcode addressKey}). */
+  readonly key: string;
+  /** Gives the slot back. Idempotent. */
+  release(): void;
+}
+
+/**
+ * Live connection counts per address.
+ *
+ * @example
+ * ```ts
+ * const limiter = new ConnLimiter(8);
+ * const lease = limiter.acquire(conn.remoteAddr.hostname);
+ * if (lease === null) return refuse("too many connections from your address");
+ * try { await serve(conn); } finally { lease.release(); }
+ * ```
+ */
+export class ConnLimiter {
+  readonly #max: number;
+  // Only addresses with a live connection have an entry, so this is bounded by the connections.
+  readonly #counts: Map<string, number> = new Map();
+
+  /** @param maxPerIp Connections one address may hold; `Infinity` disables the limit. @default 8 */
+  constructor(maxPerIp: number = DEFAULT_MAX_CONNS_PER_IP) {
+    if (!(maxPerIp >= 1)) {
+      throw new RangeError(`maxPerIp must be at least 1, not ${maxPerIp}.`);
+    }
+    this.#max = maxPerIp;
+  }
+
+  /** Connections one address may hold. */
+  get maxPerIp(): number {
+    return this.#max;
+  }
+
+  /** Distinct addresses with at least one live connection. */
+  get addresses(): number {
+    return this.#counts.size;
+  }
+
+  /** Live connections counted under the address of `hostname`. */
+  count(hostname: string): number {
+    return this.#counts.get(addressKey(hostname)) ?? 0;
+  }
+
+  /** Takes a slot for a connection from `hostname`, or returns null if the address is full. */
+  acquire(hostname: string): ConnLease | null {
+    const key = addressKey(hostname);
+    const held = this.#counts.get(key) ?? 0;
+    if (held >= this.#max) return null;
+    this.#counts.set(key, held + 1);
+    let released = false;
+    return {
+      key,
+      release: () => {
+        if (released) return;
+        released = true;
+        const left = (this.#counts.get(key) ?? 1) - 1;
+        if (left <= 0) this.#counts.delete(key);
+        else this.#counts.set(key, left);
+      },
+    };
+  }
+}
+
+/**
+ * The key a client address is counted under: IPv4 as is, IPv4-mapped IPv6 as IPv4, other IPv6
+ * as its first {@linkcode IPV6_PREFIX_BITS} bits in full lower-case hex followed by `::/64`.
+ * Anything that does not parse (a Unix socket path) is its own key.
+ */
+export function addressKey(hostname: string): string {
+  const bare = hostname.replace(/^\[|\]$/g, "").replace(/%.*$/, "");
+  if (!bare.includes(":")) return bare;
+  const groups = ipv6Groups(bare);
+  if (groups === null) return hostname;
+  const mapped = groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff;
+  if (mapped) {
+    return `${groups[6] >> 8}.${groups[6] & 0xff}.${groups[7] >> 8}.${groups[7] & 0xff}`;
+  }
+  const whole = Math.floor(IPV6_PREFIX_BITS / 16);
+  const prefix = groups.slice(0, whole).map((g) => g.toString(16));
+  return `${prefix.join(":")}::/${IPV6_PREFIX_BITS}`;
+}
+
+/** The eight 16-bit groups of an IPv6 address (with an optional dotted IPv4 tail), or null. */
+function ipv6Groups(address: string): number[] | null {
+  let text = address.toLowerCase();
+  const v4 = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (v4 !== null) {
+    const octets = v4.slice(1).map(Number);
+    if (octets.some((o) => o > 255)) return null;
+    const hex = (hi: number, lo: number) => ((hi << 8) | lo).toString(16);
+    text = text.slice(0, v4.index) + `${hex(octets[0], octets[1])}:${hex(octets[2], octets[3])}`;
+  }
+  const halves = text.split("::");
+  if (halves.length > 2) return null;
+  const parse = (part: string) => (part === "" ? [] : part.split(":"));
+  const head = parse(halves[0]);
+  const tail = halves.length === 2 ? parse(halves[1]) : [];
+  const missing = 8 - head.length - tail.length;
+  if (halves.length === 2 ? missing < 1 : missing !== 0) return null;
+  const all = [...head, ...Array<string>(missing).fill("0"), ...tail];
+  if (!all.every((g) => /^[0-9a-f]{1,4}$/.test(g))) return null;
+  return all.map((g) => parseInt(g, 16));
+}

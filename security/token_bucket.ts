@@ -1,0 +1,188 @@
+/**
+ * Flood control: a {@linkcode TokenBucket}, and a per-connection {@linkcode FloodGuard} that
+ * limits both frames and bytes and tells a burst (throttle it) from a flood (disconnect it).
+ * No I/O and no timers: time comes from an injected clock and buckets refill lazily.
+ *
+ * @module
+ */
+
+import {
+  FLOOD_BYTE_BURST,
+  FLOOD_BYTES_PER_SECOND,
+  FLOOD_DISCONNECT_STREAK,
+  FLOOD_MESSAGE_BURST,
+  FLOOD_MESSAGES_PER_SECOND,
+  FLOOD_WINDOW_MS,
+} from "../config/security_limits.ts";
+
+/** A clock in milliseconds. Only differences are used, so a monotonic clock is best. */
+export type Clock = () => number;
+
+const monotonic: Clock = () => performance.now();
+
+/** Settings for a {@linkcode TokenBucket}. */
+export interface TokenBucketOptions {
+  /** Most tokens the bucket holds; it starts full. */
+  capacity: number;
+  /** Tokens added per second, up to `capacity`. */
+  refillPerSecond: number;
+  /** @default performance.now */
+  now?: Clock;
+}
+
+/**
+ * A token bucket: up to `capacity` tokens, refilled continuously at `refillPerSecond`.
+ *
+ * A cost larger than the capacity can never be saved up for, so it is admitted when the bucket
+ * is full and leaves the bucket in debt (negative) until the refill pays it back. That keeps a
+ * frame larger than the byte burst possible, but no more often than the sustained rate allows.
+ *
+ * @example
+ * ```ts
+ * let t = 0;
+ * const bucket = new TokenBucket({ capacity: 2, refillPerSecond: 1, now: () => t });
+ * bucket.take(); // true
+ * bucket.take(); // true
+ * bucket.take(); // false: empty
+ * t += 1000;
+ * bucket.take(); // true: one token refilled
+ * ```
+ */
+export class TokenBucket {
+  readonly #capacity: number;
+  readonly #perMs: number;
+  readonly #now: Clock;
+  #tokens: number;
+  #last: number;
+
+  constructor(options: TokenBucketOptions) {
+    if (!(options.capacity > 0) || !Number.isFinite(options.capacity)) {
+      throw new RangeError(`A token bucket needs a positive capacity, not ${options.capacity}.`);
+    }
+    if (!(options.refillPerSecond > 0) || !Number.isFinite(options.refillPerSecond)) {
+      throw new RangeError(
+        `A token bucket needs a positive refill rate, not ${options.refillPerSecond}.`,
+      );
+    }
+    this.#capacity = options.capacity;
+    this.#perMs = options.refillPerSecond / 1000;
+    this.#now = options.now ?? monotonic;
+    this.#tokens = options.capacity;
+    this.#last = this.#now();
+  }
+
+  /** Tokens available now (negative while in debt). */
+  get tokens(): number {
+    this.#refill();
+    return this.#tokens;
+  }
+
+  /** True if {@linkcode TokenBucket.take} would succeed for `cost` now. Takes nothing. */
+  canTake(cost = 1): boolean {
+    this.#refill();
+    return this.#tokens >= Math.min(cost, this.#capacity);
+  }
+
+  /** Takes `cost` tokens if there are enough (see the class note on oversized costs). */
+  take(cost = 1): boolean {
+    if (!this.canTake(cost)) return false;
+    this.#tokens -= cost;
+    return true;
+  }
+
+  #refill(): void {
+    const now = this.#now();
+    // A clock that steps backwards refills nothing rather than draining the bucket.
+    const elapsed = Math.max(0, now - this.#last);
+    this.#last = now;
+    this.#tokens = Math.min(this.#capacity, this.#tokens + elapsed * this.#perMs);
+  }
+}
+
+/** What to do with one frame: pass it on, refuse it, or close the connection. */
+export type FloodVerdict = "ok" | "limited" | "disconnect";
+
+/** Settings for a {@linkcode FloodGuard}. */
+export interface FloodGuardOptions {
+  /** Frames one burst may hold. @default 20 */
+  messageBurst?: number;
+  /** Frames per second sustained. @default 5 */
+  messagesPerSecond?: number;
+  /** Bytes one burst may hold. @default 65536 */
+  byteBurst?: number;
+  /** Bytes per second sustained. @default 16384 */
+  bytesPerSecond?: number;
+  /** Limited frames in a row that count as a flood. @default 100 */
+  disconnectStreak?: number;
+  /** The flood streak must fit in this many milliseconds. @default 10000 */
+  windowMs?: number;
+  /** @default performance.now */
+  now?: Clock;
+}
+
+/**
+ * One connection's flood control: a frame passes only if both the frame bucket and the byte
+ * bucket can pay for it (a refused frame costs nothing). `disconnectStreak` refused frames in a
+ * row, within `windowMs`, make a flood.
+ *
+ * The transport should answer only the first refused frame of a streak (when
+ * {@linkcode FloodGuard.streak} is 1) with a `rate_limited` error, so that a flood does not
+ * turn into a flood of replies.
+ *
+ * @example
+ * ```ts
+ * const guard = new FloodGuard();
+ * switch (guard.check(frame.length)) {
+ *   case "ok": session.frame(frame); break;
+ *   case "limited": if (guard.streak === 1) sendRateLimited(); break;
+ *   case "disconnect": closeAsFlooder(); break;
+ * }
+ * ```
+ */
+export class FloodGuard {
+  readonly #messages: TokenBucket;
+  readonly #bytes: TokenBucket;
+  readonly #disconnectStreak: number;
+  readonly #windowMs: number;
+  readonly #now: Clock;
+  #streak = 0;
+  #streakStart = 0;
+
+  constructor(options: FloodGuardOptions = {}) {
+    this.#now = options.now ?? monotonic;
+    this.#messages = new TokenBucket({
+      capacity: options.messageBurst ?? FLOOD_MESSAGE_BURST,
+      refillPerSecond: options.messagesPerSecond ?? FLOOD_MESSAGES_PER_SECOND,
+      now: this.#now,
+    });
+    this.#bytes = new TokenBucket({
+      capacity: options.byteBurst ?? FLOOD_BYTE_BURST,
+      refillPerSecond: options.bytesPerSecond ?? FLOOD_BYTES_PER_SECOND,
+      now: this.#now,
+    });
+    this.#disconnectStreak = options.disconnectStreak ?? FLOOD_DISCONNECT_STREAK;
+    this.#windowMs = options.windowMs ?? FLOOD_WINDOW_MS;
+  }
+
+  /** Refused frames since the last admitted one (in the current window). */
+  get streak(): number {
+    return this.#streak;
+  }
+
+  /** Judges one incoming frame of `bytes` bytes, charging for it if it passes. */
+  check(bytes: number): FloodVerdict {
+    if (this.#messages.canTake(1) && this.#bytes.canTake(bytes)) {
+      this.#messages.take(1);
+      this.#bytes.take(bytes);
+      this.#streak = 0;
+      return "ok";
+    }
+    const now = this.#now();
+    if (this.#streak === 0 || now - this.#streakStart > this.#windowMs) {
+      this.#streak = 0;
+      this.#streakStart = now;
+    }
+    this.#streak++;
+    return this.#streak >= this.#disconnectStreak ? "disconnect" : "limited";
+  }
+}
