@@ -56,7 +56,7 @@ export async function main(args: string[]): Promise<number> {
 }
 
 async function serve(args: string[]): Promise<number> {
-  const options = parseServeArgs(args);
+  const options = parseServeArgs(args, (name) => Deno.env.get(name));
   if (options.help) {
     console.log(SERVE_HELP);
     return 0;
@@ -64,6 +64,10 @@ async function serve(args: string[]): Promise<number> {
   const logger = createLogger({ level: options.logLevel, format: options.logFormat });
   let server;
   try {
+    if (options.db !== ":memory:") {
+      const dir = options.db.replace(/\/[^/]*$/, "");
+      if (dir !== options.db && dir !== "") await Deno.mkdir(dir, { recursive: true });
+    }
     server = startServer({ ...options, logger });
   } catch (error) {
     const reason = error instanceof Deno.errors.AddrInUse
@@ -71,6 +75,14 @@ async function serve(args: string[]): Promise<number> {
       : error instanceof Deno.errors.PermissionDenied
       ? "permission denied (ports below 1024 need privileges)"
       : (error as Error).message;
+    if (
+      !(error instanceof Deno.errors.AddrInUse) &&
+      !(error instanceof Deno.errors.PermissionDenied) && options.db !== ":memory:" &&
+      /database|sqlite|directory|No such file/i.test(reason)
+    ) {
+      console.error(`sockchat: cannot open the history database ${options.db}: ${reason}`);
+      return 1;
+    }
     console.error(`sockchat: cannot listen on ${options.host}:${options.port}: ${reason}`);
     return 1;
   }

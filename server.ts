@@ -6,14 +6,17 @@
  */
 
 import {
+  DEFAULT_HISTORY_REPLAY,
   DEFAULT_MAX_FRAME_BYTES,
   DEFAULT_MAX_QUEUE_BYTES,
   DEFAULT_MAX_USERS,
   DEFAULT_PORT,
+  DEFAULT_RETENTION_PER_ROOM,
   DEFAULT_SERVE_HOST,
   SHUTDOWN_GRACE_MS,
 } from "./config/limits.ts";
 import { Hub } from "./core/hub.ts";
+import { SqliteHistory, type SyncMode } from "./store/sqlite_history.ts";
 import { type Logger, silentLogger } from "./log/logger.ts";
 import { Connection } from "./transport/connection.ts";
 import { VERSION } from "./version.ts";
@@ -32,6 +35,14 @@ export interface ServerOptions {
   maxQueueBytes?: number;
   /** @default a logger that writes nothing */
   logger?: Logger;
+  /** SQLite database for history, or `:memory:` to keep nothing. @default ":memory:" */
+  db?: string;
+  /** Messages replayed on joining a room. @default 50 */
+  historyReplay?: number;
+  /** Messages kept per room. @default 10000 */
+  retention?: number;
+  /** `full` fsyncs every commit. @default "normal" */
+  sync?: SyncMode;
 }
 
 /** A running server. */
@@ -66,14 +77,34 @@ export function startServer(options: ServerOptions = {}): ChatServer {
     hostname: options.host ?? DEFAULT_SERVE_HOST,
     port: options.port ?? DEFAULT_PORT,
   });
-  const hub = new Hub({ maxUsers, maxFrame, serverName: `sockchat/${VERSION}` });
+  const maxQueueBytes = options.maxQueueBytes ?? DEFAULT_MAX_QUEUE_BYTES;
+  let store: SqliteHistory;
+  try {
+    store = new SqliteHistory({
+      path: options.db ?? ":memory:",
+      retention: options.retention ?? DEFAULT_RETENTION_PER_ROOM,
+      sync: options.sync,
+    });
+  } catch (error) {
+    listener.close();
+    throw error;
+  }
+  const hub = new Hub({
+    maxUsers,
+    maxFrame,
+    serverName: `sockchat/${VERSION}`,
+    store,
+    historyReplay: options.historyReplay ?? DEFAULT_HISTORY_REPLAY,
+    // Half the queue, so a join's replay always leaves room for live traffic.
+    replayBudgetBytes: Math.floor(maxQueueBytes / 2),
+  });
   const connections = new Set<Connection>();
   const tasks = new Set<Promise<void>>();
   const connectionOptions = {
     hub,
     logger,
     maxFrame,
-    maxQueueBytes: options.maxQueueBytes ?? DEFAULT_MAX_QUEUE_BYTES,
+    maxQueueBytes,
   };
   let stopping = false;
 
@@ -122,6 +153,7 @@ export function startServer(options: ServerOptions = {}): ChatServer {
         new Promise((resolve) => (timer = setTimeout(resolve, SHUTDOWN_GRACE_MS * 2))),
       ]);
       clearTimeout(timer);
+      store.close();
       markFinished();
     })();
   }

@@ -6,11 +6,14 @@
 
 import { parseArgs } from "node:util";
 import {
+  DEFAULT_HISTORY_REPLAY,
   DEFAULT_MAX_FRAME_BYTES,
   DEFAULT_MAX_QUEUE_BYTES,
   DEFAULT_MAX_USERS,
   DEFAULT_PORT,
+  DEFAULT_RETENTION_PER_ROOM,
   DEFAULT_SERVE_HOST,
+  MAX_HISTORY_REQUEST,
   MAX_MAX_FRAME_BYTES,
   MIN_MAX_FRAME_BYTES,
 } from "../config/limits.ts";
@@ -31,10 +34,23 @@ export interface ServeArgs {
   maxQueueBytes: number;
   logLevel: LogLevel;
   logFormat: LogFormat;
+  db: string;
+  historyReplay: number;
+  retention: number;
+  sync: "normal" | "full";
+}
+
+/** Where history lives unless `--db` says otherwise: the XDG state directory. */
+export function defaultDbPath(env: (name: string) => string | undefined): string | null {
+  const state = env("XDG_STATE_HOME") || (env("HOME") ? `${env("HOME")}/.local/state` : "");
+  return state === "" ? null : `${state}/sockchat/sockchat.db`;
 }
 
 /** Parses `serve`'s arguments (after the subcommand); throws {@linkcode UsageError}. */
-export function parseServeArgs(args: string[]): ServeArgs {
+export function parseServeArgs(
+  args: string[],
+  env: (name: string) => string | undefined = () => undefined,
+): ServeArgs {
   const { values, positionals } = parseStrict(() =>
     parseArgs({
       args,
@@ -49,6 +65,10 @@ export function parseServeArgs(args: string[]): ServeArgs {
         "max-queue": { type: "string" },
         "log-level": { type: "string" },
         "log-format": { type: "string" },
+        db: { type: "string" },
+        history: { type: "string" },
+        retention: { type: "string" },
+        fsync: { type: "boolean" },
       },
     }), HINT);
   if (positionals.length > 0) {
@@ -90,7 +110,27 @@ export function parseServeArgs(args: string[]): ServeArgs {
       HINT,
     );
   }
+  const historyReplay = values.history === undefined
+    ? DEFAULT_HISTORY_REPLAY
+    : parseIntFlag("--history", values.history, 0, MAX_HISTORY_REQUEST, HINT);
+  const retention = values.retention === undefined
+    ? DEFAULT_RETENTION_PER_ROOM
+    : parseIntFlag("--retention", values.retention, 1, 100_000_000, HINT);
+  if (retention < historyReplay) {
+    throw new UsageError("--retention must be at least --history.", HINT);
+  }
+  const db = values.db ?? defaultDbPath(env);
+  if (db === null || db === "") {
+    throw new UsageError(
+      "no place for the history database: pass --db PATH (or --db :memory:).",
+      HINT,
+    );
+  }
   return {
+    db,
+    historyReplay,
+    retention,
+    sync: values.fsync ? "full" : "normal",
     help: values.help ?? false,
     host,
     port,

@@ -5,11 +5,13 @@
  */
 
 import {
+  DEFAULT_HISTORY_REPLAY,
   DEFAULT_JOIN_HOST,
   DEFAULT_MAX_FRAME_BYTES,
   DEFAULT_MAX_QUEUE_BYTES,
   DEFAULT_MAX_USERS,
   DEFAULT_PORT,
+  DEFAULT_RETENTION_PER_ROOM,
   DEFAULT_SERVE_HOST,
 } from "../config/limits.ts";
 import { VERSION } from "../version.ts";
@@ -57,6 +59,14 @@ Options:
   --max-queue BYTES    outbound bytes buffered per client; a client that falls further
                        behind is disconnected as too_slow (default ${DEFAULT_MAX_QUEUE_BYTES},
                        at least 2 x max-frame + 4096)
+  --db PATH            SQLite history database, or :memory: to keep nothing
+                       (default $XDG_STATE_HOME/sockchat/sockchat.db, else
+                       ~/.local/state/sockchat/sockchat.db)
+  --history N          messages replayed when joining a room (default ${DEFAULT_HISTORY_REPLAY})
+  --retention N        messages kept per room; older ones are pruned
+                       (default ${DEFAULT_RETENTION_PER_ROOM})
+  --fsync              fsync every commit: acknowledged messages survive power loss,
+                       not just a crash (default off: WAL with synchronous=NORMAL)
   --log-level LEVEL    debug, info, warn or error (default info)
   --log-format FORMAT  text or json (default text)
   -h, --help           show this help

@@ -58,3 +58,27 @@ export const PLAIN_GREETING_DELAY_MS = 250;
 
 /** After a graceful close, how long unread input is drained before the socket is closed. */
 export const LINGER_MS = 1000;
+
+/** Longest room name, in code points after the `#`. */
+export const ROOM_NAME_MAX_LENGTH = 32;
+
+/** Rooms that may exist at once (each costs memory even when quiet). */
+export const MAX_ROOMS = 10_000;
+
+/** Rooms one user may be in at once. */
+export const MAX_ROOMS_PER_USER = 50;
+
+/** Longest topic, in code points. */
+export const TOPIC_MAX_LENGTH = 300;
+
+/** Messages replayed when joining a room (`--history`). */
+export const DEFAULT_HISTORY_REPLAY = 50;
+
+/** Most messages `/history N` may ask for. */
+export const MAX_HISTORY_REQUEST = 500;
+
+/** Most messages replayed to a resuming client per room; older ones are reported as a gap. */
+export const MAX_RESUME_REPLAY = 1000;
+
+/** Messages kept per room in the store (`--retention`); older ones are pruned. */
+export const DEFAULT_RETENTION_PER_ROOM = 10_000;

@@ -59,3 +59,18 @@ export const DEFAULT_MAX_CONNS_PER_IP = 8;
  * can connect from as many addresses as it likes inside it. Must be a multiple of 16.
  */
 export const IPV6_PREFIX_BITS = 64;
+
+// --- Secrets (security/secrets.ts) ---------------------------------------------------------
+
+/**
+ * Largest password or operator-secret file read. A secret is a line; anything bigger means the
+ * flag points at the wrong file, and reading it whole would be a waste.
+ */
+export const MAX_SECRET_FILE_BYTES = 4096;
+
+/**
+ * Permission bits a secret file may not have: any access for "other", and write for the group.
+ * Group read stays allowed for the usual service setup (`root:sockchat`, mode 0640), as
+ * PostgreSQL allows for its key files; world-readable secrets are never acceptable.
+ */
+export const SECRET_FILE_FORBIDDEN_MODE = 0o027;

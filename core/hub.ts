@@ -1,30 +1,41 @@
 /**
- * The chat core: who is connected, which rooms exist, and who hears what. It does no I/O.
- * Transports hand it decoded frames and a {@linkcode PeerSink} per connection; it answers by
- * delivering {@linkcode Outgoing} frames to sinks, which must never block.
+ * The chat core: who is connected, which rooms exist, and who hears what. It does no I/O of its
+ * own: transports hand it decoded frames and a {@linkcode PeerSink} per connection, history goes
+ * through the {@linkcode HistoryStore} port, and it answers by delivering {@linkcode Outgoing}
+ * frames to sinks, which never block.
+ *
+ * Room messages are batched: `say` assigns an id and queues the message; `flush` (run at the end
+ * of the current task, or before any other event) commits the batch to the store in one
+ * transaction and only then acknowledges and relays it.
  *
  * @module
  */
 
 import {
+  DEFAULT_HISTORY_REPLAY,
+  MAX_RESUME_REPLAY,
+  MAX_ROOMS,
+  MAX_ROOMS_PER_USER,
+  TOPIC_MAX_LENGTH,
+} from "../config/limits.ts";
+import {
+  type AckFrame,
+  type ErrorCode,
   type ErrorFrame,
   errorFrame,
   type LeaveReason,
   LOBBY,
   PROTOCOL_VERSION,
+  type RoomSnapshot,
   type ServerFrame,
 } from "../protocol/frames.ts";
 import { Outgoing } from "../protocol/outgoing.ts";
+import type { HistorySlice, HistoryStore, StoredMessage } from "./history.ts";
 import { displayNick, nickKey, nickProblem } from "./nick.ts";
+import { Room, roomKey, roomProblem } from "./room.ts";
+import { type PeerSink, User } from "./user.ts";
 
-/** Where the hub sends a connection's frames. Implemented by each transport. */
-export interface PeerSink {
-  /** Queues a frame for the peer. Never blocks and never throws; a peer that cannot keep up is
-   * the sink's business (it closes itself as `too_slow`). */
-  deliver(out: Outgoing): void;
-  /** Ends the connection once what is queued has been flushed (or a grace period passed). */
-  close(reason: LeaveReason): void;
-}
+export { type PeerSink, Room, User };
 
 /** Settings for a {@linkcode Hub}. */
 export interface HubOptions {
@@ -34,67 +45,57 @@ export interface HubOptions {
   maxFrame: number;
   /** Name and version announced in the welcome. */
   serverName: string;
+  /** Where room messages are committed before anyone hears of them. */
+  store: HistoryStore;
+  /** Messages replayed on joining a room. @default 50 */
+  historyReplay?: number;
+  /** Bytes of replay one join may queue (keep well under the outbound queue cap). */
+  replayBudgetBytes: number;
   /** Clock, in milliseconds since the epoch. @default Date.now */
   now?: () => number;
 }
 
-/** A chat room and its members. */
-export class Room {
-  /** Room name, including its leading `#`. */
-  readonly name: string;
-  /** Current topic; empty when unset. */
-  topic = "";
-  /** Users in the room. */
-  readonly members: Set<User> = new Set();
-
-  constructor(name: string) {
-    this.name = name;
-  }
-}
-
-/** A logged-in user. */
-export class User {
-  /** Nick as displayed. */
-  nick: string;
-  /** Nick folded for uniqueness. */
-  key: string;
-  /** Where this user's frames go. */
-  readonly sink: PeerSink;
-  /** Rooms this user is in. */
-  readonly rooms: Set<Room> = new Set();
-  /** False once the user has left the server. */
-  online = true;
-
-  constructor(nick: string, sink: PeerSink) {
-    this.nick = nick;
-    this.key = nickKey(nick);
-    this.sink = sink;
-  }
-}
-
 /** The outcome of a login attempt. `fatal` errors end the connection; others allow a retry. */
 export type LoginResult = { ok: true; user: User } | { ok: false; error: ErrorFrame };
+
+/** A login request, as carried by a hello. */
+export interface LoginRequest {
+  version: number;
+  nick: string;
+  resume?: Record<string, number>;
+}
+
+interface PendingMessage {
+  stored: StoredMessage;
+  user: User;
+  room: Room;
+  ref?: string;
+}
 
 /**
  * Holds users and rooms and routes every event. One instance per server.
  *
  * @example
  * ```ts
- * const hub = new Hub({ maxUsers: 10, maxFrame: 65536, serverName: "sockchat" });
- * const result = hub.login(sink, 1, "alice");
+ * const hub = new Hub({ maxUsers: 10, maxFrame: 65536, serverName: "sockchat", store, replayBudgetBytes: 1 << 18 });
+ * const result = hub.login(sink, { version: 1, nick: "alice" });
  * if (result.ok) hub.say(result.user, "#lobby", "hello");
  * ```
  */
 export class Hub {
-  #options: Required<HubOptions>;
-  #users: Map<string, User> = new Map();
-  #rooms: Map<string, Room> = new Map();
-  #nextId = 1;
+  readonly #options: Required<HubOptions>;
+  readonly #store: HistoryStore;
+  readonly #users: Map<string, User> = new Map();
+  readonly #rooms: Map<string, Room> = new Map();
+  #nextId: number;
+  #pending: PendingMessage[] = [];
   #closing = false;
 
   constructor(options: HubOptions) {
-    this.#options = { now: Date.now, ...options };
-    this.#rooms.set(LOBBY, new Room(LOBBY));
+    this.#options = { now: Date.now, historyReplay: DEFAULT_HISTORY_REPLAY, ...options };
+    this.#store = options.store;
+    this.#nextId = this.#store.nextId();
+    this.#rooms.set(roomKey(LOBBY), new Room(LOBBY, this.#store.topic(LOBBY)));
   }
 
   /** Number of logged-in users. */
@@ -102,9 +103,24 @@ export class Hub {
     return this.#users.size;
   }
 
-  /** The room with that name, if it exists. */
+  /** Every room that exists now. */
+  get rooms(): Iterable<Room> {
+    return this.#rooms.values();
+  }
+
+  /** Every logged-in user. */
+  get users(): Iterable<User> {
+    return this.#users.values();
+  }
+
+  /** The clock. */
+  now(): number {
+    return this.#options.now();
+  }
+
+  /** The room with that name (case-insensitively), if it exists. */
   room(name: string): Room | undefined {
-    return this.#rooms.get(name);
+    return this.#rooms.get(roomKey(name));
   }
 
   /** The logged-in user with that nick (case-insensitively), if any. */
@@ -112,15 +128,14 @@ export class Hub {
     return this.#users.get(nickKey(nick));
   }
 
-  /** Checks a hello and, if it passes, logs the user in to the lobby and welcomes them. */
-  login(sink: PeerSink, version: number, rawNick: string): LoginResult {
-    if (this.#closing) {
-      return fail("shutting_down", "The server is shutting down.", true);
-    }
-    if (version !== PROTOCOL_VERSION) {
+  /** Checks a hello and, if it passes, logs the user in, welcomes them and replays history. */
+  login(sink: PeerSink, request: LoginRequest): LoginResult {
+    this.flush();
+    if (this.#closing) return fail("shutting_down", "The server is shutting down.", true);
+    if (request.version !== PROTOCOL_VERSION) {
       return fail(
         "unsupported_version",
-        `This server speaks protocol version ${PROTOCOL_VERSION}, not ${version}.`,
+        `This server speaks protocol version ${PROTOCOL_VERSION}, not ${request.version}.`,
         true,
       );
     }
@@ -131,78 +146,255 @@ export class Hub {
         true,
       );
     }
-    const problem = nickProblem(rawNick);
-    if (problem !== null) return fail("nick_invalid", problem, false);
-    const nick = displayNick(rawNick);
-    const user = new User(nick, sink);
-    const holder = this.#users.get(user.key);
-    if (holder !== undefined) {
-      return fail(
-        "nick_taken",
-        `The nickname "${nick}" is taken${holder.nick === nick ? "" : ` (by "${holder.nick}")`}. ` +
-          "Pick another.",
-        false,
-      );
-    }
+    const nickError = this.#nickError(request.nick);
+    if (nickError !== null) return { ok: false, error: nickError };
+    const user = new User(displayNick(request.nick), sink);
     this.#users.set(user.key, user);
-    const lobby = this.#roomFor(LOBBY);
-    this.#send(user, {
+
+    // Resume names the rooms to rejoin; without it, the user starts in the lobby.
+    const wanted = Object.keys(request.resume ?? {}).filter((name) => roomProblem(name) === null)
+      .slice(0, MAX_ROOMS_PER_USER);
+    const names = wanted.length > 0 ? wanted : [LOBBY];
+    const rooms = names.map((name) => this.#roomFor(name)).filter((r): r is Room => r !== null);
+    const snapshots: RoomSnapshot[] = rooms.map((room) => ({
+      room: room.name,
+      topic: room.topic,
+      members: [...room.members, user].map((u) => u.nick),
+    }));
+    this.send(user, {
       type: "welcome",
       v: PROTOCOL_VERSION,
       nick: user.nick,
       server: this.#options.serverName,
-      rooms: [{
-        room: lobby.name,
-        topic: lobby.topic,
-        members: [...lobby.members, user].map((u) => u.nick),
-      }],
+      rooms: snapshots,
       limits: { maxFrame: this.#options.maxFrame, maxUsers: this.#options.maxUsers },
     });
-    this.#enter(user, lobby);
+    for (const room of rooms) {
+      this.#enter(user, room);
+      const lastSeen = request.resume?.[names[rooms.indexOf(room)]];
+      this.#replay(
+        user,
+        room,
+        lastSeen === undefined
+          ? this.#store.recent(room.name, this.#options.historyReplay)
+          : this.#store.after(room.name, lastSeen, MAX_RESUME_REPLAY),
+      );
+    }
     return { ok: true, user };
   }
 
-  /** A room message from `user`: acknowledged to them, relayed to everyone else in the room. */
-  say(user: User, roomName: string, text: string, ref?: string): void {
-    const room = this.#rooms.get(roomName);
+  /**
+   * Queues a room message from `user`. It is committed, acknowledged to its author and relayed
+   * to everyone else in the room at the next {@linkcode flush}.
+   */
+  say(user: User, roomName: string, text: string, ref?: string, action = false): void {
+    const room = this.room(roomName);
     if (room === undefined || !user.rooms.has(room)) {
-      this.#send(user, errorFrame("not_in_room", `You are not in ${roomName}.`, { ref }));
+      this.reply(
+        user,
+        "not_in_room",
+        `You are not in ${roomName}. Join it with /join ${roomName}.`,
+        ref,
+      );
       return;
     }
     if (text.trim() === "") {
-      this.#send(user, errorFrame("empty_text", "A message needs some text.", { ref }));
+      this.reply(user, "empty_text", "A message needs some text.", ref);
+      return;
+    }
+    const stored: StoredMessage = {
+      id: this.#nextId++,
+      room: room.name,
+      from: user.nick,
+      text,
+      ts: this.#options.now(),
+    };
+    if (action) stored.action = true;
+    if (this.#pending.length === 0) queueMicrotask(() => this.flush());
+    this.#pending.push({ stored, user, room, ref });
+  }
+
+  /** Commits queued messages in one transaction, then acknowledges and relays them. */
+  flush(): void {
+    if (this.#pending.length === 0) return;
+    const batch = this.#pending;
+    this.#pending = [];
+    try {
+      this.#store.append(batch.map((p) => p.stored), this.#nextId);
+    } catch (error) {
+      for (const p of batch) {
+        this.reply(
+          p.user,
+          "store_failed",
+          `Your message could not be saved, so it was not sent (${(error as Error).message}).`,
+          p.ref,
+        );
+      }
+      return;
+    }
+    for (const { stored, user, room, ref } of batch) {
+      if (user.online) {
+        const ack: AckFrame = { type: "ack", id: stored.id, room: room.name, ts: stored.ts };
+        if (ref !== undefined) ack.ref = ref;
+        this.send(user, ack);
+      }
+      const frame: ServerFrame = {
+        type: "msg",
+        id: stored.id,
+        room: room.name,
+        from: stored.from,
+        text: stored.text,
+        ts: stored.ts,
+      };
+      if (stored.action) frame.action = true;
+      this.broadcast(room, frame, user);
+    }
+  }
+
+  /** Puts `user` in a room, creating it if needed, and replays its recent history. */
+  join(user: User, name: string, ref?: string): Room | null {
+    this.flush();
+    const problem = roomProblem(name);
+    if (problem !== null) {
+      this.reply(user, "room_invalid", problem, ref);
+      return null;
+    }
+    let room = this.room(name);
+    if (room !== undefined && user.rooms.has(room)) {
+      this.send(user, {
+        type: "joined",
+        room: room.name,
+        topic: room.topic,
+        members: nicks(room),
+        ref,
+      });
+      return room;
+    }
+    if (user.rooms.size >= MAX_ROOMS_PER_USER) {
+      this.reply(user, "too_many_rooms", `You may be in at most ${MAX_ROOMS_PER_USER} rooms.`, ref);
+      return null;
+    }
+    room = this.#roomFor(name) ?? undefined;
+    if (room === undefined) {
+      this.reply(user, "too_many_rooms", `The server already has ${MAX_ROOMS} rooms.`, ref);
+      return null;
+    }
+    this.#enter(user, room);
+    const joined: ServerFrame = {
+      type: "joined",
+      room: room.name,
+      topic: room.topic,
+      members: nicks(room),
+    };
+    if (ref !== undefined) joined.ref = ref;
+    this.send(user, joined);
+    this.#replay(user, room, this.#store.recent(room.name, this.#options.historyReplay));
+    return room;
+  }
+
+  /** Takes `user` out of a room, telling its members. */
+  part(user: User, name: string, ref?: string): boolean {
+    this.flush();
+    const room = this.room(name);
+    if (room === undefined || !user.rooms.has(room)) {
+      this.reply(user, "not_in_room", `You are not in ${name}.`, ref);
+      return false;
+    }
+    this.#leave(user, room, "part");
+    const parted: ServerFrame = { type: "parted", room: room.name };
+    if (ref !== undefined) parted.ref = ref;
+    this.send(user, parted);
+    return true;
+  }
+
+  /** Replays the last `count` messages of a room to `user`. */
+  history(user: User, room: Room, count: number): number {
+    this.flush();
+    const slice = this.#store.recent(room.name, count);
+    this.#replay(user, room, slice);
+    return slice.messages.length;
+  }
+
+  /** Changes a user's nick and tells everyone who shares a room with them. */
+  rename(user: User, wanted: string, ref?: string): boolean {
+    this.flush();
+    const next = displayNick(wanted);
+    const error = this.#nickError(next, user);
+    if (error !== null) {
+      error.ref = ref;
+      this.send(user, error);
+      return false;
+    }
+    const old = user.nick;
+    this.#users.delete(user.key);
+    user.rename(next);
+    this.#users.set(user.key, user);
+    const out = new Outgoing({ type: "nick", old, new: next, ts: this.#options.now() });
+    for (const peer of this.#neighbours(user)) peer.sink.deliver(out);
+    const mine: ServerFrame = { type: "nick", old, new: next, ts: this.#options.now() };
+    if (ref !== undefined) mine.ref = ref;
+    this.send(user, mine);
+    return true;
+  }
+
+  /** Sends a direct message that only `to` sees; the author gets an ack. Not stored. */
+  direct(user: User, toNick: string, text: string, ref?: string): void {
+    this.flush();
+    const target = this.user(toNick);
+    if (target === undefined) {
+      this.reply(user, "no_such_user", `Nobody called ${toNick} is here.`, ref);
+      return;
+    }
+    if (text.trim() === "") {
+      this.reply(user, "empty_text", "A message needs some text.", ref);
       return;
     }
     const id = this.#nextId++;
+    this.#store.saveNextId(this.#nextId);
     const ts = this.#options.now();
-    const ack: ServerFrame = { type: "ack", id, room: room.name, ts };
+    this.send(target, { type: "dm", id, from: user.nick, to: target.nick, text, ts });
+    const ack: AckFrame = { type: "ack", id, room: "", ts, to: target.nick };
     if (ref !== undefined) ack.ref = ref;
-    this.#send(user, ack);
-    this.#broadcast(room, { type: "msg", id, room: room.name, from: user.nick, text, ts }, user);
+    this.send(user, ack);
+  }
+
+  /** Sets a room's topic, saves it, and tells the room. */
+  setTopic(user: User, room: Room, topic: string, ref?: string): void {
+    this.flush();
+    if ([...topic].length > TOPIC_MAX_LENGTH) {
+      this.reply(
+        user,
+        "bad_command",
+        `A topic may have at most ${TOPIC_MAX_LENGTH} characters.`,
+        ref,
+      );
+      return;
+    }
+    room.topic = topic;
+    this.#store.setTopic(room.name, topic);
+    const frame: ServerFrame = {
+      type: "topic",
+      room: room.name,
+      topic,
+      by: user.nick,
+      ts: this.#options.now(),
+    };
+    this.broadcast(room, frame, user);
+    this.send(user, { ...frame, ref });
   }
 
   /** Removes a user from every room and from the server, telling the rooms why. Idempotent. */
   logout(user: User, reason: LeaveReason): void {
     if (!user.online) return;
+    this.flush();
     user.online = false;
     if (this.#users.get(user.key) === user) this.#users.delete(user.key);
-    for (const room of user.rooms) {
-      room.members.delete(user);
-      if (!this.#closing) {
-        this.#broadcast(room, {
-          type: "leave",
-          room: room.name,
-          nick: user.nick,
-          reason,
-          ts: this.#options.now(),
-        });
-      }
-    }
-    user.rooms.clear();
+    for (const room of [...user.rooms]) this.#leave(user, room, reason);
   }
 
   /** Says goodbye to everyone and closes their connections; refuses new logins from now on. */
   shutdown(): void {
+    this.flush();
     this.#closing = true;
     const bye = new Outgoing({
       type: "bye",
@@ -215,17 +407,52 @@ export class Hub {
     }
   }
 
-  #roomFor(name: string): Room {
-    let room = this.#rooms.get(name);
+  /** Sends one frame to one user. */
+  send(user: User, frame: ServerFrame): void {
+    user.sink.deliver(new Outgoing(frame));
+  }
+
+  /** Sends an error frame to one user. */
+  reply(user: User, code: ErrorCode, message: string, ref?: string): void {
+    this.send(user, errorFrame(code, message, { ref }));
+  }
+
+  /** Encodes once and hands the same bytes to every member but `except`. Never awaits. */
+  broadcast(room: Room, frame: ServerFrame, except?: User): void {
+    const out = new Outgoing(frame);
+    for (const member of room.members) {
+      if (member !== except) member.sink.deliver(out);
+    }
+  }
+
+  /** Why `nick` cannot be had (by `self`, who may already hold it in another case). */
+  #nickError(nick: string, self?: User): ErrorFrame | null {
+    const problem = nickProblem(nick);
+    if (problem !== null) return errorFrame("nick_invalid", problem);
+    const holder = this.#users.get(nickKey(nick));
+    if (holder === undefined || holder === self) return null;
+    const shown = displayNick(nick);
+    return errorFrame(
+      "nick_taken",
+      `The nickname "${shown}" is taken${holder.nick === shown ? "" : ` (by "${holder.nick}")`}. ` +
+        "Pick another.",
+    );
+  }
+
+  /** The room, created on demand; null if the server has too many rooms. */
+  #roomFor(name: string): Room | null {
+    const key = roomKey(name);
+    let room = this.#rooms.get(key);
     if (room === undefined) {
-      room = new Room(name);
-      this.#rooms.set(name, room);
+      if (this.#rooms.size >= MAX_ROOMS) return null;
+      room = new Room(name, this.#store.topic(name));
+      this.#rooms.set(key, room);
     }
     return room;
   }
 
   #enter(user: User, room: Room): void {
-    this.#broadcast(room, {
+    this.broadcast(room, {
       type: "join",
       room: room.name,
       nick: user.nick,
@@ -235,17 +462,62 @@ export class Hub {
     user.rooms.add(room);
   }
 
-  #send(user: User, frame: ServerFrame): void {
-    user.sink.deliver(new Outgoing(frame));
+  #leave(user: User, room: Room, reason: LeaveReason): void {
+    room.members.delete(user);
+    user.rooms.delete(room);
+    if (!this.#closing) {
+      this.broadcast(room, {
+        type: "leave",
+        room: room.name,
+        nick: user.nick,
+        reason,
+        ts: this.#options.now(),
+      });
+    }
+    // Quiet rooms cost nothing: forget them (their topic and history stay in the store).
+    if (room.members.size === 0 && room.name !== LOBBY) this.#rooms.delete(roomKey(room.name));
   }
 
-  /** Encodes once and hands the same bytes to every member but `except`. Never awaits. */
-  #broadcast(room: Room, frame: ServerFrame, except?: User): void {
-    const out = new Outgoing(frame);
-    for (const member of room.members) {
-      if (member !== except) member.sink.deliver(out);
-    }
+  /** Everyone who shares at least one room with `user`, once each, not `user`. */
+  #neighbours(user: User): Set<User> {
+    const out = new Set<User>();
+    for (const room of user.rooms) for (const m of room.members) if (m !== user) out.add(m);
+    return out;
   }
+
+  /** Sends a history slice, newest messages first in priority, within the replay byte budget. */
+  #replay(user: User, room: Room, slice: HistorySlice): void {
+    const outs: Outgoing[] = [];
+    let bytes = 0;
+    let cut = 0;
+    for (let i = slice.messages.length - 1; i >= 0; i--) {
+      const m = slice.messages[i];
+      const frame: ServerFrame = {
+        type: "msg",
+        id: m.id,
+        room: room.name,
+        from: m.from,
+        text: m.text,
+        ts: m.ts,
+        history: true,
+      };
+      if (m.action) frame.action = true;
+      const out = new Outgoing(frame);
+      bytes += out.ndjson().length;
+      if (bytes > this.#options.replayBudgetBytes) {
+        cut = i + 1;
+        break;
+      }
+      outs.push(out);
+    }
+    const missed = slice.missed + cut;
+    if (missed > 0) this.send(user, { type: "gap", room: room.name, missed });
+    for (let i = outs.length - 1; i >= 0; i--) user.sink.deliver(outs[i]);
+  }
+}
+
+function nicks(room: Room): string[] {
+  return [...room.members].map((u) => u.nick);
 }
 
 function fail(code: ErrorFrame["code"], message: string, fatal: boolean): LoginResult {

@@ -115,18 +115,19 @@ export class FrameDecoder {
 }
 
 /**
- * Turns a stream of byte chunks into a stream of frames: the async-iterator face of
- * {@linkcode FrameDecoder}. Stops after a `too_large`.
+ * Turns a stream of byte chunks into a stream of frame batches: the async-iterator face of
+ * {@linkcode FrameDecoder}. Each batch holds the frames one chunk completed, so a consumer can
+ * handle them synchronously (and the hub can commit them as one transaction). Stops after a
+ * `too_large`.
  */
 export async function* decodeFrames(
   chunks: AsyncIterable<Uint8Array>,
   options: FrameDecoderOptions,
-): AsyncGenerator<DecodedFrame> {
+): AsyncGenerator<DecodedFrame[]> {
   const decoder = new FrameDecoder(options);
   for await (const chunk of chunks) {
-    for (const frame of decoder.push(chunk)) {
-      yield frame;
-      if (frame.kind === "too_large") return;
-    }
+    const batch = decoder.push(chunk);
+    if (batch.length > 0) yield batch;
+    if (decoder.failed) return;
   }
 }

@@ -39,7 +39,21 @@ export type ErrorCode =
   | "already_joined"
   | "empty_text"
   | "not_in_room"
-  | "shutting_down";
+  | "shutting_down"
+  | "unknown_command"
+  | "bad_command"
+  | "room_invalid"
+  | "too_many_rooms"
+  | "no_such_user"
+  | "store_failed"
+  | "rate_limited"
+  | "muted"
+  | "not_operator"
+  | "bad_password"
+  | "banned"
+  | "too_many_connections"
+  | "handshake_timeout"
+  | "ping_timeout";
 
 /** Sent first by an NDJSON client. */
 export interface HelloFrame {
@@ -47,6 +61,10 @@ export interface HelloFrame {
   /** Protocol version the client speaks. */
   v: number;
   nick: string;
+  /** For each room, the last message id the client saw: rejoin and replay what is newer. */
+  resume?: Record<string, number>;
+  /** The server password, when the server has one. */
+  password?: string;
 }
 
 /** A room message from a client. */
@@ -59,13 +77,29 @@ export interface SayFrame {
   ref?: string;
 }
 
+/** A slash command, parsed by the server. */
+export interface CommandFrame {
+  type: "cmd";
+  /** The command line, starting with `/`. */
+  line: string;
+  /** The client's current room: the default for commands that take one. */
+  room: string;
+  ref?: string;
+}
+
+/** Answer to a server `ping`. */
+export interface PongFrame {
+  type: "pong";
+  token: string;
+}
+
 /** A clean goodbye from the client. */
 export interface QuitFrame {
   type: "quit";
 }
 
 /** Every frame a client may send. */
-export type ClientFrame = HelloFrame | SayFrame | QuitFrame;
+export type ClientFrame = HelloFrame | SayFrame | CommandFrame | PongFrame | QuitFrame;
 
 /** A room as the welcome describes it. */
 export interface RoomSnapshot {
@@ -91,6 +125,8 @@ export interface AckFrame {
   room: string;
   ts: number;
   ref?: string;
+  /** Set for a direct message: its recipient. */
+  to?: string;
 }
 
 /** A room message as everyone else sees it. */
@@ -102,6 +138,90 @@ export interface MessageFrame {
   text: string;
   /** Server time, milliseconds since the Unix epoch. */
   ts: number;
+  /** Set on messages replayed from history. */
+  history?: boolean;
+  /** Set on `/me` actions. */
+  action?: boolean;
+}
+
+/** You are now in a room (history for it follows). */
+export interface JoinedFrame {
+  type: "joined";
+  room: string;
+  topic: string;
+  members: string[];
+  ref?: string;
+}
+
+/** You left a room. */
+export interface PartedFrame {
+  type: "parted";
+  room: string;
+  ref?: string;
+}
+
+/** A history replay was cut: `missed` older messages are not replayed. */
+export interface GapFrame {
+  type: "gap";
+  room: string;
+  missed: number;
+}
+
+/** A room's topic changed (or was asked for). */
+export interface TopicFrame {
+  type: "topic";
+  room: string;
+  topic: string;
+  by: string;
+  ts: number;
+  ref?: string;
+}
+
+/** Someone changed their nick. */
+export interface NickFrame {
+  type: "nick";
+  old: string;
+  new: string;
+  ts: number;
+  ref?: string;
+}
+
+/** A direct message, seen only by its recipient (the sender gets an ack with `to`). */
+export interface DirectFrame {
+  type: "dm";
+  id: number;
+  from: string;
+  to: string;
+  text: string;
+  ts: number;
+}
+
+/** Command output for people, such as /help. */
+export interface InfoFrame {
+  type: "info";
+  text: string;
+  ref?: string;
+}
+
+/** The answer to /rooms. */
+export interface RoomsFrame {
+  type: "rooms";
+  rooms: { room: string; members: number; topic: string }[];
+  ref?: string;
+}
+
+/** The answer to /who. */
+export interface WhoFrame {
+  type: "who";
+  room: string;
+  members: string[];
+  ref?: string;
+}
+
+/** Are you there? Answer with a pong carrying the token. */
+export interface PingFrame {
+  type: "ping";
+  token: string;
 }
 
 /** Someone joined a room. */
@@ -145,7 +265,17 @@ export type ServerFrame =
   | JoinFrame
   | LeaveFrame
   | ErrorFrame
-  | ByeFrame;
+  | ByeFrame
+  | JoinedFrame
+  | PartedFrame
+  | GapFrame
+  | TopicFrame
+  | NickFrame
+  | DirectFrame
+  | InfoFrame
+  | RoomsFrame
+  | WhoFrame
+  | PingFrame;
 
 /** Builds an error frame. */
 export function errorFrame(

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { MAX_REF_LENGTH } from "../config/limits.ts";
+import { MAX_REF_LENGTH, MAX_ROOMS_PER_USER } from "../config/limits.ts";
 import { type ClientFrame, type ErrorFrame, errorFrame, LOBBY } from "./frames.ts";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
@@ -52,7 +52,21 @@ export function parseClientFrame(bytes: Uint8Array): ParseResult {
         return bad('A hello needs "v", the protocol version, as an integer.');
       }
       if (typeof obj.nick !== "string") return bad('A hello needs "nick" as a string.');
-      return { ok: true, frame: { type: "hello", v: obj.v, nick: obj.nick } };
+      const hello: ClientFrame = { type: "hello", v: obj.v, nick: obj.nick };
+      if (obj.resume !== undefined) {
+        const resume = parseResume(obj.resume);
+        if (resume === null) {
+          return bad(
+            `"resume" must map at most ${MAX_RESUME_ROOMS} room names to message ids (integers).`,
+          );
+        }
+        hello.resume = resume;
+      }
+      if (obj.password !== undefined) {
+        if (typeof obj.password !== "string") return bad('"password" must be a string.');
+        hello.password = obj.password;
+      }
+      return { ok: true, frame: hello };
     }
     case "msg": {
       if (typeof obj.text !== "string") return bad('A msg needs "text" as a string.');
@@ -62,6 +76,19 @@ export function parseClientFrame(bytes: Uint8Array): ParseResult {
       if (typeof ref === "string") frame.ref = ref;
       return { ok: true, frame };
     }
+    case "cmd": {
+      if (typeof obj.line !== "string" || !obj.line.startsWith("/")) {
+        return bad('A cmd needs "line", a string starting with /.');
+      }
+      const room = obj.room ?? LOBBY;
+      if (typeof room !== "string") return bad('"room" must be a string.');
+      const frame: ClientFrame = { type: "cmd", line: obj.line, room };
+      if (typeof ref === "string") frame.ref = ref;
+      return { ok: true, frame };
+    }
+    case "pong":
+      if (typeof obj.token !== "string") return bad('A pong needs the "token" of the ping.');
+      return { ok: true, frame: { type: "pong", token: obj.token } };
     case "quit":
       return { ok: true, frame: { type: "quit" } };
     case undefined:
@@ -75,4 +102,19 @@ export function parseClientFrame(bytes: Uint8Array): ParseResult {
         ),
       };
   }
+}
+
+/** Most rooms a hello's `resume` may name. */
+const MAX_RESUME_ROOMS = MAX_ROOMS_PER_USER;
+
+function parseResume(value: unknown): Record<string, number> | null {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return null;
+  const entries = Object.entries(value);
+  if (entries.length > MAX_RESUME_ROOMS) return null;
+  const out: Record<string, number> = {};
+  for (const [room, id] of entries) {
+    if (typeof id !== "number" || !Number.isSafeInteger(id) || id < 0) return null;
+    out[room] = id;
+  }
+  return out;
 }

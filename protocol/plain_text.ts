@@ -55,8 +55,45 @@ export function renderPlain(frame: ServerFrame): string | null {
     }
     case "ack":
       return null;
-    case "msg":
-      return prefixLines(`${roomTag(frame.room)}<${frame.from}> `, frame.text);
+    case "msg": {
+      const history = frame.history ? "(history) " : "";
+      const who = frame.action ? `* ${frame.from} ` : `<${frame.from}> `;
+      return prefixLines(`${history}${roomTag(frame.room)}${who}`, frame.text);
+    }
+    case "dm":
+      return prefixLines(`[dm] <${frame.from}> `, frame.text);
+    case "joined": {
+      const others = frame.members.filter((m) => m !== undefined);
+      const topic = frame.topic === "" ? "" : ` Topic: ${frame.topic}`;
+      return `* You are in ${frame.room} with ${others.length} ${
+        others.length === 1 ? "person" : "people"
+      }: ${others.join(", ")}.${topic}`;
+    }
+    case "parted":
+      return `* You left ${frame.room}.`;
+    case "gap":
+      return `* ${frame.missed} earlier message${
+        frame.missed === 1 ? "" : "s"
+      } in ${frame.room} not shown.`;
+    case "topic":
+      return frame.topic === ""
+        ? `* ${frame.by} cleared the topic of ${frame.room}`
+        : `* ${frame.by} set the topic of ${frame.room}: ${frame.topic}`;
+    case "nick":
+      return `* ${frame.old} is now known as ${frame.new}`;
+    case "info":
+      return frame.text;
+    case "rooms":
+      return [
+        "* Rooms:",
+        ...frame.rooms.map((r) =>
+          `*   ${r.room} (${r.members})${r.topic === "" ? "" : ` - ${r.topic}`}`
+        ),
+      ].join("\n");
+    case "who":
+      return `* In ${frame.room}: ${frame.members.join(", ")}`;
+    case "ping":
+      return null;
     case "join":
       return `* ${frame.nick} joined ${frame.room}`;
     case "leave":

@@ -203,18 +203,21 @@ export class Connection implements PeerSink {
         const session = this.#session(modeOf(first));
         session.start();
         const frames = decodeFrames(prepend(first, chunks), { maxFrame: this.#options.maxFrame });
-        for await (const decoded of frames) {
-          if (this.#finishing) continue;
-          if (decoded.kind === "too_large") {
-            this.send(errorFrame(
-              "frame_too_large",
-              `That frame is longer than ${decoded.limit} bytes; closing the connection.`,
-              { fatal: true },
-            ));
-            this.finish("protocol_error", true);
-            continue;
+        for await (const batch of frames) {
+          // Synchronously, so that the hub commits a chunk's messages as one batch.
+          for (const decoded of batch) {
+            if (this.#finishing) break;
+            if (decoded.kind === "too_large") {
+              this.send(errorFrame(
+                "frame_too_large",
+                `That frame is longer than ${decoded.limit} bytes; closing the connection.`,
+                { fatal: true },
+              ));
+              this.finish("protocol_error", true);
+              break;
+            }
+            session.frame(decoded.bytes);
           }
-          session.frame(decoded.bytes);
         }
       }
       // EOF: the peer closed its side. A quit frame has already finished us as "quit".

@@ -6,6 +6,7 @@
 
 import { assertNever, errorFrame } from "../protocol/frames.ts";
 import { parseClientFrame } from "../protocol/parse.ts";
+import { runCommand } from "../core/commands.ts";
 import type { Connection, ProtocolSession } from "./connection.ts";
 
 /** Adapts NDJSON frames from one connection to hub calls. */
@@ -37,7 +38,11 @@ export class NdjsonSession implements ProtocolSession {
           );
           return;
         }
-        const result = this.#conn.hub.login(this.#conn, frame.v, frame.nick);
+        const result = this.#conn.hub.login(this.#conn, {
+          version: frame.v,
+          nick: frame.nick,
+          resume: frame.resume,
+        });
         if (result.ok) {
           this.#conn.loggedIn(result.user);
           return;
@@ -55,6 +60,19 @@ export class NdjsonSession implements ProtocolSession {
         }
         this.#conn.hub.say(user, frame.room, frame.text, frame.ref);
         return;
+      case "cmd": {
+        if (user === null) {
+          this.#conn.send(
+            errorFrame("not_joined", "Send a hello before anything else.", { ref: frame.ref }),
+          );
+          return;
+        }
+        const outcome = runCommand(this.#conn.hub, user, frame.line, frame.room, frame.ref);
+        if (outcome.quit) this.#conn.finish("quit", true);
+        return;
+      }
+      case "pong":
+        return; // liveness is noted for every frame read
       case "quit":
         this.#conn.finish("quit", true);
         return;

@@ -7,6 +7,7 @@
 
 import { errorFrame, LOBBY, PROTOCOL_VERSION } from "../protocol/frames.ts";
 import { decodeUtf8 } from "../protocol/parse.ts";
+import { runCommand } from "../core/commands.ts";
 import type { Connection, ProtocolSession } from "./connection.ts";
 
 const encoder = new TextEncoder();
@@ -24,6 +25,8 @@ export class PlainSession implements ProtocolSession {
   /** Lines of a message continued with a trailing backslash. */
   #pending: string[] = [];
   #pendingBytes = 0;
+  /** Where this user's lines go: the room they joined last. */
+  #room: string = LOBBY;
 
   constructor(conn: Connection, greeted: boolean) {
     this.#conn = conn;
@@ -52,8 +55,10 @@ export class PlainSession implements ProtocolSession {
       this.#login(line.trim());
       return;
     }
-    if (this.#pending.length === 0 && line.trim() === "/quit") {
-      this.#conn.finish("quit", true);
+    if (this.#pending.length === 0 && line.startsWith("/") && !line.startsWith("//")) {
+      const outcome = runCommand(this.#conn.hub, user, line.trim(), this.#room);
+      if (outcome.room !== undefined) this.#room = outcome.room;
+      if (outcome.quit) this.#conn.finish("quit", true);
       return;
     }
     if (line.endsWith("\\")) {
@@ -70,7 +75,7 @@ export class PlainSession implements ProtocolSession {
       this.#pending.push(line.slice(0, -1));
       return;
     }
-    const text = [...this.#pending, line].join("\n");
+    const text = [...this.#pending, line].join("\n").replace(/^\/\//, "/");
     const total = this.#pendingBytes + bytes.length;
     this.#pending = [];
     this.#pendingBytes = 0;
@@ -82,7 +87,13 @@ export class PlainSession implements ProtocolSession {
       ));
       return;
     }
-    this.#conn.hub.say(user, LOBBY, text);
+    const current = this.#conn.hub.room(this.#room);
+    if (current === undefined || !user.rooms.has(current)) {
+      // The current room was left: fall back to any room the user is still in.
+      const [any] = user.rooms;
+      if (any !== undefined) this.#room = any.name;
+    }
+    this.#conn.hub.say(user, this.#room, text);
   }
 
   #login(nick: string): void {
@@ -90,7 +101,7 @@ export class PlainSession implements ProtocolSession {
       this.#conn.sendRaw(NICK_PROMPT);
       return;
     }
-    const result = this.#conn.hub.login(this.#conn, PROTOCOL_VERSION, nick);
+    const result = this.#conn.hub.login(this.#conn, { version: PROTOCOL_VERSION, nick });
     if (result.ok) {
       this.#conn.loggedIn(result.user);
       return;

@@ -1,0 +1,232 @@
+/**
+ * Slash commands, defined once: each entry has its name, usage, help and handler, and `/help`
+ * is generated from this table, so it cannot drift from what runs. The server runs them, so
+ * NDJSON and plain-text users get the same commands.
+ *
+ * @module
+ */
+
+import { MAX_HISTORY_REQUEST } from "../config/limits.ts";
+import type { Hub, Room, User } from "./hub.ts";
+
+/** What a command asks of the transport afterwards. */
+export interface CommandOutcome {
+  /** The room the client should now treat as current. */
+  room?: string;
+  /** The user asked to leave: close the connection as `quit`. */
+  quit?: boolean;
+}
+
+/** Everything a handler may use. */
+export interface CommandContext {
+  hub: Hub;
+  user: User;
+  /** The client's current room (the default for commands that take one). */
+  room: string;
+  /** Everything after the command name, trimmed. */
+  args: string;
+  ref?: string;
+}
+
+/** One command: the table row. */
+export interface CommandSpec {
+  name: string;
+  /** Usage line, as shown on wrong arguments and in /help. */
+  usage: string;
+  help: string;
+  /** Runs the command; returns false when the arguments were wrong (usage is then sent). */
+  run(ctx: CommandContext): CommandOutcome | false;
+}
+
+/** Splits off the first word. */
+function firstWord(args: string): [string, string] {
+  const match = /^(\S+)\s*([\s\S]*)$/.exec(args);
+  return match ? [match[1], match[2]] : ["", ""];
+}
+
+/** The room a command names, or the current one; replies not_in_room when not a member. */
+function roomArg(ctx: CommandContext, name: string): Room | null {
+  const room = ctx.hub.room(name);
+  if (room === undefined || !ctx.user.rooms.has(room)) {
+    ctx.hub.reply(ctx.user, "not_in_room", `You are not in ${name}.`, ctx.ref);
+    return null;
+  }
+  return room;
+}
+
+/** Every command, in /help order. */
+export const COMMANDS: readonly CommandSpec[] = [
+  {
+    name: "join",
+    usage: "/join #room",
+    help: "join a room (created if new) and make it current",
+    run(ctx) {
+      if (ctx.args === "" || /\s/.test(ctx.args)) return false;
+      const room = ctx.hub.join(ctx.user, ctx.args, ctx.ref);
+      return room === null ? {} : { room: room.name };
+    },
+  },
+  {
+    name: "leave",
+    usage: "/leave [#room]",
+    help: "leave a room (default: the current one)",
+    run(ctx) {
+      if (/\s/.test(ctx.args)) return false;
+      ctx.hub.part(ctx.user, ctx.args || ctx.room, ctx.ref);
+      return {};
+    },
+  },
+  {
+    name: "rooms",
+    usage: "/rooms",
+    help: "list rooms with their member counts and topics",
+    run(ctx) {
+      if (ctx.args !== "") return false;
+      const rooms = [...ctx.hub.rooms].map((r) => ({
+        room: r.name,
+        members: r.members.size,
+        topic: r.topic,
+      }));
+      ctx.hub.send(ctx.user, { type: "rooms", rooms, ref: ctx.ref });
+      return {};
+    },
+  },
+  {
+    name: "who",
+    usage: "/who [#room]",
+    help: "list who is in a room (default: the current one)",
+    run(ctx) {
+      if (/\s/.test(ctx.args)) return false;
+      const room = roomArg(ctx, ctx.args || ctx.room);
+      if (room !== null) {
+        const members = [...room.members].map((u) => u.nick);
+        ctx.hub.send(ctx.user, { type: "who", room: room.name, members, ref: ctx.ref });
+      }
+      return {};
+    },
+  },
+  {
+    name: "topic",
+    usage: "/topic [text]",
+    help: "show the current room's topic, or set it",
+    run(ctx) {
+      const room = roomArg(ctx, ctx.room);
+      if (room === null) return {};
+      if (ctx.args === "") {
+        ctx.hub.send(ctx.user, {
+          type: "topic",
+          room: room.name,
+          topic: room.topic,
+          by: "",
+          ts: ctx.hub.now(),
+          ref: ctx.ref,
+        });
+      } else {
+        ctx.hub.setTopic(ctx.user, room, ctx.args, ctx.ref);
+      }
+      return {};
+    },
+  },
+  {
+    name: "nick",
+    usage: "/nick NEW",
+    help: "change your nickname",
+    run(ctx) {
+      if (ctx.args === "" || /\s/.test(ctx.args)) return false;
+      ctx.hub.rename(ctx.user, ctx.args, ctx.ref);
+      return {};
+    },
+  },
+  {
+    name: "me",
+    usage: "/me action",
+    help: "say what you are doing, as in: * alice waves",
+    run(ctx) {
+      if (ctx.args === "") return false;
+      ctx.hub.say(ctx.user, ctx.room, ctx.args, ctx.ref, true);
+      return {};
+    },
+  },
+  {
+    name: "msg",
+    usage: "/msg NICK text",
+    help: "send a direct message that only NICK sees",
+    run(ctx) {
+      const [nick, text] = firstWord(ctx.args);
+      if (nick === "" || text === "") return false;
+      ctx.hub.direct(ctx.user, nick, text, ctx.ref);
+      return {};
+    },
+  },
+  {
+    name: "history",
+    usage: `/history [N]`,
+    help:
+      `replay the last N messages of the current room (default 20, at most ${MAX_HISTORY_REQUEST})`,
+    run(ctx) {
+      if (ctx.args !== "" && !/^\d+$/.test(ctx.args)) return false;
+      const count = ctx.args === "" ? 20 : Number(ctx.args);
+      if (count < 1 || count > MAX_HISTORY_REQUEST) return false;
+      const room = roomArg(ctx, ctx.room);
+      if (room === null) return {};
+      const n = ctx.hub.history(ctx.user, room, count);
+      ctx.hub.send(ctx.user, {
+        type: "info",
+        text: `* End of history for ${room.name} (${n} message${n === 1 ? "" : "s"}).`,
+        ref: ctx.ref,
+      });
+      return {};
+    },
+  },
+  {
+    name: "help",
+    usage: "/help",
+    help: "list the commands",
+    run(ctx) {
+      ctx.hub.send(ctx.user, { type: "info", text: helpText(), ref: ctx.ref });
+      return {};
+    },
+  },
+  {
+    name: "quit",
+    usage: "/quit",
+    help: "leave the chat",
+    run() {
+      return { quit: true };
+    },
+  },
+];
+
+const BY_NAME = new Map<string, CommandSpec>(COMMANDS.map((c) => [c.name, c]));
+
+/** /help's text, generated from {@linkcode COMMANDS}. */
+export function helpText(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.usage.length));
+  return [
+    "* Commands:",
+    ...COMMANDS.map((c) => `*   ${c.usage.padEnd(width)}  ${c.help}`),
+    "* Start a message with // to send a line that begins with /.",
+  ].join("\n");
+}
+
+/** Parses and runs one command line from `user`, replying on bad input. */
+export function runCommand(
+  hub: Hub,
+  user: User,
+  line: string,
+  room: string,
+  ref?: string,
+): CommandOutcome {
+  const [word, rest] = firstWord(line.slice(1));
+  const spec = BY_NAME.get(word.toLowerCase());
+  if (spec === undefined) {
+    hub.reply(user, "unknown_command", `Unknown command /${word.slice(0, 32)}. Try /help.`, ref);
+    return {};
+  }
+  const outcome = spec.run({ hub, user, room, args: rest.trim(), ref });
+  if (outcome === false) {
+    hub.reply(user, "bad_command", `Usage: ${spec.usage}`, ref);
+    return {};
+  }
+  return outcome;
+}

@@ -1,0 +1,46 @@
+/**
+ * The chat core's view of message history: a port the hub writes to and replays from.
+ * The SQLite adapter lives in `store/`; the core never touches files itself.
+ *
+ * @module
+ */
+
+/** A room message as stored. */
+export interface StoredMessage {
+  id: number;
+  /** Room name as displayed. */
+  room: string;
+  from: string;
+  text: string;
+  ts: number;
+  /** True for a `/me` action. */
+  action?: boolean;
+}
+
+/** A slice of history for replay. */
+export interface HistorySlice {
+  /** Messages, oldest first. */
+  messages: StoredMessage[];
+  /** Messages that matched but are not in `messages` (cut by the limit or already pruned). */
+  missed: number;
+}
+
+/** Durable storage for room messages, topics and the id counter. Every call is synchronous. */
+export interface HistoryStore {
+  /** Commits messages, and the next id to hand out, in one transaction. Throws on failure. */
+  append(messages: readonly StoredMessage[], nextId: number): void;
+  /** Records the next id to hand out (ids used by messages that are not stored). */
+  saveNextId(nextId: number): void;
+  /** The id the server should hand out next: greater than every id ever committed. */
+  nextId(): number;
+  /** The last `limit` messages of a room, oldest first. */
+  recent(room: string, limit: number): HistorySlice;
+  /** Messages of a room newer than `afterId`, oldest first: the newest `limit` of them. */
+  after(room: string, afterId: number, limit: number): HistorySlice;
+  /** A room's saved topic, or "" when none. */
+  topic(room: string): string;
+  /** Saves a room's topic. */
+  setTopic(room: string, topic: string): void;
+  /** Releases the store. */
+  close(): void;
+}

@@ -1,0 +1,47 @@
+/**
+ * A logged-in user, and the sink their frames go to.
+ *
+ * @module
+ */
+
+import type { LeaveReason } from "../protocol/frames.ts";
+import type { Outgoing } from "../protocol/outgoing.ts";
+import { nickKey } from "./nick.ts";
+import type { Room } from "./room.ts";
+
+/** Where the hub sends a connection's frames. Implemented by each transport. */
+export interface PeerSink {
+  /**
+   * Queues a frame for the peer. Never blocks and never throws; a peer that cannot keep up is
+   * the sink's business (it closes itself as `too_slow`).
+   */
+  deliver(out: Outgoing): void;
+  /** Ends the connection once what is queued has been flushed (or a grace period passed). */
+  close(reason: LeaveReason): void;
+}
+
+/** A logged-in user. */
+export class User {
+  /** Nick as displayed. */
+  nick: string;
+  /** Nick folded for uniqueness. */
+  key: string;
+  /** Where this user's frames go. */
+  readonly sink: PeerSink;
+  /** Rooms this user is in. */
+  readonly rooms: Set<Room> = new Set();
+  /** False once the user has left the server. */
+  online = true;
+
+  constructor(nick: string, sink: PeerSink) {
+    this.nick = nick;
+    this.key = nickKey(nick);
+    this.sink = sink;
+  }
+
+  /** Changes the nick (the hub checks it first). */
+  rename(nick: string): void {
+    this.nick = nick;
+    this.key = nickKey(nick);
+  }
+}

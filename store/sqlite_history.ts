@@ -1,0 +1,218 @@
+/**
+ * {@linkcode HistoryStore} on embedded SQLite (`node:sqlite`). WAL mode; every append is one
+ * transaction, committed before the hub acknowledges or relays anything in it.
+ *
+ * @module
+ */
+
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import type { HistorySlice, HistoryStore, StoredMessage } from "../core/history.ts";
+import { roomKey } from "../core/room.ts";
+
+/** How hard each commit is pushed to disk. */
+export type SyncMode = "normal" | "full";
+
+/** Options for {@linkcode SqliteHistory}. */
+export interface SqliteHistoryOptions {
+  /** Database file, or `:memory:` to keep nothing. */
+  path: string;
+  /** Messages kept per room; older ones are pruned as new ones arrive. */
+  retention: number;
+  /**
+   * `normal`: a commit reaches the OS before the ack (survives a process crash; the last
+   * commits may be lost on power loss). `full`: fsync on every commit (survives power loss).
+   * @default "normal"
+   */
+  sync?: SyncMode;
+}
+
+interface Row {
+  id: number;
+  room: string;
+  nick: string;
+  text: string;
+  ts: number;
+  action: number;
+}
+
+/** Prune a room once this many messages have been added to it since its last prune. */
+const PRUNE_EVERY = 64;
+
+/** SQLite-backed history. */
+export class SqliteHistory implements HistoryStore {
+  readonly #db: DatabaseSync;
+  readonly #retention: number;
+  readonly #insert: StatementSync;
+  readonly #setMeta: StatementSync;
+  readonly #recent: StatementSync;
+  readonly #after: StatementSync;
+  readonly #countAfter: StatementSync;
+  readonly #prune: StatementSync;
+  readonly #prunedThrough: StatementSync;
+  readonly #notePruned: StatementSync;
+  readonly #getTopic: StatementSync;
+  readonly #putTopic: StatementSync;
+  #sincePrune = new Map<string, number>();
+
+  constructor(options: SqliteHistoryOptions) {
+    this.#db = new DatabaseSync(options.path);
+    this.#retention = options.retention;
+    this.#db.exec(`
+      PRAGMA journal_mode = WAL;
+      PRAGMA synchronous = ${options.sync === "full" ? "FULL" : "NORMAL"};
+      PRAGMA busy_timeout = 5000;
+      CREATE TABLE IF NOT EXISTS messages (
+        id INTEGER PRIMARY KEY,
+        room_key TEXT NOT NULL,
+        room TEXT NOT NULL,
+        nick TEXT NOT NULL,
+        text TEXT NOT NULL,
+        ts INTEGER NOT NULL,
+        action INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX IF NOT EXISTS messages_by_room ON messages (room_key, id);
+      CREATE TABLE IF NOT EXISTS rooms (
+        room_key TEXT PRIMARY KEY,
+        topic TEXT NOT NULL DEFAULT '',
+        pruned_through INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+    `);
+    this.#insert = this.#db.prepare(
+      "INSERT INTO messages (id, room_key, room, nick, text, ts, action) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    );
+    this.#setMeta = this.#db.prepare(
+      "INSERT INTO meta (key, value) VALUES ('next_id', ?) " +
+        "ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)",
+    );
+    this.#recent = this.#db.prepare(
+      "SELECT id, room, nick, text, ts, action FROM messages WHERE room_key = ? " +
+        "ORDER BY id DESC LIMIT ?",
+    );
+    this.#after = this.#db.prepare(
+      "SELECT id, room, nick, text, ts, action FROM messages WHERE room_key = ? AND id > ? " +
+        "ORDER BY id DESC LIMIT ?",
+    );
+    this.#countAfter = this.#db.prepare(
+      "SELECT count(*) AS n FROM messages WHERE room_key = ? AND id > ?",
+    );
+    this.#prune = this.#db.prepare(
+      "DELETE FROM messages WHERE room_key = ?1 AND id <= (SELECT id FROM messages " +
+        "WHERE room_key = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2) RETURNING id",
+    );
+    this.#prunedThrough = this.#db.prepare(
+      "SELECT pruned_through AS p FROM rooms WHERE room_key = ?",
+    );
+    this.#notePruned = this.#db.prepare(
+      "INSERT INTO rooms (room_key, pruned_through) VALUES (?1, ?2) ON CONFLICT (room_key) " +
+        "DO UPDATE SET pruned_through = max(pruned_through, ?2)",
+    );
+    this.#getTopic = this.#db.prepare("SELECT topic FROM rooms WHERE room_key = ?");
+    this.#putTopic = this.#db.prepare(
+      "INSERT INTO rooms (room_key, topic) VALUES (?1, ?2) " +
+        "ON CONFLICT (room_key) DO UPDATE SET topic = ?2",
+    );
+  }
+
+  /** {@inheritDoc HistoryStore.append} */
+  append(messages: readonly StoredMessage[], nextId: number): void {
+    const touched = new Set<string>();
+    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      for (const m of messages) {
+        const key = roomKey(m.room);
+        this.#insert.run(m.id, key, m.room, m.from, m.text, m.ts, m.action ? 1 : 0);
+        touched.add(key);
+        this.#sincePrune.set(key, (this.#sincePrune.get(key) ?? 0) + 1);
+      }
+      for (const key of touched) {
+        if ((this.#sincePrune.get(key) ?? 0) >= PRUNE_EVERY) this.#pruneRoom(key);
+      }
+      this.#setMeta.run(nextId);
+      this.#db.exec("COMMIT");
+    } catch (error) {
+      this.#db.exec("ROLLBACK");
+      throw error;
+    }
+  }
+
+  /** Drops all but the newest `retention` messages of a room right away. */
+  prune(room: string): void {
+    this.#pruneRoom(roomKey(room));
+  }
+
+  #pruneRoom(key: string): void {
+    this.#sincePrune.set(key, 0);
+    const removed = this.#prune.all(key, this.#retention) as { id: number }[];
+    if (removed.length > 0) {
+      this.#notePruned.run(key, Math.max(...removed.map((r) => r.id)));
+    }
+  }
+
+  /** {@inheritDoc HistoryStore.saveNextId} */
+  saveNextId(nextId: number): void {
+    this.#setMeta.run(nextId);
+  }
+
+  /** {@inheritDoc HistoryStore.nextId} */
+  nextId(): number {
+    const meta = this.#db.prepare("SELECT value FROM meta WHERE key = 'next_id'").get() as
+      | { value: number }
+      | undefined;
+    const max = this.#db.prepare("SELECT max(id) AS m FROM messages").get() as { m: number | null };
+    return Math.max(meta?.value ?? 1, (max.m ?? 0) + 1);
+  }
+
+  /** {@inheritDoc HistoryStore.recent} */
+  recent(room: string, limit: number): HistorySlice {
+    const key = roomKey(room);
+    const rows = this.#recent.all(key, limit) as unknown as Row[];
+    const total = (this.#countAfter.get(key, 0) as { n: number }).n;
+    return { messages: rows.reverse().map(toMessage), missed: Math.max(0, total - rows.length) };
+  }
+
+  /** {@inheritDoc HistoryStore.after} */
+  after(room: string, afterId: number, limit: number): HistorySlice {
+    const key = roomKey(room);
+    const rows = this.#after.all(key, afterId, limit) as unknown as Row[];
+    const total = (this.#countAfter.get(key, afterId) as { n: number }).n;
+    const pruned = (this.#prunedThrough.get(key) as { p: number } | undefined)?.p ?? 0;
+    // Messages after afterId that retention already removed count as missed too (at least 1).
+    const prunedMissed = pruned > afterId ? 1 : 0;
+    return {
+      messages: rows.reverse().map(toMessage),
+      missed: Math.max(0, total - rows.length) + prunedMissed,
+    };
+  }
+
+  /** {@inheritDoc HistoryStore.topic} */
+  topic(room: string): string {
+    return (this.#getTopic.get(roomKey(room)) as { topic: string } | undefined)?.topic ?? "";
+  }
+
+  /** {@inheritDoc HistoryStore.setTopic} */
+  setTopic(room: string, topic: string): void {
+    this.#putTopic.run(roomKey(room), topic);
+  }
+
+  /** {@inheritDoc HistoryStore.close} */
+  close(): void {
+    try {
+      this.#db.close();
+    } catch {
+      // already closed
+    }
+  }
+}
+
+function toMessage(row: Row): StoredMessage {
+  const m: StoredMessage = {
+    id: row.id,
+    room: row.room,
+    from: row.nick,
+    text: row.text,
+    ts: row.ts,
+  };
+  if (row.action) m.action = true;
+  return m;
+}
