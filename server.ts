@@ -115,6 +115,9 @@ export function startServer(options: ServerOptions = {}): ChatServer {
           closeQuietly(conn);
           continue;
         }
+        // Chat frames are small and latency-sensitive: never wait to coalesce them in the kernel
+        // (the outbound queue already coalesces whatever is waiting into one write).
+        conn.setNoDelay(true);
         const connection = new Connection(conn, connectionOptions);
         connections.add(connection);
         const task = connection.run().catch((error) => {
