@@ -74,3 +74,17 @@ export const MAX_SECRET_FILE_BYTES = 4096;
  * PostgreSQL allows for its key files; world-readable secrets are never acceptable.
  */
 export const SECRET_FILE_FORBIDDEN_MODE = 0o027;
+
+// --- Unicode safety (security/unicode.ts) --------------------------------------------------
+
+/**
+ * Combining marks allowed in a row in a nick (after NFC). Thai and Vietnamese need two, a few
+ * Tibetan stacks three; more is "zalgo" text that spills over neighbouring lines.
+ */
+export const NICK_MAX_COMBINING_RUN = 3;
+
+/**
+ * Combining marks kept in a row in message text; the rest of a longer run is dropped. Generous,
+ * because text is not an identity, but small enough that no message can smear the screen.
+ */
+export const TEXT_MAX_COMBINING_RUN = 8;
