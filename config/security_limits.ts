@@ -88,3 +88,15 @@ export const NICK_MAX_COMBINING_RUN = 3;
  * because text is not an identity, but small enough that no message can smear the screen.
  */
 export const TEXT_MAX_COMBINING_RUN = 8;
+
+// --- TLS (transport/tls.ts) ----------------------------------------------------------------
+
+/**
+ * Longest a TLS handshake may take, on either side, before the connection is dropped. A
+ * handshake is two round trips; ten seconds covers a slow mobile link, and stops a peer that
+ * opens connections and never finishes from holding them.
+ */
+export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
+
+/** Largest PEM file (certificate chain, key or CA bundle) read. The Mozilla bundle is ~220 KiB. */
+export const MAX_PEM_FILE_BYTES = 1024 * 1024;
