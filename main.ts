@@ -9,6 +9,8 @@ import { parseServeArgs } from "./cli/serve_args.ts";
 import { JOIN_HELP, MAIN_HELP, SERVE_HELP, UsageError } from "./cli/usage.ts";
 import { runJoin } from "./client.ts";
 import { createLogger } from "./log/logger.ts";
+import { loadServerSecrets, SecretError, type ServerSecrets } from "./security/secrets.ts";
+import { FLOOD_BYTE_BURST, FLOOD_MESSAGE_BURST } from "./config/security_limits.ts";
 import { startServer } from "./server.ts";
 import { VERSION } from "./version.ts";
 
@@ -62,13 +64,43 @@ async function serve(args: string[]): Promise<number> {
     return 0;
   }
   const logger = createLogger({ level: options.logLevel, format: options.logFormat });
+  let secrets: ServerSecrets;
+  try {
+    secrets = await loadServerSecrets({
+      passwordFile: options.passwordFile,
+      operFile: options.operFile,
+    });
+  } catch (error) {
+    if (error instanceof SecretError || error instanceof CliFileError) {
+      console.error(`sockchat: ${error.message}`);
+      return 1;
+    }
+    throw error;
+  }
   let server;
   try {
     if (options.db !== ":memory:") {
       const dir = options.db.replace(/\/[^/]*$/, "");
       if (dir !== options.db && dir !== "") await Deno.mkdir(dir, { recursive: true });
     }
-    server = startServer({ ...options, logger });
+    server = startServer({
+      ...options,
+      logger,
+      tls: options.tlsCert && options.tlsKey
+        ? {
+          cert: await readPem(options.tlsCert, "--tls-cert"),
+          key: await readPem(options.tlsKey, "--tls-key"),
+        }
+        : undefined,
+      password: secrets.password,
+      operSecret: secrets.operSecret,
+      flood: options.rate === 0 ? null : {
+        messagesPerSecond: options.rate,
+        messageBurst: Math.max(FLOOD_MESSAGE_BURST, 4 * options.rate),
+        bytesPerSecond: options.rateBytes,
+        byteBurst: Math.max(FLOOD_BYTE_BURST, options.maxFrame, 4 * options.rateBytes),
+      },
+    });
   } catch (error) {
     const reason = error instanceof Deno.errors.AddrInUse
       ? "the address is already in use (is another server running? try --port)"
@@ -81,6 +113,10 @@ async function serve(args: string[]): Promise<number> {
       /database|sqlite|directory|No such file/i.test(reason)
     ) {
       console.error(`sockchat: cannot open the history database ${options.db}: ${reason}`);
+      return 1;
+    }
+    if (error instanceof CliFileError) {
+      console.error(`sockchat: ${error.message}`);
       return 1;
     }
     console.error(`sockchat: cannot listen on ${options.host}:${options.port}: ${reason}`);
@@ -97,6 +133,18 @@ async function serve(args: string[]): Promise<number> {
   Deno.removeSignalListener("SIGINT", stop);
   Deno.removeSignalListener("SIGTERM", stop);
   return 0;
+}
+
+
+/** A file named on the command line could not be used. */
+class CliFileError extends Error {}
+
+async function readPem(path: string, flag: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (error) {
+    throw new CliFileError(`cannot read ${flag} ${path}: ${(error as Error).message}`);
+  }
 }
 
 if (import.meta.main) {

@@ -1,12 +1,15 @@
 /**
- * The sockchat server: accepts TCP connections with `Deno.listen` and runs each as its own task
- * against one shared {@linkcode Hub}.
+ * The sockchat server: accepts TCP (or TLS) connections with `Deno.listen` and runs each as its
+ * own task against one shared {@linkcode Hub}. Refusals at the door (too many connections from
+ * one address, a banned address) cost one small write and a close.
  *
  * @module
  */
 
 import {
+  DEFAULT_HANDSHAKE_TIMEOUT_MS,
   DEFAULT_HISTORY_REPLAY,
+  DEFAULT_IDLE_TIMEOUT_MS,
   DEFAULT_MAX_FRAME_BYTES,
   DEFAULT_MAX_QUEUE_BYTES,
   DEFAULT_MAX_USERS,
@@ -14,12 +17,25 @@ import {
   DEFAULT_RETENTION_PER_ROOM,
   DEFAULT_SERVE_HOST,
   SHUTDOWN_GRACE_MS,
+  SWEEP_INTERVAL_MS,
 } from "./config/limits.ts";
-import { Hub } from "./core/hub.ts";
-import { SqliteHistory, type SyncMode } from "./store/sqlite_history.ts";
+import { DEFAULT_MAX_CONNS_PER_IP } from "./config/security_limits.ts";
+import { Hub, type Verifier } from "./core/hub.ts";
+import { BanList } from "./core/moderation.ts";
 import { type Logger, silentLogger } from "./log/logger.ts";
-import { Connection } from "./transport/connection.ts";
+import { errorFrame } from "./protocol/frames.ts";
+import { Outgoing } from "./protocol/outgoing.ts";
+import { ConnLimiter } from "./security/conn_limiter.ts";
+import type { FloodGuardOptions } from "./security/token_bucket.ts";
+import { SqliteHistory, type SyncMode } from "./store/sqlite_history.ts";
+import { Connection, type ConnectionMetrics } from "./transport/connection.ts";
 import { VERSION } from "./version.ts";
+
+/** PEM certificate chain and key for serving TLS. */
+export interface TlsFiles {
+  cert: string;
+  key: string;
+}
 
 /** Settings for {@linkcode startServer}; every field has a documented default. */
 export interface ServerOptions {
@@ -43,7 +59,38 @@ export interface ServerOptions {
   retention?: number;
   /** `full` fsyncs every commit. @default "normal" */
   sync?: SyncMode;
+  /** Serve TLS with this certificate and key (PEM text). @default plain TCP */
+  tls?: TlsFiles;
+  /** Every hello must carry this password. @default none */
+  password?: Verifier | null;
+  /** /oper takes this secret. @default none: no operators */
+  operSecret?: Verifier | null;
+  /** Connections one address may hold open. @default 8 */
+  maxConnsPerIp?: number;
+  /** Flood control; null turns it off. @default the FloodGuard defaults */
+  flood?: FloodGuardOptions | null;
+  /** @default 30000 */
+  handshakeTimeoutMs?: number;
+  /** @default 120000 */
+  idleTimeoutMs?: number;
+  /** Where counts go. @default nowhere */
+  metrics?: ServerMetrics;
 }
+
+/** Every count the server keeps, for `--metrics-port`. All methods must be cheap. */
+export interface ServerMetrics extends ConnectionMetrics {
+  rejected(reason: string): void;
+  commitSeconds(seconds: number): void;
+}
+
+const NO_METRICS: ServerMetrics = {
+  framesIn() {},
+  delivered() {},
+  droppedSlow() {},
+  rateLimited() {},
+  rejected() {},
+  commitSeconds() {},
+};
 
 /** A running server. */
 export interface ChatServer {
@@ -72,12 +119,14 @@ export interface ChatServer {
 export function startServer(options: ServerOptions = {}): ChatServer {
   const maxFrame = options.maxFrame ?? DEFAULT_MAX_FRAME_BYTES;
   const maxUsers = options.maxUsers ?? DEFAULT_MAX_USERS;
-  const logger = options.logger ?? silentLogger;
-  const listener = Deno.listen({
-    hostname: options.host ?? DEFAULT_SERVE_HOST,
-    port: options.port ?? DEFAULT_PORT,
-  });
   const maxQueueBytes = options.maxQueueBytes ?? DEFAULT_MAX_QUEUE_BYTES;
+  const logger = options.logger ?? silentLogger;
+  const metrics = options.metrics ?? NO_METRICS;
+  const hostname = options.host ?? DEFAULT_SERVE_HOST;
+  const port = options.port ?? DEFAULT_PORT;
+  const listener: Deno.Listener = options.tls
+    ? Deno.listenTls({ hostname, port, cert: options.tls.cert, key: options.tls.key })
+    : Deno.listen({ hostname, port });
   let store: SqliteHistory;
   try {
     store = new SqliteHistory({
@@ -89,15 +138,22 @@ export function startServer(options: ServerOptions = {}): ChatServer {
     listener.close();
     throw error;
   }
+  const bans = new BanList(store);
   const hub = new Hub({
     maxUsers,
     maxFrame,
     serverName: `sockchat/${VERSION}`,
     store,
+    bans,
     historyReplay: options.historyReplay ?? DEFAULT_HISTORY_REPLAY,
     // Half the queue, so a join's replay always leaves room for live traffic.
     replayBudgetBytes: Math.floor(maxQueueBytes / 2),
+    password: options.password ?? null,
+    operSecret: options.operSecret ?? null,
+    audit: (event, fields) => logger.info(event, fields),
+    onCommit: (seconds) => metrics.commitSeconds(seconds),
   });
+  const limiter = new ConnLimiter(options.maxConnsPerIp ?? DEFAULT_MAX_CONNS_PER_IP);
   const connections = new Set<Connection>();
   const tasks = new Set<Promise<void>>();
   const connectionOptions = {
@@ -105,8 +161,33 @@ export function startServer(options: ServerOptions = {}): ChatServer {
     logger,
     maxFrame,
     maxQueueBytes,
+    flood: options.flood === undefined ? {} : options.flood,
+    handshakeTimeoutMs: options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
+    idleTimeoutMs: options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+    metrics,
   };
   let stopping = false;
+
+  // One timer for every connection's handshake and idle deadlines: no per-message timers.
+  const sweepEvery = Math.max(
+    10,
+    Math.min(
+      SWEEP_INTERVAL_MS,
+      connectionOptions.handshakeTimeoutMs / 4,
+      connectionOptions.idleTimeoutMs / 4,
+    ),
+  );
+  const sweep = setInterval(() => {
+    const now = performance.now();
+    for (const connection of connections) connection.tick(now);
+  }, sweepEvery);
+
+  /** Refuses a connection at the door: one JSON error line (readable on netcat too), then close. */
+  const refuse = (conn: Deno.Conn, reason: string, frame: Outgoing) => {
+    metrics.rejected(reason);
+    logger.info("refused", { remote: remoteOf(conn), reason });
+    conn.write(frame.ndjson()).catch(() => {}).finally(() => closeQuietly(conn));
+  };
 
   const acceptLoop = (async () => {
     try {
@@ -115,14 +196,39 @@ export function startServer(options: ServerOptions = {}): ChatServer {
           closeQuietly(conn);
           continue;
         }
+        const address = (conn.remoteAddr as Deno.NetAddr).hostname;
+        const ban = bans.find(null, address, hub.now());
+        if (ban !== undefined) {
+          refuse(
+            conn,
+            "banned",
+            new Outgoing(errorFrame("banned", "Your address is banned.", { fatal: true })),
+          );
+          continue;
+        }
+        const lease = limiter.acquire(address);
+        if (lease === null) {
+          refuse(
+            conn,
+            "too_many_connections",
+            new Outgoing(errorFrame(
+              "too_many_connections",
+              "Too many connections from your address; close one and try again.",
+              { fatal: true },
+            )),
+          );
+          continue;
+        }
         // Chat frames are small and latency-sensitive: never wait to coalesce them in the kernel
         // (the outbound queue already coalesces whatever is waiting into one write).
-        conn.setNoDelay(true);
+        if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
         const connection = new Connection(conn, connectionOptions);
         connections.add(connection);
+        logger.debug("connect", { remote: remoteOf(conn) });
         const task = connection.run().catch((error) => {
           logger.error("connection_failed", { error: String(error) });
         }).finally(() => {
+          lease.release();
           connections.delete(connection);
           tasks.delete(task);
         });
@@ -156,20 +262,24 @@ export function startServer(options: ServerOptions = {}): ChatServer {
         new Promise((resolve) => (timer = setTimeout(resolve, SHUTDOWN_GRACE_MS * 2))),
       ]);
       clearTimeout(timer);
+      clearInterval(sweep);
       store.close();
       markFinished();
     })();
   }
 
   const addr = listener.addr as Deno.NetAddr;
-  logger.info("listening", { host: addr.hostname, port: addr.port });
-  return {
-    addr,
-    hub,
-    connections,
-    shutdown,
-    finished,
-  };
+  logger.info("listening", {
+    host: addr.hostname,
+    port: addr.port,
+    tls: options.tls !== undefined,
+  });
+  return { addr, hub, connections, shutdown, finished };
+}
+
+function remoteOf(conn: Deno.Conn): string {
+  const addr = conn.remoteAddr as Deno.NetAddr;
+  return `${addr.hostname}:${addr.port}`;
 }
 
 function closeQuietly(conn: Deno.Conn): void {

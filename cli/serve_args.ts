@@ -6,7 +6,9 @@
 
 import { parseArgs } from "node:util";
 import {
+  DEFAULT_HANDSHAKE_TIMEOUT_MS,
   DEFAULT_HISTORY_REPLAY,
+  DEFAULT_IDLE_TIMEOUT_MS,
   DEFAULT_MAX_FRAME_BYTES,
   DEFAULT_MAX_QUEUE_BYTES,
   DEFAULT_MAX_USERS,
@@ -19,6 +21,11 @@ import {
 } from "../config/limits.ts";
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "../log/logger.ts";
 import { parseIntFlag } from "./parse_number.ts";
+import {
+  DEFAULT_MAX_CONNS_PER_IP,
+  FLOOD_BYTES_PER_SECOND,
+  FLOOD_MESSAGES_PER_SECOND,
+} from "../config/security_limits.ts";
 import { parseStrict } from "./parse_strict.ts";
 import { UsageError } from "./usage.ts";
 
@@ -38,6 +45,19 @@ export interface ServeArgs {
   historyReplay: number;
   retention: number;
   sync: "normal" | "full";
+  tlsCert?: string;
+  tlsKey?: string;
+  passwordFile?: string;
+  operFile?: string;
+  maxConnsPerIp: number;
+  handshakeTimeoutMs: number;
+  idleTimeoutMs: number;
+  /** Messages per second sustained per connection; 0 turns flood control off. */
+  rate: number;
+  /** Bytes per second sustained per connection. */
+  rateBytes: number;
+  metricsPort?: number;
+  metricsHost: string;
 }
 
 /** Where history lives unless `--db` says otherwise: the XDG state directory. */
@@ -69,6 +89,17 @@ export function parseServeArgs(
         history: { type: "string" },
         retention: { type: "string" },
         fsync: { type: "boolean" },
+        "tls-cert": { type: "string" },
+        "tls-key": { type: "string" },
+        "password-file": { type: "string" },
+        "oper-file": { type: "string" },
+        "max-conns-per-ip": { type: "string" },
+        "handshake-timeout": { type: "string" },
+        "idle-timeout": { type: "string" },
+        rate: { type: "string" },
+        "rate-bytes": { type: "string" },
+        "metrics-port": { type: "string" },
+        "metrics-host": { type: "string" },
       },
     }), HINT);
   if (positionals.length > 0) {
@@ -126,7 +157,31 @@ export function parseServeArgs(
       HINT,
     );
   }
+  const tlsCert = values["tls-cert"];
+  const tlsKey = values["tls-key"];
+  if ((tlsCert === undefined) !== (tlsKey === undefined)) {
+    throw new UsageError("--tls-cert and --tls-key go together: give both PEM files.", HINT);
+  }
+  const int = (flag: string, fallback: number, min: number, max: number) => {
+    const value = values[flag as keyof typeof values];
+    return typeof value === "string" ? parseIntFlag(`--${flag}`, value, min, max, HINT) : fallback;
+  };
+  const metricsPort = values["metrics-port"] === undefined
+    ? undefined
+    : parseIntFlag("--metrics-port", values["metrics-port"], 0, 65535, HINT);
   return {
+    tlsCert,
+    tlsKey,
+    passwordFile: values["password-file"],
+    operFile: values["oper-file"],
+    maxConnsPerIp: int("max-conns-per-ip", DEFAULT_MAX_CONNS_PER_IP, 1, 1_000_000),
+    handshakeTimeoutMs: int("handshake-timeout", DEFAULT_HANDSHAKE_TIMEOUT_MS / 1000, 1, 3600) *
+      1000,
+    idleTimeoutMs: int("idle-timeout", DEFAULT_IDLE_TIMEOUT_MS / 1000, 2, 86_400) * 1000,
+    rate: int("rate", FLOOD_MESSAGES_PER_SECOND, 0, 1_000_000),
+    rateBytes: int("rate-bytes", FLOOD_BYTES_PER_SECOND, 1024, 1024 * 1024 * 1024),
+    metricsPort,
+    metricsHost: values["metrics-host"] ?? "127.0.0.1",
     db,
     historyReplay,
     retention,

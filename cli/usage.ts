@@ -5,7 +5,9 @@
  */
 
 import {
+  DEFAULT_HANDSHAKE_TIMEOUT_MS,
   DEFAULT_HISTORY_REPLAY,
+  DEFAULT_IDLE_TIMEOUT_MS,
   DEFAULT_JOIN_HOST,
   DEFAULT_MAX_FRAME_BYTES,
   DEFAULT_MAX_QUEUE_BYTES,
@@ -14,6 +16,13 @@ import {
   DEFAULT_RETENTION_PER_ROOM,
   DEFAULT_SERVE_HOST,
 } from "../config/limits.ts";
+import {
+  DEFAULT_MAX_CONNS_PER_IP,
+  FLOOD_BYTE_BURST,
+  FLOOD_BYTES_PER_SECOND,
+  FLOOD_MESSAGE_BURST,
+  FLOOD_MESSAGES_PER_SECOND,
+} from "../config/security_limits.ts";
 import { VERSION } from "../version.ts";
 
 /** A mistake on the command line: printed as one line plus a hint, exit code 2. */
@@ -67,6 +76,27 @@ Options:
                        (default ${DEFAULT_RETENTION_PER_ROOM})
   --fsync              fsync every commit: acknowledged messages survive power loss,
                        not just a crash (default off: WAL with synchronous=NORMAL)
+  --tls-cert FILE      serve TLS with this PEM certificate chain (with --tls-key)
+  --tls-key FILE       the PEM private key for --tls-cert
+  --password-file FILE require this password in every login (or set $SOCKCHAT_PASSWORD);
+                       never given as a flag value, which ps would show
+  --oper-file FILE     the operator secret for /oper (or set $SOCKCHAT_OPER_SECRET);
+                       without one there are no operators
+  --max-conns-per-ip N connections one address (IPv6: one /64) may hold open
+                       (default ${DEFAULT_MAX_CONNS_PER_IP})
+  --handshake-timeout SECONDS
+                       close connections that have not logged in by then
+                       (default ${DEFAULT_HANDSHAKE_TIMEOUT_MS / 1000})
+  --idle-timeout SECONDS
+                       ping NDJSON clients silent for half of this, drop them after
+                       all of it (default ${DEFAULT_IDLE_TIMEOUT_MS / 1000})
+  --rate N             messages per second each connection may sustain, with bursts of
+                       ${FLOOD_MESSAGE_BURST} (or 4 x N); faster ones get rate_limited, and a sustained
+                       flood is disconnected; 0 turns flood control off (default ${FLOOD_MESSAGES_PER_SECOND})
+  --rate-bytes BYTES   bytes per second each connection may sustain, with bursts of
+                       max(${FLOOD_BYTE_BURST}, --max-frame) (default ${FLOOD_BYTES_PER_SECOND})
+  --metrics-port PORT  serve Prometheus metrics on http://HOST:PORT/metrics (default off)
+  --metrics-host HOST  address for --metrics-port (default 127.0.0.1)
   --log-level LEVEL    debug, info, warn or error (default info)
   --log-format FORMAT  text or json (default text)
   -h, --help           show this help

@@ -82,3 +82,18 @@ export const MAX_RESUME_REPLAY = 1000;
 
 /** Messages kept per room in the store (`--retention`); older ones are pruned. */
 export const DEFAULT_RETENTION_PER_ROOM = 10_000;
+
+/** Wrong /oper secrets a connection may try before it is closed. */
+export const MAX_OPER_FAILURES = 3;
+
+/** A connection that has not logged in by then is closed (`--handshake-timeout`). */
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 30_000;
+
+/**
+ * An NDJSON client silent for half of this is pinged; one silent for all of it is dropped as
+ * `timeout` (`--idle-timeout`). Plain-text clients are never pinged: lurking is allowed.
+ */
+export const DEFAULT_IDLE_TIMEOUT_MS = 120_000;
+
+/** How often the server checks every connection's deadlines (one timer for all). */
+export const SWEEP_INTERVAL_MS = 1000;

@@ -8,6 +8,8 @@
 
 import { MAX_HISTORY_REQUEST } from "../config/limits.ts";
 import type { Hub, Room, User } from "./hub.ts";
+import type { LeaveReason } from "../protocol/frames.ts";
+import { MODERATION_COMMANDS } from "./moderation_commands.ts";
 
 /** What a command asks of the transport afterwards. */
 export interface CommandOutcome {
@@ -15,6 +17,8 @@ export interface CommandOutcome {
   room?: string;
   /** The user asked to leave: close the connection as `quit`. */
   quit?: boolean;
+  /** Close the connection for this reason (after too many wrong /oper secrets). */
+  close?: LeaveReason;
 }
 
 /** Everything a handler may use. */
@@ -54,8 +58,8 @@ function roomArg(ctx: CommandContext, name: string): Room | null {
   return room;
 }
 
-/** Every command, in /help order. */
-export const COMMANDS: readonly CommandSpec[] = [
+/** The everyday commands. */
+const CHAT_COMMANDS: readonly CommandSpec[] = [
   {
     name: "join",
     usage: "/join #room",
@@ -196,6 +200,9 @@ export const COMMANDS: readonly CommandSpec[] = [
     },
   },
 ];
+
+/** Every command, in /help order: the one table /help and the dispatcher read. */
+export const COMMANDS: readonly CommandSpec[] = [...CHAT_COMMANDS, ...MODERATION_COMMANDS];
 
 const BY_NAME = new Map<string, CommandSpec>(COMMANDS.map((c) => [c.name, c]));
 

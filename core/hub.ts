@@ -34,6 +34,8 @@ import type { HistorySlice, HistoryStore, StoredMessage } from "./history.ts";
 import { displayNick, nickKey, nickProblem } from "./nick.ts";
 import { Room, roomKey, roomProblem } from "./room.ts";
 import { type PeerSink, User } from "./user.ts";
+import { type Ban, type BanList, describeUntil } from "./moderation.ts";
+import { sanitizeMessageText as sanitizeText } from "../security/unicode.ts";
 
 export { type PeerSink, Room, User };
 
@@ -53,6 +55,21 @@ export interface HubOptions {
   replayBudgetBytes: number;
   /** Clock, in milliseconds since the epoch. @default Date.now */
   now?: () => number;
+  /** The ban list (its store makes bans outlive a restart). */
+  bans: BanList;
+  /** The server password every hello must carry; null for an open server. @default null */
+  password?: Verifier | null;
+  /** The secret /oper takes; null disables operators. @default null */
+  operSecret?: Verifier | null;
+  /** Told of moderation and other notable events, for the log. @default nothing */
+  audit?: (event: string, fields: Record<string, string | number>) => void;
+  /** Told how long each history commit took, in seconds, for metrics. @default nothing */
+  onCommit?: (seconds: number) => void;
+}
+
+/** Something that can check a secret without revealing it. */
+export interface Verifier {
+  matches(candidate: string | undefined): boolean;
 }
 
 /** The outcome of a login attempt. `fatal` errors end the connection; others allow a retry. */
@@ -63,6 +80,9 @@ export interface LoginRequest {
   version: number;
   nick: string;
   resume?: Record<string, number>;
+  password?: string;
+  /** The client's address, for bans. */
+  address?: string;
 }
 
 interface PendingMessage {
@@ -92,7 +112,15 @@ export class Hub {
   #closing = false;
 
   constructor(options: HubOptions) {
-    this.#options = { now: Date.now, historyReplay: DEFAULT_HISTORY_REPLAY, ...options };
+    this.#options = {
+      now: Date.now,
+      historyReplay: DEFAULT_HISTORY_REPLAY,
+      password: null,
+      operSecret: null,
+      audit: () => {},
+      onCommit: () => {},
+      ...options,
+    };
     this.#store = options.store;
     this.#nextId = this.#store.nextId();
     this.#rooms.set(roomKey(LOBBY), new Room(LOBBY, this.#store.topic(LOBBY)));
@@ -111,6 +139,11 @@ export class Hub {
   /** Every logged-in user. */
   get users(): Iterable<User> {
     return this.#users.values();
+  }
+
+  /** True when every login must carry the server password. */
+  get needsPassword(): boolean {
+    return this.#options.password !== null;
   }
 
   /** The clock. */
@@ -146,9 +179,28 @@ export class Hub {
         true,
       );
     }
+    if (this.#options.password !== null && !this.#options.password.matches(request.password)) {
+      return fail(
+        "bad_password",
+        request.password === undefined
+          ? "This server needs a password (sockchat join --password-file FILE)."
+          : "Wrong password.",
+        true,
+      );
+    }
+    const ban = this.#options.bans.find(request.nick, request.address ?? "", this.now());
+    if (ban !== undefined) {
+      return fail(
+        "banned",
+        `You are banned ${describeUntil(ban.until, this.now())}${
+          ban.reason ? `: ${ban.reason}` : "."
+        }`,
+        true,
+      );
+    }
     const nickError = this.#nickError(request.nick);
     if (nickError !== null) return { ok: false, error: nickError };
-    const user = new User(displayNick(request.nick), sink);
+    const user = new User(displayNick(request.nick), sink, request.address ?? "");
     this.#users.set(user.key, user);
 
     // Resume names the rooms to rejoin; without it, the user starts in the lobby.
@@ -198,6 +250,8 @@ export class Hub {
       );
       return;
     }
+    if (this.#muted(user, ref)) return;
+    text = sanitizeText(text);
     if (text.trim() === "") {
       this.reply(user, "empty_text", "A message needs some text.", ref);
       return;
@@ -219,8 +273,10 @@ export class Hub {
     if (this.#pending.length === 0) return;
     const batch = this.#pending;
     this.#pending = [];
+    const started = performance.now();
     try {
       this.#store.append(batch.map((p) => p.stored), this.#nextId);
+      this.#options.onCommit((performance.now() - started) / 1000);
     } catch (error) {
       for (const p of batch) {
         this.reply(
@@ -247,7 +303,7 @@ export class Hub {
         ts: stored.ts,
       };
       if (stored.action) frame.action = true;
-      this.broadcast(room, frame, user);
+      this.broadcast(room, frame, user, user);
     }
   }
 
@@ -345,6 +401,8 @@ export class Hub {
       this.reply(user, "no_such_user", `Nobody called ${toNick} is here.`, ref);
       return;
     }
+    if (this.#muted(user, ref)) return;
+    text = sanitizeText(text);
     if (text.trim() === "") {
       this.reply(user, "empty_text", "A message needs some text.", ref);
       return;
@@ -352,7 +410,10 @@ export class Hub {
     const id = this.#nextId++;
     this.#store.saveNextId(this.#nextId);
     const ts = this.#options.now();
-    this.send(target, { type: "dm", id, from: user.nick, to: target.nick, text, ts });
+    // An ignored sender is not told: the ack looks the same either way.
+    if (!target.ignores.has(user.key)) {
+      this.send(target, { type: "dm", id, from: user.nick, to: target.nick, text, ts });
+    }
     const ack: AckFrame = { type: "ack", id, room: "", ts, to: target.nick };
     if (ref !== undefined) ack.ref = ref;
     this.send(user, ack);
@@ -361,6 +422,7 @@ export class Hub {
   /** Sets a room's topic, saves it, and tells the room. */
   setTopic(user: User, room: Room, topic: string, ref?: string): void {
     this.flush();
+    topic = sanitizeText(topic).replaceAll("\n", " ").trim();
     if ([...topic].length > TOPIC_MAX_LENGTH) {
       this.reply(
         user,
@@ -417,12 +479,102 @@ export class Hub {
     this.send(user, errorFrame(code, message, { ref }));
   }
 
-  /** Encodes once and hands the same bytes to every member but `except`. Never awaits. */
-  broadcast(room: Room, frame: ServerFrame, except?: User): void {
+  /**
+   * Encodes once and hands the same bytes to every member but `except` (and, for a message from
+   * `from`, but those ignoring them). Never awaits.
+   */
+  broadcast(room: Room, frame: ServerFrame, except?: User, from?: User): void {
     const out = new Outgoing(frame);
     for (const member of room.members) {
-      if (member !== except) member.sink.deliver(out);
+      if (member === except) continue;
+      if (from !== undefined && member.ignores.size > 0 && member.ignores.has(from.key)) continue;
+      member.sink.deliver(out);
     }
+  }
+
+  /** Unlocks operator commands for `user` if `secret` is right. */
+  oper(user: User, secret: string, ref?: string): boolean {
+    if (this.#options.operSecret === null) {
+      this.reply(user, "not_operator", "This server has no operators.", ref);
+      return false;
+    }
+    if (!this.#options.operSecret.matches(secret)) {
+      user.operFailures++;
+      this.#options.audit("oper_failed", { nick: user.nick, address: user.address });
+      this.reply(user, "not_operator", "Wrong operator secret.", ref);
+      return false;
+    }
+    user.operator = true;
+    this.#options.audit("oper", { nick: user.nick, address: user.address });
+    this.send(user, { type: "info", text: "* You are now an operator.", ref });
+    return true;
+  }
+
+  /** Removes `target` from the server with `reason`; the rooms hear it. */
+  kick(by: User, target: User, reason: LeaveReason, message: string): void {
+    this.flush();
+    this.#options.audit(reason === "banned" ? "ban_kick" : "kick", {
+      by: by.nick,
+      nick: target.nick,
+      address: target.address,
+    });
+    target.sink.deliver(new Outgoing({ type: "bye", reason, message }));
+    this.logout(target, reason);
+    target.sink.close(reason);
+  }
+
+  /** Bans a nick or address (and removes anyone it matches now). */
+  ban(by: User, target: string, durationMs: number, reason: string): Ban {
+    const now = this.now();
+    const ban = this.#options.bans.add(target, durationMs, reason, by.nick, now);
+    this.#options.audit("ban", {
+      by: by.nick,
+      kind: ban.kind,
+      target: ban.target,
+      until: ban.until,
+    });
+    const why = `You were banned ${describeUntil(ban.until, now)} by ${by.nick}${
+      reason ? `: ${reason}` : "."
+    }`;
+    for (const user of [...this.#users.values()]) {
+      if (user !== by && this.#options.bans.find(user.nick, user.address, now) === ban) {
+        this.kick(by, user, "banned", why);
+      }
+    }
+    return ban;
+  }
+
+  /** Lifts a ban. */
+  unban(by: User, target: string): boolean {
+    const removed = this.#options.bans.remove(target);
+    if (removed) this.#options.audit("unban", { by: by.nick, target });
+    return removed;
+  }
+
+  /** Bans in force now. */
+  activeBans(): Ban[] {
+    return this.#options.bans.active(this.now());
+  }
+
+  /** Mutes `target` for `durationMs` (0: until unmuted). */
+  mute(by: User, target: User, durationMs: number): void {
+    target.mutedUntil = durationMs === 0 ? Infinity : this.now() + durationMs;
+    this.#options.audit("mute", { by: by.nick, nick: target.nick, ms: durationMs });
+  }
+
+  /** True (and tells the user) if they are muted now. */
+  #muted(user: User, ref?: string): boolean {
+    if (user.mutedUntil === 0) return false;
+    const now = this.now();
+    if (user.mutedUntil <= now) {
+      user.mutedUntil = 0;
+      return false;
+    }
+    const left = user.mutedUntil === Infinity
+      ? "until an operator unmutes you"
+      : describeUntil(user.mutedUntil, now);
+    this.reply(user, "muted", `You are muted ${left}.`, ref);
+    return true;
   }
 
   /** Why `nick` cannot be had (by `self`, who may already hold it in another case). */

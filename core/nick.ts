@@ -5,6 +5,7 @@
  */
 
 import { NICK_MAX_LENGTH } from "../config/limits.ts";
+import { nickSafetyProblem, nickSkeleton } from "../security/unicode.ts";
 
 /** Why a nick was refused, as a sentence; null when it is fine. */
 export function nickProblem(nick: string): string | null {
@@ -19,7 +20,7 @@ export function nickProblem(nick: string): string | null {
   }
   if (/^[#/*!]/.test(nick)) return "A nickname may not start with #, /, * or !.";
   if (/[<>,]/.test(nick)) return "A nickname may not contain <, > or a comma.";
-  return null;
+  return nickSafetyProblem(nick);
 }
 
 /** The nick as it will be shown: Unicode-normalised (NFC) so equal-looking nicks compare equal. */
@@ -27,7 +28,11 @@ export function displayNick(nick: string): string {
   return nick.normalize("NFC");
 }
 
-/** The key under which nicks are unique: compatibility-folded and case-folded. */
+/**
+ * The key under which nicks are unique: see {@linkcode nickSkeleton}. Compatibility forms,
+ * case, accents on lookalike letters and Cyrillic/Greek letters that imitate Latin ones are all
+ * folded away, so "Аlice" with a Cyrillic А cannot pose as "alice".
+ */
 export function nickKey(nick: string): string {
-  return nick.normalize("NFKC").toLowerCase().normalize("NFKC");
+  return nickSkeleton(nick);
 }

@@ -32,11 +32,22 @@ export class User {
   readonly rooms: Set<Room> = new Set();
   /** False once the user has left the server. */
   online = true;
+  /** The client's address, for address bans. */
+  readonly address: string;
+  /** Unlocked with /oper. */
+  operator = false;
+  /** Wrong /oper attempts so far. */
+  operFailures = 0;
+  /** Muted until this time (ms since the epoch); 0 when not muted, Infinity for forever. */
+  mutedUntil = 0;
+  /** Folded nicks whose messages this user does not want to see. */
+  readonly ignores: Set<string> = new Set();
 
-  constructor(nick: string, sink: PeerSink) {
+  constructor(nick: string, sink: PeerSink, address = "") {
     this.nick = nick;
     this.key = nickKey(nick);
     this.sink = sink;
+    this.address = address;
   }
 
   /** Changes the nick (the hub checks it first). */

@@ -21,7 +21,8 @@ export type LeaveReason =
   | "banned"
   | "protocol_error"
   | "shutdown"
-  | "part";
+  | "part"
+  | "flood";
 
 /** Stable machine-readable error codes. Each error frame also carries a sentence for people. */
 export type ErrorCode =

@@ -18,6 +18,7 @@ export const LEAVE_REASON_TEXT: Record<LeaveReason, string> = {
   banned: "banned",
   protocol_error: "protocol errors",
   shutdown: "server shutting down",
+  flood: "flooding",
 };
 
 /** `[#room] ` for rooms other than the lobby, so that plain readers can tell rooms apart. */

@@ -8,6 +8,7 @@
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import type { HistorySlice, HistoryStore, StoredMessage } from "../core/history.ts";
 import { roomKey } from "../core/room.ts";
+import type { Ban, BanStore } from "../core/moderation.ts";
 
 /** How hard each commit is pushed to disk. */
 export type SyncMode = "normal" | "full";
@@ -38,8 +39,8 @@ interface Row {
 /** Prune a room once this many messages have been added to it since its last prune. */
 const PRUNE_EVERY = 64;
 
-/** SQLite-backed history. */
-export class SqliteHistory implements HistoryStore {
+/** SQLite-backed history (and ban list). */
+export class SqliteHistory implements HistoryStore, BanStore {
   readonly #db: DatabaseSync;
   readonly #retention: number;
   readonly #insert: StatementSync;
@@ -77,6 +78,14 @@ export class SqliteHistory implements HistoryStore {
         pruned_through INTEGER NOT NULL DEFAULT 0
       );
       CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS bans (
+        kind TEXT NOT NULL,
+        target TEXT NOT NULL,
+        until INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        by TEXT NOT NULL,
+        PRIMARY KEY (kind, target)
+      );
     `);
     this.#insert = this.#db.prepare(
       "INSERT INTO messages (id, room_key, room, nick, text, ts, action) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -193,6 +202,24 @@ export class SqliteHistory implements HistoryStore {
   /** {@inheritDoc HistoryStore.setTopic} */
   setTopic(room: string, topic: string): void {
     this.#putTopic.run(roomKey(room), topic);
+  }
+
+  /** {@inheritDoc BanStore.loadBans} */
+  loadBans(): Ban[] {
+    return this.#db.prepare("SELECT kind, target, until, reason, by FROM bans")
+      .all() as unknown as Ban[];
+  }
+
+  /** {@inheritDoc BanStore.saveBan} */
+  saveBan(ban: Ban): void {
+    this.#db.prepare(
+      "INSERT OR REPLACE INTO bans (kind, target, until, reason, by) VALUES (?, ?, ?, ?, ?)",
+    ).run(ban.kind, ban.target, ban.until, ban.reason, ban.by);
+  }
+
+  /** {@inheritDoc BanStore.deleteBan} */
+  deleteBan(kind: Ban["kind"], target: string): void {
+    this.#db.prepare("DELETE FROM bans WHERE kind = ? AND target = ?").run(kind, target);
   }
 
   /** {@inheritDoc HistoryStore.close} */

@@ -53,7 +53,7 @@ Deno.test("joining replays the last --history messages, marked as history, then 
 });
 
 Deno.test("retention prunes each room to its cap", async () => {
-  const server = testServer({ retention: 5, historyReplay: 5 });
+  const server = testServer({ retention: 5, historyReplay: 5, flood: null });
   const alice = await JsonClient.login(server, "alice");
   const texts = Array.from({ length: 200 }, (_, i) => `n${i}`);
   await sayAll(alice, texts);
@@ -152,7 +152,7 @@ Deno.test("an acknowledged message survives kill -9, and resume across the resta
   const dir = await Deno.makeTempDir();
   const db = `${dir}/chat.db`;
   try {
-    const first = await spawnServe(["--db", db]);
+    const first = await spawnServe(["--db", db, "--rate", "0"]);
     const { client: watcher } = await resumeLogin(first.port, "watcher");
     const { client: talker } = await resumeLogin(first.port, "talker");
     await watcher.expect("join");
@@ -191,7 +191,12 @@ Deno.test("an acknowledged message survives kill -9, and resume across the resta
 });
 
 Deno.test("a replay larger than the queue budget is cut with a gap marker, not a disconnect", async () => {
-  const server = testServer({ maxQueueBytes: 200_000, maxFrame: 20_000, historyReplay: 50 });
+  const server = testServer({
+    maxQueueBytes: 200_000,
+    maxFrame: 20_000,
+    historyReplay: 50,
+    flood: null,
+  });
   const alice = await JsonClient.login(server, "alice");
   const big = "x".repeat(10_000);
   await sayAll(alice, Array.from({ length: 30 }, (_, i) => `${i} ${big}`));

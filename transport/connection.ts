@@ -16,6 +16,7 @@ import {
 import type { Hub, PeerSink, User } from "../core/hub.ts";
 import { decodeFrames } from "../protocol/frame_decoder.ts";
 import {
+  assertNever,
   type ErrorFrame,
   errorFrame,
   type LeaveReason,
@@ -23,6 +24,7 @@ import {
 } from "../protocol/frames.ts";
 import { Outgoing } from "../protocol/outgoing.ts";
 import type { Logger } from "../log/logger.ts";
+import { FloodGuard, type FloodGuardOptions } from "../security/token_bucket.ts";
 import { OutboundQueue, writeAll } from "./outbound_queue.ts";
 import { NdjsonSession } from "./ndjson_session.ts";
 import { PLAIN_GREETING, PlainSession } from "./plain_session.ts";
@@ -33,6 +35,22 @@ export interface ConnectionOptions {
   logger: Logger;
   maxFrame: number;
   maxQueueBytes: number;
+  /** Flood control settings; null turns flood control off (benchmarks, trusted links). */
+  flood: FloodGuardOptions | null;
+  /** A connection not logged in by then is closed. */
+  handshakeTimeoutMs: number;
+  /** An NDJSON client silent for half this is pinged; silent for all of it, dropped. */
+  idleTimeoutMs: number;
+  /** Counters and gauges to keep up to date. */
+  metrics: ConnectionMetrics;
+}
+
+/** What a connection reports as it goes. Every method must be cheap. */
+export interface ConnectionMetrics {
+  framesIn(n: number): void;
+  delivered(): void;
+  droppedSlow(): void;
+  rateLimited(): void;
 }
 
 /** What a wire-format session does with the frames of its connection. */
@@ -62,6 +80,11 @@ export class Connection implements PeerSink {
   #badFrames = 0;
   #reason: LeaveReason = "dropped";
   #lingerTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #guard: FloodGuard | null;
+  readonly #opened = performance.now();
+  #lastHeard = performance.now();
+  #pingToken: string | null = null;
+  #pings = 0;
 
   constructor(conn: Deno.Conn, options: ConnectionOptions) {
     this.#conn = conn;
@@ -69,6 +92,46 @@ export class Connection implements PeerSink {
     this.#queue = new OutboundQueue(options.maxQueueBytes);
     const addr = conn.remoteAddr as Deno.NetAddr;
     this.#remote = `${addr.hostname}:${addr.port}`;
+    this.address = addr.hostname;
+    this.#guard = options.flood === null ? null : new FloodGuard(options.flood);
+  }
+
+  /** The client's IP address. */
+  readonly address: string;
+
+  /**
+   * Called by the server's sweep, about once a second: enforces the handshake timeout, pings
+   * quiet NDJSON clients and drops those that stay silent. One timer serves every connection.
+   */
+  tick(now: number): void {
+    if (this.#finishing) return;
+    if (this.#user === null) {
+      if (now - this.#opened > this.#options.handshakeTimeoutMs) {
+        this.send(errorFrame(
+          "handshake_timeout",
+          `No login within ${
+            Math.round(this.#options.handshakeTimeoutMs / 1000)
+          } seconds; closing.`,
+          { fatal: true },
+        ));
+        this.finish("timeout", true);
+      }
+      return;
+    }
+    if (this.#mode !== "json") return; // people on netcat may lurk in silence
+    const quiet = now - this.#lastHeard;
+    if (quiet > this.#options.idleTimeoutMs) {
+      this.send(errorFrame("ping_timeout", "No answer to ping; closing.", { fatal: true }));
+      this.finish("timeout", true);
+    } else if (quiet > this.#options.idleTimeoutMs / 2 && this.#pingToken === null) {
+      this.#pingToken = `p${++this.#pings}`;
+      this.send({ type: "ping", token: this.#pingToken });
+    }
+  }
+
+  /** A pong arrived (any frame already counts as a sign of life). */
+  pong(): void {
+    this.#pingToken = null;
   }
 
   /** The hub this connection talks to. */
@@ -107,7 +170,12 @@ export class Connection implements PeerSink {
     if (this.#finishing) return;
     const bytes = this.#mode === "json" ? out.ndjson() : out.plain();
     if (bytes.length === 0) return;
-    if (!this.#queue.push(bytes)) this.finish("too_slow", false);
+    if (!this.#queue.push(bytes)) {
+      this.#options.metrics.droppedSlow();
+      this.finish("too_slow", false);
+      return;
+    }
+    this.#options.metrics.delivered();
   }
 
   /** {@inheritDoc PeerSink.close} */
@@ -204,6 +272,9 @@ export class Connection implements PeerSink {
         session.start();
         const frames = decodeFrames(prepend(first, chunks), { maxFrame: this.#options.maxFrame });
         for await (const batch of frames) {
+          this.#lastHeard = performance.now();
+          this.#pingToken = null;
+          this.#options.metrics.framesIn(batch.length);
           // Synchronously, so that the hub commits a chunk's messages as one batch.
           for (const decoded of batch) {
             if (this.#finishing) break;
@@ -216,7 +287,7 @@ export class Connection implements PeerSink {
               this.finish("protocol_error", true);
               break;
             }
-            session.frame(decoded.bytes);
+            if (this.#admit(decoded.bytes.length)) session.frame(decoded.bytes);
           }
         }
       }
@@ -253,6 +324,36 @@ export class Connection implements PeerSink {
   }
 
   #greeted = false;
+
+  /** Flood control: true if the frame may be handled. */
+  #admit(bytes: number): boolean {
+    if (this.#guard === null) return true;
+    const verdict = this.#guard.check(bytes);
+    switch (verdict) {
+      case "ok":
+        return true;
+      case "limited":
+        this.#options.metrics.rateLimited();
+        if (this.#guard.streak === 1) {
+          this.#options.logger.warn("rate_limited", {
+            remote: this.#remote,
+            nick: this.#user?.nick,
+          });
+          this.send(errorFrame(
+            "rate_limited",
+            "You are sending too fast; that was dropped. Slow down, or you will be disconnected.",
+          ));
+        }
+        return false;
+      case "disconnect":
+        this.#options.metrics.rateLimited();
+        this.send(errorFrame("rate_limited", "Flooding; closing the connection.", { fatal: true }));
+        this.finish("flood", true);
+        return false;
+      default:
+        return assertNever(verdict);
+    }
+  }
 
   #session(mode: WireMode): ProtocolSession {
     this.#mode = mode;

@@ -42,6 +42,8 @@ export class NdjsonSession implements ProtocolSession {
           version: frame.v,
           nick: frame.nick,
           resume: frame.resume,
+          password: frame.password,
+          address: this.#conn.address,
         });
         if (result.ok) {
           this.#conn.loggedIn(result.user);
@@ -69,10 +71,12 @@ export class NdjsonSession implements ProtocolSession {
         }
         const outcome = runCommand(this.#conn.hub, user, frame.line, frame.room, frame.ref);
         if (outcome.quit) this.#conn.finish("quit", true);
+        if (outcome.close) this.#conn.finish(outcome.close, true);
         return;
       }
       case "pong":
-        return; // liveness is noted for every frame read
+        this.#conn.pong();
+        return;
       case "quit":
         this.#conn.finish("quit", true);
         return;

@@ -12,6 +12,7 @@ import type { Connection, ProtocolSession } from "./connection.ts";
 
 const encoder = new TextEncoder();
 const NICK_PROMPT = encoder.encode("Nickname: ");
+const PASSWORD_PROMPT = encoder.encode("Server password: ");
 
 /** What a silent new connection is told, in case it is a person on netcat. */
 export const PLAIN_GREETING: Uint8Array = encoder.encode(
@@ -25,6 +26,8 @@ export class PlainSession implements ProtocolSession {
   /** Lines of a message continued with a trailing backslash. */
   #pending: string[] = [];
   #pendingBytes = 0;
+  /** The server password, once typed (asked for first when the server has one). */
+  #password: string | undefined;
   /** Where this user's lines go: the room they joined last. */
   #room: string = LOBBY;
 
@@ -37,8 +40,10 @@ export class PlainSession implements ProtocolSession {
   start(): void {
     // A late greeting already asked, on a line of its own (so that a slow NDJSON client can
     // skip it); otherwise ask now, with the prompt on the same line as the answer.
-    if (!this.#greeted) {
-      this.#conn.sendRaw(PLAIN_GREETING);
+    if (!this.#greeted) this.#conn.sendRaw(PLAIN_GREETING);
+    if (this.#conn.hub.needsPassword) {
+      this.#conn.sendRaw(PASSWORD_PROMPT);
+    } else if (!this.#greeted) {
       this.#conn.sendRaw(NICK_PROMPT);
     }
   }
@@ -52,6 +57,11 @@ export class PlainSession implements ProtocolSession {
     }
     const user = this.#conn.user;
     if (user === null) {
+      if (this.#conn.hub.needsPassword && this.#password === undefined) {
+        this.#password = line.replace(/\r$/, "");
+        this.#conn.sendRaw(NICK_PROMPT);
+        return;
+      }
       this.#login(line.trim());
       return;
     }
@@ -59,6 +69,7 @@ export class PlainSession implements ProtocolSession {
       const outcome = runCommand(this.#conn.hub, user, line.trim(), this.#room);
       if (outcome.room !== undefined) this.#room = outcome.room;
       if (outcome.quit) this.#conn.finish("quit", true);
+      if (outcome.close) this.#conn.finish(outcome.close, true);
       return;
     }
     if (line.endsWith("\\")) {
@@ -101,7 +112,12 @@ export class PlainSession implements ProtocolSession {
       this.#conn.sendRaw(NICK_PROMPT);
       return;
     }
-    const result = this.#conn.hub.login(this.#conn, { version: PROTOCOL_VERSION, nick });
+    const result = this.#conn.hub.login(this.#conn, {
+      version: PROTOCOL_VERSION,
+      nick,
+      password: this.#password,
+      address: this.#conn.address,
+    });
     if (result.ok) {
       this.#conn.loggedIn(result.user);
       return;
