@@ -100,3 +100,31 @@ export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /** Largest PEM file (certificate chain, key or CA bundle) read. The Mozilla bundle is ~220 KiB. */
 export const MAX_PEM_FILE_BYTES = 1024 * 1024;
+
+// --- Metrics (metrics/registry.ts, metrics/http.ts) ----------------------------------------
+
+/**
+ * Address the metrics endpoint binds unless told otherwise. Metrics reveal how busy the server
+ * is and when; they are for the operator's scraper, so they stay on loopback by default.
+ */
+export const DEFAULT_METRICS_HOST = "127.0.0.1";
+
+/**
+ * Upper bounds, in seconds, of the history-write latency histogram: from a quarter of a
+ * millisecond (a batched commit to a warm page cache) to 2.5 s (fsync on a struggling disk).
+ */
+export const HISTORY_WRITE_BUCKETS_SECONDS: readonly number[] = [
+  0.00025,
+  0.0005,
+  0.001,
+  0.0025,
+  0.005,
+  0.01,
+  0.025,
+  0.05,
+  0.1,
+  0.25,
+  0.5,
+  1,
+  2.5,
+];

@@ -1,0 +1,101 @@
+/**
+ * Every metric sockchat exports, declared in one place so that names, help texts and label
+ * values cannot drift between the code that updates them and the dashboards that read them.
+ *
+ * @module
+ */
+
+import { HISTORY_WRITE_BUCKETS_SECONDS } from "../config/security_limits.ts";
+import {
+  type Counter,
+  type Gauge,
+  type Histogram,
+  type LabeledCounter,
+  MetricsRegistry,
+} from "./registry.ts";
+
+/** Why a connection was turned away, for `sockchat_rejected_connections_total{reason}`. */
+export const REJECT_REASONS = [
+  "per_ip_limit",
+  "server_full",
+  "bad_password",
+  "banned",
+  "tls_handshake",
+  "shutting_down",
+] as const;
+
+/** One of {@linkcode REJECT_REASONS}. */
+export type RejectReason = typeof REJECT_REASONS[number];
+
+/** Every metric sockchat exports, ready to be updated by the server. */
+export interface SockchatMetrics {
+  registry: MetricsRegistry;
+  /** Open connections, logged in or not. */
+  connections: Gauge;
+  /** Logged-in users. */
+  users: Gauge;
+  /** Frames received from clients (after flood control). */
+  messagesIn: Counter;
+  /** Frames delivered to clients: one per recipient. */
+  messagesOut: Counter;
+  /** Clients disconnected because their outbound queue overflowed. */
+  droppedSlow: Counter;
+  /** Frames refused by flood control. */
+  rateLimited: Counter;
+  /** Connections turned away, by reason. */
+  rejectedConnections: LabeledCounter<RejectReason>;
+  /** Bytes waiting in all outbound queues together. */
+  queueBytes: Gauge;
+  /** Time to write a batch of history, in seconds. */
+  historyWriteSeconds: Histogram;
+}
+
+/**
+ * Declares sockchat's metrics in `registry`. Gauges that the server can compute (connections,
+ * users, queue bytes) are best given a sampler with {@linkcode Gauge.sampleWith}.
+ *
+ * @example
+ * ```ts
+ * const metrics = createSockchatMetrics();
+ * metrics.queueBytes.sampleWith(() => sumOfQueuedBytes());
+ * metrics.rejectedConnections.inc("per_ip_limit");
+ * ```
+ */
+export function createSockchatMetrics(registry = new MetricsRegistry()): SockchatMetrics {
+  return {
+    registry,
+    connections: registry.gauge("sockchat_connections", "Open connections, logged in or not."),
+    users: registry.gauge("sockchat_users", "Logged-in users."),
+    messagesIn: registry.counter(
+      "sockchat_messages_in_total",
+      "Frames received from clients and accepted by flood control.",
+    ),
+    messagesOut: registry.counter(
+      "sockchat_messages_out_total",
+      "Frames queued for delivery to clients, one per recipient.",
+    ),
+    droppedSlow: registry.counter(
+      "sockchat_dropped_slow_total",
+      "Clients disconnected because they read too slowly and their queue overflowed.",
+    ),
+    rateLimited: registry.counter(
+      "sockchat_rate_limited_total",
+      "Frames refused by flood control.",
+    ),
+    rejectedConnections: registry.labeledCounter(
+      "sockchat_rejected_connections_total",
+      "Connections turned away, by reason.",
+      "reason",
+      REJECT_REASONS,
+    ),
+    queueBytes: registry.gauge(
+      "sockchat_queue_bytes",
+      "Bytes waiting in all outbound queues together.",
+    ),
+    historyWriteSeconds: registry.histogram(
+      "sockchat_history_write_seconds",
+      "Time to write a batch of messages to history, in seconds.",
+      HISTORY_WRITE_BUCKETS_SECONDS,
+    ),
+  };
+}
