@@ -44,8 +44,9 @@ export function parseDuration(text: string): number | null {
 export function describeUntil(until: number, now: number): string {
   if (until === 0) return "permanently";
   const left = Math.max(0, until - now);
+  // A second of slack, so that a ban set "for 1h" a moment ago still reads "for 1h".
   for (const [unit, ms] of [["d", 86_400_000], ["h", 3_600_000], ["m", 60_000]] as const) {
-    if (left >= ms) return `for ${Math.ceil(left / ms)}${unit}`;
+    if (left + 1000 >= ms) return `for ${Math.max(1, Math.ceil((left - 1000) / ms))}${unit}`;
   }
   return `for ${Math.ceil(left / 1000)}s`;
 }

@@ -243,6 +243,7 @@ Deno.test("ANSI and control-character injection is neutralised before anyone see
   await a.send({ type: "cmd", line: `/topic \x1b[5mblink\x1b[0m`, room: "#lobby" });
   const line = await nc.readLine();
   assert.ok(line !== null);
+  // deno-lint-ignore no-control-regex -- looking for control characters is the point
   assert.doesNotMatch(line, /[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e]/, JSON.stringify(line));
   assert.equal(line, "<a> red evil bell  nul tab end");
   assert.equal(await nc.readLine(), "    line2");
