@@ -30,11 +30,13 @@ import {
   type ServerFrame,
 } from "../protocol/frames.ts";
 import { Outgoing } from "../protocol/outgoing.ts";
-import type { HistorySlice, HistoryStore, StoredMessage } from "./history.ts";
+import type { HistoryStore, StoredMessage } from "./history.ts";
 import { displayNick, nickKey, nickProblem } from "./nick.ts";
 import { Room, roomKey, roomProblem } from "./room.ts";
 import { type PeerSink, User } from "./user.ts";
-import { type Ban, type BanList, describeUntil } from "./moderation.ts";
+import { type BanList, describeUntil } from "./moderation.ts";
+import { Moderator, type Verifier } from "./moderator.ts";
+import { replay } from "./replay.ts";
 import { sanitizeMessageText as sanitizeText } from "../security/unicode.ts";
 
 export { type PeerSink, Room, User };
@@ -67,10 +69,7 @@ export interface HubOptions {
   onCommit?: (seconds: number) => void;
 }
 
-/** Something that can check a secret without revealing it. */
-export interface Verifier {
-  matches(candidate: string | undefined): boolean;
-}
+export type { Verifier };
 
 /** The outcome of a login attempt. `fatal` errors end the connection; others allow a retry. */
 export type LoginResult = { ok: true; user: User } | { ok: false; error: ErrorFrame };
@@ -108,6 +107,8 @@ export class Hub {
   readonly #users: Map<string, User> = new Map();
   readonly #rooms: Map<string, Room> = new Map();
   #nextId: number;
+  /** Operators, bans and mutes. */
+  readonly moderation: Moderator;
   #pending: PendingMessage[] = [];
   #closing = false;
 
@@ -122,6 +123,11 @@ export class Hub {
       ...options,
     };
     this.#store = options.store;
+    this.moderation = new Moderator(this, {
+      bans: options.bans,
+      operSecret: options.operSecret ?? null,
+      audit: this.#options.audit,
+    });
     this.#nextId = this.#store.nextId();
     this.#rooms.set(roomKey(LOBBY), new Room(LOBBY, this.#store.topic(LOBBY)));
   }
@@ -139,6 +145,11 @@ export class Hub {
   /** Every logged-in user. */
   get users(): Iterable<User> {
     return this.#users.values();
+  }
+
+  /** Bytes of history one replay may queue. */
+  get replayBudgetBytes(): number {
+    return this.#options.replayBudgetBytes;
   }
 
   /** True when every login must carry the server password. */
@@ -188,7 +199,7 @@ export class Hub {
         true,
       );
     }
-    const ban = this.#options.bans.find(request.nick, request.address ?? "", this.now());
+    const ban = this.moderation.bans.find(request.nick, request.address ?? "", this.now());
     if (ban !== undefined) {
       return fail(
         "banned",
@@ -224,7 +235,8 @@ export class Hub {
     for (const room of rooms) {
       this.#enter(user, room);
       const lastSeen = request.resume?.[names[rooms.indexOf(room)]];
-      this.#replay(
+      replay(
+        this,
         user,
         room,
         lastSeen === undefined
@@ -250,7 +262,7 @@ export class Hub {
       );
       return;
     }
-    if (this.#muted(user, ref)) return;
+    if (this.moderation.muted(user, ref)) return;
     text = sanitizeText(text);
     if (text.trim() === "") {
       this.reply(user, "empty_text", "A message needs some text.", ref);
@@ -344,7 +356,12 @@ export class Hub {
     };
     if (ref !== undefined) joined.ref = ref;
     this.send(user, joined);
-    this.#replay(user, room, this.#store.recent(room.name, this.#options.historyReplay));
+    replay(
+      this,
+      user,
+      room,
+      this.#store.recent(room.name, this.#options.historyReplay),
+    );
     return room;
   }
 
@@ -367,7 +384,7 @@ export class Hub {
   history(user: User, room: Room, count: number): number {
     this.flush();
     const slice = this.#store.recent(room.name, count);
-    this.#replay(user, room, slice);
+    replay(this, user, room, slice);
     return slice.messages.length;
   }
 
@@ -401,7 +418,7 @@ export class Hub {
       this.reply(user, "no_such_user", `Nobody called ${toNick} is here.`, ref);
       return;
     }
-    if (this.#muted(user, ref)) return;
+    if (this.moderation.muted(user, ref)) return;
     text = sanitizeText(text);
     if (text.trim() === "") {
       this.reply(user, "empty_text", "A message needs some text.", ref);
@@ -492,91 +509,6 @@ export class Hub {
     }
   }
 
-  /** Unlocks operator commands for `user` if `secret` is right. */
-  oper(user: User, secret: string, ref?: string): boolean {
-    if (this.#options.operSecret === null) {
-      this.reply(user, "not_operator", "This server has no operators.", ref);
-      return false;
-    }
-    if (!this.#options.operSecret.matches(secret)) {
-      user.operFailures++;
-      this.#options.audit("oper_failed", { nick: user.nick, address: user.address });
-      this.reply(user, "not_operator", "Wrong operator secret.", ref);
-      return false;
-    }
-    user.operator = true;
-    this.#options.audit("oper", { nick: user.nick, address: user.address });
-    this.send(user, { type: "info", text: "* You are now an operator.", ref });
-    return true;
-  }
-
-  /** Removes `target` from the server with `reason`; the rooms hear it. */
-  kick(by: User, target: User, reason: LeaveReason, message: string): void {
-    this.flush();
-    this.#options.audit(reason === "banned" ? "ban_kick" : "kick", {
-      by: by.nick,
-      nick: target.nick,
-      address: target.address,
-    });
-    target.sink.deliver(new Outgoing({ type: "bye", reason, message }));
-    this.logout(target, reason);
-    target.sink.close(reason);
-  }
-
-  /** Bans a nick or address (and removes anyone it matches now). */
-  ban(by: User, target: string, durationMs: number, reason: string): Ban {
-    const now = this.now();
-    const ban = this.#options.bans.add(target, durationMs, reason, by.nick, now);
-    this.#options.audit("ban", {
-      by: by.nick,
-      kind: ban.kind,
-      target: ban.target,
-      until: ban.until,
-    });
-    const why = `You were banned ${describeUntil(ban.until, now)} by ${by.nick}${
-      reason ? `: ${reason}` : "."
-    }`;
-    for (const user of [...this.#users.values()]) {
-      if (user !== by && this.#options.bans.find(user.nick, user.address, now) === ban) {
-        this.kick(by, user, "banned", why);
-      }
-    }
-    return ban;
-  }
-
-  /** Lifts a ban. */
-  unban(by: User, target: string): boolean {
-    const removed = this.#options.bans.remove(target);
-    if (removed) this.#options.audit("unban", { by: by.nick, target });
-    return removed;
-  }
-
-  /** Bans in force now. */
-  activeBans(): Ban[] {
-    return this.#options.bans.active(this.now());
-  }
-
-  /** Mutes `target` for `durationMs` (0: until unmuted). */
-  mute(by: User, target: User, durationMs: number): void {
-    target.mutedUntil = durationMs === 0 ? Infinity : this.now() + durationMs;
-    this.#options.audit("mute", { by: by.nick, nick: target.nick, ms: durationMs });
-  }
-
-  /** True (and tells the user) if they are muted now. */
-  #muted(user: User, ref?: string): boolean {
-    if (user.mutedUntil === 0) return false;
-    const now = this.now();
-    if (user.mutedUntil <= now) {
-      user.mutedUntil = 0;
-      return false;
-    }
-    const left = user.mutedUntil === Infinity
-      ? "until an operator unmutes you"
-      : describeUntil(user.mutedUntil, now);
-    this.reply(user, "muted", `You are muted ${left}.`, ref);
-    return true;
-  }
-
   /** Why `nick` cannot be had (by `self`, who may already hold it in another case). */
   #nickError(nick: string, self?: User): ErrorFrame | null {
     const problem = nickProblem(nick);
@@ -635,36 +567,6 @@ export class Hub {
     const out = new Set<User>();
     for (const room of user.rooms) for (const m of room.members) if (m !== user) out.add(m);
     return out;
-  }
-
-  /** Sends a history slice, newest messages first in priority, within the replay byte budget. */
-  #replay(user: User, room: Room, slice: HistorySlice): void {
-    const outs: Outgoing[] = [];
-    let bytes = 0;
-    let cut = 0;
-    for (let i = slice.messages.length - 1; i >= 0; i--) {
-      const m = slice.messages[i];
-      const frame: ServerFrame = {
-        type: "msg",
-        id: m.id,
-        room: room.name,
-        from: m.from,
-        text: m.text,
-        ts: m.ts,
-        history: true,
-      };
-      if (m.action) frame.action = true;
-      const out = new Outgoing(frame);
-      bytes += out.ndjson().length;
-      if (bytes > this.#options.replayBudgetBytes) {
-        cut = i + 1;
-        break;
-      }
-      outs.push(out);
-    }
-    const missed = slice.missed + cut;
-    if (missed > 0) this.send(user, { type: "gap", room: room.name, missed });
-    for (let i = outs.length - 1; i >= 0; i--) user.sink.deliver(outs[i]);
   }
 }
 

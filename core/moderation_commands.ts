@@ -77,7 +77,8 @@ export const MODERATION_COMMANDS: readonly CommandSpec[] = [
     run(ctx) {
       if (ctx.args === "") return false;
       if (
-        !ctx.hub.oper(ctx.user, ctx.args, ctx.ref) && ctx.user.operFailures >= MAX_OPER_FAILURES
+        !ctx.hub.moderation.oper(ctx.user, ctx.args, ctx.ref) &&
+        ctx.user.operFailures >= MAX_OPER_FAILURES
       ) {
         return { close: "protocol_error" };
       }
@@ -95,7 +96,7 @@ export const MODERATION_COMMANDS: readonly CommandSpec[] = [
       const target = onlineUser(ctx, args.target);
       if (target === null) return {};
       const reason = ctx.args.split(/\s+/).slice(1).join(" ");
-      ctx.hub.kick(
+      ctx.hub.moderation.kick(
         ctx.user,
         target,
         "kicked",
@@ -114,7 +115,7 @@ export const MODERATION_COMMANDS: readonly CommandSpec[] = [
       const args = targetArgs(ctx.args);
       if (args === null) return false;
       if (!requireOperator(ctx)) return {};
-      const ban = ctx.hub.ban(ctx.user, args.target, args.ms, args.reason);
+      const ban = ctx.hub.moderation.ban(ctx.user, args.target, args.ms, args.reason);
       info(ctx, `* Banned ${ban.kind} ${args.target} ${describeUntil(ban.until, ctx.hub.now())}.`);
       return {};
     },
@@ -126,7 +127,7 @@ export const MODERATION_COMMANDS: readonly CommandSpec[] = [
     run(ctx) {
       if (ctx.args === "" || /\s/.test(ctx.args)) return false;
       if (!requireOperator(ctx)) return {};
-      const removed = ctx.hub.unban(ctx.user, ctx.args);
+      const removed = ctx.hub.moderation.unban(ctx.user, ctx.args);
       info(ctx, removed ? `* Unbanned ${ctx.args}.` : `* ${ctx.args} was not banned.`);
       return {};
     },
@@ -139,7 +140,7 @@ export const MODERATION_COMMANDS: readonly CommandSpec[] = [
       if (ctx.args !== "") return false;
       if (!requireOperator(ctx)) return {};
       const now = ctx.hub.now();
-      const bans = ctx.hub.activeBans();
+      const bans = ctx.hub.moderation.activeBans();
       info(
         ctx,
         bans.length === 0 ? "* No bans." : [
@@ -164,7 +165,7 @@ export const MODERATION_COMMANDS: readonly CommandSpec[] = [
       if (!requireOperator(ctx)) return {};
       const target = onlineUser(ctx, args.target);
       if (target === null) return {};
-      ctx.hub.mute(ctx.user, target, args.ms);
+      ctx.hub.moderation.mute(ctx.user, target, args.ms);
       info(
         ctx,
         `* Muted ${target.nick}${

@@ -1,0 +1,44 @@
+/**
+ * History replay: turns a slice of stored messages into history frames for one user, within a
+ * byte budget so that a replay can never overflow the user's outbound queue. When the budget
+ * (or the store's limit) cuts the slice, a `gap` frame says how many were left out.
+ *
+ * @module
+ */
+
+import type { ServerFrame } from "../protocol/frames.ts";
+import { Outgoing } from "../protocol/outgoing.ts";
+import type { HistorySlice } from "./history.ts";
+import type { Hub } from "./hub.ts";
+import type { Room } from "./room.ts";
+import type { User } from "./user.ts";
+
+/** Sends a history slice to `user`, newest messages first in priority, within the hub's budget. */
+export function replay(hub: Hub, user: User, room: Room, slice: HistorySlice): void {
+  const outs: Outgoing[] = [];
+  let bytes = 0;
+  let cut = 0;
+  for (let i = slice.messages.length - 1; i >= 0; i--) {
+    const m = slice.messages[i];
+    const frame: ServerFrame = {
+      type: "msg",
+      id: m.id,
+      room: room.name,
+      from: m.from,
+      text: m.text,
+      ts: m.ts,
+      history: true,
+    };
+    if (m.action) frame.action = true;
+    const out = new Outgoing(frame);
+    bytes += out.ndjson().length;
+    if (bytes > hub.replayBudgetBytes) {
+      cut = i + 1;
+      break;
+    }
+    outs.push(out);
+  }
+  const missed = slice.missed + cut;
+  if (missed > 0) hub.send(user, { type: "gap", room: room.name, missed });
+  for (let i = outs.length - 1; i >= 0; i--) user.sink.deliver(outs[i]);
+}
