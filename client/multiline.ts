@@ -22,6 +22,21 @@ export class MultilineBuffer {
     return this.#lines.length > 0;
   }
 
+  /** The lines held so far, without their backslashes. */
+  get held(): readonly string[] {
+    return this.#lines;
+  }
+
+  /** Holds a line as continued without needing a backslash (a line of a pasted block). */
+  hold(line: string): void {
+    this.#lines.push(line);
+  }
+
+  /** Forgets the held lines (Ctrl-C). */
+  clear(): void {
+    this.#lines = [];
+  }
+
   /** Adds a line; returns the whole message once a line does not end in `\`, else null. */
   push(line: string): string | null {
     if (line.endsWith("\\")) {

@@ -1,0 +1,285 @@
+/**
+ * Turns server frames into the lines the terminal client shows: timestamps, nicks in stable
+ * colours, the user's own messages set apart, mentions highlighted, history and room events
+ * dimmed, and other rooms tagged `[#room]`. Every string from the network is sanitised here,
+ * before any styling is added, so nothing the server relays can reach the terminal raw.
+ *
+ * @module
+ */
+
+import { assertNever, type ServerFrame } from "../protocol/frames.ts";
+import { LEAVE_REASON_TEXT } from "../protocol/plain_text.ts";
+import { sanitizeText } from "../protocol/sanitize.ts";
+import type { Palette, Role } from "./colors.ts";
+import { mentions } from "./mentions.ts";
+import { formatTimestamp, type TimestampStyle } from "./timestamp.ts";
+
+/** What the renderer needs to know about the session at the moment it renders. */
+export interface SessionView {
+  /** The user's nick. */
+  readonly nick: string;
+  isSelf(nick: string): boolean;
+  isCurrent(room: string): boolean;
+}
+
+/** How to render. */
+export interface RenderOptions {
+  palette: Palette;
+  timestamps: TimestampStyle;
+  /** Clock for frames without a time of their own. @default Date.now */
+  now?: () => number;
+}
+
+/** One event, ready to print. */
+export interface Rendered {
+  /** Lines (joined by `\n`), styled only if the palette is enabled. */
+  text: string;
+  /** True when the event is addressed to the user (a live mention or direct message). */
+  bell: boolean;
+}
+
+/** The user's own message, shown once the server has accepted it. */
+export interface OwnMessage {
+  room: string;
+  text: string;
+  ts: number;
+  /** A `/me` action. */
+  action?: boolean;
+  /** The recipient of a direct message. */
+  to?: string;
+}
+
+// Bidirectional overrides and isolates can make a line read differently from what it says.
+const BIDI_CONTROLS = /[\u202a-\u202e\u2066-\u2069]/g;
+
+/** Network text made safe: no escapes, no control characters but newline, no bidi tricks. */
+export function clean(text: string): string {
+  return sanitizeText(text).replace(BIDI_CONTROLS, "");
+}
+
+/** Like {@linkcode clean}, for names and other one-line fields. */
+export function cleanLine(text: string): string {
+  return clean(text).replaceAll("\n", " ");
+}
+
+/** Prefixes the first line of `text` and indents the others to line up under it. */
+function block(prefix: string, visibleWidth: number, text: string): string {
+  if (!text.includes("\n")) return prefix + text;
+  const pad = " ".repeat(visibleWidth);
+  return text.split("\n").map((line, i) => (i === 0 ? prefix : pad) + line).join("\n");
+}
+
+/**
+ * Renders frames for people.
+ *
+ * @example
+ * ```ts
+ * const r = new Renderer(state, { palette: new Palette(false), timestamps: "none" });
+ * r.frame({ type: "msg", id: 1, room: "#lobby", from: "bob", text: "hi", ts: 0 })?.text;
+ * // "<bob> hi"
+ * ```
+ */
+export class Renderer {
+  readonly #view: SessionView;
+  readonly #paint: Palette;
+  readonly #timestamps: TimestampStyle;
+  readonly #now: () => number;
+
+  constructor(view: SessionView, options: RenderOptions) {
+    this.#view = view;
+    this.#paint = options.palette;
+    this.#timestamps = options.timestamps;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** What to show for a frame; null for frames that show nothing (acks, pings). */
+  frame(frame: ServerFrame): Rendered | null {
+    switch (frame.type) {
+      case "msg":
+        return this.#message(frame.room, frame.from, frame.text, frame.ts, {
+          history: frame.history === true,
+          action: frame.action === true,
+        });
+      case "dm": {
+        const prefix = `${this.#stamp(frame.ts)}${this.#paint.paint("[dm]", "direct")} `;
+        const who = `<${cleanLine(frame.from)}> `;
+        return {
+          text: block(
+            prefix + this.#paint.nick(who, frame.from),
+            this.#width(prefix) + who.length,
+            clean(frame.text),
+          ),
+          bell: true,
+        };
+      }
+      case "ack":
+      case "ping":
+        return null;
+      case "welcome": {
+        const lines = [
+          `Welcome to sockchat, ${cleanLine(frame.nick)}! (${cleanLine(frame.server)})`,
+        ];
+        for (const r of frame.rooms) lines.push(this.#roomSummary(r.room, r.members, r.topic));
+        lines.push("Type a message and press Enter; end a line with \\ to continue it.");
+        lines.push("Tab completes, /help lists commands, /quit leaves.");
+        return this.#event(lines.map((l) => `* ${l}`).join("\n"), this.#now());
+      }
+      case "joined":
+        return this.#event(
+          `* You are now in ${cleanLine(frame.room)}.\n${
+            this.#roomSummary(frame.room, frame.members, frame.topic, "* ")
+          }`,
+          this.#now(),
+        );
+      case "parted":
+        return this.#event(`* You left ${cleanLine(frame.room)}.`, this.#now());
+      case "gap":
+        return this.#event(
+          `${this.#tag(frame.room)}* ${frame.missed} earlier message${
+            frame.missed === 1 ? " was" : "s were"
+          } not replayed.`,
+          this.#now(),
+        );
+      case "topic": {
+        const room = cleanLine(frame.room);
+        const topic = cleanLine(frame.topic);
+        const text = frame.by === ""
+          ? (topic === "" ? `* ${room} has no topic.` : `* The topic of ${room} is: ${topic}`)
+          : topic === ""
+          ? `* ${cleanLine(frame.by)} cleared the topic of ${room}.`
+          : `* ${cleanLine(frame.by)} set the topic of ${room}: ${topic}`;
+        return this.#event(text, frame.ts);
+      }
+      case "nick":
+        return this.#event(
+          `* ${cleanLine(frame.old)} is now known as ${cleanLine(frame.new)}`,
+          frame.ts,
+        );
+      case "join":
+        return this.#event(
+          `${this.#tag(frame.room)}* ${cleanLine(frame.nick)} joined ${cleanLine(frame.room)}`,
+          frame.ts,
+        );
+      case "leave":
+        return this.#event(
+          `${this.#tag(frame.room)}* ${cleanLine(frame.nick)} left ${cleanLine(frame.room)} (${
+            LEAVE_REASON_TEXT[frame.reason] ?? cleanLine(String(frame.reason))
+          })`,
+          frame.ts,
+        );
+      case "info":
+        return this.#reply(clean(frame.text));
+      case "rooms":
+        return this.#reply([
+          `* Rooms (${frame.rooms.length}):`,
+          ...frame.rooms.map((r) =>
+            `*   ${cleanLine(r.room)} (${r.members})${
+              r.topic === "" ? "" : ` - ${cleanLine(r.topic)}`
+            }`
+          ),
+        ].join("\n"));
+      case "who":
+        return this.#reply(this.#roomSummary(frame.room, frame.members, "", "* "));
+      case "error":
+      case "bye":
+        return this.notice(`! ${clean(frame.message)}`, "error");
+      default:
+        return assertNever(frame);
+    }
+  }
+
+  /** The user's own message, accepted by the server. */
+  own(message: OwnMessage): Rendered {
+    if (message.to !== undefined) {
+      const prefix = `${this.#stamp(message.ts)}${
+        this.#paint.paint(`[dm to ${cleanLine(message.to)}]`, "direct")
+      } `;
+      const who = `<${cleanLine(this.#view.nick)}> `;
+      return {
+        text: block(
+          prefix + this.#paint.paint(who, "own"),
+          this.#width(prefix) + who.length,
+          clean(message.text),
+        ),
+        bell: false,
+      };
+    }
+    return this.#message(message.room, this.#view.nick, message.text, message.ts, {
+      history: false,
+      action: message.action === true,
+    });
+  }
+
+  /** A line from the client itself (connection state, local errors), in the given role. */
+  notice(text: string, role: Role = "dim"): Rendered {
+    const stamp = this.#stamp(this.#now());
+    return {
+      text: block(stamp, this.#width(stamp), this.#paint.paint(clean(text), role)),
+      bell: false,
+    };
+  }
+
+  #message(
+    room: string,
+    from: string,
+    text: string,
+    ts: number,
+    how: { history: boolean; action: boolean },
+  ): Rendered {
+    const self = this.#view.isSelf(from);
+    const mentioned = !self && mentions(text, this.#view.nick);
+    const body = clean(text);
+    const nick = cleanLine(from);
+    const marker = how.history && !this.#paint.enabled ? "(history) " : "";
+    const lead = `${this.#stamp(ts)}${marker}${this.#tag(room)}`;
+    const who = how.action ? `* ${nick} ` : `<${nick}> `;
+    const roles: Role[] = how.history ? ["dim"] : [];
+    const styledWho = self
+      ? this.#paint.paint(who, "own", ...roles)
+      : this.#paint.nick(who, nick, ...roles);
+    const styledBody = mentioned
+      ? this.#paint.paint(body, "mention", ...roles)
+      : this.#paint.paint(body, ...roles);
+    return {
+      text: block(lead + styledWho, this.#width(lead) + [...who].length, styledBody),
+      bell: mentioned && !how.history,
+    };
+  }
+
+  /** The answer to a command, as the server worded it. */
+  #reply(text: string): Rendered {
+    const stamp = this.#stamp(this.#now());
+    return { text: block(stamp, this.#width(stamp), text), bell: false };
+  }
+
+  /** A dimmed room event. */
+  #event(text: string, ts: number): Rendered {
+    const stamp = this.#stamp(ts);
+    return { text: block(stamp, this.#width(stamp), this.#paint.paint(text, "dim")), bell: false };
+  }
+
+  #roomSummary(room: string, members: string[], topic: string, indent = ""): string {
+    const others = members.filter((m) => !this.#view.isSelf(m)).map(cleanLine);
+    const who = others.length === 0
+      ? `nobody else is in ${cleanLine(room)}`
+      : `in ${cleanLine(room)} with you: ${others.join(", ")}`;
+    const about = topic === "" ? "" : ` Topic: ${cleanLine(topic)}`;
+    return `${indent}${who[0].toUpperCase()}${who.slice(1)}.${about}`;
+  }
+
+  /** `[#room] ` for rooms other than the current one. */
+  #tag(room: string): string {
+    return this.#view.isCurrent(room) ? "" : `[${cleanLine(room)}] `;
+  }
+
+  #stamp(ts: number): string {
+    const text = formatTimestamp(ts, this.#timestamps, this.#now());
+    return text === "" ? "" : `${this.#paint.paint(text, "dim")} `;
+  }
+
+  /** Visible width of a prefix we built (escapes do not count). */
+  #width(styled: string): number {
+    // deno-lint-ignore no-control-regex -- measuring around our own SGR sequences
+    return [...styled.replace(/\x1b\[[0-9;]*m/g, "")].length;
+  }
+}

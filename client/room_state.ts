@@ -1,0 +1,227 @@
+/**
+ * What the client knows about its session: its nick, the current room, the rooms it is in with
+ * their members, and the last message id seen in each room (sent back as `resume` on reconnect).
+ * It is updated from server frames and does no I/O.
+ *
+ * @module
+ */
+
+import { LOBBY, type ServerFrame, type WelcomeFrame } from "../protocol/frames.ts";
+
+/** A room the user is in. */
+export interface JoinedRoom {
+  /** The room's name as the server spells it. */
+  name: string;
+  topic: string;
+  members: Set<string>;
+}
+
+/** Nicks remembered from messages (beyond current room members), for completion. */
+export const MAX_REMEMBERED_SPEAKERS = 500;
+
+function key(name: string): string {
+  return name.normalize("NFKC").toLowerCase();
+}
+
+/**
+ * The client's view of its rooms.
+ *
+ * @example
+ * ```ts
+ * const state = new RoomState("alice");
+ * state.apply({ type: "joined", room: "#rust", topic: "", members: ["alice"], ref: "3" });
+ * state.room; // "#rust": a joined frame answering our own /join makes the room current
+ * ```
+ */
+export class RoomState {
+  #nick: string;
+  #current: string = LOBBY;
+  readonly #rooms = new Map<string, JoinedRoom>();
+  readonly #lastSeen = new Map<string, number>();
+  /** Rooms in the latest /rooms answer, for completion. */
+  readonly #listed = new Set<string>();
+  /** Nicks seen speaking, for completion, even in rooms we have since left. */
+  readonly #speakers = new Set<string>();
+
+  constructor(nick: string) {
+    this.#nick = nick;
+  }
+
+  /** The user's nick as the server spells it. */
+  get nick(): string {
+    return this.#nick;
+  }
+
+  /** The current room: where messages go and the default for commands. */
+  get room(): string {
+    return this.#current;
+  }
+
+  /** The rooms the user is in. */
+  get rooms(): JoinedRoom[] {
+    return [...this.#rooms.values()];
+  }
+
+  /** True when `name` is the user's own nick (ignoring case). */
+  isSelf(name: string): boolean {
+    return key(name) === key(this.#nick);
+  }
+
+  /** True when `room` is the current room (ignoring case). */
+  isCurrent(room: string): boolean {
+    return key(room) === key(this.#current);
+  }
+
+  /** For each room the user is in, the last message id seen there (0 if none): hello's `resume`. */
+  resume(): Record<string, number> {
+    const resume: Record<string, number> = {};
+    for (const room of this.#rooms.values()) {
+      resume[room.name] = this.#lastSeen.get(key(room.name)) ?? 0;
+    }
+    return resume;
+  }
+
+  /** The last message id seen in `room`, if any. */
+  lastSeen(room: string): number | undefined {
+    return this.#lastSeen.get(key(room));
+  }
+
+  /** Nicks worth completing: room members and recent speakers, without the user. */
+  nicks(): string[] {
+    const all = new Map<string, string>();
+    for (const nick of this.#speakers) all.set(key(nick), nick);
+    for (const room of this.#rooms.values()) {
+      for (const nick of room.members) all.set(key(nick), nick);
+    }
+    all.delete(key(this.#nick));
+    return [...all.values()].sort();
+  }
+
+  /** Rooms worth completing: those the user is in and those /rooms listed. */
+  roomNames(): string[] {
+    const all = new Map<string, string>();
+    for (const name of this.#listed) all.set(key(name), name);
+    for (const room of this.#rooms.values()) all.set(key(room.name), room.name);
+    return [...all.values()].sort();
+  }
+
+  /** Updates the state from a frame the server sent. */
+  apply(frame: ServerFrame): void {
+    switch (frame.type) {
+      case "welcome":
+        return this.#welcome(frame);
+      case "joined":
+        this.#rooms.set(key(frame.room), {
+          name: frame.room,
+          topic: frame.topic,
+          members: new Set(frame.members),
+        });
+        // Only an answer to our own /join (it carries our ref) moves us; resumed rooms do not.
+        if (frame.ref !== undefined || !this.#rooms.has(key(this.#current))) {
+          this.#current = frame.room;
+        }
+        return;
+      case "parted":
+        return this.#part(frame.room);
+      case "msg":
+        this.#seen(frame.room, frame.id, frame.history === true);
+        this.#spoke(frame.from);
+        return;
+      case "ack":
+        if (frame.to === undefined) this.#seen(frame.room, frame.id, false);
+        return;
+      case "dm":
+        this.#spoke(frame.from);
+        return;
+      case "join":
+        this.#rooms.get(key(frame.room))?.members.add(frame.nick);
+        return;
+      case "leave":
+        if (this.isSelf(frame.nick)) return this.#part(frame.room);
+        this.#removeMember(frame.room, frame.nick);
+        return;
+      case "topic": {
+        const room = this.#rooms.get(key(frame.room));
+        if (room !== undefined) room.topic = frame.topic;
+        return;
+      }
+      case "nick":
+        return this.#rename(frame.old, frame.new);
+      case "who": {
+        const room = this.#rooms.get(key(frame.room));
+        if (room !== undefined) room.members = new Set(frame.members);
+        return;
+      }
+      case "rooms":
+        this.#listed.clear();
+        for (const r of frame.rooms) this.#listed.add(r.room);
+        return;
+      case "gap":
+      case "info":
+      case "error":
+      case "bye":
+      case "ping":
+        return;
+    }
+  }
+
+  #welcome(frame: WelcomeFrame): void {
+    this.#nick = frame.nick;
+    this.#rooms.clear();
+    for (const r of frame.rooms) {
+      this.#rooms.set(key(r.room), { name: r.room, topic: r.topic, members: new Set(r.members) });
+    }
+    const current = this.#rooms.get(key(this.#current));
+    if (current !== undefined) this.#current = current.name;
+    else this.#current = frame.rooms[0]?.room ?? LOBBY;
+  }
+
+  #part(name: string): void {
+    this.#rooms.delete(key(name));
+    if (key(name) !== key(this.#current)) return;
+    const lobby = this.#rooms.get(key(LOBBY));
+    this.#current = lobby?.name ?? this.#rooms.values().next().value?.name ?? LOBBY;
+  }
+
+  #removeMember(roomName: string, nick: string): void {
+    const room = this.#rooms.get(key(roomName));
+    if (room === undefined) return;
+    for (const member of room.members) {
+      if (key(member) === key(nick)) room.members.delete(member);
+    }
+  }
+
+  #rename(old: string, next: string): void {
+    if (this.isSelf(old)) this.#nick = next;
+    for (const room of this.#rooms.values()) {
+      for (const member of room.members) {
+        if (key(member) === key(old)) {
+          room.members.delete(member);
+          room.members.add(next);
+        }
+      }
+    }
+    for (const speaker of this.#speakers) {
+      if (key(speaker) === key(old)) this.#speakers.delete(speaker);
+    }
+  }
+
+  /**
+   * Live messages arrive in id order, so the latest is the last seen, even when it is lower (a
+   * server that lost its history restarts ids). Replayed history can be older (/history), so it
+   * only ever moves the mark forward.
+   */
+  #seen(room: string, id: number, history: boolean): void {
+    const last = this.#lastSeen.get(key(room));
+    if (!history || last === undefined || id > last) this.#lastSeen.set(key(room), id);
+  }
+
+  #spoke(nick: string): void {
+    // Most recent last; the oldest speaker is forgotten once the set is full.
+    this.#speakers.delete(nick);
+    this.#speakers.add(nick);
+    if (this.#speakers.size > MAX_REMEMBERED_SPEAKERS) {
+      this.#speakers.delete(this.#speakers.values().next().value as string);
+    }
+  }
+}

@@ -1,0 +1,176 @@
+import assert from "node:assert/strict";
+import { NICK_COLORS, nickColor, Palette } from "../client/colors.ts";
+import { mentions } from "../client/mentions.ts";
+import { Renderer } from "../client/render.ts";
+import { RoomState } from "../client/room_state.ts";
+import { formatTimestamp } from "../client/timestamp.ts";
+import type { ServerFrame } from "../protocol/frames.ts";
+
+const ESC = "\x1b";
+const NOON = new Date(2025, 0, 31, 12, 5, 9).getTime();
+
+function setup(color: boolean, timestamps: "short" | "long" | "none" = "none") {
+  const state = new RoomState("alice");
+  state.apply({
+    type: "welcome",
+    v: 1,
+    nick: "alice",
+    server: "test",
+    rooms: [{ room: "#lobby", topic: "", members: ["alice", "bob"] }],
+    limits: { maxFrame: 65536, maxUsers: 10 },
+  });
+  const renderer = new Renderer(state, {
+    palette: new Palette(color),
+    timestamps,
+    now: () => NOON,
+  });
+  return { state, renderer };
+}
+
+function msg(text: string, extra: Partial<Extract<ServerFrame, { type: "msg" }>> = {}) {
+  return { type: "msg" as const, id: 1, room: "#lobby", from: "bob", text, ts: NOON, ...extra };
+}
+
+/** One of every frame a server may send, with hostile text in every string field. */
+function everyFrame(evil: string): ServerFrame[] {
+  return [
+    {
+      type: "welcome",
+      v: 1,
+      nick: `alice${evil}`,
+      server: evil,
+      rooms: [{ room: `#r${evil}`, topic: evil, members: [evil] }],
+      limits: { maxFrame: 1, maxUsers: 1 },
+    },
+    { type: "ack", id: 1, room: "#lobby", ts: NOON },
+    msg(evil),
+    msg(evil, { history: true, from: evil }),
+    msg(evil, { action: true, room: `#x${evil}` }),
+    { type: "join", room: "#lobby", nick: evil, ts: NOON },
+    { type: "leave", room: "#lobby", nick: evil, reason: "quit", ts: NOON },
+    { type: "error", code: "bad_json", message: evil },
+    { type: "bye", reason: "shutdown", message: evil },
+    { type: "joined", room: `#j${evil}`, topic: evil, members: [evil] },
+    { type: "parted", room: evil },
+    { type: "gap", room: evil, missed: 3 },
+    { type: "topic", room: "#lobby", topic: evil, by: evil, ts: NOON },
+    { type: "nick", old: evil, new: evil, ts: NOON },
+    { type: "dm", id: 2, from: evil, to: "alice", text: evil, ts: NOON },
+    { type: "info", text: evil },
+    { type: "rooms", rooms: [{ room: evil, members: 2, topic: evil }] },
+    { type: "who", room: "#lobby", members: [evil] },
+    { type: "ping", token: evil },
+  ];
+}
+
+Deno.test("render: with colour off, no frame type produces an escape or control character", () => {
+  const { renderer } = setup(false, "short");
+  const evil = "x\x1b[2J\x1b]0;pwned\x07\x9b31m\u202e\r\x08\x00y";
+  for (const frame of everyFrame(evil)) {
+    const out = renderer.frame(frame);
+    if (frame.type === "ack" || frame.type === "ping") {
+      assert.equal(out, null);
+      continue;
+    }
+    assert.ok(out !== null, frame.type);
+    // deno-lint-ignore no-control-regex -- the point of the test
+    assert.doesNotMatch(out.text, /[\x00-\x09\x0b-\x1f\x7f-\x9f\u202e]/, frame.type);
+  }
+});
+
+Deno.test("render: with colour on, the only escapes are our own SGR sequences", () => {
+  const { renderer } = setup(true, "short");
+  const evil = "x\x1b[2J\x1b]0;pwned\x07\x1b[?1049h\x9b31my";
+  for (const frame of everyFrame(evil)) {
+    const out = renderer.frame(frame);
+    if (out === null) continue;
+    // deno-lint-ignore no-control-regex -- the point of the test
+    const stripped = out.text.replace(/\x1b\[[0-9;]*m/g, "");
+    // deno-lint-ignore no-control-regex -- the point of the test
+    assert.doesNotMatch(stripped, /[\x00-\x09\x0b-\x1f\x7f-\x9f]/, frame.type);
+    for (const raw of ["\x07", "\x1b[2J", "\x1b]", "\x1b[?1049h"]) {
+      assert.ok(!out.text.includes(raw), `${frame.type} passed ${JSON.stringify(raw)}`);
+    }
+  }
+});
+
+Deno.test("render: plain messages, actions, other rooms and history read as text", () => {
+  const { renderer } = setup(false);
+  assert.equal(renderer.frame(msg("hi"))?.text, "<bob> hi");
+  assert.equal(renderer.frame(msg("waves", { action: true }))?.text, "* bob waves");
+  assert.equal(renderer.frame(msg("yo", { room: "#rust" }))?.text, "[#rust] <bob> yo");
+  assert.equal(renderer.frame(msg("old", { history: true }))?.text, "(history) <bob> old");
+  assert.equal(renderer.frame(msg("one\ntwo"))?.text, "<bob> one\n      two");
+  assert.equal(
+    renderer.frame({ type: "join", room: "#lobby", nick: "carol", ts: NOON })?.text,
+    "* carol joined #lobby",
+  );
+  assert.equal(
+    renderer.frame({ type: "gap", room: "#lobby", missed: 120 })?.text,
+    "* 120 earlier messages were not replayed.",
+  );
+  assert.equal(renderer.own({ room: "#lobby", text: "mine", ts: NOON }).text, "<alice> mine");
+  assert.equal(
+    renderer.own({ room: "#lobby", text: "psst", ts: NOON, to: "bob" }).text,
+    "[dm to bob] <alice> psst",
+  );
+});
+
+Deno.test("render: nicks keep one colour; own, history and room events look different", () => {
+  const { renderer } = setup(true);
+  const a = renderer.frame(msg("hi"))?.text ?? "";
+  const b = renderer.frame(msg("again"))?.text ?? "";
+  const color = `\x1b[${nickColor("bob")}m`;
+  assert.ok(a.startsWith(color), a);
+  assert.ok(b.startsWith(color), b);
+  assert.equal(nickColor("Bob"), nickColor("bob"));
+  assert.ok(NICK_COLORS.includes(nickColor("someone")));
+
+  const own = renderer.own({ room: "#lobby", text: "mine", ts: NOON }).text;
+  assert.ok(own.startsWith(`${ESC}[1m<alice> `), own);
+  const history = renderer.frame(msg("old", { history: true }))?.text ?? "";
+  assert.ok(history.startsWith(`${ESC}[2;${nickColor("bob")}m`), history);
+  assert.ok(!history.includes("(history)"), "colour sets history apart without a marker");
+  const join = renderer.frame({ type: "join", room: "#lobby", nick: "c", ts: NOON })?.text;
+  assert.equal(join, `${ESC}[2m* c joined #lobby${ESC}[0m`);
+  const error = renderer.frame({ type: "error", code: "bad_json", message: "no" })?.text;
+  assert.equal(error, `${ESC}[31m! no${ESC}[0m`);
+});
+
+Deno.test("render: a message naming the user is highlighted and rings, once, live only", () => {
+  const { renderer } = setup(true);
+  const live = renderer.frame(msg("hey Alice, lunch?"));
+  assert.equal(live?.bell, true);
+  assert.ok(live?.text.includes(`${ESC}[1;33mhey Alice, lunch?`), live?.text);
+  assert.equal(renderer.frame(msg("hey alice", { history: true }))?.bell, false);
+  assert.equal(renderer.frame(msg("malice"))?.bell, false);
+  assert.equal(renderer.own({ room: "#lobby", text: "I am alice", ts: NOON }).bell, false);
+  const dm = renderer.frame({ type: "dm", id: 3, from: "bob", to: "alice", text: "x", ts: NOON });
+  assert.equal(dm?.bell, true);
+  // Without colour the bell still rings, and nothing is painted.
+  const plain = setup(false).renderer.frame(msg("@alice look"));
+  assert.deepEqual(plain, { text: "<bob> @alice look", bell: true });
+});
+
+Deno.test("mentions: whole words, any case, not inside other words", () => {
+  assert.ok(mentions("alice: hi", "alice"));
+  assert.ok(mentions("hi @ALICE!", "alice"));
+  assert.ok(mentions("ping [alice]", "alice"));
+  assert.ok(!mentions("malice", "alice"));
+  assert.ok(!mentions("alice_bot says", "alice"));
+  assert.ok(!mentions("alice2", "alice"));
+  assert.ok(mentions("hé zoë.", "Zoë"));
+  assert.ok(mentions("a.b+c? yes", "a.b+c"), "regex characters in a nick are literal");
+  assert.ok(!mentions("anything", ""));
+});
+
+Deno.test("timestamps: short, long and none, in local time; old days get a date", () => {
+  assert.equal(formatTimestamp(NOON, "short", NOON), "12:05");
+  assert.equal(formatTimestamp(NOON, "long", NOON), "2025-01-31 12:05:09");
+  assert.equal(formatTimestamp(NOON, "none", NOON), "");
+  const yesterday = new Date(2025, 0, 30, 23, 59).getTime();
+  assert.equal(formatTimestamp(yesterday, "short", NOON), "2025-01-30 23:59");
+  const { renderer } = setup(false, "short");
+  assert.equal(renderer.frame(msg("hi"))?.text, "12:05 <bob> hi");
+  assert.equal(renderer.frame(msg("a\nb"))?.text, "12:05 <bob> a\n            b");
+});
