@@ -1,42 +1,52 @@
 /**
  * `sockchat join`: connects, logs in, then sends what the user types (or what is piped in) and
- * prints what arrives, until the user leaves or the connection ends.
+ * prints what arrives, until the user leaves or the connection ends. In a terminal, a
+ * connection lost unexpectedly is re-established with backoff, resuming every room where the
+ * user left off.
  *
  * @module
  */
 
-import { ChatClient, ClientError, describeError } from "./client/chat_client.ts";
-import { MultilineBuffer } from "./client/multiline.ts";
-import { TerminalUi } from "./client/terminal_ui.ts";
+import { ChatClient, ClientError } from "./client/chat_client.ts";
+import { Palette } from "./client/colors.ts";
+import { COMMAND_NAMES, complete } from "./client/completion.ts";
 import { PipedUi } from "./client/piped_ui.ts";
-import type { ServerFrame } from "./protocol/frames.ts";
-import { renderPlain } from "./protocol/plain_text.ts";
-import { sanitizeText } from "./protocol/sanitize.ts";
+import { backoffDelay, shouldReconnect, shouldRetryLogin } from "./client/reconnect.ts";
+import { Renderer } from "./client/render.ts";
+import { RoomState } from "./client/room_state.ts";
+import { COMMAND_ANSWER_MS, type ConnectionEnd, QUIT_GRACE_MS, Session } from "./client/session.ts";
+import { TerminalUi } from "./client/terminal_ui.ts";
+import { atMost, pause, whenAborted } from "./client/timing.ts";
+import type { ClientUi } from "./client/ui.ts";
 import type { JoinArgs } from "./cli/join_args.ts";
 
 /** Exit codes of `sockchat join`. */
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
-/** What the client needs from a front end (terminal or pipe). */
-export interface ClientUi {
-  /** Prints one event (possibly several lines) without disturbing what the user is typing. */
-  print(text: string): void;
-  /** Prints a failure on stderr. */
-  fail(text: string): void;
-  /** Lines the user enters, until they leave (EOF, Ctrl-D, Ctrl-C). */
-  lines(): AsyncIterable<string>;
-  /** Restores the terminal. */
-  close(): void;
+/** How `join` talks to its user, decided from the flags and what stdin and stdout are. */
+export interface JoinMode {
+  /** A person at a terminal: line editing, prompt, colours, bell, reconnection. */
+  interactive: boolean;
+  color: boolean;
+  timestamps: "short" | "long" | "none";
+  reconnect: boolean;
 }
 
-/** What the client shows for a frame; null for nothing. */
-export function renderFrame(frame: ServerFrame): string | null {
-  const text = renderPlain(frame);
-  return text === null ? null : sanitizeText(text);
+/** Decides the mode: interactive only when stdin and stdout are both terminals and not --json. */
+export function joinMode(args: JoinArgs, stdinTty: boolean, stdoutTty: boolean): JoinMode {
+  const interactive = !args.json && stdinTty && stdoutTty;
+  return {
+    interactive,
+    color: args.color && stdoutTty && !args.json,
+    timestamps: args.timestamps ?? (stdoutTty ? "short" : "none"),
+    reconnect: args.reconnect ?? interactive,
+  };
 }
 
 /** Runs a session; resolves to the process exit code. */
 export async function runJoin(args: JoinArgs): Promise<number> {
+  const mode = joinMode(args, Deno.stdin.isTerminal(), Deno.stdout.isTerminal());
+  const target = `${args.host}:${args.port}`;
   let client: ChatClient;
   try {
     client = await ChatClient.connect(args);
@@ -47,64 +57,118 @@ export async function runJoin(args: JoinArgs): Promise<number> {
     }
     throw error;
   }
-  const ui: ClientUi = Deno.stdin.isTerminal()
-    ? new TerminalUi(client.welcome.nick)
+  const state = new RoomState(client.welcome.nick);
+  const palette = new Palette(mode.color);
+  const renderer = new Renderer(state, { palette, timestamps: mode.timestamps });
+  const ui: ClientUi = mode.interactive
+    ? new TerminalUi({ room: state.room, nick: state.nick, connection: { kind: "connected" } }, {
+      palette,
+      bell: args.bell,
+      complete: (before) =>
+        complete(before, {
+          commands: COMMAND_NAMES,
+          nicks: state.nicks(),
+          rooms: state.roomNames(),
+        }),
+    })
     : new PipedUi();
-  const target = `${args.host}:${args.port}`;
-  let quitting = false;
-  let failed: string | null = null;
+  const session = new Session({
+    ui,
+    state,
+    renderer,
+    json: args.json,
+    showOwn: mode.interactive,
+    target,
+  });
 
-  const intro = renderFrame(client.welcome);
-  if (intro !== null) ui.print(intro);
-
-  const incoming = (async () => {
-    try {
-      for await (const frame of client.frames()) {
-        if (frame.type === "ack") {
-          const sent = client.settle(frame.ref);
-          if (sent !== undefined && ui instanceof TerminalUi) {
-            ui.print(sanitizeText(`<${client.welcome.nick}> ${sent.text}`));
-          }
-          continue;
-        }
-        if (frame.type === "error" && frame.fatal) failed = describeError(frame);
-        if (frame.type === "bye") failed = frame.message;
-        const text = renderFrame(frame);
-        if (text !== null) ui.print(text);
-      }
-    } catch {
-      // reset: treated like EOF below
+  // The user leaves with /quit, EOF, Ctrl-D or Ctrl-C; that aborts whatever is under way.
+  const left = new AbortController();
+  const userLeft = (async () => {
+    for await (const text of ui.inputs()) {
+      const submitted = session.submit(text);
+      if (submitted === "quit") break;
+      if (submitted !== "ok") await atMost(submitted, COMMAND_ANSWER_MS);
     }
-    if (!quitting && failed === null) failed = `lost the connection to ${target}`;
+    left.abort();
   })();
 
-  const outgoing = (async () => {
-    const multiline = new MultilineBuffer();
-    for await (const line of ui.lines()) {
-      if (!multiline.continuing && line.trim() === "/quit") break;
-      const text = multiline.push(line);
-      if (text !== null && text.trim() !== "") client.send(text);
+  let failure: string | null = null;
+  session.attach(client, false);
+  while (true) {
+    const pumping = session.pump(client);
+    const end = await Promise.race([pumping, userLeft.then(() => null)]);
+    if (end === null) {
+      await atMost(Promise.race([client.whenSettled(), pumping]), QUIT_GRACE_MS);
+      await client.quit();
+      await atMost(pumping, QUIT_GRACE_MS);
+      client.close();
+      break;
     }
-    const rest = multiline.flush();
-    if (rest !== null && rest.trim() !== "") client.send(rest);
-  })();
-
-  // Whichever ends first: the user leaves, or the connection does.
-  const ended = await Promise.race([
-    outgoing.then(() => "user" as const),
-    incoming.then(() => "server" as const),
-  ]);
-  if (ended === "user") {
-    await Promise.race([client.whenSettled(), incoming]);
-    quitting = true;
-    await client.quit();
-    await incoming;
+    client.close();
+    session.detach();
+    if (!mode.reconnect || !shouldReconnect(end.ending)) {
+      failure = end.message;
+      break;
+    }
+    const next = await reconnect(
+      { args, state, session, interactive: mode.interactive },
+      end,
+      left.signal,
+    );
+    if (typeof next === "string") failure = next;
+    if (next === null || typeof next === "string") break;
+    client = next;
+    session.attach(client, true);
   }
-  client.close();
+  if (failure !== null) session.setConnection({ kind: "offline" });
   ui.close();
-  if (failed !== null) {
-    ui.fail(`sockchat: ${failed}`);
+  if (failure !== null) {
+    ui.fail(`sockchat: ${failure}`);
     return EXIT.failure;
   }
   return EXIT.ok;
+}
+
+/**
+ * Tries to log in again with backoff, resuming every room from the last message seen there.
+ * Resolves to the new client, to a sentence when retrying is pointless, or to null when the
+ * user left meanwhile.
+ */
+async function reconnect(
+  { args, state, session, interactive }: {
+    args: JoinArgs;
+    state: RoomState;
+    session: Session;
+    interactive: boolean;
+  },
+  end: ConnectionEnd,
+  left: AbortSignal,
+): Promise<ChatClient | string | null> {
+  // A goodbye or fatal error has been shown already; a plain drop has not.
+  if (end.ending.kind === "lost") session.notice(`! ${end.message}`, "error");
+  let lastFailure = "";
+  for (let attempt = 1;; attempt++) {
+    session.setConnection({ kind: "reconnecting", attempt });
+    const wait = backoffDelay(attempt);
+    // A terminal's prompt counts the attempts; a script's reader only sees lines.
+    if (attempt === 1 || !interactive) {
+      session.notice(`Reconnecting (attempt ${attempt})...`, "warn");
+    }
+    if (!(await pause(wait, left))) return null;
+    const trying = ChatClient.connect({ ...args, resume: state.resume() });
+    try {
+      const client = await Promise.race([trying, whenAborted(left).then(() => null)]);
+      if (client === null) {
+        trying.then((c) => c.close(), () => {});
+        return null;
+      }
+      return client;
+    } catch (error) {
+      if (!(error instanceof ClientError)) throw error;
+      if (!shouldRetryLogin(error.code)) return error.message;
+      // Say why once; the prompt counts the attempts.
+      if (error.message !== lastFailure) session.notice(`! ${error.message}`, "error");
+      lastFailure = error.message;
+    }
+  }
 }

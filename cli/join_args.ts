@@ -6,6 +6,7 @@
 
 import { parseArgs } from "node:util";
 import { DEFAULT_JOIN_HOST, DEFAULT_PORT } from "../config/limits.ts";
+import { TIMESTAMP_STYLES, type TimestampStyle } from "../client/timestamp.ts";
 import { parseIntFlag } from "./parse_number.ts";
 import { parseStrict } from "./parse_strict.ts";
 import { UsageError } from "./usage.ts";
@@ -21,7 +22,26 @@ export interface JoinArgs {
   host: string;
   port: number;
   nick: string;
+  /** Print each server frame as one JSON line instead of rendering it. */
+  json: boolean;
+  /** Colours allowed: false with --no-color or a non-empty $NO_COLOR. */
+  color: boolean;
+  /** Ring the bell on mentions and direct messages. */
+  bell: boolean;
+  /** Undefined: short on a terminal, none otherwise. */
+  timestamps?: TimestampStyle;
+  /** Undefined: reconnect when interactive. */
+  reconnect?: boolean;
 }
+
+const DEFAULTS: Omit<JoinArgs, "nick"> = {
+  help: false,
+  host: DEFAULT_JOIN_HOST,
+  port: DEFAULT_PORT,
+  json: false,
+  color: true,
+  bell: true,
+};
 
 /** Splits `HOST`, `HOST:PORT`, `:PORT` or `[v6]:PORT`. */
 export function parseTarget(target: string): { host: string; port: number } {
@@ -57,9 +77,25 @@ export function parseJoinArgs(
       options: {
         help: { type: "boolean", short: "h" },
         name: { type: "string", short: "n" },
+        json: { type: "boolean" },
+        "no-color": { type: "boolean" },
+        "no-bell": { type: "boolean" },
+        timestamps: { type: "string" },
+        reconnect: { type: "boolean" },
+        "no-reconnect": { type: "boolean" },
       },
     }), HINT);
-  if (values.help) return { help: true, host: DEFAULT_JOIN_HOST, port: DEFAULT_PORT, nick: "" };
+  if (values.help) return { ...DEFAULTS, help: true, nick: "" };
+  const timestamps = values.timestamps;
+  if (timestamps !== undefined && !TIMESTAMP_STYLES.includes(timestamps as TimestampStyle)) {
+    throw new UsageError(
+      `--timestamps must be short, long or none, not ${JSON.stringify(timestamps)}.`,
+      HINT,
+    );
+  }
+  if (values.reconnect && values["no-reconnect"]) {
+    throw new UsageError("--reconnect and --no-reconnect contradict each other.", HINT);
+  }
   if (positionals.length > 1) {
     throw new UsageError(`join takes one HOST[:PORT], but got ${positionals.length}.`, HINT);
   }
@@ -80,5 +116,15 @@ export function parseJoinArgs(
       HINT,
     );
   }
-  return { help: false, host, port, nick };
+  return {
+    ...DEFAULTS,
+    host,
+    port,
+    nick,
+    json: values.json === true,
+    color: values["no-color"] !== true && !env("NO_COLOR"),
+    bell: values["no-bell"] !== true,
+    timestamps: timestamps as TimestampStyle | undefined,
+    reconnect: values.reconnect ? true : values["no-reconnect"] ? false : undefined,
+  };
 }

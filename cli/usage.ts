@@ -24,6 +24,8 @@ import {
   FLOOD_MESSAGES_PER_SECOND,
 } from "../config/security_limits.ts";
 import { VERSION } from "../version.ts";
+import { RECONNECT_BASE_MS, RECONNECT_MAX_MS } from "../client/reconnect.ts";
+import { MAX_OFFLINE_QUEUE, QUIT_GRACE_MS } from "../client/session.ts";
 
 /** A mistake on the command line: printed as one line plus a hint, exit code 2. */
 export class UsageError extends Error {
@@ -105,15 +107,48 @@ Options:
 /** `sockchat join --help`. */
 export const JOIN_HELP = `Usage: sockchat join [HOST[:PORT]] [options]
 
-Join a chat server (default ${DEFAULT_JOIN_HOST}:${DEFAULT_PORT}). In a terminal, type messages and
-press Enter; end a line with \\ to continue the message on the next line. /quit, Ctrl-D or
-Ctrl-C leaves. With stdin piped, every line is sent as a message and the client exits once
-the server has acknowledged them all.
+Join a chat server (default ${DEFAULT_JOIN_HOST}:${DEFAULT_PORT}).
+
+In a terminal, type a message and press Enter; end a line with \\ to continue the message on
+the next line, and a pasted block of lines is sent as one message when you press Enter.
+Tab completes nicks, /commands and #rooms; Up and Down recall earlier input. Lines starting
+with / are commands for the server (/help lists them); start a message with // to send a
+line that begins with /. The prompt shows the current room and, when not connected,
+"reconnecting (attempt N)" or "offline". /quit, Ctrl-D or Ctrl-C on an empty line leaves.
+
+With stdin or stdout not a terminal (or with --json), every input line is sent as a message
+(or a command; the next line waits for its answer), output has no escape sequences, and at
+the end of input the client exits once the server has answered everything sent (waiting at
+most ${
+  QUIT_GRACE_MS / 1000
+} s). Messages entered while reconnecting (up to ${MAX_OFFLINE_QUEUE}) are sent once connected
+again.
 
 Options:
-  -n, --name NICK      nickname (default: $SOCKCHAT_NICK, else $USER, else $LOGNAME)
-  -h, --help           show this help
+  -n, --name NICK          nickname (default: $SOCKCHAT_NICK, else $USER, else $LOGNAME)
+  --timestamps STYLE       short (14:07), long (2025-01-31 14:07:09) or none, in local time
+                           (default short on a terminal, none when stdout is not one)
+  --no-color               no colours (default: colours on a terminal unless $NO_COLOR is
+                           set; never when stdout is not a terminal)
+  --no-bell                do not ring the bell on mentions and direct messages
+                           (default: ring it)
+  --json                   print each server frame as one JSON line on stdout, exactly as
+                           the protocol defines it; input is read line by line
+                           (default off)
+  --reconnect              reconnect after losing the connection, even when not in a
+                           terminal (default: on in a terminal, off otherwise)
+  --no-reconnect           exit 1 instead of reconnecting, even in a terminal
+  -h, --help               show this help
 
-Exit codes: 0 left normally; 1 could not connect, connection lost, nickname refused or
-server full; 2 bad command line.
+Reconnecting waits ${RECONNECT_BASE_MS / 1000} s, doubling up to ${
+  RECONNECT_MAX_MS / 1000
+} s (with jitter) between attempts, and resumes
+every room from the last message seen there. It does not happen after /quit, nor after a
+fatal error or goodbye that would only repeat (kicked, banned, protocol errors). While
+reconnecting, a nickname still held by the lost connection and a full server are retried;
+any other refusal (banned, wrong password, invalid nickname) ends the client.
+
+Exit codes: 0 left normally (/quit, Ctrl-D, Ctrl-C or end of input); 1 could not connect,
+connection lost (without reconnection), nickname refused, server full, or refused while
+reconnecting; 2 bad command line.
 `;

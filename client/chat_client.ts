@@ -7,7 +7,9 @@
 
 import { FrameDecoder } from "../protocol/frame_decoder.ts";
 import {
+  type ErrorCode,
   type ErrorFrame,
+  type HelloFrame,
   LOBBY,
   PROTOCOL_VERSION,
   type ServerFrame,
@@ -18,14 +20,21 @@ import { writeAll } from "../transport/outbound_queue.ts";
 /** Largest frame the client accepts from a server. */
 export const CLIENT_MAX_FRAME_BYTES = 4 * 1024 * 1024;
 
+/** How long the server may take to answer the hello before the client gives up. */
+export const LOGIN_TIMEOUT_MS = 10_000;
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /** A failure the user should read as one line; the client exits 1. */
 export class ClientError extends Error {
-  constructor(message: string) {
+  /** The server's error code when the server refused the login; undefined for network trouble. */
+  readonly code?: ErrorCode;
+
+  constructor(message: string, code?: ErrorCode) {
     super(message);
     this.name = "ClientError";
+    this.code = code;
   }
 }
 
@@ -34,6 +43,19 @@ export interface ConnectOptions {
   host: string;
   port: number;
   nick: string;
+  /** Rooms to rejoin, each with the last message id seen there (see `hello.resume`). */
+  resume?: Record<string, number>;
+  /** How long to wait for the welcome. @default LOGIN_TIMEOUT_MS */
+  loginTimeoutMs?: number;
+}
+
+/** Something the user sent that the server has not answered yet. */
+export interface Sent {
+  kind: "say" | "command";
+  /** The room it was sent to (the current room, for commands). */
+  room: string;
+  /** The message text, or the command line. */
+  text: string;
 }
 
 /** Describes a connection failure in words. */
@@ -52,9 +74,11 @@ export class ChatClient {
   readonly welcome: WelcomeFrame;
   readonly #conn: Deno.Conn;
   readonly #frames: AsyncGenerator<ServerFrame>;
-  readonly #pending = new Map<string, { room: string; text: string }>();
+  readonly #pending = new Map<string, Sent>();
   #nextRef = 1;
   #settled: (() => void) | null = null;
+  readonly #answered = new Map<string, () => void>();
+  #ended = false;
   #writes: Promise<void> = Promise.resolve();
   #closed = false;
 
@@ -73,12 +97,30 @@ export class ChatClient {
       throw connectFailure(options.host, options.port, error);
     }
     const frames = readFrames(conn);
+    const hello: HelloFrame = { type: "hello", v: PROTOCOL_VERSION, nick: options.nick };
+    if (options.resume !== undefined && Object.keys(options.resume).length > 0) {
+      hello.resume = options.resume;
+    }
+    const timeoutMs = options.loginTimeoutMs ?? LOGIN_TIMEOUT_MS;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let timedOut = false;
     try {
-      await writeAll(conn, encode({ type: "hello", v: PROTOCOL_VERSION, nick: options.nick }));
-      const first = await frames.next();
+      await writeAll(conn, encode(hello));
+      // A silent server would hold the login forever: closing the socket ends the read.
+      timer = setTimeout(() => {
+        timedOut = true;
+        conn.close();
+      }, timeoutMs);
+      const first = await frames.next().catch((error) => {
+        if (timedOut) return { done: true as const, value: undefined };
+        throw error;
+      });
+      if (timedOut) {
+        throw new ClientError(`the server did not answer the login within ${timeoutMs / 1000} s`);
+      }
       if (first.done) throw new ClientError("the server closed the connection during login");
       const frame = first.value;
-      if (frame.type === "error") throw new ClientError(frame.message);
+      if (frame.type === "error") throw new ClientError(frame.message, frame.code);
       if (frame.type !== "welcome") {
         throw new ClientError(`the server answered the login with "${frame.type}"`);
       }
@@ -91,6 +133,8 @@ export class ChatClient {
       }
       if (error instanceof ClientError) throw error;
       throw new ClientError(`lost the connection during login: ${(error as Error).message}`);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -102,21 +146,52 @@ export class ChatClient {
   /** Sends a room message; returns its ref. */
   send(text: string, room: string = LOBBY): string {
     const ref = String(this.#nextRef++);
-    this.#pending.set(ref, { room, text });
+    this.#pending.set(ref, { kind: "say", room, text });
     this.#write({ type: "msg", room, text, ref });
     return ref;
   }
 
-  /** Marks the message with `ref` as answered (acked or refused) and returns what it was. */
-  settle(ref: string | undefined): { room: string; text: string } | undefined {
+  /** Sends a slash command for the server to run, with the current room; returns its ref. */
+  command(line: string, room: string): string {
+    const ref = String(this.#nextRef++);
+    this.#pending.set(ref, { kind: "command", room, text: line });
+    this.#write({ type: "cmd", line, room, ref });
+    return ref;
+  }
+
+  /** Answers a server ping. */
+  pong(token: string): void {
+    this.#write({ type: "pong", token });
+  }
+
+  /** What was sent with `ref`, while it is unanswered. */
+  sent(ref: string | undefined): Sent | undefined {
+    return ref === undefined ? undefined : this.#pending.get(ref);
+  }
+
+  /** Everything still unanswered, oldest first (for telling the user after a lost connection). */
+  unanswered(): Sent[] {
+    return [...this.#pending.values()];
+  }
+
+  /** Marks what was sent with `ref` as answered and returns it. */
+  settle(ref: string | undefined): Sent | undefined {
     if (ref === undefined) return undefined;
     const sent = this.#pending.get(ref);
     this.#pending.delete(ref);
+    this.#answered.get(ref)?.();
+    this.#answered.delete(ref);
     if (this.#pending.size === 0 && this.#settled !== null) {
       this.#settled();
       this.#settled = null;
     }
     return sent;
+  }
+
+  /** Resolves once what was sent with `ref` is answered, or the connection has ended. */
+  answered(ref: string): Promise<void> {
+    if (this.#ended || !this.#pending.has(ref)) return Promise.resolve();
+    return new Promise((resolve) => this.#answered.set(ref, resolve));
   }
 
   /** Resolves once every message sent so far has been acknowledged or refused. */
@@ -125,19 +200,22 @@ export class ChatClient {
     return new Promise((resolve) => (this.#settled = resolve));
   }
 
-  /** Server frames after the welcome, until the connection ends. */
+  /**
+   * Server frames after the welcome, until the connection ends. A frame answering something
+   * sent (it carries the ref) is settled once the consumer has handled it, so {@linkcode sent}
+   * still finds the request while the answer is being handled.
+   */
   async *frames(): AsyncGenerator<ServerFrame> {
     try {
       for await (const frame of this.#frames) {
-        if (frame.type === "ack" || (frame.type === "error" && frame.ref !== undefined)) {
-          yield frame;
-          this.settle(frame.ref);
-          continue;
-        }
         yield frame;
+        // Every answer to something we sent carries its ref; the consumer has seen it now.
+        if ("ref" in frame && typeof frame.ref === "string") this.settle(frame.ref);
       }
     } catch (error) {
       if (!this.#closed) throw error;
+    } finally {
+      this.#end();
     }
   }
 
@@ -151,11 +229,19 @@ export class ChatClient {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#end();
     try {
       this.#conn.close();
     } catch {
       // already closed by EOF
     }
+  }
+
+  /** No answers will come: release everyone waiting for one. */
+  #end(): void {
+    this.#ended = true;
+    for (const resolve of this.#answered.values()) resolve();
+    this.#answered.clear();
   }
 
   #write(frame: unknown): void {

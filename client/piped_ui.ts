@@ -1,11 +1,13 @@
 /**
- * The front end for `join` when stdin is not a terminal: lines in, plain lines out, no escape
- * sequences. Ctrl-C (SIGINT) ends input the same way EOF does.
+ * The front end for `join` when it is not talking to a person at a terminal (stdin or stdout is
+ * not a terminal, or `--json`): lines in, plain lines out, no escape sequences. Ctrl-C (SIGINT)
+ * ends input the same way EOF does.
  *
  * @module
  */
 
-import type { ClientUi } from "../client.ts";
+import { MultilineBuffer } from "./multiline.ts";
+import type { ClientUi, Status } from "./ui.ts";
 
 const encoder = new TextEncoder();
 
@@ -23,7 +25,7 @@ export class PipedUi implements ClientUi {
     Deno.addSignalListener("SIGINT", this.#onSignal);
   }
 
-  /** Writes the text and a newline to stdout. */
+  /** Writes the text and a newline to stdout (never a bell: this is not a person's terminal). */
   print(text: string): void {
     try {
       writeAllSync(Deno.stdout, encoder.encode(text + "\n"));
@@ -37,8 +39,27 @@ export class PipedUi implements ClientUi {
     console.error(text);
   }
 
+  /** Nothing to show it on: scripts learn the state from the output. */
+  setStatus(_status: Status): void {}
+
+  /** Messages from stdin (a line ending in `\` continues onto the next), until EOF or SIGINT. */
+  async *inputs(): AsyncGenerator<string> {
+    const multiline = new MultilineBuffer();
+    for await (const line of this.#lines()) {
+      const text = multiline.push(line);
+      if (text !== null) yield text;
+    }
+    const rest = multiline.flush();
+    if (rest !== null) yield rest;
+  }
+
+  /** Stops listening for SIGINT. */
+  close(): void {
+    Deno.removeSignalListener("SIGINT", this.#onSignal);
+  }
+
   /** Lines of stdin, CR stripped, until EOF or SIGINT. */
-  async *lines(): AsyncGenerator<string> {
+  async *#lines(): AsyncGenerator<string> {
     const reader = Deno.stdin.readable.pipeThrough(new TextDecoderStream()).getReader();
     const stopped = new Promise<null>((resolve) => (this.#stop = () => resolve(null)));
     let rest = "";
@@ -57,10 +78,5 @@ export class PipedUi implements ClientUi {
     } finally {
       reader.releaseLock();
     }
-  }
-
-  /** Stops listening for SIGINT. */
-  close(): void {
-    Deno.removeSignalListener("SIGINT", this.#onSignal);
   }
 }

@@ -1,42 +1,116 @@
 /**
- * The front end for `join` in a terminal: node:readline keeps the input line at the bottom and
- * incoming events are printed above it, so they never trample what the user is typing.
+ * The front end for `join` in a terminal. node:readline edits the input line (history, Tab
+ * completion, the usual keys). Everything else is drawn around it:
+ *
+ * - The input area (the prompt, lines held by a trailing `\` or a paste, and the line being
+ *   edited) is always last on screen. To print, the area is erased from its first row, the
+ *   event written, and the area redrawn, so what the user is typing is never trampled, however
+ *   many rows it wraps onto and however wide its characters are.
+ * - Input passes through a {@linkcode PasteFilter} before readline sees it, so a bracketed
+ *   paste of several lines becomes one message instead of one message per line.
+ * - On resize the terminal rewraps the area; readline is told where its first row now is.
  *
  * @module
  */
 
 import * as readline from "node:readline";
+import { PassThrough } from "node:stream";
 import process from "node:process";
-import type { ClientUi } from "../client.ts";
+import {
+  BRACKETED_PASTE_OFF,
+  BRACKETED_PASTE_ON,
+  normalizePaste,
+  PasteFilter,
+} from "./bracketed_paste.ts";
+import type { Palette } from "./colors.ts";
+import { commonPrefix, type Completion } from "./completion.ts";
+import { MultilineBuffer } from "./multiline.ts";
+import { promptText } from "./prompt.ts";
+import type { ClientUi, Status } from "./ui.ts";
+
+/** Input lines remembered for up/down recall. */
+export const HISTORY_SIZE = 500;
+/** How long a lone ESC is held back in case a paste marker follows. */
+const ESCAPE_HOLD_MS = 30;
+/**
+ * Stands in for a paste in the key stream readline reads, so the paste is applied after the
+ * keys typed before it. readline's key parser takes it as one unknown key and ignores it.
+ */
+const PASTE_KEY = "\x1b[99~";
+
+/**
+ * Signals that end the session like Ctrl-D. (In raw mode Ctrl-C is a key, not SIGINT; these
+ * come from elsewhere, such as `kill` or a closed terminal.)
+ */
+const SIGNALS: readonly Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+
+/** The readline internals the area drawing relies on (present in Node and in Deno's port). */
+interface ReadlineInternals {
+  line: string;
+  cursor: number;
+  prevRows: number;
+}
+
+/** Options for {@linkcode TerminalUi}. */
+export interface TerminalUiOptions {
+  /** Completes the word before the cursor. */
+  complete(before: string): Completion;
+  /** Paints the prompt. */
+  palette: Palette;
+  /** Ring the terminal bell for events addressed to the user. */
+  bell: boolean;
+}
 
 /** Interactive terminal front end. */
 export class TerminalUi implements ClientUi {
   readonly #rl: readline.Interface;
-  readonly #prompt: string;
+  readonly #state: ReadlineInternals;
+  readonly #keys = new PassThrough();
+  readonly #filter = new PasteFilter();
+  readonly #pastes: string[] = [];
+  readonly #decoder = new TextDecoder();
+  readonly #multiline = new MultilineBuffer();
+  readonly #options: TerminalUiOptions;
+  readonly #entered: string[] = [];
+  #status: Status;
+  #wake: (() => void) | null = null;
+  #done = false;
   #closed = false;
+  #escapeTimer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(nick: string) {
-    this.#prompt = `${nick}> `;
+  constructor(status: Status, options: TerminalUiOptions) {
+    this.#status = status;
+    this.#options = options;
     this.#rl = readline.createInterface({
-      input: process.stdin,
+      input: this.#keys,
       output: process.stdout,
       terminal: true,
-      historySize: 500,
+      historySize: HISTORY_SIZE,
+      completer: (before: string) => this.#complete(before),
     });
-    this.#rl.setPrompt(this.#prompt);
-    this.#rl.prompt();
+    this.#state = this.#rl as unknown as ReadlineInternals;
+    process.stdin.setRawMode(true);
+    process.stdin.on("data", this.#onData);
+    this.#keys.on("keypress", this.#onKeypress);
+    this.#rl.on("line", (line: string) => this.#onLine(line));
+    this.#rl.on("close", () => this.#finish());
+    this.#rl.on("SIGINT", () => this.#onInterrupt());
+    // Runs before readline's own resize handler, which then redraws from the right row.
+    process.stdout.prependListener("resize", this.#onResize);
+    for (const signal of SIGNALS) Deno.addSignalListener(signal, this.#onSignal);
+    globalThis.addEventListener("unload", this.#restore);
+    process.stdout.write(BRACKETED_PASTE_ON);
+    this.#redraw();
   }
 
-  /** Prints above the input line, then redraws the prompt with the half-typed line intact. */
-  print(text: string): void {
+  /** Prints above the input area, then redraws it with the half-typed line intact. */
+  print(text: string, options: { bell?: boolean } = {}): void {
+    const bell = options.bell && this.#options.bell ? "\x07" : "";
     if (this.#closed) {
       process.stdout.write(text + "\n");
       return;
     }
-    readline.cursorTo(process.stdout, 0);
-    readline.clearLine(process.stdout, 0);
-    process.stdout.write(text.replaceAll("\n", "\r\n") + "\r\n");
-    this.#rl.prompt(true);
+    this.#redraw(text.replaceAll("\n", "\r\n") + "\r\n" + bell);
   }
 
   /** Writes a failure to stderr. */
@@ -44,45 +118,201 @@ export class TerminalUi implements ClientUi {
     process.stderr.write(text + "\n");
   }
 
-  /** Entered lines until /quit, Ctrl-D (close) or Ctrl-C (SIGINT). */
-  async *lines(): AsyncGenerator<string> {
-    const queue: string[] = [];
-    let wake: (() => void) | null = null;
-    let done = false;
-    const notify = () => {
-      wake?.();
-      wake = null;
-    };
-    this.#rl.on("line", (line: string) => {
-      queue.push(line);
-      this.#rl.setPrompt(line.endsWith("\\") ? "... " : this.#prompt);
-      this.#rl.prompt();
-      notify();
-    });
-    this.#rl.on("close", () => {
-      done = true;
-      notify();
-    });
-    this.#rl.on("SIGINT", () => {
-      done = true;
-      notify();
-    });
+  /** Shows the room and connection state in the prompt. */
+  setStatus(status: Status): void {
+    const old = this.#status;
+    this.#status = status;
+    const same = old.room === status.room && old.nick === status.nick &&
+      JSON.stringify(old.connection) === JSON.stringify(status.connection);
+    if (!same) this.#redraw();
+  }
+
+  /** Entered messages until /quit, Ctrl-D or Ctrl-C on an empty line. */
+  async *inputs(): AsyncGenerator<string> {
     while (true) {
-      if (queue.length > 0) {
-        yield queue.shift() as string;
+      const next = this.#entered.shift();
+      if (next !== undefined) {
+        yield next;
         continue;
       }
-      if (done) return;
-      await new Promise<void>((resolve) => (wake = resolve));
+      if (this.#done) return;
+      await new Promise<void>((resolve) => (this.#wake = resolve));
     }
   }
 
-  /** Restores the terminal. */
+  /** Erases the input area and restores the terminal. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    readline.cursorTo(process.stdout, 0);
-    readline.clearLine(process.stdout, 0);
+    this.#erase();
+    clearTimeout(this.#escapeTimer);
+    process.stdin.off("data", this.#onData);
+    process.stdout.off("resize", this.#onResize);
+    for (const signal of SIGNALS) Deno.removeSignalListener(signal, this.#onSignal);
     this.#rl.close();
+    this.#restore();
+    globalThis.removeEventListener("unload", this.#restore);
+    process.stdin.pause();
+  }
+
+  #restore = () => {
+    // Also runs on unload, where only a synchronous write is sure to get out.
+    Deno.stdout.writeSync(new TextEncoder().encode(BRACKETED_PASTE_OFF));
+    if (process.stdin.isTTY) process.stdin.setRawMode(false);
+  };
+
+  #onSignal = () => this.#finish();
+
+  #onData = (chunk: Uint8Array | string) => {
+    this.#refreshSize();
+    const text = typeof chunk === "string" ? chunk : this.#decoder.decode(chunk, { stream: true });
+    this.#feed(this.#filter.push(text));
+    clearTimeout(this.#escapeTimer);
+    if (this.#filter.holding) {
+      this.#escapeTimer = setTimeout(() => this.#feed(this.#filter.flush()), ESCAPE_HOLD_MS);
+    }
+  };
+
+  #feed(events: ReturnType<PasteFilter["push"]>): void {
+    for (const event of events) {
+      if (event.kind === "keys") {
+        this.#keys.write(event.data.replaceAll(PASTE_KEY, ""));
+      } else {
+        this.#pastes.push(event.text);
+        this.#keys.write(PASTE_KEY);
+        if (event.truncated) this.print("! The paste was too long; its end was dropped.");
+      }
+    }
+  }
+
+  #onKeypress = (_s: string | undefined, key: { sequence?: string } | undefined) => {
+    if (key?.sequence !== PASTE_KEY) return;
+    const paste = this.#pastes.shift();
+    if (paste !== undefined) this.#paste(normalizePaste(paste));
+  };
+
+  /** Splices a paste in at the cursor; its lines are held until Enter sends the whole block. */
+  #paste(text: string): void {
+    if (!text.includes("\n")) {
+      this.#rl.write(text);
+      return;
+    }
+    const before = this.#state.line.slice(0, this.#state.cursor);
+    const after = this.#state.line.slice(this.#state.cursor);
+    const lines = text.split("\n");
+    const last = (lines.pop() as string) + after;
+    lines[0] = before + lines[0];
+    this.#erase();
+    for (const line of lines) this.#multiline.hold(line);
+    this.#state.line = last;
+    this.#state.cursor = last.length - after.length;
+    this.#draw();
+  }
+
+  #onLine(line: string): void {
+    // readline has echoed the line and moved below it: take the echo back, the message is
+    // shown once the server has it.
+    process.stdout.write(`\x1b[${this.#rowsOf(line) + 1}A\r\x1b[J`);
+    const text = this.#multiline.push(line);
+    if (text !== null) this.#enter(text);
+    this.#draw();
+  }
+
+  #onInterrupt(): void {
+    if (this.#state.line === "" && !this.#multiline.continuing) return this.#finish();
+    // Ctrl-C with something typed throws it away, as in a shell.
+    this.#erase();
+    this.#multiline.clear();
+    this.#state.line = "";
+    this.#state.cursor = 0;
+    this.#draw();
+  }
+
+  #onResize = () => {
+    // The terminal rewraps the area at the new width; readline must start its redraw from the
+    // row the cursor is on now, which is where readline's own resize handler expects it.
+    this.#state.prevRows = this.#rl.getCursorPos().rows;
+  };
+
+  /**
+   * The width is cached until SIGWINCH is handled, but the terminal rewraps at once: a key or
+   * a message arriving in between would be drawn for the old width. Asking now emits the
+   * resize first if the size changed, so every drawing starts from the real width.
+   */
+  #refreshSize(): void {
+    (process.stdout as { _refreshSize?: () => void })._refreshSize?.();
+  }
+
+  #enter(text: string): void {
+    this.#entered.push(text);
+    this.#wake?.();
+    this.#wake = null;
+  }
+
+  #finish(): void {
+    if (this.#done) return;
+    const rest = this.#multiline.flush();
+    if (rest !== null) this.#entered.push(rest);
+    this.#done = true;
+    this.#wake?.();
+    this.#wake = null;
+  }
+
+  /** Completes at the cursor; replaces the word itself so that case differences work too. */
+  #complete(before: string): [string[], string] {
+    const { word, candidates, suffix } = this.#options.complete(before);
+    if (candidates.length === 0) return [[], word];
+    const replacement = candidates.length === 1 ? candidates[0] + suffix : commonPrefix(candidates);
+    if (replacement.length >= word.length && replacement !== word) {
+      const start = this.#state.cursor - word.length;
+      this.#erase();
+      this.#state.line = this.#state.line.slice(0, start) + replacement +
+        this.#state.line.slice(this.#state.cursor);
+      this.#state.cursor = start + replacement.length;
+      this.#draw();
+    }
+    // Several candidates: readline lists them on a second Tab.
+    return candidates.length === 1 ? [[], replacement] : [candidates, replacement];
+  }
+
+  /** Rows from the top of the input area to the end of `line` after the current prompt. */
+  #rowsOf(line: string): number {
+    const { line: savedLine, cursor: savedCursor } = this.#state;
+    this.#state.line = line;
+    this.#state.cursor = line.length;
+    const rows = this.#rl.getCursorPos().rows;
+    this.#state.line = savedLine;
+    this.#state.cursor = savedCursor;
+    return rows;
+  }
+
+  /** Moves to the first row of the input area and clears it and everything below. */
+  #erase(): void {
+    const up = this.#rl.getCursorPos().rows;
+    process.stdout.write(`${up > 0 ? `\x1b[${up}A` : ""}\r\x1b[J`);
+    this.#state.prevRows = 0;
+  }
+
+  /** Erases the input area, writes `above` in its place, and draws the area again below it. */
+  #redraw(above = ""): void {
+    if (this.#closed) return;
+    this.#refreshSize();
+    this.#erase();
+    this.#draw(above);
+  }
+
+  /** From the first row of an erased input area: writes `above`, then the area. */
+  #draw(above = ""): void {
+    if (above !== "") process.stdout.write(above);
+    this.#rl.setPrompt(
+      promptText(
+        this.#status,
+        this.#multiline.held,
+        this.#options.palette,
+        process.stdout.columns ?? 80,
+      ),
+    );
+    this.#state.prevRows = 0;
+    this.#rl.prompt(true);
   }
 }

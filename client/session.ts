@@ -1,0 +1,228 @@
+/**
+ * One chat session as the user sees it, across reconnections: it hands what the user enters to
+ * the current connection (or keeps it while there is none), and turns the frames that arrive
+ * into room state, output and the status line. It decides nothing about reconnecting; it only
+ * reports how each connection ended.
+ *
+ * @module
+ */
+
+import type { AckFrame, ServerFrame, WelcomeFrame } from "../protocol/frames.ts";
+import { type ChatClient, ClientError, describeError, type Sent } from "./chat_client.ts";
+import type { Role } from "./colors.ts";
+import { type Input, parseInput } from "./input.ts";
+import type { Ending } from "./reconnect.ts";
+import { atMost } from "./timing.ts";
+import type { Rendered, Renderer } from "./render.ts";
+import type { RoomState } from "./room_state.ts";
+import type { ClientUi, ConnectionState } from "./ui.ts";
+
+/** Messages and commands entered while disconnected, kept to send once connected again. */
+export const MAX_OFFLINE_QUEUE = 100;
+
+/** On the way out, how long to wait for the server to answer what was sent, then to close. */
+export const QUIT_GRACE_MS = 10_000;
+
+/**
+ * How long input waits for a command's answer before going on (the server answers every
+ * command at once; this only bounds a server that does not).
+ */
+export const COMMAND_ANSWER_MS = 10_000;
+
+/** How a connection ended, with a sentence for the user. */
+export interface ConnectionEnd {
+  ending: Ending;
+  message: string;
+}
+
+/** What the session needs. */
+export interface SessionOptions {
+  ui: ClientUi;
+  state: RoomState;
+  renderer: Renderer;
+  /** Print every frame as one JSON line instead of rendering it. */
+  json: boolean;
+  /** Show the user's own messages once acknowledged (a terminal; a pipe's reader sent them). */
+  showOwn: boolean;
+  /** `host:port`, for messages. */
+  target: string;
+}
+
+/** The session: state, output and input routing. */
+export class Session {
+  readonly #o: SessionOptions;
+  #client: ChatClient | null = null;
+  #connection: ConnectionState = { kind: "connected" };
+  readonly #outbox: string[] = [];
+  #draining = false;
+
+  constructor(options: SessionOptions) {
+    this.#o = options;
+  }
+
+  /** Entered messages waiting for a connection. */
+  get queued(): number {
+    return this.#outbox.length;
+  }
+
+  /** Starts using `client` (just logged in): shows the welcome and sends what was kept. */
+  attach(client: ChatClient, reconnected: boolean): void {
+    this.#client = client;
+    this.#welcome(client.welcome, reconnected);
+    this.setConnection({ kind: "connected" });
+    void this.#drain();
+  }
+
+  /** Stops using the current connection; tells the user what it may not have delivered. */
+  detach(): void {
+    const client = this.#client;
+    if (client === null) return;
+    this.#client = null;
+    for (const sent of client.unanswered()) {
+      if (sent.kind === "say") this.notice(`! Maybe not delivered: ${sent.text}`, "error");
+    }
+  }
+
+  /** Updates the connection state shown to the user. */
+  setConnection(state: ConnectionState): void {
+    this.#connection = state;
+    this.#syncStatus();
+  }
+
+  /**
+   * Handles one entered message. Returns "quit" when the user asked to leave; for a command,
+   * a promise of its answer, which the caller awaits before sending more, so that a line after
+   * `/join #x` goes to #x.
+   */
+  submit(text: string): "quit" | "ok" | Promise<void> {
+    const input = parseInput(text);
+    if (input.kind === "quit") return "quit";
+    if (input.kind === "empty") return "ok";
+    // While kept messages are still going out, new ones queue behind them to keep the order.
+    if (this.#client === null || this.#draining) return this.#keep(text);
+    return this.#send(this.#client, input);
+  }
+
+  /** Handles frames from `client` until its connection ends; resolves to how it ended. */
+  async pump(client: ChatClient): Promise<ConnectionEnd> {
+    let end: ConnectionEnd | null = null;
+    try {
+      for await (const frame of client.frames()) {
+        const ending = this.#handle(frame, client);
+        end ??= ending;
+      }
+    } catch (error) {
+      if (!(error instanceof ClientError)) throw error;
+      end ??= { ending: { kind: "lost" }, message: error.message };
+    }
+    return end ?? { ending: { kind: "lost" }, message: `lost the connection to ${this.#o.target}` };
+  }
+
+  /** A line from the client itself: on stdout, or on stderr in JSON mode (stdout is for frames). */
+  notice(text: string, role: Role = "dim"): void {
+    if (this.#o.json) this.#o.ui.fail(`sockchat: ${text}`);
+    else this.#show(this.#o.renderer.notice(text, role));
+  }
+
+  #send(client: ChatClient, input: Input): "ok" | Promise<void> {
+    if (input.kind === "say") {
+      client.send(input.text, this.#o.state.room);
+      return "ok";
+    }
+    if (input.kind === "command") {
+      return client.answered(client.command(input.line, this.#o.state.room));
+    }
+    return "ok";
+  }
+
+  #keep(text: string): "ok" {
+    if (this.#outbox.length >= MAX_OFFLINE_QUEUE) {
+      this.notice(`! Not connected, and ${MAX_OFFLINE_QUEUE} messages already wait.`, "error");
+      return "ok";
+    }
+    this.#outbox.push(text);
+    if (this.#client === null) {
+      this.notice("Not connected: this will be sent once the connection is back.");
+    }
+    return "ok";
+  }
+
+  /** Sends what was kept while disconnected, in order, each command after its answer. */
+  async #drain(): Promise<void> {
+    this.#draining = true;
+    try {
+      let text: string | undefined;
+      while (this.#client !== null && (text = this.#outbox.shift()) !== undefined) {
+        const sent = this.#send(this.#client, parseInput(text));
+        if (sent !== "ok") await atMost(sent, COMMAND_ANSWER_MS);
+      }
+    } finally {
+      this.#draining = false;
+    }
+  }
+
+  #welcome(frame: WelcomeFrame, reconnected: boolean): void {
+    this.#o.state.apply(frame);
+    if (this.#o.json) return this.#o.ui.print(JSON.stringify(frame));
+    if (!reconnected) return this.#show(this.#o.renderer.frame(frame));
+    const rooms = this.#o.state.rooms.map((r) => r.name).join(", ");
+    this.notice(`Reconnected to ${this.#o.target} as ${frame.nick}, in ${rooms}.`);
+  }
+
+  /** Applies, shows and answers one frame; returns how the connection is ending, if it says. */
+  #handle(frame: ServerFrame, client: ChatClient): ConnectionEnd | null {
+    this.#o.state.apply(frame);
+    if (this.#o.json) this.#o.ui.print(JSON.stringify(frame));
+    switch (frame.type) {
+      case "ping":
+        client.pong(frame.token);
+        return null;
+      case "ack": {
+        const sent = client.sent(frame.ref);
+        if (sent !== undefined && this.#o.showOwn && !this.#o.json) this.#own(frame, sent);
+        return null;
+      }
+      case "error":
+        this.#render(frame);
+        return frame.fatal
+          ? { ending: { kind: "error", code: frame.code }, message: describeError(frame) }
+          : null;
+      case "bye":
+        this.#render(frame);
+        return { ending: { kind: "bye", reason: frame.reason }, message: frame.message };
+      default:
+        this.#render(frame);
+        return null;
+    }
+  }
+
+  #render(frame: ServerFrame): void {
+    if (!this.#o.json) this.#show(this.#o.renderer.frame(frame));
+    this.#syncStatus();
+  }
+
+  /** Shows our own message, action or direct message once the server has accepted it. */
+  #own(ack: AckFrame, sent: Sent): void {
+    const r = this.#o.renderer;
+    if (sent.kind === "say") {
+      return this.#show(r.own({ room: ack.room, text: sent.text, ts: ack.ts }));
+    }
+    const [, name = "", args = ""] = /^\/(\S*)\s*([\s\S]*)$/.exec(sent.text) ?? [];
+    if (ack.to !== undefined) {
+      const text = /^\S+\s+([\s\S]*)$/.exec(args)?.[1] ?? args;
+      return this.#show(r.own({ room: ack.room, text, ts: ack.ts, to: ack.to }));
+    }
+    if (name.toLowerCase() === "me") {
+      this.#show(r.own({ room: ack.room, text: args, ts: ack.ts, action: true }));
+    }
+  }
+
+  #show(rendered: Rendered | null): void {
+    if (rendered !== null) this.#o.ui.print(rendered.text, { bell: rendered.bell });
+  }
+
+  #syncStatus(): void {
+    const { room, nick } = this.#o.state;
+    this.#o.ui.setStatus({ room, nick, connection: this.#connection });
+  }
+}
