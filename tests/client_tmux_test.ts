@@ -1,0 +1,179 @@
+/**
+ * The interactive client in a real terminal: tmux runs `sockchat join`, send-keys types, and
+ * capture-pane shows what a person would see.
+ */
+
+import assert from "node:assert/strict";
+import { denoArgs, spawnServe } from "./helpers/cli.ts";
+import { JsonClient } from "./helpers/wire.ts";
+
+const decoder = new TextDecoder();
+const PANE_WAIT_MS = 20_000;
+
+/** A private tmux server (its own socket), so tests never touch anyone's sessions. */
+class Tmux {
+  readonly socket = `sockchat-test-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
+
+  /** Runs one tmux command; throws with its stderr when it fails. */
+  async run(...args: string[]): Promise<string> {
+    let out: Deno.CommandOutput;
+    try {
+      out = await new Deno.Command("tmux", {
+        args: ["-L", this.socket, "-f", "/dev/null", ...args],
+      })
+        .output();
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) {
+        throw new Error("tmux is needed for this test: apt-get install -y tmux");
+      }
+      throw error;
+    }
+    if (!out.success) {
+      throw new Error(`tmux ${args.join(" ")}: ${decoder.decode(out.stderr).trim()}`);
+    }
+    return decoder.decode(out.stdout);
+  }
+
+  /** The visible screen, wrapped lines joined, trailing blank lines dropped. */
+  async screen(): Promise<string[]> {
+    const text = await this.run("capture-pane", "-p", "-J", "-t", "chat");
+    const lines = text.split("\n").map((l) => l.trimEnd());
+    while (lines.length > 0 && lines[lines.length - 1] === "") lines.pop();
+    return lines;
+  }
+
+  /** Polls the screen until `check` passes; fails with the last screen after a deadline. */
+  async waitFor(what: string, check: (lines: string[]) => boolean): Promise<string[]> {
+    const deadline = Date.now() + PANE_WAIT_MS;
+    let lines: string[] = [];
+    while (Date.now() < deadline) {
+      lines = await this.screen();
+      if (check(lines)) return lines;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error(`timed out waiting for ${what}; the screen was:\n${lines.join("\n")}`);
+  }
+
+  async kill(): Promise<void> {
+    await this.run("kill-server").catch(() => {});
+  }
+}
+
+function shellQuote(word: string): string {
+  return `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+const PROMPT = "[#lobby] alice> ";
+
+Deno.test("interactive join in tmux: the half-typed line survives arriving messages and a resize, and a paste is one message", async () => {
+  await new Deno.Command("tmux", { args: ["-V"] }).output().catch((error) => {
+    throw error instanceof Deno.errors.NotFound
+      ? new Error("tmux is needed for this test: apt-get install -y tmux")
+      : error;
+  });
+  const server = await spawnServe(["--db", ":memory:"]);
+  const tmux = new Tmux();
+  let bob: JsonClient | null = null;
+  try {
+    const join = [Deno.execPath(), ...denoArgs(["join", `127.0.0.1:${server.port}`, "-n", "alice"])]
+      .map(shellQuote).join(" ");
+    await tmux.run(
+      "new-session",
+      "-d",
+      "-s",
+      "chat",
+      "-x",
+      "80",
+      "-y",
+      "30",
+      // The shell reports the exit code on screen (tmux may miss it when the pane closes first).
+      `env -u NO_COLOR ${join}; echo "[exit $?]"`,
+      ";",
+      "set-option",
+      "-g",
+      "remain-on-exit",
+      "on",
+    );
+    await tmux.waitFor("the prompt", (lines) => lines.at(-1) === PROMPT.trimEnd());
+
+    await tmux.run("send-keys", "-t", "chat", "-l", "half a line 😀 漢字");
+    bob = await JsonClient.login({ addr: { port: server.port } } as never, "bob");
+    await bob.send({ type: "msg", room: "#lobby", text: "first from bob" });
+    await bob.send({ type: "msg", room: "#lobby", text: "two\nlines" });
+    await bob.send({ type: "msg", room: "#lobby", text: "evil \x1b[2J\x1b]0;title\x07 alice!" });
+    const lines = await tmux.waitFor(
+      "bob's messages above the intact half line",
+      (l) => l.some((x) => x.includes("<bob> evil")) && l.at(-1) === `${PROMPT}half a line 😀 漢字`,
+    );
+    const first = lines.findIndex((l) => l.includes("<bob> first from bob"));
+    assert.ok(first !== -1, lines.join("\n"));
+    assert.match(lines[first + 1], /<bob> two$/);
+    assert.match(lines[first + 2], /^\s+lines$/);
+    assert.ok(lines[first + 3].endsWith("<bob> evil  alice!"), "escapes neutralised");
+    assert.ok(lines.some((l) => l.includes("Welcome to sockchat, alice!")), "screen not cleared");
+
+    // Narrower than the input line: it wraps, and stays intact through the next message. The
+    // rest runs at this width. (Not back to 80: tmux delays telling the program about a second
+    // resize soon after the first, while already drawing at the new width.)
+    await tmux.run("resize-window", "-t", "chat", "-x", "24");
+    await bob.send({ type: "msg", room: "#lobby", text: "after resize" });
+    await tmux.waitFor(
+      "a message after the resize, the half line still last",
+      (l) =>
+        l.some((x) => x.endsWith("<bob> after resize")) &&
+        l.at(-1) === `${PROMPT}half a line 😀 漢字`,
+    );
+
+    // Enter sends the half line; the echo is replaced by the acknowledged message.
+    await tmux.run("send-keys", "-t", "chat", "Enter");
+    const said = await bob.expect("msg");
+    assert.deepEqual([said.from, said.text], ["alice", "half a line 😀 漢字"]);
+    await tmux.waitFor(
+      "alice's own message",
+      (l) => l.some((x) => /<alice> half a line 😀 漢字$/.test(x)) && l.at(-1) === PROMPT.trimEnd(),
+    );
+
+    // A pasted block of lines (tmux brackets it, since the client asked) is ONE message.
+    await tmux.run("set-buffer", "-b", "block", "line one\nline two\nline three");
+    await tmux.run("paste-buffer", "-p", "-d", "-b", "block", "-t", "chat");
+    await tmux.waitFor(
+      "the pasted block held in the input area",
+      (l) => l.at(-1) === "... line three",
+    );
+    await tmux.run("send-keys", "-t", "chat", "Enter");
+    const pasted = await bob.expect("msg");
+    assert.equal(pasted.text, "line one\nline two\nline three");
+    await tmux.run("send-keys", "-t", "chat", "-l", "after the paste");
+    await tmux.run("send-keys", "-t", "chat", "Enter");
+    assert.equal((await bob.expect("msg")).text, "after the paste", "nothing else was sent");
+
+    // Nothing was lost or trampled on the way: every line is on screen once, in order.
+    const final = await tmux.waitFor(
+      "alice's last message",
+      (l) => l.some((x) => x.endsWith("<alice> after the paste")),
+    );
+    const order = [
+      "<bob> first from bob",
+      "<bob> evil  alice!",
+      "<bob> after resize",
+      "<alice> half a line 😀 漢字",
+      "<alice> line one",
+      "line two",
+      "line three",
+      "<alice> after the paste",
+    ].map((text) => final.findIndex((l) => l.endsWith(text)));
+    assert.deepEqual(order, [...order].sort((a, b) => a - b), final.join("\n"));
+    assert.ok(!order.includes(-1), final.join("\n"));
+
+    await tmux.run("send-keys", "-t", "chat", "-l", "/quit");
+    await tmux.run("send-keys", "-t", "chat", "Enter");
+    const leave = await bob.expect("leave");
+    assert.deepEqual([leave.nick, leave.reason], ["alice", "quit"]);
+    const end = await tmux.waitFor("join to exit", (l) => l.some((x) => /^\[exit \d+\]$/.test(x)));
+    assert.ok(end.includes("[exit 0]"), `join exits 0 after /quit:\n${end.join("\n")}`);
+  } finally {
+    await tmux.kill();
+    bob?.close();
+    await server.stop();
+  }
+});
