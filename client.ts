@@ -10,6 +10,7 @@
 import { ChatClient, ClientError } from "./client/chat_client.ts";
 import { Palette } from "./client/colors.ts";
 import { COMMAND_NAMES, complete } from "./client/completion.ts";
+import { loadJoinPassword } from "./client/password.ts";
 import { PipedUi } from "./client/piped_ui.ts";
 import { backoffDelay, shouldReconnect, shouldRetryLogin } from "./client/reconnect.ts";
 import { Renderer } from "./client/render.ts";
@@ -48,8 +49,10 @@ export async function runJoin(args: JoinArgs): Promise<number> {
   const mode = joinMode(args, Deno.stdin.isTerminal(), Deno.stdout.isTerminal());
   const target = `${args.host}:${args.port}`;
   let client: ChatClient;
+  let password: string | undefined;
   try {
-    client = await ChatClient.connect(args);
+    password = await loadJoinPassword(args.passwordFile, (name) => Deno.env.get(name));
+    client = await ChatClient.connect({ ...args, password });
   } catch (error) {
     if (error instanceof ClientError) {
       console.error(`sockchat: ${error.message}`);
@@ -111,7 +114,7 @@ export async function runJoin(args: JoinArgs): Promise<number> {
       break;
     }
     const next = await reconnect(
-      { args, state, session, interactive: mode.interactive },
+      { args: { ...args, password }, state, session, interactive: mode.interactive },
       end,
       left.signal,
     );
@@ -136,7 +139,7 @@ export async function runJoin(args: JoinArgs): Promise<number> {
  */
 async function reconnect(
   { args, state, session, interactive }: {
-    args: JoinArgs;
+    args: JoinArgs & { password?: string };
     state: RoomState;
     session: Session;
     interactive: boolean;

@@ -32,6 +32,8 @@ export interface JoinArgs {
   timestamps?: TimestampStyle;
   /** Undefined: reconnect when interactive. */
   reconnect?: boolean;
+  /** File holding the server password; without it, $SOCKCHAT_PASSWORD is used if set. */
+  passwordFile?: string;
 }
 
 const DEFAULTS: Omit<JoinArgs, "nick"> = {
@@ -83,6 +85,7 @@ export function parseJoinArgs(
         timestamps: { type: "string" },
         reconnect: { type: "boolean" },
         "no-reconnect": { type: "boolean" },
+        "password-file": { type: "string" },
       },
     }), HINT);
   if (values.help) return { ...DEFAULTS, help: true, nick: "" };
@@ -126,5 +129,6 @@ export function parseJoinArgs(
     bell: values["no-bell"] !== true,
     timestamps: timestamps as TimestampStyle | undefined,
     reconnect: values.reconnect ? true : values["no-reconnect"] ? false : undefined,
+    passwordFile: values["password-file"],
   };
 }

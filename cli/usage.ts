@@ -138,6 +138,8 @@ Options:
   --reconnect              reconnect after losing the connection, even when not in a
                            terminal (default: on in a terminal, off otherwise)
   --no-reconnect           exit 1 instead of reconnecting, even in a terminal
+  --password-file FILE     send the server password read from FILE (one line)
+                           (default: $SOCKCHAT_PASSWORD if set, else no password)
   -h, --help               show this help
 
 Reconnecting waits ${RECONNECT_BASE_MS / 1000} s, doubling up to ${

@@ -45,6 +45,8 @@ export interface ConnectOptions {
   nick: string;
   /** Rooms to rejoin, each with the last message id seen there (see `hello.resume`). */
   resume?: Record<string, number>;
+  /** The server password, for servers that have one. */
+  password?: string;
   /** How long to wait for the welcome. @default LOGIN_TIMEOUT_MS */
   loginTimeoutMs?: number;
 }
@@ -101,6 +103,7 @@ export class ChatClient {
     if (options.resume !== undefined && Object.keys(options.resume).length > 0) {
       hello.resume = options.resume;
     }
+    if (options.password !== undefined) hello.password = options.password;
     const timeoutMs = options.loginTimeoutMs ?? LOGIN_TIMEOUT_MS;
     let timer: ReturnType<typeof setTimeout> | undefined;
     let timedOut = false;

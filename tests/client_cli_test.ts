@@ -159,3 +159,37 @@ Deno.test("join --reconnect survives a server restart and resumes where it left 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("join sends the server password from --password-file or $SOCKCHAT_PASSWORD", async () => {
+  const dir = await Deno.makeTempDir();
+  const file = `${dir}/password`;
+  await Deno.writeTextFile(file, "hunter2\n", { mode: 0o600 });
+  const server = await spawnServe(["--db", ":memory:", "--password-file", file]);
+  try {
+    const target = `127.0.0.1:${server.port}`;
+    const withFile = await runCli(["join", target, "-n", "a", "--password-file", file], {
+      stdin: "hi\n",
+      env: { SOCKCHAT_PASSWORD: "" },
+    });
+    assert.equal(withFile.code, 0, withFile.stderr);
+    const withEnv = await runCli(["join", target, "-n", "b"], {
+      stdin: "hi\n",
+      env: { SOCKCHAT_PASSWORD: "hunter2" },
+    });
+    assert.equal(withEnv.code, 0, withEnv.stderr);
+    const without = await runCli(["join", target, "-n", "c"], {
+      stdin: "",
+      env: { SOCKCHAT_PASSWORD: "" },
+    });
+    assert.equal(without.code, 1);
+    assert.equal(without.stderr.trim().split("\n").length, 1, without.stderr);
+    const missing = await runCli(["join", target, "-n", "d", "--password-file", `${dir}/nope`], {
+      stdin: "",
+    });
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /cannot read the password file .*nope: no such file/);
+  } finally {
+    await server.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
