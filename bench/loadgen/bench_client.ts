@@ -1,0 +1,186 @@
+/**
+ * One load-generator connection: logs in, then reads frames as cheaply as it can, splitting lines
+ * in place in its read buffer and handing each to a callback with its {@linkcode FrameKind}. It
+ * answers `ping` itself so that a server with keep-alives does not drop idle bench clients.
+ *
+ * @module
+ */
+
+import { type FrameKind, frameKind, readField } from "./frame_scan.ts";
+
+const LF = 0x0a;
+const HOST = "127.0.0.1";
+const encoder = new TextEncoder();
+
+/** Called for each frame after the welcome; `buf[start, end)` is the line without its LF. */
+export type FrameCallback = (buf: Uint8Array, start: number, end: number, kind: FrameKind) => void;
+
+/** Options for {@linkcode BenchClient.connect}. */
+export interface BenchClientOptions {
+  /** Bytes per socket read. Small for thousands of idle clients, large for flat-out readers. */
+  readBytes: number;
+}
+
+/**
+ * A bench connection. `onFrame` and `afterChunk` are plain fields so that a scenario can swap
+ * them without allocating closures per frame.
+ *
+ * @example
+ * ```ts
+ * const c = await BenchClient.connect(port, "c0", { readBytes: 65536 });
+ * await c.login(5000);
+ * c.onFrame = (buf, start, end, kind) => { if (kind === "msg") seen++; };
+ * ```
+ */
+export class BenchClient {
+  /** Nick this client logs in as. */
+  readonly nick: string;
+  readonly #conn: Deno.TcpConn;
+  readonly #buf: Uint8Array;
+  #carry = new Uint8Array(0);
+  #carryLen = 0;
+  #welcomed = Promise.withResolvers<void>();
+  #pause: Promise<void> | null = null;
+  /** Frame callback for everything after the welcome. */
+  onFrame: FrameCallback = () => {};
+  /** Called once per socket read, after its frames; the receive time is {@linkcode chunkAt}. */
+  afterChunk: () => void = () => {};
+  /** `performance.now()` when the current chunk was read, in microseconds. */
+  chunkAt = 0;
+  /** Bytes read so far. */
+  bytesRead = 0;
+  /** Join notices received, counted from the start so that set-up can be seen to finish. */
+  joins = 0;
+  /** Resolves when the server closes the connection (or it fails). */
+  readonly ended: Promise<void>;
+  /** True once the connection has ended. */
+  eof = false;
+
+  private constructor(conn: Deno.TcpConn, nick: string, options: BenchClientOptions) {
+    this.#conn = conn;
+    this.nick = nick;
+    this.#buf = new Uint8Array(options.readBytes);
+    this.ended = this.#readLoop();
+  }
+
+  /** Connects to the server on 127.0.0.1 and starts reading. */
+  static async connect(
+    port: number,
+    nick: string,
+    options: BenchClientOptions,
+  ): Promise<BenchClient> {
+    const conn = await Deno.connect({ hostname: HOST, port });
+    conn.setNoDelay(true);
+    return new BenchClient(conn, nick, options);
+  }
+
+  /** Sends a hello and waits for the welcome, failing after `timeoutMs`. */
+  async login(timeoutMs: number): Promise<void> {
+    await this.write(encoder.encode(`{"type":"hello","v":1,"nick":"${this.nick}"}\n`));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no welcome for ${this.nick}`)), timeoutMs);
+    });
+    const ended = this.ended.then(() => {
+      throw new Error(`${this.nick} was closed before its welcome`);
+    });
+    try {
+      await Promise.race([this.#welcomed.promise, late, ended]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Writes all of `bytes`. */
+  async write(bytes: Uint8Array): Promise<void> {
+    let offset = 0;
+    while (offset < bytes.length) offset += await this.#conn.write(bytes.subarray(offset));
+  }
+
+  /** Stops reading until `resume` settles: the server sees a reader that has stalled. */
+  stall(resume: Promise<void>): void {
+    this.#pause = resume;
+  }
+
+  /** Closes the socket (idempotent). */
+  close(): void {
+    try {
+      this.#conn.close();
+    } catch {
+      // already closed
+    }
+  }
+
+  async #readLoop(): Promise<void> {
+    const buf = this.#buf;
+    try {
+      while (true) {
+        if (this.#pause !== null) {
+          await this.#pause;
+          this.#pause = null;
+        }
+        const n = await this.#conn.read(buf);
+        if (n === null) break;
+        this.bytesRead += n;
+        this.chunkAt = performance.now() * 1000;
+        this.#scan(n);
+        this.afterChunk();
+      }
+    } catch {
+      // Reset or closed by us: either way the connection is over.
+    }
+    this.eof = true;
+  }
+
+  #scan(n: number): void {
+    const buf = this.#buf.subarray(0, n);
+    let start = 0;
+    if (this.#carryLen > 0) {
+      const nl = buf.indexOf(LF);
+      if (nl === -1) {
+        this.#keep(buf);
+        return;
+      }
+      this.#keep(buf.subarray(0, nl));
+      this.#line(this.#carry, 0, this.#carryLen);
+      this.#carryLen = 0;
+      start = nl + 1;
+    }
+    while (start < n) {
+      const nl = buf.indexOf(LF, start);
+      if (nl === -1) {
+        this.#keep(buf.subarray(start, n));
+        return;
+      }
+      this.#line(buf, start, nl);
+      start = nl + 1;
+    }
+  }
+
+  #line(buf: Uint8Array, start: number, end: number): void {
+    const kind = frameKind(buf, start, end);
+    if (kind === "ping") {
+      const token = readField(buf, "token", start, end);
+      void this.write(encoder.encode(`{"type":"pong","token":${JSON.stringify(token)}}\n`))
+        .catch(() => {});
+      return;
+    }
+    if (kind === "welcome") {
+      this.#welcomed.resolve();
+      return;
+    }
+    if (kind === "join") this.joins++;
+    this.onFrame(buf, start, end, kind);
+  }
+
+  #keep(bytes: Uint8Array): void {
+    const need = this.#carryLen + bytes.length;
+    if (need > this.#carry.length) {
+      const grown = new Uint8Array(Math.max(need, this.#carry.length * 2, 1024));
+      grown.set(this.#carry.subarray(0, this.#carryLen));
+      this.#carry = grown;
+    }
+    this.#carry.set(bytes, this.#carryLen);
+    this.#carryLen = need;
+  }
+}

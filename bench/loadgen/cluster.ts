@@ -1,0 +1,104 @@
+/**
+ * Setting up many bench clients at once, and waiting on conditions with a deadline. Every wait
+ * here is bounded: a benchmark that hangs measures nothing.
+ *
+ * @module
+ */
+
+import { BenchClient } from "./bench_client.ts";
+
+/** Options for {@linkcode connectAll}. */
+export interface ConnectAllOptions {
+  /** Connections being opened and logged in at once. */
+  concurrency: number;
+  /** Read buffer per client. */
+  readBytes: number;
+  /** Deadline for the whole set-up. */
+  timeoutMs: number;
+}
+
+/**
+ * Opens `count` connections to 127.0.0.1:`port` and logs them in as `c0`, `c1`, ... in order of
+ * index (each login waits for its welcome). Closes them all and throws if any fails.
+ */
+export async function connectAll(
+  port: number,
+  count: number,
+  options: ConnectAllOptions,
+): Promise<BenchClient[]> {
+  const clients: BenchClient[] = new Array(count);
+  const deadline = performance.now() + options.timeoutMs;
+  let next = 0;
+  const worker = async () => {
+    while (next < count) {
+      const index = next++;
+      const left = deadline - performance.now();
+      if (left <= 0) {
+        throw new Error(`set-up of ${count} clients took over ${options.timeoutMs} ms`);
+      }
+      const client = await BenchClient.connect(port, `c${index}`, { readBytes: options.readBytes });
+      clients[index] = client;
+      await client.login(left);
+    }
+  };
+  const workers = Array.from({ length: Math.min(options.concurrency, count) }, worker);
+  const settled = await Promise.allSettled(workers);
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
+  if (failed !== undefined) {
+    closeAll(clients);
+    throw failed.reason;
+  }
+  return clients;
+}
+
+/** Closes every client (ignoring gaps in the array) and waits for their readers to stop. */
+export async function closeAll(clients: readonly (BenchClient | undefined)[]): Promise<void> {
+  const ended: Promise<void>[] = [];
+  for (const client of clients) {
+    if (client === undefined) continue;
+    client.close();
+    ended.push(client.ended);
+  }
+  await Promise.all(ended);
+}
+
+/**
+ * Waits until every client has seen the join notice of everyone who logged in after it, so that
+ * set-up traffic is over before a measurement starts. Resolves to false on timeout.
+ */
+export function joinsSettled(
+  clients: readonly BenchClient[],
+  timeoutMs: number,
+): Promise<boolean> {
+  const expected = (clients.length * (clients.length - 1)) / 2;
+  return waitUntil(() => sum(clients, (c) => c.joins) >= expected, timeoutMs, 20);
+}
+
+/**
+ * Polls `done` every `pollMs` until it is true or `timeoutMs` passes; resolves to whether it
+ * became true. Used where the condition is spread over many connections and has no one event.
+ */
+export async function waitUntil(
+  done: () => boolean,
+  timeoutMs: number,
+  pollMs = 5,
+): Promise<boolean> {
+  const deadline = performance.now() + timeoutMs;
+  while (!done()) {
+    if (performance.now() >= deadline) return false;
+    await sleep(pollMs);
+  }
+  return true;
+}
+
+/** Resolves after `ms`. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Sum of `pick` over `items`: totals across many connections' counters. */
+export function sum<T>(items: readonly T[], pick: (item: T) => number): number {
+  let total = 0;
+  for (const item of items) total += pick(item);
+  return total;
+}

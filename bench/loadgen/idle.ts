@@ -1,0 +1,60 @@
+/**
+ * Idle connections: log in many clients that then say nothing, and read how much resident
+ * memory the server gained per connection once the join notices have died down.
+ *
+ * @module
+ */
+
+import { cpuMs, memory } from "../proc_stats.ts";
+import { closeAll, connectAll, joinsSettled, sleep, sum } from "./cluster.ts";
+import type { IdleResult, IdleSpec, Target } from "./spec.ts";
+
+/** Idle clients mostly read join notices; a small buffer keeps the load generator small. */
+const READ_BYTES = 8 * 1024;
+const SETTLE_POLL_MS = 250;
+
+/** Runs the idle-connection measurement against `target`. */
+export async function runIdle(spec: IdleSpec, target: Target): Promise<IdleResult> {
+  const base = memory(target.pid);
+  const cpu0 = cpuMs(target.pid, target.clockTicks);
+  const t0 = performance.now();
+  const clients = await connectAll(target.port, spec.clients, {
+    concurrency: spec.concurrency,
+    readBytes: READ_BYTES,
+    timeoutMs: spec.timeoutMs,
+  });
+  try {
+    const quiet = await joinsSettled(
+      clients,
+      Math.max(spec.timeoutMs - (performance.now() - t0), 0),
+    );
+    const setupMs = performance.now() - t0;
+    const serverCpuMs = cpuMs(target.pid, target.clockTicks) - cpu0;
+    const afterSetup = memory(target.pid);
+    // The set-up leaves garbage that V8 frees only once the server has been idle a while, so
+    // the settled figure is the lowest RSS seen while everyone sits idle.
+    let settled = afterSetup.rssKiB;
+    const until = performance.now() + spec.settleMs;
+    while (performance.now() < until) {
+      await sleep(SETTLE_POLL_MS);
+      settled = Math.min(settled, memory(target.pid).rssKiB);
+    }
+    const joined = clients.filter((c) => !c.eof).length;
+    return {
+      kind: "idle",
+      clients: spec.clients,
+      joined,
+      baseRssKiB: base.rssKiB,
+      rssAfterSetupKiB: afterSetup.rssKiB,
+      rssKiB: settled,
+      peakRssKiB: memory(target.pid).peakKiB,
+      rssPerConnectionKiB: joined === 0 ? 0 : (settled - base.rssKiB) / joined,
+      setupMs,
+      joinNotices: sum(clients, (c) => c.joins),
+      serverCpuMs,
+      timedOut: !quiet,
+    };
+  } finally {
+    await closeAll(clients);
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * Latency under light load: one message every `intervalMs`, the sender rotating through the
+ * clients, each message stamped with its send time and timed by every receiver.
+ *
+ * @module
+ */
+
+import { closeAll, connectAll, joinsSettled, sleep, sum, waitUntil } from "./cluster.ts";
+import { LatencyHistogram } from "./histogram.ts";
+import { Receiver } from "./receiver.ts";
+import { stampedFrame } from "./sender.ts";
+import type { LatencyResult, LatencySpec, Target } from "./spec.ts";
+
+const encoder = new TextEncoder();
+const READ_BYTES = 16 * 1024;
+
+/** Runs the paced-latency measurement against `target`. */
+export async function runLatency(spec: LatencySpec, target: Target): Promise<LatencyResult> {
+  const clients = await connectAll(target.port, spec.clients, {
+    concurrency: 64,
+    readBytes: READ_BYTES,
+    timeoutMs: spec.timeoutMs,
+  });
+  try {
+    const histogram = new LatencyHistogram();
+    let acked = 0;
+    const receivers = clients.map((client) =>
+      new Receiver(client, { senders: spec.clients, histogram, onAck: () => acked++ })
+    );
+    await joinsSettled(clients, spec.timeoutMs);
+
+    const seqs = new Int32Array(spec.clients);
+    const start = performance.now();
+    let sent = 0;
+    for (let k = 0; k * spec.intervalMs < spec.durationMs; k++) {
+      const wait = start + k * spec.intervalMs - performance.now();
+      if (wait > 0) await sleep(wait);
+      const from = k % spec.clients;
+      const frame = stampedFrame(
+        from,
+        seqs[from]++,
+        Math.round(performance.now() * 1000),
+        spec.textBytes,
+      );
+      await clients[from].write(encoder.encode(frame));
+      sent++;
+    }
+    const expected = sent * (spec.clients - 1);
+    const finished = await waitUntil(
+      () => sum(receivers, (r) => r.delivered) >= expected && acked >= sent,
+      spec.timeoutMs,
+    );
+    const delivered = sum(receivers, (r) => r.delivered);
+    return {
+      kind: "latency",
+      sent: acked,
+      expected,
+      delivered,
+      lost: expected - delivered,
+      orderViolations: sum(receivers, (r) => r.orderViolations),
+      latency: histogram.summary(),
+      timedOut: !finished,
+    };
+  } finally {
+    await closeAll(clients);
+  }
+}

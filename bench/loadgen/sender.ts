@@ -1,0 +1,133 @@
+/**
+ * Drives one client's messages: either all pipelined, or with at most `window` un-acked. Frames
+ * are built as one string per batch and written with one call, so the load generator spends its
+ * time on the socket, not on per-frame writes.
+ *
+ * @module
+ */
+
+import type { BenchClient } from "./bench_client.ts";
+
+const encoder = new TextEncoder();
+
+/** Most frames put in one write. */
+const MAX_BATCH = 256;
+
+/** Options for a {@linkcode Sender}. */
+export interface SenderOptions {
+  /** Index written into each message's stamp, so receivers can check order per sender. */
+  index: number;
+  /** Messages to send at most. */
+  count: number;
+  /** Length of each message's text in bytes (at least the stamp's). */
+  textBytes: number;
+  /** Most un-acked messages; null pipelines everything. */
+  window: number | null;
+  /** `performance.now()` after which no new message is started. @default never */
+  stopAt?: number;
+}
+
+/**
+ * Sends stamped messages (`<sender>.<seq>.<sentAtMicros>.` and padding) and counts acks.
+ * Call {@linkcode Sender.pump} to start it and again whenever acks may have freed the window.
+ *
+ * @example
+ * ```ts
+ * const sender = new Sender(client, { index: 0, count: 1000, textBytes: 64, window: 64 });
+ * sender.pump();
+ * await sender.done;
+ * ```
+ */
+export class Sender {
+  readonly #client: BenchClient;
+  readonly #options: SenderOptions;
+  readonly #window: number;
+  #writing = false;
+  #stopped = false;
+  #done = Promise.withResolvers<void>();
+  /** Messages written. */
+  sent = 0;
+  /** Acks received. */
+  acked = 0;
+
+  constructor(client: BenchClient, options: SenderOptions) {
+    this.#client = client;
+    this.#options = options;
+    this.#window = options.window ?? Number.POSITIVE_INFINITY;
+  }
+
+  /** Resolves once every message written has been acked and no more will be written. */
+  get done(): Promise<void> {
+    return this.#done.promise;
+  }
+
+  /** Counts one ack. */
+  ack(): void {
+    this.acked++;
+    this.#checkDone();
+  }
+
+  /** Stops starting new messages (the ones in flight still count). */
+  stop(): void {
+    this.#stopped = true;
+    this.#checkDone();
+  }
+
+  /** Writes as many messages as the window allows, in one write, unless a write is under way. */
+  pump(): void {
+    if (this.#writing || this.#finishedSending()) return;
+    const room = Math.min(this.#window - (this.sent - this.acked), MAX_BATCH);
+    const n = Math.min(room, this.#options.count - this.sent);
+    if (n <= 0) return;
+    const bytes = this.#batch(n);
+    this.sent += n;
+    this.#writing = true;
+    this.#client.write(bytes).then(
+      () => {
+        this.#writing = false;
+        this.pump();
+        this.#checkDone();
+      },
+      () => {
+        this.#writing = false;
+        this.stop();
+      },
+    );
+  }
+
+  #finishedSending(): boolean {
+    if (this.#stopped || this.sent >= this.#options.count) return true;
+    const stopAt = this.#options.stopAt;
+    if (stopAt !== undefined && performance.now() >= stopAt) this.#stopped = true;
+    return this.#stopped;
+  }
+
+  #checkDone(): void {
+    if (!this.#writing && this.#finishedSending() && this.acked >= this.sent) {
+      this.#done.resolve();
+    }
+  }
+
+  #batch(n: number): Uint8Array {
+    const stamp = Math.round(performance.now() * 1000);
+    let out = "";
+    for (let i = 0; i < n; i++) {
+      out += stampedFrame(this.#options.index, this.sent + i, stamp, this.#options.textBytes);
+    }
+    return encoder.encode(out);
+  }
+}
+
+/**
+ * One `msg` frame, LF included, whose text starts with `<sender>.<seq>.<sentAtMicros>.` and is
+ * padded with `x` to `textBytes`. Its `ref` is the sequence number.
+ */
+export function stampedFrame(
+  sender: number,
+  seq: number,
+  sentAtMicros: number,
+  textBytes: number,
+): string {
+  const text = `${sender}.${seq}.${sentAtMicros}.`.padEnd(textBytes, "x");
+  return `{"type":"msg","room":"#lobby","text":"${text}","ref":"${seq}"}\n`;
+}

@@ -1,0 +1,115 @@
+/**
+ * Slow consumer: senders run flat out while one reader stops reading for `stallMs`. The server
+ * should cut that reader off as `too_slow` and keep everyone else's delivery whole and prompt,
+ * with its memory bounded by the per-connection queue cap.
+ *
+ * @module
+ */
+
+import { memory } from "../proc_stats.ts";
+import { closeAll, connectAll, joinsSettled, sleep, sum, waitUntil } from "./cluster.ts";
+import { LatencyHistogram } from "./histogram.ts";
+import { Departures, Receiver } from "./receiver.ts";
+import { Sender } from "./sender.ts";
+import type { SlowConsumerResult, SlowConsumerSpec, Target } from "./spec.ts";
+
+const READ_BYTES = 64 * 1024;
+const MEMORY_POLL_MS = 50;
+
+/** Runs the stalled-reader measurement against `target`. */
+export async function runSlowConsumer(
+  spec: SlowConsumerSpec,
+  target: Target,
+): Promise<SlowConsumerResult> {
+  const clients = await connectAll(target.port, spec.clients, {
+    concurrency: 64,
+    readBytes: READ_BYTES,
+    timeoutMs: spec.timeoutMs,
+  });
+  try {
+    const stalled = clients[clients.length - 1];
+    const departures = new Departures();
+    const onLeave = departures.record;
+    const phases = [new LatencyHistogram(), new LatencyHistogram(), new LatencyHistogram()];
+    const stopAt = performance.now() + spec.timeoutMs;
+    const senders: Sender[] = [];
+    const receivers = clients.map((client, i) => {
+      const histogram = client === stalled ? undefined : phases[0];
+      if (i >= spec.senders) {
+        return new Receiver(client, { senders: spec.senders, histogram, onLeave });
+      }
+      const sender = new Sender(client, {
+        index: i,
+        count: Number.MAX_SAFE_INTEGER,
+        textBytes: spec.textBytes,
+        window: spec.window,
+        stopAt,
+      });
+      senders.push(sender);
+      client.afterChunk = () => sender.pump();
+      return new Receiver(client, {
+        senders: spec.senders,
+        histogram,
+        onAck: () => sender.ack(),
+        onLeave,
+      });
+    });
+    const others = receivers.slice(0, -1);
+    await joinsSettled(clients, spec.timeoutMs);
+
+    const base = memory(target.pid);
+    const peaks = [base.rssKiB, base.rssKiB, base.rssKiB];
+    let phase = 0;
+    const poll = setInterval(() => {
+      peaks[phase] = Math.max(peaks[phase], memory(target.pid).rssKiB);
+    }, MEMORY_POLL_MS);
+    const enter = (next: number) => {
+      phase = next;
+      for (const r of others) r.histogram = phases[next];
+    };
+    try {
+      for (const sender of senders) sender.pump();
+      await sleep(spec.warmMs);
+      const resume = Promise.withResolvers<void>();
+      stalled.stall(resume.promise);
+      enter(1);
+      await sleep(spec.stallMs);
+      enter(2);
+      resume.resolve();
+      await sleep(spec.afterMs);
+      for (const sender of senders) sender.stop();
+      await waitUntil(() => senders.every((s) => s.acked >= s.sent), spec.timeoutMs);
+    } finally {
+      clearInterval(poll);
+    }
+
+    const expectedFor = (i: number) =>
+      sum(senders, (s) => s.acked) - (i < spec.senders ? senders[i].acked : 0);
+    const finished = await waitUntil(
+      () => others.every((r, i) => r.delivered >= expectedFor(i) || clients[i].eof),
+      spec.timeoutMs,
+    );
+    const expected = sum(others.map((_, i) => expectedFor(i)), (n) => n);
+    const delivered = sum(others, (r) => r.delivered);
+    return {
+      kind: "slow",
+      sent: sum(senders, (s) => s.acked),
+      expected,
+      delivered,
+      lost: expected - delivered,
+      orderViolations: sum(others, (r) => r.orderViolations),
+      stalledFate: departures.reasonOf(stalled.nick) ??
+        (stalled.eof ? "closed, no leave seen" : "still connected"),
+      leaveReasons: departures.reasons(),
+      stalledBytesRead: stalled.bytesRead,
+      before: phases[0].summary(),
+      during: phases[1].summary(),
+      after: phases[2].summary(),
+      baseRssKiB: base.rssKiB,
+      peakRssKiB: { before: peaks[0], during: peaks[1], after: peaks[2] },
+      timedOut: !finished,
+    };
+  } finally {
+    await closeAll(clients);
+  }
+}

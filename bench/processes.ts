@@ -1,0 +1,168 @@
+/**
+ * Starting the two processes of a measurement: the server under test, pinned to one core, and
+ * the load generator, pinned to another. Both run under `bash -c 'ulimit -n ...; exec ...'` so
+ * that thousands of sockets fit, and `exec` keeps the PID the one whose `/proc` we read.
+ *
+ * @module
+ */
+
+import type { LoadResult, LoadSpec, Target } from "./loadgen/spec.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+const MAIN = `${ROOT}main.ts`;
+const LOADGEN = `${ROOT}bench/loadgen.ts`;
+/** Open files wanted; falls back to the hard limit when that is lower. */
+const WANT_OPEN_FILES = 65536;
+const LISTEN_TIMEOUT_MS = 15_000;
+const STOP_TIMEOUT_MS = 10_000;
+const decoder = new TextDecoder();
+
+/** Cores to pin to, or null where `taskset` is missing or there is only one core. */
+export interface Pinning {
+  server: number;
+  loadgen: number;
+}
+
+/** Finds out whether the server and load generator can each have a core of their own. */
+export async function detectPinning(): Promise<Pinning | null> {
+  if (navigator.hardwareConcurrency < 2) return null;
+  try {
+    const { success } = await new Deno.Command("taskset", {
+      args: ["-c", "0", "true"],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    return success ? { server: 0, loadgen: 1 } : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A command run as `bash -c 'ulimit -n ...; exec taskset -c CPU ARGV...'` (without taskset when
+ * `cpu` is null), with its output piped.
+ */
+export function pinnedCommand(
+  argv: string[],
+  cpu: number | null,
+  env: Record<string, string> = {},
+): Deno.Command {
+  const script = `ulimit -n ${WANT_OPEN_FILES} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"`;
+  const pinned = cpu === null ? argv : ["taskset", "-c", String(cpu), ...argv];
+  return new Deno.Command("bash", {
+    args: ["-c", script, "bench", ...pinned],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1", ...env },
+  });
+}
+
+/** Options for {@linkcode startServer}. */
+export interface ServerLaunch {
+  /** Extra `serve` flags, such as `--max-users 20000`. */
+  serveArgs: string[];
+  /** Extra flags for `deno run`, such as `--cpu-prof`. */
+  denoArgs: string[];
+  cpu: number | null;
+}
+
+/** A running `sockchat serve` subprocess. */
+export interface ServerProcess {
+  pid: number;
+  port: number;
+  /** Asks it to shut down (SIGTERM), kills it if it will not; resolves to its stderr. */
+  stop(): Promise<string>;
+}
+
+/** Starts `main.ts serve` on 127.0.0.1 port 0 and waits for its `listening on` line. */
+export async function startServer(launch: ServerLaunch): Promise<ServerProcess> {
+  const child = pinnedCommand([
+    Deno.execPath(),
+    "run",
+    "--allow-net",
+    "--allow-env",
+    "--allow-read",
+    "--allow-write",
+    ...launch.denoArgs,
+    MAIN,
+    "serve",
+    "--host",
+    "127.0.0.1",
+    "--port",
+    "0",
+    "--log-level",
+    "error",
+    ...launch.serveArgs,
+  ], launch.cpu).spawn();
+  const stderr = new Response(child.stderr).text();
+  const reader = child.stdout.getReader();
+  let seen = "";
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error("server did not start listening")),
+      LISTEN_TIMEOUT_MS,
+    );
+  });
+  try {
+    while (!/listening on .*:(\d+)\n/.test(seen)) {
+      const { value, done } = await Promise.race([reader.read(), late]);
+      if (done) throw new Error(`server exited before listening: ${await stderr}`);
+      seen += decoder.decode(value, { stream: true });
+    }
+  } catch (error) {
+    child.kill("SIGKILL");
+    await child.status;
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+  const drained = (async () => {
+    while (!(await reader.read()).done) {
+      // discard: the server prints nothing more we need
+    }
+  })();
+  const port = Number(/listening on .*:(\d+)\n/.exec(seen)?.[1]);
+  return {
+    pid: child.pid,
+    port,
+    async stop() {
+      child.kill("SIGTERM");
+      const killer = setTimeout(() => child.kill("SIGKILL"), STOP_TIMEOUT_MS);
+      await child.status;
+      clearTimeout(killer);
+      await drained;
+      return await stderr;
+    },
+  };
+}
+
+/** Runs the load generator once; kills it after `timeoutMs`. */
+export async function runLoadgen(
+  spec: LoadSpec,
+  target: Target,
+  cpu: number | null,
+  timeoutMs: number,
+): Promise<LoadResult> {
+  const child = pinnedCommand([
+    Deno.execPath(),
+    "run",
+    // Deno lets a program read another process's /proc files only with every permission.
+    "--allow-all",
+    LOADGEN,
+    JSON.stringify(spec),
+    JSON.stringify(target),
+  ], cpu).spawn();
+  const killer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+  const [out, err, status] = await Promise.all([
+    new Response(child.stdout).text(),
+    new Response(child.stderr).text(),
+    child.status,
+  ]);
+  clearTimeout(killer);
+  if (!status.success) {
+    throw new Error(`load generator failed (${status.code ?? status.signal}): ${err.trim()}`);
+  }
+  return JSON.parse(out.trim().split("\n").at(-1) ?? "") as LoadResult;
+}

@@ -1,0 +1,184 @@
+/**
+ * The benchmark runner (`deno task bench`, `deno task bench:smoke`): runs the micro-benchmarks,
+ * then each load scenario against a fresh `sockchat serve` subprocess pinned to one core, driven
+ * by `bench/loadgen.ts` pinned to another, and prints Markdown tables.
+ *
+ * ```sh
+ * deno task bench                         # the whole suite, a few minutes
+ * deno task bench:smoke                   # every scenario, tiny, asserts it works
+ * deno task bench --only headline --profile /tmp/prof   # CPU profile of the server
+ * ```
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { DEFAULT_MAX_QUEUE_BYTES } from "../config/limits.ts";
+import type { LoadResult, Target } from "./loadgen/spec.ts";
+import { type MicroResult, runMicro } from "./micro.ts";
+import { clockTicks } from "./proc_stats.ts";
+import { detectPinning, type Pinning, runLoadgen, startServer } from "./processes.ts";
+import { hotSpots, report as profileReport } from "./profile_summary.ts";
+import {
+  fanoutTable,
+  idleTable,
+  latencyTable,
+  microTable,
+  type Outcome,
+  slowTable,
+  targetsTable,
+} from "./report.ts";
+import { type Scenario, scenarios } from "./scenarios.ts";
+import { detectServeFlags, type ServeFlags } from "./serve_flags.ts";
+import { smokeProblems } from "./smoke_checks.ts";
+
+/** Extra time the load generator gets beyond its own deadline before it is killed. */
+const LOADGEN_GRACE_MS = 30_000;
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    smoke: { type: "boolean", default: false },
+    only: { type: "string", multiple: true },
+    "skip-micro": { type: "boolean", default: false },
+    profile: { type: "string" },
+    json: { type: "string" },
+    "serve-arg": { type: "string", multiple: true },
+    help: { type: "boolean", short: "h", default: false },
+  },
+});
+
+if (values.help) {
+  console.log(`Usage: deno task bench [--smoke] [--only TEXT]... [--skip-micro]
+                       [--profile DIR] [--json FILE] [--serve-arg ARG]...
+
+  --smoke          every scenario at a tiny size; exits 1 unless all deliver without loss
+  --only TEXT      run only scenarios whose name contains TEXT (repeatable)
+  --skip-micro     leave out the deno bench micro-benchmarks
+  --profile DIR    CPU-profile the server during the (first) headline run into DIR
+  --json FILE      also write every raw result to FILE
+  --serve-arg ARG  pass ARG to every 'sockchat serve' (repeatable)`);
+  Deno.exit(0);
+}
+
+const log = (line: string) => console.error(line);
+const smoke = values.smoke ?? false;
+const only = values.only ?? [];
+const pinning = await detectPinning();
+const flags = await detectServeFlags();
+const ticks = await clockTicks();
+const started = performance.now();
+
+log(
+  `sockchat bench${smoke ? " (smoke)" : ""}: ${navigator.hardwareConcurrency} cores, ` +
+    `Deno ${Deno.version.deno}, pinning ${
+      pinning === null ? "off" : `server→cpu${pinning.server}, loadgen→cpu${pinning.loadgen}`
+    }`,
+);
+log(`serve flags: ${[...flags.args, ...(values["serve-arg"] ?? [])].join(" ") || "(none)"}`);
+if (flags.unhandled.length > 0) {
+  log(
+    `warning: serve has ${flags.unhandled.join(", ")}; the bench cannot turn flood control off ` +
+      "by itself, so pass what does with --serve-arg",
+  );
+}
+
+let micro: MicroResult[] = [];
+const microWanted = !(values["skip-micro"] ?? false) &&
+  (only.length === 0 || only.some((o) => "micro".includes(o)));
+if (microWanted) {
+  log("· micro-benchmarks (deno bench)");
+  micro = await runMicro(smoke, pinning?.server ?? null);
+}
+
+const outcomes: Outcome[] = [];
+let profiled = false;
+for (const scenario of scenarios(smoke)) {
+  if (only.length > 0 && !only.some((o) => scenario.name.includes(o))) continue;
+  const profileDir = values.profile !== undefined && scenario.headline && !profiled
+    ? values.profile
+    : undefined;
+  if (profileDir !== undefined) profiled = true;
+  const t0 = performance.now();
+  log(`· ${scenario.name}`);
+  const outcome = await measure(scenario, flags, pinning, profileDir);
+  outcomes.push(outcome);
+  const took = ((performance.now() - t0) / 1000).toFixed(1);
+  log(
+    outcome.result === null ? `  failed after ${took} s: ${outcome.error}` : `  done in ${took} s`,
+  );
+}
+
+const sections = [
+  micro.length > 0 ? microTable(micro) : "",
+  fanoutTable(outcomes),
+  latencyTable(outcomes),
+  idleTable(outcomes),
+  slowTable(outcomes),
+  // Smoke sizes say nothing about the targets.
+  smoke ? "" : targetsTable(outcomes, DEFAULT_MAX_QUEUE_BYTES / 1024),
+];
+console.log(sections.filter((s) => s !== "" && s.split("\n").length > 2).join("\n\n"));
+log(`total ${((performance.now() - started) / 1000).toFixed(1)} s`);
+
+if (values.json !== undefined) {
+  await Deno.writeTextFile(values.json, JSON.stringify({ micro, outcomes }, null, 2) + "\n");
+}
+if (values.profile !== undefined && profiled) {
+  for await (const entry of Deno.readDir(values.profile)) {
+    if (!entry.name.endsWith(".cpuprofile")) continue;
+    const path = `${values.profile}/${entry.name}`;
+    const profile = JSON.parse(await Deno.readTextFile(path));
+    console.log(`\nServer CPU profile (${path}):\n${profileReport(hotSpots(profile))}`);
+  }
+}
+if (smoke) {
+  const problems = smokeProblems(micro, outcomes, microWanted);
+  if (problems.length > 0) {
+    console.error(`bench smoke FAILED:\n  ${problems.join("\n  ")}`);
+    Deno.exit(1);
+  }
+  console.error("bench smoke passed");
+}
+
+/** Runs one scenario against a fresh server; never throws. */
+async function measure(
+  scenario: Scenario,
+  flags: ServeFlags,
+  pinning: Pinning | null,
+  profileDir: string | undefined,
+): Promise<Outcome> {
+  const dir = await Deno.makeTempDir({ prefix: "sockchat-bench-" });
+  let server;
+  try {
+    server = await startServer({
+      serveArgs: [
+        ...flags.args,
+        ...(flags.hasDb ? ["--db", `${dir}/history.db`] : []),
+        ...(values["serve-arg"] ?? []),
+      ],
+      denoArgs: profileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${profileDir}`],
+      cpu: pinning?.server ?? null,
+    });
+    const target: Target = { port: server.port, pid: server.pid, clockTicks: ticks };
+    const result: LoadResult = await runLoadgen(
+      scenario.spec,
+      target,
+      pinning?.loadgen ?? null,
+      scenario.spec.timeoutMs * 2 + LOADGEN_GRACE_MS,
+    );
+    return { scenario, result };
+  } catch (error) {
+    return {
+      scenario,
+      result: null,
+      error: error instanceof Error ? error.message : String(error),
+    };
+  } finally {
+    const stderr = await server?.stop();
+    if (stderr !== undefined && stderr.trim() !== "") {
+      log(`  server said: ${stderr.trim().slice(0, 500)}`);
+    }
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
