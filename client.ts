@@ -158,7 +158,8 @@ async function reconnect(
       session.notice(`Reconnecting (attempt ${attempt})...`, "warn");
     }
     if (!(await pause(wait, left))) return null;
-    const trying = ChatClient.connect({ ...args, resume: state.resume() });
+    // As whoever we were last (after any /nick), back in every room we were in.
+    const trying = ChatClient.connect({ ...args, nick: state.nick, resume: state.resume() });
     try {
       const client = await Promise.race([trying, whenAborted(left).then(() => null)]);
       if (client === null) {

@@ -79,7 +79,7 @@ Deno.test("join with stdout not a terminal writes no escape sequences, even with
   }
 });
 
-Deno.test("join --reconnect survives a server restart and resumes where it left off", async () => {
+Deno.test("join --reconnect survives a server restart and resumes where it left off, as its new nick", async () => {
   const dir = await Deno.makeTempDir();
   const db = `${dir}/history.db`;
   let server = await spawnServe(["--db", db]);
@@ -118,6 +118,9 @@ Deno.test("join --reconnect survives a server restart and resumes where it left 
   let writer: JsonClient | null = null;
   try {
     await until("the welcome", (f) => f.type === "welcome");
+    const stdin = child.stdin.getWriter();
+    await stdin.write(new TextEncoder().encode("/nick botty\n"));
+    await until("the new nick", (f) => f.type === "nick" && f.new === "botty");
     writer = await login(port, "writer");
     await writer.send({ type: "msg", room: "#lobby", text: "before the restart" });
     await until("the first message", text("before the restart"));
@@ -129,7 +132,8 @@ Deno.test("join --reconnect survives a server restart and resumes where it left 
     writer = await login(port, "writer");
     await writer.send({ type: "msg", room: "#lobby", text: "while the bot was away", ref: "2" });
     await writer.expect("ack");
-    await until("the second welcome", (f) => f.type === "welcome");
+    const again = await until("the second welcome", (f) => f.type === "welcome");
+    assert.ok(again.type === "welcome" && again.nick === "botty", "back under the new nick");
     await until("the missed message", text("while the bot was away"));
 
     // Resume asked only for what was newer: the first message was not replayed again.
@@ -137,7 +141,6 @@ Deno.test("join --reconnect survives a server restart and resumes where it left 
     assert.equal(count("before the restart"), 1);
     assert.equal(count("while the bot was away"), 1);
 
-    const stdin = child.stdin.getWriter();
     await stdin.write(new TextEncoder().encode("back\n"));
     await stdin.close();
     assert.equal((await writer.expect("msg")).text, "back");
