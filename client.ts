@@ -7,6 +7,7 @@
  * @module
  */
 
+import { loadCaCerts } from "./transport/tls.ts";
 import { ChatClient, ClientError } from "./client/chat_client.ts";
 import { Palette } from "./client/colors.ts";
 import { COMMAND_NAMES, complete } from "./client/completion.ts";
@@ -50,9 +51,13 @@ export async function runJoin(args: JoinArgs): Promise<number> {
   const target = `${args.host}:${args.port}`;
   let client: ChatClient;
   let password: string | undefined;
+  let secure: { caCerts?: string[] } | undefined;
   try {
     password = await loadJoinPassword(args.passwordFile, (name) => Deno.env.get(name));
-    client = await ChatClient.connect({ ...args, password });
+    secure = args.tls
+      ? { caCerts: args.ca === undefined ? undefined : await loadCa(args.ca) }
+      : undefined;
+    client = await ChatClient.connect({ ...args, password, secure });
   } catch (error) {
     if (error instanceof ClientError) {
       console.error(`sockchat: ${error.message}`);
@@ -114,7 +119,7 @@ export async function runJoin(args: JoinArgs): Promise<number> {
       break;
     }
     const next = await reconnect(
-      { args: { ...args, password }, state, session, interactive: mode.interactive },
+      { args: { ...args, password, secure }, state, session, interactive: mode.interactive },
       end,
       left.signal,
     );
@@ -139,7 +144,7 @@ export async function runJoin(args: JoinArgs): Promise<number> {
  */
 async function reconnect(
   { args, state, session, interactive }: {
-    args: JoinArgs & { password?: string };
+    args: JoinArgs & { password?: string; secure?: { caCerts?: string[] } };
     state: RoomState;
     session: Session;
     interactive: boolean;
@@ -174,5 +179,14 @@ async function reconnect(
       if (error.message !== lastFailure) session.notice(`! ${error.message}`, "error");
       lastFailure = error.message;
     }
+  }
+}
+
+/** Reads the `--ca` file, turning problems into one-line client errors. */
+async function loadCa(file: string): Promise<string[]> {
+  try {
+    return await loadCaCerts(file);
+  } catch (error) {
+    throw new ClientError((error as Error).message.replace(/\.$/, ""));
   }
 }

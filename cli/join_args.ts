@@ -34,6 +34,10 @@ export interface JoinArgs {
   reconnect?: boolean;
   /** File holding the server password; without it, $SOCKCHAT_PASSWORD is used if set. */
   passwordFile?: string;
+  /** Connect with TLS, verifying the server's certificate. */
+  tls: boolean;
+  /** PEM file of the CA to trust instead of the system's roots (implies `tls`). */
+  ca?: string;
 }
 
 const DEFAULTS: Omit<JoinArgs, "nick"> = {
@@ -43,6 +47,7 @@ const DEFAULTS: Omit<JoinArgs, "nick"> = {
   json: false,
   color: true,
   bell: true,
+  tls: false,
 };
 
 /** Splits `HOST`, `HOST:PORT`, `:PORT` or `[v6]:PORT`. */
@@ -86,6 +91,8 @@ export function parseJoinArgs(
         reconnect: { type: "boolean" },
         "no-reconnect": { type: "boolean" },
         "password-file": { type: "string" },
+        tls: { type: "boolean" },
+        ca: { type: "string" },
       },
     }), HINT);
   if (values.help) return { ...DEFAULTS, help: true, nick: "" };
@@ -130,5 +137,7 @@ export function parseJoinArgs(
     timestamps: timestamps as TimestampStyle | undefined,
     reconnect: values.reconnect ? true : values["no-reconnect"] ? false : undefined,
     passwordFile: values["password-file"],
+    tls: values.tls === true || values.ca !== undefined,
+    ca: values.ca,
   };
 }

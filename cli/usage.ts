@@ -140,6 +140,10 @@ Options:
   --no-reconnect           exit 1 instead of reconnecting, even in a terminal
   --password-file FILE     send the server password read from FILE (one line)
                            (default: $SOCKCHAT_PASSWORD if set, else no password)
+  --tls                    connect with TLS and verify the server's certificate against
+                           the system's CAs (default: plain TCP)
+  --ca FILE                trust the CA certificate(s) in this PEM file instead of the
+                           system's (implies --tls)
   -h, --help               show this help
 
 Reconnecting waits ${RECONNECT_BASE_MS / 1000} s, doubling up to ${

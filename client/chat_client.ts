@@ -5,6 +5,7 @@
  * @module
  */
 
+import { connectTls, TlsError } from "../transport/tls.ts";
 import { FrameDecoder } from "../protocol/frame_decoder.ts";
 import {
   type ErrorCode,
@@ -49,6 +50,8 @@ export interface ConnectOptions {
   password?: string;
   /** How long to wait for the welcome. @default LOGIN_TIMEOUT_MS */
   loginTimeoutMs?: number;
+  /** Connect with TLS; `caCerts` replaces the system roots when given. @default plain TCP */
+  secure?: { caCerts?: string[] };
 }
 
 /** Something the user sent that the server has not answered yet. */
@@ -58,6 +61,10 @@ export interface Sent {
   room: string;
   /** The message text, or the command line. */
   text: string;
+}
+
+function lowerFirst(text: string): string {
+  return text.charAt(0).toLowerCase() + text.slice(1).replace(/\.$/, "");
 }
 
 /** Describes a connection failure in words. */
@@ -94,8 +101,15 @@ export class ChatClient {
   static async connect(options: ConnectOptions): Promise<ChatClient> {
     let conn: Deno.Conn;
     try {
-      conn = await Deno.connect({ hostname: options.host, port: options.port });
+      conn = options.secure
+        ? await connectTls({
+          hostname: options.host,
+          port: options.port,
+          caCerts: options.secure.caCerts,
+        })
+        : await Deno.connect({ hostname: options.host, port: options.port });
     } catch (error) {
+      if (error instanceof TlsError) throw new ClientError(lowerFirst(error.message));
       throw connectFailure(options.host, options.port, error);
     }
     const frames = readFrames(conn);

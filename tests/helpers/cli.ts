@@ -60,6 +60,8 @@ export async function spawnServe(extra: string[] = []): Promise<ServeProcess> {
       "0",
       "--log-level",
       "warn",
+      // Never the user's own database: each test server gets a fresh one unless it names one.
+      ...(extra.includes("--db") ? [] : ["--db", ":memory:"]),
       ...extra,
     ]),
     stdin: "null",
