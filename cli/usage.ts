@@ -93,10 +93,11 @@ Options:
                        ping NDJSON clients silent for half of this, drop them after
                        all of it (default ${DEFAULT_IDLE_TIMEOUT_MS / 1000})
   --rate N             messages per second each connection may sustain, with bursts of
-                       ${FLOOD_MESSAGE_BURST} (or 4 x N); faster ones get rate_limited, and a sustained
+                       max(${FLOOD_MESSAGE_BURST}, 4 x N); faster ones get rate_limited, and a sustained
                        flood is disconnected; 0 turns flood control off (default ${FLOOD_MESSAGES_PER_SECOND})
   --rate-bytes BYTES   bytes per second each connection may sustain, with bursts of
-                       max(${FLOOD_BYTE_BURST}, --max-frame) (default ${FLOOD_BYTES_PER_SECOND})
+                       max(${FLOOD_BYTE_BURST}, --max-frame, 4 x BYTES)
+                       (default ${FLOOD_BYTES_PER_SECOND})
   --metrics-port PORT  serve Prometheus metrics on http://HOST:PORT/metrics (default off)
   --metrics-host HOST  address for --metrics-port (default 127.0.0.1)
   --log-level LEVEL    debug, info, warn or error (default info)
