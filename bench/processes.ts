@@ -11,6 +11,7 @@ import type { LoadResult, LoadSpec, Target } from "./loadgen/spec.ts";
 const ROOT = new URL("../", import.meta.url).pathname;
 const MAIN = `${ROOT}main.ts`;
 const LOADGEN = `${ROOT}bench/loadgen.ts`;
+const FLOOR = `${ROOT}bench/floor_relay.ts`;
 /** Open files wanted; falls back to the hard limit when that is lower. */
 const WANT_OPEN_FILES = 65536;
 const LISTEN_TIMEOUT_MS = 15_000;
@@ -60,7 +61,9 @@ export function pinnedCommand(
 
 /** Options for {@linkcode startServer}. */
 export interface ServerLaunch {
-  /** Extra `serve` flags, such as `--max-users 20000`. */
+  /** The server to run: sockchat itself, or the do-nothing relay that shows the floor. */
+  program: "sockchat" | "floor";
+  /** Extra `serve` flags, such as `--max-users 20000` (sockchat only). */
   serveArgs: string[];
   /** Extra flags for `deno run`, such as `--cpu-prof`. */
   denoArgs: string[];
@@ -75,16 +78,12 @@ export interface ServerProcess {
   stop(): Promise<string>;
 }
 
-/** Starts `main.ts serve` on 127.0.0.1 port 0 and waits for its `listening on` line. */
+/**
+ * Starts `main.ts serve` (or the floor relay) on 127.0.0.1 port 0 and waits for its
+ * `listening on` line.
+ */
 export async function startServer(launch: ServerLaunch): Promise<ServerProcess> {
-  const child = pinnedCommand([
-    Deno.execPath(),
-    "run",
-    "--allow-net",
-    "--allow-env",
-    "--allow-read",
-    "--allow-write",
-    ...launch.denoArgs,
+  const program = launch.program === "floor" ? [FLOOR] : [
     MAIN,
     "serve",
     "--host",
@@ -94,6 +93,16 @@ export async function startServer(launch: ServerLaunch): Promise<ServerProcess> 
     "--log-level",
     "error",
     ...launch.serveArgs,
+  ];
+  const child = pinnedCommand([
+    Deno.execPath(),
+    "run",
+    "--allow-net",
+    "--allow-env",
+    "--allow-read",
+    "--allow-write",
+    ...launch.denoArgs,
+    ...program,
   ], launch.cpu).spawn();
   const stderr = new Response(child.stderr).text();
   const reader = child.stdout.getReader();
@@ -133,7 +142,10 @@ export async function startServer(launch: ServerLaunch): Promise<ServerProcess> 
       await child.status;
       clearTimeout(killer);
       await drained;
-      return await stderr;
+      // The inspector announces itself on stderr; that is not the server talking.
+      return (await stderr).split("\n")
+        .filter((line) => !/^(Debugger listening on|Visit chrome:\/\/inspect)/.test(line))
+        .join("\n");
     },
   };
 }

@@ -151,16 +151,21 @@ async function measure(
   const dir = await Deno.makeTempDir({ prefix: "sockchat-bench-" });
   let server;
   try {
+    const inspectPort = scenario.inspect ? freePort() : undefined;
     server = await startServer({
+      program: scenario.floor ? "floor" : "sockchat",
       serveArgs: [
         ...flags.args,
         ...(flags.hasDb ? ["--db", `${dir}/history.db`] : []),
         ...(values["serve-arg"] ?? []),
       ],
-      denoArgs: profileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${profileDir}`],
+      denoArgs: [
+        ...(profileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${profileDir}`]),
+        ...(inspectPort === undefined ? [] : [`--inspect=127.0.0.1:${inspectPort}`]),
+      ],
       cpu: pinning?.server ?? null,
     });
-    const target: Target = { port: server.port, pid: server.pid, clockTicks: ticks };
+    const target: Target = { port: server.port, pid: server.pid, clockTicks: ticks, inspectPort };
     const result: LoadResult = await runLoadgen(
       scenario.spec,
       target,
@@ -181,4 +186,12 @@ async function measure(
     }
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
+}
+
+/** A port that was free a moment ago, for the server's inspector. */
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
 }

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { LoadSpec } from "./loadgen/spec.ts";
+import type { LatencySpec, LoadSpec } from "./loadgen/spec.ts";
 
 /** One measurement: a load spec and a name to report it under. */
 export interface Scenario {
@@ -13,6 +13,10 @@ export interface Scenario {
   spec: LoadSpec;
   /** The issue's headline measurement, the one profiled with `--profile`. */
   headline?: boolean;
+  /** Run the server with `--inspect`, so the load generator can force a GC before measuring. */
+  inspect?: boolean;
+  /** Run `bench/floor_relay.ts` instead of sockchat, to show the harness's own floor. */
+  floor?: boolean;
 }
 
 /** Messages per sender in the headline fan-out (issue 6). */
@@ -70,21 +74,25 @@ function fullScenarios(): Scenario[] {
       }
     }
   }
+  const latency: LatencySpec = {
+    kind: "latency",
+    clients: 50,
+    intervalMs: 10,
+    durationMs: 5000,
+    textBytes: TEXT_BYTES,
+    timeoutMs: 30_000,
+  };
+  list.push({ name: "latency: 50 clients, one message every 10 ms for 5 s", spec: latency });
   list.push({
-    name: "latency: 50 clients, one message every 10 ms for 5 s",
-    spec: {
-      kind: "latency",
-      clients: 50,
-      intervalMs: 10,
-      durationMs: 5000,
-      textBytes: TEXT_BYTES,
-      timeoutMs: 30_000,
-    },
+    name: "latency floor: same load on a do-nothing Deno relay (not sockchat)",
+    spec: latency,
+    floor: true,
   });
   for (const clients of [1000, 5000, 10_000]) {
     list.push({
       name: `idle: ${clients} joined clients`,
-      spec: { kind: "idle", clients, concurrency: 10, settleMs: 15_000, timeoutMs: 120_000 },
+      spec: { kind: "idle", clients, concurrency: 10, settleMs: 5000, timeoutMs: 120_000 },
+      inspect: true,
     });
   }
   list.push({
@@ -95,16 +103,25 @@ function fullScenarios(): Scenario[] {
       senders: 5,
       window: WINDOW,
       textBytes: TEXT_BYTES,
-      warmMs: 1000,
+      warmMs: 2000,
       stallMs: 3000,
       afterMs: 1000,
       timeoutMs: 30_000,
     },
+    inspect: true,
   });
   return list;
 }
 
 function smokeScenarios(): Scenario[] {
+  const latency: LatencySpec = {
+    kind: "latency",
+    clients: 5,
+    intervalMs: 10,
+    durationMs: 300,
+    textBytes: TEXT_BYTES,
+    timeoutMs: 10_000,
+  };
   return [
     {
       name: "headline (smoke): 10 clients, 2 send 200 pipelined",
@@ -112,20 +129,12 @@ function smokeScenarios(): Scenario[] {
       headline: true,
     },
     { name: fanoutName(10, 10, WINDOW), spec: fanout(10, 10, WINDOW, 50, 10_000) },
-    {
-      name: "latency (smoke): 5 clients, every 10 ms for 0.3 s",
-      spec: {
-        kind: "latency",
-        clients: 5,
-        intervalMs: 10,
-        durationMs: 300,
-        textBytes: TEXT_BYTES,
-        timeoutMs: 10_000,
-      },
-    },
+    { name: "latency (smoke): 5 clients, every 10 ms for 0.3 s", spec: latency },
+    { name: "latency floor (smoke): do-nothing relay", spec: latency, floor: true },
     {
       name: "idle (smoke): 50 joined clients",
       spec: { kind: "idle", clients: 50, concurrency: 10, settleMs: 300, timeoutMs: 10_000 },
+      inspect: true,
     },
     {
       name: "slow consumer (smoke): 6 clients, 1 reader stalls 0.3 s",
@@ -140,6 +149,7 @@ function smokeScenarios(): Scenario[] {
         afterMs: 100,
         timeoutMs: 10_000,
       },
+      inspect: true,
     },
   ];
 }

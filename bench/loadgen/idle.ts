@@ -6,6 +6,7 @@
  */
 
 import { cpuMs, memory } from "../proc_stats.ts";
+import { collectGarbage } from "./inspector.ts";
 import { closeAll, connectAll, joinsSettled, sleep, sum } from "./cluster.ts";
 import type { IdleResult, IdleSpec, Target } from "./spec.ts";
 
@@ -15,6 +16,9 @@ const SETTLE_POLL_MS = 250;
 
 /** Runs the idle-connection measurement against `target`. */
 export async function runIdle(spec: IdleSpec, target: Target): Promise<IdleResult> {
+  const gc = () =>
+    target.inspectPort === undefined ? Promise.resolve(null) : collectGarbage(target.inspectPort);
+  const baseHeap = await gc();
   const base = memory(target.pid);
   const cpu0 = cpuMs(target.pid, target.clockTicks);
   const t0 = performance.now();
@@ -31,15 +35,20 @@ export async function runIdle(spec: IdleSpec, target: Target): Promise<IdleResul
     const setupMs = performance.now() - t0;
     const serverCpuMs = cpuMs(target.pid, target.clockTicks) - cpu0;
     const afterSetup = memory(target.pid);
-    // The set-up leaves garbage that V8 frees only once the server has been idle a while, so
-    // the settled figure is the lowest RSS seen while everyone sits idle.
+    // Set-up leaves garbage that V8 frees only when it gets round to it; the settled figure is
+    // the lowest RSS seen while everyone sits idle, after a forced collection if we can force one.
     let settled = afterSetup.rssKiB;
     const until = performance.now() + spec.settleMs;
     while (performance.now() < until) {
       await sleep(SETTLE_POLL_MS);
       settled = Math.min(settled, memory(target.pid).rssKiB);
     }
+    const heap = await gc();
+    await sleep(SETTLE_POLL_MS);
+    settled = Math.min(settled, memory(target.pid).rssKiB);
     const joined = clients.filter((c) => !c.eof).length;
+    const perConnection = (total: number, before: number) =>
+      joined === 0 ? 0 : (total - before) / joined;
     return {
       kind: "idle",
       clients: spec.clients,
@@ -48,7 +57,13 @@ export async function runIdle(spec: IdleSpec, target: Target): Promise<IdleResul
       rssAfterSetupKiB: afterSetup.rssKiB,
       rssKiB: settled,
       peakRssKiB: memory(target.pid).peakKiB,
-      rssPerConnectionKiB: joined === 0 ? 0 : (settled - base.rssKiB) / joined,
+      rssPerConnectionKiB: perConnection(settled, base.rssKiB),
+      heapPerConnectionKiB: heap === null || baseHeap === null
+        ? null
+        : perConnection(heap.usedKiB, baseHeap.usedKiB),
+      buffersPerConnectionKiB: heap === null || baseHeap === null
+        ? null
+        : perConnection(heap.backingStoreKiB, baseHeap.backingStoreKiB),
       setupMs,
       joinNotices: sum(clients, (c) => c.joins),
       serverCpuMs,

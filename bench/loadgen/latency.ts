@@ -6,7 +6,7 @@
  */
 
 import { closeAll, connectAll, joinsSettled, sleep, sum, waitUntil } from "./cluster.ts";
-import { LatencyHistogram } from "./histogram.ts";
+import { LatencyHistogram, type LatencySummary } from "./histogram.ts";
 import { Receiver } from "./receiver.ts";
 import { stampedFrame } from "./sender.ts";
 import type { LatencyResult, LatencySpec, Target } from "./spec.ts";
@@ -23,9 +23,21 @@ export async function runLatency(spec: LatencySpec, target: Target): Promise<Lat
   });
   try {
     const histogram = new LatencyHistogram();
+    // Messages go out one at a time, so the send stamp names a message. The first receiver's
+    // latency is the server's plus one hop; the last one's adds the load generator reading
+    // the other sockets one after another.
+    const spread = new Map<number, { first: number; last: number }>();
+    const onStamp = (sentAt: number, latency: number) => {
+      const seen = spread.get(sentAt);
+      if (seen === undefined) spread.set(sentAt, { first: latency, last: latency });
+      else {
+        seen.first = Math.min(seen.first, latency);
+        seen.last = Math.max(seen.last, latency);
+      }
+    };
     let acked = 0;
     const receivers = clients.map((client) =>
-      new Receiver(client, { senders: spec.clients, histogram, onAck: () => acked++ })
+      new Receiver(client, { senders: spec.clients, histogram, onStamp, onAck: () => acked++ })
     );
     await joinsSettled(clients, spec.timeoutMs);
 
@@ -59,9 +71,17 @@ export async function runLatency(spec: LatencySpec, target: Target): Promise<Lat
       lost: expected - delivered,
       orderViolations: sum(receivers, (r) => r.orderViolations),
       latency: histogram.summary(),
+      firstReceiver: summarise([...spread.values()].map((s) => s.first)),
+      lastReceiver: summarise([...spread.values()].map((s) => s.last)),
       timedOut: !finished,
     };
   } finally {
     await closeAll(clients);
   }
+}
+
+function summarise(micros: number[]): LatencySummary {
+  const histogram = new LatencyHistogram();
+  for (const us of micros) histogram.record(us);
+  return histogram.summary();
 }

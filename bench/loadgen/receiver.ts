@@ -43,6 +43,8 @@ export interface ReceiverOptions {
   senders: number;
   /** Where latencies go, if they are wanted; swappable between phases. */
   histogram?: LatencyHistogram;
+  /** Called for each stamped message with its send stamp and latency, both in microseconds. */
+  onStamp?: (sentAtMicros: number, latencyMicros: number) => void;
   /** Called for each ack on this connection (the client's own messages). */
   onAck?: () => void;
   /** Called for each `leave` seen. */
@@ -96,6 +98,7 @@ export class Receiver {
         if (this.histogram !== null) {
           this.histogram.record(this.#client.chunkAt - stamp.sentAtMicros);
         }
+        this.#options.onStamp?.(stamp.sentAtMicros, this.#client.chunkAt - stamp.sentAtMicros);
         return;
       }
       case "ack":

@@ -7,6 +7,7 @@
  */
 
 import { memory } from "../proc_stats.ts";
+import { collectGarbage } from "./inspector.ts";
 import { closeAll, connectAll, joinsSettled, sleep, sum, waitUntil } from "./cluster.ts";
 import { LatencyHistogram } from "./histogram.ts";
 import { Departures, Receiver } from "./receiver.ts";
@@ -107,6 +108,7 @@ export async function runSlowConsumer(
       after: phases[2].summary(),
       baseRssKiB: base.rssKiB,
       peakRssKiB: { before: peaks[0], during: peaks[1], after: peaks[2] },
+      heapAfter: target.inspectPort === undefined ? null : await collectGarbage(target.inspectPort),
       timedOut: !finished,
     };
   } finally {

@@ -6,6 +6,7 @@
  */
 
 import type { LatencySummary } from "./histogram.ts";
+import type { HeapUsage } from "./inspector.ts";
 
 /** Where the server under test is, and how to read its CPU time. */
 export interface Target {
@@ -14,6 +15,8 @@ export interface Target {
   pid: number;
   /** `getconf CLK_TCK`. */
   clockTicks: number;
+  /** Port of the server's `--inspect` endpoint, when it has one (to force a GC). */
+  inspectPort?: number;
 }
 
 /** Many clients in one room; some or all of them send as fast as they are allowed. */
@@ -99,7 +102,12 @@ export interface FanoutResult extends DeliveryCounts {
 /** Outcome of a {@linkcode LatencySpec}. */
 export interface LatencyResult extends DeliveryCounts {
   kind: "latency";
+  /** Every delivery. */
   latency: LatencySummary;
+  /** Per message, its earliest delivery: the server's latency plus one loopback hop. */
+  firstReceiver: LatencySummary;
+  /** Per message, its latest delivery. */
+  lastReceiver: LatencySummary;
   timedOut: boolean;
 }
 
@@ -111,11 +119,15 @@ export interface IdleResult {
   baseRssKiB: number;
   /** Right after the last join notice arrived. */
   rssAfterSetupKiB: number;
-  /** Lowest RSS while everyone sat idle for `settleMs`: the steady state. */
+  /** Lowest RSS while everyone sat idle, a forced GC included: the steady state. */
   rssKiB: number;
   peakRssKiB: number;
   /** `(rssKiB - baseRssKiB) / joined`. */
   rssPerConnectionKiB: number;
+  /** Live JS heap per connection after a full GC; null without an inspector. */
+  heapPerConnectionKiB: number | null;
+  /** ArrayBuffer backing stores per connection after a full GC; null without an inspector. */
+  buffersPerConnectionKiB: number | null;
   /** Time to connect and log in everyone, including the join notices. */
   setupMs: number;
   joinNotices: number;
@@ -139,6 +151,8 @@ export interface SlowConsumerResult extends DeliveryCounts {
   baseRssKiB: number;
   /** Highest server RSS seen in each phase. */
   peakRssKiB: { before: number; during: number; after: number };
+  /** The server's heap after a full GC once everything was delivered; null without inspector. */
+  heapAfter: HeapUsage | null;
   timedOut: boolean;
 }
 
