@@ -9,9 +9,12 @@ import { parseServeArgs } from "./cli/serve_args.ts";
 import { JOIN_HELP, MAIN_HELP, SERVE_HELP, UsageError } from "./cli/usage.ts";
 import { runJoin } from "./client.ts";
 import { createLogger } from "./log/logger.ts";
+import { type MetricsServer, MetricsServerError, startMetricsServer } from "./metrics/http.ts";
+import { createSockchatMetrics } from "./metrics/sockchat_metrics.ts";
 import { loadServerSecrets, SecretError, type ServerSecrets } from "./security/secrets.ts";
 import { FLOOD_BYTE_BURST, FLOOD_MESSAGE_BURST } from "./config/security_limits.ts";
 import { startServer } from "./server.ts";
+import { loadTlsCredentials, type TlsCredentials, TlsError } from "./transport/tls.ts";
 import { VERSION } from "./version.ts";
 
 /** Runs the CLI with `args`; resolves to the exit code. */
@@ -71,11 +74,44 @@ async function serve(args: string[]): Promise<number> {
       operFile: options.operFile,
     });
   } catch (error) {
-    if (error instanceof SecretError || error instanceof CliFileError) {
+    if (error instanceof SecretError) {
       console.error(`sockchat: ${error.message}`);
       return 1;
     }
     throw error;
+  }
+  // Read and check the PEM files first: a wrong path or a key in the cert's place is a
+  // one-line error, not a failure to listen.
+  let tls: TlsCredentials | undefined;
+  try {
+    tls = options.tlsCert && options.tlsKey
+      ? await loadTlsCredentials(options.tlsCert, options.tlsKey)
+      : undefined;
+  } catch (error) {
+    if (error instanceof TlsError) {
+      console.error(`sockchat: ${error.message}`);
+      return 1;
+    }
+    throw error;
+  }
+  // The metrics endpoint comes up first, so that a busy metrics port fails before anyone could
+  // have joined the chat.
+  const metrics = options.metricsPort === undefined ? undefined : createSockchatMetrics();
+  let metricsServer: MetricsServer | null = null;
+  if (metrics !== undefined) {
+    try {
+      metricsServer = startMetricsServer({
+        registry: metrics.registry,
+        port: options.metricsPort ?? 0,
+        hostname: options.metricsHost,
+      });
+    } catch (error) {
+      if (error instanceof MetricsServerError) {
+        console.error(`sockchat: ${error.message}`);
+        return 1;
+      }
+      throw error;
+    }
   }
   let server;
   try {
@@ -86,12 +122,8 @@ async function serve(args: string[]): Promise<number> {
     server = startServer({
       ...options,
       logger,
-      tls: options.tlsCert && options.tlsKey
-        ? {
-          cert: await readPem(options.tlsCert, "--tls-cert"),
-          key: await readPem(options.tlsKey, "--tls-key"),
-        }
-        : undefined,
+      tls,
+      metrics,
       password: secrets.password,
       operSecret: secrets.operSecret,
       flood: options.rate === 0 ? null : {
@@ -102,6 +134,11 @@ async function serve(args: string[]): Promise<number> {
       },
     });
   } catch (error) {
+    await metricsServer?.shutdown();
+    if (error instanceof TlsError) {
+      console.error(`sockchat: ${error.message}`);
+      return 1;
+    }
     const reason = error instanceof Deno.errors.AddrInUse
       ? "the address is already in use (is another server running? try --port)"
       : error instanceof Deno.errors.PermissionDenied
@@ -115,36 +152,28 @@ async function serve(args: string[]): Promise<number> {
       console.error(`sockchat: cannot open the history database ${options.db}: ${reason}`);
       return 1;
     }
-    if (error instanceof CliFileError) {
-      console.error(`sockchat: ${error.message}`);
-      return 1;
-    }
     console.error(`sockchat: cannot listen on ${options.host}:${options.port}: ${reason}`);
     return 1;
   }
-  const host = server.addr.hostname.includes(":")
-    ? `[${server.addr.hostname}]`
-    : server.addr.hostname;
-  console.log(`listening on ${host}:${server.addr.port}`);
+  console.log(`listening on ${hostPort(server.addr)}`);
+  if (metricsServer !== null) {
+    console.log(`metrics on http://${hostPort(metricsServer.addr)}/metrics`);
+  }
   const stop = () => void server.shutdown();
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
   await server.finished;
+  // However the chat server ended (a signal, or its listener failing), metrics end with it.
+  await metricsServer?.shutdown();
   Deno.removeSignalListener("SIGINT", stop);
   Deno.removeSignalListener("SIGTERM", stop);
   return 0;
 }
 
-
-/** A file named on the command line could not be used. */
-class CliFileError extends Error {}
-
-async function readPem(path: string, flag: string): Promise<string> {
-  try {
-    return await Deno.readTextFile(path);
-  } catch (error) {
-    throw new CliFileError(`cannot read ${flag} ${path}: ${(error as Error).message}`);
-  }
+/** `host:port`, with an IPv6 host in brackets. */
+function hostPort(addr: Deno.NetAddr): string {
+  const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
+  return `${host}:${addr.port}`;
 }
 
 if (import.meta.main) {

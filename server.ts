@@ -1,7 +1,9 @@
 /**
  * The sockchat server: accepts TCP (or TLS) connections with `Deno.listen` and runs each as its
  * own task against one shared {@linkcode Hub}. Refusals at the door (too many connections from
- * one address, a banned address) cost one small write and a close.
+ * one address, a banned address) cost one small write and a close. A TLS connection must finish
+ * its handshake within {@linkcode TLS_HANDSHAKE_TIMEOUT_MS} (and the login timeout) before it
+ * becomes a {@linkcode Connection}.
  *
  * @module
  */
@@ -19,16 +21,18 @@ import {
   SHUTDOWN_GRACE_MS,
   SWEEP_INTERVAL_MS,
 } from "./config/limits.ts";
-import { DEFAULT_MAX_CONNS_PER_IP } from "./config/security_limits.ts";
+import { DEFAULT_MAX_CONNS_PER_IP, TLS_HANDSHAKE_TIMEOUT_MS } from "./config/security_limits.ts";
 import { Hub, type Verifier } from "./core/hub.ts";
 import { BanList } from "./core/moderation.ts";
 import { type Logger, silentLogger } from "./log/logger.ts";
+import type { RejectReason, SockchatMetrics } from "./metrics/sockchat_metrics.ts";
 import { errorFrame } from "./protocol/frames.ts";
 import { Outgoing } from "./protocol/outgoing.ts";
 import { ConnLimiter } from "./security/conn_limiter.ts";
 import type { FloodGuardOptions } from "./security/token_bucket.ts";
 import { SqliteHistory, type SyncMode } from "./store/sqlite_history.ts";
 import { Connection, type ConnectionMetrics } from "./transport/connection.ts";
+import { listenTls, serverHandshake } from "./transport/tls.ts";
 import { VERSION } from "./version.ts";
 
 /** PEM certificate chain and key for serving TLS. */
@@ -73,13 +77,16 @@ export interface ServerOptions {
   handshakeTimeoutMs?: number;
   /** @default 120000 */
   idleTimeoutMs?: number;
-  /** Where counts go. @default nowhere */
-  metrics?: ServerMetrics;
+  /**
+   * Where counts go (see metrics/sockchat_metrics.ts); the server also gives its gauges
+   * samplers, read at each scrape. @default nowhere
+   */
+  metrics?: SockchatMetrics;
 }
 
 /** Every count the server keeps, for `--metrics-port`. All methods must be cheap. */
 export interface ServerMetrics extends ConnectionMetrics {
-  rejected(reason: string): void;
+  /** One history commit took this long. */
   commitSeconds(seconds: number): void;
 }
 
@@ -91,6 +98,20 @@ const NO_METRICS: ServerMetrics = {
   rejected() {},
   commitSeconds() {},
 };
+
+/** {@linkcode ServerMetrics} that count into sockchat's registry: plain increments, no allocation. */
+function countInto(metrics: SockchatMetrics): ServerMetrics {
+  const { messagesIn, messagesOut, droppedSlow, rateLimited, rejectedConnections } = metrics;
+  const history = metrics.historyWriteSeconds;
+  return {
+    framesIn: (n: number) => messagesIn.inc(n),
+    delivered: () => messagesOut.inc(),
+    droppedSlow: () => droppedSlow.inc(),
+    rateLimited: () => rateLimited.inc(),
+    rejected: (reason: RejectReason) => rejectedConnections.inc(reason),
+    commitSeconds: (seconds: number) => history.observe(seconds),
+  };
+}
 
 /** A running server. */
 export interface ChatServer {
@@ -121,11 +142,12 @@ export function startServer(options: ServerOptions = {}): ChatServer {
   const maxUsers = options.maxUsers ?? DEFAULT_MAX_USERS;
   const maxQueueBytes = options.maxQueueBytes ?? DEFAULT_MAX_QUEUE_BYTES;
   const logger = options.logger ?? silentLogger;
-  const metrics = options.metrics ?? NO_METRICS;
+  const metrics = options.metrics === undefined ? NO_METRICS : countInto(options.metrics);
   const hostname = options.host ?? DEFAULT_SERVE_HOST;
   const port = options.port ?? DEFAULT_PORT;
+  // listenTls explains a key that does not match its certificate (as a TlsError).
   const listener: Deno.Listener = options.tls
-    ? Deno.listenTls({ hostname, port, cert: options.tls.cert, key: options.tls.key })
+    ? listenTls({ hostname, port, cert: options.tls.cert, key: options.tls.key })
     : Deno.listen({ hostname, port });
   let store: SqliteHistory;
   try {
@@ -155,6 +177,8 @@ export function startServer(options: ServerOptions = {}): ChatServer {
   });
   const limiter = new ConnLimiter(options.maxConnsPerIp ?? DEFAULT_MAX_CONNS_PER_IP);
   const connections = new Set<Connection>();
+  /** Accepted TLS sockets still in their handshake: not yet Connections, but open. */
+  const handshaking = new Set<Deno.Conn>();
   const tasks = new Set<Promise<void>>();
   const connectionOptions = {
     hub,
@@ -167,6 +191,18 @@ export function startServer(options: ServerOptions = {}): ChatServer {
     metrics,
   };
   let stopping = false;
+  const tlsTimeoutMs = Math.min(TLS_HANDSHAKE_TIMEOUT_MS, connectionOptions.handshakeTimeoutMs);
+
+  if (options.metrics !== undefined) {
+    // Totals the server can compute are read at scrape time, so the hot path keeps no gauges.
+    options.metrics.connections.sampleWith(() => connections.size + handshaking.size);
+    options.metrics.users.sampleWith(() => hub.userCount);
+    options.metrics.queueBytes.sampleWith(() => {
+      let bytes = 0;
+      for (const connection of connections) bytes += connection.queuedBytes;
+      return bytes;
+    });
+  }
 
   // One timer for every connection's handshake and idle deadlines: no per-message timers.
   const sweepEvery = Math.max(
@@ -183,7 +219,7 @@ export function startServer(options: ServerOptions = {}): ChatServer {
   }, sweepEvery);
 
   /** Refuses a connection at the door: one JSON error line (readable on netcat too), then close. */
-  const refuse = (conn: Deno.Conn, reason: string, frame: Outgoing) => {
+  const refuse = (conn: Deno.Conn, reason: RejectReason, frame: Outgoing) => {
     metrics.rejected(reason);
     logger.info("refused", { remote: remoteOf(conn), reason });
     conn.write(frame.ndjson()).catch(() => {}).finally(() => closeQuietly(conn));
@@ -193,6 +229,7 @@ export function startServer(options: ServerOptions = {}): ChatServer {
     try {
       for await (const conn of listener) {
         if (stopping) {
+          metrics.rejected("shutting_down");
           closeQuietly(conn);
           continue;
         }
@@ -222,14 +259,11 @@ export function startServer(options: ServerOptions = {}): ChatServer {
         // Chat frames are small and latency-sensitive: never wait to coalesce them in the kernel
         // (the outbound queue already coalesces whatever is waiting into one write).
         if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
-        const connection = new Connection(conn, connectionOptions);
-        connections.add(connection);
         logger.debug("connect", { remote: remoteOf(conn) });
-        const task = connection.run().catch((error) => {
+        const task = serve(conn, performance.now()).catch((error) => {
           logger.error("connection_failed", { error: String(error) });
         }).finally(() => {
           lease.release();
-          connections.delete(connection);
           tasks.delete(task);
         });
         tasks.add(task);
@@ -240,6 +274,38 @@ export function startServer(options: ServerOptions = {}): ChatServer {
     // The listener died on its own: wind down as if asked to.
     if (!stopping) void shutdown();
   })();
+
+  /** Runs one accepted socket to its end: the TLS handshake if any, then the connection. */
+  async function serve(conn: Deno.Conn, acceptedAt: number): Promise<void> {
+    if (options.tls !== undefined) {
+      const remote = remoteOf(conn);
+      handshaking.add(conn);
+      const result = await serverHandshake(conn as Deno.TlsConn, tlsTimeoutMs);
+      if (!result.ok) {
+        if (!stopping) {
+          metrics.rejected("tls_handshake");
+          logger.info("refused", { remote, reason: "tls_handshake", detail: result.reason });
+        }
+        // A silent peer keeps its socket open even after the deadline (see serverHandshake), so
+        // its per-address slot stays taken until the socket is really gone.
+        await result.released;
+        handshaking.delete(conn);
+        return;
+      }
+      handshaking.delete(conn);
+      if (stopping) {
+        closeQuietly(conn);
+        return;
+      }
+    }
+    const connection = new Connection(conn, connectionOptions, acceptedAt);
+    connections.add(connection);
+    try {
+      await connection.run();
+    } finally {
+      connections.delete(connection);
+    }
+  }
 
   let shutdownPromise: Promise<void> | null = null;
   const { promise: finished, resolve: markFinished } = Promise.withResolvers<void>();
@@ -253,6 +319,9 @@ export function startServer(options: ServerOptions = {}): ChatServer {
         // already closed
       }
       await acceptLoop;
+      // Abandon unfinished TLS handshakes (their sockets go with the process, or when the peer
+      // next sends or hangs up: Deno cannot abort a server handshake).
+      for (const conn of handshaking) closeQuietly(conn);
       hub.shutdown();
       for (const connection of connections) connection.shutdown();
       // Each connection bounds its own flush by SHUTDOWN_GRACE_MS; this is a backstop.

@@ -14,18 +14,37 @@ import {
   MetricsRegistry,
 } from "./registry.ts";
 
-/** Why a connection was turned away, for `sockchat_rejected_connections_total{reason}`. */
+/**
+ * Why a connection was turned away, for `sockchat_rejected_connections_total{reason}`. Each is
+ * the error code the client was sent (or, for `tls_handshake`, the log's reason), so that the
+ * metric, the log and the protocol use one vocabulary.
+ */
 export const REJECT_REASONS = [
-  "per_ip_limit",
-  "server_full",
-  "bad_password",
+  /** More than `--max-conns-per-ip` connections from one address (refused at the door). */
+  "too_many_connections",
+  /** An address ban (at the door) or a nick ban (at login). */
   "banned",
+  /** `--max-users` reached. */
+  "server_full",
+  /** Missing or wrong server password. */
+  "bad_password",
+  /** A hello for a protocol version this server does not speak. */
+  "unsupported_version",
+  /** No login within `--handshake-timeout`. */
+  "handshake_timeout",
+  /** The TLS handshake failed or did not finish in time. */
   "tls_handshake",
+  /** Arrived while the server was shutting down. */
   "shutting_down",
 ] as const;
 
 /** One of {@linkcode REJECT_REASONS}. */
 export type RejectReason = typeof REJECT_REASONS[number];
+
+/** True if `code` (an error code, say) is one of {@linkcode REJECT_REASONS}. */
+export function isRejectReason(code: string): code is RejectReason {
+  return (REJECT_REASONS as readonly string[]).includes(code);
+}
 
 /** Every metric sockchat exports, ready to be updated by the server. */
 export interface SockchatMetrics {
@@ -34,7 +53,7 @@ export interface SockchatMetrics {
   connections: Gauge;
   /** Logged-in users. */
   users: Gauge;
-  /** Frames received from clients (after flood control). */
+  /** Frames received from clients and admitted by flood control. */
   messagesIn: Counter;
   /** Frames delivered to clients: one per recipient. */
   messagesOut: Counter;
@@ -58,7 +77,7 @@ export interface SockchatMetrics {
  * ```ts
  * const metrics = createSockchatMetrics();
  * metrics.queueBytes.sampleWith(() => sumOfQueuedBytes());
- * metrics.rejectedConnections.inc("per_ip_limit");
+ * metrics.rejectedConnections.inc("too_many_connections");
  * ```
  */
 export function createSockchatMetrics(registry = new MetricsRegistry()): SockchatMetrics {

@@ -115,7 +115,7 @@ Deno.test("sockchat declares all of its metrics, well formed, in a stable order"
   metrics.messagesOut.inc(25);
   metrics.droppedSlow.inc();
   metrics.rateLimited.inc(4);
-  metrics.rejectedConnections.inc("per_ip_limit");
+  metrics.rejectedConnections.inc("too_many_connections");
   metrics.queueBytes.sampleWith(() => 1024);
   metrics.historyWriteSeconds.observe(0.002);
   const text = metrics.registry.render();
@@ -140,7 +140,7 @@ Deno.test("sockchat declares all of its metrics, well formed, in a stable order"
       "sockchat_messages_out_total 25",
       "sockchat_dropped_slow_total 1",
       "sockchat_rate_limited_total 4",
-      'sockchat_rejected_connections_total{reason="per_ip_limit"} 1',
+      'sockchat_rejected_connections_total{reason="too_many_connections"} 1',
       'sockchat_rejected_connections_total{reason="server_full"} 0',
       "sockchat_queue_bytes 1024",
       'sockchat_history_write_seconds_bucket{le="0.001"} 0',

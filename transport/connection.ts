@@ -9,6 +9,7 @@
 import {
   LINGER_MS,
   MAX_BAD_FRAMES,
+  NICK_MAX_LENGTH,
   PLAIN_GREETING_DELAY_MS,
   READ_CHUNK_BYTES,
   SHUTDOWN_GRACE_MS,
@@ -24,6 +25,7 @@ import {
 } from "../protocol/frames.ts";
 import { Outgoing } from "../protocol/outgoing.ts";
 import type { Logger } from "../log/logger.ts";
+import { isRejectReason, type RejectReason } from "../metrics/sockchat_metrics.ts";
 import { FloodGuard, type FloodGuardOptions } from "../security/token_bucket.ts";
 import { OutboundQueue, writeAll } from "./outbound_queue.ts";
 import { NdjsonSession } from "./ndjson_session.ts";
@@ -45,12 +47,18 @@ export interface ConnectionOptions {
   metrics: ConnectionMetrics;
 }
 
-/** What a connection reports as it goes. Every method must be cheap. */
+/** What a connection reports as it goes. Every method must be cheap: no allocation. */
 export interface ConnectionMetrics {
+  /** `n` frames were admitted by flood control. */
   framesIn(n: number): void;
+  /** One frame was queued for this peer. */
   delivered(): void;
+  /** This peer's queue overflowed; it is being dropped as `too_slow`. */
   droppedSlow(): void;
+  /** Flood control refused one frame. */
   rateLimited(): void;
+  /** The connection was turned away before it logged in. */
+  rejected(reason: RejectReason): void;
 }
 
 /** What a wire-format session does with the frames of its connection. */
@@ -81,13 +89,18 @@ export class Connection implements PeerSink {
   #reason: LeaveReason = "dropped";
   #lingerTimer: ReturnType<typeof setTimeout> | undefined;
   readonly #guard: FloodGuard | null;
-  readonly #opened = performance.now();
+  readonly #opened: number;
   #lastHeard = performance.now();
   #pingToken: string | null = null;
   #pings = 0;
 
-  constructor(conn: Deno.Conn, options: ConnectionOptions) {
+  /**
+   * @param openedAt When the socket was accepted (`performance.now()`), if earlier than now:
+   * time spent on a TLS handshake counts against the handshake timeout.
+   */
+  constructor(conn: Deno.Conn, options: ConnectionOptions, openedAt: number = performance.now()) {
     this.#conn = conn;
+    this.#opened = openedAt;
     this.#options = options;
     this.#queue = new OutboundQueue(options.maxQueueBytes);
     const addr = conn.remoteAddr as Deno.NetAddr;
@@ -114,6 +127,7 @@ export class Connection implements PeerSink {
           } seconds; closing.`,
           { fatal: true },
         ));
+        this.#options.metrics.rejected("handshake_timeout");
         this.finish("timeout", true);
       }
       return;
@@ -163,6 +177,23 @@ export class Connection implements PeerSink {
   loggedIn(user: User): void {
     this.#user = user;
     this.#options.logger.info("login", { remote: this.#remote, nick: user.nick, mode: this.#mode });
+  }
+
+  /**
+   * Tells the peer why its login failed. A fatal refusal (banned, server full, wrong password,
+   * ...) is counted, logged and ends the connection; others (a nick taken) allow a retry.
+   */
+  loginRefused(error: ErrorFrame, nick: string): void {
+    this.send(error);
+    if (!error.fatal) return;
+    if (isRejectReason(error.code)) this.#options.metrics.rejected(error.code);
+    this.#options.logger.info("login_refused", {
+      remote: this.#remote,
+      // Cut to a nick's length: a refused hello's nick is unchecked and may be a frame long.
+      nick: [...nick.slice(0, 4 * NICK_MAX_LENGTH)].slice(0, NICK_MAX_LENGTH).join(""),
+      code: error.code,
+    });
+    this.finish("protocol_error", true);
   }
 
   /** {@inheritDoc PeerSink.deliver} */
@@ -219,7 +250,10 @@ export class Connection implements PeerSink {
   /** Queues raw bytes (a plain-text prompt). */
   sendRaw(bytes: Uint8Array): void {
     if (this.#finishing) return;
-    if (!this.#queue.push(bytes)) this.finish("too_slow", false);
+    if (!this.#queue.push(bytes)) {
+      this.#options.metrics.droppedSlow();
+      this.finish("too_slow", false);
+    }
   }
 
   /**
@@ -274,7 +308,7 @@ export class Connection implements PeerSink {
         for await (const batch of frames) {
           this.#lastHeard = performance.now();
           this.#pingToken = null;
-          this.#options.metrics.framesIn(batch.length);
+          let admitted = 0;
           // Synchronously, so that the hub commits a chunk's messages as one batch.
           for (const decoded of batch) {
             if (this.#finishing) break;
@@ -287,8 +321,12 @@ export class Connection implements PeerSink {
               this.finish("protocol_error", true);
               break;
             }
-            if (this.#admit(decoded.bytes.length)) session.frame(decoded.bytes);
+            if (this.#admit(decoded.bytes.length)) {
+              admitted++;
+              session.frame(decoded.bytes);
+            }
           }
+          if (admitted > 0) this.#options.metrics.framesIn(admitted);
         }
       }
       // EOF: the peer closed its side. A quit frame has already finished us as "quit".

@@ -49,8 +49,7 @@ export class NdjsonSession implements ProtocolSession {
           this.#conn.loggedIn(result.user);
           return;
         }
-        this.#conn.send(result.error);
-        if (result.error.fatal) this.#conn.finish("protocol_error", true);
+        this.#conn.loginRefused(result.error, frame.nick);
         return;
       }
       case "msg":

@@ -122,11 +122,7 @@ export class PlainSession implements ProtocolSession {
       this.#conn.loggedIn(result.user);
       return;
     }
-    this.#conn.send(result.error);
-    if (result.error.fatal) {
-      this.#conn.finish("protocol_error", true);
-    } else {
-      this.#conn.sendRaw(NICK_PROMPT);
-    }
+    this.#conn.loginRefused(result.error, nick);
+    if (!result.error.fatal) this.#conn.sendRaw(NICK_PROMPT);
   }
 }

@@ -98,13 +98,24 @@ export function listenTls(options: ListenTlsOptions): Deno.TlsListener {
   }
 }
 
-/** How a server-side handshake went; on failure the connection has been closed. */
-export type HandshakeResult = { ok: true } | { ok: false; reason: string };
+/**
+ * How a server-side handshake went. On failure, `released` resolves once the socket is really
+ * closed: at once after a handshake error, but after a timeout only when the peer finally sends
+ * something or hangs up (see {@linkcode serverHandshake}).
+ */
+export type HandshakeResult =
+  | { ok: true }
+  | { ok: false; reason: string; timedOut: boolean; released: Promise<void> };
 
 /**
- * Completes the handshake of an accepted TLS connection within `timeoutMs`, so that a peer that
- * never finishes it cannot hold the connection. On failure the connection is closed and
- * `reason` says why, for the log.
+ * Completes the handshake of an accepted TLS connection within `timeoutMs`.
+ *
+ * After a handshake error the connection is closed. After a timeout it is not, because it
+ * cannot be: Deno (through rustls-tokio-stream) keeps the socket of a `TlsConn` closed
+ * mid-handshake open until the handshake ends, with no deadline, so a peer that stays silent
+ * holds it either way. The connection is then left to finish or fail on its own, and closed
+ * when it does (`released`); hold any per-address slot until then, so that silent peers stay
+ * within the per-address limit. Closing `conn` yourself (at shutdown) also settles `released`.
  *
  * @param timeoutMs @default 10000
  */
@@ -112,15 +123,42 @@ export async function serverHandshake(
   conn: Deno.TlsConn,
   timeoutMs: number = TLS_HANDSHAKE_TIMEOUT_MS,
 ): Promise<HandshakeResult> {
-  const outcome = await withDeadline(conn, conn.handshake(), timeoutMs);
+  const handshake = conn.handshake().then(() => "ok" as const, (error: unknown) => ({ error }));
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const outcome = await Promise.race([
+    handshake,
+    new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), timeoutMs))),
+  ]);
+  clearTimeout(timer);
   if (outcome === "ok") return { ok: true };
+  if (outcome === "timeout") {
+    return {
+      ok: false,
+      reason: `handshake not finished within ${timeoutMs} ms`,
+      timedOut: true,
+      released: handshake.then(() => closeQuietly(conn)),
+    };
+  }
   closeQuietly(conn);
   return {
     ok: false,
-    reason: outcome === "timeout"
-      ? `handshake not finished within ${timeoutMs} ms`
-      : describeTlsError(outcome.error),
+    reason: describeServerTlsError(outcome.error),
+    timedOut: false,
+    released: Promise.resolve(),
   };
+}
+
+/** A server-side handshake error as a clause for the log. */
+function describeServerTlsError(error: unknown): string {
+  const message = errorMessage(error);
+  if (/corrupt message|InvalidContentType|InvalidMessage/.test(message)) {
+    return "the client did not speak TLS (plain text to a TLS port?)";
+  }
+  if (/received fatal alert/.test(message)) {
+    return `the client refused the TLS handshake (${message.replace(/^.*alert:\s*/, "")}; ` +
+      "does it trust the server's CA?)";
+  }
+  return describeTlsError(error);
 }
 
 /** Options for {@linkcode connectTls}. */
