@@ -86,22 +86,23 @@ export function indexAfter(buf: Uint8Array, key: FieldKey, from: number, end: nu
   return -1;
 }
 
-/** Reads an unsigned decimal integer starting at `at`; -1 if there is no digit there. */
+/** Index just past the digits read by the last {@linkcode readUint}. */
+let uintEnd = 0;
+
+/**
+ * Reads an unsigned decimal integer starting at `at`; -1 if there is no digit there. Leaves
+ * the index after its last digit in {@linkcode uintEnd}.
+ */
 export function readUint(buf: Uint8Array, at: number): number {
   let value = -1;
-  for (let i = at; i < buf.length; i++) {
+  let i = at;
+  for (; i < buf.length; i++) {
     const c = buf[i];
     if (c < DIGIT_0 || c > DIGIT_9) break;
     value = (value < 0 ? 0 : value * 10) + (c - DIGIT_0);
   }
+  uintEnd = i;
   return value;
-}
-
-/** Index of the first byte at or after `at` that is not a decimal digit. */
-export function skipDigits(buf: Uint8Array, at: number): number {
-  let i = at;
-  while (i < buf.length && buf[i] >= DIGIT_0 && buf[i] <= DIGIT_9) i++;
-  return i;
 }
 
 /**
@@ -122,16 +123,33 @@ const TEXT_KEY = fieldKey("text");
  * frame's text does not carry one (a message from someone else).
  */
 export function readStamp(buf: Uint8Array, start: number, end: number, out: StampedText): boolean {
-  const at = indexAfter(buf, TEXT_KEY, start, end);
-  if (at < 0) return false;
+  // Consecutive frames almost always put the text at the same offset (only the id's digits
+  // and the nick's length move it), so try where it was last time before searching.
+  let at = start + textOffset;
+  if (at > end || !endsWith(buf, at, TEXT_KEY.bytes)) {
+    at = indexAfter(buf, TEXT_KEY, start, end);
+    if (at < 0) return false;
+    textOffset = at - start;
+  }
   out.sender = readUint(buf, at);
-  let i = skipDigits(buf, at);
-  if (out.sender < 0 || buf[i] !== DOT) return false;
-  out.seq = readUint(buf, i + 1);
-  i = skipDigits(buf, i + 1);
-  if (out.seq < 0 || buf[i] !== DOT) return false;
-  out.sentAtMicros = readUint(buf, i + 1);
+  if (out.sender < 0 || buf[uintEnd] !== DOT) return false;
+  out.seq = readUint(buf, uintEnd + 1);
+  if (out.seq < 0 || buf[uintEnd] !== DOT) return false;
+  out.sentAtMicros = readUint(buf, uintEnd + 1);
   return out.sentAtMicros >= 0;
+}
+
+/** Where the last stamped text started, relative to its line. */
+let textOffset = 0;
+
+/** True if `buf` holds `bytes` just before index `at`. */
+function endsWith(buf: Uint8Array, at: number, bytes: Uint8Array): boolean {
+  const from = at - bytes.length;
+  if (from < 0) return false;
+  for (let i = 0; i < bytes.length; i++) {
+    if (buf[from + i] !== bytes[i]) return false;
+  }
+  return true;
 }
 
 const decoder = new TextDecoder();
