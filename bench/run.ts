@@ -69,13 +69,12 @@ const flags = await detectServeFlags();
 const ticks = await clockTicks();
 const started = performance.now();
 
-log(
-  `sockchat bench${smoke ? " (smoke)" : ""}: ${navigator.hardwareConcurrency} cores, ` +
-    `Deno ${Deno.version.deno}, pinning ${
-      pinning === null ? "off" : `server→cpu${pinning.server}, loadgen→cpu${pinning.loadgen}`
-    }`,
-);
-log(`serve flags: ${[...flags.args, ...(values["serve-arg"] ?? [])].join(" ") || "(none)"}`);
+const serveFlags = [...flags.args, ...(values["serve-arg"] ?? [])].join(" ") || "(none)";
+const header = `sockchat bench${smoke ? " (smoke)" : ""} of ${await sourceVersion()}: ` +
+  `${navigator.hardwareConcurrency} cores, Deno ${Deno.version.deno}, pinning ${
+    pinning === null ? "off" : `server→cpu${pinning.server}, loadgen→cpu${pinning.loadgen}`
+  }, serve flags: ${serveFlags}`;
+log(header);
 if (flags.unhandled.length > 0) {
   log(
     `warning: serve has ${flags.unhandled.join(", ")}; the bench cannot turn flood control off ` +
@@ -118,7 +117,9 @@ const sections = [
   // Smoke sizes say nothing about the targets.
   smoke ? "" : targetsTable(outcomes, DEFAULT_MAX_QUEUE_BYTES / 1024),
 ];
-console.log(sections.filter((s) => s !== "" && s.split("\n").length > 2).join("\n\n"));
+console.log(
+  [header, ...sections.filter((s) => s !== "" && s.split("\n").length > 2)].join("\n\n"),
+);
 log(`total ${((performance.now() - started) / 1000).toFixed(1)} s`);
 
 if (values.json !== undefined) {
@@ -194,4 +195,20 @@ function freePort(): number {
   const { port } = listener.addr as Deno.NetAddr;
   listener.close();
   return port;
+}
+
+/** The commit measured, marked when the working tree differs from it. */
+async function sourceVersion(): Promise<string> {
+  const git = async (...args: string[]) => {
+    const out = await new Deno.Command("git", { args, stderr: "null" }).output();
+    return out.success ? new TextDecoder().decode(out.stdout).trim() : null;
+  };
+  try {
+    const commit = await git("rev-parse", "--short", "HEAD");
+    const changes = await git("status", "--porcelain", "--untracked-files=no");
+    if (commit === null) return "an unknown commit";
+    return `commit ${commit}${changes ? " plus uncommitted changes" : ""}`;
+  } catch {
+    return "an unknown commit (no git)";
+  }
 }
