@@ -222,7 +222,24 @@ export function startServer(options: ServerOptions = {}): ChatServer {
   const refuse = (conn: Deno.Conn, reason: RejectReason, frame: Outgoing) => {
     metrics.rejected(reason);
     logger.info("refused", { remote: remoteOf(conn), reason });
-    conn.write(frame.ndjson()).catch(() => {}).finally(() => closeQuietly(conn));
+    const goodbye = async () => {
+      await conn.write(frame.ndjson()).catch(() => {});
+      closeQuietly(conn);
+    };
+    if (options.tls === undefined) {
+      void goodbye();
+      return;
+    }
+    // Over TLS the goodbye can only go out after a handshake, and a socket closed before its
+    // handshake ends stays open anyway (see serverHandshake): track it like any other.
+    handshaking.add(conn);
+    const task = serverHandshake(conn as Deno.TlsConn, tlsTimeoutMs)
+      .then((result) => (result.ok ? goodbye() : result.released))
+      .finally(() => {
+        handshaking.delete(conn);
+        tasks.delete(task);
+      });
+    tasks.add(task);
   };
 
   const acceptLoop = (async () => {
