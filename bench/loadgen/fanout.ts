@@ -49,7 +49,7 @@ export async function runFanout(spec: FanoutSpec, target: Target): Promise<Fanou
     const serverCpu0 = cpuMs(target.pid, target.clockTicks);
     const loadgenCpu0 = cpuMs("self", target.clockTicks);
     const t0 = performance.now();
-    for (const sender of senders) sender.pump();
+    for (const sender of senders) sender.start();
 
     const complete = () =>
       receivers.every((r, i) => r.delivered >= perReceiver(i) || clients[i].eof) &&

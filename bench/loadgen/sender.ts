@@ -29,12 +29,13 @@ export interface SenderOptions {
 
 /**
  * Sends stamped messages (`<sender>.<seq>.<sentAtMicros>.` and padding) and counts acks.
- * Call {@linkcode Sender.pump} to start it and again whenever acks may have freed the window.
+ * Call {@linkcode Sender.start} when the measurement begins, and {@linkcode Sender.pump}
+ * whenever acks may have freed the window (a no-op before the start).
  *
  * @example
  * ```ts
  * const sender = new Sender(client, { index: 0, count: 1000, textBytes: 64, window: 64 });
- * sender.pump();
+ * sender.start();
  * await sender.done;
  * ```
  */
@@ -42,6 +43,7 @@ export class Sender {
   readonly #client: BenchClient;
   readonly #options: SenderOptions;
   readonly #window: number;
+  #started = false;
   #writing = false;
   #stopped = false;
   #done = Promise.withResolvers<void>();
@@ -73,9 +75,15 @@ export class Sender {
     this.#checkDone();
   }
 
+  /** Starts sending; until then {@linkcode pump} does nothing. */
+  start(): void {
+    this.#started = true;
+    this.pump();
+  }
+
   /** Writes as many messages as the window allows, in one write, unless a write is under way. */
   pump(): void {
-    if (this.#writing || this.#finishedSending()) return;
+    if (!this.#started || this.#writing || this.#finishedSending()) return;
     const room = Math.min(this.#window - (this.sent - this.acked), MAX_BATCH);
     const n = Math.min(room, this.#options.count - this.sent);
     if (n <= 0) return;

@@ -69,7 +69,7 @@ export async function runSlowConsumer(
       for (const r of others) r.histogram = phases[next];
     };
     try {
-      for (const sender of senders) sender.pump();
+      for (const sender of senders) sender.start();
       await sleep(spec.warmMs);
       const resume = Promise.withResolvers<void>();
       stalled.stall(resume.promise);
