@@ -77,7 +77,8 @@ function nameOf(node: ProfileNode): string {
 
 /** True for functions in this repository (not the runtime, not the benchmark itself). */
 export function isOurs(name: string): boolean {
-  return / (core|transport|protocol|server|main|log|config)[/.]/.test(name);
+  return / (core|transport|protocol|store|security|metrics|log|config|cli)\/|(server|main)\.ts:/
+    .test(name);
 }
 
 /** Formats the top `limit` hot spots, and our own code's inclusive times, as text. */

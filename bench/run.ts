@@ -6,7 +6,7 @@
  * ```sh
  * deno task bench                         # the whole suite, a few minutes
  * deno task bench:smoke                   # every scenario, tiny, asserts it works
- * deno task bench --only headline --profile /tmp/prof   # CPU profile of the server
+ * deno task bench --only "(run 1)" --profile /tmp/prof   # CPU profile of the server
  * ```
  *
  * @module
@@ -55,7 +55,8 @@ if (values.help) {
   --smoke          every scenario at a tiny size; exits 1 unless all deliver without loss
   --only TEXT      run only scenarios whose name contains TEXT (repeatable)
   --skip-micro     leave out the deno bench micro-benchmarks
-  --profile DIR    CPU-profile the server during the (first) headline run into DIR
+  --profile DIR    CPU-profile the server of the first scenario run (the headline,
+                   unless --only picks others) into DIR, and summarise it
   --json FILE      also write every raw result to FILE
   --serve-arg ARG  pass ARG to every 'sockchat serve' (repeatable)`);
   Deno.exit(0);
@@ -94,9 +95,7 @@ const outcomes: Outcome[] = [];
 let profiled = false;
 for (const scenario of scenarios(smoke)) {
   if (only.length > 0 && !only.some((o) => scenario.name.includes(o))) continue;
-  const profileDir = values.profile !== undefined && scenario.headline && !profiled
-    ? values.profile
-    : undefined;
+  const profileDir = values.profile !== undefined && !profiled ? values.profile : undefined;
   if (profileDir !== undefined) profiled = true;
   const t0 = performance.now();
   log(`· ${scenario.name}`);

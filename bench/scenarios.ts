@@ -11,7 +11,7 @@ import type { LatencySpec, LoadSpec } from "./loadgen/spec.ts";
 export interface Scenario {
   name: string;
   spec: LoadSpec;
-  /** The issue's headline measurement, the one profiled with `--profile`. */
+  /** The issue's headline measurement, summarised in the targets table (median of repeats). */
   headline?: boolean;
   /** Run the server with `--inspect`, so the load generator can force a GC before measuring. */
   inspect?: boolean;
