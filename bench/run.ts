@@ -26,8 +26,8 @@ import {
   microTable,
   type Outcome,
   slowTable,
-  targetsTable,
 } from "./report.ts";
+import { targetsTable } from "./targets.ts";
 import { type Scenario, scenarios } from "./scenarios.ts";
 import { detectServeFlags, type ServeFlags } from "./serve_flags.ts";
 import { smokeProblems } from "./smoke_checks.ts";
@@ -152,11 +152,13 @@ async function measure(
   let server;
   try {
     const inspectPort = scenario.inspect ? freePort() : undefined;
+    const metricsPort = scenario.metrics && flags.hasMetrics ? freePort() : undefined;
     server = await startServer({
       program: scenario.floor ? "floor" : "sockchat",
       serveArgs: [
         ...flags.args,
         ...(flags.hasDb ? ["--db", `${dir}/history.db`] : []),
+        ...(metricsPort === undefined ? [] : ["--metrics-port", String(metricsPort)]),
         ...(values["serve-arg"] ?? []),
       ],
       denoArgs: [
@@ -165,7 +167,13 @@ async function measure(
       ],
       cpu: pinning?.server ?? null,
     });
-    const target: Target = { port: server.port, pid: server.pid, clockTicks: ticks, inspectPort };
+    const target: Target = {
+      port: server.port,
+      pid: server.pid,
+      clockTicks: ticks,
+      inspectPort,
+      metricsPort,
+    };
     const result: LoadResult = await runLoadgen(
       scenario.spec,
       target,

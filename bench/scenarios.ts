@@ -17,6 +17,8 @@ export interface Scenario {
   inspect?: boolean;
   /** Run `bench/floor_relay.ts` instead of sockchat, to show the harness's own floor. */
   floor?: boolean;
+  /** Serve metrics (when `serve` can), so the load generator can read the queued bytes. */
+  metrics?: boolean;
 }
 
 /** Messages per sender in the headline fan-out (issue 6). */
@@ -109,6 +111,7 @@ function fullScenarios(): Scenario[] {
       timeoutMs: 30_000,
     },
     inspect: true,
+    metrics: true,
   });
   return list;
 }
@@ -150,6 +153,7 @@ function smokeScenarios(): Scenario[] {
         timeoutMs: 10_000,
       },
       inspect: true,
+      metrics: true,
     },
   ];
 }

@@ -18,6 +18,8 @@ export interface ServeFlags {
   args: string[];
   /** True if `--db` exists: each run then gets a fresh database file. */
   hasDb: boolean;
+  /** True if `--metrics-port` exists. */
+  hasMetrics: boolean;
   /** Flood or rate flags in `--help` that the bench does not know how to turn off. */
   unhandled: string[];
 }
@@ -56,5 +58,10 @@ export function chooseFlags(help: string): ServeFlags {
   const unhandled = floodOff !== undefined
     ? []
     : [...offered].filter((flag) => /flood|rate/.test(flag));
-  return { args, hasDb: offered.has("--db"), unhandled };
+  return {
+    args,
+    hasDb: offered.has("--db"),
+    hasMetrics: offered.has("--metrics-port"),
+    unhandled,
+  };
 }

@@ -7,15 +7,15 @@
  */
 
 import { memory } from "../proc_stats.ts";
+import { ServerProbe } from "./server_probe.ts";
 import { collectGarbage } from "./inspector.ts";
 import { closeAll, connectAll, joinsSettled, sleep, sum, waitUntil } from "./cluster.ts";
 import { LatencyHistogram } from "./histogram.ts";
 import { Departures, Receiver } from "./receiver.ts";
 import { Sender } from "./sender.ts";
-import type { SlowConsumerResult, SlowConsumerSpec, Target } from "./spec.ts";
+import type { Phased, SlowConsumerResult, SlowConsumerSpec, Target } from "./spec.ts";
 
 const READ_BYTES = 64 * 1024;
-const MEMORY_POLL_MS = 50;
 
 /** Runs the stalled-reader measurement against `target`. */
 export async function runSlowConsumer(
@@ -59,13 +59,9 @@ export async function runSlowConsumer(
     await joinsSettled(clients, spec.timeoutMs);
 
     const base = memory(target.pid);
-    const peaks = [base.rssKiB, base.rssKiB, base.rssKiB];
-    let phase = 0;
-    const poll = setInterval(() => {
-      peaks[phase] = Math.max(peaks[phase], memory(target.pid).rssKiB);
-    }, MEMORY_POLL_MS);
+    const probe = new ServerProbe(target, 3);
     const enter = (next: number) => {
-      phase = next;
+      probe.phase = next;
       for (const r of others) r.histogram = phases[next];
     };
     try {
@@ -81,7 +77,7 @@ export async function runSlowConsumer(
       for (const sender of senders) sender.stop();
       await waitUntil(() => senders.every((s) => s.acked >= s.sent), spec.timeoutMs);
     } finally {
-      clearInterval(poll);
+      await probe.stop();
     }
 
     const expectedFor = (i: number) =>
@@ -107,11 +103,16 @@ export async function runSlowConsumer(
       during: phases[1].summary(),
       after: phases[2].summary(),
       baseRssKiB: base.rssKiB,
-      peakRssKiB: { before: peaks[0], during: peaks[1], after: peaks[2] },
+      peakRssKiB: phased(probe.rssPeakKiB),
+      peakQueueBytes: probe.queuePeakBytes === null ? null : phased(probe.queuePeakBytes),
       heapAfter: target.inspectPort === undefined ? null : await collectGarbage(target.inspectPort),
       timedOut: !finished,
     };
   } finally {
     await closeAll(clients);
   }
+}
+
+function phased([before, during, after]: number[]): Phased {
+  return { before, during, after };
 }

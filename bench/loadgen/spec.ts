@@ -17,6 +17,8 @@ export interface Target {
   clockTicks: number;
   /** Port of the server's `--inspect` endpoint, when it has one (to force a GC). */
   inspectPort?: number;
+  /** Port of the server's `/metrics`, when it serves them (for its queued bytes). */
+  metricsPort?: number;
 }
 
 /** Many clients in one room; some or all of them send as fast as they are allowed. */
@@ -135,6 +137,13 @@ export interface IdleResult {
   timedOut: boolean;
 }
 
+/** One figure for each phase of a slow-consumer run. */
+export interface Phased {
+  before: number;
+  during: number;
+  after: number;
+}
+
 /** Outcome of a {@linkcode SlowConsumerSpec}. */
 export interface SlowConsumerResult extends DeliveryCounts {
   kind: "slow";
@@ -150,7 +159,9 @@ export interface SlowConsumerResult extends DeliveryCounts {
   /** Server RSS once everyone had joined, before any message. */
   baseRssKiB: number;
   /** Highest server RSS seen in each phase. */
-  peakRssKiB: { before: number; during: number; after: number };
+  peakRssKiB: Phased;
+  /** Highest `sockchat_queue_bytes` in each phase; null when the server has no metrics. */
+  peakQueueBytes: Phased | null;
   /** The server's heap after a full GC once everything was delivered; null without inspector. */
   heapAfter: HeapUsage | null;
   timedOut: boolean;
