@@ -331,8 +331,15 @@ export class Connection implements PeerSink {
       }
       // EOF: the peer closed its side. A quit frame has already finished us as "quit".
       this.finish(this.#finishing ? this.#reason : "dropped", true);
-    } catch {
-      // Reset, broken pipe, or our own close() interrupting the read.
+    } catch (error) {
+      // A reset, a broken pipe or our own close() interrupting the read is routine; anything
+      // else is a bug in handling this peer's frames, which must not pass in silence.
+      if (!isIoError(error)) {
+        this.#options.logger.error("connection_failed", {
+          remote: this.#remote,
+          error: error instanceof Error ? `${error.stack ?? error}` : String(error),
+        });
+      }
       this.finish(this.#finishing ? this.#reason : "dropped", false);
     }
     await this.#writer;
@@ -408,6 +415,13 @@ export class Connection implements PeerSink {
       // Already closed by EOF.
     }
   }
+}
+
+const IO_ERRORS: readonly (new (...args: never[]) => Error)[] = Object.values(Deno.errors);
+
+/** True for the errors sockets raise (`Deno.errors.*`: reset, broken pipe, bad TLS, ...). */
+function isIoError(error: unknown): boolean {
+  return IO_ERRORS.some((kind) => error instanceof kind);
 }
 
 function modeOf(bytes: Uint8Array): WireMode {

@@ -83,7 +83,7 @@ export class LineSocket {
       const nl = this.#buffer.indexOf(0x0a);
       if (nl !== -1) {
         const line = decoder.decode(this.#buffer.subarray(0, nl)).replace(/\r$/, "");
-        this.#buffer = this.#buffer.slice(nl + 1);
+        this.#buffer = this.#buffer.subarray(nl + 1); // a view: no copy per line
         return line;
       }
       if (!(await this.#fill())) return null;
