@@ -32,7 +32,7 @@ export interface HotSpot {
 
 const ROOT = new URL("../", import.meta.url).href;
 
-/** Self and inclusive time per function, busiest first by self time. */
+/** Self and inclusive share of busy (non-idle) time per function, busiest first by self time. */
 export function hotSpots(profile: CpuProfile): HotSpot[] {
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const parent = new Map<number, number>();
@@ -44,9 +44,10 @@ export function hotSpots(profile: CpuProfile): HotSpot[] {
   let all = 0;
   profile.samples.forEach((id, i) => {
     const micros = Math.max(profile.timeDeltas[i] ?? 0, 0);
-    all += micros;
     const leaf = byId.get(id);
-    if (leaf === undefined) return;
+    // Shares are of busy time: waiting for the load generator is not a cost.
+    if (leaf === undefined || leaf.callFrame.functionName === "(idle)") return;
+    all += micros;
     const leafName = nameOf(leaf);
     self.set(leafName, (self.get(leafName) ?? 0) + micros);
     // Count each function once per sample even if it recurses.
@@ -87,10 +88,10 @@ export function report(spots: HotSpot[], limit = 25): string {
     `${s.selfPct.toFixed(1).padStart(6)}% ${s.totalPct.toFixed(1).padStart(6)}%  ${s.name}`;
   const ours = spots.filter((s) => isOurs(s.name)).sort((a, b) => b.totalPct - a.totalPct);
   return [
-    "  self  total  function (top by self time)",
+    "  self  total  function (top by self time; % of busy time)",
     ...spots.slice(0, limit).map(line),
     "",
-    "  self  total  function (our code, by inclusive time)",
+    "  self  total  function (our code, by inclusive time; % of busy time)",
     ...ours.slice(0, limit).map(line),
   ].join("\n");
 }
