@@ -27,8 +27,11 @@ export interface HistorySlice {
 
 /** Durable storage for room messages, topics and the id counter. Every call is synchronous. */
 export interface HistoryStore {
-  /** Commits messages, and the next id to hand out, in one transaction. Throws on failure. */
-  append(messages: readonly StoredMessage[], nextId: number): void;
+  /**
+   * Commits messages in one transaction. Throws on failure. The next id to hand out is implied
+   * by the newest message (retention never deletes a room's newest one).
+   */
+  append(messages: readonly StoredMessage[]): void;
   /** Records the next id to hand out (ids used by messages that are not stored). */
   saveNextId(nextId: number): void;
   /** The id the server should hand out next: greater than every id ever committed. */

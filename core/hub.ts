@@ -29,7 +29,7 @@ import {
   type RoomSnapshot,
   type ServerFrame,
 } from "../protocol/frames.ts";
-import { Outgoing } from "../protocol/outgoing.ts";
+import { Outgoing, OutgoingBatch } from "../protocol/outgoing.ts";
 import type { HistoryStore, StoredMessage } from "./history.ts";
 import { displayNick, nickKey, nickProblem } from "./nick.ts";
 import { Room, roomKey, roomProblem } from "./room.ts";
@@ -287,7 +287,7 @@ export class Hub {
     this.#pending = [];
     const started = performance.now();
     try {
-      this.#store.append(batch.map((p) => p.stored), this.#nextId);
+      this.#store.append(batch.map((p) => p.stored));
       this.#options.onCommit((performance.now() - started) / 1000);
     } catch (error) {
       for (const p of batch) {
@@ -300,22 +300,60 @@ export class Hub {
       }
       return;
     }
-    for (const { stored, user, room, ref } of batch) {
-      if (user.online) {
+    this.#relay(batch);
+  }
+
+  /**
+   * Acknowledges and relays a committed batch. Per room, the messages are encoded once and, for
+   * every member who is not an author in the batch and ignores nobody, concatenated once: that
+   * member's queue takes a single buffer. Authors (who get acks instead of their own messages)
+   * and members with an ignore list get the frames one by one, in the same order.
+   */
+  #relay(batch: PendingMessage[]): void {
+    const byRoom = new Map<Room, PendingMessage[]>();
+    for (const p of batch) {
+      const group = byRoom.get(p.room);
+      if (group === undefined) byRoom.set(p.room, [p]);
+      else group.push(p);
+    }
+    for (const [room, group] of byRoom) {
+      const outs = group.map(({ stored }) => {
+        const frame: ServerFrame = {
+          type: "msg",
+          id: stored.id,
+          room: room.name,
+          from: stored.from,
+          text: stored.text,
+          ts: stored.ts,
+        };
+        if (stored.action) frame.action = true;
+        return new Outgoing(frame);
+      });
+      const authors = new Set(group.map((p) => p.user));
+      const together = group.length === 1 ? outs[0] : new OutgoingBatch(outs);
+      for (const member of room.members) {
+        if (!authors.has(member) && member.ignores.size === 0) {
+          member.sink.deliver(together);
+          continue;
+        }
+        for (let i = 0; i < group.length; i++) {
+          const { stored, user, ref } = group[i];
+          if (user === member) {
+            const ack: AckFrame = { type: "ack", id: stored.id, room: room.name, ts: stored.ts };
+            if (ref !== undefined) ack.ref = ref;
+            this.send(user, ack);
+          } else if (!member.ignores.has(user.key)) {
+            member.sink.deliver(outs[i]);
+          }
+        }
+      }
+      // An author who left the room since speaking (but is still here) is still owed the ack.
+      for (const { stored, user, ref } of group) {
+        if (!user.online || room.members.has(user)) continue;
         const ack: AckFrame = { type: "ack", id: stored.id, room: room.name, ts: stored.ts };
         if (ref !== undefined) ack.ref = ref;
         this.send(user, ack);
       }
-      const frame: ServerFrame = {
-        type: "msg",
-        id: stored.id,
-        room: room.name,
-        from: stored.from,
-        text: stored.text,
-        ts: stored.ts,
-      };
-      if (stored.action) frame.action = true;
-      this.broadcast(room, frame, user, user);
     }
   }
 

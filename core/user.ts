@@ -5,7 +5,7 @@
  */
 
 import type { LeaveReason } from "../protocol/frames.ts";
-import type { Outgoing } from "../protocol/outgoing.ts";
+import type { Deliverable } from "../protocol/outgoing.ts";
 import { nickKey } from "./nick.ts";
 import type { Room } from "./room.ts";
 
@@ -15,7 +15,7 @@ export interface PeerSink {
    * Queues a frame for the peer. Never blocks and never throws; a peer that cannot keep up is
    * the sink's business (it closes itself as `too_slow`).
    */
-  deliver(out: Outgoing): void;
+  deliver(out: Deliverable): void;
   /** Ends the connection once what is queued has been flushed (or a grace period passed). */
   close(reason: LeaveReason): void;
 }

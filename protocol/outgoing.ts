@@ -11,6 +11,16 @@ import { renderPlain } from "./plain_text.ts";
 const encoder = new TextEncoder();
 const EMPTY = new Uint8Array(0);
 
+/** Encoded bytes on their way to peers: one frame, or several sent together. */
+export interface Deliverable {
+  /** How many frames these bytes hold (for delivery counts). */
+  readonly count: number;
+  /** NDJSON bytes, each frame LF-terminated. */
+  ndjson(): Uint8Array;
+  /** Plain-text bytes; empty when a plain client sees nothing. */
+  plain(): Uint8Array;
+}
+
 /**
  * Wraps a frame and memoises its NDJSON and plain-text encodings.
  *
@@ -20,9 +30,11 @@ const EMPTY = new Uint8Array(0);
  * out.ndjson(); // the same Uint8Array on every call
  * ```
  */
-export class Outgoing {
+export class Outgoing implements Deliverable {
   /** The frame being sent. */
   readonly frame: ServerFrame;
+  /** One frame. */
+  readonly count = 1;
   #ndjson?: Uint8Array;
   #plain?: Uint8Array;
 
@@ -43,4 +55,47 @@ export class Outgoing {
     }
     return this.#plain;
   }
+}
+
+/**
+ * Several frames that go to the same recipients in the same order, concatenated once, so that
+ * each recipient's queue takes one buffer (and its writer copies nothing) instead of one per
+ * frame. The hub uses it for a committed batch of room messages.
+ */
+export class OutgoingBatch implements Deliverable {
+  readonly #items: readonly Outgoing[];
+  #ndjson?: Uint8Array;
+  #plain?: Uint8Array;
+
+  constructor(items: readonly Outgoing[]) {
+    this.#items = items;
+  }
+
+  /** Frames in the batch. */
+  get count(): number {
+    return this.#items.length;
+  }
+
+  /** All frames' NDJSON, in order, as one buffer. */
+  ndjson(): Uint8Array {
+    return this.#ndjson ??= concat(this.#items.map((o) => o.ndjson()));
+  }
+
+  /** All frames' plain text, in order, as one buffer. */
+  plain(): Uint8Array {
+    return this.#plain ??= concat(this.#items.map((o) => o.plain()));
+  }
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  let total = 0;
+  for (const p of parts) total += p.length;
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
 }

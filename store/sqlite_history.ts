@@ -36,8 +36,12 @@ interface Row {
   action: number;
 }
 
-/** Prune a room once this many messages have been added to it since its last prune. */
-const PRUNE_EVERY = 64;
+/**
+ * A room is pruned once this many messages (or 1/16 of the retention, if more) have been added
+ * since its last prune: a prune walks `retention` index entries, so this keeps its cost per
+ * message small while letting a room exceed its cap by at most that much.
+ */
+const MIN_PRUNE_EVERY = 64;
 
 /** SQLite-backed history (and ban list). */
 export class SqliteHistory implements HistoryStore, BanStore {
@@ -53,11 +57,13 @@ export class SqliteHistory implements HistoryStore, BanStore {
   readonly #notePruned: StatementSync;
   readonly #getTopic: StatementSync;
   readonly #putTopic: StatementSync;
+  readonly #pruneEvery: number;
   #sincePrune = new Map<string, number>();
 
   constructor(options: SqliteHistoryOptions) {
     this.#db = new DatabaseSync(options.path);
     this.#retention = options.retention;
+    this.#pruneEvery = Math.max(MIN_PRUNE_EVERY, Math.ceil(options.retention / 16));
     this.#db.exec(`
       PRAGMA journal_mode = WAL;
       PRAGMA synchronous = ${options.sync === "full" ? "FULL" : "NORMAL"};
@@ -124,7 +130,7 @@ export class SqliteHistory implements HistoryStore, BanStore {
   }
 
   /** {@inheritDoc HistoryStore.append} */
-  append(messages: readonly StoredMessage[], nextId: number): void {
+  append(messages: readonly StoredMessage[]): void {
     const touched = new Set<string>();
     this.#db.exec("BEGIN IMMEDIATE");
     try {
@@ -135,9 +141,8 @@ export class SqliteHistory implements HistoryStore, BanStore {
         this.#sincePrune.set(key, (this.#sincePrune.get(key) ?? 0) + 1);
       }
       for (const key of touched) {
-        if ((this.#sincePrune.get(key) ?? 0) >= PRUNE_EVERY) this.#pruneRoom(key);
+        if ((this.#sincePrune.get(key) ?? 0) >= this.#pruneEvery) this.#pruneRoom(key);
       }
-      this.#setMeta.run(nextId);
       this.#db.exec("COMMIT");
     } catch (error) {
       this.#db.exec("ROLLBACK");
