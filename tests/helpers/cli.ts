@@ -45,12 +45,20 @@ export interface ServeProcess {
   port: number;
   /** Everything printed on stdout so far (after the listening line). */
   stdout: () => string;
+  /** Everything printed on stderr so far, if it was captured (else ""). */
+  stderr: () => string;
   /** Sends a signal and waits for the exit status. */
   stop(signal?: Deno.Signal): Promise<Deno.CommandStatus>;
 }
 
-/** Starts `sockchat serve --port 0 ...` and waits for its "listening on" line. */
-export async function spawnServe(extra: string[] = []): Promise<ServeProcess> {
+/**
+ * Starts `sockchat serve --port 0 ...` and waits for its "listening on" line. Its stderr (the
+ * log) goes to the test's own, unless `captureStderr` keeps it for {@linkcode ServeProcess.stderr}.
+ */
+export async function spawnServe(
+  extra: string[] = [],
+  options: { captureStderr?: boolean } = {},
+): Promise<ServeProcess> {
   const child = new Deno.Command(Deno.execPath(), {
     args: denoArgs([
       "serve",
@@ -66,8 +74,14 @@ export async function spawnServe(extra: string[] = []): Promise<ServeProcess> {
     ]),
     stdin: "null",
     stdout: "piped",
-    stderr: "inherit",
+    stderr: options.captureStderr ? "piped" : "inherit",
   }).spawn();
+  let log = "";
+  const logged = options.captureStderr
+    ? (async () => {
+      for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) log += chunk;
+    })()
+    : Promise.resolve();
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let text = "";
   const port = await within(
@@ -94,6 +108,7 @@ export async function spawnServe(extra: string[] = []): Promise<ServeProcess> {
     child,
     port,
     stdout: () => text,
+    stderr: () => log,
     async stop(signal: Deno.Signal = "SIGTERM") {
       try {
         child.kill(signal);
@@ -102,6 +117,7 @@ export async function spawnServe(extra: string[] = []): Promise<ServeProcess> {
       }
       const status = await within(child.status, "serve to exit", 20_000);
       await drained;
+      await logged;
       return status;
     },
   };
