@@ -23,6 +23,7 @@ import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "../log/l
 import { parseIntFlag } from "./parse_number.ts";
 import {
   DEFAULT_MAX_CONNS_PER_IP,
+  DEFAULT_METRICS_HOST,
   FLOOD_BYTES_PER_SECOND,
   FLOOD_MESSAGES_PER_SECOND,
 } from "../config/security_limits.ts";
@@ -181,7 +182,7 @@ export function parseServeArgs(
     rate: int("rate", FLOOD_MESSAGES_PER_SECOND, 0, 1_000_000),
     rateBytes: int("rate-bytes", FLOOD_BYTES_PER_SECOND, 1024, 1024 * 1024 * 1024),
     metricsPort,
-    metricsHost: values["metrics-host"] ?? "127.0.0.1",
+    metricsHost: values["metrics-host"] ?? DEFAULT_METRICS_HOST,
     db,
     historyReplay,
     retention,

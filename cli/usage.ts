@@ -18,10 +18,12 @@ import {
 } from "../config/limits.ts";
 import {
   DEFAULT_MAX_CONNS_PER_IP,
+  DEFAULT_METRICS_HOST,
   FLOOD_BYTE_BURST,
   FLOOD_BYTES_PER_SECOND,
   FLOOD_MESSAGE_BURST,
   FLOOD_MESSAGES_PER_SECOND,
+  TLS_HANDSHAKE_TIMEOUT_MS,
 } from "../config/security_limits.ts";
 import { VERSION } from "../version.ts";
 import { RECONNECT_BASE_MS, RECONNECT_MAX_MS } from "../client/reconnect.ts";
@@ -55,7 +57,8 @@ Anyone can also join with netcat: nc HOST ${DEFAULT_PORT}
 /** `sockchat serve --help`. */
 export const SERVE_HELP = `Usage: sockchat serve [options]
 
-Run a chat server. It prints "listening on HOST:PORT" once it is ready.
+Run a chat server. It prints "listening on HOST:PORT" once it is ready (and then
+"metrics on http://HOST:PORT/metrics" with --metrics-port).
 SIGINT or SIGTERM says goodbye to every client and exits 0.
 
 Options:
@@ -87,7 +90,9 @@ Options:
   --max-conns-per-ip N connections one address (IPv6: one /64) may hold open
                        (default ${DEFAULT_MAX_CONNS_PER_IP})
   --handshake-timeout SECONDS
-                       close connections that have not logged in by then
+                       close connections that have not logged in by then; with TLS,
+                       the TLS handshake must also finish within this or
+                       ${TLS_HANDSHAKE_TIMEOUT_MS / 1000} seconds, whichever is less
                        (default ${DEFAULT_HANDSHAKE_TIMEOUT_MS / 1000})
   --idle-timeout SECONDS
                        ping NDJSON clients silent for half of this, drop them after
@@ -99,7 +104,8 @@ Options:
                        max(${FLOOD_BYTE_BURST}, --max-frame, 4 x BYTES)
                        (default ${FLOOD_BYTES_PER_SECOND})
   --metrics-port PORT  serve Prometheus metrics on http://HOST:PORT/metrics (default off)
-  --metrics-host HOST  address for --metrics-port (default 127.0.0.1)
+  --metrics-host HOST  address for --metrics-port (default ${DEFAULT_METRICS_HOST}: this
+                       machine only)
   --log-level LEVEL    debug, info, warn or error (default info)
   --log-format FORMAT  text or json (default text)
   -h, --help           show this help

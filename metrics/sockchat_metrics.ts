@@ -49,7 +49,7 @@ export function isRejectReason(code: string): code is RejectReason {
 /** Every metric sockchat exports, ready to be updated by the server. */
 export interface SockchatMetrics {
   registry: MetricsRegistry;
-  /** Open connections, logged in or not. */
+  /** Open connections, logged in or not (with TLS, including handshakes in progress). */
   connections: Gauge;
   /** Logged-in users. */
   users: Gauge;
@@ -83,7 +83,10 @@ export interface SockchatMetrics {
 export function createSockchatMetrics(registry = new MetricsRegistry()): SockchatMetrics {
   return {
     registry,
-    connections: registry.gauge("sockchat_connections", "Open connections, logged in or not."),
+    connections: registry.gauge(
+      "sockchat_connections",
+      "Open connections, logged in or not (with TLS, including handshakes in progress).",
+    ),
     users: registry.gauge("sockchat_users", "Logged-in users."),
     messagesIn: registry.counter(
       "sockchat_messages_in_total",
