@@ -105,7 +105,7 @@ function countInto(metrics: SockchatMetrics): ServerMetrics {
   const history = metrics.historyWriteSeconds;
   return {
     framesIn: (n: number) => messagesIn.inc(n),
-    delivered: () => messagesOut.inc(),
+    delivered: (n: number) => messagesOut.inc(n),
     droppedSlow: () => droppedSlow.inc(),
     rateLimited: () => rateLimited.inc(),
     rejected: (reason: RejectReason) => rejectedConnections.inc(reason),

@@ -67,10 +67,24 @@ Deno.test("a live server's counters and gauges move, scraped over real HTTP", as
       1,
     );
 
-    // Messages, deliveries and history commits.
-    for (let i = 0; i < 3; i++) await sender.send({ type: "msg", text: `hi ${i}`, ref: `r${i}` });
+    // Messages, deliveries and history commits. Three messages in one write are committed as
+    // one batch and reach each recipient as one buffer, but count as three frames each.
+    await sender.write(
+      [0, 1, 2].map((i) => JSON.stringify({ type: "msg", text: `hi ${i}`, ref: `r${i}` }) + "\n")
+        .join(""),
+    );
     for (let i = 0; i < 3; i++) assert.equal((await reader.expect("msg")).text, `hi ${i}`);
     for (let i = 0; i < 3; i++) await sender.expect("ack");
+    const said = await scrape(url);
+    assert.equal(
+      value(said, "sockchat_messages_out_total") - value(live, "sockchat_messages_out_total"),
+      3 * 3 + 3,
+      "3 messages to each of reader, flooder and sloth, and 3 acks to the sender",
+    );
+    assert.equal(
+      value(said, "sockchat_messages_in_total") - value(live, "sockchat_messages_in_total"),
+      3,
+    );
 
     // A flood past the burst is rate limited.
     await flooder.write(`${JSON.stringify({ type: "msg", text: "spam" })}\n`.repeat(1010));
@@ -80,12 +94,22 @@ Deno.test("a live server's counters and gauges move, scraped over real HTTP", as
     // Big messages until the client that never reads overflows its queue.
     const big = "b".repeat(60_000);
     const slothLeft = Promise.withResolvers<string>();
-    // The reader keeps reading to the end, so that only sloth ever falls behind.
+    // The reader keeps reading to the end, and the sender waits for it to see each message,
+    // so that only sloth ever falls behind.
+    let bigSeen = 0;
+    let readerGone = false;
+    let seen = Promise.withResolvers<void>();
     const drained = (async () => {
       for (let f = await reader.next(); f !== null; f = await reader.next("frames", 30_000)) {
         if (f.type === "leave" && f.nick === "sloth") slothLeft.resolve(f.reason);
+        if (f.type === "msg" && f.text === big) {
+          bigSeen++;
+          seen.resolve();
+        }
       }
+      readerGone = true;
       slothLeft.reject(new Error("reader lost its connection"));
+      seen.resolve();
     })();
     const acks = (async () => {
       // Keep the sender's own queue drained, until it quits.
@@ -94,6 +118,11 @@ Deno.test("a live server's counters and gauges move, scraped over real HTTP", as
     for (let sent = 0; server.hub.user("sloth") !== undefined; sent++) {
       assert.ok(sent < 2000, "sloth was never dropped");
       await sender.send({ type: "msg", text: big });
+      while (bigSeen <= sent) {
+        assert.ok(!readerGone, "the reader lost its connection");
+        await within(seen.promise, "the reader to see the message");
+        seen = Promise.withResolvers<void>();
+      }
     }
     assert.equal(await within(slothLeft.promise, "sloth's leave", 30_000), "too_slow");
 

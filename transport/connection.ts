@@ -23,7 +23,7 @@ import {
   type LeaveReason,
   type ServerFrame,
 } from "../protocol/frames.ts";
-import { Outgoing } from "../protocol/outgoing.ts";
+import { type Deliverable, Outgoing } from "../protocol/outgoing.ts";
 import type { Logger } from "../log/logger.ts";
 import { isRejectReason, type RejectReason } from "../metrics/sockchat_metrics.ts";
 import { FloodGuard, type FloodGuardOptions } from "../security/token_bucket.ts";
@@ -51,8 +51,8 @@ export interface ConnectionOptions {
 export interface ConnectionMetrics {
   /** `n` frames were admitted by flood control. */
   framesIn(n: number): void;
-  /** One frame was queued for this peer. */
-  delivered(): void;
+  /** `n` frames (in one buffer) were queued for this peer. */
+  delivered(n: number): void;
   /** This peer's queue overflowed; it is being dropped as `too_slow`. */
   droppedSlow(): void;
   /** Flood control refused one frame. */
@@ -197,7 +197,7 @@ export class Connection implements PeerSink {
   }
 
   /** {@inheritDoc PeerSink.deliver} */
-  deliver(out: Outgoing): void {
+  deliver(out: Deliverable): void {
     if (this.#finishing) return;
     const bytes = this.#mode === "json" ? out.ndjson() : out.plain();
     if (bytes.length === 0) return;
@@ -206,7 +206,7 @@ export class Connection implements PeerSink {
       this.finish("too_slow", false);
       return;
     }
-    this.#options.metrics.delivered();
+    this.#options.metrics.delivered(out.count);
   }
 
   /** {@inheritDoc PeerSink.close} */
