@@ -35,11 +35,23 @@ export const DEFAULT_MAX_USERS = 1000;
  */
 export const DEFAULT_MAX_QUEUE_BYTES = 512 * 1024;
 
+/**
+ * A burst (many senders at once) may take a client's queue to this many times `--max-queue`,
+ * as long as its socket is still draining. A stalled one is cut off at `--max-queue`.
+ */
+export const QUEUE_BURST_FACTOR = 4;
+
+/** A client whose socket accepted nothing for this long, with its queue past the cap, is slow. */
+export const SLOW_WRITE_GRACE_MS = 500;
+
 /** Malformed frames a connection may send before it is closed as a protocol offender. */
 export const MAX_BAD_FRAMES = 10;
 
-/** Bytes requested per socket read. Small, because every idle connection holds one read. */
-export const READ_CHUNK_BYTES = 16 * 1024;
+/** Smallest read buffer: what every idle connection holds in its one pending read. */
+export const READ_BUFFER_MIN_BYTES = 1024;
+
+/** Largest read buffer, reached only while reads keep coming back full. */
+export const READ_BUFFER_MAX_BYTES = 16 * 1024;
 
 /** How long shutdown waits for clients to receive their goodbye before closing them anyway. */
 export const SHUTDOWN_GRACE_MS = 2000;

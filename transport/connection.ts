@@ -11,11 +11,12 @@ import {
   MAX_BAD_FRAMES,
   NICK_MAX_LENGTH,
   PLAIN_GREETING_DELAY_MS,
-  READ_CHUNK_BYTES,
+  QUEUE_BURST_FACTOR,
   SHUTDOWN_GRACE_MS,
+  SLOW_WRITE_GRACE_MS,
 } from "../config/limits.ts";
 import type { Hub, PeerSink, User } from "../core/hub.ts";
-import { decodeFrames } from "../protocol/frame_decoder.ts";
+import { SocketReader } from "./socket_reader.ts";
 import {
   assertNever,
   type ErrorFrame,
@@ -67,6 +68,8 @@ export interface ProtocolSession {
   start(): void;
   /** One complete frame's bytes. */
   frame(bytes: Uint8Array): void;
+  /** The frames of one read have all been handed over (a plain-text paste ends here). */
+  endOfBatch(): void;
 }
 
 /** The wire format a connection speaks. */
@@ -102,7 +105,11 @@ export class Connection implements PeerSink {
     this.#conn = conn;
     this.#opened = openedAt;
     this.#options = options;
-    this.#queue = new OutboundQueue(options.maxQueueBytes);
+    this.#queue = new OutboundQueue({
+      cap: options.maxQueueBytes,
+      burstFactor: QUEUE_BURST_FACTOR,
+      graceMs: SLOW_WRITE_GRACE_MS,
+    });
     const addr = conn.remoteAddr as Deno.NetAddr;
     this.#remote = `${addr.hostname}:${addr.port}`;
     this.address = addr.hostname;
@@ -118,6 +125,12 @@ export class Connection implements PeerSink {
    */
   tick(now: number): void {
     if (this.#finishing) return;
+    if (this.#queue.bytes > this.#options.maxQueueBytes && this.#queue.stalled) {
+      // Past the cap with a socket that takes nothing: no push may come to notice it.
+      this.#options.metrics.droppedSlow();
+      this.finish("too_slow", false);
+      return;
+    }
     if (this.#user === null) {
       if (now - this.#opened > this.#options.handshakeTimeoutMs) {
         this.send(errorFrame(
@@ -295,21 +308,22 @@ export class Connection implements PeerSink {
 
   /** Runs the connection to its end. Never rejects. */
   async run(): Promise<void> {
-    this.#writer = this.#queue.drain((bytes) => writeAll(this.#conn, bytes)).catch(() => {
-      this.finish("dropped", false);
-    });
-    const chunks = readChunks(this.#conn);
+    const progress = () => this.#queue.progress();
+    this.#writer = this.#queue.drain((bytes) => writeAll(this.#conn, bytes, progress)).catch(
+      () => {
+        this.finish("dropped", false);
+      },
+    );
+    const reader = new SocketReader(this.#conn);
     try {
-      const first = await this.#firstChunk(chunks);
+      const first = await this.#firstChunk(reader);
       if (first !== null) {
         const session = this.#session(modeOf(first));
         session.start();
-        const frames = decodeFrames(prepend(first, chunks), { maxFrame: this.#options.maxFrame });
-        for await (const batch of frames) {
+        for await (const batch of reader.frames(first, { maxFrame: this.#options.maxFrame })) {
           this.#lastHeard = performance.now();
           this.#pingToken = null;
-          let admitted = 0;
-          // Synchronously, so that the hub commits a chunk's messages as one batch.
+          // Synchronously, so that the hub commits a read's messages as one batch.
           for (const decoded of batch) {
             if (this.#finishing) break;
             if (decoded.kind === "too_large") {
@@ -321,12 +335,9 @@ export class Connection implements PeerSink {
               this.finish("protocol_error", true);
               break;
             }
-            if (this.#admit(decoded.bytes.length)) {
-              admitted++;
-              session.frame(decoded.bytes);
-            }
+            session.frame(decoded.bytes);
           }
-          if (admitted > 0) this.#options.metrics.framesIn(admitted);
+          if (!this.#finishing) session.endOfBatch();
         }
       }
       // EOF: the peer closed its side. A quit frame has already finished us as "quit".
@@ -352,9 +363,9 @@ export class Connection implements PeerSink {
    * greeting goes out (NDJSON clients skip lines that are not JSON before their welcome).
    * Returns null at EOF before any byte.
    */
-  async #firstChunk(chunks: AsyncGenerator<Uint8Array>): Promise<Uint8Array | null> {
+  async #firstChunk(reader: SocketReader): Promise<Uint8Array | null> {
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const next = chunks.next();
+    const next = reader.read();
     const late = new Promise<"late">((resolve) => {
       timer = setTimeout(() => resolve("late"), PLAIN_GREETING_DELAY_MS);
     });
@@ -365,17 +376,24 @@ export class Connection implements PeerSink {
       this.sendRaw(PLAIN_GREETING);
     }
     const first = early === "late" ? await next : early;
-    return first.done ? null : first.value.slice();
+    return first === null ? null : first.slice();
   }
 
   #greeted = false;
 
-  /** Flood control: true if the frame may be handled. */
-  #admit(bytes: number): boolean {
-    if (this.#guard === null) return true;
+  /**
+   * Flood control: true if a message (or command, or login line) of `bytes` bytes may be
+   * handled. Sessions call it once per unit of work: an NDJSON frame, or a whole plain-text paste.
+   */
+  admit(bytes: number): boolean {
+    if (this.#guard === null) {
+      this.#options.metrics.framesIn(1);
+      return true;
+    }
     const verdict = this.#guard.check(bytes);
     switch (verdict) {
       case "ok":
+        this.#options.metrics.framesIn(1);
         return true;
       case "limited":
         this.#options.metrics.rateLimited();
@@ -426,22 +444,4 @@ function isIoError(error: unknown): boolean {
 
 function modeOf(bytes: Uint8Array): WireMode {
   return bytes[0] === OPEN_BRACE ? "json" : "plain";
-}
-
-/** Reads the socket into one small reused buffer; the frame decoder copies what it keeps. */
-async function* readChunks(conn: Deno.Conn): AsyncGenerator<Uint8Array> {
-  const buffer = new Uint8Array(READ_CHUNK_BYTES);
-  while (true) {
-    const n = await conn.read(buffer);
-    if (n === null) return;
-    if (n > 0) yield buffer.subarray(0, n);
-  }
-}
-
-async function* prepend(
-  first: Uint8Array | null,
-  rest: AsyncIterable<Uint8Array>,
-): AsyncGenerator<Uint8Array> {
-  if (first !== null) yield first;
-  yield* rest;
 }

@@ -20,9 +20,13 @@ export class NdjsonSession implements ProtocolSession {
   /** NDJSON clients speak first; nothing to send. */
   start(): void {}
 
+  /** Nothing to do at the end of a read: every frame stands alone. */
+  endOfBatch(): void {}
+
   /** Handles one frame. */
   frame(bytes: Uint8Array): void {
     if (bytes.length === 0) return; // blank lines are harmless keep-alives
+    if (!this.#conn.admit(bytes.length)) return;
     const parsed = parseClientFrame(bytes);
     if (!parsed.ok) {
       this.#conn.protocolError(parsed.error);

@@ -5,12 +5,29 @@
  * @module
  */
 
+/** Settings for an {@linkcode OutboundQueue}. */
+export interface OutboundQueueOptions {
+  /** How far the peer may fall behind, in bytes (queued plus being written). */
+  cap: number;
+  /** A burst may take the queue to `cap * burstFactor` while the socket is still draining. */
+  burstFactor: number;
+  /** The socket counts as draining if it accepted bytes this recently (ms). */
+  graceMs: number;
+  /** Clock in ms. @default performance.now */
+  now?: () => number;
+}
+
 /**
  * Byte-capped FIFO of encoded frames with a single draining writer.
  *
+ * A push that would take the queue past `cap` is refused (the peer is too slow) unless the
+ * socket is still draining: no write in flight, or one that made progress within `graceMs`. Then
+ * a burst (many senders at once) may take it up to `cap * burstFactor`, never further. So a
+ * stalled reader is cut off at `cap`, and a healthy one survives a burst it will drain at once.
+ *
  * @example
  * ```ts
- * const q = new OutboundQueue(1024);
+ * const q = new OutboundQueue({ cap: 1024, burstFactor: 4, graceMs: 500 });
  * const done = q.drain((bytes) => conn.write(bytes).then(() => {}));
  * q.push(new TextEncoder().encode("hi\n")); // true: queued
  * q.end();
@@ -18,7 +35,12 @@
  * ```
  */
 export class OutboundQueue {
-  #cap: number;
+  readonly #cap: number;
+  readonly #hardCap: number;
+  readonly #graceMs: number;
+  readonly #now: () => number;
+  #writing = false;
+  #lastProgress = 0;
   #chunks: Uint8Array[] = [];
   #queued = 0;
   #inFlight = 0;
@@ -26,9 +48,26 @@ export class OutboundQueue {
   #aborted = false;
   #wake: (() => void) | null = null;
 
-  /** @param cap Most bytes that may be queued or in flight at once. */
-  constructor(cap: number) {
-    this.#cap = cap;
+  constructor(options: OutboundQueueOptions) {
+    this.#cap = options.cap;
+    this.#hardCap = options.cap * options.burstFactor;
+    this.#graceMs = options.graceMs;
+    this.#now = options.now ?? (() => performance.now());
+  }
+
+  /** True if the socket has accepted nothing for longer than the grace period. */
+  get stalled(): boolean {
+    return this.#writing && this.#now() - this.#lastProgress > this.#graceMs;
+  }
+
+  /** Most bytes the queue can ever hold. */
+  get hardCap(): number {
+    return this.#hardCap;
+  }
+
+  /** Notes that the socket accepted some bytes. */
+  progress(): void {
+    this.#lastProgress = this.#now();
   }
 
   /** Bytes queued plus bytes being written. Never more than the cap. */
@@ -36,10 +75,11 @@ export class OutboundQueue {
     return this.#queued + this.#inFlight;
   }
 
-  /** Queues bytes. Returns false, queuing nothing, if they would take the queue past its cap. */
+  /** Queues bytes. Returns false, queuing nothing, if the peer is too slow to take them. */
   push(bytes: Uint8Array): boolean {
     if (this.#ended || this.#aborted) return true;
-    if (this.#queued + this.#inFlight + bytes.length > this.#cap) return false;
+    const total = this.#queued + this.#inFlight + bytes.length;
+    if (total > this.#cap && (total > this.#hardCap || this.stalled)) return false;
     this.#chunks.push(bytes);
     this.#queued += bytes.length;
     this.#signal();
@@ -70,10 +110,13 @@ export class OutboundQueue {
       }
       const batch = this.#take();
       this.#inFlight = batch.length;
+      this.#writing = true;
+      this.#lastProgress = this.#now();
       try {
         await write(batch);
       } finally {
         this.#inFlight = 0;
+        this.#writing = false;
       }
     }
   }
@@ -103,13 +146,18 @@ export class OutboundQueue {
   }
 }
 
-/** Writes all of `bytes`, looping because `conn.write` may write only part of them. */
+/**
+ * Writes all of `bytes`, looping because `conn.write` may write only part of them, and calling
+ * `progress` after each part the socket accepted.
+ */
 export async function writeAll(
   conn: { write(p: Uint8Array): Promise<number> },
   bytes: Uint8Array,
+  progress?: () => void,
 ): Promise<void> {
   let offset = 0;
   while (offset < bytes.length) {
     offset += await conn.write(bytes.subarray(offset));
+    progress?.();
   }
 }

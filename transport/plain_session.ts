@@ -26,6 +26,10 @@ export class PlainSession implements ProtocolSession {
   /** Lines of a message continued with a trailing backslash. */
   #pending: string[] = [];
   #pendingBytes = 0;
+  /** The last line ended in `\`: the message goes on in the next read. */
+  #continued = false;
+  /** The message being collected passed the cap; its remaining lines are dropped. */
+  #tooLong = false;
   /** The server password, once typed (asked for first when the server has one). */
   #password: string | undefined;
   /** Where this user's lines go: the room they joined last. */
@@ -48,7 +52,12 @@ export class PlainSession implements ProtocolSession {
     }
   }
 
-  /** Handles one line. */
+  /**
+   * Handles one line. Lines that arrive in the same read are a paste and become one multi-line
+   * message (sent at {@linkcode endOfBatch}), as do lines continued with a trailing `\`.
+   * A line starting with `/` is a command (sent after any text before it), unless a `\`
+   * continues a message into it.
+   */
   frame(bytes: Uint8Array): void {
     const line = decodeUtf8(bytes);
     if (line === null) {
@@ -57,47 +66,55 @@ export class PlainSession implements ProtocolSession {
     }
     const user = this.#conn.user;
     if (user === null) {
+      if (!this.#conn.admit(bytes.length)) return;
       if (this.#conn.hub.needsPassword && this.#password === undefined) {
-        this.#password = line.replace(/\r$/, "");
+        this.#password = line;
         this.#conn.sendRaw(NICK_PROMPT);
         return;
       }
       this.#login(line.trim());
       return;
     }
-    if (this.#pending.length === 0 && line.startsWith("/") && !line.startsWith("//")) {
+    if (!this.#continued && line.startsWith("/") && !line.startsWith("//")) {
+      this.#sendPending(); // text pasted before the command goes first
+      if (!this.#conn.admit(bytes.length)) return;
       const outcome = runCommand(this.#conn.hub, user, line.trim(), this.#room);
       if (outcome.room !== undefined) this.#room = outcome.room;
       if (outcome.quit) this.#conn.finish("quit", true);
       if (outcome.close) this.#conn.finish(outcome.close, true);
       return;
     }
-    if (line.endsWith("\\")) {
-      this.#pendingBytes += bytes.length;
-      if (this.#pendingBytes > this.#conn.maxFrame) {
-        this.#pending = [];
-        this.#pendingBytes = 0;
-        this.#conn.send(errorFrame(
-          "frame_too_large",
-          `That message is longer than ${this.#conn.maxFrame} bytes; it was not sent.`,
-        ));
-        return;
-      }
-      this.#pending.push(line.slice(0, -1));
-      return;
-    }
-    const text = [...this.#pending, line].join("\n").replace(/^\/\//, "/");
-    const total = this.#pendingBytes + bytes.length;
-    this.#pending = [];
-    this.#pendingBytes = 0;
-    if (text.trim() === "") return; // an empty line is not worth an error to a person
-    if (total > this.#conn.maxFrame) {
+    if (this.#tooLong) return; // the rest of an oversized message: already refused
+    this.#pendingBytes += bytes.length + 1;
+    if (this.#pendingBytes > this.#conn.maxFrame + 1) {
+      this.#pending = [];
+      this.#pendingBytes = 0;
+      this.#tooLong = true;
       this.#conn.send(errorFrame(
         "frame_too_large",
         `That message is longer than ${this.#conn.maxFrame} bytes; it was not sent.`,
       ));
       return;
     }
+    this.#continued = line.endsWith("\\");
+    this.#pending.push(this.#continued ? line.slice(0, -1) : line);
+  }
+
+  /** Sends what the read held, unless its last line asked to continue. */
+  endOfBatch(): void {
+    if (!this.#continued) this.#sendPending();
+  }
+
+  #sendPending(): void {
+    this.#tooLong = false;
+    const user = this.#conn.user;
+    if (user === null || this.#pending.length === 0) return;
+    const text = this.#pending.join("\n").replace(/^\/\//, "/");
+    const bytes = this.#pendingBytes;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    if (text.trim() === "") return; // an empty line is not worth an error to a person
+    if (!this.#conn.admit(bytes)) return;
     const current = this.#conn.hub.room(this.#room);
     if (current === undefined || !user.rooms.has(current)) {
       // The current room was left: fall back to any room the user is still in.
