@@ -18,6 +18,7 @@ import {
   DEFAULT_PORT,
   DEFAULT_RETENTION_PER_ROOM,
   DEFAULT_SERVE_HOST,
+  MAX_PENDING_LOGINS,
   SHUTDOWN_GRACE_MS,
   SWEEP_INTERVAL_MS,
 } from "./config/limits.ts";
@@ -82,6 +83,8 @@ export interface ServerOptions {
    * samplers, read at each scrape. @default nowhere
    */
   metrics?: SockchatMetrics;
+  /** Connections that may be open without having logged in, server-wide. @default 256 */
+  maxPendingLogins?: number;
 }
 
 /** Every count the server keeps, for `--metrics-port`. All methods must be cheap. */
@@ -175,6 +178,7 @@ export function startServer(options: ServerOptions = {}): ChatServer {
     audit: (event, fields) => logger.info(event, fields),
     onCommit: (seconds) => metrics.commitSeconds(seconds),
   });
+  const maxPendingLogins = options.maxPendingLogins ?? MAX_PENDING_LOGINS;
   const limiter = new ConnLimiter(options.maxConnsPerIp ?? DEFAULT_MAX_CONNS_PER_IP);
   const connections = new Set<Connection>();
   /** Accepted TLS sockets still in their handshake: not yet Connections, but open. */
@@ -257,6 +261,20 @@ export function startServer(options: ServerOptions = {}): ChatServer {
             conn,
             "banned",
             new Outgoing(errorFrame("banned", "Your address is banned.", { fatal: true })),
+          );
+          continue;
+        }
+        // Connections that have not logged in yet cost memory and belong to nobody: cap them
+        // server-wide, so that many addresses together cannot hold the door open either.
+        if (connections.size - hub.userCount >= maxPendingLogins) {
+          refuse(
+            conn,
+            "too_many_connections",
+            new Outgoing(errorFrame(
+              "too_many_connections",
+              "The server has too many logins in progress; try again in a moment.",
+              { fatal: true },
+            )),
           );
           continue;
         }

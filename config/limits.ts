@@ -109,3 +109,9 @@ export const DEFAULT_IDLE_TIMEOUT_MS = 120_000;
 
 /** How often the server checks every connection's deadlines (one timer for all). */
 export const SWEEP_INTERVAL_MS = 1000;
+
+/**
+ * Connections that may be open at once without having logged in, across all addresses (each
+ * address is also held to `--max-conns-per-ip`, and each login to `--handshake-timeout`).
+ */
+export const MAX_PENDING_LOGINS = 256;

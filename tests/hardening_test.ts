@@ -258,3 +258,56 @@ Deno.test("ANSI and control-character injection is neutralised before anyone see
   for (const c of [a, nc, nickTricks]) c.close();
   await server.shutdown();
 });
+
+Deno.test("logins in progress are capped server-wide, whatever their addresses", async () => {
+  const server = testServer({ maxPendingLogins: 3, maxConnsPerIp: 100 });
+  const lurkers = await Promise.all([1, 2, 3].map(() => LineSocket.connect(server)));
+  await lurkers[0].write("{"); // make sure the server has accepted them all
+  const member = await LineSocket.connect(server);
+  assert.match(await member.readLine() ?? "", /"code":"too_many_connections"/);
+  lurkers[0].close();
+  await lurkers[1].write("{}\n");
+  await lurkers[1].readLine(); // one round trip: the closed one is gone by now
+  const late = await JsonClient.login(server, "late"); // a slot came free
+  for (const c of [...lurkers, member, late]) c.close();
+  await server.shutdown();
+});
+
+Deno.test("a paste into netcat arrives as one message and is not rate limited", async () => {
+  const server = testServer();
+  const reader = await JsonClient.login(server, "reader");
+  const nc = await LineSocket.connect(server);
+  await nc.write("paster\n");
+  await nc.readUntilText("/quit leaves.\r\n");
+  await reader.expect("join");
+  const lines = Array.from({ length: 100 }, (_, i) => `pasted line ${i}`);
+  await nc.write(lines.join("\n") + "\n");
+  const msg = await reader.expect("msg");
+  assert.equal(msg.text, lines.join("\n"));
+  await nc.write("typed afterwards\n");
+  assert.equal((await reader.expect("msg")).text, "typed afterwards");
+  reader.close();
+  nc.close();
+  await server.shutdown();
+});
+
+Deno.test("a netcat paste longer than one frame is split into messages within the limit", async () => {
+  const server = testServer({ maxFrame: 1024, flood: null });
+  const reader = await JsonClient.login(server, "reader");
+  const nc = await LineSocket.connect(server);
+  await nc.write("paster\n");
+  await nc.readUntilText("/quit leaves.\r\n");
+  await reader.expect("join");
+  const lines = Array.from({ length: 200 }, (_, i) => `pasted line number ${i}`);
+  await nc.write(lines.join("\n") + "\n");
+  const got: string[] = [];
+  while (got.length < lines.length) {
+    const msg = await reader.expect("msg");
+    assert.ok(new TextEncoder().encode(msg.text).length <= 1024);
+    got.push(...msg.text.split("\n"));
+  }
+  assert.deepEqual(got, lines, "nothing lost, nothing reordered");
+  reader.close();
+  nc.close();
+  await server.shutdown();
+});

@@ -68,7 +68,7 @@ export interface ProtocolSession {
   start(): void;
   /** One complete frame's bytes. */
   frame(bytes: Uint8Array): void;
-  /** The frames of one read have all been handed over (a plain-text paste ends here). */
+  /** A burst of input has been handed over (a plain-text paste ends here). */
   endOfBatch(): void;
 }
 
@@ -320,11 +320,13 @@ export class Connection implements PeerSink {
       if (first !== null) {
         const session = this.#session(modeOf(first));
         session.start();
-        for await (const batch of reader.frames(first, { maxFrame: this.#options.maxFrame })) {
+        for await (
+          const { frames, more } of reader.frames(first, { maxFrame: this.#options.maxFrame })
+        ) {
           this.#lastHeard = performance.now();
           this.#pingToken = null;
           // Synchronously, so that the hub commits a read's messages as one batch.
-          for (const decoded of batch) {
+          for (const decoded of frames) {
             if (this.#finishing) break;
             if (decoded.kind === "too_large") {
               this.send(errorFrame(
@@ -337,7 +339,7 @@ export class Connection implements PeerSink {
             }
             session.frame(decoded.bytes);
           }
-          if (!this.#finishing) session.endOfBatch();
+          if (!this.#finishing && !more) session.endOfBatch();
         }
       }
       // EOF: the peer closed its side. A quit frame has already finished us as "quit".

@@ -28,8 +28,6 @@ export class PlainSession implements ProtocolSession {
   #pendingBytes = 0;
   /** The last line ended in `\`: the message goes on in the next read. */
   #continued = false;
-  /** The message being collected passed the cap; its remaining lines are dropped. */
-  #tooLong = false;
   /** The server password, once typed (asked for first when the server has one). */
   #password: string | undefined;
   /** Where this user's lines go: the room they joined last. */
@@ -84,18 +82,11 @@ export class PlainSession implements ProtocolSession {
       if (outcome.close) this.#conn.finish(outcome.close, true);
       return;
     }
-    if (this.#tooLong) return; // the rest of an oversized message: already refused
-    this.#pendingBytes += bytes.length + 1;
-    if (this.#pendingBytes > this.#conn.maxFrame + 1) {
-      this.#pending = [];
-      this.#pendingBytes = 0;
-      this.#tooLong = true;
-      this.#conn.send(errorFrame(
-        "frame_too_large",
-        `That message is longer than ${this.#conn.maxFrame} bytes; it was not sent.`,
-      ));
-      return;
+    if (this.#pendingBytes + bytes.length + 1 > this.#conn.maxFrame + 1) {
+      // A paste longer than one frame goes out as several messages, each within the limit.
+      this.#sendPending();
     }
+    this.#pendingBytes += bytes.length + 1;
     this.#continued = line.endsWith("\\");
     this.#pending.push(this.#continued ? line.slice(0, -1) : line);
   }
@@ -106,7 +97,6 @@ export class PlainSession implements ProtocolSession {
   }
 
   #sendPending(): void {
-    this.#tooLong = false;
     const user = this.#conn.user;
     if (user === null || this.#pending.length === 0) return;
     const text = this.#pending.join("\n").replace(/^\/\//, "/");
@@ -114,7 +104,7 @@ export class PlainSession implements ProtocolSession {
     this.#pending = [];
     this.#pendingBytes = 0;
     if (text.trim() === "") return; // an empty line is not worth an error to a person
-    if (!this.#conn.admit(bytes)) return;
+    if (!this.#conn.admit(bytes - 1)) return;
     const current = this.#conn.hub.room(this.#room);
     if (current === undefined || !user.rooms.has(current)) {
       // The current room was left: fall back to any room the user is still in.

@@ -9,6 +9,13 @@
 import { READ_BUFFER_MAX_BYTES, READ_BUFFER_MIN_BYTES } from "../config/limits.ts";
 import { type DecodedFrame, FrameDecoder } from "../protocol/frame_decoder.ts";
 
+/** The frames one read completed. */
+export interface FrameBatch {
+  frames: DecodedFrame[];
+  /** The input evidently goes on: the read filled the buffer or ended inside a frame. */
+  more: boolean;
+}
+
 /** Anything with `read`, as `Deno.Conn` has. */
 export interface Readable {
   read(p: Uint8Array): Promise<number | null>;
@@ -26,6 +33,7 @@ export interface Readable {
 export class SocketReader {
   readonly #conn: Readable;
   #buffer: Uint8Array = new Uint8Array(READ_BUFFER_MIN_BYTES);
+  #full = false;
 
   constructor(conn: Readable) {
     this.#conn = conn;
@@ -43,6 +51,7 @@ export class SocketReader {
       const n = await this.#conn.read(buffer);
       if (n === null) return null;
       if (n === 0) continue;
+      this.#full = n === buffer.length;
       if (n === buffer.length && buffer.length < READ_BUFFER_MAX_BYTES) {
         this.#buffer = new Uint8Array(buffer.length * 2); // busy: read more at a time
       } else if (n <= buffer.length / 8 && buffer.length > READ_BUFFER_MIN_BYTES) {
@@ -54,18 +63,20 @@ export class SocketReader {
 
   /**
    * Frame batches: each holds the frames one read completed, so a consumer can handle them
-   * synchronously. `first` is a chunk already read (to sniff the wire format). Ends at EOF or
+   * synchronously. `more` is true when the same burst of input evidently goes on (the read
+   * filled the buffer, or stopped inside a frame), which is how a paste split across reads is
+   * kept together. `first` is a chunk already read (to sniff the wire format). Ends at EOF or
    * after a `too_large`.
    */
   async *frames(
     first: Uint8Array | null,
     options: { maxFrame: number },
-  ): AsyncGenerator<DecodedFrame[]> {
+  ): AsyncGenerator<FrameBatch> {
     const decoder = new FrameDecoder(options);
     let chunk = first ?? await this.read();
     while (chunk !== null) {
-      const batch = decoder.push(chunk);
-      if (batch.length > 0) yield batch;
+      const frames = decoder.push(chunk);
+      if (frames.length > 0) yield { frames, more: this.#full || decoder.buffered > 0 };
       if (decoder.failed) return;
       chunk = await this.read();
     }
