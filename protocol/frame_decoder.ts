@@ -9,6 +9,9 @@
 const LF = 0x0a;
 const CR = 0x0d;
 
+/** Shared empty tail: an idle connection's decoder holds no buffer of its own. */
+const NO_BYTES = new Uint8Array(0);
+
 /** One decoded unit: a complete frame's bytes, or the news that a frame was too large. */
 export type DecodedFrame =
   | { kind: "frame"; bytes: Uint8Array }
@@ -35,7 +38,7 @@ export interface FrameDecoderOptions {
 export class FrameDecoder {
   #max: number;
   /** Bytes of the unfinished frame; grows on demand, never past `maxFrame + 1`. */
-  #tail: Uint8Array = new Uint8Array(0);
+  #tail: Uint8Array = NO_BYTES;
   #tailLen = 0;
   #failed = false;
 
@@ -75,7 +78,7 @@ export class FrameDecoder {
         }
         frame = this.#tail.slice(0, this.#tailLen);
         this.#tailLen = 0;
-        if (this.#tail.length > 4096) this.#tail = new Uint8Array(0);
+        if (this.#tail.length > 4096) this.#tail = NO_BYTES;
       }
       start = nl + 1;
       if (frame.length > 0 && frame[frame.length - 1] === CR) frame = frame.subarray(0, -1);
@@ -108,7 +111,7 @@ export class FrameDecoder {
 
   #fail(): DecodedFrame {
     this.#failed = true;
-    this.#tail = new Uint8Array(0);
+    this.#tail = NO_BYTES;
     this.#tailLen = 0;
     return { kind: "too_large", limit: this.#max };
   }

@@ -5,6 +5,8 @@
  * @module
  */
 
+const monotonic = (): number => performance.now();
+
 /** Settings for an {@linkcode OutboundQueue}. */
 export interface OutboundQueueOptions {
   /** How far the peer may fall behind, in bytes (queued plus being written). */
@@ -46,13 +48,12 @@ export class OutboundQueue {
   #inFlight = 0;
   #ended = false;
   #aborted = false;
-  #wake: (() => void) | null = null;
 
   constructor(options: OutboundQueueOptions) {
     this.#cap = options.cap;
     this.#hardCap = options.cap * options.burstFactor;
     this.#graceMs = options.graceMs;
-    this.#now = options.now ?? (() => performance.now());
+    this.#now = options.now ?? monotonic;
   }
 
   /** True if the socket has accepted nothing for longer than the grace period. */
@@ -82,14 +83,14 @@ export class OutboundQueue {
     if (total > this.#cap && (total > this.#hardCap || this.stalled)) return false;
     this.#chunks.push(bytes);
     this.#queued += bytes.length;
-    this.#signal();
+    this.#schedule();
     return true;
   }
 
   /** No more pushes: the writer finishes once what is queued has been written. */
   end(): void {
     this.#ended = true;
-    this.#signal();
+    this.#schedule();
   }
 
   /** Drops everything queued; the writer stops after its current write. */
@@ -97,29 +98,67 @@ export class OutboundQueue {
     this.#aborted = true;
     this.#chunks = [];
     this.#queued = 0;
-    this.#signal();
+    this.#schedule();
   }
 
-  /** Runs the writer until {@linkcode end} (after flushing) or {@linkcode abort}. */
-  async drain(write: (bytes: Uint8Array) => Promise<void>): Promise<void> {
-    while (!this.#aborted) {
-      if (this.#chunks.length === 0) {
-        if (this.#ended) return;
-        await new Promise<void>((resolve) => (this.#wake = resolve));
-        continue;
-      }
-      const batch = this.#take();
-      this.#inFlight = batch.length;
-      this.#writing = true;
-      this.#lastProgress = this.#now();
-      try {
-        await write(batch);
-      } finally {
-        this.#inFlight = 0;
-        this.#writing = false;
-      }
-    }
+  /**
+   * Starts the writer; resolves once {@linkcode end} was called and everything was written, or
+   * after {@linkcode abort}; rejects if a write fails. The writer holds no suspended function
+   * while idle (every idle connection would pay for one): a push schedules it as a microtask,
+   * so whatever the current task queues is coalesced into one write.
+   */
+  drain(write: (bytes: Uint8Array) => Promise<void>): Promise<void> {
+    this.#write = write;
+    const { promise, resolve, reject } = Promise.withResolvers<void>();
+    this.#settle = { resolve, reject };
+    this.#pump();
+    return promise;
   }
+
+  #write: ((bytes: Uint8Array) => Promise<void>) | null = null;
+  #settle: { resolve: () => void; reject: (error: unknown) => void } | null = null;
+  #scheduled = false;
+
+  /** Runs the writer soon (once per task), unless it is already busy. */
+  #schedule(): void {
+    if (this.#writing || this.#scheduled || this.#write === null) return;
+    this.#scheduled = true;
+    queueMicrotask(this.#pumpSoon);
+  }
+
+  readonly #pumpSoon = (): void => {
+    this.#scheduled = false;
+    this.#pump();
+  };
+
+  /** Writes what is waiting, or settles the drain when there is nothing more to do. */
+  #pump(): void {
+    if (this.#writing || this.#write === null) return;
+    if (this.#aborted || (this.#chunks.length === 0 && this.#ended)) {
+      this.#settle?.resolve();
+      this.#settle = null;
+      return;
+    }
+    if (this.#chunks.length === 0) return;
+    const batch = this.#take();
+    this.#inFlight = batch.length;
+    this.#writing = true;
+    this.#lastProgress = this.#now();
+    this.#write(batch).then(this.#written, this.#failed);
+  }
+
+  readonly #written = (): void => {
+    this.#inFlight = 0;
+    this.#writing = false;
+    this.#pump();
+  };
+
+  readonly #failed = (error: unknown): void => {
+    this.#inFlight = 0;
+    this.#writing = false;
+    this.#settle?.reject(error);
+    this.#settle = null;
+  };
 
   /** Everything waiting, as one buffer. */
   #take(): Uint8Array {
@@ -135,14 +174,6 @@ export class OutboundQueue {
       offset += chunk.length;
     }
     return batch;
-  }
-
-  #signal(): void {
-    const wake = this.#wake;
-    if (wake !== null) {
-      this.#wake = null;
-      wake();
-    }
   }
 }
 
