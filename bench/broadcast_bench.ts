@@ -9,7 +9,7 @@
 import type { HistorySlice, HistoryStore, StoredMessage } from "../core/history.ts";
 import { Hub, type PeerSink, type User } from "../core/hub.ts";
 import { type Ban, BanList, type BanStore } from "../core/moderation.ts";
-import type { Outgoing } from "../protocol/outgoing.ts";
+import type { Deliverable } from "../protocol/outgoing.ts";
 import { ITERATIONS, TEXT_64 } from "./micro_options.ts";
 
 const MEMBERS = 100;
@@ -17,7 +17,7 @@ const MEMBERS = 100;
 /** Takes each frame's NDJSON bytes and keeps the last few, as a bounded queue would. */
 class FakeSink implements PeerSink {
   #queue: Uint8Array[] = [];
-  deliver(out: Outgoing): void {
+  deliver(out: Deliverable): void {
     if (this.#queue.length >= 64) this.#queue = [];
     this.#queue.push(out.ndjson());
   }
@@ -27,8 +27,9 @@ class FakeSink implements PeerSink {
 /** Remembers nothing: the benchmark is about fan-out, not SQLite. */
 class NullStore implements HistoryStore, BanStore {
   #nextId = 1;
-  append(_messages: readonly StoredMessage[], nextId: number): void {
-    this.#nextId = nextId;
+  append(messages: readonly StoredMessage[]): void {
+    const last = messages.at(-1);
+    if (last !== undefined) this.#nextId = last.id + 1;
   }
   saveNextId(nextId: number): void {
     this.#nextId = nextId;

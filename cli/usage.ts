@@ -15,6 +15,8 @@ import {
   DEFAULT_PORT,
   DEFAULT_RETENTION_PER_ROOM,
   DEFAULT_SERVE_HOST,
+  QUEUE_BURST_FACTOR,
+  SLOW_WRITE_GRACE_MS,
 } from "../config/limits.ts";
 import {
   DEFAULT_MAX_CONNS_PER_IP,
@@ -70,9 +72,10 @@ Options:
                        (default ${DEFAULT_MAX_USERS})
   --max-frame BYTES    longest frame (one line) a client may send; longer ones get
                        frame_too_large and the connection closes (default ${DEFAULT_MAX_FRAME_BYTES})
-  --max-queue BYTES    outbound bytes buffered per client; a client that falls further
-                       behind is disconnected as too_slow (default ${DEFAULT_MAX_QUEUE_BYTES},
-                       at least 2 x max-frame + 4096)
+  --max-queue BYTES    how far a client may fall behind: one whose socket has taken nothing
+                       for ${SLOW_WRITE_GRACE_MS} ms with more than this queued is disconnected as
+                       too_slow; while its socket drains, a burst may reach ${QUEUE_BURST_FACTOR} x this
+                       (default ${DEFAULT_MAX_QUEUE_BYTES}, at least 2 x max-frame + 4096)
   --db PATH            SQLite history database, or :memory: to keep nothing
                        (default $XDG_STATE_HOME/sockchat/sockchat.db, else
                        ~/.local/state/sockchat/sockchat.db)
