@@ -9,6 +9,8 @@
  */
 
 import {
+  ACCEPT_BACKOFF_MAX_MS,
+  ACCEPT_BACKOFF_MIN_MS,
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
   DEFAULT_HISTORY_REPLAY,
   DEFAULT_IDLE_TIMEOUT_MS,
@@ -19,6 +21,7 @@ import {
   DEFAULT_RETENTION_PER_ROOM,
   DEFAULT_SERVE_HOST,
   MAX_PENDING_LOGINS,
+  MAX_TLS_REFUSALS_IN_PROGRESS,
   SHUTDOWN_GRACE_MS,
   SWEEP_INTERVAL_MS,
 } from "./config/limits.ts";
@@ -235,7 +238,12 @@ export function startServer(options: ServerOptions = {}): ChatServer {
       return;
     }
     // Over TLS the goodbye can only go out after a handshake, and a socket closed before its
-    // handshake ends stays open anyway (see serverHandshake): track it like any other.
+    // handshake ends stays open anyway (see serverHandshake): track it like any other, but
+    // only so many at once, so that refusals cannot pile up without bound.
+    if (handshaking.size >= MAX_TLS_REFUSALS_IN_PROGRESS) {
+      closeQuietly(conn);
+      return;
+    }
     handshaking.add(conn);
     const task = serverHandshake(conn as Deno.TlsConn, tlsTimeoutMs)
       .then((result) => (result.ok ? goodbye() : result.released))
@@ -246,9 +254,25 @@ export function startServer(options: ServerOptions = {}): ChatServer {
     tasks.add(task);
   };
 
+  /** The next connection; on a passing failure (out of file descriptors) it waits and retries. */
+  const accepted = async function* (): AsyncGenerator<Deno.Conn> {
+    let backoff = ACCEPT_BACKOFF_MIN_MS;
+    while (!stopping) {
+      try {
+        yield await listener.accept();
+        backoff = ACCEPT_BACKOFF_MIN_MS;
+      } catch (error) {
+        if (stopping || error instanceof Deno.errors.BadResource) return;
+        logger.error("accept_failed", { error: String(error), retry_ms: backoff });
+        await new Promise((resolve) => setTimeout(resolve, backoff));
+        backoff = Math.min(backoff * 2, ACCEPT_BACKOFF_MAX_MS);
+      }
+    }
+  };
+
   const acceptLoop = (async () => {
     try {
-      for await (const conn of listener) {
+      for await (const conn of accepted()) {
         if (stopping) {
           metrics.rejected("shutting_down");
           closeQuietly(conn);

@@ -115,3 +115,30 @@ export const SWEEP_INTERVAL_MS = 1000;
  * address is also held to `--max-conns-per-ip`, and each login to `--handshake-timeout`).
  */
 export const MAX_PENDING_LOGINS = 256;
+
+/** Nicks one user may /ignore. */
+export const MAX_IGNORES = 100;
+
+/** Longest kick or ban reason, in code points. */
+export const MAX_REASON_LENGTH = 200;
+
+/** Most rooms /rooms lists (the busiest first); the answer says how many more there are. */
+export const MAX_ROOMS_LISTED = 200;
+
+/** Wrong server passwords one address may send before it is locked out. */
+export const MAX_AUTH_FAILURES = 5;
+
+/** How long an address that kept getting the password wrong must wait. */
+export const AUTH_LOCKOUT_MS = 60_000;
+
+/** Addresses whose wrong passwords are remembered at once (the oldest are forgotten first). */
+export const MAX_AUTH_TRACKED = 10_000;
+
+/** After a failed accept (out of file descriptors), wait this long, doubling up to the max. */
+export const ACCEPT_BACKOFF_MIN_MS = 10;
+
+/** Longest wait between accept retries. */
+export const ACCEPT_BACKOFF_MAX_MS = 1000;
+
+/** TLS handshakes kept going only to deliver a refusal, at once; past it they are just closed. */
+export const MAX_TLS_REFUSALS_IN_PROGRESS = 64;

@@ -6,8 +6,8 @@
  * @module
  */
 
-import { MAX_HISTORY_REQUEST } from "../config/limits.ts";
-import type { Hub, Room, User } from "./hub.ts";
+import { MAX_HISTORY_REQUEST, MAX_ROOMS_LISTED } from "../config/limits.ts";
+import { type Hub, type Room, shown, type User } from "./hub.ts";
 import type { LeaveReason } from "../protocol/frames.ts";
 import { MODERATION_COMMANDS } from "./moderation_commands.ts";
 
@@ -52,7 +52,7 @@ function firstWord(args: string): [string, string] {
 function roomArg(ctx: CommandContext, name: string): Room | null {
   const room = ctx.hub.room(name);
   if (room === undefined || !ctx.user.rooms.has(room)) {
-    ctx.hub.reply(ctx.user, "not_in_room", `You are not in ${name}.`, ctx.ref);
+    ctx.hub.reply(ctx.user, "not_in_room", `You are not in ${shown(name)}.`, ctx.ref);
     return null;
   }
   return room;
@@ -86,12 +86,14 @@ const CHAT_COMMANDS: readonly CommandSpec[] = [
     help: "list rooms with their member counts and topics",
     run(ctx) {
       if (ctx.args !== "") return false;
-      const rooms = [...ctx.hub.rooms].map((r) => ({
+      const all = [...ctx.hub.rooms].sort((a, b) => b.members.size - a.members.size);
+      const rooms = all.slice(0, MAX_ROOMS_LISTED).map((r) => ({
         room: r.name,
         members: r.members.size,
         topic: r.topic,
       }));
-      ctx.hub.send(ctx.user, { type: "rooms", rooms, ref: ctx.ref });
+      const more = all.length - rooms.length;
+      ctx.hub.send(ctx.user, { type: "rooms", rooms, ref: ctx.ref, ...(more > 0 ? { more } : {}) });
       return {};
     },
   },
@@ -227,7 +229,7 @@ export function runCommand(
   const [word, rest] = firstWord(line.slice(1));
   const spec = BY_NAME.get(word.toLowerCase());
   if (spec === undefined) {
-    hub.reply(user, "unknown_command", `Unknown command /${word.slice(0, 32)}. Try /help.`, ref);
+    hub.reply(user, "unknown_command", `Unknown command /${shown(word)}. Try /help.`, ref);
     return {};
   }
   const outcome = spec.run({ hub, user, room, args: rest.trim(), ref });

@@ -26,7 +26,6 @@ import {
   type LeaveReason,
   LOBBY,
   PROTOCOL_VERSION,
-  type RoomSnapshot,
   type ServerFrame,
 } from "../protocol/frames.ts";
 import { Outgoing, OutgoingBatch } from "../protocol/outgoing.ts";
@@ -190,14 +189,26 @@ export class Hub {
         true,
       );
     }
-    if (this.#options.password !== null && !this.#options.password.matches(request.password)) {
-      return fail(
-        "bad_password",
-        request.password === undefined
-          ? "This server needs a password (sockchat join --password-file FILE)."
-          : "Wrong password.",
-        true,
-      );
+    if (this.#options.password !== null) {
+      const address = request.address ?? "";
+      const wait = this.moderation.authLockedFor(address);
+      if (wait > 0) {
+        return fail(
+          "bad_password",
+          `Too many wrong passwords from your address; try again in ${wait} s.`,
+          true,
+        );
+      }
+      if (!this.#options.password.matches(request.password)) {
+        if (request.password !== undefined) this.moderation.authFailed(address);
+        return fail(
+          "bad_password",
+          request.password === undefined
+            ? "This server needs a password (sockchat join --password-file FILE)."
+            : "Wrong password.",
+          true,
+        );
+      }
     }
     const ban = this.moderation.bans.find(request.nick, request.address ?? "", this.now());
     if (ban !== undefined) {
@@ -213,38 +224,66 @@ export class Hub {
     if (nickError !== null) return { ok: false, error: nickError };
     const user = new User(displayNick(request.nick), sink, request.address ?? "");
     this.#users.set(user.key, user);
+    try {
+      this.#welcome(user, request.resume);
+    } catch (error) {
+      // A store read failed half-way: leave no ghost behind.
+      this.logout(user, "dropped");
+      return fail("store_failed", `Logging in failed: ${(error as Error).message}`, true);
+    }
+    return { ok: true, user };
+  }
 
-    // Resume names the rooms to rejoin; without it, the user starts in the lobby.
-    const wanted = Object.keys(request.resume ?? {}).filter((name) => roomProblem(name) === null)
-      .slice(0, MAX_ROOMS_PER_USER);
-    const names = wanted.length > 0 ? wanted : [LOBBY];
-    const rooms = names.map((name) => this.#roomFor(name)).filter((r): r is Room => r !== null);
-    const snapshots: RoomSnapshot[] = rooms.map((room) => ({
-      room: room.name,
-      topic: room.topic,
-      members: [...room.members, user].map((u) => u.nick),
-    }));
+  /** Sends the welcome, enters the rooms (resumed or the lobby) and replays their history. */
+  #welcome(user: User, resume: Record<string, number> | undefined): void {
+    // Resume names the rooms to rejoin (each once, whatever its case); without it, the lobby.
+    const wanted = new Map<string, { name: string; lastSeen?: number }>();
+    for (const [name, lastSeen] of Object.entries(resume ?? {})) {
+      if (roomProblem(name) !== null || wanted.has(roomKey(name))) continue;
+      if (wanted.size >= MAX_ROOMS_PER_USER) break;
+      wanted.set(roomKey(name), { name, lastSeen });
+    }
+    if (wanted.size === 0) wanted.set(roomKey(LOBBY), { name: LOBBY });
+    const entries: { room: Room; lastSeen?: number }[] = [];
+    const refused: string[] = [];
+    for (const { name, lastSeen } of wanted.values()) {
+      const room = this.#roomFor(name);
+      if (room === null) refused.push(name);
+      else entries.push({ room, lastSeen });
+    }
     this.send(user, {
       type: "welcome",
       v: PROTOCOL_VERSION,
       nick: user.nick,
       server: this.#options.serverName,
-      rooms: snapshots,
+      rooms: entries.map(({ room }) => ({
+        room: room.name,
+        topic: room.topic,
+        members: [...room.members, user].map((u) => u.nick),
+      })),
       limits: { maxFrame: this.#options.maxFrame, maxUsers: this.#options.maxUsers },
     });
-    for (const room of rooms) {
+    for (const name of refused) {
+      this.reply(
+        user,
+        "too_many_rooms",
+        `The server already has ${MAX_ROOMS} rooms; ${shown(name)} was not rejoined.`,
+      );
+    }
+    // One replay budget for the whole login, however many rooms it resumes.
+    let budget = this.#options.replayBudgetBytes;
+    for (const { room, lastSeen } of entries) {
       this.#enter(user, room);
-      const lastSeen = request.resume?.[names[rooms.indexOf(room)]];
-      replay(
+      budget -= replay(
         this,
         user,
         room,
         lastSeen === undefined
           ? this.#store.recent(room.name, this.#options.historyReplay)
           : this.#store.after(room.name, lastSeen, MAX_RESUME_REPLAY),
+        Math.max(0, budget),
       );
     }
-    return { ok: true, user };
   }
 
   /**
@@ -257,7 +296,7 @@ export class Hub {
       this.reply(
         user,
         "not_in_room",
-        `You are not in ${roomName}. Join it with /join ${roomName}.`,
+        `You are not in ${shown(roomName)}. Join it with /join ${shown(roomName)}.`,
         ref,
       );
       return;
@@ -288,7 +327,6 @@ export class Hub {
     const started = performance.now();
     try {
       this.#store.append(batch.map((p) => p.stored));
-      this.#options.onCommit((performance.now() - started) / 1000);
     } catch (error) {
       for (const p of batch) {
         this.reply(
@@ -300,6 +338,7 @@ export class Hub {
       }
       return;
     }
+    this.#options.onCommit((performance.now() - started) / 1000);
     this.#relay(batch);
   }
 
@@ -399,6 +438,7 @@ export class Hub {
       user,
       room,
       this.#store.recent(room.name, this.#options.historyReplay),
+      Math.max(0, this.#options.replayBudgetBytes - (user.sink.queuedBytes ?? 0)),
     );
     return room;
   }
@@ -408,7 +448,7 @@ export class Hub {
     this.flush();
     const room = this.room(name);
     if (room === undefined || !user.rooms.has(room)) {
-      this.reply(user, "not_in_room", `You are not in ${name}.`, ref);
+      this.reply(user, "not_in_room", `You are not in ${shown(name)}.`, ref);
       return false;
     }
     this.#leave(user, room, "part");
@@ -422,18 +462,29 @@ export class Hub {
   history(user: User, room: Room, count: number): number {
     this.flush();
     const slice = this.#store.recent(room.name, count);
-    replay(this, user, room, slice);
+    replay(
+      this,
+      user,
+      room,
+      slice,
+      Math.max(0, this.#options.replayBudgetBytes - (user.sink.queuedBytes ?? 0)),
+    );
     return slice.messages.length;
   }
 
   /** Changes a user's nick and tells everyone who shares a room with them. */
   rename(user: User, wanted: string, ref?: string): boolean {
     this.flush();
+    if (this.moderation.muted(user, ref)) return false;
     const next = displayNick(wanted);
     const error = this.#nickError(next, user);
     if (error !== null) {
       error.ref = ref;
       this.send(user, error);
+      return false;
+    }
+    if (this.moderation.bans.find(next, user.address, this.now()) !== undefined) {
+      this.reply(user, "banned", "That nickname is banned.", ref);
       return false;
     }
     const old = user.nick;
@@ -453,7 +504,7 @@ export class Hub {
     this.flush();
     const target = this.user(toNick);
     if (target === undefined) {
-      this.reply(user, "no_such_user", `Nobody called ${toNick} is here.`, ref);
+      this.reply(user, "no_such_user", `Nobody called ${shown(toNick)} is here.`, ref);
       return;
     }
     if (this.moderation.muted(user, ref)) return;
@@ -463,7 +514,7 @@ export class Hub {
       return;
     }
     const id = this.#nextId++;
-    this.#store.saveNextId(this.#nextId);
+    if (!this.#storeOk(user, ref, () => this.#store.saveNextId(this.#nextId))) return;
     const ts = this.#options.now();
     // An ignored sender is not told: the ack looks the same either way.
     if (!target.ignores.has(user.key)) {
@@ -477,6 +528,7 @@ export class Hub {
   /** Sets a room's topic, saves it, and tells the room. */
   setTopic(user: User, room: Room, topic: string, ref?: string): void {
     this.flush();
+    if (this.moderation.muted(user, ref)) return;
     topic = sanitizeText(topic).replaceAll("\n", " ").trim();
     if ([...topic].length > TOPIC_MAX_LENGTH) {
       this.reply(
@@ -487,8 +539,8 @@ export class Hub {
       );
       return;
     }
+    if (!this.#storeOk(user, ref, () => this.#store.setTopic(room.name, topic))) return;
     room.topic = topic;
-    this.#store.setTopic(room.name, topic);
     const frame: ServerFrame = {
       type: "topic",
       room: room.name,
@@ -561,27 +613,49 @@ export class Hub {
     );
   }
 
+  /** Runs a store write; on failure tells `user` (store_failed) and returns false. */
+  #storeOk(user: User, ref: string | undefined, write: () => void): boolean {
+    try {
+      write();
+      return true;
+    } catch (error) {
+      this.reply(
+        user,
+        "store_failed",
+        `That could not be saved (${(error as Error).message}).`,
+        ref,
+      );
+      return false;
+    }
+  }
+
   /** The room, created on demand; null if the server has too many rooms. */
   #roomFor(name: string): Room | null {
     const key = roomKey(name);
     let room = this.#rooms.get(key);
     if (room === undefined) {
       if (this.#rooms.size >= MAX_ROOMS) return null;
-      room = new Room(name, this.#store.topic(name));
+      let topic = "";
+      try {
+        topic = this.#store.topic(name);
+      } catch {
+        // The topic is a nicety: a room without it is better than no room.
+      }
+      room = new Room(name, topic);
       this.#rooms.set(key, room);
     }
     return room;
   }
 
   #enter(user: User, room: Room): void {
+    room.members.add(user);
+    user.rooms.add(room);
     this.broadcast(room, {
       type: "join",
       room: room.name,
       nick: user.nick,
       ts: this.#options.now(),
-    });
-    room.members.add(user);
-    user.rooms.add(room);
+    }, user);
   }
 
   #leave(user: User, room: Room, reason: LeaveReason): void {
@@ -597,7 +671,10 @@ export class Hub {
       });
     }
     // Quiet rooms cost nothing: forget them (their topic and history stay in the store).
-    if (room.members.size === 0 && room.name !== LOBBY) this.#rooms.delete(roomKey(room.name));
+    const key = roomKey(room.name);
+    if (room.members.size === 0 && room.name !== LOBBY && this.#rooms.get(key) === room) {
+      this.#rooms.delete(key);
+    }
   }
 
   /** Everyone who shares at least one room with `user`, once each, not `user`. */
@@ -614,4 +691,10 @@ function nicks(room: Room): string[] {
 
 function fail(code: ErrorFrame["code"], message: string, fatal: boolean): LoginResult {
   return { ok: false, error: errorFrame(code, message, { fatal }) };
+}
+
+/** Untrusted text for an error message: cleaned, on one line, and short. */
+export function shown(text: string): string {
+  const clean = sanitizeText(text).replaceAll("\n", " ");
+  return [...clean].length > 64 ? [...clean].slice(0, 63).join("") + "…" : clean;
 }

@@ -6,10 +6,12 @@
  * @module
  */
 
-import { MAX_OPER_FAILURES } from "../config/limits.ts";
+import { MAX_IGNORES, MAX_OPER_FAILURES, MAX_REASON_LENGTH } from "../config/limits.ts";
 import type { CommandContext, CommandSpec } from "./commands.ts";
 import { describeUntil, parseDuration } from "./moderation.ts";
-import { nickKey } from "./nick.ts";
+import { nickKey, nickProblem } from "./nick.ts";
+import { shown } from "./hub.ts";
+import { sanitizeMessageText } from "../security/unicode.ts";
 import type { User } from "./user.ts";
 
 /** Splits `NICK [DURATION] [reason...]`. */
@@ -18,7 +20,13 @@ function targetArgs(args: string): { target: string; ms: number; reason: string 
   if (!target) return null;
   const ms = maybe === undefined ? null : parseDuration(maybe);
   const reason = (ms === null ? [maybe, ...rest] : rest).filter((w) => w !== undefined).join(" ");
-  return { target, ms: ms ?? 0, reason };
+  return { target, ms: ms ?? 0, reason: reasonText(reason) };
+}
+
+/** An operator's reason, as everyone may see it: cleaned, on one line, and not too long. */
+function reasonText(reason: string): string {
+  const clean = sanitizeMessageText(reason).replaceAll("\n", " ").trim();
+  return [...clean].slice(0, MAX_REASON_LENGTH).join("");
 }
 
 /** The operator check every operator command starts with. */
@@ -32,7 +40,7 @@ function requireOperator(ctx: CommandContext): boolean {
 function onlineUser(ctx: CommandContext, nick: string): User | null {
   const user = ctx.hub.user(nick);
   if (user === undefined) {
-    ctx.hub.reply(ctx.user, "no_such_user", `Nobody called ${nick} is here.`, ctx.ref);
+    ctx.hub.reply(ctx.user, "no_such_user", `Nobody called ${shown(nick)} is here.`, ctx.ref);
   }
   return user ?? null;
 }
@@ -54,6 +62,16 @@ export const MODERATION_COMMANDS: readonly CommandSpec[] = [
         info(ctx, list.length === 0 ? "* You ignore nobody." : `* You ignore: ${list.join(", ")}`);
         return {};
       }
+      if (nickProblem(ctx.args) !== null) return false;
+      if (ctx.user.ignores.size >= MAX_IGNORES) {
+        ctx.hub.reply(
+          ctx.user,
+          "bad_command",
+          `You may ignore at most ${MAX_IGNORES} nicks.`,
+          ctx.ref,
+        );
+        return {};
+      }
       ctx.user.ignores.add(nickKey(ctx.args));
       info(ctx, `* You will no longer see messages from ${ctx.args}.`);
       return {};
@@ -66,7 +84,7 @@ export const MODERATION_COMMANDS: readonly CommandSpec[] = [
     run(ctx) {
       if (ctx.args === "" || /\s/.test(ctx.args)) return false;
       ctx.user.ignores.delete(nickKey(ctx.args));
-      info(ctx, `* You will see messages from ${ctx.args} again.`);
+      info(ctx, `* You will see messages from ${shown(ctx.args)} again.`);
       return {};
     },
   },
@@ -95,7 +113,7 @@ export const MODERATION_COMMANDS: readonly CommandSpec[] = [
       if (!requireOperator(ctx)) return {};
       const target = onlineUser(ctx, args.target);
       if (target === null) return {};
-      const reason = ctx.args.split(/\s+/).slice(1).join(" ");
+      const reason = reasonText(ctx.args.split(/\s+/).slice(1).join(" "));
       ctx.hub.moderation.kick(
         ctx.user,
         target,
@@ -128,7 +146,8 @@ export const MODERATION_COMMANDS: readonly CommandSpec[] = [
       if (ctx.args === "" || /\s/.test(ctx.args)) return false;
       if (!requireOperator(ctx)) return {};
       const removed = ctx.hub.moderation.unban(ctx.user, ctx.args);
-      info(ctx, removed ? `* Unbanned ${ctx.args}.` : `* ${ctx.args} was not banned.`);
+      const who = shown(ctx.args);
+      info(ctx, removed ? `* Unbanned ${who}.` : `* ${who} was not banned.`);
       return {};
     },
   },
@@ -184,7 +203,7 @@ export const MODERATION_COMMANDS: readonly CommandSpec[] = [
       if (!requireOperator(ctx)) return {};
       const target = onlineUser(ctx, ctx.args);
       if (target === null) return {};
-      target.mutedUntil = 0;
+      ctx.hub.moderation.unmute(ctx.user, target);
       info(ctx, `* Unmuted ${target.nick}.`);
       return {};
     },

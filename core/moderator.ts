@@ -10,6 +10,8 @@ import { Outgoing } from "../protocol/outgoing.ts";
 import type { Hub } from "./hub.ts";
 import { type Ban, type BanList, describeUntil } from "./moderation.ts";
 import type { User } from "./user.ts";
+import { addressKey } from "../security/conn_limiter.ts";
+import { AUTH_LOCKOUT_MS, MAX_AUTH_FAILURES, MAX_AUTH_TRACKED } from "../config/limits.ts";
 
 /** Something that can check a secret without revealing it. */
 export interface Verifier {
@@ -106,22 +108,67 @@ export class Moderator {
 
   /** Mutes `target` for `durationMs` (0: until unmuted). */
   mute(by: User, target: User, durationMs: number): void {
-    target.mutedUntil = durationMs === 0 ? Infinity : this.#hub.now() + durationMs;
+    const until = durationMs === 0 ? Infinity : this.#hub.now() + durationMs;
+    // By nick and by address, so that reconnecting does not lift it.
+    this.#mutes.set(`nick:${target.key}`, until);
+    if (target.address !== "") this.#mutes.set(`addr:${addressKey(target.address)}`, until);
     this.#audit("mute", { by: by.nick, nick: target.nick, ms: durationMs });
+  }
+
+  /** Lifts a mute on `target` (by nick and by address). */
+  unmute(by: User, target: User): void {
+    this.#mutes.delete(`nick:${target.key}`);
+    if (target.address !== "") this.#mutes.delete(`addr:${addressKey(target.address)}`);
+    this.#audit("unmute", { by: by.nick, nick: target.nick });
   }
 
   /** True (and tells the user) if they are muted now. */
   muted(user: User, ref?: string): boolean {
-    if (user.mutedUntil === 0) return false;
+    if (this.#mutes.size === 0) return false;
     const now = this.#hub.now();
-    if (user.mutedUntil <= now) {
-      user.mutedUntil = 0;
-      return false;
+    let until = 0;
+    for (const key of [`nick:${user.key}`, `addr:${addressKey(user.address)}`]) {
+      const end = this.#mutes.get(key);
+      if (end === undefined) continue;
+      if (end <= now) this.#mutes.delete(key);
+      else until = Math.max(until, end);
     }
-    const left = user.mutedUntil === Infinity
-      ? "until an operator unmutes you"
-      : describeUntil(user.mutedUntil, now);
+    if (until === 0) return false;
+    const left = until === Infinity ? "until an operator unmutes you" : describeUntil(until, now);
     this.#hub.reply(user, "muted", `You are muted ${left}.`, ref);
     return true;
   }
+
+  /**
+   * Seconds an address must wait before trying the password again, or 0. Addresses that got
+   * it wrong {@linkcode MAX_AUTH_FAILURES} times are locked out for {@linkcode AUTH_LOCKOUT_MS}.
+   */
+  authLockedFor(address: string): number {
+    const entry = this.#authFailures.get(addressKey(address));
+    if (entry === undefined || entry.count < MAX_AUTH_FAILURES) return 0;
+    const left = entry.until - this.#hub.now();
+    if (left > 0) return Math.ceil(left / 1000);
+    this.#authFailures.delete(addressKey(address));
+    return 0;
+  }
+
+  /** Notes a wrong password from `address`. */
+  authFailed(address: string): void {
+    const key = addressKey(address);
+    const entry = this.#authFailures.get(key) ?? { count: 0, until: 0 };
+    entry.count++;
+    entry.until = this.#hub.now() + AUTH_LOCKOUT_MS;
+    // The table is capped: under a spray from very many addresses, forget the oldest.
+    if (!this.#authFailures.has(key) && this.#authFailures.size >= MAX_AUTH_TRACKED) {
+      const oldest = this.#authFailures.keys().next().value;
+      if (oldest !== undefined) this.#authFailures.delete(oldest);
+    }
+    this.#authFailures.set(key, entry);
+    this.#audit("bad_password", { address, failures: entry.count });
+  }
+
+  readonly #authFailures = new Map<string, { count: number; until: number }>();
+
+  /** Mutes in force, by `nick:KEY` or `addr:KEY`, with their end (Infinity: until lifted). */
+  readonly #mutes = new Map<string, number>();
 }

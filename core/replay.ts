@@ -13,8 +13,17 @@ import type { Hub } from "./hub.ts";
 import type { Room } from "./room.ts";
 import type { User } from "./user.ts";
 
-/** Sends a history slice to `user`, newest messages first in priority, within the hub's budget. */
-export function replay(hub: Hub, user: User, room: Room, slice: HistorySlice): void {
+/**
+ * Sends a history slice to `user`, newest messages first in priority, within `budget` bytes;
+ * returns the bytes it used, so that one login resuming many rooms shares one budget.
+ */
+export function replay(
+  hub: Hub,
+  user: User,
+  room: Room,
+  slice: HistorySlice,
+  budget: number,
+): number {
   const outs: Outgoing[] = [];
   let bytes = 0;
   let cut = 0;
@@ -32,7 +41,8 @@ export function replay(hub: Hub, user: User, room: Room, slice: HistorySlice): v
     if (m.action) frame.action = true;
     const out = new Outgoing(frame);
     bytes += out.ndjson().length;
-    if (bytes > hub.replayBudgetBytes) {
+    if (bytes > budget) {
+      bytes -= out.ndjson().length;
       cut = i + 1;
       break;
     }
@@ -41,4 +51,5 @@ export function replay(hub: Hub, user: User, room: Room, slice: HistorySlice): v
   const missed = slice.missed + cut;
   if (missed > 0) hub.send(user, { type: "gap", room: room.name, missed });
   for (let i = outs.length - 1; i >= 0; i--) user.sink.deliver(outs[i]);
+  return bytes;
 }

@@ -18,6 +18,8 @@ export interface PeerSink {
   deliver(out: Deliverable): void;
   /** Ends the connection once what is queued has been flushed (or a grace period passed). */
   close(reason: LeaveReason): void;
+  /** Bytes waiting to be sent, when the transport knows (history replay leaves room for them). */
+  readonly queuedBytes?: number;
 }
 
 /** A logged-in user. */
@@ -38,8 +40,6 @@ export class User {
   operator = false;
   /** Wrong /oper attempts so far. */
   operFailures = 0;
-  /** Muted until this time (ms since the epoch); 0 when not muted, Infinity for forever. */
-  mutedUntil = 0;
   /** Folded nicks whose messages this user does not want to see. */
   readonly ignores: Set<string> = new Set();
 

@@ -72,7 +72,7 @@ export class FrameDecoder {
         // Fast path: the whole frame lies in this chunk, so copy it once, straight out.
         frame = chunk.slice(start, nl);
       } else {
-        if (!this.#keep(chunk.subarray(start, nl))) {
+        if (nl > start && !this.#keep(chunk.subarray(start, nl))) {
           out.push(this.#fail());
           return out;
         }

@@ -208,6 +208,8 @@ export interface InfoFrame {
 export interface RoomsFrame {
   type: "rooms";
   rooms: { room: string; members: number; topic: string }[];
+  /** Rooms left out of a long list (the busiest are listed). */
+  more?: number;
   ref?: string;
 }
 

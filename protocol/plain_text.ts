@@ -90,6 +90,7 @@ export function renderPlain(frame: ServerFrame): string | null {
         ...frame.rooms.map((r) =>
           `*   ${r.room} (${r.members})${r.topic === "" ? "" : ` - ${r.topic}`}`
         ),
+        ...(frame.more ? [`*   ...and ${frame.more} more`] : []),
       ].join("\n");
     case "who":
       return `* In ${frame.room}: ${frame.members.join(", ")}`;

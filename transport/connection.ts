@@ -127,8 +127,7 @@ export class Connection implements PeerSink {
     if (this.#finishing) return;
     if (this.#queue.bytes > this.#options.maxQueueBytes && this.#queue.stalled) {
       // Past the cap with a socket that takes nothing: no push may come to notice it.
-      this.#options.metrics.droppedSlow();
-      this.finish("too_slow", false);
+      this.#overflow();
       return;
     }
     if (this.#user === null) {
@@ -189,6 +188,12 @@ export class Connection implements PeerSink {
   /** Records a successful login. */
   loggedIn(user: User): void {
     this.#user = user;
+    if (this.#finishing || this.#overflowed) {
+      // The connection went away while the hub was still logging it in (say, its queue
+      // overflowed during the welcome): the hub must not keep a ghost.
+      this.#options.hub.logout(user, this.#finishing ? this.#reason : "too_slow");
+      return;
+    }
     this.#options.logger.info("login", { remote: this.#remote, nick: user.nick, mode: this.#mode });
   }
 
@@ -211,16 +216,30 @@ export class Connection implements PeerSink {
 
   /** {@inheritDoc PeerSink.deliver} */
   deliver(out: Deliverable): void {
-    if (this.#finishing) return;
+    if (this.#finishing || this.#overflowed) return;
     const bytes = this.#mode === "json" ? out.ndjson() : out.plain();
     if (bytes.length === 0) return;
     if (!this.#queue.push(bytes)) {
-      this.#options.metrics.droppedSlow();
-      this.finish("too_slow", false);
+      this.#overflow();
       return;
     }
     this.#options.metrics.delivered(out.count);
   }
+
+  /**
+   * The peer cannot keep up. Its queue is dropped now, but the connection is finished in a
+   * microtask: deliver() runs inside hub calls (a broadcast, a login), which must not be
+   * re-entered to log this user out while they are still iterating.
+   */
+  #overflow(): void {
+    if (this.#overflowed) return;
+    this.#overflowed = true;
+    this.#queue.abort();
+    this.#options.metrics.droppedSlow();
+    queueMicrotask(() => this.finish("too_slow", false));
+  }
+
+  #overflowed = false;
 
   /** {@inheritDoc PeerSink.close} */
   close(reason: LeaveReason): void {
@@ -262,11 +281,8 @@ export class Connection implements PeerSink {
 
   /** Queues raw bytes (a plain-text prompt). */
   sendRaw(bytes: Uint8Array): void {
-    if (this.#finishing) return;
-    if (!this.#queue.push(bytes)) {
-      this.#options.metrics.droppedSlow();
-      this.finish("too_slow", false);
-    }
+    if (this.#finishing || this.#overflowed) return;
+    if (!this.#queue.push(bytes)) this.#overflow();
   }
 
   /**
@@ -371,8 +387,12 @@ export class Connection implements PeerSink {
     const late = new Promise<"late">((resolve) => {
       timer = setTimeout(() => resolve("late"), PLAIN_GREETING_DELAY_MS);
     });
-    const early = await Promise.race([next, late]);
-    clearTimeout(timer);
+    let early: Uint8Array | null | "late";
+    try {
+      early = await Promise.race([next, late]);
+    } finally {
+      clearTimeout(timer);
+    }
     if (early === "late") {
       this.#greeted = true;
       this.sendRaw(PLAIN_GREETING);
