@@ -103,11 +103,17 @@ export function targetsTable(outcomes: Outcome[], queueCapKiB: number): string {
       }`;
     const rss = `RSS peak +${int(r.peakRssKiB.during - r.peakRssKiB.before)} KiB${live}`;
     if (r.peakQueueBytes === null) {
-      rows.push([`server memory within the documented queue bound (${int(queueCapKiB)} KiB)`, rss, "n/a"]);
+      rows.push([
+        `server memory within the documented queue bound (${int(queueCapKiB)} KiB)`,
+        rss,
+        "n/a",
+      ]);
     } else {
       const extra = r.peakQueueBytes.during - r.peakQueueBytes.before;
       rows.push([
-        `server memory for the stalled reader within the documented queue bound (${int(queueCapKiB)} KiB)`,
+        `server memory for the stalled reader within the documented queue bound (${
+          int(queueCapKiB)
+        } KiB)`,
         `queued bytes peak +${int(extra / 1024)} KiB during the stall; ${rss}`,
         verdict(extra <= capBytes),
       ]);
