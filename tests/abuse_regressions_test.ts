@@ -8,25 +8,9 @@ import assert from "node:assert/strict";
 import { MAX_AUTH_FAILURES, MAX_IGNORES, MAX_ROOMS_LISTED } from "../config/limits.ts";
 import { FrameDecoder } from "../protocol/frame_decoder.ts";
 import type { ServerFrame } from "../protocol/frames.ts";
-import { JsonClient, LineSocket, testServer } from "./helpers/wire.ts";
-
-async function command(client: JsonClient, line: string, room = "#lobby"): Promise<ServerFrame> {
-  const ref = `c${Math.random().toString(36).slice(2)}`;
-  await client.send({ type: "cmd", line, room, ref });
-  while (true) {
-    const frame = await client.next(`answer to ${line}`);
-    if (frame === null) throw new Error(`EOF waiting for the answer to ${line}`);
-    if ("ref" in frame && frame.ref === ref) return frame;
-  }
-}
+import { command, hello, JsonClient, LineSocket, testServer } from "./helpers/wire.ts";
 
 const code = (frame: ServerFrame) => (frame.type === "error" ? frame.code : frame.type);
-
-async function hello(port: number, frame: Record<string, unknown>): Promise<JsonClient> {
-  const client = new JsonClient(await Deno.connect({ hostname: "127.0.0.1", port }));
-  await client.send({ type: "hello", v: 1, ...frame });
-  return client;
-}
 
 Deno.test("resuming many busy rooms shares one replay budget: gaps, not a disconnect or a ghost", async () => {
   const server = testServer({ flood: null, maxQueueBytes: 256 * 1024 });

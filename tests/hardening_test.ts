@@ -1,26 +1,10 @@
 import assert from "node:assert/strict";
-import { JsonClient, LineSocket, testServer } from "./helpers/wire.ts";
+import { command, hello, JsonClient, LineSocket, testServer } from "./helpers/wire.ts";
 import type { ServerFrame } from "../protocol/frames.ts";
 
 type Frame<T extends ServerFrame["type"]> = Extract<ServerFrame, { type: T }>;
 
 const secret = (value: string) => ({ matches: (c: string | undefined) => c === value });
-
-async function command(client: JsonClient, line: string, room = "#lobby"): Promise<ServerFrame> {
-  const ref = `c${Math.random().toString(36).slice(2)}`;
-  await client.send({ type: "cmd", line, room, ref });
-  while (true) {
-    const frame = await client.next(`answer to ${line}`);
-    if (frame === null) throw new Error(`EOF waiting for the answer to ${line}`);
-    if ("ref" in frame && frame.ref === ref) return frame;
-  }
-}
-
-async function hello(port: number, frame: Record<string, unknown>): Promise<JsonClient> {
-  const client = new JsonClient(await Deno.connect({ hostname: "127.0.0.1", port }));
-  await client.send({ type: "hello", v: 1, ...frame });
-  return client;
-}
 
 Deno.test("slow-loris: a connection that never finishes its handshake is closed", async () => {
   const server = testServer({ handshakeTimeoutMs: 300 });

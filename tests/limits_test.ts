@@ -13,17 +13,7 @@ import {
   TOPIC_MAX_LENGTH,
 } from "../config/limits.ts";
 import type { ServerFrame } from "../protocol/frames.ts";
-import { JsonClient, testServer } from "./helpers/wire.ts";
-
-async function command(client: JsonClient, line: string, room = "#lobby"): Promise<ServerFrame> {
-  const ref = `c${Math.random().toString(36).slice(2)}`;
-  await client.send({ type: "cmd", line, room, ref });
-  while (true) {
-    const frame = await client.next(`answer to ${line}`);
-    if (frame === null) throw new Error(`EOF waiting for the answer to ${line}`);
-    if ("ref" in frame && frame.ref === ref) return frame;
-  }
-}
+import { command, JsonClient, testServer } from "./helpers/wire.ts";
 
 const code = (frame: ServerFrame) => (frame.type === "error" ? frame.code : frame.type);
 

@@ -1,20 +1,9 @@
 import assert from "node:assert/strict";
-import { JsonClient, LineSocket, testServer } from "./helpers/wire.ts";
+import { command, JsonClient, LineSocket, testServer } from "./helpers/wire.ts";
 import type { ServerFrame } from "../protocol/frames.ts";
 import { COMMANDS } from "../core/commands.ts";
 
 type Frame<T extends ServerFrame["type"]> = Extract<ServerFrame, { type: T }>;
-
-/** Sends a command and returns the one frame that answers it (matched by ref). */
-async function command(client: JsonClient, line: string, room = "#lobby"): Promise<ServerFrame> {
-  const ref = `c${Math.random().toString(36).slice(2)}`;
-  await client.send({ type: "cmd", line, room, ref });
-  while (true) {
-    const frame = await client.next(`answer to ${line}`);
-    if (frame === null) throw new Error(`EOF waiting for the answer to ${line}`);
-    if ("ref" in frame && frame.ref === ref) return frame;
-  }
-}
 
 /** A plain-text client logged in as `nick`, past its welcome. */
 async function plainLogin(server: ReturnType<typeof testServer>, nick: string) {

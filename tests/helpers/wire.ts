@@ -187,3 +187,25 @@ export async function eventually(check: () => boolean, what: string, ms = WAIT_M
     ms,
   );
 }
+
+/** Sends a slash command and returns the one frame that answers it (matched by its ref). */
+export async function command(
+  client: JsonClient,
+  line: string,
+  room = "#lobby",
+): Promise<ServerFrame> {
+  const ref = `c${Math.random().toString(36).slice(2)}`;
+  await client.send({ type: "cmd", line, room, ref });
+  while (true) {
+    const frame = await client.next(`answer to ${line}`);
+    if (frame === null) throw new Error(`EOF waiting for the answer to ${line}`);
+    if ("ref" in frame && frame.ref === ref) return frame;
+  }
+}
+
+/** Connects and sends a hello with these fields (v 1 added), without waiting for the answer. */
+export async function hello(port: number, frame: Record<string, unknown>): Promise<JsonClient> {
+  const client = new JsonClient(await Deno.connect({ hostname: "127.0.0.1", port }));
+  await client.send({ type: "hello", v: 1, ...frame });
+  return client;
+}
