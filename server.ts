@@ -417,5 +417,3 @@ function closeQuietly(conn: Deno.Conn): void {
     // already closed
   }
 }
-
-export { DEFAULT_PORT, DEFAULT_SERVE_HOST };

@@ -19,7 +19,6 @@ import {
   TOPIC_MAX_LENGTH,
 } from "../config/limits.ts";
 import {
-  type AckFrame,
   type ErrorCode,
   type ErrorFrame,
   errorFrame,
@@ -378,9 +377,7 @@ export class Hub {
         for (let i = 0; i < group.length; i++) {
           const { stored, user, ref } = group[i];
           if (user === member) {
-            const ack: AckFrame = { type: "ack", id: stored.id, room: room.name, ts: stored.ts };
-            if (ref !== undefined) ack.ref = ref;
-            this.send(user, ack);
+            this.send(user, { type: "ack", id: stored.id, room: room.name, ts: stored.ts, ref });
           } else if (!member.ignores.has(user.key)) {
             member.sink.deliver(outs[i]);
           }
@@ -389,9 +386,7 @@ export class Hub {
       // An author who left the room since speaking (but is still here) is still owed the ack.
       for (const { stored, user, ref } of group) {
         if (!user.online || room.members.has(user)) continue;
-        const ack: AckFrame = { type: "ack", id: stored.id, room: room.name, ts: stored.ts };
-        if (ref !== undefined) ack.ref = ref;
-        this.send(user, ack);
+        this.send(user, { type: "ack", id: stored.id, room: room.name, ts: stored.ts, ref });
       }
     }
   }
@@ -425,14 +420,13 @@ export class Hub {
       return null;
     }
     this.#enter(user, room);
-    const joined: ServerFrame = {
+    this.send(user, {
       type: "joined",
       room: room.name,
       topic: room.topic,
       members: nicks(room),
-    };
-    if (ref !== undefined) joined.ref = ref;
-    this.send(user, joined);
+      ref,
+    });
     replay(
       this,
       user,
@@ -452,9 +446,7 @@ export class Hub {
       return false;
     }
     this.#leave(user, room, "part");
-    const parted: ServerFrame = { type: "parted", room: room.name };
-    if (ref !== undefined) parted.ref = ref;
-    this.send(user, parted);
+    this.send(user, { type: "parted", room: room.name, ref });
     return true;
   }
 
@@ -493,9 +485,7 @@ export class Hub {
     this.#users.set(user.key, user);
     const out = new Outgoing({ type: "nick", old, new: next, ts: this.#options.now() });
     for (const peer of this.#neighbours(user)) peer.sink.deliver(out);
-    const mine: ServerFrame = { type: "nick", old, new: next, ts: this.#options.now() };
-    if (ref !== undefined) mine.ref = ref;
-    this.send(user, mine);
+    this.send(user, { type: "nick", old, new: next, ts: this.#options.now(), ref });
     return true;
   }
 
@@ -520,9 +510,7 @@ export class Hub {
     if (!target.ignores.has(user.key)) {
       this.send(target, { type: "dm", id, from: user.nick, to: target.nick, text, ts });
     }
-    const ack: AckFrame = { type: "ack", id, room: "", ts, to: target.nick };
-    if (ref !== undefined) ack.ref = ref;
-    this.send(user, ack);
+    this.send(user, { type: "ack", id, room: "", ts, to: target.nick, ref });
   }
 
   /** Sets a room's topic, saves it, and tells the room. */

@@ -116,21 +116,3 @@ export class FrameDecoder {
     return { kind: "too_large", limit: this.#max };
   }
 }
-
-/**
- * Turns a stream of byte chunks into a stream of frame batches: the async-iterator face of
- * {@linkcode FrameDecoder}. Each batch holds the frames one chunk completed, so a consumer can
- * handle them synchronously (and the hub can commit them as one transaction). Stops after a
- * `too_large`.
- */
-export async function* decodeFrames(
-  chunks: AsyncIterable<Uint8Array>,
-  options: FrameDecoderOptions,
-): AsyncGenerator<DecodedFrame[]> {
-  const decoder = new FrameDecoder(options);
-  for await (const chunk of chunks) {
-    const batch = decoder.push(chunk);
-    if (batch.length > 0) yield batch;
-    if (decoder.failed) return;
-  }
-}

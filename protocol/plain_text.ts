@@ -64,11 +64,8 @@ export function renderPlain(frame: ServerFrame): string | null {
     case "dm":
       return prefixLines(`[dm] <${frame.from}> `, frame.text);
     case "joined": {
-      const others = frame.members.filter((m) => m !== undefined);
       const topic = frame.topic === "" ? "" : ` Topic: ${frame.topic}`;
-      return `* You are in ${frame.room} with ${others.length} ${
-        others.length === 1 ? "person" : "people"
-      }: ${others.join(", ")}.${topic}`;
+      return `* You are in ${frame.room} with ${frame.members.join(", ")}.${topic}`;
     }
     case "parted":
       return `* You left ${frame.room}.`;
