@@ -87,10 +87,13 @@ export class OutgoingBatch implements Deliverable {
   }
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
+/** The parts as one buffer (the part itself when there is only one); `total` if known. */
+export function concat(parts: readonly Uint8Array[], total = -1): Uint8Array {
   if (parts.length === 1) return parts[0];
-  let total = 0;
-  for (const p of parts) total += p.length;
+  if (total < 0) {
+    total = 0;
+    for (const p of parts) total += p.length;
+  }
   const out = new Uint8Array(total);
   let offset = 0;
   for (const p of parts) {

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { concat } from "../protocol/outgoing.ts";
+
 const monotonic = (): number => performance.now();
 
 /** Settings for an {@linkcode OutboundQueue}. */
@@ -162,17 +164,9 @@ export class OutboundQueue {
 
   /** Everything waiting, as one buffer. */
   #take(): Uint8Array {
-    const chunks = this.#chunks;
-    const total = this.#queued;
+    const batch = concat(this.#chunks, this.#queued);
     this.#chunks = [];
     this.#queued = 0;
-    if (chunks.length === 1) return chunks[0];
-    const batch = new Uint8Array(total);
-    let offset = 0;
-    for (const chunk of chunks) {
-      batch.set(chunk, offset);
-      offset += chunk.length;
-    }
     return batch;
   }
 }
