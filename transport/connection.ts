@@ -155,11 +155,6 @@ export class Connection implements PeerSink {
     }
   }
 
-  /** A pong arrived (any frame already counts as a sign of life). */
-  pong(): void {
-    this.#pingToken = null;
-  }
-
   /** The hub this connection talks to. */
   get hub(): Hub {
     return this.#options.hub;
@@ -261,16 +256,14 @@ export class Connection implements PeerSink {
   protocolError(error: ErrorFrame): void {
     this.#badFrames++;
     if (this.#badFrames < MAX_BAD_FRAMES) {
-      this.deliver(new Outgoing(error));
+      this.send(error);
       return;
     }
-    this.deliver(
-      new Outgoing(errorFrame(
-        "too_many_errors",
-        `${error.message} That makes ${MAX_BAD_FRAMES} bad frames; closing the connection.`,
-        { fatal: true },
-      )),
-    );
+    this.send(errorFrame(
+      "too_many_errors",
+      `${error.message} That makes ${MAX_BAD_FRAMES} bad frames; closing the connection.`,
+      { fatal: true },
+    ));
     this.finish("protocol_error", true);
   }
 

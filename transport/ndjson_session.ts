@@ -78,8 +78,7 @@ export class NdjsonSession implements ProtocolSession {
         return;
       }
       case "pong":
-        this.#conn.pong();
-        return;
+        return; // a sign of life, and every frame read already counts as one
       case "quit":
         this.#conn.finish("quit", true);
         return;
