@@ -16,6 +16,7 @@ import {
   SLOW_WRITE_GRACE_MS,
 } from "../config/limits.ts";
 import type { Hub, PeerSink, User } from "../core/hub.ts";
+import { type CommandOutcome, runCommand } from "../core/commands.ts";
 import { SocketReader } from "./socket_reader.ts";
 import {
   assertNever,
@@ -265,6 +266,14 @@ export class Connection implements PeerSink {
       { fatal: true },
     ));
     this.finish("protocol_error", true);
+  }
+
+  /** Runs a slash command for this connection's user, and leaves if the command says so. */
+  command(user: User, line: string, room: string, ref?: string): CommandOutcome {
+    const outcome = runCommand(this.#options.hub, user, line, room, ref);
+    if (outcome.quit) this.finish("quit", true);
+    else if (outcome.close) this.finish(outcome.close, true);
+    return outcome;
   }
 
   /** Sends one frame to this connection only. */

@@ -6,7 +6,6 @@
 
 import { assertNever, errorFrame } from "../protocol/frames.ts";
 import { parseClientFrame } from "../protocol/parse.ts";
-import { runCommand } from "../core/commands.ts";
 import type { Connection, ProtocolSession } from "./connection.ts";
 
 /** Adapts NDJSON frames from one connection to hub calls. */
@@ -57,26 +56,17 @@ export class NdjsonSession implements ProtocolSession {
         return;
       }
       case "msg":
+      case "cmd":
         if (user === null) {
           this.#conn.send(
             errorFrame("not_joined", "Send a hello before anything else.", { ref: frame.ref }),
           );
-          return;
+        } else if (frame.type === "msg") {
+          this.#conn.hub.say(user, frame.room, frame.text, frame.ref);
+        } else {
+          this.#conn.command(user, frame.line, frame.room, frame.ref);
         }
-        this.#conn.hub.say(user, frame.room, frame.text, frame.ref);
         return;
-      case "cmd": {
-        if (user === null) {
-          this.#conn.send(
-            errorFrame("not_joined", "Send a hello before anything else.", { ref: frame.ref }),
-          );
-          return;
-        }
-        const outcome = runCommand(this.#conn.hub, user, frame.line, frame.room, frame.ref);
-        if (outcome.quit) this.#conn.finish("quit", true);
-        if (outcome.close) this.#conn.finish(outcome.close, true);
-        return;
-      }
       case "pong":
         return; // a sign of life, and every frame read already counts as one
       case "quit":

@@ -7,7 +7,6 @@
 
 import { errorFrame, LOBBY, PROTOCOL_VERSION } from "../protocol/frames.ts";
 import { decodeUtf8 } from "../protocol/parse.ts";
-import { runCommand } from "../core/commands.ts";
 import type { Connection, ProtocolSession } from "./connection.ts";
 
 const encoder = new TextEncoder();
@@ -76,10 +75,8 @@ export class PlainSession implements ProtocolSession {
     if (!this.#continued && line.startsWith("/") && !line.startsWith("//")) {
       this.#sendPending(); // text pasted before the command goes first
       if (!this.#conn.admit(bytes.length)) return;
-      const outcome = runCommand(this.#conn.hub, user, line.trim(), this.#room);
+      const outcome = this.#conn.command(user, line.trim(), this.#room);
       if (outcome.room !== undefined) this.#room = outcome.room;
-      if (outcome.quit) this.#conn.finish("quit", true);
-      if (outcome.close) this.#conn.finish(outcome.close, true);
       return;
     }
     if (this.#pendingBytes + bytes.length + 1 > this.#conn.maxFrame + 1) {
