@@ -145,3 +145,19 @@ Deno.test("a frame of exactly the limit, with its CRLF split across reads, is ac
   assert.equal(out.length, 1);
   assert.equal(out[0].kind, "frame");
 });
+
+Deno.test("a client whose queue overflows during its own login leaves no ghost behind", async () => {
+  // A tiny queue (60 bytes, bursts to 240): the members' welcomes fit, but the late client's,
+  // which lists everyone and its own 32-character nick, does not.
+  const server = testServer({ maxQueueBytes: 60, flood: null, maxConnsPerIp: 100 });
+  const members: JsonClient[] = [];
+  for (let i = 0; i < 10; i++) members.push(await JsonClient.login(server, `m${i}`));
+  const lateNick = "l".repeat(32);
+  const late = await hello(server.addr.port, { nick: lateNick });
+  await late.expectEof();
+  for (const m of members) assert.equal((await m.expect("leave")).reason, "too_slow");
+  assert.equal(server.hub.user(lateNick), undefined, "the nick is free again");
+  assert.equal(server.hub.userCount, 10);
+  for (const c of [...members, late]) c.close();
+  await server.shutdown();
+});

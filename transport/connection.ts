@@ -183,13 +183,9 @@ export class Connection implements PeerSink {
 
   /** Records a successful login. */
   loggedIn(user: User): void {
+    // An overflow during the welcome finishes us only after this (see #overflow), and that
+    // finish logs the user out, so no ghost is left in the hub.
     this.#user = user;
-    if (this.#finishing || this.#overflowed) {
-      // The connection went away while the hub was still logging it in (say, its queue
-      // overflowed during the welcome): the hub must not keep a ghost.
-      this.#options.hub.logout(user, this.#finishing ? this.#reason : "too_slow");
-      return;
-    }
     this.#options.logger.info("login", { remote: this.#remote, nick: user.nick, mode: this.#mode });
   }
 
