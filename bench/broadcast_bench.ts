@@ -38,10 +38,10 @@ class NullStore implements HistoryStore, BanStore {
     return this.#nextId;
   }
   recent(): HistorySlice {
-    return { messages: [], missed: 0 };
+    return { messages: [], missed: 0, bytes: 0 };
   }
   after(): HistorySlice {
-    return { messages: [], missed: 0 };
+    return { messages: [], missed: 0, bytes: 0 };
   }
   topic(): string {
     return "";

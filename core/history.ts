@@ -21,8 +21,10 @@ export interface StoredMessage {
 export interface HistorySlice {
   /** Messages, oldest first. */
   messages: StoredMessage[];
-  /** Messages that matched but are not in `messages` (cut by the limit or already pruned). */
+  /** Messages that matched but are not in `messages` (cut by a limit or already pruned). */
   missed: number;
+  /** About how many bytes were read to build it (what a per-address read budget is charged). */
+  bytes: number;
 }
 
 /** Durable storage for room messages, topics and the id counter. Every call is synchronous. */
@@ -36,10 +38,16 @@ export interface HistoryStore {
   saveNextId(nextId: number): void;
   /** The id the server should hand out next: greater than every id ever committed. */
   nextId(): number;
-  /** The last `limit` messages of a room, oldest first. */
-  recent(room: string, limit: number): HistorySlice;
-  /** Messages of a room newer than `afterId`, oldest first: the newest `limit` of them. */
-  after(room: string, afterId: number, limit: number): HistorySlice;
+  /**
+   * The last `limit` messages of a room, oldest first. Reads newest first and stops once about
+   * `maxBytes` have been read, so a request costs what can be sent, not what was asked for.
+   */
+  recent(room: string, limit: number, maxBytes?: number): HistorySlice;
+  /**
+   * Messages of a room newer than `afterId`, oldest first: the newest `limit` of them, read
+   * newest first within about `maxBytes`.
+   */
+  after(room: string, afterId: number, limit: number, maxBytes?: number): HistorySlice;
   /** A room's saved topic, or "" when none. */
   topic(room: string): string;
   /** Saves a room's topic. */

@@ -178,17 +178,21 @@ export class SqliteHistory implements HistoryStore, BanStore {
   }
 
   /** {@inheritDoc HistoryStore.recent} */
-  recent(room: string, limit: number): HistorySlice {
+  recent(room: string, limit: number, maxBytes = Infinity): HistorySlice {
     const key = roomKey(room);
-    const rows = this.#recent.all(key, limit) as unknown as Row[];
+    const { rows, bytes } = readWithin(this.#recent.iterate(key, limit), maxBytes);
     const total = (this.#countAfter.get(key, 0) as { n: number }).n;
-    return { messages: rows.reverse().map(toMessage), missed: Math.max(0, total - rows.length) };
+    return {
+      messages: rows.reverse().map(toMessage),
+      missed: Math.max(0, total - rows.length),
+      bytes,
+    };
   }
 
   /** {@inheritDoc HistoryStore.after} */
-  after(room: string, afterId: number, limit: number): HistorySlice {
+  after(room: string, afterId: number, limit: number, maxBytes = Infinity): HistorySlice {
     const key = roomKey(room);
-    const rows = this.#after.all(key, afterId, limit) as unknown as Row[];
+    const { rows, bytes } = readWithin(this.#after.iterate(key, afterId, limit), maxBytes);
     const total = (this.#countAfter.get(key, afterId) as { n: number }).n;
     const pruned = (this.#prunedThrough.get(key) as { p: number } | undefined)?.p ?? 0;
     // Messages after afterId that retention already removed count as missed too (at least 1).
@@ -196,6 +200,7 @@ export class SqliteHistory implements HistoryStore, BanStore {
     return {
       messages: rows.reverse().map(toMessage),
       missed: Math.max(0, total - rows.length) + prunedMissed,
+      bytes,
     };
   }
 
@@ -235,6 +240,27 @@ export class SqliteHistory implements HistoryStore, BanStore {
       // already closed
     }
   }
+}
+
+/** Bytes a stored row costs beyond its text and nick: ids, times, room, framing. */
+const ROW_OVERHEAD_BYTES = 64;
+
+/**
+ * Takes rows (newest first) until about `maxBytes` have been read: the row that crosses the
+ * budget is the last one read, and is left out. The statement stops there, so nothing past the
+ * budget is read from disk.
+ */
+function readWithin(rows: Iterable<unknown>, maxBytes: number): { rows: Row[]; bytes: number } {
+  const kept: Row[] = [];
+  let bytes = 0;
+  for (const item of rows) {
+    const row = item as Row;
+    const size = ROW_OVERHEAD_BYTES + row.text.length + row.nick.length + row.room.length;
+    bytes += size;
+    if (bytes > maxBytes) break;
+    kept.push(row);
+  }
+  return { rows: kept, bytes };
 }
 
 function toMessage(row: Row): StoredMessage {
