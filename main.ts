@@ -167,6 +167,11 @@ async function serve(args: string[]): Promise<number> {
   await metricsServer?.shutdown();
   Deno.removeSignalListener("SIGINT", stop);
   Deno.removeSignalListener("SIGTERM", stop);
+  if (server.failure !== null) {
+    // A supervisor set to restart on failure must see one.
+    console.error(`sockchat: the server stopped: ${server.failure}.`);
+    return 1;
+  }
   return 0;
 }
 

@@ -9,8 +9,6 @@
  */
 
 import {
-  ACCEPT_BACKOFF_MAX_MS,
-  ACCEPT_BACKOFF_MIN_MS,
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
   DEFAULT_HISTORY_REPLAY,
   DEFAULT_IDLE_TIMEOUT_MS,
@@ -35,8 +33,11 @@ import { Outgoing } from "./protocol/outgoing.ts";
 import { ConnLimiter } from "./security/conn_limiter.ts";
 import type { FloodGuardOptions } from "./security/token_bucket.ts";
 import { SqliteHistory, type SyncMode } from "./store/sqlite_history.ts";
+import { acceptConnections } from "./transport/accept_loop.ts";
 import { Connection, type ConnectionMetrics } from "./transport/connection.ts";
-import { listenTls, serverHandshake } from "./transport/tls.ts";
+import { writeAll } from "./transport/outbound_queue.ts";
+import { closeQuietly, type Link, remoteOf } from "./transport/link.ts";
+import { acceptTls, serverTlsContext } from "./transport/tls_server.ts";
 import { VERSION } from "./version.ts";
 
 /** PEM certificate chain and key for serving TLS. */
@@ -131,6 +132,8 @@ export interface ChatServer {
   shutdown(): Promise<void>;
   /** Resolves when the server has stopped. */
   readonly finished: Promise<void>;
+  /** Why the server stopped on its own (not asked to), or null: a reason to exit non-zero. */
+  readonly failure: string | null;
 }
 
 /**
@@ -151,10 +154,11 @@ export function startServer(options: ServerOptions = {}): ChatServer {
   const metrics = options.metrics === undefined ? NO_METRICS : countInto(options.metrics);
   const hostname = options.host ?? DEFAULT_SERVE_HOST;
   const port = options.port ?? DEFAULT_PORT;
-  // listenTls explains a key that does not match its certificate (as a TlsError).
-  const listener: Deno.Listener = options.tls
-    ? listenTls({ hostname, port, cert: options.tls.cert, key: options.tls.key })
-    : Deno.listen({ hostname, port });
+  // TLS runs over accepted TCP sockets (see transport/tls_server.ts), so that a handshake that
+  // fails or times out gives its socket back. The context explains a key that does not match
+  // its certificate (as a TlsError).
+  const tlsContext = options.tls === undefined ? null : serverTlsContext(options.tls);
+  const listener: Deno.Listener = Deno.listen({ hostname, port });
   let store: SqliteHistory;
   try {
     store = new SqliteHistory({
@@ -184,7 +188,10 @@ export function startServer(options: ServerOptions = {}): ChatServer {
   const maxPendingLogins = options.maxPendingLogins ?? MAX_PENDING_LOGINS;
   const limiter = new ConnLimiter(options.maxConnsPerIp ?? DEFAULT_MAX_CONNS_PER_IP);
   const connections = new Set<Connection>();
-  /** Accepted TLS sockets still in their handshake: not yet Connections, but open. */
+  /**
+   * Accepted TLS sockets still in their handshake: not yet Connections, but open. They count
+   * as logins in progress, and each is closed by its handshake deadline at the latest.
+   */
   const handshaking = new Set<Deno.Conn>();
   const tasks = new Set<Promise<void>>();
   const connectionOptions = {
@@ -198,6 +205,8 @@ export function startServer(options: ServerOptions = {}): ChatServer {
     metrics,
   };
   let stopping = false;
+  /** Set when the server stops on its own, not because it was asked to. */
+  let failure: string | null = null;
   const tlsTimeoutMs = Math.min(TLS_HANDSHAKE_TIMEOUT_MS, connectionOptions.handshakeTimeoutMs);
 
   if (options.metrics !== undefined) {
@@ -229,24 +238,30 @@ export function startServer(options: ServerOptions = {}): ChatServer {
   const refuse = (conn: Deno.Conn, reason: RejectReason, frame: Outgoing) => {
     metrics.rejected(reason);
     logger.info("refused", { remote: remoteOf(conn), reason });
-    const goodbye = async () => {
-      await conn.write(frame.ndjson()).catch(() => {});
-      closeQuietly(conn);
+    const goodbye = async (link: Link) => {
+      // Half-close after the line, so the peer reads it before EOF (over TLS: close_notify);
+      // a peer that reads nothing gets the handshake deadline, then the socket is closed.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        writeAll(link, frame.ndjson()).then(() => link.closeWrite()).catch(() => {}),
+        new Promise((resolve) => (timer = setTimeout(resolve, tlsTimeoutMs))),
+      ]);
+      clearTimeout(timer);
+      closeQuietly(link);
     };
-    if (options.tls === undefined) {
-      void goodbye();
+    if (tlsContext === null) {
+      void goodbye(conn);
       return;
     }
-    // Over TLS the goodbye can only go out after a handshake, and a socket closed before its
-    // handshake ends stays open anyway (see serverHandshake): track it like any other, but
-    // only so many at once, so that refusals cannot pile up without bound.
+    // Over TLS the goodbye can only go out after a handshake: finish it (within the deadline,
+    // which frees the socket either way), but only so many at once.
     if (handshaking.size >= MAX_TLS_REFUSALS_IN_PROGRESS) {
       closeQuietly(conn);
       return;
     }
     handshaking.add(conn);
-    const task = serverHandshake(conn as Deno.TlsConn, tlsTimeoutMs)
-      .then((result) => (result.ok ? goodbye() : result.released))
+    const task = acceptTls(conn, tlsContext, tlsTimeoutMs)
+      .then((result) => (result.ok ? goodbye(result.link) : undefined))
       .finally(() => {
         handshaking.delete(conn);
         tasks.delete(task);
@@ -254,110 +269,122 @@ export function startServer(options: ServerOptions = {}): ChatServer {
     tasks.add(task);
   };
 
-  /** The next connection; on a passing failure (out of file descriptors) it waits and retries. */
-  const accepted = async function* (): AsyncGenerator<Deno.Conn> {
-    let backoff = ACCEPT_BACKOFF_MIN_MS;
-    while (!stopping) {
-      try {
-        yield await listener.accept();
-        backoff = ACCEPT_BACKOFF_MIN_MS;
-      } catch (error) {
-        if (stopping || error instanceof Deno.errors.BadResource) return;
-        logger.error("accept_failed", { error: String(error), retry_ms: backoff });
-        await new Promise((resolve) => setTimeout(resolve, backoff));
-        backoff = Math.min(backoff * 2, ACCEPT_BACKOFF_MAX_MS);
-      }
+  /**
+   * Checks one accepted socket at the door and starts serving it, or refuses it. Nothing here
+   * may throw past the socket: one peer's trouble must never stop the accept loop.
+   */
+  const admit = (conn: Deno.Conn) => {
+    if (stopping) {
+      metrics.rejected("shutting_down");
+      closeQuietly(conn);
+      return;
     }
+    const address = (conn.remoteAddr as Deno.NetAddr).hostname;
+    const ban = bans.find(null, address, hub.now());
+    if (ban !== undefined) {
+      refuse(
+        conn,
+        "banned",
+        new Outgoing(errorFrame("banned", "Your address is banned.", { fatal: true })),
+      );
+      return;
+    }
+    // Connections that have not logged in yet (TLS handshakes included) cost memory and belong
+    // to nobody: cap them server-wide, so that many addresses together cannot hold the door.
+    if (connections.size + handshaking.size - hub.userCount >= maxPendingLogins) {
+      refuse(
+        conn,
+        "too_many_connections",
+        new Outgoing(errorFrame(
+          "too_many_connections",
+          "The server has too many logins in progress; try again in a moment.",
+          { fatal: true },
+        )),
+      );
+      return;
+    }
+    const lease = limiter.acquire(address);
+    if (lease === null) {
+      refuse(
+        conn,
+        "too_many_connections",
+        new Outgoing(errorFrame(
+          "too_many_connections",
+          "Too many connections from your address; close one and try again.",
+          { fatal: true },
+        )),
+      );
+      return;
+    }
+    // Chat frames are small and latency-sensitive: never wait to coalesce them in the kernel
+    // (the outbound queue already coalesces whatever is waiting into one write). Keepalive
+    // finds peers whose host vanished without a FIN or RST, even when nothing is being sent.
+    if ("setNoDelay" in conn) {
+      (conn as Deno.TcpConn).setNoDelay(true);
+      (conn as Deno.TcpConn).setKeepAlive(true);
+    }
+    logger.debug("connect", { remote: remoteOf(conn) });
+    const task = serve(conn, performance.now()).catch((error) => {
+      logger.error("connection_failed", { error: String(error) });
+    }).finally(() => {
+      lease.release();
+      tasks.delete(task);
+    });
+    tasks.add(task);
   };
 
   const acceptLoop = (async () => {
-    try {
-      for await (const conn of accepted()) {
-        if (stopping) {
-          metrics.rejected("shutting_down");
-          closeQuietly(conn);
-          continue;
-        }
-        const address = (conn.remoteAddr as Deno.NetAddr).hostname;
-        const ban = bans.find(null, address, hub.now());
-        if (ban !== undefined) {
-          refuse(
-            conn,
-            "banned",
-            new Outgoing(errorFrame("banned", "Your address is banned.", { fatal: true })),
-          );
-          continue;
-        }
-        // Connections that have not logged in yet cost memory and belong to nobody: cap them
-        // server-wide, so that many addresses together cannot hold the door open either.
-        if (connections.size - hub.userCount >= maxPendingLogins) {
-          refuse(
-            conn,
-            "too_many_connections",
-            new Outgoing(errorFrame(
-              "too_many_connections",
-              "The server has too many logins in progress; try again in a moment.",
-              { fatal: true },
-            )),
-          );
-          continue;
-        }
-        const lease = limiter.acquire(address);
-        if (lease === null) {
-          refuse(
-            conn,
-            "too_many_connections",
-            new Outgoing(errorFrame(
-              "too_many_connections",
-              "Too many connections from your address; close one and try again.",
-              { fatal: true },
-            )),
-          );
-          continue;
-        }
-        // Chat frames are small and latency-sensitive: never wait to coalesce them in the kernel
-        // (the outbound queue already coalesces whatever is waiting into one write).
-        if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
-        logger.debug("connect", { remote: remoteOf(conn) });
-        const task = serve(conn, performance.now()).catch((error) => {
-          logger.error("connection_failed", { error: String(error) });
-        }).finally(() => {
-          lease.release();
-          tasks.delete(task);
-        });
-        tasks.add(task);
+    const loop = acceptConnections(listener, {
+      stopping: () => stopping,
+      failed: (error, retryMs) => {
+        // A peer that reset before it was accepted is routine; only running out of
+        // descriptors is worth an operator's attention.
+        if (retryMs > 0) logger.error("accept_failed", { error: String(error), retry_ms: retryMs });
+        else logger.debug("accept_failed", { error: String(error) });
+      },
+    });
+    for await (const conn of loop) {
+      try {
+        admit(conn);
+      } catch (error) {
+        // A store error at the door (or any other bug) costs this one socket, not the server.
+        logger.error("door_failed", { remote: remoteOf(conn), error: String(error) });
+        closeQuietly(conn);
       }
-    } catch (error) {
-      if (!stopping) logger.error("accept_failed", { error: String(error) });
     }
-    // The listener died on its own: wind down as if asked to.
-    if (!stopping) void shutdown();
+    // The listener died on its own: wind down, and say so (the process exits non-zero).
+    if (!stopping) {
+      failure = "the listening socket failed";
+      logger.error("listener_failed", {});
+      void shutdown();
+    }
   })();
 
   /** Runs one accepted socket to its end: the TLS handshake if any, then the connection. */
   async function serve(conn: Deno.Conn, acceptedAt: number): Promise<void> {
-    if (options.tls !== undefined) {
-      const remote = remoteOf(conn);
+    let link: Link = conn;
+    if (tlsContext !== null) {
       handshaking.add(conn);
-      const result = await serverHandshake(conn as Deno.TlsConn, tlsTimeoutMs);
+      const result = await acceptTls(conn, tlsContext, tlsTimeoutMs);
+      handshaking.delete(conn);
       if (!result.ok) {
         if (!stopping) {
           metrics.rejected("tls_handshake");
-          logger.info("refused", { remote, reason: "tls_handshake", detail: result.reason });
+          logger.info("refused", {
+            remote: remoteOf(conn),
+            reason: "tls_handshake",
+            detail: result.reason,
+          });
         }
-        // A silent peer keeps its socket open even after the deadline (see serverHandshake), so
-        // its per-address slot stays taken until the socket is really gone.
-        await result.released;
-        handshaking.delete(conn);
         return;
       }
-      handshaking.delete(conn);
+      link = result.link;
       if (stopping) {
-        closeQuietly(conn);
+        closeQuietly(link);
         return;
       }
     }
-    const connection = new Connection(conn, connectionOptions, acceptedAt);
+    const connection = new Connection(link, connectionOptions, acceptedAt);
     connections.add(connection);
     try {
       await connection.run();
@@ -378,8 +405,7 @@ export function startServer(options: ServerOptions = {}): ChatServer {
         // already closed
       }
       await acceptLoop;
-      // Abandon unfinished TLS handshakes (their sockets go with the process, or when the peer
-      // next sends or hangs up: Deno cannot abort a server handshake).
+      // Abandon unfinished TLS handshakes: closing the socket aborts them.
       for (const conn of handshaking) closeQuietly(conn);
       hub.shutdown();
       for (const connection of connections) connection.shutdown();
@@ -391,7 +417,11 @@ export function startServer(options: ServerOptions = {}): ChatServer {
       ]);
       clearTimeout(timer);
       clearInterval(sweep);
-      store.close();
+      try {
+        store.close();
+      } catch (error) {
+        logger.error("store_close_failed", { error: String(error) });
+      }
       markFinished();
     })();
   }
@@ -402,18 +432,14 @@ export function startServer(options: ServerOptions = {}): ChatServer {
     port: addr.port,
     tls: options.tls !== undefined,
   });
-  return { addr, hub, connections, shutdown, finished };
-}
-
-function remoteOf(conn: Deno.Conn): string {
-  const addr = conn.remoteAddr as Deno.NetAddr;
-  return `${addr.hostname}:${addr.port}`;
-}
-
-function closeQuietly(conn: Deno.Conn): void {
-  try {
-    conn.close();
-  } catch {
-    // already closed
-  }
+  return {
+    addr,
+    hub,
+    connections,
+    shutdown,
+    finished,
+    get failure() {
+      return failure;
+    },
+  };
 }

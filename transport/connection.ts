@@ -1,5 +1,5 @@
 /**
- * One accepted TCP connection: reads frames, feeds them to the hub through a protocol session
+ * One accepted connection (TCP, or TLS over TCP: any {@linkcode Link}): reads frames, feeds them to the hub through a protocol session
  * (NDJSON or plain text, told apart by the first byte), and drains its bounded outbound queue.
  * Every way a connection can end funnels through {@linkcode Connection.finish}.
  *
@@ -32,6 +32,7 @@ import { FloodGuard, type FloodGuardOptions } from "../security/token_bucket.ts"
 import { OutboundQueue, writeAll } from "./outbound_queue.ts";
 import { NdjsonSession } from "./ndjson_session.ts";
 import { PLAIN_GREETING, PlainSession } from "./plain_session.ts";
+import type { Link } from "./link.ts";
 
 /** Settings shared by every connection of a server. */
 export interface ConnectionOptions {
@@ -80,7 +81,7 @@ const OPEN_BRACE = 0x7b;
 
 /** A live connection: the hub's sink for it, and the owner of its socket. */
 export class Connection implements PeerSink {
-  readonly #conn: Deno.Conn;
+  readonly #conn: Link;
   readonly #options: ConnectionOptions;
   readonly #queue: OutboundQueue;
   readonly #remote: string;
@@ -102,7 +103,7 @@ export class Connection implements PeerSink {
    * @param openedAt When the socket was accepted (`performance.now()`), if earlier than now:
    * time spent on a TLS handshake counts against the handshake timeout.
    */
-  constructor(conn: Deno.Conn, options: ConnectionOptions, openedAt: number = performance.now()) {
+  constructor(conn: Link, options: ConnectionOptions, openedAt: number = performance.now()) {
     this.#conn = conn;
     this.#opened = openedAt;
     this.#options = options;
@@ -310,12 +311,15 @@ export class Connection implements PeerSink {
     this.#writer.finally(() => {
       clearTimeout(grace);
       if (this.#closed) return;
+      // closeWrite() rejects (not throws) when the peer is already gone; an unhandled
+      // rejection would take the whole server down.
+      let halfClosed: Promise<void>;
       try {
-        this.#conn.closeWrite();
+        halfClosed = this.#conn.closeWrite();
       } catch {
-        this.#hardClose();
-        return;
+        halfClosed = Promise.reject();
       }
+      halfClosed.catch(() => this.#hardClose());
       this.#lingerTimer = setTimeout(() => this.#hardClose(), LINGER_MS);
     });
   }

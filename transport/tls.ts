@@ -1,6 +1,6 @@
 /**
- * TLS for both ends: loading PEM files for `Deno.listenTls`, finishing a server-side handshake
- * within a deadline, and connecting with `Deno.connectTls` (optionally trusting a `--ca` file).
+ * TLS files and the client side: loading PEM files for the server (see `tls_server.ts`), and
+ * connecting with `Deno.connectTls` (optionally trusting a `--ca` file).
  * Deno's certificate errors ("invalid peer certificate: UnknownIssuer") become one sentence that
  * says what is wrong and what to do ("certificate verify failed: unknown issuer ...").
  *
@@ -15,7 +15,7 @@ export class TlsError extends Error {
   override name = "TlsError";
 }
 
-/** What `Deno.listenTls` needs besides the address: a PEM chain and its PEM private key. */
+/** What a TLS server needs: a PEM certificate chain and its PEM private key. */
 export interface TlsCredentials {
   /** The server's certificate chain, leaf first. */
   cert: string;
@@ -32,7 +32,7 @@ const PRIVATE_KEY_BLOCK = /-----BEGIN (?:RSA |EC |ENCRYPTED )?PRIVATE KEY-----/;
  * @example
  * ```ts
  * const credentials = await loadTlsCredentials("cert.pem", "key.pem");
- * const listener = listenTls({ hostname: "0.0.0.0", port: 7343, ...credentials });
+ * const context = serverTlsContext(credentials); // from tls_server.ts
  * ```
  */
 export async function loadTlsCredentials(
@@ -73,92 +73,6 @@ export async function loadCaCerts(caFile: string): Promise<string[]> {
     throw new TlsError(`The CA file ${caFile} holds no PEM certificate ("${CERTIFICATE_BLOCK}").`);
   }
   return [pem];
-}
-
-/** Options for {@linkcode listenTls}. */
-export interface ListenTlsOptions extends TlsCredentials {
-  hostname: string;
-  /** 0 picks a free port. */
-  port: number;
-}
-
-/** `Deno.listenTls`, with a mismatched or unreadable certificate and key explained. */
-export function listenTls(options: ListenTlsOptions): Deno.TlsListener {
-  try {
-    return Deno.listenTls(options);
-  } catch (error) {
-    const message = errorMessage(error);
-    if (/KeyMismatch|keys may not be consistent/i.test(message)) {
-      throw new TlsError("The TLS key does not belong to the certificate; check --tls-key.");
-    }
-    if (/No certificates found|certificate|private key/i.test(message)) {
-      throw new TlsError(`The TLS certificate or key cannot be used: ${message}.`);
-    }
-    throw error;
-  }
-}
-
-/**
- * How a server-side handshake went. On failure, `released` resolves once the socket is really
- * closed: at once after a handshake error, but after a timeout only when the peer finally sends
- * something or hangs up (see {@linkcode serverHandshake}).
- */
-export type HandshakeResult =
-  | { ok: true }
-  | { ok: false; reason: string; timedOut: boolean; released: Promise<void> };
-
-/**
- * Completes the handshake of an accepted TLS connection within `timeoutMs`.
- *
- * After a handshake error the connection is closed. After a timeout it is not, because it
- * cannot be: Deno (through rustls-tokio-stream) keeps the socket of a `TlsConn` closed
- * mid-handshake open until the handshake ends, with no deadline, so a peer that stays silent
- * holds it either way. The connection is then left to finish or fail on its own, and closed
- * when it does (`released`); hold any per-address slot until then, so that silent peers stay
- * within the per-address limit. Closing `conn` yourself (at shutdown) also settles `released`.
- *
- * @param timeoutMs @default 10000
- */
-export async function serverHandshake(
-  conn: Deno.TlsConn,
-  timeoutMs: number = TLS_HANDSHAKE_TIMEOUT_MS,
-): Promise<HandshakeResult> {
-  const handshake = conn.handshake().then(() => "ok" as const, (error: unknown) => ({ error }));
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const outcome = await Promise.race([
-    handshake,
-    new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), timeoutMs))),
-  ]);
-  clearTimeout(timer);
-  if (outcome === "ok") return { ok: true };
-  if (outcome === "timeout") {
-    return {
-      ok: false,
-      reason: `handshake not finished within ${timeoutMs} ms`,
-      timedOut: true,
-      released: handshake.then(() => closeQuietly(conn)),
-    };
-  }
-  closeQuietly(conn);
-  return {
-    ok: false,
-    reason: describeServerTlsError(outcome.error),
-    timedOut: false,
-    released: Promise.resolve(),
-  };
-}
-
-/** A server-side handshake error as a clause for the log. */
-function describeServerTlsError(error: unknown): string {
-  const message = errorMessage(error);
-  if (/corrupt message|InvalidContentType|InvalidMessage/.test(message)) {
-    return "the client did not speak TLS (plain text to a TLS port?)";
-  }
-  if (/received fatal alert/.test(message)) {
-    return `the client refused the TLS handshake (${message.replace(/^.*alert:\s*/, "")}; ` +
-      "does it trust the server's CA?)";
-  }
-  return describeTlsError(error);
 }
 
 /** Options for {@linkcode connectTls}. */
