@@ -7,7 +7,11 @@
 import { NICK_MAX_LENGTH } from "../config/limits.ts";
 import { nickSafetyProblem, nickSkeleton } from "../security/unicode.ts";
 
-/** Why a nick was refused, as a sentence; null when it is fine. */
+/**
+ * Why a nick was refused, as a sentence; null when it is fine. Besides the rules here, the
+ * Unicode checks of {@linkcode nickSafetyProblem}: nothing invisible or direction-changing, and
+ * letters only from the scripts Unicode recommends, mixed only as UTS #39 allows.
+ */
 export function nickProblem(nick: string): string | null {
   const length = [...nick].length;
   if (length === 0) return "A nickname needs at least one character.";
@@ -30,8 +34,8 @@ export function displayNick(nick: string): string {
 
 /**
  * The key under which nicks are unique: see {@linkcode nickSkeleton}. Compatibility forms,
- * case, accents on lookalike letters and Cyrillic/Greek letters that imitate Latin ones are all
- * folded away, so "Аlice" with a Cyrillic А cannot pose as "alice".
+ * case, accents on lookalike letters and letters of other scripts that imitate Latin ones are
+ * all folded away, so "Аlice" with a Cyrillic А cannot pose as "alice".
  */
 export function nickKey(nick: string): string {
   return nickSkeleton(nick);

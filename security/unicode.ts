@@ -3,16 +3,25 @@
  * for message text the server relays.
  *
  * A nick is refused if it holds invisible, formatting or direction-changing characters, starts
- * with a combining mark, stacks too many marks, or mixes Latin, Greek, Cyrillic and Armenian
- * letters. Nicks that pass are compared by {@linkcode nickSkeleton}, which also folds
- * whole-script lookalikes ("НЕХ" in Cyrillic collides with "hex").
+ * with a combining mark, stacks too many marks, or fails the script restriction of
+ * {@linkcode scriptProblem} (UTS #39's moderately restrictive level, stricter for Armenian, and
+ * only the scripts UAX #31 recommends). Nicks that pass are compared by
+ * {@linkcode nickSkeleton}, which folds the lookalikes left within those rules ("НЕХ" in
+ * Cyrillic collides with "hex", "bဝb" with a Myanmar letter with "bob").
  *
  * @module
  */
 
 import { NICK_MAX_COMBINING_RUN, TEXT_MAX_COMBINING_RUN } from "../config/security_limits.ts";
 import { sanitizeText } from "../protocol/sanitize.ts";
-import { toLatinLookalikes } from "./confusables.ts";
+import { LATIN_LOOKALIKES } from "./confusables.ts";
+import { LATIN_CONFUSABLES } from "./confusables_data.ts";
+import {
+  LOOKALIKE_SCRIPTS,
+  RECOMMENDED_SCRIPTS,
+  SCRIPT_NAMES,
+  WRITING_SYSTEMS,
+} from "./scripts_data.ts";
 
 /**
  * Bidirectional embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069): they reorder
@@ -36,14 +45,6 @@ export const CONTROL_OR_SPACE = /[\p{Cc}\p{Z}\s]/u;
 
 /** An emoji followed by a text/emoji presentation selector, which is how "❤️" is spelled. */
 const EMOJI_PRESENTATION = /(\p{Extended_Pictographic})[\ufe0e\ufe0f]/gu;
-
-/** Scripts whose letters imitate each other; a nick may use only one of them. */
-const LOOKALIKE_SCRIPTS = ["Latin", "Greek", "Cyrillic", "Armenian"] as const;
-
-const SCRIPT_TESTS = LOOKALIKE_SCRIPTS.map((script) => ({
-  script,
-  test: new RegExp(`\\p{Script=${script}}`, "u"),
-}));
 
 const LOOKALIKE_LETTER = new RegExp(
   `[${LOOKALIKE_SCRIPTS.map((script) => `\\p{Script=${script}}`).join("")}]`,
@@ -86,12 +87,165 @@ export function nickSafetyProblem(nick: string): string | null {
   if (NICK_MARK_RUN.test(text)) {
     return `A nickname may have at most ${NICK_MAX_COMBINING_RUN} accents or marks on one letter.`;
   }
-  const scripts = SCRIPT_TESTS.filter(({ test }) => test.test(text)).map(({ script }) => script);
-  if (scripts.length > 1) {
-    return `A nickname may not mix ${scripts.join(" and ")} letters, which look alike; ` +
-      "use one alphabet.";
+  return scriptProblem(text, "A nickname");
+}
+
+// --- Restriction level (UTS #39 §5.2) --------------------------------------------------------
+
+const ASCII = /^\p{ASCII}*$/u;
+const ASCII_LETTER = /[A-Za-z]/;
+/** Common characters with no script of their own: no Script_Extensions beyond Common. */
+const COMMON_ONLY = /\p{Script_Extensions=Common}/u;
+/** Combining marks (and joiners) take the script of the letter they sit on. */
+const INHERITED = /\p{Script=Inherited}/u;
+/** Symbols allowed beside letters: emoji, with skin tones. */
+const EMOJI = /[\p{Extended_Pictographic}\p{Emoji_Modifier}]/u;
+/**
+ * Emoji that are letters, in a box or a circle or not (©, ™, ℹ, Ⓜ, 🅰, 🆗), which imitate
+ * Latin: the Letterlike Symbols, Enclosed Alphanumerics and their Supplement blocks.
+ */
+const LETTERLIKE_EMOJI = /[\u00a9\u00ae\u2100-\u214f\u2460-\u24ff\u{1f100}-\u{1f1ff}]/u;
+
+const RECOMMENDED = RECOMMENDED_SCRIPTS.map((script) => ({
+  script,
+  extension: new RegExp(`\\p{Script_Extensions=${script}}`, "u"),
+  own: new RegExp(`\\p{Script=${script}}`, "u"),
+}));
+
+/**
+ * Sets of writing systems a string may be spread over (UTS #39 moderately restrictive): Latin
+ * with Japanese (Han and kana), Korean (Han and Hangul), Han with Bopomofo, or any one other
+ * recommended script except the lookalike ones.
+ */
+const ALLOWED_MIXES: readonly (readonly string[])[] = [
+  ["Latin", "Japanese"],
+  ["Latin", "Korean"],
+  ["Latin", "Han with Bopomofo"],
+  ...RECOMMENDED_SCRIPTS
+    .filter((script) => !LOOKALIKE_SCRIPTS.includes(script))
+    .map((script) => ["Latin", script]),
+];
+
+/**
+ * Why `text` (a nick or a room name, NFC) is refused for the scripts it uses, as a sentence
+ * starting with `subject`; null when it is fine. Every letter must belong to a recommended
+ * script (UAX #31), and the scripts may be mixed only as UTS #39's moderately restrictive level
+ * allows, Armenian counting with Greek and Cyrillic as a lookalike of Latin. Other than letters
+ * and marks, only ASCII and emoji are allowed. `suggestion`, if given, is offered in place of a
+ * name that mixes lookalike scripts. Costs about thirty regex tests per non-ASCII character,
+ * some 30 µs for a 32-letter Cyrillic nick; ASCII costs one.
+ *
+ * @example
+ * ```ts
+ * scriptProblem("tanaka山田", "A nickname"); // null
+ * scriptProblem("\u13aalice", "A nickname"); // "A nickname may not use Cherokee letters: ..."
+ * ```
+ */
+export function scriptProblem(text: string, subject: string, suggestion?: string): string | null {
+  if (ASCII.test(text)) return null;
+  /** For each letter, the writing systems it may belong to. */
+  const sets: Set<string>[] = [];
+  /** The scripts seen, in order, for the message. */
+  const seen = new Set<string>();
+  for (const char of text) {
+    if (char <= "\x7f") {
+      if (ASCII_LETTER.test(char)) {
+        sets.push(new Set(["Latin"]));
+        seen.add("Latin");
+      }
+      continue;
+    }
+    if (INHERITED.test(char)) continue;
+    if (COMMON_ONLY.test(char)) {
+      if (EMOJI.test(char) && !LETTERLIKE_EMOJI.test(char)) continue;
+      return `${subject} may not contain the character "${char}" (${codePoint(char)}).`;
+    }
+    const scripts = RECOMMENDED.filter(({ extension }) => extension.test(char));
+    if (scripts.length === 0) {
+      const name = scriptName(char);
+      return name === null
+        ? `${subject} may not contain the character "${char}" (${codePoint(char)}).`
+        : `${subject} may not use ${name} letters: only the scripts Unicode recommends for ` +
+          "identifiers are allowed.";
+    }
+    const set = new Set<string>();
+    for (const { script } of scripts) {
+      set.add(script);
+      for (const system of WRITING_SYSTEMS[script] ?? []) set.add(system);
+    }
+    sets.push(set);
+    seen.add((scripts.find(({ own }) => own.test(char)) ?? scripts[0]).script);
   }
-  return null;
+  if (sets.length === 0 || oneWritingSystem(sets)) return null;
+  if (ALLOWED_MIXES.some((mix) => sets.every((set) => mix.some((system) => set.has(system))))) {
+    return null;
+  }
+  // Latin first, as the script the others are weighed against; the rest as they come.
+  const scripts = [...seen].sort((a, b) => Number(b === "Latin") - Number(a === "Latin"));
+  if (scripts.every((script) => (LOOKALIKE_SCRIPTS as readonly string[]).includes(script))) {
+    return `${subject} may not mix ${listed(scripts)} letters, which look alike; ` +
+      (suggestion === undefined ? "use one alphabet." : `did you mean ${suggestion}?`);
+  }
+  return `${subject} may not mix ${listed(scripts)} letters.`;
+}
+
+/** True if one writing system is common to every letter. */
+function oneWritingSystem(sets: readonly Set<string>[]): boolean {
+  return [...sets[0]].some((system) => sets.every((set) => set.has(system)));
+}
+
+let scriptTests: { name: string; test: RegExp }[] | undefined;
+
+/** The name of the script of `char` ("Canadian Aboriginal"), or null. Only on refusal. */
+function scriptName(char: string): string | null {
+  scriptTests ??= SCRIPT_NAMES.flatMap((name) => {
+    try {
+      return [{ name, test: new RegExp(`\\p{Script=${name}}`, "u") }];
+    } catch {
+      return []; // a script newer than this JavaScript engine
+    }
+  });
+  return scriptTests.find(({ test }) => test.test(char))?.name.replaceAll("_", " ") ?? null;
+}
+
+function codePoint(char: string): string {
+  return `U+${(char.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0")}`;
+}
+
+/** "A", "A and B", "A, B and C". */
+function listed(items: readonly string[]): string {
+  return items.length < 2 ? items.join("") : `${items.slice(0, -1).join(", ")} and ${items.at(-1)}`;
+}
+
+// --- Skeleton --------------------------------------------------------------------------------
+
+/**
+ * Lookalikes and the basic Latin letter or digit each imitates: the confusables of recommended
+ * scripts (security/confusables_data.ts, from Unicode's table), overridden by sockchat's
+ * hand-picked table (security/confusables.ts) where the two disagree.
+ */
+const TO_LATIN: ReadonlyMap<string, string> = new Map(
+  [LATIN_CONFUSABLES, LATIN_LOOKALIKES].flatMap((table) =>
+    Object.entries(table).flatMap(([latin, alikes]) =>
+      [...alikes].map((alike) => [alike, latin] as const)
+    )
+  ),
+);
+
+const ANY_LOOKALIKE = new RegExp(`[${[...TO_LATIN.keys()].join("")}]`, "gu");
+
+/**
+ * `text` with every lookalike of a basic Latin letter or digit replaced by it (letters in lower
+ * case); everything else left alone.
+ *
+ * @example
+ * ```ts
+ * toLatinLetters("\u0430lice"); // "alice" (the first letter was Cyrillic)
+ * toLatinLetters("b\u101db"); // "bob" (Myanmar wa)
+ * ```
+ */
+export function toLatinLetters(text: string): string {
+  return text.replace(ANY_LOOKALIKE, (char) => TO_LATIN.get(char) ?? char);
 }
 
 /**
@@ -111,11 +265,11 @@ export function nickSkeleton(nick: string): string {
   // letters that no longer look Latin (Greek lunate Ϲ becomes Σ); then with accents gone and
   // case intact, because case matters to the eye (Greek Η looks like H, η like n); and last
   // after folding, for capitals that the table only lists in lower case.
-  const compatible = toLatinLookalikes(nick).normalize("NFKC").normalize("NFD");
+  const compatible = toLatinLetters(nick).normalize("NFKC").normalize("NFD");
   const unaccented = dropMarksOnLookalikeLetters(compatible)
     .replace(PRESENTATION_SELECTORS, "")
     .normalize("NFC");
-  return toLatinLookalikes(caseFold(toLatinLookalikes(unaccented))).normalize("NFKC");
+  return toLatinLetters(caseFold(toLatinLetters(unaccented))).normalize("NFKC");
 }
 
 /** Removes combining marks whose base letter is Latin, Greek, Cyrillic or Armenian. Linear. */

@@ -1,12 +1,17 @@
 import assert from "node:assert/strict";
 import { NICK_MAX_COMBINING_RUN, TEXT_MAX_COMBINING_RUN } from "../config/security_limits.ts";
 import { isLatinLookalike, LATIN_LOOKALIKES, toLatinLookalikes } from "../security/confusables.ts";
+import { LATIN_CONFUSABLES } from "../security/confusables_data.ts";
+import { RECOMMENDED_SCRIPTS } from "../security/scripts_data.ts";
 import {
   caseFold,
   nickSafetyProblem,
   nickSkeleton,
   sanitizeMessageText,
+  scriptProblem,
+  toLatinLetters,
 } from "../security/unicode.ts";
+import { roomKey, roomProblem } from "../core/room.ts";
 
 const ACUTE = "\u0301";
 
@@ -94,9 +99,220 @@ Deno.test("a nick may not mix Latin, Greek, Cyrillic or Armenian letters", () =>
     "A nickname may not mix Latin and Cyrillic letters, which look alike; use one alphabet.",
   );
   assert.match(nickSafetyProblem("\u03bfscar") ?? "", /mix Latin and Greek letters/);
-  assert.match(nickSafetyProblem("\u0585\u043e") ?? "", /mix Cyrillic and Armenian letters/);
+  assert.match(nickSafetyProblem("\u0585\u043e") ?? "", /mix Armenian and Cyrillic letters/);
   assert.equal(nickSafetyProblem("tanaka田中"), null, "Han beside Latin is not a lookalike");
   assert.equal(nickSafetyProblem("вася_99"), null, "digits and _ belong to no script");
+});
+
+// --- Restriction level (finding 8 of "Hardening II") ------------------------------------------
+
+const NOT_RECOMMENDED = (script: string) =>
+  `A nickname may not use ${script} letters: only the scripts Unicode recommends for ` +
+  "identifiers are allowed.";
+
+Deno.test("letters of Limited Use and Excluded scripts are refused, alone or beside Latin", () => {
+  const refused: [string, string][] = [
+    ["\ua4eelice", "Lisu"], // ꓮlice
+    ["\u13aalice", "Cherokee"], // Ꭺlice
+    ["\u15c5lice", "Canadian Aboriginal"], // ᗅlice
+    ["\u2c81lice", "Coptic"], // ⲁlice: not even in confusables.txt
+    ["\ua4d0o\ua4d0", "Lisu"], // ꓐoꓐ
+    ["\u13f4ob", "Cherokee"], // Ᏼob
+    ["\ua4ee\ua4e1\ua4f2\ua4da\ua4f0", "Lisu"], // ꓮꓡꓲꓚꓰ: Lisu alone
+    ["\u2d4f\u2d54", "Tifinagh"],
+    ["\u{10330}\u{10331}", "Gothic"],
+  ];
+  for (const [nick, script] of refused) {
+    assert.equal(nickSafetyProblem(nick), NOT_RECOMMENDED(script), nick);
+  }
+});
+
+Deno.test("symbols other than ASCII punctuation and emoji are refused", () => {
+  assert.equal(
+    nickSafetyProblem("Alic\u212e"), // Alic℮
+    'A nickname may not contain the character "\u212e" (U+212E).',
+  );
+  for (
+    const nick of [
+      "\u{1d41a}lice", // mathematical bold a
+      "\u2139nfo", // ℹ, an emoji that is a letter
+      "\u{1f170}lice", // 🅰
+      "bob\u2122", // ™
+      "bob\u{1d7cf}", // mathematical bold 1
+      "\u2460bob", // ①
+      "\u{1f197}bob", // 🆗
+    ]
+  ) {
+    assert.match(nickSafetyProblem(nick) ?? "", /may not contain the character/, nick);
+  }
+  for (const nick of ["bob[away]", "x|y", "^_^", "bob🦕", "★bob", "bob😀", "⏰bob", "↩bob"]) {
+    assert.equal(nickSafetyProblem(nick), null, nick);
+  }
+});
+
+Deno.test("names in the scripts people write every day are accepted", () => {
+  for (
+    const nick of [
+      "José",
+      "Zoë",
+      "Дмитрий",
+      "Αλέξης",
+      "山田",
+      "たなか",
+      "カタカナー", // the long-vowel mark is Common, but used by kana only
+      "山田たろう", // Han and Hiragana: Japanese
+      "김민수",
+      "金민수", // Han and Hangul: Korean
+      "ㅋㅋㅋ",
+      "محمد",
+      "راحیل",
+      "שרה",
+      "राहुल",
+      "தமிழ்",
+      "ქეთი",
+      "ሰላም",
+      "Але\u0301на", // a stress mark on a Cyrillic letter
+      "tanaka山田", // Latin and Han
+      "tanaka山田たろうカタ", // Latin and Japanese
+      "kim김민수金", // Latin and Korean
+      "wang王ㄅㄆ", // Latin, Han and Bopomofo
+      "ali_محمد", // Latin and one other recommended script
+      "raj_राहुल",
+    ]
+  ) {
+    assert.equal(nickSafetyProblem(nick), null, nick);
+  }
+});
+
+Deno.test("scripts mix only as UTS #39's moderately restrictive level allows", () => {
+  const refused: [string, string][] = [
+    ["tanakaたなか김", "A nickname may not mix Latin, Hiragana and Hangul letters."],
+    ["محمدשרה", "A nickname may not mix Arabic and Hebrew letters."],
+    ["ไทยराहुल", "A nickname may not mix Thai and Devanagari letters."],
+    ["ali山田Ж", "A nickname may not mix Latin, Han and Cyrillic letters."],
+    [
+      "\u054dona", // Armenian Ս: allowed with Latin by UTS #39, not here
+      "A nickname may not mix Latin and Armenian letters, which look alike; use one alphabet.",
+    ],
+    [
+      "\u0391\u043b\u0438\u0441\u0430", // Greek Α, Cyrillic лиса
+      "A nickname may not mix Greek and Cyrillic letters, which look alike; use one alphabet.",
+    ],
+  ];
+  for (const [nick, message] of refused) {
+    assert.equal(nickSafetyProblem(nick), message, nick);
+  }
+});
+
+Deno.test("lookalikes from scripts that may sit beside Latin still collide", () => {
+  const same: [string, string][] = [
+    ["b\u101db", "bob"], // Myanmar wa
+    ["A\u05d5ice", "alice"], // Hebrew vav
+    ["b\u0647b", "bob"], // Arabic heh
+    ["b\u0966b", "bob"], // Devanagari zero
+    ["bob\u0661", "bob1"], // Arabic-Indic one is a 1, not an l
+    ["b\u09e6b", "b0b"], // Bengali zero is a 0
+    ["\u10e7o", "yo"], // Georgian qar
+    ["\u1200nix", "unix"], // Ethiopic ha
+    ["\u0392\u039f\u0392", "bob"], // whole-script Greek
+    ["\u0412\u041e\u0412", "bob"], // whole-script Cyrillic
+  ];
+  for (const [a, b] of same) {
+    assert.equal(nickSafetyProblem(a), null, `${a} passes the script rules`);
+    assert.equal(nickSkeleton(a), nickSkeleton(b), `${a} / ${b}`);
+  }
+});
+
+Deno.test("the generated confusables are recommended-script letters imitating one ASCII one", () => {
+  const recommended = new RegExp(
+    `[${RECOMMENDED_SCRIPTS.map((s) => `\\p{Script_Extensions=${s}}`).join("")}]`,
+    "u",
+  );
+  let count = 0;
+  for (const [latin, alikes] of Object.entries(LATIN_CONFUSABLES)) {
+    assert.match(latin, /^[a-z0-9]$/);
+    for (const alike of alikes) {
+      const hex = `U+${alike.codePointAt(0)?.toString(16)}`;
+      assert.ok((alike.codePointAt(0) ?? 0) > 0x7f, hex);
+      assert.match(alike, recommended, hex);
+      assert.equal(alike.normalize("NFKC"), alike, hex);
+      count++;
+    }
+  }
+  assert.ok(count > 150, `${count} entries`);
+  // Where the hand-picked table disagrees, it wins: the palochka is an l here, not an I.
+  assert.equal(toLatinLetters("\u04cf\u04c0"), "ll");
+  assert.equal(toLatinLetters("b\u101db \u043f"), "bob n");
+});
+
+Deno.test("scriptProblem: ASCII is free, and a suggestion replaces the advice", () => {
+  assert.equal(scriptProblem("anything at all", "A room name"), null);
+  assert.equal(
+    scriptProblem("l\u043ebby", "A room name", "#lobby"),
+    "A room name may not mix Latin and Cyrillic letters, which look alike; did you mean #lobby?",
+  );
+});
+
+Deno.test("room names follow the nick script rules; #lоbby is refused with a hint", () => {
+  assert.equal(
+    roomProblem("#l\u043ebby"), // Cyrillic о
+    "A room name may not mix Latin and Cyrillic letters, which look alike; did you mean #lobby?",
+  );
+  assert.equal(
+    roomProblem("#\u13aalpha"),
+    "A room name may not use Cherokee letters: only the scripts Unicode recommends for " +
+      "identifiers are allowed.",
+  );
+  assert.equal(
+    roomProblem("#s\u043ebaka"), // Latin and Cyrillic, not all of it Latin lookalikes
+    "A room name may not mix Latin and Cyrillic letters, which look alike; did you mean #sobaka?",
+  );
+  assert.match(roomProblem("#\u0441\u043e\u0431aka") ?? "", /use one alphabet\.$/);
+  for (
+    const name of ["#lobby", "#Café", "#тест", "#新闻", "#ニュース", "#राहुल", "#ไทย", "#tanaka山田"]
+  ) {
+    assert.equal(roomProblem(name), null, name);
+  }
+});
+
+Deno.test("room names may carry vowel signs and accents, but nothing invisible", () => {
+  // Before, any combining mark was refused: Devanagari, Thai and decomposed accents alike.
+  assert.equal(roomProblem("#हिन्दी"), null);
+  assert.equal(roomProblem("#cafe\u0301"), null);
+  assert.match(roomProblem("#\u0301cafe") ?? "", /may not start with a combining mark/);
+  assert.match(roomProblem("#x\u0300\u0301\u0302\u0303") ?? "", /at most 3 accents/);
+  // Hangul fillers are letters and variation selectors are marks, but neither draws anything.
+  for (const c of ["\u3164", "\uffa0", "\u115f", "\ufe0f", "\u{e0100}", "\u034f"]) {
+    assert.equal(
+      roomProblem(`#lobby${c}`),
+      "A room name may not contain invisible characters, such as Hangul fillers or variation " +
+        "selectors.",
+      `U+${c.codePointAt(0)?.toString(16)}`,
+    );
+  }
+});
+
+Deno.test("a room name of nothing but Latin lookalikes is the Latin room", () => {
+  const lobby = roomKey("#lobby");
+  assert.equal(roomKey("#\u04cf\u043e\u042c\u042c\u0443"), lobby); // Cyrillic ӏоЬЬу
+  assert.equal(roomKey("#\u029f\u1d0f\u0299\u0299\u028f"), lobby); // small capitals ʟᴏʙʙʏ
+  assert.equal(roomKey("#ＬＯＢＢＹ"), lobby);
+  assert.equal(roomKey("#\u0397\u0395\u03a7"), roomKey("#hex")); // Greek ΗΕΧ
+  // Every other name keeps the key it had, which is also where its history is stored.
+  assert.equal(roomKey("#Rust"), "#rust");
+  assert.equal(roomKey("#Café"), "#café");
+  assert.equal(roomKey("#straße"), "#straße");
+  assert.equal(roomKey("#Новости"), "#новости");
+  assert.notEqual(roomKey("#Алиса"), roomKey("#alisa"));
+});
+
+Deno.test("the script check costs microseconds per login", () => {
+  // Each login and /nick runs it once; 32 non-ASCII letters is the longest nick.
+  const nick = "Дмитрий_Иванович_Менделеев_1834";
+  const start = performance.now();
+  for (let i = 0; i < 1000; i++) nickSafetyProblem(nick);
+  const perCheck = (performance.now() - start) / 1000;
+  assert.ok(perCheck < 1, `${perCheck.toFixed(3)} ms per check`);
 });
 
 Deno.test("the skeleton makes lookalikes collide, across and within scripts", () => {
