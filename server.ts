@@ -12,6 +12,8 @@ import {
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
   DEFAULT_HISTORY_REPLAY,
   DEFAULT_IDLE_TIMEOUT_MS,
+  DEFAULT_MAX_AGE_MS,
+  DEFAULT_MAX_DB_BYTES,
   DEFAULT_MAX_FRAME_BYTES,
   DEFAULT_MAX_QUEUE_BYTES,
   DEFAULT_MAX_USERS,
@@ -32,7 +34,7 @@ import { errorFrame } from "./protocol/frames.ts";
 import { Outgoing } from "./protocol/outgoing.ts";
 import { ConnLimiter } from "./security/conn_limiter.ts";
 import type { FloodGuardOptions } from "./security/token_bucket.ts";
-import { SqliteHistory, type SyncMode } from "./store/sqlite_history.ts";
+import { SqliteHistory, type StoreFault, type SyncMode } from "./store/sqlite_history.ts";
 import { acceptConnections } from "./transport/accept_loop.ts";
 import { Connection, type ConnectionMetrics } from "./transport/connection.ts";
 import { writeAll } from "./transport/outbound_queue.ts";
@@ -68,6 +70,18 @@ export interface ServerOptions {
   retention?: number;
   /** `full` fsyncs every commit. @default "normal" */
   sync?: SyncMode;
+  /**
+   * Bytes the history database may use; past it the oldest messages of any room go first.
+   * 0: no cap. @default 1073741824 (1 GiB)
+   */
+  maxDbBytes?: number;
+  /**
+   * Messages older than this (ms) are deleted, and rooms empty and unused for longer are
+   * forgotten. 0: keep them. @default 7776000000 (90 days)
+   */
+  maxAgeMs?: number;
+  /** Test hook: the database behaves as on a full disk, or as read-only. @default none */
+  storeFault?: StoreFault;
   /** Serve TLS with this certificate and key (PEM text). @default plain TCP */
   tls?: TlsFiles;
   /** Every hello must carry this password. @default none */
@@ -165,12 +179,19 @@ export function startServer(options: ServerOptions = {}): ChatServer {
       path: options.db ?? ":memory:",
       retention: options.retention ?? DEFAULT_RETENTION_PER_ROOM,
       sync: options.sync,
+      maxBytes: options.maxDbBytes ?? DEFAULT_MAX_DB_BYTES,
+      maxAgeMs: options.maxAgeMs ?? DEFAULT_MAX_AGE_MS,
+      // Upkeep runs on a timer, long after `hub` exists.
+      roomInUse: (key) => hub.room(key) !== undefined,
+      // A side path: its failures are logged and retried, never fatal.
+      onUpkeepError: (error) => logger.warn("store_upkeep_failed", { error: error.message }),
+      fault: options.storeFault,
     });
   } catch (error) {
     listener.close();
     throw error;
   }
-  const bans = new BanList(store);
+  const bans = new BanList(store.moderation, { mutes: store.moderation });
   const hub = new Hub({
     maxUsers,
     maxFrame,

@@ -142,3 +142,45 @@ export const ACCEPT_BACKOFF_MAX_MS = 1000;
 
 /** TLS handshakes kept going only to deliver a refusal, at once; past it they are just closed. */
 export const MAX_TLS_REFUSALS_IN_PROGRESS = 64;
+
+/**
+ * Bytes the history database may use (`--max-db-bytes`); past it the oldest messages of any room
+ * are deleted first. 1 GiB holds about five million typical messages, keeps every room at its
+ * full retention on a busy server, and fits any disk a chat server runs on, while one address
+ * at the default flood rates could otherwise add about 10 GB a day.
+ */
+export const DEFAULT_MAX_DB_BYTES = 1024 * 1024 * 1024;
+
+/** Smallest non-zero `--max-db-bytes`: the schema, a WAL's worth of pages and some history. */
+export const MIN_MAX_DB_BYTES = 1024 * 1024;
+
+/** Largest `--max-db-bytes` accepted (1 PiB): beyond it the flag is surely a typo. */
+export const MAX_MAX_DB_BYTES = 1024 ** 5;
+
+/**
+ * Age past which messages are deleted and empty, unused rooms forgotten (`--max-age`). 90 days:
+ * long enough for anyone coming back from a holiday to scroll back, short enough that abandoned
+ * rooms and their topics do not stay for ever; 0 keeps everything until the caps remove it.
+ */
+export const DEFAULT_MAX_AGE_MS = 90 * 86_400_000;
+
+/** Shortest non-zero `--max-age`: well above how often the store sweeps by age. */
+export const MIN_MAX_AGE_MS = 3_600_000;
+
+/** How often the store's upkeep runs: the age sweep and purging expired bans and mutes. */
+export const STORE_UPKEEP_INTERVAL_MS = 10 * 60_000;
+
+/** Messages (or rooms) one prune statement deletes at most: one short transaction each. */
+export const STORE_PRUNE_BATCH = 256;
+
+/** Batches one upkeep run may delete before it lets other work in (then goes on shortly). */
+export const STORE_UPKEEP_BATCHES = 16;
+
+/** Pause between upkeep runs while a backlog of old messages is being deleted. */
+export const STORE_UPKEEP_BACKLOG_DELAY_MS = 50;
+
+/** Shortest IPv4 prefix an address ban may name (`/ban addr:10.0.0.0/8`): no banning the world. */
+export const MIN_BAN_PREFIX_V4 = 8;
+
+/** Shortest IPv6 prefix an address ban may name. */
+export const MIN_BAN_PREFIX_V6 = 16;

@@ -27,14 +27,21 @@ export interface HistorySlice {
   bytes: number;
 }
 
-/** Durable storage for room messages, topics and the id counter. Every call is synchronous. */
+/**
+ * Durable storage for room messages, topics and the id counter. Every call is synchronous.
+ * Failures throw errors whose message names the cause in a clause people can read ("the disk
+ * is full"), fit to be shown as it is. Reads never write, so they keep working on a full disk.
+ */
 export interface HistoryStore {
   /**
    * Commits messages in one transaction. Throws on failure. The next id to hand out is implied
-   * by the newest message (retention never deletes a room's newest one).
+   * by the newest message, or by a mark the store keeps when it deletes the newest ones.
    */
   append(messages: readonly StoredMessage[]): void;
-  /** Records the next id to hand out (ids used by messages that are not stored). */
+  /**
+   * Notes the next id to hand out (ids used by messages that are not stored). Never fails: a
+   * store may keep it in memory and write it later, so a direct message needs no disk.
+   */
   saveNextId(nextId: number): void;
   /** The id the server should hand out next: greater than every id ever committed. */
   nextId(): number;

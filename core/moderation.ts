@@ -1,25 +1,46 @@
 /**
- * Bans, with durations: who may not log in (by nick or by address) and until when. The list is
- * held in memory for O(1) checks and written through to a {@linkcode BanStore} so that bans
- * outlive a restart.
+ * Bans, with durations (and, beside them, the mutes of mute_list.ts). Both lists live in memory, so that the checks (a ban at the
+ * door, a mute on every message) are lookups that never touch the store and never write: an
+ * expired entry is simply ignored, and the store's upkeep purges it later. Changes are written
+ * through to a {@linkcode BanStore} / {@linkcode MuteStore} so that they outlive a restart; when
+ * that write fails, the change still holds for this run and the caller is told why it was not
+ * saved.
  *
  * @module
  */
 
-import { addressKey } from "../security/conn_limiter.ts";
+import { IPV6_PREFIX_BITS } from "../config/security_limits.ts";
+import {
+  type AddressPrefix,
+  formatPrefix,
+  parseAddress,
+  prefixKey,
+  prefixOf,
+} from "./address_prefix.ts";
 import { nickKey } from "./nick.ts";
+import { MuteList, type MuteStore } from "./mute_list.ts";
+
+export type { Mute, MuteStore } from "./mute_list.ts";
+export { MuteList };
 
 /** One ban. `until` 0 means forever. */
 export interface Ban {
-  /** `nick` bans match the nick case-insensitively; `address` bans match the client address. */
+  /** `nick` bans match the nick case-insensitively; `address` bans match an address block. */
   kind: "nick" | "address";
-  /** The folded nick, or the address key. */
+  /** The folded nick, or the address block as written (`203.0.113.0/24`, `2001:db8::/64`). */
   target: string;
   /** Milliseconds since the epoch when the ban ends; 0 for never. */
   until: number;
+  /** Why, as the operator gave it (shown to whoever is refused). */
   reason: string;
+  /** The operator's nick. */
   by: string;
 }
+
+/** What a ban is aimed at, said explicitly. */
+export type BanTarget =
+  | { kind: "nick"; nick: string }
+  | { kind: "address"; prefix: AddressPrefix };
 
 /** Durable storage for bans. */
 export interface BanStore {
@@ -29,6 +50,14 @@ export interface BanStore {
   saveBan(ban: Ban): void;
   /** Removes a ban. */
   deleteBan(kind: Ban["kind"], target: string): void;
+}
+
+/** A change that holds in memory; `saveError` names why it was not saved, if it was not. */
+export interface Change<T> {
+  /** What was changed (the ban made, whether one was lifted, ...). */
+  value: T;
+  /** Null when saved; else the cause, such as "the disk is full". */
+  saveError: string | null;
 }
 
 /** Units accepted in durations such as `30s`, `10m`, `2h`, `7d`. */
@@ -51,68 +80,173 @@ export function describeUntil(until: number, now: number): string {
   return `for ${Math.ceil(left / 1000)}s`;
 }
 
-/** True if `text` looks like an IP address rather than a nick. */
-export function isAddress(text: string): boolean {
-  return /^\d{1,3}(\.\d{1,3}){3}$/.test(text) ||
-    (text.includes(":") && /^[0-9a-fA-F:.[\]]+$/.test(text));
+/**
+ * The block a bare address stands for in a ban: the host for IPv4, its /64 for IPv6 (what one
+ * user holds, as `--max-conns-per-ip` counts it). Null if `text` is not an address.
+ */
+export function addressBlock(text: string): AddressPrefix | null {
+  const parsed = parseAddress(text);
+  if (parsed === null) return null;
+  const bare = parsed.family === 4 ? 32 : IPV6_PREFIX_BITS;
+  return prefixOf(parsed.family, parsed.bytes, parsed.length ?? bare);
 }
 
-/** The ban list. */
+function inForce(until: number, now: number): boolean {
+  return until === 0 || until > now;
+}
+
+function failure(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Settings for a {@linkcode BanList}. */
+export interface BanListOptions {
+  /** Where mutes are kept. @default nowhere: mutes last until the process ends */
+  mutes?: MuteStore;
+}
+
+/**
+ * The ban list, and the mute list beside it. Address bans are indexed by block, so the check at
+ * the door is one lookup per prefix length in use.
+ */
 export class BanList {
   readonly #store: BanStore;
-  readonly #bans = new Map<string, Ban>();
+  readonly #nicks = new Map<string, Ban>();
+  /** Address bans by {@linkcode prefixKey}, or `raw:` plus the text for one that never parsed. */
+  readonly #blocks = new Map<string, Ban>();
+  /** Prefix lengths in use per family, longest first, with how many bans use each. */
+  readonly #lengths = { 4: new Map<number, number>(), 6: new Map<number, number>() };
+  /** The mutes. */
+  readonly mutes: MuteList;
 
-  constructor(store: BanStore) {
+  /** Loads every ban (and, from `options.mutes`, every mute) saved. Throws if they cannot be read. */
+  constructor(store: BanStore, options: BanListOptions = {}) {
     this.#store = store;
-    for (const ban of store.loadBans()) this.#bans.set(`${ban.kind}:${ban.target}`, ban);
+    for (const ban of store.loadBans()) this.#index(ban);
+    this.mutes = new MuteList(options.mutes ?? null);
   }
 
-  /** Bans a nick or an address (told apart by its shape) for `durationMs` (0: forever). */
-  add(target: string, durationMs: number, reason: string, by: string, now: number): Ban {
-    const kind = isAddress(target) ? "address" : "nick";
+  /** Bans `target` for `durationMs` (0: forever); it holds at once, saved or not. */
+  add(target: BanTarget, durationMs: number, reason: string, by: string, now: number): Change<Ban> {
     const ban: Ban = {
-      kind,
-      target: kind === "address" ? addressKey(target) : nickKey(target),
+      kind: target.kind,
+      target: target.kind === "nick" ? nickKey(target.nick) : formatPrefix(target.prefix),
       until: durationMs === 0 ? 0 : now + durationMs,
       reason,
       by,
     };
-    this.#bans.set(`${ban.kind}:${ban.target}`, ban);
-    this.#store.saveBan(ban);
-    return ban;
+    const old = this.#lookup(target);
+    if (old !== undefined) this.#unindex(old);
+    this.#index(ban);
+    try {
+      this.#store.saveBan(ban);
+      // A ban saved by an older version may spell the same block another way.
+      if (old !== undefined && old.target !== ban.target) {
+        this.#store.deleteBan(old.kind, old.target);
+      }
+      return { value: ban, saveError: null };
+    } catch (error) {
+      return { value: ban, saveError: failure(error) };
+    }
   }
 
-  /** Lifts a ban; false if there was none. */
-  remove(target: string): boolean {
-    const kind = isAddress(target) ? "address" : "nick";
-    const key = kind === "address" ? addressKey(target) : nickKey(target);
-    const existed = this.#bans.delete(`${kind}:${key}`);
-    if (existed) this.#store.deleteBan(kind, key);
-    return existed;
+  /** Lifts the ban on `target`; `value` is false if none was in force. */
+  remove(target: BanTarget, now: number): Change<boolean> {
+    const ban = this.#lookup(target);
+    if (ban === undefined) return { value: false, saveError: null };
+    this.#unindex(ban);
+    try {
+      this.#store.deleteBan(ban.kind, ban.target);
+    } catch (error) {
+      return { value: inForce(ban.until, now), saveError: failure(error) };
+    }
+    return { value: inForce(ban.until, now), saveError: null };
   }
 
-  /** The ban that applies to this nick or address now, if any. Expired bans are dropped. */
+  /** True if a ban is in force on exactly this nick (not an address). */
+  bansNick(nick: string, now: number): boolean {
+    const ban = this.#nicks.get(nickKey(nick));
+    return ban !== undefined && inForce(ban.until, now);
+  }
+
+  /**
+   * The ban that applies to this nick or address now, if any. A pure lookup: it writes nothing,
+   * and ignores bans that have ended.
+   */
   find(nick: string | null, address: string, now: number): Ban | undefined {
-    const byAddress = this.#live(`address:${addressKey(address)}`, now);
+    const byAddress = this.#blocks.size === 0 ? undefined : this.#findAddress(address, now);
     if (byAddress !== undefined || nick === null) return byAddress;
-    return this.#live(`nick:${nickKey(nick)}`, now);
+    const byNick = this.#nicks.get(nickKey(nick));
+    return byNick !== undefined && inForce(byNick.until, now) ? byNick : undefined;
+  }
+
+  /** True if `ban` covers this nick or address. */
+  covers(ban: Ban, nick: string, address: string): boolean {
+    if (ban.kind === "nick") return ban.target === nickKey(nick);
+    const parsed = parseAddress(address);
+    if (parsed === null) return ban.target === address;
+    const block = addressBlock(ban.target);
+    return block !== null && block.family === parsed.family &&
+      prefixKey(prefixOf(parsed.family, parsed.bytes, block.length)) === prefixKey(block);
   }
 
   /** Bans in force now. */
   active(now: number): Ban[] {
-    return [...this.#bans.keys()].map((k) => this.#live(k, now)).filter((b): b is Ban =>
-      b !== undefined
-    );
+    return [...this.#nicks.values(), ...this.#blocks.values()].filter((b) => inForce(b.until, now));
   }
 
-  #live(key: string, now: number): Ban | undefined {
-    const ban = this.#bans.get(key);
-    if (ban === undefined) return undefined;
-    if (ban.until !== 0 && ban.until <= now) {
-      this.#bans.delete(key);
-      this.#store.deleteBan(ban.kind, ban.target);
-      return undefined;
+  #findAddress(address: string, now: number): Ban | undefined {
+    const parsed = parseAddress(address);
+    if (parsed === null) {
+      const ban = this.#blocks.get(`raw:${address}`);
+      return ban !== undefined && inForce(ban.until, now) ? ban : undefined;
     }
-    return ban;
+    for (const length of this.#lengths[parsed.family].keys()) {
+      const ban = this.#blocks.get(prefixKey(prefixOf(parsed.family, parsed.bytes, length)));
+      if (ban !== undefined && inForce(ban.until, now)) return ban;
+    }
+    return undefined;
+  }
+
+  #lookup(target: BanTarget): Ban | undefined {
+    return target.kind === "nick"
+      ? this.#nicks.get(nickKey(target.nick))
+      : this.#blocks.get(prefixKey(target.prefix));
+  }
+
+  /** The index key of an address ban (as stored: older rows may be in another notation). */
+  #blockKey(ban: Ban): { key: string; block: AddressPrefix | null } {
+    const block = addressBlock(ban.target);
+    return { key: block === null ? `raw:${ban.target}` : prefixKey(block), block };
+  }
+
+  #index(ban: Ban): void {
+    if (ban.kind === "nick") {
+      this.#nicks.set(ban.target, ban);
+      return;
+    }
+    const { key, block } = this.#blockKey(ban);
+    this.#blocks.set(key, ban);
+    if (block === null) return;
+    const lengths = this.#lengths[block.family];
+    lengths.set(block.length, (lengths.get(block.length) ?? 0) + 1);
+    // Longest first, so that the most specific ban is the one reported.
+    const sorted = [...lengths].sort((a, b) => b[0] - a[0]);
+    lengths.clear();
+    for (const [length, count] of sorted) lengths.set(length, count);
+  }
+
+  #unindex(ban: Ban): void {
+    if (ban.kind === "nick") {
+      this.#nicks.delete(ban.target);
+      return;
+    }
+    const { key, block } = this.#blockKey(ban);
+    this.#blocks.delete(key);
+    if (block === null) return;
+    const lengths = this.#lengths[block.family];
+    const left = (lengths.get(block.length) ?? 1) - 1;
+    if (left > 0) lengths.set(block.length, left);
+    else lengths.delete(block.length);
   }
 }

@@ -8,7 +8,8 @@
 
 import { MAX_IGNORES, MAX_OPER_FAILURES, MAX_REASON_LENGTH } from "../config/limits.ts";
 import type { CommandContext, CommandSpec } from "./commands.ts";
-import { describeUntil, parseDuration } from "./moderation.ts";
+import { type BanTarget, describeUntil, parseDuration } from "./moderation.ts";
+import { describeTarget, otherKind, parseBanTarget } from "./ban_target.ts";
 import { nickKey, nickProblem } from "./nick.ts";
 import { shown } from "./hub.ts";
 import { sanitizeMessageText } from "../security/unicode.ts";
@@ -47,6 +48,20 @@ function onlineUser(ctx: CommandContext, nick: string): User | null {
 
 function info(ctx: CommandContext, text: string): void {
   ctx.hub.send(ctx.user, { type: "info", text, ref: ctx.ref });
+}
+
+/** The target `word` names for /ban or /unban (see core/ban_target.ts), or a bad_command reply. */
+function banTarget(
+  ctx: CommandContext,
+  word: string,
+  isNick: (word: string) => boolean,
+): BanTarget | null {
+  const target = parseBanTarget(word, isNick);
+  if ("problem" in target) {
+    ctx.hub.reply(ctx.user, "bad_command", target.problem, ctx.ref);
+    return null;
+  }
+  return target;
 }
 
 /** Moderation commands, in /help order. */
@@ -126,28 +141,67 @@ export const MODERATION_COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: "ban",
-    usage: "/ban NICK|ADDRESS [DURATION] [reason]",
-    help:
-      "(operators) ban a nick or an address, e.g. /ban 203.0.113.9 2h spam (DURATION: 30s, 10m, 2h, 7d; none: forever)",
+    usage: "/ban WHO [DURATION] [reason]",
+    help: "(operators) ban WHO: nick:NAME, or addr:ADDRESS[/BITS] such as addr:203.0.113.0/24 " +
+      "(bare WHO: a nick if someone has it, else an address); DURATION: 30s, 10m, 2h, 7d; " +
+      "none: forever",
     run(ctx) {
       const args = targetArgs(ctx.args);
       if (args === null) return false;
       if (!requireOperator(ctx)) return {};
-      const ban = ctx.hub.moderation.ban(ctx.user, args.target, args.ms, args.reason);
-      info(ctx, `* Banned ${ban.kind} ${args.target} ${describeUntil(ban.until, ctx.hub.now())}.`);
+      const target = banTarget(ctx, args.target, (word) => ctx.hub.user(word) !== undefined);
+      if (target === null) return {};
+      const { value: ban, saveError } = ctx.hub.moderation.ban(
+        ctx.user,
+        target,
+        args.ms,
+        args.reason,
+      );
+      const what = `${ban.kind} ${describeTarget(target)} ${
+        describeUntil(ban.until, ctx.hub.now())
+      }`;
+      if (saveError !== null) {
+        ctx.hub.reply(
+          ctx.user,
+          "store_failed",
+          `The ban could not be saved (${saveError}): ${what} holds only until the server restarts.`,
+          ctx.ref,
+        );
+        return {};
+      }
+      info(ctx, `* Banned ${what}.${otherKind(args.target, target)}`);
       return {};
     },
   },
   {
     name: "unban",
-    usage: "/unban NICK|ADDRESS",
-    help: "(operators) lift a ban",
+    usage: "/unban WHO",
+    help: "(operators) lift a ban on WHO (nick:NAME, addr:ADDRESS[/BITS]; bare: a nick ban first)",
     run(ctx) {
       if (ctx.args === "" || /\s/.test(ctx.args)) return false;
       if (!requireOperator(ctx)) return {};
-      const removed = ctx.hub.moderation.unban(ctx.user, ctx.args);
-      const who = shown(ctx.args);
-      info(ctx, removed ? `* Unbanned ${who}.` : `* ${who} was not banned.`);
+      const now = ctx.hub.now();
+      const target = banTarget(
+        ctx,
+        ctx.args,
+        (word) => ctx.hub.moderation.bans.bansNick(word, now),
+      );
+      if (target === null) return {};
+      const { value: removed, saveError } = ctx.hub.moderation.unban(ctx.user, target);
+      const what = `${target.kind} ${describeTarget(target)}`;
+      if (!removed) {
+        info(ctx, `* The ${what} was not banned.`);
+      } else if (saveError !== null) {
+        ctx.hub.reply(
+          ctx.user,
+          "store_failed",
+          `The ban on the ${what} is lifted, but the database could not be updated ` +
+            `(${saveError}): the ban will be back after a restart.`,
+          ctx.ref,
+        );
+      } else {
+        info(ctx, `* Unbanned ${what}.`);
+      }
       return {};
     },
   },
@@ -184,13 +238,20 @@ export const MODERATION_COMMANDS: readonly CommandSpec[] = [
       if (!requireOperator(ctx)) return {};
       const target = onlineUser(ctx, args.target);
       if (target === null) return {};
-      ctx.hub.moderation.mute(ctx.user, target, args.ms);
-      info(
-        ctx,
-        `* Muted ${target.nick}${
-          args.ms ? ` ${describeUntil(ctx.hub.now() + args.ms, ctx.hub.now())}` : ""
-        }.`,
-      );
+      const { saveError } = ctx.hub.moderation.mute(ctx.user, target, args.ms);
+      const now = ctx.hub.now();
+      const how = args.ms ? describeUntil(now + args.ms, now) : "until unmuted";
+      if (saveError !== null) {
+        ctx.hub.reply(
+          ctx.user,
+          "store_failed",
+          `The mute could not be saved (${saveError}): ${target.nick} is muted ${how}, but ` +
+            "only until the server restarts.",
+          ctx.ref,
+        );
+        return {};
+      }
+      info(ctx, `* Muted ${target.nick}${args.ms ? ` ${how}` : ""}.`);
       return {};
     },
   },
@@ -203,7 +264,17 @@ export const MODERATION_COMMANDS: readonly CommandSpec[] = [
       if (!requireOperator(ctx)) return {};
       const target = onlineUser(ctx, ctx.args);
       if (target === null) return {};
-      ctx.hub.moderation.unmute(ctx.user, target);
+      const { saveError } = ctx.hub.moderation.unmute(ctx.user, target);
+      if (saveError !== null) {
+        ctx.hub.reply(
+          ctx.user,
+          "store_failed",
+          `${target.nick} may speak again, but the database could not be updated ` +
+            `(${saveError}): the mute will be back after a restart.`,
+          ctx.ref,
+        );
+        return {};
+      }
       info(ctx, `* Unmuted ${target.nick}.`);
       return {};
     },

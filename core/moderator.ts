@@ -8,10 +8,17 @@
 import type { LeaveReason } from "../protocol/frames.ts";
 import { Outgoing } from "../protocol/outgoing.ts";
 import type { Hub } from "./hub.ts";
-import { type Ban, type BanList, describeUntil } from "./moderation.ts";
+import {
+  type Ban,
+  type BanList,
+  type BanTarget,
+  type Change,
+  describeUntil,
+} from "./moderation.ts";
 import type { User } from "./user.ts";
-import { addressKey } from "../security/conn_limiter.ts";
+import { formatPrefix } from "./address_prefix.ts";
 import { AUTH_LOCKOUT_MS, MAX_AUTH_FAILURES, MAX_AUTH_TRACKED } from "../config/limits.ts";
+import { Lockout } from "./lockout.ts";
 
 /** Something that can check a secret without revealing it. */
 export interface Verifier {
@@ -27,12 +34,21 @@ export interface ModeratorOptions {
   audit: (event: string, fields: Record<string, string | number>) => void;
 }
 
+/** The same lockout for the server password and for /oper, each counted on its own. */
+const LOCKOUT = {
+  maxFailures: MAX_AUTH_FAILURES,
+  lockoutMs: AUTH_LOCKOUT_MS,
+  maxTracked: MAX_AUTH_TRACKED,
+};
+
 /** The hub's moderation desk. */
 export class Moderator {
   readonly #hub: Hub;
   readonly #operSecret: Verifier | null;
   readonly #audit: ModeratorOptions["audit"];
-  /** The ban list. */
+  readonly #authFailures = new Lockout(LOCKOUT);
+  readonly #operFailures = new Lockout(LOCKOUT);
+  /** The ban list (and, beside it, the mutes). */
   readonly bans: BanList;
 
   constructor(hub: Hub, options: ModeratorOptions) {
@@ -42,15 +58,33 @@ export class Moderator {
     this.#audit = options.audit;
   }
 
-  /** Unlocks operator commands for `user` if `secret` is right. */
+  /**
+   * Unlocks operator commands for `user` if `secret` is right. An address that got it wrong
+   * {@linkcode MAX_AUTH_FAILURES} times, over any number of connections, is refused for
+   * {@linkcode AUTH_LOCKOUT_MS} whatever it sends.
+   */
   oper(user: User, secret: string, ref?: string): boolean {
     if (this.#operSecret === null) {
       this.#hub.reply(user, "not_operator", "This server has no operators.", ref);
       return false;
     }
+    const now = this.#hub.now();
+    const wait = this.#operFailures.lockedFor(user.address, now);
+    if (wait > 0) {
+      user.operFailures++;
+      this.#audit("oper_locked_out", { nick: user.nick, address: user.address });
+      this.#hub.reply(
+        user,
+        "not_operator",
+        `Too many wrong operator secrets from your address; try again in ${wait} s.`,
+        ref,
+      );
+      return false;
+    }
     if (!this.#operSecret.matches(secret)) {
       user.operFailures++;
-      this.#audit("oper_failed", { nick: user.nick, address: user.address });
+      const failures = this.#operFailures.failed(user.address, now);
+      this.#audit("oper_failed", { nick: user.nick, address: user.address, failures });
       this.#hub.reply(user, "not_operator", "Wrong operator secret.", ref);
       return false;
     }
@@ -73,32 +107,44 @@ export class Moderator {
     target.sink.close(reason);
   }
 
-  /** Bans a nick or address (and removes anyone it matches now). */
-  ban(by: User, target: string, durationMs: number, reason: string): Ban {
+  /**
+   * Bans a nick or an address block and removes anyone it matches now. The ban holds for this
+   * run even if it could not be saved (`saveError` then says why): the people it names are
+   * removed either way, and the operator is told it will not survive a restart.
+   */
+  ban(by: User, target: BanTarget, durationMs: number, reason: string): Change<Ban> {
     const now = this.#hub.now();
-    const ban = this.bans.add(target, durationMs, reason, by.nick, now);
+    const change = this.bans.add(target, durationMs, reason, by.nick, now);
+    const ban = change.value;
     this.#audit("ban", {
       by: by.nick,
       kind: ban.kind,
       target: ban.target,
       until: ban.until,
+      ...(change.saveError === null ? {} : { not_saved: change.saveError }),
     });
     const why = `You were banned ${describeUntil(ban.until, now)} by ${by.nick}${
       reason ? `: ${reason}` : "."
     }`;
     for (const user of [...this.#hub.users]) {
-      if (user !== by && this.bans.find(user.nick, user.address, now) === ban) {
+      if (user !== by && this.bans.covers(ban, user.nick, user.address)) {
         this.kick(by, user, "banned", why);
       }
     }
-    return ban;
+    return change;
   }
 
-  /** Lifts a ban. */
-  unban(by: User, target: string): boolean {
-    const removed = this.bans.remove(target);
-    if (removed) this.#audit("unban", { by: by.nick, target });
-    return removed;
+  /** Lifts a ban; `value` is false if there was none in force. */
+  unban(by: User, target: BanTarget): Change<boolean> {
+    const change = this.bans.remove(target, this.#hub.now());
+    if (change.value) {
+      this.#audit("unban", {
+        by: by.nick,
+        target: describeTarget(target),
+        ...(change.saveError === null ? {} : { not_saved: change.saveError }),
+      });
+    }
+    return change;
   }
 
   /** Bans in force now. */
@@ -106,33 +152,30 @@ export class Moderator {
     return this.bans.active(this.#hub.now());
   }
 
-  /** Mutes `target` for `durationMs` (0: until unmuted). */
-  mute(by: User, target: User, durationMs: number): void {
-    const until = durationMs === 0 ? Infinity : this.#hub.now() + durationMs;
-    // By nick and by address, so that reconnecting does not lift it.
-    this.#mutes.set(`nick:${target.key}`, until);
-    if (target.address !== "") this.#mutes.set(`addr:${addressKey(target.address)}`, until);
-    this.#audit("mute", { by: by.nick, nick: target.nick, ms: durationMs });
+  /** Mutes `target` (by nick and by address) for `durationMs` (0: until unmuted). */
+  mute(by: User, target: User, durationMs: number): Change<null> {
+    const until = durationMs === 0 ? 0 : this.#hub.now() + durationMs;
+    const change = this.bans.mutes.mute(target.nick, target.address, until, by.nick);
+    this.#audit("mute", {
+      by: by.nick,
+      nick: target.nick,
+      ms: durationMs,
+      ...(change.saveError === null ? {} : { not_saved: change.saveError }),
+    });
+    return change;
   }
 
   /** Lifts a mute on `target` (by nick and by address). */
-  unmute(by: User, target: User): void {
-    this.#mutes.delete(`nick:${target.key}`);
-    if (target.address !== "") this.#mutes.delete(`addr:${addressKey(target.address)}`);
+  unmute(by: User, target: User): Change<null> {
+    const change = this.bans.mutes.unmute(target.nick, target.address);
     this.#audit("unmute", { by: by.nick, nick: target.nick });
+    return change;
   }
 
-  /** True (and tells the user) if they are muted now. */
+  /** True (and tells the user) if they are muted now. Writes nothing. */
   muted(user: User, ref?: string): boolean {
-    if (this.#mutes.size === 0) return false;
     const now = this.#hub.now();
-    let until = 0;
-    for (const key of [`nick:${user.key}`, `addr:${addressKey(user.address)}`]) {
-      const end = this.#mutes.get(key);
-      if (end === undefined) continue;
-      if (end <= now) this.#mutes.delete(key);
-      else until = Math.max(until, end);
-    }
+    const until = this.bans.mutes.mutedUntil(user.nick, user.address, now);
     if (until === 0) return false;
     const left = until === Infinity ? "until an operator unmutes you" : describeUntil(until, now);
     this.#hub.reply(user, "muted", `You are muted ${left}.`, ref);
@@ -144,31 +187,16 @@ export class Moderator {
    * it wrong {@linkcode MAX_AUTH_FAILURES} times are locked out for {@linkcode AUTH_LOCKOUT_MS}.
    */
   authLockedFor(address: string): number {
-    const entry = this.#authFailures.get(addressKey(address));
-    if (entry === undefined || entry.count < MAX_AUTH_FAILURES) return 0;
-    const left = entry.until - this.#hub.now();
-    if (left > 0) return Math.ceil(left / 1000);
-    this.#authFailures.delete(addressKey(address));
-    return 0;
+    return this.#authFailures.lockedFor(address, this.#hub.now());
   }
 
   /** Notes a wrong password from `address`. */
   authFailed(address: string): void {
-    const key = addressKey(address);
-    const entry = this.#authFailures.get(key) ?? { count: 0, until: 0 };
-    entry.count++;
-    entry.until = this.#hub.now() + AUTH_LOCKOUT_MS;
-    // The table is capped: under a spray from very many addresses, forget the oldest.
-    if (!this.#authFailures.has(key) && this.#authFailures.size >= MAX_AUTH_TRACKED) {
-      const oldest = this.#authFailures.keys().next().value;
-      if (oldest !== undefined) this.#authFailures.delete(oldest);
-    }
-    this.#authFailures.set(key, entry);
-    this.#audit("bad_password", { address, failures: entry.count });
+    const failures = this.#authFailures.failed(address, this.#hub.now());
+    this.#audit("bad_password", { address, failures });
   }
+}
 
-  readonly #authFailures = new Map<string, { count: number; until: number }>();
-
-  /** Mutes in force, by `nick:KEY` or `addr:KEY`, with their end (Infinity: until lifted). */
-  readonly #mutes = new Map<string, number>();
+function describeTarget(target: BanTarget): string {
+  return target.kind === "nick" ? target.nick : formatPrefix(target.prefix);
 }

@@ -1,17 +1,33 @@
 /**
  * {@linkcode HistoryStore} on embedded SQLite (`node:sqlite`). WAL mode; every append is one
- * transaction, committed before the hub acknowledges or relays anything in it.
+ * transaction, committed before the hub acknowledges or relays anything in it. The database is
+ * bounded (see store/sqlite_bounds.ts): retention per room and a byte cap in that transaction,
+ * the age limit on a timer. Reads never write, and every failure is a {@linkcode StoreError}
+ * that names its cause ("the disk is full"); upkeep failures are reported, never thrown.
  *
  * @module
  */
 
-import { DatabaseSync, type StatementSync } from "node:sqlite";
+import type { DatabaseSync, StatementSync } from "node:sqlite";
 import type { HistorySlice, HistoryStore, StoredMessage } from "../core/history.ts";
 import { roomKey } from "../core/room.ts";
-import type { Ban, BanStore } from "../core/moderation.ts";
+import {
+  STORE_UPKEEP_BACKLOG_DELAY_MS,
+  STORE_UPKEEP_BATCHES,
+  STORE_UPKEEP_INTERVAL_MS,
+} from "../config/limits.ts";
+import {
+  guarded,
+  inTransaction,
+  openDatabase,
+  type StoreFault,
+  type SyncMode,
+} from "./sqlite_db.ts";
+import { StoreBounds } from "./sqlite_bounds.ts";
+import { SqliteModeration } from "./sqlite_moderation.ts";
+import { type StoreError, storeError } from "./store_error.ts";
 
-/** How hard each commit is pushed to disk. */
-export type SyncMode = "normal" | "full";
+export type { StoreFault, SyncMode };
 
 /** Options for {@linkcode SqliteHistory}. */
 export interface SqliteHistoryOptions {
@@ -25,6 +41,28 @@ export interface SqliteHistoryOptions {
    * @default "normal"
    */
   sync?: SyncMode;
+  /**
+   * Bytes the database file may use; past it the oldest messages of any room are deleted. The
+   * file may pass it by one commit's worth (plus SQLite's write-ahead log). 0: no cap.
+   * @default 0
+   */
+  maxBytes?: number;
+  /**
+   * Messages older than this (ms) are deleted, and rooms with no messages and no members for
+   * longer are forgotten, by the upkeep timer. 0: kept until the other bounds remove them.
+   * @default 0
+   */
+  maxAgeMs?: number;
+  /** Whether a room (by key) has members now; such rooms are never forgotten. @default none do */
+  roomInUse?: (key: string) => boolean;
+  /** How often upkeep runs; 0: only when {@linkcode SqliteHistory.upkeep} is called. @default 600000 */
+  upkeepIntervalMs?: number;
+  /** Told of every upkeep failure (upkeep retries at its next run). @default nothing */
+  onUpkeepError?: (error: StoreError) => void;
+  /** Clock, in milliseconds since the epoch. @default Date.now */
+  now?: () => number;
+  /** Test hook: simulate a full disk or a read-only database from the start. @default none */
+  fault?: StoreFault;
 }
 
 interface Row {
@@ -36,67 +74,49 @@ interface Row {
   action: number;
 }
 
-/**
- * A room is pruned once this many messages (or 1/16 of the retention, if more) have been added
- * since its last prune: a prune walks `retention` index entries, so this keeps its cost per
- * message small while letting a room exceed its cap by at most that much.
- */
-const MIN_PRUNE_EVERY = 64;
-
-/** SQLite-backed history (and ban list). */
-export class SqliteHistory implements HistoryStore, BanStore {
+/** SQLite-backed history, with the ban and mute tables beside it. */
+export class SqliteHistory implements HistoryStore {
   readonly #db: DatabaseSync;
-  readonly #retention: number;
+  readonly #bounds: StoreBounds;
+  /** The bans and mutes tables, for the {@linkcode BanList}. */
+  readonly moderation: SqliteModeration;
+  readonly #now: () => number;
+  readonly #onUpkeepError: (error: StoreError) => void;
+  readonly #upkeepIntervalMs: number;
   readonly #insert: StatementSync;
-  readonly #setMeta: StatementSync;
+  readonly #setNextId: StatementSync;
   readonly #recent: StatementSync;
   readonly #after: StatementSync;
   readonly #countAfter: StatementSync;
-  readonly #prune: StatementSync;
   readonly #prunedThrough: StatementSync;
-  readonly #notePruned: StatementSync;
+  readonly #forgottenThrough: StatementSync;
   readonly #getTopic: StatementSync;
   readonly #putTopic: StatementSync;
-  readonly #pruneEvery: number;
-  #sincePrune = new Map<string, number>();
+  /** An id counter handed to saveNextId and not yet written (written on the next commit). */
+  #unsavedNextId = 0;
+  #upkeepTimer: ReturnType<typeof setTimeout> | undefined;
+  #closed = false;
 
+  /**
+   * Opens (or creates) the database and starts the upkeep timer. Throws a StoreError naming
+   * the cause if the file cannot be opened or its schema brought up to date.
+   */
   constructor(options: SqliteHistoryOptions) {
-    this.#db = new DatabaseSync(options.path);
-    this.#retention = options.retention;
-    this.#pruneEvery = Math.max(MIN_PRUNE_EVERY, Math.ceil(options.retention / 16));
-    this.#db.exec(`
-      PRAGMA journal_mode = WAL;
-      PRAGMA synchronous = ${options.sync === "full" ? "FULL" : "NORMAL"};
-      PRAGMA busy_timeout = 5000;
-      CREATE TABLE IF NOT EXISTS messages (
-        id INTEGER PRIMARY KEY,
-        room_key TEXT NOT NULL,
-        room TEXT NOT NULL,
-        nick TEXT NOT NULL,
-        text TEXT NOT NULL,
-        ts INTEGER NOT NULL,
-        action INTEGER NOT NULL DEFAULT 0
-      );
-      CREATE INDEX IF NOT EXISTS messages_by_room ON messages (room_key, id);
-      CREATE TABLE IF NOT EXISTS rooms (
-        room_key TEXT PRIMARY KEY,
-        topic TEXT NOT NULL DEFAULT '',
-        pruned_through INTEGER NOT NULL DEFAULT 0
-      );
-      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-      CREATE TABLE IF NOT EXISTS bans (
-        kind TEXT NOT NULL,
-        target TEXT NOT NULL,
-        until INTEGER NOT NULL,
-        reason TEXT NOT NULL,
-        by TEXT NOT NULL,
-        PRIMARY KEY (kind, target)
-      );
-    `);
+    this.#now = options.now ?? Date.now;
+    this.#db = openDatabase(options.path, options.sync ?? "normal", this.#now(), options.fault);
+    this.#onUpkeepError = options.onUpkeepError ?? (() => {});
+    this.#upkeepIntervalMs = options.upkeepIntervalMs ?? STORE_UPKEEP_INTERVAL_MS;
+    this.#bounds = new StoreBounds(this.#db, {
+      retention: options.retention,
+      maxBytes: options.maxBytes ?? 0,
+      maxAgeMs: options.maxAgeMs ?? 0,
+      roomInUse: options.roomInUse ?? (() => false),
+    });
+    this.moderation = new SqliteModeration(this.#db);
     this.#insert = this.#db.prepare(
       "INSERT INTO messages (id, room_key, room, nick, text, ts, action) VALUES (?, ?, ?, ?, ?, ?, ?)",
     );
-    this.#setMeta = this.#db.prepare(
+    this.#setNextId = this.#db.prepare(
       "INSERT INTO meta (key, value) VALUES ('next_id', ?) " +
         "ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)",
     );
@@ -111,139 +131,194 @@ export class SqliteHistory implements HistoryStore, BanStore {
     this.#countAfter = this.#db.prepare(
       "SELECT count(*) AS n FROM messages WHERE room_key = ? AND id > ?",
     );
-    this.#prune = this.#db.prepare(
-      "DELETE FROM messages WHERE room_key = ?1 AND id <= (SELECT id FROM messages " +
-        "WHERE room_key = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2) RETURNING id",
-    );
     this.#prunedThrough = this.#db.prepare(
       "SELECT pruned_through AS p FROM rooms WHERE room_key = ?",
     );
-    this.#notePruned = this.#db.prepare(
-      "INSERT INTO rooms (room_key, pruned_through) VALUES (?1, ?2) ON CONFLICT (room_key) " +
-        "DO UPDATE SET pruned_through = max(pruned_through, ?2)",
+    this.#forgottenThrough = this.#db.prepare(
+      "SELECT value AS p FROM meta WHERE key = 'forgotten_through'",
     );
     this.#getTopic = this.#db.prepare("SELECT topic FROM rooms WHERE room_key = ?");
     this.#putTopic = this.#db.prepare(
-      "INSERT INTO rooms (room_key, topic) VALUES (?1, ?2) " +
-        "ON CONFLICT (room_key) DO UPDATE SET topic = ?2",
+      "INSERT INTO rooms (room_key, topic, touched) VALUES (?1, ?2, ?3) " +
+        "ON CONFLICT (room_key) DO UPDATE SET topic = ?2, touched = ?3",
     );
+    this.#scheduleUpkeep(this.#upkeepIntervalMs);
   }
 
   /** {@inheritDoc HistoryStore.append} */
   append(messages: readonly StoredMessage[]): void {
-    const touched = new Set<string>();
-    this.#db.exec("BEGIN IMMEDIATE");
-    try {
+    if (messages.length === 0) return;
+    const now = this.#now();
+    const unsaved = this.#unsavedNextId;
+    inTransaction(this.#db, () => {
+      const counts = new Map<string, number>();
+      let bytes = 0;
       for (const m of messages) {
         const key = roomKey(m.room);
         this.#insert.run(m.id, key, m.room, m.from, m.text, m.ts, m.action ? 1 : 0);
-        touched.add(key);
-        this.#sincePrune.set(key, (this.#sincePrune.get(key) ?? 0) + 1);
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+        bytes += rowBytes(m.text, m.from, m.room);
       }
-      for (const key of touched) {
-        if ((this.#sincePrune.get(key) ?? 0) >= this.#pruneEvery) this.#pruneRoom(key);
-      }
-      this.#db.exec("COMMIT");
-    } catch (error) {
-      this.#db.exec("ROLLBACK");
-      throw error;
-    }
+      for (const [key, count] of counts) this.#bounds.added(key, count, now);
+      this.#bounds.enforceCap(messages[0].id, now, bytes);
+      if (unsaved !== 0) this.#setNextId.run(unsaved);
+    });
+    if (this.#unsavedNextId === unsaved) this.#unsavedNextId = 0;
   }
 
   /** Drops all but the newest `retention` messages of a room right away. */
   prune(room: string): void {
-    this.#pruneRoom(roomKey(room));
+    inTransaction(this.#db, () => this.#bounds.pruneRoom(roomKey(room), this.#now()));
   }
 
-  #pruneRoom(key: string): void {
-    this.#sincePrune.set(key, 0);
-    const removed = this.#prune.all(key, this.#retention) as { id: number }[];
-    if (removed.length > 0) {
-      this.#notePruned.run(key, Math.max(...removed.map((r) => r.id)));
-    }
-  }
-
-  /** {@inheritDoc HistoryStore.saveNextId} */
+  /**
+   * {@inheritDoc HistoryStore.saveNextId}
+   *
+   * Never writes (and so never fails): the counter is written with the next commit, by upkeep,
+   * or on close. Ids of stored messages never depend on it (see {@linkcode nextId}).
+   */
   saveNextId(nextId: number): void {
-    this.#setMeta.run(nextId);
+    this.#unsavedNextId = Math.max(this.#unsavedNextId, nextId);
   }
 
   /** {@inheritDoc HistoryStore.nextId} */
   nextId(): number {
-    const meta = this.#db.prepare("SELECT value FROM meta WHERE key = 'next_id'").get() as
-      | { value: number }
-      | undefined;
-    const max = this.#db.prepare("SELECT max(id) AS m FROM messages").get() as { m: number | null };
-    return Math.max(meta?.value ?? 1, (max.m ?? 0) + 1);
+    return guarded(() => {
+      const meta = this.#db.prepare("SELECT value FROM meta WHERE key = 'next_id'").get() as
+        | { value: number }
+        | undefined;
+      const max = this.#db.prepare("SELECT max(id) AS m FROM messages").get() as {
+        m: number | null;
+      };
+      return Math.max(meta?.value ?? 1, (max.m ?? 0) + 1, this.#unsavedNextId);
+    });
   }
 
   /** {@inheritDoc HistoryStore.recent} */
   recent(room: string, limit: number, maxBytes = Infinity): HistorySlice {
-    const key = roomKey(room);
-    const { rows, bytes } = readWithin(this.#recent.iterate(key, limit), maxBytes);
-    const total = (this.#countAfter.get(key, 0) as { n: number }).n;
-    return {
-      messages: rows.reverse().map(toMessage),
-      missed: Math.max(0, total - rows.length),
-      bytes,
-    };
+    return guarded(() => {
+      const key = roomKey(room);
+      const { rows, bytes } = readWithin(this.#recent.iterate(key, limit), maxBytes);
+      const total = (this.#countAfter.get(key, 0) as { n: number }).n;
+      return {
+        messages: rows.reverse().map(toMessage),
+        missed: Math.max(0, total - rows.length),
+        bytes,
+      };
+    });
   }
 
   /** {@inheritDoc HistoryStore.after} */
   after(room: string, afterId: number, limit: number, maxBytes = Infinity): HistorySlice {
-    const key = roomKey(room);
-    const { rows, bytes } = readWithin(this.#after.iterate(key, afterId, limit), maxBytes);
-    const total = (this.#countAfter.get(key, afterId) as { n: number }).n;
-    const pruned = (this.#prunedThrough.get(key) as { p: number } | undefined)?.p ?? 0;
-    // Messages after afterId that retention already removed count as missed too (at least 1).
-    const prunedMissed = pruned > afterId ? 1 : 0;
-    return {
-      messages: rows.reverse().map(toMessage),
-      missed: Math.max(0, total - rows.length) + prunedMissed,
-      bytes,
-    };
+    return guarded(() => {
+      const key = roomKey(room);
+      const { rows, bytes } = readWithin(this.#after.iterate(key, afterId, limit), maxBytes);
+      const total = (this.#countAfter.get(key, afterId) as { n: number }).n;
+      const mark = this.#prunedThrough.get(key) as { p: number } | undefined;
+      // A room forgotten by age has lost its own mark: the newest id any forgotten room lost
+      // stands in for it (a room that never lost a message has nothing that old to resume).
+      const pruned = mark?.p ??
+        (afterId > 0 ? (this.#forgottenThrough.get() as { p: number } | undefined)?.p ?? 0 : 0);
+      // Messages after afterId that were deleted count as missed too (at least 1).
+      const prunedMissed = pruned > afterId ? 1 : 0;
+      return {
+        messages: rows.reverse().map(toMessage),
+        missed: Math.max(0, total - rows.length) + prunedMissed,
+        bytes,
+      };
+    });
   }
 
   /** {@inheritDoc HistoryStore.topic} */
   topic(room: string): string {
-    return (this.#getTopic.get(roomKey(room)) as { topic: string } | undefined)?.topic ?? "";
+    return guarded(() =>
+      (this.#getTopic.get(roomKey(room)) as { topic: string } | undefined)?.topic ?? ""
+    );
   }
 
   /** {@inheritDoc HistoryStore.setTopic} */
   setTopic(room: string, topic: string): void {
-    this.#putTopic.run(roomKey(room), topic);
+    guarded(() => this.#putTopic.run(roomKey(room), topic, this.#now()));
   }
 
-  /** {@inheritDoc BanStore.loadBans} */
-  loadBans(): Ban[] {
-    return this.#db.prepare("SELECT kind, target, until, reason, by FROM bans")
-      .all() as unknown as Ban[];
+  /** Bytes of the database file in use (its free pages, which new rows reuse, not counted). */
+  usedBytes(): number {
+    return guarded(() => this.#bounds.usedBytes());
   }
 
-  /** {@inheritDoc BanStore.saveBan} */
-  saveBan(ban: Ban): void {
-    this.#db.prepare(
-      "INSERT OR REPLACE INTO bans (kind, target, until, reason, by) VALUES (?, ?, ?, ?, ?)",
-    ).run(ban.kind, ban.target, ban.until, ban.reason, ban.by);
-  }
-
-  /** {@inheritDoc BanStore.deleteBan} */
-  deleteBan(kind: Ban["kind"], target: string): void {
-    this.#db.prepare("DELETE FROM bans WHERE kind = ? AND target = ?").run(kind, target);
+  /**
+   * The side path: writes a pending id counter, purges expired bans and mutes, deletes messages
+   * past the age limit and forgets rooms empty for longer (each in bounded batches). Never
+   * throws: each failure goes to `onUpkeepError` and is retried at the next run. True if a
+   * backlog remains (the timer then comes back soon).
+   */
+  upkeep(): boolean {
+    if (this.#closed) return false;
+    const now = this.#now();
+    let more = false;
+    const step = (work: () => void) => {
+      try {
+        work();
+      } catch (error) {
+        this.#onUpkeepError(storeError(error));
+      }
+    };
+    step(() => this.#writeNextId());
+    step(() => this.moderation.purgeExpired(now));
+    // A cap lowered since the last run is worked down here too, in bounded steps.
+    step(() =>
+      more = inTransaction(
+        this.#db,
+        () => this.#bounds.enforceCap(Number.MAX_SAFE_INTEGER, now, Infinity),
+      ) || more
+    );
+    step(() => (more = this.#bounds.sweepAge(now, STORE_UPKEEP_BATCHES) || more));
+    step(() => (more = this.#bounds.sweepRooms(now, STORE_UPKEEP_BATCHES) || more));
+    return more;
   }
 
   /** {@inheritDoc HistoryStore.close} */
   close(): void {
+    if (this.#closed) return;
+    clearTimeout(this.#upkeepTimer);
+    try {
+      this.#writeNextId();
+    } catch {
+      // Best effort: a DM id may be handed out again after the restart, nothing worse.
+    }
+    this.#closed = true;
     try {
       this.#db.close();
     } catch {
       // already closed
     }
   }
+
+  #writeNextId(): void {
+    const unsaved = this.#unsavedNextId;
+    if (unsaved === 0) return;
+    guarded(() => this.#setNextId.run(unsaved));
+    if (this.#unsavedNextId === unsaved) this.#unsavedNextId = 0;
+  }
+
+  #scheduleUpkeep(delay: number): void {
+    if (this.#upkeepIntervalMs === 0 || this.#closed) return;
+    this.#upkeepTimer = setTimeout(() => {
+      const more = this.upkeep();
+      this.#scheduleUpkeep(more ? STORE_UPKEEP_BACKLOG_DELAY_MS : this.#upkeepIntervalMs);
+    }, delay);
+    // Upkeep alone must not keep a process alive.
+    Deno.unrefTimer(this.#upkeepTimer);
+  }
 }
 
 /** Bytes a stored row costs beyond its text and nick: ids, times, room, framing. */
 const ROW_OVERHEAD_BYTES = 64;
+
+/** About what a row costs, to read or to store (UTF-16 units: cheap, and close for most text). */
+function rowBytes(text: string, nick: string, room: string): number {
+  return ROW_OVERHEAD_BYTES + text.length + nick.length + room.length;
+}
 
 /**
  * Takes rows (newest first) until about `maxBytes` have been read: the row that crosses the
@@ -255,8 +330,7 @@ function readWithin(rows: Iterable<unknown>, maxBytes: number): { rows: Row[]; b
   let bytes = 0;
   for (const item of rows) {
     const row = item as Row;
-    const size = ROW_OVERHEAD_BYTES + row.text.length + row.nick.length + row.room.length;
-    bytes += size;
+    bytes += rowBytes(row.text, row.nick, row.room);
     if (bytes > maxBytes) break;
     kept.push(row);
   }
