@@ -14,6 +14,7 @@ import { createSockchatMetrics } from "./metrics/sockchat_metrics.ts";
 import { loadServerSecrets, SecretError, type ServerSecrets } from "./security/secrets.ts";
 import { FLOOD_BYTE_BURST, FLOOD_MESSAGE_BURST } from "./config/security_limits.ts";
 import { startServer } from "./server.ts";
+import { StoreError } from "./store/store_error.ts";
 import { loadTlsCredentials, type TlsCredentials, TlsError } from "./transport/tls.ts";
 import { VERSION } from "./version.ts";
 
@@ -137,6 +138,10 @@ async function serve(args: string[]): Promise<number> {
     await metricsServer?.shutdown();
     if (error instanceof TlsError) {
       console.error(`sockchat: ${error.message}`);
+      return 1;
+    }
+    if (error instanceof StoreError) {
+      console.error(`sockchat: cannot open the history database ${options.db}: ${error.message}.`);
       return 1;
     }
     const reason = error instanceof Deno.errors.AddrInUse

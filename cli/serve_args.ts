@@ -9,6 +9,8 @@ import {
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
   DEFAULT_HISTORY_REPLAY,
   DEFAULT_IDLE_TIMEOUT_MS,
+  DEFAULT_MAX_AGE_MS,
+  DEFAULT_MAX_DB_BYTES,
   DEFAULT_MAX_FRAME_BYTES,
   DEFAULT_MAX_QUEUE_BYTES,
   DEFAULT_MAX_USERS,
@@ -16,9 +18,13 @@ import {
   DEFAULT_RETENTION_PER_ROOM,
   DEFAULT_SERVE_HOST,
   MAX_HISTORY_REQUEST,
+  MAX_MAX_DB_BYTES,
   MAX_MAX_FRAME_BYTES,
+  MIN_MAX_AGE_MS,
+  MIN_MAX_DB_BYTES,
   MIN_MAX_FRAME_BYTES,
 } from "../config/limits.ts";
+import { parseDuration } from "../core/moderation.ts";
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "../log/logger.ts";
 import { parseIntFlag } from "./parse_number.ts";
 import {
@@ -45,6 +51,10 @@ export interface ServeArgs {
   db: string;
   historyReplay: number;
   retention: number;
+  /** Bytes the history database may use; 0: no cap. */
+  maxDbBytes: number;
+  /** Age (ms) past which messages are deleted and empty rooms forgotten; 0: never. */
+  maxAgeMs: number;
   sync: "normal" | "full";
   tlsCert?: string;
   tlsKey?: string;
@@ -89,6 +99,8 @@ export function parseServeArgs(
         db: { type: "string" },
         history: { type: "string" },
         retention: { type: "string" },
+        "max-db-bytes": { type: "string" },
+        "max-age": { type: "string" },
         fsync: { type: "boolean" },
         "tls-cert": { type: "string" },
         "tls-key": { type: "string" },
@@ -151,6 +163,12 @@ export function parseServeArgs(
   if (retention < historyReplay) {
     throw new UsageError("--retention must be at least --history.", HINT);
   }
+  const maxDbBytes = values["max-db-bytes"] === undefined
+    ? DEFAULT_MAX_DB_BYTES
+    : parseSize("--max-db-bytes", values["max-db-bytes"]);
+  const maxAgeMs = values["max-age"] === undefined
+    ? DEFAULT_MAX_AGE_MS
+    : parseAge("--max-age", values["max-age"]);
   const db = values.db ?? defaultDbPath(env);
   if (db === null || db === "") {
     throw new UsageError(
@@ -186,6 +204,8 @@ export function parseServeArgs(
     db,
     historyReplay,
     retention,
+    maxDbBytes,
+    maxAgeMs,
     sync: values.fsync ? "full" : "normal",
     help: values.help ?? false,
     host,
@@ -196,4 +216,52 @@ export function parseServeArgs(
     logLevel: logLevel as LogLevel,
     logFormat: logFormat as LogFormat,
   };
+}
+
+const SIZE_UNITS: Record<string, number> = {
+  "": 1,
+  k: 1024,
+  m: 1024 ** 2,
+  g: 1024 ** 3,
+  t: 1024 ** 4,
+};
+
+/** A size as people write it: `1073741824`, `512M`, `1G` (binary units); 0 means no cap. */
+function parseSize(flag: string, value: string): number {
+  const match = /^(\d{1,16})([kmgt]?)$/i.exec(value);
+  if (match === null) {
+    throw new UsageError(
+      `${flag} needs a size in bytes, such as 1073741824, 512M or 1G (0: no cap), not ` +
+        `${JSON.stringify(value)}.`,
+      HINT,
+    );
+  }
+  const bytes = Number(match[1]) * SIZE_UNITS[match[2].toLowerCase()];
+  if (bytes !== 0 && (bytes < MIN_MAX_DB_BYTES || bytes > MAX_MAX_DB_BYTES)) {
+    throw new UsageError(
+      `${flag} must be 0 (no cap) or between 1M and 1024T, not ${value}.`,
+      HINT,
+    );
+  }
+  return bytes;
+}
+
+/** An age as people write it: `90d`, `12h`, `30m`; 0 means keep for ever. */
+function parseAge(flag: string, value: string): number {
+  if (value === "0") return 0;
+  const ms = parseDuration(value);
+  if (ms === null) {
+    throw new UsageError(
+      `${flag} needs a duration such as 90d, 12h or 90m (0: keep for ever), not ` +
+        `${JSON.stringify(value)}.`,
+      HINT,
+    );
+  }
+  if (ms < MIN_MAX_AGE_MS) {
+    throw new UsageError(
+      `${flag} must be 0 (keep for ever) or at least ${MIN_MAX_AGE_MS / 3_600_000}h, not ${value}.`,
+      HINT,
+    );
+  }
+  return ms;
 }

@@ -9,12 +9,15 @@ import {
   DEFAULT_HISTORY_REPLAY,
   DEFAULT_IDLE_TIMEOUT_MS,
   DEFAULT_JOIN_HOST,
+  DEFAULT_MAX_AGE_MS,
+  DEFAULT_MAX_DB_BYTES,
   DEFAULT_MAX_FRAME_BYTES,
   DEFAULT_MAX_QUEUE_BYTES,
   DEFAULT_MAX_USERS,
   DEFAULT_PORT,
   DEFAULT_RETENTION_PER_ROOM,
   DEFAULT_SERVE_HOST,
+  MIN_MAX_AGE_MS,
   QUEUE_BURST_FACTOR,
   SLOW_WRITE_GRACE_MS,
 } from "../config/limits.ts";
@@ -56,6 +59,9 @@ Run 'sockchat serve --help' or 'sockchat join --help' for their options.
 Anyone can also join with netcat: nc HOST ${DEFAULT_PORT}
 `;
 
+/** The shortest `--max-age`, in hours. */
+const MIN_AGE = MIN_MAX_AGE_MS / 3_600_000;
+
 /** `sockchat serve --help`. */
 export const SERVE_HELP = `Usage: sockchat serve [options]
 
@@ -82,6 +88,12 @@ Options:
   --history N          messages replayed when joining a room (default ${DEFAULT_HISTORY_REPLAY})
   --retention N        messages kept per room; older ones are pruned
                        (default ${DEFAULT_RETENTION_PER_ROOM})
+  --max-db-bytes SIZE  bytes the history database may use, such as 512M or 2G (K, M, G,
+                       T: binary units); past it the oldest messages of any room are
+                       deleted first; 0: no cap (default ${DEFAULT_MAX_DB_BYTES / 1024 ** 3}G)
+  --max-age DURATION   delete messages older than this, and forget the topics of rooms
+                       empty and unused for that long: ${MIN_AGE}h or more, such as 30d;
+                       0 keeps them (default ${DEFAULT_MAX_AGE_MS / 86_400_000}d)
   --fsync              fsync every commit: acknowledged messages survive power loss,
                        not just a crash (default off: WAL with synchronous=NORMAL)
   --tls-cert FILE      serve TLS with this PEM certificate chain (with --tls-key)

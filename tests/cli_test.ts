@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { parseServeArgs } from "../cli/serve_args.ts";
+import { DEFAULT_MAX_AGE_MS, DEFAULT_MAX_DB_BYTES } from "../config/limits.ts";
 import { denoArgs, runCli, spawnServe } from "./helpers/cli.ts";
 import { JsonClient, within } from "./helpers/wire.ts";
 
@@ -16,6 +18,8 @@ Deno.test("--help, serve --help, join --help and --version print and exit 0", as
   assert.match(serve.stdout, /default 7342/);
   assert.match(serve.stdout, /default 1000/);
   assert.match(serve.stdout, /default 65536/);
+  assert.match(serve.stdout, /--max-db-bytes SIZE[\s\S]*\(default 1G\)/);
+  assert.match(serve.stdout, /--max-age DURATION[\s\S]*\(default 90d\)/);
   const join = await runCli(["join", "--help"]);
   assert.equal(join.code, 0);
   assert.match(join.stdout, /--name/);
@@ -35,6 +39,11 @@ Deno.test("mistakes on the command line exit 2 with one line and a hint", async 
     [["serve", "--max-users", "0"], /--max-users must be between 1/],
     [["serve", "--max-frame", "10"], /--max-frame must be between 256/],
     [["serve", "--port"], /--port needs a value/],
+    [["serve", "--max-db-bytes", "1048575"], /--max-db-bytes must be 0 \(no cap\) or between 1M/],
+    [["serve", "--max-db-bytes", "1025T"], /--max-db-bytes must be 0 \(no cap\) or between/],
+    [["serve", "--max-db-bytes", "1.5G"], /--max-db-bytes needs a size in bytes, such as/],
+    [["serve", "--max-age", "59m"], /--max-age must be 0 \(keep for ever\) or at least 1h/],
+    [["serve", "--max-age", "30"], /--max-age needs a duration such as 90d/],
     [["join", "--nope"], /unknown option --nope/],
     [["join", "a", "b", "--name", "x"], /join takes one HOST\[:PORT\]/],
     [["join", "localhost:abc", "--name", "x"], /port needs a whole number/],
@@ -46,6 +55,45 @@ Deno.test("mistakes on the command line exit 2 with one line and a hint", async 
     assert.match(lines[0], pattern);
     assert.match(lines[1], /^Try 'sockchat( serve| join)? --help'\.$/);
     assert.equal(lines.length, 2);
+  }
+});
+
+Deno.test("--max-db-bytes and --max-age take sizes and durations, 0 for none, down to their minimum", () => {
+  const parse = (...args: string[]) => parseServeArgs(["--db", ":memory:", ...args]);
+  assert.equal(parse().maxDbBytes, DEFAULT_MAX_DB_BYTES);
+  assert.equal(parse().maxAgeMs, DEFAULT_MAX_AGE_MS);
+  assert.equal(parse("--max-db-bytes", "1048576").maxDbBytes, 1024 * 1024);
+  assert.equal(parse("--max-db-bytes", "1M").maxDbBytes, 1024 * 1024);
+  assert.equal(parse("--max-db-bytes", "512m").maxDbBytes, 512 * 1024 * 1024);
+  assert.equal(parse("--max-db-bytes", "2G").maxDbBytes, 2 * 1024 ** 3);
+  assert.equal(parse("--max-db-bytes", "1024T").maxDbBytes, 1024 ** 5);
+  assert.equal(parse("--max-db-bytes", "0").maxDbBytes, 0);
+  assert.equal(parse("--max-age", "1h").maxAgeMs, 3_600_000);
+  assert.equal(parse("--max-age", "60m").maxAgeMs, 3_600_000);
+  assert.equal(parse("--max-age", "30d").maxAgeMs, 30 * 86_400_000);
+  assert.equal(parse("--max-age", "0").maxAgeMs, 0);
+});
+
+Deno.test("serve --max-db-bytes reaches the store: three times the cap written, the file stays at it", async () => {
+  const dir = await Deno.makeTempDir();
+  const db = `${dir}/capped.db`;
+  try {
+    const server = await spawnServe(["--db", db, "--max-db-bytes", "1M", "--rate", "0"]);
+    const writer = await JsonClient.login({ addr: { port: server.port } } as never, "writer");
+    for (let round = 0; round < 30; round++) {
+      let batch = "";
+      for (let i = 0; i < 100; i++) {
+        batch += JSON.stringify({ type: "msg", room: "#lobby", text: "x".repeat(1000) }) + "\n";
+      }
+      await writer.write(batch);
+      for (let i = 0; i < 100; i++) await writer.expect("ack");
+    }
+    writer.close();
+    assert.equal((await server.stop("SIGTERM")).code, 0);
+    const size = (await Deno.stat(db)).size;
+    assert.ok(size <= 1024 * 1024 + 128 * 1024, `the database holds ${size} bytes`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
 
