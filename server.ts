@@ -25,7 +25,14 @@ import {
   SHUTDOWN_GRACE_MS,
   SWEEP_INTERVAL_MS,
 } from "./config/limits.ts";
-import { DEFAULT_MAX_CONNS_PER_IP, TLS_HANDSHAKE_TIMEOUT_MS } from "./config/security_limits.ts";
+import {
+  DEFAULT_HISTORY_READ_BYTES_PER_SECOND,
+  DEFAULT_LOGINS_PER_MINUTE,
+  DEFAULT_MAX_CONNS_PER_IP,
+  HISTORY_READ_BURST_SECONDS,
+  TLS_HANDSHAKE_TIMEOUT_MS,
+} from "./config/security_limits.ts";
+import { AddressBudget } from "./security/address_budget.ts";
 import { Hub, type Verifier } from "./core/hub.ts";
 import { BanList } from "./core/moderation.ts";
 import { type Logger, silentLogger } from "./log/logger.ts";
@@ -103,6 +110,10 @@ export interface ServerOptions {
   metrics?: SockchatMetrics;
   /** Connections that may be open without having logged in, server-wide. @default 256 */
   maxPendingLogins?: number;
+  /** Connections one address may open per minute (bursts of as many); 0 for no limit. @default 30 */
+  maxLoginsPerMinute?: number;
+  /** Bytes of history one address may read per second (/history, joins, resume). @default 1 MiB */
+  historyReadRate?: number;
 }
 
 /** Every count the server keeps, for `--metrics-port`. All methods must be cheap. */
@@ -192,6 +203,16 @@ export function startServer(options: ServerOptions = {}): ChatServer {
     throw error;
   }
   const bans = new BanList(store.moderation, { mutes: store.moderation });
+  const loginsPerMinute = options.maxLoginsPerMinute ?? DEFAULT_LOGINS_PER_MINUTE;
+  const logins = loginsPerMinute === 0 ? null : new AddressBudget({
+    capacity: loginsPerMinute,
+    refillPerSecond: loginsPerMinute / 60,
+  });
+  const readRate = options.historyReadRate ?? DEFAULT_HISTORY_READ_BYTES_PER_SECOND;
+  const historyReads = new AddressBudget({
+    capacity: readRate * HISTORY_READ_BURST_SECONDS,
+    refillPerSecond: readRate,
+  });
   const hub = new Hub({
     maxUsers,
     maxFrame,
@@ -205,6 +226,7 @@ export function startServer(options: ServerOptions = {}): ChatServer {
     operSecret: options.operSecret ?? null,
     audit: (event, fields) => logger.info(event, fields),
     onCommit: (seconds) => metrics.commitSeconds(seconds),
+    historyReads,
   });
   const maxPendingLogins = options.maxPendingLogins ?? MAX_PENDING_LOGINS;
   const limiter = new ConnLimiter(options.maxConnsPerIp ?? DEFAULT_MAX_CONNS_PER_IP);
@@ -253,6 +275,7 @@ export function startServer(options: ServerOptions = {}): ChatServer {
   const sweep = setInterval(() => {
     const now = performance.now();
     for (const connection of connections) connection.tick(now);
+    hub.tick();
   }, sweepEvery);
 
   /** Refuses a connection at the door: one JSON error line (readable on netcat too), then close. */
@@ -319,6 +342,20 @@ export function startServer(options: ServerOptions = {}): ChatServer {
         new Outgoing(errorFrame(
           "too_many_connections",
           "The server has too many logins in progress; try again in a moment.",
+          { fatal: true },
+        )),
+      );
+      return;
+    }
+    if (logins !== null && !logins.take(address)) {
+      refuse(
+        conn,
+        "too_many_connections",
+        new Outgoing(errorFrame(
+          "too_many_connections",
+          `Too many connections from your address in the last minute; try again in ${
+            logins.waitSeconds(address)
+          } s.`,
           { fatal: true },
         )),
       );

@@ -143,6 +143,24 @@ export const ACCEPT_BACKOFF_MAX_MS = 1000;
 /** TLS handshakes kept going only to deliver a refusal, at once; past it they are just closed. */
 export const MAX_TLS_REFUSALS_IN_PROGRESS = 64;
 
+/** Presence lines (joins, leaves) a room may hear at once before they are coalesced. */
+export const PRESENCE_BURST = 10;
+
+/** Presence lines a room earns back per second. */
+export const PRESENCE_PER_SECOND = 1;
+
+/**
+ * Past the burst, presence changes are held this long and then told together, as their net
+ * effect (see core/presence.ts).
+ */
+export const PRESENCE_WINDOW_MS = 2000;
+
+/** A window's net changes up to this many go out as join/leave frames; more, as one summary. */
+export const PRESENCE_INDIVIDUAL_MAX = 3;
+
+/** Nicks named in a presence summary before "and N more". */
+export const PRESENCE_NAMES_SHOWN = 10;
+
 /**
  * Bytes the history database may use (`--max-db-bytes`); past it the oldest messages of any room
  * are deleted first. 1 GiB holds about five million typical messages, keeps every room at its

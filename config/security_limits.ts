@@ -128,3 +128,27 @@ export const HISTORY_WRITE_BUCKETS_SECONDS: readonly number[] = [
   1,
   2.5,
 ];
+
+// --- Per-address budgets (security/address_budget.ts) ---------------------------------------
+
+/**
+ * Connections one address may open per minute (`--max-logins-per-minute`), with bursts of as
+ * many. Each accepted connection costs one, logged in or not: a connect/hello/reset loop costs
+ * the server a login, a welcome and presence for the whole room, so it must not be free.
+ */
+export const DEFAULT_LOGINS_PER_MINUTE = 30;
+
+/**
+ * Bytes of stored history one address may read per second, for `/history` and resume
+ * (`--history-read-rate`). A read stops at what it may send, and is charged what it read.
+ */
+export const DEFAULT_HISTORY_READ_BYTES_PER_SECOND = 1024 * 1024;
+
+/** Bursts of history reads one address may make: this many seconds of its rate. */
+export const HISTORY_READ_BURST_SECONDS = 4;
+
+/**
+ * Addresses whose budgets are remembered at once. Past it, the budgets that are full again are
+ * forgotten first, then the oldest: the memory stays bounded whatever the number of addresses.
+ */
+export const MAX_BUDGETED_ADDRESSES = 10_000;

@@ -175,7 +175,8 @@ const CHAT_COMMANDS: readonly CommandSpec[] = [
       if (count < 1 || count > MAX_HISTORY_REQUEST) return false;
       const room = roomArg(ctx, ctx.room);
       if (room === null) return {};
-      const n = ctx.hub.history(ctx.user, room, count);
+      const n = ctx.hub.history(ctx.user, room, count, ctx.ref);
+      if (n < 0) return {};
       ctx.hub.send(ctx.user, {
         type: "info",
         text: `* End of history for ${room.name} (${n} message${n === 1 ? "" : "s"}).`,

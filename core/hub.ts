@@ -28,13 +28,14 @@ import {
   type ServerFrame,
 } from "../protocol/frames.ts";
 import { Outgoing, OutgoingBatch } from "../protocol/outgoing.ts";
-import type { HistoryStore, StoredMessage } from "./history.ts";
+import type { HistorySlice, HistoryStore, StoredMessage } from "./history.ts";
 import { displayNick, nickKey, nickProblem } from "./nick.ts";
 import { Room, roomKey, roomProblem } from "./room.ts";
 import { type PeerSink, User } from "./user.ts";
 import { type BanList, describeUntil } from "./moderation.ts";
 import { Moderator, type Verifier } from "./moderator.ts";
 import { replay } from "./replay.ts";
+import { Presence, type PresenceNotice } from "./presence.ts";
 import { sanitizeMessageText as sanitizeText } from "../security/unicode.ts";
 
 export { type PeerSink, Room, User };
@@ -65,7 +66,22 @@ export interface HubOptions {
   audit?: (event: string, fields: Record<string, string | number>) => void;
   /** Told how long each history commit took, in seconds, for metrics. @default nothing */
   onCommit?: (seconds: number) => void;
+  /**
+   * Bytes of history each address may still read (for /history, joins and resume), charged
+   * with what each read cost. @default unlimited
+   */
+  historyReads?: ReadBudget;
 }
+
+/** A per-address allowance of bytes read from the history store. */
+export interface ReadBudget {
+  /** Bytes `address` may read now (0 or less: none). */
+  available(address: string): number;
+  /** Charges `address` for `bytes` read. */
+  charge(address: string, bytes: number): void;
+}
+
+const UNLIMITED_READS: ReadBudget = { available: () => Infinity, charge: () => {} };
 
 export type { Verifier };
 
@@ -109,6 +125,7 @@ export class Hub {
   readonly moderation: Moderator;
   #pending: PendingMessage[] = [];
   #closing = false;
+  readonly #presence = new Presence();
 
   constructor(options: HubOptions) {
     this.#options = {
@@ -118,6 +135,7 @@ export class Hub {
       operSecret: null,
       audit: () => {},
       onCommit: () => {},
+      historyReads: UNLIMITED_READS,
       ...options,
     };
     this.#store = options.store;
@@ -269,19 +287,17 @@ export class Hub {
         `The server already has ${MAX_ROOMS} rooms; ${shown(name)} was not rejoined.`,
       );
     }
-    // One replay budget for the whole login, however many rooms it resumes.
+    // One replay budget for the whole login, however many rooms it resumes, and no more than
+    // the address may still read: a resume loop costs the store what it may send, then nothing.
     let budget = this.#options.replayBudgetBytes;
     for (const { room, lastSeen } of entries) {
       this.#enter(user, room);
-      budget -= replay(
-        this,
-        user,
-        room,
-        lastSeen === undefined
-          ? this.#store.recent(room.name, this.#options.historyReplay)
-          : this.#store.after(room.name, lastSeen, MAX_RESUME_REPLAY),
-        Math.max(0, budget),
-      );
+      const allowance = Math.max(0, Math.min(budget, this.#readable(user)));
+      const slice = lastSeen === undefined
+        ? this.#store.recent(room.name, this.#options.historyReplay, allowance)
+        : this.#store.after(room.name, lastSeen, MAX_RESUME_REPLAY, allowance);
+      this.#options.historyReads.charge(user.address, slice.bytes);
+      budget -= replay(this, user, room, slice, allowance);
     }
   }
 
@@ -378,7 +394,7 @@ export class Hub {
           const { stored, user, ref } = group[i];
           if (user === member) {
             this.send(user, { type: "ack", id: stored.id, room: room.name, ts: stored.ts, ref });
-          } else if (!member.ignores.has(user.key)) {
+          } else if (!member.ignores.has(user)) {
             member.sink.deliver(outs[i]);
           }
         }
@@ -427,13 +443,7 @@ export class Hub {
       members: nicks(room),
       ref,
     });
-    replay(
-      this,
-      user,
-      room,
-      this.#store.recent(room.name, this.#options.historyReplay),
-      Math.max(0, this.#options.replayBudgetBytes - (user.sink.queuedBytes ?? 0)),
-    );
+    this.#replayRecent(user, room, this.#options.historyReplay);
     return room;
   }
 
@@ -450,18 +460,37 @@ export class Hub {
     return true;
   }
 
-  /** Replays the last `count` messages of a room to `user`. */
-  history(user: User, room: Room, count: number): number {
+  /**
+   * Replays the last `count` messages of a room to `user`, as many as fit the replay budget and
+   * the address's history allowance; returns how many, or -1 if the allowance is spent.
+   */
+  history(user: User, room: Room, count: number, ref?: string): number {
     this.flush();
-    const slice = this.#store.recent(room.name, count);
-    replay(
-      this,
-      user,
-      room,
-      slice,
-      Math.max(0, this.#options.replayBudgetBytes - (user.sink.queuedBytes ?? 0)),
-    );
-    return slice.messages.length;
+    if (this.#readable(user) <= 0) {
+      this.reply(
+        user,
+        "rate_limited",
+        "Your address has read a lot of history just now; try again in a few seconds.",
+        ref,
+      );
+      return -1;
+    }
+    return this.#replayRecent(user, room, count).messages.length;
+  }
+
+  /** Reads (within the allowance) and replays the last `count` messages of a room. */
+  #replayRecent(user: User, room: Room, count: number): HistorySlice {
+    const roomBudget = this.#options.replayBudgetBytes - (user.sink.queuedBytes ?? 0);
+    const allowance = Math.max(0, Math.min(roomBudget, this.#readable(user)));
+    const slice = this.#store.recent(room.name, count, allowance);
+    this.#options.historyReads.charge(user.address, slice.bytes);
+    replay(this, user, room, slice, allowance);
+    return slice;
+  }
+
+  /** Bytes of history `user`'s address may read now. */
+  #readable(user: User): number {
+    return this.#options.historyReads.available(user.address);
   }
 
   /** Changes a user's nick and tells everyone who shares a room with them. */
@@ -503,11 +532,13 @@ export class Hub {
       this.reply(user, "empty_text", "A message needs some text.", ref);
       return;
     }
+    // DMs are not stored, so they write nothing: they work on a full disk. Their ids come from
+    // the same counter, so they are unique while the server runs (see HistoryStore.nextId).
     const id = this.#nextId++;
-    if (!this.#storeOk(user, ref, () => this.#store.saveNextId(this.#nextId))) return;
+    this.#store.saveNextId(this.#nextId); // in memory until the next write: never fails
     const ts = this.#options.now();
     // An ignored sender is not told: the ack looks the same either way.
-    if (!target.ignores.has(user.key)) {
+    if (!target.ignores.has(user)) {
       this.send(target, { type: "dm", id, from: user.nick, to: target.nick, text, ts });
     }
     this.send(user, { type: "ack", id, room: "", ts, to: target.nick, ref });
@@ -546,6 +577,10 @@ export class Hub {
     this.flush();
     user.online = false;
     if (this.#users.get(user.key) === user) this.#users.delete(user.key);
+    // Ignores that followed this person now hold the nick they leave with.
+    for (const ignorer of user.ignoredBy) ignorer.ignores.wentAway(user);
+    user.ignoredBy.clear();
+    user.ignores.clear();
     for (const room of [...user.rooms]) this.#leave(user, room, reason);
   }
 
@@ -582,7 +617,7 @@ export class Hub {
     const out = new Outgoing(frame);
     for (const member of room.members) {
       if (member === except) continue;
-      if (from !== undefined && member.ignores.size > 0 && member.ignores.has(from.key)) continue;
+      if (from !== undefined && member.ignores.size > 0 && member.ignores.has(from)) continue;
       member.sink.deliver(out);
     }
   }
@@ -638,31 +673,44 @@ export class Hub {
   #enter(user: User, room: Room): void {
     room.members.add(user);
     user.rooms.add(room);
-    this.broadcast(room, {
-      type: "join",
-      room: room.name,
-      nick: user.nick,
-      ts: this.#options.now(),
-    }, user);
+    // A muted user comes and goes in silence: joins and parts would be a way to keep talking.
+    if (this.#muted(user)) return;
+    this.#tell(this.#presence.joined(room, user, this.#options.now()));
+  }
+
+  /** True if `user` is muted now (checked without telling them). */
+  #muted(user: User): boolean {
+    return this.moderation.bans.mutes.mutedUntil(user.nick, user.address, this.now()) !== 0;
   }
 
   #leave(user: User, room: Room, reason: LeaveReason): void {
     room.members.delete(user);
     user.rooms.delete(room);
-    if (!this.#closing) {
-      this.broadcast(room, {
-        type: "leave",
-        room: room.name,
-        nick: user.nick,
-        reason,
-        ts: this.#options.now(),
-      });
+    // Moderation is told even for a muted user; their own comings and goings are not.
+    const moderated = reason === "kicked" || reason === "banned";
+    if (!this.#closing && (moderated || !this.#muted(user))) {
+      this.#tell(this.#presence.left(room, user, reason, this.#options.now()));
     }
     // Quiet rooms cost nothing: forget them (their topic and history stay in the store).
     const key = roomKey(room.name);
     if (room.members.size === 0 && room.name !== LOBBY && this.#rooms.get(key) === room) {
       this.#rooms.delete(key);
+      this.#presence.forget(room);
     }
+  }
+
+  /** Sends presence notices to their rooms. */
+  #tell(notices: PresenceNotice[]): void {
+    for (const { room, frame, except } of notices) this.broadcast(room, frame, except);
+  }
+
+  /**
+   * Called about once a second: tells the presence changes held back since the last told one
+   * (see core/presence.ts).
+   */
+  tick(): void {
+    if (this.#closing) return;
+    this.#tell(this.#presence.due(this.#options.now()));
   }
 
   /** Everyone who shares at least one room with `user`, once each, not `user`. */

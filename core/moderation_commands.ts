@@ -73,7 +73,7 @@ export const MODERATION_COMMANDS: readonly CommandSpec[] = [
     run(ctx) {
       if (/\s/.test(ctx.args)) return false;
       if (ctx.args === "") {
-        const list = [...ctx.user.ignores];
+        const list = ctx.user.ignores.nicks();
         info(ctx, list.length === 0 ? "* You ignore nobody." : `* You ignore: ${list.join(", ")}`);
         return {};
       }
@@ -87,7 +87,10 @@ export const MODERATION_COMMANDS: readonly CommandSpec[] = [
         );
         return {};
       }
-      ctx.user.ignores.add(nickKey(ctx.args));
+      // Someone online is followed through their renames; otherwise the nick is remembered.
+      const target = ctx.hub.user(ctx.args);
+      if (target !== undefined && target !== ctx.user) ctx.user.ignores.addUser(target);
+      else ctx.user.ignores.addNick(nickKey(ctx.args), ctx.args);
       info(ctx, `* You will no longer see messages from ${ctx.args}.`);
       return {};
     },
@@ -98,7 +101,7 @@ export const MODERATION_COMMANDS: readonly CommandSpec[] = [
     help: "see NICK's messages again",
     run(ctx) {
       if (ctx.args === "" || /\s/.test(ctx.args)) return false;
-      ctx.user.ignores.delete(nickKey(ctx.args));
+      ctx.user.ignores.remove(nickKey(ctx.args));
       info(ctx, `* You will see messages from ${shown(ctx.args)} again.`);
       return {};
     },

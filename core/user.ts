@@ -8,6 +8,7 @@ import type { LeaveReason } from "../protocol/frames.ts";
 import type { Deliverable } from "../protocol/outgoing.ts";
 import { nickKey } from "./nick.ts";
 import type { Room } from "./room.ts";
+import { IgnoreList } from "./ignore_list.ts";
 
 /** Where the hub sends a connection's frames. Implemented by each transport. */
 export interface PeerSink {
@@ -40,8 +41,10 @@ export class User {
   operator = false;
   /** Wrong /oper attempts so far. */
   operFailures = 0;
-  /** Folded nicks whose messages this user does not want to see. */
-  readonly ignores: Set<string> = new Set();
+  /** Whose messages this user does not want to see. */
+  readonly ignores: IgnoreList = new IgnoreList(this);
+  /** Users whose ignore lists follow this one (told when this user leaves). */
+  readonly ignoredBy: Set<User> = new Set();
 
   constructor(nick: string, sink: PeerSink, address = "") {
     this.nick = nick;

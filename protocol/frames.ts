@@ -201,6 +201,8 @@ export interface DirectFrame {
 export interface InfoFrame {
   type: "info";
   text: string;
+  /** The room it is about, when it is about one (a presence summary). */
+  room?: string;
   ref?: string;
 }
 

@@ -26,11 +26,35 @@ function roomTag(room: string): string {
   return room === LOBBY ? "" : `[${room}] `;
 }
 
-/** Prefixes the first line and indents the rest, so a multi-line message stays one block. */
+/**
+ * Runs of blank this long or longer are collapsed in plain output: padding a message with spaces
+ * could otherwise push a fake `<alice> ...` to column 0 of the reader's next screen row.
+ */
+export const PLAIN_MAX_BLANK_RUN = 8;
+
+const LONG_BLANKS = new RegExp(`[ \\t]{${PLAIN_MAX_BLANK_RUN},}`, "g");
+const LEADING_BLANKS = /^[ \t]+/;
+
+/**
+ * Collapses long runs of spaces and tabs: within a line to one space, and a line's indentation
+ * to at most {@linkcode PLAIN_MAX_BLANK_RUN} spaces (so code keeps some of its shape).
+ */
+export function collapseBlanks(line: string): string {
+  if (line.length < PLAIN_MAX_BLANK_RUN) return line;
+  const indent = LEADING_BLANKS.exec(line)?.[0] ?? "";
+  const rest = line.slice(indent.length).replace(LONG_BLANKS, " ");
+  return " ".repeat(Math.min(indent.replaceAll("\t", "    ").length, PLAIN_MAX_BLANK_RUN)) + rest;
+}
+
+/**
+ * Prefixes the first line and indents the rest, so a multi-line message stays one block; long
+ * runs of blanks are collapsed (see {@linkcode collapseBlanks}).
+ */
 export function prefixLines(prefix: string, text: string): string {
-  if (!text.includes("\n")) return prefix + text;
+  if (!text.includes("\n")) return prefix + collapseBlanks(text);
   const pad = " ".repeat(prefix.length);
-  return text.split("\n").map((line, i) => (i === 0 ? prefix : pad) + line).join("\n");
+  return text.split("\n").map((line, i) => (i === 0 ? prefix : pad) + collapseBlanks(line))
+    .join("\n");
 }
 
 /**
@@ -64,7 +88,7 @@ export function renderPlain(frame: ServerFrame): string | null {
     case "dm":
       return prefixLines(`[dm] <${frame.from}> `, frame.text);
     case "joined": {
-      const topic = frame.topic === "" ? "" : ` Topic: ${frame.topic}`;
+      const topic = frame.topic === "" ? "" : ` Topic: ${collapseBlanks(frame.topic)}`;
       return `* You are in ${frame.room} with ${frame.members.join(", ")}.${topic}`;
     }
     case "parted":
@@ -76,7 +100,7 @@ export function renderPlain(frame: ServerFrame): string | null {
     case "topic":
       return frame.topic === ""
         ? `* ${frame.by} cleared the topic of ${frame.room}`
-        : `* ${frame.by} set the topic of ${frame.room}: ${frame.topic}`;
+        : `* ${frame.by} set the topic of ${frame.room}: ${collapseBlanks(frame.topic)}`;
     case "nick":
       return `* ${frame.old} is now known as ${frame.new}`;
     case "info":
@@ -85,7 +109,7 @@ export function renderPlain(frame: ServerFrame): string | null {
       return [
         "* Rooms:",
         ...frame.rooms.map((r) =>
-          `*   ${r.room} (${r.members})${r.topic === "" ? "" : ` - ${r.topic}`}`
+          `*   ${r.room} (${r.members})${r.topic === "" ? "" : ` - ${collapseBlanks(r.topic)}`}`
         ),
         ...(frame.more ? [`*   ...and ${frame.more} more`] : []),
       ].join("\n");

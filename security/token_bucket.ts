@@ -90,6 +90,15 @@ export class TokenBucket {
     return true;
   }
 
+  /**
+   * Spends `cost` whatever is left, going into debt (down to minus the capacity): for a cost
+   * that was already incurred, such as bytes already read.
+   */
+  spend(cost: number): void {
+    this.#refill();
+    this.#tokens = Math.max(-this.#capacity, this.#tokens - cost);
+  }
+
   #refill(): void {
     const now = this.#now();
     // A clock that steps backwards refills nothing rather than draining the bucket.

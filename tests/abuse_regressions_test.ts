@@ -155,7 +155,6 @@ Deno.test("a client whose queue overflows during its own login leaves no ghost b
   const lateNick = "l".repeat(32);
   const late = await hello(server.addr.port, { nick: lateNick });
   await late.expectEof();
-  for (const m of members) assert.equal((await m.expect("leave")).reason, "too_slow");
   assert.equal(server.hub.user(lateNick), undefined, "the nick is free again");
   assert.equal(server.hub.userCount, 10);
   for (const c of [...members, late]) c.close();

@@ -343,6 +343,7 @@ Deno.test("fuzzing: random and mutated frames never crash the server or disturb 
   const server = testServer({
     flood: null,
     maxConnsPerIp: 1000,
+    maxLoginsPerMinute: 0,
     maxFrame: MAX_FRAME,
     logger: createLogger({ level: "error", write: (line) => errors.push(line) }),
   });

@@ -1,0 +1,178 @@
+/**
+ * Presence coalescing: who joined and left a room. Each room may hear a burst of
+ * {@linkcode PRESENCE_BURST} presence lines, earning back {@linkcode PRESENCE_PER_SECOND} a
+ * second, told at once as `join` and `leave` frames: the everyday case is unchanged. Past that,
+ * changes are held for {@linkcode PRESENCE_WINDOW_MS} and told together as their net effect:
+ * someone who joined and left again (a reconnect loop, a flood) is not told at all, a few changes
+ * go out as `join` and `leave` frames, and a storm as one summary line. So a room hears a handful
+ * of presence lines however many logins hammer it. No timers: {@linkcode Presence.due} is polled.
+ *
+ * @module
+ */
+
+import {
+  PRESENCE_BURST,
+  PRESENCE_INDIVIDUAL_MAX,
+  PRESENCE_NAMES_SHOWN,
+  PRESENCE_PER_SECOND,
+  PRESENCE_WINDOW_MS,
+} from "../config/limits.ts";
+import type { LeaveReason, ServerFrame } from "../protocol/frames.ts";
+import type { Room } from "./room.ts";
+import type { User } from "./user.ts";
+
+/** One user's change during a window: present before it, present now, and why they left. */
+interface Change {
+  before: boolean;
+  after: boolean;
+  reason: LeaveReason;
+}
+
+interface RoomPresence {
+  /** Presence lines the room may still hear at once. */
+  tokens: number;
+  /** When `tokens` was last brought up to date. */
+  last: number;
+  /** Changes held back, in the order they happened. */
+  held: Map<User, Change>;
+  /** When the held changes are told. */
+  flushAt: number;
+}
+
+/** Frames for one room's members; `except` is not told (their own join). */
+export interface PresenceNotice {
+  room: Room;
+  frame: ServerFrame;
+  except?: User;
+}
+
+/**
+ * Coalesces join and leave notices per room.
+ *
+ * @example
+ * ```ts
+ * const presence = new Presence();
+ * for (const notice of presence.joined(room, user, Date.now())) broadcast(notice);
+ * // later, about once a second:
+ * for (const notice of presence.due(Date.now())) broadcast(notice);
+ * ```
+ */
+export class Presence {
+  readonly #windowMs: number;
+  readonly #rooms = new Map<Room, RoomPresence>();
+
+  /** @param windowMs How long held changes wait. @default PRESENCE_WINDOW_MS */
+  constructor(windowMs: number = PRESENCE_WINDOW_MS) {
+    this.#windowMs = windowMs;
+  }
+
+  /** Rooms with presence state (for tests: it must not grow with churn). */
+  get tracked(): number {
+    return this.#rooms.size;
+  }
+
+  /** `user` entered `room`: the notices to send now (none while the room's window is open). */
+  joined(room: Room, user: User, now: number): PresenceNotice[] {
+    if (this.#hold(room, user, true, "part", now)) return [];
+    return [{ room, frame: joinFrame(room, user, now), except: user }];
+  }
+
+  /** `user` left `room` for `reason`: the notices to send now (none while held). */
+  left(room: Room, user: User, reason: LeaveReason, now: number): PresenceNotice[] {
+    if (this.#hold(room, user, false, reason, now)) return [];
+    return [{ room, frame: leaveFrame(room, user, reason, now) }];
+  }
+
+  /** The held notices of every room whose window has ended, as their net effect. */
+  due(now: number): PresenceNotice[] {
+    const out: PresenceNotice[] = [];
+    for (const [room, state] of this.#rooms) {
+      if (state.held.size === 0) {
+        // Nothing held and the burst earned back: the room needs no state.
+        if (refill(state, now) >= PRESENCE_BURST) this.#rooms.delete(room);
+        continue;
+      }
+      if (now < state.flushAt) continue;
+      const joins: User[] = [];
+      const leaves: [User, LeaveReason][] = [];
+      for (const [user, change] of state.held) {
+        if (!change.before && change.after) joins.push(user);
+        else if (change.before && !change.after) leaves.push([user, change.reason]);
+      }
+      state.held = new Map();
+      if (joins.length + leaves.length <= PRESENCE_INDIVIDUAL_MAX) {
+        for (const user of joins) {
+          out.push({ room, frame: joinFrame(room, user, now), except: user });
+        }
+        for (const [user, why] of leaves) {
+          out.push({ room, frame: leaveFrame(room, user, why, now) });
+        }
+      } else {
+        const text = summary(room, joins, leaves);
+        out.push({ room, frame: { type: "info", room: room.name, text } });
+      }
+    }
+    return out;
+  }
+
+  /** Forgets a room (it was removed). */
+  forget(room: Room): void {
+    this.#rooms.delete(room);
+  }
+
+  /** Holds the change if the room has no presence line to spare now; else spends one. */
+  #hold(room: Room, user: User, present: boolean, reason: LeaveReason, now: number): boolean {
+    let state = this.#rooms.get(room);
+    if (state === undefined) {
+      state = { tokens: PRESENCE_BURST, last: now, held: new Map(), flushAt: 0 };
+      this.#rooms.set(room, state);
+    }
+    // Once changes are held, later ones queue behind them, so that they are told in order.
+    if (state.held.size === 0 && refill(state, now) >= 1) {
+      state.tokens--;
+      return false;
+    }
+    if (state.held.size === 0) state.flushAt = now + this.#windowMs;
+    const change = state.held.get(user);
+    if (change === undefined) state.held.set(user, { before: !present, after: present, reason });
+    else {
+      change.after = present;
+      change.reason = reason;
+    }
+    return true;
+  }
+}
+
+/** Brings a room's presence tokens up to date; returns them. */
+function refill(state: RoomPresence, now: number): number {
+  const earned = (Math.max(0, now - state.last) / 1000) * PRESENCE_PER_SECOND;
+  state.tokens = Math.min(PRESENCE_BURST, state.tokens + earned);
+  state.last = now;
+  return state.tokens;
+}
+
+function joinFrame(room: Room, user: User, ts: number): ServerFrame {
+  return { type: "join", room: room.name, nick: user.nick, ts };
+}
+
+function leaveFrame(room: Room, user: User, reason: LeaveReason, ts: number): ServerFrame {
+  return { type: "leave", room: room.name, nick: user.nick, reason, ts };
+}
+
+/** `* 250 joined #lobby: a, b, c and 247 more; 3 left: x, y, z`. */
+function summary(room: Room, joins: User[], leaves: [User, LeaveReason][]): string {
+  const list = (nicks: string[]) => {
+    const shown = nicks.slice(0, PRESENCE_NAMES_SHOWN).join(", ");
+    const more = nicks.length - PRESENCE_NAMES_SHOWN;
+    return more > 0 ? `${shown} and ${more} more` : shown;
+  };
+  const parts: string[] = [];
+  if (joins.length > 0) {
+    parts.push(`${joins.length} joined ${room.name}: ${list(joins.map((u) => u.nick))}`);
+  }
+  if (leaves.length > 0) {
+    const where = joins.length > 0 ? "" : ` ${room.name}`;
+    parts.push(`${leaves.length} left${where}: ${list(leaves.map(([u]) => u.nick))}`);
+  }
+  return `* ${parts.join("; ")}`;
+}
