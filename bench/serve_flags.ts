@@ -53,6 +53,8 @@ export function chooseFlags(help: string): ServeFlags {
   const args: string[] = [];
   if (offered.has("--max-users")) args.push("--max-users", String(MAX_CONNECTIONS));
   if (offered.has("--max-conns-per-ip")) args.push("--max-conns-per-ip", String(MAX_CONNECTIONS));
+  // Every bench client comes from loopback: one address opening thousands of connections.
+  if (offered.has("--max-logins-per-minute")) args.push("--max-logins-per-minute", "0");
   const floodOff = Object.keys(FLOOD_OFF).find((flag) => offered.has(flag));
   if (floodOff !== undefined) args.push(...FLOOD_OFF[floodOff]);
   const unhandled = floodOff !== undefined

@@ -28,10 +28,13 @@ import { parseDuration } from "../core/moderation.ts";
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "../log/logger.ts";
 import { parseIntFlag } from "./parse_number.ts";
 import {
+  DEFAULT_HISTORY_READ_BYTES_PER_SECOND,
+  DEFAULT_LOGINS_PER_MINUTE,
   DEFAULT_MAX_CONNS_PER_IP,
   DEFAULT_METRICS_HOST,
   FLOOD_BYTES_PER_SECOND,
   FLOOD_MESSAGES_PER_SECOND,
+  MIN_HISTORY_READ_BYTES_PER_SECOND,
 } from "../config/security_limits.ts";
 import { parseStrict } from "./parse_strict.ts";
 import { UsageError } from "./usage.ts";
@@ -61,6 +64,10 @@ export interface ServeArgs {
   passwordFile?: string;
   operFile?: string;
   maxConnsPerIp: number;
+  /** Connections one address may open per minute; 0: no limit. */
+  maxLoginsPerMinute: number;
+  /** Bytes of history one address may read per second. */
+  historyReadRate: number;
   handshakeTimeoutMs: number;
   idleTimeoutMs: number;
   /** Messages per second sustained per connection; 0 turns flood control off. */
@@ -107,6 +114,8 @@ export function parseServeArgs(
         "password-file": { type: "string" },
         "oper-file": { type: "string" },
         "max-conns-per-ip": { type: "string" },
+        "max-logins-per-minute": { type: "string" },
+        "history-read-rate": { type: "string" },
         "handshake-timeout": { type: "string" },
         "idle-timeout": { type: "string" },
         rate: { type: "string" },
@@ -194,6 +203,13 @@ export function parseServeArgs(
     passwordFile: values["password-file"],
     operFile: values["oper-file"],
     maxConnsPerIp: int("max-conns-per-ip", DEFAULT_MAX_CONNS_PER_IP, 1, 1_000_000),
+    maxLoginsPerMinute: int("max-logins-per-minute", DEFAULT_LOGINS_PER_MINUTE, 0, 1_000_000),
+    historyReadRate: int(
+      "history-read-rate",
+      DEFAULT_HISTORY_READ_BYTES_PER_SECOND,
+      MIN_HISTORY_READ_BYTES_PER_SECOND,
+      1024 * 1024 * 1024,
+    ),
     handshakeTimeoutMs: int("handshake-timeout", DEFAULT_HANDSHAKE_TIMEOUT_MS / 1000, 1, 3600) *
       1000,
     idleTimeoutMs: int("idle-timeout", DEFAULT_IDLE_TIMEOUT_MS / 1000, 2, 86_400) * 1000,

@@ -22,12 +22,16 @@ import {
   SLOW_WRITE_GRACE_MS,
 } from "../config/limits.ts";
 import {
+  DEFAULT_HISTORY_READ_BYTES_PER_SECOND,
+  DEFAULT_LOGINS_PER_MINUTE,
   DEFAULT_MAX_CONNS_PER_IP,
   DEFAULT_METRICS_HOST,
   FLOOD_BYTE_BURST,
   FLOOD_BYTES_PER_SECOND,
   FLOOD_MESSAGE_BURST,
   FLOOD_MESSAGES_PER_SECOND,
+  HISTORY_READ_BURST_SECONDS,
+  MIN_HISTORY_READ_BYTES_PER_SECOND,
   TLS_HANDSHAKE_TIMEOUT_MS,
 } from "../config/security_limits.ts";
 import { VERSION } from "../version.ts";
@@ -104,6 +108,15 @@ Options:
                        without one there are no operators
   --max-conns-per-ip N connections one address (IPv6: one /64) may hold open
                        (default ${DEFAULT_MAX_CONNS_PER_IP})
+  --max-logins-per-minute N
+                       connections one address may open per minute, in bursts of as
+                       many; more are refused at the door; 0: no limit
+                       (default ${DEFAULT_LOGINS_PER_MINUTE})
+  --history-read-rate BYTES
+                       bytes of stored history one address may read per second, for
+                       /history, joins and resume, in bursts of ${HISTORY_READ_BURST_SECONDS} s worth; past
+                       it /history is refused (rate_limited) and replays stop at a gap
+                       (default ${DEFAULT_HISTORY_READ_BYTES_PER_SECOND}, at least ${MIN_HISTORY_READ_BYTES_PER_SECOND})
   --handshake-timeout SECONDS
                        close connections that have not logged in by then; with TLS,
                        the TLS handshake must also finish within this or

@@ -144,6 +144,12 @@ export const DEFAULT_LOGINS_PER_MINUTE = 30;
  */
 export const DEFAULT_HISTORY_READ_BYTES_PER_SECOND = 1024 * 1024;
 
+/**
+ * The lowest `--history-read-rate`: a full join replay (half of the smallest queue) must fit in
+ * a burst, so that an honest client can always rejoin.
+ */
+export const MIN_HISTORY_READ_BYTES_PER_SECOND = 64 * 1024;
+
 /** Bursts of history reads one address may make: this many seconds of its rate. */
 export const HISTORY_READ_BURST_SECONDS = 4;
 

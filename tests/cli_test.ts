@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { parseServeArgs } from "../cli/serve_args.ts";
 import { DEFAULT_MAX_AGE_MS, DEFAULT_MAX_DB_BYTES } from "../config/limits.ts";
+import {
+  DEFAULT_HISTORY_READ_BYTES_PER_SECOND,
+  DEFAULT_LOGINS_PER_MINUTE,
+  MIN_HISTORY_READ_BYTES_PER_SECOND,
+} from "../config/security_limits.ts";
+import { SERVE_HELP } from "../cli/usage.ts";
 import { denoArgs, runCli, spawnServe } from "./helpers/cli.ts";
 import { JsonClient, within } from "./helpers/wire.ts";
 
@@ -172,4 +178,32 @@ Deno.test("serve on a port in use prints one line and exits 1", async () => {
   listener.close();
   assert.equal(result.code, 1);
   assert.match(result.stderr, /cannot listen on 127\.0\.0\.1:\d+: the address is already in use/);
+});
+
+Deno.test("--max-logins-per-minute and --history-read-rate are in --help, parsed and bounded", () => {
+  const parse = (...args: string[]) => parseServeArgs(args, () => undefined);
+  assert.equal(parse("--db", ":memory:").maxLoginsPerMinute, DEFAULT_LOGINS_PER_MINUTE);
+  assert.equal(parse("--db", ":memory:", "--max-logins-per-minute", "0").maxLoginsPerMinute, 0);
+  assert.equal(
+    parse("--db", ":memory:").historyReadRate,
+    DEFAULT_HISTORY_READ_BYTES_PER_SECOND,
+  );
+  assert.equal(
+    parse("--db", ":memory:", "--history-read-rate", String(MIN_HISTORY_READ_BYTES_PER_SECOND))
+      .historyReadRate,
+    MIN_HISTORY_READ_BYTES_PER_SECOND,
+  );
+  assert.throws(
+    () =>
+      parse(
+        "--db",
+        ":memory:",
+        "--history-read-rate",
+        String(MIN_HISTORY_READ_BYTES_PER_SECOND - 1),
+      ),
+    /--history-read-rate/,
+  );
+  assert.throws(() => parse("--db", ":memory:", "--max-logins-per-minute", "-1"), /--max-logins/);
+  assert.match(SERVE_HELP, /--max-logins-per-minute N[\s\S]*\(default 30\)/);
+  assert.match(SERVE_HELP, /--history-read-rate BYTES[\s\S]*\(default 1048576, at least 65536\)/);
 });

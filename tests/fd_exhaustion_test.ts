@@ -19,6 +19,8 @@ Deno.test("a server out of file descriptors backs off and keeps serving once som
         ":memory:",
         "--max-conns-per-ip",
         "1000",
+        "--max-logins-per-minute",
+        "0",
         "--log-level",
         "error",
       ]),

@@ -257,3 +257,17 @@ Deno.test("a muted user's joins and parts are not told to the room", async () =>
   for (const c of [op, loud]) c.close();
   await server.shutdown();
 });
+
+Deno.test("serve --max-logins-per-minute reaches the door", async () => {
+  const serve = await spawnServe(["--max-logins-per-minute", "2"]);
+  try {
+    for (let i = 0; i < 2; i++) {
+      (await JsonClient.login({ addr: { port: serve.port } } as never, `n${i}`)).close();
+    }
+    const third = await LineSocket.connect(serve.port);
+    assert.equal(JSON.parse((await third.readLine()) ?? "{}").code, "too_many_connections");
+    third.close();
+  } finally {
+    await serve.stop();
+  }
+});
