@@ -14,7 +14,7 @@ import { COMMAND_NAMES, complete } from "./client/completion.ts";
 import { loadJoinPassword } from "./client/password.ts";
 import { PipedUi } from "./client/piped_ui.ts";
 import { backoffDelay, shouldReconnect, shouldRetryLogin } from "./client/reconnect.ts";
-import { Renderer } from "./client/render.ts";
+import { clean, Renderer } from "./client/render.ts";
 import { RoomState } from "./client/room_state.ts";
 import { COMMAND_ANSWER_MS, type ConnectionEnd, QUIT_GRACE_MS, Session } from "./client/session.ts";
 import { TerminalUi } from "./client/terminal_ui.ts";
@@ -60,7 +60,8 @@ export async function runJoin(args: JoinArgs): Promise<number> {
     client = await ChatClient.connect({ ...args, password, secure });
   } catch (error) {
     if (error instanceof ClientError) {
-      console.error(`sockchat: ${error.message}`);
+      // The message may quote the server (a refusal's wording): neutralise it like any other.
+      console.error(`sockchat: ${clean(error.message)}`);
       return EXIT.failure;
     }
     throw error;

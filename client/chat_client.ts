@@ -6,38 +6,24 @@
  */
 
 import { connectTls, TlsError } from "../transport/tls.ts";
-import { FrameDecoder } from "../protocol/frame_decoder.ts";
 import {
-  type ErrorCode,
   type ErrorFrame,
   type HelloFrame,
   LOBBY,
   PROTOCOL_VERSION,
-  type ServerFrame,
   type WelcomeFrame,
 } from "../protocol/frames.ts";
 import { writeAll } from "../transport/outbound_queue.ts";
+import { ClientError, lostConnection } from "./client_error.ts";
+import { type Incoming, readServerFrames } from "./frame_reader.ts";
+import { MAX_UNANSWERED, MAX_UNSENT_BYTES } from "./limits.ts";
 
-/** Largest frame the client accepts from a server. */
-export const CLIENT_MAX_FRAME_BYTES = 4 * 1024 * 1024;
+export { ClientError } from "./client_error.ts";
 
 /** How long the server may take to answer the hello before the client gives up. */
 export const LOGIN_TIMEOUT_MS = 10_000;
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
-/** A failure the user should read as one line; the client exits 1. */
-export class ClientError extends Error {
-  /** The server's error code when the server refused the login; undefined for network trouble. */
-  readonly code?: ErrorCode;
-
-  constructor(message: string, code?: ErrorCode) {
-    super(message);
-    this.name = "ClientError";
-    this.code = code;
-  }
-}
 
 /** Where to connect and as whom. */
 export interface ConnectOptions {
@@ -77,28 +63,69 @@ function connectFailure(host: string, port: number, error: unknown): ClientError
   return new ClientError(`cannot connect to ${host}:${port}: ${what}`);
 }
 
+function closeQuietly(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch {
+    // already closed
+  }
+}
+
+/** Reads the server's answer to the hello: its welcome, or why there is none. */
+async function awaitWelcome(frames: AsyncGenerator<Incoming>): Promise<WelcomeFrame> {
+  // Not for-await: leaving that loop would end the generator, which must go on after the welcome.
+  for (let next = await frames.next(); !next.done; next = await frames.next()) {
+    const incoming = next.value;
+    // A plain greeting may come first (the server took us for a person until the hello came).
+    if (incoming.kind === "plain") continue;
+    if (incoming.kind === "invalid") {
+      throw new ClientError(`the server answered the login with ${incoming.problem}`);
+    }
+    const frame = incoming.frame;
+    if (frame.type === "error") throw new ClientError(frame.message, frame.code);
+    if (frame.type !== "welcome") {
+      throw new ClientError(`the server answered the login with "${frame.type}"`);
+    }
+    return frame;
+  }
+  throw new ClientError("the server closed the connection during login");
+}
+
 /** A connected, logged-in client. */
 export class ChatClient {
   /** What the server said on login. */
   readonly welcome: WelcomeFrame;
   readonly #conn: Deno.Conn;
-  readonly #frames: AsyncGenerator<ServerFrame>;
+  readonly #target: string;
+  readonly #frames: AsyncGenerator<Incoming>;
+  /** Unanswered requests by ref, oldest first; at most {@linkcode MAX_UNANSWERED}. */
   readonly #pending = new Map<string, Sent>();
   #nextRef = 1;
   #settled: (() => void) | null = null;
   readonly #answered = new Map<string, () => void>();
   #ended = false;
   #writes: Promise<void> = Promise.resolve();
+  /** Bytes handed to {@linkcode ChatClient.#write} and not yet written. */
+  #unsent = 0;
   #closed = false;
+  /** Why the client itself ended the connection, to report instead of the read it cut short. */
+  #failure: ClientError | null = null;
 
-  private constructor(conn: Deno.Conn, frames: AsyncGenerator<ServerFrame>, welcome: WelcomeFrame) {
+  private constructor(
+    conn: Deno.Conn,
+    target: string,
+    frames: AsyncGenerator<Incoming>,
+    welcome: WelcomeFrame,
+  ) {
     this.#conn = conn;
+    this.#target = target;
     this.#frames = frames;
     this.welcome = welcome;
   }
 
   /** Connects and logs in; throws {@linkcode ClientError} with a sentence on any failure. */
   static async connect(options: ConnectOptions): Promise<ChatClient> {
+    const target = `${options.host}:${options.port}`;
     let conn: Deno.Conn;
     try {
       conn = options.secure
@@ -112,7 +139,7 @@ export class ChatClient {
       if (error instanceof TlsError) throw new ClientError(lowerFirst(error.message));
       throw connectFailure(options.host, options.port, error);
     }
-    const frames = readFrames(conn);
+    const frames = readServerFrames(conn, { target });
     const hello: HelloFrame = { type: "hello", v: PROTOCOL_VERSION, nick: options.nick };
     if (options.resume !== undefined && Object.keys(options.resume).length > 0) {
       hello.resume = options.resume;
@@ -126,30 +153,19 @@ export class ChatClient {
       // A silent server would hold the login forever: closing the socket ends the read.
       timer = setTimeout(() => {
         timedOut = true;
-        conn.close();
+        closeQuietly(conn);
       }, timeoutMs);
-      const first = await frames.next().catch((error) => {
-        if (timedOut) return { done: true as const, value: undefined };
+      const welcome = await awaitWelcome(frames).catch((error) => {
+        if (timedOut) return null;
         throw error;
       });
-      if (timedOut) {
+      if (welcome === null) {
         throw new ClientError(`the server did not answer the login within ${timeoutMs / 1000} s`);
       }
-      if (first.done) throw new ClientError("the server closed the connection during login");
-      const frame = first.value;
-      if (frame.type === "error") throw new ClientError(frame.message, frame.code);
-      if (frame.type !== "welcome") {
-        throw new ClientError(`the server answered the login with "${frame.type}"`);
-      }
-      return new ChatClient(conn, frames, frame);
+      return new ChatClient(conn, target, frames, welcome);
     } catch (error) {
-      try {
-        conn.close();
-      } catch {
-        // already closed
-      }
-      if (error instanceof ClientError) throw error;
-      throw new ClientError(`lost the connection during login: ${(error as Error).message}`);
+      closeQuietly(conn);
+      throw lostConnection(`${target} during login`, error);
     } finally {
       clearTimeout(timer);
     }
@@ -160,18 +176,26 @@ export class ChatClient {
     return this.#pending.size;
   }
 
+  /** Bytes sent but not yet written to the socket (the server is slow to read them). */
+  get unsentBytes(): number {
+    return this.#unsent;
+  }
+
+  /** Resolves once everything sent so far has been written, or has failed to be. */
+  flushed(): Promise<void> {
+    return this.#writes;
+  }
+
   /** Sends a room message; returns its ref. */
   send(text: string, room: string = LOBBY): string {
-    const ref = String(this.#nextRef++);
-    this.#pending.set(ref, { kind: "say", room, text });
+    const ref = this.#remember({ kind: "say", room, text });
     this.#write({ type: "msg", room, text, ref });
     return ref;
   }
 
   /** Sends a slash command for the server to run, with the current room; returns its ref. */
   command(line: string, room: string): string {
-    const ref = String(this.#nextRef++);
-    this.#pending.set(ref, { kind: "command", room, text: line });
+    const ref = this.#remember({ kind: "command", room, text: line });
     this.#write({ type: "cmd", line, room, ref });
     return ref;
   }
@@ -218,22 +242,25 @@ export class ChatClient {
   }
 
   /**
-   * Server frames after the welcome, until the connection ends. A frame answering something
-   * sent (it carries the ref) is settled once the consumer has handled it, so {@linkcode sent}
-   * still finds the request while the answer is being handled.
+   * What the server sends after the welcome, until the connection ends; throws only
+   * {@linkcode ClientError}. A frame answering something sent (it carries the ref) is settled
+   * once the consumer has handled it, so {@linkcode sent} still finds the request while the
+   * answer is being handled.
    */
-  async *frames(): AsyncGenerator<ServerFrame> {
+  async *frames(): AsyncGenerator<Incoming> {
     try {
-      for await (const frame of this.#frames) {
-        yield frame;
+      for await (const incoming of this.#frames) {
+        yield incoming;
         // Every answer to something we sent carries its ref; the consumer has seen it now.
-        if ("ref" in frame && typeof frame.ref === "string") this.settle(frame.ref);
+        if (incoming.kind === "frame" && "ref" in incoming.frame) this.settle(incoming.frame.ref);
       }
     } catch (error) {
-      if (!this.#closed) throw error;
+      if (this.#failure === null && this.#closed) return;
+      throw this.#failure ?? lostConnection(this.#target, error);
     } finally {
       this.#end();
     }
+    if (this.#failure !== null) throw this.#failure;
   }
 
   /** Says goodbye; the server then closes, which ends {@linkcode frames}. */
@@ -247,11 +274,18 @@ export class ChatClient {
     if (this.#closed) return;
     this.#closed = true;
     this.#end();
-    try {
-      this.#conn.close();
-    } catch {
-      // already closed by EOF
+    closeQuietly(this.#conn);
+  }
+
+  /** Keeps a request until it is answered, forgetting the oldest beyond the cap. */
+  #remember(sent: Sent): string {
+    const ref = String(this.#nextRef++);
+    if (this.#pending.size >= MAX_UNANSWERED) {
+      const [oldest] = this.#pending.keys();
+      this.settle(oldest);
     }
+    this.#pending.set(ref, sent);
+    return ref;
   }
 
   /** No answers will come: release everyone waiting for one. */
@@ -262,9 +296,24 @@ export class ChatClient {
   }
 
   #write(frame: unknown): void {
+    if (this.#closed) return;
     const bytes = encode(frame);
-    this.#writes = this.#writes.then(() => writeAll(this.#conn, bytes)).catch(() => {
+    // The backlog stays within the cap plus one frame, however large that frame is.
+    if (this.#unsent >= MAX_UNSENT_BYTES) {
+      this.#failure = new ClientError(
+        `${this.#target} stopped reading: ${this.#unsent} bytes wait to be sent; ` +
+          "closed the connection",
+      );
+      this.close();
+      return;
+    }
+    this.#unsent += bytes.length;
+    const written = () => {
+      this.#unsent -= bytes.length;
+    };
+    this.#writes = this.#writes.then(() => writeAll(this.#conn, bytes)).then(written, () => {
       // A failed write means the connection is gone; the frame reader reports that.
+      written();
     });
   }
 }
@@ -276,28 +325,4 @@ export function describeError(frame: ErrorFrame): string {
 
 function encode(frame: unknown): Uint8Array {
   return encoder.encode(JSON.stringify(frame) + "\n");
-}
-
-/** Server frames from a socket. Lines that are not JSON objects (a plain greeting) are skipped. */
-async function* readFrames(conn: Deno.Conn): AsyncGenerator<ServerFrame> {
-  const frames = new FrameDecoder({ maxFrame: CLIENT_MAX_FRAME_BYTES });
-  const buffer = new Uint8Array(64 * 1024);
-  while (true) {
-    const n = await conn.read(buffer);
-    if (n === null) return;
-    for (const decoded of frames.push(buffer.subarray(0, n))) {
-      if (decoded.kind === "too_large") throw new ClientError("the server sent an oversized frame");
-      const line = decoder.decode(decoded.bytes);
-      if (!line.startsWith("{")) continue;
-      let value: unknown;
-      try {
-        value = JSON.parse(line);
-      } catch {
-        continue;
-      }
-      if (typeof value === "object" && value !== null && "type" in value) {
-        yield value as ServerFrame;
-      }
-    }
-  }
 }

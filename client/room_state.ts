@@ -1,12 +1,21 @@
 /**
  * What the client knows about its session: its nick, the current room, the rooms it is in with
  * their members, and the last message id seen in each room (sent back as `resume` on reconnect).
- * It is updated from server frames and does no I/O.
+ * It is updated from server frames and does no I/O. Everything it keeps is capped (see
+ * `client/limits.ts`), whatever the server sends.
  *
  * @module
  */
 
 import { LOBBY, type ServerFrame, type WelcomeFrame } from "../protocol/frames.ts";
+import {
+  MAX_JOINED_ROOMS,
+  MAX_LISTED_ROOMS,
+  MAX_MEMBERS_PER_ROOM,
+  MAX_REMEMBERED_SPEAKERS,
+} from "./limits.ts";
+
+export { MAX_REMEMBERED_SPEAKERS } from "./limits.ts";
 
 /** A room the user is in. */
 export interface JoinedRoom {
@@ -16,11 +25,13 @@ export interface JoinedRoom {
   members: Set<string>;
 }
 
-/** Nicks remembered from messages (beyond current room members), for completion. */
-export const MAX_REMEMBERED_SPEAKERS = 500;
-
 function key(name: string): string {
   return name.normalize("NFKC").toLowerCase();
+}
+
+/** The members worth remembering: at most {@linkcode MAX_MEMBERS_PER_ROOM}. */
+function memberSet(members: readonly string[]): Set<string> {
+  return new Set(members.slice(0, MAX_MEMBERS_PER_ROOM));
 }
 
 /**
@@ -105,71 +116,88 @@ export class RoomState {
     return [...all.values()].sort();
   }
 
-  /** Updates the state from a frame the server sent. */
-  apply(frame: ServerFrame): void {
+  /**
+   * Updates the state from a frame the server sent. Returns null, or, for a frame it refuses
+   * because keeping it would pass a cap no honest server reaches, why.
+   */
+  apply(frame: ServerFrame): string | null {
     switch (frame.type) {
       case "welcome":
-        return this.#welcome(frame);
-      case "joined":
-        this.#rooms.set(key(frame.room), {
+        this.#welcome(frame);
+        return null;
+      case "joined": {
+        const k = key(frame.room);
+        if (!this.#rooms.has(k) && this.#rooms.size >= MAX_JOINED_ROOMS) {
+          return `a "joined" frame for more rooms than one user may be in`;
+        }
+        this.#rooms.set(k, {
           name: frame.room,
           topic: frame.topic,
-          members: new Set(frame.members),
+          members: memberSet(frame.members),
         });
         // Only an answer to our own /join (it carries our ref) moves us; resumed rooms do not.
         if (frame.ref !== undefined || !this.#rooms.has(key(this.#current))) {
           this.#current = frame.room;
         }
-        return;
+        return null;
+      }
       case "parted":
-        return this.#part(frame.room);
+        this.#part(frame.room);
+        return null;
       case "msg":
         this.#seen(frame.room, frame.id, frame.history === true);
         this.#spoke(frame.from);
-        return;
+        return null;
       case "ack":
         if (frame.to === undefined) this.#seen(frame.room, frame.id, false);
-        return;
+        return null;
       case "dm":
         this.#spoke(frame.from);
-        return;
-      case "join":
-        this.#rooms.get(key(frame.room))?.members.add(frame.nick);
-        return;
+        return null;
+      case "join": {
+        const members = this.#rooms.get(key(frame.room))?.members;
+        if (members !== undefined && members.size < MAX_MEMBERS_PER_ROOM) members.add(frame.nick);
+        return null;
+      }
       case "leave":
-        if (this.isSelf(frame.nick)) return this.#part(frame.room);
-        this.#removeMember(frame.room, frame.nick);
-        return;
+        if (this.isSelf(frame.nick)) this.#part(frame.room);
+        else this.#removeMember(frame.room, frame.nick);
+        return null;
       case "topic": {
         const room = this.#rooms.get(key(frame.room));
         if (room !== undefined) room.topic = frame.topic;
-        return;
+        return null;
       }
       case "nick":
-        return this.#rename(frame.old, frame.new);
+        this.#rename(frame.old, frame.new);
+        return null;
       case "who": {
         const room = this.#rooms.get(key(frame.room));
-        if (room !== undefined) room.members = new Set(frame.members);
-        return;
+        if (room !== undefined) room.members = memberSet(frame.members);
+        return null;
       }
       case "rooms":
         this.#listed.clear();
-        for (const r of frame.rooms) this.#listed.add(r.room);
-        return;
+        for (const r of frame.rooms.slice(0, MAX_LISTED_ROOMS)) this.#listed.add(r.room);
+        return null;
       case "gap":
       case "info":
       case "error":
       case "bye":
       case "ping":
-        return;
+        return null;
     }
   }
 
   #welcome(frame: WelcomeFrame): void {
     this.#nick = frame.nick;
     this.#rooms.clear();
-    for (const r of frame.rooms) {
-      this.#rooms.set(key(r.room), { name: r.room, topic: r.topic, members: new Set(r.members) });
+    for (const r of frame.rooms.slice(0, MAX_JOINED_ROOMS)) {
+      this.#rooms.set(key(r.room), { name: r.room, topic: r.topic, members: memberSet(r.members) });
+    }
+    // Marks are kept only for rooms we are in: they are what the next resume asks for.
+    for (const room of this.#lastSeen.keys()) {
+      if (!this.#rooms.has(room)) this.#lastSeen.delete(room);
     }
     const current = this.#rooms.get(key(this.#current));
     if (current !== undefined) this.#current = current.name;
@@ -178,6 +206,7 @@ export class RoomState {
 
   #part(name: string): void {
     this.#rooms.delete(key(name));
+    this.#lastSeen.delete(key(name));
     if (key(name) !== key(this.#current)) return;
     const lobby = this.#rooms.get(key(LOBBY));
     this.#current = lobby?.name ?? this.#rooms.values().next().value?.name ?? LOBBY;
@@ -212,6 +241,8 @@ export class RoomState {
    * only ever moves the mark forward.
    */
   #seen(room: string, id: number, history: boolean): void {
+    // Only rooms we are in are resumed, so only they are worth a mark (and the marks stay few).
+    if (!this.#rooms.has(key(room))) return;
     const last = this.#lastSeen.get(key(room));
     if (!history || last === undefined || id > last) this.#lastSeen.set(key(room), id);
   }

@@ -11,6 +11,8 @@ import type { AckFrame, ServerFrame, WelcomeFrame } from "../protocol/frames.ts"
 import { type ChatClient, ClientError, describeError, type Sent } from "./chat_client.ts";
 import type { Role } from "./colors.ts";
 import { type Input, parseInput } from "./input.ts";
+import { jsonLine } from "./json_line.ts";
+import { MAX_UNSENT_BYTES } from "./limits.ts";
 import type { Ending } from "./reconnect.ts";
 import { atMost } from "./timing.ts";
 import type { Rendered, Renderer } from "./render.ts";
@@ -35,6 +37,14 @@ export interface ConnectionEnd {
   message: string;
 }
 
+/** What became of one frame: handled, the end of the connection, or ignored as broken. */
+type Handled =
+  | { kind: "handled" }
+  | { kind: "end"; end: ConnectionEnd }
+  | { kind: "ignored"; problem: string };
+
+const HANDLED: Handled = { kind: "handled" };
+
 /** What the session needs. */
 export interface SessionOptions {
   ui: ClientUi;
@@ -55,6 +65,8 @@ export class Session {
   #connection: ConnectionState = { kind: "connected" };
   readonly #outbox: string[] = [];
   #draining = false;
+  /** Whether the user has been told that the server sends frames that break the protocol. */
+  #warned = false;
 
   constructor(options: SessionOptions) {
     this.#o = options;
@@ -103,17 +115,48 @@ export class Session {
     return this.#send(this.#client, input);
   }
 
-  /** Handles frames from `client` until its connection ends; resolves to how it ended. */
+  /**
+   * Handles frames from `client` until its connection ends; resolves to how it ended. Frames
+   * that break the protocol are ignored: the first is reported, the rest only counted, and the
+   * count is given when the connection ends.
+   */
   async pump(client: ChatClient): Promise<ConnectionEnd> {
     let end: ConnectionEnd | null = null;
+    let ignored = 0;
+    let reported = false;
     try {
-      for await (const frame of client.frames()) {
-        const ending = this.#handle(frame, client);
-        end ??= ending;
+      for await (const incoming of client.frames()) {
+        const handled: Handled = incoming.kind === "frame"
+          ? this.#handle(incoming.frame, client)
+          : {
+            kind: "ignored",
+            problem: incoming.kind === "invalid"
+              ? incoming.problem
+              : "a line that is not a JSON frame",
+          };
+        if (handled.kind === "end") end ??= handled.end;
+        if (handled.kind !== "ignored") continue;
+        ignored++;
+        // Once per session: a broken server would otherwise bury the chat in warnings.
+        if (this.#warned) continue;
+        this.#warned = reported = true;
+        this.notice(
+          `! Ignored ${handled.problem} from the server (it breaks the protocol); ` +
+            "more such frames will be ignored and only counted.",
+          "warn",
+        );
       }
     } catch (error) {
       if (!(error instanceof ClientError)) throw error;
       end ??= { ending: { kind: "lost" }, message: error.message };
+    } finally {
+      if (ignored > (reported ? 1 : 0)) {
+        this.notice(
+          `! Ignored ${ignored} frame${ignored === 1 ? "" : "s"} from the server that broke ` +
+            "the protocol.",
+          "warn",
+        );
+      }
     }
     return end ?? { ending: { kind: "lost" }, message: `lost the connection to ${this.#o.target}` };
   }
@@ -127,7 +170,8 @@ export class Session {
   #send(client: ChatClient, input: Input): "ok" | Promise<void> {
     if (input.kind === "say") {
       client.send(input.text, this.#o.state.room);
-      return "ok";
+      // Input waits while the server is slow to read, long before the client gives up on it.
+      return client.unsentBytes > MAX_UNSENT_BYTES / 2 ? client.flushed() : "ok";
     }
     if (input.kind === "command") {
       return client.answered(client.command(input.line, this.#o.state.room));
@@ -163,36 +207,45 @@ export class Session {
 
   #welcome(frame: WelcomeFrame, reconnected: boolean): void {
     this.#o.state.apply(frame);
-    if (this.#o.json) return this.#o.ui.print(JSON.stringify(frame));
+    if (this.#o.json) return this.#o.ui.print(jsonLine(frame));
     if (!reconnected) return this.#show(this.#o.renderer.frame(frame));
     const rooms = this.#o.state.rooms.map((r) => r.name).join(", ");
     this.notice(`Reconnected to ${this.#o.target} as ${frame.nick}, in ${rooms}.`);
   }
 
-  /** Applies, shows and answers one frame; returns how the connection is ending, if it says. */
-  #handle(frame: ServerFrame, client: ChatClient): ConnectionEnd | null {
-    this.#o.state.apply(frame);
-    if (this.#o.json) this.#o.ui.print(JSON.stringify(frame));
+  /** Applies, shows and answers one frame; says whether it ends the connection or was ignored. */
+  #handle(frame: ServerFrame, client: ChatClient): Handled {
+    // The welcome answers the hello; another one would reset what we know mid-session.
+    if (frame.type === "welcome") return { kind: "ignored", problem: `a second "welcome" frame` };
+    const refused = this.#o.state.apply(frame);
+    if (refused !== null) return { kind: "ignored", problem: refused };
+    if (this.#o.json) this.#o.ui.print(jsonLine(frame));
     switch (frame.type) {
       case "ping":
         client.pong(frame.token);
-        return null;
+        return HANDLED;
       case "ack": {
         const sent = client.sent(frame.ref);
         if (sent !== undefined && this.#o.showOwn && !this.#o.json) this.#own(frame, sent);
-        return null;
+        return HANDLED;
       }
       case "error":
         this.#render(frame);
         return frame.fatal
-          ? { ending: { kind: "error", code: frame.code }, message: describeError(frame) }
-          : null;
+          ? {
+            kind: "end",
+            end: { ending: { kind: "error", code: frame.code }, message: describeError(frame) },
+          }
+          : HANDLED;
       case "bye":
         this.#render(frame);
-        return { ending: { kind: "bye", reason: frame.reason }, message: frame.message };
+        return {
+          kind: "end",
+          end: { ending: { kind: "bye", reason: frame.reason }, message: frame.message },
+        };
       default:
         this.#render(frame);
-        return null;
+        return HANDLED;
     }
   }
 
