@@ -1,12 +1,14 @@
 /**
  * The front end for `join` when it is not talking to a person at a terminal (stdin or stdout is
  * not a terminal, or `--json`): lines in, plain lines out, no escape sequences. Ctrl-C (SIGINT)
- * ends input the same way EOF does.
+ * ends input the same way EOF does, and so does input that can no longer be read.
  *
  * @module
  */
 
+import { MAX_INPUT_CHARS } from "./limits.ts";
 import { MultilineBuffer } from "./multiline.ts";
+import { clean } from "./render.ts";
 import type { ClientUi, Status } from "./ui.ts";
 
 const encoder = new TextEncoder();
@@ -16,12 +18,26 @@ function writeAllSync(file: { writeSync(p: Uint8Array): number }, bytes: Uint8Ar
   while (offset < bytes.length) offset += file.writeSync(bytes.subarray(offset));
 }
 
+/** Options for {@linkcode PipedUi}. */
+export interface PipedUiOptions {
+  /** Where messages are read from. @default Deno.stdin.readable */
+  input?: ReadableStream<Uint8Array>;
+  /** Where failures are written, one line each. @default console.error */
+  error?: (line: string) => void;
+}
+
 /** Plain stdin/stdout front end for scripts and bots. */
 export class PipedUi implements ClientUi {
+  readonly #input: () => ReadableStream<Uint8Array>;
+  readonly #error: (line: string) => void;
   #stop: (() => void) | null = null;
   #onSignal = () => this.#stop?.();
 
-  constructor() {
+  /** Starts listening for SIGINT, which ends input like EOF. */
+  constructor(options: PipedUiOptions = {}) {
+    const input = options.input;
+    this.#input = () => input ?? Deno.stdin.readable;
+    this.#error = options.error ?? ((line) => console.error(line));
     Deno.addSignalListener("SIGINT", this.#onSignal);
   }
 
@@ -34,17 +50,24 @@ export class PipedUi implements ClientUi {
     }
   }
 
-  /** Writes a failure to stderr. */
+  /** Writes a failure to stderr, neutralised: it may quote what a server sent. */
   fail(text: string): void {
-    console.error(text);
+    try {
+      this.#error(clean(text));
+    } catch {
+      // stderr closed: nowhere left to say it
+    }
   }
 
   /** Nothing to show it on: scripts learn the state from the output. */
   setStatus(_status: Status): void {}
 
-  /** Messages from stdin (a line ending in `\` continues onto the next), until EOF or SIGINT. */
+  /**
+   * Messages from stdin (a line ending in `\` continues onto the next), until EOF, SIGINT or a
+   * failed read. A message longer than {@linkcode MAX_INPUT_CHARS} is dropped with a warning.
+   */
   async *inputs(): AsyncGenerator<string> {
-    const multiline = new MultilineBuffer();
+    const multiline = new MultilineBuffer({ onTooLong: () => this.#tooLong() });
     for await (const line of this.#lines()) {
       const text = multiline.push(line);
       if (text !== null) yield text;
@@ -58,23 +81,49 @@ export class PipedUi implements ClientUi {
     Deno.removeSignalListener("SIGINT", this.#onSignal);
   }
 
-  /** Lines of stdin, CR stripped, until EOF or SIGINT. */
+  #tooLong(): void {
+    this.fail(`sockchat: ! Dropped a message longer than ${MAX_INPUT_CHARS} characters.`);
+  }
+
+  /**
+   * Lines of stdin, CR stripped, until EOF, SIGINT or a read error. A line is held only up to
+   * {@linkcode MAX_INPUT_CHARS}: past that its characters are dropped until its end.
+   */
   async *#lines(): AsyncGenerator<string> {
-    const reader = Deno.stdin.readable.pipeThrough(new TextDecoderStream()).getReader();
+    const reader = this.#input().pipeThrough(new TextDecoderStream()).getReader();
     const stopped = new Promise<null>((resolve) => (this.#stop = () => resolve(null)));
     let rest = "";
+    let skipping = false;
     try {
       while (true) {
-        const next = await Promise.race([reader.read(), stopped]);
+        let next: ReadableStreamReadResult<string> | null;
+        try {
+          next = await Promise.race([reader.read(), stopped]);
+        } catch (error) {
+          const why = error instanceof Error ? error.message : String(error);
+          this.fail(`sockchat: stopped reading input: ${why}`);
+          break;
+        }
         if (next === null || next.done) break;
         rest += next.value;
         let nl: number;
         while ((nl = rest.indexOf("\n")) !== -1) {
-          yield rest.slice(0, nl).replace(/\r$/, "");
+          const line = rest.slice(0, nl);
           rest = rest.slice(nl + 1);
+          if (skipping || line.length > MAX_INPUT_CHARS) {
+            if (!skipping) this.#tooLong();
+            skipping = false;
+            continue;
+          }
+          yield line.replace(/\r$/, "");
+        }
+        if (rest.length > MAX_INPUT_CHARS) {
+          if (!skipping) this.#tooLong();
+          skipping = true;
+          rest = "";
         }
       }
-      if (rest !== "") yield rest.replace(/\r$/, "");
+      if (rest !== "" && !skipping) yield rest.replace(/\r$/, "");
     } finally {
       reader.releaseLock();
     }

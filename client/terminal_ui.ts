@@ -24,8 +24,10 @@ import {
 } from "./bracketed_paste.ts";
 import type { Palette } from "./colors.ts";
 import { commonPrefix, type Completion } from "./completion.ts";
+import { MAX_INPUT_CHARS } from "./limits.ts";
 import { MultilineBuffer } from "./multiline.ts";
 import { promptText } from "./prompt.ts";
+import { clean } from "./render.ts";
 import type { ClientUi, Status } from "./ui.ts";
 
 /** Input lines remembered for up/down recall. */
@@ -69,7 +71,10 @@ export class TerminalUi implements ClientUi {
   readonly #filter = new PasteFilter();
   readonly #pastes: string[] = [];
   readonly #decoder = new TextDecoder();
-  readonly #multiline = new MultilineBuffer();
+  readonly #multiline = new MultilineBuffer({
+    onTooLong: () =>
+      this.print(`! That message is longer than ${MAX_INPUT_CHARS} characters; it was dropped.`),
+  });
   readonly #options: TerminalUiOptions;
   readonly #entered: string[] = [];
   #status: Status;
@@ -91,6 +96,9 @@ export class TerminalUi implements ClientUi {
     this.#state = this.#rl as unknown as ReadlineInternals;
     process.stdin.setRawMode(true);
     process.stdin.on("data", this.#onData);
+    // A terminal that goes away (EIO, a closed pty) ends the session like Ctrl-D, not a crash.
+    process.stdin.on("error", this.#onSignal);
+    process.stdout.on("error", this.#onSignal);
     this.#keys.on("keypress", this.#onKeypress);
     this.#rl.on("line", (line: string) => this.#onLine(line));
     this.#rl.on("close", () => this.#finish());
@@ -113,9 +121,13 @@ export class TerminalUi implements ClientUi {
     this.#redraw(text.replaceAll("\n", "\r\n") + "\r\n" + bell);
   }
 
-  /** Writes a failure to stderr. */
+  /** Writes a failure to stderr, neutralised: it may quote what a server sent. */
   fail(text: string): void {
-    process.stderr.write(text + "\n");
+    try {
+      Deno.stderr.writeSync(new TextEncoder().encode(clean(text) + "\n"));
+    } catch {
+      // stderr closed: nowhere left to say it
+    }
   }
 
   /** Shows the room and connection state in the prompt. */
@@ -147,6 +159,8 @@ export class TerminalUi implements ClientUi {
     this.#erase();
     clearTimeout(this.#escapeTimer);
     process.stdin.off("data", this.#onData);
+    process.stdin.off("error", this.#onSignal);
+    process.stdout.off("error", this.#onSignal);
     process.stdout.off("resize", this.#onResize);
     for (const signal of SIGNALS) Deno.removeSignalListener(signal, this.#onSignal);
     this.#rl.close();
