@@ -37,6 +37,14 @@ import {
 import { VERSION } from "../version.ts";
 import { RECONNECT_BASE_MS, RECONNECT_MAX_MS } from "../client/reconnect.ts";
 import { MAX_OFFLINE_QUEUE, QUIT_GRACE_MS } from "../client/session.ts";
+import {
+  CLIENT_MAX_FRAME_BYTES,
+  MAX_INPUT_CHARS,
+  MAX_JOINED_ROOMS,
+  MAX_MEMBERS_PER_ROOM,
+  MAX_UNANSWERED,
+  MAX_UNSENT_BYTES,
+} from "../client/limits.ts";
 
 /** A mistake on the command line: printed as one line plus a hint, exit code 2. */
 export class UsageError extends Error {
@@ -188,6 +196,15 @@ every room from the last message seen there. It does not happen after /quit, nor
 fatal error or goodbye that would only repeat (kicked, banned, protocol errors). While
 reconnecting, a nickname still held by the lost connection and a full server are retried;
 any other refusal (banned, wrong password, invalid nickname) ends the client.
+
+The client trusts the server no more than the server trusts it: frames that break the
+protocol are ignored (one warning, then a count), and what it keeps is capped: a frame at
+${
+  CLIENT_MAX_FRAME_BYTES / (1024 * 1024)
+} MiB, ${MAX_JOINED_ROOMS} rooms, ${MAX_MEMBERS_PER_ROOM} members per room, ${MAX_UNANSWERED} unanswered requests, ${
+  MAX_UNSENT_BYTES / (1024 * 1024)
+} MiB
+unsent (input waits from half of it), and an input line or message at ${MAX_INPUT_CHARS} characters.
 
 Exit codes: 0 left normally (/quit, Ctrl-D, Ctrl-C or end of input); 1 could not connect,
 connection lost (without reconnection), nickname refused, server full, or refused while

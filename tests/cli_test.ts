@@ -6,7 +6,7 @@ import {
   DEFAULT_LOGINS_PER_MINUTE,
   MIN_HISTORY_READ_BYTES_PER_SECOND,
 } from "../config/security_limits.ts";
-import { SERVE_HELP } from "../cli/usage.ts";
+import { JOIN_HELP, SERVE_HELP } from "../cli/usage.ts";
 import { denoArgs, runCli, spawnServe } from "./helpers/cli.ts";
 import { JsonClient, within } from "./helpers/wire.ts";
 
@@ -206,4 +206,9 @@ Deno.test("--max-logins-per-minute and --history-read-rate are in --help, parsed
   assert.throws(() => parse("--db", ":memory:", "--max-logins-per-minute", "-1"), /--max-logins/);
   assert.match(SERVE_HELP, /--max-logins-per-minute N[\s\S]*\(default 30\)/);
   assert.match(SERVE_HELP, /--history-read-rate BYTES[\s\S]*\(default 1048576, at least 65536\)/);
+});
+
+Deno.test("join --help names the client's caps", () => {
+  assert.match(JOIN_HELP, /frames that break the\s+protocol are ignored/);
+  assert.match(JOIN_HELP, /a frame at\s+4 MiB, 100 rooms, 2000 members per room, 1000 unanswered/);
 });
