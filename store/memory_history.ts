@@ -1,0 +1,248 @@
+/**
+ * {@linkcode HistoryStore} in memory, with the ban and mute tables beside it: what the core's
+ * unit tests run on, and a store for a server that should keep nothing. It keeps the SQLite
+ * store's contract (store/sqlite_history.ts): an append is all or nothing, a room keeps its
+ * newest `retention` messages, reads stop at about `maxBytes` and say what they `missed`
+ * (a resume over pruned messages counts at least 1), and ids never go back. Failures are
+ * {@linkcode StoreError}s naming their cause; {@linkcode MemoryHistory.fail} makes writes (or
+ * reads) fail on purpose, as a full disk would.
+ *
+ * @module
+ */
+
+import type { HistorySlice, HistoryStore, StoredMessage } from "../core/history.ts";
+import type { Ban, BanStore, Mute, MuteStore } from "../core/moderation.ts";
+import { roomKey } from "../core/room.ts";
+import { StoreError } from "./store_error.ts";
+
+/** Options for {@linkcode MemoryHistory}. */
+export interface MemoryHistoryOptions {
+  /** Messages kept per room; older ones are dropped as new ones arrive. @default Infinity */
+  retention?: number;
+}
+
+/** What {@linkcode MemoryHistory.fail} breaks: every write, or reads too. */
+export type MemoryFault = { cause: string; reads: boolean };
+
+/**
+ * Bytes a row costs beyond its text and nick. The same estimate as the SQLite store's, so that a
+ * per-address read budget is charged alike whichever store runs.
+ */
+const ROW_OVERHEAD_BYTES = 64;
+
+function rowBytes(m: StoredMessage): number {
+  return ROW_OVERHEAD_BYTES + m.text.length + m.from.length + m.room.length;
+}
+
+interface RoomHistory {
+  /** Oldest first; ids ascending. */
+  messages: StoredMessage[];
+  /** Newest id dropped by retention (a resume from before it is told of a gap); 0 if none. */
+  prunedThrough: number;
+  topic: string;
+}
+
+/**
+ * History, topics, bans and mutes held in memory.
+ *
+ * @example
+ * ```ts
+ * const store = new MemoryHistory({ retention: 100 });
+ * const bans = new BanList(store.moderation, { mutes: store.moderation });
+ * store.append([{ id: 1, room: "#lobby", from: "alice", text: "hi", ts: 0 }]);
+ * store.recent("#lobby", 50).messages.length; // 1
+ * ```
+ */
+export class MemoryHistory implements HistoryStore {
+  readonly #retention: number;
+  readonly #rooms = new Map<string, RoomHistory>();
+  #nextId = 1;
+  /** The newest id appended. */
+  #lastAppended = 0;
+  #fault: MemoryFault | null = null;
+  #closed = false;
+  /** The bans and mutes tables, for the {@linkcode BanList}. */
+  readonly moderation: MemoryModeration;
+
+  /** An empty store. */
+  constructor(options: MemoryHistoryOptions = {}) {
+    this.#retention = options.retention ?? Infinity;
+    this.moderation = new MemoryModeration(() => this.#check(true));
+  }
+
+  /**
+   * Makes every write (and, with `reads`, every read) throw a StoreError saying `cause`, such as
+   * "the disk is full"; null mends the store. Bans and mutes fail with it.
+   */
+  fail(cause: string | null, reads = false): void {
+    this.#fault = cause === null ? null : { cause, reads };
+  }
+
+  /** Messages stored in `room` now (for tests). */
+  size(room: string): number {
+    return this.#rooms.get(roomKey(room))?.messages.length ?? 0;
+  }
+
+  /** {@inheritDoc HistoryStore.append} */
+  append(messages: readonly StoredMessage[]): void {
+    this.#check(true);
+    // Ids only go up (a resume relies on it); SQLite's primary key would refuse a reused one.
+    let last = this.#lastAppended;
+    for (const m of messages) {
+      if (m.id <= last) throw new StoreError(`message id ${m.id} was not newer than ${last}`);
+      last = m.id;
+    }
+    this.#lastAppended = last;
+    for (const m of messages) {
+      const room = this.#room(m.room);
+      room.messages.push({ ...m });
+      const excess = room.messages.length - this.#retention;
+      if (excess > 0) {
+        const dropped = room.messages.splice(0, excess);
+        room.prunedThrough = Math.max(room.prunedThrough, dropped[dropped.length - 1].id);
+      }
+      this.#nextId = Math.max(this.#nextId, m.id + 1);
+    }
+  }
+
+  /** {@inheritDoc HistoryStore.saveNextId} */
+  saveNextId(nextId: number): void {
+    this.#nextId = Math.max(this.#nextId, nextId);
+  }
+
+  /** {@inheritDoc HistoryStore.nextId} */
+  nextId(): number {
+    this.#check(false);
+    return this.#nextId;
+  }
+
+  /** {@inheritDoc HistoryStore.recent} */
+  recent(room: string, limit: number, maxBytes = Infinity): HistorySlice {
+    this.#check(false);
+    const all = this.#rooms.get(roomKey(room))?.messages ?? [];
+    const { messages, bytes } = readWithin(all, limit, maxBytes);
+    return { messages, missed: Math.max(0, all.length - messages.length), bytes };
+  }
+
+  /** {@inheritDoc HistoryStore.after} */
+  after(room: string, afterId: number, limit: number, maxBytes = Infinity): HistorySlice {
+    this.#check(false);
+    const history = this.#rooms.get(roomKey(room));
+    const newer = (history?.messages ?? []).filter((m) => m.id > afterId);
+    const { messages, bytes } = readWithin(newer, limit, maxBytes);
+    // Messages after afterId that were dropped count as missed too (at least 1).
+    const pruned = (history?.prunedThrough ?? 0) > afterId ? 1 : 0;
+    return { messages, missed: newer.length - messages.length + pruned, bytes };
+  }
+
+  /** {@inheritDoc HistoryStore.topic} */
+  topic(room: string): string {
+    this.#check(false);
+    return this.#rooms.get(roomKey(room))?.topic ?? "";
+  }
+
+  /** {@inheritDoc HistoryStore.setTopic} */
+  setTopic(room: string, topic: string): void {
+    this.#check(true);
+    this.#room(room).topic = topic;
+  }
+
+  /** {@inheritDoc HistoryStore.close} */
+  close(): void {
+    this.#closed = true;
+  }
+
+  #room(name: string): RoomHistory {
+    const key = roomKey(name);
+    let room = this.#rooms.get(key);
+    if (room === undefined) {
+      room = { messages: [], prunedThrough: 0, topic: "" };
+      this.#rooms.set(key, room);
+    }
+    return room;
+  }
+
+  /** Throws what a real store would: closed, or failing as {@linkcode fail} asked. */
+  #check(write: boolean): void {
+    if (this.#closed) throw new StoreError("the database is closed");
+    if (this.#fault !== null && (write || this.#fault.reads)) {
+      throw new StoreError(this.#fault.cause);
+    }
+  }
+}
+
+/**
+ * The newest `limit` of `messages` (oldest first), read newest first until about `maxBytes`:
+ * as in the SQLite store, the row that crosses the budget is read (and charged) but left out.
+ */
+function readWithin(
+  messages: readonly StoredMessage[],
+  limit: number,
+  maxBytes: number,
+): { messages: StoredMessage[]; bytes: number } {
+  const kept: StoredMessage[] = [];
+  let bytes = 0;
+  for (let i = messages.length - 1; i >= 0 && kept.length < limit; i--) {
+    bytes += rowBytes(messages[i]);
+    if (bytes > maxBytes) break;
+    kept.push({ ...messages[i] });
+  }
+  return { messages: kept.reverse(), bytes };
+}
+
+/** Bans and mutes in memory; writes fail when the {@linkcode MemoryHistory} beside them does. */
+export class MemoryModeration implements BanStore, MuteStore {
+  readonly #check: () => void;
+  readonly #bans = new Map<string, Ban>();
+  readonly #mutes = new Map<string, Mute>();
+
+  /** Tables whose writes first call `check`, which throws when the store is failing. */
+  constructor(check: () => void) {
+    this.#check = check;
+  }
+
+  /** {@inheritDoc BanStore.loadBans} */
+  loadBans(): Ban[] {
+    return [...this.#bans.values()].map((b) => ({ ...b }));
+  }
+
+  /** {@inheritDoc BanStore.saveBan} */
+  saveBan(ban: Ban): void {
+    this.#check();
+    this.#bans.set(`${ban.kind}:${ban.target}`, { ...ban });
+  }
+
+  /** {@inheritDoc BanStore.deleteBan} */
+  deleteBan(kind: Ban["kind"], target: string): void {
+    this.#check();
+    this.#bans.delete(`${kind}:${target}`);
+  }
+
+  /** {@inheritDoc MuteStore.loadMutes} */
+  loadMutes(): Mute[] {
+    return [...this.#mutes.values()].map((m) => ({ ...m }));
+  }
+
+  /** {@inheritDoc MuteStore.saveMute} */
+  saveMute(mute: Mute): void {
+    this.#check();
+    this.#mutes.set(`${mute.kind}:${mute.target}`, { ...mute });
+  }
+
+  /** {@inheritDoc MuteStore.deleteMute} */
+  deleteMute(kind: Mute["kind"], target: string): void {
+    this.#check();
+    this.#mutes.delete(`${kind}:${target}`);
+  }
+
+  /** Deletes bans and mutes that ended by `now` (the store's upkeep). */
+  purgeExpired(now: number): void {
+    this.#check();
+    for (const [key, ban] of this.#bans) {
+      if (ban.until > 0 && ban.until <= now) this.#bans.delete(key);
+    }
+    for (const [key, mute] of this.#mutes) {
+      if (mute.until > 0 && mute.until <= now) this.#mutes.delete(key);
+    }
+  }
+}
