@@ -2,8 +2,9 @@
  * {@linkcode HistoryStore} in memory, with the ban and mute tables beside it: what the core's
  * unit tests run on, and a store for a server that should keep nothing. It keeps the SQLite
  * store's contract (store/sqlite_history.ts): an append is all or nothing, a room keeps its
- * newest `retention` messages, reads stop at about `maxBytes` and say what they `missed`
- * (a resume over pruned messages counts at least 1), and ids never go back. Failures are
+ * newest `retention` messages, reads stop at about `maxBytes` and say what they `missed` (a
+ * resume over pruned messages counts at least 1), `bytes` charges the rows read and the
+ * messages counted alike, and ids never go back. Failures are
  * {@linkcode StoreError}s naming their cause; {@linkcode MemoryHistory.fail} makes writes (or
  * reads) fail on purpose, as a full disk would.
  *
@@ -29,6 +30,13 @@ export type MemoryFault = { cause: string; reads: boolean };
  * per-address read budget is charged alike whichever store runs.
  */
 const ROW_OVERHEAD_BYTES = 64;
+
+/**
+ * A `missed` count stops here, and counting one message is charged this much, as in the SQLite
+ * store (where counting walks an index): a gap of MAX_COUNTED means "at least this many".
+ */
+const MAX_COUNTED = 100_000;
+const INDEX_ENTRY_BYTES = 16;
 
 function rowBytes(m: StoredMessage): number {
   return ROW_OVERHEAD_BYTES + m.text.length + m.from.length + m.room.length;
@@ -121,7 +129,12 @@ export class MemoryHistory implements HistoryStore {
     this.#check(false);
     const all = this.#rooms.get(roomKey(room))?.messages ?? [];
     const { messages, bytes } = readWithin(all, limit, maxBytes);
-    return { messages, missed: Math.max(0, all.length - messages.length), bytes };
+    const total = Math.min(all.length, MAX_COUNTED);
+    return {
+      messages,
+      missed: Math.max(0, total - messages.length),
+      bytes: bytes + total * INDEX_ENTRY_BYTES,
+    };
   }
 
   /** {@inheritDoc HistoryStore.after} */
@@ -130,9 +143,14 @@ export class MemoryHistory implements HistoryStore {
     const history = this.#rooms.get(roomKey(room));
     const newer = (history?.messages ?? []).filter((m) => m.id > afterId);
     const { messages, bytes } = readWithin(newer, limit, maxBytes);
+    const total = Math.min(newer.length, MAX_COUNTED);
     // Messages after afterId that were dropped count as missed too (at least 1).
     const pruned = (history?.prunedThrough ?? 0) > afterId ? 1 : 0;
-    return { messages, missed: newer.length - messages.length + pruned, bytes };
+    return {
+      messages,
+      missed: Math.max(0, total - messages.length) + pruned,
+      bytes: bytes + total * INDEX_ENTRY_BYTES,
+    };
   }
 
   /** {@inheritDoc HistoryStore.topic} */
