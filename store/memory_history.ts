@@ -16,6 +16,8 @@ import type { Ban, BanStore, Mute, MuteStore } from "../core/moderation.ts";
 import { roomKey } from "../core/room.ts";
 import { StoreError } from "./store_error.ts";
 
+export type { Ban, BanStore, HistorySlice, HistoryStore, Mute, MuteStore, StoredMessage };
+
 /** Options for {@linkcode MemoryHistory}. */
 export interface MemoryHistoryOptions {
   /** Messages kept per room; older ones are dropped as new ones arrive. @default Infinity */
@@ -55,6 +57,9 @@ interface RoomHistory {
  *
  * @example
  * ```ts
+ * import { BanList } from "../core/moderation.ts";
+ * import { MemoryHistory } from "./memory_history.ts";
+ *
  * const store = new MemoryHistory({ retention: 100 });
  * const bans = new BanList(store.moderation, { mutes: store.moderation });
  * store.append([{ id: 1, room: "#lobby", from: "alice", text: "hi", ts: 0 }]);
