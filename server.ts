@@ -33,13 +33,14 @@ import {
   TLS_HANDSHAKE_TIMEOUT_MS,
 } from "./config/security_limits.ts";
 import { AddressBudget } from "./security/address_budget.ts";
+import { LogThrottle } from "./log/throttle.ts";
 import { Hub, type Verifier } from "./core/hub.ts";
 import { BanList } from "./core/moderation.ts";
 import { type Logger, silentLogger } from "./log/logger.ts";
 import type { RejectReason, SockchatMetrics } from "./metrics/sockchat_metrics.ts";
 import { errorFrame } from "./protocol/frames.ts";
 import { Outgoing } from "./protocol/outgoing.ts";
-import { ConnLimiter } from "./security/conn_limiter.ts";
+import { addressKey, ConnLimiter } from "./security/conn_limiter.ts";
 import type { FloodGuardOptions } from "./security/token_bucket.ts";
 import { SqliteHistory, type StoreFault, type SyncMode } from "./store/sqlite_history.ts";
 import { acceptConnections } from "./transport/accept_loop.ts";
@@ -278,10 +279,23 @@ export function startServer(options: ServerOptions = {}): ChatServer {
     hub.tick();
   }, sweepEvery);
 
+  /** One address's refusals are logged once per window, with a count of those left out. */
+  const refusals = new LogThrottle();
+  const logRefusal = (conn: Deno.Conn, fields: Record<string, string>) => {
+    const address = (conn.remoteAddr as Deno.NetAddr).hostname;
+    const suppressed = refusals.take(addressKey(address), performance.now());
+    if (suppressed === null) return;
+    logger.info("refused", {
+      remote: remoteOf(conn),
+      ...fields,
+      ...(suppressed > 0 ? { suppressed } : {}),
+    });
+  };
+
   /** Refuses a connection at the door: one JSON error line (readable on netcat too), then close. */
   const refuse = (conn: Deno.Conn, reason: RejectReason, frame: Outgoing) => {
     metrics.rejected(reason);
-    logger.info("refused", { remote: remoteOf(conn), reason });
+    logRefusal(conn, { reason });
     const goodbye = async (link: Link) => {
       // Half-close after the line, so the peer reads it before EOF (over TLS: close_notify);
       // a peer that reads nothing gets the handshake deadline, then the socket is closed.
@@ -428,11 +442,7 @@ export function startServer(options: ServerOptions = {}): ChatServer {
       if (!result.ok) {
         if (!stopping) {
           metrics.rejected("tls_handshake");
-          logger.info("refused", {
-            remote: remoteOf(conn),
-            reason: "tls_handshake",
-            detail: result.reason,
-          });
+          logRefusal(conn, { reason: "tls_handshake", detail: result.reason });
         }
         return;
       }

@@ -202,3 +202,12 @@ export const MIN_BAN_PREFIX_V4 = 8;
 
 /** Shortest IPv6 prefix an address ban may name. */
 export const MIN_BAN_PREFIX_V6 = 16;
+
+/** How long the order of /rooms (busiest first) is reused before the rooms are sorted again. */
+export const ROOM_LIST_CACHE_MS = 1000;
+
+/** Refusals from one address are logged at most once per this window, with a count of the rest. */
+export const LOG_THROTTLE_WINDOW_MS = 10_000;
+
+/** Addresses whose log throttling is remembered at once. */
+export const LOG_THROTTLE_KEYS = 10_000;

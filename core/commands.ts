@@ -86,13 +86,13 @@ const CHAT_COMMANDS: readonly CommandSpec[] = [
     help: "list rooms with their member counts and topics",
     run(ctx) {
       if (ctx.args !== "") return false;
-      const all = [...ctx.hub.rooms].sort((a, b) => b.members.size - a.members.size);
-      const rooms = all.slice(0, MAX_ROOMS_LISTED).map((r) => ({
+      const busiest = ctx.hub.busiestRooms(MAX_ROOMS_LISTED);
+      const rooms = busiest.rooms.map((r) => ({
         room: r.name,
         members: r.members.size,
         topic: r.topic,
       }));
-      const more = all.length - rooms.length;
+      const more = busiest.total - rooms.length;
       ctx.hub.send(ctx.user, { type: "rooms", rooms, ref: ctx.ref, ...(more > 0 ? { more } : {}) });
       return {};
     },

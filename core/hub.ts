@@ -16,6 +16,7 @@ import {
   MAX_RESUME_REPLAY,
   MAX_ROOMS,
   MAX_ROOMS_PER_USER,
+  ROOM_LIST_CACHE_MS,
   TOPIC_MAX_LENGTH,
 } from "../config/limits.ts";
 import {
@@ -128,6 +129,10 @@ export class Hub {
   readonly #presence = new Presence();
 
   constructor(options: HubOptions) {
+    // An optional setting given as undefined takes its default (a spread would not).
+    const given = Object.fromEntries(
+      Object.entries(options).filter(([, value]) => value !== undefined),
+    ) as HubOptions;
     this.#options = {
       now: Date.now,
       historyReplay: DEFAULT_HISTORY_REPLAY,
@@ -136,7 +141,7 @@ export class Hub {
       audit: () => {},
       onCommit: () => {},
       historyReads: UNLIMITED_READS,
-      ...options,
+      ...given,
     };
     this.#store = options.store;
     this.moderation = new Moderator(this, {
@@ -177,6 +182,29 @@ export class Hub {
   now(): number {
     return this.#options.now();
   }
+
+  /**
+   * Every room, busiest first. Sorting 10,000 rooms for each /rooms would let a cheap command
+   * cost the server much more than it sends, so the order is kept for
+   * {@linkcode ROOM_LIST_CACHE_MS} (member counts read from the rooms themselves stay live).
+   */
+  busiestRooms(limit: number): { rooms: Room[]; total: number } {
+    const now = this.now();
+    if (this.#roomList === null || now - this.#roomListAt >= ROOM_LIST_CACHE_MS) {
+      this.#roomList = [...this.#rooms.values()].sort((a, b) => b.members.size - a.members.size);
+      this.#roomListAt = now;
+    }
+    const rooms: Room[] = [];
+    for (const room of this.#roomList) {
+      if (rooms.length >= limit) break;
+      // Rooms forgotten since the sort are left out.
+      if (this.#rooms.get(roomKey(room.name)) === room) rooms.push(room);
+    }
+    return { rooms, total: this.#rooms.size };
+  }
+
+  #roomList: Room[] | null = null;
+  #roomListAt = 0;
 
   /** The room with that name (case-insensitively), if it exists. */
   room(name: string): Room | undefined {
@@ -293,11 +321,43 @@ export class Hub {
     for (const { room, lastSeen } of entries) {
       this.#enter(user, room);
       const allowance = Math.max(0, Math.min(budget, this.#readable(user)));
-      const slice = lastSeen === undefined
-        ? this.#store.recent(room.name, this.#options.historyReplay, allowance)
-        : this.#store.after(room.name, lastSeen, MAX_RESUME_REPLAY, allowance);
+      const slice = this.#readHistory(
+        user,
+        room,
+        (maxBytes) =>
+          lastSeen === undefined
+            ? this.#store.recent(room.name, this.#options.historyReplay, maxBytes)
+            : this.#store.after(room.name, lastSeen, MAX_RESUME_REPLAY, maxBytes),
+        allowance,
+      );
+      // The read is bounded by the address's allowance (in stored bytes); the replay only by
+      // the queue budget (in wire bytes), so nothing the address paid for is cut again.
+      if (slice !== null) budget -= replay(this, user, room, slice, Math.max(0, budget));
+    }
+  }
+
+  /**
+   * Reads history within `allowance` bytes and charges the user's address for it. A store that
+   * cannot be read costs a `store_failed` notice, not the connection: the user stays in the
+   * room and live traffic goes on.
+   */
+  #readHistory(
+    user: User,
+    room: Room,
+    read: (maxBytes: number) => HistorySlice,
+    allowance: number,
+  ): HistorySlice | null {
+    try {
+      const slice = read(allowance);
       this.#options.historyReads.charge(user.address, slice.bytes);
-      budget -= replay(this, user, room, slice, allowance);
+      return slice;
+    } catch (error) {
+      this.reply(
+        user,
+        "store_failed",
+        `The history of ${room.name} could not be read (${(error as Error).message}).`,
+      );
+      return null;
     }
   }
 
@@ -386,7 +446,7 @@ export class Hub {
       const authors = new Set(group.map((p) => p.user));
       const together = group.length === 1 ? outs[0] : new OutgoingBatch(outs);
       for (const member of room.members) {
-        if (!authors.has(member) && member.ignores.size === 0) {
+        if (!authors.has(member) && member.ignores.isEmpty) {
           member.sink.deliver(together);
           continue;
         }
@@ -475,17 +535,22 @@ export class Hub {
       );
       return -1;
     }
-    return this.#replayRecent(user, room, count).messages.length;
+    return this.#replayRecent(user, room, count);
   }
 
   /** Reads (within the allowance) and replays the last `count` messages of a room. */
-  #replayRecent(user: User, room: Room, count: number): HistorySlice {
+  #replayRecent(user: User, room: Room, count: number): number {
     const roomBudget = this.#options.replayBudgetBytes - (user.sink.queuedBytes ?? 0);
     const allowance = Math.max(0, Math.min(roomBudget, this.#readable(user)));
-    const slice = this.#store.recent(room.name, count, allowance);
-    this.#options.historyReads.charge(user.address, slice.bytes);
-    replay(this, user, room, slice, allowance);
-    return slice;
+    const slice = this.#readHistory(
+      user,
+      room,
+      (maxBytes) => this.#store.recent(room.name, count, maxBytes),
+      allowance,
+    );
+    if (slice === null) return 0;
+    replay(this, user, room, slice, Math.max(0, roomBudget));
+    return slice.messages.length;
   }
 
   /** Bytes of history `user`'s address may read now. */
@@ -567,7 +632,8 @@ export class Hub {
       by: user.nick,
       ts: this.#options.now(),
     };
-    this.broadcast(room, frame, user);
+    // Those who ignore the setter do not get its text: a topic is 300 characters of free text.
+    this.broadcast(room, frame, user, user);
     this.send(user, { ...frame, ref });
   }
 
@@ -617,7 +683,7 @@ export class Hub {
     const out = new Outgoing(frame);
     for (const member of room.members) {
       if (member === except) continue;
-      if (from !== undefined && member.ignores.size > 0 && member.ignores.has(from)) continue;
+      if (from !== undefined && !member.ignores.isEmpty && member.ignores.has(from)) continue;
       member.sink.deliver(out);
     }
   }

@@ -5,6 +5,10 @@
  * A nick nobody holds can be ignored ahead of time; whoever turns up with it is then followed
  * in the same way from their first message.
  *
+ * What the owner asked for counts against {@linkcode MAX_IGNORES}; what the list derives from
+ * it (people followed from an ignored nick, nicks left behind) is capped at as many again, the
+ * oldest going first, so a troll cycling through nicks cannot grow it or crowd out new ignores.
+ *
  * @module
  */
 
@@ -14,18 +18,27 @@ import type { User } from "./user.ts";
 /** One user's ignore list. Checks are O(1): they run for every message a member is sent. */
 export class IgnoreList {
   readonly #owner: User;
-  /** People ignored while online, followed through renames. */
+  /** People the owner ignored while they were online, followed through renames. */
   readonly #people = new Set<User>();
-  /** Folded nicks ignored (held by nobody, or left behind by someone who went away). */
+  /** Folded nicks the owner ignored, shown as typed. */
   readonly #nicks = new Map<string, string>();
+  /** People followed because they turned up with an ignored nick (derived, capped). */
+  readonly #followed = new Set<User>();
+  /** Nicks left behind by followed people who went away (derived, capped, oldest first). */
+  readonly #leftWith = new Map<string, string>();
 
   constructor(owner: User) {
     this.#owner = owner;
   }
 
-  /** Entries in the list. */
+  /** Entries the owner asked for (what {@linkcode MAX_IGNORES} limits). */
   get size(): number {
     return this.#people.size + this.#nicks.size;
+  }
+
+  /** True when nobody is ignored at all (the relay's fast path). */
+  get isEmpty(): boolean {
+    return this.size === 0 && this.#followed.size === 0 && this.#leftWith.size === 0;
   }
 
   /** Ignores a person who is online. */
@@ -42,9 +55,11 @@ export class IgnoreList {
   /** Lifts every entry matching the folded nick `key` (a person by their current nick). */
   remove(key: string): void {
     this.#nicks.delete(key);
-    for (const person of this.#people) {
-      if (person.key === key) {
-        this.#people.delete(person);
+    this.#leftWith.delete(key);
+    for (const set of [this.#people, this.#followed]) {
+      for (const person of set) {
+        if (person.key !== key) continue;
+        set.delete(person);
         person.ignoredBy.delete(this.#owner);
       }
     }
@@ -52,17 +67,29 @@ export class IgnoreList {
 
   /** True if messages from `sender` are hidden. A nick match starts following that person. */
   has(sender: User): boolean {
-    if (this.#people.has(sender)) return true;
-    if (this.#nicks.size === 0 || !this.#nicks.has(sender.key)) return false;
-    // Follow them from now on (within reason: one nick can be held by many people in turn).
-    if (sender.online && this.#people.size < MAX_IGNORES) this.addUser(sender);
+    if (this.#people.has(sender) || this.#followed.has(sender)) return true;
+    if (!this.#nicks.has(sender.key) && !this.#leftWith.has(sender.key)) return false;
+    if (sender.online) {
+      if (this.#followed.size >= MAX_IGNORES) this.#unfollow(this.#followed.values().next().value);
+      this.#followed.add(sender);
+      sender.ignoredBy.add(this.#owner);
+    }
     return true;
   }
 
   /** `target`, whom this list follows, has left the server: keep their last nick instead. */
   wentAway(target: User): void {
-    if (!this.#people.delete(target)) return;
-    this.#nicks.set(target.key, target.nick);
+    if (this.#people.delete(target)) {
+      // The owner's own entry stays theirs: it becomes the nick this person left with.
+      this.#nicks.set(target.key, target.nick);
+      return;
+    }
+    if (!this.#followed.delete(target) || this.#nicks.has(target.key)) return;
+    this.#leftWith.delete(target.key);
+    if (this.#leftWith.size >= MAX_IGNORES) {
+      this.#leftWith.delete(this.#leftWith.keys().next().value as string);
+    }
+    this.#leftWith.set(target.key, target.nick);
   }
 
   /** The nicks ignored, as shown to the owner. */
@@ -74,8 +101,16 @@ export class IgnoreList {
 
   /** The owner is leaving: stop being told about the people this list follows. */
   clear(): void {
-    for (const person of this.#people) person.ignoredBy.delete(this.#owner);
+    for (const person of [...this.#people, ...this.#followed]) person.ignoredBy.delete(this.#owner);
     this.#people.clear();
+    this.#followed.clear();
     this.#nicks.clear();
+    this.#leftWith.clear();
+  }
+
+  #unfollow(person: User | undefined): void {
+    if (person === undefined) return;
+    this.#followed.delete(person);
+    person.ignoredBy.delete(this.#owner);
   }
 }

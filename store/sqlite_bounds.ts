@@ -36,6 +36,13 @@ export interface BoundsOptions {
  */
 const MIN_PRUNE_EVERY = 64;
 
+/**
+ * Rooms whose new messages are counted towards their next prune, at most. Past it the room
+ * written longest ago is pruned at once and forgotten by the counter: the counter's memory stays
+ * bounded however many rooms are written to.
+ */
+export const MAX_ROOMS_COUNTED = 10_000;
+
 interface Deleted {
   id: number;
   room_key: string;
@@ -120,13 +127,29 @@ export class StoreBounds {
    */
   added(key: string, count: number, now: number): void {
     const since = (this.#sincePrune.get(key) ?? 0) + count;
+    // Re-inserted, so the map's first key is the room written longest ago.
+    this.#sincePrune.delete(key);
+    if (since >= this.#pruneEvery) {
+      this.pruneRoom(key, now);
+      return;
+    }
     this.#sincePrune.set(key, since);
-    if (since >= this.#pruneEvery) this.pruneRoom(key, now);
+    if (this.#sincePrune.size > MAX_ROOMS_COUNTED) {
+      // One entry per room ever written would grow for ever: prune the stalest room now (it
+      // is within its retention plus a little) and stop counting for it.
+      const stalest = this.#sincePrune.keys().next().value as string;
+      this.pruneRoom(stalest, now);
+    }
+  }
+
+  /** Rooms whose messages since their last prune are being counted (bounded). */
+  get roomsCounted(): number {
+    return this.#sincePrune.size;
   }
 
   /** In a transaction: drops all but the newest `retention` messages of room `key` now. */
   pruneRoom(key: string, now: number): void {
-    this.#sincePrune.set(key, 0);
+    this.#sincePrune.delete(key);
     this.#noteDeleted(
       this.#pruneRoom.all(key, this.#options.retention) as unknown as Deleted[],
       now,

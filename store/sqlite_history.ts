@@ -128,8 +128,9 @@ export class SqliteHistory implements HistoryStore {
       "SELECT id, room, nick, text, ts, action FROM messages WHERE room_key = ? AND id > ? " +
         "ORDER BY id DESC LIMIT ?",
     );
+    // Counting is bounded too: a read's cost must not grow with the room (see MAX_COUNTED).
     this.#countAfter = this.#db.prepare(
-      "SELECT count(*) AS n FROM messages WHERE room_key = ? AND id > ?",
+      "SELECT count(*) AS n FROM (SELECT 1 FROM messages WHERE room_key = ? AND id > ? LIMIT ?)",
     );
     this.#prunedThrough = this.#db.prepare(
       "SELECT pruned_through AS p FROM rooms WHERE room_key = ?",
@@ -194,16 +195,21 @@ export class SqliteHistory implements HistoryStore {
     });
   }
 
+  /** Rooms whose new messages are being counted towards a prune (bounded; for tests). */
+  get roomsCounted(): number {
+    return this.#bounds.roomsCounted;
+  }
+
   /** {@inheritDoc HistoryStore.recent} */
   recent(room: string, limit: number, maxBytes = Infinity): HistorySlice {
     return guarded(() => {
       const key = roomKey(room);
       const { rows, bytes } = readWithin(this.#recent.iterate(key, limit), maxBytes);
-      const total = (this.#countAfter.get(key, 0) as { n: number }).n;
+      const total = (this.#countAfter.get(key, 0, MAX_COUNTED) as { n: number }).n;
       return {
         messages: rows.reverse().map(toMessage),
         missed: Math.max(0, total - rows.length),
-        bytes,
+        bytes: bytes + total * INDEX_ENTRY_BYTES,
       };
     });
   }
@@ -213,7 +219,7 @@ export class SqliteHistory implements HistoryStore {
     return guarded(() => {
       const key = roomKey(room);
       const { rows, bytes } = readWithin(this.#after.iterate(key, afterId, limit), maxBytes);
-      const total = (this.#countAfter.get(key, afterId) as { n: number }).n;
+      const total = (this.#countAfter.get(key, afterId, MAX_COUNTED) as { n: number }).n;
       const mark = this.#prunedThrough.get(key) as { p: number } | undefined;
       // A room forgotten by age has lost its own mark: the newest id any forgotten room lost
       // stands in for it (a room that never lost a message has nothing that old to resume).
@@ -224,7 +230,7 @@ export class SqliteHistory implements HistoryStore {
       return {
         messages: rows.reverse().map(toMessage),
         missed: Math.max(0, total - rows.length) + prunedMissed,
-        bytes,
+        bytes: bytes + total * INDEX_ENTRY_BYTES,
       };
     });
   }
@@ -314,6 +320,15 @@ export class SqliteHistory implements HistoryStore {
 
 /** Bytes a stored row costs beyond its text and nick: ids, times, room, framing. */
 const ROW_OVERHEAD_BYTES = 64;
+
+/**
+ * A gap's `missed` count stops here: counting walks the room's index, and that walk must stay
+ * small whatever `--retention` allows. A gap of this many means "at least this many".
+ */
+export const MAX_COUNTED = 100_000;
+
+/** What counting one message costs, charged to the reader like bytes read. */
+const INDEX_ENTRY_BYTES = 16;
 
 /** About what a row costs, to read or to store (UTF-16 units: cheap, and close for most text). */
 function rowBytes(text: string, nick: string, room: string): number {

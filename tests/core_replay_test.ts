@@ -201,7 +201,6 @@ Deno.test({
   // to the address and then cut from the replay: here the address pays for "three" and gets a
   // gap instead. Un-ignore once both sides count the same bytes.
   name: "core reads: a message the address is charged for reading is replayed",
-  ignore: true,
   fn() {
     const reads = new FakeReadBudget();
     const chat = new CoreHarness({ historyReads: reads });

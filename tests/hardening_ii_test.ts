@@ -247,7 +247,7 @@ Deno.test("a muted user's joins and parts are not told to the room", async () =>
   await command(op, "/join #side");
   for (let i = 0; i < 3; i++) {
     await command(loud, "/join #side");
-    await command(loud, "/part #side");
+    await command(loud, "/leave #side");
   }
   // Everything the operator heard before the answer to this: no presence from loud.
   await op.send({ type: "cmd", line: "/who", room: "#side", ref: "end" });
