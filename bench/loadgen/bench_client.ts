@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type FrameKind, frameKind, readField } from "./frame_scan.ts";
+import { type FrameKind, frameKind, readField, summarisedJoins } from "./frame_scan.ts";
 
 const LF = 0x0a;
 const HOST = "127.0.0.1";
@@ -170,6 +170,7 @@ export class BenchClient {
       return;
     }
     if (kind === "join") this.joins++;
+    else if (kind === "info") this.joins += summarisedJoins(buf, start, end);
     this.onFrame(buf, start, end, kind);
   }
 

@@ -63,8 +63,9 @@ export async function closeAll(clients: readonly (BenchClient | undefined)[]): P
 }
 
 /**
- * Waits until every client has seen the join notice of everyone who logged in after it, so that
- * set-up traffic is over before a measurement starts. Resolves to false on timeout.
+ * Waits until every client has seen the join notice of everyone who logged in after it (one by
+ * one, or counted in a presence summary), so that set-up traffic is over before a measurement
+ * starts. Resolves to false on timeout.
  */
 export function joinsSettled(
   clients: readonly BenchClient[],

@@ -15,7 +15,7 @@ const DIGIT_0 = 0x30;
 const DIGIT_9 = 0x39;
 
 /** What a frame is, as far as the load generator cares. */
-export type FrameKind = "msg" | "ack" | "join" | "leave" | "welcome" | "ping" | "other";
+export type FrameKind = "msg" | "ack" | "join" | "leave" | "welcome" | "ping" | "info" | "other";
 
 const PREFIX = new TextEncoder().encode('{"type":"');
 
@@ -40,9 +40,21 @@ export function frameKind(buf: Uint8Array, start: number, end: number): FrameKin
       return "welcome";
     case 0x70: // p
       return b === 0x69 ? "ping" : "other"; // "pi"
+    case 0x69: // i
+      return b === 0x6e ? "info" : "other"; // "in"
     default:
       return "other";
   }
+}
+
+/**
+ * How many joins a presence summary reports (`* 250 joined #lobby: ...`), or 0 for any other
+ * info frame: past a burst, the server tells a storm of joins as one such line.
+ */
+export function summarisedJoins(buf: Uint8Array, start: number, end: number): number {
+  const text = readField(buf, "text", start, end);
+  const match = /^\* (\d+) joined /.exec(text);
+  return match === null ? 0 : Number(match[1]);
 }
 
 /** A field's `"name":"` prefix, with the byte to search for first. */
