@@ -7,7 +7,7 @@
  * @module
  */
 
-import { loadCaCerts } from "./transport/tls.ts";
+import { loadCaCerts } from "./transport/tcp/tls.ts";
 import { ChatClient, ClientError } from "./client/chat_client.ts";
 import { Palette } from "./client/colors.ts";
 import { COMMAND_NAMES, complete } from "./client/completion.ts";

@@ -15,7 +15,7 @@ import { loadServerSecrets, SecretError, type ServerSecrets } from "./security/s
 import { FLOOD_BYTE_BURST, FLOOD_MESSAGE_BURST } from "./config/security_limits.ts";
 import { startServer } from "./server.ts";
 import { StoreError } from "./store/store_error.ts";
-import { loadTlsCredentials, type TlsCredentials, TlsError } from "./transport/tls.ts";
+import { loadTlsCredentials, type TlsCredentials, TlsError } from "./transport/tcp/tls.ts";
 import { VERSION } from "./version.ts";
 
 /** Runs the CLI with `args`; resolves to the exit code. */

@@ -42,12 +42,12 @@ import { errorFrame } from "./protocol/frames.ts";
 import { Outgoing } from "./protocol/outgoing.ts";
 import { addressKey, ConnLimiter } from "./security/conn_limiter.ts";
 import type { FloodGuardOptions } from "./security/token_bucket.ts";
-import { SqliteHistory, type StoreFault, type SyncMode } from "./store/sqlite_history.ts";
-import { acceptConnections } from "./transport/accept_loop.ts";
-import { Connection, type ConnectionMetrics } from "./transport/connection.ts";
+import { SqliteHistory, type StoreFault, type SyncMode } from "./store/sqlite/history.ts";
+import { acceptConnections } from "./transport/tcp/accept_loop.ts";
+import { Connection, type ConnectionMetrics } from "./transport/peer.ts";
 import { writeAll } from "./transport/outbound_queue.ts";
 import { closeQuietly, type Link, remoteOf } from "./transport/link.ts";
-import { acceptTls, serverTlsContext } from "./transport/tls_server.ts";
+import { acceptTls, serverTlsContext } from "./transport/tcp/tls_server.ts";
 import { VERSION } from "./version.ts";
 
 /** PEM certificate chain and key for serving TLS. */
@@ -180,7 +180,7 @@ export function startServer(options: ServerOptions = {}): ChatServer {
   const metrics = options.metrics === undefined ? NO_METRICS : countInto(options.metrics);
   const hostname = options.host ?? DEFAULT_SERVE_HOST;
   const port = options.port ?? DEFAULT_PORT;
-  // TLS runs over accepted TCP sockets (see transport/tls_server.ts), so that a handshake that
+  // TLS runs over accepted TCP sockets (see transport/tcp/tls_server.ts), so that a handshake that
   // fails or times out gives its socket back. The context explains a key that does not match
   // its certificate (as a TlsError).
   const tlsContext = options.tls === undefined ? null : serverTlsContext(options.tls);

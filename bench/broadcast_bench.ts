@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { HistorySlice, HistoryStore, StoredMessage } from "../core/history.ts";
+import type { HistorySlice, HistoryStore, StoredMessage } from "../core/ports.ts";
 import { Hub, type PeerSink, type User } from "../core/hub.ts";
 import { type Ban, BanList, type BanStore } from "../core/moderation.ts";
 import type { Deliverable } from "../protocol/outgoing.ts";

@@ -7,7 +7,7 @@
 
 import { DEFAULT_MAX_FRAME_BYTES } from "../config/limits.ts";
 import { FrameDecoder } from "../protocol/frame_decoder.ts";
-import { parseClientFrame } from "../protocol/parse.ts";
+import { parseClientFrame } from "../protocol/ndjson/decode.ts";
 import { ITERATIONS, TEXT_64 } from "./micro_options.ts";
 
 /** Frames per chunk: a pipelining client fills a 16 KiB read with about this many. */

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { connectTls, TlsError } from "../transport/tls.ts";
+import { connectTls, TlsError } from "../transport/tcp/tls.ts";
 import {
   type ErrorFrame,
   type HelloFrame,

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { COMMANDS } from "../core/commands.ts";
+import { COMMANDS } from "../core/commands/chat.ts";
 
 /** Every slash command the server documents, for completion. */
 export const COMMAND_NAMES: readonly string[] = COMMANDS.map((c) => `/${c.name}`);

@@ -9,7 +9,7 @@
 
 import { FrameDecoder } from "../protocol/frame_decoder.ts";
 import type { ServerFrame } from "../protocol/frames.ts";
-import { decodeUtf8 } from "../protocol/parse.ts";
+import { decodeUtf8 } from "../protocol/ndjson/decode.ts";
 import { ClientError, lostConnection } from "./client_error.ts";
 import { CLIENT_MAX_FRAME_BYTES } from "./limits.ts";
 import { parseServerFrame } from "./server_frame.ts";

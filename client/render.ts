@@ -8,7 +8,7 @@
  */
 
 import { assertNever, type ServerFrame } from "../protocol/frames.ts";
-import { LEAVE_REASON_TEXT } from "../protocol/plain_text.ts";
+import { LEAVE_REASON_TEXT } from "../protocol/plain/render.ts";
 import { sanitizeText } from "../protocol/sanitize.ts";
 import type { Palette, Role } from "./colors.ts";
 import { mentions } from "./mentions.ts";

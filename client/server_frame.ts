@@ -23,7 +23,7 @@ import {
   type RoomSnapshot,
   type ServerFrame,
 } from "../protocol/frames.ts";
-import { LEAVE_REASON_TEXT } from "../protocol/plain_text.ts";
+import { LEAVE_REASON_TEXT } from "../protocol/plain/render.ts";
 import { MAX_JOINED_ROOMS } from "./limits.ts";
 
 /** A server frame that follows the protocol, or why it does not. */

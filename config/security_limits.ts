@@ -89,7 +89,7 @@ export const NICK_MAX_COMBINING_RUN = 3;
  */
 export const TEXT_MAX_COMBINING_RUN = 8;
 
-// --- TLS (transport/tls.ts) ----------------------------------------------------------------
+// --- TLS (transport/tcp/) ----------------------------------------------------------------------
 
 /**
  * Longest a TLS handshake may take, on either side, before the connection is dropped. A

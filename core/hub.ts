@@ -29,7 +29,7 @@ import {
   type ServerFrame,
 } from "../protocol/frames.ts";
 import { Outgoing, OutgoingBatch } from "../protocol/outgoing.ts";
-import type { HistorySlice, HistoryStore, StoredMessage } from "./history.ts";
+import type { HistorySlice, HistoryStore, StoredMessage } from "./ports.ts";
 import { displayNick, nickKey, nickProblem } from "./nick.ts";
 import { Room, roomKey, roomProblem } from "./room.ts";
 import { type PeerSink, User } from "./user.ts";

@@ -8,7 +8,7 @@
 
 import type { ServerFrame } from "../protocol/frames.ts";
 import { Outgoing } from "../protocol/outgoing.ts";
-import type { HistorySlice } from "./history.ts";
+import type { HistorySlice } from "./ports.ts";
 import type { Hub } from "./hub.ts";
 import type { Room } from "./room.ts";
 import type { User } from "./user.ts";

@@ -6,7 +6,7 @@
  */
 
 import type { ServerFrame } from "./frames.ts";
-import { renderPlain } from "./plain_text.ts";
+import { renderPlain } from "./plain/render.ts";
 
 const encoder = new TextEncoder();
 const EMPTY = new Uint8Array(0);

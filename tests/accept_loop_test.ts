@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { acceptConnections, isOutOfDescriptors } from "../transport/accept_loop.ts";
+import { acceptConnections, isOutOfDescriptors } from "../transport/tcp/accept_loop.ts";
 
 /** A listener whose accepts fail with `errors` in turn, then yield "ok", then close. */
 function scripted(errors: Error[]) {

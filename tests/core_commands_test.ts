@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { CoreHarness, one, only, types } from "./helpers/core.ts";
-import { COMMANDS } from "../core/commands.ts";
+import { COMMANDS } from "../core/commands/chat.ts";
 import { MAX_IGNORES } from "../config/limits.ts";
 
 Deno.test("core commands: /help lists every command in the table, with its usage", () => {

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { CoreHarness, one, only, RecordingSink, START_MS, types } from "./helpers/core.ts";
 import { Hub } from "../core/hub.ts";
 import { BanList } from "../core/moderation.ts";
-import { MemoryHistory } from "../store/memory_history.ts";
+import { MemoryHistory } from "../store/memory/history.ts";
 import {
   MAX_ROOMS_LISTED,
   MAX_ROOMS_PER_USER,

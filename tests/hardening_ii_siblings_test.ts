@@ -8,8 +8,8 @@ import { MAX_IGNORES, MAX_ROOMS_LISTED } from "../config/limits.ts";
 import { User } from "../core/user.ts";
 import { createLogger } from "../log/logger.ts";
 import { LogThrottle } from "../log/throttle.ts";
-import { MAX_ROOMS_COUNTED } from "../store/sqlite_bounds.ts";
-import { MAX_COUNTED, SqliteHistory } from "../store/sqlite_history.ts";
+import { MAX_ROOMS_COUNTED } from "../store/sqlite/bounds.ts";
+import { MAX_COUNTED, SqliteHistory } from "../store/sqlite/history.ts";
 import { CoreHarness, one, only } from "./helpers/core.ts";
 import { eventually, LineSocket, testServer } from "./helpers/wire.ts";
 

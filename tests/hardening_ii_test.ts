@@ -9,8 +9,8 @@ import assert from "node:assert/strict";
 import net from "node:net";
 import { PRESENCE_BURST, PRESENCE_WINDOW_MS } from "../config/limits.ts";
 import type { ServerFrame } from "../protocol/frames.ts";
-import { PLAIN_MAX_BLANK_RUN, renderPlain } from "../protocol/plain_text.ts";
-import { SqliteHistory } from "../store/sqlite_history.ts";
+import { PLAIN_MAX_BLANK_RUN, renderPlain } from "../protocol/plain/render.ts";
+import { SqliteHistory } from "../store/sqlite/history.ts";
 import { spawnServe } from "./helpers/cli.ts";
 import {
   command,

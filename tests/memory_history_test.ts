@@ -4,9 +4,9 @@
  */
 
 import assert from "node:assert/strict";
-import type { HistoryStore, StoredMessage } from "../core/history.ts";
-import { MemoryHistory } from "../store/memory_history.ts";
-import { SqliteHistory } from "../store/sqlite_history.ts";
+import type { HistoryStore, StoredMessage } from "../core/ports.ts";
+import { MemoryHistory } from "../store/memory/history.ts";
+import { SqliteHistory } from "../store/sqlite/history.ts";
 import { StoreError } from "../store/store_error.ts";
 
 function message(id: number, room = "#lobby", text = `message ${id}`): StoredMessage {

@@ -11,7 +11,7 @@ import { MAX_AUTH_FAILURES, MAX_OPER_FAILURES } from "../config/limits.ts";
 import { addressBlock, type Ban, BanList, type Mute, MuteList } from "../core/moderation.ts";
 import { nickKey } from "../core/nick.ts";
 import type { ServerFrame } from "../protocol/frames.ts";
-import { SqliteHistory } from "../store/sqlite_history.ts";
+import { SqliteHistory } from "../store/sqlite/history.ts";
 import { describeStoreError } from "../store/store_error.ts";
 import { command, hello, JsonClient, LineSocket, testServer } from "./helpers/wire.ts";
 

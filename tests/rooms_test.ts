@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { command, JsonClient, LineSocket, testServer } from "./helpers/wire.ts";
 import type { ServerFrame } from "../protocol/frames.ts";
-import { COMMANDS } from "../core/commands.ts";
+import { COMMANDS } from "../core/commands/chat.ts";
 
 type Frame<T extends ServerFrame["type"]> = Extract<ServerFrame, { type: T }>;
 

@@ -7,8 +7,8 @@
 
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import type { StoredMessage } from "../core/history.ts";
-import { SqliteHistory, type SqliteHistoryOptions } from "../store/sqlite_history.ts";
+import type { StoredMessage } from "../core/ports.ts";
+import { SqliteHistory, type SqliteHistoryOptions } from "../store/sqlite/history.ts";
 import { describeStoreError, StoreError } from "../store/store_error.ts";
 import { eventually } from "./helpers/wire.ts";
 

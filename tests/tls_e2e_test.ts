@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createLogger } from "../log/logger.ts";
 import { createSockchatMetrics, type SockchatMetrics } from "../metrics/sockchat_metrics.ts";
 import type { ChatServer, ServerOptions } from "../server.ts";
-import { connectTls, TlsError } from "../transport/tls.ts";
+import { connectTls, TlsError } from "../transport/tcp/tls.ts";
 import { makeTestPki } from "./helpers/certs.ts";
 import { runCli } from "./helpers/cli.ts";
 import { eventually, JsonClient, LineSocket, testServer, within } from "./helpers/wire.ts";

@@ -6,8 +6,8 @@ import {
   loadCaCerts,
   loadTlsCredentials,
   TlsError,
-} from "../transport/tls.ts";
-import { acceptTls, serverTlsContext, type TlsAcceptResult } from "../transport/tls_server.ts";
+} from "../transport/tcp/tls.ts";
+import { acceptTls, serverTlsContext, type TlsAcceptResult } from "../transport/tcp/tls_server.ts";
 
 /** The ends of a TLS server test, without the link (which the echo loop consumes). */
 type HandshakeResult = { ok: true } | Exclude<TlsAcceptResult, { ok: true }>;

@@ -27,7 +27,7 @@ import {
 import type { PeerSink } from "../../core/user.ts";
 import type { Verifier } from "../../core/moderator.ts";
 import { BanList } from "../../core/moderation.ts";
-import { type CommandOutcome, runCommand } from "../../core/commands.ts";
+import { type CommandOutcome, runCommand } from "../../core/commands/chat.ts";
 import {
   type ErrorFrame,
   type LeaveReason,
@@ -36,7 +36,7 @@ import {
   type ServerFrame,
 } from "../../protocol/frames.ts";
 import { type Deliverable, Outgoing } from "../../protocol/outgoing.ts";
-import { MemoryHistory } from "../../store/memory_history.ts";
+import { MemoryHistory } from "../../store/memory/history.ts";
 
 /** A frame of one type. */
 export type Frame<T extends ServerFrame["type"]> = Extract<ServerFrame, { type: T }>;

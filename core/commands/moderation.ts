@@ -6,14 +6,14 @@
  * @module
  */
 
-import { MAX_IGNORES, MAX_OPER_FAILURES, MAX_REASON_LENGTH } from "../config/limits.ts";
-import type { CommandContext, CommandSpec } from "./commands.ts";
-import { type BanTarget, describeUntil, parseDuration } from "./moderation.ts";
-import { describeTarget, otherKind, parseBanTarget } from "./ban_target.ts";
-import { nickKey, nickProblem } from "./nick.ts";
-import { shown } from "./hub.ts";
-import { sanitizeMessageText } from "../security/unicode.ts";
-import type { User } from "./user.ts";
+import { MAX_IGNORES, MAX_OPER_FAILURES, MAX_REASON_LENGTH } from "../../config/limits.ts";
+import type { CommandContext, CommandSpec } from "./chat.ts";
+import { type BanTarget, describeUntil, parseDuration } from "../moderation.ts";
+import { describeTarget, otherKind, parseBanTarget } from "../ban_target.ts";
+import { nickKey, nickProblem } from "../nick.ts";
+import { shown } from "../hub.ts";
+import { sanitizeMessageText } from "../../security/unicode.ts";
+import type { User } from "../user.ts";
 
 /** Splits `NICK [DURATION] [reason...]`. */
 function targetArgs(args: string): { target: string; ms: number; reason: string } | null {

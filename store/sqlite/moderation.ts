@@ -7,8 +7,8 @@
  */
 
 import type { DatabaseSync, StatementSync } from "node:sqlite";
-import type { Ban, BanStore, Mute, MuteStore } from "../core/moderation.ts";
-import { guarded } from "./sqlite_db.ts";
+import type { Ban, BanStore, Mute, MuteStore } from "../../core/moderation.ts";
+import { guarded } from "./db.ts";
 
 /** Bans and mutes in one SQLite database. Every method throws a StoreError on failure. */
 export class SqliteModeration implements BanStore, MuteStore {
@@ -20,7 +20,7 @@ export class SqliteModeration implements BanStore, MuteStore {
   readonly #purgeBans: StatementSync;
   readonly #purgeMutes: StatementSync;
 
-  /** The tables of `db`, whose schema is current (see sqlite_db.ts). */
+  /** The tables of `db`, whose schema is current (see db.ts). */
   constructor(db: DatabaseSync) {
     this.#db = db;
     this.#saveBan = db.prepare(

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { MAX_PEM_FILE_BYTES, TLS_HANDSHAKE_TIMEOUT_MS } from "../config/security_limits.ts";
+import { MAX_PEM_FILE_BYTES, TLS_HANDSHAKE_TIMEOUT_MS } from "../../config/security_limits.ts";
 
 /** A TLS file could not be used, or a TLS connection could not be made. The message is one
  * sentence for people. */

@@ -6,10 +6,10 @@
  * @module
  */
 
-import { MAX_HISTORY_REQUEST, MAX_ROOMS_LISTED } from "../config/limits.ts";
-import { type Hub, type Room, shown, type User } from "./hub.ts";
-import type { LeaveReason } from "../protocol/frames.ts";
-import { MODERATION_COMMANDS } from "./moderation_commands.ts";
+import { MAX_HISTORY_REQUEST, MAX_ROOMS_LISTED } from "../../config/limits.ts";
+import { type Hub, type Room, shown, type User } from "../hub.ts";
+import type { LeaveReason } from "../../protocol/frames.ts";
+import { MODERATION_COMMANDS } from "./moderation.ts";
 
 /** What a command asks of the transport afterwards. */
 export interface CommandOutcome {

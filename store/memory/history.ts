@@ -1,7 +1,7 @@
 /**
  * {@linkcode HistoryStore} in memory, with the ban and mute tables beside it: what the core's
  * unit tests run on, and a store for a server that should keep nothing. It keeps the SQLite
- * store's contract (store/sqlite_history.ts): an append is all or nothing, a room keeps its
+ * store's contract (store/sqlite/history.ts): an append is all or nothing, a room keeps its
  * newest `retention` messages, reads stop at about `maxBytes` and say what they `missed` (a
  * resume over pruned messages counts at least 1), `bytes` charges the rows read and the
  * messages counted alike, and ids never go back. Failures are
@@ -11,10 +11,10 @@
  * @module
  */
 
-import type { HistorySlice, HistoryStore, StoredMessage } from "../core/history.ts";
-import type { Ban, BanStore, Mute, MuteStore } from "../core/moderation.ts";
-import { roomKey } from "../core/room.ts";
-import { StoreError } from "./store_error.ts";
+import type { HistorySlice, HistoryStore, StoredMessage } from "../../core/ports.ts";
+import type { Ban, BanStore, Mute, MuteStore } from "../../core/moderation.ts";
+import { roomKey } from "../../core/room.ts";
+import { StoreError } from "../store_error.ts";
 
 export type { Ban, BanStore, HistorySlice, HistoryStore, Mute, MuteStore, StoredMessage };
 
@@ -57,8 +57,8 @@ interface RoomHistory {
  *
  * @example
  * ```ts
- * import { BanList } from "../core/moderation.ts";
- * import { MemoryHistory } from "./memory_history.ts";
+ * import { BanList } from "../../core/moderation.ts";
+ * import { MemoryHistory } from "./history.ts";
  *
  * const store = new MemoryHistory({ retention: 100 });
  * const bans = new BanList(store.moderation, { mutes: store.moderation });

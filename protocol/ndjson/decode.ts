@@ -5,8 +5,8 @@
  * @module
  */
 
-import { MAX_REF_LENGTH, MAX_ROOMS_PER_USER } from "../config/limits.ts";
-import { type ClientFrame, type ErrorFrame, errorFrame, LOBBY } from "./frames.ts";
+import { MAX_REF_LENGTH, MAX_ROOMS_PER_USER } from "../../config/limits.ts";
+import { type ClientFrame, type ErrorFrame, errorFrame, LOBBY } from "../frames.ts";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 

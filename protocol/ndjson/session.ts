@@ -4,9 +4,9 @@
  * @module
  */
 
-import { assertNever, errorFrame } from "../protocol/frames.ts";
-import { parseClientFrame } from "../protocol/parse.ts";
-import type { Connection, ProtocolSession } from "./connection.ts";
+import { assertNever, errorFrame } from "../frames.ts";
+import { parseClientFrame } from "./decode.ts";
+import type { Connection, ProtocolSession } from "../../transport/peer.ts";
 
 /** Adapts NDJSON frames from one connection to hub calls. */
 export class NdjsonSession implements ProtocolSession {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { assertNever, type LeaveReason, LOBBY, type ServerFrame } from "./frames.ts";
+import { assertNever, type LeaveReason, LOBBY, type ServerFrame } from "../frames.ts";
 
 /** A few words for each leave reason, as people read them. */
 export const LEAVE_REASON_TEXT: Record<LeaveReason, string> = {

@@ -17,8 +17,8 @@
 import { createPrivateKey, createPublicKey, X509Certificate } from "node:crypto";
 import { Duplex } from "node:stream";
 import tls from "node:tls";
-import { TLS_HANDSHAKE_TIMEOUT_MS } from "../config/security_limits.ts";
-import { closeQuietly, type Link } from "./link.ts";
+import { TLS_HANDSHAKE_TIMEOUT_MS } from "../../config/security_limits.ts";
+import { closeQuietly, type Link } from "../link.ts";
 import { type TlsCredentials, TlsError } from "./tls.ts";
 
 /** A checked certificate and key, ready for handshakes. */

@@ -5,9 +5,9 @@
  * @module
  */
 
-import { errorFrame, LOBBY, PROTOCOL_VERSION } from "../protocol/frames.ts";
-import { decodeUtf8 } from "../protocol/parse.ts";
-import type { Connection, ProtocolSession } from "./connection.ts";
+import { errorFrame, LOBBY, PROTOCOL_VERSION } from "../frames.ts";
+import { decodeUtf8 } from "../ndjson/decode.ts";
+import type { Connection, ProtocolSession } from "../../transport/peer.ts";
 
 const encoder = new TextEncoder();
 const NICK_PROMPT = encoder.encode("Nickname: ");

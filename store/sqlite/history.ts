@@ -1,7 +1,7 @@
 /**
  * {@linkcode HistoryStore} on embedded SQLite (`node:sqlite`). WAL mode; every append is one
  * transaction, committed before the hub acknowledges or relays anything in it. The database is
- * bounded (see store/sqlite_bounds.ts): retention per room and a byte cap in that transaction,
+ * bounded (see store/sqlite/bounds.ts): retention per room and a byte cap in that transaction,
  * the age limit on a timer. Reads never write, and every failure is a {@linkcode StoreError}
  * that names its cause ("the disk is full"); upkeep failures are reported, never thrown.
  *
@@ -9,23 +9,17 @@
  */
 
 import type { DatabaseSync, StatementSync } from "node:sqlite";
-import type { HistorySlice, HistoryStore, StoredMessage } from "../core/history.ts";
-import { roomKey } from "../core/room.ts";
+import type { HistorySlice, HistoryStore, StoredMessage } from "../../core/ports.ts";
+import { roomKey } from "../../core/room.ts";
 import {
   STORE_UPKEEP_BACKLOG_DELAY_MS,
   STORE_UPKEEP_BATCHES,
   STORE_UPKEEP_INTERVAL_MS,
-} from "../config/limits.ts";
-import {
-  guarded,
-  inTransaction,
-  openDatabase,
-  type StoreFault,
-  type SyncMode,
-} from "./sqlite_db.ts";
-import { StoreBounds } from "./sqlite_bounds.ts";
-import { SqliteModeration } from "./sqlite_moderation.ts";
-import { type StoreError, storeError } from "./store_error.ts";
+} from "../../config/limits.ts";
+import { guarded, inTransaction, openDatabase, type StoreFault, type SyncMode } from "./db.ts";
+import { StoreBounds } from "./bounds.ts";
+import { SqliteModeration } from "./moderation.ts";
+import { type StoreError, storeError } from "../store_error.ts";
 
 export type { StoreFault, SyncMode };
 

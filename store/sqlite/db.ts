@@ -7,7 +7,7 @@
  */
 
 import { DatabaseSync } from "node:sqlite";
-import { storeError } from "./store_error.ts";
+import { storeError } from "../store_error.ts";
 
 /** How hard each commit is pushed to disk. */
 export type SyncMode = "normal" | "full";

@@ -16,7 +16,7 @@ import {
   SLOW_WRITE_GRACE_MS,
 } from "../config/limits.ts";
 import type { Hub, PeerSink, User } from "../core/hub.ts";
-import { type CommandOutcome, runCommand } from "../core/commands.ts";
+import { type CommandOutcome, runCommand } from "../core/commands/chat.ts";
 import { SocketReader } from "./socket_reader.ts";
 import {
   assertNever,
@@ -30,8 +30,8 @@ import type { Logger } from "../log/logger.ts";
 import { isRejectReason, type RejectReason } from "../metrics/sockchat_metrics.ts";
 import { FloodGuard, type FloodGuardOptions } from "../security/token_bucket.ts";
 import { OutboundQueue, writeAll } from "./outbound_queue.ts";
-import { NdjsonSession } from "./ndjson_session.ts";
-import { PLAIN_GREETING, PlainSession } from "./plain_session.ts";
+import { NdjsonSession } from "../protocol/ndjson/session.ts";
+import { PLAIN_GREETING, PlainSession } from "../protocol/plain/session.ts";
 import type { Link } from "./link.ts";
 
 /** Settings shared by every connection of a server. */

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { ACCEPT_BACKOFF_MAX_MS, ACCEPT_BACKOFF_MIN_MS } from "../config/limits.ts";
+import { ACCEPT_BACKOFF_MAX_MS, ACCEPT_BACKOFF_MIN_MS } from "../../config/limits.ts";
 
 /** Something that accepts connections, as `Deno.Listener` does. */
 export interface Acceptor<T> {

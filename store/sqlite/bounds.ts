@@ -14,8 +14,8 @@
  */
 
 import type { DatabaseSync, StatementSync } from "node:sqlite";
-import { STORE_PRUNE_BATCH, STORE_UPKEEP_BATCHES } from "../config/limits.ts";
-import { inTransaction } from "./sqlite_db.ts";
+import { STORE_PRUNE_BATCH, STORE_UPKEEP_BATCHES } from "../../config/limits.ts";
+import { inTransaction } from "./db.ts";
 
 /** Settings for {@linkcode StoreBounds}. */
 export interface BoundsOptions {
@@ -74,7 +74,7 @@ export class StoreBounds {
   readonly #forgetRoom: StatementSync;
   readonly #noteForgotten: StatementSync;
 
-  /** Bounds for `db`, whose schema is current (see sqlite_db.ts). */
+  /** Bounds for `db`, whose schema is current (see db.ts). */
   constructor(db: DatabaseSync, options: BoundsOptions) {
     this.#db = db;
     this.#options = options;
