@@ -6,6 +6,7 @@
  * @module
  */
 
+import { NDJSON } from "../protocol/ndjson/encode.ts";
 import type { HistorySlice, HistoryStore, StoredMessage } from "../core/ports.ts";
 import { Hub, type PeerSink, type User } from "../core/hub.ts";
 import { type Ban, BanList, type BanStore } from "../core/moderation.ts";
@@ -19,7 +20,7 @@ class FakeSink implements PeerSink {
   #queue: Uint8Array[] = [];
   deliver(out: Deliverable): void {
     if (this.#queue.length >= 64) this.#queue = [];
-    this.#queue.push(out.ndjson());
+    this.#queue.push(out.encode(NDJSON));
   }
   close(): void {}
 }

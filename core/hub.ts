@@ -35,7 +35,7 @@ import { Room, roomKey, roomProblem } from "./room.ts";
 import { type PeerSink, User } from "./user.ts";
 import { type BanList, describeUntil } from "./moderation.ts";
 import { Moderator, type Verifier } from "./moderator.ts";
-import { replay } from "./replay.ts";
+import { type FrameBytes, replay } from "./replay.ts";
 import { Presence, type PresenceNotice } from "./presence.ts";
 import { sanitizeMessageText as sanitizeText } from "../security/unicode.ts";
 
@@ -72,6 +72,12 @@ export interface HubOptions {
    * with what each read cost. @default unlimited
    */
   historyReads?: ReadBudget;
+  /**
+   * Bytes a frame takes on the wire, for replay budgets. The server passes its NDJSON size
+   * (which also caches the encoding); the core knows no wire format.
+   * @default the length of the frame as JSON
+   */
+  frameBytes?: FrameBytes;
 }
 
 /** A per-address allowance of bytes read from the history store. */
@@ -141,6 +147,7 @@ export class Hub {
       audit: () => {},
       onCommit: () => {},
       historyReads: UNLIMITED_READS,
+      frameBytes: (out: Outgoing) => JSON.stringify(out.frame).length + 1,
       ...given,
     };
     this.#store = options.store;
@@ -332,7 +339,9 @@ export class Hub {
       );
       // The read is bounded by the address's allowance (in stored bytes); the replay only by
       // the queue budget (in wire bytes), so nothing the address paid for is cut again.
-      if (slice !== null) budget -= replay(this, user, room, slice, Math.max(0, budget));
+      if (slice !== null) {
+        budget -= replay(user, room, slice, Math.max(0, budget), this.#options.frameBytes);
+      }
     }
   }
 
@@ -549,7 +558,7 @@ export class Hub {
       allowance,
     );
     if (slice === null) return 0;
-    replay(this, user, room, slice, Math.max(0, roomBudget));
+    replay(user, room, slice, Math.max(0, roomBudget), this.#options.frameBytes);
     return slice.messages.length;
   }
 

@@ -9,20 +9,23 @@
 import type { ServerFrame } from "../protocol/frames.ts";
 import { Outgoing } from "../protocol/outgoing.ts";
 import type { HistorySlice } from "./ports.ts";
-import type { Hub } from "./hub.ts";
 import type { Room } from "./room.ts";
 import type { User } from "./user.ts";
 
+/** How many bytes a frame takes on the wire (the transport knows; see `HubOptions.frameBytes`). */
+export type FrameBytes = (out: Outgoing) => number;
+
 /**
- * Sends a history slice to `user`, newest messages first in priority, within `budget` bytes;
- * returns the bytes it used, so that one login resuming many rooms shares one budget.
+ * Sends a history slice to `user`, newest messages first in priority, within `budget` bytes as
+ * `frameBytes` counts them; returns the bytes it used, so that one login resuming many rooms
+ * shares one budget. It needs nothing of the hub: only the user's sink.
  */
 export function replay(
-  hub: Hub,
   user: User,
   room: Room,
   slice: HistorySlice,
   budget: number,
+  frameBytes: FrameBytes,
 ): number {
   const outs: Outgoing[] = [];
   let bytes = 0;
@@ -40,16 +43,16 @@ export function replay(
     };
     if (m.action) frame.action = true;
     const out = new Outgoing(frame);
-    bytes += out.ndjson().length;
-    if (bytes > budget) {
-      bytes -= out.ndjson().length;
+    const size = frameBytes(out);
+    if (bytes + size > budget) {
       cut = i + 1;
       break;
     }
+    bytes += size;
     outs.push(out);
   }
   const missed = slice.missed + cut;
-  if (missed > 0) hub.send(user, { type: "gap", room: room.name, missed });
+  if (missed > 0) user.sink.deliver(new Outgoing({ type: "gap", room: room.name, missed }));
   for (let i = outs.length - 1; i >= 0; i--) user.sink.deliver(outs[i]);
   return bytes;
 }

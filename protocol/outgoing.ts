@@ -5,67 +5,44 @@
  * @module
  */
 
+import type { FrameCodec } from "./codec.ts";
 import type { ServerFrame } from "./frames.ts";
-import { renderPlain } from "./plain/render.ts";
 
-const encoder = new TextEncoder();
-const EMPTY = new Uint8Array(0);
-
-/** Encoded bytes on their way to peers: one frame, or several sent together. */
+/** Something the core hands to a peer: one frame or a committed batch, encodable per codec. */
 export interface Deliverable {
   /** How many frames these bytes hold (for delivery counts). */
   readonly count: number;
-  /** NDJSON bytes, each frame LF-terminated. */
-  ndjson(): Uint8Array;
-  /** Plain-text bytes; empty when a plain client sees nothing. */
-  plain(): Uint8Array;
+  /** The bytes for `codec`: encoded on first use, then shared by every peer that speaks it. */
+  encode(codec: FrameCodec): Uint8Array;
 }
 
-/**
- * Wraps a frame and memoises its NDJSON and plain-text encodings.
- *
- * @example
- * ```ts
- * const out = new Outgoing({ type: "join", room: "#lobby", nick: "bob", ts: 0 });
- * out.ndjson(); // the same Uint8Array on every call
- * ```
- */
+/** One frame, encoded at most once per codec. */
 export class Outgoing implements Deliverable {
   /** The frame being sent. */
   readonly frame: ServerFrame;
   /** One frame. */
   readonly count = 1;
-  #ndjson?: Uint8Array;
-  #plain?: Uint8Array;
+  /** Encodings by codec slot. */
+  #bytes: (Uint8Array | undefined)[] = [];
 
   constructor(frame: ServerFrame) {
     this.frame = frame;
   }
 
-  /** The frame as one NDJSON line, LF included. */
-  ndjson(): Uint8Array {
-    return this.#ndjson ??= encoder.encode(JSON.stringify(this.frame) + "\n");
-  }
-
-  /** The frame as plain text lines, CRLF-terminated for telnet; empty when there is nothing to show. */
-  plain(): Uint8Array {
-    if (this.#plain === undefined) {
-      const text = renderPlain(this.frame);
-      this.#plain = text === null ? EMPTY : encoder.encode(text.replaceAll("\n", "\r\n") + "\r\n");
-    }
-    return this.#plain;
+  /** {@inheritDoc Deliverable.encode} */
+  encode(codec: FrameCodec): Uint8Array {
+    return this.#bytes[codec.slot] ??= codec.encode(this.frame);
   }
 }
 
 /**
- * Several frames that go to the same recipients in the same order, concatenated once, so that
- * each recipient's queue takes one buffer (and its writer copies nothing) instead of one per
- * frame. The hub uses it for a committed batch of room messages.
+ * Several frames delivered as one: a committed batch relayed to a member who gets all of it.
+ * Per codec, the frames' encodings are concatenated once and the same buffer goes to every such
+ * member.
  */
 export class OutgoingBatch implements Deliverable {
   readonly #items: readonly Outgoing[];
-  #ndjson?: Uint8Array;
-  #plain?: Uint8Array;
+  #bytes: (Uint8Array | undefined)[] = [];
 
   constructor(items: readonly Outgoing[]) {
     this.#items = items;
@@ -76,18 +53,18 @@ export class OutgoingBatch implements Deliverable {
     return this.#items.length;
   }
 
-  /** All frames' NDJSON, in order, as one buffer. */
-  ndjson(): Uint8Array {
-    return this.#ndjson ??= concat(this.#items.map((o) => o.ndjson()));
+  /** The frames, in order. */
+  get frames(): readonly ServerFrame[] {
+    return this.#items.map((o) => o.frame);
   }
 
-  /** All frames' plain text, in order, as one buffer. */
-  plain(): Uint8Array {
-    return this.#plain ??= concat(this.#items.map((o) => o.plain()));
+  /** {@inheritDoc Deliverable.encode} */
+  encode(codec: FrameCodec): Uint8Array {
+    return this.#bytes[codec.slot] ??= concat(this.#items.map((o) => o.encode(codec)));
   }
 }
 
-/** The parts as one buffer (the part itself when there is only one); `total` if known. */
+/** Joins byte arrays into one (no copy for a single part). */
 export function concat(parts: readonly Uint8Array[], total = -1): Uint8Array {
   if (parts.length === 1) return parts[0];
   if (total < 0) {

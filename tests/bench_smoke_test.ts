@@ -1,3 +1,4 @@
+import { NDJSON } from "../protocol/ndjson/encode.ts";
 import assert from "node:assert/strict";
 import { frameKind, readField, readStamp, type StampedText } from "../bench/loadgen/frame_scan.ts";
 import { LatencyHistogram } from "../bench/loadgen/histogram.ts";
@@ -11,7 +12,7 @@ import type { ServerFrame } from "../protocol/frames.ts";
 // a name, instead of making the benchmark count nothing.
 
 const line = (frame: ServerFrame) => {
-  const bytes = new Outgoing(frame).ndjson();
+  const bytes = new Outgoing(frame).encode(NDJSON);
   return { bytes, end: bytes.length - 1 };
 };
 

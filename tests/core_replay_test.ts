@@ -4,6 +4,7 @@
  * address's read budget), and what each read is charged.
  */
 
+import { NDJSON } from "../protocol/ndjson/encode.ts";
 import assert from "node:assert/strict";
 import {
   CoreHarness,
@@ -33,7 +34,7 @@ function replayedBytes(id: number, text: string, from = "alice"): number {
     text,
     ts: START_MS,
     history: true,
-  }).ndjson().length;
+  }).encode(NDJSON).length;
 }
 
 Deno.test("core replay: joining a room replays its recent history after the joined frame", () => {

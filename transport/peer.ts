@@ -1,7 +1,9 @@
 /**
- * One accepted connection (TCP, or TLS over TCP: any {@linkcode Link}): reads frames, feeds them to the hub through a protocol session
- * (NDJSON or plain text, told apart by the first byte), and drains its bounded outbound queue.
- * Every way a connection can end funnels through {@linkcode Connection.finish}.
+ * One client, whatever its front end: the peer type every transport shares. It owns the link
+ * (bytes in and out), the bounded outbound queue, flood control, the login and idle deadlines,
+ * bad-frame counting and login bookkeeping, and it is the hub's sink for its user. A front end
+ * adds only its link and a session opener that picks the codec (TCP sniffs NDJSON or plain text,
+ * see `tcp/sniff.ts`). Every way a peer can end funnels through {@linkcode Peer.finish}.
  *
  * @module
  */
@@ -10,7 +12,6 @@ import {
   LINGER_MS,
   MAX_BAD_FRAMES,
   NICK_MAX_LENGTH,
-  PLAIN_GREETING_DELAY_MS,
   QUEUE_BURST_FACTOR,
   SHUTDOWN_GRACE_MS,
   SLOW_WRITE_GRACE_MS,
@@ -30,12 +31,13 @@ import type { Logger } from "../log/logger.ts";
 import { isRejectReason, type RejectReason } from "../metrics/sockchat_metrics.ts";
 import { FloodGuard, type FloodGuardOptions } from "../security/token_bucket.ts";
 import { OutboundQueue, writeAll } from "./outbound_queue.ts";
-import { NdjsonSession } from "../protocol/ndjson/session.ts";
-import { PLAIN_GREETING, PlainSession } from "../protocol/plain/session.ts";
+import type { FrameCodec } from "../protocol/codec.ts";
+import { NDJSON } from "../protocol/ndjson/encode.ts";
+import type { LoginAttempt, OpenedSession, SessionPort } from "../protocol/session.ts";
 import type { Link } from "./link.ts";
 
 /** Settings shared by every connection of a server. */
-export interface ConnectionOptions {
+export interface PeerOptions {
   hub: Hub;
   logger: Logger;
   maxFrame: number;
@@ -47,11 +49,11 @@ export interface ConnectionOptions {
   /** An NDJSON client silent for half this is pinged; silent for all of it, dropped. */
   idleTimeoutMs: number;
   /** Counters and gauges to keep up to date. */
-  metrics: ConnectionMetrics;
+  metrics: PeerMetrics;
 }
 
 /** What a connection reports as it goes. Every method must be cheap: no allocation. */
-export interface ConnectionMetrics {
+export interface PeerMetrics {
   /** `n` frames were admitted by flood control. */
   framesIn(n: number): void;
   /** `n` frames (in one buffer) were queued for this peer. */
@@ -64,28 +66,26 @@ export interface ConnectionMetrics {
   rejected(reason: RejectReason): void;
 }
 
-/** What a wire-format session does with the frames of its connection. */
-export interface ProtocolSession {
-  /** Called once, when the mode is known (or the greeting delay passed). */
-  start(): void;
-  /** One complete frame's bytes. */
-  frame(bytes: Uint8Array): void;
-  /** A burst of input has been handed over (a plain-text paste ends here). */
-  endOfBatch(): void;
-}
+/**
+ * Picks the codec and session for a new peer from its first bytes (or its front end), or null if
+ * the peer hung up first. `first` is the chunk it read, handed to the frame decoder.
+ */
+export type SessionOpener = (
+  reader: SocketReader,
+  port: SessionPort,
+) => Promise<{ first: Uint8Array | null; opened: OpenedSession } | null>;
 
-/** The wire format a connection speaks. */
-export type WireMode = "json" | "plain";
-
-const OPEN_BRACE = 0x7b;
-
-/** A live connection: the hub's sink for it, and the owner of its socket. */
-export class Connection implements PeerSink {
+/** A live client: the hub's sink for it, its session's port, and the owner of its link. */
+export class Peer implements PeerSink, SessionPort {
   readonly #conn: Link;
-  readonly #options: ConnectionOptions;
+  readonly #options: PeerOptions;
   readonly #queue: OutboundQueue;
   readonly #remote: string;
-  #mode: WireMode = "json";
+  /** NDJSON until the session says otherwise: errors before that are read by programs. */
+  #codec: FrameCodec = NDJSON;
+  /** Whether this client's codec is pinged when silent. */
+  #pinged = true;
+  readonly #open: SessionOpener;
   #writer: Promise<void> = Promise.resolve();
   #user: User | null = null;
   #finishing = false;
@@ -103,8 +103,14 @@ export class Connection implements PeerSink {
    * @param openedAt When the socket was accepted (`performance.now()`), if earlier than now:
    * time spent on a TLS handshake counts against the handshake timeout.
    */
-  constructor(conn: Link, options: ConnectionOptions, openedAt: number = performance.now()) {
+  constructor(
+    conn: Link,
+    options: PeerOptions,
+    open: SessionOpener,
+    openedAt: number = performance.now(),
+  ) {
     this.#conn = conn;
+    this.#open = open;
     this.#opened = openedAt;
     this.#options = options;
     this.#queue = new OutboundQueue({
@@ -146,7 +152,7 @@ export class Connection implements PeerSink {
       }
       return;
     }
-    if (this.#mode !== "json") return; // people on netcat may lurk in silence
+    if (!this.#pinged) return; // people on netcat may lurk in silence
     const quiet = now - this.#lastHeard;
     if (quiet > this.#options.idleTimeoutMs) {
       this.send(errorFrame("ping_timeout", "No answer to ping; closing.", { fatal: true }));
@@ -182,19 +188,69 @@ export class Connection implements PeerSink {
     return this.#finishing;
   }
 
+  /** True when logins need the server password. */
+  get needsPassword(): boolean {
+    return this.#options.hub.needsPassword;
+  }
+
+  /** {@inheritDoc SessionPort.login} */
+  login(attempt: LoginAttempt): ErrorFrame | null {
+    if (this.#user !== null) {
+      const error = errorFrame(
+        "already_joined",
+        `You are already logged in as ${this.#user.nick}.`,
+      );
+      this.send(error);
+      return error;
+    }
+    const result = this.#options.hub.login(this, { ...attempt, address: this.address });
+    if (result.ok) {
+      this.#loggedIn(result.user);
+      return null;
+    }
+    this.#loginRefused(result.error, attempt.nick);
+    return result.error;
+  }
+
+  /** {@inheritDoc SessionPort.say} */
+  say(room: string, text: string, ref?: string): void {
+    if (this.#user !== null) this.#options.hub.say(this.#user, room, text, ref);
+  }
+
+  /** {@inheritDoc SessionPort.isIn} */
+  isIn(room: string): boolean {
+    const found = this.#options.hub.room(room);
+    return found !== undefined && this.#user !== null && this.#user.rooms.has(found);
+  }
+
+  /** {@inheritDoc SessionPort.anyRoom} */
+  anyRoom(): string | undefined {
+    for (const room of this.#user?.rooms ?? []) return room.name;
+    return undefined;
+  }
+
+  /** {@inheritDoc SessionPort.quit} */
+  quit(): void {
+    this.finish("quit", true);
+  }
+
   /** Records a successful login. */
-  loggedIn(user: User): void {
+  #loggedIn(user: User): void {
     // An overflow during the welcome finishes us only after this (see #overflow), and that
     // finish logs the user out, so no ghost is left in the hub.
     this.#user = user;
-    this.#options.logger.info("login", { remote: this.#remote, nick: user.nick, mode: this.#mode });
+    this.#options.logger.info("login", {
+      remote: this.#remote,
+      nick: user.nick,
+      mode: this.#codec.name,
+    });
   }
 
   /**
    * Tells the peer why its login failed. A fatal refusal (banned, server full, wrong password,
    * ...) is counted, logged and ends the connection; others (a nick taken) allow a retry.
    */
-  loginRefused(error: ErrorFrame, nick: string): void {
+  #loginRefused(error: ErrorFrame, nick: string): void {
     this.send(error);
     if (!error.fatal) return;
     if (isRejectReason(error.code)) this.#options.metrics.rejected(error.code);
@@ -210,7 +266,7 @@ export class Connection implements PeerSink {
   /** {@inheritDoc PeerSink.deliver} */
   deliver(out: Deliverable): void {
     if (this.#finishing || this.#overflowed) return;
-    const bytes = this.#mode === "json" ? out.ndjson() : out.plain();
+    const bytes = out.encode(this.#codec);
     if (bytes.length === 0) return;
     if (!this.#queue.push(bytes)) {
       this.#overflow();
@@ -265,9 +321,10 @@ export class Connection implements PeerSink {
     this.finish("protocol_error", true);
   }
 
-  /** Runs a slash command for this connection's user, and leaves if the command says so. */
-  command(user: User, line: string, room: string, ref?: string): CommandOutcome {
-    const outcome = runCommand(this.#options.hub, user, line, room, ref);
+  /** Runs a slash command for this peer's user, and leaves if the command says so. */
+  command(line: string, room: string, ref?: string): CommandOutcome {
+    if (this.#user === null) return {};
+    const outcome = runCommand(this.#options.hub, this.#user, line, room, ref);
     if (outcome.quit) this.finish("quit", true);
     else if (outcome.close) this.finish(outcome.close, true);
     return outcome;
@@ -334,9 +391,12 @@ export class Connection implements PeerSink {
     );
     const reader = new SocketReader(this.#conn);
     try {
-      const first = await this.#firstChunk(reader);
-      if (first !== null) {
-        const session = this.#session(modeOf(first));
+      const start = await this.#open(reader, this);
+      if (start !== null) {
+        const { session, codec, pings } = start.opened;
+        this.#codec = codec;
+        this.#pinged = pings;
+        const first = start.first;
         session.start();
         for await (
           const { frames, more } of reader.frames(first, { maxFrame: this.#options.maxFrame })
@@ -378,34 +438,6 @@ export class Connection implements PeerSink {
   }
 
   /**
-   * Waits for the first bytes, which decide the wire mode. If none arrive within the greeting
-   * delay the peer is probably a person on netcat waiting to be asked something, so a plain
-   * greeting goes out (NDJSON clients skip lines that are not JSON before their welcome).
-   * Returns null at EOF before any byte.
-   */
-  async #firstChunk(reader: SocketReader): Promise<Uint8Array | null> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const next = reader.read();
-    const late = new Promise<"late">((resolve) => {
-      timer = setTimeout(() => resolve("late"), PLAIN_GREETING_DELAY_MS);
-    });
-    let early: Uint8Array | null | "late";
-    try {
-      early = await Promise.race([next, late]);
-    } finally {
-      clearTimeout(timer);
-    }
-    if (early === "late") {
-      this.#greeted = true;
-      this.sendRaw(PLAIN_GREETING);
-    }
-    const first = early === "late" ? await next : early;
-    return first === null ? null : first.slice();
-  }
-
-  #greeted = false;
-
-  /**
    * Flood control: true if a message (or command, or login line) of `bytes` bytes may be
    * handled. Sessions call it once per unit of work: an NDJSON frame, or a whole plain-text paste.
    */
@@ -442,11 +474,6 @@ export class Connection implements PeerSink {
     }
   }
 
-  #session(mode: WireMode): ProtocolSession {
-    this.#mode = mode;
-    return mode === "json" ? new NdjsonSession(this) : new PlainSession(this, this.#greeted);
-  }
-
   #hardClose(): void {
     if (this.#closed) return;
     this.#closed = true;
@@ -464,8 +491,4 @@ const IO_ERRORS: readonly (new (...args: never[]) => Error)[] = Object.values(De
 /** True for the errors sockets raise (`Deno.errors.*`: reset, broken pipe, bad TLS, ...). */
 function isIoError(error: unknown): boolean {
   return IO_ERRORS.some((kind) => error instanceof kind);
-}
-
-function modeOf(bytes: Uint8Array): WireMode {
-  return bytes[0] === OPEN_BRACE ? "json" : "plain";
 }

@@ -6,13 +6,13 @@
 
 import { assertNever, errorFrame } from "../frames.ts";
 import { parseClientFrame } from "./decode.ts";
-import type { Connection, ProtocolSession } from "../../transport/peer.ts";
+import type { ProtocolSession, SessionPort } from "../session.ts";
 
 /** Adapts NDJSON frames from one connection to hub calls. */
 export class NdjsonSession implements ProtocolSession {
-  readonly #conn: Connection;
+  readonly #conn: SessionPort;
 
-  constructor(conn: Connection) {
+  constructor(conn: SessionPort) {
     this.#conn = conn;
   }
 
@@ -41,18 +41,12 @@ export class NdjsonSession implements ProtocolSession {
           );
           return;
         }
-        const result = this.#conn.hub.login(this.#conn, {
+        this.#conn.login({
           version: frame.v,
           nick: frame.nick,
           resume: frame.resume,
           password: frame.password,
-          address: this.#conn.address,
         });
-        if (result.ok) {
-          this.#conn.loggedIn(result.user);
-          return;
-        }
-        this.#conn.loginRefused(result.error, frame.nick);
         return;
       }
       case "msg":
@@ -62,15 +56,15 @@ export class NdjsonSession implements ProtocolSession {
             errorFrame("not_joined", "Send a hello before anything else.", { ref: frame.ref }),
           );
         } else if (frame.type === "msg") {
-          this.#conn.hub.say(user, frame.room, frame.text, frame.ref);
+          this.#conn.say(frame.room, frame.text, frame.ref);
         } else {
-          this.#conn.command(user, frame.line, frame.room, frame.ref);
+          this.#conn.command(frame.line, frame.room, frame.ref);
         }
         return;
       case "pong":
         return; // a sign of life, and every frame read already counts as one
       case "quit":
-        this.#conn.finish("quit", true);
+        this.#conn.quit();
         return;
       default:
         assertNever(frame);

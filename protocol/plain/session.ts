@@ -7,7 +7,7 @@
 
 import { errorFrame, LOBBY, PROTOCOL_VERSION } from "../frames.ts";
 import { decodeUtf8 } from "../ndjson/decode.ts";
-import type { Connection, ProtocolSession } from "../../transport/peer.ts";
+import type { ProtocolSession, SessionPort } from "../session.ts";
 
 const encoder = new TextEncoder();
 const NICK_PROMPT = encoder.encode("Nickname: ");
@@ -20,7 +20,7 @@ export const PLAIN_GREETING: Uint8Array = encoder.encode(
 
 /** Adapts plain lines from one connection to hub calls. */
 export class PlainSession implements ProtocolSession {
-  readonly #conn: Connection;
+  readonly #conn: SessionPort;
   readonly #greeted: boolean;
   /** Lines of a message continued with a trailing backslash. */
   #pending: string[] = [];
@@ -32,7 +32,7 @@ export class PlainSession implements ProtocolSession {
   /** Where this user's lines go: the room they joined last. */
   #room: string = LOBBY;
 
-  constructor(conn: Connection, greeted: boolean) {
+  constructor(conn: SessionPort, greeted: boolean) {
     this.#conn = conn;
     this.#greeted = greeted;
   }
@@ -42,7 +42,7 @@ export class PlainSession implements ProtocolSession {
     // A late greeting already asked, on a line of its own (so that a slow NDJSON client can
     // skip it); otherwise ask now, with the prompt on the same line as the answer.
     if (!this.#greeted) this.#conn.sendRaw(PLAIN_GREETING);
-    if (this.#conn.hub.needsPassword) {
+    if (this.#conn.needsPassword) {
       this.#conn.sendRaw(PASSWORD_PROMPT);
     } else if (!this.#greeted) {
       this.#conn.sendRaw(NICK_PROMPT);
@@ -64,7 +64,7 @@ export class PlainSession implements ProtocolSession {
     const user = this.#conn.user;
     if (user === null) {
       if (!this.#conn.admit(bytes.length)) return;
-      if (this.#conn.hub.needsPassword && this.#password === undefined) {
+      if (this.#conn.needsPassword && this.#password === undefined) {
         this.#password = line;
         this.#conn.sendRaw(NICK_PROMPT);
         return;
@@ -75,7 +75,7 @@ export class PlainSession implements ProtocolSession {
     if (!this.#continued && line.startsWith("/") && !line.startsWith("//")) {
       this.#sendPending(); // text pasted before the command goes first
       if (!this.#conn.admit(bytes.length)) return;
-      const outcome = this.#conn.command(user, line.trim(), this.#room);
+      const outcome = this.#conn.command(line.trim(), this.#room);
       if (outcome.room !== undefined) this.#room = outcome.room;
       return;
     }
@@ -102,13 +102,9 @@ export class PlainSession implements ProtocolSession {
     this.#pendingBytes = 0;
     if (text.trim() === "") return; // an empty line is not worth an error to a person
     if (!this.#conn.admit(bytes - 1)) return;
-    const current = this.#conn.hub.room(this.#room);
-    if (current === undefined || !user.rooms.has(current)) {
-      // The current room was left: fall back to any room the user is still in.
-      const [any] = user.rooms;
-      if (any !== undefined) this.#room = any.name;
-    }
-    this.#conn.hub.say(user, this.#room, text);
+    // The current room was left: fall back to any room the user is still in.
+    if (!this.#conn.isIn(this.#room)) this.#room = this.#conn.anyRoom() ?? this.#room;
+    this.#conn.say(this.#room, text);
   }
 
   #login(nick: string): void {
@@ -116,17 +112,11 @@ export class PlainSession implements ProtocolSession {
       this.#conn.sendRaw(NICK_PROMPT);
       return;
     }
-    const result = this.#conn.hub.login(this.#conn, {
+    const refusal = this.#conn.login({
       version: PROTOCOL_VERSION,
       nick,
       password: this.#password,
-      address: this.#conn.address,
     });
-    if (result.ok) {
-      this.#conn.loggedIn(result.user);
-      return;
-    }
-    this.#conn.loginRefused(result.error, nick);
-    if (!result.error.fatal) this.#conn.sendRaw(NICK_PROMPT);
+    if (refusal !== null && !refusal.fatal) this.#conn.sendRaw(NICK_PROMPT);
   }
 }

@@ -35,7 +35,7 @@ import {
   PROTOCOL_VERSION,
   type ServerFrame,
 } from "../../protocol/frames.ts";
-import { type Deliverable, Outgoing } from "../../protocol/outgoing.ts";
+import { type Deliverable, Outgoing, OutgoingBatch } from "../../protocol/outgoing.ts";
 import { MemoryHistory } from "../../store/memory/history.ts";
 
 /** A frame of one type. */
@@ -44,14 +44,11 @@ export type Frame<T extends ServerFrame["type"]> = Extract<ServerFrame, { type: 
 /** Where the manual clock starts: a fixed, ordinary time. */
 export const START_MS = 1_700_000_000_000;
 
-const decoder = new TextDecoder();
-
-/** The frames a deliverable holds: an Outgoing's own frame object, else its NDJSON decoded. */
+/** The frames a deliverable holds: the very frame objects the hub built. */
 export function decode(out: Deliverable): ServerFrame[] {
   if (out instanceof Outgoing) return [out.frame];
-  return decoder.decode(out.ndjson()).split("\n").filter((line) => line !== "").map((line) =>
-    JSON.parse(line) as ServerFrame
-  );
+  if (out instanceof OutgoingBatch) return [...out.frames];
+  throw new Error("a deliverable that is neither one frame nor a batch");
 }
 
 /** A sink that records every delivery, as a transport's queue would receive it. */

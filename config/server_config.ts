@@ -1,0 +1,155 @@
+/**
+ * The server's settings, resolved once: {@linkcode ServerOptions} is what a caller (the CLI, a
+ * test) may give, every field optional; {@linkcode resolveServerConfig} fills in every default,
+ * in this one place, and returns the {@linkcode ServerConfig} the server is built from.
+ *
+ * @module
+ */
+
+import {
+  DEFAULT_HANDSHAKE_TIMEOUT_MS,
+  DEFAULT_HISTORY_REPLAY,
+  DEFAULT_IDLE_TIMEOUT_MS,
+  DEFAULT_MAX_AGE_MS,
+  DEFAULT_MAX_DB_BYTES,
+  DEFAULT_MAX_FRAME_BYTES,
+  DEFAULT_MAX_QUEUE_BYTES,
+  DEFAULT_MAX_USERS,
+  DEFAULT_PORT,
+  DEFAULT_RETENTION_PER_ROOM,
+  DEFAULT_SERVE_HOST,
+  MAX_PENDING_LOGINS,
+} from "./limits.ts";
+import {
+  DEFAULT_HISTORY_READ_BYTES_PER_SECOND,
+  DEFAULT_LOGINS_PER_MINUTE,
+  DEFAULT_MAX_CONNS_PER_IP,
+  TLS_HANDSHAKE_TIMEOUT_MS,
+} from "./security_limits.ts";
+import type { Verifier } from "../core/moderator.ts";
+import { type Logger, silentLogger } from "../log/logger.ts";
+import type { SockchatMetrics } from "../metrics/sockchat_metrics.ts";
+import type { FloodGuardOptions } from "../security/token_bucket.ts";
+import type { StoreFault, SyncMode } from "../store/sqlite/history.ts";
+
+/** PEM certificate chain and key for serving TLS. */
+export interface TlsFiles {
+  cert: string;
+  key: string;
+}
+
+/** Settings for {@linkcode startServer}; every field has a documented default. */
+export interface ServerOptions {
+  /** @default "0.0.0.0" */
+  host?: string;
+  /** 0 picks a free port. @default 7342 */
+  port?: number;
+  /** @default 1000 */
+  maxUsers?: number;
+  /** @default 65536 */
+  maxFrame?: number;
+  /** @default 524288 */
+  maxQueueBytes?: number;
+  /** @default a logger that writes nothing */
+  logger?: Logger;
+  /** SQLite database for history, or `:memory:` to keep nothing. @default ":memory:" */
+  db?: string;
+  /** Messages replayed on joining a room. @default 50 */
+  historyReplay?: number;
+  /** Messages kept per room. @default 10000 */
+  retention?: number;
+  /** `full` fsyncs every commit. @default "normal" */
+  sync?: SyncMode;
+  /**
+   * Bytes the history database may use; past it the oldest messages of any room go first.
+   * 0: no cap. @default 1073741824 (1 GiB)
+   */
+  maxDbBytes?: number;
+  /**
+   * Messages older than this (ms) are deleted, and rooms empty and unused for longer are
+   * forgotten. 0: keep them. @default 7776000000 (90 days)
+   */
+  maxAgeMs?: number;
+  /** Test hook: the database behaves as on a full disk, or as read-only. @default none */
+  storeFault?: StoreFault;
+  /** Serve TLS with this certificate and key (PEM text). @default plain TCP */
+  tls?: TlsFiles;
+  /** Every hello must carry this password. @default none */
+  password?: Verifier | null;
+  /** /oper takes this secret. @default none: no operators */
+  operSecret?: Verifier | null;
+  /** Connections one address may hold open. @default 8 */
+  maxConnsPerIp?: number;
+  /** Flood control; null turns it off. @default the FloodGuard defaults */
+  flood?: FloodGuardOptions | null;
+  /** @default 30000 */
+  handshakeTimeoutMs?: number;
+  /** @default 120000 */
+  idleTimeoutMs?: number;
+  /**
+   * Where counts go (see metrics/sockchat_metrics.ts); the server also gives its gauges
+   * samplers, read at each scrape. @default nowhere
+   */
+  metrics?: SockchatMetrics;
+  /** Connections that may be open without having logged in, server-wide. @default 256 */
+  maxPendingLogins?: number;
+  /** Connections one address may open per minute (bursts of as many); 0 for no limit. @default 30 */
+  maxLoginsPerMinute?: number;
+  /** Bytes of history one address may read per second (/history, joins, resume). @default 1 MiB */
+  historyReadRate?: number;
+}
+
+/** Every setting, with its default applied. */
+export type ServerConfig =
+  & Required<Omit<ServerOptions, "tls" | "metrics" | "storeFault">>
+  & Pick<ServerOptions, "tls" | "metrics" | "storeFault">
+  & {
+    /** How long a TLS handshake (and a refusal's goodbye) may take. */
+    tlsTimeoutMs: number;
+    /** Bytes of history one login's (or one join's) replay may queue: half the queue. */
+    replayBudgetBytes: number;
+  };
+
+/**
+ * Fills in every default. An option given as `undefined` takes its default too.
+ *
+ * @example
+ * ```ts
+ * const config = resolveServerConfig({ port: 0 });
+ * config.maxUsers; // 1000
+ * ```
+ */
+export function resolveServerConfig(options: ServerOptions = {}): ServerConfig {
+  const given = Object.fromEntries(
+    Object.entries(options).filter(([, value]) => value !== undefined),
+  ) as ServerOptions;
+  const handshakeTimeoutMs = given.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
+  const maxQueueBytes = given.maxQueueBytes ?? DEFAULT_MAX_QUEUE_BYTES;
+  return {
+    host: DEFAULT_SERVE_HOST,
+    port: DEFAULT_PORT,
+    maxUsers: DEFAULT_MAX_USERS,
+    maxFrame: DEFAULT_MAX_FRAME_BYTES,
+    logger: silentLogger,
+    db: ":memory:",
+    historyReplay: DEFAULT_HISTORY_REPLAY,
+    retention: DEFAULT_RETENTION_PER_ROOM,
+    sync: "normal",
+    maxDbBytes: DEFAULT_MAX_DB_BYTES,
+    maxAgeMs: DEFAULT_MAX_AGE_MS,
+    password: null,
+    operSecret: null,
+    maxConnsPerIp: DEFAULT_MAX_CONNS_PER_IP,
+    flood: {},
+    idleTimeoutMs: DEFAULT_IDLE_TIMEOUT_MS,
+    maxPendingLogins: MAX_PENDING_LOGINS,
+    maxLoginsPerMinute: DEFAULT_LOGINS_PER_MINUTE,
+    historyReadRate: DEFAULT_HISTORY_READ_BYTES_PER_SECOND,
+    ...given,
+    handshakeTimeoutMs,
+    maxQueueBytes,
+    tlsTimeoutMs: Math.min(TLS_HANDSHAKE_TIMEOUT_MS, handshakeTimeoutMs),
+    // Half the queue, so a join's replay always leaves room for live traffic.
+    replayBudgetBytes: Math.floor(maxQueueBytes / 2),
+  };
+}

@@ -1,0 +1,67 @@
+/**
+ * What a codec's session sees of its peer: a narrow port, so that a wire format (NDJSON, plain
+ * text, and next IRC) turns frames into chat events without knowing sockets, queues, timers or
+ * the hub's other business. `transport/peer.ts` implements it, once, for every front end.
+ *
+ * @module
+ */
+
+import type { CommandOutcome } from "../core/commands/chat.ts";
+import type { LoginRequest } from "../core/hub.ts";
+import type { User } from "../core/user.ts";
+import type { FrameCodec } from "./codec.ts";
+import type { ErrorFrame, ServerFrame } from "./frames.ts";
+
+/** A login as a session asks for it; the peer adds what it knows (the address). */
+export type LoginAttempt = Omit<LoginRequest, "address">;
+
+/** The peer, as a session uses it. */
+export interface SessionPort {
+  /** The logged-in user, once there is one. */
+  readonly user: User | null;
+  /** Largest frame accepted. */
+  readonly maxFrame: number;
+  /** True when logins need the server password. */
+  readonly needsPassword: boolean;
+  /** Flood control: true if a unit of work of `bytes` bytes may be handled now. */
+  admit(bytes: number): boolean;
+  /** A bad frame: told to the client, which is closed after too many. */
+  protocolError(error: ErrorFrame): void;
+  /** Sends one frame to this peer. */
+  send(frame: ServerFrame): void;
+  /** Sends bytes as they are (a prompt). */
+  sendRaw(bytes: Uint8Array): void;
+  /**
+   * Tries to log in. On success the peer is logged in; on a refusal the client is told, and a
+   * fatal one ends the connection. Returns the refusal, or null on success.
+   */
+  login(attempt: LoginAttempt): ErrorFrame | null;
+  /** A message from the logged-in user to a room. */
+  say(room: string, text: string, ref?: string): void;
+  /** A slash command from the logged-in user, run against `room` (the current one). */
+  command(line: string, room: string, ref?: string): CommandOutcome;
+  /** True if the logged-in user is in `room`. */
+  isIn(room: string): boolean;
+  /** A room the logged-in user is in, if any. */
+  anyRoom(): string | undefined;
+  /** The client says goodbye. */
+  quit(): void;
+}
+
+/** What a wire-format session does with the frames of its connection. */
+export interface ProtocolSession {
+  /** Called once, when the format is known. */
+  start(): void;
+  /** One complete frame's bytes. */
+  frame(bytes: Uint8Array): void;
+  /** A burst of input has been handed over (a plain-text paste ends here). */
+  endOfBatch(): void;
+}
+
+/** A session, the codec its peer encodes with, and its keepalive rule. */
+export interface OpenedSession {
+  codec: FrameCodec;
+  session: ProtocolSession;
+  /** True if a silent logged-in client is pinged and then dropped (not for people on netcat). */
+  pings: boolean;
+}

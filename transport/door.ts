@@ -1,0 +1,116 @@
+/**
+ * The door every front end shares: the checks a new connection passes before it costs the
+ * server anything, whatever listener accepted it. A banned address, too many logins in progress
+ * server-wide, too many connections from one address in the last minute (`--max-logins-per-minute`)
+ * or at once (`--max-conns-per-ip`) are refused with one error frame. Refusals are counted, and
+ * logged at most once per address per window. The door only reads: no store write happens here.
+ *
+ * @module
+ */
+
+import type { Hub } from "../core/hub.ts";
+import { type ErrorFrame, errorFrame } from "../protocol/frames.ts";
+import type { Logger } from "../log/logger.ts";
+import { LogThrottle } from "../log/throttle.ts";
+import type { RejectReason } from "../metrics/sockchat_metrics.ts";
+import { AddressBudget } from "../security/address_budget.ts";
+import { addressKey, type ConnLease, ConnLimiter } from "../security/conn_limiter.ts";
+
+/** Settings for a {@linkcode Door}. */
+export interface DoorOptions {
+  hub: Hub;
+  logger: Logger;
+  /** Connections one address may hold open. */
+  maxConnsPerIp: number;
+  /** Connections one address may open per minute; 0: no limit. */
+  maxLoginsPerMinute: number;
+  /** Connections open without a login, server-wide (TLS handshakes included). */
+  maxPendingLogins: number;
+  /** Open connections that have not logged in yet, across every listener, now. */
+  pendingLogins: () => number;
+  /** Counts a refusal. */
+  rejected: (reason: RejectReason) => void;
+}
+
+/** The door's answer: come in (holding a per-address slot), or a refusal to send. */
+export type DoorVerdict =
+  | { ok: true; lease: ConnLease }
+  | { ok: false; reason: RejectReason; error: ErrorFrame };
+
+/**
+ * Admission checks shared by every listener.
+ *
+ * @example
+ * ```ts
+ * const verdict = door.check(address);
+ * if (!verdict.ok) return refuse(conn, verdict.error);
+ * try { await serve(conn); } finally { verdict.lease.release(); }
+ * ```
+ */
+export class Door {
+  readonly #options: DoorOptions;
+  readonly #limiter: ConnLimiter;
+  readonly #logins: AddressBudget | null;
+  readonly #refusals = new LogThrottle();
+
+  constructor(options: DoorOptions) {
+    this.#options = options;
+    this.#limiter = new ConnLimiter(options.maxConnsPerIp);
+    const perMinute = options.maxLoginsPerMinute;
+    this.#logins = perMinute === 0
+      ? null
+      : new AddressBudget({ capacity: perMinute, refillPerSecond: perMinute / 60 });
+  }
+
+  /** Decides about a connection from `address`; an admitted one holds a slot until released. */
+  check(address: string): DoorVerdict {
+    const { hub } = this.#options;
+    if (hub.moderation.bans.find(null, address, hub.now()) !== undefined) {
+      return refusal("banned", "Your address is banned.");
+    }
+    // Connections that have not logged in yet cost memory and belong to nobody: cap them
+    // server-wide, so that many addresses together cannot hold the door open either.
+    if (this.#options.pendingLogins() >= this.#options.maxPendingLogins) {
+      return refusal(
+        "too_many_connections",
+        "The server has too many logins in progress; try again in a moment.",
+      );
+    }
+    if (this.#logins !== null && !this.#logins.take(address)) {
+      return refusal(
+        "too_many_connections",
+        `Too many connections from your address in the last minute; try again in ${
+          this.#logins.waitSeconds(address)
+        } s.`,
+      );
+    }
+    const lease = this.#limiter.acquire(address);
+    if (lease === null) {
+      return refusal(
+        "too_many_connections",
+        "Too many connections from your address; close one and try again.",
+      );
+    }
+    return { ok: true, lease };
+  }
+
+  /**
+   * Counts a refusal and logs it, once per address per window (with how many were left out):
+   * a client refused thousands of times a second must not fill the operator's disk.
+   */
+  refused(remote: Deno.NetAddr, reason: RejectReason, detail?: string): void {
+    this.#options.rejected(reason);
+    const suppressed = this.#refusals.take(addressKey(remote.hostname), performance.now());
+    if (suppressed === null) return;
+    this.#options.logger.info("refused", {
+      remote: `${remote.hostname}:${remote.port}`,
+      reason,
+      ...(detail === undefined ? {} : { detail }),
+      ...(suppressed > 0 ? { suppressed } : {}),
+    });
+  }
+}
+
+function refusal(reason: "banned" | "too_many_connections", message: string): DoorVerdict {
+  return { ok: false, reason, error: errorFrame(reason, message, { fatal: true }) };
+}
