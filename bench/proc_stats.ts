@@ -13,9 +13,9 @@ export const DEFAULT_CLOCK_TICKS = 100;
  *
  * @example
  * ```ts
- * const before = cpuMs(pid);
+ * const before = cpuMs("self");
  * // ... load ...
- * const used = cpuMs(pid) - before;
+ * const used = cpuMs("self") - before;
  * ```
  */
 export function cpuMs(pid: number | "self", clockTicks = DEFAULT_CLOCK_TICKS): number {

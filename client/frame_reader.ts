@@ -64,6 +64,7 @@ export function classifyLine(bytes: Uint8Array): Incoming {
  *
  * @example
  * ```ts
+ * const conn = await Deno.connect({ hostname: "localhost", port: 7342 });
  * for await (const incoming of readServerFrames(conn, { target: "localhost:7342" })) {
  *   if (incoming.kind === "frame") console.log(incoming.frame.type);
  * }

@@ -25,6 +25,8 @@ function cut(text: string, max: number): string {
  *
  * @example
  * ```ts
+ * import { Palette } from "./colors.ts";
+ *
  * const status = { room: "#lobby", nick: "alice", connection: { kind: "connected" } } as const;
  * promptText(status, [], new Palette(false), 80); // "[#lobby] alice> "
  * ```

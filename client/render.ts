@@ -74,7 +74,14 @@ function block(prefix: string, visibleWidth: number, text: string): string {
  *
  * @example
  * ```ts
- * const r = new Renderer(state, { palette: new Palette(false), timestamps: "none" });
+ * import { Palette } from "./colors.ts";
+ *
+ * const view = {
+ *   nick: "alice",
+ *   isSelf: (nick: string) => nick === "alice",
+ *   isCurrent: (room: string) => room === "#lobby",
+ * };
+ * const r = new Renderer(view, { palette: new Palette(false), timestamps: "none" });
  * r.frame({ type: "msg", id: 1, room: "#lobby", from: "bob", text: "hi", ts: 0 })?.text;
  * // "<bob> hi"
  * ```

@@ -13,8 +13,12 @@ import { LOG_THROTTLE_KEYS, LOG_THROTTLE_WINDOW_MS } from "../config/limits.ts";
  *
  * @example
  * ```ts
+ * import { createLogger } from "./logger.ts";
+ *
+ * const logger = createLogger();
  * const throttle = new LogThrottle();
- * const suppressed = throttle.take(address, performance.now());
+ * const remote = "203.0.113.9";
+ * const suppressed = throttle.take(remote, performance.now());
  * if (suppressed !== null) logger.info("refused", { remote, suppressed });
  * ```
  */

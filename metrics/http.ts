@@ -63,6 +63,8 @@ export function handleMetricsRequest(request: Request, registry: MetricsRegistry
  *
  * @example
  * ```ts
+ * import { createSockchatMetrics } from "./sockchat_metrics.ts";
+ *
  * const metrics = createSockchatMetrics();
  * const server = startMetricsServer({ registry: metrics.registry, port: 9342 });
  * // curl http://127.0.0.1:9342/metrics

@@ -76,7 +76,8 @@ export interface SockchatMetrics {
  * @example
  * ```ts
  * const metrics = createSockchatMetrics();
- * metrics.queueBytes.sampleWith(() => sumOfQueuedBytes());
+ * const queues: { bytes: number }[] = [];
+ * metrics.queueBytes.sampleWith(() => queues.reduce((sum, q) => sum + q.bytes, 0));
  * metrics.rejectedConnections.inc("too_many_connections");
  * ```
  */

@@ -29,7 +29,7 @@ export interface AddressBudgetOptions {
  * @example
  * ```ts
  * const logins = new AddressBudget({ capacity: 30, refillPerSecond: 0.5 });
- * if (!logins.take("203.0.113.9")) refuse();
+ * if (!logins.take("203.0.113.9")) console.log("too many logins from 203.0.113.9");
  * ```
  */
 export class AddressBudget {

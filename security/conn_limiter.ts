@@ -21,10 +21,19 @@ export interface ConnLease {
  *
  * @example
  * ```ts
+ * declare const conn: Deno.TcpConn;
+ * declare function serve(conn: Deno.TcpConn): Promise<void>;
+ *
  * const limiter = new ConnLimiter(8);
  * const lease = limiter.acquire(conn.remoteAddr.hostname);
- * if (lease === null) return refuse("too many connections from your address");
- * try { await serve(conn); } finally { lease.release(); }
+ * if (lease === null) conn.close(); // too many connections from that address
+ * else {
+ *   try {
+ *     await serve(conn);
+ *   } finally {
+ *     lease.release();
+ *   }
+ * }
  * ```
  */
 export class ConnLimiter {

@@ -140,11 +140,22 @@ export interface FloodGuardOptions {
  *
  * @example
  * ```ts
+ * declare const frame: Uint8Array;
+ * declare function handle(frame: Uint8Array): void;
+ * declare function sendRateLimited(): void;
+ * declare function closeAsFlooder(): void;
+ *
  * const guard = new FloodGuard();
  * switch (guard.check(frame.length)) {
- *   case "ok": session.frame(frame); break;
- *   case "limited": if (guard.streak === 1) sendRateLimited(); break;
- *   case "disconnect": closeAsFlooder(); break;
+ *   case "ok":
+ *     handle(frame);
+ *     break;
+ *   case "limited":
+ *     if (guard.streak === 1) sendRateLimited();
+ *     break;
+ *   case "disconnect":
+ *     closeAsFlooder();
+ *     break;
  * }
  * ```
  */

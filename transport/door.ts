@@ -42,9 +42,22 @@ export type DoorVerdict =
  *
  * @example
  * ```ts
- * const verdict = door.check(address);
- * if (!verdict.ok) return refuse(conn, verdict.error);
- * try { await serve(conn); } finally { verdict.lease.release(); }
+ * import type { ErrorFrame } from "../protocol/frames.ts";
+ *
+ * declare const door: Door;
+ * declare const conn: Deno.TcpConn;
+ * declare function refuse(conn: Deno.TcpConn, error: ErrorFrame): void;
+ * declare function serve(conn: Deno.TcpConn): Promise<void>;
+ *
+ * const verdict = door.check(conn.remoteAddr.hostname);
+ * if (!verdict.ok) refuse(conn, verdict.error);
+ * else {
+ *   try {
+ *     await serve(conn);
+ *   } finally {
+ *     verdict.lease.release();
+ *   }
+ * }
  * ```
  */
 export class Door {

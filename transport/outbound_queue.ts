@@ -31,6 +31,7 @@ export interface OutboundQueueOptions {
  *
  * @example
  * ```ts
+ * const conn = await Deno.connect({ hostname: "127.0.0.1", port: 7342 });
  * const q = new OutboundQueue({ cap: 1024, burstFactor: 4, graceMs: 500 });
  * const done = q.drain((bytes) => conn.write(bytes).then(() => {}));
  * q.push(new TextEncoder().encode("hi\n")); // true: queued

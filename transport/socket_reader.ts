@@ -26,8 +26,11 @@ export interface Readable {
  *
  * @example
  * ```ts
+ * const conn = await Deno.connect({ hostname: "127.0.0.1", port: 7342 });
  * const reader = new SocketReader(conn);
- * for await (const batch of reader.frames(null, { maxFrame: 65536 })) handle(batch);
+ * for await (const batch of reader.frames(null, { maxFrame: 65536 })) {
+ *   console.log(batch.frames.length, batch.more);
+ * }
  * ```
  */
 export class SocketReader {

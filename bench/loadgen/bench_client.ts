@@ -27,9 +27,12 @@ export interface BenchClientOptions {
  *
  * @example
  * ```ts
- * const c = await BenchClient.connect(port, "c0", { readBytes: 65536 });
+ * let seen = 0;
+ * const c = await BenchClient.connect(7342, "c0", { readBytes: 65536 });
  * await c.login(5000);
- * c.onFrame = (buf, start, end, kind) => { if (kind === "msg") seen++; };
+ * c.onFrame = (_buf, _start, _end, kind) => {
+ *   if (kind === "msg") seen++;
+ * };
  * ```
  */
 export class BenchClient {

@@ -56,9 +56,12 @@ export interface ReceiverOptions {
  *
  * @example
  * ```ts
+ * import { BenchClient } from "./bench_client.ts";
+ *
+ * const client = await BenchClient.connect(7342, "r0", { readBytes: 65536 });
  * const r = new Receiver(client, { senders: 5 });
  * // ... run ...
- * r.delivered; r.orderViolations;
+ * console.log(r.delivered, r.orderViolations);
  * ```
  */
 export class Receiver {

@@ -34,6 +34,9 @@ export interface SenderOptions {
  *
  * @example
  * ```ts
+ * import { BenchClient } from "./bench_client.ts";
+ *
+ * const client = await BenchClient.connect(7342, "s0", { readBytes: 65536 });
  * const sender = new Sender(client, { index: 0, count: 1000, textBytes: 64, window: 64 });
  * sender.start();
  * await sender.done;

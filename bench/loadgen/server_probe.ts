@@ -18,10 +18,13 @@ const QUEUE_BYTES = /^sockchat_queue_bytes\s+([0-9.eE+-]+)\s*$/m;
  *
  * @example
  * ```ts
+ * import type { Target } from "./spec.ts";
+ *
+ * declare const target: Target;
  * const probe = new ServerProbe(target, 3);
  * probe.phase = 1; // ... later
  * await probe.stop();
- * probe.rssPeakKiB; // [before, during, after]
+ * console.log(probe.rssPeakKiB); // [before, during, after]
  * ```
  */
 export class ServerProbe {

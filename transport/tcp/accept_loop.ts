@@ -41,7 +41,16 @@ export function isOutOfDescriptors(error: unknown): boolean {
  *
  * @example
  * ```ts
- * for await (const conn of acceptConnections(Deno.listen({ port: 0 }), options)) serve(conn);
+ * declare function serve(conn: Deno.Conn): Promise<void>;
+ *
+ * const listener = Deno.listen({ port: 0 });
+ * const options = {
+ *   stopping: () => false,
+ *   failed: (error: unknown, backoffMs: number) => console.error(error, backoffMs),
+ * };
+ * for await (const conn of acceptConnections(listener, options)) {
+ *   void serve(conn);
+ * }
  * ```
  */
 export async function* acceptConnections<T>(

@@ -38,10 +38,24 @@ export interface TcpListenerOptions {
 /**
  * One listening TCP socket and everything in flight from it.
  *
- * @example
+ * @example Plain TCP on a free port
  * ```ts
- * const listener = new TcpListener({ hostname: "127.0.0.1", port: 0, tls: null, ... });
+ * import type { Door } from "../door.ts";
+ * import { silentLogger } from "../../log/logger.ts";
+ *
+ * declare const door: Door;
+ * const listener = new TcpListener({
+ *   hostname: "127.0.0.1",
+ *   port: 0,
+ *   tls: null,
+ *   tlsTimeoutMs: 10_000,
+ *   door,
+ *   logger: silentLogger,
+ *   stopping: () => false,
+ *   serve: (link) => Promise.resolve(link.close()),
+ * });
  * console.log(`listening on ${listener.addr.port}`);
+ * listener.close();
  * ```
  */
 export class TcpListener {

@@ -24,6 +24,10 @@ const OPEN_BRACE = 0x7b;
  *
  * @example
  * ```ts
+ * import { Peer, type PeerOptions } from "../peer.ts";
+ *
+ * declare const peerOptions: PeerOptions;
+ * const link = await Deno.connect({ hostname: "127.0.0.1", port: 7342 });
  * const peer = new Peer(link, peerOptions, sniffSession);
  * ```
  */

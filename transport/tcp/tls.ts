@@ -31,8 +31,10 @@ const PRIVATE_KEY_BLOCK = /-----BEGIN (?:RSA |EC |ENCRYPTED )?PRIVATE KEY-----/;
  *
  * @example
  * ```ts
+ * import { serverTlsContext } from "./tls_server.ts";
+ *
  * const credentials = await loadTlsCredentials("cert.pem", "key.pem");
- * const context = serverTlsContext(credentials); // from tls_server.ts
+ * const context = serverTlsContext(credentials);
  * ```
  */
 export async function loadTlsCredentials(

@@ -30,6 +30,8 @@ export type ServerTlsContext = tls.SecureContext;
  *
  * @example
  * ```ts
+ * import { loadTlsCredentials } from "./tls.ts";
+ *
  * const context = serverTlsContext(await loadTlsCredentials("cert.pem", "key.pem"));
  * ```
  */
