@@ -42,6 +42,7 @@ export class FrameDecoder {
   #tailLen = 0;
   #failed = false;
 
+  /** Frames past `maxFrame` bytes fail the decoder for good. */
   constructor(options: FrameDecoderOptions) {
     this.#max = options.maxFrame;
   }

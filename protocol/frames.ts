@@ -58,9 +58,11 @@ export type ErrorCode =
 
 /** Sent first by an NDJSON client. */
 export interface HelloFrame {
+  /** The frame kind on the wire: what a decoder switches on. */
   type: "hello";
   /** Protocol version the client speaks. */
   v: number;
+  /** The nick to log in as; the server may refuse it (nick_taken, bad_nick). */
   nick: string;
   /** For each room, the last message id the client saw: rejoin and replay what is newer. */
   resume?: Record<string, number>;
@@ -70,9 +72,11 @@ export interface HelloFrame {
 
 /** A room message from a client. */
 export interface SayFrame {
+  /** The frame kind on the wire: what a decoder switches on. */
   type: "msg";
   /** Room to speak in; defaults to `#lobby`. */
   room: string;
+  /** The message, within the server's `maxFrame` and text rules. */
   text: string;
   /** Client-chosen tag, echoed in the ack so the client can match it. */
   ref?: string;
@@ -80,22 +84,27 @@ export interface SayFrame {
 
 /** A slash command, parsed by the server. */
 export interface CommandFrame {
+  /** The frame kind on the wire: what a decoder switches on. */
   type: "cmd";
   /** The command line, starting with `/`. */
   line: string;
   /** The client's current room: the default for commands that take one. */
   room: string;
+  /** Echo of the request's `ref`, so a client can match the answer to what it sent. */
   ref?: string;
 }
 
 /** Answer to a server `ping`. */
 export interface PongFrame {
+  /** The frame kind on the wire: what a decoder switches on. */
   type: "pong";
+  /** The token from the ping, proving this answer is to that ping. */
   token: string;
 }
 
 /** A clean goodbye from the client. */
 export interface QuitFrame {
+  /** The frame kind on the wire: what a decoder switches on. */
   type: "quit";
 }
 
@@ -104,27 +113,41 @@ export type ClientFrame = HelloFrame | SayFrame | CommandFrame | PongFrame | Qui
 
 /** A room as the welcome describes it. */
 export interface RoomSnapshot {
+  /** The room's name, `#` included. */
   room: string;
+  /** Empty when none was set. */
   topic: string;
+  /** Nicks in the room now, the new user included. */
   members: string[];
 }
 
 /** The server's answer to a good hello. */
 export interface WelcomeFrame {
+  /** The frame kind on the wire: what a decoder switches on. */
   type: "welcome";
+  /** Protocol version the server speaks. */
   v: number;
+  /** The nick the user is logged in as. */
   nick: string;
+  /** The server's name, for people. */
   server: string;
+  /** The rooms the user is in after login (the lobby, and any resumed). */
   rooms: RoomSnapshot[];
+  /** Caps the client must respect, so it can refuse oversized input before sending it. */
   limits: { maxFrame: number; maxUsers: number };
 }
 
 /** Sent to the author of a message instead of an echo, once the message is accepted. */
 export interface AckFrame {
+  /** The frame kind on the wire: what a decoder switches on. */
   type: "ack";
+  /** The id the message was stored under: what `resume` counts from. */
   id: number;
+  /** The room it went to. */
   room: string;
+  /** Server time, milliseconds since the Unix epoch. */
   ts: number;
+  /** Echo of the request's `ref`, so a client can match the answer to what it sent. */
   ref?: string;
   /** Set for a direct message: its recipient. */
   to?: string;
@@ -132,10 +155,15 @@ export interface AckFrame {
 
 /** A room message as everyone else sees it. */
 export interface MessageFrame {
+  /** The frame kind on the wire: what a decoder switches on. */
   type: "msg";
+  /** Increasing per server: what `resume` counts from. */
   id: number;
+  /** The room it was said in. */
   room: string;
+  /** The author's nick. */
   from: string;
+  /** The message as sent, after the server's text rules. */
   text: string;
   /** Server time, milliseconds since the Unix epoch. */
   ts: number;
@@ -147,118 +175,175 @@ export interface MessageFrame {
 
 /** You are now in a room (history for it follows). */
 export interface JoinedFrame {
+  /** The frame kind on the wire: what a decoder switches on. */
   type: "joined";
+  /** The room joined. */
   room: string;
+  /** Empty when none was set. */
   topic: string;
+  /** Nicks in the room now, yours included. */
   members: string[];
+  /** Echo of the request's `ref`, so a client can match the answer to what it sent. */
   ref?: string;
 }
 
 /** You left a room. */
 export interface PartedFrame {
+  /** The frame kind on the wire: what a decoder switches on. */
   type: "parted";
+  /** The room left. */
   room: string;
+  /** Echo of the request's `ref`, so a client can match the answer to what it sent. */
   ref?: string;
 }
 
 /** A history replay was cut: `missed` older messages are not replayed. */
 export interface GapFrame {
+  /** The frame kind on the wire: what a decoder switches on. */
   type: "gap";
+  /** The room whose replay was cut. */
   room: string;
+  /** Older messages not replayed; at most the store's counting cap. */
   missed: number;
 }
 
 /** A room's topic changed (or was asked for). */
 export interface TopicFrame {
+  /** The frame kind on the wire: what a decoder switches on. */
   type: "topic";
+  /** The room whose topic this is. */
   room: string;
+  /** The new topic; empty when cleared. */
   topic: string;
+  /** Who set it. */
   by: string;
+  /** When it was set, milliseconds since the Unix epoch. */
   ts: number;
+  /** Echo of the request's `ref`, so a client can match the answer to what it sent. */
   ref?: string;
 }
 
 /** Someone changed their nick. */
 export interface NickFrame {
+  /** The frame kind on the wire: what a decoder switches on. */
   type: "nick";
+  /** The nick before the change. */
   old: string;
+  /** The nick after the change. */
   new: string;
+  /** When it changed, milliseconds since the Unix epoch. */
   ts: number;
+  /** Echo of the request's `ref`, so a client can match the answer to what it sent. */
   ref?: string;
 }
 
 /** A direct message, seen only by its recipient (the sender gets an ack with `to`). */
 export interface DirectFrame {
+  /** The frame kind on the wire: what a decoder switches on. */
   type: "dm";
+  /** Increasing per server, shared with room messages. */
   id: number;
+  /** The sender's nick. */
   from: string;
+  /** The recipient's nick: you. */
   to: string;
+  /** The message as sent, after the server's text rules. */
   text: string;
+  /** Server time, milliseconds since the Unix epoch. */
   ts: number;
 }
 
 /** Command output for people, such as /help. */
 export interface InfoFrame {
+  /** The frame kind on the wire: what a decoder switches on. */
   type: "info";
+  /** Lines for people, joined by `\n`. */
   text: string;
   /** The room it is about, when it is about one (a presence summary). */
   room?: string;
+  /** Echo of the request's `ref`, so a client can match the answer to what it sent. */
   ref?: string;
 }
 
 /** The answer to /rooms. */
 export interface RoomsFrame {
+  /** The frame kind on the wire: what a decoder switches on. */
   type: "rooms";
+  /** One entry a room: name, member count and topic. */
   rooms: { room: string; members: number; topic: string }[];
   /** Rooms left out of a long list (the busiest are listed). */
   more?: number;
+  /** Echo of the request's `ref`, so a client can match the answer to what it sent. */
   ref?: string;
 }
 
 /** The answer to /who. */
 export interface WhoFrame {
+  /** The frame kind on the wire: what a decoder switches on. */
   type: "who";
+  /** The room asked about. */
   room: string;
+  /** Nicks in the room now. */
   members: string[];
+  /** Echo of the request's `ref`, so a client can match the answer to what it sent. */
   ref?: string;
 }
 
 /** Are you there? Answer with a pong carrying the token. */
 export interface PingFrame {
+  /** The frame kind on the wire: what a decoder switches on. */
   type: "ping";
+  /** Echo it in a pong to show the connection is alive. */
   token: string;
 }
 
 /** Someone joined a room. */
 export interface JoinFrame {
+  /** The frame kind on the wire: what a decoder switches on. */
   type: "join";
+  /** The room joined. */
   room: string;
+  /** Who joined. */
   nick: string;
+  /** When, milliseconds since the Unix epoch. */
   ts: number;
 }
 
 /** Someone left a room, and why. */
 export interface LeaveFrame {
+  /** The frame kind on the wire: what a decoder switches on. */
   type: "leave";
+  /** The room left. */
   room: string;
+  /** Who left. */
   nick: string;
+  /** Why, so clients can tell a quit from a kick or a timeout. */
   reason: LeaveReason;
+  /** When, milliseconds since the Unix epoch. */
   ts: number;
 }
 
 /** Something went wrong. `fatal` errors are followed by the server closing the connection. */
 export interface ErrorFrame {
+  /** The frame kind on the wire: what a decoder switches on. */
   type: "error";
+  /** Stable, for programs. */
   code: ErrorCode;
+  /** One sentence for people. */
   message: string;
+  /** The server closes the connection after this frame. */
   fatal?: boolean;
+  /** Echo of the request's `ref`, so a client can match the answer to what it sent. */
   ref?: string;
 }
 
 /** The server is closing this connection on purpose. */
 export interface ByeFrame {
+  /** The frame kind on the wire: what a decoder switches on. */
   type: "bye";
+  /** Why, in the same terms as a `leave` frame. */
   reason: LeaveReason;
+  /** One sentence for people. */
   message: string;
 }
 

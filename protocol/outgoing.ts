@@ -25,6 +25,7 @@ export class Outgoing implements Deliverable {
   /** Encodings by codec slot. */
   #bytes: (Uint8Array | undefined)[] = [];
 
+  /** Encodes nothing yet: each codec encodes on first use. */
   constructor(frame: ServerFrame) {
     this.frame = frame;
   }
@@ -44,6 +45,7 @@ export class OutgoingBatch implements Deliverable {
   readonly #items: readonly Outgoing[];
   #bytes: (Uint8Array | undefined)[] = [];
 
+  /** Encodes nothing yet: each codec encodes on first use. */
   constructor(items: readonly Outgoing[]) {
     this.#items = items;
   }

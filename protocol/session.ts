@@ -60,7 +60,9 @@ export interface ProtocolSession {
 
 /** A session, the codec its peer encodes with, and its keepalive rule. */
 export interface OpenedSession {
+  /** The codec the peer encodes outgoing frames with. */
   codec: FrameCodec;
+  /** Decodes what the client sends and drives the port. */
   session: ProtocolSession;
   /** True if a silent logged-in client is pinged and then dropped (not for people on netcat). */
   pings: boolean;

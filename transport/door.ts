@@ -18,7 +18,9 @@ import { addressKey, type ConnLease, ConnLimiter } from "../security/conn_limite
 
 /** Settings for a {@linkcode Door}. */
 export interface DoorOptions {
+  /** For the ban list and the clock. */
   hub: Hub;
+  /** Where refusals are logged, once per address per window. */
   logger: Logger;
   /** Connections one address may hold open. */
   maxConnsPerIp: number;
@@ -66,6 +68,7 @@ export class Door {
   readonly #logins: AddressBudget | null;
   readonly #refusals = new LogThrottle();
 
+  /** Builds the per-address limits from `options`. */
   constructor(options: DoorOptions) {
     this.#options = options;
     this.#limiter = new ConnLimiter(options.maxConnsPerIp);

@@ -52,6 +52,7 @@ export class OutboundQueue {
   #ended = false;
   #aborted = false;
 
+  /** Nothing is written until {@linkcode drain} is called. */
   constructor(options: OutboundQueueOptions) {
     this.#cap = options.cap;
     this.#hardCap = options.cap * options.burstFactor;

@@ -38,9 +38,13 @@ import type { Link } from "./link.ts";
 
 /** Settings shared by every connection of a server. */
 export interface PeerOptions {
+  /** The chat core every peer logs in to. */
   hub: Hub;
+  /** Where the peer reports what it does. */
   logger: Logger;
+  /** Longest frame a client may send, in bytes. */
   maxFrame: number;
+  /** Bytes the peer may fall behind before it is dropped as too slow. */
   maxQueueBytes: number;
   /** Flood control settings; null turns flood control off (benchmarks, trusted links). */
   flood: FloodGuardOptions | null;
@@ -100,6 +104,8 @@ export class Peer implements PeerSink, SessionPort {
   #pings = 0;
 
   /**
+   * Reads nothing until {@linkcode run}: `open` then picks the session from the first bytes.
+   *
    * @param openedAt When the socket was accepted (`performance.now()`), if earlier than now:
    * time spent on a TLS handshake counts against the handshake timeout.
    */

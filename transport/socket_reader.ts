@@ -11,6 +11,7 @@ import { type DecodedFrame, FrameDecoder } from "../protocol/frame_decoder.ts";
 
 /** The frames one read completed. */
 export interface FrameBatch {
+  /** Every frame the read completed, in order. */
   frames: DecodedFrame[];
   /** The input evidently goes on: the read filled the buffer or ended inside a frame. */
   more: boolean;
@@ -18,6 +19,7 @@ export interface FrameBatch {
 
 /** Anything with `read`, as `Deno.Conn` has. */
 export interface Readable {
+  /** Reads into `p`; the number of bytes read, or null at EOF. */
   read(p: Uint8Array): Promise<number | null>;
 }
 
@@ -38,6 +40,7 @@ export class SocketReader {
   #buffer: Uint8Array = new Uint8Array(READ_BUFFER_MIN_BYTES);
   #full = false;
 
+  /** Starts with a small buffer that grows while reads fill it. */
   constructor(conn: Readable) {
     this.#conn = conn;
   }

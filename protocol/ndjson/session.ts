@@ -12,6 +12,7 @@ import type { ProtocolSession, SessionPort } from "../session.ts";
 export class NdjsonSession implements ProtocolSession {
   readonly #conn: SessionPort;
 
+  /** Drives `conn`; the peer feeds it the frames. */
   constructor(conn: SessionPort) {
     this.#conn = conn;
   }

@@ -32,6 +32,7 @@ export class PlainSession implements ProtocolSession {
   /** Where this user's lines go: the room they joined last. */
   #room: string = LOBBY;
 
+  /** `greeted`: the greeting was already sent while sniffing, so it is not sent again. */
   constructor(conn: SessionPort, greeted: boolean) {
     this.#conn = conn;
     this.#greeted = greeted;

@@ -12,6 +12,7 @@ import { ACCEPT_BACKOFF_MAX_MS, ACCEPT_BACKOFF_MIN_MS } from "../../config/limit
 
 /** Something that accepts connections, as `Deno.Listener` does. */
 export interface Acceptor<T> {
+  /** Waits for the next connection; throws when the listener fails or is closed. */
   accept(): Promise<T>;
 }
 

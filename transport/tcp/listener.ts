@@ -20,6 +20,7 @@ import { acceptTls, type ServerTlsContext } from "./tls_server.ts";
 
 /** Settings for a {@linkcode TcpListener}. */
 export interface TcpListenerOptions {
+  /** Address to listen on. */
   hostname: string;
   /** 0 picks a free port. */
   port: number;
@@ -27,7 +28,9 @@ export interface TcpListenerOptions {
   tls: ServerTlsContext | null;
   /** A TLS handshake (and a refusal's goodbye) must finish within this. */
   tlsTimeoutMs: number;
+  /** Admission checks shared with every other listener. */
   door: Door;
+  /** Where refusals and failures are logged. */
   logger: Logger;
   /** True once the server is stopping: accepted sockets are closed. */
   stopping(): boolean;

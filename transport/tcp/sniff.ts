@@ -31,7 +31,10 @@ const OPEN_BRACE = 0x7b;
  * const peer = new Peer(link, peerOptions, sniffSession);
  * ```
  */
-export const sniffSession: SessionOpener = async (reader: SocketReader, port: SessionPort) => {
+export const sniffSession: SessionOpener = async (
+  reader: SocketReader,
+  port: SessionPort,
+): ReturnType<SessionOpener> => {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const next = reader.read();
   const late = new Promise<"late">((resolve) => {

@@ -12,6 +12,7 @@ import { MAX_PEM_FILE_BYTES, TLS_HANDSHAKE_TIMEOUT_MS } from "../../config/secur
 /** A TLS file could not be used, or a TLS connection could not be made. The message is one
  * sentence for people. */
 export class TlsError extends Error {
+  /** Names the error in logs and stack traces. */
   override name = "TlsError";
 }
 
@@ -79,11 +80,13 @@ export async function loadCaCerts(caFile: string): Promise<string[]> {
 
 /** Options for {@linkcode connectTls}. */
 export interface ConnectTlsOptions {
+  /** Host to connect to; also the name the certificate must carry. */
   hostname: string;
+  /** Port to connect to. */
   port: number;
   /** PEM certificates to trust instead of the system roots (see {@linkcode loadCaCerts}). */
   caCerts?: string[];
-  /** @default 10000 */
+  /** The handshake must finish within this many ms. @default 10000 */
   handshakeTimeoutMs?: number;
 }
 

@@ -144,6 +144,7 @@ export class TlsLink implements Link {
   #wake: (() => void) | null = null;
   #closed = false;
 
+  /** Wraps a handshaken `socket` over `tcp`, the duplex made from `conn`. */
   constructor(conn: Deno.Conn, tcp: Duplex, socket: tls.TLSSocket) {
     this.#conn = conn;
     this.#tcp = tcp;
