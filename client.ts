@@ -29,8 +29,11 @@ export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 export interface JoinMode {
   /** A person at a terminal: line editing, prompt, colours, bell, reconnection. */
   interactive: boolean;
+  /** Colour the output (a terminal, and NO_COLOR unset). */
   color: boolean;
+  /** How message times are shown. */
   timestamps: "short" | "long" | "none";
+  /** Reconnect after the connection drops. */
   reconnect: boolean;
 }
 

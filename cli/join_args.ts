@@ -18,9 +18,13 @@ export const NICK_ENV_VARS = ["SOCKCHAT_NICK", "USER", "LOGNAME"] as const;
 
 /** Everything `join` was asked to do. */
 export interface JoinArgs {
+  /** `-h` or `--help`: print the help and connect to nothing. */
   help: boolean;
+  /** The server's host name or address. */
   host: string;
+  /** The server's port. */
   port: number;
+  /** The nick to log in as. */
   nick: string;
   /** Print each server frame as one JSON line instead of rendering it. */
   json: boolean;

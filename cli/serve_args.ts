@@ -43,38 +43,59 @@ const HINT = "sockchat serve --help";
 
 /** Everything `serve` was asked to do. */
 export interface ServeArgs {
+  /** `-h` or `--help`: print the help and run nothing. */
   help: boolean;
+  /** `--host`: address to listen on. */
   host: string;
+  /** `--port`: TCP port, 0 for any free one. */
   port: number;
+  /** `--max-users`: users connected at once. */
   maxUsers: number;
+  /** `--max-frame`: longest frame a client may send, in bytes. */
   maxFrame: number;
+  /** `--max-queue`: bytes a client may fall behind before it is dropped as too slow. */
   maxQueueBytes: number;
+  /** `--log-level`: least severe level written. */
   logLevel: LogLevel;
+  /** `--log-format`: text or json. */
   logFormat: LogFormat;
+  /** `--db`: SQLite history database, or `:memory:`. */
   db: string;
+  /** `--history`: messages replayed when joining a room. */
   historyReplay: number;
+  /** `--retention`: messages kept per room. */
   retention: number;
   /** Bytes the history database may use; 0: no cap. */
   maxDbBytes: number;
   /** Age (ms) past which messages are deleted and empty rooms forgotten; 0: never. */
   maxAgeMs: number;
+  /** `--fsync` gives "full": acknowledged messages survive power loss, not just a crash. */
   sync: "normal" | "full";
+  /** `--tls-cert`: PEM certificate chain; TLS is served when given with `tlsKey`. */
   tlsCert?: string;
+  /** `--tls-key`: PEM private key for `tlsCert`. */
   tlsKey?: string;
+  /** `--password-file`: the server password, read from a file so that ps cannot show it. */
   passwordFile?: string;
+  /** `--oper-file`: the operator secret for /oper; without one there are no operators. */
   operFile?: string;
+  /** `--max-conns-per-ip`: connections one address (IPv6: one /64) may hold open. */
   maxConnsPerIp: number;
   /** Connections one address may open per minute; 0: no limit. */
   maxLoginsPerMinute: number;
   /** Bytes of history one address may read per second. */
   historyReadRate: number;
+  /** `--handshake-timeout`, in ms: connections not logged in by then are closed. */
   handshakeTimeoutMs: number;
+  /** `--idle-timeout`, in ms: silent NDJSON clients are pinged at half, dropped at all of it. */
   idleTimeoutMs: number;
   /** Messages per second sustained per connection; 0 turns flood control off. */
   rate: number;
   /** Bytes per second sustained per connection. */
   rateBytes: number;
+  /** `--metrics-port`: serve Prometheus metrics; absent: off. */
   metricsPort?: number;
+  /** `--metrics-host`: address for the metrics endpoint. */
   metricsHost: string;
 }
 

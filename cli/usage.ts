@@ -51,6 +51,7 @@ export class UsageError extends Error {
   /** The help command to suggest, such as `sockchat serve --help`. */
   readonly hint: string;
 
+  /** `hint` is the help command to suggest after the message. */
   constructor(message: string, hint = "sockchat --help") {
     super(message);
     this.name = "UsageError";

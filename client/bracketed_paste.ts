@@ -53,6 +53,7 @@ export class PasteFilter {
   #paste = "";
   #truncated = false;
 
+  /** A paste past `maxPaste` characters is cut and marked truncated. */
   constructor(options: PasteFilterOptions = {}) {
     this.#maxPaste = options.maxPaste ?? MAX_PASTE_CHARS;
   }

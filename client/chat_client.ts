@@ -27,8 +27,11 @@ const encoder = new TextEncoder();
 
 /** Where to connect and as whom. */
 export interface ConnectOptions {
+  /** The server's host name or address. */
   host: string;
+  /** The server's port. */
   port: number;
+  /** The nick to log in as. */
   nick: string;
   /** Rooms to rejoin, each with the last message id seen there (see `hello.resume`). */
   resume?: Record<string, number>;
@@ -42,6 +45,7 @@ export interface ConnectOptions {
 
 /** Something the user sent that the server has not answered yet. */
 export interface Sent {
+  /** Chat text or a slash command: what an answer to it will look like. */
   kind: "say" | "command";
   /** The room it was sent to (the current room, for commands). */
   room: string;

@@ -18,8 +18,11 @@ export function nickColor(nick: string): number {
   return NICK_COLORS[hash % NICK_COLORS.length];
 }
 
-/** SGR codes for each role a piece of output can play. */
-const ROLES = {
+/** A role a piece of output can play: the palette, not the caller, picks its colour. */
+export type Role = "dim" | "own" | "mention" | "error" | "warn" | "room" | "direct";
+
+/** SGR codes for each role. */
+const ROLES: Readonly<Record<Role, readonly number[]>> = {
   /** Timestamps, joins, leaves, topics, replayed history. */
   dim: [2],
   /** The user's own nick. */
@@ -34,10 +37,7 @@ const ROLES = {
   room: [36],
   /** Direct messages. */
   direct: [35],
-} as const;
-
-/** A role in {@linkcode ROLES}. */
-export type Role = keyof typeof ROLES;
+};
 
 /**
  * Paints text, or leaves it alone when colour is off.
@@ -52,6 +52,7 @@ export class Palette {
   /** Whether escape sequences are written at all. */
   readonly enabled: boolean;
 
+  /** With `enabled` false every paint returns the text unchanged (pipes, NO_COLOR). */
   constructor(enabled: boolean) {
     this.enabled = enabled;
   }

@@ -17,8 +17,11 @@ const NICK_COMMANDS = new Set(["/msg"]);
 
 /** What completion may choose from. */
 export interface CompletionSources {
+  /** Command names, `/` included. */
   commands: readonly string[];
+  /** Nicks seen in any room. */
   nicks: readonly string[];
+  /** Rooms joined or listed. */
   rooms: readonly string[];
 }
 

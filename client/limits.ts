@@ -35,7 +35,7 @@ export const MAX_MEMBERS_PER_ROOM = 2000;
 export const MAX_REMEMBERED_SPEAKERS = 500;
 
 /** Rooms remembered from the latest `/rooms` answer, for completion: what a server lists. */
-export const MAX_LISTED_ROOMS = MAX_ROOMS_LISTED;
+export const MAX_LISTED_ROOMS: number = MAX_ROOMS_LISTED;
 
 /**
  * Messages and commands remembered while the server has not answered them (to show our own

@@ -18,13 +18,17 @@ import { formatTimestamp, type TimestampStyle } from "./timestamp.ts";
 export interface SessionView {
   /** The user's nick. */
   readonly nick: string;
+  /** True if `nick` is the user: their messages are shown differently. */
   isSelf(nick: string): boolean;
+  /** True if `room` is the one the prompt shows: others are named in the line. */
   isCurrent(room: string): boolean;
 }
 
 /** How to render. */
 export interface RenderOptions {
+  /** Colours, or none. */
   palette: Palette;
+  /** How message times are shown. */
   timestamps: TimestampStyle;
   /** Clock for frames without a time of their own. @default Date.now */
   now?: () => number;
@@ -40,8 +44,11 @@ export interface Rendered {
 
 /** The user's own message, shown once the server has accepted it. */
 export interface OwnMessage {
+  /** The room it was said in. */
   room: string;
+  /** The message as sent. */
   text: string;
+  /** When the server accepted it, milliseconds since the Unix epoch. */
   ts: number;
   /** A `/me` action. */
   action?: boolean;
@@ -92,6 +99,7 @@ export class Renderer {
   readonly #timestamps: TimestampStyle;
   readonly #now: () => number;
 
+  /** `view` is read at each render, so it always reflects the session as it is. */
   constructor(view: SessionView, options: RenderOptions) {
     this.#view = view;
     this.#paint = options.palette;

@@ -21,7 +21,9 @@ export { MAX_REMEMBERED_SPEAKERS } from "./limits.ts";
 export interface JoinedRoom {
   /** The room's name as the server spells it. */
   name: string;
+  /** Empty when none was set. */
   topic: string;
+  /** Nicks in the room now. */
   members: Set<string>;
 }
 
@@ -54,6 +56,7 @@ export class RoomState {
   /** Nicks seen speaking, for completion, even in rooms we have since left. */
   readonly #speakers = new Set<string>();
 
+  /** `nick` is the user's nick, until the server renames them. */
   constructor(nick: string) {
     this.#nick = nick;
   }

@@ -33,7 +33,9 @@ export const COMMAND_ANSWER_MS = 10_000;
 
 /** How a connection ended, with a sentence for the user. */
 export interface ConnectionEnd {
+  /** Whether the link was lost, the server sent a fatal error, or it said goodbye. */
   ending: Ending;
+  /** One sentence for the user. */
   message: string;
 }
 
@@ -47,8 +49,11 @@ const HANDLED: Handled = { kind: "handled" };
 
 /** What the session needs. */
 export interface SessionOptions {
+  /** Where lines go and where input comes from. */
   ui: ClientUi;
+  /** Rooms, members and resume marks, kept from the frames. */
   state: RoomState;
+  /** Turns frames into lines. */
   renderer: Renderer;
   /** Print every frame as one JSON line instead of rendering it. */
   json: boolean;
@@ -68,6 +73,7 @@ export class Session {
   /** Whether the user has been told that the server sends frames that break the protocol. */
   #warned = false;
 
+  /** Holds `options` for the whole run; each connection is attached in turn. */
   constructor(options: SessionOptions) {
     this.#o = options;
   }

@@ -83,6 +83,7 @@ export class TerminalUi implements ClientUi {
   #closed = false;
   #escapeTimer: ReturnType<typeof setTimeout> | undefined;
 
+  /** Takes over the terminal at once (raw mode, bracketed paste, signals) until closed. */
   constructor(status: Status, options: TerminalUiOptions) {
     this.#status = status;
     this.#options = options;

@@ -13,8 +13,11 @@ export type ConnectionState =
 
 /** What the prompt shows. */
 export interface Status {
+  /** The current room. */
   room: string;
+  /** The user's nick. */
   nick: string;
+  /** Connected, reconnecting or offline. */
   connection: ConnectionState;
 }
 

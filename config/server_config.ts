@@ -34,23 +34,25 @@ import type { StoreFault, SyncMode } from "../store/sqlite/history.ts";
 
 /** PEM certificate chain and key for serving TLS. */
 export interface TlsFiles {
+  /** PEM certificate chain file. */
   cert: string;
+  /** PEM private key file for `cert`. */
   key: string;
 }
 
 /** Settings for {@linkcode startServer}; every field has a documented default. */
 export interface ServerOptions {
-  /** @default "0.0.0.0" */
+  /** Address to listen on. @default "0.0.0.0" */
   host?: string;
   /** 0 picks a free port. @default 7342 */
   port?: number;
-  /** @default 1000 */
+  /** Users logged in at once; more get server_full. @default 1000 */
   maxUsers?: number;
-  /** @default 65536 */
+  /** Longest frame a client may send, in bytes. @default 65536 */
   maxFrame?: number;
-  /** @default 524288 */
+  /** Bytes a client may fall behind before it is dropped as too slow. @default 524288 */
   maxQueueBytes?: number;
-  /** @default a logger that writes nothing */
+  /** Where the server reports what it does. @default a logger that writes nothing */
   logger?: Logger;
   /** SQLite database for history, or `:memory:` to keep nothing. @default ":memory:" */
   db?: string;
@@ -82,9 +84,12 @@ export interface ServerOptions {
   maxConnsPerIp?: number;
   /** Flood control; null turns it off. @default the FloodGuard defaults */
   flood?: FloodGuardOptions | null;
-  /** @default 30000 */
+  /** Connections must log in within this many ms. @default 30000 */
   handshakeTimeoutMs?: number;
-  /** @default 120000 */
+  /**
+   * Silent NDJSON clients are pinged at half of this and dropped after all of it.
+   * @default 120000
+   */
   idleTimeoutMs?: number;
   /**
    * Where counts go (see metrics/sockchat_metrics.ts); the server also gives its gauges
