@@ -22,9 +22,13 @@ export type LogFields = Record<string, string | number | boolean | undefined>;
 
 /** A logger: one method per level, each taking an event name and fields. */
 export interface Logger {
+  /** Detail for debugging; off by default. */
   debug(event: string, fields?: LogFields): void;
+  /** Normal events, such as a login. */
   info(event: string, fields?: LogFields): void;
+  /** Something odd that the server survived. */
   warn(event: string, fields?: LogFields): void;
+  /** Something failed. */
   error(event: string, fields?: LogFields): void;
 }
 
@@ -32,11 +36,11 @@ export interface Logger {
 export interface LoggerOptions {
   /** Least severe level written. @default "info" */
   level?: LogLevel;
-  /** @default "text" */
+  /** Text for people or JSON for log collectors. @default "text" */
   format?: LogFormat;
   /** Where lines go. @default a line to stderr */
   write?: (line: string) => void;
-  /** @default Date.now */
+  /** Clock for timestamps, in milliseconds since the Unix epoch. @default Date.now */
   now?: () => number;
 }
 

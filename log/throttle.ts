@@ -28,6 +28,7 @@ export class LogThrottle {
   readonly #seen = new Map<string, { at: number; suppressed: number }>();
 
   /**
+   * One line per key per window, and a bounded number of keys.
    * @param windowMs @default LOG_THROTTLE_WINDOW_MS
    * @param maxKeys keys remembered at once; past it the oldest is forgotten.
    * @default LOG_THROTTLE_KEYS

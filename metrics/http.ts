@@ -17,7 +17,7 @@ export interface MetricsServerOptions {
   registry: MetricsRegistry;
   /** 0 picks a free port. */
   port: number;
-  /** @default "127.0.0.1" */
+  /** Address to listen on; the default keeps metrics on this machine. @default "127.0.0.1" */
   hostname?: string;
   /** Called once listening, with the bound address. @default nothing (Deno's banner is off) */
   onListen?: (addr: Deno.NetAddr) => void;
@@ -35,6 +35,7 @@ export interface MetricsServer {
 
 /** Thrown when the endpoint cannot listen; the message says where and why. */
 export class MetricsServerError extends Error {
+  /** Names the error in logs and stack traces. */
   override name = "MetricsServerError";
 }
 

@@ -12,8 +12,9 @@ export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
-/** One metric as the registry renders it. */
-interface Renderable {
+/** One metric as the registry renders it: what every metric type has in common. */
+export interface Renderable {
+  /** The exported metric name; the registry checks it when the metric is registered. */
   readonly name: string;
   /** The metric's `# HELP`/`# TYPE` block and samples, each line ending in `\n`. */
   render(): string;
@@ -47,10 +48,12 @@ function checkIncrement(name: string, amount: number): void {
 
 /** A count that only goes up, such as messages received. */
 export class Counter implements Renderable {
+  /** The exported metric name; the registry checks it when the metric is registered. */
   readonly name: string;
   readonly #help: string;
   #value = 0;
 
+  /** Starts at 0; `help` is the line a scrape shows above the value. */
   constructor(name: string, help: string) {
     this.name = name;
     this.#help = help;
@@ -77,11 +80,13 @@ export class Counter implements Renderable {
  * series; every value is exported from the start, at 0.
  */
 export class LabeledCounter<V extends string> implements Renderable {
+  /** The exported metric name; the registry checks it when the metric is registered. */
   readonly name: string;
   readonly #help: string;
   readonly #label: string;
   readonly #values: Map<V, number>;
 
+  /** Throws a RangeError for a bad label name; every one of `values` is exported from the start. */
   constructor(name: string, help: string, label: string, values: readonly V[]) {
     if (!LABEL_NAME.test(label)) throw new RangeError(`Bad label name ${JSON.stringify(label)}.`);
     this.name = name;
@@ -121,11 +126,13 @@ export class LabeledCounter<V extends string> implements Renderable {
  * give it a sampler that is read at each scrape (best for totals the server can compute).
  */
 export class Gauge implements Renderable {
+  /** The exported metric name; the registry checks it when the metric is registered. */
   readonly name: string;
   readonly #help: string;
   #value = 0;
   #sample: (() => number) | null = null;
 
+  /** Starts at 0 with no sampler; `help` is the line a scrape shows above the value. */
   constructor(name: string, help: string) {
     this.name = name;
     this.#help = help;
@@ -168,6 +175,7 @@ export class Gauge implements Renderable {
 
 /** A distribution over fixed buckets, such as write latency in seconds. */
 export class Histogram implements Renderable {
+  /** The exported metric name; the registry checks it when the metric is registered. */
   readonly name: string;
   readonly #help: string;
   readonly #bounds: readonly number[];
@@ -175,6 +183,7 @@ export class Histogram implements Renderable {
   #sum = 0;
   #count = 0;
 
+  /** Throws a RangeError unless `buckets` are finite and strictly increasing. */
   constructor(name: string, help: string, buckets: readonly number[]) {
     const ascending = buckets.every((b, i) =>
       Number.isFinite(b) && (i === 0 || b > buckets[i - 1])

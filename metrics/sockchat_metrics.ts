@@ -48,6 +48,7 @@ export function isRejectReason(code: string): code is RejectReason {
 
 /** Every metric sockchat exports, ready to be updated by the server. */
 export interface SockchatMetrics {
+  /** Holds every metric below, to render them for a scrape. */
   registry: MetricsRegistry;
   /** Open connections, logged in or not (with TLS, including handshakes in progress). */
   connections: Gauge;

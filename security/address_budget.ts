@@ -17,9 +17,9 @@ export interface AddressBudgetOptions {
   capacity: number;
   /** What it earns back per second. */
   refillPerSecond: number;
-  /** @default MAX_BUDGETED_ADDRESSES */
+  /** Addresses tracked at once; past it one is evicted. @default MAX_BUDGETED_ADDRESSES */
   maxAddresses?: number;
-  /** @default performance.now */
+  /** Clock in milliseconds. @default performance.now */
   now?: Clock;
 }
 
@@ -37,6 +37,7 @@ export class AddressBudget {
   readonly #buckets = new Map<string, TokenBucket>();
   readonly #max: number;
 
+  /** Budgets start full, one per address on first use. */
   constructor(options: AddressBudgetOptions) {
     this.#options = options;
     this.#max = options.maxAddresses ?? MAX_BUDGETED_ADDRESSES;

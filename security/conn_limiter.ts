@@ -41,7 +41,10 @@ export class ConnLimiter {
   // Only addresses with a live connection have an entry, so this is bounded by the connections.
   readonly #counts: Map<string, number> = new Map();
 
-  /** @param maxPerIp Connections one address may hold; `Infinity` disables the limit. @default 8 */
+  /**
+   * Counts leases per address (IPv6: per /64).
+   * @param maxPerIp Connections one address may hold; `Infinity` disables the limit. @default 8
+   */
   constructor(maxPerIp: number = DEFAULT_MAX_CONNS_PER_IP) {
     if (!(maxPerIp >= 1)) {
       throw new RangeError(`maxPerIp must be at least 1, not ${maxPerIp}.`);

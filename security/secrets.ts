@@ -24,6 +24,7 @@ export const OPER_SECRET_ENV = "SOCKCHAT_OPER_SECRET";
 /** A secret could not be loaded. The message is one sentence for the operator, without the
  * secret in it. */
 export class SecretError extends Error {
+  /** Names the error in logs and stack traces. */
   override name = "SecretError";
 }
 
@@ -52,6 +53,7 @@ export class Secret {
   /** Where the secret came from, e.g. `file /etc/sockchat/password`. Safe to log. */
   readonly source: string;
 
+  /** Keeps a digest of `value`, never the value itself. */
   constructor(value: string, source: string) {
     this.#digest = digest(value);
     this.source = source;

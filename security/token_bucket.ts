@@ -26,7 +26,7 @@ export interface TokenBucketOptions {
   capacity: number;
   /** Tokens added per second, up to `capacity`. */
   refillPerSecond: number;
-  /** @default performance.now */
+  /** Clock in milliseconds; injected by tests. @default performance.now */
   now?: Clock;
 }
 
@@ -55,6 +55,7 @@ export class TokenBucket {
   #tokens: number;
   #last: number;
 
+  /** Starts full. Throws a RangeError for a capacity or rate that is not positive and finite. */
   constructor(options: TokenBucketOptions) {
     if (!(options.capacity > 0) || !Number.isFinite(options.capacity)) {
       throw new RangeError(`A token bucket needs a positive capacity, not ${options.capacity}.`);
@@ -125,7 +126,7 @@ export interface FloodGuardOptions {
   disconnectStreak?: number;
   /** The flood streak must fit in this many milliseconds. @default 10000 */
   windowMs?: number;
-  /** @default performance.now */
+  /** Clock in milliseconds; injected by tests. @default performance.now */
   now?: Clock;
 }
 
@@ -168,6 +169,7 @@ export class FloodGuard {
   #streak = 0;
   #streakStart = 0;
 
+  /** Any option left out takes its default. */
   constructor(options: FloodGuardOptions = {}) {
     this.#now = options.now ?? monotonic;
     this.#messages = new TokenBucket({
