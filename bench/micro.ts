@@ -12,9 +12,13 @@ const BENCH_DIR = new URL("./", import.meta.url).pathname;
 
 /** One micro-benchmark's figures, in nanoseconds. */
 export interface MicroResult {
+  /** The benchmark's name in reports. */
   name: string;
+  /** Iterations timed. */
   iterations: number;
+  /** Mean time per iteration. */
   avgNs: number;
+  /** 99th-percentile time per iteration. */
   p99Ns: number;
   /** Things done per iteration (frames, deliveries). */
   perIteration: number;

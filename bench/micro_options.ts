@@ -12,4 +12,4 @@ export const SMOKE = Deno.env.get("SOCKCHAT_BENCH_SMOKE") === "1";
 export const ITERATIONS: { n?: number; warmup?: number } = SMOKE ? { n: 20, warmup: 2 } : {};
 
 /** A 64-byte message text, the size the fan-out scenarios send. */
-export const TEXT_64 = "x".repeat(64);
+export const TEXT_64: string = "x".repeat(64);

@@ -29,7 +29,9 @@ export function cpuMs(pid: number | "self", clockTicks = DEFAULT_CLOCK_TICKS): n
 
 /** Resident memory of a process: now and at its peak, in KiB. */
 export interface Memory {
+  /** Resident set size now (`VmRSS`). */
   rssKiB: number;
+  /** Highest resident set size so far (`VmHWM`). */
   peakKiB: number;
 }
 

@@ -20,7 +20,9 @@ const decoder = new TextDecoder();
 
 /** Cores to pin to, or null where `taskset` is missing or there is only one core. */
 export interface Pinning {
+  /** Core for the server. */
   server: number;
+  /** Core for the load generator, apart from the server's. */
   loadgen: number;
 }
 
@@ -67,12 +69,15 @@ export interface ServerLaunch {
   serveArgs: string[];
   /** Extra flags for `deno run`, such as `--cpu-prof`. */
   denoArgs: string[];
+  /** Core to pin the server to with `taskset`; null: unpinned. */
   cpu: number | null;
 }
 
 /** A running `sockchat serve` subprocess. */
 export interface ServerProcess {
+  /** Process id, for `/proc` readings. */
   pid: number;
+  /** The chat port it printed in its `listening on` line. */
   port: number;
   /** Asks it to shut down (SIGTERM), kills it if it will not; resolves to its stderr. */
   stop(): Promise<string>;

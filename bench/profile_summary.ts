@@ -9,24 +9,33 @@
  * @module
  */
 
-/** One call-tree node of a V8 CPU profile. */
-interface ProfileNode {
+/** One call-tree node of a V8 CPU profile (only the fields read here). */
+export interface ProfileNode {
+  /** What `samples` and `children` refer to. */
   id: number;
+  /** The function, and where it is defined (`lineNumber` from 0). */
   callFrame: { functionName: string; url: string; lineNumber: number };
+  /** Ids of the nodes it called. */
   children?: number[];
 }
 
-/** A V8 CPU profile, as `--cpu-prof` writes it. */
-interface CpuProfile {
+/** A V8 CPU profile, as `--cpu-prof` writes it (only the fields read here). */
+export interface CpuProfile {
+  /** The call tree, root first. */
   nodes: ProfileNode[];
+  /** The node on top of the stack at each sample. */
   samples: number[];
+  /** Microseconds before each sample, matching `samples`. */
   timeDeltas: number[];
 }
 
 /** Time attributed to one function, in percent of all samples. */
 export interface HotSpot {
+  /** The function's name, with its file and line when it has them. */
   name: string;
+  /** Samples in the function itself. */
   selfPct: number;
+  /** Samples in the function and everything it called. */
   totalPct: number;
 }
 

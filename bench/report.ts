@@ -17,7 +17,9 @@ import type { Scenario } from "./scenarios.ts";
 
 /** A scenario and what became of it. */
 export interface Outcome {
+  /** The scenario that ran. */
   scenario: Scenario;
+  /** What the load generator reported; null when it failed. */
   result: LoadResult | null;
   /** Why there is no result. */
   error?: string;

@@ -9,7 +9,9 @@ import type { LatencySpec, LoadSpec } from "./loadgen/spec.ts";
 
 /** One measurement: a load spec and a name to report it under. */
 export interface Scenario {
+  /** The name in reports and on the command line. */
   name: string;
+  /** What the load generator runs. */
   spec: LoadSpec;
   /** The headline measurement, summarised in the targets table (median of repeats). */
   headline?: boolean;

@@ -59,6 +59,7 @@ export function summarisedJoins(buf: Uint8Array, start: number, end: number): nu
 
 /** A field's `"name":"` prefix, with the byte to search for first. */
 export interface FieldKey {
+  /** The bytes `"name":"`. */
   bytes: Uint8Array;
   /** Index in `bytes` of its rarest byte in a typical frame: the one `indexOf` looks for. */
   anchor: number;
@@ -122,7 +123,9 @@ export function readUint(buf: Uint8Array, at: number): number {
  * `<sender>.<seq>.<sentAtMicros>.` followed by padding.
  */
 export interface StampedText {
+  /** The sender's index. */
   sender: number;
+  /** The message's place in its sender's sequence, from 0. */
   seq: number;
   /** `performance.now()` at the sender, in whole microseconds. */
   sentAtMicros: number;

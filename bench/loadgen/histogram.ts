@@ -13,9 +13,13 @@ const BUCKETS = FINE + MEDIUM + COARSE + ROUGH;
 
 /** Percentiles of a set of latencies, in milliseconds. */
 export interface LatencySummary {
+  /** Latencies recorded. */
   samples: number;
+  /** Median. */
   p50Ms: number;
+  /** 99th percentile. */
   p99Ms: number;
+  /** Slowest. */
   maxMs: number;
 }
 

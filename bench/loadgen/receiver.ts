@@ -11,7 +11,9 @@ import type { LatencyHistogram } from "./histogram.ts";
 
 /** Someone left the room, as a receiver saw it. */
 export interface Departure {
+  /** Who left. */
   nick: string;
+  /** The reason the room was given, such as too_slow. */
   reason: string;
 }
 
@@ -76,6 +78,7 @@ export class Receiver {
   readonly #stamp: StampedText = { sender: 0, seq: 0, sentAtMicros: 0 };
   readonly #options: ReceiverOptions;
 
+  /** Takes over `client.onFrame`. */
   constructor(client: BenchClient, options: ReceiverOptions) {
     this.#client = client;
     this.#options = options;

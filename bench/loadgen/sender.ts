@@ -55,6 +55,7 @@ export class Sender {
   /** Acks received. */
   acked = 0;
 
+  /** Sends nothing until {@linkcode start}. */
   constructor(client: BenchClient, options: SenderOptions) {
     this.#client = client;
     this.#options = options;

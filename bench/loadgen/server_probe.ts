@@ -38,6 +38,7 @@ export class ServerProbe {
   #running = true;
   readonly #done: Promise<void>;
 
+  /** Starts sampling at once, counting towards phase 0 of `phases`. */
   constructor(target: Target, phases: number) {
     this.#target = target;
     const rss = memory(target.pid).rssKiB;

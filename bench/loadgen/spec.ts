@@ -10,6 +10,7 @@ import type { HeapUsage } from "./inspector.ts";
 
 /** Where the server under test is, and how to read its CPU time. */
 export interface Target {
+  /** The server's chat port on 127.0.0.1. */
   port: number;
   /** Server process id, for `/proc` readings. */
   pid: number;
@@ -23,29 +24,43 @@ export interface Target {
 
 /** Many clients in one room; some or all of them send as fast as they are allowed. */
 export interface FanoutSpec {
+  /** Which scenario this is: what the load generator switches on. */
   kind: "fanout";
+  /** Clients in the room, senders included. */
   clients: number;
+  /** Clients that send; each also receives the others' messages. */
   senders: number;
+  /** Messages each sender sends. */
   perSender: number;
+  /** Bytes of text per message, padding included. */
   textBytes: number;
   /** Most un-acked messages per sender; null pipelines everything at once. */
   window: number | null;
+  /** Gives up and reports `timedOut` after this. */
   timeoutMs: number;
 }
 
 /** One paced message at a time, sender rotating, timestamps read by every receiver. */
 export interface LatencySpec {
+  /** Which scenario this is: what the load generator switches on. */
   kind: "latency";
+  /** Clients in the room; each sends in turn and all receive. */
   clients: number;
+  /** Time between one message and the next. */
   intervalMs: number;
+  /** How long messages are sent for. */
   durationMs: number;
+  /** Bytes of text per message, padding included. */
   textBytes: number;
+  /** Gives up and reports `timedOut` after this. */
   timeoutMs: number;
 }
 
 /** Clients that log in and then say nothing. */
 export interface IdleSpec {
+  /** Which scenario this is: what the load generator switches on. */
   kind: "idle";
+  /** Clients that log in and stay. */
   clients: number;
   /**
    * Connections being set up at once. Every login tells every member, so a fast ramp buries
@@ -54,19 +69,29 @@ export interface IdleSpec {
   concurrency: number;
   /** How long everyone sits idle before the settled RSS is read. */
   settleMs: number;
+  /** Gives up and reports `timedOut` after this. */
   timeoutMs: number;
 }
 
 /** Flat-out senders while one reader stops reading for a while. */
 export interface SlowConsumerSpec {
+  /** Which scenario this is: what the load generator switches on. */
   kind: "slow";
+  /** Clients in the room, the stalled reader and the senders included. */
   clients: number;
+  /** Clients that send flat out. */
   senders: number;
+  /** Most un-acked messages per sender. */
   window: number;
+  /** Bytes of text per message, padding included. */
   textBytes: number;
+  /** Time everyone reads before the stall. */
   warmMs: number;
+  /** How long the slow reader stops reading. */
   stallMs: number;
+  /** Time measured after the stall ends. */
   afterMs: number;
+  /** Gives up and reports `timedOut` after this. */
   timeoutMs: number;
 }
 
@@ -79,7 +104,9 @@ export interface DeliveryCounts {
   sent: number;
   /** Deliveries that should have reached a receiver that stayed connected. */
   expected: number;
+  /** Deliveries that arrived. */
   delivered: number;
+  /** `expected - delivered`. */
   lost: number;
   /** Messages that arrived before an earlier one from the same sender, or after a gap. */
   orderViolations: number;
@@ -87,22 +114,29 @@ export interface DeliveryCounts {
 
 /** Outcome of a {@linkcode FanoutSpec}. */
 export interface FanoutResult extends DeliveryCounts {
+  /** Which scenario this answers. */
   kind: "fanout";
+  /** From the first message sent to the last delivery. */
   elapsedMs: number;
+  /** Deliveries over the elapsed time: the headline throughput. */
   deliveriesPerSec: number;
+  /** Server CPU time (user and system) during the run. */
   serverCpuMs: number;
   /** Server CPU time per delivery, in microseconds. */
   serverCpuUsPerDelivery: number;
+  /** The load generator's own CPU time, to see whether it was the bottleneck. */
   loadgenCpuMs: number;
   /** Receivers the server disconnected during the run. */
   disconnected: number;
   /** Why they left, as the others were told: reason → clients. */
   leaveReasons: Record<string, number>;
+  /** True if the run hit its timeout: the figures are partial. */
   timedOut: boolean;
 }
 
 /** Outcome of a {@linkcode LatencySpec}. */
 export interface LatencyResult extends DeliveryCounts {
+  /** Which scenario this answers. */
   kind: "latency";
   /** Every delivery. */
   latency: LatencySummary;
@@ -110,19 +144,25 @@ export interface LatencyResult extends DeliveryCounts {
   firstReceiver: LatencySummary;
   /** Per message, its latest delivery. */
   lastReceiver: LatencySummary;
+  /** True if the run hit its timeout: the figures are partial. */
   timedOut: boolean;
 }
 
 /** Outcome of an {@linkcode IdleSpec}. */
 export interface IdleResult {
+  /** Which scenario this answers. */
   kind: "idle";
+  /** Clients asked for. */
   clients: number;
+  /** Clients that logged in. */
   joined: number;
+  /** Server RSS before any client connected. */
   baseRssKiB: number;
   /** Right after the last join notice arrived. */
   rssAfterSetupKiB: number;
   /** Lowest RSS while everyone sat idle, a forced GC included: the steady state. */
   rssKiB: number;
+  /** Highest server RSS seen during the run. */
   peakRssKiB: number;
   /** `(rssKiB - baseRssKiB) / joined`. */
   rssPerConnectionKiB: number;
@@ -132,20 +172,27 @@ export interface IdleResult {
   buffersPerConnectionKiB: number | null;
   /** Time to connect and log in everyone, including the join notices. */
   setupMs: number;
+  /** Join notices received in all (a presence summary counts as the joins it reports). */
   joinNotices: number;
+  /** Server CPU time (user and system) during the run. */
   serverCpuMs: number;
+  /** True if the run hit its timeout: the figures are partial. */
   timedOut: boolean;
 }
 
 /** One figure for each phase of a slow-consumer run. */
 export interface Phased {
+  /** Before the stall. */
   before: number;
+  /** While the reader stalled. */
   during: number;
+  /** After the stall ended. */
   after: number;
 }
 
 /** Outcome of a {@linkcode SlowConsumerSpec}. */
 export interface SlowConsumerResult extends DeliveryCounts {
+  /** Which scenario this answers. */
   kind: "slow";
   /** The reason the others were given when the stalled reader left, or "still connected". */
   stalledFate: string;
@@ -153,8 +200,11 @@ export interface SlowConsumerResult extends DeliveryCounts {
   leaveReasons: Record<string, number>;
   /** Bytes the stalled reader had read by the end. */
   stalledBytesRead: number;
+  /** Latency before the stall. */
   before: LatencySummary;
+  /** Latency while the reader stalled: what a slow reader costs the others. */
   during: LatencySummary;
+  /** Latency after the stall ended. */
   after: LatencySummary;
   /** Server RSS once everyone had joined, before any message. */
   baseRssKiB: number;
@@ -164,6 +214,7 @@ export interface SlowConsumerResult extends DeliveryCounts {
   peakQueueBytes: Phased | null;
   /** The server's heap after a full GC once everything was delivered; null without inspector. */
   heapAfter: HeapUsage | null;
+  /** True if the run hit its timeout: the figures are partial. */
   timedOut: boolean;
 }
 
