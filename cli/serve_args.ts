@@ -4,19 +4,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import {
-  DEFAULT_HANDSHAKE_TIMEOUT_MS,
-  DEFAULT_HISTORY_REPLAY,
-  DEFAULT_IDLE_TIMEOUT_MS,
-  DEFAULT_MAX_AGE_MS,
-  DEFAULT_MAX_DB_BYTES,
-  DEFAULT_MAX_FRAME_BYTES,
-  DEFAULT_MAX_QUEUE_BYTES,
-  DEFAULT_MAX_USERS,
-  DEFAULT_PORT,
-  DEFAULT_RETENTION_PER_ROOM,
-  DEFAULT_SERVE_HOST,
   MAX_HISTORY_REQUEST,
   MAX_MAX_DB_BYTES,
   MAX_MAX_FRAME_BYTES,
@@ -28,16 +16,14 @@ import { parseDuration } from "../core/moderation.ts";
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "../log/logger.ts";
 import { parseIntFlag } from "./parse_number.ts";
 import {
-  DEFAULT_HISTORY_READ_BYTES_PER_SECOND,
-  DEFAULT_LOGINS_PER_MINUTE,
-  DEFAULT_MAX_CONNS_PER_IP,
   DEFAULT_METRICS_HOST,
   FLOOD_BYTES_PER_SECOND,
   FLOOD_MESSAGES_PER_SECOND,
   MIN_HISTORY_READ_BYTES_PER_SECOND,
 } from "../config/security_limits.ts";
-import { parseStrict } from "./parse_strict.ts";
+import { parseFlags, stringFlags } from "./parse_strict.ts";
 import { UsageError } from "./usage.ts";
+import { SERVER_DEFAULTS } from "../config/server_config.ts";
 
 const HINT = "sockchat serve --help";
 
@@ -110,56 +96,52 @@ export function parseServeArgs(
   args: string[],
   env: (name: string) => string | undefined = () => undefined,
 ): ServeArgs {
-  const { values, positionals } = parseStrict(() =>
-    parseArgs({
-      args,
-      strict: true,
-      allowPositionals: true,
-      options: {
-        help: { type: "boolean", short: "h" },
-        host: { type: "string" },
-        port: { type: "string" },
-        "max-users": { type: "string" },
-        "max-frame": { type: "string" },
-        "max-queue": { type: "string" },
-        "log-level": { type: "string" },
-        "log-format": { type: "string" },
-        db: { type: "string" },
-        history: { type: "string" },
-        retention: { type: "string" },
-        "max-db-bytes": { type: "string" },
-        "max-age": { type: "string" },
-        fsync: { type: "boolean" },
-        "tls-cert": { type: "string" },
-        "tls-key": { type: "string" },
-        "password-file": { type: "string" },
-        "oper-file": { type: "string" },
-        "max-conns-per-ip": { type: "string" },
-        "max-logins-per-minute": { type: "string" },
-        "history-read-rate": { type: "string" },
-        "handshake-timeout": { type: "string" },
-        "idle-timeout": { type: "string" },
-        rate: { type: "string" },
-        "rate-bytes": { type: "string" },
-        "metrics-port": { type: "string" },
-        "metrics-host": { type: "string" },
-      },
-    }), HINT);
+  const { values, positionals } = parseFlags(args, {
+    help: { type: "boolean", short: "h" },
+    fsync: { type: "boolean" },
+    ...stringFlags(
+      "host",
+      "port",
+      "max-users",
+      "max-frame",
+      "max-queue",
+      "log-level",
+      "log-format",
+      "db",
+      "history",
+      "retention",
+      "max-db-bytes",
+      "max-age",
+      "tls-cert",
+      "tls-key",
+      "password-file",
+      "oper-file",
+      "max-conns-per-ip",
+      "max-logins-per-minute",
+      "history-read-rate",
+      "handshake-timeout",
+      "idle-timeout",
+      "rate",
+      "rate-bytes",
+      "metrics-port",
+      "metrics-host",
+    ),
+  }, HINT);
   if (positionals.length > 0) {
     throw new UsageError(
       `serve takes no arguments, but got ${JSON.stringify(positionals[0])}.`,
       HINT,
     );
   }
-  const host = values.host ?? DEFAULT_SERVE_HOST;
+  const host = values.host ?? SERVER_DEFAULTS.host;
   if (host === "") throw new UsageError("--host needs an address, such as 0.0.0.0.", HINT);
   const port = values.port === undefined
-    ? DEFAULT_PORT
+    ? SERVER_DEFAULTS.port
     : parseIntFlag("--port", values.port, 0, 65535, HINT);
   const maxUsers = values["max-users"] === undefined
-    ? DEFAULT_MAX_USERS
+    ? SERVER_DEFAULTS.maxUsers
     : parseIntFlag("--max-users", values["max-users"], 1, 1_000_000, HINT);
-  const maxFrame = values["max-frame"] === undefined ? DEFAULT_MAX_FRAME_BYTES : parseIntFlag(
+  const maxFrame = values["max-frame"] === undefined ? SERVER_DEFAULTS.maxFrame : parseIntFlag(
     "--max-frame",
     values["max-frame"],
     MIN_MAX_FRAME_BYTES,
@@ -168,7 +150,7 @@ export function parseServeArgs(
   );
   const minQueue = 2 * maxFrame + 4096;
   const maxQueueBytes = values["max-queue"] === undefined
-    ? Math.max(DEFAULT_MAX_QUEUE_BYTES, minQueue)
+    ? Math.max(SERVER_DEFAULTS.maxQueueBytes, minQueue)
     : parseIntFlag("--max-queue", values["max-queue"], minQueue, 1024 * 1024 * 1024, HINT);
   const logLevel = values["log-level"] ?? "info";
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
@@ -185,19 +167,19 @@ export function parseServeArgs(
     );
   }
   const historyReplay = values.history === undefined
-    ? DEFAULT_HISTORY_REPLAY
+    ? SERVER_DEFAULTS.historyReplay
     : parseIntFlag("--history", values.history, 0, MAX_HISTORY_REQUEST, HINT);
   const retention = values.retention === undefined
-    ? DEFAULT_RETENTION_PER_ROOM
+    ? SERVER_DEFAULTS.retention
     : parseIntFlag("--retention", values.retention, 1, 100_000_000, HINT);
   if (retention < historyReplay) {
     throw new UsageError("--retention must be at least --history.", HINT);
   }
   const maxDbBytes = values["max-db-bytes"] === undefined
-    ? DEFAULT_MAX_DB_BYTES
+    ? SERVER_DEFAULTS.maxDbBytes
     : parseSize("--max-db-bytes", values["max-db-bytes"]);
   const maxAgeMs = values["max-age"] === undefined
-    ? DEFAULT_MAX_AGE_MS
+    ? SERVER_DEFAULTS.maxAgeMs
     : parseAge("--max-age", values["max-age"]);
   const db = values.db ?? defaultDbPath(env);
   if (db === null || db === "") {
@@ -223,17 +205,23 @@ export function parseServeArgs(
     tlsKey,
     passwordFile: values["password-file"],
     operFile: values["oper-file"],
-    maxConnsPerIp: int("max-conns-per-ip", DEFAULT_MAX_CONNS_PER_IP, 1, 1_000_000),
-    maxLoginsPerMinute: int("max-logins-per-minute", DEFAULT_LOGINS_PER_MINUTE, 0, 1_000_000),
+    maxConnsPerIp: int("max-conns-per-ip", SERVER_DEFAULTS.maxConnsPerIp, 1, 1_000_000),
+    maxLoginsPerMinute: int(
+      "max-logins-per-minute",
+      SERVER_DEFAULTS.maxLoginsPerMinute,
+      0,
+      1_000_000,
+    ),
     historyReadRate: int(
       "history-read-rate",
-      DEFAULT_HISTORY_READ_BYTES_PER_SECOND,
+      SERVER_DEFAULTS.historyReadRate,
       MIN_HISTORY_READ_BYTES_PER_SECOND,
       1024 * 1024 * 1024,
     ),
-    handshakeTimeoutMs: int("handshake-timeout", DEFAULT_HANDSHAKE_TIMEOUT_MS / 1000, 1, 3600) *
+    handshakeTimeoutMs:
+      int("handshake-timeout", SERVER_DEFAULTS.handshakeTimeoutMs / 1000, 1, 3600) *
       1000,
-    idleTimeoutMs: int("idle-timeout", DEFAULT_IDLE_TIMEOUT_MS / 1000, 2, 86_400) * 1000,
+    idleTimeoutMs: int("idle-timeout", SERVER_DEFAULTS.idleTimeoutMs / 1000, 2, 86_400) * 1000,
     rate: int("rate", FLOOD_MESSAGES_PER_SECOND, 0, 1_000_000),
     rateBytes: int("rate-bytes", FLOOD_BYTES_PER_SECOND, 1024, 1024 * 1024 * 1024),
     metricsPort,

@@ -5,26 +5,13 @@
  */
 
 import {
-  DEFAULT_HANDSHAKE_TIMEOUT_MS,
-  DEFAULT_HISTORY_REPLAY,
-  DEFAULT_IDLE_TIMEOUT_MS,
   DEFAULT_JOIN_HOST,
-  DEFAULT_MAX_AGE_MS,
-  DEFAULT_MAX_DB_BYTES,
-  DEFAULT_MAX_FRAME_BYTES,
-  DEFAULT_MAX_QUEUE_BYTES,
-  DEFAULT_MAX_USERS,
   DEFAULT_PORT,
-  DEFAULT_RETENTION_PER_ROOM,
-  DEFAULT_SERVE_HOST,
   MIN_MAX_AGE_MS,
   QUEUE_BURST_FACTOR,
   SLOW_WRITE_GRACE_MS,
 } from "../config/limits.ts";
 import {
-  DEFAULT_HISTORY_READ_BYTES_PER_SECOND,
-  DEFAULT_LOGINS_PER_MINUTE,
-  DEFAULT_MAX_CONNS_PER_IP,
   DEFAULT_METRICS_HOST,
   FLOOD_BYTE_BURST,
   FLOOD_BYTES_PER_SECOND,
@@ -45,6 +32,7 @@ import {
   MAX_UNANSWERED,
   MAX_UNSENT_BYTES,
 } from "../client/limits.ts";
+import { SERVER_DEFAULTS } from "../config/server_config.ts";
 
 /** A mistake on the command line: printed as one line plus a hint, exit code 2. */
 export class UsageError extends Error {
@@ -83,30 +71,30 @@ Run a chat server. It prints "listening on HOST:PORT" once it is ready (and then
 SIGINT or SIGTERM says goodbye to every client and exits 0.
 
 Options:
-  --host HOST          address to listen on (default ${DEFAULT_SERVE_HOST}: every IPv4
+  --host HOST          address to listen on (default ${SERVER_DEFAULTS.host}: every IPv4
                        interface, so others can join; use 127.0.0.1 for this machine only,
                        :: for IPv6)
   --port PORT          TCP port, 0 for any free one (default ${DEFAULT_PORT})
   --max-users N        users connected at once; more get a server_full error
-                       (default ${DEFAULT_MAX_USERS})
+                       (default ${SERVER_DEFAULTS.maxUsers})
   --max-frame BYTES    longest frame (one line) a client may send; longer ones get
-                       frame_too_large and the connection closes (default ${DEFAULT_MAX_FRAME_BYTES})
+                       frame_too_large and the connection closes (default ${SERVER_DEFAULTS.maxFrame})
   --max-queue BYTES    how far a client may fall behind: one whose socket has taken nothing
                        for ${SLOW_WRITE_GRACE_MS} ms with more than this queued is disconnected as
                        too_slow; while its socket drains, a burst may reach ${QUEUE_BURST_FACTOR} x this
-                       (default ${DEFAULT_MAX_QUEUE_BYTES}, at least 2 x max-frame + 4096)
+                       (default ${SERVER_DEFAULTS.maxQueueBytes}, at least 2 x max-frame + 4096)
   --db PATH            SQLite history database, or :memory: to keep nothing
                        (default $XDG_STATE_HOME/sockchat/sockchat.db, else
                        ~/.local/state/sockchat/sockchat.db)
-  --history N          messages replayed when joining a room (default ${DEFAULT_HISTORY_REPLAY})
+  --history N          messages replayed when joining a room (default ${SERVER_DEFAULTS.historyReplay})
   --retention N        messages kept per room; older ones are pruned
-                       (default ${DEFAULT_RETENTION_PER_ROOM})
+                       (default ${SERVER_DEFAULTS.retention})
   --max-db-bytes SIZE  bytes the history database may use, such as 512M or 2G (K, M, G,
                        T: binary units); past it the oldest messages of any room are
-                       deleted first; 0: no cap (default ${DEFAULT_MAX_DB_BYTES / 1024 ** 3}G)
+                       deleted first; 0: no cap (default ${SERVER_DEFAULTS.maxDbBytes / 1024 ** 3}G)
   --max-age DURATION   delete messages older than this, and forget the topics of rooms
                        empty and unused for that long: ${MIN_AGE}h or more, such as 30d;
-                       0 keeps them (default ${DEFAULT_MAX_AGE_MS / 86_400_000}d)
+                       0 keeps them (default ${SERVER_DEFAULTS.maxAgeMs / 86_400_000}d)
   --fsync              fsync every commit: acknowledged messages survive power loss,
                        not just a crash (default off: WAL with synchronous=NORMAL)
   --tls-cert FILE      serve TLS with this PEM certificate chain (with --tls-key)
@@ -116,24 +104,24 @@ Options:
   --oper-file FILE     the operator secret for /oper (or set $SOCKCHAT_OPER_SECRET);
                        without one there are no operators
   --max-conns-per-ip N connections one address (IPv6: one /64) may hold open
-                       (default ${DEFAULT_MAX_CONNS_PER_IP})
+                       (default ${SERVER_DEFAULTS.maxConnsPerIp})
   --max-logins-per-minute N
                        connections one address may open per minute, in bursts of as
                        many; more are refused at the door; 0: no limit
-                       (default ${DEFAULT_LOGINS_PER_MINUTE})
+                       (default ${SERVER_DEFAULTS.maxLoginsPerMinute})
   --history-read-rate BYTES
                        bytes of stored history one address may read per second, for
                        /history, joins and resume, in bursts of ${HISTORY_READ_BURST_SECONDS} s worth; past
                        it /history is refused (rate_limited) and replays stop at a gap
-                       (default ${DEFAULT_HISTORY_READ_BYTES_PER_SECOND}, at least ${MIN_HISTORY_READ_BYTES_PER_SECOND})
+                       (default ${SERVER_DEFAULTS.historyReadRate}, at least ${MIN_HISTORY_READ_BYTES_PER_SECOND})
   --handshake-timeout SECONDS
                        close connections that have not logged in by then; with TLS,
                        the TLS handshake must also finish within this or
                        ${TLS_HANDSHAKE_TIMEOUT_MS / 1000} seconds, whichever is less
-                       (default ${DEFAULT_HANDSHAKE_TIMEOUT_MS / 1000})
+                       (default ${SERVER_DEFAULTS.handshakeTimeoutMs / 1000})
   --idle-timeout SECONDS
                        ping NDJSON clients silent for half of this, drop them after
-                       all of it (default ${DEFAULT_IDLE_TIMEOUT_MS / 1000})
+                       all of it (default ${SERVER_DEFAULTS.idleTimeoutMs / 1000})
   --rate N             messages per second each connection may sustain, with bursts of
                        max(${FLOOD_MESSAGE_BURST}, 4 x N); faster ones get rate_limited, and a sustained
                        flood is disconnected; 0 turns flood control off (default ${FLOOD_MESSAGES_PER_SECOND})

@@ -104,6 +104,50 @@ export interface ServerOptions {
   historyReadRate?: number;
 }
 
+/** The settings `serve` has a flag for, so their defaults are shared with its parser and help. */
+export type FlagDefaults = Readonly<
+  Required<
+    Pick<
+      ServerOptions,
+      | "host"
+      | "port"
+      | "maxUsers"
+      | "maxFrame"
+      | "maxQueueBytes"
+      | "historyReplay"
+      | "retention"
+      | "maxDbBytes"
+      | "maxAgeMs"
+      | "maxConnsPerIp"
+      | "maxLoginsPerMinute"
+      | "historyReadRate"
+      | "handshakeTimeoutMs"
+      | "idleTimeoutMs"
+    >
+  >
+>;
+
+/**
+ * The defaults a flag can override, in one place: {@linkcode resolveServerConfig} applies them,
+ * and `serve`'s parser and help text read them, so the three cannot drift apart.
+ */
+export const SERVER_DEFAULTS: FlagDefaults = Object.freeze({
+  host: DEFAULT_SERVE_HOST,
+  port: DEFAULT_PORT,
+  maxUsers: DEFAULT_MAX_USERS,
+  maxFrame: DEFAULT_MAX_FRAME_BYTES,
+  maxQueueBytes: DEFAULT_MAX_QUEUE_BYTES,
+  historyReplay: DEFAULT_HISTORY_REPLAY,
+  retention: DEFAULT_RETENTION_PER_ROOM,
+  maxDbBytes: DEFAULT_MAX_DB_BYTES,
+  maxAgeMs: DEFAULT_MAX_AGE_MS,
+  maxConnsPerIp: DEFAULT_MAX_CONNS_PER_IP,
+  maxLoginsPerMinute: DEFAULT_LOGINS_PER_MINUTE,
+  historyReadRate: DEFAULT_HISTORY_READ_BYTES_PER_SECOND,
+  handshakeTimeoutMs: DEFAULT_HANDSHAKE_TIMEOUT_MS,
+  idleTimeoutMs: DEFAULT_IDLE_TIMEOUT_MS,
+});
+
 /** Every setting, with its default applied. */
 export type ServerConfig =
   & Required<Omit<ServerOptions, "tls" | "metrics" | "storeFault">>
@@ -128,28 +172,17 @@ export function resolveServerConfig(options: ServerOptions = {}): ServerConfig {
   const given = Object.fromEntries(
     Object.entries(options).filter(([, value]) => value !== undefined),
   ) as ServerOptions;
-  const handshakeTimeoutMs = given.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
-  const maxQueueBytes = given.maxQueueBytes ?? DEFAULT_MAX_QUEUE_BYTES;
+  const handshakeTimeoutMs = given.handshakeTimeoutMs ?? SERVER_DEFAULTS.handshakeTimeoutMs;
+  const maxQueueBytes = given.maxQueueBytes ?? SERVER_DEFAULTS.maxQueueBytes;
   return {
-    host: DEFAULT_SERVE_HOST,
-    port: DEFAULT_PORT,
-    maxUsers: DEFAULT_MAX_USERS,
-    maxFrame: DEFAULT_MAX_FRAME_BYTES,
+    ...SERVER_DEFAULTS,
     logger: silentLogger,
     db: ":memory:",
-    historyReplay: DEFAULT_HISTORY_REPLAY,
-    retention: DEFAULT_RETENTION_PER_ROOM,
     sync: "normal",
-    maxDbBytes: DEFAULT_MAX_DB_BYTES,
-    maxAgeMs: DEFAULT_MAX_AGE_MS,
     password: null,
     operSecret: null,
-    maxConnsPerIp: DEFAULT_MAX_CONNS_PER_IP,
     flood: {},
-    idleTimeoutMs: DEFAULT_IDLE_TIMEOUT_MS,
     maxPendingLogins: MAX_PENDING_LOGINS,
-    maxLoginsPerMinute: DEFAULT_LOGINS_PER_MINUTE,
-    historyReadRate: DEFAULT_HISTORY_READ_BYTES_PER_SECOND,
     ...given,
     handshakeTimeoutMs,
     maxQueueBytes,
