@@ -4,11 +4,10 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import { DEFAULT_JOIN_HOST, DEFAULT_PORT } from "../config/limits.ts";
 import { TIMESTAMP_STYLES, type TimestampStyle } from "../client/timestamp.ts";
 import { parseIntFlag } from "./parse_number.ts";
-import { parseStrict } from "./parse_strict.ts";
+import { parseFlags } from "./parse_strict.ts";
 import { UsageError } from "./usage.ts";
 
 const HINT = "sockchat join --help";
@@ -80,25 +79,19 @@ export function parseJoinArgs(
   args: string[],
   env: (name: string) => string | undefined,
 ): JoinArgs {
-  const { values, positionals } = parseStrict(() =>
-    parseArgs({
-      args,
-      strict: true,
-      allowPositionals: true,
-      options: {
-        help: { type: "boolean", short: "h" },
-        name: { type: "string", short: "n" },
-        json: { type: "boolean" },
-        "no-color": { type: "boolean" },
-        "no-bell": { type: "boolean" },
-        timestamps: { type: "string" },
-        reconnect: { type: "boolean" },
-        "no-reconnect": { type: "boolean" },
-        "password-file": { type: "string" },
-        tls: { type: "boolean" },
-        ca: { type: "string" },
-      },
-    }), HINT);
+  const { values, positionals } = parseFlags(args, {
+    help: { type: "boolean", short: "h" },
+    name: { type: "string", short: "n" },
+    json: { type: "boolean" },
+    "no-color": { type: "boolean" },
+    "no-bell": { type: "boolean" },
+    timestamps: { type: "string" },
+    reconnect: { type: "boolean" },
+    "no-reconnect": { type: "boolean" },
+    "password-file": { type: "string" },
+    tls: { type: "boolean" },
+    ca: { type: "string" },
+  }, HINT);
   if (values.help) return { ...DEFAULTS, help: true, nick: "" };
   const timestamps = values.timestamps;
   if (timestamps !== undefined && !TIMESTAMP_STYLES.includes(timestamps as TimestampStyle)) {
