@@ -6,6 +6,7 @@
  */
 
 import { BenchClient } from "./bench_client.ts";
+import type { Target } from "./spec.ts";
 
 /** Options for {@linkcode connectAll}. */
 export interface ConnectAllOptions {
@@ -15,6 +16,25 @@ export interface ConnectAllOptions {
   readBytes: number;
   /** Deadline for the whole set-up. */
   timeoutMs: number;
+}
+
+/** Connections opened and logged in at once, unless a spec says otherwise. */
+export const SETUP_CONCURRENCY = 64;
+
+/**
+ * Connects and logs in a scenario's `clients` within its `timeoutMs`, `concurrency` (or
+ * {@linkcode SETUP_CONCURRENCY}) at a time, each reading `readBytes` at most per read.
+ */
+export function connectClients(
+  target: Target,
+  spec: { clients: number; timeoutMs: number; concurrency?: number },
+  readBytes: number,
+): Promise<BenchClient[]> {
+  return connectAll(target.port, spec.clients, {
+    concurrency: spec.concurrency ?? SETUP_CONCURRENCY,
+    readBytes,
+    timeoutMs: spec.timeoutMs,
+  });
 }
 
 /**

@@ -7,8 +7,8 @@
  */
 
 import { cpuMs } from "../proc_stats.ts";
-import { closeAll, connectAll, joinsSettled, sum, waitUntil } from "./cluster.ts";
-import { Departures, Receiver } from "./receiver.ts";
+import { closeAll, connectClients, joinsSettled, sum, waitUntil } from "./cluster.ts";
+import { deliveryCounts, Departures, Receiver } from "./receiver.ts";
 import { Sender } from "./sender.ts";
 import type { FanoutResult, FanoutSpec, Target } from "./spec.ts";
 
@@ -19,11 +19,7 @@ const QUIET_TIMEOUT_MS = 30_000;
 
 /** Runs one fan-out measurement against `target`. */
 export async function runFanout(spec: FanoutSpec, target: Target): Promise<FanoutResult> {
-  const clients = await connectAll(target.port, spec.clients, {
-    concurrency: 64,
-    readBytes: READ_BYTES,
-    timeoutMs: spec.timeoutMs,
-  });
+  const clients = await connectClients(target, spec, READ_BYTES);
   try {
     const senders: Sender[] = [];
     const departures = new Departures();
@@ -59,15 +55,12 @@ export async function runFanout(spec: FanoutSpec, target: Target): Promise<Fanou
     const serverCpu = cpuMs(target.pid, target.clockTicks) - serverCpu0;
     const loadgenCpu = cpuMs("self", target.clockTicks) - loadgenCpu0;
 
-    const delivered = sum(receivers, (r) => r.delivered);
+    const counts = deliveryCounts(sum(senders, (s) => s.acked), expected, receivers);
+    const { delivered } = counts;
     const elapsedMs = Math.max(lastDelivery - t0, 0.001);
     return {
       kind: "fanout",
-      sent: sum(senders, (s) => s.acked),
-      expected,
-      delivered,
-      lost: expected - delivered,
-      orderViolations: sum(receivers, (r) => r.orderViolations),
+      ...counts,
       elapsedMs,
       deliveriesPerSec: (delivered * 1000) / elapsedMs,
       serverCpuMs: serverCpu,

@@ -7,7 +7,7 @@
 
 import { cpuMs, memory } from "../proc_stats.ts";
 import { collectGarbage } from "./inspector.ts";
-import { closeAll, connectAll, joinsSettled, sleep, sum } from "./cluster.ts";
+import { closeAll, connectClients, joinsSettled, sleep, sum } from "./cluster.ts";
 import type { IdleResult, IdleSpec, Target } from "./spec.ts";
 
 /** Idle clients mostly read join notices; a small buffer keeps the load generator small. */
@@ -22,11 +22,7 @@ export async function runIdle(spec: IdleSpec, target: Target): Promise<IdleResul
   const base = memory(target.pid);
   const cpu0 = cpuMs(target.pid, target.clockTicks);
   const t0 = performance.now();
-  const clients = await connectAll(target.port, spec.clients, {
-    concurrency: spec.concurrency,
-    readBytes: READ_BYTES,
-    timeoutMs: spec.timeoutMs,
-  });
+  const clients = await connectClients(target, spec, READ_BYTES);
   try {
     const quiet = await joinsSettled(
       clients,

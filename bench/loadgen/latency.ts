@@ -5,9 +5,9 @@
  * @module
  */
 
-import { closeAll, connectAll, joinsSettled, sleep, sum, waitUntil } from "./cluster.ts";
+import { closeAll, connectClients, joinsSettled, sleep, sum, waitUntil } from "./cluster.ts";
 import { LatencyHistogram, type LatencySummary } from "./histogram.ts";
-import { Receiver } from "./receiver.ts";
+import { deliveryCounts, Receiver } from "./receiver.ts";
 import { stampedFrame } from "./sender.ts";
 import type { LatencyResult, LatencySpec, Target } from "./spec.ts";
 
@@ -16,11 +16,7 @@ const READ_BYTES = 16 * 1024;
 
 /** Runs the paced-latency measurement against `target`. */
 export async function runLatency(spec: LatencySpec, target: Target): Promise<LatencyResult> {
-  const clients = await connectAll(target.port, spec.clients, {
-    concurrency: 64,
-    readBytes: READ_BYTES,
-    timeoutMs: spec.timeoutMs,
-  });
+  const clients = await connectClients(target, spec, READ_BYTES);
   try {
     const histogram = new LatencyHistogram();
     // Messages go out one at a time, so the send stamp names a message. The first receiver's
@@ -62,14 +58,9 @@ export async function runLatency(spec: LatencySpec, target: Target): Promise<Lat
       () => sum(receivers, (r) => r.delivered) >= expected && acked >= sent,
       spec.timeoutMs,
     );
-    const delivered = sum(receivers, (r) => r.delivered);
     return {
       kind: "latency",
-      sent: acked,
-      expected,
-      delivered,
-      lost: expected - delivered,
-      orderViolations: sum(receivers, (r) => r.orderViolations),
+      ...deliveryCounts(acked, expected, receivers),
       latency: histogram.summary(),
       firstReceiver: summarise([...spread.values()].map((s) => s.first)),
       lastReceiver: summarise([...spread.values()].map((s) => s.last)),

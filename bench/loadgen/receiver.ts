@@ -8,6 +8,8 @@
 import type { BenchClient } from "./bench_client.ts";
 import { type FrameKind, readField, readStamp, type StampedText } from "./frame_scan.ts";
 import type { LatencyHistogram } from "./histogram.ts";
+import { sum } from "./cluster.ts";
+import type { DeliveryCounts } from "./spec.ts";
 
 /** Someone left the room, as a receiver saw it. */
 export interface Departure {
@@ -120,4 +122,23 @@ export class Receiver {
         return;
     }
   }
+}
+
+/**
+ * The delivery figures every scenario reports, from `sent` acked messages, the `expected`
+ * deliveries and what `receivers` counted: one definition of "lost" for every table.
+ */
+export function deliveryCounts(
+  sent: number,
+  expected: number,
+  receivers: readonly Receiver[],
+): DeliveryCounts {
+  const delivered = sum(receivers, (r) => r.delivered);
+  return {
+    sent,
+    expected,
+    delivered,
+    lost: expected - delivered,
+    orderViolations: sum(receivers, (r) => r.orderViolations),
+  };
 }

@@ -9,9 +9,9 @@
 import { memory } from "../proc_stats.ts";
 import { ServerProbe } from "./server_probe.ts";
 import { collectGarbage } from "./inspector.ts";
-import { closeAll, connectAll, joinsSettled, sleep, sum, waitUntil } from "./cluster.ts";
+import { closeAll, connectClients, joinsSettled, sleep, sum, waitUntil } from "./cluster.ts";
 import { LatencyHistogram } from "./histogram.ts";
-import { Departures, Receiver } from "./receiver.ts";
+import { deliveryCounts, Departures, Receiver } from "./receiver.ts";
 import { Sender } from "./sender.ts";
 import type { Phased, SlowConsumerResult, SlowConsumerSpec, Target } from "./spec.ts";
 
@@ -22,11 +22,7 @@ export async function runSlowConsumer(
   spec: SlowConsumerSpec,
   target: Target,
 ): Promise<SlowConsumerResult> {
-  const clients = await connectAll(target.port, spec.clients, {
-    concurrency: 64,
-    readBytes: READ_BYTES,
-    timeoutMs: spec.timeoutMs,
-  });
+  const clients = await connectClients(target, spec, READ_BYTES);
   try {
     const stalled = clients[clients.length - 1];
     const departures = new Departures();
@@ -87,14 +83,9 @@ export async function runSlowConsumer(
       spec.timeoutMs,
     );
     const expected = sum(others.map((_, i) => expectedFor(i)), (n) => n);
-    const delivered = sum(others, (r) => r.delivered);
     return {
       kind: "slow",
-      sent: sum(senders, (s) => s.acked),
-      expected,
-      delivered,
-      lost: expected - delivered,
-      orderViolations: sum(others, (r) => r.orderViolations),
+      ...deliveryCounts(sum(senders, (s) => s.acked), expected, others),
       stalledFate: departures.reasonOf(stalled.nick) ??
         (stalled.eof ? "closed, no leave seen" : "still connected"),
       leaveReasons: departures.reasons(),
