@@ -68,51 +68,32 @@ async function serve(args: string[]): Promise<number> {
     return 0;
   }
   const logger = createLogger({ level: options.logLevel, format: options.logFormat });
+  const metrics = options.metricsPort === undefined ? undefined : createSockchatMetrics();
   let secrets: ServerSecrets;
+  let tls: TlsCredentials | undefined;
+  let metricsServer: MetricsServer | null = null;
   try {
     secrets = await loadServerSecrets({
       passwordFile: options.passwordFile,
       operFile: options.operFile,
     });
-  } catch (error) {
-    if (error instanceof SecretError) {
-      console.error(`sockchat: ${error.message}`);
-      return 1;
-    }
-    throw error;
-  }
-  // Read and check the PEM files first: a wrong path or a key in the cert's place is a
-  // one-line error, not a failure to listen.
-  let tls: TlsCredentials | undefined;
-  try {
+    // Read and check the PEM files first: a wrong path or a key in the cert's place is a
+    // one-line error, not a failure to listen.
     tls = options.tlsCert && options.tlsKey
       ? await loadTlsCredentials(options.tlsCert, options.tlsKey)
       : undefined;
-  } catch (error) {
-    if (error instanceof TlsError) {
-      console.error(`sockchat: ${error.message}`);
-      return 1;
-    }
-    throw error;
-  }
-  // The metrics endpoint comes up first, so that a busy metrics port fails before anyone could
-  // have joined the chat.
-  const metrics = options.metricsPort === undefined ? undefined : createSockchatMetrics();
-  let metricsServer: MetricsServer | null = null;
-  if (metrics !== undefined) {
-    try {
+    // The metrics endpoint comes up first, so that a busy metrics port fails before anyone
+    // could have joined the chat.
+    if (metrics !== undefined) {
       metricsServer = startMetricsServer({
         registry: metrics.registry,
         port: options.metricsPort ?? 0,
         hostname: options.metricsHost,
       });
-    } catch (error) {
-      if (error instanceof MetricsServerError) {
-        console.error(`sockchat: ${error.message}`);
-        return 1;
-      }
-      throw error;
     }
+  } catch (error) {
+    if (printed(error, [SecretError, TlsError, MetricsServerError])) return 1;
+    throw error;
   }
   let server;
   try {
@@ -136,10 +117,7 @@ async function serve(args: string[]): Promise<number> {
     });
   } catch (error) {
     await metricsServer?.shutdown();
-    if (error instanceof TlsError) {
-      console.error(`sockchat: ${error.message}`);
-      return 1;
-    }
+    if (printed(error, [TlsError])) return 1;
     if (error instanceof StoreError) {
       console.error(`sockchat: cannot open the history database ${options.db}: ${error.message}.`);
       return 1;
@@ -178,6 +156,19 @@ async function serve(args: string[]): Promise<number> {
     return 1;
   }
   return 0;
+}
+
+/**
+ * Prints `error` if it is one of `kinds`, whose messages are already one sentence for the
+ * operator; false, printing nothing, for any other error.
+ */
+function printed(
+  error: unknown,
+  kinds: readonly (new (message: string) => Error)[],
+): boolean {
+  if (!kinds.some((kind) => error instanceof kind)) return false;
+  console.error(`sockchat: ${(error as Error).message}`);
+  return true;
 }
 
 /** `host:port`, with an IPv6 host in brackets. */
