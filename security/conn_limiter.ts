@@ -7,6 +7,7 @@
  */
 
 import { DEFAULT_MAX_CONNS_PER_IP, IPV6_PREFIX_BITS } from "../config/security_limits.ts";
+import { parseAddress } from "../core/address_prefix.ts";
 
 /** A held connection slot. Releasing it twice is harmless. */
 export interface ConnLease {
@@ -95,35 +96,13 @@ export class ConnLimiter {
 export function addressKey(hostname: string): string {
   const bare = hostname.replace(/^\[|\]$/g, "").replace(/%.*$/, "");
   if (!bare.includes(":")) return bare;
-  const groups = ipv6Groups(bare);
-  if (groups === null) return hostname;
-  const mapped = groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff;
-  if (mapped) {
-    return `${groups[6] >> 8}.${groups[6] & 0xff}.${groups[7] >> 8}.${groups[7] & 0xff}`;
-  }
-  const whole = Math.floor(IPV6_PREFIX_BITS / 16);
-  const prefix = groups.slice(0, whole).map((g) => g.toString(16));
-  return `${prefix.join(":")}::/${IPV6_PREFIX_BITS}`;
-}
-
-/** The eight 16-bit groups of an IPv6 address (with an optional dotted IPv4 tail), or null. */
-function ipv6Groups(address: string): number[] | null {
-  let text = address.toLowerCase();
-  const v4 = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
-  if (v4 !== null) {
-    const octets = v4.slice(1).map(Number);
-    if (octets.some((o) => o > 255)) return null;
-    const hex = (hi: number, lo: number) => ((hi << 8) | lo).toString(16);
-    text = text.slice(0, v4.index) + `${hex(octets[0], octets[1])}:${hex(octets[2], octets[3])}`;
-  }
-  const halves = text.split("::");
-  if (halves.length > 2) return null;
-  const parse = (part: string) => (part === "" ? [] : part.split(":"));
-  const head = parse(halves[0]);
-  const tail = halves.length === 2 ? parse(halves[1]) : [];
-  const missing = 8 - head.length - tail.length;
-  if (halves.length === 2 ? missing < 1 : missing !== 0) return null;
-  const all = [...head, ...Array<string>(missing).fill("0"), ...tail];
-  if (!all.every((g) => /^[0-9a-f]{1,4}$/.test(g))) return null;
-  return all.map((g) => parseInt(g, 16));
+  const parsed = parseAddress(bare);
+  if (parsed === null || parsed.length !== null) return hostname;
+  if (parsed.family === 4) return parsed.bytes.join(".");
+  const bytes = parsed.bytes;
+  const groups = Array.from(
+    { length: Math.floor(IPV6_PREFIX_BITS / 16) },
+    (_, i) => ((bytes[2 * i] << 8) | bytes[2 * i + 1]).toString(16),
+  );
+  return `${groups.join(":")}::/${IPV6_PREFIX_BITS}`;
 }
