@@ -8,7 +8,7 @@
 
 import { MIN_BAN_PREFIX_V4, MIN_BAN_PREFIX_V6 } from "../config/limits.ts";
 import { formatPrefix } from "./address_prefix.ts";
-import { shown } from "./hub.ts";
+import { shown } from "./text.ts";
 import { addressBlock, type BanTarget } from "./moderation.ts";
 import { nickProblem } from "./nick.ts";
 

@@ -27,6 +27,7 @@ export class IgnoreList {
   /** Nicks left behind by followed people who went away (derived, capped, oldest first). */
   readonly #leftWith = new Map<string, string>();
 
+  /** An empty ignore list belonging to `owner`. */
   constructor(owner: User) {
     this.#owner = owner;
   }

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { AUTH_LOCKOUT_MS, MAX_AUTH_FAILURES, MAX_AUTH_TRACKED } from "../config/limits.ts";
 import { addressKey } from "../security/conn_limiter.ts";
 
 /** Settings for a {@linkcode Lockout}. */
@@ -18,13 +19,27 @@ export interface LockoutOptions {
 }
 
 /**
+ * The lockout the server password and /oper each use, counted on their own:
+ * {@linkcode MAX_AUTH_FAILURES} wrong guesses lock an address out for
+ * {@linkcode AUTH_LOCKOUT_MS}.
+ */
+export const SECRET_LOCKOUT: LockoutOptions = {
+  maxFailures: MAX_AUTH_FAILURES,
+  lockoutMs: AUTH_LOCKOUT_MS,
+  maxTracked: MAX_AUTH_TRACKED,
+};
+
+/**
  * Wrong guesses per address (an IPv6 address counts as its /64).
  *
  * @example
  * ```ts
- * const lockout = new Lockout({ maxFailures: 5, lockoutMs: 60_000, maxTracked: 10_000 });
- * if (lockout.lockedFor(address, now) > 0) return refuse();
- * if (!secret.matches(guess)) lockout.failed(address, now);
+ * const lockout = new Lockout({ maxFailures: 2, lockoutMs: 60_000, maxTracked: 10_000 });
+ * const now = Date.now();
+ * lockout.failed("203.0.113.7", now);
+ * lockout.failed("203.0.113.7", now); // the second wrong guess locks the address out
+ * lockout.lockedFor("203.0.113.7", now); // 60 (seconds)
+ * lockout.lockedFor("203.0.113.7", now + 60_000); // 0: it may guess again
  * ```
  */
 export class Lockout {

@@ -1,7 +1,8 @@
 /**
- * Bans, with durations (and, beside them, the mutes of mute_list.ts). Both lists live in memory, so that the checks (a ban at the
- * door, a mute on every message) are lookups that never touch the store and never write: an
- * expired entry is simply ignored, and the store's upkeep purges it later. Changes are written
+ * Bans, with durations (and, beside them, the mutes of mute_list.ts). Both lists live in
+ * memory, so that the checks (a ban at the door, a mute on every message) are lookups that
+ * never touch the store and never write: an expired entry is simply ignored, and the store's
+ * upkeep purges it later. Changes are written
  * through to a {@linkcode BanStore} / {@linkcode MuteStore} so that they outlive a restart; when
  * that write fails, the change still holds for this run and the caller is told why it was not
  * saved.
@@ -18,39 +19,17 @@ import {
   prefixOf,
 } from "./address_prefix.ts";
 import { nickKey } from "./nick.ts";
-import { MuteList, type MuteStore } from "./mute_list.ts";
+import { MuteList } from "./mute_list.ts";
+import type { Ban, BanStore, MuteStore } from "./ports.ts";
 
-export type { Mute, MuteStore } from "./mute_list.ts";
+// The store interfaces live in ports.ts; these re-exports keep older imports working.
+export type { Ban, BanStore, Mute, MuteStore } from "./ports.ts";
 export { MuteList };
-
-/** One ban. `until` 0 means forever. */
-export interface Ban {
-  /** `nick` bans match the nick case-insensitively; `address` bans match an address block. */
-  kind: "nick" | "address";
-  /** The folded nick, or the address block as written (`203.0.113.0/24`, `2001:db8::/64`). */
-  target: string;
-  /** Milliseconds since the epoch when the ban ends; 0 for never. */
-  until: number;
-  /** Why, as the operator gave it (shown to whoever is refused). */
-  reason: string;
-  /** The operator's nick. */
-  by: string;
-}
 
 /** What a ban is aimed at, said explicitly. */
 export type BanTarget =
   | { kind: "nick"; nick: string }
   | { kind: "address"; prefix: AddressPrefix };
-
-/** Durable storage for bans. */
-export interface BanStore {
-  /** Every ban saved, expired ones included. */
-  loadBans(): Ban[];
-  /** Saves or replaces a ban. */
-  saveBan(ban: Ban): void;
-  /** Removes a ban. */
-  deleteBan(kind: Ban["kind"], target: string): void;
-}
 
 /** A change that holds in memory; `saveError` names why it was not saved, if it was not. */
 export interface Change<T> {

@@ -1,13 +1,13 @@
 /**
- * Moderation: operators, kicks, bans and mutes. It acts on the hub only through the hub's public
- * methods, and writes bans through the {@linkcode BanList}'s store.
+ * Moderation: operators, kicks, bans and mutes. It acts on the server only through the narrow
+ * {@linkcode ModeratorHost} (the hub implements it), and writes bans through the
+ * {@linkcode BanList}'s store.
  *
  * @module
  */
 
 import type { LeaveReason } from "../protocol/frames.ts";
 import { Outgoing } from "../protocol/outgoing.ts";
-import type { Hub } from "./hub.ts";
 import {
   type Ban,
   type BanList,
@@ -17,16 +17,31 @@ import {
 } from "./moderation.ts";
 import type { User } from "./user.ts";
 import { formatPrefix } from "./address_prefix.ts";
-import { AUTH_LOCKOUT_MS, MAX_AUTH_FAILURES, MAX_AUTH_TRACKED } from "../config/limits.ts";
-import { Lockout } from "./lockout.ts";
+import { Lockout, SECRET_LOCKOUT } from "./lockout.ts";
+import type { Verifier } from "./ports.ts";
+import { reply, send } from "./deliver.ts";
 
-/** Something that can check a secret without revealing it. */
-export interface Verifier {
-  matches(candidate: string | undefined): boolean;
+// Verifier is a port (ports.ts); config/server_config.ts still imports it from here.
+export type { Verifier } from "./ports.ts";
+
+/**
+ * What moderation needs of the server: the clock, who is here, and a way to remove someone.
+ * The hub implements it; nothing here calls anything else of the hub.
+ */
+export interface ModeratorHost {
+  /** The clock, in milliseconds since the epoch. */
+  now(): number;
+  /** Every logged-in user. */
+  readonly users: Iterable<User>;
+  /** Commits and relays queued messages (so a kick comes after what was said before it). */
+  flush(): void;
+  /** Removes `user` from every room and from the server, telling the rooms why. */
+  logout(user: User, reason: LeaveReason): void;
 }
 
 /** Settings for a {@linkcode Moderator}. */
 export interface ModeratorOptions {
+  /** The ban list (and, beside it, the mutes). */
   bans: BanList;
   /** The secret /oper takes; null disables operators. */
   operSecret: Verifier | null;
@@ -34,25 +49,35 @@ export interface ModeratorOptions {
   audit: (event: string, fields: Record<string, string | number>) => void;
 }
 
-/** The same lockout for the server password and for /oper, each counted on its own. */
-const LOCKOUT = {
-  maxFailures: MAX_AUTH_FAILURES,
-  lockoutMs: AUTH_LOCKOUT_MS,
-  maxTracked: MAX_AUTH_TRACKED,
-};
-
-/** The hub's moderation desk. */
+/**
+ * The moderation desk: /oper, kicks, bans and mutes, and the mute check every message passes.
+ *
+ * @example
+ * ```ts
+ * import { BanList } from "./moderation.ts";
+ * import { MemoryHistory } from "../store/memory/history.ts";
+ * import type { User } from "./user.ts";
+ * const host = { now: Date.now, users: [] as User[], flush() {}, logout() {} };
+ * const store = new MemoryHistory();
+ * const moderator = new Moderator(host, {
+ *   bans: new BanList(store.moderation),
+ *   operSecret: null,
+ *   audit: () => {},
+ * });
+ * moderator.activeBans(); // []
+ * ```
+ */
 export class Moderator {
-  readonly #hub: Hub;
+  readonly #host: ModeratorHost;
   readonly #operSecret: Verifier | null;
   readonly #audit: ModeratorOptions["audit"];
-  readonly #authFailures = new Lockout(LOCKOUT);
-  readonly #operFailures = new Lockout(LOCKOUT);
+  readonly #operFailures = new Lockout(SECRET_LOCKOUT);
   /** The ban list (and, beside it, the mutes). */
   readonly bans: BanList;
 
-  constructor(hub: Hub, options: ModeratorOptions) {
-    this.#hub = hub;
+  /** A desk acting on `host` with these settings. */
+  constructor(host: ModeratorHost, options: ModeratorOptions) {
+    this.#host = host;
     this.bans = options.bans;
     this.#operSecret = options.operSecret;
     this.#audit = options.audit;
@@ -60,20 +85,20 @@ export class Moderator {
 
   /**
    * Unlocks operator commands for `user` if `secret` is right. An address that got it wrong
-   * {@linkcode MAX_AUTH_FAILURES} times, over any number of connections, is refused for
-   * {@linkcode AUTH_LOCKOUT_MS} whatever it sends.
+   * `MAX_AUTH_FAILURES` times, over any number of connections, is refused for
+   * `AUTH_LOCKOUT_MS` whatever it sends (see {@linkcode SECRET_LOCKOUT}).
    */
   oper(user: User, secret: string, ref?: string): boolean {
     if (this.#operSecret === null) {
-      this.#hub.reply(user, "not_operator", "This server has no operators.", ref);
+      reply(user, "not_operator", "This server has no operators.", ref);
       return false;
     }
-    const now = this.#hub.now();
+    const now = this.#host.now();
     const wait = this.#operFailures.lockedFor(user.address, now);
     if (wait > 0) {
       user.operFailures++;
       this.#audit("oper_locked_out", { nick: user.nick, address: user.address });
-      this.#hub.reply(
+      reply(
         user,
         "not_operator",
         `Too many wrong operator secrets from your address; try again in ${wait} s.`,
@@ -85,25 +110,28 @@ export class Moderator {
       user.operFailures++;
       const failures = this.#operFailures.failed(user.address, now);
       this.#audit("oper_failed", { nick: user.nick, address: user.address, failures });
-      this.#hub.reply(user, "not_operator", "Wrong operator secret.", ref);
+      reply(user, "not_operator", "Wrong operator secret.", ref);
       return false;
     }
     user.operator = true;
     this.#audit("oper", { nick: user.nick, address: user.address });
-    this.#hub.send(user, { type: "info", text: "* You are now an operator.", ref });
+    send(user, { type: "info", text: "* You are now an operator.", ref });
     return true;
   }
 
-  /** Removes `target` from the server with `reason`; the rooms hear it. */
+  /**
+   * Removes `target` from the server with `reason`, saying `message` to them first; the rooms
+   * hear why.
+   */
   kick(by: User, target: User, reason: LeaveReason, message: string): void {
-    this.#hub.flush();
+    this.#host.flush();
     this.#audit(reason === "banned" ? "ban_kick" : "kick", {
       by: by.nick,
       nick: target.nick,
       address: target.address,
     });
     target.sink.deliver(new Outgoing({ type: "bye", reason, message }));
-    this.#hub.logout(target, reason);
+    this.#host.logout(target, reason);
     target.sink.close(reason);
   }
 
@@ -113,7 +141,7 @@ export class Moderator {
    * removed either way, and the operator is told it will not survive a restart.
    */
   ban(by: User, target: BanTarget, durationMs: number, reason: string): Change<Ban> {
-    const now = this.#hub.now();
+    const now = this.#host.now();
     const change = this.bans.add(target, durationMs, reason, by.nick, now);
     const ban = change.value;
     this.#audit("ban", {
@@ -126,7 +154,7 @@ export class Moderator {
     const why = `You were banned ${describeUntil(ban.until, now)} by ${by.nick}${
       reason ? `: ${reason}` : "."
     }`;
-    for (const user of [...this.#hub.users]) {
+    for (const user of [...this.#host.users]) {
       if (user !== by && this.bans.covers(ban, user.nick, user.address)) {
         this.kick(by, user, "banned", why);
       }
@@ -136,7 +164,7 @@ export class Moderator {
 
   /** Lifts a ban; `value` is false if there was none in force. */
   unban(by: User, target: BanTarget): Change<boolean> {
-    const change = this.bans.remove(target, this.#hub.now());
+    const change = this.bans.remove(target, this.#host.now());
     if (change.value) {
       this.#audit("unban", {
         by: by.nick,
@@ -149,12 +177,12 @@ export class Moderator {
 
   /** Bans in force now. */
   activeBans(): Ban[] {
-    return this.bans.active(this.#hub.now());
+    return this.bans.active(this.#host.now());
   }
 
   /** Mutes `target` (by nick and by address) for `durationMs` (0: until unmuted). */
   mute(by: User, target: User, durationMs: number): Change<null> {
-    const until = durationMs === 0 ? 0 : this.#hub.now() + durationMs;
+    const until = durationMs === 0 ? 0 : this.#host.now() + durationMs;
     const change = this.bans.mutes.mute(target.nick, target.address, until, by.nick);
     this.#audit("mute", {
       by: by.nick,
@@ -174,26 +202,17 @@ export class Moderator {
 
   /** True (and tells the user) if they are muted now. Writes nothing. */
   muted(user: User, ref?: string): boolean {
-    const now = this.#hub.now();
+    const now = this.#host.now();
     const until = this.bans.mutes.mutedUntil(user.nick, user.address, now);
     if (until === 0) return false;
     const left = until === Infinity ? "until an operator unmutes you" : describeUntil(until, now);
-    this.#hub.reply(user, "muted", `You are muted ${left}.`, ref);
+    reply(user, "muted", `You are muted ${left}.`, ref);
     return true;
   }
 
-  /**
-   * Seconds an address must wait before trying the password again, or 0. Addresses that got
-   * it wrong {@linkcode MAX_AUTH_FAILURES} times are locked out for {@linkcode AUTH_LOCKOUT_MS}.
-   */
-  authLockedFor(address: string): number {
-    return this.#authFailures.lockedFor(address, this.#hub.now());
-  }
-
-  /** Notes a wrong password from `address`. */
-  authFailed(address: string): void {
-    const failures = this.#authFailures.failed(address, this.#hub.now());
-    this.#audit("bad_password", { address, failures });
+  /** True if `user` is muted now, without telling them (for their silent comings and goings). */
+  isMuted(user: User): boolean {
+    return this.bans.mutes.mutedUntil(user.nick, user.address, this.#host.now()) !== 0;
   }
 }
 

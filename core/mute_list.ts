@@ -9,28 +9,7 @@
 import { addressKey } from "../security/conn_limiter.ts";
 import type { Change } from "./moderation.ts";
 import { nickKey } from "./nick.ts";
-
-/** One mute, by nick or by address. `until` 0 means until lifted. */
-export interface Mute {
-  /** By nick (case- and lookalike-insensitively) or by client address. */
-  kind: "nick" | "address";
-  /** The folded nick, or the address key (see `addressKey`: an IPv6 address counts as its /64). */
-  target: string;
-  /** Milliseconds since the epoch when the mute ends; 0 for when an operator lifts it. */
-  until: number;
-  /** The operator's nick. */
-  by: string;
-}
-
-/** Durable storage for mutes. */
-export interface MuteStore {
-  /** Every mute saved, expired ones included. */
-  loadMutes(): Mute[];
-  /** Saves or replaces a mute. */
-  saveMute(mute: Mute): void;
-  /** Removes a mute. */
-  deleteMute(kind: Mute["kind"], target: string): void;
-}
+import type { Mute, MuteStore } from "./ports.ts";
 
 function inForce(until: number, now: number): boolean {
   return until === 0 || until > now;

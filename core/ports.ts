@@ -1,17 +1,32 @@
 /**
- * The chat core's view of message history: a port the hub writes to and replays from.
- * The SQLite adapter lives in `store/`; the core never touches files itself.
+ * The ports of the chat core: every interface the core depends on and something outside it
+ * implements. The history, ban and mute stores live in `store/` (memory and SQLite), the
+ * secrets and read budget in `security/` and `server.ts`, and the sinks in `transport/`. The
+ * core never touches a file or a socket itself.
  *
  * @module
  */
 
+import type { LeaveReason } from "../protocol/frames.ts";
+import type { Deliverable } from "../protocol/outgoing.ts";
+
+// The core speaks in the protocol's frames (in from the codecs, out to the sinks): its public
+// API names them, so they are re-exported with the ports for the core's documentation.
+export type * from "../protocol/frames.ts";
+export type { Deliverable, Outgoing, OutgoingBatch } from "../protocol/outgoing.ts";
+export type { FrameCodec } from "../protocol/codec.ts";
+
 /** A room message as stored. */
 export interface StoredMessage {
+  /** The message's id: unique and increasing across restarts (see {@linkcode HistoryStore.nextId}). */
   id: number;
   /** Room name as displayed. */
   room: string;
+  /** The author's nick as it was when they spoke. */
   from: string;
+  /** The text, already cleaned by the core (security/unicode.ts). */
   text: string;
+  /** When the core accepted it, in milliseconds since the epoch. */
   ts: number;
   /** True for a `/me` action. */
   action?: boolean;
@@ -61,4 +76,77 @@ export interface HistoryStore {
   setTopic(room: string, topic: string): void;
   /** Releases the store. */
   close(): void;
+}
+
+/** A per-address allowance of bytes read from the history store. */
+export interface ReadBudget {
+  /** Bytes `address` may read now (0 or less: none). */
+  available(address: string): number;
+  /** Charges `address` for `bytes` read. */
+  charge(address: string, bytes: number): void;
+}
+
+/** Something that can check a secret without revealing it. */
+export interface Verifier {
+  /** True if `candidate` is the secret (false when it is missing). */
+  matches(candidate: string | undefined): boolean;
+}
+
+/** Where the core sends a connection's frames. Implemented by each transport's peer. */
+export interface PeerSink {
+  /**
+   * Queues a frame for the peer. Never blocks and never throws; a peer that cannot keep up is
+   * the sink's business (it closes itself as `too_slow`).
+   */
+  deliver(out: Deliverable): void;
+  /** Ends the connection once what is queued has been flushed (or a grace period passed). */
+  close(reason: LeaveReason): void;
+  /** Bytes waiting to be sent, when the transport knows (history replay leaves room for them). */
+  readonly queuedBytes?: number;
+}
+
+/** One ban. `until` 0 means forever. */
+export interface Ban {
+  /** `nick` bans match the nick case-insensitively; `address` bans match an address block. */
+  kind: "nick" | "address";
+  /** The folded nick, or the address block as written (`203.0.113.0/24`, `2001:db8::/64`). */
+  target: string;
+  /** Milliseconds since the epoch when the ban ends; 0 for never. */
+  until: number;
+  /** Why, as the operator gave it (shown to whoever is refused). */
+  reason: string;
+  /** The operator's nick. */
+  by: string;
+}
+
+/** Durable storage for bans. */
+export interface BanStore {
+  /** Every ban saved, expired ones included. */
+  loadBans(): Ban[];
+  /** Saves or replaces a ban. */
+  saveBan(ban: Ban): void;
+  /** Removes a ban. */
+  deleteBan(kind: Ban["kind"], target: string): void;
+}
+
+/** One mute, by nick or by address. `until` 0 means until lifted. */
+export interface Mute {
+  /** By nick (case- and lookalike-insensitively) or by client address. */
+  kind: "nick" | "address";
+  /** The folded nick, or the address key (see `addressKey`: an IPv6 address counts as its /64). */
+  target: string;
+  /** Milliseconds since the epoch when the mute ends; 0 for when an operator lifts it. */
+  until: number;
+  /** The operator's nick. */
+  by: string;
+}
+
+/** Durable storage for mutes. */
+export interface MuteStore {
+  /** Every mute saved, expired ones included. */
+  loadMutes(): Mute[];
+  /** Saves or replaces a mute. */
+  saveMute(mute: Mute): void;
+  /** Removes a mute. */
+  deleteMute(kind: Mute["kind"], target: string): void;
 }

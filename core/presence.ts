@@ -41,8 +41,11 @@ interface RoomPresence {
 
 /** Frames for one room's members; `except` is not told (their own join). */
 export interface PresenceNotice {
+  /** The room whose members are told. */
   room: Room;
+  /** What they are told. */
   frame: ServerFrame;
+  /** The member not told (whoever joined: they get their own `joined` instead). */
   except?: User;
 }
 
@@ -51,17 +54,26 @@ export interface PresenceNotice {
  *
  * @example
  * ```ts
+ * import { Room } from "./room.ts";
+ * import { User } from "./user.ts";
  * const presence = new Presence();
- * for (const notice of presence.joined(room, user, Date.now())) broadcast(notice);
- * // later, about once a second:
- * for (const notice of presence.due(Date.now())) broadcast(notice);
+ * const room = new Room("#lobby");
+ * const alice = new User("alice", { deliver() {}, close() {} });
+ * // Tell `notice.frame` to the members of `notice.room`, but not `notice.except`:
+ * const notices = presence.joined(room, alice, Date.now()); // one join, told at once
+ * // later, about once a second, what was held back:
+ * notices.push(...presence.due(Date.now()));
  * ```
  */
 export class Presence {
   readonly #windowMs: number;
   readonly #rooms = new Map<Room, RoomPresence>();
 
-  /** @param windowMs How long held changes wait. @default PRESENCE_WINDOW_MS */
+  /**
+   * Presence state for no room yet.
+   *
+   * @param windowMs How long held changes wait. @default PRESENCE_WINDOW_MS
+   */
   constructor(windowMs: number = PRESENCE_WINDOW_MS) {
     this.#windowMs = windowMs;
   }

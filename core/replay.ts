@@ -1,18 +1,24 @@
 /**
- * History replay: turns a slice of stored messages into history frames for one user, within a
- * byte budget so that a replay can never overflow the user's outbound queue. When the budget
- * (or the store's limit) cuts the slice, a `gap` frame says how many were left out.
+ * History replay: reads a room's history within the reader's per-address allowance and turns
+ * it into history frames for one user, within a byte budget so that a replay can never overflow
+ * the user's outbound queue. When the budget (or the store's limit) cuts the slice, a `gap`
+ * frame says how many were left out. It needs nothing of the hub: the store, the allowance and
+ * the user's sink.
  *
  * @module
  */
 
+import { MAX_RESUME_REPLAY } from "../config/limits.ts";
 import type { ServerFrame } from "../protocol/frames.ts";
 import { Outgoing } from "../protocol/outgoing.ts";
-import type { HistorySlice } from "./ports.ts";
+import { reply } from "./deliver.ts";
+import type { HistorySlice, HistoryStore, ReadBudget } from "./ports.ts";
 import type { Room } from "./room.ts";
 import type { User } from "./user.ts";
 
-/** How many bytes a frame takes on the wire (the transport knows; see `HubOptions.frameBytes`). */
+/**
+ * How many bytes a frame takes on the wire (the transport knows; see `HubOptions.frameBytes`).
+ */
 export type FrameBytes = (out: Outgoing) => number;
 
 /**
@@ -55,4 +61,115 @@ export function replay(
   if (missed > 0) user.sink.deliver(new Outgoing({ type: "gap", room: room.name, missed }));
   for (let i = outs.length - 1; i >= 0; i--) user.sink.deliver(outs[i]);
   return bytes;
+}
+
+/** Settings for a {@linkcode HistoryReader}. */
+export interface HistoryReaderOptions {
+  /** Where the history is read from. */
+  store: Pick<HistoryStore, "recent" | "after">;
+  /** Bytes of history each address may still read, charged with what each read cost. */
+  reads: ReadBudget;
+  /** Bytes a frame takes on the wire, for the replay budget. */
+  frameBytes: FrameBytes;
+  /** Bytes of replay one join, /history or login may queue. */
+  replayBudgetBytes: number;
+}
+
+/**
+ * Reads history for one user within two limits: what their address may still read (in stored
+ * bytes, charged per read) and what their queue may take (in wire bytes). A store that cannot
+ * be read costs a `store_failed` notice, not the connection.
+ *
+ * @example
+ * ```ts
+ * import { MemoryHistory } from "../store/memory/history.ts";
+ * import { Room } from "./room.ts";
+ * import { User } from "./user.ts";
+ * const reader = new HistoryReader({
+ *   store: new MemoryHistory(),
+ *   reads: { available: () => Infinity, charge: () => {} },
+ *   frameBytes: (out) => JSON.stringify(out.frame).length + 1,
+ *   replayBudgetBytes: 1 << 18,
+ * });
+ * const user = new User("alice", { deliver() {}, close() {} });
+ * reader.recent(user, new Room("#lobby"), 50); // 0: nothing said yet
+ * ```
+ */
+export class HistoryReader {
+  readonly #options: HistoryReaderOptions;
+
+  /** A reader with these settings. */
+  constructor(options: HistoryReaderOptions) {
+    this.#options = options;
+  }
+
+  /** Bytes of history `user`'s address may read now (0 or less: none). */
+  readable(user: User): number {
+    return this.#options.reads.available(user.address);
+  }
+
+  /**
+   * Replays the last `count` messages of a room to `user`, within the replay budget less what
+   * their queue already holds; returns how many messages were read.
+   */
+  recent(user: User, room: Room, count: number): number {
+    const budget = this.#options.replayBudgetBytes - (user.sink.queuedBytes ?? 0);
+    const slice = this.#read(
+      user,
+      room,
+      (maxBytes) => this.#options.store.recent(room.name, count, maxBytes),
+      Math.max(0, Math.min(budget, this.readable(user))),
+    );
+    if (slice === null) return 0;
+    replay(user, room, slice, Math.max(0, budget), this.#options.frameBytes);
+    return slice.messages.length;
+  }
+
+  /**
+   * A login's replay of one room: the last `count` messages, or (resuming) what came after
+   * `lastSeen`, within `budget` wire bytes that the login's rooms share. Returns the bytes used.
+   */
+  resume(
+    user: User,
+    room: Room,
+    count: number,
+    lastSeen: number | undefined,
+    budget: number,
+  ): number {
+    const store = this.#options.store;
+    const slice = this.#read(
+      user,
+      room,
+      (maxBytes) =>
+        lastSeen === undefined
+          ? store.recent(room.name, count, maxBytes)
+          : store.after(room.name, lastSeen, MAX_RESUME_REPLAY, maxBytes),
+      Math.max(0, Math.min(budget, this.readable(user))),
+    );
+    // The read is bounded by the address's allowance (in stored bytes); the replay only by the
+    // queue budget (in wire bytes), so nothing the address paid for is cut again.
+    if (slice === null) return 0;
+    return replay(user, room, slice, Math.max(0, budget), this.#options.frameBytes);
+  }
+
+  /** Reads within `allowance` bytes and charges the user's address for it; null on failure. */
+  #read(
+    user: User,
+    room: Room,
+    read: (maxBytes: number) => HistorySlice,
+    allowance: number,
+  ): HistorySlice | null {
+    try {
+      const slice = read(allowance);
+      this.#options.reads.charge(user.address, slice.bytes);
+      return slice;
+    } catch (error) {
+      reply(
+        user,
+        "store_failed",
+        `The history of ${room.name} could not be read (${(error as Error).message}).`,
+      );
+      return null;
+    }
+  }
 }

@@ -4,24 +4,10 @@
  * @module
  */
 
-import type { LeaveReason } from "../protocol/frames.ts";
-import type { Deliverable } from "../protocol/outgoing.ts";
 import { nickKey } from "./nick.ts";
 import type { Room } from "./room.ts";
 import { IgnoreList } from "./ignore_list.ts";
-
-/** Where the hub sends a connection's frames. Implemented by each transport. */
-export interface PeerSink {
-  /**
-   * Queues a frame for the peer. Never blocks and never throws; a peer that cannot keep up is
-   * the sink's business (it closes itself as `too_slow`).
-   */
-  deliver(out: Deliverable): void;
-  /** Ends the connection once what is queued has been flushed (or a grace period passed). */
-  close(reason: LeaveReason): void;
-  /** Bytes waiting to be sent, when the transport knows (history replay leaves room for them). */
-  readonly queuedBytes?: number;
-}
+import type { PeerSink } from "./ports.ts";
 
 /** A logged-in user. */
 export class User {
@@ -46,6 +32,7 @@ export class User {
   /** Users whose ignore lists follow this one (told when this user leaves). */
   readonly ignoredBy: Set<User> = new Set();
 
+  /** A user called `nick` (already checked), whose frames go to `sink`. */
   constructor(nick: string, sink: PeerSink, address = "") {
     this.nick = nick;
     this.key = nickKey(nick);

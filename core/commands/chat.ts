@@ -7,46 +7,20 @@
  */
 
 import { MAX_HISTORY_REQUEST, MAX_ROOMS_LISTED } from "../../config/limits.ts";
-import { type Hub, type Room, shown, type User } from "../hub.ts";
-import type { LeaveReason } from "../../protocol/frames.ts";
+import type { Room } from "../room.ts";
+import { shown } from "../text.ts";
+import type { User } from "../user.ts";
 import { MODERATION_COMMANDS } from "./moderation.ts";
+import {
+  type ChatCommands,
+  type CommandContext,
+  type CommandOutcome,
+  type CommandSpec,
+  firstWord,
+} from "./spec.ts";
 
-/** What a command asks of the transport afterwards. */
-export interface CommandOutcome {
-  /** The room the client should now treat as current. */
-  room?: string;
-  /** The user asked to leave: close the connection as `quit`. */
-  quit?: boolean;
-  /** Close the connection for this reason (after too many wrong /oper secrets). */
-  close?: LeaveReason;
-}
-
-/** Everything a handler may use. */
-export interface CommandContext {
-  hub: Hub;
-  user: User;
-  /** The client's current room (the default for commands that take one). */
-  room: string;
-  /** Everything after the command name, trimmed. */
-  args: string;
-  ref?: string;
-}
-
-/** One command: the table row. */
-export interface CommandSpec {
-  name: string;
-  /** Usage line, as shown on wrong arguments and in /help. */
-  usage: string;
-  help: string;
-  /** Runs the command; returns false when the arguments were wrong (usage is then sent). */
-  run(ctx: CommandContext): CommandOutcome | false;
-}
-
-/** Splits off the first word. */
-function firstWord(args: string): [string, string] {
-  const match = /^(\S+)\s*([\s\S]*)$/.exec(args);
-  return match ? [match[1], match[2]] : ["", ""];
-}
+// The table's types live in spec.ts; the transports import them from here.
+export type { ChatCommands, CommandContext, CommandOutcome, CommandSpec };
 
 /** The room a command names, or the current one; replies not_in_room when not a member. */
 function roomArg(ctx: CommandContext, name: string): Room | null {
@@ -221,7 +195,7 @@ export function helpText(): string {
 
 /** Parses and runs one command line from `user`, replying on bad input. */
 export function runCommand(
-  hub: Hub,
+  hub: ChatCommands,
   user: User,
   line: string,
   room: string,

@@ -1,17 +1,17 @@
 /**
  * The moderation rows of the command table: /oper, /kick, /ban, /unban, /bans, /mute, /unmute
  * for operators, and /ignore, /unignore for everyone. They join {@linkcode COMMANDS} in
- * `commands.ts`, so /help lists them too.
+ * `chat.ts`, so /help lists them too.
  *
  * @module
  */
 
 import { MAX_IGNORES, MAX_OPER_FAILURES, MAX_REASON_LENGTH } from "../../config/limits.ts";
-import type { CommandContext, CommandSpec } from "./chat.ts";
+import type { CommandContext, CommandSpec } from "./spec.ts";
 import { type BanTarget, describeUntil, parseDuration } from "../moderation.ts";
 import { describeTarget, otherKind, parseBanTarget } from "../ban_target.ts";
 import { nickKey, nickProblem } from "../nick.ts";
-import { shown } from "../hub.ts";
+import { shown } from "../text.ts";
 import { sanitizeMessageText } from "../../security/unicode.ts";
 import type { User } from "../user.ts";
 

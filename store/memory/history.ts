@@ -11,8 +11,15 @@
  * @module
  */
 
-import type { HistorySlice, HistoryStore, StoredMessage } from "../../core/ports.ts";
-import type { Ban, BanStore, Mute, MuteStore } from "../../core/moderation.ts";
+import type {
+  Ban,
+  BanStore,
+  HistorySlice,
+  HistoryStore,
+  Mute,
+  MuteStore,
+  StoredMessage,
+} from "../../core/ports.ts";
 import { roomKey } from "../../core/room.ts";
 import { StoreError } from "../store_error.ts";
 

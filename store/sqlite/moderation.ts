@@ -7,7 +7,7 @@
  */
 
 import type { DatabaseSync, StatementSync } from "node:sqlite";
-import type { Ban, BanStore, Mute, MuteStore } from "../../core/moderation.ts";
+import type { Ban, BanStore, Mute, MuteStore } from "../../core/ports.ts";
 import { guarded } from "./db.ts";
 
 /** Bans and mutes in one SQLite database. Every method throws a StoreError on failure. */

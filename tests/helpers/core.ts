@@ -24,8 +24,7 @@ import {
   type ReadBudget,
   type User,
 } from "../../core/hub.ts";
-import type { PeerSink } from "../../core/user.ts";
-import type { Verifier } from "../../core/moderator.ts";
+import type { PeerSink, Verifier } from "../../core/ports.ts";
 import { BanList } from "../../core/moderation.ts";
 import { type CommandOutcome, runCommand } from "../../core/commands/chat.ts";
 import {

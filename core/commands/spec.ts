@@ -1,0 +1,96 @@
+/**
+ * The shape of the command table: a row ({@linkcode CommandSpec}), what its handler is given
+ * ({@linkcode CommandContext}) and may ask of the chat ({@linkcode ChatCommands}), and what it
+ * asks of the transport afterwards ({@linkcode CommandOutcome}).
+ *
+ * @module
+ */
+
+import type { ErrorCode, LeaveReason, ServerFrame } from "../../protocol/frames.ts";
+import type { Moderator } from "../moderator.ts";
+import type { Room } from "../room.ts";
+import type { User } from "../user.ts";
+
+/** What a command asks of the transport afterwards. */
+export interface CommandOutcome {
+  /** The room the client should now treat as current. */
+  room?: string;
+  /** The user asked to leave: close the connection as `quit`. */
+  quit?: boolean;
+  /** Close the connection for this reason (after too many wrong /oper secrets). */
+  close?: LeaveReason;
+}
+
+/**
+ * What commands may ask of the chat core: the hub implements it, and a test may pass anything
+ * that does. Each method is the hub's method of the same name.
+ */
+export interface ChatCommands {
+  /** The clock, in milliseconds since the epoch. */
+  now(): number;
+  /** The room with that name (case-insensitively), if it exists. */
+  room(name: string): Room | undefined;
+  /** The logged-in user with that nick (case-insensitively), if any. */
+  user(nick: string): User | undefined;
+  /** Every room, busiest first, at most `limit`, and how many there are. */
+  busiestRooms(limit: number): { rooms: Room[]; total: number };
+  /** Sends one frame to one user. */
+  send(user: User, frame: ServerFrame): void;
+  /** Sends an error frame to one user. */
+  reply(user: User, code: ErrorCode, message: string, ref?: string): void;
+  /** Queues a room message (an action, for /me). */
+  say(user: User, room: string, text: string, ref?: string, action?: boolean): void;
+  /** Joins a room; null if refused (the user was told why). */
+  join(user: User, name: string, ref?: string): Room | null;
+  /** Leaves a room; false if the user was not in it. */
+  part(user: User, name: string, ref?: string): boolean;
+  /** Replays the last `count` messages; how many, or -1 if the address may read no more. */
+  history(user: User, room: Room, count: number, ref?: string): number;
+  /** Changes the user's nick; false if refused. */
+  rename(user: User, wanted: string, ref?: string): boolean;
+  /** Sends a direct message. */
+  direct(user: User, toNick: string, text: string, ref?: string): void;
+  /** Sets a room's topic. */
+  setTopic(user: User, room: Room, topic: string, ref?: string): void;
+  /** Operators, bans and mutes. */
+  readonly moderation: Moderator;
+}
+
+/** Everything a handler may use. */
+export interface CommandContext {
+  /** The chat core the command acts on. */
+  hub: ChatCommands;
+  /** Who typed the command. */
+  user: User;
+  /** The client's current room (the default for commands that take one). */
+  room: string;
+  /** Everything after the command name, trimmed. */
+  args: string;
+  /** The request's reference, echoed in replies. */
+  ref?: string;
+}
+
+/** One command: the table row. */
+export interface CommandSpec {
+  /** The name typed after the `/`, in lower case. */
+  name: string;
+  /** Usage line, as shown on wrong arguments and in /help. */
+  usage: string;
+  /** What it does, as /help says it. */
+  help: string;
+  /** Runs the command; returns false when the arguments were wrong (usage is then sent). */
+  run(ctx: CommandContext): CommandOutcome | false;
+}
+
+/**
+ * Splits off the first word.
+ *
+ * @example
+ * ```ts
+ * firstWord("msg bob hi there"); // ["msg", "bob hi there"]
+ * ```
+ */
+export function firstWord(args: string): [string, string] {
+  const match = /^(\S+)\s*([\s\S]*)$/.exec(args);
+  return match ? [match[1], match[2]] : ["", ""];
+}

@@ -1,0 +1,71 @@
+/**
+ * Direct messages: from one user to another, never stored, so they work on a full disk.
+ *
+ * @module
+ */
+
+import { reply, send } from "./deliver.ts";
+import type { Moderator } from "./moderator.ts";
+import type { Registry } from "./registry.ts";
+import { type Relay, spokenText } from "./relay.ts";
+import { shown } from "./text.ts";
+import type { User } from "./user.ts";
+
+/** What a direct message needs: who is here, who is muted, ids, and the clock. */
+export interface DirectOptions {
+  /** Where the recipient is looked up. */
+  registry: Registry;
+  /** Who may not speak. */
+  moderation: Moderator;
+  /** Where the message's id comes from (the room messages' counter). */
+  relay: Pick<Relay, "unstoredId">;
+  /** The clock, in milliseconds since the epoch. */
+  now: () => number;
+}
+
+/**
+ * Sends a direct message that only `toNick` sees; the author gets an ack (the same whether or
+ * not the recipient ignores them, so an ignored sender is not told).
+ *
+ * @example
+ * ```ts
+ * import { BanList } from "./moderation.ts";
+ * import { Moderator } from "./moderator.ts";
+ * import { Registry } from "./registry.ts";
+ * import { User } from "./user.ts";
+ * import { MemoryHistory } from "../store/memory/history.ts";
+ * const store = new MemoryHistory();
+ * const registry = new Registry(store);
+ * const host = { now: Date.now, users: [] as User[], flush() {}, logout() {} };
+ * const moderation = new Moderator(host, {
+ *   bans: new BanList(store.moderation),
+ *   operSecret: null,
+ *   audit: () => {},
+ * });
+ * const relay = { unstoredId: () => 1 };
+ * const alice = new User("alice", { deliver() {}, close() {} });
+ * direct({ registry, moderation, relay, now: Date.now }, alice, "bob", "hi");
+ * // bob is not here: alice gets a no_such_user error
+ * ```
+ */
+export function direct(
+  options: DirectOptions,
+  user: User,
+  toNick: string,
+  text: string,
+  ref?: string,
+): void {
+  const target = options.registry.user(toNick);
+  if (target === undefined) {
+    reply(user, "no_such_user", `Nobody called ${shown(toNick)} is here.`, ref);
+    return;
+  }
+  const clean = spokenText(options.moderation, user, text, ref);
+  if (clean === null) return;
+  const id = options.relay.unstoredId();
+  const ts = options.now();
+  if (!target.ignores.has(user)) {
+    send(target, { type: "dm", id, from: user.nick, to: target.nick, text: clean, ts });
+  }
+  send(user, { type: "ack", id, room: "", ts, to: target.nick, ref });
+}

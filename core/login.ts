@@ -1,0 +1,224 @@
+/**
+ * Who may be here, and under which nick: the checks a hello passes (protocol version, room on
+ * the server, the server password and its lockout, bans, the nick), the welcome with its resume
+ * replay, and `/nick`, which passes the same nick and ban checks.
+ *
+ * @module
+ */
+
+import { MAX_ROOMS, MAX_ROOMS_PER_USER } from "../config/limits.ts";
+import { type ErrorFrame, errorFrame, LOBBY, PROTOCOL_VERSION } from "../protocol/frames.ts";
+import { Outgoing } from "../protocol/outgoing.ts";
+import { reply, send } from "./deliver.ts";
+import { Lockout, SECRET_LOCKOUT } from "./lockout.ts";
+import { describeUntil } from "./moderation.ts";
+import type { Moderator } from "./moderator.ts";
+import { displayNick } from "./nick.ts";
+import type { PeerSink, Verifier } from "./ports.ts";
+import type { Registry } from "./registry.ts";
+import type { HistoryReader } from "./replay.ts";
+import { type Room, roomKey, roomProblem } from "./room.ts";
+import type { Rooms } from "./rooms.ts";
+import { shown } from "./text.ts";
+import { User } from "./user.ts";
+
+/** The outcome of a login attempt. `fatal` errors end the connection; others allow a retry. */
+export type LoginResult = { ok: true; user: User } | { ok: false; error: ErrorFrame };
+
+/** A login request, as carried by a hello. */
+export interface LoginRequest {
+  /** The protocol version the client speaks. */
+  version: number;
+  /** The nick wanted. */
+  nick: string;
+  /** Rooms to rejoin, each with the id of the last message the client saw there. */
+  resume?: Record<string, number>;
+  /** The server password, if the client has one. */
+  password?: string;
+  /** The client's address, for bans and the password lockout. */
+  address?: string;
+}
+
+/** Settings for {@linkcode Logins}. */
+export interface LoginsOptions {
+  /** Where users are registered. */
+  registry: Registry;
+  /** Where a new user enters their rooms (and is removed again if the welcome fails). */
+  rooms: Rooms;
+  /** Where the welcome's replay is read. */
+  reader: HistoryReader;
+  /** Bans, and who may not change nick. */
+  moderation: Moderator;
+  /** The server password every hello must carry; null for an open server. */
+  password: Verifier | null;
+  /** Told of wrong passwords, for the log. */
+  audit: (event: string, fields: Record<string, string | number>) => void;
+  /** The clock, in milliseconds since the epoch. */
+  now: () => number;
+  /** Users that may be logged in at once. */
+  maxUsers: number;
+  /** Largest frame, reported in the welcome. */
+  maxFrame: number;
+  /** Name and version announced in the welcome. */
+  serverName: string;
+  /** Messages replayed per room when a login does not resume. */
+  historyReplay: number;
+  /** Bytes of replay one login may queue, for all its rooms together. */
+  replayBudgetBytes: number;
+}
+
+/**
+ * The login desk. An address that sends the wrong server password too often is locked out by
+ * {@linkcode SECRET_LOCKOUT}, whatever it sends, over any number of connections.
+ */
+export class Logins {
+  readonly #options: LoginsOptions;
+  readonly #passwordFailures = new Lockout(SECRET_LOCKOUT);
+
+  /** A desk with these settings, remembering no wrong password yet. */
+  constructor(options: LoginsOptions) {
+    this.#options = options;
+  }
+
+  /** Checks a hello and, if it passes, logs the user in, welcomes them and replays history. */
+  login(sink: PeerSink, request: LoginRequest): LoginResult {
+    const { registry, maxUsers, now } = this.#options;
+    if (registry.closing) return fail("shutting_down", "The server is shutting down.");
+    if (request.version !== PROTOCOL_VERSION) {
+      return fail(
+        "unsupported_version",
+        `This server speaks protocol version ${PROTOCOL_VERSION}, not ${request.version}.`,
+      );
+    }
+    if (registry.userCount >= maxUsers) {
+      return fail("server_full", `The server is full (${maxUsers} users). Try again later.`);
+    }
+    const address = request.address ?? "";
+    const refused = this.#passwordRefusal(request.password, address);
+    if (refused !== null) return refused;
+    const ban = this.#options.moderation.bans.find(request.nick, address, now());
+    if (ban !== undefined) {
+      const why = ban.reason ? `: ${ban.reason}` : ".";
+      return fail("banned", `You are banned ${describeUntil(ban.until, now())}${why}`);
+    }
+    const nickError = registry.nickError(request.nick);
+    if (nickError !== null) return { ok: false, error: nickError };
+    const user = new User(displayNick(request.nick), sink, address);
+    registry.add(user);
+    try {
+      this.#welcome(user, request.resume);
+    } catch (error) {
+      // A store read failed half-way: leave no ghost behind.
+      this.#options.rooms.logout(user, "dropped");
+      return fail("store_failed", `Logging in failed: ${(error as Error).message}`);
+    }
+    return { ok: true, user };
+  }
+
+  /** Changes a user's nick and tells everyone who shares a room with them. */
+  rename(user: User, wanted: string, ref?: string): boolean {
+    const { registry, moderation, now } = this.#options;
+    if (moderation.muted(user, ref)) return false;
+    const next = displayNick(wanted);
+    const error = registry.nickError(next, user);
+    if (error !== null) {
+      error.ref = ref;
+      send(user, error);
+      return false;
+    }
+    if (moderation.bans.find(next, user.address, now()) !== undefined) {
+      reply(user, "banned", "That nickname is banned.", ref);
+      return false;
+    }
+    const old = user.nick;
+    registry.rename(user, next);
+    const out = new Outgoing({ type: "nick", old, new: next, ts: now() });
+    for (const peer of neighbours(user)) peer.sink.deliver(out);
+    send(user, { type: "nick", old, new: next, ts: now(), ref });
+    return true;
+  }
+
+  /** Why the password check refuses this hello, or null when it passes (or none is needed). */
+  #passwordRefusal(password: string | undefined, address: string): LoginResult | null {
+    const { password: secret, now } = this.#options;
+    if (secret === null) return null;
+    const wait = this.#passwordFailures.lockedFor(address, now());
+    if (wait > 0) {
+      return fail(
+        "bad_password",
+        `Too many wrong passwords from your address; try again in ${wait} s.`,
+      );
+    }
+    if (secret.matches(password)) return null;
+    if (password === undefined) {
+      return fail(
+        "bad_password",
+        "This server needs a password (sockchat join --password-file FILE).",
+      );
+    }
+    const failures = this.#passwordFailures.failed(address, now());
+    this.#options.audit("bad_password", { address, failures });
+    return fail("bad_password", "Wrong password.");
+  }
+
+  /** Sends the welcome, enters the rooms (resumed or the lobby) and replays their history. */
+  #welcome(user: User, resume: Record<string, number> | undefined): void {
+    // Resume names the rooms to rejoin (each once, whatever its case); without it, the lobby.
+    const wanted = new Map<string, { name: string; lastSeen?: number }>();
+    for (const [name, lastSeen] of Object.entries(resume ?? {})) {
+      if (roomProblem(name) !== null || wanted.has(roomKey(name))) continue;
+      if (wanted.size >= MAX_ROOMS_PER_USER) break;
+      wanted.set(roomKey(name), { name, lastSeen });
+    }
+    if (wanted.size === 0) wanted.set(roomKey(LOBBY), { name: LOBBY });
+    const entries: { room: Room; lastSeen?: number }[] = [];
+    const refused: string[] = [];
+    for (const { name, lastSeen } of wanted.values()) {
+      const room = this.#options.registry.roomFor(name);
+      if (room === null) refused.push(name);
+      else entries.push({ room, lastSeen });
+    }
+    const { maxFrame, maxUsers } = this.#options;
+    send(user, {
+      type: "welcome",
+      v: PROTOCOL_VERSION,
+      nick: user.nick,
+      server: this.#options.serverName,
+      rooms: entries.map(({ room }) => ({
+        room: room.name,
+        topic: room.topic,
+        members: [...room.members, user].map((u) => u.nick),
+      })),
+      limits: { maxFrame, maxUsers },
+    });
+    for (const name of refused) {
+      const why = `The server already has ${MAX_ROOMS} rooms; ${shown(name)} was not rejoined.`;
+      reply(user, "too_many_rooms", why);
+    }
+    // One replay budget for the whole login, however many rooms it resumes, and no more than
+    // the address may still read: a resume loop costs the store what it may send, then nothing.
+    let budget = this.#options.replayBudgetBytes;
+    for (const { room, lastSeen } of entries) {
+      this.#options.rooms.enter(user, room);
+      budget -= this.#options.reader.resume(
+        user,
+        room,
+        this.#options.historyReplay,
+        lastSeen,
+        budget,
+      );
+    }
+  }
+}
+
+/** A refused login; every refusal at login ends the connection. */
+function fail(code: ErrorFrame["code"], message: string): LoginResult {
+  return { ok: false, error: errorFrame(code, message, { fatal: true }) };
+}
+
+/** Everyone who shares at least one room with `user`, once each, not `user`. */
+function neighbours(user: User): Set<User> {
+  const out = new Set<User>();
+  for (const room of user.rooms) for (const m of room.members) if (m !== user) out.add(m);
+  return out;
+}

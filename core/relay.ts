@@ -1,0 +1,221 @@
+/**
+ * The relay, the core's hot path: `say` gives a room message its id and queues it; `flush`
+ * (run at the end of the current task, or before any other event) commits the whole batch to
+ * the store in one call and only then acknowledges it to its authors and relays it to the
+ * rooms, each message encoded once whatever the number of recipients.
+ *
+ * @module
+ */
+
+import type { ServerFrame } from "../protocol/frames.ts";
+import { Outgoing, OutgoingBatch } from "../protocol/outgoing.ts";
+import { sanitizeMessageText } from "../security/unicode.ts";
+import { reply, send } from "./deliver.ts";
+import type { Moderator } from "./moderator.ts";
+import type { HistoryStore, StoredMessage } from "./ports.ts";
+import type { Registry } from "./registry.ts";
+import type { Room } from "./room.ts";
+import { shown } from "./text.ts";
+import type { User } from "./user.ts";
+
+/** Settings for a {@linkcode Relay}. */
+export interface RelayOptions {
+  /** Where rooms are looked up. */
+  registry: Registry;
+  /** Who may not speak. */
+  moderation: Moderator;
+  /** Where each batch is committed, and the id counter kept. */
+  store: Pick<HistoryStore, "append" | "nextId" | "saveNextId">;
+  /** The clock, in milliseconds since the epoch. */
+  now: () => number;
+  /** Told how long each commit took, in seconds. */
+  onCommit: (seconds: number) => void;
+}
+
+/** A said message waiting for the batch commit. */
+interface PendingMessage {
+  stored: StoredMessage;
+  user: User;
+  room: Room;
+  ref?: string;
+}
+
+/**
+ * The text `user` may send, cleaned; null (with the user told why) if they are muted or it is
+ * empty. Room messages and direct messages pass the same checks.
+ */
+export function spokenText(
+  moderation: Moderator,
+  user: User,
+  text: string,
+  ref: string | undefined,
+): string | null {
+  if (moderation.muted(user, ref)) return null;
+  const clean = sanitizeMessageText(text);
+  if (clean.trim() === "") {
+    reply(user, "empty_text", "A message needs some text.", ref);
+    return null;
+  }
+  return clean;
+}
+
+/**
+ * Batches room messages: one store commit per batch, then acks and fan-out.
+ *
+ * @example
+ * ```ts
+ * import { BanList } from "./moderation.ts";
+ * import { Moderator } from "./moderator.ts";
+ * import { Registry } from "./registry.ts";
+ * import { User } from "./user.ts";
+ * import { MemoryHistory } from "../store/memory/history.ts";
+ * const store = new MemoryHistory();
+ * const registry = new Registry(store);
+ * const host = { now: Date.now, users: [] as User[], flush() {}, logout() {} };
+ * const moderation = new Moderator(host, {
+ *   bans: new BanList(store.moderation),
+ *   operSecret: null,
+ *   audit: () => {},
+ * });
+ * const relay = new Relay({ registry, moderation, store, now: Date.now, onCommit: () => {} });
+ * const alice = new User("alice", { deliver() {}, close() {} });
+ * const lobby = registry.roomFor("#lobby");
+ * if (lobby !== null) {
+ *   lobby.members.add(alice);
+ *   alice.rooms.add(lobby);
+ * }
+ * relay.say(alice, "#lobby", "hello");
+ * relay.flush(); // committed, then acked to alice
+ * ```
+ */
+export class Relay {
+  readonly #registry: Registry;
+  readonly #moderation: Moderator;
+  readonly #store: RelayOptions["store"];
+  readonly #now: () => number;
+  readonly #onCommit: (seconds: number) => void;
+  #pending: PendingMessage[] = [];
+  #nextId: number;
+
+  /** A relay with nothing queued, handing out ids from where the store left off. */
+  constructor(options: RelayOptions) {
+    this.#registry = options.registry;
+    this.#moderation = options.moderation;
+    this.#store = options.store;
+    this.#now = options.now;
+    this.#onCommit = options.onCommit;
+    this.#nextId = options.store.nextId();
+  }
+
+  /**
+   * An id for a message that is not stored (a direct message), from the same counter, so ids
+   * stay unique while the server runs (see `HistoryStore.nextId`).
+   */
+  unstoredId(): number {
+    const id = this.#nextId++;
+    this.#store.saveNextId(this.#nextId); // in memory until the next write: never fails
+    return id;
+  }
+
+  /**
+   * Queues a room message from `user`. It is committed, acknowledged to its author and relayed
+   * to everyone else in the room at the next {@linkcode Relay.flush}.
+   */
+  say(user: User, roomName: string, text: string, ref?: string, action = false): void {
+    const room = this.#registry.room(roomName);
+    if (room === undefined || !user.rooms.has(room)) {
+      reply(
+        user,
+        "not_in_room",
+        `You are not in ${shown(roomName)}. Join it with /join ${shown(roomName)}.`,
+        ref,
+      );
+      return;
+    }
+    const clean = spokenText(this.#moderation, user, text, ref);
+    if (clean === null) return;
+    const stored: StoredMessage = {
+      id: this.#nextId++,
+      room: room.name,
+      from: user.nick,
+      text: clean,
+      ts: this.#now(),
+    };
+    if (action) stored.action = true;
+    if (this.#pending.length === 0) queueMicrotask(() => this.flush());
+    this.#pending.push({ stored, user, room, ref });
+  }
+
+  /** Commits queued messages in one transaction, then acknowledges and relays them. */
+  flush(): void {
+    if (this.#pending.length === 0) return;
+    const batch = this.#pending;
+    this.#pending = [];
+    const started = performance.now();
+    try {
+      this.#store.append(batch.map((p) => p.stored));
+    } catch (error) {
+      for (const p of batch) {
+        reply(
+          p.user,
+          "store_failed",
+          `Your message could not be saved, so it was not sent (${(error as Error).message}).`,
+          p.ref,
+        );
+      }
+      return;
+    }
+    this.#onCommit((performance.now() - started) / 1000);
+    relay(batch);
+  }
+}
+
+/**
+ * Acknowledges and relays a committed batch. Per room, the messages are encoded once and, for
+ * every member who is not an author in the batch and ignores nobody, concatenated once: that
+ * member's queue takes a single buffer. Authors (who get acks instead of their own messages)
+ * and members with an ignore list get the frames one by one, in the same order.
+ */
+function relay(batch: PendingMessage[]): void {
+  const byRoom = new Map<Room, PendingMessage[]>();
+  for (const p of batch) {
+    const group = byRoom.get(p.room);
+    if (group === undefined) byRoom.set(p.room, [p]);
+    else group.push(p);
+  }
+  for (const [room, group] of byRoom) {
+    const outs = group.map(({ stored }) => {
+      const frame: ServerFrame = {
+        type: "msg",
+        id: stored.id,
+        room: room.name,
+        from: stored.from,
+        text: stored.text,
+        ts: stored.ts,
+      };
+      if (stored.action) frame.action = true;
+      return new Outgoing(frame);
+    });
+    const authors = new Set(group.map((p) => p.user));
+    const together = group.length === 1 ? outs[0] : new OutgoingBatch(outs);
+    for (const member of room.members) {
+      if (!authors.has(member) && member.ignores.isEmpty) {
+        member.sink.deliver(together);
+        continue;
+      }
+      for (let i = 0; i < group.length; i++) {
+        const { stored, user, ref } = group[i];
+        if (user === member) {
+          send(user, { type: "ack", id: stored.id, room: room.name, ts: stored.ts, ref });
+        } else if (!member.ignores.has(user)) {
+          member.sink.deliver(outs[i]);
+        }
+      }
+    }
+    // An author who left the room since speaking (but is still here) is still owed the ack.
+    for (const { stored, user, ref } of group) {
+      if (!user.online || room.members.has(user)) continue;
+      send(user, { type: "ack", id: stored.id, room: room.name, ts: stored.ts, ref });
+    }
+  }
+}

@@ -1,0 +1,209 @@
+/**
+ * Membership: joining and leaving rooms, who hears of it (through presence coalescing), topics,
+ * /history, and leaving the server. Rooms are looked up and made in the registry; history is
+ * read through the {@linkcode HistoryReader}.
+ *
+ * @module
+ */
+
+import { MAX_ROOMS, MAX_ROOMS_PER_USER, TOPIC_MAX_LENGTH } from "../config/limits.ts";
+import type { LeaveReason, ServerFrame } from "../protocol/frames.ts";
+import { sanitizeMessageText } from "../security/unicode.ts";
+import { broadcast, reply, send } from "./deliver.ts";
+import type { Moderator } from "./moderator.ts";
+import type { HistoryStore } from "./ports.ts";
+import { Presence, type PresenceNotice } from "./presence.ts";
+import type { Registry } from "./registry.ts";
+import type { HistoryReader } from "./replay.ts";
+import { type Room, roomProblem } from "./room.ts";
+import { shown } from "./text.ts";
+import type { User } from "./user.ts";
+
+/** Settings for {@linkcode Rooms}. */
+export interface RoomsOptions {
+  /** Where rooms are looked up and made. */
+  registry: Registry;
+  /** Who comes and goes in silence, and who may not set topics. */
+  moderation: Moderator;
+  /** Where a room's history is replayed from on joining and for /history. */
+  reader: HistoryReader;
+  /** Where topics are saved. */
+  store: Pick<HistoryStore, "setTopic">;
+  /** The clock, in milliseconds since the epoch. */
+  now: () => number;
+  /** Messages replayed on joining a room. */
+  historyReplay: number;
+}
+
+/**
+ * Who is in which room. Joins and leaves are told to the room through {@linkcode Presence},
+ * so a burst of them is coalesced; quiet rooms are forgotten.
+ *
+ * @example
+ * ```ts
+ * import { BanList } from "./moderation.ts";
+ * import { Moderator } from "./moderator.ts";
+ * import { Registry } from "./registry.ts";
+ * import { HistoryReader } from "./replay.ts";
+ * import { User } from "./user.ts";
+ * import { MemoryHistory } from "../store/memory/history.ts";
+ * const store = new MemoryHistory();
+ * const registry = new Registry(store);
+ * const host = { now: Date.now, users: [] as User[], flush() {}, logout() {} };
+ * const moderation = new Moderator(host, {
+ *   bans: new BanList(store.moderation),
+ *   operSecret: null,
+ *   audit: () => {},
+ * });
+ * const reader = new HistoryReader({
+ *   store,
+ *   reads: { available: () => Infinity, charge: () => {} },
+ *   frameBytes: (out) => JSON.stringify(out.frame).length + 1,
+ *   replayBudgetBytes: 1 << 18,
+ * });
+ * const rooms = new Rooms({ registry, moderation, reader, store, now: Date.now, historyReplay: 50 });
+ * const alice = new User("alice", { deliver() {}, close() {} });
+ * rooms.join(alice, "#rust"); // the room is made, alice gets `joined` and its history
+ * ```
+ */
+export class Rooms {
+  readonly #options: RoomsOptions;
+  readonly #registry: Registry;
+  readonly #presence = new Presence();
+
+  /** Membership over `options.registry`, with presence state for no room yet. */
+  constructor(options: RoomsOptions) {
+    this.#options = options;
+    this.#registry = options.registry;
+  }
+
+  /** Puts `user` in a room, creating it if needed, and replays its recent history. */
+  join(user: User, name: string, ref?: string): Room | null {
+    const problem = roomProblem(name);
+    if (problem !== null) {
+      reply(user, "room_invalid", problem, ref);
+      return null;
+    }
+    const existing = this.#registry.room(name);
+    if (existing !== undefined && user.rooms.has(existing)) {
+      send(user, joinedFrame(existing, ref));
+      return existing;
+    }
+    if (user.rooms.size >= MAX_ROOMS_PER_USER) {
+      reply(user, "too_many_rooms", `You may be in at most ${MAX_ROOMS_PER_USER} rooms.`, ref);
+      return null;
+    }
+    const room = this.#registry.roomFor(name);
+    if (room === null) {
+      reply(user, "too_many_rooms", `The server already has ${MAX_ROOMS} rooms.`, ref);
+      return null;
+    }
+    this.enter(user, room);
+    send(user, joinedFrame(room, ref));
+    this.#options.reader.recent(user, room, this.#options.historyReplay);
+    return room;
+  }
+
+  /** Takes `user` out of a room, telling its members. */
+  part(user: User, name: string, ref?: string): boolean {
+    const room = this.#registry.room(name);
+    if (room === undefined || !user.rooms.has(room)) {
+      reply(user, "not_in_room", `You are not in ${shown(name)}.`, ref);
+      return false;
+    }
+    this.#leave(user, room, "part");
+    send(user, { type: "parted", room: room.name, ref });
+    return true;
+  }
+
+  /**
+   * Replays the last `count` messages of a room to `user`, as many as fit the replay budget and
+   * the address's history allowance; returns how many, or -1 if the allowance is spent.
+   */
+  history(user: User, room: Room, count: number, ref?: string): number {
+    if (this.#options.reader.readable(user) <= 0) {
+      reply(
+        user,
+        "rate_limited",
+        "Your address has read a lot of history just now; try again in a few seconds.",
+        ref,
+      );
+      return -1;
+    }
+    return this.#options.reader.recent(user, room, count);
+  }
+
+  /** Sets a room's topic, saves it, and tells the room. */
+  setTopic(user: User, room: Room, topic: string, ref?: string): void {
+    if (this.#options.moderation.muted(user, ref)) return;
+    topic = sanitizeMessageText(topic).replaceAll("\n", " ").trim();
+    if ([...topic].length > TOPIC_MAX_LENGTH) {
+      const problem = `A topic may have at most ${TOPIC_MAX_LENGTH} characters.`;
+      reply(user, "bad_command", problem, ref);
+      return;
+    }
+    try {
+      this.#options.store.setTopic(room.name, topic);
+    } catch (error) {
+      const why = `That could not be saved (${(error as Error).message}).`;
+      reply(user, "store_failed", why, ref);
+      return;
+    }
+    room.topic = topic;
+    const ts = this.#options.now();
+    const frame: ServerFrame = { type: "topic", room: room.name, topic, by: user.nick, ts };
+    // Those who ignore the setter do not get its text: a topic is 300 characters of free text.
+    broadcast(room, frame, user, user);
+    send(user, { ...frame, ref });
+  }
+
+  /** Puts `user` in `room` (made already) and tells its members, unless `user` is muted. */
+  enter(user: User, room: Room): void {
+    room.members.add(user);
+    user.rooms.add(room);
+    // A muted user comes and goes in silence: joins and parts would be a way to keep talking.
+    if (this.#options.moderation.isMuted(user)) return;
+    tell(this.#presence.joined(room, user, this.#options.now()));
+  }
+
+  /** Removes a user from every room and from the server, telling the rooms why. Idempotent. */
+  logout(user: User, reason: LeaveReason): void {
+    if (!user.online) return;
+    user.online = false;
+    this.#registry.remove(user);
+    // Ignores that followed this person now hold the nick they leave with.
+    for (const ignorer of user.ignoredBy) ignorer.ignores.wentAway(user);
+    user.ignoredBy.clear();
+    user.ignores.clear();
+    for (const room of [...user.rooms]) this.#leave(user, room, reason);
+  }
+
+  /** Tells the presence changes held back whose window has ended (see core/presence.ts). */
+  tick(): void {
+    if (this.#registry.closing) return;
+    tell(this.#presence.due(this.#options.now()));
+  }
+
+  #leave(user: User, room: Room, reason: LeaveReason): void {
+    room.members.delete(user);
+    user.rooms.delete(room);
+    // Moderation is told even for a muted user; their own comings and goings are not.
+    const moderated = reason === "kicked" || reason === "banned";
+    if (!this.#registry.closing && (moderated || !this.#options.moderation.isMuted(user))) {
+      tell(this.#presence.left(room, user, reason, this.#options.now()));
+    }
+    // Quiet rooms cost nothing: forget them (their topic and history stay in the store).
+    if (this.#registry.forgetIfEmpty(room)) this.#presence.forget(room);
+  }
+}
+
+/** The `joined` frame: the room, its topic and who is in it. */
+function joinedFrame(room: Room, ref: string | undefined): ServerFrame {
+  const members = [...room.members].map((u) => u.nick);
+  return { type: "joined", room: room.name, topic: room.topic, members, ref };
+}
+
+/** Sends presence notices to their rooms. */
+function tell(notices: PresenceNotice[]): void {
+  for (const { room, frame, except } of notices) broadcast(room, frame, except);
+}
