@@ -43,13 +43,46 @@ export const LATIN_LOOKALIKES: Readonly<Record<string, string>> = {
   z: "\u0396\u1d22", // Greek Ζ, Latin ᴢ
 };
 
-const TO_LATIN: ReadonlyMap<string, string> = new Map(
-  Object.entries(LATIN_LOOKALIKES).flatMap(([latin, alikes]) =>
-    [...alikes].map((alike) => [alike, latin] as const)
-  ),
-);
+/**
+ * Tables of lookalikes (each Latin letter or digit and the characters that imitate it) turned
+ * into one replacement pass: a table is written by the letter, but text is read by the
+ * character. Where tables disagree about a character, the later table wins.
+ *
+ * @example
+ * ```ts
+ * const map = new LookalikeMap([{ a: "\u0430" }]);
+ * map.replace("\u0430lice"); // "alice"
+ * map.has("\u0430"); // true
+ * ```
+ */
+export class LookalikeMap {
+  readonly #toLatin: ReadonlyMap<string, string>;
+  readonly #any: RegExp;
 
-const ANY_LOOKALIKE = new RegExp(`[${[...TO_LATIN.keys()].join("")}]`, "gu");
+  /** Builds the reverse map and one character class matching every lookalike in `tables`. */
+  constructor(tables: readonly Readonly<Record<string, string>>[]) {
+    this.#toLatin = new Map(
+      tables.flatMap((table) =>
+        Object.entries(table).flatMap(([latin, alikes]) =>
+          [...alikes].map((alike) => [alike, latin] as const)
+        )
+      ),
+    );
+    this.#any = new RegExp(`[${[...this.#toLatin.keys()].join("")}]`, "gu");
+  }
+
+  /** `text` with every lookalike replaced by the letter it imitates; the rest left alone. */
+  replace(text: string): string {
+    return text.replace(this.#any, (char) => this.#toLatin.get(char) ?? char);
+  }
+
+  /** True if `char` (one code point) is a lookalike in one of the tables. */
+  has(char: string): boolean {
+    return this.#toLatin.has(char);
+  }
+}
+
+const LOOKALIKES = new LookalikeMap([LATIN_LOOKALIKES]);
 
 /**
  * Replaces every lookalike in `text` with the basic Latin letter it imitates (in lower case);
@@ -61,10 +94,10 @@ const ANY_LOOKALIKE = new RegExp(`[${[...TO_LATIN.keys()].join("")}]`, "gu");
  * ```
  */
 export function toLatinLookalikes(text: string): string {
-  return text.replace(ANY_LOOKALIKE, (char) => TO_LATIN.get(char) ?? char);
+  return LOOKALIKES.replace(text);
 }
 
 /** True if `char` (one code point) is in the table. */
 export function isLatinLookalike(char: string): boolean {
-  return TO_LATIN.has(char);
+  return LOOKALIKES.has(char);
 }

@@ -14,7 +14,7 @@
 
 import { NICK_MAX_COMBINING_RUN, TEXT_MAX_COMBINING_RUN } from "../config/security_limits.ts";
 import { sanitizeText } from "../protocol/sanitize.ts";
-import { LATIN_LOOKALIKES } from "./confusables.ts";
+import { LATIN_LOOKALIKES, LookalikeMap } from "./confusables.ts";
 import { LATIN_CONFUSABLES } from "./confusables_data.ts";
 import {
   LOOKALIKE_SCRIPTS,
@@ -224,15 +224,7 @@ function listed(items: readonly string[]): string {
  * scripts (security/confusables_data.ts, from Unicode's table), overridden by sockchat's
  * hand-picked table (security/confusables.ts) where the two disagree.
  */
-const TO_LATIN: ReadonlyMap<string, string> = new Map(
-  [LATIN_CONFUSABLES, LATIN_LOOKALIKES].flatMap((table) =>
-    Object.entries(table).flatMap(([latin, alikes]) =>
-      [...alikes].map((alike) => [alike, latin] as const)
-    )
-  ),
-);
-
-const ANY_LOOKALIKE = new RegExp(`[${[...TO_LATIN.keys()].join("")}]`, "gu");
+const TO_LATIN = new LookalikeMap([LATIN_CONFUSABLES, LATIN_LOOKALIKES]);
 
 /**
  * `text` with every lookalike of a basic Latin letter or digit replaced by it (letters in lower
@@ -245,7 +237,7 @@ const ANY_LOOKALIKE = new RegExp(`[${[...TO_LATIN.keys()].join("")}]`, "gu");
  * ```
  */
 export function toLatinLetters(text: string): string {
-  return text.replace(ANY_LOOKALIKE, (char) => TO_LATIN.get(char) ?? char);
+  return TO_LATIN.replace(text);
 }
 
 /**
