@@ -67,7 +67,7 @@ const hub = new Hub({
 });
 const users: User[] = [];
 for (let i = 0; i < MEMBERS; i++) {
-  const result = hub.login(new FakeSink(), { version: 1, nick: `c${i}` });
+  const result = await hub.login(new FakeSink(), { version: 1, nick: `c${i}` });
   if (!result.ok) throw new Error(result.error.message);
   users.push(result.user);
 }

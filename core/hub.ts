@@ -14,6 +14,7 @@
  * @module
  */
 
+import { type Awaitable, Serial, then } from "./awaitable.ts";
 import { DEFAULT_HISTORY_REPLAY } from "../config/limits.ts";
 import type { ErrorCode, LeaveReason, ServerFrame } from "../protocol/frames.ts";
 import { Outgoing } from "../protocol/outgoing.ts";
@@ -107,6 +108,13 @@ export class Hub implements ModeratorHost {
   readonly #direct: DirectOptions;
   /** Operators, bans and mutes. */
   readonly moderation: Moderator;
+  /**
+   * Every event that flushes or touches the store runs here, one at a time, in the order it
+   * came: with a store across the network a join that waits for its history read is never
+   * overtaken by a commit (which would relay live what the replay is about to repeat). With an
+   * in-process store nothing ever waits, and this is plain calls.
+   */
+  readonly #serial = new Serial();
 
   /** A hub over `options.store`, with the lobby and nobody in it. */
   constructor(options: HubOptions) {
@@ -137,6 +145,8 @@ export class Hub implements ModeratorHost {
       store,
       now,
       onCommit: options.onCommit ?? (() => {}),
+      // The batch is committed in order with the hub's other events (see #serial).
+      schedule: () => queueMicrotask(() => void this.flush()),
     });
     const rooms = this.#rooms = new Rooms({
       registry,
@@ -208,10 +218,15 @@ export class Hub implements ModeratorHost {
     return this.#registry.user(nick);
   }
 
-  /** Checks a hello and, if it passes, logs the user in, welcomes them and replays history. */
-  login(sink: PeerSink, request: LoginRequest): LoginResult {
-    this.#relay.flush();
-    return this.#logins.login(sink, request);
+  /**
+   * Checks a hello and, if it passes, logs the user in, welcomes them and replays history. With
+   * a store across the network the result may come later; events from the same peer must wait
+   * for it (the peer does).
+   */
+  login(sink: PeerSink, request: LoginRequest): Awaitable<LoginResult> {
+    return this.#serial.run(() =>
+      then(this.#relay.flush(), () => this.#logins.login(sink, request))
+    );
   }
 
   /**
@@ -222,55 +237,57 @@ export class Hub implements ModeratorHost {
     this.#relay.say(user, roomName, text, ref, action);
   }
 
-  /** Commits queued messages in one transaction, then acknowledges and relays them. */
-  flush(): void {
-    this.#relay.flush();
+  /** Commits queued messages in one store call, then acknowledges and relays them. */
+  flush(): Awaitable<void> {
+    return this.#serial.run(() => this.#relay.flush());
   }
 
   /** Puts `user` in a room, creating it if needed, and replays its recent history. */
-  join(user: User, name: string, ref?: string): Room | null {
-    this.#relay.flush();
-    return this.#rooms.join(user, name, ref);
+  join(user: User, name: string, ref?: string): Awaitable<Room | null> {
+    return this.#after(() => this.#rooms.join(user, name, ref));
   }
 
   /** Takes `user` out of a room, telling its members. */
-  part(user: User, name: string, ref?: string): boolean {
-    this.#relay.flush();
-    return this.#rooms.part(user, name, ref);
+  part(user: User, name: string, ref?: string): Awaitable<boolean> {
+    return this.#after(() => this.#rooms.part(user, name, ref));
   }
 
   /**
    * Replays the last `count` messages of a room to `user`, as many as fit the replay budget and
    * the address's history allowance; returns how many, or -1 if the allowance is spent.
    */
-  history(user: User, room: Room, count: number, ref?: string): number {
-    this.#relay.flush();
-    return this.#rooms.history(user, room, count, ref);
+  history(user: User, room: Room, count: number, ref?: string): Awaitable<number> {
+    return this.#after(() => this.#rooms.history(user, room, count, ref));
   }
 
   /** Changes a user's nick and tells everyone who shares a room with them. */
-  rename(user: User, wanted: string, ref?: string): boolean {
-    this.#relay.flush();
-    return this.#logins.rename(user, wanted, ref);
+  rename(user: User, wanted: string, ref?: string): Awaitable<boolean> {
+    return this.#after(() => this.#logins.rename(user, wanted, ref));
   }
 
   /** Sends a direct message that only `to` sees; the author gets an ack. Not stored. */
-  direct(user: User, toNick: string, text: string, ref?: string): void {
-    this.#relay.flush();
-    direct(this.#direct, user, toNick, text, ref);
+  direct(user: User, toNick: string, text: string, ref?: string): Awaitable<void> {
+    return this.#after(() => direct(this.#direct, user, toNick, text, ref));
   }
 
   /** Sets a room's topic, saves it, and tells the room. */
-  setTopic(user: User, room: Room, topic: string, ref?: string): void {
-    this.#relay.flush();
-    this.#rooms.setTopic(user, room, topic, ref);
+  setTopic(user: User, room: Room, topic: string, ref?: string): Awaitable<void> {
+    return this.#after(() => this.#rooms.setTopic(user, room, topic, ref));
   }
 
   /** Removes a user from every room and from the server, telling the rooms why. Idempotent. */
-  logout(user: User, reason: LeaveReason): void {
+  logout(user: User, reason: LeaveReason): Awaitable<void> {
     if (!user.online) return;
-    this.#relay.flush();
+    // What they said before goes first (at once, unless an earlier event waits for the store).
+    void this.flush();
+    // Off the queue at once: the user is gone for everyone from now on, even while an earlier
+    // event waits for the store; what they said before is still committed and relayed.
     this.#rooms.logout(user, reason);
+  }
+
+  /** Runs `event` in order, after the messages queued before it are committed and relayed. */
+  #after<T>(event: () => Awaitable<T>): Awaitable<T> {
+    return this.#serial.run(() => then(this.#relay.flush(), event));
   }
 
   /** Says goodbye to everyone and closes their connections; refuses new logins from now on. */

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { type Awaitable, then } from "./awaitable.ts";
 import { MAX_ROOMS, MAX_ROOMS_PER_USER } from "../config/limits.ts";
 import { type ErrorFrame, errorFrame, LOBBY, PROTOCOL_VERSION } from "../protocol/frames.ts";
 import { Outgoing } from "../protocol/outgoing.ts";
@@ -81,7 +82,7 @@ export class Logins {
   }
 
   /** Checks a hello and, if it passes, logs the user in, welcomes them and replays history. */
-  login(sink: PeerSink, request: LoginRequest): LoginResult {
+  login(sink: PeerSink, request: LoginRequest): Awaitable<LoginResult> {
     const { registry, maxUsers, now } = this.#options;
     if (registry.closing) return fail("shutting_down", "The server is shutting down.");
     if (request.version !== PROTOCOL_VERSION) {
@@ -105,12 +106,18 @@ export class Logins {
     if (nickError !== null) return { ok: false, error: nickError };
     const user = new User(displayNick(request.nick), sink, address);
     registry.add(user);
-    try {
-      this.#welcome(user, request.resume);
-    } catch (error) {
-      // A store read failed half-way: leave no ghost behind.
+    const failed = (error: unknown): LoginResult => {
+      // Something failed half-way: leave no ghost behind.
       this.#options.rooms.logout(user, "dropped");
       return fail("store_failed", `Logging in failed: ${(error as Error).message}`);
+    };
+    try {
+      const welcomed = this.#welcome(user, request.resume);
+      if (welcomed instanceof Promise) {
+        return welcomed.then((): LoginResult => ({ ok: true, user }), failed);
+      }
+    } catch (error) {
+      return failed(error);
     }
     return { ok: true, user };
   }
@@ -161,8 +168,11 @@ export class Logins {
     return fail("bad_password", "Wrong password.");
   }
 
-  /** Sends the welcome, enters the rooms (resumed or the lobby) and replays their history. */
-  #welcome(user: User, resume: Record<string, number> | undefined): void {
+  /**
+   * Sends the welcome, enters the rooms (resumed or the lobby) and replays their history, one
+   * room after another (each read may be a round trip to the store).
+   */
+  #welcome(user: User, resume: Record<string, number> | undefined): Awaitable<void> {
     // Resume names the rooms to rejoin (each once, whatever its case); without it, the lobby.
     const wanted = new Map<string, { name: string; lastSeen?: number }>();
     for (const [name, lastSeen] of Object.entries(resume ?? {})) {
@@ -198,16 +208,17 @@ export class Logins {
     // One replay budget for the whole login, however many rooms it resumes, and no more than
     // the address may still read: a resume loop costs the store what it may send, then nothing.
     let budget = this.#options.replayBudgetBytes;
-    for (const { room, lastSeen } of entries) {
+    const replayFrom = (i: number): Awaitable<void> => {
+      if (i >= entries.length) return;
+      const { room, lastSeen } = entries[i];
       this.#options.rooms.enter(user, room);
-      budget -= this.#options.reader.resume(
-        user,
-        room,
-        this.#options.historyReplay,
-        lastSeen,
-        budget,
-      );
-    }
+      const { historyReplay, reader } = this.#options;
+      return then(reader.resume(user, room, historyReplay, lastSeen, budget), (used) => {
+        budget -= used;
+        return replayFrom(i + 1);
+      });
+    };
+    return replayFrom(0);
   }
 }
 

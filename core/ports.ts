@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { Awaitable } from "./awaitable.ts";
 import type { LeaveReason } from "../protocol/frames.ts";
 import type { Deliverable } from "../protocol/outgoing.ts";
 
@@ -43,16 +44,19 @@ export interface HistorySlice {
 }
 
 /**
- * Durable storage for room messages, topics and the id counter. Every call is synchronous.
- * Failures throw errors whose message names the cause in a clause people can read ("the disk
- * is full"), fit to be shown as it is. Reads never write, so they keep working on a full disk.
+ * Durable storage for room messages, topics and the id counter. Reads and writes may answer at
+ * once (SQLite, memory) or with a promise (an engine across the network): the hub awaits once
+ * per batch, never once per message, and keeps its events in order while it waits (see
+ * `awaitable.ts`). The id counter is read once, at start. Failures throw (or reject) with errors
+ * whose message names the cause in a clause people can read ("the disk is full"), fit to be
+ * shown as it is. Reads never write, so they keep working on a full disk.
  */
 export interface HistoryStore {
   /**
    * Commits messages in one transaction. Throws on failure. The next id to hand out is implied
    * by the newest message, or by a mark the store keeps when it deletes the newest ones.
    */
-  append(messages: readonly StoredMessage[]): void;
+  append(messages: readonly StoredMessage[]): Awaitable<void>;
   /**
    * Notes the next id to hand out (ids used by messages that are not stored). Never fails: a
    * store may keep it in memory and write it later, so a direct message needs no disk.
@@ -64,16 +68,21 @@ export interface HistoryStore {
    * The last `limit` messages of a room, oldest first. Reads newest first and stops once about
    * `maxBytes` have been read, so a request costs what can be sent, not what was asked for.
    */
-  recent(room: string, limit: number, maxBytes?: number): HistorySlice;
+  recent(room: string, limit: number, maxBytes?: number): Awaitable<HistorySlice>;
   /**
    * Messages of a room newer than `afterId`, oldest first: the newest `limit` of them, read
    * newest first within about `maxBytes`.
    */
-  after(room: string, afterId: number, limit: number, maxBytes?: number): HistorySlice;
+  after(
+    room: string,
+    afterId: number,
+    limit: number,
+    maxBytes?: number,
+  ): Awaitable<HistorySlice>;
   /** A room's saved topic, or "" when none. */
-  topic(room: string): string;
+  topic(room: string): Awaitable<string>;
   /** Saves a room's topic. */
-  setTopic(room: string, topic: string): void;
+  setTopic(room: string, topic: string): Awaitable<void>;
   /** Releases the store. */
   close(): void;
 }

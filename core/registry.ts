@@ -37,7 +37,7 @@ export class Registry {
   /** A registry holding the lobby (with its saved topic) and nobody. */
   constructor(store: Pick<HistoryStore, "topic">) {
     this.#store = store;
-    this.#rooms.set(roomKey(LOBBY), new Room(LOBBY, store.topic(LOBBY)));
+    this.#rooms.set(roomKey(LOBBY), this.#withTopic(new Room(LOBBY, "")));
   }
 
   /** Number of logged-in users. */
@@ -102,14 +102,24 @@ export class Registry {
     let room = this.#rooms.get(key);
     if (room === undefined) {
       if (this.#rooms.size >= MAX_ROOMS) return null;
-      let topic = "";
-      try {
-        topic = this.#store.topic(name);
-      } catch {
-        // The topic is a nicety: a room without it is better than no room.
-      }
-      room = new Room(name, topic);
+      room = this.#withTopic(new Room(name, ""));
       this.#rooms.set(key, room);
+    }
+    return room;
+  }
+
+  /**
+   * Gives a new room the topic the store remembers: at once from an in-process store; from one
+   * across the network when it answers (until then the room shows none). The topic is a nicety:
+   * a room without it is better than no room, so a failed read is ignored.
+   */
+  #withTopic(room: Room): Room {
+    try {
+      const topic = this.#store.topic(room.name);
+      if (!(topic instanceof Promise)) room.topic = topic;
+      else topic.then((t) => (room.topic ||= t), () => {});
+    } catch {
+      // no topic
     }
     return room;
   }

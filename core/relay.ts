@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { Awaitable } from "./awaitable.ts";
 import type { ServerFrame } from "../protocol/frames.ts";
 import { Outgoing, OutgoingBatch } from "../protocol/outgoing.ts";
 import { sanitizeMessageText } from "../security/unicode.ts";
@@ -30,6 +31,11 @@ export interface RelayOptions {
   now: () => number;
   /** Told how long each commit took, in seconds. */
   onCommit: (seconds: number) => void;
+  /**
+   * Arranges for the batch to be flushed once the current task is done (the hub runs it in
+   * order with its other events). @default a microtask that calls `flush`
+   */
+  schedule?: () => void;
 }
 
 /** A said message waiting for the batch commit. */
@@ -94,6 +100,7 @@ export class Relay {
   readonly #store: RelayOptions["store"];
   readonly #now: () => number;
   readonly #onCommit: (seconds: number) => void;
+  readonly #schedule: () => void;
   #pending: PendingMessage[] = [];
   #nextId: number;
 
@@ -104,6 +111,7 @@ export class Relay {
     this.#store = options.store;
     this.#now = options.now;
     this.#onCommit = options.onCommit;
+    this.#schedule = options.schedule ?? (() => queueMicrotask(() => void this.flush()));
     this.#nextId = options.store.nextId();
   }
 
@@ -142,19 +150,24 @@ export class Relay {
       ts: this.#now(),
     };
     if (action) stored.action = true;
-    if (this.#pending.length === 0) queueMicrotask(() => this.flush());
+    if (this.#pending.length === 0) this.#schedule();
     this.#pending.push({ stored, user, room, ref });
   }
 
-  /** Commits queued messages in one transaction, then acknowledges and relays them. */
-  flush(): void {
+  /**
+   * Commits queued messages in one store call, then acknowledges and relays them: at once with
+   * an in-process store, when the commit resolves with one across the network. Never rejects.
+   */
+  flush(): Awaitable<void> {
     if (this.#pending.length === 0) return;
     const batch = this.#pending;
     this.#pending = [];
     const started = performance.now();
-    try {
-      this.#store.append(batch.map((p) => p.stored));
-    } catch (error) {
+    const committed = () => {
+      this.#onCommit((performance.now() - started) / 1000);
+      relay(batch);
+    };
+    const failed = (error: unknown) => {
       for (const p of batch) {
         reply(
           p.user,
@@ -163,10 +176,14 @@ export class Relay {
           p.ref,
         );
       }
-      return;
+    };
+    try {
+      const write = this.#store.append(batch.map((p) => p.stored));
+      if (write instanceof Promise) return write.then(committed, failed);
+    } catch (error) {
+      return failed(error);
     }
-    this.#onCommit((performance.now() - started) / 1000);
-    relay(batch);
+    committed();
   }
 }
 

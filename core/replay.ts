@@ -12,6 +12,7 @@ import { MAX_RESUME_REPLAY } from "../config/limits.ts";
 import type { ServerFrame } from "../protocol/frames.ts";
 import { Outgoing } from "../protocol/outgoing.ts";
 import { reply } from "./deliver.ts";
+import { type Awaitable, then } from "./awaitable.ts";
 import type { HistorySlice, HistoryStore, ReadBudget } from "./ports.ts";
 import type { Room } from "./room.ts";
 import type { User } from "./user.ts";
@@ -112,17 +113,19 @@ export class HistoryReader {
    * Replays the last `count` messages of a room to `user`, within the replay budget less what
    * their queue already holds; returns how many messages were read.
    */
-  recent(user: User, room: Room, count: number): number {
+  recent(user: User, room: Room, count: number): Awaitable<number> {
     const budget = this.#options.replayBudgetBytes - (user.sink.queuedBytes ?? 0);
-    const slice = this.#read(
+    const read = this.#read(
       user,
       room,
       (maxBytes) => this.#options.store.recent(room.name, count, maxBytes),
       Math.max(0, Math.min(budget, this.readable(user))),
     );
-    if (slice === null) return 0;
-    replay(user, room, slice, Math.max(0, budget), this.#options.frameBytes);
-    return slice.messages.length;
+    return then(read, (slice) => {
+      if (slice === null) return 0;
+      replay(user, room, slice, Math.max(0, budget), this.#options.frameBytes);
+      return slice.messages.length;
+    });
   }
 
   /**
@@ -135,9 +138,9 @@ export class HistoryReader {
     count: number,
     lastSeen: number | undefined,
     budget: number,
-  ): number {
+  ): Awaitable<number> {
     const store = this.#options.store;
-    const slice = this.#read(
+    const read = this.#read(
       user,
       room,
       (maxBytes) =>
@@ -148,28 +151,39 @@ export class HistoryReader {
     );
     // The read is bounded by the address's allowance (in stored bytes); the replay only by the
     // queue budget (in wire bytes), so nothing the address paid for is cut again.
-    if (slice === null) return 0;
-    return replay(user, room, slice, Math.max(0, budget), this.#options.frameBytes);
+    return then(
+      read,
+      (slice) =>
+        slice === null
+          ? 0
+          : replay(user, room, slice, Math.max(0, budget), this.#options.frameBytes),
+    );
   }
 
   /** Reads within `allowance` bytes and charges the user's address for it; null on failure. */
   #read(
     user: User,
     room: Room,
-    read: (maxBytes: number) => HistorySlice,
+    read: (maxBytes: number) => Awaitable<HistorySlice>,
     allowance: number,
-  ): HistorySlice | null {
-    try {
-      const slice = read(allowance);
+  ): Awaitable<HistorySlice | null> {
+    const charged = (slice: HistorySlice) => {
       this.#options.reads.charge(user.address, slice.bytes);
       return slice;
-    } catch (error) {
+    };
+    const failed = (error: unknown) => {
       reply(
         user,
         "store_failed",
         `The history of ${room.name} could not be read (${(error as Error).message}).`,
       );
       return null;
+    };
+    try {
+      const slice = read(allowance);
+      return slice instanceof Promise ? slice.then(charged, failed) : charged(slice);
+    } catch (error) {
+      return failed(error);
     }
   }
 }

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { type Awaitable, then } from "./awaitable.ts";
 import { MAX_ROOMS, MAX_ROOMS_PER_USER, TOPIC_MAX_LENGTH } from "../config/limits.ts";
 import type { LeaveReason, ServerFrame } from "../protocol/frames.ts";
 import { sanitizeMessageText } from "../security/unicode.ts";
@@ -78,7 +79,7 @@ export class Rooms {
   }
 
   /** Puts `user` in a room, creating it if needed, and replays its recent history. */
-  join(user: User, name: string, ref?: string): Room | null {
+  join(user: User, name: string, ref?: string): Awaitable<Room | null> {
     const problem = roomProblem(name);
     if (problem !== null) {
       reply(user, "room_invalid", problem, ref);
@@ -100,8 +101,7 @@ export class Rooms {
     }
     this.enter(user, room);
     send(user, joinedFrame(room, ref));
-    this.#options.reader.recent(user, room, this.#options.historyReplay);
-    return room;
+    return then(this.#options.reader.recent(user, room, this.#options.historyReplay), () => room);
   }
 
   /** Takes `user` out of a room, telling its members. */
@@ -120,7 +120,7 @@ export class Rooms {
    * Replays the last `count` messages of a room to `user`, as many as fit the replay budget and
    * the address's history allowance; returns how many, or -1 if the allowance is spent.
    */
-  history(user: User, room: Room, count: number, ref?: string): number {
+  history(user: User, room: Room, count: number, ref?: string): Awaitable<number> {
     if (this.#options.reader.readable(user) <= 0) {
       reply(
         user,
@@ -134,7 +134,7 @@ export class Rooms {
   }
 
   /** Sets a room's topic, saves it, and tells the room. */
-  setTopic(user: User, room: Room, topic: string, ref?: string): void {
+  setTopic(user: User, room: Room, topic: string, ref?: string): Awaitable<void> {
     if (this.#options.moderation.muted(user, ref)) return;
     topic = sanitizeMessageText(topic).replaceAll("\n", " ").trim();
     if ([...topic].length > TOPIC_MAX_LENGTH) {
@@ -142,19 +142,25 @@ export class Rooms {
       reply(user, "bad_command", problem, ref);
       return;
     }
-    try {
-      this.#options.store.setTopic(room.name, topic);
-    } catch (error) {
+    const failed = (error: unknown) => {
       const why = `That could not be saved (${(error as Error).message}).`;
       reply(user, "store_failed", why, ref);
-      return;
+    };
+    const saved = () => {
+      room.topic = topic;
+      const ts = this.#options.now();
+      const frame: ServerFrame = { type: "topic", room: room.name, topic, by: user.nick, ts };
+      // Those who ignore the setter do not get its text: a topic is 300 characters of free text.
+      broadcast(room, frame, user, user);
+      send(user, { ...frame, ref });
+    };
+    try {
+      const write = this.#options.store.setTopic(room.name, topic);
+      if (write instanceof Promise) return write.then(saved, failed);
+    } catch (error) {
+      return failed(error);
     }
-    room.topic = topic;
-    const ts = this.#options.now();
-    const frame: ServerFrame = { type: "topic", room: room.name, topic, by: user.nick, ts };
-    // Those who ignore the setter do not get its text: a topic is 300 characters of free text.
-    broadcast(room, frame, user, user);
-    send(user, { ...frame, ref });
+    saved();
   }
 
   /** Puts `user` in `room` (made already) and tells its members, unless `user` is muted. */

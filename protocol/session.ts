@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { Awaitable } from "../core/awaitable.ts";
 import type { CommandOutcome } from "../core/commands/chat.ts";
 import type { LoginRequest } from "../core/hub.ts";
 import type { User } from "../core/user.ts";
@@ -35,11 +36,11 @@ export interface SessionPort {
    * Tries to log in. On success the peer is logged in; on a refusal the client is told, and a
    * fatal one ends the connection. Returns the refusal, or null on success.
    */
-  login(attempt: LoginAttempt): ErrorFrame | null;
+  login(attempt: LoginAttempt): Awaitable<ErrorFrame | null>;
   /** A message from the logged-in user to a room. */
   say(room: string, text: string, ref?: string): void;
   /** A slash command from the logged-in user, run against `room` (the current one). */
-  command(line: string, room: string, ref?: string): CommandOutcome;
+  command(line: string, room: string, ref?: string): Awaitable<CommandOutcome>;
   /** True if the logged-in user is in `room`. */
   isIn(room: string): boolean;
   /** A room the logged-in user is in, if any. */
@@ -52,8 +53,11 @@ export interface SessionPort {
 export interface ProtocolSession {
   /** Called once, when the format is known. */
   start(): void;
-  /** One complete frame's bytes. */
-  frame(bytes: Uint8Array): void;
+  /**
+   * One complete frame's bytes. A promise means the frame waits for the store; the peer holds
+   * the next frames until it settles (it never rejects).
+   */
+  frame(bytes: Uint8Array): Awaitable<void>;
   /** A burst of input has been handed over (a plain-text paste ends here). */
   endOfBatch(): void;
 }

@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { CoreHarness, one, only, RecordingSink, START_MS, types } from "./helpers/core.ts";
+import { CoreHarness, one, only, RecordingSink, settled, START_MS, types } from "./helpers/core.ts";
 import { Hub } from "../core/hub.ts";
 import { BanList } from "../core/moderation.ts";
 import { MemoryHistory } from "../store/memory/history.ts";
@@ -512,7 +512,7 @@ Deno.test({
       historyReplay: undefined,
       now: undefined,
     });
-    const result = hub.login(new RecordingSink(), { version: 1, nick: "alice" });
+    const result = settled(hub.login(new RecordingSink(), { version: 1, nick: "alice" }));
     assert.ok(result.ok, result.ok ? "" : result.error.message);
   },
 });

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { type Awaitable, then } from "../core/awaitable.ts";
 import {
   LINGER_MS,
   MAX_BAD_FRAMES,
@@ -200,7 +201,7 @@ export class Peer implements PeerSink, SessionPort {
   }
 
   /** {@inheritDoc SessionPort.login} */
-  login(attempt: LoginAttempt): ErrorFrame | null {
+  login(attempt: LoginAttempt): Awaitable<ErrorFrame | null> {
     if (this.#user !== null) {
       const error = errorFrame(
         "already_joined",
@@ -209,13 +210,14 @@ export class Peer implements PeerSink, SessionPort {
       this.send(error);
       return error;
     }
-    const result = this.#options.hub.login(this, { ...attempt, address: this.address });
-    if (result.ok) {
-      this.#loggedIn(result.user);
-      return null;
-    }
-    this.#loginRefused(result.error, attempt.nick);
-    return result.error;
+    return then(this.#options.hub.login(this, { ...attempt, address: this.address }), (result) => {
+      if (result.ok) {
+        this.#loggedIn(result.user);
+        return null;
+      }
+      this.#loginRefused(result.error, attempt.nick);
+      return result.error;
+    });
   }
 
   /** {@inheritDoc SessionPort.say} */
@@ -328,12 +330,13 @@ export class Peer implements PeerSink, SessionPort {
   }
 
   /** Runs a slash command for this peer's user, and leaves if the command says so. */
-  command(line: string, room: string, ref?: string): CommandOutcome {
+  command(line: string, room: string, ref?: string): Awaitable<CommandOutcome> {
     if (this.#user === null) return {};
-    const outcome = runCommand(this.#options.hub, this.#user, line, room, ref);
-    if (outcome.quit) this.finish("quit", true);
-    else if (outcome.close) this.finish(outcome.close, true);
-    return outcome;
+    return then(runCommand(this.#options.hub, this.#user, line, room, ref), (outcome) => {
+      if (outcome.quit) this.finish("quit", true);
+      else if (outcome.close) this.finish(outcome.close, true);
+      return outcome;
+    });
   }
 
   /** Sends one frame to this connection only. */
@@ -409,7 +412,9 @@ export class Peer implements PeerSink, SessionPort {
         ) {
           this.#lastHeard = performance.now();
           this.#pingToken = null;
-          // Synchronously, so that the hub commits a read's messages as one batch.
+          // Synchronously, so that the hub commits a read's messages as one batch. A frame whose
+          // handling waits for the store (a login, a join, with an engine across the network)
+          // holds this peer's next frames, so they are handled in the order they came.
           for (const decoded of frames) {
             if (this.#finishing) break;
             if (decoded.kind === "too_large") {
@@ -421,7 +426,8 @@ export class Peer implements PeerSink, SessionPort {
               this.finish("protocol_error", true);
               break;
             }
-            session.frame(decoded.bytes);
+            const handled = session.frame(decoded.bytes);
+            if (handled instanceof Promise) await handled;
           }
           if (!this.#finishing && !more) session.endOfBatch();
         }

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { type Awaitable, then } from "../awaitable.ts";
 import { MAX_HISTORY_REQUEST, MAX_ROOMS_LISTED } from "../../config/limits.ts";
 import type { Room } from "../room.ts";
 import { shown } from "../text.ts";
@@ -40,8 +41,10 @@ const CHAT_COMMANDS: readonly CommandSpec[] = [
     help: "join a room (created if new) and make it current",
     run(ctx) {
       if (ctx.args === "" || /\s/.test(ctx.args)) return false;
-      const room = ctx.hub.join(ctx.user, ctx.args, ctx.ref);
-      return room === null ? {} : { room: room.name };
+      return then(
+        ctx.hub.join(ctx.user, ctx.args, ctx.ref),
+        (room): CommandOutcome => (room === null ? {} : { room: room.name }),
+      );
     },
   },
   {
@@ -149,14 +152,15 @@ const CHAT_COMMANDS: readonly CommandSpec[] = [
       if (count < 1 || count > MAX_HISTORY_REQUEST) return false;
       const room = roomArg(ctx, ctx.room);
       if (room === null) return {};
-      const n = ctx.hub.history(ctx.user, room, count, ctx.ref);
-      if (n < 0) return {};
-      ctx.hub.send(ctx.user, {
-        type: "info",
-        text: `* End of history for ${room.name} (${n} message${n === 1 ? "" : "s"}).`,
-        ref: ctx.ref,
+      return then(ctx.hub.history(ctx.user, room, count, ctx.ref), (n): CommandOutcome => {
+        if (n < 0) return {};
+        ctx.hub.send(ctx.user, {
+          type: "info",
+          text: `* End of history for ${room.name} (${n} message${n === 1 ? "" : "s"}).`,
+          ref: ctx.ref,
+        });
+        return {};
       });
-      return {};
     },
   },
   {
@@ -200,7 +204,7 @@ export function runCommand(
   line: string,
   room: string,
   ref?: string,
-): CommandOutcome {
+): Awaitable<CommandOutcome> {
   const [word, rest] = firstWord(line.slice(1));
   const spec = BY_NAME.get(word.toLowerCase());
   if (spec === undefined) {

@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { Awaitable } from "../awaitable.ts";
 import type { ErrorCode, LeaveReason, ServerFrame } from "../../protocol/frames.ts";
 import type { Moderator } from "../moderator.ts";
 import type { Room } from "../room.ts";
@@ -41,17 +42,17 @@ export interface ChatCommands {
   /** Queues a room message (an action, for /me). */
   say(user: User, room: string, text: string, ref?: string, action?: boolean): void;
   /** Joins a room; null if refused (the user was told why). */
-  join(user: User, name: string, ref?: string): Room | null;
+  join(user: User, name: string, ref?: string): Awaitable<Room | null>;
   /** Leaves a room; false if the user was not in it. */
-  part(user: User, name: string, ref?: string): boolean;
+  part(user: User, name: string, ref?: string): Awaitable<boolean>;
   /** Replays the last `count` messages; how many, or -1 if the address may read no more. */
-  history(user: User, room: Room, count: number, ref?: string): number;
+  history(user: User, room: Room, count: number, ref?: string): Awaitable<number>;
   /** Changes the user's nick; false if refused. */
-  rename(user: User, wanted: string, ref?: string): boolean;
+  rename(user: User, wanted: string, ref?: string): Awaitable<boolean>;
   /** Sends a direct message. */
-  direct(user: User, toNick: string, text: string, ref?: string): void;
+  direct(user: User, toNick: string, text: string, ref?: string): Awaitable<void>;
   /** Sets a room's topic. */
-  setTopic(user: User, room: Room, topic: string, ref?: string): void;
+  setTopic(user: User, room: Room, topic: string, ref?: string): Awaitable<void>;
   /** Operators, bans and mutes. */
   readonly moderation: Moderator;
 }
@@ -79,7 +80,11 @@ export interface CommandSpec {
   /** What it does, as /help says it. */
   help: string;
   /** Runs the command; returns false when the arguments were wrong (usage is then sent). */
-  run(ctx: CommandContext): CommandOutcome | false;
+  /**
+   * Runs the command; false means its arguments were wrong (the usage is shown). The outcome
+   * may come later when the command waits for the store.
+   */
+  run(ctx: CommandContext): Awaitable<CommandOutcome> | false;
 }
 
 /**

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { type Awaitable, then } from "../../core/awaitable.ts";
 import { assertNever, errorFrame } from "../frames.ts";
 import { parseClientFrame } from "./decode.ts";
 import type { ProtocolSession, SessionPort } from "../session.ts";
@@ -24,7 +25,7 @@ export class NdjsonSession implements ProtocolSession {
   endOfBatch(): void {}
 
   /** Handles one frame. */
-  frame(bytes: Uint8Array): void {
+  frame(bytes: Uint8Array): Awaitable<void> {
     if (bytes.length === 0) return; // blank lines are harmless keep-alives
     if (!this.#conn.admit(bytes.length)) return;
     const parsed = parseClientFrame(bytes);
@@ -42,13 +43,15 @@ export class NdjsonSession implements ProtocolSession {
           );
           return;
         }
-        this.#conn.login({
-          version: frame.v,
-          nick: frame.nick,
-          resume: frame.resume,
-          password: frame.password,
-        });
-        return;
+        return then(
+          this.#conn.login({
+            version: frame.v,
+            nick: frame.nick,
+            resume: frame.resume,
+            password: frame.password,
+          }),
+          () => {},
+        );
       }
       case "msg":
       case "cmd":
@@ -59,7 +62,7 @@ export class NdjsonSession implements ProtocolSession {
         } else if (frame.type === "msg") {
           this.#conn.say(frame.room, frame.text, frame.ref);
         } else {
-          this.#conn.command(frame.line, frame.room, frame.ref);
+          return then(this.#conn.command(frame.line, frame.room, frame.ref), () => {});
         }
         return;
       case "pong":

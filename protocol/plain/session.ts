@@ -5,6 +5,7 @@
  * @module
  */
 
+import { type Awaitable, then } from "../../core/awaitable.ts";
 import { errorFrame, LOBBY, PROTOCOL_VERSION } from "../frames.ts";
 import { decodeUtf8 } from "../ndjson/decode.ts";
 import type { ProtocolSession, SessionPort } from "../session.ts";
@@ -56,7 +57,7 @@ export class PlainSession implements ProtocolSession {
    * A line starting with `/` is a command (sent after any text before it), unless a `\`
    * continues a message into it.
    */
-  frame(bytes: Uint8Array): void {
+  frame(bytes: Uint8Array): Awaitable<void> {
     const line = decodeUtf8(bytes);
     if (line === null) {
       this.#conn.protocolError(errorFrame("bad_utf8", "That line is not valid UTF-8."));
@@ -70,15 +71,14 @@ export class PlainSession implements ProtocolSession {
         this.#conn.sendRaw(NICK_PROMPT);
         return;
       }
-      this.#login(line.trim());
-      return;
+      return this.#login(line.trim());
     }
     if (!this.#continued && line.startsWith("/") && !line.startsWith("//")) {
       this.#sendPending(); // text pasted before the command goes first
       if (!this.#conn.admit(bytes.length)) return;
-      const outcome = this.#conn.command(line.trim(), this.#room);
-      if (outcome.room !== undefined) this.#room = outcome.room;
-      return;
+      return then(this.#conn.command(line.trim(), this.#room), (outcome) => {
+        if (outcome.room !== undefined) this.#room = outcome.room;
+      });
     }
     if (this.#pendingBytes + bytes.length + 1 > this.#conn.maxFrame + 1) {
       // A paste longer than one frame goes out as several messages, each within the limit.
@@ -108,16 +108,14 @@ export class PlainSession implements ProtocolSession {
     this.#conn.say(this.#room, text);
   }
 
-  #login(nick: string): void {
+  #login(nick: string): Awaitable<void> {
     if (nick === "") {
       this.#conn.sendRaw(NICK_PROMPT);
       return;
     }
-    const refusal = this.#conn.login({
-      version: PROTOCOL_VERSION,
-      nick,
-      password: this.#password,
+    const attempt = { version: PROTOCOL_VERSION, nick, password: this.#password };
+    return then(this.#conn.login(attempt), (refusal) => {
+      if (refusal !== null && !refusal.fatal) this.#conn.sendRaw(NICK_PROMPT);
     });
-    if (refusal !== null && !refusal.fatal) this.#conn.sendRaw(NICK_PROMPT);
   }
 }

@@ -17,6 +17,7 @@
  * @module
  */
 
+import type { Awaitable } from "../../core/awaitable.ts";
 import {
   Hub,
   type LoginRequest,
@@ -48,6 +49,15 @@ export function decode(out: Deliverable): ServerFrame[] {
   if (out instanceof Outgoing) return [out.frame];
   if (out instanceof OutgoingBatch) return [...out.frames];
   throw new Error("a deliverable that is neither one frame nor a batch");
+}
+
+/**
+ * The value of something the in-memory store answers at once; a promise here means the core
+ * waited where it should not have.
+ */
+export function settled<T>(value: Awaitable<T>): T {
+  if (value instanceof Promise) throw new Error("the in-memory store answered later");
+  return value;
 }
 
 /** A sink that records every delivery, as a transport's queue would receive it. */
@@ -175,7 +185,7 @@ export class Peer {
 
   /** Runs a slash command line, as the transport does; follows a room change. */
   run(line: string, ref?: string): CommandOutcome {
-    const outcome = runCommand(this.#hub, this.user, line, this.room, ref);
+    const outcome = settled(runCommand(this.#hub, this.user, line, this.room, ref));
     if (outcome.room !== undefined) this.room = outcome.room;
     return outcome;
   }
@@ -253,7 +263,7 @@ export class CoreHarness {
     request: Partial<LoginRequest> = {},
   ): { result: LoginResult; sink: RecordingSink } {
     const sink = new RecordingSink();
-    const result = this.hub.login(sink, { version: PROTOCOL_VERSION, nick, ...request });
+    const result = settled(this.hub.login(sink, { version: PROTOCOL_VERSION, nick, ...request }));
     return { result, sink };
   }
 

@@ -1,0 +1,114 @@
+/**
+ * The core over a store that answers later, as a network engine will: one round trip per
+ * batch, nothing acknowledged or relayed before its commit, events kept in order while the hub
+ * waits, and a peer's frames held behind a login that waits for the store.
+ */
+
+import assert from "node:assert/strict";
+import { Serial } from "../core/awaitable.ts";
+import { Hub } from "../core/hub.ts";
+import { BanList } from "../core/moderation.ts";
+import type { ServerFrame } from "../protocol/frames.ts";
+import { DelayedHistory } from "../store/memory/delayed.ts";
+import { MemoryHistory } from "../store/memory/history.ts";
+import { Peer, type PeerOptions } from "../transport/peer.ts";
+import { RecordingSink } from "./helpers/core.ts";
+import { MemoryLink, ndjsonOnly } from "./helpers/memory_link.ts";
+import { eventually } from "./helpers/wire.ts";
+
+function remoteHub() {
+  const memory = new MemoryHistory();
+  const store = new DelayedHistory(memory, 2);
+  const hub = new Hub({
+    maxUsers: 100,
+    maxFrame: 65536,
+    serverName: "sockchat-test",
+    store,
+    replayBudgetBytes: 1 << 18,
+    bans: new BanList(memory.moderation, { mutes: memory.moderation }),
+  });
+  return { hub, store };
+}
+
+async function login(hub: Hub, nick: string) {
+  const sink = new RecordingSink();
+  const result = await hub.login(sink, { version: 1, nick, address: `198.51.100.${nick.length}` });
+  assert.ok(result.ok);
+  sink.take();
+  return { user: result.user, sink };
+}
+
+const texts = (frames: ServerFrame[]) => frames.flatMap((f) => (f.type === "msg" ? [f.text] : []));
+
+Deno.test("over a remote store a batch is one round trip, and nothing is acked or relayed before it commits", async () => {
+  const { hub, store } = remoteHub();
+  const alice = await login(hub, "alice");
+  const bob = await login(hub, "bob");
+  alice.sink.take(); // bob's join
+  const before = store.appends;
+  for (let i = 0; i < 10; i++) hub.say(alice.user, "#lobby", `m${i}`, `r${i}`);
+  await Promise.resolve(); // the flush has started: the commit is on its way
+  assert.deepEqual(texts(bob.sink.take()), [], "nothing relayed before the commit");
+  assert.deepEqual(alice.sink.take(), [], "nothing acked before the commit");
+  await hub.flush();
+  await eventually(() => bob.sink.frames().length > 0, "the relay");
+  assert.equal(store.appends - before, 1, "one append for the whole batch");
+  assert.deepEqual(texts(bob.sink.take()), Array.from({ length: 10 }, (_, i) => `m${i}`));
+  assert.deepEqual(alice.sink.take().map((f) => f.type === "ack" && f.ref), [
+    ...Array.from({ length: 10 }, (_, i) => `r${i}`),
+  ]);
+});
+
+Deno.test("a join that waits for its history read is not overtaken: the joiner gets each message once, in order", async () => {
+  const { hub } = remoteHub();
+  const alice = await login(hub, "alice");
+  await hub.join(alice.user, "#rust");
+  const carol = await login(hub, "carol");
+  hub.say(alice.user, "#rust", "before");
+  const joined = hub.join(carol.user, "#rust"); // waits for "before" to commit, then reads
+  hub.say(alice.user, "#rust", "during"); // queued behind the join
+  await joined;
+  await hub.flush();
+  await eventually(() => texts(carol.sink.frames()).includes("during"), "the live message");
+  assert.deepEqual(texts(carol.sink.take()), ["before", "during"]);
+});
+
+Deno.test("a peer's frames after its hello wait for a login that waits for the store", async () => {
+  const { hub } = remoteHub();
+  const link = new MemoryLink();
+  const options: PeerOptions = {
+    hub,
+    logger: { debug() {}, info() {}, warn() {}, error() {} } as unknown as PeerOptions["logger"],
+    maxFrame: 65536,
+    maxQueueBytes: 64 * 1024,
+    flood: null,
+    handshakeTimeoutMs: 30_000,
+    idleTimeoutMs: 120_000,
+    metrics: { framesIn() {}, delivered() {}, droppedSlow() {}, rateLimited() {}, rejected() {} },
+  };
+  const peer = new Peer(link, options, ndjsonOnly);
+  const running = peer.run();
+  // In one read: the hello, then a message straight away, as a pipelining client sends them.
+  link.sendLine({ type: "hello", v: 1, nick: "eager" });
+  link.sendLine({ type: "msg", text: "right after hello", ref: "m" });
+  await eventually(() => link.frames().some((f) => f.type === "ack"), "the ack");
+  assert.deepEqual(link.frames().map((f) => f.type), ["welcome", "ack"]);
+  link.end();
+  await running;
+});
+
+Deno.test("Serial runs at once while idle, and in order behind a pending operation", async () => {
+  const serial = new Serial();
+  assert.equal(serial.run(() => 1), 1, "synchronous when nothing waits");
+  const order: string[] = [];
+  let release = () => {};
+  const first = serial.run(() => new Promise<void>((resolve) => (release = resolve)));
+  const second = serial.run(() => order.push("second"));
+  const third = serial.run(() => order.push("third"));
+  assert.deepEqual(order, [], "held behind the first");
+  assert.equal(serial.waiting, 2);
+  release();
+  await Promise.all([first, second, third]);
+  assert.deepEqual(order, ["second", "third"]);
+  assert.equal(serial.run(() => "idle again"), "idle again");
+});
