@@ -122,19 +122,12 @@ async function serve(args: string[]): Promise<number> {
       console.error(`sockchat: cannot open the history database ${options.db}: ${error.message}.`);
       return 1;
     }
+    // Store errors are typed (StoreError, above): whatever else failed here was the listener.
     const reason = error instanceof Deno.errors.AddrInUse
       ? "the address is already in use (is another server running? try --port)"
       : error instanceof Deno.errors.PermissionDenied
       ? "permission denied (ports below 1024 need privileges)"
       : (error as Error).message;
-    if (
-      !(error instanceof Deno.errors.AddrInUse) &&
-      !(error instanceof Deno.errors.PermissionDenied) && options.db !== ":memory:" &&
-      /database|sqlite|directory|No such file/i.test(reason)
-    ) {
-      console.error(`sockchat: cannot open the history database ${options.db}: ${reason}`);
-      return 1;
-    }
     console.error(`sockchat: cannot listen on ${options.host}:${options.port}: ${reason}`);
     return 1;
   }
