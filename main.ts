@@ -96,11 +96,18 @@ async function serve(args: string[]): Promise<number> {
     throw error;
   }
   let server;
-  try {
-    if (options.db !== ":memory:") {
-      const dir = options.db.replace(/\/[^/]*$/, "");
+  if (options.db !== ":memory:") {
+    const dir = options.db.replace(/\/[^/]*$/, "");
+    try {
       if (dir !== options.db && dir !== "") await Deno.mkdir(dir, { recursive: true });
+    } catch (error) {
+      await metricsServer?.shutdown();
+      const why = (error as Error).message;
+      console.error(`sockchat: cannot open the history database ${options.db}: ${why}.`);
+      return 1;
     }
+  }
+  try {
     server = startServer({
       ...options,
       logger,

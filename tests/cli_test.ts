@@ -212,3 +212,22 @@ Deno.test("join --help names the client's caps", () => {
   assert.match(JOIN_HELP, /frames that break the\s+protocol are ignored/);
   assert.match(JOIN_HELP, /a frame at\s+4 MiB, 100 rooms, 2000 members per room, 1000 unanswered/);
 });
+
+Deno.test("serve names the history database it cannot open, and exits 1", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/file`, "not a directory");
+    const inFile = await runCli(["serve", "--port", "0", "--db", `${dir}/file/history.db`]);
+    assert.equal(inFile.code, 1);
+    assert.match(
+      inFile.stderr,
+      /^sockchat: cannot open the history database .*file\/history\.db: /,
+    );
+    await Deno.mkdir(`${dir}/notdb.db`);
+    const isDir = await runCli(["serve", "--port", "0", "--db", `${dir}/notdb.db`]);
+    assert.equal(isDir.code, 1);
+    assert.match(isDir.stderr, /^sockchat: cannot open the history database .*notdb\.db: /);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
