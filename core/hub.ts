@@ -93,7 +93,7 @@ const UNLIMITED_READS: ReadBudget = { available: () => Infinity, charge: () => {
  *   bans: new BanList(store.moderation),
  * });
  * const sink = { deliver() {}, close() {} };
- * const result = hub.login(sink, { version: 1, nick: "alice" });
+ * const result = await hub.login(sink, { version: 1, nick: "alice" });
  * if (result.ok) hub.say(result.user, "#lobby", "hello");
  * ```
  */

@@ -26,7 +26,10 @@ export class DelayedHistory implements HistoryStore {
   #roundTrips = 0;
   #appends = 0;
 
-  /** @param delayMs How long each round trip takes (0: the next macrotask). */
+  /**
+   * Wraps `inner`.
+   * @param delayMs How long each round trip takes (0: the next macrotask).
+   */
   constructor(inner: HistoryStore, delayMs = 0) {
     this.#inner = inner;
     this.#delayMs = delayMs;
