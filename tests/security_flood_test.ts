@@ -1,12 +1,6 @@
 import assert from "node:assert/strict";
-import {
-  FLOOD_BYTE_BURST,
-  FLOOD_BYTES_PER_SECOND,
-  FLOOD_DISCONNECT_STREAK,
-  FLOOD_MESSAGE_BURST,
-  FLOOD_MESSAGES_PER_SECOND,
-  FLOOD_WINDOW_MS,
-} from "../config/security_limits.ts";
+// The guard's defaults, read from where they are declared.
+import * as limits from "../config/security_limits.ts";
 import { FloodGuard, type FloodVerdict, TokenBucket } from "../security/token_bucket.ts";
 
 /** A clock the test moves by hand. */
@@ -62,10 +56,12 @@ Deno.test("a bucket refuses a capacity or rate that is not positive", () => {
 Deno.test("defaults: a 20-line paste passes at once, and then 5 lines a second", () => {
   const clock = fakeClock();
   const guard = new FloodGuard({ now: clock.now });
-  for (let i = 0; i < FLOOD_MESSAGE_BURST; i++) assert.equal(guard.check(80), "ok", `line ${i}`);
+  for (let i = 0; i < limits.FLOOD_MESSAGE_BURST; i++) {
+    assert.equal(guard.check(80), "ok", `line ${i}`);
+  }
   assert.equal(guard.check(80), "limited");
   assert.equal(guard.streak, 1);
-  clock.advance(1000 / FLOOD_MESSAGES_PER_SECOND);
+  clock.advance(1000 / limits.FLOOD_MESSAGES_PER_SECOND);
   assert.equal(guard.check(80), "ok");
   assert.equal(guard.streak, 0, "an admitted frame ends the streak");
 });
@@ -82,11 +78,15 @@ Deno.test("defaults: someone typing a line every 200 ms for ten minutes is never
 Deno.test("defaults: one maximum-size frame passes, a second right after is limited by bytes", () => {
   const clock = fakeClock();
   const guard = new FloodGuard({ now: clock.now });
-  assert.equal(guard.check(FLOOD_BYTE_BURST), "ok");
+  assert.equal(guard.check(limits.FLOOD_BYTE_BURST), "ok");
   assert.equal(guard.check(1), "limited", "the byte bucket is empty though frames remain");
   clock.advance(1000);
-  assert.equal(guard.check(FLOOD_BYTES_PER_SECOND), "ok", "a second's worth of bytes refilled");
-  assert.equal(guard.check(FLOOD_BYTES_PER_SECOND), "limited");
+  assert.equal(
+    guard.check(limits.FLOOD_BYTES_PER_SECOND),
+    "ok",
+    "a second's worth of bytes refilled",
+  );
+  assert.equal(guard.check(limits.FLOOD_BYTES_PER_SECOND), "limited");
 });
 
 Deno.test("a refused frame costs nothing from either bucket", () => {
@@ -101,11 +101,11 @@ Deno.test("a flood of limited frames in a row disconnects at the streak limit", 
   const clock = fakeClock();
   const guard = new FloodGuard({ now: clock.now });
   const verdicts: FloodVerdict[] = [];
-  for (let i = 0; i < FLOOD_MESSAGE_BURST + FLOOD_DISCONNECT_STREAK; i++) {
+  for (let i = 0; i < limits.FLOOD_MESSAGE_BURST + limits.FLOOD_DISCONNECT_STREAK; i++) {
     verdicts.push(guard.check(10));
   }
-  assert.equal(verdicts.filter((v) => v === "ok").length, FLOOD_MESSAGE_BURST);
-  assert.equal(verdicts.filter((v) => v === "limited").length, FLOOD_DISCONNECT_STREAK - 1);
+  assert.equal(verdicts.filter((v) => v === "ok").length, limits.FLOOD_MESSAGE_BURST);
+  assert.equal(verdicts.filter((v) => v === "limited").length, limits.FLOOD_DISCONNECT_STREAK - 1);
   assert.equal(verdicts.at(-1), "disconnect");
 });
 
@@ -120,7 +120,7 @@ Deno.test("a slow persistent streak that outlasts the window starts over instead
   assert.equal(guard.check(1), "ok");
   assert.equal(guard.check(1), "limited");
   assert.equal(guard.check(1), "limited");
-  clock.advance(FLOOD_WINDOW_MS + 1);
+  clock.advance(limits.FLOOD_WINDOW_MS + 1);
   assert.equal(guard.check(1), "limited", "streak restarted: 1, not 3");
   assert.equal(guard.streak, 1);
   assert.equal(guard.check(1), "limited");
