@@ -6,10 +6,10 @@
  * @module
  */
 
+import { CLI_PERMISSIONS, loopbackServeArgs, MAIN_PATH } from "./launch_args.ts";
 import type { LoadResult, LoadSpec, Target } from "./loadgen/spec.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
-const MAIN = `${ROOT}main.ts`;
 const LOADGEN = `${ROOT}bench/loadgen.ts`;
 const FLOOR = `${ROOT}bench/floor_relay.ts`;
 /** Open files wanted; falls back to the hard limit when that is lower. */
@@ -88,27 +88,13 @@ export interface ServerProcess {
  * `listening on` line.
  */
 export async function startServer(launch: ServerLaunch): Promise<ServerProcess> {
-  const program = launch.program === "floor" ? [FLOOR] : [
-    MAIN,
-    "serve",
-    "--host",
-    "127.0.0.1",
-    "--port",
-    "0",
-    "--log-level",
-    "error",
-    ...launch.serveArgs,
-  ];
-  const child = pinnedCommand([
-    Deno.execPath(),
-    "run",
-    "--allow-net",
-    "--allow-env",
-    "--allow-read",
-    "--allow-write",
-    ...launch.denoArgs,
-    ...program,
-  ], launch.cpu).spawn();
+  const program = launch.program === "floor"
+    ? [FLOOR]
+    : [MAIN_PATH, ...loopbackServeArgs("error", launch.serveArgs)];
+  const child = pinnedCommand(
+    [Deno.execPath(), "run", ...CLI_PERMISSIONS, ...launch.denoArgs, ...program],
+    launch.cpu,
+  ).spawn();
   const stderr = new Response(child.stderr).text();
   const reader = child.stdout.getReader();
   let seen = "";

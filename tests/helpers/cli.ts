@@ -4,14 +4,14 @@
  * @module
  */
 
+import { CLI_PERMISSIONS, loopbackServeArgs, MAIN_PATH } from "../../bench/launch_args.ts";
 import { within } from "./wire.ts";
 
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 const decoder = new TextDecoder();
 
 /** Arguments that run main.ts under the current Deno with the CLI's permissions. */
 export function denoArgs(args: string[]): string[] {
-  return ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-write", MAIN, ...args];
+  return ["run", ...CLI_PERMISSIONS, MAIN_PATH, ...args];
 }
 
 /** Runs the CLI to completion with optional stdin; returns its code and output. */
@@ -60,18 +60,11 @@ export async function spawnServe(
   options: { captureStderr?: boolean } = {},
 ): Promise<ServeProcess> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: denoArgs([
-      "serve",
-      "--host",
-      "127.0.0.1",
-      "--port",
-      "0",
-      "--log-level",
-      "warn",
+    args: denoArgs(loopbackServeArgs("warn", [
       // Never the user's own database: each test server gets a fresh one unless it names one.
       ...(extra.includes("--db") ? [] : ["--db", ":memory:"]),
       ...extra,
-    ]),
+    ])),
     stdin: "null",
     stdout: "piped",
     stderr: options.captureStderr ? "piped" : "inherit",
