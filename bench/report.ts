@@ -5,13 +5,7 @@
  * @module
  */
 
-import type {
-  FanoutResult,
-  IdleResult,
-  LatencyResult,
-  LoadResult,
-  SlowConsumerResult,
-} from "./loadgen/spec.ts";
+import type { LoadResult } from "./loadgen/spec.ts";
 import type { MicroResult } from "./micro.ts";
 import type { Scenario } from "./scenarios.ts";
 
@@ -62,129 +56,96 @@ export function microTable(micro: MicroResult[]): string {
   );
 }
 
-function fanoutRow(name: string, r: FanoutResult): string[] {
-  return [
-    name,
-    int(r.delivered),
-    int(r.deliveriesPerSec),
-    int(r.lost),
-    int(r.orderViolations),
-    fixed(r.serverCpuUsPerDelivery, 3),
-    `${int((100 * r.loadgenCpuMs) / r.elapsedMs)}%`,
-    [
-      int(r.disconnected),
-      ...Object.entries(r.leaveReasons).map(([reason, n]) => `(${int(n)} ${reason})`),
-      r.timedOut ? "(timed out)" : "",
-    ].filter((s) => s !== "").join(" "),
-  ];
+/**
+ * A table's columns after the scenario's name: each header, and how its cell reads a result.
+ * Keys keep the order they are written in (no header is a bare integer, which would not).
+ */
+type Columns<R> = Record<string, (r: R) => string>;
+
+/** One row per scenario of `kind`: its name under `title`, then each of `columns` in order. */
+function scenarioTable<K extends LoadResult["kind"]>(
+  outcomes: Outcome[],
+  kind: K,
+  title: string,
+  columns: Columns<Extract<LoadResult, { kind: K }>>,
+): string {
+  const cells = Object.values(columns);
+  return table(
+    [title, ...Object.keys(columns)],
+    pick(outcomes, kind).map(({ scenario, result }) => [
+      scenario.name,
+      ...cells.map((cell) => cell(result)),
+    ]),
+  );
 }
 
 /** The fan-out table. */
 export function fanoutTable(outcomes: Outcome[]): string {
-  return table(
-    [
-      "fan-out",
-      "deliveries",
-      "deliveries/s",
-      "lost",
-      "out of order",
-      "server CPU µs/delivery",
-      "loadgen CPU",
-      "dropped",
-    ],
-    pick(outcomes, "fanout").map(({ scenario, result }) => fanoutRow(scenario.name, result)),
-  );
+  return scenarioTable(outcomes, "fanout", "fan-out", {
+    "deliveries": (r) => int(r.delivered),
+    "deliveries/s": (r) => int(r.deliveriesPerSec),
+    "lost": (r) => int(r.lost),
+    "out of order": (r) => int(r.orderViolations),
+    "server CPU µs/delivery": (r) => fixed(r.serverCpuUsPerDelivery, 3),
+    "loadgen CPU": (r) => `${int((100 * r.loadgenCpuMs) / r.elapsedMs)}%`,
+    "dropped": (r) =>
+      [
+        int(r.disconnected),
+        ...Object.entries(r.leaveReasons).map(([reason, n]) => `(${int(n)} ${reason})`),
+        r.timedOut ? "(timed out)" : "",
+      ].filter((s) => s !== "").join(" "),
+  });
 }
 
 /** The latency table. */
 export function latencyTable(outcomes: Outcome[]): string {
-  return table(
-    [
-      "latency",
-      "samples",
-      "p50",
-      "p99",
-      "max",
-      "first receiver p50 / p99",
-      "last receiver p50 / p99",
-      "lost",
-    ],
-    pick(outcomes, "latency").map((
-      { scenario, result: r }: { scenario: Scenario; result: LatencyResult },
-    ) => [
-      scenario.name,
-      int(r.latency.samples),
-      ms(r.latency.p50Ms),
-      ms(r.latency.p99Ms),
-      ms(r.latency.maxMs),
+  return scenarioTable(outcomes, "latency", "latency", {
+    "samples": (r) => int(r.latency.samples),
+    "p50": (r) => ms(r.latency.p50Ms),
+    "p99": (r) => ms(r.latency.p99Ms),
+    "max": (r) => ms(r.latency.maxMs),
+    "first receiver p50 / p99": (r) =>
       `${ms(r.firstReceiver.p50Ms)} / ${ms(r.firstReceiver.p99Ms)}`,
-      `${ms(r.lastReceiver.p50Ms)} / ${ms(r.lastReceiver.p99Ms)}`,
-      int(r.lost) + (r.timedOut ? " (timed out)" : ""),
-    ]),
-  );
+    "last receiver p50 / p99": (r) => `${ms(r.lastReceiver.p50Ms)} / ${ms(r.lastReceiver.p99Ms)}`,
+    "lost": (r) => int(r.lost) + (r.timedOut ? " (timed out)" : ""),
+  });
 }
 
 /** The idle-connection table. */
 export function idleTable(outcomes: Outcome[]): string {
-  return table(
-    [
-      "idle",
-      "joined",
-      "server RSS before",
-      "after set-up",
-      "settled",
-      "KiB per connection",
-      "JS heap + buffers per connection",
-      "set-up",
-      "server CPU",
-    ],
-    pick(outcomes, "idle").map((
-      { scenario, result: r }: { scenario: Scenario; result: IdleResult },
-    ) => [
-      scenario.name,
-      `${int(r.joined)}${r.timedOut ? " (timed out)" : ""}`,
-      mib(r.baseRssKiB),
-      mib(r.rssAfterSetupKiB),
-      mib(r.rssKiB),
-      fixed(r.rssPerConnectionKiB, 1),
+  return scenarioTable(outcomes, "idle", "idle", {
+    "joined": (r) => `${int(r.joined)}${r.timedOut ? " (timed out)" : ""}`,
+    "server RSS before": (r) => mib(r.baseRssKiB),
+    "after set-up": (r) => mib(r.rssAfterSetupKiB),
+    "settled": (r) => mib(r.rssKiB),
+    "KiB per connection": (r) => fixed(r.rssPerConnectionKiB, 1),
+    "JS heap + buffers per connection": (r) =>
       r.heapPerConnectionKiB === null || r.buffersPerConnectionKiB === null
         ? "n/a"
         : `${fixed(r.heapPerConnectionKiB, 1)} + ${fixed(r.buffersPerConnectionKiB, 1)} KiB`,
-      `${fixed(r.setupMs / 1000, 1)} s`,
-      `${fixed(r.serverCpuMs / 1000, 1)} s`,
-    ]),
-  );
+    "set-up": (r) => `${fixed(r.setupMs / 1000, 1)} s`,
+    "server CPU": (r) => `${fixed(r.serverCpuMs / 1000, 1)} s`,
+  });
 }
 
 /** The slow-consumer table. */
 export function slowTable(outcomes: Outcome[]): string {
-  return table(
-    [
-      "slow consumer",
-      "stalled reader",
-      "others: delivered",
-      "lost",
-      "p99 before / during / after",
-      "server queued bytes, peak before / during / after",
-      "server RSS, peak before / during / after",
-      "live heap + buffers after",
-    ],
-    pick(outcomes, "slow").map((
-      { scenario, result: r }: { scenario: Scenario; result: SlowConsumerResult },
-    ) => [
-      scenario.name,
-      `${r.stalledFate} (read ${mib(r.stalledBytesRead / 1024)})`,
-      int(r.delivered),
-      int(r.lost) + (r.timedOut ? " (timed out)" : ""),
+  return scenarioTable(outcomes, "slow", "slow consumer", {
+    "stalled reader": (r) => `${r.stalledFate} (read ${mib(r.stalledBytesRead / 1024)})`,
+    "others: delivered": (r) => int(r.delivered),
+    "lost": (r) => int(r.lost) + (r.timedOut ? " (timed out)" : ""),
+    "p99 before / during / after": (r) =>
       `${ms(r.before.p99Ms)} / ${ms(r.during.p99Ms)} / ${ms(r.after.p99Ms)}`,
+    "server queued bytes, peak before / during / after": (r) =>
       r.peakQueueBytes === null
         ? "n/a"
         : [r.peakQueueBytes.before, r.peakQueueBytes.during, r.peakQueueBytes.after]
           .map((b) => `${int(b / 1024)} KiB`).join(" / "),
+    "server RSS, peak before / during / after": (r) =>
       [r.peakRssKiB.before, r.peakRssKiB.during, r.peakRssKiB.after].map(mib).join(" / "),
+    "live heap + buffers after": (r) =>
       r.heapAfter === null
         ? "n/a"
         : `${mib(r.heapAfter.usedKiB)} + ${mib(r.heapAfter.backingStoreKiB)}`,
-    ]),
-  );
+  });
 }
