@@ -12,13 +12,8 @@ import type { Room } from "../room.ts";
 import { shown } from "../text.ts";
 import type { User } from "../user.ts";
 import { MODERATION_COMMANDS } from "./moderation.ts";
-import {
-  type ChatCommands,
-  type CommandContext,
-  type CommandOutcome,
-  type CommandSpec,
-  firstWord,
-} from "./spec.ts";
+import { firstWord, nothing, oneWord, optionalWord, someText, taking } from "./arguments.ts";
+import type { ChatCommands, CommandContext, CommandOutcome, CommandSpec } from "./spec.ts";
 
 // The table's types live in spec.ts; the transports import them from here.
 export type { ChatCommands, CommandContext, CommandOutcome, CommandSpec };
@@ -39,30 +34,26 @@ const CHAT_COMMANDS: readonly CommandSpec[] = [
     name: "join",
     usage: "/join #room",
     help: "join a room (created if new) and make it current",
-    run(ctx) {
-      if (ctx.args === "" || /\s/.test(ctx.args)) return false;
-      return then(
-        ctx.hub.join(ctx.user, ctx.args, ctx.ref),
+    run: taking(oneWord, (ctx, name) =>
+      then(
+        ctx.hub.join(ctx.user, name, ctx.ref),
         (room): CommandOutcome => (room === null ? {} : { room: room.name }),
-      );
-    },
+      )),
   },
   {
     name: "leave",
     usage: "/leave [#room]",
     help: "leave a room (default: the current one)",
-    run(ctx) {
-      if (/\s/.test(ctx.args)) return false;
-      ctx.hub.part(ctx.user, ctx.args || ctx.room, ctx.ref);
+    run: taking(optionalWord, (ctx, name) => {
+      ctx.hub.part(ctx.user, name || ctx.room, ctx.ref);
       return {};
-    },
+    }),
   },
   {
     name: "rooms",
     usage: "/rooms",
     help: "list rooms with their member counts and topics",
-    run(ctx) {
-      if (ctx.args !== "") return false;
+    run: taking(nothing, (ctx) => {
       const busiest = ctx.hub.busiestRooms(MAX_ROOMS_LISTED);
       const rooms = busiest.rooms.map((r) => ({
         room: r.name,
@@ -72,21 +63,20 @@ const CHAT_COMMANDS: readonly CommandSpec[] = [
       const more = busiest.total - rooms.length;
       ctx.hub.send(ctx.user, { type: "rooms", rooms, ref: ctx.ref, ...(more > 0 ? { more } : {}) });
       return {};
-    },
+    }),
   },
   {
     name: "who",
     usage: "/who [#room]",
     help: "list who is in a room (default: the current one)",
-    run(ctx) {
-      if (/\s/.test(ctx.args)) return false;
-      const room = roomArg(ctx, ctx.args || ctx.room);
+    run: taking(optionalWord, (ctx, name) => {
+      const room = roomArg(ctx, name || ctx.room);
       if (room !== null) {
         const members = [...room.members].map((u) => u.nick);
         ctx.hub.send(ctx.user, { type: "who", room: room.name, members, ref: ctx.ref });
       }
       return {};
-    },
+    }),
   },
   {
     name: "topic",
@@ -114,21 +104,19 @@ const CHAT_COMMANDS: readonly CommandSpec[] = [
     name: "nick",
     usage: "/nick NEW",
     help: "change your nickname",
-    run(ctx) {
-      if (ctx.args === "" || /\s/.test(ctx.args)) return false;
-      ctx.hub.rename(ctx.user, ctx.args, ctx.ref);
+    run: taking(oneWord, (ctx, wanted) => {
+      ctx.hub.rename(ctx.user, wanted, ctx.ref);
       return {};
-    },
+    }),
   },
   {
     name: "me",
     usage: "/me action",
     help: "say what you are doing, as in: * alice waves",
-    run(ctx) {
-      if (ctx.args === "") return false;
-      ctx.hub.say(ctx.user, ctx.room, ctx.args, ctx.ref, true);
+    run: taking(someText, (ctx, action) => {
+      ctx.hub.say(ctx.user, ctx.room, action, ctx.ref, true);
       return {};
-    },
+    }),
   },
   {
     name: "msg",

@@ -7,6 +7,7 @@
  */
 
 import { MAX_IGNORES, MAX_OPER_FAILURES, MAX_REASON_LENGTH } from "../../config/limits.ts";
+import { nothing, oneWord, optionalWord, someText, taking } from "./arguments.ts";
 import type { CommandContext, CommandSpec } from "./spec.ts";
 import { type BanTarget, describeUntil, parseDuration } from "../moderation.ts";
 import { describeTarget, otherKind, parseBanTarget } from "../ban_target.ts";
@@ -30,11 +31,60 @@ function reasonText(reason: string): string {
   return [...clean].slice(0, MAX_REASON_LENGTH).join("");
 }
 
-/** The operator check every operator command starts with. */
-function requireOperator(ctx: CommandContext): boolean {
-  if (ctx.user.operator) return true;
-  ctx.hub.reply(ctx.user, "not_operator", "Only operators can do that (see /oper).", ctx.ref);
-  return false;
+/** `NICK [reason...]`, for /kick, no duration: a leading `10m` is part of the reason. */
+function nickAndReason(args: string): { nick: string; reason: string } | null {
+  const [nick, ...words] = args.split(/\s+/);
+  return nick ? { nick, reason: reasonText(words.join(" ")) } : null;
+}
+
+/** `NICK [DURATION]`, for /mute: there is no reason to give. */
+function nickAndDuration(args: string): { nick: string; ms: number } | null {
+  const parsed = targetArgs(args);
+  return parsed !== null && parsed.reason === "" ? { nick: parsed.target, ms: parsed.ms } : null;
+}
+
+/** Just `NICK`. */
+function nickOnly(args: string): { nick: string } | null {
+  const nick = oneWord(args);
+  return nick === null ? null : { nick };
+}
+
+/** A nick that could be someone's, or none (""). */
+function optionalNick(args: string): string | null {
+  const nick = optionalWord(args);
+  return nick === "" || (nick !== null && nickProblem(nick) === null) ? nick : null;
+}
+
+/**
+ * An operator command's handler. Wrong arguments get the usage, whoever typed them (`parse`
+ * gives null); then anyone but an operator is told no; only then does `act` run.
+ */
+function forOperators<A>(
+  parse: (args: string) => A | null,
+  act: (ctx: CommandContext, args: A) => void,
+): CommandSpec["run"] {
+  return taking(parse, (ctx, args) => {
+    if (!ctx.user.operator) {
+      ctx.hub.reply(ctx.user, "not_operator", "Only operators can do that (see /oper).", ctx.ref);
+      return {};
+    }
+    act(ctx, args);
+    return {};
+  });
+}
+
+/**
+ * An operator command aimed at someone online: after {@linkcode forOperators}' checks, a nick
+ * nobody has is answered no_such_user, and `act` never runs.
+ */
+function atOnlineUser<A extends { nick: string }>(
+  parse: (args: string) => A | null,
+  act: (ctx: CommandContext, target: User, args: A) => void,
+): CommandSpec["run"] {
+  return forOperators(parse, (ctx, args) => {
+    const target = onlineUser(ctx, args.nick);
+    if (target !== null) act(ctx, target, args);
+  });
 }
 
 /** The online user called `nick`, or a no_such_user reply. */
@@ -46,6 +96,7 @@ function onlineUser(ctx: CommandContext, nick: string): User | null {
   return user ?? null;
 }
 
+/** An info line for whoever typed the command. */
 function info(ctx: CommandContext, text: string): void {
   ctx.hub.send(ctx.user, { type: "info", text, ref: ctx.ref });
 }
@@ -70,14 +121,12 @@ export const MODERATION_COMMANDS: readonly CommandSpec[] = [
     name: "ignore",
     usage: "/ignore [NICK]",
     help: "hide NICK's messages from you (no NICK: list whom you ignore)",
-    run(ctx) {
-      if (/\s/.test(ctx.args)) return false;
-      if (ctx.args === "") {
+    run: taking(optionalNick, (ctx, nick) => {
+      if (nick === "") {
         const list = ctx.user.ignores.nicks();
         info(ctx, list.length === 0 ? "* You ignore nobody." : `* You ignore: ${list.join(", ")}`);
         return {};
       }
-      if (nickProblem(ctx.args) !== null) return false;
       if (ctx.user.ignores.size >= MAX_IGNORES) {
         ctx.hub.reply(
           ctx.user,
@@ -88,50 +137,42 @@ export const MODERATION_COMMANDS: readonly CommandSpec[] = [
         return {};
       }
       // Someone online is followed through their renames; otherwise the nick is remembered.
-      const target = ctx.hub.user(ctx.args);
+      const target = ctx.hub.user(nick);
       if (target !== undefined && target !== ctx.user) ctx.user.ignores.addUser(target);
-      else ctx.user.ignores.addNick(nickKey(ctx.args), ctx.args);
-      info(ctx, `* You will no longer see messages from ${ctx.args}.`);
+      else ctx.user.ignores.addNick(nickKey(nick), nick);
+      info(ctx, `* You will no longer see messages from ${nick}.`);
       return {};
-    },
+    }),
   },
   {
     name: "unignore",
     usage: "/unignore NICK",
     help: "see NICK's messages again",
-    run(ctx) {
-      if (ctx.args === "" || /\s/.test(ctx.args)) return false;
-      ctx.user.ignores.remove(nickKey(ctx.args));
-      info(ctx, `* You will see messages from ${shown(ctx.args)} again.`);
+    run: taking(oneWord, (ctx, nick) => {
+      ctx.user.ignores.remove(nickKey(nick));
+      info(ctx, `* You will see messages from ${shown(nick)} again.`);
       return {};
-    },
+    }),
   },
   {
     name: "oper",
     usage: "/oper SECRET",
     help: "become an operator with the operator secret",
-    run(ctx) {
-      if (ctx.args === "") return false;
+    run: taking(someText, (ctx, secret) => {
       if (
-        !ctx.hub.moderation.oper(ctx.user, ctx.args, ctx.ref) &&
+        !ctx.hub.moderation.oper(ctx.user, secret, ctx.ref) &&
         ctx.user.operFailures >= MAX_OPER_FAILURES
       ) {
         return { close: "protocol_error" };
       }
       return {};
-    },
+    }),
   },
   {
     name: "kick",
     usage: "/kick NICK [reason]",
     help: "(operators) disconnect NICK",
-    run(ctx) {
-      const args = targetArgs(ctx.args);
-      if (args === null) return false;
-      if (!requireOperator(ctx)) return {};
-      const target = onlineUser(ctx, args.target);
-      if (target === null) return {};
-      const reason = reasonText(ctx.args.split(/\s+/).slice(1).join(" "));
+    run: atOnlineUser(nickAndReason, (ctx, target, { reason }) => {
       ctx.hub.moderation.kick(
         ctx.user,
         target,
@@ -139,8 +180,7 @@ export const MODERATION_COMMANDS: readonly CommandSpec[] = [
         `You were kicked by ${ctx.user.nick}${reason ? `: ${reason}` : "."}`,
       );
       info(ctx, `* Kicked ${target.nick}.`);
-      return {};
-    },
+    }),
   },
   {
     name: "ban",
@@ -148,12 +188,9 @@ export const MODERATION_COMMANDS: readonly CommandSpec[] = [
     help: "(operators) ban WHO: nick:NAME, or addr:ADDRESS[/BITS] such as addr:203.0.113.0/24 " +
       "(bare WHO: a nick if someone has it, else an address); DURATION: 30s, 10m, 2h, 7d; " +
       "none: forever",
-    run(ctx) {
-      const args = targetArgs(ctx.args);
-      if (args === null) return false;
-      if (!requireOperator(ctx)) return {};
+    run: forOperators(targetArgs, (ctx, args) => {
       const target = banTarget(ctx, args.target, (word) => ctx.hub.user(word) !== undefined);
-      if (target === null) return {};
+      if (target === null) return;
       const { value: ban, saveError } = ctx.hub.moderation.ban(
         ctx.user,
         target,
@@ -170,26 +207,19 @@ export const MODERATION_COMMANDS: readonly CommandSpec[] = [
           `The ban could not be saved (${saveError}): ${what} holds only until the server restarts.`,
           ctx.ref,
         );
-        return {};
+        return;
       }
       info(ctx, `* Banned ${what}.${otherKind(args.target, target)}`);
-      return {};
-    },
+    }),
   },
   {
     name: "unban",
     usage: "/unban WHO",
     help: "(operators) lift a ban on WHO (nick:NAME, addr:ADDRESS[/BITS]; bare: a nick ban first)",
-    run(ctx) {
-      if (ctx.args === "" || /\s/.test(ctx.args)) return false;
-      if (!requireOperator(ctx)) return {};
+    run: forOperators(oneWord, (ctx, who) => {
       const now = ctx.hub.now();
-      const target = banTarget(
-        ctx,
-        ctx.args,
-        (word) => ctx.hub.moderation.bans.bansNick(word, now),
-      );
-      if (target === null) return {};
+      const target = banTarget(ctx, who, (word) => ctx.hub.moderation.bans.bansNick(word, now));
+      if (target === null) return;
       const { value: removed, saveError } = ctx.hub.moderation.unban(ctx.user, target);
       const what = `${target.kind} ${describeTarget(target)}`;
       if (!removed) {
@@ -205,16 +235,13 @@ export const MODERATION_COMMANDS: readonly CommandSpec[] = [
       } else {
         info(ctx, `* Unbanned ${what}.`);
       }
-      return {};
-    },
+    }),
   },
   {
     name: "bans",
     usage: "/bans",
     help: "(operators) list the bans in force",
-    run(ctx) {
-      if (ctx.args !== "") return false;
-      if (!requireOperator(ctx)) return {};
+    run: forOperators(nothing, (ctx) => {
       const now = ctx.hub.now();
       const bans = ctx.hub.moderation.activeBans();
       info(
@@ -228,22 +255,16 @@ export const MODERATION_COMMANDS: readonly CommandSpec[] = [
           ),
         ].join("\n"),
       );
-      return {};
-    },
+    }),
   },
   {
     name: "mute",
     usage: "/mute NICK [DURATION]",
     help: "(operators) stop NICK from speaking (DURATION: 30s, 10m, 2h, 7d; none: until unmuted)",
-    run(ctx) {
-      const args = targetArgs(ctx.args);
-      if (args === null || args.reason !== "") return false;
-      if (!requireOperator(ctx)) return {};
-      const target = onlineUser(ctx, args.target);
-      if (target === null) return {};
-      const { saveError } = ctx.hub.moderation.mute(ctx.user, target, args.ms);
+    run: atOnlineUser(nickAndDuration, (ctx, target, { ms }) => {
+      const { saveError } = ctx.hub.moderation.mute(ctx.user, target, ms);
       const now = ctx.hub.now();
-      const how = args.ms ? describeUntil(now + args.ms, now) : "until unmuted";
+      const how = ms ? describeUntil(now + ms, now) : "until unmuted";
       if (saveError !== null) {
         ctx.hub.reply(
           ctx.user,
@@ -252,21 +273,16 @@ export const MODERATION_COMMANDS: readonly CommandSpec[] = [
             "only until the server restarts.",
           ctx.ref,
         );
-        return {};
+        return;
       }
-      info(ctx, `* Muted ${target.nick}${args.ms ? ` ${how}` : ""}.`);
-      return {};
-    },
+      info(ctx, `* Muted ${target.nick}${ms ? ` ${how}` : ""}.`);
+    }),
   },
   {
     name: "unmute",
     usage: "/unmute NICK",
     help: "(operators) let NICK speak again",
-    run(ctx) {
-      if (ctx.args === "" || /\s/.test(ctx.args)) return false;
-      if (!requireOperator(ctx)) return {};
-      const target = onlineUser(ctx, ctx.args);
-      if (target === null) return {};
+    run: atOnlineUser(nickOnly, (ctx, target) => {
       const { saveError } = ctx.hub.moderation.unmute(ctx.user, target);
       if (saveError !== null) {
         ctx.hub.reply(
@@ -276,10 +292,9 @@ export const MODERATION_COMMANDS: readonly CommandSpec[] = [
             `(${saveError}): the mute will be back after a restart.`,
           ctx.ref,
         );
-        return {};
+        return;
       }
       info(ctx, `* Unmuted ${target.nick}.`);
-      return {};
-    },
+    }),
   },
 ];

@@ -79,23 +79,9 @@ export interface CommandSpec {
   usage: string;
   /** What it does, as /help says it. */
   help: string;
-  /** Runs the command; returns false when the arguments were wrong (usage is then sent). */
   /**
    * Runs the command; false means its arguments were wrong (the usage is shown). The outcome
    * may come later when the command waits for the store.
    */
   run(ctx: CommandContext): Awaitable<CommandOutcome> | false;
-}
-
-/**
- * Splits off the first word.
- *
- * @example
- * ```ts
- * firstWord("msg bob hi there"); // ["msg", "bob hi there"]
- * ```
- */
-export function firstWord(args: string): [string, string] {
-  const match = /^(\S+)\s*([\s\S]*)$/.exec(args);
-  return match ? [match[1], match[2]] : ["", ""];
 }

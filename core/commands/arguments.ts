@@ -1,0 +1,73 @@
+/**
+ * A command's arguments: the shapes a command may take ({@linkcode oneWord},
+ * {@linkcode optionalWord}, {@linkcode someText}, {@linkcode nothing}), each a parser that gives
+ * null when the arguments do not fit; {@linkcode taking}, which shows the usage when they do not;
+ * and {@linkcode firstWord}, for commands that split their own.
+ *
+ * @module
+ */
+
+import type { Awaitable } from "../awaitable.ts";
+import type { CommandContext, CommandOutcome, CommandSpec } from "./spec.ts";
+
+/**
+ * Splits off the first word.
+ *
+ * @example
+ * ```ts
+ * firstWord("msg bob hi there"); // ["msg", "bob hi there"]
+ * ```
+ */
+export function firstWord(args: string): [string, string] {
+  const match = /^(\S+)\s*([\s\S]*)$/.exec(args);
+  return match ? [match[1], match[2]] : ["", ""];
+}
+
+/**
+ * A handler that parses its arguments first: when `parse` gives null they were wrong (the usage
+ * is shown); otherwise `run` gets what it parsed.
+ *
+ * @example
+ * ```ts
+ * import type { CommandSpec } from "./spec.ts";
+ *
+ * const nick: CommandSpec = {
+ *   name: "nick",
+ *   usage: "/nick NEW",
+ *   help: "change your nickname",
+ *   run: taking(oneWord, (ctx, wanted) => {
+ *     ctx.hub.rename(ctx.user, wanted, ctx.ref);
+ *     return {};
+ *   }),
+ * };
+ * ```
+ */
+export function taking<A>(
+  parse: (args: string) => A | null,
+  run: (ctx: CommandContext, args: A) => Awaitable<CommandOutcome>,
+): CommandSpec["run"] {
+  return (ctx) => {
+    const args = parse(ctx.args);
+    return args === null ? false : run(ctx, args);
+  };
+}
+
+/** Arguments that are exactly one word (a nick, a room), or null. */
+export function oneWord(args: string): string | null {
+  return args === "" || /\s/.test(args) ? null : args;
+}
+
+/** Arguments that are one word or none (""), or null. */
+export function optionalWord(args: string): string | null {
+  return /\s/.test(args) ? null : args;
+}
+
+/** Arguments that are some text, or null when there are none. */
+export function someText(args: string): string | null {
+  return args === "" ? null : args;
+}
+
+/** No arguments (true), or null when there are some. */
+export function nothing(args: string): true | null {
+  return args === "" ? true : null;
+}
