@@ -9,7 +9,7 @@
 import { NDJSON } from "../protocol/ndjson/encode.ts";
 import type { HistorySlice, HistoryStore, StoredMessage } from "../core/ports.ts";
 import { Hub, type PeerSink, type User } from "../core/hub.ts";
-import { type Ban, BanList, type BanStore } from "../core/moderation.ts";
+import { type Ban, BanList, type BanStore, type RecordTable } from "../core/moderation.ts";
 import type { Deliverable } from "../protocol/outgoing.ts";
 import { ITERATIONS, TEXT_64 } from "./micro_options.ts";
 
@@ -49,11 +49,7 @@ class NullStore implements HistoryStore, BanStore {
   }
   setTopic(): void {}
   close(): void {}
-  loadBans(): Ban[] {
-    return [];
-  }
-  saveBan(): void {}
-  deleteBan(): void {}
+  readonly bans: RecordTable<Ban> = { load: () => [], save() {}, delete() {} };
 }
 
 const store = new NullStore();

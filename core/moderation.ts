@@ -20,10 +20,10 @@ import {
 } from "./address_prefix.ts";
 import { nickKey } from "./nick.ts";
 import { MuteList } from "./mute_list.ts";
-import type { Ban, BanStore, MuteStore } from "./ports.ts";
+import type { Ban, BanStore, MuteStore, RecordTable } from "./ports.ts";
 
 // The store interfaces live in ports.ts; these re-exports keep older imports working.
-export type { Ban, BanStore, Mute, MuteStore } from "./ports.ts";
+export type { Ban, BanStore, Mute, MuteStore, RecordTable } from "./ports.ts";
 export { MuteList };
 
 /** What a ban is aimed at, said explicitly. */
@@ -89,7 +89,7 @@ export interface BanListOptions {
  * the door is one lookup per prefix length in use.
  */
 export class BanList {
-  readonly #store: BanStore;
+  readonly #table: RecordTable<Ban>;
   readonly #nicks = new Map<string, Ban>();
   /** Address bans by {@linkcode prefixKey}, or `raw:` plus the text for one that never parsed. */
   readonly #blocks = new Map<string, Ban>();
@@ -100,8 +100,8 @@ export class BanList {
 
   /** Loads every ban (and, from `options.mutes`, every mute) saved. Throws if they cannot be read. */
   constructor(store: BanStore, options: BanListOptions = {}) {
-    this.#store = store;
-    for (const ban of store.loadBans()) this.#index(ban);
+    this.#table = store.bans;
+    for (const ban of this.#table.load()) this.#index(ban);
     this.mutes = new MuteList(options.mutes ?? null);
   }
 
@@ -118,10 +118,10 @@ export class BanList {
     if (old !== undefined) this.#unindex(old);
     this.#index(ban);
     try {
-      this.#store.saveBan(ban);
+      this.#table.save(ban);
       // A ban saved by an older version may spell the same block another way.
       if (old !== undefined && old.target !== ban.target) {
-        this.#store.deleteBan(old.kind, old.target);
+        this.#table.delete(old.kind, old.target);
       }
       return { value: ban, saveError: null };
     } catch (error) {
@@ -135,7 +135,7 @@ export class BanList {
     if (ban === undefined) return { value: false, saveError: null };
     this.#unindex(ban);
     try {
-      this.#store.deleteBan(ban.kind, ban.target);
+      this.#table.delete(ban.kind, ban.target);
     } catch (error) {
       return { value: inForce(ban.until, now), saveError: failure(error) };
     }

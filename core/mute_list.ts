@@ -9,7 +9,7 @@
 import { addressKey } from "../security/conn_limiter.ts";
 import type { Change } from "./moderation.ts";
 import { nickKey } from "./nick.ts";
-import type { Mute, MuteStore } from "./ports.ts";
+import type { Mute, MuteStore, RecordTable } from "./ports.ts";
 
 function inForce(until: number, now: number): boolean {
   return until === 0 || until > now;
@@ -21,14 +21,14 @@ function failure(error: unknown): string {
 
 /** Mutes by nick and by address, so that reconnecting does not lift them. */
 export class MuteList {
-  readonly #store: MuteStore | null;
+  readonly #table: RecordTable<Mute> | null;
   /** By `nick:KEY` or `address:KEY`; `until` 0 means until lifted. */
   readonly #mutes = new Map<string, Mute>();
 
   /** Loads every mute saved in `store`; null keeps mutes in memory only. */
   constructor(store: MuteStore | null) {
-    this.#store = store;
-    for (const mute of store?.loadMutes() ?? []) {
+    this.#table = store?.mutes ?? null;
+    for (const mute of this.#table?.load() ?? []) {
       this.#mutes.set(`${mute.kind}:${mute.target}`, mute);
     }
   }
@@ -40,7 +40,7 @@ export class MuteList {
       const entry = { ...mute, until, by };
       this.#mutes.set(`${entry.kind}:${entry.target}`, entry);
       try {
-        this.#store?.saveMute(entry);
+        this.#table?.save(entry);
       } catch (error) {
         saveError ??= failure(error);
       }
@@ -54,7 +54,7 @@ export class MuteList {
     for (const { kind, target } of this.#keys(nick, address)) {
       if (!this.#mutes.delete(`${kind}:${target}`)) continue;
       try {
-        this.#store?.deleteMute(kind, target);
+        this.#table?.delete(kind, target);
       } catch (error) {
         saveError ??= failure(error);
       }

@@ -128,14 +128,23 @@ export interface Ban {
   by: string;
 }
 
-/** Durable storage for bans. */
+/**
+ * Durable storage for one kind of moderation record (bans, or mutes), each keyed by its kind and
+ * target. Any method may throw a StoreError.
+ */
+export interface RecordTable<T extends { kind: string; target: string }> {
+  /** Every record saved, expired ones included. */
+  load(): T[];
+  /** Saves a record, replacing the one with the same kind and target. */
+  save(record: T): void;
+  /** Removes the record with this kind and target, if there is one. */
+  delete(kind: T["kind"], target: string): void;
+}
+
+/** What the ban list needs of a store: its table of bans. */
 export interface BanStore {
-  /** Every ban saved, expired ones included. */
-  loadBans(): Ban[];
-  /** Saves or replaces a ban. */
-  saveBan(ban: Ban): void;
-  /** Removes a ban. */
-  deleteBan(kind: Ban["kind"], target: string): void;
+  /** Every ban, kept across restarts. */
+  readonly bans: RecordTable<Ban>;
 }
 
 /** One mute, by nick or by address. `until` 0 means until lifted. */
@@ -150,12 +159,8 @@ export interface Mute {
   by: string;
 }
 
-/** Durable storage for mutes. */
+/** What the mute list needs of a store: its table of mutes. */
 export interface MuteStore {
-  /** Every mute saved, expired ones included. */
-  loadMutes(): Mute[];
-  /** Saves or replaces a mute. */
-  saveMute(mute: Mute): void;
-  /** Removes a mute. */
-  deleteMute(kind: Mute["kind"], target: string): void;
+  /** Every mute, kept across restarts. */
+  readonly mutes: RecordTable<Mute>;
 }

@@ -76,7 +76,7 @@ Deno.test("memory store: a failing store refuses writes with the cause, and read
   assert.throws(() => store.append([message(1)]), new StoreError("the disk is full"));
   assert.throws(() => store.setTopic("#lobby", "x"), StoreError);
   assert.throws(() =>
-    store.moderation.saveBan({ kind: "nick", target: "t", until: 0, reason: "", by: "op" })
+    store.moderation.bans.save({ kind: "nick", target: "t", until: 0, reason: "", by: "op" })
   );
   assert.equal(store.recent("#lobby", 5).messages.length, 0);
   store.fail("the disk could not be read or written (I/O error)", true);
@@ -88,10 +88,10 @@ Deno.test("memory store: a failing store refuses writes with the cause, and read
 
 Deno.test("memory store: expired bans and mutes are purged, lasting ones kept", () => {
   const store = new MemoryHistory();
-  store.moderation.saveBan({ kind: "nick", target: "a", until: 100, reason: "", by: "op" });
-  store.moderation.saveBan({ kind: "nick", target: "b", until: 0, reason: "", by: "op" });
-  store.moderation.saveMute({ kind: "nick", target: "c", until: 100, by: "op" });
+  store.moderation.bans.save({ kind: "nick", target: "a", until: 100, reason: "", by: "op" });
+  store.moderation.bans.save({ kind: "nick", target: "b", until: 0, reason: "", by: "op" });
+  store.moderation.mutes.save({ kind: "nick", target: "c", until: 100, by: "op" });
   store.moderation.purgeExpired(100);
-  assert.deepEqual(store.moderation.loadBans().map((b) => b.target), ["b"]);
-  assert.deepEqual(store.moderation.loadMutes(), []);
+  assert.deepEqual(store.moderation.bans.load().map((b) => b.target), ["b"]);
+  assert.deepEqual(store.moderation.mutes.load(), []);
 });

@@ -8,7 +8,14 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { MAX_AUTH_FAILURES, MAX_OPER_FAILURES } from "../config/limits.ts";
-import { addressBlock, type Ban, BanList, type Mute, MuteList } from "../core/moderation.ts";
+import {
+  addressBlock,
+  type Ban,
+  BanList,
+  type Mute,
+  MuteList,
+  type RecordTable,
+} from "../core/moderation.ts";
 import { nickKey } from "../core/nick.ts";
 import type { ServerFrame } from "../protocol/frames.ts";
 import { SqliteHistory } from "../store/sqlite/history.ts";
@@ -34,25 +41,15 @@ async function say(client: JsonClient, body: string, room = "#lobby"): Promise<S
 /** A store whose every write throws, as on a disk that takes nothing. */
 class UnwritableStore {
   writes = 0;
-  constructor(readonly bans: Ban[] = [], readonly mutes: Mute[] = []) {}
-  loadBans(): Ban[] {
-    return this.bans;
-  }
-  loadMutes(): Mute[] {
-    return this.mutes;
-  }
-  saveBan(): void {
-    this.writes++;
-    throw new Error(describeStoreError(new Error("database or disk is full")));
-  }
-  deleteBan(): void {
-    this.saveBan();
-  }
-  saveMute(): void {
-    this.saveBan();
-  }
-  deleteMute(): void {
-    this.saveBan();
+  readonly bans: RecordTable<Ban>;
+  readonly mutes: RecordTable<Mute>;
+  constructor(bans: Ban[] = [], mutes: Mute[] = []) {
+    const write = (): never => {
+      this.writes++;
+      throw new Error(describeStoreError(new Error("database or disk is full")));
+    };
+    this.bans = { load: () => bans, save: write, delete: write };
+    this.mutes = { load: () => mutes, save: write, delete: write };
   }
 }
 
@@ -81,14 +78,14 @@ Deno.test("an expired address ban with a database that cannot be written does no
   try {
     const seed = new SqliteHistory({ path: db, retention: 100, upkeepIntervalMs: 0 });
     const past = Date.now() - 60_000;
-    seed.moderation.saveBan({
+    seed.moderation.bans.save({
       kind: "address",
       target: "127.0.0.1",
       until: past,
       reason: "",
       by: "op",
     });
-    seed.moderation.saveBan({
+    seed.moderation.bans.save({
       kind: "nick",
       target: nickKey("ghost"),
       until: past,
@@ -270,7 +267,7 @@ Deno.test("/ban addr:BLOCK bans a CIDR block at the door, and /unban addr:BLOCK 
 
 Deno.test("address blocks match IPv4, IPv6 and IPv4-mapped addresses by prefix", () => {
   const store = new UnwritableStore();
-  const bans = new BanList({ loadBans: () => [], saveBan() {}, deleteBan() {} });
+  const bans = new BanList({ bans: { load: () => [], save() {}, delete() {} } });
   const block = (text: string) => {
     const prefix = addressBlock(text);
     assert.ok(prefix !== null, text);

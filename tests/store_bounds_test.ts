@@ -167,7 +167,7 @@ Deno.test("upkeep runs on its timer and reports failures instead of throwing the
   await withDb(async (path) => {
     const seed = open(path);
     seed.append([message(1, "#r", Date.now() - 3 * DAY)]);
-    seed.moderation.saveBan({ kind: "nick", target: "x", until: 1, reason: "", by: "op" });
+    seed.moderation.bans.save({ kind: "nick", target: "x", until: 1, reason: "", by: "op" });
     seed.close();
     const errors: StoreError[] = [];
     const stuck = open(path, {
@@ -185,7 +185,7 @@ Deno.test("upkeep runs on its timer and reports failures instead of throwing the
     stuck.close();
     const store = open(path, { maxAgeMs: DAY, upkeepIntervalMs: 10 });
     await eventually(() => store.recent("#r", 10).messages.length === 0, "the age sweep");
-    assert.deepEqual(store.moderation.loadBans(), [], "expired bans are purged by upkeep");
+    assert.deepEqual(store.moderation.bans.load(), [], "expired bans are purged by upkeep");
     store.close();
   });
 });

@@ -18,6 +18,7 @@ import type {
   HistoryStore,
   Mute,
   MuteStore,
+  RecordTable,
   StoredMessage,
 } from "../../core/ports.ts";
 import { roomKey } from "../../core/room.ts";
@@ -220,59 +221,61 @@ function readWithin(
   return { messages: kept.reverse(), bytes };
 }
 
-/** Bans and mutes in memory; writes fail when the {@linkcode MemoryHistory} beside them does. */
-export class MemoryModeration implements BanStore, MuteStore {
+/** One table of bans or mutes in memory, keyed by kind and target; records are copied in and out. */
+export class MemoryTable<T extends { kind: string; target: string; until: number }>
+  implements RecordTable<T> {
   readonly #check: () => void;
-  readonly #bans = new Map<string, Ban>();
-  readonly #mutes = new Map<string, Mute>();
+  readonly #records = new Map<string, T>();
 
-  /** Tables whose writes first call `check`, which throws when the store is failing. */
+  /** An empty table whose writes first call `check`, which throws when the store is failing. */
   constructor(check: () => void) {
     this.#check = check;
   }
 
-  /** {@inheritDoc BanStore.loadBans} */
-  loadBans(): Ban[] {
-    return [...this.#bans.values()].map((b) => ({ ...b }));
+  /** {@inheritDoc RecordTable.load} */
+  load(): T[] {
+    return [...this.#records.values()].map((r) => ({ ...r }));
   }
 
-  /** {@inheritDoc BanStore.saveBan} */
-  saveBan(ban: Ban): void {
+  /** {@inheritDoc RecordTable.save} */
+  save(record: T): void {
     this.#check();
-    this.#bans.set(`${ban.kind}:${ban.target}`, { ...ban });
+    this.#records.set(`${record.kind}:${record.target}`, { ...record });
   }
 
-  /** {@inheritDoc BanStore.deleteBan} */
-  deleteBan(kind: Ban["kind"], target: string): void {
+  /** {@inheritDoc RecordTable.delete} */
+  delete(kind: T["kind"], target: string): void {
     this.#check();
-    this.#bans.delete(`${kind}:${target}`);
+    this.#records.delete(`${kind}:${target}`);
   }
 
-  /** {@inheritDoc MuteStore.loadMutes} */
-  loadMutes(): Mute[] {
-    return [...this.#mutes.values()].map((m) => ({ ...m }));
+  /** Deletes the records that ended by `now` (`until` 0 never ends); the caller checks. */
+  purgeExpired(now: number): void {
+    for (const [key, record] of this.#records) {
+      if (record.until > 0 && record.until <= now) this.#records.delete(key);
+    }
   }
+}
 
-  /** {@inheritDoc MuteStore.saveMute} */
-  saveMute(mute: Mute): void {
-    this.#check();
-    this.#mutes.set(`${mute.kind}:${mute.target}`, { ...mute });
-  }
+/** Bans and mutes in memory; writes fail when the {@linkcode MemoryHistory} beside them does. */
+export class MemoryModeration implements BanStore, MuteStore {
+  readonly #check: () => void;
+  /** {@inheritDoc BanStore.bans} */
+  readonly bans: MemoryTable<Ban>;
+  /** {@inheritDoc MuteStore.mutes} */
+  readonly mutes: MemoryTable<Mute>;
 
-  /** {@inheritDoc MuteStore.deleteMute} */
-  deleteMute(kind: Mute["kind"], target: string): void {
-    this.#check();
-    this.#mutes.delete(`${kind}:${target}`);
+  /** Tables whose writes first call `check`, which throws when the store is failing. */
+  constructor(check: () => void) {
+    this.#check = check;
+    this.bans = new MemoryTable(check);
+    this.mutes = new MemoryTable(check);
   }
 
   /** Deletes bans and mutes that ended by `now` (the store's upkeep). */
   purgeExpired(now: number): void {
     this.#check();
-    for (const [key, ban] of this.#bans) {
-      if (ban.until > 0 && ban.until <= now) this.#bans.delete(key);
-    }
-    for (const [key, mute] of this.#mutes) {
-      if (mute.until > 0 && mute.until <= now) this.#mutes.delete(key);
-    }
+    this.bans.purgeExpired(now);
+    this.mutes.purgeExpired(now);
   }
 }

@@ -6,74 +6,71 @@
  * @module
  */
 
-import type { DatabaseSync, StatementSync } from "node:sqlite";
-import type { Ban, BanStore, Mute, MuteStore } from "../../core/ports.ts";
+import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
+import type { Ban, BanStore, Mute, MuteStore, RecordTable } from "../../core/ports.ts";
 import { guarded } from "./db.ts";
+
+/** One of the two tables, `bans` or `mutes`, whose columns are the record's fields. */
+export class SqliteTable<
+  T extends { kind: string; target: string } & Record<keyof T, SQLInputValue>,
+> implements RecordTable<T> {
+  readonly #db: DatabaseSync;
+  readonly #columns: readonly (keyof T & string)[];
+  readonly #select: string;
+  readonly #save: StatementSync;
+  readonly #delete: StatementSync;
+  readonly #purge: StatementSync;
+
+  /** The table `name` of `db` (whose schema is current, see db.ts), read and written by `columns`. */
+  constructor(db: DatabaseSync, name: "bans" | "mutes", columns: readonly (keyof T & string)[]) {
+    const list = columns.join(", ");
+    this.#db = db;
+    this.#columns = columns;
+    this.#select = `SELECT ${list} FROM ${name}`;
+    this.#save = db.prepare(
+      `INSERT OR REPLACE INTO ${name} (${list}) VALUES (${columns.map(() => "?").join(", ")})`,
+    );
+    this.#delete = db.prepare(`DELETE FROM ${name} WHERE kind = ? AND target = ?`);
+    this.#purge = db.prepare(`DELETE FROM ${name} WHERE until > 0 AND until <= ?`);
+  }
+
+  /** {@inheritDoc RecordTable.load} */
+  load(): T[] {
+    return guarded(() => this.#db.prepare(this.#select).all() as unknown as T[]);
+  }
+
+  /** {@inheritDoc RecordTable.save} */
+  save(record: T): void {
+    guarded(() => this.#save.run(...this.#columns.map((column) => record[column])));
+  }
+
+  /** {@inheritDoc RecordTable.delete} */
+  delete(kind: T["kind"], target: string): void {
+    guarded(() => this.#delete.run(kind, target));
+  }
+
+  /** Deletes the records that ended by `now` (`until` 0 never ends). */
+  purgeExpired(now: number): void {
+    guarded(() => this.#purge.run(now));
+  }
+}
 
 /** Bans and mutes in one SQLite database. Every method throws a StoreError on failure. */
 export class SqliteModeration implements BanStore, MuteStore {
-  readonly #db: DatabaseSync;
-  readonly #saveBan: StatementSync;
-  readonly #deleteBan: StatementSync;
-  readonly #saveMute: StatementSync;
-  readonly #deleteMute: StatementSync;
-  readonly #purgeBans: StatementSync;
-  readonly #purgeMutes: StatementSync;
+  /** {@inheritDoc BanStore.bans} */
+  readonly bans: SqliteTable<Ban>;
+  /** {@inheritDoc MuteStore.mutes} */
+  readonly mutes: SqliteTable<Mute>;
 
   /** The tables of `db`, whose schema is current (see db.ts). */
   constructor(db: DatabaseSync) {
-    this.#db = db;
-    this.#saveBan = db.prepare(
-      "INSERT OR REPLACE INTO bans (kind, target, until, reason, by) VALUES (?, ?, ?, ?, ?)",
-    );
-    this.#deleteBan = db.prepare("DELETE FROM bans WHERE kind = ? AND target = ?");
-    this.#saveMute = db.prepare(
-      "INSERT OR REPLACE INTO mutes (kind, target, until, by) VALUES (?, ?, ?, ?)",
-    );
-    this.#deleteMute = db.prepare("DELETE FROM mutes WHERE kind = ? AND target = ?");
-    this.#purgeBans = db.prepare("DELETE FROM bans WHERE until > 0 AND until <= ?");
-    this.#purgeMutes = db.prepare("DELETE FROM mutes WHERE until > 0 AND until <= ?");
-  }
-
-  /** {@inheritDoc BanStore.loadBans} */
-  loadBans(): Ban[] {
-    return guarded(() =>
-      this.#db.prepare("SELECT kind, target, until, reason, by FROM bans").all() as unknown as Ban[]
-    );
-  }
-
-  /** {@inheritDoc BanStore.saveBan} */
-  saveBan(ban: Ban): void {
-    guarded(() => this.#saveBan.run(ban.kind, ban.target, ban.until, ban.reason, ban.by));
-  }
-
-  /** {@inheritDoc BanStore.deleteBan} */
-  deleteBan(kind: Ban["kind"], target: string): void {
-    guarded(() => this.#deleteBan.run(kind, target));
-  }
-
-  /** {@inheritDoc MuteStore.loadMutes} */
-  loadMutes(): Mute[] {
-    return guarded(() =>
-      this.#db.prepare("SELECT kind, target, until, by FROM mutes").all() as unknown as Mute[]
-    );
-  }
-
-  /** {@inheritDoc MuteStore.saveMute} */
-  saveMute(mute: Mute): void {
-    guarded(() => this.#saveMute.run(mute.kind, mute.target, mute.until, mute.by));
-  }
-
-  /** {@inheritDoc MuteStore.deleteMute} */
-  deleteMute(kind: Mute["kind"], target: string): void {
-    guarded(() => this.#deleteMute.run(kind, target));
+    this.bans = new SqliteTable<Ban>(db, "bans", ["kind", "target", "until", "reason", "by"]);
+    this.mutes = new SqliteTable<Mute>(db, "mutes", ["kind", "target", "until", "by"]);
   }
 
   /** Deletes bans and mutes that ended by `now` (upkeep: a side path, never a check). */
   purgeExpired(now: number): void {
-    guarded(() => {
-      this.#purgeBans.run(now);
-      this.#purgeMutes.run(now);
-    });
+    this.bans.purgeExpired(now);
+    this.mutes.purgeExpired(now);
   }
 }
