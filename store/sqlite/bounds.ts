@@ -83,8 +83,10 @@ export class StoreBounds {
     this.#slackPages = Math.min(1024, Math.max(4, this.#capPages >> 8));
     this.#checkEvery = Math.min(64 * 1024, Math.max(this.#pageSize, options.maxBytes >> 6));
     this.#pruneEvery = Math.max(MIN_PRUNE_EVERY, Math.ceil(options.retention / 16));
+    // The file's size, for the byte cap.
     this.#pageCount = db.prepare("PRAGMA page_count");
     this.#freePages = db.prepare("PRAGMA freelist_count");
+    // Pruning by retention and by the cap; every deletion notes, per room, where it stopped.
     this.#pruneRoom = db.prepare(
       "DELETE FROM messages WHERE room_key = ?1 AND id <= (SELECT id FROM messages " +
         "WHERE room_key = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2) RETURNING id, room_key",
@@ -93,17 +95,19 @@ export class StoreBounds {
       "DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE id < ? ORDER BY id " +
         "LIMIT ?) RETURNING id, room_key",
     );
-    this.#oldest = db.prepare("SELECT id, ts FROM messages ORDER BY id LIMIT ?");
-    this.#deleteThrough = db.prepare("DELETE FROM messages WHERE id <= ? RETURNING id, room_key");
     this.#notePruned = db.prepare(
       "INSERT INTO rooms (room_key, pruned_through, touched) VALUES (?1, ?2, ?3) " +
         "ON CONFLICT (room_key) DO UPDATE SET pruned_through = max(pruned_through, ?2), " +
         "touched = ?3",
     );
+    // The age sweep: ids must not go back even when it deletes the newest message.
+    this.#oldest = db.prepare("SELECT id, ts FROM messages ORDER BY id LIMIT ?");
     this.#raiseNextId = db.prepare(
       "INSERT INTO meta (key, value) SELECT 'next_id', coalesce(max(id), 0) + 1 FROM messages " +
         "WHERE true ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)",
     );
+    this.#deleteThrough = db.prepare("DELETE FROM messages WHERE id <= ? RETURNING id, room_key");
+    // Forgetting rooms left empty and untouched.
     this.#staleRooms = db.prepare(
       "SELECT room_key, pruned_through, touched FROM rooms WHERE touched < ?1 AND " +
         "(touched, room_key) > (?2, ?3) ORDER BY touched, room_key LIMIT ?4",
