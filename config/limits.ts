@@ -83,18 +83,6 @@ export const MAX_ROOMS_PER_USER = 50;
 /** Longest topic, in code points. */
 export const TOPIC_MAX_LENGTH = 300;
 
-/** Messages replayed when joining a room (`--history`). */
-export const DEFAULT_HISTORY_REPLAY = 50;
-
-/** Most messages `/history N` may ask for. */
-export const MAX_HISTORY_REQUEST = 500;
-
-/** Most messages replayed to a resuming client per room; older ones are reported as a gap. */
-export const MAX_RESUME_REPLAY = 1000;
-
-/** Messages kept per room in the store (`--retention`); older ones are pruned. */
-export const DEFAULT_RETENTION_PER_ROOM = 10_000;
-
 /** Wrong /oper secrets a connection may try before it is closed. */
 export const MAX_OPER_FAILURES = 3;
 
@@ -161,42 +149,6 @@ export const PRESENCE_INDIVIDUAL_MAX = 3;
 /** Nicks named in a presence summary before "and N more". */
 export const PRESENCE_NAMES_SHOWN = 10;
 
-/**
- * Bytes the history database may use (`--max-db-bytes`); past it the oldest messages of any room
- * are deleted first. 1 GiB holds about five million typical messages, keeps every room at its
- * full retention on a busy server, and fits any disk a chat server runs on, while one address
- * at the default flood rates could otherwise add about 10 GB a day.
- */
-export const DEFAULT_MAX_DB_BYTES = 1024 * 1024 * 1024;
-
-/** Smallest non-zero `--max-db-bytes`: the schema, a WAL's worth of pages and some history. */
-export const MIN_MAX_DB_BYTES = 1024 * 1024;
-
-/** Largest `--max-db-bytes` accepted (1 PiB): beyond it the flag is surely a typo. */
-export const MAX_MAX_DB_BYTES = 1024 ** 5;
-
-/**
- * Age past which messages are deleted and empty, unused rooms forgotten (`--max-age`). 90 days:
- * long enough for anyone coming back from a holiday to scroll back, short enough that abandoned
- * rooms and their topics do not stay for ever; 0 keeps everything until the caps remove it.
- */
-export const DEFAULT_MAX_AGE_MS = 90 * 86_400_000;
-
-/** Shortest non-zero `--max-age`: well above how often the store sweeps by age. */
-export const MIN_MAX_AGE_MS = 3_600_000;
-
-/** How often the store's upkeep runs: the age sweep and purging expired bans and mutes. */
-export const STORE_UPKEEP_INTERVAL_MS = 10 * 60_000;
-
-/** Messages (or rooms) one prune statement deletes at most: one short transaction each. */
-export const STORE_PRUNE_BATCH = 256;
-
-/** Batches one upkeep run may delete before it lets other work in (then goes on shortly). */
-export const STORE_UPKEEP_BATCHES = 16;
-
-/** Pause between upkeep runs while a backlog of old messages is being deleted. */
-export const STORE_UPKEEP_BACKLOG_DELAY_MS = 50;
-
 /** Shortest IPv4 prefix an address ban may name (`/ban addr:10.0.0.0/8`): no banning the world. */
 export const MIN_BAN_PREFIX_V4 = 8;
 
@@ -211,3 +163,6 @@ export const LOG_THROTTLE_WINDOW_MS = 10_000;
 
 /** Addresses whose log throttling is remembered at once. */
 export const LOG_THROTTLE_KEYS = 10_000;
+
+// The history store's limits live beside it in store_limits.ts; every limit is found from here.
+export * from "./store_limits.ts";
