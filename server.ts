@@ -23,7 +23,7 @@ import { HISTORY_READ_BURST_SECONDS } from "./config/security_limits.ts";
 import { SqliteHistory } from "./store/sqlite/history.ts";
 import { Door } from "./transport/door.ts";
 import type { Link } from "./transport/link.ts";
-import { Peer, type PeerMetrics, type PeerOptions } from "./transport/peer.ts";
+import { Peer, type PeerMetrics, type PeerOptions, type SessionOpener } from "./transport/peer.ts";
 import { TcpListener } from "./transport/tcp/listener.ts";
 import { sniffSession } from "./transport/tcp/sniff.ts";
 import { serverTlsContext } from "./transport/tcp/tls_server.ts";
@@ -146,14 +146,11 @@ export function startServer(options: ServerOptions = {}): ChatServer {
   let stopping = false;
 
   /** Serves one link from any front end to its end. */
-  const serve = async (link: Link, acceptedAt: number, open = sniffSession) => {
+  /** Serves one link from any front end to its end (no suspended function of its own). */
+  const serve = (link: Link, acceptedAt: number, open: SessionOpener): Promise<void> => {
     const peer = new Peer(link, peerOptions, open, acceptedAt);
     peers.add(peer);
-    try {
-      await peer.run();
-    } finally {
-      peers.delete(peer);
-    }
+    return peer.run().finally(() => peers.delete(peer));
   };
 
   try {
@@ -166,7 +163,7 @@ export function startServer(options: ServerOptions = {}): ChatServer {
         door,
         logger,
         stopping: () => stopping,
-        serve: (link, acceptedAt) => serve(link, acceptedAt),
+        serve: (link, acceptedAt) => serve(link, acceptedAt, sniffSession),
       }),
     );
   } catch (error) {

@@ -11,9 +11,9 @@ import { BanList } from "../core/moderation.ts";
 import type { ServerFrame } from "../protocol/frames.ts";
 import { DelayedHistory } from "../store/memory/delayed.ts";
 import { MemoryHistory } from "../store/memory/history.ts";
-import { Peer, type PeerOptions } from "../transport/peer.ts";
+import { Peer } from "../transport/peer.ts";
 import { RecordingSink } from "./helpers/core.ts";
-import { MemoryLink, ndjsonOnly } from "./helpers/memory_link.ts";
+import { MemoryLink, ndjsonOnly, testPeerOptions } from "./helpers/memory_link.ts";
 import { eventually } from "./helpers/wire.ts";
 
 function remoteHub() {
@@ -76,17 +76,7 @@ Deno.test("a join that waits for its history read is not overtaken: the joiner g
 Deno.test("a peer's frames after its hello wait for a login that waits for the store", async () => {
   const { hub } = remoteHub();
   const link = new MemoryLink();
-  const options: PeerOptions = {
-    hub,
-    logger: { debug() {}, info() {}, warn() {}, error() {} } as unknown as PeerOptions["logger"],
-    maxFrame: 65536,
-    maxQueueBytes: 64 * 1024,
-    flood: null,
-    handshakeTimeoutMs: 30_000,
-    idleTimeoutMs: 120_000,
-    metrics: { framesIn() {}, delivered() {}, droppedSlow() {}, rateLimited() {}, rejected() {} },
-  };
-  const peer = new Peer(link, options, ndjsonOnly);
+  const peer = new Peer(link, testPeerOptions(hub), ndjsonOnly);
   const running = peer.run();
   // In one read: the hello, then a message straight away, as a pipelining client sends them.
   link.sendLine({ type: "hello", v: 1, nick: "eager" });

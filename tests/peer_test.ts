@@ -7,29 +7,11 @@
 import assert from "node:assert/strict";
 import { Peer, type PeerOptions } from "../transport/peer.ts";
 import { CoreHarness } from "./helpers/core.ts";
-import { MemoryLink, ndjsonOnly } from "./helpers/memory_link.ts";
+import { MemoryLink, ndjsonOnly, testPeerOptions } from "./helpers/memory_link.ts";
 import { eventually } from "./helpers/wire.ts";
 
-const NO_METRICS = {
-  framesIn() {},
-  delivered() {},
-  droppedSlow() {},
-  rateLimited() {},
-  rejected() {},
-};
-
 function options(chat: CoreHarness, extra: Partial<PeerOptions> = {}): PeerOptions {
-  return {
-    hub: chat.hub,
-    logger: { debug() {}, info() {}, warn() {}, error() {} } as unknown as PeerOptions["logger"],
-    maxFrame: 65536,
-    maxQueueBytes: 64 * 1024,
-    flood: null,
-    handshakeTimeoutMs: 30_000,
-    idleTimeoutMs: 120_000,
-    metrics: NO_METRICS,
-    ...extra,
-  };
+  return testPeerOptions(chat.hub, extra);
 }
 
 /** Starts a peer over a fresh memory link. */

@@ -11,7 +11,8 @@ import { NDJSON } from "../../protocol/ndjson/encode.ts";
 import { NdjsonSession } from "../../protocol/ndjson/session.ts";
 import type { ServerFrame } from "../../protocol/frames.ts";
 import type { Link } from "../../transport/link.ts";
-import type { SessionOpener } from "../../transport/peer.ts";
+import type { Hub } from "../../core/hub.ts";
+import type { PeerOptions, SessionOpener } from "../../transport/peer.ts";
 
 const encoder = new TextEncoder();
 
@@ -126,3 +127,18 @@ export const ndjsonOnly: SessionOpener = (reader, port) =>
       opened: { codec: NDJSON, session: new NdjsonSession(port), pings: true },
     }
   );
+
+/** Peer settings for tests: small queue, no flood control, no logs, no metrics. */
+export function testPeerOptions(hub: Hub, extra: Partial<PeerOptions> = {}): PeerOptions {
+  return {
+    hub,
+    logger: { debug() {}, info() {}, warn() {}, error() {} } as unknown as PeerOptions["logger"],
+    maxFrame: 65536,
+    maxQueueBytes: 64 * 1024,
+    flood: null,
+    handshakeTimeoutMs: 30_000,
+    idleTimeoutMs: 120_000,
+    metrics: { framesIn() {}, delivered() {}, droppedSlow() {}, rateLimited() {}, rejected() {} },
+    ...extra,
+  };
+}

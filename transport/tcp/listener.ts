@@ -147,34 +147,40 @@ export class TcpListener {
       (conn as Deno.TcpConn).setKeepAlive(true);
     }
     logger.debug("connect", { remote: remoteOf(conn) });
-    this.#track(
-      this.#serve(conn, performance.now()).catch((error) => {
-        logger.error("connection_failed", { error: String(error) });
-      }).finally(() => verdict.lease.release()),
-    );
+    // One promise chain per connection, and no suspended function of our own while it lasts:
+    // every idle connection pays for what is held here.
+    const task: Promise<void> = this.#serve(conn, performance.now()).catch((error) => {
+      logger.error("connection_failed", { error: String(error) });
+    }).finally(() => {
+      verdict.lease.release();
+      this.#tasks.delete(task);
+    });
+    this.#tasks.add(task);
   }
 
   /** Runs one admitted socket to its end: the TLS handshake if any, then the server's part. */
-  async #serve(conn: Deno.Conn, acceptedAt: number): Promise<void> {
-    const { tls, tlsTimeoutMs, door, stopping, serve } = this.#options;
-    let link: Link = conn;
-    if (tls !== null) {
-      this.#handshaking.add(conn);
-      const result = await acceptTls(conn, tls, tlsTimeoutMs);
-      this.#handshaking.delete(conn);
-      if (!result.ok) {
-        if (!stopping()) {
-          door.refused(conn.remoteAddr as Deno.NetAddr, "tls_handshake", result.reason);
-        }
-        return;
+  #serve(conn: Deno.Conn, acceptedAt: number): Promise<void> {
+    const { tls, serve } = this.#options;
+    return tls === null ? serve(conn, acceptedAt) : this.#serveTls(conn, tls, acceptedAt);
+  }
+
+  /** The TLS handshake within its deadline, then the server's part. */
+  async #serveTls(conn: Deno.Conn, tls: ServerTlsContext, acceptedAt: number): Promise<void> {
+    const { tlsTimeoutMs, door, stopping, serve } = this.#options;
+    this.#handshaking.add(conn);
+    const result = await acceptTls(conn, tls, tlsTimeoutMs);
+    this.#handshaking.delete(conn);
+    if (!result.ok) {
+      if (!stopping()) {
+        door.refused(conn.remoteAddr as Deno.NetAddr, "tls_handshake", result.reason);
       }
-      link = result.link;
-      if (stopping()) {
-        closeQuietly(link);
-        return;
-      }
+      return;
     }
-    await serve(link, acceptedAt);
+    if (stopping()) {
+      closeQuietly(result.link);
+      return;
+    }
+    await serve(result.link, acceptedAt);
   }
 
   /** Refuses a connection: one NDJSON error line (readable on netcat too), then close. */
