@@ -146,7 +146,7 @@ export class Hub implements ModeratorHost {
       now,
       onCommit: options.onCommit ?? (() => {}),
       // The batch is committed in order with the hub's other events (see #serial).
-      schedule: () => queueMicrotask(() => void this.flush()),
+      schedule: () => queueMicrotask(() => this.#flushInBackground()),
     });
     const rooms = this.#rooms = new Rooms({
       registry,
@@ -279,10 +279,20 @@ export class Hub implements ModeratorHost {
   logout(user: User, reason: LeaveReason): Awaitable<void> {
     if (!user.online) return;
     // What they said before goes first (at once, unless an earlier event waits for the store).
-    void this.flush();
+    this.#flushInBackground();
     // Off the queue at once: the user is gone for everyone from now on, even while an earlier
     // event waits for the store; what they said before is still committed and relayed.
     this.#rooms.logout(user, reason);
+  }
+
+  /**
+   * Flushes with nobody waiting for the result. The relay reports its own failures to the
+   * authors and never rejects; should that ever break, the error must not become an unhandled
+   * rejection, which would stop the whole server.
+   */
+  #flushInBackground(): void {
+    const flushed = this.flush();
+    if (flushed instanceof Promise) flushed.catch(() => {});
   }
 
   /** Runs `event` in order, after the messages queued before it are committed and relayed. */
