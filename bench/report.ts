@@ -124,6 +124,7 @@ export function idleTable(outcomes: Outcome[]): string {
         ? "n/a"
         : `${fixed(r.heapPerConnectionKiB, 1)} + ${fixed(r.buffersPerConnectionKiB, 1)} KiB`,
     "set-up": (r) => `${fixed(r.setupMs / 1000, 1)} s`,
+    "sent during set-up": (r) => mib(r.setupBytes / 1024),
     "server CPU": (r) => `${fixed(r.serverCpuMs / 1000, 1)} s`,
   });
 }

@@ -14,6 +14,9 @@ export const TARGETS = {
   p99Ms: 1.0,
   idleKiBPerConnection: 8,
   idleClients: 5000,
+  /** Issue 11: 5,000 logins into one room send O(n) bytes and cost little CPU. */
+  loginStormMiB: 50,
+  loginStormCpuS: 2,
 } as const;
 
 function median(values: number[]): number {
@@ -74,6 +77,16 @@ export function targetsTable(outcomes: Outcome[], queueCapKiB: number): string {
       `RSS per idle joined connection at ${int(r.clients)} ≤ ${TARGETS.idleKiBPerConnection} KiB`,
       `${fixed(kib, 1)} KiB`,
       verdict(kib <= TARGETS.idleKiBPerConnection && !r.timedOut),
+    ]);
+    const sentMiB = r.setupBytes / (1024 * 1024);
+    rows.push([
+      `${int(r.clients)} logins into one room: ≤ ${TARGETS.loginStormMiB} MiB sent, ` +
+      `≤ ${TARGETS.loginStormCpuS} s of server CPU`,
+      `${fixed(sentMiB, 1)} MiB, ${fixed(r.serverCpuMs / 1000, 1)} s`,
+      verdict(
+        sentMiB <= TARGETS.loginStormMiB && r.serverCpuMs / 1000 <= TARGETS.loginStormCpuS &&
+          !r.timedOut,
+      ),
     ]);
   }
   for (const { result: r } of pick(outcomes, "slow")) {

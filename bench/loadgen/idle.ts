@@ -29,6 +29,7 @@ export async function runIdle(spec: IdleSpec, target: Target): Promise<IdleResul
       Math.max(spec.timeoutMs - (performance.now() - t0), 0),
     );
     const setupMs = performance.now() - t0;
+    const setupBytes = sum(clients, (c) => c.bytesRead);
     const serverCpuMs = cpuMs(target.pid, target.clockTicks) - cpu0;
     const afterSetup = memory(target.pid);
     // Set-up leaves garbage that V8 frees only when it gets round to it; the settled figure is
@@ -62,6 +63,7 @@ export async function runIdle(spec: IdleSpec, target: Target): Promise<IdleResul
         : perConnection(heap.backingStoreKiB, baseHeap.backingStoreKiB),
       setupMs,
       joinNotices: sum(clients, (c) => c.joins),
+      setupBytes,
       serverCpuMs,
       timedOut: !quiet,
     };

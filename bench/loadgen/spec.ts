@@ -174,6 +174,8 @@ export interface IdleResult {
   setupMs: number;
   /** Join notices received in all (a presence summary counts as the joins it reports). */
   joinNotices: number;
+  /** Bytes the server sent to all clients while they logged in (welcomes, members, presence). */
+  setupBytes: number;
   /** Server CPU time (user and system) during the run. */
   serverCpuMs: number;
   /** True if the run hit its timeout: the figures are partial. */
