@@ -38,7 +38,15 @@ interface BenchReport {
 export async function runMicro(smoke: boolean, cpu: number | null): Promise<MicroResult[]> {
   const env: Record<string, string> = smoke ? { SOCKCHAT_BENCH_SMOKE: "1" } : {};
   const out = await pinnedCommand(
-    [Deno.execPath(), "bench", "--json", "--allow-env=SOCKCHAT_BENCH_SMOKE", BENCH_DIR],
+    [
+      Deno.execPath(),
+      "bench",
+      "--json",
+      "--allow-env=SOCKCHAT_BENCH_SMOKE",
+      "--allow-read",
+      "--allow-write",
+      BENCH_DIR,
+    ],
     cpu,
     env,
   ).output();

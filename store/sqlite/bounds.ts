@@ -63,6 +63,7 @@ export class StoreBounds {
   readonly #sincePrune = new Map<string, number>();
   readonly #pageCount: StatementSync;
   readonly #freePages: StatementSync;
+  readonly #pruneCutOff: StatementSync;
   readonly #pruneRoom: StatementSync;
   readonly #pruneOldest: StatementSync;
   readonly #oldest: StatementSync;
@@ -87,10 +88,12 @@ export class StoreBounds {
     this.#pageCount = db.prepare("PRAGMA page_count");
     this.#freePages = db.prepare("PRAGMA freelist_count");
     // Pruning by retention and by the cap; every deletion notes, per room, where it stopped.
-    this.#pruneRoom = db.prepare(
-      "DELETE FROM messages WHERE room_key = ?1 AND id <= (SELECT id FROM messages " +
-        "WHERE room_key = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2) RETURNING id, room_key",
+    // A room's prune reads one id (the newest it drops, found in the room's index) and deletes
+    // through it: nothing deleted is read back, and that id is the room's new mark.
+    this.#pruneCutOff = db.prepare(
+      "SELECT id FROM messages WHERE room_key = ? ORDER BY id DESC LIMIT 1 OFFSET ?",
     );
+    this.#pruneRoom = db.prepare("DELETE FROM messages WHERE room_key = ? AND id <= ?");
     this.#pruneOldest = db.prepare(
       "DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE id < ? ORDER BY id " +
         "LIMIT ?) RETURNING id, room_key",
@@ -154,10 +157,14 @@ export class StoreBounds {
   /** In a transaction: drops all but the newest `retention` messages of room `key` now. */
   pruneRoom(key: string, now: number): void {
     this.#sincePrune.delete(key);
-    this.#noteDeleted(
-      this.#pruneRoom.all(key, this.#options.retention) as unknown as Deleted[],
-      now,
-    );
+    const cutOff = this.#pruneCutOff.get(key, this.#options.retention) as
+      | { id: number }
+      | undefined;
+    if (cutOff === undefined) return;
+    // The cut-off row is among those deleted, so it is the newest id the room lost.
+    if (Number(this.#pruneRoom.run(key, cutOff.id).changes) > 0) {
+      this.#notePruned.run(key, cutOff.id, now);
+    }
   }
 
   /**

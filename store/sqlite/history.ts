@@ -146,15 +146,30 @@ export class SqliteHistory implements HistoryStore {
     const now = this.#now();
     const unsaved = this.#unsavedNextId;
     inTransaction(this.#db, () => {
-      const counts = new Map<string, number>();
+      // A batch is usually one room's: its key is computed once, and the per-room counts need
+      // a map only when the room changes within the batch.
+      let room = messages[0].room;
+      let key = roomKey(room);
+      let count = 0;
+      let counts: Map<string, number> | undefined;
       let bytes = 0;
       for (const m of messages) {
-        const key = roomKey(m.room);
-        this.#insert.run(m.id, key, m.room, m.from, m.text, m.ts, m.action ? 1 : 0);
-        counts.set(key, (counts.get(key) ?? 0) + 1);
-        bytes += rowBytes(m.text, m.from, m.room);
+        if (m.room !== room) {
+          counts ??= new Map();
+          counts.set(key, (counts.get(key) ?? 0) + count);
+          room = m.room;
+          key = roomKey(room);
+          count = 0;
+        }
+        this.#insert.run(m.id, key, room, m.from, m.text, m.ts, m.action ? 1 : 0);
+        count++;
+        bytes += rowBytes(m.text, m.from, room);
       }
-      for (const [key, count] of counts) this.#bounds.added(key, count, now);
+      if (counts === undefined) this.#bounds.added(key, count, now);
+      else {
+        counts.set(key, (counts.get(key) ?? 0) + count);
+        for (const [k, n] of counts) this.#bounds.added(k, n, now);
+      }
       this.#bounds.enforceCap(messages[0].id, now, bytes);
       if (unsaved !== 0) this.#setNextId.run(unsaved);
     });
