@@ -8,7 +8,7 @@
  */
 
 import { assertNever, type ServerFrame } from "../protocol/frames.ts";
-import { LEAVE_REASON_TEXT } from "../protocol/plain/render.ts";
+import { andMore, LEAVE_REASON_TEXT } from "../protocol/plain/render.ts";
 import { sanitizeText } from "../protocol/sanitize.ts";
 import type { Palette, Role } from "./colors.ts";
 import { mentions } from "./mentions.ts";
@@ -134,7 +134,9 @@ export class Renderer {
         const lines = [
           `Welcome to sockchat, ${cleanLine(frame.nick)}! (${cleanLine(frame.server)})`,
         ];
-        for (const r of frame.rooms) lines.push(this.#roomSummary(r.room, r.members, r.topic));
+        for (const r of frame.rooms) {
+          lines.push(this.#roomSummary(r.room, r.members, r.count, r.topic));
+        }
         lines.push("Type a message and press Enter; end a line with \\ to continue it.");
         lines.push("Tab completes, /help lists commands, /quit leaves.");
         return this.#event(lines.map((l) => `* ${l}`).join("\n"), this.#now());
@@ -142,7 +144,7 @@ export class Renderer {
       case "joined":
         return this.#event(
           `* You are now in ${cleanLine(frame.room)}.\n${
-            this.#roomSummary(frame.room, frame.members, frame.topic, "* ")
+            this.#roomSummary(frame.room, frame.members, frame.count, frame.topic, "* ")
           }`,
           this.#now(),
         );
@@ -194,7 +196,9 @@ export class Renderer {
           ),
         ].join("\n"));
       case "who":
-        return this.#reply(this.#roomSummary(frame.room, frame.members, "", "* "));
+        return this.#reply(
+          this.#roomSummary(frame.room, frame.members, frame.members.length, "", "* "),
+        );
       case "error":
       case "bye":
         return this.notice(`! ${clean(frame.message)}`, "error");
@@ -273,11 +277,19 @@ export class Renderer {
     return { text: block(stamp, this.#width(stamp), this.#paint.paint(text, "dim")), bell: false };
   }
 
-  #roomSummary(room: string, members: string[], topic: string, indent = ""): string {
+  /** Who is in a room: the nicks listed and, for a big room, how many more (from `count`). */
+  #roomSummary(
+    room: string,
+    members: string[],
+    count: number,
+    topic: string,
+    indent = "",
+  ): string {
     const others = members.filter((m) => !this.#view.isSelf(m)).map(cleanLine);
-    const who = others.length === 0
+    const unlisted = count - members.length;
+    const who = others.length + unlisted <= 0
       ? `nobody else is in ${cleanLine(room)}`
-      : `in ${cleanLine(room)} with you: ${others.join(", ")}`;
+      : `in ${cleanLine(room)} with you: ${andMore(others, unlisted)}`;
     const about = topic === "" ? "" : ` Topic: ${cleanLine(topic)}`;
     return `${indent}${who[0].toUpperCase()}${who.slice(1)}.${about}`;
   }

@@ -23,8 +23,10 @@ export interface JoinedRoom {
   name: string;
   /** Empty when none was set. */
   topic: string;
-  /** Nicks in the room now. */
+  /** Nicks in the room now, as far as known: a big room's are a first page (see `count`). */
   members: Set<string>;
+  /** How many are in the room, by the server's count, kept up by joins and leaves. */
+  count: number;
 }
 
 function key(name: string): string {
@@ -42,7 +44,7 @@ function memberSet(members: readonly string[]): Set<string> {
  * @example
  * ```ts
  * const state = new RoomState("alice");
- * state.apply({ type: "joined", room: "#rust", topic: "", members: ["alice"], ref: "3" });
+ * state.apply({ type: "joined", room: "#rust", topic: "", members: ["alice"], count: 1, ref: "3" });
  * state.room; // "#rust": a joined frame answering our own /join makes the room current
  * ```
  */
@@ -137,6 +139,7 @@ export class RoomState {
           name: frame.room,
           topic: frame.topic,
           members: memberSet(frame.members),
+          count: frame.count,
         });
         // Only an answer to our own /join (it carries our ref) moves us; resumed rooms do not.
         if (frame.ref !== undefined || !this.#rooms.has(key(this.#current))) {
@@ -158,8 +161,10 @@ export class RoomState {
         this.#spoke(frame.from);
         return null;
       case "join": {
-        const members = this.#rooms.get(key(frame.room))?.members;
-        if (members !== undefined && members.size < MAX_MEMBERS_PER_ROOM) members.add(frame.nick);
+        const room = this.#rooms.get(key(frame.room));
+        if (room === undefined || this.#hasMember(room, frame.nick)) return null;
+        room.count++;
+        if (room.members.size < MAX_MEMBERS_PER_ROOM) room.members.add(frame.nick);
         return null;
       }
       case "leave":
@@ -176,7 +181,10 @@ export class RoomState {
         return null;
       case "who": {
         const room = this.#rooms.get(key(frame.room));
-        if (room !== undefined) room.members = memberSet(frame.members);
+        if (room !== undefined) {
+          room.members = memberSet(frame.members);
+          room.count = frame.members.length;
+        }
         return null;
       }
       case "rooms":
@@ -196,7 +204,12 @@ export class RoomState {
     this.#nick = frame.nick;
     this.#rooms.clear();
     for (const r of frame.rooms.slice(0, MAX_JOINED_ROOMS)) {
-      this.#rooms.set(key(r.room), { name: r.room, topic: r.topic, members: memberSet(r.members) });
+      this.#rooms.set(key(r.room), {
+        name: r.room,
+        topic: r.topic,
+        members: memberSet(r.members),
+        count: r.count,
+      });
     }
     // Marks are kept only for rooms we are in: they are what the next resume asks for.
     for (const room of this.#lastSeen.keys()) {
@@ -221,6 +234,13 @@ export class RoomState {
     for (const member of room.members) {
       if (key(member) === key(nick)) room.members.delete(member);
     }
+    // Someone beyond the first page may leave too: the count falls either way.
+    room.count = Math.max(room.members.size, room.count - 1);
+  }
+
+  #hasMember(room: JoinedRoom, nick: string): boolean {
+    for (const member of room.members) if (key(member) === key(nick)) return true;
+    return false;
   }
 
   #rename(old: string, next: string): void {

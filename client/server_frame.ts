@@ -110,6 +110,12 @@ class Fields {
       : this.#fail(name, "a whole number");
   }
 
+  /** A count of at least `min`: a total that cannot be below the list beside it. */
+  atLeast(name: string, min: number): number {
+    const value = this.count(name);
+    return value >= min ? value : this.#fail(name, "a count no smaller than the list beside it");
+  }
+
   /** Milliseconds since the Unix epoch, within what a `Date` can show. */
   time(name: string): number {
     const value = this.#obj[name];
@@ -201,7 +207,16 @@ function isNick(value: unknown): value is string {
 
 function snapshot(f: Fields, value: unknown): RoomSnapshot {
   const room = f.object("rooms", value);
-  return { room: room.room("room"), topic: room.topic("topic"), members: room.nicks("members") };
+  const members = room.nicks("members");
+  return { room: room.room("room"), topic: room.topic("topic"), members, ...count(room, members) };
+}
+
+/**
+ * A room's member `count`, which a `welcome` or `joined` frame carries beside a first page of
+ * its members. A server from before the field lists every member, so the list is the count.
+ */
+function count(f: Fields, members: readonly string[]): { count: number } {
+  return { count: f.has("count") ? f.atLeast("count", members.length) : members.length };
 }
 
 /** Rebuilds a frame of a known type from its fields; throws {@linkcode Broken}. */
@@ -245,14 +260,17 @@ function rebuild(f: Fields, type: ServerFrame["type"]): ServerFrame {
       if (f.flag("action")) frame.action = true;
       return frame;
     }
-    case "joined":
+    case "joined": {
+      const members = f.nicks("members");
       return {
         type,
         room: f.room("room"),
         topic: f.topic("topic"),
-        members: f.nicks("members"),
+        members,
+        ...count(f, members),
         ...f.ref(),
       };
+    }
     case "parted":
       return { type, room: f.room("room"), ...f.ref() };
     case "gap":

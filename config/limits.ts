@@ -149,6 +149,12 @@ export const PRESENCE_INDIVIDUAL_MAX = 3;
 /** Nicks named in a presence summary before "and N more". */
 export const PRESENCE_NAMES_SHOWN = 10;
 
+/**
+ * Nicks a `welcome` or `joined` frame lists for a room (the newcomer among them); its `count`
+ * says how many there are in all. Without the cap, n logins into one room would send n²/2 nicks.
+ */
+export const MEMBERS_FIRST_PAGE = 100;
+
 /** Shortest IPv4 prefix an address ban may name (`/ban addr:10.0.0.0/8`): no banning the world. */
 export const MIN_BAN_PREFIX_V4 = 8;
 

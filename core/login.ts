@@ -19,7 +19,7 @@ import type { PeerSink, Verifier } from "./ports.ts";
 import type { Registry } from "./registry.ts";
 import type { HistoryReader } from "./replay.ts";
 import { type Room, roomKey, roomProblem } from "./room.ts";
-import type { Rooms } from "./rooms.ts";
+import { memberPage, type Rooms } from "./rooms.ts";
 import { shown } from "./text.ts";
 import { User } from "./user.ts";
 
@@ -197,7 +197,7 @@ export class Logins {
       rooms: entries.map(({ room }) => ({
         room: room.name,
         topic: room.topic,
-        members: [...room.members, user].map((u) => u.nick),
+        ...memberPage(room, user),
       })),
       limits: { maxFrame, maxUsers },
     });

@@ -7,7 +7,12 @@
  */
 
 import { type Awaitable, then } from "./awaitable.ts";
-import { MAX_ROOMS, MAX_ROOMS_PER_USER, TOPIC_MAX_LENGTH } from "../config/limits.ts";
+import {
+  MAX_ROOMS,
+  MAX_ROOMS_PER_USER,
+  MEMBERS_FIRST_PAGE,
+  TOPIC_MAX_LENGTH,
+} from "../config/limits.ts";
 import type { LeaveReason, ServerFrame } from "../protocol/frames.ts";
 import { sanitizeMessageText } from "../security/unicode.ts";
 import { broadcast, reply, send } from "./deliver.ts";
@@ -87,7 +92,7 @@ export class Rooms {
     }
     const existing = this.#registry.room(name);
     if (existing !== undefined && user.rooms.has(existing)) {
-      send(user, joinedFrame(existing, ref));
+      send(user, joinedFrame(existing, user, ref));
       return existing;
     }
     if (user.rooms.size >= MAX_ROOMS_PER_USER) {
@@ -100,7 +105,7 @@ export class Rooms {
       return null;
     }
     this.enter(user, room);
-    send(user, joinedFrame(room, ref));
+    send(user, joinedFrame(room, user, ref));
     return then(this.#options.reader.recent(user, room, this.#options.historyReplay), () => room);
   }
 
@@ -203,10 +208,24 @@ export class Rooms {
   }
 }
 
-/** The `joined` frame: the room, its topic and who is in it. */
-function joinedFrame(room: Room, ref: string | undefined): ServerFrame {
-  const members = [...room.members].map((u) => u.nick);
-  return { type: "joined", room: room.name, topic: room.topic, members, ref };
+/** The `joined` frame: the room, its topic, a first page of who is in it, and how many. */
+function joinedFrame(room: Room, user: User, ref: string | undefined): ServerFrame {
+  return { type: "joined", room: room.name, topic: room.topic, ...memberPage(room, user), ref };
+}
+
+/**
+ * What a newcomer is told of a room's members: the first {@linkcode MEMBERS_FIRST_PAGE} (the
+ * earliest to join, then `user` last, whether or not they are in `room.members` yet) and how
+ * many there are in all. Costs a page, not the room: a login storm stays O(n) bytes.
+ */
+export function memberPage(room: Room, user: User): { members: string[]; count: number } {
+  const members: string[] = [];
+  for (const member of room.members) {
+    if (members.length >= MEMBERS_FIRST_PAGE - 1) break;
+    if (member !== user) members.push(member.nick);
+  }
+  members.push(user.nick);
+  return { members, count: room.members.size + (room.members.has(user) ? 0 : 1) };
 }
 
 /** Sends presence notices to their rooms. */

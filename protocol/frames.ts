@@ -117,8 +117,13 @@ export interface RoomSnapshot {
   room: string;
   /** Empty when none was set. */
   topic: string;
-  /** Nicks in the room now, the new user included. */
+  /**
+   * Nicks in the room now, in the order they joined, the new user last; at most
+   * `MEMBERS_FIRST_PAGE` of them (the first to join, then the new user). `/who` lists everyone.
+   */
   members: string[];
+  /** How many are in the room now, the new user included (may exceed `members.length`). */
+  count: number;
 }
 
 /** The server's answer to a good hello. */
@@ -181,8 +186,13 @@ export interface JoinedFrame {
   room: string;
   /** Empty when none was set. */
   topic: string;
-  /** Nicks in the room now, yours included. */
+  /**
+   * Nicks in the room now, in the order they joined, yours last; at most `MEMBERS_FIRST_PAGE`
+   * of them (the first to join, then you). `/who` lists everyone.
+   */
   members: string[];
+  /** How many are in the room now, you included (may exceed `members.length`). */
+  count: number;
   /** Echo of the request's `ref`, so a client can match the answer to what it sent. */
   ref?: string;
 }
@@ -283,7 +293,7 @@ export interface WhoFrame {
   type: "who";
   /** The room asked about. */
   room: string;
-  /** Nicks in the room now. */
+  /** Nicks in the room now, all of them: unlike `joined`, this list was asked for. */
   members: string[];
   /** Echo of the request's `ref`, so a client can match the answer to what it sent. */
   ref?: string;

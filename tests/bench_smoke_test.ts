@@ -22,7 +22,7 @@ Deno.test("the bench frame scanner recognises the server's own encodings", () =>
     [{ type: "ack", id: 7, room: "#lobby", ts: 1, ref: "3" }, "ack"],
     [{ type: "join", room: "#lobby", nick: "c2", ts: 1 }, "join"],
     [{ type: "leave", room: "#lobby", nick: "c2", reason: "too_slow", ts: 1 }, "leave"],
-    [{ type: "joined", room: "#rust", topic: "", members: [] }, "other"],
+    [{ type: "joined", room: "#rust", topic: "", members: [], count: 0 }, "other"],
   ];
   for (const [frame, kind] of cases) {
     const { bytes, end } = line(frame);

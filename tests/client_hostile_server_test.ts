@@ -170,7 +170,7 @@ function welcome(nick: string, rooms: string[] = ["#lobby"]): ServerFrame {
     v: 1,
     nick,
     server: "fake",
-    rooms: rooms.map((room) => ({ room, topic: "", members: [nick, "carol"] })),
+    rooms: rooms.map((room) => ({ room, topic: "", members: [nick, "carol"], count: 2 })),
     limits: { maxFrame: 65536, maxUsers: 10 },
   };
 }
@@ -582,6 +582,26 @@ Deno.test("frame checks: every field is typed, names and topics within the proto
   assert.deepEqual(checked, { ok: true, frame: { type: "info", text: "x" } });
 });
 
+Deno.test("frame checks: welcome and joined carry a member count, at least the page they list", () => {
+  const joined = (extra: Record<string, unknown>) =>
+    parseServerFrame({ type: "joined", room: "#a", topic: "", members: ["bot", "x"], ...extra });
+  assert.deepEqual(joined({ count: 5000 }), {
+    ok: true,
+    frame: { type: "joined", room: "#a", topic: "", members: ["bot", "x"], count: 5000 },
+  });
+  // A server from before the count lists everyone: the list is the count.
+  assert.deepEqual(joined({}), {
+    ok: true,
+    frame: { type: "joined", room: "#a", topic: "", members: ["bot", "x"], count: 2 },
+  });
+  assert.ok(!joined({ count: 1 }).ok, "fewer than it lists");
+  assert.ok(!joined({ count: "many" }).ok);
+  const big = { room: "#lobby", topic: "", members: ["bot"], count: 4000 };
+  const checked = parseServerFrame({ ...(welcome("bot") as object), rooms: [big] });
+  assert.ok(checked.ok && checked.frame.type === "welcome");
+  assert.equal(checked.frame.rooms[0].count, 4000);
+});
+
 function welcomeWith(rooms: number): unknown {
   return welcome("bot", Array.from({ length: rooms }, (_, i) => `#r${i}`));
 }
@@ -639,14 +659,26 @@ Deno.test("room state caps rooms, members, listed rooms and resume marks at thei
   const state = new RoomState("bot");
   state.apply({ ...(welcome("bot") as Extract<ServerFrame, { type: "welcome" }>) });
   for (let i = 1; i < MAX_JOINED_ROOMS; i++) {
-    assert.equal(state.apply({ type: "joined", room: `#r${i}`, topic: "", members: [] }), null);
+    assert.equal(
+      state.apply({ type: "joined", room: `#r${i}`, topic: "", members: [], count: 0 }),
+      null,
+    );
   }
   assert.equal(state.rooms.length, MAX_JOINED_ROOMS);
-  const refused = state.apply({ type: "joined", room: "#onemore", topic: "", members: [] });
+  const refused = state.apply({
+    type: "joined",
+    room: "#onemore",
+    topic: "",
+    members: [],
+    count: 0,
+  });
   assert.match(refused ?? "", /more rooms than one user may be in/);
   assert.equal(state.rooms.length, MAX_JOINED_ROOMS);
   // Rejoining a room we are in is not a new room.
-  assert.equal(state.apply({ type: "joined", room: "#r1", topic: "", members: [] }), null);
+  assert.equal(
+    state.apply({ type: "joined", room: "#r1", topic: "", members: [], count: 0 }),
+    null,
+  );
 
   const many = Array.from({ length: MAX_MEMBERS_PER_ROOM + 10 }, (_, i) => `n${i}`);
   state.apply({ type: "who", room: "#lobby", members: many });
@@ -655,7 +687,7 @@ Deno.test("room state caps rooms, members, listed rooms and resume marks at thei
   state.apply({ type: "join", room: "#lobby", nick: "late", ts: 0 });
   assert.equal(lobby()?.members.size, MAX_MEMBERS_PER_ROOM);
   assert.ok(!lobby()?.members.has("late"));
-  state.apply({ type: "joined", room: "#r2", topic: "", members: many });
+  state.apply({ type: "joined", room: "#r2", topic: "", members: many, count: many.length });
   assert.equal(state.rooms.find((r) => r.name === "#r2")?.members.size, MAX_MEMBERS_PER_ROOM);
 
   const listed = Array.from({ length: MAX_LISTED_ROOMS + 5 }, (_, i) => ({

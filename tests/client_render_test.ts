@@ -16,7 +16,7 @@ function setup(color: boolean, timestamps: "short" | "long" | "none" = "none") {
     v: 1,
     nick: "alice",
     server: "test",
-    rooms: [{ room: "#lobby", topic: "", members: ["alice", "bob"] }],
+    rooms: [{ room: "#lobby", topic: "", members: ["alice", "bob"], count: 2 }],
     limits: { maxFrame: 65536, maxUsers: 10 },
   });
   const renderer = new Renderer(state, {
@@ -39,7 +39,7 @@ function everyFrame(evil: string): ServerFrame[] {
       v: 1,
       nick: `alice${evil}`,
       server: evil,
-      rooms: [{ room: `#r${evil}`, topic: evil, members: [evil] }],
+      rooms: [{ room: `#r${evil}`, topic: evil, members: [evil], count: 1 }],
       limits: { maxFrame: 1, maxUsers: 1 },
     },
     { type: "ack", id: 1, room: "#lobby", ts: NOON },
@@ -50,7 +50,7 @@ function everyFrame(evil: string): ServerFrame[] {
     { type: "leave", room: "#lobby", nick: evil, reason: "quit", ts: NOON },
     { type: "error", code: "bad_json", message: evil },
     { type: "bye", reason: "shutdown", message: evil },
-    { type: "joined", room: `#j${evil}`, topic: evil, members: [evil] },
+    { type: "joined", room: `#j${evil}`, topic: evil, members: [evil], count: 1 },
     { type: "parted", room: evil },
     { type: "gap", room: evil, missed: 3 },
     { type: "topic", room: "#lobby", topic: evil, by: evil, ts: NOON },
@@ -173,4 +173,30 @@ Deno.test("timestamps: short, long and none, in local time; old days get a date"
   const { renderer } = setup(false, "short");
   assert.equal(renderer.frame(msg("hi"))?.text, "12:05 <bob> hi");
   assert.equal(renderer.frame(msg("a\nb"))?.text, "12:05 <bob> a\n            b");
+});
+
+Deno.test("render: a big room's welcome and joined say how many more than the page there are", () => {
+  const state = new RoomState("alice");
+  const welcome: ServerFrame = {
+    type: "welcome",
+    v: 1,
+    nick: "alice",
+    server: "test",
+    rooms: [{ room: "#lobby", topic: "", members: ["a", "b", "c", "alice"], count: 5001 }],
+    limits: { maxFrame: 65536, maxUsers: 10000 },
+  };
+  state.apply(welcome);
+  const renderer = new Renderer(state, { palette: new Palette(false), timestamps: "none" });
+  assert.match(
+    renderer.frame(welcome)?.text ?? "",
+    /In #lobby with you: a, b, c and 4,997 more\./,
+  );
+  const joined: ServerFrame = {
+    type: "joined",
+    room: "#big",
+    topic: "",
+    members: ["a", "alice"],
+    count: 3,
+  };
+  assert.match(renderer.frame(joined)?.text ?? "", /In #big with you: a and 1 more\./);
 });

@@ -19,7 +19,7 @@ function welcomed(rooms: string[] = ["#lobby"]): RoomState {
     v: 1,
     nick: "Alice",
     server: "t",
-    rooms: rooms.map((room) => ({ room, topic: "", members: ["Alice", "bob"] })),
+    rooms: rooms.map((room) => ({ room, topic: "", members: ["Alice", "bob"], count: 2 })),
     limits: { maxFrame: 1, maxUsers: 1 },
   });
   return state;
@@ -29,10 +29,10 @@ Deno.test("room state: our own /join makes the room current; /leave falls back t
   const state = welcomed();
   assert.equal(state.nick, "Alice", "the server's spelling wins");
   assert.equal(state.room, "#lobby");
-  state.apply({ type: "joined", room: "#rust", topic: "", members: ["Alice"], ref: "4" });
+  state.apply({ type: "joined", room: "#rust", topic: "", members: ["Alice"], count: 1, ref: "4" });
   assert.equal(state.room, "#rust");
   // A joined frame that answers nothing of ours (a server-side rejoin) does not move us.
-  state.apply({ type: "joined", room: "#go", topic: "", members: ["Alice"] });
+  state.apply({ type: "joined", room: "#go", topic: "", members: ["Alice"], count: 1 });
   assert.equal(state.room, "#rust");
   assert.ok(state.isCurrent("#RUST"));
   state.apply({ type: "parted", room: "#rust", ref: "5" });
@@ -160,4 +160,22 @@ Deno.test("join flags: defaults, NO_COLOR, and the mode chosen from the terminal
   assert.equal(joinMode(plain, true, false).interactive, false);
   assert.equal(joinMode(plain, true, false).color, false);
   assert.equal(joinMode(all, true, true).interactive, false, "--json is for programs");
+});
+
+Deno.test("room state: a room's count comes from the server and follows joins and leaves", () => {
+  const state = new RoomState("alice");
+  const page = ["a", "b", "alice"];
+  state.apply({ type: "joined", room: "#big", topic: "", members: page, count: 5000, ref: "1" });
+  const big = () => state.rooms.find((r) => r.name === "#big");
+  assert.equal(big()?.count, 5000);
+  assert.equal(big()?.members.size, 3);
+  state.apply({ type: "join", room: "#big", nick: "zed", ts: 0 });
+  state.apply({ type: "join", room: "#big", nick: "ZED", ts: 0 }); // the same nick: not counted
+  assert.equal(big()?.count, 5001);
+  // Someone beyond the page leaves: the count falls, the page stays.
+  state.apply({ type: "leave", room: "#big", nick: "unlisted", reason: "quit", ts: 0 });
+  assert.equal(big()?.count, 5000);
+  assert.equal(big()?.members.size, 4);
+  state.apply({ type: "who", room: "#big", members: ["a", "alice"] });
+  assert.equal(big()?.count, 2);
 });

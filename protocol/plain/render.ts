@@ -58,6 +58,17 @@ export function prefixLines(prefix: string, text: string): string {
 }
 
 /**
+ * `a, b, c and 4,997 more`: the nicks a frame lists, and how many it left out (a `welcome` or
+ * `joined` lists a first page of a big room's members; its `count` says how many there are).
+ */
+export function andMore(nicks: readonly string[], unlisted: number): string {
+  const listed = nicks.join(", ");
+  if (unlisted <= 0) return listed;
+  const more = unlisted.toLocaleString("en-US");
+  return nicks.length === 0 ? `${more} others` : `${listed} and ${more} more`;
+}
+
+/**
  * The text a plain client sees for a frame, without the final newline; null when a plain client
  * sees nothing (an ack: the author already has the text on their screen).
  */
@@ -67,10 +78,11 @@ export function renderPlain(frame: ServerFrame): string | null {
       const lines = [`* Welcome to sockchat, ${frame.nick}!`];
       for (const r of frame.rooms) {
         const others = r.members.filter((m) => m !== frame.nick);
+        const unlisted = r.count - r.members.length;
         lines.push(
-          others.length === 0
+          others.length + unlisted === 0
             ? `* You are alone in ${r.room}.`
-            : `* In ${r.room}: ${others.join(", ")}.`,
+            : `* In ${r.room}: ${andMore(others, unlisted)}.`,
         );
       }
       lines.push(
@@ -89,7 +101,8 @@ export function renderPlain(frame: ServerFrame): string | null {
       return prefixLines(`[dm] <${frame.from}> `, frame.text);
     case "joined": {
       const topic = frame.topic === "" ? "" : ` Topic: ${collapseBlanks(frame.topic)}`;
-      return `* You are in ${frame.room} with ${frame.members.join(", ")}.${topic}`;
+      const unlisted = frame.count - frame.members.length;
+      return `* You are in ${frame.room} with ${andMore(frame.members, unlisted)}.${topic}`;
     }
     case "parted":
       return `* You left ${frame.room}.`;
