@@ -23,7 +23,12 @@ Deno.test("core login: welcome names the lobby and its members; the room hears t
   const bob = chat.login("bob", {}, true);
   const welcome = one(bob.take(), "welcome");
   assert.equal(welcome.nick, "bob");
-  assert.deepEqual(welcome.rooms, [{ room: "#lobby", topic: "", members: ["alice", "bob"] }]);
+  assert.deepEqual(welcome.rooms, [{
+    room: "#lobby",
+    topic: "",
+    members: ["alice", "bob"],
+    count: 2,
+  }]);
   assert.deepEqual(alice.take(), [{ type: "join", room: "#lobby", nick: "bob", ts: START_MS }]);
 });
 
