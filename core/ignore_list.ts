@@ -15,17 +15,23 @@
 import { MAX_IGNORES } from "../config/limits.ts";
 import type { User } from "./user.ts";
 
+/** The collections behind a non-empty {@linkcode IgnoreList}. */
+interface IgnoreSets {
+  /** People the owner ignored while they were online, followed through renames. */
+  readonly people: Set<User>;
+  /** Folded nicks the owner ignored, shown as typed. */
+  readonly nicks: Map<string, string>;
+  /** People followed because they turned up with an ignored nick (derived, capped). */
+  readonly followed: Set<User>;
+  /** Nicks left behind by followed people who went away (derived, capped, oldest first). */
+  readonly leftWith: Map<string, string>;
+}
+
 /** One user's ignore list. Checks are O(1): they run for every message a member is sent. */
 export class IgnoreList {
   readonly #owner: User;
-  /** People the owner ignored while they were online, followed through renames. */
-  readonly #people = new Set<User>();
-  /** Folded nicks the owner ignored, shown as typed. */
-  readonly #nicks = new Map<string, string>();
-  /** People followed because they turned up with an ignored nick (derived, capped). */
-  readonly #followed = new Set<User>();
-  /** Nicks left behind by followed people who went away (derived, capped, oldest first). */
-  readonly #leftWith = new Map<string, string>();
+  /** Null until the first ignore: most users never ignore anyone, and every idle one would pay. */
+  #sets: IgnoreSets | null = null;
 
   /** An empty ignore list belonging to `owner`. */
   constructor(owner: User) {
@@ -34,84 +40,104 @@ export class IgnoreList {
 
   /** Entries the owner asked for (what {@linkcode MAX_IGNORES} limits). */
   get size(): number {
-    return this.#people.size + this.#nicks.size;
+    const sets = this.#sets;
+    return sets === null ? 0 : sets.people.size + sets.nicks.size;
   }
 
   /** True when nobody is ignored at all (the relay's fast path). */
   get isEmpty(): boolean {
-    return this.size === 0 && this.#followed.size === 0 && this.#leftWith.size === 0;
+    const sets = this.#sets;
+    return sets === null ||
+      (this.size === 0 && sets.followed.size === 0 && sets.leftWith.size === 0);
   }
 
   /** Ignores a person who is online. */
   addUser(target: User): void {
-    this.#people.add(target);
-    target.ignoredBy.add(this.#owner);
+    this.#use().people.add(target);
+    target.addIgnorer(this.#owner);
   }
 
   /** Ignores a nick (folded `key`, shown as `nick`). */
   addNick(key: string, nick: string): void {
-    this.#nicks.set(key, nick);
+    this.#use().nicks.set(key, nick);
   }
 
   /** Lifts every entry matching the folded nick `key` (a person by their current nick). */
   remove(key: string): void {
-    this.#nicks.delete(key);
-    this.#leftWith.delete(key);
-    for (const set of [this.#people, this.#followed]) {
+    const sets = this.#sets;
+    if (sets === null) return;
+    sets.nicks.delete(key);
+    sets.leftWith.delete(key);
+    for (const set of [sets.people, sets.followed]) {
       for (const person of set) {
         if (person.key !== key) continue;
         set.delete(person);
-        person.ignoredBy.delete(this.#owner);
+        person.removeIgnorer(this.#owner);
       }
     }
   }
 
   /** True if messages from `sender` are hidden. A nick match starts following that person. */
   has(sender: User): boolean {
-    if (this.#people.has(sender) || this.#followed.has(sender)) return true;
-    if (!this.#nicks.has(sender.key) && !this.#leftWith.has(sender.key)) return false;
+    const sets = this.#sets;
+    if (sets === null) return false;
+    if (sets.people.has(sender) || sets.followed.has(sender)) return true;
+    if (!sets.nicks.has(sender.key) && !sets.leftWith.has(sender.key)) return false;
     if (sender.online) {
-      if (this.#followed.size >= MAX_IGNORES) this.#unfollow(this.#followed.values().next().value);
-      this.#followed.add(sender);
-      sender.ignoredBy.add(this.#owner);
+      if (sets.followed.size >= MAX_IGNORES) this.#unfollow(sets.followed.values().next().value);
+      sets.followed.add(sender);
+      sender.addIgnorer(this.#owner);
     }
     return true;
   }
 
   /** `target`, whom this list follows, has left the server: keep their last nick instead. */
   wentAway(target: User): void {
-    if (this.#people.delete(target)) {
+    const sets = this.#sets;
+    if (sets === null) return;
+    if (sets.people.delete(target)) {
       // The owner's own entry stays theirs: it becomes the nick this person left with.
-      this.#nicks.set(target.key, target.nick);
+      sets.nicks.set(target.key, target.nick);
       return;
     }
-    if (!this.#followed.delete(target) || this.#nicks.has(target.key)) return;
-    this.#leftWith.delete(target.key);
-    if (this.#leftWith.size >= MAX_IGNORES) {
-      this.#leftWith.delete(this.#leftWith.keys().next().value as string);
+    if (!sets.followed.delete(target) || sets.nicks.has(target.key)) return;
+    sets.leftWith.delete(target.key);
+    if (sets.leftWith.size >= MAX_IGNORES) {
+      sets.leftWith.delete(sets.leftWith.keys().next().value as string);
     }
-    this.#leftWith.set(target.key, target.nick);
+    sets.leftWith.set(target.key, target.nick);
   }
 
   /** The nicks ignored, as shown to the owner. */
   nicks(): string[] {
-    const shown = new Set([...this.#people].map((p) => p.nick));
-    for (const nick of this.#nicks.values()) shown.add(nick);
+    const sets = this.#sets;
+    if (sets === null) return [];
+    const shown = new Set([...sets.people].map((p) => p.nick));
+    for (const nick of sets.nicks.values()) shown.add(nick);
     return [...shown];
   }
 
   /** The owner is leaving: stop being told about the people this list follows. */
   clear(): void {
-    for (const person of [...this.#people, ...this.#followed]) person.ignoredBy.delete(this.#owner);
-    this.#people.clear();
-    this.#followed.clear();
-    this.#nicks.clear();
-    this.#leftWith.clear();
+    const sets = this.#sets;
+    if (sets === null) return;
+    for (const person of [...sets.people, ...sets.followed]) person.removeIgnorer(this.#owner);
+    this.#sets = null;
+  }
+
+  /** The collections, created on the first ignore. */
+  #use(): IgnoreSets {
+    return this.#sets ??= {
+      people: new Set(),
+      nicks: new Map(),
+      followed: new Set(),
+      leftWith: new Map(),
+    };
   }
 
   #unfollow(person: User | undefined): void {
     if (person === undefined) return;
-    this.#followed.delete(person);
-    person.ignoredBy.delete(this.#owner);
+    this.#sets?.followed.delete(person);
+    person.removeIgnorer(this.#owner);
   }
 }

@@ -9,6 +9,12 @@ import type { Room } from "./room.ts";
 import { IgnoreList } from "./ignore_list.ts";
 import type { PeerSink } from "./ports.ts";
 
+/**
+ * The ignoredBy of a user nobody ignores: shared, and never added to (only {@linkcode
+ * User.addIgnorer} adds, and it gives the user a set of their own), so clearing it is harmless.
+ */
+const NOBODY: ReadonlySet<User> & { clear(): void } = new Set<User>();
+
 /** A logged-in user. */
 export class User {
   /** Nick as displayed. */
@@ -29,8 +35,8 @@ export class User {
   operFailures = 0;
   /** Whose messages this user does not want to see. */
   readonly ignores: IgnoreList = new IgnoreList(this);
-  /** Users whose ignore lists follow this one (told when this user leaves). */
-  readonly ignoredBy: Set<User> = new Set();
+  /** Created on first use: most users are ignored by nobody, and every idle one would pay. */
+  #ignoredBy: Set<User> | null = null;
 
   /** A user called `nick` (already checked), whose frames go to `sink`. */
   constructor(nick: string, sink: PeerSink, address = "") {
@@ -38,6 +44,25 @@ export class User {
     this.key = nickKey(nick);
     this.sink = sink;
     this.address = address;
+  }
+
+  /**
+   * Users whose ignore lists follow this one (told when this user leaves). Read-only here: an
+   * ignore list records itself with {@linkcode addIgnorer}. Clearing it is how a leaving user
+   * lets go of them all.
+   */
+  get ignoredBy(): ReadonlySet<User> & { clear(): void } {
+    return this.#ignoredBy ?? NOBODY;
+  }
+
+  /** `ignorer`'s ignore list now follows this user. */
+  addIgnorer(ignorer: User): void {
+    (this.#ignoredBy ??= new Set()).add(ignorer);
+  }
+
+  /** `ignorer`'s ignore list no longer follows this user. */
+  removeIgnorer(ignorer: User): void {
+    this.#ignoredBy?.delete(ignorer);
   }
 
   /** Changes the nick (the hub checks it first). */
