@@ -9,6 +9,12 @@ import { concat } from "../protocol/outgoing.ts";
 
 const monotonic = (): number => performance.now();
 
+/** Where a queue writes: `write` may take only part of the bytes, as `Deno.Conn.write` may. */
+export interface QueueWritable {
+  /** Writes some of `p`; resolves with how many bytes were taken. */
+  write(p: Uint8Array): Promise<number>;
+}
+
 /** Settings for an {@linkcode OutboundQueue}. */
 export interface OutboundQueueOptions {
   /** How far the peer may fall behind, in bytes (queued plus being written). */
@@ -107,25 +113,52 @@ export class OutboundQueue {
 
   /**
    * Starts the writer; resolves once {@linkcode end} was called and everything was written, or
-   * after {@linkcode abort}; rejects if a write fails. The writer holds no suspended function
-   * while idle (every idle connection would pay for one): a push schedules it as a microtask,
-   * so whatever the current task queues is coalesced into one write.
+   * after {@linkcode abort}; rejects if a write fails. A peer uses {@linkcode start} instead,
+   * which keeps no promise pending while the connection is idle.
    */
   drain(write: (bytes: Uint8Array) => Promise<void>): Promise<void> {
-    this.#write = write;
     const { promise, resolve, reject } = Promise.withResolvers<void>();
-    this.#settle = { resolve, reject };
-    this.#pump();
+    this.start({ write: (bytes) => write(bytes).then(() => bytes.length) }, reject);
+    // After a failure, reject has already settled the promise and this does nothing.
+    void this.stopped().then(resolve);
     return promise;
   }
 
-  #write: ((bytes: Uint8Array) => Promise<void>) | null = null;
-  #settle: { resolve: () => void; reject: (error: unknown) => void } | null = null;
+  /**
+   * Starts the writer: what is queued goes to `conn`, looping over partial writes; `onFailed`
+   * is called once if a write fails. The writer holds no suspended function and no pending
+   * promise while idle (every idle connection would pay for them): a push schedules it as a
+   * microtask, so whatever the current task queues is coalesced into one write.
+   */
+  start(conn: QueueWritable, onFailed: (error: unknown) => void): void {
+    this.#conn = conn;
+    this.#onFailed = onFailed;
+    this.#pump();
+  }
+
+  /**
+   * Resolves once the writer has stopped: after {@linkcode end} and the last write, after
+   * {@linkcode abort}, or after a failed write. Never rejects. The promise is made on the first
+   * call (when a connection finishes), not for every connection as it opens.
+   */
+  stopped(): Promise<void> {
+    if (this.#stopped) return Promise.resolve();
+    this.#whenStopped ??= Promise.withResolvers<void>();
+    return this.#whenStopped.promise;
+  }
+
+  #conn: QueueWritable | null = null;
+  #onFailed: ((error: unknown) => void) | null = null;
+  #stopped = false;
+  #whenStopped: PromiseWithResolvers<void> | null = null;
   #scheduled = false;
+  /** The buffer being written, and how much of it the socket has taken. */
+  #batch: Uint8Array | null = null;
+  #offset = 0;
 
   /** Runs the writer soon (once per task), unless it is already busy. */
   #schedule(): void {
-    if (this.#writing || this.#scheduled || this.#write === null) return;
+    if (this.#writing || this.#scheduled || this.#conn === null) return;
     this.#scheduled = true;
     queueMicrotask(this.#pumpSoon);
   }
@@ -135,12 +168,11 @@ export class OutboundQueue {
     this.#pump();
   };
 
-  /** Writes what is waiting, or settles the drain when there is nothing more to do. */
+  /** Writes what is waiting, or stops the writer when there is nothing more to do. */
   #pump(): void {
-    if (this.#writing || this.#write === null) return;
+    if (this.#writing || this.#conn === null || this.#stopped) return;
     if (this.#aborted || (this.#chunks.length === 0 && this.#ended)) {
-      this.#settle?.resolve();
-      this.#settle = null;
+      this.#stop();
       return;
     }
     if (this.#chunks.length === 0) return;
@@ -148,21 +180,42 @@ export class OutboundQueue {
     this.#inFlight = batch.length;
     this.#writing = true;
     this.#lastProgress = this.#now();
-    this.#write(batch).then(this.#written, this.#failed);
+    this.#batch = batch;
+    this.#offset = 0;
+    this.#conn.write(batch).then(this.#written, this.#failed);
   }
 
-  readonly #written = (): void => {
+  /** The socket took `n` bytes of the batch: write the rest, or move on to what is queued. */
+  readonly #written = (n: number): void => {
+    this.#lastProgress = this.#now();
+    const batch = this.#batch;
+    this.#offset += n;
+    if (batch !== null && this.#offset < batch.length && !this.#aborted && this.#conn !== null) {
+      this.#conn.write(batch.subarray(this.#offset)).then(this.#written, this.#failed);
+      return;
+    }
+    this.#batch = null;
     this.#inFlight = 0;
     this.#writing = false;
     this.#pump();
   };
 
   readonly #failed = (error: unknown): void => {
+    this.#batch = null;
     this.#inFlight = 0;
     this.#writing = false;
-    this.#settle?.reject(error);
-    this.#settle = null;
+    const onFailed = this.#onFailed;
+    this.#onFailed = null;
+    onFailed?.(error);
+    this.#stop();
   };
+
+  /** The writer is done for good: settles {@linkcode stopped}. */
+  #stop(): void {
+    this.#stopped = true;
+    this.#whenStopped?.resolve();
+    this.#whenStopped = null;
+  }
 
   /** Everything waiting, as one buffer. */
   #take(): Uint8Array {
@@ -172,7 +225,6 @@ export class OutboundQueue {
     return batch;
   }
 }
-
 /**
  * Writes all of `bytes`, looping because `conn.write` may write only part of them, and calling
  * `progress` after each part the socket accepted.

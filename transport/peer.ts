@@ -31,7 +31,7 @@ import { type Deliverable, Outgoing } from "../protocol/outgoing.ts";
 import type { Logger } from "../log/logger.ts";
 import { isRejectReason, type RejectReason } from "../metrics/sockchat_metrics.ts";
 import { FloodGuard, type FloodGuardOptions } from "../security/token_bucket.ts";
-import { OutboundQueue, writeAll } from "./outbound_queue.ts";
+import { OutboundQueue } from "./outbound_queue.ts";
 import type { FrameCodec } from "../protocol/codec.ts";
 import { NDJSON } from "../protocol/ndjson/encode.ts";
 import type { LoginAttempt, OpenedSession, SessionPort } from "../protocol/session.ts";
@@ -91,7 +91,6 @@ export class Peer implements PeerSink, SessionPort {
   /** Whether this client's codec is pinged when silent. */
   #pinged = true;
   readonly #open: SessionOpener;
-  #writer: Promise<void> = Promise.resolve();
   #user: User | null = null;
   #finishing = false;
   #closed = false;
@@ -374,7 +373,7 @@ export class Peer implements PeerSink, SessionPort {
     // (discarding) until the peer closes or LINGER_MS passes: closing with unread input would
     // send a reset that can destroy our last frames in the peer's buffers.
     const grace = setTimeout(() => this.#hardClose(), SHUTDOWN_GRACE_MS);
-    this.#writer.finally(() => {
+    this.#queue.stopped().then(() => {
       clearTimeout(grace);
       if (this.#closed) return;
       // closeWrite() rejects (not throws) when the peer is already gone; an unhandled
@@ -392,12 +391,7 @@ export class Peer implements PeerSink, SessionPort {
 
   /** Runs the connection to its end. Never rejects. */
   async run(): Promise<void> {
-    const progress = () => this.#queue.progress();
-    this.#writer = this.#queue.drain((bytes) => writeAll(this.#conn, bytes, progress)).catch(
-      () => {
-        this.finish("dropped", false);
-      },
-    );
+    this.#queue.start(this.#conn, () => this.finish("dropped", false));
     const reader = new SocketReader(this.#conn);
     try {
       const start = await this.#open(reader, this);
@@ -445,7 +439,7 @@ export class Peer implements PeerSink, SessionPort {
       }
       this.finish(this.#finishing ? this.#reason : "dropped", false);
     }
-    await this.#writer;
+    await this.#queue.stopped();
     this.#hardClose();
   }
 
