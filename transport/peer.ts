@@ -85,7 +85,6 @@ export class Peer implements PeerSink, SessionPort {
   readonly #conn: Link;
   readonly #options: PeerOptions;
   readonly #queue: OutboundQueue;
-  readonly #remote: string;
   /** NDJSON until the session says otherwise: errors before that are read by programs. */
   #codec: FrameCodec = NDJSON;
   /** Whether this client's codec is pinged when silent. */
@@ -125,7 +124,6 @@ export class Peer implements PeerSink, SessionPort {
       graceMs: SLOW_WRITE_GRACE_MS,
     });
     const addr = conn.remoteAddr as Deno.NetAddr;
-    this.#remote = `${addr.hostname}:${addr.port}`;
     this.address = addr.hostname;
     this.#guard = options.flood === null ? null : new FloodGuard(options.flood);
   }
@@ -247,7 +245,7 @@ export class Peer implements PeerSink, SessionPort {
     // finish logs the user out, so no ghost is left in the hub.
     this.#user = user;
     this.#options.logger.info("login", {
-      remote: this.#remote,
+      remote: this.#remote(),
       nick: user.nick,
       mode: this.#codec.name,
     });
@@ -262,7 +260,7 @@ export class Peer implements PeerSink, SessionPort {
     if (!error.fatal) return;
     if (isRejectReason(error.code)) this.#options.metrics.rejected(error.code);
     this.#options.logger.info("login_refused", {
-      remote: this.#remote,
+      remote: this.#remote(),
       // Cut to a nick's length: a refused hello's nick is unchecked and may be a frame long.
       nick: [...nick.slice(0, 4 * NICK_MAX_LENGTH)].slice(0, NICK_MAX_LENGTH).join(""),
       code: error.code,
@@ -359,7 +357,7 @@ export class Peer implements PeerSink, SessionPort {
     this.#reason = reason;
     if (this.#user !== null) this.#options.hub.logout(this.#user, reason);
     this.#options.logger.info("disconnect", {
-      remote: this.#remote,
+      remote: this.#remote(),
       nick: this.#user?.nick,
       reason,
     });
@@ -399,31 +397,37 @@ export class Peer implements PeerSink, SessionPort {
         const { session, codec, pings } = start.opened;
         this.#codec = codec;
         this.#pinged = pings;
-        const first = start.first;
         session.start();
-        for await (
-          const { frames, more } of reader.frames(first, { maxFrame: this.#options.maxFrame })
-        ) {
-          this.#lastHeard = performance.now();
-          this.#pingToken = null;
-          // Synchronously, so that the hub commits a read's messages as one batch. A frame whose
-          // handling waits for the store (a login, a join, with an engine across the network)
-          // holds this peer's next frames, so they are handled in the order they came.
-          for (const decoded of frames) {
-            if (this.#finishing) break;
-            if (decoded.kind === "too_large") {
-              this.send(errorFrame(
-                "frame_too_large",
-                `That frame is longer than ${decoded.limit} bytes; closing the connection.`,
-                { fatal: true },
-              ));
-              this.finish("protocol_error", true);
-              break;
+        // The read loop is inline (no generator over the reader): an idle peer then parks just
+        // this function on the socket's own read promise.
+        let batch = reader.start(start.first, { maxFrame: this.#options.maxFrame });
+        while (true) {
+          if (batch !== null) {
+            this.#lastHeard = performance.now();
+            this.#pingToken = null;
+            // Synchronously, so that the hub commits a read's messages as one batch. A frame
+            // whose handling waits for the store (a login, a join, with an engine across the
+            // network) holds this peer's next frames, so they are handled in the order they came.
+            for (const decoded of batch.frames) {
+              if (this.#finishing) break;
+              if (decoded.kind === "too_large") {
+                this.send(errorFrame(
+                  "frame_too_large",
+                  `That frame is longer than ${decoded.limit} bytes; closing the connection.`,
+                  { fatal: true },
+                ));
+                this.finish("protocol_error", true);
+                break;
+              }
+              const handled = session.frame(decoded.bytes);
+              if (handled instanceof Promise) await handled;
             }
-            const handled = session.frame(decoded.bytes);
-            if (handled instanceof Promise) await handled;
+            if (!this.#finishing && !batch.more) session.endOfBatch();
           }
-          if (!this.#finishing && !more) session.endOfBatch();
+          if (reader.failed) break;
+          const n = await reader.fill();
+          if (n === null) break;
+          batch = reader.took(n);
         }
       }
       // EOF: the peer closed its side. A quit frame has already finished us as "quit".
@@ -433,7 +437,7 @@ export class Peer implements PeerSink, SessionPort {
       // else is a bug in handling this peer's frames, which must not pass in silence.
       if (!isIoError(error)) {
         this.#options.logger.error("connection_failed", {
-          remote: this.#remote,
+          remote: this.#remote(),
           error: error instanceof Error ? `${error.stack ?? error}` : String(error),
         });
       }
@@ -461,7 +465,7 @@ export class Peer implements PeerSink, SessionPort {
         this.#options.metrics.rateLimited();
         if (this.#guard.streak === 1) {
           this.#options.logger.warn("rate_limited", {
-            remote: this.#remote,
+            remote: this.#remote(),
             nick: this.#user?.nick,
           });
           this.send(errorFrame(
@@ -478,6 +482,12 @@ export class Peer implements PeerSink, SessionPort {
       default:
         return assertNever(verdict);
     }
+  }
+
+  /** `host:port`, for the log: made when a line is logged, not kept by every idle peer. */
+  #remote(): string {
+    const addr = this.#conn.remoteAddr as Deno.NetAddr;
+    return `${addr.hostname}:${addr.port}`;
   }
 
   #hardClose(): void {

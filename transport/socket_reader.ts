@@ -72,29 +72,67 @@ export class SocketReader {
   }
 
   /**
+   * Starts framing, with `first` a chunk already read (to sniff the wire format) or null:
+   * returns the frames `first` completed, or null if none. Then {@linkcode fill} and
+   * {@linkcode took} alternate until EOF or {@linkcode failed}.
+   */
+  start(first: Uint8Array | null, options: { maxFrame: number }): FrameBatch | null {
+    this.#decoder = new FrameDecoder(options);
+    return first === null ? null : this.#decode(first);
+  }
+
+  /**
+   * Reads once: resolves with how many bytes came, or null at EOF. It is the socket's own
+   * promise, with no async function or generator around it: a parked peer holds nothing more.
+   */
+  fill(): Promise<number | null> {
+    this.#reading = this.#buffer;
+    return this.#conn.read(this.#reading);
+  }
+
+  /** The frames completed by the `n` bytes the last {@linkcode fill} read, or null if none. */
+  took(n: number): FrameBatch | null {
+    const buffer = this.#reading;
+    if (buffer === null || n <= 0) return null;
+    this.#reading = null;
+    return this.#decode(this.#got(buffer, n));
+  }
+
+  /** True once a frame was too large: read no more. */
+  get failed(): boolean {
+    return this.#decoder?.failed ?? false;
+  }
+
+  #decoder: FrameDecoder | null = null;
+  /** The buffer the pending {@linkcode fill} reads into (#buffer may be resized after). */
+  #reading: Uint8Array | null = null;
+
+  #decode(chunk: Uint8Array): FrameBatch | null {
+    const decoder = this.#decoder;
+    if (decoder === null) throw new Error("SocketReader.start was not called");
+    const frames = decoder.push(chunk);
+    return frames.length === 0 ? null : { frames, more: this.#full || decoder.buffered > 0 };
+  }
+
+  /**
    * Frame batches: each holds the frames one read completed, so a consumer can handle them
    * synchronously. `more` is true when the same burst of input evidently goes on (the read
    * filled the buffer, or stopped inside a frame), which is how a paste split across reads is
    * kept together. `first` is a chunk already read (to sniff the wire format). Ends at EOF or
-   * after a `too_large`.
+   * after a `too_large`. A peer drives {@linkcode start}, {@linkcode fill} and
+   * {@linkcode took} itself instead, which parks no generator while the connection is idle.
    */
   async *frames(
     first: Uint8Array | null,
     options: { maxFrame: number },
   ): AsyncGenerator<FrameBatch> {
-    const decoder = new FrameDecoder(options);
-    let chunk = first;
+    let batch = this.start(first, options);
     while (true) {
-      if (chunk !== null) {
-        const frames = decoder.push(chunk);
-        if (frames.length > 0) yield { frames, more: this.#full || decoder.buffered > 0 };
-        if (decoder.failed) return;
-      }
-      // Read inline rather than through read(): one suspended function less per idle peer.
-      const buffer = this.#buffer;
-      const n = await this.#conn.read(buffer);
+      if (batch !== null) yield batch;
+      if (this.failed) return;
+      const n = await this.fill();
       if (n === null) return;
-      chunk = n > 0 ? this.#got(buffer, n) : null;
+      batch = this.took(n);
     }
   }
 }
