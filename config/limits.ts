@@ -47,8 +47,11 @@ export const SLOW_WRITE_GRACE_MS = 500;
 /** Malformed frames a connection may send before it is closed as a protocol offender. */
 export const MAX_BAD_FRAMES = 10;
 
-/** Smallest read buffer: what every idle connection holds in its one pending read. */
-export const READ_BUFFER_MIN_BYTES = 1024;
+/**
+ * Smallest read buffer: what every idle connection holds in its one pending read. A hello fits;
+ * the buffer doubles as soon as reads come back full, so busy peers pay one or two small reads.
+ */
+export const READ_BUFFER_MIN_BYTES = 256;
 
 /** Largest read buffer, reached only while reads keep coming back full. */
 export const READ_BUFFER_MAX_BYTES = 16 * 1024;
