@@ -11,9 +11,13 @@ Deno.test("the queue refuses a stalled peer at the cap, and lets a draining one 
   const q = new OutboundQueue({ cap: 100, burstFactor: 4, graceMs: 500, now: () => now });
   let release: () => void = () => {};
   const writes: number[] = [];
-  const drained = q.drain((b) => {
-    writes.push(b.length);
-    return new Promise<void>((resolve) => (release = resolve));
+  q.start({
+    write: (b) => {
+      writes.push(b.length);
+      return new Promise<number>((resolve) => (release = () => resolve(b.length)));
+    },
+  }, (error) => {
+    throw error;
   });
   assert.ok(q.push(bytes(60)));
   await Promise.resolve(); // the writer takes those 60 bytes and blocks
@@ -35,7 +39,7 @@ Deno.test("the queue refuses a stalled peer at the cap, and lets a draining one 
   await new Promise((r) => setTimeout(r, 0));
   q.end();
   release();
-  await drained;
+  await q.stopped();
   assert.deepEqual(writes, [60, 231], "what waited was coalesced into one write");
 });
 

@@ -39,10 +39,10 @@ export interface OutboundQueueOptions {
  * ```ts
  * const conn = await Deno.connect({ hostname: "127.0.0.1", port: 7342 });
  * const q = new OutboundQueue({ cap: 1024, burstFactor: 4, graceMs: 500 });
- * const done = q.drain((bytes) => conn.write(bytes).then(() => {}));
+ * q.start(conn, (error) => console.error(error));
  * q.push(new TextEncoder().encode("hi\n")); // true: queued
  * q.end();
- * await done;
+ * await q.stopped();
  * ```
  */
 export class OutboundQueue {
@@ -109,19 +109,6 @@ export class OutboundQueue {
     this.#chunks = [];
     this.#queued = 0;
     this.#schedule();
-  }
-
-  /**
-   * Starts the writer; resolves once {@linkcode end} was called and everything was written, or
-   * after {@linkcode abort}; rejects if a write fails. A peer uses {@linkcode start} instead,
-   * which keeps no promise pending while the connection is idle.
-   */
-  drain(write: (bytes: Uint8Array) => Promise<void>): Promise<void> {
-    const { promise, resolve, reject } = Promise.withResolvers<void>();
-    this.start({ write: (bytes) => write(bytes).then(() => bytes.length) }, reject);
-    // After a failure, reject has already settled the promise and this does nothing.
-    void this.stopped().then(resolve);
-    return promise;
   }
 
   /**

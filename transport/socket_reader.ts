@@ -30,8 +30,12 @@ export interface Readable {
  * ```ts
  * const conn = await Deno.connect({ hostname: "127.0.0.1", port: 7342 });
  * const reader = new SocketReader(conn);
- * for await (const batch of reader.frames(null, { maxFrame: 65536 })) {
- *   console.log(batch.frames.length, batch.more);
+ * let batch = reader.start(null, { maxFrame: 65536 });
+ * while (!reader.failed) {
+ *   if (batch !== null) console.log(batch.frames.length, batch.more);
+ *   const n = await reader.fill();
+ *   if (n === null) break;
+ *   batch = reader.took(n);
  * }
  * ```
  */
@@ -112,27 +116,5 @@ export class SocketReader {
     if (decoder === null) throw new Error("SocketReader.start was not called");
     const frames = decoder.push(chunk);
     return frames.length === 0 ? null : { frames, more: this.#full || decoder.buffered > 0 };
-  }
-
-  /**
-   * Frame batches: each holds the frames one read completed, so a consumer can handle them
-   * synchronously. `more` is true when the same burst of input evidently goes on (the read
-   * filled the buffer, or stopped inside a frame), which is how a paste split across reads is
-   * kept together. `first` is a chunk already read (to sniff the wire format). Ends at EOF or
-   * after a `too_large`. A peer drives {@linkcode start}, {@linkcode fill} and
-   * {@linkcode took} itself instead, which parks no generator while the connection is idle.
-   */
-  async *frames(
-    first: Uint8Array | null,
-    options: { maxFrame: number },
-  ): AsyncGenerator<FrameBatch> {
-    let batch = this.start(first, options);
-    while (true) {
-      if (batch !== null) yield batch;
-      if (this.failed) return;
-      const n = await this.fill();
-      if (n === null) return;
-      batch = this.took(n);
-    }
   }
 }
