@@ -15,12 +15,13 @@ import {
   type TlsFiles,
 } from "./config/server_config.ts";
 import { Hub } from "./core/hub.ts";
+import { roomKey } from "./core/room.ts";
 import { BanList } from "./core/moderation.ts";
 import type { RejectReason, SockchatMetrics } from "./metrics/sockchat_metrics.ts";
 import { NDJSON } from "./protocol/ndjson/encode.ts";
 import { AddressBudget } from "./security/address_budget.ts";
 import { HISTORY_READ_BURST_SECONDS } from "./config/security_limits.ts";
-import { SqliteHistory } from "./store/sqlite/history.ts";
+import { ThreadedHistory } from "./store/sqlite/threaded.ts";
 import { Door } from "./transport/door.ts";
 import type { Link } from "./transport/link.ts";
 import { Peer, type PeerMetrics, type PeerOptions, type SessionOpener } from "./transport/peer.ts";
@@ -101,7 +102,7 @@ export function startServer(options: ServerOptions = {}): ChatServer {
   // The context explains a key that does not match its certificate (as a TlsError), before
   // anything is bound.
   const tlsContext = config.tls === undefined ? null : serverTlsContext(config.tls);
-  const store = openStore(config, (key) => hub.room(key) !== undefined);
+  const store = openStore(config, () => Array.from(hub.rooms, (room) => roomKey(room.name)));
   const hub = new Hub({
     maxUsers: config.maxUsers,
     maxFrame: config.maxFrame,
@@ -167,7 +168,7 @@ export function startServer(options: ServerOptions = {}): ChatServer {
       }),
     );
   } catch (error) {
-    store.close();
+    void store.close();
     throw error;
   }
   const [native] = listeners;
@@ -224,7 +225,7 @@ export function startServer(options: ServerOptions = {}): ChatServer {
       clearTimeout(timer);
       clearInterval(sweep);
       try {
-        store.close();
+        await store.close();
       } catch (error) {
         logger.error("store_close_failed", { error: String(error) });
       }
@@ -250,17 +251,23 @@ export function startServer(options: ServerOptions = {}): ChatServer {
   };
 }
 
-/** The history store the settings ask for; `roomInUse` tells its upkeep which rooms are live. */
-function openStore(config: ServerConfig, roomInUse: (key: string) => boolean): SqliteHistory {
+/**
+ * The history store the settings ask for, on its own thread; `roomsInUse` tells its upkeep which
+ * rooms are live.
+ */
+function openStore(
+  config: ServerConfig,
+  roomsInUse: () => Iterable<string>,
+): ThreadedHistory {
   const { logger } = config;
-  return new SqliteHistory({
+  return new ThreadedHistory({
     path: config.db,
     retention: config.retention,
     sync: config.sync,
     maxBytes: config.maxDbBytes,
     maxAgeMs: config.maxAgeMs,
     // Upkeep runs on a timer, long after the hub exists.
-    roomInUse,
+    roomsInUse,
     // A side path: its failures are logged and retried, never fatal.
     onUpkeepError: (error) => logger.warn("store_upkeep_failed", { error: error.message }),
     fault: config.storeFault,

@@ -72,7 +72,7 @@ export interface ServerOptions {
    * forgotten. 0: keep them. @default 7776000000 (90 days)
    */
   maxAgeMs?: number;
-  /** Test hook: the database behaves as on a full disk, or as read-only. @default none */
+  /** Test hook: the database behaves as on a full disk, as read-only, or as a stalled disk. @default none */
   storeFault?: StoreFault;
   /** Serve TLS with this certificate and key (PEM text). @default plain TCP */
   tls?: TlsFiles;

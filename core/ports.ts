@@ -83,8 +83,8 @@ export interface HistoryStore {
   topic(room: string): Awaitable<string>;
   /** Saves a room's topic. */
   setTopic(room: string, topic: string): Awaitable<void>;
-  /** Releases the store. */
-  close(): void;
+  /** Releases the store; an engine that writes elsewhere resolves once its writes are done. */
+  close(): Awaitable<void>;
 }
 
 /** A per-address allowance of bytes read from the history store. */

@@ -15,9 +15,13 @@ export type SyncMode = "normal" | "full";
 /**
  * A fault to simulate, for tests: `full` keeps the file from growing past its size at open, as a
  * full disk would (SQLite's `max_page_count`: writes that need a new page fail with "database or
- * disk is full"); `read-only` refuses every write (`query_only`).
+ * disk is full"); `read-only` refuses every write (`query_only`); `slow` makes every append take
+ * {@linkcode SLOW_FAULT_MS} longer, as a stalled disk would (the thread that commits waits).
  */
-export type StoreFault = "full" | "read-only";
+export type StoreFault = "full" | "read-only" | "slow";
+
+/** How much longer each append takes under the `slow` fault. */
+export const SLOW_FAULT_MS = 300;
 
 /** Tables and indexes, by name, in creation order. */
 const SCHEMA: readonly (readonly [string, string])[] = [

@@ -16,7 +16,14 @@ import {
   STORE_UPKEEP_BATCHES,
   STORE_UPKEEP_INTERVAL_MS,
 } from "../../config/limits.ts";
-import { guarded, inTransaction, openDatabase, type StoreFault, type SyncMode } from "./db.ts";
+import {
+  guarded,
+  inTransaction,
+  openDatabase,
+  SLOW_FAULT_MS,
+  type StoreFault,
+  type SyncMode,
+} from "./db.ts";
 import { StoreBounds } from "./bounds.ts";
 import { SqliteModeration } from "./moderation.ts";
 import { type StoreError, storeError } from "../store_error.ts";
@@ -55,7 +62,7 @@ export interface SqliteHistoryOptions {
   onUpkeepError?: (error: StoreError) => void;
   /** Clock, in milliseconds since the epoch. @default Date.now */
   now?: () => number;
-  /** Test hook: simulate a full disk or a read-only database from the start. @default none */
+  /** Test hook: simulate a full disk, a read-only database or a stalled disk. @default none */
   fault?: StoreFault;
 }
 
@@ -90,6 +97,7 @@ export class SqliteHistory implements HistoryStore {
   #unsavedNextId = 0;
   #upkeepTimer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
+  readonly #fault: StoreFault | undefined;
 
   /**
    * Opens (or creates) the database and starts the upkeep timer. Throws a StoreError naming
@@ -98,6 +106,7 @@ export class SqliteHistory implements HistoryStore {
   constructor(options: SqliteHistoryOptions) {
     this.#now = options.now ?? Date.now;
     this.#db = openDatabase(options.path, options.sync ?? "normal", this.#now(), options.fault);
+    this.#fault = options.fault;
     this.#onUpkeepError = options.onUpkeepError ?? (() => {});
     this.#upkeepIntervalMs = options.upkeepIntervalMs ?? STORE_UPKEEP_INTERVAL_MS;
     this.#bounds = new StoreBounds(this.#db, {
@@ -174,6 +183,9 @@ export class SqliteHistory implements HistoryStore {
       if (unsaved !== 0) this.#setNextId.run(unsaved);
     });
     if (this.#unsavedNextId === unsaved) this.#unsavedNextId = 0;
+    if (this.#fault === "slow") {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, SLOW_FAULT_MS);
+    }
   }
 
   /** Drops all but the newest `retention` messages of a room right away. */

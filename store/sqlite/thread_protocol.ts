@@ -1,0 +1,67 @@
+/**
+ * What the server thread and the store thread say to each other (threaded.ts and
+ * history_thread.ts). Appends, the hot path, go through shared memory: the server thread writes
+ * one packed batch (batch_codec.ts) and wakes the store thread with `Atomics.notify`; the store
+ * thread commits it and answers the same way. A round trip so costs a few microseconds, where a
+ * `postMessage` costs tens. Everything else (reads, topics, upkeep, close) is a message.
+ *
+ * @module
+ */
+
+import type { StoreFault, SyncMode } from "./db.ts";
+
+/** Int32 slots at the start of the shared buffer. */
+export const SLOT = {
+  /** Sequence number of the newest append request written (server thread). */
+  request: 0,
+  /** Sequence number of the newest append answered (store thread). */
+  done: 1,
+  /** Bytes of the request. */
+  length: 2,
+  /** 0 when the append committed, else the bytes of the error's message. */
+  status: 3,
+} as const;
+
+/** Where the error message of a failed append is written. */
+export const ERROR_OFFSET = 64;
+/** Room for that message. */
+export const ERROR_BYTES = 1024;
+/** Where the request bytes start. */
+export const REQUEST_OFFSET: number = ERROR_OFFSET + ERROR_BYTES;
+/**
+ * Room for one packed batch in shared memory (pages are touched only as far as batches reach).
+ * A bigger batch, which takes many maximum-size messages at once, goes as a message instead.
+ */
+export const REQUEST_BYTES = 4 * 1024 * 1024;
+
+/** The engine's settings, as they cross to the store thread (no functions). */
+export interface ThreadSettings {
+  /** Database file, or `:memory:`. */
+  path: string;
+  /** Messages kept per room. */
+  retention: number;
+  /** How hard each commit is pushed to disk. */
+  sync: SyncMode;
+  /** Byte cap (0: none). */
+  maxBytes: number;
+  /** Age limit in ms (0: none). */
+  maxAgeMs: number;
+  /** A simulated fault, for tests. */
+  fault?: StoreFault;
+}
+
+/** A message to the store thread. Every one is answered with a {@linkcode Reply} of its `id`. */
+export type Request =
+  | { op: "open"; id: number; settings: ThreadSettings; shared: SharedArrayBuffer }
+  | { op: "append"; id: number; bytes: Uint8Array }
+  | { op: "recent"; id: number; room: string; limit: number; maxBytes: number }
+  | { op: "after"; id: number; room: string; afterId: number; limit: number; maxBytes: number }
+  | { op: "topic"; id: number; room: string }
+  | { op: "setTopic"; id: number; room: string; topic: string }
+  | { op: "upkeep"; id: number; live: string[]; nextId: number }
+  | { op: "close"; id: number; nextId: number };
+
+/** The store thread's answer: a value, or the failure's message (a StoreError's clause). */
+export type Reply =
+  | { id: number; ok: true; value?: unknown; errors?: string[] }
+  | { id: number; ok: false; error: string };

@@ -1,0 +1,313 @@
+/**
+ * {@linkcode HistoryStore} on SQLite, run on a store thread (history_thread.ts) so that no
+ * commit, fsync, checkpoint, history read or upkeep ever blocks the server's event loop. The
+ * engine is the same {@linkcode SqliteHistory}; this is its asynchronous front.
+ *
+ * - **Appends** cross in shared memory (thread_protocol.ts): one packed batch at a time, the
+ *   next waiting for the one before it, so batches said while a commit is in progress are
+ *   committed together (group commit). An append resolves only once its transaction committed:
+ *   "acknowledged means stored" holds as before.
+ * - **Reads, topics and upkeep** are messages. Upkeep runs on a timer here, because only the
+ *   server thread knows which rooms are in use.
+ * - **Bans and mutes** stay on a second connection on the server thread (`moderation`): they
+ *   are read from memory and written rarely, by operators.
+ *
+ * @module
+ */
+
+import type { HistorySlice, HistoryStore, StoredMessage } from "../../core/ports.ts";
+import { STORE_UPKEEP_BACKLOG_DELAY_MS, STORE_UPKEEP_INTERVAL_MS } from "../../config/limits.ts";
+import { StoreError } from "../store_error.ts";
+import { encodeBatch } from "./batch_codec.ts";
+import { SqliteHistory, type SqliteHistoryOptions } from "./history.ts";
+import type { SqliteModeration } from "./moderation.ts";
+import {
+  ERROR_BYTES,
+  ERROR_OFFSET,
+  type Reply,
+  type Request,
+  REQUEST_BYTES,
+  REQUEST_OFFSET,
+  SLOT,
+} from "./thread_protocol.ts";
+
+/** How long `close` waits for the store thread to finish its work and close the file. */
+const CLOSE_TIMEOUT_MS = 10_000;
+
+/** Options for {@linkcode ThreadedHistory}. */
+export interface ThreadedHistoryOptions
+  extends Omit<SqliteHistoryOptions, "roomInUse" | "now" | "upkeepIntervalMs"> {
+  /** The keys of the rooms in use now (never forgotten by upkeep). @default none */
+  roomsInUse?: () => Iterable<string>;
+  /** How often upkeep runs; 0: never. @default 600000 */
+  upkeepIntervalMs?: number;
+}
+
+/** An append waiting for its turn in shared memory. */
+interface Append {
+  bytes: Uint8Array;
+  done: PromiseWithResolvers<void>;
+}
+
+/** Distributive `Omit`, so that each request keeps its own fields. */
+type WithoutId<T> = T extends unknown ? Omit<T, "id"> : never;
+
+/**
+ * SQLite history on its own thread.
+ *
+ * @example
+ * ```ts
+ * const store = new ThreadedHistory({ path: ":memory:", retention: 100 });
+ * await store.append([{ id: store.nextId(), room: "#lobby", from: "ann", text: "hi", ts: 0 }]);
+ * (await store.recent("#lobby", 10)).messages.length; // 1
+ * await store.close();
+ * ```
+ */
+export class ThreadedHistory implements HistoryStore {
+  /** The bans and mutes tables, on the server thread's own connection. */
+  readonly moderation: SqliteModeration;
+  readonly #local: SqliteHistory;
+  readonly #worker: Worker;
+  readonly #slots: Int32Array;
+  readonly #bytes: Uint8Array;
+  readonly #inMemory: boolean;
+  readonly #roomsInUse: () => Iterable<string>;
+  readonly #upkeepIntervalMs: number;
+  readonly #onUpkeepError: (error: StoreError) => void;
+  readonly #calls = new Map<number, PromiseWithResolvers<unknown>>();
+  readonly #appends: Append[] = [];
+  #appending = false;
+  /** The newest append asked for. */
+  #last: Append | null = null;
+  #requested = 0;
+  #callId = 0;
+  #unsavedNextId = 0;
+  #failure: StoreError | null = null;
+  #upkeepTimer: ReturnType<typeof setTimeout> | undefined;
+  #closing: Promise<void> | null = null;
+  readonly #started: Promise<unknown>;
+
+  /**
+   * Opens the database on this thread first (so that an unusable file is refused here, at
+   * once, with a StoreError naming the cause), then starts the store thread on it.
+   */
+  constructor(options: ThreadedHistoryOptions) {
+    // The server thread's connection: the schema, the id counter (read once), bans and mutes.
+    this.#local = new SqliteHistory({ ...options, upkeepIntervalMs: 0 });
+    this.moderation = this.#local.moderation;
+    this.#inMemory = options.path === ":memory:";
+    this.#roomsInUse = options.roomsInUse ?? (() => []);
+    this.#upkeepIntervalMs = options.upkeepIntervalMs ?? STORE_UPKEEP_INTERVAL_MS;
+    this.#onUpkeepError = options.onUpkeepError ?? (() => {});
+    const shared = new SharedArrayBuffer(REQUEST_OFFSET + REQUEST_BYTES);
+    this.#slots = new Int32Array(shared);
+    this.#bytes = new Uint8Array(shared);
+    this.#worker = new Worker(new URL("./history_thread.ts", import.meta.url).href, {
+      type: "module",
+    });
+    this.#worker.onmessage = (event: MessageEvent<Reply>) => this.#answer(event.data);
+    this.#worker.onerror = (event) => {
+      // An uncaught error there must not take this thread down with it.
+      event.preventDefault();
+      this.#fail(`the store thread stopped (${event.message})`);
+    };
+    this.#started = this.#call({
+      op: "open",
+      settings: {
+        path: options.path,
+        retention: options.retention,
+        sync: options.sync ?? "normal",
+        maxBytes: options.maxBytes ?? 0,
+        maxAgeMs: options.maxAgeMs ?? 0,
+        fault: options.fault,
+      },
+      shared,
+    });
+    this.#started.catch((error) => this.#fail((error as Error).message));
+    this.#scheduleUpkeep(this.#upkeepIntervalMs);
+  }
+
+  /** {@inheritDoc HistoryStore.append} */
+  append(messages: readonly StoredMessage[]): Promise<void> {
+    if (messages.length === 0) return Promise.resolve();
+    if (this.#failure !== null) return Promise.reject(this.#failure);
+    const unsaved = this.#unsavedNextId;
+    this.#unsavedNextId = 0;
+    const append = { bytes: encodeBatch(messages, unsaved), done: Promise.withResolvers<void>() };
+    this.#appends.push(append);
+    this.#last = append;
+    if (!this.#appending) this.#sendAppend();
+    return append.done.promise;
+  }
+
+  /** {@inheritDoc HistoryStore.saveNextId} */
+  saveNextId(nextId: number): void {
+    this.#unsavedNextId = Math.max(this.#unsavedNextId, nextId);
+  }
+
+  /** {@inheritDoc HistoryStore.nextId} */
+  nextId(): number {
+    return this.#local.nextId();
+  }
+
+  /** {@inheritDoc HistoryStore.recent} */
+  recent(room: string, limit: number, maxBytes = Infinity): Promise<HistorySlice> {
+    return this.#call({ op: "recent", room, limit, maxBytes }) as Promise<HistorySlice>;
+  }
+
+  /** {@inheritDoc HistoryStore.after} */
+  after(room: string, afterId: number, limit: number, maxBytes = Infinity): Promise<HistorySlice> {
+    return this.#call({ op: "after", room, afterId, limit, maxBytes }) as Promise<HistorySlice>;
+  }
+
+  /** {@inheritDoc HistoryStore.topic} */
+  topic(room: string): Promise<string> {
+    return this.#call({ op: "topic", room }) as Promise<string>;
+  }
+
+  /** {@inheritDoc HistoryStore.setTopic} */
+  async setTopic(room: string, topic: string): Promise<void> {
+    await this.#call({ op: "setTopic", room, topic });
+  }
+
+  /**
+   * One upkeep run on the store thread (see {@linkcode SqliteHistory.upkeep}); failures go to
+   * `onUpkeepError`. True if a backlog remains.
+   */
+  async upkeep(): Promise<boolean> {
+    const live = Array.from(this.#roomsInUse());
+    const nextId = this.#unsavedNextId;
+    this.#unsavedNextId = 0;
+    // Bans and mutes are on this thread's connection only when nothing is shared through a file.
+    if (this.#inMemory) this.#local.upkeep();
+    return await this.#call({ op: "upkeep", live, nextId }) as boolean;
+  }
+
+  /**
+   * Finishes the appends already asked for, writes the id counter, closes the file and stops
+   * the store thread. Resolves when all that is done (or after a timeout).
+   */
+  close(): Promise<void> {
+    return this.#closing ??= this.#close();
+  }
+
+  async #close(): Promise<void> {
+    clearTimeout(this.#upkeepTimer);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      const finished = (async () => {
+        // The appends first: they settle in order, so the last one settles last. Their
+        // failures were their callers' to hear.
+        await this.#last?.done.promise.catch(() => {});
+        if (this.#failure === null) {
+          await this.#call({ op: "close", nextId: this.#unsavedNextId }).catch(() => {});
+        }
+      })();
+      await Promise.race([
+        finished,
+        new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_TIMEOUT_MS))),
+      ]);
+    } finally {
+      clearTimeout(timer);
+      this.#worker.terminate();
+      this.#fail("the database is closed");
+      this.#local.close();
+    }
+  }
+
+  /** Writes the next append into shared memory and wakes the store thread. */
+  #sendAppend(): void {
+    const append = this.#appends.shift();
+    if (append === undefined) {
+      this.#appending = false;
+      return;
+    }
+    if (this.#failure !== null) {
+      append.done.reject(this.#failure);
+      this.#sendAppend();
+      return;
+    }
+    this.#appending = true;
+    if (append.bytes.length > REQUEST_BYTES) {
+      // Too big for shared memory: the same bytes, as a message.
+      this.#call({ op: "append", bytes: append.bytes }).then(
+        () => this.#appended(append, 0),
+        (error) => this.#appended(append, 0, error as StoreError),
+      );
+      return;
+    }
+    const slots = this.#slots;
+    this.#bytes.set(append.bytes, REQUEST_OFFSET);
+    Atomics.store(slots, SLOT.length, append.bytes.length);
+    const request = ++this.#requested;
+    Atomics.store(slots, SLOT.request, request);
+    Atomics.notify(slots, SLOT.request);
+    const waiting = Atomics.waitAsync(slots, SLOT.done, request - 1);
+    const answered = () => {
+      // Woken without an answer: the store thread failed (see #fail).
+      if (Atomics.load(slots, SLOT.done) !== request) {
+        this.#appended(append, 0, this.#failure ?? new StoreError("the store thread stopped"));
+      } else this.#appended(append, Atomics.load(slots, SLOT.status));
+    };
+    if (waiting.async) void waiting.value.then(answered);
+    else answered();
+  }
+
+  /** Settles an append from its status (0: committed) and sends the next. */
+  #appended(append: Append, status: number, error?: StoreError): void {
+    if (error !== undefined) append.done.reject(error);
+    else if (status === 0) append.done.resolve();
+    else {
+      const text = new TextDecoder().decode(
+        this.#bytes.slice(ERROR_OFFSET, ERROR_OFFSET + Math.min(status, ERROR_BYTES)),
+      );
+      append.done.reject(new StoreError(text));
+    }
+    this.#sendAppend();
+  }
+
+  /** Sends a request to the store thread; resolves with its answer. */
+  #call(request: WithoutId<Request>): Promise<unknown> {
+    if (this.#failure !== null) return Promise.reject(this.#failure);
+    const id = ++this.#callId;
+    const call = Promise.withResolvers<unknown>();
+    this.#calls.set(id, call);
+    this.#worker.postMessage({ ...request, id });
+    return call.promise;
+  }
+
+  #answer(reply: Reply): void {
+    const call = this.#calls.get(reply.id);
+    if (call === undefined) return;
+    this.#calls.delete(reply.id);
+    if (reply.ok) {
+      for (const message of reply.errors ?? []) this.#onUpkeepError(new StoreError(message));
+      call.resolve(reply.value);
+    } else call.reject(new StoreError(reply.error));
+  }
+
+  /** Fails everything waiting and everything asked for from now on, with `cause`. */
+  #fail(cause: string): void {
+    if (this.#failure !== null) return;
+    const failure = this.#failure = new StoreError(cause);
+    for (const call of this.#calls.values()) call.reject(failure);
+    this.#calls.clear();
+    // The append in shared memory (if any) may never be answered now.
+    if (this.#appending) Atomics.notify(this.#slots, SLOT.done);
+  }
+
+  #scheduleUpkeep(delay: number): void {
+    if (this.#upkeepIntervalMs === 0 || this.#closing !== null) return;
+    this.#upkeepTimer = setTimeout(async () => {
+      let more = false;
+      try {
+        more = await this.upkeep();
+      } catch (error) {
+        this.#onUpkeepError(error as StoreError);
+      }
+      this.#scheduleUpkeep(more ? STORE_UPKEEP_BACKLOG_DELAY_MS : this.#upkeepIntervalMs);
+    }, delay);
+    // Upkeep alone must not keep a process alive.
+    Deno.unrefTimer(this.#upkeepTimer);
+  }
+}
