@@ -41,6 +41,14 @@ export const DEFAULT_MAX_QUEUE_BYTES = 512 * 1024;
  */
 export const QUEUE_BURST_FACTOR = 4;
 
+/**
+ * Text (in UTF-16 code units, about bytes) one batch of room messages may hold: messages said
+ * while a commit is in progress are committed and relayed together, and each reader's queue
+ * takes a room's share of a batch as one buffer, so a batch stays far below a queue's cap. A
+ * batch always takes at least one message; the rest wait for the next.
+ */
+export const MAX_BATCH_TEXT = 64 * 1024;
+
 /** A client whose socket accepted nothing for this long, with its queue past the cap, is slow. */
 export const SLOW_WRITE_GRACE_MS = 500;
 

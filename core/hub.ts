@@ -244,12 +244,12 @@ export class Hub implements ModeratorHost {
 
   /** Puts `user` in a room, creating it if needed, and replays its recent history. */
   join(user: User, name: string, ref?: string): Awaitable<Room | null> {
-    return this.#after(() => this.#rooms.join(user, name, ref));
+    return this.#after(user, null, () => this.#rooms.join(user, name, ref));
   }
 
   /** Takes `user` out of a room, telling its members. */
   part(user: User, name: string, ref?: string): Awaitable<boolean> {
-    return this.#after(() => this.#rooms.part(user, name, ref));
+    return this.#after(user, false, () => this.#rooms.part(user, name, ref));
   }
 
   /**
@@ -257,32 +257,34 @@ export class Hub implements ModeratorHost {
    * the address's history allowance; returns how many, or -1 if the allowance is spent.
    */
   history(user: User, room: Room, count: number, ref?: string): Awaitable<number> {
-    return this.#after(() => this.#rooms.history(user, room, count, ref));
+    return this.#after(user, 0, () => this.#rooms.history(user, room, count, ref));
   }
 
   /** Changes a user's nick and tells everyone who shares a room with them. */
   rename(user: User, wanted: string, ref?: string): Awaitable<boolean> {
-    return this.#after(() => this.#logins.rename(user, wanted, ref));
+    return this.#after(user, false, () => this.#logins.rename(user, wanted, ref));
   }
 
   /** Sends a direct message that only `to` sees; the author gets an ack. Not stored. */
   direct(user: User, toNick: string, text: string, ref?: string): Awaitable<void> {
-    return this.#after(() => direct(this.#direct, user, toNick, text, ref));
+    return this.#after(user, undefined, () => direct(this.#direct, user, toNick, text, ref));
   }
 
   /** Sets a room's topic, saves it, and tells the room. */
   setTopic(user: User, room: Room, topic: string, ref?: string): Awaitable<void> {
-    return this.#after(() => this.#rooms.setTopic(user, room, topic, ref));
+    return this.#after(user, undefined, () => this.#rooms.setTopic(user, room, topic, ref));
   }
 
   /** Removes a user from every room and from the server, telling the rooms why. Idempotent. */
   logout(user: User, reason: LeaveReason): Awaitable<void> {
     if (!user.online) return;
-    // What they said before goes first (at once, unless an earlier event waits for the store).
+    // What they said before goes first.
     this.#flushInBackground();
-    // Off the queue at once: the user is gone for everyone from now on, even while an earlier
-    // event waits for the store; what they said before is still committed and relayed.
-    this.#rooms.logout(user, reason);
+    // Offline at once: their nick is free and nothing reaches them from now on. Their rooms
+    // hear of it in order, after what was said before (at once with an in-process store).
+    this.#rooms.depart(user);
+    const left = this.#serial.run(() => this.#rooms.leaveAll(user, reason));
+    if (left instanceof Promise) left.catch(() => {});
   }
 
   /**
@@ -295,9 +297,13 @@ export class Hub implements ModeratorHost {
     if (flushed instanceof Promise) flushed.catch(() => {});
   }
 
-  /** Runs `event` in order, after the messages queued before it are committed and relayed. */
-  #after<T>(event: () => Awaitable<T>): Awaitable<T> {
-    return this.#serial.run(() => then(this.#relay.flush(), event));
+  /**
+   * Runs `user`'s `event` in order, after the messages queued before it are committed and
+   * relayed. A user who has left by then (their event waited for the store) gets `gone`
+   * instead: nothing they asked for may bring them back (a rename would register them again).
+   */
+  #after<T>(user: User, gone: T, event: () => Awaitable<T>): Awaitable<T> {
+    return this.#serial.run(() => then(this.#relay.flush(), () => (user.online ? event() : gone)));
   }
 
   /** Says goodbye to everyone and closes their connections; refuses new logins from now on. */

@@ -181,13 +181,21 @@ export class Logins {
       wanted.set(roomKey(name), { name, lastSeen });
     }
     if (wanted.size === 0) wanted.set(roomKey(LOBBY), { name: LOBBY });
-    const entries: { room: Room; lastSeen?: number }[] = [];
+    const entries: RoomEntry[] = [];
     const refused: string[] = [];
     for (const { name, lastSeen } of wanted.values()) {
       const room = this.#options.registry.roomFor(name);
       if (room === null) refused.push(name);
       else entries.push({ room, lastSeen });
     }
+    return then(
+      this.#options.registry.loaded(entries.map((e) => e.room)),
+      () => this.#greet(user, entries, refused),
+    );
+  }
+
+  /** Sends the welcome, then rejoins the rooms one by one, each with its replay. */
+  #greet(user: User, entries: RoomEntry[], refused: string[]): Awaitable<void> {
     const { maxFrame, maxUsers } = this.#options;
     send(user, {
       type: "welcome",
@@ -220,6 +228,12 @@ export class Logins {
     };
     return replayFrom(0);
   }
+}
+
+/** A room a login enters, and the last message id the client saw there (for a resume). */
+interface RoomEntry {
+  room: Room;
+  lastSeen?: number;
 }
 
 /** A refused login; every refusal at login ends the connection. */

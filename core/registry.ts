@@ -9,6 +9,7 @@
 import { MAX_ROOMS, ROOM_LIST_CACHE_MS } from "../config/limits.ts";
 import { type ErrorFrame, errorFrame, LOBBY } from "../protocol/frames.ts";
 import { displayNick, nickKey, nickProblem } from "./nick.ts";
+import type { Awaitable } from "./awaitable.ts";
 import type { HistoryStore } from "./ports.ts";
 import { Room, roomKey } from "./room.ts";
 import type { User } from "./user.ts";
@@ -27,6 +28,8 @@ import type { User } from "./user.ts";
  */
 export class Registry {
   readonly #store: Pick<HistoryStore, "topic">;
+  /** Rooms whose saved topic is still being read (a store across the network). */
+  readonly #loading = new Map<Room, Promise<void>>();
   readonly #users: Map<string, User> = new Map();
   readonly #rooms: Map<string, Room> = new Map();
   #roomList: Room[] | null = null;
@@ -117,11 +120,26 @@ export class Registry {
     try {
       const topic = this.#store.topic(room.name);
       if (!(topic instanceof Promise)) room.topic = topic;
-      else topic.then((t) => (room.topic ||= t), () => {});
+      else {
+        const loaded = topic.then((t) => void (room.topic ||= t), () => {});
+        this.#loading.set(room, loaded);
+        void loaded.then(() => this.#loading.delete(room));
+      }
     } catch {
       // no topic
     }
     return room;
+  }
+
+  /**
+   * Settles once these rooms know their saved topic: at once (no promise) unless a store
+   * across the network is still reading one. Joins wait for it, so a new room's first
+   * members are told its topic.
+   */
+  loaded(rooms: readonly Room[]): Awaitable<void> {
+    if (this.#loading.size === 0) return;
+    const waiting = rooms.map((room) => this.#loading.get(room)).filter((p) => p !== undefined);
+    if (waiting.length > 0) return Promise.all(waiting).then(() => {});
   }
 
   /** Forgets `room` if nobody is left in it and it is not the lobby; true if it did. */

@@ -9,6 +9,7 @@
 
 import type { Awaitable } from "./awaitable.ts";
 import type { ServerFrame } from "../protocol/frames.ts";
+import { MAX_BATCH_TEXT } from "../config/limits.ts";
 import { Outgoing, OutgoingBatch } from "../protocol/outgoing.ts";
 import { sanitizeMessageText } from "../security/unicode.ts";
 import { reply, send } from "./deliver.ts";
@@ -102,6 +103,8 @@ export class Relay {
   readonly #onCommit: (seconds: number) => void;
   readonly #schedule: () => void;
   #pending: PendingMessage[] = [];
+  /** Text in `#pending`, in UTF-16 code units. */
+  #pendingText = 0;
   #nextId: number;
 
   /** A relay with nothing queued, handing out ids from where the store left off. */
@@ -152,6 +155,27 @@ export class Relay {
     if (action) stored.action = true;
     if (this.#pending.length === 0) this.#schedule();
     this.#pending.push({ stored, user, room, ref });
+    this.#pendingText += clean.length;
+  }
+
+  /** The next batch: what is pending, up to {@linkcode MAX_BATCH_TEXT} (at least one message). */
+  #take(): PendingMessage[] {
+    const pending = this.#pending;
+    if (this.#pendingText <= MAX_BATCH_TEXT) {
+      this.#pending = [];
+      this.#pendingText = 0;
+      return pending;
+    }
+    let text = pending[0].stored.text.length;
+    let n = 1;
+    while (n < pending.length && text + pending[n].stored.text.length <= MAX_BATCH_TEXT) {
+      text += pending[n++].stored.text.length;
+    }
+    this.#pending = pending.slice(n);
+    this.#pendingText -= text;
+    // The rest goes in the next batch, in order.
+    if (this.#pending.length > 0) this.#schedule();
+    return pending.slice(0, n);
   }
 
   /**
@@ -160,8 +184,7 @@ export class Relay {
    */
   flush(): Awaitable<void> {
     if (this.#pending.length === 0) return;
-    const batch = this.#pending;
-    this.#pending = [];
+    const batch = this.#take();
     const started = performance.now();
     const committed = () => {
       this.#onCommit((performance.now() - started) / 1000);

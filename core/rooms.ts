@@ -104,9 +104,11 @@ export class Rooms {
       reply(user, "too_many_rooms", `The server already has ${MAX_ROOMS} rooms.`, ref);
       return null;
     }
-    this.enter(user, room);
-    send(user, joinedFrame(room, user, ref));
-    return then(this.#options.reader.recent(user, room, this.#options.historyReplay), () => room);
+    return then(this.#registry.loaded([room]), () => {
+      this.enter(user, room);
+      send(user, joinedFrame(room, user, ref));
+      return then(this.#options.reader.recent(user, room, this.#options.historyReplay), () => room);
+    });
   }
 
   /** Takes `user` out of a room, telling its members. */
@@ -180,12 +182,26 @@ export class Rooms {
   /** Removes a user from every room and from the server, telling the rooms why. Idempotent. */
   logout(user: User, reason: LeaveReason): void {
     if (!user.online) return;
+    this.depart(user);
+    this.leaveAll(user, reason);
+  }
+
+  /**
+   * The first half of a logout: the user is offline and their nick free from now on, but they
+   * stay in their rooms (hearing nothing) until {@linkcode Rooms.leaveAll}, so that the rooms
+   * hear of it in order with what was said before.
+   */
+  depart(user: User): void {
     user.online = false;
     this.#registry.remove(user);
     // Ignores that followed this person now hold the nick they leave with.
     for (const ignorer of user.ignoredBy) ignorer.ignores.wentAway(user);
     user.ignoredBy.clear();
     user.ignores.clear();
+  }
+
+  /** The second half of a logout: takes a departed user out of every room, telling them why. */
+  leaveAll(user: User, reason: LeaveReason): void {
     for (const room of [...user.rooms]) this.#leave(user, room, reason);
   }
 

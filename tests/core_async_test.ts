@@ -16,9 +16,9 @@ import { RecordingSink } from "./helpers/core.ts";
 import { MemoryLink, ndjsonOnly, testPeerOptions } from "./helpers/memory_link.ts";
 import { eventually } from "./helpers/wire.ts";
 
-function remoteHub() {
+function remoteHub(delayMs = 2) {
   const memory = new MemoryHistory();
-  const store = new DelayedHistory(memory, 2);
+  const store = new DelayedHistory(memory, delayMs);
   const hub = new Hub({
     maxUsers: 100,
     maxFrame: 65536,
@@ -101,4 +101,79 @@ Deno.test("Serial runs at once while idle, and in order behind a pending operati
   await Promise.all([first, second, third]);
   assert.deepEqual(order, ["second", "third"]);
   assert.equal(serial.run(() => "idle again"), "idle again");
+});
+
+Deno.test("over a remote store, a user who leaves hears nothing more, and the room hears their last words before the leave", async () => {
+  const { hub } = remoteHub();
+  const alice = await login(hub, "alice");
+  const bob = await login(hub, "bob");
+  alice.sink.take();
+  hub.say(bob.user, "#lobby", "last words");
+  await Promise.resolve(); // the commit is on its way
+  hub.logout(bob.user, "quit");
+  assert.equal(hub.user("bob"), undefined, "the nick is free at once");
+  await hub.flush();
+  await eventually(() => alice.sink.frames().some((f) => f.type === "leave"), "the leave");
+  assert.deepEqual(
+    alice.sink.take().map((f) => f.type === "msg" ? f.text : f.type),
+    ["last words", "leave"],
+    "the message first, then the leave",
+  );
+});
+
+Deno.test("over a remote store, an event that waited for the store does nothing for a user who left meanwhile", async () => {
+  const { hub } = remoteHub();
+  const alice = await login(hub, "alice");
+  const bob = await login(hub, "bob");
+  hub.say(alice.user, "#lobby", "holds the queue");
+  await Promise.resolve();
+  const renamed = hub.rename(bob.user, "robert"); // waits for the commit
+  const joined = hub.join(bob.user, "#rust");
+  hub.logout(bob.user, "dropped");
+  assert.equal(await renamed, false);
+  assert.equal(await joined, null);
+  assert.equal(hub.user("robert"), undefined, "no ghost registered under the new nick");
+  assert.equal(hub.user("bob"), undefined);
+  assert.equal(hub.userCount, 1);
+  assert.equal(hub.room("#rust"), undefined, "the room was never made for them");
+});
+
+Deno.test("over a remote store, a new room's first member is told its saved topic", async () => {
+  const memory = new MemoryHistory();
+  memory.setTopic("#rust", "kept topic");
+  const store = new DelayedHistory(memory, 2);
+  const hub = new Hub({
+    maxUsers: 100,
+    maxFrame: 65536,
+    serverName: "sockchat-test",
+    store,
+    replayBudgetBytes: 1 << 18,
+    bans: new BanList(memory.moderation, { mutes: memory.moderation }),
+  });
+  const alice = await login(hub, "alice");
+  await hub.join(alice.user, "#rust");
+  const joined = alice.sink.take().find((f) => f.type === "joined");
+  assert.equal(joined?.type === "joined" && joined.topic, "kept topic");
+  // A login that resumes the room is welcomed with it too.
+  const bob = new RecordingSink();
+  hub.logout(alice.user, "quit");
+  await hub.flush();
+  const result = await hub.login(bob, { version: 1, nick: "bob", resume: { "#rust": 0 } });
+  assert.ok(result.ok);
+  const welcome = bob.take().find((f) => f.type === "welcome");
+  assert.equal(welcome?.type === "welcome" && welcome.rooms[0].topic, "kept topic");
+});
+
+Deno.test("a connection that ends while its login waits for the store leaves no user behind", async () => {
+  const { hub } = remoteHub(200);
+  const link = new MemoryLink();
+  const peer = new Peer(link, testPeerOptions(hub), ndjsonOnly);
+  const running = peer.run();
+  link.sendLine({ type: "hello", v: 1, nick: "brief" });
+  await eventually(() => hub.user("brief") !== undefined, "the login to start");
+  assert.equal(link.frames().length, 0, "the welcome waits for the store");
+  peer.finish("dropped", false); // before the history read answers
+  await running;
+  await eventually(() => hub.userCount === 0, "the login to end in a logout");
+  assert.equal(hub.user("brief"), undefined);
 });

@@ -249,6 +249,8 @@ export class Peer implements PeerSink, SessionPort {
       nick: user.nick,
       mode: this.#codec.name,
     });
+    // The connection ended while the login waited for the store: it is over for the user too.
+    if (this.#finishing) this.#options.hub.logout(user, this.#reason);
   }
 
   /**
