@@ -5,6 +5,7 @@
  */
 
 import assert from "node:assert/strict";
+import { MAX_BATCH_TEXT } from "../config/limits.ts";
 import { Serial } from "../core/awaitable.ts";
 import { Hub } from "../core/hub.ts";
 import { BanList } from "../core/moderation.ts";
@@ -176,4 +177,25 @@ Deno.test("a connection that ends while its login waits for the store leaves no 
   await running;
   await eventually(() => hub.userCount === 0, "the login to end in a logout");
   assert.equal(hub.user("brief"), undefined);
+});
+
+Deno.test("a batch holds at most MAX_BATCH_TEXT of text; the rest is the next batch, in order", async () => {
+  const { hub, store } = remoteHub();
+  const alice = await login(hub, "alice");
+  const bob = await login(hub, "bob");
+  bob.sink.take();
+  const quarter = "q".repeat(MAX_BATCH_TEXT / 4);
+  // Exactly the limit: one append.
+  let before = store.appends;
+  for (let i = 0; i < 4; i++) hub.say(alice.user, "#lobby", quarter);
+  await hub.flush();
+  assert.equal(store.appends - before, 1, "exactly MAX_BATCH_TEXT is one batch");
+  // One character more: two appends, the messages still relayed in the order said.
+  before = store.appends;
+  for (let i = 0; i < 4; i++) hub.say(alice.user, "#lobby", quarter);
+  hub.say(alice.user, "#lobby", "z");
+  await hub.flush();
+  await eventually(() => texts(bob.sink.frames()).includes("z"), "the second batch");
+  assert.equal(store.appends - before, 2, "past the limit, the rest waits for the next batch");
+  assert.deepEqual(texts(bob.sink.take()).map((t) => t[0]), [..."qqqqqqqqz"]);
 });
