@@ -164,7 +164,7 @@ Deno.test("upkeep runs on the store thread and spares the rooms in use", async (
   }
 });
 
-Deno.test("packed batches keep every field, in any script, and refuse a truncated buffer", () => {
+Deno.test("packed batches keep every field, in any script, and refuse a truncated or foreign buffer", () => {
   const batch: StoredMessage[] = [
     message(1, "héllo 👋 مرحبا"),
     { ...message(2, "/me waves"), action: true },
@@ -172,5 +172,6 @@ Deno.test("packed batches keep every field, in any script, and refuse a truncate
   ];
   const bytes = encodeBatch(batch, 77);
   assert.deepEqual(decodeBatch(bytes), { messages: batch, nextId: 77 });
-  assert.throws(() => decodeBatch(bytes.subarray(0, bytes.length - 3)), RangeError);
+  assert.throws(() => decodeBatch(bytes.subarray(0, bytes.length - 3)), SyntaxError);
+  assert.throws(() => decodeBatch(new TextEncoder().encode("[1, 2]")), RangeError);
 });

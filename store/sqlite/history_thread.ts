@@ -27,6 +27,8 @@ let slots: Int32Array | null = null;
 let bytes: Uint8Array | null = null;
 /** The newest append request answered. */
 let answered = 0;
+/** Messages read so far (see SLOT.mail). */
+let mailRead = 0;
 
 const encoder = new TextEncoder();
 
@@ -38,37 +40,47 @@ function commit(packed: Uint8Array): void {
   store.append(messages);
 }
 
-/** Waits for the next append in shared memory, without blocking the thread's messages. */
-function awaitAppend(): void {
-  if (slots === null) return;
-  const waiting = Atomics.waitAsync(slots, SLOT.request, answered);
-  if (waiting.async) void waiting.value.then(serveAppend);
-  else serveAppend();
+/**
+ * Serves appends from shared memory, asleep on the bell between them, until a message is posted
+ * (or the store is closed): then it returns, so that the thread's event loop delivers the
+ * message; its handler comes back here. Sleeping in `Atomics.wait` wakes faster and cheaper than
+ * `Atomics.waitAsync`, which goes through the event loop.
+ */
+function serveAppends(): void {
+  for (;;) {
+    if (slots === null || Atomics.load(slots, SLOT.mail) !== mailRead) return;
+    const request = Atomics.load(slots, SLOT.request);
+    if (request !== answered) {
+      serveAppend(request);
+      continue;
+    }
+    const bell = Atomics.load(slots, SLOT.bell);
+    // Anything asked for after the checks above rang the bell after it was read: no lost wake-up.
+    if (Atomics.load(slots, SLOT.mail) !== mailRead) return;
+    if (Atomics.load(slots, SLOT.request) !== answered) continue;
+    Atomics.wait(slots, SLOT.bell, bell);
+  }
 }
 
-/** Commits the append waiting in shared memory, answers it, and waits for the next. */
-function serveAppend(): void {
+/** Commits the append `request` waiting in shared memory and answers it. */
+function serveAppend(request: number): void {
   if (slots === null || bytes === null) return;
-  const request = Atomics.load(slots, SLOT.request);
-  if (request !== answered) {
-    const length = Atomics.load(slots, SLOT.length);
-    let status = 0;
-    try {
-      // A copy: decoding straight from shared memory is not allowed.
-      commit(bytes.slice(REQUEST_OFFSET, REQUEST_OFFSET + length));
-    } catch (error) {
-      const { written } = encoder.encodeInto(
-        storeError(error).message.slice(0, ERROR_BYTES / 3),
-        bytes.subarray(ERROR_OFFSET, ERROR_OFFSET + ERROR_BYTES),
-      );
-      status = Math.max(1, written);
-    }
-    Atomics.store(slots, SLOT.status, status);
-    answered = request;
-    Atomics.store(slots, SLOT.done, request);
-    Atomics.notify(slots, SLOT.done);
+  const length = Atomics.load(slots, SLOT.length);
+  let status = 0;
+  try {
+    // A copy: decoding straight from shared memory is not allowed.
+    commit(bytes.slice(REQUEST_OFFSET, REQUEST_OFFSET + length));
+  } catch (error) {
+    const { written } = encoder.encodeInto(
+      storeError(error).message.slice(0, ERROR_BYTES / 3),
+      bytes.subarray(ERROR_OFFSET, ERROR_OFFSET + ERROR_BYTES),
+    );
+    status = Math.max(1, written);
   }
-  awaitAppend();
+  Atomics.store(slots, SLOT.status, status);
+  answered = request;
+  Atomics.store(slots, SLOT.done, request);
+  Atomics.notify(slots, SLOT.done);
 }
 
 /** Runs one request; throws what the store throws. */
@@ -84,7 +96,6 @@ function handle(request: Request): unknown {
     });
     slots = new Int32Array(request.shared);
     bytes = new Uint8Array(request.shared);
-    awaitAppend();
     return undefined;
   }
   if (store === null) throw storeError(new Error("database connection is not open"));
@@ -118,6 +129,14 @@ function handle(request: Request): unknown {
 
 self.onmessage = (event: MessageEvent<Request>) => {
   const request = event.data;
+  mailRead++;
+  answer(request);
+  // Back to sleep on the bell (unless more messages are waiting, or the store was closed).
+  serveAppends();
+};
+
+/** Runs one request and posts the reply. */
+function answer(request: Request): void {
   let reply: Reply;
   try {
     upkeepErrors = [];
@@ -128,4 +147,4 @@ self.onmessage = (event: MessageEvent<Request>) => {
     reply = { id: request.id, ok: false, error: storeError(error).message };
   }
   self.postMessage(reply);
-};
+}

@@ -1,9 +1,10 @@
 /**
  * What the server thread and the store thread say to each other (threaded.ts and
  * history_thread.ts). Appends, the hot path, go through shared memory: the server thread writes
- * one packed batch (batch_codec.ts) and wakes the store thread with `Atomics.notify`; the store
- * thread commits it and answers the same way. A round trip so costs a few microseconds, where a
- * `postMessage` costs tens. Everything else (reads, topics, upkeep, close) is a message.
+ * one packed batch (batch_codec.ts) and rings a bell (`Atomics.notify`); the store thread, asleep
+ * on the bell in `Atomics.wait`, commits it and answers the same way. A round trip so costs a few
+ * microseconds, where a `postMessage` costs tens. Everything else (reads, topics, upkeep, close)
+ * is a message, and rings the bell too, so that the store thread leaves its wait to read it.
  *
  * @module
  */
@@ -20,6 +21,10 @@ export const SLOT = {
   length: 2,
   /** 0 when the append committed, else the bytes of the error's message. */
   status: 3,
+  /** Messages posted to the store thread (server thread). */
+  mail: 4,
+  /** Rung for every append request and every message: the store thread sleeps on it. */
+  bell: 5,
 } as const;
 
 /** Where the error message of a failed append is written. */

@@ -31,6 +31,9 @@ import {
   SLOT,
 } from "./thread_protocol.ts";
 
+/** How long an append may hold the event loop waiting for its commit before it waits async. */
+const SYNC_WAIT_MS = 0.5;
+
 /** How long `close` waits for the store thread to finish its work and close the file. */
 const CLOSE_TIMEOUT_MS = 10_000;
 
@@ -241,7 +244,13 @@ export class ThreadedHistory implements HistoryStore {
     Atomics.store(slots, SLOT.length, append.bytes.length);
     const request = ++this.#requested;
     Atomics.store(slots, SLOT.request, request);
-    Atomics.notify(slots, SLOT.request);
+    this.#ring();
+    // A commit on a healthy disk takes tens of microseconds: wait for it here, briefly, which
+    // costs less than a trip through the event loop; past that, wait without blocking.
+    if (Atomics.wait(slots, SLOT.done, request - 1, SYNC_WAIT_MS) !== "timed-out") {
+      this.#appended(append, Atomics.load(slots, SLOT.status));
+      return;
+    }
     const waiting = Atomics.waitAsync(slots, SLOT.done, request - 1);
     const answered = () => {
       // Woken without an answer: the store thread failed (see #fail).
@@ -273,7 +282,16 @@ export class ThreadedHistory implements HistoryStore {
     const call = Promise.withResolvers<unknown>();
     this.#calls.set(id, call);
     this.#worker.postMessage({ ...request, id });
+    // The store thread may be asleep on the bell: tell it there is mail.
+    Atomics.add(this.#slots, SLOT.mail, 1);
+    this.#ring();
     return call.promise;
+  }
+
+  /** Wakes the store thread. */
+  #ring(): void {
+    Atomics.add(this.#slots, SLOT.bell, 1);
+    Atomics.notify(this.#slots, SLOT.bell);
   }
 
   #answer(reply: Reply): void {
