@@ -135,7 +135,10 @@ export async function startServer(launch: ServerLaunch): Promise<ServerProcess> 
       await drained;
       // The inspector announces itself on stderr; that is not the server talking.
       return (await stderr).split("\n")
-        .filter((line) => !/^(Debugger listening on|Visit chrome:\/\/inspect)/.test(line))
+        .filter((line) =>
+          !/^(Debugger listening on|Visit chrome:\/\/inspect|Debugger session (started|ended))/
+            .test(line)
+        )
         .join("\n");
     },
   };
@@ -168,4 +171,12 @@ export async function runLoadgen(
     throw new Error(`load generator failed (${status.code ?? status.signal}): ${err.trim()}`);
   }
   return JSON.parse(out.trim().split("\n").at(-1) ?? "") as LoadResult;
+}
+
+/** A port that was free a moment ago, for a server's inspector, metrics or listener. */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
 }

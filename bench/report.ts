@@ -117,8 +117,10 @@ export function idleTable(outcomes: Outcome[]): string {
     "joined": (r) => `${int(r.joined)}${r.timedOut ? " (timed out)" : ""}`,
     "server RSS before": (r) => mib(r.baseRssKiB),
     "after set-up": (r) => mib(r.rssAfterSetupKiB),
-    "settled": (r) => mib(r.rssKiB),
-    "KiB per connection": (r) => fixed(r.rssPerConnectionKiB, 1),
+    "RSS at the end of the quiet": (r) => mib(r.rssNoGcKiB),
+    "KiB per connection, no GC": (r) => fixed(r.rssPerConnectionNoGcKiB, 1),
+    "lowest, forced GC included": (r) =>
+      `${fixed(r.rssPerConnectionKiB, 1)}${r.forcedGc ? "" : " (no inspector)"}`,
     "JS heap + buffers per connection": (r) =>
       r.heapPerConnectionKiB === null || r.buffersPerConnectionKiB === null
         ? "n/a"

@@ -1,7 +1,10 @@
 /**
  * The benchmark runner (`deno task bench`, `deno task bench:smoke`): runs the micro-benchmarks,
  * then each load scenario against a fresh `sockchat serve` subprocess pinned to one core, driven
- * by `bench/loadgen.ts` pinned to another, and prints Markdown tables.
+ * by `bench/loadgen.ts` pinned to another, and prints Markdown tables. The measurements issue 11
+ * sets targets for also run, interleaved, on a bare Deno relay (`bench/floor_relay.ts`) and, when
+ * it is installed, on ngircd (`bench/ngircd.ts`), so that the targets table can give ratios
+ * from the same run.
  *
  * ```sh
  * deno task bench                         # the whole suite, a few minutes
@@ -17,7 +20,15 @@ import { DEFAULT_MAX_QUEUE_BYTES, QUEUE_BURST_FACTOR } from "../config/limits.ts
 import type { LoadResult, Target } from "./loadgen/spec.ts";
 import { type MicroResult, runMicro } from "./micro.ts";
 import { clockTicks } from "./proc_stats.ts";
-import { detectPinning, type Pinning, runLoadgen, startServer } from "./processes.ts";
+import { ngircdVersion, startNgircd } from "./ngircd.ts";
+import {
+  detectPinning,
+  freePort,
+  type Pinning,
+  runLoadgen,
+  type ServerProcess,
+  startServer,
+} from "./processes.ts";
 import { hotSpots, report as profileReport } from "./profile_summary.ts";
 import {
   fanoutTable,
@@ -27,7 +38,7 @@ import {
   type Outcome,
   slowTable,
 } from "./report.ts";
-import { targetsTable } from "./targets.ts";
+import { issue6Table, targetsTable } from "./targets.ts";
 import { type Scenario, scenarios } from "./scenarios.ts";
 import { detectServeFlags, type ServeFlags } from "./serve_flags.ts";
 import { smokeProblems } from "./smoke_checks.ts";
@@ -70,11 +81,17 @@ const flags = await detectServeFlags();
 const ticks = await clockTicks();
 const started = performance.now();
 
+const ngircd = await ngircdVersion();
+const ngircdNote = ngircd === null
+  ? "ngircd: not installed, no ratios against it (apt-get install ngircd)"
+  : `ngircd: ${ngircd}, run as a peer`;
+
 const serveFlags = [...flags.args, ...(values["serve-arg"] ?? [])].join(" ") || "(none)";
 const header = `sockchat bench${smoke ? " (smoke)" : ""} of ${await sourceVersion()}: ` +
-  `${navigator.hardwareConcurrency} cores, Deno ${Deno.version.deno}, pinning ${
+  `${navigator.hardwareConcurrency} cores (${await cpuModel()}), Deno ${Deno.version.deno}, ` +
+  `pinning ${
     pinning === null ? "off" : `server→cpu${pinning.server}, loadgen→cpu${pinning.loadgen}`
-  }, serve flags: ${serveFlags}`;
+  }, serve flags: ${serveFlags}\n${ngircdNote}`;
 log(header);
 if (flags.unhandled.length > 0) {
   log(
@@ -95,6 +112,7 @@ const outcomes: Outcome[] = [];
 let profiled = false;
 for (const scenario of scenarios(smoke)) {
   if (only.length > 0 && !only.some((o) => scenario.name.includes(o))) continue;
+  if (scenario.server === "ngircd" && ngircd === null) continue;
   const profileDir = values.profile !== undefined && !profiled ? values.profile : undefined;
   if (profileDir !== undefined) profiled = true;
   const t0 = performance.now();
@@ -116,7 +134,8 @@ const sections = [
   // Smoke sizes say nothing about the targets.
   // The documented bound on one client's queue: --max-queue once stalled, and at most
   // QUEUE_BURST_FACTOR times that while its socket still drains.
-  smoke ? "" : targetsTable(outcomes, (DEFAULT_MAX_QUEUE_BYTES * QUEUE_BURST_FACTOR) / 1024),
+  smoke ? "" : targetsTable(outcomes, ngircd !== null),
+  smoke ? "" : issue6Table(outcomes, (DEFAULT_MAX_QUEUE_BYTES * QUEUE_BURST_FACTOR) / 1024),
 ];
 console.log(
   [header, ...sections.filter((s) => s !== "" && s.split("\n").length > 2)].join("\n\n"),
@@ -151,12 +170,31 @@ async function measure(
   profileDir: string | undefined,
 ): Promise<Outcome> {
   const dir = await Deno.makeTempDir({ prefix: "sockchat-bench-" });
-  let server;
+  let server: ServerProcess | undefined;
   try {
+    if (scenario.server === "ngircd") {
+      const peer = await startNgircd(dir, pinning?.server ?? null);
+      server = peer;
+      const target: Target = {
+        port: peer.port,
+        pid: peer.pid,
+        clockTicks: ticks,
+        protocol: "irc",
+        ircOper: peer.oper,
+      };
+      const result = await runLoadgen(
+        scenario.spec,
+        target,
+        pinning?.loadgen ?? null,
+        scenario.spec.timeoutMs * 2 + LOADGEN_GRACE_MS,
+      );
+      return { scenario, result };
+    }
+    const floor = scenario.server === "floor";
     const inspectPort = scenario.inspect ? freePort() : undefined;
-    const metricsPort = scenario.metrics && flags.hasMetrics ? freePort() : undefined;
+    const metricsPort = scenario.metrics && flags.hasMetrics && !floor ? freePort() : undefined;
     server = await startServer({
-      program: scenario.floor ? "floor" : "sockchat",
+      program: floor ? "floor" : "sockchat",
       serveArgs: [
         ...flags.args,
         ...(flags.hasDb ? ["--db", `${dir}/history.db`] : []),
@@ -198,12 +236,16 @@ async function measure(
   }
 }
 
-/** A port that was free a moment ago, for the server's inspector. */
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
+/** The CPU's model name from /proc/cpuinfo, so that a pasted run says what it ran on. */
+async function cpuModel(): Promise<string> {
+  try {
+    // Deno lets a program read /proc only with every permission; cat needs just --allow-run.
+    const out = await new Deno.Command("cat", { args: ["/proc/cpuinfo"], stderr: "null" }).output();
+    const info = new TextDecoder().decode(out.stdout);
+    return /^model name\s*:\s*(.+)$/m.exec(info)?.[1]?.trim() ?? "unknown CPU";
+  } catch {
+    return "unknown CPU";
+  }
 }
 
 /** The commit measured, marked when the working tree differs from it. */

@@ -7,18 +7,39 @@
 
 import type { LatencySpec, LoadSpec } from "./loadgen/spec.ts";
 
+/** The server a scenario runs against. */
+export type ServerKind = "sockchat" | "floor" | "ngircd";
+
+/**
+ * The measurements that issue 11's targets compare across servers: each is run on sockchat, on
+ * the bare Deno relay and (where it speaks the load) on ngircd, interleaved, and compared by
+ * their medians.
+ */
+export type Comparison =
+  | "small room, pipelined"
+  | "small room, window 64"
+  | "big room"
+  | "latency"
+  | "idle 1000"
+  | "idle 5000";
+
 /** One measurement: a load spec and a name to report it under. */
 export interface Scenario {
   /** The name in reports and on the command line. */
   name: string;
   /** What the load generator runs. */
   spec: LoadSpec;
+  /**
+   * What serves it: sockchat, `bench/floor_relay.ts` (the bare Deno relay, the runtime's
+   * floor), or ngircd as a peer (only when it is installed). @default "sockchat"
+   */
+  server?: ServerKind;
+  /** Which of issue 11's comparisons this run counts towards (its median is compared). */
+  comparison?: Comparison;
   /** The issue's headline measurement, summarised in the targets table (median of repeats). */
   headline?: boolean;
   /** Run the server with `--inspect`, so the load generator can force a GC before measuring. */
   inspect?: boolean;
-  /** Run `bench/floor_relay.ts` instead of sockchat, to show the harness's own floor. */
-  floor?: boolean;
   /** Serve metrics (when `serve` can), so the load generator can read the queued bytes. */
   metrics?: boolean;
 }
@@ -30,8 +51,17 @@ const DELIVERY_BUDGET = 2_000_000;
 /** A sender's window in the windowed fan-out. */
 const WINDOW = 64;
 const TEXT_BYTES = 64;
-/** Times the headline is repeated; the report gives the median. */
-const HEADLINE_REPEATS = 3;
+/** Times each compared measurement is repeated (interleaved across servers); medians count. */
+const REPEATS = 3;
+/** Issue 11: idle RSS is read after this long without traffic, as an operator would. */
+const IDLE_QUIET_MS = 20_000;
+
+/** What each server is called in a scenario's name. */
+const ON: Record<ServerKind, string> = {
+  sockchat: "",
+  floor: ", bare Deno relay",
+  ngircd: ", ngircd over IRC",
+};
 
 /** The scenarios of a full run, or of a smoke run (tiny, seconds in all). */
 export function scenarios(smoke: boolean): Scenario[] {
@@ -55,25 +85,49 @@ function fanoutName(clients: number, senders: number, window: number | null): st
   }`;
 }
 
+/** Messages per sender for a fan-out of `clients` with `senders`, within the delivery budget. */
+function perSenderFor(clients: number, senders: number): number {
+  return Math.min(HEADLINE_PER_SENDER, Math.floor(DELIVERY_BUDGET / (senders * (clients - 1))));
+}
+
 function fullScenarios(): Scenario[] {
   const list: Scenario[] = [];
-  for (let run = 1; run <= HEADLINE_REPEATS; run++) {
-    list.push({
-      name: `headline: 100 clients, 5 send 4000 x 64 B pipelined (run ${run})`,
-      spec: fanout(100, 5, null, HEADLINE_PER_SENDER, 60_000),
-      headline: true,
-    });
+  // The compared measurements, interleaved: one of each server per repeat, so that a noisy
+  // minute on the machine hits all of them rather than one.
+  for (let run = 1; run <= REPEATS; run++) {
+    for (const server of ["sockchat", "floor", "ngircd"] as const) {
+      list.push({
+        name: server === "sockchat"
+          ? `headline: 100 clients, 5 send 4000 x 64 B pipelined (run ${run})`
+          : `headline${ON[server]}: same load (${server} run ${run})`,
+        spec: fanout(100, 5, null, HEADLINE_PER_SENDER, 60_000),
+        server,
+        comparison: "big room",
+        headline: server === "sockchat",
+      });
+    }
+    for (const window of [null, WINDOW]) {
+      // IRC has no ack to hold a window open on, so ngircd runs the pipelined load only.
+      const servers = window === null
+        ? (["sockchat", "floor", "ngircd"] as const)
+        : (["sockchat", "floor"] as const);
+      for (const server of servers) {
+        list.push({
+          name: `${fanoutName(10, 10, window)}${ON[server]} (repeat ${run})`,
+          spec: fanout(10, 10, window, perSenderFor(10, 10), 60_000),
+          server,
+          comparison: window === null ? "small room, pipelined" : "small room, window 64",
+        });
+      }
+    }
   }
   for (const clients of [10, 50, 100]) {
     for (const senders of [5, clients]) {
       for (const window of [null, WINDOW]) {
-        const perSender = Math.min(
-          HEADLINE_PER_SENDER,
-          Math.floor(DELIVERY_BUDGET / (senders * (clients - 1))),
-        );
+        if (clients === 10 && senders === clients) continue; // compared above
         list.push({
           name: fanoutName(clients, senders, window),
-          spec: fanout(clients, senders, window, perSender, 60_000),
+          spec: fanout(clients, senders, window, perSenderFor(clients, senders), 60_000),
         });
       }
     }
@@ -86,18 +140,38 @@ function fullScenarios(): Scenario[] {
     textBytes: TEXT_BYTES,
     timeoutMs: 30_000,
   };
-  list.push({ name: "latency: 50 clients, one message every 10 ms for 5 s", spec: latency });
-  list.push({
-    name: "latency floor: same load on a do-nothing Deno relay (not sockchat)",
-    spec: latency,
-    floor: true,
-  });
+  for (let run = 1; run <= REPEATS; run++) {
+    for (const server of ["sockchat", "floor", "ngircd"] as const) {
+      list.push({
+        name: `latency${ON[server]}: 50 clients, one message every 10 ms for 5 s (repeat ${run})`,
+        spec: latency,
+        server,
+        comparison: "latency",
+      });
+    }
+  }
   for (const clients of [1000, 5000, 10_000]) {
-    list.push({
-      name: `idle: ${clients} joined clients`,
-      spec: { kind: "idle", clients, concurrency: 10, settleMs: 5000, timeoutMs: 120_000 },
-      inspect: true,
-    });
+    const comparison = clients === 1000 ? "idle 1000" : clients === 5000 ? "idle 5000" : undefined;
+    const servers = comparison === undefined
+      ? ["sockchat" as const]
+      : ["sockchat", "floor"] as const;
+    for (const server of servers) {
+      list.push({
+        name: `idle${ON[server]}: ${clients.toLocaleString("en-US")} joined clients, ${
+          IDLE_QUIET_MS / 1000
+        } s quiet`,
+        spec: {
+          kind: "idle",
+          clients,
+          concurrency: 10,
+          settleMs: IDLE_QUIET_MS,
+          timeoutMs: 120_000,
+        },
+        server,
+        comparison,
+        inspect: true,
+      });
+    }
   }
   list.push({
     name: "slow consumer: 50 clients, 5 send flat out, 1 reader stalls 3 s",
@@ -127,6 +201,13 @@ function smokeScenarios(): Scenario[] {
     textBytes: TEXT_BYTES,
     timeoutMs: 10_000,
   };
+  const idle: LoadSpec = {
+    kind: "idle",
+    clients: 50,
+    concurrency: 10,
+    settleMs: 300,
+    timeoutMs: 10_000,
+  };
   return [
     {
       name: "headline (smoke): 10 clients, 2 send 200 pipelined",
@@ -134,11 +215,24 @@ function smokeScenarios(): Scenario[] {
       headline: true,
     },
     { name: fanoutName(10, 10, WINDOW), spec: fanout(10, 10, WINDOW, 50, 10_000) },
-    { name: "latency (smoke): 5 clients, every 10 ms for 0.3 s", spec: latency },
-    { name: "latency floor (smoke): do-nothing relay", spec: latency, floor: true },
     {
-      name: "idle (smoke): 50 joined clients",
-      spec: { kind: "idle", clients: 50, concurrency: 10, settleMs: 300, timeoutMs: 10_000 },
+      name: `${fanoutName(10, 10, WINDOW)}${ON.floor} (smoke)`,
+      spec: fanout(10, 10, WINDOW, 50, 10_000),
+      server: "floor",
+    },
+    {
+      name: `${fanoutName(10, 10, null)}${ON.ngircd} (smoke)`,
+      spec: fanout(10, 10, null, 50, 10_000),
+      server: "ngircd",
+    },
+    { name: "latency (smoke): 5 clients, every 10 ms for 0.3 s", spec: latency },
+    { name: `latency${ON.floor} (smoke)`, spec: latency, server: "floor" },
+    { name: `latency${ON.ngircd} (smoke)`, spec: latency, server: "ngircd" },
+    { name: "idle (smoke): 50 joined clients", spec: idle, inspect: true },
+    {
+      name: `idle${ON.floor} (smoke): 50 joined clients`,
+      spec: idle,
+      server: "floor",
       inspect: true,
     },
     {

@@ -3,14 +3,21 @@
  * in place in its read buffer and handing each to a callback with its {@linkcode FrameKind}. It
  * answers `ping` itself so that a server with keep-alives does not drop idle bench clients.
  *
+ * It speaks sockchat's NDJSON, or IRC when the server under test is an IRC peer (ngircd): then
+ * it registers, lifts its own flood limits as an operator (user mode `+F`), joins `#lobby`, and
+ * counts `JOIN` lines as join notices and `PRIVMSG` lines as messages.
+ *
  * @module
  */
 
 import { type FrameKind, frameKind, readField, summarisedJoins } from "./frame_scan.ts";
+import { ircKind, pingToken } from "./irc_scan.ts";
+import type { IrcOper, Protocol } from "./spec.ts";
 
 const LF = 0x0a;
 const HOST = "127.0.0.1";
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 /** Called for each frame after the welcome; `buf[start, end)` is the line without its LF. */
 export type FrameCallback = (buf: Uint8Array, start: number, end: number, kind: FrameKind) => void;
@@ -19,6 +26,10 @@ export type FrameCallback = (buf: Uint8Array, start: number, end: number, kind: 
 export interface BenchClientOptions {
   /** Bytes per socket read. Small for thousands of idle clients, large for flat-out readers. */
   readBytes: number;
+  /** What the server speaks. @default "sockchat" */
+  protocol?: Protocol;
+  /** IRC only: the operator that may set user mode `+F` (no flood throttling). */
+  ircOper?: IrcOper;
 }
 
 /**
@@ -38,6 +49,12 @@ export interface BenchClientOptions {
 export class BenchClient {
   /** Nick this client logs in as. */
   readonly nick: string;
+  /** What the server speaks. */
+  readonly protocol: Protocol;
+  readonly #oper: IrcOper | undefined;
+  #registered = Promise.withResolvers<void>();
+  /** IRC: true once its own join is complete (its names list ended). */
+  #joinedLobby = false;
   readonly #conn: Deno.TcpConn;
   readonly #buf: Uint8Array;
   #carry = new Uint8Array(0);
@@ -62,6 +79,8 @@ export class BenchClient {
   private constructor(conn: Deno.TcpConn, nick: string, options: BenchClientOptions) {
     this.#conn = conn;
     this.nick = nick;
+    this.protocol = options.protocol ?? "sockchat";
+    this.#oper = options.ircOper;
     this.#buf = new Uint8Array(options.readBytes);
     this.ended = this.#readLoop();
   }
@@ -77,9 +96,11 @@ export class BenchClient {
     return new BenchClient(conn, nick, options);
   }
 
-  /** Sends a hello and waits for the welcome, failing after `timeoutMs`. */
+  /**
+   * Sends a hello and waits for the welcome, failing after `timeoutMs`. On IRC: registers,
+   * turns flood throttling off for itself, joins `#lobby` and waits for the end of its names.
+   */
   async login(timeoutMs: number): Promise<void> {
-    await this.write(encoder.encode(`{"type":"hello","v":1,"nick":"${this.nick}"}\n`));
     let timer: ReturnType<typeof setTimeout> | undefined;
     const late = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`no welcome for ${this.nick}`)), timeoutMs);
@@ -87,8 +108,24 @@ export class BenchClient {
     const ended = this.ended.then(() => {
       throw new Error(`${this.nick} was closed before its welcome`);
     });
+    // Marked handled at once: a failed write must not leave them to reject unobserved.
+    late.catch(() => {});
+    ended.catch(() => {});
+    const step = (sent: string, awaited: Promise<void>) =>
+      this.write(encoder.encode(sent)).then(() => Promise.race([awaited, late, ended]));
     try {
-      await Promise.race([this.#welcomed.promise, late, ended]);
+      if (this.protocol === "sockchat") {
+        await step(`{"type":"hello","v":1,"nick":"${this.nick}"}\n`, this.#welcomed.promise);
+        return;
+      }
+      const nick = this.nick;
+      await step(`NICK ${nick}\r\nUSER ${nick} 0 * :${nick}\r\n`, this.#registered.promise);
+      // Unthrottled, ngircd reads 3 commands per turn and then holds a client back for a
+      // second: an operator's +F lifts that, so the bench measures relaying, not the brake.
+      const oper = this.#oper === undefined
+        ? ""
+        : `OPER ${this.#oper.name} ${this.#oper.password}\r\nMODE ${nick} +F\r\n`;
+      await step(`${oper}JOIN #lobby\r\n`, this.#welcomed.promise);
     } finally {
       clearTimeout(timer);
     }
@@ -161,6 +198,10 @@ export class BenchClient {
   }
 
   #line(buf: Uint8Array, start: number, end: number): void {
+    if (this.protocol === "irc") {
+      this.#ircLine(buf, start, end);
+      return;
+    }
     const kind = frameKind(buf, start, end);
     if (kind === "ping") {
       const token = readField(buf, "token", start, end);
@@ -175,6 +216,30 @@ export class BenchClient {
     if (kind === "join") this.joins++;
     else if (kind === "info") this.joins += summarisedJoins(buf, start, end);
     this.onFrame(buf, start, end, kind);
+  }
+
+  #ircLine(buf: Uint8Array, start: number, end: number): void {
+    const kind = ircKind(buf, start, end);
+    switch (kind) {
+      case "ping": {
+        const token = pingToken(decoder.decode(buf.subarray(start, end)));
+        void this.write(encoder.encode(`PONG ${token}\r\n`)).catch(() => {});
+        return;
+      }
+      case "registered":
+        this.#registered.resolve();
+        return;
+      case "joined":
+        this.#joinedLobby = true;
+        this.#welcomed.resolve();
+        return;
+      case "join":
+        // Its own JOIN comes before the end of its names; only later ones are notices.
+        if (this.#joinedLobby) this.joins++;
+        return;
+      default:
+        if (this.#joinedLobby) this.onFrame(buf, start, end, kind);
+    }
   }
 
   #keep(bytes: Uint8Array): void {

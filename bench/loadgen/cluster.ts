@@ -6,7 +6,7 @@
  */
 
 import { BenchClient } from "./bench_client.ts";
-import type { Target } from "./spec.ts";
+import type { IrcOper, Protocol, Target } from "./spec.ts";
 
 /** Options for {@linkcode connectAll}. */
 export interface ConnectAllOptions {
@@ -16,6 +16,10 @@ export interface ConnectAllOptions {
   readBytes: number;
   /** Deadline for the whole set-up. */
   timeoutMs: number;
+  /** What the server speaks. @default "sockchat" */
+  protocol?: Protocol;
+  /** IRC only: the operator that lifts each client's flood limits. */
+  ircOper?: IrcOper;
 }
 
 /** Connections opened and logged in at once, unless a spec says otherwise. */
@@ -34,6 +38,8 @@ export function connectClients(
     concurrency: spec.concurrency ?? SETUP_CONCURRENCY,
     readBytes,
     timeoutMs: spec.timeoutMs,
+    protocol: target.protocol,
+    ircOper: target.ircOper,
   });
 }
 
@@ -56,7 +62,11 @@ export async function connectAll(
       if (left <= 0) {
         throw new Error(`set-up of ${count} clients took over ${options.timeoutMs} ms`);
       }
-      const client = await BenchClient.connect(port, `c${index}`, { readBytes: options.readBytes });
+      const client = await BenchClient.connect(port, `c${index}`, {
+        readBytes: options.readBytes,
+        protocol: options.protocol,
+        ircOper: options.ircOper,
+      });
       clients[index] = client;
       await client.login(left);
     }

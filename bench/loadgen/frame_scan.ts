@@ -146,6 +146,15 @@ export function readStamp(buf: Uint8Array, start: number, end: number, out: Stam
     if (at < 0) return false;
     textOffset = at - start;
   }
+  return readStampAt(buf, at, end, out);
+}
+
+/**
+ * Reads a stamp `<sender>.<seq>.<sentAtMicros>.` that starts at `at` into `out`, whatever the
+ * framing around it. Returns false if there is none there.
+ */
+export function readStampAt(buf: Uint8Array, at: number, end: number, out: StampedText): boolean {
+  if (at >= end) return false;
   out.sender = readUint(buf, at);
   if (out.sender < 0 || buf[uintEnd] !== DOT) return false;
   out.seq = readUint(buf, uintEnd + 1);

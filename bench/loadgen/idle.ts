@@ -1,6 +1,8 @@
 /**
  * Idle connections: log in many clients that then say nothing, and read how much resident
- * memory the server gained per connection once the join notices have died down.
+ * memory the server gained per connection once the join notices have died down. It reads RSS
+ * twice: at the end of the quiet period as an operator would see it (no forced GC), and at its
+ * lowest once a full GC has been forced through the inspector, if the server has one.
  *
  * @module
  */
@@ -40,6 +42,7 @@ export async function runIdle(spec: IdleSpec, target: Target): Promise<IdleResul
       await sleep(SETTLE_POLL_MS);
       settled = Math.min(settled, memory(target.pid).rssKiB);
     }
+    const quietRss = memory(target.pid).rssKiB;
     const heap = await gc();
     await sleep(SETTLE_POLL_MS);
     settled = Math.min(settled, memory(target.pid).rssKiB);
@@ -55,6 +58,9 @@ export async function runIdle(spec: IdleSpec, target: Target): Promise<IdleResul
       rssKiB: settled,
       peakRssKiB: memory(target.pid).peakKiB,
       rssPerConnectionKiB: perConnection(settled, base.rssKiB),
+      rssNoGcKiB: quietRss,
+      rssPerConnectionNoGcKiB: perConnection(quietRss, base.rssKiB),
+      forcedGc: heap !== null,
       heapPerConnectionKiB: heap === null || baseHeap === null
         ? null
         : perConnection(heap.usedKiB, baseHeap.usedKiB),

@@ -8,7 +8,7 @@
 import { closeAll, connectClients, joinsSettled, sleep, sum, waitUntil } from "./cluster.ts";
 import { LatencyHistogram, type LatencySummary } from "./histogram.ts";
 import { deliveryCounts, Receiver } from "./receiver.ts";
-import { stampedFrame } from "./sender.ts";
+import { stampedFrame, stampedIrcLine } from "./sender.ts";
 import type { LatencyResult, LatencySpec, Target } from "./spec.ts";
 
 const encoder = new TextEncoder();
@@ -37,6 +37,7 @@ export async function runLatency(spec: LatencySpec, target: Target): Promise<Lat
     );
     await joinsSettled(clients, spec.timeoutMs);
 
+    const irc = target.protocol === "irc";
     const seqs = new Int32Array(spec.clients);
     const start = performance.now();
     let sent = 0;
@@ -44,7 +45,7 @@ export async function runLatency(spec: LatencySpec, target: Target): Promise<Lat
       const wait = start + k * spec.intervalMs - performance.now();
       if (wait > 0) await sleep(wait);
       const from = k % spec.clients;
-      const frame = stampedFrame(
+      const frame = (irc ? stampedIrcLine : stampedFrame)(
         from,
         seqs[from]++,
         Math.round(performance.now() * 1000),
@@ -52,6 +53,8 @@ export async function runLatency(spec: LatencySpec, target: Target): Promise<Lat
       );
       await clients[from].write(encoder.encode(frame));
       sent++;
+      // An IRC server acks nothing: a message written is a message sent.
+      if (irc) acked++;
     }
     const expected = sent * (spec.clients - 1);
     const finished = await waitUntil(

@@ -8,6 +8,7 @@
 import type { BenchClient } from "./bench_client.ts";
 import { type FrameKind, readField, readStamp, type StampedText } from "./frame_scan.ts";
 import type { LatencyHistogram } from "./histogram.ts";
+import { readIrcStamp } from "./irc_scan.ts";
 import { sum } from "./cluster.ts";
 import type { DeliveryCounts } from "./spec.ts";
 
@@ -98,7 +99,8 @@ export class Receiver {
     switch (kind) {
       case "msg": {
         const stamp = this.#stamp;
-        if (!readStamp(buf, start, end, stamp) || stamp.sender >= this.#next.length) return;
+        const read = this.#client.protocol === "irc" ? readIrcStamp : readStamp;
+        if (!read(buf, start, end, stamp) || stamp.sender >= this.#next.length) return;
         this.delivered++;
         const expected = this.#next[stamp.sender];
         if (stamp.seq !== expected) this.orderViolations++;

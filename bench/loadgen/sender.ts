@@ -28,7 +28,9 @@ export interface SenderOptions {
 }
 
 /**
- * Sends stamped messages (`<sender>.<seq>.<sentAtMicros>.` and padding) and counts acks.
+ * Sends stamped messages (`<sender>.<seq>.<sentAtMicros>.` and padding) and counts acks. An IRC
+ * server acks nothing (and does not echo a sender's own message), so on IRC a message counts
+ * as acked once it is written.
  * Call {@linkcode Sender.start} when the measurement begins, and {@linkcode Sender.pump}
  * whenever acks may have freed the window (a no-op before the start).
  *
@@ -97,6 +99,7 @@ export class Sender {
     this.#client.write(bytes).then(
       () => {
         this.#writing = false;
+        if (this.#client.protocol === "irc") this.acked += n;
         this.pump();
         this.#checkDone();
       },
@@ -122,9 +125,10 @@ export class Sender {
 
   #batch(n: number): Uint8Array {
     const stamp = Math.round(performance.now() * 1000);
+    const line = this.#client.protocol === "irc" ? stampedIrcLine : stampedFrame;
     let out = "";
     for (let i = 0; i < n; i++) {
-      out += stampedFrame(this.#options.index, this.sent + i, stamp, this.#options.textBytes);
+      out += line(this.#options.index, this.sent + i, stamp, this.#options.textBytes);
     }
     return encoder.encode(out);
   }
@@ -142,4 +146,14 @@ export function stampedFrame(
 ): string {
   const text = `${sender}.${seq}.${sentAtMicros}.`.padEnd(textBytes, "x");
   return `{"type":"msg","room":"#lobby","text":"${text}","ref":"${seq}"}\n`;
+}
+
+/** The IRC form of {@linkcode stampedFrame}: a `PRIVMSG #lobby` with the same text, CRLF included. */
+export function stampedIrcLine(
+  sender: number,
+  seq: number,
+  sentAtMicros: number,
+  textBytes: number,
+): string {
+  return `PRIVMSG #lobby :${`${sender}.${seq}.${sentAtMicros}.`.padEnd(textBytes, "x")}\r\n`;
 }

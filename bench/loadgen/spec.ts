@@ -8,8 +8,23 @@
 import type { LatencySummary } from "./histogram.ts";
 import type { HeapUsage } from "./inspector.ts";
 
+/** What the server under test speaks: sockchat's NDJSON, or IRC (ngircd as a peer). */
+export type Protocol = "sockchat" | "irc";
+
+/** An IRC operator's name and password, as the peer's configuration defines them. */
+export interface IrcOper {
+  /** The operator's name for `OPER`. */
+  name: string;
+  /** Its password. */
+  password: string;
+}
+
 /** Where the server under test is, and how to read its CPU time. */
 export interface Target {
+  /** What it speaks. @default "sockchat" */
+  protocol?: Protocol;
+  /** IRC only: an operator that may lift its own flood limits. */
+  ircOper?: IrcOper;
   /** The server's chat port on 127.0.0.1. */
   port: number;
   /** Server process id, for `/proc` readings. */
@@ -166,6 +181,12 @@ export interface IdleResult {
   peakRssKiB: number;
   /** `(rssKiB - baseRssKiB) / joined`. */
   rssPerConnectionKiB: number;
+  /** RSS at the end of the quiet period, before any forced GC: what an operator sees. */
+  rssNoGcKiB: number;
+  /** `(rssNoGcKiB - baseRssKiB) / joined`: the figure issue 11's target is about. */
+  rssPerConnectionNoGcKiB: number;
+  /** True if a full GC was forced (through the inspector) before `rssKiB` was read. */
+  forcedGc: boolean;
   /** Live JS heap per connection after a full GC; null without an inspector. */
   heapPerConnectionKiB: number | null;
   /** ArrayBuffer backing stores per connection after a full GC; null without an inspector. */
