@@ -6,6 +6,7 @@
  */
 
 import { concat } from "../protocol/outgoing.ts";
+import { isSlabView } from "../protocol/slab.ts";
 
 const monotonic = (): number => performance.now();
 
@@ -91,7 +92,9 @@ export class OutboundQueue {
     if (this.#ended || this.#aborted) return true;
     const total = this.#queued + this.#inFlight + bytes.length;
     if (total > this.#cap && (total > this.#hardCap || this.stalled)) return false;
-    this.#chunks.push(bytes);
+    // Bytes that must wait behind a write in progress are copied out of a shared slab, so that
+    // a slow reader's queue keeps alive only its own bytes (see protocol/slab.ts).
+    this.#chunks.push(this.#writing && isSlabView(bytes) ? bytes.slice() : bytes);
     this.#queued += bytes.length;
     this.#schedule();
     return true;

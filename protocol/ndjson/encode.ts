@@ -1,13 +1,14 @@
 /**
  * The NDJSON codec: one JSON object per line, LF-terminated, exactly as docs/PROTOCOL.md defines.
+ * The bytes of a short frame come from a shared slab (slab.ts): making a small `Uint8Array` of
+ * its own would cost several times the JSON.
  *
  * @module
  */
 
 import { codecSlot, type FrameCodec } from "../codec.ts";
 import type { ServerFrame } from "../frames.ts";
-
-const encoder = new TextEncoder();
+import { utf8 } from "../slab.ts";
 
 /**
  * Server frames as NDJSON.
@@ -20,5 +21,5 @@ const encoder = new TextEncoder();
 export const NDJSON: FrameCodec = {
   name: "json",
   slot: codecSlot(),
-  encode: (frame: ServerFrame) => encoder.encode(JSON.stringify(frame) + "\n"),
+  encode: (frame: ServerFrame) => utf8(JSON.stringify(frame) + "\n"),
 };

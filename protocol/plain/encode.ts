@@ -8,8 +8,7 @@
 import { codecSlot, type FrameCodec, NOTHING } from "../codec.ts";
 import type { ServerFrame } from "../frames.ts";
 import { renderPlain } from "./render.ts";
-
-const encoder = new TextEncoder();
+import { utf8 } from "../slab.ts";
 
 /**
  * Server frames as plain text lines.
@@ -24,6 +23,6 @@ export const PLAIN: FrameCodec = {
   slot: codecSlot(),
   encode(frame: ServerFrame): Uint8Array {
     const text = renderPlain(frame);
-    return text === null ? NOTHING : encoder.encode(text.replaceAll("\n", "\r\n") + "\r\n");
+    return text === null ? NOTHING : utf8(text.replaceAll("\n", "\r\n") + "\r\n");
   },
 };
