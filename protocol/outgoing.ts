@@ -7,6 +7,7 @@
 
 import type { FrameCodec } from "./codec.ts";
 import type { ServerFrame } from "./frames.ts";
+import { alloc } from "./slab.ts";
 
 /** Something the core hands to a peer: one frame or a committed batch, encodable per codec. */
 export interface Deliverable {
@@ -66,14 +67,14 @@ export class OutgoingBatch implements Deliverable {
   }
 }
 
-/** Joins byte arrays into one (no copy for a single part). */
+/** Joins byte arrays into one (no copy for a single part; a short result comes from the slab). */
 export function concat(parts: readonly Uint8Array[], total = -1): Uint8Array {
   if (parts.length === 1) return parts[0];
   if (total < 0) {
     total = 0;
     for (const p of parts) total += p.length;
   }
-  const out = new Uint8Array(total);
+  const out = alloc(total);
   let offset = 0;
   for (const p of parts) {
     out.set(p, offset);

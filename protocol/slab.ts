@@ -17,6 +17,8 @@ const encoder = new TextEncoder();
 const SLAB_BYTES = 4 * 1024;
 /** Strings longer than this (in UTF-16 code units) get bytes of their own. */
 const SLAB_STRING_MAX = 512;
+/** Allocations bigger than this get bytes of their own. */
+const SLAB_ALLOC_MAX = 1536;
 
 let slab = new Uint8Array(SLAB_BYTES);
 let used = 0;
@@ -33,14 +35,35 @@ let used = 0;
 export function utf8(s: string): Uint8Array {
   if (s.length > SLAB_STRING_MAX) return encoder.encode(s);
   // UTF-8 takes at most 3 bytes per UTF-16 code unit.
-  if (used + 3 * s.length > SLAB_BYTES) {
-    slab = new Uint8Array(SLAB_BYTES);
-    used = 0;
-  }
+  room(3 * s.length);
   const { written } = encoder.encodeInto(s, slab.subarray(used));
   const bytes = slab.subarray(used, used + written);
   used += written;
   return bytes;
+}
+
+/**
+ * `n` zeroed bytes: from the slab when `n` is small (the same caveat as {@linkcode utf8}),
+ * else a buffer of their own.
+ *
+ * @example
+ * ```ts
+ * alloc(16).length; // 16
+ * ```
+ */
+export function alloc(n: number): Uint8Array {
+  if (n > SLAB_ALLOC_MAX) return new Uint8Array(n);
+  room(n);
+  const bytes = slab.subarray(used, used + n);
+  used += n;
+  return bytes;
+}
+
+/** Starts a new slab unless `n` more bytes fit in this one. */
+function room(n: number): void {
+  if (used + n <= SLAB_BYTES) return;
+  slab = new Uint8Array(SLAB_BYTES);
+  used = 0;
 }
 
 /** True if `bytes` is a view into a larger buffer (a slab): keeping it keeps the whole buffer. */

@@ -4,7 +4,8 @@
  */
 
 import assert from "node:assert/strict";
-import { isSlabView, utf8 } from "../protocol/slab.ts";
+import { alloc, isSlabView, utf8 } from "../protocol/slab.ts";
+import { concat } from "../protocol/outgoing.ts";
 import { NDJSON } from "../protocol/ndjson/encode.ts";
 import { OutboundQueue } from "../transport/outbound_queue.ts";
 
@@ -51,4 +52,14 @@ Deno.test("bytes that wait behind a write in progress are copied out of the slab
   await q.stopped();
   assert.equal(written.map(decode).join(""), "first\nsecond\n");
   assert.ok(!isSlabView(written[1]), "what waited holds only its own bytes");
+});
+
+Deno.test("short joins come from the slab, long ones get their own buffer, at the boundary", () => {
+  assert.ok(isSlabView(alloc(1536)));
+  assert.ok(!isSlabView(alloc(1537)));
+  const parts = [utf8("ab"), utf8("cd")];
+  const joined = concat(parts);
+  assert.equal(decode(joined), "abcd");
+  assert.ok(isSlabView(joined));
+  assert.deepEqual(alloc(8), new Uint8Array(8), "zeroed");
 });
