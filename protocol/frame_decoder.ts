@@ -21,6 +21,13 @@ export type DecodedFrame =
 export interface FrameDecoderOptions {
   /** Largest frame in bytes, not counting the LF (or CRLF). */
   maxFrame: number;
+  /**
+   * Hand out a frame that lies whole in one chunk as a view of that chunk instead of a copy.
+   * Such a frame is valid only until the chunk is reused: for a caller that handles every frame
+   * of a push before the next read (a copy of a small array costs more than parsing it).
+   * @default false
+   */
+  borrow?: boolean;
 }
 
 /**
@@ -41,10 +48,12 @@ export class FrameDecoder {
   #tail: Uint8Array = NO_BYTES;
   #tailLen = 0;
   #failed = false;
+  readonly #borrow: boolean;
 
   /** Frames past `maxFrame` bytes fail the decoder for good. */
   constructor(options: FrameDecoderOptions) {
     this.#max = options.maxFrame;
+    this.#borrow = options.borrow ?? false;
   }
 
   /** Bytes currently held for an unfinished frame. */
@@ -57,7 +66,10 @@ export class FrameDecoder {
     return this.#failed;
   }
 
-  /** Consumes one chunk and returns the frames it completed. The chunk may be reused after. */
+  /**
+   * Consumes one chunk and returns the frames it completed. The chunk may be reused after,
+   * unless the decoder `borrow`s: then not before the frames have been handled.
+   */
   push(chunk: Uint8Array): DecodedFrame[] {
     const out: DecodedFrame[] = [];
     if (this.#failed) return out;
@@ -70,8 +82,8 @@ export class FrameDecoder {
       }
       let frame: Uint8Array;
       if (this.#tailLen === 0) {
-        // Fast path: the whole frame lies in this chunk, so copy it once, straight out.
-        frame = chunk.slice(start, nl);
+        // Fast path: the whole frame lies in this chunk: lend it, or copy it once, straight out.
+        frame = this.#borrow ? chunk.subarray(start, nl) : chunk.slice(start, nl);
       } else {
         if (nl > start && !this.#keep(chunk.subarray(start, nl))) {
           out.push(this.#fail());

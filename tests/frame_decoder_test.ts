@@ -47,3 +47,25 @@ Deno.test("multi-byte characters split across chunks come out whole", () => {
   }
   assert.deepEqual(out, ["🌍é"]);
 });
+
+Deno.test("a borrowing decoder lends whole frames as views of the chunk, and copies what spans chunks", () => {
+  const d = new FrameDecoder({ maxFrame: 64, borrow: true });
+  const chunk = enc('{"a":1}\n{"b":2}\n{"c"');
+  const first = d.push(chunk);
+  assert.equal(first.length, 2);
+  for (const f of first) {
+    assert.ok(f.kind === "frame" && f.bytes.buffer === chunk.buffer, "a view, not a copy");
+  }
+  // The next chunk ends the frame begun in the last one and starts another in the tail.
+  const second = d.push(enc(':3}\n{"d"'));
+  assert.equal(second.length, 1);
+  const spanning = second[0];
+  assert.ok(spanning.kind === "frame");
+  assert.notEqual(spanning.bytes.buffer, chunk.buffer);
+  d.push(enc(":4}\n")); // reuses the tail: the frame handed out before must not change
+  assert.equal(dec(spanning.bytes), '{"c":3}');
+  // Without borrow, every frame is a copy.
+  const copying = new FrameDecoder({ maxFrame: 64 });
+  const copied = copying.push(chunk)[0];
+  assert.ok(copied.kind === "frame" && copied.bytes.buffer !== chunk.buffer);
+});

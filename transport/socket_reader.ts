@@ -1,7 +1,8 @@
 /**
- * Reads a socket into a buffer that fits its traffic: small (1 KiB) while the peer is quiet,
+ * Reads a socket into a buffer that fits its traffic: small (256 B) while the peer is quiet,
  * since every idle connection holds one pending read, and growing (to 16 KiB) while reads come
- * back full. The frame decoder copies what it keeps, so the buffer is reused between reads.
+ * back full. The frame decoder copies what it keeps between reads; the frames of one read are
+ * views of the buffer, valid until the next read, by which time the peer has handled them.
  *
  * @module
  */
@@ -81,7 +82,9 @@ export class SocketReader {
    * {@linkcode took} alternate until EOF or {@linkcode failed}.
    */
   start(first: Uint8Array | null, options: { maxFrame: number }): FrameBatch | null {
-    this.#decoder = new FrameDecoder(options);
+    // The peer handles every frame of a read before the next one, so frames may be views of
+    // the read buffer (see FrameDecoderOptions.borrow).
+    this.#decoder = new FrameDecoder({ ...options, borrow: true });
     return first === null ? null : this.#decode(first);
   }
 
