@@ -22,6 +22,7 @@ import { NDJSON } from "./protocol/ndjson/encode.ts";
 import { AddressBudget } from "./security/address_budget.ts";
 import { HISTORY_READ_BURST_SECONDS } from "./config/security_limits.ts";
 import { ThreadedHistory } from "./store/sqlite/threaded.ts";
+import { IdleCollector } from "./runtime/idle_gc.ts";
 import { Door } from "./transport/door.ts";
 import type { Link } from "./transport/link.ts";
 import { Peer, type PeerMetrics, type PeerOptions, type SessionOpener } from "./transport/peer.ts";
@@ -195,6 +196,17 @@ export function startServer(options: ServerOptions = {}): ChatServer {
     hub.tick();
   }, sweepEvery);
 
+  // Memory a burst (a login storm) left behind is given back once the server is quiet.
+  const collector = new IdleCollector({
+    onCollect: (before, after, pauseMs) =>
+      logger.info("idle_gc", {
+        heapBeforeMiB: Math.round(before / 2 ** 20),
+        heapAfterMiB: Math.round(after / 2 ** 20),
+        pauseMs: Math.round(pauseMs),
+      }),
+  });
+  collector.start();
+
   let failure: string | null = null;
   // A listener that dies on its own winds the server down, and says why (exit 1).
   for (const listener of listeners) {
@@ -224,6 +236,7 @@ export function startServer(options: ServerOptions = {}): ChatServer {
       ]);
       clearTimeout(timer);
       clearInterval(sweep);
+      collector.stop();
       try {
         await store.close();
       } catch (error) {

@@ -183,3 +183,25 @@ export const LOG_THROTTLE_KEYS = 10_000;
 
 // The history store's limits live beside it in store_limits.ts; every limit is found from here.
 export * from "./store_limits.ts";
+
+/** How often the server looks at its heap to decide whether to collect it while quiet. */
+export const IDLE_GC_CHECK_MS = 1000;
+
+/**
+ * The heap must have stayed this steady (no sample more than {@linkcode IDLE_GC_QUIET_BYTES}
+ * above the one before) for this long before an idle collection: a server with traffic
+ * allocates all the time, so it never qualifies.
+ */
+export const IDLE_GC_QUIET_MS = 5000;
+
+/** Growth between two samples that still counts as quiet. */
+export const IDLE_GC_QUIET_BYTES = 1024 * 1024;
+
+/**
+ * An idle collection runs only when the heap holds this much more than after the last full
+ * collection (a login storm, a burst of history reads): less is not worth a pause.
+ */
+export const IDLE_GC_MIN_GROWTH_BYTES = 16 * 1024 * 1024;
+
+/** At most one idle collection this often. */
+export const IDLE_GC_MIN_INTERVAL_MS = 30_000;
