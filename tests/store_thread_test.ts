@@ -10,7 +10,7 @@ import type { StoredMessage } from "../core/ports.ts";
 import { SLOW_FAULT_MS } from "../store/sqlite/db.ts";
 import { SqliteHistory } from "../store/sqlite/history.ts";
 import { ThreadedHistory } from "../store/sqlite/threaded.ts";
-import { REQUEST_BYTES } from "../store/sqlite/thread_protocol.ts";
+import { REPLY_BYTES, REQUEST_BYTES } from "../store/sqlite/thread_protocol.ts";
 import { decodeBatch, encodeBatch } from "../store/sqlite/batch_codec.ts";
 import { JsonClient, testServer } from "./helpers/wire.ts";
 
@@ -120,7 +120,7 @@ Deno.test("a failed commit on the store thread is refused in words, and the stor
   }
 });
 
-Deno.test("a batch too big for shared memory is committed whole, as a message", async () => {
+Deno.test("a batch, and a read, too big for shared memory go whole, as messages", async () => {
   const store = new ThreadedHistory({ path: ":memory:", retention: 1000, upkeepIntervalMs: 0 });
   try {
     const text = "y".repeat(64 * 1024);
@@ -129,7 +129,9 @@ Deno.test("a batch too big for shared memory is committed whole, as a message", 
     assert.ok(encodeBatch(batch, 0).length > REQUEST_BYTES);
     await store.append(batch);
     await store.append([message(count + 1)]); // and shared memory still works after it
+    // Over 4 MiB of reply: it comes as a message too.
     const slice = await store.recent("#lobby", 1000);
+    assert.ok(JSON.stringify(slice).length > REPLY_BYTES);
     assert.equal(slice.messages.length, count + 1);
     assert.equal(slice.messages[0].text.length, text.length);
   } finally {

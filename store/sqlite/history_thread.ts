@@ -11,14 +11,19 @@
 import { SqliteHistory } from "./history.ts";
 import { decodeBatch } from "./batch_codec.ts";
 import {
+  type Call,
   ERROR_BYTES,
   ERROR_OFFSET,
+  KIND,
   type Reply,
+  REPLY_BYTES,
+  REPLY_OFFSET,
   type Request,
   REQUEST_OFFSET,
   SLOT,
 } from "./thread_protocol.ts";
 import { storeError } from "../store_error.ts";
+import { exposeGc } from "../../runtime/idle_gc.ts";
 
 let store: SqliteHistory | null = null;
 let live = new Set<string>();
@@ -30,7 +35,9 @@ let answered = 0;
 /** Messages read so far (see SLOT.mail). */
 let mailRead = 0;
 
+const collectGarbage = exposeGc();
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 /** Commits one packed batch; throws a StoreError. */
 function commit(packed: Uint8Array): void {
@@ -46,12 +53,12 @@ function commit(packed: Uint8Array): void {
  * message; its handler comes back here. Sleeping in `Atomics.wait` wakes faster and cheaper than
  * `Atomics.waitAsync`, which goes through the event loop.
  */
-function serveAppends(): void {
+function serveShared(): void {
   for (;;) {
     if (slots === null || Atomics.load(slots, SLOT.mail) !== mailRead) return;
     const request = Atomics.load(slots, SLOT.request);
     if (request !== answered) {
-      serveAppend(request);
+      serveRequest(request);
       continue;
     }
     const bell = Atomics.load(slots, SLOT.bell);
@@ -62,25 +69,65 @@ function serveAppends(): void {
   }
 }
 
-/** Commits the append `request` waiting in shared memory and answers it. */
-function serveAppend(request: number): void {
+/** Runs the request `request` waiting in shared memory (an append or a call) and answers it. */
+function serveRequest(request: number): void {
   if (slots === null || bytes === null) return;
   const length = Atomics.load(slots, SLOT.length);
-  let status = 0;
-  try {
-    // A copy: decoding straight from shared memory is not allowed.
-    commit(bytes.slice(REQUEST_OFFSET, REQUEST_OFFSET + length));
-  } catch (error) {
-    const { written } = encoder.encodeInto(
-      storeError(error).message.slice(0, ERROR_BYTES / 3),
-      bytes.subarray(ERROR_OFFSET, ERROR_OFFSET + ERROR_BYTES),
-    );
-    status = Math.max(1, written);
+  // A copy: decoding straight from shared memory is not allowed.
+  const payload = bytes.slice(REQUEST_OFFSET, REQUEST_OFFSET + length);
+  if (Atomics.load(slots, SLOT.kind) === KIND.call) serveCall(request, payload, bytes, slots);
+  else {
+    let status = 0;
+    try {
+      commit(payload);
+    } catch (error) {
+      const { written } = encoder.encodeInto(
+        storeError(error).message.slice(0, ERROR_BYTES / 3),
+        bytes.subarray(ERROR_OFFSET, ERROR_OFFSET + ERROR_BYTES),
+      );
+      status = Math.max(1, written);
+    }
+    Atomics.store(slots, SLOT.status, status);
   }
-  Atomics.store(slots, SLOT.status, status);
   answered = request;
   Atomics.store(slots, SLOT.done, request);
   Atomics.notify(slots, SLOT.done);
+}
+
+/** Runs a call from shared memory and writes its reply there (or posts it, if too big). */
+function serveCall(request: number, payload: Uint8Array, bytes: Uint8Array, slots: Int32Array) {
+  let reply: { ok: true; value: unknown } | { ok: false; error: string };
+  try {
+    const call = JSON.parse(decoder.decode(payload)) as Call;
+    reply = { ok: true, value: run(call) };
+  } catch (error) {
+    reply = { ok: false, error: storeError(error).message };
+  }
+  const json = JSON.stringify(reply);
+  const { read, written } = encoder.encodeInto(
+    json,
+    bytes.subarray(REPLY_OFFSET, REPLY_OFFSET + REPLY_BYTES),
+  );
+  if (read === json.length) Atomics.store(slots, SLOT.replyLength, written);
+  else {
+    self.postMessage({ ...reply, id: -request });
+    Atomics.store(slots, SLOT.replyLength, -1);
+  }
+}
+
+/** Runs a read or a topic write. */
+function run(call: Call): unknown {
+  if (store === null) throw storeError(new Error("database connection is not open"));
+  switch (call.op) {
+    case "recent":
+      return store.recent(call.room, call.limit, call.maxBytes ?? Infinity);
+    case "after":
+      return store.after(call.room, call.afterId, call.limit, call.maxBytes ?? Infinity);
+    case "topic":
+      return store.topic(call.room);
+    case "setTopic":
+      return store.setTopic(call.room, call.topic);
+  }
 }
 
 /** Runs one request; throws what the store throws. */
@@ -102,14 +149,6 @@ function handle(request: Request): unknown {
   switch (request.op) {
     case "append":
       return commit(request.bytes);
-    case "recent":
-      return store.recent(request.room, request.limit, request.maxBytes);
-    case "after":
-      return store.after(request.room, request.afterId, request.limit, request.maxBytes);
-    case "topic":
-      return store.topic(request.room);
-    case "setTopic":
-      return store.setTopic(request.room, request.topic);
     case "upkeep": {
       live = new Set(request.live);
       if (request.nextId !== 0) store.saveNextId(request.nextId);
@@ -124,6 +163,12 @@ function handle(request: Request): unknown {
       slots = null;
       return undefined;
     }
+    case "collect":
+      // The server is idle and collecting its own heap: this thread's garbage goes too.
+      collectGarbage?.();
+      return undefined;
+    default:
+      return run(request);
   }
 }
 
@@ -132,7 +177,7 @@ self.onmessage = (event: MessageEvent<Request>) => {
   mailRead++;
   answer(request);
   // Back to sleep on the bell (unless more messages are waiting, or the store was closed).
-  serveAppends();
+  serveShared();
 };
 
 /** Runs one request and posts the reply. */

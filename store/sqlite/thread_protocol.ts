@@ -25,6 +25,18 @@ export const SLOT = {
   mail: 4,
   /** Rung for every append request and every message: the store thread sleeps on it. */
   bell: 5,
+  /** What the request in shared memory is: {@linkcode KIND}. */
+  kind: 6,
+  /** A call's reply: its bytes at {@linkcode REPLY_OFFSET}, or -1 if it came as a message. */
+  replyLength: 7,
+} as const;
+
+/** Kinds of request in shared memory. */
+export const KIND = {
+  /** A packed batch (batch_codec.ts); answered in `status`. */
+  append: 0,
+  /** A {@linkcode Call} as JSON; answered with a {@linkcode Reply} as JSON. */
+  call: 1,
 } as const;
 
 /** Where the error message of a failed append is written. */
@@ -38,6 +50,10 @@ export const REQUEST_OFFSET: number = ERROR_OFFSET + ERROR_BYTES;
  * A bigger batch, which takes many maximum-size messages at once, goes as a message instead.
  */
 export const REQUEST_BYTES = 4 * 1024 * 1024;
+/** Where a call's reply is written. */
+export const REPLY_OFFSET: number = REQUEST_OFFSET + REQUEST_BYTES;
+/** Room for a reply; a bigger one comes as a message instead. */
+export const REPLY_BYTES = 4 * 1024 * 1024;
 
 /** The engine's settings, as they cross to the store thread (no functions). */
 export interface ThreadSettings {
@@ -55,18 +71,30 @@ export interface ThreadSettings {
   fault?: StoreFault;
 }
 
+/**
+ * A read or a topic write, sent through shared memory as JSON (`maxBytes` null: no limit, since
+ * JSON has no Infinity).
+ */
+export type Call =
+  | { op: "recent"; room: string; limit: number; maxBytes: number | null }
+  | { op: "after"; room: string; afterId: number; limit: number; maxBytes: number | null }
+  | { op: "topic"; room: string }
+  | { op: "setTopic"; room: string; topic: string };
+
 /** A message to the store thread. Every one is answered with a {@linkcode Reply} of its `id`. */
 export type Request =
   | { op: "open"; id: number; settings: ThreadSettings; shared: SharedArrayBuffer }
   | { op: "append"; id: number; bytes: Uint8Array }
-  | { op: "recent"; id: number; room: string; limit: number; maxBytes: number }
-  | { op: "after"; id: number; room: string; afterId: number; limit: number; maxBytes: number }
-  | { op: "topic"; id: number; room: string }
-  | { op: "setTopic"; id: number; room: string; topic: string }
   | { op: "upkeep"; id: number; live: string[]; nextId: number }
-  | { op: "close"; id: number; nextId: number };
+  | { op: "close"; id: number; nextId: number }
+  | { op: "collect"; id: number }
+  | (Call & { id: number });
 
-/** The store thread's answer: a value, or the failure's message (a StoreError's clause). */
+/**
+ * The store thread's answer: a value, or the failure's message (a StoreError's clause). A
+ * call's reply too big for shared memory comes as a message with `id` the request's number,
+ * negated.
+ */
 export type Reply =
   | { id: number; ok: true; value?: unknown; errors?: string[] }
   | { id: number; ok: false; error: string };

@@ -22,9 +22,13 @@ import { encodeBatch } from "./batch_codec.ts";
 import { SqliteHistory, type SqliteHistoryOptions } from "./history.ts";
 import type { SqliteModeration } from "./moderation.ts";
 import {
+  type Call,
   ERROR_BYTES,
   ERROR_OFFSET,
+  KIND,
   type Reply,
+  REPLY_BYTES,
+  REPLY_OFFSET,
   type Request,
   REQUEST_BYTES,
   REQUEST_OFFSET,
@@ -46,11 +50,15 @@ export interface ThreadedHistoryOptions
   upkeepIntervalMs?: number;
 }
 
-/** An append waiting for its turn in shared memory. */
-interface Append {
+/** An append or a call waiting for its turn in shared memory. */
+interface Job {
+  kind: typeof KIND.append | typeof KIND.call;
   bytes: Uint8Array;
-  done: PromiseWithResolvers<void>;
+  done: PromiseWithResolvers<unknown>;
 }
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 /** Distributive `Omit`, so that each request keeps its own fields. */
 type WithoutId<T> = T extends unknown ? Omit<T, "id"> : never;
@@ -78,10 +86,10 @@ export class ThreadedHistory implements HistoryStore {
   readonly #upkeepIntervalMs: number;
   readonly #onUpkeepError: (error: StoreError) => void;
   readonly #calls = new Map<number, PromiseWithResolvers<unknown>>();
-  readonly #appends: Append[] = [];
-  #appending = false;
-  /** The newest append asked for. */
-  #last: Append | null = null;
+  readonly #jobs: Job[] = [];
+  #busy = false;
+  /** The newest job asked for. */
+  #last: Job | null = null;
   #requested = 0;
   #callId = 0;
   #unsavedNextId = 0;
@@ -102,7 +110,7 @@ export class ThreadedHistory implements HistoryStore {
     this.#roomsInUse = options.roomsInUse ?? (() => []);
     this.#upkeepIntervalMs = options.upkeepIntervalMs ?? STORE_UPKEEP_INTERVAL_MS;
     this.#onUpkeepError = options.onUpkeepError ?? (() => {});
-    const shared = new SharedArrayBuffer(REQUEST_OFFSET + REQUEST_BYTES);
+    const shared = new SharedArrayBuffer(REPLY_OFFSET + REPLY_BYTES);
     this.#slots = new Int32Array(shared);
     this.#bytes = new Uint8Array(shared);
     this.#worker = new Worker(new URL("./history_thread.ts", import.meta.url).href, {
@@ -136,11 +144,7 @@ export class ThreadedHistory implements HistoryStore {
     if (this.#failure !== null) return Promise.reject(this.#failure);
     const unsaved = this.#unsavedNextId;
     this.#unsavedNextId = 0;
-    const append = { bytes: encodeBatch(messages, unsaved), done: Promise.withResolvers<void>() };
-    this.#appends.push(append);
-    this.#last = append;
-    if (!this.#appending) this.#sendAppend();
-    return append.done.promise;
+    return this.#queue(KIND.append, encodeBatch(messages, unsaved)) as Promise<void>;
   }
 
   /** {@inheritDoc HistoryStore.saveNextId} */
@@ -155,22 +159,25 @@ export class ThreadedHistory implements HistoryStore {
 
   /** {@inheritDoc HistoryStore.recent} */
   recent(room: string, limit: number, maxBytes = Infinity): Promise<HistorySlice> {
-    return this.#call({ op: "recent", room, limit, maxBytes }) as Promise<HistorySlice>;
+    return this.#shared({ op: "recent", room, limit, maxBytes: finite(maxBytes) }) as Promise<
+      HistorySlice
+    >;
   }
 
   /** {@inheritDoc HistoryStore.after} */
   after(room: string, afterId: number, limit: number, maxBytes = Infinity): Promise<HistorySlice> {
-    return this.#call({ op: "after", room, afterId, limit, maxBytes }) as Promise<HistorySlice>;
+    const call: Call = { op: "after", room, afterId, limit, maxBytes: finite(maxBytes) };
+    return this.#shared(call) as Promise<HistorySlice>;
   }
 
   /** {@inheritDoc HistoryStore.topic} */
   topic(room: string): Promise<string> {
-    return this.#call({ op: "topic", room }) as Promise<string>;
+    return this.#shared({ op: "topic", room }) as Promise<string>;
   }
 
   /** {@inheritDoc HistoryStore.setTopic} */
   async setTopic(room: string, topic: string): Promise<void> {
-    await this.#call({ op: "setTopic", room, topic });
+    await this.#shared({ op: "setTopic", room, topic });
   }
 
   /**
@@ -186,6 +193,11 @@ export class ThreadedHistory implements HistoryStore {
     return await this.#call({ op: "upkeep", live, nextId }) as boolean;
   }
 
+  /** Asks the store thread to collect its heap (when the server is idle and collects its own). */
+  collectGarbage(): void {
+    this.#call({ op: "collect" }).catch(() => {});
+  }
+
   /**
    * Finishes the appends already asked for, writes the id counter, closes the file and stops
    * the store thread. Resolves when all that is done (or after a timeout).
@@ -199,8 +211,8 @@ export class ThreadedHistory implements HistoryStore {
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       const finished = (async () => {
-        // The appends first: they settle in order, so the last one settles last. Their
-        // failures were their callers' to hear.
+        // The jobs first: they settle in order, so the last one settles last. Their failures
+        // were their callers' to hear.
         await this.#last?.done.promise.catch(() => {});
         if (this.#failure === null) {
           await this.#call({ op: "close", nextId: this.#unsavedNextId }).catch(() => {});
@@ -218,61 +230,96 @@ export class ThreadedHistory implements HistoryStore {
     }
   }
 
-  /** Writes the next append into shared memory and wakes the store thread. */
-  #sendAppend(): void {
-    const append = this.#appends.shift();
-    if (append === undefined) {
-      this.#appending = false;
+  /** A read or a topic write, through shared memory. */
+  #shared(call: Call): Promise<unknown> {
+    if (this.#failure !== null) return Promise.reject(this.#failure);
+    return this.#queue(KIND.call, encoder.encode(JSON.stringify(call)));
+  }
+
+  /** Queues a job for shared memory; they run one at a time, in order. */
+  #queue(kind: Job["kind"], bytes: Uint8Array): Promise<unknown> {
+    const job: Job = { kind, bytes, done: Promise.withResolvers<unknown>() };
+    this.#jobs.push(job);
+    this.#last = job;
+    if (!this.#busy) this.#sendNext();
+    return job.done.promise;
+  }
+
+  /** Writes the next job into shared memory and wakes the store thread. */
+  #sendNext(): void {
+    const job = this.#jobs.shift();
+    if (job === undefined) {
+      this.#busy = false;
       return;
     }
     if (this.#failure !== null) {
-      append.done.reject(this.#failure);
-      this.#sendAppend();
+      job.done.reject(this.#failure);
+      this.#sendNext();
       return;
     }
-    this.#appending = true;
-    if (append.bytes.length > REQUEST_BYTES) {
-      // Too big for shared memory: the same bytes, as a message.
-      this.#call({ op: "append", bytes: append.bytes }).then(
-        () => this.#appended(append, 0),
-        (error) => this.#appended(append, 0, error as StoreError),
+    this.#busy = true;
+    if (job.bytes.length > REQUEST_BYTES) {
+      // Too big for shared memory (only a batch can be): the same bytes, as a message.
+      this.#call({ op: "append", bytes: job.bytes }).then(
+        () => this.#settle(job, 0),
+        (error) => this.#settle(job, 0, error as StoreError),
       );
       return;
     }
     const slots = this.#slots;
-    this.#bytes.set(append.bytes, REQUEST_OFFSET);
-    Atomics.store(slots, SLOT.length, append.bytes.length);
+    this.#bytes.set(job.bytes, REQUEST_OFFSET);
+    Atomics.store(slots, SLOT.length, job.bytes.length);
+    Atomics.store(slots, SLOT.kind, job.kind);
     const request = ++this.#requested;
     Atomics.store(slots, SLOT.request, request);
     this.#ring();
     // A commit on a healthy disk takes tens of microseconds: wait for it here, briefly, which
     // costs less than a trip through the event loop; past that, wait without blocking.
     if (Atomics.wait(slots, SLOT.done, request - 1, SYNC_WAIT_MS) !== "timed-out") {
-      this.#appended(append, Atomics.load(slots, SLOT.status));
+      this.#settle(job, request);
       return;
     }
     const waiting = Atomics.waitAsync(slots, SLOT.done, request - 1);
     const answered = () => {
       // Woken without an answer: the store thread failed (see #fail).
       if (Atomics.load(slots, SLOT.done) !== request) {
-        this.#appended(append, 0, this.#failure ?? new StoreError("the store thread stopped"));
-      } else this.#appended(append, Atomics.load(slots, SLOT.status));
+        this.#settle(job, 0, this.#failure ?? new StoreError("the store thread stopped"));
+      } else this.#settle(job, request);
     };
     if (waiting.async) void waiting.value.then(answered);
     else answered();
   }
 
-  /** Settles an append from its status (0: committed) and sends the next. */
-  #appended(append: Append, status: number, error?: StoreError): void {
-    if (error !== undefined) append.done.reject(error);
-    else if (status === 0) append.done.resolve();
-    else {
-      const text = new TextDecoder().decode(
-        this.#bytes.slice(ERROR_OFFSET, ERROR_OFFSET + Math.min(status, ERROR_BYTES)),
-      );
-      append.done.reject(new StoreError(text));
+  /**
+   * Settles a job from what the store thread wrote for `request` in shared memory (0: it was
+   * sent as a message, and `error` is its failure, if any), then sends the next.
+   */
+  #settle(job: Job, request: number, error?: StoreError): void {
+    if (error !== undefined) job.done.reject(error);
+    else if (request === 0) job.done.resolve(undefined);
+    else if (job.kind === KIND.append) {
+      const status = Atomics.load(this.#slots, SLOT.status);
+      if (status === 0) job.done.resolve(undefined);
+      else {
+        const text = decoder.decode(
+          this.#bytes.slice(ERROR_OFFSET, ERROR_OFFSET + Math.min(status, ERROR_BYTES)),
+        );
+        job.done.reject(new StoreError(text));
+      }
+    } else {
+      const length = Atomics.load(this.#slots, SLOT.replyLength);
+      if (length < 0) {
+        // Too big for shared memory: it comes as a message, under the request's number negated.
+        this.#calls.set(-request, job.done);
+      } else {
+        const reply = JSON.parse(
+          decoder.decode(this.#bytes.slice(REPLY_OFFSET, REPLY_OFFSET + length)),
+        ) as Reply;
+        if (reply.ok) job.done.resolve(reply.value);
+        else job.done.reject(new StoreError(reply.error));
+      }
     }
-    this.#sendAppend();
+    this.#sendNext();
   }
 
   /** Sends a request to the store thread; resolves with its answer. */
@@ -310,8 +357,8 @@ export class ThreadedHistory implements HistoryStore {
     const failure = this.#failure = new StoreError(cause);
     for (const call of this.#calls.values()) call.reject(failure);
     this.#calls.clear();
-    // The append in shared memory (if any) may never be answered now.
-    if (this.#appending) Atomics.notify(this.#slots, SLOT.done);
+    // The job in shared memory (if any) may never be answered now.
+    if (this.#busy) Atomics.notify(this.#slots, SLOT.done);
   }
 
   #scheduleUpkeep(delay: number): void {
@@ -328,4 +375,9 @@ export class ThreadedHistory implements HistoryStore {
     // Upkeep alone must not keep a process alive.
     Deno.unrefTimer(this.#upkeepTimer);
   }
+}
+
+/** A byte limit as JSON can carry it: null for none. */
+function finite(maxBytes: number): number | null {
+  return Number.isFinite(maxBytes) ? maxBytes : null;
 }
