@@ -22,7 +22,7 @@ import { NDJSON } from "./protocol/ndjson/encode.ts";
 import { AddressBudget } from "./security/address_budget.ts";
 import { HISTORY_READ_BURST_SECONDS } from "./config/security_limits.ts";
 import { ThreadedHistory } from "./store/sqlite/threaded.ts";
-import { IdleCollector } from "./runtime/idle_gc.ts";
+import { exposeGc, IdleCollector } from "./runtime/idle_gc.ts";
 import { Door } from "./transport/door.ts";
 import type { Link } from "./transport/link.ts";
 import { Peer, type PeerMetrics, type PeerOptions, type SessionOpener } from "./transport/peer.ts";
@@ -197,7 +197,12 @@ export function startServer(options: ServerOptions = {}): ChatServer {
   }, sweepEvery);
 
   // Memory a burst (a login storm) left behind is given back once the server is quiet.
+  const gc = exposeGc();
   const collector = new IdleCollector({
+    collect: gc === null ? undefined : () => {
+      gc();
+      store.collectGarbage();
+    },
     onCollect: (before, after, pauseMs) =>
       logger.info("idle_gc", {
         heapBeforeMiB: Math.round(before / 2 ** 20),

@@ -201,7 +201,7 @@ export const IDLE_GC_QUIET_BYTES = 1024 * 1024;
  * An idle collection runs only when the heap holds this much more than after the last full
  * collection (a login storm, a burst of history reads): less is not worth a pause.
  */
-export const IDLE_GC_MIN_GROWTH_BYTES = 16 * 1024 * 1024;
+export const IDLE_GC_MIN_GROWTH_BYTES = 8 * 1024 * 1024;
 
 /** At most one idle collection this often. */
 export const IDLE_GC_MIN_INTERVAL_MS = 30_000;
