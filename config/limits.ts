@@ -198,7 +198,7 @@ export const IDLE_GC_QUIET_MS = 5000;
 export const IDLE_GC_QUIET_BYTES = 1024 * 1024;
 
 /**
- * An idle collection runs only when the heap holds this much more than after the last full
+ * An idle collection runs only when V8's heap has grown by this much since the last full
  * collection (a login storm, a burst of history reads): less is not worth a pause.
  */
 export const IDLE_GC_MIN_GROWTH_BYTES = 8 * 1024 * 1024;

@@ -32,7 +32,10 @@ export function exposeGc(): (() => void) | null {
 
 /** Settings for {@linkcode IdleCollector}; the defaults are the named limits. */
 export interface IdleCollectorOptions {
-  /** Bytes of heap in use now. @default `Deno.memoryUsage().heapUsed` */
+  /**
+   * Bytes of heap the process holds now: V8's committed heap, which is what RSS follows (its
+   * live part alone may stay flat while garbage keeps pages). @default `Deno.memoryUsage().heapTotal`
+   */
   heapUsed?: () => number;
   /** Runs a full collection. @default V8's, from {@linkcode exposeGc} */
   collect?: () => void;
@@ -68,7 +71,7 @@ export class IdleCollector {
 
   /** A collector with its baseline at the heap in use now. */
   constructor(options: IdleCollectorOptions = {}) {
-    this.#heapUsed = options.heapUsed ?? (() => Deno.memoryUsage().heapUsed);
+    this.#heapUsed = options.heapUsed ?? (() => Deno.memoryUsage().heapTotal);
     this.#collect = options.collect ?? exposeGc();
     this.#now = options.now ?? (() => performance.now());
     this.#onCollect = options.onCollect ?? (() => {});
