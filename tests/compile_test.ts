@@ -38,6 +38,8 @@ Deno.test("deno compile builds a working single binary, or proves the graph and 
       assert.match(decoder.decode(help.stdout), /--max-users/);
       const bad = await new Deno.Command(output, { args: ["nope"], stderr: "piped" }).output();
       assert.equal(bad.code, 2);
+      // The store thread's module must be in the binary: a message is stored and acked.
+      await servesAndStores(output, []);
       return;
     }
     // No denort here: type checking and graph resolution must have passed, and the failure must
@@ -57,4 +59,80 @@ Deno.test("deno compile builds a working single binary, or proves the graph and 
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+/**
+ * Runs `command args... serve` on a free port with history in memory, logs in over NDJSON and
+ * says one thing: the ack proves the store thread started and committed it.
+ */
+async function servesAndStores(command: string, args: string[]): Promise<void> {
+  const child = new Deno.Command(command, {
+    args: [
+      ...args,
+      "serve",
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+      "--db",
+      ":memory:",
+    ],
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let conn: Deno.TcpConn | undefined;
+  const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+  try {
+    let buffered = "";
+    let port = 0;
+    while (port === 0) {
+      const { value, done } = await lines.read();
+      assert.ok(!done, "the server stopped before listening");
+      buffered += value;
+      const found = /listening on 127\.0\.0\.1:(\d+)/.exec(buffered);
+      if (found) port = Number(found[1]);
+    }
+    // Keep draining the server's log, so that it never blocks on a full pipe.
+    const drained = (async () => {
+      while (!(await lines.read()).done) { /* drain */ }
+    })();
+    conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    const out = new TextEncoder().encode(
+      '{"type":"hello","v":1,"nick":"probe"}\n{"type":"msg","text":"stored?","ref":"p"}\n',
+    );
+    await conn.write(out);
+    let got = "";
+    const buf = new Uint8Array(4096);
+    while (!got.includes('"type":"ack"')) {
+      const n = await conn.read(buf);
+      assert.ok(n !== null, `the server closed the connection: ${got}`);
+      got += new TextDecoder().decode(buf.subarray(0, n));
+    }
+    conn.close();
+    conn = undefined;
+    child.kill("SIGTERM");
+    await child.status;
+    await drained;
+  } finally {
+    clearTimeout(timer);
+    conn?.close();
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // already gone
+    }
+    await child.status;
+  }
+}
+
+Deno.test("the CLI serves and stores (the check the compiled binary gets, run on main.ts)", async () => {
+  await servesAndStores(Deno.execPath(), [
+    "run",
+    "--allow-net",
+    "--allow-env",
+    "--allow-read",
+    "--allow-write",
+    `${ROOT}main.ts`,
+  ]);
 });
