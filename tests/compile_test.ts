@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { CLI_PERMISSIONS, loopbackServeArgs, MAIN_PATH } from "../bench/launch_args.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const decoder = new TextDecoder();
@@ -67,16 +68,7 @@ Deno.test("deno compile builds a working single binary, or proves the graph and 
  */
 async function servesAndStores(command: string, args: string[]): Promise<void> {
   const child = new Deno.Command(command, {
-    args: [
-      ...args,
-      "serve",
-      "--host",
-      "127.0.0.1",
-      "--port",
-      "0",
-      "--db",
-      ":memory:",
-    ],
+    args: [...args, ...loopbackServeArgs("warn", ["--db", ":memory:"])],
     stdout: "piped",
     stderr: "null",
   }).spawn();
@@ -127,12 +119,5 @@ async function servesAndStores(command: string, args: string[]): Promise<void> {
 }
 
 Deno.test("the CLI serves and stores (the check the compiled binary gets, run on main.ts)", async () => {
-  await servesAndStores(Deno.execPath(), [
-    "run",
-    "--allow-net",
-    "--allow-env",
-    "--allow-read",
-    "--allow-write",
-    `${ROOT}main.ts`,
-  ]);
+  await servesAndStores(Deno.execPath(), ["run", ...CLI_PERMISSIONS, MAIN_PATH]);
 });

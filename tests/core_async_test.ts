@@ -17,8 +17,7 @@ import { RecordingSink } from "./helpers/core.ts";
 import { MemoryLink, ndjsonOnly, testPeerOptions } from "./helpers/memory_link.ts";
 import { eventually } from "./helpers/wire.ts";
 
-function remoteHub(delayMs = 2) {
-  const memory = new MemoryHistory();
+function remoteHub(delayMs = 2, memory = new MemoryHistory()) {
   const store = new DelayedHistory(memory, delayMs);
   const hub = new Hub({
     maxUsers: 100,
@@ -142,15 +141,7 @@ Deno.test("over a remote store, an event that waited for the store does nothing 
 Deno.test("over a remote store, a new room's first member is told its saved topic", async () => {
   const memory = new MemoryHistory();
   memory.setTopic("#rust", "kept topic");
-  const store = new DelayedHistory(memory, 2);
-  const hub = new Hub({
-    maxUsers: 100,
-    maxFrame: 65536,
-    serverName: "sockchat-test",
-    store,
-    replayBudgetBytes: 1 << 18,
-    bans: new BanList(memory.moderation, { mutes: memory.moderation }),
-  });
+  const { hub } = remoteHub(2, memory);
   const alice = await login(hub, "alice");
   await hub.join(alice.user, "#rust");
   const joined = alice.sink.take().find((f) => f.type === "joined");
