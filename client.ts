@@ -79,7 +79,8 @@ export async function runJoin(args: JoinArgs): Promise<number> {
       complete: (before) =>
         complete(before, {
           commands: COMMAND_NAMES,
-          nicks: state.nicks(),
+          nicks: state.present(),
+          speakers: state.recentSpeakers(),
           rooms: state.roomNames(),
         }),
     })

@@ -1,6 +1,7 @@
 /**
  * Tab completion for the input line: command names after a leading `/`, room names for words
- * starting with `#` (and for the argument of /join, /leave and /who), nicks otherwise.
+ * starting with `#` (and for the argument of /join, /leave and /who), nicks otherwise: people
+ * present first, and recent speakers only when no one present matches.
  *
  * @module
  */
@@ -19,8 +20,13 @@ const NICK_COMMANDS = new Set(["/msg"]);
 export interface CompletionSources {
   /** Command names, `/` included. */
   commands: readonly string[];
-  /** Nicks seen in any room. */
+  /** Nicks of people in the user's rooms now: the first choice. */
   nicks: readonly string[];
+  /**
+   * Nicks heard lately that are not known to be present (a DM, a room since left, a big room's
+   * unlisted members), offered only when no present nick matches. @default []
+   */
+  speakers?: readonly string[];
   /** Rooms joined or listed. */
   rooms: readonly string[];
 }
@@ -29,7 +35,7 @@ export interface CompletionSources {
 export interface Completion {
   /** The word before the cursor that is being completed (possibly empty). */
   word: string;
-  /** Full replacements for `word`, in the spelling of the source, sorted. */
+  /** Full replacements for `word`, in the spelling of the source, sorted within their tier. */
   candidates: string[];
   /** What to type after the word when there is exactly one candidate. */
   suffix: string;
@@ -45,10 +51,15 @@ function matching(word: string, pool: readonly string[]): string[] {
  *
  * @example
  * ```ts
- * const sources = { commands: ["/join", "/who"], nicks: ["Bob"], rooms: ["#rust"] };
+ * const sources = {
+ *   commands: ["/join", "/who"],
+ *   nicks: ["Bob"],
+ *   speakers: ["bobby", "carol"],
+ *   rooms: ["#rust"],
+ * };
  * complete("/jo", sources); // { word: "/jo", candidates: ["/join"], suffix: " " }
- * complete("bo", sources); // { word: "bo", candidates: ["Bob"], suffix: ": " }
- * complete("hi bo", sources); // { word: "bo", candidates: ["Bob"], suffix: " " }
+ * complete("bo", sources); // { word: "bo", candidates: ["Bob"], suffix: ": " }: present first
+ * complete("hi ca", sources); // { word: "ca", candidates: ["carol"], suffix: " " }
  * ```
  */
 export function complete(before: string, sources: CompletionSources): Completion {
@@ -68,7 +79,11 @@ export function complete(before: string, sources: CompletionSources): Completion
   }
   // A nick at the start of a message is addressed, IRC style: "bob: ".
   const suffix = words.length === 0 ? ": " : " ";
-  return { word, candidates: matching(word, sources.nicks), suffix };
+  // Someone present is nearly always who is meant; a recent speaker who matches as well would
+  // only stop Tab from completing.
+  const present = matching(word, sources.nicks);
+  const candidates = present.length > 0 ? present : matching(word, sources.speakers ?? []);
+  return { word, candidates, suffix };
 }
 
 /** The longest prefix all of `words` share, ignoring case, in the spelling of the first one. */

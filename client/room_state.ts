@@ -102,15 +102,31 @@ export class RoomState {
     return this.#lastSeen.get(key(room));
   }
 
-  /** Nicks worth completing: room members and recent speakers, without the user. */
-  nicks(): string[] {
+  /** Nicks in the rooms the user is in (as far as known), sorted, without the user. */
+  present(): string[] {
     const all = new Map<string, string>();
-    for (const nick of this.#speakers) all.set(key(nick), nick);
     for (const room of this.#rooms.values()) {
       for (const nick of room.members) all.set(key(nick), nick);
     }
     all.delete(key(this.#nick));
     return [...all.values()].sort();
+  }
+
+  /**
+   * Nicks heard live lately (messages, DMs) that are not among {@linkcode present}, most
+   * recent first: people in a big room's unlisted members, in rooms the user has left, or who
+   * wrote a DM. Replayed history never adds anyone (its speakers may be long gone), and anyone
+   * seen leaving the server is forgotten.
+   */
+  recentSpeakers(): string[] {
+    const present = new Set(this.present().map(key));
+    present.add(key(this.#nick));
+    return [...this.#speakers].reverse().filter((nick) => !present.has(key(nick)));
+  }
+
+  /** Nicks worth completing, in the order Tab offers them: {@linkcode present}, then recent. */
+  nicks(): string[] {
+    return [...this.present(), ...this.recentSpeakers()];
   }
 
   /** Rooms worth completing: those the user is in and those /rooms listed. */
@@ -152,7 +168,8 @@ export class RoomState {
         return null;
       case "msg":
         this.#seen(frame.room, frame.id, frame.history === true);
-        this.#spoke(frame.from);
+        // Replay brings back people who may have left long ago: only live words count.
+        if (frame.history !== true) this.#spoke(frame.from);
         return null;
       case "ack":
         if (frame.to === undefined) this.#seen(frame.room, frame.id, false);
@@ -170,6 +187,8 @@ export class RoomState {
       case "leave":
         if (this.isSelf(frame.nick)) this.#part(frame.room);
         else this.#removeMember(frame.room, frame.nick);
+        // Any reason but a part means they left the server: no longer worth completing.
+        if (frame.reason !== "part") this.#forget(frame.nick);
         return null;
       case "topic": {
         const room = this.#rooms.get(key(frame.room));
@@ -253,8 +272,12 @@ export class RoomState {
         }
       }
     }
+    this.#forget(old);
+  }
+
+  #forget(nick: string): void {
     for (const speaker of this.#speakers) {
-      if (key(speaker) === key(old)) this.#speakers.delete(speaker);
+      if (key(speaker) === key(nick)) this.#speakers.delete(speaker);
     }
   }
 
@@ -272,7 +295,7 @@ export class RoomState {
 
   #spoke(nick: string): void {
     // Most recent last; the oldest speaker is forgotten once the set is full.
-    this.#speakers.delete(nick);
+    this.#forget(nick);
     this.#speakers.add(nick);
     if (this.#speakers.size > MAX_REMEMBERED_SPEAKERS) {
       this.#speakers.delete(this.#speakers.values().next().value as string);

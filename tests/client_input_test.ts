@@ -98,6 +98,12 @@ Deno.test("completion: commands, rooms, nicks, and the IRC-style address suffix"
   assert.deepEqual(complete("BO", sources).candidates, ["Bob", "bobby"]);
   assert.deepEqual(complete("hi ", sources).candidates, []);
   assert.deepEqual(complete("//jo", sources).candidates, []);
+  // Present users first: a recent speaker who is not present is offered only when no one
+  // present matches.
+  const tiers = { ...sources, nicks: ["Bob", "carol"], speakers: ["bobby", "dave"] };
+  assert.deepEqual(complete("bo", tiers).candidates, ["Bob"]);
+  assert.deepEqual(complete("da", tiers), { word: "da", candidates: ["dave"], suffix: ": " });
+  assert.deepEqual(complete("/msg ", tiers).candidates, ["Bob", "carol"]);
   assert.equal(commonPrefix(["Bob", "bobby"]), "Bob");
   assert.equal(commonPrefix(["#ruby", "#rust"]), "#ru");
   assert.equal(commonPrefix([]), "");

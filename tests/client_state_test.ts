@@ -74,7 +74,7 @@ Deno.test("room state: members and nick changes feed completion", () => {
   state.apply({ type: "nick", old: "bob", new: "robert", ts: 0 });
   state.apply({ type: "nick", old: "alice", new: "alicia", ts: 0, ref: "3" });
   assert.equal(state.nick, "alicia");
-  assert.deepEqual(state.nicks(), ["dave", "robert"]);
+  assert.deepEqual(state.nicks(), ["robert", "dave"], "present first, then recent speakers");
   state.apply({ type: "rooms", rooms: [{ room: "#zig", members: 1, topic: "" }] });
   assert.deepEqual(state.roomNames(), ["#lobby", "#zig"]);
 });
@@ -178,4 +178,31 @@ Deno.test("room state: a room's count comes from the server and follows joins an
   assert.equal(big()?.members.size, 4);
   state.apply({ type: "who", room: "#big", members: ["a", "alice"] });
   assert.equal(big()?.count, 2);
+});
+
+Deno.test("room state: Tab offers present users, then live speakers; replay and quits add none", () => {
+  const state = welcomed();
+  // /join's replay brings back people who left long ago: they are not worth completing.
+  state.apply({
+    type: "msg",
+    id: 1,
+    room: "#lobby",
+    from: "ghost",
+    text: "old",
+    ts: 0,
+    history: true,
+  });
+  state.apply({ type: "msg", id: 2, room: "#lobby", from: "zed", text: "live", ts: 0 });
+  state.apply({ type: "dm", id: 9, from: "carl", to: "Alice", text: "psst", ts: 0 });
+  assert.deepEqual(state.present(), ["bob"]);
+  assert.deepEqual(state.recentSpeakers(), ["carl", "zed"], "most recent first");
+  assert.deepEqual(state.nicks(), ["bob", "carl", "zed"]);
+  // Leaving the server (not just a room) forgets a speaker; a part does not.
+  state.apply({ type: "leave", room: "#lobby", nick: "zed", reason: "part", ts: 0 });
+  assert.deepEqual(state.recentSpeakers(), ["carl", "zed"]);
+  state.apply({ type: "leave", room: "#lobby", nick: "zed", reason: "quit", ts: 0 });
+  assert.deepEqual(state.recentSpeakers(), ["carl"]);
+  // A speaker who is present is offered once, among the present.
+  state.apply({ type: "msg", id: 3, room: "#lobby", from: "bob", text: "hi", ts: 0 });
+  assert.deepEqual(state.nicks(), ["bob", "carl"]);
 });
