@@ -1,5 +1,5 @@
 /**
- * The prompt: the current room, the connection state when not connected, the nick, and the
+ * The prompt: the current room (or `no room`), the connection state when not connected, the nick, and the
  * lines of a message still being composed (continued with `\` or pasted), kept short so the
  * input area always fits on screen.
  *
@@ -12,6 +12,9 @@ import { describeConnection, type Status } from "./ui.ts";
 
 /** Most lines of a message being composed that the prompt shows; the middle is summarised. */
 export const MAX_HELD_SHOWN = 6;
+
+/** What the prompt shows in place of a room when the user has left them all. */
+export const NO_ROOM = "no room";
 
 /** `text` cut to `max` characters, with an ellipsis when cut. */
 function cut(text: string, max: number): string {
@@ -43,7 +46,8 @@ export function promptText(
     : ` ${
       paint.paint(describeConnection(connection), connection.kind === "offline" ? "error" : "warn")
     }`;
-  const main = `[${paint.paint(cleanLine(room), "room")}${state}] ${cleanLine(nick)}> `;
+  const where = room === null ? paint.paint(NO_ROOM, "dim") : paint.paint(cleanLine(room), "room");
+  const main = `[${where}${state}] ${cleanLine(nick)}> `;
   if (held.length === 0) return main;
   const more = paint.paint("... ", "dim");
   // Wide characters can still wrap a cut line once; the area stays a few rows tall.

@@ -50,7 +50,8 @@ function memberSet(members: readonly string[]): Set<string> {
  */
 export class RoomState {
   #nick: string;
-  #current: string = LOBBY;
+  /** Null once the user has left every room. */
+  #current: string | null = LOBBY;
   readonly #rooms = new Map<string, JoinedRoom>();
   readonly #lastSeen = new Map<string, number>();
   /** Rooms in the latest /rooms answer, for completion. */
@@ -68,8 +69,11 @@ export class RoomState {
     return this.#nick;
   }
 
-  /** The current room: where messages go and the default for commands. */
-  get room(): string {
+  /**
+   * The current room: where messages go and the default for commands. Null when the user is in
+   * no room (they left them all): there is nowhere for a message to go until they join one.
+   */
+  get room(): string | null {
     return this.#current;
   }
 
@@ -85,7 +89,7 @@ export class RoomState {
 
   /** True when `room` is the current room (ignoring case). */
   isCurrent(room: string): boolean {
-    return key(room) === key(this.#current);
+    return this.#current !== null && key(room) === key(this.#current);
   }
 
   /** For each room the user is in, the last message id seen there (0 if none): hello's `resume`. */
@@ -158,7 +162,9 @@ export class RoomState {
           count: frame.count,
         });
         // Only an answer to our own /join (it carries our ref) moves us; resumed rooms do not.
-        if (frame.ref !== undefined || !this.#rooms.has(key(this.#current))) {
+        if (
+          frame.ref !== undefined || this.#current === null || !this.#rooms.has(key(this.#current))
+        ) {
           this.#current = frame.room;
         }
         return null;
@@ -234,17 +240,17 @@ export class RoomState {
     for (const room of this.#lastSeen.keys()) {
       if (!this.#rooms.has(room)) this.#lastSeen.delete(room);
     }
-    const current = this.#rooms.get(key(this.#current));
+    const current = this.#current === null ? undefined : this.#rooms.get(key(this.#current));
     if (current !== undefined) this.#current = current.name;
-    else this.#current = frame.rooms[0]?.room ?? LOBBY;
+    else this.#current = frame.rooms[0]?.room ?? null;
   }
 
   #part(name: string): void {
     this.#rooms.delete(key(name));
     this.#lastSeen.delete(key(name));
-    if (key(name) !== key(this.#current)) return;
+    if (!this.isCurrent(name)) return;
     const lobby = this.#rooms.get(key(LOBBY));
-    this.#current = lobby?.name ?? this.#rooms.values().next().value?.name ?? LOBBY;
+    this.#current = lobby?.name ?? this.#rooms.values().next().value?.name ?? null;
   }
 
   #removeMember(roomName: string, nick: string): void {

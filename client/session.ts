@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { AckFrame, ServerFrame, WelcomeFrame } from "../protocol/frames.ts";
+import { type AckFrame, LOBBY, type ServerFrame, type WelcomeFrame } from "../protocol/frames.ts";
 import { type ChatClient, ClientError, describeError, type Sent } from "./chat_client.ts";
 import type { Role } from "./colors.ts";
 import { type Input, parseInput } from "./input.ts";
@@ -21,6 +21,10 @@ import type { ClientUi, ConnectionState } from "./ui.ts";
 
 /** Messages and commands entered while disconnected, kept to send once connected again. */
 export const MAX_OFFLINE_QUEUE = 100;
+
+/** What a message typed in no room gets instead of being sent. */
+export const NOT_IN_A_ROOM =
+  "You are in no room, so that was not sent: /join #lobby (or any room; /rooms lists them).";
 
 /** On the way out, how long to wait for the server to answer what was sent, then to close. */
 export const QUIT_GRACE_MS = 10_000;
@@ -174,13 +178,20 @@ export class Session {
   }
 
   #send(client: ChatClient, input: Input): "ok" | Promise<void> {
+    const room = this.#o.state.room;
     if (input.kind === "say") {
-      client.send(input.text, this.#o.state.room);
+      // Said locally: the server would only answer that we are not in whatever room we named.
+      if (room === null) {
+        this.notice(NOT_IN_A_ROOM, "warn");
+        return "ok";
+      }
+      client.send(input.text, room);
       // Input waits while the server is slow to read, long before the client gives up on it.
       return client.unsentBytes > MAX_UNSENT_BYTES / 2 ? client.flushed() : "ok";
     }
     if (input.kind === "command") {
-      return client.answered(client.command(input.line, this.#o.state.room));
+      // In no room, the protocol's default room: commands that need one say how to join it.
+      return client.answered(client.command(input.line, room ?? LOBBY));
     }
     return "ok";
   }
@@ -215,7 +226,7 @@ export class Session {
     this.#o.state.apply(frame);
     if (this.#o.json) return this.#o.ui.print(jsonLine(frame));
     if (!reconnected) return this.#show(this.#o.renderer.frame(frame));
-    const rooms = this.#o.state.rooms.map((r) => r.name).join(", ");
+    const rooms = this.#o.state.rooms.map((r) => r.name).join(", ") || "no room";
     this.notice(`Reconnected to ${this.#o.target} as ${frame.nick}, in ${rooms}.`);
   }
 

@@ -13,8 +13,8 @@ export type ConnectionState =
 
 /** What the prompt shows. */
 export interface Status {
-  /** The current room. */
-  room: string;
+  /** The current room; null when the user is in none. */
+  room: string | null;
   /** The user's nick. */
   nick: string;
   /** Connected, reconnecting or offline. */
