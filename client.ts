@@ -22,8 +22,12 @@ import { atMost, pause, whenAborted } from "./client/timing.ts";
 import type { ClientUi } from "./client/ui.ts";
 import type { JoinArgs } from "./cli/join_args.ts";
 
-/** Exit codes of `sockchat join`. */
-export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
+/**
+ * Exit codes of `sockchat join`. `refused`: the session ended normally, but without a person
+ * at a terminal (piped, `--json`) and with something it sent refused (an unknown command, a
+ * message while muted...), so a bot's caller learns of it.
+ */
+export const EXIT = { ok: 0, failure: 1, usage: 2, refused: 3 } as const;
 
 /** How `join` talks to its user, decided from the flags and what stdin and stdout are. */
 export interface JoinMode {
@@ -71,7 +75,11 @@ export async function runJoin(args: JoinArgs): Promise<number> {
   }
   const state = new RoomState(client.welcome.nick);
   const palette = new Palette(mode.color);
-  const renderer = new Renderer(state, { palette, timestamps: mode.timestamps });
+  const renderer = new Renderer(state, {
+    palette,
+    timestamps: mode.timestamps,
+    keys: mode.interactive,
+  });
   const ui: ClientUi = mode.interactive
     ? new TerminalUi({ room: state.room, nick: state.nick, connection: { kind: "connected" } }, {
       palette,
@@ -139,7 +147,7 @@ export async function runJoin(args: JoinArgs): Promise<number> {
     ui.fail(`sockchat: ${failure}`);
     return EXIT.failure;
   }
-  return EXIT.ok;
+  return !mode.interactive && session.refused > 0 ? EXIT.refused : EXIT.ok;
 }
 
 /**

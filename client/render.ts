@@ -32,6 +32,11 @@ export interface RenderOptions {
   timestamps: TimestampStyle;
   /** Clock for frames without a time of their own. @default Date.now */
   now?: () => number;
+  /**
+   * A person at a terminal reads the output: the welcome's tips mention the keys (Tab). A bot
+   * reading a pipe has no keys to press. @default true
+   */
+  keys?: boolean;
 }
 
 /** One event, ready to print. */
@@ -98,6 +103,7 @@ export class Renderer {
   readonly #paint: Palette;
   readonly #timestamps: TimestampStyle;
   readonly #now: () => number;
+  readonly #keys: boolean;
 
   /** `view` is read at each render, so it always reflects the session as it is. */
   constructor(view: SessionView, options: RenderOptions) {
@@ -105,6 +111,7 @@ export class Renderer {
     this.#paint = options.palette;
     this.#timestamps = options.timestamps;
     this.#now = options.now ?? Date.now;
+    this.#keys = options.keys ?? true;
   }
 
   /** What to show for a frame; null for frames that show nothing (acks, pings). */
@@ -138,7 +145,7 @@ export class Renderer {
           lines.push(this.#roomSummary(r.room, r.members, r.count, r.topic));
         }
         lines.push("Type a message and press Enter; end a line with \\ to continue it.");
-        lines.push("Tab completes, /help lists commands, /quit leaves.");
+        lines.push(`${this.#keys ? "Tab completes, " : ""}/help lists commands, /quit leaves.`);
         return this.#event(lines.map((l) => `* ${l}`).join("\n"), this.#now());
       }
       case "joined":

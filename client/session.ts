@@ -74,12 +74,23 @@ export class Session {
   #connection: ConnectionState = { kind: "connected" };
   readonly #outbox: string[] = [];
   #draining = false;
+  /** Messages and commands refused, by the server (an error with their ref) or here. */
+  #refused = 0;
   /** Whether the user has been told that the server sends frames that break the protocol. */
   #warned = false;
 
   /** Holds `options` for the whole run; each connection is attached in turn. */
   constructor(options: SessionOptions) {
     this.#o = options;
+  }
+
+  /**
+   * How many messages and commands were refused: by the server (a non-fatal error frame
+   * carrying their ref) or before sending (in no room, or with the offline queue full). A bot
+   * learns of it from `join`'s exit code.
+   */
+  get refused(): number {
+    return this.#refused;
   }
 
   /** Entered messages waiting for a connection. */
@@ -182,6 +193,7 @@ export class Session {
     if (input.kind === "say") {
       // Said locally: the server would only answer that we are not in whatever room we named.
       if (room === null) {
+        this.#refused++;
         this.notice(NOT_IN_A_ROOM, "warn");
         return "ok";
       }
@@ -198,6 +210,7 @@ export class Session {
 
   #keep(text: string): "ok" {
     if (this.#outbox.length >= MAX_OFFLINE_QUEUE) {
+      this.#refused++;
       this.notice(`! Not connected, and ${MAX_OFFLINE_QUEUE} messages already wait.`, "error");
       return "ok";
     }
@@ -247,6 +260,8 @@ export class Session {
         return HANDLED;
       }
       case "error":
+        // Only a refusal of something we sent (it carries the ref) counts against the session.
+        if (client.sent(frame.ref) !== undefined) this.#refused++;
         this.#render(frame);
         return frame.fatal
           ? {

@@ -196,3 +196,26 @@ Deno.test("join sends the server password from --password-file or $SOCKCHAT_PASS
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("piped join: no Tab hint for bots; exit 3 when the server refused anything the bot sent", async () => {
+  const server = await spawnServe(["--db", ":memory:"]);
+  try {
+    const target = `127.0.0.1:${server.port}`;
+    const fine = await runCli(["join", target, "-n", "bot"], { stdin: "hello\n/who\n" });
+    assert.equal(fine.code, 0, fine.stderr);
+    assert.match(fine.stdout, /\/help lists commands, \/quit leaves\./);
+    assert.doesNotMatch(fine.stdout, /Tab/, "a bot has no Tab key");
+
+    const bogus = await runCli(["join", target, "-n", "bot2"], { stdin: "hello\n/bogus\nbye\n" });
+    assert.equal(bogus.code, 3, `a refused command fails the run:\n${bogus.stdout}${bogus.stderr}`);
+    assert.match(bogus.stdout, /bogus/i, "the refusal itself is printed");
+
+    // In --json mode too, for any command the server answers with an error.
+    const json = await runCli(["join", target, "-n", "bot3", "--json"], {
+      stdin: "/join #rust\n/msg nobody-here hi\n",
+    });
+    assert.equal(json.code, 3, json.stderr);
+  } finally {
+    await server.stop();
+  }
+});
