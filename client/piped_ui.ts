@@ -62,6 +62,9 @@ export class PipedUi implements ClientUi {
   /** Nothing to show it on: scripts learn the state from the output. */
   setStatus(_status: Status): void {}
 
+  /** Nothing to show it on: the session says in a line what it kept. */
+  setPending(_texts: readonly string[]): void {}
+
   /**
    * Messages from stdin (a line ending in `\` continues onto the next), until EOF, SIGINT or a
    * failed read. A message longer than {@linkcode MAX_INPUT_CHARS} is dropped with a warning.

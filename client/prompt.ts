@@ -13,6 +13,15 @@ import { describeConnection, type Status } from "./ui.ts";
 /** Most lines of a message being composed that the prompt shows; the middle is summarised. */
 export const MAX_HELD_SHOWN = 6;
 
+/**
+ * Most lines of input kept while offline that the prompt shows above itself; older ones are
+ * counted in one line, so the input area stays a few rows tall however much waits.
+ */
+export const MAX_PENDING_SHOWN = 3;
+
+/** What marks a line of kept input as not yet acknowledged. */
+export const PENDING_MARK = "(unsent)";
+
 /** What the prompt shows in place of a room when the user has left them all. */
 export const NO_ROOM = "no room";
 
@@ -24,7 +33,8 @@ function cut(text: string, max: number): string {
 
 /**
  * The prompt for `status`, with `held` lines above the line being edited. Lines are joined by
- * `\r\n`, which readline measures as row breaks.
+ * `\r\n`, which readline measures as row breaks. Input kept while offline (`pending`) is shown
+ * dimmed above the prompt, one line each, until the server acknowledges it.
  *
  * @example
  * ```ts
@@ -35,6 +45,34 @@ function cut(text: string, max: number): string {
  * ```
  */
 export function promptText(
+  status: Status,
+  held: readonly string[],
+  paint: Palette,
+  columns: number,
+  pending: readonly string[] = [],
+): string {
+  const above = pendingLines(pending, paint, columns).map((line) => line + "\r\n").join("");
+  return above + mainPrompt(status, held, paint, columns);
+}
+
+/** Dimmed lines for kept input: the newest few, after a count of the rest. */
+function pendingLines(pending: readonly string[], paint: Palette, columns: number): string[] {
+  if (pending.length === 0) return [];
+  const width = Math.max(10, columns - 2);
+  const shown = pending.length > MAX_PENDING_SHOWN
+    ? pending.slice(pending.length - (MAX_PENDING_SHOWN - 1))
+    : pending;
+  const lines = shown.map((text) => {
+    const [first, ...rest] = text.split("\n");
+    const line = `${PENDING_MARK} ${cleanLine(first)}${rest.length > 0 ? " …" : ""}`;
+    return paint.paint(cut(line, width), "dim");
+  });
+  const hidden = pending.length - shown.length;
+  if (hidden > 0) lines.unshift(paint.paint(`${PENDING_MARK} (${hidden} more waiting)`, "dim"));
+  return lines;
+}
+
+function mainPrompt(
   status: Status,
   held: readonly string[],
   paint: Palette,

@@ -15,12 +15,24 @@ import { jsonLine } from "./json_line.ts";
 import { MAX_UNSENT_BYTES } from "./limits.ts";
 import type { Ending } from "./reconnect.ts";
 import { atMost } from "./timing.ts";
-import type { Rendered, Renderer } from "./render.ts";
+import { cleanLine, type Rendered, type Renderer } from "./render.ts";
 import type { RoomState } from "./room_state.ts";
 import type { ClientUi, ConnectionState } from "./ui.ts";
 
 /** Messages and commands entered while disconnected, kept to send once connected again. */
 export const MAX_OFFLINE_QUEUE = 100;
+
+/** Characters of a kept message quoted in a script's "not connected" line. */
+const KEPT_QUOTE_CHARS = 60;
+
+/** `text` on one line, cut to {@linkcode KEPT_QUOTE_CHARS}. */
+function cut(text: string): string {
+  const line = cleanLine(text.replaceAll("\n", " "));
+  const chars = [...line];
+  return chars.length <= KEPT_QUOTE_CHARS
+    ? line
+    : chars.slice(0, KEPT_QUOTE_CHARS - 1).join("") + "…";
+}
 
 /** What a message typed in no room gets instead of being sent. */
 export const NOT_IN_A_ROOM =
@@ -73,6 +85,13 @@ export class Session {
   #client: ChatClient | null = null;
   #connection: ConnectionState = { kind: "connected" };
   readonly #outbox: string[] = [];
+  /**
+   * What was kept while disconnected and is not yet answered, oldest first: shown (dimmed, in a
+   * terminal) until the server acknowledges it. `ref` is null until it has been sent.
+   */
+  readonly #pending: { text: string; ref: string | null }[] = [];
+  /** Whether the user has been told, since the connection was lost, that input is kept. */
+  #toldKept = false;
   #draining = false;
   /** Messages and commands refused, by the server (an error with their ref) or here. */
   #refused = 0;
@@ -101,6 +120,7 @@ export class Session {
   /** Starts using `client` (just logged in): shows the welcome and sends what was kept. */
   attach(client: ChatClient, reconnected: boolean): void {
     this.#client = client;
+    this.#toldKept = false;
     this.#welcome(client.welcome, reconnected);
     this.setConnection({ kind: "connected" });
     void this.#drain();
@@ -114,6 +134,8 @@ export class Session {
     for (const sent of client.unanswered()) {
       if (sent.kind === "say") this.notice(`! Maybe not delivered: ${sent.text}`, "error");
     }
+    // Kept input that went out on this connection is unanswered now: said above, not pending.
+    this.#settlePending((p) => p.ref !== null);
   }
 
   /** Updates the connection state shown to the user. */
@@ -188,7 +210,12 @@ export class Session {
     else this.#show(this.#o.renderer.notice(text, role));
   }
 
-  #send(client: ChatClient, input: Input): "ok" | Promise<void> {
+  /** Sends `input`; `onSent` gets its ref when it went to the server. */
+  #send(
+    client: ChatClient,
+    input: Input,
+    onSent: (ref: string) => void = () => {},
+  ): "ok" | Promise<void> {
     const room = this.#o.state.room;
     if (input.kind === "say") {
       // Said locally: the server would only answer that we are not in whatever room we named.
@@ -197,13 +224,15 @@ export class Session {
         this.notice(NOT_IN_A_ROOM, "warn");
         return "ok";
       }
-      client.send(input.text, room);
+      onSent(client.send(input.text, room));
       // Input waits while the server is slow to read, long before the client gives up on it.
       return client.unsentBytes > MAX_UNSENT_BYTES / 2 ? client.flushed() : "ok";
     }
     if (input.kind === "command") {
       // In no room, the protocol's default room: commands that need one say how to join it.
-      return client.answered(client.command(input.line, room ?? LOBBY));
+      const ref = client.command(input.line, room ?? LOBBY);
+      onSent(ref);
+      return client.answered(ref);
     }
     return "ok";
   }
@@ -215,10 +244,33 @@ export class Session {
       return "ok";
     }
     this.#outbox.push(text);
-    if (this.#client === null) {
-      this.notice("Not connected: this will be sent once the connection is back.");
+    if (this.#client !== null) {
+      // Only queued behind kept input going out now: it is not waiting for a connection.
+    } else if (!this.#o.showOwn) {
+      // A script's reader sees no input area: the line itself says what was kept.
+      this.notice(`Not connected: kept "${cut(text)}" to send once the connection is back.`);
+    } else if (!this.#toldKept) {
+      this.#toldKept = true;
+      this.notice(
+        "Not connected: what you type is kept, shown dimmed, and sent once the connection is back.",
+      );
     }
+    this.#pending.push({ text, ref: null });
+    this.#syncPending();
     return "ok";
+  }
+
+  /** Forgets the pending entries that `done` picks, and shows the rest. */
+  #settlePending(done: (pending: { text: string; ref: string | null }) => boolean): void {
+    const before = this.#pending.length;
+    for (let i = this.#pending.length - 1; i >= 0; i--) {
+      if (done(this.#pending[i])) this.#pending.splice(i, 1);
+    }
+    if (this.#pending.length !== before) this.#syncPending();
+  }
+
+  #syncPending(): void {
+    if (this.#o.showOwn && !this.#o.json) this.#o.ui.setPending(this.#pending.map((p) => p.text));
   }
 
   /** Sends what was kept while disconnected, in order, each command after its answer. */
@@ -227,7 +279,15 @@ export class Session {
     try {
       let text: string | undefined;
       while (this.#client !== null && (text = this.#outbox.shift()) !== undefined) {
-        const sent = this.#send(this.#client, parseInput(text));
+        // The outbox is the pending entries not yet sent, in the same order.
+        const entry = this.#pending.find((p) => p.ref === null);
+        let sentRef: string | null = null;
+        const sent = this.#send(this.#client, parseInput(text), (ref) => (sentRef = ref));
+        if (entry !== undefined) {
+          // Not sent after all (refused here): nothing will answer it.
+          if (sentRef === null) this.#settlePending((p) => p === entry);
+          else entry.ref = sentRef;
+        }
         if (sent !== "ok") await atMost(sent, COMMAND_ANSWER_MS);
       }
     } finally {
@@ -249,6 +309,9 @@ export class Session {
     if (frame.type === "welcome") return { kind: "ignored", problem: `a second "welcome" frame` };
     const refused = this.#o.state.apply(frame);
     if (refused !== null) return { kind: "ignored", problem: refused };
+    // Whatever answers kept input (an ack, an error, a command's reply) ends its wait.
+    const ref = "ref" in frame ? frame.ref : undefined;
+    if (ref !== undefined && this.#pending.length > 0) this.#settlePending((p) => p.ref === ref);
     if (this.#o.json) this.#o.ui.print(jsonLine(frame));
     switch (frame.type) {
       case "ping":

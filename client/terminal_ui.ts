@@ -78,6 +78,7 @@ export class TerminalUi implements ClientUi {
   readonly #options: TerminalUiOptions;
   readonly #entered: string[] = [];
   #status: Status;
+  #pending: readonly string[] = [];
   #wake: (() => void) | null = null;
   #done = false;
   #closed = false;
@@ -137,6 +138,14 @@ export class TerminalUi implements ClientUi {
     this.#status = status;
     const same = old.room === status.room && old.nick === status.nick &&
       JSON.stringify(old.connection) === JSON.stringify(status.connection);
+    if (!same) this.#redraw();
+  }
+
+  /** Shows input kept while offline, dimmed above the prompt, until it is acknowledged. */
+  setPending(texts: readonly string[]): void {
+    const same = texts.length === this.#pending.length &&
+      texts.every((text, i) => text === this.#pending[i]);
+    this.#pending = [...texts];
     if (!same) this.#redraw();
   }
 
@@ -325,6 +334,7 @@ export class TerminalUi implements ClientUi {
         this.#multiline.held,
         this.#options.palette,
         process.stdout.columns ?? 80,
+        this.#pending,
       ),
     );
     this.#state.prevRows = 0;

@@ -42,6 +42,11 @@ export interface ClientUi {
   /** Shows the current room, nick and connection state, where the front end has a place for it. */
   setStatus(status: Status): void;
   /**
+   * Shows what the user entered while offline and the server has not yet acknowledged (all of
+   * it, oldest first; empty when nothing waits), where the front end has a place for it.
+   */
+  setPending(texts: readonly string[]): void;
+  /**
    * What the user enters, one complete message at a time (continued lines and pasted blocks
    * already joined), until they leave (EOF, Ctrl-D, Ctrl-C).
    */

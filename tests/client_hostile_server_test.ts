@@ -866,6 +866,7 @@ class QuietUi implements ClientUi {
     this.printed.push(text);
   }
   setStatus(): void {}
+  setPending(): void {}
   async *inputs(): AsyncGenerator<string> {}
   close(): void {}
 }

@@ -10,7 +10,7 @@ import { Palette } from "../client/colors.ts";
 import { commonPrefix, complete } from "../client/completion.ts";
 import { parseInput } from "../client/input.ts";
 import { MultilineBuffer } from "../client/multiline.ts";
-import { MAX_HELD_SHOWN, promptText } from "../client/prompt.ts";
+import { MAX_HELD_SHOWN, MAX_PENDING_SHOWN, PENDING_MARK, promptText } from "../client/prompt.ts";
 import type { ConnectionState } from "../client/ui.ts";
 
 Deno.test("paste filter: keys pass through, a bracketed paste comes out whole", () => {
@@ -128,6 +128,18 @@ Deno.test("prompt: room, connection state, and a long held message summarised", 
   assert.ok(shown.includes("... (15 more lines)"), shown.join("|"));
   const long = promptText(status({ kind: "connected" }), ["x".repeat(500), ""], plain, 40);
   assert.ok(long.split("\r\n")[0].length < 40, "held lines are cut to fit");
+  // Input kept while offline: above the prompt, the newest few, older ones counted.
+  const kept = ["one", "two\nlines", "three", "four"];
+  assert.equal(
+    promptText(status({ kind: "offline" }), [], plain, 80, kept),
+    `${PENDING_MARK} (2 more waiting)\r\n${PENDING_MARK} three\r\n${PENDING_MARK} four\r\n` +
+      "[#rust offline] alice> ",
+  );
+  assert.equal(
+    promptText(status({ kind: "offline" }), [], plain, 80, ["two\nlines"]).split("\r\n")[0],
+    `${PENDING_MARK} two …`,
+  );
+  assert.equal(MAX_PENDING_SHOWN, 3);
   const colored = promptText(status({ kind: "offline" }), [], new Palette(true), 80);
   assert.equal(colored, "[\x1b[36m#rust\x1b[0m \x1b[31moffline\x1b[0m] alice> ");
 });

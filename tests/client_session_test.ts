@@ -11,12 +11,13 @@ import { Renderer } from "../client/render.ts";
 import { RoomState } from "../client/room_state.ts";
 import { NOT_IN_A_ROOM, Session } from "../client/session.ts";
 import type { ClientUi, Status } from "../client/ui.ts";
-import { testServer, within } from "./helpers/wire.ts";
+import { eventually, JsonClient, testServer, within } from "./helpers/wire.ts";
 
 /** A front end that keeps what it is given. */
 class RecordingUi implements ClientUi {
   readonly printed: string[] = [];
   status: Status | null = null;
+  pending: readonly string[] = [];
   print(text: string): void {
     this.printed.push(text);
   }
@@ -25,6 +26,9 @@ class RecordingUi implements ClientUi {
   }
   setStatus(status: Status): void {
     this.status = status;
+  }
+  setPending(texts: readonly string[]): void {
+    this.pending = texts;
   }
   async *inputs(): AsyncGenerator<string> {}
   close(): void {}
@@ -71,6 +75,52 @@ Deno.test("after leaving every room the prompt says so, and text is not sent but
     await client.quit();
     await within(pumping, "the end of the connection");
     client.close();
+    await server.shutdown();
+  }
+});
+
+Deno.test("what is typed offline stays shown as pending, with its text, until the server acknowledges it", async () => {
+  const server = testServer();
+  const state = new RoomState("alice");
+  const ui = new RecordingUi();
+  const s = session(state, ui);
+  const bob = await JsonClient.login(server, "bob");
+  let client: ChatClient | null = null;
+  let pumping: Promise<unknown> = Promise.resolve();
+  try {
+    // Never connected yet: as after a lost connection, nothing is attached.
+    assert.equal(s.submit("typed offline"), "ok");
+    assert.equal(s.submit("and more"), "ok");
+    assert.deepEqual(ui.pending, ["typed offline", "and more"]);
+    assert.equal(ui.printed.filter((l) => l.startsWith("Not connected")).length, 1, "told once");
+    const prompt = promptText(
+      { room: "#lobby", nick: "alice", connection: { kind: "reconnecting", attempt: 1 } },
+      [],
+      new Palette(true),
+      80,
+      ui.pending,
+    );
+    assert.equal(
+      prompt.split("\r\n")[0],
+      "\x1b[2m(unsent) typed offline\x1b[0m",
+      "dimmed, with the text",
+    );
+
+    client = await ChatClient.connect({ host: "127.0.0.1", port: server.addr.port, nick: "alice" });
+    s.attach(client, true);
+    pumping = s.pump(client);
+    assert.equal((await bob.expect("msg")).text, "typed offline");
+    assert.equal((await bob.expect("msg")).text, "and more");
+    await eventually(() => ui.pending.length === 0, "the pending lines to go once acknowledged");
+    assert.ok(ui.printed.some((l) => l.endsWith("<alice> typed offline")), ui.printed.join("\n"));
+    assert.ok(ui.printed.some((l) => l.endsWith("<alice> and more")), ui.printed.join("\n"));
+  } finally {
+    if (client !== null) {
+      await client.quit();
+      await within(pumping, "the end of the connection");
+      client.close();
+    }
+    bob.close();
     await server.shutdown();
   }
 });
