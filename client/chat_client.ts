@@ -17,6 +17,7 @@ import { writeAll } from "../transport/outbound_queue.ts";
 import { ClientError, lostConnection } from "./client_error.ts";
 import { type Incoming, readServerFrames } from "./frame_reader.ts";
 import { MAX_UNANSWERED, MAX_UNSENT_BYTES } from "./limits.ts";
+import { speaksTls, TLS_PORT_HINT } from "./tls_probe.ts";
 
 export { ClientError } from "./client_error.ts";
 
@@ -169,7 +170,16 @@ export class ChatClient {
       return new ChatClient(conn, target, frames, welcome);
     } catch (error) {
       closeQuietly(conn);
-      throw lostConnection(`${target} during login`, error);
+      const failure = lostConnection(`${target} during login`, error);
+      // A plain hello on a TLS port is dropped without a word: ask the port whether it is one.
+      // A refusal (it has a code) or a silent server (timed out) is a server speaking NDJSON.
+      if (
+        options.secure === undefined && failure.code === undefined && !timedOut &&
+        !failure.message.includes(TLS_PORT_HINT) && await speaksTls(options.host, options.port)
+      ) {
+        throw new ClientError(`${failure.message}. ${TLS_PORT_HINT}`);
+      }
+      throw failure;
     } finally {
       clearTimeout(timer);
     }

@@ -13,6 +13,7 @@ import { decodeUtf8 } from "../protocol/ndjson/decode.ts";
 import { ClientError, lostConnection } from "./client_error.ts";
 import { CLIENT_MAX_FRAME_BYTES } from "./limits.ts";
 import { parseServerFrame } from "./server_frame.ts";
+import { looksLikeTlsRecord, TLS_PORT_HINT } from "./tls_probe.ts";
 
 /** Bytes asked for per read. */
 const READ_CHUNK_BYTES = 64 * 1024;
@@ -59,7 +60,8 @@ export function classifyLine(bytes: Uint8Array): Incoming {
 
 /**
  * Lines from `conn` until it ends. Throws only {@linkcode ClientError}: for a read that fails
- * (reset, broken pipe, TLS trouble...), a frame over the cap, or an end in the middle of a frame.
+ * (reset, broken pipe, TLS trouble...), a frame over the cap, an end in the middle of a frame,
+ * or a first answer that is a TLS record (a plain client on a TLS port).
  * Blank lines are skipped.
  *
  * @example
@@ -77,6 +79,7 @@ export async function* readServerFrames(
   const maxFrame = options.maxFrame ?? CLIENT_MAX_FRAME_BYTES;
   const decoder = new FrameDecoder({ maxFrame });
   const buffer = new Uint8Array(READ_CHUNK_BYTES);
+  let first = true;
   while (true) {
     let n: number | null;
     try {
@@ -90,6 +93,11 @@ export async function* readServerFrames(
         `lost the connection to ${options.target}: it ended in the middle of a frame`,
       );
     }
+    // A TLS server answers a plain hello with an alert record: no frame will ever come.
+    if (first && n > 0 && looksLikeTlsRecord(buffer.subarray(0, n))) {
+      throw new ClientError(`${options.target} answered in TLS, not NDJSON. ${TLS_PORT_HINT}`);
+    }
+    if (n > 0) first = false;
     for (const decoded of decoder.push(buffer.subarray(0, n))) {
       if (decoded.kind === "too_large") {
         throw new ClientError(
