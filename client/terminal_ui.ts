@@ -26,6 +26,7 @@ import type { Palette } from "./colors.ts";
 import { commonPrefix, type Completion } from "./completion.ts";
 import { MAX_INPUT_CHARS } from "./limits.ts";
 import { MultilineBuffer } from "./multiline.ts";
+import { canSuspend, CTRL_Z_HINT, readEnv } from "./job_control.ts";
 import { promptText } from "./prompt.ts";
 import { clean } from "./render.ts";
 import type { ClientUi, Status } from "./ui.ts";
@@ -46,6 +47,9 @@ const PASTE_KEY = "\x1b[99~";
  */
 const SIGNALS: readonly Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP"];
 
+/** Makes the cursor visible, in case anything hid it, before the shell gets the terminal. */
+const SHOW_CURSOR = "\x1b[?25h";
+
 /** The readline internals the area drawing relies on (present in Node and in Deno's port). */
 interface ReadlineInternals {
   line: string;
@@ -59,6 +63,11 @@ export interface TerminalUiOptions {
   complete(before: string): Completion;
   /** Paints the prompt. */
   palette: Palette;
+  /**
+   * Whether Ctrl-Z may stop the process (see `client/job_control.ts`); when false it is ignored
+   * with a hint. @default canSuspend(readEnv)
+   */
+  canSuspend?: boolean;
   /** Ring the terminal bell for events addressed to the user. */
   bell: boolean;
 }
@@ -83,6 +92,8 @@ export class TerminalUi implements ClientUi {
   #done = false;
   #closed = false;
   #escapeTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Stopped by Ctrl-Z (or SIGTSTP), until SIGCONT. */
+  #suspended = false;
 
   /** Takes over the terminal at once (raw mode, bracketed paste, signals) until closed. */
   constructor(status: Status, options: TerminalUiOptions) {
@@ -105,6 +116,10 @@ export class TerminalUi implements ClientUi {
     this.#rl.on("line", (line: string) => this.#onLine(line));
     this.#rl.on("close", () => this.#finish());
     this.#rl.on("SIGINT", () => this.#onInterrupt());
+    // In raw mode Ctrl-Z is a key, which readline reports; a SIGTSTP can still come from kill.
+    this.#rl.on("SIGTSTP", this.#onSuspend);
+    Deno.addSignalListener("SIGTSTP", this.#onSuspend);
+    Deno.addSignalListener("SIGCONT", this.#onContinue);
     // Runs before readline's own resize handler, which then redraws from the right row.
     process.stdout.prependListener("resize", this.#onResize);
     for (const signal of SIGNALS) Deno.addSignalListener(signal, this.#onSignal);
@@ -173,6 +188,8 @@ export class TerminalUi implements ClientUi {
     process.stdout.off("error", this.#onSignal);
     process.stdout.off("resize", this.#onResize);
     for (const signal of SIGNALS) Deno.removeSignalListener(signal, this.#onSignal);
+    Deno.removeSignalListener("SIGTSTP", this.#onSuspend);
+    Deno.removeSignalListener("SIGCONT", this.#onContinue);
     this.#rl.close();
     this.#restore();
     globalThis.removeEventListener("unload", this.#restore);
@@ -186,6 +203,38 @@ export class TerminalUi implements ClientUi {
   };
 
   #onSignal = () => this.#finish();
+
+  /**
+   * Ctrl-Z: hands the terminal back as it was (cooked mode, no bracketed paste, the cursor
+   * shown, the input area erased), then stops the process, as a shell job expects. Under a
+   * task runner that would hang the terminal, so it only says why it does nothing.
+   */
+  #onSuspend = () => {
+    if (this.#closed || this.#suspended) return;
+    if (!(this.#options.canSuspend ?? canSuspend(readEnv))) {
+      this.print(CTRL_Z_HINT);
+      return;
+    }
+    this.#suspended = true;
+    this.#erase();
+    // Synchronous: nothing may still be queued for the terminal once the process is stopped.
+    Deno.stdout.writeSync(new TextEncoder().encode(BRACKETED_PASTE_OFF + SHOW_CURSOR));
+    process.stdin.setRawMode(false);
+    // SIGSTOP, not SIGTSTP: this process listens for SIGTSTP, so that would only call us again.
+    Deno.kill(Deno.pid, "SIGSTOP");
+  };
+
+  /** After `fg`: takes the keyboard back (raw mode, bracketed paste) and redraws the area. */
+  #onContinue = () => {
+    if (this.#closed || !this.#suspended) return;
+    this.#suspended = false;
+    process.stdin.setRawMode(true);
+    process.stdout.write(BRACKETED_PASTE_ON);
+    // The shell printed below the erased area, and the size may have changed while stopped.
+    this.#refreshSize();
+    this.#state.prevRows = 0;
+    this.#draw();
+  };
 
   #onData = (chunk: Uint8Array | string) => {
     this.#refreshSize();

@@ -10,6 +10,7 @@ import {
   shouldRetryLogin,
 } from "../client/reconnect.ts";
 import { RoomState } from "../client/room_state.ts";
+import { canSuspend } from "../client/job_control.ts";
 import { atMost, pause } from "../client/timing.ts";
 
 function welcomed(rooms: string[] = ["#lobby"]): RoomState {
@@ -205,4 +206,11 @@ Deno.test("room state: Tab offers present users, then live speakers; replay and 
   // A speaker who is present is offered once, among the present.
   state.apply({ type: "msg", id: 3, room: "#lobby", from: "bob", text: "hi", ts: 0 });
   assert.deepEqual(state.nicks(), ["bob", "carl"]);
+});
+
+Deno.test("job control: Ctrl-Z suspends only when no task runner (deno task, npm) is known to be the job", () => {
+  assert.equal(canSuspend(() => undefined), true);
+  const deno = { npm_config_user_agent: "deno/2.9.6 npm/? deno/2.9.6 linux x86_64" };
+  assert.equal(canSuspend((name) => (deno as Record<string, string>)[name]), false);
+  assert.equal(canSuspend((name) => (name === "npm_lifecycle_event" ? "join" : undefined)), false);
 });

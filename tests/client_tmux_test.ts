@@ -177,3 +177,116 @@ Deno.test("interactive join in tmux: the half-typed line survives arriving messa
     await server.stop();
   }
 });
+
+/** Starts a private tmux server whose one pane runs an interactive `sh` with job control. */
+async function shellPane(tmux: Tmux): Promise<void> {
+  await new Deno.Command("tmux", { args: ["-V"] }).output().catch((error) => {
+    throw error instanceof Deno.errors.NotFound
+      ? new Error("tmux is needed for this test: apt-get install -y tmux")
+      : error;
+  });
+  // The test itself may run under `deno task`: its markers must not reach the client.
+  const clean = ["NO_COLOR", "npm_config_user_agent", "npm_lifecycle_event", "INIT_CWD"]
+    .flatMap((name) => ["-u", name]);
+  await tmux.run(
+    "new-session",
+    "-d",
+    "-s",
+    "chat",
+    "-x",
+    "80",
+    "-y",
+    "30",
+    "-c",
+    Deno.cwd(),
+    ["env", ...clean, "PS1=$ ", "sh", "-i"].map(shellQuote).join(" "),
+  );
+  await tmux.waitFor("the shell prompt", (lines) => lines.at(-1) === "$");
+}
+
+/** Types `text` and Enter into the pane. */
+async function typeLine(tmux: Tmux, text: string): Promise<void> {
+  await tmux.run("send-keys", "-t", "chat", "-l", text);
+  await tmux.run("send-keys", "-t", "chat", "Enter");
+}
+
+Deno.test("Ctrl-Z in tmux: the shell gets a usable terminal, and after fg the client has the keyboard again", async () => {
+  const server = await spawnServe(["--db", ":memory:"]);
+  const tmux = new Tmux();
+  let bob: JsonClient | null = null;
+  try {
+    await shellPane(tmux);
+    const join = [Deno.execPath(), ...denoArgs(["join", `127.0.0.1:${server.port}`, "-n", "alice"])]
+      .map(shellQuote).join(" ");
+    await typeLine(tmux, join);
+    await tmux.waitFor("the prompt", (lines) => lines.at(-1) === PROMPT.trimEnd());
+    bob = await JsonClient.login({ addr: { port: server.port } } as never, "bob");
+    await tmux.waitFor("bob's arrival", (l) => l.some((x) => x.includes("bob")));
+    await tmux.run("send-keys", "-t", "chat", "-l", "half bo");
+    await tmux.waitFor("the half line", (l) => l.at(-1) === `${PROMPT}half bo`);
+
+    await tmux.run("send-keys", "-t", "chat", "C-z");
+    await tmux.waitFor(
+      "the shell to report the stopped job",
+      (l) => l.some((x) => /Stopped/.test(x)) && l.at(-1) === "$",
+    );
+    // The terminal is cooked again: a shell without line editing of its own reads this line.
+    await typeLine(tmux, "echo o''k");
+    await tmux.waitFor("the shell to run echo", (l) => l.includes("ok") && l.at(-1) === "$");
+
+    await typeLine(tmux, "fg");
+    await tmux.waitFor("the redrawn half line", (l) => l.at(-1) === `${PROMPT}half bo`);
+    // Raw mode again: Tab completes at once, without Enter.
+    await tmux.run("send-keys", "-t", "chat", "Tab");
+    await tmux.waitFor("Tab to complete bob", (l) => l.at(-1) === `${PROMPT}half bob`);
+    // A message from bob lands above the line, which stays intact.
+    await bob.send({ type: "msg", room: "#lobby", text: "welcome back" });
+    await tmux.waitFor(
+      "bob's message above the intact line",
+      (l) => l.some((x) => x.endsWith("<bob> welcome back")) && l.at(-1) === `${PROMPT}half bob`,
+    );
+    await tmux.run("send-keys", "-t", "chat", "-l", "x");
+    await tmux.run("send-keys", "-t", "chat", "Enter");
+    assert.equal((await bob.expect("msg")).text, "half bob x");
+
+    await typeLine(tmux, "/quit");
+    await tmux.waitFor("the shell after /quit", (l) => l.at(-1) === "$");
+    await typeLine(tmux, 'echo "[exit $?]"');
+    const end = await tmux.waitFor("the exit code", (l) => l.some((x) => /^\[exit \d+\]$/.test(x)));
+    assert.ok(end.includes("[exit 0]"), end.join("\n"));
+  } finally {
+    await tmux.kill();
+    bob?.close();
+    await server.stop();
+  }
+});
+
+Deno.test("Ctrl-Z under deno task: ignored with a one-line hint; the client keeps the keyboard", async () => {
+  const server = await spawnServe(["--db", ":memory:"]);
+  const tmux = new Tmux();
+  let bob: JsonClient | null = null;
+  try {
+    await shellPane(tmux);
+    const task = [Deno.execPath(), "task", "-q", "join", `127.0.0.1:${server.port}`, "-n", "alice"]
+      .map(shellQuote).join(" ");
+    await typeLine(tmux, task);
+    await tmux.waitFor("the prompt", (lines) => lines.at(-1) === PROMPT.trimEnd());
+    bob = await JsonClient.login({ addr: { port: server.port } } as never, "bob");
+    await tmux.run("send-keys", "-t", "chat", "-l", "still here");
+    await tmux.waitFor("the half line", (l) => l.at(-1) === `${PROMPT}still here`);
+    await tmux.run("send-keys", "-t", "chat", "C-z");
+    const hinted = await tmux.waitFor(
+      "the hint, with the line intact below it",
+      (l) => l.some((x) => x.includes("Ctrl-Z is ignored")) && l.at(-1) === `${PROMPT}still here`,
+    );
+    assert.equal(hinted.filter((x) => x.includes("Ctrl-Z")).length, 1, "one line");
+    await tmux.run("send-keys", "-t", "chat", "Enter");
+    assert.equal((await bob.expect("msg")).text, "still here");
+    await typeLine(tmux, "/quit");
+    await tmux.waitFor("the shell after /quit", (l) => l.at(-1) === "$");
+  } finally {
+    await tmux.kill();
+    bob?.close();
+    await server.stop();
+  }
+});

@@ -1,0 +1,45 @@
+/**
+ * Whether Ctrl-Z may suspend the terminal client. Run straight from a shell, the client is a
+ * job of its own: it stops itself and the shell takes the terminal back. Under a task runner
+ * (`deno task join`, `npm run`, `npx`), the runner is the shell's job and keeps waiting for the
+ * client, so a stopped client would hang the terminal: there Ctrl-Z is ignored with a hint.
+ *
+ * Without `--allow-all`, Deno may read neither `/proc` (process groups, the parent's command
+ * line) nor run `ps`, so task runners are recognised by the variables they set for the tasks
+ * they run.
+ *
+ * @module
+ */
+
+/** Variables a task runner sets for its tasks: deno task and npm set the first, npm the second. */
+export const TASK_RUNNER_VARIABLES: readonly string[] = [
+  "npm_config_user_agent",
+  "npm_lifecycle_event",
+];
+
+/** The line shown instead of suspending, under a task runner. */
+export const CTRL_Z_HINT = "! Ctrl-Z is ignored under deno task or npm (they cannot pass job " +
+  "control on): start the client with deno run to suspend it.";
+
+/**
+ * True when the client may stop itself on Ctrl-Z: no task runner is known to stand between it
+ * and the shell. `env` reads a variable (undefined when unset or not readable).
+ *
+ * @example
+ * ```ts
+ * canSuspend(() => undefined); // true: started from a shell
+ * canSuspend((name) => name === "npm_config_user_agent" ? "deno/2.1.0 npm/?" : undefined); // false
+ * ```
+ */
+export function canSuspend(env: (name: string) => string | undefined): boolean {
+  return TASK_RUNNER_VARIABLES.every((name) => env(name) === undefined);
+}
+
+/** Reads an environment variable, or undefined without the permission. */
+export function readEnv(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch {
+    return undefined;
+  }
+}
