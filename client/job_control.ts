@@ -18,7 +18,8 @@ export const TASK_RUNNER_VARIABLES: readonly string[] = [
 ];
 
 /** The line shown instead of suspending, under a task runner. */
-export const CTRL_Z_HINT = "! Ctrl-Z is ignored under deno task or npm (they cannot pass job " +
+export const CTRL_Z_HINT: string =
+  "! Ctrl-Z is ignored under deno task or npm (they cannot pass job " +
   "control on): start the client with deno run to suspend it.";
 
 /**
