@@ -25,7 +25,8 @@ export interface DirectOptions {
 
 /**
  * Sends a direct message that only `toNick` sees; the author gets an ack (the same whether or
- * not the recipient ignores them, so an ignored sender is not told).
+ * not the recipient ignores them, so an ignored sender is not told). A message to oneself is
+ * refused.
  *
  * @example
  * ```ts
@@ -58,6 +59,12 @@ export function direct(
   const target = options.registry.user(toNick);
   if (target === undefined) {
     reply(user, "no_such_user", `Nobody called ${shown(toNick)} is here.`, ref);
+    return;
+  }
+  // Refused rather than delivered: a message to oneself is a slip (a mistyped or completed
+  // nick), and delivering it would show the same line twice, as received and as sent.
+  if (target === user) {
+    reply(user, "bad_command", "That is you: /msg sends to someone else.", ref);
     return;
   }
   const clean = spokenText(options.moderation, user, text, ref);

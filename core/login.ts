@@ -20,7 +20,7 @@ import type { Registry } from "./registry.ts";
 import type { HistoryReader } from "./replay.ts";
 import { type Room, roomKey, roomProblem } from "./room.ts";
 import { memberPage, type Rooms } from "./rooms.ts";
-import { shown } from "./text.ts";
+import { counted, shown } from "./text.ts";
 import { User } from "./user.ts";
 
 /** The outcome of a login attempt. `fatal` errors end the connection; others allow a retry. */
@@ -92,7 +92,10 @@ export class Logins {
       );
     }
     if (registry.userCount >= maxUsers) {
-      return fail("server_full", `The server is full (${maxUsers} users). Try again later.`);
+      return fail(
+        "server_full",
+        `The server is full (${counted(maxUsers, "user")}). Try again later.`,
+      );
     }
     const address = request.address ?? "";
     const refused = this.#passwordRefusal(request.password, address);
@@ -122,11 +125,19 @@ export class Logins {
     return { ok: true, user };
   }
 
-  /** Changes a user's nick and tells everyone who shares a room with them. */
+  /**
+   * Changes a user's nick and tells everyone who shares a room with them. Asking for the nick
+   * one already has, exactly, changes nothing and tells only them; a change of case or accent
+   * (alice to Alice) is a rename like any other.
+   */
   rename(user: User, wanted: string, ref?: string): boolean {
     const { registry, moderation, now } = this.#options;
-    if (moderation.muted(user, ref)) return false;
     const next = displayNick(wanted);
+    if (next === user.nick) {
+      send(user, { type: "info", text: `* You are already ${user.nick}.`, ref });
+      return false;
+    }
+    if (moderation.muted(user, ref)) return false;
     const error = registry.nickError(next, user);
     if (error !== null) {
       error.ref = ref;

@@ -23,3 +23,19 @@ export function shown(text: string): string {
   const chars = [...clean];
   return chars.length > SHOWN_MAX ? chars.slice(0, SHOWN_MAX - 1).join("") + "…" : clean;
 }
+
+/**
+ * A count and its noun, singular for one: `1 user`, `2 users`. Every count the core words goes
+ * through it, so that a server limited to one user does not say "(1 users)".
+ *
+ * @example
+ * ```ts
+ * import { counted } from "./text.ts";
+ * counted(1, "user"); // "1 user"
+ * counted(3, "message"); // "3 messages"
+ * counted(2, "person", "people"); // "2 people"
+ * ```
+ */
+export function counted(n: number, noun: string, plural = `${noun}s`): string {
+  return `${n} ${n === 1 ? noun : plural}`;
+}
