@@ -180,10 +180,20 @@ export class Moderator {
     return this.bans.active(this.#host.now());
   }
 
-  /** Mutes `target` (by nick and by address) for `durationMs` (0: until unmuted). */
+  /**
+   * Mutes `target` (by nick and by address) for `durationMs` (0: until unmuted), and tells them
+   * at once, not when they next try to speak; so is anyone else the address mute silences now.
+   */
   mute(by: User, target: User, durationMs: number): Change<null> {
-    const until = durationMs === 0 ? 0 : this.#host.now() + durationMs;
+    const now = this.#host.now();
+    const until = durationMs === 0 ? 0 : now + durationMs;
+    const speaking = this.#speaking(target);
     const change = this.bans.mutes.mute(target.nick, target.address, until, by.nick);
+    const how = until === 0 ? "until an operator unmutes you" : describeUntil(until, now);
+    const notice = `* ${by.nick} muted you ${how}: you can read, but not speak.`;
+    for (const user of [target, ...speaking]) {
+      if (user === target || this.isMuted(user)) send(user, { type: "info", text: notice });
+    }
     this.#audit("mute", {
       by: by.nick,
       nick: target.nick,
@@ -193,9 +203,17 @@ export class Moderator {
     return change;
   }
 
-  /** Lifts a mute on `target` (by nick and by address). */
+  /**
+   * Lifts a mute on `target` (by nick and by address), and tells whoever may speak again
+   * because of it.
+   */
   unmute(by: User, target: User): Change<null> {
+    const silenced = [...this.#host.users].filter((u) => this.isMuted(u));
     const change = this.bans.mutes.unmute(target.nick, target.address);
+    for (const user of silenced) {
+      if (this.isMuted(user)) continue;
+      send(user, { type: "info", text: `* ${by.nick} unmuted you: you may speak again.` });
+    }
     this.#audit("unmute", { by: by.nick, nick: target.nick });
     return change;
   }
@@ -208,6 +226,11 @@ export class Moderator {
     const left = until === Infinity ? "until an operator unmutes you" : describeUntil(until, now);
     reply(user, "muted", `You are muted ${left}.`, ref);
     return true;
+  }
+
+  /** Everyone but `target` who may speak now (to tell those a mute of `target` silences). */
+  #speaking(target: User): User[] {
+    return [...this.#host.users].filter((u) => u !== target && !this.isMuted(u));
   }
 
   /** True if `user` is muted now, without telling them (for their silent comings and goings). */

@@ -242,6 +242,7 @@ Deno.test("core mute: a muted user cannot speak, DM, rename or set a topic; othe
   const bob = chat.login("bob");
   op.run("/mute bob");
   assert.equal(one(op.take(), "info").text, "* Muted bob.");
+  assert.deepEqual(types(bob.take()), ["info"], "told at once (see core_issue12_test.ts)");
   bob.say("can you hear me", "#lobby", "s");
   bob.run("/msg op psst", "d");
   bob.run("/nick robert", "n");
@@ -263,6 +264,7 @@ Deno.test("core mute: /unmute lets them speak again", () => {
   op.take();
   op.run("/unmute bob");
   assert.equal(one(op.take(), "info").text, "* Unmuted bob.");
+  bob.take(); // told when muted and unmuted (see core_issue12_test.ts)
   bob.say("back");
   chat.flush();
   assert.deepEqual(types(bob.take()), ["ack"]);
