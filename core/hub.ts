@@ -26,14 +26,14 @@ import { Moderator, type ModeratorHost } from "./moderator.ts";
 import type { HistoryStore, PeerSink, ReadBudget, Verifier } from "./ports.ts";
 import { Registry } from "./registry.ts";
 import { Relay } from "./relay.ts";
-import { type FrameBytes, HistoryReader } from "./replay.ts";
+import { type FrameBytes, HistoryReader, type Replayed } from "./replay.ts";
 import { Room } from "./room.ts";
 import { Rooms } from "./rooms.ts";
 import { User } from "./user.ts";
 
 // What the transports and the server import from here, wherever it is defined.
 export { Room, User };
-export type { LoginRequest, LoginResult, PeerSink, ReadBudget, Verifier };
+export type { LoginRequest, LoginResult, PeerSink, ReadBudget, Replayed, Verifier };
 
 /** Settings for a {@linkcode Hub}. */
 export interface HubOptions {
@@ -254,10 +254,11 @@ export class Hub implements ModeratorHost {
 
   /**
    * Replays the last `count` messages of a room to `user`, as many as fit the replay budget and
-   * the address's history allowance; returns how many, or -1 if the allowance is spent.
+   * the address's history allowance, less those from people they ignore; returns how many were
+   * shown and hidden, or null if the allowance is spent (or the user has left).
    */
-  history(user: User, room: Room, count: number, ref?: string): Awaitable<number> {
-    return this.#after(user, 0, () => this.#rooms.history(user, room, count, ref));
+  history(user: User, room: Room, count: number, ref?: string): Awaitable<Replayed | null> {
+    return this.#after(user, null, () => this.#rooms.history(user, room, count, ref));
   }
 
   /** Changes a user's nick and tells everyone who shares a room with them. */
@@ -275,15 +276,18 @@ export class Hub implements ModeratorHost {
     return this.#after(user, undefined, () => this.#rooms.setTopic(user, room, topic, ref));
   }
 
-  /** Removes a user from every room and from the server, telling the rooms why. Idempotent. */
-  logout(user: User, reason: LeaveReason): Awaitable<void> {
+  /**
+   * Removes a user from every room and from the server, telling the rooms why (and `message`,
+   * their own words for it, when they gave some: `/quit REASON`). Idempotent.
+   */
+  logout(user: User, reason: LeaveReason, message = ""): Awaitable<void> {
     if (!user.online) return;
     // What they said before goes first.
     this.#flushInBackground();
     // Offline at once: their nick is free and nothing reaches them from now on. Their rooms
     // hear of it in order, after what was said before (at once with an in-process store).
     this.#rooms.depart(user);
-    const left = this.#serial.run(() => this.#rooms.leaveAll(user, reason));
+    const left = this.#serial.run(() => this.#rooms.leaveAll(user, reason, message));
     if (left instanceof Promise) left.catch(() => {});
   }
 

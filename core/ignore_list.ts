@@ -13,6 +13,7 @@
  */
 
 import { MAX_IGNORES } from "../config/limits.ts";
+import { nickKey } from "./nick.ts";
 import type { User } from "./user.ts";
 
 /** The collections behind a non-empty {@linkcode IgnoreList}. */
@@ -89,6 +90,26 @@ export class IgnoreList {
       sender.addIgnorer(this.#owner);
     }
     return true;
+  }
+
+  /**
+   * A test for history replay: true if a message stored under the nick `from` is hidden. History
+   * keeps nicks, not people, so it matches the nicks ignored, the nicks followed people left
+   * with, and the nicks the people followed hold now (not those they held before a rename).
+   * Null when nobody is ignored, so a replay pays nothing then. Pure: it starts following nobody.
+   */
+  historyFilter(): ((from: string) => boolean) | null {
+    const sets = this.#sets;
+    if (sets === null || this.isEmpty) return null;
+    const keys = new Set([...sets.nicks.keys(), ...sets.leftWith.keys()]);
+    for (const person of [...sets.people, ...sets.followed]) keys.add(person.key);
+    // A replay names few authors many times: fold each nick once.
+    const seen = new Map<string, boolean>();
+    return (from) => {
+      let hidden = seen.get(from);
+      if (hidden === undefined) seen.set(from, hidden = keys.has(nickKey(from)));
+      return hidden;
+    };
   }
 
   /** `target`, whom this list follows, has left the server: keep their last nick instead. */

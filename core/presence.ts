@@ -21,11 +21,15 @@ import type { LeaveReason, ServerFrame } from "../protocol/frames.ts";
 import type { Room } from "./room.ts";
 import type { User } from "./user.ts";
 
-/** One user's change during a window: present before it, present now, and why they left. */
+/**
+ * One user's change during a window: present before it, present now, why they left, and in
+ * their own words ("" for none).
+ */
 interface Change {
   before: boolean;
   after: boolean;
   reason: LeaveReason;
+  message: string;
 }
 
 interface RoomPresence {
@@ -47,6 +51,11 @@ export interface PresenceNotice {
   frame: ServerFrame;
   /** The member not told (whoever joined: they get their own `joined` instead). */
   except?: User;
+  /**
+   * Set when `frame` carries someone's own words (a quit message): who said them, and the
+   * frame without them, for those who ignore that person.
+   */
+  words?: { from: User; without: ServerFrame };
 }
 
 /**
@@ -85,14 +94,23 @@ export class Presence {
 
   /** `user` entered `room`: the notices to send now (none while the room's window is open). */
   joined(room: Room, user: User, now: number): PresenceNotice[] {
-    if (this.#hold(room, user, true, "part", now)) return [];
+    if (this.#hold(room, user, true, "part", "", now)) return [];
     return [{ room, frame: joinFrame(room, user, now), except: user }];
   }
 
-  /** `user` left `room` for `reason`: the notices to send now (none while held). */
-  left(room: Room, user: User, reason: LeaveReason, now: number): PresenceNotice[] {
-    if (this.#hold(room, user, false, reason, now)) return [];
-    return [{ room, frame: leaveFrame(room, user, reason, now) }];
+  /**
+   * `user` left `room` for `reason`, saying `message` ("" for nothing): the notices to send now
+   * (none while held).
+   */
+  left(
+    room: Room,
+    user: User,
+    reason: LeaveReason,
+    now: number,
+    message = "",
+  ): PresenceNotice[] {
+    if (this.#hold(room, user, false, reason, message, now)) return [];
+    return [leaveNotice(room, user, reason, message, now)];
   }
 
   /** The held notices of every room whose window has ended, as their net effect. */
@@ -106,18 +124,18 @@ export class Presence {
       }
       if (now < state.flushAt) continue;
       const joins: User[] = [];
-      const leaves: [User, LeaveReason][] = [];
+      const leaves: [User, Change][] = [];
       for (const [user, change] of state.held) {
         if (!change.before && change.after) joins.push(user);
-        else if (change.before && !change.after) leaves.push([user, change.reason]);
+        else if (change.before && !change.after) leaves.push([user, change]);
       }
       state.held = new Map();
       if (joins.length + leaves.length <= PRESENCE_INDIVIDUAL_MAX) {
         for (const user of joins) {
           out.push({ room, frame: joinFrame(room, user, now), except: user });
         }
-        for (const [user, why] of leaves) {
-          out.push({ room, frame: leaveFrame(room, user, why, now) });
+        for (const [user, { reason, message }] of leaves) {
+          out.push(leaveNotice(room, user, reason, message, now));
         }
       } else {
         const text = summary(room, joins, leaves);
@@ -133,7 +151,14 @@ export class Presence {
   }
 
   /** Holds the change if the room has no presence line to spare now; else spends one. */
-  #hold(room: Room, user: User, present: boolean, reason: LeaveReason, now: number): boolean {
+  #hold(
+    room: Room,
+    user: User,
+    present: boolean,
+    reason: LeaveReason,
+    message: string,
+    now: number,
+  ): boolean {
     let state = this.#rooms.get(room);
     if (state === undefined) {
       state = { tokens: PRESENCE_BURST, last: now, held: new Map(), flushAt: 0 };
@@ -146,10 +171,12 @@ export class Presence {
     }
     if (state.held.size === 0) state.flushAt = now + this.#windowMs;
     const change = state.held.get(user);
-    if (change === undefined) state.held.set(user, { before: !present, after: present, reason });
-    else {
+    if (change === undefined) {
+      state.held.set(user, { before: !present, after: present, reason, message });
+    } else {
       change.after = present;
       change.reason = reason;
+      change.message = message;
     }
     return true;
   }
@@ -167,12 +194,21 @@ function joinFrame(room: Room, user: User, ts: number): ServerFrame {
   return { type: "join", room: room.name, nick: user.nick, ts };
 }
 
-function leaveFrame(room: Room, user: User, reason: LeaveReason, ts: number): ServerFrame {
-  return { type: "leave", room: room.name, nick: user.nick, reason, ts };
+/** A leave, with the leaver's words when they gave some (and without, for their ignorers). */
+function leaveNotice(
+  room: Room,
+  user: User,
+  reason: LeaveReason,
+  message: string,
+  ts: number,
+): PresenceNotice {
+  const without: ServerFrame = { type: "leave", room: room.name, nick: user.nick, reason, ts };
+  if (message === "") return { room, frame: without };
+  return { room, frame: { ...without, message }, words: { from: user, without } };
 }
 
-/** `* 250 joined #lobby: a, b, c and 247 more; 3 left: x, y, z`. */
-function summary(room: Room, joins: User[], leaves: [User, LeaveReason][]): string {
+/** `* 250 joined #lobby: a, b, c and 247 more; 3 left: x, y, z` (no one's words: a storm). */
+function summary(room: Room, joins: User[], leaves: [User, Change][]): string {
   const list = (nicks: string[]) => {
     const shown = nicks.slice(0, PRESENCE_NAMES_SHOWN).join(", ");
     const more = nicks.length - PRESENCE_NAMES_SHOWN;

@@ -2,8 +2,8 @@
  * History replay: reads a room's history within the reader's per-address allowance and turns
  * it into history frames for one user, within a byte budget so that a replay can never overflow
  * the user's outbound queue. When the budget (or the store's limit) cuts the slice, a `gap`
- * frame says how many were left out. It needs nothing of the hub: the store, the allowance and
- * the user's sink.
+ * frame says how many were left out. Messages from people the user ignores are left out too, as
+ * they are live. It needs nothing of the hub: the store, the allowance and the user's sink.
  *
  * @module
  */
@@ -22,10 +22,26 @@ import type { User } from "./user.ts";
  */
 export type FrameBytes = (out: Outgoing) => number;
 
+/** What a replay sent: its wire bytes, and how many messages it showed and hid. */
+export interface Replayed {
+  /** Wire bytes queued, as `frameBytes` counts them. */
+  bytes: number;
+  /** Messages sent. */
+  shown: number;
+  /** Messages left out because the user ignores their author (not counted in any `gap`). */
+  hidden: number;
+}
+
 /**
  * Sends a history slice to `user`, newest messages first in priority, within `budget` bytes as
- * `frameBytes` counts them; returns the bytes it used, so that one login resuming many rooms
- * shares one budget. It needs nothing of the hub: only the user's sink.
+ * `frameBytes` counts them, leaving out messages from people `user` ignores; returns the bytes
+ * it used (so that one login resuming many rooms shares one budget) and what it showed and hid.
+ *
+ * A hidden message counts towards the number asked for (`/history 20` shows those of the room's
+ * last 20 that are not hidden) and towards what a read may cost, since the store counts and
+ * reads it before anyone knows it will be hidden (and the address's allowance pays for it). It
+ * costs none of the queue's byte budget, since it is not sent, and it is not in the `gap`, which
+ * counts what was cut, not what the user chose not to see.
  */
 export function replay(
   user: User,
@@ -33,12 +49,18 @@ export function replay(
   slice: HistorySlice,
   budget: number,
   frameBytes: FrameBytes,
-): number {
+): Replayed {
   const outs: Outgoing[] = [];
+  const hides = user.ignores.historyFilter();
   let bytes = 0;
   let cut = 0;
+  let hidden = 0;
   for (let i = slice.messages.length - 1; i >= 0; i--) {
     const m = slice.messages[i];
+    if (hides !== null && hides(m.from)) {
+      hidden++;
+      continue;
+    }
     const frame: ServerFrame = {
       type: "msg",
       id: m.id,
@@ -61,7 +83,7 @@ export function replay(
   const missed = slice.missed + cut;
   if (missed > 0) user.sink.deliver(new Outgoing({ type: "gap", room: room.name, missed }));
   for (let i = outs.length - 1; i >= 0; i--) user.sink.deliver(outs[i]);
-  return bytes;
+  return { bytes, shown: outs.length, hidden };
 }
 
 /** Settings for a {@linkcode HistoryReader}. */
@@ -93,7 +115,7 @@ export interface HistoryReaderOptions {
  *   replayBudgetBytes: 1 << 18,
  * });
  * const user = new User("alice", { deliver() {}, close() {} });
- * reader.recent(user, new Room("#lobby"), 50); // 0: nothing said yet
+ * reader.recent(user, new Room("#lobby"), 50); // { bytes: 0, shown: 0, hidden: 0 }: nothing said yet
  * ```
  */
 export class HistoryReader {
@@ -111,9 +133,10 @@ export class HistoryReader {
 
   /**
    * Replays the last `count` messages of a room to `user`, within the replay budget less what
-   * their queue already holds; returns how many messages were read.
+   * their queue already holds; returns how many were shown and how many hidden (none of either
+   * when the store could not be read).
    */
-  recent(user: User, room: Room, count: number): Awaitable<number> {
+  recent(user: User, room: Room, count: number): Awaitable<Replayed> {
     const budget = this.#options.replayBudgetBytes - (user.sink.queuedBytes ?? 0);
     const read = this.#read(
       user,
@@ -121,11 +144,13 @@ export class HistoryReader {
       (maxBytes) => this.#options.store.recent(room.name, count, maxBytes),
       Math.max(0, Math.min(budget, this.readable(user))),
     );
-    return then(read, (slice) => {
-      if (slice === null) return 0;
-      replay(user, room, slice, Math.max(0, budget), this.#options.frameBytes);
-      return slice.messages.length;
-    });
+    return then(
+      read,
+      (slice) =>
+        slice === null
+          ? { bytes: 0, shown: 0, hidden: 0 }
+          : replay(user, room, slice, Math.max(0, budget), this.#options.frameBytes),
+    );
   }
 
   /**
@@ -156,7 +181,7 @@ export class HistoryReader {
       (slice) =>
         slice === null
           ? 0
-          : replay(user, room, slice, Math.max(0, budget), this.#options.frameBytes),
+          : replay(user, room, slice, Math.max(0, budget), this.#options.frameBytes).bytes,
     );
   }
 

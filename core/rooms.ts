@@ -15,12 +15,13 @@ import {
 } from "../config/limits.ts";
 import type { LeaveReason, ServerFrame } from "../protocol/frames.ts";
 import { sanitizeMessageText } from "../security/unicode.ts";
+import { Outgoing } from "../protocol/outgoing.ts";
 import { broadcast, reply, send } from "./deliver.ts";
 import type { Moderator } from "./moderator.ts";
 import type { HistoryStore } from "./ports.ts";
 import { Presence, type PresenceNotice } from "./presence.ts";
 import type { Registry } from "./registry.ts";
-import type { HistoryReader } from "./replay.ts";
+import type { HistoryReader, Replayed } from "./replay.ts";
 import { type Room, roomProblem } from "./room.ts";
 import { shown } from "./text.ts";
 import type { User } from "./user.ts";
@@ -125,9 +126,10 @@ export class Rooms {
 
   /**
    * Replays the last `count` messages of a room to `user`, as many as fit the replay budget and
-   * the address's history allowance; returns how many, or -1 if the allowance is spent.
+   * the address's history allowance, less those from people they ignore; returns how many were
+   * shown and hidden, or null if the allowance is spent.
    */
-  history(user: User, room: Room, count: number, ref?: string): Awaitable<number> {
+  history(user: User, room: Room, count: number, ref?: string): Awaitable<Replayed | null> {
     if (this.#options.reader.readable(user) <= 0) {
       reply(
         user,
@@ -135,7 +137,7 @@ export class Rooms {
         "Your address has read a lot of history just now; try again in a few seconds.",
         ref,
       );
-      return -1;
+      return null;
     }
     return this.#options.reader.recent(user, room, count);
   }
@@ -200,9 +202,12 @@ export class Rooms {
     user.ignores.clear();
   }
 
-  /** The second half of a logout: takes a departed user out of every room, telling them why. */
-  leaveAll(user: User, reason: LeaveReason): void {
-    for (const room of [...user.rooms]) this.#leave(user, room, reason);
+  /**
+   * The second half of a logout: takes a departed user out of every room, telling them why (and
+   * `message`, the user's own words, if any).
+   */
+  leaveAll(user: User, reason: LeaveReason, message = ""): void {
+    for (const room of [...user.rooms]) this.#leave(user, room, reason, message);
   }
 
   /** Tells the presence changes held back whose window has ended (see core/presence.ts). */
@@ -211,13 +216,13 @@ export class Rooms {
     tell(this.#presence.due(this.#options.now()));
   }
 
-  #leave(user: User, room: Room, reason: LeaveReason): void {
+  #leave(user: User, room: Room, reason: LeaveReason, message = ""): void {
     room.members.delete(user);
     user.rooms.delete(room);
     // Moderation is told even for a muted user; their own comings and goings are not.
     const moderated = reason === "kicked" || reason === "banned";
     if (!this.#registry.closing && (moderated || !this.#options.moderation.isMuted(user))) {
-      tell(this.#presence.left(room, user, reason, this.#options.now()));
+      tell(this.#presence.left(room, user, reason, this.#options.now(), message));
     }
     // Quiet rooms cost nothing: forget them (their topic and history stay in the store).
     if (this.#registry.forgetIfEmpty(room)) this.#presence.forget(room);
@@ -244,7 +249,21 @@ export function memberPage(room: Room, user: User): { members: string[]; count: 
   return { members, count: room.members.size + (room.members.has(user) ? 0 : 1) };
 }
 
-/** Sends presence notices to their rooms. */
+/**
+ * Sends presence notices to their rooms. A leave in the leaver's own words goes without them to
+ * those who ignore the leaver: they still learn who left, not what was said.
+ */
 function tell(notices: PresenceNotice[]): void {
-  for (const { room, frame, except } of notices) broadcast(room, frame, except);
+  for (const { room, frame, except, words } of notices) {
+    if (words === undefined) {
+      broadcast(room, frame, except);
+      continue;
+    }
+    broadcast(room, frame, except, words.from);
+    let bare: Outgoing | undefined;
+    for (const member of room.members) {
+      if (member === except || member.ignores.isEmpty || !member.ignores.has(words.from)) continue;
+      member.sink.deliver(bare ??= new Outgoing(words.without));
+    }
+  }
 }

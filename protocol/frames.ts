@@ -329,6 +329,11 @@ export interface LeaveFrame {
   nick: string;
   /** Why, so clients can tell a quit from a kick or a timeout. */
   reason: LeaveReason;
+  /**
+   * The leaver's own words, when they gave some (`/quit REASON`): one line, at most
+   * `MAX_REASON_LENGTH` characters. Absent otherwise, and for those who ignore the leaver.
+   */
+  message?: string;
   /** When, milliseconds since the Unix epoch. */
   ts: number;
 }

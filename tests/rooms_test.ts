@@ -143,7 +143,8 @@ Deno.test("every command works from an NDJSON client", async (t) => {
     assert.match(unknown.message, /Try \/help/);
     const bad = await command(alice, "/join") as Frame<"error">;
     assert.deepEqual([bad.code, bad.message], ["bad_command", "Usage: /join #room"]);
-    const badRoom = await command(alice, "/join nohash") as Frame<"error">;
+    // A bare word is a room (the # is assumed), so only a bad name is refused.
+    const badRoom = await command(alice, "/join no!good") as Frame<"error">;
     assert.equal(badRoom.code, "room_invalid");
     assert.equal((await command(alice, "/history lots") as Frame<"error">).code, "bad_command");
     assert.equal((await command(alice, "/msg bob") as Frame<"error">).code, "bad_command");

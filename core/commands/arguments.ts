@@ -2,11 +2,14 @@
  * A command's arguments: the shapes a command may take ({@linkcode oneWord},
  * {@linkcode optionalWord}, {@linkcode someText}, {@linkcode nothing}), each a parser that gives
  * null when the arguments do not fit; {@linkcode taking}, which shows the usage when they do not;
- * and {@linkcode firstWord}, for commands that split their own.
+ * {@linkcode firstWord}, for commands that split their own; and {@linkcode reasonText}, for the
+ * free text of a reason.
  *
  * @module
  */
 
+import { MAX_REASON_LENGTH } from "../../config/limits.ts";
+import { sanitizeMessageText } from "../../security/unicode.ts";
 import type { Awaitable } from "../awaitable.ts";
 import type { CommandContext, CommandOutcome, CommandSpec } from "./spec.ts";
 
@@ -70,4 +73,18 @@ export function someText(args: string): string | null {
 /** No arguments (true), or null when there are some. */
 export function nothing(args: string): true | null {
   return args === "" ? true : null;
+}
+
+/**
+ * A reason as everyone may see it (an operator's for a kick or ban, a user's for /quit):
+ * cleaned, on one line, and at most {@linkcode MAX_REASON_LENGTH} characters.
+ *
+ * @example
+ * ```ts
+ * reasonText("  off to\nbed  "); // "off to bed"
+ * ```
+ */
+export function reasonText(reason: string): string {
+  const clean = sanitizeMessageText(reason).replaceAll("\n", " ").trim();
+  return [...clean].slice(0, MAX_REASON_LENGTH).join("");
 }

@@ -9,14 +9,30 @@
 import { type Awaitable, then } from "../awaitable.ts";
 import { MAX_HISTORY_REQUEST, MAX_ROOMS_LISTED } from "../../config/limits.ts";
 import type { Room } from "../room.ts";
-import { shown } from "../text.ts";
+import { counted, shown } from "../text.ts";
 import type { User } from "../user.ts";
 import { MODERATION_COMMANDS } from "./moderation.ts";
-import { firstWord, nothing, oneWord, optionalWord, someText, taking } from "./arguments.ts";
+import {
+  firstWord,
+  nothing,
+  oneWord,
+  optionalWord,
+  reasonText,
+  someText,
+  taking,
+} from "./arguments.ts";
 import type { ChatCommands, CommandContext, CommandOutcome, CommandSpec } from "./spec.ts";
 
 // The table's types live in spec.ts; the transports import them from here.
 export type { ChatCommands, CommandContext, CommandOutcome, CommandSpec };
+
+/**
+ * The room a command names, with the `#` assumed when it was left out (`/join lobby` joins
+ * #lobby): nicks may not start with `#`, so a bare word after a room command can only mean one.
+ */
+function roomName(word: string): string {
+  return word.startsWith("#") ? word : `#${word}`;
+}
 
 /** The room a command names, or the current one; replies not_in_room when not a member. */
 function roomArg(ctx: CommandContext, name: string): Room | null {
@@ -36,7 +52,7 @@ const CHAT_COMMANDS: readonly CommandSpec[] = [
     help: "join a room (created if new) and make it current",
     run: taking(oneWord, (ctx, name) =>
       then(
-        ctx.hub.join(ctx.user, name, ctx.ref),
+        ctx.hub.join(ctx.user, roomName(name), ctx.ref),
         (room): CommandOutcome => (room === null ? {} : { room: room.name }),
       )),
   },
@@ -45,7 +61,7 @@ const CHAT_COMMANDS: readonly CommandSpec[] = [
     usage: "/leave [#room]",
     help: "leave a room (default: the current one)",
     run: taking(optionalWord, (ctx, name) => {
-      ctx.hub.part(ctx.user, name || ctx.room, ctx.ref);
+      ctx.hub.part(ctx.user, name ? roomName(name) : ctx.room, ctx.ref);
       return {};
     }),
   },
@@ -70,7 +86,7 @@ const CHAT_COMMANDS: readonly CommandSpec[] = [
     usage: "/who [#room]",
     help: "list who is in a room (default: the current one)",
     run: taking(optionalWord, (ctx, name) => {
-      const room = roomArg(ctx, name || ctx.room);
+      const room = roomArg(ctx, name ? roomName(name) : ctx.room);
       if (room !== null) {
         const members = [...room.members].map((u) => u.nick);
         ctx.hub.send(ctx.user, { type: "who", room: room.name, members, ref: ctx.ref });
@@ -137,14 +153,24 @@ const CHAT_COMMANDS: readonly CommandSpec[] = [
     run(ctx) {
       if (ctx.args !== "" && !/^\d+$/.test(ctx.args)) return false;
       const count = ctx.args === "" ? 20 : Number(ctx.args);
-      if (count < 1 || count > MAX_HISTORY_REQUEST) return false;
+      // A number out of range is told the range, not just the usage.
+      if (count < 1 || count > MAX_HISTORY_REQUEST) {
+        const problem = count < 1
+          ? "Ask for at least 1 message, as in /history 20."
+          : `/history replays at most ${MAX_HISTORY_REQUEST} messages: /history ${MAX_HISTORY_REQUEST}.`;
+        ctx.hub.reply(ctx.user, "bad_command", problem, ctx.ref);
+        return {};
+      }
       const room = roomArg(ctx, ctx.room);
       if (room === null) return {};
       return then(ctx.hub.history(ctx.user, room, count, ctx.ref), (n): CommandOutcome => {
-        if (n < 0) return {};
+        if (n === null) return {};
+        const hidden = n.hidden === 0
+          ? ""
+          : `; ${counted(n.hidden, "message")} from people you ignore hidden`;
         ctx.hub.send(ctx.user, {
           type: "info",
-          text: `* End of history for ${room.name} (${n} message${n === 1 ? "" : "s"}).`,
+          text: `* End of history for ${room.name} (${counted(n.shown, "message")}${hidden}).`,
           ref: ctx.ref,
         });
         return {};
@@ -162,9 +188,12 @@ const CHAT_COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: "quit",
-    usage: "/quit",
-    help: "leave the chat",
-    run() {
+    usage: "/quit [reason]",
+    help: "leave the chat (your rooms see the reason)",
+    run(ctx) {
+      // Logged out here, where the reason is known; the transport's own logout, when it closes
+      // the connection, then finds the user gone and does nothing.
+      ctx.hub.logout(ctx.user, "quit", reasonText(ctx.args));
       return { quit: true };
     },
   },

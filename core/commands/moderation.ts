@@ -6,14 +6,13 @@
  * @module
  */
 
-import { MAX_IGNORES, MAX_OPER_FAILURES, MAX_REASON_LENGTH } from "../../config/limits.ts";
-import { nothing, oneWord, optionalWord, someText, taking } from "./arguments.ts";
+import { MAX_IGNORES, MAX_OPER_FAILURES } from "../../config/limits.ts";
+import { nothing, oneWord, optionalWord, reasonText, someText, taking } from "./arguments.ts";
 import type { CommandContext, CommandSpec } from "./spec.ts";
 import { type BanTarget, describeUntil, parseDuration } from "../moderation.ts";
 import { describeTarget, otherKind, parseBanTarget } from "../ban_target.ts";
 import { nickKey, nickProblem } from "../nick.ts";
 import { shown } from "../text.ts";
-import { sanitizeMessageText } from "../../security/unicode.ts";
 import type { User } from "../user.ts";
 
 /** Splits `NICK [DURATION] [reason...]`. */
@@ -23,12 +22,6 @@ function targetArgs(args: string): { target: string; ms: number; reason: string 
   const ms = maybe === undefined ? null : parseDuration(maybe);
   const reason = (ms === null ? [maybe, ...rest] : rest).filter((w) => w !== undefined).join(" ");
   return { target, ms: ms ?? 0, reason: reasonText(reason) };
-}
-
-/** An operator's reason, as everyone may see it: cleaned, on one line, and not too long. */
-function reasonText(reason: string): string {
-  const clean = sanitizeMessageText(reason).replaceAll("\n", " ").trim();
-  return [...clean].slice(0, MAX_REASON_LENGTH).join("");
 }
 
 /** `NICK [reason...]`, for /kick, no duration: a leading `10m` is part of the reason. */

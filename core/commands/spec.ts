@@ -9,6 +9,7 @@
 import type { Awaitable } from "../awaitable.ts";
 import type { ErrorCode, LeaveReason, ServerFrame } from "../../protocol/frames.ts";
 import type { Moderator } from "../moderator.ts";
+import type { Replayed } from "../replay.ts";
 import type { Room } from "../room.ts";
 import type { User } from "../user.ts";
 
@@ -45,14 +46,16 @@ export interface ChatCommands {
   join(user: User, name: string, ref?: string): Awaitable<Room | null>;
   /** Leaves a room; false if the user was not in it. */
   part(user: User, name: string, ref?: string): Awaitable<boolean>;
-  /** Replays the last `count` messages; how many, or -1 if the address may read no more. */
-  history(user: User, room: Room, count: number, ref?: string): Awaitable<number>;
+  /** Replays the last `count` messages; how many shown and hidden, or null if it may read no more. */
+  history(user: User, room: Room, count: number, ref?: string): Awaitable<Replayed | null>;
   /** Changes the user's nick; false if refused. */
   rename(user: User, wanted: string, ref?: string): Awaitable<boolean>;
   /** Sends a direct message. */
   direct(user: User, toNick: string, text: string, ref?: string): Awaitable<void>;
   /** Sets a room's topic. */
   setTopic(user: User, room: Room, topic: string, ref?: string): Awaitable<void>;
+  /** Removes the user from every room and the server; their rooms see `message`, if any. */
+  logout(user: User, reason: LeaveReason, message?: string): Awaitable<void>;
   /** Operators, bans and mutes. */
   readonly moderation: Moderator;
 }
