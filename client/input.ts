@@ -30,3 +30,26 @@ export function parseInput(text: string): Input {
   if (text.startsWith("/")) return { kind: "command", line: text };
   return { kind: "say", text };
 }
+
+/** Commands that always act on the current room (the server's table takes it from the frame). */
+const CURRENT_ROOM_COMMANDS = new Set(["me", "topic", "history"]);
+/** Commands that act on the current room only when no room is named. */
+const DEFAULT_ROOM_COMMANDS = new Set(["who", "leave"]);
+
+/**
+ * True when the command `line` acts on the current room, so that it means nothing while the
+ * user is in no room.
+ *
+ * @example
+ * ```ts
+ * usesCurrentRoom("/me waves"); // true
+ * usesCurrentRoom("/who #rust"); // false: it names its room
+ * usesCurrentRoom("/join #rust"); // false
+ * ```
+ */
+export function usesCurrentRoom(line: string): boolean {
+  const [, name = "", args = ""] = /^\/(\S*)\s*([\s\S]*)$/.exec(line) ?? [];
+  const command = name.toLowerCase();
+  return CURRENT_ROOM_COMMANDS.has(command) ||
+    (DEFAULT_ROOM_COMMANDS.has(command) && args.trim() === "");
+}

@@ -10,7 +10,7 @@
 import { type AckFrame, LOBBY, type ServerFrame, type WelcomeFrame } from "../protocol/frames.ts";
 import { type ChatClient, ClientError, describeError, type Sent } from "./chat_client.ts";
 import type { Role } from "./colors.ts";
-import { type Input, parseInput } from "./input.ts";
+import { type Input, parseInput, usesCurrentRoom } from "./input.ts";
 import { jsonLine } from "./json_line.ts";
 import { MAX_UNSENT_BYTES } from "./limits.ts";
 import type { Ending } from "./reconnect.ts";
@@ -34,7 +34,7 @@ function cut(text: string): string {
     : chars.slice(0, KEPT_QUOTE_CHARS - 1).join("") + "…";
 }
 
-/** What a message typed in no room gets instead of being sent. */
+/** What a message, or a command for the current room, gets in no room instead of being sent. */
 export const NOT_IN_A_ROOM =
   "You are in no room, so that was not sent: /join #lobby (or any room; /rooms lists them).";
 
@@ -229,6 +229,11 @@ export class Session {
       return client.unsentBytes > MAX_UNSENT_BYTES / 2 ? client.flushed() : "ok";
     }
     if (input.kind === "command") {
+      if (room === null && usesCurrentRoom(input.line)) {
+        this.#refused++;
+        this.notice(NOT_IN_A_ROOM, "warn");
+        return "ok";
+      }
       // In no room, the protocol's default room: commands that need one say how to join it.
       const ref = client.command(input.line, room ?? LOBBY);
       onSent(ref);

@@ -65,6 +65,17 @@ Deno.test("after leaving every room the prompt says so, and text is not sent but
     assert.equal(client.pendingCount, 0, "nothing was sent");
     assert.deepEqual(ui.printed, [NOT_IN_A_ROOM]);
     assert.match(NOT_IN_A_ROOM, /\/join #lobby/);
+    // Commands for the current room have none to act on either; others still go out.
+    for (const line of ["/me waves", "/who", "/topic", "/history 5", "/leave"]) {
+      ui.printed.length = 0;
+      assert.equal(s.submit(line), "ok", line);
+      assert.deepEqual(ui.printed, [NOT_IN_A_ROOM], line);
+    }
+    assert.equal(client.pendingCount, 0, "none was sent");
+    assert.equal(s.refused, 6);
+    const rooms = s.submit("/rooms");
+    assert.ok(rooms instanceof Promise, "/rooms needs no room: it goes to the server");
+    await within(rooms, "the answer to /rooms");
 
     const joined = s.submit("/join #rust");
     assert.ok(joined instanceof Promise);
