@@ -144,6 +144,6 @@ Deno.test("json logs tell what happened to whom, and never what was said or any 
   one("disconnect", { nick: "spammer", reason: "banned" });
   one("disconnect", { nick: "victim", reason: "quit" });
   one("disconnect", { nick: "netcat", reason: "quit" });
-  one("disconnect", { nick: undefined, reason: "protocol_error" }); // the refused intruder
+  one("disconnect", { nick: undefined, reason: "bad_password" }); // the refused intruder
   one("shutdown", {});
 });

@@ -267,7 +267,8 @@ export class Peer implements PeerSink, SessionPort {
       nick: [...nick.slice(0, 4 * NICK_MAX_LENGTH)].slice(0, NICK_MAX_LENGTH).join(""),
       code: error.code,
     });
-    this.finish("protocol_error", true);
+    // The log says why, once: the refusal's code, not a protocol error the client did not make.
+    this.finish("protocol_error", true, error.code);
   }
 
   /** {@inheritDoc PeerSink.deliver} */
@@ -352,8 +353,11 @@ export class Peer implements PeerSink, SessionPort {
   /**
    * Ends the connection, once. Logs the user out (telling their rooms `reason`), then either
    * flushes the queue and closes (graceful) or drops everything at once.
+   *
+   * @param logged The reason the log gives, when it says more than `reason` (a refused
+   * login's error code: `bad_password`, `server_full`, `banned`).
    */
-  finish(reason: LeaveReason, graceful: boolean): void {
+  finish(reason: LeaveReason, graceful: boolean, logged: string = reason): void {
     if (this.#finishing) return;
     this.#finishing = true;
     this.#reason = reason;
@@ -361,7 +365,7 @@ export class Peer implements PeerSink, SessionPort {
     this.#options.logger.info("disconnect", {
       remote: this.#remote(),
       nick: this.#user?.nick,
-      reason,
+      reason: logged,
     });
     if (!graceful) {
       this.#queue.abort();
