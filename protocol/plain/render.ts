@@ -111,6 +111,12 @@ export function renderPlain(frame: ServerFrame): string | null {
         frame.missed === 1 ? "" : "s"
       } in ${frame.room} not shown.`;
     case "topic":
+      // No setter: the answer to `/topic` with no text, which asks what the topic is.
+      if (frame.by === "") {
+        return frame.topic === ""
+          ? `* ${frame.room} has no topic.`
+          : `* Topic of ${frame.room}: ${collapseBlanks(frame.topic)}`;
+      }
       return frame.topic === ""
         ? `* ${frame.by} cleared the topic of ${frame.room}`
         : `* ${frame.by} set the topic of ${frame.room}: ${collapseBlanks(frame.topic)}`;

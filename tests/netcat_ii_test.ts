@@ -1,0 +1,40 @@
+/**
+ * Issue 12, the netcat items: what a person on `nc host port` reads, over a raw socket to a real
+ * server.
+ */
+
+import assert from "node:assert/strict";
+import { LineSocket, testServer } from "./helpers/wire.ts";
+import type { ChatServer } from "../server.ts";
+
+/** A netcat user logged in as `nick`, past the welcome's last line. */
+async function plainLogin(server: ChatServer, nick: string): Promise<LineSocket> {
+  const nc = await LineSocket.connect(server);
+  await nc.write(`${nick}\n`);
+  await nc.readUntilText("/quit leaves.\r\n");
+  return nc;
+}
+
+/** Reads plain lines until one matches; returns it. */
+async function plainUntil(nc: LineSocket, pattern: RegExp): Promise<string> {
+  while (true) {
+    const line = await nc.readLine(String(pattern));
+    if (line === null) throw new Error(`EOF before ${pattern}`);
+    if (pattern.test(line)) return line;
+  }
+}
+
+Deno.test("netcat /topic asks what the topic is; setting it names the setter", async () => {
+  const server = testServer();
+  const nc = await plainLogin(server, "carol");
+  await nc.write("/join #rust\n");
+  await plainUntil(nc, /#rust/);
+  await nc.write("/topic\n");
+  assert.equal(await nc.readLine(), "* #rust has no topic.");
+  await nc.write("/topic borrow checking\n");
+  assert.equal(await nc.readLine(), "* carol set the topic of #rust: borrow checking");
+  await nc.write("/topic\n");
+  assert.equal(await nc.readLine(), "* Topic of #rust: borrow checking");
+  nc.close();
+  await server.shutdown();
+});
