@@ -1,7 +1,7 @@
 /**
- * The prompt: the current room (or `no room`), the connection state when not connected, the nick, and the
- * lines of a message still being composed (continued with `\` or pasted), kept short so the
- * input area always fits on screen.
+ * The prompt: the current room (or `no room`), the connection state when not connected, the
+ * nick, and the lines of a message still being composed (continued with `\` or pasted), kept
+ * short so the input area always fits on screen; above it, input kept while offline.
  *
  * @module
  */

@@ -290,3 +290,44 @@ Deno.test("Ctrl-Z under deno task: ignored with a one-line hint; the client keep
     await server.stop();
   }
 });
+
+Deno.test("offline in tmux: a line typed while reconnecting shows dimmed as (unsent) until the server acknowledges it", async () => {
+  let server = await spawnServe(["--db", ":memory:"]);
+  const port = server.port;
+  const tmux = new Tmux();
+  try {
+    await shellPane(tmux);
+    const join = [Deno.execPath(), ...denoArgs(["join", `127.0.0.1:${port}`, "-n", "alice"])]
+      .map(shellQuote).join(" ");
+    await typeLine(tmux, join);
+    await tmux.waitFor("the prompt", (lines) => lines.at(-1) === PROMPT.trimEnd());
+    await server.stop("SIGTERM");
+    await tmux.waitFor("the reconnecting prompt", (l) => /reconnecting/.test(l.at(-1) ?? ""));
+    await typeLine(tmux, "typed while away");
+    const waiting = await tmux.waitFor(
+      "the kept line above the prompt",
+      (l) => l.at(-2) === "(unsent) typed while away" && /reconnecting/.test(l.at(-1) ?? ""),
+    );
+    assert.ok(
+      waiting.some((x) => x.includes("Not connected: what you type is kept")),
+      waiting.join("\n"),
+    );
+    const styled = await tmux.run("capture-pane", "-p", "-e", "-t", "chat");
+    // tmux carries attributes across lines: the last SGR before the line must turn dim on.
+    const before = styled.slice(0, styled.indexOf("(unsent) typed while away"));
+    const sgr = [...before.matchAll(/\x1b\[([\d;]*)m/g)].map((m) => m[1]);
+    assert.equal(sgr.at(-1), "2", `dimmed: ${JSON.stringify(before.slice(-200))}`);
+
+    server = await spawnServe(["--db", ":memory:", "--port", String(port)]);
+    const sent = await tmux.waitFor(
+      "the line acknowledged",
+      (l) => l.some((x) => x.endsWith("<alice> typed while away")) && l.at(-1) === PROMPT.trimEnd(),
+    );
+    assert.ok(!sent.some((x) => x.includes("(unsent)")), sent.join("\n"));
+    await typeLine(tmux, "/quit");
+    await tmux.waitFor("the shell after /quit", (l) => l.at(-1) === "$");
+  } finally {
+    await tmux.kill();
+    await server.stop();
+  }
+});
