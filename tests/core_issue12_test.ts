@@ -271,3 +271,18 @@ Deno.test("core issue 12: a mute by address tells everyone it silences, and the 
   assert.equal(types(bob.take()).join(), "info");
   assert.equal(types(bob2.take()).join(), "info");
 });
+
+Deno.test("core issue 12: /ignore of yourself is refused, so your own history stays visible", () => {
+  const chat = new CoreHarness();
+  const alice = chat.login("alice");
+  sayAll(chat, alice, ["mine"]);
+  alice.run("/ignore ALICE", "i");
+  const refused = one(alice.take(), "error");
+  assert.deepEqual([refused.code, refused.message, refused.ref], [
+    "bad_command",
+    "That is you: /ignore hides someone else.",
+    "i",
+  ]);
+  alice.run("/history 5");
+  assert.deepEqual(only(alice.take(), "msg").map((m) => m.text), ["mine"]);
+});

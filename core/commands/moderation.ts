@@ -131,7 +131,13 @@ export const MODERATION_COMMANDS: readonly CommandSpec[] = [
       }
       // Someone online is followed through their renames; otherwise the nick is remembered.
       const target = ctx.hub.user(nick);
-      if (target !== undefined && target !== ctx.user) ctx.user.ignores.addUser(target);
+      if (target === ctx.user) {
+        // It would hide nothing live (you get acks, not your own messages) but your own lines
+        // in every history replay.
+        ctx.hub.reply(ctx.user, "bad_command", "That is you: /ignore hides someone else.", ctx.ref);
+        return {};
+      }
+      if (target !== undefined) ctx.user.ignores.addUser(target);
       else ctx.user.ignores.addNick(nickKey(nick), nick);
       info(ctx, `* You will no longer see messages from ${nick}.`);
       return {};
