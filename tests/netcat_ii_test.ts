@@ -7,6 +7,8 @@ import assert from "node:assert/strict";
 import { LineSocket, testServer } from "./helpers/wire.ts";
 import type { ChatServer } from "../server.ts";
 
+const secret = (value: string) => ({ matches: (c: string | undefined) => c === value });
+
 /** A netcat user logged in as `nick`, past the welcome's last line. */
 async function plainLogin(server: ChatServer, nick: string): Promise<LineSocket> {
   const nc = await LineSocket.connect(server);
@@ -36,5 +38,26 @@ Deno.test("netcat /topic asks what the topic is; setting it names the setter", a
   await nc.write("/topic\n");
   assert.equal(await nc.readLine(), "* Topic of #rust: borrow checking");
   nc.close();
+  await server.shutdown();
+});
+
+Deno.test("netcat on a server with a password: the greeting asks for the password first", async () => {
+  const server = testServer({ password: secret("open sesame") });
+  // Silent at first, as a person reading is: the late greeting must ask the right question.
+  const late = await LineSocket.connect(server);
+  const greeting = await late.readLine("the greeting");
+  assert.match(greeting ?? "", /password/i);
+  assert.doesNotMatch(greeting ?? "", /type a nickname/i);
+  await late.write("open sesame\n");
+  await late.readUntilText("Nickname: ");
+  await late.write("carol\n");
+  assert.equal(await late.readLine(), "* Welcome to sockchat, carol!");
+  // Quick to type: the prompt itself says what it wants.
+  const quick = await LineSocket.connect(server);
+  await quick.write("x");
+  const asked = await quick.readUntilText("Server password: ");
+  assert.match(asked, /password/i);
+  assert.doesNotMatch(asked, /type a nickname/i);
+  for (const c of [late, quick]) c.close();
   await server.shutdown();
 });

@@ -1,6 +1,7 @@
 /**
- * The plain-text wire format for netcat and telnet users: the first line is a nickname, every
- * later line a message, and a line ending in `\` continues on the next.
+ * The plain-text wire format for netcat and telnet users: the first line is the server password
+ * (when the server has one), the next a nickname, every later line a message, and a line ending
+ * in `\` continues on the next.
  *
  * @module
  */
@@ -18,6 +19,27 @@ const PASSWORD_PROMPT = encoder.encode("Server password: ");
 export const PLAIN_GREETING: Uint8Array = encoder.encode(
   "* Welcome to sockchat. Type a nickname and press Enter.\r\n",
 );
+
+/**
+ * The greeting when the server has a password: that is asked for first, and the greeting says
+ * so, so that nobody types their nickname as the password.
+ */
+export const PLAIN_PASSWORD_GREETING: Uint8Array = encoder.encode(
+  "* Welcome to sockchat. This server has a password: type it and press Enter " +
+    "(your nickname is asked next).\r\n",
+);
+
+/**
+ * The greeting for a server with or without a password.
+ *
+ * @example
+ * ```ts
+ * plainGreeting(false) === PLAIN_GREETING; // true
+ * ```
+ */
+export function plainGreeting(needsPassword: boolean): Uint8Array {
+  return needsPassword ? PLAIN_PASSWORD_GREETING : PLAIN_GREETING;
+}
 
 /** Adapts plain lines from one connection to hub calls. */
 export class PlainSession implements ProtocolSession {
@@ -43,12 +65,10 @@ export class PlainSession implements ProtocolSession {
   start(): void {
     // A late greeting already asked, on a line of its own (so that a slow NDJSON client can
     // skip it); otherwise ask now, with the prompt on the same line as the answer.
-    if (!this.#greeted) this.#conn.sendRaw(PLAIN_GREETING);
-    if (this.#conn.needsPassword) {
-      this.#conn.sendRaw(PASSWORD_PROMPT);
-    } else if (!this.#greeted) {
-      this.#conn.sendRaw(NICK_PROMPT);
-    }
+    if (this.#greeted) return;
+    const password = this.#conn.needsPassword;
+    this.#conn.sendRaw(plainGreeting(password));
+    this.#conn.sendRaw(password ? PASSWORD_PROMPT : NICK_PROMPT);
   }
 
   /**

@@ -11,7 +11,7 @@ import { PLAIN_GREETING_DELAY_MS } from "../../config/limits.ts";
 import { NDJSON } from "../../protocol/ndjson/encode.ts";
 import { NdjsonSession } from "../../protocol/ndjson/session.ts";
 import { PLAIN } from "../../protocol/plain/encode.ts";
-import { PLAIN_GREETING, PlainSession } from "../../protocol/plain/session.ts";
+import { plainGreeting, PlainSession } from "../../protocol/plain/session.ts";
 import type { OpenedSession, SessionPort } from "../../protocol/session.ts";
 import type { SessionOpener } from "../peer.ts";
 import type { SocketReader } from "../socket_reader.ts";
@@ -47,7 +47,7 @@ export const sniffSession: SessionOpener = async (
     clearTimeout(timer);
   }
   const greeted = early === "late";
-  if (greeted) port.sendRaw(PLAIN_GREETING);
+  if (greeted) port.sendRaw(plainGreeting(port.needsPassword));
   const chunk = early === "late" ? await next : early;
   if (chunk === null) return null;
   // The reader reuses its buffer: keep a copy of the bytes that decided the format.
