@@ -144,7 +144,11 @@ export class Renderer {
         for (const r of frame.rooms) {
           lines.push(this.#roomSummary(r.room, r.members, r.count, r.topic));
         }
-        lines.push("Type a message and press Enter; end a line with \\ to continue it.");
+        lines.push(
+          this.#keys
+            ? "Type a message and press Enter; end a line with \\ to continue it."
+            : "Each line is one message; end a line with \\ to continue it.",
+        );
         lines.push(`${this.#keys ? "Tab completes, " : ""}/help lists commands, /quit leaves.`);
         return this.#event(lines.map((l) => `* ${l}`).join("\n"), this.#now());
       }

@@ -205,6 +205,8 @@ Deno.test("piped join: no Tab hint for bots; exit 3 when the server refused anyt
     assert.equal(fine.code, 0, fine.stderr);
     assert.match(fine.stdout, /\/help lists commands, \/quit leaves\./);
     assert.doesNotMatch(fine.stdout, /Tab/, "a bot has no Tab key");
+    assert.doesNotMatch(fine.stdout, /press Enter/, "nor an Enter key");
+    assert.match(fine.stdout, /Each line is one message/);
 
     const bogus = await runCli(["join", target, "-n", "bot2"], { stdin: "hello\n/bogus\nbye\n" });
     assert.equal(bogus.code, 3, `a refused command fails the run:\n${bogus.stdout}${bogus.stderr}`);
