@@ -4,7 +4,8 @@
  */
 
 import assert from "node:assert/strict";
-import { LineSocket, testServer } from "./helpers/wire.ts";
+import { command, eventually, JsonClient, LineSocket, testServer } from "./helpers/wire.ts";
+import { LINGER_MS } from "../config/limits.ts";
 import type { ChatServer } from "../server.ts";
 
 const secret = (value: string) => ({ matches: (c: string | undefined) => c === value });
@@ -26,6 +27,24 @@ async function plainUntil(nc: LineSocket, pattern: RegExp): Promise<string> {
   }
 }
 
+/** Reads every line up to EOF, sending nothing. */
+async function linesToEof(nc: LineSocket): Promise<string[]> {
+  const lines: string[] = [];
+  while (true) {
+    const line = await nc.readLine("EOF");
+    if (line === null) return lines;
+    lines.push(line);
+  }
+}
+
+/**
+ * Resolves once the server has let go of every connection. A server that half-closed and waits
+ * for the client's EOF keeps it for LINGER_MS; one that closed both directions lets go at once.
+ */
+async function serverLetsGo(server: ChatServer, what: string): Promise<void> {
+  await eventually(() => server.connections.size === 0, what, LINGER_MS / 2);
+}
+
 Deno.test("netcat /topic asks what the topic is; setting it names the setter", async () => {
   const server = testServer();
   const nc = await plainLogin(server, "carol");
@@ -37,6 +56,31 @@ Deno.test("netcat /topic asks what the topic is; setting it names the setter", a
   assert.equal(await nc.readLine(), "* carol set the topic of #rust: borrow checking");
   await nc.write("/topic\n");
   assert.equal(await nc.readLine(), "* Topic of #rust: borrow checking");
+  nc.close();
+  await server.shutdown();
+});
+
+Deno.test("netcat /quit: the goodbye, then EOF, and the server lets go without the client's EOF", async () => {
+  const server = testServer();
+  const nc = await plainLogin(server, "carol");
+  await nc.write("/quit off to lunch\n");
+  assert.deepEqual(await linesToEof(nc), ["* Goodbye!"]);
+  await serverLetsGo(server, "the server to close a quit netcat connection");
+  nc.close();
+  await server.shutdown();
+});
+
+Deno.test("netcat kicked: the reason, then EOF, and the server lets go without the client's EOF", async () => {
+  const server = testServer({ operSecret: secret("sekrit") });
+  const op = await JsonClient.login(server, "op");
+  assert.equal((await command(op, "/oper sekrit")).type, "info");
+  const nc = await plainLogin(server, "troll");
+  await op.expect("join");
+  await command(op, "/kick troll enough");
+  const lines = await linesToEof(nc);
+  assert.match(lines.at(-1) ?? "", /^! bye: .*kicked/i, JSON.stringify(lines));
+  op.close();
+  await serverLetsGo(server, "the server to close a kicked netcat connection");
   nc.close();
   await server.shutdown();
 });

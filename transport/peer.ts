@@ -34,7 +34,12 @@ import { FloodGuard, type FloodGuardOptions } from "../security/token_bucket.ts"
 import { OutboundQueue } from "./outbound_queue.ts";
 import type { FrameCodec } from "../protocol/codec.ts";
 import { NDJSON } from "../protocol/ndjson/encode.ts";
-import type { LoginAttempt, OpenedSession, SessionPort } from "../protocol/session.ts";
+import type {
+  LoginAttempt,
+  OpenedSession,
+  ProtocolSession,
+  SessionPort,
+} from "../protocol/session.ts";
 import type { Link } from "./link.ts";
 
 /** Settings shared by every connection of a server. */
@@ -80,6 +85,19 @@ export type SessionOpener = (
   port: SessionPort,
 ) => Promise<{ first: Uint8Array | null; opened: OpenedSession } | null>;
 
+/**
+ * What a session may offer its peer beyond {@linkcode ProtocolSession}, found by shape so that a
+ * codec need not import the transport. A plain-text session's reader is a person, whose netcat
+ * would sit in CLOSE-WAIT while the server waited for its EOF.
+ */
+export interface ReaderSession {
+  /**
+   * True if a graceful finish closes both directions once the goodbye is flushed, instead of
+   * half-closing and draining the client's input until it hangs up (or {@linkcode LINGER_MS}).
+   */
+  readonly closesAtOnce?: boolean;
+}
+
 /** A live client: the hub's sink for it, its session's port, and the owner of its link. */
 export class Peer implements PeerSink, SessionPort {
   readonly #conn: Link;
@@ -89,6 +107,8 @@ export class Peer implements PeerSink, SessionPort {
   #codec: FrameCodec = NDJSON;
   /** Whether this client's codec is pinged when silent. */
   #pinged = true;
+  /** See {@linkcode ReaderSession.closesAtOnce}. */
+  #closesAtOnce = false;
   readonly #open: SessionOpener;
   #user: User | null = null;
   #finishing = false;
@@ -388,6 +408,11 @@ export class Peer implements PeerSink, SessionPort {
       } catch {
         halfClosed = Promise.reject();
       }
+      if (this.#closesAtOnce) {
+        // A person's netcat is not waited for: it reads the goodbye and EOF, and is closed.
+        halfClosed.then(() => this.#hardClose(), () => this.#hardClose());
+        return;
+      }
       halfClosed.catch(() => this.#hardClose());
       this.#lingerTimer = setTimeout(() => this.#hardClose(), LINGER_MS);
     });
@@ -403,6 +428,7 @@ export class Peer implements PeerSink, SessionPort {
         const { session, codec, pings } = start.opened;
         this.#codec = codec;
         this.#pinged = pings;
+        this.#useExtras(session);
         session.start();
         // The read loop is inline (no generator over the reader): an idle peer then parks just
         // this function on the socket's own read promise.
@@ -488,6 +514,12 @@ export class Peer implements PeerSink, SessionPort {
       default:
         return assertNever(verdict);
     }
+  }
+
+  /** Takes up what the session offers beyond the interface (see {@linkcode ReaderSession}). */
+  #useExtras(session: ProtocolSession): void {
+    const extras = session as ProtocolSession & ReaderSession;
+    this.#closesAtOnce = extras.closesAtOnce === true;
   }
 
   /** `host:port`, for the log: made when a line is logged, not kept by every idle peer. */

@@ -41,6 +41,11 @@ export function plainGreeting(needsPassword: boolean): Uint8Array {
   return needsPassword ? PLAIN_PASSWORD_GREETING : PLAIN_GREETING;
 }
 
+/** `/quit`, with or without a reason: the session says goodbye before the peer closes. */
+const QUIT = /^\/quit(?:\s|$)/i;
+/** What a person who quits reads last, before EOF. */
+const GOODBYE = "* Goodbye!";
+
 /** Adapts plain lines from one connection to hub calls. */
 export class PlainSession implements ProtocolSession {
   readonly #conn: SessionPort;
@@ -54,6 +59,8 @@ export class PlainSession implements ProtocolSession {
   #password: string | undefined;
   /** Where this user's lines go: the room they joined last. */
   #room: string = LOBBY;
+  /** A person on netcat: closed as soon as the goodbye is flushed (`transport/peer.ts`). */
+  readonly closesAtOnce = true;
 
   /** `greeted`: the greeting was already sent while sniffing, so it is not sent again. */
   constructor(conn: SessionPort, greeted: boolean) {
@@ -96,6 +103,8 @@ export class PlainSession implements ProtocolSession {
     if (!this.#continued && line.startsWith("/") && !line.startsWith("//")) {
       this.#sendPending(); // text pasted before the command goes first
       if (!this.#conn.admit(bytes.length)) return;
+      // Said first: once the core has run /quit, the connection takes no more output.
+      if (QUIT.test(line.trim())) this.#conn.send({ type: "info", text: GOODBYE });
       return then(this.#conn.command(line.trim(), this.#room), (outcome) => {
         if (outcome.room !== undefined) this.#room = outcome.room;
       });
