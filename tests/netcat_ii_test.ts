@@ -1,6 +1,7 @@
 /**
  * Issue 12, the netcat items: what a person on `nc host port` reads, over a raw socket to a real
- * server.
+ * server (topic queries, company on /join, closing after /quit and kicks, the password prompt,
+ * room tags, timestamps and DM confirmations).
  */
 
 import assert from "node:assert/strict";
@@ -60,6 +61,18 @@ Deno.test("netcat /topic asks what the topic is; setting it names the setter", a
   await server.shutdown();
 });
 
+Deno.test("netcat /join never lists you as your own company", async () => {
+  const server = testServer();
+  const carol = await plainLogin(server, "carol");
+  await carol.write("/join #rust\n");
+  assert.equal(await plainUntil(carol, /#rust/), "* You are in #rust, alone.");
+  const dave = await plainLogin(server, "dave");
+  await dave.write("/join #rust\n");
+  assert.equal(await plainUntil(dave, /^\* You are/), "* You are in #rust with carol.");
+  for (const c of [carol, dave]) c.close();
+  await server.shutdown();
+});
+
 Deno.test("netcat /quit: the goodbye, then EOF, and the server lets go without the client's EOF", async () => {
   const server = testServer();
   const nc = await plainLogin(server, "carol");
@@ -103,5 +116,71 @@ Deno.test("netcat on a server with a password: the greeting asks for the passwor
   assert.match(asked, /password/i);
   assert.doesNotMatch(asked, /type a nickname/i);
   for (const c of [late, quick]) c.close();
+  await server.shutdown();
+});
+
+Deno.test("netcat in several rooms: other rooms' lines are tagged, the current room's never", async () => {
+  const server = testServer();
+  const alice = await JsonClient.login(server, "alice");
+  await command(alice, "/join #rust");
+  const nc = await plainLogin(server, "carol");
+  await alice.send({ type: "msg", room: "#rust", text: "only in rust" });
+  // In one room (the lobby): nothing is tagged, and #rust is not heard.
+  await alice.send({ type: "msg", room: "#lobby", text: "one room" });
+  assert.equal(await plainUntil(nc, /one room/), "<alice> one room");
+  await nc.write("/join #rust\n");
+  await plainUntil(nc, /^\* You are in #rust/);
+  // #rust is current now: its lines are untagged, the lobby's tagged.
+  await alice.send({ type: "msg", room: "#rust", text: "current" });
+  assert.equal(await plainUntil(nc, /current/), "<alice> current");
+  await alice.send({ type: "msg", room: "#lobby", text: "elsewhere" });
+  assert.equal(await plainUntil(nc, /elsewhere/), "[#lobby] <alice> elsewhere");
+  // Back to one room (#rust only): no tags at all.
+  await nc.write("/leave #lobby\n");
+  await plainUntil(nc, /^\* You left #lobby/);
+  await alice.send({ type: "msg", room: "#rust", text: "alone again" });
+  assert.equal(await plainUntil(nc, /alone again/), "<alice> alone again");
+  for (const c of [alice, nc]) c.close();
+  await server.shutdown();
+});
+
+Deno.test("netcat /timestamps on stamps every line with the time (UTC); off stops it", async () => {
+  const server = testServer();
+  const alice = await JsonClient.login(server, "alice");
+  const nc = await plainLogin(server, "carol");
+  await alice.expect("join");
+  await nc.write("/timestamps on\n");
+  assert.match(await plainUntil(nc, /Timestamps/), /^\[\d\d:\d\d\] \* Timestamps are on/);
+  await nc.write("/join #rust\n");
+  await plainUntil(nc, /^\[\d\d:\d\d\] \* You are in #rust/);
+  const before = new Date().toISOString().slice(11, 16);
+  await alice.send({ type: "msg", text: "two\nlines" });
+  const after = new Date().toISOString().slice(11, 16);
+  // A block keeps its shape under the stamp and the tag.
+  const first = await plainUntil(nc, /<alice>/);
+  assert.match(first, /^\[(\d\d:\d\d)\] \[#lobby\] <alice> two$/);
+  assert.ok([before, after].includes(first.slice(1, 6)), first);
+  assert.equal(await nc.readLine(), `${" ".repeat(first.indexOf("two"))}lines`);
+  await nc.write("/timestamps off\n");
+  assert.equal(await plainUntil(nc, /Timestamps/), "* Timestamps are off.");
+  await alice.send({ type: "msg", text: "plain" });
+  assert.equal(await plainUntil(nc, /plain/), "[#lobby] <alice> plain");
+  await nc.write("/timestamps sometimes\n");
+  assert.match(await plainUntil(nc, /timestamps/i), /^! bad_command: Usage: \/timestamps/);
+  for (const c of [alice, nc]) c.close();
+  await server.shutdown();
+});
+
+Deno.test("netcat /msg is confirmed to its sender", async () => {
+  const server = testServer();
+  const bob = await JsonClient.login(server, "bob");
+  const nc = await plainLogin(server, "carol");
+  await nc.write("/msg bob hi there\n");
+  assert.equal((await bob.expect("dm")).text, "hi there");
+  assert.equal(await plainUntil(nc, /bob/), "-> bob: hi there");
+  // A refused one is not confirmed: the error is the answer.
+  await nc.write("/msg nobody hello\n");
+  assert.match(await plainUntil(nc, /nobody/i), /^! no_such_user/);
+  for (const c of [bob, nc]) c.close();
   await server.shutdown();
 });

@@ -87,10 +87,13 @@ export type SessionOpener = (
 
 /**
  * What a session may offer its peer beyond {@linkcode ProtocolSession}, found by shape so that a
- * codec need not import the transport. A plain-text session's reader is a person, whose netcat
- * would sit in CLOSE-WAIT while the server waited for its EOF.
+ * codec need not import the transport. A plain-text session offers both: its output depends on
+ * who reads it, and its reader is a person whose netcat would sit in CLOSE-WAIT while the server
+ * waited for its EOF.
  */
 export interface ReaderSession {
+  /** This reader's bytes for `out`, when they are not the same for every reader of the codec. */
+  render?(out: Deliverable): Uint8Array;
   /**
    * True if a graceful finish closes both directions once the goodbye is flushed, instead of
    * half-closing and draining the client's input until it hangs up (or {@linkcode LINGER_MS}).
@@ -107,6 +110,8 @@ export class Peer implements PeerSink, SessionPort {
   #codec: FrameCodec = NDJSON;
   /** Whether this client's codec is pinged when silent. */
   #pinged = true;
+  /** The session, when it renders for its reader (see {@linkcode ReaderSession}). */
+  #reader: ReaderSession | null = null;
   /** See {@linkcode ReaderSession.closesAtOnce}. */
   #closesAtOnce = false;
   readonly #open: SessionOpener;
@@ -294,7 +299,9 @@ export class Peer implements PeerSink, SessionPort {
   /** {@inheritDoc PeerSink.deliver} */
   deliver(out: Deliverable): void {
     if (this.#finishing || this.#overflowed) return;
-    const bytes = out.encode(this.#codec);
+    const bytes = this.#reader?.render === undefined
+      ? out.encode(this.#codec)
+      : this.#reader.render(out);
     if (bytes.length === 0) return;
     if (!this.#queue.push(bytes)) {
       this.#overflow();
@@ -519,6 +526,7 @@ export class Peer implements PeerSink, SessionPort {
   /** Takes up what the session offers beyond the interface (see {@linkcode ReaderSession}). */
   #useExtras(session: ProtocolSession): void {
     const extras = session as ProtocolSession & ReaderSession;
+    if (extras.render !== undefined) this.#reader = extras;
     this.#closesAtOnce = extras.closesAtOnce === true;
   }
 

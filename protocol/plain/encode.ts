@@ -22,7 +22,19 @@ export const PLAIN: FrameCodec = {
   name: "plain",
   slot: codecSlot(),
   encode(frame: ServerFrame): Uint8Array {
-    const text = renderPlain(frame);
-    return text === null ? NOTHING : utf8(text.replaceAll("\n", "\r\n") + "\r\n");
+    return plainBytes(renderPlain(frame));
   },
 };
+
+/**
+ * Rendered text as it goes on the wire: CRLF after every line (telnet wants it); no bytes for
+ * null (a frame the reader does not see).
+ *
+ * @example
+ * ```ts
+ * plainBytes("* one\n* two"); // "* one\r\n* two\r\n"
+ * ```
+ */
+export function plainBytes(text: string | null): Uint8Array {
+  return text === null ? NOTHING : utf8(text.replaceAll("\n", "\r\n") + "\r\n");
+}

@@ -21,10 +21,22 @@ export const LEAVE_REASON_TEXT: Record<LeaveReason, string> = {
   flood: "flooding",
 };
 
-/** `[#room] ` for rooms other than the lobby, so that plain readers can tell rooms apart. */
-function roomTag(room: string): string {
-  return room === LOBBY ? "" : `[${room}] `;
+/**
+ * Who reads a plain rendering: what the per-reader details depend on (which rooms a line is
+ * tagged with, and which nick is "you").
+ */
+export interface PlainReader {
+  /** The reader's nick; empty when unknown. */
+  readonly nick: string;
+  /** True if lines from `room` start with a `[#room] ` tag for this reader. */
+  tags(room: string): boolean;
 }
+
+/**
+ * A reader nobody in particular: every room but the lobby is tagged, and no nick is "you". A
+ * plain session renders for its own reader (see `session.ts`); this is what is shared.
+ */
+export const ANY_READER: PlainReader = { nick: "", tags: (room) => room !== LOBBY };
 
 /**
  * Runs of blank this long or longer are collapsed in plain output: padding a message with spaces
@@ -72,7 +84,7 @@ export function andMore(nicks: readonly string[], unlisted: number): string {
  * The text a plain client sees for a frame, without the final newline; null when a plain client
  * sees nothing (an ack: the author already has the text on their screen).
  */
-export function renderPlain(frame: ServerFrame): string | null {
+export function renderPlain(frame: ServerFrame, reader: PlainReader = ANY_READER): string | null {
   switch (frame.type) {
     case "welcome": {
       const lines = [`* Welcome to sockchat, ${frame.nick}!`];
@@ -95,14 +107,20 @@ export function renderPlain(frame: ServerFrame): string | null {
     case "msg": {
       const history = frame.history ? "(history) " : "";
       const who = frame.action ? `* ${frame.from} ` : `<${frame.from}> `;
-      return prefixLines(`${history}${roomTag(frame.room)}${who}`, frame.text);
+      const tag = reader.tags(frame.room) ? `[${frame.room}] ` : "";
+      return prefixLines(`${history}${tag}${who}`, frame.text);
     }
     case "dm":
       return prefixLines(`[dm] <${frame.from}> `, frame.text);
     case "joined": {
       const topic = frame.topic === "" ? "" : ` Topic: ${collapseBlanks(frame.topic)}`;
+      // The reader is in the list (last) and counted: they are not their own company. "You are
+      // in" either way, so that a reader waiting for that phrase finds it.
+      const others = frame.members.filter((m) => m !== reader.nick);
       const unlisted = frame.count - frame.members.length;
-      return `* You are in ${frame.room} with ${andMore(frame.members, unlisted)}.${topic}`;
+      return others.length + unlisted <= 0
+        ? `* You are in ${frame.room}, alone.${topic}`
+        : `* You are in ${frame.room} with ${andMore(others, unlisted)}.${topic}`;
     }
     case "parted":
       return `* You left ${frame.room}.`;

@@ -1,15 +1,21 @@
 /**
  * The plain-text wire format for netcat and telnet users: the first line is the server password
  * (when the server has one), the next a nickname, every later line a message, and a line ending
- * in `\` continues on the next.
+ * in `\` continues on the next. Output is rendered for its reader: lines from rooms other than
+ * the current one are tagged when the reader is in several, `/timestamps on` stamps them, and a
+ * direct message is confirmed to its sender.
  *
  * @module
  */
 
 import { type Awaitable, then } from "../../core/awaitable.ts";
-import { errorFrame, LOBBY, PROTOCOL_VERSION } from "../frames.ts";
+import { sanitizeMessageText } from "../../security/unicode.ts";
+import { errorFrame, LOBBY, PROTOCOL_VERSION, type ServerFrame } from "../frames.ts";
 import { decodeUtf8 } from "../ndjson/decode.ts";
+import { concat, type Deliverable, Outgoing, OutgoingBatch } from "../outgoing.ts";
 import type { ProtocolSession, SessionPort } from "../session.ts";
+import { PLAIN, plainBytes } from "./encode.ts";
+import { ANY_READER, type PlainReader, prefixLines, renderPlain } from "./render.ts";
 
 const encoder = new TextEncoder();
 const NICK_PROMPT = encoder.encode("Nickname: ");
@@ -41,13 +47,28 @@ export function plainGreeting(needsPassword: boolean): Uint8Array {
   return needsPassword ? PLAIN_PASSWORD_GREETING : PLAIN_GREETING;
 }
 
+/** `/timestamps`, `/timestamps on`, `/timestamps off`: a setting of the plain session itself. */
+const TIMESTAMPS = /^\/timestamps(?:\s+(\S*))?\s*$/i;
 /** `/quit`, with or without a reason: the session says goodbye before the peer closes. */
 const QUIT = /^\/quit(?:\s|$)/i;
 /** What a person who quits reads last, before EOF. */
 const GOODBYE = "* Goodbye!";
 
+/**
+ * A direct message, `/msg nick text` (or `/reply text`, `/r text`, where the core has them): the
+ * text is remembered so that its ack, which names the recipient, can show the sender what went
+ * where.
+ */
+const DIRECT = /^\/(?:msg\s+\S+|reply|r)\s+(\S.*)$/is;
+
+/** A direct message sent and not yet acknowledged: what its sender is shown once it is. */
+interface PendingDirect {
+  readonly ref: string;
+  readonly text: string;
+}
+
 /** Adapts plain lines from one connection to hub calls. */
-export class PlainSession implements ProtocolSession {
+export class PlainSession implements ProtocolSession, PlainReader {
   readonly #conn: SessionPort;
   readonly #greeted: boolean;
   /** Lines of a message continued with a trailing backslash. */
@@ -61,6 +82,11 @@ export class PlainSession implements ProtocolSession {
   #room: string = LOBBY;
   /** A person on netcat: closed as soon as the goodbye is flushed (`transport/peer.ts`). */
   readonly closesAtOnce = true;
+  /** `/timestamps on`: every line starts with the time of its event. */
+  #timestamps = false;
+  /** The `/msg` being run, if any (commands run one at a time: the peer waits for each). */
+  #direct: PendingDirect | null = null;
+  #directs = 0;
 
   /** `greeted`: the greeting was already sent while sniffing, so it is not sent again. */
   constructor(conn: SessionPort, greeted: boolean) {
@@ -103,11 +129,7 @@ export class PlainSession implements ProtocolSession {
     if (!this.#continued && line.startsWith("/") && !line.startsWith("//")) {
       this.#sendPending(); // text pasted before the command goes first
       if (!this.#conn.admit(bytes.length)) return;
-      // Said first: once the core has run /quit, the connection takes no more output.
-      if (QUIT.test(line.trim())) this.#conn.send({ type: "info", text: GOODBYE });
-      return then(this.#conn.command(line.trim(), this.#room), (outcome) => {
-        if (outcome.room !== undefined) this.#room = outcome.room;
-      });
+      return this.#command(line.trim());
     }
     if (this.#pendingBytes + bytes.length + 1 > this.#conn.maxFrame + 1) {
       // A paste longer than one frame goes out as several messages, each within the limit.
@@ -132,9 +154,108 @@ export class PlainSession implements ProtocolSession {
     this.#pendingBytes = 0;
     if (text.trim() === "") return; // an empty line is not worth an error to a person
     if (!this.#conn.admit(bytes - 1)) return;
-    // The current room was left: fall back to any room the user is still in.
+    this.#conn.say(this.#current(), text);
+  }
+
+  /**
+   * This reader's bytes for `out`. Most frames read the same for every plain reader and share
+   * one encoding; a room message whose tag depends on where this reader is, a `joined` (which
+   * must not list the reader as company), a direct message's ack and, with timestamps on,
+   * everything are rendered for this reader alone.
+   */
+  render(out: Deliverable): Uint8Array {
+    const frames = out instanceof Outgoing
+      ? [out.frame]
+      : out instanceof OutgoingBatch
+      ? out.frames
+      : null;
+    if (frames === null || !this.#personal(frames)) return out.encode(PLAIN);
+    return concat(frames.map((frame) => plainBytes(this.#text(frame))));
+  }
+
+  /** {@inheritDoc PlainReader.nick} */
+  get nick(): string {
+    return this.#conn.user?.nick ?? "";
+  }
+
+  /** Tags every room but the current one, once the reader is in more than one. */
+  tags(room: string): boolean {
+    const user = this.#conn.user;
+    return user !== null && user.rooms.size > 1 && room !== this.#current();
+  }
+
+  /** True if some frame reads differently for this reader than for {@linkcode ANY_READER}. */
+  #personal(frames: readonly ServerFrame[]): boolean {
+    if (this.#timestamps) return true;
+    for (const frame of frames) {
+      switch (frame.type) {
+        case "msg":
+          if (this.tags(frame.room) !== ANY_READER.tags(frame.room)) return true;
+          break;
+        case "joined":
+          return true;
+        case "ack":
+          if (this.#directAcked(frame) !== null) return true;
+          break;
+      }
+    }
+    return false;
+  }
+
+  /** The text this reader sees for `frame`, stamped when timestamps are on. */
+  #text(frame: ServerFrame): string | null {
+    // Joining a room makes it current at once: its history, which follows, is not tagged.
+    if (frame.type === "joined") this.#room = frame.room;
+    const direct = this.#directAcked(frame);
+    const text = direct === null
+      ? renderPlain(frame, this)
+      : prefixLines(`-> ${direct.to}: `, direct.text);
+    if (text === null || !this.#timestamps) return text;
+    return stamped("ts" in frame ? frame.ts : Date.now(), text);
+  }
+
+  /** The `/msg` that `frame` acknowledges, with its recipient, if it is that ack. */
+  #directAcked(frame: ServerFrame): { to: string; text: string } | null {
+    if (frame.type !== "ack" || frame.to === undefined || this.#direct === null) return null;
+    return frame.ref === this.#direct.ref ? { to: frame.to, text: this.#direct.text } : null;
+  }
+
+  /** The room lines go to: the current one, or any room the user is still in once it is left. */
+  #current(): string {
     if (!this.#conn.isIn(this.#room)) this.#room = this.#conn.anyRoom() ?? this.#room;
-    this.#conn.say(this.#room, text);
+    return this.#room;
+  }
+
+  /** Runs a slash command: `/timestamps` here, the rest in the core. */
+  #command(line: string): Awaitable<void> {
+    const timestamps = TIMESTAMPS.exec(line);
+    if (timestamps !== null) {
+      this.#setTimestamps(timestamps[1]?.toLowerCase() ?? "");
+      return;
+    }
+    // Said first: once the core has run /quit, the connection takes no more output.
+    if (QUIT.test(line)) this.#conn.send({ type: "info", text: GOODBYE });
+    const direct = DIRECT.exec(line);
+    let ref: string | undefined;
+    if (direct !== null) {
+      ref = `dm${++this.#directs}`;
+      // The sender's own words, cleaned as the server cleans them before the recipient sees them.
+      this.#direct = { ref, text: sanitizeMessageText(direct[1]) };
+    }
+    return then(this.#conn.command(line, this.#room, ref), (outcome) => {
+      this.#direct = null;
+      if (outcome.room !== undefined) this.#room = outcome.room;
+    });
+  }
+
+  #setTimestamps(setting: string): void {
+    if (setting === "on" || setting === "off") this.#timestamps = setting === "on";
+    else if (setting !== "") {
+      this.#conn.send(errorFrame("bad_command", "Usage: /timestamps [on|off]"));
+      return;
+    }
+    const state = this.#timestamps ? "on (UTC, HH:MM)" : "off";
+    this.#conn.send({ type: "info", text: `* Timestamps are ${state}.` });
   }
 
   #login(nick: string): Awaitable<void> {
@@ -147,4 +268,14 @@ export class PlainSession implements ProtocolSession {
       if (refusal !== null && !refusal.fatal) this.#conn.sendRaw(NICK_PROMPT);
     });
   }
+}
+
+/**
+ * Rendered text with `[14:05] ` before its first line and as many spaces before the others, so a
+ * block keeps its shape: the event's time of day, in UTC (the server does not know the reader's
+ * zone).
+ */
+function stamped(ts: number, text: string): string {
+  const stamp = `[${new Date(ts).toISOString().slice(11, 16)}] `;
+  return stamp + text.replaceAll("\n", "\n" + " ".repeat(stamp.length));
 }
