@@ -70,7 +70,9 @@ export function parseTarget(target: string): { host: string; port: number } {
   }
   return {
     host: host === "" ? DEFAULT_JOIN_HOST : host,
-    port: port === undefined ? DEFAULT_PORT : parseIntFlag("port", port, 1, 65535, HINT),
+    port: port === undefined
+      ? DEFAULT_PORT
+      : parseIntFlag(`the port in ${target}`, port, 1, 65535, HINT),
   };
 }
 
@@ -81,16 +83,16 @@ export function parseJoinArgs(
 ): JoinArgs {
   const { values, positionals } = parseFlags(args, {
     help: { type: "boolean", short: "h" },
-    name: { type: "string", short: "n" },
+    name: { type: "string", short: "n", wants: "a nickname" },
     json: { type: "boolean" },
     "no-color": { type: "boolean" },
     "no-bell": { type: "boolean" },
-    timestamps: { type: "string" },
+    timestamps: { type: "string", wants: "short, long or none" },
     reconnect: { type: "boolean" },
     "no-reconnect": { type: "boolean" },
-    "password-file": { type: "string" },
+    "password-file": { type: "string", wants: "a file holding the password" },
     tls: { type: "boolean" },
-    ca: { type: "string" },
+    ca: { type: "string", wants: "a PEM file of CA certificates" },
   }, HINT);
   if (values.help) return { ...DEFAULTS, help: true, nick: "" };
   const timestamps = values.timestamps;

@@ -21,7 +21,7 @@ import {
   FLOOD_MESSAGES_PER_SECOND,
   MIN_HISTORY_READ_BYTES_PER_SECOND,
 } from "../config/security_limits.ts";
-import { parseFlags, stringFlags } from "./parse_strict.ts";
+import { parseFlags, valueFlags } from "./parse_strict.ts";
 import { UsageError } from "./usage.ts";
 import { SERVER_DEFAULTS } from "../config/server_config.ts";
 
@@ -99,33 +99,33 @@ export function parseServeArgs(
   const { values, positionals } = parseFlags(args, {
     help: { type: "boolean", short: "h" },
     fsync: { type: "boolean" },
-    ...stringFlags(
-      "host",
-      "port",
-      "max-users",
-      "max-frame",
-      "max-queue",
-      "log-level",
-      "log-format",
-      "db",
-      "history",
-      "retention",
-      "max-db-bytes",
-      "max-age",
-      "tls-cert",
-      "tls-key",
-      "password-file",
-      "oper-file",
-      "max-conns-per-ip",
-      "max-logins-per-minute",
-      "history-read-rate",
-      "handshake-timeout",
-      "idle-timeout",
-      "rate",
-      "rate-bytes",
-      "metrics-port",
-      "metrics-host",
-    ),
+    ...valueFlags({
+      host: "an address to listen on, such as 0.0.0.0",
+      port: "a TCP port, 0 for any free one",
+      "max-users": "a number of users",
+      "max-frame": "a size in bytes",
+      "max-queue": "a size in bytes",
+      "log-level": LOG_LEVELS.join(", "),
+      "log-format": LOG_FORMATS.join(" or "),
+      db: "a file, or :memory:",
+      history: "a number of messages",
+      retention: "a number of messages",
+      "max-db-bytes": "a size, such as 512M or 2G",
+      "max-age": "a duration, such as 90d",
+      "tls-cert": "a PEM certificate file",
+      "tls-key": "a PEM private key file",
+      "password-file": "a file holding the password",
+      "oper-file": "a file holding the operator secret",
+      "max-conns-per-ip": "a number of connections",
+      "max-logins-per-minute": "a number of connections",
+      "history-read-rate": "bytes per second",
+      "handshake-timeout": "a number of seconds",
+      "idle-timeout": "a number of seconds",
+      rate: "messages per second",
+      "rate-bytes": "bytes per second",
+      "metrics-port": "a TCP port, 0 for any free one",
+      "metrics-host": "an address, such as 127.0.0.1",
+    }),
   }, HINT);
   if (positionals.length > 0) {
     throw new UsageError(

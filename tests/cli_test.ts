@@ -6,7 +6,8 @@ import {
   DEFAULT_LOGINS_PER_MINUTE,
   MIN_HISTORY_READ_BYTES_PER_SECOND,
 } from "../config/security_limits.ts";
-import { JOIN_HELP, SERVE_HELP } from "../cli/usage.ts";
+import { parseJoinArgs } from "../cli/join_args.ts";
+import { JOIN_HELP, SERVE_HELP, UsageError } from "../cli/usage.ts";
 import { denoArgs, runCli, spawnServe } from "./helpers/cli.ts";
 import { JsonClient, within } from "./helpers/wire.ts";
 
@@ -40,11 +41,11 @@ Deno.test("mistakes on the command line exit 2 with one line and a hint", async 
     [["frobnicate"], /unknown command "frobnicate"/],
     [[], /missing command/],
     [["serve", "--bogus"], /unknown option --bogus/],
-    [["serve", "--port", "http"], /--port needs a whole number/],
-    [["serve", "--port", "70000"], /--port must be between 0 and 65535/],
-    [["serve", "--max-users", "0"], /--max-users must be between 1/],
-    [["serve", "--max-frame", "10"], /--max-frame must be between 256/],
-    [["serve", "--port"], /--port needs a value/],
+    [["serve", "--port", "http"], /--port must be a whole number from 0 to 65535, not "http"/],
+    [["serve", "--port", "70000"], /--port must be a whole number from 0 to 65535, not 70000/],
+    [["serve", "--max-users", "0"], /--max-users must be a whole number from 1 to/],
+    [["serve", "--max-frame", "10"], /--max-frame must be a whole number from 256/],
+    [["serve", "--port"], /^sockchat: --port needs a value \(a TCP port/],
     [["serve", "--max-db-bytes", "1048575"], /--max-db-bytes must be 0 \(no cap\) or between 1M/],
     [["serve", "--max-db-bytes", "1025T"], /--max-db-bytes must be 0 \(no cap\) or between/],
     [["serve", "--max-db-bytes", "1.5G"], /--max-db-bytes needs a size in bytes, such as/],
@@ -52,7 +53,31 @@ Deno.test("mistakes on the command line exit 2 with one line and a hint", async 
     [["serve", "--max-age", "30"], /--max-age needs a duration such as 90d/],
     [["join", "--nope"], /unknown option --nope/],
     [["join", "a", "b", "--name", "x"], /join takes one HOST\[:PORT\]/],
-    [["join", "localhost:abc", "--name", "x"], /port needs a whole number/],
+    [["join", "localhost:abc", "--name", "x"], /the port in localhost:abc must be a whole number/],
+    // Issue 12, defect 8: the flag as typed, and what is wrong with it.
+    [["join", "--name"], /^sockchat: --name needs a value \(a nickname\)\.$/],
+    [["join", "-n"], /^sockchat: -n needs a value \(a nickname\)\.$/],
+    [
+      ["serve", "--max-users", "-1"],
+      /^sockchat: --max-users must be a whole number from 1 to \d+, not -1\.$/,
+    ],
+    [
+      ["serve", "--max-users=-1"],
+      /^sockchat: --max-users must be a whole number from 1 to \d+, not -1\.$/,
+    ],
+    [
+      ["join", "--no-color=false"],
+      /^sockchat: --no-color takes no value \(write --no-color, or leave it out\)\.$/,
+    ],
+    [
+      ["serve", "--fsync=yes"],
+      /^sockchat: --fsync takes no value \(write --fsync, or leave it out\)\.$/,
+    ],
+    [["join", "--name", "--json"], /^sockchat: --name needs a value \(a nickname\), not --json /],
+    [
+      ["serve", "--max-user", "5"],
+      /^sockchat: unknown option --max-user \(did you mean --max-users\?\)\.$/,
+    ],
   ];
   for (const [args, pattern] of cases) {
     const result = await runCli(args);
@@ -62,6 +87,88 @@ Deno.test("mistakes on the command line exit 2 with one line and a hint", async 
     assert.match(lines[1], /^Try 'sockchat( serve| join)? --help'\.$/);
     assert.equal(lines.length, 2);
   }
+});
+
+/** Each flag in a help text, and whether it takes a value (`--port PORT`) or not (`--fsync`). */
+function helpFlags(help: string): { flag: string; valued: boolean; metavar?: string }[] {
+  return [...help.matchAll(/^ {2}(?:-\w, )?(--[\w-]+)(?: ([A-Z]+))?(?: |$)/gm)].map((m) => ({
+    flag: m[1],
+    valued: m[2] !== undefined,
+    metavar: m[2],
+  }));
+}
+
+/** The first line of the usage error `parse` throws. */
+function usageMessage(parse: () => unknown): string {
+  try {
+    parse();
+  } catch (error) {
+    assert.ok(error instanceof UsageError, `not a usage error: ${error}`);
+    return error.message;
+  }
+  assert.fail("no usage error");
+}
+
+Deno.test("every flag of serve and join names itself as typed when its value is missing or unwanted", () => {
+  const env = () => undefined;
+  const subcommands = [
+    {
+      help: SERVE_HELP,
+      parse: (args: string[]) => parseServeArgs(["--db", ":memory:", ...args], env),
+    },
+    { help: JOIN_HELP, parse: (args: string[]) => parseJoinArgs(["-n", "x", ...args], env) },
+  ];
+  let valued = 0;
+  let switches = 0;
+  for (const { help, parse } of subcommands) {
+    for (const { flag, valued: takesValue } of helpFlags(help)) {
+      if (takesValue) {
+        valued++;
+        // Missing at the end, missing before another flag, and empty.
+        assert.match(
+          usageMessage(() => parse([flag])),
+          new RegExp(`^${flag} needs a value \\(.+\\)\\.$`),
+        );
+        assert.match(
+          usageMessage(() => parse([flag, "--help"])),
+          new RegExp(`^${flag} needs a value \\(.+\\), not --help \\(write ${flag}=--help if`),
+        );
+        assert.match(
+          usageMessage(() => parse([`${flag}=`])),
+          new RegExp(`^${flag} needs a value \\(.+\\), not an empty one\\.$`),
+        );
+      } else {
+        switches++;
+        assert.equal(
+          usageMessage(() => parse([`${flag}=yes`])),
+          `${flag} takes no value (write ${flag}, or leave it out).`,
+        );
+      }
+    }
+  }
+  assert.ok(
+    valued >= 25 && switches >= 8,
+    `help lists ${valued} valued flags and ${switches} switches`,
+  );
+});
+
+Deno.test("a negative number given to any numeric flag reaches its range check", () => {
+  const parse = (args: string[]) => parseServeArgs(["--db", ":memory:", ...args], () => undefined);
+  const numeric = helpFlags(SERVE_HELP).filter(({ metavar }) =>
+    metavar !== undefined && ["N", "PORT", "BYTES", "SECONDS"].includes(metavar)
+  );
+  assert.ok(numeric.length >= 14, numeric.map(({ flag }) => flag).join(" "));
+  for (const { flag } of numeric) {
+    for (const args of [[flag, "-1"], [`${flag}=-1`]]) {
+      assert.match(
+        usageMessage(() => parse(args)),
+        new RegExp(`^${flag} must be a whole number from \\d+ to \\d+, not -1\\.$`),
+        args.join(" "),
+      );
+    }
+  }
+  // A negative number is a value for any flag, not a flag: the join port and a nick too.
+  assert.equal(parseJoinArgs(["-n", "-1"], () => undefined).nick, "-1");
 });
 
 Deno.test("--max-db-bytes and --max-age take sizes and durations, 0 for none, down to their minimum", () => {
