@@ -114,9 +114,11 @@ if (import.meta.main) {
     );
     Deno.exit(2);
   }
-  // An OUTPUT argument is relative to where the task was started; the default, to the repo.
+  // An OUTPUT argument is relative to where the task was started (deno task runs its command
+  // in the repository and says where it was started in INIT_CWD); the default, to the repo.
+  const from = Deno.env.get("INIT_CWD") ?? Deno.cwd();
   const output = args[0] === undefined
     ? `${ROOT}${DEFAULT_OUTPUT}`
-    : new URL(args[0], `file://${Deno.cwd()}/`).pathname;
+    : new URL(args[0], `file://${from.replace(/\/?$/, "/")}`).pathname;
   Deno.exit(await compile(output));
 }
