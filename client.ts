@@ -114,13 +114,14 @@ export async function runJoin(args: JoinArgs): Promise<number> {
   })();
 
   let failure: string | null = null;
+  let shown = false;
   session.attach(client, false);
   while (true) {
     const pumping = session.pump(client);
     const end = await Promise.race([pumping, userLeft.then(() => null)]);
     if (end === null) {
       await atMost(Promise.race([client.whenSettled(), pumping]), QUIT_GRACE_MS);
-      await client.quit();
+      await client.quit(session.quitReason);
       await atMost(pumping, QUIT_GRACE_MS);
       client.close();
       break;
@@ -129,6 +130,8 @@ export async function runJoin(args: JoinArgs): Promise<number> {
     session.detach();
     if (!mode.reconnect || !shouldReconnect(end.ending)) {
       failure = end.message;
+      // A goodbye or fatal error is on the screen already: a terminal need not see it twice.
+      shown = end.ending.kind !== "lost" && mode.interactive;
       break;
     }
     const next = await reconnect(
@@ -144,7 +147,7 @@ export async function runJoin(args: JoinArgs): Promise<number> {
   if (failure !== null) session.setConnection({ kind: "offline" });
   ui.close();
   if (failure !== null) {
-    ui.fail(`sockchat: ${failure}`);
+    if (!shown) ui.fail(`sockchat: ${failure}`);
     return EXIT.failure;
   }
   return !mode.interactive && session.refused > 0 ? EXIT.refused : EXIT.ok;

@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { denoArgs, spawnServe } from "./helpers/cli.ts";
-import { JsonClient } from "./helpers/wire.ts";
+import { command, JsonClient } from "./helpers/wire.ts";
 
 const decoder = new TextDecoder();
 const PANE_WAIT_MS = 20_000;
@@ -329,5 +329,47 @@ Deno.test("offline in tmux: a line typed while reconnecting shows dimmed as (uns
   } finally {
     await tmux.kill();
     await server.stop();
+  }
+});
+
+Deno.test("banned in tmux: the goodbye is shown once, and join exits 1", async () => {
+  const dir = await Deno.makeTempDir();
+  const operFile = `${dir}/oper`;
+  await Deno.writeTextFile(operFile, "s3cret-for-the-test", { mode: 0o600 });
+  const server = await spawnServe(["--db", ":memory:", "--oper-file", operFile]);
+  const tmux = new Tmux();
+  let op: JsonClient | null = null;
+  try {
+    const join = [Deno.execPath(), ...denoArgs(["join", `127.0.0.1:${server.port}`, "-n", "alice"])]
+      .map(shellQuote).join(" ");
+    await tmux.run(
+      "new-session",
+      "-d",
+      "-s",
+      "chat",
+      "-x",
+      "100",
+      "-y",
+      "30",
+      `${join}; echo "[exit $?]"`,
+      ";",
+      "set-option",
+      "-g",
+      "remain-on-exit",
+      "on",
+    );
+    await tmux.waitFor("the prompt", (lines) => lines.at(-1) === PROMPT.trimEnd());
+    op = await JsonClient.login({ addr: { port: server.port } } as never, "op");
+    await command(op, "/oper s3cret-for-the-test");
+    await command(op, "/ban alice spamming");
+    const lines = await tmux.waitFor("the exit", (l) => l.some((x) => x.includes("[exit ")));
+    const banned = lines.filter((l) => /banned/i.test(l) && l.includes("spamming"));
+    assert.equal(banned.length, 1, lines.join("\n"));
+    assert.ok(lines.some((l) => l.includes("[exit 1]")), lines.join("\n"));
+  } finally {
+    op?.close();
+    await tmux.kill();
+    await server.stop();
+    await Deno.remove(dir, { recursive: true });
   }
 });
