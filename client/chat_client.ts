@@ -277,9 +277,12 @@ export class ChatClient {
     if (this.#failure !== null) throw this.#failure;
   }
 
-  /** Says goodbye; the server then closes, which ends {@linkcode frames}. */
-  async quit(): Promise<void> {
-    this.#write({ type: "quit" });
+  /**
+   * Says goodbye; the server then closes, which ends {@linkcode frames}. A reason goes as the
+   * `/quit` command, which tells the rooms it.
+   */
+  async quit(reason?: string): Promise<void> {
+    this.#write(reason ? { type: "cmd", line: `/quit ${reason}` } : { type: "quit" });
     await this.#writes;
   }
 

@@ -6,7 +6,7 @@
 
 /** The meaning of one entered message (possibly several lines long). */
 export type Input =
-  | { kind: "quit" }
+  | { kind: "quit"; reason?: string }
   | { kind: "empty" }
   | { kind: "say"; text: string }
   | { kind: "command"; line: string };
@@ -25,7 +25,11 @@ export type Input =
 export function parseInput(text: string): Input {
   const trimmed = text.trim();
   if (trimmed === "") return { kind: "empty" };
-  if (/^\/quit(\s.*)?$/is.test(trimmed)) return { kind: "quit" };
+  const quit = /^\/quit(?:\s+(.*))?$/is.exec(trimmed);
+  if (quit !== null) {
+    const reason = quit[1]?.trim();
+    return reason ? { kind: "quit", reason } : { kind: "quit" };
+  }
   if (text.startsWith("//")) return { kind: "say", text: text.slice(1) };
   if (text.startsWith("/")) return { kind: "command", line: text };
   return { kind: "say", text };

@@ -95,7 +95,7 @@ function mainPrompt(
     const hidden = shown.length - (MAX_HELD_SHOWN - 1);
     shown = [
       ...shown.slice(0, 2),
-      paint.paint(`(${hidden} more lines)`, "dim"),
+      paint.paint(`(${hidden} more ${hidden === 1 ? "line" : "lines"})`, "dim"),
       ...shown.slice(shown.length - (MAX_HELD_SHOWN - 3)),
     ];
   }

@@ -192,7 +192,7 @@ export class Renderer {
         return this.#event(
           `${this.#tag(frame.room)}* ${cleanLine(frame.nick)} left ${cleanLine(frame.room)} (${
             LEAVE_REASON_TEXT[frame.reason] ?? cleanLine(String(frame.reason))
-          })`,
+          }${frame.message ? `: ${cleanLine(frame.message)}` : ""})`,
           frame.ts,
         );
       case "info":

@@ -138,6 +138,9 @@ export class Session {
     this.#settlePending((p) => p.ref !== null);
   }
 
+  /** What the user gave with `/quit`, to tell the rooms (undefined: nothing). */
+  quitReason: string | undefined;
+
   /** Updates the connection state shown to the user. */
   setConnection(state: ConnectionState): void {
     this.#connection = state;
@@ -151,7 +154,10 @@ export class Session {
    */
   submit(text: string): "quit" | "ok" | Promise<void> {
     const input = parseInput(text);
-    if (input.kind === "quit") return "quit";
+    if (input.kind === "quit") {
+      this.quitReason = input.reason;
+      return "quit";
+    }
     if (input.kind === "empty") return "ok";
     // While kept messages are still going out, new ones queue behind them to keep the order.
     if (this.#client === null || this.#draining) return this.#keep(text);

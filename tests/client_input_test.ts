@@ -66,6 +66,9 @@ Deno.test("parseInput: messages, commands, // escapes and /quit", () => {
   assert.deepEqual(parseInput("/quit"), { kind: "quit" });
   assert.deepEqual(parseInput("  /QUIT  "), { kind: "quit" });
   assert.deepEqual(parseInput("/quitter"), { kind: "command", line: "/quitter" });
+  // A reason goes with it, to the rooms (issue 12).
+  assert.deepEqual(parseInput("/quit  off to bed "), { kind: "quit", reason: "off to bed" });
+  assert.deepEqual(parseInput("/quit   "), { kind: "quit" });
   assert.deepEqual(parseInput("   "), { kind: "empty" });
 });
 

@@ -200,3 +200,22 @@ Deno.test("render: a big room's welcome and joined say how many more than the pa
   };
   assert.match(renderer.frame(joined)?.text ?? "", /In #big with you: a and 1 more\./);
 });
+
+Deno.test("render: a leave shows the quitter's reason, cleaned", () => {
+  const { renderer } = setup(false);
+  assert.equal(
+    renderer.frame({
+      type: "leave",
+      room: "#lobby",
+      nick: "bob",
+      reason: "quit",
+      message: "off to bed\x1b[31m",
+      ts: NOON,
+    })?.text,
+    "* bob left #lobby (quit: off to bed)",
+  );
+  assert.equal(
+    renderer.frame({ type: "leave", room: "#lobby", nick: "bob", reason: "quit", ts: NOON })?.text,
+    "* bob left #lobby (quit)",
+  );
+});

@@ -135,3 +135,29 @@ Deno.test("what is typed offline stays shown as pending, with its text, until th
     await server.shutdown();
   }
 });
+
+Deno.test("/quit with a reason reaches the room's leave notice", async () => {
+  const server = testServer();
+  const watcher = await JsonClient.login(server, "watcher");
+  try {
+    const client = await ChatClient.connect({
+      host: "127.0.0.1",
+      port: server.addr.port,
+      nick: "alice",
+    });
+    await watcher.expect("join");
+    const frames = (async () => {
+      for await (const _ of client.frames()) { /* until the server closes */ }
+    })();
+    await client.quit("off to bed");
+    await frames.catch(() => {});
+    client.close();
+    const leave = await watcher.expect("leave");
+    assert.equal(leave.nick, "alice");
+    assert.equal(leave.reason, "quit");
+    assert.equal(leave.message, "off to bed");
+  } finally {
+    watcher.close();
+    await server.shutdown();
+  }
+});

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { command, eventually, JsonClient, LineSocket, testServer } from "./helpers/wire.ts";
 import { LINGER_MS } from "../config/limits.ts";
 import type { ChatServer } from "../server.ts";
+import { andMore, renderPlain } from "../protocol/plain/render.ts";
 
 const secret = (value: string) => ({ matches: (c: string | undefined) => c === value });
 
@@ -183,4 +184,21 @@ Deno.test("netcat /msg is confirmed to its sender", async () => {
   assert.match(await plainUntil(nc, /nobody/i), /^! no_such_user/);
   for (const c of [bob, nc]) c.close();
   await server.shutdown();
+});
+
+Deno.test("netcat: a leave shows the reason given with /quit; one unlisted member is one other", () => {
+  assert.equal(
+    renderPlain({
+      type: "leave",
+      room: "#x",
+      nick: "bob",
+      reason: "quit",
+      message: "bye all",
+      ts: 0,
+    }),
+    "* bob left #x (quit: bye all)",
+  );
+  assert.equal(andMore([], 1), "1 other");
+  assert.equal(andMore([], 2), "2 others");
+  assert.equal(andMore(["ann"], 1), "ann and 1 more");
 });

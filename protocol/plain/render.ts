@@ -77,7 +77,9 @@ export function andMore(nicks: readonly string[], unlisted: number): string {
   const listed = nicks.join(", ");
   if (unlisted <= 0) return listed;
   const more = unlisted.toLocaleString("en-US");
-  return nicks.length === 0 ? `${more} others` : `${listed} and ${more} more`;
+  return nicks.length === 0
+    ? `${more} ${unlisted === 1 ? "other" : "others"}`
+    : `${listed} and ${more} more`;
 }
 
 /**
@@ -157,7 +159,9 @@ export function renderPlain(frame: ServerFrame, reader: PlainReader = ANY_READER
     case "join":
       return `* ${frame.nick} joined ${frame.room}`;
     case "leave":
-      return `* ${frame.nick} left ${frame.room} (${LEAVE_REASON_TEXT[frame.reason]})`;
+      return `* ${frame.nick} left ${frame.room} (${LEAVE_REASON_TEXT[frame.reason]}${
+        frame.message ? `: ${frame.message}` : ""
+      })`;
     case "error":
       return `! ${frame.code}: ${frame.message}`;
     case "bye":
