@@ -205,3 +205,21 @@ export const IDLE_GC_MIN_GROWTH_BYTES = 8 * 1024 * 1024;
 
 /** At most one idle collection this often. */
 export const IDLE_GC_MIN_INTERVAL_MS = 30_000;
+
+/**
+ * Longest away message (`/away MESSAGE`), in code points after cleaning, like a topic: it is
+ * shown to everyone who messages the user, so it must not be a way to send a wall of text.
+ */
+export const AWAY_MAX_LENGTH = 200;
+
+/**
+ * Nicks `/users` lists at once; `/users 2` shows the next page. A big server has thousands of
+ * users, and one info frame must stay well under a client's frame and queue limits.
+ */
+export const USERS_PAGE_SIZE = 100;
+
+/**
+ * Largest message of the day (`--motd-file`), in bytes: it is sent to every user at login, so
+ * a login storm multiplies it, and it must fit one frame of any client.
+ */
+export const MOTD_MAX_BYTES = 4096;

@@ -73,6 +73,36 @@ export function direct(
   const ts = options.now();
   if (!target.ignores.has(user)) {
     send(target, { type: "dm", id, from: user.nick, to: target.nick, text: clean, ts });
+    target.lastDirectFrom = { nick: user.nick, user: new WeakRef(user) };
   }
   send(user, { type: "ack", id, room: "", ts, to: target.nick, ref });
+  awayNotice(user, target, ref);
+}
+
+/**
+ * Tells `sender` that `target` is away, once per sender per away spell: a conversation of ten
+ * messages to someone at lunch needs the notice once, not ten times. Told whether or not the
+ * target ignores the sender, like the ack, so an ignored sender learns nothing from it.
+ */
+function awayNotice(sender: User, target: User, ref?: string): void {
+  if (target.away === null) return;
+  const told = target.awayNotified ??= new WeakSet();
+  if (told.has(sender)) return;
+  told.add(sender);
+  send(sender, { type: "info", text: awayText(target), ref });
+}
+
+/**
+ * How an away user reads to others: "bob is away: at lunch", or "bob is away" with no message.
+ *
+ * @example
+ * ```ts
+ * import { User } from "./user.ts";
+ * const bob = new User("bob", { deliver() {}, close() {} });
+ * bob.away = "at lunch";
+ * awayText(bob); // "* bob is away: at lunch"
+ * ```
+ */
+export function awayText(user: User): string {
+  return user.away ? `* ${user.nick} is away: ${user.away}` : `* ${user.nick} is away.`;
 }

@@ -67,6 +67,11 @@ export interface HubOptions {
    */
   historyReads?: ReadBudget;
   /**
+   * The message of the day (`--motd-file`), shown to each user after the welcome and with
+   * /motd; "" for none. @default ""
+   */
+  motd?: string;
+  /**
    * Bytes a frame takes on the wire, for replay budgets. The server passes its NDJSON size
    * (which also caches the encoding); the core knows no wire format.
    * @default the length of the frame as JSON
@@ -106,6 +111,12 @@ export class Hub implements ModeratorHost {
   readonly #rooms: Rooms;
   readonly #logins: Logins;
   readonly #direct: DirectOptions;
+  /** When the hub started, for /uptime. */
+  readonly startedAt: number;
+  /** Name and version announced in the welcome, for /version. */
+  readonly serverName: string;
+  /** The message of the day; "" for none. */
+  readonly motd: string;
   /** Operators, bans and mutes. */
   readonly moderation: Moderator;
   /**
@@ -127,6 +138,10 @@ export class Hub implements ModeratorHost {
     this.#now = now;
     this.#needsPassword = password !== null;
     this.#replayBudgetBytes = options.replayBudgetBytes;
+    this.startedAt = now();
+    this.serverName = options.serverName;
+    // Trailing blank lines of the file are not part of the message.
+    this.motd = (options.motd ?? "").trimEnd();
     const registry = this.#registry = new Registry(store);
     const moderation = this.moderation = new Moderator(this, {
       bans: options.bans,
@@ -167,6 +182,7 @@ export class Hub implements ModeratorHost {
       maxUsers: options.maxUsers,
       maxFrame: options.maxFrame,
       serverName: options.serverName,
+      motd: this.motd === "" ? null : new Outgoing({ type: "info", text: this.motd }),
       historyReplay,
       replayBudgetBytes: options.replayBudgetBytes,
     });

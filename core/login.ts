@@ -62,6 +62,11 @@ export interface LoginsOptions {
   maxFrame: number;
   /** Name and version announced in the welcome. */
   serverName: string;
+  /**
+   * The message of the day, as one info frame shown after every welcome (encoded once for
+   * every login), or null when there is none.
+   */
+  motd: Outgoing | null;
   /** Messages replayed per room when a login does not resume. */
   historyReplay: number;
   /** Bytes of replay one login may queue, for all its rooms together. */
@@ -108,6 +113,7 @@ export class Logins {
     const nickError = registry.nickError(request.nick);
     if (nickError !== null) return { ok: false, error: nickError };
     const user = new User(displayNick(request.nick), sink, address);
+    user.since = now();
     registry.add(user);
     const failed = (error: unknown): LoginResult => {
       // Something failed half-way: leave no ghost behind.
@@ -220,6 +226,7 @@ export class Logins {
       })),
       limits: { maxFrame, maxUsers },
     });
+    if (this.#options.motd !== null) user.sink.deliver(this.#options.motd);
     for (const name of refused) {
       const why = `The server already has ${MAX_ROOMS} rooms; ${shown(name)} was not rejoined.`;
       reply(user, "too_many_rooms", why);

@@ -39,3 +39,28 @@ export function shown(text: string): string {
 export function counted(n: number, noun: string, plural = `${noun}s`): string {
   return `${n} ${n === 1 ? noun : plural}`;
 }
+
+/**
+ * A length of time for people, in its two largest units: `3 days, 4 hours`, `5 minutes, 1
+ * second`, `12 seconds`.
+ *
+ * @example
+ * ```ts
+ * import { describeDuration } from "./text.ts";
+ * describeDuration(93_784_000); // "1 day, 2 hours"
+ * describeDuration(1_000); // "1 second"
+ * ```
+ */
+export function describeDuration(ms: number): string {
+  let left = Math.max(0, Math.floor(ms / 1000));
+  const parts: string[] = [];
+  for (const [unit, seconds] of DURATION_UNITS) {
+    const n = Math.floor(left / seconds);
+    left -= n * seconds;
+    if (n > 0 || parts.length > 0) parts.push(counted(n, unit));
+  }
+  const largest = parts.slice(0, 2).filter((p) => !p.startsWith("0 "));
+  return largest.length === 0 ? "0 seconds" : largest.join(", ");
+}
+
+const DURATION_UNITS = [["day", 86_400], ["hour", 3_600], ["minute", 60], ["second", 1]] as const;

@@ -37,6 +37,22 @@ export class User {
   readonly ignores: IgnoreList = new IgnoreList(this);
   /** Created on first use: most users are ignored by nobody, and every idle one would pay. */
   #ignoredBy: Set<User> | null = null;
+  /** When they logged in, in milliseconds since the epoch (for /whois). */
+  since = 0;
+  /**
+   * Their away message (`/away`, cleaned; "" when they gave none), or null while they are here.
+   */
+  away: string | null = null;
+  /**
+   * Who has been told this user is away, in this away spell (each sender once). Weak, so a
+   * sender who leaves is not kept alive by it; a new /away starts a new spell.
+   */
+  awayNotified: WeakSet<User> | null = null;
+  /**
+   * The last user whose direct message reached this one, for /reply: a weak reference, so a
+   * sender who left is not kept in memory, and never someone who took their nick later.
+   */
+  lastDirectFrom: { nick: string; user: WeakRef<User> } | null = null;
 
   /** A user called `nick` (already checked), whose frames go to `sink`. */
   constructor(nick: string, sink: PeerSink, address = "") {

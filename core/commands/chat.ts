@@ -12,6 +12,8 @@ import type { Room } from "../room.ts";
 import { counted, shown } from "../text.ts";
 import type { User } from "../user.ts";
 import { MODERATION_COMMANDS } from "./moderation.ts";
+import { PEOPLE_COMMANDS } from "./people.ts";
+import { SERVER_INFO_COMMANDS } from "./server_info.ts";
 import {
   firstWord,
   nothing,
@@ -90,6 +92,12 @@ const CHAT_COMMANDS: readonly CommandSpec[] = [
       if (room !== null) {
         const members = [...room.members].map((u) => u.nick);
         ctx.hub.send(ctx.user, { type: "who", room: room.name, members, ref: ctx.ref });
+        // Nicks only, never their messages: the line stays as long as the list above at most.
+        const away = [...room.members].filter((u) => u.away !== null).map((u) => u.nick);
+        if (away.length > 0) {
+          const text = `* Away in ${room.name}: ${away.join(", ")} (/whois NICK for why)`;
+          ctx.hub.send(ctx.user, { type: "info", text, ref: ctx.ref });
+        }
       }
       return {};
     }),
@@ -200,9 +208,16 @@ const CHAT_COMMANDS: readonly CommandSpec[] = [
 ];
 
 /** Every command, in /help order: the one table /help and the dispatcher read. */
-export const COMMANDS: readonly CommandSpec[] = [...CHAT_COMMANDS, ...MODERATION_COMMANDS];
+export const COMMANDS: readonly CommandSpec[] = [
+  ...CHAT_COMMANDS,
+  ...PEOPLE_COMMANDS,
+  ...SERVER_INFO_COMMANDS,
+  ...MODERATION_COMMANDS,
+];
 
-const BY_NAME = new Map<string, CommandSpec>(COMMANDS.map((c) => [c.name, c]));
+const BY_NAME = new Map<string, CommandSpec>(
+  COMMANDS.flatMap((c) => [c.name, ...(c.aliases ?? [])].map((name) => [name, c])),
+);
 
 /** /help's text, generated from {@linkcode COMMANDS}. */
 export function helpText(): string {

@@ -34,6 +34,16 @@ export interface ChatCommands {
   room(name: string): Room | undefined;
   /** The logged-in user with that nick (case-insensitively), if any. */
   user(nick: string): User | undefined;
+  /** Every logged-in user (for /users). */
+  readonly users: Iterable<User>;
+  /** How many users are logged in. */
+  readonly userCount: number;
+  /** When the server started, in milliseconds since the epoch (for /uptime). */
+  readonly startedAt: number;
+  /** The server's name and version, as the welcome carries it (for /version). */
+  readonly serverName: string;
+  /** The message of the day; "" for none (for /motd). */
+  readonly motd: string;
   /** Every room, busiest first, at most `limit`, and how many there are. */
   busiestRooms(limit: number): { rooms: Room[]; total: number };
   /** Sends one frame to one user. */
@@ -78,6 +88,8 @@ export interface CommandContext {
 export interface CommandSpec {
   /** The name typed after the `/`, in lower case. */
   name: string;
+  /** Other names for it, typed the same way (`/r` for `/reply`); /help names them in `help`. */
+  aliases?: readonly string[];
   /** Usage line, as shown on wrong arguments and in /help. */
   usage: string;
   /** What it does, as /help says it. */

@@ -1,0 +1,174 @@
+/**
+ * The rows of the command table about people: /away and /back, /whois, /reply (and /r), and
+ * /users. They join {@linkcode COMMANDS} in `chat.ts`, so /help lists them too.
+ *
+ * @module
+ */
+
+import { AWAY_MAX_LENGTH, USERS_PAGE_SIZE } from "../../config/limits.ts";
+import { sanitizeMessageText } from "../../security/unicode.ts";
+import { awayText } from "../direct.ts";
+import { nickKey } from "../nick.ts";
+import { counted, describeDuration, shown } from "../text.ts";
+import type { User } from "../user.ts";
+import { nothing, oneWord, optionalWord, someText, taking } from "./arguments.ts";
+import type { CommandContext, CommandOutcome, CommandSpec } from "./spec.ts";
+
+/** An info line for whoever typed the command. */
+function info(ctx: CommandContext, text: string): void {
+  ctx.hub.send(ctx.user, { type: "info", text, ref: ctx.ref });
+}
+
+/** Answers the last user whose direct message reached `ctx.user`, as /msg would. */
+function reply(ctx: CommandContext, text: string): CommandOutcome {
+  const last = ctx.user.lastDirectFrom;
+  if (last === null) {
+    const why = "Nobody has sent you a direct message yet: /msg NICK text starts a conversation.";
+    ctx.hub.reply(ctx.user, "bad_command", why, ctx.ref);
+    return {};
+  }
+  // The sender themself, followed through renames; never whoever took their nick since.
+  const sender = last.user.deref();
+  if (sender === undefined || !sender.online) {
+    const nick = shown(last.nick);
+    const why = `${nick} has left since their message; /msg ${nick} text reaches whoever has ` +
+      "that nick now.";
+    ctx.hub.reply(ctx.user, "no_such_user", why, ctx.ref);
+    return {};
+  }
+  ctx.hub.direct(ctx.user, sender.nick, text, ctx.ref);
+  return {};
+}
+
+/** What /users was asked for: a page of everyone, or the nicks starting with a prefix. */
+type UsersQuery = { page: number } | { prefix: string };
+
+/** `/users`, `/users 2` (a page) or `/users al` (a prefix), or null. */
+function usersQuery(args: string): UsersQuery | null {
+  const word = optionalWord(args);
+  if (word === null) return null;
+  if (word === "") return { page: 1 };
+  return /^\d+$/.test(word) ? { page: Number(word) } : { prefix: word };
+}
+
+/** Nicks sorted as people look for them: case and accents folded, as nicks are compared. */
+function sortedNicks(users: Iterable<User>): string[] {
+  return [...users]
+    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+    .map((u) => u.nick);
+}
+
+/** /users: counted, at most {@linkcode USERS_PAGE_SIZE} nicks, sorted, and what is left out. */
+function listUsers(ctx: CommandContext, query: UsersQuery): CommandOutcome {
+  if ("prefix" in query) {
+    const key = nickKey(query.prefix);
+    const matching = [...ctx.hub.users].filter((u) => u.key.startsWith(key));
+    const name = shown(query.prefix);
+    if (matching.length === 0) {
+      info(ctx, `* Nobody's nick starts with ${name}.`);
+      return {};
+    }
+    const nicks = sortedNicks(matching);
+    const more = nicks.length - USERS_PAGE_SIZE;
+    info(
+      ctx,
+      `* ${counted(nicks.length, "user")} whose nick starts with ${name}: ` +
+        nicks.slice(0, USERS_PAGE_SIZE).join(", ") +
+        (more > 0 ? `\n* ...and ${more} more: type more of the nick.` : ""),
+    );
+    return {};
+  }
+  const total = ctx.hub.userCount;
+  const pages = Math.max(1, Math.ceil(total / USERS_PAGE_SIZE));
+  if (query.page < 1 || query.page > pages) {
+    const why = query.page < 1
+      ? "Pages start at 1: /users 1."
+      : `There ${pages === 1 ? "is" : "are"} only ${counted(pages, "page")} of users ` +
+        `(${counted(total, "user")}): /users ${pages}.`;
+    ctx.hub.reply(ctx.user, "bad_command", why, ctx.ref);
+    return {};
+  }
+  const start = (query.page - 1) * USERS_PAGE_SIZE;
+  const nicks = sortedNicks(ctx.hub.users).slice(start, start + USERS_PAGE_SIZE);
+  const more = total - start - nicks.length;
+  const page = pages === 1 ? "" : ` (page ${query.page} of ${pages})`;
+  info(
+    ctx,
+    `* ${counted(total, "user")} on the server${page}: ${nicks.join(", ")}` +
+      (more > 0 ? `\n* ...and ${more} more: /users ${query.page + 1} for the next page.` : ""),
+  );
+  return {};
+}
+
+/** /whois NICK: how long they have been here, their rooms, and whether they are away. */
+function whois(ctx: CommandContext, nick: string): CommandOutcome {
+  const target = ctx.hub.user(nick);
+  if (target === undefined) {
+    ctx.hub.reply(ctx.user, "no_such_user", `Nobody called ${shown(nick)} is here.`, ctx.ref);
+    return {};
+  }
+  const rooms = [...target.rooms].map((r) => r.name);
+  const lines = [
+    `* ${target.nick}${target.operator ? " (operator)" : ""}: here for ` +
+    `${describeDuration(ctx.hub.now() - target.since)}; ` +
+    (rooms.length === 0 ? "in no room" : `in ${rooms.join(", ")}`),
+  ];
+  if (target.away !== null) lines.push(awayText(target));
+  info(ctx, lines.join("\n"));
+  return {};
+}
+
+/** The rows about people, in /help order. */
+export const PEOPLE_COMMANDS: readonly CommandSpec[] = [
+  {
+    name: "away",
+    usage: "/away [message]",
+    help: "mark yourself away; whoever messages you is told (once), with the message",
+    run(ctx) {
+      const message = sanitizeMessageText(ctx.args).replaceAll("\n", " ").trim();
+      // Refused rather than cut, as a topic is: a cut message could say something else.
+      if ([...message].length > AWAY_MAX_LENGTH) {
+        const why = `An away message may have at most ${AWAY_MAX_LENGTH} characters.`;
+        ctx.hub.reply(ctx.user, "bad_command", why, ctx.ref);
+        return {};
+      }
+      // Every /away starts a new spell: those told before hear the new message.
+      ctx.user.away = message;
+      ctx.user.awayNotified = null;
+      const what = message === "" ? "You are away." : `You are away: ${message}`;
+      info(ctx, `* ${what} (/back when you return)`);
+      return {};
+    },
+  },
+  {
+    name: "back",
+    usage: "/back",
+    help: "you are back: /away no longer shows",
+    run: taking(nothing, (ctx) => {
+      const wasAway = ctx.user.away !== null;
+      ctx.user.away = null;
+      ctx.user.awayNotified = null;
+      info(ctx, wasAway ? "* Welcome back." : "* You were not away.");
+      return {};
+    }),
+  },
+  {
+    name: "whois",
+    usage: "/whois NICK",
+    help: "how long NICK has been here, their rooms, and whether they are away",
+    run: taking(oneWord, whois),
+  },
+  {
+    name: "reply",
+    aliases: ["r"],
+    usage: "/reply text",
+    help: "answer the last person who sent you a direct message (or /r text)",
+    run: taking(someText, reply),
+  },
+  {
+    name: "users",
+    usage: "/users [PAGE|PREFIX]",
+    help: `who is on the server, ${USERS_PAGE_SIZE} a page; or the nicks starting with PREFIX`,
+    run: taking(usersQuery, listUsers),
+  },
+];
