@@ -1,15 +1,23 @@
 /**
- * Tab completion for the input line: command names after a leading `/`, room names for words
- * starting with `#` (and for the argument of /join, /leave and /who), nicks otherwise: people
- * present first, and recent speakers only when no one present matches.
+ * Tab completion for the input line: command names after a leading `/`, emoji shortcodes for
+ * words starting with `:` (`:ta` offers `:taco:`, `:tada:`, …), room names for words starting
+ * with `#` (and for the argument of /join, /leave and /who), nicks otherwise: people present
+ * first, and recent speakers only when no one present matches.
  *
  * @module
  */
 
 import { COMMANDS } from "../core/commands/chat.ts";
+import { shortcodesStartingWith } from "./emoji.ts";
 
 /** Every slash command the server documents, for completion. */
 export const COMMAND_NAMES: readonly string[] = COMMANDS.map((c) => `/${c.name}`);
+
+/**
+ * A shortcode being typed: a colon and at least one character of a name. A lone `:` or a
+ * smiley like `:)` is not one.
+ */
+const SHORTCODE_PREFIX = /^:([a-z0-9_+-]+)$/i;
 
 /** Commands whose first argument is a room. */
 const ROOM_COMMANDS = new Set(["/join", "/leave", "/who"]);
@@ -60,6 +68,7 @@ function matching(word: string, pool: readonly string[]): string[] {
  * complete("/jo", sources); // { word: "/jo", candidates: ["/join"], suffix: " " }
  * complete("bo", sources); // { word: "bo", candidates: ["Bob"], suffix: ": " }: present first
  * complete("hi ca", sources); // { word: "ca", candidates: ["carol"], suffix: " " }
+ * complete("yay :tad", sources); // { word: ":tad", candidates: [":tada:"], suffix: " " }
  * ```
  */
 export function complete(before: string, sources: CompletionSources): Completion {
@@ -70,6 +79,13 @@ export function complete(before: string, sources: CompletionSources): Completion
 
   if (words.length === 0 && word.startsWith("/") && !word.startsWith("//")) {
     return { word, candidates: matching(word, sources.commands), suffix: " " };
+  }
+  const shortcode = SHORTCODE_PREFIX.exec(word);
+  if (shortcode !== null) {
+    // Completed as the `:name:` itself, which the line shows as typed until it is sent, and
+    // which sending turns into the emoji.
+    const names = shortcodesStartingWith(shortcode[1]).map((name) => `:${name}:`);
+    return { word, candidates: names, suffix: " " };
   }
   if (word.startsWith("#") || (words.length === 1 && ROOM_COMMANDS.has(command ?? ""))) {
     return { word, candidates: matching(word, sources.rooms), suffix: " " };

@@ -146,3 +146,60 @@ Deno.test("prompt: room, connection state, and a long held message summarised", 
   const colored = promptText(status({ kind: "offline" }), [], new Palette(true), 80);
   assert.equal(colored, "[\x1b[36m#rust\x1b[0m \x1b[31moffline\x1b[0m] alice> ");
 });
+
+Deno.test("input: shortcodes expand in messages and /me, /topic, /msg text and /quit reasons", () => {
+  const on = { shortcodes: true };
+  assert.deepEqual(parseInput("ship it :tada: :nope:", on), {
+    kind: "say",
+    text: "ship it 🎉 :nope:",
+  });
+  assert.deepEqual(parseInput("//x :tada:", on), { kind: "say", text: "/x 🎉" });
+  assert.deepEqual(parseInput("/me :wave:", on), { kind: "command", line: "/me 👋" });
+  assert.deepEqual(parseInput("/topic :rocket: launch", on), {
+    kind: "command",
+    line: "/topic 🚀 launch",
+  });
+  assert.deepEqual(parseInput("/msg bob :tada: http://a:b:c", on), {
+    kind: "command",
+    line: "/msg bob 🎉 http://a:b:c",
+  });
+  assert.deepEqual(parseInput("/quit bye :wave:", on), { kind: "quit", reason: "bye 👋" });
+});
+
+Deno.test("input: shortcodes are left alone in names, other commands, and without the option", () => {
+  const on = { shortcodes: true };
+  // A nick, a room or anything a command does not show to people is sent as typed.
+  assert.deepEqual(parseInput("/msg :tada: hi", on), { kind: "command", line: "/msg :tada: hi" });
+  assert.deepEqual(parseInput("/nick :tada:", on), { kind: "command", line: "/nick :tada:" });
+  assert.deepEqual(parseInput("/join #a:tada:", on), { kind: "command", line: "/join #a:tada:" });
+  assert.deepEqual(parseInput("/me", on), { kind: "command", line: "/me" });
+  // Piped input (bots) does not ask for it: sent exactly as written.
+  assert.deepEqual(parseInput("ship it :tada:"), { kind: "say", text: "ship it :tada:" });
+  assert.deepEqual(parseInput("/me :wave:"), { kind: "command", line: "/me :wave:" });
+});
+
+Deno.test("completion: ':' and a prefix completes shortcodes, several listed, none for no match", () => {
+  const sources = { commands: ["/join", "/me"], nicks: ["tara"], rooms: ["#tavern"] };
+  const ta = complete("hi :ta", sources);
+  assert.equal(ta.word, ":ta");
+  assert.ok(ta.candidates.includes(":tada:") && ta.candidates.includes(":taco:"));
+  assert.ok(ta.candidates.every((c) => c.startsWith(":ta") && c.endsWith(":")));
+  // Several: Tab extends to what they share, and a second Tab lists them, as for nicks.
+  assert.equal(commonPrefix(ta.candidates), ":ta");
+  assert.equal(commonPrefix(complete(":tan", sources).candidates), ":tan");
+  // One: the whole shortcode and a space; it becomes the emoji when sent.
+  assert.deepEqual(complete(":tad", sources), {
+    word: ":tad",
+    candidates: [":tada:"],
+    suffix: " ",
+  });
+  assert.deepEqual(complete("/me :TAD", sources).candidates, [":tada:"]);
+  assert.deepEqual(complete("x :zzzq", sources).candidates, []);
+  // A lone colon, a smiley or a colon inside a word is not a shortcode.
+  assert.deepEqual(complete("x :", sources).candidates, []);
+  assert.deepEqual(complete("x :)", sources).candidates, []);
+  assert.deepEqual(complete("x http:ta", sources).candidates, []);
+  // Nicks and rooms still complete as before.
+  assert.deepEqual(complete("ta", sources).candidates, ["tara"]);
+  assert.deepEqual(complete("#ta", sources).candidates, ["#tavern"]);
+});
