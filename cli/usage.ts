@@ -8,6 +8,7 @@ import {
   DEFAULT_JOIN_HOST,
   DEFAULT_PORT,
   MIN_MAX_AGE_MS,
+  MOTD_MAX_BYTES,
   QUEUE_BURST_FACTOR,
   SLOW_WRITE_GRACE_MS,
 } from "../config/limits.ts";
@@ -103,6 +104,9 @@ Options:
                        never given as a flag value, which ps would show
   --oper-file FILE     the operator secret for /oper (or set $SOCKCHAT_OPER_SECRET);
                        without one there are no operators
+  --motd-file FILE     message of the day (UTF-8 text, at most ${MOTD_MAX_BYTES} bytes), read
+                       once at start: shown to each user at login and with /motd
+                       (default: none)
   --max-conns-per-ip N connections one address (IPv6: one /64) may hold open
                        (default ${SERVER_DEFAULTS.maxConnsPerIp})
   --max-logins-per-minute N
@@ -197,5 +201,6 @@ unsent (input waits from half of it), and an input line or message at ${MAX_INPU
 
 Exit codes: 0 left normally (/quit, Ctrl-D, Ctrl-C or end of input); 1 could not connect,
 connection lost (without reconnection), nickname refused, server full, or refused while
-reconnecting; 2 bad command line.
+reconnecting; 2 bad command line; 3 (piped or --json only) the server or the client refused
+something the script sent.
 `;

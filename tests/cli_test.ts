@@ -31,6 +31,7 @@ Deno.test("--help, serve --help, join --help and --version print and exit 0", as
   assert.equal(join.code, 0);
   assert.match(join.stdout, /--name/);
   assert.match(join.stdout, /Exit codes/);
+  assert.match(join.stdout, /3 \(piped or --json only\)/, "join's exit code 3 is listed");
   const version = await runCli(["--version"]);
   assert.equal(version.code, 0);
   assert.match(version.stdout, /^sockchat \d+\.\d+\.\d+/);

@@ -202,3 +202,21 @@ Deno.test("netcat: a leave shows the reason given with /quit; one unlisted membe
   assert.equal(andMore([], 2), "2 others");
   assert.equal(andMore(["ann"], 1), "ann and 1 more");
 });
+
+Deno.test("netcat: after leaving the current room, commands go to a room you are still in", async () => {
+  const server = testServer();
+  const nc = await plainLogin(server, "nina");
+  try {
+    await nc.write("/join #rust\n");
+    await plainUntil(nc, /You are in #rust/);
+    await nc.write("/leave\n");
+    await plainUntil(nc, /left #rust|You left #rust|parted/i);
+    // Straight to a command (nothing said first, which would have moved on the current room).
+    await nc.write("/topic\n");
+    const answer = await plainUntil(nc, /#lobby has no topic|Topic of #lobby|not in #rust/);
+    assert.doesNotMatch(answer, /not in #rust/);
+  } finally {
+    nc.close();
+    await server.shutdown();
+  }
+});

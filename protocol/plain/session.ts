@@ -242,7 +242,7 @@ export class PlainSession implements ProtocolSession, PlainReader {
       // The sender's own words, cleaned as the server cleans them before the recipient sees them.
       this.#direct = { ref, text: sanitizeMessageText(direct[1]) };
     }
-    return then(this.#conn.command(line, this.#room, ref), (outcome) => {
+    return then(this.#conn.command(line, this.#current(), ref), (outcome) => {
       this.#direct = null;
       if (outcome.room !== undefined) this.#room = outcome.room;
     });
