@@ -17,16 +17,17 @@ export type Input =
 export interface ParseOptions {
   /**
    * Replace known `:shortcode:` emoji (`:tada:` is 🎉) in what people will read: a message, and
-   * the text of `/me`, `/topic`, `/msg NICK` and `/quit`. The terminal client turns this on; piped
+   * the text of `/me`, `/topic`, `/msg NICK`, `/reply` (`/r`), `/away`, `/kick NICK` and `/quit`;
+   * never in names, secrets (`/oper`) or other arguments. The terminal client turns this on; piped
    * input (bots) is sent exactly as written. @default false
    */
   shortcodes?: boolean;
 }
 
 /** Commands whose whole argument is text for people, where shortcodes are expanded. */
-const TEXT_COMMANDS = new Set(["me", "topic"]);
+const TEXT_COMMANDS = new Set(["me", "topic", "away", "reply", "r"]);
 /** Commands whose text for people follows a first word (a nick), left as typed. */
-const TEXT_AFTER_NICK_COMMANDS = new Set(["msg"]);
+const TEXT_AFTER_NICK_COMMANDS = new Set(["msg", "kick"]);
 
 /** Expands shortcodes in the parts of a command line that people read, and nowhere else. */
 function expandCommand(line: string): string {

@@ -147,7 +147,7 @@ Deno.test("prompt: room, connection state, and a long held message summarised", 
   assert.equal(colored, "[\x1b[36m#rust\x1b[0m \x1b[31moffline\x1b[0m] alice> ");
 });
 
-Deno.test("input: shortcodes expand in messages and /me, /topic, /msg text and /quit reasons", () => {
+Deno.test("input: shortcodes expand in messages and the text of /me, /topic, /msg, /reply, /away, /kick, /quit", () => {
   const on = { shortcodes: true };
   assert.deepEqual(parseInput("ship it :tada: :nope:", on), {
     kind: "say",
@@ -164,6 +164,16 @@ Deno.test("input: shortcodes expand in messages and /me, /topic, /msg text and /
     line: "/msg bob 🎉 http://a:b:c",
   });
   assert.deepEqual(parseInput("/quit bye :wave:", on), { kind: "quit", reason: "bye 👋" });
+  assert.deepEqual(parseInput("/away lunch :taco:", on), {
+    kind: "command",
+    line: "/away lunch 🌮",
+  });
+  assert.deepEqual(parseInput("/r :+1:", on), { kind: "command", line: "/r 👍" });
+  assert.deepEqual(parseInput("/REPLY ok :+1:", on), { kind: "command", line: "/REPLY ok 👍" });
+  assert.deepEqual(parseInput("/kick bob spam :x:", on), {
+    kind: "command",
+    line: "/kick bob spam ❌",
+  });
 });
 
 Deno.test("input: shortcodes are left alone in names, other commands, and without the option", () => {
@@ -173,6 +183,12 @@ Deno.test("input: shortcodes are left alone in names, other commands, and withou
   assert.deepEqual(parseInput("/nick :tada:", on), { kind: "command", line: "/nick :tada:" });
   assert.deepEqual(parseInput("/join #a:tada:", on), { kind: "command", line: "/join #a:tada:" });
   assert.deepEqual(parseInput("/me", on), { kind: "command", line: "/me" });
+  // A secret is never rewritten.
+  assert.deepEqual(parseInput("/oper s3cret:tada:", on), {
+    kind: "command",
+    line: "/oper s3cret:tada:",
+  });
+  assert.deepEqual(parseInput("/oper :tada:", on), { kind: "command", line: "/oper :tada:" });
   // Piped input (bots) does not ask for it: sent exactly as written.
   assert.deepEqual(parseInput("ship it :tada:"), { kind: "say", text: "ship it :tada:" });
   assert.deepEqual(parseInput("/me :wave:"), { kind: "command", line: "/me :wave:" });
