@@ -14,6 +14,7 @@ import { createSockchatMetrics } from "./metrics/sockchat_metrics.ts";
 import { loadServerSecrets, SecretError, type ServerSecrets } from "./security/secrets.ts";
 import { FLOOD_BYTE_BURST, FLOOD_MESSAGE_BURST } from "./config/security_limits.ts";
 import { startServer } from "./server.ts";
+import { loadMotd, MotdError } from "./config/server_config.ts";
 import { StoreError } from "./store/store_error.ts";
 import { loadTlsCredentials, type TlsCredentials, TlsError } from "./transport/tcp/tls.ts";
 import { VERSION } from "./version.ts";
@@ -72,11 +73,13 @@ async function serve(args: string[]): Promise<number> {
   let secrets: ServerSecrets;
   let tls: TlsCredentials | undefined;
   let metricsServer: MetricsServer | null = null;
+  let motd: string;
   try {
     secrets = await loadServerSecrets({
       passwordFile: options.passwordFile,
       operFile: options.operFile,
     });
+    motd = options.motdFile === undefined ? "" : await loadMotd(options.motdFile);
     // Read and check the PEM files first: a wrong path or a key in the cert's place is a
     // one-line error, not a failure to listen.
     tls = options.tlsCert && options.tlsKey
@@ -92,7 +95,7 @@ async function serve(args: string[]): Promise<number> {
       });
     }
   } catch (error) {
-    if (printed(error, [SecretError, TlsError, MetricsServerError])) return 1;
+    if (printed(error, [SecretError, MotdError, TlsError, MetricsServerError])) return 1;
     throw error;
   }
   let server;
@@ -115,6 +118,7 @@ async function serve(args: string[]): Promise<number> {
       metrics,
       password: secrets.password,
       operSecret: secrets.operSecret,
+      motd,
       flood: options.rate === 0 ? null : {
         messagesPerSecond: options.rate,
         messageBurst: Math.max(FLOOD_MESSAGE_BURST, 4 * options.rate),

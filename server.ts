@@ -114,6 +114,7 @@ export function startServer(options: ServerOptions = {}): ChatServer {
     replayBudgetBytes: config.replayBudgetBytes,
     password: config.password,
     operSecret: config.operSecret,
+    motd: config.motd,
     audit: (event, fields) => logger.info(event, fields),
     onCommit: (seconds) => metrics.commitSeconds(seconds),
     historyReads: new AddressBudget({

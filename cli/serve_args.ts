@@ -65,6 +65,8 @@ export interface ServeArgs {
   passwordFile?: string;
   /** `--oper-file`: the operator secret for /oper; without one there are no operators. */
   operFile?: string;
+  /** `--motd-file`: the message of the day, read once at start; absent: none. */
+  motdFile?: string;
   /** `--max-conns-per-ip`: connections one address (IPv6: one /64) may hold open. */
   maxConnsPerIp: number;
   /** Connections one address may open per minute; 0: no limit. */
@@ -116,6 +118,7 @@ export function parseServeArgs(
       "tls-key": "a PEM private key file",
       "password-file": "a file holding the password",
       "oper-file": "a file holding the operator secret",
+      "motd-file": "a text file holding the message of the day",
       "max-conns-per-ip": "a number of connections",
       "max-logins-per-minute": "a number of connections",
       "history-read-rate": "bytes per second",
@@ -205,6 +208,7 @@ export function parseServeArgs(
     tlsKey,
     passwordFile: values["password-file"],
     operFile: values["oper-file"],
+    motdFile: values["motd-file"],
     maxConnsPerIp: int("max-conns-per-ip", SERVER_DEFAULTS.maxConnsPerIp, 1, 1_000_000),
     maxLoginsPerMinute: int(
       "max-logins-per-minute",

@@ -19,6 +19,7 @@ import {
   DEFAULT_RETENTION_PER_ROOM,
   DEFAULT_SERVE_HOST,
   MAX_PENDING_LOGINS,
+  MOTD_MAX_BYTES,
 } from "./limits.ts";
 import {
   DEFAULT_HISTORY_READ_BYTES_PER_SECOND,
@@ -31,6 +32,7 @@ import { type Logger, silentLogger } from "../log/logger.ts";
 import type { SockchatMetrics } from "../metrics/sockchat_metrics.ts";
 import type { FloodGuardOptions } from "../security/token_bucket.ts";
 import type { StoreFault, SyncMode } from "../store/sqlite/history.ts";
+import { sanitizeMessageText } from "../security/unicode.ts";
 
 /** PEM certificate chain and key for serving TLS. */
 export interface TlsFiles {
@@ -102,6 +104,11 @@ export interface ServerOptions {
   maxLoginsPerMinute?: number;
   /** Bytes of history one address may read per second (/history, joins, resume). @default 1 MiB */
   historyReadRate?: number;
+  /**
+   * The message of the day, shown to each user after the welcome and with /motd (see
+   * {@linkcode loadMotd}). @default "" (none)
+   */
+  motd?: string;
 }
 
 /** The settings `serve` has a flag for, so their defaults are shared with its parser and help. */
@@ -183,6 +190,7 @@ export function resolveServerConfig(options: ServerOptions = {}): ServerConfig {
     operSecret: null,
     flood: {},
     maxPendingLogins: MAX_PENDING_LOGINS,
+    motd: "",
     ...given,
     handshakeTimeoutMs,
     maxQueueBytes,
@@ -190,4 +198,53 @@ export function resolveServerConfig(options: ServerOptions = {}): ServerConfig {
     // Half the queue, so a join's replay always leaves room for live traffic.
     replayBudgetBytes: Math.floor(maxQueueBytes / 2),
   };
+}
+
+/** The message of the day could not be used. The message is one sentence for the operator. */
+export class MotdError extends Error {
+  /** Names the error in logs and stack traces. */
+  override name = "MotdError";
+}
+
+/**
+ * Reads `--motd-file` once, at start: UTF-8 text of at most {@linkcode MOTD_MAX_BYTES} bytes,
+ * cleaned as messages are (no control characters or bidi overrides reach a terminal), without
+ * trailing blank lines. Never reads more than the cap plus one byte, so a wrong path such as
+ * /dev/zero cannot fill memory. Throws {@linkcode MotdError}.
+ *
+ * @example
+ * ```ts
+ * const path = await Deno.makeTempFile();
+ * await Deno.writeTextFile(path, "Be kind.\n");
+ * await loadMotd(path); // "Be kind."
+ * ```
+ */
+export async function loadMotd(path: string): Promise<string> {
+  const bytes = new Uint8Array(MOTD_MAX_BYTES + 1);
+  let length = 0;
+  try {
+    using file = await Deno.open(path, { read: true });
+    if (!(await file.stat()).isFile) throw new MotdError(`--motd-file ${path} is not a file.`);
+    while (length < bytes.length) {
+      const n = await file.read(bytes.subarray(length));
+      if (n === null) break;
+      length += n;
+    }
+  } catch (error) {
+    if (error instanceof MotdError) throw error;
+    throw new MotdError(`cannot read --motd-file ${path}: ${(error as Error).message}.`);
+  }
+  if (length > MOTD_MAX_BYTES) {
+    throw new MotdError(
+      `--motd-file ${path} is larger than ${MOTD_MAX_BYTES} bytes; a message of the day is ` +
+        "sent to every user at login, so keep it short.",
+    );
+  }
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(0, length));
+  } catch {
+    throw new MotdError(`--motd-file ${path} is not UTF-8 text.`);
+  }
+  return sanitizeMessageText(text).trimEnd();
 }
