@@ -76,20 +76,21 @@ export function direct(
     target.lastDirectFrom = { nick: user.nick, user: new WeakRef(user) };
   }
   send(user, { type: "ack", id, room: "", ts, to: target.nick, ref });
-  awayNotice(user, target, ref);
+  awayNotice(user, target);
 }
 
 /**
  * Tells `sender` that `target` is away, once per sender per away spell: a conversation of ten
  * messages to someone at lunch needs the notice once, not ten times. Told whether or not the
- * target ignores the sender, like the ack, so an ignored sender learns nothing from it.
+ * target ignores the sender, like the ack, so an ignored sender learns nothing from it. It
+ * carries no `ref`: the ack is the one answer to the command, as for every command.
  */
-function awayNotice(sender: User, target: User, ref?: string): void {
+function awayNotice(sender: User, target: User): void {
   if (target.away === null) return;
   const told = target.awayNotified ??= new WeakSet();
   if (told.has(sender)) return;
   told.add(sender);
-  send(sender, { type: "info", text: awayText(target), ref });
+  send(sender, { type: "info", text: awayText(target) });
 }
 
 /**

@@ -92,11 +92,12 @@ const CHAT_COMMANDS: readonly CommandSpec[] = [
       if (room !== null) {
         const members = [...room.members].map((u) => u.nick);
         ctx.hub.send(ctx.user, { type: "who", room: room.name, members, ref: ctx.ref });
-        // Nicks only, never their messages: the line stays as long as the list above at most.
+        // Nicks only, never their messages: the line is no longer than the list above. No
+        // `ref`: the who frame is the command's one answer; this follows it as a notice.
         const away = [...room.members].filter((u) => u.away !== null).map((u) => u.nick);
         if (away.length > 0) {
           const text = `* Away in ${room.name}: ${away.join(", ")} (/whois NICK for why)`;
-          ctx.hub.send(ctx.user, { type: "info", text, ref: ctx.ref });
+          ctx.hub.send(ctx.user, { type: "info", text });
         }
       }
       return {};
