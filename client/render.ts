@@ -13,6 +13,7 @@ import { sanitizeText } from "../protocol/sanitize.ts";
 import type { Palette, Role } from "./colors.ts";
 import { mentions } from "./mentions.ts";
 import { formatTimestamp, type TimestampStyle } from "./timestamp.ts";
+import { displayWidth, wrap } from "./wrap.ts";
 
 /** What the renderer needs to know about the session at the moment it renders. */
 export interface SessionView {
@@ -37,6 +38,12 @@ export interface RenderOptions {
    * reading a pipe has no keys to press. @default true
    */
   keys?: boolean;
+  /**
+   * The terminal's width now, asked at every render (so a resize applies to the next line):
+   * lines are wrapped to it with a hanging indent under their text. Undefined, or a function
+   * returning undefined (pipes, scripts): lines are never wrapped. @default undefined
+   */
+  columns?: () => number | undefined;
 }
 
 /** One event, ready to print. */
@@ -74,11 +81,15 @@ export function cleanLine(text: string): string {
   return clean(text).replaceAll("\n", " ");
 }
 
-/** Prefixes the first line of `text` and indents the others to line up under it. */
-function block(prefix: string, visibleWidth: number, text: string): string {
-  if (!text.includes("\n")) return prefix + text;
-  const pad = " ".repeat(visibleWidth);
-  return text.split("\n").map((line, i) => (i === 0 ? prefix : pad) + line).join("\n");
+/**
+ * Where a line of a reply or event continues when wrapped: under the text after its `* ` or
+ * `! ` mark, or, in a two-column table such as /help's (`*   /nick NAME   change...`), under
+ * the second column.
+ */
+function hangOf(line: string, table: boolean): number {
+  const column = table ? /^\*\s+\S.*?\s{2,}(?=\S)/.exec(line) : null;
+  if (column !== null) return displayWidth(column[0]);
+  return /^[*!]\s+/.exec(line)?.[0].length ?? 0;
 }
 
 /**
@@ -104,6 +115,7 @@ export class Renderer {
   readonly #timestamps: TimestampStyle;
   readonly #now: () => number;
   readonly #keys: boolean;
+  readonly #columns: () => number | undefined;
 
   /** `view` is read at each render, so it always reflects the session as it is. */
   constructor(view: SessionView, options: RenderOptions) {
@@ -112,6 +124,7 @@ export class Renderer {
     this.#timestamps = options.timestamps;
     this.#now = options.now ?? Date.now;
     this.#keys = options.keys ?? true;
+    this.#columns = options.columns ?? (() => undefined);
   }
 
   /** What to show for a frame; null for frames that show nothing (acks, pings). */
@@ -126,11 +139,7 @@ export class Renderer {
         const prefix = `${this.#stamp(frame.ts)}${this.#paint.paint("[dm]", "direct")} `;
         const who = `<${cleanLine(frame.from)}> `;
         return {
-          text: block(
-            prefix + this.#paint.nick(who, frame.from),
-            this.#width(prefix) + who.length,
-            clean(frame.text),
-          ),
+          text: this.#block(prefix + this.#paint.nick(who, frame.from), clean(frame.text)),
           bell: true,
         };
       }
@@ -196,7 +205,7 @@ export class Renderer {
           frame.ts,
         );
       case "info":
-        return this.#reply(clean(frame.text));
+        return this.#reply(clean(frame.text), true);
       case "rooms":
         return this.#reply([
           `* Rooms (${frame.rooms.length}):`,
@@ -226,11 +235,7 @@ export class Renderer {
       } `;
       const who = `<${cleanLine(this.#view.nick)}> `;
       return {
-        text: block(
-          prefix + this.#paint.paint(who, "own"),
-          this.#width(prefix) + who.length,
-          clean(message.text),
-        ),
+        text: this.#block(prefix + this.#paint.paint(who, "own"), clean(message.text)),
         bell: false,
       };
     }
@@ -242,11 +247,7 @@ export class Renderer {
 
   /** A line from the client itself (connection state, local errors), in the given role. */
   notice(text: string, role: Role = "dim"): Rendered {
-    const stamp = this.#stamp(this.#now());
-    return {
-      text: block(stamp, this.#width(stamp), this.#paint.paint(clean(text), role)),
-      bell: false,
-    };
+    return { text: this.#lines(clean(text), this.#now(), [role], false), bell: false };
   }
 
   #message(
@@ -271,21 +272,46 @@ export class Renderer {
       ? this.#paint.paint(body, "mention", ...roles)
       : this.#paint.paint(body, ...roles);
     return {
-      text: block(lead + styledWho, this.#width(lead) + [...who].length, styledBody),
+      text: this.#block(lead + styledWho, styledBody),
       bell: mentioned && !how.history,
     };
   }
 
-  /** The answer to a command, as the server worded it. */
-  #reply(text: string): Rendered {
-    const stamp = this.#stamp(this.#now());
-    return { text: block(stamp, this.#width(stamp), text), bell: false };
+  /** The answer to a command, as the server worded it; `table`: it may hold a /help table. */
+  #reply(text: string, table = false): Rendered {
+    return { text: this.#lines(text, this.#now(), [], table), bell: false };
   }
 
   /** A dimmed room event. */
   #event(text: string, ts: number): Rendered {
+    return { text: this.#lines(text, ts, ["dim"], false), bell: false };
+  }
+
+  /**
+   * `prefix` (a stamp, tags and the nick) then `body`, wrapped at the terminal's width: every
+   * further row, after a newline in the body or a wrap, starts under the body's first column.
+   */
+  #block(prefix: string, body: string): string {
+    return wrap(prefix + body, {
+      columns: this.#columns() ?? Infinity,
+      indent: displayWidth(prefix),
+    });
+  }
+
+  /**
+   * Lines of a reply or event, each painted in `roles` and wrapped with its own hanging indent
+   * (see {@linkcode hangOf}); the first gets the timestamp, the others line up under it.
+   */
+  #lines(text: string, ts: number, roles: Role[], table: boolean): string {
     const stamp = this.#stamp(ts);
-    return { text: block(stamp, this.#width(stamp), this.#paint.paint(text, "dim")), bell: false };
+    const width = displayWidth(stamp);
+    const columns = this.#columns() ?? Infinity;
+    return text.split("\n").map((line, i) =>
+      wrap((i === 0 ? stamp : " ".repeat(width)) + this.#paint.paint(line, ...roles), {
+        columns,
+        indent: width + hangOf(line, table),
+      })
+    ).join("\n");
   }
 
   /** Who is in a room: the nicks listed and, for a big room, how many more (from `count`). */
@@ -307,17 +333,13 @@ export class Renderer {
 
   /** `[#room] ` for rooms other than the current one. */
   #tag(room: string): string {
-    return this.#view.isCurrent(room) ? "" : `[${cleanLine(room)}] `;
+    return this.#view.isCurrent(room)
+      ? ""
+      : `${this.#paint.paint(`[${cleanLine(room)}]`, "room")} `;
   }
 
   #stamp(ts: number): string {
     const text = formatTimestamp(ts, this.#timestamps, this.#now());
     return text === "" ? "" : `${this.#paint.paint(text, "dim")} `;
-  }
-
-  /** Visible width of a prefix we built (escapes do not count). */
-  #width(styled: string): number {
-    // deno-lint-ignore no-control-regex -- measuring around our own SGR sequences
-    return [...styled.replace(/\x1b\[[0-9;]*m/g, "")].length;
   }
 }

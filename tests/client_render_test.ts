@@ -1,5 +1,14 @@
 import assert from "node:assert/strict";
-import { NICK_COLORS, nickColor, Palette } from "../client/colors.ts";
+import {
+  defaultTheme,
+  nickColor,
+  Palette,
+  SEMANTIC_ROLES,
+  THEME_NAMES,
+  THEMES,
+} from "../client/colors.ts";
+import { displayWidth, wrap } from "../client/wrap.ts";
+import { helpText } from "../core/commands/chat.ts";
 import { mentions } from "../client/mentions.ts";
 import { Renderer } from "../client/render.ts";
 import { RoomState } from "../client/room_state.ts";
@@ -124,7 +133,7 @@ Deno.test("render: nicks keep one colour; own, history and room events look diff
   assert.ok(a.startsWith(color), a);
   assert.ok(b.startsWith(color), b);
   assert.equal(nickColor("Bob"), nickColor("bob"));
-  assert.ok(NICK_COLORS.includes(nickColor("someone")));
+  assert.ok(THEMES.dark.nicks.includes(nickColor("someone") ?? ""));
 
   const own = renderer.own({ room: "#lobby", text: "mine", ts: NOON }).text;
   assert.ok(own.startsWith(`${ESC}[1m<alice> `), own);
@@ -218,4 +227,166 @@ Deno.test("render: a leave shows the quitter's reason, cleaned", () => {
     renderer.frame({ type: "leave", room: "#lobby", nick: "bob", reason: "quit", ts: NOON })?.text,
     "* bob left #lobby (quit)",
   );
+});
+
+/** `text` without our SGR sequences. */
+function plain(text: string): string {
+  return text.replace(new RegExp(`${ESC}\\[[0-9;]*m`, "g"), "");
+}
+
+Deno.test("wrap: a long message wraps at the width with a hanging indent under its text, counting wide characters and not colours", () => {
+  for (const color of [false, true]) {
+    const state = new RoomState("alice");
+    const renderer = new Renderer(state, {
+      palette: new Palette(color),
+      timestamps: "none",
+      columns: () => 20,
+    });
+    const out = renderer.frame(msg("one two three four five 漢字漢字 😀😀 end"))?.text ?? "";
+    const rows = plain(out).split("\n");
+    assert.deepEqual(rows, [
+      "<bob> one two three",
+      "      four five",
+      "      漢字漢字 😀😀",
+      "      end",
+    ], JSON.stringify(out));
+    for (const row of rows) assert.ok(displayWidth(row) <= 20, row);
+    // With colour, the indent is never styled: styles close before a break and reopen after.
+    if (color) {
+      const mention = renderer.frame(msg("alice: look at this long line please"))?.text ?? "";
+      for (const row of mention.split("\n").slice(1)) {
+        assert.ok(row.startsWith(`      ${ESC}[1;33m`), JSON.stringify(row));
+      }
+      assert.ok(mention.split("\n")[0].endsWith(`${ESC}[0m`), JSON.stringify(mention));
+    }
+  }
+  assert.equal(displayWidth(`漢字 😀 ${ESC}[31mred${ESC}[0m`), 11);
+  // A word longer than a row is cut (a narrow width shrinks the indent); the width asked at each render applies to the next line.
+  let columns = 16;
+  const renderer = new Renderer(new RoomState("alice"), {
+    palette: new Palette(false),
+    timestamps: "none",
+    columns: () => columns,
+  });
+  assert.equal(
+    renderer.frame(msg("x https://example.com/a/long/path"))?.text,
+    "<bob> x https://\n    example.com/\n    a/long/path",
+  );
+  columns = 80;
+  assert.equal(
+    renderer.frame(msg("x https://example.com/a/long/path"))?.text,
+    "<bob> x https://example.com/a/long/path",
+  );
+  assert.equal(
+    wrap("14:07 <bob> 漢字漢字漢字漢字漢字漢字", { columns: 25, indent: 12 }),
+    "14:07 <bob> 漢字漢字漢字\n            漢字漢字漢字",
+  );
+});
+
+Deno.test("wrap: /help from the server is wrapped to the width, continuing under each command's description", () => {
+  const renderer = new Renderer(new RoomState("alice"), {
+    palette: new Palette(false),
+    timestamps: "none",
+    columns: () => 60,
+  });
+  const help = helpText();
+  const out = renderer.frame({ type: "info", text: help })?.text ?? "";
+  const rows = out.split("\n");
+  assert.ok(rows.length > help.split("\n").length, "some entries wrap at 60 columns");
+  for (const row of rows) assert.ok(displayWidth(row) <= 60, row);
+  const column = /^\*\s+\S.*?\s{2,}(?=\S)/.exec(help.split("\n")[1])?.[0].length ?? 0;
+  assert.ok(column > 4 && column < 40, `help column at ${column}`);
+  for (const [i, row] of rows.entries()) {
+    if (row.startsWith("*")) continue;
+    // A continuation: under the description column of the entry above, never at column 0.
+    assert.equal(row.length - row.trimStart().length, column, `${rows[i - 1]}\n${row}`);
+  }
+  // Without a width (pipes), the server's text is left exactly as it came.
+  const piped = new Renderer(new RoomState("alice"), {
+    palette: new Palette(false),
+    timestamps: "none",
+  });
+  assert.equal(piped.frame({ type: "info", text: help })?.text, help);
+});
+
+Deno.test("themes: nick colours never reuse the colours of errors, mentions, DMs and rooms, in every theme", () => {
+  for (const name of THEME_NAMES) {
+    const theme = THEMES[name];
+    const semantic = new Set(
+      SEMANTIC_ROLES.flatMap((role) => theme.roles[role]).filter((code) => code !== "1"),
+    );
+    for (const color of theme.nicks) {
+      assert.ok(!semantic.has(color), `${name}: nick colour ${color} is also a semantic colour`);
+      assert.ok(!["1", "2", "4"].includes(color), `${name}: ${color} is not a colour`);
+    }
+    assert.equal(new Set(theme.nicks).size, theme.nicks.length, `${name}: no repeats`);
+    // Every nick is painted from the theme's own table.
+    const palette = new Palette(true, name);
+    const painted = palette.nick("<bob> ", "bob");
+    const color = nickColor("bob", name);
+    assert.equal(painted, color === null ? "<bob> " : `${ESC}[${color}m<bob> ${ESC}[0m`);
+  }
+  // Hues too: no nick colour is a shade of a semantic colour's hue (basic colours as xterm's).
+  const BASIC_HUES: Record<string, number> = { "31": 0, "33": 60, "35": 300, "36": 180 };
+  for (const name of ["dark", "light"] as const) {
+    const taken = SEMANTIC_ROLES.flatMap((role) => THEMES[name].roles[role])
+      .filter((code) => code !== "1")
+      .map((code) => BASIC_HUES[code] ?? xtermHue(Number(code.split(";")[2])));
+    assert.ok(taken.length >= 4 && taken.every((hue) => !Number.isNaN(hue)), taken.join(" "));
+    for (const color of THEMES[name].nicks) {
+      const hue = xtermHue(Number(color.split(";")[2]));
+      for (const semantic of taken) {
+        const apart = Math.min(Math.abs(hue - semantic), 360 - Math.abs(hue - semantic));
+        assert.ok(apart >= 25, `${name}: ${color} (hue ${hue}) is near ${semantic}`);
+      }
+    }
+  }
+  // Light: no basic yellow or cyan (unreadable on white); every colour is a dark fixed tone.
+  const light = [...THEMES.light.nicks, ...SEMANTIC_ROLES.flatMap((r) => THEMES.light.roles[r])];
+  for (const code of light.filter((c) => c !== "1")) {
+    assert.match(code, /^38;5;\d+$/, `light uses fixed colours: ${code}`);
+    assert.ok(contrastOnWhite(Number(code.split(";")[2])) >= 4.5, `${code} on white`);
+  }
+  // Mono: no colour at all, only bold, dim and underline.
+  const mono = [...THEMES.mono.nicks, ...Object.values(THEMES.mono.roles).flat()];
+  assert.ok(mono.every((code) => ["1", "2", "4"].includes(code)), mono.join(" "));
+});
+
+/** The RGB of an xterm 256-colour cube entry. */
+function xtermRgb(n: number): [number, number, number] {
+  const levels = [0, 95, 135, 175, 215, 255];
+  const c = n - 16;
+  return [levels[Math.floor(c / 36)], levels[Math.floor(c / 6) % 6], levels[c % 6]];
+}
+
+function xtermHue(n: number): number {
+  const [r, g, b] = xtermRgb(n).map((v) => v / 255);
+  const max = Math.max(r, g, b);
+  const d = max - Math.min(r, g, b);
+  const h = max === r ? ((g - b) / d) % 6 : max === g ? (b - r) / d + 2 : (r - g) / d + 4;
+  return (h * 60 + 360) % 360;
+}
+
+function contrastOnWhite(n: number): number {
+  const [r, g, b] = xtermRgb(n).map((v) => {
+    const s = v / 255;
+    return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
+  });
+  return 1.05 / (0.2126 * r + 0.7152 * g + 0.0722 * b + 0.05);
+}
+
+Deno.test("themes: the theme can be switched while running, and COLORFGBG picks light for a light background", () => {
+  const palette = new Palette(true);
+  const renderer = new Renderer(new RoomState("alice"), { palette, timestamps: "none" });
+  const error = { type: "error" as const, code: "bad_json" as const, message: "no" };
+  assert.equal(renderer.frame(error)?.text, `${ESC}[31m! no${ESC}[0m`);
+  palette.theme = "light";
+  assert.equal(renderer.frame(error)?.text, `${ESC}[38;5;124m! no${ESC}[0m`);
+  palette.theme = "mono";
+  assert.equal(renderer.frame(error)?.text, `${ESC}[1m! no${ESC}[0m`);
+  assert.equal(renderer.frame(msg("hi"))?.text, "<bob> hi");
+  assert.equal(new Palette(false, "light").paint("x", "error"), "x", "no colour means none");
+  assert.equal(defaultTheme(() => undefined), "dark");
+  assert.equal(defaultTheme((n) => (n === "COLORFGBG" ? "0;15" : undefined)), "light");
+  assert.equal(defaultTheme((n) => (n === "COLORFGBG" ? "15;default;0" : undefined)), "dark");
 });
