@@ -6,6 +6,7 @@
 
 import { DEFAULT_JOIN_HOST, DEFAULT_PORT } from "../config/limits.ts";
 import { TIMESTAMP_STYLES, type TimestampStyle } from "../client/timestamp.ts";
+import { isThemeName, themeChoices, type ThemeName } from "../client/colors.ts";
 import { parseIntFlag } from "./parse_number.ts";
 import { parseFlags } from "./parse_strict.ts";
 import { UsageError } from "./usage.ts";
@@ -33,6 +34,8 @@ export interface JoinArgs {
   bell: boolean;
   /** Undefined: short on a terminal, none otherwise. */
   timestamps?: TimestampStyle;
+  /** The colour theme; undefined: guessed from $COLORFGBG, else dark. */
+  theme?: ThemeName;
   /** Undefined: reconnect when interactive. */
   reconnect?: boolean;
   /** File holding the server password; without it, $SOCKCHAT_PASSWORD is used if set. */
@@ -88,6 +91,7 @@ export function parseJoinArgs(
     "no-color": { type: "boolean" },
     "no-bell": { type: "boolean" },
     timestamps: { type: "string", wants: "short, long or none" },
+    theme: { type: "string", wants: `a theme: ${themeChoices()}` },
     reconnect: { type: "boolean" },
     "no-reconnect": { type: "boolean" },
     "password-file": { type: "string", wants: "a file holding the password" },
@@ -99,6 +103,13 @@ export function parseJoinArgs(
   if (timestamps !== undefined && !TIMESTAMP_STYLES.includes(timestamps as TimestampStyle)) {
     throw new UsageError(
       `--timestamps must be short, long or none, not ${JSON.stringify(timestamps)}.`,
+      HINT,
+    );
+  }
+  const theme = values.theme;
+  if (theme !== undefined && !isThemeName(theme)) {
+    throw new UsageError(
+      `--theme must be ${themeChoices()}, not ${JSON.stringify(theme)}.`,
       HINT,
     );
   }
@@ -134,6 +145,7 @@ export function parseJoinArgs(
     color: values["no-color"] !== true && !env("NO_COLOR"),
     bell: values["no-bell"] !== true,
     timestamps: timestamps as TimestampStyle | undefined,
+    theme,
     reconnect: values.reconnect ? true : values["no-reconnect"] ? false : undefined,
     passwordFile: values["password-file"],
     tls: values.tls === true || values.ca !== undefined,

@@ -166,6 +166,10 @@ Options:
                            (default short on a terminal, none when stdout is not one)
   --no-color               no colours (default: colours on a terminal unless $NO_COLOR is
                            set; never when stdout is not a terminal)
+  --theme NAME             colours for a dark or light background, or mono (bold, dim and
+                           underline only): dark, light or mono; /theme NAME switches
+                           while running (default: light if $COLORFGBG says the background
+                           is light, else dark)
   --no-bell                do not ring the bell on mentions and direct messages
                            (default: ring it)
   --json                   print each server frame as one JSON line on stdout, exactly as

@@ -339,3 +339,17 @@ Deno.test("serve names the history database it cannot open, and exits 1", async 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("join --theme takes dark, light or mono; any other name is refused in one sentence naming them", () => {
+  const env = () => undefined;
+  for (const theme of ["dark", "light", "mono"]) {
+    assert.equal(parseJoinArgs(["-n", "x", "--theme", theme], env).theme, theme);
+    assert.equal(parseJoinArgs(["-n", "x", `--theme=${theme}`], env).theme, theme);
+  }
+  assert.equal(parseJoinArgs(["-n", "x"], env).theme, undefined, "unset: guessed at start");
+  assert.equal(
+    usageMessage(() => parseJoinArgs(["-n", "x", "--theme", "solarized"], env)),
+    '--theme must be dark, light or mono, not "solarized".',
+  );
+  assert.match(JOIN_HELP, /--theme NAME\s+colours for a dark or light background, or mono/);
+});
