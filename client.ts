@@ -9,15 +9,21 @@
 
 import { loadCaCerts } from "./transport/tcp/tls.ts";
 import { ChatClient, ClientError } from "./client/chat_client.ts";
-import { Palette } from "./client/colors.ts";
+import { defaultTheme, Palette } from "./client/colors.ts";
 import { COMMAND_NAMES, complete } from "./client/completion.ts";
 import { loadJoinPassword } from "./client/password.ts";
 import { PipedUi } from "./client/piped_ui.ts";
 import { backoffDelay, shouldReconnect, shouldRetryLogin } from "./client/reconnect.ts";
 import { clean, Renderer } from "./client/render.ts";
 import { RoomState } from "./client/room_state.ts";
-import { COMMAND_ANSWER_MS, type ConnectionEnd, QUIT_GRACE_MS, Session } from "./client/session.ts";
-import { TerminalUi } from "./client/terminal_ui.ts";
+import {
+  COMMAND_ANSWER_MS,
+  type ConnectionEnd,
+  LOCAL_COMMAND_NAMES,
+  QUIT_GRACE_MS,
+  Session,
+} from "./client/session.ts";
+import { terminalColumns, TerminalUi } from "./client/terminal_ui.ts";
 import { atMost, pause, whenAborted } from "./client/timing.ts";
 import type { ClientUi } from "./client/ui.ts";
 import type { JoinArgs } from "./cli/join_args.ts";
@@ -74,11 +80,13 @@ export async function runJoin(args: JoinArgs): Promise<number> {
     throw error;
   }
   const state = new RoomState(client.welcome.nick);
-  const palette = new Palette(mode.color);
+  const palette = new Palette(mode.color, args.theme ?? defaultTheme((name) => Deno.env.get(name)));
   const renderer = new Renderer(state, {
     palette,
     timestamps: mode.timestamps,
     keys: mode.interactive,
+    // A terminal's lines are wrapped at its width; a pipe's reader gets them whole.
+    columns: mode.interactive ? terminalColumns : undefined,
   });
   const ui: ClientUi = mode.interactive
     ? new TerminalUi({ room: state.room, nick: state.nick, connection: { kind: "connected" } }, {
@@ -86,7 +94,7 @@ export async function runJoin(args: JoinArgs): Promise<number> {
       bell: args.bell,
       complete: (before) =>
         complete(before, {
-          commands: COMMAND_NAMES,
+          commands: [...COMMAND_NAMES, ...LOCAL_COMMAND_NAMES],
           nicks: state.present(),
           speakers: state.recentSpeakers(),
           rooms: state.roomNames(),
@@ -100,6 +108,7 @@ export async function runJoin(args: JoinArgs): Promise<number> {
     json: args.json,
     showOwn: mode.interactive,
     target,
+    palette,
   });
 
   // The user leaves with /quit, EOF, Ctrl-D or Ctrl-C; that aborts whatever is under way.

@@ -9,7 +9,7 @@
 
 import { type AckFrame, LOBBY, type ServerFrame, type WelcomeFrame } from "../protocol/frames.ts";
 import { type ChatClient, ClientError, describeError, type Sent } from "./chat_client.ts";
-import type { Role } from "./colors.ts";
+import { isThemeName, type Palette, type Role, THEME_NAMES, themeChoices } from "./colors.ts";
 import { type Input, parseInput, usesCurrentRoom } from "./input.ts";
 import { jsonLine } from "./json_line.ts";
 import { MAX_UNSENT_BYTES } from "./limits.ts";
@@ -18,6 +18,12 @@ import { atMost } from "./timing.ts";
 import { cleanLine, type Rendered, type Renderer } from "./render.ts";
 import type { RoomState } from "./room_state.ts";
 import type { ClientUi, ConnectionState } from "./ui.ts";
+
+/** Commands the client handles itself, never sent to the server (for Tab completion). */
+export const LOCAL_COMMAND_NAMES: readonly string[] = ["/theme"];
+
+/** `/theme` or `/theme NAME` (any case), with what follows it. */
+const THEME_COMMAND = /^\/theme(?:\s+([\s\S]*))?$/i;
 
 /** Messages and commands entered while disconnected, kept to send once connected again. */
 export const MAX_OFFLINE_QUEUE = 100;
@@ -77,6 +83,8 @@ export interface SessionOptions {
   showOwn: boolean;
   /** `host:port`, for messages. */
   target: string;
+  /** The colours, whose theme `/theme` switches; without it `/theme` says there is none. */
+  palette?: Palette;
 }
 
 /** The session: state, output and input routing. */
@@ -159,6 +167,8 @@ export class Session {
       return "quit";
     }
     if (input.kind === "empty") return "ok";
+    const theme = input.kind === "command" ? THEME_COMMAND.exec(input.line.trim()) : null;
+    if (theme !== null) return this.#theme(theme[1]?.trim() ?? "");
     // While kept messages are still going out, new ones queue behind them to keep the order.
     if (this.#client === null || this.#draining) return this.#keep(text);
     return this.#send(this.#client, input);
@@ -214,6 +224,34 @@ export class Session {
   notice(text: string, role: Role = "dim"): void {
     if (this.#o.json) this.#o.ui.fail(`sockchat: ${text}`);
     else this.#show(this.#o.renderer.notice(text, role));
+  }
+
+  /**
+   * `/theme` (handled here, never sent): without a name, says the current theme and the
+   * choices; with one, switches to it, which the next lines and the prompt are painted in.
+   */
+  #theme(name: string): "ok" {
+    const palette = this.#o.palette;
+    const off = palette?.enabled === false
+      ? " (colours are off: --no-color, $NO_COLOR or not a terminal)"
+      : "";
+    if (name === "") {
+      this.notice(
+        `Theme: ${palette?.theme ?? "none"}${off}. Choose one with /theme ${
+          THEME_NAMES.join("|")
+        }.`,
+      );
+      return "ok";
+    }
+    const wanted = name.toLowerCase();
+    if (!isThemeName(wanted)) {
+      this.#refused++;
+      this.notice(`! There is no theme "${name}": choose ${themeChoices()}.`, "warn");
+      return "ok";
+    }
+    if (palette !== undefined) palette.theme = wanted;
+    this.notice(`Theme: ${wanted}${off}.`);
+    return "ok";
   }
 
   /** Sends `input`; `onSent` gets its ref when it went to the server. */

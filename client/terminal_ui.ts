@@ -50,6 +50,16 @@ const SIGNALS: readonly Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP"];
 /** Makes the cursor visible, in case anything hid it, before the shell gets the terminal. */
 const SHOW_CURSOR = "\x1b[?25h";
 
+/**
+ * The terminal's width now. Node's stream caches it until SIGWINCH is handled, but the terminal
+ * rewraps at once: asking refreshes it first (emitting the resize if the size changed), so what
+ * is drawn or wrapped next is for the real width.
+ */
+export function terminalColumns(): number {
+  (process.stdout as { _refreshSize?: () => void })._refreshSize?.();
+  return process.stdout.columns ?? 80;
+}
+
 /** The readline internals the area drawing relies on (present in Node and in Deno's port). */
 interface ReadlineInternals {
   line: string;
@@ -313,7 +323,7 @@ export class TerminalUi implements ClientUi {
    * resize first if the size changed, so every drawing starts from the real width.
    */
   #refreshSize(): void {
-    (process.stdout as { _refreshSize?: () => void })._refreshSize?.();
+    terminalColumns();
   }
 
   #enter(text: string): void {

@@ -161,3 +161,43 @@ Deno.test("/quit with a reason reaches the room's leave notice", async () => {
     await server.shutdown();
   }
 });
+
+Deno.test("/theme is the client's own: it switches the colours at once, says the current one, and is never sent", () => {
+  const state = new RoomState("alice");
+  const ui = new RecordingUi();
+  const palette = new Palette(true);
+  const renderer = new Renderer(state, { palette, timestamps: "none" });
+  const s = new Session({
+    ui,
+    state,
+    renderer,
+    json: false,
+    showOwn: true,
+    target: "test",
+    palette,
+  });
+  // No connection is attached: anything sent would be kept as pending instead.
+  assert.equal(s.submit("/theme"), "ok");
+  assert.match(
+    ui.printed.at(-1) ?? "",
+    /Theme: dark\. Choose one with \/theme dark\|light\|mono\./,
+  );
+  assert.equal(s.submit("/theme light"), "ok");
+  assert.equal(palette.theme, "light");
+  assert.match(ui.printed.at(-1) ?? "", /Theme: light\./);
+  // What is painted next, the prompt too, is in the new theme.
+  assert.equal(renderer.notice("! no", "error").text, "\x1b[38;5;124m! no\x1b[0m");
+  const status = { room: "#lobby", nick: "alice", connection: { kind: "offline" } } as const;
+  assert.equal(
+    promptText(status, [], palette, 80),
+    "[\x1b[38;5;23m#lobby\x1b[0m \x1b[38;5;124moffline\x1b[0m] alice> ",
+  );
+  assert.equal(s.submit("/THEME Mono"), "ok");
+  assert.equal(palette.theme, "mono");
+  assert.equal(s.submit("/theme neon"), "ok");
+  assert.equal(palette.theme, "mono", "unchanged");
+  assert.match(ui.printed.at(-1) ?? "", /There is no theme "neon": choose dark, light or mono\./);
+  assert.equal(s.refused, 1, "a bad name counts as refused");
+  assert.deepEqual(ui.pending, [], "nothing was kept to send");
+  assert.equal(s.queued, 0);
+});
