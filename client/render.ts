@@ -82,14 +82,22 @@ export function cleanLine(text: string): string {
 }
 
 /**
+ * Fewest columns a /help description keeps beside its command; a narrower terminal wraps the
+ * description under the command instead (indented a little further).
+ */
+const MIN_TABLE_TEXT_COLUMNS = 30;
+
+/**
  * Where a line of a reply or event continues when wrapped: under the text after its `* ` or
  * `! ` mark, or, in a two-column table such as /help's (`*   /nick NAME   change...`), under
- * the second column.
+ * the second column when it leaves room for the text, else 4 columns in from the first.
  */
-function hangOf(line: string, table: boolean): number {
+function hangOf(line: string, table: boolean, columns: number): number {
+  const lead = /^[*!]\s+/.exec(line)?.[0].length ?? 0;
   const column = table ? /^\*\s+\S.*?\s{2,}(?=\S)/.exec(line) : null;
-  if (column !== null) return displayWidth(column[0]);
-  return /^[*!]\s+/.exec(line)?.[0].length ?? 0;
+  if (column === null) return lead;
+  const width = displayWidth(column[0]);
+  return columns - width >= MIN_TABLE_TEXT_COLUMNS ? width : lead + 4;
 }
 
 /**
@@ -309,7 +317,7 @@ export class Renderer {
     return text.split("\n").map((line, i) =>
       wrap((i === 0 ? stamp : " ".repeat(width)) + this.#paint.paint(line, ...roles), {
         columns,
-        indent: width + hangOf(line, table),
+        indent: width + hangOf(line, table, columns - width),
       })
     ).join("\n");
   }

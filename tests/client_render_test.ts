@@ -284,22 +284,30 @@ Deno.test("wrap: a long message wraps at the width with a hanging indent under i
 });
 
 Deno.test("wrap: /help from the server is wrapped to the width, continuing under each command's description", () => {
-  const renderer = new Renderer(new RoomState("alice"), {
-    palette: new Palette(false),
-    timestamps: "none",
-    columns: () => 60,
-  });
   const help = helpText();
-  const out = renderer.frame({ type: "info", text: help })?.text ?? "";
-  const rows = out.split("\n");
-  assert.ok(rows.length > help.split("\n").length, "some entries wrap at 60 columns");
-  for (const row of rows) assert.ok(displayWidth(row) <= 60, row);
   const column = /^\*\s+\S.*?\s{2,}(?=\S)/.exec(help.split("\n")[1])?.[0].length ?? 0;
-  assert.ok(column > 4 && column < 40, `help column at ${column}`);
-  for (const [i, row] of rows.entries()) {
-    if (row.startsWith("*")) continue;
-    // A continuation: under the description column of the entry above, never at column 0.
-    assert.equal(row.length - row.trimStart().length, column, `${rows[i - 1]}\n${row}`);
+  assert.ok(column > 4 && column < 50, `help column at ${column}`);
+  // Wide enough: under the description column; too narrow for it: under the command, +4.
+  for (const [columns, hang] of [[80, column], [40, 8]]) {
+    const renderer = new Renderer(new RoomState("alice"), {
+      palette: new Palette(false),
+      timestamps: "none",
+      columns: () => columns,
+    });
+    const out = renderer.frame({ type: "info", text: help })?.text ?? "";
+    const rows = out.split("\n");
+    assert.ok(rows.length > help.split("\n").length, `some entries wrap at ${columns} columns`);
+    for (const row of rows) assert.ok(displayWidth(row) <= columns, row);
+    let entry = "";
+    for (const row of rows) {
+      if (row.startsWith("*")) {
+        entry = row;
+        continue;
+      }
+      // A continuation: under the description (or a plain line's text), never at column 0.
+      const expected = entry.startsWith("*   /") ? hang : 2;
+      assert.equal(row.length - row.trimStart().length, expected, `${entry}\n${row}`);
+    }
   }
   // Without a width (pipes), the server's text is left exactly as it came.
   const piped = new Renderer(new RoomState("alice"), {

@@ -114,8 +114,9 @@ Deno.test("interactive join in tmux: the half-typed line survives arriving messa
 
     // Narrower than the input line: it wraps, and stays intact through the next message. The
     // rest runs at this width. (Not back to 80: tmux delays telling the program about a second
-    // resize soon after the first, while already drawing at the new width.)
-    await tmux.run("resize-window", "-t", "chat", "-x", "24");
+    // resize soon after the first, while already drawing at the new width.) Wide enough for
+    // the messages below, which the client would otherwise wrap itself (issue 12).
+    await tmux.run("resize-window", "-t", "chat", "-x", "34");
     await bob.send({ type: "msg", room: "#lobby", text: "after resize" });
     await tmux.waitFor(
       "a message after the resize, the half line still last",
@@ -371,5 +372,86 @@ Deno.test("banned in tmux: the goodbye is shown once, and join exits 1", async (
     await tmux.kill();
     await server.stop();
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("wrapping in tmux: long messages and /help wrap at the width under their text, a resize applies to later lines, and /theme repaints", async () => {
+  const server = await spawnServe(["--db", ":memory:"]);
+  const tmux = new Tmux();
+  let bob: JsonClient | null = null;
+  try {
+    await shellPane(tmux);
+    const join = [
+      Deno.execPath(),
+      ...denoArgs(["join", `127.0.0.1:${server.port}`, "-n", "alice", "--timestamps", "none"]),
+    ].map(shellQuote).join(" ");
+    await typeLine(tmux, join);
+    await tmux.waitFor("the prompt", (lines) => lines.at(-1) === PROMPT.trimEnd());
+    bob = await JsonClient.login({ addr: { port: server.port } } as never, "bob");
+    await tmux.run("send-keys", "-t", "chat", "-l", "half 漢字");
+    const long =
+      "the quick brown fox jumps over the lazy dog, twice: the quick brown fox 漢字漢字漢字 😀😀 end";
+    await bob.send({ type: "msg", room: "#lobby", text: long });
+    const lines = await tmux.waitFor(
+      "bob's long message wrapped above the intact half line",
+      (l) => l.some((x) => /^ {6}\S.* end$/.test(x)) && l.at(-1) === `${PROMPT}half 漢字`,
+    );
+    const first = lines.findIndex((l) => l.startsWith("<bob> the quick"));
+    const end = lines.findIndex((x) => /^ {6}\S.* end$/.test(x));
+    assert.ok(first !== -1 && end > first, lines.join("\n"));
+    for (const row of lines.slice(first + 1, end + 1)) {
+      assert.ok(row.startsWith("      ") && row[6] !== " ", `hangs under the text: ${row}`);
+    }
+    assert.equal(
+      lines.slice(first, end + 1).map((row) => row.trim()).join(" ").replace("<bob> ", ""),
+      long,
+      "nothing lost at the breaks",
+    );
+
+    // /help from the server: wrapped at 80, its continuations under the descriptions.
+    await tmux.run("send-keys", "-t", "chat", "C-u");
+    await typeLine(tmux, "/help");
+    const help = await tmux.waitFor(
+      "/help",
+      (l) =>
+        l.some((x) => x.startsWith("* Start a message with //")) && l.at(-1) === PROMPT.trimEnd(),
+    );
+    // (The screen may have scrolled past the first entries: each row counts, not their number.)
+    const top = help.findIndex((l) => l.startsWith("*   /"));
+    const rows = help.slice(top, help.findIndex((l) => l.startsWith("* Start a message")));
+    assert.ok(rows.length > 10, help.join("\n"));
+    const column = /^\*\s+\S.*?\s{2,}(?=\S)/.exec(rows[0])?.[0].length ?? 0;
+    assert.ok(rows.some((row) => !row.startsWith("*")), "some descriptions wrap at 80");
+    for (const row of rows) {
+      assert.ok(row.startsWith("*") || /^ +\S/.exec(row)?.[0].length === column + 1, row);
+    }
+
+    // After a resize (the first: tmux is slow to report a second one), the next message wraps
+    // at the new width.
+    await tmux.run("resize-window", "-t", "chat", "-x", "30");
+    await bob.send({ type: "msg", room: "#lobby", text: "after the resize this wraps at thirty" });
+    const narrow = await tmux.waitFor(
+      "the message wrapped at 30",
+      (l) => l.some((x) => x.startsWith("<bob> after the resize")) && l.at(-1) === PROMPT.trimEnd(),
+    );
+    const at = narrow.findIndex((x) => x.startsWith("<bob> after the resize"));
+    assert.deepEqual(narrow.slice(at, at + 2), [
+      "<bob> after the resize this",
+      "      wraps at thirty",
+    ]);
+
+    // /theme light: the prompt's room is painted in the light theme's dark teal at once.
+    await typeLine(tmux, "/theme light");
+    await tmux.waitFor("the theme notice", (l) => l.some((x) => x === "Theme: light."));
+    const styled = await tmux.run("capture-pane", "-p", "-e", "-t", "chat");
+    const prompt = styled.trimEnd().split("\n").at(-1) ?? "";
+    assert.ok(prompt.includes("38;5;23m#lobby"), JSON.stringify(prompt));
+
+    await typeLine(tmux, "/quit");
+    await tmux.waitFor("the shell after /quit", (l) => l.at(-1) === "$");
+  } finally {
+    await tmux.kill();
+    bob?.close();
+    await server.stop();
   }
 });
