@@ -30,6 +30,7 @@ import { canSuspend, CTRL_Z_HINT, readEnv } from "./job_control.ts";
 import { promptText } from "./prompt.ts";
 import { clean } from "./render.ts";
 import type { ClientUi, Status } from "./ui.ts";
+import { wrap } from "./wrap.ts";
 
 /** Input lines remembered for up/down recall. */
 export const HISTORY_SIZE = 500;
@@ -92,7 +93,7 @@ export class TerminalUi implements ClientUi {
   readonly #decoder = new TextDecoder();
   readonly #multiline = new MultilineBuffer({
     onTooLong: () =>
-      this.print(`! That message is longer than ${MAX_INPUT_CHARS} characters; it was dropped.`),
+      this.#say(`! That message is longer than ${MAX_INPUT_CHARS} characters; it was dropped.`),
   });
   readonly #options: TerminalUiOptions;
   readonly #entered: string[] = [];
@@ -146,6 +147,11 @@ export class TerminalUi implements ClientUi {
       return;
     }
     this.#redraw(text.replaceAll("\n", "\r\n") + "\r\n" + bell);
+  }
+
+  /** Prints a line of the UI's own, wrapped at the width like the renderer's lines. */
+  #say(text: string): void {
+    this.print(wrap(text, { columns: terminalColumns(), indent: /^[*!] /.test(text) ? 2 : 0 }));
   }
 
   /** Writes a failure to stderr, neutralised: it may quote what a server sent. */
@@ -222,7 +228,7 @@ export class TerminalUi implements ClientUi {
   #onSuspend = () => {
     if (this.#closed || this.#suspended) return;
     if (!(this.#options.canSuspend ?? canSuspend(readEnv))) {
-      this.print(CTRL_Z_HINT);
+      this.#say(CTRL_Z_HINT);
       return;
     }
     this.#suspended = true;
@@ -263,7 +269,7 @@ export class TerminalUi implements ClientUi {
       } else {
         this.#pastes.push(event.text);
         this.#keys.write(PASTE_KEY);
-        if (event.truncated) this.print("! The paste was too long; its end was dropped.");
+        if (event.truncated) this.#say("! The paste was too long; its end was dropped.");
       }
     }
   }
