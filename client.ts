@@ -109,6 +109,7 @@ export async function runJoin(args: JoinArgs): Promise<number> {
     showOwn: mode.interactive,
     target,
     palette,
+    shortcodes: mode.interactive,
   });
 
   // The user leaves with /quit, EOF, Ctrl-D or Ctrl-C; that aborts whatever is under way.

@@ -85,6 +85,11 @@ export interface SessionOptions {
   target: string;
   /** The colours, whose theme `/theme` switches; without it `/theme` says there is none. */
   palette?: Palette;
+  /**
+   * Turn `:shortcode:` emoji into emoji in what the user sends (a terminal; a bot's text is
+   * relayed as it is). @default false
+   */
+  shortcodes?: boolean;
 }
 
 /** The session: state, output and input routing. */
@@ -161,7 +166,7 @@ export class Session {
    * `/join #x` goes to #x.
    */
   submit(text: string): "quit" | "ok" | Promise<void> {
-    const input = parseInput(text);
+    const input = parseInput(text, { shortcodes: this.#o.shortcodes });
     if (input.kind === "quit") {
       this.quitReason = input.reason;
       return "quit";
@@ -331,7 +336,11 @@ export class Session {
         // The outbox is the pending entries not yet sent, in the same order.
         const entry = this.#pending.find((p) => p.ref === null);
         let sentRef: string | null = null;
-        const sent = this.#send(this.#client, parseInput(text), (ref) => (sentRef = ref));
+        const sent = this.#send(
+          this.#client,
+          parseInput(text, { shortcodes: this.#o.shortcodes }),
+          (ref) => (sentRef = ref),
+        );
         if (entry !== undefined) {
           // Not sent after all (refused here): nothing will answer it.
           if (sentRef === null) this.#settlePending((p) => p === entry);

@@ -201,3 +201,42 @@ Deno.test("/theme is the client's own: it switches the colours at once, says the
   assert.deepEqual(ui.pending, [], "nothing was kept to send");
   assert.equal(s.queued, 0);
 });
+
+Deno.test(":shortcodes: typed in a terminal session go out as emoji; a bot's go out as typed", async () => {
+  const server = testServer();
+  const bob = await JsonClient.login(server, "bob");
+  const clients: ChatClient[] = [];
+  try {
+    for (const shortcodes of [true, false]) {
+      const nick = shortcodes ? "alice" : "robot";
+      const client = await ChatClient.connect({ host: "127.0.0.1", port: server.addr.port, nick });
+      clients.push(client);
+      const state = new RoomState(nick);
+      const renderer = new Renderer(state, { palette: new Palette(false), timestamps: "none" });
+      const s = new Session({
+        ui: new RecordingUi(),
+        state,
+        renderer,
+        json: false,
+        showOwn: shortcodes,
+        target: "test",
+        shortcodes,
+      });
+      s.attach(client, false);
+      const pumping = s.pump(client);
+      // Wait until the session knows its room (the welcome has been handled).
+      await eventually(() => state.room !== null, "the welcome");
+      assert.equal(s.submit("party :tada: at 12:30:00"), "ok");
+      let said = await bob.expect("msg");
+      while (said.from !== nick) said = await bob.expect("msg");
+      assert.equal(said.text, shortcodes ? "party 🎉 at 12:30:00" : "party :tada: at 12:30:00");
+      await client.quit();
+      await pumping.catch(() => {});
+      client.close();
+    }
+  } finally {
+    for (const c of clients) c.close();
+    bob.close();
+    await server.shutdown();
+  }
+});
