@@ -19,8 +19,7 @@ export const TASK_RUNNER_VARIABLES: readonly string[] = [
 
 /** The line shown instead of suspending, under a task runner. */
 export const CTRL_Z_HINT: string =
-  "! Ctrl-Z is ignored under deno task or npm (they cannot pass job " +
-  "control on): start the client with deno run to suspend it.";
+  "! Ctrl-Z is ignored here (a task runner cannot pass it on); run the client directly to use it.";
 
 /**
  * True when the client may stop itself on Ctrl-Z: no task runner is known to stand between it

@@ -319,14 +319,18 @@ function rebuild(f: Fields, type: ServerFrame["type"]): ServerFrame {
       return { type, token: f.text("token") };
     case "join":
       return { type, room: f.room("room"), nick: f.nick("nick"), ts: f.time("ts") };
-    case "leave":
-      return {
+    case "leave": {
+      const frame: ServerFrame = {
         type,
         room: f.room("room"),
         nick: f.nick("nick"),
         reason: f.reason("reason"),
         ts: f.time("ts"),
       };
+      // The reason a quitter gave, when there is one (older servers send none).
+      if (f.has("message")) frame.message = f.text("message");
+      return frame;
+    }
     case "error": {
       const frame: ErrorFrame = { type, code: f.code("code"), message: f.text("message") };
       if (f.flag("fatal")) frame.fatal = true;

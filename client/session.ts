@@ -242,7 +242,7 @@ export class Session {
       : "";
     if (name === "") {
       this.notice(
-        `Theme: ${palette?.theme ?? "none"}${off}. Choose one with /theme ${
+        `* Theme: ${palette?.theme ?? "none"}${off}. Choose one with /theme ${
           THEME_NAMES.join("|")
         }.`,
       );
@@ -255,7 +255,7 @@ export class Session {
       return "ok";
     }
     if (palette !== undefined) palette.theme = wanted;
-    this.notice(`Theme: ${wanted}${off}.`);
+    this.notice(`* Theme: ${wanted}${off}.`);
     return "ok";
   }
 
@@ -415,7 +415,9 @@ export class Session {
     }
     const [, name = "", args = ""] = /^\/(\S*)\s*([\s\S]*)$/.exec(sent.text) ?? [];
     if (ack.to !== undefined) {
-      const text = /^\S+\s+([\s\S]*)$/.exec(args)?.[1] ?? args;
+      // `/msg NICK text` names its recipient first; `/reply text` and `/r text` do not.
+      const named = !["reply", "r"].includes(name.toLowerCase());
+      const text = named ? /^\S+\s+([\s\S]*)$/.exec(args)?.[1] ?? args : args;
       return this.#show(r.own({ room: ack.room, text, ts: ack.ts, to: ack.to }));
     }
     if (name.toLowerCase() === "me") {

@@ -7,7 +7,8 @@
  */
 
 /** What the user is told once a TLS port has been recognised. */
-export const TLS_PORT_HINT = "This looks like a TLS port: try join --tls";
+export const TLS_PORT_HINT =
+  "This looks like a TLS port: try join --tls (and --ca FILE for a private CA).";
 
 /** How long the TLS probe may take before the port is taken for not speaking TLS. */
 export const TLS_PROBE_TIMEOUT_MS = 2_000;

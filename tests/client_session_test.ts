@@ -240,3 +240,46 @@ Deno.test(":shortcodes: typed in a terminal session go out as emoji; a bot's go 
     await server.shutdown();
   }
 });
+
+/** A terminal-like session for `nick` on `server`, pumping frames. */
+async function liveSession(server: { addr: { port: number } }, nick: string) {
+  const client = await ChatClient.connect({ host: "127.0.0.1", port: server.addr.port, nick });
+  const state = new RoomState(nick);
+  const ui = new RecordingUi();
+  const s = session(state, ui);
+  s.attach(client, false);
+  const pumping = s.pump(client);
+  await eventually(() => state.room !== null, "the welcome");
+  const stop = async () => {
+    await client.quit();
+    await pumping.catch(() => {});
+    client.close();
+  };
+  return { client, s, ui, stop };
+}
+
+Deno.test("the terminal shows a quitter's reason, and /reply's own echo keeps every word", async () => {
+  const server = testServer();
+  const bob = await JsonClient.login(server, "bob");
+  const alice = await liveSession(server, "alice");
+  try {
+    await bob.send({ type: "cmd", line: "/msg alice are you there?", ref: "d1" });
+    await eventually(() => alice.ui.printed.some((l) => l.includes("are you there?")), "the DM");
+    const answered = alice.s.submit("/reply yes I am");
+    if (answered instanceof Promise) await within(answered, "the answer to /reply");
+    await eventually(
+      () => alice.ui.printed.some((l) => l.includes("<alice> yes I am")),
+      `the reply shown whole: ${alice.ui.printed.join(" | ")}`,
+    );
+    assert.equal((await bob.expect("dm")).text, "yes I am");
+    await bob.send({ type: "cmd", line: "/quit off to bed", ref: "q" });
+    await eventually(
+      () => alice.ui.printed.some((l) => l.includes("bob left #lobby (quit: off to bed)")),
+      `the leave with its reason: ${alice.ui.printed.join(" | ")}`,
+    );
+  } finally {
+    bob.close();
+    await alice.stop();
+    await server.shutdown();
+  }
+});

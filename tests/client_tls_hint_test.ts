@@ -22,7 +22,10 @@ Deno.test("plain join on sockchat's TLS port: one line that suggests --tls, exit
     assert.equal(result.code, 1);
     assert.equal(result.stderr.trim().split("\n").length, 1, result.stderr);
     assert.ok(result.stderr.includes(TLS_PORT_HINT), result.stderr);
-    assert.equal(TLS_PORT_HINT, "This looks like a TLS port: try join --tls");
+    assert.equal(
+      TLS_PORT_HINT,
+      "This looks like a TLS port: try join --tls (and --ca FILE for a private CA).",
+    );
   } finally {
     await server.stop();
   }

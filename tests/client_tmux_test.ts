@@ -442,7 +442,7 @@ Deno.test("wrapping in tmux: long messages and /help wrap at the width under the
 
     // /theme light: the prompt's room is painted in the light theme's dark teal at once.
     await typeLine(tmux, "/theme light");
-    await tmux.waitFor("the theme notice", (l) => l.some((x) => x === "Theme: light."));
+    await tmux.waitFor("the theme notice", (l) => l.some((x) => x === "* Theme: light."));
     const styled = await tmux.run("capture-pane", "-p", "-e", "-t", "chat");
     const prompt = styled.trimEnd().split("\n").at(-1) ?? "";
     assert.ok(prompt.includes("38;5;23m#lobby"), JSON.stringify(prompt));
