@@ -153,6 +153,17 @@ Deno.test("core issue 12: /history past the maximum says the maximum; 0 says the
     one(alice.take(), "error").message,
     "Ask for at least 1 message, as in /history 20.",
   );
+  // A negative number is told the minimum too; a word is told what N is.
+  alice.run("/history -5");
+  assert.equal(
+    one(alice.take(), "error").message,
+    "Ask for at least 1 message, as in /history 20.",
+  );
+  alice.run("/history abc");
+  assert.equal(
+    one(alice.take(), "error").message,
+    `N is a number of messages, from 1 to ${MAX_HISTORY_REQUEST}: /history 20.`,
+  );
 });
 
 Deno.test("core issue 12: room commands assume the # that was left out", () => {

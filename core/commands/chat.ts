@@ -160,7 +160,11 @@ const CHAT_COMMANDS: readonly CommandSpec[] = [
     help:
       `replay the last N messages of the current room (default 20, at most ${MAX_HISTORY_REQUEST})`,
     run(ctx) {
-      if (ctx.args !== "" && !/^\d+$/.test(ctx.args)) return false;
+      if (ctx.args !== "" && !/^-?\d+$/.test(ctx.args)) {
+        const problem = `N is a number of messages, from 1 to ${MAX_HISTORY_REQUEST}: /history 20.`;
+        ctx.hub.reply(ctx.user, "bad_command", problem, ctx.ref);
+        return {};
+      }
       const count = ctx.args === "" ? 20 : Number(ctx.args);
       // A number out of range is told the range, not just the usage.
       if (count < 1 || count > MAX_HISTORY_REQUEST) {
