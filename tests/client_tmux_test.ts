@@ -75,26 +75,7 @@ Deno.test("interactive join in tmux: the half-typed line survives arriving messa
   const tmux = new Tmux();
   let bob: JsonClient | null = null;
   try {
-    const join = [Deno.execPath(), ...denoArgs(["join", `127.0.0.1:${server.port}`, "-n", "alice"])]
-      .map(shellQuote).join(" ");
-    await tmux.run(
-      "new-session",
-      "-d",
-      "-s",
-      "chat",
-      "-x",
-      "80",
-      "-y",
-      "30",
-      // The shell reports the exit code on screen (tmux may miss it when the pane closes first).
-      `env -u NO_COLOR ${join}; echo "[exit $?]"`,
-      ";",
-      "set-option",
-      "-g",
-      "remain-on-exit",
-      "on",
-    );
-    await tmux.waitFor("the prompt", (lines) => lines.at(-1) === PROMPT.trimEnd());
+    await joinPane(tmux, server.port, 80, "env -u NO_COLOR ");
 
     await tmux.run("send-keys", "-t", "chat", "-l", "half a line 😀 漢字");
     bob = await JsonClient.login({ addr: { port: server.port } } as never, "bob");
@@ -203,6 +184,33 @@ async function shellPane(tmux: Tmux): Promise<void> {
     ["env", ...clean, "PS1=$ ", "sh", "-i"].map(shellQuote).join(" "),
   );
   await tmux.waitFor("the shell prompt", (lines) => lines.at(-1) === "$");
+}
+
+/**
+ * Runs `join 127.0.0.1:PORT -n alice` as the pane's program, `width` columns wide, and waits for
+ * its prompt. The pane stays when it exits, and shows `[exit N]` (tmux may miss the code when the
+ * pane closes first).
+ */
+async function joinPane(tmux: Tmux, port: number, width: number, prefix = ""): Promise<void> {
+  const join = [Deno.execPath(), ...denoArgs(["join", `127.0.0.1:${port}`, "-n", "alice"])]
+    .map(shellQuote).join(" ");
+  await tmux.run(
+    "new-session",
+    "-d",
+    "-s",
+    "chat",
+    "-x",
+    String(width),
+    "-y",
+    "30",
+    `${prefix}${join}; echo "[exit $?]"`,
+    ";",
+    "set-option",
+    "-g",
+    "remain-on-exit",
+    "on",
+  );
+  await tmux.waitFor("the prompt", (lines) => lines.at(-1) === PROMPT.trimEnd());
 }
 
 /** Types `text` and Enter into the pane. */
@@ -341,25 +349,7 @@ Deno.test("banned in tmux: the goodbye is shown once, and join exits 1", async (
   const tmux = new Tmux();
   let op: JsonClient | null = null;
   try {
-    const join = [Deno.execPath(), ...denoArgs(["join", `127.0.0.1:${server.port}`, "-n", "alice"])]
-      .map(shellQuote).join(" ");
-    await tmux.run(
-      "new-session",
-      "-d",
-      "-s",
-      "chat",
-      "-x",
-      "100",
-      "-y",
-      "30",
-      `${join}; echo "[exit $?]"`,
-      ";",
-      "set-option",
-      "-g",
-      "remain-on-exit",
-      "on",
-    );
-    await tmux.waitFor("the prompt", (lines) => lines.at(-1) === PROMPT.trimEnd());
+    await joinPane(tmux, server.port, 100);
     op = await JsonClient.login({ addr: { port: server.port } } as never, "op");
     await command(op, "/oper s3cret-for-the-test");
     await command(op, "/ban alice spamming");
