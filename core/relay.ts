@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Awaitable } from "./awaitable.ts";
+import { type Awaitable, then } from "./awaitable.ts";
 import type { ServerFrame } from "../protocol/frames.ts";
 import { MAX_BATCH_TEXT } from "../config/limits.ts";
 import { Outgoing, OutgoingBatch } from "../protocol/outgoing.ts";
@@ -179,12 +179,25 @@ export class Relay {
   }
 
   /**
-   * Commits queued messages in one store call, then acknowledges and relays them: at once with
-   * an in-process store, when the commit resolves with one across the network. Never rejects.
+   * Commits every message queued so far, then acknowledges and relays it: one store call per
+   * batch of at most {@linkcode MAX_BATCH_TEXT}, one after another, so that an event that waits
+   * for this flush comes after all of them. At once with an in-process store, when the commits
+   * resolve with one across the network. Never rejects.
    */
   flush(): Awaitable<void> {
-    if (this.#pending.length === 0) return;
-    const batch = this.#take();
+    // Messages said after this call (while a commit is on its way) are a later flush's.
+    let left = this.#pending.length;
+    const next = (): Awaitable<void> => {
+      if (left <= 0 || this.#pending.length === 0) return;
+      const batch = this.#take();
+      left -= batch.length;
+      return then(this.#commit(batch), next);
+    };
+    return next();
+  }
+
+  /** Commits one batch, then acknowledges and relays it (or tells its authors it failed). */
+  #commit(batch: PendingMessage[]): Awaitable<void> {
     const started = performance.now();
     const committed = () => {
       this.#onCommit((performance.now() - started) / 1000);

@@ -190,3 +190,20 @@ Deno.test("a batch holds at most MAX_BATCH_TEXT of text; the rest is the next ba
   assert.equal(store.appends - before, 2, "past the limit, the rest waits for the next batch");
   assert.deepEqual(texts(bob.sink.take()).map((t) => t[0]), [..."qqqqqqqqz"]);
 });
+
+Deno.test("an event waits for every message said before it, however many batches they take", async () => {
+  const { hub } = remoteHub();
+  const alice = await login(hub, "alice");
+  const bob = await login(hub, "bob");
+  bob.sink.take();
+  const quarter = "q".repeat(MAX_BATCH_TEXT / 4);
+  for (let i = 0; i < 4; i++) hub.say(alice.user, "#lobby", quarter);
+  hub.say(alice.user, "#lobby", "z"); // the second batch
+  await hub.rename(alice.user, "alicia");
+  await hub.flush();
+  assert.deepEqual(
+    bob.sink.take().map((f) => (f.type === "msg" ? f.text[0] : f.type)),
+    ["q", "q", "q", "q", "z", "nick"],
+    "the rename after both batches",
+  );
+});
