@@ -12,7 +12,7 @@ import { SqliteHistory } from "../store/sqlite/history.ts";
 import { ThreadedHistory } from "../store/sqlite/threaded.ts";
 import { REPLY_BYTES, REQUEST_BYTES } from "../store/sqlite/thread_protocol.ts";
 import { decodeBatch, encodeBatch } from "../store/sqlite/batch_codec.ts";
-import { JsonClient, testServer } from "./helpers/wire.ts";
+import { JsonClient, testServer, within } from "./helpers/wire.ts";
 
 /** Runs `body` while a 1 ms interval measures how late the event loop runs it; the worst lag. */
 async function worstLoopLag(body: () => Promise<void>): Promise<number> {
@@ -176,4 +176,35 @@ Deno.test("packed batches keep every field, in any script, and refuse a truncate
   assert.deepEqual(decodeBatch(bytes), { messages: batch, nextId: 77 });
   assert.throws(() => decodeBatch(bytes.subarray(0, bytes.length - 3)), SyntaxError);
   assert.throws(() => decodeBatch(new TextEncoder().encode("[1, 2]")), RangeError);
+});
+
+Deno.test("job numbers go round past 2^31 - 1 without a job taken for answered or failed", async () => {
+  const store = new ThreadedHistory({
+    path: ":memory:",
+    retention: 100,
+    upkeepIntervalMs: 0,
+    jobsBefore: 0x7fffffff - 2,
+  });
+  try {
+    for (let i = 1; i <= 5; i++) await store.append([message(i)]);
+    assert.equal((await store.recent("#lobby", 10)).messages.length, 5);
+  } finally {
+    await store.close();
+  }
+});
+
+Deno.test("replies too big for shared memory are never lost, however they race their wake-up", async () => {
+  const store = new ThreadedHistory({ path: ":memory:", retention: 10_000, upkeepIntervalMs: 0 });
+  try {
+    const text = "x".repeat(4000);
+    const batch = Array.from({ length: 1200 }, (_, i) => message(i + 1, text));
+    await store.append(batch.slice(0, 600));
+    await store.append(batch.slice(600));
+    for (let i = 0; i < 150; i++) {
+      const slice = await within(store.recent("#lobby", 1200), `big read ${i}`, 10_000);
+      assert.equal(slice.messages.length, 1200);
+    }
+  } finally {
+    await store.close();
+  }
 });

@@ -143,6 +143,7 @@ function handle(request: Request): unknown {
     });
     slots = new Int32Array(request.shared);
     bytes = new Uint8Array(request.shared);
+    answered = Atomics.load(slots, SLOT.done);
     return undefined;
   }
   if (store === null) throw storeError(new Error("database connection is not open"));
@@ -174,7 +175,8 @@ function handle(request: Request): unknown {
 
 self.onmessage = (event: MessageEvent<Request>) => {
   const request = event.data;
-  mailRead++;
+  // The mail count lives in an Int32 slot, where it wraps: so does this.
+  mailRead = (mailRead + 1) | 0;
   answer(request);
   // Back to sleep on the bell (unless more messages are waiting, or the store was closed).
   serveShared();

@@ -48,6 +48,8 @@ export interface ThreadedHistoryOptions
   roomsInUse?: () => Iterable<string>;
   /** How often upkeep runs; 0: never. @default 600000 */
   upkeepIntervalMs?: number;
+  /** Test hook: the sequence number of the last job, as if that many had run. @default 0 */
+  jobsBefore?: number;
 }
 
 /** An append or a call waiting for its turn in shared memory. */
@@ -86,6 +88,8 @@ export class ThreadedHistory implements HistoryStore {
   readonly #upkeepIntervalMs: number;
   readonly #onUpkeepError: (error: StoreError) => void;
   readonly #calls = new Map<number, PromiseWithResolvers<unknown>>();
+  /** Big replies that came before the wake-up announcing them (at most one job is in flight). */
+  readonly #early = new Map<number, Reply>();
   readonly #jobs: Job[] = [];
   #busy = false;
   /** The newest job asked for. */
@@ -110,9 +114,12 @@ export class ThreadedHistory implements HistoryStore {
     this.#roomsInUse = options.roomsInUse ?? (() => []);
     this.#upkeepIntervalMs = options.upkeepIntervalMs ?? STORE_UPKEEP_INTERVAL_MS;
     this.#onUpkeepError = options.onUpkeepError ?? (() => {});
+    this.#requested = options.jobsBefore ?? 0;
     const shared = new SharedArrayBuffer(REPLY_OFFSET + REPLY_BYTES);
     this.#slots = new Int32Array(shared);
     this.#bytes = new Uint8Array(shared);
+    Atomics.store(this.#slots, SLOT.request, this.#requested);
+    Atomics.store(this.#slots, SLOT.done, this.#requested);
     this.#worker = new Worker(new URL("./history_thread.ts", import.meta.url).href, {
       type: "module",
     });
@@ -225,6 +232,9 @@ export class ThreadedHistory implements HistoryStore {
     } finally {
       clearTimeout(timer);
       this.#worker.terminate();
+      // terminate() does not wake a worker asleep in Atomics.wait: mail and the bell do.
+      Atomics.add(this.#slots, SLOT.mail, 1);
+      this.#ring();
       this.#fail("the database is closed");
       this.#local.close();
     }
@@ -270,16 +280,20 @@ export class ThreadedHistory implements HistoryStore {
     this.#bytes.set(job.bytes, REQUEST_OFFSET);
     Atomics.store(slots, SLOT.length, job.bytes.length);
     Atomics.store(slots, SLOT.kind, job.kind);
-    const request = ++this.#requested;
+    // Sequence numbers live in Int32 slots: they go round from 2^31 - 1 back to 1 (never 0, the
+    // worker's start, nor negative, which marks a big reply), and the wait is on the last one.
+    const before = this.#requested;
+    const request = before >= 0x7fffffff ? 1 : before + 1;
+    this.#requested = request;
     Atomics.store(slots, SLOT.request, request);
     this.#ring();
     // A commit on a healthy disk takes tens of microseconds: wait for it here, briefly, which
     // costs less than a trip through the event loop; past that, wait without blocking.
-    if (Atomics.wait(slots, SLOT.done, request - 1, SYNC_WAIT_MS) !== "timed-out") {
+    if (Atomics.wait(slots, SLOT.done, before, SYNC_WAIT_MS) !== "timed-out") {
       this.#settle(job, request);
       return;
     }
-    const waiting = Atomics.waitAsync(slots, SLOT.done, request - 1);
+    const waiting = Atomics.waitAsync(slots, SLOT.done, before);
     const answered = () => {
       // Woken without an answer: the store thread failed (see #fail).
       if (Atomics.load(slots, SLOT.done) !== request) {
@@ -309,8 +323,14 @@ export class ThreadedHistory implements HistoryStore {
     } else {
       const length = Atomics.load(this.#slots, SLOT.replyLength);
       if (length < 0) {
-        // Too big for shared memory: it comes as a message, under the request's number negated.
+        // Too big for shared memory: it comes as a message, under the request's number negated
+        // (perhaps already here).
         this.#calls.set(-request, job.done);
+        const early = this.#early.get(-request);
+        if (early !== undefined) {
+          this.#early.delete(-request);
+          this.#answer(early);
+        }
       } else {
         const reply = JSON.parse(
           decoder.decode(this.#bytes.slice(REPLY_OFFSET, REPLY_OFFSET + length)),
@@ -343,7 +363,11 @@ export class ThreadedHistory implements HistoryStore {
 
   #answer(reply: Reply): void {
     const call = this.#calls.get(reply.id);
-    if (call === undefined) return;
+    if (call === undefined) {
+      // A reply too big for shared memory may arrive before the wake-up that says so.
+      if (reply.id < 0) this.#early.set(reply.id, reply);
+      return;
+    }
     this.#calls.delete(reply.id);
     if (reply.ok) {
       for (const message of reply.errors ?? []) this.#onUpkeepError(new StoreError(message));
