@@ -12,6 +12,7 @@ import type { LoginRequest } from "../core/hub.ts";
 import type { User } from "../core/user.ts";
 import type { FrameCodec } from "./codec.ts";
 import type { ErrorFrame, ServerFrame } from "./frames.ts";
+import type { Deliverable } from "./outgoing.ts";
 
 /** A login as a session asks for it; the peer adds what it knows (the address). */
 export type LoginAttempt = Omit<LoginRequest, "address">;
@@ -60,6 +61,17 @@ export interface ProtocolSession {
   frame(bytes: Uint8Array): Awaitable<void>;
   /** A burst of input has been handed over (a plain-text paste ends here). */
   endOfBatch(): void;
+  /**
+   * This reader's bytes for `out`, for a session whose output depends on who reads it (netcat:
+   * room tags, timestamps). Absent: the codec's shared encoding, made once per event.
+   */
+  render?(out: Deliverable): Uint8Array;
+  /**
+   * True if a graceful finish closes both directions once the goodbye is flushed, instead of
+   * half-closing and draining the client's input until it hangs up (netcat would sit in
+   * CLOSE-WAIT). @default false
+   */
+  readonly closesAtOnce?: boolean;
 }
 
 /** A session, the codec its peer encodes with, and its keepalive rule. */

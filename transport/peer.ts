@@ -85,22 +85,6 @@ export type SessionOpener = (
   port: SessionPort,
 ) => Promise<{ first: Uint8Array | null; opened: OpenedSession } | null>;
 
-/**
- * What a session may offer its peer beyond {@linkcode ProtocolSession}, found by shape so that a
- * codec need not import the transport. A plain-text session offers both: its output depends on
- * who reads it, and its reader is a person whose netcat would sit in CLOSE-WAIT while the server
- * waited for its EOF.
- */
-export interface ReaderSession {
-  /** This reader's bytes for `out`, when they are not the same for every reader of the codec. */
-  render?(out: Deliverable): Uint8Array;
-  /**
-   * True if a graceful finish closes both directions once the goodbye is flushed, instead of
-   * half-closing and draining the client's input until it hangs up (or {@linkcode LINGER_MS}).
-   */
-  readonly closesAtOnce?: boolean;
-}
-
 /** A live client: the hub's sink for it, its session's port, and the owner of its link. */
 export class Peer implements PeerSink, SessionPort {
   readonly #conn: Link;
@@ -110,9 +94,9 @@ export class Peer implements PeerSink, SessionPort {
   #codec: FrameCodec = NDJSON;
   /** Whether this client's codec is pinged when silent. */
   #pinged = true;
-  /** The session, when it renders for its reader (see {@linkcode ReaderSession}). */
-  #reader: ReaderSession | null = null;
-  /** See {@linkcode ReaderSession.closesAtOnce}. */
+  /** The session, when it renders for its reader (see `ProtocolSession.render`). */
+  #reader: ProtocolSession | null = null;
+  /** See `ProtocolSession.closesAtOnce`. */
   #closesAtOnce = false;
   readonly #open: SessionOpener;
   #user: User | null = null;
@@ -523,11 +507,10 @@ export class Peer implements PeerSink, SessionPort {
     }
   }
 
-  /** Takes up what the session offers beyond the interface (see {@linkcode ReaderSession}). */
+  /** Takes up a session's optional parts: its own rendering, closing at once. */
   #useExtras(session: ProtocolSession): void {
-    const extras = session as ProtocolSession & ReaderSession;
-    if (extras.render !== undefined) this.#reader = extras;
-    this.#closesAtOnce = extras.closesAtOnce === true;
+    if (session.render !== undefined) this.#reader = session;
+    this.#closesAtOnce = session.closesAtOnce === true;
   }
 
   /** `host:port`, for the log: made when a line is logged, not kept by every idle peer. */
