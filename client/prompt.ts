@@ -9,6 +9,7 @@
 import type { Palette } from "./colors.ts";
 import { cleanLine } from "./render.ts";
 import { describeConnection, type Status } from "./ui.ts";
+import { counted } from "../core/text.ts";
 
 /** Most lines of a message being composed that the prompt shows; the middle is summarised. */
 export const MAX_HELD_SHOWN = 6;
@@ -95,7 +96,7 @@ function mainPrompt(
     const hidden = shown.length - (MAX_HELD_SHOWN - 1);
     shown = [
       ...shown.slice(0, 2),
-      paint.paint(`(${hidden} more ${hidden === 1 ? "line" : "lines"})`, "dim"),
+      paint.paint(`(${counted(hidden, "more line")})`, "dim"),
       ...shown.slice(shown.length - (MAX_HELD_SHOWN - 3)),
     ];
   }

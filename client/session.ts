@@ -18,6 +18,7 @@ import { atMost } from "./timing.ts";
 import { cleanLine, type Rendered, type Renderer } from "./render.ts";
 import type { RoomState } from "./room_state.ts";
 import type { ClientUi, ConnectionState } from "./ui.ts";
+import { counted } from "../core/text.ts";
 
 /** Commands the client handles itself, never sent to the server (for Tab completion). */
 export const LOCAL_COMMAND_NAMES: readonly string[] = ["/theme"];
@@ -216,7 +217,7 @@ export class Session {
     } finally {
       if (ignored > (reported ? 1 : 0)) {
         this.notice(
-          `! Ignored ${ignored} frame${ignored === 1 ? "" : "s"} from the server that broke ` +
+          `! Ignored ${counted(ignored, "frame")} from the server that broke ` +
             "the protocol.",
           "warn",
         );

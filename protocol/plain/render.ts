@@ -6,6 +6,7 @@
  */
 
 import { assertNever, type LeaveReason, LOBBY, type ServerFrame } from "../frames.ts";
+import { counted } from "../../core/text.ts";
 
 /** A few words for each leave reason, as people read them. */
 export const LEAVE_REASON_TEXT: Record<LeaveReason, string> = {
@@ -127,9 +128,7 @@ export function renderPlain(frame: ServerFrame, reader: PlainReader = ANY_READER
     case "parted":
       return `* You left ${frame.room}.`;
     case "gap":
-      return `* ${frame.missed} earlier message${
-        frame.missed === 1 ? "" : "s"
-      } in ${frame.room} not shown.`;
+      return `* ${counted(frame.missed, "earlier message")} in ${frame.room} not shown.`;
     case "topic":
       // No setter: the answer to `/topic` with no text, which asks what the topic is.
       if (frame.by === "") {
