@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { denoArgs, spawnServe } from "./helpers/cli.ts";
+import { denoArgs, type ServeProcess, spawnServe } from "./helpers/cli.ts";
 import { command, JsonClient } from "./helpers/wire.ts";
 
 const decoder = new TextDecoder();
@@ -59,6 +59,35 @@ class Tmux {
   }
 }
 
+/**
+ * Runs `body` with a fresh `sockchat serve SERVE_ARGS`, a tmux server and a way to log in raw
+ * NDJSON clients; all of them are stopped after, whatever happens.
+ */
+async function tmuxChat(
+  serveArgs: string[],
+  body: (chat: {
+    server: ServeProcess;
+    tmux: Tmux;
+    login: (nick: string) => Promise<JsonClient>;
+  }) => Promise<void>,
+): Promise<void> {
+  const server = await spawnServe(serveArgs);
+  const tmux = new Tmux();
+  const clients: JsonClient[] = [];
+  const login = async (nick: string) => {
+    const client = await JsonClient.login({ addr: { port: server.port } } as never, nick);
+    clients.push(client);
+    return client;
+  };
+  try {
+    await body({ server, tmux, login });
+  } finally {
+    await tmux.kill();
+    for (const client of clients) client.close();
+    await server.stop();
+  }
+}
+
 function shellQuote(word: string): string {
   return `'${word.replaceAll("'", `'\\''`)}'`;
 }
@@ -71,14 +100,11 @@ Deno.test("interactive join in tmux: the half-typed line survives arriving messa
       ? new Error("tmux is needed for this test: apt-get install -y tmux")
       : error;
   });
-  const server = await spawnServe(["--db", ":memory:"]);
-  const tmux = new Tmux();
-  let bob: JsonClient | null = null;
-  try {
+  await tmuxChat(["--db", ":memory:"], async ({ server, tmux, login }) => {
     await joinPane(tmux, server.port, 80, "env -u NO_COLOR ");
 
     await tmux.run("send-keys", "-t", "chat", "-l", "half a line 😀 漢字");
-    bob = await JsonClient.login({ addr: { port: server.port } } as never, "bob");
+    const bob = await login("bob");
     await bob.send({ type: "msg", room: "#lobby", text: "first from bob" });
     await bob.send({ type: "msg", room: "#lobby", text: "two\nlines" });
     await bob.send({ type: "msg", room: "#lobby", text: "evil \x1b[2J\x1b]0;title\x07 alice!" });
@@ -153,11 +179,7 @@ Deno.test("interactive join in tmux: the half-typed line survives arriving messa
     assert.deepEqual([leave.nick, leave.reason], ["alice", "quit"]);
     const end = await tmux.waitFor("join to exit", (l) => l.some((x) => /^\[exit \d+\]$/.test(x)));
     assert.ok(end.includes("[exit 0]"), `join exits 0 after /quit:\n${end.join("\n")}`);
-  } finally {
-    await tmux.kill();
-    bob?.close();
-    await server.stop();
-  }
+  });
 });
 
 /** Starts a private tmux server whose one pane runs an interactive `sh` with job control. */
@@ -220,16 +242,13 @@ async function typeLine(tmux: Tmux, text: string): Promise<void> {
 }
 
 Deno.test("Ctrl-Z in tmux: the shell gets a usable terminal, and after fg the client has the keyboard again", async () => {
-  const server = await spawnServe(["--db", ":memory:"]);
-  const tmux = new Tmux();
-  let bob: JsonClient | null = null;
-  try {
+  await tmuxChat(["--db", ":memory:"], async ({ server, tmux, login }) => {
     await shellPane(tmux);
     const join = [Deno.execPath(), ...denoArgs(["join", `127.0.0.1:${server.port}`, "-n", "alice"])]
       .map(shellQuote).join(" ");
     await typeLine(tmux, join);
     await tmux.waitFor("the prompt", (lines) => lines.at(-1) === PROMPT.trimEnd());
-    bob = await JsonClient.login({ addr: { port: server.port } } as never, "bob");
+    const bob = await login("bob");
     await tmux.waitFor("bob's arrival", (l) => l.some((x) => x.includes("bob")));
     await tmux.run("send-keys", "-t", "chat", "-l", "half bo");
     await tmux.waitFor("the half line", (l) => l.at(-1) === `${PROMPT}half bo`);
@@ -263,24 +282,17 @@ Deno.test("Ctrl-Z in tmux: the shell gets a usable terminal, and after fg the cl
     await typeLine(tmux, 'echo "[exit $?]"');
     const end = await tmux.waitFor("the exit code", (l) => l.some((x) => /^\[exit \d+\]$/.test(x)));
     assert.ok(end.includes("[exit 0]"), end.join("\n"));
-  } finally {
-    await tmux.kill();
-    bob?.close();
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("Ctrl-Z under deno task: ignored with a one-line hint; the client keeps the keyboard", async () => {
-  const server = await spawnServe(["--db", ":memory:"]);
-  const tmux = new Tmux();
-  let bob: JsonClient | null = null;
-  try {
+  await tmuxChat(["--db", ":memory:"], async ({ server, tmux, login }) => {
     await shellPane(tmux);
     const task = [Deno.execPath(), "task", "-q", "join", `127.0.0.1:${server.port}`, "-n", "alice"]
       .map(shellQuote).join(" ");
     await typeLine(tmux, task);
     await tmux.waitFor("the prompt", (lines) => lines.at(-1) === PROMPT.trimEnd());
-    bob = await JsonClient.login({ addr: { port: server.port } } as never, "bob");
+    const bob = await login("bob");
     await tmux.run("send-keys", "-t", "chat", "-l", "still here");
     await tmux.waitFor("the half line", (l) => l.at(-1) === `${PROMPT}still here`);
     await tmux.run("send-keys", "-t", "chat", "C-z");
@@ -293,11 +305,7 @@ Deno.test("Ctrl-Z under deno task: ignored with a one-line hint; the client keep
     assert.equal((await bob.expect("msg")).text, "still here");
     await typeLine(tmux, "/quit");
     await tmux.waitFor("the shell after /quit", (l) => l.at(-1) === "$");
-  } finally {
-    await tmux.kill();
-    bob?.close();
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("offline in tmux: a line typed while reconnecting shows dimmed as (unsent) until the server acknowledges it", async () => {
@@ -345,31 +353,27 @@ Deno.test("banned in tmux: the goodbye is shown once, and join exits 1", async (
   const dir = await Deno.makeTempDir();
   const operFile = `${dir}/oper`;
   await Deno.writeTextFile(operFile, "s3cret-for-the-test", { mode: 0o600 });
-  const server = await spawnServe(["--db", ":memory:", "--oper-file", operFile]);
-  const tmux = new Tmux();
-  let op: JsonClient | null = null;
   try {
-    await joinPane(tmux, server.port, 100);
-    op = await JsonClient.login({ addr: { port: server.port } } as never, "op");
-    await command(op, "/oper s3cret-for-the-test");
-    await command(op, "/ban alice spamming");
-    const lines = await tmux.waitFor("the exit", (l) => l.some((x) => x.includes("[exit ")));
-    const banned = lines.filter((l) => /banned/i.test(l) && l.includes("spamming"));
-    assert.equal(banned.length, 1, lines.join("\n"));
-    assert.ok(lines.some((l) => l.includes("[exit 1]")), lines.join("\n"));
+    await tmuxChat(
+      ["--db", ":memory:", "--oper-file", operFile],
+      async ({ server, tmux, login }) => {
+        await joinPane(tmux, server.port, 100);
+        const op = await login("op");
+        await command(op, "/oper s3cret-for-the-test");
+        await command(op, "/ban alice spamming");
+        const lines = await tmux.waitFor("the exit", (l) => l.some((x) => x.includes("[exit ")));
+        const banned = lines.filter((l) => /banned/i.test(l) && l.includes("spamming"));
+        assert.equal(banned.length, 1, lines.join("\n"));
+        assert.ok(lines.some((l) => l.includes("[exit 1]")), lines.join("\n"));
+      },
+    );
   } finally {
-    op?.close();
-    await tmux.kill();
-    await server.stop();
     await Deno.remove(dir, { recursive: true });
   }
 });
 
 Deno.test("wrapping in tmux: long messages and /help wrap at the width under their text, a resize applies to later lines, and /theme repaints", async () => {
-  const server = await spawnServe(["--db", ":memory:"]);
-  const tmux = new Tmux();
-  let bob: JsonClient | null = null;
-  try {
+  await tmuxChat(["--db", ":memory:"], async ({ server, tmux, login }) => {
     await shellPane(tmux);
     const join = [
       Deno.execPath(),
@@ -377,7 +381,7 @@ Deno.test("wrapping in tmux: long messages and /help wrap at the width under the
     ].map(shellQuote).join(" ");
     await typeLine(tmux, join);
     await tmux.waitFor("the prompt", (lines) => lines.at(-1) === PROMPT.trimEnd());
-    bob = await JsonClient.login({ addr: { port: server.port } } as never, "bob");
+    const bob = await login("bob");
     await tmux.run("send-keys", "-t", "chat", "-l", "half 漢字");
     const long =
       "the quick brown fox jumps over the lazy dog, twice: the quick brown fox 漢字漢字漢字 😀😀 end";
@@ -439,9 +443,5 @@ Deno.test("wrapping in tmux: long messages and /help wrap at the width under the
 
     await typeLine(tmux, "/quit");
     await tmux.waitFor("the shell after /quit", (l) => l.at(-1) === "$");
-  } finally {
-    await tmux.kill();
-    bob?.close();
-    await server.stop();
-  }
+  });
 });
