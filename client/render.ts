@@ -152,6 +152,7 @@ export class Renderer {
         };
       }
       case "ack":
+      case "challenge":
       case "ping":
         return null;
       case "welcome": {

@@ -220,6 +220,7 @@ export class RoomState {
       case "info":
       case "error":
       case "bye":
+      case "challenge":
       case "ping":
         return null;
     }

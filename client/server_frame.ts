@@ -60,6 +60,11 @@ const ERROR_CODES: Record<ErrorCode, true> = {
   too_many_connections: true,
   handshake_timeout: true,
   ping_timeout: true,
+  nick_registered: true,
+  bad_account_password: true,
+  account_required: true,
+  not_registered: true,
+  bad_signature: true,
 };
 
 /** The furthest a `Date` reaches from the epoch, either way, in milliseconds. */
@@ -315,6 +320,8 @@ function rebuild(f: Fields, type: ServerFrame["type"]): ServerFrame {
     }
     case "who":
       return { type, room: f.room("room"), members: f.nicks("members"), ...f.ref() };
+    case "challenge":
+      return { type, nonce: f.text("nonce") };
     case "ping":
       return { type, token: f.text("token") };
     case "join":
@@ -360,6 +367,7 @@ const SERVER_FRAME_TYPES: Record<ServerFrame["type"], true> = {
   leave: true,
   error: true,
   bye: true,
+  challenge: true,
 };
 
 /**

@@ -11,6 +11,7 @@ import { MAX_ROOMS, MAX_ROOMS_PER_USER } from "../config/limits.ts";
 import { type ErrorFrame, errorFrame, LOBBY, PROTOCOL_VERSION } from "../protocol/frames.ts";
 import { Outgoing } from "../protocol/outgoing.ts";
 import { reply, send } from "./deliver.ts";
+import type { KeyProof } from "./identity.ts";
 import { Lockout, SECRET_LOCKOUT } from "./lockout.ts";
 import { describeUntil } from "./moderation.ts";
 import type { Moderator } from "./moderator.ts";
@@ -38,6 +39,10 @@ export interface LoginRequest {
   password?: string;
   /** The client's address, for bans and the password lockout. */
   address?: string;
+  /** The password of the account that owns `nick`, when the client gives one. */
+  accountPassword?: string;
+  /** A key the transport has proven this client holds (never set from a client's claim). */
+  key?: KeyProof;
 }
 
 /** Settings for {@linkcode Logins}. */

@@ -22,7 +22,8 @@ export type LeaveReason =
   | "protocol_error"
   | "shutdown"
   | "part"
-  | "flood";
+  | "flood"
+  | "replaced";
 
 /** Stable machine-readable error codes. Each error frame also carries a sentence for people. */
 export type ErrorCode =
@@ -54,7 +55,12 @@ export type ErrorCode =
   | "banned"
   | "too_many_connections"
   | "handshake_timeout"
-  | "ping_timeout";
+  | "ping_timeout"
+  | "nick_registered"
+  | "bad_account_password"
+  | "account_required"
+  | "not_registered"
+  | "bad_signature";
 
 /** Sent first by an NDJSON client. */
 export interface HelloFrame {
@@ -68,6 +74,24 @@ export interface HelloFrame {
   resume?: Record<string, number>;
   /** The server password, when the server has one. */
   password?: string;
+  /** The password of the account that owns `nick`, when it is a password account. */
+  accountPassword?: string;
+  /**
+   * The client's own public key in OpenSSH form (`ssh-ed25519 AAAA...`). The server answers
+   * with a `challenge` before anything else, and the login waits for the `prove` frame.
+   */
+  key?: string;
+}
+
+/** What a `prove` signature covers before the nonce: no other protocol's signature fits. */
+export const CHALLENGE_CONTEXT = "sockchat-login-v1\n";
+
+/** The client's answer to a `challenge`: it holds the private half of the hello's `key`. */
+export interface ProveFrame {
+  /** The frame kind on the wire: what a decoder switches on. */
+  type: "prove";
+  /** Base64 ed25519 signature of the UTF-8 of `CHALLENGE_CONTEXT` followed by the nonce's bytes. */
+  sig: string;
 }
 
 /** A room message from a client. */
@@ -109,7 +133,24 @@ export interface QuitFrame {
 }
 
 /** Every frame a client may send. */
-export type ClientFrame = HelloFrame | SayFrame | CommandFrame | PongFrame | QuitFrame;
+export type ClientFrame =
+  | HelloFrame
+  | SayFrame
+  | CommandFrame
+  | PongFrame
+  | QuitFrame
+  | ProveFrame;
+
+/** The server's answer to a hello with a `key`: sign this nonce to prove you hold the key. */
+export interface ChallengeFrame {
+  /** The frame kind on the wire: what a decoder switches on. */
+  type: "challenge";
+  /** Base64 of 32 random bytes, new for every connection. */
+  nonce: string;
+}
+
+/** How a registered nick's owner proves who they are. */
+export type IdentityKind = "key" | "password";
 
 /** A room as the welcome describes it. */
 export interface RoomSnapshot {
@@ -124,6 +165,8 @@ export interface RoomSnapshot {
   members: string[];
   /** How many are in the room now, the new user included (may exceed `members.length`). */
   count: number;
+  /** The nicks of `members` that are registered and proven (absent when none are). */
+  verified?: string[];
 }
 
 /** The server's answer to a good hello. */
@@ -140,6 +183,8 @@ export interface WelcomeFrame {
   rooms: RoomSnapshot[];
   /** Caps the client must respect, so it can refuse oversized input before sending it. */
   limits: { maxFrame: number; maxUsers: number };
+  /** When the nick is registered and this login proved it: how. */
+  account?: { kind: IdentityKind; fingerprint?: string };
 }
 
 /** Sent to the author of a message instead of an echo, once the message is accepted. */
@@ -193,6 +238,8 @@ export interface JoinedFrame {
   members: string[];
   /** How many are in the room now, you included (may exceed `members.length`). */
   count: number;
+  /** The nicks of `members` that are registered and proven (absent when none are). */
+  verified?: string[];
   /** Echo of the request's `ref`, so a client can match the answer to what it sent. */
   ref?: string;
 }
@@ -295,6 +342,8 @@ export interface WhoFrame {
   room: string;
   /** Nicks in the room now, all of them: unlike `joined`, this list was asked for. */
   members: string[];
+  /** The nicks of `members` that are registered and proven (absent when none are). */
+  verified?: string[];
   /** Echo of the request's `ref`, so a client can match the answer to what it sent. */
   ref?: string;
 }
@@ -317,6 +366,8 @@ export interface JoinFrame {
   nick: string;
   /** When, milliseconds since the Unix epoch. */
   ts: number;
+  /** True when the nick is registered and its owner proved it. */
+  verified?: boolean;
 }
 
 /** Someone left a room, and why. */
@@ -350,6 +401,11 @@ export interface ErrorFrame {
   fatal?: boolean;
   /** Echo of the request's `ref`, so a client can match the answer to what it sent. */
   ref?: string;
+  /**
+   * With `nick_registered`: what would prove the nick is yours (a password account can give its
+   * password; a key account only its key).
+   */
+  need?: IdentityKind;
 }
 
 /** The server is closing this connection on purpose. */
@@ -380,17 +436,19 @@ export type ServerFrame =
   | InfoFrame
   | RoomsFrame
   | WhoFrame
-  | PingFrame;
+  | PingFrame
+  | ChallengeFrame;
 
 /** Builds an error frame. */
 export function errorFrame(
   code: ErrorCode,
   message: string,
-  extra: { fatal?: boolean; ref?: string } = {},
+  extra: { fatal?: boolean; ref?: string; need?: IdentityKind } = {},
 ): ErrorFrame {
   const frame: ErrorFrame = { type: "error", code, message };
   if (extra.fatal) frame.fatal = true;
   if (extra.ref !== undefined) frame.ref = extra.ref;
+  if (extra.need !== undefined) frame.need = extra.need;
   return frame;
 }
 

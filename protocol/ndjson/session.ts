@@ -70,6 +70,10 @@ export class NdjsonSession implements ProtocolSession {
       case "quit":
         this.#conn.quit();
         return;
+      case "prove":
+        // No challenge is outstanding (the key handshake replaces this; see the identity work).
+        this.#conn.protocolError(errorFrame("bad_frame", "There is no challenge to answer."));
+        return;
       default:
         assertNever(frame);
     }

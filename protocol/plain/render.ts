@@ -20,6 +20,7 @@ export const LEAVE_REASON_TEXT: Record<LeaveReason, string> = {
   protocol_error: "protocol errors",
   shutdown: "server shutting down",
   flood: "flooding",
+  replaced: "the nick's owner logged in elsewhere",
 };
 
 /**
@@ -154,6 +155,7 @@ export function renderPlain(frame: ServerFrame, reader: PlainReader = ANY_READER
     case "who":
       return `* In ${frame.room}: ${frame.members.join(", ")}`;
     case "ping":
+    case "challenge":
       return null;
     case "join":
       return `* ${frame.nick} joined ${frame.room}`;
