@@ -18,6 +18,7 @@ import {
   SLOW_WRITE_GRACE_MS,
 } from "../config/limits.ts";
 import type { Hub, PeerSink, User } from "../core/hub.ts";
+import type { KeyProof } from "../core/identity.ts";
 import { type CommandOutcome, runCommand } from "../core/commands/chat.ts";
 import { SocketReader } from "./socket_reader.ts";
 import {
@@ -110,20 +111,26 @@ export class Peer implements PeerSink, SessionPort {
   #lastHeard = performance.now();
   #pingToken: string | null = null;
   #pings = 0;
+  /** A key the front end proved before the session started (SSH), or undefined. */
+  readonly #proven: KeyProof | undefined;
 
   /**
    * Reads nothing until {@linkcode run}: `open` then picks the session from the first bytes.
    *
    * @param openedAt When the socket was accepted (`performance.now()`), if earlier than now:
    * time spent on a TLS handshake counts against the handshake timeout.
+   * @param proven What the front end proved about this client before the peer existed (the key
+   * an SSH client authenticated with), added to every login it attempts.
    */
   constructor(
     conn: Link,
     options: PeerOptions,
     open: SessionOpener,
     openedAt: number = performance.now(),
+    proven: { key?: KeyProof } = {},
   ) {
     this.#conn = conn;
+    this.#proven = proven.key;
     this.#open = open;
     this.#opened = openedAt;
     this.#options = options;
@@ -216,7 +223,10 @@ export class Peer implements PeerSink, SessionPort {
       this.send(error);
       return error;
     }
-    return then(this.#options.hub.login(this, { ...attempt, address: this.address }), (result) => {
+    const request = this.#proven === undefined
+      ? { ...attempt, address: this.address }
+      : { ...attempt, address: this.address, key: this.#proven };
+    return then(this.#options.hub.login(this, request), (result) => {
       if (result.ok) {
         this.#loggedIn(result.user);
         return null;
