@@ -85,6 +85,18 @@ export interface ServeArgs {
   metricsPort?: number;
   /** `--metrics-host`: address for the metrics endpoint. */
   metricsHost: string;
+  /** `--ssh-port`: serve the SSH front end on this port; absent: off. */
+  sshPort?: number;
+  /** `--ssh-host`: address for the SSH front end (default: `--host`). */
+  sshHost: string;
+  /** `--ssh-host-key`: an OpenSSH ed25519 private key; absent: one kept under the state directory. */
+  sshHostKeyFile?: string;
+  /** `--oper-keys`: authorized_keys file whose keys are operators on login. */
+  operKeysFile?: string;
+  /** `--require-account`: only registered identities may talk. */
+  requireAccount: boolean;
+  /** `--guests-read`: with `--require-account`, guests still read the rooms. */
+  guestsRead: boolean;
 }
 
 /** Where history lives unless `--db` says otherwise: the XDG state directory. */
@@ -101,6 +113,8 @@ export function parseServeArgs(
   const { values, positionals } = parseFlags(args, {
     help: { type: "boolean", short: "h" },
     fsync: { type: "boolean" },
+    "require-account": { type: "boolean" },
+    "guests-read": { type: "boolean" },
     ...valueFlags({
       host: "an address to listen on, such as 0.0.0.0",
       port: "a TCP port, 0 for any free one",
@@ -128,6 +142,10 @@ export function parseServeArgs(
       "rate-bytes": "bytes per second",
       "metrics-port": "a TCP port, 0 for any free one",
       "metrics-host": "an address, such as 127.0.0.1",
+      "ssh-port": "a TCP port, 0 for any free one",
+      "ssh-host": "an address to listen on, such as 0.0.0.0",
+      "ssh-host-key": "an OpenSSH ed25519 private key file",
+      "oper-keys": "an authorized_keys file",
     }),
   }, HINT);
   if (positionals.length > 0) {
@@ -200,6 +218,23 @@ export function parseServeArgs(
     const value = values[flag as keyof typeof values];
     return typeof value === "string" ? parseIntFlag(`--${flag}`, value, min, max, HINT) : fallback;
   };
+  const sshPort = values["ssh-port"] === undefined
+    ? undefined
+    : parseIntFlag("--ssh-port", values["ssh-port"], 0, 65535, HINT);
+  const sshHost = values["ssh-host"] ?? host;
+  if (sshHost === "") throw new UsageError("--ssh-host needs an address, such as 0.0.0.0.", HINT);
+  if (values["ssh-host-key"] !== undefined && sshPort === undefined) {
+    throw new UsageError(
+      "--ssh-host-key goes with --ssh-port: it is the SSH front end's key.",
+      HINT,
+    );
+  }
+  if (values["guests-read"] && !values["require-account"]) {
+    throw new UsageError(
+      "--guests-read goes with --require-account: without it everyone may read and talk.",
+      HINT,
+    );
+  }
   const metricsPort = values["metrics-port"] === undefined
     ? undefined
     : parseIntFlag("--metrics-port", values["metrics-port"], 0, 65535, HINT);
@@ -230,6 +265,12 @@ export function parseServeArgs(
     rateBytes: int("rate-bytes", FLOOD_BYTES_PER_SECOND, 1024, 1024 * 1024 * 1024),
     metricsPort,
     metricsHost: values["metrics-host"] ?? DEFAULT_METRICS_HOST,
+    sshPort,
+    sshHost,
+    sshHostKeyFile: values["ssh-host-key"],
+    operKeysFile: values["oper-keys"],
+    requireAccount: values["require-account"] ?? false,
+    guestsRead: values["guests-read"] ?? false,
     db,
     historyReplay,
     retention,

@@ -107,6 +107,20 @@ Options:
   --motd-file FILE     message of the day (UTF-8 text, at most ${MOTD_MAX_BYTES} bytes), read
                        once at start: shown to each user at login and with /motd
                        (default: none)
+  --oper-keys FILE      keys (authorized_keys format, mode 0600) that are operators as
+                       soon as they log in: SSH keys, or keys of sockchat join
+                       (sockchat key prints yours); the /oper secret still works
+  --require-account    only registered nicks may talk; guests may log in to /register
+                       or /identify (default off: anyone may talk)
+  --guests-read        with --require-account: guests are put in rooms and may read
+                       them (default off: a guest is in no room until registered)
+  --ssh-port PORT      serve the SSH front end on this port (ssh -p PORT NICK@HOST);
+                       0 for any free one (default off)
+  --ssh-host HOST      address for the SSH front end (default: --host)
+  --ssh-host-key FILE  the SSH host key: an OpenSSH ed25519 private key (ssh-keygen -t
+                       ed25519); default: made on first start and kept, mode 0600, at
+                       $XDG_STATE_HOME/sockchat/ssh_host_ed25519_key (else under
+                       ~/.local/state)
   --max-conns-per-ip N connections one address (IPv6: one /64) may hold open
                        (default ${SERVER_DEFAULTS.maxConnsPerIp})
   --max-logins-per-minute N

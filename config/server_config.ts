@@ -109,6 +109,20 @@ export interface ServerOptions {
    * {@linkcode loadMotd}). @default "" (none)
    */
   motd?: string;
+  /**
+   * Fingerprints (`SHA256:...`) of keys that are operators as soon as a login proves one
+   * (`--oper-keys`). @default none
+   */
+  operKeys?: ReadonlySet<string>;
+  /** Only registered, proven identities may talk; guests may only register. @default false */
+  requireAccount?: boolean;
+  /** With `requireAccount`: guests are still put in rooms and read them. @default false */
+  guestsRead?: boolean;
+  /**
+   * The SSH front end: where to listen and the host key (OpenSSH private key text).
+   * @default off
+   */
+  ssh?: { host: string; port: number; hostKey: string };
 }
 
 /** The settings `serve` has a flag for, so their defaults are shared with its parser and help. */
@@ -157,8 +171,8 @@ export const SERVER_DEFAULTS: FlagDefaults = Object.freeze({
 
 /** Every setting, with its default applied. */
 export type ServerConfig =
-  & Required<Omit<ServerOptions, "tls" | "metrics" | "storeFault">>
-  & Pick<ServerOptions, "tls" | "metrics" | "storeFault">
+  & Required<Omit<ServerOptions, "tls" | "metrics" | "storeFault" | "ssh">>
+  & Pick<ServerOptions, "tls" | "metrics" | "storeFault" | "ssh">
   & {
     /** How long a TLS handshake (and a refusal's goodbye) may take. */
     tlsTimeoutMs: number;
@@ -191,6 +205,9 @@ export function resolveServerConfig(options: ServerOptions = {}): ServerConfig {
     flood: {},
     maxPendingLogins: MAX_PENDING_LOGINS,
     motd: "",
+    operKeys: new Set<string>(),
+    requireAccount: false,
+    guestsRead: false,
     ...given,
     handshakeTimeoutMs,
     maxQueueBytes,
