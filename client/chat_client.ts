@@ -13,6 +13,7 @@ import {
   PROTOCOL_VERSION,
   type WelcomeFrame,
 } from "../protocol/frames.ts";
+import type { Link } from "../transport/link.ts";
 import { writeAll } from "../transport/outbound_queue.ts";
 import { ClientError, lostConnection } from "./client_error.ts";
 import { type Incoming, readServerFrames } from "./frame_reader.ts";
@@ -26,12 +27,23 @@ export const LOGIN_TIMEOUT_MS = 10_000;
 
 const encoder = new TextEncoder();
 
+/**
+ * What a client runs over: a socket, or any other byte link to a server (such as an in-process
+ * one for a front end that hosts the client inside the server).
+ */
+export type ChatConn = Pick<Link, "read" | "write" | "closeWrite" | "close">;
+
 /** Where to connect and as whom. */
 export interface ConnectOptions {
-  /** The server's host name or address. */
+  /** The server's host name or address (with `dial`: only the server's name in messages). */
   host: string;
-  /** The server's port. */
+  /** The server's port (unused with `dial`). */
   port: number;
+  /**
+   * Opens the connection instead of TCP or TLS to `host:port` (for a client hosted inside the
+   * server). @default Deno.connect, or TLS with `secure`
+   */
+  dial?: () => Promise<ChatConn>;
   /** The nick to log in as. */
   nick: string;
   /** Rooms to rejoin, each with the last message id seen there (see `hello.resume`). */
@@ -68,7 +80,7 @@ function connectFailure(host: string, port: number, error: unknown): ClientError
   return new ClientError(`cannot connect to ${host}:${port}: ${what}`);
 }
 
-function closeQuietly(conn: Deno.Conn): void {
+function closeQuietly(conn: ChatConn): void {
   try {
     conn.close();
   } catch {
@@ -100,7 +112,7 @@ async function awaitWelcome(frames: AsyncGenerator<Incoming>): Promise<WelcomeFr
 export class ChatClient {
   /** What the server said on login. */
   readonly welcome: WelcomeFrame;
-  readonly #conn: Deno.Conn;
+  readonly #conn: ChatConn;
   readonly #target: string;
   readonly #frames: AsyncGenerator<Incoming>;
   /** Unanswered requests by ref, oldest first; at most {@linkcode MAX_UNANSWERED}. */
@@ -117,7 +129,7 @@ export class ChatClient {
   #failure: ClientError | null = null;
 
   private constructor(
-    conn: Deno.Conn,
+    conn: ChatConn,
     target: string,
     frames: AsyncGenerator<Incoming>,
     welcome: WelcomeFrame,
@@ -130,10 +142,10 @@ export class ChatClient {
 
   /** Connects and logs in; throws {@linkcode ClientError} with a sentence on any failure. */
   static async connect(options: ConnectOptions): Promise<ChatClient> {
-    const target = `${options.host}:${options.port}`;
-    let conn: Deno.Conn;
+    const target = options.dial ? options.host : `${options.host}:${options.port}`;
+    let conn: ChatConn;
     try {
-      conn = options.secure
+      conn = options.dial ? await options.dial() : options.secure
         ? await connectTls({
           hostname: options.host,
           port: options.port,
@@ -174,7 +186,8 @@ export class ChatClient {
       // A plain hello on a TLS port is dropped without a word: ask the port whether it is one.
       // A refusal (it has a code) or a silent server (timed out) is a server speaking NDJSON.
       if (
-        options.secure === undefined && failure.code === undefined && !timedOut &&
+        options.secure === undefined && options.dial === undefined &&
+        failure.code === undefined && !timedOut &&
         !failure.message.includes(TLS_PORT_HINT) && await speaksTls(options.host, options.port)
       ) {
         throw new ClientError(`${failure.message}. ${TLS_PORT_HINT}`);
