@@ -158,3 +158,21 @@ export const HISTORY_READ_BURST_SECONDS = 4;
  * forgotten first, then the oldest: the memory stays bounded whatever the number of addresses.
  */
 export const MAX_BUDGETED_ADDRESSES = 10_000;
+
+// --- Native key login (protocol/ndjson/session.ts) --------------------------------------------
+
+/**
+ * Longest `key` a hello may carry, in characters. An `ssh-ed25519` line is 80 characters plus
+ * its comment; this leaves room for a comment and keeps a hostile hello from handing the
+ * decoder a frame-sized "key".
+ */
+export const MAX_PUBLIC_KEY_TEXT = 512;
+
+/**
+ * Random bytes in a login `challenge`: 32, so a nonce never repeats and a recorded `prove`
+ * answers no later challenge.
+ */
+export const CHALLENGE_NONCE_BYTES = 32;
+
+/** Longest `sig` a `prove` may carry: base64 of an ed25519 signature (64 bytes) is 88. */
+export const MAX_SIGNATURE_TEXT = 128;
