@@ -159,3 +159,23 @@ export function blobFromOpenSsh(text: string): Uint8Array | null {
   if (blob === null || blobKeyType(blob) !== fields[0]) return null;
   return blob;
 }
+
+/**
+ * The OpenSSH wire blob of a raw ed25519 public key (`string "ssh-ed25519"`, `string key`): what
+ * its fingerprint is the hash of, and the base64 in its `ssh-ed25519 AAAA...` line.
+ *
+ * @example
+ * ```ts
+ * ed25519Blob(new Uint8Array(32)).length; // 51
+ * ```
+ */
+export function ed25519Blob(raw: Uint8Array): Uint8Array {
+  const type = new TextEncoder().encode("ssh-ed25519");
+  const blob = new Uint8Array(4 + type.length + 4 + raw.length);
+  const view = new DataView(blob.buffer);
+  view.setUint32(0, type.length);
+  blob.set(type, 4);
+  view.setUint32(4 + type.length, raw.length);
+  blob.set(raw, 8 + type.length);
+  return blob;
+}
