@@ -38,6 +38,12 @@ export interface SessionPort {
    * fatal one ends the connection. Returns the refusal, or null on success.
    */
   login(attempt: LoginAttempt): Awaitable<ErrorFrame | null>;
+  /**
+   * A login the session itself refuses before the hub sees it (a key proof that fails): told,
+   * logged and, when fatal, ends the connection, like a refusal from the hub. `nick`: the one
+   * the refused hello asked for, for the log.
+   */
+  refuse(error: ErrorFrame, nick: string): void;
   /** A message from the logged-in user to a room. */
   say(room: string, text: string, ref?: string): void;
   /** A slash command from the logged-in user, run against `room` (the current one). */

@@ -236,6 +236,11 @@ export class Peer implements PeerSink, SessionPort {
     });
   }
 
+  /** {@inheritDoc SessionPort.refuse} */
+  refuse(error: ErrorFrame, nick: string): void {
+    this.#loginRefused(error, nick);
+  }
+
   /** {@inheritDoc SessionPort.say} */
   say(room: string, text: string, ref?: string): void {
     if (this.#user !== null) this.#options.hub.say(this.#user, room, text, ref);

@@ -6,6 +6,7 @@
  */
 
 import { MAX_REF_LENGTH, MAX_ROOMS_PER_USER } from "../../config/limits.ts";
+import { MAX_PUBLIC_KEY_TEXT, MAX_SIGNATURE_TEXT } from "../../config/security_limits.ts";
 import { type ClientFrame, type ErrorFrame, errorFrame, LOBBY } from "../frames.ts";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
@@ -66,6 +67,20 @@ export function parseClientFrame(bytes: Uint8Array): ParseResult {
         if (typeof obj.password !== "string") return bad('"password" must be a string.');
         hello.password = obj.password;
       }
+      if (obj.accountPassword !== undefined) {
+        if (typeof obj.accountPassword !== "string") {
+          return bad('"accountPassword" must be a string.');
+        }
+        hello.accountPassword = obj.accountPassword;
+      }
+      if (obj.key !== undefined) {
+        if (typeof obj.key !== "string" || obj.key.length > MAX_PUBLIC_KEY_TEXT) {
+          return bad(
+            `"key" must be an OpenSSH public key line ("ssh-ed25519 AAAA..."), at most ${MAX_PUBLIC_KEY_TEXT} characters.`,
+          );
+        }
+        hello.key = obj.key;
+      }
       return { ok: true, frame: hello };
     }
     case "msg": {
@@ -91,6 +106,13 @@ export function parseClientFrame(bytes: Uint8Array): ParseResult {
       return { ok: true, frame: { type: "pong", token: obj.token } };
     case "quit":
       return { ok: true, frame: { type: "quit" } };
+    case "prove":
+      if (typeof obj.sig !== "string" || obj.sig.length > MAX_SIGNATURE_TEXT) {
+        return bad(
+          `A prove needs "sig", the base64 signature of the challenge (at most ${MAX_SIGNATURE_TEXT} characters).`,
+        );
+      }
+      return { ok: true, frame: { type: "prove", sig: obj.sig } };
     case undefined:
       return bad('A frame needs a "type" field.');
     default:

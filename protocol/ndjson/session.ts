@@ -1,17 +1,49 @@
 /**
- * The NDJSON wire format: each frame is a JSON object; the first must be a hello.
+ * The NDJSON wire format: each frame is a JSON object; the first must be a hello. A hello with a
+ * `key` is held until the client proves it holds that key: the session sends a `challenge` (a
+ * fresh nonce) and logs in only once a `prove` frame carries a valid ed25519 signature over
+ * {@linkcode CHALLENGE_CONTEXT} and the nonce. The handshake deadline runs on meanwhile.
  *
  * @module
  */
 
+import { createPublicKey, type KeyObject, verify } from "node:crypto";
 import { type Awaitable, then } from "../../core/awaitable.ts";
-import { assertNever, errorFrame } from "../frames.ts";
+import type { KeyProof } from "../../core/identity.ts";
+import { CHALLENGE_NONCE_BYTES } from "../../config/security_limits.ts";
+import {
+  ed25519Blob,
+  ed25519PublicFromOpenSsh,
+  fingerprintOfBlob,
+} from "../../security/ssh_keys.ts";
+import { assertNever, CHALLENGE_CONTEXT, errorFrame, type HelloFrame } from "../frames.ts";
 import { parseClientFrame } from "./decode.ts";
-import type { ProtocolSession, SessionPort } from "../session.ts";
+import type { LoginAttempt, ProtocolSession, SessionPort } from "../session.ts";
+
+/** A key login waiting for its `prove`: the hello, and what the signature must cover. */
+interface PendingProof {
+  /** The login the hello asked for, made once the key is proven. */
+  readonly attempt: LoginAttempt;
+  /** The hello's key, for the signature check. */
+  readonly publicKey: KeyObject;
+  /** Its OpenSSH fingerprint: what the core compares. */
+  readonly fingerprint: string;
+  /** UTF-8 of the context, then the nonce: the exact bytes the client must sign. */
+  readonly signed: Uint8Array;
+}
+
+const encoder = new TextEncoder();
 
 /** Adapts NDJSON frames from one connection to hub calls. */
 export class NdjsonSession implements ProtocolSession {
   readonly #conn: SessionPort;
+  /** A challenge sent and not yet answered. */
+  #pending: PendingProof | null = null;
+  /**
+   * The key this connection has proven, if any: a hello retried after a refusal (a nick taken)
+   * with the same key needs no second challenge.
+   */
+  #proven: KeyProof | null = null;
 
   /** Drives `conn`; the peer feeds it the frames. */
   constructor(conn: SessionPort) {
@@ -43,16 +75,17 @@ export class NdjsonSession implements ProtocolSession {
           );
           return;
         }
-        return then(
-          this.#conn.login({
-            version: frame.v,
-            nick: frame.nick,
-            resume: frame.resume,
-            password: frame.password,
-          }),
-          () => {},
-        );
+        if (this.#pending !== null) {
+          this.#conn.protocolError(errorFrame(
+            "bad_frame",
+            "A challenge is waiting for your prove frame; answer it before another hello.",
+          ));
+          return;
+        }
+        return this.#hello(frame);
       }
+      case "prove":
+        return this.#prove(frame.sig);
       case "msg":
       case "cmd":
         if (user === null) {
@@ -70,12 +103,93 @@ export class NdjsonSession implements ProtocolSession {
       case "quit":
         this.#conn.quit();
         return;
-      case "prove":
-        // No challenge is outstanding (the key handshake replaces this; see the identity work).
-        this.#conn.protocolError(errorFrame("bad_frame", "There is no challenge to answer."));
-        return;
       default:
         assertNever(frame);
     }
   }
+
+  /** Logs in at once, or, with a key not yet proven here, sends a challenge first. */
+  #hello(frame: HelloFrame): Awaitable<void> {
+    const attempt: LoginAttempt = {
+      version: frame.v,
+      nick: frame.nick,
+      resume: frame.resume,
+      password: frame.password,
+    };
+    if (frame.accountPassword !== undefined) attempt.accountPassword = frame.accountPassword;
+    if (frame.key === undefined) return this.#login(attempt);
+    const raw = ed25519PublicFromOpenSsh(frame.key);
+    if (raw === null) {
+      this.#conn.protocolError(errorFrame(
+        "bad_frame",
+        'Only ed25519 keys can log in: "key" must read "ssh-ed25519 AAAA...", as in a .pub file.',
+      ));
+      return;
+    }
+    const fingerprint = fingerprintOfBlob(ed25519Blob(raw));
+    if (this.#proven?.fingerprint === fingerprint) {
+      return this.#login({ ...attempt, key: this.#proven });
+    }
+    const nonce = crypto.getRandomValues(new Uint8Array(CHALLENGE_NONCE_BYTES));
+    const context = encoder.encode(CHALLENGE_CONTEXT);
+    const signed = new Uint8Array(context.length + nonce.length);
+    signed.set(context);
+    signed.set(nonce, context.length);
+    const publicKey = createPublicKey({
+      key: {
+        kty: "OKP",
+        crv: "Ed25519",
+        x: raw.toBase64({ alphabet: "base64url", omitPadding: true }),
+      },
+      format: "jwk",
+    });
+    this.#pending = { attempt, publicKey, fingerprint, signed };
+    this.#conn.send({ type: "challenge", nonce: nonce.toBase64() });
+  }
+
+  /** Checks the answer to the challenge; a good one logs in, a bad one ends the connection. */
+  #prove(sig: string): Awaitable<void> {
+    const pending = this.#pending;
+    if (pending === null) {
+      this.#conn.protocolError(errorFrame("bad_frame", "There is no challenge to answer."));
+      return;
+    }
+    this.#pending = null;
+    if (!signatureHolds(pending, sig)) {
+      this.#conn.refuse(
+        errorFrame(
+          "bad_signature",
+          "That signature does not prove you hold the key you sent; closing.",
+          { fatal: true },
+        ),
+        pending.attempt.nick,
+      );
+      return;
+    }
+    this.#proven = { source: "sockchat", fingerprint: pending.fingerprint };
+    return this.#login({ ...pending.attempt, key: this.#proven });
+  }
+
+  #login(attempt: LoginAttempt): Awaitable<void> {
+    return then(this.#conn.login(attempt), () => {});
+  }
 }
+
+/** True if `sig` (base64) is the key's ed25519 signature of the challenge's bytes. */
+function signatureHolds(pending: PendingProof, sig: string): boolean {
+  let bytes: Uint8Array;
+  try {
+    bytes = Uint8Array.fromBase64(sig);
+  } catch {
+    return false;
+  }
+  if (bytes.length !== ED25519_SIGNATURE_BYTES) return false;
+  try {
+    return verify(null, pending.signed, pending.publicKey, bytes);
+  } catch {
+    return false;
+  }
+}
+
+/** Length of an ed25519 signature. */
+const ED25519_SIGNATURE_BYTES = 64;

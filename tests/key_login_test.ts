@@ -1,0 +1,177 @@
+/**
+ * Issue 13, the native key login over NDJSON: a hello with `key` is answered with a
+ * `challenge`, and only a `prove` signed by that key logs in. Real server, real sockets.
+ */
+
+import assert from "node:assert/strict";
+import { hello, JsonClient, testServer } from "./helpers/wire.ts";
+import { IdentityKey } from "../client/identity_key.ts";
+import { MAX_PUBLIC_KEY_TEXT } from "../config/security_limits.ts";
+import { CHALLENGE_CONTEXT } from "../protocol/frames.ts";
+
+async function newKey(): Promise<IdentityKey> {
+  return (await IdentityKey.generate()).key;
+}
+
+Deno.test("key login: a hello with a key is challenged, and a good proof logs in", async () => {
+  const server = testServer();
+  const key = await newKey();
+  const client = await hello(server.addr.port, { nick: "ann", key: key.publicLine });
+  const challenge = await client.expect("challenge");
+  assert.equal(Uint8Array.fromBase64(challenge.nonce).length, 32);
+  await client.send({ type: "prove", sig: await key.prove(challenge.nonce) });
+  const welcome = await client.expect("welcome");
+  assert.equal(welcome.nick, "ann");
+  client.close();
+  await server.shutdown();
+});
+
+Deno.test("key login: every challenge has a new nonce, so a recorded proof does not replay", async () => {
+  const server = testServer();
+  const key = await newKey();
+  const first = await hello(server.addr.port, { nick: "ann", key: key.publicLine });
+  const nonce = (await first.expect("challenge")).nonce;
+  const recorded = await key.prove(nonce);
+  const second = await hello(server.addr.port, { nick: "bob", key: key.publicLine });
+  assert.notEqual((await second.expect("challenge")).nonce, nonce);
+  await second.send({ type: "prove", sig: recorded });
+  const refused = await second.expect("error");
+  assert.equal(refused.code, "bad_signature");
+  assert.equal(refused.fatal, true);
+  await second.expectEof();
+  first.close();
+  second.close();
+  await server.shutdown();
+});
+
+Deno.test("key login: a forged signature, or one by another key, is refused and closed", async () => {
+  const server = testServer();
+  const key = await newKey();
+  const other = await newKey();
+  for (
+    const forge of [
+      () => new Uint8Array(64).toBase64(),
+      (nonce: string) => other.prove(nonce),
+      () => "not base64 at all!",
+      () => new Uint8Array(63).toBase64(),
+    ]
+  ) {
+    const client = await hello(server.addr.port, { nick: "ann", key: key.publicLine });
+    const { nonce } = await client.expect("challenge");
+    await client.send({ type: "prove", sig: await forge(nonce) });
+    const error = await client.expect("error");
+    assert.equal(error.code, "bad_signature");
+    assert.equal(error.fatal, true);
+    await client.expectEof();
+    client.close();
+  }
+  // Nobody was logged in by any of them.
+  const check = await JsonClient.login(server, "ann");
+  check.close();
+  await server.shutdown();
+});
+
+Deno.test("key login: the signature must cover the context, not the nonce alone", async () => {
+  const server = testServer();
+  const pair = await crypto.subtle.generateKey("Ed25519", true, [
+    "sign",
+    "verify",
+  ]) as CryptoKeyPair;
+  const pkcs8 = new Uint8Array(await crypto.subtle.exportKey("pkcs8", pair.privateKey));
+  const key = await IdentityKey.fromPkcs8(pkcs8);
+  const client = await hello(server.addr.port, { nick: "ann", key: key.publicLine });
+  const { nonce } = await client.expect("challenge");
+  const bare = await crypto.subtle.sign("Ed25519", pair.privateKey, Uint8Array.fromBase64(nonce));
+  await client.send({ type: "prove", sig: new Uint8Array(bare).toBase64() });
+  assert.equal((await client.expect("error")).code, "bad_signature");
+  await client.expectEof();
+  client.close();
+  assert.equal(CHALLENGE_CONTEXT, "sockchat-login-v1\n");
+  await server.shutdown();
+});
+
+Deno.test("key login: a prove without a challenge, or a second hello during one, is a bad frame", async () => {
+  const server = testServer();
+  const key = await newKey();
+  const client = new JsonClient(
+    await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port }),
+  );
+  await client.send({ type: "prove", sig: new Uint8Array(64).toBase64() });
+  let error = await client.expect("error");
+  assert.equal(error.code, "bad_frame");
+  assert.match(error.message, /no challenge/);
+  await client.send({ type: "hello", v: 1, nick: "ann", key: key.publicLine });
+  const { nonce } = await client.expect("challenge");
+  await client.send({ type: "hello", v: 1, nick: "ann" });
+  error = await client.expect("error");
+  assert.equal(error.code, "bad_frame");
+  assert.match(error.message, /challenge is waiting/);
+  // The challenge still stands and can be answered.
+  await client.send({ type: "prove", sig: await key.prove(nonce) });
+  assert.equal((await client.expect("welcome")).nick, "ann");
+  client.close();
+  await server.shutdown();
+});
+
+Deno.test("key login: a key that is not ed25519, malformed or too long is refused with a reason", async () => {
+  const server = testServer();
+  const client = new JsonClient(
+    await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port }),
+  );
+  for (
+    const key of [
+      "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ== x",
+      "ssh-ed25519 !!!",
+      42,
+      `ssh-ed25519 ${"A".repeat(MAX_PUBLIC_KEY_TEXT)}`,
+    ]
+  ) {
+    await client.send({ type: "hello", v: 1, nick: "ann", key });
+    const error = await client.expect("error");
+    assert.equal(error.code, "bad_frame", String(key));
+    assert.equal(error.fatal, undefined);
+  }
+  client.close();
+  await server.shutdown();
+});
+
+Deno.test("key login: a proof is also refused when it comes as a malformed prove frame", async () => {
+  const server = testServer();
+  const client = new JsonClient(
+    await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port }),
+  );
+  await client.send({ type: "prove" });
+  assert.equal((await client.expect("error")).code, "bad_frame");
+  await client.send({ type: "prove", sig: "A".repeat(1000) });
+  assert.equal((await client.expect("error")).code, "bad_frame");
+  client.close();
+  await server.shutdown();
+});
+
+Deno.test("key login: the handshake deadline runs on while the server waits for the proof", async () => {
+  const server = testServer({ handshakeTimeoutMs: 300 });
+  const key = await newKey();
+  const client = await hello(server.addr.port, { nick: "ann", key: key.publicLine });
+  await client.expect("challenge");
+  const error = await client.expect("error");
+  assert.equal(error.code, "handshake_timeout");
+  await client.expectEof();
+  client.close();
+  await server.shutdown();
+});
+
+Deno.test("key login: a hello retried with the proven key after a refusal needs no new challenge", async () => {
+  const server = testServer();
+  const holder = await JsonClient.login(server, "ann");
+  const key = await newKey();
+  const client = await hello(server.addr.port, { nick: "ann", key: key.publicLine });
+  const { nonce } = await client.expect("challenge");
+  await client.send({ type: "prove", sig: await key.prove(nonce) });
+  assert.equal((await client.expect("error")).code, "nick_taken");
+  await client.send({ type: "hello", v: 1, nick: "ann2", key: key.publicLine });
+  const next = await client.next("welcome");
+  assert.equal(next?.type, "welcome");
+  holder.close();
+  client.close();
+  await server.shutdown();
+});
