@@ -9,31 +9,17 @@
 
 import { loadCaCerts } from "./transport/tcp/tls.ts";
 import { ChatClient, ClientError } from "./client/chat_client.ts";
-import { defaultTheme, Palette } from "./client/colors.ts";
-import { COMMAND_NAMES, complete } from "./client/completion.ts";
 import { loadJoinPassword } from "./client/password.ts";
-import { PipedUi } from "./client/piped_ui.ts";
-import { backoffDelay, shouldReconnect, shouldRetryLogin } from "./client/reconnect.ts";
-import { clean, Renderer } from "./client/render.ts";
-import { RoomState } from "./client/room_state.ts";
-import {
-  COMMAND_ANSWER_MS,
-  type ConnectionEnd,
-  LOCAL_COMMAND_NAMES,
-  QUIT_GRACE_MS,
-  Session,
-} from "./client/session.ts";
-import { terminalColumns, TerminalUi } from "./client/terminal_ui.ts";
-import { atMost, pause, whenAborted } from "./client/timing.ts";
-import type { ClientUi } from "./client/ui.ts";
+import { backoffDelay, shouldRetryLogin } from "./client/reconnect.ts";
+import { clean } from "./client/render.ts";
+import type { RoomState } from "./client/room_state.ts";
+import { chatParts, EXIT, runChat } from "./client/run_chat.ts";
+import type { ConnectionEnd, Session } from "./client/session.ts";
+import { localTerminal } from "./client/terminal_port.ts";
+import { pause, whenAborted } from "./client/timing.ts";
 import type { JoinArgs } from "./cli/join_args.ts";
 
-/**
- * Exit codes of `sockchat join`. `refused`: the session ended normally, but without a person
- * at a terminal (piped, `--json`) and with something it sent refused (an unknown command, a
- * message while muted...), so a bot's caller learns of it.
- */
-export const EXIT = { ok: 0, failure: 1, usage: 2, refused: 3 } as const;
+export { EXIT } from "./client/run_chat.ts";
 
 /** How `join` talks to its user, decided from the flags and what stdin and stdout are. */
 export interface JoinMode {
@@ -79,88 +65,30 @@ export async function runJoin(args: JoinArgs): Promise<number> {
     }
     throw error;
   }
-  const state = new RoomState(client.welcome.nick);
-  const palette = new Palette(mode.color, args.theme ?? defaultTheme((name) => Deno.env.get(name)));
-  const renderer = new Renderer(state, {
-    palette,
+  const env = (name: string) => Deno.env.get(name);
+  const parts = chatParts(client.welcome.nick, {
+    terminal: mode.interactive ? localTerminal() : undefined,
+    color: mode.color,
+    theme: args.theme,
+    env,
     timestamps: mode.timestamps,
-    keys: mode.interactive,
-    // A terminal's lines are wrapped at its width; a pipe's reader gets them whole.
-    columns: mode.interactive ? terminalColumns : undefined,
-  });
-  const ui: ClientUi = mode.interactive
-    ? new TerminalUi({ room: state.room, nick: state.nick, connection: { kind: "connected" } }, {
-      palette,
-      bell: args.bell,
-      complete: (before) =>
-        complete(before, {
-          commands: [...COMMAND_NAMES, ...LOCAL_COMMAND_NAMES],
-          nicks: state.present(),
-          speakers: state.recentSpeakers(),
-          rooms: state.roomNames(),
-        }),
-    })
-    : new PipedUi();
-  const session = new Session({
-    ui,
-    state,
-    renderer,
+    bell: args.bell,
     json: args.json,
-    showOwn: mode.interactive,
     target,
-    palette,
-    shortcodes: mode.interactive,
   });
-
-  // The user leaves with /quit, EOF, Ctrl-D or Ctrl-C; that aborts whatever is under way.
-  const left = new AbortController();
-  const userLeft = (async () => {
-    for await (const text of ui.inputs()) {
-      const submitted = session.submit(text);
-      if (submitted === "quit") break;
-      if (submitted !== "ok") await atMost(submitted, COMMAND_ANSWER_MS);
-    }
-    left.abort();
-  })();
-
-  let failure: string | null = null;
-  let shown = false;
-  session.attach(client, false);
-  while (true) {
-    const pumping = session.pump(client);
-    const end = await Promise.race([pumping, userLeft.then(() => null)]);
-    if (end === null) {
-      await atMost(Promise.race([client.whenSettled(), pumping]), QUIT_GRACE_MS);
-      await client.quit(session.quitReason);
-      await atMost(pumping, QUIT_GRACE_MS);
-      client.close();
-      break;
-    }
-    client.close();
-    session.detach();
-    if (!mode.reconnect || !shouldReconnect(end.ending)) {
-      failure = end.message;
-      // A goodbye or fatal error is on the screen already: a terminal need not see it twice.
-      shown = end.ending.kind !== "lost" && mode.interactive;
-      break;
-    }
-    const next = await reconnect(
-      { args: { ...args, password, secure }, state, session, interactive: mode.interactive },
-      end,
-      left.signal,
-    );
-    if (typeof next === "string") failure = next;
-    if (next === null || typeof next === "string") break;
-    client = next;
-    session.attach(client, true);
-  }
-  if (failure !== null) session.setConnection({ kind: "offline" });
-  ui.close();
-  if (failure !== null) {
-    if (!shown) ui.fail(`sockchat: ${failure}`);
-    return EXIT.failure;
-  }
-  return !mode.interactive && session.refused > 0 ? EXIT.refused : EXIT.ok;
+  const { state, session } = parts;
+  return await runChat({
+    client,
+    parts,
+    reconnect: mode.reconnect
+      ? (end, left) =>
+        reconnect(
+          { args: { ...args, password, secure }, state, session, interactive: mode.interactive },
+          end,
+          left,
+        )
+      : undefined,
+  });
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * The front end for `join` when it is not talking to a person at a terminal (stdin or stdout is
  * not a terminal, or `--json`): lines in, plain lines out, no escape sequences. Ctrl-C (SIGINT)
- * ends input the same way EOF does, and so does input that can no longer be read.
+ * ends input the same way EOF does, and so does input that can no longer be read. Input, output
+ * and failures may be injected (an SSH channel without a pty uses it too).
  *
  * @module
  */
@@ -24,27 +25,45 @@ export interface PipedUiOptions {
   input?: ReadableStream<Uint8Array>;
   /** Where failures are written, one line each. @default console.error */
   error?: (line: string) => void;
+  /** Where lines are written, each with its newline. @default a synchronous write to stdout */
+  output?: (text: string) => void;
+  /** Let SIGINT end input, as Ctrl-C in the terminal the pipe runs from. @default true */
+  interrupt?: boolean;
+  /** Ends input like EOF once aborted. */
+  signal?: AbortSignal;
 }
 
 /** Plain stdin/stdout front end for scripts and bots. */
 export class PipedUi implements ClientUi {
   readonly #input: () => ReadableStream<Uint8Array>;
   readonly #error: (line: string) => void;
+  readonly #output: (text: string) => void;
+  readonly #interrupt: boolean;
+  readonly #signal: AbortSignal | undefined;
+  #stopped = false;
   #stop: (() => void) | null = null;
-  #onSignal = () => this.#stop?.();
+  #onSignal = () => {
+    this.#stopped = true;
+    this.#stop?.();
+  };
 
   /** Starts listening for SIGINT, which ends input like EOF. */
   constructor(options: PipedUiOptions = {}) {
     const input = options.input;
     this.#input = () => input ?? Deno.stdin.readable;
     this.#error = options.error ?? ((line) => console.error(line));
-    Deno.addSignalListener("SIGINT", this.#onSignal);
+    this.#output = options.output ?? ((text) => writeAllSync(Deno.stdout, encoder.encode(text)));
+    this.#interrupt = options.interrupt ?? true;
+    this.#signal = options.signal;
+    if (this.#interrupt) Deno.addSignalListener("SIGINT", this.#onSignal);
+    this.#signal?.addEventListener("abort", this.#onSignal);
+    if (this.#signal?.aborted) this.#stopped = true;
   }
 
   /** Writes the text and a newline to stdout (never a bell: this is not a person's terminal). */
   print(text: string): void {
     try {
-      writeAllSync(Deno.stdout, encoder.encode(text + "\n"));
+      this.#output(text + "\n");
     } catch {
       // stdout closed (a pipe reader went away): keep chatting, nothing to show it on
     }
@@ -81,7 +100,8 @@ export class PipedUi implements ClientUi {
 
   /** Stops listening for SIGINT. */
   close(): void {
-    Deno.removeSignalListener("SIGINT", this.#onSignal);
+    if (this.#interrupt) Deno.removeSignalListener("SIGINT", this.#onSignal);
+    this.#signal?.removeEventListener("abort", this.#onSignal);
   }
 
   #tooLong(): void {
@@ -94,7 +114,10 @@ export class PipedUi implements ClientUi {
    */
   async *#lines(): AsyncGenerator<string> {
     const reader = this.#input().pipeThrough(new TextDecoderStream()).getReader();
-    const stopped = new Promise<null>((resolve) => (this.#stop = () => resolve(null)));
+    const stopped = new Promise<null>((resolve) => {
+      this.#stop = () => resolve(null);
+      if (this.#stopped) resolve(null);
+    });
     let rest = "";
     let skipping = false;
     try {

@@ -10,12 +10,14 @@
  *   paste of several lines becomes one message instead of one message per line.
  * - On resize the terminal rewraps the area; readline is told where its first row now is.
  *
+ * The terminal is injected ({@linkcode TerminalPort}): the process's own for `sockchat join`,
+ * or one at the end of an SSH channel for the chat the server hosts.
+ *
  * @module
  */
 
 import * as readline from "node:readline";
 import { PassThrough } from "node:stream";
-import process from "node:process";
 import {
   BRACKETED_PASTE_OFF,
   BRACKETED_PASTE_ON,
@@ -26,9 +28,9 @@ import type { Palette } from "./colors.ts";
 import { commonPrefix, type Completion } from "./completion.ts";
 import { MAX_INPUT_CHARS } from "./limits.ts";
 import { MultilineBuffer } from "./multiline.ts";
-import { canSuspend, CTRL_Z_HINT, readEnv } from "./job_control.ts";
 import { promptText } from "./prompt.ts";
 import { clean } from "./render.ts";
+import { localColumns, localTerminal, type TerminalPort } from "./terminal_port.ts";
 import type { ClientUi, Status } from "./ui.ts";
 import { wrap } from "./wrap.ts";
 
@@ -42,12 +44,6 @@ const ESCAPE_HOLD_MS = 30;
  */
 const PASTE_KEY = "\x1b[99~";
 
-/**
- * Signals that end the session like Ctrl-D. (In raw mode Ctrl-C is a key, not SIGINT; these
- * come from elsewhere, such as `kill` or a closed terminal.)
- */
-const SIGNALS: readonly Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP"];
-
 /** Makes the cursor visible, in case anything hid it, before the shell gets the terminal. */
 const SHOW_CURSOR = "\x1b[?25h";
 
@@ -57,8 +53,7 @@ const SHOW_CURSOR = "\x1b[?25h";
  * is drawn or wrapped next is for the real width.
  */
 export function terminalColumns(): number {
-  (process.stdout as { _refreshSize?: () => void })._refreshSize?.();
-  return process.stdout.columns ?? 80;
+  return localColumns();
 }
 
 /** The readline internals the area drawing relies on (present in Node and in Deno's port). */
@@ -76,9 +71,11 @@ export interface TerminalUiOptions {
   palette: Palette;
   /**
    * Whether Ctrl-Z may stop the process (see `client/job_control.ts`); when false it is ignored
-   * with a hint. @default canSuspend(readEnv)
+   * with a hint. @default the terminal's `jobs.canSuspend()`
    */
   canSuspend?: boolean;
+  /** The terminal to run on. @default localTerminal() */
+  terminal?: TerminalPort;
   /** Ring the terminal bell for events addressed to the user. */
   bell: boolean;
 }
@@ -96,6 +93,8 @@ export class TerminalUi implements ClientUi {
       this.#say(`! That message is longer than ${MAX_INPUT_CHARS} characters; it was dropped.`),
   });
   readonly #options: TerminalUiOptions;
+  readonly #term: TerminalPort;
+  readonly #unlisten: (() => void)[] = [];
   readonly #entered: string[] = [];
   #status: Status;
   #pending: readonly string[] = [];
@@ -110,32 +109,29 @@ export class TerminalUi implements ClientUi {
   constructor(status: Status, options: TerminalUiOptions) {
     this.#status = status;
     this.#options = options;
+    const term = this.#term = options.terminal ?? localTerminal();
     this.#rl = readline.createInterface({
       input: this.#keys,
-      output: process.stdout,
+      output: term.screen,
       terminal: true,
       historySize: HISTORY_SIZE,
       completer: (before: string) => this.#complete(before),
     });
     this.#state = this.#rl as unknown as ReadlineInternals;
-    process.stdin.setRawMode(true);
-    process.stdin.on("data", this.#onData);
-    // A terminal that goes away (EIO, a closed pty) ends the session like Ctrl-D, not a crash.
-    process.stdin.on("error", this.#onSignal);
-    process.stdout.on("error", this.#onSignal);
+    term.acquire();
+    term.keys.on("data", this.#onData);
+    this.#unlisten.push(term.onHangup(this.#onSignal));
     this.#keys.on("keypress", this.#onKeypress);
     this.#rl.on("line", (line: string) => this.#onLine(line));
     this.#rl.on("close", () => this.#finish());
     this.#rl.on("SIGINT", () => this.#onInterrupt());
     // In raw mode Ctrl-Z is a key, which readline reports; a SIGTSTP can still come from kill.
     this.#rl.on("SIGTSTP", this.#onSuspend);
-    Deno.addSignalListener("SIGTSTP", this.#onSuspend);
-    Deno.addSignalListener("SIGCONT", this.#onContinue);
+    this.#unlisten.push(term.jobs.listen(this.#onSuspend, this.#onContinue));
     // Runs before readline's own resize handler, which then redraws from the right row.
-    process.stdout.prependListener("resize", this.#onResize);
-    for (const signal of SIGNALS) Deno.addSignalListener(signal, this.#onSignal);
-    globalThis.addEventListener("unload", this.#restore);
-    process.stdout.write(BRACKETED_PASTE_ON);
+    term.screen.prependListener("resize", this.#onResize);
+    this.#unlisten.push(term.onUnload(this.#restore));
+    term.screen.write(BRACKETED_PASTE_ON);
     this.#redraw();
   }
 
@@ -143,7 +139,7 @@ export class TerminalUi implements ClientUi {
   print(text: string, options: { bell?: boolean } = {}): void {
     const bell = options.bell && this.#options.bell ? "\x07" : "";
     if (this.#closed) {
-      process.stdout.write(text + "\n");
+      this.#term.screen.write(text + "\n");
       return;
     }
     this.#redraw(text.replaceAll("\n", "\r\n") + "\r\n" + bell);
@@ -151,16 +147,12 @@ export class TerminalUi implements ClientUi {
 
   /** Prints a line of the UI's own, wrapped at the width like the renderer's lines. */
   #say(text: string): void {
-    this.print(wrap(text, { columns: terminalColumns(), indent: /^[*!] /.test(text) ? 2 : 0 }));
+    this.print(wrap(text, { columns: this.#term.columns(), indent: /^[*!] /.test(text) ? 2 : 0 }));
   }
 
   /** Writes a failure to stderr, neutralised: it may quote what a server sent. */
   fail(text: string): void {
-    try {
-      Deno.stderr.writeSync(new TextEncoder().encode(clean(text) + "\n"));
-    } catch {
-      // stderr closed: nowhere left to say it
-    }
+    this.#term.error(clean(text));
   }
 
   /** Shows the room and connection state in the prompt. */
@@ -199,23 +191,18 @@ export class TerminalUi implements ClientUi {
     this.#closed = true;
     this.#erase();
     clearTimeout(this.#escapeTimer);
-    process.stdin.off("data", this.#onData);
-    process.stdin.off("error", this.#onSignal);
-    process.stdout.off("error", this.#onSignal);
-    process.stdout.off("resize", this.#onResize);
-    for (const signal of SIGNALS) Deno.removeSignalListener(signal, this.#onSignal);
-    Deno.removeSignalListener("SIGTSTP", this.#onSuspend);
-    Deno.removeSignalListener("SIGCONT", this.#onContinue);
+    this.#term.keys.off("data", this.#onData);
+    this.#term.screen.off("resize", this.#onResize);
+    for (const unlisten of this.#unlisten.splice(0)) unlisten();
     this.#rl.close();
     this.#restore();
-    globalThis.removeEventListener("unload", this.#restore);
-    process.stdin.pause();
+    this.#term.close();
   }
 
   #restore = () => {
     // Also runs on unload, where only a synchronous write is sure to get out.
-    Deno.stdout.writeSync(new TextEncoder().encode(BRACKETED_PASTE_OFF));
-    if (process.stdin.isTTY) process.stdin.setRawMode(false);
+    this.#term.writeNow(BRACKETED_PASTE_OFF);
+    this.#term.release();
   };
 
   #onSignal = () => this.#finish();
@@ -227,25 +214,25 @@ export class TerminalUi implements ClientUi {
    */
   #onSuspend = () => {
     if (this.#closed || this.#suspended) return;
-    if (!(this.#options.canSuspend ?? canSuspend(readEnv))) {
-      this.#say(CTRL_Z_HINT);
+    const jobs = this.#term.jobs;
+    if (!(this.#options.canSuspend ?? jobs.canSuspend())) {
+      this.#say(jobs.hint);
       return;
     }
     this.#suspended = true;
     this.#erase();
     // Synchronous: nothing may still be queued for the terminal once the process is stopped.
-    Deno.stdout.writeSync(new TextEncoder().encode(BRACKETED_PASTE_OFF + SHOW_CURSOR));
-    process.stdin.setRawMode(false);
-    // SIGSTOP, not SIGTSTP: this process listens for SIGTSTP, so that would only call us again.
-    Deno.kill(Deno.pid, "SIGSTOP");
+    this.#term.writeNow(BRACKETED_PASTE_OFF + SHOW_CURSOR);
+    this.#term.release();
+    jobs.stop();
   };
 
   /** After `fg`: takes the keyboard back (raw mode, bracketed paste) and redraws the area. */
   #onContinue = () => {
     if (this.#closed || !this.#suspended) return;
     this.#suspended = false;
-    process.stdin.setRawMode(true);
-    process.stdout.write(BRACKETED_PASTE_ON);
+    this.#term.acquire();
+    this.#term.screen.write(BRACKETED_PASTE_ON);
     // The shell printed below the erased area, and the size may have changed while stopped.
     this.#refreshSize();
     this.#state.prevRows = 0;
@@ -301,7 +288,7 @@ export class TerminalUi implements ClientUi {
   #onLine(line: string): void {
     // readline has echoed the line and moved below it: take the echo back, the message is
     // shown once the server has it.
-    process.stdout.write(`\x1b[${this.#rowsOf(line) + 1}A\r\x1b[J`);
+    this.#term.screen.write(`\x1b[${this.#rowsOf(line) + 1}A\r\x1b[J`);
     const text = this.#multiline.push(line);
     if (text !== null) this.#enter(text);
     this.#draw();
@@ -329,7 +316,7 @@ export class TerminalUi implements ClientUi {
    * resize first if the size changed, so every drawing starts from the real width.
    */
   #refreshSize(): void {
-    terminalColumns();
+    this.#term.columns();
   }
 
   #enter(text: string): void {
@@ -378,7 +365,7 @@ export class TerminalUi implements ClientUi {
   /** Moves to the first row of the input area and clears it and everything below. */
   #erase(): void {
     const up = this.#rl.getCursorPos().rows;
-    process.stdout.write(`${up > 0 ? `\x1b[${up}A` : ""}\r\x1b[J`);
+    this.#term.screen.write(`${up > 0 ? `\x1b[${up}A` : ""}\r\x1b[J`);
     this.#state.prevRows = 0;
   }
 
@@ -392,13 +379,13 @@ export class TerminalUi implements ClientUi {
 
   /** From the first row of an erased input area: writes `above`, then the area. */
   #draw(above = ""): void {
-    if (above !== "") process.stdout.write(above);
+    if (above !== "") this.#term.screen.write(above);
     this.#rl.setPrompt(
       promptText(
         this.#status,
         this.#multiline.held,
         this.#options.palette,
-        process.stdout.columns ?? 80,
+        this.#term.screen.columns ?? 80,
         this.#pending,
       ),
     );

@@ -1,0 +1,305 @@
+/**
+ * The chat the server hosts for an SSH user: `sockchat join`'s own experience, run over an SSH
+ * session channel instead of the process's terminal, and over an in-process connection to the
+ * server instead of a socket. With a pty it is the terminal client (the same
+ * {@linkcode TerminalUi}, renderer, completion, history, paste and colours) drawing on the
+ * channel; without one it is piped `join` (lines in, plain lines out). A refused nick is asked
+ * for again in the terminal, a bounded number of times.
+ *
+ * @module
+ */
+
+import * as readline from "node:readline";
+import { PassThrough } from "node:stream";
+import type { Duplex, Writable } from "node:stream";
+import type { ErrorCode } from "../protocol/frames.ts";
+import { ChannelOutput, ChannelTerminal, crlf } from "./channel_terminal.ts";
+import { ChatClient, type ChatConn, ClientError, type ConnectOptions } from "./chat_client.ts";
+import { clean } from "./render.ts";
+import { chatParts, EXIT, runChat } from "./run_chat.ts";
+
+export type { ChatConn } from "./chat_client.ts";
+export { MAX_CHANNEL_OUTPUT_BYTES } from "./channel_terminal.ts";
+
+/** Nicks a pty user may try (the SSH user name first) before the session ends. */
+export const MAX_NICK_TRIES = 5;
+
+/** Longest answer kept at the `Nickname: ` prompt; further keys are ignored until Enter. */
+export const NICK_PROMPT_MAX_CHARS = 256;
+
+/** How messages name the server the chat runs in. */
+const SERVER_NAME = "the server";
+
+/** Login refusals a person can fix by choosing another nick. */
+const NICK_REFUSALS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  "nick_taken",
+  "nick_invalid",
+  "nick_registered",
+]);
+
+/** What {@linkcode startEmbeddedChat} runs over. */
+export interface EmbeddedChatOptions {
+  /** Opens a new in-process connection to the server: each login attempt gets its own. */
+  dial(): Promise<ChatConn>;
+  /** The nick asked for (the SSH user name). */
+  nick: string;
+  /** The server password, collected at authentication (keyboard-interactive). */
+  password?: string;
+  /** The nick's account password, collected at authentication, sent in the hello. */
+  accountPassword?: string;
+  /** The SSH session channel: keystrokes or piped lines in, the user's screen out. */
+  channel: Duplex;
+  /** The channel's stderr (refusals, failures in piped mode). */
+  stderr: Writable;
+  /** With a pty: its size and the env the client sent (TERM, NO_COLOR, LANG...); null: piped mode. */
+  pty: { columns: number; rows: number; env: Record<string, string> } | null;
+}
+
+/** A running embedded chat. */
+export interface EmbeddedChat {
+  /** A window-change request. */
+  resize(columns: number, rows: number): void;
+  /** The exit status once the chat has ended (0: the user left; piped: after every line is acknowledged). */
+  readonly done: Promise<number>;
+  /** Ends at once (the SSH connection went away). */
+  close(): void;
+}
+
+/**
+ * Starts a chat on an SSH session channel. `done` never rejects: a failure is said on `stderr`
+ * and gives 1. The channel itself stays open; closing it (with the exit status) is the caller's.
+ *
+ * @example
+ * ```ts ignore
+ * const chat = startEmbeddedChat({ dial, nick: "alice", channel, stderr: channel.stderr, pty });
+ * channel.on("window-change", ({ cols, rows }) => chat.resize(cols, rows));
+ * channel.exit(await chat.done);
+ * ```
+ */
+export function startEmbeddedChat(options: EmbeddedChatOptions): EmbeddedChat {
+  const stop = new AbortController();
+  let tooSlow = false;
+  const onTooSlow = () => {
+    tooSlow = true;
+    end();
+  };
+  const output = new ChannelOutput(options.channel, onTooSlow);
+  const errors = new ChannelOutput(options.stderr, onTooSlow);
+  const pty = options.pty;
+  const terminal = pty === null ? null : new ChannelTerminal({
+    channel: options.channel,
+    output,
+    errors,
+    columns: pty.columns,
+    rows: pty.rows,
+  });
+  const end = () => {
+    stop.abort();
+    terminal?.hangUp();
+  };
+  const newline = pty === null ? "\n" : "\r\n";
+  const fail = (line: string) => errors.write(clean(line) + newline);
+  const run = terminal === null
+    ? runPiped(options, output, fail, stop.signal)
+    : runPty(options, terminal, fail, stop.signal);
+  const done = run.catch((error) => {
+    fail(`sockchat: the chat failed: ${error instanceof Error ? error.message : String(error)}`);
+    return EXIT.failure;
+  }).then((code) => {
+    if (!tooSlow) return code;
+    // Said on stderr, which may still be read when the screen is not.
+    fail("sockchat: closed: your side stopped reading what the chat sends");
+    return EXIT.failure;
+  });
+  return {
+    resize: (columns, rows) => terminal?.resize(columns, rows),
+    done,
+    close: end,
+  };
+}
+
+/** Logs in as `nick` over a new connection from `dial`. */
+function login(options: EmbeddedChatOptions, nick: string): Promise<ChatClient> {
+  const connect: ConnectOptions & { accountPassword?: string } = {
+    host: SERVER_NAME,
+    port: 0,
+    dial: options.dial,
+    nick,
+    password: options.password,
+    accountPassword: options.accountPassword,
+  };
+  return ChatClient.connect(connect);
+}
+
+/** Logs in, closing the client again if the chat was ended meanwhile. */
+async function loginUnlessStopped(
+  options: EmbeddedChatOptions,
+  nick: string,
+  signal: AbortSignal,
+): Promise<ChatClient | null> {
+  const client = await login(options, nick);
+  if (!signal.aborted) return client;
+  client.close();
+  return null;
+}
+
+/** Without a pty: like piped `join`; a refused login is said on stderr and gives 1. */
+async function runPiped(
+  options: EmbeddedChatOptions,
+  output: ChannelOutput,
+  fail: (line: string) => void,
+  signal: AbortSignal,
+): Promise<number> {
+  let client: ChatClient | null;
+  try {
+    client = await loginUnlessStopped(options, options.nick, signal);
+  } catch (error) {
+    if (!(error instanceof ClientError)) throw error;
+    fail(`sockchat: ${error.message}`);
+    return EXIT.failure;
+  }
+  if (client === null) return EXIT.failure;
+  const parts = chatParts(client.welcome.nick, {
+    piped: {
+      input: streamOf(options.channel),
+      output: (text) => output.write(text),
+      error: fail,
+      interrupt: false,
+      signal,
+    },
+    color: false,
+    env: () => undefined,
+    timestamps: "none",
+    bell: false,
+    json: false,
+    target: SERVER_NAME,
+  });
+  return await runChat({ client, parts, signal });
+}
+
+/** With a pty: the terminal client, after asking again for a nick the server refused. */
+async function runPty(
+  options: EmbeddedChatOptions,
+  terminal: ChannelTerminal,
+  fail: (line: string) => void,
+  signal: AbortSignal,
+): Promise<number> {
+  const env = options.pty?.env ?? {};
+  let nick = options.nick;
+  let client: ChatClient | null = null;
+  for (let tries = 1; client === null; tries++) {
+    try {
+      client = await loginUnlessStopped(options, nick, signal);
+      if (client === null) return EXIT.failure;
+    } catch (error) {
+      if (!(error instanceof ClientError)) throw error;
+      if (signal.aborted) return EXIT.failure;
+      if (error.code === undefined || !NICK_REFUSALS.has(error.code)) {
+        fail(`sockchat: ${error.message}`);
+        return EXIT.failure;
+      }
+      terminal.writeNow(crlf(`! ${clean(error.message)}\n`));
+      if (error.code === "nick_registered") {
+        terminal.writeNow(
+          "! If it is yours, reconnect with its key, or with its password when ssh asks for " +
+            "one; otherwise choose another nick.\r\n",
+        );
+      }
+      if (tries >= MAX_NICK_TRIES) {
+        fail(`sockchat: ${MAX_NICK_TRIES} nicks were refused; reconnect to try again`);
+        return EXIT.failure;
+      }
+      const next = await askNick(terminal);
+      // Ctrl-C, Ctrl-D or a closed channel at the prompt: the user left before chatting.
+      if (next === null) return signal.aborted ? EXIT.failure : EXIT.ok;
+      nick = next;
+    }
+  }
+  const parts = chatParts(client.welcome.nick, {
+    terminal,
+    // https://no-color.org: set and not empty.
+    color: (env.NO_COLOR ?? "") === "",
+    env: (name) => env[name],
+    timestamps: "short",
+    bell: true,
+    json: false,
+    target: SERVER_NAME,
+  });
+  return await runChat({ client, parts, signal });
+}
+
+/** The readline internals the prompt's cap reads (present in Node and in Deno's port). */
+interface ReadlineLine {
+  line: string;
+}
+
+/**
+ * Asks `Nickname: ` on the terminal; resolves to the answer, or null when the user leaves
+ * (Ctrl-C, Ctrl-D) or the channel goes away.
+ */
+function askNick(terminal: ChannelTerminal): Promise<string | null> {
+  return new Promise((resolve) => {
+    const keys = new PassThrough();
+    const decoder = new TextDecoder();
+    const rl = readline.createInterface({
+      input: keys,
+      output: terminal.screen,
+      terminal: true,
+      historySize: 0,
+    });
+    let settled = false;
+    const finish = (answer: string | null) => {
+      if (settled) return;
+      settled = true;
+      terminal.keys.off("data", onData);
+      unhang();
+      rl.close();
+      keys.end();
+      resolve(answer);
+    };
+    const onData = (chunk: Uint8Array | string) => {
+      const text = typeof chunk === "string" ? chunk : decoder.decode(chunk, { stream: true });
+      const typed = (rl as unknown as ReadlineLine).line.length;
+      // A nick is short: a flood of keys is not kept, but Enter, Ctrl-C and Ctrl-D still work.
+      // deno-lint-ignore no-control-regex -- those keys are control characters
+      if (typed + text.length > NICK_PROMPT_MAX_CHARS && !/[\r\n\x03\x04]/.test(text)) return;
+      keys.write(text);
+    };
+    const unhang = terminal.onHangup(() => finish(null));
+    terminal.keys.on("data", onData);
+    rl.on("SIGINT", () => finish(null));
+    rl.on("close", () => finish(null));
+    rl.question("Nickname: ", (answer) => finish(answer.trim()));
+  });
+}
+
+/** The channel's bytes as a stream, read only as fast as the chat takes lines. */
+function streamOf(channel: Duplex): ReadableStream<Uint8Array> {
+  const encoder = new TextEncoder();
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      const settle = (how: () => void) => {
+        try {
+          how();
+        } catch {
+          // Already closed or cancelled.
+        }
+      };
+      channel.on("data", (chunk: Uint8Array | string) => {
+        settle(() =>
+          controller.enqueue(typeof chunk === "string" ? encoder.encode(chunk) : chunk.slice())
+        );
+        if ((controller.desiredSize ?? 0) <= 0) channel.pause();
+      });
+      channel.once("end", () => settle(() => controller.close()));
+      channel.once("close", () => settle(() => controller.close()));
+      channel.once("error", (error: Error) => settle(() => controller.error(error)));
+    },
+    pull() {
+      channel.resume();
+    },
+    cancel() {
+      channel.pause();
+    },
+  }, { highWaterMark: 4 });
+}
