@@ -53,6 +53,11 @@ export interface EmbeddedChatOptions {
   stderr: Writable;
   /** With a pty: its size and the env the client sent (TERM, NO_COLOR, LANG...); null: piped mode. */
   pty: { columns: number; rows: number; env: Record<string, string> } | null;
+  /**
+   * Bytes that may wait in the channel (or its stderr) before the session ends as too slow.
+   * @default MAX_CHANNEL_OUTPUT_BYTES
+   */
+  maxOutputBytes?: number;
 }
 
 /** A running embedded chat. */
@@ -83,8 +88,8 @@ export function startEmbeddedChat(options: EmbeddedChatOptions): EmbeddedChat {
     tooSlow = true;
     end();
   };
-  const output = new ChannelOutput(options.channel, onTooSlow);
-  const errors = new ChannelOutput(options.stderr, onTooSlow);
+  const output = new ChannelOutput(options.channel, onTooSlow, options.maxOutputBytes);
+  const errors = new ChannelOutput(options.stderr, onTooSlow, options.maxOutputBytes);
   const pty = options.pty;
   const terminal = pty === null ? null : new ChannelTerminal({
     channel: options.channel,
