@@ -1,5 +1,5 @@
 /**
- * The `sockchat` command: dispatches `serve` and `join`.
+ * The `sockchat` command: dispatches `serve`, `join` and `key`.
  *
  * @module
  */
@@ -8,10 +8,12 @@ import { parseJoinArgs } from "./cli/join_args.ts";
 import { parseServeArgs } from "./cli/serve_args.ts";
 import { JOIN_HELP, MAIN_HELP, SERVE_HELP, UsageError } from "./cli/usage.ts";
 import { runJoin } from "./client.ts";
+import { runKeyCommand } from "./client/join_identity.ts";
 import { createLogger } from "./log/logger.ts";
 import { type MetricsServer, MetricsServerError, startMetricsServer } from "./metrics/http.ts";
 import { createSockchatMetrics } from "./metrics/sockchat_metrics.ts";
 import { loadServerSecrets, SecretError, type ServerSecrets } from "./security/secrets.ts";
+import { loadOperKeys, OperKeysError } from "./security/oper_keys.ts";
 import { FLOOD_BYTE_BURST, FLOOD_MESSAGE_BURST } from "./config/security_limits.ts";
 import { startServer } from "./server.ts";
 import { loadMotd, MotdError } from "./config/server_config.ts";
@@ -34,6 +36,8 @@ export async function main(args: string[]): Promise<number> {
         }
         return await runJoin(parsed);
       }
+      case "key":
+        return await runKeyCommand(rest, (name) => Deno.env.get(name));
       case "-h":
       case "--help":
       case "help":
@@ -45,12 +49,12 @@ export async function main(args: string[]): Promise<number> {
         console.log(`sockchat ${VERSION}`);
         return 0;
       case undefined:
-        throw new UsageError("missing command: use serve or join.");
+        throw new UsageError("missing command: use serve, join or key.");
       default:
         throw new UsageError(
           command.startsWith("-")
             ? `unknown option ${command}.`
-            : `unknown command ${JSON.stringify(command)}: use serve or join.`,
+            : `unknown command ${JSON.stringify(command)}: use serve, join or key.`,
         );
     }
   } catch (error) {
@@ -74,11 +78,15 @@ async function serve(args: string[]): Promise<number> {
   let tls: TlsCredentials | undefined;
   let metricsServer: MetricsServer | null = null;
   let motd: string;
+  let operKeys: Set<string> | undefined;
   try {
     secrets = await loadServerSecrets({
       passwordFile: options.passwordFile,
       operFile: options.operFile,
     });
+    operKeys = options.operKeysFile === undefined
+      ? undefined
+      : await loadOperKeys(options.operKeysFile);
     motd = options.motdFile === undefined ? "" : await loadMotd(options.motdFile);
     // Read and check the PEM files first: a wrong path or a key in the cert's place is a
     // one-line error, not a failure to listen.
@@ -95,7 +103,9 @@ async function serve(args: string[]): Promise<number> {
       });
     }
   } catch (error) {
-    if (printed(error, [SecretError, MotdError, TlsError, MetricsServerError])) return 1;
+    if (printed(error, [SecretError, OperKeysError, MotdError, TlsError, MetricsServerError])) {
+      return 1;
+    }
     throw error;
   }
   let server;
@@ -118,6 +128,7 @@ async function serve(args: string[]): Promise<number> {
       metrics,
       password: secrets.password,
       operSecret: secrets.operSecret,
+      operKeys,
       motd,
       flood: options.rate === 0 ? null : {
         messagesPerSecond: options.rate,

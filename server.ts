@@ -20,6 +20,7 @@ import { BanList } from "./core/moderation.ts";
 import type { RejectReason, SockchatMetrics } from "./metrics/sockchat_metrics.ts";
 import { NDJSON } from "./protocol/ndjson/encode.ts";
 import { AddressBudget } from "./security/address_budget.ts";
+import { ScryptHasher } from "./security/password_hash.ts";
 import { HISTORY_READ_BURST_SECONDS } from "./config/security_limits.ts";
 import { ThreadedHistory } from "./store/sqlite/threaded.ts";
 import { exposeGc, IdleCollector } from "./runtime/idle_gc.ts";
@@ -27,6 +28,10 @@ import { Door } from "./transport/door.ts";
 import type { Link } from "./transport/link.ts";
 import { Peer, type PeerMetrics, type PeerOptions, type SessionOpener } from "./transport/peer.ts";
 import { TcpListener } from "./transport/tcp/listener.ts";
+import { SshListener } from "./transport/ssh/listener.ts";
+import { ndjsonOpener } from "./transport/ssh/session.ts";
+import { startEmbeddedChat } from "./client/embedded.ts";
+import type { KeyProof } from "./core/identity.ts";
 import { sniffSession } from "./transport/tcp/sniff.ts";
 import { serverTlsContext } from "./transport/tcp/tls_server.ts";
 import { VERSION } from "./version.ts";
@@ -66,6 +71,8 @@ function countInto(metrics: SockchatMetrics): ServerMetrics {
 export interface ServerAddresses {
   /** The native port: NDJSON and plain text (netcat), with TLS when configured. */
   native: Deno.NetAddr;
+  /** The SSH front end, when `ssh` is set. */
+  ssh?: Deno.NetAddr;
 }
 
 /** A running server. */
@@ -123,9 +130,15 @@ export function startServer(options: ServerOptions = {}): ChatServer {
     }),
     // Replay budgets count NDJSON bytes (and the encoding is kept for NDJSON peers).
     frameBytes: (out) => out.encode(NDJSON).length,
+    // Registered nicks live in the same file, on the server thread's connection.
+    accounts: store,
+    hasher: new ScryptHasher(),
+    operKeys: config.operKeys,
+    requireAccount: config.requireAccount,
+    guestsRead: config.guestsRead,
   });
   const peers = new Set<Peer>();
-  const listeners: TcpListener[] = [];
+  const listeners: (TcpListener | SshListener)[] = [];
   const handshaking = () => listeners.reduce((n, l) => n + l.handshaking, 0);
   const door = new Door({
     hub,
@@ -150,8 +163,13 @@ export function startServer(options: ServerOptions = {}): ChatServer {
 
   /** Serves one link from any front end to its end. */
   /** Serves one link from any front end to its end (no suspended function of its own). */
-  const serve = (link: Link, acceptedAt: number, open: SessionOpener): Promise<void> => {
-    const peer = new Peer(link, peerOptions, open, acceptedAt);
+  const serve = (
+    link: Link,
+    acceptedAt: number,
+    open: SessionOpener,
+    key?: KeyProof,
+  ): Promise<void> => {
+    const peer = new Peer(link, peerOptions, open, acceptedAt, key === undefined ? {} : { key });
     peers.add(peer);
     return peer.run().finally(() => peers.delete(peer));
   };
@@ -169,11 +187,33 @@ export function startServer(options: ServerOptions = {}): ChatServer {
         serve: (link, acceptedAt) => serve(link, acceptedAt, sniffSession),
       }),
     );
+    if (config.ssh !== undefined) {
+      // The SSH front end hosts the terminal client for each user, over an in-process link.
+      listeners.push(
+        new SshListener({
+          hostname: config.ssh.host,
+          port: config.ssh.port,
+          hostKey: config.ssh.hostKey,
+          door,
+          logger,
+          handshakeTimeoutMs: config.handshakeTimeoutMs,
+          stopping: () => stopping,
+          account: (nick) => hub.account(nick),
+          needsPassword: () => hub.needsPassword,
+          requireAccount: config.requireAccount,
+          serve: (link, acceptedAt, key) => serve(link, acceptedAt, ndjsonOpener, key),
+          startChat: startEmbeddedChat,
+        }),
+      );
+    }
   } catch (error) {
+    // The SSH port may be the one in use: the native listener is already bound.
+    for (const listener of listeners) listener.close();
     void store.close();
     throw error;
   }
-  const [native] = listeners;
+  const native = listeners[0];
+  const ssh = listeners.find((listener) => listener instanceof SshListener);
 
   if (config.metrics !== undefined) {
     // Totals the server can compute are read at scrape time, so the hot path keeps no gauges.
@@ -257,9 +297,12 @@ export function startServer(options: ServerOptions = {}): ChatServer {
     port: native.addr.port,
     tls: tlsContext !== null,
   });
+  if (ssh !== undefined) {
+    logger.info("ssh_listening", { host: ssh.addr.hostname, port: ssh.addr.port });
+  }
   return {
     addr: native.addr,
-    addresses: { native: native.addr },
+    addresses: ssh === undefined ? { native: native.addr } : { native: native.addr, ssh: ssh.addr },
     hub,
     connections: peers,
     shutdown,

@@ -176,3 +176,51 @@ export const CHALLENGE_NONCE_BYTES = 32;
 
 /** Longest `sig` a `prove` may carry: base64 of an ed25519 signature (64 bytes) is 88. */
 export const MAX_SIGNATURE_TEXT = 128;
+
+// --- Accounts (security/password_hash.ts, core/accounts.ts) ---------------------------------
+
+/**
+ * scrypt's cost N (a power of two). 2^14 with r 8 takes 16 MiB and about 50 ms per hash on one
+ * core: slow for a guesser holding a stolen database, quick enough for one login.
+ */
+export const SCRYPT_COST = 2 ** 14;
+
+/** scrypt's block size r (8 is the value the scrypt paper and node's default use). */
+export const SCRYPT_BLOCK_SIZE = 8;
+
+/** scrypt's parallelism p: one lane, so one hash keeps one thread busy. */
+export const SCRYPT_PARALLELISM = 1;
+
+/** Random salt per account, in bytes: no two accounts share a hash for the same password. */
+export const SCRYPT_SALT_BYTES = 16;
+
+/** Length of the derived key, in bytes. */
+export const SCRYPT_KEY_BYTES = 32;
+
+/**
+ * Hashes in progress at once, server-wide. Each holds 16 MiB and a libuv thread for ~50 ms; past
+ * this, a login or /register is told to try again (`rate_limited`), so a crowd sending passwords
+ * cannot turn scrypt into a way to burn the server's CPU and memory.
+ */
+export const MAX_HASHES_IN_PROGRESS = 4;
+
+/**
+ * Shortest account password, in characters. Eight is the floor NIST SP 800-63B sets for a
+ * secret the user picks; the lockout below caps online guessing.
+ */
+export const ACCOUNT_PASSWORD_MIN_LENGTH = 8;
+
+/**
+ * Longest account password, in characters: long passphrases pass, and scrypt never hashes a
+ * frame-sized string.
+ */
+export const ACCOUNT_PASSWORD_MAX_LENGTH = 128;
+
+/**
+ * Fingerprint characters /whois shows after `SHA256:`: enough to tell keys apart by eye, short
+ * enough for one line.
+ */
+export const SHORT_FINGERPRINT_LENGTH = 12;
+
+/** Most keys an `--oper-keys` file may hold (and bytes it may have), so a wrong path fails fast. */
+export const MAX_OPER_KEYS_FILE_BYTES = 256 * 1024;

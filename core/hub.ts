@@ -16,14 +16,24 @@
 
 import { type Awaitable, Serial, then } from "./awaitable.ts";
 import { DEFAULT_HISTORY_REPLAY } from "../config/limits.ts";
-import type { ErrorCode, LeaveReason, ServerFrame } from "../protocol/frames.ts";
+import { type ErrorCode, type LeaveReason, LOBBY, type ServerFrame } from "../protocol/frames.ts";
 import { Outgoing } from "../protocol/outgoing.ts";
 import { broadcast, reply, send } from "./deliver.ts";
 import { direct, type DirectOptions } from "./direct.ts";
 import { type LoginRequest, type LoginResult, Logins } from "./login.ts";
+import { AccountDesk } from "./account_desk.ts";
+import { Accounts } from "./accounts.ts";
+import type { AccountView } from "./identity.ts";
 import type { BanList } from "./moderation.ts";
 import { Moderator, type ModeratorHost } from "./moderator.ts";
-import type { HistoryStore, PeerSink, ReadBudget, Verifier } from "./ports.ts";
+import type {
+  AccountStore,
+  HistoryStore,
+  PasswordHasher,
+  PeerSink,
+  ReadBudget,
+  Verifier,
+} from "./ports.ts";
 import { Registry } from "./registry.ts";
 import { Relay } from "./relay.ts";
 import { type FrameBytes, HistoryReader, type Replayed } from "./replay.ts";
@@ -77,6 +87,19 @@ export interface HubOptions {
    * @default the length of the frame as JSON
    */
   frameBytes?: FrameBytes;
+  /**
+   * Where registered nicks are kept (the SQLite store's `accounts`). @default in memory (lost
+   * at exit)
+   */
+  accounts?: AccountStore;
+  /** Hashes account passwords; null: no password accounts. @default null */
+  hasher?: PasswordHasher | null;
+  /** Fingerprints of keys that are operators on login (`--oper-keys`). @default none */
+  operKeys?: ReadonlySet<string>;
+  /** `--require-account`: only registered, proven nicks may talk. @default false */
+  requireAccount?: boolean;
+  /** `--guests-read`: with requireAccount, guests are in rooms and read them. @default false */
+  guestsRead?: boolean;
 }
 
 const UNLIMITED_READS: ReadBudget = { available: () => Infinity, charge: () => {} };
@@ -104,6 +127,7 @@ const UNLIMITED_READS: ReadBudget = { available: () => Infinity, charge: () => {
  */
 export class Hub implements ModeratorHost {
   readonly #now: () => number;
+  readonly #audit: (event: string, fields: Record<string, string | number>) => void;
   readonly #needsPassword: boolean;
   readonly #replayBudgetBytes: number;
   readonly #registry: Registry;
@@ -111,6 +135,10 @@ export class Hub implements ModeratorHost {
   readonly #rooms: Rooms;
   readonly #logins: Logins;
   readonly #direct: DirectOptions;
+  readonly #accounts: Accounts;
+  readonly #accountDesk: AccountDesk;
+  readonly #requireAccount: boolean;
+  readonly #guestsRead: boolean;
   /** When the hub started, for /uptime. */
   readonly startedAt: number;
   /** Name and version announced in the welcome, for /version. */
@@ -131,7 +159,7 @@ export class Hub implements ModeratorHost {
   constructor(options: HubOptions) {
     // An optional setting given as undefined takes its default (hence `??`, not a spread).
     const now = options.now ?? Date.now;
-    const audit = options.audit ?? (() => {});
+    const audit = this.#audit = options.audit ?? (() => {});
     const historyReplay = options.historyReplay ?? DEFAULT_HISTORY_REPLAY;
     const password = options.password ?? null;
     const store = options.store;
@@ -171,7 +199,14 @@ export class Hub implements ModeratorHost {
       now,
       historyReplay,
     });
-    this.#logins = new Logins({
+    this.#requireAccount = options.requireAccount ?? false;
+    this.#guestsRead = options.guestsRead ?? false;
+    const accounts = this.#accounts = new Accounts({
+      table: options.accounts?.accounts ?? null,
+      hasher: options.hasher ?? null,
+      audit,
+    });
+    const logins = this.#logins = new Logins({
       registry,
       rooms,
       reader,
@@ -185,6 +220,25 @@ export class Hub implements ModeratorHost {
       motd: this.motd === "" ? null : new Outgoing({ type: "info", text: this.motd }),
       historyReplay,
       replayBudgetBytes: options.replayBudgetBytes,
+      accounts,
+      replace: (holder) => this.#replace(holder),
+      operKeys: options.operKeys ?? new Set(),
+      requireAccount: this.#requireAccount,
+      guestsShut: this.#requireAccount && !this.#guestsRead,
+    });
+    this.#accountDesk = new AccountDesk({
+      accounts,
+      logins,
+      registry,
+      after: (user, gone, event) => this.#after(user, gone, event),
+      admitted: (user) => {
+        // A guest kept out of every room enters the lobby once registered.
+        if (this.#requireAccount && !this.#guestsRead && user.rooms.size === 0) {
+          this.#rooms.join(user, LOBBY);
+        }
+      },
+      audit,
+      now,
     });
     this.#direct = { registry, moderation, relay, now };
   }
@@ -240,9 +294,69 @@ export class Hub implements ModeratorHost {
    * for it (the peer does).
    */
   login(sink: PeerSink, request: LoginRequest): Awaitable<LoginResult> {
-    return this.#serial.run(() =>
-      then(this.#relay.flush(), () => this.#logins.login(sink, request))
+    // An account password is hashed first, outside the queue: scrypt must not hold it.
+    return then(
+      this.#logins.precheck(request),
+      (check) =>
+        this.#serial.run(() =>
+          then(this.#relay.flush(), () => this.#logins.login(sink, request, check))
+        ),
     );
+  }
+
+  /** The account that owns `nick` (folded as nicks are), if it is registered. */
+  account(nick: string): AccountView | undefined {
+    return this.#accounts.view(nick);
+  }
+
+  /**
+   * True if `user` may not talk here yet: the server requires an account (`--require-account`)
+   * and their nick is not registered and proven.
+   */
+  needsAccount(user: User): boolean {
+    return this.#requireAccount && !user.verified;
+  }
+
+  /** /register (to the session's key) or /register PASSWORD. */
+  register(user: User, password: string | undefined, ref?: string): Awaitable<void> {
+    return this.#accountDesk.register(user, password, ref);
+  }
+
+  /** /identify NICK PASSWORD: proves a password account and takes its nick. */
+  identify(user: User, nick: string, password: string, ref?: string): Awaitable<void> {
+    return this.#accountDesk.identify(user, nick, password, ref);
+  }
+
+  /** /unregister ("" for your own nick) or an operator's /unregister NICK. */
+  unregister(user: User, nick: string, ref?: string): Awaitable<void> {
+    return this.#after(user, undefined, () => this.#accountDesk.unregister(user, nick, ref));
+  }
+
+  /**
+   * Ends `holder`'s session because the owner of its registered nick proved it elsewhere: it is
+   * told why, and its rooms see it leave as `replaced`.
+   */
+  #replace(holder: User): void {
+    const audit = this.#audit;
+    audit("replaced", { nick: holder.nick, address: holder.address });
+    holder.sink.deliver(
+      new Outgoing({
+        type: "bye",
+        reason: "replaced",
+        message: `The owner of the nickname ${holder.nick} logged in elsewhere and took it over.`,
+      }),
+    );
+    this.logout(holder, "replaced");
+    holder.sink.close("replaced");
+  }
+
+  /** Refuses (and tells) a guest on a server that requires accounts; true if refused. */
+  #refusedGuest(user: User, ref?: string): boolean {
+    if (!this.needsAccount(user)) return false;
+    const why = "Only registered users can talk here: /register PASSWORD, or /identify NICK " +
+      "PASSWORD if you have an account.";
+    reply(user, "account_required", why, ref);
+    return true;
   }
 
   /**
@@ -250,6 +364,8 @@ export class Hub implements ModeratorHost {
    * to everyone else in the room at the next {@linkcode Hub.flush}.
    */
   say(user: User, roomName: string, text: string, ref?: string, action = false): void {
+    user.lastActive = this.#now();
+    if (this.#refusedGuest(user, ref)) return;
     this.#relay.say(user, roomName, text, ref, action);
   }
 
@@ -260,6 +376,7 @@ export class Hub implements ModeratorHost {
 
   /** Puts `user` in a room, creating it if needed, and replays its recent history. */
   join(user: User, name: string, ref?: string): Awaitable<Room | null> {
+    if (!this.#guestsRead && this.#refusedGuest(user, ref)) return null;
     return this.#after(user, null, () => this.#rooms.join(user, name, ref));
   }
 
@@ -284,6 +401,7 @@ export class Hub implements ModeratorHost {
 
   /** Sends a direct message that only `to` sees; the author gets an ack. Not stored. */
   direct(user: User, toNick: string, text: string, ref?: string): Awaitable<void> {
+    if (this.#refusedGuest(user, ref)) return;
     return this.#after(user, undefined, () => direct(this.#direct, user, toNick, text, ref));
   }
 

@@ -1,7 +1,8 @@
 /**
  * Who may be here, and under which nick: the checks a hello passes (protocol version, room on
- * the server, the server password and its lockout, bans, the nick), the welcome with its resume
- * replay, and `/nick`, which passes the same nick and ban checks.
+ * the server, the server password and its lockout, bans, registered nicks, the nick), the
+ * welcome with its resume replay, and `/nick`, which passes the same nick, account and ban
+ * checks. An owner who proves a registered nick takes it over from a session still holding it.
  *
  * @module
  */
@@ -12,6 +13,8 @@ import { type ErrorFrame, errorFrame, LOBBY, PROTOCOL_VERSION } from "../protoco
 import { Outgoing } from "../protocol/outgoing.ts";
 import { reply, send } from "./deliver.ts";
 import type { KeyProof } from "./identity.ts";
+import { type Accounts, describeAccount, type PasswordCheck } from "./accounts.ts";
+import type { AccountRecord } from "./ports.ts";
 import { Lockout, SECRET_LOCKOUT } from "./lockout.ts";
 import { describeUntil } from "./moderation.ts";
 import type { Moderator } from "./moderator.ts";
@@ -76,6 +79,23 @@ export interface LoginsOptions {
   historyReplay: number;
   /** Bytes of replay one login may queue, for all its rooms together. */
   replayBudgetBytes: number;
+  /** The registered nicks. */
+  accounts: Accounts;
+  /** Ends `holder`'s session: the owner of the nick it holds logged in elsewhere. */
+  replace: (holder: User) => void;
+  /** Fingerprints of the keys that are operators as soon as they log in (`--oper-keys`). */
+  operKeys: ReadonlySet<string>;
+  /** `--require-account`: only registered, proven nicks may talk. */
+  requireAccount: boolean;
+  /** True: a guest (no proven registered nick) enters no room until registered. */
+  guestsShut: boolean;
+}
+
+/** What a guest is told after the welcome on a server that requires accounts. */
+export function guestNotice(inRooms: boolean): string {
+  const what = inRooms ? "you can read, but only registered users can talk" : "you are in no room";
+  return `* This server requires an account: ${what}. /register PASSWORD makes one for this ` +
+    "nick (or /register binds it to your key); /identify NICK PASSWORD proves one you have.";
 }
 
 /**
@@ -91,8 +111,32 @@ export class Logins {
     this.#options = options;
   }
 
-  /** Checks a hello and, if it passes, logs the user in, welcomes them and replays history. */
-  login(sink: PeerSink, request: LoginRequest): Awaitable<LoginResult> {
+  /**
+   * Checks an account password given in a hello, before the login proper: scrypt takes a while
+   * and must not hold the hub's queue. Nothing is hashed for a hello the server password
+   * refuses, or when the nick is no password account.
+   */
+  precheck(request: LoginRequest): Awaitable<PasswordCheck> {
+    const { password, accounts, now } = this.#options;
+    if (request.accountPassword === undefined) return { kind: "none" };
+    if (password !== null && !password.matches(request.password)) return { kind: "none" };
+    return accounts.checkPassword(
+      request.nick,
+      request.accountPassword,
+      request.address ?? "",
+      now,
+    );
+  }
+
+  /**
+   * Checks a hello and, if it passes, logs the user in, welcomes them and replays history.
+   * `check` is what {@linkcode Logins.precheck} found of its account password.
+   */
+  login(
+    sink: PeerSink,
+    request: LoginRequest,
+    check: PasswordCheck = { kind: "none" },
+  ): Awaitable<LoginResult> {
     const { registry, maxUsers, now } = this.#options;
     if (registry.closing) return fail("shutting_down", "The server is shutting down.");
     if (request.version !== PROTOCOL_VERSION) {
@@ -115,10 +159,21 @@ export class Logins {
       const why = ban.reason ? `: ${ban.reason}` : ".";
       return fail("banned", `You are banned ${describeUntil(ban.until, now())}${why}`);
     }
+    const account = this.#options.accounts.get(request.nick);
+    if (account !== undefined) {
+      const refusal = this.#accountRefusal(account, request, check, address);
+      if (refusal !== null) return { ok: false, error: refusal };
+      // Proven: a session still holding the nick (a stale one, most likely) gives it up.
+      const holder = registry.user(request.nick);
+      if (holder !== undefined) this.#options.replace(holder);
+    }
     const nickError = registry.nickError(request.nick);
     if (nickError !== null) return { ok: false, error: nickError };
     const user = new User(displayNick(request.nick), sink, address);
-    user.since = now();
+    user.since = user.lastActive = now();
+    user.proof = request.key ?? null;
+    user.verified = account !== undefined;
+    this.#operByKey(user);
     registry.add(user);
     const failed = (error: unknown): LoginResult => {
       // Something failed half-way: leave no ghost behind.
@@ -126,7 +181,7 @@ export class Logins {
       return fail("store_failed", `Logging in failed: ${(error as Error).message}`);
     };
     try {
-      const welcomed = this.#welcome(user, request.resume);
+      const welcomed = this.#welcome(user, request.resume, account);
       if (welcomed instanceof Promise) {
         return welcomed.then((): LoginResult => ({ ok: true, user }), failed);
       }
@@ -149,6 +204,30 @@ export class Logins {
       return false;
     }
     if (moderation.muted(user, ref)) return false;
+    const account = this.#options.accounts.get(next);
+    const owned = account !== undefined &&
+      (account.key === user.key
+        ? user.verified
+        : this.#options.accounts.keyProves(account, user.proof ?? undefined));
+    if (account !== undefined && !owned) {
+      const error = registeredError(account, user.proof !== null);
+      error.ref = ref;
+      send(user, error);
+      return false;
+    }
+    return this.#renameTo(user, next, owned, ref);
+  }
+
+  /**
+   * Gives `user` the nick `next`, which they own when `owned` (a session holding it is replaced)
+   * or which must be free; bans and validity are checked. False if refused (they were told).
+   */
+  #renameTo(user: User, next: string, owned: boolean, ref?: string): boolean {
+    const { registry, moderation, now } = this.#options;
+    if (owned) {
+      const holder = registry.user(next);
+      if (holder !== undefined && holder !== user) this.#options.replace(holder);
+    }
     const error = registry.nickError(next, user);
     if (error !== null) {
       error.ref = ref;
@@ -161,6 +240,7 @@ export class Logins {
     }
     const old = user.nick;
     registry.rename(user, next);
+    user.verified = owned;
     const out = new Outgoing({ type: "nick", old, new: next, ts: now() });
     for (const peer of neighbours(user)) peer.sink.deliver(out);
     send(user, { type: "nick", old, new: next, ts: now(), ref });
@@ -191,10 +271,72 @@ export class Logins {
   }
 
   /**
+   * Gives `user` a nick they have just proven (/identify): a session holding it is replaced.
+   * False if refused (muted, banned); they were told.
+   */
+  takeNick(user: User, nick: string, ref?: string): boolean {
+    if (displayNick(nick) === user.nick) {
+      user.verified = true;
+      return true;
+    }
+    if (this.#options.moderation.muted(user, ref)) return false;
+    return this.#renameTo(user, displayNick(nick), true, ref);
+  }
+
+  /** Why a hello may not have the registered nick of `account`; null when it proved it. */
+  #accountRefusal(
+    account: AccountRecord,
+    request: LoginRequest,
+    check: PasswordCheck,
+    address: string,
+  ): ErrorFrame | null {
+    const { accounts, now } = this.#options;
+    if (account.kind === "key") {
+      return accounts.keyProves(account, request.key)
+        ? null
+        : registeredError(account, request.key !== undefined);
+    }
+    if (accounts.passwordProves(request.nick, check)) return null;
+    switch (check.kind) {
+      case "wrong": {
+        const wait = accounts.lockedFor(address, now());
+        if (wait > 0) return accountLockedError(wait);
+        return errorFrame("bad_account_password", `Wrong password for ${account.nick}.`, {
+          need: "password",
+        });
+      }
+      case "locked":
+        return accountLockedError(check.wait);
+      case "busy":
+        return errorFrame("rate_limited", "The server is busy checking passwords; try again.");
+      case "ok":
+      case "none":
+        return registeredError(account, request.key !== undefined);
+    }
+  }
+
+  /** Makes `user` an operator if their proven key is listed in `--oper-keys`. */
+  #operByKey(user: User): void {
+    if (user.proof === null || !this.#options.operKeys.has(user.proof.fingerprint)) return;
+    user.operator = true;
+    this.#options.audit("oper_key", {
+      nick: user.nick,
+      address: user.address,
+      fingerprint: user.proof.fingerprint,
+    });
+  }
+
+  /**
    * Sends the welcome, enters the rooms (resumed or the lobby) and replays their history, one
    * room after another (each read may be a round trip to the store).
    */
-  #welcome(user: User, resume: Record<string, number> | undefined): Awaitable<void> {
+  #welcome(
+    user: User,
+    resume: Record<string, number> | undefined,
+    account: AccountRecord | undefined,
+  ): Awaitable<void> {
+    // A guest of a server that requires accounts (without --guests-read) enters no room.
+    const shut = this.#options.guestsShut && !user.verified;
     // Resume names the rooms to rejoin (each once, whatever its case); without it, the lobby.
     const wanted = new Map<string, { name: string; lastSeen?: number }>();
     for (const [name, lastSeen] of Object.entries(resume ?? {})) {
@@ -202,7 +344,8 @@ export class Logins {
       if (wanted.size >= MAX_ROOMS_PER_USER) break;
       wanted.set(roomKey(name), { name, lastSeen });
     }
-    if (wanted.size === 0) wanted.set(roomKey(LOBBY), { name: LOBBY });
+    if (shut) wanted.clear();
+    else if (wanted.size === 0) wanted.set(roomKey(LOBBY), { name: LOBBY });
     const entries: RoomEntry[] = [];
     const refused: string[] = [];
     for (const { name, lastSeen } of wanted.values()) {
@@ -212,12 +355,17 @@ export class Logins {
     }
     return then(
       this.#options.registry.loaded(entries.map((e) => e.room)),
-      () => this.#greet(user, entries, refused),
+      () => this.#greet(user, entries, refused, account),
     );
   }
 
   /** Sends the welcome, then rejoins the rooms one by one, each with its replay. */
-  #greet(user: User, entries: RoomEntry[], refused: string[]): Awaitable<void> {
+  #greet(
+    user: User,
+    entries: RoomEntry[],
+    refused: string[],
+    account: AccountRecord | undefined,
+  ): Awaitable<void> {
     const { maxFrame, maxUsers } = this.#options;
     send(user, {
       type: "welcome",
@@ -230,8 +378,19 @@ export class Logins {
         ...memberPage(room, user),
       })),
       limits: { maxFrame, maxUsers },
+      ...(account === undefined ? {} : {
+        account: account.kind === "key"
+          ? { kind: "key", fingerprint: account.fingerprint }
+          : { kind: "password" },
+      }),
     });
     if (this.#options.motd !== null) user.sink.deliver(this.#options.motd);
+    if (this.#options.requireAccount && !user.verified) {
+      send(user, { type: "info", text: guestNotice(entries.length > 0) });
+    }
+    if (user.operator && user.proof !== null) {
+      send(user, { type: "info", text: "* Your key is an operator's key: you are an operator." });
+    }
     for (const name of refused) {
       const why = `The server already has ${MAX_ROOMS} rooms; ${shown(name)} was not rejoined.`;
       reply(user, "too_many_rooms", why);
@@ -269,4 +428,27 @@ function neighbours(user: User): Set<User> {
   const out = new Set<User>();
   for (const room of user.rooms) for (const m of room.members) if (m !== user) out.add(m);
   return out;
+}
+
+/**
+ * The `nick_registered` refusal: whose the nick is and what would prove it. Not fatal: the
+ * client may pick another nick (or give the password).
+ */
+export function registeredError(account: AccountRecord, hasKey: boolean): ErrorFrame {
+  const nick = account.nick;
+  const message = account.kind === "password"
+    ? `The nickname "${nick}" is registered to a password account: give its password ` +
+      `(/identify ${nick} PASSWORD once logged in), or pick another nick.`
+    : `The nickname "${nick}" is registered to ${describeAccount(account)}` +
+      `${hasKey ? " other than yours" : ""}: only its owner can use it. Pick another nick.`;
+  return errorFrame("nick_registered", message, { need: account.kind });
+}
+
+/** Too many wrong account passwords from this address: fatal, with the wait. */
+function accountLockedError(wait: number): ErrorFrame {
+  return errorFrame(
+    "bad_account_password",
+    `Too many wrong account passwords from your address; try again in ${wait} s.`,
+    { fatal: true },
+  );
 }

@@ -10,6 +10,7 @@
 import type { Awaitable } from "./awaitable.ts";
 import type { LeaveReason } from "../protocol/frames.ts";
 import type { Deliverable } from "../protocol/outgoing.ts";
+import type { KeySource } from "./identity.ts";
 
 // The core speaks in the protocol's frames (in from the codecs, out to the sinks): its public
 // API names them, so they are re-exported with the ports for the core's documentation.
@@ -163,4 +164,64 @@ export interface Mute {
 export interface MuteStore {
   /** Every mute, kept across restarts. */
   readonly mutes: RecordTable<Mute>;
+}
+
+/**
+ * One registered nick as stored: a key account (the key's fingerprint) or a password account
+ * (an scrypt hash with its salt and parameters). Never a password, never a private key: whoever
+ * reads the database cannot log in with what is in it.
+ */
+export type AccountRecord =
+  & {
+    /** The folded nick (see `nickKey`): the one key an account is found by. */
+    key: string;
+    /** The nick as it was registered (display form). */
+    nick: string;
+    /** When it was registered, in milliseconds since the epoch. */
+    created: number;
+  }
+  & (
+    | {
+      kind: "key";
+      /** OpenSSH SHA256 fingerprint of the public key. */
+      fingerprint: string;
+      /** Where the key was proven when the nick was registered. */
+      source: KeySource;
+    }
+    | {
+      kind: "password";
+      /** The encoded scrypt hash (see `security/password_hash.ts`). */
+      hash: string;
+    }
+  );
+
+/**
+ * Durable storage for accounts, written through on every change and read once at start. Any
+ * method may throw a StoreError.
+ */
+export interface AccountTable {
+  /** Every account saved. */
+  load(): AccountRecord[];
+  /** Saves an account, replacing the one with the same key. */
+  save(record: AccountRecord): void;
+  /** Removes the account with this folded nick, if there is one. */
+  delete(key: string): void;
+}
+
+/** What the accounts need of a store: its table of accounts. */
+export interface AccountStore {
+  /** Every account, kept across restarts. */
+  readonly accounts: AccountTable;
+}
+
+/**
+ * Hashes and checks account passwords (scrypt, off the event loop). A call made while too many
+ * hashes are in progress returns null at once, so the caller can say "try again" rather than
+ * queue unbounded work.
+ */
+export interface PasswordHasher {
+  /** The encoded hash of `password` with a fresh salt, or null when busy. */
+  hash(password: string): Promise<string> | null;
+  /** True if `password` matches `encoded`, or null when busy. */
+  verify(password: string, encoded: string): Promise<boolean> | null;
 }

@@ -191,7 +191,9 @@ function refill(state: RoomPresence, now: number): number {
 }
 
 function joinFrame(room: Room, user: User, ts: number): ServerFrame {
-  return { type: "join", room: room.name, nick: user.nick, ts };
+  return user.verified
+    ? { type: "join", room: room.name, nick: user.nick, ts, verified: true }
+    : { type: "join", room: room.name, nick: user.nick, ts };
 }
 
 /** A leave, with the leaver's words when they gave some (and without, for their ignorers). */

@@ -237,16 +237,25 @@ function joinedFrame(room: Room, user: User, ref: string | undefined): ServerFra
 /**
  * What a newcomer is told of a room's members: the first {@linkcode MEMBERS_FIRST_PAGE} (the
  * earliest to join, then `user` last, whether or not they are in `room.members` yet) and how
- * many there are in all. Costs a page, not the room: a login storm stays O(n) bytes.
+ * many there are in all, and which of them are verified (registered and proven). Costs a page,
+ * not the room: a login storm stays O(n) bytes.
  */
-export function memberPage(room: Room, user: User): { members: string[]; count: number } {
+export function memberPage(
+  room: Room,
+  user: User,
+): { members: string[]; count: number; verified?: string[] } {
   const members: string[] = [];
+  const verified: string[] = [];
   for (const member of room.members) {
     if (members.length >= MEMBERS_FIRST_PAGE - 1) break;
-    if (member !== user) members.push(member.nick);
+    if (member === user) continue;
+    members.push(member.nick);
+    if (member.verified) verified.push(member.nick);
   }
   members.push(user.nick);
-  return { members, count: room.members.size + (room.members.has(user) ? 0 : 1) };
+  if (user.verified) verified.push(user.nick);
+  const count = room.members.size + (room.members.has(user) ? 0 : 1);
+  return verified.length === 0 ? { members, count } : { members, count, verified };
 }
 
 /**

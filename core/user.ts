@@ -8,6 +8,7 @@ import { nickKey } from "./nick.ts";
 import type { Room } from "./room.ts";
 import { IgnoreList } from "./ignore_list.ts";
 import type { PeerSink } from "./ports.ts";
+import type { KeyProof } from "./identity.ts";
 
 /**
  * The ignoredBy of a user nobody ignores: shared, and never added to (only {@linkcode
@@ -29,8 +30,15 @@ export class User {
   online = true;
   /** The client's address, for address bans. */
   readonly address: string;
-  /** Unlocked with /oper. */
+  /** Unlocked with /oper, or by logging in with a key listed in `--oper-keys`. */
   operator = false;
+  /** The key the transport proved this session holds (for /register), or null. */
+  proof: KeyProof | null = null;
+  /**
+   * True while the nick they hold is registered and this session proved it (its key, or the
+   * account's password): what the verified marks show.
+   */
+  verified = false;
   /** Wrong /oper attempts so far. */
   operFailures = 0;
   /** Whose messages this user does not want to see. */
@@ -39,6 +47,8 @@ export class User {
   #ignoredBy: Set<User> | null = null;
   /** When they logged in, in milliseconds since the epoch (for /whois). */
   since = 0;
+  /** When they last said something or ran a command (for /whois's idle time). */
+  lastActive = 0;
   /**
    * Their away message (`/away`, cleaned; "" when they gave none), or null while they are here.
    */

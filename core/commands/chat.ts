@@ -13,6 +13,7 @@ import { counted, shown } from "../text.ts";
 import type { User } from "../user.ts";
 import { MODERATION_COMMANDS } from "./moderation.ts";
 import { PEOPLE_COMMANDS } from "./people.ts";
+import { IDENTITY_COMMANDS } from "./identity.ts";
 import { SERVER_INFO_COMMANDS } from "./server_info.ts";
 import {
   firstWord,
@@ -91,7 +92,14 @@ const CHAT_COMMANDS: readonly CommandSpec[] = [
       const room = roomArg(ctx, name ? roomName(name) : ctx.room);
       if (room !== null) {
         const members = [...room.members].map((u) => u.nick);
-        ctx.hub.send(ctx.user, { type: "who", room: room.name, members, ref: ctx.ref });
+        const verified = [...room.members].filter((u) => u.verified).map((u) => u.nick);
+        ctx.hub.send(ctx.user, {
+          type: "who",
+          room: room.name,
+          members,
+          ...(verified.length > 0 ? { verified } : {}),
+          ref: ctx.ref,
+        });
         // Nicks only, never their messages: the line is no longer than the list above. No
         // `ref`: the who frame is the command's one answer; this follows it as a notice.
         const away = [...room.members].filter((u) => u.away !== null).map((u) => u.nick);
@@ -216,6 +224,7 @@ const CHAT_COMMANDS: readonly CommandSpec[] = [
 export const COMMANDS: readonly CommandSpec[] = [
   ...CHAT_COMMANDS,
   ...PEOPLE_COMMANDS,
+  ...IDENTITY_COMMANDS,
   ...SERVER_INFO_COMMANDS,
   ...MODERATION_COMMANDS,
 ];
@@ -223,6 +232,31 @@ export const COMMANDS: readonly CommandSpec[] = [
 const BY_NAME = new Map<string, CommandSpec>(
   COMMANDS.flatMap((c) => [c.name, ...(c.aliases ?? [])].map((name) => [name, c])),
 );
+
+/**
+ * What a guest may run on a server that requires accounts (`--require-account`): reading, and
+ * becoming registered. Everything else is refused with `account_required`.
+ */
+const GUEST_COMMANDS: ReadonlySet<string> = new Set([
+  "join",
+  "leave",
+  "rooms",
+  "who",
+  "nick",
+  "history",
+  "help",
+  "quit",
+  "whois",
+  "users",
+  "register",
+  "identify",
+  "unregister",
+  "ignore",
+  "unignore",
+  "motd",
+  "uptime",
+  "version",
+]);
 
 /** /help's text, generated from {@linkcode COMMANDS}. */
 export function helpText(): string {
@@ -242,10 +276,17 @@ export function runCommand(
   room: string,
   ref?: string,
 ): Awaitable<CommandOutcome> {
+  user.lastActive = hub.now();
   const [word, rest] = firstWord(line.slice(1));
   const spec = BY_NAME.get(word.toLowerCase());
   if (spec === undefined) {
     hub.reply(user, "unknown_command", `Unknown command /${shown(word)}. Try /help.`, ref);
+    return {};
+  }
+  if (!GUEST_COMMANDS.has(spec.name) && hub.needsAccount(user)) {
+    const why = `Only registered users can use /${spec.name} here: /register PASSWORD, or ` +
+      "/identify NICK PASSWORD if you have an account.";
+    hub.reply(user, "account_required", why, ref);
     return {};
   }
   const outcome = spec.run({ hub, user, room, args: rest.trim(), ref });

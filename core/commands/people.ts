@@ -7,6 +7,7 @@
 
 import { AWAY_MAX_LENGTH, USERS_PAGE_SIZE } from "../../config/limits.ts";
 import { sanitizeMessageText } from "../../security/unicode.ts";
+import { describeAccount, shortFingerprint } from "../accounts.ts";
 import { awayText } from "../direct.ts";
 import { nickKey } from "../nick.ts";
 import { counted, describeDuration, shown } from "../text.ts";
@@ -100,17 +101,34 @@ function listUsers(ctx: CommandContext, query: UsersQuery): CommandOutcome {
   return {};
 }
 
-/** /whois NICK: how long they have been here, their rooms, and whether they are away. */
+/**
+ * /whois NICK: whether the nick is registered (to what kind of identity, with a short
+ * fingerprint for a key), and, when someone holds it now, whether they proved it, how long they
+ * have been here and idle, their rooms, and whether they are away. A registered nick nobody holds
+ * is still described.
+ */
 function whois(ctx: CommandContext, nick: string): CommandOutcome {
   const target = ctx.hub.user(nick);
-  if (target === undefined) {
+  const account = ctx.hub.account(nick);
+  if (target === undefined && account === undefined) {
     ctx.hub.reply(ctx.user, "no_such_user", `Nobody called ${shown(nick)} is here.`, ctx.ref);
     return {};
   }
+  const registered = account === undefined
+    ? "not registered"
+    : `registered to ${describeAccount(account)}` +
+      (account.fingerprint === undefined ? "" : ` ${shortFingerprint(account.fingerprint)}`);
+  if (target === undefined) {
+    info(ctx, `* ${account?.nick}: ${registered}; not here now`);
+    return {};
+  }
+  const now = ctx.hub.now();
   const rooms = [...target.rooms].map((r) => r.name);
+  const proven = account === undefined ? "" : target.verified ? " (verified)" : " (not proven)";
   const lines = [
-    `* ${target.nick}${target.operator ? " (operator)" : ""}: here for ` +
-    `${describeDuration(ctx.hub.now() - target.since)}; ` +
+    `* ${target.nick}${target.operator ? " (operator)" : ""}: ${registered}${proven}`,
+    `* here for ${describeDuration(now - target.since)}, idle ` +
+    `${describeDuration(now - target.lastActive)}; ` +
     (rooms.length === 0 ? "in no room" : `in ${rooms.join(", ")}`),
   ];
   if (target.away !== null) lines.push(awayText(target));
@@ -155,7 +173,7 @@ export const PEOPLE_COMMANDS: readonly CommandSpec[] = [
   {
     name: "whois",
     usage: "/whois NICK",
-    help: "how long NICK has been here, their rooms, and whether they are away",
+    help: "whether NICK is registered (and to what), their rooms, idle time and away",
     run: taking(oneWord, whois),
   },
   {

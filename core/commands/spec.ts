@@ -8,6 +8,7 @@
 
 import type { Awaitable } from "../awaitable.ts";
 import type { ErrorCode, LeaveReason, ServerFrame } from "../../protocol/frames.ts";
+import type { AccountView } from "../identity.ts";
 import type { Moderator } from "../moderator.ts";
 import type { Replayed } from "../replay.ts";
 import type { Room } from "../room.ts";
@@ -68,6 +69,16 @@ export interface ChatCommands {
   logout(user: User, reason: LeaveReason, message?: string): Awaitable<void>;
   /** Operators, bans and mutes. */
   readonly moderation: Moderator;
+  /** The account that owns `nick`, if it is registered (for /whois). */
+  account(nick: string): AccountView | undefined;
+  /** True if `user` may not talk yet: the server requires accounts and theirs is not proven. */
+  needsAccount(user: User): boolean;
+  /** /register (to the session's key) or /register PASSWORD. */
+  register(user: User, password: string | undefined, ref?: string): Awaitable<void>;
+  /** /identify NICK PASSWORD. */
+  identify(user: User, nick: string, password: string, ref?: string): Awaitable<void>;
+  /** /unregister ("" for your own nick) or an operator's /unregister NICK. */
+  unregister(user: User, nick: string, ref?: string): Awaitable<void>;
 }
 
 /** Everything a handler may use. */

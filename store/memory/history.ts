@@ -23,6 +23,7 @@ import type {
 } from "../../core/ports.ts";
 import { roomKey } from "../../core/room.ts";
 import { StoreError } from "../store_error.ts";
+import { MemoryAccounts } from "./accounts.ts";
 
 export type { Ban, BanStore, HistorySlice, HistoryStore, Mute, MuteStore, StoredMessage };
 
@@ -84,11 +85,14 @@ export class MemoryHistory implements HistoryStore {
   #closed = false;
   /** The bans and mutes tables, for the {@linkcode BanList}. */
   readonly moderation: MemoryModeration;
+  /** The accounts table; writes fail when the store does. */
+  readonly accounts: MemoryAccounts;
 
   /** An empty store. */
   constructor(options: MemoryHistoryOptions = {}) {
     this.#retention = options.retention ?? Infinity;
     this.moderation = new MemoryModeration(() => this.#check(true));
+    this.accounts = new MemoryAccounts(() => this.#check(true));
   }
 
   /**

@@ -71,6 +71,19 @@ const SCHEMA: readonly (readonly [string, string])[] = [
       PRIMARY KEY (kind, target)
     )`,
   ],
+  // Registered nicks: a key fingerprint or an scrypt hash, never a password (issue 13).
+  [
+    "accounts",
+    `CREATE TABLE accounts (
+      nick_key TEXT PRIMARY KEY,
+      nick TEXT NOT NULL,
+      kind TEXT NOT NULL,
+      fingerprint TEXT,
+      source TEXT,
+      hash TEXT,
+      created INTEGER NOT NULL
+    )`,
+  ],
 ];
 
 /**

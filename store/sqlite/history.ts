@@ -26,6 +26,7 @@ import {
 } from "./db.ts";
 import { StoreBounds } from "./bounds.ts";
 import { SqliteModeration } from "./moderation.ts";
+import { SqliteAccounts } from "./accounts.ts";
 import { type StoreError, storeError } from "../store_error.ts";
 
 export type { StoreFault, SyncMode };
@@ -81,6 +82,8 @@ export class SqliteHistory implements HistoryStore {
   readonly #bounds: StoreBounds;
   /** The bans and mutes tables, for the {@linkcode BanList}. */
   readonly moderation: SqliteModeration;
+  /** The accounts table (registered nicks), for the core's accounts. */
+  readonly accounts: SqliteAccounts;
   readonly #now: () => number;
   readonly #onUpkeepError: (error: StoreError) => void;
   readonly #upkeepIntervalMs: number;
@@ -116,6 +119,7 @@ export class SqliteHistory implements HistoryStore {
       roomInUse: options.roomInUse ?? (() => false),
     });
     this.moderation = new SqliteModeration(this.#db);
+    this.accounts = new SqliteAccounts(this.#db);
     this.#insert = this.#db.prepare(
       "INSERT INTO messages (id, room_key, room, nick, text, ts, action) VALUES (?, ?, ?, ?, ?, ?, ?)",
     );

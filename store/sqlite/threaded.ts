@@ -9,8 +9,8 @@
  *   "acknowledged means stored" holds as before.
  * - **Reads, topics and upkeep** are messages. Upkeep runs on a timer here, because only the
  *   server thread knows which rooms are in use.
- * - **Bans and mutes** stay on a second connection on the server thread (`moderation`): they
- *   are read from memory and written rarely, by operators.
+ * - **Bans, mutes and accounts** stay on a second connection on the server thread
+ *   (`moderation`, `accounts`): they are read from memory and written rarely.
  *
  * @module
  */
@@ -21,6 +21,7 @@ import { StoreError } from "../store_error.ts";
 import { encodeBatch } from "./batch_codec.ts";
 import { SqliteHistory, type SqliteHistoryOptions } from "./history.ts";
 import type { SqliteModeration } from "./moderation.ts";
+import type { SqliteAccounts } from "./accounts.ts";
 import {
   type Call,
   ERROR_BYTES,
@@ -79,6 +80,8 @@ type WithoutId<T> = T extends unknown ? Omit<T, "id"> : never;
 export class ThreadedHistory implements HistoryStore {
   /** The bans and mutes tables, on the server thread's own connection. */
   readonly moderation: SqliteModeration;
+  /** The accounts table, on the server thread's own connection (read at start, written rarely). */
+  readonly accounts: SqliteAccounts;
   readonly #local: SqliteHistory;
   readonly #worker: Worker;
   readonly #slots: Int32Array;
@@ -110,6 +113,7 @@ export class ThreadedHistory implements HistoryStore {
     // The server thread's connection: the schema, the id counter (read once), bans and mutes.
     this.#local = new SqliteHistory({ ...options, upkeepIntervalMs: 0 });
     this.moderation = this.#local.moderation;
+    this.accounts = this.#local.accounts;
     this.#inMemory = options.path === ":memory:";
     this.#roomsInUse = options.roomsInUse ?? (() => []);
     this.#upkeepIntervalMs = options.upkeepIntervalMs ?? STORE_UPKEEP_INTERVAL_MS;
