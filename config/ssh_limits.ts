@@ -1,0 +1,62 @@
+/**
+ * Limits of the SSH front end (issue 13) and of the in-process link it runs each chat over. Kept
+ * apart from `limits.ts` so the front end's numbers can change on their own; each constant says
+ * why it has its value. The handshake deadline and idle timeout are the server's own
+ * (`--handshake-timeout`, `--idle-timeout`): SSH shares them with TCP.
+ *
+ * @module
+ */
+
+/**
+ * Authentication requests one SSH connection may have refused before it is disconnected. OpenSSH's
+ * sshd allows 6 (MaxAuthTries); a client with several keys in its agent offers each in turn, so
+ * fewer would turn away honest users whose right key comes late.
+ */
+export const SSH_MAX_AUTH_ATTEMPTS = 6;
+
+/**
+ * Refused authentication requests one address may make within {@linkcode SSH_AUTH_LOCKOUT_MS}
+ * before its SSH logins are refused outright: reconnecting must not buy unlimited guesses.
+ * Five connections' worth of {@linkcode SSH_MAX_AUTH_ATTEMPTS}.
+ */
+export const SSH_MAX_AUTH_FAILURES_PER_ADDRESS = 30;
+
+/** How long an address that ran out of SSH authentication attempts waits, from its latest one. */
+export const SSH_AUTH_LOCKOUT_MS = 60_000;
+
+/**
+ * An authenticated SSH connection must have started its chat session by then. A connection that
+ * only asked for something refused (exec, sftp, forwarding) is closed within this, so it holds no
+ * slot; OpenSSH's `ssh -N` would otherwise sit on the connection for ever.
+ */
+export const SSH_SESSION_START_MS = 10_000;
+
+/**
+ * Refused requests (channels, exec, forwarding) one connection may make; past it, it is
+ * disconnected. Each refusal costs one small packet, but a loop of them is not a chat.
+ */
+export const SSH_MAX_REFUSALS = 16;
+
+/**
+ * In-process connections one SSH session may open to the chat: each login attempt (a nick
+ * refused, then another) opens one. The terminal client asks for another nick a few times at most.
+ */
+export const SSH_MAX_DIALS = 8;
+
+/**
+ * Seconds between keepalive probes to a quiet SSH client; three unanswered ones drop it. It is
+ * how a vanished SSH client is noticed: the chat session inside answers the server's pings
+ * itself, so the server's idle timeout never sees it go.
+ */
+export const SSH_KEEPALIVE_INTERVAL_MS = 15_000;
+
+/** Unanswered keepalive probes after which an SSH client is dropped. */
+export const SSH_KEEPALIVE_COUNT_MAX = 3;
+
+/**
+ * Bytes each direction of an in-process link holds before a writer waits: back-pressure as on a
+ * socket, so a chat that is not read cannot grow the server's memory. 64 KiB fits the largest
+ * frame's bulk without making every idle SSH user pay for a big buffer (the bytes are allocated
+ * as they come).
+ */
+export const MEMORY_LINK_BUFFER_BYTES = 64 * 1024;

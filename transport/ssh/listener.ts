@@ -1,0 +1,342 @@
+/**
+ * The SSH front end's listener: accepts sockets with `Deno.listen`, puts each through the shared
+ * {@linkcode Door} exactly as the TCP listener does, then runs `ssh2`'s server protocol over it.
+ * From accept until its chat starts, a connection counts as a login in progress; the SSH
+ * handshake and authentication must finish within the server's handshake timeout, and the chat
+ * must start within `SSH_SESSION_START_MS` after that. A refused connection costs one
+ * text line (before any key exchange) and a close.
+ *
+ * @module
+ */
+
+import { Duplex } from "node:stream";
+import {
+  SSH_AUTH_LOCKOUT_MS,
+  SSH_KEEPALIVE_COUNT_MAX,
+  SSH_KEEPALIVE_INTERVAL_MS,
+  SSH_MAX_AUTH_FAILURES_PER_ADDRESS,
+} from "../../config/ssh_limits.ts";
+import { MAX_AUTH_TRACKED } from "../../config/limits.ts";
+import type { AccountView, KeyProof } from "../../core/identity.ts";
+import { Lockout } from "../../core/lockout.ts";
+import type { Logger } from "../../log/logger.ts";
+import type { Door } from "../door.ts";
+import { closeQuietly, type Link } from "../link.ts";
+import { writeAll } from "../outbound_queue.ts";
+import { acceptConnections } from "../tcp/accept_loop.ts";
+import { SshAuthenticator } from "./auth.ts";
+import { parseHostKey } from "./host_key.ts";
+import { type HostedChatStarter, SshSessions } from "./session.ts";
+import { newSshServer, type ParsedKey, type SshConnection } from "./ssh2.ts";
+
+/** How long a disconnected client has to hang up before its socket is closed. */
+const SSH_DISCONNECT_LINGER_MS = 1000;
+
+/** What a connection's SSH handlers may do to it. */
+interface ConnectionControl {
+  /** Closes the socket now. */
+  close(): void;
+  /** Closes the socket soon, if the client has not hung up after a disconnect. */
+  linger(): void;
+  /** Authentication succeeded: the handshake deadline is over. */
+  authenticated(): void;
+  /** The chat started: no longer a login in progress. */
+  started(): void;
+  /** Keeps the sessions, to close them with the connection. */
+  setSessions(sessions: SshSessions): void;
+}
+
+/** Settings for an {@linkcode SshListener}. */
+export interface SshListenerOptions {
+  /** Address to listen on. */
+  hostname: string;
+  /** 0 picks a free port. */
+  port: number;
+  /** The host key: OpenSSH ed25519 private key text. */
+  hostKey: string;
+  /** Admission checks shared with every other listener. */
+  door: Door;
+  /** Where refusals and failures are logged. */
+  logger: Logger;
+  /** SSH handshake and authentication must finish within this. */
+  handshakeTimeoutMs: number;
+  /** True once the server is stopping: accepted sockets are closed. */
+  stopping(): boolean;
+  /** The account a nick is registered to, if any. */
+  account(nick: string): AccountView | undefined;
+  /** True when logins need the server password. */
+  needsPassword(): boolean;
+  /** Keyless guests are refused (`--require-account`). */
+  requireAccount: boolean;
+  /** Serves the server end of an in-process chat link as a peer proving `key`. */
+  serve(link: Link, acceptedAt: number, key: KeyProof | undefined): Promise<void>;
+  /** Runs the chat in a session channel; null: shells are refused. */
+  startChat: HostedChatStarter | null;
+}
+
+/**
+ * One listening socket for SSH and every connection in flight from it.
+ *
+ * @example
+ * ```ts
+ * import type { Door } from "../door.ts";
+ * import { silentLogger } from "../../log/logger.ts";
+ *
+ * declare const door: Door;
+ * declare const hostKey: string;
+ * const listener = new SshListener({
+ *   hostname: "127.0.0.1",
+ *   port: 0,
+ *   hostKey,
+ *   door,
+ *   logger: silentLogger,
+ *   handshakeTimeoutMs: 30_000,
+ *   stopping: () => false,
+ *   account: () => undefined,
+ *   needsPassword: () => false,
+ *   requireAccount: false,
+ *   serve: (link) => Promise.resolve(link.close()),
+ *   startChat: null,
+ * });
+ * console.log(`ssh listening on ${listener.addr.port}`);
+ * listener.close();
+ * ```
+ */
+export class SshListener {
+  /** The address actually bound. */
+  readonly addr: Deno.NetAddr;
+  /** Resolves when the accept loop has ended. */
+  readonly done: Promise<void>;
+  readonly #options: SshListenerOptions;
+  readonly #hostKey: ParsedKey;
+  readonly #listener: Deno.Listener;
+  /** Connections whose chat has not started: counted as logins in progress. */
+  readonly #handshaking = new Set<Deno.Conn>();
+  /** Every open connection's way to end it. */
+  readonly #open = new Set<() => void>();
+  readonly #tasks = new Set<Promise<void>>();
+  readonly #lockout = new Lockout({
+    maxFailures: SSH_MAX_AUTH_FAILURES_PER_ADDRESS,
+    lockoutMs: SSH_AUTH_LOCKOUT_MS,
+    maxTracked: MAX_AUTH_TRACKED,
+  });
+  #failure: string | null = null;
+
+  /** Binds at once; throws as `Deno.listen` does, or a HostKeyError for an unusable key. */
+  constructor(options: SshListenerOptions) {
+    this.#options = options;
+    this.#hostKey = parseHostKey(options.hostKey, "given");
+    this.#listener = Deno.listen({ hostname: options.hostname, port: options.port });
+    this.addr = this.#listener.addr as Deno.NetAddr;
+    this.done = this.#loop();
+  }
+
+  /** Connections that have not started their chat. */
+  get handshaking(): number {
+    return this.#handshaking.size;
+  }
+
+  /** Why the listener stopped on its own (not closed by the server), or null. */
+  get failure(): string | null {
+    return this.#failure;
+  }
+
+  /** Stops accepting and drops connections whose chat has not started. */
+  close(): void {
+    closeQuietly(this.#listener);
+    for (const conn of this.#handshaking) closeQuietly(conn);
+  }
+
+  /** Resolves once every socket this listener accepted has been served or closed. */
+  async drained(): Promise<void> {
+    await Promise.allSettled([...this.#tasks]);
+  }
+
+  async #loop(): Promise<void> {
+    const { logger, stopping } = this.#options;
+    const loop = acceptConnections(this.#listener, {
+      stopping,
+      failed: (error, retryMs) => {
+        if (retryMs > 0) logger.error("accept_failed", { error: String(error), retry_ms: retryMs });
+        else logger.debug("accept_failed", { error: String(error) });
+      },
+    });
+    for await (const conn of loop) {
+      try {
+        this.#admit(conn);
+      } catch (error) {
+        logger.error("door_failed", { error: String(error) });
+        closeQuietly(conn);
+      }
+    }
+    if (!stopping()) this.#failure = "the SSH listening socket failed";
+  }
+
+  #admit(conn: Deno.Conn): void {
+    const { door, stopping } = this.#options;
+    const remote = conn.remoteAddr as Deno.NetAddr;
+    if (stopping()) {
+      door.refused(remote, "shutting_down");
+      closeQuietly(conn);
+      return;
+    }
+    const verdict = door.check(remote.hostname);
+    if (!verdict.ok) {
+      door.refused(remote, verdict.reason);
+      this.#track(this.#refuse(conn, verdict.error.message));
+      return;
+    }
+    if ("setNoDelay" in conn) {
+      (conn as Deno.TcpConn).setNoDelay(true);
+      (conn as Deno.TcpConn).setKeepAlive(true);
+    }
+    this.#track(this.#serve(conn, remote).finally(() => verdict.lease.release()));
+  }
+
+  /**
+   * A refusal before any key exchange: RFC 4253 lets a server send text lines before its version
+   * string (OpenSSH shows them with -v), then the socket is closed.
+   */
+  async #refuse(conn: Deno.Conn, message: string): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      writeAll(conn, new TextEncoder().encode(`sockchat: ${message}\r\n`)).catch(() => {}),
+      new Promise((resolve) => (timer = setTimeout(resolve, this.#options.handshakeTimeoutMs))),
+    ]);
+    clearTimeout(timer);
+    closeQuietly(conn);
+  }
+
+  /** Runs one admitted connection to its end. */
+  #serve(conn: Deno.Conn, remote: Deno.NetAddr): Promise<void> {
+    const { logger, handshakeTimeoutMs } = this.#options;
+    const { promise, resolve } = Promise.withResolvers<void>();
+    const socket = Duplex.fromWeb(
+      { readable: conn.readable, writable: conn.writable },
+      { objectMode: false, allowHalfOpen: true } as Parameters<typeof Duplex.fromWeb>[1],
+    );
+    // What ssh2 reads off a node socket for its connection info.
+    Object.assign(socket, {
+      remoteAddress: remote.hostname,
+      remotePort: remote.port,
+      remoteFamily: remote.hostname.includes(":") ? "IPv6" : "IPv4",
+    });
+    this.#handshaking.add(conn);
+    let sessions: SshSessions | null = null;
+    let closed = false;
+    let lingering: ReturnType<typeof setTimeout> | undefined;
+    const close = () => {
+      if (closed) return;
+      closed = true;
+      clearTimeout(deadline);
+      clearTimeout(lingering);
+      this.#handshaking.delete(conn);
+      this.#open.delete(close);
+      sessions?.close();
+      socket.destroy();
+      closeQuietly(conn);
+      resolve();
+    };
+    this.#open.add(close);
+    const deadline = setTimeout(() => {
+      logger.info("refused", {
+        remote: `${remote.hostname}:${remote.port}`,
+        reason: "handshake_timeout",
+        detail: "no SSH login in time",
+      });
+      close();
+    }, handshakeTimeoutMs);
+    const lockedFor = this.#lockout.lockedFor(remote.hostname, Date.now());
+    const server = newSshServer({
+      hostKey: this.#hostKey,
+      keepaliveInterval: SSH_KEEPALIVE_INTERVAL_MS,
+      keepaliveCountMax: SSH_KEEPALIVE_COUNT_MAX,
+      ...(lockedFor > 0
+        ? {
+          banner:
+            `sockchat: too many failed logins from your address; try again in ${lockedFor} s.`,
+        }
+        : {}),
+    }, (connection) =>
+      this.#connected(connection, remote, {
+        close,
+        // end() sends a disconnect; the socket closes when the client hangs up, or at the latest
+        // a moment later, once the disconnect has left.
+        linger: () => (lingering ??= setTimeout(close, SSH_DISCONNECT_LINGER_MS)),
+        authenticated: () => clearTimeout(deadline),
+        started: () => this.#handshaking.delete(conn),
+        setSessions: (s) => (sessions = s),
+      }));
+    socket.on("error", () => close());
+    socket.on("close", () => close());
+    server.injectSocket(socket);
+    return promise;
+  }
+
+  /** The client spoke SSH: authentication, then its sessions. */
+  #connected(connection: SshConnection, remote: Deno.NetAddr, control: ConnectionControl): void {
+    const options = this.#options;
+    const auth = new SshAuthenticator({
+      address: remote.hostname,
+      account: options.account,
+      needsPassword: options.needsPassword(),
+      requireAccount: options.requireAccount,
+      lockout: this.#lockout,
+    });
+    const end = (why: string) => {
+      options.logger.debug("ssh_end", { remote: `${remote.hostname}:${remote.port}`, why });
+      try {
+        connection.end();
+      } catch {
+        // the socket is gone already
+      }
+      control.linger();
+    };
+    connection.on("error", (error) => {
+      options.logger.debug("ssh_error", {
+        remote: `${remote.hostname}:${remote.port}`,
+        error: error.message,
+      });
+    });
+    connection.on("close", control.close);
+    connection.on("authentication", (context) => {
+      auth.handle(context, (progress) => {
+        if (progress === "exhausted") {
+          options.door.refused(remote, "bad_password", "SSH authentication attempts used up");
+          end("authentication attempts used up");
+        }
+      });
+    });
+    connection.on("ready", () => {
+      control.authenticated();
+      const identity = auth.identity;
+      if (identity === null || options.stopping()) {
+        end("not authenticated");
+        return;
+      }
+      options.logger.debug("ssh_login", {
+        remote: `${remote.hostname}:${remote.port}`,
+        nick: identity.nick,
+        key: identity.key?.fingerprint,
+      });
+      control.setSessions(
+        new SshSessions({
+          connection,
+          identity,
+          remote,
+          serve: options.serve,
+          startChat: options.startChat,
+          logger: options.logger,
+          started: control.started,
+          end,
+        }),
+      );
+    });
+  }
+
+  #track(task: Promise<void>): void {
+    this.#tasks.add(task);
+    const done = () => void this.#tasks.delete(task);
+    task.then(done, done);
+  }
+}

@@ -1,0 +1,276 @@
+/**
+ * What an authenticated SSH connection may do: open one session channel and run the chat in it
+ * (a shell, with or without a pty). Everything else is refused at once, at no cost: exec and
+ * subsystems (sftp) get a sentence on the channel's stderr, a non-zero exit-status and a close;
+ * X11 and agent forwarding, port forwarding both ways (`-L`, `-D`, `-R`) and second sessions are
+ * refused at the protocol level, where OpenSSH itself tells the user. A connection that has not
+ * started its chat within {@linkcode SSH_SESSION_START_MS} of logging in is closed, so a refused
+ * `ssh -N` holds nothing.
+ *
+ * The chat runs the terminal client inside the server (see `HostedChat`); each login attempt it
+ * makes dials a new in-process link, served as an NDJSON peer that carries the SSH key.
+ *
+ * @module
+ */
+
+import type { Duplex, Writable } from "node:stream";
+import { SSH_MAX_DIALS, SSH_MAX_REFUSALS, SSH_SESSION_START_MS } from "../../config/ssh_limits.ts";
+import type { KeyProof } from "../../core/identity.ts";
+import type { Logger } from "../../log/logger.ts";
+import { NDJSON } from "../../protocol/ndjson/encode.ts";
+import { NdjsonSession } from "../../protocol/ndjson/session.ts";
+import type { SessionPort } from "../../protocol/session.ts";
+import type { Link } from "../link.ts";
+import { linkPair } from "../memory/link_pair.ts";
+import type { SessionOpener } from "../peer.ts";
+import type { SocketReader } from "../socket_reader.ts";
+import type { SshIdentity } from "./auth.ts";
+import type { Channel, PtyInfo, Session, SshConnection } from "./ssh2.ts";
+
+/** A connection the chat client inside the server talks over (a `ChatConn`). */
+export type HostedConn = Pick<Link, "read" | "write" | "closeWrite" | "close">;
+
+/** What the chat hosted in a session is given (the contract of `client/embedded.ts`). */
+export interface HostedChatOptions {
+  /** Opens a new in-process connection to the server: each login attempt gets its own. */
+  dial(): Promise<HostedConn>;
+  /** The nick asked for (the SSH user name). */
+  nick: string;
+  /** The server password, from keyboard-interactive. */
+  password?: string;
+  /** The nick's account password, from keyboard-interactive. */
+  accountPassword?: string;
+  /** The session channel: keystrokes or piped lines in, the user's screen out. */
+  channel: Duplex;
+  /** The channel's stderr. */
+  stderr: Writable;
+  /** With a pty: its size and the env the client sent; null: piped mode. */
+  pty: { columns: number; rows: number; env: Record<string, string> } | null;
+}
+
+/** A running hosted chat. */
+export interface HostedChat {
+  /** A window-change. */
+  resize(columns: number, rows: number): void;
+  /** The exit status once the chat has ended. */
+  readonly done: Promise<number>;
+  /** Ends at once (the SSH connection went away). */
+  close(): void;
+}
+
+/** Starts the chat in a session channel: `startEmbeddedChat` from `client/embedded.ts`. */
+export type HostedChatStarter = (options: HostedChatOptions) => HostedChat;
+
+/** Environment variables a session keeps for the chat: how the client wants text shown. */
+const KEPT_ENV = new Set(["TERM", "NO_COLOR", "LANG", "LC_ALL", "LC_CTYPE", "COLORFGBG"]);
+
+/** Longest environment value kept. */
+const MAX_ENV_VALUE = 256;
+
+/** The NDJSON session opener for an in-process link: no sniffing, the client is ours. */
+export const ndjsonOpener: SessionOpener = (_reader: SocketReader, port: SessionPort) =>
+  Promise.resolve({
+    first: null,
+    opened: { codec: NDJSON, session: new NdjsonSession(port), pings: true },
+  });
+
+/** Settings for {@linkcode SshSessions}. */
+export interface SshSessionsOptions {
+  /** The authenticated connection. */
+  connection: SshConnection;
+  /** Who authenticated. */
+  identity: SshIdentity;
+  /** The SSH client's address: the in-process links' remote address. */
+  remote: Deno.NetAddr;
+  /** Serves the server end of an in-process link as a peer proving `key`. */
+  serve(link: Link, acceptedAt: number, key: KeyProof | undefined): Promise<void>;
+  /** Starts the chat, or null while the hosted client is not available (the shell is refused). */
+  startChat: HostedChatStarter | null;
+  /** Where refusals are logged. */
+  logger: Logger;
+  /** Told once the chat has started (the connection stops counting as a login in progress). */
+  started(): void;
+  /** Ends the whole connection. */
+  end(why: string): void;
+}
+
+/**
+ * The channels and requests of one authenticated connection.
+ *
+ * @example
+ * ```ts
+ * declare const options: SshSessionsOptions;
+ * const sessions = new SshSessions(options); // listens on options.connection
+ * sessions.close(); // the connection went away
+ * ```
+ */
+export class SshSessions {
+  readonly #options: SshSessionsOptions;
+  #session = false;
+  #chat: HostedChat | null = null;
+  #refusals = 0;
+  #dials = 0;
+  #closed = false;
+  readonly #links = new Set<HostedConn>();
+  readonly #startTimer: ReturnType<typeof setTimeout>;
+
+  /** Takes over the connection's channel and request events. */
+  constructor(options: SshSessionsOptions) {
+    this.#options = options;
+    const { connection } = options;
+    connection.on("session", (accept, reject) => {
+      if (this.#session || this.#closed) {
+        reject();
+        this.#refused("second_session");
+        return;
+      }
+      this.#session = true;
+      this.#take(accept());
+    });
+    connection.on("request", (_accept, reject, name) => {
+      reject?.();
+      this.#refused(name);
+    });
+    connection.on("tcpip", (_accept, reject) => {
+      reject();
+      this.#refused("direct-tcpip");
+    });
+    connection.on("openssh.streamlocal", (_accept, reject) => {
+      reject();
+      this.#refused("streamlocal");
+    });
+    this.#startTimer = setTimeout(() => {
+      if (this.#chat === null) this.#options.end("no chat session started");
+    }, SSH_SESSION_START_MS);
+  }
+
+  /** The connection is gone: ends the chat and every in-process link. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#startTimer);
+    this.#chat?.close();
+    for (const link of this.#links) {
+      try {
+        link.close();
+      } catch {
+        // already closed
+      }
+    }
+  }
+
+  #take(session: Session): void {
+    // Filled in by the requests that come before the shell.
+    const asked: { pty: PtyInfo | null; env: Record<string, string> } = { pty: null, env: {} };
+    const env = asked.env;
+    session.on("pty", (accept, _reject, info) => {
+      asked.pty = info;
+      accept?.();
+    });
+    session.on("env", (accept, _reject, { key, val }) => {
+      if (KEPT_ENV.has(key) && val.length <= MAX_ENV_VALUE) env[key] = val;
+      accept?.();
+    });
+    session.on("window-change", (accept, _reject, info) => {
+      accept?.();
+      if (this.#chat !== null) this.#chat.resize(info.cols, info.rows);
+      else if (asked.pty !== null) asked.pty = { ...asked.pty, cols: info.cols, rows: info.rows };
+    });
+    session.on("x11", (_accept, reject) => {
+      reject?.();
+      this.#refused("x11");
+    });
+    session.on("auth-agent", (_accept, reject) => {
+      reject?.();
+      this.#refused("auth-agent");
+    });
+    session.on("signal", (accept) => accept?.());
+    session.on("exec", (accept, _reject, { command }) => {
+      this.#refuseChannel(
+        accept(),
+        "exec",
+        `sockchat: this server is a chat and runs no commands (asked: ${
+          JSON.stringify(command.slice(0, 60))
+        }). Connect without one to chat.`,
+      );
+    });
+    session.on("subsystem", (accept, _reject, { name }) => {
+      this.#refuseChannel(
+        accept(),
+        `subsystem:${name}`,
+        `sockchat: this server is a chat; the ${
+          JSON.stringify(name.slice(0, 40))
+        } subsystem (sftp, scp) is not available.`,
+      );
+    });
+    session.on("shell", (accept) => {
+      const channel = accept();
+      const pty = asked.pty;
+      if (pty !== null) env.TERM ??= pty.term;
+      this.#start(channel, pty === null ? null : { columns: pty.cols, rows: pty.rows, env });
+    });
+  }
+
+  #start(channel: Channel, pty: HostedChatOptions["pty"]): void {
+    const { startChat, identity } = this.#options;
+    if (startChat === null || this.#closed) {
+      this.#refuseChannel(channel, "shell", "sockchat: the chat is not available here yet.");
+      return;
+    }
+    clearTimeout(this.#startTimer);
+    this.#options.started();
+    const chat = startChat({
+      dial: () => this.#dial(),
+      nick: identity.nick,
+      ...(identity.password === undefined ? {} : { password: identity.password }),
+      ...(identity.accountPassword === undefined
+        ? {}
+        : { accountPassword: identity.accountPassword }),
+      channel,
+      stderr: channel.stderr,
+      pty,
+    });
+    this.#chat = chat;
+    chat.done.then((status) => {
+      if (this.#closed) return;
+      channel.exit(status);
+      channel.end();
+      this.#options.end("chat ended");
+    }, () => {
+      if (!this.#closed) this.#options.end("chat failed");
+    });
+  }
+
+  /** A new in-process connection to the chat, served as a peer carrying the SSH key. */
+  #dial(): Promise<HostedConn> {
+    if (this.#closed) return Promise.reject(new Deno.errors.ConnectionRefused("closed"));
+    if (++this.#dials > SSH_MAX_DIALS) {
+      return Promise.reject(
+        new Deno.errors.ConnectionRefused(`at most ${SSH_MAX_DIALS} logins per SSH session`),
+      );
+    }
+    const [client, server] = linkPair({ remoteAddr: this.#options.remote });
+    this.#links.add(client);
+    void this.#options.serve(server, performance.now(), this.#options.identity.key)
+      .finally(() => this.#links.delete(client));
+    return Promise.resolve(client);
+  }
+
+  /** Refuses an accepted exec/subsystem channel: a sentence on stderr, exit 1, close. */
+  #refuseChannel(channel: Channel, what: string, message: string): void {
+    channel.stderr.write(`${message}\r\n`);
+    channel.exit(1);
+    channel.end();
+    this.#refused(what);
+  }
+
+  /** Counts a refusal; too many end the connection. */
+  #refused(what: string): void {
+    const remote = this.#options.remote;
+    this.#options.logger.debug("ssh_refused", {
+      remote: `${remote.hostname}:${remote.port}`,
+      request: what,
+    });
+    if (++this.#refusals > SSH_MAX_REFUSALS) this.#options.end("too many refused requests");
+  }
+}
