@@ -19,6 +19,13 @@ import { startServer } from "./server.ts";
 import { loadMotd, MotdError } from "./config/server_config.ts";
 import { StoreError } from "./store/store_error.ts";
 import { loadTlsCredentials, type TlsCredentials, TlsError } from "./transport/tcp/tls.ts";
+import {
+  defaultHostKeyPath,
+  type HostKey,
+  HostKeyError,
+  loadHostKey,
+  loadOrCreateHostKey,
+} from "./transport/ssh/host_key.ts";
 import { VERSION } from "./version.ts";
 
 /** Runs the CLI with `args`; resolves to the exit code. */
@@ -79,6 +86,7 @@ async function serve(args: string[]): Promise<number> {
   let metricsServer: MetricsServer | null = null;
   let motd: string;
   let operKeys: Set<string> | undefined;
+  let sshHostKey: HostKey | undefined;
   try {
     secrets = await loadServerSecrets({
       passwordFile: options.passwordFile,
@@ -93,6 +101,7 @@ async function serve(args: string[]): Promise<number> {
     tls = options.tlsCert && options.tlsKey
       ? await loadTlsCredentials(options.tlsCert, options.tlsKey)
       : undefined;
+    if (options.sshPort !== undefined) sshHostKey = await sshKey(options.sshHostKeyFile);
     // The metrics endpoint comes up first, so that a busy metrics port fails before anyone
     // could have joined the chat.
     if (metrics !== undefined) {
@@ -103,7 +112,15 @@ async function serve(args: string[]): Promise<number> {
       });
     }
   } catch (error) {
-    if (printed(error, [SecretError, OperKeysError, MotdError, TlsError, MetricsServerError])) {
+    const kinds = [
+      SecretError,
+      OperKeysError,
+      MotdError,
+      TlsError,
+      HostKeyError,
+      MetricsServerError,
+    ];
+    if (printed(error, kinds)) {
       return 1;
     }
     throw error;
@@ -129,6 +146,9 @@ async function serve(args: string[]): Promise<number> {
       password: secrets.password,
       operSecret: secrets.operSecret,
       operKeys,
+      ssh: sshHostKey === undefined || options.sshPort === undefined
+        ? undefined
+        : { host: options.sshHost, port: options.sshPort, hostKey: sshHostKey.text },
       motd,
       flood: options.rate === 0 ? null : {
         messagesPerSecond: options.rate,
@@ -150,10 +170,18 @@ async function serve(args: string[]): Promise<number> {
       : error instanceof Deno.errors.PermissionDenied
       ? "permission denied (ports below 1024 need privileges)"
       : (error as Error).message;
-    console.error(`sockchat: cannot listen on ${options.host}:${options.port}: ${reason}`);
+    const where = options.sshPort === undefined
+      ? `${options.host}:${options.port}`
+      : `${options.host}:${options.port} (or the SSH port ${options.sshHost}:${options.sshPort})`;
+    console.error(`sockchat: cannot listen on ${where}: ${reason}`);
     return 1;
   }
   console.log(`listening on ${hostPort(server.addr)}`);
+  if (server.addresses.ssh !== undefined && sshHostKey !== undefined) {
+    console.log(`ssh listening on ${hostPort(server.addresses.ssh)}`);
+    const made = sshHostKey.created ? ` (new, saved to ${sshHostKey.path})` : "";
+    console.log(`ssh host key ${sshHostKey.fingerprint}${made}`);
+  }
   if (metricsServer !== null) {
     console.log(`metrics on http://${hostPort(metricsServer.addr)}/metrics`);
   }
@@ -171,6 +199,22 @@ async function serve(args: string[]): Promise<number> {
     return 1;
   }
   return 0;
+}
+
+/**
+ * The SSH host key: `--ssh-host-key FILE`, or the one kept under the state directory, generated
+ * on the first start.
+ */
+function sshKey(file: string | undefined): Promise<HostKey> {
+  if (file !== undefined) return loadHostKey(file);
+  const path = defaultHostKeyPath((name) => Deno.env.get(name));
+  if (path === null) {
+    throw new HostKeyError(
+      "There is nowhere to keep the SSH host key: set XDG_STATE_HOME or HOME, or give " +
+        "--ssh-host-key FILE.",
+    );
+  }
+  return loadOrCreateHostKey(path);
 }
 
 /**
