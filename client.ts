@@ -8,7 +8,8 @@
  */
 
 import { loadCaCerts } from "./transport/tcp/tls.ts";
-import { ChatClient, ClientError } from "./client/chat_client.ts";
+import { ChatClient, ClientError, type ClientIdentity } from "./client/chat_client.ts";
+import { type JoinIdentity, joinIdentity } from "./client/join_identity.ts";
 import { loadJoinPassword } from "./client/password.ts";
 import { backoffDelay, shouldRetryLogin } from "./client/reconnect.ts";
 import { clean } from "./client/render.ts";
@@ -51,12 +52,14 @@ export async function runJoin(args: JoinArgs): Promise<number> {
   let client: ChatClient;
   let password: string | undefined;
   let secure: { caCerts?: string[] } | undefined;
+  let who: JoinIdentity;
   try {
     password = await loadJoinPassword(args.passwordFile, (name) => Deno.env.get(name));
     secure = args.tls
       ? { caCerts: args.ca === undefined ? undefined : await loadCa(args.ca) }
       : undefined;
-    client = await ChatClient.connect({ ...args, password, secure });
+    who = await joinIdentity(args, (name) => Deno.env.get(name), mode.interactive);
+    client = await ChatClient.connect({ ...args, password, secure, ...who });
   } catch (error) {
     if (error instanceof ClientError) {
       // The message may quote the server (a refusal's wording): neutralise it like any other.
@@ -83,7 +86,13 @@ export async function runJoin(args: JoinArgs): Promise<number> {
     reconnect: mode.reconnect
       ? (end, left) =>
         reconnect(
-          { args: { ...args, password, secure }, state, session, interactive: mode.interactive },
+          {
+            // The key, and an account password once asked: never asked again while chatting.
+            args: { ...args, password, secure, identity: who.identity },
+            state,
+            session,
+            interactive: mode.interactive,
+          },
           end,
           left,
         )
@@ -98,7 +107,11 @@ export async function runJoin(args: JoinArgs): Promise<number> {
  */
 async function reconnect(
   { args, state, session, interactive }: {
-    args: JoinArgs & { password?: string; secure?: { caCerts?: string[] } };
+    args: JoinArgs & {
+      password?: string;
+      secure?: { caCerts?: string[] };
+      identity?: ClientIdentity;
+    };
     state: RoomState;
     session: Session;
     interactive: boolean;

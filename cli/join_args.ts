@@ -44,6 +44,15 @@ export interface JoinArgs {
   tls: boolean;
   /** PEM file of the CA to trust instead of the system's roots (implies `tls`). */
   ca?: string;
+  /** `--no-key`: offer no key in the hello (log in by nick, or account password, only). */
+  noKey: boolean;
+  /** `--key FILE`: the key file to use (made there on first use) instead of the default. */
+  keyFile?: string;
+  /**
+   * File holding the account password of a registered nick; without it,
+   * $SOCKCHAT_ACCOUNT_PASSWORD is used if set (a terminal asks when the server wants one).
+   */
+  accountPasswordFile?: string;
 }
 
 const DEFAULTS: Omit<JoinArgs, "nick"> = {
@@ -54,6 +63,7 @@ const DEFAULTS: Omit<JoinArgs, "nick"> = {
   color: true,
   bell: true,
   tls: false,
+  noKey: false,
 };
 
 /** Splits `HOST`, `HOST:PORT`, `:PORT` or `[v6]:PORT`. */
@@ -97,6 +107,9 @@ export function parseJoinArgs(
     "password-file": { type: "string", wants: "a file holding the password" },
     tls: { type: "boolean" },
     ca: { type: "string", wants: "a PEM file of CA certificates" },
+    "no-key": { type: "boolean" },
+    key: { type: "string", wants: "the file of your sockchat key" },
+    "account-password-file": { type: "string", wants: "a file holding the account password" },
   }, HINT);
   if (values.help) return { ...DEFAULTS, help: true, nick: "" };
   const timestamps = values.timestamps;
@@ -115,6 +128,9 @@ export function parseJoinArgs(
   }
   if (values.reconnect && values["no-reconnect"]) {
     throw new UsageError("--reconnect and --no-reconnect contradict each other.", HINT);
+  }
+  if (values["no-key"] && values.key !== undefined) {
+    throw new UsageError("--key and --no-key contradict each other.", HINT);
   }
   if (positionals.length > 1) {
     throw new UsageError(`join takes one HOST[:PORT], but got ${positionals.length}.`, HINT);
@@ -150,5 +166,8 @@ export function parseJoinArgs(
     passwordFile: values["password-file"],
     tls: values.tls === true || values.ca !== undefined,
     ca: values.ca,
+    noKey: values["no-key"] === true,
+    keyFile: values.key,
+    accountPasswordFile: values["account-password-file"],
   };
 }

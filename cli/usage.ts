@@ -48,12 +48,26 @@ export class UsageError extends Error {
   }
 }
 
+/** `sockchat key --help`. */
+export const KEY_HELP = `Usage: sockchat key [--key FILE]
+
+Print your sockchat key: its public half as one authorized_keys line, then its SHA256
+fingerprint (as ssh-keygen -lf prints it). The key is made on first use, like join does.
+An operator can put the line in serve --oper-keys; /register binds your nick to the key.
+
+Options:
+  --key FILE   the key file (default $XDG_CONFIG_HOME/sockchat/key, else
+               ~/.config/sockchat/key; mode 600, a file others can read is refused)
+  -h, --help   show this help
+`;
+
 /** `sockchat --help`. */
 export const MAIN_HELP = `sockchat ${VERSION} - a chat server and client in one binary
 
 Usage:
   sockchat serve [options]               run a chat server
   sockchat join [HOST[:PORT]] [options]  join a chat server from this terminal
+  sockchat key [--key FILE]              print your sockchat key and its fingerprint
   sockchat --help                        show this help
   sockchat --version                     print the version
 
@@ -198,6 +212,14 @@ Options:
                            the system's CAs (default: plain TCP)
   --ca FILE                trust the CA certificate(s) in this PEM file instead of the
                            system's (implies --tls)
+  --key FILE               prove who you are with the key in FILE, made there on first use
+                           (default $XDG_CONFIG_HOME/sockchat/key, else
+                           ~/.config/sockchat/key; a file others can read is refused)
+  --no-key                 offer no key: a nick registered to your key is then refused
+  --account-password-file FILE
+                           the password of the account your nick is registered to (one
+                           line) (default: $SOCKCHAT_ACCOUNT_PASSWORD if set; in a terminal
+                           you are asked, without echo, when the server wants it)
   -h, --help               show this help
 
 Reconnecting waits ${RECONNECT_BASE_MS / 1000} s, doubling up to ${

@@ -9,6 +9,7 @@ import { connectTls, TlsError } from "../transport/tcp/tls.ts";
 import {
   type ErrorFrame,
   type HelloFrame,
+  type IdentityKind,
   LOBBY,
   PROTOCOL_VERSION,
   type WelcomeFrame,
@@ -33,6 +34,45 @@ const encoder = new TextEncoder();
  */
 export type ChatConn = Pick<Link, "read" | "write" | "closeWrite" | "close">;
 
+/** Signs the server's login challenge with the client's own key (see `client/identity_key.ts`). */
+export interface ChallengeSigner {
+  /** The public key as an OpenSSH line, sent in the hello. */
+  readonly publicLine: string;
+  /** The base64 signature answering a challenge's base64 `nonce`. */
+  prove(nonce: string): Promise<string>;
+}
+
+/** What proves who the client is, beyond its nick. Shared by a client's reconnections. */
+export interface ClientIdentity {
+  /** The client's own key: offered in every hello, and proven when the server challenges it. */
+  key?: ChallengeSigner;
+  /** The password of the account that owns the nick; set by `connect` once it has asked. */
+  accountPassword?: string;
+  /** Words to add to a `nick_registered` refusal this client cannot answer: what to do. */
+  hint?: (need: IdentityKind | undefined) => string;
+}
+
+/** A login the server refused: its error frame's code, and what would prove the nick. */
+export class LoginRefused extends ClientError {
+  /** With `nick_registered`: what proves the nick (a password, or only its key). */
+  readonly need?: IdentityKind;
+  /** The server closes the connection after it. */
+  readonly fatal: boolean;
+
+  /** From the server's error frame. */
+  constructor(frame: ErrorFrame, message: string = frame.message) {
+    super(message, frame.code);
+    this.need = frame.need;
+    this.fatal = frame.fatal === true;
+  }
+
+  /** True when the account password (again, after a wrong one) could get this login through. */
+  get wantsAccountPassword(): boolean {
+    return !this.fatal && (this.code === "bad_account_password" ||
+      (this.code === "nick_registered" && this.need === "password"));
+  }
+}
+
 /** Where to connect and as whom. */
 export interface ConnectOptions {
   /** The server's host name or address (with `dial`: only the server's name in messages). */
@@ -50,6 +90,14 @@ export interface ConnectOptions {
   resume?: Record<string, number>;
   /** The server password, for servers that have one. */
   password?: string;
+  /** The client's key and account password, if any (kept across reconnections). */
+  identity?: ClientIdentity;
+  /**
+   * Asks the user for the account password of `nick` when the server says the nick is a
+   * password account (`wrong`: the last one was refused); null or "" gives up. Absent: such a
+   * refusal ends the login. The answer is kept in `identity` for reconnections.
+   */
+  askAccountPassword?: (nick: string, wrong: boolean) => Promise<string | null>;
   /** How long to wait for the welcome. @default LOGIN_TIMEOUT_MS */
   loginTimeoutMs?: number;
   /** Connect with TLS; `caCerts` replaces the system roots when given. @default plain TCP */
@@ -88,8 +136,14 @@ function closeQuietly(conn: ChatConn): void {
   }
 }
 
-/** Reads the server's answer to the hello: its welcome, or why there is none. */
-async function awaitWelcome(frames: AsyncGenerator<Incoming>): Promise<WelcomeFrame> {
+/**
+ * Reads the server's answer to the hello: its welcome, or why there is none. A `challenge` on
+ * the way is answered with `prove` (the hello offered a key).
+ */
+async function awaitWelcome(
+  frames: AsyncGenerator<Incoming>,
+  prove: (nonce: string) => Promise<void>,
+): Promise<WelcomeFrame> {
   // Not for-await: leaving that loop would end the generator, which must go on after the welcome.
   for (let next = await frames.next(); !next.done; next = await frames.next()) {
     const incoming = next.value;
@@ -99,7 +153,11 @@ async function awaitWelcome(frames: AsyncGenerator<Incoming>): Promise<WelcomeFr
       throw new ClientError(`the server answered the login with ${incoming.problem}`);
     }
     const frame = incoming.frame;
-    if (frame.type === "error") throw new ClientError(frame.message, frame.code);
+    if (frame.type === "error") throw new LoginRefused(frame);
+    if (frame.type === "challenge") {
+      await prove(frame.nonce);
+      continue;
+    }
     if (frame.type !== "welcome") {
       throw new ClientError(`the server answered the login with "${frame.type}"`);
     }
@@ -140,8 +198,38 @@ export class ChatClient {
     this.welcome = welcome;
   }
 
-  /** Connects and logs in; throws {@linkcode ClientError} with a sentence on any failure. */
+  /**
+   * Connects and logs in; throws {@linkcode ClientError} with a sentence on any failure. A nick
+   * that is a password account is asked for (`askAccountPassword`) and tried again on a new
+   * connection, so the server's handshake deadline never runs while a person types.
+   */
   static async connect(options: ConnectOptions): Promise<ChatClient> {
+    const identity = options.identity ?? {};
+    while (true) {
+      try {
+        return await ChatClient.#connectOnce(options, identity);
+      } catch (error) {
+        if (!(error instanceof LoginRefused)) throw error;
+        const ask = options.askAccountPassword;
+        if (ask === undefined || !error.wantsAccountPassword) {
+          throw error.code === "nick_registered" && identity.hint !== undefined
+            ? new LoginRefused(
+              { type: "error", code: error.code, message: error.message, need: error.need },
+              `${error.message.replace(/\.$/, "")}; ${identity.hint(error.need)}`,
+            )
+            : error;
+        }
+        const answer = await ask(options.nick, error.code === "bad_account_password");
+        if (answer === null || answer === "") throw error;
+        identity.accountPassword = answer;
+      }
+    }
+  }
+
+  static async #connectOnce(
+    options: ConnectOptions,
+    identity: ClientIdentity,
+  ): Promise<ChatClient> {
     const target = options.dial ? options.host : `${options.host}:${options.port}`;
     let conn: ChatConn;
     try {
@@ -162,6 +250,15 @@ export class ChatClient {
       hello.resume = options.resume;
     }
     if (options.password !== undefined) hello.password = options.password;
+    if (identity.accountPassword !== undefined) hello.accountPassword = identity.accountPassword;
+    const key = identity.key;
+    if (key !== undefined) hello.key = key.publicLine;
+    const prove = async (nonce: string) => {
+      if (key === undefined) {
+        throw new ClientError("the server sent a challenge to a client with no key");
+      }
+      await writeAll(conn, encode({ type: "prove", sig: await key.prove(nonce) }));
+    };
     const timeoutMs = options.loginTimeoutMs ?? LOGIN_TIMEOUT_MS;
     let timer: ReturnType<typeof setTimeout> | undefined;
     let timedOut = false;
@@ -172,7 +269,7 @@ export class ChatClient {
         timedOut = true;
         closeQuietly(conn);
       }, timeoutMs);
-      const welcome = await awaitWelcome(frames).catch((error) => {
+      const welcome = await awaitWelcome(frames, prove).catch((error) => {
         if (timedOut) return null;
         throw error;
       });

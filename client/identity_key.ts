@@ -25,6 +25,9 @@ const KEY_COMMENT = "sockchat";
 
 const PEM_LABEL = "PRIVATE KEY";
 
+/** The key file did not exist and could not be made (the directory is read-only, say). */
+export class KeyCreationError extends ClientError {}
+
 /** An ed25519 key pair the client signs challenges with. */
 export class IdentityKey {
   /** The public key as an `authorized_keys` line: `ssh-ed25519 AAAA... sockchat`. */
@@ -119,7 +122,7 @@ export async function loadOrCreateKey(
       const raced = await readKeyFile(path);
       if (raced !== null) return { key: raced, created: false };
     }
-    throw new ClientError(`cannot create the key file ${path}: ${problem(error)}`);
+    throw new KeyCreationError(`cannot create the key file ${path}: ${problem(error)}`);
   }
   return { key, created: true };
 }
