@@ -1,7 +1,8 @@
 /**
  * The plain-text wire format for netcat and telnet users: the first line is the server password
- * (when the server has one), the next a nickname, every later line a message, and a line ending
- * in `\` continues on the next. Output is rendered for its reader: lines from rooms other than
+ * (when the server has one), the next a nickname (and, for a nick registered to a password
+ * account, its password when asked), every later line a message, and a line ending in `\`
+ * continues on the next. Output is rendered for its reader: lines from rooms other than
  * the current one are tagged when the reader is in several, `/timestamps on` stamps them, and a
  * direct message is confirmed to its sender.
  *
@@ -13,7 +14,7 @@ import { sanitizeMessageText } from "../../security/unicode.ts";
 import { errorFrame, LOBBY, PROTOCOL_VERSION, type ServerFrame } from "../frames.ts";
 import { decodeUtf8 } from "../ndjson/decode.ts";
 import { concat, type Deliverable, Outgoing, OutgoingBatch } from "../outgoing.ts";
-import type { ProtocolSession, SessionPort } from "../session.ts";
+import type { LoginAttempt, ProtocolSession, SessionPort } from "../session.ts";
 import { PLAIN, plainBytes } from "./encode.ts";
 import { ANY_READER, type PlainReader, prefixLines, renderPlain } from "./render.ts";
 
@@ -67,6 +68,11 @@ interface PendingDirect {
   readonly text: string;
 }
 
+/** `Password for NICK: `: the account password of a registered nick, asked after its refusal. */
+function accountPrompt(nick: string): Uint8Array {
+  return encoder.encode(`Password for ${nick}: `);
+}
+
 /** Adapts plain lines from one connection to hub calls. */
 export class PlainSession implements ProtocolSession, PlainReader {
   readonly #conn: SessionPort;
@@ -78,6 +84,11 @@ export class PlainSession implements ProtocolSession, PlainReader {
   #continued = false;
   /** The server password, once typed (asked for first when the server has one). */
   #password: string | undefined;
+  /**
+   * The registered nick whose account password the next line is: set when a login was refused
+   * with `nick_registered` and `need: "password"`.
+   */
+  #accountNick: string | null = null;
   /** Where this user's lines go: the room they joined last. */
   #room: string = LOBBY;
   /** A person on netcat: closed as soon as the goodbye is flushed (`transport/peer.ts`). */
@@ -122,6 +133,14 @@ export class PlainSession implements ProtocolSession, PlainReader {
       if (this.#conn.needsPassword && this.#password === undefined) {
         this.#password = line;
         this.#conn.sendRaw(NICK_PROMPT);
+        return;
+      }
+      const nick = this.#accountNick;
+      if (nick !== null) {
+        this.#accountNick = null;
+        // An empty answer goes back to the nickname: the user may not own this one after all.
+        if (line === "") this.#conn.sendRaw(NICK_PROMPT);
+        else return this.#login(nick, line);
         return;
       }
       return this.#login(line.trim());
@@ -258,14 +277,30 @@ export class PlainSession implements ProtocolSession, PlainReader {
     this.#conn.send({ type: "info", text: `* Timestamps are ${state}.` });
   }
 
-  #login(nick: string): Awaitable<void> {
+  /**
+   * Logs in as `nick`. A refusal that is not fatal asks again: for the account password when
+   * the nick is a password account (again after a wrong one, until the core's lockout ends
+   * it), else for another nickname.
+   */
+  #login(nick: string, accountPassword?: string): Awaitable<void> {
     if (nick === "") {
       this.#conn.sendRaw(NICK_PROMPT);
       return;
     }
-    const attempt = { version: PROTOCOL_VERSION, nick, password: this.#password };
+    const attempt: LoginAttempt = { version: PROTOCOL_VERSION, nick, password: this.#password };
+    if (accountPassword !== undefined) attempt.accountPassword = accountPassword;
     return then(this.#conn.login(attempt), (refusal) => {
-      if (refusal !== null && !refusal.fatal) this.#conn.sendRaw(NICK_PROMPT);
+      if (refusal === null || refusal.fatal) return;
+      const wantsPassword = (refusal.code === "nick_registered" && refusal.need === "password") ||
+        refusal.code === "bad_account_password";
+      if (wantsPassword) {
+        this.#accountNick = nick;
+        this.#conn.sendRaw(accountPrompt(nick));
+        return;
+      }
+      // Taken, invalid, or a key account (nothing typed here can prove a key; the refusal
+      // says whose it is): another nickname.
+      this.#conn.sendRaw(NICK_PROMPT);
     });
   }
 }
