@@ -15,9 +15,10 @@ import type { Screen, TerminalPort } from "./terminal_port.ts";
 
 /**
  * Bytes a chat may have waiting in an SSH channel that the user's side is not reading (or
- * cannot read fast enough). Past it the session ends as too slow: a screen stalled that long
- * (a suspended `ssh`, a dead link) would otherwise make the server keep every message for it.
- * Four times the SSH window ssh2 opens, so an honest but busy terminal never reaches it.
+ * cannot read fast enough): what the channel holds once the window the user's ssh granted is
+ * used up. Past it the session ends as too slow: a screen stalled that long (a suspended `ssh`,
+ * a dead link) would otherwise make the server keep every message for it. A megabyte is
+ * thousands of chat lines, far more than a live terminal ever has waiting.
  */
 export const MAX_CHANNEL_OUTPUT_BYTES = 1024 * 1024;
 

@@ -17,6 +17,7 @@ import { ChannelOutput, ChannelTerminal, crlf } from "./channel_terminal.ts";
 import { ChatClient, type ChatConn, ClientError, type ConnectOptions } from "./chat_client.ts";
 import { clean } from "./render.ts";
 import { chatParts, EXIT, runChat } from "./run_chat.ts";
+import { whenAborted } from "./timing.ts";
 
 export type { ChatConn } from "./chat_client.ts";
 export { MAX_CHANNEL_OUTPUT_BYTES } from "./channel_terminal.ts";
@@ -26,6 +27,10 @@ export const MAX_NICK_TRIES = 5;
 
 /** Longest answer kept at the `Nickname: ` prompt; further keys are ignored until Enter. */
 export const NICK_PROMPT_MAX_CHARS = 256;
+
+/** The size assumed when the pty's is given as 0 (unknown). */
+const DEFAULT_COLUMNS = 80;
+const DEFAULT_ROWS = 24;
 
 /** How messages name the server the chat runs in. */
 const SERVER_NAME = "the server";
@@ -95,8 +100,9 @@ export function startEmbeddedChat(options: EmbeddedChatOptions): EmbeddedChat {
     channel: options.channel,
     output,
     errors,
-    columns: pty.columns,
-    rows: pty.rows,
+    // Some clients send 0 for a size they do not know.
+    columns: pty.columns || DEFAULT_COLUMNS,
+    rows: pty.rows || DEFAULT_ROWS,
   });
   const end = () => {
     stop.abort();
@@ -117,7 +123,7 @@ export function startEmbeddedChat(options: EmbeddedChatOptions): EmbeddedChat {
     return EXIT.failure;
   });
   return {
-    resize: (columns, rows) => terminal?.resize(columns, rows),
+    resize: (columns, rows) => terminal?.resize(columns || DEFAULT_COLUMNS, rows || DEFAULT_ROWS),
     done,
     close: end,
   };
@@ -136,15 +142,16 @@ function login(options: EmbeddedChatOptions, nick: string): Promise<ChatClient> 
   return ChatClient.connect(connect);
 }
 
-/** Logs in, closing the client again if the chat was ended meanwhile. */
+/** Logs in; null (and the client closed once it comes) when the chat is ended meanwhile. */
 async function loginUnlessStopped(
   options: EmbeddedChatOptions,
   nick: string,
   signal: AbortSignal,
 ): Promise<ChatClient | null> {
-  const client = await login(options, nick);
-  if (!signal.aborted) return client;
-  client.close();
+  const trying = login(options, nick);
+  const client = await Promise.race([trying, whenAborted(signal).then(() => null)]);
+  if (client !== null && !signal.aborted) return client;
+  trying.then((c) => c.close(), () => {});
   return null;
 }
 

@@ -36,6 +36,12 @@ import { wrap } from "./wrap.ts";
 
 /** Input lines remembered for up/down recall. */
 export const HISTORY_SIZE = 500;
+/**
+ * Characters the recalled lines may hold together; the oldest go first beyond it. Without it
+ * 500 lines near {@linkcode MAX_INPUT_CHARS} would hold a gigabyte, which matters where the
+ * client runs inside the server (SSH users).
+ */
+export const HISTORY_MAX_CHARS = 256 * 1024;
 /** How long a lone ESC is held back in case a paste marker follows. */
 const ESCAPE_HOLD_MS = 30;
 /**
@@ -61,7 +67,12 @@ interface ReadlineInternals {
   line: string;
   cursor: number;
   prevRows: number;
+  history?: string[];
 }
+
+/** The keys still taken once the line being edited is too long: those that end or clear it. */
+// deno-lint-ignore no-control-regex -- keeping control keys is the point
+const NOT_ENDING_KEYS = /[^\r\n\x03\x04\x08\x15\x7f]/g;
 
 /** Options for {@linkcode TerminalUi}. */
 export interface TerminalUiOptions {
@@ -104,6 +115,8 @@ export class TerminalUi implements ClientUi {
   #escapeTimer: ReturnType<typeof setTimeout> | undefined;
   /** Stopped by Ctrl-Z (or SIGTSTP), until SIGCONT. */
   #suspended = false;
+  /** The line being edited reached {@linkcode MAX_INPUT_CHARS} (the user has been told). */
+  #lineFull = false;
 
   /** Takes over the terminal at once (raw mode, bracketed paste, signals) until closed. */
   constructor(status: Status, options: TerminalUiOptions) {
@@ -252,7 +265,19 @@ export class TerminalUi implements ClientUi {
   #feed(events: ReturnType<PasteFilter["push"]>): void {
     for (const event of events) {
       if (event.kind === "keys") {
-        this.#keys.write(event.data.replaceAll(PASTE_KEY, ""));
+        let keys = event.data.replaceAll(PASTE_KEY, "");
+        if (this.#state.line.length + keys.length > MAX_INPUT_CHARS) {
+          // Held without bound otherwise (a remote user can type or send anything).
+          keys = keys.replace(NOT_ENDING_KEYS, "");
+          if (!this.#lineFull) {
+            this.#lineFull = true;
+            this.#say(
+              `! The line reached ${MAX_INPUT_CHARS} characters; more is not kept (Enter sends, ` +
+                "Ctrl-C clears).",
+            );
+          }
+        }
+        this.#keys.write(keys);
       } else {
         this.#pastes.push(event.text);
         this.#keys.write(PASTE_KEY);
@@ -289,15 +314,31 @@ export class TerminalUi implements ClientUi {
     // readline has echoed the line and moved below it: take the echo back, the message is
     // shown once the server has it.
     this.#term.screen.write(`\x1b[${this.#rowsOf(line) + 1}A\r\x1b[J`);
+    this.#lineFull = false;
+    this.#trimHistory();
     const text = this.#multiline.push(line);
     if (text !== null) this.#enter(text);
     this.#draw();
+  }
+
+  /** Forgets the oldest recalled lines beyond {@linkcode HISTORY_MAX_CHARS}. */
+  #trimHistory(): void {
+    const history = this.#state.history;
+    if (history === undefined) return;
+    let total = 0;
+    let keep = 0;
+    // Newest first.
+    while (keep < history.length && total + history[keep].length <= HISTORY_MAX_CHARS) {
+      total += history[keep++].length;
+    }
+    history.length = keep;
   }
 
   #onInterrupt(): void {
     if (this.#state.line === "" && !this.#multiline.continuing) return this.#finish();
     // Ctrl-C with something typed throws it away, as in a shell.
     this.#erase();
+    this.#lineFull = false;
     this.#multiline.clear();
     this.#state.line = "";
     this.#state.cursor = 0;
