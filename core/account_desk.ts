@@ -15,7 +15,7 @@ import {
 import { type Accounts, describeAccount, shortFingerprint } from "./accounts.ts";
 import { reply, send } from "./deliver.ts";
 import type { Logins } from "./login.ts";
-import { registeredError } from "./login.ts";
+import { registeredError } from "./account_rules.ts";
 import { nickKey } from "./nick.ts";
 import type { Registry } from "./registry.ts";
 import { shown } from "./text.ts";
@@ -41,6 +41,8 @@ export interface AccountDeskOptions {
 
 /** Why a new account password is refused, or null. */
 export function accountPasswordProblem(password: string): string | null {
+  // One word, so that /identify NICK PASSWORD can tell the two apart.
+  if (/\s/.test(password)) return "An account password is one word: no spaces.";
   const length = [...password].length;
   if (length < ACCOUNT_PASSWORD_MIN_LENGTH) {
     return `An account password needs at least ${ACCOUNT_PASSWORD_MIN_LENGTH} characters.`;

@@ -234,7 +234,8 @@ export class Hub implements ModeratorHost {
       admitted: (user) => {
         // A guest kept out of every room enters the lobby once registered.
         if (this.#requireAccount && !this.#guestsRead && user.rooms.size === 0) {
-          this.#rooms.join(user, LOBBY);
+          const joined = this.#rooms.join(user, LOBBY);
+          if (joined instanceof Promise) joined.catch(() => {});
         }
       },
       audit,

@@ -13,7 +13,8 @@ import { type ErrorFrame, errorFrame, LOBBY, PROTOCOL_VERSION } from "../protoco
 import { Outgoing } from "../protocol/outgoing.ts";
 import { reply, send } from "./deliver.ts";
 import type { KeyProof } from "./identity.ts";
-import { type Accounts, describeAccount, type PasswordCheck } from "./accounts.ts";
+import type { Accounts, PasswordCheck } from "./accounts.ts";
+import { accountRefusal, guestNotice, registeredError } from "./account_rules.ts";
 import type { AccountRecord } from "./ports.ts";
 import { Lockout, SECRET_LOCKOUT } from "./lockout.ts";
 import { describeUntil } from "./moderation.ts";
@@ -91,13 +92,6 @@ export interface LoginsOptions {
   guestsShut: boolean;
 }
 
-/** What a guest is told after the welcome on a server that requires accounts. */
-export function guestNotice(inRooms: boolean): string {
-  const what = inRooms ? "you can read, but only registered users can talk" : "you are in no room";
-  return `* This server requires an account: ${what}. /register PASSWORD makes one for this ` +
-    "nick (or /register binds it to your key); /identify NICK PASSWORD proves one you have.";
-}
-
 /**
  * The login desk. An address that sends the wrong server password too often is locked out by
  * {@linkcode SECRET_LOCKOUT}, whatever it sends, over any number of connections.
@@ -161,7 +155,14 @@ export class Logins {
     }
     const account = this.#options.accounts.get(request.nick);
     if (account !== undefined) {
-      const refusal = this.#accountRefusal(account, request, check, address);
+      const refusal = accountRefusal(
+        this.#options.accounts,
+        account,
+        request,
+        check,
+        address,
+        this.#options.now(),
+      );
       if (refusal !== null) return { ok: false, error: refusal };
       // Proven: a session still holding the nick (a stale one, most likely) gives it up.
       const holder = registry.user(request.nick);
@@ -197,7 +198,7 @@ export class Logins {
    * (alice to Alice) is a rename like any other.
    */
   rename(user: User, wanted: string, ref?: string): boolean {
-    const { registry, moderation, now } = this.#options;
+    const { moderation } = this.#options;
     const next = displayNick(wanted);
     if (next === user.nick) {
       send(user, { type: "info", text: `* You are already ${user.nick}.`, ref });
@@ -281,38 +282,6 @@ export class Logins {
     }
     if (this.#options.moderation.muted(user, ref)) return false;
     return this.#renameTo(user, displayNick(nick), true, ref);
-  }
-
-  /** Why a hello may not have the registered nick of `account`; null when it proved it. */
-  #accountRefusal(
-    account: AccountRecord,
-    request: LoginRequest,
-    check: PasswordCheck,
-    address: string,
-  ): ErrorFrame | null {
-    const { accounts, now } = this.#options;
-    if (account.kind === "key") {
-      return accounts.keyProves(account, request.key)
-        ? null
-        : registeredError(account, request.key !== undefined);
-    }
-    if (accounts.passwordProves(request.nick, check)) return null;
-    switch (check.kind) {
-      case "wrong": {
-        const wait = accounts.lockedFor(address, now());
-        if (wait > 0) return accountLockedError(wait);
-        return errorFrame("bad_account_password", `Wrong password for ${account.nick}.`, {
-          need: "password",
-        });
-      }
-      case "locked":
-        return accountLockedError(check.wait);
-      case "busy":
-        return errorFrame("rate_limited", "The server is busy checking passwords; try again.");
-      case "ok":
-      case "none":
-        return registeredError(account, request.key !== undefined);
-    }
   }
 
   /** Makes `user` an operator if their proven key is listed in `--oper-keys`. */
@@ -428,27 +397,4 @@ function neighbours(user: User): Set<User> {
   const out = new Set<User>();
   for (const room of user.rooms) for (const m of room.members) if (m !== user) out.add(m);
   return out;
-}
-
-/**
- * The `nick_registered` refusal: whose the nick is and what would prove it. Not fatal: the
- * client may pick another nick (or give the password).
- */
-export function registeredError(account: AccountRecord, hasKey: boolean): ErrorFrame {
-  const nick = account.nick;
-  const message = account.kind === "password"
-    ? `The nickname "${nick}" is registered to a password account: give its password ` +
-      `(/identify ${nick} PASSWORD once logged in), or pick another nick.`
-    : `The nickname "${nick}" is registered to ${describeAccount(account)}` +
-      `${hasKey ? " other than yours" : ""}: only its owner can use it. Pick another nick.`;
-  return errorFrame("nick_registered", message, { need: account.kind });
-}
-
-/** Too many wrong account passwords from this address: fatal, with the wait. */
-function accountLockedError(wait: number): ErrorFrame {
-  return errorFrame(
-    "bad_account_password",
-    `Too many wrong account passwords from your address; try again in ${wait} s.`,
-    { fatal: true },
-  );
 }
