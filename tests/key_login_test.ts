@@ -4,10 +4,10 @@
  */
 
 import assert from "node:assert/strict";
-import { hello, JsonClient, testServer } from "./helpers/wire.ts";
+import { command, hello, JsonClient, testServer } from "./helpers/wire.ts";
 import { IdentityKey } from "../client/identity_key.ts";
 import { MAX_PUBLIC_KEY_TEXT } from "../config/security_limits.ts";
-import { CHALLENGE_CONTEXT } from "../protocol/frames.ts";
+import { CHALLENGE_CONTEXT, type ServerFrame } from "../protocol/frames.ts";
 
 async function newKey(): Promise<IdentityKey> {
   return (await IdentityKey.generate()).key;
@@ -173,5 +173,76 @@ Deno.test("key login: a hello retried with the proven key after a refusal needs 
   assert.equal(next?.type, "welcome");
   holder.close();
   client.close();
+  await server.shutdown();
+});
+
+/** Logs in over NDJSON with `key`, answering its challenge; returns the client and the answer. */
+async function keyLogin(
+  port: number,
+  nick: string,
+  key: IdentityKey,
+): Promise<{ client: JsonClient; answer: ServerFrame }> {
+  const client = await hello(port, { nick, key: key.publicLine });
+  const { nonce } = await client.expect("challenge");
+  await client.send({ type: "prove", sig: await key.prove(nonce) });
+  const answer = await client.next("the answer to the proof");
+  if (answer === null) throw new Error("EOF after the proof");
+  return { client, answer };
+}
+
+Deno.test("key login: a nick registered to a key takes only that key; the welcome names it", async () => {
+  const server = testServer();
+  const owner = await newKey();
+  const first = await keyLogin(server.addr.port, "ann", owner);
+  assert.equal(first.answer.type, "welcome");
+  const registered = await command(first.client, "/register");
+  assert.notEqual(registered.type, "error", JSON.stringify(registered));
+  await first.client.send({ type: "quit" });
+  await first.client.expectEof();
+  first.client.close();
+
+  // Another key: refused (not fatal), and told it is someone else's key.
+  const thief = await keyLogin(server.addr.port, "ann", await newKey());
+  assert.equal(thief.answer.type, "error");
+  if (thief.answer.type === "error") {
+    assert.equal(thief.answer.code, "nick_registered");
+    assert.equal(thief.answer.need, "key");
+    assert.equal(thief.answer.fatal, undefined);
+  }
+  thief.client.close();
+
+  // No key at all: refused the same way.
+  const bare = await hello(server.addr.port, { nick: "ann" });
+  const refused = await bare.expect("error");
+  assert.equal(refused.code, "nick_registered");
+  bare.close();
+
+  // The owner's key: welcomed, and the welcome carries the fingerprint the client computed.
+  const back = await keyLogin(server.addr.port, "ann", owner);
+  assert.equal(back.answer.type, "welcome");
+  if (back.answer.type === "welcome") {
+    assert.deepEqual(back.answer.account, { kind: "key", fingerprint: owner.fingerprint });
+  }
+  back.client.close();
+  await server.shutdown();
+});
+
+Deno.test("key login: a forged proof for a registered nick does not take it from its owner", async () => {
+  const server = testServer();
+  const owner = await newKey();
+  const first = await keyLogin(server.addr.port, "ann", owner);
+  assert.notEqual((await command(first.client, "/register")).type, "error");
+  const forger = await hello(server.addr.port, { nick: "ann", key: owner.publicLine });
+  await forger.expect("challenge");
+  await forger.send({
+    type: "prove",
+    sig: await (await newKey()).prove(new Uint8Array(32).toBase64()),
+  });
+  assert.equal((await forger.expect("error")).code, "bad_signature");
+  await forger.expectEof();
+  forger.close();
+  // The owner is still there, not replaced.
+  assert.equal((await command(first.client, "/whois ann")).type, "info");
+  first.client.close();
   await server.shutdown();
 });
