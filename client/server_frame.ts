@@ -17,11 +17,13 @@ import {
 import {
   type ErrorCode,
   type ErrorFrame,
+  type IdentityKind,
   type LeaveReason,
   type MessageFrame,
   PROTOCOL_VERSION,
   type RoomSnapshot,
   type ServerFrame,
+  type WelcomeFrame,
 } from "../protocol/frames.ts";
 import { LEAVE_REASON_TEXT } from "../protocol/plain/render.ts";
 import { MAX_JOINED_ROOMS } from "./limits.ts";
@@ -172,6 +174,24 @@ class Fields {
       : this.#fail(name, "a leave reason");
   }
 
+  /** How an identity is proven: `key` or `password`. */
+  kind(name: string): IdentityKind {
+    const value = this.#obj[name];
+    return value === "key" || value === "password" ? value : this.#fail(name, "key or password");
+  }
+
+  /**
+   * `verified`, the subset of `members` that proved their registered nicks, when there is one:
+   * a nick outside the members is refused (a mark must not appear beside nobody).
+   */
+  verified(members: readonly string[]): { verified?: string[] } {
+    if (!this.has("verified")) return {};
+    const verified = this.nicks("verified");
+    const listed = new Set(members);
+    if (!verified.every((nick) => listed.has(nick))) this.#fail("verified", "members' nicks");
+    return { verified };
+  }
+
   code(name: string): ErrorCode {
     const value = this.#obj[name];
     return typeof value === "string" && Object.hasOwn(ERROR_CODES, value)
@@ -213,7 +233,13 @@ function isNick(value: unknown): value is string {
 function snapshot(f: Fields, value: unknown): RoomSnapshot {
   const room = f.object("rooms", value);
   const members = room.nicks("members");
-  return { room: room.room("room"), topic: room.topic("topic"), members, ...count(room, members) };
+  return {
+    room: room.room("room"),
+    topic: room.topic("topic"),
+    members,
+    ...count(room, members),
+    ...room.verified(members),
+  };
 }
 
 /**
@@ -237,7 +263,7 @@ function rebuild(f: Fields, type: ServerFrame["type"]): ServerFrame {
         throw new Broken(`a "welcome" frame for another protocol version`);
       }
       const limits = f.object("limits");
-      return {
+      const frame: WelcomeFrame = {
         type,
         v,
         nick: f.nick("nick"),
@@ -245,6 +271,12 @@ function rebuild(f: Fields, type: ServerFrame["type"]): ServerFrame {
         rooms: rooms.map((room) => snapshot(f, room)),
         limits: { maxFrame: limits.count("maxFrame"), maxUsers: limits.count("maxUsers") },
       };
+      if (f.has("account")) {
+        const account = f.object("account");
+        frame.account = { kind: account.kind("kind") };
+        if (account.has("fingerprint")) frame.account.fingerprint = account.text("fingerprint");
+      }
+      return frame;
     }
     case "ack": {
       const to = f.has("to") ? { to: f.nick("to") } : {};
@@ -273,6 +305,7 @@ function rebuild(f: Fields, type: ServerFrame["type"]): ServerFrame {
         topic: f.topic("topic"),
         members,
         ...count(f, members),
+        ...f.verified(members),
         ...f.ref(),
       };
     }
@@ -318,14 +351,24 @@ function rebuild(f: Fields, type: ServerFrame["type"]): ServerFrame {
       const more = f.has("more") ? { more: f.count("more") } : {};
       return { type, rooms, ...more, ...f.ref() };
     }
-    case "who":
-      return { type, room: f.room("room"), members: f.nicks("members"), ...f.ref() };
+    case "who": {
+      const members = f.nicks("members");
+      return { type, room: f.room("room"), members, ...f.verified(members), ...f.ref() };
+    }
     case "challenge":
       return { type, nonce: f.text("nonce") };
     case "ping":
       return { type, token: f.text("token") };
-    case "join":
-      return { type, room: f.room("room"), nick: f.nick("nick"), ts: f.time("ts") };
+    case "join": {
+      const frame: ServerFrame = {
+        type,
+        room: f.room("room"),
+        nick: f.nick("nick"),
+        ts: f.time("ts"),
+      };
+      if (f.flag("verified")) frame.verified = true;
+      return frame;
+    }
     case "leave": {
       const frame: ServerFrame = {
         type,
@@ -341,6 +384,7 @@ function rebuild(f: Fields, type: ServerFrame["type"]): ServerFrame {
     case "error": {
       const frame: ErrorFrame = { type, code: f.code("code"), message: f.text("message") };
       if (f.flag("fatal")) frame.fatal = true;
+      if (f.has("need")) frame.need = f.kind("need");
       return { ...frame, ...f.ref() };
     }
     case "bye":
