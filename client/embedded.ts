@@ -12,10 +12,11 @@
 import * as readline from "node:readline";
 import { PassThrough } from "node:stream";
 import type { Duplex, Writable } from "node:stream";
-import type { ErrorCode } from "../protocol/frames.ts";
+import type { ErrorCode, IdentityKind } from "../protocol/frames.ts";
 import { ChannelOutput, ChannelTerminal, crlf } from "./channel_terminal.ts";
-import { ChatClient, type ChatConn, ClientError, type ConnectOptions } from "./chat_client.ts";
+import { ChatClient, type ChatConn, ClientError } from "./chat_client.ts";
 import { clean } from "./render.ts";
+import { wrap } from "./wrap.ts";
 import { chatParts, EXIT, runChat } from "./run_chat.ts";
 import { whenAborted } from "./timing.ts";
 
@@ -40,7 +41,31 @@ const NICK_REFUSALS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   "nick_taken",
   "nick_invalid",
   "nick_registered",
+  "bad_account_password",
 ]);
+
+/**
+ * What to do about a nick registered to someone else, added to the server's refusal: an SSH
+ * user proves a password account at keyboard-interactive authentication, a key account only
+ * with its key.
+ *
+ * @example
+ * ```ts
+ * registeredHint("key"); // "only its owner's key can use it: ..."
+ * ```
+ */
+export function registeredHint(need: IdentityKind | undefined): string {
+  switch (need) {
+    case "password":
+      return "if it is yours, reconnect with ssh -o PreferredAuthentications=keyboard-interactive " +
+        "and give its password; otherwise choose another nick";
+    case "key":
+      return "only its owner's key can use it: reconnect with that key (ssh -i), or choose " +
+        "another nick";
+    default:
+      return "if it is yours, reconnect with its key or password; otherwise choose another nick";
+  }
+}
 
 /** What {@linkcode startEmbeddedChat} runs over. */
 export interface EmbeddedChatOptions {
@@ -131,15 +156,18 @@ export function startEmbeddedChat(options: EmbeddedChatOptions): EmbeddedChat {
 
 /** Logs in as `nick` over a new connection from `dial`. */
 function login(options: EmbeddedChatOptions, nick: string): Promise<ChatClient> {
-  const connect: ConnectOptions & { accountPassword?: string } = {
+  return ChatClient.connect({
     host: SERVER_NAME,
     port: 0,
     dial: options.dial,
     nick,
     password: options.password,
-    accountPassword: options.accountPassword,
-  };
-  return ChatClient.connect(connect);
+    identity: {
+      // Given at authentication for the SSH user name, not for a nick chosen afterwards.
+      accountPassword: nick === options.nick ? options.accountPassword : undefined,
+      hint: registeredHint,
+    },
+  });
 }
 
 /** Logs in; null (and the client closed once it comes) when the chat is ended meanwhile. */
@@ -210,13 +238,8 @@ async function runPty(
         fail(`sockchat: ${error.message}`);
         return EXIT.failure;
       }
-      terminal.writeNow(crlf(`! ${clean(error.message)}\n`));
-      if (error.code === "nick_registered") {
-        terminal.writeNow(
-          "! If it is yours, reconnect with its key, or with its password when ssh asks for " +
-            "one; otherwise choose another nick.\r\n",
-        );
-      }
+      const refusal = `! ${clean(error.message).replace(/\.?$/, ".")}`;
+      terminal.writeNow(crlf(wrap(refusal, { columns: terminal.columns(), indent: 2 }) + "\n"));
       if (tries >= MAX_NICK_TRIES) {
         fail(`sockchat: ${MAX_NICK_TRIES} nicks were refused; reconnect to try again`);
         return EXIT.failure;

@@ -170,6 +170,7 @@ async function withServer(
       stderr: Writable,
       pty: { columns: number; rows: number; env: Record<string, string> } | null,
       maxOutputBytes?: number,
+      accountPassword?: string,
     ) => EmbeddedChat;
     login: (nick: string) => Promise<JsonClient>;
   }) => Promise<void>,
@@ -180,8 +181,9 @@ async function withServer(
   try {
     await body({
       server,
-      start: (nick, channel, stderr, pty, maxOutputBytes) => {
+      start: (nick, channel, stderr, pty, maxOutputBytes, accountPassword) => {
         const chat = startEmbeddedChat({
+          accountPassword,
           dial: () => Deno.connect({ hostname: "127.0.0.1", port: server.addr.port }),
           nick,
           channel,
@@ -314,6 +316,31 @@ Deno.test("embedded chat with a pty: a nick that is taken is asked for again", a
     assert.equal(joined.nick, "carol");
     channel.type("\x03"); // Ctrl-C on an empty line leaves
     assert.equal(await within(chat.done, "the chat to end"), 0);
+  });
+});
+
+Deno.test("embedded chat with a pty: a nick registered to a password says how to prove it and asks again; the account password from authentication logs in", async () => {
+  await withServer(async ({ start, login }) => {
+    const bob = await login("bob");
+    await bob.send({ type: "cmd", line: "/register hunter2hunter2", ref: "r" });
+    const answer = await bob.next("the answer to /register");
+    assert.ok(answer?.type !== "error", JSON.stringify(answer));
+
+    const channel = new TestChannel(80);
+    const chat = start("bob", channel, new Collect(), PTY);
+    await channel.waitFor(
+      "the refusal, how to prove the nick, and the question",
+      (l) => l.join(" ").includes("keyboard-interactive") && l.at(-1) === "Nickname:",
+    );
+    channel.type("\x04"); // Ctrl-D at the question: the user leaves
+    assert.equal(await within(chat.done, "the chat to end"), 0);
+
+    // With the account password given at authentication, the owner gets the nick.
+    const owner = new TestChannel(80);
+    const proven = start("bob", owner, new Collect(), PTY, undefined, "hunter2hunter2");
+    await owner.waitFor("bob's prompt", (l) => l.at(-1) === "[#lobby] bob>");
+    owner.type("/quit\r");
+    assert.equal(await within(proven.done, "the chat to end"), 0);
   });
 });
 
