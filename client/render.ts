@@ -100,6 +100,21 @@ function hangOf(line: string, table: boolean, columns: number): number {
   return columns - width >= MIN_TABLE_TEXT_COLUMNS ? width : lead + 4;
 }
 
+/** The mark after a verified nick in member lists and join lines. */
+export const VERIFIED_MARK = " \u2713";
+/** {@linkcode VERIFIED_MARK} in plain ASCII, for the mono theme. */
+export const VERIFIED_MARK_ASCII = " (v)";
+
+/** The welcome's line for a login that proved its registered nick. */
+function ownedBy(account: { kind: "key" | "password"; fingerprint?: string }): string {
+  const how = account.kind === "password"
+    ? "its account password"
+    : `your key${
+      account.fingerprint === undefined ? "" : ` ${cleanLine(account.fingerprint).slice(0, 19)}`
+    }`;
+  return `Your nick is registered to you: proven by ${how}.`;
+}
+
 /**
  * Renders frames for people.
  *
@@ -160,8 +175,9 @@ export class Renderer {
           `Welcome to sockchat, ${cleanLine(frame.nick)}! (${cleanLine(frame.server)})`,
         ];
         for (const r of frame.rooms) {
-          lines.push(this.#roomSummary(r.room, r.members, r.count, r.topic));
+          lines.push(this.#roomSummary(r.room, r.members, r.count, r.topic, "", r.verified));
         }
+        if (frame.account !== undefined) lines.push(ownedBy(frame.account));
         lines.push(
           this.#keys
             ? "Type a message and press Enter; end a line with \\ to continue it."
@@ -173,7 +189,14 @@ export class Renderer {
       case "joined":
         return this.#event(
           `* You are now in ${cleanLine(frame.room)}.\n${
-            this.#roomSummary(frame.room, frame.members, frame.count, frame.topic, "* ")
+            this.#roomSummary(
+              frame.room,
+              frame.members,
+              frame.count,
+              frame.topic,
+              "* ",
+              frame.verified,
+            )
           }`,
           this.#now(),
         );
@@ -203,7 +226,9 @@ export class Renderer {
         );
       case "join":
         return this.#event(
-          `${this.#tag(frame.room)}* ${cleanLine(frame.nick)} joined ${cleanLine(frame.room)}`,
+          `${this.#tag(frame.room)}* ${cleanLine(frame.nick)}${
+            frame.verified ? this.#mark() : ""
+          } joined ${cleanLine(frame.room)}`,
           frame.ts,
         );
       case "leave":
@@ -226,7 +251,14 @@ export class Renderer {
         ].join("\n"));
       case "who":
         return this.#reply(
-          this.#roomSummary(frame.room, frame.members, frame.members.length, "", "* "),
+          this.#roomSummary(
+            frame.room,
+            frame.members,
+            frame.members.length,
+            "",
+            "* ",
+            frame.verified,
+          ),
         );
       case "error":
       case "bye":
@@ -330,14 +362,27 @@ export class Renderer {
     count: number,
     topic: string,
     indent = "",
+    verified: readonly string[] = [],
   ): string {
-    const others = members.filter((m) => !this.#view.isSelf(m)).map(cleanLine);
+    const proven = new Set(verified);
+    const others = members.filter((m) => !this.#view.isSelf(m)).map((m) =>
+      cleanLine(m) + (proven.has(m) ? this.#mark() : "")
+    );
     const unlisted = count - members.length;
     const who = others.length + unlisted <= 0
       ? `nobody else is in ${cleanLine(room)}`
       : `in ${cleanLine(room)} with you: ${andMore(others, unlisted)}`;
     const about = topic === "" ? "" : ` Topic: ${cleanLine(topic)}`;
     return `${indent}${who[0].toUpperCase()}${who.slice(1)}.${about}`;
+  }
+
+  /**
+   * The mark after a nick whose owner proved it (registered, and this login proved it): ` ✓`,
+   * or ` (v)` in the mono theme, for terminals whose fonts lack the glyph. The space keeps it
+   * apart from the nick, so no nick can imitate a verified one (nicks have no spaces).
+   */
+  #mark(): string {
+    return this.#paint.theme === "mono" ? VERIFIED_MARK_ASCII : VERIFIED_MARK;
   }
 
   /** `[#room] ` for rooms other than the current one. */
