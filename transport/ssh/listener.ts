@@ -268,6 +268,8 @@ export class SshListener {
         setSessions: (s) => (sessions = s),
       }));
     socket.on("error", () => close());
+    // SSH has no half-close: the client's end of the stream is the end of the connection.
+    socket.on("end", () => close());
     socket.on("close", () => close());
     server.injectSocket(socket);
     return promise;
@@ -329,6 +331,7 @@ export class SshListener {
           logger: options.logger,
           started: control.started,
           end,
+          hangUp: control.linger,
         }),
       );
     });

@@ -92,6 +92,8 @@ export interface SshSessionsOptions {
   started(): void;
   /** Ends the whole connection. */
   end(why: string): void;
+  /** Closes the connection soon unless the client hangs up first (after a last channel). */
+  hangUp(): void;
 }
 
 /**
@@ -131,14 +133,8 @@ export class SshSessions {
       reject?.();
       this.#refused(name);
     });
-    connection.on("tcpip", (_accept, reject) => {
-      reject();
-      this.#refused("direct-tcpip");
-    });
-    connection.on("openssh.streamlocal", (_accept, reject) => {
-      reject();
-      this.#refused("streamlocal");
-    });
+    // direct-tcpip (-L, -D) and streamlocal channels have no listener: ssh2 refuses them as
+    // "administratively prohibited", which OpenSSH shows the user, before any channel exists.
     this.#startTimer = setTimeout(() => {
       if (this.#chat === null) this.#options.end("no chat session started");
     }, SSH_SESSION_START_MS);
@@ -235,7 +231,9 @@ export class SshSessions {
       if (this.#closed) return;
       channel.exit(status);
       channel.end();
-      this.#options.end("chat ended");
+      // The client leaves once it has the exit status and the channel's close; a disconnect
+      // sent now could overtake them (OpenSSH would then exit 255). Hang up only if it lingers.
+      channel.once("close", () => this.#options.hangUp());
     }, () => {
       if (!this.#closed) this.#options.end("chat failed");
     });

@@ -181,11 +181,6 @@ export interface SshConnection {
       name: string,
     ) => void,
   ): this;
-  /** A direct-tcpip (`ssh -L`, `-D`) or streamlocal channel is asked for. */
-  on(
-    event: "tcpip" | "openssh.streamlocal",
-    listener: (accept: Accept<Duplex>, reject: Reject) => void,
-  ): this;
   /** Anything that ends the connection. */
   on(event: "error", listener: (error: Error) => void): this;
   /** The connection closed. */
@@ -219,6 +214,7 @@ interface Ssh2Library {
       banner?: string;
       keepaliveInterval: number;
       keepaliveCountMax: number;
+      algorithms: { cipher: string[] };
     },
     onConnection: (connection: SshConnection, info: ConnectionInfo) => void,
   ) => SshServer;
@@ -229,6 +225,14 @@ interface Ssh2Library {
 }
 
 const library = ssh2 as unknown as Ssh2Library;
+
+/**
+ * The ciphers offered: AES-GCM only (every OpenSSH since 6.2 has it). Without `ssh2`'s optional
+ * native binding, its ChaCha20-Poly1305 makes three `node:crypto` ciphers per packet and never
+ * finishes them; under Deno each holds a resource until it is collected, so a busy session would
+ * pile them up. AES-GCM finishes its cipher on every packet, and CPUs accelerate AES.
+ */
+export const CIPHERS: readonly string[] = ["aes128-gcm@openssh.com", "aes256-gcm@openssh.com"];
 
 /**
  * A server for one connection. `ssh2`'s server is a listener of its own; here it never listens,
@@ -243,6 +247,7 @@ export function newSshServer(
     ...(options.banner === undefined ? {} : { banner: options.banner }),
     keepaliveInterval: options.keepaliveInterval,
     keepaliveCountMax: options.keepaliveCountMax,
+    algorithms: { cipher: [...CIPHERS] },
   }, onConnection);
 }
 

@@ -1,0 +1,275 @@
+/**
+ * The SSH front end with the real OpenSSH client: chatting over SSH beside netcat and NDJSON
+ * users, piped sessions, refusals (exec, sftp, forwarding), registered keys, authentication limits
+ * and the door's caps.
+ */
+
+import assert from "node:assert/strict";
+import { SSH_MAX_AUTH_ATTEMPTS, SSH_MAX_AUTH_FAILURES_PER_ADDRESS } from "../config/ssh_limits.ts";
+import { JsonClient, LineSocket, within } from "./helpers/wire.ts";
+import {
+  makeKey,
+  run,
+  ssh,
+  sshOptions,
+  SshProcess,
+  sshServer,
+  type TestKey,
+} from "./helpers/ssh.ts";
+
+/** Runs `body` with a temp dir for keys; removes it after. */
+async function withDir(body: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "sockchat-ssh-" });
+  try {
+    await body(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** Reads frames until a message from `from`; returns its text. */
+async function messageFrom(client: JsonClient, from: string): Promise<string> {
+  while (true) {
+    const frame = await client.expect("msg", 10_000);
+    if (frame.from === from) return frame.text;
+  }
+}
+
+Deno.test("ssh: an SSH user and a netcat user chat in the same room", async () => {
+  await withDir(async (dir) => {
+    const key = await makeKey(dir, "alice");
+    const server = sshServer();
+    const nc = await LineSocket.connect(server);
+    const alice = new SshProcess(server.sshPort, "alice", [key]);
+    try {
+      await nc.write("bob\n");
+      await nc.readUntilText("/quit leaves.\r\n");
+      await alice.waitFor(/Welcome to sockchat, alice/);
+      await alice.line("hello from ssh");
+      await nc.readUntilText("hello from ssh");
+      await nc.write("hi from netcat\n");
+      await alice.waitFor(/bob.*hi from netcat/);
+      assert.equal(await alice.end(), 0);
+    } finally {
+      await alice.kill();
+      nc.close();
+      await server.shutdown();
+    }
+  });
+});
+
+Deno.test("ssh: a piped `ssh -T` sends every line, is told nothing it did not ask, and exits 0", async () => {
+  await withDir(async (dir) => {
+    const key = await makeKey(dir, "alice");
+    const server = sshServer();
+    const watcher = await JsonClient.login(server, "watcher");
+    try {
+      const result = await ssh(server.sshPort, "alice", {
+        keys: [key],
+        args: ["-T"],
+        stdin: "one\ntwo\n",
+      });
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(await messageFrom(watcher, "alice"), "one");
+      assert.equal(await messageFrom(watcher, "alice"), "two");
+    } finally {
+      watcher.close();
+      await server.shutdown();
+    }
+  });
+});
+
+Deno.test("ssh: exec, sftp and a second channel are refused with a message and a non-zero exit", async () => {
+  await withDir(async (dir) => {
+    const key = await makeKey(dir, "alice");
+    const server = sshServer();
+    try {
+      const started = performance.now();
+      const exec = await ssh(server.sshPort, "alice", { keys: [key], command: ["ls", "/"] });
+      assert.notEqual(exec.code, 0);
+      assert.match(exec.stderr, /this server is a chat and runs no commands/);
+      const sftp = await run("sftp", [
+        ...sshOptions(server.sshPort, [key]).filter((arg) => arg !== "-p" && !/^\d+$/.test(arg)),
+        "-P",
+        String(server.sshPort),
+        "-b",
+        "-",
+        "alice@127.0.0.1",
+      ], { stdin: "ls\n" });
+      assert.notEqual(sftp.code, 0);
+      assert.match(sftp.stderr, /sftp.*not available|Connection closed/);
+      assert.ok(performance.now() - started < 10_000, "refusals take under 10 s");
+      // Nobody logged in on the way.
+      assert.equal(server.hub.userCount, 0);
+    } finally {
+      await server.shutdown();
+    }
+  });
+});
+
+Deno.test("ssh: -L and -R forwarding are refused, and a connection with no chat is closed within 10 s", async () => {
+  await withDir(async (dir) => {
+    const key = await makeKey(dir, "alice");
+    const server = sshServer();
+    try {
+      // -R: the server refuses the forward; ExitOnForwardFailure makes ssh say so and exit.
+      const remote = await ssh(server.sshPort, "alice", {
+        keys: [key],
+        args: ["-N", "-o", "ExitOnForwardFailure=yes", "-R", "0:127.0.0.1:9"],
+      });
+      assert.notEqual(remote.code, 0);
+      assert.match(remote.stderr, /remote port forwarding failed/);
+
+      // -L: ssh listens locally; a connection through it is refused by the server.
+      const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+      const localPort = (probe.addr as Deno.NetAddr).port;
+      probe.close();
+      const started = performance.now();
+      const forward = new SshProcess(server.sshPort, "alice", [key], [
+        "-o",
+        "LogLevel=INFO",
+        "-N",
+        "-L",
+        `${localPort}:127.0.0.1:${server.addr.port}`,
+      ]);
+      try {
+        const through = await within(
+          (async () => {
+            while (true) {
+              try {
+                return await Deno.connect({ hostname: "127.0.0.1", port: localPort });
+              } catch {
+                await new Promise((resolve) => setTimeout(resolve, 50));
+              }
+            }
+          })(),
+          "ssh -L to listen",
+          10_000,
+        );
+        const socket = new LineSocket(through);
+        // Nothing of the chat port comes through: the channel was refused.
+        assert.equal(await socket.readLine("the forwarded connection to end"), null);
+        socket.close();
+        const code = await forward.end();
+        assert.notEqual(code, 0);
+        assert.match(forward.stderr, /administratively prohibited/);
+        assert.ok(performance.now() - started < 12_000, "ssh -N ends within the session wait");
+      } finally {
+        await forward.kill();
+      }
+    } finally {
+      await server.shutdown();
+    }
+  });
+});
+
+/** Registers `nick` to `key` over SSH (`/register` binds the nick to the session's key). */
+async function register(port: number, nick: string, key: TestKey): Promise<void> {
+  const result = await ssh(port, nick, { keys: [key], args: ["-T"], stdin: "/register\n" });
+  assert.equal(result.code, 0, result.stderr);
+}
+
+Deno.test("ssh: a nick registered to a key is refused to another key at authentication", async () => {
+  await withDir(async (dir) => {
+    const owner = await makeKey(dir, "owner");
+    const other = await makeKey(dir, "other");
+    const server = sshServer();
+    try {
+      await register(server.sshPort, "alice", owner);
+      assert.equal(server.hub.account("alice")?.fingerprint, owner.fingerprint);
+      const refused = await ssh(server.sshPort, "alice", {
+        keys: [other],
+        args: ["-T"],
+        stdin: "",
+      });
+      assert.equal(refused.code, 255);
+      assert.match(refused.stderr, /Permission denied/);
+      const watcher = await JsonClient.login(server, "watcher");
+      try {
+        const ok = await ssh(server.sshPort, "alice", {
+          keys: [other, owner],
+          args: ["-T"],
+          stdin: "it is me\n",
+        });
+        assert.equal(ok.code, 0, ok.stderr);
+        assert.equal(await messageFrom(watcher, "alice"), "it is me");
+      } finally {
+        watcher.close();
+      }
+    } finally {
+      await server.shutdown();
+    }
+  });
+});
+
+Deno.test("ssh: refused authentications are limited per connection and per address", async () => {
+  await withDir(async (dir) => {
+    const owner = await makeKey(dir, "owner");
+    const strangers: TestKey[] = [];
+    for (let i = 0; i <= SSH_MAX_AUTH_ATTEMPTS; i++) strangers.push(await makeKey(dir, `k${i}`));
+    const server = sshServer();
+    try {
+      await register(server.sshPort, "alice", owner);
+      // One connection offering more wrong keys than it may, then the right one: cut off first.
+      const cut = await ssh(server.sshPort, "alice", {
+        keys: [...strangers, owner],
+        args: ["-T"],
+        stdin: "",
+      });
+      assert.equal(cut.code, 255);
+      assert.equal(server.hub.userCount, 0);
+      // Enough such connections lock the address out: even the right key is refused, and the
+      // banner says why.
+      const perConnection = SSH_MAX_AUTH_ATTEMPTS;
+      let spent = perConnection;
+      while (spent < SSH_MAX_AUTH_FAILURES_PER_ADDRESS) {
+        await ssh(server.sshPort, "alice", { keys: strangers.slice(0, perConnection), stdin: "" });
+        spent += perConnection;
+      }
+      const locked = await ssh(server.sshPort, "alice", {
+        keys: [owner],
+        args: ["-T", "-o", "LogLevel=INFO"],
+        stdin: "",
+      });
+      assert.equal(locked.code, 255);
+      assert.match(locked.stderr, /too many failed logins from your address; try again in \d+ s/);
+    } finally {
+      await server.shutdown();
+    }
+  });
+});
+
+Deno.test("ssh: the door's caps apply: connections per address, and the handshake deadline", async () => {
+  await withDir(async (dir) => {
+    const key = await makeKey(dir, "alice");
+    const server = sshServer({ maxConnsPerIp: 1, handshakeTimeoutMs: 1500 });
+    try {
+      const holder = await Deno.connect({ hostname: "127.0.0.1", port: server.sshPort });
+      const held = new LineSocket(holder);
+      try {
+        // The holder is in its SSH handshake: a login in progress, holding the address's slot.
+        assert.match((await held.readLine("the SSH version line")) ?? "", /^SSH-2\.0-/);
+        const refused = await ssh(server.sshPort, "alice", {
+          keys: [key],
+          args: ["-T"],
+          stdin: "",
+        });
+        assert.equal(refused.code, 255);
+        const raw = new LineSocket(
+          await Deno.connect({ hostname: "127.0.0.1", port: server.sshPort }),
+        );
+        assert.match((await raw.readLine("the refusal")) ?? "", /^sockchat: Too many connections/);
+        assert.equal(await raw.readLine("EOF after the refusal"), null);
+        raw.close();
+        // Silent past the handshake deadline: closed.
+        await held.expectEof(5000);
+      } finally {
+        held.close();
+      }
+      const ok = await ssh(server.sshPort, "alice", { keys: [key], args: ["-T"], stdin: "" });
+      assert.equal(ok.code, 0, ok.stderr);
+    } finally {
+      await server.shutdown();
+    }
+  });
+});
