@@ -91,10 +91,15 @@ Deno.test("commands ii: /who names the away members; /whois says why", () => {
   alice.run("/whois BOB");
   assert.equal(
     one(alice.take(), "info").text,
-    "* bob: here for 3 minutes, 5 seconds; in #lobby, #rust\n* bob is away: lunch",
+    "* bob: here for 3 minutes, 5 seconds (idle 3 minutes, 5 seconds); in #lobby, #rust\n" +
+      "* bob is not registered\n* bob is away: lunch",
   );
   alice.run("/whois carol");
-  assert.equal(one(alice.take(), "info").text, "* carol: here for 3 minutes, 5 seconds; in #lobby");
+  assert.equal(
+    one(alice.take(), "info").text,
+    "* carol: here for 3 minutes, 5 seconds (idle 3 minutes, 5 seconds); in #lobby\n" +
+      "* carol is not registered",
+  );
   alice.run("/whois nobody");
   assert.equal(one(alice.take(), "error").code, "no_such_user");
   alice.run("/whois");

@@ -389,15 +389,15 @@ Deno.test("identity: /whois says registered or not, the kind and a short fingerp
   const bob = await chat.login("bob");
   chat.clock.advance(90_000);
   const text = Member.info(await bob.run("/whois alice"));
-  assert.match(text, /alice: registered to an SSH key SHA256:aliceAAAAAAA \(verified\)/);
+  assert.match(text, /alice is registered to an SSH key SHA256:aliceAAAAAAA, proven/);
   assert.match(text, /idle 1 min/);
   assert.match(text, /in #lobby/);
   assert.match(text, /lunch/);
-  assert.match(Member.info(await bob.run("/whois bob")), /bob: not registered/);
+  assert.match(Member.info(await bob.run("/whois bob")), /bob is not registered/);
   await alice.run("/quit");
   assert.match(
     Member.info(await bob.run("/whois alice")),
-    /registered to an SSH key .*not here now/,
+    /alice is registered to an SSH key .*nobody has that nick now/,
   );
 });
 

@@ -119,17 +119,19 @@ function whois(ctx: CommandContext, nick: string): CommandOutcome {
     : `registered to ${describeAccount(account)}` +
       (account.fingerprint === undefined ? "" : ` ${shortFingerprint(account.fingerprint)}`);
   if (target === undefined) {
-    info(ctx, `* ${account?.nick}: ${registered}; not here now`);
+    info(ctx, `* ${account?.nick} is ${registered}; nobody has that nick now`);
     return {};
   }
   const now = ctx.hub.now();
   const rooms = [...target.rooms].map((r) => r.name);
-  const proven = account === undefined ? "" : target.verified ? " (verified)" : " (not proven)";
+  const idle = now - target.lastActive;
+  const proven = account === undefined ? "" : target.verified ? ", proven" : ", not proven";
   const lines = [
-    `* ${target.nick}${target.operator ? " (operator)" : ""}: ${registered}${proven}`,
-    `* here for ${describeDuration(now - target.since)}, idle ` +
-    `${describeDuration(now - target.lastActive)}; ` +
+    `* ${target.nick}${target.operator ? " (operator)" : ""}: here for ` +
+    `${describeDuration(now - target.since)}` +
+    (idle >= 1000 ? ` (idle ${describeDuration(idle)})` : "") + "; " +
     (rooms.length === 0 ? "in no room" : `in ${rooms.join(", ")}`),
+    `* ${target.nick} is ${registered}${proven}`,
   ];
   if (target.away !== null) lines.push(awayText(target));
   info(ctx, lines.join("\n"));
