@@ -32,6 +32,13 @@ export const SSH_AUTH_LOCKOUT_MS = 60_000;
 export const SSH_SESSION_START_MS = 10_000;
 
 /**
+ * After the chat ends (exit-status sent, channel closed), the client hangs up by itself; a client
+ * that has not within this is cut off, so a stalled one cannot hold the socket (or a shutdown).
+ * Long enough for the last output to reach a slow link.
+ */
+export const SSH_HANGUP_MS = 5_000;
+
+/**
  * Refused requests (channels, exec, forwarding) one connection may make; past it, it is
  * disconnected. Each refusal costs one small packet, but a loop of them is not a chat.
  */

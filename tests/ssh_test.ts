@@ -273,3 +273,20 @@ Deno.test("ssh: the door's caps apply: connections per address, and the handshak
     }
   });
 });
+
+Deno.test("ssh: shutdown says goodbye to an SSH user, whose ssh exits, and the server finishes", async () => {
+  await withDir(async (dir) => {
+    const key = await makeKey(dir, "alice");
+    const server = sshServer();
+    const alice = new SshProcess(server.sshPort, "alice", [key]);
+    try {
+      await alice.waitFor(/Welcome to sockchat, alice/);
+      await within(server.shutdown(), "shutdown with an SSH user", 10_000);
+      await alice.waitFor(/shutting down/);
+      assert.notEqual(await within(alice.end(), "ssh to exit", 10_000), 255, alice.stderr);
+    } finally {
+      await alice.kill();
+      await server.shutdown();
+    }
+  });
+});

@@ -6,7 +6,7 @@
  */
 
 import type { ChatServer, ServerOptions } from "../../server.ts";
-import { generateEd25519 } from "../../transport/ssh/ssh2.ts";
+import { generateHostKeyText } from "../../transport/ssh/host_key.ts";
 import { testServer, within } from "./wire.ts";
 
 const decoder = new TextDecoder();
@@ -19,7 +19,7 @@ export const SSH_RUN_MS = 20_000;
 export function sshServer(options: ServerOptions = {}): ChatServer & { sshPort: number } {
   const server = testServer({
     ...options,
-    ssh: { host: "127.0.0.1", port: 0, hostKey: generateEd25519().privateKey },
+    ssh: { host: "127.0.0.1", port: 0, hostKey: generateHostKeyText() },
   });
   const ssh = server.addresses.ssh;
   if (ssh === undefined) throw new Error("the server has no SSH listener");

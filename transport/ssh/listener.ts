@@ -12,6 +12,7 @@
 import { Duplex } from "node:stream";
 import {
   SSH_AUTH_LOCKOUT_MS,
+  SSH_HANGUP_MS,
   SSH_KEEPALIVE_COUNT_MAX,
   SSH_KEEPALIVE_INTERVAL_MS,
   SSH_MAX_AUTH_FAILURES_PER_ADDRESS,
@@ -36,8 +37,8 @@ const SSH_DISCONNECT_LINGER_MS = 1000;
 interface ConnectionControl {
   /** Closes the socket now. */
   close(): void;
-  /** Closes the socket soon, if the client has not hung up after a disconnect. */
-  linger(): void;
+  /** Closes the socket in `ms`, if the client has not hung up by then. */
+  linger(ms: number): void;
   /** Authentication succeeded: the handshake deadline is over. */
   authenticated(): void;
   /** The chat started: no longer a login in progress. */
@@ -262,7 +263,7 @@ export class SshListener {
         close,
         // end() sends a disconnect; the socket closes when the client hangs up, or at the latest
         // a moment later, once the disconnect has left.
-        linger: () => (lingering ??= setTimeout(close, SSH_DISCONNECT_LINGER_MS)),
+        linger: (ms) => (lingering ??= setTimeout(close, ms)),
         authenticated: () => clearTimeout(deadline),
         started: () => this.#handshaking.delete(conn),
         setSessions: (s) => (sessions = s),
@@ -292,7 +293,7 @@ export class SshListener {
       } catch {
         // the socket is gone already
       }
-      control.linger();
+      control.linger(SSH_DISCONNECT_LINGER_MS);
     };
     connection.on("error", (error) => {
       options.logger.debug("ssh_error", {
@@ -331,7 +332,7 @@ export class SshListener {
           logger: options.logger,
           started: control.started,
           end,
-          hangUp: control.linger,
+          hangUp: () => control.linger(SSH_HANGUP_MS),
         }),
       );
     });

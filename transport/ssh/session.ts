@@ -92,7 +92,7 @@ export interface SshSessionsOptions {
   started(): void;
   /** Ends the whole connection. */
   end(why: string): void;
-  /** Closes the connection soon unless the client hangs up first (after a last channel). */
+  /** Closes the socket unless the client hangs up first (after its last channel). */
   hangUp(): void;
 }
 
@@ -232,8 +232,9 @@ export class SshSessions {
       channel.exit(status);
       channel.end();
       // The client leaves once it has the exit status and the channel's close; a disconnect
-      // sent now could overtake them (OpenSSH would then exit 255). Hang up only if it lingers.
-      channel.once("close", () => this.#options.hangUp());
+      // sent now could overtake them (OpenSSH would then exit 255). The socket is closed only
+      // if the client has not hung up within SSH_HANGUP_MS.
+      this.#options.hangUp();
     }, () => {
       if (!this.#closed) this.#options.end("chat failed");
     });

@@ -220,7 +220,6 @@ interface Ssh2Library {
   ) => SshServer;
   utils: {
     parseKey(data: string | Uint8Array): ParsedKey | ParsedKey[] | Error;
-    generateKeyPairSync(type: "ed25519"): { private: string; public: string };
   };
 }
 
@@ -255,10 +254,4 @@ export function newSshServer(
 export function parseKey(data: string | Uint8Array): ParsedKey | Error {
   const parsed = library.utils.parseKey(data);
   return Array.isArray(parsed) ? parsed[0] : parsed;
-}
-
-/** A new ed25519 key pair in OpenSSH's formats (private key text, `ssh-ed25519 ...` line). */
-export function generateEd25519(): { privateKey: string; publicKey: string } {
-  const pair = library.utils.generateKeyPairSync("ed25519");
-  return { privateKey: pair.private, publicKey: pair.public };
 }
