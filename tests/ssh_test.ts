@@ -6,8 +6,10 @@
 
 import assert from "node:assert/strict";
 import { SSH_MAX_AUTH_ATTEMPTS, SSH_MAX_AUTH_FAILURES_PER_ADDRESS } from "../config/ssh_limits.ts";
-import { JsonClient, LineSocket, within } from "./helpers/wire.ts";
+import { command, eventually, JsonClient, LineSocket, within } from "./helpers/wire.ts";
 import {
+  askpass,
+  KEYBOARD_ONLY,
   makeKey,
   run,
   ssh,
@@ -58,7 +60,7 @@ Deno.test("ssh: an SSH user and a netcat user chat in the same room", async () =
   });
 });
 
-Deno.test("ssh: a piped `ssh -T` sends every line, is told nothing it did not ask, and exits 0", async () => {
+Deno.test("ssh: a piped `ssh -T` sends every line and exits 0", async () => {
   await withDir(async (dir) => {
     const key = await makeKey(dir, "alice");
     const server = sshServer();
@@ -79,7 +81,7 @@ Deno.test("ssh: a piped `ssh -T` sends every line, is told nothing it did not as
   });
 });
 
-Deno.test("ssh: exec, sftp and a second channel are refused with a message and a non-zero exit", async () => {
+Deno.test("ssh: exec and sftp are refused with a message and a non-zero exit, within 10 s", async () => {
   await withDir(async (dir) => {
     const key = await makeKey(dir, "alice");
     const server = sshServer();
@@ -286,6 +288,116 @@ Deno.test("ssh: shutdown says goodbye to an SSH user, whose ssh exits, and the s
       assert.notEqual(await within(alice.end(), "ssh to exit", 10_000), 255, alice.stderr);
     } finally {
       await alice.kill();
+      await server.shutdown();
+    }
+  });
+});
+
+Deno.test("ssh: a client without a key joins as a guest by keyboard-interactive, asked the server password when there is one", async () => {
+  await withDir(async (dir) => {
+    const server = sshServer({ password: { matches: (c) => c === "letmein" } });
+    const bob = new JsonClient(
+      await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port }),
+    );
+    try {
+      await bob.send({ type: "hello", v: 1, nick: "bob", password: "letmein" });
+      await bob.expect("welcome");
+      const right = await askpass(dir, { "Server password": "letmein" });
+      const joined = await ssh(server.sshPort, "guest", {
+        args: [...KEYBOARD_ONLY, "-T"],
+        stdin: "hello as a guest\n",
+        env: right.env,
+      });
+      assert.equal(joined.code, 0, joined.stderr);
+      assert.equal(await messageFrom(bob, "guest"), "hello as a guest");
+      // OpenSSH shows the prompt after "(nick@host) ".
+      assert.deepEqual(await right.asked(), ["(guest@127.0.0.1) Server password: "]);
+
+      const wrong = await askpass(dir, { "Server password": "nope" });
+      const refused = await ssh(server.sshPort, "guest2", {
+        args: [...KEYBOARD_ONLY, "-T"],
+        stdin: "never said\n",
+        env: wrong.env,
+      });
+      assert.notEqual(refused.code, 0);
+      assert.match(refused.stderr, /password/i);
+    } finally {
+      bob.close();
+      await server.shutdown();
+    }
+  });
+});
+
+Deno.test("ssh: with --require-account a keyless guest is refused at authentication, saying why; a password account is asked its password", async () => {
+  await withDir(async (dir) => {
+    const server = sshServer({ requireAccount: true });
+    try {
+      const guest = await ssh(server.sshPort, "guest", {
+        args: ["-o", "LogLevel=INFO", ...KEYBOARD_ONLY, "-T"],
+        stdin: "",
+        env: (await askpass(dir, {})).env,
+      });
+      assert.equal(guest.code, 255);
+      assert.match(guest.stderr, /This server requires an account/);
+
+      const alice = await JsonClient.login(server, "alice");
+      const registered = await command(alice, "/register sesame-street");
+      assert.notEqual(registered.type, "error", JSON.stringify(registered));
+      alice.close();
+      await eventually(() => server.hub.userCount === 0, "alice to leave");
+      assert.equal(server.hub.account("alice")?.kind, "password");
+
+      const right = await askpass(dir, { "Password for alice": "sesame-street" });
+      const ok = await ssh(server.sshPort, "alice", {
+        args: [...KEYBOARD_ONLY, "-T"],
+        stdin: "/whois alice\n",
+        env: right.env,
+      });
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.deepEqual(await right.asked(), ["(alice@127.0.0.1) Password for alice: "]);
+      assert.match(ok.stdout, /registered/i);
+
+      const wrong = await askpass(dir, { "Password for alice": "not-the-one" });
+      const refused = await ssh(server.sshPort, "alice", {
+        args: [...KEYBOARD_ONLY, "-T"],
+        stdin: "",
+        env: wrong.env,
+      });
+      assert.notEqual(refused.code, 0);
+    } finally {
+      await server.shutdown();
+    }
+  });
+});
+
+Deno.test("ssh: a second session on one connection (OpenSSH connection sharing) is refused with a message", async () => {
+  await withDir(async (dir) => {
+    const key = await makeKey(dir, "alice");
+    const server = sshServer();
+    const control = `${dir}/ctl`;
+    const master = new SshProcess(server.sshPort, "alice", [key], ["-M", "-S", control, "-T"]);
+    try {
+      await master.waitFor(/Welcome to sockchat, alice/);
+      const second = await run("ssh", [
+        "-S",
+        control,
+        "-T",
+        ...sshOptions(server.sshPort),
+        "alice@127.0.0.1",
+      ], { stdin: "not from here\n" });
+      assert.notEqual(second.code, 0);
+      assert.match(second.stderr, /already has its chat; one chat per connection/);
+      // The first chat goes on.
+      const watcher = await JsonClient.login(server, "watcher");
+      try {
+        await master.line("and talking");
+        assert.equal(await messageFrom(watcher, "alice"), "and talking");
+      } finally {
+        watcher.close();
+      }
+      assert.equal(await master.end(), 0, master.stderr);
+    } finally {
+      await master.kill();
       await server.shutdown();
     }
   });

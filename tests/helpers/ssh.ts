@@ -38,12 +38,13 @@ export interface TestKey {
 export async function run(
   program: string,
   args: string[],
-  options: { stdin?: string; timeoutMs?: number } = {},
+  options: { stdin?: string; timeoutMs?: number; env?: Record<string, string> } = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   let child: Deno.ChildProcess;
   try {
     child = new Deno.Command(program, {
       args,
+      ...(options.env === undefined ? {} : { env: options.env }),
       stdin: options.stdin === undefined ? "null" : "piped",
       stdout: "piped",
       stderr: "piped",
@@ -124,7 +125,13 @@ export function sshOptions(port: number, keys: TestKey[] = []): string[] {
 export function ssh(
   port: number,
   nick: string,
-  options: { keys?: TestKey[]; args?: string[]; command?: string[]; stdin?: string } = {},
+  options: {
+    keys?: TestKey[];
+    args?: string[];
+    command?: string[];
+    stdin?: string;
+    env?: Record<string, string>;
+  } = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   // ssh keeps the first value it is given for an option: the test's own come first.
   return run("ssh", [
@@ -132,7 +139,7 @@ export function ssh(
     ...sshOptions(port, options.keys),
     `${nick}@127.0.0.1`,
     ...(options.command ?? []),
-  ], { stdin: options.stdin });
+  ], { stdin: options.stdin, env: options.env });
 }
 
 /** A running ssh whose stdin stays open: lines written one by one, output read as it comes. */
@@ -223,3 +230,41 @@ export class SshProcess {
     }
   }
 }
+
+/**
+ * Makes ssh answer keyboard-interactive prompts through a script instead of a terminal: a prompt
+ * containing a key of `answers` gets its value, any other an empty line. `asked()` lists the
+ * prompts it was shown.
+ */
+export async function askpass(
+  dir: string,
+  answers: Record<string, string>,
+): Promise<{ env: Record<string, string>; asked(): Promise<string[]> }> {
+  const path = `${dir}/askpass-${crypto.randomUUID().slice(0, 8)}`;
+  const log = `${path}.log`;
+  const cases = Object.entries(answers)
+    .map(([prompt, answer]) => `  *'${prompt}'*) printf '%s\\n' '${answer}' ;;`)
+    .join("\n");
+  await Deno.writeTextFile(
+    path,
+    `#!/bin/sh\nprintf '%s\\n' "$1" >> '${log}'\ncase "$1" in\n${cases}\n  *) echo ;;\nesac\n`,
+    { mode: 0o700 },
+  );
+  return {
+    env: { SSH_ASKPASS: path, SSH_ASKPASS_REQUIRE: "force", DISPLAY: ":0" },
+    asked: async () =>
+      (await Deno.readTextFile(log).catch(() => "")).split("\n").filter((line) => line !== ""),
+  };
+}
+
+/** Options for a client without keys, authenticating by keyboard-interactive only. */
+export const KEYBOARD_ONLY: readonly string[] = [
+  "-o",
+  "BatchMode=no",
+  "-o",
+  "PubkeyAuthentication=no",
+  "-o",
+  "PreferredAuthentications=keyboard-interactive",
+  "-o",
+  "NumberOfPasswordPrompts=1",
+];

@@ -121,13 +121,13 @@ export class SshSessions {
     this.#options = options;
     const { connection } = options;
     connection.on("session", (accept, reject) => {
-      if (this.#session || this.#closed) {
+      if (this.#closed) {
         reject();
-        this.#refused("second_session");
         return;
       }
+      // A second session (OpenSSH's connection sharing) is let in only to be told why not.
+      this.#take(accept(), this.#session);
       this.#session = true;
-      this.#take(accept());
     });
     connection.on("request", (_accept, reject, name) => {
       reject?.();
@@ -155,7 +155,7 @@ export class SshSessions {
     }
   }
 
-  #take(session: Session): void {
+  #take(session: Session, second: boolean): void {
     // Filled in by the requests that come before the shell.
     const asked: { pty: PtyInfo | null; env: Record<string, string> } = { pty: null, env: {} };
     const env = asked.env;
@@ -201,6 +201,14 @@ export class SshSessions {
     });
     session.on("shell", (accept) => {
       const channel = accept();
+      if (second) {
+        this.#refuseChannel(
+          channel,
+          "second_session",
+          "sockchat: this SSH connection already has its chat; one chat per connection.",
+        );
+        return;
+      }
       const pty = asked.pty;
       if (pty !== null) env.TERM ??= pty.term;
       this.#start(channel, pty === null ? null : { columns: pty.cols, rows: pty.rows, env });
