@@ -68,7 +68,10 @@ const KEPT_ENV = new Set(["TERM", "NO_COLOR", "LANG", "LC_ALL", "LC_CTYPE", "COL
 const MAX_ENV_VALUE = 256;
 
 /** The NDJSON session opener for an in-process link: no sniffing, the client is ours. */
-export const ndjsonOpener: SessionOpener = (_reader: SocketReader, port: SessionPort) =>
+export const ndjsonOpener: SessionOpener = (
+  _reader: SocketReader,
+  port: SessionPort,
+): ReturnType<SessionOpener> =>
   Promise.resolve({
     first: null,
     opened: { codec: NDJSON, session: new NdjsonSession(port), pings: true },

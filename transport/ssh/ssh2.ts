@@ -24,7 +24,7 @@ export interface ParsedKey {
 }
 
 /** What every authentication request has. */
-interface AuthBase {
+export interface AuthBase {
   /** The user name the client asked for: the nick. */
   readonly username: string;
   /** Lets the client in (a publickey query without a signature: says the key would do). */
