@@ -113,8 +113,6 @@ export class SshListener {
   readonly #listener: Deno.Listener;
   /** Connections whose chat has not started: counted as logins in progress. */
   readonly #handshaking = new Set<Deno.Conn>();
-  /** Every open connection's way to end it. */
-  readonly #open = new Set<() => void>();
   readonly #tasks = new Set<Promise<void>>();
   readonly #lockout = new Lockout({
     maxFailures: SSH_MAX_AUTH_FAILURES_PER_ADDRESS,
@@ -210,7 +208,7 @@ export class SshListener {
 
   /** Runs one admitted connection to its end. */
   #serve(conn: Deno.Conn, remote: Deno.NetAddr): Promise<void> {
-    const { logger, handshakeTimeoutMs } = this.#options;
+    const { handshakeTimeoutMs } = this.#options;
     const { promise, resolve } = Promise.withResolvers<void>();
     const socket = Duplex.fromWeb(
       { readable: conn.readable, writable: conn.writable },
@@ -232,19 +230,13 @@ export class SshListener {
       clearTimeout(deadline);
       clearTimeout(lingering);
       this.#handshaking.delete(conn);
-      this.#open.delete(close);
       sessions?.close();
       socket.destroy();
       closeQuietly(conn);
       resolve();
     };
-    this.#open.add(close);
     const deadline = setTimeout(() => {
-      logger.info("refused", {
-        remote: `${remote.hostname}:${remote.port}`,
-        reason: "handshake_timeout",
-        detail: "no SSH login in time",
-      });
+      this.#options.door.refused(remote, "handshake_timeout", "no SSH login in time");
       close();
     }, handshakeTimeoutMs);
     const lockedFor = this.#lockout.lockedFor(remote.hostname, Date.now());
