@@ -402,3 +402,44 @@ Deno.test("ssh: a second session on one connection (OpenSSH connection sharing) 
     }
   });
 });
+
+Deno.test("ssh: SSH handshakes count as logins in progress server-wide, on every port", async () => {
+  const server = sshServer({ maxPendingLogins: 1 });
+  try {
+    const holder = new LineSocket(
+      await Deno.connect({ hostname: "127.0.0.1", port: server.sshPort }),
+    );
+    try {
+      assert.match((await holder.readLine("the SSH version line")) ?? "", /^SSH-2\.0-/);
+      // The native port's door sees the SSH handshake in progress and refuses.
+      const native = await JsonClient.connect(server);
+      assert.match((await native.readLine("the refusal")) ?? "", /too many logins in progress/);
+      native.close();
+    } finally {
+      holder.close();
+    }
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("ssh: a client that vanishes mid-chat is logged out at once", async () => {
+  await withDir(async (dir) => {
+    const key = await makeKey(dir, "alice");
+    const server = sshServer();
+    const watcher = await JsonClient.login(server, "watcher");
+    const alice = new SshProcess(server.sshPort, "alice", [key]);
+    try {
+      await alice.waitFor(/Welcome to sockchat, alice/);
+      assert.equal((await watcher.expect("join")).nick, "alice");
+      await alice.kill();
+      const left = await watcher.expect("leave");
+      assert.equal(left.nick, "alice");
+      await eventually(() => server.connections.size === 1, "alice's peer to close");
+    } finally {
+      await alice.kill();
+      watcher.close();
+      await server.shutdown();
+    }
+  });
+});

@@ -220,6 +220,7 @@ export class SshSessions {
 
   #start(channel: Channel, pty: HostedChatOptions["pty"]): void {
     const { startChat, identity } = this.#options;
+    this.#quietErrors(channel);
     if (startChat === null || this.#closed) {
       this.#refuseChannel(channel, "shell", "sockchat: the chat is not available here yet.");
       return;
@@ -268,10 +269,22 @@ export class SshSessions {
 
   /** Refuses an accepted exec/subsystem channel: a sentence on stderr, exit 1, close. */
   #refuseChannel(channel: Channel, what: string, message: string): void {
+    this.#quietErrors(channel);
     channel.stderr.write(`${message}\r\n`);
     channel.exit(1);
     channel.end();
     this.#refused(what);
+  }
+
+  /**
+   * A channel written to after its client went away emits "error"; unheard, that would be an
+   * uncaught exception taking the whole server down. The connection's own close ends the chat.
+   */
+  #quietErrors(channel: Channel): void {
+    const log = (error: Error) =>
+      this.#options.logger.debug("ssh_channel_error", { error: error.message });
+    channel.on("error", log);
+    channel.stderr.on("error", log);
   }
 
   /** Counts a refusal; too many end the connection. */
