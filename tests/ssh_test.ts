@@ -443,3 +443,43 @@ Deno.test("ssh: a client that vanishes mid-chat is logged out at once", async ()
     }
   });
 });
+
+Deno.test("ssh: a key listed in --oper-keys makes its SSH user an operator at login; another key does not", async () => {
+  await withDir(async (dir) => {
+    const oper = await makeKey(dir, "oper");
+    const plain = await makeKey(dir, "plain");
+    const server = sshServer({ operKeys: new Set([oper.fingerprint]) });
+    const boss = new SshProcess(server.sshPort, "boss", [oper]);
+    const pleb = new SshProcess(server.sshPort, "pleb", [plain]);
+    try {
+      await boss.waitFor(/Welcome to sockchat, boss/);
+      await pleb.waitFor(/Welcome to sockchat, pleb/);
+      const operators = [...server.hub.users].filter((user) => user.operator).map((u) => u.nick);
+      assert.deepEqual(operators, ["boss"]);
+    } finally {
+      await boss.kill();
+      await pleb.kill();
+      await server.shutdown();
+    }
+  });
+});
+
+Deno.test("ssh: a keyless client asking for a nick registered to a key is told it is registered (piped: exit 1)", async () => {
+  await withDir(async (dir) => {
+    const owner = await makeKey(dir, "owner");
+    const server = sshServer();
+    try {
+      await register(server.sshPort, "alice", owner);
+      const guest = await ssh(server.sshPort, "alice", {
+        args: [...KEYBOARD_ONLY, "-T"],
+        stdin: "not alice\n",
+        env: (await askpass(dir, {})).env,
+      });
+      assert.equal(guest.code, 1, guest.stderr);
+      assert.match(guest.stderr, /registered/);
+      assert.equal(server.hub.userCount, 0);
+    } finally {
+      await server.shutdown();
+    }
+  });
+});
