@@ -10,7 +10,8 @@ import { denoArgs } from "./helpers/cli.ts";
 import { fingerprintOf, makeKey, run } from "./helpers/ssh.ts";
 import { within } from "./helpers/wire.ts";
 import { loopbackServeArgs } from "../bench/launch_args.ts";
-import { generateHostKeyText, hostKeyFingerprint } from "../transport/ssh/host_key.ts";
+import { hostKeyFingerprint } from "../transport/ssh/host_key.ts";
+import { generateHostKeyText } from "../transport/ssh/openssh_key.ts";
 
 /** A `sockchat serve --ssh-port 0` subprocess, up to its start-up lines. */
 interface SshServe {

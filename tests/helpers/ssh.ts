@@ -6,7 +6,7 @@
  */
 
 import type { ChatServer, ServerOptions } from "../../server.ts";
-import { generateHostKeyText } from "../../transport/ssh/host_key.ts";
+import { generateHostKeyText } from "../../transport/ssh/openssh_key.ts";
 import { testServer, within } from "./wire.ts";
 
 const decoder = new TextDecoder();
