@@ -26,6 +26,14 @@ export { MAX_CHANNEL_OUTPUT_BYTES } from "./channel_terminal.ts";
 /** Nicks a pty user may try (the SSH user name first) before the session ends. */
 export const MAX_NICK_TRIES = 5;
 
+/**
+ * Longest line an SSH user's terminal keeps while it is edited. The line editor measures the
+ * whole line at every key, and here the server pays for it: at most about a millisecond a key
+ * at this length, where the local client's `MAX_INPUT_CHARS` would allow hundreds. Longer
+ * messages still go out as pastes or continued lines.
+ */
+export const EMBEDDED_MAX_LINE_CHARS = 4096;
+
 /** Longest answer kept at the `Nickname: ` prompt; further keys are ignored until Enter. */
 export const NICK_PROMPT_MAX_CHARS = 256;
 
@@ -252,6 +260,7 @@ async function runPty(
   }
   const parts = chatParts(client.welcome.nick, {
     terminal,
+    maxLineChars: EMBEDDED_MAX_LINE_CHARS,
     // https://no-color.org: set and not empty.
     color: (env.NO_COLOR ?? "") === "",
     env: (name) => env[name],

@@ -40,6 +40,8 @@ export interface ChatLook {
    * messages echoed once acknowledged. Otherwise lines in and out (`piped`).
    */
   terminal?: TerminalPort;
+  /** Longest line kept while it is edited in the terminal. @default MAX_INPUT_CHARS */
+  maxLineChars?: number;
   /** Where a chat without a terminal reads and writes. @default stdin, stdout and stderr */
   piped?: PipedUiOptions;
   /** Colour the output. */
@@ -88,6 +90,7 @@ export function chatParts(nick: string, look: ChatLook): ChatParts {
       palette,
       bell: look.bell,
       terminal,
+      maxLineChars: look.maxLineChars,
       complete: (before) =>
         complete(before, {
           commands: [...COMMAND_NAMES, ...LOCAL_COMMAND_NAMES],

@@ -49,6 +49,86 @@ const ESCAPE_HOLD_MS = 30;
  * keys typed before it. readline's key parser takes it as one unknown key and ignores it.
  */
 const PASTE_KEY = "\x1b[99~";
+/** Stands in for a run of typed text in the key stream, inserted at once (see `#feed`). */
+const TYPED_KEY = "\x1b[98~";
+/** Keys as a terminal sends them: an escape sequence, a control character, or a run of text. */
+const KEY_TOKENS =
+  // deno-lint-ignore no-control-regex -- telling control keys from text is the point
+  /\x1b(?:\[[0-9;?]*[~A-Za-z]|O[A-Za-z]|[\s\S])?|[\x00-\x1f\x7f]|[^\x00-\x1f\x7f\x1b]+/g;
+/** The prompt's own colours. */
+// deno-lint-ignore no-control-regex -- matching our own escape sequences is the point
+const SGR_ALL = /\x1b\[[0-9;]*m/g;
+/** Text whose width is its length. */
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
+/** Widths of characters readline measured once, by the character. */
+const widths = new Map<string, number>();
+/** Characters whose width is remembered (a line can hold any, but a few scripts are typical). */
+const MAX_REMEMBERED_WIDTHS = 4096;
+
+/** The readline internals the measurement reads (present in Node and in Deno's port). */
+interface Measured {
+  columns: number;
+  tabSize?: number;
+}
+
+/**
+ * Makes readline's measurement of the prompt and line fast. It measures them whole at every key,
+ * asking each character's width afresh, which in Deno costs microseconds a character: a few
+ * thousand characters typed (or sent at once over SSH, where the server pays) took seconds.
+ * Here each character's width is asked of readline once and remembered, printable ASCII is 1,
+ * and the rows and columns are counted the way readline counts them.
+ */
+function measureFast(rl: readline.Interface): void {
+  // Deno's readline reaches this method through a getter of the same name (a symbol), so
+  // replacing it on the instance is enough.
+  const target = rl as unknown as { _getDisplayPos?: (text: string) => unknown };
+  const original = target._getDisplayPos;
+  if (typeof original !== "function") return;
+  const widthOf = (self: Measured, char: string): number => {
+    const known = widths.get(char);
+    if (known !== undefined) return known;
+    const { cols } = original.call(self, char) as { cols: number };
+    const width = Math.min(cols, 2);
+    if (widths.size < MAX_REMEMBERED_WIDTHS) widths.set(char, width);
+    return width;
+  };
+  target._getDisplayPos = function (this: Measured, text: string) {
+    const plain = text.includes("\x1b") ? text.replace(SGR_ALL, "") : text;
+    const columns = this.columns;
+    if (PRINTABLE_ASCII.test(plain)) {
+      const cols = plain.length % columns;
+      return { cols, rows: (plain.length - cols) / columns };
+    }
+    // Escapes other than colours: measured as before.
+    if (plain.includes("\x1b")) return original.call(this, text);
+    let offset = 0;
+    let rows = 0;
+    for (const char of plain) {
+      if (char === "\n") {
+        rows += Math.ceil(offset / columns) || 1;
+        offset = 0;
+        continue;
+      }
+      if (char === "\t") {
+        const tab = this.tabSize ?? 8;
+        offset += tab - (offset % tab);
+        continue;
+      }
+      const code = char.codePointAt(0) ?? 0;
+      const width = code >= 0x20 && code < 0x7f ? 1 : widthOf(this, char);
+      if (width < 2) {
+        offset += width;
+      } else {
+        // A wide character does not start in the last column.
+        if ((offset + 1) % columns === 0) offset++;
+        offset += 2;
+      }
+    }
+    const cols = offset % columns;
+    return { cols, rows: rows + (offset - cols) / columns };
+  };
+}
 
 /** Makes the cursor visible, in case anything hid it, before the shell gets the terminal. */
 const SHOW_CURSOR = "\x1b[?25h";
@@ -87,6 +167,11 @@ export interface TerminalUiOptions {
   canSuspend?: boolean;
   /** The terminal to run on. @default localTerminal() */
   terminal?: TerminalPort;
+  /**
+   * Longest line kept while it is edited, in UTF-16 units: readline measures the whole line at
+   * every key, so a client run inside the server keeps it short. @default MAX_INPUT_CHARS
+   */
+  maxLineChars?: number;
   /** Ring the terminal bell for events addressed to the user. */
   bell: boolean;
 }
@@ -98,6 +183,7 @@ export class TerminalUi implements ClientUi {
   readonly #keys = new PassThrough();
   readonly #filter = new PasteFilter();
   readonly #pastes: string[] = [];
+  readonly #typed: string[] = [];
   readonly #decoder = new TextDecoder();
   readonly #multiline = new MultilineBuffer({
     onTooLong: () =>
@@ -105,6 +191,7 @@ export class TerminalUi implements ClientUi {
   });
   readonly #options: TerminalUiOptions;
   readonly #term: TerminalPort;
+  readonly #maxLine: number;
   readonly #unlisten: (() => void)[] = [];
   readonly #entered: string[] = [];
   #status: Status;
@@ -115,7 +202,7 @@ export class TerminalUi implements ClientUi {
   #escapeTimer: ReturnType<typeof setTimeout> | undefined;
   /** Stopped by Ctrl-Z (or SIGTSTP), until SIGCONT. */
   #suspended = false;
-  /** The line being edited reached {@linkcode MAX_INPUT_CHARS} (the user has been told). */
+  /** The line being edited reached its cap (the user has been told). */
   #lineFull = false;
 
   /** Takes over the terminal at once (raw mode, bracketed paste, signals) until closed. */
@@ -123,6 +210,7 @@ export class TerminalUi implements ClientUi {
     this.#status = status;
     this.#options = options;
     const term = this.#term = options.terminal ?? localTerminal();
+    this.#maxLine = options.maxLineChars ?? MAX_INPUT_CHARS;
     this.#rl = readline.createInterface({
       input: this.#keys,
       output: term.screen,
@@ -131,6 +219,7 @@ export class TerminalUi implements ClientUi {
       completer: (before: string) => this.#complete(before),
     });
     this.#state = this.#rl as unknown as ReadlineInternals;
+    measureFast(this.#rl);
     term.acquire();
     term.keys.on("data", this.#onData);
     this.#unlisten.push(term.onHangup(this.#onSignal));
@@ -265,19 +354,29 @@ export class TerminalUi implements ClientUi {
   #feed(events: ReturnType<PasteFilter["push"]>): void {
     for (const event of events) {
       if (event.kind === "keys") {
-        let keys = event.data.replaceAll(PASTE_KEY, "");
-        if (this.#state.line.length + keys.length > MAX_INPUT_CHARS) {
+        let keys = event.data.replaceAll(PASTE_KEY, "").replaceAll(TYPED_KEY, "");
+        if (this.#state.line.length + keys.length > this.#maxLine) {
           // Held without bound otherwise (a remote user can type or send anything).
           keys = keys.replace(NOT_ENDING_KEYS, "");
           if (!this.#lineFull) {
             this.#lineFull = true;
             this.#say(
-              `! The line reached ${MAX_INPUT_CHARS} characters; more is not kept (Enter sends, ` +
+              `! The line reached ${this.#maxLine} characters; more is not kept (Enter sends, ` +
                 "Ctrl-C clears).",
             );
           }
         }
-        this.#keys.write(keys);
+        // A run of text goes in as one insertion: readline would redraw per character.
+        let stream = "";
+        for (const [token] of keys.matchAll(KEY_TOKENS)) {
+          if (token.length > 1 && token[0] !== "\x1b") {
+            this.#typed.push(token);
+            stream += TYPED_KEY;
+          } else {
+            stream += token;
+          }
+        }
+        this.#keys.write(stream);
       } else {
         this.#pastes.push(event.text);
         this.#keys.write(PASTE_KEY);
@@ -287,6 +386,12 @@ export class TerminalUi implements ClientUi {
   }
 
   #onKeypress = (_s: string | undefined, key: { sequence?: string } | undefined) => {
+    if (key?.sequence === TYPED_KEY) {
+      const run = this.#typed.shift();
+      const room = this.#maxLine - this.#state.line.length;
+      if (run !== undefined && room > 0) this.#rl.write(run.slice(0, room));
+      return;
+    }
     if (key?.sequence !== PASTE_KEY) return;
     const paste = this.#pastes.shift();
     if (paste !== undefined) this.#paste(normalizePaste(paste));

@@ -7,7 +7,12 @@
 
 import assert from "node:assert/strict";
 import { Duplex, Writable } from "node:stream";
-import { type EmbeddedChat, startEmbeddedChat } from "../client/embedded.ts";
+import { crlf } from "../client/channel_terminal.ts";
+import {
+  EMBEDDED_MAX_LINE_CHARS,
+  type EmbeddedChat,
+  startEmbeddedChat,
+} from "../client/embedded.ts";
 import type { ChatServer } from "../server.ts";
 import { JsonClient, testServer, within } from "./helpers/wire.ts";
 
@@ -288,6 +293,26 @@ Deno.test("embedded chat with a pty: messages arrive above a half-typed line, a 
     const leave = await bob.expect("leave");
     assert.equal(leave.nick, "alice");
   });
+});
+
+Deno.test("embedded chat with a pty: the line being typed is capped like the local client's", async () => {
+  await withServer(async ({ start }) => {
+    const channel = new TestChannel(80);
+    const chat = start("alice", channel, new Collect(), PTY);
+    await channel.waitFor("the prompt", (l) => l.at(-1) === PROMPT);
+    channel.type("x".repeat(EMBEDDED_MAX_LINE_CHARS - 10));
+    channel.type("y".repeat(100));
+    await channel.waitFor("the cap said", (l) => l.some((x) => x.includes("The line reached")));
+    assert.ok(!channel.raw.includes("y".repeat(11)), "keys past the cap are not kept");
+    channel.type("\x03"); // Ctrl-C clears the line
+    await channel.waitFor("an empty prompt", (l) => l.at(-1) === PROMPT);
+    channel.type("\x04");
+    assert.equal(await within(chat.done, "the chat to end"), 0);
+  });
+});
+
+Deno.test("the SSH screen turns every bare line feed into CR LF (there is no pty on the server)", () => {
+  assert.equal(crlf("a\nb\r\nc\n"), "a\r\nb\r\nc\r\n");
 });
 
 Deno.test("embedded chat with a pty honours NO_COLOR from the pty's env", async () => {
