@@ -300,7 +300,12 @@ Deno.test("embedded chat with a pty: the line being typed is capped like the loc
     const channel = new TestChannel(80);
     const chat = start("alice", channel, new Collect(), PTY);
     await channel.waitFor("the prompt", (l) => l.at(-1) === PROMPT);
+    const before = channel.raw.length;
     channel.type("x".repeat(EMBEDDED_MAX_LINE_CHARS - 10));
+    await channel.waitFor("the typed run", (l) => l.at(-1)?.endsWith("xxx") === true);
+    // One insertion, not a redraw of the whole line at every wrapped row (which wrote ~100 KB
+    // for 4000 characters, and took seconds to measure).
+    assert.ok(channel.raw.length - before < 2 * EMBEDDED_MAX_LINE_CHARS, "typed text drawn once");
     channel.type("y".repeat(100));
     await channel.waitFor("the cap said", (l) => l.some((x) => x.includes("The line reached")));
     assert.ok(!channel.raw.includes("y".repeat(11)), "keys past the cap are not kept");
