@@ -10,7 +10,7 @@
 
 import { Writable } from "node:stream";
 import type { Duplex } from "node:stream";
-import { noJobControl, SSH_CTRL_Z_HINT } from "./job_control.ts";
+import { type JobControl, noJobControl, SSH_CTRL_Z_HINT } from "./job_control.ts";
 import type { Screen, TerminalPort } from "./terminal_port.ts";
 
 /**
@@ -99,7 +99,7 @@ export interface ChannelTerminalOptions {
 export class ChannelTerminal implements TerminalPort {
   readonly keys: Duplex;
   readonly screen: Screen;
-  readonly jobs = noJobControl(SSH_CTRL_Z_HINT);
+  readonly jobs: JobControl = noJobControl(SSH_CTRL_Z_HINT);
   readonly #screen: ChannelScreen;
   readonly #errors: ChannelOutput;
   readonly #hangups = new Set<() => void>();
