@@ -121,6 +121,11 @@ export interface EmbeddedChat {
  */
 export function startEmbeddedChat(options: EmbeddedChatOptions): EmbeddedChat {
   const stop = new AbortController();
+  let terminal: ChannelTerminal | null = null;
+  const end = () => {
+    stop.abort();
+    terminal?.hangUp();
+  };
   let tooSlow = false;
   const onTooSlow = () => {
     tooSlow = true;
@@ -129,7 +134,7 @@ export function startEmbeddedChat(options: EmbeddedChatOptions): EmbeddedChat {
   const output = new ChannelOutput(options.channel, onTooSlow, options.maxOutputBytes);
   const errors = new ChannelOutput(options.stderr, onTooSlow, options.maxOutputBytes);
   const pty = options.pty;
-  const terminal = pty === null ? null : new ChannelTerminal({
+  terminal = pty === null ? null : new ChannelTerminal({
     channel: options.channel,
     output,
     errors,
@@ -137,10 +142,6 @@ export function startEmbeddedChat(options: EmbeddedChatOptions): EmbeddedChat {
     columns: pty.columns || DEFAULT_COLUMNS,
     rows: pty.rows || DEFAULT_ROWS,
   });
-  const end = () => {
-    stop.abort();
-    terminal?.hangUp();
-  };
   const newline = pty === null ? "\n" : "\r\n";
   const fail = (line: string) => errors.write(clean(line) + newline);
   const run = terminal === null
