@@ -144,8 +144,13 @@ export class ChannelTerminal implements TerminalPort {
     this.#errors.write(line + "\r\n");
   }
 
-  /** The user's own terminal is in raw mode already (ssh put it there for the pty). */
-  acquire(): void {}
+  /**
+   * Reads keys (again, after the `Nickname: ` prompt paused the channel); the user's own
+   * terminal is in raw mode already (ssh put it there for the pty).
+   */
+  acquire(): void {
+    this.keys.resume();
+  }
 
   /** Nothing to give back: ssh restores the user's terminal when the session ends. */
   release(): void {}

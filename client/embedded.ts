@@ -293,17 +293,30 @@ function askNick(terminal: ChannelTerminal): Promise<string | null> {
       historySize: 0,
     });
     let settled = false;
+    const stopReading = () => {
+      terminal.keys.off("data", onData);
+      // Removing the listener leaves the channel flowing: keys typed meanwhile would be lost.
+      terminal.keys.pause();
+    };
     const finish = (answer: string | null) => {
       if (settled) return;
       settled = true;
-      terminal.keys.off("data", onData);
+      stopReading();
       unhang();
       rl.close();
       keys.end();
       resolve(answer);
     };
     const onData = (chunk: Uint8Array | string) => {
-      const text = typeof chunk === "string" ? chunk : decoder.decode(chunk, { stream: true });
+      let text = typeof chunk === "string" ? chunk : decoder.decode(chunk, { stream: true });
+      const enter = text.search(/[\r\n]/);
+      if (enter !== -1) {
+        // What was typed after Enter is the chat's: held in the channel until the chat reads it.
+        const rest = text.slice(enter + 1);
+        text = text.slice(0, enter + 1);
+        stopReading();
+        if (rest !== "") terminal.keys.unshift(new TextEncoder().encode(rest));
+      }
       const typed = (rl as unknown as ReadlineLine).line.length;
       // A nick is short: a flood of keys is not kept, but Enter, Ctrl-C and Ctrl-D still work.
       // deno-lint-ignore no-control-regex -- those keys are control characters

@@ -340,10 +340,13 @@ Deno.test("embedded chat with a pty: a nick that is taken is asked for again", a
       "the refusal and the question",
       (l) => l.some((x) => x.startsWith("! ") && x.includes("bob")) && l.at(-1) === "Nickname:",
     );
-    channel.type("carol\r");
-    await channel.waitFor("carol's prompt", (l) => l.at(-1) === "[#lobby] carol>");
+    // What is typed after the answer, in the same breath, is the chat's.
+    channel.type("carol\rtyped ahead\r");
     const joined = await bob.expect("join");
     assert.equal(joined.nick, "carol");
+    const ahead = await bob.expect("msg");
+    assert.deepEqual([ahead.from, ahead.text], ["carol", "typed ahead"]);
+    await channel.waitFor("carol's prompt", (l) => l.at(-1) === "[#lobby] carol>");
     channel.type("\x03"); // Ctrl-C on an empty line leaves
     assert.equal(await within(chat.done, "the chat to end"), 0);
   });
