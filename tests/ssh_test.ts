@@ -5,7 +5,11 @@
  */
 
 import assert from "node:assert/strict";
-import { SSH_MAX_AUTH_ATTEMPTS, SSH_MAX_AUTH_FAILURES_PER_ADDRESS } from "../config/ssh_limits.ts";
+import {
+  SSH_MAX_AUTH_ATTEMPTS,
+  SSH_MAX_AUTH_FAILURES_PER_ADDRESS,
+  SSH_MAX_REFUSALS,
+} from "../config/ssh_limits.ts";
 import { command, eventually, JsonClient, LineSocket, within } from "./helpers/wire.ts";
 import {
   askpass,
@@ -478,6 +482,26 @@ Deno.test("ssh: a keyless client asking for a nick registered to a key is told i
       assert.equal(guest.code, 1, guest.stderr);
       assert.match(guest.stderr, /registered/);
       assert.equal(server.hub.userCount, 0);
+    } finally {
+      await server.shutdown();
+    }
+  });
+});
+
+Deno.test("ssh: a connection making more refused requests than SSH_MAX_REFUSALS is disconnected", async () => {
+  await withDir(async (dir) => {
+    const key = await makeKey(dir, "alice");
+    const server = sshServer();
+    try {
+      const forwards = Array.from(
+        { length: SSH_MAX_REFUSALS + 1 },
+        (_, i) => ["-R", `${20000 + i}:127.0.0.1:9`],
+      ).flat();
+      const started = performance.now();
+      const result = await ssh(server.sshPort, "alice", { keys: [key], args: ["-N", ...forwards] });
+      assert.equal(result.code, 255);
+      // Cut off by the count, not by the 10 s wait for a chat.
+      assert.ok(performance.now() - started < 5000, `took ${performance.now() - started} ms`);
     } finally {
       await server.shutdown();
     }
