@@ -216,7 +216,7 @@ async function withServer(
 const PTY = { columns: 80, rows: 24, env: { TERM: "xterm-256color" } };
 const PROMPT = "[#lobby] alice>";
 
-Deno.test("embedded chat with a pty: messages arrive above a half-typed line, a paste is one message, resize rewraps, colours and a bell, Ctrl-D leaves with 0", async () => {
+Deno.test("embedded chat with a pty: messages arrive above a half-typed line, history, continuation, a paste is one message, Tab, resize rewraps, colours and a bell, Ctrl-Z hint, Ctrl-D leaves with 0", async () => {
   await withServer(async ({ start, login }) => {
     const bob = await login("bob");
     const channel = new TestChannel(80);
@@ -251,6 +251,17 @@ Deno.test("embedded chat with a pty: messages arrive above a half-typed line, a 
       "alice's own message",
       (l) => l.some((x) => x.endsWith("<alice> half typed")) && l.at(-1) === PROMPT,
     );
+
+    // Up recalls it.
+    channel.type("\x1b[A");
+    await channel.waitFor("the line recalled", (l) => l.at(-1) === `${PROMPT} half typed`);
+    channel.type("\x15"); // Ctrl-U: clear the line
+
+    // A trailing backslash continues the message on the next line.
+    channel.type("first\\\r");
+    channel.type("second\r");
+    const continued = await bob.expect("msg");
+    assert.equal(continued.text, "first\nsecond");
 
     // A bracketed paste of lines is one message.
     channel.type("\x1b[200~line one\nline two\x1b[201~");
