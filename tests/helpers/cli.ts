@@ -9,6 +9,13 @@ import { within } from "./wire.ts";
 
 const decoder = new TextDecoder();
 
+// `sockchat join` makes its own key under $XDG_CONFIG_HOME on first use: the CLIs these tests
+// start (directly, or in tmux, which inherits this environment) get a directory of their own,
+// never the real user's. A test that needs another one passes it in `env`.
+const configHome = Deno.makeTempDirSync({ prefix: "sockchat-test-config-" });
+Deno.env.set("XDG_CONFIG_HOME", configHome);
+globalThis.addEventListener("unload", () => Deno.removeSync(configHome, { recursive: true }));
+
 /** Arguments that run main.ts under the current Deno with the CLI's permissions. */
 export function denoArgs(args: string[]): string[] {
   return ["run", ...CLI_PERMISSIONS, MAIN_PATH, ...args];
