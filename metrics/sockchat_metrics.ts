@@ -36,6 +36,10 @@ export const REJECT_REASONS = [
   "tls_handshake",
   /** Arrived while the server was shutting down. */
   "shutting_down",
+  /** A native client's key proof (`prove`) that did not verify. */
+  "bad_signature",
+  /** Too many wrong account passwords from one address (the lockout's refusal). */
+  "bad_account_password",
 ] as const;
 
 /** One of {@linkcode REJECT_REASONS}. */
