@@ -315,7 +315,8 @@ export class Hub implements ModeratorHost {
    * and their nick is not registered and proven.
    */
   needsAccount(user: User): boolean {
-    return this.#requireAccount && !user.verified;
+    // An operator (by a listed key, or the /oper secret) is trusted without an account.
+    return this.#requireAccount && !user.verified && !user.operator;
   }
 
   /** /register (to the session's key) or /register PASSWORD. */

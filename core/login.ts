@@ -305,7 +305,7 @@ export class Logins {
     account: AccountRecord | undefined,
   ): Awaitable<void> {
     // A guest of a server that requires accounts (without --guests-read) enters no room.
-    const shut = this.#options.guestsShut && !user.verified;
+    const shut = this.#options.guestsShut && !user.verified && !user.operator;
     // Resume names the rooms to rejoin (each once, whatever its case); without it, the lobby.
     const wanted = new Map<string, { name: string; lastSeen?: number }>();
     for (const [name, lastSeen] of Object.entries(resume ?? {})) {
@@ -354,7 +354,7 @@ export class Logins {
       }),
     });
     if (this.#options.motd !== null) user.sink.deliver(this.#options.motd);
-    if (this.#options.requireAccount && !user.verified) {
+    if (this.#options.requireAccount && !user.verified && !user.operator) {
       send(user, { type: "info", text: guestNotice(entries.length > 0) });
     }
     if (user.operator && user.proof !== null) {

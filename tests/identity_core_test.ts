@@ -340,6 +340,21 @@ Deno.test("identity: --require-account without --guests-read keeps guests out of
   assert.deepEqual(types(guest.sink.take()), ["ack"]);
 });
 
+Deno.test("identity: on a --require-account server a key in --oper-keys is an operator who needs no account", async () => {
+  const chat = new Chat({ requireAccount: true, operKeys: [ALICE_KEY.fingerprint] });
+  const alice = await chat.login("alice", { key: ALICE_KEY });
+  const welcome = alice.sink.frames();
+  assert.equal(one(welcome, "welcome").rooms[0]?.room, "#lobby");
+  assert.doesNotMatch(Member.info(welcome), /requires an account/);
+  const guest = await chat.login("guest");
+  await alice.run("/bans");
+  assert.ok(!alice.sink.take().some((f) => f.type === "error"));
+  chat.hub.say(alice.user, "#lobby", "rules apply", "s1");
+  await chat.hub.flush();
+  assert.equal(one(alice.sink.take(), "ack").ref, "s1");
+  assert.ok(guest.user.rooms.size === 0);
+});
+
 Deno.test("identity: --require-account --guests-read: guests are in the lobby and read, but cannot talk", async () => {
   const chat = new Chat({ requireAccount: true, guestsRead: true });
   const owner = await chat.login("owner", { key: ALICE_KEY });
