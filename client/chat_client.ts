@@ -215,7 +215,7 @@ export class ChatClient {
           throw error.code === "nick_registered" && identity.hint !== undefined
             ? new LoginRefused(
               { type: "error", code: error.code, message: error.message, need: error.need },
-              `${error.message.replace(/\.$/, "")}; ${identity.hint(error.need)}`,
+              `${refusalLead(error.message)}; ${identity.hint(error.need)}`,
             )
             : error;
         }
@@ -452,4 +452,14 @@ export function describeError(frame: ErrorFrame): string {
 
 function encode(frame: unknown): Uint8Array {
   return encoder.encode(JSON.stringify(frame) + "\n");
+}
+
+/**
+ * The part of a `nick_registered` refusal that says whose the nick is, without the server's
+ * advice after its first `: ` (the client's hint gives advice fit for this client instead of
+ * repeating it): `The nickname "bob" is registered to a password account`.
+ */
+function refusalLead(message: string): string {
+  const colon = message.indexOf(": ");
+  return colon > 0 ? message.slice(0, colon) : message.replace(/\.$/, "");
 }

@@ -74,6 +74,8 @@ Deno.test("ChatClient: a refusal join cannot answer names the flags that would",
   assert.ok(error instanceof LoginRefused);
   assert.match(error.message, /registered to a password account/);
   assert.match(error.message, /--account-password-file FILE or \$SOCKCHAT_ACCOUNT_PASSWORD/);
+  // The server's own advice is replaced by join's, not repeated after it.
+  assert.equal(error.message.match(/another nick/g)?.length, 1, error.message);
   await server.shutdown();
 });
 
