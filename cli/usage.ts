@@ -49,11 +49,15 @@ export class UsageError extends Error {
 }
 
 /** `sockchat key --help`. */
-export const KEY_HELP = `Usage: sockchat key [--key FILE]
+export const KEY_HELP = `Usage: sockchat key [HOST[:PORT]] [--key FILE]
 
-Print your sockchat key: its public half as one authorized_keys line, then its SHA256
-fingerprint (as ssh-keygen -lf prints it). The key is made on first use, like join does.
-An operator can put the line in serve --oper-keys; /register binds your nick to the key.
+Print the key join uses with the server at HOST:PORT (default ${DEFAULT_JOIN_HOST}:${DEFAULT_PORT}):
+its public half as one authorized_keys line, then its SHA256 fingerprint (as ssh-keygen -lf
+prints it). join gives every server address its own key, derived from your key file, so no
+server can log in elsewhere as you: give the address exactly as you give it to join (a name
+and its IP address are different addresses). The key file is made on first use, like join
+does. That server's operator can put the line in serve --oper-keys; /register there binds
+your nick to the key.
 
 Options:
   --key FILE   the key file (default $XDG_CONFIG_HOME/sockchat/key, else
@@ -67,7 +71,7 @@ export const MAIN_HELP = `sockchat ${VERSION} - a chat server and client in one 
 Usage:
   sockchat serve [options]               run a chat server
   sockchat join [HOST[:PORT]] [options]  join a chat server from this terminal
-  sockchat key [--key FILE]              print your sockchat key and its fingerprint
+  sockchat key [HOST[:PORT]]             print your key for a server and its fingerprint
   sockchat --help                        show this help
   sockchat --version                     print the version
 

@@ -19,6 +19,7 @@ import { writeAll } from "../transport/outbound_queue.ts";
 import { ClientError, lostConnection } from "./client_error.ts";
 import { type Incoming, readServerFrames } from "./frame_reader.ts";
 import { MAX_UNANSWERED, MAX_UNSENT_BYTES } from "./limits.ts";
+import { serverTarget } from "./identity_key.ts";
 import { speaksTls, TLS_PORT_HINT } from "./tls_probe.ts";
 
 export { ClientError } from "./client_error.ts";
@@ -34,7 +35,7 @@ const encoder = new TextEncoder();
  */
 export type ChatConn = Pick<Link, "read" | "write" | "closeWrite" | "close">;
 
-/** Signs the server's login challenge with the client's own key (see `client/identity_key.ts`). */
+/** Signs one server's login challenge with the client's key for it (see `client/identity_key.ts`). */
 export interface ChallengeSigner {
   /** The public key as an OpenSSH line, sent in the hello. */
   readonly publicLine: string;
@@ -42,10 +43,22 @@ export interface ChallengeSigner {
   prove(nonce: string): Promise<string>;
 }
 
+/**
+ * The client's own key, which gives each server a key of its own: a server can then never pass
+ * another server's challenge on to this client and log in there with the answer.
+ */
+export interface ServerKeySource {
+  /** The key for `target`, the `host:port` dialled as `serverTarget` writes it. */
+  forServer(target: string): Promise<ChallengeSigner>;
+}
+
 /** What proves who the client is, beyond its nick. Shared by a client's reconnections. */
 export interface ClientIdentity {
-  /** The client's own key: offered in every hello, and proven when the server challenges it. */
-  key?: ChallengeSigner;
+  /**
+   * The client's own key: the key derived from it for the server dialled is offered in every
+   * hello, and proven when the server challenges it.
+   */
+  key?: ServerKeySource;
   /** The password of the account that owns the nick; set by `connect` once it has asked. */
   accountPassword?: string;
   /** Words to add to a `nick_registered` refusal this client cannot answer: what to do. */
@@ -231,6 +244,8 @@ export class ChatClient {
     identity: ClientIdentity,
   ): Promise<ChatClient> {
     const target = options.dial ? options.host : `${options.host}:${options.port}`;
+    // The key for the address dialled, never the key file's own: see ServerKeySource.
+    const key = await identity.key?.forServer(serverTarget(options.host, options.port));
     let conn: ChatConn;
     try {
       conn = options.dial ? await options.dial() : options.secure
@@ -251,7 +266,6 @@ export class ChatClient {
     }
     if (options.password !== undefined) hello.password = options.password;
     if (identity.accountPassword !== undefined) hello.accountPassword = identity.accountPassword;
-    const key = identity.key;
     if (key !== undefined) hello.key = key.publicLine;
     const prove = async (nonce: string) => {
       if (key === undefined) {

@@ -1,14 +1,16 @@
 /**
  * `sockchat join`'s own identity: an ed25519 key made with WebCrypto on first use and kept in
  * one file, mode 600 (`$XDG_CONFIG_HOME/sockchat/key`, else `~/.config/sockchat/key`). The
- * client proves it holds the key by signing the nonce of the server's `challenge`; the private
- * half never leaves the file, and is never printed or logged. Its public half reads as an
- * OpenSSH `ssh-ed25519` line with the fingerprint `ssh-keygen -lf` gives it, so an operator can
- * put it in `--oper-keys`.
+ * client never signs with that key: for each server (the `host:port` it dials) it derives a key
+ * of its own, and proves it holds that one by signing the nonce of the server's `challenge`, so
+ * no server can pass another server's challenge on and log in there as this client. The file
+ * is never printed or logged. A server key's public half reads as an OpenSSH `ssh-ed25519` line
+ * with the fingerprint `ssh-keygen -lf` gives it, so an operator can put it in `--oper-keys`.
  *
  * @module
  */
 
+import { createHmac } from "node:crypto";
 import { MAX_SECRET_FILE_BYTES } from "../config/security_limits.ts";
 import { CHALLENGE_CONTEXT } from "../protocol/frames.ts";
 import { ed25519Blob, fingerprintOfBlob } from "../security/ssh_keys.ts";
@@ -28,19 +30,43 @@ const PEM_LABEL = "PRIVATE KEY";
 /** The key file did not exist and could not be made (the directory is read-only, say). */
 export class KeyCreationError extends ClientError {}
 
-/** An ed25519 key pair the client signs challenges with. */
-export class IdentityKey {
-  /** The public key as an `authorized_keys` line: `ssh-ed25519 AAAA... sockchat`. */
-  readonly publicLine: string;
-  /** OpenSSH's SHA256 fingerprint of the public key, as `ssh-keygen -lf` prints it. */
-  readonly fingerprint: string;
-  readonly #private: CryptoKey;
+/**
+ * The domain of the per-server key derivation: changing it changes every server key, so it
+ * carries a version.
+ */
+export const SERVER_KEY_CONTEXT = "sockchat-server-key-v1\n";
 
-  private constructor(privateKey: CryptoKey, publicRaw: Uint8Array) {
-    this.#private = privateKey;
-    const blob = ed25519Blob(publicRaw);
-    this.publicLine = `ssh-ed25519 ${blob.toBase64()} ${KEY_COMMENT}`;
-    this.fingerprint = fingerprintOfBlob(blob);
+/** PKCS #8 DER of an ed25519 private key, up to its 32-byte seed (RFC 8410). */
+const ED25519_PKCS8_PREFIX = Uint8Array.fromHex("302e020100300506032b657004220420");
+
+/**
+ * The server a key is for, as the derivation names it: the `host:port` the client dials,
+ * lower-cased, an IPv6 address in brackets. `localhost` and `127.0.0.1` are different servers
+ * here (the client cannot know they are the same), so each gets its own key.
+ *
+ * @example
+ * ```ts
+ * serverTarget("Chat.Example.org", 7777); // "chat.example.org:7777"
+ * serverTarget("::1", 7777); // "[::1]:7777"
+ * ```
+ */
+export function serverTarget(host: string, port: number): string {
+  const bare = host.replace(/^\[(.*)\]$/, "$1").toLowerCase();
+  return `${bare.includes(":") ? `[${bare}]` : bare}:${port}`;
+}
+
+/**
+ * The key in the key file. It never signs anything itself: each server gets a key of its own
+ * derived from it ({@linkcode IdentityKey.forServer}), so a signature made for one server proves
+ * nothing to another. A hostile server that passes another server's challenge on to the client
+ * gets an answer made with its own key, which the other server has never seen.
+ */
+export class IdentityKey {
+  /** The key file's private key (PKCS #8 DER): the secret every server key is derived from. */
+  readonly #secret: Uint8Array;
+
+  private constructor(secret: Uint8Array) {
+    this.#secret = secret;
   }
 
   /** A new random key (not saved). */
@@ -55,6 +81,44 @@ export class IdentityKey {
 
   /** The key in PKCS #8 bytes; throws if they hold no ed25519 private key. */
   static async fromPkcs8(pkcs8: Uint8Array<ArrayBuffer>): Promise<IdentityKey> {
+    // Imported only to check the bytes are an ed25519 key; the bytes themselves are the secret.
+    await crypto.subtle.importKey("pkcs8", pkcs8, "Ed25519", false, ["sign"]);
+    return new IdentityKey(pkcs8.slice());
+  }
+
+  /**
+   * The key this client uses with one server, `target` as {@linkcode serverTarget} writes it:
+   * an ed25519 key whose seed is HMAC-SHA256(the key file's PKCS #8 bytes,
+   * {@linkcode SERVER_KEY_CONTEXT} + target).
+   */
+  async forServer(target: string): Promise<ServerKey> {
+    const seed = createHmac("sha256", this.#secret)
+      .update(SERVER_KEY_CONTEXT + target)
+      .digest();
+    const pkcs8 = new Uint8Array(ED25519_PKCS8_PREFIX.length + seed.length);
+    pkcs8.set(ED25519_PKCS8_PREFIX);
+    pkcs8.set(seed, ED25519_PKCS8_PREFIX.length);
+    return await ServerKey.fromPkcs8(pkcs8);
+  }
+}
+
+/** The ed25519 key pair the client signs one server's challenges with. */
+export class ServerKey {
+  /** The public key as an `authorized_keys` line: `ssh-ed25519 AAAA... sockchat`. */
+  readonly publicLine: string;
+  /** OpenSSH's SHA256 fingerprint of the public key, as `ssh-keygen -lf` prints it. */
+  readonly fingerprint: string;
+  readonly #private: CryptoKey;
+
+  private constructor(privateKey: CryptoKey, publicRaw: Uint8Array) {
+    this.#private = privateKey;
+    const blob = ed25519Blob(publicRaw);
+    this.publicLine = `ssh-ed25519 ${blob.toBase64()} ${KEY_COMMENT}`;
+    this.fingerprint = fingerprintOfBlob(blob);
+  }
+
+  /** The key in PKCS #8 bytes; throws if they hold no ed25519 private key. */
+  static async fromPkcs8(pkcs8: Uint8Array<ArrayBuffer>): Promise<ServerKey> {
     // Imported extractable once, only to read the public half out of it (WebCrypto has no
     // other way to derive it); the key that signs is imported again, not extractable.
     const full = await crypto.subtle.importKey("pkcs8", pkcs8, "Ed25519", true, ["sign"]);
@@ -62,7 +126,7 @@ export class IdentityKey {
     if (jwk.x === undefined) throw new Error("no public key");
     const publicRaw = Uint8Array.fromBase64(jwk.x, { alphabet: "base64url" });
     const signer = await crypto.subtle.importKey("pkcs8", pkcs8, "Ed25519", false, ["sign"]);
-    return new IdentityKey(signer, publicRaw);
+    return new ServerKey(signer, publicRaw);
   }
 
   /**

@@ -2,19 +2,19 @@
  * Who `sockchat join` says it is, beyond its nick: its own key (unless `--no-key`), the account
  * password of a registered nick (from `--account-password-file`, $SOCKCHAT_ACCOUNT_PASSWORD,
  * or asked at the terminal without echo when the server wants it), and `sockchat key`, which
- * prints the key's public half for an operator's `--oper-keys`.
+ * prints the public half of the key `join` uses with one server, for that server's `--oper-keys`.
  *
  * @module
  */
 
-import type { JoinArgs } from "../cli/join_args.ts";
+import { type JoinArgs, parseTarget } from "../cli/join_args.ts";
 import { parseFlags } from "../cli/parse_strict.ts";
 import { KEY_HELP, UsageError } from "../cli/usage.ts";
 import { PASSWORD_ENV } from "../security/secrets.ts";
 import type { IdentityKind } from "../protocol/frames.ts";
 import type { ClientIdentity } from "./chat_client.ts";
 import { ClientError } from "./client_error.ts";
-import { defaultKeyPath, KeyCreationError, loadOrCreateKey } from "./identity_key.ts";
+import { defaultKeyPath, KeyCreationError, loadOrCreateKey, serverTarget } from "./identity_key.ts";
 import { loadJoinPassword } from "./password.ts";
 
 /** The environment variable `join` reads a registered nick's account password from. */
@@ -60,7 +60,7 @@ export async function joinIdentity(
     });
     // Said once, to a person: a bot's output stays as it was.
     if (loaded?.created && interactive) {
-      console.error(`sockchat: made your key ${path} (${loaded.key.fingerprint})`);
+      console.error(`sockchat: made your key ${path}`);
     }
     if (loaded) identity.key = loaded.key;
   }
@@ -119,8 +119,10 @@ async function askHidden(prompt: string): Promise<string | null> {
 }
 
 /**
- * `sockchat key [--key FILE]`: prints the key's `authorized_keys` line, then its fingerprint,
- * making the key first if there is none. Resolves to the exit code.
+ * `sockchat key [HOST[:PORT]] [--key FILE]`: prints the `authorized_keys` line, then the
+ * fingerprint, of the key `join` uses with that server (the same address `join` is given; with
+ * none, `join`'s default server), making the key file first if there is none. Resolves to the
+ * exit code.
  */
 export async function runKeyCommand(
   args: string[],
@@ -135,9 +137,13 @@ export async function runKeyCommand(
     console.log(KEY_HELP);
     return 0;
   }
-  if (positionals.length > 0) {
-    throw new UsageError(`key takes no arguments, but got ${positionals.length}.`, hint);
+  if (positionals.length > 1) {
+    throw new UsageError(
+      `key takes at most one argument (the server, HOST:PORT), but got ${positionals.length}.`,
+      hint,
+    );
   }
+  const { host, port } = parseTarget(positionals[0] ?? "");
   const path = values.key ?? defaultKeyPath(env);
   if (path === null) {
     throw new UsageError("$XDG_CONFIG_HOME and $HOME are unset: pass --key FILE.", hint);
@@ -145,8 +151,12 @@ export async function runKeyCommand(
   try {
     const { key, created } = await loadOrCreateKey(path);
     if (created) console.error(`sockchat: made your key ${path}`);
-    console.log(key.publicLine);
-    console.log(key.fingerprint);
+    const target = serverTarget(host, port);
+    const serverKey = await key.forServer(target);
+    // Said on stderr so stdout stays the two lines an operator copies.
+    console.error(`sockchat: your key for ${target} (each server address gets its own)`);
+    console.log(serverKey.publicLine);
+    console.log(serverKey.fingerprint);
     return 0;
   } catch (error) {
     if (!(error instanceof ClientError)) throw error;

@@ -111,7 +111,7 @@ Deno.test("verified marks: the frame check keeps verified, need and account, and
 
 Deno.test("verified marks from a real server: a key owner's join and /who are marked", async () => {
   const server = testServer();
-  const key = (await IdentityKey.generate()).key;
+  const key = await (await IdentityKey.generate()).key.forServer("test");
   const keyLogin = async () => {
     const client = await hello(server.addr.port, { nick: "bob", key: key.publicLine });
     const { nonce } = await client.expect("challenge");

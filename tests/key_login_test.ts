@@ -5,12 +5,14 @@
 
 import assert from "node:assert/strict";
 import { command, hello, JsonClient, testServer } from "./helpers/wire.ts";
-import { IdentityKey } from "../client/identity_key.ts";
+import { runCli } from "./helpers/cli.ts";
+import { IdentityKey, loadOrCreateKey, ServerKey, serverTarget } from "../client/identity_key.ts";
+import { ChatClient } from "../client/chat_client.ts";
 import { MAX_PUBLIC_KEY_TEXT } from "../config/security_limits.ts";
 import { CHALLENGE_CONTEXT, type ServerFrame } from "../protocol/frames.ts";
 
-async function newKey(): Promise<IdentityKey> {
-  return (await IdentityKey.generate()).key;
+async function newKey(): Promise<ServerKey> {
+  return await (await IdentityKey.generate()).key.forServer("test");
 }
 
 Deno.test("key login: a hello with a key is challenged, and a good proof logs in", async () => {
@@ -78,7 +80,7 @@ Deno.test("key login: the signature must cover the context, not the nonce alone"
     "verify",
   ]) as CryptoKeyPair;
   const pkcs8 = new Uint8Array(await crypto.subtle.exportKey("pkcs8", pair.privateKey));
-  const key = await IdentityKey.fromPkcs8(pkcs8);
+  const key = await ServerKey.fromPkcs8(pkcs8);
   const client = await hello(server.addr.port, { nick: "ann", key: key.publicLine });
   const { nonce } = await client.expect("challenge");
   const bare = await crypto.subtle.sign("Ed25519", pair.privateKey, Uint8Array.fromBase64(nonce));
@@ -180,7 +182,7 @@ Deno.test("key login: a hello retried with the proven key after a refusal needs 
 async function keyLogin(
   port: number,
   nick: string,
-  key: IdentityKey,
+  key: ServerKey,
 ): Promise<{ client: JsonClient; answer: ServerFrame }> {
   const client = await hello(port, { nick, key: key.publicLine });
   const { nonce } = await client.expect("challenge");
@@ -245,4 +247,65 @@ Deno.test("key login: a forged proof for a registered nick does not take it from
   assert.equal((await command(first.client, "/whois ann")).type, "info");
   first.client.close();
   await server.shutdown();
+});
+
+Deno.test("key login: a server the user joins cannot relay another server's challenge to log in there as them", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "sockchat-relay-" });
+  const path = `${dir}/key`;
+  const { key: file } = await loadOrCreateKey(path);
+  const a = testServer();
+  const targetA = serverTarget("127.0.0.1", a.addr.port);
+  // The user registers "vic" on A with the key join uses there.
+  const owner = await keyLogin(a.addr.port, "vic", await file.forServer(targetA));
+  assert.equal(owner.answer.type, "welcome");
+  assert.notEqual((await command(owner.client, "/register")).type, "error");
+  await owner.client.send({ type: "quit" });
+  await owner.client.expectEof();
+  owner.client.close();
+
+  // A hostile server B: whatever key the user offers it, B offers A for "vic", and passes A's
+  // challenge to the user and the user's answer back to A.
+  const evil = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const relay = (async () => {
+    const victim = new JsonClient(await evil.accept());
+    const toA = new JsonClient(await Deno.connect({ hostname: "127.0.0.1", port: a.addr.port }));
+    try {
+      const helloFrame = await victim.next("the user's hello") as unknown as { key?: string };
+      assert.ok(helloFrame?.key, "the user offers a key");
+      await toA.send({ type: "hello", v: 1, nick: "vic", key: helloFrame.key });
+      await victim.send(await toA.expect("challenge"));
+      await toA.send(await victim.next("the user's prove"));
+      return await toA.next("A's answer to the relayed proof");
+    } finally {
+      victim.close();
+      toA.close();
+    }
+  })();
+  const visit = ChatClient.connect({
+    host: "127.0.0.1",
+    port: (evil.addr as Deno.NetAddr).port,
+    nick: "justvisiting",
+    identity: { key: file },
+  }).then(() => "welcomed", (error) => String(error));
+  const answer = await relay;
+  await visit;
+  evil.close();
+  assert.equal(answer?.type, "error", `A let B in: ${JSON.stringify(answer)}`);
+  if (answer?.type === "error") assert.equal(answer.code, "nick_registered");
+
+  // The user dialling A itself still logs in as "vic", with the key `sockchat key` prints for A.
+  const direct = await ChatClient.connect({
+    host: "127.0.0.1",
+    port: a.addr.port,
+    nick: "vic",
+    identity: { key: file },
+  });
+  assert.equal(direct.welcome.nick, "vic");
+  const printed = await runCli(["key", targetA, "--key", path]);
+  assert.equal(printed.code, 0, printed.stderr);
+  const [, fingerprint] = printed.stdout.trim().split("\n");
+  assert.deepEqual(direct.welcome.account, { kind: "key", fingerprint });
+  direct.close();
+  await a.shutdown();
+  await Deno.remove(dir, { recursive: true });
 });

@@ -72,7 +72,7 @@ Deno.test("netcat: wrong account passwords are asked again until the lockout clo
 
 Deno.test("netcat: a key account's nick is refused, and another nickname is asked for", async () => {
   const server = testServer();
-  const { key } = await IdentityKey.generate();
+  const key = await (await IdentityKey.generate()).key.forServer("test");
   const owner = await hello(server.addr.port, { nick: "erin", key: key.publicLine });
   const { nonce } = await owner.expect("challenge");
   await owner.send({ type: "prove", sig: await key.prove(nonce) });
