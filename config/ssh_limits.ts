@@ -67,3 +67,32 @@ export const SSH_KEEPALIVE_COUNT_MAX = 3;
  * as they come).
  */
 export const MEMORY_LINK_BUFFER_BYTES = 64 * 1024;
+
+/**
+ * Shortest interval between two terminal resizes applied to a chat: a window-change makes the
+ * terminal client rewrap and redraw its screen, which the server pays for. Requests in between
+ * only replace the size waiting to be applied (the latest wins), so a flood of them costs one
+ * redraw per interval. A tenth of a second still follows a window being dragged.
+ */
+export const SSH_RESIZE_INTERVAL_MS = 100;
+
+/**
+ * Window-change requests one connection may send within {@linkcode SSH_WINDOW_CHANGE_PERIOD_MS};
+ * past it, it is disconnected. Dragging a window's corner sends a few dozen a second; this many
+ * in ten seconds is no terminal being resized, and each still costs a packet to parse.
+ */
+export const SSH_MAX_WINDOW_CHANGES = 2000;
+
+/** The period {@linkcode SSH_MAX_WINDOW_CHANGES} is counted over. */
+export const SSH_WINDOW_CHANGE_PERIOD_MS = 10_000;
+
+/**
+ * The terminal sizes a chat is drawn at; a size asked outside is taken as the nearest inside
+ * (0, "unknown", stays 0 and gets the default). A 1-column terminal makes every redraw of the
+ * edited line cost a screen row per character (megabytes for Home/End on a long line), and a
+ * huge one makes every wrap and redraw pad out that far.
+ */
+export const SSH_PTY_COLUMNS = { min: 20, max: 1000 } as const;
+
+/** The terminal heights a chat is drawn at; see {@linkcode SSH_PTY_COLUMNS}. */
+export const SSH_PTY_ROWS = { min: 2, max: 1000 } as const;

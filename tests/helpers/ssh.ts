@@ -268,3 +268,82 @@ export const KEYBOARD_ONLY: readonly string[] = [
   "-o",
   "NumberOfPasswordPrompts=1",
 ];
+
+/** The parts of `ssh2`'s client a test drives (the package has no type declarations). */
+export interface Ssh2Channel {
+  write(data: string | Uint8Array): boolean;
+  on(event: "data", listener: (data: Uint8Array) => void): this;
+  on(event: "close", listener: () => void): this;
+  stderr: { on(event: "data", listener: (data: Uint8Array) => void): unknown };
+  /** Sends a window-change: rows, columns, height and width in pixels. */
+  setWindow(rows: number, columns: number, height: number, width: number): void;
+  end(): void;
+}
+
+/** A connected `ssh2` client. */
+export interface Ssh2Client {
+  on(event: "close", listener: () => void): this;
+  shell(
+    window: { term: string; cols: number; rows: number },
+    callback: (error: Error | undefined, channel: Ssh2Channel) => void,
+  ): void;
+  end(): void;
+}
+
+/**
+ * Connects `ssh2`'s own client (which, unlike OpenSSH, can be made to misbehave) as `nick`,
+ * answering keyboard-interactive with empty lines: a guest.
+ */
+export async function ssh2Client(port: number, nick: string): Promise<Ssh2Client> {
+  const { Client } = (await import("ssh2")).default as unknown as {
+    Client: new () => Ssh2Client & {
+      on(event: string, listener: (...args: never[]) => void): unknown;
+      connect(options: Record<string, unknown>): void;
+    };
+  };
+  const client = new Client();
+  await within(
+    new Promise<void>((resolve, reject) => {
+      client.on("ready", () => resolve());
+      client.on("error", (error: Error) => reject(error));
+      client.on(
+        "keyboard-interactive",
+        (_n: string, _i: string, _l: string, prompts: unknown[], finish: (a: string[]) => void) =>
+          finish(prompts.map(() => "")),
+      );
+      client.connect({
+        host: "127.0.0.1",
+        port,
+        username: nick,
+        tryKeyboard: true,
+        readyTimeout: 10_000,
+        keepaliveInterval: 0,
+      });
+    }),
+    `ssh2 client ${nick} to log in`,
+    SSH_RUN_MS,
+  );
+  return client;
+}
+
+/** Opens a shell with a pty of `columns` x `rows` on an `ssh2` client; collects its output. */
+export async function ssh2Shell(
+  client: Ssh2Client,
+  columns = 80,
+  rows = 24,
+): Promise<{ channel: Ssh2Channel; output(): string; closed: Promise<void> }> {
+  const channel = await within(
+    new Promise<Ssh2Channel>((resolve, reject) =>
+      client.shell(
+        { term: "xterm", cols: columns, rows },
+        (error, channel) => error instanceof Error ? reject(error) : resolve(channel),
+      )
+    ),
+    "a shell",
+  );
+  let out = "";
+  const decoder = new TextDecoder();
+  channel.on("data", (data) => (out += decoder.decode(data, { stream: true })));
+  const closed = new Promise<void>((resolve) => channel.on("close", () => resolve()));
+  return { channel, output: () => out, closed };
+}

@@ -14,7 +14,16 @@
  */
 
 import type { Duplex, Writable } from "node:stream";
-import { SSH_MAX_DIALS, SSH_MAX_REFUSALS, SSH_SESSION_START_MS } from "../../config/ssh_limits.ts";
+import {
+  SSH_MAX_DIALS,
+  SSH_MAX_REFUSALS,
+  SSH_MAX_WINDOW_CHANGES,
+  SSH_PTY_COLUMNS,
+  SSH_PTY_ROWS,
+  SSH_RESIZE_INTERVAL_MS,
+  SSH_SESSION_START_MS,
+  SSH_WINDOW_CHANGE_PERIOD_MS,
+} from "../../config/ssh_limits.ts";
 import type { KeyProof } from "../../core/identity.ts";
 import type { Logger } from "../../log/logger.ts";
 import { NDJSON } from "../../protocol/ndjson/encode.ts";
@@ -77,6 +86,21 @@ export const ndjsonOpener: SessionOpener = (
     opened: { codec: NDJSON, session: new NdjsonSession(port), pings: true },
   });
 
+/**
+ * A terminal size asked by a client, brought into the range a chat is drawn at (0, unknown,
+ * stays 0: the chat then assumes a default).
+ *
+ * @example
+ * ```ts
+ * saneSize(1, 50_000); // { columns: 20, rows: 1000 }
+ * ```
+ */
+export function saneSize(columns: number, rows: number): { columns: number; rows: number } {
+  const clamp = (n: number, range: { min: number; max: number }) =>
+    !Number.isFinite(n) || n <= 0 ? 0 : Math.min(range.max, Math.max(range.min, Math.trunc(n)));
+  return { columns: clamp(columns, SSH_PTY_COLUMNS), rows: clamp(rows, SSH_PTY_ROWS) };
+}
+
 /** Settings for {@linkcode SshSessions}. */
 export interface SshSessionsOptions {
   /** The authenticated connection. */
@@ -115,6 +139,12 @@ export class SshSessions {
   #chat: HostedChat | null = null;
   #refusals = 0;
   #dials = 0;
+  #windowChanges = 0;
+  #windowPeriodStart = performance.now();
+  /** The latest size asked, waiting for {@linkcode SSH_RESIZE_INTERVAL_MS} since the last. */
+  #pendingSize: { columns: number; rows: number } | null = null;
+  #resizeTimer: ReturnType<typeof setTimeout> | undefined;
+  #lastResize = -Infinity;
   #closed = false;
   readonly #links = new Set<HostedConn>();
   readonly #startTimer: ReturnType<typeof setTimeout>;
@@ -148,6 +178,7 @@ export class SshSessions {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#startTimer);
+    clearTimeout(this.#resizeTimer);
     this.#chat?.close();
     for (const link of this.#links) {
       try {
@@ -163,7 +194,8 @@ export class SshSessions {
     const asked: { pty: PtyInfo | null; env: Record<string, string> } = { pty: null, env: {} };
     const env = asked.env;
     session.on("pty", (accept, _reject, info) => {
-      asked.pty = info;
+      const { columns, rows } = saneSize(info.cols, info.rows);
+      asked.pty = { ...info, cols: columns, rows };
       accept?.();
     });
     session.on("env", (accept, _reject, { key, val }) => {
@@ -172,8 +204,12 @@ export class SshSessions {
     });
     session.on("window-change", (accept, _reject, info) => {
       accept?.();
-      if (this.#chat !== null) this.#chat.resize(info.cols, info.rows);
-      else if (asked.pty !== null) asked.pty = { ...asked.pty, cols: info.cols, rows: info.rows };
+      if (!this.#windowChanged()) return;
+      const size = saneSize(info.cols, info.rows);
+      if (this.#chat !== null) this.#resize(size);
+      else if (asked.pty !== null) {
+        asked.pty = { ...asked.pty, cols: size.columns, rows: size.rows };
+      }
     });
     session.on("x11", (_accept, reject) => {
       reject?.();
@@ -250,6 +286,44 @@ export class SshSessions {
     }, () => {
       if (!this.#closed) this.#options.end("chat failed");
     });
+  }
+
+  /**
+   * Counts a window-change; false (and the connection ended) past
+   * {@linkcode SSH_MAX_WINDOW_CHANGES} in a period.
+   */
+  #windowChanged(): boolean {
+    const now = performance.now();
+    if (now - this.#windowPeriodStart >= SSH_WINDOW_CHANGE_PERIOD_MS) {
+      this.#windowPeriodStart = now;
+      this.#windowChanges = 0;
+    }
+    this.#windowChanges++;
+    if (this.#windowChanges <= SSH_MAX_WINDOW_CHANGES) return true;
+    if (this.#windowChanges === SSH_MAX_WINDOW_CHANGES + 1) {
+      this.#options.end("too many window changes");
+    }
+    return false;
+  }
+
+  /**
+   * Resizes the chat to `size`, at most once per {@linkcode SSH_RESIZE_INTERVAL_MS}: a size asked
+   * sooner waits, replaced by any later one, so the chat ends up at the last size asked.
+   */
+  #resize(size: { columns: number; rows: number }): void {
+    this.#pendingSize = size;
+    if (this.#resizeTimer !== undefined || this.#closed) return;
+    const apply = () => {
+      this.#resizeTimer = undefined;
+      const pending = this.#pendingSize;
+      this.#pendingSize = null;
+      if (pending === null || this.#closed) return;
+      this.#lastResize = performance.now();
+      this.#chat?.resize(pending.columns, pending.rows);
+    };
+    const wait = this.#lastResize + SSH_RESIZE_INTERVAL_MS - performance.now();
+    if (wait <= 0) apply();
+    else this.#resizeTimer = setTimeout(apply, wait);
   }
 
   /** A new in-process connection to the chat, served as a peer carrying the SSH key. */

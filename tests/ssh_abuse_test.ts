@@ -1,0 +1,145 @@
+/**
+ * The SSH front end against clients that misbehave on purpose (issue 13 review): floods of
+ * window-changes, of session channels, of keys, and logins that never finish. Driven with
+ * `ssh2`'s own client, which can send what OpenSSH never would, or with OpenSSH where its
+ * behaviour is the point.
+ */
+
+import assert from "node:assert/strict";
+import { SSH_MAX_WINDOW_CHANGES, SSH_PTY_COLUMNS, SSH_PTY_ROWS } from "../config/ssh_limits.ts";
+import { saneSize } from "../transport/ssh/session.ts";
+import type { ChatServer } from "../server.ts";
+import { command, JsonClient, within } from "./helpers/wire.ts";
+import { ssh2Client, ssh2Shell, sshServer } from "./helpers/ssh.ts";
+
+/** The longest round trip of `/who` for a native client while `busy` runs (sampled every 50 ms). */
+async function worstRoundTrip(server: ChatServer, busy: Promise<unknown>): Promise<number> {
+  const probe = await JsonClient.login(server, `probe${crypto.randomUUID().slice(0, 6)}`);
+  let worst = 0;
+  let done = false;
+  busy.finally(() => (done = true));
+  try {
+    do {
+      const started = performance.now();
+      await command(probe, "/who");
+      worst = Math.max(worst, performance.now() - started);
+      // Spaced out, so the probe stays within the server's own command rate limit.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    } while (!done);
+  } finally {
+    probe.close();
+  }
+  return worst;
+}
+
+/** Rows of the SSH screen that a message's text was wrapped to (escape sequences removed). */
+function rowsOf(screen: string, first: string, last: string): string[] {
+  // deno-lint-ignore no-control-regex -- terminal escape sequences
+  const plain = screen.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "");
+  const start = plain.lastIndexOf(first);
+  const end = plain.indexOf(last, start);
+  assert.ok(start !== -1 && end !== -1, `the message on the screen: ${JSON.stringify(plain)}`);
+  return plain.slice(start, end + last.length).split("\r\n");
+}
+
+Deno.test("ssh abuse: a flood of window-changes costs other users no visible latency, and the chat ends at the last size", async () => {
+  const server = sshServer();
+  try {
+    const client = await ssh2Client(server.sshPort, "alice");
+    try {
+      const shell = await ssh2Shell(client);
+      const watcher = await JsonClient.login(server, "watcher");
+      try {
+        // alice is in the chat once her join is seen... and her screen is drawn.
+        await within(
+          (async () => {
+            while (!/Welcome to sockchat/.test(shell.output())) {
+              await new Promise((resolve) => setTimeout(resolve, 20));
+            }
+          })(),
+          "alice's welcome",
+        );
+        // A long line being edited: every resize redraws it, at 1 column a row per character.
+        shell.channel.write("y".repeat(3000));
+        await within(
+          (async () => {
+            while ((shell.output().match(/y/g) ?? []).length < 3000) {
+              await new Promise((resolve) => setTimeout(resolve, 20));
+            }
+          })(),
+          "the typed line echoed",
+        );
+        let sent = 0;
+        const flood = (async () => {
+          // A narrow then wide terminal, again and again: each redraw is as costly as can be.
+          for (; sent < SSH_MAX_WINDOW_CHANGES - 1; sent++) {
+            shell.channel.setWindow(24, sent % 2 === 0 ? 1 : 300, 0, 0);
+            if (sent % 200 === 0) await new Promise((resolve) => setTimeout(resolve, 0));
+          }
+          shell.channel.setWindow(24, 40, 0, 0);
+          sent++;
+        })();
+        // Sampled during the flood and for a while after, while the server works through it.
+        const worst = await worstRoundTrip(
+          server,
+          flood.then(() => new Promise((resolve) => setTimeout(resolve, 1000))),
+        );
+        assert.ok(worst < 500, `a native round trip took ${worst.toFixed(0)} ms during the flood`);
+        // The last size (40 columns) is the one the chat is drawn at.
+        const words = Array.from({ length: 30 }, (_, i) => `w${i}`).join(" ");
+        await watcher.send({ type: "msg", room: "#lobby", text: words });
+        await within(
+          (async () => {
+            while (!/w29/.test(shell.output())) {
+              await new Promise((resolve) => setTimeout(resolve, 20));
+            }
+          })(),
+          "the message on alice's screen",
+        );
+        const rows = rowsOf(shell.output(), "w0", "w29");
+        assert.ok(rows.length > 1, `wrapped: ${JSON.stringify(rows)}`);
+        for (const row of rows) assert.ok(row.length <= 40, `a row wider than 40: ${row}`);
+        assert.ok(
+          rows.some((row) => row.length > 30),
+          `rows as wide as 40: ${JSON.stringify(rows)}`,
+        );
+      } finally {
+        watcher.close();
+      }
+    } finally {
+      client.end();
+    }
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("ssh abuse: a connection sending more than SSH_MAX_WINDOW_CHANGES window-changes is disconnected", async () => {
+  const server = sshServer();
+  try {
+    const client = await ssh2Client(server.sshPort, "alice");
+    const gone = new Promise<void>((resolve) => client.on("close", () => resolve()));
+    try {
+      const shell = await ssh2Shell(client);
+      for (let i = 0; i <= SSH_MAX_WINDOW_CHANGES + 10; i++) {
+        shell.channel.setWindow(24, 80 + (i % 2), 0, 0);
+      }
+      await within(gone, "the connection to be closed", 10_000);
+    } finally {
+      client.end();
+      await gone;
+    }
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("ssh abuse: terminal sizes are clamped to SSH_PTY_COLUMNS and SSH_PTY_ROWS; 0 stays unknown", () => {
+  assert.deepEqual(saneSize(1, 1), { columns: SSH_PTY_COLUMNS.min, rows: SSH_PTY_ROWS.min });
+  assert.deepEqual(saneSize(100_000, 100_000), {
+    columns: SSH_PTY_COLUMNS.max,
+    rows: SSH_PTY_ROWS.max,
+  });
+  assert.deepEqual(saneSize(0, 0), { columns: 0, rows: 0 });
+  assert.deepEqual(saneSize(132, 43), { columns: 132, rows: 43 });
+});
