@@ -325,6 +325,8 @@ function askNick(terminal: ChannelTerminal): Promise<string | null> {
     };
     const unhang = terminal.onHangup(() => finish(null));
     terminal.keys.on("data", onData);
+    // An earlier prompt paused the channel; a new listener alone does not make it flow again.
+    terminal.keys.resume();
     rl.on("SIGINT", () => finish(null));
     rl.on("close", () => finish(null));
     rl.question("Nickname: ", (answer) => finish(answer.trim()));

@@ -363,6 +363,26 @@ Deno.test("embedded chat with a pty: a nick that is taken is asked for again", a
   });
 });
 
+Deno.test("embedded chat with a pty: the nick question is answered again after a second refusal", async () => {
+  await withServer(async ({ start, login }) => {
+    const bob = await login("bob");
+    const channel = new TestChannel(80);
+    const chat = start("bob", channel, new Collect(), PTY);
+    const refusals = (l: string[]) => l.filter((x) => x.startsWith("! ")).length;
+    await channel.waitFor("the first question", (l) => l.at(-1) === "Nickname:");
+    channel.type("bob\r"); // taken again
+    await channel.waitFor(
+      "the second refusal and question",
+      (l) => refusals(l) >= 2 && l.at(-1) === "Nickname:",
+    );
+    channel.type("carol\r");
+    assert.equal((await bob.expect("join")).nick, "carol");
+    await channel.waitFor("carol's prompt", (l) => l.at(-1) === "[#lobby] carol>");
+    channel.type("\x03");
+    assert.equal(await within(chat.done, "the chat to end"), 0);
+  });
+});
+
 Deno.test("embedded chat with a pty: a nick registered to a password says how to prove it and asks again; the account password from authentication logs in", async () => {
   await withServer(async ({ start, login }) => {
     const bob = await login("bob");
