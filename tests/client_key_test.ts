@@ -164,3 +164,31 @@ Deno.test("join's account password comes from --account-password-file or $SOCKCH
   assert.equal(neither.identity.accountPassword, undefined);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("client key: the README's deno task join and deno task key may write the key file (no permission prompt)", async () => {
+  const dir = await tempDir();
+  const server = testServer();
+  try {
+    const env = { XDG_CONFIG_HOME: dir, NO_COLOR: "1" };
+    const task = (args: string[]) =>
+      new Deno.Command(Deno.execPath(), {
+        args: ["task", "-q", ...args],
+        cwd: new URL("..", import.meta.url).pathname,
+        env,
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+    const joined = await task(["join", `127.0.0.1:${server.addr.port}`, "--name", "tasker"]);
+    const stderr = new TextDecoder().decode(joined.stderr);
+    assert.equal(joined.code, 0, stderr);
+    assert.doesNotMatch(stderr, /write access|joining without a key/);
+    assert.equal((await Deno.stat(`${dir}/sockchat/key`)).mode! & 0o777, 0o600);
+    const key = await task(["key"]);
+    assert.equal(key.code, 0, new TextDecoder().decode(key.stderr));
+    assert.match(new TextDecoder().decode(key.stdout), /^ssh-ed25519 AAAA/m);
+  } finally {
+    await server.shutdown();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
