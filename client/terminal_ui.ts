@@ -34,6 +34,9 @@ import { localColumns, localTerminal, type TerminalPort } from "./terminal_port.
 import type { ClientUi, Status } from "./ui.ts";
 import { wrap } from "./wrap.ts";
 
+/** Commands whose arguments hold a password: never kept in the input history. */
+const SECRET_LINE = /^\s*\/(?:identify|register|oper)\s+\S/i;
+
 /** Input lines remembered for up/down recall. */
 export const HISTORY_SIZE = 500;
 /**
@@ -420,6 +423,8 @@ export class TerminalUi implements ClientUi {
     // shown once the server has it.
     this.#term.screen.write(`\x1b[${this.#rowsOf(line) + 1}A\r\x1b[J`);
     this.#lineFull = false;
+    // A line that carries a password is not kept for Up to show to whoever sits down next.
+    if (SECRET_LINE.test(line) && this.#state.history?.[0] === line) this.#state.history.shift();
     this.#trimHistory();
     const text = this.#multiline.push(line);
     if (text !== null) this.#enter(text);

@@ -257,6 +257,14 @@ Deno.test("embedded chat with a pty: messages arrive above a half-typed line, hi
     await channel.waitFor("the line recalled", (l) => l.at(-1) === `${PROMPT} half typed`);
     channel.type("\x15"); // Ctrl-U: clear the line
 
+    // A line with a password is not kept: Up skips it and recalls the line before.
+    channel.type("/identify nobody secret-password\r");
+    await channel.waitFor("the refusal", (l) => l.some((x) => x.includes("nobody")));
+    await channel.waitFor("the prompt back", (l) => l.at(-1) === PROMPT);
+    channel.type("\x1b[A");
+    await channel.waitFor("the line before recalled", (l) => l.at(-1) === `${PROMPT} half typed`);
+    channel.type("\x15");
+
     // A trailing backslash continues the message on the next line.
     channel.type("first\\\r");
     channel.type("second\r");
