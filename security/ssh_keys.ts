@@ -75,6 +75,8 @@ function parseKeyLine(line: string): AuthorizedKey | string {
   if (blob === null) return "the key is not valid base64.";
   const named = blobKeyType(blob);
   if (named !== type) return `the key's data says ${named ?? "nothing readable"}, not ${type}.`;
+  const weak = weakSshKey(blob);
+  if (weak !== null) return `${weak}: not a key anyone holds alone.`;
   return {
     fingerprint: fingerprintOfBlob(blob),
     type,
@@ -148,6 +150,7 @@ export function ed25519PublicFromOpenSsh(text: string): Uint8Array | null {
   const key = readString(blob, type.next);
   if (key === null || key.next !== blob.length) return null;
   if (key.value.length !== ED25519_PUBLIC_BYTES) return null;
+  if (weakEd25519Point(key.value) !== null) return null;
   return key.value.slice();
 }
 
@@ -178,4 +181,80 @@ export function ed25519Blob(raw: Uint8Array): Uint8Array {
   view.setUint32(4 + type.length, raw.length);
   blob.set(raw, 8 + type.length);
   return blob;
+}
+
+/** The field prime of ed25519, 2^255 - 19. */
+const FIELD_PRIME = 2n ** 255n - 19n;
+
+/** The order of ed25519's base point: a signature's S must be below it (RFC 8032, 5.1.7). */
+const GROUP_ORDER = 2n ** 252n + 27742317777372353535851937790883648493n;
+
+/**
+ * The y coordinates of the 8 points of small order (the 8-torsion): 0, 1, p - 1 and the
+ * order-8 pair. A point and its negation share y, so y alone names them, whatever the sign bit.
+ */
+const SMALL_ORDER_Y: ReadonlySet<bigint> = new Set([
+  0n,
+  1n,
+  FIELD_PRIME - 1n,
+  0x05fc536d880238b13933c6d305acdfd5f098eff289f4c345b027b2c28f95e826n,
+  FIELD_PRIME - 0x05fc536d880238b13933c6d305acdfd5f098eff289f4c345b027b2c28f95e826n,
+]);
+
+/** Length of an ed25519 signature: R (32 bytes) then S (32 bytes). */
+const ED25519_SIGNATURE_BYTES = 64;
+
+/** A little-endian number. */
+function littleEndian(bytes: Uint8Array): bigint {
+  let value = 0n;
+  for (let i = bytes.length - 1; i >= 0; i--) value = (value << 8n) | BigInt(bytes[i]);
+  return value;
+}
+
+/**
+ * Why a 32-byte ed25519 point encoding must not be trusted, or null if it may be. node:crypto
+ * (OpenSSL) verifies leniently: with a small-order key (32 zero bytes, say) a signature of zeros
+ * can verify for many messages, so whoever registers such a "key" shares it with everyone. A
+ * non-canonical encoding (y >= p) is refused too, so one key has exactly one fingerprint.
+ *
+ * @example
+ * ```ts
+ * weakEd25519Point(new Uint8Array(32)); // "a point of small order"
+ * ```
+ */
+export function weakEd25519Point(encoded: Uint8Array): string | null {
+  if (encoded.length !== ED25519_PUBLIC_BYTES) return "not 32 bytes long";
+  const y = littleEndian(encoded) & ((1n << 255n) - 1n); // the top bit is x's sign
+  if (y >= FIELD_PRIME) return "not canonically encoded";
+  if (SMALL_ORDER_Y.has(y)) return "a point of small order";
+  return null;
+}
+
+/**
+ * Why an ed25519 signature must be refused before it is verified, or null: not 64 bytes, S not
+ * below the group order (a malleable copy of another signature), or R a small-order or
+ * non-canonical point (what a forgery against a weak key is built from).
+ */
+export function weakEd25519Signature(signature: Uint8Array): string | null {
+  if (signature.length !== ED25519_SIGNATURE_BYTES) return "not 64 bytes long";
+  if (littleEndian(signature.subarray(32)) >= GROUP_ORDER) return "S is not below the group order";
+  const r = weakEd25519Point(signature.subarray(0, 32));
+  return r === null ? null : `R is ${r}`;
+}
+
+/**
+ * For SSH public-key authentication: why the key in an OpenSSH wire blob (and, when given, the
+ * raw signature made with it) must be refused, or null. Only `ssh-ed25519` keys are checked;
+ * other types are left to the SSH library.
+ */
+export function weakSshKey(blob: Uint8Array, signature?: Uint8Array): string | null {
+  const type = readString(blob, 0);
+  if (type === null || new TextDecoder().decode(type.value) !== "ssh-ed25519") return null;
+  const key = readString(blob, type.next);
+  if (key === null || key.next !== blob.length) return "a malformed ssh-ed25519 key";
+  const weak = weakEd25519Point(key.value);
+  if (weak !== null) return `the key is ${weak}`;
+  if (signature === undefined) return null;
+  const sig = weakEd25519Signature(signature);
+  return sig === null ? null : `the signature's ${sig}`;
 }

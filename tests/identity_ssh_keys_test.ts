@@ -1,10 +1,15 @@
 import assert from "node:assert/strict";
+import { generateKeyPairSync, sign } from "node:crypto";
 import {
   AuthorizedKeysError,
   blobFromOpenSsh,
+  ed25519Blob,
   ed25519PublicFromOpenSsh,
   fingerprintOfBlob,
   parseAuthorizedKeys,
+  weakEd25519Point,
+  weakEd25519Signature,
+  weakSshKey,
 } from "../security/ssh_keys.ts";
 
 /** A fresh key from ssh-keygen: its public line and the fingerprint `ssh-keygen -lf` prints. */
@@ -132,4 +137,73 @@ Deno.test("ssh keys: a bad authorized_keys line is named in the error", async ()
       return true;
     });
   }
+});
+
+/** Every encoding of a small-order point, and non-canonical encodings (y >= p). */
+const WEAK_POINTS: readonly string[] = [
+  // the 8 small-order points, each with both values of the sign bit
+  "0000000000000000000000000000000000000000000000000000000000000000",
+  "0000000000000000000000000000000000000000000000000000000000000080",
+  "0100000000000000000000000000000000000000000000000000000000000000",
+  "0100000000000000000000000000000000000000000000000000000000000080",
+  "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+  "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+  "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+  "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85",
+  "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+  "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa",
+  // non-canonical: y = p, p + 1, p + 18 (2^255 - 1), with and without the sign bit
+  "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+  "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+  "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+  "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+];
+
+Deno.test("ssh keys: small-order and non-canonical ed25519 keys are refused on every parse path", async () => {
+  const real = await sshKeygen("ed25519");
+  const realRaw = ed25519PublicFromOpenSsh(real.line);
+  assert.ok(realRaw !== null);
+  assert.equal(weakEd25519Point(realRaw), null);
+  assert.equal(weakSshKey(ed25519Blob(realRaw)), null);
+  for (const hex of WEAK_POINTS) {
+    const raw = Uint8Array.fromHex(hex);
+    const line = `ssh-ed25519 ${ed25519Blob(raw).toBase64()} weak`;
+    assert.notEqual(weakEd25519Point(raw), null, hex);
+    assert.equal(ed25519PublicFromOpenSsh(line), null, hex);
+    assert.match(weakSshKey(ed25519Blob(raw)) ?? "", /small order|canonical/, hex);
+    assert.throws(
+      () => parseAuthorizedKeys(`${real.line}\n${line}\n`),
+      /Line 2: .*small order|Line 2: .*canonical/,
+      hex,
+    );
+  }
+});
+
+Deno.test("ssh keys: an ed25519 signature with S >= L or a small-order R is refused before verifying", async () => {
+  const { publicKey, privateKey } = generateKeyPairSync("ed25519");
+  const message = new TextEncoder().encode("message");
+  const good = new Uint8Array(sign(null, message, privateKey));
+  assert.equal(weakEd25519Signature(good), null);
+  // S + L: the same signature, malleated.
+  const order = 2n ** 252n + 27742317777372353535851937790883648493n;
+  let s = 0n;
+  for (let i = 63; i >= 32; i--) s = (s << 8n) | BigInt(good[i]);
+  s += order;
+  const malleated = good.slice();
+  for (let i = 32; i < 64; i++, s >>= 8n) malleated[i] = Number(s & 0xffn);
+  assert.match(weakEd25519Signature(malleated) ?? "", /S is not below the group order/);
+  // All zeros: R is the small-order point (0, ...), S = 0; what a weak key's forgery looks like.
+  assert.match(weakEd25519Signature(new Uint8Array(64)) ?? "", /R is a point of small order/);
+  for (const hex of WEAK_POINTS) {
+    const sig = new Uint8Array(64);
+    sig.set(Uint8Array.fromHex(hex));
+    assert.notEqual(weakEd25519Signature(sig), null, hex);
+  }
+  assert.equal(weakEd25519Signature(good.subarray(0, 63)), "not 64 bytes long");
+  // weakSshKey checks the signature too when given one.
+  const x = publicKey.export({ format: "jwk" }).x;
+  assert.ok(x !== undefined);
+  const raw = Uint8Array.fromBase64(x, { alphabet: "base64url" });
+  assert.equal(weakSshKey(ed25519Blob(raw), good), null);
+  assert.match(weakSshKey(ed25519Blob(raw), malleated) ?? "", /signature's S/);
 });

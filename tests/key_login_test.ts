@@ -8,6 +8,7 @@ import { command, hello, JsonClient, testServer } from "./helpers/wire.ts";
 import { runCli } from "./helpers/cli.ts";
 import { IdentityKey, loadOrCreateKey, ServerKey, serverTarget } from "../client/identity_key.ts";
 import { ChatClient } from "../client/chat_client.ts";
+import { ed25519Blob } from "../security/ssh_keys.ts";
 import { MAX_PUBLIC_KEY_TEXT } from "../config/security_limits.ts";
 import { CHALLENGE_CONTEXT, type ServerFrame } from "../protocol/frames.ts";
 
@@ -308,4 +309,33 @@ Deno.test("key login: a server the user joins cannot relay another server's chal
   direct.close();
   await a.shutdown();
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("key login: a small-order or non-canonical key is refused at the hello, so a zero signature cannot log in", async () => {
+  const server = testServer();
+  const weak = [
+    "0000000000000000000000000000000000000000000000000000000000000000",
+    "0100000000000000000000000000000000000000000000000000000000000000",
+    "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+    "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+    "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+    "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+  ];
+  for (const hex of weak) {
+    const key = `ssh-ed25519 ${ed25519Blob(Uint8Array.fromHex(hex)).toBase64()}`;
+    const client = await hello(server.addr.port, { nick: "zero", key });
+    let answer = await client.next("the answer to the hello");
+    // Before the fix: challenged, and 64 zero bytes could answer it.
+    if (answer?.type === "challenge") {
+      await client.send({ type: "prove", sig: new Uint8Array(64).toBase64() });
+      answer = await client.next("the answer to the zero signature");
+    }
+    assert.equal(answer?.type, "error", `${hex}: ${JSON.stringify(answer)}`);
+    if (answer?.type === "error") {
+      assert.equal(answer.code, "bad_frame", hex);
+      assert.match(answer.message, /small order|canonical/, hex);
+    }
+    client.close();
+  }
+  await server.shutdown();
 });

@@ -12,9 +12,12 @@ import { type Awaitable, then } from "../../core/awaitable.ts";
 import type { KeyProof } from "../../core/identity.ts";
 import { CHALLENGE_NONCE_BYTES } from "../../config/security_limits.ts";
 import {
+  blobFromOpenSsh,
   ed25519Blob,
   ed25519PublicFromOpenSsh,
   fingerprintOfBlob,
+  weakEd25519Signature,
+  weakSshKey,
 } from "../../security/ssh_keys.ts";
 import { assertNever, CHALLENGE_CONTEXT, errorFrame, type HelloFrame } from "../frames.ts";
 import { parseClientFrame } from "./decode.ts";
@@ -120,9 +123,13 @@ export class NdjsonSession implements ProtocolSession {
     if (frame.key === undefined) return this.#login(attempt);
     const raw = ed25519PublicFromOpenSsh(frame.key);
     if (raw === null) {
+      const blob = blobFromOpenSsh(frame.key);
+      const weak = blob === null ? null : weakSshKey(blob);
       this.#conn.protocolError(errorFrame(
         "bad_frame",
-        'Only ed25519 keys can log in: "key" must read "ssh-ed25519 AAAA...", as in a .pub file.',
+        weak !== null
+          ? `That ssh-ed25519 key cannot log in: ${weak}, which anyone could sign for.`
+          : 'Only ed25519 keys can log in: "key" must read "ssh-ed25519 AAAA...", as in a .pub file.',
       ));
       return;
     }
@@ -184,6 +191,8 @@ function signatureHolds(pending: PendingProof, sig: string): boolean {
     return false;
   }
   if (bytes.length !== ED25519_SIGNATURE_BYTES) return false;
+  // node:crypto would accept some signatures RFC 8032 refuses (S >= L, a small-order R).
+  if (weakEd25519Signature(bytes) !== null) return false;
   try {
     return verify(null, pending.signed, pending.publicKey, bytes);
   } catch {
