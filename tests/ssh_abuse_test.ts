@@ -6,7 +6,12 @@
  */
 
 import assert from "node:assert/strict";
-import { SSH_MAX_WINDOW_CHANGES, SSH_PTY_COLUMNS, SSH_PTY_ROWS } from "../config/ssh_limits.ts";
+import {
+  SSH_MAX_REFUSALS,
+  SSH_MAX_WINDOW_CHANGES,
+  SSH_PTY_COLUMNS,
+  SSH_PTY_ROWS,
+} from "../config/ssh_limits.ts";
 import { saneSize } from "../transport/ssh/session.ts";
 import type { ChatServer } from "../server.ts";
 import { command, JsonClient, within } from "./helpers/wire.ts";
@@ -142,4 +147,39 @@ Deno.test("ssh abuse: terminal sizes are clamped to SSH_PTY_COLUMNS and SSH_PTY_
   });
   assert.deepEqual(saneSize(0, 0), { columns: 0, rows: 0 });
   assert.deepEqual(saneSize(132, 43), { columns: 132, rows: 43 });
+});
+
+Deno.test(`ssh abuse: session channels past the chat's are refused and counted; past SSH_MAX_REFUSALS (${SSH_MAX_REFUSALS}) the connection is closed`, async () => {
+  const server = sshServer();
+  try {
+    const client = await ssh2Client(server.sshPort, "mallory");
+    const gone = new Promise<void>((resolve) => client.on("close", () => resolve()));
+    try {
+      await ssh2Shell(client);
+      // ssh2's client opens a bare session channel only through its internals: what a hostile
+      // client sends is a channel-open, and nothing after it.
+      const internals = client as unknown as {
+        _chanMgr: { add(cb: (error?: Error) => void): number };
+        _protocol: { session(id: number, window: number, packet: number): void };
+      };
+      let accepted = 0;
+      let refused = 0;
+      const asked = 500;
+      for (let i = 0; i < asked; i++) {
+        const id = internals._chanMgr.add((error) => error === undefined ? accepted++ : refused++);
+        if (id === -1) break;
+        internals._protocol.session(id, 2 * 1024 * 1024, 32 * 1024);
+      }
+      await within(gone, "the connection to be closed", 10_000);
+      // One more channel (the one told "one chat per connection") was let in; the rest were
+      // refused (the client fails those still waiting when the connection closes).
+      assert.ok(accepted <= 1, `${accepted} channels accepted`);
+      assert.equal(accepted + refused, asked);
+    } finally {
+      client.end();
+      await gone;
+    }
+  } finally {
+    await server.shutdown();
+  }
 });

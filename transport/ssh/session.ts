@@ -139,6 +139,8 @@ export class SshSessions {
   #chat: HostedChat | null = null;
   #refusals = 0;
   #dials = 0;
+  /** Session channels opened: the first runs the chat, the second is told why not. */
+  #sessions = 0;
   #windowChanges = 0;
   #windowPeriodStart = performance.now();
   /** The latest size asked, waiting for {@linkcode SSH_RESIZE_INTERVAL_MS} since the last. */
@@ -158,7 +160,16 @@ export class SshSessions {
         reject();
         return;
       }
-      // A second session (OpenSSH's connection sharing) is let in only to be told why not.
+      this.#sessions++;
+      if (this.#sessions > 2) {
+        // Each accepted channel costs memory until it closes: only one is ever told why not.
+        reject();
+        this.#refused("session");
+        return;
+      }
+      // A second session (OpenSSH's connection sharing) is let in only to be told why not, and
+      // counts as a refusal whether or not it asks for anything.
+      if (this.#sessions === 2) this.#refused("second_session_open");
       this.#take(accept(), this.#session);
       this.#session = true;
     });
