@@ -353,10 +353,10 @@ export class Hub implements ModeratorHost {
   }
 
   /** Refuses (and tells) a guest on a server that requires accounts; true if refused. */
-  #refusedGuest(user: User, ref?: string): boolean {
+  #refusedGuest(user: User, ref?: string, what = "talk"): boolean {
     if (!this.needsAccount(user)) return false;
-    const why = "Only registered users can talk here: /register PASSWORD, or /identify NICK " +
-      "PASSWORD if you have an account.";
+    const why = `Only registered users can ${what} here: /register (your key) or /register ` +
+      "PASSWORD makes this nick yours; /identify NICK PASSWORD proves an account you have.";
     reply(user, "account_required", why, ref);
     return true;
   }
@@ -378,7 +378,7 @@ export class Hub implements ModeratorHost {
 
   /** Puts `user` in a room, creating it if needed, and replays its recent history. */
   join(user: User, name: string, ref?: string): Awaitable<Room | null> {
-    if (!this.#guestsRead && this.#refusedGuest(user, ref)) return null;
+    if (!this.#guestsRead && this.#refusedGuest(user, ref, "enter rooms")) return null;
     return this.#after(user, null, () => this.#rooms.join(user, name, ref));
   }
 

@@ -325,7 +325,9 @@ Deno.test("identity: --require-account without --guests-read keeps guests out of
   const welcome = guest.sink.frames();
   assert.deepEqual(one(welcome, "welcome").rooms, []);
   assert.match(Member.info(welcome), /requires an account: you are in no room/);
-  assert.equal(Member.error(await guest.run("/join #lobby")).code, "account_required");
+  const refusedJoin = Member.error(await guest.run("/join #lobby"));
+  assert.equal(refusedJoin.code, "account_required");
+  assert.match(refusedJoin.message, /can enter rooms here/);
   assert.equal(Member.error(await guest.run("/msg x hi")).code, "account_required");
   guest.sink.take();
   chat.hub.say(guest.user, "#lobby", "hello?", "s1");
