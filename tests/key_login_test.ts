@@ -9,6 +9,7 @@ import { runCli } from "./helpers/cli.ts";
 import { IdentityKey, loadOrCreateKey, ServerKey, serverTarget } from "../client/identity_key.ts";
 import { ChatClient } from "../client/chat_client.ts";
 import { ed25519Blob } from "../security/ssh_keys.ts";
+import { createLogger } from "../log/logger.ts";
 import { MAX_PUBLIC_KEY_TEXT } from "../config/security_limits.ts";
 import { CHALLENGE_CONTEXT, type ServerFrame } from "../protocol/frames.ts";
 
@@ -338,4 +339,28 @@ Deno.test("key login: a small-order or non-canonical key is refused at the hello
     client.close();
   }
   await server.shutdown();
+});
+
+Deno.test("key login: a key that is no point of the curve gets a bad_frame, not a dropped connection and an error log", async () => {
+  const lines: { level: string; msg?: string }[] = [];
+  const server = testServer({
+    logger: createLogger({ format: "json", write: (line) => lines.push(JSON.parse(line)) }),
+  });
+  // y = 2: canonical and not of small order, but no x makes it a point of the curve.
+  const offCurve = new Uint8Array(32);
+  offCurve[0] = 2;
+  const client = await hello(server.addr.port, {
+    nick: "ann",
+    key: `ssh-ed25519 ${ed25519Blob(offCurve).toBase64()}`,
+  });
+  const refused = await client.expect("error");
+  assert.equal(refused.code, "bad_frame");
+  assert.equal(refused.fatal, undefined);
+  assert.match(refused.message, /not a point on the ed25519 curve/);
+  // The connection is still there: a hello without the key logs in.
+  await client.send({ type: "hello", v: 1, nick: "ann" });
+  assert.equal((await client.expect("welcome")).nick, "ann");
+  client.close();
+  await server.shutdown();
+  assert.deepEqual(lines.filter((line) => line.level === "error"), []);
 });

@@ -133,6 +133,15 @@ export class NdjsonSession implements ProtocolSession {
       ));
       return;
     }
+    const publicKey = ed25519PublicKey(raw);
+    if (publicKey === null) {
+      // Bytes that name no point of the curve: a bad frame, not a server error.
+      this.#conn.protocolError(errorFrame(
+        "bad_frame",
+        "That ssh-ed25519 key is not a point on the ed25519 curve: no one holds it.",
+      ));
+      return;
+    }
     const fingerprint = fingerprintOfBlob(ed25519Blob(raw));
     if (this.#proven?.fingerprint === fingerprint) {
       return this.#login({ ...attempt, key: this.#proven });
@@ -142,14 +151,6 @@ export class NdjsonSession implements ProtocolSession {
     const signed = new Uint8Array(context.length + nonce.length);
     signed.set(context);
     signed.set(nonce, context.length);
-    const publicKey = createPublicKey({
-      key: {
-        kty: "OKP",
-        crv: "Ed25519",
-        x: raw.toBase64({ alphabet: "base64url", omitPadding: true }),
-      },
-      format: "jwk",
-    });
     this.#pending = { attempt, publicKey, fingerprint, signed };
     this.#conn.send({ type: "challenge", nonce: nonce.toBase64() });
   }
@@ -179,6 +180,22 @@ export class NdjsonSession implements ProtocolSession {
 
   #login(attempt: LoginAttempt): Awaitable<void> {
     return then(this.#conn.login(attempt), () => {});
+  }
+}
+
+/** The node:crypto key for 32 raw ed25519 bytes; null when they are not a point of the curve. */
+function ed25519PublicKey(raw: Uint8Array): KeyObject | null {
+  try {
+    return createPublicKey({
+      key: {
+        kty: "OKP",
+        crv: "Ed25519",
+        x: raw.toBase64({ alphabet: "base64url", omitPadding: true }),
+      },
+      format: "jwk",
+    });
+  } catch {
+    return null;
   }
 }
 
