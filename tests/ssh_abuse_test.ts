@@ -15,7 +15,7 @@ import {
 import { saneSize } from "../transport/ssh/session.ts";
 import type { ChatServer } from "../server.ts";
 import { command, JsonClient, within } from "./helpers/wire.ts";
-import { ssh2Client, ssh2Shell, sshServer } from "./helpers/ssh.ts";
+import { type Ssh2Client, ssh2Client, ssh2Shell, sshServer } from "./helpers/ssh.ts";
 
 /** The longest round trip of `/who` for a native client while `busy` runs (sampled every 50 ms). */
 async function worstRoundTrip(server: ChatServer, busy: Promise<unknown>): Promise<number> {
@@ -178,6 +178,59 @@ Deno.test(`ssh abuse: session channels past the chat's are refused and counted; 
     } finally {
       client.end();
       await gone;
+    }
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("ssh abuse: a chat left at the Nickname: question is closed at the handshake timeout, saying why; a logged-in chat is not", async () => {
+  const handshakeTimeoutMs = 3000;
+  const server = sshServer({ handshakeTimeoutMs });
+  try {
+    const alice = await ssh2Client(server.sshPort, "alice");
+    const aliceGone = new Promise<void>((resolve) => alice.on("close", () => resolve()));
+    let squatter: Ssh2Client | null = null;
+    let squatterGone = Promise.resolve();
+    try {
+      const aliceShell = await ssh2Shell(alice);
+      await within(
+        (async () => {
+          while (!/Welcome to sockchat, alice/.test(aliceShell.output())) {
+            await new Promise((resolve) => setTimeout(resolve, 20));
+          }
+        })(),
+        "alice's welcome",
+      );
+      const connecting = performance.now();
+      squatter = await ssh2Client(server.sshPort, "bad nick!");
+      const closing = squatter;
+      squatterGone = new Promise<void>((resolve) => closing.on("close", () => resolve()));
+      const shell = await ssh2Shell(squatter);
+      let errors = "";
+      shell.channel.stderr.on("data", (data) => (errors += new TextDecoder().decode(data)));
+      await within(
+        (async () => {
+          while (!/Nickname: /.test(shell.output())) {
+            await new Promise((resolve) => setTimeout(resolve, 20));
+          }
+        })(),
+        `the Nickname: question (screen: ${JSON.stringify(shell.output())}, stderr: ${errors})`,
+      );
+      await within(squatterGone, "the squatter to be closed", handshakeTimeoutMs + 5000);
+      const waited = performance.now() - connecting;
+      assert.ok(waited >= handshakeTimeoutMs - 50, `closed after ${waited.toFixed(0)} ms`);
+      assert.match(errors, /no login within 3 s/);
+      // alice logged in long before: her chat goes on past the deadline.
+      let aliceClosed = false;
+      void aliceGone.then(() => (aliceClosed = true));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.equal(aliceClosed, false);
+      assert.equal(server.hub.userCount, 1);
+    } finally {
+      alice.end();
+      squatter?.end();
+      await Promise.all([aliceGone, squatterGone]);
     }
   } finally {
     await server.shutdown();

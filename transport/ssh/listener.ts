@@ -1,9 +1,10 @@
 /**
  * The SSH front end's listener: accepts sockets with `Deno.listen`, puts each through the shared
  * {@linkcode Door} exactly as the TCP listener does, then runs `ssh2`'s server protocol over it.
- * From accept until its chat starts, a connection counts as a login in progress; the SSH
- * handshake and authentication must finish within the server's handshake timeout, and the chat
- * must start within `SSH_SESSION_START_MS` after that. A refused connection costs one
+ * From accept until the chat's first login is welcomed, a connection counts as a login in
+ * progress, and must get there within the server's handshake timeout, as on TCP: the key
+ * exchange, authentication and any `Nickname: ` question all count. The chat must also start
+ * within `SSH_SESSION_START_MS` of authentication. A refused connection costs one
  * text line (before any key exchange) and a close.
  *
  * @module
@@ -39,10 +40,8 @@ interface ConnectionControl {
   close(): void;
   /** Closes the socket in `ms`, if the client has not hung up by then. */
   linger(ms: number): void;
-  /** Authentication succeeded: the handshake deadline is over. */
-  authenticated(): void;
-  /** The chat started: no longer a login in progress. */
-  started(): void;
+  /** The chat's first login was welcomed: no longer a login in progress, no deadline. */
+  loggedIn(): void;
   /** Keeps the sessions, to close them with the connection. */
   setSessions(sessions: SshSessions): void;
 }
@@ -111,7 +110,7 @@ export class SshListener {
   readonly #options: SshListenerOptions;
   readonly #hostKey: ParsedKey;
   readonly #listener: Deno.Listener;
-  /** Connections whose chat has not started: counted as logins in progress. */
+  /** Connections whose chat has not logged in: counted as logins in progress. */
   readonly #handshaking = new Set<Deno.Conn>();
   readonly #tasks = new Set<Promise<void>>();
   readonly #lockout = new Lockout({
@@ -130,7 +129,7 @@ export class SshListener {
     this.done = this.#loop();
   }
 
-  /** Connections that have not started their chat. */
+  /** Connections whose chat has not logged in. */
   get handshaking(): number {
     return this.#handshaking.size;
   }
@@ -140,7 +139,7 @@ export class SshListener {
     return this.#failure;
   }
 
-  /** Stops accepting and drops connections whose chat has not started. */
+  /** Stops accepting and drops connections whose chat has not logged in. */
   close(): void {
     closeQuietly(this.#listener);
     for (const conn of this.#handshaking) closeQuietly(conn);
@@ -237,7 +236,10 @@ export class SshListener {
     };
     const deadline = setTimeout(() => {
       this.#options.door.refused(remote, "handshake_timeout", "no SSH login in time");
-      close();
+      // A chat waiting for a nick is told why it ends; a connection still authenticating is
+      // simply closed.
+      if (sessions === null) close();
+      else sessions.loginTimedOut(Math.round(handshakeTimeoutMs / 1000));
     }, handshakeTimeoutMs);
     const lockedFor = this.#lockout.lockedFor(remote.hostname, Date.now());
     const server = newSshServer({
@@ -256,8 +258,10 @@ export class SshListener {
         // end() sends a disconnect; the socket closes when the client hangs up, or at the latest
         // a moment later, once the disconnect has left.
         linger: (ms) => (lingering ??= setTimeout(close, ms)),
-        authenticated: () => clearTimeout(deadline),
-        started: () => this.#handshaking.delete(conn),
+        loggedIn: () => {
+          clearTimeout(deadline);
+          this.#handshaking.delete(conn);
+        },
         setSessions: (s) => (sessions = s),
       }));
     socket.on("error", () => close());
@@ -303,7 +307,6 @@ export class SshListener {
       });
     });
     connection.on("ready", () => {
-      control.authenticated();
       const identity = auth.identity;
       if (identity === null || options.stopping()) {
         end("not authenticated");
@@ -322,7 +325,7 @@ export class SshListener {
           serve: options.serve,
           startChat: options.startChat,
           logger: options.logger,
-          started: control.started,
+          loggedIn: control.loggedIn,
           end,
           hangUp: () => control.linger(SSH_HANGUP_MS),
         }),

@@ -73,6 +73,9 @@ export type HostedChatStarter = (options: HostedChatOptions) => HostedChat;
 /** Environment variables a session keeps for the chat: how the client wants text shown. */
 const KEPT_ENV = new Set(["TERM", "NO_COLOR", "LANG", "LC_ALL", "LC_CTYPE", "COLORFGBG"]);
 
+/** How a welcome frame begins on an NDJSON link (the encoder writes `type` first). */
+const WELCOME_PREFIX = '{"type":"welcome"';
+
 /** Longest environment value kept. */
 const MAX_ENV_VALUE = 256;
 
@@ -115,8 +118,11 @@ export interface SshSessionsOptions {
   startChat: HostedChatStarter | null;
   /** Where refusals are logged. */
   logger: Logger;
-  /** Told once the chat has started (the connection stops counting as a login in progress). */
-  started(): void;
+  /**
+   * Told once the chat's first login succeeded (the server welcomed it): the connection stops
+   * counting as a login in progress, and its handshake deadline is over.
+   */
+  loggedIn(): void;
   /** Ends the whole connection. */
   end(why: string): void;
   /** Closes the socket unless the client hangs up first (after its last channel). */
@@ -148,6 +154,9 @@ export class SshSessions {
   #resizeTimer: ReturnType<typeof setTimeout> | undefined;
   #lastResize = -Infinity;
   #closed = false;
+  #welcomed = false;
+  /** The chat's channel, once it has started. */
+  #channel: Channel | null = null;
   readonly #links = new Set<HostedConn>();
   readonly #startTimer: ReturnType<typeof setTimeout>;
 
@@ -273,7 +282,7 @@ export class SshSessions {
       return;
     }
     clearTimeout(this.#startTimer);
-    this.#options.started();
+    this.#channel = channel;
     const chat = startChat({
       dial: () => this.#dial(),
       nick: identity.nick,
@@ -347,9 +356,46 @@ export class SshSessions {
     }
     const [client, server] = linkPair({ remoteAddr: this.#options.remote });
     this.#links.add(client);
+    if (!this.#welcomed) this.#watchForWelcome(client);
     void this.#options.serve(server, performance.now(), this.#options.identity.key)
       .finally(() => this.#links.delete(client));
     return Promise.resolve(client);
+  }
+
+  /**
+   * The login deadline passed before any login succeeded (a user left at the `Nickname: `
+   * prompt): says so on the chat's channel, then ends the connection.
+   */
+  loginTimedOut(seconds: number): void {
+    if (this.#closed) return;
+    const channel = this.#channel;
+    if (channel !== null) {
+      channel.stderr.write(`\r\nsockchat: no login within ${seconds} s; closing.\r\n`);
+      channel.exit(1);
+      channel.end();
+    }
+    this.#chat?.close();
+    this.#options.end("no login in time");
+  }
+
+  /**
+   * Watches the first bytes the server sends on a link the chat dialed: a login's answer is
+   * the first frame, and a welcome means the chat is logged in.
+   */
+  #watchForWelcome(link: HostedConn): void {
+    const read = link.read.bind(link);
+    let head = "";
+    const decoder = new TextDecoder();
+    link.read = async (p: Uint8Array) => {
+      const n = await read(p);
+      if (n === null || this.#welcomed || head.length >= WELCOME_PREFIX.length) return n;
+      head += decoder.decode(p.subarray(0, Math.min(n, WELCOME_PREFIX.length)));
+      if (head.length >= WELCOME_PREFIX.length && head.startsWith(WELCOME_PREFIX)) {
+        this.#welcomed = true;
+        this.#options.loggedIn();
+      }
+      return n;
+    };
   }
 
   /** Refuses an accepted exec/subsystem channel: a sentence on stderr, exit 1, close. */
