@@ -161,7 +161,7 @@ export class BanList {
 
   /** True if `ban` covers this nick or address. */
   covers(ban: Ban, nick: string, address: string): boolean {
-    if (ban.kind === "nick") return ban.target === nickKey(nick);
+    if (ban.kind === "nick") return nickKey(ban.target) === nickKey(nick);
     const parsed = parseAddress(address);
     if (parsed === null) return ban.target === address;
     const block = addressBlock(ban.target);
@@ -201,7 +201,8 @@ export class BanList {
 
   #index(ban: Ban): void {
     if (ban.kind === "nick") {
-      this.#nicks.set(ban.target, ban);
+      // Folded again: a ban saved under an older folding of nicks must hold as nicks fold now.
+      this.#nicks.set(nickKey(ban.target), ban);
       return;
     }
     const { key, block } = this.#blockKey(ban);
@@ -217,7 +218,7 @@ export class BanList {
 
   #unindex(ban: Ban): void {
     if (ban.kind === "nick") {
-      this.#nicks.delete(ban.target);
+      this.#nicks.delete(nickKey(ban.target));
       return;
     }
     const { key, block } = this.#blockKey(ban);

@@ -4,8 +4,9 @@
  * confusables.txt (UTS #39) covering the letters used to impersonate Latin nicks; it is not a
  * general skeleton algorithm.
  *
- * Within basic Latin nothing is merged (not i/l/1, not o/0): sockchat's clients are terminals
- * with monospace fonts, where those differ, and merging them would refuse honest nicks.
+ * Basic Latin letters and digits that pass for each other (I, l, 1; O, 0) are not in this table:
+ * nick skeletons fold them last, after case folding (see `ASCII_LOOKALIKES` in unicode.ts), and
+ * room names, which are matched by this table alone, keep them apart.
  *
  * @module
  */

@@ -244,7 +244,8 @@ export function toLatinLetters(text: string): string {
  * The key under which nicks must be unique: NFKC, accents dropped from Latin, Greek, Cyrillic
  * and Armenian letters (some, like a dot above an i, are nearly invisible, so "rené" and "rene"
  * count as one nick), lookalike letters replaced by the Latin letter they imitate, emoji presentation
- * selectors dropped, and full case folding (so "STRASSE" and "straße" collide).
+ * selectors dropped, full case folding (so "STRASSE" and "straße" collide), and last the basic Latin
+ * lookalikes of {@linkcode ASCII_LOOKALIKES} (so "aIice" and "al1ce" collide with "alice").
  *
  * @example
  * ```ts
@@ -261,8 +262,25 @@ export function nickSkeleton(nick: string): string {
   const unaccented = dropMarksOnLookalikeLetters(compatible)
     .replace(PRESENTATION_SELECTORS, "")
     .normalize("NFC");
-  return toLatinLetters(caseFold(toLatinLetters(unaccented))).normalize("NFKC");
+  const folded = toLatinLetters(caseFold(toLatinLetters(unaccented))).normalize("NFKC");
+  // Last, the basic Latin letters and digits that pass for each other (after case folding, so
+  // I has become i): an "aIice" or "al1ce" is "alice" to most readers, in most fonts.
+  return folded.replace(ASCII_LOOKALIKE, (char) => ASCII_LOOKALIKES[char] ?? char);
 }
+
+/**
+ * Basic Latin characters that pass for one another, each mapped to one of its class, as UTS #39's
+ * skeleton does (I, 1 and | to l; 0 to O) but for case-folded text: i joins l's class, since
+ * capital I is l's lookalike and folds to i, and 0 joins o.
+ */
+export const ASCII_LOOKALIKES: Readonly<Record<string, string>> = {
+  i: "l",
+  "1": "l",
+  "|": "l",
+  "0": "o",
+};
+
+const ASCII_LOOKALIKE = /[i1|0]/g;
 
 /** Removes combining marks whose base letter is Latin, Greek, Cyrillic or Armenian. Linear. */
 function dropMarksOnLookalikeLetters(decomposed: string): string {

@@ -6,13 +6,14 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import type { AccountRecord, AccountTable } from "../core/ports.ts";
+import { nickKey } from "../core/nick.ts";
 import { MemoryAccounts } from "../store/memory/accounts.ts";
 import { MemoryHistory } from "../store/memory/history.ts";
 import { SqliteHistory } from "../store/sqlite/history.ts";
 import { StoreError } from "../store/store_error.ts";
 
 const KEY: AccountRecord = {
-  key: "alice",
+  key: nickKey("Alice"),
   nick: "Alice",
   created: 1_700_000_000_000,
   kind: "key",
@@ -20,7 +21,7 @@ const KEY: AccountRecord = {
   source: "ssh",
 };
 const PASSWORD: AccountRecord = {
-  key: "dave",
+  key: nickKey("dave"),
   nick: "dave",
   created: 1_700_000_000_001,
   kind: "password",
@@ -40,7 +41,7 @@ function exercise(table: AccountTable): void {
   const rekeyed = { ...KEY, fingerprint: "SHA256:another" };
   table.save(rekeyed);
   assert.deepEqual(byKey(table.load()), [rekeyed, PASSWORD]);
-  table.delete("dave");
+  table.delete(nickKey("dave"));
   table.delete("nobody");
   assert.deepEqual(table.load(), [rekeyed]);
 }
@@ -87,4 +88,36 @@ Deno.test("accounts store: the memory engine keeps the same contract, and fails 
   const store = new MemoryHistory();
   store.fail("the disk is full");
   assert.throws(() => store.accounts.save(KEY), StoreError);
+});
+
+Deno.test("accounts store: a key saved under an older folding is worked out again from the nick on load", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "sockchat_accounts_store_" });
+  try {
+    const path = `${dir}/chat.db`;
+    const first = new SqliteHistory({ path, retention: 100, upkeepIntervalMs: 0 });
+    // Rows as a server that kept "al1ce" apart from "alice" saved them.
+    first.accounts.save({ ...PASSWORD, key: "alice", nick: "alice", created: 1 });
+    first.accounts.save({ ...KEY, key: "al1ce", nick: "al1ce", created: 2 });
+    first.accounts.save({ ...KEY, key: "old-bob", nick: "bob", created: 3 });
+    first.close();
+    const second = new SqliteHistory({ path, retention: 100, upkeepIntervalMs: 0 });
+    // alice, registered first, owns the nick as it folds now; al1ce folds the same, and is set
+    // aside; bob is found under his nick's key.
+    assert.deepEqual(second.accounts.load().map((r) => [r.key, r.nick]), [
+      [nickKey("alice"), "alice"],
+      [nickKey("bob"), "bob"],
+    ]);
+    // The rows moved too: deleting under the new key deletes them.
+    second.accounts.delete(nickKey("bob"));
+    second.accounts.delete(nickKey("alice"));
+    second.close();
+    const third = new SqliteHistory({ path, retention: 100, upkeepIntervalMs: 0 });
+    // With alice's account gone, the one set aside comes back.
+    assert.deepEqual(third.accounts.load().map((r) => [r.key, r.nick]), [
+      [nickKey("al1ce"), "al1ce"],
+    ]);
+    third.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import type { ServerFrame } from "../protocol/frames.ts";
+import { type Ban, BanList } from "../core/moderation.ts";
 import { command, hello, JsonClient, testServer } from "./helpers/wire.ts";
 
 type Frame<T extends ServerFrame["type"]> = Extract<ServerFrame, { type: T }>;
@@ -82,4 +83,55 @@ Deno.test("#lоbby with a Cyrillic о is refused, and all-lookalike names are th
   }
   alice.close();
   await server.shutdown();
+});
+
+Deno.test("aIice, ɑlice and al1ce cannot pass for a registered alice: at login, on /nick, and while she is online", async () => {
+  const server = testServer({ maxConnsPerIp: 100 });
+  const alice = await JsonClient.login(server, "alice");
+  const registered = await command(alice, "/register hunter2hunter2");
+  assert.notEqual(registered.type, "error", JSON.stringify(registered));
+  const lookalikes = ["aIice", "\u0251lice", "al1ce"]; // capital I, Latin alpha, digit one
+  // While alice is online, the registry refuses them as her nick.
+  for (const nick of lookalikes) {
+    const client = await hello(server.addr.port, { nick });
+    const error = await client.expect("error");
+    assert.ok(["nick_taken", "nick_registered"].includes(error.code), `${nick}: ${error.code}`);
+    client.close();
+  }
+  alice.close();
+  // Offline, her account refuses them.
+  for (const nick of lookalikes) {
+    const client = await hello(server.addr.port, { nick });
+    const error = await client.expect("error");
+    assert.equal(error.code, "nick_registered", nick);
+    assert.equal(error.need, "password", nick);
+    client.close();
+  }
+  // /nick to one of them is refused the same way.
+  const mallory = await JsonClient.login(server, "mallory");
+  for (const nick of lookalikes) {
+    const renamed = await command(mallory, `/nick ${nick}`) as Frame<"error">;
+    assert.deepEqual([renamed.type, renamed.code], ["error", "nick_registered"], nick);
+  }
+  mallory.close();
+  await server.shutdown();
+});
+
+Deno.test("a nick ban saved under an older folding holds as nicks fold now, and lifts", () => {
+  const deleted: string[] = [];
+  // "al1ce" as a server that kept the digit one apart from i saved it.
+  const saved: Ban = { kind: "nick", target: "al1ce", until: 0, reason: "spam", by: "op" };
+  const bans = new BanList({
+    bans: {
+      load: () => [saved],
+      save: () => {},
+      delete: (_kind, target) => void deleted.push(target),
+    },
+  });
+  assert.equal(bans.find("al1ce", "10.0.0.1", 1)?.reason, "spam");
+  assert.equal(bans.find("aIice", "10.0.0.1", 1)?.reason, "spam");
+  assert.equal(bans.covers(saved, "al1ce", "10.0.0.1"), true);
+  assert.equal(bans.remove({ kind: "nick", nick: "al1ce" }, 1).value, true);
+  assert.deepEqual(deleted, ["al1ce"], "the saved row is the one deleted");
+  assert.equal(bans.find("al1ce", "10.0.0.1", 1), undefined);
 });

@@ -335,6 +335,15 @@ Deno.test("the skeleton makes lookalikes collide, across and within scripts", ()
     ["al\u0131ce", "alice"], // dotless i
     ["\u2764\ufe0fbob", "\u2764bob"], // emoji presentation selector
     ["\u03f9\u0391\u03a4", "cat"], // Greek lunate sigma, which NFKC turns into Σ
+    // Basic Latin lookalikes (issue 13 review): I, i, l, 1 and | are one class, 0 and o another.
+    ["aIice", "alice"],
+    ["al1ce", "alice"],
+    ["a|ice", "alice"],
+    ["\u0251lice", "alice"], // Latin alpha
+    ["ali", "all"],
+    ["bob1", "bobl"],
+    ["b0b", "bob"],
+    ["o0", "oo"],
   ];
   for (const [a, b] of same) {
     assert.equal(nickSkeleton(a), nickSkeleton(b), `${a} / ${b}`);
@@ -343,9 +352,9 @@ Deno.test("the skeleton makes lookalikes collide, across and within scripts", ()
 
 Deno.test("the skeleton keeps apart what looks different", () => {
   const different: [string, string][] = [
-    ["ali", "all"],
-    ["bob1", "bobl"],
-    ["o0", "oo"],
+    ["alice", "alce"],
+    ["bob1", "bob2"],
+    ["o0", "o8"],
     ["\u0410\u043b\u0438\u0441\u0430", "alisa"], // Алиса: л and и look nothing like l and i
     ["\u0397\u03bb\u03b9\u03bf\u03c2", "\u03b7\u03bb\u03b9\u03bf\u03c2"], // Ηλιος / ηλιος
     ["田中", "田申"],

@@ -9,7 +9,11 @@
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import type { AccountRecord, AccountStore, AccountTable } from "../../core/ports.ts";
 import type { KeySource } from "../../core/identity.ts";
+import { nickKey } from "../../core/nick.ts";
 import { guarded } from "./db.ts";
+
+/** Starts the key of a row whose nick now folds like an older account's (see load). */
+const PARKED = "\u0001parked:";
 
 /** A row as SQLite gives it back. */
 interface AccountRow {
@@ -27,6 +31,7 @@ export class SqliteAccounts implements AccountTable, AccountStore {
   readonly #db: DatabaseSync;
   readonly #save: StatementSync;
   readonly #delete: StatementSync;
+  readonly #rekey: StatementSync;
 
   /** The table of `db`. */
   constructor(db: DatabaseSync) {
@@ -36,6 +41,7 @@ export class SqliteAccounts implements AccountTable, AccountStore {
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
     );
     this.#delete = db.prepare("DELETE FROM accounts WHERE nick_key = ?");
+    this.#rekey = db.prepare("UPDATE accounts SET nick_key = ? WHERE nick_key = ?");
   }
 
   /** This table (so a SqliteAccounts is an {@linkcode AccountStore} too). */
@@ -43,7 +49,10 @@ export class SqliteAccounts implements AccountTable, AccountStore {
     return this;
   }
 
-  /** {@inheritDoc AccountTable.load} Rows that do not make an account are skipped. */
+  /**
+   * {@inheritDoc AccountTable.load} Rows that do not make an account are skipped. Each account's
+   * key is its nick folded as nicks fold now; a row saved under another key is moved to it.
+   */
   load(): AccountRecord[] {
     const rows = guarded(() =>
       this.#db.prepare(
@@ -51,8 +60,27 @@ export class SqliteAccounts implements AccountTable, AccountStore {
       ).all() as unknown as AccountRow[]
     );
     const records: AccountRecord[] = [];
+    // The key is worked out again from the nick, never trusted from the row: a row saved under an
+    // older folding (one that kept "al1ce" apart from "alice") must protect its nick as nicks fold
+    // now. If a change of folding makes two saved nicks one, the first registered keeps it; the
+    // other row is parked under a key no nick folds to (it starts with a control character), kept
+    // for an operator to see, and not loaded.
+    rows.sort((a, b) => a.created - b.created);
+    const winners = new Map<string, AccountRow>();
+    const losers: AccountRow[] = [];
     for (const row of rows) {
-      const base = { key: row.nick_key, nick: row.nick, created: row.created };
+      const key = nickKey(row.nick);
+      if (winners.has(key)) losers.push(row);
+      else winners.set(key, row);
+    }
+    for (const row of losers) {
+      if (!row.nick_key.startsWith(PARKED)) {
+        guarded(() => this.#rekey.run(PARKED + row.nick_key, row.nick_key));
+      }
+    }
+    for (const [key, row] of winners) {
+      if (key !== row.nick_key) guarded(() => this.#rekey.run(key, row.nick_key));
+      const base = { key, nick: row.nick, created: row.created };
       if (row.kind === "key" && row.fingerprint !== null && isSource(row.source)) {
         records.push({ ...base, kind: "key", fingerprint: row.fingerprint, source: row.source });
       } else if (row.kind === "password" && row.hash !== null) {
