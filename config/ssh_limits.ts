@@ -96,3 +96,12 @@ export const SSH_PTY_COLUMNS = { min: 20, max: 1000 } as const;
 
 /** The terminal heights a chat is drawn at; see {@linkcode SSH_PTY_COLUMNS}. */
 export const SSH_PTY_ROWS = { min: 2, max: 1000 } as const;
+
+/**
+ * Public-key queries (a key offered without a signature: "would this key do?") one connection may
+ * make; past it, it is disconnected. A query that is refused already counts as an attempt; one
+ * that is answered "yes" costs no guess but a key parse and a packet, and a client meaning to log
+ * in signs next. Twice {@linkcode SSH_MAX_AUTH_ATTEMPTS}: every key of a well-stocked agent, each
+ * offered once, with room to spare.
+ */
+export const SSH_MAX_KEY_QUERIES = 2 * SSH_MAX_AUTH_ATTEMPTS;

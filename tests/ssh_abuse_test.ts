@@ -7,6 +7,7 @@
 
 import assert from "node:assert/strict";
 import {
+  SSH_MAX_KEY_QUERIES,
   SSH_MAX_REFUSALS,
   SSH_MAX_WINDOW_CHANGES,
   SSH_PTY_COLUMNS,
@@ -231,6 +232,53 @@ Deno.test("ssh abuse: a chat left at the Nickname: question is closed at the han
       alice.end();
       squatter?.end();
       await Promise.all([aliceGone, squatterGone]);
+    }
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test(`ssh abuse: publickey queries without a signature are counted; past SSH_MAX_KEY_QUERIES (${SSH_MAX_KEY_QUERIES}) the connection is closed`, async () => {
+  const server = sshServer();
+  try {
+    const ssh2 = (await import("ssh2")).default as unknown as {
+      Client: new () => {
+        on(event: string, listener: (...args: never[]) => void): unknown;
+        connect(options: Record<string, unknown>): void;
+        end(): void;
+      };
+      utils: { generateKeyPairSync(type: "ed25519"): { public: string } };
+    };
+    const key = ssh2.utils.generateKeyPairSync("ed25519").public;
+    const client = new ssh2.Client();
+    const gone = new Promise<void>((resolve) => client.on("close", () => resolve()));
+    client.on("error", () => {}); // the disconnect
+    let handlerCalls = 0;
+    client.connect({
+      host: "127.0.0.1",
+      port: server.sshPort,
+      username: "mallory",
+      readyTimeout: 20_000,
+      keepaliveInterval: 0,
+      // First "none" (which lists the methods); then, instead of choosing a method, the same key
+      // is asked about again and again and never signed for.
+      authHandler: (_left: unknown, _partial: unknown, next: (auth: unknown) => void) => {
+        if (handlerCalls++ === 0) {
+          next({ type: "none", username: "mallory" });
+          return;
+        }
+        const protocol = (client as unknown as {
+          _protocol: { authPK(user: string, key: string): void };
+        })._protocol;
+        for (let i = 0; i < 100; i++) protocol.authPK("mallory", key);
+      },
+    });
+    try {
+      await within(gone, "the connection to be closed", 10_000);
+      assert.equal(server.hub.userCount, 0);
+    } finally {
+      client.end();
+      await gone;
     }
   } finally {
     await server.shutdown();

@@ -7,14 +7,14 @@
  * server requires accounts), asking the server password when there is one and the account
  * password for a nick registered to a password. Both passwords go into the chat login, where the
  * hub checks them with the same lockout as on TCP. Refused requests are limited per connection
- * and per address.
+ * and per address, and public-key queries without a signature per connection.
  *
  * @module
  */
 
 import type { AccountView, KeyProof } from "../../core/identity.ts";
 import type { Lockout } from "../../core/lockout.ts";
-import { SSH_MAX_AUTH_ATTEMPTS } from "../../config/ssh_limits.ts";
+import { SSH_MAX_AUTH_ATTEMPTS, SSH_MAX_KEY_QUERIES } from "../../config/ssh_limits.ts";
 import { fingerprintOfBlob } from "../../security/ssh_keys.ts";
 import { assertNever } from "../../protocol/frames.ts";
 import {
@@ -81,6 +81,7 @@ export type AuthProgress = "pending" | "done" | "exhausted";
 export class SshAuthenticator {
   readonly #options: SshAuthOptions;
   #refused = 0;
+  #keyQueries = 0;
   #identity: SshIdentity | null = null;
 
   /** Starts with no request refused. */
@@ -134,6 +135,11 @@ export class SshAuthenticator {
 
   #publicKey(context: PublicKeyAuth): AuthProgress {
     const nick = context.username;
+    if (context.signature === undefined && ++this.#keyQueries > SSH_MAX_KEY_QUERIES) {
+      // Queries cost no guess, but a client asking forever is not logging in.
+      context.reject([]);
+      return "exhausted";
+    }
     const parsed = parseKey(context.key.data);
     if (parsed instanceof Error) return this.#refuse(context);
     const fingerprint = fingerprintOfBlob(context.key.data);
