@@ -224,3 +224,31 @@ export const SHORT_FINGERPRINT_LENGTH = 12;
 
 /** Most keys an `--oper-keys` file may hold (and bytes it may have), so a wrong path fails fast. */
 export const MAX_OPER_KEYS_FILE_BYTES = 256 * 1024;
+
+/**
+ * Nicks one key may own. Enough for a person's usual nick and a few alternates; without it one
+ * key could register nick after nick (/nick, /register, again) and squat the whole namespace.
+ */
+export const MAX_ACCOUNTS_PER_KEY = 5;
+
+/**
+ * Registrations (key or password) one address may make in {@linkcode REGISTRATION_WINDOW_MS}
+ * (an IPv6 address counts as its /64), so fresh keys or passwords cannot squat nicks in bulk.
+ */
+export const MAX_REGISTRATIONS_PER_ADDRESS = 10;
+
+/** The window {@linkcode MAX_REGISTRATIONS_PER_ADDRESS} counts over: one hour. */
+export const REGISTRATION_WINDOW_MS = 60 * 60 * 1000;
+
+/**
+ * Registered nicks in all, server-wide: each is held in memory and loaded at every start, so the
+ * table cannot be grown without bound from many addresses.
+ */
+export const MAX_ACCOUNTS = 100_000;
+
+/**
+ * /register PASSWORD hashes one address may have in progress at once. The server-wide cap
+ * ({@linkcode MAX_HASHES_IN_PROGRESS}) is shared with password logins; without this, a few
+ * connections registering in a loop could hold every slot and starve everyone's logins.
+ */
+export const MAX_REGISTER_HASHES_PER_ADDRESS = 1;

@@ -7,7 +7,9 @@
  * @module
  */
 
+import { assertNever } from "../protocol/frames.ts";
 import { type Awaitable, then } from "./awaitable.ts";
+import type { KeyProof } from "./identity.ts";
 import {
   ACCOUNT_PASSWORD_MAX_LENGTH,
   ACCOUNT_PASSWORD_MIN_LENGTH,
@@ -74,8 +76,9 @@ export class AccountDesk {
         reply(user, "bad_command", why, ref);
         return;
       }
+      if (!this.#withinLimits(user, proof, ref)) return;
       return after(user, undefined, () => {
-        if (!this.#mayRegister(user, ref)) return;
+        if (!this.#mayRegister(user, ref) || !this.#withinLimits(user, proof, ref)) return;
         this.#save(user, ref, () => accounts.registerKey(user.nick, proof, this.#options.now()));
       });
     }
@@ -84,15 +87,35 @@ export class AccountDesk {
     if (!accounts.passwords) {
       return reply(user, "bad_command", "This server does not keep password accounts.", ref);
     }
-    const hashing = accounts.hash(password);
-    if (hashing === null) {
-      return reply(user, "rate_limited", "The server is busy checking passwords; try again.", ref);
+    // Checked before hashing too, so a refused registration costs no scrypt.
+    if (!this.#withinLimits(user, undefined, ref)) return;
+    const hashing = accounts.hash(password, user.address);
+    switch (hashing.kind) {
+      case "busy":
+        return reply(
+          user,
+          "rate_limited",
+          "The server is busy checking passwords; try again.",
+          ref,
+        );
+      case "address_busy":
+        return reply(
+          user,
+          "rate_limited",
+          "A password from your address is being registered already; try again when it is done.",
+          ref,
+        );
+      case "hashing":
+        break;
+      default:
+        return assertNever(hashing);
     }
     const nick = user.key;
-    return hashing.then((hash) =>
+    return hashing.hash.then((hash) =>
       after(user, undefined, () => {
         // Renamed while it hashed: the password was meant for the nick they had then.
         if (user.key !== nick || !this.#mayRegister(user, ref)) return;
+        if (!this.#withinLimits(user, undefined, ref)) return;
         this.#save(
           user,
           ref,
@@ -100,6 +123,44 @@ export class AccountDesk {
         );
       })
     );
+  }
+
+  /** False (and tells them) if a cap on registering stops `user` now. */
+  #withinLimits(user: User, key: KeyProof | undefined, ref?: string): boolean {
+    const limit = this.#options.accounts.registrationLimit(key, user.address, this.#options.now());
+    if (limit === null) return true;
+    switch (limit.kind) {
+      case "per_key":
+        reply(
+          user,
+          "bad_command",
+          `Your key owns ${limit.max} nicks already, the most one key may register: ` +
+            "/unregister one of them first.",
+          ref,
+        );
+        break;
+      case "per_address":
+        reply(
+          user,
+          "rate_limited",
+          `Your address has registered ${limit.max} nicks this hour, the most allowed; try ` +
+            `again in ${limit.wait} s.`,
+          ref,
+        );
+        break;
+      case "full":
+        reply(
+          user,
+          "server_full",
+          `This server holds ${limit.max} registered nicks, all it keeps: no more can be ` +
+            "registered until some are released.",
+          ref,
+        );
+        break;
+      default:
+        assertNever(limit);
+    }
+    return false;
   }
 
   /** /identify [NICK] PASSWORD: proves a password account and takes its nick. */
@@ -218,6 +279,7 @@ export class AccountDesk {
       return;
     }
     user.verified = true;
+    this.#options.accounts.registered(user.address, this.#options.now());
     const how = account.kind === "key"
       ? `${describeAccount(account)} (${shortFingerprint(account.fingerprint)})`
       : "your password (/identify it when you log in without it)";

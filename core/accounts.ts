@@ -8,7 +8,16 @@
  * @module
  */
 
-import { SHORT_FINGERPRINT_LENGTH } from "../config/security_limits.ts";
+import { MAX_AUTH_TRACKED } from "../config/limits.ts";
+import {
+  MAX_ACCOUNTS,
+  MAX_ACCOUNTS_PER_KEY,
+  MAX_REGISTER_HASHES_PER_ADDRESS,
+  MAX_REGISTRATIONS_PER_ADDRESS,
+  REGISTRATION_WINDOW_MS,
+  SHORT_FINGERPRINT_LENGTH,
+} from "../config/security_limits.ts";
+import { addressKey } from "../security/conn_limiter.ts";
 import type { IdentityKind } from "../protocol/frames.ts";
 import type { AccountView, KeyProof } from "./identity.ts";
 import { Lockout, SECRET_LOCKOUT } from "./lockout.ts";
@@ -28,8 +37,42 @@ export type PasswordCheck =
   /** The nick is not a password account (any more). */
   | { kind: "none" };
 
+/** Why a registration may not be made now; see {@linkcode Accounts.registrationLimit}. */
+export type RegistrationLimit =
+  /** The key owns `max` nicks already. */
+  | { kind: "per_key"; max: number }
+  /** The address made `max` registrations this window; `wait` seconds until the next. */
+  | { kind: "per_address"; max: number; wait: number }
+  /** The server holds `max` accounts in all. */
+  | { kind: "full"; max: number };
+
+/** What asking for a new password's hash came to. */
+export type HashStart =
+  /** Hashing; the encoded hash once done. */
+  | { kind: "hashing"; hash: Promise<string> }
+  /** The server-wide cap on hashes in progress is reached. */
+  | { kind: "busy" }
+  /** This address has its share of hashes in progress already. */
+  | { kind: "address_busy" };
+
+/** The caps on registering; tests lower them. */
+export interface AccountLimits {
+  /** @default {@linkcode MAX_ACCOUNTS_PER_KEY} */
+  perKey: number;
+  /** @default {@linkcode MAX_REGISTRATIONS_PER_ADDRESS} */
+  perAddress: number;
+  /** @default {@linkcode REGISTRATION_WINDOW_MS} */
+  windowMs: number;
+  /** @default {@linkcode MAX_ACCOUNTS} */
+  total: number;
+  /** @default {@linkcode MAX_REGISTER_HASHES_PER_ADDRESS} */
+  hashesPerAddress: number;
+}
+
 /** Settings for {@linkcode Accounts}. */
 export interface AccountsOptions {
+  /** The caps on registering. @default the constants each field names */
+  limits?: Partial<AccountLimits>;
   /** Where accounts are kept across restarts (read once here); null: in memory only. */
   table: AccountTable | null;
   /** Hashes and checks passwords; null: password accounts cannot be made or proven. */
@@ -56,13 +99,79 @@ export class Accounts {
   readonly #audit: AccountsOptions["audit"];
   readonly #byKey = new Map<string, AccountRecord>();
   readonly #failures = new Lockout(SECRET_LOCKOUT);
+  readonly #limits: AccountLimits;
+  /** How many nicks each key fingerprint owns. */
+  readonly #perKey = new Map<string, number>();
+  /** Registrations per address key in its current window (oldest window first). */
+  readonly #recent = new Map<string, { count: number; since: number }>();
+  /** /register PASSWORD hashes in progress per address key. */
+  readonly #hashing = new Map<string, number>();
 
   /** Loads every saved account. Throws a StoreError if the table cannot be read. */
   constructor(options: AccountsOptions) {
     this.#table = options.table;
     this.#hasher = options.hasher;
     this.#audit = options.audit;
-    for (const record of options.table?.load() ?? []) this.#byKey.set(record.key, record);
+    this.#limits = {
+      perKey: MAX_ACCOUNTS_PER_KEY,
+      perAddress: MAX_REGISTRATIONS_PER_ADDRESS,
+      windowMs: REGISTRATION_WINDOW_MS,
+      total: MAX_ACCOUNTS,
+      hashesPerAddress: MAX_REGISTER_HASHES_PER_ADDRESS,
+      ...options.limits,
+    };
+    for (const record of options.table?.load() ?? []) this.#index(record);
+  }
+
+  /**
+   * Why `address` may not register a nick now (to `key`, or to a password when undefined), or
+   * null. Asked before hashing and again before saving; {@linkcode registered} counts one made.
+   */
+  registrationLimit(
+    key: KeyProof | undefined,
+    address: string,
+    now: number,
+  ): RegistrationLimit | null {
+    const { perKey, perAddress, windowMs, total } = this.#limits;
+    if (key !== undefined && (this.#perKey.get(key.fingerprint) ?? 0) >= perKey) {
+      return { kind: "per_key", max: perKey };
+    }
+    const recent = this.#window(address, now);
+    if (recent !== undefined && recent.count >= perAddress) {
+      return {
+        kind: "per_address",
+        max: perAddress,
+        wait: Math.ceil((recent.since + windowMs - now) / 1000),
+      };
+    }
+    if (this.#byKey.size >= total) return { kind: "full", max: total };
+    return null;
+  }
+
+  /** Counts a registration made from `address` against its window. */
+  registered(address: string, now: number): void {
+    const key = addressKey(address);
+    const recent = this.#window(address, now);
+    if (recent !== undefined) {
+      recent.count++;
+      return;
+    }
+    // Capped like the lockouts: under a spray from very many addresses, forget the oldest.
+    if (this.#recent.size >= MAX_AUTH_TRACKED) {
+      const oldest = this.#recent.keys().next().value;
+      if (oldest !== undefined) this.#recent.delete(oldest);
+    }
+    this.#recent.set(key, { count: 1, since: now });
+  }
+
+  /** The address's current window, if it has one that has not ended. */
+  #window(address: string, now: number): { count: number; since: number } | undefined {
+    const key = addressKey(address);
+    const recent = this.#recent.get(key);
+    if (recent === undefined) return undefined;
+    if (now - recent.since < this.#limits.windowMs) return recent;
+    this.#recent.delete(key);
+    return undefined;
   }
 
   /** True when password accounts can be made and proven. */
@@ -126,9 +235,23 @@ export class Accounts {
     return check.kind === "ok" && account?.kind === "password" && account.hash === check.hash;
   }
 
-  /** The encoded hash of a new password, null when the hasher is busy (or there is none). */
-  hash(password: string): Promise<string> | null {
-    return this.#hasher?.hash(password) ?? null;
+  /**
+   * Starts hashing a new password for `address`: `busy` when the server-wide cap is reached (or
+   * there is no hasher), `address_busy` when the address has its share in progress already.
+   */
+  hash(password: string, address: string): HashStart {
+    const key = addressKey(address);
+    const mine = this.#hashing.get(key) ?? 0;
+    if (mine >= this.#limits.hashesPerAddress) return { kind: "address_busy" };
+    const hashing = this.#hasher?.hash(password) ?? null;
+    if (hashing === null) return { kind: "busy" };
+    this.#hashing.set(key, mine + 1);
+    const done = () => {
+      const left = (this.#hashing.get(key) ?? 1) - 1;
+      if (left > 0) this.#hashing.set(key, left);
+      else this.#hashing.delete(key);
+    };
+    return { kind: "hashing", hash: hashing.finally(done) };
   }
 
   /** Registers `nick` to a key. Throws a StoreError if it cannot be saved. */
@@ -157,16 +280,34 @@ export class Accounts {
   /** Releases `nick`; false if it was not registered. Throws a StoreError if not saved. */
   remove(nick: string): boolean {
     const key = nickKey(nick);
-    if (!this.#byKey.has(key)) return false;
+    const record = this.#byKey.get(key);
+    if (record === undefined) return false;
     this.#table?.delete(key);
-    this.#byKey.delete(key);
+    this.#unindex(record);
     return true;
   }
 
   #save(record: AccountRecord): AccountRecord {
     this.#table?.save(record);
-    this.#byKey.set(record.key, record);
+    const old = this.#byKey.get(record.key);
+    if (old !== undefined) this.#unindex(old);
+    this.#index(record);
     return record;
+  }
+
+  #index(record: AccountRecord): void {
+    this.#byKey.set(record.key, record);
+    if (record.kind === "key") {
+      this.#perKey.set(record.fingerprint, (this.#perKey.get(record.fingerprint) ?? 0) + 1);
+    }
+  }
+
+  #unindex(record: AccountRecord): void {
+    this.#byKey.delete(record.key);
+    if (record.kind !== "key") return;
+    const left = (this.#perKey.get(record.fingerprint) ?? 1) - 1;
+    if (left > 0) this.#perKey.set(record.fingerprint, left);
+    else this.#perKey.delete(record.fingerprint);
   }
 }
 

@@ -22,7 +22,7 @@ import { broadcast, reply, send } from "./deliver.ts";
 import { direct, type DirectOptions } from "./direct.ts";
 import { type LoginRequest, type LoginResult, Logins } from "./login.ts";
 import { AccountDesk } from "./account_desk.ts";
-import { Accounts } from "./accounts.ts";
+import { type AccountLimits, Accounts } from "./accounts.ts";
 import type { AccountView } from "./identity.ts";
 import type { BanList } from "./moderation.ts";
 import { Moderator, type ModeratorHost } from "./moderator.ts";
@@ -94,6 +94,8 @@ export interface HubOptions {
   accounts?: AccountStore;
   /** Hashes account passwords; null: no password accounts. @default null */
   hasher?: PasswordHasher | null;
+  /** The caps on registering nicks (tests lower them). @default the constants in security_limits */
+  accountLimits?: Partial<AccountLimits>;
   /** Fingerprints of keys that are operators on login (`--oper-keys`). @default none */
   operKeys?: ReadonlySet<string>;
   /** `--require-account`: only registered, proven nicks may talk. @default false */
@@ -205,6 +207,7 @@ export class Hub implements ModeratorHost {
       table: options.accounts?.accounts ?? null,
       hasher: options.hasher ?? null,
       audit,
+      limits: options.accountLimits,
     });
     const logins = this.#logins = new Logins({
       registry,

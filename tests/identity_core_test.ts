@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { Hub, type LoginRequest, type User } from "../core/hub.ts";
 import type { KeyProof } from "../core/identity.ts";
+import type { AccountLimits } from "../core/accounts.ts";
 import { BanList } from "../core/moderation.ts";
 import { runCommand } from "../core/commands/chat.ts";
 import { type ErrorFrame, PROTOCOL_VERSION, type ServerFrame } from "../protocol/frames.ts";
@@ -15,6 +16,9 @@ import { ScryptHasher } from "../security/password_hash.ts";
 import {
   ACCOUNT_PASSWORD_MAX_LENGTH,
   ACCOUNT_PASSWORD_MIN_LENGTH,
+  MAX_ACCOUNTS_PER_KEY,
+  MAX_REGISTRATIONS_PER_ADDRESS,
+  REGISTRATION_WINDOW_MS,
 } from "../config/security_limits.ts";
 import { AUTH_LOCKOUT_MS, MAX_AUTH_FAILURES } from "../config/limits.ts";
 import { ManualClock, one, only, RecordingSink, types } from "./helpers/core.ts";
@@ -49,6 +53,7 @@ class Chat {
       requireAccount?: boolean;
       guestsRead?: boolean;
       maxHashes?: number;
+      accountLimits?: Partial<AccountLimits>;
     } = {},
   ) {
     this.store = options.store ?? new MemoryHistory();
@@ -71,6 +76,7 @@ class Chat {
       operKeys: new Set(options.operKeys ?? []),
       requireAccount: options.requireAccount,
       guestsRead: options.guestsRead,
+      accountLimits: options.accountLimits,
     });
   }
 
@@ -463,4 +469,86 @@ Deno.test("identity: hashes in progress are capped; beyond the cap a login is to
   assert.ok(!busy.fatal);
   assert.ok((await slow).user !== undefined);
   assert.equal(chat.hasher.inProgress, 0);
+});
+
+Deno.test("identity: one key registers at most MAX_ACCOUNTS_PER_KEY nicks; releasing one frees a place", async () => {
+  const chat = new Chat();
+  // Each nick from its own address, so only the per-key cap can stop them.
+  const squatter = await chat.login("squat0", { key: MALLORY_KEY });
+  for (let i = 0; i < MAX_ACCOUNTS_PER_KEY; i++) {
+    const done = Member.info(await squatter.run("/register"));
+    assert.match(done, /is now registered/, `registration ${i + 1}`);
+    await squatter.run(`/nick squat${i + 1}`);
+  }
+  const refused = Member.error(await squatter.run("/register"));
+  assert.equal(refused.code, "bad_command");
+  assert.match(refused.message, /Your key owns 5 nicks already.*\/unregister one/);
+  assert.equal(chat.hub.account(`squat${MAX_ACCOUNTS_PER_KEY}`), undefined);
+  // Another key is not held back.
+  const alice = await chat.login("alice", { key: ALICE_KEY });
+  assert.match(Member.info(await alice.run("/register")), /now registered/);
+  // Releasing one of the five lets the squatter's key register one more.
+  const squat1 = await chat.login("squat1", { key: MALLORY_KEY });
+  assert.match(Member.info(await squat1.run("/unregister")), /no longer registered/);
+  assert.match(Member.info(await squatter.run("/register")), /now registered/);
+});
+
+Deno.test("identity: an address registers at most MAX_REGISTRATIONS_PER_ADDRESS nicks an hour", async () => {
+  const chat = new Chat({ accountLimits: { perKey: 1000 } });
+  const address = "203.0.113.9";
+  const keys = Array.from({ length: MAX_REGISTRATIONS_PER_ADDRESS + 1 }, (_, i) => ({
+    source: "sockchat" as const,
+    fingerprint: `SHA256:bulk${i}`,
+  }));
+  for (let i = 0; i < MAX_REGISTRATIONS_PER_ADDRESS; i++) {
+    const member = await chat.login(`bulk${i}`, { key: keys[i], address });
+    assert.match(Member.info(await member.run("/register")), /now registered/, `${i + 1}`);
+  }
+  const last = await chat.login("bulkmore", { key: keys[MAX_REGISTRATIONS_PER_ADDRESS], address });
+  const refused = Member.error(await last.run("/register"));
+  assert.equal(refused.code, "rate_limited");
+  assert.match(refused.message, /registered 10 nicks this hour.*try again in 3600 s/);
+  // A password registration from that address is refused before it is hashed.
+  const viaPassword = Member.error(await last.run(`/register ${PASSWORD}`));
+  assert.equal(viaPassword.code, "rate_limited");
+  assert.equal(chat.hasher.inProgress, 0);
+  // Another address is not held back; an hour later this one may register again.
+  const other = await chat.login("elsewhere", { key: keys[0] });
+  assert.match(Member.info(await other.run("/register")), /now registered/);
+  chat.clock.advance(REGISTRATION_WINDOW_MS);
+  assert.match(Member.info(await last.run("/register")), /now registered/);
+});
+
+Deno.test("identity: the server holds at most its cap of accounts in all", async () => {
+  const chat = new Chat({ accountLimits: { total: 3 } });
+  for (const nick of ["one", "two", "three"]) {
+    const member = await chat.login(nick);
+    assert.match(Member.info(await member.run(`/register ${PASSWORD}`)), /now registered/);
+  }
+  const late = await chat.login("four");
+  const refused = Member.error(await late.run(`/register ${PASSWORD}`));
+  assert.equal(refused.code, "server_full");
+  assert.match(refused.message, /holds 3 registered nicks/);
+  const keyed = await chat.login("five", { key: ALICE_KEY });
+  assert.equal(Member.error(await keyed.run("/register")).code, "server_full");
+});
+
+Deno.test("identity: one address hashes one /register PASSWORD at a time, leaving the rest for logins", async () => {
+  const chat = new Chat({ maxHashes: 4 });
+  const address = "203.0.113.20";
+  const members = await Promise.all(
+    ["reg1", "reg2", "reg3"].map((nick) => chat.login(nick, { address })),
+  );
+  // Three connections from one address register at once: one hashes, the others are told.
+  const runs = members.map((member) => member.run(`/register ${PASSWORD}`));
+  assert.equal(chat.hasher.inProgress, 1);
+  const answers = await Promise.all(runs);
+  const texts = answers.map((frames) =>
+    frames.map((f) => f.type === "error" ? f.code : f.type).join(",")
+  );
+  assert.deepEqual(texts.filter((t) => t === "rate_limited").length, 2, texts.join(" | "));
+  const busy = Member.error(answers.find((f) => f.some((x) => x.type === "error"))!);
+  assert.match(busy.message, /being registered already/);
+  // Done: the address may register again.
+  assert.match(Member.info(await members[1].run(`/register ${PASSWORD}`)), /now registered/);
 });
