@@ -52,10 +52,18 @@ function usersQuery(args: string): UsersQuery | null {
   return /^\d+$/.test(word) ? { page: Number(word) } : { prefix: word };
 }
 
-/** Nicks sorted as people look for them: case and accents folded, as nicks are compared. */
+/**
+ * Case and accents ignored. Not the nick key: that folds lookalikes too (0 to o, 1 to l), which
+ * would sort "u003" among words.
+ */
+const NICK_ORDER = new Intl.Collator("en", { sensitivity: "base" });
+
+/** Nicks sorted as people look for them: case and accents folded. */
 function sortedNicks(users: Iterable<User>): string[] {
   return [...users]
-    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+    .sort((a, b) =>
+      NICK_ORDER.compare(a.nick, b.nick) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)
+    )
     .map((u) => u.nick);
 }
 
