@@ -139,13 +139,28 @@ export class Logins {
         `This server speaks protocol version ${PROTOCOL_VERSION}, not ${request.version}.`,
       );
     }
-    if (registry.userCount >= maxUsers) {
+    const address = request.address ?? "";
+    const account = this.#options.accounts.get(request.nick);
+    const accountError = account === undefined ? null : accountRefusal(
+      this.#options.accounts,
+      account,
+      request,
+      check,
+      address,
+      now(),
+    );
+    // The owner, proven, takes the nick over from a session still holding it (a stale one, most
+    // likely): that session is replaced, but only once this login is sure to go through.
+    const holder = account !== undefined && accountError === null
+      ? registry.user(request.nick)
+      : undefined;
+    // A takeover frees the slot it fills, so it goes through on a full server.
+    if (registry.userCount - (holder === undefined ? 0 : 1) >= maxUsers) {
       return fail(
         "server_full",
         `The server is full (${counted(maxUsers, "user")}). Try again later.`,
       );
     }
-    const address = request.address ?? "";
     const refused = this.#passwordRefusal(request.password, address);
     if (refused !== null) return refused;
     const ban = this.#options.moderation.bans.find(request.nick, address, now());
@@ -153,23 +168,10 @@ export class Logins {
       const why = ban.reason ? `: ${ban.reason}` : ".";
       return fail("banned", `You are banned ${describeUntil(ban.until, now())}${why}`);
     }
-    const account = this.#options.accounts.get(request.nick);
-    if (account !== undefined) {
-      const refusal = accountRefusal(
-        this.#options.accounts,
-        account,
-        request,
-        check,
-        address,
-        this.#options.now(),
-      );
-      if (refusal !== null) return { ok: false, error: refusal };
-      // Proven: a session still holding the nick (a stale one, most likely) gives it up.
-      const holder = registry.user(request.nick);
-      if (holder !== undefined) this.#options.replace(holder);
-    }
-    const nickError = registry.nickError(request.nick);
+    if (accountError !== null) return { ok: false, error: accountError };
+    const nickError = registry.nickError(request.nick, holder);
     if (nickError !== null) return { ok: false, error: nickError };
+    if (holder !== undefined) this.#options.replace(holder);
     const user = new User(displayNick(request.nick), sink, address);
     user.since = user.lastActive = now();
     user.proof = request.key ?? null;
@@ -225,11 +227,11 @@ export class Logins {
    */
   #renameTo(user: User, next: string, owned: boolean, ref?: string): boolean {
     const { registry, moderation, now } = this.#options;
-    if (owned) {
-      const holder = registry.user(next);
-      if (holder !== undefined && holder !== user) this.#options.replace(holder);
-    }
-    const error = registry.nickError(next, user);
+    // The session holding a nick its owner proves is replaced, but only once the rename is sure
+    // to go through (the nick is valid and not banned).
+    const found = owned ? registry.user(next) : undefined;
+    const holder = found === user ? undefined : found;
+    const error = registry.nickError(next, holder ?? user);
     if (error !== null) {
       error.ref = ref;
       send(user, error);
@@ -239,6 +241,7 @@ export class Logins {
       reply(user, "banned", "That nickname is banned.", ref);
       return false;
     }
+    if (holder !== undefined) this.#options.replace(holder);
     const old = user.nick;
     registry.rename(user, next);
     user.verified = owned;

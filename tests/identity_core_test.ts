@@ -43,6 +43,7 @@ class Chat {
   readonly store: MemoryHistory;
   readonly hub: Hub;
   readonly hasher: ScryptHasher;
+  readonly bans: BanList;
   readonly audit: { event: string; fields: Record<string, string | number> }[] = [];
   #hosts = 0;
 
@@ -54,6 +55,7 @@ class Chat {
       guestsRead?: boolean;
       maxHashes?: number;
       accountLimits?: Partial<AccountLimits>;
+      maxUsers?: number;
     } = {},
   ) {
     this.store = options.store ?? new MemoryHistory();
@@ -62,13 +64,13 @@ class Chat {
       maxInProgress: options.maxHashes,
     });
     this.hub = new Hub({
-      maxUsers: 100,
+      maxUsers: options.maxUsers ?? 100,
       maxFrame: 65536,
       serverName: "sockchat-test",
       store: this.store,
       replayBudgetBytes: 1 << 18,
       now: this.clock.now,
-      bans: new BanList(this.store.moderation, { mutes: this.store.moderation }),
+      bans: this.bans = new BanList(this.store.moderation, { mutes: this.store.moderation }),
       operSecret: { matches: (s) => s === "opensesame" },
       audit: (event, fields) => this.audit.push({ event, fields }),
       accounts: this.store,
@@ -551,4 +553,46 @@ Deno.test("identity: one address hashes one /register PASSWORD at a time, leavin
   assert.match(busy.message, /being registered already/);
   // Done: the address may register again.
   assert.match(Member.info(await members[1].run(`/register ${PASSWORD}`)), /now registered/);
+});
+
+Deno.test("identity: the owner takes over a stale session on a full server (the takeover frees its slot)", async () => {
+  const chat = new Chat({ maxUsers: 3 });
+  const stale = await chat.login("alice", { key: ALICE_KEY });
+  assert.match(Member.info(await stale.run("/register")), /now registered/);
+  await chat.login("bob");
+  await chat.login("carol");
+  // Full: a newcomer is refused, the owner is not.
+  assert.equal((await chat.refusal("dave")).code, "server_full");
+  const back = await chat.login("alice", { key: ALICE_KEY });
+  assert.equal(back.user.nick, "alice");
+  assert.ok(types(stale.sink.take()).includes("bye"), "the stale session was told");
+  assert.equal(chat.hub.userCount, 3);
+  // Someone else's proven key on a full server is still refused, and replaces nobody.
+  const refused = await chat.refusal("alice", { key: MALLORY_KEY });
+  assert.equal(refused.code, "server_full");
+  assert.equal(chat.hub.userCount, 3);
+  assert.ok(!types(back.sink.take()).includes("bye"));
+});
+
+Deno.test("identity: a takeover that would be refused (a banned nick) leaves the session holding it alone", async () => {
+  const chat = new Chat();
+  const holder = await chat.login("dave");
+  assert.match(Member.info(await holder.run(`/register ${PASSWORD}`)), /now registered/);
+  const owner = await chat.login("davesphone");
+  const key = await chat.login("erin", { key: ALICE_KEY });
+  assert.match(Member.info(await key.run("/register")), /now registered/);
+  await key.run("/nick erin2");
+  // Banned while online (added straight to the list, so nobody is kicked).
+  chat.bans.add({ kind: "nick", nick: "dave" }, 0, "test", "op", chat.clock.now());
+  chat.bans.add({ kind: "nick", nick: "erin" }, 0, "test", "op", chat.clock.now());
+  holder.sink.take();
+  const identified = Member.error(await owner.run(`/identify dave ${PASSWORD}`));
+  assert.equal(identified.code, "banned");
+  assert.ok(!types(holder.sink.take()).includes("bye"), "dave's session was not replaced");
+  assert.equal(chat.hub.userCount, 3);
+  // The same for /nick by a key's owner: erin2 (proven key) back to erin, held by nobody, is
+  // banned; and to a nick another session holds.
+  const erinHolder = await chat.login("erin", { key: ALICE_KEY }).catch(() => null);
+  assert.equal(erinHolder, null, "erin is banned");
+  assert.equal(Member.error(await key.run("/nick erin")).code, "banned");
 });
