@@ -18,7 +18,7 @@ import {
   prefixKey,
   prefixOf,
 } from "./address_prefix.ts";
-import { nickKey } from "./nick.ts";
+import { displayNick, nickKey } from "./nick.ts";
 import { MuteList } from "./mute_list.ts";
 import type { Ban, BanStore, MuteStore, RecordTable } from "./ports.ts";
 
@@ -109,7 +109,9 @@ export class BanList {
   add(target: BanTarget, durationMs: number, reason: string, by: string, now: number): Change<Ban> {
     const ban: Ban = {
       kind: target.kind,
-      target: target.kind === "nick" ? nickKey(target.nick) : formatPrefix(target.prefix),
+      // A nick is kept as written (and folded wherever it is compared), so /bans shows what was
+      // banned and a later change of folding applies to it.
+      target: target.kind === "nick" ? displayNick(target.nick) : formatPrefix(target.prefix),
       until: durationMs === 0 ? 0 : now + durationMs,
       reason,
       by,

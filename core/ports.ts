@@ -119,7 +119,10 @@ export interface PeerSink {
 export interface Ban {
   /** `nick` bans match the nick case-insensitively; `address` bans match an address block. */
   kind: "nick" | "address";
-  /** The folded nick, or the address block as written (`203.0.113.0/24`, `2001:db8::/64`). */
+  /**
+   * The nick as written (folded wherever it is compared; older rows hold it folded already), or
+   * the address block as written (`203.0.113.0/24`, `2001:db8::/64`).
+   */
   target: string;
   /** Milliseconds since the epoch when the ban ends; 0 for never. */
   until: number;
