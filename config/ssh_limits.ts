@@ -105,3 +105,38 @@ export const SSH_PTY_ROWS = { min: 2, max: 1000 } as const;
  * offered once, with room to spare.
  */
 export const SSH_MAX_KEY_QUERIES = 2 * SSH_MAX_AUTH_ATTEMPTS;
+
+/**
+ * Bytes a second an SSH user's keys and pastes may bring into the chat hosted for them, sustained:
+ * every key costs the server the line editing and redrawing the user's own computer would do.
+ * Typing is tens of bytes a second; past the budget (a paste bigger than
+ * {@linkcode SSH_INPUT_BURST_BYTES}, a flood) the channel is read no faster than this, and the
+ * SSH window makes the client wait: nothing typed is dropped.
+ */
+export const SSH_INPUT_BYTES_PER_SECOND = 8 * 1024;
+
+/**
+ * Bytes of keys an SSH user may send at once, above the sustained rate: room for a real paste
+ * (a screenful of text, a log excerpt) to arrive whole and at once.
+ */
+export const SSH_INPUT_BURST_BYTES = 64 * 1024;
+
+/**
+ * Bytes of an SSH user's input handed to the chat in one turn of the server's event loop; the
+ * rest of a packet (up to 32 KiB) waits for the next turn. Some keys cost far more than others
+ * (Ctrl-U then Ctrl-Y redraws a whole long line), and a quarter kilobyte of the costliest takes
+ * only tens of milliseconds, so other users never wait behind a whole burst. A 20 KiB paste
+ * still goes in within a few dozen turns.
+ */
+export const SSH_INPUT_SLICE_BYTES = 256;
+
+/**
+ * Milliseconds a second of the server's time that handling one SSH user's keys may take,
+ * sustained: the time the chat hosted for them spends on each slice of input (line editing,
+ * redrawing) is measured and charged. Bytes alone do not say what keys cost: a kilobyte of
+ * Ctrl-U and Ctrl-Y on a long line redraws it hundreds of times. A tenth of a core per user.
+ */
+export const SSH_INPUT_CPU_MS_PER_SECOND = 100;
+
+/** Milliseconds of the server's time one SSH user's keys may take at once, above the rate. */
+export const SSH_INPUT_CPU_BURST_MS = 200;

@@ -18,7 +18,7 @@ import type { ChatServer } from "../server.ts";
 import { command, JsonClient, within } from "./helpers/wire.ts";
 import { type Ssh2Client, ssh2Client, ssh2Shell, sshServer } from "./helpers/ssh.ts";
 
-/** The longest round trip of `/who` for a native client while `busy` runs (sampled every 50 ms). */
+/** The longest round trip of `/who` for a native client while `busy` runs (sampled every 250 ms). */
 async function worstRoundTrip(server: ChatServer, busy: Promise<unknown>): Promise<number> {
   const probe = await JsonClient.login(server, `probe${crypto.randomUUID().slice(0, 6)}`);
   let worst = 0;
@@ -30,7 +30,7 @@ async function worstRoundTrip(server: ChatServer, busy: Promise<unknown>): Promi
       await command(probe, "/who");
       worst = Math.max(worst, performance.now() - started);
       // Spaced out, so the probe stays within the server's own command rate limit.
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await new Promise((resolve) => setTimeout(resolve, 250));
     } while (!done);
   } finally {
     probe.close();
@@ -279,6 +279,125 @@ Deno.test(`ssh abuse: publickey queries without a signature are counted; past SS
     } finally {
       client.end();
       await gone;
+    }
+  } finally {
+    await server.shutdown();
+  }
+});
+
+/** Waits until `shell`'s screen matches `pattern`. */
+async function screenShows(shell: { output(): string }, pattern: RegExp, what: string) {
+  await within(
+    (async () => {
+      while (!pattern.test(shell.output())) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    })(),
+    what,
+  );
+}
+
+/**
+ * A flooding SSH client in a process of its own, so that its own work (encrypting the flood,
+ * decrypting the redraws) does not count as the server's: logs in as `nick` with a pty of
+ * `columns`, writes what the JavaScript expression `flood` makes once the prompt shows, says
+ * "sent", and stays until killed.
+ */
+function floodingClient(port: number, nick: string, columns: number, flood: string) {
+  const script = `
+    import ssh2 from "npm:ssh2@1.17.0";
+    const client = new ssh2.Client();
+    client.on("keyboard-interactive", (_n, _i, _l, prompts, finish) => finish(prompts.map(() => "")));
+    client.on("error", () => Deno.exit(3));
+    client.on("ready", () => client.shell({ term: "xterm", cols: ${columns}, rows: 24 }, (error, shell) => {
+      if (error) Deno.exit(4);
+      let screen = "";
+      let sent = false;
+      shell.on("data", async (data) => {
+        if (sent) return;
+        screen += data;
+        if (!screen.includes(${JSON.stringify(`${nick}> `)})) return;
+        sent = true;
+        const flood = ${flood};
+        for (let at = 0; at < flood.length; at += 16384) {
+          shell.write(flood.slice(at, at + 16384));
+          await new Promise((resolve) => setTimeout(resolve, 0));
+        }
+        console.log("sent");
+      });
+    }));
+    client.connect({ host: "127.0.0.1", port: ${port}, username: ${JSON.stringify(nick)},
+      tryKeyboard: true, keepaliveInterval: 0 });
+  `;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["eval", script],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const sent = (async () => {
+    let out = "";
+    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+      out += chunk;
+      if (out.includes("sent")) return;
+    }
+    throw new Error("the flooding client ended before it had sent its flood");
+  })();
+  return {
+    sent,
+    async kill() {
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // already exited
+      }
+      await child.status;
+      await sent.catch(() => {});
+    },
+  };
+}
+
+Deno.test("ssh abuse: a flood of keys does not delay a native client's round trip, and a 20 KiB paste still arrives whole as one message", async () => {
+  const server = sshServer();
+  try {
+    const carol = await ssh2Client(server.sshPort, "carol");
+    const carolGone = new Promise<void>((resolve) => carol.on("close", () => resolve()));
+    const watcher = await JsonClient.login(server, "watcher");
+    // A long line, then Ctrl-U (cut it) and Ctrl-Y (put it back) again and again: each key
+    // redraws the whole line, among the costliest keys there are. 100 KB of them.
+    const mallory = floodingClient(
+      server.sshPort,
+      "mallory",
+      20,
+      `"y".repeat(4000) + "\\x15\\x19".repeat(50000)`,
+    );
+    try {
+      // Sampled from before the flood until well after it was sent.
+      const worst = await worstRoundTrip(
+        server,
+        within(mallory.sent, "the flood to be sent", 20_000)
+          .then(() => new Promise((resolve) => setTimeout(resolve, 3000))),
+      );
+      assert.ok(worst < 500, `a native round trip took ${worst.toFixed(0)} ms during the flood`);
+
+      // A paste well above what is typed is let in whole, at once, as one message.
+      const pasting = await ssh2Shell(carol);
+      await screenShows(pasting, /Welcome to sockchat, carol/, "carol's welcome");
+      const text = Array.from({ length: 2048 }, (_, i) => `w${String(i).padStart(8, "0")}`)
+        .join(" ").slice(0, 20 * 1024);
+      pasting.channel.write(`\x1b[200~${text}\x1b[201~\r`);
+      while (true) {
+        const frame = await watcher.expect("msg", 10_000);
+        if (frame.from !== "carol") continue;
+        assert.equal(frame.text.length, text.length);
+        assert.equal(frame.text, text);
+        break;
+      }
+    } finally {
+      watcher.close();
+      await mallory.kill();
+      carol.end();
+      await carolGone;
     }
   } finally {
     await server.shutdown();

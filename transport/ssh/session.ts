@@ -15,6 +15,11 @@
 
 import type { Duplex, Writable } from "node:stream";
 import {
+  SSH_INPUT_BURST_BYTES,
+  SSH_INPUT_BYTES_PER_SECOND,
+  SSH_INPUT_CPU_BURST_MS,
+  SSH_INPUT_CPU_MS_PER_SECOND,
+  SSH_INPUT_SLICE_BYTES,
   SSH_MAX_DIALS,
   SSH_MAX_REFUSALS,
   SSH_MAX_WINDOW_CHANGES,
@@ -153,6 +158,7 @@ export class SshSessions {
   #pendingSize: { columns: number; rows: number } | null = null;
   #resizeTimer: ReturnType<typeof setTimeout> | undefined;
   #lastResize = -Infinity;
+  #inputBudget: { stop(): void } | null = null;
   #closed = false;
   #welcomed = false;
   /** The chat's channel, once it has started. */
@@ -199,6 +205,7 @@ export class SshSessions {
     this.#closed = true;
     clearTimeout(this.#startTimer);
     clearTimeout(this.#resizeTimer);
+    this.#inputBudget?.stop();
     this.#chat?.close();
     for (const link of this.#links) {
       try {
@@ -277,6 +284,7 @@ export class SshSessions {
   #start(channel: Channel, pty: HostedChatOptions["pty"]): void {
     const { startChat, identity } = this.#options;
     this.#quietErrors(channel);
+    this.#inputBudget = budgetInput(channel);
     if (startChat === null || this.#closed) {
       this.#refuseChannel(channel, "shell", "sockchat: the chat is not available here yet.");
       return;
@@ -427,4 +435,102 @@ export class SshSessions {
     });
     if (++this.#refusals > SSH_MAX_REFUSALS) this.#options.end("too many refused requests");
   }
+}
+
+/** The internals of an `ssh2` channel that {@linkcode budgetInput} takes over. */
+interface ChannelInternals {
+  push(chunk: Uint8Array | null): boolean;
+  _read(size: number): void;
+}
+
+/**
+ * Holds a session channel's incoming bytes to {@linkcode SSH_INPUT_BYTES_PER_SECOND}, with
+ * bursts up to {@linkcode SSH_INPUT_BURST_BYTES} (a token bucket), and hands them to the chat
+ * {@linkcode SSH_INPUT_SLICE_BYTES} at a time, one slice per turn of the event loop, so that
+ * even a burst's worth of costly keys never holds up everyone else at once. The time the chat
+ * takes over each slice is charged too ({@linkcode SSH_INPUT_CPU_MS_PER_SECOND}): bytes alone do
+ * not say what keys cost. `ssh2` gives each
+ * packet to the channel's `push`; what cannot go in yet waits here, in order, and `push`
+ * answers "full", so `ssh2` grants the client no more window until the channel is read again
+ * (its `_read`), which waits until everything held has gone in. The client then stops sending:
+ * keys are delayed, never dropped, and what is held is bounded by the SSH window.
+ *
+ * @example
+ * ```ts ignore
+ * const budget = budgetInput(channel);
+ * budget.stop(); // the connection is gone: the timer is cleared
+ * ```
+ */
+export function budgetInput(
+  channel: Channel,
+  rate = SSH_INPUT_BYTES_PER_SECOND,
+  burst = SSH_INPUT_BURST_BYTES,
+): { stop(): void } {
+  const internals = channel as unknown as ChannelInternals;
+  const push = internals.push.bind(channel);
+  const read = internals._read.bind(channel);
+  const held: (Uint8Array | null)[] = [];
+  let tokens = burst;
+  /** Milliseconds of the server's time the chat may still take over this user's keys. */
+  let cpu = SSH_INPUT_CPU_BURST_MS;
+  let at = performance.now();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let stopped = false;
+  let room = true;
+  const refill = () => {
+    const now = performance.now();
+    tokens = Math.min(burst, tokens + ((now - at) * rate) / 1000);
+    cpu = Math.min(SSH_INPUT_CPU_BURST_MS, cpu + ((now - at) * SSH_INPUT_CPU_MS_PER_SECOND) / 1000);
+    at = now;
+  };
+  /** Lets in one slice, if the budget allows, and plans the next. */
+  const drain = () => {
+    timer = undefined;
+    if (stopped) return;
+    refill();
+    // The end of input goes in as soon as everything before it has.
+    while (held[0] === null) {
+      held.shift();
+      room = push(null);
+    }
+    const first = held[0];
+    if (first === undefined) {
+      // Everything held went in: ssh2 may open the window again.
+      read(0);
+      return;
+    }
+    if (tokens <= 0 || cpu <= 0) {
+      const wait = Math.max(
+        (-tokens * 1000) / rate,
+        (-cpu * 1000) / SSH_INPUT_CPU_MS_PER_SECOND,
+      );
+      timer = setTimeout(drain, Math.ceil(wait) + 1);
+      return;
+    }
+    const slice = first.subarray(0, SSH_INPUT_SLICE_BYTES);
+    if (slice.length < first.length) held[0] = first.subarray(slice.length);
+    else held.shift();
+    tokens -= slice.length;
+    // The chat reads the channel as it flows: the keys are handled within this call.
+    const started = performance.now();
+    room = push(slice);
+    cpu -= performance.now() - started;
+    timer = setTimeout(drain, 0);
+  };
+  internals.push = (chunk) => {
+    if (stopped) return push(chunk);
+    held.push(chunk);
+    if (timer === undefined) drain();
+    return held.length === 0 && room;
+  };
+  internals._read = (size) => {
+    if (held.length === 0) read(size);
+  };
+  return {
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
+      held.length = 0;
+    },
+  };
 }
