@@ -16,7 +16,7 @@ import {
 import { saneSize } from "../transport/ssh/session.ts";
 import type { ChatServer } from "../server.ts";
 import { command, JsonClient, within } from "./helpers/wire.ts";
-import { type Ssh2Client, ssh2Client, ssh2Shell, sshServer } from "./helpers/ssh.ts";
+import { askpass, ssh, type Ssh2Client, ssh2Client, ssh2Shell, sshServer } from "./helpers/ssh.ts";
 
 /** The longest round trip of `/who` for a native client while `busy` runs (sampled every 250 ms). */
 async function worstRoundTrip(server: ChatServer, busy: Promise<unknown>): Promise<number> {
@@ -401,5 +401,34 @@ Deno.test("ssh abuse: a flood of keys does not delay a native client's round tri
     }
   } finally {
     await server.shutdown();
+  }
+});
+
+Deno.test("ssh abuse: with --require-account, a keyless OpenSSH client is told why once, not at each of its keyboard-interactive retries", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "sockchat-ssh-" });
+  const server = sshServer({ requireAccount: true });
+  try {
+    const guest = await ssh(server.sshPort, "guest", {
+      // OpenSSH's own default of three keyboard-interactive tries (NumberOfPasswordPrompts=3).
+      args: [
+        "-o",
+        "LogLevel=INFO",
+        "-o",
+        "BatchMode=no",
+        "-o",
+        "PubkeyAuthentication=no",
+        "-o",
+        "PreferredAuthentications=keyboard-interactive",
+        "-T",
+      ],
+      stdin: "",
+      env: (await askpass(dir, {})).env,
+    });
+    assert.equal(guest.code, 255);
+    const told = guest.stderr.match(/This server requires an account/g) ?? [];
+    assert.equal(told.length, 1, guest.stderr);
+  } finally {
+    await server.shutdown();
+    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -56,6 +56,12 @@ export interface SshAuthOptions {
 /** The methods a refused client is told it may try next. */
 const METHODS = ["publickey", "keyboard-interactive"];
 
+/**
+ * After a keyboard-interactive refusal that can only be said again (no account to prove): OpenSSH
+ * would retry keyboard-interactive (three times by default) and show the same text each time.
+ */
+const KEY_ONLY = ["publickey"];
+
 /** Where authentication stands after a request. */
 export type AuthProgress = "pending" | "done" | "exhausted";
 
@@ -82,6 +88,8 @@ export class SshAuthenticator {
   readonly #options: SshAuthOptions;
   #refused = 0;
   #keyQueries = 0;
+  /** The --require-account refusal was shown: keyboard-interactive is not offered again. */
+  #toldWhy = false;
   #identity: SshIdentity | null = null;
 
   /** Starts with no request refused. */
@@ -164,6 +172,12 @@ export class SshAuthenticator {
     const nick = context.username;
     const account = this.#options.account(nick);
     if (this.#options.requireAccount && account?.kind !== "password") {
+      if (this.#toldWhy) {
+        // Said once already: no second copy, and not offered again.
+        progress(this.#refuse(context, KEY_ONLY));
+        return;
+      }
+      this.#toldWhy = true;
       const why = account?.kind === "key"
         ? `${nick} is registered to an SSH key: connect with that key (ssh -i KEYFILE).`
         : "This server requires an account. Connect with an SSH key (ssh-keygen -t ed25519 " +
@@ -203,7 +217,7 @@ export class SshAuthenticator {
   #tell(context: KeyboardAuth, message: string, progress: (state: AuthProgress) => void): void {
     context.prompt([], "sockchat", message, (answers) => {
       if (answers instanceof Error) return;
-      progress(this.#refuse(context));
+      progress(this.#refuse(context, KEY_ONLY));
     });
   }
 
@@ -211,15 +225,15 @@ export class SshAuthenticator {
     return (this.#options.now ?? Date.now)();
   }
 
-  /** Refuses a request and counts it, here and for the address. */
-  #refuse(context: AuthContext): AuthProgress {
+  /** Refuses a request and counts it, here and for the address; `methods` may be tried next. */
+  #refuse(context: AuthContext, methods: string[] = METHODS): AuthProgress {
     this.#refused++;
     const now = this.#now();
     this.#options.lockout.failed(this.#options.address, now);
     const exhausted = this.#refused >= SSH_MAX_AUTH_ATTEMPTS ||
       this.#options.lockout.lockedFor(this.#options.address, now) > 0;
     // The last refusal offers nothing more, so the client stops asking.
-    context.reject(exhausted ? [] : METHODS);
+    context.reject(exhausted ? [] : methods);
     return exhausted ? "exhausted" : "pending";
   }
 }
