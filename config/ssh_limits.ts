@@ -98,8 +98,9 @@ export const SSH_PTY_COLUMNS = { min: 20, max: 1000 } as const;
 export const SSH_PTY_ROWS = { min: 2, max: 1000 } as const;
 
 /**
- * Public-key queries (a key offered without a signature: "would this key do?") one connection may
- * make; past it, it is disconnected. A query that is refused already counts as an attempt; one
+ * Public-key queries (a key offered without a signature: "would this key do?") and "none"
+ * requests (which list the methods) one connection may make together; past it, it is
+ * disconnected. A query that is refused already counts as an attempt; one
  * that is answered "yes" costs no guess but a key parse and a packet, and a client meaning to log
  * in signs next. Twice {@linkcode SSH_MAX_AUTH_ATTEMPTS}: every key of a well-stocked agent, each
  * offered once, with room to spare.

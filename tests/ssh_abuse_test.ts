@@ -432,3 +432,37 @@ Deno.test("ssh abuse: with --require-account, a keyless OpenSSH client is told w
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test(`ssh abuse: "none" authentication requests are counted with key queries; past SSH_MAX_KEY_QUERIES the connection is closed`, async () => {
+  const server = sshServer();
+  try {
+    const ssh2 = (await import("ssh2")).default as unknown as {
+      Client: new () => {
+        on(event: string, listener: (...args: never[]) => void): unknown;
+        connect(options: Record<string, unknown>): void;
+        end(): void;
+      };
+    };
+    const client = new ssh2.Client();
+    const gone = new Promise<void>((resolve) => client.on("close", () => resolve()));
+    client.on("error", () => {}); // the disconnect
+    client.connect({
+      host: "127.0.0.1",
+      port: server.sshPort,
+      username: "mallory",
+      readyTimeout: 20_000,
+      keepaliveInterval: 0,
+      // "none", again and again: each is refused with the list of methods, and asked again.
+      authHandler: (_left: unknown, _partial: unknown, next: (auth: unknown) => void) =>
+        next({ type: "none", username: "mallory" }),
+    });
+    try {
+      await within(gone, "the connection to be closed", 10_000);
+    } finally {
+      client.end();
+      await gone;
+    }
+  } finally {
+    await server.shutdown();
+  }
+});

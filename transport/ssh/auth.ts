@@ -7,7 +7,8 @@
  * server requires accounts), asking the server password when there is one and the account
  * password for a nick registered to a password. Both passwords go into the chat login, where the
  * hub checks them with the same lockout as on TCP. Refused requests are limited per connection
- * and per address, and public-key queries without a signature per connection.
+ * and per address; public-key queries without a signature and "none" requests, which are no
+ * attempt, per connection.
  *
  * @module
  */
@@ -87,7 +88,8 @@ export type AuthProgress = "pending" | "done" | "exhausted";
 export class SshAuthenticator {
   readonly #options: SshAuthOptions;
   #refused = 0;
-  #keyQueries = 0;
+  /** Requests that are no attempt: publickey queries without a signature, and "none". */
+  #freeRequests = 0;
   /** The --require-account refusal was shown: keyboard-interactive is not offered again. */
   #toldWhy = false;
   #identity: SshIdentity | null = null;
@@ -122,7 +124,13 @@ export class SshAuthenticator {
     }
     switch (context.method) {
       case "none":
-        // What a client asks first to learn the methods: not an attempt.
+        // What a client asks first to learn the methods: not an attempt, but counted with the
+        // other free requests, so that asking it forever is not free.
+        if (++this.#freeRequests > SSH_MAX_KEY_QUERIES) {
+          context.reject([]);
+          progress("exhausted");
+          return;
+        }
         context.reject(METHODS);
         progress("pending");
         return;
@@ -143,7 +151,7 @@ export class SshAuthenticator {
 
   #publicKey(context: PublicKeyAuth): AuthProgress {
     const nick = context.username;
-    if (context.signature === undefined && ++this.#keyQueries > SSH_MAX_KEY_QUERIES) {
+    if (context.signature === undefined && ++this.#freeRequests > SSH_MAX_KEY_QUERIES) {
       // Queries cost no guess, but a client asking forever is not logging in.
       context.reject([]);
       return "exhausted";
