@@ -300,8 +300,8 @@ async function screenShows(shell: { output(): string }, pattern: RegExp, what: s
 /**
  * A flooding SSH client in a process of its own, so that its own work (encrypting the flood,
  * decrypting the redraws) does not count as the server's: logs in as `nick` with a pty of
- * `columns`, writes what the JavaScript expression `flood` makes once the prompt shows, says
- * "sent", and stays until killed.
+ * `columns`, runs the JavaScript statements `flood` (with `shell`, the ssh2 channel, and
+ * `pause()`, a turn of the event loop) once the prompt shows, says "sent", and stays until killed.
  */
 function floodingClient(port: number, nick: string, columns: number, flood: string) {
   const script = `
@@ -318,11 +318,8 @@ function floodingClient(port: number, nick: string, columns: number, flood: stri
         screen += data;
         if (!screen.includes(${JSON.stringify(`${nick}> `)})) return;
         sent = true;
-        const flood = ${flood};
-        for (let at = 0; at < flood.length; at += 16384) {
-          shell.write(flood.slice(at, at + 16384));
-          await new Promise((resolve) => setTimeout(resolve, 0));
-        }
+        const pause = () => new Promise((resolve) => setTimeout(resolve, 0));
+        ${flood}
         console.log("sent");
       });
     }));
@@ -369,7 +366,11 @@ Deno.test("ssh abuse: a flood of keys does not delay a native client's round tri
       server.sshPort,
       "mallory",
       20,
-      `"y".repeat(4000) + "\\x15\\x19".repeat(50000)`,
+      `const keys = "y".repeat(4000) + "\\x15\\x19".repeat(50000);
+      for (let at = 0; at < keys.length; at += 16384) {
+        shell.write(keys.slice(at, at + 16384));
+        await pause();
+      }`,
     );
     try {
       // Sampled from before the flood until well after it was sent.
