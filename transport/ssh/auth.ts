@@ -16,7 +16,7 @@
 import type { AccountView, KeyProof } from "../../core/identity.ts";
 import type { Lockout } from "../../core/lockout.ts";
 import { SSH_MAX_AUTH_ATTEMPTS, SSH_MAX_KEY_QUERIES } from "../../config/ssh_limits.ts";
-import { fingerprintOfBlob } from "../../security/ssh_keys.ts";
+import { fingerprintOfBlob, weakSshKey } from "../../security/ssh_keys.ts";
 import { assertNever } from "../../protocol/frames.ts";
 import {
   type AuthContext,
@@ -158,6 +158,9 @@ export class SshAuthenticator {
     }
     const parsed = parseKey(context.key.data);
     if (parsed instanceof Error) return this.#refuse(context);
+    // A small-order or non-canonical ed25519 key (or a malleated signature) proves nothing:
+    // node:crypto's verify would let some through.
+    if (weakSshKey(context.key.data, context.signature) !== null) return this.#refuse(context);
     const fingerprint = fingerprintOfBlob(context.key.data);
     const account = this.#options.account(nick);
     // A registered nick takes only its own key; a password account is proven at
@@ -186,7 +189,9 @@ export class SshAuthenticator {
         return;
       }
       this.#toldWhy = true;
-      const why = account?.kind === "key"
+      const why = account?.kind === "key" && account.source === "sockchat"
+        ? `${nick} is registered to a sockchat key: it logs in with sockchat join, not ssh.`
+        : account?.kind === "key"
         ? `${nick} is registered to an SSH key: connect with that key (ssh -i KEYFILE).`
         : "This server requires an account. Connect with an SSH key (ssh-keygen -t ed25519 " +
           "makes one), or with a nick registered to a password.";
