@@ -75,6 +75,7 @@ function parseKeyLine(line: string): AuthorizedKey | string {
   if (blob === null) return "the key is not valid base64.";
   const named = blobKeyType(blob);
   if (named !== type) return `the key's data says ${named ?? "nothing readable"}, not ${type}.`;
+  if (!wellFormed(blob)) return `the ${type} key is cut short or malformed.`;
   const weak = weakSshKey(blob);
   if (weak !== null) return `${weak}: not a key anyone holds alone.`;
   return {
@@ -82,6 +83,22 @@ function parseKeyLine(line: string): AuthorizedKey | string {
     type,
     comment: fields.slice(typeAt + 2).join(" "),
   };
+}
+
+/**
+ * True if `blob` is a run of length-prefixed fields that ends exactly where the blob does, with at
+ * least one field after the type: a key cut short in copying (a truncated line) is not.
+ */
+function wellFormed(blob: Uint8Array): boolean {
+  let at = 0;
+  let fields = 0;
+  while (at < blob.length) {
+    const field = readString(blob, at);
+    if (field === null) return false;
+    at = field.next;
+    fields++;
+  }
+  return fields >= 2;
 }
 
 /** Splits on spaces and tabs, keeping a double-quoted stretch (options) inside one field. */

@@ -129,6 +129,8 @@ Deno.test("ssh keys: a bad authorized_keys line is named in the error", async ()
     [`# c\nssh-ed25519\n`, /^Line 2: ssh-ed25519 is not followed by a key/],
     [`ssh-ed25519 @@@@\n`, /^Line 1: the key is not valid base64/],
     [`ssh-rsa ${a.line.split(" ")[1]}\n`, /^Line 1: the key's data says ssh-ed25519, not ssh-rsa/],
+    // A line cut short in copying: the RSA modulus is missing most of its bytes.
+    ["ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7 x\n", /^Line 1: the ssh-rsa key is cut short/],
   ];
   for (const [text, expected] of cases) {
     assert.throws(() => parseAuthorizedKeys(text), (error: unknown) => {
