@@ -19,13 +19,7 @@ import { startServer } from "./server.ts";
 import { loadMotd, MotdError } from "./config/server_config.ts";
 import { StoreError } from "./store/store_error.ts";
 import { loadTlsCredentials, type TlsCredentials, TlsError } from "./transport/tcp/tls.ts";
-import {
-  defaultHostKeyPath,
-  type HostKey,
-  HostKeyError,
-  loadHostKey,
-  loadOrCreateHostKey,
-} from "./transport/ssh/host_key.ts";
+import type { HostKey } from "./transport/ssh/host_key.ts";
 import { VERSION } from "./version.ts";
 
 /** Runs the CLI with `args`; resolves to the exit code. */
@@ -87,6 +81,10 @@ async function serve(args: string[]): Promise<number> {
   let motd: string;
   let operKeys: Set<string> | undefined;
   let sshHostKey: HostKey | undefined;
+  // Loaded only when asked for: the SSH library costs memory a server without SSH need not pay.
+  const ssh = options.sshPort === undefined
+    ? undefined
+    : await import("./transport/ssh/front_end.ts");
   try {
     secrets = await loadServerSecrets({
       passwordFile: options.passwordFile,
@@ -101,7 +99,7 @@ async function serve(args: string[]): Promise<number> {
     tls = options.tlsCert && options.tlsKey
       ? await loadTlsCredentials(options.tlsCert, options.tlsKey)
       : undefined;
-    if (options.sshPort !== undefined) sshHostKey = await sshKey(options.sshHostKeyFile);
+    if (ssh !== undefined) sshHostKey = await sshKey(ssh, options.sshHostKeyFile);
     // The metrics endpoint comes up first, so that a busy metrics port fails before anyone
     // could have joined the chat.
     if (metrics !== undefined) {
@@ -117,8 +115,8 @@ async function serve(args: string[]): Promise<number> {
       OperKeysError,
       MotdError,
       TlsError,
-      HostKeyError,
       MetricsServerError,
+      ...(ssh === undefined ? [] : [ssh.HostKeyError]),
     ];
     if (printed(error, kinds)) {
       return 1;
@@ -146,9 +144,14 @@ async function serve(args: string[]): Promise<number> {
       password: secrets.password,
       operSecret: secrets.operSecret,
       operKeys,
-      ssh: sshHostKey === undefined || options.sshPort === undefined
+      ssh: sshHostKey === undefined || options.sshPort === undefined || ssh === undefined
         ? undefined
-        : { host: options.sshHost, port: options.sshPort, hostKey: sshHostKey.text },
+        : {
+          host: options.sshHost,
+          port: options.sshPort,
+          hostKey: sshHostKey.text,
+          listen: ssh.listenSsh,
+        },
       motd,
       flood: options.rate === 0 ? null : {
         messagesPerSecond: options.rate,
@@ -205,16 +208,19 @@ async function serve(args: string[]): Promise<number> {
  * The SSH host key: `--ssh-host-key FILE`, or the one kept under the state directory, generated
  * on the first start.
  */
-function sshKey(file: string | undefined): Promise<HostKey> {
-  if (file !== undefined) return loadHostKey(file);
-  const path = defaultHostKeyPath((name) => Deno.env.get(name));
+function sshKey(
+  ssh: typeof import("./transport/ssh/front_end.ts"),
+  file: string | undefined,
+): Promise<HostKey> {
+  if (file !== undefined) return ssh.loadHostKey(file);
+  const path = ssh.defaultHostKeyPath((name) => Deno.env.get(name));
   if (path === null) {
-    throw new HostKeyError(
+    throw new ssh.HostKeyError(
       "There is nowhere to keep the SSH host key: set XDG_STATE_HOME or HOME, or give " +
         "--ssh-host-key FILE.",
     );
   }
-  return loadOrCreateHostKey(path);
+  return ssh.loadOrCreateHostKey(path);
 }
 
 /**

@@ -28,9 +28,6 @@ import { Door } from "./transport/door.ts";
 import type { Link } from "./transport/link.ts";
 import { Peer, type PeerMetrics, type PeerOptions, type SessionOpener } from "./transport/peer.ts";
 import { TcpListener } from "./transport/tcp/listener.ts";
-import { SshListener } from "./transport/ssh/listener.ts";
-import { ndjsonOpener } from "./transport/ssh/session.ts";
-import { startEmbeddedChat } from "./client/embedded.ts";
 import type { KeyProof } from "./core/identity.ts";
 import { sniffSession } from "./transport/tcp/sniff.ts";
 import { serverTlsContext } from "./transport/tcp/tls_server.ts";
@@ -65,6 +62,22 @@ function countInto(metrics: SockchatMetrics): ServerMetrics {
     rejected: (reason: RejectReason) => rejectedConnections.inc(reason),
     commitSeconds: (seconds: number) => history.observe(seconds),
   };
+}
+
+/** A front end's listener, as the server runs it (TCP, SSH). */
+interface FrontEndListener {
+  /** The address bound. */
+  readonly addr: Deno.NetAddr;
+  /** Resolves when the accept loop has ended. */
+  readonly done: Promise<void>;
+  /** Why it stopped on its own, or null. */
+  readonly failure: string | null;
+  /** Connections accepted that count as logins in progress before they have a peer. */
+  readonly handshaking: number;
+  /** Stops accepting. */
+  close(): void;
+  /** Resolves once every connection it accepted has ended. */
+  drained(): Promise<void>;
 }
 
 /** The address each listener actually bound (useful with port 0). */
@@ -138,7 +151,7 @@ export function startServer(options: ServerOptions = {}): ChatServer {
     guestsRead: config.guestsRead,
   });
   const peers = new Set<Peer>();
-  const listeners: (TcpListener | SshListener)[] = [];
+  const listeners: FrontEndListener[] = [];
   const handshaking = () => listeners.reduce((n, l) => n + l.handshaking, 0);
   const door = new Door({
     hub,
@@ -190,7 +203,7 @@ export function startServer(options: ServerOptions = {}): ChatServer {
     if (config.ssh !== undefined) {
       // The SSH front end hosts the terminal client for each user, over an in-process link.
       listeners.push(
-        new SshListener({
+        config.ssh.listen({
           hostname: config.ssh.host,
           port: config.ssh.port,
           hostKey: config.ssh.hostKey,
@@ -201,8 +214,7 @@ export function startServer(options: ServerOptions = {}): ChatServer {
           account: (nick) => hub.account(nick),
           needsPassword: () => hub.needsPassword,
           requireAccount: config.requireAccount,
-          serve: (link, acceptedAt, key) => serve(link, acceptedAt, ndjsonOpener, key),
-          startChat: startEmbeddedChat,
+          serve,
         }),
       );
     }
@@ -213,7 +225,7 @@ export function startServer(options: ServerOptions = {}): ChatServer {
     throw error;
   }
   const native = listeners[0];
-  const ssh = listeners.find((listener) => listener instanceof SshListener);
+  const ssh = config.ssh === undefined ? undefined : listeners[1];
 
   if (config.metrics !== undefined) {
     // Totals the server can compute are read at scrape time, so the hot path keeps no gauges.

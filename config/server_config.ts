@@ -28,6 +28,7 @@ import {
   TLS_HANDSHAKE_TIMEOUT_MS,
 } from "./security_limits.ts";
 import type { Verifier } from "../core/moderator.ts";
+import type { listenSsh } from "../transport/ssh/front_end.ts";
 import { type Logger, silentLogger } from "../log/logger.ts";
 import type { SockchatMetrics } from "../metrics/sockchat_metrics.ts";
 import type { FloodGuardOptions } from "../security/token_bucket.ts";
@@ -122,7 +123,16 @@ export interface ServerOptions {
    * The SSH front end: where to listen and the host key (OpenSSH private key text).
    * @default off
    */
-  ssh?: { host: string; port: number; hostKey: string };
+  ssh?: {
+    host: string;
+    port: number;
+    hostKey: string;
+    /**
+     * `listenSsh` from `transport/ssh/front_end.ts`, which the caller imports (main.ts only
+     * when `--ssh-port` is given, so that a server without SSH never loads its library).
+     */
+    listen: typeof listenSsh;
+  };
 }
 
 /** The settings `serve` has a flag for, so their defaults are shared with its parser and help. */

@@ -7,6 +7,7 @@
 
 import type { ChatServer, ServerOptions } from "../../server.ts";
 import { generateHostKeyText } from "../../transport/ssh/openssh_key.ts";
+import { listenSsh } from "../../transport/ssh/front_end.ts";
 import { testServer, within } from "./wire.ts";
 
 const decoder = new TextDecoder();
@@ -19,7 +20,7 @@ export const SSH_RUN_MS = 20_000;
 export function sshServer(options: ServerOptions = {}): ChatServer & { sshPort: number } {
   const server = testServer({
     ...options,
-    ssh: { host: "127.0.0.1", port: 0, hostKey: generateHostKeyText() },
+    ssh: { host: "127.0.0.1", port: 0, hostKey: generateHostKeyText(), listen: listenSsh },
   });
   const ssh = server.addresses.ssh;
   if (ssh === undefined) throw new Error("the server has no SSH listener");
