@@ -57,15 +57,15 @@ export type HashStart =
 
 /** The caps on registering; tests lower them. */
 export interface AccountLimits {
-  /** @default {@linkcode MAX_ACCOUNTS_PER_KEY} */
+  /** Nicks one key may own. @default {@linkcode MAX_ACCOUNTS_PER_KEY} */
   perKey: number;
-  /** @default {@linkcode MAX_REGISTRATIONS_PER_ADDRESS} */
+  /** Registrations one address may make per window. @default {@linkcode MAX_REGISTRATIONS_PER_ADDRESS} */
   perAddress: number;
-  /** @default {@linkcode REGISTRATION_WINDOW_MS} */
+  /** The window `perAddress` counts in, in ms. @default {@linkcode REGISTRATION_WINDOW_MS} */
   windowMs: number;
-  /** @default {@linkcode MAX_ACCOUNTS} */
+  /** Accounts the server keeps in all. @default {@linkcode MAX_ACCOUNTS} */
   total: number;
-  /** @default {@linkcode MAX_REGISTER_HASHES_PER_ADDRESS} */
+  /** `/register PASSWORD` hashes one address may run at once. @default {@linkcode MAX_REGISTER_HASHES_PER_ADDRESS} */
   hashesPerAddress: number;
 }
 
