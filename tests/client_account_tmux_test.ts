@@ -6,52 +6,13 @@
 
 import assert from "node:assert/strict";
 import { denoArgs } from "./helpers/cli.ts";
+import { shellQuote, Tmux } from "./helpers/tmux.ts";
 import { command, JsonClient, testServer } from "./helpers/wire.ts";
-
-const decoder = new TextDecoder();
-const PANE_WAIT_MS = 20_000;
-
-/** A private tmux server (its own socket), so the test never touches anyone's sessions. */
-class Tmux {
-  readonly socket = `sockchat-account-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
-
-  async run(...args: string[]): Promise<string> {
-    const out = await new Deno.Command("tmux", {
-      args: ["-L", this.socket, "-f", "/dev/null", ...args],
-    }).output();
-    if (!out.success) {
-      throw new Error(`tmux ${args.join(" ")}: ${decoder.decode(out.stderr).trim()}`);
-    }
-    return decoder.decode(out.stdout);
-  }
-
-  async screen(): Promise<string[]> {
-    const text = await this.run("capture-pane", "-p", "-J", "-t", "chat");
-    const lines = text.split("\n").map((l) => l.trimEnd());
-    while (lines.length > 0 && lines[lines.length - 1] === "") lines.pop();
-    return lines;
-  }
-
-  async waitFor(what: string, check: (lines: string[]) => boolean): Promise<string[]> {
-    const deadline = Date.now() + PANE_WAIT_MS;
-    let lines: string[] = [];
-    while (Date.now() < deadline) {
-      lines = await this.screen();
-      if (check(lines)) return lines;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    throw new Error(`timed out waiting for ${what}; the screen was:\n${lines.join("\n")}`);
-  }
-}
-
-function shellQuote(word: string): string {
-  return `'${word.replaceAll("'", `'\\''`)}'`;
-}
 
 Deno.test("join in a terminal asks a password account's password without echo, again after a wrong one", async () => {
   const server = testServer();
   const dir = await Deno.makeTempDir({ prefix: "sockchat-account-tmux-" });
-  const tmux = new Tmux();
+  const tmux = new Tmux("sockchat-account");
   try {
     const owner = await JsonClient.login(server, "carol");
     assert.notEqual((await command(owner, "/register correcthorse")).type, "error");
@@ -67,16 +28,14 @@ Deno.test("join in a terminal asks a password account's password without echo, a
       Deno.execPath(),
       ...denoArgs(["join", `127.0.0.1:${server.addr.port}`, "-n", "carol"]),
     ].map(shellQuote).join(" ");
-    await tmux.run("new-session", "-d", "-s", "chat", "-x", "100", "-y", "30", join);
+    await tmux.open(join, { columns: 100 });
     await tmux.waitFor("the password prompt", (l) => l.at(-1) === "Password for carol:");
-    await tmux.run("send-keys", "-t", "chat", "-l", "not-this-one");
-    await tmux.run("send-keys", "-t", "chat", "Enter");
+    await tmux.typeLine("not-this-one");
     await tmux.waitFor(
       "the prompt again",
       (l) => l.at(-1) === "Wrong password. Password for carol:",
     );
-    await tmux.run("send-keys", "-t", "chat", "-l", "correcthorse");
-    await tmux.run("send-keys", "-t", "chat", "Enter");
+    await tmux.typeLine("correcthorse");
     const lines = await tmux.waitFor(
       "the chat prompt",
       (l) => l.at(-1) === "[#lobby] carol>",
@@ -88,8 +47,7 @@ Deno.test("join in a terminal asks a password account's password without echo, a
     // The chat works after the prompt gave the terminal back.
     const watcher = await JsonClient.login(server, "dave");
     try {
-      await tmux.run("send-keys", "-t", "chat", "-l", "typed after the password");
-      await tmux.run("send-keys", "-t", "chat", "Enter");
+      await tmux.typeLine("typed after the password");
       const said = await watcher.expect("msg");
       assert.equal(said.from, "carol");
       assert.equal(said.text, "typed after the password");
@@ -97,7 +55,7 @@ Deno.test("join in a terminal asks a password account's password without echo, a
       watcher.close();
     }
   } finally {
-    await tmux.run("kill-server").catch(() => {});
+    await tmux.kill();
     await server.shutdown();
     await Deno.remove(dir, { recursive: true });
   }

@@ -5,59 +5,8 @@
 
 import assert from "node:assert/strict";
 import { denoArgs, type ServeProcess, spawnServe } from "./helpers/cli.ts";
+import { requireTmux, shellQuote, Tmux } from "./helpers/tmux.ts";
 import { command, JsonClient } from "./helpers/wire.ts";
-
-const decoder = new TextDecoder();
-const PANE_WAIT_MS = 20_000;
-
-/** A private tmux server (its own socket), so tests never touch anyone's sessions. */
-class Tmux {
-  readonly socket = `sockchat-test-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
-
-  /** Runs one tmux command; throws with its stderr when it fails. */
-  async run(...args: string[]): Promise<string> {
-    let out: Deno.CommandOutput;
-    try {
-      out = await new Deno.Command("tmux", {
-        args: ["-L", this.socket, "-f", "/dev/null", ...args],
-      })
-        .output();
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) {
-        throw new Error("tmux is needed for this test: apt-get install -y tmux");
-      }
-      throw error;
-    }
-    if (!out.success) {
-      throw new Error(`tmux ${args.join(" ")}: ${decoder.decode(out.stderr).trim()}`);
-    }
-    return decoder.decode(out.stdout);
-  }
-
-  /** The visible screen, wrapped lines joined, trailing blank lines dropped. */
-  async screen(): Promise<string[]> {
-    const text = await this.run("capture-pane", "-p", "-J", "-t", "chat");
-    const lines = text.split("\n").map((l) => l.trimEnd());
-    while (lines.length > 0 && lines[lines.length - 1] === "") lines.pop();
-    return lines;
-  }
-
-  /** Polls the screen until `check` passes; fails with the last screen after a deadline. */
-  async waitFor(what: string, check: (lines: string[]) => boolean): Promise<string[]> {
-    const deadline = Date.now() + PANE_WAIT_MS;
-    let lines: string[] = [];
-    while (Date.now() < deadline) {
-      lines = await this.screen();
-      if (check(lines)) return lines;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    throw new Error(`timed out waiting for ${what}; the screen was:\n${lines.join("\n")}`);
-  }
-
-  async kill(): Promise<void> {
-    await this.run("kill-server").catch(() => {});
-  }
-}
 
 /**
  * Runs `body` with a fresh `sockchat serve SERVE_ARGS`, a tmux server and a way to log in raw
@@ -88,22 +37,14 @@ async function tmuxChat(
   }
 }
 
-function shellQuote(word: string): string {
-  return `'${word.replaceAll("'", `'\\''`)}'`;
-}
-
 const PROMPT = "[#lobby] alice> ";
 
 Deno.test("interactive join in tmux: the half-typed line survives arriving messages and a resize, and a paste is one message", async () => {
-  await new Deno.Command("tmux", { args: ["-V"] }).output().catch((error) => {
-    throw error instanceof Deno.errors.NotFound
-      ? new Error("tmux is needed for this test: apt-get install -y tmux")
-      : error;
-  });
+  await requireTmux();
   await tmuxChat(["--db", ":memory:"], async ({ server, tmux, login }) => {
     await joinPane(tmux, server.port, 80, "env -u NO_COLOR ");
 
-    await tmux.run("send-keys", "-t", "chat", "-l", "half a line 😀 漢字");
+    await tmux.type("half a line 😀 漢字");
     const bob = await login("bob");
     await bob.send({ type: "msg", room: "#lobby", text: "first from bob" });
     await bob.send({ type: "msg", room: "#lobby", text: "two\nlines" });
@@ -133,7 +74,7 @@ Deno.test("interactive join in tmux: the half-typed line survives arriving messa
     );
 
     // Enter sends the half line; the echo is replaced by the acknowledged message.
-    await tmux.run("send-keys", "-t", "chat", "Enter");
+    await tmux.press("Enter");
     const said = await bob.expect("msg");
     assert.deepEqual([said.from, said.text], ["alice", "half a line 😀 漢字"]);
     await tmux.waitFor(
@@ -148,11 +89,10 @@ Deno.test("interactive join in tmux: the half-typed line survives arriving messa
       "the pasted block held in the input area",
       (l) => l.at(-1) === "... line three",
     );
-    await tmux.run("send-keys", "-t", "chat", "Enter");
+    await tmux.press("Enter");
     const pasted = await bob.expect("msg");
     assert.equal(pasted.text, "line one\nline two\nline three");
-    await tmux.run("send-keys", "-t", "chat", "-l", "after the paste");
-    await tmux.run("send-keys", "-t", "chat", "Enter");
+    await tmux.typeLine("after the paste");
     assert.equal((await bob.expect("msg")).text, "after the paste", "nothing else was sent");
 
     // Nothing was lost or trampled on the way: every line is on screen once, in order.
@@ -173,8 +113,7 @@ Deno.test("interactive join in tmux: the half-typed line survives arriving messa
     assert.deepEqual(order, [...order].sort((a, b) => a - b), final.join("\n"));
     assert.ok(!order.includes(-1), final.join("\n"));
 
-    await tmux.run("send-keys", "-t", "chat", "-l", "/quit");
-    await tmux.run("send-keys", "-t", "chat", "Enter");
+    await tmux.typeLine("/quit");
     const leave = await bob.expect("leave");
     assert.deepEqual([leave.nick, leave.reason], ["alice", "quit"]);
     const end = await tmux.waitFor("join to exit", (l) => l.some((x) => /^\[exit \d+\]$/.test(x)));
@@ -184,28 +123,21 @@ Deno.test("interactive join in tmux: the half-typed line survives arriving messa
 
 /** Starts a private tmux server whose one pane runs an interactive `sh` with job control. */
 async function shellPane(tmux: Tmux): Promise<void> {
-  await new Deno.Command("tmux", { args: ["-V"] }).output().catch((error) => {
-    throw error instanceof Deno.errors.NotFound
-      ? new Error("tmux is needed for this test: apt-get install -y tmux")
-      : error;
-  });
+  await requireTmux();
   // The test itself may run under `deno task`: its markers must not reach the client.
   const clean = ["NO_COLOR", "npm_config_user_agent", "npm_lifecycle_event", "INIT_CWD"]
     .flatMap((name) => ["-u", name]);
-  await tmux.run(
-    "new-session",
-    "-d",
-    "-s",
-    "chat",
-    "-x",
-    "80",
-    "-y",
-    "30",
-    "-c",
-    Deno.cwd(),
-    ["env", ...clean, "PS1=$ ", "sh", "-i"].map(shellQuote).join(" "),
-  );
+  await tmux.open(["env", ...clean, "PS1=$ ", "sh", "-i"].map(shellQuote).join(" "), {
+    columns: 80,
+    cwd: Deno.cwd(),
+  });
   await tmux.waitFor("the shell prompt", (lines) => lines.at(-1) === "$");
+}
+
+/** The `sh` line that runs `sockchat join 127.0.0.1:PORT -n alice EXTRA...` under this Deno. */
+function joinCommand(port: number, ...extra: string[]): string {
+  return [Deno.execPath(), ...denoArgs(["join", `127.0.0.1:${port}`, "-n", "alice", ...extra])]
+    .map(shellQuote).join(" ");
 }
 
 /**
@@ -214,58 +146,36 @@ async function shellPane(tmux: Tmux): Promise<void> {
  * pane closes first).
  */
 async function joinPane(tmux: Tmux, port: number, width: number, prefix = ""): Promise<void> {
-  const join = [Deno.execPath(), ...denoArgs(["join", `127.0.0.1:${port}`, "-n", "alice"])]
-    .map(shellQuote).join(" ");
-  await tmux.run(
-    "new-session",
-    "-d",
-    "-s",
-    "chat",
-    "-x",
-    String(width),
-    "-y",
-    "30",
-    `${prefix}${join}; echo "[exit $?]"`,
-    ";",
-    "set-option",
-    "-g",
-    "remain-on-exit",
-    "on",
-  );
+  await tmux.open(`${prefix}${joinCommand(port)}; echo "[exit $?]"`, {
+    columns: width,
+    keepOnExit: true,
+  });
   await tmux.waitFor("the prompt", (lines) => lines.at(-1) === PROMPT.trimEnd());
-}
-
-/** Types `text` and Enter into the pane. */
-async function typeLine(tmux: Tmux, text: string): Promise<void> {
-  await tmux.run("send-keys", "-t", "chat", "-l", text);
-  await tmux.run("send-keys", "-t", "chat", "Enter");
 }
 
 Deno.test("Ctrl-Z in tmux: the shell gets a usable terminal, and after fg the client has the keyboard again", async () => {
   await tmuxChat(["--db", ":memory:"], async ({ server, tmux, login }) => {
     await shellPane(tmux);
-    const join = [Deno.execPath(), ...denoArgs(["join", `127.0.0.1:${server.port}`, "-n", "alice"])]
-      .map(shellQuote).join(" ");
-    await typeLine(tmux, join);
+    await tmux.typeLine(joinCommand(server.port));
     await tmux.waitFor("the prompt", (lines) => lines.at(-1) === PROMPT.trimEnd());
     const bob = await login("bob");
     await tmux.waitFor("bob's arrival", (l) => l.some((x) => x.includes("bob")));
-    await tmux.run("send-keys", "-t", "chat", "-l", "half bo");
+    await tmux.type("half bo");
     await tmux.waitFor("the half line", (l) => l.at(-1) === `${PROMPT}half bo`);
 
-    await tmux.run("send-keys", "-t", "chat", "C-z");
+    await tmux.press("C-z");
     await tmux.waitFor(
       "the shell to report the stopped job",
       (l) => l.some((x) => /Stopped/.test(x)) && l.at(-1) === "$",
     );
     // The terminal is cooked again: a shell without line editing of its own reads this line.
-    await typeLine(tmux, "echo o''k");
+    await tmux.typeLine("echo o''k");
     await tmux.waitFor("the shell to run echo", (l) => l.includes("ok") && l.at(-1) === "$");
 
-    await typeLine(tmux, "fg");
+    await tmux.typeLine("fg");
     await tmux.waitFor("the redrawn half line", (l) => l.at(-1) === `${PROMPT}half bo`);
     // Raw mode again: Tab completes at once, without Enter.
-    await tmux.run("send-keys", "-t", "chat", "Tab");
+    await tmux.press("Tab");
     await tmux.waitFor("Tab to complete bob", (l) => l.at(-1) === `${PROMPT}half bob`);
     // A message from bob lands above the line, which stays intact.
     await bob.send({ type: "msg", room: "#lobby", text: "welcome back" });
@@ -273,13 +183,12 @@ Deno.test("Ctrl-Z in tmux: the shell gets a usable terminal, and after fg the cl
       "bob's message above the intact line",
       (l) => l.some((x) => x.endsWith("<bob> welcome back")) && l.at(-1) === `${PROMPT}half bob`,
     );
-    await tmux.run("send-keys", "-t", "chat", "-l", "x");
-    await tmux.run("send-keys", "-t", "chat", "Enter");
+    await tmux.typeLine("x");
     assert.equal((await bob.expect("msg")).text, "half bob x");
 
-    await typeLine(tmux, "/quit");
+    await tmux.typeLine("/quit");
     await tmux.waitFor("the shell after /quit", (l) => l.at(-1) === "$");
-    await typeLine(tmux, 'echo "[exit $?]"');
+    await tmux.typeLine('echo "[exit $?]"');
     const end = await tmux.waitFor("the exit code", (l) => l.some((x) => /^\[exit \d+\]$/.test(x)));
     assert.ok(end.includes("[exit 0]"), end.join("\n"));
   });
@@ -290,20 +199,20 @@ Deno.test("Ctrl-Z under deno task: ignored with a one-line hint; the client keep
     await shellPane(tmux);
     const task = [Deno.execPath(), "task", "-q", "join", `127.0.0.1:${server.port}`, "-n", "alice"]
       .map(shellQuote).join(" ");
-    await typeLine(tmux, task);
+    await tmux.typeLine(task);
     await tmux.waitFor("the prompt", (lines) => lines.at(-1) === PROMPT.trimEnd());
     const bob = await login("bob");
-    await tmux.run("send-keys", "-t", "chat", "-l", "still here");
+    await tmux.type("still here");
     await tmux.waitFor("the half line", (l) => l.at(-1) === `${PROMPT}still here`);
-    await tmux.run("send-keys", "-t", "chat", "C-z");
+    await tmux.press("C-z");
     const hinted = await tmux.waitFor(
       "the hint, with the line intact below it",
       (l) => l.some((x) => x.includes("Ctrl-Z is ignored")) && l.at(-1) === `${PROMPT}still here`,
     );
     assert.equal(hinted.filter((x) => x.includes("Ctrl-Z")).length, 1, "one line");
-    await tmux.run("send-keys", "-t", "chat", "Enter");
+    await tmux.press("Enter");
     assert.equal((await bob.expect("msg")).text, "still here");
-    await typeLine(tmux, "/quit");
+    await tmux.typeLine("/quit");
     await tmux.waitFor("the shell after /quit", (l) => l.at(-1) === "$");
   });
 });
@@ -314,13 +223,11 @@ Deno.test("offline in tmux: a line typed while reconnecting shows dimmed as (uns
   const tmux = new Tmux();
   try {
     await shellPane(tmux);
-    const join = [Deno.execPath(), ...denoArgs(["join", `127.0.0.1:${port}`, "-n", "alice"])]
-      .map(shellQuote).join(" ");
-    await typeLine(tmux, join);
+    await tmux.typeLine(joinCommand(port));
     await tmux.waitFor("the prompt", (lines) => lines.at(-1) === PROMPT.trimEnd());
     await server.stop("SIGTERM");
     await tmux.waitFor("the reconnecting prompt", (l) => /reconnecting/.test(l.at(-1) ?? ""));
-    await typeLine(tmux, "typed while away");
+    await tmux.typeLine("typed while away");
     const waiting = await tmux.waitFor(
       "the kept line above the prompt",
       (l) => l.at(-2) === "(unsent) typed while away" && /reconnecting/.test(l.at(-1) ?? ""),
@@ -341,7 +248,7 @@ Deno.test("offline in tmux: a line typed while reconnecting shows dimmed as (uns
       (l) => l.some((x) => x.endsWith("<alice> typed while away")) && l.at(-1) === PROMPT.trimEnd(),
     );
     assert.ok(!sent.some((x) => x.includes("(unsent)")), sent.join("\n"));
-    await typeLine(tmux, "/quit");
+    await tmux.typeLine("/quit");
     await tmux.waitFor("the shell after /quit", (l) => l.at(-1) === "$");
   } finally {
     await tmux.kill();
@@ -375,14 +282,10 @@ Deno.test("banned in tmux: the goodbye is shown once, and join exits 1", async (
 Deno.test("wrapping in tmux: long messages and /help wrap at the width under their text, a resize applies to later lines, and /theme repaints", async () => {
   await tmuxChat(["--db", ":memory:"], async ({ server, tmux, login }) => {
     await shellPane(tmux);
-    const join = [
-      Deno.execPath(),
-      ...denoArgs(["join", `127.0.0.1:${server.port}`, "-n", "alice", "--timestamps", "none"]),
-    ].map(shellQuote).join(" ");
-    await typeLine(tmux, join);
+    await tmux.typeLine(joinCommand(server.port, "--timestamps", "none"));
     await tmux.waitFor("the prompt", (lines) => lines.at(-1) === PROMPT.trimEnd());
     const bob = await login("bob");
-    await tmux.run("send-keys", "-t", "chat", "-l", "half 漢字");
+    await tmux.type("half 漢字");
     const long =
       "the quick brown fox jumps over the lazy dog, twice: the quick brown fox 漢字漢字漢字 😀😀 end";
     await bob.send({ type: "msg", room: "#lobby", text: long });
@@ -403,8 +306,8 @@ Deno.test("wrapping in tmux: long messages and /help wrap at the width under the
     );
 
     // /help from the server: wrapped at 80, its continuations under the descriptions.
-    await tmux.run("send-keys", "-t", "chat", "C-u");
-    await typeLine(tmux, "/help");
+    await tmux.press("C-u");
+    await tmux.typeLine("/help");
     const help = await tmux.waitFor(
       "/help",
       (l) =>
@@ -435,13 +338,13 @@ Deno.test("wrapping in tmux: long messages and /help wrap at the width under the
     ]);
 
     // /theme light: the prompt's room is painted in the light theme's dark teal at once.
-    await typeLine(tmux, "/theme light");
+    await tmux.typeLine("/theme light");
     await tmux.waitFor("the theme notice", (l) => l.some((x) => x === "* Theme: light."));
     const styled = await tmux.run("capture-pane", "-p", "-e", "-t", "chat");
     const prompt = styled.trimEnd().split("\n").at(-1) ?? "";
     assert.ok(prompt.includes("38;5;23m#lobby"), JSON.stringify(prompt));
 
-    await typeLine(tmux, "/quit");
+    await tmux.typeLine("/quit");
     await tmux.waitFor("the shell after /quit", (l) => l.at(-1) === "$");
   });
 });
