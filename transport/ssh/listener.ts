@@ -1,11 +1,11 @@
 /**
  * The SSH front end's listener: accepts sockets with `Deno.listen`, puts each through the shared
- * {@linkcode Door} exactly as the TCP listener does, then runs `ssh2`'s server protocol over it.
- * From accept until the chat's first login is welcomed, a connection counts as a login in
- * progress, and must get there within the server's handshake timeout, as on TCP: the key
- * exchange, authentication and any `Nickname: ` question all count. The chat must also start
- * within `SSH_SESSION_START_MS` of authentication. A refused connection costs one
- * text line (before any key exchange) and a close.
+ * {@linkcode Door} exactly as the TCP listener does (both by a {@linkcode DoorListener}), then
+ * runs `ssh2`'s server protocol over it. From accept until the chat's first login is welcomed, a
+ * connection counts as a login in progress, and must get there within the server's handshake
+ * timeout, as on TCP: the key exchange, authentication and any `Nickname: ` question all count.
+ * The chat must also start within `SSH_SESSION_START_MS` of authentication. A refused connection
+ * costs one text line (before any key exchange) and a close.
  *
  * @module
  */
@@ -23,9 +23,9 @@ import type { AccountView, KeyProof } from "../../core/identity.ts";
 import { Lockout } from "../../core/lockout.ts";
 import type { Logger } from "../../log/logger.ts";
 import type { Door } from "../door.ts";
+import { DoorListener } from "../door_listener.ts";
 import { closeQuietly, type Link } from "../link.ts";
 import { writeAll } from "../outbound_queue.ts";
-import { acceptConnections } from "../tcp/accept_loop.ts";
 import { SshAuthenticator } from "./auth.ts";
 import { parseHostKey } from "./host_key.ts";
 import { type HostedChatStarter, SshSessions } from "./session.ts";
@@ -109,86 +109,54 @@ export class SshListener {
   readonly done: Promise<void>;
   readonly #options: SshListenerOptions;
   readonly #hostKey: ParsedKey;
-  readonly #listener: Deno.Listener;
-  /** Connections whose chat has not logged in: counted as logins in progress. */
-  readonly #handshaking = new Set<Deno.Conn>();
-  readonly #tasks = new Set<Promise<void>>();
+  /**
+   * The socket, its accept loop and door. Its `handshaking` holds the connections whose chat has
+   * not logged in: counted as logins in progress.
+   */
+  readonly #listening: DoorListener;
   readonly #lockout = new Lockout({
     maxFailures: SSH_MAX_AUTH_FAILURES_PER_ADDRESS,
     lockoutMs: SSH_AUTH_LOCKOUT_MS,
     maxTracked: MAX_AUTH_TRACKED,
   });
-  #failure: string | null = null;
 
   /** Binds at once; throws as `Deno.listen` does, or a HostKeyError for an unusable key. */
   constructor(options: SshListenerOptions) {
     this.#options = options;
     this.#hostKey = parseHostKey(options.hostKey, "given");
-    this.#listener = Deno.listen({ hostname: options.hostname, port: options.port });
-    this.addr = this.#listener.addr as Deno.NetAddr;
-    this.done = this.#loop();
+    const { hostname, port, door, logger, stopping } = options;
+    this.#listening = new DoorListener({
+      hostname,
+      port,
+      door,
+      logger,
+      stopping,
+      failure: "the SSH listening socket failed",
+      serve: (conn, remote) => this.#serve(conn, remote),
+      refuse: (conn, error) => this.#listening.track(this.#refuse(conn, error.message)),
+    });
+    this.addr = this.#listening.addr;
+    this.done = this.#listening.done;
   }
 
   /** Connections whose chat has not logged in. */
   get handshaking(): number {
-    return this.#handshaking.size;
+    return this.#listening.handshaking.size;
   }
 
   /** Why the listener stopped on its own (not closed by the server), or null. */
   get failure(): string | null {
-    return this.#failure;
+    return this.#listening.failure;
   }
 
   /** Stops accepting and drops connections whose chat has not logged in. */
   close(): void {
-    closeQuietly(this.#listener);
-    for (const conn of this.#handshaking) closeQuietly(conn);
+    this.#listening.close();
   }
 
   /** Resolves once every socket this listener accepted has been served or closed. */
-  async drained(): Promise<void> {
-    await Promise.allSettled([...this.#tasks]);
-  }
-
-  async #loop(): Promise<void> {
-    const { logger, stopping } = this.#options;
-    const loop = acceptConnections(this.#listener, {
-      stopping,
-      failed: (error, retryMs) => {
-        if (retryMs > 0) logger.error("accept_failed", { error: String(error), retry_ms: retryMs });
-        else logger.debug("accept_failed", { error: String(error) });
-      },
-    });
-    for await (const conn of loop) {
-      try {
-        this.#admit(conn);
-      } catch (error) {
-        logger.error("door_failed", { error: String(error) });
-        closeQuietly(conn);
-      }
-    }
-    if (!stopping()) this.#failure = "the SSH listening socket failed";
-  }
-
-  #admit(conn: Deno.Conn): void {
-    const { door, stopping } = this.#options;
-    const remote = conn.remoteAddr as Deno.NetAddr;
-    if (stopping()) {
-      door.refused(remote, "shutting_down");
-      closeQuietly(conn);
-      return;
-    }
-    const verdict = door.check(remote.hostname);
-    if (!verdict.ok) {
-      door.refused(remote, verdict.reason);
-      this.#track(this.#refuse(conn, verdict.error.message));
-      return;
-    }
-    if ("setNoDelay" in conn) {
-      (conn as Deno.TcpConn).setNoDelay(true);
-      (conn as Deno.TcpConn).setKeepAlive(true);
-    }
-    this.#track(this.#serve(conn, remote).finally(() => verdict.lease.release()));
+  drained(): Promise<void> {
+    return this.#listening.drained();
   }
 
   /**
@@ -219,7 +187,8 @@ export class SshListener {
       remotePort: remote.port,
       remoteFamily: remote.hostname.includes(":") ? "IPv6" : "IPv4",
     });
-    this.#handshaking.add(conn);
+    const handshaking = this.#listening.handshaking;
+    handshaking.add(conn);
     let sessions: SshSessions | null = null;
     let closed = false;
     let lingering: ReturnType<typeof setTimeout> | undefined;
@@ -228,7 +197,7 @@ export class SshListener {
       closed = true;
       clearTimeout(deadline);
       clearTimeout(lingering);
-      this.#handshaking.delete(conn);
+      handshaking.delete(conn);
       sessions?.close();
       socket.destroy();
       closeQuietly(conn);
@@ -260,7 +229,7 @@ export class SshListener {
         linger: (ms) => (lingering ??= setTimeout(close, ms)),
         loggedIn: () => {
           clearTimeout(deadline);
-          this.#handshaking.delete(conn);
+          handshaking.delete(conn);
         },
         setSessions: (s) => (sessions = s),
       }));
@@ -331,11 +300,5 @@ export class SshListener {
         }),
       );
     });
-  }
-
-  #track(task: Promise<void>): void {
-    this.#tasks.add(task);
-    const done = () => void this.#tasks.delete(task);
-    task.then(done, done);
   }
 }

@@ -1,8 +1,9 @@
 /**
  * The TCP front end's listener (plain or TLS): accepts sockets with `Deno.listen`, puts each
- * through the shared {@linkcode Door}, runs the TLS handshake on it when TLS is on, and hands the
- * resulting link to the server. Refusals cost one error line and a close (over TLS, after a
- * handshake bounded by its deadline). Nothing one peer does can stop the loop.
+ * through the shared {@linkcode Door} (both by a {@linkcode DoorListener}), runs the TLS
+ * handshake on it when TLS is on, and hands the resulting link to the server. Refusals cost one
+ * error line and a close (over TLS, after a handshake bounded by its deadline). Nothing one peer
+ * does can stop the loop.
  *
  * @module
  */
@@ -13,9 +14,9 @@ import type { ErrorFrame } from "../../protocol/frames.ts";
 import { NDJSON } from "../../protocol/ndjson/encode.ts";
 import { Outgoing } from "../../protocol/outgoing.ts";
 import type { Door } from "../door.ts";
+import { DoorListener } from "../door_listener.ts";
 import { closeQuietly, type Link, remoteOf } from "../link.ts";
 import { writeAll } from "../outbound_queue.ts";
-import { acceptConnections } from "./accept_loop.ts";
 import { acceptTls, type ServerTlsContext } from "./tls_server.ts";
 
 /** Settings for a {@linkcode TcpListener}. */
@@ -67,95 +68,51 @@ export class TcpListener {
   /** Resolves when the accept loop has ended. */
   readonly done: Promise<void>;
   readonly #options: TcpListenerOptions;
-  readonly #listener: Deno.Listener;
-  /** Accepted sockets still in a TLS handshake: open, and counted as logins in progress. */
-  readonly #handshaking = new Set<Deno.Conn>();
-  readonly #tasks = new Set<Promise<void>>();
-  #failure: string | null = null;
+  /**
+   * The socket, its accept loop and door. Its `handshaking` holds the accepted sockets still in
+   * a TLS handshake: open, and counted as logins in progress.
+   */
+  readonly #listening: DoorListener;
 
   /** Binds at once; throws as `Deno.listen` does (AddrInUse, PermissionDenied). */
   constructor(options: TcpListenerOptions) {
     this.#options = options;
-    this.#listener = Deno.listen({ hostname: options.hostname, port: options.port });
-    this.addr = this.#listener.addr as Deno.NetAddr;
-    this.done = this.#loop();
+    const { hostname, port, door, logger, stopping } = options;
+    this.#listening = new DoorListener({
+      hostname,
+      port,
+      door,
+      logger,
+      stopping,
+      failure: "the listening socket failed",
+      serve: (conn) => {
+        logger.debug("connect", { remote: remoteOf(conn) });
+        return this.#serve(conn, performance.now());
+      },
+      refuse: (conn, error) => this.#refuse(conn, error),
+    });
+    this.addr = this.#listening.addr;
+    this.done = this.#listening.done;
   }
 
   /** Sockets in a TLS handshake now. */
   get handshaking(): number {
-    return this.#handshaking.size;
+    return this.#listening.handshaking.size;
   }
 
   /** Why the listener stopped on its own (not closed by the server), or null. */
   get failure(): string | null {
-    return this.#failure;
+    return this.#listening.failure;
   }
 
   /** Stops accepting and abandons TLS handshakes in progress (closing a socket aborts one). */
   close(): void {
-    closeQuietly(this.#listener);
-    for (const conn of this.#handshaking) closeQuietly(conn);
+    this.#listening.close();
   }
 
   /** Resolves once every socket this listener accepted has been served or closed. */
-  async drained(): Promise<void> {
-    await Promise.allSettled([...this.#tasks]);
-  }
-
-  async #loop(): Promise<void> {
-    const { logger, stopping } = this.#options;
-    const loop = acceptConnections(this.#listener, {
-      stopping,
-      failed: (error, retryMs) => {
-        // A peer that reset before it was accepted is routine; only running out of
-        // descriptors is worth an operator's attention.
-        if (retryMs > 0) logger.error("accept_failed", { error: String(error), retry_ms: retryMs });
-        else logger.debug("accept_failed", { error: String(error) });
-      },
-    });
-    for await (const conn of loop) {
-      try {
-        this.#admit(conn);
-      } catch (error) {
-        // A store error at the door (or any other bug) costs this one socket, not the server.
-        logger.error("door_failed", { remote: remoteOf(conn), error: String(error) });
-        closeQuietly(conn);
-      }
-    }
-    if (!stopping()) this.#failure = "the listening socket failed";
-  }
-
-  #admit(conn: Deno.Conn): void {
-    const { door, stopping, logger } = this.#options;
-    const remote = conn.remoteAddr as Deno.NetAddr;
-    if (stopping()) {
-      door.refused(remote, "shutting_down");
-      closeQuietly(conn);
-      return;
-    }
-    const verdict = door.check(remote.hostname);
-    if (!verdict.ok) {
-      door.refused(remote, verdict.reason);
-      this.#refuse(conn, verdict.error);
-      return;
-    }
-    // Chat frames are small and latency-sensitive: never wait to coalesce them in the kernel
-    // (the outbound queue already coalesces whatever is waiting into one write). Keepalive
-    // finds peers whose host vanished without a FIN or RST, even when nothing is being sent.
-    if ("setNoDelay" in conn) {
-      (conn as Deno.TcpConn).setNoDelay(true);
-      (conn as Deno.TcpConn).setKeepAlive(true);
-    }
-    logger.debug("connect", { remote: remoteOf(conn) });
-    // One promise chain per connection, and no suspended function of our own while it lasts:
-    // every idle connection pays for what is held here.
-    const task: Promise<void> = this.#serve(conn, performance.now()).catch((error) => {
-      logger.error("connection_failed", { error: String(error) });
-    }).finally(() => {
-      verdict.lease.release();
-      this.#tasks.delete(task);
-    });
-    this.#tasks.add(task);
+  drained(): Promise<void> {
+    return this.#listening.drained();
   }
 
   /** Runs one admitted socket to its end: the TLS handshake if any, then the server's part. */
@@ -167,9 +124,10 @@ export class TcpListener {
   /** The TLS handshake within its deadline, then the server's part. */
   async #serveTls(conn: Deno.Conn, tls: ServerTlsContext, acceptedAt: number): Promise<void> {
     const { tlsTimeoutMs, door, stopping, serve } = this.#options;
-    this.#handshaking.add(conn);
+    const handshaking = this.#listening.handshaking;
+    handshaking.add(conn);
     const result = await acceptTls(conn, tls, tlsTimeoutMs);
-    this.#handshaking.delete(conn);
+    handshaking.delete(conn);
     if (!result.ok) {
       if (!stopping()) {
         door.refused(conn.remoteAddr as Deno.NetAddr, "tls_handshake", result.reason);
@@ -198,27 +156,22 @@ export class TcpListener {
       clearTimeout(timer);
       closeQuietly(link);
     };
+    const listening = this.#listening;
     if (tls === null) {
-      this.#track(goodbye(conn));
+      listening.track(goodbye(conn));
       return;
     }
     // Over TLS the goodbye can only go out after a handshake: finish it (within the deadline,
     // which frees the socket either way), but only so many at once.
-    if (this.#handshaking.size >= MAX_TLS_REFUSALS_IN_PROGRESS) {
+    if (listening.handshaking.size >= MAX_TLS_REFUSALS_IN_PROGRESS) {
       closeQuietly(conn);
       return;
     }
-    this.#handshaking.add(conn);
-    this.#track(
+    listening.handshaking.add(conn);
+    listening.track(
       acceptTls(conn, tls, tlsTimeoutMs)
         .then((result) => (result.ok ? goodbye(result.link) : undefined))
-        .finally(() => this.#handshaking.delete(conn)),
+        .finally(() => listening.handshaking.delete(conn)),
     );
-  }
-
-  #track(task: Promise<void>): void {
-    this.#tasks.add(task);
-    const done = () => void this.#tasks.delete(task);
-    task.then(done, done);
   }
 }
