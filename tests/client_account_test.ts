@@ -9,17 +9,8 @@ import assert from "node:assert/strict";
 import { ChatClient, type ClientIdentity, LoginRefused } from "../client/chat_client.ts";
 import { joinIdentity } from "../client/join_identity.ts";
 import { runCli } from "./helpers/cli.ts";
-import { command, JsonClient, testServer } from "./helpers/wire.ts";
-import type { ChatServer } from "../server.ts";
-
-async function registerPassword(server: ChatServer, nick: string, password: string) {
-  const client = await JsonClient.login(server, nick);
-  const answer = await command(client, `/register ${password}`);
-  assert.notEqual(answer.type, "error", JSON.stringify(answer));
-  await client.send({ type: "quit" });
-  await client.expectEof();
-  client.close();
-}
+import { registerPassword } from "./helpers/accounts.ts";
+import { testServer } from "./helpers/wire.ts";
 
 Deno.test("ChatClient asks for the account password, again after a wrong one, and keeps it", async () => {
   const server = testServer();

@@ -5,20 +5,17 @@
  */
 
 import assert from "node:assert/strict";
+import { registerPassword } from "./helpers/accounts.ts";
 import { denoArgs } from "./helpers/cli.ts";
 import { shellQuote, Tmux } from "./helpers/tmux.ts";
-import { command, JsonClient, testServer } from "./helpers/wire.ts";
+import { JsonClient, testServer } from "./helpers/wire.ts";
 
 Deno.test("join in a terminal asks a password account's password without echo, again after a wrong one", async () => {
   const server = testServer();
   const dir = await Deno.makeTempDir({ prefix: "sockchat-account-tmux-" });
   const tmux = new Tmux("sockchat-account");
   try {
-    const owner = await JsonClient.login(server, "carol");
-    assert.notEqual((await command(owner, "/register correcthorse")).type, "error");
-    await owner.send({ type: "quit" });
-    await owner.expectEof();
-    owner.close();
+    await registerPassword(server, "carol", "correcthorse");
 
     const join = [
       "env",

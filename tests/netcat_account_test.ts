@@ -5,19 +5,9 @@
  */
 
 import assert from "node:assert/strict";
-import { command, hello, JsonClient, LineSocket, testServer } from "./helpers/wire.ts";
+import { registerPassword } from "./helpers/accounts.ts";
+import { command, hello, LineSocket, testServer } from "./helpers/wire.ts";
 import { IdentityKey } from "../client/identity_key.ts";
-import type { ChatServer } from "../server.ts";
-
-/** Registers `nick` to a password account over NDJSON, then leaves. */
-async function registerPassword(server: ChatServer, nick: string, password: string) {
-  const client = await JsonClient.login(server, nick);
-  const answer = await command(client, `/register ${password}`);
-  assert.notEqual(answer.type, "error", JSON.stringify(answer));
-  await client.send({ type: "quit" });
-  await client.expectEof();
-  client.close();
-}
 
 Deno.test("netcat: a password account's nick asks for its password, and logs in with it", async () => {
   const server = testServer();
