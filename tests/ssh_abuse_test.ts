@@ -16,7 +16,15 @@ import {
 import { saneSize } from "../transport/ssh/session.ts";
 import type { ChatServer } from "../server.ts";
 import { command, JsonClient, within } from "./helpers/wire.ts";
-import { askpass, ssh, type Ssh2Client, ssh2Client, ssh2Shell, sshServer } from "./helpers/ssh.ts";
+import {
+  askpass,
+  KEYBOARD_INTERACTIVE,
+  ssh,
+  type Ssh2Client,
+  ssh2Client,
+  ssh2Shell,
+  sshServer,
+} from "./helpers/ssh.ts";
 
 /** The longest round trip of `/who` for a native client while `busy` runs (sampled every 250 ms). */
 async function worstRoundTrip(server: ChatServer, busy: Promise<unknown>): Promise<number> {
@@ -48,6 +56,73 @@ function rowsOf(screen: string, first: string, last: string): string[] {
   return plain.slice(start, end + last.length).split("\r\n");
 }
 
+/** Waits until `shell`'s screen matches `pattern`. */
+async function screenShows(shell: { output(): string }, pattern: RegExp, what: string) {
+  await within(
+    (async () => {
+      while (!pattern.test(shell.output())) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    })(),
+    what,
+  );
+}
+
+/** What the tests need of an `ssh2` client to see its connection closed. */
+interface Closable {
+  on(event: "close", listener: () => void): unknown;
+  end(): void;
+}
+
+/**
+ * Runs `body` with a connected `client`; `closedByServer()` waits (10 s at most) for the server
+ * to close the connection. After, whatever happens, the client is ended and its close awaited.
+ */
+async function whileConnected(
+  client: Closable,
+  body: (closedByServer: () => Promise<void>) => Promise<void>,
+): Promise<void> {
+  const gone = new Promise<void>((resolve) => client.on("close", () => resolve()));
+  try {
+    await body(() => within(gone, "the connection to be closed", 10_000));
+  } finally {
+    client.end();
+    await gone;
+  }
+}
+
+/** An `ssh2` client driven by hand (auth and all); a misbehaving one, which the server ends. */
+interface RawSsh2Client {
+  on(event: string, listener: (...args: never[]) => void): unknown;
+  end(): void;
+  /** ssh2's internal wire protocol, to send what its API would not. */
+  _protocol: { authPK(user: string, key: string): void };
+}
+
+/**
+ * Connects an `ssh2` client as `mallory` whose authentication is `authHandler` alone (it may use
+ * the returned client, once connected). The disconnect it is expected to get is no error.
+ */
+async function rawSsh2(
+  port: number,
+  authHandler: (left: unknown, partial: unknown, next: (auth: unknown) => void) => void,
+): Promise<RawSsh2Client> {
+  const ssh2 = (await import("ssh2")).default as unknown as {
+    Client: new () => RawSsh2Client & { connect(options: Record<string, unknown>): void };
+  };
+  const client = new ssh2.Client();
+  client.on("error", () => {}); // the disconnect
+  client.connect({
+    host: "127.0.0.1",
+    port,
+    username: "mallory",
+    readyTimeout: 20_000,
+    keepaliveInterval: 0,
+    authHandler,
+  });
+  return client;
+}
+
 Deno.test("ssh abuse: a flood of window-changes costs other users no visible latency, and the chat ends at the last size", async () => {
   const server = sshServer();
   try {
@@ -57,14 +132,7 @@ Deno.test("ssh abuse: a flood of window-changes costs other users no visible lat
       const watcher = await JsonClient.login(server, "watcher");
       try {
         // alice is in the chat once her join is seen... and her screen is drawn.
-        await within(
-          (async () => {
-            while (!/Welcome to sockchat/.test(shell.output())) {
-              await new Promise((resolve) => setTimeout(resolve, 20));
-            }
-          })(),
-          "alice's welcome",
-        );
+        await screenShows(shell, /Welcome to sockchat/, "alice's welcome");
         // A long line being edited: every resize redraws it, at 1 column a row per character.
         shell.channel.write("y".repeat(3000));
         await within(
@@ -94,14 +162,7 @@ Deno.test("ssh abuse: a flood of window-changes costs other users no visible lat
         // The last size (40 columns) is the one the chat is drawn at.
         const words = Array.from({ length: 30 }, (_, i) => `w${i}`).join(" ");
         await watcher.send({ type: "msg", room: "#lobby", text: words });
-        await within(
-          (async () => {
-            while (!/w29/.test(shell.output())) {
-              await new Promise((resolve) => setTimeout(resolve, 20));
-            }
-          })(),
-          "the message on alice's screen",
-        );
+        await screenShows(shell, /w29/, "the message on alice's screen");
         const rows = rowsOf(shell.output(), "w0", "w29");
         assert.ok(rows.length > 1, `wrapped: ${JSON.stringify(rows)}`);
         for (const row of rows) assert.ok(row.length <= 40, `a row wider than 40: ${row}`);
@@ -124,17 +185,13 @@ Deno.test("ssh abuse: a connection sending more than SSH_MAX_WINDOW_CHANGES wind
   const server = sshServer();
   try {
     const client = await ssh2Client(server.sshPort, "alice");
-    const gone = new Promise<void>((resolve) => client.on("close", () => resolve()));
-    try {
+    await whileConnected(client, async (closedByServer) => {
       const shell = await ssh2Shell(client);
       for (let i = 0; i <= SSH_MAX_WINDOW_CHANGES + 10; i++) {
         shell.channel.setWindow(24, 80 + (i % 2), 0, 0);
       }
-      await within(gone, "the connection to be closed", 10_000);
-    } finally {
-      client.end();
-      await gone;
-    }
+      await closedByServer();
+    });
   } finally {
     await server.shutdown();
   }
@@ -154,8 +211,7 @@ Deno.test(`ssh abuse: session channels past the chat's are refused and counted; 
   const server = sshServer();
   try {
     const client = await ssh2Client(server.sshPort, "mallory");
-    const gone = new Promise<void>((resolve) => client.on("close", () => resolve()));
-    try {
+    await whileConnected(client, async (closedByServer) => {
       await ssh2Shell(client);
       // ssh2's client opens a bare session channel only through its internals: what a hostile
       // client sends is a channel-open, and nothing after it.
@@ -171,15 +227,12 @@ Deno.test(`ssh abuse: session channels past the chat's are refused and counted; 
         if (id === -1) break;
         internals._protocol.session(id, 2 * 1024 * 1024, 32 * 1024);
       }
-      await within(gone, "the connection to be closed", 10_000);
+      await closedByServer();
       // One more channel (the one told "one chat per connection") was let in; the rest were
       // refused (the client fails those still waiting when the connection closes).
       assert.ok(accepted <= 1, `${accepted} channels accepted`);
       assert.equal(accepted + refused, asked);
-    } finally {
-      client.end();
-      await gone;
-    }
+    });
   } finally {
     await server.shutdown();
   }
@@ -195,14 +248,7 @@ Deno.test("ssh abuse: a chat left at the Nickname: question is closed at the han
     let squatterGone = Promise.resolve();
     try {
       const aliceShell = await ssh2Shell(alice);
-      await within(
-        (async () => {
-          while (!/Welcome to sockchat, alice/.test(aliceShell.output())) {
-            await new Promise((resolve) => setTimeout(resolve, 20));
-          }
-        })(),
-        "alice's welcome",
-      );
+      await screenShows(aliceShell, /Welcome to sockchat, alice/, "alice's welcome");
       const connecting = performance.now();
       squatter = await ssh2Client(server.sshPort, "bad nick!");
       const closing = squatter;
@@ -210,12 +256,9 @@ Deno.test("ssh abuse: a chat left at the Nickname: question is closed at the han
       const shell = await ssh2Shell(squatter);
       let errors = "";
       shell.channel.stderr.on("data", (data) => (errors += new TextDecoder().decode(data)));
-      await within(
-        (async () => {
-          while (!/Nickname: /.test(shell.output())) {
-            await new Promise((resolve) => setTimeout(resolve, 20));
-          }
-        })(),
+      await screenShows(
+        shell,
+        /Nickname: /,
         `the Nickname: question (screen: ${JSON.stringify(shell.output())}, stderr: ${errors})`,
       );
       await within(squatterGone, "the squatter to be closed", handshakeTimeoutMs + 5000);
@@ -241,61 +284,28 @@ Deno.test("ssh abuse: a chat left at the Nickname: question is closed at the han
 Deno.test(`ssh abuse: publickey queries without a signature are counted; past SSH_MAX_KEY_QUERIES (${SSH_MAX_KEY_QUERIES}) the connection is closed`, async () => {
   const server = sshServer();
   try {
-    const ssh2 = (await import("ssh2")).default as unknown as {
-      Client: new () => {
-        on(event: string, listener: (...args: never[]) => void): unknown;
-        connect(options: Record<string, unknown>): void;
-        end(): void;
-      };
+    const { utils } = (await import("ssh2")).default as unknown as {
       utils: { generateKeyPairSync(type: "ed25519"): { public: string } };
     };
-    const key = ssh2.utils.generateKeyPairSync("ed25519").public;
-    const client = new ssh2.Client();
-    const gone = new Promise<void>((resolve) => client.on("close", () => resolve()));
-    client.on("error", () => {}); // the disconnect
+    const key = utils.generateKeyPairSync("ed25519").public;
     let handlerCalls = 0;
-    client.connect({
-      host: "127.0.0.1",
-      port: server.sshPort,
-      username: "mallory",
-      readyTimeout: 20_000,
-      keepaliveInterval: 0,
-      // First "none" (which lists the methods); then, instead of choosing a method, the same key
-      // is asked about again and again and never signed for.
-      authHandler: (_left: unknown, _partial: unknown, next: (auth: unknown) => void) => {
-        if (handlerCalls++ === 0) {
-          next({ type: "none", username: "mallory" });
-          return;
-        }
-        const protocol = (client as unknown as {
-          _protocol: { authPK(user: string, key: string): void };
-        })._protocol;
-        for (let i = 0; i < 100; i++) protocol.authPK("mallory", key);
-      },
+    // First "none" (which lists the methods); then, instead of choosing a method, the same key
+    // is asked about again and again and never signed for.
+    const client = await rawSsh2(server.sshPort, (_left, _partial, next) => {
+      if (handlerCalls++ === 0) {
+        next({ type: "none", username: "mallory" });
+        return;
+      }
+      for (let i = 0; i < 100; i++) client._protocol.authPK("mallory", key);
     });
-    try {
-      await within(gone, "the connection to be closed", 10_000);
+    await whileConnected(client, async (closedByServer) => {
+      await closedByServer();
       assert.equal(server.hub.userCount, 0);
-    } finally {
-      client.end();
-      await gone;
-    }
+    });
   } finally {
     await server.shutdown();
   }
 });
-
-/** Waits until `shell`'s screen matches `pattern`. */
-async function screenShows(shell: { output(): string }, pattern: RegExp, what: string) {
-  await within(
-    (async () => {
-      while (!pattern.test(shell.output())) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    })(),
-    what,
-  );
-}
 
 /**
  * A flooding SSH client in a process of its own, so that its own work (encrypting the flood,
@@ -411,17 +421,7 @@ Deno.test("ssh abuse: with --require-account, a keyless OpenSSH client is told w
   try {
     const guest = await ssh(server.sshPort, "guest", {
       // OpenSSH's own default of three keyboard-interactive tries (NumberOfPasswordPrompts=3).
-      args: [
-        "-o",
-        "LogLevel=INFO",
-        "-o",
-        "BatchMode=no",
-        "-o",
-        "PubkeyAuthentication=no",
-        "-o",
-        "PreferredAuthentications=keyboard-interactive",
-        "-T",
-      ],
+      args: ["-o", "LogLevel=INFO", ...KEYBOARD_INTERACTIVE, "-T"],
       stdin: "",
       env: (await askpass(dir, {})).env,
     });
@@ -437,32 +437,12 @@ Deno.test("ssh abuse: with --require-account, a keyless OpenSSH client is told w
 Deno.test(`ssh abuse: "none" authentication requests are counted with key queries; past SSH_MAX_KEY_QUERIES the connection is closed`, async () => {
   const server = sshServer();
   try {
-    const ssh2 = (await import("ssh2")).default as unknown as {
-      Client: new () => {
-        on(event: string, listener: (...args: never[]) => void): unknown;
-        connect(options: Record<string, unknown>): void;
-        end(): void;
-      };
-    };
-    const client = new ssh2.Client();
-    const gone = new Promise<void>((resolve) => client.on("close", () => resolve()));
-    client.on("error", () => {}); // the disconnect
-    client.connect({
-      host: "127.0.0.1",
-      port: server.sshPort,
-      username: "mallory",
-      readyTimeout: 20_000,
-      keepaliveInterval: 0,
-      // "none", again and again: each is refused with the list of methods, and asked again.
-      authHandler: (_left: unknown, _partial: unknown, next: (auth: unknown) => void) =>
-        next({ type: "none", username: "mallory" }),
-    });
-    try {
-      await within(gone, "the connection to be closed", 10_000);
-    } finally {
-      client.end();
-      await gone;
-    }
+    // "none", again and again: each is refused with the list of methods, and asked again.
+    const client = await rawSsh2(
+      server.sshPort,
+      (_left, _partial, next) => next({ type: "none", username: "mallory" }),
+    );
+    await whileConnected(client, (closedByServer) => closedByServer());
   } finally {
     await server.shutdown();
   }

@@ -258,14 +258,19 @@ export async function askpass(
   };
 }
 
-/** Options for a client without keys, authenticating by keyboard-interactive only. */
-export const KEYBOARD_ONLY: readonly string[] = [
+/** Options for a client without keys, authenticating by keyboard-interactive (three tries). */
+export const KEYBOARD_INTERACTIVE: readonly string[] = [
   "-o",
   "BatchMode=no",
   "-o",
   "PubkeyAuthentication=no",
   "-o",
   "PreferredAuthentications=keyboard-interactive",
+];
+
+/** Options for a client without keys, authenticating by keyboard-interactive only, once. */
+export const KEYBOARD_ONLY: readonly string[] = [
+  ...KEYBOARD_INTERACTIVE,
   "-o",
   "NumberOfPasswordPrompts=1",
 ];
