@@ -11,10 +11,11 @@
 
 import * as readline from "node:readline";
 import { PassThrough } from "node:stream";
-import type { Duplex, Writable } from "node:stream";
+import type { Duplex } from "node:stream";
 import type { ErrorCode, IdentityKind } from "../protocol/frames.ts";
+import type { HostedChat, HostedChatOptions } from "../transport/ssh/session.ts";
 import { ChannelOutput, ChannelTerminal, crlf } from "./channel_terminal.ts";
-import { ChatClient, type ChatConn, ClientError } from "./chat_client.ts";
+import { ChatClient, ClientError } from "./chat_client.ts";
 import { clean } from "./render.ts";
 import { wrap } from "./wrap.ts";
 import { chatParts, EXIT, runChat } from "./run_chat.ts";
@@ -75,22 +76,11 @@ export function registeredHint(need: IdentityKind | undefined): string {
   }
 }
 
-/** What {@linkcode startEmbeddedChat} runs over. */
-export interface EmbeddedChatOptions {
-  /** Opens a new in-process connection to the server: each login attempt gets its own. */
-  dial(): Promise<ChatConn>;
-  /** The nick asked for (the SSH user name). */
-  nick: string;
-  /** The server password, collected at authentication (keyboard-interactive). */
-  password?: string;
-  /** The nick's account password, collected at authentication, sent in the hello. */
-  accountPassword?: string;
-  /** The SSH session channel: keystrokes or piped lines in, the user's screen out. */
-  channel: Duplex;
-  /** The channel's stderr (refusals, failures in piped mode). */
-  stderr: Writable;
-  /** With a pty: its size and the env the client sent (TERM, NO_COLOR, LANG...); null: piped mode. */
-  pty: { columns: number; rows: number; env: Record<string, string> } | null;
+/**
+ * What {@linkcode startEmbeddedChat} runs over: the SSH session's contract for the chat it hosts
+ * (`transport/ssh/session.ts`), and a cap of its own.
+ */
+export interface EmbeddedChatOptions extends HostedChatOptions {
   /**
    * Bytes that may wait in the channel (or its stderr) before the session ends as too slow.
    * @default MAX_CHANNEL_OUTPUT_BYTES
@@ -98,15 +88,8 @@ export interface EmbeddedChatOptions {
   maxOutputBytes?: number;
 }
 
-/** A running embedded chat. */
-export interface EmbeddedChat {
-  /** A window-change request. */
-  resize(columns: number, rows: number): void;
-  /** The exit status once the chat has ended (0: the user left; piped: after every line is acknowledged). */
-  readonly done: Promise<number>;
-  /** Ends at once (the SSH connection went away). */
-  close(): void;
-}
+/** A running embedded chat: what the SSH session drives. */
+export type EmbeddedChat = HostedChat;
 
 /**
  * Starts a chat on an SSH session channel. `done` never rejects: a failure is said on `stderr`

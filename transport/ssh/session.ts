@@ -50,23 +50,26 @@ export interface HostedChatOptions {
   dial(): Promise<HostedConn>;
   /** The nick asked for (the SSH user name). */
   nick: string;
-  /** The server password, from keyboard-interactive. */
+  /** The server password, collected at authentication (keyboard-interactive). */
   password?: string;
-  /** The nick's account password, from keyboard-interactive. */
+  /** The nick's account password, collected at authentication, sent in the hello. */
   accountPassword?: string;
-  /** The session channel: keystrokes or piped lines in, the user's screen out. */
+  /** The SSH session channel: keystrokes or piped lines in, the user's screen out. */
   channel: Duplex;
-  /** The channel's stderr. */
+  /** The channel's stderr (refusals, failures in piped mode). */
   stderr: Writable;
-  /** With a pty: its size and the env the client sent; null: piped mode. */
+  /** With a pty: its size and the env the client sent (TERM, NO_COLOR, LANG...); null: piped. */
   pty: { columns: number; rows: number; env: Record<string, string> } | null;
 }
 
 /** A running hosted chat. */
 export interface HostedChat {
-  /** A window-change. */
+  /** A window-change request. */
   resize(columns: number, rows: number): void;
-  /** The exit status once the chat has ended. */
+  /**
+   * The exit status once the chat has ended (0: the user left; piped: after every line is
+   * acknowledged).
+   */
   readonly done: Promise<number>;
   /** Ends at once (the SSH connection went away). */
   close(): void;
