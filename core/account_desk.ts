@@ -23,6 +23,9 @@ import type { Registry } from "./registry.ts";
 import { shown } from "./text.ts";
 import type { User } from "./user.ts";
 
+/** Told when every password check is taken (/register and /identify alike). */
+const PASSWORDS_BUSY = "The server is busy checking passwords; try again.";
+
 /** Settings for an {@linkcode AccountDesk}. */
 export interface AccountDeskOptions {
   /** The registered nicks. */
@@ -92,12 +95,7 @@ export class AccountDesk {
     const hashing = accounts.hash(password, user.address);
     switch (hashing.kind) {
       case "busy":
-        return reply(
-          user,
-          "rate_limited",
-          "The server is busy checking passwords; try again.",
-          ref,
-        );
+        return reply(user, "rate_limited", PASSWORDS_BUSY, ref);
       case "address_busy":
         return reply(
           user,
@@ -188,12 +186,7 @@ export class AccountDesk {
           }
           switch (check.kind) {
             case "busy":
-              return reply(
-                user,
-                "rate_limited",
-                "The server is busy checking passwords; try again.",
-                ref,
-              );
+              return reply(user, "rate_limited", PASSWORDS_BUSY, ref);
             case "locked":
               return reply(
                 user,
