@@ -6,7 +6,7 @@
  */
 
 import { MAX_SECRET_FILE_BYTES } from "../config/security_limits.ts";
-import { PASSWORD_ENV, trimOneNewline } from "../security/secrets.ts";
+import { openProblem, PASSWORD_ENV, trimOneNewline } from "../security/secrets.ts";
 import { ClientError } from "./chat_client.ts";
 
 /**
@@ -22,12 +22,7 @@ export async function loadJoinPassword(
   try {
     bytes = await Deno.readFile(file);
   } catch (error) {
-    const why = error instanceof Deno.errors.NotFound
-      ? "no such file"
-      : error instanceof Deno.errors.PermissionDenied
-      ? "permission denied"
-      : (error as Error).message;
-    throw new ClientError(`cannot read the password file ${file}: ${why}`);
+    throw new ClientError(`cannot read the password file ${file}: ${openProblem(error)}`);
   }
   if (bytes.length > MAX_SECRET_FILE_BYTES) {
     throw new ClientError(

@@ -7,7 +7,7 @@
  */
 
 import { MAX_OPER_KEYS_FILE_BYTES } from "../config/security_limits.ts";
-import { secretModeProblem } from "./secrets.ts";
+import { readProtectedText } from "./secrets.ts";
 import { AuthorizedKeysError, parseAuthorizedKeys } from "./ssh_keys.ts";
 
 /** The oper keys file could not be used. The message is one sentence for the operator. */
@@ -22,46 +22,12 @@ export class OperKeysError extends Error {
  */
 export async function loadOperKeys(path: string): Promise<Set<string>> {
   const what = `The operator keys file ${path}`;
-  let file: Deno.FsFile;
-  try {
-    file = await Deno.open(path, { read: true });
-  } catch (error) {
-    const why = error instanceof Deno.errors.NotFound
-      ? "no such file"
-      : error instanceof Deno.errors.PermissionDenied
-      ? "permission denied"
-      : (error as Error).message;
-    throw new OperKeysError(`${what} cannot be opened: ${why}.`);
-  }
-  let text: string;
-  try {
-    // fstat on the open file, so the checked file is the one read.
-    const info = await file.stat();
-    if (info.isDirectory) throw new OperKeysError(`${what} is a directory, not a file.`);
-    const problem = secretModeProblem(info.mode);
-    if (problem !== null) {
-      throw new OperKeysError(`${what} ${problem} Run "chmod 600 ${path}" and start again.`);
-    }
-    if (info.size > MAX_OPER_KEYS_FILE_BYTES) {
-      throw new OperKeysError(
-        `${what} is larger than ${MAX_OPER_KEYS_FILE_BYTES} bytes; is it the right file?`,
-      );
-    }
-    const bytes = new Uint8Array(info.size);
-    let filled = 0;
-    while (filled < bytes.length) {
-      const n = await file.read(bytes.subarray(filled));
-      if (n === null) break;
-      filled += n;
-    }
-    try {
-      text = new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(0, filled));
-    } catch {
-      throw new OperKeysError(`${what} is not UTF-8 text.`);
-    }
-  } finally {
-    file.close();
-  }
+  const text = await readProtectedText(path, {
+    what,
+    maxBytes: MAX_OPER_KEYS_FILE_BYTES,
+    tooLarge: "is it the right file?",
+    error: (message) => new OperKeysError(message),
+  });
   let keys;
   try {
     keys = parseAuthorizedKeys(text);

@@ -148,35 +148,73 @@ export async function loadServerSecrets(options: {
  */
 export async function readSecretFile(path: string, label: string): Promise<Secret> {
   const what = `The ${label} file ${path}`;
+  const text = await readProtectedText(path, {
+    what,
+    maxBytes: MAX_SECRET_FILE_BYTES,
+    tooLarge: "it should hold one line.",
+    error: (message) => new SecretError(message),
+  });
+  const value = trimOneNewline(text);
+  if (value === "") throw new SecretError(`${what} is empty.`);
+  return new Secret(value, `file ${path}`);
+}
+
+/** How {@linkcode readProtectedText} names and bounds its file. */
+export interface ProtectedFileOptions {
+  /** The file as a sentence's subject, as in `The operator keys file PATH`. */
+  what: string;
+  /** The largest file read, in bytes. */
+  maxBytes: number;
+  /** What a larger file is told, after `is larger than N bytes; `. */
+  tooLarge: string;
+  /** Makes the error thrown, from its one sentence for the operator. */
+  error(message: string): Error;
+}
+
+/**
+ * The UTF-8 text of a file only its owner may change or read (a secret, or who may moderate).
+ * Refuses, each with one sentence saying what to fix: a file that cannot be opened, a directory,
+ * unsafe permissions (see {@linkcode secretModeProblem}), a file over `maxBytes`, and one that is
+ * not UTF-8.
+ *
+ * @example
+ * ```ts
+ * const text = await readProtectedText("/etc/sockchat/oper", {
+ *   what: "The operator secret file /etc/sockchat/oper",
+ *   maxBytes: 4096,
+ *   tooLarge: "it should hold one line.",
+ *   error: (message) => new SecretError(message),
+ * });
+ * ```
+ */
+export async function readProtectedText(
+  path: string,
+  options: ProtectedFileOptions,
+): Promise<string> {
+  const { what, maxBytes, error } = options;
   let file: Deno.FsFile;
   try {
     file = await Deno.open(path, { read: true });
-  } catch (error) {
-    throw new SecretError(`${what} cannot be opened: ${openProblem(error)}.`);
+  } catch (cause) {
+    throw error(`${what} cannot be opened: ${openProblem(cause)}.`);
   }
   try {
     // fstat on the open file, so the checked file is the one read.
     const info = await file.stat();
-    if (info.isDirectory) throw new SecretError(`${what} is a directory, not a file.`);
+    if (info.isDirectory) throw error(`${what} is a directory, not a file.`);
     const problem = secretModeProblem(info.mode);
     if (problem !== null) {
-      throw new SecretError(`${what} ${problem} Run "chmod 600 ${path}" and start again.`);
+      throw error(`${what} ${problem} Run "chmod 600 ${path}" and start again.`);
     }
-    const bytes = await readCapped(file, MAX_SECRET_FILE_BYTES);
+    const bytes = await readCapped(file, maxBytes);
     if (bytes === null) {
-      throw new SecretError(
-        `${what} is larger than ${MAX_SECRET_FILE_BYTES} bytes; it should hold one line.`,
-      );
+      throw error(`${what} is larger than ${maxBytes} bytes; ${options.tooLarge}`);
     }
-    let text: string;
     try {
-      text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+      return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
     } catch {
-      throw new SecretError(`${what} is not UTF-8 text.`);
+      throw error(`${what} is not UTF-8 text.`);
     }
-    const value = trimOneNewline(text);
-    if (value === "") throw new SecretError(`${what} is empty.`);
-    return new Secret(value, `file ${path}`);
   } finally {
     file.close();
   }
@@ -203,7 +241,8 @@ export function trimOneNewline(text: string): string {
   return text;
 }
 
-function openProblem(error: unknown): string {
+/** Why a file could not be opened or read, in words for the end of a sentence. */
+export function openProblem(error: unknown): string {
   if (error instanceof Deno.errors.NotFound) return "no such file";
   if (error instanceof Deno.errors.PermissionDenied) return "permission denied";
   if (error instanceof Deno.errors.NotCapable) return "Deno was not given --allow-read for it";
