@@ -249,8 +249,18 @@ export function openProblem(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** Reads at most `limit` bytes; null if the file holds more. */
-async function readCapped(file: Deno.FsFile, limit: number): Promise<Uint8Array | null> {
+/**
+ * Reads a file to its end, but at most `limit` bytes (a file that grows is not followed); null
+ * if it holds more.
+ *
+ * @example
+ * ```ts
+ * using file = await Deno.open("/etc/hostname");
+ * const bytes = await readCapped(file, 4096);
+ * console.log(bytes === null ? "too large" : new TextDecoder().decode(bytes));
+ * ```
+ */
+export async function readCapped(file: Deno.FsFile, limit: number): Promise<Uint8Array | null> {
   const buffer = new Uint8Array(limit + 1);
   let filled = 0;
   while (filled < buffer.length) {

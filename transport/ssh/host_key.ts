@@ -9,7 +9,7 @@
  * @module
  */
 
-import { secretModeProblem } from "../../security/secrets.ts";
+import { readCapped, secretModeProblem } from "../../security/secrets.ts";
 import { fingerprintOfBlob } from "../../security/ssh_keys.ts";
 import { generateHostKeyText } from "./openssh_key.ts";
 import { type ParsedKey, parseKey } from "./ssh2.ts";
@@ -108,17 +108,11 @@ export async function loadHostKey(path: string): Promise<HostKey> {
         `The SSH host key ${path} ${problem} Run "chmod 600 ${path}" and start again.`,
       );
     }
-    const bytes = new Uint8Array(MAX_HOST_KEY_BYTES + 1);
-    let length = 0;
-    while (length < bytes.length) {
-      const n = await file.read(bytes.subarray(length));
-      if (n === null) break;
-      length += n;
-    }
-    if (length > MAX_HOST_KEY_BYTES) {
+    const bytes = await readCapped(file, MAX_HOST_KEY_BYTES);
+    if (bytes === null) {
       throw new HostKeyError(`The SSH host key ${path} is larger than a key file can be.`);
     }
-    text = new TextDecoder().decode(bytes.subarray(0, length));
+    text = new TextDecoder().decode(bytes);
   } catch (error) {
     if (error instanceof HostKeyError) throw error;
     const why = error instanceof Deno.errors.NotFound
