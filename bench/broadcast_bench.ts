@@ -44,6 +44,9 @@ class NullStore implements HistoryStore, BanStore {
   after(): HistorySlice {
     return { messages: [], missed: 0, bytes: 0 };
   }
+  before(): HistorySlice {
+    return { messages: [], missed: 0, bytes: 0 };
+  }
   topic(): string {
     return "";
   }

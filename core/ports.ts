@@ -80,6 +80,19 @@ export interface HistoryStore {
     limit: number,
     maxBytes?: number,
   ): Awaitable<HistorySlice>;
+  /**
+   * Messages of a room older than `beforeId`, oldest first: the newest `limit` of them, read
+   * newest first within about `maxBytes` (scroll-back, `/history N before ID`). `missed` is 1
+   * when older messages remain stored, else 0: it is not counted further, so a page costs what
+   * it reads, not what the room holds, and pruned messages are not counted, since no page can
+   * reach them.
+   */
+  before(
+    room: string,
+    beforeId: number,
+    limit: number,
+    maxBytes?: number,
+  ): Awaitable<HistorySlice>;
   /** A room's saved topic, or "" when none. */
   topic(room: string): Awaitable<string>;
   /** Saves a room's topic. */

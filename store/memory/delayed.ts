@@ -71,6 +71,11 @@ export class DelayedHistory implements HistoryStore {
     return this.#later(() => this.#inner.after(room, afterId, limit, maxBytes));
   }
 
+  /** {@inheritDoc HistoryStore.before} */
+  before(room: string, beforeId: number, limit: number, maxBytes?: number): Promise<HistorySlice> {
+    return this.#later(() => this.#inner.before(room, beforeId, limit, maxBytes));
+  }
+
   /** {@inheritDoc HistoryStore.topic} */
   topic(room: string): Promise<string> {
     return this.#later(() => this.#inner.topic(room));

@@ -170,6 +170,23 @@ export class MemoryHistory implements HistoryStore {
     };
   }
 
+  /** {@inheritDoc HistoryStore.before} */
+  before(room: string, beforeId: number, limit: number, maxBytes = Infinity): HistorySlice {
+    this.#check(false);
+    const all = this.#rooms.get(roomKey(room))?.messages ?? [];
+    // Ids ascend: the older ones are a prefix.
+    let end = all.length;
+    while (end > 0 && all[end - 1].id >= beforeId) end--;
+    const { messages, bytes } = readWithin(all.slice(0, end), limit, maxBytes);
+    // Counting stops one past the page, as in the SQLite store: enough to say "more".
+    const counted = Math.min(end, messages.length + 1);
+    return {
+      messages,
+      missed: counted - messages.length,
+      bytes: bytes + counted * INDEX_ENTRY_BYTES,
+    };
+  }
+
   /** {@inheritDoc HistoryStore.topic} */
   topic(room: string): string {
     this.#check(false);

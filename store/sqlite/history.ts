@@ -92,6 +92,8 @@ export class SqliteHistory implements HistoryStore {
   readonly #recent: StatementSync;
   readonly #after: StatementSync;
   readonly #countAfter: StatementSync;
+  readonly #before: StatementSync;
+  readonly #countBefore: StatementSync;
   readonly #prunedThrough: StatementSync;
   readonly #forgottenThrough: StatementSync;
   readonly #getTopic: StatementSync;
@@ -138,6 +140,13 @@ export class SqliteHistory implements HistoryStore {
     // Counting is bounded too: a read's cost must not grow with the room (see MAX_COUNTED).
     this.#countAfter = this.#db.prepare(
       "SELECT count(*) AS n FROM (SELECT 1 FROM messages WHERE room_key = ? AND id > ? LIMIT ?)",
+    );
+    this.#before = this.#db.prepare(
+      "SELECT id, room, nick, text, ts, action FROM messages WHERE room_key = ? AND id < ? " +
+        "ORDER BY id DESC LIMIT ?",
+    );
+    this.#countBefore = this.#db.prepare(
+      "SELECT count(*) AS n FROM (SELECT 1 FROM messages WHERE room_key = ? AND id < ? LIMIT ?)",
     );
     this.#prunedThrough = this.#db.prepare(
       "SELECT pruned_through AS p FROM rooms WHERE room_key = ?",
@@ -255,6 +264,21 @@ export class SqliteHistory implements HistoryStore {
       return {
         messages: rows.reverse().map(toMessage),
         missed: Math.max(0, total - rows.length) + prunedMissed,
+        bytes: bytes + total * INDEX_ENTRY_BYTES,
+      };
+    });
+  }
+
+  /** {@inheritDoc HistoryStore.before} */
+  before(room: string, beforeId: number, limit: number, maxBytes = Infinity): HistorySlice {
+    return guarded(() => {
+      const key = roomKey(room);
+      const { rows, bytes } = readWithin(this.#before.iterate(key, beforeId, limit), maxBytes);
+      // One past the page is enough to say whether older messages remain.
+      const total = (this.#countBefore.get(key, beforeId, rows.length + 1) as { n: number }).n;
+      return {
+        messages: rows.reverse().map(toMessage),
+        missed: total - rows.length,
         bytes: bytes + total * INDEX_ENTRY_BYTES,
       };
     });

@@ -123,6 +123,8 @@ function run(call: Call): unknown {
       return store.recent(call.room, call.limit, call.maxBytes ?? Infinity);
     case "after":
       return store.after(call.room, call.afterId, call.limit, call.maxBytes ?? Infinity);
+    case "before":
+      return store.before(call.room, call.beforeId, call.limit, call.maxBytes ?? Infinity);
     case "topic":
       return store.topic(call.room);
     case "setTopic":

@@ -78,6 +78,7 @@ export interface ThreadSettings {
 export type Call =
   | { op: "recent"; room: string; limit: number; maxBytes: number | null }
   | { op: "after"; room: string; afterId: number; limit: number; maxBytes: number | null }
+  | { op: "before"; room: string; beforeId: number; limit: number; maxBytes: number | null }
   | { op: "topic"; room: string }
   | { op: "setTopic"; room: string; topic: string };
 

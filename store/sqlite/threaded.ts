@@ -181,6 +181,17 @@ export class ThreadedHistory implements HistoryStore {
     return this.#shared(call) as Promise<HistorySlice>;
   }
 
+  /** {@inheritDoc HistoryStore.before} */
+  before(
+    room: string,
+    beforeId: number,
+    limit: number,
+    maxBytes = Infinity,
+  ): Promise<HistorySlice> {
+    const call: Call = { op: "before", room, beforeId, limit, maxBytes: finite(maxBytes) };
+    return this.#shared(call) as Promise<HistorySlice>;
+  }
+
   /** {@inheritDoc HistoryStore.topic} */
   topic(room: string): Promise<string> {
     return this.#shared({ op: "topic", room }) as Promise<string>;
