@@ -28,6 +28,8 @@ import { Door } from "./transport/door.ts";
 import type { Link } from "./transport/link.ts";
 import { Peer, type PeerMetrics, type PeerOptions, type SessionOpener } from "./transport/peer.ts";
 import { TcpListener } from "./transport/tcp/listener.ts";
+import { WebListener } from "./transport/ws/listener.ts";
+import { ndjsonOpener } from "./transport/ws/opener.ts";
 import type { KeyProof } from "./core/identity.ts";
 import { sniffSession } from "./transport/tcp/sniff.ts";
 import { serverTlsContext } from "./transport/tcp/tls_server.ts";
@@ -86,6 +88,8 @@ export interface ServerAddresses {
   native: Deno.NetAddr;
   /** The SSH front end, when `ssh` is set. */
   ssh?: Deno.NetAddr;
+  /** The web front end (page and `/ws`), when `web` is set. */
+  web?: Deno.NetAddr;
 }
 
 /** A running server. */
@@ -187,6 +191,7 @@ export function startServer(options: ServerOptions = {}): ChatServer {
     return peer.run().finally(() => peers.delete(peer));
   };
 
+  let webListener: WebListener | undefined;
   try {
     listeners.push(
       new TcpListener({
@@ -218,6 +223,21 @@ export function startServer(options: ServerOptions = {}): ChatServer {
         }),
       );
     }
+    if (config.web !== undefined) {
+      // The browser's page and its WebSocket: NDJSON, one frame per text message.
+      webListener = new WebListener({
+        hostname: config.web.host,
+        port: config.web.port,
+        tls: config.tls ?? null,
+        origins: config.web.origins,
+        maxFrame: config.maxFrame,
+        door,
+        logger,
+        stopping: () => stopping,
+        serve: (link, acceptedAt) => serve(link, acceptedAt, ndjsonOpener),
+      });
+      listeners.push(webListener);
+    }
   } catch (error) {
     // The SSH port may be the one in use: the native listener is already bound.
     for (const listener of listeners) listener.close();
@@ -226,6 +246,9 @@ export function startServer(options: ServerOptions = {}): ChatServer {
   }
   const native = listeners[0];
   const ssh = config.ssh === undefined ? undefined : listeners[1];
+  const addresses: ServerAddresses = { native: native.addr };
+  if (ssh !== undefined) addresses.ssh = ssh.addr;
+  if (webListener !== undefined) addresses.web = webListener.addr;
 
   if (config.metrics !== undefined) {
     // Totals the server can compute are read at scrape time, so the hot path keeps no gauges.
@@ -312,9 +335,13 @@ export function startServer(options: ServerOptions = {}): ChatServer {
   if (ssh !== undefined) {
     logger.info("ssh_listening", { host: ssh.addr.hostname, port: ssh.addr.port });
   }
+  if (webListener !== undefined) {
+    const { hostname, port } = webListener.addr;
+    logger.info("web_listening", { host: hostname, port, tls: tlsContext !== null });
+  }
   return {
     addr: native.addr,
-    addresses: ssh === undefined ? { native: native.addr } : { native: native.addr, ssh: ssh.addr },
+    addresses,
     hub,
     connections: peers,
     shutdown,

@@ -133,6 +133,16 @@ export interface ServerOptions {
      */
     listen: typeof listenSsh;
   };
+  /**
+   * The web front end (`--web-port`): the page and its WebSocket endpoint `/ws`, over https and
+   * wss when `tls` is set. @default off
+   */
+  web?: {
+    host: string;
+    port: number;
+    /** Origins whose pages may open `/ws`; empty: only the page's own. */
+    origins: readonly string[];
+  };
 }
 
 /** The settings `serve` has a flag for, so their defaults are shared with its parser and help. */
@@ -181,8 +191,8 @@ export const SERVER_DEFAULTS: FlagDefaults = Object.freeze({
 
 /** Every setting, with its default applied. */
 export type ServerConfig =
-  & Required<Omit<ServerOptions, "tls" | "metrics" | "storeFault" | "ssh">>
-  & Pick<ServerOptions, "tls" | "metrics" | "storeFault" | "ssh">
+  & Required<Omit<ServerOptions, "tls" | "metrics" | "storeFault" | "ssh" | "web">>
+  & Pick<ServerOptions, "tls" | "metrics" | "storeFault" | "ssh" | "web">
   & {
     /** How long a TLS handshake (and a refusal's goodbye) may take. */
     tlsTimeoutMs: number;

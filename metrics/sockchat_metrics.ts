@@ -40,6 +40,8 @@ export const REJECT_REASONS = [
   "bad_signature",
   /** Too many wrong account passwords from one address (the lockout's refusal). */
   "bad_account_password",
+  /** A WebSocket upgrade from a page whose `Origin` `--web-origin` does not allow. */
+  "bad_origin",
 ] as const;
 
 /** One of {@linkcode REJECT_REASONS}. */
