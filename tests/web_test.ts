@@ -1,0 +1,223 @@
+import assert from "node:assert/strict";
+import type { ServerOptions } from "../server.ts";
+import { JsonClient, testServer, within } from "./helpers/wire.ts";
+import { maskedTextFrame, rawUpgrade, webAddr, WsClient } from "./helpers/web.ts";
+import { makeTestPki } from "./helpers/certs.ts";
+import { addressBlock } from "../core/moderation.ts";
+
+const WEB = { host: "127.0.0.1", port: 0, origins: [] };
+
+function webServer(options: ServerOptions = {}) {
+  return testServer({ web: WEB, ...options });
+}
+
+Deno.test("the page, its script, style and icon are served with strict security headers; other paths are 404", async () => {
+  const server = webServer();
+  const { hostname, port } = webAddr(server);
+  const base = `http://${hostname}:${port}`;
+  const page = await fetch(`${base}/`);
+  assert.equal(page.status, 200);
+  assert.match(page.headers.get("content-type") ?? "", /^text\/html/);
+  const csp = page.headers.get("content-security-policy") ?? "";
+  assert.match(csp, /script-src 'self'/);
+  assert.match(csp, /default-src 'none'/);
+  assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
+  assert.equal(page.headers.get("x-content-type-options"), "nosniff");
+  assert.equal(page.headers.get("referrer-policy"), "no-referrer");
+  const html = await page.text();
+  assert.match(html, /role="log"/);
+  assert.match(html, /<script src="\/app\.js"/);
+  assert.doesNotMatch(html, /<script(?![^>]*\ssrc=)[^>]*>/, "no inline script");
+  assert.doesNotMatch(html, /\son[a-z]+=/i, "no inline event handlers");
+  const typed: [string, RegExp][] = [["/app.js", /^text\/javascript/], [
+    "/style.css",
+    /^text\/css/,
+  ]];
+  for (const [path, type] of typed) {
+    const response = await fetch(`${base}${path}`);
+    assert.equal(response.status, 200, path);
+    assert.match(response.headers.get("content-type") ?? "", type);
+    assert.equal(response.headers.get("x-content-type-options"), "nosniff");
+    await response.body?.cancel();
+  }
+  const icon = await fetch(`${base}/favicon.ico`);
+  assert.equal(icon.status, 200);
+  assert.match(await icon.text(), /<svg/);
+  const missing = await fetch(`${base}/etc/passwd`);
+  assert.equal(missing.status, 404);
+  assert.ok(missing.headers.get("content-security-policy"));
+  await missing.body?.cancel();
+  await server.shutdown();
+});
+
+Deno.test("a WebSocket client and an NDJSON TCP client chat in the same room", async () => {
+  const server = webServer();
+  const web = await WsClient.login(server, "webby");
+  const tcp = await JsonClient.login(server, "tcpy");
+  assert.equal((await web.expect("join")).nick, "tcpy");
+  await tcp.send({ type: "msg", room: "#lobby", text: "hello from tcp" });
+  const got = await web.expect("msg");
+  assert.equal(got.from, "tcpy");
+  assert.equal(got.text, "hello from tcp");
+  web.send({ type: "msg", room: "#lobby", text: "hello from the web", ref: "r1" });
+  assert.equal((await web.expect("ack")).ref, "r1");
+  const back = await tcp.expect("msg");
+  assert.equal(back.from, "webby");
+  assert.equal(back.text, "hello from the web");
+  await web.close();
+  tcp.close();
+  await server.shutdown();
+});
+
+Deno.test("a page from another origin is refused with 403; the page's own origin is upgraded", async () => {
+  const server = webServer();
+  const { hostname, port } = webAddr(server);
+  const wrong = await rawUpgrade(server, "http://evil.example");
+  assert.equal(wrong.status, 403);
+  wrong.conn.close();
+  const own = await rawUpgrade(server, `http://${hostname}:${port}`);
+  assert.equal(own.status, 101);
+  own.conn.close();
+  await server.shutdown();
+});
+
+Deno.test("--web-origin replaces the default: listed origins only", async () => {
+  const server = webServer({ web: { ...WEB, origins: ["https://chat.example.org"] } });
+  const { hostname, port } = webAddr(server);
+  const own = await rawUpgrade(server, `http://${hostname}:${port}`);
+  assert.equal(own.status, 403);
+  own.conn.close();
+  const listed = await rawUpgrade(server, "https://chat.example.org");
+  assert.equal(listed.status, 101);
+  listed.conn.close();
+  await server.shutdown();
+});
+
+Deno.test("the door's cap per address applies to WebSockets, shared with TCP", async () => {
+  const server = webServer({ maxConnsPerIp: 2 });
+  const web = await WsClient.login(server, "one");
+  const tcp = await JsonClient.login(server, "two");
+  const third = await rawUpgrade(server);
+  assert.equal(third.status, 429);
+  assert.match(third.head, /too_many_connections/);
+  third.conn.close();
+  await web.close();
+  tcp.close();
+  await server.shutdown();
+});
+
+Deno.test("a banned address is refused at /ws with 403", async () => {
+  const server = webServer();
+  const prefix = addressBlock("127.0.0.1");
+  assert.ok(prefix !== null);
+  server.hub.moderation.bans.add({ kind: "address", prefix }, 0, "test", "op", server.hub.now());
+  const refused = await rawUpgrade(server);
+  assert.equal(refused.status, 403);
+  assert.match(refused.head, /banned/);
+  refused.conn.close();
+  await server.shutdown();
+});
+
+Deno.test("a message over --max-frame is refused as on TCP: frame_too_large, then close", async () => {
+  const server = webServer({ maxFrame: 1024 });
+  const web = await WsClient.login(server, "big");
+  web.socket.send(JSON.stringify({ type: "msg", room: "#lobby", text: "x".repeat(2000) }));
+  const error = await web.expect("error");
+  assert.equal(error.code, "frame_too_large");
+  assert.equal(error.fatal, true);
+  await web.expectClose();
+  assert.equal(server.hub.user("big"), undefined);
+  await server.shutdown();
+});
+
+Deno.test("a binary message is refused with a clear error and the WebSocket is closed (1003)", async () => {
+  const server = webServer();
+  const web = await WsClient.login(server, "bin");
+  web.socket.send(new TextEncoder().encode('{"type":"msg","text":"hi"}'));
+  const error = await web.expect("error");
+  assert.equal(error.code, "bad_frame");
+  assert.match(error.message, /[Bb]inary/);
+  assert.equal(await web.expectClose(), 1003);
+  await server.shutdown();
+});
+
+Deno.test("a WebSocket client that stops reading is dropped too_slow while another goes on", async () => {
+  const server = webServer({ maxQueueBytes: 64 * 1024, flood: null });
+  const sender = await JsonClient.login(server, "sender");
+  const reader = await WsClient.login(server, "reader");
+  // The sloth upgrades and logs in by hand, then never reads again.
+  const sloth = await rawUpgrade(server);
+  assert.equal(sloth.status, 101);
+  await sloth.conn.write(maskedTextFrame(JSON.stringify({ type: "hello", v: 1, nick: "sloth" })));
+  await sender.expect("join");
+  await sender.expect("join");
+  const pad = "p".repeat(2000);
+  const WINDOW = 200;
+  const LIMIT = 20_000;
+  let sent = 0;
+  let sawLeave = false;
+  let expected = 0;
+  while (!sawLeave && sent < LIMIT) {
+    let batch = "";
+    for (let i = 0; i < WINDOW; i++) {
+      batch += JSON.stringify({ type: "msg", text: `${sent++} ${pad}` }) + "\n";
+    }
+    await sender.write(batch);
+    for (let i = 0; i < WINDOW; i++) await sender.expect("ack", 30_000);
+    // The reader keeps up, in order.
+    while (expected < sent) {
+      const frame = await reader.next("messages", 30_000);
+      if (frame === null) throw new Error("the reader lost its connection");
+      if (frame.type === "leave" && frame.nick === "sloth") {
+        assert.equal(frame.reason, "too_slow");
+        sawLeave = true;
+      }
+      if (frame.type !== "msg") continue;
+      assert.equal(frame.text, `${expected} ${pad}`, "in order, none missing");
+      expected++;
+    }
+  }
+  assert.ok(sawLeave, `the sloth was dropped within ${sent} messages`);
+  assert.equal(server.hub.user("sloth"), undefined);
+  sloth.conn.close();
+  await reader.close();
+  sender.close();
+  await server.shutdown();
+});
+
+Deno.test("shutdown says bye over the WebSocket, then closes it", async () => {
+  const server = webServer();
+  const web = await WsClient.login(server, "leaver");
+  const stopped = server.shutdown();
+  const bye = await web.expect("bye");
+  assert.equal(bye.reason, "shutdown");
+  await web.expectClose();
+  await within(stopped, "the server to stop");
+  // The port is free again at once.
+  const again = Deno.listen({ hostname: "127.0.0.1", port: webAddr(server).port });
+  again.close();
+});
+
+Deno.test("with --tls-cert/--tls-key the web port serves https", async () => {
+  const pki = await makeTestPki();
+  try {
+    const server = webServer({ tls: { cert: pki.leaf.cert, key: pki.leaf.key } });
+    const { port } = webAddr(server);
+    const client = Deno.createHttpClient({ caCerts: [pki.ca.cert] });
+    try {
+      const page = await fetch(`https://127.0.0.1:${port}/`, { client });
+      assert.equal(page.status, 200);
+      assert.match(await page.text(), /role="log"/);
+      const plain = await fetch(`http://127.0.0.1:${port}/`).then(
+        async (r) => (await r.body?.cancel(), r.status),
+        () => "refused",
+      );
+      assert.notEqual(plain, 200, "no plain http on a TLS port");
+    } finally {
+      client.close();
+      await server.shutdown();
+    }
+  } finally {
+    await pki.remove();
+  }
+});
