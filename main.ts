@@ -152,6 +152,9 @@ async function serve(args: string[]): Promise<number> {
           hostKey: sshHostKey.text,
           listen: ssh.listenSsh,
         },
+      web: options.webPort === undefined
+        ? undefined
+        : { host: options.webHost, port: options.webPort, origins: options.webOrigins },
       motd,
       flood: options.rate === 0 ? null : {
         messagesPerSecond: options.rate,
@@ -173,9 +176,17 @@ async function serve(args: string[]): Promise<number> {
       : error instanceof Deno.errors.PermissionDenied
       ? "permission denied (ports below 1024 need privileges)"
       : (error as Error).message;
-    const where = options.sshPort === undefined
+    const others = [
+      ...(options.sshPort === undefined
+        ? []
+        : [`the SSH port ${options.sshHost}:${options.sshPort}`]),
+      ...(options.webPort === undefined
+        ? []
+        : [`the web port ${options.webHost}:${options.webPort}`]),
+    ];
+    const where = others.length === 0
       ? `${options.host}:${options.port}`
-      : `${options.host}:${options.port} (or the SSH port ${options.sshHost}:${options.sshPort})`;
+      : `${options.host}:${options.port} (or ${others.join(", or ")})`;
     console.error(`sockchat: cannot listen on ${where}: ${reason}`);
     return 1;
   }
@@ -184,6 +195,10 @@ async function serve(args: string[]): Promise<number> {
     console.log(`ssh listening on ${hostPort(server.addresses.ssh)}`);
     const made = sshHostKey.created ? ` (new, saved to ${sshHostKey.path})` : "";
     console.log(`ssh host key ${sshHostKey.fingerprint}${made}`);
+  }
+  if (server.addresses.web !== undefined) {
+    const scheme = tls === undefined ? "http" : "https";
+    console.log(`web listening on ${scheme}://${hostPort(server.addresses.web)}/`);
   }
   if (metricsServer !== null) {
     console.log(`metrics on http://${hostPort(metricsServer.addr)}/metrics`);

@@ -91,12 +91,46 @@ export interface ServeArgs {
   sshHost: string;
   /** `--ssh-host-key`: an OpenSSH ed25519 private key; absent: one kept under the state directory. */
   sshHostKeyFile?: string;
+  /** `--web-port`: serve the page and its WebSocket (`/ws`) on this port; absent: off. */
+  webPort?: number;
+  /** `--web-host`: address for the web front end (default: `--host`). */
+  webHost: string;
+  /** `--web-origin`: origins whose pages may open `/ws`; empty: only the page's own. */
+  webOrigins: string[];
   /** `--oper-keys`: authorized_keys file whose keys are operators on login. */
   operKeysFile?: string;
   /** `--require-account`: only registered identities may talk. */
   requireAccount: boolean;
   /** `--guests-read`: with `--require-account`, guests still read the rooms. */
   guestsRead: boolean;
+}
+
+/**
+ * `--web-origin`'s comma-separated list, each as the origin a browser sends (`scheme://host`, and
+ * `:port` unless it is the scheme's default); throws {@linkcode UsageError} for anything else.
+ */
+function parseOrigins(text: string): string[] {
+  return text.split(",").map((item) => item.trim()).filter((item) => item !== "").map(
+    (item) => {
+      let url: URL | null = null;
+      try {
+        url = new URL(item);
+      } catch {
+        // Worded below.
+      }
+      if (
+        url === null || (url.protocol !== "http:" && url.protocol !== "https:") ||
+        url.pathname !== "/" || url.search !== "" || url.hash !== "" || url.username !== ""
+      ) {
+        throw new UsageError(
+          `--web-origin wants origins such as https://chat.example.org (a scheme and host, no ` +
+            `path), but got ${JSON.stringify(item)}.`,
+          HINT,
+        );
+      }
+      return url.origin;
+    },
+  );
 }
 
 /** Where history lives unless `--db` says otherwise: the XDG state directory. */
@@ -145,6 +179,9 @@ export function parseServeArgs(
       "ssh-port": "a TCP port, 0 for any free one",
       "ssh-host": "an address to listen on, such as 0.0.0.0",
       "ssh-host-key": "an OpenSSH ed25519 private key file",
+      "web-port": "a TCP port, 0 for any free one",
+      "web-host": "an address to listen on, such as 0.0.0.0",
+      "web-origin": "origins such as https://chat.example.org, separated by commas",
       "oper-keys": "an authorized_keys file",
     }),
   }, HINT);
@@ -229,6 +266,17 @@ export function parseServeArgs(
       HINT,
     );
   }
+  const webPort = values["web-port"] === undefined
+    ? undefined
+    : parseIntFlag("--web-port", values["web-port"], 0, 65535, HINT);
+  const webHost = values["web-host"] ?? host;
+  if (webHost === "") throw new UsageError("--web-host needs an address, such as 0.0.0.0.", HINT);
+  for (const flag of ["web-host", "web-origin"] as const) {
+    if (values[flag] !== undefined && webPort === undefined) {
+      throw new UsageError(`--${flag} goes with --web-port: it is the web front end's.`, HINT);
+    }
+  }
+  const webOrigins = values["web-origin"] === undefined ? [] : parseOrigins(values["web-origin"]);
   if (values["guests-read"] && !values["require-account"]) {
     throw new UsageError(
       "--guests-read goes with --require-account: without it everyone may read and talk.",
@@ -268,6 +316,9 @@ export function parseServeArgs(
     sshPort,
     sshHost,
     sshHostKeyFile: values["ssh-host-key"],
+    webPort,
+    webHost,
+    webOrigins,
     operKeysFile: values["oper-keys"],
     requireAccount: values["require-account"] ?? false,
     guestsRead: values["guests-read"] ?? false,

@@ -139,6 +139,12 @@ Options:
                        ed25519); default: made on first start and kept, mode 0600, at
                        $XDG_STATE_HOME/sockchat/ssh_host_ed25519_key (else under
                        ~/.local/state)
+  --web-port PORT      serve the browser page and its WebSocket (/ws) on this port,
+                       https and wss with --tls-cert/--tls-key; 0 for any free one
+                       (default off)
+  --web-host HOST      address for the web front end (default: --host)
+  --web-origin LIST    origins whose pages may open /ws, separated by commas, such as
+                       https://chat.example.org (default: only the page's own origin)
   --max-conns-per-ip N connections one address (IPv6: one /64) may hold open
                        (default ${SERVER_DEFAULTS.maxConnsPerIp})
   --max-logins-per-minute N
