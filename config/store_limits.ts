@@ -8,7 +8,10 @@
 /** Messages replayed when joining a room (`--history`). */
 export const DEFAULT_HISTORY_REPLAY = 50;
 
-/** Most messages `/history N` may ask for. */
+/** Messages `/history` replays when no N is given (with or without `before ID`). */
+export const DEFAULT_HISTORY_REQUEST = 20;
+
+/** Most messages `/history N` may ask for (`/history N before ID` too: one page of scroll-back). */
 export const MAX_HISTORY_REQUEST = 500;
 
 /** Most messages replayed to a resuming client per room; older ones are reported as a gap. */

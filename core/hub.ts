@@ -36,7 +36,7 @@ import type {
 } from "./ports.ts";
 import { Registry } from "./registry.ts";
 import { Relay } from "./relay.ts";
-import { type FrameBytes, HistoryReader, type Replayed } from "./replay.ts";
+import { type FrameBytes, HistoryReader, type HistoryRequest, type Replayed } from "./replay.ts";
 import { Room } from "./room.ts";
 import { Rooms } from "./rooms.ts";
 import { User } from "./user.ts";
@@ -391,12 +391,18 @@ export class Hub implements ModeratorHost {
   }
 
   /**
-   * Replays the last `count` messages of a room to `user`, as many as fit the replay budget and
-   * the address's history allowance, less those from people they ignore; returns how many were
-   * shown and hidden, or null if the allowance is spent (or the user has left).
+   * Replays the last `request.count` messages of a room (older than `request.before`, if given)
+   * to `user`, as many as fit the replay budget and the address's history allowance, less those
+   * from people they ignore; returns what was shown, hidden and left, or null if the allowance
+   * is spent (or the user has left).
    */
-  history(user: User, room: Room, count: number, ref?: string): Awaitable<Replayed | null> {
-    return this.#after(user, null, () => this.#rooms.history(user, room, count, ref));
+  history(
+    user: User,
+    room: Room,
+    request: HistoryRequest,
+    ref?: string,
+  ): Awaitable<Replayed | null> {
+    return this.#after(user, null, () => this.#rooms.history(user, room, request, ref));
   }
 
   /** Changes a user's nick and tells everyone who shares a room with them. */

@@ -22,7 +22,7 @@ import type { User } from "./user.ts";
  */
 export type FrameBytes = (out: Outgoing) => number;
 
-/** What a replay sent: its wire bytes, and how many messages it showed and hid. */
+/** What a replay sent: its wire bytes, how many messages it showed and hid, and what is older. */
 export interface Replayed {
   /** Wire bytes queued, as `frameBytes` counts them. */
   bytes: number;
@@ -30,6 +30,31 @@ export interface Replayed {
   shown: number;
   /** Messages left out because the user ignores their author (not counted in any `gap`). */
   hidden: number;
+  /** True when older messages remain (cut by the count, a budget, or the store's limit). */
+  more: boolean;
+  /**
+   * The id of the oldest message the replay covered, shown or hidden: where the next older page
+   * starts (`/history N before ID`). Absent when it covered none.
+   */
+  oldest?: number;
+}
+
+/** How a replay tells what it left out. */
+export interface ReplayOptions {
+  /**
+   * Sends a `gap` frame first when older messages were left out. A scroll-back page does not:
+   * its closing `info` says whether more remain, and what it left out is the next page.
+   * @default true
+   */
+  gap?: boolean;
+}
+
+/** A user's request for a page of history (`/history [N] [before ID]`). */
+export interface HistoryRequest {
+  /** How many messages, at most. */
+  count: number;
+  /** Only messages older than this id (scroll-back); absent for the room's latest. */
+  before?: number;
 }
 
 /**
@@ -49,6 +74,7 @@ export function replay(
   slice: HistorySlice,
   budget: number,
   frameBytes: FrameBytes,
+  options: ReplayOptions = {},
 ): Replayed {
   const outs: Outgoing[] = [];
   const hides = user.ignores.historyFilter();
@@ -81,15 +107,19 @@ export function replay(
     outs.push(out);
   }
   const missed = slice.missed + cut;
-  if (missed > 0) user.sink.deliver(new Outgoing({ type: "gap", room: room.name, missed }));
+  if (missed > 0 && options.gap !== false) {
+    user.sink.deliver(new Outgoing({ type: "gap", room: room.name, missed }));
+  }
   for (let i = outs.length - 1; i >= 0; i--) user.sink.deliver(outs[i]);
-  return { bytes, shown: outs.length, hidden };
+  const replayed: Replayed = { bytes, shown: outs.length, hidden, more: missed > 0 };
+  if (cut < slice.messages.length) replayed.oldest = slice.messages[cut].id;
+  return replayed;
 }
 
 /** Settings for a {@linkcode HistoryReader}. */
 export interface HistoryReaderOptions {
   /** Where the history is read from. */
-  store: Pick<HistoryStore, "recent" | "after">;
+  store: Pick<HistoryStore, "recent" | "after" | "before">;
   /** Bytes of history each address may still read, charged with what each read cost. */
   reads: ReadBudget;
   /** Bytes a frame takes on the wire, for the replay budget. */
@@ -137,19 +167,36 @@ export class HistoryReader {
    * when the store could not be read).
    */
   recent(user: User, room: Room, count: number): Awaitable<Replayed> {
+    return this.page(user, room, { count });
+  }
+
+  /**
+   * Replays a page of a room's history to `user`: the last `count` messages or, with `before`,
+   * the last `count` older than that id (scroll-back, which sends no `gap`: its caller says
+   * whether more remain). Within the replay budget less what their queue already holds; returns
+   * what was shown, hidden and left (nothing when the store could not be read).
+   */
+  page(user: User, room: Room, request: HistoryRequest): Awaitable<Replayed> {
+    const { count, before } = request;
+    const store = this.#options.store;
     const budget = this.#options.replayBudgetBytes - (user.sink.queuedBytes ?? 0);
     const read = this.#read(
       user,
       room,
-      (maxBytes) => this.#options.store.recent(room.name, count, maxBytes),
+      (maxBytes) =>
+        before === undefined
+          ? store.recent(room.name, count, maxBytes)
+          : store.before(room.name, before, count, maxBytes),
       Math.max(0, Math.min(budget, this.readable(user))),
     );
     return then(
       read,
-      (slice) =>
+      (slice): Replayed =>
         slice === null
-          ? { bytes: 0, shown: 0, hidden: 0 }
-          : replay(user, room, slice, Math.max(0, budget), this.#options.frameBytes),
+          ? { bytes: 0, shown: 0, hidden: 0, more: false }
+          : replay(user, room, slice, Math.max(0, budget), this.#options.frameBytes, {
+            gap: before === undefined,
+          }),
     );
   }
 

@@ -21,7 +21,7 @@ import type { Moderator } from "./moderator.ts";
 import type { HistoryStore } from "./ports.ts";
 import { Presence, type PresenceNotice } from "./presence.ts";
 import type { Registry } from "./registry.ts";
-import type { HistoryReader, Replayed } from "./replay.ts";
+import type { HistoryReader, HistoryRequest, Replayed } from "./replay.ts";
 import { type Room, roomProblem } from "./room.ts";
 import { shown } from "./text.ts";
 import type { User } from "./user.ts";
@@ -125,11 +125,17 @@ export class Rooms {
   }
 
   /**
-   * Replays the last `count` messages of a room to `user`, as many as fit the replay budget and
-   * the address's history allowance, less those from people they ignore; returns how many were
-   * shown and hidden, or null if the allowance is spent.
+   * Replays the last `request.count` messages of a room (older than `request.before`, if given)
+   * to `user`, as many as fit the replay budget and the address's history allowance, less those
+   * from people they ignore; returns what was shown, hidden and left, or null if the allowance
+   * is spent.
    */
-  history(user: User, room: Room, count: number, ref?: string): Awaitable<Replayed | null> {
+  history(
+    user: User,
+    room: Room,
+    request: HistoryRequest,
+    ref?: string,
+  ): Awaitable<Replayed | null> {
     if (this.#options.reader.readable(user) <= 0) {
       reply(
         user,
@@ -139,7 +145,7 @@ export class Rooms {
       );
       return null;
     }
-    return this.#options.reader.recent(user, room, count);
+    return this.#options.reader.page(user, room, request);
   }
 
   /** Sets a room's topic, saves it, and tells the room. */

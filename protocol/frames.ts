@@ -316,8 +316,18 @@ export interface InfoFrame {
   type: "info";
   /** Lines for people, joined by `\n`. */
   text: string;
-  /** The room it is about, when it is about one (a presence summary). */
+  /** The room it is about, when it is about one (a presence summary, `/history`'s end). */
   room?: string;
+  /**
+   * With `/history`'s closing info: true when older messages of `room` remain stored (false:
+   * scroll-back has reached the start of what is kept).
+   */
+  more?: boolean;
+  /**
+   * With `/history`'s closing info, when `more`: the id to page back from, as in
+   * `/history N before ID` (the oldest message the page covered).
+   */
+  before?: number;
   /** Echo of the request's `ref`, so a client can match the answer to what it sent. */
   ref?: string;
 }

@@ -2,8 +2,8 @@
  * A command's arguments: the shapes a command may take ({@linkcode oneWord},
  * {@linkcode optionalWord}, {@linkcode someText}, {@linkcode nothing}), each a parser that gives
  * null when the arguments do not fit; {@linkcode taking}, which shows the usage when they do not;
- * {@linkcode firstWord}, for commands that split their own; and {@linkcode reasonText}, for the
- * free text of a reason.
+ * {@linkcode firstWord}, for commands that split their own; {@linkcode reasonText}, for the
+ * free text of a reason; and {@linkcode roomArg}, for a room the user must be in.
  *
  * @module
  */
@@ -11,6 +11,8 @@
 import { MAX_REASON_LENGTH } from "../../config/limits.ts";
 import { sanitizeMessageText } from "../../security/unicode.ts";
 import type { Awaitable } from "../awaitable.ts";
+import type { Room } from "../room.ts";
+import { shown } from "../text.ts";
 import type { CommandContext, CommandOutcome, CommandSpec } from "./spec.ts";
 
 /**
@@ -87,4 +89,14 @@ export function nothing(args: string): true | null {
 export function reasonText(reason: string): string {
   const clean = sanitizeMessageText(reason).replaceAll("\n", " ").trim();
   return [...clean].slice(0, MAX_REASON_LENGTH).join("");
+}
+
+/** The room a command names, or the current one; replies not_in_room when not a member. */
+export function roomArg(ctx: CommandContext, name: string): Room | null {
+  const room = ctx.hub.room(name);
+  if (room === undefined || !ctx.user.rooms.has(room)) {
+    ctx.hub.reply(ctx.user, "not_in_room", `You are not in ${shown(name)}.`, ctx.ref);
+    return null;
+  }
+  return room;
 }

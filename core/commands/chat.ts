@@ -7,20 +7,21 @@
  */
 
 import { type Awaitable, then } from "../awaitable.ts";
-import { MAX_HISTORY_REQUEST, MAX_ROOMS_LISTED } from "../../config/limits.ts";
-import type { Room } from "../room.ts";
-import { counted, shown } from "../text.ts";
+import { MAX_ROOMS_LISTED } from "../../config/limits.ts";
+import { shown } from "../text.ts";
 import type { User } from "../user.ts";
 import { MODERATION_COMMANDS } from "./moderation.ts";
 import { PEOPLE_COMMANDS } from "./people.ts";
 import { IDENTITY_COMMANDS } from "./identity.ts";
 import { SERVER_INFO_COMMANDS } from "./server_info.ts";
+import { HISTORY_COMMAND } from "./history.ts";
 import {
   firstWord,
   nothing,
   oneWord,
   optionalWord,
   reasonText,
+  roomArg,
   someText,
   taking,
 } from "./arguments.ts";
@@ -35,16 +36,6 @@ export type { ChatCommands, CommandContext, CommandOutcome, CommandSpec };
  */
 function roomName(word: string): string {
   return word.startsWith("#") ? word : `#${word}`;
-}
-
-/** The room a command names, or the current one; replies not_in_room when not a member. */
-function roomArg(ctx: CommandContext, name: string): Room | null {
-  const room = ctx.hub.room(name);
-  if (room === undefined || !ctx.user.rooms.has(room)) {
-    ctx.hub.reply(ctx.user, "not_in_room", `You are not in ${shown(name)}.`, ctx.ref);
-    return null;
-  }
-  return room;
 }
 
 /** The everyday commands. */
@@ -162,42 +153,7 @@ const CHAT_COMMANDS: readonly CommandSpec[] = [
       return {};
     },
   },
-  {
-    name: "history",
-    usage: `/history [N]`,
-    help:
-      `replay the last N messages of the current room (default 20, at most ${MAX_HISTORY_REQUEST})`,
-    run(ctx) {
-      if (ctx.args !== "" && !/^-?\d+$/.test(ctx.args)) {
-        const problem = `N is a number of messages, from 1 to ${MAX_HISTORY_REQUEST}: /history 20.`;
-        ctx.hub.reply(ctx.user, "bad_command", problem, ctx.ref);
-        return {};
-      }
-      const count = ctx.args === "" ? 20 : Number(ctx.args);
-      // A number out of range is told the range, not just the usage.
-      if (count < 1 || count > MAX_HISTORY_REQUEST) {
-        const problem = count < 1
-          ? "Ask for at least 1 message, as in /history 20."
-          : `/history replays at most ${MAX_HISTORY_REQUEST} messages: /history ${MAX_HISTORY_REQUEST}.`;
-        ctx.hub.reply(ctx.user, "bad_command", problem, ctx.ref);
-        return {};
-      }
-      const room = roomArg(ctx, ctx.room);
-      if (room === null) return {};
-      return then(ctx.hub.history(ctx.user, room, count, ctx.ref), (n): CommandOutcome => {
-        if (n === null) return {};
-        const hidden = n.hidden === 0
-          ? ""
-          : `; ${counted(n.hidden, "message")} from people you ignore hidden`;
-        ctx.hub.send(ctx.user, {
-          type: "info",
-          text: `* End of history for ${room.name} (${counted(n.shown, "message")}${hidden}).`,
-          ref: ctx.ref,
-        });
-        return {};
-      });
-    },
-  },
+  HISTORY_COMMAND,
   {
     name: "help",
     usage: "/help",

@@ -10,7 +10,7 @@ import type { Awaitable } from "../awaitable.ts";
 import type { ErrorCode, LeaveReason, ServerFrame } from "../../protocol/frames.ts";
 import type { AccountView } from "../identity.ts";
 import type { Moderator } from "../moderator.ts";
-import type { Replayed } from "../replay.ts";
+import type { HistoryRequest, Replayed } from "../replay.ts";
 import type { Room } from "../room.ts";
 import type { User } from "../user.ts";
 
@@ -57,8 +57,16 @@ export interface ChatCommands {
   join(user: User, name: string, ref?: string): Awaitable<Room | null>;
   /** Leaves a room; false if the user was not in it. */
   part(user: User, name: string, ref?: string): Awaitable<boolean>;
-  /** Replays the last `count` messages; how many shown and hidden, or null if it may read no more. */
-  history(user: User, room: Room, count: number, ref?: string): Awaitable<Replayed | null>;
+  /**
+   * Replays the last `request.count` messages (older than `request.before`, if given); what was
+   * shown, hidden and left, or null if it may read no more.
+   */
+  history(
+    user: User,
+    room: Room,
+    request: HistoryRequest,
+    ref?: string,
+  ): Awaitable<Replayed | null>;
   /** Changes the user's nick; false if refused. */
   rename(user: User, wanted: string, ref?: string): Awaitable<boolean>;
   /** Sends a direct message. */
