@@ -335,9 +335,12 @@ function rebuild(f: Fields, type: ServerFrame["type"]): ServerFrame {
         ts: f.time("ts"),
       };
     case "info": {
-      // A presence summary names its room.
+      // A presence summary, and /history's end, name their room.
       const room = f.has("room") ? { room: f.room("room") } : {};
-      return { type, text: f.text("text"), ...room, ...f.ref() };
+      // /history's end says whether older messages remain, and where to page back from.
+      const more = f.has("more") ? { more: f.flag("more") } : {};
+      const before = f.has("before") ? { before: f.count("before") } : {};
+      return { type, text: f.text("text"), ...room, ...more, ...before, ...f.ref() };
     }
     case "rooms": {
       const rooms = f.list("rooms").map((value) => {
