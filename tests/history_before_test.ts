@@ -140,6 +140,49 @@ Deno.test("core /history N before ID: the N before it, no gap, and an info sayin
   assert.match(one(last, "info").text, /: 1 message\. Nothing older is stored\.$/);
 });
 
+Deno.test("core /history N: its closing info says whether older ones remain and where they start", () => {
+  const chat = new CoreHarness();
+  const alice = chat.login("alice");
+  const ids = sayAll(chat, alice, ["one", "two", "three"]);
+  alice.run("/history 2");
+  const end = one(alice.take(), "info");
+  assert.deepEqual([end.room, end.more, end.before], ["#lobby", true, ids[1]]);
+  assert.equal(end.text, "* End of history for #lobby (2 messages).");
+  alice.run("/history 3");
+  const all = one(alice.take(), "info");
+  assert.deepEqual([all.more, all.before], [false, undefined]);
+});
+
+Deno.test("core /history before ID: a page cut by the replay budget goes on from where it stopped", () => {
+  const probe = new CoreHarness();
+  const speaker = probe.login("alice");
+  const probeIds = sayAll(probe, speaker, ["aaaa", "bbbb", "cccc", "dddd"]);
+  speaker.run(`/history 1 before ${probeIds[3]}`);
+  const oneFrame = new TextEncoder().encode(JSON.stringify(one(speaker.take(), "msg"))).length;
+  // The store reads two rows (79 bytes each as stored), but only one fits on the wire.
+  const budget = Math.max(2 * (64 + "aaaa".length + "alice".length + "#lobby".length), oneFrame) +
+    1;
+  assert.ok(2 * oneFrame > budget);
+  const chat = new CoreHarness({ replayBudgetBytes: budget });
+  const alice = chat.login("alice");
+  const ids = sayAll(chat, alice, ["aaaa", "bbbb", "cccc", "dddd"]);
+  const seen: number[] = [];
+  let cursor = ids[3];
+  for (let pages = 0; pages < 5; pages++) {
+    alice.run(`/history 3 before ${cursor}`);
+    const frames = alice.take();
+    assert.ok(!types(frames).includes("gap"));
+    const msgs = only(frames, "msg");
+    assert.equal(msgs.length, 1);
+    seen.unshift(...msgs.map((m) => m.id));
+    const end = one(frames, "info");
+    if (!end.more) break;
+    assert.equal(end.before, msgs[0].id);
+    cursor = end.before as number;
+  }
+  assert.deepEqual(seen, ids.slice(0, 3));
+});
+
 Deno.test("core /history before ID: a page is charged what it read, and a spent address is refused", () => {
   const reads = new FakeReadBudget();
   const chat = new CoreHarness({ historyReads: reads });
