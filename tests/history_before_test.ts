@@ -11,7 +11,13 @@ import { MemoryHistory } from "../store/memory/history.ts";
 import { SqliteHistory } from "../store/sqlite/history.ts";
 import { ThreadedHistory } from "../store/sqlite/threaded.ts";
 import { CoreHarness, FakeReadBudget, one, only, type Peer, types } from "./helpers/core.ts";
-import { JsonClient, LineSocket, testServer } from "./helpers/wire.ts";
+import { JsonClient, LineSocket, testServer, within } from "./helpers/wire.ts";
+import { ChatClient } from "../client/chat_client.ts";
+import { Palette } from "../client/colors.ts";
+import { Renderer } from "../client/render.ts";
+import { RoomState } from "../client/room_state.ts";
+import { Session } from "../client/session.ts";
+import type { ClientUi, Status } from "../client/ui.ts";
 import type { ServerFrame } from "../protocol/frames.ts";
 import { parseServerFrame } from "../client/server_frame.ts";
 import { renderPlain } from "../protocol/plain/render.ts";
@@ -373,4 +379,67 @@ Deno.test("the client's frame check keeps /history's more and before, and refuse
   assert.equal(parseServerFrame({ ...end, before: "21" }).ok, false);
   // netcat and the terminal show its words.
   assert.equal(renderPlain(end as Frame<"info">), end.text);
+});
+
+/** A terminal front end that keeps what it is given. */
+class RecordingUi implements ClientUi {
+  readonly printed: string[] = [];
+  print(text: string): void {
+    this.printed.push(text);
+  }
+  fail(text: string): void {
+    this.printed.push(text);
+  }
+  setStatus(_status: Status): void {}
+  setPending(_texts: readonly string[]): void {}
+  async *inputs(): AsyncGenerator<string> {}
+  close(): void {}
+}
+
+Deno.test("the terminal client shows a scroll-back page and its end, and its JSON mode keeps more and before", async () => {
+  const server = testServer({ historyReplay: 0 });
+  const alice = await JsonClient.login(server, "alice");
+  const ids: number[] = [];
+  for (const text of ["one", "two", "three"]) await alice.send({ type: "msg", text });
+  while (ids.length < 3) ids.push((await alice.expect("ack")).id);
+  const run = async (json: boolean) => {
+    const client = await ChatClient.connect({
+      host: "127.0.0.1",
+      port: server.addr.port,
+      nick: "bob",
+    });
+    const state = new RoomState("bob");
+    const ui = new RecordingUi();
+    const renderer = new Renderer(state, { palette: new Palette(false), timestamps: "none" });
+    const s = new Session({ ui, state, renderer, json, showOwn: true, target: "test" });
+    s.attach(client, false);
+    const pumping = s.pump(client);
+    try {
+      const answered = s.submit(`/history 1 before ${ids[2]}`);
+      assert.ok(answered instanceof Promise);
+      await within(answered, "the answer to /history");
+      return ui.printed.join("\n");
+    } finally {
+      await client.quit();
+      await within(pumping, "the end of the connection");
+      client.close();
+    }
+  };
+  try {
+    const shown = await run(false);
+    assert.match(shown, /\(history\) <alice> two/);
+    assert.ok(
+      shown.includes(
+        `* History of #lobby before ${ids[2]}: 1 message. Older ones: /history 1 before ${ids[1]}.`,
+      ),
+      shown,
+    );
+    assert.doesNotMatch(shown, /Ignored|breaks the protocol/);
+    const json = (await run(true)).split("\n").map((line) => JSON.parse(line));
+    const end = json.find((f) => f.type === "info" && f.room === "#lobby");
+    assert.deepEqual([end.more, end.before], [true, ids[1]]);
+  } finally {
+    alice.close();
+    await server.shutdown();
+  }
 });
