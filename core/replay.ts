@@ -174,7 +174,8 @@ export class HistoryReader {
    * Replays a page of a room's history to `user`: the last `count` messages or, with `before`,
    * the last `count` older than that id (scroll-back, which sends no `gap`: its caller says
    * whether more remain). Within the replay budget less what their queue already holds; returns
-   * what was shown, hidden and left (nothing when the store could not be read).
+   * what was shown, hidden and left. When the store could not be read, nothing was shown and
+   * `more` is true: nothing is known of older messages, so a client paging back tries again.
    */
   page(user: User, room: Room, request: HistoryRequest): Awaitable<Replayed> {
     const { count, before } = request;
@@ -193,7 +194,7 @@ export class HistoryReader {
       read,
       (slice): Replayed =>
         slice === null
-          ? { bytes: 0, shown: 0, hidden: 0, more: false }
+          ? { bytes: 0, shown: 0, hidden: 0, more: true }
           : replay(user, room, slice, Math.max(0, budget), this.#options.frameBytes, {
             gap: before === undefined,
           }),

@@ -189,6 +189,18 @@ Deno.test("core /history before ID: a page cut by the replay budget goes on from
   assert.deepEqual(seen, ids.slice(0, 3));
 });
 
+Deno.test("core /history before ID: a store that cannot be read says so, and does not end scroll-back", () => {
+  const chat = new CoreHarness();
+  const alice = chat.login("alice");
+  const ids = sayAll(chat, alice, ["one", "two"]);
+  chat.store.fail("the disk is on fire", true);
+  alice.run(`/history 5 before ${ids[1]}`, "h");
+  const frames = alice.take();
+  assert.deepEqual(types(frames), ["error:store_failed", "info"]);
+  const end = one(frames, "info");
+  assert.deepEqual([end.more, end.before, end.ref], [true, ids[1], "h"]);
+});
+
 Deno.test("core /history before ID: a page is charged what it read, and a spent address is refused", () => {
   const reads = new FakeReadBudget();
   const chat = new CoreHarness({ historyReads: reads });
