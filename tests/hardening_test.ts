@@ -22,7 +22,7 @@ Deno.test("slow-loris: a connection that never finishes its handshake is closed"
 });
 
 Deno.test("idle NDJSON clients are pinged; those that answer stay, the silent are dropped", async () => {
-  const server = testServer({ idleTimeoutMs: 400 });
+  const server = testServer({ idleTimeoutMs: 1000 });
   const answers = await JsonClient.login(server, "answers");
   const silent = await JsonClient.login(server, "silent");
   await answers.expect("join");
