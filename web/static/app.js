@@ -1,0 +1,1040 @@
+// sockchat's browser page: one classic script, no framework, no build step. It speaks the NDJSON
+// protocol of docs/PROTOCOL.md over /ws, one frame per WebSocket text message.
+//
+// User text (messages, nicks, topics, server notices) only ever reaches the page through
+// textContent or as the href of a link built here for http(s) URLs; nothing is parsed as markup.
+"use strict";
+
+(() => {
+  /** Where the nick is remembered. Passwords are kept only for this tab (sessionStorage). */
+  const NICK_KEY = "sockchat.nick";
+  const SERVER_PASSWORD_KEY = "sockchat.serverPassword";
+  const ACCOUNT_PASSWORD_KEY = "sockchat.accountPassword";
+  /** Reconnect delays in ms: the first retry comes within about 5 s, then backs off. */
+  const BACKOFF_MS = [1000, 2000, 4000, 8000, 15000, 30000];
+  /** How many older messages one scroll-back page asks for. */
+  const PAGE_SIZE = 50;
+  /** Scrolling within this many pixels of the top asks for the next older page. */
+  const SCROLL_BACK_PX = 80;
+  /** Messages kept per conversation: older ones are dropped from the page (scroll-back fetches). */
+  const MAX_LINES = 5000;
+  /** Messages typed while offline that wait for the connection; more are marked not sent. */
+  const MAX_OUTBOX = 100;
+  /** The commands Tab completes (the server's /help has the full story). */
+  const COMMANDS = [
+    "/join",
+    "/leave",
+    "/rooms",
+    "/who",
+    "/topic",
+    "/nick",
+    "/me",
+    "/msg",
+    "/history",
+    "/ignore",
+    "/unignore",
+    "/away",
+    "/back",
+    "/whois",
+    "/reply",
+    "/r",
+    "/users",
+    "/motd",
+    "/uptime",
+    "/version",
+    "/help",
+    "/quit",
+    "/oper",
+    "/kick",
+    "/ban",
+    "/unban",
+    "/bans",
+    "/mute",
+    "/unmute",
+    "/register",
+    "/identify",
+    "/unregister",
+  ];
+  const NICK_COLOURS = 8;
+  const LOBBY = "#lobby";
+
+  const $ = (id) => {
+    const node = document.getElementById(id);
+    if (node === null) throw new Error(`The page lacks #${id}.`);
+    return node;
+  };
+  const ui = {
+    status: $("status"),
+    loginView: $("login-view"),
+    join: $("join"),
+    loginError: $("login-error"),
+    nick: $("nick"),
+    serverPasswordRow: $("server-password-row"),
+    serverPassword: $("server-password"),
+    accountPasswordRow: $("account-password-row"),
+    accountPassword: $("account-password"),
+    chatView: $("chat-view"),
+    roomList: $("room-list"),
+    joinRoom: $("join-room"),
+    joinRoomName: $("join-room-name"),
+    notify: $("notify"),
+    roomTitle: $("room-title"),
+    roomTopic: $("room-topic"),
+    membersToggle: $("members-toggle"),
+    leave: $("leave"),
+    log: $("log"),
+    say: $("say"),
+    message: $("message"),
+    members: $("members"),
+    membersTitle: $("members-title"),
+    memberList: $("member-list"),
+  };
+
+  const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+  const dayFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "full" });
+
+  /**
+   * One conversation: a room, or the direct messages with one nick (key "@nick").
+   * @typedef {{ key: string, name: string, kind: "room" | "dm", list: HTMLOListElement,
+   *   ids: Set<number>, lastId: number, oldestId: number, more: boolean, loading: boolean,
+   *   page: object[], unread: number, mentioned: boolean, topic: string, members: string[],
+   *   joined: boolean, lastDay: string, firstDay: string }} Conversation
+   */
+
+  /** @type {Map<string, Conversation>} */
+  const conversations = new Map();
+  let active = LOBBY;
+  let me = localStorage.getItem(NICK_KEY) ?? "";
+  /** @type {WebSocket | null} */
+  let socket = null;
+  let online = false;
+  let attempt = 0;
+  let retryTimer = 0;
+  let wantConnection = false;
+  let nextRef = 1;
+  /** Frames sent and not yet answered, by ref: what to mark when the answer comes. */
+  const pending = new Map();
+  /** Messages typed while offline, sent after the next welcome. */
+  const outbox = [];
+  let lastTyped = "";
+  let missedMentions = 0;
+  const baseTitle = document.title;
+
+  // ---- conversations and rendering -------------------------------------------------------
+
+  function conversation(key) {
+    let conv = conversations.get(key);
+    if (conv === undefined) {
+      const list = document.createElement("ol");
+      list.hidden = key !== active;
+      ui.log.append(list);
+      conv = {
+        key,
+        name: key.startsWith("@") ? key.slice(1) : key,
+        kind: key.startsWith("@") ? "dm" : "room",
+        list,
+        ids: new Set(),
+        lastId: 0,
+        oldestId: 0,
+        more: true,
+        loading: false,
+        page: [],
+        unread: 0,
+        mentioned: false,
+        topic: "",
+        members: [],
+        joined: !key.startsWith("@"),
+        lastDay: "",
+        firstDay: "",
+      };
+      conversations.set(key, conv);
+      renderRoomList();
+    }
+    return conv;
+  }
+
+  function roomKey(name) {
+    return name.toLowerCase();
+  }
+
+  function dmKey(nick) {
+    return "@" + nick;
+  }
+
+  function colourOf(nick) {
+    let hash = 0;
+    for (const ch of nick.toLowerCase()) hash = (hash * 31 + (ch.codePointAt(0) ?? 0)) >>> 0;
+    return "c" + (hash % NICK_COLOURS);
+  }
+
+  function nickNode(nick) {
+    const span = document.createElement("span");
+    span.className = "from " + colourOf(nick);
+    span.textContent = nick;
+    return span;
+  }
+
+  /** Text with http(s) URLs turned into links; everything else stays text. */
+  function richText(text) {
+    const span = document.createElement("span");
+    span.className = "text";
+    const pattern = /https?:\/\/[^\s<>"]+/gi;
+    let from = 0;
+    for (const match of text.matchAll(pattern)) {
+      let url = match[0];
+      // Sentence punctuation after a URL is not part of it.
+      const trail = /[.,;:!?)\]}'"]+$/.exec(url);
+      if (trail !== null) url = url.slice(0, url.length - trail[0].length);
+      const start = match.index ?? 0;
+      let href = null;
+      try {
+        const parsed = new URL(url);
+        if (parsed.protocol === "http:" || parsed.protocol === "https:") href = parsed.href;
+      } catch {
+        href = null;
+      }
+      if (href === null) continue;
+      span.append(text.slice(from, start));
+      const link = document.createElement("a");
+      link.href = href;
+      link.rel = "noopener noreferrer";
+      link.target = "_blank";
+      link.textContent = url;
+      span.append(link);
+      from = start + url.length;
+    }
+    span.append(text.slice(from));
+    return span;
+  }
+
+  function dayOf(ts) {
+    return dayFormat.format(new Date(ts));
+  }
+
+  function daySeparator(day) {
+    const item = document.createElement("li");
+    item.className = "day";
+    item.setAttribute("role", "separator");
+    item.textContent = day;
+    item.dataset.day = day;
+    return item;
+  }
+
+  function timeNode(ts) {
+    const time = document.createElement("time");
+    const date = new Date(ts);
+    time.dateTime = date.toISOString();
+    time.title = date.toLocaleString();
+    time.textContent = timeFormat.format(date);
+    return time;
+  }
+
+  function mentions(text) {
+    if (me === "") return false;
+    const lower = text.toLowerCase();
+    const nick = me.toLowerCase();
+    let at = lower.indexOf(nick);
+    while (at !== -1) {
+      const before = at === 0 ? "" : lower[at - 1];
+      const after = lower[at + nick.length] ?? "";
+      if (!/[\p{L}\p{N}_]/u.test(before) && !/[\p{L}\p{N}_]/u.test(after)) return true;
+      at = lower.indexOf(nick, at + 1);
+    }
+    return false;
+  }
+
+  /**
+   * A message line: time, sender's nick, text. An action shows as "* nick does".
+   * @param {{ id?: number, from: string, text: string, ts: number, action?: boolean }} m
+   */
+  function messageLine(m) {
+    const item = document.createElement("li");
+    item.className = "line";
+    if (m.action === true) item.classList.add("action");
+    if (m.from !== me && mentions(m.text)) item.classList.add("mention");
+    if (typeof m.id === "number") item.dataset.id = String(m.id);
+    item.append(timeNode(m.ts));
+    if (m.action === true) item.append("* ");
+    item.append(nickNode(m.from), richText(m.text));
+    return item;
+  }
+
+  function noticeLine(text, kind = "notice") {
+    const item = document.createElement("li");
+    item.className = "line " + kind;
+    item.append(timeNode(Date.now()), richText(text));
+    return item;
+  }
+
+  function stickToBottom(fn) {
+    const atBottom = ui.log.scrollHeight - ui.log.scrollTop - ui.log.clientHeight < 40;
+    fn();
+    if (atBottom) ui.log.scrollTop = ui.log.scrollHeight;
+  }
+
+  function append(conv, item, ts) {
+    stickToBottom(() => {
+      const day = dayOf(ts);
+      if (day !== conv.lastDay) {
+        conv.list.append(daySeparator(day));
+        conv.lastDay = day;
+        if (conv.firstDay === "") conv.firstDay = day;
+      }
+      conv.list.append(item);
+      while (conv.list.childElementCount > MAX_LINES) {
+        conv.list.firstElementChild?.remove();
+        conv.more = true;
+      }
+    });
+  }
+
+  function noteId(conv, id) {
+    conv.ids.add(id);
+    if (id > conv.lastId) conv.lastId = id;
+    if (conv.oldestId === 0 || id < conv.oldestId) conv.oldestId = id;
+  }
+
+  function notice(key, text, kind = "notice") {
+    const conv = conversation(key);
+    append(conv, noticeLine(text, kind), Date.now());
+  }
+
+  /** A message for a conversation: shown, counted unread, and maybe a mention. */
+  function receive(key, m) {
+    const conv = conversation(key);
+    if (typeof m.id === "number") {
+      if (conv.ids.has(m.id)) return;
+      if (m.history === true && conv.oldestId !== 0 && m.id < conv.oldestId) {
+        // Older than what is shown: part of a scroll-back page, put in place when it ends.
+        conv.page.push(m);
+        conv.ids.add(m.id);
+        return;
+      }
+      noteId(conv, m.id);
+    }
+    append(conv, messageLine(m), m.ts);
+    if (m.from === me || m.history === true) return;
+    const mentioned = conv.kind === "dm" || mentions(m.text);
+    if (key !== active || document.hidden) {
+      if (key !== active) conv.unread += 1;
+      if (mentioned) {
+        conv.mentioned = key !== active || conv.mentioned;
+        alertMention(conv, m);
+      }
+      renderRoomList();
+    }
+  }
+
+  /** Puts a finished scroll-back page above what is shown, keeping the reader's place. */
+  function flushPage(conv) {
+    if (conv.page.length === 0) return;
+    const page = conv.page.sort((a, b) => a.id - b.id);
+    conv.page = [];
+    const fragment = document.createDocumentFragment();
+    let day = "";
+    for (const m of page) {
+      const mDay = dayOf(m.ts);
+      if (mDay !== day) fragment.append(daySeparator(mDay));
+      day = mDay;
+      fragment.append(messageLine(m));
+      noteId(conv, m.id);
+    }
+    const first = conv.list.firstElementChild;
+    if (first instanceof HTMLElement && first.dataset.day === day) first.remove();
+    const height = ui.log.scrollHeight;
+    conv.list.prepend(fragment);
+    conv.firstDay = page.length > 0 ? dayOf(page[0].ts) : conv.firstDay;
+    if (conv.lastDay === "") conv.lastDay = day;
+    ui.log.scrollTop += ui.log.scrollHeight - height;
+  }
+
+  function alertMention(conv, m) {
+    if (!document.hidden) return;
+    missedMentions += 1;
+    document.title = `(${missedMentions}) ${baseTitle}`;
+    if ("Notification" in globalThis && Notification.permission === "granted") {
+      const note = new Notification(`${m.from} in ${conv.kind === "dm" ? "a DM" : conv.name}`, {
+        body: m.text.slice(0, 200),
+        tag: "sockchat-" + conv.key,
+      });
+      note.addEventListener("click", () => {
+        globalThis.focus();
+        switchTo(conv.key);
+      });
+    }
+  }
+
+  function renderRoomList() {
+    const items = [];
+    const keys = [...conversations.keys()].sort((a, b) => {
+      const ka = (a.startsWith("@") ? "1" : "0") + a;
+      const kb = (b.startsWith("@") ? "1" : "0") + b;
+      return ka < kb ? -1 : ka > kb ? 1 : 0;
+    });
+    for (const key of keys) {
+      const conv = conversations.get(key);
+      if (conv === undefined || (conv.kind === "room" && !conv.joined)) continue;
+      const item = document.createElement("li");
+      const button = document.createElement("button");
+      button.type = "button";
+      const label = document.createElement("span");
+      label.textContent = conv.kind === "dm" ? "@" + conv.name : conv.name;
+      button.append(label);
+      let description = label.textContent;
+      if (conv.unread > 0) {
+        const badge = document.createElement("span");
+        badge.className = conv.mentioned ? "unread mentioned" : "unread";
+        badge.textContent = (conv.mentioned ? "@ " : "") + String(conv.unread);
+        button.append(badge);
+        description += `, ${conv.unread} unread${conv.mentioned ? ", mentioned" : ""}`;
+      }
+      button.setAttribute("aria-label", description);
+      if (key === active) button.setAttribute("aria-current", "true");
+      button.addEventListener("click", () => {
+        switchTo(key);
+        ui.message.focus();
+      });
+      item.append(button);
+      items.push(item);
+    }
+    ui.roomList.replaceChildren(...items);
+  }
+
+  function renderHeader() {
+    const conv = conversations.get(active);
+    ui.roomTitle.textContent = conv === undefined
+      ? active
+      : conv.kind === "dm"
+      ? "Direct messages with " + conv.name
+      : conv.name;
+    ui.roomTopic.textContent = conv?.topic ?? "";
+    ui.leave.textContent = conv?.kind === "dm" ? "Close" : "Leave";
+    const members = conv?.kind === "room" ? conv.members : [];
+    ui.membersTitle.textContent = conv?.kind === "room" ? `Members (${members.length})` : "Members";
+    ui.memberList.replaceChildren(...members.map((nick) => {
+      const item = document.createElement("li");
+      item.append(nickNode(nick));
+      return item;
+    }));
+  }
+
+  function switchTo(key) {
+    const conv = conversation(key);
+    active = key;
+    for (const other of conversations.values()) other.list.hidden = other !== conv;
+    conv.unread = 0;
+    conv.mentioned = false;
+    renderRoomList();
+    renderHeader();
+    ui.log.scrollTop = ui.log.scrollHeight;
+  }
+
+  /** The room commands and messages go to: the open room, or (in a DM) the last room open. */
+  let lastRoom = LOBBY;
+  function currentRoom() {
+    const conv = conversations.get(active);
+    if (conv !== undefined && conv.kind === "room") lastRoom = conv.name;
+    return lastRoom;
+  }
+
+  // ---- the connection ----------------------------------------------------------------------
+
+  function setStatus(text) {
+    ui.status.textContent = text;
+    ui.status.hidden = text === "";
+  }
+
+  function send(frame) {
+    if (socket === null || socket.readyState !== WebSocket.OPEN) return false;
+    socket.send(JSON.stringify(frame));
+    return true;
+  }
+
+  function ref() {
+    return "w" + String(nextRef++);
+  }
+
+  function connect() {
+    clearTimeout(retryTimer);
+    wantConnection = true;
+    const url = new URL("/ws", location.href);
+    url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
+    const ws = new WebSocket(url);
+    socket = ws;
+    setStatus(attempt === 0 ? "Connecting…" : "Reconnecting…");
+    ws.addEventListener("open", () => {
+      const hello = { type: "hello", v: 1, nick: me };
+      const serverPassword = sessionStorage.getItem(SERVER_PASSWORD_KEY);
+      if (serverPassword) hello.password = serverPassword;
+      const accountPassword = sessionStorage.getItem(ACCOUNT_PASSWORD_KEY);
+      if (accountPassword) hello.accountPassword = accountPassword;
+      const resume = {};
+      let resuming = false;
+      for (const conv of conversations.values()) {
+        if (conv.kind === "room" && conv.joined) {
+          resume[conv.name] = conv.lastId;
+          resuming = true;
+        }
+      }
+      if (resuming) hello.resume = resume;
+      ws.send(JSON.stringify(hello));
+    });
+    ws.addEventListener("message", (event) => {
+      if (typeof event.data !== "string") return;
+      let frame;
+      try {
+        frame = JSON.parse(event.data);
+      } catch {
+        return;
+      }
+      if (frame !== null && typeof frame === "object" && typeof frame.type === "string") {
+        handle(frame);
+      }
+    });
+    ws.addEventListener("close", () => {
+      if (socket !== ws) return;
+      socket = null;
+      online = false;
+      for (const conv of conversations.values()) conv.loading = false;
+      // Sent but never answered: the server may or may not have it, so say so.
+      for (const [key, entry] of pending) {
+        if (entry.line !== undefined) markUnsent(entry.line, "maybe not sent (connection lost)");
+        pending.delete(key);
+      }
+      if (!wantConnection) return;
+      const delay = BACKOFF_MS[Math.min(attempt, BACKOFF_MS.length - 1)];
+      const jittered = Math.round(delay * (0.75 + Math.random() * 0.5));
+      attempt += 1;
+      setStatus(`Offline. Reconnecting in ${Math.ceil(jittered / 1000)} s…`);
+      retryTimer = setTimeout(connect, jittered);
+    });
+  }
+
+  function markUnsent(line, why) {
+    line.classList.remove("pending");
+    line.classList.add("unsent");
+    const state = line.querySelector(".state") ?? document.createElement("span");
+    state.className = "state";
+    state.textContent = why;
+    line.append(state);
+  }
+
+  function showLogin(message, need) {
+    wantConnection = false;
+    clearTimeout(retryTimer);
+    socket?.close();
+    ui.chatView.hidden = true;
+    ui.loginView.hidden = false;
+    setStatus("");
+    ui.loginError.textContent = message;
+    ui.nick.value = me;
+    if (need === "server") ui.serverPasswordRow.hidden = false;
+    ui.accountPasswordRow.hidden = need !== "password";
+    const focus = need === "server"
+      ? ui.serverPassword
+      : need === "password"
+      ? ui.accountPassword
+      : ui.nick;
+    focus.focus();
+  }
+
+  function showChat() {
+    ui.loginView.hidden = true;
+    ui.chatView.hidden = false;
+    if ("Notification" in globalThis && Notification.permission === "default") {
+      ui.notify.hidden = false;
+    }
+  }
+
+  function welcome(frame) {
+    online = true;
+    attempt = 0;
+    setStatus("");
+    me = frame.nick;
+    localStorage.setItem(NICK_KEY, me);
+    const first = conversations.size === 0;
+    for (const room of frame.rooms ?? []) {
+      const conv = conversation(roomKey(room.room));
+      conv.name = room.room;
+      conv.joined = true;
+      conv.topic = room.topic ?? "";
+      conv.members = Array.isArray(room.members) ? [...room.members] : [];
+    }
+    showChat();
+    if (first || !conversations.has(active)) {
+      active = conversations.has(LOBBY) ? LOBBY : (frame.rooms?.[0]?.room ?? LOBBY);
+    }
+    switchTo(active);
+    ui.message.focus();
+    // What was typed offline goes out now, in order.
+    for (const entry of outbox.splice(0)) sendLine(entry.text, entry.key, entry.line);
+  }
+
+  function handle(frame) {
+    switch (frame.type) {
+      case "welcome":
+        welcome(frame);
+        break;
+      case "msg": {
+        receive(roomKey(frame.room), frame);
+        break;
+      }
+      case "dm": {
+        const other = frame.from === me ? frame.to : frame.from;
+        receive(dmKey(other), frame);
+        break;
+      }
+      case "ack":
+        acknowledged(frame);
+        break;
+      case "join": {
+        const conv = conversation(roomKey(frame.room));
+        if (!conv.members.includes(frame.nick)) conv.members.push(frame.nick);
+        append(conv, noticeLine(`${frame.nick} joined ${frame.room}`), frame.ts ?? Date.now());
+        if (conv.key === active) renderHeader();
+        break;
+      }
+      case "leave": {
+        const conv = conversation(roomKey(frame.room));
+        conv.members = conv.members.filter((nick) => nick !== frame.nick);
+        const why = frame.message ? `${frame.reason}: ${frame.message}` : frame.reason;
+        append(
+          conv,
+          noticeLine(`${frame.nick} left ${frame.room} (${why})`),
+          frame.ts ?? Date.now(),
+        );
+        if (conv.key === active) renderHeader();
+        break;
+      }
+      case "joined": {
+        pending.delete(frame.ref);
+        const conv = conversation(roomKey(frame.room));
+        conv.name = frame.room;
+        conv.joined = true;
+        conv.topic = frame.topic ?? "";
+        conv.members = Array.isArray(frame.members) ? [...frame.members] : [];
+        switchTo(conv.key);
+        break;
+      }
+      case "parted": {
+        pending.delete(frame.ref);
+        const conv = conversations.get(roomKey(frame.room));
+        if (conv !== undefined) closeConversation(conv);
+        break;
+      }
+      case "who": {
+        const conv = conversation(roomKey(frame.room));
+        conv.members = Array.isArray(frame.members) ? [...frame.members] : conv.members;
+        if (pending.get(frame.ref)?.quiet !== true) {
+          notice(conv.key, `In ${frame.room}: ${conv.members.join(", ")}`);
+        }
+        pending.delete(frame.ref);
+        if (conv.key === active) renderHeader();
+        break;
+      }
+      case "rooms": {
+        pending.delete(frame.ref);
+        const lines = (frame.rooms ?? []).map((r) =>
+          `${r.room} (${r.members})${r.topic ? " " + r.topic : ""}`
+        );
+        if (typeof frame.more === "number") lines.push(`and ${frame.more} more`);
+        notice(active, "Rooms:\n" + lines.join("\n"));
+        break;
+      }
+      case "topic": {
+        pending.delete(frame.ref);
+        const conv = conversation(roomKey(frame.room));
+        conv.topic = frame.topic ?? "";
+        notice(
+          conv.key,
+          frame.by ? `${frame.by} set the topic: ${conv.topic}` : `Topic: ${conv.topic}`,
+        );
+        if (conv.key === active) renderHeader();
+        break;
+      }
+      case "nick":
+        renamed(frame);
+        break;
+      case "info":
+        info(frame);
+        break;
+      case "gap": {
+        const conv = conversation(roomKey(frame.room));
+        append(
+          conv,
+          noticeLine(`${frame.missed} earlier messages are not shown. Scroll up for more.`),
+          Date.now(),
+        );
+        conv.more = true;
+        break;
+      }
+      case "error":
+        failed(frame);
+        break;
+      case "bye":
+        notice(active, frame.message ?? "The server said goodbye.", "error");
+        // Coming back would only take the nick back or be refused; anything else reconnects.
+        if (frame.reason === "replaced" || frame.reason === "banned") {
+          wantConnection = false;
+          setStatus(frame.message ?? "Disconnected.");
+        }
+        break;
+      case "ping":
+        send({ type: "pong", token: frame.token });
+        break;
+      case "challenge":
+        // This page holds no key; a key login is for `sockchat join`.
+        showLogin("This page cannot prove a key. Pick another nickname.", "nick");
+        break;
+      default:
+        break;
+    }
+  }
+
+  function acknowledged(frame) {
+    const entry = pending.get(frame.ref);
+    pending.delete(frame.ref);
+    if (entry === undefined || entry.line === undefined) return;
+    entry.line.classList.remove("pending");
+    entry.line.querySelector(".state")?.remove();
+    if (typeof frame.ts === "number") {
+      entry.line.querySelector("time")?.replaceWith(timeNode(frame.ts));
+    }
+    if (typeof frame.to === "string" && frame.to !== "") {
+      // A DM (from /msg or /reply): it lives in that nick's conversation.
+      const conv = conversation(dmKey(frame.to));
+      if (entry.line.parentElement !== conv.list) {
+        entry.line.remove();
+        append(conv, entry.line, frame.ts ?? Date.now());
+      }
+      if (typeof frame.id === "number") noteId(conv, frame.id);
+      return;
+    }
+    if (typeof frame.id === "number" && frame.room) {
+      const conv = conversation(roomKey(frame.room));
+      noteId(conv, frame.id);
+      entry.line.dataset.id = String(frame.id);
+    }
+  }
+
+  function renamed(frame) {
+    pending.delete(frame.ref);
+    if (frame.old === me) {
+      me = frame.new;
+      localStorage.setItem(NICK_KEY, me);
+    }
+    for (const conv of conversations.values()) {
+      const at = conv.members.indexOf(frame.old);
+      if (at === -1) continue;
+      conv.members[at] = frame.new;
+      append(conv, noticeLine(`${frame.old} is now ${frame.new}`), frame.ts ?? Date.now());
+    }
+    const dm = conversations.get(dmKey(frame.old));
+    if (dm !== undefined && !conversations.has(dmKey(frame.new))) {
+      conversations.delete(dm.key);
+      dm.key = dmKey(frame.new);
+      dm.name = frame.new;
+      conversations.set(dm.key, dm);
+      if (active === dmKey(frame.old)) active = dm.key;
+    }
+    renderRoomList();
+    renderHeader();
+  }
+
+  function info(frame) {
+    const entry = pending.get(frame.ref);
+    if (typeof frame.room === "string" && typeof frame.more === "boolean") {
+      // The closing info of a /history: put the page in place and note where to page on.
+      const conv = conversation(roomKey(frame.room));
+      flushPage(conv);
+      conv.loading = false;
+      conv.more = frame.more;
+      if (
+        typeof frame.before === "number" && (conv.oldestId === 0 || frame.before < conv.oldestId)
+      ) {
+        conv.oldestId = frame.before;
+      }
+      pending.delete(frame.ref);
+      if (entry?.quiet === true) return;
+      notice(conv.key, frame.text ?? "");
+      return;
+    }
+    pending.delete(frame.ref);
+    const key = typeof frame.room === "string" ? roomKey(frame.room) : active;
+    notice(key, frame.text ?? "");
+  }
+
+  function failed(frame) {
+    const entry = pending.get(frame.ref);
+    pending.delete(frame.ref);
+    if (!online) {
+      // A refused hello: ask again for what would let it through.
+      switch (frame.code) {
+        case "nick_invalid":
+        case "nick_taken":
+          showLogin(frame.message, "nick");
+          return;
+        case "bad_password":
+          sessionStorage.removeItem(SERVER_PASSWORD_KEY);
+          showLogin(frame.message, "server");
+          return;
+        case "nick_registered":
+          showLogin(frame.message, frame.need === "password" ? "password" : "nick");
+          return;
+        case "bad_account_password":
+          sessionStorage.removeItem(ACCOUNT_PASSWORD_KEY);
+          showLogin(frame.message, "password");
+          return;
+        case "banned":
+          wantConnection = false;
+          setStatus(frame.message);
+          return;
+        default:
+          setStatus(frame.message);
+          return;
+      }
+    }
+    if (entry?.line !== undefined) markUnsent(entry.line, `not sent: ${frame.message}`);
+    else if (entry?.room !== undefined) {
+      const conv = conversation(roomKey(entry.room));
+      conv.loading = false;
+      if (entry.quiet !== true) notice(conv.key, `${frame.code}: ${frame.message}`, "error");
+    } else notice(active, `${frame.code}: ${frame.message}`, "error");
+  }
+
+  function closeConversation(conv) {
+    conv.list.remove();
+    conversations.delete(conv.key);
+    if (active === conv.key) {
+      active = conversations.has(LOBBY) ? LOBBY : (conversations.keys().next().value ?? LOBBY);
+      switchTo(active);
+    } else renderRoomList();
+  }
+
+  // ---- sending -----------------------------------------------------------------------------
+
+  /** A local line for what the user sent, marked pending until the server acknowledges it. */
+  function ownLine(key, text, action) {
+    const line = messageLine({ from: me, text, ts: Date.now(), action });
+    line.classList.add("pending");
+    const state = document.createElement("span");
+    state.className = "state";
+    state.textContent = online ? "sending…" : "waiting for the connection…";
+    line.append(state);
+    append(conversation(key), line, Date.now());
+    return line;
+  }
+
+  /**
+   * Sends what the user typed in conversation `key`: a /command as a cmd frame, anything else
+   * as a message (to the room, or as /msg in a DM). `line` is an existing pending line to reuse.
+   */
+  function sendLine(text, key, line) {
+    const conv = conversation(key);
+    const isCommand = text.startsWith("/") && !text.startsWith("//");
+    const body = text.startsWith("//") ? text.slice(1) : text;
+    let action = false;
+    let shown = true;
+    let frameLine;
+    if (isCommand) {
+      const [word] = text.split(/\s/, 1);
+      const rest = text.slice(word.length).replace(/^\s+/, "");
+      switch (word.toLowerCase()) {
+        case "/me":
+          action = true;
+          frameLine = conv.kind === "dm" ? `/msg ${conv.name} * ${rest}` : text;
+          break;
+        case "/msg": {
+          shown = false;
+          frameLine = text;
+          const [to] = rest.split(/\s/, 1);
+          const said = rest.slice(to.length).replace(/^\s+/, "");
+          if (to !== "" && said !== "") {
+            line ??= ownLine(dmKey(to), said, false);
+            shown = true;
+          }
+          break;
+        }
+        default:
+          shown = false;
+          frameLine = text;
+      }
+      if (action) line ??= ownLine(key, rest, true);
+    } else {
+      line ??= ownLine(key, body, false);
+      frameLine = conv.kind === "dm" ? `/msg ${conv.name} ${body}` : undefined;
+    }
+    if (!online) {
+      if (shown && line !== undefined && outbox.length < MAX_OUTBOX) {
+        outbox.push({ text, key, line });
+      } else if (line !== undefined) {
+        markUnsent(line, "not sent (offline)");
+      } else {
+        notice(key, "Offline: that command was not sent.", "error");
+      }
+      return;
+    }
+    const r = ref();
+    if (line !== undefined) {
+      const state = line.querySelector(".state");
+      if (state !== null) state.textContent = "sending…";
+    }
+    pending.set(r, { line, key, room: currentRoom() });
+    if (frameLine === undefined) {
+      send({ type: "msg", room: conv.name, text: body, ref: r });
+    } else {
+      send({ type: "cmd", line: frameLine, room: currentRoom(), ref: r });
+    }
+  }
+
+  /** Asks for the page of the open room older than what is shown. */
+  function scrollBack() {
+    const conv = conversations.get(active);
+    if (conv === undefined || conv.kind !== "room" || !online) return;
+    if (conv.loading || !conv.more || conv.oldestId === 0) return;
+    conv.loading = true;
+    const r = ref();
+    pending.set(r, { key: conv.key, room: conv.name, quiet: true });
+    send({
+      type: "cmd",
+      line: `/history ${PAGE_SIZE} before ${conv.oldestId}`,
+      room: conv.name,
+      ref: r,
+    });
+  }
+
+  // ---- input -------------------------------------------------------------------------------
+
+  let completion = null;
+
+  function complete() {
+    const box = ui.message;
+    const caret = box.selectionStart;
+    if (caret !== box.selectionEnd) return false;
+    if (completion !== null && completion.caret === caret && box.value === completion.value) {
+      completion.index = (completion.index + 1) % completion.options.length;
+    } else {
+      const before = box.value.slice(0, caret);
+      const word = /[^\s]*$/.exec(before)?.[0] ?? "";
+      if (word === "") return false;
+      const start = caret - word.length;
+      const lower = word.toLowerCase();
+      let pool;
+      if (word.startsWith("/") && start === 0) pool = COMMANDS;
+      else if (word.startsWith("#")) {
+        pool = [...conversations.values()].filter((c) => c.kind === "room").map((c) => c.name);
+      } else {
+        pool = conversations.get(active)?.members ?? [];
+      }
+      const options = pool.filter((name) => name.toLowerCase().startsWith(lower) && name !== me);
+      if (options.length === 0) return false;
+      completion = { start, end: caret, options, index: 0, caret: 0, value: "" };
+    }
+    const pick = completion.options[completion.index];
+    const suffix = completion.start === 0 && !pick.startsWith("/") && !pick.startsWith("#")
+      ? ": "
+      : " ";
+    const value = box.value.slice(0, completion.start) + pick + suffix +
+      box.value.slice(completion.end);
+    box.value = value;
+    const caretAt = completion.start + pick.length + suffix.length;
+    box.setSelectionRange(caretAt, caretAt);
+    completion.end = caretAt;
+    completion.caret = caretAt;
+    completion.value = value;
+    return true;
+  }
+
+  ui.message.addEventListener("keydown", (event) => {
+    const box = ui.message;
+    if (event.key === "Tab" && !event.shiftKey && !event.altKey && !event.ctrlKey) {
+      // With nothing to complete, Tab moves focus as usual: the page stays keyboard reachable.
+      if (complete()) event.preventDefault();
+      return;
+    }
+    completion = null;
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      const text = box.value;
+      if (text.trim() === "") return;
+      box.value = "";
+      lastTyped = text;
+      sendLine(text, active, undefined);
+      return;
+    }
+    if (event.key === "ArrowUp" && box.selectionStart === 0 && box.selectionEnd === 0) {
+      if (box.value === "" && lastTyped !== "") {
+        event.preventDefault();
+        box.value = lastTyped;
+        box.setSelectionRange(lastTyped.length, lastTyped.length);
+      }
+    }
+  });
+
+  ui.log.addEventListener("scroll", () => {
+    if (ui.log.scrollTop < SCROLL_BACK_PX) scrollBack();
+  });
+
+  ui.join.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const nick = ui.nick.value.trim();
+    if (nick === "") return;
+    me = nick;
+    localStorage.setItem(NICK_KEY, nick);
+    if (!ui.serverPasswordRow.hidden && ui.serverPassword.value !== "") {
+      sessionStorage.setItem(SERVER_PASSWORD_KEY, ui.serverPassword.value);
+    }
+    if (!ui.accountPasswordRow.hidden && ui.accountPassword.value !== "") {
+      sessionStorage.setItem(ACCOUNT_PASSWORD_KEY, ui.accountPassword.value);
+    } else sessionStorage.removeItem(ACCOUNT_PASSWORD_KEY);
+    ui.serverPassword.value = "";
+    ui.accountPassword.value = "";
+    ui.loginError.textContent = "";
+    attempt = 0;
+    showChat();
+    ui.message.focus();
+    connect();
+  });
+
+  ui.joinRoom.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const name = ui.joinRoomName.value.trim();
+    if (name === "") return;
+    ui.joinRoomName.value = "";
+    sendLine("/join " + name, active, undefined);
+  });
+
+  ui.leave.addEventListener("click", () => {
+    const conv = conversations.get(active);
+    if (conv === undefined) return;
+    if (conv.kind === "dm") closeConversation(conv);
+    else sendLine("/leave " + conv.name, active, undefined);
+    ui.message.focus();
+  });
+
+  ui.membersToggle.addEventListener("click", () => {
+    const open = ui.members.classList.toggle("open");
+    ui.membersToggle.setAttribute("aria-expanded", String(open));
+  });
+
+  ui.notify.addEventListener("click", async () => {
+    await Notification.requestPermission();
+    ui.notify.hidden = true;
+  });
+
+  document.addEventListener("visibilitychange", () => {
+    if (document.hidden) return;
+    missedMentions = 0;
+    document.title = baseTitle;
+  });
+
+  // ---- start -------------------------------------------------------------------------------
+
+  if (me === "") {
+    showLogin("", "nick");
+  } else {
+    showChat();
+    ui.message.focus();
+    connect();
+  }
+})();
