@@ -790,7 +790,9 @@
           setStatus(frame.message);
           return;
         default:
+          // rate_limited and the like: try again after the backoff, on a new connection.
           setStatus(frame.message);
+          if (frame.fatal !== true) socket?.close();
           return;
       }
     }
@@ -973,6 +975,18 @@
 
   ui.log.addEventListener("scroll", () => {
     if (ui.log.scrollTop < SCROLL_BACK_PX) scrollBack();
+  });
+  // A log too short to scroll fires no scroll event: asking to go further up, by wheel, touch
+  // or key (the log is focusable), loads the older page all the same.
+  ui.log.addEventListener("wheel", (event) => {
+    if (event.deltaY < 0 && ui.log.scrollTop < SCROLL_BACK_PX) scrollBack();
+  }, { passive: true });
+  ui.log.addEventListener("touchmove", () => {
+    if (ui.log.scrollTop < SCROLL_BACK_PX) scrollBack();
+  }, { passive: true });
+  ui.log.addEventListener("keydown", (event) => {
+    const up = event.key === "PageUp" || event.key === "ArrowUp" || event.key === "Home";
+    if (up && ui.log.scrollTop < SCROLL_BACK_PX) scrollBack();
   });
 
   ui.join.addEventListener("submit", (event) => {
