@@ -413,3 +413,42 @@ Deno.test("app.js: scrolling up asks /history 50 before the oldest id and puts t
   page.el("log").dispatch("wheel", { deltaY: -10 });
   assert.equal(ws.sent.at(-1)?.line, "/history 50 before 20");
 });
+
+Deno.test("app.js: DMs are their own conversations, counted unread; Tab completes nicks, rooms and commands; Up recalls the last line", () => {
+  const page = loadPage("ann");
+  const ws = FakeSocket.last as unknown as FakeSocket;
+  ws.fire("open");
+  ws.fire("message", {
+    type: "welcome",
+    v: 1,
+    nick: "ann",
+    rooms: [{ room: "#lobby", members: ["bobby", "carol", "ann"] }],
+  });
+  ws.fire("message", { type: "dm", id: 3, from: "bobby", to: "ann", text: "psst", ts: TS });
+  const rooms = () => page.el("room-list").all().filter((e) => e.tagName === "button");
+  const dm = rooms().find((b) => b.textContent.startsWith("@bobby")) as FakeElement;
+  assert.match(dm.attributes.get("aria-label") ?? "", /@bobby, 1 unread, mentioned/);
+  dm.dispatch("click");
+  assert.equal(page.el("room-title").textContent, "Direct messages with bobby");
+  page.type("hi there");
+  assert.equal(ws.sent.at(-1)?.line, "/msg bobby hi there");
+  const box = page.el("message");
+  const tab = () => box.dispatch("keydown", { key: "Tab" });
+  rooms().find((b) => b.textContent === "#lobby")?.dispatch("click");
+  box.value = "bo";
+  box.setSelectionRange(2, 2);
+  tab();
+  assert.equal(box.value, "bobby: ");
+  box.value = "/jo";
+  box.setSelectionRange(3, 3);
+  tab();
+  assert.equal(box.value, "/join ");
+  box.value = "/join #lo";
+  box.setSelectionRange(9, 9);
+  tab();
+  assert.equal(box.value, "/join #lobby ");
+  box.value = "";
+  box.setSelectionRange(0, 0);
+  box.dispatch("keydown", { key: "ArrowUp" });
+  assert.equal(box.value, "hi there");
+});

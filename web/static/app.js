@@ -857,6 +857,13 @@
           }
           break;
         }
+        case "/reply":
+        case "/r":
+          // Shown here until the ack names whom it went to; then it moves to that DM.
+          frameLine = text;
+          if (rest !== "") line ??= ownLine(key, rest, false);
+          else shown = false;
+          break;
         default:
           shown = false;
           frameLine = text;
