@@ -29,7 +29,7 @@ import type { Link } from "./transport/link.ts";
 import { Peer, type PeerMetrics, type PeerOptions, type SessionOpener } from "./transport/peer.ts";
 import { TcpListener } from "./transport/tcp/listener.ts";
 import { WebListener } from "./transport/ws/listener.ts";
-import { ndjsonOpener } from "./transport/ws/opener.ts";
+import { ndjsonOpener } from "./transport/ndjson_opener.ts";
 import type { KeyProof } from "./core/identity.ts";
 import { sniffSession } from "./transport/tcp/sniff.ts";
 import { serverTlsContext } from "./transport/tcp/tls_server.ts";

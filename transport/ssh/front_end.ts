@@ -12,7 +12,7 @@ import type { KeyProof } from "../../core/identity.ts";
 import type { Link } from "../link.ts";
 import type { SessionOpener } from "../peer.ts";
 import { SshListener, type SshListenerOptions } from "./listener.ts";
-import { ndjsonOpener } from "./session.ts";
+import { ndjsonOpener } from "../ndjson_opener.ts";
 
 export {
   defaultHostKeyPath,

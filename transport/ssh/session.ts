@@ -31,13 +31,8 @@ import {
 } from "../../config/ssh_limits.ts";
 import type { KeyProof } from "../../core/identity.ts";
 import type { Logger } from "../../log/logger.ts";
-import { NDJSON } from "../../protocol/ndjson/encode.ts";
-import { NdjsonSession } from "../../protocol/ndjson/session.ts";
-import type { SessionPort } from "../../protocol/session.ts";
 import type { Link } from "../link.ts";
 import { linkPair } from "../memory/link_pair.ts";
-import type { SessionOpener } from "../peer.ts";
-import type { SocketReader } from "../socket_reader.ts";
 import type { SshIdentity } from "./auth.ts";
 import type { Channel, PtyInfo, Session, SshConnection } from "./ssh2.ts";
 
@@ -86,16 +81,6 @@ const WELCOME_PREFIX = '{"type":"welcome"';
 
 /** Longest environment value kept. */
 const MAX_ENV_VALUE = 256;
-
-/** The NDJSON session opener for an in-process link: no sniffing, the client is ours. */
-export const ndjsonOpener: SessionOpener = (
-  _reader: SocketReader,
-  port: SessionPort,
-): ReturnType<SessionOpener> =>
-  Promise.resolve({
-    first: null,
-    opened: { codec: NDJSON, session: new NdjsonSession(port), pings: true },
-  });
 
 /**
  * A terminal size asked by a client, brought into the range a chat is drawn at (0, unknown,
