@@ -170,7 +170,10 @@ async function loginUnlessStopped(
 ): Promise<ChatClient | null> {
   const trying = login(options, nick);
   const client = await Promise.race([trying, whenAborted(signal).then(() => null)]);
-  if (client !== null && !signal.aborted) return client;
+  if (client !== null && !signal.aborted) {
+    options.loggedIn?.();
+    return client;
+  }
   trying.then((c) => c.close(), () => {});
   return null;
 }

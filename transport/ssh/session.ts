@@ -55,6 +55,8 @@ export interface HostedChatOptions {
   stderr: Writable;
   /** With a pty: its size and the env the client sent (TERM, NO_COLOR, LANG...); null: piped. */
   pty: { columns: number; rows: number; env: Record<string, string> } | null;
+  /** Told each time a login succeeds (the server welcomed the chat). */
+  loggedIn?(): void;
 }
 
 /** A running hosted chat. */
@@ -75,9 +77,6 @@ export type HostedChatStarter = (options: HostedChatOptions) => HostedChat;
 
 /** Environment variables a session keeps for the chat: how the client wants text shown. */
 const KEPT_ENV = new Set(["TERM", "NO_COLOR", "LANG", "LC_ALL", "LC_CTYPE", "COLORFGBG"]);
-
-/** How a welcome frame begins on an NDJSON link (the encoder writes `type` first). */
-const WELCOME_PREFIX = '{"type":"welcome"';
 
 /** Longest environment value kept. */
 const MAX_ENV_VALUE = 256;
@@ -289,6 +288,11 @@ export class SshSessions {
       channel,
       stderr: channel.stderr,
       pty,
+      loggedIn: () => {
+        if (this.#welcomed) return;
+        this.#welcomed = true;
+        this.#options.loggedIn();
+      },
     });
     this.#chat = chat;
     chat.done.then((status) => {
@@ -352,7 +356,6 @@ export class SshSessions {
     }
     const [client, server] = linkPair({ remoteAddr: this.#options.remote });
     this.#links.add(client);
-    if (!this.#welcomed) this.#watchForWelcome(client);
     void this.#options.serve(server, performance.now(), this.#options.identity.key)
       .finally(() => this.#links.delete(client));
     return Promise.resolve(client);
@@ -372,26 +375,6 @@ export class SshSessions {
     }
     this.#chat?.close();
     this.#options.end("no login in time");
-  }
-
-  /**
-   * Watches the first bytes the server sends on a link the chat dialed: a login's answer is
-   * the first frame, and a welcome means the chat is logged in.
-   */
-  #watchForWelcome(link: HostedConn): void {
-    const read = link.read.bind(link);
-    let head = "";
-    const decoder = new TextDecoder();
-    link.read = async (p: Uint8Array) => {
-      const n = await read(p);
-      if (n === null || this.#welcomed || head.length >= WELCOME_PREFIX.length) return n;
-      head += decoder.decode(p.subarray(0, Math.min(n, WELCOME_PREFIX.length)));
-      if (head.length >= WELCOME_PREFIX.length && head.startsWith(WELCOME_PREFIX)) {
-        this.#welcomed = true;
-        this.#options.loggedIn();
-      }
-      return n;
-    };
   }
 
   /** Refuses an accepted exec/subsystem channel: a sentence on stderr, exit 1, close. */
