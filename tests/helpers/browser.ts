@@ -1,0 +1,99 @@
+/**
+ * Test helpers that drive Debian's Chromium through Playwright (`npm:playwright-core`, pinned in
+ * deno.json). `.ci/run` installs Chromium; a machine without it fails these tests with a sentence
+ * saying how to get it, rather than skipping them quietly.
+ *
+ * Each browser page gets its own context, so two pages are two people: separate `localStorage`,
+ * separate WebSockets.
+ *
+ * @module
+ */
+
+import { type Browser, chromium, type Page } from "playwright-core";
+import { WAIT_MS } from "./wire.ts";
+
+/** The Chromium binary: `SOCKCHAT_CHROMIUM`, else Debian's `/usr/bin/chromium`. */
+export const CHROMIUM_PATH = Deno.env.get("SOCKCHAT_CHROMIUM") ?? "/usr/bin/chromium";
+
+/** Launches Chromium headless, runs `body`, and always closes the browser. */
+export async function withBrowser<T>(body: (browser: Browser) => Promise<T>): Promise<T> {
+  try {
+    await Deno.stat(CHROMIUM_PATH);
+  } catch {
+    throw new Error(
+      `no Chromium at ${CHROMIUM_PATH}: install it (apt-get install chromium, as .ci/run does) ` +
+        "or point SOCKCHAT_CHROMIUM at a Chromium binary",
+    );
+  }
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    // CI runs as root, where Chromium's sandbox cannot start.
+    args: ["--no-sandbox"],
+    timeout: WAIT_MS * 2,
+  });
+  try {
+    return await body(browser);
+  } finally {
+    await browser.close();
+  }
+}
+
+/** Options for {@linkcode openPage}. */
+export interface PageOptions {
+  /** `prefers-color-scheme` to emulate. */
+  colorScheme?: "light" | "dark";
+  /** The viewport; 1024×700 unless given. */
+  viewport?: { width: number; height: number };
+}
+
+/** A new page, in a context of its own, at `url`. */
+export async function openPage(
+  browser: Browser,
+  url: string,
+  options: PageOptions = {},
+): Promise<Page> {
+  const context = await browser.newContext({
+    viewport: options.viewport ?? { width: 1024, height: 700 },
+    colorScheme: options.colorScheme ?? "light",
+  });
+  context.setDefaultTimeout(WAIT_MS);
+  const page = await context.newPage();
+  await page.goto(url);
+  return page;
+}
+
+/**
+ * Opens the page at `url` and joins as `nick` the way a person does: types the nick into the
+ * visible field and presses Enter. Returns once the message box has the focus, in `#lobby`.
+ */
+export async function joinAs(
+  browser: Browser,
+  url: string,
+  nick: string,
+  options: PageOptions = {},
+): Promise<Page> {
+  const page = await openPage(browser, url, options);
+  const field = page.getByLabel("Nickname", { exact: true });
+  await field.fill(nick);
+  await field.press("Enter");
+  // A string, not a function: the tests are type-checked without the DOM library.
+  await page.waitForFunction(`document.activeElement?.getAttribute("aria-label") === "message"`);
+  return page;
+}
+
+/** Types `text` into the message box and presses Enter. */
+export async function say(page: Page, text: string): Promise<void> {
+  const box = page.getByLabel("message", { exact: true });
+  await box.fill(text);
+  await box.press("Enter");
+}
+
+/** The message log's visible text. */
+export async function logText(page: Page): Promise<string> {
+  return await page.getByRole("log").innerText();
+}
+
+/** Waits until the log's text contains `text`. */
+export async function waitForLog(page: Page, text: string): Promise<void> {
+  await page.getByRole("log").getByText(text, { exact: false }).first().waitFor();
+}
