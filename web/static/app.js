@@ -98,7 +98,7 @@
    * @typedef {{ key: string, name: string, kind: "room" | "dm", list: HTMLOListElement,
    *   ids: Set<number>, lastId: number, oldestId: number, more: boolean, loading: boolean,
    *   page: object[], unread: number, mentioned: boolean, topic: string, members: string[],
-   *   joined: boolean, lastDay: string, firstDay: string }} Conversation
+   *   joined: boolean, lastDay: string, firstDay: string, membersStale: boolean }} Conversation
    */
 
   /** @type {Map<string, Conversation>} */
@@ -146,6 +146,7 @@
         joined: !key.startsWith("@"),
         lastDay: "",
         firstDay: "",
+        membersStale: false,
       };
       conversations.set(key, conv);
       renderRoomList();
@@ -427,6 +428,21 @@
     renderRoomList();
     renderHeader();
     ui.log.scrollTop = ui.log.scrollHeight;
+    if (conv.membersStale) askMembers(conv);
+  }
+
+  /**
+   * Asks for a room's whole member list, quietly. Needed when the list kept from join and leave
+   * frames is short: `joined` names at most the first 100, and a burst of arrivals comes as one
+   * info naming only some of them (docs/PROTOCOL.md, Presence).
+   */
+  function askMembers(conv) {
+    // Offline it stays stale, and is asked for when the room is next opened or resumed.
+    if (conv.kind !== "room" || !online) return;
+    conv.membersStale = false;
+    const r = ref();
+    pending.set(r, { key: conv.key, room: conv.name, quiet: true });
+    send({ type: "cmd", line: `/who ${conv.name}`, room: conv.name, ref: r });
   }
 
   /** The room commands and messages go to: the open room, or (in a DM) the last room open. */
@@ -559,6 +575,7 @@
       conv.joined = true;
       conv.topic = room.topic ?? "";
       conv.members = Array.isArray(room.members) ? [...room.members] : [];
+      conv.membersStale = typeof room.count === "number" && room.count > conv.members.length;
     }
     showChat();
     if (first || !conversations.has(active)) {
@@ -581,7 +598,10 @@
       }
       case "dm": {
         const other = frame.from === me ? frame.to : frame.from;
-        receive(dmKey(other), frame);
+        // A DM has no action flag: /me in a DM is sent as "* text" (see sendLine), shown as one.
+        const action = typeof frame.text === "string" && frame.text.startsWith("* ") &&
+          frame.text.length > 2;
+        receive(dmKey(other), action ? { ...frame, text: frame.text.slice(2), action } : frame);
         break;
       }
       case "ack":
@@ -613,6 +633,7 @@
         conv.joined = true;
         conv.topic = frame.topic ?? "";
         conv.members = Array.isArray(frame.members) ? [...frame.members] : [];
+        conv.membersStale = typeof frame.count === "number" && frame.count > conv.members.length;
         switchTo(conv.key);
         break;
       }
@@ -762,6 +783,12 @@
     pending.delete(frame.ref);
     const key = typeof frame.room === "string" ? roomKey(frame.room) : active;
     notice(key, frame.text ?? "");
+    if (typeof frame.room === "string" && frame.ref === undefined) {
+      // Arrivals and departures told in one line: the member list is now partial.
+      const conv = conversation(key);
+      conv.membersStale = true;
+      if (key === active) askMembers(conv);
+    }
   }
 
   function failed(frame) {
