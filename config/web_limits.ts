@@ -29,3 +29,26 @@ export const WEB_INBOUND_FRAMES = 4;
 
 /** Seconds a browser may cache the page's assets: short, so an upgraded server is seen soon. */
 export const WEB_ASSET_MAX_AGE_SECONDS = 300;
+
+/**
+ * Page requests (any path but `/ws`) one address may make in a burst. A first visit costs 4
+ * (the page, its script, style sheet and icon), which the browser then keeps for
+ * {@linkcode WEB_ASSET_MAX_AGE_SECONDS}. 64 lets as many people as `--max-conns-per-ip` admits
+ * from one NAT (8 by default) open the page at the same moment, twice over.
+ */
+export const WEB_PAGE_REQUEST_BURST = 64;
+
+/**
+ * Page requests per second one address may sustain once its burst is spent: a whole page load a
+ * second, more than anyone reloads by hand. Without it one address could make the server send
+ * the largest asset (about 36 KiB of script) as fast as it can ask; with it, at most about
+ * 150 KiB/s. Past it the answer is 429 with `Retry-After`.
+ */
+export const WEB_PAGE_REQUESTS_PER_SECOND = 4;
+
+/**
+ * Addresses whose page budgets are remembered at once (IPv6 by /64). Past it the address seen
+ * longest ago is forgotten, so the table stays a few MiB at most whatever the number of
+ * addresses, while an address that keeps asking is the last to be forgotten and keeps its debt.
+ */
+export const WEB_PAGE_TRACKED_ADDRESSES = 10_000;

@@ -4,6 +4,10 @@ import { JsonClient, testServer, within } from "./helpers/wire.ts";
 import { maskedTextFrame, rawUpgrade, webAddr, WsClient } from "./helpers/web.ts";
 import { makeTestPki } from "./helpers/certs.ts";
 import { addressBlock } from "../core/moderation.ts";
+import { MAX_AUTH_FAILURES } from "../config/limits.ts";
+import { registerPassword } from "./helpers/accounts.ts";
+import { hello } from "./helpers/wire.ts";
+import type { ErrorFrame, ServerFrame } from "../protocol/frames.ts";
 
 const WEB = { host: "127.0.0.1", port: 0, origins: [] };
 
@@ -219,5 +223,78 @@ Deno.test("with --tls-cert/--tls-key the web port serves https", async () => {
     }
   } finally {
     await pki.remove();
+  }
+});
+
+/** The first frame answering a WebSocket hello: the welcome or an error. */
+async function webAnswer(server: ReturnType<typeof webServer>, frame: Record<string, unknown>) {
+  const client = await WsClient.open(server);
+  client.send({ type: "hello", v: 1, ...frame });
+  const answer = await client.next("the answer to hello");
+  assert.ok(answer !== null, "closed without answering the hello");
+  return { client, answer };
+}
+
+function asError(frame: ServerFrame): ErrorFrame {
+  assert.equal(frame.type, "error", JSON.stringify(frame));
+  return frame as ErrorFrame;
+}
+
+Deno.test("a nick registered to a password account: over the web, refused without its password (need), accepted with it, refused with a wrong one", async () => {
+  const server = webServer();
+  try {
+    await registerPassword(server, "dana", "correct-horse");
+    const bare = await webAnswer(server, { nick: "dana" });
+    const refused = asError(bare.answer);
+    assert.equal(refused.code, "nick_registered");
+    assert.equal(refused.need, "password");
+    await bare.client.close();
+    // Lookalikes are the same nick on the web as on TCP.
+    const lookalike = await webAnswer(server, { nick: "DANA" });
+    assert.equal(asError(lookalike.answer).code, "nick_registered");
+    await lookalike.client.close();
+
+    const owner = await webAnswer(server, { nick: "dana", accountPassword: "correct-horse" });
+    assert.equal(owner.answer.type, "welcome");
+    assert.deepEqual(owner.answer.type === "welcome" && owner.answer.account, {
+      kind: "password",
+    });
+    await owner.client.close();
+
+    const wrong = await webAnswer(server, { nick: "dana", accountPassword: "wrong-horse" });
+    assert.equal(asError(wrong.answer).code, "bad_account_password");
+    await wrong.client.close();
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("wrong account passwords count per address across TCP and the web: the lockout that TCP earned holds on /ws", async () => {
+  const server = webServer();
+  try {
+    await registerPassword(server, "erin", "correct-horse");
+    // All but the last guess over TCP...
+    for (let i = 1; i < MAX_AUTH_FAILURES; i++) {
+      const tcp = await hello(server.addr.port, { nick: "erin", accountPassword: `wrong-${i}` });
+      const error = asError(await tcp.expect("error"));
+      assert.equal(error.code, "bad_account_password");
+      assert.notEqual(error.fatal, true, `TCP guess ${i}`);
+      tcp.close();
+    }
+    // ...the last over the web locks the address out...
+    const last = await webAnswer(server, { nick: "erin", accountPassword: "wrong-last" });
+    const lockedOut = asError(last.answer);
+    assert.equal(lockedOut.code, "bad_account_password");
+    assert.equal(lockedOut.fatal, true);
+    await last.client.expectClose();
+    // ...and then even the right password is refused, on both.
+    const web = await webAnswer(server, { nick: "erin", accountPassword: "correct-horse" });
+    assert.match(asError(web.answer).message, /Too many wrong account passwords/);
+    await web.client.expectClose();
+    const tcp = await hello(server.addr.port, { nick: "erin", accountPassword: "correct-horse" });
+    assert.match((await tcp.expect("error")).message, /Too many wrong account passwords/);
+    tcp.close();
+  } finally {
+    await server.shutdown();
   }
 });

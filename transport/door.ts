@@ -78,12 +78,18 @@ export class Door {
       : new AddressBudget({ capacity: perMinute, refillPerSecond: perMinute / 60 });
   }
 
+  /**
+   * True if `address` is banned now. The web port asks it of every request, pages included,
+   * since `Deno.serve` hands it requests, not connections.
+   */
+  banned(address: string): boolean {
+    const { hub } = this.#options;
+    return hub.moderation.bans.find(null, address, hub.now()) !== undefined;
+  }
+
   /** Decides about a connection from `address`; an admitted one holds a slot until released. */
   check(address: string): DoorVerdict {
-    const { hub } = this.#options;
-    if (hub.moderation.bans.find(null, address, hub.now()) !== undefined) {
-      return refusal("banned", "Your address is banned.");
-    }
+    if (this.banned(address)) return refusal("banned", "Your address is banned.");
     // Connections that have not logged in yet cost memory and belong to nobody: cap them
     // server-wide, so that many addresses together cannot hold the door open either.
     if (this.#options.pendingLogins() >= this.#options.maxPendingLogins) {

@@ -3,7 +3,8 @@
  * page's assets (`web/assets.ts`) with strict security headers, and upgrades `/ws` to a
  * WebSocket only after the `Origin` check and the shared {@linkcode Door} (caps per address,
  * login rate, bans, logins in progress) admit it. Each WebSocket becomes a
- * {@linkcode WebSocketLink} the server runs as an ordinary peer.
+ * {@linkcode WebSocketLink} the server runs as an ordinary peer. A banned address gets 403 on
+ * every path, and page requests are charged to a {@linkcode PageGate} per address (429 past it).
  *
  * @module
  */
@@ -12,9 +13,12 @@ import { WEB_ASSET_MAX_AGE_SECONDS, WEB_INBOUND_FRAMES } from "../../config/web_
 import type { Logger } from "../../log/logger.ts";
 import { NDJSON } from "../../protocol/ndjson/encode.ts";
 import { Outgoing } from "../../protocol/outgoing.ts";
+import { LogThrottle } from "../../log/throttle.ts";
+import { addressKey } from "../../security/conn_limiter.ts";
 import { WEB_ASSETS } from "../../web/assets.ts";
-import type { Door } from "../door.ts";
+import type { Door, DoorVerdict } from "../door.ts";
 import type { Link } from "../link.ts";
+import { PageGate } from "./page_gate.ts";
 import { WebSocketLink } from "./ws_link.ts";
 
 /** Settings for a {@linkcode WebListener}. */
@@ -96,6 +100,9 @@ export class WebListener {
   readonly #server: Deno.HttpServer<Deno.NetAddr>;
   readonly #origins: ReadonlySet<string>;
   readonly #tasks = new Set<Promise<void>>();
+  readonly #pages = new PageGate();
+  /** Page refusals are logged once per address per window, as the door's are. */
+  readonly #refusals = new LogThrottle();
   /** Upgraded WebSockets not yet open: admitted, and holding a slot, but with no peer yet. */
   #opening = 0;
   #closing = false;
@@ -159,6 +166,21 @@ export class WebListener {
     const url = new URL(request.url);
     if (url.pathname === "/ws") return this.#upgrade(request, url, remote);
     const headers = securityHeaders(url.host);
+    // The door sees connections only at /ws; every other request is checked here, since
+    // Deno.serve gives no say over the connection it came on.
+    if (this.#options.door.banned(remote.hostname)) {
+      this.#refusedPage(remote, "banned");
+      return refusal(403, "Your address is banned.", headers);
+    }
+    const verdict = this.#pages.admit(remote.hostname);
+    if (!verdict.ok) {
+      this.#refusedPage(remote, "rate_limited");
+      return refusal(
+        429,
+        `Too many requests from your address; try again in ${verdict.retryAfterSeconds} s.`,
+        { ...headers, "retry-after": String(verdict.retryAfterSeconds) },
+      );
+    }
     if (request.method !== "GET" && request.method !== "HEAD") {
       return new Response("Method not allowed\n", {
         status: 405,
@@ -181,13 +203,20 @@ export class WebListener {
     });
   }
 
-  /** `/ws`: the Origin check, then the door, then the upgrade. */
+  /** `/ws`: a ban first, then the Origin check, then the rest of the door, then the upgrade. */
   #upgrade(request: Request, url: URL, remote: Deno.NetAddr): Response {
     const { door, stopping, logger } = this.#options;
     const headers = securityHeaders(url.host);
     if (stopping() || this.#closing) {
       door.refused(remote, "shutting_down");
       return refusal(503, "The server is shutting down.", headers);
+    }
+    if (door.banned(remote.hostname)) {
+      // Said first, whatever else is wrong with the request. The door decides a ban before it
+      // charges anything, so asking it costs the address nothing and gives TCP's error frame.
+      const banned = door.check(remote.hostname);
+      if (!banned.ok) return doorRefusal(door, remote, banned, headers);
+      banned.lease.release();
     }
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return refusal(426, "This endpoint speaks WebSocket only.", {
@@ -203,15 +232,7 @@ export class WebListener {
       return refusal(403, "Pages from that origin may not join this chat.", headers);
     }
     const verdict = door.check(remote.hostname);
-    if (!verdict.ok) {
-      door.refused(remote, verdict.reason);
-      const status = verdict.reason === "banned" ? 403 : 429;
-      const body = new TextDecoder().decode(new Outgoing(verdict.error).encode(NDJSON));
-      return new Response(body, {
-        status,
-        headers: { ...headers, "content-type": "application/x-ndjson" },
-      });
-    }
+    if (!verdict.ok) return doorRefusal(door, remote, verdict, headers);
     let upgraded;
     try {
       upgraded = Deno.upgradeWebSocket(request);
@@ -250,6 +271,20 @@ export class WebListener {
     return response;
   }
 
+  /**
+   * Logs a refused page request, once per address per window. Not counted as a refused
+   * connection: a browser asks for several pages on one connection.
+   */
+  #refusedPage(remote: Deno.NetAddr, reason: "banned" | "rate_limited"): void {
+    const suppressed = this.#refusals.take(addressKey(remote.hostname), performance.now());
+    if (suppressed === null) return;
+    this.#options.logger.info("web_refused", {
+      remote: `${remote.hostname}:${remote.port}`,
+      reason,
+      ...(suppressed > 0 ? { suppressed } : {}),
+    });
+  }
+
   /** Whether a page from `origin` may open the WebSocket. */
   #allowed(origin: string, url: URL): boolean {
     if (this.#origins.size === 0) return origin === url.origin.toLowerCase();
@@ -257,7 +292,25 @@ export class WebListener {
   }
 }
 
-/** A refusal of `/ws` as plain text: a browser's script sees only that the WebSocket failed. */
+/** The door's refusal of `/ws`: 403 for a ban, else 429, with the error frame TCP would get. */
+function doorRefusal(
+  door: Door,
+  remote: Deno.NetAddr,
+  verdict: Extract<DoorVerdict, { ok: false }>,
+  headers: Record<string, string>,
+): Response {
+  door.refused(remote, verdict.reason);
+  const body = new TextDecoder().decode(new Outgoing(verdict.error).encode(NDJSON));
+  return new Response(body, {
+    status: verdict.reason === "banned" ? 403 : 429,
+    headers: { ...headers, "content-type": "application/x-ndjson" },
+  });
+}
+
+/**
+ * A refusal as plain text: a browser shows it for a page, and its script sees only that the
+ * WebSocket failed.
+ */
 function refusal(status: number, text: string, headers: Record<string, string>): Response {
   return new Response(`${text}\n`, {
     status,
