@@ -262,14 +262,23 @@ button {
   overflow-y: auto;
   padding: 0.4rem 0.6rem;
   overflow-wrap: anywhere;
+  display: flex;
+  flex-direction: column;
+}
+/* A short conversation sits at the bottom, next to the message box, as in other chat apps;
+   an auto margin (not justify-content) keeps a long one scrollable to its top. */
+#log > ol:not([hidden]) {
+  margin-top: auto;
 }
 #log ol {
   list-style: none;
   margin: 0;
   padding: 0;
 }
+/* Continuation lines of a multi-line or wrapped message start after the time, not under it. */
 .line {
-  padding: 0.1rem 0;
+  padding: 0.1rem 0 0.1rem 3rem;
+  text-indent: -3rem;
   white-space: pre-wrap;
 }
 .line time {
@@ -411,6 +420,15 @@ button {
   }
   #members-toggle {
     display: inline-block;
+  }
+  /* The topic gets a row of its own under the title and buttons, not a narrow column. */
+  #room-header h2 {
+    flex: 1;
+  }
+  #room-topic {
+    order: 1;
+    flex-basis: 100%;
+    font-size: 0.9rem;
   }
   #members {
     display: none;
