@@ -13,6 +13,8 @@ import {
 } from "../config/web_limits.ts";
 import type { ServerFrame } from "../protocol/frames.ts";
 import type { ServerOptions } from "../server.ts";
+import { createLogger } from "../log/logger.ts";
+import { addressBlock } from "../core/moderation.ts";
 import { PageGate } from "../transport/ws/page_gate.ts";
 import { secret } from "./helpers/core.ts";
 import { rawUpgrade, webAddr, WsClient } from "./helpers/web.ts";
@@ -157,6 +159,90 @@ Deno.test("web abuse: the page budget's table of addresses stays bounded, and a 
     real.admit(`10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`);
   }
   assert.equal(real.addresses, WEB_PAGE_TRACKED_ADDRESSES);
+});
+
+/** Sends `head` by hand and returns the response's status line and body. */
+async function rawRequest(port: number, head: string): Promise<{ status: number; body: string }> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await conn.write(encoder.encode(head));
+    let got = "";
+    const chunk = new Uint8Array(4096);
+    await within(
+      (async () => {
+        // The head, then as many body bytes as it says.
+        while (true) {
+          const end = got.indexOf("\r\n\r\n");
+          const length = Number(/content-length: (\d+)/i.exec(got)?.[1] ?? "0");
+          if (end !== -1 && got.length >= end + 4 + length) return;
+          const n = await conn.read(chunk);
+          if (n === null) return;
+          got += new TextDecoder().decode(chunk.subarray(0, n));
+        }
+      })(),
+      "the answer",
+    );
+    const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(got)?.[1] ?? "0");
+    return { status, body: got.slice(got.indexOf("\r\n\r\n") + 4) };
+  } finally {
+    conn.close();
+  }
+}
+
+Deno.test("web abuse: a Host header that is no host name gets 400, not a logged server error, and is charged like any page", async () => {
+  const logged: string[] = [];
+  const logger = createLogger({ format: "json", write: (line) => logged.push(line) });
+  const server = webServer({ logger });
+  const { port } = webAddr(server);
+  try {
+    for (const host of ["a b", "evil.example; script-src *", "a<b"]) {
+      for (const path of ["/", "/ws"]) {
+        const answer = await rawRequest(port, `GET ${path} HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
+        assert.equal(answer.status, 400, `${path} with Host: ${host}`);
+        assert.match(answer.body, /Host header/);
+      }
+    }
+    assert.deepEqual(logged.filter((line) => line.includes('"level":"error"')), []);
+    // Charged: past the burst they are refused 429 like any other page request.
+    let status = 0;
+    for (let i = 0; i < WEB_PAGE_REQUEST_BURST && status !== 429; i++) {
+      status = (await rawRequest(port, "GET / HTTP/1.1\r\nHost: a b\r\n\r\n")).status;
+    }
+    assert.equal(status, 429);
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("web abuse: on a dual-stack web port (::) an IPv4 ban holds for the same host seen as ::ffff:IPv4", async () => {
+  const server = testServer({ web: { host: "::", port: 0, origins: [] } });
+  const { port } = webAddr(server);
+  const base = `http://127.0.0.1:${port}`;
+  try {
+    const prefix = addressBlock("127.0.0.1");
+    assert.ok(prefix !== null);
+    server.hub.moderation.bans.add({ kind: "address", prefix }, 0, "test", "op", server.hub.now());
+    assert.equal((await get(base, "/")).status, 403);
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    await conn.write(encoder.encode(
+      [
+        "GET /ws HTTP/1.1",
+        `Host: 127.0.0.1:${port}`,
+        "Upgrade: websocket",
+        "Connection: Upgrade",
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+        "Sec-WebSocket-Version: 13",
+      ].join("\r\n") + "\r\n\r\n",
+    ));
+    const chunk = new Uint8Array(4096);
+    const n = await within(conn.read(chunk), "the refusal");
+    conn.close();
+    const head = new TextDecoder().decode(chunk.subarray(0, n ?? 0));
+    assert.match(head, /^HTTP\/1\.1 403/);
+    assert.match(head, /"code":"banned"/);
+  } finally {
+    await server.shutdown();
+  }
 });
 
 Deno.test("web abuse: 300 idle connections, 100 half-sent heads and 100 slowloris drips do not stop the page or the chat", async () => {

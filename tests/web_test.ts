@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import type { ServerOptions } from "../server.ts";
 import { JsonClient, testServer, within } from "./helpers/wire.ts";
 import { maskedTextFrame, rawUpgrade, webAddr, WsClient } from "./helpers/web.ts";
-import { makeTestPki } from "./helpers/certs.ts";
 import { addressBlock } from "../core/moderation.ts";
 import { MAX_AUTH_FAILURES } from "../config/limits.ts";
 import { registerPassword } from "./helpers/accounts.ts";
@@ -200,30 +199,6 @@ Deno.test("shutdown says bye over the WebSocket, then closes it", async () => {
   // The port is free again at once.
   const again = Deno.listen({ hostname: "127.0.0.1", port: webAddr(server).port });
   again.close();
-});
-
-Deno.test("with --tls-cert/--tls-key the web port serves https", async () => {
-  const pki = await makeTestPki();
-  try {
-    const server = webServer({ tls: { cert: pki.leaf.cert, key: pki.leaf.key } });
-    const { port } = webAddr(server);
-    const client = Deno.createHttpClient({ caCerts: [pki.ca.cert] });
-    try {
-      const page = await fetch(`https://127.0.0.1:${port}/`, { client });
-      assert.equal(page.status, 200);
-      assert.match(await page.text(), /role="log"/);
-      const plain = await fetch(`http://127.0.0.1:${port}/`).then(
-        async (r) => (await r.body?.cancel(), r.status),
-        () => "refused",
-      );
-      assert.notEqual(plain, 200, "no plain http on a TLS port");
-    } finally {
-      client.close();
-      await server.shutdown();
-    }
-  } finally {
-    await pki.remove();
-  }
 });
 
 /** The first frame answering a WebSocket hello: the welcome or an error. */

@@ -47,7 +47,7 @@ export interface WebListenerOptions {
 }
 
 /** Headers every response carries: nothing inline runs, nothing is sniffed, nothing leaks. */
-function securityHeaders(host: string): Record<string, string> {
+function securityHeaders(host: string | null): Record<string, string> {
   return {
     // 'self' covers same-origin ws: and wss: in CSP 3; they are named for older browsers.
     "content-security-policy": [
@@ -55,7 +55,7 @@ function securityHeaders(host: string): Record<string, string> {
       "script-src 'self'",
       "style-src 'self'",
       "img-src 'self'",
-      `connect-src 'self' ws://${host} wss://${host}`,
+      host === null ? "connect-src 'self'" : `connect-src 'self' ws://${host} wss://${host}`,
       "base-uri 'none'",
       "form-action 'none'",
       "frame-ancestors 'none'",
@@ -163,9 +163,12 @@ export class WebListener {
   }
 
   #handle(request: Request, remote: Deno.NetAddr): Response {
-    const url = new URL(request.url);
-    if (url.pathname === "/ws") return this.#upgrade(request, url, remote);
-    const headers = securityHeaders(url.host);
+    // Deno.serve builds the URL from the Host header, which the client writes: one that is no
+    // host name (`Host: a b`) must be refused here like any bad request, not thrown, or each
+    // would be logged as a server error and skip the checks below.
+    const url = URL.parse(request.url);
+    if (url?.pathname === "/ws") return this.#upgrade(request, url, remote);
+    const headers = securityHeaders(url?.host ?? null);
     // The door sees connections only at /ws; every other request is checked here, since
     // Deno.serve gives no say over the connection it came on.
     if (this.#options.door.banned(remote.hostname)) {
@@ -181,6 +184,7 @@ export class WebListener {
         { ...headers, "retry-after": String(verdict.retryAfterSeconds) },
       );
     }
+    if (url === null) return refusal(400, "The Host header is not a host name.", headers);
     if (request.method !== "GET" && request.method !== "HEAD") {
       return new Response("Method not allowed\n", {
         status: 405,
