@@ -18,7 +18,7 @@ import { addressBlock } from "../core/moderation.ts";
 import { PageGate } from "../transport/ws/page_gate.ts";
 import { secret } from "./helpers/core.ts";
 import { rawUpgrade, webAddr, WsClient } from "./helpers/web.ts";
-import { command, JsonClient, testServer, within } from "./helpers/wire.ts";
+import { command, eventually, JsonClient, testServer, within } from "./helpers/wire.ts";
 
 const WEB = { host: "127.0.0.1", port: 0, origins: [] };
 const encoder = new TextEncoder();
@@ -252,6 +252,8 @@ Deno.test("web abuse: 300 idle connections, 100 half-sent heads and 100 slowlori
   const { hostname, port } = webAddr(server);
   const base = `http://${hostname}:${port}`;
   const held: Deno.Conn[] = [];
+  const descriptors = () => [...Deno.readDirSync("/proc/self/fd")].length;
+  const before = descriptors();
   try {
     for (let i = 0; i < 300; i++) held.push(await Deno.connect({ hostname, port }));
     const heads: Deno.Conn[] = [];
@@ -276,6 +278,11 @@ Deno.test("web abuse: 300 idle connections, 100 half-sent heads and 100 slowlori
     assert.equal((await tcp.expect("msg")).text, "still here");
     await web.close();
     tcp.close();
+    // Each held connection costs the server a descriptor (two here: both ends are this
+    // process), and gives it back as soon as the client goes.
+    assert.ok(descriptors() >= before + 2 * held.length, "both ends of each are open");
+    for (const conn of held.splice(0)) conn.close();
+    await eventually(() => descriptors() <= before + 8, "the server to close its ends");
   } finally {
     for (const conn of held) conn.close();
     await server.shutdown();
