@@ -97,3 +97,43 @@ export async function logText(page: Page): Promise<string> {
 export async function waitForLog(page: Page, text: string): Promise<void> {
   await page.getByRole("log").getByText(text, { exact: false }).first().waitFor();
 }
+
+/** What {@linkcode watchTrouble} saw go wrong in a page. */
+export interface PageTrouble {
+  /**
+   * Every dialog (each dismissed), uncaught error, console error or warning and
+   * Content-Security-Policy violation since the watch began, one sentence each; empty if none.
+   */
+  problems(): Promise<string[]>;
+}
+
+/**
+ * Watches `page` for what a safe page never does: open a dialog (`alert` from injected script),
+ * throw, log an error or warning (where Chromium reports a CSP refusal), or violate its CSP.
+ */
+export async function watchTrouble(page: Page): Promise<PageTrouble> {
+  const seen: string[] = [];
+  page.on("dialog", (dialog) => {
+    seen.push(`dialog ${dialog.type()}: ${dialog.message()}`);
+    dialog.dismiss().catch(() => {});
+  });
+  page.on("pageerror", (error) => seen.push(`page error: ${error.message}`));
+  page.on("console", (message) => {
+    if (message.type() === "error" || message.type() === "warning") {
+      seen.push(`console ${message.type()}: ${message.text()}`);
+    }
+  });
+  // The event itself, in case a violation is reported without a console line.
+  await page.evaluate(`(() => {
+    globalThis.cspViolations = [];
+    document.addEventListener("securitypolicyviolation", (event) => {
+      globalThis.cspViolations.push(event.violatedDirective + " " + event.blockedURI);
+    });
+  })()`);
+  return {
+    async problems() {
+      const csp = await page.evaluate<string[]>("globalThis.cspViolations ?? []");
+      return [...seen, ...csp.map((violation) => `CSP violation: ${violation}`)];
+    },
+  };
+}
