@@ -300,6 +300,9 @@ Deno.test("browser: a DM opens its own conversation with an unread mark, and /me
     await say(alice, "hi bob");
     const dm = await frameWhere(bob, "alice's DM", (f) => f.type === "dm");
     assert.equal(dm.text, "hi bob");
+    // Acknowledged, once: the sender's line is not doubled by an echo.
+    await alice.locator("li.line:not(.pending)", { hasText: "hi bob" }).waitFor();
+    assert.equal(await alice.locator("li.line", { hasText: "hi bob" }).count(), 1);
 
     // /me in the room: an action for everyone.
     await alice.locator("#room-list button", { hasText: "#lobby" }).click();
@@ -538,6 +541,11 @@ Deno.test("browser: every control is reachable by keyboard, the log is a live re
     await small.getByText("https://example.com/", { exact: false }).first().waitFor();
     const width = await small.evaluate<number>(`document.scrollingElement.scrollWidth`);
     assert.ok(width <= 360, `scrollWidth ${width} at 360 px`);
+    // Nor inside the log: a long word or link wraps rather than scrolling the log sideways.
+    const [logScroll, logClient] = await small.evaluate<number[]>(
+      `[document.querySelector("#log").scrollWidth, document.querySelector("#log").clientWidth]`,
+    );
+    assert.ok(logScroll <= logClient, `the log scrolls sideways: ${logScroll} > ${logClient}`);
     for (const selector of ["#message", "#log", "#room-list"]) {
       const box = await small.locator(selector).boundingBox();
       assert.ok(box !== null && box.width > 0 && box.height > 0, `${selector} visible`);
