@@ -3,8 +3,9 @@
  * in place in its read buffer and handing each to a callback with its {@linkcode FrameKind}. It
  * answers `ping` itself so that a server with keep-alives does not drop idle bench clients.
  *
- * It speaks sockchat's NDJSON, or IRC when the server under test is an IRC peer (ngircd): then
- * it registers, lifts its own flood limits as an operator (user mode `+F`), joins `#lobby`, and
+ * It speaks sockchat's NDJSON, on the TCP port or, as a browser does, over a WebSocket on the web
+ * port (`bench/loadgen/ws_frames.ts`: each text message is one frame, read in place like a
+ * line), or IRC when the server under test is an IRC peer (ngircd): then it registers, lifts its own flood limits as an operator (user mode `+F`), joins `#lobby`, and
  * counts `JOIN` lines as join notices and `PRIVMSG` lines as messages.
  *
  * @module
@@ -13,9 +14,19 @@
 import { type FrameKind, frameKind, readField, summarisedJoins } from "./frame_scan.ts";
 import { ircKind, pingToken } from "./irc_scan.ts";
 import type { IrcOper, Protocol } from "./spec.ts";
+import {
+  controlFrame,
+  handshakeEnd,
+  handshakeRequest,
+  textFrames,
+  WS_OPCODE,
+  WsFrameReader,
+} from "./ws_frames.ts";
 
 const LF = 0x0a;
 const HOST = "127.0.0.1";
+/** A 101 response is a few hundred bytes; more means something else answered. */
+const HANDSHAKE_MAX_BYTES = 4096;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -61,6 +72,8 @@ export class BenchClient {
   #carryLen = 0;
   #welcomed = Promise.withResolvers<void>();
   #pause: Promise<void> | null = null;
+  /** WebSocket only: splits what the server sends into messages. */
+  readonly #ws: WsFrameReader | null;
   /** Frame callback for everything after the welcome. */
   onFrame: FrameCallback = () => {};
   /** Called once per socket read, after its frames; the receive time is {@linkcode chunkAt}. */
@@ -76,16 +89,27 @@ export class BenchClient {
   /** True once the connection has ended. */
   eof = false;
 
-  private constructor(conn: Deno.TcpConn, nick: string, options: BenchClientOptions) {
+  private constructor(
+    conn: Deno.TcpConn,
+    nick: string,
+    options: BenchClientOptions,
+    early: Uint8Array,
+  ) {
     this.#conn = conn;
     this.nick = nick;
     this.protocol = options.protocol ?? "sockchat";
     this.#oper = options.ircOper;
     this.#buf = new Uint8Array(options.readBytes);
-    this.ended = this.#readLoop();
+    this.#ws = this.protocol === "websocket"
+      ? new WsFrameReader((opcode, buf, start, end) => this.#wsFrame(opcode, buf, start, end))
+      : null;
+    this.ended = this.#readLoop(early);
   }
 
-  /** Connects to the server on 127.0.0.1 and starts reading. */
+  /**
+   * Connects to the server on 127.0.0.1 and starts reading; for `websocket`, to its web port,
+   * upgraded on `/ws` first.
+   */
   static async connect(
     port: number,
     nick: string,
@@ -93,7 +117,16 @@ export class BenchClient {
   ): Promise<BenchClient> {
     const conn = await Deno.connect({ hostname: HOST, port });
     conn.setNoDelay(true);
-    return new BenchClient(conn, nick, options);
+    let early: Uint8Array = new Uint8Array(0);
+    if (options.protocol === "websocket") {
+      try {
+        early = await upgrade(conn, port);
+      } catch (error) {
+        conn.close();
+        throw error;
+      }
+    }
+    return new BenchClient(conn, nick, options, early);
   }
 
   /**
@@ -114,7 +147,7 @@ export class BenchClient {
     const step = (sent: string, awaited: Promise<void>) =>
       this.write(encoder.encode(sent)).then(() => Promise.race([awaited, late, ended]));
     try {
-      if (this.protocol === "sockchat") {
+      if (this.protocol !== "irc") {
         await step(`{"type":"hello","v":1,"nick":"${this.nick}"}\n`, this.#welcomed.promise);
         return;
       }
@@ -131,8 +164,12 @@ export class BenchClient {
     }
   }
 
-  /** Writes all of `bytes`. */
-  async write(bytes: Uint8Array): Promise<void> {
+  /** Writes all of `bytes`: NDJSON lines (over WebSocket, one text message each) or IRC lines. */
+  write(bytes: Uint8Array): Promise<void> {
+    return this.#writeAll(this.#ws === null ? bytes : textFrames(bytes));
+  }
+
+  async #writeAll(bytes: Uint8Array): Promise<void> {
     let offset = 0;
     while (offset < bytes.length) offset += await this.#conn.write(bytes.subarray(offset));
   }
@@ -151,9 +188,11 @@ export class BenchClient {
     }
   }
 
-  async #readLoop(): Promise<void> {
+  /** Reads until the end; `early` is what came with the WebSocket handshake's response. */
+  async #readLoop(early: Uint8Array): Promise<void> {
     const buf = this.#buf;
     try {
+      if (early.length > 0) this.#ws?.push(early);
       while (true) {
         if (this.#pause !== null) {
           await this.#pause;
@@ -163,7 +202,8 @@ export class BenchClient {
         if (n === null) break;
         this.bytesRead += n;
         this.chunkAt = performance.now() * 1000;
-        this.#scan(n);
+        if (this.#ws === null) this.#scan(n);
+        else this.#ws.push(buf.subarray(0, n));
         this.afterChunk();
       }
     } catch {
@@ -194,6 +234,23 @@ export class BenchClient {
       }
       this.#line(buf, start, nl);
       start = nl + 1;
+    }
+  }
+
+  #wsFrame(opcode: number, buf: Uint8Array, start: number, end: number): void {
+    switch (opcode) {
+      case WS_OPCODE.text:
+        this.#line(buf, start, end);
+        return;
+      case WS_OPCODE.ping:
+        void this.#writeAll(controlFrame(WS_OPCODE.pong, buf.slice(start, end))).catch(() => {});
+        return;
+      case WS_OPCODE.close:
+        // The server is done; closing the socket ends the read loop as EOF would.
+        this.close();
+        return;
+      default:
+        return;
     }
   }
 
@@ -252,4 +309,24 @@ export class BenchClient {
     this.#carry.set(bytes, this.#carryLen);
     this.#carryLen = need;
   }
+}
+
+/**
+ * Sends the opening handshake for `/ws` on `conn` and reads its response; resolves to any bytes
+ * that came after it (frames, for the frame reader).
+ */
+async function upgrade(conn: Deno.TcpConn, port: number): Promise<Uint8Array> {
+  const request = handshakeRequest(HOST, port);
+  let offset = 0;
+  while (offset < request.length) offset += await conn.write(request.subarray(offset));
+  const response = new Uint8Array(HANDSHAKE_MAX_BYTES);
+  let n = 0;
+  while (n < response.length) {
+    const got = await conn.read(response.subarray(n));
+    if (got === null) throw new Error("the web port closed during the WebSocket handshake");
+    n += got;
+    const end = handshakeEnd(response, n);
+    if (end !== -1) return response.slice(end, n);
+  }
+  throw new Error("the WebSocket handshake's response is too long");
 }

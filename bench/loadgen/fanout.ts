@@ -6,7 +6,7 @@
  * @module
  */
 
-import { cpuMs } from "../proc_stats.ts";
+import { cpuMs, memory } from "../proc_stats.ts";
 import { closeAll, connectClients, joinsSettled, sum, waitUntil } from "./cluster.ts";
 import { deliveryCounts, Departures, Receiver } from "./receiver.ts";
 import { Sender } from "./sender.ts";
@@ -42,6 +42,7 @@ export async function runFanout(spec: FanoutSpec, target: Target): Promise<Fanou
 
     const perReceiver = (i: number) => spec.perSender * (spec.senders - (i < spec.senders ? 1 : 0));
     const expected = receivers.reduce((total, _, i) => total + perReceiver(i), 0);
+    const rssAfterSetupKiB = memory(target.pid).rssKiB;
     const serverCpu0 = cpuMs(target.pid, target.clockTicks);
     const loadgenCpu0 = cpuMs("self", target.clockTicks);
     const t0 = performance.now();
@@ -54,6 +55,7 @@ export async function runFanout(spec: FanoutSpec, target: Target): Promise<Fanou
     const lastDelivery = Math.max(...clients.map((c) => c.chunkAt)) / 1000;
     const serverCpu = cpuMs(target.pid, target.clockTicks) - serverCpu0;
     const loadgenCpu = cpuMs("self", target.clockTicks) - loadgenCpu0;
+    const { peakKiB } = memory(target.pid);
 
     const counts = deliveryCounts(sum(senders, (s) => s.acked), expected, receivers);
     const { delivered } = counts;
@@ -66,6 +68,8 @@ export async function runFanout(spec: FanoutSpec, target: Target): Promise<Fanou
       serverCpuMs: serverCpu,
       serverCpuUsPerDelivery: delivered === 0 ? 0 : (serverCpu * 1000) / delivered,
       loadgenCpuMs: loadgenCpu,
+      rssAfterSetupKiB,
+      peakRssKiB: peakKiB,
       disconnected: clients.filter((c) => c.eof).length,
       leaveReasons: departures.reasons(),
       timedOut: !finished,

@@ -8,8 +8,12 @@
 import type { LatencySummary } from "./histogram.ts";
 import type { HeapUsage } from "./inspector.ts";
 
-/** What the server under test speaks: sockchat's NDJSON, or IRC (ngircd as a peer). */
-export type Protocol = "sockchat" | "irc";
+/**
+ * What the server under test speaks: sockchat's NDJSON on its TCP port, the same NDJSON on its
+ * web port's `/ws` (one frame per WebSocket text message, as a browser sends it), or IRC (ngircd
+ * as a peer).
+ */
+export type Protocol = "sockchat" | "websocket" | "irc";
 
 /** An IRC operator's name and password, as the peer's configuration defines them. */
 export interface IrcOper {
@@ -25,7 +29,7 @@ export interface Target {
   protocol?: Protocol;
   /** IRC only: an operator that may lift its own flood limits. */
   ircOper?: IrcOper;
-  /** The server's chat port on 127.0.0.1. */
+  /** The server's chat port on 127.0.0.1 (its web port, for `websocket`). */
   port: number;
   /** Server process id, for `/proc` readings. */
   pid: number;
@@ -141,6 +145,10 @@ export interface FanoutResult extends DeliveryCounts {
   serverCpuUsPerDelivery: number;
   /** The load generator's own CPU time, to see whether it was the bottleneck. */
   loadgenCpuMs: number;
+  /** Server RSS once everyone had joined, before the first message. */
+  rssAfterSetupKiB: number;
+  /** Highest server RSS of its life (`VmHWM`), read when the last delivery arrived. */
+  peakRssKiB: number;
   /** Receivers the server disconnected during the run. */
   disconnected: number;
   /** Why they left, as the others were told: reason → clients. */
