@@ -12,11 +12,16 @@ import type { LoadResult, LoadSpec, Target } from "./loadgen/spec.ts";
 const ROOT = new URL("../", import.meta.url).pathname;
 const LOADGEN = `${ROOT}bench/loadgen.ts`;
 const FLOOR = `${ROOT}bench/floor_relay.ts`;
+const FLOOR_WS = `${ROOT}bench/floor_ws_relay.ts`;
 /** Open files wanted; falls back to the hard limit when that is lower. */
 const WANT_OPEN_FILES = 65536;
 const LISTEN_TIMEOUT_MS = 15_000;
 const STOP_TIMEOUT_MS = 10_000;
 const decoder = new TextDecoder();
+/** The chat port's line (`listening on HOST:PORT`), as `main.ts` and the floor relay print it. */
+const LISTENING = /^listening on .*:(\d+)\n/m;
+/** The web port's line (`web listening on http://HOST:PORT/`). */
+const WEB_LISTENING = /^web listening on https?:\/\/.*:(\d+)\/\n/m;
 
 /** Cores to pin to, or null where `taskset` is missing or there is only one core. */
 export interface Pinning {
@@ -71,6 +76,11 @@ export interface ServerLaunch {
   denoArgs: string[];
   /** Core to pin the server to with `taskset`; null: unpinned. */
   cpu: number | null;
+  /**
+   * True when `serveArgs` turn the web front end on (sockchat), or for the WebSocket floor relay:
+   * the web port's line is awaited too. @default false
+   */
+  web?: boolean;
 }
 
 /** A running `sockchat serve` subprocess. */
@@ -79,6 +89,8 @@ export interface ServerProcess {
   pid: number;
   /** The chat port it printed in its `listening on` line. */
   port: number;
+  /** The web port it printed in its `web listening on` line, when the launch asked for one. */
+  webPort?: number;
   /** Asks it to shut down (SIGTERM), kills it if it will not; resolves to its stderr. */
   stop(): Promise<string>;
 }
@@ -89,7 +101,7 @@ export interface ServerProcess {
  */
 export async function startServer(launch: ServerLaunch): Promise<ServerProcess> {
   const program = launch.program === "floor"
-    ? [FLOOR]
+    ? [launch.web === true ? FLOOR_WS : FLOOR]
     : [MAIN_PATH, ...loopbackServeArgs("error", launch.serveArgs)];
   const child = pinnedCommand(
     [Deno.execPath(), "run", ...CLI_PERMISSIONS, ...launch.denoArgs, ...program],
@@ -106,7 +118,7 @@ export async function startServer(launch: ServerLaunch): Promise<ServerProcess> 
     );
   });
   try {
-    while (!/listening on .*:(\d+)\n/.test(seen)) {
+    while (!LISTENING.test(seen) || (launch.web === true && !WEB_LISTENING.test(seen))) {
       const { value, done } = await Promise.race([reader.read(), late]);
       if (done) throw new Error(`server exited before listening: ${await stderr}`);
       seen += decoder.decode(value, { stream: true });
@@ -123,10 +135,12 @@ export async function startServer(launch: ServerLaunch): Promise<ServerProcess> 
       // discard: the server prints nothing more we need
     }
   })();
-  const port = Number(/listening on .*:(\d+)\n/.exec(seen)?.[1]);
+  const port = Number(LISTENING.exec(seen)?.[1]);
+  const web = WEB_LISTENING.exec(seen)?.[1];
   return {
     pid: child.pid,
     port,
+    webPort: web === undefined ? undefined : Number(web),
     async stop() {
       child.kill("SIGTERM");
       const killer = setTimeout(() => child.kill("SIGKILL"), STOP_TIMEOUT_MS);

@@ -88,6 +88,7 @@ export function fanoutTable(outcomes: Outcome[]): string {
     "out of order": (r) => int(r.orderViolations),
     "server CPU µs/delivery": (r) => fixed(r.serverCpuUsPerDelivery, 3),
     "loadgen CPU": (r) => `${int((100 * r.loadgenCpuMs) / r.elapsedMs)}%`,
+    "server RSS after set-up / peak": (r) => `${mib(r.rssAfterSetupKiB)} / ${mib(r.peakRssKiB)}`,
     "dropped": (r) =>
       [
         int(r.disconnected),

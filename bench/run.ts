@@ -29,6 +29,7 @@ import {
   type ServerProcess,
   startServer,
 } from "./processes.ts";
+import { frontEndTable } from "./front_ends.ts";
 import { hotSpots, report as profileReport } from "./profile_summary.ts";
 import {
   fanoutTable,
@@ -131,6 +132,7 @@ const sections = [
   latencyTable(outcomes),
   idleTable(outcomes),
   slowTable(outcomes),
+  smoke ? "" : frontEndTable(outcomes),
   // Smoke sizes say nothing about the targets.
   // The documented bound on one client's queue: --max-queue once stalled, and at most
   // QUEUE_BURST_FACTOR times that while its socket still drains.
@@ -191,6 +193,7 @@ async function measure(
       return { scenario, result };
     }
     const floor = scenario.server === "floor";
+    const web = scenario.front === "web";
     const inspectPort = scenario.inspect ? freePort() : undefined;
     const metricsPort = scenario.metrics && flags.hasMetrics && !floor ? freePort() : undefined;
     server = await startServer({
@@ -199,8 +202,10 @@ async function measure(
         ...flags.args,
         ...(flags.hasDb ? ["--db", `${dir}/history.db`] : []),
         ...(metricsPort === undefined ? [] : ["--metrics-port", String(metricsPort)]),
+        ...(web && !floor ? ["--web-port", "0"] : []),
         ...(values["serve-arg"] ?? []),
       ],
+      web,
       denoArgs: [
         ...(profileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${profileDir}`]),
         ...(inspectPort === undefined ? [] : [`--inspect=127.0.0.1:${inspectPort}`]),
@@ -208,9 +213,10 @@ async function measure(
       cpu: pinning?.server ?? null,
     });
     const target: Target = {
-      port: server.port,
+      port: web ? server.webPort ?? server.port : server.port,
       pid: server.pid,
       clockTicks: ticks,
+      protocol: web ? "websocket" : "sockchat",
       inspectPort,
       metricsPort,
     };

@@ -23,6 +23,15 @@ export type Comparison =
   | "idle 1000"
   | "idle 5000";
 
+/**
+ * The front end a scenario's clients use: sockchat's TCP port (native NDJSON clients), or its web
+ * port's `/ws` (a WebSocket each, as the browser page connects, speaking the same NDJSON).
+ */
+export type FrontEnd = "tcp" | "web";
+
+/** The loads run both over TCP and over WebSocket, so that the two can be compared. */
+export type FrontEndRow = "headline" | "idle 1000";
+
 /** One measurement: a load spec and a name to report it under. */
 export interface Scenario {
   /** The name in reports and on the command line. */
@@ -42,6 +51,16 @@ export interface Scenario {
   inspect?: boolean;
   /** Serve metrics (when `serve` can), so the load generator can read the queued bytes. */
   metrics?: boolean;
+  /**
+   * Which row of the front-end comparison (issue 14) this run counts towards: the same load over
+   * TCP and over WebSocket, compared by their medians.
+   */
+  frontEndRow?: FrontEndRow;
+  /**
+   * Where the clients connect: for `web`, sockchat is started with its web port, and the floor is
+   * `bench/floor_ws_relay.ts` instead of `bench/floor_relay.ts`. @default "tcp"
+   */
+  front?: FrontEnd;
 }
 
 /** Messages per sender in the headline fan-out (issue 6). */
@@ -55,6 +74,10 @@ const TEXT_BYTES = 64;
 const REPEATS = 3;
 /** Issue 11: idle RSS is read after this long without traffic, as an operator would. */
 const IDLE_QUIET_MS = 20_000;
+
+/** The name of the headline's load with WebSocket clients (issue 14); repeats add `(run N)`. */
+export const WEB_HEADLINE =
+  "headline over WebSocket: 100 clients on /ws, 5 send 4000 x 64 B pipelined";
 
 /** What each server is called in a scenario's name. */
 const ON: Record<ServerKind, string> = {
@@ -104,6 +127,20 @@ function fullScenarios(): Scenario[] {
         server,
         comparison: "big room",
         headline: server === "sockchat",
+        frontEndRow: server === "ngircd" ? undefined : "headline",
+      });
+    }
+    // Issue 14: the same room, every client a WebSocket on the web port instead (as browsers
+    // connect), in the same repeat so that a noisy minute hits both.
+    for (const server of ["sockchat", "floor"] as const) {
+      list.push({
+        name: server === "sockchat"
+          ? `${WEB_HEADLINE} (run ${run})`
+          : `headline over WebSocket${ON[server]}: same load (${server} run ${run})`,
+        spec: fanout(100, 5, null, HEADLINE_PER_SENDER, 60_000),
+        server,
+        front: "web",
+        frontEndRow: "headline",
       });
     }
     for (const window of [null, WINDOW]) {
@@ -155,22 +192,38 @@ function fullScenarios(): Scenario[] {
     const servers = comparison === undefined
       ? ["sockchat" as const]
       : ["sockchat", "floor"] as const;
+    const spec: LoadSpec = {
+      kind: "idle",
+      clients,
+      concurrency: 10,
+      settleMs: IDLE_QUIET_MS,
+      timeoutMs: 120_000,
+    };
+    const quiet = `${clients.toLocaleString("en-US")} joined clients, ${
+      IDLE_QUIET_MS / 1000
+    } s quiet`;
+    const frontEndRow = clients === 1000 ? "idle 1000" : undefined;
     for (const server of servers) {
       list.push({
-        name: `idle${ON[server]}: ${clients.toLocaleString("en-US")} joined clients, ${
-          IDLE_QUIET_MS / 1000
-        } s quiet`,
-        spec: {
-          kind: "idle",
-          clients,
-          concurrency: 10,
-          settleMs: IDLE_QUIET_MS,
-          timeoutMs: 120_000,
-        },
+        name: `idle${ON[server]}: ${quiet}`,
+        spec,
         server,
         comparison,
         inspect: true,
+        frontEndRow,
       });
+    }
+    if (frontEndRow !== undefined) {
+      for (const server of servers) {
+        list.push({
+          name: `idle over WebSocket${ON[server]}: ${quiet}`,
+          spec,
+          server,
+          inspect: true,
+          front: "web",
+          frontEndRow,
+        });
+      }
     }
   }
   list.push({
@@ -214,7 +267,18 @@ function smokeScenarios(): Scenario[] {
       spec: fanout(10, 2, null, 200, 10_000),
       headline: true,
     },
+    {
+      name: "headline over WebSocket (smoke): 10 clients on /ws, 2 send 200 pipelined",
+      spec: fanout(10, 2, null, 200, 10_000),
+      front: "web",
+    },
     { name: fanoutName(10, 10, WINDOW), spec: fanout(10, 10, WINDOW, 50, 10_000) },
+    {
+      name: `headline over WebSocket${ON.floor} (smoke): same load`,
+      spec: fanout(10, 2, null, 200, 10_000),
+      server: "floor",
+      front: "web",
+    },
     {
       name: `${fanoutName(10, 10, WINDOW)}${ON.floor} (smoke)`,
       spec: fanout(10, 10, WINDOW, 50, 10_000),
@@ -229,6 +293,12 @@ function smokeScenarios(): Scenario[] {
     { name: `latency${ON.floor} (smoke)`, spec: latency, server: "floor" },
     { name: `latency${ON.ngircd} (smoke)`, spec: latency, server: "ngircd" },
     { name: "idle (smoke): 50 joined clients", spec: idle, inspect: true },
+    {
+      name: "idle over WebSocket (smoke): 10 joined clients on /ws",
+      spec: { ...idle, clients: 10 },
+      inspect: true,
+      front: "web",
+    },
     {
       name: `idle${ON.floor} (smoke): 50 joined clients`,
       spec: idle,
