@@ -9,7 +9,6 @@ import assert from "node:assert/strict";
 import { WEB_PAGE_REQUEST_BURST } from "../config/web_limits.ts";
 import type { ServerFrame } from "../protocol/frames.ts";
 import type { ChatServer } from "../server.ts";
-import { withBrowser } from "./helpers/browser.ts";
 import { makeTestPki, type TestPki } from "./helpers/certs.ts";
 import { maskedTextFrame, webAddr } from "./helpers/web.ts";
 import { JsonClient, testServer, WAIT_MS, within } from "./helpers/wire.ts";
@@ -264,6 +263,9 @@ Deno.test("web TLS: Chromium opens the page on https, its WebSocket is wss, and 
   await withTlsServer(async (server, pki, base) => {
     const tcp = await tlsLogin(server, pki, "carol");
     try {
+      // Loaded here, not at the top: Playwright needs --allow-sys, and without it only this
+      // test should fail, not the whole file.
+      const { withBrowser } = await import("./helpers/browser.ts");
       await withBrowser(async (browser) => {
         // The test CA is not in Chromium's store: accept the certificate for this context only.
         const context = await browser.newContext({ ignoreHTTPSErrors: true });
