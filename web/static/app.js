@@ -18,8 +18,13 @@
   const SCROLL_BACK_PX = 80;
   /** Messages kept per conversation: older ones are dropped from the page (scroll-back fetches). */
   const MAX_LINES = 5000;
-  /** Messages typed while offline that wait for the connection; more are marked not sent. */
-  const MAX_OUTBOX = 100;
+  /**
+   * Messages typed while offline that wait for the connection; more are marked not sent. They all
+   * go out the moment the page is back, so they must fit the server's smallest message burst (20:
+   * `--rate`'s bursts are max(20, 4 × N)) with room for the quiet /who a resume may ask: past the
+   * burst the server refuses each one as rate_limited, after the page said it would send it.
+   */
+  const MAX_OUTBOX = 15;
   /** The commands Tab completes (the server's /help has the full story). */
   const COMMANDS = [
     "/join",
