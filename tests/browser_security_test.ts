@@ -85,6 +85,8 @@ Deno.test("browser: a hostile message (markup, script, escapes, controls, bidi, 
     const trouble = await watchTrouble(alice);
     const title = await alice.title();
     const before = await logShape(alice);
+    const bob = await joinAs(browser, url, "bob");
+    const bobTrouble = await watchTrouble(bob);
     const mallory = await JsonClient.login(server, "mallory");
     await waitForLog(alice, "mallory joined");
     for (const text of HOSTILE) await mallory.send({ type: "msg", room: "#lobby", text });
@@ -98,10 +100,15 @@ Deno.test("browser: a hostile message (markup, script, escapes, controls, bidi, 
     await mallory.send({ type: "msg", room: "#lobby", text: "the end" });
     await waitForLog(alice, "the end");
     await alice.getByText("<script>alert(11)</script>", { exact: false }).first().waitFor();
+    // Typed into another page: shown there while pending, then relayed.
+    const typed = "<img src=x onerror=alert(12)> typed <b>here</b>";
+    await say(bob, typed);
+    await waitForLog(alice, "typed <b>here</b>");
+    await bob.locator("#log li[data-id]", { hasText: "typed <b>here</b>" }).waitFor();
 
     const shape = await logShape(alice);
     // Each message is its text, exactly as the server relays it (escapes and controls removed).
-    const expected = [...HOSTILE, "<img src=x onerror=alert(9)>", "the end"].map(
+    const expected = [...HOSTILE, "<img src=x onerror=alert(9)>", "the end", typed].map(
       sanitizeMessageText,
     );
     assert.deepEqual(shape.texts, expected);
@@ -138,6 +145,11 @@ Deno.test("browser: a hostile message (markup, script, escapes, controls, bidi, 
     }
     assert.equal(shape.overflowX, false, "a very long line wraps instead of widening the log");
     assert.deepEqual(await trouble.problems(), [], "no dialog, error or CSP violation");
+    const bobShape = await logShape(bob);
+    assert.deepEqual(bobShape.tags.filter((tag) => !LOG_TAGS.has(tag)), []);
+    assert.equal(bobShape.strayElements, before.strayElements);
+    assert.deepEqual(bobShape.texts.slice(-1), [typed]);
+    assert.deepEqual(await bobTrouble.problems(), []);
     mallory.close();
   });
   await server.shutdown();
