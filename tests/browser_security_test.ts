@@ -17,14 +17,14 @@ import { createSockchatMetrics } from "../metrics/sockchat_metrics.ts";
 import { createLogger } from "../log/logger.ts";
 import { sanitizeMessageText } from "../security/unicode.ts";
 import type { ServerFrame } from "../protocol/frames.ts";
+import type { ChatServer } from "../server.ts";
 
 const WEB = { host: "127.0.0.1", port: 0, origins: [] };
 
 /** The page's own address on `server`'s web port. */
-function pageUrl(server: { addresses: { web?: Deno.NetAddr } }): string {
-  const addr = server.addresses.web;
-  if (addr === undefined) throw new Error("the web front end is off");
-  return `http://${addr.hostname}:${addr.port}/`;
+function pageUrl(server: ChatServer): string {
+  const { hostname, port } = webAddr(server);
+  return `http://${hostname}:${port}/`;
 }
 
 // ---- 1. hostile text ------------------------------------------------------------------------
@@ -368,15 +368,18 @@ Deno.test("browser: a tab that stops reading is dropped as too_slow while the ot
 
 // ---- 4. --max-frame from the page's own WebSocket ----------------------------------------
 
-/** Run in the page: a second WebSocket on its own origin logs in, sends `oversized`, and reports. */
+/**
+ * Run in the page: a second WebSocket on the page's own origin logs in as `nick`, sends
+ * `oversized` as one text message once welcomed, and resolves with every frame it got and the
+ * close code.
+ */
 function oversizedFromPage(nick: string, oversized: string): string {
+  const hello = JSON.stringify({ type: "hello", v: 1, nick });
   return `new Promise((resolve, reject) => {
     const frames = [];
     const ws = new WebSocket(new URL("/ws", location.href).href.replace(/^http/, "ws"));
-    const timer = setTimeout(() => reject(new Error("no close within 5 s: " + JSON.stringify(frames))), 5000);
-    ws.onopen = () => ws.send(JSON.stringify({ type: "hello", v: 1, nick: ${
-    JSON.stringify(nick)
-  } }));
+    const timer = setTimeout(() => reject(new Error("no close: " + JSON.stringify(frames))), ${WAIT_MS});
+    ws.onopen = () => ws.send(${JSON.stringify(hello)});
     ws.onmessage = (event) => {
       const frame = JSON.parse(event.data);
       frames.push(frame);
