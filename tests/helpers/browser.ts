@@ -76,8 +76,8 @@ export async function joinAs(
   const field = page.getByLabel("Nickname", { exact: true });
   await field.fill(nick);
   await field.press("Enter");
-  // A string, not a function: the tests are type-checked without the DOM library.
-  await page.waitForFunction(`document.activeElement?.getAttribute("aria-label") === "message"`);
+  // A locator, not waitForFunction: the page's CSP forbids eval, which a polled predicate needs.
+  await page.getByLabel("message", { exact: true }).and(page.locator(":focus")).waitFor();
   return page;
 }
 
