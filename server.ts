@@ -8,6 +8,7 @@
  */
 
 import { SHUTDOWN_GRACE_MS, SWEEP_INTERVAL_MS } from "./config/limits.ts";
+import { WEB_KEEP_ALIVE_MS, WEB_REQUEST_HEAD_TIMEOUT_MS } from "./config/web_limits.ts";
 import {
   resolveServerConfig,
   type ServerConfig,
@@ -228,7 +229,11 @@ export function startServer(options: ServerOptions = {}): ChatServer {
       webListener = new WebListener({
         hostname: config.web.host,
         port: config.web.port,
-        tls: config.tls ?? null,
+        tls: tlsContext,
+        tlsTimeoutMs: config.tlsTimeoutMs,
+        // Each step before a login is bounded by --handshake-timeout too (short in tests).
+        headTimeoutMs: Math.min(WEB_REQUEST_HEAD_TIMEOUT_MS, config.handshakeTimeoutMs),
+        keepAliveMs: Math.min(WEB_KEEP_ALIVE_MS, config.handshakeTimeoutMs),
         origins: config.web.origins,
         maxFrame: config.maxFrame,
         door,

@@ -52,3 +52,32 @@ export const WEB_PAGE_REQUESTS_PER_SECOND = 4;
  * addresses, while an address that keeps asking is the last to be forgotten and keeps its debt.
  */
 export const WEB_PAGE_TRACKED_ADDRESSES = 10_000;
+
+/**
+ * Milliseconds a connection to the web port has to send its first complete request head (after
+ * the TLS handshake, with TLS), whatever it sends meanwhile: a browser sends it at once, in one
+ * write, so 10 s is generous even on a bad mobile link. It is what closes idle and slowloris
+ * connections, which would otherwise hold a descriptor each for as long as they like. Never
+ * longer than `--handshake-timeout`, which bounds every step before a login.
+ */
+export const WEB_REQUEST_HEAD_TIMEOUT_MS = 10_000;
+
+/**
+ * Milliseconds a connection that is not a WebSocket may go without the server sending it
+ * anything, once it has made a request: the wait for the next request on a kept-alive
+ * connection, and a client that stops reading a response. A page load's requests follow each
+ * other within milliseconds and the assets are then cached (see
+ * {@linkcode WEB_ASSET_MAX_AGE_SECONDS}), so a held connection is rarely used again; 5 s is
+ * Apache's default. Never longer than `--handshake-timeout`.
+ */
+export const WEB_KEEP_ALIVE_MS = 5_000;
+
+/**
+ * Milliseconds a refused connection (the door said no) is kept after its short HTTP refusal,
+ * reading and discarding what the client sent, so that closing it does not reset the connection
+ * before the client has read the refusal.
+ */
+export const WEB_REFUSAL_LINGER_MS = 1_000;
+
+/** Refused connections lingering at once (see {@linkcode WEB_REFUSAL_LINGER_MS}); past it, closed at once. */
+export const WEB_REFUSALS_IN_PROGRESS = 64;

@@ -42,6 +42,8 @@ export const REJECT_REASONS = [
   "bad_account_password",
   /** A WebSocket upgrade from a page whose `Origin` `--web-origin` does not allow. */
   "bad_origin",
+  /** A request to the web port's private server that did not come through the web port. */
+  "not_via_web_port",
 ] as const;
 
 /** One of {@linkcode REJECT_REASONS}. */

@@ -34,6 +34,14 @@ export interface DoorOptions {
   rejected: (reason: RejectReason) => void;
 }
 
+/**
+ * What a {@linkcode Door.check} charges. A socket front end charges `"both"` at once. The web port
+ * charges `"connection"` for each socket it accepts (a slot of `--max-conns-per-ip` and a place
+ * among the logins in progress, pages included) and `"login"` (`--max-logins-per-minute`) when
+ * that socket asks for `/ws`, since one connection may carry pages and no login.
+ */
+export type DoorCharge = "both" | "connection" | "login";
+
 /** The door's answer: come in (holding a per-address slot), or a refusal to send. */
 export type DoorVerdict =
   | { ok: true; lease: ConnLease }
@@ -87,18 +95,21 @@ export class Door {
     return hub.moderation.bans.find(null, address, hub.now()) !== undefined;
   }
 
-  /** Decides about a connection from `address`; an admitted one holds a slot until released. */
-  check(address: string): DoorVerdict {
+  /**
+   * Decides about a connection from `address`; an admitted one holds a slot until released
+   * (with `charge` `"login"`, the connection already holds one: the lease is empty).
+   */
+  check(address: string, charge: DoorCharge = "both"): DoorVerdict {
     if (this.banned(address)) return refusal("banned", "Your address is banned.");
     // Connections that have not logged in yet cost memory and belong to nobody: cap them
     // server-wide, so that many addresses together cannot hold the door open either.
-    if (this.#options.pendingLogins() >= this.#options.maxPendingLogins) {
+    if (charge !== "login" && this.#options.pendingLogins() >= this.#options.maxPendingLogins) {
       return refusal(
         "too_many_connections",
         "The server has too many logins in progress; try again in a moment.",
       );
     }
-    if (this.#logins !== null && !this.#logins.take(address)) {
+    if (charge !== "connection" && this.#logins !== null && !this.#logins.take(address)) {
       return refusal(
         "too_many_connections",
         `Too many connections from your address in the last minute; try again in ${
@@ -106,6 +117,7 @@ export class Door {
         } s.`,
       );
     }
+    if (charge === "login") return { ok: true, lease: { key: addressKey(address), release() {} } };
     const lease = this.#limiter.acquire(address);
     if (lease === null) {
       return refusal(

@@ -1,14 +1,20 @@
 /**
- * The web front end's listener: one `Deno.serve` port (https and wss with TLS) that serves the
- * page's assets (`web/assets.ts`) with strict security headers, and upgrades `/ws` to a
- * WebSocket only after the `Origin` check and the shared {@linkcode Door} (caps per address,
- * login rate, bans, logins in progress) admit it. Each WebSocket becomes a
- * {@linkcode WebSocketLink} the server runs as an ordinary peer. A banned address gets 403 on
- * every path, and page requests are charged to a {@linkcode PageGate} per address (429 past it).
+ * The web front end's listener: one port (https and wss with TLS) that serves the page's assets
+ * (`web/assets.ts`) with strict security headers, and upgrades `/ws` to a WebSocket only after
+ * the `Origin` check and the shared {@linkcode Door} (login rate, bans) admit it. Each WebSocket
+ * becomes a {@linkcode WebSocketLink} the server runs as an ordinary peer. A banned address gets
+ * 403 on every path, and page requests are charged to a {@linkcode PageGate} per address (429
+ * past it).
+ *
+ * The public port is a {@linkcode WebFront}: it admits each connection at the door (a slot of
+ * `--max-conns-per-ip` per connection), bounds it in time until it is a WebSocket, terminates
+ * TLS, and pipes it to a private `Deno.serve` on 127.0.0.1, which answers only the connections
+ * the front has routed to it, and sees each one's real client address through its route.
  *
  * @module
  */
 
+import { SHUTDOWN_GRACE_MS } from "../../config/limits.ts";
 import { WEB_ASSET_MAX_AGE_SECONDS, WEB_INBOUND_FRAMES } from "../../config/web_limits.ts";
 import type { Logger } from "../../log/logger.ts";
 import { NDJSON } from "../../protocol/ndjson/encode.ts";
@@ -18,6 +24,8 @@ import { addressKey } from "../../security/conn_limiter.ts";
 import { WEB_ASSETS } from "../../web/assets.ts";
 import type { Door, DoorVerdict } from "../door.ts";
 import type { Link } from "../link.ts";
+import type { ServerTlsContext } from "../tcp/tls_server.ts";
+import { WebFront, type WebRoute } from "./front.ts";
 import { PageGate } from "./page_gate.ts";
 import { WebSocketLink } from "./ws_link.ts";
 
@@ -27,11 +35,17 @@ export interface WebListenerOptions {
   hostname: string;
   /** 0 picks a free port. */
   port: number;
-  /** Serve https and wss with this PEM certificate chain and key; null for plain http. */
-  tls: { cert: string; key: string } | null;
+  /** Serve https and wss with this context (the native port's); null for plain http. */
+  tls: ServerTlsContext | null;
+  /** With TLS, the handshake must finish within this (the native port's `tlsTimeoutMs`). */
+  tlsTimeoutMs: number;
+  /** A connection's first complete request head must arrive within this. */
+  headTimeoutMs: number;
+  /** A connection that is not a WebSocket and is sent nothing for this long is closed. */
+  keepAliveMs: number;
   /**
    * Origins (`scheme://host[:port]`) whose pages may open `/ws`; empty: only the page's own
-   * origin (the request's scheme and `Host`).
+   * origin (the public scheme and the request's `Host`).
    */
   origins: readonly string[];
   /** `--max-frame`: also bounds what one WebSocket may have received and not yet read. */
@@ -80,6 +94,9 @@ function securityHeaders(host: string | null): Record<string, string> {
  *   hostname: "127.0.0.1",
  *   port: 0,
  *   tls: null,
+ *   tlsTimeoutMs: 10_000,
+ *   headTimeoutMs: 10_000,
+ *   keepAliveMs: 5_000,
  *   origins: [],
  *   maxFrame: 65536,
  *   door,
@@ -89,88 +106,127 @@ function securityHeaders(host: string | null): Record<string, string> {
  * });
  * console.log(`web listening on http://127.0.0.1:${listener.addr.port}/`);
  * listener.close();
+ * await listener.drained();
  * ```
  */
 export class WebListener {
-  /** The address actually bound. */
+  /** The address actually bound (the public port). */
   readonly addr: Deno.NetAddr;
   /** Resolves when the port has stopped serving. */
   readonly done: Promise<void>;
   readonly #options: WebListenerOptions;
+  readonly #front: WebFront;
+  /** The private HTTP server the front pipes each admitted connection to. */
   readonly #server: Deno.HttpServer<Deno.NetAddr>;
   readonly #origins: ReadonlySet<string>;
   readonly #tasks = new Set<Promise<void>>();
   readonly #pages = new PageGate();
   /** Page refusals are logged once per address per window, as the door's are. */
   readonly #refusals = new LogThrottle();
-  /** Upgraded WebSockets not yet open: admitted, and holding a slot, but with no peer yet. */
-  #opening = 0;
   #closing = false;
-  readonly #closed = Promise.withResolvers<void>();
   #failure: string | null = null;
 
   /** Binds at once; throws as `Deno.listen` does (AddrInUse, PermissionDenied). */
   constructor(options: WebListenerOptions) {
     this.#options = options;
     this.#origins = new Set(options.origins.map((origin) => origin.toLowerCase()));
-    const tls = options.tls === null ? {} : { cert: options.tls.cert, key: options.tls.key };
-    this.#server = Deno.serve({
+    // The public port first: it is the one that may be in use, and nothing is bound if it is.
+    this.#front = new WebFront({
       hostname: options.hostname,
       port: options.port,
-      ...tls,
-      onListen: () => {},
-      onError: (error) => {
-        options.logger.error("web_request_failed", { error: String(error) });
-        return new Response("Internal error", { status: 500 });
-      },
-    }, (request, info) => this.#handle(request, info.remoteAddr));
-    this.addr = this.#server.addr;
-    const failed = this.#server.finished.then(() => {
-      if (!this.#closing) this.#failure = "the web listener failed";
+      tls: options.tls,
+      tlsTimeoutMs: options.tlsTimeoutMs,
+      headTimeoutMs: options.headTimeoutMs,
+      keepAliveMs: options.keepAliveMs,
+      door: options.door,
+      logger: options.logger,
+      stopping: options.stopping,
+      upstream: () => this.#server.addr,
     });
-    this.done = Promise.race([failed, this.#closed.promise]);
+    try {
+      this.#server = Deno.serve({
+        hostname: "127.0.0.1",
+        port: 0,
+        onListen: () => {},
+        onError: (error) => {
+          options.logger.error("web_request_failed", { error: String(error) });
+          return new Response("Internal error", { status: 500 });
+        },
+      }, (request, info) => this.#route(request, info.remoteAddr));
+    } catch (error) {
+      this.#front.close();
+      throw error;
+    }
+    this.addr = this.#front.addr;
+    const failed = this.#server.finished.then(() => {
+      if (!this.#closing) this.#failure = "the web port's private server failed";
+    });
+    this.done = Promise.race([failed, this.#front.done]);
   }
 
-  /** Upgraded WebSockets not yet open: counted as logins in progress. */
+  /**
+   * Connections that are not an open WebSocket (pages, TLS handshakes, upgrades in progress):
+   * counted as logins in progress, so the server-wide cap bounds them too.
+   */
   get handshaking(): number {
-    return this.#opening;
+    return this.#front.pending;
   }
 
   /** Why the listener stopped on its own (not closed by the server), or null. */
   get failure(): string | null {
-    return this.#failure;
+    return this.#failure ?? this.#front.failure;
   }
 
   /**
-   * Stops upgrading: `/ws` is refused from now on. The port itself closes in
-   * {@linkcode drained}, since shutting `Deno.serve` down closes its WebSockets too, and each must
-   * first get its peer's goodbye.
+   * Stops accepting (the port is free at once), closes every connection that is not an open
+   * WebSocket, and refuses `/ws` from now on. The WebSockets stay until {@linkcode drained}, as
+   * each must first get its peer's goodbye.
    */
   close(): void {
     if (this.#closing) return;
     this.#closing = true;
-    this.#closed.resolve();
+    this.#front.close();
   }
 
   /**
-   * Resolves once every WebSocket this listener accepted has been served or closed, and the port
-   * is free again.
+   * Resolves once every WebSocket this listener accepted has been served or closed, and both
+   * the port and the private server are closed.
    */
   async drained(): Promise<void> {
     await Promise.allSettled([...this.#tasks]);
     this.close();
+    // Each WebSocket's last frames are still on their way through the pipe: a bounded wait.
+    await this.#front.drained(SHUTDOWN_GRACE_MS / 2);
     await this.#server.shutdown();
   }
 
-  #handle(request: Request, remote: Deno.NetAddr): Response {
+  /**
+   * A request on the private server: only from a connection the front piped here (anything
+   * else is a local user connecting to the private port directly, refused with 403), and
+   * answered as from the client's real address and the public scheme.
+   */
+  #route(request: Request, peer: Deno.NetAddr): Response {
+    const route = this.#front.route(peer);
+    if (route === undefined) {
+      this.#options.door.refused(peer, "not_via_web_port");
+      return refusal(403, "Connect to the web port, not to this one.", securityHeaders(null));
+    }
+    route.requested();
+    return this.#handle(request, route);
+  }
+
+  #handle(request: Request, route: WebRoute): Response {
+    const remote = route.remote;
     // Deno.serve builds the URL from the Host header, which the client writes: one that is no
     // host name (`Host: a b`) must be refused here like any bad request, not thrown, or each
     // would be logged as a server error and skip the checks below.
     const url = URL.parse(request.url);
-    if (url?.pathname === "/ws") return this.#upgrade(request, url, remote);
+    // The private server speaks plain http; the page's origin has the public scheme.
+    if (url !== null && route.secure) url.protocol = "https:";
+    if (url?.pathname === "/ws") return this.#upgrade(request, url, route);
     const headers = securityHeaders(url?.host ?? null);
-    // The door sees connections only at /ws; every other request is checked here, since
-    // Deno.serve gives no say over the connection it came on.
+    // The door saw the connection when it was accepted; a ban made since then, and each page
+    // request's budget, are checked here.
     if (this.#options.door.banned(remote.hostname)) {
       this.#refusedPage(remote, "banned");
       return refusal(403, "Your address is banned.", headers);
@@ -207,9 +263,10 @@ export class WebListener {
     });
   }
 
-  /** `/ws`: a ban first, then the Origin check, then the rest of the door, then the upgrade. */
-  #upgrade(request: Request, url: URL, remote: Deno.NetAddr): Response {
+  /** `/ws`: a ban first, then the Origin check, then the login rate, then the upgrade. */
+  #upgrade(request: Request, url: URL, route: WebRoute): Response {
     const { door, stopping, logger } = this.#options;
+    const remote = route.remote;
     const headers = securityHeaders(url.host);
     if (stopping() || this.#closing) {
       door.refused(remote, "shutting_down");
@@ -218,9 +275,8 @@ export class WebListener {
     if (door.banned(remote.hostname)) {
       // Said first, whatever else is wrong with the request. The door decides a ban before it
       // charges anything, so asking it costs the address nothing and gives TCP's error frame.
-      const banned = door.check(remote.hostname);
+      const banned = door.check(remote.hostname, "login");
       if (!banned.ok) return doorRefusal(door, remote, banned, headers);
-      banned.lease.release();
     }
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return refusal(426, "This endpoint speaks WebSocket only.", {
@@ -235,42 +291,38 @@ export class WebListener {
       door.refused(remote, "bad_origin", origin.slice(0, 200));
       return refusal(403, "Pages from that origin may not join this chat.", headers);
     }
-    const verdict = door.check(remote.hostname);
+    // The connection already holds its slot of --max-conns-per-ip (the front took it): a
+    // WebSocket is charged only its login.
+    const verdict = door.check(remote.hostname, "login");
     if (!verdict.ok) return doorRefusal(door, remote, verdict, headers);
     let upgraded;
     try {
       upgraded = Deno.upgradeWebSocket(request);
     } catch (error) {
-      verdict.lease.release();
       logger.debug("web_upgrade_failed", { error: String(error) });
       return refusal(400, "Not a valid WebSocket upgrade.", headers);
     }
+    route.upgraded();
     const { socket, response } = upgraded;
     const link = new WebSocketLink(socket, {
       remoteAddr: remote,
       maxFrame: this.#options.maxFrame,
       maxUnread: WEB_INBOUND_FRAMES * (this.#options.maxFrame + 2),
     });
-    this.#opening++;
     const task = new Promise<void>((resolve) => {
       let started = false;
       socket.addEventListener("open", () => {
         started = true;
-        this.#opening--;
+        route.opened();
         logger.debug("connect", { remote: `${remote.hostname}:${remote.port}`, via: "web" });
         this.#options.serve(link, performance.now()).catch((error) => {
           logger.error("connection_failed", { error: String(error) });
         }).finally(resolve);
       }, { once: true });
       socket.addEventListener("close", () => {
-        if (started) return;
-        this.#opening--;
-        resolve();
+        if (!started) resolve();
       }, { once: true });
-    }).finally(() => {
-      verdict.lease.release();
-      this.#tasks.delete(task);
-    });
+    }).finally(() => this.#tasks.delete(task));
     this.#tasks.add(task);
     return response;
   }
