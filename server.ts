@@ -91,6 +91,11 @@ export interface ServerAddresses {
   ssh?: Deno.NetAddr;
   /** The web front end (page and `/ws`), when `web` is set. */
   web?: Deno.NetAddr;
+  /**
+   * The web front end's private HTTP server on 127.0.0.1, when `web` is set: it answers only
+   * the connections the web port pipes to it (anyone else gets 403).
+   */
+  webPrivate?: Deno.NetAddr;
 }
 
 /** A running server. */
@@ -253,7 +258,10 @@ export function startServer(options: ServerOptions = {}): ChatServer {
   const ssh = config.ssh === undefined ? undefined : listeners[1];
   const addresses: ServerAddresses = { native: native.addr };
   if (ssh !== undefined) addresses.ssh = ssh.addr;
-  if (webListener !== undefined) addresses.web = webListener.addr;
+  if (webListener !== undefined) {
+    addresses.web = webListener.addr;
+    addresses.webPrivate = webListener.privateAddr;
+  }
 
   if (config.metrics !== undefined) {
     // Totals the server can compute are read at scrape time, so the hot path keeps no gauges.

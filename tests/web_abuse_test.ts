@@ -14,6 +14,7 @@ import {
 import type { ServerFrame } from "../protocol/frames.ts";
 import type { ServerOptions } from "../server.ts";
 import { createLogger } from "../log/logger.ts";
+import { createSockchatMetrics } from "../metrics/sockchat_metrics.ts";
 import { addressBlock } from "../core/moderation.ts";
 import { PageGate } from "../transport/ws/page_gate.ts";
 import { secret } from "./helpers/core.ts";
@@ -256,52 +257,212 @@ Deno.test("web abuse: on a dual-stack web port (::) an IPv4 ban holds for the sa
   }
 });
 
-Deno.test("web abuse: 300 idle connections, 100 half-sent heads and 100 slowloris drips do not stop the page or the chat", async () => {
-  // Deno.serve has no knob for connections, head or idle timeouts: these stay open for as long
-  // as the client likes (see the README). What must hold is that they starve nobody else.
-  const server = webServer();
-  const { hostname, port } = webAddr(server);
-  const base = `http://${hostname}:${port}`;
+/** Reads `conn` until EOF (or a reset) and returns what came, within `ms`. */
+async function readToEnd(conn: Deno.Conn, what: string, ms?: number): Promise<string> {
+  let got = "";
+  const chunk = new Uint8Array(4096);
+  await within(
+    (async () => {
+      while (true) {
+        let n: number | null;
+        try {
+          n = await conn.read(chunk);
+        } catch (error) {
+          if (error instanceof Deno.errors.ConnectionReset) return;
+          throw error;
+        }
+        if (n === null) return;
+        got += new TextDecoder().decode(chunk.subarray(0, n));
+      }
+    })(),
+    what,
+    ms,
+  );
+  return got;
+}
+
+Deno.test("web abuse: an address holding --max-conns-per-ip idle connections to the web port is refused more (429, closed at once, TCP too), while another address gets the page, chats, and is seen as itself", async () => {
+  // A dual-stack port: 127.0.0.1 and ::1 are two addresses. The front pipes both from
+  // 127.0.0.1, so the chat seeing ::1 shows the real address was passed through.
+  const server = testServer({
+    maxConnsPerIp: 4,
+    maxLoginsPerMinute: 0,
+    web: { host: "::", port: 0, origins: [] },
+  });
+  const { port } = webAddr(server);
   const held: Deno.Conn[] = [];
   const before = await descriptors();
+  let ws: WebSocket[] = [];
   try {
-    for (let i = 0; i < 300; i++) held.push(await Deno.connect({ hostname, port }));
-    const heads: Deno.Conn[] = [];
-    for (let i = 0; i < 200; i++) {
-      const conn = await Deno.connect({ hostname, port });
-      held.push(conn);
-      heads.push(conn);
-      await conn.write(
-        encoder.encode(`GET / HTTP/1.1\r\nHost: ${hostname}\r\nX-Pad: ${"a".repeat(2000)}`),
-      );
+    // Idle, half-sent head, slowloris: each holds one of the address's slots.
+    for (let i = 0; i < 4; i++) held.push(await Deno.connect({ hostname: "127.0.0.1", port }));
+    await held[1].write(encoder.encode(`GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n`));
+    await held[2].write(encoder.encode(`GET / HTTP/1.1\r\nX-Pad: ${"a".repeat(2000)}`));
+    await held[2].write(encoder.encode(`\r\nX-1: y`));
+    // Each further connection from the address gets 429 and is closed at once, whatever it
+    // sends: nothing of it waits for a deadline.
+    for (let i = 0; i < 20; i++) {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      try {
+        await conn.write(encoder.encode(`GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`));
+        const answer = await readToEnd(conn, "the refusal and the close", 2_000);
+        assert.match(answer, /^HTTP\/1\.1 429 /);
+        assert.match(answer, /"code":"too_many_connections"/);
+      } finally {
+        conn.close();
+      }
     }
-    // Half of them drip one more header line, as slowloris does.
-    for (let round = 0; round < 3; round++) {
-      for (const conn of heads.slice(100)) await conn.write(encoder.encode(`\r\nX-${round}: y`));
-    }
-    const page = await get(base, "/");
-    assert.equal(page.status, 200);
-    const tcp = await JsonClient.login(server, "tcpy");
-    const web = await WsClient.login(server, "webby");
-    await tcp.expect("join");
-    web.send({ type: "msg", room: "#lobby", text: "still here" });
-    assert.equal((await tcp.expect("msg")).text, "still here");
-    await web.close();
-    tcp.close();
-    // Each held connection costs the server a descriptor (two here: both ends are this
-    // process), and gives it back as soon as the client goes.
-    assert.ok((await descriptors()) >= before + 2 * held.length, "both ends of each are open");
-    for (const conn of held.splice(0)) conn.close();
+    // The refused ones gave their descriptors back: what is left is the four held (each is three
+    // here, the client's end, the front's and the private server's, and the pipe's fourth).
     await within(
       (async () => {
-        while ((await descriptors()) > before + 8) {
+        while ((await descriptors()) > before + 4 * 4 + 4) {
           await new Promise((resolve) => setTimeout(resolve, 20));
         }
       })(),
-      "the server to close its ends",
+      "the refused connections to be closed",
     );
+    // The web connections count with the native port's: TCP from the address is refused too.
+    const tcp = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
+    const refusal = await readToEnd(tcp, "the native port's refusal");
+    tcp.close();
+    assert.match(refusal, /"code":"too_many_connections"/);
+    // Another address is untouched: the page, and two WebSockets that chat.
+    const page = await fetch(`http://[::1]:${port}/`);
+    assert.equal(page.status, 200);
+    await page.body?.cancel();
+    const a = new WebSocket(`ws://[::1]:${port}/ws`);
+    const b = new WebSocket(`ws://[::1]:${port}/ws`);
+    ws = [a, b];
+    const inbox: Record<string, unknown>[] = [];
+    const got = (pred: (frame: Record<string, unknown>) => boolean, what: string) =>
+      within(
+        (async () => {
+          while (!inbox.some(pred)) await new Promise((resolve) => setTimeout(resolve, 10));
+        })(),
+        what,
+      );
+    b.onmessage = (event) => inbox.push(JSON.parse(String(event.data)));
+    await within(
+      Promise.all(ws.map((socket) => new Promise((resolve) => (socket.onopen = resolve)))),
+      "both WebSockets to open",
+    );
+    a.send(JSON.stringify({ type: "hello", v: 1, nick: "six" }));
+    b.send(JSON.stringify({ type: "hello", v: 1, nick: "sixer" }));
+    await got((frame) => frame.type === "welcome", "sixer's welcome");
+    await within(
+      (async () => {
+        while (server.hub.user("six") === undefined) {
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+      })(),
+      "six to log in",
+    );
+    a.send(JSON.stringify({ type: "msg", room: "#lobby", text: "over v6" }));
+    await got((frame) => frame.type === "msg" && frame.text === "over v6", "the message");
+    assert.equal(server.hub.user("six")?.address, "::1", "the client's address, not the front's");
+    // A ban of the front's own address (127.0.0.1) does not touch ::1's WebSockets.
+    const prefix = addressBlock("127.0.0.1");
+    assert.ok(prefix !== null);
+    server.hub.moderation.bans.add({ kind: "address", prefix }, 0, "test", "op", server.hub.now());
+    const again = new WebSocket(`ws://[::1]:${port}/ws`);
+    ws.push(again);
+    await within(new Promise((resolve) => (again.onopen = resolve)), "a WebSocket after the ban");
   } finally {
+    for (const socket of ws) socket.close();
+    await within(
+      Promise.all(
+        ws.map((socket) =>
+          socket.readyState === WebSocket.CLOSED
+            ? undefined
+            : new Promise((resolve) => socket.addEventListener("close", resolve))
+        ),
+      ),
+      "the WebSockets to close",
+    );
     for (const conn of held) conn.close();
+    await server.shutdown();
+  }
+});
+
+Deno.test("web abuse: idle, half-sent, slowloris and idle keep-alive connections are closed at their deadlines; a WebSocket is not", async () => {
+  // --handshake-timeout bounds the web port's deadlines too: 300 ms here.
+  const server = webServer({ handshakeTimeoutMs: 300, maxLoginsPerMinute: 0 });
+  const { hostname, port } = webAddr(server);
+  const conns: Deno.Conn[] = [];
+  try {
+    const web = await WsClient.login(server, "stays");
+    const open = async () => {
+      const conn = await Deno.connect({ hostname, port });
+      conns.push(conn);
+      return conn;
+    };
+    const idle = await open();
+    const half = await open();
+    await half.write(encoder.encode(`GET / HTTP/1.1\r\nHost: ${hostname}:${port}\r\n`));
+    const drip = await open();
+    await drip.write(encoder.encode(`GET / HTTP/1.1\r\nHost: ${hostname}:${port}\r\n`));
+    const kept = await open();
+    await kept.write(
+      encoder.encode(`GET /style.css HTTP/1.1\r\nHost: ${hostname}:${port}\r\n\r\n`),
+    );
+    const started = performance.now();
+    // The slowloris drip: a header line every 50 ms, until the server hangs up.
+    let dripping = true;
+    const dripper = (async () => {
+      for (let i = 0; dripping && i < 200; i++) {
+        try {
+          await drip.write(encoder.encode(`X-${i}: y\r\n`));
+        } catch {
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    })();
+    const [idleGot, halfGot, dripGot, keptGot] = await Promise.all(
+      [idle, half, drip, kept].map((conn) => readToEnd(conn, "the server to close it")),
+    );
+    dripping = false;
+    await dripper;
+    assert.ok(performance.now() - started >= 250, "not before the deadline");
+    assert.equal(idleGot, "");
+    assert.equal(halfGot, "");
+    assert.equal(dripGot, "");
+    assert.match(
+      keptGot,
+      /^HTTP\/1\.1 200 /,
+      "the request was answered, then the idle kept-alive connection closed",
+    );
+    // The WebSocket, past both deadlines, is the peer's to time out: it still chats.
+    web.send({ type: "msg", room: "#lobby", text: "still here", ref: "r1" });
+    assert.equal((await web.expect("ack")).ref, "r1");
+    await web.close();
+  } finally {
+    for (const conn of conns) conn.close();
+    await server.shutdown();
+  }
+});
+
+Deno.test("web abuse: a request straight to the private server (not through the web port) gets 403 and is counted", async () => {
+  const metrics = createSockchatMetrics();
+  const server = webServer({ metrics });
+  try {
+    const inner = server.addresses.webPrivate;
+    assert.ok(inner !== undefined, "the server says where its private web server listens");
+    assert.equal(inner.hostname, "127.0.0.1");
+    const direct = await rawRequest(inner.port, `GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+    assert.equal(direct.status, 403);
+    const upgrade = await rawRequest(
+      inner.port,
+      "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    );
+    assert.equal(upgrade.status, 403);
+    assert.equal(metrics.rejectedConnections.value("not_via_web_port"), 2);
+    assert.equal(server.connections.size, 0);
+    // Through the web port, the same requests are served.
+    assert.equal((await get(`http://127.0.0.1:${webAddr(server).port}`, "/")).status, 200);
+  } finally {
     await server.shutdown();
   }
 });

@@ -7,6 +7,7 @@
 
 import assert from "node:assert/strict";
 import { WEB_PAGE_REQUEST_BURST } from "../config/web_limits.ts";
+import { createSockchatMetrics } from "../metrics/sockchat_metrics.ts";
 import type { ServerFrame } from "../protocol/frames.ts";
 import type { ChatServer } from "../server.ts";
 import { makeTestPki, type TestPki } from "./helpers/certs.ts";
@@ -228,6 +229,55 @@ Deno.test("web TLS: plain http to the TLS web port gets a TLS alert and a close,
     }
     assert.equal(server.connections.size, 0, "no peer was made for any of them");
   });
+});
+
+Deno.test("web TLS: a connection that never starts the TLS handshake is closed at the TLS deadline, counted, and costs no slot after", async () => {
+  const pki = await makeTestPki();
+  const metrics = createSockchatMetrics();
+  // --handshake-timeout bounds the TLS deadline too (as on the native port): 300 ms here.
+  const server = testServer({
+    tls: { cert: pki.leaf.cert, key: pki.leaf.key },
+    web: { host: "127.0.0.1", port: 0, origins: [] },
+    handshakeTimeoutMs: 300,
+    maxConnsPerIp: 2,
+    metrics,
+  });
+  try {
+    const { port } = webAddr(server);
+    const silent = [
+      await Deno.connect({ hostname: "127.0.0.1", port }),
+      await Deno.connect({ hostname: "127.0.0.1", port }),
+    ];
+    const started = performance.now();
+    try {
+      for (const conn of silent) {
+        const n = await within(
+          conn.read(new Uint8Array(64)).catch((error) => {
+            if (error instanceof Deno.errors.ConnectionReset) return null;
+            throw error;
+          }),
+          "the server to close a silent TLS connection",
+        );
+        assert.equal(n, null, "closed without a byte");
+      }
+    } finally {
+      for (const conn of silent) conn.close();
+    }
+    assert.ok(performance.now() - started >= 250, "not before the deadline");
+    assert.equal(metrics.rejectedConnections.value("tls_handshake"), 2);
+    // Their slots of --max-conns-per-ip (2) were given back: https works from the address.
+    const client = Deno.createHttpClient({ caCerts: [pki.ca.cert] });
+    try {
+      const page = await fetch(`https://127.0.0.1:${port}/`, { client });
+      assert.equal(page.status, 200);
+      await page.body?.cancel();
+    } finally {
+      client.close();
+    }
+  } finally {
+    await server.shutdown();
+    await pki.remove();
+  }
 });
 
 Deno.test("web TLS: wss with the page's https origin chats with an NDJSON client on the TLS port; the http origin of the same host is refused", async () => {

@@ -164,6 +164,11 @@ export class WebListener {
     this.done = Promise.race([failed, this.#front.done]);
   }
 
+  /** Where the private HTTP server listens (127.0.0.1, a port of the system's choosing). */
+  get privateAddr(): Deno.NetAddr {
+    return this.#server.addr;
+  }
+
   /**
    * Connections that are not an open WebSocket (pages, TLS handshakes, upgrades in progress):
    * counted as logins in progress, so the server-wide cap bounds them too.
