@@ -10,7 +10,7 @@
 
 import type { Logger } from "../log/logger.ts";
 import type { ErrorFrame } from "../protocol/frames.ts";
-import type { Door, DoorCharge } from "./door.ts";
+import type { Door } from "./door.ts";
 import { closeQuietly, remoteOf } from "./link.ts";
 import { acceptConnections } from "./tcp/accept_loop.ts";
 
@@ -22,8 +22,6 @@ export interface DoorListenerOptions {
   port: number;
   /** Admission checks shared with every other listener. */
   door: Door;
-  /** What the door charges each accepted socket. @default "both" */
-  charge?: DoorCharge;
   /** Where accept and admission failures are logged. */
   logger: Logger;
   /** True once the server is stopping: accepted sockets are closed. */
@@ -41,7 +39,7 @@ export interface DoorListenerOptions {
  *
  * @example
  * ```ts
- * import type { Door, DoorCharge } from "./door.ts";
+ * import type { Door } from "./door.ts";
  * import { silentLogger } from "../log/logger.ts";
  *
  * declare const door: Door;
@@ -136,7 +134,7 @@ export class DoorListener {
       closeQuietly(conn);
       return;
     }
-    const verdict = door.check(remote.hostname, this.#options.charge);
+    const verdict = door.check(remote.hostname);
     if (!verdict.ok) {
       door.refused(remote, verdict.reason);
       refuse(conn, verdict.error);

@@ -22,9 +22,10 @@ import type { Logger } from "../../log/logger.ts";
 import type { ErrorFrame } from "../../protocol/frames.ts";
 import { NDJSON } from "../../protocol/ndjson/encode.ts";
 import { Outgoing } from "../../protocol/outgoing.ts";
+import { addressKey as slotKey, type ConnLease } from "../../security/conn_limiter.ts";
 import type { Door } from "../door.ts";
-import { DoorListener } from "../door_listener.ts";
-import { closeQuietly, type Link } from "../link.ts";
+import { closeQuietly, type Link, remoteOf } from "../link.ts";
+import { acceptConnections } from "../tcp/accept_loop.ts";
 import { writeAll } from "../outbound_queue.ts";
 import { SocketReader } from "../socket_reader.ts";
 import { acceptTls, type ServerTlsContext } from "../tcp/tls_server.ts";
@@ -110,44 +111,37 @@ export class WebFront {
   /** Resolves when the accept loop has ended. */
   readonly done: Promise<void>;
   readonly #options: WebFrontOptions;
+  readonly #listener: Deno.Listener;
   /**
-   * The socket, its accept loop and door. Its `handshaking` holds the accepted sockets that are
-   * not (yet) an open WebSocket: they count as logins in progress, and closing stops them.
+   * Accepted sockets that are not (yet) an open WebSocket: they count as logins in progress,
+   * and {@linkcode close} closes them.
    */
-  readonly #listening: DoorListener;
+  readonly #pending = new Set<Deno.Conn>();
   /** Piped connections by the local address of their socket to the private server. */
   readonly #routes = new Map<string, Piped>();
+  /** Kept-alive connections between requests, by address (as the door counts them). */
+  readonly #idle = new Map<string, Set<Piped>>();
+  readonly #tasks = new Set<Promise<void>>();
   #refusing = 0;
   #closing = false;
+  #failure: string | null = null;
 
   /** Binds at once; throws as `Deno.listen` does (AddrInUse, PermissionDenied). */
   constructor(options: WebFrontOptions) {
     this.#options = options;
-    const { hostname, port, door, logger, stopping } = options;
-    this.#listening = new DoorListener({
-      hostname,
-      port,
-      door,
-      // One slot per connection, pages included; /ws charges the login budget itself.
-      charge: "connection",
-      logger,
-      stopping,
-      failure: "the web listener failed",
-      serve: (conn, remote) => this.#serve(conn, remote),
-      refuse: (conn, error) => this.#refuse(conn, error),
-    });
-    this.addr = this.#listening.addr;
-    this.done = this.#listening.done;
+    this.#listener = Deno.listen({ hostname: options.hostname, port: options.port });
+    this.addr = this.#listener.addr as Deno.NetAddr;
+    this.done = this.#loop();
   }
 
   /** Connections accepted that are not an open WebSocket (TLS handshakes included). */
   get pending(): number {
-    return this.#listening.handshaking.size;
+    return this.#pending.size;
   }
 
   /** Why the port stopped on its own (not closed by the server), or null. */
   get failure(): string | null {
-    return this.#listening.failure;
+    return this.#failure;
   }
 
   /** The route of a request the private server got from `peer`, or undefined if not ours. */
@@ -161,7 +155,8 @@ export class WebFront {
    */
   close(): void {
     this.#closing = true;
-    this.#listening.close();
+    closeQuietly(this.#listener);
+    for (const conn of this.#pending) closeQuietly(conn);
   }
 
   /**
@@ -174,65 +169,140 @@ export class WebFront {
     this.close();
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
-      this.#listening.drained(),
+      Promise.allSettled([...this.#tasks]),
       new Promise((resolve) => (timer = setTimeout(resolve, graceMs))),
     ]);
     clearTimeout(timer);
     for (const piped of this.#routes.values()) piped.abort();
-    await this.#listening.drained();
+    await Promise.allSettled([...this.#tasks]);
+  }
+
+  async #loop(): Promise<void> {
+    const { logger, stopping } = this.#options;
+    const loop = acceptConnections(this.#listener, {
+      stopping,
+      failed: (error, retryMs) => {
+        // As on the native port: only running out of descriptors is worth an operator's time.
+        if (retryMs > 0) logger.error("accept_failed", { error: String(error), retry_ms: retryMs });
+        else logger.debug("accept_failed", { error: String(error) });
+      },
+    });
+    for await (const conn of loop) {
+      try {
+        this.#admit(conn);
+      } catch (error) {
+        // A store error at the door (or any other bug) costs this one socket, not the server.
+        logger.error("door_failed", { remote: remoteOf(conn), error: String(error) });
+        closeQuietly(conn);
+      }
+    }
+    if (!stopping()) this.#failure = "the web listener failed";
+  }
+
+  /** The door, before anything else: a refused socket is answered and closed at once. */
+  #admit(conn: Deno.Conn): void {
+    const { door, stopping, logger } = this.#options;
+    const remote = conn.remoteAddr as Deno.NetAddr;
+    if (stopping() || this.#closing) {
+      door.refused(remote, "shutting_down");
+      closeQuietly(conn);
+      return;
+    }
+    let verdict = door.check(remote.hostname, "connection");
+    // An idle kept-alive connection is the first thing given up when its own address needs a
+    // slot (HTTP lets a server close one at any time; the browser asks again on a new one), so
+    // one tab's page loads do not keep another tab of the same address out.
+    if (!verdict.ok && verdict.reason === "too_many_connections" && this.#evict(remote)) {
+      verdict = door.check(remote.hostname, "connection");
+    }
+    if (!verdict.ok) {
+      door.refused(remote, verdict.reason);
+      this.#refuse(conn, verdict.error);
+      return;
+    }
+    const lease = verdict.lease;
+    (conn as Deno.TcpConn).setNoDelay(true);
+    this.#pending.add(conn);
+    const task: Promise<void> = this.#serve(conn, remote, lease).catch((error) => {
+      logger.error("connection_failed", { error: String(error) });
+    }).finally(() => {
+      lease.release();
+      this.#pending.delete(conn);
+      this.#tasks.delete(task);
+    });
+    this.#tasks.add(task);
+  }
+
+  /** Closes the address's kept-alive connection idle the longest, if any; true if one was. */
+  #evict(remote: Deno.NetAddr): boolean {
+    const idle = this.#idle.get(slotKey(remote.hostname));
+    if (idle === undefined) return false;
+    let oldest: Piped | null = null;
+    for (const piped of idle) if (oldest === null || piped.sentAt < oldest.sentAt) oldest = piped;
+    if (oldest === null) return false;
+    oldest.evict();
+    return true;
   }
 
   /** One admitted socket: the TLS handshake if any, then piped until either side ends. */
-  async #serve(conn: Deno.Conn, remote: Deno.NetAddr): Promise<void> {
+  async #serve(conn: Deno.Conn, remote: Deno.NetAddr, lease: ConnLease): Promise<void> {
     const { tls, tlsTimeoutMs, door, stopping, logger } = this.#options;
-    const pending = this.#listening.handshaking;
-    pending.add(conn);
+    const pending = this.#pending;
+    let client: Link = conn;
+    if (tls !== null) {
+      const result = await acceptTls(conn, tls, tlsTimeoutMs);
+      if (!result.ok) {
+        if (!stopping()) door.refused(remote, "tls_handshake", result.reason);
+        return;
+      }
+      client = result.link;
+    }
+    // close() closed the socket meanwhile (only those pending), or is about to.
+    if (this.#closing) {
+      closeQuietly(client);
+      return;
+    }
+    let upstream: Deno.TcpConn;
     try {
-      let client: Link = conn;
-      if (tls !== null) {
-        const result = await acceptTls(conn, tls, tlsTimeoutMs);
-        if (!result.ok) {
-          if (!stopping()) door.refused(remote, "tls_handshake", result.reason);
-          return;
-        }
-        client = result.link;
-      }
-      // close() closed the socket meanwhile (only those in `pending`), or is about to.
-      if (this.#closing || !pending.has(conn)) {
-        closeQuietly(client);
-        return;
-      }
-      let upstream: Deno.TcpConn;
-      try {
-        const { hostname, port } = this.#options.upstream();
-        upstream = await Deno.connect({ hostname, port });
-      } catch (error) {
-        logger.error("web_upstream_failed", { error: String(error) });
-        closeQuietly(client);
-        return;
-      }
-      if (this.#closing) {
-        closeQuietly(upstream);
-        closeQuietly(client);
-        return;
-      }
-      upstream.setNoDelay(true);
-      const piped = new Piped(client, upstream, {
-        remote,
-        secure: tls !== null,
-        options: this.#options,
-        opened: () => pending.delete(conn),
-      });
-      // Known before the private server can see a byte of the request.
-      const key = addressKey(upstream.localAddr);
-      this.#routes.set(key, piped);
-      try {
-        await piped.run();
-      } finally {
-        this.#routes.delete(key);
-      }
+      const { hostname, port } = this.#options.upstream();
+      upstream = await Deno.connect({ hostname, port });
+    } catch (error) {
+      logger.error("web_upstream_failed", { error: String(error) });
+      closeQuietly(client);
+      return;
+    }
+    if (this.#closing) {
+      closeQuietly(upstream);
+      closeQuietly(client);
+      return;
+    }
+    upstream.setNoDelay(true);
+    const idle = this.#idle;
+    const key = slotKey(remote.hostname);
+    const piped = new Piped(client, upstream, {
+      remote,
+      secure: tls !== null,
+      options: this.#options,
+      opened: () => pending.delete(conn),
+      idle: (piped, on) => {
+        let set = idle.get(key);
+        if (on) {
+          if (set === undefined) idle.set(key, set = new Set());
+          set.add(piped);
+        } else if (set?.delete(piped) && set.size === 0) idle.delete(key);
+      },
+      free: () => {
+        lease.release();
+        pending.delete(conn);
+      },
+    });
+    // Known before the private server can see a byte of the request.
+    const route = addressKey(upstream.localAddr);
+    this.#routes.set(route, piped);
+    try {
+      await piped.run();
     } finally {
-      pending.delete(conn);
+      this.#routes.delete(route);
     }
   }
 
@@ -258,7 +328,11 @@ export class WebFront {
     bytes.set(head);
     bytes.set(body, head.length);
     this.#refusing++;
-    this.#listening.track(goodbye(conn, bytes).finally(() => this.#refusing--));
+    const task: Promise<void> = goodbye(conn, bytes).finally(() => {
+      this.#refusing--;
+      this.#tasks.delete(task);
+    });
+    this.#tasks.add(task);
   }
 }
 
@@ -283,6 +357,22 @@ async function goodbye(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
 /** Where a piped connection is: which deadline, if any, holds it. */
 type PipedState = "head" | "keep_alive" | "websocket" | "closing";
 
+/** What a {@linkcode Piped} connection needs from its front. */
+interface PipedHooks {
+  /** The client's real address. */
+  remote: Deno.NetAddr;
+  /** The client spoke TLS. */
+  secure: boolean;
+  /** The deadlines, door and logger. */
+  options: WebFrontOptions;
+  /** The WebSocket has a peer: the connection is no longer pending. */
+  opened(): void;
+  /** The connection is (`on`) or is no longer an idle kept-alive one, to be evicted first. */
+  idle(piped: Piped, on: boolean): void;
+  /** Gives back the door's slot and the pending place at once (before the pumps end). */
+  free(): void;
+}
+
 /** One client connection piped to the private server, with its deadlines. */
 class Piped implements WebRoute {
   readonly remote: Deno.NetAddr;
@@ -290,52 +380,58 @@ class Piped implements WebRoute {
   readonly #client: Link;
   readonly #upstream: Deno.TcpConn;
   readonly #options: WebFrontOptions;
-  readonly #opened: () => void;
+  readonly #hooks: PipedHooks;
   #state: PipedState = "head";
   #timer: ReturnType<typeof setTimeout> | undefined;
   /** When the client was last sent something (`performance.now()`), while keep-alive runs. */
-  #sentAt = 0;
+  sentAt = 0;
   readonly #aborted = Promise.withResolvers<void>();
 
-  constructor(
-    client: Link,
-    upstream: Deno.TcpConn,
-    route: { remote: Deno.NetAddr; secure: boolean; options: WebFrontOptions; opened(): void },
-  ) {
+  constructor(client: Link, upstream: Deno.TcpConn, hooks: PipedHooks) {
     this.#client = client;
     this.#upstream = upstream;
-    this.remote = route.remote;
-    this.secure = route.secure;
-    this.#options = route.options;
-    this.#opened = route.opened;
+    this.remote = hooks.remote;
+    this.secure = hooks.secure;
+    this.#options = hooks.options;
+    this.#hooks = hooks;
   }
 
   /** {@inheritDoc WebRoute.requested} */
   requested(): void {
-    this.#sentAt = performance.now();
+    this.sentAt = performance.now();
     if (this.#state !== "head") return;
     this.#state = "keep_alive";
+    this.#hooks.idle(this, true);
     this.#arm(this.#options.keepAliveMs);
   }
 
   /** {@inheritDoc WebRoute.upgraded} */
   upgraded(): void {
     if (this.#state === "closing") return;
+    if (this.#state === "keep_alive") this.#hooks.idle(this, false);
     this.#state = "websocket";
     clearTimeout(this.#timer);
   }
 
   /** {@inheritDoc WebRoute.opened} */
   opened(): void {
-    this.#opened();
+    this.#hooks.opened();
   }
 
   /** Closes both sockets at once; the pumps then end. */
   abort(): void {
     clearTimeout(this.#timer);
+    if (this.#state === "keep_alive") this.#hooks.idle(this, false);
+    this.#state = "closing";
     this.#aborted.resolve();
     closeQuietly(this.#client);
     closeQuietly(this.#upstream);
+  }
+
+  /** Closes a kept-alive connection for a new one of its address: its slot is free at once. */
+  evict(): void {
+    this.abort();
+    this.#hooks.free();
   }
 
   /** Pipes both ways until both directions have ended, or either failed or a deadline passed. */
@@ -357,12 +453,13 @@ class Piped implements WebRoute {
     const down = pump(this.#upstream, this.#client, {
       guard,
       sent: () => {
-        if (this.#state === "keep_alive") this.#sentAt = performance.now();
+        if (this.#state === "keep_alive") this.sentAt = performance.now();
       },
       ended: () => {
         downEnded = true;
         if (upEnded) return this.abort();
         // The server has closed its side: the client gets a moment to close its own.
+        if (this.#state === "keep_alive") this.#hooks.idle(this, false);
         this.#state = "closing";
         this.#arm(this.#options.keepAliveMs);
       },
@@ -390,7 +487,7 @@ class Piped implements WebRoute {
         );
         return this.abort();
       case "keep_alive": {
-        const quiet = performance.now() - this.#sentAt;
+        const quiet = performance.now() - this.sentAt;
         if (quiet < keepAliveMs) return this.#arm(keepAliveMs - quiet);
         logger.debug("web_keep_alive_ended", {
           remote: `${this.remote.hostname}:${this.remote.port}`,
