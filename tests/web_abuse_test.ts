@@ -443,6 +443,44 @@ Deno.test("web abuse: idle, half-sent, slowloris and idle keep-alive connections
   }
 });
 
+Deno.test("web abuse: at --max-conns-per-ip, an idle kept-alive connection of the address gives its slot to a new one; a silent one does not", async () => {
+  const server = webServer({ maxConnsPerIp: 2, maxLoginsPerMinute: 0 });
+  const { hostname, port } = webAddr(server);
+  const conns: Deno.Conn[] = [];
+  try {
+    const open = async () => {
+      const conn = await Deno.connect({ hostname, port });
+      conns.push(conn);
+      return conn;
+    };
+    const silent = await open();
+    const kept = await open();
+    await kept.write(
+      encoder.encode(`GET /style.css HTTP/1.1\r\nHost: ${hostname}:${port}\r\n\r\n`),
+    );
+    const chunk = new Uint8Array(64 * 1024);
+    const n = await within(kept.read(chunk), "the style sheet");
+    assert.match(new TextDecoder().decode(chunk.subarray(0, n ?? 0)), /^HTTP\/1\.1 200 /);
+    // A third connection: the kept-alive one is closed for it, and it is served.
+    const page = await rawRequest(port, `GET / HTTP/1.1\r\nHost: ${hostname}:${port}\r\n\r\n`);
+    assert.equal(page.status, 200);
+    assert.match(
+      await readToEnd(kept, "the kept-alive connection to be closed"),
+      /^(HTTP\/1\.1 200 [^]*)?$/,
+    );
+    // The silent one still holds its slot (only its head deadline frees it): with the third
+    // gone, a fourth is served; with two held, a fifth is refused.
+    const fourth = await open();
+    const fifth = await open();
+    await fifth.write(encoder.encode(`GET / HTTP/1.1\r\nHost: ${hostname}:${port}\r\n\r\n`));
+    assert.match(await readToEnd(fifth, "the refusal", 2_000), /^HTTP\/1\.1 429 /);
+    assert.ok(silent !== fourth, "both hold a slot: the silent one and the fourth");
+  } finally {
+    for (const conn of conns) conn.close();
+    await server.shutdown();
+  }
+});
+
 Deno.test("web abuse: a request straight to the private server (not through the web port) gets 403 and is counted", async () => {
   const metrics = createSockchatMetrics();
   const server = webServer({ metrics });
