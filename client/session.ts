@@ -19,6 +19,7 @@ import { cleanLine, type Rendered, type Renderer } from "./render.ts";
 import type { RoomState } from "./room_state.ts";
 import type { ClientUi, ConnectionState } from "./ui.ts";
 import { counted } from "../core/text.ts";
+import { FLOOD_MESSAGE_BURST } from "../config/security_limits.ts";
 
 /** Commands the client handles itself, never sent to the server (for Tab completion). */
 export const LOCAL_COMMAND_NAMES: readonly string[] = ["/theme"];
@@ -26,8 +27,22 @@ export const LOCAL_COMMAND_NAMES: readonly string[] = ["/theme"];
 /** `/theme` or `/theme NAME` (any case), with what follows it. */
 const THEME_COMMAND = /^\/theme(?:\s+([\s\S]*))?$/i;
 
-/** Messages and commands entered while disconnected, kept to send once connected again. */
-export const MAX_OFFLINE_QUEUE = 100;
+/**
+ * Frames of a server's smallest burst (`FLOOD_MESSAGE_BURST`; `--rate` only raises it) left
+ * unused by the kept input: the `hello` that opens the connection, and a `pong` or two that may
+ * go out while the kept lines do.
+ */
+const OFFLINE_QUEUE_HEADROOM = 5;
+
+/**
+ * Messages and commands entered while disconnected, kept to send once connected again; past it
+ * each is refused as it is typed. The kept lines go out together the moment the connection is
+ * back, so they must fit the server's flood burst: past it the server refuses each one as
+ * `rate_limited` (after the client said it would send it), and a longer run disconnects the
+ * client. Refusing at typing time, rather than pacing the lines out, keeps the promise on any
+ * server: the burst is never below this one, while the sustained `--rate` is not known here.
+ */
+export const MAX_OFFLINE_QUEUE = FLOOD_MESSAGE_BURST - OFFLINE_QUEUE_HEADROOM;
 
 /** Characters of a kept message quoted in a script's "not connected" line. */
 const KEPT_QUOTE_CHARS = 60;
@@ -295,7 +310,11 @@ export class Session {
   #keep(text: string): "ok" {
     if (this.#outbox.length >= MAX_OFFLINE_QUEUE) {
       this.#refused++;
-      this.notice(`! Not connected, and ${MAX_OFFLINE_QUEUE} messages already wait.`, "error");
+      this.notice(
+        `! Not connected, and ${MAX_OFFLINE_QUEUE} messages already wait: that one was not ` +
+          "kept (more at once would be refused by the server's flood control).",
+        "error",
+      );
       return "ok";
     }
     this.#outbox.push(text);

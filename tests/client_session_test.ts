@@ -9,7 +9,8 @@ import { Palette } from "../client/colors.ts";
 import { NO_ROOM, promptText } from "../client/prompt.ts";
 import { Renderer } from "../client/render.ts";
 import { RoomState } from "../client/room_state.ts";
-import { NOT_IN_A_ROOM, Session } from "../client/session.ts";
+import { MAX_OFFLINE_QUEUE, NOT_IN_A_ROOM, Session } from "../client/session.ts";
+import { FLOOD_MESSAGE_BURST } from "../config/security_limits.ts";
 import type { ClientUi, Status } from "../client/ui.ts";
 import { eventually, JsonClient, testServer, within } from "./helpers/wire.ts";
 
@@ -280,6 +281,51 @@ Deno.test("the terminal shows a quitter's reason, and /reply's own echo keeps ev
   } finally {
     bob.close();
     await alice.stop();
+    await server.shutdown();
+  }
+});
+
+Deno.test("lines typed offline are kept only up to what the server's flood burst lets through: every kept one reaches the room in order on reconnect, the next is refused as it is typed", async () => {
+  // The server's default flood limits: the kept lines must get through them as typed lines do.
+  const server = testServer();
+  const state = new RoomState("alice");
+  const ui = new RecordingUi();
+  const s = session(state, ui);
+  const bob = await JsonClient.login(server, "bob");
+  let client: ChatClient | null = null;
+  let pumping: Promise<unknown> = Promise.resolve();
+  try {
+    const cap = MAX_OFFLINE_QUEUE;
+    assert.ok(cap < FLOOD_MESSAGE_BURST, "room is left in the burst for the hello");
+    const typed = Array.from({ length: cap + 1 }, (_, i) => `offline ${i + 1}`);
+    for (const text of typed) assert.equal(s.submit(text), "ok");
+    assert.equal(s.refused, 1, "the one past the cap is refused at once");
+    assert.equal(s.queued, cap);
+    assert.deepEqual(ui.pending, typed.slice(0, cap));
+    assert.match(ui.printed.at(-1) ?? "", new RegExp(`! Not connected, and ${cap} messages`));
+
+    client = await ChatClient.connect({ host: "127.0.0.1", port: server.addr.port, nick: "alice" });
+    s.attach(client, true);
+    pumping = s.pump(client);
+    for (const text of typed.slice(0, cap)) {
+      const said = await bob.expect("msg");
+      assert.deepEqual([said.from, said.text], ["alice", text]);
+    }
+    await eventually(() => ui.pending.length === 0, "every kept line to be acknowledged");
+    // Still connected and never told to slow down: a live line goes through after them.
+    assert.equal(s.submit("live"), "ok");
+    const live = await bob.expect("msg");
+    assert.deepEqual([live.from, live.text], ["alice", "live"]);
+    const trouble = ui.printed.filter((l) => /rate_limited|too fast|Flooding|Maybe not/.test(l));
+    assert.deepEqual(trouble, []);
+    assert.equal(s.refused, 1, "nothing kept was refused by the server");
+  } finally {
+    if (client !== null) {
+      await client.quit();
+      await within(pumping, "the end of the connection");
+      client.close();
+    }
+    bob.close();
     await server.shutdown();
   }
 });
