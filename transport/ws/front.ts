@@ -1,14 +1,14 @@
 /**
- * The web port's front: the public socket, accepted with `Deno.listen` (by a
- * {@linkcode DoorListener}) so that every connection passes the shared {@linkcode Door} first:
+ * The web port's front: the public socket, accepted with `Deno.listen` so that every connection
+ * passes the shared {@linkcode Door} first, as on the native and SSH ports:
  * bans, `--max-conns-per-ip` counted together with the address's TCP, SSH and WebSocket
  * connections, and the server-wide cap on connections without a login. Until it becomes a
  * WebSocket, a connection is held to deadlines that `Deno.serve` does not have: the TLS
  * handshake (with TLS, run here by `node:tls` as on the native port), the first complete request
  * head, and the time without anything sent to it between requests.
  *
- * Each admitted connection is piped both ways, with the sockets' own back-pressure, to the
- * private HTTP server (`Deno.serve` on 127.0.0.1). Its {@linkcode WebRoute} (the real client's
+ * Each admitted connection is piped both ways (a {@linkcode Piped}), with the sockets' own
+ * back-pressure, to the private HTTP server (`Deno.serve` on 127.0.0.1). Its {@linkcode WebRoute} (the real client's
  * address, the public scheme) is registered under the local address of the piped socket before
  * the first byte is forwarded, so the private server's handler can tell who is really asking,
  * and refuse anyone who connected to it directly.
@@ -22,27 +22,13 @@ import type { Logger } from "../../log/logger.ts";
 import type { ErrorFrame } from "../../protocol/frames.ts";
 import { NDJSON } from "../../protocol/ndjson/encode.ts";
 import { Outgoing } from "../../protocol/outgoing.ts";
-import { addressKey as slotKey, type ConnLease } from "../../security/conn_limiter.ts";
+import { addressKey, type ConnLease } from "../../security/conn_limiter.ts";
 import type { Door } from "../door.ts";
 import { closeQuietly, type Link, remoteOf } from "../link.ts";
-import { acceptConnections } from "../tcp/accept_loop.ts";
 import { writeAll } from "../outbound_queue.ts";
-import { SocketReader } from "../socket_reader.ts";
+import { acceptConnections } from "../tcp/accept_loop.ts";
 import { acceptTls, type ServerTlsContext } from "../tcp/tls_server.ts";
-
-/** What the private server learns about a request's connection from the front. */
-export interface WebRoute {
-  /** The client's real address (the private server sees only the front's). */
-  readonly remote: Deno.NetAddr;
-  /** True if the client spoke TLS to the public port: its origin is `https:`. */
-  readonly secure: boolean;
-  /** A complete request head has arrived: the head deadline is met, the keep-alive one runs. */
-  requested(): void;
-  /** The request became a WebSocket: the front's deadlines stop, the peer's own govern. */
-  upgraded(): void;
-  /** The WebSocket is open and has a peer: no longer a connection without a login. */
-  opened(): void;
-}
+import { Piped, type WebRoute } from "./piped.ts";
 
 /** Settings for a {@linkcode WebFront}. */
 export interface WebFrontOptions {
@@ -69,7 +55,7 @@ export interface WebFrontOptions {
 }
 
 /** The key of a socket address in the route table. */
-function addressKey(addr: Deno.NetAddr): string {
+function socketKey(addr: Deno.NetAddr): string {
   return `${addr.hostname}:${addr.port}`;
 }
 
@@ -82,12 +68,7 @@ function addressKey(addr: Deno.NetAddr): string {
  * import { silentLogger } from "../../log/logger.ts";
  *
  * declare const door: Door;
- * const server = Deno.serve({ hostname: "127.0.0.1", port: 0 }, (_request, info) => {
- *   const route = front.route(info.remoteAddr);
- *   if (route === undefined) return new Response("Forbidden", { status: 403 });
- *   route.requested();
- *   return new Response(`Hello, ${route.remote.hostname}`);
- * });
+ * declare const privateServer: Deno.HttpServer<Deno.NetAddr>;
  * const front = new WebFront({
  *   hostname: "127.0.0.1",
  *   port: 0,
@@ -98,11 +79,17 @@ function addressKey(addr: Deno.NetAddr): string {
  *   door,
  *   logger: silentLogger,
  *   stopping: () => false,
- *   upstream: () => server.addr,
+ *   upstream: () => privateServer.addr,
  * });
+ * // The private server's handler:
+ * function handle(_request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>): Response {
+ *   const route = front.route(info.remoteAddr);
+ *   if (route === undefined) return new Response("Forbidden", { status: 403 });
+ *   route.requested();
+ *   return new Response(`Hello, ${route.remote.hostname}`);
+ * }
  * front.close();
  * await front.drained();
- * await server.shutdown();
  * ```
  */
 export class WebFront {
@@ -146,7 +133,7 @@ export class WebFront {
 
   /** The route of a request the private server got from `peer`, or undefined if not ours. */
   route(peer: Deno.NetAddr): WebRoute | undefined {
-    return this.#routes.get(addressKey(peer));
+    return this.#routes.get(socketKey(peer));
   }
 
   /**
@@ -235,7 +222,7 @@ export class WebFront {
 
   /** Closes the address's kept-alive connection idle the longest, if any; true if one was. */
   #evict(remote: Deno.NetAddr): boolean {
-    const idle = this.#idle.get(slotKey(remote.hostname));
+    const idle = this.#idle.get(addressKey(remote.hostname));
     if (idle === undefined) return false;
     let oldest: Piped | null = null;
     for (const piped of idle) if (oldest === null || piped.sentAt < oldest.sentAt) oldest = piped;
@@ -278,11 +265,11 @@ export class WebFront {
     }
     upstream.setNoDelay(true);
     const idle = this.#idle;
-    const key = slotKey(remote.hostname);
+    const key = addressKey(remote.hostname);
     const piped = new Piped(client, upstream, {
       remote,
       secure: tls !== null,
-      options: this.#options,
+      limits: this.#options,
       opened: () => pending.delete(conn),
       idle: (piped, on) => {
         let set = idle.get(key);
@@ -297,7 +284,7 @@ export class WebFront {
       },
     });
     // Known before the private server can see a byte of the request.
-    const route = addressKey(upstream.localAddr);
+    const route = socketKey(upstream.localAddr);
     this.#routes.set(route, piped);
     try {
       await piped.run();
@@ -352,189 +339,4 @@ async function goodbye(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
   clearTimeout(timer);
   closeQuietly(conn);
   await said;
-}
-
-/** Where a piped connection is: which deadline, if any, holds it. */
-type PipedState = "head" | "keep_alive" | "websocket" | "closing";
-
-/** What a {@linkcode Piped} connection needs from its front. */
-interface PipedHooks {
-  /** The client's real address. */
-  remote: Deno.NetAddr;
-  /** The client spoke TLS. */
-  secure: boolean;
-  /** The deadlines, door and logger. */
-  options: WebFrontOptions;
-  /** The WebSocket has a peer: the connection is no longer pending. */
-  opened(): void;
-  /** The connection is (`on`) or is no longer an idle kept-alive one, to be evicted first. */
-  idle(piped: Piped, on: boolean): void;
-  /** Gives back the door's slot and the pending place at once (before the pumps end). */
-  free(): void;
-}
-
-/** One client connection piped to the private server, with its deadlines. */
-class Piped implements WebRoute {
-  readonly remote: Deno.NetAddr;
-  readonly secure: boolean;
-  readonly #client: Link;
-  readonly #upstream: Deno.TcpConn;
-  readonly #options: WebFrontOptions;
-  readonly #hooks: PipedHooks;
-  #state: PipedState = "head";
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  /** When the client was last sent something (`performance.now()`), while keep-alive runs. */
-  sentAt = 0;
-  readonly #aborted = Promise.withResolvers<void>();
-
-  constructor(client: Link, upstream: Deno.TcpConn, hooks: PipedHooks) {
-    this.#client = client;
-    this.#upstream = upstream;
-    this.remote = hooks.remote;
-    this.secure = hooks.secure;
-    this.#options = hooks.options;
-    this.#hooks = hooks;
-  }
-
-  /** {@inheritDoc WebRoute.requested} */
-  requested(): void {
-    this.sentAt = performance.now();
-    if (this.#state !== "head") return;
-    this.#state = "keep_alive";
-    this.#hooks.idle(this, true);
-    this.#arm(this.#options.keepAliveMs);
-  }
-
-  /** {@inheritDoc WebRoute.upgraded} */
-  upgraded(): void {
-    if (this.#state === "closing") return;
-    if (this.#state === "keep_alive") this.#hooks.idle(this, false);
-    this.#state = "websocket";
-    clearTimeout(this.#timer);
-  }
-
-  /** {@inheritDoc WebRoute.opened} */
-  opened(): void {
-    this.#hooks.opened();
-  }
-
-  /** Closes both sockets at once; the pumps then end. */
-  abort(): void {
-    clearTimeout(this.#timer);
-    if (this.#state === "keep_alive") this.#hooks.idle(this, false);
-    this.#state = "closing";
-    this.#aborted.resolve();
-    closeQuietly(this.#client);
-    closeQuietly(this.#upstream);
-  }
-
-  /** Closes a kept-alive connection for a new one of its address: its slot is free at once. */
-  evict(): void {
-    this.abort();
-    this.#hooks.free();
-  }
-
-  /** Pipes both ways until both directions have ended, or either failed or a deadline passed. */
-  async run(): Promise<void> {
-    this.#arm(this.#options.headTimeoutMs);
-    // node:tls may never call back a write or an end once the session is gone: with TLS, every
-    // wait on the client also ends when the connection is aborted.
-    const guard = this.secure ? this.#aborted.promise : null;
-    let upEnded = false;
-    let downEnded = false;
-    const up = pump(this.#client, this.#upstream, {
-      guard: null,
-      sent: null,
-      ended: () => {
-        upEnded = true;
-        if (downEnded) this.abort();
-      },
-    });
-    const down = pump(this.#upstream, this.#client, {
-      guard,
-      sent: () => {
-        if (this.#state === "keep_alive") this.sentAt = performance.now();
-      },
-      ended: () => {
-        downEnded = true;
-        if (upEnded) return this.abort();
-        // The server has closed its side: the client gets a moment to close its own.
-        if (this.#state === "keep_alive") this.#hooks.idle(this, false);
-        this.#state = "closing";
-        this.#arm(this.#options.keepAliveMs);
-      },
-    });
-    const [upOk, downOk] = await Promise.all([
-      up.then((ok) => (ok ? ok : (this.abort(), ok))),
-      down.then((ok) => (ok ? ok : (this.abort(), ok))),
-    ]);
-    if (upOk && downOk) this.abort();
-  }
-
-  #arm(ms: number): void {
-    clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => this.#expired(), ms);
-  }
-
-  #expired(): void {
-    const { keepAliveMs, headTimeoutMs, door, logger } = this.#options;
-    switch (this.#state) {
-      case "head":
-        door.refused(
-          this.remote,
-          "handshake_timeout",
-          `no complete request head within ${headTimeoutMs} ms`,
-        );
-        return this.abort();
-      case "keep_alive": {
-        const quiet = performance.now() - this.sentAt;
-        if (quiet < keepAliveMs) return this.#arm(keepAliveMs - quiet);
-        logger.debug("web_keep_alive_ended", {
-          remote: `${this.remote.hostname}:${this.remote.port}`,
-        });
-        return this.abort();
-      }
-      case "closing":
-        return this.abort();
-      case "websocket":
-        return;
-    }
-  }
-}
-
-/** What {@linkcode pump} tells its connection, and when it gives up waiting. */
-interface PumpHooks {
-  /** Settles when the connection is aborted: no wait on `to` outlasts it (null: no need). */
-  guard: Promise<void> | null;
-  /** A chunk was written to `to`. */
-  sent: (() => void) | null;
-  /** `from` reached EOF (before `to` is half-closed). */
-  ended(): void;
-}
-
-/**
- * Copies `from` to `to` until EOF, then half-closes `to`; false if either side failed or the
- * guard settled first. Each chunk is written before the next read, so a side that stops reading
- * stops this one too, and the read buffer stays small while the connection is quiet.
- */
-async function pump(from: Link, to: Link, hooks: PumpHooks): Promise<boolean> {
-  const { guard, sent } = hooks;
-  const reader = new SocketReader(from);
-  const stopped = guard?.then(() => false);
-  try {
-    while (true) {
-      const chunk = await reader.read();
-      if (chunk === null) break;
-      const written = writeAll(to, chunk).then(() => true, () => false);
-      if (!(await (stopped === undefined ? written : Promise.race([written, stopped])))) {
-        return false;
-      }
-      sent?.();
-    }
-    hooks.ended();
-    const closed = to.closeWrite().then(() => true, () => false);
-    return await (stopped === undefined ? closed : Promise.race([closed, stopped]));
-  } catch {
-    return false;
-  }
 }

@@ -25,7 +25,8 @@ import { WEB_ASSETS } from "../../web/assets.ts";
 import type { Door, DoorVerdict } from "../door.ts";
 import type { Link } from "../link.ts";
 import type { ServerTlsContext } from "../tcp/tls_server.ts";
-import { WebFront, type WebRoute } from "./front.ts";
+import { WebFront } from "./front.ts";
+import type { WebRoute } from "./piped.ts";
 import { PageGate } from "./page_gate.ts";
 import { WebSocketLink } from "./ws_link.ts";
 
