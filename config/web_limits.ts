@@ -79,5 +79,9 @@ export const WEB_KEEP_ALIVE_MS = 5_000;
  */
 export const WEB_REFUSAL_LINGER_MS = 1_000;
 
-/** Refused connections lingering at once (see {@linkcode WEB_REFUSAL_LINGER_MS}); past it, closed at once. */
-export const WEB_REFUSALS_IN_PROGRESS = 64;
+/**
+ * Refused connections lingering at once (see {@linkcode WEB_REFUSAL_LINGER_MS}); past it they are
+ * closed at once. Each holds a descriptor while it lingers, so a client refused in a loop holds
+ * at most this many.
+ */
+export const WEB_REFUSALS_IN_PROGRESS = 16;

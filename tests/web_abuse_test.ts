@@ -19,6 +19,7 @@ import { addressBlock } from "../core/moderation.ts";
 import { PageGate } from "../transport/ws/page_gate.ts";
 import { secret } from "./helpers/core.ts";
 import { rawUpgrade, webAddr, WsClient } from "./helpers/web.ts";
+import { denoArgs } from "./helpers/cli.ts";
 import { command, JsonClient, testServer, within } from "./helpers/wire.ts";
 
 const WEB = { host: "127.0.0.1", port: 0, origins: [] };
@@ -478,6 +479,98 @@ Deno.test("web abuse: at --max-conns-per-ip, an idle kept-alive connection of th
   } finally {
     for (const conn of conns) conn.close();
     await server.shutdown();
+  }
+});
+
+Deno.test("web abuse: under ulimit -n 64, one address holding 60 idle connections to the web port does not stop the native port", async () => {
+  // Before the web port had a door, each idle connection held a descriptor for good: some 40 of
+  // them ran the process out, and Deno.serve's accept loop then threw (an uncaught Http error:
+  // "Too many open files") and took the whole server down. Now the address holds its
+  // --max-conns-per-ip (three descriptors each: its socket, the pipe and the private server's
+  // end) and the refusals' short lingers (WEB_REFUSALS_IN_PROGRESS at most).
+  const child = new Deno.Command("bash", {
+    args: [
+      "-c",
+      'ulimit -n 64 && exec "$0" "$@"',
+      Deno.execPath(),
+      ...denoArgs([
+        "serve",
+        "--host",
+        "::",
+        "--port",
+        "0",
+        "--web-port",
+        "0",
+        "--max-conns-per-ip",
+        "4",
+        "--db",
+        ":memory:",
+        "--log-level",
+        "error",
+      ]),
+    ],
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const held: Deno.Conn[] = [];
+  try {
+    let out = "";
+    const ports = await within(
+      (async () => {
+        const both = /listening on .*:(\d+)[^]*web listening on http:\/\/.*:(\d+)\//;
+        while (!both.test(out)) {
+          const { value, done } = await reader.read();
+          if (done) throw new Error("serve exited");
+          out += value;
+        }
+        const [, native, web] = both.exec(out) ?? [];
+        return { native: Number(native), web: Number(web) };
+      })(),
+      "serve to listen",
+      20_000,
+    );
+    for (let i = 0; i < 60; i++) {
+      held.push(await Deno.connect({ hostname: "127.0.0.1", port: ports.web }));
+    }
+    // Another address logs in on the native port while all 60 are still held (the refused ones'
+    // short linger may delay it a moment).
+    const welcome = await within(
+      (async () => {
+        while (true) {
+          try {
+            const client = new JsonClient(
+              await Deno.connect({ hostname: "::1", port: ports.native }),
+            );
+            try {
+              await client.send({ type: "hello", v: 1, nick: "native" });
+              const frame = await client.next("welcome", 2_000);
+              if (frame?.type === "welcome") return frame;
+            } finally {
+              client.close();
+            }
+          } catch {
+            // Refused or reset: out of descriptors for now.
+          }
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      })(),
+      "a native login with 60 web connections held",
+      8_000,
+    );
+    assert.equal(welcome.type, "welcome");
+    for (const conn of held.splice(0)) conn.close();
+    child.kill("SIGTERM");
+    assert.equal((await child.status).code, 0, "alive until asked to stop, and stopped cleanly");
+  } finally {
+    for (const conn of held) conn.close();
+    try {
+      child.kill("SIGTERM");
+    } catch {
+      // It has already exited (the assertion above says how).
+    }
+    await child.status;
+    await reader.cancel();
   }
 });
 
