@@ -25,6 +25,12 @@
    * burst the server refuses each one as rate_limited, after the page said it would send it.
    */
   const MAX_OUTBOX = 15;
+  /**
+   * Pages of missed messages fetched one after another, without asking, to fill the hole a cut
+   * resume leaves (see fillHole); past them the marker at the hole offers to load the rest, so
+   * a page that was away from a busy room for days does not read thousands of lines unasked.
+   */
+  const MAX_HOLE_PAGES = 10;
   /** The commands Tab completes (the server's /help has the full story). */
   const COMMANDS = [
     "/join",
@@ -103,7 +109,16 @@
    * @typedef {{ key: string, name: string, kind: "room" | "dm", list: HTMLOListElement,
    *   ids: Set<number>, lastId: number, oldestId: number, more: boolean, loading: boolean,
    *   page: object[], unread: number, mentioned: boolean, topic: string, members: string[],
-   *   joined: boolean, lastDay: string, firstDay: string, membersStale: boolean }} Conversation
+   *   joined: boolean, lastDay: string, firstDay: string, membersStale: boolean,
+   *   resumeFrom: number, holes: Hole[] }} Conversation
+   */
+
+  /**
+   * Messages of a room missed while offline that a cut resume did not replay: those with ids
+   * between `after` (the last one seen before the drop) and `before` (the first one shown after
+   * it; 0 until known), shown as `marker` until they are loaded into place.
+   * @typedef {{ conv: Conversation, after: number, before: number, missed: number,
+   *   marker: HTMLLIElement, page: object[], loading: boolean, pages: number }} Hole
    */
 
   /** @type {Map<string, Conversation>} */
@@ -152,6 +167,8 @@
         lastDay: "",
         firstDay: "",
         membersStale: false,
+        resumeFrom: 0,
+        holes: [],
       };
       conversations.set(key, conv);
       renderRoomList();
@@ -309,7 +326,17 @@
   function receive(key, m) {
     const conv = conversation(key);
     if (typeof m.id === "number") {
+      // The resume's replay of this room has begun: a gap from now on is not the resume's.
+      conv.resumeFrom = 0;
+      placeHoles(conv, m.id);
       if (conv.ids.has(m.id)) return;
+      const hole = m.history === true ? holeAround(conv, m.id) : undefined;
+      if (hole !== undefined) {
+        // Missed while offline: put in place, under the hole's marker, when its page ends.
+        hole.page.push(m);
+        conv.ids.add(m.id);
+        return;
+      }
       if (m.history === true && conv.oldestId !== 0 && m.id < conv.oldestId) {
         // Older than what is shown: part of a scroll-back page, put in place when it ends.
         conv.page.push(m);
@@ -352,6 +379,142 @@
     conv.firstDay = page.length > 0 ? dayOf(page[0].ts) : conv.firstDay;
     if (conv.lastDay === "") conv.lastDay = day;
     ui.log.scrollTop += ui.log.scrollHeight - height;
+  }
+
+  // ---- holes left by a cut resume ----------------------------------------------------------
+
+  /**
+   * A resume replayed only the newest of the messages missed while offline (the `gap` says how
+   * many it left out): scroll-back cannot reach them, since it pages back from the oldest message
+   * shown, so a marker holds their place and they are asked for with `/history N before ID`
+   * from the first message shown after them until the last one seen before the drop.
+   */
+  function openHole(conv, after, missed) {
+    const marker = document.createElement("li");
+    marker.className = "line notice hole";
+    const hole = { conv, after, before: 0, missed, marker, page: [], loading: false, pages: 0 };
+    conv.holes.push(hole);
+    append(conv, marker, Date.now());
+    holeSays(hole, `${missed} messages missed while offline are not shown yet.`, "Load them");
+  }
+
+  /** Sets what the marker of `hole` says, with a button that loads the hole if `action`. */
+  function holeSays(hole, text, action = "") {
+    const body = document.createElement("span");
+    body.className = "text";
+    body.textContent = text;
+    hole.marker.replaceChildren(timeNode(Date.now()), body);
+    if (action === "") return;
+    const button = document.createElement("button");
+    button.type = "button";
+    button.textContent = action;
+    button.addEventListener("click", () => {
+      hole.pages = 0;
+      fillHole(hole);
+    });
+    hole.marker.append(" ", button);
+  }
+
+  /**
+   * Message `id` of `conv` arrived: a hole still waiting for the first message after it learns
+   * where it ends (and starts filling), or, when `id` is older than the hole's start, learns
+   * that its gap was a /history's, which leaves out only messages older than those shown.
+   */
+  function placeHoles(conv, id) {
+    for (const hole of conv.holes) {
+      if (hole.before !== 0 || hole.loading) continue;
+      if (id > hole.after) {
+        hole.before = id;
+        fillHole(hole);
+      } else {
+        closeHole(hole);
+        append(conv, scrollUpLine(hole.missed), Date.now());
+        conv.more = true;
+      }
+    }
+  }
+
+  function scrollUpLine(missed) {
+    return noticeLine(`${missed} earlier messages are not shown. Scroll up for more.`);
+  }
+
+  /** The hole of `conv` that message `id` belongs in, if any. */
+  function holeAround(conv, id) {
+    return conv.holes.find((hole) =>
+      id > hole.after && (hole.before === 0 ? hole.loading : id < hole.before)
+    );
+  }
+
+  /** Asks, quietly, for the page of `hole` just older than what it has shown. */
+  function fillHole(hole) {
+    const conv = hole.conv;
+    if (!online || hole.loading || !conv.joined || !conversations.has(conv.key)) return;
+    // Its place scrolled out of the kept lines (MAX_LINES): nowhere to put them.
+    if (!hole.marker.isConnected) return closeHole(hole);
+    hole.loading = true;
+    hole.pages += 1;
+    holeSays(hole, "Loading the messages missed while offline…");
+    const r = ref();
+    pending.set(r, { key: conv.key, room: conv.name, quiet: true, hole });
+    // Not known yet (nothing shown after the hole): the newest page, of which what is shown
+    // is skipped.
+    const before = hole.before === 0 ? Number.MAX_SAFE_INTEGER : hole.before;
+    send({ type: "cmd", line: `/history ${PAGE_SIZE} before ${before}`, room: conv.name, ref: r });
+  }
+
+  /** Puts what arrived for `hole` in place under its marker, in id order. */
+  function flushHole(hole) {
+    const page = hole.page.sort((a, b) => a.id - b.id);
+    hole.page = [];
+    if (page.length === 0 || !hole.marker.isConnected) return;
+    keepPlace(hole.marker, () => {
+      let at = hole.marker;
+      for (const m of page) {
+        // Past what an earlier page (newer messages) put here that is older than m.
+        let next = at.nextElementSibling;
+        while (next instanceof HTMLElement && next.dataset.id !== undefined) {
+          if (Number(next.dataset.id) > m.id) break;
+          at = next;
+          next = at.nextElementSibling;
+        }
+        const line = messageLine(m);
+        at.after(line);
+        at = line;
+        noteId(hole.conv, m.id);
+      }
+    });
+  }
+
+  /** The closing info of a page asked for `hole`: in place, then the next page or done. */
+  function holeAnswered(hole, frame) {
+    flushHole(hole);
+    hole.loading = false;
+    const before = typeof frame.before === "number" ? frame.before : 0;
+    // The page reached the last message seen before the drop (ids only go up), or the start.
+    if (frame.more === false || (before !== 0 && before <= hole.after + 1)) {
+      closeHole(hole);
+      return;
+    }
+    const progressed = before !== 0 && (hole.before === 0 || before < hole.before);
+    if (progressed) hole.before = before;
+    if (progressed && hole.pages < MAX_HOLE_PAGES) fillHole(hole);
+    else holeSays(hole, "More messages missed while offline are not shown.", "Load more");
+  }
+
+  function closeHole(hole) {
+    flushHole(hole);
+    hole.marker.remove();
+    hole.conv.holes = hole.conv.holes.filter((h) => h !== hole);
+  }
+
+  /** Runs `fn`, which adds lines at `anchor`, keeping the reader's place in the log. */
+  function keepPlace(anchor, fn) {
+    const atBottom = ui.log.scrollHeight - ui.log.scrollTop - ui.log.clientHeight < 40;
+    const above = anchor.getBoundingClientRect().top < ui.log.getBoundingClientRect().top;
+    const height = ui.log.scrollHeight;
+    fn();
+    if (atBottom) ui.log.scrollTop = ui.log.scrollHeight;
+    else if (above) ui.log.scrollTop += ui.log.scrollHeight - height;
   }
 
   function alertMention(conv, m) {
@@ -492,9 +655,12 @@
       const resume = {};
       let resuming = false;
       for (const conv of conversations.values()) {
+        conv.resumeFrom = 0;
         if (conv.kind === "room" && conv.joined) {
           resume[conv.name] = conv.lastId;
           resuming = true;
+          // A gap before this room's replay is a hole after this id (see openHole).
+          conv.resumeFrom = conv.lastId;
         }
       }
       if (resuming) hello.resume = resume;
@@ -516,7 +682,16 @@
       if (socket !== ws) return;
       socket = null;
       online = false;
-      for (const conv of conversations.values()) conv.loading = false;
+      for (const conv of conversations.values()) {
+        conv.loading = false;
+        for (const hole of conv.holes) {
+          if (!hole.loading) continue;
+          // What arrived is in order; the rest is asked for once the page is back.
+          flushHole(hole);
+          hole.loading = false;
+          holeSays(hole, "More messages missed while offline are not shown.", "Load more");
+        }
+      }
       // Sent but never answered: the server may or may not have it, so say so.
       for (const [key, entry] of pending) {
         if (entry.line !== undefined) markUnsent(entry.line, "maybe not sent (connection lost)");
@@ -590,6 +765,14 @@
     ui.message.focus();
     // What was typed offline goes out now, in order.
     for (const entry of outbox.splice(0)) sendLine(entry.text, entry.key, entry.line);
+    // Holes a lost connection interrupted go on filling.
+    for (const conv of conversations.values()) {
+      for (const hole of conv.holes) {
+        if (hole.before === 0) continue;
+        hole.pages = 0;
+        fillHole(hole);
+      }
+    }
   }
 
   function handle(frame) {
@@ -686,11 +869,14 @@
         break;
       case "gap": {
         const conv = conversation(roomKey(frame.room));
-        append(
-          conv,
-          noticeLine(`${frame.missed} earlier messages are not shown. Scroll up for more.`),
-          Date.now(),
-        );
+        if (conv.resumeFrom > 0) {
+          // A resume cut short: the messages left out lie between the last one seen and the
+          // replay, where scroll-back (older than the oldest shown) would never look.
+          openHole(conv, conv.resumeFrom, frame.missed);
+          conv.resumeFrom = 0;
+          break;
+        }
+        append(conv, scrollUpLine(frame.missed), Date.now());
         conv.more = true;
         break;
       }
@@ -738,6 +924,8 @@
     }
     if (typeof frame.id === "number" && frame.room) {
       const conv = conversation(roomKey(frame.room));
+      // Our own message, after any resume replay: a hole it follows ends before it.
+      placeHoles(conv, frame.id);
       noteId(conv, frame.id);
       entry.line.dataset.id = String(frame.id);
     }
@@ -769,10 +957,17 @@
 
   function info(frame) {
     const entry = pending.get(frame.ref);
+    if (entry?.hole !== undefined && typeof frame.more === "boolean") {
+      pending.delete(frame.ref);
+      holeAnswered(entry.hole, frame);
+      return;
+    }
     if (typeof frame.room === "string" && typeof frame.more === "boolean") {
       // The closing info of a /history: put the page in place and note where to page on.
       const conv = conversation(roomKey(frame.room));
       flushPage(conv);
+      // A /history typed by the user may have brought messages of a hole too.
+      for (const hole of conv.holes) if (!hole.loading) flushHole(hole);
       conv.loading = false;
       conv.more = frame.more;
       if (
@@ -829,7 +1024,16 @@
       }
     }
     if (entry?.line !== undefined) markUnsent(entry.line, `not sent: ${frame.message}`);
-    else if (entry?.room !== undefined) {
+    else if (entry?.hole !== undefined) {
+      const hole = entry.hole;
+      flushHole(hole);
+      hole.loading = false;
+      holeSays(
+        hole,
+        `The messages missed while offline could not be loaded: ${frame.message}`,
+        "Try again",
+      );
+    } else if (entry?.room !== undefined) {
       const conv = conversation(roomKey(entry.room));
       conv.loading = false;
       if (entry.quiet !== true) notice(conv.key, `${frame.code}: ${frame.message}`, "error");
