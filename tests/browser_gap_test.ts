@@ -158,3 +158,74 @@ Deno.test("browser: after a resume cut short (a gap), the page fills the hole be
     await server.shutdown();
   }
 });
+
+/** Opens conversation `room` from the room list, as a click does. */
+async function openRoom(page: Page, room: string): Promise<void> {
+  await page.getByRole("button", { name: new RegExp(`^${room}\\b`) }).click();
+  await page.locator("#room-title", { hasText: new RegExp(`^${room}$`) }).waitFor();
+}
+
+Deno.test("browser: a room whose resume replayed nothing (the budget went to another room) is filled too, once the resume is over; a /history's gap afterwards is only a note to scroll up", async () => {
+  const server = testServer({
+    web: { host: "127.0.0.1", port: 0, origins: [] },
+    flood: null,
+    maxQueueBytes: QUEUE_BYTES,
+  });
+  const carol = await JsonClient.login(server, "carol");
+  try {
+    await carol.send({ type: "cmd", line: "/join #side", room: "#lobby", ref: "j" });
+    await carol.expect("joined");
+    const { hostname, port } = webAddr(server);
+    await withBrowser(async (browser) => {
+      const page = await joinKeepingSockets(browser, `http://${hostname}:${port}/`, "alice");
+      const frames = watchFrames(page);
+      await say(page, "/join #side");
+      await page.locator("#room-title", { hasText: /^#side$/ }).waitFor();
+      const seen = { "#lobby": labels("lobby-seen", 2), "#side": labels("side-seen", 2) };
+      for (const [room, texts] of Object.entries(seen)) await sendAll(carol, room, texts);
+      await waitForLine(page, "side-seen-002");
+      await waitForLine(page, "lobby-seen-002");
+
+      await page.context().setOffline(true);
+      await page.evaluate("globalThis.pageSockets.at(-1).close()");
+      await page.getByRole("status").filter({ hasText: /offline|reconnecting/i }).waitFor();
+      // Each room alone overruns the replay budget the two share: the room resumed second
+      // gets a gap and nothing replayed, so no message shows where its hole ends.
+      const missed = { "#lobby": labels("lobby-missed", MISSED), "#side": labels("side", MISSED) };
+      for (const [room, texts] of Object.entries(missed)) await sendAll(carol, room, texts);
+      await page.context().setOffline(false);
+      await page.getByRole("status").waitFor({ state: "hidden", timeout: RECONNECT_MS });
+
+      // Nothing live in either room: the answer to a command is what ends the resume.
+      await say(page, "/rooms");
+      const gaps = frames.filter((f) => f.type === "gap");
+      for (const room of ["#lobby", "#side"]) {
+        await openRoom(page, room);
+        const texts = [...seen[room as "#lobby"], ...missed[room as "#lobby"]];
+        await waitForLine(page, texts[2]);
+        await page.locator("#log > ol:not([hidden]) li.hole").waitFor({ state: "detached" });
+        const shown = await shownLines(page);
+        assert.deepEqual(shown.map((line) => line.text), texts, room);
+        const ids = shown.map((line) => Number(line.id));
+        assert.deepEqual(ids, [...ids].sort((a, b) => a - b), `${room} in id order`);
+        assert.equal(new Set(ids).size, ids.length, `${room}: no id twice`);
+      }
+      assert.deepEqual(gaps.map((g) => g.room).sort(), ["#lobby", "#side"], "both replays cut");
+      assert.ok(
+        gaps.some((g) => g.missed === MISSED),
+        `one room had nothing replayed: ${JSON.stringify(gaps)}`,
+      );
+
+      // A /history typed now: its gap is about older messages, not a hole.
+      const before = await shownLines(page);
+      await say(page, "/history 2");
+      await page.getByRole("log").getByText(/earlier messages are not shown\. Scroll up/).waitFor();
+      assert.equal(await page.locator("#log li.hole").count(), 0);
+      assert.deepEqual(await shownLines(page), before, "nothing shown twice");
+      await page.context().close();
+    });
+  } finally {
+    carol.close();
+    await server.shutdown();
+  }
+});

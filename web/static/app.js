@@ -118,7 +118,8 @@
    * between `after` (the last one seen before the drop) and `before` (the first one shown after
    * it; 0 until known), shown as `marker` until they are loaded into place.
    * @typedef {{ conv: Conversation, after: number, before: number, missed: number,
-   *   marker: HTMLLIElement, page: object[], loading: boolean, pages: number }} Hole
+   *   marker: HTMLLIElement, page: object[], loading: boolean, pages: number,
+   *   interrupted: boolean }} Hole
    */
 
   /** @type {Map<string, Conversation>} */
@@ -392,7 +393,17 @@
   function openHole(conv, after, missed) {
     const marker = document.createElement("li");
     marker.className = "line notice hole";
-    const hole = { conv, after, before: 0, missed, marker, page: [], loading: false, pages: 0 };
+    const hole = {
+      conv,
+      after,
+      before: 0,
+      missed,
+      marker,
+      page: [],
+      loading: false,
+      pages: 0,
+      interrupted: false,
+    };
     conv.holes.push(hole);
     append(conv, marker, Date.now());
     holeSays(hole, `${missed} messages missed while offline are not shown yet.`, "Load them");
@@ -431,6 +442,17 @@
         append(conv, scrollUpLine(hole.missed), Date.now());
         conv.more = true;
       }
+    }
+  }
+
+  /**
+   * Every room's resume replay has arrived: a later gap is a /history's, and a hole still waiting
+   * for the first message after it had nothing replayed, so it is filled from the newest page.
+   */
+  function resumeOver() {
+    for (const conv of conversations.values()) {
+      conv.resumeFrom = 0;
+      for (const hole of conv.holes) if (hole.before === 0 && !hole.loading) fillHole(hole);
     }
   }
 
@@ -689,6 +711,7 @@
           // What arrived is in order; the rest is asked for once the page is back.
           flushHole(hole);
           hole.loading = false;
+          hole.interrupted = true;
           holeSays(hole, "More messages missed while offline are not shown.", "Load more");
         }
       }
@@ -768,7 +791,8 @@
     // Holes a lost connection interrupted go on filling.
     for (const conv of conversations.values()) {
       for (const hole of conv.holes) {
-        if (hole.before === 0) continue;
+        if (!hole.interrupted) continue;
+        hole.interrupted = false;
         hole.pages = 0;
         fillHole(hole);
       }
@@ -776,6 +800,9 @@
   }
 
   function handle(frame) {
+    // The server answers in order: an answer to something sent on this connection comes after
+    // the whole resume replay.
+    if (typeof frame.ref === "string" && pending.has(frame.ref)) resumeOver();
     switch (frame.type) {
       case "welcome":
         welcome(frame);
