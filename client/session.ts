@@ -401,8 +401,10 @@ export class Session {
         return HANDLED;
       }
       case "error":
-        // Only a refusal of something we sent (it carries the ref) counts against the session.
-        if (client.sent(frame.ref) !== undefined) this.#refused++;
+        // Only a refusal of something we sent counts against the session: it carries the ref,
+        // or it is flood control's, which drops what we sent past the server's rate and, not
+        // knowing what it was, names none (the first of a run is told; a bot's exit code says it).
+        if (client.sent(frame.ref) !== undefined || frame.code === "rate_limited") this.#refused++;
         this.#render(frame);
         return frame.fatal
           ? {

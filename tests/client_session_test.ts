@@ -329,3 +329,30 @@ Deno.test("lines typed offline are kept only up to what the server's flood burst
     await server.shutdown();
   }
 });
+
+Deno.test("a script's lines dropped by the server's flood control count as refused, so join's exit code tells the bot", async () => {
+  // Default flood limits: 40 lines at once are past any server's burst.
+  const server = testServer();
+  const client = await ChatClient.connect({
+    host: "127.0.0.1",
+    port: server.addr.port,
+    nick: "bot",
+  });
+  const state = new RoomState("bot");
+  const ui = new RecordingUi();
+  const renderer = new Renderer(state, { palette: new Palette(false), timestamps: "none" });
+  const s = new Session({ ui, state, renderer, json: false, showOwn: false, target: "test" });
+  s.attach(client, false);
+  const pumping = s.pump(client);
+  try {
+    await eventually(() => state.room !== null, "the welcome");
+    for (let i = 1; i <= 2 * FLOOD_MESSAGE_BURST; i++) assert.equal(s.submit(`line ${i}`), "ok");
+    await eventually(() => ui.printed.some((l) => /too fast/.test(l)), "the flood refusal");
+    assert.ok(s.refused >= 1, `refused ${s.refused}`);
+  } finally {
+    // Not quit: the bucket is empty, so a quit frame now would be dropped too.
+    client.close();
+    await within(pumping, "the end of the connection");
+    await server.shutdown();
+  }
+});
