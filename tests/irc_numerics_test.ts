@@ -1,0 +1,282 @@
+/**
+ * Every numeric the IRC front end sends (contract Appendix A), as exact lines: parameter order
+ * and standard texts as modern-irc documents them. One case per numeric, and a check that no
+ * numeric in the table is left without a case.
+ */
+
+import assert from "node:assert/strict";
+import { encodeLine, type IrcLine } from "../protocol/irc/line.ts";
+import { NUMERIC, numeric, serverReply } from "../protocol/irc/numerics.ts";
+
+const S = "irc.test";
+const wire = (line: IrcLine) => encodeLine({ source: S, ...line });
+
+const cases: [IrcLine, string][] = [
+  [
+    numeric.welcome("alice", "irc.test", "alice"),
+    "001 alice :Welcome to the irc.test Network, alice",
+  ],
+  [
+    numeric.yourHost("alice", S, "sockchat-0.1.0"),
+    "002 alice :Your host is irc.test, running version sockchat-0.1.0",
+  ],
+  [
+    numeric.created("alice", "Tue, 01 Dec 2026 00:00:00 GMT"),
+    "003 alice :This server was created Tue, 01 Dec 2026 00:00:00 GMT",
+  ],
+  [
+    numeric.myInfo("alice", S, "sockchat-0.1.0", "io", "biklmnotv", "bklov"),
+    "004 alice irc.test sockchat-0.1.0 io biklmnotv bklov",
+  ],
+  [
+    numeric.isupport("alice", ["CASEMAPPING=ascii", "CHANTYPES=#", "UTF8ONLY"]),
+    "005 alice CASEMAPPING=ascii CHANTYPES=# UTF8ONLY :are supported by this server",
+  ],
+  [numeric.uModeIs("alice", "+"), "221 alice +"],
+  [numeric.uModeIs("alice", "+io"), "221 alice +io"],
+  [
+    numeric.luserClient("alice", 3, 0, 1),
+    "251 alice :There are 3 users and 0 invisible on 1 servers",
+  ],
+  [numeric.luserOp("alice", 1), "252 alice 1 :operator(s) online"],
+  [numeric.luserUnknown("alice", 2), "253 alice 2 :unknown connection(s)"],
+  [numeric.luserChannels("alice", 4), "254 alice 4 :channels formed"],
+  [numeric.luserMe("alice", 3, 0), "255 alice :I have 3 clients and 0 servers"],
+  [numeric.localUsers("alice", 3, 1000), "265 alice 3 1000 :Current local users 3, max 1000"],
+  [numeric.globalUsers("alice", 3, 1000), "266 alice 3 1000 :Current global users 3, max 1000"],
+  [numeric.away("alice", "bob", "gone fishing"), "301 alice bob :gone fishing"],
+  [
+    numeric.userhost("alice", ["bob*=+~bob@1a2b.sc", "carol=-~tcp@3c4d.sc"]),
+    "302 alice :bob*=+~bob@1a2b.sc carol=-~tcp@3c4d.sc",
+  ],
+  [numeric.userhost("alice", []), "302 alice :"],
+  [numeric.ison("alice", ["bob", "Carol"]), "303 alice :bob Carol"],
+  [numeric.ison("alice", []), "303 alice :"],
+  [numeric.unaway("alice"), "305 alice :You are no longer marked as being away"],
+  [numeric.nowAway("alice"), "306 alice :You have been marked as being away"],
+  [
+    numeric.whoisUser("alice", "bob", "~bob", "1a2b.sc", "Bob B"),
+    "311 alice bob ~bob 1a2b.sc * :Bob B",
+  ],
+  [numeric.whoisServer("alice", "bob", S, "sockchat"), "312 alice bob irc.test :sockchat"],
+  [numeric.whoisOperator("alice", "bob"), "313 alice bob :is an IRC operator"],
+  [
+    numeric.whowasUser("alice", "bob", "~bob", "1a2b.sc", "Bob B"),
+    "314 alice bob ~bob 1a2b.sc * :Bob B",
+  ],
+  [numeric.endOfWho("alice", "coolni*"), "315 alice coolni* :End of WHO list"],
+  [
+    numeric.whoisIdle("alice", "bob", 12, 1700000000),
+    "317 alice bob 12 1700000000 :seconds idle, signon time",
+  ],
+  [numeric.endOfWhois("alice", "bob"), "318 alice bob :End of /WHOIS list"],
+  [
+    numeric.whoisChannels("alice", "bob", ["@#rust", "+#go", "#lobby"]),
+    "319 alice bob :@#rust +#go #lobby",
+  ],
+  [numeric.listStart("alice"), "321 alice Channel :Users  Name"],
+  [numeric.list("alice", "#rust", 5, "[+nt] Rust talk"), "322 alice #rust 5 :[+nt] Rust talk"],
+  [numeric.list("alice", "#rust", 5, ""), "322 alice #rust 5 :"],
+  [numeric.listEnd("alice"), "323 alice :End of /LIST"],
+  [
+    numeric.channelModeIs("alice", "#rust", "+klnt", ["sekrit", "10"]),
+    "324 alice #rust +klnt sekrit 10",
+  ],
+  [numeric.channelModeIs("alice", "#rust", "+n", []), "324 alice #rust +n"],
+  [numeric.creationTime("alice", "#rust", 1700000000), "329 alice #rust 1700000000"],
+  [numeric.whoisAccount("alice", "bob", "Bob"), "330 alice bob Bob :is logged in as"],
+  [numeric.noTopic("alice", "#rust"), "331 alice #rust :No topic is set"],
+  [numeric.topic("alice", "#rust", "Rust talk"), "332 alice #rust :Rust talk"],
+  [numeric.topic("alice", "#rust", "one"), "332 alice #rust :one"],
+  [numeric.topicWhoTime("alice", "#rust", "bob", 1700000000), "333 alice #rust bob 1700000000"],
+  [numeric.inviteList("alice", "#rust"), "336 alice #rust"],
+  [numeric.endOfInviteList("alice"), "337 alice :End of /INVITE list"],
+  [
+    numeric.whoisActually("alice", "bob", "192.0.2.7"),
+    "338 alice bob 192.0.2.7 :Is actually using host",
+  ],
+  [numeric.inviting("alice", "bob", "#rust"), "341 alice bob #rust"],
+  [
+    numeric.version("alice", "sockchat-0.1.0", S, "Deno chat server"),
+    "351 alice sockchat-0.1.0 irc.test :Deno chat server",
+  ],
+  [
+    numeric.whoReply("alice", {
+      channel: "#rust",
+      user: "~bob",
+      host: "1a2b.sc",
+      server: S,
+      nick: "bob",
+      flags: "H*@",
+      realname: "Bob B",
+    }),
+    "352 alice #rust ~bob 1a2b.sc irc.test bob H*@ :0 Bob B",
+  ],
+  [
+    numeric.namReply("alice", "#rust", ["@alice", "+bob", "carol"]),
+    "353 alice = #rust :@alice +bob carol",
+  ],
+  [
+    numeric.whoSpcRpl("alice", ["743", "#rust", "~bob", "1a2b.sc", "bob", "H@", "Bob"], "Bob B"),
+    "354 alice 743 #rust ~bob 1a2b.sc bob H@ Bob :Bob B",
+  ],
+  [numeric.whoSpcRpl("alice", ["745", "bob", "0"]), "354 alice 745 bob 0"],
+  [numeric.endOfNames("alice", "#rust"), "366 alice #rust :End of /NAMES list"],
+  [numeric.endOfNames("alice", "*"), "366 alice * :End of /NAMES list"],
+  [
+    numeric.banList("alice", "#rust", "*!*@1a2b.sc", "bob", 1700000000),
+    "367 alice #rust *!*@1a2b.sc bob 1700000000",
+  ],
+  [numeric.endOfBanList("alice", "#rust"), "368 alice #rust :End of channel ban list"],
+  [numeric.endOfWhowas("alice", "bob"), "369 alice bob :End of WHOWAS"],
+  [numeric.motd("alice", "Be nice."), "372 alice :- Be nice."],
+  [numeric.motd("alice", ""), "372 alice :- "],
+  [numeric.motdStart("alice", S), "375 alice :- irc.test Message of the day - "],
+  [numeric.endOfMotd("alice"), "376 alice :End of /MOTD command."],
+  [numeric.youreOper("alice"), "381 alice :You are now an IRC operator"],
+  [
+    numeric.time("alice", S, "Tuesday December 01 2026 -- 02:00:00 +00:00"),
+    "391 alice irc.test :Tuesday December 01 2026 -- 02:00:00 +00:00",
+  ],
+  [numeric.noSuchNick("alice", "nobody"), "401 alice nobody :No such nick/channel"],
+  [numeric.noSuchChannel("alice", "inv@lid"), "403 alice inv@lid :No such channel"],
+  [numeric.cannotSendToChan("alice", "#rust"), "404 alice #rust :Cannot send to channel"],
+  [
+    numeric.cannotSendToChan("alice", "#rust", "You are muted for 5 minutes"),
+    "404 alice #rust :You are muted for 5 minutes",
+  ],
+  [numeric.tooManyChannels("alice", "#rust"), "405 alice #rust :You have joined too many channels"],
+  [numeric.wasNoSuchNick("alice", "bob"), "406 alice bob :There was no such nickname"],
+  [numeric.noOrigin("alice"), "409 alice :No origin specified"],
+  [numeric.invalidCapCmd("*", "FOO"), "410 * FOO :Invalid CAP command"],
+  [numeric.noRecipient("alice", "PRIVMSG"), "411 alice :No recipient given (PRIVMSG)"],
+  [numeric.noTextToSend("alice"), "412 alice :No text to send"],
+  [numeric.inputTooLong("*"), "417 * :Input line was too long"],
+  [numeric.unknownCommand("alice", "HELP"), "421 alice HELP :Unknown command"],
+  [numeric.noMotd("alice"), "422 alice :MOTD File is missing"],
+  [numeric.noNicknameGiven("*"), "431 * :No nickname given"],
+  [numeric.erroneusNickname("*", "a!b"), "432 * a!b :Erroneous nickname"],
+  [numeric.nicknameInUse("*", "alice"), "433 * alice :Nickname is already in use"],
+  [
+    numeric.nicknameInUse("*", "AIice", "alice"),
+    "433 * AIice :Nickname is already in use (looks the same as alice)",
+  ],
+  [
+    numeric.nicknameReserved("*", "alice"),
+    "433 * alice :Nickname is reserved by a different account",
+  ],
+  [
+    numeric.userNotInChannel("alice", "bob", "#rust"),
+    "441 alice bob #rust :They aren't on that channel",
+  ],
+  [numeric.notOnChannel("alice", "#rust"), "442 alice #rust :You're not on that channel"],
+  [numeric.userOnChannel("alice", "bob", "#rust"), "443 alice bob #rust :is already on channel"],
+  [numeric.notRegistered("*"), "451 * :You have not registered"],
+  [numeric.needMoreParams("alice", "JOIN"), "461 alice JOIN :Not enough parameters"],
+  [numeric.alreadyRegistered("alice"), "462 alice :You may not reregister"],
+  [numeric.passwdMismatch("*"), "464 * :Password incorrect"],
+  [numeric.youreBannedCreep("*"), "465 * :You are banned from this server."],
+  [numeric.channelIsFull("alice", "#rust"), "471 alice #rust :Cannot join channel (+l)"],
+  [numeric.unknownMode("alice", "e"), "472 alice e :is unknown mode char to me"],
+  [numeric.inviteOnlyChan("alice", "#rust"), "473 alice #rust :Cannot join channel (+i)"],
+  [numeric.bannedFromChan("alice", "#rust"), "474 alice #rust :Cannot join channel (+b)"],
+  [numeric.badChannelKey("alice", "#rust"), "475 alice #rust :Cannot join channel (+k)"],
+  [numeric.badChanMask("alice", "#a,b"), "476 alice #a,b :Bad Channel Mask"],
+  [
+    numeric.needReggedNick("alice", "#rust", "Log in to an account to join"),
+    "477 alice #rust :Log in to an account to join (account required)",
+  ],
+  [numeric.banListFull("alice", "#rust", "b"), "478 alice #rust b :Channel list is full"],
+  [numeric.noPrivileges("alice"), "481 alice :Permission Denied- You're not an IRC operator"],
+  [numeric.chanOPrivsNeeded("alice", "#rust"), "482 alice #rust :You're not channel operator"],
+  [numeric.noOperHost("alice"), "491 alice :No O-lines for your host"],
+  [numeric.uModeUnknownFlag("alice"), "501 alice :Unknown MODE flag"],
+  [numeric.usersDontMatch("alice"), "502 alice :Can't change mode for other users"],
+  [numeric.whoisSecure("alice", "bob"), "671 alice bob :is using a secure connection"],
+  [
+    numeric.invalidModeParam("alice", "#rust", "l", "lots", "Limit must be a number"),
+    "696 alice #rust l lots :Limit must be a number",
+  ],
+  [
+    numeric.loggedIn("*", "*!~u@1a2b.sc", "alice"),
+    "900 * *!~u@1a2b.sc alice :You are now logged in as alice",
+  ],
+  [
+    numeric.loggedOut("alice", "alice!~u@1a2b.sc"),
+    "901 alice alice!~u@1a2b.sc :You are now logged out",
+  ],
+  [numeric.saslSuccess("*"), "903 * :SASL authentication successful"],
+  [numeric.saslFail("*"), "904 * :SASL authentication failed"],
+  [numeric.saslTooLong("*"), "905 * :SASL message too long"],
+  [numeric.saslAborted("*"), "906 * :SASL authentication aborted"],
+  [numeric.saslAlready("alice"), "907 alice :You have already authenticated using SASL"],
+  [numeric.saslMechs("*", "PLAIN"), "908 * PLAIN :are available SASL mechanisms"],
+];
+
+Deno.test("every numeric builder gives the exact line of contract Appendix A", () => {
+  for (const [line, expected] of cases) {
+    assert.equal(wire(line), `:${S} ${expected}\r\n`);
+  }
+});
+
+Deno.test("every numeric in the table has a case, and every case is a known numeric", () => {
+  const tested = new Set(cases.map(([line]) => line.command));
+  const known = new Set<string>(Object.values(NUMERIC));
+  assert.deepEqual([...known].filter((c) => !tested.has(c)), [], "numerics without a case");
+  assert.deepEqual([...tested].filter((c) => !known.has(c)), [], "cases for unknown numerics");
+  assert.equal(Object.keys(numeric).length >= known.size, true);
+});
+
+Deno.test("human text stays trailing even when it is one word; names never are", () => {
+  // A one-word topic is still written with ':': the contract writes human text trailing.
+  assert.equal(wire(numeric.topic("a", "#r", "x")), `:${S} 332 a #r :x\r\n`);
+  // An empty last name parameter would vanish without ':'; the encoder never lets it.
+  assert.equal(wire(numeric.ison("a", [])), `:${S} 303 a :\r\n`);
+});
+
+Deno.test("numerics with long text are cut to 512 bytes, keeping the prefix intact", () => {
+  const long = wire(numeric.motd("alice", "é".repeat(400)));
+  assert.equal(new TextEncoder().encode(long).length <= 512, true);
+  assert.ok(long.startsWith(`:${S} 372 alice :- éé`));
+  assert.ok(long.endsWith("é\r\n"));
+});
+
+Deno.test("non-numeric server replies: PONG, ERROR, FAIL/WARN/NOTE, ACK, BATCH", () => {
+  assert.equal(wire(serverReply.pong(S, "abc")), `:${S} PONG ${S} :abc\r\n`);
+  assert.equal(wire(serverReply.pong(S, "")), `:${S} PONG ${S} :\r\n`);
+  assert.equal(
+    encodeLine(serverReply.error("1a2b.sc", "Quit: bye")),
+    "ERROR :Closing Link: 1a2b.sc (Quit: bye)\r\n",
+  );
+  assert.equal(
+    wire(
+      serverReply.standard(
+        "FAIL",
+        "BATCH",
+        "MULTILINE_INVALID_TARGET",
+        ["#foo", "#bar"],
+        "Invalid multiline target",
+      ),
+    ),
+    `:${S} FAIL BATCH MULTILINE_INVALID_TARGET #foo #bar :Invalid multiline target\r\n`,
+  );
+  assert.equal(
+    wire(
+      serverReply.standard("NOTE", "*", "HISTORY_GAP", ["#r"], "3 older messages are not shown"),
+    ),
+    `:${S} NOTE * HISTORY_GAP #r :3 older messages are not shown\r\n`,
+  );
+  assert.equal(
+    encodeLine({ tags: { label: "x" }, source: S, ...serverReply.ack() }),
+    `@label=x :${S} ACK\r\n`,
+  );
+  assert.equal(
+    wire(serverReply.batchStart("b1", "chathistory", ["#rust"])),
+    `:${S} BATCH +b1 chathistory #rust\r\n`,
+  );
+  assert.equal(
+    wire(serverReply.batchStart("b2", "labeled-response")),
+    `:${S} BATCH +b2 labeled-response\r\n`,
+  );
+  assert.equal(wire(serverReply.batchEnd("b1")), `:${S} BATCH -b1\r\n`);
+});
