@@ -2,7 +2,7 @@
  * Limits of the web front end (issue 14): the page and its WebSocket endpoint. Kept apart from
  * `limits.ts` so the front end's numbers can change on their own; each constant says why it has
  * its value. Frame size, queue bytes, flood control and the login and idle deadlines are the
- * server's own (`--max-frame`, `--max-queue-bytes`, ...): a browser shares them with TCP.
+ * server's own (`--max-frame`, `--max-queue`, ...): a browser shares them with TCP.
  *
  * @module
  */
@@ -41,8 +41,8 @@ export const WEB_PAGE_REQUEST_BURST = 64;
 /**
  * Page requests per second one address may sustain once its burst is spent: a whole page load a
  * second, more than anyone reloads by hand. Without it one address could make the server send
- * the largest asset (about 36 KiB of script) as fast as it can ask; with it, at most about
- * 150 KiB/s. Past it the answer is 429 with `Retry-After`.
+ * the largest asset (about 46 KiB of script) as fast as it can ask; with it, at most about
+ * 185 KiB/s. Past it the answer is 429 with `Retry-After`.
  */
 export const WEB_PAGE_REQUESTS_PER_SECOND = 4;
 

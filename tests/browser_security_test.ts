@@ -272,7 +272,7 @@ Deno.test("browser: a page from another origin cannot open /ws (bad_origin, coun
 
 // ---- 3. a tab that stops reading --------------------------------------------------------------
 
-/** `--max-queue-bytes` for the slow-tab test: small, so a stalled tab is dropped soon. */
+/** `--max-queue` for the slow-tab test: small, so a stalled tab is dropped soon. */
 const QUEUE_BYTES = 512 * 1024;
 
 Deno.test("browser: a tab that stops reading is dropped as too_slow while the other page gets every message in order; unpaused, it reconnects", async () => {
