@@ -15,6 +15,13 @@
 export const IRC_LINE_MAX_BYTES = 512;
 
 /**
+ * Longest server name (`--server-name`), in bytes: a DNS label's 63. The name is the source of
+ * every reply and the `NETWORK` token, so with the longest nick (32 four-byte characters) every
+ * fixed reply and `005` line still fits {@linkcode IRC_LINE_MAX_BYTES}.
+ */
+export const IRC_SERVER_NAME_MAX_BYTES = 63;
+
+/**
  * Longest inbound line after its tag section, in bytes, without CR/LF: {@linkcode
  * IRC_LINE_MAX_BYTES} less the CRLF. irctest's `testLineAtLimit` sends exactly this much and
  * expects it to be processed; one byte more is answered with 417 (`testLineBeyondLimit`).

@@ -1,11 +1,29 @@
 /**
  * Every numeric the IRC front end sends (contract Appendix A), as exact lines: parameter order
  * and standard texts as modern-irc documents them. One case per numeric, and a check that no
- * numeric in the table is left without a case.
+ * numeric in the table is left without a case. Also the `005` tokens and lines, and the CAP
+ * replies (LS with and without 302, `*` continuation, REQ all or nothing).
  */
 
 import assert from "node:assert/strict";
-import { encodeLine, type IrcLine } from "../protocol/irc/line.ts";
+import {
+  AWAY_MAX_LENGTH,
+  MAX_REASON_LENGTH,
+  MAX_ROOMS_PER_USER,
+  NICK_MAX_LENGTH,
+  ROOM_NAME_MAX_LENGTH,
+  TOPIC_MAX_LENGTH,
+} from "../config/limits.ts";
+import { IRC_SERVER_NAME_MAX_BYTES } from "../config/irc_limits.ts";
+import {
+  capListLines,
+  capLsLines,
+  capLsVersion,
+  capReqReply,
+  parseCapReq,
+} from "../protocol/irc/caps.ts";
+import { isupportLines, isupportTokens, isupportValue } from "../protocol/irc/isupport.ts";
+import { encodeLine, type IrcLine, utf8Length } from "../protocol/irc/line.ts";
 import { NUMERIC, numeric, serverReply } from "../protocol/irc/numerics.ts";
 
 const S = "irc.test";
@@ -279,4 +297,143 @@ Deno.test("non-numeric server replies: PONG, ERROR, FAIL/WARN/NOTE, ACK, BATCH",
     `:${S} BATCH +b2 labeled-response\r\n`,
   );
   assert.equal(wire(serverReply.batchEnd("b1")), `:${S} BATCH -b1\r\n`);
+});
+
+Deno.test("005: the contract's tokens, values from the core's limits, all ASCII", () => {
+  const tokens = isupportTokens({ serverName: "my server é", maxRoomBans: 100 });
+  assert.deepEqual(tokens, [
+    `AWAYLEN=${AWAY_MAX_LENGTH}`,
+    "CASEMAPPING=ascii",
+    `CHANLIMIT=#:${MAX_ROOMS_PER_USER}`,
+    "CHANMODES=b,k,l,imnt",
+    `CHANNELLEN=${ROOM_NAME_MAX_LENGTH + 1}`,
+    "CHANTYPES=#",
+    "CHATHISTORY=100",
+    "draft/CHATHISTORY=100",
+    "CLIENTTAGDENY=*",
+    "EXTBAN=$,a",
+    `KICKLEN=${MAX_REASON_LENGTH}`,
+    "MAXLIST=b:100",
+    "MODES=4",
+    "MSGREFTYPES=msgid,timestamp",
+    "NETWORK=my-server-\\xC3\\xA9",
+    `NICKLEN=${NICK_MAX_LENGTH}`,
+    "PREFIX=(ov)@+",
+    "TARGMAX=NAMES:,LIST:,WHOIS:1,KICK:4,USERHOST:5,PRIVMSG:4,NOTICE:4,TAGMSG:4",
+    `TOPICLEN=${TOPIC_MAX_LENGTH}`,
+    "USERLEN=16",
+    "UTF8ONLY",
+    "WHOX",
+  ]);
+  // The contract's numbers, so a change to a core limit shows up here as well.
+  assert.ok(tokens.includes("NICKLEN=32") && tokens.includes("CHANNELLEN=33"));
+  assert.ok(tokens.includes("TOPICLEN=300") && tokens.includes("AWAYLEN=200"));
+  for (const t of tokens) assert.match(t, /^[\x21-\x7e]+$/, t);
+  assert.equal(isupportValue("a=b\\c d"), "a\\x3Db\\x5Cc\\x20d");
+});
+
+Deno.test("005: lines of at most 13 tokens, each under 512 bytes, the text trailing", () => {
+  const tokens = isupportTokens({ serverName: S, maxRoomBans: 100 });
+  const lines = isupportLines(S, "alice", tokens);
+  assert.deepEqual(lines.map((l) => l.params.length - 2), [13, 9]);
+  assert.deepEqual(lines.flatMap((l) => l.params.slice(1, -1)), tokens);
+  assert.equal(
+    wire(lines[1]),
+    `:${S} 005 alice MSGREFTYPES=msgid,timestamp NETWORK=irc.test NICKLEN=32 PREFIX=(ov)@+ ` +
+      "TARGMAX=NAMES:,LIST:,WHOIS:1,KICK:4,USERHOST:5,PRIVMSG:4,NOTICE:4,TAGMSG:4 TOPICLEN=300 " +
+      "USERLEN=16 UTF8ONLY WHOX :are supported by this server\r\n",
+  );
+  // The longest names (a 32-character nick of 4-byte characters, a 63-byte server name) still
+  // fit 512, with the text whole.
+  const nick = "😀".repeat(NICK_MAX_LENGTH);
+  const server = "s".repeat(IRC_SERVER_NAME_MAX_BYTES);
+  const tight = isupportLines(
+    server,
+    nick,
+    isupportTokens({ serverName: server, maxRoomBans: 100 }),
+  );
+  assert.ok(tight.length >= 2);
+  for (const l of tight) {
+    const line = encodeLine({ source: server, ...l });
+    assert.ok(utf8Length(line) <= 512);
+    assert.ok(line.endsWith(" :are supported by this server\r\n"));
+    assert.ok(l.params.length - 2 <= 13 && l.params.length - 2 >= 1);
+  }
+  assert.deepEqual(tight.flatMap((l) => l.params.slice(1, -1)).length, 22);
+});
+
+const offer = { sasl: true, multiline: { maxBytes: 4096, maxLines: 100 } };
+
+Deno.test("CAP LS: 302 shows values, plain LS does not; sasl only with accounts", () => {
+  assert.deepEqual(capLsLines(S, "*", offer, 302).map(wire), [
+    `:${S} CAP * LS :cap-notify server-time message-tags echo-message batch labeled-response ` +
+    "draft/chathistory sasl=PLAIN account-tag account-notify extended-join away-notify multi-prefix " +
+    "userhost-in-names invite-notify setname draft/multiline=max-bytes=4096,max-lines=100 " +
+    "standard-replies\r\n",
+  ]);
+  assert.deepEqual(capLsLines(S, "*", offer, 0).map(wire), [
+    `:${S} CAP * LS :cap-notify server-time message-tags echo-message batch labeled-response ` +
+    "draft/chathistory sasl account-tag account-notify extended-join away-notify multi-prefix " +
+    "userhost-in-names invite-notify setname draft/multiline standard-replies\r\n",
+  ]);
+  const noSasl = capLsLines(S, "*", { ...offer, sasl: false }, 302).map(wire).join("");
+  assert.ok(!noSasl.includes("sasl"));
+});
+
+Deno.test("CAP LS: past 510 bytes it continues with '*' on every line but the last", () => {
+  // With the longest real names the list fits one line (473 bytes); names past the limits force
+  // the split so its format can be checked.
+  assert.equal(
+    capLsLines("s".repeat(IRC_SERVER_NAME_MAX_BYTES), "😀".repeat(NICK_MAX_LENGTH), offer, 302)
+      .length,
+    1,
+  );
+  const server = "s".repeat(200);
+  const nick = "😀".repeat(32);
+  const lines = capLsLines(server, nick, offer, 302);
+  assert.equal(lines.length, 2);
+  assert.deepEqual(lines[0].params.slice(0, 3), [nick, "LS", "*"]);
+  assert.deepEqual(lines[1].params.slice(0, 2), [nick, "LS"]);
+  assert.notEqual(lines[1].params[2], "*");
+  for (const l of lines) assert.ok(utf8Length(encodeLine({ source: server, ...l })) <= 512);
+  const all = lines.flatMap((l) => l.params.at(-1)?.split(" ") ?? []);
+  assert.equal(all.length, 18);
+  assert.ok(all.includes("draft/multiline=max-bytes=4096,max-lines=100"), "a cap is never cut");
+});
+
+Deno.test("CAP REQ: all or nothing, exact list echoed, -cap disables", () => {
+  assert.deepEqual(parseCapReq(" batch  server-time ", offer, 302), {
+    kind: "ack",
+    list: "batch  server-time",
+    enable: ["batch", "server-time"],
+    disable: [],
+  });
+  assert.deepEqual(parseCapReq("-echo-message batch", offer, 302), {
+    kind: "ack",
+    list: "-echo-message batch",
+    enable: ["batch"],
+    disable: ["echo-message"],
+  });
+  for (const bad of ["batch foo", "foo", "", "   ", "sasl=PLAIN", "chghost", "-foo"]) {
+    assert.deepEqual(parseCapReq(bad, offer, 302), { kind: "nak", list: bad.trim() }, bad);
+  }
+  assert.equal(parseCapReq("sasl", { ...offer, sasl: false }, 302).kind, "nak");
+  assert.equal(parseCapReq("sasl", offer, 302).kind, "ack");
+  assert.equal(parseCapReq("-cap-notify", offer, 302).kind, "nak", "302 keeps cap-notify");
+  assert.equal(parseCapReq("-cap-notify", offer, 0).kind, "ack");
+  assert.equal(
+    wire(capReqReply("*", parseCapReq("batch foo", offer, 302))),
+    `:${S} CAP * NAK :batch foo\r\n`,
+  );
+  assert.equal(
+    wire(capReqReply("alice", parseCapReq("batch", offer, 302))),
+    `:${S} CAP alice ACK :batch\r\n`,
+  );
+  assert.equal(capLsVersion("302"), 302);
+  assert.equal(capLsVersion(undefined), 0);
+  assert.equal(capLsVersion("abc"), 0);
+  assert.deepEqual(capListLines(S, "alice", []).map(wire), [`:${S} CAP alice LIST :\r\n`]);
+  assert.deepEqual(capListLines(S, "alice", ["batch", "sasl"]).map(wire), [
+    `:${S} CAP alice LIST :batch sasl\r\n`,
+  ]);
 });
