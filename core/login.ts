@@ -349,7 +349,8 @@ export class Logins {
         topic: room.topic,
         ...memberPage(room, user),
       })),
-      limits: { maxFrame, maxUsers },
+      // The flood limits of this user's own connection: what its client may pace itself by.
+      limits: { maxFrame, maxUsers, ...user.sink.flood },
       ...(account === undefined ? {} : {
         account: account.kind === "key"
           ? { kind: "key", fingerprint: account.fingerprint }

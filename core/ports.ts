@@ -8,7 +8,7 @@
  */
 
 import type { Awaitable } from "./awaitable.ts";
-import type { LeaveReason } from "../protocol/frames.ts";
+import type { FloodLimits, LeaveReason } from "../protocol/frames.ts";
 import type { Deliverable } from "../protocol/outgoing.ts";
 import type { KeySource } from "./identity.ts";
 
@@ -126,6 +126,8 @@ export interface PeerSink {
   close(reason: LeaveReason): void;
   /** Bytes waiting to be sent, when the transport knows (history replay leaves room for them). */
   readonly queuedBytes?: number;
+  /** The flood control this peer's frames pass, for the welcome to advertise; absent: none. */
+  readonly flood?: FloodLimits;
 }
 
 /** One ban. `until` 0 means forever. */

@@ -169,6 +169,30 @@ export interface RoomSnapshot {
   verified?: string[];
 }
 
+/**
+ * A server's flood control as its welcome advertises it: one token bucket of messages and one
+ * of bytes per connection, each starting full. Every frame after the hello costs one message
+ * and its length in bytes; a frame either bucket cannot pay for is dropped (`rate_limited`), and
+ * a long run of drops disconnects. A client that paces what it sends within these is never
+ * refused.
+ */
+export interface FloodLimits {
+  /** Messages per second sustained, once a burst is spent (`serve --rate`). */
+  rate: number;
+  /** Messages one burst may hold: sent at once, these all pass. */
+  burst: number;
+  /** Bytes per second sustained (`serve --rate-bytes`). */
+  rateBytes: number;
+  /** Bytes one burst may hold; a larger frame passes only when the byte bucket is full. */
+  burstBytes: number;
+}
+
+/**
+ * Caps the client must respect, as the welcome gives them. The flood fields are absent when
+ * the server has no flood control (`--rate 0`), and from servers older than them.
+ */
+export type WelcomeLimits = { maxFrame: number; maxUsers: number } & Partial<FloodLimits>;
+
 /** The server's answer to a good hello. */
 export interface WelcomeFrame {
   /** The frame kind on the wire: what a decoder switches on. */
@@ -181,8 +205,11 @@ export interface WelcomeFrame {
   server: string;
   /** The rooms the user is in after login (the lobby, and any resumed). */
   rooms: RoomSnapshot[];
-  /** Caps the client must respect, so it can refuse oversized input before sending it. */
-  limits: { maxFrame: number; maxUsers: number };
+  /**
+   * Caps the client must respect, so it can refuse oversized input before sending it, and pace
+   * what it sends within the server's flood control.
+   */
+  limits: WelcomeLimits;
   /** When the nick is registered and this login proved it: how. */
   account?: { kind: IdentityKind; fingerprint?: string };
 }

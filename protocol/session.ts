@@ -25,8 +25,11 @@ export interface SessionPort {
   readonly maxFrame: number;
   /** True when logins need the server password. */
   readonly needsPassword: boolean;
-  /** Flood control: true if a unit of work of `bytes` bytes may be handled now. */
-  admit(bytes: number): boolean;
+  /**
+   * Flood control: true if a unit of work of `bytes` bytes may be handled now. `ref` finds the
+   * `ref` the frame carries, asked only when it is dropped, so that the refusal can name it.
+   */
+  admit(bytes: number, ref?: () => string | undefined): boolean;
   /** A bad frame: told to the client, which is closed after too many. */
   protocolError(error: ErrorFrame): void;
   /** Sends one frame to this peer. */

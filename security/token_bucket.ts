@@ -166,20 +166,32 @@ export class FloodGuard {
   readonly #disconnectStreak: number;
   readonly #windowMs: number;
   readonly #now: Clock;
+  /** The bucket sizes and rates in force, defaults applied (the welcome advertises them). */
+  readonly limits: Readonly<
+    Required<
+      Pick<FloodGuardOptions, "messageBurst" | "messagesPerSecond" | "byteBurst" | "bytesPerSecond">
+    >
+  >;
   #streak = 0;
   #streakStart = 0;
 
   /** Any option left out takes its default. */
   constructor(options: FloodGuardOptions = {}) {
     this.#now = options.now ?? monotonic;
+    const limits = this.limits = Object.freeze({
+      messageBurst: options.messageBurst ?? FLOOD_MESSAGE_BURST,
+      messagesPerSecond: options.messagesPerSecond ?? FLOOD_MESSAGES_PER_SECOND,
+      byteBurst: options.byteBurst ?? FLOOD_BYTE_BURST,
+      bytesPerSecond: options.bytesPerSecond ?? FLOOD_BYTES_PER_SECOND,
+    });
     this.#messages = new TokenBucket({
-      capacity: options.messageBurst ?? FLOOD_MESSAGE_BURST,
-      refillPerSecond: options.messagesPerSecond ?? FLOOD_MESSAGES_PER_SECOND,
+      capacity: limits.messageBurst,
+      refillPerSecond: limits.messagesPerSecond,
       now: this.#now,
     });
     this.#bytes = new TokenBucket({
-      capacity: options.byteBurst ?? FLOOD_BYTE_BURST,
-      refillPerSecond: options.bytesPerSecond ?? FLOOD_BYTES_PER_SECOND,
+      capacity: limits.byteBurst,
+      refillPerSecond: limits.bytesPerSecond,
       now: this.#now,
     });
     this.#disconnectStreak = options.disconnectStreak ?? FLOOD_DISCONNECT_STREAK;

@@ -25,6 +25,7 @@ import {
   assertNever,
   type ErrorFrame,
   errorFrame,
+  type FloodLimits,
   type LeaveReason,
   type ServerFrame,
 } from "../protocol/frames.ts";
@@ -196,6 +197,18 @@ export class Peer implements PeerSink, SessionPort {
   /** The logged-in user, once there is one. */
   get user(): User | null {
     return this.#user;
+  }
+
+  /** {@inheritDoc PeerSink.flood} */
+  get flood(): FloodLimits | undefined {
+    if (this.#guard === null) return undefined;
+    const { messagesPerSecond, messageBurst, bytesPerSecond, byteBurst } = this.#guard.limits;
+    return {
+      rate: messagesPerSecond,
+      burst: messageBurst,
+      rateBytes: bytesPerSecond,
+      burstBytes: byteBurst,
+    };
   }
 
   /** Bytes waiting in the outbound queue. */
@@ -488,8 +501,12 @@ export class Peer implements PeerSink, SessionPort {
   /**
    * Flood control: true if a message (or command, or login line) of `bytes` bytes may be
    * handled. Sessions call it once per unit of work: an NDJSON frame, or a whole plain-text paste.
+   * A dropped frame is answered with `rate_limited` when it is the first of a run of drops, and
+   * also, naming it, when it carries a `ref` (found by `ref`, only then): its client can send that
+   * one again. Past a burst's worth of drops in a run, no more are answered: a client that reads
+   * its answers has stopped by then, and one that does not must not be fed a reply per frame.
    */
-  admit(bytes: number): boolean {
+  admit(bytes: number, ref?: () => string | undefined): boolean {
     if (this.#guard === null) {
       this.#options.metrics.framesIn(1);
       return true;
@@ -499,19 +516,25 @@ export class Peer implements PeerSink, SessionPort {
       case "ok":
         this.#options.metrics.framesIn(1);
         return true;
-      case "limited":
+      case "limited": {
         this.#options.metrics.rateLimited();
-        if (this.#guard.streak === 1) {
+        const streak = this.#guard.streak;
+        const named = streak <= this.#guard.limits.messageBurst ? ref?.() : undefined;
+        if (streak === 1) {
           this.#options.logger.warn("rate_limited", {
             remote: this.#remote(),
             nick: this.#user?.nick,
           });
+        }
+        if (streak === 1 || named !== undefined) {
           this.send(errorFrame(
             "rate_limited",
             "You are sending too fast; that was dropped. Slow down, or you will be disconnected.",
+            { ref: named },
           ));
         }
         return false;
+      }
       case "disconnect":
         this.#options.metrics.rateLimited();
         this.send(errorFrame("rate_limited", "Flooding; closing the connection.", { fatal: true }));

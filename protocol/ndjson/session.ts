@@ -62,7 +62,7 @@ export class NdjsonSession implements ProtocolSession {
   /** Handles one frame. */
   frame(bytes: Uint8Array): Awaitable<void> {
     if (bytes.length === 0) return; // blank lines are harmless keep-alives
-    if (!this.#conn.admit(bytes.length)) return;
+    if (!this.#conn.admit(bytes.length, () => refOf(bytes))) return;
     const parsed = parseClientFrame(bytes);
     if (!parsed.ok) {
       this.#conn.protocolError(parsed.error);
@@ -181,6 +181,14 @@ export class NdjsonSession implements ProtocolSession {
   #login(attempt: LoginAttempt): Awaitable<void> {
     return then(this.#conn.login(attempt), () => {});
   }
+}
+
+/** The `ref` a frame carries, if it is a well-formed `msg` or `cmd` with one. */
+function refOf(bytes: Uint8Array): string | undefined {
+  const parsed = parseClientFrame(bytes);
+  if (!parsed.ok) return undefined;
+  const frame = parsed.frame;
+  return frame.type === "msg" || frame.type === "cmd" ? frame.ref : undefined;
 }
 
 /** The node:crypto key for 32 raw ed25519 bytes; null when they are not a point of the curve. */
