@@ -7,11 +7,15 @@
 
 import { connectTls, TlsError } from "../transport/tcp/tls.ts";
 import {
+  type CommandFrame,
   type ErrorFrame,
+  type FloodLimits,
   type HelloFrame,
   type IdentityKind,
   LOBBY,
   PROTOCOL_VERSION,
+  type SayFrame,
+  type ServerFrame,
   type WelcomeFrame,
 } from "../protocol/frames.ts";
 import type { Link } from "../transport/link.ts";
@@ -19,6 +23,7 @@ import { writeAll } from "../transport/outbound_queue.ts";
 import { ClientError, lostConnection } from "./client_error.ts";
 import { type Incoming, readServerFrames } from "./frame_reader.ts";
 import { MAX_UNANSWERED, MAX_UNSENT_BYTES } from "./limits.ts";
+import { Pacer } from "./pacer.ts";
 import { serverTarget } from "./identity_key.ts";
 import { speaksTls, TLS_PORT_HINT } from "./tls_probe.ts";
 
@@ -26,6 +31,14 @@ export { ClientError } from "./client_error.ts";
 
 /** How long the server may take to answer the hello before the client gives up. */
 export const LOGIN_TIMEOUT_MS = 10_000;
+
+/**
+ * Times a message or command refused `rate_limited` is sent again before the refusal is the
+ * answer. A client pacing itself is refused only when something else spent the server's tokens
+ * (a server whose limits were lowered, a clock running fast); three more tries, each after the
+ * buckets refill, get through that, while a server that refuses everything still ends it soon.
+ */
+export const MAX_RATE_RETRIES = 3;
 
 const encoder = new TextEncoder();
 
@@ -115,6 +128,12 @@ export interface ConnectOptions {
   loginTimeoutMs?: number;
   /** Connect with TLS; `caCerts` replaces the system roots when given. @default plain TCP */
   secure?: { caCerts?: string[] };
+  /**
+   * Send messages and commands no faster than the flood limits the welcome gives, and send one
+   * refused `rate_limited` again (see {@linkcode MAX_RATE_RETRIES}). False sends each at once,
+   * as an old client did. @default true
+   */
+  pace?: boolean;
 }
 
 /** Something the user sent that the server has not answered yet. */
@@ -198,17 +217,26 @@ export class ChatClient {
   #closed = false;
   /** Why the client itself ended the connection, to report instead of the read it cut short. */
   #failure: ClientError | null = null;
+  /** Paces messages and commands within the server's flood limits; null: none given, or off. */
+  readonly #pacer: Pacer | null;
+  /** How often each unanswered request was refused `rate_limited` and sent again. */
+  readonly #retried = new Map<string, number>();
 
   private constructor(
     conn: ChatConn,
     target: string,
     frames: AsyncGenerator<Incoming>,
     welcome: WelcomeFrame,
+    pace: boolean,
   ) {
     this.#conn = conn;
     this.#target = target;
     this.#frames = frames;
     this.welcome = welcome;
+    const limits = floodLimits(welcome);
+    this.#pacer = pace && limits !== null
+      ? new Pacer({ limits, write: (bytes) => this.#writeBytes(bytes) })
+      : null;
   }
 
   /**
@@ -290,7 +318,7 @@ export class ChatClient {
       if (welcome === null) {
         throw new ClientError(`the server did not answer the login within ${timeoutMs / 1000} s`);
       }
-      return new ChatClient(conn, target, frames, welcome);
+      return new ChatClient(conn, target, frames, welcome, options.pace ?? true);
     } catch (error) {
       closeQuietly(conn);
       const failure = lostConnection(`${target} during login`, error);
@@ -324,18 +352,46 @@ export class ChatClient {
     return this.#writes;
   }
 
-  /** Sends a room message; returns its ref. */
+  /**
+   * Sends a room message; returns its ref. Past the server's flood burst it waits its turn
+   * ({@linkcode ChatClient.waiting}) and goes out at the server's rate.
+   */
   send(text: string, room: string = LOBBY): string {
-    const ref = this.#remember({ kind: "say", room, text });
-    this.#write({ type: "msg", room, text, ref });
+    const sent: Sent = { kind: "say", room, text };
+    const ref = this.#remember(sent);
+    this.#paced(ref, sent);
     return ref;
   }
 
-  /** Sends a slash command for the server to run, with the current room; returns its ref. */
+  /**
+   * Sends a slash command for the server to run, with the current room; returns its ref. It is
+   * paced as messages are.
+   */
   command(line: string, room: string): string {
-    const ref = this.#remember({ kind: "command", room, text: line });
-    this.#write({ type: "cmd", line, room, ref });
+    const sent: Sent = { kind: "command", room, text: line };
+    const ref = this.#remember(sent);
+    this.#paced(ref, sent);
     return ref;
+  }
+
+  /** True when messages and commands are paced by the server's flood limits (its welcome gave them). */
+  get paces(): boolean {
+    return this.#pacer !== null;
+  }
+
+  /** True while what was sent with `ref` waits for the server's flood limits to let it go. */
+  waiting(ref: string): boolean {
+    return this.#pacer?.holds(ref) ?? false;
+  }
+
+  /** Frames waiting for the server's flood limits to let them go. */
+  get waitingCount(): number {
+    return this.#pacer?.waiting ?? 0;
+  }
+
+  /** Resolves once what was sent with `ref` has gone out (or the connection ended). */
+  released(ref: string): Promise<void> {
+    return this.#pacer?.released(ref) ?? Promise.resolve();
   }
 
   /** Answers a server ping. */
@@ -358,6 +414,7 @@ export class ChatClient {
     if (ref === undefined) return undefined;
     const sent = this.#pending.get(ref);
     this.#pending.delete(ref);
+    this.#retried.delete(ref);
     this.#answered.get(ref)?.();
     this.#answered.delete(ref);
     if (this.#pending.size === 0 && this.#settled !== null) {
@@ -388,6 +445,7 @@ export class ChatClient {
   async *frames(): AsyncGenerator<Incoming> {
     try {
       for await (const incoming of this.#frames) {
+        if (incoming.kind === "frame" && this.#retry(incoming.frame)) continue;
         yield incoming;
         // Every answer to something we sent carries its ref; the consumer has seen it now.
         if (incoming.kind === "frame" && "ref" in incoming.frame) this.settle(incoming.frame.ref);
@@ -429,16 +487,47 @@ export class ChatClient {
     return ref;
   }
 
+  /**
+   * Sends again, and hides, a flood refusal of something we sent, while it has tries left:
+   * true if `frame` was such a refusal. The last refusal is the answer, as any error is.
+   */
+  #retry(frame: ServerFrame): boolean {
+    if (this.#pacer === null || frame.type !== "error" || frame.code !== "rate_limited") {
+      return false;
+    }
+    const ref = frame.ref;
+    const sent = ref === undefined ? undefined : this.#pending.get(ref);
+    if (ref === undefined || sent === undefined || frame.fatal) return false;
+    const tries = this.#retried.get(ref) ?? 0;
+    if (tries >= MAX_RATE_RETRIES) return false;
+    this.#retried.set(ref, tries + 1);
+    this.#pacer.retry(ref, encode(wireFrame(ref, sent)));
+    return true;
+  }
+
+  /** Hands a message or command to the pacer, or writes it at once when there is none. */
+  #paced(ref: string, sent: Sent): void {
+    if (this.#closed) return;
+    const bytes = encode(wireFrame(ref, sent));
+    if (this.#pacer === null) this.#writeBytes(bytes);
+    else this.#pacer.send(ref, bytes);
+  }
+
   /** No answers will come: release everyone waiting for one. */
   #end(): void {
     this.#ended = true;
+    this.#pacer?.close();
     for (const resolve of this.#answered.values()) resolve();
     this.#answered.clear();
   }
 
   #write(frame: unknown): void {
     if (this.#closed) return;
-    const bytes = encode(frame);
+    this.#writeBytes(encode(frame));
+  }
+
+  #writeBytes(bytes: Uint8Array): void {
+    if (this.#closed) return;
     // The backlog stays within the cap plus one frame, however large that frame is.
     if (this.#unsent >= MAX_UNSENT_BYTES) {
       this.#failure = new ClientError(
@@ -462,6 +551,21 @@ export class ChatClient {
 /** Describes an error frame in one line. */
 export function describeError(frame: ErrorFrame): string {
   return `${frame.code}: ${frame.message}`;
+}
+
+/** The frame that carries `sent` with `ref`. */
+function wireFrame(ref: string, sent: Sent): SayFrame | CommandFrame {
+  return sent.kind === "say"
+    ? { type: "msg", room: sent.room, text: sent.text, ref }
+    : { type: "cmd", line: sent.text, room: sent.room, ref };
+}
+
+/** The welcome's flood limits, when it gives all of them (a server from before them gives none). */
+function floodLimits(welcome: WelcomeFrame): FloodLimits | null {
+  const { rate, burst, rateBytes, burstBytes } = welcome.limits;
+  if (rate === undefined || burst === undefined) return null;
+  if (rateBytes === undefined || burstBytes === undefined) return null;
+  return { rate, burst, rateBytes, burstBytes };
 }
 
 function encode(frame: unknown): Uint8Array {

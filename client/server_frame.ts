@@ -117,6 +117,13 @@ class Fields {
       : this.#fail(name, "a whole number");
   }
 
+  /** A rate or size: a finite number above zero, not necessarily whole. */
+  positive(name: string, value: unknown = this.#obj[name]): number {
+    return typeof value === "number" && Number.isFinite(value) && value > 0
+      ? value
+      : this.#fail(name, "a number above zero");
+  }
+
   /** A count of at least `min`: a total that cannot be below the list beside it. */
   atLeast(name: string, min: number): number {
     const value = this.count(name);
@@ -271,6 +278,10 @@ function rebuild(f: Fields, type: ServerFrame["type"]): ServerFrame {
         rooms: rooms.map((room) => snapshot(f, room)),
         limits: { maxFrame: limits.count("maxFrame"), maxUsers: limits.count("maxUsers") },
       };
+      // The server's flood control, which the client paces itself by; absent from old servers.
+      for (const name of ["rate", "burst", "rateBytes", "burstBytes"] as const) {
+        if (limits.has(name)) frame.limits[name] = limits.positive(name);
+      }
       if (f.has("account")) {
         const account = f.object("account");
         frame.account = { kind: account.kind("kind") };

@@ -289,7 +289,11 @@ export class Session {
         this.notice(NOT_IN_A_ROOM, "warn");
         return "ok";
       }
-      onSent(client.send(input.text, room));
+      const ref = client.send(input.text, room);
+      onSent(ref);
+      // Input waits for its turn under the server's flood limits: a pipe is read only as fast
+      // as its lines go out, so nothing piles up here.
+      if (client.waiting(ref)) return this.#held(client, input.text, ref);
       // Input waits while the server is slow to read, long before the client gives up on it.
       return client.unsentBytes > MAX_UNSENT_BYTES / 2 ? client.flushed() : "ok";
     }
@@ -302,9 +306,23 @@ export class Session {
       // In no room, the protocol's default room: commands that need one say how to join it.
       const ref = client.command(input.line, room ?? LOBBY);
       onSent(ref);
+      if (client.waiting(ref)) void this.#held(client, input.line, ref);
       return client.answered(ref);
     }
     return "ok";
+  }
+
+  /**
+   * A line waiting its turn under the server's flood limits: shown as pending (dimmed, in a
+   * terminal) until the server answers it, as kept lines are. Resolves once it has gone out.
+   */
+  #held(client: ChatClient, text: string, ref: string): Promise<void> {
+    // Kept lines going out on reconnection have their pending entry already.
+    if (!this.#pending.some((p) => p.ref === ref)) {
+      this.#pending.push({ text, ref });
+      this.#syncPending();
+    }
+    return client.released(ref);
   }
 
   #keep(text: string): "ok" {
@@ -401,10 +419,16 @@ export class Session {
         return HANDLED;
       }
       case "error":
-        // Only a refusal of something we sent counts against the session: it carries the ref,
-        // or it is flood control's, which drops what we sent past the server's rate and, not
-        // knowing what it was, names none (the first of a run is told; a bot's exit code says it).
-        if (client.sent(frame.ref) !== undefined || frame.code === "rate_limited") this.#refused++;
+        // Only a refusal of something we sent counts against the session: it carries the ref
+        // (a flood refusal too, once the client has sent it again MAX_RATE_RETRIES times), or it
+        // is a flood refusal naming none from a server that gives no limits to pace by, which
+        // drops what we sent past its rate without saying what (the first of a run is told; a
+        // bot's exit code says it). Paced, everything we send carries a ref: a refusal naming
+        // none dropped a pong.
+        if (
+          client.sent(frame.ref) !== undefined ||
+          (frame.code === "rate_limited" && frame.ref === undefined && !client.paces)
+        ) this.#refused++;
         this.#render(frame);
         return frame.fatal
           ? {

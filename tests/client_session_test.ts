@@ -331,12 +331,14 @@ Deno.test("lines typed offline are kept only up to what the server's flood burst
 });
 
 Deno.test("a script's lines dropped by the server's flood control count as refused, so join's exit code tells the bot", async () => {
-  // Default flood limits: 40 lines at once are past any server's burst.
+  // Default flood limits: 40 lines at once are past any server's burst. Unpaced, as a client
+  // that ignores the welcome's limits (paced, none is dropped: client_pacing_test).
   const server = testServer();
   const client = await ChatClient.connect({
     host: "127.0.0.1",
     port: server.addr.port,
     nick: "bot",
+    pace: false,
   });
   const state = new RoomState("bot");
   const ui = new RecordingUi();
