@@ -384,11 +384,6 @@ export class ChatClient {
     return this.#pacer?.holds(ref) ?? false;
   }
 
-  /** Frames waiting for the server's flood limits to let them go. */
-  get waitingCount(): number {
-    return this.#pacer?.waiting ?? 0;
-  }
-
   /** Resolves once what was sent with `ref` has gone out (or the connection ended). */
   released(ref: string): Promise<void> {
     return this.#pacer?.released(ref) ?? Promise.resolve();

@@ -39,8 +39,9 @@ const OFFLINE_QUEUE_HEADROOM = 5;
  * each is refused as it is typed. The kept lines go out together the moment the connection is
  * back, so they must fit the server's flood burst: past it the server refuses each one as
  * `rate_limited` (after the client said it would send it), and a longer run disconnects the
- * client. Refusing at typing time, rather than pacing the lines out, keeps the promise on any
- * server: the burst is never below this one, while the sustained `--rate` is not known here.
+ * client. A server whose welcome gives its flood limits has them paced out (see `pacer.ts`);
+ * refusing at typing time keeps the promise on any server, one from before those limits too:
+ * the burst is never below this one, while the sustained `--rate` is not known until the welcome.
  */
 export const MAX_OFFLINE_QUEUE = FLOOD_MESSAGE_BURST - OFFLINE_QUEUE_HEADROOM;
 

@@ -5,12 +5,14 @@
  */
 
 import assert from "node:assert/strict";
+import { Duplex, Writable } from "node:stream";
 import { ChatClient, MAX_RATE_RETRIES } from "../client/chat_client.ts";
 import { Palette } from "../client/colors.ts";
 import { PACE_BURST_HEADROOM, Pacer } from "../client/pacer.ts";
 import { Renderer } from "../client/render.ts";
 import { RoomState } from "../client/room_state.ts";
 import { Session } from "../client/session.ts";
+import { startEmbeddedChat } from "../client/embedded.ts";
 import type { ClientUi, Status } from "../client/ui.ts";
 import { createSockchatMetrics } from "../metrics/sockchat_metrics.ts";
 import { runCli } from "./helpers/cli.ts";
@@ -128,6 +130,59 @@ Deno.test("join fed 100 lines at once delivers all of them, in order, at the ser
     const paced = lines.length - (FLOOD.messageBurst - PACE_BURST_HEADROOM);
     assert.ok(performance.now() - started >= 1000 * paced / FLOOD.messagesPerSecond);
   } finally {
+    reader.close();
+    await server.shutdown();
+  }
+});
+
+/** An SSH session channel: what is typed goes in, what the chat draws is kept. */
+class TestChannel extends Duplex {
+  drawn = "";
+  override _read(): void {}
+  override _write(chunk: Uint8Array, _encoding: string, callback: () => void): void {
+    this.drawn += new TextDecoder().decode(chunk);
+    callback();
+  }
+}
+
+/** A channel's stderr, kept. */
+class Collect extends Writable {
+  text = "";
+  override _write(chunk: Uint8Array, _encoding: string, callback: () => void): void {
+    this.text += new TextDecoder().decode(chunk);
+    callback();
+  }
+}
+
+Deno.test("over SSH, 30 lines pasted into a terminal without bracketed paste all reach the room, in order", async () => {
+  const server = testServer({ flood: FLOOD });
+  const reader = await JsonClient.login(server, "reader");
+  const channel = new TestChannel();
+  const stderr = new Collect();
+  const chat = startEmbeddedChat({
+    dial: () => Deno.connect({ hostname: "127.0.0.1", port: server.addr.port }),
+    nick: "alice",
+    channel,
+    stderr,
+    pty: { columns: 80, rows: 24, env: { TERM: "xterm-256color" } },
+  });
+  try {
+    const joined = await reader.expect("join");
+    assert.equal(joined.nick, "alice");
+    const lines = Array.from({ length: 30 }, (_, i) => `pasted ${i + 1}`);
+    // Without bracketed paste a paste is keys: each line ends in Enter, all in one read.
+    channel.push(lines.map((l) => `${l}\r`).join(""));
+    const seen: string[] = [];
+    while (seen.length < lines.length) {
+      const frame = await reader.next("the pasted lines");
+      if (frame === null) break;
+      if (frame.type === "msg" && frame.from === "alice") seen.push(frame.text);
+    }
+    assert.deepEqual(seen, lines);
+    assert.doesNotMatch(channel.drawn + stderr.text, /rate_limited|too fast|Flooding/);
+  } finally {
+    chat.close();
+    await within(chat.done, "the chat to end");
     reader.close();
     await server.shutdown();
   }
