@@ -5,8 +5,10 @@
  * code points — never inside a UTF-8 sequence, never between a base and its combining marks.
  * Readers with `draft/multiline` get one batch; others get plain lines without the blank ones.
  *
- * Grapheme boundaries come from `Intl.Segmenter`, which runs only on pieces over budget: most
- * messages are one short line and never reach it.
+ * Grapheme boundaries come from `Intl.Segmenter`, used only where a cut cannot be placed without
+ * it: most messages are one short line, and a long one is usually cut after a space followed by
+ * a character below U+0300, which nothing can attach to. Text without spaces and with
+ * characters from U+0300 up (CJK, emoji, combining marks) is segmented, one window per cut.
  *
  * @module
  */
@@ -112,50 +114,59 @@ function cutAtBreaks(text: string, breaks: readonly number[]): TextPiece[] {
   return pieces;
 }
 
-/** Cuts one piece (no `\n`) into parts of at most `budget` bytes; see {@linkcode splitMessageText}. */
+/**
+ * Code units looked at past a cut candidate, so the segmenter sees what follows it (a combining
+ * mark, a ZWJ) and does not report a boundary the full text would not have.
+ */
+const LOOKAHEAD = 32;
+
+/** U+0300, the first combining mark: nothing below it joins the character before it. */
+const COMBINING_FROM = 0x300;
+
+/** A character from U+0300 up (surrogates included): text that needs the segmenter. */
+const NEEDS_SEGMENTER = /[\u0300-\uffff]/;
+
+/**
+ * Cuts one piece (no `\n`) into parts of at most `budget` bytes; see {@linkcode splitMessageText}.
+ * Each cut segments only the window that can fit (plus {@linkcode LOOKAHEAD}), from a known
+ * boundary, so the cost is linear in the piece, not in the piece times the number of cuts.
+ */
 function cutToBudget(piece: string, budget: number): string[] {
   const parts: string[] = [];
-  const segments = Array.from(graphemes.segment(piece), (s) => s.segment);
-  let start = 0; // index into piece
-  let k = 0; // index into segments
-  while (k < segments.length) {
-    let bytes = 0;
-    let end = start;
-    let afterSpace = -1;
-    let afterSpaceK = -1;
-    let j = k;
-    for (; j < segments.length; j++) {
-      const size = utf8Length(segments[j]);
-      if (bytes + size > budget) break;
-      bytes += size;
-      end += segments[j].length;
-      if (segments[j] === " ") {
-        afterSpace = end;
-        afterSpaceK = j + 1;
-      }
-    }
-    if (j === segments.length) {
-      parts.push(piece.slice(start));
+  let start = 0;
+  while (start < piece.length) {
+    const rest = piece.slice(start);
+    const fit = truncateUtf8(rest, budget).length; // code units that fit, at a code point
+    if (fit === rest.length) {
+      parts.push(rest);
       break;
     }
-    if (afterSpace > start) {
-      parts.push(piece.slice(start, afterSpace));
-      start = afterSpace;
-      k = afterSpaceK;
-    } else if (end > start) {
-      parts.push(piece.slice(start, end));
-      start = end;
-      k = j;
+    const window = rest.slice(0, fit + LOOKAHEAD);
+    const space = window.lastIndexOf(" ", fit - 1);
+    let end = 0;
+    let afterSpace = 0;
+    if (fit > 0 && space >= 0 && window.charCodeAt(space + 1) < COMBINING_FROM) {
+      // Nothing below U+0300 attaches to a space, so the position after it is a boundary.
+      afterSpace = space + 1;
+    } else if (!NEEDS_SEGMENTER.test(window.slice(0, fit + 1))) {
+      // Below U+0300 nothing combines (no marks, joiners or prepends): every position is a
+      // grapheme boundary.
+      end = fit;
     } else {
-      // One grapheme (a base with very many marks) is over budget: cut it between code points.
-      const seg = segments[k];
-      let cut = truncateUtf8(seg, budget).length;
-      if (cut === 0) cut = (seg.codePointAt(0) ?? 0) > 0xffff ? 2 : 1; // a budget under 4 bytes
-      parts.push(seg.slice(0, cut));
-      start += cut;
-      segments[k] = seg.slice(cut);
-      if (segments[k] === "") k++;
+      for (const { segment, index } of graphemes.segment(window)) {
+        const segmentEnd = index + segment.length;
+        if (segmentEnd > fit) break;
+        end = segmentEnd;
+        if (segment === " ") afterSpace = segmentEnd;
+      }
     }
+    // After the last space that fits; else the last grapheme that fits; else (one grapheme,
+    // a base with very many marks, is over budget) the last code point that fits; else (a
+    // budget under 4 bytes) one code point, so the loop always advances.
+    let cut = afterSpace > 0 ? afterSpace : end > 0 ? end : fit;
+    if (cut === 0) cut = (rest.codePointAt(0) ?? 0) > 0xffff ? 2 : 1;
+    parts.push(rest.slice(0, cut));
+    start += cut;
   }
   return parts;
 }
