@@ -374,7 +374,7 @@ export class ChatClient {
     return ref;
   }
 
-  /** True when messages and commands are paced by the server's flood limits (its welcome gave them). */
+  /** True when messages and commands are paced (the welcome gave the server's flood limits). */
   get paces(): boolean {
     return this.#pacer !== null;
   }
