@@ -47,6 +47,12 @@ class NullStore implements HistoryStore, BanStore {
   before(): HistorySlice {
     return { messages: [], missed: 0, bytes: 0 };
   }
+  afterOldest(): HistorySlice {
+    return { messages: [], missed: 0, bytes: 0 };
+  }
+  idAt(): number {
+    return this.#nextId;
+  }
   topic(): string {
     return "";
   }

@@ -93,6 +93,26 @@ export interface HistoryStore {
     limit: number,
     maxBytes?: number,
   ): Awaitable<HistorySlice>;
+  /**
+   * Messages of a room newer than `afterId`, oldest first: the **oldest** `limit` of them, read
+   * oldest first within about `maxBytes` (paging forward, IRC `CHATHISTORY AFTER`; compare
+   * {@linkcode HistoryStore.after}, which gives the newest). `missed` is 1 when newer messages
+   * remain stored past the page, else 0, as {@linkcode HistoryStore.before} counts: the next
+   * page starts after the last id returned. Messages pruned between `afterId` and the first one
+   * stored are not counted, since no page can reach them.
+   */
+  afterOldest(
+    room: string,
+    afterId: number,
+    limit: number,
+    maxBytes?: number,
+  ): Awaitable<HistorySlice>;
+  /**
+   * The smallest id of a message stored in `room` whose `ts` is `tsMs` or later; when there is
+   * none, an id past every stored one (the store's next id). Found by bisection, which is exact
+   * because the relay never lets `ts` go back as ids go up (IRC `timestamp=` references).
+   */
+  idAt(room: string, tsMs: number): Awaitable<number>;
   /** A room's saved topic, or "" when none. */
   topic(room: string): Awaitable<string>;
   /** Saves a room's topic. */

@@ -76,6 +76,21 @@ export class DelayedHistory implements HistoryStore {
     return this.#later(() => this.#inner.before(room, beforeId, limit, maxBytes));
   }
 
+  /** {@inheritDoc HistoryStore.afterOldest} */
+  afterOldest(
+    room: string,
+    afterId: number,
+    limit: number,
+    maxBytes?: number,
+  ): Promise<HistorySlice> {
+    return this.#later(() => this.#inner.afterOldest(room, afterId, limit, maxBytes));
+  }
+
+  /** {@inheritDoc HistoryStore.idAt} */
+  idAt(room: string, tsMs: number): Promise<number> {
+    return this.#later(() => this.#inner.idAt(room, tsMs));
+  }
+
   /** {@inheritDoc HistoryStore.topic} */
   topic(room: string): Promise<string> {
     return this.#later(() => this.#inner.topic(room));

@@ -187,6 +187,34 @@ export class MemoryHistory implements HistoryStore {
     };
   }
 
+  /** {@inheritDoc HistoryStore.afterOldest} */
+  afterOldest(room: string, afterId: number, limit: number, maxBytes = Infinity): HistorySlice {
+    this.#check(false);
+    const all = this.#rooms.get(roomKey(room))?.messages ?? [];
+    const start = firstIndex(all, (m) => m.id > afterId);
+    const messages: StoredMessage[] = [];
+    let bytes = 0;
+    for (let i = start; i < all.length && messages.length < limit; i++) {
+      bytes += rowBytes(all[i]);
+      if (bytes > maxBytes) break;
+      messages.push({ ...all[i] });
+    }
+    // Counting stops one past the page, as in the SQLite store: enough to say "more".
+    const counted = Math.min(all.length - start, messages.length + 1);
+    return {
+      messages,
+      missed: counted - messages.length,
+      bytes: bytes + counted * INDEX_ENTRY_BYTES,
+    };
+  }
+
+  /** {@inheritDoc HistoryStore.idAt} */
+  idAt(room: string, tsMs: number): number {
+    this.#check(false);
+    const all = this.#rooms.get(roomKey(room))?.messages ?? [];
+    return all[firstIndex(all, (m) => m.ts >= tsMs)]?.id ?? this.#nextId;
+  }
+
   /** {@inheritDoc HistoryStore.topic} */
   topic(room: string): string {
     this.#check(false);
@@ -240,6 +268,21 @@ function readWithin(
     kept.push({ ...messages[i] });
   }
   return { messages: kept.reverse(), bytes };
+}
+
+/** The first index of `messages` where `from` holds (it holds for all after it): a bisection. */
+function firstIndex(
+  messages: readonly StoredMessage[],
+  from: (m: StoredMessage) => boolean,
+): number {
+  let low = 0;
+  let high = messages.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (from(messages[mid])) high = mid;
+    else low = mid + 1;
+  }
+  return low;
 }
 
 /** One table of bans or mutes in memory, keyed by kind and target; records are copied in and out. */

@@ -94,6 +94,9 @@ export class SqliteHistory implements HistoryStore {
   readonly #countAfter: StatementSync;
   readonly #before: StatementSync;
   readonly #countBefore: StatementSync;
+  readonly #afterOldest: StatementSync;
+  readonly #firstFrom: StatementSync;
+  readonly #idRange: StatementSync;
   readonly #prunedThrough: StatementSync;
   readonly #forgottenThrough: StatementSync;
   readonly #getTopic: StatementSync;
@@ -147,6 +150,16 @@ export class SqliteHistory implements HistoryStore {
     );
     this.#countBefore = this.#db.prepare(
       "SELECT count(*) AS n FROM (SELECT 1 FROM messages WHERE room_key = ? AND id < ? LIMIT ?)",
+    );
+    this.#afterOldest = this.#db.prepare(
+      "SELECT id, room, nick, text, ts, action FROM messages WHERE room_key = ? AND id > ? " +
+        "ORDER BY id ASC LIMIT ?",
+    );
+    this.#firstFrom = this.#db.prepare(
+      "SELECT id, ts FROM messages WHERE room_key = ? AND id >= ? ORDER BY id ASC LIMIT 1",
+    );
+    this.#idRange = this.#db.prepare(
+      "SELECT min(id) AS low, max(id) AS high FROM messages WHERE room_key = ?",
     );
     this.#prunedThrough = this.#db.prepare(
       "SELECT pruned_through AS p FROM rooms WHERE room_key = ?",
@@ -281,6 +294,48 @@ export class SqliteHistory implements HistoryStore {
         missed: total - rows.length,
         bytes: bytes + total * INDEX_ENTRY_BYTES,
       };
+    });
+  }
+
+  /** {@inheritDoc HistoryStore.afterOldest} */
+  afterOldest(room: string, afterId: number, limit: number, maxBytes = Infinity): HistorySlice {
+    return guarded(() => {
+      const key = roomKey(room);
+      const { rows, bytes } = readWithin(this.#afterOldest.iterate(key, afterId, limit), maxBytes);
+      // One past the page is enough to say whether newer messages remain.
+      const total = (this.#countAfter.get(key, afterId, rows.length + 1) as { n: number }).n;
+      return {
+        messages: rows.map(toMessage),
+        missed: total - rows.length,
+        bytes: bytes + total * INDEX_ENTRY_BYTES,
+      };
+    });
+  }
+
+  /**
+   * {@inheritDoc HistoryStore.idAt}
+   *
+   * Bisects the id range through the room's index (no index on `ts` to keep up on every
+   * append): about 50 index probes at most, whatever the room holds.
+   */
+  idAt(room: string, tsMs: number): number {
+    return guarded(() => {
+      const key = roomKey(room);
+      const range = this.#idRange.get(key) as { low: number | null; high: number | null };
+      if (range.low === null || range.high === null) return this.nextId();
+      const first = (from: number) =>
+        this.#firstFrom.get(key, from) as { id: number; ts: number } | undefined;
+      // The smallest x whose first stored message at or after it is at tsMs or later (or is
+      // none): that message is the answer.
+      let low = range.low;
+      let high = range.high + 1;
+      while (low < high) {
+        const mid = Math.floor((low + high) / 2);
+        const row = first(mid);
+        if (row === undefined || row.ts >= tsMs) high = mid;
+        else low = row.id + 1;
+      }
+      return first(low)?.id ?? this.nextId();
     });
   }
 

@@ -125,6 +125,10 @@ function run(call: Call): unknown {
       return store.after(call.room, call.afterId, call.limit, call.maxBytes ?? Infinity);
     case "before":
       return store.before(call.room, call.beforeId, call.limit, call.maxBytes ?? Infinity);
+    case "afterOldest":
+      return store.afterOldest(call.room, call.afterId, call.limit, call.maxBytes ?? Infinity);
+    case "idAt":
+      return store.idAt(call.room, call.tsMs);
     case "topic":
       return store.topic(call.room);
     case "setTopic":

@@ -79,6 +79,8 @@ export type Call =
   | { op: "recent"; room: string; limit: number; maxBytes: number | null }
   | { op: "after"; room: string; afterId: number; limit: number; maxBytes: number | null }
   | { op: "before"; room: string; beforeId: number; limit: number; maxBytes: number | null }
+  | { op: "afterOldest"; room: string; afterId: number; limit: number; maxBytes: number | null }
+  | { op: "idAt"; room: string; tsMs: number }
   | { op: "topic"; room: string }
   | { op: "setTopic"; room: string; topic: string };
 

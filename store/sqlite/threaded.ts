@@ -192,6 +192,24 @@ export class ThreadedHistory implements HistoryStore {
     return this.#shared(call) as Promise<HistorySlice>;
   }
 
+  /** {@inheritDoc HistoryStore.afterOldest} */
+  afterOldest(
+    room: string,
+    afterId: number,
+    limit: number,
+    maxBytes = Infinity,
+  ): Promise<HistorySlice> {
+    const call: Call = { op: "afterOldest", room, afterId, limit, maxBytes: finite(maxBytes) };
+    return this.#shared(call) as Promise<HistorySlice>;
+  }
+
+  /** {@inheritDoc HistoryStore.idAt} */
+  idAt(room: string, tsMs: number): Promise<number> {
+    // With no match, the store thread's next id: past every stored message, though it may not
+    // yet count ids handed out here for DMs (which are never stored).
+    return this.#shared({ op: "idAt", room, tsMs }) as Promise<number>;
+  }
+
   /** {@inheritDoc HistoryStore.topic} */
   topic(room: string): Promise<string> {
     return this.#shared({ op: "topic", room }) as Promise<string>;
