@@ -35,7 +35,7 @@ import type {
   Verifier,
 } from "./ports.ts";
 import { Registry } from "./registry.ts";
-import { Relay } from "./relay.ts";
+import { type MessageKind, Relay } from "./relay.ts";
 import { type FrameBytes, HistoryReader, type HistoryRequest, type Replayed } from "./replay.ts";
 import { Room } from "./room.ts";
 import { Rooms } from "./rooms.ts";
@@ -368,10 +368,10 @@ export class Hub implements ModeratorHost {
    * Queues a room message from `user`. It is committed, acknowledged to its author and relayed
    * to everyone else in the room at the next {@linkcode Hub.flush}.
    */
-  say(user: User, roomName: string, text: string, ref?: string, action = false): void {
+  say(user: User, roomName: string, text: string, ref?: string, kind?: MessageKind): void {
     user.lastActive = this.#now();
     if (this.#refusedGuest(user, ref)) return;
-    this.#relay.say(user, roomName, text, ref, action);
+    this.#relay.say(user, roomName, text, ref, kind);
   }
 
   /** Commits queued messages in one store call, then acknowledges and relays them. */

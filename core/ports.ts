@@ -32,6 +32,8 @@ export interface StoredMessage {
   ts: number;
   /** True for a `/me` action. */
   action?: boolean;
+  /** True for a notice (IRC `NOTICE`); never set with `action`. */
+  notice?: boolean;
 }
 
 /** A slice of history for replay. */

@@ -39,6 +39,12 @@ export interface RelayOptions {
   schedule?: () => void;
 }
 
+/**
+ * What a room message is: plain text, a `/me` action, or a notice (IRC's `NOTICE`, which
+ * clients must never answer automatically). Stored with the message and replayed with it.
+ */
+export type MessageKind = "text" | "action" | "notice";
+
 /** A said message waiting for the batch commit. */
 interface PendingMessage {
   stored: StoredMessage;
@@ -106,6 +112,8 @@ export class Relay {
   /** Text in `#pending`, in UTF-16 code units. */
   #pendingText = 0;
   #nextId: number;
+  /** The newest `ts` handed out: none goes below it, even when the clock steps back. */
+  #lastTs = 0;
 
   /** A relay with nothing queued, handing out ids from where the store left off. */
   constructor(options: RelayOptions) {
@@ -130,9 +138,16 @@ export class Relay {
 
   /**
    * Queues a room message from `user`. It is committed, acknowledged to its author and relayed
-   * to everyone else in the room at the next {@linkcode Relay.flush}.
+   * to everyone else in the room at the next {@linkcode Relay.flush}. Its `ts` is never below
+   * the one before, so time goes up with ids (history finds a time by bisecting ids).
    */
-  say(user: User, roomName: string, text: string, ref?: string, action = false): void {
+  say(
+    user: User,
+    roomName: string,
+    text: string,
+    ref?: string,
+    kind: MessageKind = "text",
+  ): void {
     const room = this.#registry.room(roomName);
     if (room === undefined || !user.rooms.has(room)) {
       reply(
@@ -150,9 +165,10 @@ export class Relay {
       room: room.name,
       from: user.nick,
       text: clean,
-      ts: this.#now(),
+      ts: this.#lastTs = Math.max(this.#now(), this.#lastTs),
     };
-    if (action) stored.action = true;
+    if (kind === "action") stored.action = true;
+    else if (kind === "notice") stored.notice = true;
     if (this.#pending.length === 0) this.#schedule();
     this.#pending.push({ stored, user, room, ref });
     this.#pendingText += clean.length;
@@ -247,6 +263,7 @@ function relay(batch: PendingMessage[]): void {
         ts: stored.ts,
       };
       if (stored.action) frame.action = true;
+      if (stored.notice) frame.notice = true;
       return new Outgoing(frame);
     });
     const authors = new Set(group.map((p) => p.user));

@@ -97,6 +97,7 @@ export function replay(
       history: true,
     };
     if (m.action) frame.action = true;
+    if (m.notice) frame.notice = true;
     const out = new Outgoing(frame);
     const size = frameBytes(out);
     if (bytes + size > budget) {

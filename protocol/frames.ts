@@ -248,6 +248,8 @@ export interface MessageFrame {
   history?: boolean;
   /** Set on `/me` actions. */
   action?: boolean;
+  /** Set on notices (IRC `NOTICE`): shown as messages; a program must not answer one. */
+  notice?: boolean;
 }
 
 /** You are now in a room (history for it follows). */

@@ -138,7 +138,7 @@ const CHAT_COMMANDS: readonly CommandSpec[] = [
     usage: "/me action",
     help: "say what you are doing, as in: * alice waves",
     run: taking(someText, (ctx, action) => {
-      ctx.hub.say(ctx.user, ctx.room, action, ctx.ref, true);
+      ctx.hub.say(ctx.user, ctx.room, action, ctx.ref, "action");
       return {};
     }),
   },

@@ -10,6 +10,7 @@ import type { Awaitable } from "../awaitable.ts";
 import type { ErrorCode, LeaveReason, ServerFrame } from "../../protocol/frames.ts";
 import type { AccountView } from "../identity.ts";
 import type { Moderator } from "../moderator.ts";
+import type { MessageKind } from "../relay.ts";
 import type { HistoryRequest, Replayed } from "../replay.ts";
 import type { Room } from "../room.ts";
 import type { User } from "../user.ts";
@@ -52,7 +53,7 @@ export interface ChatCommands {
   /** Sends an error frame to one user. */
   reply(user: User, code: ErrorCode, message: string, ref?: string): void;
   /** Queues a room message (an action, for /me). */
-  say(user: User, room: string, text: string, ref?: string, action?: boolean): void;
+  say(user: User, room: string, text: string, ref?: string, kind?: MessageKind): void;
   /** Joins a room; null if refused (the user was told why). */
   join(user: User, name: string, ref?: string): Awaitable<Room | null>;
   /** Leaves a room; false if the user was not in it. */

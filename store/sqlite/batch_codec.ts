@@ -4,8 +4,9 @@
  * store thread reads back (see threaded.ts). The batch is one JSON array, flat, so it is encoded
  * and decoded in one call each way: per-string encoding calls cost more than the commit.
  *
- * Layout: `[nextId, id, ts, action, room, nick, text, id, ts, ...]` as UTF-8 JSON, where
- * `nextId` is the id counter to save (0 for none) and `action` is 1 for `/me`, else 0.
+ * Layout: `[nextId, id, ts, kind, room, nick, text, id, ts, ...]` as UTF-8 JSON, where
+ * `nextId` is the id counter to save (0 for none) and `kind` is the message's
+ * {@linkcode kindCode}: 0 text, 1 a `/me` action, 2 a notice.
  *
  * @module
  */
@@ -14,6 +15,21 @@ import type { StoredMessage } from "../../core/ports.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+
+/**
+ * A message's kind as the number stored for it (here and in the SQLite `action` column): 0
+ * text, 1 a `/me` action, 2 a notice.
+ */
+export function kindCode(m: StoredMessage): number {
+  return m.notice ? 2 : m.action ? 1 : 0;
+}
+
+/** Sets `m`'s kind from its stored number (see {@linkcode kindCode}); 0 (text) sets nothing. */
+export function setKind(m: StoredMessage, code: number): StoredMessage {
+  if (code === 1) m.action = true;
+  else if (code === 2) m.notice = true;
+  return m;
+}
 
 /** Values per message in the flat array. */
 const FIELDS = 6;
@@ -37,7 +53,7 @@ export interface DecodedBatch {
  */
 export function packBatch(messages: readonly StoredMessage[], nextId: number): string {
   const flat: (string | number)[] = [nextId];
-  for (const m of messages) flat.push(m.id, m.ts, m.action ? 1 : 0, m.room, m.from, m.text);
+  for (const m of messages) flat.push(m.id, m.ts, kindCode(m), m.room, m.from, m.text);
   return JSON.stringify(flat);
 }
 
@@ -56,8 +72,7 @@ export function unpackBatch(packed: string): DecodedBatch {
       from: flat[i + 4],
       text: flat[i + 5],
     };
-    if (flat[i + 2] === 1) m.action = true;
-    messages.push(m);
+    messages.push(setKind(m, flat[i + 2]));
   }
   return { messages, nextId: flat[0] };
 }

@@ -27,6 +27,7 @@ import {
 import { StoreBounds } from "./bounds.ts";
 import { SqliteModeration } from "./moderation.ts";
 import { SqliteAccounts } from "./accounts.ts";
+import { kindCode, setKind } from "./batch_codec.ts";
 import { type StoreError, storeError } from "../store_error.ts";
 
 export type { StoreFault, SyncMode };
@@ -73,6 +74,7 @@ interface Row {
   nick: string;
   text: string;
   ts: number;
+  /** The message's kind, in the column named for the first one there was (see kindCode). */
   action: number;
 }
 
@@ -196,7 +198,7 @@ export class SqliteHistory implements HistoryStore {
           key = roomKey(room);
           count = 0;
         }
-        this.#insert.run(m.id, key, room, m.from, m.text, m.ts, m.action ? 1 : 0);
+        this.#insert.run(m.id, key, room, m.from, m.text, m.ts, kindCode(m));
         count++;
         bytes += rowBytes(m.text, m.from, room);
       }
@@ -457,13 +459,8 @@ function readWithin(rows: Iterable<unknown>, maxBytes: number): { rows: Row[]; b
 }
 
 function toMessage(row: Row): StoredMessage {
-  const m: StoredMessage = {
-    id: row.id,
-    room: row.room,
-    from: row.nick,
-    text: row.text,
-    ts: row.ts,
-  };
-  if (row.action) m.action = true;
-  return m;
+  return setKind(
+    { id: row.id, room: row.room, from: row.nick, text: row.text, ts: row.ts },
+    row.action,
+  );
 }
