@@ -11,7 +11,7 @@ import { type Awaitable, then } from "./awaitable.ts";
 import type { ServerFrame } from "../protocol/frames.ts";
 import { MAX_BATCH_TEXT } from "../config/limits.ts";
 import { Outgoing, OutgoingBatch } from "../protocol/outgoing.ts";
-import { sanitizeMessageText } from "../security/unicode.ts";
+import { sanitizeFormattedText, stripIrcFormatting } from "../security/unicode.ts";
 import { reply, send } from "./deliver.ts";
 import type { Moderator } from "./moderator.ts";
 import type { HistoryStore, StoredMessage } from "./ports.ts";
@@ -55,7 +55,8 @@ interface PendingMessage {
 
 /**
  * The text `user` may send, cleaned; null (with the user told why) if they are muted or it is
- * empty. Room messages and direct messages pass the same checks.
+ * empty. Room messages and direct messages pass the same checks. IRC formatting codes are
+ * kept (non-IRC encoders strip them), so text that is nothing but codes counts as empty.
  */
 export function spokenText(
   moderation: Moderator,
@@ -64,8 +65,8 @@ export function spokenText(
   ref: string | undefined,
 ): string | null {
   if (moderation.muted(user, ref)) return null;
-  const clean = sanitizeMessageText(text);
-  if (clean.trim() === "") {
+  const clean = sanitizeFormattedText(text);
+  if (stripIrcFormatting(clean).trim() === "") {
     reply(user, "empty_text", "A message needs some text.", ref);
     return null;
   }

@@ -14,8 +14,19 @@ const ESCAPES =
 // C0 controls except LF, DEL, and C1 controls.
 // deno-lint-ignore no-control-regex -- as above
 const CONTROLS = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/g;
+// The same, less IRC's formatting codes (\x02 \x03 \x04 \x0f \x11 \x16 \x1d \x1e \x1f).
+// deno-lint-ignore no-control-regex -- as above
+const CONTROLS_BUT_FORMATTING = /[\x00\x01\x05-\x08\x0b-\x0e\x10\x12-\x15\x17-\x1c\x7f-\x9f]/g;
 
 /** Text safe to print: no escape sequences, no control characters but `\n`. */
 export function sanitizeText(text: string): string {
   return text.replace(ESCAPES, "").replaceAll("\t", " ").replace(CONTROLS, "");
+}
+
+/**
+ * {@linkcode sanitizeText}, but keeping IRC's formatting codes (bold, colour, italic, ...),
+ * which only IRC readers get: every other encoder strips them (`stripIrcFormatting`).
+ */
+export function sanitizeKeepingFormatting(text: string): string {
+  return text.replace(ESCAPES, "").replaceAll("\t", " ").replace(CONTROLS_BUT_FORMATTING, "");
 }

@@ -13,7 +13,7 @@
  */
 
 import { NICK_MAX_COMBINING_RUN, TEXT_MAX_COMBINING_RUN } from "../config/security_limits.ts";
-import { sanitizeText } from "../protocol/sanitize.ts";
+import { sanitizeKeepingFormatting, sanitizeText } from "../protocol/sanitize.ts";
 import { LATIN_LOOKALIKES, LookalikeMap } from "./confusables.ts";
 import { LATIN_CONFUSABLES } from "./confusables_data.ts";
 import {
@@ -318,8 +318,62 @@ export function caseFold(text: string): string {
  * ```
  */
 export function sanitizeMessageText(text: string): string {
-  return sanitizeText(text)
+  return cleanUnicode(sanitizeText(text));
+}
+
+/**
+ * {@linkcode sanitizeMessageText}, but keeping IRC's formatting codes: `\x02` bold,
+ * `\x03[fg[,bg]]` colour, `\x04[RRGGBB[,RRGGBB]]` hex colour, `\x0f` reset, `\x11` monospace,
+ * `\x16` reverse, `\x1d` italic, `\x1e` strike-through and `\x1f` underline. What the core stores
+ * and relays as a message's text: IRC readers get it as sent, every other encoder passes it
+ * through {@linkcode stripIrcFormatting}, so no control character reaches a terminal or a page.
+ *
+ * @example
+ * ```ts
+ * sanitizeFormattedText("\x0304red\x0f \x1b[2Jtext"); // "\x0304red\x0f text"
+ * ```
+ */
+export function sanitizeFormattedText(text: string): string {
+  return cleanUnicode(sanitizeKeepingFormatting(text));
+}
+
+/** Bidi overrides removed, line separators as `\n`, runs of combining marks cut. */
+function cleanUnicode(text: string): string {
+  return text
     .replace(ALL_BIDI_REORDERING, "")
     .replace(LINE_SEPARATORS, "\n")
     .replace(TEXT_MARK_RUN, "$1");
+}
+
+// One formatting code with its colour digits: \x03 takes 1-2 digits, then a comma and 1-2 more
+// only if they follow (a comma alone is text); \x04 takes 6 hex digits, likewise.
+const IRC_FORMATTING =
+  // deno-lint-ignore no-control-regex -- matching control characters is the point
+  /[\x02\x0f\x11\x16\x1d\x1e\x1f]|\x03(?:\d{1,2}(?:,\d{1,2})?)?|\x04(?:[0-9a-fA-F]{6}(?:,[0-9a-fA-F]{6})?)?/g;
+// deno-lint-ignore no-control-regex -- as above
+const ANY_IRC_FORMATTING = /[\x02-\x04\x0f\x11\x16\x1d-\x1f]/;
+
+/**
+ * True if `text` holds an IRC formatting code (or any of their bytes): one regex test, what an
+ * encoder checks before copying a frame.
+ */
+export function hasIrcFormatting(text: string): boolean {
+  return ANY_IRC_FORMATTING.test(text);
+}
+
+/**
+ * `text` without IRC formatting codes and their colour digits (see
+ * {@linkcode sanitizeFormattedText}); `text` itself when it has none, found by one regex test.
+ * Combining marks that removing a code brought together are cut to
+ * {@linkcode TEXT_MAX_COMBINING_RUN} again.
+ *
+ * @example
+ * ```ts
+ * stripIrcFormatting("\x02bold\x02 \x0304,12red\x03 \x0399"); // "bold red "
+ * stripIrcFormatting("\x033,x"); // ",x"
+ * ```
+ */
+export function stripIrcFormatting(text: string): string {
+  if (!ANY_IRC_FORMATTING.test(text)) return text;
+  return text.replace(IRC_FORMATTING, "").replace(TEXT_MARK_RUN, "$1");
 }

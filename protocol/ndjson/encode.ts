@@ -9,9 +9,11 @@
 import { codecSlot, type FrameCodec } from "../codec.ts";
 import type { ServerFrame } from "../frames.ts";
 import { utf8 } from "../slab.ts";
+import { withoutFormatting } from "../without_formatting.ts";
 
 /**
- * Server frames as NDJSON.
+ * Server frames as NDJSON, without IRC formatting codes (see `without_formatting.ts`): native,
+ * SSH and web clients print text, and a colour code would show as garbage or reach a terminal.
  *
  * @example
  * ```ts
@@ -21,5 +23,5 @@ import { utf8 } from "../slab.ts";
 export const NDJSON: FrameCodec = {
   name: "json",
   slot: codecSlot(),
-  encode: (frame: ServerFrame) => utf8(JSON.stringify(frame) + "\n"),
+  encode: (frame: ServerFrame) => utf8(JSON.stringify(withoutFormatting(frame)) + "\n"),
 };

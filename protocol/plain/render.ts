@@ -7,6 +7,7 @@
 
 import { assertNever, type LeaveReason, LOBBY, type ServerFrame } from "../frames.ts";
 import { counted } from "../../core/text.ts";
+import { withoutFormatting } from "../without_formatting.ts";
 
 /** A few words for each leave reason, as people read them. */
 export const LEAVE_REASON_TEXT: Record<LeaveReason, string> = {
@@ -86,9 +87,14 @@ export function andMore(nicks: readonly string[], unlisted: number): string {
 
 /**
  * The text a plain client sees for a frame, without the final newline; null when a plain client
- * sees nothing (an ack: the author already has the text on their screen).
+ * sees nothing (an ack: the author already has the text on their screen). IRC formatting codes
+ * are stripped first (see `without_formatting.ts`): they are control characters.
  */
 export function renderPlain(frame: ServerFrame, reader: PlainReader = ANY_READER): string | null {
+  return render(withoutFormatting(frame), reader);
+}
+
+function render(frame: ServerFrame, reader: PlainReader): string | null {
   switch (frame.type) {
     case "welcome": {
       const lines = [`* Welcome to sockchat, ${frame.nick}!`];
