@@ -8,7 +8,7 @@
  */
 
 import { assertNever, type ServerFrame } from "../protocol/frames.ts";
-import { andMore, LEAVE_REASON_TEXT } from "../protocol/plain/render.ts";
+import { andMore, LEAVE_REASON_TEXT, markedNick, modeText } from "../protocol/plain/render.ts";
 import { sanitizeText } from "../protocol/sanitize.ts";
 import type { Palette, Role } from "./colors.ts";
 import { mentions } from "./mentions.ts";
@@ -196,6 +196,7 @@ export class Renderer {
               frame.topic,
               "* ",
               frame.verified,
+              frame,
             )
           }`,
           this.#now(),
@@ -232,12 +233,38 @@ export class Renderer {
           frame.ts,
         );
       case "leave":
+        if (frame.reason === "kicked_room") {
+          const whom = this.#view.isSelf(frame.nick) ? "You were" : `${cleanLine(frame.nick)} was`;
+          return this.#event(
+            `${this.#tag(frame.room)}* ${whom} kicked from ${cleanLine(frame.room)} by ${
+              cleanLine(frame.by ?? "an operator")
+            }${frame.message ? ` (${cleanLine(frame.message)})` : ""}`,
+            frame.ts,
+          );
+        }
         return this.#event(
           `${this.#tag(frame.room)}* ${cleanLine(frame.nick)} left ${cleanLine(frame.room)} (${
             LEAVE_REASON_TEXT[frame.reason] ?? cleanLine(String(frame.reason))
           }${frame.message ? `: ${cleanLine(frame.message)}` : ""})`,
           frame.ts,
         );
+      case "mode":
+        return this.#event(
+          `${this.#tag(frame.room)}* ${cleanLine(frame.by)} sets mode ${
+            cleanLine(modeText(frame))
+          } on ${cleanLine(frame.room)}`,
+          frame.ts,
+        );
+      case "invite":
+        return {
+          ...this.#event(
+            `* ${cleanLine(frame.by)} invites you to ${cleanLine(frame.room)} (/join ${
+              cleanLine(frame.room)
+            })`,
+            frame.ts,
+          ),
+          bell: true,
+        };
       case "info":
         return this.#reply(clean(frame.text), true);
       case "rooms":
@@ -258,6 +285,7 @@ export class Renderer {
             "",
             "* ",
             frame.verified,
+            frame,
           ),
         );
       case "error":
@@ -363,10 +391,12 @@ export class Renderer {
     topic: string,
     indent = "",
     verified: readonly string[] = [],
+    marks: { ops?: readonly string[]; voiced?: readonly string[] } = {},
   ): string {
     const proven = new Set(verified);
+    // `@` before a room operator and `+` before someone voiced, as IRC clients show them.
     const others = members.filter((m) => !this.#view.isSelf(m)).map((m) =>
-      cleanLine(m) + (proven.has(m) ? this.#mark() : "")
+      cleanLine(markedNick(m, marks)) + (proven.has(m) ? this.#mark() : "")
     );
     const unlisted = count - members.length;
     const who = others.length + unlisted <= 0

@@ -193,8 +193,9 @@ export class RoomState {
       case "leave":
         if (this.isSelf(frame.nick)) this.#part(frame.room);
         else this.#removeMember(frame.room, frame.nick);
-        // Any reason but a part means they left the server: no longer worth completing.
-        if (frame.reason !== "part") this.#forget(frame.nick);
+        // Any reason but a part or a room kick means they left the server: no longer worth
+        // completing.
+        if (frame.reason !== "part" && frame.reason !== "kicked_room") this.#forget(frame.nick);
         return null;
       case "topic": {
         const room = this.#rooms.get(key(frame.room));
@@ -218,6 +219,8 @@ export class RoomState {
         return null;
       case "gap":
       case "info":
+      case "mode":
+      case "invite":
       case "error":
       case "bye":
       case "challenge":

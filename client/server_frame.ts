@@ -67,7 +67,24 @@ const ERROR_CODES: Record<ErrorCode, true> = {
   account_required: true,
   not_registered: true,
   bad_signature: true,
+  not_room_operator: true,
+  room_invite_only: true,
+  room_bad_key: true,
+  room_full: true,
+  room_banned: true,
+  room_moderated: true,
+  room_claimed: true,
+  room_not_claimed: true,
+  unknown_mode: true,
+  user_not_in_room: true,
+  already_in_room: true,
 };
+
+/** Most mode letters, and mode arguments, one `mode` frame may carry (IRC sends at most a few). */
+const MAX_MODE_CHANGES = 32;
+
+/** Longest mode argument (a ban mask is the longest: `nick!user@host`). */
+const MAX_MODE_ARG_LENGTH = 128;
 
 /** The furthest a `Date` reaches from the epoch, either way, in milliseconds. */
 const MAX_DATE_MS = 8.64e15;
@@ -199,6 +216,47 @@ class Fields {
     return { verified };
   }
 
+  /**
+   * `ops` and `voiced`, subsets of `members` like `verified`, and `modes` (`+nt`), each when
+   * there: what `joined` and `who` mark nicks with.
+   */
+  marks(members: readonly string[]): { ops?: string[]; voiced?: string[]; modes?: string } {
+    const listed = new Set(members);
+    const out: { ops?: string[]; voiced?: string[]; modes?: string } = {};
+    for (const name of ["ops", "voiced"] as const) {
+      if (!this.has(name)) continue;
+      const nicks = this.nicks(name);
+      if (!nicks.every((nick) => listed.has(nick))) this.#fail(name, "members' nicks");
+      out[name] = nicks;
+    }
+    if (this.has("modes")) {
+      const modes = this.text("modes");
+      if (!/^\+[a-zA-Z]{1,32}$/.test(modes)) this.#fail("modes", "mode letters such as +nt");
+      out.modes = modes;
+    }
+    return out;
+  }
+
+  /** Mode changes as IRC writes them: `+o-k`. */
+  changes(name: string): string {
+    const value = this.text(name);
+    return /^([+-][a-zA-Z]+)+$/.test(value) && value.length <= 2 * MAX_MODE_CHANGES
+      ? value
+      : this.#fail(name, "mode changes such as +o-k");
+  }
+
+  /** A mode frame's arguments: short strings without spaces or controls. */
+  modeArgs(name: string): string[] {
+    const value = this.list(name);
+    if (value.length > MAX_MODE_CHANGES) this.#fail(name, "a short list");
+    return value.map((arg) =>
+      typeof arg === "string" && arg !== "" && arg.length <= MAX_MODE_ARG_LENGTH &&
+        !/[\s\p{Cc}\p{Cf}]/u.test(arg)
+        ? arg
+        : this.#fail(name, "a list of mode arguments")
+    );
+  }
+
   code(name: string): ErrorCode {
     const value = this.#obj[name];
     return typeof value === "string" && Object.hasOwn(ERROR_CODES, value)
@@ -317,6 +375,7 @@ function rebuild(f: Fields, type: ServerFrame["type"]): ServerFrame {
         members,
         ...count(f, members),
         ...f.verified(members),
+        ...f.marks(members),
         ...f.ref(),
       };
     }
@@ -367,7 +426,14 @@ function rebuild(f: Fields, type: ServerFrame["type"]): ServerFrame {
     }
     case "who": {
       const members = f.nicks("members");
-      return { type, room: f.room("room"), members, ...f.verified(members), ...f.ref() };
+      return {
+        type,
+        room: f.room("room"),
+        members,
+        ...f.verified(members),
+        ...f.marks(members),
+        ...f.ref(),
+      };
     }
     case "challenge":
       return { type, nonce: f.text("nonce") };
@@ -393,8 +459,22 @@ function rebuild(f: Fields, type: ServerFrame["type"]): ServerFrame {
       };
       // The reason a quitter gave, when there is one (older servers send none).
       if (f.has("message")) frame.message = f.text("message");
+      // A room kick names the room operator.
+      if (f.has("by")) frame.by = f.nick("by");
       return frame;
     }
+    case "mode":
+      return {
+        type,
+        room: f.room("room"),
+        by: f.nick("by"),
+        changes: f.changes("changes"),
+        args: f.modeArgs("args"),
+        ts: f.time("ts"),
+        ...f.ref(),
+      };
+    case "invite":
+      return { type, room: f.room("room"), by: f.nick("by"), to: f.nick("to"), ts: f.time("ts") };
     case "error": {
       const frame: ErrorFrame = { type, code: f.code("code"), message: f.text("message") };
       if (f.flag("fatal")) frame.fatal = true;
@@ -426,6 +506,8 @@ const SERVER_FRAME_TYPES: Record<ServerFrame["type"], true> = {
   error: true,
   bye: true,
   challenge: true,
+  mode: true,
+  invite: true,
 };
 
 /**

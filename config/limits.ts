@@ -223,3 +223,48 @@ export const USERS_PAGE_SIZE = 100;
  * a login storm multiplies it, and it must fit one frame of any client.
  */
 export const MOTD_MAX_BYTES = 4096;
+
+/**
+ * Bans one room may hold (`/mode +b`): each joiner and each speaker who is neither op nor voiced
+ * is checked against all of them, so the list must stay short; IRC servers cap it alike.
+ */
+export const MAX_ROOM_BANS = 100;
+
+/**
+ * Longest room key (`/mode +k KEY`), in characters. IRC clients (irssi, irc-framework) assume
+ * ISUPPORT's KEYLEN of 23 and send keys in a comma list, so a key has no spaces or commas.
+ */
+export const ROOM_KEY_MAX_LENGTH = 23;
+
+/** Largest user limit (`/mode +l N`): no room holds more than a server's users anyway. */
+export const MAX_ROOM_LIMIT = 10_000;
+
+/**
+ * How long an invitation (`/invite NICK`) lets its invitee past +i, +k, +l and +b: an
+ * invitation forgotten for a day should not open the door to whoever holds that nick later.
+ */
+export const INVITE_TTL_MS = 3_600_000;
+
+/**
+ * Invitations one room keeps pending at once: each is a map entry kept until used or expired,
+ * so a room operator's script may not grow memory without bound.
+ */
+export const MAX_ROOM_INVITES = 100;
+
+/**
+ * Rooms one account may claim (`/register #room`): a claim keeps a row in the database and the
+ * room's state in memory while it is empty, so one account must not hoard names.
+ */
+export const MAX_CLAIMS_PER_ACCOUNT = 10;
+
+/**
+ * Rooms claimed on the whole server: the claims are read into memory at start, so their number
+ * (and the database's size) has a ceiling whatever the number of accounts.
+ */
+export const MAX_CLAIMED_ROOMS = 10_000;
+
+/**
+ * Accounts one claimed room remembers as operators or voiced: each is written to the database
+ * on every change, so the lists stay small.
+ */
+export const MAX_CLAIM_MEMBERS = 100;

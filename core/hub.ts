@@ -39,7 +39,13 @@ import { type MessageKind, Relay } from "./relay.ts";
 import { type FrameBytes, HistoryReader, type HistoryRequest, type Replayed } from "./replay.ts";
 import { Room } from "./room.ts";
 import { Rooms } from "./rooms.ts";
+import { type ClaimStore, RoomClaims } from "./room_claims.ts";
+import { RoomDesk } from "./room_desk.ts";
+import type { ModeChange } from "./room_modes.ts";
+import { nickKey } from "./nick.ts";
+import { shown } from "./text.ts";
 import { User } from "./user.ts";
+import { MemoryClaims } from "../store/memory/claims.ts";
 
 // What the transports and the server import from here, wherever it is defined.
 export { Room, User };
@@ -102,6 +108,11 @@ export interface HubOptions {
   requireAccount?: boolean;
   /** `--guests-read`: with requireAccount, guests are in rooms and read them. @default false */
   guestsRead?: boolean;
+  /**
+   * Where claimed rooms (`/register #room`) are kept (the SQLite store's `claims`).
+   * @default in memory (lost at exit)
+   */
+  claims?: ClaimStore;
 }
 
 const UNLIMITED_READS: ReadBudget = { available: () => Infinity, charge: () => {} };
@@ -141,6 +152,7 @@ export class Hub implements ModeratorHost {
   readonly #accountDesk: AccountDesk;
   readonly #requireAccount: boolean;
   readonly #guestsRead: boolean;
+  readonly #desk: RoomDesk;
   /** When the hub started, for /uptime. */
   readonly startedAt: number;
   /** Name and version announced in the welcome, for /version. */
@@ -193,6 +205,12 @@ export class Hub implements ModeratorHost {
       // The batch is committed in order with the hub's other events (see #serial).
       schedule: () => queueMicrotask(() => this.#flushInBackground()),
     });
+    const desk = this.#desk = new RoomDesk({
+      registry,
+      claims: new RoomClaims((options.claims ?? new MemoryClaims()).claims),
+      now,
+      audit,
+    });
     const rooms = this.#rooms = new Rooms({
       registry,
       moderation,
@@ -200,6 +218,7 @@ export class Hub implements ModeratorHost {
       store,
       now,
       historyReplay,
+      desk,
     });
     this.#requireAccount = options.requireAccount ?? false;
     this.#guestsRead = options.guestsRead ?? false;
@@ -332,9 +351,28 @@ export class Hub implements ModeratorHost {
     return this.#accountDesk.identify(user, nick, password, ref);
   }
 
-  /** /unregister ("" for your own nick) or an operator's /unregister NICK. */
+  /**
+   * /unregister ("" for your own nick) or an operator's /unregister NICK. The rooms the account
+   * claimed are released, and it leaves the other claims' lists of operators and voiced.
+   */
   unregister(user: User, nick: string, ref?: string): Awaitable<void> {
-    return this.#after(user, undefined, () => this.#accountDesk.unregister(user, nick, ref));
+    const account = nickKey(nick === "" ? user.nick : nick);
+    return this.#after(
+      user,
+      undefined,
+      () =>
+        then(this.#accountDesk.unregister(user, nick, ref), () => {
+          if (this.#accounts.view(account) !== undefined) return;
+          try {
+            this.#desk.claims.dropAccount(account, (key) => this.#registry.room(key));
+          } catch (error) {
+            const why = `The account's room claims could not be removed (${
+              (error as Error).message
+            }).`;
+            reply(user, "store_failed", why, ref);
+          }
+        }),
+    );
   }
 
   /**
@@ -371,6 +409,9 @@ export class Hub implements ModeratorHost {
   say(user: User, roomName: string, text: string, ref?: string, kind?: MessageKind): void {
     user.lastActive = this.#now();
     if (this.#refusedGuest(user, ref)) return;
+    // +m and +b: a member who may not speak there is told so (a non-member, by the relay).
+    const room = this.#registry.room(roomName);
+    if (room !== undefined && user.rooms.has(room) && !this.#desk.maySpeak(user, room, ref)) return;
     this.#relay.say(user, roomName, text, ref, kind);
   }
 
@@ -379,10 +420,86 @@ export class Hub implements ModeratorHost {
     return this.#serial.run(() => this.#relay.flush());
   }
 
-  /** Puts `user` in a room, creating it if needed, and replays its recent history. */
-  join(user: User, name: string, ref?: string): Awaitable<Room | null> {
+  /**
+   * Puts `user` in a room, creating it if needed, and replays its recent history; `key` opens
+   * a room with a key (+k).
+   */
+  join(user: User, name: string, ref?: string, key?: string): Awaitable<Room | null> {
     if (!this.#guestsRead && this.#refusedGuest(user, ref, "enter rooms")) return null;
-    return this.#after(user, null, () => this.#rooms.join(user, name, ref));
+    return this.#after(user, null, () => this.#rooms.join(user, name, ref, key));
+  }
+
+  /**
+   * Applies mode changes (`/mode`, `/op`, `/voice`, IRC MODE) from `user`, a room operator;
+   * with no changes, shows the room's modes. False if refused (the user was told why).
+   */
+  setModes(
+    user: User,
+    roomName: string,
+    changes: readonly ModeChange[],
+    ref?: string,
+  ): Awaitable<boolean> {
+    return this.#after(user, false, () => {
+      const room = this.#roomOf(user, roomName, ref, true);
+      if (room === null) return false;
+      if (changes.length === 0) {
+        this.#desk.showModes(user, room, ref);
+        return true;
+      }
+      return this.#desk.setModes(user, room, changes, ref);
+    });
+  }
+
+  /** `/kick #room NICK [reason]`, IRC KICK: a room operator puts `nick` out of the room. */
+  kickFromRoom(
+    by: User,
+    roomName: string,
+    nick: string,
+    reason: string,
+    ref?: string,
+  ): Awaitable<boolean> {
+    return this.#after(by, false, () => {
+      const room = this.#roomOf(by, roomName, ref, true);
+      return room !== null && this.#rooms.kick(by, room, nick, reason, ref);
+    });
+  }
+
+  /** `/invite NICK [#room]`, IRC INVITE: lets `nick` into the room once. */
+  invite(by: User, roomName: string, nick: string, ref?: string): Awaitable<boolean> {
+    return this.#after(by, false, () => {
+      const room = this.#roomOf(by, roomName, ref, true);
+      return room !== null && this.#desk.invite(by, room, nick, ref);
+    });
+  }
+
+  /** `/register #room`, ChanServ REGISTER: a verified room operator claims the room. */
+  claimRoom(user: User, roomName: string, ref?: string): Awaitable<boolean> {
+    return this.#after(user, false, () => {
+      const room = this.#roomOf(user, roomName, ref, true);
+      return room !== null && this.#desk.claimRoom(user, room, ref);
+    });
+  }
+
+  /** `/unregister #room`, ChanServ DROP: the owner (or a server operator) releases a claim. */
+  releaseRoom(user: User, roomName: string, ref?: string): Awaitable<boolean> {
+    return this.#after(
+      user,
+      false,
+      () => this.#desk.releaseRoom(user, roomName, this.#registry.room(roomName), ref),
+    );
+  }
+
+  /**
+   * The room called `name`, if `user` is in it (or, with `anyOperator`, is a server operator);
+   * else they are told `not_in_room` and get null.
+   */
+  #roomOf(user: User, name: string, ref: string | undefined, anyOperator: boolean): Room | null {
+    const room = this.#registry.room(name);
+    if (room !== undefined && (user.rooms.has(room) || (anyOperator && user.operator))) {
+      return room;
+    }
+    reply(user, "not_in_room", `You are not in ${shown(name)}.`, ref);
+    return null;
   }
 
   /** Takes `user` out of a room, telling its members. */

@@ -374,6 +374,8 @@ export class Logins {
     const replayFrom = (i: number): Awaitable<void> => {
       if (i >= entries.length) return;
       const { room, lastSeen } = entries[i];
+      // A resumed room's modes apply as to a join (+i, +k, +l, +b): refused, it is skipped.
+      if (room.name !== LOBBY && !this.#options.rooms.admits(user, room)) return replayFrom(i + 1);
       this.#options.rooms.enter(user, room);
       const { historyReplay, reader } = this.#options;
       return then(reader.resume(user, room, historyReplay, lastSeen, budget), (used) => {

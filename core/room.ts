@@ -8,6 +8,22 @@ import { ROOM_NAME_MAX_LENGTH } from "../config/limits.ts";
 import { NICK_MAX_COMBINING_RUN } from "../config/security_limits.ts";
 import { INVISIBLE, scriptProblem, toLatinLetters } from "../security/unicode.ts";
 import type { User } from "./user.ts";
+import { newModes, type RoomModes } from "./room_modes.ts";
+
+/**
+ * A claimed room's owner and the accounts it keeps as operators and voiced, by account key
+ * (a verified user's folded nick): what `/register #room` keeps across restarts.
+ */
+export interface RoomClaim {
+  /** The owning account's key. */
+  owner: string;
+  /** Accounts opped on joining (the owner always is). */
+  ops: Set<string>;
+  /** Accounts voiced on joining. */
+  voices: Set<string>;
+  /** When it was claimed, milliseconds since the epoch. */
+  created: number;
+}
 
 const ASCII = /^\p{ASCII}*$/u;
 /** Room names are identities like nicks, so they get the same limit on stacked marks. */
@@ -21,6 +37,16 @@ export class Room {
   topic: string;
   /** Users in the room. */
   readonly members: Set<User> = new Set();
+  /** Its modes (+t, +m, +i, +k, +l, +b); `+n` only for a new room. */
+  modes: RoomModes = newModes();
+  /** Members who are room operators (`@`). */
+  readonly ops: Set<User> = new Set();
+  /** Members who are voiced (`+`). */
+  readonly voiced: Set<User> = new Set();
+  /** Pending invitations: invitee's folded nick to when it expires (see INVITE_TTL_MS). */
+  readonly invited: Map<string, number> = new Map();
+  /** The claim that keeps this room's state, or null for a room forgotten when empty. */
+  claim: RoomClaim | null = null;
 
   /** A room called `name` (with its `#`), with a topic if the store remembered one. */
   constructor(name: string, topic = "") {

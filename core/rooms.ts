@@ -23,6 +23,8 @@ import { Presence, type PresenceNotice } from "./presence.ts";
 import type { Registry } from "./registry.ts";
 import type { HistoryReader, HistoryRequest, Replayed } from "./replay.ts";
 import { type Room, roomProblem } from "./room.ts";
+import type { RoomDesk } from "./room_desk.ts";
+import { modeString } from "./room_modes.ts";
 import { shown } from "./text.ts";
 import type { User } from "./user.ts";
 
@@ -40,6 +42,8 @@ export interface RoomsOptions {
   now: () => number;
   /** Messages replayed on joining a room. */
   historyReplay: number;
+  /** Room modes, operators and claims. */
+  desk: RoomDesk;
 }
 
 /**
@@ -52,7 +56,10 @@ export interface RoomsOptions {
  * import { Moderator } from "./moderator.ts";
  * import { Registry } from "./registry.ts";
  * import { HistoryReader } from "./replay.ts";
+ * import { RoomClaims } from "./room_claims.ts";
+ * import { RoomDesk } from "./room_desk.ts";
  * import { User } from "./user.ts";
+ * import { MemoryClaims } from "../store/memory/claims.ts";
  * import { MemoryHistory } from "../store/memory/history.ts";
  * const store = new MemoryHistory();
  * const registry = new Registry(store);
@@ -68,7 +75,21 @@ export interface RoomsOptions {
  *   frameBytes: (out) => JSON.stringify(out.frame).length + 1,
  *   replayBudgetBytes: 1 << 18,
  * });
- * const rooms = new Rooms({ registry, moderation, reader, store, now: Date.now, historyReplay: 50 });
+ * const desk = new RoomDesk({
+ *   registry,
+ *   claims: new RoomClaims(new MemoryClaims()),
+ *   now: Date.now,
+ *   audit: () => {},
+ * });
+ * const rooms = new Rooms({
+ *   registry,
+ *   moderation,
+ *   reader,
+ *   store,
+ *   now: Date.now,
+ *   historyReplay: 50,
+ *   desk,
+ * });
  * const alice = new User("alice", { deliver() {}, close() {} });
  * rooms.join(alice, "#rust"); // the room is made, alice gets `joined` and its history
  * ```
@@ -84,8 +105,11 @@ export class Rooms {
     this.#registry = options.registry;
   }
 
-  /** Puts `user` in a room, creating it if needed, and replays its recent history. */
-  join(user: User, name: string, ref?: string): Awaitable<Room | null> {
+  /**
+   * Puts `user` in a room, creating it if needed, and replays its recent history. A room with
+   * modes may refuse them (+i, +k unless `key` is right, +l, +b).
+   */
+  join(user: User, name: string, ref?: string, key?: string): Awaitable<Room | null> {
     const problem = roomProblem(name);
     if (problem !== null) {
       reply(user, "room_invalid", problem, ref);
@@ -105,6 +129,7 @@ export class Rooms {
       reply(user, "too_many_rooms", `The server already has ${MAX_ROOMS} rooms.`, ref);
       return null;
     }
+    if (!this.admits(user, room, key, ref)) return null;
     return then(this.#registry.loaded([room]), () => {
       this.enter(user, room);
       send(user, joinedFrame(room, user, ref));
@@ -148,9 +173,53 @@ export class Rooms {
     return this.#options.reader.page(user, room, request);
   }
 
+  /**
+   * True if `user` may enter `room` (made by the registry, perhaps just now) with `key`; else
+   * they are told why, and a room made for them alone is forgotten again.
+   */
+  admits(user: User, room: Room, key?: string, ref?: string): boolean {
+    const desk = this.#options.desk;
+    desk.prepare(room);
+    if (desk.admit(user, room, key, ref)) return true;
+    this.#registry.forgetIfEmpty(room);
+    return false;
+  }
+
+  /**
+   * Takes `target` out of `room` for `by`, a room operator (else `not_room_operator`): the room
+   * and `target` see a `leave` with reason `kicked_room`, `by` and the reason. False if refused.
+   */
+  kick(by: User, room: Room, nick: string, reason: string, ref?: string): boolean {
+    if (!this.#options.desk.isOp(by, room)) {
+      reply(by, "not_room_operator", `Only operators of ${room.name} kick from it.`, ref);
+      return false;
+    }
+    const target = this.#registry.user(nick);
+    if (target === undefined || !room.members.has(target)) {
+      reply(by, "user_not_in_room", `${shown(nick)} is not in ${room.name}.`, ref);
+      return false;
+    }
+    const frame: ServerFrame = {
+      type: "leave",
+      room: room.name,
+      nick: target.nick,
+      reason: "kicked_room",
+      ...(reason === "" ? {} : { message: reason }),
+      by: by.nick,
+      ts: this.#options.now(),
+    };
+    // Not through presence: a kick is told at once and to the one kicked too, whom the room
+    // then no longer holds.
+    broadcast(room, frame);
+    if (!room.members.has(by)) send(by, frame);
+    this.#remove(target, room);
+    return true;
+  }
+
   /** Sets a room's topic, saves it, and tells the room. */
   setTopic(user: User, room: Room, topic: string, ref?: string): Awaitable<void> {
     if (this.#options.moderation.muted(user, ref)) return;
+    if (!this.#options.desk.mayTopic(user, room, ref)) return;
     topic = sanitizeMessageText(topic).replaceAll("\n", " ").trim();
     if ([...topic].length > TOPIC_MAX_LENGTH) {
       const problem = `A topic may have at most ${TOPIC_MAX_LENGTH} characters.`;
@@ -182,6 +251,7 @@ export class Rooms {
   enter(user: User, room: Room): void {
     room.members.add(user);
     user.rooms.add(room);
+    this.#options.desk.entered(user, room);
     // A muted user comes and goes in silence: joins and parts would be a way to keep talking.
     if (this.#options.moderation.isMuted(user)) return;
     tell(this.#presence.joined(room, user, this.#options.now()));
@@ -230,14 +300,61 @@ export class Rooms {
     if (!this.#registry.closing && (moderated || !this.#options.moderation.isMuted(user))) {
       tell(this.#presence.left(room, user, reason, this.#options.now(), message));
     }
-    // Quiet rooms cost nothing: forget them (their topic and history stay in the store).
+    this.#remove(user, room, false);
+  }
+
+  /**
+   * Takes `user` out of `room` (the room was told already) and forgets what an empty room
+   * need not keep: quiet rooms cost nothing. An unclaimed room forgets its topic, modes and
+   * operators, as an IRC channel does; its history stays. A claimed one keeps them (its claim
+   * and the store's topic bring them back).
+   */
+  #remove(user: User, room: Room, told = true): void {
+    if (told) {
+      room.members.delete(user);
+      user.rooms.delete(room);
+    }
+    this.#options.desk.left(user, room);
+    const empty = room.members.size === 0;
+    if (empty && room.claim === null && room.topic !== "" && !this.#registry.closing) {
+      room.topic = "";
+      try {
+        const cleared = this.#options.store.setTopic(room.name, "");
+        if (cleared instanceof Promise) cleared.catch(() => {});
+      } catch {
+        // A topic that could not be cleared shows again: nothing worse.
+      }
+    }
     if (this.#registry.forgetIfEmpty(room)) this.#presence.forget(room);
   }
 }
 
 /** The `joined` frame: the room, its topic, a first page of who is in it, and how many. */
 function joinedFrame(room: Room, user: User, ref: string | undefined): ServerFrame {
-  return { type: "joined", room: room.name, topic: room.topic, ...memberPage(room, user), ref };
+  const page = memberPage(room, user);
+  const marks = roomMarks(room, new Set(page.members));
+  return { type: "joined", room: room.name, topic: room.topic, ...page, ...marks, ref };
+}
+
+/**
+ * Who of a room's members is op and voiced, and its modes beyond `+n`, each absent when empty
+ * (what `joined` and `who` add to their member lists). `listed` limits the marks to the nicks
+ * shown; the modes never carry the key.
+ */
+export function roomMarks(
+  room: Room,
+  listed?: ReadonlySet<string>,
+): { ops?: string[]; voiced?: string[]; modes?: string } {
+  const pick = (users: Set<User>) =>
+    [...users].map((u) => u.nick).filter((n) => listed === undefined || listed.has(n));
+  const ops = pick(room.ops);
+  const voiced = pick(room.voiced);
+  const modes = modeString(room.modes);
+  return {
+    ...(ops.length > 0 ? { ops } : {}),
+    ...(voiced.length > 0 ? { voiced } : {}),
+    ...(modes !== "+n" ? { modes } : {}),
+  };
 }
 
 /**

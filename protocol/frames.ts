@@ -23,7 +23,8 @@ export type LeaveReason =
   | "shutdown"
   | "part"
   | "flood"
-  | "replaced";
+  | "replaced"
+  | "kicked_room";
 
 /** Stable machine-readable error codes. Each error frame also carries a sentence for people. */
 export type ErrorCode =
@@ -60,7 +61,18 @@ export type ErrorCode =
   | "bad_account_password"
   | "account_required"
   | "not_registered"
-  | "bad_signature";
+  | "bad_signature"
+  | "not_room_operator"
+  | "room_invite_only"
+  | "room_bad_key"
+  | "room_full"
+  | "room_banned"
+  | "room_moderated"
+  | "room_claimed"
+  | "room_not_claimed"
+  | "unknown_mode"
+  | "user_not_in_room"
+  | "already_in_room";
 
 /** Sent first by an NDJSON client. */
 export interface HelloFrame {
@@ -269,6 +281,12 @@ export interface JoinedFrame {
   count: number;
   /** The nicks of `members` that are registered and proven (absent when none are). */
   verified?: string[];
+  /** The nicks of `members` that are room operators (`@`; absent when none are). */
+  ops?: string[];
+  /** The nicks of `members` that are voiced (`+`; absent when none are). */
+  voiced?: string[];
+  /** The room's modes, as `+nt` (absent when only `+n`). */
+  modes?: string;
   /** Echo of the request's `ref`, so a client can match the answer to what it sent. */
   ref?: string;
 }
@@ -383,6 +401,12 @@ export interface WhoFrame {
   members: string[];
   /** The nicks of `members` that are registered and proven (absent when none are). */
   verified?: string[];
+  /** The nicks of `members` that are room operators (`@`; absent when none are). */
+  ops?: string[];
+  /** The nicks of `members` that are voiced (`+`; absent when none are). */
+  voiced?: string[];
+  /** The room's modes, as `+nt` (absent when only `+n`). */
+  modes?: string;
   /** Echo of the request's `ref`, so a client can match the answer to what it sent. */
   ref?: string;
 }
@@ -424,6 +448,40 @@ export interface LeaveFrame {
    * `MAX_REASON_LENGTH` characters. Absent otherwise, and for those who ignore the leaver.
    */
   message?: string;
+  /** With `kicked_room`: the room operator who kicked them (`message` is their reason). */
+  by?: string;
+  /** When, milliseconds since the Unix epoch. */
+  ts: number;
+}
+
+/** A room's modes or someone's operator or voice status changed. */
+export interface ModeFrame {
+  /** The frame kind on the wire: what a decoder switches on. */
+  type: "mode";
+  /** The room whose modes changed. */
+  room: string;
+  /** The room operator who changed them. */
+  by: string;
+  /** What changed, as IRC writes it: `+o-k`, `+m`, `+b`. */
+  changes: string;
+  /** The arguments of the letters that take one, in order (nicks, masks, the key, a limit). */
+  args: string[];
+  /** When, milliseconds since the Unix epoch. */
+  ts: number;
+  /** Echo of the request's `ref`, to whoever made the change. */
+  ref?: string;
+}
+
+/** Someone invited you into a room: you may join it past +i, +k, +l and +b once. */
+export interface InviteFrame {
+  /** The frame kind on the wire: what a decoder switches on. */
+  type: "invite";
+  /** The room you are invited to. */
+  room: string;
+  /** Who invited you. */
+  by: string;
+  /** You. */
+  to: string;
   /** When, milliseconds since the Unix epoch. */
   ts: number;
 }
@@ -476,7 +534,9 @@ export type ServerFrame =
   | RoomsFrame
   | WhoFrame
   | PingFrame
-  | ChallengeFrame;
+  | ChallengeFrame
+  | ModeFrame
+  | InviteFrame;
 
 /** Builds an error frame. */
 export function errorFrame(

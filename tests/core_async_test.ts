@@ -146,10 +146,9 @@ Deno.test("over a remote store, a new room's first member is told its saved topi
   await hub.join(alice.user, "#rust");
   const joined = alice.sink.take().find((f) => f.type === "joined");
   assert.equal(joined?.type === "joined" && joined.topic, "kept topic");
-  // A login that resumes the room is welcomed with it too.
+  // A login that resumes the room is welcomed with it too. (Alice stays: an unclaimed room
+  // that empties forgets its topic, issue 15.)
   const bob = new RecordingSink();
-  hub.logout(alice.user, "quit");
-  await hub.flush();
   const result = await hub.login(bob, { version: 1, nick: "bob", resume: { "#rust": 0 } });
   assert.ok(result.ok);
   const welcome = bob.take().find((f) => f.type === "welcome");

@@ -32,7 +32,7 @@ Deno.test("core commands: an unknown command says so and points to /help", () =>
 Deno.test("core commands: wrong arguments get the usage line", () => {
   const chat = new CoreHarness();
   const alice = chat.login("alice");
-  for (const [line, usage] of [["/join", "/join #room"], ["/msg bob", "/msg NICK text"]]) {
+  for (const [line, usage] of [["/join", "/join #room [KEY]"], ["/msg bob", "/msg NICK text"]]) {
     alice.run(line);
     assert.equal(one(alice.take(), "error").message, `Usage: ${usage}`);
   }
@@ -96,7 +96,7 @@ Deno.test("core commands: operator commands refuse everyone else", () => {
   const chat = new CoreHarness();
   const alice = chat.login("alice");
   chat.login("bob");
-  for (const line of ["/kick bob", "/ban bob", "/unban bob", "/bans", "/mute bob", "/unmute bob"]) {
+  for (const line of ["/kill bob", "/ban bob", "/unban bob", "/bans", "/mute bob", "/unmute bob"]) {
     alice.run(line);
     assert.equal(one(alice.take(), "error").code, "not_operator", line);
   }

@@ -74,8 +74,11 @@ Deno.test("core kick: only operators may kick", () => {
   const chat = new CoreHarness();
   const alice = chat.login("alice");
   chat.login("bob");
-  alice.run("/kick bob");
+  alice.run("/kill bob");
   assert.equal(one(alice.take(), "error").code, "not_operator");
+  // /kick NICK from someone else is a room kick, which needs a room operator (issue 15).
+  alice.run("/kick bob");
+  assert.equal(one(alice.take(), "error").code, "not_room_operator");
   assert.ok(chat.hub.user("bob"));
 });
 

@@ -142,7 +142,7 @@ Deno.test("every command works from an NDJSON client", async (t) => {
     assert.equal(unknown.code, "unknown_command");
     assert.match(unknown.message, /Try \/help/);
     const bad = await command(alice, "/join") as Frame<"error">;
-    assert.deepEqual([bad.code, bad.message], ["bad_command", "Usage: /join #room"]);
+    assert.deepEqual([bad.code, bad.message], ["bad_command", "Usage: /join #room [KEY]"]);
     // A bare word is a room (the # is assumed), so only a bad name is refused.
     const badRoom = await command(alice, "/join no!good") as Frame<"error">;
     assert.equal(badRoom.code, "room_invalid");
@@ -170,7 +170,7 @@ Deno.test("every command works from a plain-text client", async () => {
   for (const spec of COMMANDS) {
     assert.match(
       await plainUntil(nc, /^\* {3}\//),
-      new RegExp(`^\\*   ${spec.usage.replace(/[[\]]/g, "\\$&")}`),
+      new RegExp(`^\\*   ${spec.usage.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`),
     );
   }
   await nc.write("/join #ops\n");

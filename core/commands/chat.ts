@@ -15,6 +15,8 @@ import { PEOPLE_COMMANDS } from "./people.ts";
 import { IDENTITY_COMMANDS } from "./identity.ts";
 import { SERVER_INFO_COMMANDS } from "./server_info.ts";
 import { HISTORY_COMMAND } from "./history.ts";
+import { ROOM_COMMANDS } from "./rooms.ts";
+import { roomMarks } from "../rooms.ts";
 import {
   firstWord,
   nothing,
@@ -38,15 +40,23 @@ function roomName(word: string): string {
   return word.startsWith("#") ? word : `#${word}`;
 }
 
+/** `#room [KEY]`, for /join. */
+function roomAndKey(args: string): { name: string; key?: string } | null {
+  const [name, key, extra] = args.split(/\s+/);
+  if (!name || extra !== undefined) return null;
+  return key === undefined ? { name } : { name, key };
+}
+
 /** The everyday commands. */
 const CHAT_COMMANDS: readonly CommandSpec[] = [
   {
     name: "join",
-    usage: "/join #room",
-    help: "join a room (created if new) and make it current",
-    run: taking(oneWord, (ctx, name) =>
+    usage: "/join #room [KEY]",
+    help: "join a room (created if new: you are its operator) and make it current; KEY for a " +
+      "room with a key (+k)",
+    run: taking(roomAndKey, (ctx, { name, key }) =>
       then(
-        ctx.hub.join(ctx.user, roomName(name), ctx.ref),
+        ctx.hub.join(ctx.user, roomName(name), ctx.ref, key),
         (room): CommandOutcome => (room === null ? {} : { room: room.name }),
       )),
   },
@@ -89,6 +99,7 @@ const CHAT_COMMANDS: readonly CommandSpec[] = [
           room: room.name,
           members,
           ...(verified.length > 0 ? { verified } : {}),
+          ...roomMarks(room),
           ref: ctx.ref,
         });
         // Nicks only, never their messages: the line is no longer than the list above. No
@@ -181,6 +192,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...CHAT_COMMANDS,
   ...PEOPLE_COMMANDS,
   ...IDENTITY_COMMANDS,
+  ...ROOM_COMMANDS,
   ...SERVER_INFO_COMMANDS,
   ...MODERATION_COMMANDS,
 ];

@@ -1,14 +1,23 @@
 /**
- * The moderation rows of the command table: /oper, /kick, /ban, /unban, /bans, /mute, /unmute
- * for operators, and /ignore, /unignore for everyone. They join {@linkcode COMMANDS} in
+ * The moderation rows of the command table: /kick (a room kick, or a server operator's
+ * disconnect), and /oper, /kill, /ban, /unban, /bans, /mute, /unmute for operators, and /ignore, /unignore for everyone. They join {@linkcode COMMANDS} in
  * `chat.ts`, so /help lists them too.
  *
  * @module
  */
 
 import { MAX_IGNORES, MAX_OPER_FAILURES } from "../../config/limits.ts";
-import { nothing, oneWord, optionalWord, reasonText, someText, taking } from "./arguments.ts";
-import type { CommandContext, CommandSpec } from "./spec.ts";
+import { then } from "../awaitable.ts";
+import {
+  firstWord,
+  nothing,
+  oneWord,
+  optionalWord,
+  reasonText,
+  someText,
+  taking,
+} from "./arguments.ts";
+import type { CommandContext, CommandOutcome, CommandSpec } from "./spec.ts";
 import { type BanTarget, describeUntil, parseDuration } from "../moderation.ts";
 import { describeTarget, otherKind, parseBanTarget } from "../ban_target.ts";
 import { nickKey, nickProblem } from "../nick.ts";
@@ -22,6 +31,27 @@ function targetArgs(args: string): { target: string; ms: number; reason: string 
   const ms = maybe === undefined ? null : parseDuration(maybe);
   const reason = (ms === null ? [maybe, ...rest] : rest).filter((w) => w !== undefined).join(" ");
   return { target, ms: ms ?? 0, reason: reasonText(reason) };
+}
+
+/** `[#room] NICK [reason...]`, for /kick: the room is null when not named. */
+function roomNickAndReason(
+  args: string,
+): { room: string | null; nick: string; reason: string } | null {
+  const room = args.startsWith("#") ? firstWord(args)[0] : null;
+  const rest = room === null ? args : firstWord(args)[1];
+  const parsed = nickAndReason(rest);
+  return parsed === null ? null : { room, ...parsed };
+}
+
+/** Disconnects `target` (a server operator's /kill, or /kick NICK). */
+function serverKick(ctx: CommandContext, target: User, reason: string): void {
+  ctx.hub.moderation.kick(
+    ctx.user,
+    target,
+    "kicked",
+    `You were kicked by ${ctx.user.nick}${reason ? `: ${reason}` : "."}`,
+  );
+  info(ctx, `* Kicked ${target.nick}.`);
 }
 
 /** `NICK [reason...]`, for /kick, no duration: a leading `10m` is part of the reason. */
@@ -169,17 +199,26 @@ export const MODERATION_COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: "kick",
-    usage: "/kick NICK [reason]",
-    help: "(operators) disconnect NICK",
-    run: atOnlineUser(nickAndReason, (ctx, target, { reason }) => {
-      ctx.hub.moderation.kick(
-        ctx.user,
-        target,
-        "kicked",
-        `You were kicked by ${ctx.user.nick}${reason ? `: ${reason}` : "."}`,
+    usage: "/kick [#room] NICK [reason]",
+    help: "(room operators) put NICK out of a room (default: the current one); a server " +
+      "operator's /kick NICK disconnects NICK, as /kill does",
+    run: taking(roomNickAndReason, (ctx, { room, nick, reason }) => {
+      if (room === null && ctx.user.operator) {
+        const target = onlineUser(ctx, nick);
+        if (target !== null) serverKick(ctx, target, reason);
+        return {};
+      }
+      return then(
+        ctx.hub.kickFromRoom(ctx.user, room ?? ctx.room, nick, reason, ctx.ref),
+        (): CommandOutcome => ({}),
       );
-      info(ctx, `* Kicked ${target.nick}.`);
     }),
+  },
+  {
+    name: "kill",
+    usage: "/kill NICK [reason]",
+    help: "(operators) disconnect NICK",
+    run: atOnlineUser(nickAndReason, (ctx, target, { reason }) => serverKick(ctx, target, reason)),
   },
   {
     name: "ban",

@@ -13,6 +13,7 @@ import type { Moderator } from "../moderator.ts";
 import type { MessageKind } from "../relay.ts";
 import type { HistoryRequest, Replayed } from "../replay.ts";
 import type { Room } from "../room.ts";
+import type { ModeChange } from "../room_modes.ts";
 import type { User } from "../user.ts";
 
 /** What a command asks of the transport afterwards. */
@@ -54,8 +55,29 @@ export interface ChatCommands {
   reply(user: User, code: ErrorCode, message: string, ref?: string): void;
   /** Queues a room message (an action, for /me). */
   say(user: User, room: string, text: string, ref?: string, kind?: MessageKind): void;
-  /** Joins a room; null if refused (the user was told why). */
-  join(user: User, name: string, ref?: string): Awaitable<Room | null>;
+  /** Joins a room (with its key, for +k); null if refused (the user was told why). */
+  join(user: User, name: string, ref?: string, key?: string): Awaitable<Room | null>;
+  /** Changes a room's modes, or shows them (no changes); false if refused. */
+  setModes(
+    user: User,
+    room: string,
+    changes: readonly ModeChange[],
+    ref?: string,
+  ): Awaitable<boolean>;
+  /** A room operator puts `nick` out of a room; false if refused. */
+  kickFromRoom(
+    by: User,
+    room: string,
+    nick: string,
+    reason: string,
+    ref?: string,
+  ): Awaitable<boolean>;
+  /** Invites `nick` into a room (past +i, +k, +l, +b, once); false if refused. */
+  invite(by: User, room: string, nick: string, ref?: string): Awaitable<boolean>;
+  /** Claims a room for the user's account (`/register #room`); false if refused. */
+  claimRoom(user: User, room: string, ref?: string): Awaitable<boolean>;
+  /** Releases a room's claim (`/unregister #room`); false if refused. */
+  releaseRoom(user: User, room: string, ref?: string): Awaitable<boolean>;
   /** Leaves a room; false if the user was not in it. */
   part(user: User, name: string, ref?: string): Awaitable<boolean>;
   /**

@@ -22,7 +22,28 @@ export const LEAVE_REASON_TEXT: Record<LeaveReason, string> = {
   shutdown: "server shutting down",
   flood: "flooding",
   replaced: "the nick's owner logged in elsewhere",
+  kicked_room: "kicked from the room",
 };
+
+/**
+ * A nick as a member list shows it: `@alice` for a room operator, `+bob` for someone voiced,
+ * as IRC clients show them.
+ */
+export function markedNick(
+  nick: string,
+  marks: { ops?: readonly string[]; voiced?: readonly string[] },
+): string {
+  if (marks.ops?.includes(nick)) return `@${nick}`;
+  if (marks.voiced?.includes(nick)) return `+${nick}`;
+  return nick;
+}
+
+/**
+ * A `mode` frame in words: `+m`, or `+o bob`, `+kl secret 10` with its arguments after.
+ */
+export function modeText(frame: { changes: string; args: readonly string[] }): string {
+  return [frame.changes, ...frame.args].join(" ");
+}
 
 /**
  * Who reads a plain rendering: what the per-reader details depend on (which rooms a line is
@@ -126,7 +147,9 @@ function render(frame: ServerFrame, reader: PlainReader): string | null {
       const topic = frame.topic === "" ? "" : ` Topic: ${collapseBlanks(frame.topic)}`;
       // The reader is in the list (last) and counted: they are not their own company. "You are
       // in" either way, so that a reader waiting for that phrase finds it.
-      const others = frame.members.filter((m) => m !== reader.nick);
+      const others = frame.members.filter((m) => m !== reader.nick).map((m) =>
+        markedNick(m, frame)
+      );
       const unlisted = frame.count - frame.members.length;
       return others.length + unlisted <= 0
         ? `* You are in ${frame.room}, alone.${topic}`
@@ -159,13 +182,23 @@ function render(frame: ServerFrame, reader: PlainReader): string | null {
         ...(frame.more ? [`*   ...and ${frame.more} more`] : []),
       ].join("\n");
     case "who":
-      return `* In ${frame.room}: ${frame.members.join(", ")}`;
+      return `* In ${frame.room}: ${frame.members.map((m) => markedNick(m, frame)).join(", ")}`;
+    case "mode":
+      return `* ${frame.by} sets mode ${modeText(frame)} on ${frame.room}`;
+    case "invite":
+      return `* ${frame.by} invites you to ${frame.room} (/join ${frame.room})`;
     case "ping":
     case "challenge":
       return null;
     case "join":
       return `* ${frame.nick} joined ${frame.room}`;
     case "leave":
+      if (frame.reason === "kicked_room") {
+        const whom = frame.nick === reader.nick ? "You were" : `${frame.nick} was`;
+        return `* ${whom} kicked from ${frame.room} by ${frame.by ?? "an operator"}${
+          frame.message ? ` (${frame.message})` : ""
+        }`;
+      }
       return `* ${frame.nick} left ${frame.room} (${LEAVE_REASON_TEXT[frame.reason]}${
         frame.message ? `: ${frame.message}` : ""
       })`;

@@ -1,0 +1,497 @@
+/**
+ * Room operators and modes at work: who may enter a room ({@linkcode RoomDesk.admit}), speak
+ * in it and set its topic, who is op on entering, and the acts of room operators: modes
+ * (`/mode`, `/op`, `/voice`), invitations and claims. Server operators pass every room check.
+ * Kicks are in rooms.ts, which owns leaving. The rules are pure in room_modes.ts; this desk
+ * applies them to live rooms and tells the rooms.
+ *
+ * @module
+ */
+
+import {
+  INVITE_TTL_MS,
+  MAX_CLAIM_MEMBERS,
+  MAX_ROOM_BANS,
+  MAX_ROOM_INVITES,
+} from "../config/limits.ts";
+import { LOBBY, type ServerFrame } from "../protocol/frames.ts";
+import { broadcast, reply, send } from "./deliver.ts";
+import type { Registry } from "./registry.ts";
+import type { Room } from "./room.ts";
+import { forgetState, type RoomClaims } from "./room_claims.ts";
+import {
+  banMask,
+  banMatches,
+  keyProblem,
+  type ModeChange,
+  modeString,
+  parseLimit,
+} from "./room_modes.ts";
+import { shown } from "./text.ts";
+import type { User } from "./user.ts";
+
+/** Settings for a {@linkcode RoomDesk}. */
+export interface RoomDeskOptions {
+  /** Where users are looked up by nick. */
+  registry: Registry;
+  /** Claimed rooms, written through to the store. */
+  claims: RoomClaims;
+  /** The clock, in milliseconds since the epoch. */
+  now: () => number;
+  /** Told of room operator acts, for the log. */
+  audit: (event: string, fields: Record<string, string | number>) => void;
+}
+
+/** The account a user speaks for: their folded nick once proven, else null (a guest). */
+export function accountOf(user: User): string | null {
+  return user.verified ? user.key : null;
+}
+
+/**
+ * Applies room modes and operator status to live rooms.
+ *
+ * @example
+ * ```ts
+ * import { MemoryClaims } from "../store/memory/claims.ts";
+ * import { MemoryHistory } from "../store/memory/history.ts";
+ * import { Registry } from "./registry.ts";
+ * import { RoomClaims } from "./room_claims.ts";
+ * const desk = new RoomDesk({
+ *   registry: new Registry(new MemoryHistory()),
+ *   claims: new RoomClaims(new MemoryClaims()),
+ *   now: Date.now,
+ *   audit: () => {},
+ * });
+ * ```
+ */
+export class RoomDesk {
+  readonly #options: RoomDeskOptions;
+
+  /** A desk over these rooms and claims. */
+  constructor(options: RoomDeskOptions) {
+    this.#options = options;
+  }
+
+  /** The claims (for /register #room and /unregister #room). */
+  get claims(): RoomClaims {
+    return this.#options.claims;
+  }
+
+  /** True if `user` acts as an operator of `room`: opped there, or a server operator. */
+  isOp(user: User, room: Room): boolean {
+    return user.operator || room.ops.has(user);
+  }
+
+  /** A room made anew (nobody in it) takes the state its claim kept, if it was claimed. */
+  prepare(room: Room): void {
+    if (room.members.size === 0 && room.claim === null) this.#options.claims.restore(room);
+  }
+
+  /**
+   * True if `user` may enter `room` now, with `key` if they gave one; else they are told why
+   * (`room_invite_only`, `room_bad_key`, `room_full`, `room_banned`). A pending invitation lets
+   * them past all four and is used up; so do a server operator and the claim's operators.
+   */
+  admit(user: User, room: Room, key: string | undefined, ref?: string): boolean {
+    if (user.operator || this.#claimOp(user, room)) return true;
+    const until = room.invited.get(user.key);
+    if (until !== undefined) {
+      room.invited.delete(user.key);
+      if (until > this.#options.now()) return true;
+    }
+    const { modes } = room;
+    const refuse = (code: Parameters<typeof reply>[1], why: string) => {
+      reply(user, code, why, ref);
+      return false;
+    };
+    if (modes.i) {
+      return refuse(
+        "room_invite_only",
+        `${room.name} is invite-only (+i): ask an operator there to /invite you.`,
+      );
+    }
+    if (modes.key !== null && key !== modes.key) {
+      return refuse(
+        "room_bad_key",
+        `${room.name} needs a key (+k): /join ${room.name} KEY${
+          key === undefined ? "" : " (that key is wrong)"
+        }.`,
+      );
+    }
+    if (modes.limit !== null && room.members.size >= modes.limit) {
+      return refuse("room_full", `${room.name} is full (+l ${modes.limit}).`);
+    }
+    if (this.#banned(user, room)) return refuse("room_banned", `You are banned from ${room.name}.`);
+    return true;
+  }
+
+  /**
+   * Makes `user`, who just entered `room`, op or voiced as the room says: the first into an
+   * unclaimed room (not the lobby) is its operator; a claimed room ops and voices the accounts
+   * its claim lists.
+   */
+  entered(user: User, room: Room): void {
+    const claim = room.claim;
+    if (claim === null) {
+      if (room.members.size === 1 && room.name !== LOBBY) room.ops.add(user);
+      return;
+    }
+    if (this.#claimOp(user, room)) room.ops.add(user);
+    else if (accountOf(user) !== null && claim.voices.has(user.key)) room.voiced.add(user);
+  }
+
+  /** `user` left `room`: drops their marks, and an emptied unclaimed room's modes. */
+  left(user: User, room: Room): void {
+    room.ops.delete(user);
+    room.voiced.delete(user);
+    if (room.members.size === 0 && room.claim === null) forgetState(room);
+  }
+
+  /**
+   * True if `user` may speak in `room` now; else they are told why: `room_moderated` (+m) or
+   * `room_banned` (a ban matching a member who is neither op nor voiced).
+   */
+  maySpeak(user: User, room: Room, ref?: string): boolean {
+    if (this.isOp(user, room) || room.voiced.has(user)) return true;
+    if (room.modes.m) {
+      reply(
+        user,
+        "room_moderated",
+        `${room.name} is moderated (+m): only voiced users and operators speak.`,
+        ref,
+      );
+      return false;
+    }
+    if (room.modes.bans.length > 0 && this.#banned(user, room)) {
+      reply(user, "room_banned", `You are banned from ${room.name} and may not speak there.`, ref);
+      return false;
+    }
+    return true;
+  }
+
+  /** True if `user` may set `room`'s topic; else told `not_room_operator` (+t). */
+  mayTopic(user: User, room: Room, ref?: string): boolean {
+    if (!room.modes.t || this.isOp(user, room)) return true;
+    reply(user, "not_room_operator", `Only operators of ${room.name} set its topic (+t).`, ref);
+    return false;
+  }
+
+  /** Shows `room`'s modes (with key and limit to members), or its bans for `+b`. */
+  showModes(user: User, room: Room, ref?: string): void {
+    const member = room.members.has(user) || user.operator;
+    const text = `* ${room.name} modes: ${modeString(room.modes, member)}` +
+      (room.claim === null ? "" : " (claimed)");
+    send(user, { type: "info", text, room: room.name, ref });
+  }
+
+  /**
+   * Applies mode changes from `user`, a room operator (else `not_room_operator`). Each change
+   * that cannot apply is told and skipped (`user_not_in_room`, `bad_command`); those that do
+   * are told to the room as one `mode` frame, and saved if the room is claimed. False if
+   * refused outright.
+   */
+  setModes(user: User, room: Room, changes: readonly ModeChange[], ref?: string): boolean {
+    const listing = changes.length > 0 &&
+      changes.every((c) => c.letter === "b" && c.arg === undefined);
+    if (listing) {
+      const bans = room.modes.bans;
+      const text = bans.length === 0
+        ? `* ${room.name} has no bans.`
+        : [`* Bans in ${room.name}:`, ...bans.map((b) => `*   ${b.mask} by ${b.by}`)].join("\n");
+      send(user, { type: "info", text, room: room.name, ref });
+      return true;
+    }
+    if (!this.isOp(user, room)) {
+      reply(user, "not_room_operator", `Only operators of ${room.name} change its modes.`, ref);
+      return false;
+    }
+    const done: { add: boolean; letter: string; arg?: string }[] = [];
+    const bad = (code: "bad_command" | "user_not_in_room", why: string) =>
+      reply(user, code, why, ref);
+    for (const change of changes) {
+      const { add, letter, arg } = change;
+      switch (letter) {
+        case "n":
+          break;
+        case "t":
+        case "m":
+        case "i":
+          if (room.modes[letter] !== add) {
+            room.modes[letter] = add;
+            done.push({ add, letter });
+          }
+          break;
+        case "k":
+          if (!add) {
+            if (room.modes.key !== null) done.push({ add, letter, arg: "*" });
+            room.modes.key = null;
+          } else if (arg !== undefined) {
+            const problem = keyProblem(arg);
+            if (problem !== null) bad("bad_command", problem);
+            else {
+              room.modes.key = arg;
+              done.push({ add, letter, arg });
+            }
+          }
+          break;
+        case "l":
+          if (!add) {
+            if (room.modes.limit !== null) done.push({ add, letter });
+            room.modes.limit = null;
+          } else if (arg !== undefined) {
+            const limit = parseLimit(arg);
+            if (typeof limit === "string") bad("bad_command", limit);
+            else {
+              room.modes.limit = limit;
+              done.push({ add, letter, arg: String(limit) });
+            }
+          }
+          break;
+        case "o":
+        case "v": {
+          const target = arg === undefined ? undefined : this.#options.registry.user(arg);
+          if (target === undefined || !room.members.has(target)) {
+            bad("user_not_in_room", `${shown(arg ?? "")} is not in ${room.name}.`);
+            break;
+          }
+          const set = letter === "o" ? room.ops : room.voiced;
+          if (set.has(target) !== add) {
+            if (add) set.add(target);
+            else set.delete(target);
+            done.push({ add, letter, arg: target.nick });
+          }
+          this.#rememberRole(room, target, letter, add);
+          break;
+        }
+        case "b": {
+          if (arg === undefined) break;
+          const mask = banMask(arg);
+          if (mask === null) {
+            bad(
+              "bad_command",
+              `${
+                shown(arg)
+              } is not a ban mask: use a nick glob (bob*), nick!user@host, an address or block (203.0.113.0/24), or $a:ACCOUNT.`,
+            );
+            break;
+          }
+          const bans = room.modes.bans;
+          const at = bans.findIndex((b) => b.mask === mask);
+          if (add && at === -1) {
+            if (bans.length >= MAX_ROOM_BANS) {
+              bad("bad_command", `${room.name} has ${MAX_ROOM_BANS} bans already: -b one first.`);
+              break;
+            }
+            bans.push({ mask, by: user.nick, at: this.#options.now() });
+            done.push({ add, letter, arg: mask });
+          } else if (!add && at !== -1) {
+            bans.splice(at, 1);
+            done.push({ add, letter, arg: mask });
+          }
+          break;
+        }
+      }
+    }
+    if (done.length === 0) return true;
+    let changes_ = "";
+    let sign = "";
+    for (const d of done) {
+      const s = d.add ? "+" : "-";
+      if (s !== sign) changes_ += sign = s;
+      changes_ += d.letter;
+    }
+    const args = done.flatMap((d) => (d.arg === undefined ? [] : [d.arg]));
+    this.#options.audit("room_mode", {
+      room: room.name,
+      by: user.nick,
+      changes: `${changes_} ${args.join(" ")}`.trim(),
+    });
+    this.#tell(user, room, {
+      type: "mode",
+      room: room.name,
+      by: user.nick,
+      changes: changes_,
+      args,
+      ts: this.#options.now(),
+    }, ref);
+    this.#save(user, room, ref);
+    return true;
+  }
+
+  /**
+   * Invites `nick` into `room`: `by` must be in it (an op when it is +i). The invitee is told
+   * with an `invite` frame and may join past +i, +k, +l and +b once, within INVITE_TTL_MS.
+   */
+  invite(by: User, room: Room, nick: string, ref?: string): boolean {
+    if (!room.members.has(by) && !by.operator) {
+      reply(by, "not_in_room", `You are not in ${room.name}.`, ref);
+      return false;
+    }
+    if (room.modes.i && !this.isOp(by, room)) {
+      reply(
+        by,
+        "not_room_operator",
+        `${room.name} is invite-only: only its operators invite.`,
+        ref,
+      );
+      return false;
+    }
+    const target = this.#options.registry.user(nick);
+    if (target === undefined) {
+      reply(by, "no_such_user", `Nobody called ${shown(nick)} is here.`, ref);
+      return false;
+    }
+    if (room.members.has(target)) {
+      reply(by, "already_in_room", `${target.nick} is in ${room.name} already.`, ref);
+      return false;
+    }
+    const now = this.#options.now();
+    for (const [key, until] of room.invited) if (until <= now) room.invited.delete(key);
+    // The oldest invitation gives way: a Map iterates in insertion order.
+    if (room.invited.size >= MAX_ROOM_INVITES) {
+      room.invited.delete(room.invited.keys().next().value as string);
+    }
+    room.invited.delete(target.key);
+    room.invited.set(target.key, now + INVITE_TTL_MS);
+    send(target, { type: "invite", room: room.name, by: by.nick, to: target.nick, ts: now });
+    send(by, {
+      type: "info",
+      text: `* Invited ${target.nick} to ${room.name}.`,
+      room: room.name,
+      ref,
+    });
+    return true;
+  }
+
+  /**
+   * `/register #room`: `user` (a verified account, opped there or a server operator) claims
+   * `room`, which keeps its state while empty and across restarts.
+   */
+  claimRoom(user: User, room: Room, ref?: string): boolean {
+    const account = accountOf(user);
+    if (account === null) {
+      reply(
+        user,
+        "not_registered",
+        "Only a registered, proven nick can claim a room: /register first.",
+        ref,
+      );
+      return false;
+    }
+    if (!this.isOp(user, room)) {
+      reply(user, "not_room_operator", `Only an operator of ${room.name} can claim it.`, ref);
+      return false;
+    }
+    let refusal;
+    try {
+      refusal = this.#options.claims.claim(room, account, this.#options.now());
+    } catch (error) {
+      reply(
+        user,
+        "store_failed",
+        `The claim could not be saved (${(error as Error).message}).`,
+        ref,
+      );
+      return false;
+    }
+    if (refusal !== null) {
+      reply(user, refusal.code, refusal.problem, ref);
+      return false;
+    }
+    // The operators present now stay operators, by account.
+    for (const op of room.ops) this.#rememberRole(room, op, "o", true);
+    for (const voiced of room.voiced) this.#rememberRole(room, voiced, "v", true);
+    this.#save(user, room, ref);
+    this.#options.audit("room_claimed", { room: room.name, by: user.nick });
+    send(user, {
+      type: "info",
+      text: `* ${room.name} is yours now: it keeps its topic, modes, bans and operators.`,
+      room: room.name,
+      ref,
+    });
+    return true;
+  }
+
+  /** `/unregister #room`: its owner or a server operator releases the claim. */
+  releaseRoom(user: User, name: string, room: Room | undefined, ref?: string): boolean {
+    const record = this.#options.claims.get(name);
+    if (record === undefined) {
+      reply(user, "room_not_claimed", `${shown(name)} is not claimed.`, ref);
+      return false;
+    }
+    if (!user.operator && accountOf(user) !== record.owner) {
+      reply(
+        user,
+        "not_room_operator",
+        `Only the owner of ${record.room} (or a server operator) can release it.`,
+        ref,
+      );
+      return false;
+    }
+    try {
+      this.#options.claims.release(name, room);
+    } catch (error) {
+      reply(
+        user,
+        "store_failed",
+        `The claim could not be removed (${(error as Error).message}).`,
+        ref,
+      );
+      return false;
+    }
+    this.#options.audit("room_released", { room: record.room, by: user.nick });
+    send(user, {
+      type: "info",
+      text: `* ${record.room} is no longer claimed: it forgets its modes when empty.`,
+      ref,
+    });
+    return true;
+  }
+
+  /** True if a ban of `room` matches `user`. */
+  #banned(user: User, room: Room): boolean {
+    const who = { nickKey: user.key, account: accountOf(user), address: user.address };
+    return room.modes.bans.some((ban) => banMatches(ban.mask, who));
+  }
+
+  /** True if `user` is the owner or a listed operator of `room`'s claim, and proven. */
+  #claimOp(user: User, room: Room): boolean {
+    const claim = room.claim;
+    const account = accountOf(user);
+    return claim !== null && account !== null &&
+      (claim.owner === account || claim.ops.has(account));
+  }
+
+  /** A claimed room remembers, by account, whom it opped or voiced. */
+  #rememberRole(room: Room, target: User, letter: "o" | "v", add: boolean): void {
+    const claim = room.claim;
+    const account = accountOf(target);
+    if (claim === null || account === null || account === claim.owner) return;
+    const set = letter === "o" ? claim.ops : claim.voices;
+    if (add && set.size < MAX_CLAIM_MEMBERS) set.add(account);
+    else if (!add) set.delete(account);
+  }
+
+  /** Saves a claimed room's state; a failure is told to `user`. */
+  #save(user: User, room: Room, ref?: string): void {
+    if (room.claim === null) return;
+    try {
+      this.#options.claims.save(room);
+    } catch (error) {
+      reply(
+        user,
+        "store_failed",
+        `${room.name}'s modes could not be saved (${
+          (error as Error).message
+        }); they hold until the server restarts.`,
+        ref,
+      );
+    }
+  }
+
+  /** Tells the room a change; the one who made it gets it with their `ref`, in or out. */
+  #tell(user: User, room: Room, frame: ServerFrame, ref?: string): void {
+    broadcast(room, frame, user);
+    send(user, { ...frame, ref } as ServerFrame);
+  }
+}
