@@ -85,3 +85,38 @@ export const WEB_REFUSAL_LINGER_MS = 1_000;
  * at most this many.
  */
 export const WEB_REFUSALS_IN_PROGRESS = 16;
+
+/**
+ * Milliseconds a connection to the web port may last in all before it is a WebSocket, whatever
+ * it does meanwhile. The head and keep-alive deadlines restart with each request, so without a
+ * total one client asking for something every few seconds would stay a "login in progress" for
+ * ever, and a few dozen addresses could hold every place the server keeps for logins. A page
+ * load takes well under a second; a browser opens a new connection when one is closed. Never
+ * longer than `--handshake-timeout` (default 30 s), as a TCP connection's time to log in.
+ */
+export const WEB_CONNECTION_LIFETIME_MS = 30_000;
+
+/**
+ * New connections one address may open to the web port in a burst. A page load opens up to 6
+ * (Chromium's connections per host) and its WebSocket one more; 64 lets everyone behind a NAT
+ * that `--max-conns-per-ip` admits (8 by default) load the page at the same moment. Without it one
+ * address could open and close thousands of connections a second, each one a piped socket to the
+ * private server (and a port left in TIME_WAIT).
+ */
+export const WEB_CONNECTION_BURST = 64;
+
+/**
+ * New connections per second one address may sustain once its burst is spent: two a second is
+ * more than a person reloading pages, or a tab reconnecting, ever needs. Past it the connection
+ * gets 429 (as for `--max-conns-per-ip`) and is closed.
+ */
+export const WEB_CONNECTIONS_PER_SECOND = 2;
+
+/**
+ * Seconds of `Strict-Transport-Security` sent with every response when the web port serves
+ * https: a browser that has seen the page over https once then never asks for it over http,
+ * where a network attacker could serve another script. One year is the usual value (and what
+ * preload lists ask for); `includeSubDomains` is not sent, as the server cannot speak for other
+ * hosts. Browsers ignore the header over a connection with a certificate error.
+ */
+export const WEB_HSTS_MAX_AGE_SECONDS = 31_536_000;

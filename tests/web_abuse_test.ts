@@ -7,6 +7,8 @@
 
 import assert from "node:assert/strict";
 import {
+  WEB_CONNECTION_BURST,
+  WEB_CONNECTIONS_PER_SECOND,
   WEB_PAGE_REQUEST_BURST,
   WEB_PAGE_REQUESTS_PER_SECOND,
   WEB_PAGE_TRACKED_ADDRESSES,
@@ -387,8 +389,9 @@ Deno.test("web abuse: an address holding --max-conns-per-ip idle connections to 
 });
 
 Deno.test("web abuse: idle, half-sent, slowloris and idle keep-alive connections are closed at their deadlines; a WebSocket is not", async () => {
-  // --handshake-timeout bounds the web port's deadlines too: 300 ms here.
-  const server = webServer({ handshakeTimeoutMs: 300, maxLoginsPerMinute: 0 });
+  // --handshake-timeout bounds the web port's deadlines too: 1 s here, short enough for a test
+  // and long enough for the WebSocket below to log in on a cold, busy machine.
+  const server = webServer({ handshakeTimeoutMs: 1_000, maxLoginsPerMinute: 0 });
   const { hostname, port } = webAddr(server);
   const conns: Deno.Conn[] = [];
   try {
@@ -425,7 +428,7 @@ Deno.test("web abuse: idle, half-sent, slowloris and idle keep-alive connections
     );
     dripping = false;
     await dripper;
-    assert.ok(performance.now() - started >= 250, "not before the deadline");
+    assert.ok(performance.now() - started >= 900, "not before the deadline");
     assert.equal(idleGot, "");
     assert.equal(halfGot, "");
     assert.equal(dripGot, "");
@@ -593,6 +596,130 @@ Deno.test("web abuse: a request straight to the private server (not through the 
     assert.equal(server.connections.size, 0);
     // Through the web port, the same requests are served.
     assert.equal((await get(`http://127.0.0.1:${webAddr(server).port}`, "/")).status, 200);
+  } finally {
+    await server.shutdown();
+  }
+});
+
+/** Sends `request` on `conn` and reads one whole answer (head and body), or "" at EOF. */
+async function ask(conn: Deno.Conn, request: string): Promise<string> {
+  try {
+    await conn.write(encoder.encode(request));
+  } catch {
+    return "";
+  }
+  let got = "";
+  const chunk = new Uint8Array(4096);
+  while (true) {
+    const end = got.indexOf("\r\n\r\n");
+    const length = Number(/content-length: (\d+)/i.exec(got)?.[1] ?? "0");
+    if (end !== -1 && got.length >= end + 4 + length) return got;
+    let n: number | null;
+    try {
+      n = await conn.read(chunk);
+    } catch {
+      return "";
+    }
+    if (n === null) return "";
+    got += new TextDecoder().decode(chunk.subarray(0, n));
+  }
+}
+
+Deno.test("web abuse: a connection that keeps asking but never becomes a WebSocket is closed at --handshake-timeout in all", async () => {
+  // Each answer restarts the keep-alive deadline; the total one does not restart.
+  const server = webServer({ handshakeTimeoutMs: 1_000, maxLoginsPerMinute: 0 });
+  const { hostname, port } = webAddr(server);
+  const conn = await Deno.connect({ hostname, port });
+  try {
+    const request = `GET /ws HTTP/1.1\r\nHost: ${hostname}:${port}\r\n\r\n`;
+    const started = performance.now();
+    let answered = 0;
+    await within(
+      (async () => {
+        // A request every 100 ms (10 a second, within the page budget for the second it lasts).
+        for (let i = 0; i < 40; i++) {
+          const answer = await ask(conn, request);
+          if (answer === "") return;
+          assert.match(answer, /^HTTP\/1\.1 426 /);
+          answered++;
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      })(),
+      "the connection to be closed",
+    );
+    const lasted = performance.now() - started;
+    assert.ok(answered >= 3, `answered ${answered} requests first`);
+    assert.ok(lasted >= 900 && lasted < 2_500, `closed after ${Math.round(lasted)} ms`);
+  } finally {
+    conn.close();
+    await server.shutdown();
+  }
+});
+
+Deno.test("web abuse: new connections from one address past the burst get 429 too_many_connections, counted, and are closed at once", async () => {
+  const metrics = createSockchatMetrics();
+  const server = webServer({ metrics, maxLoginsPerMinute: 0 });
+  const { hostname, port } = webAddr(server);
+  try {
+    const started = performance.now();
+    let served = 0;
+    let refused = 0;
+    let refusal = "";
+    // Each connection asks once and is closed: the churn of the review's churn.py, bounded.
+    for (let i = 0; i < WEB_CONNECTION_BURST + 24; i++) {
+      const conn = await Deno.connect({ hostname, port });
+      try {
+        const answer = await within(
+          ask(conn, `GET /ws HTTP/1.1\r\nHost: ${hostname}:${port}\r\n\r\n`),
+          "an answer",
+        );
+        if (/^HTTP\/1\.1 426 /.test(answer)) served++;
+        else if (/^HTTP\/1\.1 429 /.test(answer)) {
+          refused++;
+          refusal = answer;
+        } else throw new Error(`unexpected answer: ${answer.slice(0, 100)}`);
+      } finally {
+        conn.close();
+      }
+    }
+    const seconds = (performance.now() - started) / 1000;
+    assert.ok(refused > 0, "some were refused");
+    assert.ok(
+      served <= WEB_CONNECTION_BURST + Math.ceil(seconds * WEB_CONNECTIONS_PER_SECOND) + 1,
+      `${served} served in ${seconds.toFixed(1)} s`,
+    );
+    assert.match(refusal, /"code":"too_many_connections"/);
+    assert.match(refusal, /Too many new connections from your address; try again in \d+ s/);
+    assert.ok(metrics.rejectedConnections.value("too_many_connections") >= refused);
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("web abuse: /ws requests that are not upgraded (no Upgrade header, a foreign Origin) are charged to the page budget", async () => {
+  const server = webServer({ maxLoginsPerMinute: 0 });
+  const { hostname, port } = webAddr(server);
+  const base = `http://${hostname}:${port}`;
+  try {
+    // Half the burst as /ws without Upgrade (426), on one kept-alive connection...
+    const half = WEB_PAGE_REQUEST_BURST / 2;
+    for (let i = 0; i < half; i++) {
+      const answer = await get(base, "/ws");
+      assert.equal(answer.status, 426, `request ${i + 1}`);
+    }
+    // ...the other half as upgrades from another site's page (403)...
+    for (let i = 0; i < WEB_PAGE_REQUEST_BURST - half; i++) {
+      const upgrade = await rawUpgrade(server, "https://elsewhere.example");
+      upgrade.conn.close();
+      assert.equal(upgrade.status, 403, `upgrade ${i + 1}`);
+    }
+    // ...and the budget is spent: the next of either is refused like a page.
+    const refused = await get(base, "/ws");
+    assert.equal(refused.status, 429);
+    assert.match(refused.body, /Too many requests from your address/);
+    // A proper upgrade is still the door's business, not the page budget's.
+    const web = await WsClient.login(server, "stillin");
+    await web.close();
   } finally {
     await server.shutdown();
   }

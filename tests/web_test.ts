@@ -7,6 +7,7 @@ import { MAX_AUTH_FAILURES } from "../config/limits.ts";
 import { registerPassword } from "./helpers/accounts.ts";
 import { hello } from "./helpers/wire.ts";
 import type { ErrorFrame, ServerFrame } from "../protocol/frames.ts";
+import { WEB_INBOUND_FRAMES } from "../config/web_limits.ts";
 
 const WEB = { host: "127.0.0.1", port: 0, origins: [] };
 
@@ -269,6 +270,102 @@ Deno.test("wrong account passwords count per address across TCP and the web: the
     const tcp = await hello(server.addr.port, { nick: "erin", accountPassword: "correct-horse" });
     assert.match((await tcp.expect("error")).message, /Too many wrong account passwords/);
     tcp.close();
+  } finally {
+    await server.shutdown();
+  }
+});
+
+/** The policy every response carries: nothing in it comes from the request. */
+const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; " +
+  "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+Deno.test("the Content-Security-Policy is the same whatever the Host header says: a Host cannot add directives; no HSTS over http", async () => {
+  const server = webServer();
+  const { hostname, port } = webAddr(server);
+  try {
+    for (const host of [`${hostname}:${port}`, "chat;report-uri", "chat;script-src"]) {
+      for (const path of ["/", "/ws"]) {
+        const conn = await Deno.connect({ hostname, port });
+        try {
+          await conn.write(
+            new TextEncoder().encode(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\n\r\n`),
+          );
+          let head = "";
+          const chunk = new Uint8Array(4096);
+          await within(
+            (async () => {
+              while (!head.includes("\r\n\r\n")) {
+                const n = await conn.read(chunk);
+                if (n === null) break;
+                head += new TextDecoder().decode(chunk.subarray(0, n));
+              }
+            })(),
+            "the answer's head",
+          );
+          const csp = /^content-security-policy: (.*)$/im.exec(head)?.[1]?.trim();
+          assert.equal(csp, CSP, `${path} with Host: ${host}`);
+          assert.doesNotMatch(head, /strict-transport-security/i, "not over plain http");
+        } finally {
+          conn.close();
+        }
+      }
+    }
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("a WebSocket that sends more than WEB_INBOUND_FRAMES frames' worth while its peer is not reading is closed (1008), and the peer ends", async () => {
+  const server = webServer({ maxFrame: 1024, maxLoginsPerMinute: 0 });
+  try {
+    // A login that waits for scrypt is a time when the peer reads nothing more.
+    await registerPassword(server, "gale", "correct-horse");
+    const up = await rawUpgrade(server);
+    assert.equal(up.status, 101);
+    const hello = { type: "hello", v: 1, nick: "gale", accountPassword: "correct-horse" };
+    const parts = [maskedTextFrame(JSON.stringify(hello))];
+    const filler = JSON.stringify({ type: "msg", room: "#lobby", text: "f".repeat(980) });
+    // Twice the unread cap's worth, in one write right behind the hello.
+    for (let i = 0; i < 2 * WEB_INBOUND_FRAMES; i++) parts.push(maskedTextFrame(filler));
+    const all = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
+    let at = 0;
+    for (const part of parts) {
+      all.set(part, at);
+      at += part.length;
+    }
+    await up.conn.write(all);
+    // The server closes (1008). Deno then closes its socket with the rest of the input unread,
+    // which resets it, so the close frame itself may not arrive: what must not come is the
+    // welcome the login would have given, or an ack of any of the messages.
+    let got = "";
+    const chunk = new Uint8Array(4096);
+    await within(
+      (async () => {
+        while (true) {
+          let n: number | null;
+          try {
+            n = await up.conn.read(chunk);
+          } catch (error) {
+            if (error instanceof Deno.errors.ConnectionReset) return;
+            throw error;
+          }
+          if (n === null) return;
+          got += new TextDecoder().decode(chunk.subarray(0, n));
+        }
+      })(),
+      "the server to close the WebSocket",
+    );
+    up.conn.close();
+    assert.doesNotMatch(got, /"welcome"|"ack"/, got.slice(0, 200));
+    if (got.includes("\x88")) assert.match(got, /too much unread input/);
+    await within(
+      (async () => {
+        while (server.hub.user("gale") !== undefined) {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      })(),
+      "the peer to end",
+    );
   } finally {
     await server.shutdown();
   }

@@ -5,7 +5,9 @@
  * connections, and the server-wide cap on connections without a login. Until it becomes a
  * WebSocket, a connection is held to deadlines that `Deno.serve` does not have: the TLS
  * handshake (with TLS, run here by `node:tls` as on the native port), the first complete request
- * head, and the time without anything sent to it between requests.
+ * head, the time without anything sent to it between requests, and its whole time before it is
+ * a WebSocket. An address may open only so many new connections a second
+ * ({@linkcode WEB_CONNECTIONS_PER_SECOND}), so that it cannot churn piped sockets.
  *
  * Each admitted connection is piped both ways (a {@linkcode Piped}), with the sockets' own
  * back-pressure, to the private HTTP server (`Deno.serve` on 127.0.0.1). Its {@linkcode WebRoute} (the real client's
@@ -17,11 +19,19 @@
  */
 
 import { SHUTDOWN_GRACE_MS } from "../../config/limits.ts";
-import { WEB_REFUSAL_LINGER_MS, WEB_REFUSALS_IN_PROGRESS } from "../../config/web_limits.ts";
+import {
+  WEB_CONNECTION_BURST,
+  WEB_CONNECTIONS_PER_SECOND,
+  WEB_PAGE_TRACKED_ADDRESSES,
+  WEB_REFUSAL_LINGER_MS,
+  WEB_REFUSALS_IN_PROGRESS,
+} from "../../config/web_limits.ts";
 import type { Logger } from "../../log/logger.ts";
-import type { ErrorFrame } from "../../protocol/frames.ts";
+import { LogThrottle } from "../../log/throttle.ts";
+import { type ErrorFrame, errorFrame } from "../../protocol/frames.ts";
 import { NDJSON } from "../../protocol/ndjson/encode.ts";
 import { Outgoing } from "../../protocol/outgoing.ts";
+import { AddressBudget } from "../../security/address_budget.ts";
 import { addressKey, type ConnLease } from "../../security/conn_limiter.ts";
 import type { Door } from "../door.ts";
 import { closeQuietly, type Link, remoteOf } from "../link.ts";
@@ -44,6 +54,15 @@ export interface WebFrontOptions {
   headTimeoutMs: number;
   /** Once a request was made, a connection that is sent nothing for this long is closed. */
   keepAliveMs: number;
+  /** A connection that is not a WebSocket this long after it was accepted is closed. */
+  lifetimeMs: number;
+  /** `--max-frame`: no WebSocket message longer than this reaches the private server. */
+  maxFrame: number;
+  /**
+   * New connections per address: a burst, then so many a second.
+   * @default WEB_CONNECTION_BURST, WEB_CONNECTIONS_PER_SECOND
+   */
+  connectionRate?: { burst: number; perSecond: number };
   /** Admission checks shared with every other listener. */
   door: Door;
   /** Where refusals and failures are logged. */
@@ -76,6 +95,8 @@ function socketKey(addr: Deno.NetAddr): string {
  *   tlsTimeoutMs: 10_000,
  *   headTimeoutMs: 10_000,
  *   keepAliveMs: 5_000,
+ *   lifetimeMs: 30_000,
+ *   maxFrame: 65_536,
  *   door,
  *   logger: silentLogger,
  *   stopping: () => false,
@@ -109,6 +130,10 @@ export class WebFront {
   /** Kept-alive connections between requests, by address (as the door counts them). */
   readonly #idle = new Map<string, Set<Piped>>();
   readonly #tasks = new Set<Promise<void>>();
+  /** New connections per address (see {@linkcode WEB_CONNECTION_BURST}). */
+  readonly #connections: AddressBudget;
+  /** A failing private server is logged once per window, not once per connection. */
+  readonly #upstreamFailures = new LogThrottle();
   #refusing = 0;
   #closing = false;
   #failure: string | null = null;
@@ -116,6 +141,11 @@ export class WebFront {
   /** Binds at once; throws as `Deno.listen` does (AddrInUse, PermissionDenied). */
   constructor(options: WebFrontOptions) {
     this.#options = options;
+    this.#connections = new AddressBudget({
+      capacity: options.connectionRate?.burst ?? WEB_CONNECTION_BURST,
+      refillPerSecond: options.connectionRate?.perSecond ?? WEB_CONNECTIONS_PER_SECOND,
+      maxAddresses: WEB_PAGE_TRACKED_ADDRESSES,
+    });
     this.#listener = Deno.listen({ hostname: options.hostname, port: options.port });
     this.addr = this.#listener.addr as Deno.NetAddr;
     this.done = this.#loop();
@@ -195,6 +225,21 @@ export class WebFront {
       closeQuietly(conn);
       return;
     }
+    // The rate of new connections, before the door charges a slot. A banned address is told
+    // so by the door instead.
+    if (!door.banned(remote.hostname) && !this.#connections.take(remote.hostname)) {
+      door.refused(remote, "too_many_connections", "new web connections");
+      const wait = Math.max(1, this.#connections.waitSeconds(remote.hostname));
+      this.#refuse(
+        conn,
+        errorFrame(
+          "too_many_connections",
+          `Too many new connections from your address; try again in ${wait} s.`,
+          { fatal: true },
+        ),
+      );
+      return;
+    }
     let verdict = door.check(remote.hostname, "connection");
     // An idle kept-alive connection is the first thing given up when its own address needs a
     // slot (HTTP lets a server close one at any time; the browser asks again on a new one), so
@@ -254,7 +299,14 @@ export class WebFront {
       const { hostname, port } = this.#options.upstream();
       upstream = await Deno.connect({ hostname, port });
     } catch (error) {
-      logger.error("web_upstream_failed", { error: String(error) });
+      // Each new connection would fail the same way while it lasts (out of ports, say).
+      const suppressed = this.#upstreamFailures.take("upstream", performance.now());
+      if (suppressed !== null) {
+        logger.error("web_upstream_failed", {
+          error: String(error),
+          ...(suppressed > 0 ? { suppressed } : {}),
+        });
+      }
       closeQuietly(client);
       return;
     }

@@ -15,7 +15,12 @@
  */
 
 import { SHUTDOWN_GRACE_MS } from "../../config/limits.ts";
-import { WEB_ASSET_MAX_AGE_SECONDS, WEB_INBOUND_FRAMES } from "../../config/web_limits.ts";
+import {
+  WEB_ASSET_MAX_AGE_SECONDS,
+  WEB_CONNECTION_LIFETIME_MS,
+  WEB_HSTS_MAX_AGE_SECONDS,
+  WEB_INBOUND_FRAMES,
+} from "../../config/web_limits.ts";
 import type { Logger } from "../../log/logger.ts";
 import { NDJSON } from "../../protocol/ndjson/encode.ts";
 import { Outgoing } from "../../protocol/outgoing.ts";
@@ -45,6 +50,16 @@ export interface WebListenerOptions {
   /** A connection that is not a WebSocket and is sent nothing for this long is closed. */
   keepAliveMs: number;
   /**
+   * A connection that is not a WebSocket this long after it was accepted is closed.
+   * @default WEB_CONNECTION_LIFETIME_MS
+   */
+  lifetimeMs?: number;
+  /**
+   * New connections per address: a burst, then so many a second.
+   * @default WEB_CONNECTION_BURST, WEB_CONNECTIONS_PER_SECOND
+   */
+  connectionRate?: { burst: number; perSecond: number };
+  /**
    * Origins (`scheme://host[:port]`) whose pages may open `/ws`; empty: only the page's own
    * origin (the public scheme and the request's `Host`).
    */
@@ -61,16 +76,21 @@ export interface WebListenerOptions {
   serve(link: Link, acceptedAt: number): Promise<void>;
 }
 
-/** Headers every response carries: nothing inline runs, nothing is sniffed, nothing leaks. */
-function securityHeaders(host: string | null): Record<string, string> {
+/**
+ * Headers every response carries: nothing inline runs, nothing is sniffed, nothing leaks; and
+ * over https, a browser is told to come back only over https.
+ */
+function securityHeaders(secure: boolean): Record<string, string> {
   return {
-    // 'self' covers same-origin ws: and wss: in CSP 3; they are named for older browsers.
+    // 'self' covers the page's own ws: and wss: in CSP 3 (every browser the page supports). The
+    // policy names nothing taken from the request: a Host header is the client's to write, and
+    // one like `chat;report-uri ...` would otherwise add its own directives.
     "content-security-policy": [
       "default-src 'none'",
       "script-src 'self'",
       "style-src 'self'",
       "img-src 'self'",
-      host === null ? "connect-src 'self'" : `connect-src 'self' ws://${host} wss://${host}`,
+      "connect-src 'self'",
       "base-uri 'none'",
       "form-action 'none'",
       "frame-ancestors 'none'",
@@ -79,6 +99,7 @@ function securityHeaders(host: string | null): Record<string, string> {
     "referrer-policy": "no-referrer",
     "x-frame-options": "DENY",
     "cross-origin-opener-policy": "same-origin",
+    ...(secure ? { "strict-transport-security": `max-age=${WEB_HSTS_MAX_AGE_SECONDS}` } : {}),
   };
 }
 
@@ -139,6 +160,9 @@ export class WebListener {
       tlsTimeoutMs: options.tlsTimeoutMs,
       headTimeoutMs: options.headTimeoutMs,
       keepAliveMs: options.keepAliveMs,
+      lifetimeMs: options.lifetimeMs ?? WEB_CONNECTION_LIFETIME_MS,
+      maxFrame: options.maxFrame,
+      connectionRate: options.connectionRate,
       door: options.door,
       logger: options.logger,
       stopping: options.stopping,
@@ -215,7 +239,7 @@ export class WebListener {
     const route = this.#front.route(peer);
     if (route === undefined) {
       this.#options.door.refused(peer, "not_via_web_port");
-      return refusal(403, "Connect to the web port, not to this one.", securityHeaders(null));
+      return refusal(403, "Connect to the web port, not to this one.", securityHeaders(false));
     }
     route.requested();
     return this.#handle(request, route);
@@ -230,22 +254,15 @@ export class WebListener {
     // The private server speaks plain http; the page's origin has the public scheme.
     if (url !== null && route.secure) url.protocol = "https:";
     if (url?.pathname === "/ws") return this.#upgrade(request, url, route);
-    const headers = securityHeaders(url?.host ?? null);
+    const headers = securityHeaders(route.secure);
     // The door saw the connection when it was accepted; a ban made since then, and each page
     // request's budget, are checked here.
     if (this.#options.door.banned(remote.hostname)) {
       this.#refusedPage(remote, "banned");
       return refusal(403, "Your address is banned.", headers);
     }
-    const verdict = this.#pages.admit(remote.hostname);
-    if (!verdict.ok) {
-      this.#refusedPage(remote, "rate_limited");
-      return refusal(
-        429,
-        `Too many requests from your address; try again in ${verdict.retryAfterSeconds} s.`,
-        { ...headers, "retry-after": String(verdict.retryAfterSeconds) },
-      );
-    }
+    const over = this.#chargePage(remote, headers);
+    if (over !== null) return over;
     if (url === null) return refusal(400, "The Host header is not a host name.", headers);
     if (request.method !== "GET" && request.method !== "HEAD") {
       return new Response("Method not allowed\n", {
@@ -269,11 +286,29 @@ export class WebListener {
     });
   }
 
-  /** `/ws`: a ban first, then the Origin check, then the login rate, then the upgrade. */
+  /**
+   * Charges one request to the address's page budget: null if within it, else the 429 to send.
+   */
+  #chargePage(remote: Deno.NetAddr, headers: Record<string, string>): Response | null {
+    const verdict = this.#pages.admit(remote.hostname);
+    if (verdict.ok) return null;
+    this.#refusedPage(remote, "rate_limited");
+    return refusal(
+      429,
+      `Too many requests from your address; try again in ${verdict.retryAfterSeconds} s.`,
+      { ...headers, "retry-after": String(verdict.retryAfterSeconds) },
+    );
+  }
+
+  /**
+   * `/ws`: a ban first, then the Origin check, then the login rate, then the upgrade. A request
+   * refused before the login rate (no upgrade, a foreign origin) is charged as a page, so that
+   * it costs what any other request costs.
+   */
   #upgrade(request: Request, url: URL, route: WebRoute): Response {
     const { door, stopping, logger } = this.#options;
     const remote = route.remote;
-    const headers = securityHeaders(url.host);
+    const headers = securityHeaders(route.secure);
     if (stopping() || this.#closing) {
       door.refused(remote, "shutting_down");
       return refusal(503, "The server is shutting down.", headers);
@@ -285,6 +320,8 @@ export class WebListener {
       if (!banned.ok) return doorRefusal(door, remote, banned, headers);
     }
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+      const over = this.#chargePage(remote, headers);
+      if (over !== null) return over;
       return refusal(426, "This endpoint speaks WebSocket only.", {
         ...headers,
         upgrade: "websocket",
@@ -294,6 +331,8 @@ export class WebListener {
     // is what stops another site's page from joining the chat in a visitor's name.
     const origin = request.headers.get("origin");
     if (origin !== null && !this.#allowed(origin.toLowerCase(), url)) {
+      const over = this.#chargePage(remote, headers);
+      if (over !== null) return over;
       door.refused(remote, "bad_origin", origin.slice(0, 200));
       return refusal(403, "Pages from that origin may not join this chat.", headers);
     }
@@ -301,6 +340,12 @@ export class WebListener {
     // WebSocket is charged only its login.
     const verdict = door.check(remote.hostname, "login");
     if (!verdict.ok) return doorRefusal(door, remote, verdict, headers);
+    // The front must know where the WebSocket's frames start, to check each one's length: it
+    // holds what follows each request head it saw, so it does, unless this head was one it
+    // could not see (which hyper and the front's scan agree should never happen).
+    if (!route.upgradable) {
+      return refusal(400, "Not a valid WebSocket upgrade.", headers);
+    }
     let upgraded;
     try {
       upgraded = Deno.upgradeWebSocket(request);

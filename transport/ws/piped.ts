@@ -2,7 +2,12 @@
  * One client connection of the web port piped to its private HTTP server: both directions
  * copied with the sockets' own back-pressure, and the deadlines that hold the connection until it
  * becomes a WebSocket (the first complete request head, then the time without anything sent to
- * the client). The private server's handler reaches it as a {@linkcode WebRoute}.
+ * the client, and a total). The private server's handler reaches it as a {@linkcode WebRoute}.
+ *
+ * The client's bytes are forwarded up to the end of each request head, then held until the
+ * private server has taken that request: so when one becomes a WebSocket, its frames start at a
+ * known byte, and each frame header is checked on the way ({@linkcode FrameGuard}), so that no
+ * message longer than `--max-frame` reaches the private server, which would hold it whole.
  *
  * @module
  */
@@ -12,6 +17,8 @@ import type { Door } from "../door.ts";
 import { closeQuietly, type Link } from "../link.ts";
 import { writeAll } from "../outbound_queue.ts";
 import { SocketReader } from "../socket_reader.ts";
+import { FrameGuard } from "./frame_guard.ts";
+import { RequestHeads } from "./request_heads.ts";
 
 /** What the private server learns about a request's connection from the front. */
 export interface WebRoute {
@@ -21,6 +28,11 @@ export interface WebRoute {
   readonly secure: boolean;
   /** A complete request head has arrived: the head deadline is met, the keep-alive one runs. */
   requested(): void;
+  /**
+   * True if the request being handled may become a WebSocket: the front holds whatever the
+   * client sent after its head, so its frames will be checked from their first byte.
+   */
+  readonly upgradable: boolean;
   /** The request became a WebSocket: the front's deadlines stop, the peer's own govern. */
   upgraded(): void;
   /** The WebSocket is open and has a peer: no longer a connection without a login. */
@@ -33,6 +45,10 @@ export interface PipedLimits {
   headTimeoutMs: number;
   /** Once a request was made, a connection that is sent nothing for this long is closed. */
   keepAliveMs: number;
+  /** A connection that is not a WebSocket this long after it was accepted is closed. */
+  lifetimeMs: number;
+  /** `--max-frame`: a longer WebSocket message is cut there, and the client read no more. */
+  maxFrame: number;
   /** Counts a missed head deadline as a refusal. */
   door: Door;
   /** Where a closed kept-alive connection is logged (debug). */
@@ -72,7 +88,14 @@ export interface PipedHooks {
  * const piped = new Piped(client, upstream, {
  *   remote: client.remoteAddr as Deno.NetAddr,
  *   secure: false,
- *   limits: { headTimeoutMs: 10_000, keepAliveMs: 5_000, door, logger: silentLogger },
+ *   limits: {
+ *     headTimeoutMs: 10_000,
+ *     keepAliveMs: 5_000,
+ *     lifetimeMs: 30_000,
+ *     maxFrame: 65_536,
+ *     door,
+ *     logger: silentLogger,
+ *   },
  *   opened: () => {},
  *   idle: () => {},
  *   free: () => {},
@@ -91,6 +114,18 @@ export class Piped implements WebRoute {
   readonly #hooks: PipedHooks;
   #state: PipedState = "head";
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** The total deadline of a connection that is not (yet) a WebSocket. */
+  #lifeTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Request heads the client has sent, as far as the front has forwarded them. */
+  #heads = 0;
+  /** Requests the private server's handler has taken. */
+  #requests = 0;
+  /** The front holds the client's bytes just past a head's end, until its request is taken. */
+  #atHeadEnd = false;
+  /** Aborted: both sockets are closed. */
+  #ended = false;
+  /** Wakes the up pump held at a head's end. */
+  #taken: (() => void) | null = null;
   /** When the client was last sent something (`performance.now()`), while keep-alive runs. */
   sentAt: number = 0;
   readonly #aborted = Promise.withResolvers<void>();
@@ -107,11 +142,18 @@ export class Piped implements WebRoute {
 
   /** {@inheritDoc WebRoute.requested} */
   requested(): void {
+    this.#requests++;
+    this.#wakeUp();
     this.sentAt = performance.now();
     if (this.#state !== "head") return;
     this.#state = "keep_alive";
     this.#hooks.idle(this, true);
     this.#arm(this.#options.keepAliveMs);
+  }
+
+  /** {@inheritDoc WebRoute.upgradable} */
+  get upgradable(): boolean {
+    return this.#atHeadEnd && this.#requests === this.#heads;
   }
 
   /** {@inheritDoc WebRoute.upgraded} */
@@ -120,6 +162,7 @@ export class Piped implements WebRoute {
     if (this.#state === "keep_alive") this.#hooks.idle(this, false);
     this.#state = "websocket";
     clearTimeout(this.#timer);
+    clearTimeout(this.#lifeTimer);
   }
 
   /** {@inheritDoc WebRoute.opened} */
@@ -130,9 +173,12 @@ export class Piped implements WebRoute {
   /** Closes both sockets at once; the pumps then end. */
   abort(): void {
     clearTimeout(this.#timer);
+    clearTimeout(this.#lifeTimer);
     if (this.#state === "keep_alive") this.#hooks.idle(this, false);
     this.#state = "closing";
+    this.#ended = true;
     this.#aborted.resolve();
+    this.#wakeUp();
     closeQuietly(this.#client);
     closeQuietly(this.#upstream);
   }
@@ -146,18 +192,15 @@ export class Piped implements WebRoute {
   /** Pipes both ways until both directions have ended, or either failed or a deadline passed. */
   async run(): Promise<void> {
     this.#arm(this.#options.headTimeoutMs);
+    this.#lifeTimer = setTimeout(() => this.#outlived(), this.#options.lifetimeMs);
     // node:tls may never call back a write or an end once the session is gone: with TLS, every
     // wait on the client also ends when the connection is aborted.
     const guard = this.secure ? this.#aborted.promise : null;
     let upEnded = false;
     let downEnded = false;
-    const up = pump(this.#client, this.#upstream, {
-      guard: null,
-      sent: null,
-      ended: () => {
-        upEnded = true;
-        if (downEnded) this.abort();
-      },
+    const up = this.#pumpUp(() => {
+      upEnded = true;
+      if (downEnded) this.abort();
     });
     const down = pump(this.#upstream, this.#client, {
       guard,
@@ -178,6 +221,89 @@ export class Piped implements WebRoute {
       down.then((ok) => (ok ? ok : (this.abort(), ok))),
     ]);
     if (upOk && downOk) this.abort();
+  }
+
+  /**
+   * Copies the client to the private server as {@linkcode pump} does, but holds the bytes after
+   * each request head until that request is taken, and once it is a WebSocket passes them
+   * through a {@linkcode FrameGuard}. A message over `--max-frame` is completed at the limit
+   * (the peer then says `frame_too_large` and closes), and the client is no more read than to
+   * discard what it sends until the connection closes.
+   */
+  async #pumpUp(ended: () => void): Promise<boolean> {
+    const to = this.#upstream;
+    const reader = new SocketReader(this.#client);
+    const heads = new RequestHeads();
+    let guard: FrameGuard | null = null;
+    let cutOff = false;
+    let rest: Uint8Array | null = null;
+    try {
+      while (true) {
+        const chunk: Uint8Array | null = rest ?? await reader.read();
+        rest = null;
+        if (chunk === null) break;
+        if (cutOff) continue;
+        if (guard !== null) {
+          const step = guard.feed(chunk);
+          for (const piece of step.forward) await writeAll(to, piece);
+          if (step.kind === "bad_frame") return false;
+          if (step.kind === "too_large") {
+            // The peer's frame_too_large and close still go out; then the connection ends.
+            cutOff = true;
+            this.#state = "closing";
+            this.#arm(this.#options.keepAliveMs);
+          }
+          continue;
+        }
+        if (this.#state === "websocket") {
+          guard = new FrameGuard(this.#options.maxFrame);
+          rest = chunk;
+          continue;
+        }
+        const end = heads.scan(chunk);
+        if (heads.http2) {
+          this.#options.logger.debug("web_http2_refused", {
+            remote: `${this.remote.hostname}:${this.remote.port}`,
+          });
+          return false;
+        }
+        if (end === -1) {
+          await writeAll(to, chunk);
+          continue;
+        }
+        this.#heads++;
+        this.#atHeadEnd = true;
+        await writeAll(to, chunk.subarray(0, end));
+        // Woken by each request's handler, or by an abort (which closes both sockets).
+        while (this.#requests < this.#heads) {
+          if (this.#ended) return false;
+          await new Promise<void>((resolve) => (this.#taken = resolve));
+        }
+        this.#atHeadEnd = false;
+        if (end < chunk.length) rest = chunk.subarray(end);
+      }
+      ended();
+      await to.closeWrite();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  #wakeUp(): void {
+    const taken = this.#taken;
+    this.#taken = null;
+    taken?.();
+  }
+
+  /** The total deadline: a connection that is still not a WebSocket is closed. */
+  #outlived(): void {
+    if (this.#state === "websocket") return;
+    this.#options.logger.debug("web_connection_outlived", {
+      remote: `${this.remote.hostname}:${this.remote.port}`,
+      state: this.#state,
+    });
+    this.abort();
   }
 
   #arm(ms: number): void {
