@@ -8,6 +8,7 @@ import { registerPassword } from "./helpers/accounts.ts";
 import { hello } from "./helpers/wire.ts";
 import type { ErrorFrame, ServerFrame } from "../protocol/frames.ts";
 import { WEB_INBOUND_FRAMES } from "../config/web_limits.ts";
+import { WEB_ASSETS } from "../web/assets.ts";
 
 const WEB = { host: "127.0.0.1", port: 0, origins: [] };
 
@@ -369,4 +370,92 @@ Deno.test("a WebSocket that sends more than WEB_INBOUND_FRAMES frames' worth whi
   } finally {
     await server.shutdown();
   }
+});
+
+/** One top-level function of the served app.js, by name, as its source text. */
+function pageFunction(name: string): string {
+  const asset = WEB_ASSETS.get("/app.js");
+  assert.ok(asset !== undefined);
+  const script = new TextDecoder().decode(asset.body);
+  const start = script.indexOf(`\n  function ${name}(`);
+  assert.ok(start !== -1, `app.js has function ${name}`);
+  const end = script.indexOf("\n  }\n", start);
+  return script.slice(start, end + 4);
+}
+
+/** Just enough of an element for richText and trimLines. */
+class StubElement {
+  children: (StubElement | string)[] = [];
+  dataset: Record<string, string> = {};
+  className = "";
+  href = "";
+  rel = "";
+  target = "";
+  textContent = "";
+  parent: StubElement | null = null;
+  append(...items: (StubElement | string)[]) {
+    for (const item of items) {
+      if (item instanceof StubElement) item.parent = this;
+      this.children.push(item);
+    }
+  }
+  remove() {
+    const siblings = this.parent?.children ?? [];
+    siblings.splice(siblings.indexOf(this), 1);
+  }
+  get childElementCount(): number {
+    return this.children.length;
+  }
+  get firstElementChild(): StubElement | null {
+    const first = this.children[0];
+    return first instanceof StubElement ? first : null;
+  }
+}
+
+Deno.test("app.js: trailing punctuation is cut from a link in linear time (60,000 dots: was seconds outside Chromium)", () => {
+  const document = { createElement: () => new StubElement() };
+  const richText = new Function(
+    "document",
+    "TRAILING_PUNCTUATION",
+    `${pageFunction("richText")}\nreturn richText;`,
+  )(document, ".,;:!?)]}'\"") as (text: string) => StubElement;
+  const started = performance.now();
+  const long = richText(`see http://a/${".".repeat(60_000)}x`);
+  const took = performance.now() - started;
+  assert.ok(took < 500, `took ${Math.round(took)} ms`);
+  assert.equal((long.children[1] as StubElement).href, `http://a/${".".repeat(60_000)}x`);
+  const span = richText('look: (http://example.org/a_(b)?q=1"), then "https://x.example/."!');
+  const links = span.children.filter((child) => child instanceof StubElement) as StubElement[];
+  assert.deepEqual(links.map((link) => link.textContent), [
+    "http://example.org/a_(b)?q=1",
+    "https://x.example/",
+  ]);
+  assert.deepEqual(span.children.filter((child) => typeof child === "string"), [
+    "look: (",
+    '"), then "',
+    '."!',
+  ]);
+});
+
+Deno.test("app.js: lines dropped past MAX_LINES take their ids with them (a long-lived tab's set of ids stays bounded)", () => {
+  const trimLines = new Function(
+    "MAX_LINES",
+    "HTMLElement",
+    `${pageFunction("trimLines")}\nreturn trimLines;`,
+  )(3, StubElement) as (conv: unknown) => void;
+  const list = new StubElement();
+  const conv = { list, ids: new Set<number>(), more: false };
+  for (let id = 1; id <= 5; id++) {
+    const line = new StubElement();
+    line.dataset.id = String(id);
+    list.append(line);
+    conv.ids.add(id);
+  }
+  const separator = new StubElement();
+  list.children.unshift(separator);
+  separator.parent = list;
+  trimLines(conv);
+  assert.equal(list.childElementCount, 3);
+  assert.deepEqual([...conv.ids], [3, 4, 5]);
+  assert.equal(conv.more, true);
 });
