@@ -8,11 +8,7 @@
  */
 
 import { SHUTDOWN_GRACE_MS, SWEEP_INTERVAL_MS } from "./config/limits.ts";
-import {
-  WEB_CONNECTION_LIFETIME_MS,
-  WEB_KEEP_ALIVE_MS,
-  WEB_REQUEST_HEAD_TIMEOUT_MS,
-} from "./config/web_limits.ts";
+import { WEB_KEEP_ALIVE_MS, WEB_REQUEST_HEAD_TIMEOUT_MS } from "./config/web_limits.ts";
 import {
   resolveServerConfig,
   type ServerConfig,
@@ -159,6 +155,8 @@ export function startServer(options: ServerOptions = {}): ChatServer {
     frameBytes: (out) => out.encode(NDJSON).length,
     // Registered nicks live in the same file, on the server thread's connection.
     accounts: store,
+    // Claimed rooms (/register #room) too.
+    claims: store,
     hasher: new ScryptHasher(),
     operKeys: config.operKeys,
     requireAccount: config.requireAccount,
@@ -243,7 +241,6 @@ export function startServer(options: ServerOptions = {}): ChatServer {
         // Each step before a login is bounded by --handshake-timeout too (short in tests).
         headTimeoutMs: Math.min(WEB_REQUEST_HEAD_TIMEOUT_MS, config.handshakeTimeoutMs),
         keepAliveMs: Math.min(WEB_KEEP_ALIVE_MS, config.handshakeTimeoutMs),
-        lifetimeMs: Math.min(WEB_CONNECTION_LIFETIME_MS, config.handshakeTimeoutMs),
         origins: config.web.origins,
         maxFrame: config.maxFrame,
         door,

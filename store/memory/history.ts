@@ -24,6 +24,7 @@ import type {
 import { roomKey } from "../../core/room.ts";
 import { StoreError } from "../store_error.ts";
 import { MemoryAccounts } from "./accounts.ts";
+import { MemoryClaims } from "./claims.ts";
 
 export type { Ban, BanStore, HistorySlice, HistoryStore, Mute, MuteStore, StoredMessage };
 
@@ -87,12 +88,15 @@ export class MemoryHistory implements HistoryStore {
   readonly moderation: MemoryModeration;
   /** The accounts table; writes fail when the store does. */
   readonly accounts: MemoryAccounts;
+  /** The room claims table; writes fail when the store does. */
+  readonly claims: MemoryClaims;
 
   /** An empty store. */
   constructor(options: MemoryHistoryOptions = {}) {
     this.#retention = options.retention ?? Infinity;
     this.moderation = new MemoryModeration(() => this.#check(true));
     this.accounts = new MemoryAccounts(() => this.#check(true));
+    this.claims = new MemoryClaims(() => this.#check(true));
   }
 
   /**

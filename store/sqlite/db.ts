@@ -84,6 +84,23 @@ const SCHEMA: readonly (readonly [string, string])[] = [
       created INTEGER NOT NULL
     )`,
   ],
+  // Claimed rooms (issue 15): modes as letters (t, m, i), the key and limit, and JSON lists of
+  // the accounts opped and voiced on joining and of the bans.
+  [
+    "room_claims",
+    `CREATE TABLE room_claims (
+      room_key TEXT PRIMARY KEY,
+      room TEXT NOT NULL,
+      owner_key TEXT NOT NULL,
+      modes TEXT NOT NULL DEFAULT '',
+      room_key_secret TEXT,
+      user_limit INTEGER,
+      ops TEXT NOT NULL DEFAULT '[]',
+      voices TEXT NOT NULL DEFAULT '[]',
+      bans TEXT NOT NULL DEFAULT '[]',
+      created INTEGER NOT NULL
+    )`,
+  ],
 ];
 
 /**

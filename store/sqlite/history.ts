@@ -27,6 +27,7 @@ import {
 import { StoreBounds } from "./bounds.ts";
 import { SqliteModeration } from "./moderation.ts";
 import { SqliteAccounts } from "./accounts.ts";
+import { SqliteClaims } from "./claims.ts";
 import { kindCode, setKind } from "./batch_codec.ts";
 import { type StoreError, storeError } from "../store_error.ts";
 
@@ -86,6 +87,8 @@ export class SqliteHistory implements HistoryStore {
   readonly moderation: SqliteModeration;
   /** The accounts table (registered nicks), for the core's accounts. */
   readonly accounts: SqliteAccounts;
+  /** The room claims table (`/register #room`), for the core's claimed rooms. */
+  readonly claims: SqliteClaims;
   readonly #now: () => number;
   readonly #onUpkeepError: (error: StoreError) => void;
   readonly #upkeepIntervalMs: number;
@@ -127,6 +130,7 @@ export class SqliteHistory implements HistoryStore {
     });
     this.moderation = new SqliteModeration(this.#db);
     this.accounts = new SqliteAccounts(this.#db);
+    this.claims = new SqliteClaims(this.#db);
     this.#insert = this.#db.prepare(
       "INSERT INTO messages (id, room_key, room, nick, text, ts, action) VALUES (?, ?, ?, ?, ?, ?, ?)",
     );

@@ -22,6 +22,7 @@ import { encodeBatch } from "./batch_codec.ts";
 import { SqliteHistory, type SqliteHistoryOptions } from "./history.ts";
 import type { SqliteModeration } from "./moderation.ts";
 import type { SqliteAccounts } from "./accounts.ts";
+import type { SqliteClaims } from "./claims.ts";
 import {
   type Call,
   ERROR_BYTES,
@@ -82,6 +83,8 @@ export class ThreadedHistory implements HistoryStore {
   readonly moderation: SqliteModeration;
   /** The accounts table, on the server thread's own connection (read at start, written rarely). */
   readonly accounts: SqliteAccounts;
+  /** The room claims table, on the server thread's own connection (read at start). */
+  readonly claims: SqliteClaims;
   readonly #local: SqliteHistory;
   readonly #worker: Worker;
   readonly #slots: Int32Array;
@@ -114,6 +117,7 @@ export class ThreadedHistory implements HistoryStore {
     this.#local = new SqliteHistory({ ...options, upkeepIntervalMs: 0 });
     this.moderation = this.#local.moderation;
     this.accounts = this.#local.accounts;
+    this.claims = this.#local.claims;
     this.#inMemory = options.path === ":memory:";
     this.#roomsInUse = options.roomsInUse ?? (() => []);
     this.#upkeepIntervalMs = options.upkeepIntervalMs ?? STORE_UPKEEP_INTERVAL_MS;
