@@ -8,7 +8,11 @@
  */
 
 import { SHUTDOWN_GRACE_MS, SWEEP_INTERVAL_MS } from "./config/limits.ts";
-import { WEB_KEEP_ALIVE_MS, WEB_REQUEST_HEAD_TIMEOUT_MS } from "./config/web_limits.ts";
+import {
+  WEB_CONNECTION_LIFETIME_MS,
+  WEB_KEEP_ALIVE_MS,
+  WEB_REQUEST_HEAD_TIMEOUT_MS,
+} from "./config/web_limits.ts";
 import {
   resolveServerConfig,
   type ServerConfig,
@@ -241,6 +245,7 @@ export function startServer(options: ServerOptions = {}): ChatServer {
         // Each step before a login is bounded by --handshake-timeout too (short in tests).
         headTimeoutMs: Math.min(WEB_REQUEST_HEAD_TIMEOUT_MS, config.handshakeTimeoutMs),
         keepAliveMs: Math.min(WEB_KEEP_ALIVE_MS, config.handshakeTimeoutMs),
+        lifetimeMs: Math.min(WEB_CONNECTION_LIFETIME_MS, config.handshakeTimeoutMs),
         origins: config.web.origins,
         maxFrame: config.maxFrame,
         door,
