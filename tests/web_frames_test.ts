@@ -147,6 +147,37 @@ Deno.test("web frames: continuation frames that add up past --max-frame get fram
   }
 });
 
+Deno.test("web frames: the guard forwards a stream of frames within the limit byte for byte, however it is split, in few pieces", () => {
+  // A seeded generator: the same frames and cuts on every run.
+  let seed = 7;
+  const random = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+  for (let round = 0; round < 50; round++) {
+    const frames: Uint8Array[] = [];
+    for (let i = 0; i < 20; i++) {
+      const length = [0, 5, 125, 126, 600, 1024][random(6)];
+      const control = length <= 125 && random(4) === 0;
+      frames.push(concat(header(control ? 0x9 : 0x1, true, length), new Uint8Array(length)));
+    }
+    const stream = concat(...frames);
+    const guard = new FrameGuard(1024);
+    const out: Uint8Array[] = [];
+    let pieces = 0;
+    for (let at = 0; at < stream.length;) {
+      const cut = Math.min(stream.length, at + 1 + random(3000));
+      const step = guard.feed(stream.subarray(at, cut));
+      assert.equal(step.kind, "pass");
+      out.push(...step.forward);
+      pieces += step.forward.length;
+      at = cut;
+    }
+    assert.deepEqual(concat(...out), stream);
+    assert.ok(pieces <= 3 * stream.length / 1000 + 40, `${pieces} pieces`);
+  }
+});
+
 Deno.test("web frames: a message of exactly --max-frame bytes, one split in fragments, and pings all pass the front", async () => {
   const server = webServer({ maxFrame: 1024, maxLoginsPerMinute: 0 });
   const tcp = await JsonClient.login(server, "tcp");

@@ -62,37 +62,51 @@ export class FrameGuard {
   }
 
   /**
-   * Sorts one chunk: views of it to forward (a header split across chunks is copied), and
-   * whether the stream has gone wrong. After a step that is not `pass`, feed nothing more.
+   * Sorts one chunk: what to forward, as few views of it as can be (a header split across
+   * chunks is forwarded as a copy), and whether the stream has gone wrong. After a step that is
+   * not `pass`, feed nothing more.
    */
   feed(chunk: Uint8Array): GuardStep {
     if (this.#stopped) return { kind: "bad_frame", forward: [] };
     const forward: Uint8Array[] = [];
+    // Bytes of `chunk` from runStart on go as they are, up to a header still being read.
+    let runStart = 0;
+    // Where the header being read began in `chunk`; -1 if it began in an earlier chunk.
+    let headStart = this.#headLength > 0 ? -1 : 0;
     let at = 0;
     while (at < chunk.length) {
       if (this.#payloadLeft > 0) {
         const n = Math.min(this.#payloadLeft, chunk.length - at);
-        forward.push(chunk.subarray(at, at + n));
         this.#payloadLeft -= n;
         at += n;
         continue;
       }
       // A header, byte by byte until its length is known (it is at most 14 bytes).
+      if (this.#headLength === 0) headStart = at;
       this.#head[this.#headLength++] = chunk[at++];
       const need = headerLength(this.#head, this.#headLength);
       if (need === null || this.#headLength < need) continue;
-      const header = this.#head.slice(0, this.#headLength);
+      const header = this.#head.subarray(0, this.#headLength);
       this.#headLength = 0;
       const verdict = this.#frame(header);
       if (verdict === "pass") {
-        forward.push(header);
+        if (headStart === -1) {
+          // Its first bytes came in an earlier chunk and were held back: send it whole.
+          forward.push(header.slice());
+          runStart = at;
+        }
         continue;
       }
       this.#stopped = true;
+      const before = headStart === -1 ? runStart : headStart;
+      if (before > runStart) forward.push(chunk.subarray(runStart, before));
       if (verdict === "bad_frame") return { kind: "bad_frame", forward };
       forward.push(verdict);
       return { kind: "too_large", forward };
     }
+    // A header still incomplete is held back until the next chunk completes it.
+    const end = this.#headLength === 0 ? chunk.length : headStart === -1 ? runStart : headStart;
+    if (end > runStart) forward.push(chunk.subarray(runStart, end));
     return { kind: "pass", forward };
   }
 
