@@ -292,7 +292,12 @@ export class RoomDesk {
         }
       }
     }
-    if (done.length === 0) return true;
+    if (done.length === 0) {
+      // Still one answer with the ref: nothing had to change (or each change was refused).
+      const text = `* ${room.name} modes: ${modeString(room.modes, true)} (unchanged)`;
+      send(user, { type: "info", text, room: room.name, ref });
+      return true;
+    }
     let changes_ = "";
     let sign = "";
     for (const d of done) {
