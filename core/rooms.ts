@@ -13,7 +13,7 @@ import {
   MEMBERS_FIRST_PAGE,
   TOPIC_MAX_LENGTH,
 } from "../config/limits.ts";
-import type { LeaveReason, ServerFrame } from "../protocol/frames.ts";
+import { type LeaveReason, LOBBY, type ServerFrame } from "../protocol/frames.ts";
 import { sanitizeMessageText } from "../security/unicode.ts";
 import { Outgoing } from "../protocol/outgoing.ts";
 import { broadcast, reply, send } from "./deliver.ts";
@@ -323,7 +323,10 @@ export class Rooms {
     }
     this.#options.desk.left(user, room);
     const empty = room.members.size === 0;
-    if (empty && room.claim === null && room.topic !== "" && !this.#registry.closing) {
+    // The lobby is never made anew, so nobody could set its topic again as its creator: it
+    // keeps it (server operators set it, and may claim it).
+    const forgets = room.claim === null && room.name !== LOBBY && room.topic !== "";
+    if (empty && forgets && !this.#registry.closing) {
       room.topic = "";
       try {
         const cleared = this.#options.store.setTopic(room.name, "");

@@ -257,3 +257,43 @@ Deno.test("room claims: the harness hub keeps claims in memory by default (no st
   alice.run("/register #rust");
   assert.deepEqual(only(alice.take(), "error").map((e) => e.code), ["not_registered"]);
 });
+
+Deno.test("room claims: a SQLite row edited by hand brings in no key, limit, ban or list the core would refuse", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/chat.db`;
+  try {
+    const store = new SqliteHistory({ path, retention: 1000, upkeepIntervalMs: 0 });
+    store.claims.save({
+      roomKey: "#rust",
+      room: "#rust",
+      owner: "alice",
+      modes: {
+        t: true,
+        m: false,
+        i: false,
+        key: "has space",
+        limit: 0,
+        bans: [
+          { mask: "Bob", by: "x", at: 1 },
+          { mask: "bob!*@*", by: "x", at: 1 },
+        ],
+      },
+      ops: ["alice", "", 5 as unknown as string],
+      voices: [],
+      created: 1,
+    });
+    const [record] = store.claims.load();
+    assert.deepEqual(record.modes, {
+      t: true,
+      m: false,
+      i: false,
+      key: null,
+      limit: null,
+      bans: [{ mask: "bob!*@*", by: "x", at: 1 }],
+    });
+    assert.deepEqual(record.ops, ["alice"]);
+    store.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -288,6 +288,20 @@ Deno.test("room modes: an unclaimed room forgets its topic, modes, key and ops w
   assert.deepEqual(only(frames, "msg").map((m) => m.text), ["kept"], "history stays");
 });
 
+Deno.test("room modes: the lobby keeps its topic when it empties, but not its modes", () => {
+  const chat = new CoreHarness();
+  const oper = chat.operator("oper");
+  oper.run("/topic welcome all");
+  oper.run("/mode +m");
+  oper.quit();
+  const bob = chat.login("bob", {}, true);
+  const welcome = one(bob.take(), "welcome");
+  assert.equal(welcome.rooms[0].topic, "welcome all");
+  bob.say("not moderated any more");
+  chat.flush();
+  assert.deepEqual(codes(bob.take()), []);
+});
+
 Deno.test("room modes: /help lists the new verbs", () => {
   const help = helpText();
   for (const verb of ["/mode", "/op", "/deop", "/voice", "/devoice", "/invite", "/kick", "/kill"]) {
