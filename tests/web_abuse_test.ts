@@ -105,12 +105,22 @@ Deno.test("web abuse: page requests past the per-address burst get 429 with Retr
   const base = `http://${hostname}:${port}`;
   try {
     const paths = ["/", "/app.js", "/style.css", "/favicon.ico", "/missing"];
+    const started = performance.now();
     for (let i = 0; i < WEB_PAGE_REQUEST_BURST; i++) {
       const path = paths[i % paths.length];
       const page = await get(base, path);
       assert.notEqual(page.status, 429, `request ${i + 1} of the burst (${path})`);
     }
-    const refused = await get(base, "/app.js");
+    // The budget refills while the burst is spent (4 a second): on a busy machine a request or
+    // two more may pass, as many as the time taken earned, and no more.
+    let refused = await get(base, "/app.js");
+    let extra = 0;
+    while (refused.status !== 429 && extra < 16) {
+      extra++;
+      refused = await get(base, "/app.js");
+    }
+    const earned = ((performance.now() - started) / 1000) * WEB_PAGE_REQUESTS_PER_SECOND;
+    assert.ok(extra <= Math.ceil(earned), `${extra} more served; ${earned.toFixed(1)} earned`);
     assert.equal(refused.status, 429);
     const wait = Number(refused.header);
     assert.ok(Number.isInteger(wait) && wait >= 1, `Retry-After: ${refused.header}`);
