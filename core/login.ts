@@ -169,7 +169,10 @@ export class Logins {
       return fail("banned", `You are banned ${describeUntil(ban.until, now())}${why}`);
     }
     if (accountError !== null) return { ok: false, error: accountError };
-    const nickError = registry.nickError(request.nick, holder);
+    // A proven account keeps a nick registered before the IRC rules (see ircNickProblem).
+    const nickError = registry.nickError(request.nick, holder, {
+      registered: account !== undefined,
+    });
     if (nickError !== null) return { ok: false, error: nickError };
     if (holder !== undefined) this.#options.replace(holder);
     const user = new User(displayNick(request.nick), sink, address);
@@ -231,7 +234,7 @@ export class Logins {
     // to go through (the nick is valid and not banned).
     const found = owned ? registry.user(next) : undefined;
     const holder = found === user ? undefined : found;
-    const error = registry.nickError(next, holder ?? user);
+    const error = registry.nickError(next, holder ?? user, { registered: owned });
     if (error !== null) {
       error.ref = ref;
       send(user, error);

@@ -8,7 +8,7 @@
 
 import { MAX_ROOMS, ROOM_LIST_CACHE_MS } from "../config/limits.ts";
 import { type ErrorFrame, errorFrame, LOBBY } from "../protocol/frames.ts";
-import { displayNick, nickKey, nickProblem } from "./nick.ts";
+import { displayNick, nickKey, nickProblem, type NickRules } from "./nick.ts";
 import type { Awaitable } from "./awaitable.ts";
 import type { HistoryStore } from "./ports.ts";
 import { Room, roomKey } from "./room.ts";
@@ -85,9 +85,12 @@ export class Registry {
     if (this.#users.get(user.key) === user) this.#users.delete(user.key);
   }
 
-  /** Why `nick` cannot be had (by `self`, who may already hold it in another case). */
-  nickError(nick: string, self?: User): ErrorFrame | null {
-    const problem = nickProblem(nick);
+  /**
+   * Why `nick` cannot be had (by `self`, who may already hold it in another case; `rules` say
+   * whether it is a proven account's, see {@linkcode nickProblem}).
+   */
+  nickError(nick: string, self?: User, rules?: NickRules): ErrorFrame | null {
+    const problem = nickProblem(nick, rules);
     if (problem !== null) return errorFrame("nick_invalid", problem);
     const holder = this.#users.get(nickKey(nick));
     if (holder === undefined || holder === self) return null;
