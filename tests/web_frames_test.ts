@@ -131,6 +131,14 @@ Deno.test("web frames: continuation frames that add up past --max-frame get fram
   // Completed at exactly 1025 bytes: 600 before, 425 in the frame that stands in for this one.
   assert.equal(over.forward.reduce((n, piece) => n + piece.length, 0), 2 + 2 + 4 + 425);
 
+  // Frames no endpoint accepts are not forwarded at all: a control frame over 125 bytes, a
+  // reserved opcode, an RSV bit (compression, which the server never negotiates).
+  for (const bad of [header(0x9, true, 126), header(0x3, true, 1), header(0x41, true, 1)]) {
+    const step = new FrameGuard(1024).feed(bad);
+    assert.equal(step.kind, "bad_frame");
+    assert.deepEqual(step.forward, []);
+  }
+
   const server = webServer({ maxFrame: 1024, maxLoginsPerMinute: 0 });
   const up = await rawUpgrade(server);
   try {

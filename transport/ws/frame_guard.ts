@@ -21,7 +21,7 @@ export type GuardStep =
    * limit + 1 bytes; nothing after it may be forwarded.
    */
   | { kind: "too_large"; forward: Uint8Array[] }
-  /** A frame no endpoint accepts (a control frame over 125 bytes, a reserved opcode). */
+  /** A frame no endpoint accepts (a control frame over 125 bytes, a reserved opcode or bit). */
   | { kind: "bad_frame"; forward: Uint8Array[] };
 
 const OP_CONTINUATION = 0x0;
@@ -115,6 +115,9 @@ export class FrameGuard {
     const fin = (header[0] & 0x80) !== 0;
     const opcode = header[0] & 0x0f;
     const length = payloadLength(header);
+    // RSV bits mean an extension (permessage-deflate: a length that is not the message's),
+    // and the server negotiates none: no endpoint accepts them.
+    if ((header[0] & 0x70) !== 0) return "bad_frame";
     if (opcode >= OP_CLOSE && opcode <= OP_PONG) {
       if (length > MAX_CONTROL_PAYLOAD) return "bad_frame";
       this.#payloadLeft = length;

@@ -122,6 +122,8 @@ export class Piped implements WebRoute {
   #requests = 0;
   /** The front holds the client's bytes just past a head's end, until its request is taken. */
   #atHeadEnd = false;
+  /** The connection became a WebSocket: every byte from the client after it is a frame. */
+  #upgraded = false;
   /** Aborted: both sockets are closed. */
   #ended = false;
   /** Wakes the up pump held at a head's end. */
@@ -158,6 +160,7 @@ export class Piped implements WebRoute {
 
   /** {@inheritDoc WebRoute.upgraded} */
   upgraded(): void {
+    this.#upgraded = true;
     if (this.#state === "closing") return;
     if (this.#state === "keep_alive") this.#hooks.idle(this, false);
     this.#state = "websocket";
@@ -255,7 +258,9 @@ export class Piped implements WebRoute {
           }
           continue;
         }
-        if (this.#state === "websocket") {
+        // Checked by the flag, not the state: a WebSocket whose server side has closed is
+        // "closing", and still reads frames (the client's close, and whatever it sends first).
+        if (this.#upgraded) {
           guard = new FrameGuard(this.#options.maxFrame);
           rest = chunk;
           continue;
