@@ -116,7 +116,7 @@ Deno.test("operators kick, mute, ban (nick and address, with duration) and unban
     const watcher = await JsonClient.login(server, "watcher");
     const troll = await JsonClient.login(server, "troll");
     await watcher.expect("join");
-    assert.equal((await command(troll, "/kick op") as Frame<"error">).code, "not_operator");
+    assert.equal((await command(troll, "/kill op") as Frame<"error">).code, "not_operator");
     assert.equal((await command(op, "/oper wrong") as Frame<"error">).code, "not_operator");
     assert.equal(
       (await command(op, "/oper sekrit") as Frame<"info">).text,

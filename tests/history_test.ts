@@ -126,8 +126,10 @@ Deno.test("history and ids persist across a restart on the same --db", async () 
     await alice.send({ type: "cmd", line: "/topic kept topic", room: "#keep", ref: "t" });
     await alice.expect("topic");
     const ids = await sayAll(alice, ["persist 1", "persist 2"], "#keep");
-    alice.close();
+    // alice is still in #keep when the server stops: an unclaimed room that empties forgets its
+    // topic (issue 15), a shutdown does not empty it.
     assert.equal((await first.stop("SIGTERM")).code, 0);
+    alice.close();
 
     const second = await spawnServe(["--db", db]);
     const { client: bob } = await resumeLogin(second.port, "bob");

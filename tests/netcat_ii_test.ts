@@ -69,7 +69,7 @@ Deno.test("netcat /join never lists you as your own company", async () => {
   assert.equal(await plainUntil(carol, /#rust/), "* You are in #rust, alone.");
   const dave = await plainLogin(server, "dave");
   await dave.write("/join #rust\n");
-  assert.equal(await plainUntil(dave, /^\* You are/), "* You are in #rust with carol.");
+  assert.equal(await plainUntil(dave, /^\* You are/), "* You are in #rust with @carol.");
   for (const c of [carol, dave]) c.close();
   await server.shutdown();
 });
