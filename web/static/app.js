@@ -8,10 +8,22 @@
 (() => {
   /** Where the nick is remembered. Passwords are kept only for this tab (sessionStorage). */
   const NICK_KEY = "sockchat.nick";
+  /** The last nick a welcome accepted in this browser: a tab refused it is likely another's. */
+  const WELCOMED_KEY = "sockchat.welcomedNick";
   const SERVER_PASSWORD_KEY = "sockchat.serverPassword";
   const ACCOUNT_PASSWORD_KEY = "sockchat.accountPassword";
   /** Reconnect delays in ms: the first retry comes within about 5 s, then backs off. */
   const BACKOFF_MS = [1000, 2000, 4000, 8000, 15000, 30000];
+  /**
+   * Connections in a row that never opened before the page says the server is refusing it: the
+   * browser hides why (a 429 or 403 answer to /ws looks like any lost connection), and one or
+   * two failures are as likely a restart or a flaky network.
+   */
+  const REFUSED_AFTER = 3;
+  /** What the page says once REFUSED_AFTER connections in a row never opened. */
+  const REFUSED_TEXT = "The server refuses this page's connection: too many connections from " +
+    "your address, a ban, or an origin setting (--web-origin) that does not list this page's " +
+    "address.";
   /** How many older messages one scroll-back page asks for. */
   const PAGE_SIZE = 50;
   /** Scrolling within this many pixels of the top asks for the next older page. */
@@ -130,6 +142,10 @@
   let socket = null;
   let online = false;
   let attempt = 0;
+  /** Connections in a row that closed without ever opening (see REFUSED_AFTER). */
+  let unopened = 0;
+  /** The server's caps from the last welcome: `maxFrame` is 0 until one arrives. */
+  let limits = { maxFrame: 0 };
   let retryTimer = 0;
   let wantConnection = false;
   let nextRef = 1;
@@ -292,7 +308,25 @@
   function noticeLine(text, kind = "notice") {
     const item = document.createElement("li");
     item.className = "line " + kind;
+    // Lines padded into columns (/help, /rooms) line up only in a monospace font.
+    if (text.includes("\n") && /\S {2,}\S/.test(text)) item.classList.add("block");
     item.append(timeNode(Date.now()), richText(text));
+    return item;
+  }
+
+  /** An error line with a button that connects again, for a goodbye the page does not undo. */
+  function reconnectLine(text) {
+    const item = noticeLine(text, "error");
+    const button = document.createElement("button");
+    button.type = "button";
+    button.textContent = "Reconnect";
+    button.addEventListener("click", () => {
+      button.disabled = true;
+      attempt = 0;
+      unopened = 0;
+      connect();
+    });
+    item.append(" ", button);
     return item;
   }
 
@@ -338,7 +372,16 @@
 
   function notice(key, text, kind = "notice") {
     const conv = conversation(key);
-    append(conv, noticeLine(text, kind), Date.now());
+    const item = noticeLine(text, kind);
+    append(conv, item, Date.now());
+    return item;
+  }
+
+  /** An error frame's sentence; its code, for programs and the curious, as a tooltip. */
+  function errorNotice(key, frame) {
+    const item = notice(key, String(frame.message ?? frame.code), "error");
+    item.dataset.code = String(frame.code);
+    item.title = String(frame.code);
   }
 
   /** A message for a conversation: shown, counted unread, and maybe a mention. */
@@ -587,6 +630,7 @@
       const button = document.createElement("button");
       button.type = "button";
       const label = document.createElement("span");
+      label.className = "name";
       label.textContent = conv.kind === "dm" ? "@" + conv.name : conv.name;
       button.append(label);
       let description = label.textContent;
@@ -683,10 +727,17 @@
     wantConnection = true;
     const url = new URL("/ws", location.href);
     url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
+    // A retry still under way (a second Join, a Reconnect) is dropped, not left to linger.
+    const old = socket;
+    socket = null;
+    old?.close();
     const ws = new WebSocket(url);
     socket = ws;
-    setStatus(attempt === 0 ? "Connecting…" : "Reconnecting…");
+    let opened = false;
+    if (unopened < REFUSED_AFTER) setStatus(attempt === 0 ? "Connecting…" : "Reconnecting…");
     ws.addEventListener("open", () => {
+      opened = true;
+      unopened = 0;
       const hello = { type: "hello", v: 1, nick: me };
       const serverPassword = sessionStorage.getItem(SERVER_PASSWORD_KEY);
       if (serverPassword) hello.password = serverPassword;
@@ -739,10 +790,16 @@
         pending.delete(key);
       }
       if (!wantConnection) return;
+      if (!opened) unopened += 1;
       const delay = BACKOFF_MS[Math.min(attempt, BACKOFF_MS.length - 1)];
       const jittered = Math.round(delay * (0.75 + Math.random() * 0.5));
       attempt += 1;
-      setStatus(`Offline. Reconnecting in ${Math.ceil(jittered / 1000)} s…`);
+      const seconds = Math.ceil(jittered / 1000);
+      if (unopened >= REFUSED_AFTER) {
+        setStatus(`${REFUSED_TEXT} Trying again in ${seconds} s…`);
+        // Still at the nick form (a first visit): say it there too, where the eyes are.
+        if (!ui.loginView.hidden) ui.loginError.textContent = REFUSED_TEXT;
+      } else setStatus(`Offline. Reconnecting in ${seconds} s…`);
       retryTimer = setTimeout(connect, jittered);
     });
   }
@@ -773,6 +830,8 @@
       ? ui.accountPassword
       : ui.nick;
     focus.focus();
+    // A nick to replace is selected, so typing another replaces it.
+    if (focus === ui.nick) ui.nick.setSelectionRange(0, ui.nick.value.length);
   }
 
   function showChat() {
@@ -787,8 +846,12 @@
     online = true;
     attempt = 0;
     setStatus("");
+    ui.loginError.textContent = "";
+    const maxFrame = frame.limits?.maxFrame;
+    limits = { maxFrame: typeof maxFrame === "number" && maxFrame > 0 ? maxFrame : 0 };
     me = frame.nick;
     localStorage.setItem(NICK_KEY, me);
+    localStorage.setItem(WELCOMED_KEY, me);
     const first = conversations.size === 0;
     for (const room of frame.rooms ?? []) {
       const conv = conversation(roomKey(room.room));
@@ -850,6 +913,27 @@
       case "leave": {
         const conv = conversation(roomKey(frame.room));
         conv.members = conv.members.filter((nick) => nick !== frame.nick);
+        if (frame.reason === "kicked_room" && typeof frame.by === "string") {
+          const said = frame.message ? `: ${frame.message}` : ".";
+          if (frame.nick === me) {
+            // Out of the room: a resume must not ask for it back (it would rejoin).
+            conv.joined = false;
+            append(
+              conv,
+              noticeLine(`You were kicked from ${frame.room} by ${frame.by}${said}`, "error"),
+              frame.ts ?? Date.now(),
+            );
+            renderRoomList();
+          } else {
+            append(
+              conv,
+              noticeLine(`${frame.nick} was kicked from ${frame.room} by ${frame.by}${said}`),
+              frame.ts ?? Date.now(),
+            );
+          }
+          if (conv.key === active) renderHeader();
+          break;
+        }
         const why = frame.message ? `${frame.reason}: ${frame.message}` : frame.reason;
         append(
           conv,
@@ -868,6 +952,8 @@
         conv.members = Array.isArray(frame.members) ? [...frame.members] : [];
         conv.membersStale = typeof frame.count === "number" && frame.count > conv.members.length;
         switchTo(conv.key);
+        // Joined from the side box: the next thing to type is a message there.
+        if (document.activeElement === ui.joinRoomName) ui.message.focus();
         break;
       }
       case "parted": {
@@ -928,14 +1014,24 @@
       case "error":
         failed(frame);
         break;
-      case "bye":
-        notice(active, frame.message ?? "The server said goodbye.", "error");
-        // Coming back would only take the nick back or be refused; anything else reconnects.
-        if (frame.reason === "replaced" || frame.reason === "banned") {
-          wantConnection = false;
-          setStatus(frame.message ?? "Disconnected.");
+      case "bye": {
+        const text = frame.message ?? "The server said goodbye.";
+        // Coming back by itself would take the nick back, undo an operator's kick, or be refused;
+        // anything else (a shutdown) reconnects.
+        const final = frame.reason === "replaced" || frame.reason === "banned" ||
+          frame.reason === "kicked";
+        if (!final) {
+          notice(active, text, "error");
+          break;
         }
+        wantConnection = false;
+        const stop = /[.!?]$/.test(text) ? "" : ".";
+        setStatus(frame.reason === "banned" ? text : `${text}${stop} Disconnected.`);
+        // A ban refuses any new connection; a kick or a takeover may be followed by one, asked for.
+        if (frame.reason === "banned") notice(active, text, "error");
+        else append(conversation(active), reconnectLine(text), Date.now());
         break;
+      }
       case "ping":
         send({ type: "pong", token: frame.token });
         break;
@@ -981,6 +1077,7 @@
     if (frame.old === me) {
       me = frame.new;
       localStorage.setItem(NICK_KEY, me);
+      localStorage.setItem(WELCOMED_KEY, me);
     }
     for (const conv of conversations.values()) {
       const at = conv.members.indexOf(frame.old);
@@ -1042,14 +1139,36 @@
     if (!online) {
       // A refused hello: ask again for what would let it through.
       switch (frame.code) {
+        case "nick_taken": {
+          // The nick this browser last logged in with is most often held by another tab.
+          const stored = localStorage.getItem(WELCOMED_KEY) ?? "";
+          const ours = stored !== "" && stored.toLowerCase() === me.toLowerCase();
+          showLogin(
+            ours
+              ? `The nickname ${me} is in use, maybe by this page in another tab of this ` +
+                "browser. Close that tab, or pick another nickname."
+              : frame.message,
+            "nick",
+          );
+          return;
+        }
         case "nick_invalid":
-        case "nick_taken":
           showLogin(frame.message, "nick");
           return;
-        case "bad_password":
+        case "bad_password": {
+          // With no password sent, the server's sentence is advice for the terminal client
+          // (a flag); a wrong password or a lockout is said as the server says it.
+          const sent = sessionStorage.getItem(SERVER_PASSWORD_KEY) !== null;
           sessionStorage.removeItem(SERVER_PASSWORD_KEY);
-          showLogin(frame.message, "server");
+          const terminalAdvice = !sent && String(frame.message).includes("--password");
+          showLogin(
+            terminalAdvice
+              ? "This server needs a password: ask whoever runs it, and type it below."
+              : frame.message,
+            "server",
+          );
           return;
+        }
         case "nick_registered":
           showLogin(frame.message, frame.need === "password" ? "password" : "nick");
           return;
@@ -1081,8 +1200,8 @@
     } else if (entry?.room !== undefined) {
       const conv = conversation(roomKey(entry.room));
       conv.loading = false;
-      if (entry.quiet !== true) notice(conv.key, `${frame.code}: ${frame.message}`, "error");
-    } else notice(active, `${frame.code}: ${frame.message}`, "error");
+      if (entry.quiet !== true) errorNotice(conv.key, frame);
+    } else errorNotice(active, frame);
   }
 
   function closeConversation(conv) {
@@ -1118,18 +1237,15 @@
     const body = text.startsWith("//") ? text.slice(1) : text;
     let action = false;
     let shown = true;
-    let frameLine;
     if (isCommand) {
       const [word] = text.split(/\s/, 1);
       const rest = text.slice(word.length).replace(/^\s+/, "");
       switch (word.toLowerCase()) {
         case "/me":
           action = true;
-          frameLine = conv.kind === "dm" ? `/msg ${conv.name} * ${rest}` : text;
           break;
         case "/msg": {
           shown = false;
-          frameLine = text;
           const [to] = rest.split(/\s/, 1);
           const said = rest.slice(to.length).replace(/^\s+/, "");
           if (to !== "" && said !== "") {
@@ -1141,18 +1257,15 @@
         case "/reply":
         case "/r":
           // Shown here until the ack names whom it went to; then it moves to that DM.
-          frameLine = text;
           if (rest !== "") line ??= ownLine(key, rest, false);
           else shown = false;
           break;
         default:
           shown = false;
-          frameLine = text;
       }
       if (action) line ??= ownLine(key, rest, true);
     } else {
       line ??= ownLine(key, body, false);
-      frameLine = conv.kind === "dm" ? `/msg ${conv.name} ${body}` : undefined;
     }
     if (!online) {
       if (shown && line !== undefined && outbox.length < MAX_OUTBOX) {
@@ -1165,16 +1278,65 @@
       return;
     }
     const r = ref();
+    const frame = wireFrame(text, conv, r);
+    const size = byteSize(frame);
+    if (limits.maxFrame > 0 && size > limits.maxFrame) {
+      // Typed offline under older limits: the server would close the connection over it.
+      const why = `not sent: too long (${size} bytes of ${limits.maxFrame})`;
+      if (line !== undefined) markUnsent(line, why);
+      else notice(key, why, "error");
+      return;
+    }
     if (line !== undefined) {
       const state = line.querySelector(".state");
       if (state !== null) state.textContent = "sending…";
     }
     pending.set(r, { line, key, room: currentRoom() });
-    if (frameLine === undefined) {
-      send({ type: "msg", room: conv.name, text: body, ref: r });
-    } else {
-      send({ type: "cmd", line: frameLine, room: currentRoom(), ref: r });
-    }
+    send(frame);
+  }
+
+  /**
+   * The frame `text` typed in `conv` goes out as: a /command as a cmd frame, anything else as a
+   * message (to the room, or as /msg in a DM; "//" sends a line starting with "/").
+   */
+  function wireFrame(text, conv, r) {
+    const body = text.startsWith("//") ? text.slice(1) : text;
+    let line;
+    if (text.startsWith("/") && !text.startsWith("//")) {
+      const [word] = text.split(/\s/, 1);
+      const rest = text.slice(word.length).replace(/^\s+/, "");
+      // A DM has no action flag: /me there is sent as "* text" (shown as an action on arrival).
+      const dmAction = word.toLowerCase() === "/me" && conv.kind === "dm";
+      line = dmAction ? `/msg ${conv.name} * ${rest}` : text;
+    } else if (conv.kind === "dm") line = `/msg ${conv.name} ${body}`;
+    if (line === undefined) return { type: "msg", room: conv.name, text: body, ref: r };
+    return { type: "cmd", line, room: currentRoom(), ref: r };
+  }
+
+  /** A frame's size on the wire, in UTF-8 bytes: what the server's maxFrame counts. */
+  function byteSize(frame) {
+    return new TextEncoder().encode(JSON.stringify(frame)).length;
+  }
+
+  /**
+   * Bytes `text` would take as a frame from conversation `key`, when that is past the server's
+   * maxFrame (which would close the connection over it); 0 when it fits or no limit is known.
+   */
+  function oversize(text, key) {
+    if (limits.maxFrame === 0) return 0;
+    const size = byteSize(wireFrame(text, conversation(key), "w" + String(nextRef)));
+    return size > limits.maxFrame ? size : 0;
+  }
+
+  /** Says, once per attempt, that what is in the box is too long to send, which stays there. */
+  function sayTooLong(size) {
+    ui.message.setAttribute("aria-invalid", "true");
+    notice(
+      active,
+      `Too long to send: ${size} bytes of ${limits.maxFrame}. It is still in the box: ` +
+        "shorten it or send it in parts.",
+      "error",
+    );
   }
 
   /** Asks for the page of the open room older than what is shown. */
@@ -1247,6 +1409,9 @@
       event.preventDefault();
       const text = box.value;
       if (text.trim() === "") return;
+      const size = oversize(text, active);
+      if (size > 0) return sayTooLong(size);
+      box.setAttribute("aria-invalid", "false");
       box.value = "";
       lastTyped = text;
       sendLine(text, active, undefined);
@@ -1259,6 +1424,18 @@
         box.setSelectionRange(lastTyped.length, lastTyped.length);
       }
     }
+  });
+
+  ui.message.addEventListener("input", (event) => {
+    // A pasted block past the limit is flagged at once, before the Enter that would fail.
+    if (event.inputType !== "insertFromPaste") {
+      if (oversize(ui.message.value, active) === 0) {
+        ui.message.setAttribute("aria-invalid", "false");
+      }
+      return;
+    }
+    const size = oversize(ui.message.value, active);
+    if (size > 0) sayTooLong(size);
   });
 
   ui.log.addEventListener("scroll", () => {
@@ -1293,8 +1470,9 @@
     ui.accountPassword.value = "";
     ui.loginError.textContent = "";
     attempt = 0;
-    showChat();
-    ui.message.focus();
+    unopened = 0;
+    // The form stays until the welcome: a server that never answers (a refused origin, a ban)
+    // must not leave an empty chat view that looks logged in.
     connect();
   });
 

@@ -206,6 +206,12 @@ button {
   background: none;
   padding: 0.3rem;
 }
+#room-list .name {
+  min-width: 0;
+  overflow: hidden;
+  text-overflow: ellipsis;
+  white-space: nowrap;
+}
 #room-list button[aria-current="true"] {
   background: var(--bg);
   font-weight: bold;
@@ -246,6 +252,11 @@ button {
 #room-header h2 {
   font-size: 1.1rem;
   margin: 0;
+  min-width: 0;
+  max-width: 100%;
+  overflow: hidden;
+  text-overflow: ellipsis;
+  white-space: nowrap;
 }
 #room-topic {
   margin: 0;
@@ -300,6 +311,13 @@ button {
 .line.error {
   color: var(--error);
 }
+/* An info padded into columns (/help): monospace, so the columns line up. */
+.line.block .text {
+  display: block;
+  font-family: ui-monospace, monospace;
+  font-size: 0.9rem;
+  text-indent: 0;
+}
 .line.mention {
   background: var(--mention);
 }
@@ -342,8 +360,9 @@ button {
   margin: 0 0 0.3rem;
 }
 
+/* Nick colours keep clear of the error red's hue, so no nick reads as an error. */
 .c0 {
-  color: #c0392b;
+  color: #5e35b1;
 }
 .c1 {
   color: #1e7f4f;
@@ -361,14 +380,14 @@ button {
   color: #00796b;
 }
 .c6 {
-  color: #ad1457;
+  color: #0a6e8a;
 }
 .c7 {
   color: #5d6d00;
 }
 @media (prefers-color-scheme: dark) {
   .c0 {
-    color: #ff8a80;
+    color: #b39ddb;
   }
   .c1 {
     color: #69db9a;
@@ -386,7 +405,7 @@ button {
     color: #4dd0c4;
   }
   .c6 {
-    color: #f48fb1;
+    color: #4fc3f7;
   }
   .c7 {
     color: #d4e157;
@@ -394,9 +413,16 @@ button {
 }
 
 @media (max-width: 700px) {
+  /* minmax(0, …): a long room name or topic is cut (ellipsis), not a page wider than the screen. */
   #chat-view {
-    grid-template-columns: 1fr;
-    grid-template-rows: auto 1fr;
+    grid-template-columns: minmax(0, 1fr);
+    grid-template-rows: auto auto minmax(0, 1fr);
+  }
+  #rooms {
+    grid-row: 1;
+  }
+  #conversation {
+    grid-row: 3;
   }
   #rooms {
     display: flex;
@@ -410,9 +436,14 @@ button {
     gap: 0.2rem;
     overflow-x: auto;
     max-width: 100%;
+    min-width: 0;
+  }
+  #room-list li {
+    min-width: 0;
   }
   #room-list button {
     width: auto;
+    max-width: 12rem;
     white-space: nowrap;
   }
   #join-room {
@@ -423,7 +454,7 @@ button {
   }
   /* The topic gets a row of its own under the title and buttons, not a narrow column. */
   #room-header h2 {
-    flex: 1;
+    flex: 1 1 0;
   }
   #room-topic {
     order: 1;
@@ -433,13 +464,13 @@ button {
   #members {
     display: none;
   }
+  /* Open, the list is a row of its own between the conversations and the log: inside the
+     screen, over nothing. */
   #members.open {
     display: block;
-    position: fixed;
-    inset: 3rem 0 auto auto;
-    width: 70vw;
-    max-height: 60vh;
-    border: 1px solid var(--muted);
+    grid-row: 2;
+    max-height: 35vh;
+    border-block: 1px solid var(--muted);
   }
 }
 `;
