@@ -294,6 +294,7 @@ Deno.test("a silent plain-text client is greeted and asked for a nickname", asyn
   const server = testServer();
   const plain = await LineSocket.connect(server);
   assert.match(await plain.readLine() ?? "", /Welcome to sockchat\. Type a nickname/);
+  await plain.readUntilText("Nickname: ");
   const first = await JsonClient.login(server, "other");
   await plain.write("other\n");
   assert.match(await plain.readLine() ?? "", /^! nick_taken: /);

@@ -48,6 +48,19 @@ export function plainGreeting(needsPassword: boolean): Uint8Array {
   return needsPassword ? PLAIN_PASSWORD_GREETING : PLAIN_GREETING;
 }
 
+/**
+ * The question the greeting leads to: the server password when there is one, else a nickname.
+ * It follows the greeting on a line of its own, left open for the answer.
+ *
+ * @example
+ * ```ts
+ * new TextDecoder().decode(plainPrompt(false)); // "Nickname: "
+ * ```
+ */
+export function plainPrompt(needsPassword: boolean): Uint8Array {
+  return needsPassword ? PASSWORD_PROMPT : NICK_PROMPT;
+}
+
 /** `/timestamps`, `/timestamps on`, `/timestamps off`: a setting of the plain session itself. */
 const TIMESTAMPS = /^\/timestamps(?:\s+(\S*))?\s*$/i;
 /** `/quit`, with or without a reason: the session says goodbye before the peer closes. */
@@ -99,20 +112,18 @@ export class PlainSession implements ProtocolSession, PlainReader {
   #direct: PendingDirect | null = null;
   #directs = 0;
 
-  /** `greeted`: the greeting was already sent while sniffing, so it is not sent again. */
+  /** `greeted`: the greeting and its prompt were sent while sniffing, so not again. */
   constructor(conn: SessionPort, greeted: boolean) {
     this.#conn = conn;
     this.#greeted = greeted;
   }
 
-  /** Asks for a nickname, unless the greeting already did. */
+  /** Greets and asks for a nickname (or the password), unless the late greeting already did. */
   start(): void {
-    // A late greeting already asked, on a line of its own (so that a slow NDJSON client can
-    // skip it); otherwise ask now, with the prompt on the same line as the answer.
     if (this.#greeted) return;
     const password = this.#conn.needsPassword;
     this.#conn.sendRaw(plainGreeting(password));
-    this.#conn.sendRaw(password ? PASSWORD_PROMPT : NICK_PROMPT);
+    this.#conn.sendRaw(plainPrompt(password));
   }
 
   /**
