@@ -59,6 +59,35 @@ uxStep(
 );
 
 uxStep(
+  "a page whose script was refused (a 429 on /app.js) says so at the form instead of a Join that does nothing",
+  async (browser: Browser) => {
+    const server = testServer({ web: WEB });
+    try {
+      const context = await browser.newContext();
+      context.setDefaultTimeout(WAIT_MS);
+      // What the page gets when the address is over its budget or its connections.
+      await context.route(
+        "**/app.js",
+        (route) =>
+          route.fulfill({ status: 429, contentType: "text/plain", body: "Too many requests\n" }),
+      );
+      const page = await context.newPage();
+      await page.goto(pageUrl(server));
+      await page.getByText("The page's script did not load").waitFor();
+      await context.close();
+      // With its script, the note is gone before it could show.
+      const fine = await openPage(browser, pageUrl(server));
+      await submitNick(fine, "alice");
+      await fine.getByLabel("message", { exact: true }).and(fine.locator(":focus")).waitFor();
+      assert.equal(await fine.locator("#script-missing").count(), 0);
+      await fine.context().close();
+    } finally {
+      await server.shutdown();
+    }
+  },
+);
+
+uxStep(
   "a line over the server's maxFrame (a pasted block) stays in the box with its size, and the connection lives on",
   async (browser: Browser) => {
     const server = testServer({ web: WEB, maxFrame: 2048 });

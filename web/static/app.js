@@ -1510,6 +1510,9 @@
 
   // ---- start -------------------------------------------------------------------------------
 
+  // The note for a page whose script never loaded: this one did.
+  document.getElementById("script-missing")?.remove();
+
   if (me === "") {
     showLogin("", "nick");
   } else {

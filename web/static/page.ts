@@ -27,6 +27,8 @@ export const INDEX_HTML = `<!doctype html>
     <p id="status" role="status" aria-live="polite" hidden></p>
     <main id="login-view">
       <h1>sockchat</h1>
+      <p id="script-missing">The page's script did not load, so Join cannot work: the server may
+        be refusing too many connections from your address. Reload in a few seconds.</p>
       <form id="join">
         <p id="login-error" role="alert"></p>
         <label for="nick">Nickname</label>
@@ -168,6 +170,20 @@ button {
   display: flex;
   flex-direction: column;
   gap: 0.4rem;
+}
+/* Removed by app.js as it starts; shown only if it never does (a 429 on /app.js), after a
+   delay so that a slow load does not flash it. Unstyled (no style sheet either), it shows at once. */
+#script-missing {
+  color: var(--error);
+  animation: script-missing 0s 3s both;
+}
+@keyframes script-missing {
+  from {
+    visibility: hidden;
+  }
+  to {
+    visibility: visible;
+  }
 }
 #login-error {
   color: var(--error);
