@@ -19,6 +19,12 @@ import { startServer } from "./server.ts";
 import { loadMotd, MotdError } from "./config/server_config.ts";
 import { StoreError } from "./store/store_error.ts";
 import { loadTlsCredentials, type TlsCredentials, TlsError } from "./transport/tcp/tls.ts";
+import {
+  type ListenerName,
+  ListenError,
+  listenFailure,
+  type ListenFlags,
+} from "./transport/listen_error.ts";
 import type { HostKey } from "./transport/ssh/host_key.ts";
 import { VERSION } from "./version.ts";
 
@@ -170,24 +176,12 @@ async function serve(args: string[]): Promise<number> {
       console.error(`sockchat: cannot open the history database ${options.db}: ${error.message}.`);
       return 1;
     }
-    // Store errors are typed (StoreError, above): whatever else failed here was the listener.
-    const reason = error instanceof Deno.errors.AddrInUse
-      ? "the address is already in use (is another server running? try --port)"
-      : error instanceof Deno.errors.PermissionDenied
-      ? "permission denied (ports below 1024 need privileges)"
-      : (error as Error).message;
-    const others = [
-      ...(options.sshPort === undefined
-        ? []
-        : [`the SSH port ${options.sshHost}:${options.sshPort}`]),
-      ...(options.webPort === undefined
-        ? []
-        : [`the web port ${options.webHost}:${options.webPort}`]),
-    ];
-    const where = others.length === 0
-      ? `${options.host}:${options.port}`
-      : `${options.host}:${options.port} (or ${others.join(", or ")})`;
-    console.error(`sockchat: cannot listen on ${where}: ${reason}`);
+    if (error instanceof ListenError) {
+      const { target, cause } = error;
+      console.error(`sockchat: ${listenFailure(target, cause, LISTEN_FLAGS[target.listener])}.`);
+    } else {
+      console.error(`sockchat: cannot start the server: ${(error as Error).message}`);
+    }
     return 1;
   }
   console.log(`listening on ${hostPort(server.addr)}`);
@@ -218,6 +212,13 @@ async function serve(args: string[]): Promise<number> {
   }
   return 0;
 }
+
+/** The flags that move each listener, for the error when one cannot bind. */
+const LISTEN_FLAGS: Readonly<Record<ListenerName, ListenFlags>> = {
+  native: { what: "port", portFlag: "--port", hostFlag: "--host" },
+  ssh: { what: "SSH port", portFlag: "--ssh-port", hostFlag: "--ssh-host" },
+  web: { what: "web port", portFlag: "--web-port", hostFlag: "--web-host" },
+};
 
 /**
  * The SSH host key: `--ssh-host-key FILE`, or the one kept under the state directory, generated

@@ -33,6 +33,7 @@ import { Door } from "./transport/door.ts";
 import type { Link } from "./transport/link.ts";
 import { Peer, type PeerMetrics, type PeerOptions, type SessionOpener } from "./transport/peer.ts";
 import { TcpListener } from "./transport/tcp/listener.ts";
+import { ListenError, type ListenTarget } from "./transport/listen_error.ts";
 import { WebListener } from "./transport/ws/listener.ts";
 import { ndjsonOpener } from "./transport/ndjson_opener.ts";
 import type { KeyProof } from "./core/identity.ts";
@@ -121,7 +122,8 @@ export interface ChatServer {
 }
 
 /**
- * Starts a server and returns at once; connections are served in the background.
+ * Starts a server and returns at once; connections are served in the background. A port that
+ * cannot be bound throws a {@linkcode ListenError} naming its listener.
  *
  * @example
  * ```ts
@@ -204,6 +206,8 @@ export function startServer(options: ServerOptions = {}): ChatServer {
   };
 
   let webListener: WebListener | undefined;
+  // The listener being bound: a failure names it, so the operator knows which port to move.
+  let binding: ListenTarget = { listener: "native", hostname: config.host, port: config.port };
   try {
     listeners.push(
       new TcpListener({
@@ -218,6 +222,7 @@ export function startServer(options: ServerOptions = {}): ChatServer {
       }),
     );
     if (config.ssh !== undefined) {
+      binding = { listener: "ssh", hostname: config.ssh.host, port: config.ssh.port };
       // The SSH front end hosts the terminal client for each user, over an in-process link.
       listeners.push(
         config.ssh.listen({
@@ -236,6 +241,7 @@ export function startServer(options: ServerOptions = {}): ChatServer {
       );
     }
     if (config.web !== undefined) {
+      binding = { listener: "web", hostname: config.web.host, port: config.web.port };
       // The browser's page and its WebSocket: NDJSON, one frame per text message.
       webListener = new WebListener({
         hostname: config.web.host,
@@ -259,7 +265,7 @@ export function startServer(options: ServerOptions = {}): ChatServer {
     // The SSH port may be the one in use: the native listener is already bound.
     for (const listener of listeners) listener.close();
     void store.close();
-    throw error;
+    throw new ListenError(binding, error);
   }
   const native = listeners[0];
   const ssh = config.ssh === undefined ? undefined : listeners[1];

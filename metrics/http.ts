@@ -7,6 +7,14 @@
 
 import { DEFAULT_METRICS_HOST } from "../config/security_limits.ts";
 import { type MetricsRegistry, PROMETHEUS_CONTENT_TYPE } from "./registry.ts";
+import { type ListenFlags, listenReason } from "../transport/listen_error.ts";
+
+/** The flags that move the endpoint, for the error when it cannot listen. */
+const METRICS_FLAGS: ListenFlags = {
+  what: "metrics port",
+  portFlag: "--metrics-port",
+  hostFlag: "--metrics-host",
+};
 
 /** The only path served. */
 export const METRICS_PATH = "/metrics";
@@ -84,9 +92,7 @@ export function startMetricsServer(options: MetricsServerOptions): MetricsServer
   } catch (error) {
     const why = error instanceof Deno.errors.AddrInUse
       ? "the port is in use; pick another with --metrics-port"
-      : error instanceof Error
-      ? error.message
-      : String(error);
+      : listenReason({ hostname, port: options.port }, error, METRICS_FLAGS);
     throw new MetricsServerError(`Cannot serve metrics on ${hostname}:${options.port}: ${why}.`);
   }
   let stopping: Promise<void> | null = null;
