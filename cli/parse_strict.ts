@@ -156,7 +156,13 @@ function flagValue(token: OptionToken, flag: ValueFlag | SwitchFlag, hint: strin
   return value;
 }
 
-/** "unknown option --max-user (did you mean --max-users?)." */
+/** A word that names more flags than this is too vague to suggest any of them. */
+const MAX_PART_SUGGESTIONS = 3;
+
+/**
+ * "unknown option --max-user (did you mean --max-users?)."; "unknown option --password (did you
+ * mean --password-file?)."
+ */
 function unknownFlag(typed: string, word: string | undefined, flags: FlagTable): string {
   // In a group of short flags (-h=1) say which word held the unknown one.
   const where = word !== undefined && word !== typed && !word.startsWith("--") ? ` in ${word}` : "";
@@ -173,7 +179,30 @@ function unknownFlag(typed: string, word: string | undefined, flags: FlagTable):
   // Suggest only a near miss: a typo or two, not any flag at all.
   const near = best !== undefined && typed.startsWith("--") &&
     bestDistance <= Math.min(2, Math.max(1, Math.floor(best.length / 3)));
-  return `unknown option ${typed}${where}${near ? ` (did you mean --${best}?)` : ""}.`;
+  const suggested = near ? [best] : typed.startsWith("--") ? flagsWithPart(bare, flags) : [];
+  const hint = suggested.length === 0
+    ? ""
+    : ` (did you mean ${orList(suggested.map((name) => `--${name}`))}?)`;
+  return `unknown option ${typed}${where}${hint}.`;
+}
+
+/**
+ * The flags of which `bare` is a whole part (`password` in `password-file`, `key` in `tls-key`):
+ * a flag named by its short form, as people guess it. None when too many share the part.
+ */
+function flagsWithPart(bare: string, flags: FlagTable): string[] {
+  if (bare === "") return [];
+  const found = Object.keys(flags)
+    .filter((name) => `-${name}-`.includes(`-${bare}-`) && name !== bare)
+    .sort((a, b) => a.length - b.length);
+  return found.length <= MAX_PART_SUGGESTIONS ? found : [];
+}
+
+/** "a", "a or b", "a, b or c". */
+function orList(words: readonly string[]): string {
+  return words.length <= 1
+    ? words.join("")
+    : `${words.slice(0, -1).join(", ")} or ${words[words.length - 1]}`;
 }
 
 /**
