@@ -121,14 +121,20 @@ uxStep(
     const op = await JsonClient.login(server, "oscar");
     await command(op, "/oper sekrit");
     try {
-      const page = await joinAs(browser, pageUrl(server), "alice");
+      // On a phone, where the bar's sentence takes several lines.
+      const page = await joinAs(browser, pageUrl(server), "alice", {
+        viewport: { width: 360, height: 640 },
+      });
       await op.expect("join");
-      await command(op, "/kick alice spamming");
+      await command(op, "/kick alice spamming the room with links, again and again");
       const reconnect = page.getByRole("button", { name: "Reconnect" });
       await reconnect.waitFor();
-      await waitForLog(page, "You were kicked by oscar: spamming");
+      await waitForLog(page, "You were kicked by oscar: spamming the room");
       const status = page.locator("#status");
-      assert.match(await status.innerText(), /kicked by oscar: spamming\. Disconnected\./);
+      assert.match(await status.innerText(), /kicked by oscar: spamming .* again\. Disconnected\./);
+      // The bar pushes the chat down, not the message box off the screen.
+      const box = await page.getByLabel("message", { exact: true }).boundingBox();
+      assert.ok(box !== null && box.y + box.height <= 640, `message box at ${JSON.stringify(box)}`);
       // Gone until asked (a reconnect by itself would have said "Reconnecting" up there).
       await reconnect.click();
       const back = await op.expect("join");

@@ -114,6 +114,14 @@ body {
   background: var(--bg);
   color: var(--fg);
 }
+/* A column: the status bar takes the lines its sentence needs (a refusal or a kick may take
+   several at 360 px) and the chat view the rest, so the message box stays on the screen. */
+body {
+  display: flex;
+  flex-direction: column;
+  height: 100vh;
+  height: 100dvh;
+}
 button,
 input,
 textarea {
@@ -157,6 +165,7 @@ button {
   color: #fff;
 }
 #login-view {
+  width: 100%;
   max-width: 24rem;
   margin: 3rem auto;
   padding: 0 1rem;
@@ -194,11 +203,8 @@ button {
 #chat-view {
   display: grid;
   grid-template-columns: 13rem 1fr 12rem;
-  height: 100vh;
-  height: 100dvh;
-}
-#status:not([hidden]) + #login-view + #chat-view {
-  height: calc(100dvh - 2.2rem);
+  flex: 1;
+  min-height: 0;
 }
 #rooms,
 #members {
