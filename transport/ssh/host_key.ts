@@ -115,14 +115,24 @@ export async function loadHostKey(path: string): Promise<HostKey> {
     text = new TextDecoder().decode(bytes);
   } catch (error) {
     if (error instanceof HostKeyError) throw error;
-    const why = error instanceof Deno.errors.NotFound
-      ? "no such file"
-      : error instanceof Error
-      ? error.message
-      : String(error);
+    // Refused rather than made: a mistyped path must not quietly give the server a new key,
+    // which every client that knew the old one would take for an impostor.
+    if (error instanceof Deno.errors.NotFound) {
+      throw new HostKeyError(
+        `There is no SSH host key at ${path}. Make one with: ssh-keygen -t ed25519 -N "" ` +
+          `-f ${shellWord(path)} (or leave out --ssh-host-key, and sockchat makes one and keeps ` +
+          `it in its state directory).`,
+      );
+    }
+    const why = error instanceof Error ? error.message : String(error);
     throw new HostKeyError(`Cannot read the SSH host key ${path}: ${why}.`);
   }
   return { text, fingerprint: hostKeyFingerprint(text, path), path, created: false };
+}
+
+/** `path` as one word for a POSIX shell, to paste into a command: quoted when it has to be. */
+function shellWord(path: string): string {
+  return /^[\w@%+=:,./-]+$/.test(path) ? path : `'${path.replaceAll("'", `'\\''`)}'`;
 }
 
 /**
