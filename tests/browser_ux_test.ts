@@ -35,23 +35,51 @@ async function submitNick(page: Page, nick: string): Promise<void> {
 }
 
 uxStep(
-  "a server that refuses the page's WebSocket (a foreign origin) is named on the nick form and in the status bar, and the page stays at the form",
+  "a server that refuses the page's WebSocket is named on the nick form and in the status bar (with the server's own sentence for a cap or a ban, or as unreachable), and the page stays at the form",
   async (browser: Browser) => {
     // The page's own origin is not on the list: every /ws is refused with 403 before it opens.
     const server = testServer({ web: { ...WEB, origins: ["https://chat.example.org"] } });
     try {
-      const page = await openPage(browser, pageUrl(server));
-      await submitNick(page, "alice");
+      const url = pageUrl(server);
+      // The same refused WebSocket, while a plain request to /ws (the page's probe for why; a
+      // route never sees a WebSocket) gets what a cap or a dead server would give.
+      const capped = await browser.newContext();
+      await capped.route("**/ws", (route) =>
+        route.fulfill({
+          status: 429,
+          contentType: "text/plain",
+          body: '{"type":"error","code":"too_many_connections","message":"Too many ' +
+            'connections from your address (8)."}\n',
+        }));
+      const down = await browser.newContext();
+      await down.route("**/ws", (route) => route.abort("connectionrefused"));
+      const pages = [await openPage(browser, url)];
+      for (const context of [capped, down]) {
+        context.setDefaultTimeout(WAIT_MS);
+        const page = await context.newPage();
+        await page.goto(url);
+        pages.push(page);
+      }
+      const [origin, cap, gone] = pages;
+      await Promise.all(pages.map((page) => submitNick(page, "alice")));
       // Three refusals in a row take the backoff's first two delays (at most about 4 s).
-      const refused = page.locator("#login-error").getByText("refuses this page's connection");
-      await refused.waitFor({ timeout: WAIT_MS * 2 });
-      const status = await page.locator("#status").innerText();
+      const said = (page: Page, text: string) =>
+        page.locator("#login-error").getByText(text).waitFor({ timeout: WAIT_MS * 2 });
+      await Promise.all([
+        said(origin, "refuses this page's connection: too many connections from your address"),
+        said(cap, "refuses this page's connection: Too many connections from your address (8)."),
+        said(gone, "The server cannot be reached"),
+      ]);
+      const status = await origin.locator("#status").innerText();
       assert.match(status, /too many connections from your address, a ban, or an origin setting/);
       assert.match(status, /Trying again in \d+ s/);
+      assert.match(await cap.locator("#status").innerText(), /\(8\)\. Trying again in \d+ s/);
       // No welcome ever came: no empty chat view that looks logged in.
-      assert.equal(await page.locator("#login-view").isVisible(), true);
-      assert.equal(await page.locator("#chat-view").isVisible(), false);
-      await page.context().close();
+      for (const page of pages) {
+        assert.equal(await page.locator("#login-view").isVisible(), true);
+        assert.equal(await page.locator("#chat-view").isVisible(), false);
+        await page.context().close();
+      }
     } finally {
       await server.shutdown();
     }

@@ -795,13 +795,41 @@
       const jittered = Math.round(delay * (0.75 + Math.random() * 0.5));
       attempt += 1;
       const seconds = Math.ceil(jittered / 1000);
-      if (unopened >= REFUSED_AFTER) {
-        setStatus(`${REFUSED_TEXT} Trying again in ${seconds} s…`);
-        // Still at the nick form (a first visit): say it there too, where the eyes are.
-        if (!ui.loginView.hidden) ui.loginError.textContent = REFUSED_TEXT;
-      } else setStatus(`Offline. Reconnecting in ${seconds} s…`);
+      if (unopened >= REFUSED_AFTER) explainRefusal(seconds);
+      else setStatus(`Offline. Reconnecting in ${seconds} s…`);
       retryTimer = setTimeout(connect, jittered);
     });
+  }
+
+  /**
+   * Says why the WebSocket keeps failing, as far as the page can learn: a plain request to /ws
+   * gets the server's own sentence for a ban or a cap (403, 429), fails outright when the server
+   * is down, and is otherwise answered (426), which leaves the origin check or the login rate.
+   */
+  function explainRefusal(seconds) {
+    const tell = (text) => {
+      if (online || !wantConnection) return;
+      setStatus(`${text} Trying again in ${seconds} s…`);
+      // Still at the nick form (a first visit): say it there too, where the eyes are.
+      if (!ui.loginView.hidden) ui.loginError.textContent = text;
+    };
+    tell(REFUSED_TEXT);
+    fetch("/ws", { cache: "no-store" }).then(async (response) => {
+      if (response.status !== 403 && response.status !== 429) return;
+      tell(`The server refuses this page's connection: ${refusalSentence(await response.text())}`);
+    }, () => tell("The server cannot be reached: it may be down or restarting."));
+  }
+
+  /** The sentence of a refusal's body: an error frame's message, or the plain text. */
+  function refusalSentence(body) {
+    const first = body.split("\n", 1)[0].trim();
+    try {
+      const frame = JSON.parse(first);
+      if (typeof frame?.message === "string") return frame.message.slice(0, 300);
+    } catch {
+      // Plain text, as the page refusals are.
+    }
+    return first.slice(0, 300);
   }
 
   function markUnsent(line, why) {
