@@ -79,8 +79,10 @@ Deno.test("web abuse: an address banned by an operator gets 403 on every path; /
     const upgrade = await rawUpgrade(server, base);
     upgrade.conn.close();
     assert.equal(upgrade.status, 403);
-    const body = upgrade.head.slice(upgrade.head.indexOf("\r\n\r\n") + 4).trim();
-    assert.deepEqual(JSON.parse(body), tcpError);
+    // The sentence first (what a browser shows), then the frame, as a line of its own.
+    const body = upgrade.head.slice(upgrade.head.indexOf("\r\n\r\n") + 4).trim().split("\n");
+    assert.equal(body[0], tcpError?.type === "error" ? tcpError.message : "");
+    assert.deepEqual(JSON.parse(body[body.length - 1]), tcpError);
     // A ban is said first, whatever else is wrong with the request.
     const plain = await get(base, "/ws");
     assert.equal(plain.status, 403, "GET /ws without an upgrade");
@@ -320,6 +322,8 @@ Deno.test("web abuse: an address holding --max-conns-per-ip idle connections to 
         await conn.write(encoder.encode(`GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`));
         const answer = await readToEnd(conn, "the refusal and the close", 2_000);
         assert.match(answer, /^HTTP\/1\.1 429 /);
+        // A browser shows the body as it is: the sentence comes first, the frame after it.
+        assert.match(answer, /\r\n\r\nToo many connections from your address[^\n]*\n\n\{/);
         assert.match(answer, /"code":"too_many_connections"/);
       } finally {
         conn.close();

@@ -45,6 +45,10 @@ Deno.test("the page, its script, style and icon are served with strict security 
     assert.equal(response.headers.get("x-content-type-options"), "nosniff");
     await response.body?.cancel();
   }
+  // HEAD says how long the GET body is (the program sends it; Deno alone would say 0).
+  const head = await fetch(`${base}/app.js`, { method: "HEAD" });
+  const got = await fetch(`${base}/app.js`);
+  assert.equal(head.headers.get("content-length"), String((await got.arrayBuffer()).byteLength));
   const icon = await fetch(`${base}/favicon.ico`);
   assert.equal(icon.status, 200);
   assert.match(await icon.text(), /<svg/);

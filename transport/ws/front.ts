@@ -355,10 +355,15 @@ export class WebFront {
       closeQuietly(conn);
       return;
     }
-    // The body is the error frame a TCP client gets at the door (and /ws refusals carry): a
-    // sentence for people, a code for programs.
+    // The body is the sentence, for a person whose browser shows it, then the error frame a TCP
+    // client gets at the door (and /ws refusals carry), for programs: NDJSON readers skip a line
+    // that is not JSON, as they skip the native port's greeting.
     const status = error.code === "banned" ? "403 Forbidden" : "429 Too Many Requests";
-    const body = new Outgoing(error).encode(NDJSON);
+    const sentence = new TextEncoder().encode(`${error.message}\n\n`);
+    const frame = new Outgoing(error).encode(NDJSON);
+    const body = new Uint8Array(sentence.length + frame.length);
+    body.set(sentence);
+    body.set(frame, sentence.length);
     const head = new TextEncoder().encode(
       `HTTP/1.1 ${status}\r\ncontent-type: text/plain; charset=utf-8\r\n` +
         `content-length: ${body.length}\r\nconnection: close\r\n\r\n`,

@@ -281,6 +281,8 @@ export class WebListener {
       headers: {
         ...headers,
         "content-type": asset.type,
+        // What a GET would send, for HEAD too (Deno would say 0 for the empty body).
+        "content-length": String(asset.body.length),
         "cache-control": `public, max-age=${WEB_ASSET_MAX_AGE_SECONDS}`,
       },
     });
