@@ -291,7 +291,7 @@ Deno.test("app.js: first visit asks the nick, then says hello, lands in #lobby w
   assert.equal(FakeSocket.last, null);
   page.el("nick").value = "ann";
   page.el("join").dispatch("submit");
-  assert.equal(page.local.getItem("sockchat.nick"), "ann");
+  assert.equal(page.local.getItem("sockchat.nick"), null, "remembered only once welcomed");
   const ws = FakeSocket.last as unknown as FakeSocket;
   ws.fire("open");
   assert.deepEqual(ws.sent[0], { type: "hello", v: 1, nick: "ann" });
@@ -302,6 +302,7 @@ Deno.test("app.js: first visit asks the nick, then says hello, lands in #lobby w
     rooms: [{ room: "#lobby", topic: "hi", members: ["bob", "ann"], count: 2 }],
   });
   assert.equal(focused, page.el("message"));
+  assert.equal(page.local.getItem("sockchat.nick"), "ann");
   assert.equal(page.el("room-title").textContent, "#lobby");
   const hostile = "<img src=x onerror=alert(1)> see https://example.org/a. javascript:alert(1)";
   ws.fire("message", { type: "msg", id: 5, room: "#lobby", from: "bob", text: hostile, ts: TS });

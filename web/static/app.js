@@ -1486,8 +1486,9 @@
     event.preventDefault();
     const nick = ui.nick.value.trim();
     if (nick === "") return;
+    // Remembered once a welcome accepts it: a refused first visit (a wrong origin, a ban) must
+    // not skip the form on the next one.
     me = nick;
-    localStorage.setItem(NICK_KEY, nick);
     if (!ui.serverPasswordRow.hidden && ui.serverPassword.value !== "") {
       sessionStorage.setItem(SERVER_PASSWORD_KEY, ui.serverPassword.value);
     }
