@@ -162,6 +162,12 @@ async function serve(args: string[]): Promise<number> {
         ? undefined
         : { host: options.webHost, port: options.webPort, origins: options.webOrigins },
       motd,
+      irc: options.ircPort === undefined && options.ircTlsPort === undefined ? undefined : {
+        host: options.ircHost,
+        port: options.ircPort,
+        tlsPort: options.ircTlsPort,
+        serverName: options.serverName,
+      },
       flood: options.rate === 0 ? null : {
         messagesPerSecond: options.rate,
         messageBurst: Math.max(FLOOD_MESSAGE_BURST, 4 * options.rate),
@@ -194,6 +200,12 @@ async function serve(args: string[]): Promise<number> {
     const scheme = tls === undefined ? "http" : "https";
     console.log(`web listening on ${scheme}://${hostPort(server.addresses.web)}/`);
   }
+  if (server.addresses.irc !== undefined) {
+    console.log(`irc listening on ${hostPort(server.addresses.irc)}`);
+  }
+  if (server.addresses.ircTls !== undefined) {
+    console.log(`irc tls listening on ${hostPort(server.addresses.ircTls)}`);
+  }
   if (metricsServer !== null) {
     console.log(`metrics on http://${hostPort(metricsServer.addr)}/metrics`);
   }
@@ -218,6 +230,8 @@ const LISTEN_FLAGS: Readonly<Record<ListenerName, ListenFlags>> = {
   native: { what: "port", portFlag: "--port", hostFlag: "--host" },
   ssh: { what: "SSH port", portFlag: "--ssh-port", hostFlag: "--ssh-host" },
   web: { what: "web port", portFlag: "--web-port", hostFlag: "--web-host" },
+  irc: { what: "IRC port", portFlag: "--irc-port", hostFlag: "--irc-host" },
+  "irc-tls": { what: "IRC TLS port", portFlag: "--irc-tls-port", hostFlag: "--irc-host" },
 };
 
 /**

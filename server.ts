@@ -36,6 +36,7 @@ import { TcpListener } from "./transport/tcp/listener.ts";
 import { ListenError, type ListenTarget } from "./transport/listen_error.ts";
 import { WebListener } from "./transport/ws/listener.ts";
 import { ndjsonOpener } from "./transport/ndjson_opener.ts";
+import { type IrcListeners, listenIrc } from "./transport/irc/front_end.ts";
 import type { KeyProof } from "./core/identity.ts";
 import { sniffSession } from "./transport/tcp/sniff.ts";
 import { serverTlsContext } from "./transport/tcp/tls_server.ts";
@@ -101,6 +102,10 @@ export interface ServerAddresses {
    * the connections the web port pipes to it (anyone else gets 403).
    */
   webPrivate?: Deno.NetAddr;
+  /** The IRC port (`--irc-port`), when set. */
+  irc?: Deno.NetAddr;
+  /** The IRC-over-TLS port (`--irc-tls-port`), when set. */
+  ircTls?: Deno.NetAddr;
 }
 
 /** A running server. */
@@ -206,6 +211,7 @@ export function startServer(options: ServerOptions = {}): ChatServer {
   };
 
   let webListener: WebListener | undefined;
+  let ircListeners: IrcListeners = {};
   // The listener being bound: a failure names it, so the operator knows which port to move.
   let binding: ListenTarget = { listener: "native", hostname: config.host, port: config.port };
   try {
@@ -261,6 +267,36 @@ export function startServer(options: ServerOptions = {}): ChatServer {
       });
       listeners.push(webListener);
     }
+    if (config.irc !== undefined) {
+      const irc = config.irc;
+      binding = { listener: "irc", hostname: irc.host, port: irc.port ?? irc.tlsPort ?? 0 };
+      const bound = listenIrc({
+        host: irc.host,
+        port: irc.port,
+        tlsPort: irc.tlsPort,
+        tls: tlsContext,
+        tlsTimeoutMs: config.tlsTimeoutMs,
+        info: {
+          serverName: irc.serverName,
+          version: `sockchat-${VERSION}`,
+          startedAt: hub.startedAt,
+          maxUsers: config.maxUsers,
+          motd: config.motd,
+        },
+        maxFrame: config.maxFrame,
+        accounts: true,
+        door,
+        logger,
+        stopping: () => stopping,
+        serve,
+      }, (which, listener) => {
+        listeners.push(listener);
+        if (which === "irc") {
+          binding = { listener: "irc-tls", hostname: irc.host, port: irc.tlsPort ?? 0 };
+        }
+      });
+      ircListeners = bound;
+    }
   } catch (error) {
     // The SSH port may be the one in use: the native listener is already bound.
     for (const listener of listeners) listener.close();
@@ -275,6 +311,8 @@ export function startServer(options: ServerOptions = {}): ChatServer {
     addresses.web = webListener.addr;
     addresses.webPrivate = webListener.privateAddr;
   }
+  if (ircListeners.plain !== undefined) addresses.irc = ircListeners.plain.addr;
+  if (ircListeners.tls !== undefined) addresses.ircTls = ircListeners.tls.addr;
 
   if (config.metrics !== undefined) {
     // Totals the server can compute are read at scrape time, so the hot path keeps no gauges.
@@ -364,6 +402,11 @@ export function startServer(options: ServerOptions = {}): ChatServer {
   if (webListener !== undefined) {
     const { hostname, port } = webListener.addr;
     logger.info("web_listening", { host: hostname, port, tls: tlsContext !== null });
+  }
+  for (const [addr, tls] of [[addresses.irc, false], [addresses.ircTls, true]] as const) {
+    if (addr !== undefined) {
+      logger.info("irc_listening", { host: addr.hostname, port: addr.port, tls });
+    }
   }
   return {
     addr: native.addr,

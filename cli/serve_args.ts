@@ -24,6 +24,7 @@ import {
 import { parseFlags, valueFlags } from "./parse_strict.ts";
 import { UsageError } from "./usage.ts";
 import { SERVER_DEFAULTS } from "../config/server_config.ts";
+import { IRC_SERVER_NAME_MAX_BYTES } from "../config/irc_limits.ts";
 
 const HINT = "sockchat serve --help";
 
@@ -97,6 +98,14 @@ export interface ServeArgs {
   webHost: string;
   /** `--web-origin`: origins whose pages may open `/ws`; empty: only the page's own. */
   webOrigins: string[];
+  /** `--irc-port`: serve IRC clients (irssi, WeeChat) on this port; absent: off. */
+  ircPort?: number;
+  /** `--irc-tls-port`: serve IRC over TLS (with `--tls-cert`/`--tls-key`); absent: off. */
+  ircTlsPort?: number;
+  /** `--irc-host`: address for the IRC ports (default: `--host`). */
+  ircHost: string;
+  /** `--server-name`: the name IRC clients see (default: this machine's host name). */
+  serverName: string;
   /** `--oper-keys`: authorized_keys file whose keys are operators on login. */
   operKeysFile?: string;
   /** `--require-account`: only registered identities may talk. */
@@ -183,6 +192,10 @@ export function parseServeArgs(
       "web-host": "an address to listen on, such as 0.0.0.0",
       "web-origin": "origins such as https://chat.example.org, separated by commas",
       "oper-keys": "an authorized_keys file",
+      "irc-port": "a TCP port, 0 for any free one",
+      "irc-tls-port": "a TCP port, 0 for any free one",
+      "irc-host": "an address to listen on, such as 0.0.0.0",
+      "server-name": "a name such as irc.example.org",
     }),
   }, HINT);
   if (positionals.length > 0) {
@@ -283,6 +296,7 @@ export function parseServeArgs(
       HINT,
     );
   }
+  const irc = parseIrcFlags(values, host, tlsCert !== undefined, env);
   const metricsPort = values["metrics-port"] === undefined
     ? undefined
     : parseIntFlag("--metrics-port", values["metrics-port"], 0, 65535, HINT);
@@ -319,6 +333,7 @@ export function parseServeArgs(
     webPort,
     webHost,
     webOrigins,
+    ...irc,
     operKeysFile: values["oper-keys"],
     requireAccount: values["require-account"] ?? false,
     guestsRead: values["guests-read"] ?? false,
@@ -337,6 +352,84 @@ export function parseServeArgs(
     logLevel: logLevel as LogLevel,
     logFormat: logFormat as LogFormat,
   };
+}
+
+/** The IRC front end's flags: off unless a port is given; TLS only with a certificate. */
+function parseIrcFlags(
+  values: Partial<Record<"irc-port" | "irc-tls-port" | "irc-host" | "server-name", string>>,
+  host: string,
+  hasTls: boolean,
+  env: (name: string) => string | undefined,
+): Pick<ServeArgs, "ircPort" | "ircTlsPort" | "ircHost" | "serverName"> {
+  const port = (flag: "irc-port" | "irc-tls-port") => {
+    const value = values[flag];
+    return value === undefined ? undefined : parseIntFlag(`--${flag}`, value, 0, 65535, HINT);
+  };
+  const ircPort = port("irc-port");
+  const ircTlsPort = port("irc-tls-port");
+  const on = ircPort !== undefined || ircTlsPort !== undefined;
+  if (ircTlsPort !== undefined && !hasTls) {
+    throw new UsageError(
+      "--irc-tls-port serves TLS with --tls-cert and --tls-key: give both PEM files, or use " +
+        "--irc-port for plain IRC.",
+      HINT,
+    );
+  }
+  for (const flag of ["irc-host", "server-name"] as const) {
+    if (values[flag] !== undefined && !on) {
+      throw new UsageError(
+        `--${flag} goes with --irc-port or --irc-tls-port: it is the IRC front end's.`,
+        HINT,
+      );
+    }
+  }
+  const ircHost = values["irc-host"] ?? host;
+  if (ircHost === "") throw new UsageError("--irc-host needs an address, such as 0.0.0.0.", HINT);
+  const serverName = values["server-name"] ?? defaultServerName(env);
+  const problem = serverNameProblem(serverName);
+  if (problem !== null) throw new UsageError(`--server-name ${problem}`, HINT);
+  return { ircPort, ircTlsPort, ircHost, serverName };
+}
+
+/**
+ * Why `name` cannot be an IRC server name, or null: it is the source of every server line, so
+ * it must be one word of printable ASCII, not start with `:`, and fit
+ * {@linkcode IRC_SERVER_NAME_MAX_BYTES}.
+ *
+ * @example
+ * ```ts
+ * serverNameProblem("irc.example.org"); // null
+ * serverNameProblem("my server"); // "must be one word ..."
+ * ```
+ */
+export function serverNameProblem(name: string): string | null {
+  if (name === "") return "needs a name, such as irc.example.org.";
+  if (!/^[\x21-\x7e]+$/.test(name) || name.startsWith(":")) {
+    return `must be one word of printable ASCII (no spaces), such as irc.example.org, not ${
+      JSON.stringify(name)
+    }.`;
+  }
+  if (name.length > IRC_SERVER_NAME_MAX_BYTES) {
+    return `is at most ${IRC_SERVER_NAME_MAX_BYTES} bytes long, not ${name.length}.`;
+  }
+  return null;
+}
+
+/**
+ * This machine's host name, as IRC clients will see it (`$HOSTNAME`, else /etc/hostname, else
+ * `sockchat`), cut to what a server name may be. Needs no `--allow-sys`.
+ */
+export function defaultServerName(env: (name: string) => string | undefined): string {
+  let name = env("HOSTNAME") ?? "";
+  if (name === "") {
+    try {
+      name = Deno.readTextFileSync("/etc/hostname");
+    } catch {
+      // No such file (or no permission): the fallback below.
+    }
+  }
+  name = name.trim().replace(/[^A-Za-z0-9.-]/g, "").slice(0, IRC_SERVER_NAME_MAX_BYTES);
+  return name === "" ? "sockchat" : name;
 }
 
 const SIZE_UNITS: Record<string, number> = {

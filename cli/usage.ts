@@ -4,6 +4,7 @@
  * @module
  */
 
+import { IRC_SERVER_NAME_MAX_BYTES } from "../config/irc_limits.ts";
 import {
   DEFAULT_JOIN_HOST,
   DEFAULT_PORT,
@@ -86,7 +87,8 @@ const MIN_AGE = MIN_MAX_AGE_MS / 3_600_000;
 export const SERVE_HELP = `Usage: sockchat serve [options]
 
 Run a chat server. It prints "listening on HOST:PORT" once it is ready (and then
-"metrics on http://HOST:PORT/metrics" with --metrics-port).
+"irc listening on HOST:PORT" with --irc-port, "metrics on http://HOST:PORT/metrics"
+with --metrics-port).
 SIGINT or SIGTERM says goodbye to every client and exits 0.
 
 Options:
@@ -145,6 +147,13 @@ Options:
   --web-host HOST      address for the web front end (default: --host)
   --web-origin LIST    origins whose pages may open /ws, separated by commas, such as
                        https://chat.example.org (default: only the page's own origin)
+  --irc-port PORT      serve IRC clients (irssi, WeeChat, HexChat) on this port; 0 for
+                       any free one (default off)
+  --irc-tls-port PORT  serve IRC over TLS on this port, with --tls-cert/--tls-key
+                       (default off)
+  --irc-host HOST      address for the IRC ports (default: --host)
+  --server-name NAME   the server name IRC clients see, one word of at most
+                       ${IRC_SERVER_NAME_MAX_BYTES} bytes (default: this machine's host name)
   --max-conns-per-ip N connections one address (IPv6: one /64) may hold open
                        (default ${SERVER_DEFAULTS.maxConnsPerIp})
   --max-logins-per-minute N

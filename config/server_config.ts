@@ -143,6 +143,23 @@ export interface ServerOptions {
     /** Origins whose pages may open `/ws`; empty: only the page's own. */
     origins: readonly string[];
   };
+  /**
+   * The IRC front end (`--irc-port`, `--irc-tls-port`): IRC clients on their own port(s), plain
+   * and/or over TLS with `tls`. @default off
+   */
+  irc?: IrcFrontEnd;
+}
+
+/** Where the IRC front end listens, and the name it goes by. */
+export interface IrcFrontEnd {
+  /** Address for both IRC ports. */
+  host: string;
+  /** Plain IRC on this port (0: any free one); absent: none. */
+  port?: number;
+  /** IRC over TLS on this port, with the server's `tls` files; absent: none. */
+  tlsPort?: number;
+  /** The server name IRC clients see (`--server-name`). */
+  serverName: string;
 }
 
 /** The settings `serve` has a flag for, so their defaults are shared with its parser and help. */
@@ -191,8 +208,8 @@ export const SERVER_DEFAULTS: FlagDefaults = Object.freeze({
 
 /** Every setting, with its default applied. */
 export type ServerConfig =
-  & Required<Omit<ServerOptions, "tls" | "metrics" | "storeFault" | "ssh" | "web">>
-  & Pick<ServerOptions, "tls" | "metrics" | "storeFault" | "ssh" | "web">
+  & Required<Omit<ServerOptions, "tls" | "metrics" | "storeFault" | "ssh" | "web" | "irc">>
+  & Pick<ServerOptions, "tls" | "metrics" | "storeFault" | "ssh" | "web" | "irc">
   & {
     /** How long a TLS handshake (and a refusal's goodbye) may take. */
     tlsTimeoutMs: number;

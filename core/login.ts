@@ -47,6 +47,11 @@ export interface LoginRequest {
   accountPassword?: string;
   /** A key the transport has proven this client holds (never set from a client's claim). */
   key?: KeyProof;
+  /**
+   * An IRC login: not put in the lobby (IRC clients join their own list), and no MOTD frame
+   * (the IRC session sends the MOTD as numerics in its welcome burst).
+   */
+  irc?: { lobby: false; motd: false };
 }
 
 /** Settings for {@linkcode Logins}. */
@@ -187,7 +192,7 @@ export class Logins {
       return fail("store_failed", `Logging in failed: ${(error as Error).message}`);
     };
     try {
-      const welcomed = this.#welcome(user, request.resume, account);
+      const welcomed = this.#welcome(user, request.resume, account, request.irc !== undefined);
       if (welcomed instanceof Promise) {
         return welcomed.then((): LoginResult => ({ ok: true, user }), failed);
       }
@@ -309,6 +314,7 @@ export class Logins {
     user: User,
     resume: Record<string, number> | undefined,
     account: AccountRecord | undefined,
+    irc: boolean,
   ): Awaitable<void> {
     // A guest of a server that requires accounts (without --guests-read) enters no room.
     const shut = this.#options.guestsShut && !user.verified && !user.operator;
@@ -320,7 +326,7 @@ export class Logins {
       wanted.set(roomKey(name), { name, lastSeen });
     }
     if (shut) wanted.clear();
-    else if (wanted.size === 0) wanted.set(roomKey(LOBBY), { name: LOBBY });
+    else if (wanted.size === 0 && !irc) wanted.set(roomKey(LOBBY), { name: LOBBY });
     const entries: RoomEntry[] = [];
     const refused: string[] = [];
     for (const { name, lastSeen } of wanted.values()) {
@@ -330,7 +336,7 @@ export class Logins {
     }
     return then(
       this.#options.registry.loaded(entries.map((e) => e.room)),
-      () => this.#greet(user, entries, refused, account),
+      () => this.#greet(user, entries, refused, account, irc),
     );
   }
 
@@ -340,6 +346,7 @@ export class Logins {
     entries: RoomEntry[],
     refused: string[],
     account: AccountRecord | undefined,
+    irc: boolean,
   ): Awaitable<void> {
     const { maxFrame, maxUsers } = this.#options;
     send(user, {
@@ -360,7 +367,7 @@ export class Logins {
           : { kind: "password" },
       }),
     });
-    if (this.#options.motd !== null) user.sink.deliver(this.#options.motd);
+    if (this.#options.motd !== null && !irc) user.sink.deliver(this.#options.motd);
     if (this.#options.requireAccount && !user.verified && !user.operator) {
       send(user, { type: "info", text: guestNotice(entries.length > 0) });
     }

@@ -9,6 +9,8 @@
 import type { Awaitable } from "../core/awaitable.ts";
 import type { CommandOutcome } from "../core/commands/chat.ts";
 import type { LoginRequest } from "../core/hub.ts";
+import type { MessageKind } from "../core/relay.ts";
+import type { Room } from "../core/room.ts";
 import type { User } from "../core/user.ts";
 import type { FrameCodec } from "./codec.ts";
 import type { ErrorFrame, ServerFrame } from "./frames.ts";
@@ -17,8 +19,29 @@ import type { Deliverable } from "./outgoing.ts";
 /** A login as a session asks for it; the peer adds what it knows (the address). */
 export type LoginAttempt = Omit<LoginRequest, "address">;
 
+/**
+ * What a session may read of the chat, without changing it: an IRC session answers NAMES, LUSERS
+ * and hostmasks from here (the hub is the one implementation).
+ */
+export interface ChatView {
+  /** Users logged in now. */
+  readonly userCount: number;
+  /** Every room that exists now. */
+  readonly rooms: Iterable<Room>;
+  /** Every user logged in now. */
+  readonly users: Iterable<User>;
+  /** The room called `name` (any spelling that folds the same), if it exists. */
+  room(name: string): Room | undefined;
+  /** The user holding `nick` (any spelling that folds the same), if online. */
+  user(nick: string): User | undefined;
+}
+
 /** The peer, as a session uses it. */
 export interface SessionPort {
+  /** The chat, read-only. */
+  readonly chat: ChatView;
+  /** The client's IP address. */
+  readonly address: string;
   /** The logged-in user, once there is one. */
   readonly user: User | null;
   /** Largest frame accepted. */
@@ -47,8 +70,8 @@ export interface SessionPort {
    * the refused hello asked for, for the log.
    */
   refuse(error: ErrorFrame, nick: string): void;
-  /** A message from the logged-in user to a room. */
-  say(room: string, text: string, ref?: string): void;
+  /** A message (or, by `kind`, an action or a notice) from the logged-in user to a room. */
+  say(room: string, text: string, ref?: string, kind?: MessageKind): void;
   /** A slash command from the logged-in user, run against `room` (the current one). */
   command(line: string, room: string, ref?: string): Awaitable<CommandOutcome>;
   /** True if the logged-in user is in `room`. */

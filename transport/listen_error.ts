@@ -7,7 +7,7 @@
  */
 
 /** A listener the chat server binds. */
-export type ListenerName = "native" | "ssh" | "web";
+export type ListenerName = "native" | "ssh" | "web" | "irc" | "irc-tls";
 
 /** The listener being bound: its name and the address it was asked for. */
 export interface ListenTarget {

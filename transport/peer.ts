@@ -36,7 +36,9 @@ import { FloodGuard, type FloodGuardOptions } from "../security/token_bucket.ts"
 import { OutboundQueue } from "./outbound_queue.ts";
 import type { FrameCodec } from "../protocol/codec.ts";
 import { NDJSON } from "../protocol/ndjson/encode.ts";
+import type { MessageKind } from "../core/relay.ts";
 import type {
+  ChatView,
   LoginAttempt,
   OpenedSession,
   ProtocolSession,
@@ -255,8 +257,13 @@ export class Peer implements PeerSink, SessionPort {
   }
 
   /** {@inheritDoc SessionPort.say} */
-  say(room: string, text: string, ref?: string): void {
-    if (this.#user !== null) this.#options.hub.say(this.#user, room, text, ref);
+  say(room: string, text: string, ref?: string, kind?: MessageKind): void {
+    if (this.#user !== null) this.#options.hub.say(this.#user, room, text, ref, kind);
+  }
+
+  /** {@inheritDoc SessionPort.chat} */
+  get chat(): ChatView {
+    return this.#options.hub;
   }
 
   /** {@inheritDoc SessionPort.isIn} */

@@ -44,6 +44,8 @@ export interface CapOffer {
   readonly sasl: boolean;
   /** `draft/multiline` limits (`ircMultilineMaxBytes(maxFrame)`, `IRC_MULTILINE_MAX_LINES`). */
   readonly multiline: { readonly maxBytes: number; readonly maxLines: number };
+  /** Only these are listed and may be requested (the session's implemented caps); all: absent. */
+  readonly only?: ReadonlySet<IrcCap>;
 }
 
 /**
@@ -57,7 +59,11 @@ export interface CapOffer {
  * ```
  */
 export function offeredCaps(offer: CapOffer): ReadonlySet<IrcCap> {
-  return new Set(IRC_CAPS.filter((cap) => cap !== "sasl" || offer.sasl));
+  return new Set(
+    IRC_CAPS.filter((cap) =>
+      (cap !== "sasl" || offer.sasl) && (offer.only === undefined || offer.only.has(cap))
+    ),
+  );
 }
 
 /** A cap's 302 value, or `null` for none. */

@@ -37,6 +37,11 @@ export interface TcpListenerOptions {
   stopping(): boolean;
   /** Serves an admitted link to its end (`acceptedAt` from `performance.now()`). */
   serve(link: Link, acceptedAt: number): Promise<void>;
+  /**
+   * The bytes a refused connection reads before it is closed (an IRC port says `ERROR`).
+   * @default one NDJSON error line, readable on netcat too
+   */
+  goodbye?(error: ErrorFrame): Uint8Array;
 }
 
 /**
@@ -143,8 +148,8 @@ export class TcpListener {
 
   /** Refuses a connection: one NDJSON error line (readable on netcat too), then close. */
   #refuse(conn: Deno.Conn, error: ErrorFrame): void {
-    const { tls, tlsTimeoutMs } = this.#options;
-    const bytes = new Outgoing(error).encode(NDJSON);
+    const { tls, tlsTimeoutMs, goodbye: say } = this.#options;
+    const bytes = say === undefined ? new Outgoing(error).encode(NDJSON) : say(error);
     const goodbye = async (link: Link) => {
       // Half-close after the line, so the peer reads it before EOF (over TLS: close_notify);
       // a peer that reads nothing gets the handshake deadline, then the socket is closed.

@@ -1,0 +1,96 @@
+/**
+ * The `nick!~ident@cloak` every IRC line from a user carries. The cloak hides the address (an
+ * HMAC under a key made at each start, so it cannot be reversed or matched across restarts);
+ * IPv6 addresses are cloaked by their /64, as the door counts them. The ident is the USER name
+ * an IRC client gave, or `~sc` for users of the other front ends.
+ *
+ * @module
+ */
+
+import { createHmac, randomBytes } from "node:crypto";
+import { IRC_USERLEN } from "../../config/irc_limits.ts";
+import { nickKey } from "../../core/nick.ts";
+import type { User } from "../../core/user.ts";
+
+/** The per-run cloak key: cloaks change at each start. */
+const RUN_KEY = randomBytes(32);
+/** Cloaks and masks remembered, so a busy room does not hash the same address per reader. */
+const CACHE_MAX = 10_000;
+const cloaks = new Map<string, string>();
+/** The last mask of each nick, for lines about users who are already gone (a QUIT). */
+const lastMasks = new Map<string, string>();
+/** USER names of IRC users, folded and cut (see {@linkcode setIdent}). */
+const idents = new WeakMap<User, string>();
+
+/**
+ * The cloak for `address`: 10 hex digits of HMAC-SHA256 under the run key, then `.sc`.
+ *
+ * @example
+ * ```ts
+ * cloakOf("192.0.2.1").endsWith(".sc"); // true
+ * ```
+ */
+export function cloakOf(address: string): string {
+  let cloak = cloaks.get(address);
+  if (cloak !== undefined) return cloak;
+  const keyed = address.includes(":") ? ipv6Prefix(address) : address;
+  cloak = createHmac("sha256", RUN_KEY).update(keyed).digest("hex").slice(0, 10) + ".sc";
+  if (cloaks.size >= CACHE_MAX) cloaks.clear();
+  cloaks.set(address, cloak);
+  return cloak;
+}
+
+/** The first four groups of an IPv6 address (its /64), expanded enough to compare. */
+function ipv6Prefix(address: string): string {
+  const [head] = address.split("::");
+  return head.split(":").slice(0, 4).join(":");
+}
+
+/**
+ * The ident an IRC user gave in USER, folded to `[A-Za-z0-9._-]` and cut to
+ * {@linkcode IRC_USERLEN} (empty → `u`).
+ *
+ * @example
+ * ```ts
+ * foldIdent("Alice Smith"); // "AliceSmith"
+ * ```
+ */
+export function foldIdent(name: string): string {
+  const folded = name.replace(/[^A-Za-z0-9._-]/g, "").slice(0, IRC_USERLEN - 1);
+  return folded === "" ? "u" : folded;
+}
+
+/** Records the USER name of an IRC user, shown as `~name` in their mask. */
+export function setIdent(user: User, ident: string): void {
+  idents.set(user, ident);
+}
+
+/**
+ * `nick!~ident@cloak` of a user online now.
+ *
+ * @example
+ * ```ts
+ * import type { User } from "../../core/user.ts";
+ * declare const alice: User;
+ * hostmaskOf(alice); // "alice!~sc@1a2b3c4d5e.sc"
+ * ```
+ */
+export function hostmaskOf(user: User): string {
+  const mask = `${user.nick}!~${idents.get(user) ?? "sc"}@${cloakOf(user.address)}`;
+  const key = nickKey(user.nick);
+  if (lastMasks.get(key) !== mask) {
+    if (lastMasks.size >= CACHE_MAX) lastMasks.clear();
+    lastMasks.set(key, mask);
+  }
+  return mask;
+}
+
+/**
+ * The mask for `nick`: the user's own when online (`find` looks them up), else the last one
+ * seen, else a placeholder that still parses as a mask.
+ */
+export function hostmaskByNick(nick: string, find: (nick: string) => User | undefined): string {
+  const user = find(nick);
+  if (user !== undefined && user.nick === nick) return hostmaskOf(user);
+  return lastMasks.get(nickKey(nick)) ?? `${nick}!~sc@gone.sc`;
+}

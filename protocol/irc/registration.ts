@@ -1,0 +1,59 @@
+/**
+ * An IRC connection before its login: CAP negotiation, PASS, NICK and USER, gathered until the
+ * login can be tried (contract §2). No sockets and no hub: the session asks
+ * {@linkcode Registration.ready} after each line and logs in with {@linkcode Registration.attempt}.
+ *
+ * @module
+ */
+
+import { PROTOCOL_VERSION } from "../frames.ts";
+import type { LoginAttempt } from "../session.ts";
+import { foldIdent } from "./hostmask.ts";
+
+/** What PASS, NICK and USER gave, and whether CAP negotiation holds the login back. */
+export class Registration {
+  /** The nick asked for last (NICK), or null before one. */
+  nick: string | null = null;
+  /** USER's name, folded to an ident, or null before USER. */
+  ident: string | null = null;
+  /** USER's realname. */
+  realname = "";
+  /** PASS, as given. */
+  pass: string | undefined;
+  /** `CAP LS` or `CAP REQ` opened a negotiation that `CAP END` has not closed. */
+  negotiating = false;
+  /** A login is with the hub now: no second one until it answers. */
+  pending = false;
+
+  /** NICK and USER are in and no CAP negotiation or login holds the login back. */
+  get ready(): boolean {
+    return this.nick !== null && this.ident !== null && !this.negotiating && !this.pending;
+  }
+
+  /** Takes USER's parameters; false when they are too few or empty (461). */
+  user(params: readonly string[]): boolean {
+    if (params.length < 4 || params[0] === "" || params[3] === "") return false;
+    this.ident = foldIdent(params[0]);
+    this.realname = params[3];
+    return true;
+  }
+
+  /**
+   * The login to try. `needsPassword`: the server has a password, which PASS must give. Without
+   * one, `PASS account:password` logs in to the account `account` (the nick becomes it); any
+   * other PASS is ignored.
+   */
+  attempt(needsPassword: boolean): LoginAttempt {
+    const nick = this.nick ?? "";
+    const irc = { lobby: false, motd: false } as const;
+    if (needsPassword) return { version: PROTOCOL_VERSION, nick, password: this.pass, irc };
+    const colon = this.pass?.indexOf(":") ?? -1;
+    if (this.pass === undefined || colon <= 0) return { version: PROTOCOL_VERSION, nick, irc };
+    return {
+      version: PROTOCOL_VERSION,
+      nick: this.pass.slice(0, colon),
+      accountPassword: this.pass.slice(colon + 1),
+      irc,
+    };
+  }
+}

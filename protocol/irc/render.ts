@@ -1,0 +1,368 @@
+/**
+ * Server frames as IRC lines, for one reader (contract §4.1): each IRC session renders what the
+ * hub delivers for its own client, since the lines depend on who reads them (the reader's nick
+ * in numerics, its caps, the QUITs it has already seen). Nothing here writes to a socket.
+ *
+ * @module
+ */
+
+import type { Room } from "../../core/room.ts";
+import type { User } from "../../core/user.ts";
+import type { ErrorFrame, LeaveFrame, ServerFrame } from "../frames.ts";
+import type { ChatView } from "../session.ts";
+import type { IrcCap } from "./caps.ts";
+import { hostmaskByNick, hostmaskOf } from "./hostmask.ts";
+import { isupportLines } from "./isupport.ts";
+import { encodeLine, type IrcLine, serverTime, utf8Length } from "./line.ts";
+import { numeric, serverReply } from "./numerics.ts";
+import { messageLines } from "./split.ts";
+
+/** What the welcome burst tells about the server. */
+export interface IrcServerInfo {
+  /** `--server-name`: the source of every server line. */
+  readonly serverName: string;
+  /** `sockchat-<version>`. */
+  readonly version: string;
+  /** When the server started (ms since the epoch), for `003`. */
+  readonly startedAt: number;
+  /** `--max-users`, the max of `265`/`266`. */
+  readonly maxUsers: number;
+  /** The message of the day (`--motd-file`), "" for none. */
+  readonly motd: string;
+  /** The `005` tokens. */
+  readonly isupport: readonly string[];
+}
+
+/** What a renderer needs of its session. */
+export interface RenderContext {
+  /** The server. */
+  readonly info: IrcServerInfo;
+  /** The chat, read-only. */
+  readonly chat: ChatView;
+  /** The reader's nick, or `*` before it has one. */
+  readonly client: string;
+  /** The nick the reader asked for last (NICK, or PASS's account), for `433`/`432`. */
+  readonly asked: string;
+  /** The caps the reader has enabled. */
+  readonly caps: ReadonlySet<IrcCap>;
+  /** The reader's address, for `ERROR :Closing Link`. */
+  readonly cloak: string;
+  /** The reader's own text for an ack of its message (echo-message), by `ref`. */
+  echo(ref: string): { target: string; text: string; command: string; action: boolean } | null;
+}
+
+/** Nicks this reader was told have quit: at most this many remembered. */
+const QUIT_SEEN_MAX = 256;
+
+/** Turns frames into lines for one reader. */
+export class IrcRenderer {
+  readonly #ctx: RenderContext;
+  /** Nicks whose QUIT this reader has had (one QUIT, however many rooms it shared). */
+  readonly #quit = new Set<string>();
+
+  /** A renderer for the reader `ctx` describes. */
+  constructor(ctx: RenderContext) {
+    this.#ctx = ctx;
+  }
+
+  /** The lines, CRLF-terminated, for `frame`; "" when the reader sees nothing of it. */
+  render(frame: ServerFrame): string {
+    return this.lines(frame).map(encodeLine).join("");
+  }
+
+  /** The lines for `frame`, before encoding. */
+  lines(frame: ServerFrame): IrcLine[] {
+    const { info, client } = this.#ctx;
+    const S = info.serverName;
+    const server = (line: IrcLine): IrcLine => ({ source: S, ...line });
+    const time = (ts: number): Record<string, string> =>
+      this.#ctx.caps.has("server-time") ? { time: serverTime(ts) } : {};
+    const mask = (nick: string) => hostmaskByNick(nick, (n) => this.#ctx.chat.user(n));
+    switch (frame.type) {
+      case "welcome":
+        return this.#welcome(frame.nick);
+      case "msg": {
+        const tags: Record<string, string> = time(frame.ts);
+        return messageLines({
+          source: mask(frame.from),
+          command: frame.notice ? "NOTICE" : "PRIVMSG",
+          target: frame.room,
+          text: frame.text,
+          action: frame.action,
+          msgid: this.#ctx.caps.has("message-tags") ? String(frame.id) : undefined,
+          tags,
+        });
+      }
+      case "dm":
+        return messageLines({
+          source: mask(frame.from),
+          command: "PRIVMSG",
+          target: client,
+          text: frame.text,
+          msgid: this.#ctx.caps.has("message-tags") ? String(frame.id) : undefined,
+          tags: time(frame.ts),
+        });
+      case "ack": {
+        if (!this.#ctx.caps.has("echo-message") || frame.ref === undefined) return [];
+        const echo = this.#ctx.echo(frame.ref);
+        if (echo === null) return [];
+        return messageLines({
+          source: mask(client),
+          command: echo.command === "NOTICE" ? "NOTICE" : "PRIVMSG",
+          target: echo.target,
+          text: echo.text,
+          action: echo.action,
+          msgid: this.#ctx.caps.has("message-tags") ? String(frame.id) : undefined,
+          tags: time(frame.ts),
+        });
+      }
+      case "joined":
+        return this.#joined(frame.room);
+      case "parted":
+        return [{ source: mask(client), command: "PART", params: [frame.room] }];
+      case "join":
+        this.#quit.delete(frame.nick);
+        return [{
+          tags: time(frame.ts),
+          source: mask(frame.nick),
+          command: "JOIN",
+          params: [frame.room],
+        }];
+      case "leave":
+        return this.#leave(frame, time(frame.ts), mask);
+      case "topic":
+        if (frame.by === "") {
+          return [server(
+            frame.topic === ""
+              ? numeric.noTopic(client, frame.room)
+              : numeric.topic(client, frame.room, frame.topic),
+          )];
+        }
+        return [{
+          tags: time(frame.ts),
+          source: mask(frame.by),
+          command: "TOPIC",
+          params: [frame.room, frame.topic],
+          trailing: true,
+        }];
+      case "nick":
+        return [{
+          tags: time(frame.ts),
+          source: hostmaskByNick(frame.old, () => undefined).replace(/^[^!]*/, frame.old),
+          command: "NICK",
+          params: [frame.new],
+          trailing: true,
+        }];
+      case "mode":
+        return [{
+          tags: time(frame.ts),
+          source: mask(frame.by),
+          command: "MODE",
+          params: [frame.room, frame.changes, ...frame.args],
+        }];
+      case "invite":
+        return [{ source: mask(frame.by), command: "INVITE", params: [frame.to, frame.room] }];
+      case "info":
+        return noticeLines(S, client, frame.text);
+      case "ping":
+        return [{ command: "PING", params: [frame.token], trailing: true }];
+      case "error":
+        return this.#error(frame);
+      case "bye":
+        return [serverReply.error(this.#ctx.cloak, frame.message)];
+      case "gap":
+      case "rooms":
+      case "who":
+      case "challenge":
+        return [];
+    }
+  }
+
+  /** 001-005, LUSERS, MOTD and 221 (contract §2 step 3). */
+  #welcome(nick: string): IrcLine[] {
+    const { info, chat } = this.#ctx;
+    const S = info.serverName;
+    const network = S.replaceAll(" ", "-");
+    const users = chat.userCount;
+    let ops = 0;
+    let rooms = 0;
+    for (const user of chat.users) if (user.operator) ops++;
+    for (const room of chat.rooms) if (room.members.size > 0) rooms++;
+    const lines: IrcLine[] = [
+      numeric.welcome(nick, network, nick),
+      numeric.yourHost(nick, S, info.version),
+      numeric.created(nick, new Date(info.startedAt).toUTCString()),
+      numeric.myInfo(nick, S, info.version, "io", "biklmnotv", "bklov"),
+      ...isupportLines(S, nick, info.isupport),
+      numeric.luserClient(nick, users, 0, 1),
+      numeric.luserOp(nick, ops),
+      numeric.luserUnknown(nick, 0),
+      numeric.luserChannels(nick, rooms),
+      numeric.luserMe(nick, users, 0),
+      numeric.localUsers(nick, users, info.maxUsers),
+      numeric.globalUsers(nick, users, info.maxUsers),
+      ...motdLines(nick, S, info.motd),
+      numeric.uModeIs(nick, "+"),
+    ];
+    return lines.map((line) => ({ source: S, ...line }));
+  }
+
+  /** `:me JOIN #r`, the topic, and the names (from the live room: the frame lists a page). */
+  #joined(name: string): IrcLine[] {
+    const { info, client, chat } = this.#ctx;
+    const S = info.serverName;
+    const room = chat.room(name);
+    const me = chat.user(client);
+    const lines: IrcLine[] = [{
+      source: me === undefined ? `${client}!~sc@gone.sc` : hostmaskOf(me),
+      command: "JOIN",
+      params: [name],
+    }];
+    if (room === undefined) return lines;
+    if (room.topic !== "") lines.push({ source: S, ...numeric.topic(client, name, room.topic) });
+    return [...lines, ...this.names(room)];
+  }
+
+  /** `353` lines packed to fit 512 bytes, then `366`. */
+  names(room: Room): IrcLine[] {
+    const { info, client, caps } = this.#ctx;
+    const S = info.serverName;
+    const prefixed = [...room.members].map((user) => prefix(room, user, caps) + user.nick);
+    const fixed = utf8Length(encodeLine({ source: S, ...numeric.namReply(client, room.name, []) }));
+    const lines: IrcLine[] = [];
+    let chunk: string[] = [];
+    let bytes = fixed;
+    for (const name of prefixed) {
+      const add = utf8Length(name) + (chunk.length === 0 ? 0 : 1);
+      if (chunk.length > 0 && bytes + add > 512) {
+        lines.push({ source: S, ...numeric.namReply(client, room.name, chunk) });
+        chunk = [];
+        bytes = fixed;
+      }
+      bytes += utf8Length(name) + (chunk.length === 0 ? 0 : 1);
+      chunk.push(name);
+    }
+    if (chunk.length > 0) lines.push({ source: S, ...numeric.namReply(client, room.name, chunk) });
+    lines.push({ source: S, ...numeric.endOfNames(client, room.name) });
+    return lines;
+  }
+
+  /** PART, KICK or (once per reader) QUIT. */
+  #leave(
+    frame: LeaveFrame,
+    tags: Record<string, string>,
+    mask: (nick: string) => string,
+  ): IrcLine[] {
+    switch (frame.reason) {
+      case "part":
+        return [{
+          tags,
+          source: mask(frame.nick),
+          command: "PART",
+          params: frame.message ? [frame.room, frame.message] : [frame.room],
+          trailing: frame.message !== undefined && frame.message !== "",
+        }];
+      case "kicked_room":
+        return [{
+          tags,
+          source: mask(frame.by ?? this.#ctx.info.serverName),
+          command: "KICK",
+          params: [frame.room, frame.nick, frame.message || (frame.by ?? frame.nick)],
+          trailing: true,
+        }];
+      default: {
+        if (this.#quit.has(frame.nick)) return [];
+        if (this.#quit.size >= QUIT_SEEN_MAX) this.#quit.clear();
+        this.#quit.add(frame.nick);
+        return [{
+          tags,
+          source: mask(frame.nick),
+          command: "QUIT",
+          params: [quitText(frame)],
+          trailing: true,
+        }];
+      }
+    }
+  }
+
+  /** A core error, as the numeric or reply an IRC client expects (contract §2, §4.2). */
+  #error(frame: ErrorFrame): IrcLine[] {
+    const { info, client, cloak } = this.#ctx;
+    const S = info.serverName;
+    const server = (line: IrcLine): IrcLine => ({ source: S, ...line });
+    const lines: IrcLine[] = [];
+    switch (frame.code) {
+      case "nick_taken":
+        lines.push(server(numeric.nicknameInUse(client, this.#ctx.asked)));
+        break;
+      case "nick_registered":
+        lines.push(server(numeric.nicknameReserved(client, this.#ctx.asked)));
+        lines.push(...noticeLines(S, client, frame.message));
+        break;
+      case "nick_invalid":
+        lines.push(server(numeric.erroneusNickname(client, this.#ctx.asked)));
+        lines.push(...noticeLines(S, client, frame.message));
+        break;
+      case "bad_password":
+      case "bad_account_password":
+        lines.push(server(numeric.passwdMismatch(client)));
+        break;
+      case "banned":
+        lines.push(server(numeric.youreBannedCreep(client)));
+        break;
+      case "too_many_rooms":
+        lines.push(...noticeLines(S, client, frame.message));
+        break;
+      default:
+        if (!frame.fatal) lines.push(...noticeLines(S, client, frame.message));
+    }
+    if (frame.fatal) {
+      const why = frame.code === "bad_password" ? "Bad password" : frame.message;
+      lines.push(serverReply.error(cloak, why));
+    }
+    return lines;
+  }
+}
+
+/** `@`/`+` before a member's nick (both with multi-prefix, else the highest). */
+function prefix(room: Room, user: User, caps: ReadonlySet<IrcCap>): string {
+  const op = room.ops.has(user) ? "@" : "";
+  const voice = room.voiced.has(user) ? "+" : "";
+  return caps.has("multi-prefix") ? op + voice : op || voice;
+}
+
+/** The QUIT text for a leave that is neither a part nor a room kick. */
+function quitText(frame: LeaveFrame): string {
+  switch (frame.reason) {
+    case "quit":
+      return frame.message ? `Quit: ${frame.message}` : "Quit";
+    case "timeout":
+      return "Ping timeout";
+    case "flood":
+      return "Excess Flood";
+    case "kicked":
+      return frame.message ? `Killed (${frame.by ?? "*"} (${frame.message}))` : "Killed";
+    default:
+      return frame.message ? `${frame.reason}: ${frame.message}` : frame.reason;
+  }
+}
+
+/** One `NOTICE <me>` from the server per line of `text`. */
+export function noticeLines(server: string, client: string, text: string): IrcLine[] {
+  return text.split("\n").filter((line) => line !== "").map((line) => ({
+    source: server,
+    command: "NOTICE",
+    params: [client, line],
+    trailing: true,
+  }));
+}
+
+/** MOTD as numerics: 375, 372 per line, 376; or 422. */
+function motdLines(nick: string, server: string, motd: string): IrcLine[] {
+  if (motd === "") return [numeric.noMotd(nick)];
+  return [
+    numeric.motdStart(nick, server),
+    ...motd.split("\n").map((line) => numeric.motd(nick, line)),
+    numeric.endOfMotd(nick),
+  ];
+}

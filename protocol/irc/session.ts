@@ -1,0 +1,455 @@
+/**
+ * The IRC wire format (contract §1-§4): lines in, parsed by `line.ts`, become hub calls through
+ * the same {@linkcode SessionPort} every front end uses; frames out are rendered per reader by
+ * `render.ts`. IRC replies (421, 451, 461, 417, ...) are answers, never protocol errors: only
+ * the peer's hard frame cap, flood control and timeouts close an IRC client.
+ *
+ * @module
+ */
+
+import { type Awaitable, then } from "../../core/awaitable.ts";
+import { roomProblem } from "../../core/room.ts";
+import { sanitizeFormattedText } from "../../security/unicode.ts";
+import type { MessageKind } from "../../core/relay.ts";
+import { IRC_PENDING_REFS } from "../../config/irc_limits.ts";
+import { NOTHING } from "../codec.ts";
+import type { ServerFrame } from "../frames.ts";
+import { type Deliverable, Outgoing, OutgoingBatch } from "../outgoing.ts";
+import type { ProtocolSession, SessionPort } from "../session.ts";
+import {
+  capListLines,
+  capLsLines,
+  capLsVersion,
+  type CapOffer,
+  capReqReply,
+  type IrcCap,
+  parseCapReq,
+} from "./caps.ts";
+import { cloakOf, setIdent } from "./hostmask.ts";
+import { encodeLine, type IrcLine, type IrcMessage, parseLine } from "./line.ts";
+import { numeric, serverReply } from "./numerics.ts";
+import { Registration } from "./registration.ts";
+import { IrcRenderer, type IrcServerInfo } from "./render.ts";
+
+export type { IrcServerInfo };
+
+const encoder = new TextEncoder();
+
+/** Commands that act before registration; anything else gets `451`. */
+const BEFORE_REGISTRATION = new Set(["CAP", "PASS", "NICK", "USER", "PING", "PONG", "QUIT"]);
+
+/** A CTCP message, `\x01VERB args\x01` (the closing `\x01` optional, as clients vary). */
+const CTCP = new RegExp("^\x01([A-Za-z]+)(?: ([^\x01]*))?\x01?$");
+
+/** What an IRC client's own message was, kept until its ack (for echo-message). */
+interface Sent {
+  readonly target: string;
+  readonly text: string;
+  readonly command: string;
+  readonly action: boolean;
+}
+
+/** Adapts IRC lines from one connection to hub calls, and frames back to lines. */
+export class IrcSession implements ProtocolSession {
+  readonly #port: SessionPort;
+  readonly #info: IrcServerInfo;
+  readonly #offer: CapOffer;
+  readonly #registration = new Registration();
+  readonly #caps = new Set<IrcCap>();
+  readonly #renderer: IrcRenderer;
+  readonly #sent = new Map<string, Sent>();
+  #refs = 0;
+  #capVersion = 0;
+  /** The nick the hub welcomed, or null before the welcome. */
+  #nick: string | null = null;
+
+  /** `offer`: the caps this server lists (see `caps.ts`). */
+  constructor(port: SessionPort, info: IrcServerInfo, offer: CapOffer) {
+    this.#port = port;
+    this.#info = info;
+    this.#offer = offer;
+    const client = () => this.#client;
+    const asked = () => this.#registration.nick ?? "*";
+    this.#renderer = new IrcRenderer({
+      info,
+      chat: port.chat,
+      get client() {
+        return client();
+      },
+      get asked() {
+        return asked();
+      },
+      caps: this.#caps,
+      get cloak() {
+        return cloakOf(port.address);
+      },
+      echo: (ref) => this.#sent.get(ref) ?? null,
+    });
+  }
+
+  /** The reader's nick in numerics: the welcomed one, else `*`. */
+  get #client(): string {
+    return this.#port.user?.nick ?? this.#nick ?? "*";
+  }
+
+  /** IRC clients speak first: nothing to say yet. */
+  start(): void {}
+
+  /** Lines are handled one by one; nothing waits for the end of a read. */
+  endOfBatch(): void {}
+
+  /** This reader's lines for `out`. */
+  render(out: Deliverable): Uint8Array {
+    const frames: readonly ServerFrame[] = out instanceof Outgoing
+      ? [out.frame]
+      : out instanceof OutgoingBatch
+      ? out.frames
+      : [];
+    let text = "";
+    for (const frame of frames) {
+      if (frame.type === "welcome") this.#nick = frame.nick;
+      if (frame.type === "nick" && frame.old === this.#nick) this.#nick = frame.new;
+      text += this.#renderer.render(frame);
+      if (frame.type === "ack" && frame.ref !== undefined) this.#sent.delete(frame.ref);
+    }
+    return text === "" ? NOTHING : encoder.encode(text);
+  }
+
+  /** One line from the client. */
+  frame(bytes: Uint8Array): Awaitable<void> {
+    const parsed = parseLine(bytes);
+    switch (parsed.kind) {
+      case "empty":
+        return;
+      case "too_long":
+        this.#reply(numeric.inputTooLong(this.#client));
+        return;
+      case "invalid_utf8":
+        this.#reply(serverReply.standard(
+          "FAIL",
+          this.#port.user === null ? "*" : parsed.message.command,
+          "INVALID_UTF8",
+          [],
+          "Message rejected, your message must be UTF-8",
+        ));
+        return;
+      case "message":
+        break;
+    }
+    const message = parsed.message;
+    const { command } = message;
+    // PONG and QUIT cost nothing: an answer to our ping, and a goodbye.
+    if (command !== "PONG" && command !== "QUIT" && !this.#port.admit(bytes.length)) return;
+    if (this.#port.user === null && !BEFORE_REGISTRATION.has(command)) {
+      this.#reply(numeric.notRegistered(this.#client));
+      return;
+    }
+    return this.#dispatch(message);
+  }
+
+  #dispatch(message: IrcMessage): Awaitable<void> {
+    const { command, params } = message;
+    const c = this.#client;
+    const need = (n: number): boolean => {
+      if (params.length >= n && (n === 0 || params[0] !== "")) return true;
+      this.#reply(numeric.needMoreParams(c, command));
+      return false;
+    };
+    switch (command) {
+      case "CAP":
+        return this.#cap(params);
+      case "PING":
+        if (params.length === 0) this.#reply(numeric.noOrigin(c));
+        else this.#reply(serverReply.pong(this.#info.serverName, params[params.length - 1]));
+        return;
+      case "PONG":
+        return;
+      case "PASS":
+        if (this.#port.user !== null) this.#reply(numeric.alreadyRegistered(c));
+        else if (need(1)) this.#registration.pass = params[0];
+        return;
+      case "NICK":
+        if (params.length === 0 || params[0] === "") {
+          this.#reply(numeric.noNicknameGiven(c));
+          return;
+        }
+        if (this.#port.user !== null) return this.#command(`/nick ${params[0]}`, "");
+        this.#registration.nick = params[0];
+        return this.#tryLogin();
+      case "USER":
+        if (this.#port.user !== null) this.#reply(numeric.alreadyRegistered(c));
+        else if (!this.#registration.user(params)) this.#reply(numeric.needMoreParams(c, command));
+        else return this.#tryLogin();
+        return;
+      case "QUIT":
+        return this.#quit(params[0] ?? "");
+      case "JOIN":
+        if (!need(1)) return;
+        return this.#join(params[0], params[1]);
+      case "PART":
+        if (!need(1)) return;
+        return this.#each(params[0].split(","), (room) => this.#part(room));
+      case "PRIVMSG":
+      case "NOTICE":
+        return this.#message(command, params);
+      case "TOPIC":
+        if (!need(1)) return;
+        return this.#topic(params[0], params.length > 1 ? params[1] : undefined);
+      case "NAMES":
+        this.#names(params[0]);
+        return;
+      case "MODE":
+        if (!need(1)) return;
+        return this.#mode(params);
+      case "KICK":
+        if (!need(2)) return;
+        return this.#command(`/kick ${params[0]} ${params[1]} ${params[2] ?? ""}`.trim(), "");
+      case "INVITE":
+        if (!need(2)) return;
+        return this.#command(`/invite ${params[0]} ${params[1]}`, "");
+      default:
+        this.#reply(numeric.unknownCommand(c, command));
+    }
+  }
+
+  /** `CAP LS|REQ|END|LIST` (contract §2.1). */
+  #cap(params: readonly string[]): Awaitable<void> {
+    const c = this.#client;
+    const sub = (params[0] ?? "").toUpperCase();
+    const registered = this.#port.user !== null;
+    switch (sub) {
+      case "LS":
+        this.#capVersion = Math.max(this.#capVersion, capLsVersion(params[1]));
+        if (this.#capVersion >= 302) this.#caps.add("cap-notify");
+        if (!registered) this.#registration.negotiating = true;
+        this.#replies(capLsLines(this.#info.serverName, c, this.#offer, this.#capVersion));
+        return;
+      case "REQ": {
+        if (!registered) this.#registration.negotiating = true;
+        const result = parseCapReq(params[1] ?? "", this.#offer, this.#capVersion);
+        if (result.kind === "ack") {
+          for (const cap of result.enable) this.#caps.add(cap);
+          for (const cap of result.disable) this.#caps.delete(cap);
+        }
+        this.#reply(capReqReply(c, result));
+        return;
+      }
+      case "LIST":
+        this.#replies(capListLines(this.#info.serverName, c, this.#caps));
+        return;
+      case "END":
+        if (registered) return;
+        this.#registration.negotiating = false;
+        return this.#tryLogin();
+      default:
+        this.#reply(numeric.invalidCapCmd(c, params[0] ?? "*"));
+    }
+  }
+
+  /** Logs in once NICK and USER are in and CAP negotiation is over. */
+  #tryLogin(): Awaitable<void> {
+    const registration = this.#registration;
+    if (!registration.ready || this.#port.user !== null) return;
+    const attempt = registration.attempt(this.#port.needsPassword);
+    if (attempt.nick !== registration.nick) registration.nick = attempt.nick;
+    registration.pending = true;
+    return then(this.#port.login(attempt), () => {
+      registration.pending = false;
+      const user = this.#port.user;
+      if (user !== null && registration.ident !== null) setIdent(user, registration.ident);
+    });
+  }
+
+  /** `QUIT [:msg]`: `ERROR`, then the core's goodbye to the rooms. */
+  #quit(message: string): Awaitable<void> {
+    const why = message === "" ? "Quit" : `Quit: ${message}`;
+    this.#port.sendRaw(
+      encoder.encode(encodeLine(serverReply.error(cloakOf(this.#port.address), why))),
+    );
+    if (this.#port.user === null) {
+      this.#port.quit();
+      return;
+    }
+    return then(this.#port.command(`/quit ${message}`, ""), () => {});
+  }
+
+  /** `JOIN #a,#b [k1,k2]`, or `JOIN 0` to leave every room. */
+  #join(list: string, keyList: string | undefined): Awaitable<void> {
+    if (list === "0") {
+      const rooms = [...(this.#port.user?.rooms ?? [])].map((room) => room.name);
+      return this.#each(rooms, (room) => this.#command(`/leave ${room}`, room));
+    }
+    const keys = keyList?.split(",") ?? [];
+    return this.#each(list.split(","), (room, i) => {
+      if (room === "" || roomProblem(room) !== null) {
+        this.#reply(numeric.noSuchChannel(this.#client, room === "" ? "*" : room));
+        return;
+      }
+      if (this.#port.isIn(room)) return;
+      const key = keys[i] ?? "";
+      const wanted = this.#port.chat.room(room)?.modes.key ?? null;
+      // A key for a room without +k is ignored (irssi sends `x` for every room).
+      const keyed = wanted !== null && key !== "" && !/\s/.test(key) ? ` ${key}` : "";
+      return this.#command(`/join ${room}${keyed}`, room);
+    });
+  }
+
+  /** `PART #r`: 403 for no such room, 442 when not in it. */
+  #part(room: string): Awaitable<void> {
+    if (this.#port.chat.room(room) === undefined) {
+      this.#reply(numeric.noSuchChannel(this.#client, room));
+      return;
+    }
+    if (!this.#port.isIn(room)) {
+      this.#reply(numeric.notOnChannel(this.#client, room));
+      return;
+    }
+    return this.#command(`/leave ${room}`, room);
+  }
+
+  /** `PRIVMSG|NOTICE <t1,t2> :text` (contract §4.4); NOTICE is never answered with an error. */
+  #message(command: "PRIVMSG" | "NOTICE", params: readonly string[]): Awaitable<void> {
+    const c = this.#client;
+    const notice = command === "NOTICE";
+    if (params.length === 0 || params[0] === "") {
+      if (!notice) this.#reply(numeric.noRecipient(c, command));
+      return;
+    }
+    if (params.length < 2 || params[1] === "") {
+      if (!notice) this.#reply(numeric.noTextToSend(c));
+      return;
+    }
+    const ctcp = CTCP.exec(params[1]);
+    const action = ctcp !== null && ctcp[1].toUpperCase() === "ACTION";
+    if (ctcp !== null && !action) return; // other CTCPs: nobody here answers them
+    const text = action ? ctcp?.[2] ?? "" : params[1];
+    return this.#each(params[0].split(","), (target) => {
+      if (target.startsWith("#")) {
+        if (!this.#port.isIn(target)) {
+          if (!notice) this.#reply(numeric.cannotSendToChan(c, target));
+          return;
+        }
+        const kind: MessageKind = action ? "action" : notice ? "notice" : "text";
+        this.#port.say(target, text, this.#remember(target, text, command, action), kind);
+        return;
+      }
+      if (this.#port.chat.user(target) === undefined) {
+        if (!notice) this.#reply(numeric.noSuchNick(c, target));
+        return;
+      }
+      const ref = this.#remember(target, text, command, action);
+      return this.#command(`/msg ${target} ${action ? `* ${text}` : text}`, "", ref);
+    });
+  }
+
+  /** A ref for a message, remembering its text for echo-message. */
+  #remember(target: string, text: string, command: string, action: boolean): string {
+    const ref = `i${++this.#refs}`;
+    if (this.#sent.size >= IRC_PENDING_REFS) {
+      const oldest = this.#sent.keys().next().value;
+      if (oldest !== undefined) this.#sent.delete(oldest);
+    }
+    this.#sent.set(ref, { target, text: sanitizeFormattedText(text), command, action });
+    return ref;
+  }
+
+  /** `TOPIC #r [:text]`. */
+  #topic(room: string, text: string | undefined): Awaitable<void> {
+    const found = this.#port.chat.room(room);
+    const c = this.#client;
+    if (found === undefined) {
+      this.#reply(numeric.noSuchChannel(c, room));
+      return;
+    }
+    if (!this.#port.isIn(room)) {
+      this.#reply(numeric.notOnChannel(c, room));
+      return;
+    }
+    if (text === undefined || text === "") {
+      this.#reply(
+        found.topic === ""
+          ? numeric.noTopic(c, found.name)
+          : numeric.topic(c, found.name, found.topic),
+      );
+      return;
+    }
+    return this.#command(`/topic ${text}`, found.name);
+  }
+
+  /** `NAMES [#a,#b]`. */
+  #names(list: string | undefined): void {
+    const c = this.#client;
+    if (list === undefined || list === "") {
+      this.#reply(numeric.endOfNames(c, "*"));
+      return;
+    }
+    for (const name of list.split(",")) {
+      const room = this.#port.chat.room(name);
+      if (room === undefined) this.#reply(numeric.endOfNames(c, name));
+      else this.#replies(this.#renderer.names(room));
+    }
+  }
+
+  /** `MODE <me>` (221) and `MODE #r [changes]` (324, or the core's `/mode`). */
+  #mode(params: readonly string[]): Awaitable<void> {
+    const c = this.#client;
+    const [target] = params;
+    if (!target.startsWith("#")) {
+      if (target.toLowerCase() !== c.toLowerCase()) this.#reply(numeric.usersDontMatch(c));
+      else if (params.length === 1) this.#reply(numeric.uModeIs(c, "+"));
+      return;
+    }
+    const room = this.#port.chat.room(target);
+    if (room === undefined) {
+      this.#reply(numeric.noSuchChannel(c, target));
+      return;
+    }
+    if (params.length === 1) {
+      const { t, m, i, key, limit } = room.modes;
+      let modes = "+n" + (t ? "t" : "") + (m ? "m" : "") + (i ? "i" : "");
+      const args: string[] = [];
+      if (key !== null) {
+        modes += "k";
+        args.push(this.#port.isIn(target) ? key : "*");
+      }
+      if (limit !== null) {
+        modes += "l";
+        args.push(String(limit));
+      }
+      this.#reply(numeric.channelModeIs(c, room.name, modes, args));
+      return;
+    }
+    if (params[1] === "b" || params[1] === "+b") {
+      this.#reply(numeric.endOfBanList(c, room.name));
+      return;
+    }
+    return this.#command(`/mode ${room.name} ${params.slice(1).join(" ")}`, room.name);
+  }
+
+  /** Runs a core slash command for the logged-in user. */
+  #command(line: string, room: string, ref?: string): Awaitable<void> {
+    return then(this.#port.command(line, room, ref), () => {});
+  }
+
+  /** Runs `step` for each item, one after another (a step may wait for the store). */
+  #each(
+    items: readonly string[],
+    step: (item: string, index: number) => Awaitable<void>,
+  ): Awaitable<void> {
+    const from = (i: number): Awaitable<void> => {
+      if (i >= items.length) return;
+      return then(step(items[i], i), () => from(i + 1));
+    };
+    return from(0);
+  }
+
+  #reply(line: IrcLine): void {
+    this.#replies([line]);
+  }
+
+  #replies(lines: readonly IrcLine[]): void {
+    const source = this.#info.serverName;
+    const text = lines.map((line) => encodeLine({ source, ...line })).join("");
+    this.#port.sendRaw(encoder.encode(text));
+  }
+}
