@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { RawIrcClient } from "./helpers/irc.ts";
-import { JsonClient, LineSocket, testServer } from "./helpers/wire.ts";
+import { command, eventually, JsonClient, LineSocket, testServer } from "./helpers/wire.ts";
 import type { ChatServer } from "../server.ts";
 import type { Verifier } from "../core/moderator.ts";
 
@@ -227,6 +227,78 @@ Deno.test("IRC: others' joins, nick changes and quits reach the IRC client", asy
     assert.match(await irc.expect(/PONG| QUIT /), /PONG/);
   } finally {
     irc.close();
+    await server.shutdown();
+  }
+});
+
+Deno.test("IRC: PASS account:password logs in to the account (900); a wrong one is 464, open", async () => {
+  const server = ircServer();
+  const owner = await JsonClient.login(server, "mia");
+  await command(owner, "/register correct-horse");
+  owner.close();
+  await eventually(() => server.hub.user("mia") === undefined, "mia to leave");
+  const wrong = await RawIrcClient.open(server);
+  const irc = await RawIrcClient.open(server);
+  try {
+    await wrong.send("PASS mia:nope", "NICK whoever", "USER m 0 * :M");
+    assert.equal(await wrong.expect(/ 464 /), `:${S} 464 * :Password incorrect`);
+    await irc.send("PASS mia:correct-horse", "NICK whoever", "USER m 0 * :M");
+    await irc.expect(/ 001 mia /);
+    assert.match(
+      await irc.expect(/ 900 /),
+      /^:irc\.test 900 mia mia!~m@\S+\.sc mia :You are now logged in as mia$/,
+    );
+    assert.equal(server.hub.user("mia")?.verified, true);
+  } finally {
+    wrong.close();
+    irc.close();
+    await server.shutdown();
+  }
+});
+
+Deno.test("IRC: echo-message, server-time and message-tags on room messages", async () => {
+  const server = ircServer();
+  const irc = await RawIrcClient.open(server);
+  const json = await JsonClient.login(server, "ola");
+  try {
+    await irc.send("CAP LS 302", "CAP REQ :echo-message server-time message-tags", "CAP END");
+    await irc.send("NICK pia", "USER p 0 * :P");
+    await irc.expect(/ 221 /);
+    await irc.send("JOIN #lobby");
+    await irc.expect(/ 366 /);
+    await irc.send("PRIVMSG #lobby :hello there");
+    const echo = await irc.expect(/PRIVMSG/);
+    const sent = await json.expect("msg");
+    assert.match(echo, /^@msgid=(\d+);time=\S+Z :pia!~p@\S+ PRIVMSG #lobby :hello there$/);
+    assert.equal(/msgid=(\d+)/.exec(echo)?.[1], String(sent.id));
+    await json.send({ type: "msg", room: "#lobby", text: "hi pia" });
+    const got = await irc.expect(/PRIVMSG/);
+    const time = /time=([^; ]+)/.exec(got)?.[1] ?? "";
+    assert.match(time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  } finally {
+    irc.close();
+    json.close();
+    await server.shutdown();
+  }
+});
+
+Deno.test("IRC: JOIN of a bad name is 403 naming it; PART of a room one is not in is 442", async () => {
+  const server = ircServer();
+  const irc = await RawIrcClient.login(server, "quin");
+  const json = await JsonClient.login(server, "rae");
+  try {
+    await irc.send("JOIN #valid,inv@lid");
+    await irc.expect(/ 366 quin #valid /);
+    assert.equal(await irc.expect(/ 403 /), `:${S} 403 quin inv@lid :No such channel`);
+    await irc.send("PART #lobby");
+    assert.equal(await irc.expect(/ 442 /), `:${S} 442 quin #lobby :You're not on that channel`);
+    await irc.send("PART #nowhere");
+    assert.equal(await irc.expect(/ 403 /), `:${S} 403 quin #nowhere :No such channel`);
+    await irc.send("NICK rae");
+    assert.equal(await irc.expect(/ 433 /), `:${S} 433 quin rae :Nickname is already in use`);
+  } finally {
+    irc.close();
+    json.close();
     await server.shutdown();
   }
 });

@@ -79,8 +79,14 @@ export class IrcRenderer {
       this.#ctx.caps.has("server-time") ? { time: serverTime(ts) } : {};
     const mask = (nick: string) => hostmaskByNick(nick, (n) => this.#ctx.chat.user(n));
     switch (frame.type) {
-      case "welcome":
-        return this.#welcome(frame.nick);
+      case "welcome": {
+        const lines = this.#welcome(frame.nick);
+        // An account proven at login (PASS account:password): 900, before the MOTD's end.
+        if (frame.account === undefined) return lines;
+        const me = this.#ctx.chat.user(frame.nick);
+        const full = me === undefined ? `${frame.nick}!~sc@gone.sc` : hostmaskOf(me);
+        return [...lines, server(numeric.loggedIn(frame.nick, full, frame.nick))];
+      }
       case "msg": {
         const tags: Record<string, string> = time(frame.ts);
         return messageLines({

@@ -107,12 +107,23 @@ export class IrcSession implements ProtocolSession {
       : [];
     let text = "";
     for (const frame of frames) {
-      if (frame.type === "welcome") this.#nick = frame.nick;
+      if (frame.type === "welcome") this.#welcomed(frame.nick);
       if (frame.type === "nick" && frame.old === this.#nick) this.#nick = frame.new;
       text += this.#renderer.render(frame);
       if (frame.type === "ack" && frame.ref !== undefined) this.#sent.delete(frame.ref);
     }
     return text === "" ? NOTHING : encoder.encode(text);
+  }
+
+  /**
+   * The hub welcomed this client as `nick` (the user exists, though the login call has not
+   * returned yet): from now on its lines carry USER's ident.
+   */
+  #welcomed(nick: string): void {
+    this.#nick = nick;
+    const user = this.#port.chat.user(nick);
+    const ident = this.#registration.ident;
+    if (user !== undefined && ident !== null) setIdent(user, ident);
   }
 
   /** One line from the client. */
@@ -173,8 +184,9 @@ export class IrcSession implements ProtocolSession {
           this.#reply(numeric.noNicknameGiven(c));
           return;
         }
-        if (this.#port.user !== null) return this.#command(`/nick ${params[0]}`, "");
+        // Kept after registration too: a refusal (433, 432) names the nick asked for.
         this.#registration.nick = params[0];
+        if (this.#port.user !== null) return this.#command(`/nick ${params[0]}`, "");
         return this.#tryLogin();
       case "USER":
         if (this.#port.user !== null) this.#reply(numeric.alreadyRegistered(c));
@@ -255,8 +267,6 @@ export class IrcSession implements ProtocolSession {
     registration.pending = true;
     return then(this.#port.login(attempt), () => {
       registration.pending = false;
-      const user = this.#port.user;
-      if (user !== null && registration.ident !== null) setIdent(user, registration.ident);
     });
   }
 
