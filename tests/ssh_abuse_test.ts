@@ -6,6 +6,8 @@
  */
 
 import assert from "node:assert/strict";
+import { createDecipheriv, randomBytes } from "node:crypto";
+import { finishPartialPacket } from "../transport/ssh/ssh2.ts";
 import {
   SSH_MAX_KEY_QUERIES,
   SSH_MAX_REFUSALS,
@@ -446,4 +448,18 @@ Deno.test(`ssh abuse: "none" authentication requests are counted with key querie
   } finally {
     await server.shutdown();
   }
+});
+
+Deno.test("ssh abuse: a connection cut mid-packet leaves no node:crypto decipher open (the sanitizer sees none)", () => {
+  // What ssh2's AES-GCM decipher holds when the socket closes before a packet's tag arrives.
+  const instance = createDecipheriv("aes-128-gcm", randomBytes(16), randomBytes(12));
+  instance.setAAD(new Uint8Array(4));
+  instance.update(new Uint8Array(32));
+  const connection = { _protocol: { _decipher: { _decipherInstance: instance } } };
+  finishPartialPacket(connection);
+  assert.equal(connection._protocol._decipher._decipherInstance, null);
+  // Twice, or with nothing part-read, is harmless.
+  finishPartialPacket(connection);
+  finishPartialPacket({});
+  finishPartialPacket(null);
 });

@@ -8,6 +8,7 @@
 import type { ChatServer, ServerOptions } from "../../server.ts";
 import { generateHostKeyText } from "../../transport/ssh/openssh_key.ts";
 import { listenSsh } from "../../transport/ssh/front_end.ts";
+import { finishPartialPacket } from "../../transport/ssh/ssh2.ts";
 import { testServer, within } from "./wire.ts";
 
 const decoder = new TextDecoder();
@@ -308,6 +309,8 @@ export async function ssh2Client(port: number, nick: string): Promise<Ssh2Client
     };
   };
   const client = new Client();
+  // A connection the server cuts mid-packet leaves ssh2's decipher open: release it.
+  client.on("close", () => finishPartialPacket(client));
   await within(
     new Promise<void>((resolve, reject) => {
       client.on("ready", () => resolve());

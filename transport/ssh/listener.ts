@@ -29,7 +29,7 @@ import { writeAll } from "../outbound_queue.ts";
 import { SshAuthenticator } from "./auth.ts";
 import { parseHostKey } from "./host_key.ts";
 import { type HostedChatStarter, SshSessions } from "./session.ts";
-import { newSshServer, type ParsedKey, type SshConnection } from "./ssh2.ts";
+import { finishPartialPacket, newSshServer, type ParsedKey, type SshConnection } from "./ssh2.ts";
 
 /** How long a disconnected client has to hang up before its socket is closed. */
 const SSH_DISCONNECT_LINGER_MS = 1000;
@@ -266,7 +266,10 @@ export class SshListener {
         error: error.message,
       });
     });
-    connection.on("close", control.close);
+    connection.on("close", () => {
+      finishPartialPacket(connection);
+      control.close();
+    });
     connection.on("authentication", (context) => {
       auth.handle(context, (progress) => {
         if (progress === "exhausted") {

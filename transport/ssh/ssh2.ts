@@ -250,6 +250,33 @@ export function newSshServer(
   }, onConnection);
 }
 
+/**
+ * Finishes the `node:crypto` decipher of a packet an `ssh2` connection (server side) or client
+ * was part-way through reading when its socket closed. `ssh2`'s AES-GCM decipher makes one per
+ * packet and finishes it only once the packet's tag has arrived, and its `free()` does nothing,
+ * so a connection cut mid-packet left one open; under Deno that holds a resource until it is
+ * collected. Finishing it fails authentication, as it must: it only releases it.
+ */
+export function finishPartialPacket(connection: unknown): void {
+  const protocol = (connection as { _protocol?: { _decipher?: PartialDecipher } } | null)
+    ?._protocol;
+  const decipher = protocol?._decipher;
+  const instance = decipher?._decipherInstance;
+  if (decipher === undefined || instance === undefined || instance === null) return;
+  decipher._decipherInstance = null;
+  try {
+    instance.setAuthTag(new Uint8Array(16));
+    instance.final();
+  } catch {
+    // Unauthenticated, or finished already with its packet: either way it is released now.
+  }
+}
+
+/** The part of `ssh2`'s AES-GCM decipher {@linkcode finishPartialPacket} reaches into. */
+interface PartialDecipher {
+  _decipherInstance?: { setAuthTag(tag: Uint8Array): void; final(): unknown } | null;
+}
+
 /** Parses an OpenSSH key (private key text, or a public key blob); an Error says why not. */
 export function parseKey(data: string | Uint8Array): ParsedKey | Error {
   const parsed = library.utils.parseKey(data);
