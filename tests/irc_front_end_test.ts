@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { parseServeArgs } from "../cli/serve_args.ts";
 import { SERVE_HELP, UsageError } from "../cli/usage.ts";
 import { spawnServe } from "./helpers/cli.ts";
+import { makeTestPki } from "./helpers/certs.ts";
 import { RawIrcClient } from "./helpers/irc.ts";
 import { LineSocket, testServer } from "./helpers/wire.ts";
 
@@ -92,4 +93,31 @@ Deno.test("the IRC port is rebindable right after the server stops", async () =>
   const second = testServer({ irc: { host: "127.0.0.1", port, serverName: "irc.test" } });
   assert.equal(second.addresses.irc?.port, port);
   await second.shutdown();
+});
+
+Deno.test("--irc-tls-port serves IRC over TLS with the server's certificate", async () => {
+  const pki = await makeTestPki();
+  const server = testServer({
+    tls: { cert: pki.leaf.cert, key: pki.leaf.key },
+    irc: { host: "127.0.0.1", tlsPort: 0, serverName: "irc.tls.test" },
+  });
+  try {
+    assert.equal(server.addresses.irc, undefined);
+    const port = server.addresses.ircTls?.port ?? 0;
+    const conn = await Deno.connectTls({
+      hostname: "localhost",
+      port,
+      caCerts: [await Deno.readTextFile(pki.ca.certFile)],
+    });
+    const irc = new RawIrcClient(conn);
+    await irc.send("NICK tls", "USER t 0 * :T");
+    await irc.expect(/^:irc\.tls\.test 001 tls /);
+    await irc.send("QUIT");
+    await irc.expect(/^ERROR/);
+    await irc.expectEof();
+    irc.close();
+  } finally {
+    await server.shutdown();
+    await Deno.remove(pki.dir, { recursive: true });
+  }
 });

@@ -302,3 +302,87 @@ Deno.test("IRC: JOIN of a bad name is 403 naming it; PART of a room one is not i
     await server.shutdown();
   }
 });
+
+Deno.test("IRC: WHO, WHOIS, ISON, AWAY, LUSERS and MOTD", async () => {
+  const server = ircServer();
+  const irc = await RawIrcClient.login(server, "sam");
+  const json = await JsonClient.login(server, "tia");
+  try {
+    await irc.send("JOIN #lobby");
+    await irc.expect(/ 366 /);
+    await irc.send("WHO #lobby");
+    const who = [await irc.expect(/ 352 /), await irc.expect(/ 352 /)].sort();
+    assert.match(
+      who[0],
+      /^:irc\.test 352 sam #lobby ~sam \S+\.sc irc\.test sam H@? :0 sockchat user$/,
+    );
+    assert.match(
+      who[1],
+      /^:irc\.test 352 sam #lobby ~sc \S+\.sc irc\.test tia H :0 sockchat user$/,
+    );
+    assert.equal(await irc.expect(/ 315 /), `:${S} 315 sam #lobby :End of WHO list`);
+    await irc.send("WHOIS TIA");
+    assert.match(
+      await irc.expect(/ 311 /),
+      /^:irc\.test 311 sam tia ~sc \S+\.sc \* :sockchat user$/,
+    );
+    assert.equal(await irc.expect(/ 319 /), `:${S} 319 sam tia :#lobby`);
+    await irc.expect(/ 317 sam tia \d+ \d+ :seconds idle, signon time/);
+    assert.equal(await irc.expect(/ 318 /), `:${S} 318 sam tia :End of /WHOIS list`);
+    await irc.send("WHOIS nobody");
+    assert.equal(await irc.expect(/ 401 /), `:${S} 401 sam nobody :No such nick/channel`);
+    await irc.expect(/ 318 sam nobody /);
+    await irc.send("ISON tia nobody SAM");
+    assert.equal(await irc.expect(/ 303 /), `:${S} 303 sam :tia sam`);
+    await irc.send("AWAY :lunch");
+    assert.equal(await irc.expect(/ 306 /), `:${S} 306 sam :You have been marked as being away`);
+    assert.equal(server.hub.user("sam")?.away, "lunch");
+    await irc.send("AWAY");
+    assert.equal(
+      await irc.expect(/ 305 /),
+      `:${S} 305 sam :You are no longer marked as being away`,
+    );
+    await irc.send("LUSERS", "MOTD");
+    assert.equal(
+      await irc.expect(/ 251 /),
+      `:${S} 251 sam :There are 2 users and 0 invisible on 1 servers`,
+    );
+    assert.equal(await irc.expect(/ 422 /), `:${S} 422 sam :MOTD File is missing`);
+  } finally {
+    irc.close();
+    json.close();
+    await server.shutdown();
+  }
+});
+
+Deno.test("IRC: a silent client is sent PING and, still silent, ERROR; its nick is free", async () => {
+  const server = ircServer({ idleTimeoutMs: 400 });
+  const irc = await RawIrcClient.login(server, "uma");
+  try {
+    assert.match(await irc.expect(/^PING /), /^PING :?p1$/);
+    assert.match(
+      await irc.expect(/^ERROR/),
+      /^ERROR :Closing Link: \S+\.sc \(No answer to ping; closing\.\)$/,
+    );
+    await irc.expectEof();
+    assert.equal(server.hub.user("uma"), undefined);
+  } finally {
+    irc.close();
+    await server.shutdown();
+  }
+});
+
+Deno.test("IRC: a client that answers PING stays", async () => {
+  const server = ircServer({ idleTimeoutMs: 400 });
+  const irc = await RawIrcClient.login(server, "val");
+  try {
+    for (let i = 1; i <= 2; i++) {
+      const ping = await irc.expect(/^PING /);
+      await irc.send(`PONG ${ping.slice(5)}`);
+    }
+    assert.ok(server.hub.user("val") !== undefined);
+  } finally {
+    irc.close();
+    await server.shutdown();
+  }
+});

@@ -16,6 +16,7 @@ import { isupportLines } from "./isupport.ts";
 import { encodeLine, type IrcLine, serverTime, utf8Length } from "./line.ts";
 import { numeric, serverReply } from "./numerics.ts";
 import { messageLines } from "./split.ts";
+import { lusersLines, motdLines } from "./commands/query.ts";
 
 /** What the welcome burst tells about the server. */
 export interface IrcServerInfo {
@@ -188,25 +189,14 @@ export class IrcRenderer {
   #welcome(nick: string): IrcLine[] {
     const { info, chat } = this.#ctx;
     const S = info.serverName;
-    const network = S.replaceAll(" ", "-");
-    const users = chat.userCount;
-    let ops = 0;
-    let rooms = 0;
-    for (const user of chat.users) if (user.operator) ops++;
-    for (const room of chat.rooms) if (room.members.size > 0) rooms++;
+    const query = { chat, client: nick, serverName: S, maxUsers: info.maxUsers };
     const lines: IrcLine[] = [
-      numeric.welcome(nick, network, nick),
+      numeric.welcome(nick, S.replaceAll(" ", "-"), nick),
       numeric.yourHost(nick, S, info.version),
       numeric.created(nick, new Date(info.startedAt).toUTCString()),
       numeric.myInfo(nick, S, info.version, "io", "biklmnotv", "bklov"),
       ...isupportLines(S, nick, info.isupport),
-      numeric.luserClient(nick, users, 0, 1),
-      numeric.luserOp(nick, ops),
-      numeric.luserUnknown(nick, 0),
-      numeric.luserChannels(nick, rooms),
-      numeric.luserMe(nick, users, 0),
-      numeric.localUsers(nick, users, info.maxUsers),
-      numeric.globalUsers(nick, users, info.maxUsers),
+      ...lusersLines(query),
       ...motdLines(nick, S, info.motd),
       numeric.uModeIs(nick, "+"),
     ];
@@ -361,14 +351,4 @@ export function noticeLines(server: string, client: string, text: string): IrcLi
     params: [client, line],
     trailing: true,
   }));
-}
-
-/** MOTD as numerics: 375, 372 per line, 376; or 422. */
-function motdLines(nick: string, server: string, motd: string): IrcLine[] {
-  if (motd === "") return [numeric.noMotd(nick)];
-  return [
-    numeric.motdStart(nick, server),
-    ...motd.split("\n").map((line) => numeric.motd(nick, line)),
-    numeric.endOfMotd(nick),
-  ];
 }

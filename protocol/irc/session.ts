@@ -29,6 +29,14 @@ import { cloakOf, setIdent } from "./hostmask.ts";
 import { encodeLine, type IrcLine, type IrcMessage, parseLine } from "./line.ts";
 import { numeric, serverReply } from "./numerics.ts";
 import { Registration } from "./registration.ts";
+import {
+  isonLines,
+  lusersLines,
+  motdLines,
+  type QueryContext,
+  whoisLines,
+  whoLines,
+} from "./commands/query.ts";
 import { IrcRenderer, type IrcServerInfo } from "./render.ts";
 
 export type { IrcServerInfo };
@@ -216,6 +224,32 @@ export class IrcSession implements ProtocolSession {
       case "KICK":
         if (!need(2)) return;
         return this.#command(`/kick ${params[0]} ${params[1]} ${params[2] ?? ""}`.trim(), "");
+      case "WHO":
+        if (!need(1)) return;
+        this.#replies(whoLines(this.#query(), params[0]));
+        return;
+      case "WHOIS":
+        if (params.length === 0 || params[0] === "") {
+          this.#reply(numeric.noNicknameGiven(c));
+          return;
+        }
+        this.#replies(whoisLines(this.#query(), params[params.length - 1], Date.now()));
+        return;
+      case "ISON":
+        if (!need(1)) return;
+        this.#replies(isonLines(this.#query(), params.flatMap((p) => p.split(" "))));
+        return;
+      case "LUSERS":
+        this.#replies(lusersLines(this.#query()));
+        return;
+      case "MOTD":
+        this.#replies(motdLines(c, this.#info.serverName, this.#info.motd));
+        return;
+      case "VERSION":
+        this.#reply(numeric.version(c, this.#info.version, this.#info.serverName, "sockchat"));
+        return;
+      case "AWAY":
+        return this.#away(params[0] ?? "");
       case "INVITE":
         if (!need(2)) return;
         return this.#command(`/invite ${params[0]} ${params[1]}`, "");
@@ -434,6 +468,21 @@ export class IrcSession implements ProtocolSession {
       return;
     }
     return this.#command(`/mode ${room.name} ${params.slice(1).join(" ")}`, room.name);
+  }
+
+  /** `AWAY [:msg]`: the core's /away or /back, then 306 or 305. */
+  #away(message: string): Awaitable<void> {
+    const c = this.#client;
+    const away = message.trim() !== "";
+    return then(this.#port.command(away ? `/away ${message}` : "/back", ""), () => {
+      this.#reply(away ? numeric.nowAway(c) : numeric.unaway(c));
+    });
+  }
+
+  /** What the read-only commands need. */
+  #query(): QueryContext {
+    const { serverName, maxUsers } = this.#info;
+    return { chat: this.#port.chat, client: this.#client, serverName, maxUsers };
   }
 
   /** Runs a core slash command for the logged-in user. */

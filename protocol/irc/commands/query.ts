@@ -1,0 +1,168 @@
+/**
+ * IRC's read-only commands (contract §3): LUSERS, MOTD, WHO, WHOIS, ISON, VERSION, answered from
+ * the chat's read-only view without a hub call. Each returns the lines, without source; the
+ * session adds the server's.
+ *
+ * @module
+ */
+
+import { WHO_MAX_REPLIES } from "../../../config/irc_limits.ts";
+import type { Room } from "../../../core/room.ts";
+import type { User } from "../../../core/user.ts";
+import type { ChatView } from "../../session.ts";
+import { cloakOf, hostmaskOf } from "../hostmask.ts";
+import type { IrcLine } from "../line.ts";
+import { numeric } from "../numerics.ts";
+
+/** Who asks, and where. */
+export interface QueryContext {
+  /** The chat, read-only. */
+  readonly chat: ChatView;
+  /** The asker's nick. */
+  readonly client: string;
+  /** The server name. */
+  readonly serverName: string;
+  /** `--max-users`, for 265/266. */
+  readonly maxUsers: number;
+}
+
+/**
+ * 251-255, 265, 266 with the counts of now.
+ *
+ * @example
+ * ```ts
+ * import type { ChatView } from "../../session.ts";
+ * declare const chat: ChatView;
+ * lusersLines({ chat, client: "alice", serverName: "irc.test", maxUsers: 10 }).length; // 7
+ * ```
+ */
+export function lusersLines(ctx: QueryContext): IrcLine[] {
+  const { chat, client, maxUsers } = ctx;
+  const users = chat.userCount;
+  let ops = 0;
+  let rooms = 0;
+  for (const user of chat.users) if (user.operator) ops++;
+  for (const room of chat.rooms) if (room.members.size > 0) rooms++;
+  return [
+    numeric.luserClient(client, users, 0, 1),
+    numeric.luserOp(client, ops),
+    numeric.luserUnknown(client, 0),
+    numeric.luserChannels(client, rooms),
+    numeric.luserMe(client, users, 0),
+    numeric.localUsers(client, users, maxUsers),
+    numeric.globalUsers(client, users, maxUsers),
+  ];
+}
+
+/** The MOTD as 375, one 372 per line, 376; or 422 when there is none. */
+export function motdLines(client: string, serverName: string, motd: string): IrcLine[] {
+  if (motd === "") return [numeric.noMotd(client)];
+  return [
+    numeric.motdStart(client, serverName),
+    ...motd.split("\n").map((line) => numeric.motd(client, line)),
+    numeric.endOfMotd(client),
+  ];
+}
+
+/** The ident part of a user's mask (`~name`). */
+function identOf(user: User): string {
+  const mask = hostmaskOf(user);
+  return mask.slice(mask.indexOf("!") + 1, mask.indexOf("@"));
+}
+
+/** `H`/`G`, `*` for an operator, then `@`/`+` in `room`. */
+function whoFlags(user: User, room: Room | undefined): string {
+  let flags = user.away === null ? "H" : "G";
+  if (user.operator) flags += "*";
+  if (room !== undefined) {
+    if (room.ops.has(user)) flags += "@";
+    else if (room.voiced.has(user)) flags += "+";
+  }
+  return flags;
+}
+
+/** A `*`/`?` glob as a case-insensitive regular expression. */
+function globRegExp(mask: string): RegExp {
+  const body = mask.replace(/[.+^${}()|[\]\\]/g, "\\$&").replaceAll("*", ".*").replaceAll(
+    "?",
+    ".",
+  );
+  return new RegExp(`^${body}$`, "i");
+}
+
+/**
+ * `WHO <mask>`: a room's members, or the users whose nick matches a glob (`*`/`0`: everyone
+ * sharing a room with the asker); 352 each, at most {@linkcode WHO_MAX_REPLIES}, then 315 with
+ * the mask as sent.
+ */
+export function whoLines(ctx: QueryContext, mask: string): IrcLine[] {
+  const { chat, client, serverName } = ctx;
+  const lines: IrcLine[] = [];
+  const reply = (user: User, room: Room | undefined) => {
+    if (lines.length >= WHO_MAX_REPLIES) return;
+    lines.push(numeric.whoReply(client, {
+      channel: room?.name ?? "*",
+      user: identOf(user),
+      host: cloakOf(user.address),
+      server: serverName,
+      nick: user.nick,
+      flags: whoFlags(user, room),
+      realname: "sockchat user",
+    }));
+  };
+  if (mask.startsWith("#")) {
+    const room = chat.room(mask);
+    for (const user of room?.members ?? []) reply(user, room);
+  } else {
+    const me = chat.user(client);
+    const everyone = mask === "*" || mask === "0";
+    const pattern = globRegExp(mask);
+    for (const user of chat.users) {
+      if (everyone ? !sharesRoom(user, me) : !pattern.test(user.nick)) continue;
+      reply(user, undefined);
+    }
+  }
+  return [...lines, numeric.endOfWho(client, mask)];
+}
+
+/** True if `a` and `b` are in some room together (or are the same user). */
+function sharesRoom(a: User, b: User | undefined): boolean {
+  if (b === undefined) return false;
+  if (a === b) return true;
+  for (const room of a.rooms) if (room.members.has(b)) return true;
+  return false;
+}
+
+/** `WHOIS <nick>`: 311, 319, 312, 301, 313, 330, 317, 318; or 401 then 318. */
+export function whoisLines(ctx: QueryContext, nick: string, now: number): IrcLine[] {
+  const { chat, client, serverName } = ctx;
+  const user = chat.user(nick);
+  if (user === undefined) {
+    return [numeric.noSuchNick(client, nick), numeric.endOfWhois(client, nick)];
+  }
+  const n = user.nick;
+  const lines: IrcLine[] = [
+    numeric.whoisUser(client, n, identOf(user), cloakOf(user.address), "sockchat user"),
+  ];
+  const rooms = [...user.rooms].map((room) =>
+    (room.ops.has(user) ? "@" : room.voiced.has(user) ? "+" : "") + room.name
+  );
+  if (rooms.length > 0) lines.push(numeric.whoisChannels(client, n, rooms));
+  lines.push(numeric.whoisServer(client, n, serverName, "sockchat"));
+  if (user.away !== null) lines.push(numeric.away(client, n, user.away));
+  if (user.operator) lines.push(numeric.whoisOperator(client, n));
+  if (user.verified) lines.push(numeric.whoisAccount(client, n, n));
+  const idle = Math.max(0, Math.floor((now - user.lastActive) / 1000));
+  lines.push(numeric.whoisIdle(client, n, idle, Math.floor(user.since / 1000)));
+  lines.push(numeric.endOfWhois(client, n));
+  return lines;
+}
+
+/** `ISON n1 n2 …`: 303 with those online, as the server spells them. */
+export function isonLines(ctx: QueryContext, nicks: readonly string[]): IrcLine[] {
+  const online = nicks.flatMap((nick) => {
+    const user = ctx.chat.user(nick);
+    return user === undefined ? [] : [user.nick];
+  });
+  return [numeric.ison(ctx.client, online)];
+}
