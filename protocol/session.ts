@@ -53,6 +53,13 @@ export interface SessionPort {
    * `ref` the frame carries, asked only when it is dropped, so that the refusal can name it.
    */
   admit(bytes: number, ref?: () => string | undefined): boolean;
+  /**
+   * Flood control that delays instead of dropping (IRC, contract §4.6): true when a unit of work
+   * of `bytes` bytes may be handled now, else a promise that resolves true once it may (the peer
+   * holds the next frames meanwhile, so TCP back-pressure bounds what waits), or false when the
+   * connection ends first or the wait would pass `IRC_FLOOD_MAX_LAG_MS` (closed as a flood).
+   */
+  hold(bytes: number): Awaitable<boolean>;
   /** A bad frame: told to the client, which is closed after too many. */
   protocolError(error: ErrorFrame): void;
   /** Sends one frame to this peer. */

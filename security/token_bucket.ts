@@ -84,6 +84,13 @@ export class TokenBucket {
     return this.#tokens >= Math.min(cost, this.#capacity);
   }
 
+  /** Milliseconds until {@linkcode TokenBucket.canTake} would be true for `cost`; 0: now. */
+  waitMs(cost = 1): number {
+    this.#refill();
+    const short = Math.min(cost, this.#capacity) - this.#tokens;
+    return short <= 0 ? 0 : Math.ceil(short / this.#perMs);
+  }
+
   /** Takes `cost` tokens if there are enough (see the class note on oversized costs). */
   take(cost = 1): boolean {
     if (!this.canTake(cost)) return false;
@@ -201,6 +208,20 @@ export class FloodGuard {
   /** Refused frames since the last admitted one (in the current window). */
   get streak(): number {
     return this.#streak;
+  }
+
+  /**
+   * For a front end that delays instead of dropping (IRC): 0 if a frame of `bytes` bytes may be
+   * handled now, charging for it; else the milliseconds to wait before asking again (nothing is
+   * charged, and the refusal streak is untouched).
+   */
+  wait(bytes: number): number {
+    const wait = Math.max(this.#messages.waitMs(1), this.#bytes.waitMs(bytes));
+    if (wait > 0) return wait;
+    this.#messages.take(1);
+    this.#bytes.take(bytes);
+    this.#streak = 0;
+    return 0;
   }
 
   /** Judges one incoming frame of `bytes` bytes, charging for it if it passes. */

@@ -386,3 +386,39 @@ Deno.test("IRC: a client that answers PING stays", async () => {
     await server.shutdown();
   }
 });
+
+Deno.test("IRC flood control delays lines instead of dropping them: a long paste arrives whole, in order", async () => {
+  const server = ircServer({ flood: { messagesPerSecond: 100, messageBurst: 5 } });
+  const irc = await RawIrcClient.login(server, "wes");
+  const json = await JsonClient.login(server, "xia");
+  try {
+    await irc.send("JOIN #lobby");
+    await irc.expect(/ 366 /);
+    const lines = Array.from({ length: 40 }, (_, i) => `PRIVMSG #lobby :line ${i}`);
+    const started = performance.now();
+    await irc.send(...lines);
+    for (let i = 0; i < 40; i++) assert.equal((await json.expect("msg")).text, `line ${i}`);
+    // 35 lines past the burst at 100/s: held about 350 ms, not dropped.
+    assert.ok(performance.now() - started >= 250);
+    assert.ok(server.hub.user("wes") !== undefined);
+  } finally {
+    irc.close();
+    json.close();
+    await server.shutdown();
+  }
+});
+
+Deno.test("IRC: a server stopping while a client's lines are held does not wait for the flood timer", async () => {
+  const server = ircServer({ flood: { messagesPerSecond: 0.2, messageBurst: 2 } });
+  const irc = await RawIrcClient.login(server, "yul");
+  try {
+    await irc.send("PING a", "PING b");
+    // "a" is held for 5 s; the goodbye must not wait for it.
+    const started = performance.now();
+    await server.shutdown();
+    assert.ok(performance.now() - started < 2000);
+    await irc.expect(/^ERROR/);
+  } finally {
+    irc.close();
+  }
+});

@@ -17,6 +17,7 @@ import {
   SHUTDOWN_GRACE_MS,
   SLOW_WRITE_GRACE_MS,
 } from "../config/limits.ts";
+import { IRC_FLOOD_MAX_LAG_MS } from "../config/irc_limits.ts";
 import type { Hub, PeerSink, User } from "../core/hub.ts";
 import type { KeyProof } from "../core/identity.ts";
 import { type CommandOutcome, runCommand } from "../core/commands/chat.ts";
@@ -407,6 +408,9 @@ export class Peer implements PeerSink, SessionPort {
     if (this.#finishing) return;
     this.#finishing = true;
     this.#reason = reason;
+    clearTimeout(this.#holdTimer);
+    this.#holdWake?.();
+    this.#holdWake = null;
     if (this.#user !== null) this.#options.hub.logout(this.#user, reason);
     this.#options.logger.info("disconnect", {
       remote: this.#remote(),
@@ -551,6 +555,39 @@ export class Peer implements PeerSink, SessionPort {
         return assertNever(verdict);
     }
   }
+
+  /** {@inheritDoc SessionPort.hold} */
+  hold(bytes: number): Awaitable<boolean> {
+    if (this.#finishing) return false;
+    if (this.#guard === null) {
+      this.#options.metrics.framesIn(1);
+      return true;
+    }
+    const wait = this.#guard.wait(bytes);
+    if (wait === 0) {
+      this.#options.metrics.framesIn(1);
+      return true;
+    }
+    if (wait > IRC_FLOOD_MAX_LAG_MS) {
+      this.#options.metrics.rateLimited();
+      this.send(errorFrame("rate_limited", "Excess Flood", { fatal: true }));
+      this.finish("flood", true);
+      return false;
+    }
+    return new Promise<boolean>((resolve) => {
+      this.#holdWake = () => resolve(false);
+      this.#holdTimer = setTimeout(() => {
+        this.#holdTimer = undefined;
+        this.#holdWake = null;
+        resolve(this.hold(bytes));
+      }, wait);
+    });
+  }
+
+  /** A held frame's timer (see {@linkcode Peer.hold}), cleared when the connection ends. */
+  #holdTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Ends a held frame's wait early (the connection is ending). */
+  #holdWake: (() => void) | null = null;
 
   /** Takes up a session's optional parts: its own rendering, closing at once. */
   #useExtras(session: ProtocolSession): void {

@@ -157,9 +157,15 @@ export class IrcSession implements ProtocolSession {
     }
     const message = parsed.message;
     const { command } = message;
-    // PONG and QUIT cost nothing: an answer to our ping, and a goodbye.
-    if (command !== "PONG" && command !== "QUIT" && !this.#port.admit(bytes.length)) return;
-    if (this.#port.user === null && !BEFORE_REGISTRATION.has(command)) {
+    // PONG and QUIT cost nothing: an answer to our ping, and a goodbye. Everything else waits
+    // for the flood guard: an IRC client is slowed down, never has a line dropped.
+    if (command === "PONG" || command === "QUIT") return this.#handle(message);
+    return then(this.#port.hold(bytes.length), (ok) => ok ? this.#handle(message) : undefined);
+  }
+
+  /** A line flood control let through. */
+  #handle(message: IrcMessage): Awaitable<void> {
+    if (this.#port.user === null && !BEFORE_REGISTRATION.has(message.command)) {
       this.#reply(numeric.notRegistered(this.#client));
       return;
     }
