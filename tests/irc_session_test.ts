@@ -422,3 +422,41 @@ Deno.test("IRC: a server stopping while a client's lines are held does not wait 
     irc.close();
   }
 });
+
+Deno.test("IRC: room operators: creator is @, MODE, KICK and INVITE reach every front end; non-ops get 482", async () => {
+  const server = ircServer();
+  const op = await RawIrcClient.login(server, "zoe");
+  const json = await JsonClient.login(server, "amy");
+  const plain = await RawIrcClient.login(server, "ben");
+  try {
+    await op.send("JOIN #ops");
+    assert.match(await op.expect(/ 353 /), /:@zoe$/);
+    await op.expect(/ 366 /);
+    await json.send({ type: "cmd", line: "/join #ops", room: "#lobby" });
+    await json.expect("joined");
+    await plain.send("JOIN #ops");
+    await plain.expect(/ 366 /);
+    await plain.send("MODE #ops +t");
+    assert.equal(await plain.expect(/ 482 /), `:${S} 482 ben #ops :You're not channel operator`);
+    await op.send("MODE #ops +t");
+    assert.match(await op.expect(/ MODE #ops/), /^:zoe!~zoe@\S+ MODE #ops \+t$/);
+    assert.match(await plain.expect(/ MODE #ops/), /^:zoe!~zoe@\S+ MODE #ops \+t$/);
+    assert.equal((await json.expect("mode")).changes, "+t");
+    await plain.send("TOPIC #ops :mine");
+    assert.equal(await plain.expect(/ 482 /), `:${S} 482 ben #ops :You're not channel operator`);
+    await op.send("MODE #ops");
+    assert.equal(await op.expect(/ 324 /), `:${S} 324 zoe #ops +nt`);
+    await op.send("KICK #ops amy :behave");
+    assert.match(await plain.expect(/ KICK /), /^:zoe!~zoe@\S+ KICK #ops amy :behave$/);
+    const kicked = await json.expect("leave");
+    assert.deepEqual([kicked.reason, kicked.by, kicked.message], ["kicked_room", "zoe", "behave"]);
+    await op.send("MODE #ops +i", "INVITE amy #ops");
+    const invite = await json.expect("invite");
+    assert.deepEqual([invite.by, invite.room], ["zoe", "#ops"]);
+  } finally {
+    op.close();
+    json.close();
+    plain.close();
+    await server.shutdown();
+  }
+});

@@ -48,8 +48,11 @@ export interface RenderContext {
   readonly caps: ReadonlySet<IrcCap>;
   /** The reader's address, for `ERROR :Closing Link`. */
   readonly cloak: string;
-  /** The reader's own text for an ack of its message (echo-message), by `ref`. */
-  echo(ref: string): { target: string; text: string; command: string; action: boolean } | null;
+  /**
+   * What the reader's core call with `ref` was: its IRC command and target, and a message's
+   * text (for echo-message); null when unknown.
+   */
+  pending(ref: string): { target: string; text: string; command: string; action: boolean } | null;
 }
 
 /** Nicks this reader was told have quit: at most this many remembered. */
@@ -111,8 +114,8 @@ export class IrcRenderer {
         });
       case "ack": {
         if (!this.#ctx.caps.has("echo-message") || frame.ref === undefined) return [];
-        const echo = this.#ctx.echo(frame.ref);
-        if (echo === null) return [];
+        const echo = this.#ctx.pending(frame.ref);
+        if (echo === null || (echo.command !== "PRIVMSG" && echo.command !== "NOTICE")) return [];
         return messageLines({
           source: mask(client),
           command: echo.command === "NOTICE" ? "NOTICE" : "PRIVMSG",
@@ -286,6 +289,13 @@ export class IrcRenderer {
     const { info, client, cloak } = this.#ctx;
     const S = info.serverName;
     const server = (line: IrcLine): IrcLine => ({ source: S, ...line });
+    const about = frame.ref === undefined ? null : this.#ctx.pending(frame.ref);
+    if (about !== null && !frame.fatal) {
+      // NOTICE is never answered, not even with an error (RFC 2812).
+      if (about.command === "NOTICE") return [];
+      const mapped = commandError(frame, client, about.command, about.target);
+      if (mapped !== null) return [server(mapped)];
+    }
     const lines: IrcLine[] = [];
     switch (frame.code) {
       case "nick_taken":
@@ -317,6 +327,52 @@ export class IrcRenderer {
       lines.push(serverReply.error(cloak, why));
     }
     return lines;
+  }
+}
+
+/**
+ * The numeric for a core refusal of a command the session made for IRC `command` on `target`
+ * (contract §4.2), or null when it has none (the sentence goes out as a NOTICE).
+ */
+function commandError(
+  frame: ErrorFrame,
+  client: string,
+  command: string,
+  target: string,
+): IrcLine | null {
+  const message = command === "PRIVMSG" || command === "NOTICE";
+  switch (frame.code) {
+    case "not_room_operator":
+      return numeric.chanOPrivsNeeded(client, target);
+    case "not_in_room":
+      return message
+        ? numeric.cannotSendToChan(client, target)
+        : numeric.notOnChannel(client, target);
+    case "room_invite_only":
+      return numeric.inviteOnlyChan(client, target);
+    case "room_bad_key":
+      return numeric.badChannelKey(client, target);
+    case "room_full":
+      return numeric.channelIsFull(client, target);
+    case "room_banned":
+      return command === "JOIN"
+        ? numeric.bannedFromChan(client, target)
+        : numeric.cannotSendToChan(client, target, frame.message);
+    case "room_moderated":
+    case "muted":
+      return message ? numeric.cannotSendToChan(client, target, frame.message) : null;
+    case "too_many_rooms":
+      return numeric.tooManyChannels(client, target);
+    case "no_such_user":
+      return numeric.noSuchNick(client, target);
+    case "room_invalid":
+      return numeric.noSuchChannel(client, target);
+    case "empty_text":
+      return numeric.noTextToSend(client);
+    case "account_required":
+      return command === "JOIN" ? numeric.needReggedNick(client, target, frame.message) : null;
+    default:
+      return null;
   }
 }
 

@@ -49,11 +49,14 @@ const BEFORE_REGISTRATION = new Set(["CAP", "PASS", "NICK", "USER", "PING", "PON
 /** A CTCP message, `\x01VERB args\x01` (the closing `\x01` optional, as clients vary). */
 const CTCP = new RegExp("^\x01([A-Za-z]+)(?: ([^\x01]*))?\x01?$");
 
-/** What an IRC client's own message was, kept until its ack (for echo-message). */
-interface Sent {
+/**
+ * What a core call with this session's `ref` was for: its IRC command and target (so a core
+ * error becomes the numeric naming them) and, for a message, its text (for echo-message).
+ */
+interface Pending {
+  readonly command: string;
   readonly target: string;
   readonly text: string;
-  readonly command: string;
   readonly action: boolean;
 }
 
@@ -65,7 +68,7 @@ export class IrcSession implements ProtocolSession {
   readonly #registration = new Registration();
   readonly #caps = new Set<IrcCap>();
   readonly #renderer: IrcRenderer;
-  readonly #sent = new Map<string, Sent>();
+  readonly #pending = new Map<string, Pending>();
   #refs = 0;
   #capVersion = 0;
   /** The nick the hub welcomed, or null before the welcome. */
@@ -91,7 +94,7 @@ export class IrcSession implements ProtocolSession {
       get cloak() {
         return cloakOf(port.address);
       },
-      echo: (ref) => this.#sent.get(ref) ?? null,
+      pending: (ref) => this.#pending.get(ref) ?? null,
     });
   }
 
@@ -118,7 +121,7 @@ export class IrcSession implements ProtocolSession {
       if (frame.type === "welcome") this.#welcomed(frame.nick);
       if (frame.type === "nick" && frame.old === this.#nick) this.#nick = frame.new;
       text += this.#renderer.render(frame);
-      if (frame.type === "ack" && frame.ref !== undefined) this.#sent.delete(frame.ref);
+      if (frame.type === "ack" && frame.ref !== undefined) this.#pending.delete(frame.ref);
     }
     return text === "" ? NOTHING : encoder.encode(text);
   }
@@ -200,7 +203,9 @@ export class IrcSession implements ProtocolSession {
         }
         // Kept after registration too: a refusal (433, 432) names the nick asked for.
         this.#registration.nick = params[0];
-        if (this.#port.user !== null) return this.#command(`/nick ${params[0]}`, "");
+        if (this.#port.user !== null) {
+          return this.#command(`/nick ${params[0]}`, "", this.#remember("NICK", params[0]));
+        }
         return this.#tryLogin();
       case "USER":
         if (this.#port.user !== null) this.#reply(numeric.alreadyRegistered(c));
@@ -229,7 +234,11 @@ export class IrcSession implements ProtocolSession {
         return this.#mode(params);
       case "KICK":
         if (!need(2)) return;
-        return this.#command(`/kick ${params[0]} ${params[1]} ${params[2] ?? ""}`.trim(), "");
+        return this.#command(
+          `/kick ${params[0]} ${params[1]} ${params[2] ?? ""}`.trim(),
+          "",
+          this.#remember("KICK", params[0]),
+        );
       case "WHO":
         if (!need(1)) return;
         this.#replies(whoLines(this.#query(), params[0]));
@@ -258,7 +267,11 @@ export class IrcSession implements ProtocolSession {
         return this.#away(params[0] ?? "");
       case "INVITE":
         if (!need(2)) return;
-        return this.#command(`/invite ${params[0]} ${params[1]}`, "");
+        return this.#command(
+          `/invite ${params[0]} ${params[1]}`,
+          "",
+          this.#remember("INVITE", params[1]),
+        );
       default:
         this.#reply(numeric.unknownCommand(c, command));
     }
@@ -327,7 +340,10 @@ export class IrcSession implements ProtocolSession {
   #join(list: string, keyList: string | undefined): Awaitable<void> {
     if (list === "0") {
       const rooms = [...(this.#port.user?.rooms ?? [])].map((room) => room.name);
-      return this.#each(rooms, (room) => this.#command(`/leave ${room}`, room));
+      return this.#each(
+        rooms,
+        (room) => this.#command(`/leave ${room}`, room, this.#remember("PART", room)),
+      );
     }
     const keys = keyList?.split(",") ?? [];
     return this.#each(list.split(","), (room, i) => {
@@ -340,7 +356,7 @@ export class IrcSession implements ProtocolSession {
       const wanted = this.#port.chat.room(room)?.modes.key ?? null;
       // A key for a room without +k is ignored (irssi sends `x` for every room).
       const keyed = wanted !== null && key !== "" && !/\s/.test(key) ? ` ${key}` : "";
-      return this.#command(`/join ${room}${keyed}`, room);
+      return this.#command(`/join ${room}${keyed}`, room, this.#remember("JOIN", room));
     });
   }
 
@@ -354,7 +370,7 @@ export class IrcSession implements ProtocolSession {
       this.#reply(numeric.notOnChannel(this.#client, room));
       return;
     }
-    return this.#command(`/leave ${room}`, room);
+    return this.#command(`/leave ${room}`, room, this.#remember("PART", room));
   }
 
   /** `PRIVMSG|NOTICE <t1,t2> :text` (contract §4.4); NOTICE is never answered with an error. */
@@ -380,26 +396,30 @@ export class IrcSession implements ProtocolSession {
           return;
         }
         const kind: MessageKind = action ? "action" : notice ? "notice" : "text";
-        this.#port.say(target, text, this.#remember(target, text, command, action), kind);
+        this.#port.say(target, text, this.#remember(command, target, text, action), kind);
         return;
       }
       if (this.#port.chat.user(target) === undefined) {
         if (!notice) this.#reply(numeric.noSuchNick(c, target));
         return;
       }
-      const ref = this.#remember(target, text, command, action);
+      const ref = this.#remember(command, target, text, action);
       return this.#command(`/msg ${target} ${action ? `* ${text}` : text}`, "", ref);
     });
   }
 
-  /** A ref for a message, remembering its text for echo-message. */
-  #remember(target: string, text: string, command: string, action: boolean): string {
+  /**
+   * A ref for a core call made for `command` on `target`, remembered (the oldest forgotten past
+   * {@linkcode IRC_PENDING_REFS}); a message's text is kept, cleaned as the core cleans it, for
+   * echo-message.
+   */
+  #remember(command: string, target: string, text = "", action = false): string {
     const ref = `i${++this.#refs}`;
-    if (this.#sent.size >= IRC_PENDING_REFS) {
-      const oldest = this.#sent.keys().next().value;
-      if (oldest !== undefined) this.#sent.delete(oldest);
+    if (this.#pending.size >= IRC_PENDING_REFS) {
+      const oldest = this.#pending.keys().next().value;
+      if (oldest !== undefined) this.#pending.delete(oldest);
     }
-    this.#sent.set(ref, { target, text: sanitizeFormattedText(text), command, action });
+    this.#pending.set(ref, { target, text: sanitizeFormattedText(text), command, action });
     return ref;
   }
 
@@ -423,7 +443,7 @@ export class IrcSession implements ProtocolSession {
       );
       return;
     }
-    return this.#command(`/topic ${text}`, found.name);
+    return this.#command(`/topic ${text}`, found.name, this.#remember("TOPIC", found.name));
   }
 
   /** `NAMES [#a,#b]`. */
@@ -473,7 +493,8 @@ export class IrcSession implements ProtocolSession {
       this.#reply(numeric.endOfBanList(c, room.name));
       return;
     }
-    return this.#command(`/mode ${room.name} ${params.slice(1).join(" ")}`, room.name);
+    const ref = this.#remember("MODE", room.name);
+    return this.#command(`/mode ${room.name} ${params.slice(1).join(" ")}`, room.name, ref);
   }
 
   /** `AWAY [:msg]`: the core's /away or /back, then 306 or 305. */
@@ -491,9 +512,10 @@ export class IrcSession implements ProtocolSession {
     return { chat: this.#port.chat, client: this.#client, serverName, maxUsers };
   }
 
-  /** Runs a core slash command for the logged-in user. */
-  #command(line: string, room: string, ref?: string): Awaitable<void> {
-    return then(this.#port.command(line, room, ref), () => {});
+  /** Runs a core slash command for the logged-in user, its answers tied to `ref`. */
+  #command(line: string, room: string, ref: string): Awaitable<void> {
+    // Its answers (errors included) came while it ran: the ref is done with.
+    return then(this.#port.command(line, room, ref), () => void this.#pending.delete(ref));
   }
 
   /** Runs `step` for each item, one after another (a step may wait for the store). */
