@@ -17,6 +17,7 @@ import { encodeLine, type IrcLine, serverTime, utf8Length } from "./line.ts";
 import { numeric, serverReply } from "./numerics.ts";
 import { messageLines } from "./split.ts";
 import { lusersLines, motdLines } from "./commands/query.ts";
+import { errorLines, noticeLines } from "./errors.ts";
 
 /** What the welcome burst tells about the server. */
 export interface IrcServerInfo {
@@ -286,93 +287,9 @@ export class IrcRenderer {
 
   /** A core error, as the numeric or reply an IRC client expects (contract §2, §4.2). */
   #error(frame: ErrorFrame): IrcLine[] {
-    const { info, client, cloak } = this.#ctx;
-    const S = info.serverName;
-    const server = (line: IrcLine): IrcLine => ({ source: S, ...line });
+    const { info, client, cloak, asked } = this.#ctx;
     const about = frame.ref === undefined ? null : this.#ctx.pending(frame.ref);
-    if (about !== null && !frame.fatal) {
-      // NOTICE is never answered, not even with an error (RFC 2812).
-      if (about.command === "NOTICE") return [];
-      const mapped = commandError(frame, client, about.command, about.target);
-      if (mapped !== null) return [server(mapped)];
-    }
-    const lines: IrcLine[] = [];
-    switch (frame.code) {
-      case "nick_taken":
-        lines.push(server(numeric.nicknameInUse(client, this.#ctx.asked)));
-        break;
-      case "nick_registered":
-        lines.push(server(numeric.nicknameReserved(client, this.#ctx.asked)));
-        lines.push(...noticeLines(S, client, frame.message));
-        break;
-      case "nick_invalid":
-        lines.push(server(numeric.erroneusNickname(client, this.#ctx.asked)));
-        lines.push(...noticeLines(S, client, frame.message));
-        break;
-      case "bad_password":
-      case "bad_account_password":
-        lines.push(server(numeric.passwdMismatch(client)));
-        break;
-      case "banned":
-        lines.push(server(numeric.youreBannedCreep(client)));
-        break;
-      case "too_many_rooms":
-        lines.push(...noticeLines(S, client, frame.message));
-        break;
-      default:
-        if (!frame.fatal) lines.push(...noticeLines(S, client, frame.message));
-    }
-    if (frame.fatal) {
-      const why = frame.code === "bad_password" ? "Bad password" : frame.message;
-      lines.push(serverReply.error(cloak, why));
-    }
-    return lines;
-  }
-}
-
-/**
- * The numeric for a core refusal of a command the session made for IRC `command` on `target`
- * (contract §4.2), or null when it has none (the sentence goes out as a NOTICE).
- */
-function commandError(
-  frame: ErrorFrame,
-  client: string,
-  command: string,
-  target: string,
-): IrcLine | null {
-  const message = command === "PRIVMSG" || command === "NOTICE";
-  switch (frame.code) {
-    case "not_room_operator":
-      return numeric.chanOPrivsNeeded(client, target);
-    case "not_in_room":
-      return message
-        ? numeric.cannotSendToChan(client, target)
-        : numeric.notOnChannel(client, target);
-    case "room_invite_only":
-      return numeric.inviteOnlyChan(client, target);
-    case "room_bad_key":
-      return numeric.badChannelKey(client, target);
-    case "room_full":
-      return numeric.channelIsFull(client, target);
-    case "room_banned":
-      return command === "JOIN"
-        ? numeric.bannedFromChan(client, target)
-        : numeric.cannotSendToChan(client, target, frame.message);
-    case "room_moderated":
-    case "muted":
-      return message ? numeric.cannotSendToChan(client, target, frame.message) : null;
-    case "too_many_rooms":
-      return numeric.tooManyChannels(client, target);
-    case "no_such_user":
-      return numeric.noSuchNick(client, target);
-    case "room_invalid":
-      return numeric.noSuchChannel(client, target);
-    case "empty_text":
-      return numeric.noTextToSend(client);
-    case "account_required":
-      return command === "JOIN" ? numeric.needReggedNick(client, target, frame.message) : null;
-    default:
-      return null;
+    return errorLines(frame, { serverName: info.serverName, client, cloak, asked, about });
   }
 }
 
@@ -397,14 +314,4 @@ function quitText(frame: LeaveFrame): string {
     default:
       return frame.message ? `${frame.reason}: ${frame.message}` : frame.reason;
   }
-}
-
-/** One `NOTICE <me>` from the server per line of `text`. */
-export function noticeLines(server: string, client: string, text: string): IrcLine[] {
-  return text.split("\n").filter((line) => line !== "").map((line) => ({
-    source: server,
-    command: "NOTICE",
-    params: [client, line],
-    trailing: true,
-  }));
 }

@@ -8,10 +8,9 @@
  */
 
 import { type Awaitable, then } from "../../core/awaitable.ts";
-import { roomProblem } from "../../core/room.ts";
 import { sanitizeFormattedText } from "../../security/unicode.ts";
-import type { MessageKind } from "../../core/relay.ts";
 import { IRC_PENDING_REFS } from "../../config/irc_limits.ts";
+import type { Room } from "../../core/room.ts";
 import { NOTHING } from "../codec.ts";
 import type { ServerFrame } from "../frames.ts";
 import { type Deliverable, Outgoing, OutgoingBatch } from "../outgoing.ts";
@@ -29,6 +28,9 @@ import { cloakOf, setIdent } from "./hostmask.ts";
 import { encodeLine, type IrcLine, type IrcMessage, parseLine } from "./line.ts";
 import { numeric, serverReply } from "./numerics.ts";
 import { Registration } from "./registration.ts";
+import { join, mode, names, part, topic } from "./commands/channel.ts";
+import { type CommandHost, eachInOrder } from "./commands/host.ts";
+import { sendMessage } from "./commands/message.ts";
 import {
   isonLines,
   lusersLines,
@@ -45,9 +47,6 @@ const encoder = new TextEncoder();
 
 /** Commands that act before registration; anything else gets `451`. */
 const BEFORE_REGISTRATION = new Set(["CAP", "PASS", "NICK", "USER", "PING", "PONG", "QUIT"]);
-
-/** A CTCP message, `\x01VERB args\x01` (the closing `\x01` optional, as clients vary). */
-const CTCP = new RegExp("^\x01([A-Za-z]+)(?: ([^\x01]*))?\x01?$");
 
 /**
  * What a core call with this session's `ref` was for: its IRC command and target (so a core
@@ -74,11 +73,34 @@ export class IrcSession implements ProtocolSession {
   /** The nick the hub welcomed, or null before the welcome. */
   #nick: string | null = null;
 
+  /** What the command handlers see of this session. */
+  readonly #host: CommandHost;
+
   /** `offer`: the caps this server lists (see `caps.ts`). */
   constructor(port: SessionPort, info: IrcServerInfo, offer: CapOffer) {
     this.#port = port;
     this.#info = info;
     this.#offer = offer;
+    const session = {
+      client: () => this.#client,
+      reply: (line: IrcLine) => this.#reply(line),
+      replies: (lines: readonly IrcLine[]) => this.#replies(lines),
+      remember: (command: string, target: string, text?: string, action?: boolean) =>
+        this.#remember(command, target, text, action),
+      command: (line: string, room: string, ref: string) => this.#command(line, room, ref),
+      names: (room: Room) => this.#renderer.names(room),
+    };
+    this.#host = {
+      port,
+      get client() {
+        return session.client();
+      },
+      reply: session.reply,
+      replies: session.replies,
+      remember: session.remember,
+      command: session.command,
+      names: session.names,
+    };
     const client = () => this.#client;
     const asked = () => this.#registration.nick ?? "*";
     this.#renderer = new IrcRenderer({
@@ -216,22 +238,22 @@ export class IrcSession implements ProtocolSession {
         return this.#quit(params[0] ?? "");
       case "JOIN":
         if (!need(1)) return;
-        return this.#join(params[0], params[1]);
+        return join(this.#host, params[0], params[1]);
       case "PART":
         if (!need(1)) return;
-        return this.#each(params[0].split(","), (room) => this.#part(room));
+        return eachInOrder(params[0].split(","), (room) => part(this.#host, room));
       case "PRIVMSG":
       case "NOTICE":
-        return this.#message(command, params);
+        return sendMessage(this.#host, command, params);
       case "TOPIC":
         if (!need(1)) return;
-        return this.#topic(params[0], params.length > 1 ? params[1] : undefined);
+        return topic(this.#host, params[0], params.length > 1 ? params[1] : undefined);
       case "NAMES":
-        this.#names(params[0]);
+        names(this.#host, params[0]);
         return;
       case "MODE":
         if (!need(1)) return;
-        return this.#mode(params);
+        return mode(this.#host, params);
       case "KICK":
         if (!need(2)) return;
         return this.#command(
@@ -336,78 +358,6 @@ export class IrcSession implements ProtocolSession {
     return then(this.#port.command(`/quit ${message}`, ""), () => {});
   }
 
-  /** `JOIN #a,#b [k1,k2]`, or `JOIN 0` to leave every room. */
-  #join(list: string, keyList: string | undefined): Awaitable<void> {
-    if (list === "0") {
-      const rooms = [...(this.#port.user?.rooms ?? [])].map((room) => room.name);
-      return this.#each(
-        rooms,
-        (room) => this.#command(`/leave ${room}`, room, this.#remember("PART", room)),
-      );
-    }
-    const keys = keyList?.split(",") ?? [];
-    return this.#each(list.split(","), (room, i) => {
-      if (room === "" || roomProblem(room) !== null) {
-        this.#reply(numeric.noSuchChannel(this.#client, room === "" ? "*" : room));
-        return;
-      }
-      if (this.#port.isIn(room)) return;
-      const key = keys[i] ?? "";
-      const wanted = this.#port.chat.room(room)?.modes.key ?? null;
-      // A key for a room without +k is ignored (irssi sends `x` for every room).
-      const keyed = wanted !== null && key !== "" && !/\s/.test(key) ? ` ${key}` : "";
-      return this.#command(`/join ${room}${keyed}`, room, this.#remember("JOIN", room));
-    });
-  }
-
-  /** `PART #r`: 403 for no such room, 442 when not in it. */
-  #part(room: string): Awaitable<void> {
-    if (this.#port.chat.room(room) === undefined) {
-      this.#reply(numeric.noSuchChannel(this.#client, room));
-      return;
-    }
-    if (!this.#port.isIn(room)) {
-      this.#reply(numeric.notOnChannel(this.#client, room));
-      return;
-    }
-    return this.#command(`/leave ${room}`, room, this.#remember("PART", room));
-  }
-
-  /** `PRIVMSG|NOTICE <t1,t2> :text` (contract §4.4); NOTICE is never answered with an error. */
-  #message(command: "PRIVMSG" | "NOTICE", params: readonly string[]): Awaitable<void> {
-    const c = this.#client;
-    const notice = command === "NOTICE";
-    if (params.length === 0 || params[0] === "") {
-      if (!notice) this.#reply(numeric.noRecipient(c, command));
-      return;
-    }
-    if (params.length < 2 || params[1] === "") {
-      if (!notice) this.#reply(numeric.noTextToSend(c));
-      return;
-    }
-    const ctcp = CTCP.exec(params[1]);
-    const action = ctcp !== null && ctcp[1].toUpperCase() === "ACTION";
-    if (ctcp !== null && !action) return; // other CTCPs: nobody here answers them
-    const text = action ? ctcp?.[2] ?? "" : params[1];
-    return this.#each(params[0].split(","), (target) => {
-      if (target.startsWith("#")) {
-        if (!this.#port.isIn(target)) {
-          if (!notice) this.#reply(numeric.cannotSendToChan(c, target));
-          return;
-        }
-        const kind: MessageKind = action ? "action" : notice ? "notice" : "text";
-        this.#port.say(target, text, this.#remember(command, target, text, action), kind);
-        return;
-      }
-      if (this.#port.chat.user(target) === undefined) {
-        if (!notice) this.#reply(numeric.noSuchNick(c, target));
-        return;
-      }
-      const ref = this.#remember(command, target, text, action);
-      return this.#command(`/msg ${target} ${action ? `* ${text}` : text}`, "", ref);
-    });
-  }
-
   /**
    * A ref for a core call made for `command` on `target`, remembered (the oldest forgotten past
    * {@linkcode IRC_PENDING_REFS}); a message's text is kept, cleaned as the core cleans it, for
@@ -421,80 +371,6 @@ export class IrcSession implements ProtocolSession {
     }
     this.#pending.set(ref, { target, text: sanitizeFormattedText(text), command, action });
     return ref;
-  }
-
-  /** `TOPIC #r [:text]`. */
-  #topic(room: string, text: string | undefined): Awaitable<void> {
-    const found = this.#port.chat.room(room);
-    const c = this.#client;
-    if (found === undefined) {
-      this.#reply(numeric.noSuchChannel(c, room));
-      return;
-    }
-    if (!this.#port.isIn(room)) {
-      this.#reply(numeric.notOnChannel(c, room));
-      return;
-    }
-    if (text === undefined || text === "") {
-      this.#reply(
-        found.topic === ""
-          ? numeric.noTopic(c, found.name)
-          : numeric.topic(c, found.name, found.topic),
-      );
-      return;
-    }
-    return this.#command(`/topic ${text}`, found.name, this.#remember("TOPIC", found.name));
-  }
-
-  /** `NAMES [#a,#b]`. */
-  #names(list: string | undefined): void {
-    const c = this.#client;
-    if (list === undefined || list === "") {
-      this.#reply(numeric.endOfNames(c, "*"));
-      return;
-    }
-    for (const name of list.split(",")) {
-      const room = this.#port.chat.room(name);
-      if (room === undefined) this.#reply(numeric.endOfNames(c, name));
-      else this.#replies(this.#renderer.names(room));
-    }
-  }
-
-  /** `MODE <me>` (221) and `MODE #r [changes]` (324, or the core's `/mode`). */
-  #mode(params: readonly string[]): Awaitable<void> {
-    const c = this.#client;
-    const [target] = params;
-    if (!target.startsWith("#")) {
-      if (target.toLowerCase() !== c.toLowerCase()) this.#reply(numeric.usersDontMatch(c));
-      else if (params.length === 1) this.#reply(numeric.uModeIs(c, "+"));
-      return;
-    }
-    const room = this.#port.chat.room(target);
-    if (room === undefined) {
-      this.#reply(numeric.noSuchChannel(c, target));
-      return;
-    }
-    if (params.length === 1) {
-      const { t, m, i, key, limit } = room.modes;
-      let modes = "+n" + (t ? "t" : "") + (m ? "m" : "") + (i ? "i" : "");
-      const args: string[] = [];
-      if (key !== null) {
-        modes += "k";
-        args.push(this.#port.isIn(target) ? key : "*");
-      }
-      if (limit !== null) {
-        modes += "l";
-        args.push(String(limit));
-      }
-      this.#reply(numeric.channelModeIs(c, room.name, modes, args));
-      return;
-    }
-    if (params[1] === "b" || params[1] === "+b") {
-      this.#reply(numeric.endOfBanList(c, room.name));
-      return;
-    }
-    const ref = this.#remember("MODE", room.name);
-    return this.#command(`/mode ${room.name} ${params.slice(1).join(" ")}`, room.name, ref);
   }
 
   /** `AWAY [:msg]`: the core's /away or /back, then 306 or 305. */
@@ -516,18 +392,6 @@ export class IrcSession implements ProtocolSession {
   #command(line: string, room: string, ref: string): Awaitable<void> {
     // Its answers (errors included) came while it ran: the ref is done with.
     return then(this.#port.command(line, room, ref), () => void this.#pending.delete(ref));
-  }
-
-  /** Runs `step` for each item, one after another (a step may wait for the store). */
-  #each(
-    items: readonly string[],
-    step: (item: string, index: number) => Awaitable<void>,
-  ): Awaitable<void> {
-    const from = (i: number): Awaitable<void> => {
-      if (i >= items.length) return;
-      return then(step(items[i], i), () => from(i + 1));
-    };
-    return from(0);
   }
 
   #reply(line: IrcLine): void {

@@ -1,0 +1,41 @@
+/**
+ * What the IRC command handlers need of their session: a narrow port, so that they do not call
+ * back into it (see STYLE.md).
+ *
+ * @module
+ */
+
+import { type Awaitable, then } from "../../../core/awaitable.ts";
+import type { Room } from "../../../core/room.ts";
+import type { SessionPort } from "../../session.ts";
+import type { IrcLine } from "../line.ts";
+
+/** The session, as a command handler uses it. */
+export interface CommandHost {
+  /** The peer. */
+  readonly port: SessionPort;
+  /** The client's nick in numerics (`*` before it has one). */
+  readonly client: string;
+  /** Sends one line from the server. */
+  reply(line: IrcLine): void;
+  /** Sends lines from the server. */
+  replies(lines: readonly IrcLine[]): void;
+  /** A ref for a core call for IRC `command` on `target` (a message's text kept for its echo). */
+  remember(command: string, target: string, text?: string, action?: boolean): string;
+  /** Runs a core slash command, its answers tied to `ref`. */
+  command(line: string, room: string, ref: string): Awaitable<void>;
+  /** The 353/366 lines for `room`, as this reader sees them. */
+  names(room: Room): IrcLine[];
+}
+
+/** Runs `step` for each item, one after another (a step may wait for the store). */
+export function eachInOrder(
+  items: readonly string[],
+  step: (item: string, index: number) => Awaitable<void>,
+): Awaitable<void> {
+  const from = (i: number): Awaitable<void> => {
+    if (i >= items.length) return;
+    return then(step(items[i], i), () => from(i + 1));
+  };
+  return from(0);
+}

@@ -1,0 +1,137 @@
+/**
+ * Core error frames as IRC replies (contract §2 step 2, §4.2): a refusal of a command the session
+ * made becomes the numeric naming that command's target; login refusals become 433/432/464/465;
+ * anything fatal ends with `ERROR :Closing Link`; the rest is a NOTICE with the core's sentence.
+ *
+ * @module
+ */
+
+import type { ErrorFrame } from "../frames.ts";
+import type { IrcLine } from "./line.ts";
+import { numeric, serverReply } from "./numerics.ts";
+
+/** Who reads the error, and what the call it answers was for. */
+export interface ErrorContext {
+  /** The server name, the source of the replies. */
+  readonly serverName: string;
+  /** The reader's nick, or `*`. */
+  readonly client: string;
+  /** The reader's cloak, for `ERROR :Closing Link`. */
+  readonly cloak: string;
+  /** The nick the reader asked for last, for 433/432. */
+  readonly asked: string;
+  /** The IRC command and target of the call the error answers (by its ref), if known. */
+  readonly about: { readonly command: string; readonly target: string } | null;
+}
+
+/**
+ * The lines for a core error.
+ *
+ * @example
+ * ```ts
+ * import { errorFrame } from "../frames.ts";
+ * const ctx = { serverName: "irc.test", client: "ann", cloak: "x.sc", asked: "bob", about: null };
+ * errorLines(errorFrame("nick_taken", "That nick is taken."), ctx)[0].command; // "433"
+ * ```
+ */
+export function errorLines(frame: ErrorFrame, ctx: ErrorContext): IrcLine[] {
+  const { serverName: S, client, cloak, about } = ctx;
+  const server = (line: IrcLine): IrcLine => ({ source: S, ...line });
+  if (about !== null && !frame.fatal) {
+    // NOTICE is never answered, not even with an error (RFC 2812).
+    if (about.command === "NOTICE") return [];
+    const mapped = commandError(frame, client, about.command, about.target);
+    if (mapped !== null) return [server(mapped)];
+  }
+  const lines: IrcLine[] = [];
+  switch (frame.code) {
+    case "nick_taken":
+      lines.push(server(numeric.nicknameInUse(client, ctx.asked)));
+      break;
+    case "nick_registered":
+      lines.push(server(numeric.nicknameReserved(client, ctx.asked)));
+      lines.push(...noticeLines(S, client, frame.message));
+      break;
+    case "nick_invalid":
+      lines.push(server(numeric.erroneusNickname(client, ctx.asked)));
+      lines.push(...noticeLines(S, client, frame.message));
+      break;
+    case "bad_password":
+    case "bad_account_password":
+      lines.push(server(numeric.passwdMismatch(client)));
+      break;
+    case "banned":
+      lines.push(server(numeric.youreBannedCreep(client)));
+      break;
+    default:
+      if (!frame.fatal) lines.push(...noticeLines(S, client, frame.message));
+  }
+  if (frame.fatal) {
+    const why = frame.code === "bad_password" ? "Bad password" : frame.message;
+    lines.push(serverReply.error(cloak, why));
+  }
+  return lines;
+}
+
+/**
+ * The numeric for a core refusal of a command the session made for IRC `command` on `target`
+ * (contract §4.2), or null when it has none (the sentence goes out as a NOTICE).
+ */
+function commandError(
+  frame: ErrorFrame,
+  client: string,
+  command: string,
+  target: string,
+): IrcLine | null {
+  const message = command === "PRIVMSG" || command === "NOTICE";
+  switch (frame.code) {
+    case "not_room_operator":
+      return numeric.chanOPrivsNeeded(client, target);
+    case "not_in_room":
+      return message
+        ? numeric.cannotSendToChan(client, target)
+        : numeric.notOnChannel(client, target);
+    case "room_invite_only":
+      return numeric.inviteOnlyChan(client, target);
+    case "room_bad_key":
+      return numeric.badChannelKey(client, target);
+    case "room_full":
+      return numeric.channelIsFull(client, target);
+    case "room_banned":
+      return command === "JOIN"
+        ? numeric.bannedFromChan(client, target)
+        : numeric.cannotSendToChan(client, target, frame.message);
+    case "room_moderated":
+    case "muted":
+      return message ? numeric.cannotSendToChan(client, target, frame.message) : null;
+    case "too_many_rooms":
+      return numeric.tooManyChannels(client, target);
+    case "no_such_user":
+      return numeric.noSuchNick(client, target);
+    case "room_invalid":
+      return numeric.noSuchChannel(client, target);
+    case "empty_text":
+      return numeric.noTextToSend(client);
+    case "account_required":
+      return command === "JOIN" ? numeric.needReggedNick(client, target, frame.message) : null;
+    default:
+      return null;
+  }
+}
+
+/**
+ * One `NOTICE <me>` from the server per line of `text`.
+ *
+ * @example
+ * ```ts
+ * noticeLines("irc.test", "ann", "one\ntwo").length; // 2
+ * ```
+ */
+export function noticeLines(server: string, client: string, text: string): IrcLine[] {
+  return text.split("\n").filter((line) => line !== "").map((line) => ({
+    source: server,
+    command: "NOTICE",
+    params: [client, line],
+    trailing: true,
+  }));
+}
