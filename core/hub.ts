@@ -22,7 +22,7 @@ import { broadcast, reply, send } from "./deliver.ts";
 import { direct, type DirectOptions } from "./direct.ts";
 import { type LoginRequest, type LoginResult, Logins } from "./login.ts";
 import { AccountDesk } from "./account_desk.ts";
-import { type AccountLimits, Accounts } from "./accounts.ts";
+import { type AccountLimits, Accounts, type PasswordCheck } from "./accounts.ts";
 import type { AccountView } from "./identity.ts";
 import type { BanList } from "./moderation.ts";
 import { Moderator, type ModeratorHost } from "./moderator.ts";
@@ -325,6 +325,14 @@ export class Hub implements ModeratorHost {
           then(this.#relay.flush(), () => this.#logins.login(sink, request, check))
         ),
     );
+  }
+
+  /**
+   * Checks an account password outside a login (IRC SASL PLAIN, which answers before the login),
+   * with the same per-address lockout as logins and /identify. Hashing runs off the queue.
+   */
+  checkAccountPassword(nick: string, password: string, address: string): Awaitable<PasswordCheck> {
+    return this.#accounts.checkPassword(nick, password, address, this.#now);
   }
 
   /** The account that owns `nick` (folded as nicks are), if it is registered. */

@@ -9,6 +9,8 @@
 import type { Awaitable } from "../core/awaitable.ts";
 import type { CommandOutcome } from "../core/commands/chat.ts";
 import type { LoginRequest } from "../core/hub.ts";
+import type { PasswordCheck } from "../core/accounts.ts";
+import type { AccountView } from "../core/identity.ts";
 import type { MessageKind } from "../core/relay.ts";
 import type { Room } from "../core/room.ts";
 import type { User } from "../core/user.ts";
@@ -60,6 +62,12 @@ export interface SessionPort {
    * connection ends first or the wait would pass `IRC_FLOOD_MAX_LAG_MS` (closed as a flood).
    */
   hold(bytes: number): Awaitable<boolean>;
+  /**
+   * Checks an account password before any login (IRC SASL PLAIN), with the address's lockout.
+   */
+  checkAccountPassword(nick: string, password: string): Awaitable<PasswordCheck>;
+  /** The account that owns `nick`, if it is registered. */
+  account(nick: string): AccountView | undefined;
   /** A bad frame: told to the client, which is closed after too many. */
   protocolError(error: ErrorFrame): void;
   /** Sends one frame to this peer. */

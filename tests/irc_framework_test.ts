@@ -77,3 +77,37 @@ Deno.test("irc-framework registers with CAP, joins a room and chats with an NDJS
     await server.shutdown();
   }
 });
+
+Deno.test("irc-framework logs in to an account with SASL PLAIN", async () => {
+  const server = testServer({ irc: { host: "127.0.0.1", port: 0, serverName: "irc.test" } });
+  const owner = await JsonClient.login(server, "lia");
+  await owner.send({ type: "cmd", line: "/register correct-horse", room: "#lobby" });
+  await owner.expect("info");
+  owner.close();
+  const client = new Client();
+  try {
+    const loggedIn = new Promise<{ account: string }>((resolve) =>
+      client.once("loggedin", resolve)
+    );
+    const registered = new Promise<{ nick: string }>((resolve) =>
+      client.once("registered", resolve)
+    );
+    client.connect({
+      host: "127.0.0.1",
+      port: server.addresses.irc?.port,
+      nick: "guest",
+      username: "lia",
+      gecos: "Lia",
+      account: { account: "lia", password: "correct-horse" },
+      auto_reconnect: false,
+      ping_interval: 0,
+    });
+    assert.equal((await within(loggedIn, "loggedin")).account, "lia");
+    assert.equal((await within(registered, "registered")).nick, "lia");
+  } finally {
+    const closed = new Promise((resolve) => client.once("close", resolve));
+    client.quit("done");
+    await within(closed, "close");
+    await server.shutdown();
+  }
+});

@@ -460,3 +460,58 @@ Deno.test("IRC: room operators: creator is @, MODE, KICK and INVITE reach every 
     await server.shutdown();
   }
 });
+
+Deno.test("IRC SASL PLAIN: success (900, 903, then 001 as the account), failure 904, abort 906, 908, 905", async () => {
+  const server = ircServer();
+  const owner = await JsonClient.login(server, "kai");
+  await command(owner, "/register correct-horse");
+  owner.close();
+  await eventually(() => server.hub.user("kai") === undefined, "kai to leave");
+  const irc = await RawIrcClient.open(server);
+  const bad = await RawIrcClient.open(server);
+  try {
+    await irc.send("CAP LS 302");
+    assert.match(await irc.expect(/ CAP \* LS /), /(^| |:)sasl=PLAIN( |$)/);
+    await irc.send("CAP REQ :sasl", "NICK guest", "USER k 0 * :K");
+    await irc.expect(/ ACK :sasl/);
+    await irc.send("AUTHENTICATE EXTERNAL");
+    assert.equal(await irc.expect(/ 908 /), `:${S} 908 * PLAIN :are available SASL mechanisms`);
+    assert.equal(await irc.expect(/ 904 /), `:${S} 904 * :SASL authentication failed`);
+    await irc.send("AUTHENTICATE PLAIN");
+    assert.equal(await irc.expect(/AUTHENTICATE/), "AUTHENTICATE +");
+    await irc.send("AUTHENTICATE *");
+    assert.equal(await irc.expect(/ 906 /), `:${S} 906 * :SASL authentication aborted`);
+    await irc.send("AUTHENTICATE PLAIN");
+    await irc.expect(/AUTHENTICATE/);
+    await irc.send("AUTHENTICATE " + "A".repeat(401));
+    assert.equal(await irc.expect(/ 905 /), `:${S} 905 * :SASL message too long`);
+    await irc.send("AUTHENTICATE PLAIN");
+    await irc.expect(/AUTHENTICATE/);
+    await irc.send(`AUTHENTICATE ${btoa("\0kai\0correct-horse")}`);
+    assert.match(
+      await irc.expect(/ 900 /),
+      /^:irc\.test 900 \* guest!~k@\S+\.sc kai :You are now logged in as kai$/,
+    );
+    assert.equal(await irc.expect(/ 903 /), `:${S} 903 * :SASL authentication successful`);
+    assert.equal(server.hub.user("kai"), undefined); // registration waits for CAP END
+    await irc.send("CAP END");
+    await irc.expect(/ 001 kai /);
+    assert.equal(server.hub.user("kai")?.verified, true);
+    await irc.send("AUTHENTICATE PLAIN");
+    assert.equal(
+      await irc.expect(/ 907 /),
+      `:${S} 907 kai :You have already authenticated using SASL`,
+    );
+
+    await bad.send("CAP LS 302", "CAP REQ :sasl", "NICK other", "USER o 0 * :O");
+    await bad.expect(/ ACK /);
+    await bad.send("AUTHENTICATE PLAIN", `AUTHENTICATE ${btoa("\0kai\0wrong")}`);
+    assert.equal(await bad.expect(/ 904 /), `:${S} 904 * :SASL authentication failed`);
+    await bad.send("CAP END");
+    await bad.expect(/ 001 other /);
+  } finally {
+    irc.close();
+    bad.close();
+    await server.shutdown();
+  }
+});

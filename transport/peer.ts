@@ -19,7 +19,8 @@ import {
 } from "../config/limits.ts";
 import { IRC_FLOOD_MAX_LAG_MS } from "../config/irc_limits.ts";
 import type { Hub, PeerSink, User } from "../core/hub.ts";
-import type { KeyProof } from "../core/identity.ts";
+import type { AccountView, KeyProof } from "../core/identity.ts";
+import type { PasswordCheck } from "../core/accounts.ts";
 import { type CommandOutcome, runCommand } from "../core/commands/chat.ts";
 import { SocketReader } from "./socket_reader.ts";
 import {
@@ -250,6 +251,16 @@ export class Peer implements PeerSink, SessionPort {
       this.#loginRefused(result.error, attempt.nick);
       return result.error;
     });
+  }
+
+  /** {@inheritDoc SessionPort.checkAccountPassword} */
+  checkAccountPassword(nick: string, password: string): Awaitable<PasswordCheck> {
+    return this.#options.hub.checkAccountPassword(nick, password, this.address);
+  }
+
+  /** {@inheritDoc SessionPort.account} */
+  account(nick: string): AccountView | undefined {
+    return this.#options.hub.account(nick);
   }
 
   /** {@inheritDoc SessionPort.refuse} */

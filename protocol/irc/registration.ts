@@ -9,6 +9,7 @@
 import { PROTOCOL_VERSION } from "../frames.ts";
 import type { LoginAttempt } from "../session.ts";
 import { foldIdent } from "./hostmask.ts";
+import { Sasl } from "./sasl.ts";
 
 /** What PASS, NICK and USER gave, and whether CAP negotiation holds the login back. */
 export class Registration {
@@ -24,10 +25,13 @@ export class Registration {
   negotiating = false;
   /** A login is with the hub now: no second one until it answers. */
   pending = false;
+  /** The SASL exchange, and the account it proved. */
+  readonly sasl: Sasl = new Sasl();
 
-  /** NICK and USER are in and no CAP negotiation or login holds the login back. */
+  /** NICK and USER are in and no CAP negotiation, SASL exchange or login holds the login back. */
   get ready(): boolean {
-    return this.nick !== null && this.ident !== null && !this.negotiating && !this.pending;
+    return this.nick !== null && this.ident !== null && !this.negotiating && !this.pending &&
+      !this.sasl.busy;
   }
 
   /** Takes USER's parameters; false when they are too few or empty (461). */
@@ -39,13 +43,25 @@ export class Registration {
   }
 
   /**
-   * The login to try. `needsPassword`: the server has a password, which PASS must give. Without
-   * one, `PASS account:password` logs in to the account `account` (the nick becomes it); any
-   * other PASS is ignored.
+   * The login to try. `needsPassword`: the server has a password, which PASS must give. An
+   * account SASL proved is logged in to. Without a server password, `PASS account:password`
+   * logs in to the account `account` (the nick becomes it); any other PASS is ignored.
    */
   attempt(needsPassword: boolean): LoginAttempt {
     const nick = this.nick ?? "";
     const irc = { lobby: false, motd: false } as const;
+    const account = this.sasl.account;
+    if (account !== null) {
+      // SASL proved the account: the connection gets its nick (001 carries it).
+      const password = needsPassword ? this.pass : undefined;
+      return {
+        version: PROTOCOL_VERSION,
+        nick: account.nick,
+        accountPassword: account.password,
+        password,
+        irc,
+      };
+    }
     if (needsPassword) return { version: PROTOCOL_VERSION, nick, password: this.pass, irc };
     const colon = this.pass?.indexOf(":") ?? -1;
     if (this.pass === undefined || colon <= 0) return { version: PROTOCOL_VERSION, nick, irc };

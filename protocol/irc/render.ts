@@ -45,6 +45,8 @@ export interface RenderContext {
   readonly client: string;
   /** The nick the reader asked for last (NICK, or PASS's account), for `433`/`432`. */
   readonly asked: string;
+  /** The account was proven over SASL, which already sent `900`. */
+  readonly sasl: boolean;
   /** The caps the reader has enabled. */
   readonly caps: ReadonlySet<IrcCap>;
   /** The reader's address, for `ERROR :Closing Link`. */
@@ -87,7 +89,7 @@ export class IrcRenderer {
       case "welcome": {
         const lines = this.#welcome(frame.nick);
         // An account proven at login (PASS account:password): 900, before the MOTD's end.
-        if (frame.account === undefined) return lines;
+        if (frame.account === undefined || this.#ctx.sasl) return lines;
         const me = this.#ctx.chat.user(frame.nick);
         const full = me === undefined ? `${frame.nick}!~sc@gone.sc` : hostmaskOf(me);
         return [...lines, server(numeric.loggedIn(frame.nick, full, frame.nick))];

@@ -28,6 +28,7 @@ import { cloakOf, setIdent } from "./hostmask.ts";
 import { encodeLine, type IrcLine, type IrcMessage, parseLine } from "./line.ts";
 import { numeric, serverReply } from "./numerics.ts";
 import { Registration } from "./registration.ts";
+import type { SaslHost } from "./sasl.ts";
 import { join, mode, names, part, topic } from "./commands/channel.ts";
 import { type CommandHost, eachInOrder } from "./commands/host.ts";
 import { sendMessage } from "./commands/message.ts";
@@ -46,7 +47,16 @@ export type { IrcServerInfo };
 const encoder = new TextEncoder();
 
 /** Commands that act before registration; anything else gets `451`. */
-const BEFORE_REGISTRATION = new Set(["CAP", "PASS", "NICK", "USER", "PING", "PONG", "QUIT"]);
+const BEFORE_REGISTRATION = new Set([
+  "CAP",
+  "PASS",
+  "NICK",
+  "USER",
+  "AUTHENTICATE",
+  "PING",
+  "PONG",
+  "QUIT",
+]);
 
 /**
  * What a core call with this session's `ref` was for: its IRC command and target (so a core
@@ -103,6 +113,7 @@ export class IrcSession implements ProtocolSession {
     };
     const client = () => this.#client;
     const asked = () => this.#registration.nick ?? "*";
+    const sasl = () => this.#registration.sasl.account !== null;
     this.#renderer = new IrcRenderer({
       info,
       chat: port.chat,
@@ -111,6 +122,9 @@ export class IrcSession implements ProtocolSession {
       },
       get asked() {
         return asked();
+      },
+      get sasl() {
+        return sasl();
       },
       caps: this.#caps,
       get cloak() {
@@ -236,6 +250,16 @@ export class IrcSession implements ProtocolSession {
         return;
       case "QUIT":
         return this.#quit(params[0] ?? "");
+      case "AUTHENTICATE":
+        if (!need(1)) return;
+        if (!this.#caps.has("sasl") && this.#port.user === null) {
+          this.#reply(numeric.saslFail(c));
+          return;
+        }
+        return then(
+          this.#registration.sasl.step(this.#saslHost(), params[0], this.#port.user !== null),
+          () => this.#tryLogin(),
+        );
       case "JOIN":
         if (!need(1)) return;
         return join(this.#host, params[0], params[1]);
@@ -380,6 +404,19 @@ export class IrcSession implements ProtocolSession {
     return then(this.#port.command(away ? `/away ${message}` : "/back", ""), () => {
       this.#reply(away ? numeric.nowAway(c) : numeric.unaway(c));
     });
+  }
+
+  /** What the SASL exchange needs. */
+  #saslHost(): SaslHost {
+    const c = this.#client;
+    const ident = this.#registration.ident ?? "u";
+    return {
+      port: this.#port,
+      client: c,
+      mask: `${this.#registration.nick ?? "*"}!~${ident}@${cloakOf(this.#port.address)}`,
+      replies: (lines) => this.#replies(lines),
+      bare: (line) => this.#port.sendRaw(encoder.encode(encodeLine(line))),
+    };
   }
 
   /** What the read-only commands need. */

@@ -30,6 +30,7 @@ const IMPLEMENTED_CAPS: ReadonlySet<IrcCap> = new Set<IrcCap>([
   "message-tags",
   "echo-message",
   "multi-prefix",
+  "sasl",
 ]);
 
 /**
@@ -54,7 +55,7 @@ export interface IrcFrontEndOptions {
   info: Omit<IrcServerInfo, "isupport">;
   /** Longest line a client may send (`--max-frame`), for `draft/multiline`'s limit. */
   maxFrame: number;
-  /** True when accounts exist (SASL could be offered; not yet implemented). */
+  /** True when accounts can exist (the core has a password hasher): SASL PLAIN is offered. */
   accounts: boolean;
   /** The shared door. */
   door: Door;
@@ -87,7 +88,7 @@ export function listenIrc(
     isupport: isupportTokens({ serverName: options.info.serverName, maxRoomBans: MAX_ROOM_BANS }),
   };
   const offer: CapOffer = {
-    sasl: false,
+    sasl: options.accounts,
     multiline: {
       maxBytes: ircMultilineMaxBytes(options.maxFrame),
       maxLines: IRC_MULTILINE_MAX_LINES,
