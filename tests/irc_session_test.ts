@@ -515,3 +515,34 @@ Deno.test("IRC SASL PLAIN: success (900, 903, then 001 as the account), failure 
     await server.shutdown();
   }
 });
+
+Deno.test("IRC: WHOX gives exactly the asked fields in canonical order; LIST, USERHOST, TIME", async () => {
+  const server = ircServer();
+  const irc = await RawIrcClient.login(server, "cy");
+  const json = await JsonClient.login(server, "di");
+  try {
+    await irc.send("JOIN #lobby");
+    await irc.expect(/ 366 /);
+    // irssi's channel sync: fields given in another order still come back t c u h n f a r.
+    await irc.send("WHO #lobby %rafnhuct,743");
+    const rows = [await irc.expect(/ 354 /), await irc.expect(/ 354 /)].sort();
+    assert.match(rows[0], /^:irc\.test 354 cy 743 #lobby ~cy \S+\.sc cy H@? 0 :sockchat user$/);
+    assert.match(rows[1], /^:irc\.test 354 cy 743 #lobby ~sc \S+\.sc di H 0 :sockchat user$/);
+    assert.equal(await irc.expect(/ 315 /), `:${S} 315 cy #lobby :End of WHO list`);
+    await irc.send("LIST");
+    assert.equal(await irc.expect(/ 321 /), `:${S} 321 cy Channel :Users  Name`);
+    assert.equal(await irc.expect(/ 322 /), `:${S} 322 cy #lobby 2 :`);
+    assert.equal(await irc.expect(/ 323 /), `:${S} 323 cy :End of /LIST`);
+    await irc.send("USERHOST di nobody");
+    assert.match(await irc.expect(/ 302 /), /^:irc\.test 302 cy :di=\+~sc@\S+\.sc$/);
+    await irc.send("TIME");
+    assert.match(
+      await irc.expect(/ 391 /),
+      /^:irc\.test 391 cy irc\.test :\w{3}, \d\d \w{3} \d{4} /,
+    );
+  } finally {
+    irc.close();
+    json.close();
+    await server.shutdown();
+  }
+});

@@ -10,6 +10,7 @@
 import { type Awaitable, then } from "../../core/awaitable.ts";
 import { sanitizeFormattedText } from "../../security/unicode.ts";
 import { IRC_PENDING_REFS } from "../../config/irc_limits.ts";
+import { MAX_ROOMS_LISTED } from "../../config/limits.ts";
 import type { Room } from "../../core/room.ts";
 import { NOTHING } from "../codec.ts";
 import type { ServerFrame } from "../frames.ts";
@@ -34,9 +35,11 @@ import { type CommandHost, eachInOrder } from "./commands/host.ts";
 import { sendMessage } from "./commands/message.ts";
 import {
   isonLines,
+  listLines,
   lusersLines,
   motdLines,
   type QueryContext,
+  userhostLines,
   whoisLines,
   whoLines,
 } from "./commands/query.ts";
@@ -287,7 +290,7 @@ export class IrcSession implements ProtocolSession {
         );
       case "WHO":
         if (!need(1)) return;
-        this.#replies(whoLines(this.#query(), params[0]));
+        this.#replies(whoLines(this.#query(), params[0], params[1] ?? "", Date.now()));
         return;
       case "WHOIS":
         if (params.length === 0 || params[0] === "") {
@@ -299,6 +302,16 @@ export class IrcSession implements ProtocolSession {
       case "ISON":
         if (!need(1)) return;
         this.#replies(isonLines(this.#query(), params.flatMap((p) => p.split(" "))));
+        return;
+      case "LIST":
+        this.#replies(listLines(this.#query(), MAX_ROOMS_LISTED));
+        return;
+      case "USERHOST":
+        if (!need(1)) return;
+        this.#replies(userhostLines(this.#query(), params));
+        return;
+      case "TIME":
+        this.#reply(numeric.time(c, this.#info.serverName, new Date().toUTCString()));
         return;
       case "LUSERS":
         this.#replies(lusersLines(this.#query()));

@@ -90,16 +90,24 @@ function globRegExp(mask: string): RegExp {
   return new RegExp(`^${body}$`, "i");
 }
 
+/** WHOX field letters, in the order the reply gives them whatever the order asked. */
+const WHOX_ORDER = "tcuihsnfdlaor";
+
 /**
- * `WHO <mask>`: a room's members, or the users whose nick matches a glob (`*`/`0`: everyone
- * sharing a room with the asker); 352 each, at most {@linkcode WHO_MAX_REPLIES}, then 315 with
- * the mask as sent.
+ * `WHO <mask> [%fields[,token]]`: a room's members, or the users whose nick matches a glob
+ * (`*`/`0`: everyone sharing a room with the asker); 352 each (354 with exactly the WHOX fields
+ * asked, in canonical order), at most {@linkcode WHO_MAX_REPLIES}, then 315 with the mask as sent.
  */
-export function whoLines(ctx: QueryContext, mask: string): IrcLine[] {
+export function whoLines(ctx: QueryContext, mask: string, options = "", now = 0): IrcLine[] {
   const { chat, client, serverName } = ctx;
   const lines: IrcLine[] = [];
+  const whox = options.startsWith("%") ? parseWhox(options) : null;
   const reply = (user: User, room: Room | undefined) => {
     if (lines.length >= WHO_MAX_REPLIES) return;
+    if (whox !== null) {
+      lines.push(whoxReply(ctx, user, room, whox, now));
+      return;
+    }
     lines.push(numeric.whoReply(client, {
       channel: room?.name ?? "*",
       user: identOf(user),
@@ -123,6 +131,93 @@ export function whoLines(ctx: QueryContext, mask: string): IrcLine[] {
     }
   }
   return [...lines, numeric.endOfWho(client, mask)];
+}
+
+/** `%fields[,token]`: the field letters asked for (known ones only) and the token. */
+function parseWhox(options: string): { fields: string; token: string } {
+  const [letters, token = ""] = options.slice(1).split(",", 2);
+  const fields = [...WHOX_ORDER].filter((f) => letters.includes(f)).join("");
+  // A token is up to 3 digits (WHOX spec); anything else is not echoed.
+  return { fields, token: /^\d{1,3}$/.test(token) ? token : "0" };
+}
+
+/** One 354 line with the asked fields in canonical order. */
+function whoxReply(
+  ctx: QueryContext,
+  user: User,
+  room: Room | undefined,
+  whox: { fields: string; token: string },
+  now: number,
+): IrcLine {
+  const values: string[] = [];
+  let realname: string | undefined;
+  for (const f of whox.fields) {
+    switch (f) {
+      case "t":
+        values.push(whox.token);
+        break;
+      case "c":
+        values.push(room?.name ?? "*");
+        break;
+      case "u":
+        values.push(identOf(user));
+        break;
+      case "i":
+        values.push("255.255.255.255");
+        break;
+      case "h":
+        values.push(cloakOf(user.address));
+        break;
+      case "s":
+        values.push(ctx.serverName);
+        break;
+      case "n":
+        values.push(user.nick);
+        break;
+      case "f":
+        values.push(whoFlags(user, room));
+        break;
+      case "d":
+        values.push("0");
+        break;
+      case "l":
+        values.push(String(Math.max(0, Math.floor((now - user.lastActive) / 1000))));
+        break;
+      case "a":
+        values.push(user.verified ? user.nick : "0");
+        break;
+      case "o":
+        values.push("n/a");
+        break;
+      case "r":
+        realname = "sockchat user";
+        break;
+    }
+  }
+  return numeric.whoSpcRpl(ctx.client, values, realname);
+}
+
+/** `LIST`: 321, a 322 for each room with members (busiest first, at most `limit`), 323. */
+export function listLines(ctx: QueryContext, limit: number): IrcLine[] {
+  const rooms = [...ctx.chat.rooms].filter((room) => room.members.size > 0)
+    .sort((a, b) => b.members.size - a.members.size).slice(0, limit);
+  return [
+    numeric.listStart(ctx.client),
+    ...rooms.map((room) => numeric.list(ctx.client, room.name, room.members.size, room.topic)),
+    numeric.listEnd(ctx.client),
+  ];
+}
+
+/** `USERHOST n1 … n5`: 302 with `nick[*]=<+|->~ident@cloak` for those online. */
+export function userhostLines(ctx: QueryContext, nicks: readonly string[]): IrcLine[] {
+  const replies = nicks.slice(0, 5).flatMap((nick) => {
+    const user = ctx.chat.user(nick);
+    if (user === undefined) return [];
+    const oper = user.operator ? "*" : "";
+    const away = user.away === null ? "+" : "-";
+    return [`${user.nick}${oper}=${away}${identOf(user)}@${cloakOf(user.address)}`];
+  });
+  return [numeric.userhost(ctx.client, replies)];
 }
 
 /** True if `a` and `b` are in some room together (or are the same user). */
