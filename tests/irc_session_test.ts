@@ -24,7 +24,9 @@ Deno.test("IRC: registration without CAP gets 001-005, LUSERS, 422 and 221, and 
       await irc.expect(/ 004 /),
       /^:irc\.test 004 alice irc\.test sockchat-\S+ io biklmnotv bklov$/,
     );
-    assert.match(await irc.expect(/ 005 /), /CASEMAPPING=ascii/);
+    const isupport = await irc.expect(/ 005 /);
+    assert.match(isupport, /CASEMAPPING=ascii/);
+    assert.doesNotMatch(isupport, /CHATHISTORY/); // not served yet: not advertised
     assert.equal(
       await irc.expect(/ 251 /),
       `:${S} 251 alice :There are 1 users and 0 invisible on 1 servers`,

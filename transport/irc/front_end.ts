@@ -33,6 +33,9 @@ const IMPLEMENTED_CAPS: ReadonlySet<IrcCap> = new Set<IrcCap>([
   "sasl",
 ]);
 
+/** `005` tokens for features this front end does not serve yet. */
+const UNSERVED_TOKENS = /^(?:(?:draft\/)?CHATHISTORY|MSGREFTYPES)=/;
+
 /**
  * The IRC codec: never used to encode, since every IRC session renders for its own reader
  * (`IrcSession.render`); named for the logs.
@@ -85,7 +88,9 @@ export function listenIrc(
 ): IrcListeners {
   const info: IrcServerInfo = {
     ...options.info,
-    isupport: isupportTokens({ serverName: options.info.serverName, maxRoomBans: MAX_ROOM_BANS }),
+    // CHATHISTORY is not served yet (work package P4): its tokens are not advertised either.
+    isupport: isupportTokens({ serverName: options.info.serverName, maxRoomBans: MAX_ROOM_BANS })
+      .filter((token) => !UNSERVED_TOKENS.test(token)),
   };
   const offer: CapOffer = {
     sasl: options.accounts,
