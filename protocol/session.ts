@@ -93,6 +93,12 @@ export interface SessionPort {
   isIn(room: string): boolean;
   /** A room the logged-in user is in, if any. */
   anyRoom(): string | undefined;
+  /**
+   * Makes the logged-in user a server operator if `secret` is the operator secret; false (and
+   * the client told why, with `ref`) if not. Never closes the connection: IRC's OPER may be
+   * retried, bounded by the address's lockout.
+   */
+  oper(secret: string, ref: string): boolean;
   /** The client says goodbye. */
   quit(): void;
 }

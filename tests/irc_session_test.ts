@@ -548,3 +548,36 @@ Deno.test("IRC: WHOX gives exactly the asked fields in canonical order; LIST, US
     await server.shutdown();
   }
 });
+
+Deno.test("IRC OPER: a wrong secret is 464 and the connection stays; the right one is 381 + MODE +o; KILL", async () => {
+  const operSecret: Verifier = { matches: (given) => given === "opensesame" };
+  const server = ircServer({ operSecret });
+  const irc = await RawIrcClient.login(server, "eli");
+  const json = await JsonClient.login(server, "fox");
+  try {
+    await irc.send("KILL fox :no");
+    assert.equal(
+      await irc.expect(/ 481 /),
+      `:${S} 481 eli :Permission Denied- You're not an IRC operator`,
+    );
+    for (let i = 0; i < 3; i++) {
+      await irc.send("OPER eli wrong");
+      assert.equal(await irc.expect(/ 464 /), `:${S} 464 eli :Password incorrect`);
+    }
+    await irc.send("PING still-here");
+    await irc.expect(/PONG/);
+    assert.equal(server.hub.user("eli")?.operator, false);
+    const other = await RawIrcClient.login(server, "gus");
+    await other.send("OPER gus opensesame");
+    assert.equal(await other.expect(/ 381 /), `:${S} 381 gus :You are now an IRC operator`);
+    assert.match(await other.expect(/ MODE /), /^:gus!~gus@\S+ MODE gus :?\+o$/);
+    await other.send("KILL fox :spam");
+    await json.expectEof();
+    assert.equal(server.hub.user("fox"), undefined);
+    other.close();
+  } finally {
+    irc.close();
+    json.close();
+    await server.shutdown();
+  }
+});

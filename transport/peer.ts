@@ -290,6 +290,11 @@ export class Peer implements PeerSink, SessionPort {
     return undefined;
   }
 
+  /** {@inheritDoc SessionPort.oper} */
+  oper(secret: string, ref: string): boolean {
+    return this.#user !== null && this.#options.hub.moderation.oper(this.#user, secret, ref);
+  }
+
   /** {@inheritDoc SessionPort.quit} */
   quit(): void {
     this.finish("quit", true);

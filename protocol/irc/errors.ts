@@ -41,6 +41,10 @@ export function errorLines(frame: ErrorFrame, ctx: ErrorContext): IrcLine[] {
     // NOTICE is never answered, not even with an error (RFC 2812).
     if (about.command === "NOTICE") return [];
     const mapped = commandError(frame, client, about.command, about.target);
+    if (mapped !== null && about.command === "OPER") {
+      // 464, and the core's sentence: a wrong secret, a lockout, or no operators at all.
+      return [server(mapped), ...noticeLines(S, client, frame.message)];
+    }
     if (mapped !== null) return [server(mapped)];
   }
   const lines: IrcLine[] = [];
@@ -85,6 +89,8 @@ function commandError(
 ): IrcLine | null {
   const message = command === "PRIVMSG" || command === "NOTICE";
   switch (frame.code) {
+    case "not_operator":
+      return command === "OPER" ? numeric.passwdMismatch(client) : numeric.noPrivileges(client);
     case "not_room_operator":
       return numeric.chanOPrivsNeeded(client, target);
     case "not_in_room":

@@ -25,7 +25,7 @@ import {
   type IrcCap,
   parseCapReq,
 } from "./caps.ts";
-import { cloakOf, setIdent } from "./hostmask.ts";
+import { cloakOf, hostmaskOf, setIdent } from "./hostmask.ts";
 import { encodeLine, type IrcLine, type IrcMessage, parseLine } from "./line.ts";
 import { numeric, serverReply } from "./numerics.ts";
 import { Registration } from "./registration.ts";
@@ -303,6 +303,17 @@ export class IrcSession implements ProtocolSession {
         if (!need(1)) return;
         this.#replies(isonLines(this.#query(), params.flatMap((p) => p.split(" "))));
         return;
+      case "OPER":
+        if (!need(2)) return;
+        this.#oper(params[1]);
+        return;
+      case "KILL":
+        if (!need(1)) return;
+        return this.#command(
+          `/kill ${params[0]} ${params[1] ?? ""}`.trim(),
+          "",
+          this.#remember("KILL", params[0]),
+        );
       case "LIST":
         this.#replies(listLines(this.#query(), MAX_ROOMS_LISTED));
         return;
@@ -408,6 +419,24 @@ export class IrcSession implements ProtocolSession {
     }
     this.#pending.set(ref, { target, text: sanitizeFormattedText(text), command, action });
     return ref;
+  }
+
+  /** `OPER <name> <secret>`: 381 and `MODE <me> :+o`, or 464 (the connection stays). */
+  #oper(secret: string): void {
+    const c = this.#client;
+    const ref = this.#remember("OPER", c);
+    const ok = this.#port.oper(secret, ref);
+    this.#pending.delete(ref);
+    const user = this.#port.user;
+    if (!ok || user === null) return;
+    this.#reply(numeric.youreOper(c));
+    const mode: IrcLine = {
+      source: hostmaskOf(user),
+      command: "MODE",
+      params: [c, "+o"],
+      trailing: true,
+    };
+    this.#port.sendRaw(encoder.encode(encodeLine(mode)));
   }
 
   /** `AWAY [:msg]`: the core's /away or /back, then 306 or 305. */
