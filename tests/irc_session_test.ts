@@ -316,7 +316,7 @@ Deno.test("IRC: WHO, WHOIS, ISON, AWAY, LUSERS and MOTD", async () => {
     const who = [await irc.expect(/ 352 /), await irc.expect(/ 352 /)].sort();
     assert.match(
       who[0],
-      /^:irc\.test 352 sam #lobby ~sam \S+\.sc irc\.test sam H@? :0 sockchat user$/,
+      /^:irc\.test 352 sam #lobby ~sam \S+\.sc irc\.test sam H@? :0 sam tester$/,
     );
     assert.match(
       who[1],
@@ -528,7 +528,7 @@ Deno.test("IRC: WHOX gives exactly the asked fields in canonical order; LIST, US
     // irssi's channel sync: fields given in another order still come back t c u h n f a r.
     await irc.send("WHO #lobby %rafnhuct,743");
     const rows = [await irc.expect(/ 354 /), await irc.expect(/ 354 /)].sort();
-    assert.match(rows[0], /^:irc\.test 354 cy 743 #lobby ~cy \S+\.sc cy H@? 0 :sockchat user$/);
+    assert.match(rows[0], /^:irc\.test 354 cy 743 #lobby ~cy \S+\.sc cy H@? 0 :cy tester$/);
     assert.match(rows[1], /^:irc\.test 354 cy 743 #lobby ~sc \S+\.sc di H 0 :sockchat user$/);
     assert.equal(await irc.expect(/ 315 /), `:${S} 315 cy #lobby :End of WHO list`);
     await irc.send("LIST");
@@ -578,6 +578,40 @@ Deno.test("IRC OPER: a wrong secret is 464 and the connection stays; the right o
   } finally {
     irc.close();
     json.close();
+    await server.shutdown();
+  }
+});
+
+Deno.test("IRC caps: extended-join, userhost-in-names and account-tag", async () => {
+  const server = ircServer();
+  const owner = await JsonClient.login(server, "hal");
+  await command(owner, "/register correct-horse");
+  const irc = await RawIrcClient.open(server);
+  try {
+    await irc.send(
+      "CAP LS 302",
+      "CAP REQ :extended-join userhost-in-names account-tag",
+      "CAP END",
+      "NICK ivy",
+      "USER ivy 0 * :Ivy Example",
+    );
+    await irc.expect(/ 221 /);
+    await irc.send("JOIN #lobby");
+    assert.match(await irc.expect(/ JOIN /), /^:ivy!~ivy@\S+ JOIN #lobby \* :Ivy Example$/);
+    const names = await irc.expect(/ 353 /);
+    assert.match(names, /^:irc\.test 353 ivy = #lobby :hal!~sc@\S+\.sc @?ivy!~ivy@\S+\.sc$/);
+    await owner.send({ type: "msg", room: "#lobby", text: "verified me" });
+    assert.match(
+      await irc.expect(/PRIVMSG/),
+      /^@account=hal :hal!~sc@\S+ PRIVMSG #lobby :verified me$/,
+    );
+    const late = await JsonClient.login(server, "jay");
+    await late.send({ type: "cmd", line: "/join #lobby", room: "#lobby" });
+    assert.match(await irc.expect(/ JOIN /), /^:jay!~sc@\S+ JOIN #lobby \* :sockchat user$/);
+    late.close();
+  } finally {
+    irc.close();
+    owner.close();
     await server.shutdown();
   }
 });

@@ -21,6 +21,8 @@ const cloaks = new Map<string, string>();
 const lastMasks = new Map<string, string>();
 /** USER names of IRC users, folded and cut (see {@linkcode setIdent}). */
 const idents = new WeakMap<User, string>();
+/** USER realnames of IRC users (see {@linkcode setIdent}). */
+const realnames = new WeakMap<User, string>();
 
 /**
  * The cloak for `address`: 10 hex digits of HMAC-SHA256 under the run key, then `.sc`.
@@ -60,9 +62,27 @@ export function foldIdent(name: string): string {
   return folded === "" ? "u" : folded;
 }
 
-/** Records the USER name of an IRC user, shown as `~name` in their mask. */
-export function setIdent(user: User, ident: string): void {
+/**
+ * Records the USER name of an IRC user, shown as `~name` in their mask, and their realname
+ * (WHO, WHOIS, extended-join).
+ */
+export function setIdent(user: User, ident: string, realname = ""): void {
   idents.set(user, ident);
+  if (realname !== "") realnames.set(user, realname);
+}
+
+/**
+ * A user's realname: USER's for IRC users, else a description of sockchat's.
+ *
+ * @example
+ * ```ts
+ * import type { User } from "../../core/user.ts";
+ * declare const alice: User;
+ * realnameOf(alice); // "sockchat user"
+ * ```
+ */
+export function realnameOf(user: User): string {
+  return realnames.get(user) ?? "sockchat user";
 }
 
 /**

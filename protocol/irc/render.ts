@@ -11,7 +11,7 @@ import type { User } from "../../core/user.ts";
 import type { ErrorFrame, LeaveFrame, ServerFrame } from "../frames.ts";
 import type { ChatView } from "../session.ts";
 import type { IrcCap } from "./caps.ts";
-import { hostmaskByNick, hostmaskOf } from "./hostmask.ts";
+import { hostmaskByNick, hostmaskOf, realnameOf } from "./hostmask.ts";
 import { isupportLines } from "./isupport.ts";
 import { encodeLine, type IrcLine, serverTime, utf8Length } from "./line.ts";
 import { numeric, serverReply } from "./numerics.ts";
@@ -95,7 +95,7 @@ export class IrcRenderer {
         return [...lines, server(numeric.loggedIn(frame.nick, full, frame.nick))];
       }
       case "msg": {
-        const tags: Record<string, string> = time(frame.ts);
+        const tags: Record<string, string> = { ...time(frame.ts), ...this.#account(frame.from) };
         return messageLines({
           source: mask(frame.from),
           command: frame.notice ? "NOTICE" : "PRIVMSG",
@@ -113,7 +113,7 @@ export class IrcRenderer {
           target: client,
           text: frame.text,
           msgid: this.#ctx.caps.has("message-tags") ? String(frame.id) : undefined,
-          tags: time(frame.ts),
+          tags: { ...time(frame.ts), ...this.#account(frame.from) },
         });
       case "ack": {
         if (!this.#ctx.caps.has("echo-message") || frame.ref === undefined) return [];
@@ -136,10 +136,11 @@ export class IrcRenderer {
       case "join":
         this.#quit.delete(frame.nick);
         return [{
-          tags: time(frame.ts),
+          tags: { ...time(frame.ts), ...this.#account(frame.nick) },
           source: mask(frame.nick),
           command: "JOIN",
-          params: [frame.room],
+          params: this.#joinParams(frame.room, frame.nick),
+          trailing: this.#ctx.caps.has("extended-join"),
         }];
       case "leave":
         return this.#leave(frame, time(frame.ts), mask);
@@ -218,18 +219,37 @@ export class IrcRenderer {
     const lines: IrcLine[] = [{
       source: me === undefined ? `${client}!~sc@gone.sc` : hostmaskOf(me),
       command: "JOIN",
-      params: [name],
+      params: this.#joinParams(name, client),
+      trailing: this.#ctx.caps.has("extended-join"),
     }];
     if (room === undefined) return lines;
     if (room.topic !== "") lines.push({ source: S, ...numeric.topic(client, name, room.topic) });
     return [...lines, ...this.names(room)];
   }
 
+  /** `#room`, or with extended-join `#room <account|*> <realname>`. */
+  #joinParams(room: string, nick: string): string[] {
+    if (!this.#ctx.caps.has("extended-join")) return [room];
+    const user = this.#ctx.chat.user(nick);
+    if (user === undefined) return [room, "*", "sockchat user"];
+    return [room, user.verified ? user.nick : "*", realnameOf(user)];
+  }
+
+  /** With account-tag, `account=<nick>` for a verified user's lines. */
+  #account(nick: string): Record<string, string> {
+    if (!this.#ctx.caps.has("account-tag")) return {};
+    const user = this.#ctx.chat.user(nick);
+    return user !== undefined && user.verified ? { account: user.nick } : {};
+  }
+
   /** `353` lines packed to fit 512 bytes, then `366`. */
   names(room: Room): IrcLine[] {
     const { info, client, caps } = this.#ctx;
     const S = info.serverName;
-    const prefixed = [...room.members].map((user) => prefix(room, user, caps) + user.nick);
+    const full = caps.has("userhost-in-names");
+    const prefixed = [...room.members].map((user) =>
+      prefix(room, user, caps) + (full ? hostmaskOf(user) : user.nick)
+    );
     const fixed = utf8Length(encodeLine({ source: S, ...numeric.namReply(client, room.name, []) }));
     const lines: IrcLine[] = [];
     let chunk: string[] = [];

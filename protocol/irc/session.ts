@@ -173,7 +173,9 @@ export class IrcSession implements ProtocolSession {
     this.#nick = nick;
     const user = this.#port.chat.user(nick);
     const ident = this.#registration.ident;
-    if (user !== undefined && ident !== null) setIdent(user, ident);
+    if (user !== undefined && ident !== null) {
+      setIdent(user, ident, this.#registration.realname);
+    }
   }
 
   /** One line from the client. */
@@ -314,6 +316,8 @@ export class IrcSession implements ProtocolSession {
           "",
           this.#remember("KILL", params[0]),
         );
+      case "TAGMSG":
+        return; // client-only tags are not relayed (CLIENTTAGDENY=*)
       case "LIST":
         this.#replies(listLines(this.#query(), MAX_ROOMS_LISTED));
         return;

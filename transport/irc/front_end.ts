@@ -31,6 +31,9 @@ const IMPLEMENTED_CAPS: ReadonlySet<IrcCap> = new Set<IrcCap>([
   "echo-message",
   "multi-prefix",
   "sasl",
+  "userhost-in-names",
+  "extended-join",
+  "account-tag",
 ]);
 
 /** `005` tokens for features this front end does not serve yet. */

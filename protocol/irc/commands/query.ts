@@ -10,7 +10,7 @@ import { WHO_MAX_REPLIES } from "../../../config/irc_limits.ts";
 import type { Room } from "../../../core/room.ts";
 import type { User } from "../../../core/user.ts";
 import type { ChatView } from "../../session.ts";
-import { cloakOf, hostmaskOf } from "../hostmask.ts";
+import { cloakOf, hostmaskOf, realnameOf } from "../hostmask.ts";
 import type { IrcLine } from "../line.ts";
 import { numeric } from "../numerics.ts";
 
@@ -115,7 +115,7 @@ export function whoLines(ctx: QueryContext, mask: string, options = "", now = 0)
       server: serverName,
       nick: user.nick,
       flags: whoFlags(user, room),
-      realname: "sockchat user",
+      realname: realnameOf(user),
     }));
   };
   if (mask.startsWith("#")) {
@@ -190,7 +190,7 @@ function whoxReply(
         values.push("n/a");
         break;
       case "r":
-        realname = "sockchat user";
+        realname = realnameOf(user);
         break;
     }
   }
@@ -237,7 +237,7 @@ export function whoisLines(ctx: QueryContext, nick: string, now: number): IrcLin
   }
   const n = user.nick;
   const lines: IrcLine[] = [
-    numeric.whoisUser(client, n, identOf(user), cloakOf(user.address), "sockchat user"),
+    numeric.whoisUser(client, n, identOf(user), cloakOf(user.address), realnameOf(user)),
   ];
   const rooms = [...user.rooms].map((room) =>
     (room.ops.has(user) ? "@" : room.voiced.has(user) ? "+" : "") + room.name
