@@ -615,3 +615,31 @@ Deno.test("IRC caps: extended-join, userhost-in-names and account-tag", async ()
     await server.shutdown();
   }
 });
+
+Deno.test("IRC services: NickServ REGISTER/IDENTIFY and ChanServ REGISTER claim a room; answers are NOTICEs from the service", async () => {
+  const server = ircServer();
+  const irc = await RawIrcClient.login(server, "kit");
+  try {
+    await irc.send("PRIVMSG NickServ :REGISTER correct-horse");
+    assert.match(await irc.expect(/NOTICE kit/), /^:NickServ!service@services\.sc NOTICE kit :/);
+    assert.equal(server.hub.user("kit")?.verified, true);
+    await irc.send("JOIN #kits");
+    await irc.expect(/ 366 /);
+    await irc.send("CS REGISTER #kits");
+    assert.match(await irc.expect(/NOTICE kit/), /^:ChanServ!service@services\.sc NOTICE kit :/);
+    assert.notEqual(server.hub.room("#kits")?.claim ?? null, null);
+    await irc.send("PRIVMSG ChanServ :FROB");
+    assert.match(
+      await irc.expect(/NOTICE kit/),
+      /^:ChanServ!service@services\.sc NOTICE kit :REGISTER <#room>/,
+    );
+    const other = await RawIrcClient.login(server, "lee");
+    await other.send("NS IDENTIFY kit wrong");
+    assert.match(await other.expect(/NOTICE lee/), /^:NickServ!service@services\.sc NOTICE lee :/);
+    assert.equal(server.hub.user("lee")?.verified, false);
+    other.close();
+  } finally {
+    irc.close();
+    await server.shutdown();
+  }
+});

@@ -40,6 +40,8 @@ export function errorLines(frame: ErrorFrame, ctx: ErrorContext): IrcLine[] {
   if (about !== null && !frame.fatal) {
     // NOTICE is never answered, not even with an error (RFC 2812).
     if (about.command === "NOTICE") return [];
+    const service = serviceSource(about.command);
+    if (service !== null) return noticeLines(service, client, frame.message);
     const mapped = commandError(frame, client, about.command, about.target);
     if (mapped !== null && about.command === "OPER") {
       // 464, and the core's sentence: a wrong secret, a lockout, or no operators at all.
@@ -126,7 +128,20 @@ function commandError(
 }
 
 /**
- * One `NOTICE <me>` from the server per line of `text`.
+ * The source of a service's NOTICEs, when `command` is a service's name (the session remembers
+ * a service call under it); null otherwise.
+ *
+ * @example
+ * ```ts
+ * serviceSource("ChanServ"); // "ChanServ!service@services.sc"
+ * ```
+ */
+export function serviceSource(command: string | undefined): string | null {
+  return command === "NickServ" || command === "ChanServ" ? `${command}!service@services.sc` : null;
+}
+
+/**
+ * One `NOTICE <me>` from `server` (or a service) per line of `text`.
  *
  * @example
  * ```ts

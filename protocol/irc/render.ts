@@ -17,7 +17,7 @@ import { encodeLine, type IrcLine, serverTime, utf8Length } from "./line.ts";
 import { numeric, serverReply } from "./numerics.ts";
 import { messageLines } from "./split.ts";
 import { lusersLines, motdLines } from "./commands/query.ts";
-import { errorLines, noticeLines } from "./errors.ts";
+import { errorLines, noticeLines, serviceSource } from "./errors.ts";
 
 /** What the welcome burst tells about the server. */
 export interface IrcServerInfo {
@@ -176,8 +176,11 @@ export class IrcRenderer {
         }];
       case "invite":
         return [{ source: mask(frame.by), command: "INVITE", params: [frame.to, frame.room] }];
-      case "info":
-        return noticeLines(S, client, frame.text);
+      case "info": {
+        // A service's answer comes from the service.
+        const about = frame.ref === undefined ? null : this.#ctx.pending(frame.ref);
+        return noticeLines(serviceSource(about?.command) ?? S, client, frame.text);
+      }
       case "ping":
         return [{ command: "PING", params: [frame.token], trailing: true }];
       case "error":

@@ -33,6 +33,7 @@ import type { SaslHost } from "./sasl.ts";
 import { join, mode, names, part, topic } from "./commands/channel.ts";
 import { type CommandHost, eachInOrder } from "./commands/host.ts";
 import { sendMessage } from "./commands/message.ts";
+import { tellService } from "./commands/services.ts";
 import {
   isonLines,
   listLines,
@@ -316,6 +317,12 @@ export class IrcSession implements ProtocolSession {
           "",
           this.#remember("KILL", params[0]),
         );
+      case "NS":
+      case "NICKSERV":
+        return tellService(this.#host, "NickServ", params.join(" "));
+      case "CS":
+      case "CHANSERV":
+        return tellService(this.#host, "ChanServ", params.join(" "));
       case "TAGMSG":
         return; // client-only tags are not relayed (CLIENTTAGDENY=*)
       case "LIST":

@@ -9,6 +9,7 @@ import type { Awaitable } from "../../../core/awaitable.ts";
 import type { MessageKind } from "../../../core/relay.ts";
 import { numeric } from "../numerics.ts";
 import { type CommandHost, eachInOrder } from "./host.ts";
+import { serviceOf, tellService } from "./services.ts";
 
 /** A CTCP message, `\x01VERB args\x01` (the closing `\x01` optional, as clients vary). */
 const CTCP = new RegExp("^\x01([A-Za-z]+)(?: ([^\x01]*))?\x01?$");
@@ -43,6 +44,8 @@ export function sendMessage(
       host.port.say(target, text, host.remember(command, target, text, action), kind);
       return;
     }
+    const service = serviceOf(target);
+    if (service !== null) return notice ? undefined : tellService(host, service, text);
     if (host.port.chat.user(target) === undefined) {
       if (!notice) host.reply(numeric.noSuchNick(c, target));
       return;

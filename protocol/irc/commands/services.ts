@@ -1,0 +1,104 @@
+/**
+ * The virtual `NickServ` and `ChanServ` (contract §0): what IRC users type to register nicks and
+ * claim rooms, translated to the core's own commands (`/register`, `/identify`, `/unregister`,
+ * `/op` …). Their answers come back as NOTICEs from the service (see `render.ts`).
+ *
+ * @module
+ */
+
+import type { Awaitable } from "../../../core/awaitable.ts";
+import type { CommandHost } from "./host.ts";
+
+/** The two service nicks, as IRC users write them (case-insensitive). */
+export type ServiceName = "NickServ" | "ChanServ";
+
+/**
+ * The service `target` names, or null for any other nick.
+ *
+ * @example
+ * ```ts
+ * serviceOf("nickserv"); // "NickServ"
+ * serviceOf("alice"); // null
+ * ```
+ */
+export function serviceOf(target: string): ServiceName | null {
+  switch (target.toLowerCase()) {
+    case "nickserv":
+      return "NickServ";
+    case "chanserv":
+      return "ChanServ";
+    default:
+      return null;
+  }
+}
+
+/** HELP text of each service, one NOTICE a line. */
+const HELP: Readonly<Record<ServiceName, string>> = {
+  NickServ: "REGISTER <password> - make your nick yours\n" +
+    "IDENTIFY [nick] <password> - prove a nick you registered\n" +
+    "DROP [nick] - unregister your nick",
+  ChanServ: "REGISTER <#room> - claim a room you are an operator of (needs a registered nick)\n" +
+    "DROP <#room> - release a claim\n" +
+    "OP|DEOP|VOICE|DEVOICE <#room> <nick> - room operator and voice",
+};
+
+/**
+ * The core command for `text` sent to `service`, or null when it is not one it knows (then
+ * its HELP is shown).
+ *
+ * @example
+ * ```ts
+ * serviceCommand("ChanServ", "REGISTER #rust"); // "/register #rust"
+ * serviceCommand("NickServ", "IDENTIFY pw"); // "/identify pw"
+ * ```
+ */
+export function serviceCommand(service: ServiceName, text: string): string | null {
+  const [verb = "", ...rest] = text.trim().split(/\s+/);
+  const args = rest.join(" ");
+  switch (`${service} ${verb.toUpperCase()}`) {
+    case "NickServ REGISTER":
+      return rest.length === 1 ? `/register ${args}` : null;
+    case "NickServ IDENTIFY":
+      return rest.length === 1 || rest.length === 2 ? `/identify ${args}` : null;
+    case "NickServ DROP":
+      return rest.length <= 1 ? `/unregister ${args}`.trim() : null;
+    case "ChanServ REGISTER":
+      return rest.length === 1 && args.startsWith("#") ? `/register ${args}` : null;
+    case "ChanServ DROP":
+      return rest.length === 1 && args.startsWith("#") ? `/unregister ${args}` : null;
+    case "ChanServ OP":
+    case "ChanServ DEOP":
+    case "ChanServ VOICE":
+    case "ChanServ DEVOICE":
+      // IRC habit is ROOM then NICK; the core's order is NICK then ROOM.
+      return rest.length === 2 && rest[0].startsWith("#")
+        ? `/${verb.toLowerCase()} ${rest[1]} ${rest[0]}`
+        : null;
+    default:
+      return null;
+  }
+}
+
+/**
+ * Runs `text` as a message to `service`: the core command it stands for, answered by NOTICEs
+ * from the service; anything else gets the service's HELP.
+ */
+export function tellService(
+  host: CommandHost,
+  service: ServiceName,
+  text: string,
+): Awaitable<void> {
+  const line = serviceCommand(service, text);
+  if (line === null) {
+    host.replies(
+      HELP[service].split("\n").map((help) => ({
+        source: `${service}!service@services.sc`,
+        command: "NOTICE",
+        params: [host.client, help],
+        trailing: true,
+      })),
+    );
+    return;
+  }
+  return host.command(line, "", host.remember(service, service));
+}
