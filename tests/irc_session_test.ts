@@ -643,3 +643,21 @@ Deno.test("IRC services: NickServ REGISTER/IDENTIFY and ChanServ REGISTER claim 
     await server.shutdown();
   }
 });
+
+Deno.test("IRC user MODE: +i is echoed and shown in 221; another nick is 502; unknown letters 501", async () => {
+  const server = ircServer();
+  const irc = await RawIrcClient.login(server, "max");
+  try {
+    await irc.send("MODE max +i");
+    assert.match(await irc.expect(/ MODE max/), /^:max!~max@\S+ MODE max :?\+i$/);
+    await irc.send("MODE max");
+    assert.equal(await irc.expect(/ 221 /), `:${S} 221 max +i`);
+    await irc.send("MODE other +i");
+    assert.equal(await irc.expect(/ 502 /), `:${S} 502 max :Can't change mode for other users`);
+    await irc.send("MODE max +z");
+    assert.equal(await irc.expect(/ 501 /), `:${S} 501 max :Unknown MODE flag`);
+  } finally {
+    irc.close();
+    await server.shutdown();
+  }
+});

@@ -7,6 +7,8 @@
 
 import type { Awaitable } from "../../../core/awaitable.ts";
 import { roomProblem } from "../../../core/room.ts";
+import type { User } from "../../../core/user.ts";
+import { hostmaskOf } from "../hostmask.ts";
 import { numeric } from "../numerics.ts";
 import { type CommandHost, eachInOrder } from "./host.ts";
 
@@ -88,13 +90,58 @@ export function names(host: CommandHost, list: string | undefined): void {
   }
 }
 
+/**
+ * Users who set `+i` (IRC's invisible): remembered only to be shown back in 221, since sockchat
+ * lists nobody to strangers anyway.
+ */
+const invisible = new WeakSet<User>();
+
+/**
+ * `MODE <me> [+i|-i]`: 221, or the change echoed (irssi sends `MODE <me> +i` after 001); `+o`
+ * is ignored (only OPER gives it), other letters are 501, another nick 502.
+ */
+function userMode(host: CommandHost, target: string, change: string | undefined): void {
+  const c = host.client;
+  const user = host.port.user;
+  if (target.toLowerCase() !== c.toLowerCase() || user === null) {
+    host.reply(numeric.usersDontMatch(c));
+    return;
+  }
+  if (change === undefined) {
+    host.reply(numeric.uModeIs(c, invisible.has(user) ? "+i" : "+"));
+    return;
+  }
+  let sign = "+";
+  let applied = "";
+  let shown = "";
+  let unknown = false;
+  for (const letter of change) {
+    if (letter === "+" || letter === "-") sign = letter;
+    else if (letter === "i") {
+      if (sign === "+" ? invisible.has(user) : !invisible.has(user)) continue;
+      if (sign === "+") invisible.add(user);
+      else invisible.delete(user);
+      applied += (shown === sign ? "" : sign) + "i";
+      shown = sign;
+    } else if (letter !== "o") unknown = true;
+  }
+  if (applied !== "") {
+    host.replies([{
+      source: hostmaskOf(user),
+      command: "MODE",
+      params: [c, applied],
+      trailing: true,
+    }]);
+  }
+  if (unknown) host.reply(numeric.uModeUnknownFlag(c));
+}
+
 /** `MODE <me>` (221) and `MODE #r [changes]` (324, or the core's `/mode`). */
 export function mode(host: CommandHost, params: readonly string[]): Awaitable<void> {
   const c = host.client;
   const [target] = params;
   if (!target.startsWith("#")) {
-    if (target.toLowerCase() !== c.toLowerCase()) host.reply(numeric.usersDontMatch(c));
-    else if (params.length === 1) host.reply(numeric.uModeIs(c, "+"));
+    userMode(host, target, params[1]);
     return;
   }
   const room = host.port.chat.room(target);
