@@ -342,9 +342,8 @@ Deno.test("web TLS: Chromium opens the page on https, its WebSocket is wss, and 
         await field.press("Enter");
         const socket = await opened;
         assert.equal(socket.url(), `${base.replace("https:", "wss:")}/ws`);
-        await page.waitForFunction(
-          `document.activeElement?.getAttribute("aria-label") === "message"`,
-        );
+        // A locator, not waitForFunction: the page's CSP forbids the eval a polled predicate needs.
+        await page.getByLabel("message", { exact: true }).and(page.locator(":focus")).waitFor();
         assert.equal((await tcp.expect("join")).nick, "alice");
         await tcp.send({ type: "msg", room: "#lobby", text: "hi from the terminal" });
         await page.getByRole("log").getByText("hi from the terminal").first().waitFor();
