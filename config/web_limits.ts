@@ -33,8 +33,9 @@ export const WEB_ASSET_MAX_AGE_SECONDS = 300;
 /**
  * Page requests (any path but `/ws`) one address may make in a burst. A first visit costs 4
  * (the page, its script, style sheet and icon), which the browser then keeps for
- * {@linkcode WEB_ASSET_MAX_AGE_SECONDS}. 64 lets as many people as `--max-conns-per-ip` admits
- * from one NAT (8 by default) open the page at the same moment, twice over.
+ * {@linkcode WEB_ASSET_MAX_AGE_SECONDS}. 64 is 16 first visits at once: the requests are not what
+ * limits people sharing an address, `--max-conns-per-ip` (8 by default, every connection of the
+ * address counted together) is.
  */
 export const WEB_PAGE_REQUEST_BURST = 64;
 
@@ -98,8 +99,8 @@ export const WEB_CONNECTION_LIFETIME_MS = 30_000;
 
 /**
  * New connections one address may open to the web port in a burst. A page load opens up to 6
- * (Chromium's connections per host) and its WebSocket one more; 64 lets everyone behind a NAT
- * that `--max-conns-per-ip` admits (8 by default) load the page at the same moment. Without it one
+ * (Chromium's connections per host) and its WebSocket one more, so 64 new connections is several
+ * page loads at once; what an address may hold open is `--max-conns-per-ip`. Without it one
  * address could open and close thousands of connections a second, each one a piped socket to the
  * private server (and a port left in TIME_WAIT).
  */
