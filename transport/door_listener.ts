@@ -14,6 +14,60 @@ import type { Door } from "./door.ts";
 import { closeQuietly, remoteOf } from "./link.ts";
 import { acceptConnections } from "./tcp/accept_loop.ts";
 
+/** Hooks for {@linkcode admitEach}. */
+export interface AdmitEachOptions {
+  /** Where accept and admission failures are logged. */
+  logger: Logger;
+  /** True once the server is stopping: the loop ends at the next failure. */
+  stopping(): boolean;
+  /** Puts one accepted socket through the door; a throw costs only that socket. */
+  admit(conn: Deno.Conn): void;
+}
+
+/**
+ * The accept loop every door front end runs (the native, TLS and SSH ports and the web port):
+ * accepts until `listener` is closed, logs failed accepts, and hands each socket to `admit`.
+ * Resolves when the loop has ended; never rejects.
+ *
+ * @example
+ * ```ts
+ * import { silentLogger } from "../log/logger.ts";
+ *
+ * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const done = admitEach(listener, {
+ *   logger: silentLogger,
+ *   stopping: () => false,
+ *   admit: (conn) => conn.close(),
+ * });
+ * listener.close();
+ * await done;
+ * ```
+ */
+export async function admitEach(
+  listener: Deno.Listener,
+  options: AdmitEachOptions,
+): Promise<void> {
+  const { logger, stopping, admit } = options;
+  const loop = acceptConnections(listener, {
+    stopping,
+    failed: (error, retryMs) => {
+      // A peer that reset before it was accepted is routine; only running out of
+      // descriptors is worth an operator's attention.
+      if (retryMs > 0) logger.error("accept_failed", { error: String(error), retry_ms: retryMs });
+      else logger.debug("accept_failed", { error: String(error) });
+    },
+  });
+  for await (const conn of loop) {
+    try {
+      admit(conn);
+    } catch (error) {
+      // A store error at the door (or any other bug) costs this one socket, not the server.
+      logger.error("door_failed", { remote: remoteOf(conn), error: String(error) });
+      closeQuietly(conn);
+    }
+  }
+}
+
 /** Settings for a {@linkcode DoorListener}. */
 export interface DoorListenerOptions {
   /** Address to listen on. */
@@ -105,24 +159,7 @@ export class DoorListener {
 
   async #loop(): Promise<void> {
     const { logger, stopping } = this.#options;
-    const loop = acceptConnections(this.#listener, {
-      stopping,
-      failed: (error, retryMs) => {
-        // A peer that reset before it was accepted is routine; only running out of
-        // descriptors is worth an operator's attention.
-        if (retryMs > 0) logger.error("accept_failed", { error: String(error), retry_ms: retryMs });
-        else logger.debug("accept_failed", { error: String(error) });
-      },
-    });
-    for await (const conn of loop) {
-      try {
-        this.#admit(conn);
-      } catch (error) {
-        // A store error at the door (or any other bug) costs this one socket, not the server.
-        logger.error("door_failed", { remote: remoteOf(conn), error: String(error) });
-        closeQuietly(conn);
-      }
-    }
+    await admitEach(this.#listener, { logger, stopping, admit: (conn) => this.#admit(conn) });
     if (!stopping()) this.#failure = this.#options.failure;
   }
 

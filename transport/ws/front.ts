@@ -34,9 +34,9 @@ import { Outgoing } from "../../protocol/outgoing.ts";
 import { AddressBudget } from "../../security/address_budget.ts";
 import { addressKey, type ConnLease } from "../../security/conn_limiter.ts";
 import type { Door } from "../door.ts";
-import { closeQuietly, type Link, remoteOf } from "../link.ts";
+import { admitEach } from "../door_listener.ts";
+import { closeQuietly, type Link } from "../link.ts";
 import { writeAll } from "../outbound_queue.ts";
-import { acceptConnections } from "../tcp/accept_loop.ts";
 import { acceptTls, type ServerTlsContext } from "../tcp/tls_server.ts";
 import { Piped, type WebRoute } from "./piped.ts";
 
@@ -84,6 +84,7 @@ function socketKey(addr: Deno.NetAddr): string {
  * @example
  * ```ts
  * import type { Door } from "../door.ts";
+import { admitEach } from "../door_listener.ts";
  * import { silentLogger } from "../../log/logger.ts";
  *
  * declare const door: Door;
@@ -196,23 +197,7 @@ export class WebFront {
 
   async #loop(): Promise<void> {
     const { logger, stopping } = this.#options;
-    const loop = acceptConnections(this.#listener, {
-      stopping,
-      failed: (error, retryMs) => {
-        // As on the native port: only running out of descriptors is worth an operator's time.
-        if (retryMs > 0) logger.error("accept_failed", { error: String(error), retry_ms: retryMs });
-        else logger.debug("accept_failed", { error: String(error) });
-      },
-    });
-    for await (const conn of loop) {
-      try {
-        this.#admit(conn);
-      } catch (error) {
-        // A store error at the door (or any other bug) costs this one socket, not the server.
-        logger.error("door_failed", { remote: remoteOf(conn), error: String(error) });
-        closeQuietly(conn);
-      }
-    }
+    await admitEach(this.#listener, { logger, stopping, admit: (conn) => this.#admit(conn) });
     if (!stopping()) this.#failure = "the web listener failed";
   }
 
