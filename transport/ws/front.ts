@@ -40,24 +40,23 @@ import { writeAll } from "../outbound_queue.ts";
 import { acceptTls, type ServerTlsContext } from "../tcp/tls_server.ts";
 import { Piped, type WebRoute } from "./piped.ts";
 
-/** Settings for a {@linkcode WebFront}. */
-export interface WebFrontOptions {
+/**
+ * What the web port's front and its listener (`WebListener`) are both given: where to
+ * listen, the deadlines before a connection is a WebSocket, and the door.
+ */
+export interface WebPortOptions {
   /** Address to listen on. */
   hostname: string;
   /** 0 picks a free port. */
   port: number;
-  /** Terminate TLS with this context; null for plain http. */
+  /** Serve https and wss with this context (the native port's); null for plain http. */
   tls: ServerTlsContext | null;
-  /** The TLS handshake must finish within this. */
+  /** With TLS, the handshake must finish within this (the native port's `tlsTimeoutMs`). */
   tlsTimeoutMs: number;
-  /** The first complete request head must arrive within this (after the TLS handshake). */
+  /** A connection's first complete request head must arrive within this. */
   headTimeoutMs: number;
   /** Once a request was made, a connection that is sent nothing for this long is closed. */
   keepAliveMs: number;
-  /** A connection that is not a WebSocket this long after it was accepted is closed. */
-  lifetimeMs: number;
-  /** `--max-frame`: no WebSocket message longer than this reaches the private server. */
-  maxFrame: number;
   /**
    * New connections per address: a burst, then so many a second.
    * @default WEB_CONNECTION_BURST, WEB_CONNECTIONS_PER_SECOND
@@ -67,6 +66,14 @@ export interface WebFrontOptions {
   door: Door;
   /** Where refusals and failures are logged. */
   logger: Logger;
+}
+
+/** Settings for a {@linkcode WebFront}. */
+export interface WebFrontOptions extends WebPortOptions {
+  /** A connection that is not a WebSocket this long after it was accepted is closed. */
+  lifetimeMs: number;
+  /** `--max-frame`: no WebSocket message longer than this reaches the private server. */
+  maxFrame: number;
   /** True once the server is stopping: accepted sockets are closed. */
   stopping(): boolean;
   /** Where the private HTTP server listens. */

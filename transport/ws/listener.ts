@@ -21,7 +21,6 @@ import {
   WEB_HSTS_MAX_AGE_SECONDS,
   WEB_INBOUND_FRAMES,
 } from "../../config/web_limits.ts";
-import type { Logger } from "../../log/logger.ts";
 import { NDJSON } from "../../protocol/ndjson/encode.ts";
 import { Outgoing } from "../../protocol/outgoing.ts";
 import { LogThrottle } from "../../log/throttle.ts";
@@ -29,36 +28,18 @@ import { addressKey } from "../../security/conn_limiter.ts";
 import { WEB_ASSETS } from "../../web/assets.ts";
 import type { Door, DoorVerdict } from "../door.ts";
 import type { Link } from "../link.ts";
-import type { ServerTlsContext } from "../tcp/tls_server.ts";
-import { WebFront } from "./front.ts";
+import { WebFront, type WebPortOptions } from "./front.ts";
 import type { WebRoute } from "./piped.ts";
 import { PageGate } from "./page_gate.ts";
 import { WebSocketLink } from "./ws_link.ts";
 
 /** Settings for a {@linkcode WebListener}. */
-export interface WebListenerOptions {
-  /** Address to listen on. */
-  hostname: string;
-  /** 0 picks a free port. */
-  port: number;
-  /** Serve https and wss with this context (the native port's); null for plain http. */
-  tls: ServerTlsContext | null;
-  /** With TLS, the handshake must finish within this (the native port's `tlsTimeoutMs`). */
-  tlsTimeoutMs: number;
-  /** A connection's first complete request head must arrive within this. */
-  headTimeoutMs: number;
-  /** A connection that is not a WebSocket and is sent nothing for this long is closed. */
-  keepAliveMs: number;
+export interface WebListenerOptions extends WebPortOptions {
   /**
    * A connection that is not a WebSocket this long after it was accepted is closed.
    * @default WEB_CONNECTION_LIFETIME_MS
    */
   lifetimeMs?: number;
-  /**
-   * New connections per address: a burst, then so many a second.
-   * @default WEB_CONNECTION_BURST, WEB_CONNECTIONS_PER_SECOND
-   */
-  connectionRate?: { burst: number; perSecond: number };
   /**
    * Origins (`scheme://host[:port]`) whose pages may open `/ws`; empty: only the page's own
    * origin (the public scheme and the request's `Host`).
@@ -66,10 +47,6 @@ export interface WebListenerOptions {
   origins: readonly string[];
   /** `--max-frame`: also bounds what one WebSocket may have received and not yet read. */
   maxFrame: number;
-  /** Admission checks shared with every other listener. */
-  door: Door;
-  /** Where refusals and failures are logged. */
-  logger: Logger;
   /** True once the server is stopping: upgrades are refused. */
   stopping(): boolean;
   /** Serves an admitted link to its end (`acceptedAt` from `performance.now()`). */
