@@ -359,12 +359,8 @@ export class RoomDesk {
     room.invited.delete(target.key);
     room.invited.set(target.key, now + INVITE_TTL_MS);
     send(target, { type: "invite", room: room.name, by: by.nick, to: target.nick, ts: now });
-    send(by, {
-      type: "info",
-      text: `* Invited ${target.nick} to ${room.name}.`,
-      room: room.name,
-      ref,
-    });
+    const text = `* Invited ${target.nick} to ${room.name}.`;
+    send(by, { type: "info", text, room: room.name, ref });
     return true;
   }
 
@@ -391,13 +387,7 @@ export class RoomDesk {
     try {
       refusal = this.#options.claims.claim(room, account, this.#options.now());
     } catch (error) {
-      reply(
-        user,
-        "store_failed",
-        `The claim could not be saved (${(error as Error).message}).`,
-        ref,
-      );
-      return false;
+      return storeFailed(user, "The claim could not be saved", error, ref);
     }
     if (refusal !== null) {
       reply(user, refusal.code, refusal.problem, ref);
@@ -408,12 +398,8 @@ export class RoomDesk {
     for (const voiced of room.voiced) this.#rememberRole(room, voiced, "v", true);
     this.#save(user, room, ref);
     this.#options.audit("room_claimed", { room: room.name, by: user.nick });
-    send(user, {
-      type: "info",
-      text: `* ${room.name} is yours now: it keeps its topic, modes, bans and operators.`,
-      room: room.name,
-      ref,
-    });
+    const text = `* ${room.name} is yours now: it keeps its topic, modes, bans and operators.`;
+    send(user, { type: "info", text, room: room.name, ref });
     return true;
   }
 
@@ -436,13 +422,7 @@ export class RoomDesk {
     try {
       this.#options.claims.release(name, room);
     } catch (error) {
-      reply(
-        user,
-        "store_failed",
-        `The claim could not be removed (${(error as Error).message}).`,
-        ref,
-      );
-      return false;
+      return storeFailed(user, "The claim could not be removed", error, ref);
     }
     this.#options.audit("room_released", { room: record.room, by: user.nick });
     send(user, {
@@ -499,4 +479,10 @@ export class RoomDesk {
     broadcast(room, frame, user);
     send(user, { ...frame, ref } as ServerFrame);
   }
+}
+
+/** Tells `user` that the store failed (`what` did not happen); the command is not done. */
+function storeFailed(user: User, what: string, error: unknown, ref?: string): false {
+  reply(user, "store_failed", `${what} (${(error as Error).message}).`, ref);
+  return false;
 }

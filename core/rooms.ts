@@ -214,12 +214,8 @@ export class Rooms {
     if (!room.members.has(by)) send(by, frame);
     this.#remove(target, room);
     // The command's one answer with its ref (the leave above is the room's news).
-    send(by, {
-      type: "info",
-      text: `* Kicked ${target.nick} from ${room.name}.`,
-      room: room.name,
-      ref,
-    });
+    const text = `* Kicked ${target.nick} from ${room.name}.`;
+    send(by, { type: "info", text, room: room.name, ref });
     return true;
   }
 
