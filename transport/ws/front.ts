@@ -53,7 +53,7 @@ export interface WebPortOptions {
   tls: ServerTlsContext | null;
   /** With TLS, the handshake must finish within this (the native port's `tlsTimeoutMs`). */
   tlsTimeoutMs: number;
-  /** A connection's first complete request head must arrive within this. */
+  /** The first complete request head must arrive within this (after the TLS handshake). */
   headTimeoutMs: number;
   /** Once a request was made, a connection that is sent nothing for this long is closed. */
   keepAliveMs: number;
