@@ -184,6 +184,9 @@ function sortLetters(letters: string): string {
  */
 export function banMask(text: string): string | null {
   if (text === "" || text.length > 2 * NICK_MAX_LENGTH + 64 || /[\s,]/.test(text)) return null;
+  // Masks are shown to every member (mode lines, ban lists): no control, format or bidi
+  // character may ride in one to a terminal.
+  if (/[\p{Cc}\p{Cf}\p{Co}\p{Cs}\p{Zl}\p{Zp}]/u.test(text)) return null;
   if (text.startsWith("$a:")) {
     const account = text.slice(3);
     return account === "" || /[*?]/.test(account) ? null : `$a:${nickKey(account)}`;
@@ -258,12 +261,32 @@ function inBlock(
   return prefixKey(block) === prefixKey(prefixOf(family, mine.bytes, bits));
 }
 
-/** `*` any run, `?` any one character; everything else literal. */
-function glob(pattern: string, text: string): boolean {
+/**
+ * `*` any run, `?` any one character; everything else literal. A linear walk, never a RegExp: a
+ * mask such as `*a*a*a*a*b` made V8's backtracking take seconds to minutes against a long nick,
+ * with the whole server stopped, and any room's operator can set a mask. This takes at most
+ * pattern × text steps (each `*` remembers one place to resume from, and a later `*` replaces it).
+ */
+export function glob(pattern: string, text: string): boolean {
   if (pattern === "*") return true;
-  const source = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(
-    /\?/g,
-    ".",
-  );
-  return new RegExp(`^${source}$`, "su").test(text);
+  const p = [...pattern];
+  const t = [...text];
+  let i = 0;
+  let j = 0;
+  let star = -1;
+  let resume = 0;
+  while (j < t.length) {
+    if (i < p.length && (p[i] === "?" || (p[i] !== "*" && p[i] === t[j]))) {
+      i++;
+      j++;
+    } else if (i < p.length && p[i] === "*") {
+      star = i++;
+      resume = j;
+    } else if (star !== -1) {
+      i = star + 1;
+      j = ++resume;
+    } else return false;
+  }
+  while (i < p.length && p[i] === "*") i++;
+  return i === p.length;
 }
