@@ -6,6 +6,8 @@
  * @module
  */
 
+import { IRC_REALNAME_MAX } from "../../config/irc_limits.ts";
+import { sanitizeMessageText } from "../../security/unicode.ts";
 import { PROTOCOL_VERSION } from "../frames.ts";
 import type { LoginAttempt } from "../session.ts";
 import { foldIdent } from "./hostmask.ts";
@@ -17,7 +19,7 @@ export class Registration {
   nick: string | null = null;
   /** USER's name, folded to an ident, or null before USER. */
   ident: string | null = null;
-  /** USER's realname. */
+  /** USER's realname, sanitised and cut (see {@linkcode cleanRealname}). */
   realname = "";
   /** PASS, as given. */
   pass: string | undefined;
@@ -38,7 +40,7 @@ export class Registration {
   user(params: readonly string[]): boolean {
     if (params.length < 4 || params[0] === "" || params[3] === "") return false;
     this.ident = foldIdent(params[0]);
-    this.realname = params[3];
+    this.realname = cleanRealname(params[3]);
     return true;
   }
 
@@ -72,4 +74,20 @@ export class Registration {
       irc,
     };
   }
+}
+
+/**
+ * A realname made safe to show to other clients (WHOIS, WHO, extended-join): escape sequences,
+ * control and bidi characters removed as in messages, line breaks turned into spaces (the
+ * realname is one trailing parameter), and cut to {@linkcode IRC_REALNAME_MAX} code points.
+ *
+ * @example
+ * ```ts
+ * import { cleanRealname } from "./registration.ts";
+ * cleanRealname("\x1b]0;x\x07Al\u202Eice"); // "Alice"
+ * ```
+ */
+export function cleanRealname(text: string): string {
+  const clean = sanitizeMessageText(text).replace(/\s+/g, " ").trim();
+  return Array.from(clean).slice(0, IRC_REALNAME_MAX).join("");
 }
