@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { banMask, banMatches, glob } from "../core/room_modes.ts";
+import { modeText } from "../protocol/plain/render.ts";
 
 Deno.test("ban globs: * any run, ? one character, the rest literal", () => {
   const cases: [string, string, boolean][] = [
@@ -37,4 +38,9 @@ Deno.test("ban masks refuse control, format and bidi characters (they are shown 
   assert.equal(banMask("x!y@h\u202e"), null);
   assert.equal(banMask("bad\u200b"), null);
   assert.equal(banMask("bad!*@*"), "bad!*@*");
+});
+
+Deno.test("a mode line for netcat never carries an escape, even if a frame held one", () => {
+  const line = modeText({ changes: "+b", args: ["x!\x1b]0;pwned\x07@h"] });
+  assert.ok(![...line].some((ch) => ch < " " || (ch >= "\x7f" && ch <= "\x9f")), line);
 });

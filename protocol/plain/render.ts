@@ -8,6 +8,7 @@
 import { assertNever, type LeaveReason, LOBBY, type ServerFrame } from "../frames.ts";
 import { counted } from "../../core/text.ts";
 import { withoutFormatting } from "../without_formatting.ts";
+import { sanitizeText } from "../sanitize.ts";
 
 /** A few words for each leave reason, as people read them. */
 export const LEAVE_REASON_TEXT: Record<LeaveReason, string> = {
@@ -42,7 +43,9 @@ export function markedNick(
  * A `mode` frame in words: `+m`, or `+o bob`, `+kl secret 10` with its arguments after.
  */
 export function modeText(frame: { changes: string; args: readonly string[] }): string {
-  return [frame.changes, ...frame.args].join(" ");
+  // The core refuses masks with control or bidi characters; this is the backstop, since the
+  // line goes to a terminal as it is.
+  return sanitizeText([frame.changes, ...frame.args].join(" "));
 }
 
 /**
