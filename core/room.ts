@@ -29,6 +29,17 @@ const ASCII = /^\p{ASCII}*$/u;
 /** Room names are identities like nicks, so they get the same limit on stacked marks. */
 const MARK_RUN = new RegExp(`\\p{M}{${NICK_MAX_COMBINING_RUN + 1}}`, "u");
 
+/**
+ * A pending invitation. Only one from a room operator (or server operator) lifts +k, +l and +b
+ * too: otherwise any member could let in someone the operators banned or keyed out.
+ */
+export interface Invitation {
+  /** When it expires, milliseconds since the Unix epoch (see INVITE_TTL_MS). */
+  until: number;
+  /** True if an operator gave it: it lets its invitee past +i, +k, +l and +b; else only +i. */
+  byOperator: boolean;
+}
+
 /** A chat room and its members. */
 export class Room {
   /** Room name as first created, including its leading `#`. */
@@ -43,8 +54,8 @@ export class Room {
   readonly ops: Set<User> = new Set();
   /** Members who are voiced (`+`). */
   readonly voiced: Set<User> = new Set();
-  /** Pending invitations: invitee's folded nick to when it expires (see INVITE_TTL_MS). */
-  readonly invited: Map<string, number> = new Map();
+  /** Pending invitations, by the invitee's folded nick. */
+  readonly invited: Map<string, Invitation> = new Map();
   /** The claim that keeps this room's state, or null for a room forgotten when empty. */
   claim: RoomClaim | null = null;
 

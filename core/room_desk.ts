@@ -89,22 +89,28 @@ export class RoomDesk {
 
   /**
    * True if `user` may enter `room` now, with `key` if they gave one; else they are told why
-   * (`room_invite_only`, `room_bad_key`, `room_full`, `room_banned`). A pending invitation lets
-   * them past all four and is used up; so do a server operator and the claim's operators.
+   * (`room_invite_only`, `room_bad_key`, `room_full`, `room_banned`). A server operator and the
+   * claim's operators pass all four. A pending invitation from an operator lets them past all
+   * four; one from a plain member only past +i, so a member cannot undo the operators' bans, key
+   * or limit. An invitation is used up when it lets them in.
    */
   admit(user: User, room: Room, key: string | undefined, ref?: string): boolean {
     if (user.operator || this.#claimOp(user, room)) return true;
-    const until = room.invited.get(user.key);
-    if (until !== undefined) {
+    let invitation = room.invited.get(user.key);
+    if (invitation !== undefined && invitation.until <= this.#options.now()) {
       room.invited.delete(user.key);
-      if (until > this.#options.now()) return true;
+      invitation = undefined;
+    }
+    if (invitation?.byOperator) {
+      room.invited.delete(user.key);
+      return true;
     }
     const { modes } = room;
     const refuse = (code: Parameters<typeof reply>[1], why: string) => {
       reply(user, code, why, ref);
       return false;
     };
-    if (modes.i) {
+    if (modes.i && invitation === undefined) {
       return refuse(
         "room_invite_only",
         `${room.name} is invite-only (+i): ask an operator there to /invite you.`,
@@ -122,6 +128,8 @@ export class RoomDesk {
       return refuse("room_full", `${room.name} is full (+l ${modes.limit}).`);
     }
     if (this.#banned(user, room)) return refuse("room_banned", `You are banned from ${room.name}.`);
+    // Kept until it gets them in: a member's invitation refused by +k is still good with the key.
+    if (invitation !== undefined) room.invited.delete(user.key);
     return true;
   }
 
@@ -325,7 +333,8 @@ export class RoomDesk {
 
   /**
    * Invites `nick` into `room`: `by` must be in it (an op when it is +i). The invitee is told
-   * with an `invite` frame and may join past +i, +k, +l and +b once, within INVITE_TTL_MS.
+   * with an `invite` frame and may join once, within INVITE_TTL_MS: past +i, +k, +l and +b if
+   * `by` is an operator there (or a server operator), else past +i only (see {@linkcode admit}).
    */
   invite(by: User, room: Room, nick: string, ref?: string): boolean {
     if (!room.members.has(by) && !by.operator) {
@@ -351,13 +360,13 @@ export class RoomDesk {
       return false;
     }
     const now = this.#options.now();
-    for (const [key, until] of room.invited) if (until <= now) room.invited.delete(key);
+    for (const [key, { until }] of room.invited) if (until <= now) room.invited.delete(key);
     // The oldest invitation gives way: a Map iterates in insertion order.
     if (room.invited.size >= MAX_ROOM_INVITES) {
       room.invited.delete(room.invited.keys().next().value as string);
     }
     room.invited.delete(target.key);
-    room.invited.set(target.key, now + INVITE_TTL_MS);
+    room.invited.set(target.key, { until: now + INVITE_TTL_MS, byOperator: this.isOp(by, room) });
     send(target, { type: "invite", room: room.name, by: by.nick, to: target.nick, ts: now });
     const text = `* Invited ${target.nick} to ${room.name}.`;
     send(by, { type: "info", text, room: room.name, ref });

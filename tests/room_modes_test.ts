@@ -142,7 +142,7 @@ Deno.test("room modes: +i needs an invitation, used up on joining and expiring a
   assert.deepEqual(codes(alice.take()).slice(-1), ["already_in_room"]);
 });
 
-Deno.test("room modes: +k needs the key (room_bad_key); +l caps members (room_full); invitations pass both", () => {
+Deno.test("room modes: +k needs the key (room_bad_key); +l caps members (room_full); an operator's invitation passes both", () => {
   const { chat, alice } = rust();
   const carol = chat.login("carol");
   const dave = chat.login("dave");
@@ -176,13 +176,17 @@ Deno.test("room modes: +k needs the key (room_bad_key); +l caps members (room_fu
   ]);
 });
 
-Deno.test("room modes: +b by nick glob and by a lookalike nick refuses the join (room_banned); ops and invited pass", () => {
+Deno.test("room modes: +b by nick glob and by a lookalike nick refuses the join (room_banned); ops and an operator's invitee pass", () => {
   const { chat, alice, bob } = rust();
   alice.run("/mode +b mal*");
   assert.deepEqual(one(alice.take(), "mode").args, ["mal*!*@*"]);
   const mallory = chat.login("mallory");
   mallory.run("/join #rust");
   assert.deepEqual(codes(mallory.take()), ["room_banned"]);
+  // The operator's invitation lets mallory past the ban.
+  alice.run("/invite mallory");
+  mallory.run("/join #rust");
+  assert.equal(one(mallory.take(), "joined").room, "#rust");
   // A ban on "al1ce" bans "alice": the nick part is folded as nicks are.
   alice.run("/mode +b Al1ce");
   alice.run("/mode -o alice");
@@ -190,10 +194,10 @@ Deno.test("room modes: +b by nick glob and by a lookalike nick refuses the join 
   alice.run("/leave #rust");
   alice.run("/join #rust");
   assert.deepEqual(codes(alice.take()), ["room_banned"]);
-  // bob is the last member, no longer op? He never was: opped by nobody. Invite lets mallory in.
-  bob.run("/invite mallory");
-  mallory.run("/join #rust");
-  assert.equal(one(mallory.take(), "joined").room, "#rust");
+  // bob was never opped: his invitation does not lift the ban.
+  bob.run("/invite alice");
+  alice.run("/join #rust");
+  assert.deepEqual(codes(alice.take()), ["room_banned"]);
   // A banned member who is neither op nor voiced may not speak.
   mallory.say("hello", "#rust");
   chat.flush();
@@ -202,6 +206,45 @@ Deno.test("room modes: +b by nick glob and by a lookalike nick refuses the join 
   bob.take();
   bob.run("/mode +b");
   assert.match(one(bob.take(), "info").text, /mal\*!\*@\* by alice/);
+});
+
+Deno.test("room modes: a plain member's invitation lifts only +i: bans (room_banned), +k (room_bad_key) and +l (room_full) still apply; an operator's lifts all", () => {
+  const { chat, alice, bob } = rust();
+  const mallory = chat.login("mallory");
+  const carol = chat.login("carol");
+  alice.run("/mode +b mallory");
+  alice.take();
+  // #rust is not +i, so bob (not an op) may invite, but not past the operators' ban.
+  bob.run("/invite mallory");
+  assert.equal(one(mallory.take(), "invite").by, "bob");
+  mallory.run("/join #rust");
+  assert.deepEqual(codes(mallory.take()), ["room_banned"], "a member's invite does not lift +b");
+  alice.run("/mode -b+k mallory sesame");
+  alice.take();
+  bob.run("/invite carol");
+  carol.run("/join #rust");
+  assert.deepEqual(codes(carol.take()), ["room_bad_key"], "a member's invite does not lift +k");
+  // Refused by +k, the invitation is not used up: with the key it still gets carol past +i.
+  alice.run("/mode +i");
+  carol.run("/join #rust sesame");
+  assert.equal(one(carol.take(), "joined").room, "#rust");
+  alice.run("/mode -ik+l sesame 3");
+  alice.take();
+  bob.take();
+  bob.run("/invite mallory");
+  mallory.run("/join #rust");
+  assert.deepEqual(codes(mallory.take()), ["room_full"], "a member's invite does not lift +l");
+  // The operator's invitation lets mallory past +l, +k and +b at once.
+  alice.run("/mode +kb sesame mallory");
+  alice.run("/invite mallory");
+  mallory.run("/join #rust");
+  assert.equal(one(mallory.take(), "joined").room, "#rust");
+  // A server operator's invitation, too, though not in the room.
+  const dave = chat.login("dave");
+  const root = chat.operator("root");
+  root.run("/invite dave #rust");
+  dave.run("/join #rust");
+  assert.equal(one(dave.take(), "joined").room, "#rust");
 });
 
 Deno.test("room modes: +b $a:ACCOUNT bans a verified account; +b CIDR bans an address block; server operators pass", () => {

@@ -69,7 +69,8 @@ export const ROOM_COMMANDS: readonly CommandSpec[] = [
   {
     name: "invite",
     usage: "/invite NICK [#room]",
-    help: "invite NICK into a room: once, past +i, +k, +l and +b",
+    help: "invite NICK into a room once: past +i, +k, +l and +b from a room operator, past " +
+      "+i only from anyone else (only operators invite into a +i room)",
     run: taking(
       nickAndRoom,
       (ctx, { nick, room }) => done(ctx.hub.invite(ctx.user, room ?? ctx.room, nick, ctx.ref)),

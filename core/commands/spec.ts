@@ -72,7 +72,7 @@ export interface ChatCommands {
     reason: string,
     ref?: string,
   ): Awaitable<boolean>;
-  /** Invites `nick` into a room (past +i, +k, +l, +b, once); false if refused. */
+  /** Invites `nick` into a room once (past +i, +k, +l, +b if by an op, else +i); false if refused. */
   invite(by: User, room: string, nick: string, ref?: string): Awaitable<boolean>;
   /** Claims a room for the user's account (`/register #room`); false if refused. */
   claimRoom(user: User, room: string, ref?: string): Awaitable<boolean>;
