@@ -5,8 +5,8 @@ import type { ChatServer } from "../server.ts";
 
 const S = "irc.test";
 
-function ircServer(): ChatServer {
-  return testServer({ irc: { host: "127.0.0.1", port: 0, serverName: S } });
+function ircServer(extra: Parameters<typeof testServer>[0] = {}): ChatServer {
+  return testServer({ irc: { host: "127.0.0.1", port: 0, serverName: S }, ...extra });
 }
 
 Deno.test("IRC review: a USER realname with escapes, BEL and U+202E reaches WHOIS 311 clean and cut", async () => {
@@ -32,6 +32,52 @@ Deno.test("IRC review: a USER realname with escapes, BEL and U+202E reaches WHOI
   } finally {
     evil.close();
     other.close();
+    await server.shutdown();
+  }
+});
+
+Deno.test("IRC review: PRIVMSG past TARGMAX is 407 and sends nothing; repeated targets get one copy", async () => {
+  const server = ircServer();
+  const sender = await RawIrcClient.login(server, "snd");
+  const reader = await RawIrcClient.login(server, "rdr");
+  try {
+    await sender.send("JOIN #a");
+    await sender.expect(/ 366 /);
+    await reader.send("JOIN #a");
+    await reader.expect(/ 366 /);
+    await sender.send(`PRIVMSG ${Array(160).fill("#a").join(",")} :spam`);
+    assert.equal(await sender.expect(/ 407 /), `:${S} 407 snd #a :Too many targets`);
+    await sender.send("PRIVMSG #a,#A,#a,rdr :once");
+    await sender.send("PRIVMSG #a :marker");
+    // The direct message and the room copy may come in either order: collect up to the marker.
+    const got: string[] = [];
+    while (true) {
+      const line = await reader.expect(/ PRIVMSG /);
+      if (line.endsWith("#a marker")) break;
+      got.push(line.slice(line.indexOf(" PRIVMSG ") + 9));
+    }
+    assert.deepEqual(got.sort(), ["#a once", "rdr once"]);
+    assert.equal(reader.seen.filter((l) => l.endsWith("spam")).length, 0);
+  } finally {
+    sender.close();
+    reader.close();
+    await server.shutdown();
+  }
+});
+
+Deno.test("IRC review: every room of a JOIN list after the first is charged to flood control", async () => {
+  const server = ircServer({ flood: { messagesPerSecond: 20, messageBurst: 5 } });
+  const irc = await RawIrcClient.login(server, "jn");
+  try {
+    const rooms = Array.from({ length: 25 }, (_, i) => `#r${i}`);
+    const started = performance.now();
+    await irc.send(`JOIN ${rooms.join(",")}`);
+    await irc.expect(/ 366 jn #r24 /);
+    // 20 rooms past the burst at 20/s: about a second, as 25 JOIN lines would take.
+    assert.ok(performance.now() - started >= 700, `${performance.now() - started} ms`);
+    assert.equal(server.hub.user("jn")?.rooms.size, 25);
+  } finally {
+    irc.close();
     await server.shutdown();
   }
 });

@@ -71,6 +71,7 @@ export const NUMERIC = {
   ERR_CANNOTSENDTOCHAN: "404",
   ERR_TOOMANYCHANNELS: "405",
   ERR_WASNOSUCHNICK: "406",
+  ERR_TOOMANYTARGETS: "407",
   ERR_NOORIGIN: "409",
   ERR_INVALIDCAPCMD: "410",
   ERR_NORECIPIENT: "411",
@@ -295,6 +296,9 @@ export const numeric = {
     reply("ERR_CANNOTSENDTOCHAN", c, [channel], text),
   tooManyChannels: (c: string, channel: string): IrcLine =>
     reply("ERR_TOOMANYCHANNELS", c, [channel], "You have joined too many channels"),
+  /** More targets in one line than ISUPPORT `TARGMAX` allows: nothing was sent. */
+  tooManyTargets: (c: string, target: string): IrcLine =>
+    reply("ERR_TOOMANYTARGETS", c, [target], "Too many targets"),
   wasNoSuchNick: (c: string, nick: string): IrcLine =>
     reply("ERR_WASNOSUCHNICK", c, [nick], "There was no such nickname"),
   noOrigin: (c: string): IrcLine => reply("ERR_NOORIGIN", c, [], "No origin specified"),

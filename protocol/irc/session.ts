@@ -31,7 +31,7 @@ import { numeric, serverReply } from "./numerics.ts";
 import { Registration } from "./registration.ts";
 import type { SaslHost } from "./sasl.ts";
 import { join, mode, names, part, topic } from "./commands/channel.ts";
-import { type CommandHost, eachInOrder } from "./commands/host.ts";
+import { type CommandHost, eachCharged } from "./commands/host.ts";
 import { sendMessage } from "./commands/message.ts";
 import { tellService } from "./commands/services.ts";
 import {
@@ -271,7 +271,7 @@ export class IrcSession implements ProtocolSession {
         return join(this.#host, params[0], params[1]);
       case "PART":
         if (!need(1)) return;
-        return eachInOrder(params[0].split(","), (room) => part(this.#host, room));
+        return eachCharged(this.#host, params[0].split(","), (room) => part(this.#host, room));
       case "PRIVMSG":
       case "NOTICE":
         return sendMessage(this.#host, command, params);

@@ -10,7 +10,7 @@ import { roomProblem } from "../../../core/room.ts";
 import type { User } from "../../../core/user.ts";
 import { hostmaskOf } from "../hostmask.ts";
 import { numeric } from "../numerics.ts";
-import { type CommandHost, eachInOrder } from "./host.ts";
+import { type CommandHost, eachCharged, eachInOrder } from "./host.ts";
 
 /** `JOIN #a,#b [k1,k2]`, or `JOIN 0` to leave every room. */
 export function join(
@@ -26,7 +26,7 @@ export function join(
     );
   }
   const keys = keyList?.split(",") ?? [];
-  return eachInOrder(list.split(","), (room, i) => {
+  return eachCharged(host, list.split(","), (room, i) => {
     if (room === "" || roomProblem(room) !== null) {
       host.reply(numeric.noSuchChannel(host.client, room === "" ? "*" : room));
       return;

@@ -39,3 +39,20 @@ export function eachInOrder(
   };
   return from(0);
 }
+
+/**
+ * {@linkcode eachInOrder} for a comma list of a client's line (`JOIN #a,#b,...`): every item
+ * after the first is charged to flood control as a line of its own, so a list costs what the
+ * same items sent one per line would, and a long list is slowed (or closed as a flood) instead
+ * of running hundreds of core calls for the price of one line.
+ */
+export function eachCharged(
+  host: CommandHost,
+  items: readonly string[],
+  step: (item: string, index: number) => Awaitable<void>,
+): Awaitable<void> {
+  return eachInOrder(items, (item, i) => {
+    if (i === 0) return step(item, i);
+    return then(host.port.hold(item.length + 2), (ok) => ok ? step(item, i) : undefined);
+  });
+}

@@ -7,6 +7,7 @@
 
 import type { Awaitable } from "../../../core/awaitable.ts";
 import type { MessageKind } from "../../../core/relay.ts";
+import { IRC_MAX_MESSAGE_TARGETS } from "../../../config/irc_limits.ts";
 import { numeric } from "../numerics.ts";
 import { type CommandHost, eachInOrder } from "./host.ts";
 import { serviceOf, tellService } from "./services.ts";
@@ -34,7 +35,14 @@ export function sendMessage(
   const action = ctcp !== null && ctcp[1].toUpperCase() === "ACTION";
   if (ctcp !== null && !action) return; // other CTCPs: nobody here answers them
   const text = action ? ctcp?.[2] ?? "" : params[1];
-  return eachInOrder(params[0].split(","), (target) => {
+  const targets = params[0].split(",");
+  if (targets.length > IRC_MAX_MESSAGE_TARGETS) {
+    // TARGMAX is a promise: a longer list would send one message per target for the flood
+    // price of one line. Nothing is sent, so the client knows to split the list.
+    if (!notice) host.reply(numeric.tooManyTargets(c, targets[IRC_MAX_MESSAGE_TARGETS]));
+    return;
+  }
+  return eachInOrder(distinct(targets), (target) => {
     if (target.startsWith("#")) {
       if (!host.port.isIn(target)) {
         if (!notice) host.reply(numeric.cannotSendToChan(c, target));
@@ -52,5 +60,16 @@ export function sendMessage(
     }
     const ref = host.remember(command, target, text, action);
     return host.command(`/msg ${target} ${action ? `* ${text}` : text}`, "", ref);
+  });
+}
+
+/** `targets` without repeats (ASCII case folded, as `CASEMAPPING=ascii`): one message each. */
+function distinct(targets: readonly string[]): string[] {
+  const seen = new Set<string>();
+  return targets.filter((target) => {
+    const key = target.replace(/[A-Z]/g, (ch) => ch.toLowerCase());
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
   });
 }
