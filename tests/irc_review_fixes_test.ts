@@ -81,3 +81,26 @@ Deno.test("IRC review: every room of a JOIN list after the first is charged to f
     await server.shutdown();
   }
 });
+
+Deno.test("IRC review: MODE #r +b mask sets a ban through the core; MODE #r b and +b list it (367, 368)", async () => {
+  const server = ircServer();
+  const op = await RawIrcClient.login(server, "opr");
+  try {
+    await op.send("JOIN #r");
+    await op.expect(/ 366 /);
+    await op.send("MODE #r +b bad*!*@*");
+    assert.match(await op.expect(/ MODE #r /), /^:opr!\S+ MODE #r \+b bad\*!\*@\*$/);
+    for (const query of ["MODE #r b", "MODE #r +b"]) {
+      await op.send(query);
+      assert.match(
+        await op.expect(/ 367 /),
+        /^:irc\.test 367 opr #r bad\*!\*@\* opr \d{10}$/,
+      );
+      assert.equal(await op.expect(/ 368 /), `:${S} 368 opr #r :End of channel ban list`);
+    }
+    assert.equal(server.hub.room("#r")?.modes.bans.length, 1);
+  } finally {
+    op.close();
+    await server.shutdown();
+  }
+});

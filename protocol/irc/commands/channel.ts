@@ -164,8 +164,14 @@ export function mode(host: CommandHost, params: readonly string[]): Awaitable<vo
     host.reply(numeric.channelModeIs(c, room.name, modes, args));
     return;
   }
-  if (params[1] === "b" || params[1] === "+b") {
-    host.reply(numeric.endOfBanList(c, room.name));
+  if ((params[1] === "b" || params[1] === "+b") && (params.length === 2 || params[2] === "")) {
+    // Without a mask, `b` is the list query; with one, `+b mask` is a change for the core.
+    host.replies([
+      ...room.modes.bans.map((ban) =>
+        numeric.banList(c, room.name, ban.mask, ban.by, Math.floor(ban.at / 1000))
+      ),
+      numeric.endOfBanList(c, room.name),
+    ]);
     return;
   }
   const ref = host.remember("MODE", room.name);
