@@ -104,3 +104,20 @@ Deno.test("IRC review: MODE #r +b mask sets a ban through the core; MODE #r b an
     await server.shutdown();
   }
 });
+
+Deno.test("IRC review: every room of a NAMES list after the first is charged to flood control", async () => {
+  const server = ircServer({ flood: { messagesPerSecond: 20, messageBurst: 5 } });
+  const irc = await RawIrcClient.login(server, "nm");
+  try {
+    await irc.send("JOIN #n");
+    await irc.expect(/ 366 /);
+    const started = performance.now();
+    await irc.send(`NAMES ${Array(25).fill("#n").join(",")}`);
+    for (let i = 0; i < 25; i++) await irc.expect(/ 366 nm #n /);
+    // 20 entries past the burst at 20/s: about a second, as 25 NAMES lines would take.
+    assert.ok(performance.now() - started >= 700, `${performance.now() - started} ms`);
+  } finally {
+    irc.close();
+    await server.shutdown();
+  }
+});

@@ -279,8 +279,7 @@ export class IrcSession implements ProtocolSession {
         if (!need(1)) return;
         return topic(this.#host, params[0], params.length > 1 ? params[1] : undefined);
       case "NAMES":
-        names(this.#host, params[0]);
-        return;
+        return names(this.#host, params[0]);
       case "MODE":
         if (!need(1)) return;
         return mode(this.#host, params);

@@ -76,18 +76,18 @@ export function topic(host: CommandHost, room: string, text: string | undefined)
   return host.command(`/topic ${text}`, found.name, host.remember("TOPIC", found.name));
 }
 
-/** `NAMES [#a,#b]`. */
-export function names(host: CommandHost, list: string | undefined): void {
+/** `NAMES [#a,#b]`: each room after the first charged to flood control, as a JOIN list is. */
+export function names(host: CommandHost, list: string | undefined): Awaitable<void> {
   const c = host.client;
   if (list === undefined || list === "") {
     host.reply(numeric.endOfNames(c, "*"));
     return;
   }
-  for (const name of list.split(",")) {
+  return eachCharged(host, list.split(","), (name) => {
     const room = host.port.chat.room(name);
     if (room === undefined) host.reply(numeric.endOfNames(c, name));
     else host.replies(host.names(room));
-  }
+  });
 }
 
 /**
