@@ -240,7 +240,8 @@ export const ROOM_KEY_MAX_LENGTH = 23;
 export const MAX_ROOM_LIMIT = 10_000;
 
 /**
- * How long an invitation (`/invite NICK`) lets its invitee past +i, +k, +l and +b: an
+ * How long an invitation (`/invite NICK`) lets its invitee in (past +i, and past +k, +l and +b
+ * if an operator gave it): an
  * invitation forgotten for a day should not open the door to whoever holds that nick later.
  */
 export const INVITE_TTL_MS = 3_600_000;

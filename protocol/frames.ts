@@ -472,7 +472,7 @@ export interface ModeFrame {
   ref?: string;
 }
 
-/** Someone invited you into a room: you may join it past +i, +k, +l and +b once. */
+/** Someone invited you into a room: you may join it once, past +i, +k, +l and +b if an operator invited you, else past +i only. */
 export interface InviteFrame {
   /** The frame kind on the wire: what a decoder switches on. */
   type: "invite";
