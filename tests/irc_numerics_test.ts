@@ -157,6 +157,7 @@ const cases: [IrcLine, string][] = [
     "391 alice irc.test :Tuesday December 01 2026 -- 02:00:00 +00:00",
   ],
   [numeric.noSuchNick("alice", "nobody"), "401 alice nobody :No such nick/channel"],
+  [numeric.tooManyTargets("alice", "#e"), "407 alice #e :Too many targets"],
   [numeric.noSuchChannel("alice", "inv@lid"), "403 alice inv@lid :No such channel"],
   [numeric.cannotSendToChan("alice", "#rust"), "404 alice #rust :Cannot send to channel"],
   [
