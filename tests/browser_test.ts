@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { JsonClient, testServer } from "./helpers/wire.ts";
+import { eventually, JsonClient, LineSocket, testServer } from "./helpers/wire.ts";
+import { ssh2Client, ssh2Shell, sshServer } from "./helpers/ssh.ts";
+import { RawIrcClient } from "./helpers/irc.ts";
 import { webAddr } from "./helpers/web.ts";
 import { joinAs, logText, say, waitForLog, withBrowser } from "./helpers/browser.ts";
 
@@ -25,4 +27,38 @@ Deno.test("browser: two Chromium pages and an NDJSON client chat in #lobby", asy
     tcp.close();
   });
   await server.shutdown();
+});
+
+Deno.test("browser: a page chats with netcat, SSH and IRC users in the same room (the issue's 'done when')", async () => {
+  const server = sshServer({
+    web: WEB,
+    irc: { host: "127.0.0.1", port: 0, serverName: "irc.test" },
+  });
+  const { hostname, port } = webAddr(server);
+  const nc = new LineSocket(await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port }));
+  const dave = await ssh2Client(server.sshPort, "dave");
+  const irc = await RawIrcClient.login(server, "erin");
+  try {
+    await nc.write("carol\n");
+    const shell = await ssh2Shell(dave);
+    await eventually(() => /Welcome to sockchat, dave/.test(shell.output()), "dave's welcome");
+    await irc.send("JOIN #lobby");
+    await irc.expect(/ 366 erin #lobby /);
+    await withBrowser(async (browser) => {
+      const alice = await joinAs(browser, `http://${hostname}:${port}/`, "alice");
+      await say(alice, "from the web");
+      await irc.expect(/:alice!\S+ PRIVMSG #lobby :from the web/);
+      await eventually(() => /from the web/.test(shell.output()), "the SSH screen");
+      while (!((await nc.readLine("netcat's copy")) ?? "").includes("from the web"));
+      await irc.send("PRIVMSG #lobby :from irc");
+      await nc.write("from netcat\n");
+      shell.channel.write("from ssh\r");
+      for (const text of ["from irc", "from netcat", "from ssh"]) await waitForLog(alice, text);
+    });
+  } finally {
+    irc.close();
+    nc.close();
+    dave.end();
+    await server.shutdown();
+  }
 });
