@@ -64,8 +64,12 @@ export const IRC_CHATHISTORY_MAX = 100;
 export const IRC_PENDING_REFS = 256;
 
 /**
- * Distinct cap profiles with a shared codec (5 shared-encoding caps → at most 32 combinations,
- * so in practice every profile gets one). Past it, readers are rendered one by one.
+ * Distinct cap profiles with a shared codec (`protocol/irc/profile.ts`): readers whose caps that
+ * can change a broadcast line are the same share one encoding of it. Each profile in use is one
+ * more encoding of every broadcast and one more slot in every frame's cache, so clients trying
+ * cap combinations (9 profile caps: 512) cannot make each frame hold hundreds; readers of a
+ * profile past it are rendered one by one (the same lines, only slower). Real clients come in a
+ * handful of cap sets.
  */
 export const IRC_MAX_PROFILES = 32;
 

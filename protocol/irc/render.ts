@@ -72,6 +72,27 @@ export class IrcRenderer {
     this.#ctx = ctx;
   }
 
+  /**
+   * This reader's bookkeeping for `frame` when its bytes come from a shared encoding
+   * (`profile.ts`): a JOIN forgets the nick's QUIT, and a QUIT is shown once. False: the reader
+   * sees nothing of it.
+   */
+  sees(frame: ServerFrame): boolean {
+    if (frame.type === "join") this.#quit.delete(frame.nick);
+    if (frame.type !== "leave" || frame.reason === "part" || frame.reason === "kicked_room") {
+      return true;
+    }
+    return this.#firstQuit(frame.nick);
+  }
+
+  /** True the first time since its last JOIN that this reader is told `nick` quit. */
+  #firstQuit(nick: string): boolean {
+    if (this.#quit.has(nick)) return false;
+    if (this.#quit.size >= QUIT_SEEN_MAX) this.#quit.clear();
+    this.#quit.add(nick);
+    return true;
+  }
+
   /** The lines, CRLF-terminated, for `frame`; "" when the reader sees nothing of it. */
   render(frame: ServerFrame): string {
     return this.lines(frame).map(encodeLine).join("");
@@ -296,9 +317,7 @@ export class IrcRenderer {
           trailing: true,
         }];
       default: {
-        if (this.#quit.has(frame.nick)) return [];
-        if (this.#quit.size >= QUIT_SEEN_MAX) this.#quit.clear();
-        this.#quit.add(frame.nick);
+        if (!this.#firstQuit(frame.nick)) return [];
         return [{
           tags,
           source: mask(frame.nick),

@@ -45,6 +45,7 @@ import {
   whoLines,
 } from "./commands/query.ts";
 import { IrcRenderer, type IrcServerInfo } from "./render.ts";
+import type { IrcProfiles, SharingReader } from "./profile.ts";
 
 export type { IrcServerInfo };
 
@@ -81,6 +82,9 @@ export class IrcSession implements ProtocolSession {
   readonly #registration = new Registration();
   readonly #caps = new Set<IrcCap>();
   readonly #renderer: IrcRenderer;
+  /** Shared encodings per cap profile (`profile.ts`); null: every frame rendered here. */
+  readonly #profiles: IrcProfiles | null;
+  readonly #sharing: SharingReader;
   readonly #pending = new Map<string, Pending>();
   #refs = 0;
   #capVersion = 0;
@@ -90,9 +94,18 @@ export class IrcSession implements ProtocolSession {
   /** What the command handlers see of this session. */
   readonly #host: CommandHost;
 
-  /** `offer`: the caps this server lists (see `caps.ts`). */
-  constructor(port: SessionPort, info: IrcServerInfo, offer: CapOffer) {
+  /**
+   * `offer`: the caps this server lists (see `caps.ts`); `profiles`: the front end's shared
+   * encodings, if broadcasts are to be encoded once per cap profile.
+   */
+  constructor(
+    port: SessionPort,
+    info: IrcServerInfo,
+    offer: CapOffer,
+    profiles: IrcProfiles | null = null,
+  ) {
     this.#port = port;
+    this.#profiles = profiles;
     this.#info = info;
     this.#offer = offer;
     const session = {
@@ -136,6 +149,15 @@ export class IrcSession implements ProtocolSession {
       },
       pending: (ref) => this.#pending.get(ref) ?? null,
     });
+    const renderer = this.#renderer;
+    this.#sharing = {
+      caps: this.#caps,
+      chat: port.chat,
+      get nick() {
+        return client();
+      },
+      sees: (frame) => renderer.sees(frame),
+    };
   }
 
   /** The reader's nick in numerics: the welcomed one, else `*`. */
@@ -149,8 +171,10 @@ export class IrcSession implements ProtocolSession {
   /** Lines are handled one by one; nothing waits for the end of a read. */
   endOfBatch(): void {}
 
-  /** This reader's lines for `out`. */
+  /** This reader's lines for `out`: the shared bytes of its cap profile when they serve. */
   render(out: Deliverable): Uint8Array {
+    const shared = this.#profiles?.bytes(out, this.#sharing) ?? null;
+    if (shared !== null) return shared;
     const frames: readonly ServerFrame[] = out instanceof Outgoing
       ? [out.frame]
       : out instanceof OutgoingBatch

@@ -17,6 +17,7 @@ import { isupportTokens } from "../../protocol/irc/isupport.ts";
 import { encodeLine } from "../../protocol/irc/line.ts";
 import { serverReply } from "../../protocol/irc/numerics.ts";
 import { type IrcServerInfo, IrcSession } from "../../protocol/irc/session.ts";
+import { IrcProfiles } from "../../protocol/irc/profile.ts";
 import type { Door } from "../door.ts";
 import type { Link } from "../link.ts";
 import type { SessionOpener } from "../peer.ts";
@@ -103,10 +104,16 @@ export function listenIrc(
     },
     only: IMPLEMENTED_CAPS,
   };
+  // Both ports' readers share one set of profile codecs: a broadcast is encoded once per profile.
+  const profiles = new IrcProfiles(info);
   const opener: SessionOpener = (_reader, port) =>
     Promise.resolve({
       first: null,
-      opened: { codec: IRC_CODEC, session: new IrcSession(port, info, offer), pings: true },
+      opened: {
+        codec: IRC_CODEC,
+        session: new IrcSession(port, info, offer, profiles),
+        pings: true,
+      },
     });
   const goodbye = (error: ErrorFrame) =>
     new TextEncoder().encode(encodeLine(serverReply.error("*", error.message)));
