@@ -37,6 +37,7 @@ import type {
 import { Registry } from "./registry.ts";
 import { type MessageKind, Relay } from "./relay.ts";
 import { type FrameBytes, HistoryReader, type HistoryRequest, type Replayed } from "./replay.ts";
+import type { HistoryAnswer, HistoryQuery, TargetsAnswer } from "./history_slice.ts";
 import { Room } from "./room.ts";
 import { Rooms } from "./rooms.ts";
 import { type ClaimStore, RoomClaims } from "./room_claims.ts";
@@ -153,6 +154,7 @@ export class Hub implements ModeratorHost {
   readonly #requireAccount: boolean;
   readonly #guestsRead: boolean;
   readonly #desk: RoomDesk;
+  readonly #reader: HistoryReader;
   /** When the hub started, for /uptime. */
   readonly startedAt: number;
   /** Name and version announced in the welcome, for /version. */
@@ -190,7 +192,7 @@ export class Hub implements ModeratorHost {
       operSecret: options.operSecret ?? null,
       audit,
     });
-    const reader = new HistoryReader({
+    const reader = this.#reader = new HistoryReader({
       store,
       reads: options.historyReads ?? UNLIMITED_READS,
       frameBytes: options.frameBytes ?? ((out: Outgoing) => JSON.stringify(out.frame).length + 1),
@@ -528,6 +530,33 @@ export class Hub implements ModeratorHost {
     ref?: string,
   ): Awaitable<Replayed | null> {
     return this.#after(user, null, () => this.#rooms.history(user, room, request, ref));
+  }
+
+  /**
+   * Answers a history query for a front end that shows the messages itself (IRC `CHATHISTORY`):
+   * in order with the commits before it, for a member of `name` only, within the address's
+   * allowance and the replay budget (see `history_slice.ts`).
+   */
+  historySlice(user: User, name: string, query: HistoryQuery): Awaitable<HistoryAnswer> {
+    const gone: HistoryAnswer = { ok: false, reason: "not_in_room" };
+    return this.#after(user, gone, () => {
+      const room = this.#registry.room(name);
+      if (room === undefined || !user.rooms.has(room)) return gone;
+      return this.#reader.slice(user, room, query);
+    });
+  }
+
+  /**
+   * The rooms `user` is in whose newest message was said strictly between `from` and `to` (ms),
+   * earliest first, at most `limit` (IRC `CHATHISTORY TARGETS`).
+   */
+  historyTargets(user: User, from: number, to: number, limit: number): Awaitable<TargetsAnswer> {
+    const gone: TargetsAnswer = { ok: false, reason: "not_in_room" };
+    return this.#after(
+      user,
+      gone,
+      () => this.#reader.targets(user, [...user.rooms], from, to, limit),
+    );
   }
 
   /** Changes a user's nick and tells everyone who shares a room with them. */

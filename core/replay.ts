@@ -14,6 +14,13 @@ import { Outgoing } from "../protocol/outgoing.ts";
 import { reply } from "./deliver.ts";
 import { type Awaitable, then } from "./awaitable.ts";
 import type { HistorySlice, HistoryStore, ReadBudget } from "./ports.ts";
+import {
+  type HistoryAnswer,
+  type HistoryQuery,
+  readHistorySlice,
+  readHistoryTargets,
+  type TargetsAnswer,
+} from "./history_slice.ts";
 import type { Room } from "./room.ts";
 import type { User } from "./user.ts";
 
@@ -120,7 +127,7 @@ export function replay(
 /** Settings for a {@linkcode HistoryReader}. */
 export interface HistoryReaderOptions {
   /** Where the history is read from. */
-  store: Pick<HistoryStore, "recent" | "after" | "before">;
+  store: Pick<HistoryStore, "recent" | "after" | "before" | "afterOldest" | "idAt">;
   /** Bytes of history each address may still read, charged with what each read cost. */
   reads: ReadBudget;
   /** Bytes a frame takes on the wire, for the replay budget. */
@@ -232,6 +239,29 @@ export class HistoryReader {
           ? 0
           : replay(user, room, slice, Math.max(0, budget), this.#options.frameBytes).bytes,
     );
+  }
+
+  /**
+   * Answers a history query (IRC `CHATHISTORY`) with the messages themselves, oldest first, for
+   * the caller to show: within the address's allowance and the replay budget less what the
+   * user's queue holds, without those from people the user ignores (see `history_slice.ts`).
+   */
+  slice(user: User, room: Room, query: HistoryQuery): Awaitable<HistoryAnswer> {
+    return readHistorySlice(this.#options, user, room, query);
+  }
+
+  /**
+   * The rooms of `rooms` whose newest message was said strictly between `from` and `to` (ms),
+   * earliest first, at most `limit` (IRC `CHATHISTORY TARGETS`); each read charged as usual.
+   */
+  targets(
+    user: User,
+    rooms: readonly Room[],
+    from: number,
+    to: number,
+    limit: number,
+  ): Awaitable<TargetsAnswer> {
+    return readHistoryTargets(this.#options, user, rooms, from, to, limit);
   }
 
   /** Reads within `allowance` bytes and charges the user's address for it; null on failure. */

@@ -13,6 +13,7 @@ import type { PasswordCheck } from "../core/accounts.ts";
 import type { AccountView } from "../core/identity.ts";
 import type { MessageKind } from "../core/relay.ts";
 import type { Room } from "../core/room.ts";
+import type { HistoryAnswer, HistoryQuery, TargetsAnswer } from "../core/history_slice.ts";
 import type { User } from "../core/user.ts";
 import type { FrameCodec } from "./codec.ts";
 import type { ErrorFrame, ServerFrame } from "./frames.ts";
@@ -89,6 +90,17 @@ export interface SessionPort {
   say(room: string, text: string, ref?: string, kind?: MessageKind): void;
   /** A slash command from the logged-in user, run against `room` (the current one). */
   command(line: string, room: string, ref?: string): Awaitable<CommandOutcome>;
+  /**
+   * A page of `room`'s history for the logged-in user to be shown by the session itself (IRC
+   * `CHATHISTORY`): the messages oldest first, or why not (not in the room, the address's
+   * history allowance spent, the store failing).
+   */
+  historySlice(room: string, query: HistoryQuery): Awaitable<HistoryAnswer>;
+  /**
+   * The logged-in user's rooms whose newest message was said strictly between `from` and `to`
+   * (ms since the epoch), earliest first, at most `limit`.
+   */
+  historyTargets(from: number, to: number, limit: number): Awaitable<TargetsAnswer>;
   /** True if the logged-in user is in `room`. */
   isIn(room: string): boolean;
   /** A room the logged-in user is in, if any. */

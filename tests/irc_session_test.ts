@@ -26,7 +26,7 @@ Deno.test("IRC: registration without CAP gets 001-005, LUSERS, 422 and 221, and 
     );
     const isupport = await irc.expect(/ 005 /);
     assert.match(isupport, /CASEMAPPING=ascii/);
-    assert.doesNotMatch(isupport, /CHATHISTORY/); // not served yet: not advertised
+    assert.match(isupport, / CHATHISTORY=100 /); // served (irc_chathistory_test.ts)
     assert.equal(
       await irc.expect(/ 251 /),
       `:${S} 251 alice :There are 1 users and 0 invisible on 1 servers`,
@@ -77,11 +77,11 @@ Deno.test("IRC: CAP LS 302 holds registration until CAP END; REQ ACKs and NAKs",
     await irc.send("CAP LS 302", "NICK carol", "USER c 0 * :C");
     const ls = await irc.expect(/ CAP \* LS /);
     assert.match(ls, /server-time/);
-    assert.doesNotMatch(ls, /draft\/chathistory/); // not implemented yet: not offered
+    assert.doesNotMatch(ls, /draft\/event-playback/); // never offered
     await irc.send("CAP REQ :server-time multi-prefix");
     assert.equal(await irc.expect(/ CAP /), `:${S} CAP * ACK :server-time multi-prefix`);
-    await irc.send("CAP REQ :draft/chathistory");
-    assert.equal(await irc.expect(/ CAP /), `:${S} CAP * NAK :draft/chathistory`);
+    await irc.send("CAP REQ :draft/event-playback");
+    assert.equal(await irc.expect(/ CAP /), `:${S} CAP * NAK :draft/event-playback`);
     assert.equal(server.hub.user("carol"), undefined);
     await irc.send("CAP END");
     await irc.expect(/ 001 carol /);

@@ -39,6 +39,7 @@ import { OutboundQueue } from "./outbound_queue.ts";
 import type { FrameCodec } from "../protocol/codec.ts";
 import { NDJSON } from "../protocol/ndjson/encode.ts";
 import type { MessageKind } from "../core/relay.ts";
+import type { HistoryAnswer, HistoryQuery, TargetsAnswer } from "../core/history_slice.ts";
 import type {
   ChatView,
   LoginAttempt,
@@ -276,6 +277,18 @@ export class Peer implements PeerSink, SessionPort {
   /** {@inheritDoc SessionPort.chat} */
   get chat(): ChatView {
     return this.#options.hub;
+  }
+
+  /** {@inheritDoc SessionPort.historySlice} */
+  historySlice(room: string, query: HistoryQuery): Awaitable<HistoryAnswer> {
+    if (this.#user === null) return { ok: false, reason: "not_in_room" };
+    return this.#options.hub.historySlice(this.#user, room, query);
+  }
+
+  /** {@inheritDoc SessionPort.historyTargets} */
+  historyTargets(from: number, to: number, limit: number): Awaitable<TargetsAnswer> {
+    if (this.#user === null) return { ok: false, reason: "not_in_room" };
+    return this.#options.hub.historyTargets(this.#user, from, to, limit);
   }
 
   /** {@inheritDoc SessionPort.isIn} */

@@ -34,6 +34,7 @@ import { join, mode, names, part, topic } from "./commands/channel.ts";
 import { type CommandHost, eachCharged } from "./commands/host.ts";
 import { sendMessage } from "./commands/message.ts";
 import { tellService } from "./commands/services.ts";
+import { chathistory } from "./commands/history.ts";
 import {
   isonLines,
   listLines,
@@ -87,6 +88,8 @@ export class IrcSession implements ProtocolSession {
   readonly #sharing: SharingReader;
   readonly #pending = new Map<string, Pending>();
   #refs = 0;
+  /** History batches sent so far: their ids are `h<n>`. */
+  #historyBatches = 0;
   #capVersion = 0;
   /** The nick the hub welcomed, or null before the welcome. */
   #nick: string | null = null;
@@ -369,6 +372,11 @@ export class IrcSession implements ProtocolSession {
         return;
       case "AWAY":
         return this.#away(params[0] ?? "");
+      case "CHATHISTORY":
+        return chathistory(this.#host, {
+          caps: this.#caps,
+          batchId: () => `h${(++this.#historyBatches).toString(36)}`,
+        }, params);
       case "INVITE":
         if (!need(2)) return;
         return this.#command(

@@ -35,10 +35,9 @@ const IMPLEMENTED_CAPS: ReadonlySet<IrcCap> = new Set<IrcCap>([
   "userhost-in-names",
   "extended-join",
   "account-tag",
+  "batch",
+  "draft/chathistory",
 ]);
-
-/** `005` tokens for features this front end does not serve yet. */
-const UNSERVED_TOKENS = /^(?:(?:draft\/)?CHATHISTORY|MSGREFTYPES)=/;
 
 /**
  * The IRC codec: never used to encode, since every IRC session renders for its own reader
@@ -92,9 +91,7 @@ export function listenIrc(
 ): IrcListeners {
   const info: IrcServerInfo = {
     ...options.info,
-    // CHATHISTORY is not served yet (work package P4): its tokens are not advertised either.
-    isupport: isupportTokens({ serverName: options.info.serverName, maxRoomBans: MAX_ROOM_BANS })
-      .filter((token) => !UNSERVED_TOKENS.test(token)),
+    isupport: isupportTokens({ serverName: options.info.serverName, maxRoomBans: MAX_ROOM_BANS }),
   };
   const offer: CapOffer = {
     sasl: options.accounts,
