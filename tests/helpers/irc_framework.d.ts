@@ -15,6 +15,8 @@ export class Client {
   say(target: string, message: string): void;
   /** Sends a raw line. */
   raw(line: string): void;
+  /** Asks for these caps too, if the server offers them (call before `connect`). */
+  requestCap(cap: string | string[]): void;
   /** Sends QUIT and closes. */
   quit(message?: string): void;
   /** Listens to an event (the listener states the event's shape it reads). */
