@@ -43,6 +43,8 @@ export interface PaneOptions {
 export class Tmux {
   /** The tmux server's socket name (`tmux -L`). */
   readonly socket: string;
+  /** Where the socket file is, once {@linkcode Tmux.open} has started the server. */
+  #socketPath: string | null = null;
 
   /** `prefix` names the socket, so a leftover server shows which test started it. */
   constructor(prefix = "sockchat-test") {
@@ -83,6 +85,8 @@ export class Tmux {
       command,
       ...(keepOnExit ? [";", "set-option", "-g", "remain-on-exit", "on"] : []),
     );
+    const path = await this.run("display-message", "-p", "#{socket_path}").catch(() => "");
+    this.#socketPath = path.trim() || null;
   }
 
   /** Types `text` into the pane as it is (no key names). */
@@ -121,8 +125,10 @@ export class Tmux {
     throw new Error(`timed out waiting for ${what}; the screen was:\n${lines.join("\n")}`);
   }
 
-  /** Stops the tmux server and whatever runs in it; never throws. */
+  /** Stops the tmux server and whatever runs in it, and removes its socket; never throws. */
   async kill(): Promise<void> {
     await this.run("kill-server").catch(() => {});
+    // tmux 3.3 leaves the socket file behind when its server stops: one per test, forever.
+    if (this.#socketPath !== null) await Deno.remove(this.#socketPath).catch(() => {});
   }
 }
