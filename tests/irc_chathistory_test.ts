@@ -589,3 +589,28 @@ Deno.test("parseChathistory: references, limits and refusals", () => {
   assert.equal(parseChathistory(["AROUND", "#r", "*", "2"]).kind, "invalid");
   assert.equal(parseChathistory(["LATEST", "#r", "timestamp=2020-01-01", "2"]).kind, "invalid");
 });
+
+Deno.test("JOIN replays recent history as PRIVMSGs, except to a client with draft/chathistory (it asks itself)", async () => {
+  const { dir, db } = await seeded();
+  const server = ircServer(db);
+  const asks = await client(server, "bar", HISTORY_CAPS, []);
+  const old = await client(server, "baz", ["server-time"], []);
+  try {
+    await asks.send("JOIN #chan");
+    const joined = await sync(asks);
+    assert.ok(joined.some((l) => / 366 bar #chan /.test(l)), joined.join("\n"));
+    assert.deepEqual(joined.filter((l) => / PRIVMSG /.test(l)), []);
+    await old.send("JOIN #chan");
+    const replayed = (await sync(old)).filter((l) => / PRIVMSG /.test(l));
+    assert.equal(replayed.length, 10);
+    assert.equal(
+      replayed[0],
+      `@time=${iso(tsOf(0))} :alice!~sc@gone.sc PRIVMSG #chan :message 0`,
+    );
+  } finally {
+    asks.close();
+    old.close();
+    await server.shutdown();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
