@@ -36,7 +36,7 @@ function figures<R extends LoadResult>(
 }
 
 /** `median (min–max)` with `digits` decimals, or a dash when nothing ran. */
-function spread(values: number[] | null, digits: number): string {
+export function spread(values: number[] | null, digits: number): string {
   if (values === null) return "—";
   const m = fixed(median(values), digits);
   if (values.length === 1) return m;
@@ -44,7 +44,7 @@ function spread(values: number[] | null, digits: number): string {
 }
 
 /** `a / b` of two medians, as `12.3×`. */
-function times(a: number[] | null, b: number[] | null): string {
+export function times(a: number[] | null, b: number[] | null): string {
   if (a === null || b === null) return "—";
   const x = median(a) / median(b);
   return Number.isFinite(x) && x > 0 ? `${fixed(x, 1)}×` : "—";

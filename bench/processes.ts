@@ -22,6 +22,8 @@ const decoder = new TextDecoder();
 const LISTENING = /^listening on .*:(\d+)\n/m;
 /** The web port's line (`web listening on http://HOST:PORT/`). */
 const WEB_LISTENING = /^web listening on https?:\/\/.*:(\d+)\/\n/m;
+/** The IRC port's line (`irc listening on HOST:PORT`). */
+const IRC_LISTENING = /^irc listening on .*:(\d+)\n/m;
 
 /** Cores to pin to, or null where `taskset` is missing or there is only one core. */
 export interface Pinning {
@@ -81,6 +83,8 @@ export interface ServerLaunch {
    * the web port's line is awaited too. @default false
    */
   web?: boolean;
+  /** True when `serveArgs` turn the IRC port on: its line is awaited too. @default false */
+  irc?: boolean;
 }
 
 /** A running `sockchat serve` subprocess. */
@@ -91,6 +95,8 @@ export interface ServerProcess {
   port: number;
   /** The web port it printed in its `web listening on` line, when the launch asked for one. */
   webPort?: number;
+  /** The IRC port it printed in its `irc listening on` line, when the launch asked for one. */
+  ircPort?: number;
   /** Asks it to shut down (SIGTERM), kills it if it will not; resolves to its stderr. */
   stop(): Promise<string>;
 }
@@ -118,7 +124,10 @@ export async function startServer(launch: ServerLaunch): Promise<ServerProcess> 
     );
   });
   try {
-    while (!LISTENING.test(seen) || (launch.web === true && !WEB_LISTENING.test(seen))) {
+    while (
+      !LISTENING.test(seen) || (launch.web === true && !WEB_LISTENING.test(seen)) ||
+      (launch.irc === true && !IRC_LISTENING.test(seen))
+    ) {
       const { value, done } = await Promise.race([reader.read(), late]);
       if (done) throw new Error(`server exited before listening: ${await stderr}`);
       seen += decoder.decode(value, { stream: true });
@@ -137,10 +146,12 @@ export async function startServer(launch: ServerLaunch): Promise<ServerProcess> 
   })();
   const port = Number(LISTENING.exec(seen)?.[1]);
   const web = WEB_LISTENING.exec(seen)?.[1];
+  const irc = IRC_LISTENING.exec(seen)?.[1];
   return {
     pid: child.pid,
     port,
     webPort: web === undefined ? undefined : Number(web),
+    ircPort: irc === undefined ? undefined : Number(irc),
     async stop() {
       child.kill("SIGTERM");
       const killer = setTimeout(() => child.kill("SIGKILL"), STOP_TIMEOUT_MS);

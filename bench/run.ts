@@ -30,6 +30,7 @@ import {
   startServer,
 } from "./processes.ts";
 import { frontEndTable } from "./front_ends.ts";
+import { ircTable } from "./irc_front.ts";
 import { hotSpots, report as profileReport } from "./profile_summary.ts";
 import {
   fanoutTable,
@@ -40,7 +41,7 @@ import {
   slowTable,
 } from "./report.ts";
 import { issue6Table, targetsTable } from "./targets.ts";
-import { type Scenario, scenarios } from "./scenarios.ts";
+import { IRC_BENCH_CAPS, type Scenario, scenarios } from "./scenarios.ts";
 import { detectServeFlags, type ServeFlags } from "./serve_flags.ts";
 import { smokeProblems } from "./smoke_checks.ts";
 
@@ -133,6 +134,7 @@ const sections = [
   idleTable(outcomes),
   slowTable(outcomes),
   smoke ? "" : frontEndTable(outcomes),
+  smoke ? "" : ircTable(outcomes),
   // Smoke sizes say nothing about the targets.
   // The documented bound on one client's queue: --max-queue once stalled, and at most
   // QUEUE_BURST_FACTOR times that while its socket still drains.
@@ -194,6 +196,7 @@ async function measure(
     }
     const floor = scenario.server === "floor";
     const web = scenario.front === "web";
+    const irc = scenario.front === "irc" && !floor;
     const inspectPort = scenario.inspect ? freePort() : undefined;
     const metricsPort = scenario.metrics && flags.hasMetrics && !floor ? freePort() : undefined;
     server = await startServer({
@@ -203,9 +206,11 @@ async function measure(
         ...(flags.hasDb ? ["--db", `${dir}/history.db`] : []),
         ...(metricsPort === undefined ? [] : ["--metrics-port", String(metricsPort)]),
         ...(web && !floor ? ["--web-port", "0"] : []),
+        ...(irc ? ["--irc-port", "0"] : []),
         ...(values["serve-arg"] ?? []),
       ],
       web,
+      irc,
       denoArgs: [
         ...(profileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${profileDir}`]),
         ...(inspectPort === undefined ? [] : [`--inspect=127.0.0.1:${inspectPort}`]),
@@ -213,10 +218,11 @@ async function measure(
       cpu: pinning?.server ?? null,
     });
     const target: Target = {
-      port: web ? server.webPort ?? server.port : server.port,
+      port: web ? server.webPort ?? server.port : irc ? server.ircPort ?? 0 : server.port,
       pid: server.pid,
       clockTicks: ticks,
-      protocol: web ? "websocket" : "sockchat",
+      protocol: web ? "websocket" : irc ? "irc" : "sockchat",
+      ircCaps: irc ? [...IRC_BENCH_CAPS] : undefined,
       inspectPort,
       metricsPort,
     };

@@ -24,10 +24,23 @@ export type Comparison =
   | "idle 5000";
 
 /**
- * The front end a scenario's clients use: sockchat's TCP port (native NDJSON clients), or its web
- * port's `/ws` (a WebSocket each, as the browser page connects, speaking the same NDJSON).
+ * The front end a scenario's clients use: sockchat's TCP port (native NDJSON clients), its web
+ * port's `/ws` (a WebSocket each, as the browser page connects, speaking the same NDJSON), or its
+ * IRC port (`--irc-port`: IRC clients, each requesting {@linkcode IRC_BENCH_CAPS}).
  */
-export type FrontEnd = "tcp" | "web";
+export type FrontEnd = "tcp" | "web" | "irc";
+
+/**
+ * The caps every IRC client of an IRC-port scenario requests: a modern client's set of those that
+ * change broadcast lines (`@time=...;msgid=...` on every message), all readers alike, as a room of
+ * one client program would be. No echo-message: a sender's own line would count as a delivery.
+ */
+export const IRC_BENCH_CAPS: readonly string[] = [
+  "server-time",
+  "message-tags",
+  "account-tag",
+  "extended-join",
+];
 
 /** The loads run both over TCP and over WebSocket, so that the two can be compared. */
 export type FrontEndRow = "headline" | "idle 1000";
@@ -58,9 +71,15 @@ export interface Scenario {
   frontEndRow?: FrontEndRow;
   /**
    * Where the clients connect: for `web`, sockchat is started with its web port, and the floor is
-   * `bench/floor_ws_relay.ts` instead of `bench/floor_relay.ts`. @default "tcp"
+   * `bench/floor_ws_relay.ts` instead of `bench/floor_relay.ts`; for `irc`, sockchat is started
+   * with its IRC port (sockchat only). @default "tcp"
    */
   front?: FrontEnd;
+  /**
+   * Which row of the IRC front-end comparison (issue 15) this run counts towards, by its room's
+   * size: the same load on sockchat's IRC port, on its NDJSON port, and on ngircd.
+   */
+  ircRoom?: number;
 }
 
 /** Messages per sender in the headline fan-out (issue 6). */
@@ -158,6 +177,7 @@ function fullScenarios(): Scenario[] {
       }
     }
   }
+  list.push(...ircScenarios());
   for (const clients of [10, 50, 100]) {
     for (const senders of [5, clients]) {
       for (const window of [null, WINDOW]) {
@@ -245,6 +265,41 @@ function fullScenarios(): Scenario[] {
   return list;
 }
 
+/** Common part of the IRC comparison's names: `--only "issue 15"` runs all of it. */
+export const IRC_COMPARISON = "IRC front end (issue 15)";
+
+/**
+ * Issue 15: a room of IRC clients on sockchat's IRC port, 5 of them pipelining, against the same
+ * load from native NDJSON clients and on ngircd, interleaved, in a 100-client room (the headline's
+ * load) and a 500-client one (where encoding per reader would cost the most).
+ */
+function ircScenarios(): Scenario[] {
+  const list: Scenario[] = [];
+  for (const clients of [100, 500]) {
+    const senders = 5;
+    const perSender = perSenderFor(clients, senders);
+    const load = `${clients} clients, ${senders} send ${perSender} x ${TEXT_BYTES} B pipelined`;
+    for (let run = 1; run <= REPEATS; run++) {
+      for (const column of ["irc", "tcp", "ngircd"] as const) {
+        const spec = fanout(clients, senders, null, perSender, 120_000);
+        list.push(
+          column === "irc"
+            ? { name: `${IRC_COMPARISON}: ${load} on IRC (run ${run})`, spec, front: "irc" }
+            : column === "tcp"
+            ? { name: `${IRC_COMPARISON}, native NDJSON: ${load} (run ${run})`, spec }
+            : {
+              name: `${IRC_COMPARISON}${ON.ngircd}: ${load} (run ${run})`,
+              spec,
+              server: "ngircd",
+            },
+        );
+        list[list.length - 1].ircRoom = clients;
+      }
+    }
+  }
+  return list;
+}
+
 function smokeScenarios(): Scenario[] {
   const latency: LatencySpec = {
     kind: "latency",
@@ -283,6 +338,11 @@ function smokeScenarios(): Scenario[] {
       name: `${fanoutName(10, 10, WINDOW)}${ON.floor} (smoke)`,
       spec: fanout(10, 10, WINDOW, 50, 10_000),
       server: "floor",
+    },
+    {
+      name: `${IRC_COMPARISON} (smoke): 10 IRC clients, 2 send 200 pipelined`,
+      spec: fanout(10, 2, null, 200, 10_000),
+      front: "irc",
     },
     {
       name: `${fanoutName(10, 10, null)}${ON.ngircd} (smoke)`,

@@ -48,6 +48,23 @@ Deno.test("a stamped PRIVMSG is read back as relayed, and other texts carry no s
   assert.equal(readIrcStamp(bare, 0, bare.length, stamp), false);
 });
 
+Deno.test("the bench IRC scanner reads sockchat's lines: message tags first, a text without a colon", () => {
+  // sockchat's IRC port, to a client with server-time and message-tags: tags before the prefix,
+  // and a text without spaces written as a plain last parameter (no ':'), as IRC allows.
+  const text = "2.17.987654321.xxxxxxxx";
+  const line = bytes(
+    `@msgid=9;time=2026-12-01T04:30:00.000Z :c2!~c2@ab12.sc PRIVMSG #lobby ${text}\r`,
+  );
+  assert.equal(ircKind(line, 0, line.length), "msg");
+  const stamp: StampedText = { sender: -1, seq: -1, sentAtMicros: -1 };
+  assert.ok(readIrcStamp(line, 0, line.length, stamp));
+  assert.deepEqual(stamp, { sender: 2, seq: 17, sentAtMicros: 987654321 });
+  const join = bytes("@time=2026-12-01T04:30:00.000Z :c3!~c3@ab12.sc JOIN #lobby * :c3\r");
+  assert.equal(ircKind(join, 0, join.length), "join");
+  const quit = bytes("@time=2026-12-01T04:30:00.000Z :c3!~c3@ab12.sc QUIT :Quit\r");
+  assert.equal(ircKind(quit, 0, quit.length), "leave");
+});
+
 Deno.test("the bench's ngircd configuration lifts every limit the bench can lift", () => {
   const config = ngircdConfig(16667, "/tmp/x", { name: "bench", password: "pw" }, 1000);
   for (

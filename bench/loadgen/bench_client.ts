@@ -5,8 +5,10 @@
  *
  * It speaks sockchat's NDJSON, on the TCP port or, as a browser does, over a WebSocket on the web
  * port (`bench/loadgen/ws_frames.ts`: each text message is one frame, read in place like a
- * line), or IRC when the server under test is an IRC peer (ngircd): then it registers, lifts its own flood limits as an operator (user mode `+F`), joins `#lobby`, and
- * counts `JOIN` lines as join notices and `PRIVMSG` lines as messages.
+ * line), or IRC when the server under test speaks IRC (ngircd as a peer, or sockchat's IRC port):
+ * then it registers (requesting a fixed set of caps first, when given), lifts its own flood
+ * limits as an operator (user mode `+F`, ngircd), joins `#lobby`, and counts `JOIN` lines (and
+ * a presence summary's count) as join notices and `PRIVMSG` lines as messages.
  *
  * @module
  */
@@ -41,6 +43,8 @@ export interface BenchClientOptions {
   protocol?: Protocol;
   /** IRC only: the operator that may set user mode `+F` (no flood throttling). */
   ircOper?: IrcOper;
+  /** IRC only: caps to request before registering; all must be acknowledged. */
+  ircCaps?: string[];
 }
 
 /**
@@ -63,6 +67,7 @@ export class BenchClient {
   /** What the server speaks. */
   readonly protocol: Protocol;
   readonly #oper: IrcOper | undefined;
+  readonly #caps: string[];
   #registered = Promise.withResolvers<void>();
   /** IRC: true once its own join is complete (its names list ended). */
   #joinedLobby = false;
@@ -99,6 +104,9 @@ export class BenchClient {
     this.nick = nick;
     this.protocol = options.protocol ?? "sockchat";
     this.#oper = options.ircOper;
+    this.#caps = options.ircCaps ?? [];
+    // A refused cap rejects it, maybe before login() races it: never an unhandled rejection.
+    this.#registered.promise.catch(() => {});
     this.#buf = new Uint8Array(options.readBytes);
     this.#ws = this.protocol === "websocket"
       ? new WsFrameReader((opcode, buf, start, end) => this.#wsFrame(opcode, buf, start, end))
@@ -152,7 +160,14 @@ export class BenchClient {
         return;
       }
       const nick = this.nick;
-      await step(`NICK ${nick}\r\nUSER ${nick} 0 * :${nick}\r\n`, this.#registered.promise);
+      // With caps: CAP LS holds registration until CAP END, after the REQ has been answered.
+      const [capStart, capEnd] = this.#caps.length === 0
+        ? ["", ""]
+        : [`CAP LS 302\r\nCAP REQ :${this.#caps.join(" ")}\r\n`, "CAP END\r\n"];
+      await step(
+        `${capStart}NICK ${nick}\r\nUSER ${nick} 0 * :${nick}\r\n${capEnd}`,
+        this.#registered.promise,
+      );
       // Unthrottled, ngircd reads 3 commands per turn and then holds a client back for a
       // second: an operator's +F lifts that, so the bench measures relaying, not the brake.
       const oper = this.#oper === undefined
@@ -294,9 +309,24 @@ export class BenchClient {
         // Its own JOIN comes before the end of its names; only later ones are notices.
         if (this.#joinedLobby) this.joins++;
         return;
+      case "other":
+        // Rare lines (none while messages flow): a refused cap, or a storm of joins told as one
+        // server NOTICE (`* 250 joined #lobby: ...`), as the native client counts them.
+        this.#otherIrcLine(decoder.decode(buf.subarray(start, end)));
+        if (this.#joinedLobby) this.onFrame(buf, start, end, kind);
+        return;
       default:
         if (this.#joinedLobby) this.onFrame(buf, start, end, kind);
     }
+  }
+
+  #otherIrcLine(line: string): void {
+    if (/^(?:@\S+ )?(?::\S+ )?CAP \S+ NAK /.test(line)) {
+      this.#registered.reject(new Error(`${this.nick}: caps refused: ${line.trim()}`));
+      return;
+    }
+    const summary = /^(?:@\S+ )?:\S+ NOTICE \S+ :\* (\d+) joined /.exec(line);
+    if (summary !== null) this.joins += Number(summary[1]);
   }
 
   #keep(bytes: Uint8Array): void {

@@ -20,6 +20,8 @@ export interface ConnectAllOptions {
   protocol?: Protocol;
   /** IRC only: the operator that lifts each client's flood limits. */
   ircOper?: IrcOper;
+  /** IRC only: the caps each client requests before registering. */
+  ircCaps?: string[];
 }
 
 /** Connections opened and logged in at once, unless a spec says otherwise. */
@@ -40,6 +42,7 @@ export function connectClients(
     timeoutMs: spec.timeoutMs,
     protocol: target.protocol,
     ircOper: target.ircOper,
+    ircCaps: target.ircCaps,
   });
 }
 
@@ -66,6 +69,7 @@ export async function connectAll(
         readBytes: options.readBytes,
         protocol: options.protocol,
         ircOper: options.ircOper,
+        ircCaps: options.ircCaps,
       });
       clients[index] = client;
       await client.login(left);

@@ -1,6 +1,6 @@
 /**
- * Byte-level reading of IRC lines for the load generator when it drives an IRC server (ngircd)
- * as a peer: what a line is, and the stamp in a PRIVMSG's text, without decoding strings. The
+ * Byte-level reading of IRC lines for the load generator when it drives an IRC server (ngircd
+ * as a peer, or sockchat's IRC port): what a line is, and the stamp in a PRIVMSG's text, without decoding strings. The
  * stamp is the same `<sender>.<seq>.<sentAtMicros>.` as in sockchat's `msg` frames.
  *
  * @module
@@ -11,6 +11,7 @@ import { readStampAt } from "./frame_scan.ts";
 
 const SPACE = 0x20;
 const COLON = 0x3a;
+const AT = 0x40;
 const ascii = (text: string) => new TextEncoder().encode(text);
 
 /** What an IRC line is, as far as the load generator cares. */
@@ -28,10 +29,19 @@ const COMMANDS: [Uint8Array, IrcKind][] = [
   [ascii("366 "), "joined"],
 ];
 
-/** Index of the command in the line `buf[start, end)`: after the `:prefix ` if there is one. */
+/**
+ * Index of the command in the line `buf[start, end)`: after the `@tags ` (IRCv3 message tags,
+ * which sockchat's IRC port sends to clients that asked for them) and the `:prefix `, if any.
+ */
 function commandAt(buf: Uint8Array, start: number, end: number): number {
-  if (buf[start] !== COLON) return start;
-  const space = buf.indexOf(SPACE, start);
+  let at = start;
+  if (buf[at] === AT) {
+    const space = buf.indexOf(SPACE, at);
+    if (space === -1 || space >= end) return end;
+    at = space + 1;
+  }
+  if (buf[at] !== COLON) return at;
+  const space = buf.indexOf(SPACE, at);
   return space === -1 || space >= end ? end : space + 1;
 }
 
@@ -56,8 +66,8 @@ export function ircKind(buf: Uint8Array, start: number, end: number): IrcKind {
 }
 
 /**
- * Reads the stamp from the trailing parameter of a PRIVMSG in `buf[start, end)` into `out`.
- * Returns false if the text carries none.
+ * Reads the stamp from the text of a PRIVMSG in `buf[start, end)` (tags and prefix allowed) into
+ * `out`. Returns false if the text carries none.
  */
 export function readIrcStamp(
   buf: Uint8Array,
@@ -65,11 +75,16 @@ export function readIrcStamp(
   end: number,
   out: StampedText,
 ): boolean {
-  // The trailing parameter starts at the first " :" after the prefix.
+  // The text is the parameter after the target: `PRIVMSG <target> <text>`, written as a
+  // trailing `:text` by ngircd, and bare by sockchat when it holds no space (both are IRC).
   let i = commandAt(buf, start, end);
-  while (i < end - 1 && !(buf[i] === SPACE && buf[i + 1] === COLON)) i++;
-  if (i >= end - 1) return false;
-  return readStampAt(buf, i + 2, end, out);
+  for (let word = 0; word < 2; word++) {
+    const space = buf.indexOf(SPACE, i);
+    if (space === -1 || space >= end - 1) return false;
+    i = space + 1;
+  }
+  if (buf[i] === COLON) i++;
+  return readStampAt(buf, i, end, out);
 }
 
 /**

@@ -29,6 +29,11 @@ export interface Target {
   protocol?: Protocol;
   /** IRC only: an operator that may lift its own flood limits. */
   ircOper?: IrcOper;
+  /**
+   * IRC only: caps every client requests (`CAP REQ`) before it registers, so that all readers
+   * share one cap set; absent: no CAP negotiation (ngircd).
+   */
+  ircCaps?: string[];
   /** The server's chat port on 127.0.0.1 (its web port, for `websocket`). */
   port: number;
   /** Server process id, for `/proc` readings. */
