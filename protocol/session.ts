@@ -60,7 +60,8 @@ export interface SessionPort {
    * Flood control that delays instead of dropping (IRC, contract §4.6): true when a unit of work
    * of `bytes` bytes may be handled now, else a promise that resolves true once it may (the peer
    * holds the next frames meanwhile, so TCP back-pressure bounds what waits), or false when the
-   * connection ends first or the wait would pass `IRC_FLOOD_MAX_LAG_MS` (closed as a flood).
+   * connection ends first or the client has fallen more than `IRC_FLOOD_MAX_LAG_MS` behind its
+   * own sending (closed as an `Excess Flood`: see `FloodGuard.delay`).
    */
   hold(bytes: number): Awaitable<boolean>;
   /**

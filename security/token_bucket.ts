@@ -14,6 +14,7 @@ import {
   FLOOD_MESSAGES_PER_SECOND,
   FLOOD_WINDOW_MS,
 } from "../config/security_limits.ts";
+import { IRC_FLOOD_MAX_LAG_MS } from "../config/irc_limits.ts";
 
 /** A clock in milliseconds. Only differences are used, so a monotonic clock is best. */
 export type Clock = () => number;
@@ -133,6 +134,12 @@ export interface FloodGuardOptions {
   disconnectStreak?: number;
   /** The flood streak must fit in this many milliseconds. @default 10000 */
   windowMs?: number;
+  /**
+   * For a front end that delays instead of dropping ({@linkcode FloodGuard.delay}): how far
+   * behind its own sending a client may fall before it is closed as a flood.
+   * @default 30000 (IRC_FLOOD_MAX_LAG_MS)
+   */
+  maxLagMs?: number;
   /** Clock in milliseconds; injected by tests. @default performance.now */
   now?: Clock;
 }
@@ -172,6 +179,7 @@ export class FloodGuard {
   readonly #bytes: TokenBucket;
   readonly #disconnectStreak: number;
   readonly #windowMs: number;
+  readonly #maxLagMs: number;
   readonly #now: Clock;
   /** The bucket sizes and rates in force, defaults applied (the welcome advertises them). */
   readonly limits: Readonly<
@@ -203,6 +211,7 @@ export class FloodGuard {
     });
     this.#disconnectStreak = options.disconnectStreak ?? FLOOD_DISCONNECT_STREAK;
     this.#windowMs = options.windowMs ?? FLOOD_WINDOW_MS;
+    this.#maxLagMs = options.maxLagMs ?? IRC_FLOOD_MAX_LAG_MS;
   }
 
   /** Refused frames since the last admitted one (in the current window). */
@@ -211,17 +220,39 @@ export class FloodGuard {
   }
 
   /**
+   * A read brought frames (for {@linkcode FloodGuard.delay}). The lag of the lines it brought
+   * counts from now, unless the read before said the input goes on (`more`: it filled the
+   * buffer or ended inside a frame): then the client has been sending without a pause while
+   * its lines were held, and the lag still counts from when that run of reads began. A client
+   * that keeps the read buffer full for longer than `maxLagMs` is flooding (IRC's full recvq).
+   */
+  arrived(more: boolean): void {
+    if (!this.#goesOn) this.#since = this.#now();
+    this.#goesOn = more;
+  }
+
+  /** When the run of reads that brought the waiting lines began (see `arrived`). */
+  #since = 0;
+  /** The last read said its input goes on. */
+  #goesOn = false;
+
+  /**
    * For a front end that delays instead of dropping (IRC): 0 if a frame of `bytes` bytes may be
    * handled now, charging for it; else the milliseconds to wait before asking again (nothing is
-   * charged, and the refusal streak is untouched).
+   * charged yet, and the refusal streak is untouched); or null when that wait would leave the
+   * line handled more than `maxLagMs` after its run of reads began (see `arrived`): each held
+   * line pushes the client's virtual clock further behind its sending, and past that debt it
+   * is an `Excess Flood`, not a client to slow down any longer.
    */
-  wait(bytes: number): number {
+  delay(bytes: number): number | null {
     const wait = Math.max(this.#messages.waitMs(1), this.#bytes.waitMs(bytes));
-    if (wait > 0) return wait;
-    this.#messages.take(1);
-    this.#bytes.take(bytes);
-    this.#streak = 0;
-    return 0;
+    if (wait === 0) {
+      this.#messages.take(1);
+      this.#bytes.take(bytes);
+      this.#streak = 0;
+      return 0;
+    }
+    return this.#now() + wait - this.#since > this.#maxLagMs ? null : wait;
   }
 
   /** Judges one incoming frame of `bytes` bytes, charging for it if it passes. */

@@ -17,7 +17,6 @@ import {
   SHUTDOWN_GRACE_MS,
   SLOW_WRITE_GRACE_MS,
 } from "../config/limits.ts";
-import { IRC_FLOOD_MAX_LAG_MS } from "../config/irc_limits.ts";
 import type { Hub, PeerSink, User } from "../core/hub.ts";
 import type { AccountView, KeyProof } from "../core/identity.ts";
 import type { PasswordCheck } from "../core/accounts.ts";
@@ -496,6 +495,7 @@ export class Peer implements PeerSink, SessionPort {
           if (batch !== null) {
             this.#lastHeard = performance.now();
             this.#pingToken = null;
+            this.#guard?.arrived(batch.more);
             // Synchronously, so that the hub commits a read's messages as one batch. A frame
             // whose handling waits for the store (a login, a join, with an engine across the
             // network) holds this peer's next frames, so they are handled in the order they came.
@@ -592,13 +592,15 @@ export class Peer implements PeerSink, SessionPort {
       this.#options.metrics.framesIn(1);
       return true;
     }
-    const wait = this.#guard.wait(bytes);
+    const wait = this.#guard.delay(bytes);
     if (wait === 0) {
       this.#options.metrics.framesIn(1);
       return true;
     }
-    if (wait > IRC_FLOOD_MAX_LAG_MS) {
+    if (wait === null) {
+      // A client that kept sending while its lines were held is not slowed down any longer.
       this.#options.metrics.rateLimited();
+      this.#options.logger.warn("excess_flood", { remote: this.#remote(), nick: this.#user?.nick });
       this.send(errorFrame("rate_limited", "Excess Flood", { fatal: true }));
       this.finish("flood", true);
       return false;

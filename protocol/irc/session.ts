@@ -273,6 +273,8 @@ export class IrcSession implements ProtocolSession {
         // Kept after registration too: a refusal (433, 432) names the nick asked for.
         this.#registration.nick = params[0];
         if (this.#port.user !== null) {
+          // A trailing `NICK :a b` would hand the core's /nick two words.
+          if (spaced(params[0])) return this.#reply(numeric.erroneusNickname(c, params[0]));
           return this.#command(`/nick ${params[0]}`, "", this.#remember("NICK", params[0]));
         }
         return this.#tryLogin();
@@ -312,6 +314,12 @@ export class IrcSession implements ProtocolSession {
         return mode(this.#host, params);
       case "KICK":
         if (!need(2)) return;
+        // Only the reason may have spaces: `KICK #r :bob carol` must not kick bob "carol", nor
+        // `KICK bob x` become an operator's server kick of bob.
+        if (!params[0].startsWith("#") || spaced(params[0])) {
+          return this.#reply(numeric.noSuchChannel(c, params[0]));
+        }
+        if (spaced(params[1])) return this.#reply(numeric.noSuchNick(c, params[1]));
         return this.#command(
           `/kick ${params[0]} ${params[1]} ${params[2] ?? ""}`.trim(),
           "",
@@ -338,6 +346,7 @@ export class IrcSession implements ProtocolSession {
         return;
       case "KILL":
         if (!need(1)) return;
+        if (spaced(params[0])) return this.#reply(numeric.noSuchNick(c, params[0]));
         return this.#command(
           `/kill ${params[0]} ${params[1] ?? ""}`.trim(),
           "",
@@ -379,6 +388,10 @@ export class IrcSession implements ProtocolSession {
         }, params);
       case "INVITE":
         if (!need(2)) return;
+        if (spaced(params[0])) return this.#reply(numeric.noSuchNick(c, params[0]));
+        if (!params[1].startsWith("#") || spaced(params[1])) {
+          return this.#reply(numeric.noSuchChannel(c, params[1]));
+        }
         return this.#command(
           `/invite ${params[0]} ${params[1]}`,
           "",
@@ -524,4 +537,12 @@ export class IrcSession implements ProtocolSession {
     const text = lines.map((line) => encodeLine({ source, ...line })).join("");
     this.#port.sendRaw(encoder.encode(text));
   }
+}
+
+/**
+ * True if an IRC parameter (a trailing one) has a space: put in a command line, it would be
+ * several words.
+ */
+function spaced(param: string): boolean {
+  return /\s/.test(param);
 }

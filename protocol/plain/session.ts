@@ -224,6 +224,10 @@ export class PlainSession implements ProtocolSession, PlainReader {
           break;
         case "joined":
           return true;
+        case "leave":
+          // "You were kicked from #r by X", not the room's "* bob was kicked" about oneself.
+          if (frame.nick === this.nick) return true;
+          break;
         case "ack":
           if (this.#directAcked(frame) !== null) return true;
           break;

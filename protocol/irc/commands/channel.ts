@@ -174,6 +174,13 @@ export function mode(host: CommandHost, params: readonly string[]): Awaitable<vo
     ]);
     return;
   }
+  // A trailing parameter with spaces (`MODE #r +b :a b`) would become several arguments.
+  const spaced = params.slice(2).find((param) => /\s/.test(param));
+  if (spaced !== undefined || /\s/.test(params[1])) {
+    const param = spaced ?? params[1];
+    host.reply(numeric.invalidModeParam(c, room.name, params[1], param, "Invalid parameter"));
+    return;
+  }
   const ref = host.remember("MODE", room.name);
   return host.command(`/mode ${room.name} ${params.slice(1).join(" ")}`, room.name, ref);
 }

