@@ -45,6 +45,15 @@ export const IRC_MAX_PARAMS = 15;
 export const IRC_LABEL_MAX_BYTES = 64;
 
 /**
+ * Bytes of labeled responses (labeled-response) one IRC connection may hold back while their
+ * commands finish, all of them together: the default replay budget (half the default outbound
+ * queue), so a labeled JOIN's names and replayed history fit. Held lines are outside the
+ * outbound queue, where the slow-reader check cannot see them; past this, a response's lines
+ * go out at once, unlabeled.
+ */
+export const IRC_LABEL_BUFFER_BYTES = 256 * 1024;
+
+/**
  * Longest client batch reference id, in bytes. The server keeps the open batch's id and the
  * last dropped one; capping them keeps that memory per connection small.
  */

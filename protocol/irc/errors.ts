@@ -1,7 +1,11 @@
 /**
- * Core error frames as IRC replies (contract §2 step 2, §4.2): a refusal of a command the session
- * made becomes the numeric naming that command's target; login refusals become 433/432/464/465;
- * anything fatal ends with `ERROR :Closing Link`; the rest is a NOTICE with the core's sentence.
+ * Core error frames as IRC replies (contract §2 step 2, §4.2, §5.11): a refusal of a command the
+ * session made becomes the numeric naming that command's target; login refusals become
+ * 433/432/464/465; anything fatal ends with `ERROR :Closing Link`. An error with no numeric
+ * (`rate_limited`, `store_failed`, `muted` outside a message, ...) is a standard reply, `FAIL
+ * <CMD> <CODE> [target] :<sentence>`, for a reader with `standard-replies` or for a command whose
+ * spec answers in FAILs; any other reader gets the sentence as a NOTICE, which every client
+ * shows. A standard numeric is never replaced by a FAIL.
  *
  * @module
  */
@@ -22,7 +26,27 @@ export interface ErrorContext {
   readonly asked: string;
   /** The IRC command and target of the call the error answers (by its ref), if known. */
   readonly about: { readonly command: string; readonly target: string } | null;
+  /** The reader enabled `standard-replies`: errors with no numeric are FAILs, not NOTICEs. */
+  readonly standardReplies: boolean;
 }
+
+/**
+ * Commands whose specification answers errors with FAIL, so they are FAILs for every reader:
+ * `CHATHISTORY` (chathistory), `BATCH` (multiline), `SETNAME` (setname).
+ */
+export const ALWAYS_FAIL: ReadonlySet<string> = new Set(["CHATHISTORY", "BATCH", "SETNAME"]);
+
+/** Commands whose target (a room or a nick) a FAIL names as its context. */
+const TARGETED: ReadonlySet<string> = new Set([
+  "PRIVMSG",
+  "JOIN",
+  "PART",
+  "TOPIC",
+  "KICK",
+  "MODE",
+  "INVITE",
+  "KILL",
+]);
 
 /**
  * The lines for a core error.
@@ -30,8 +54,18 @@ export interface ErrorContext {
  * @example
  * ```ts
  * import { errorFrame } from "../frames.ts";
- * const ctx = { serverName: "irc.test", client: "ann", cloak: "x.sc", asked: "bob", about: null };
+ * const ctx = {
+ *   serverName: "irc.test",
+ *   client: "ann",
+ *   cloak: "x.sc",
+ *   asked: "bob",
+ *   about: null,
+ *   standardReplies: true,
+ * };
  * errorLines(errorFrame("nick_taken", "That nick is taken."), ctx)[0].command; // "433"
+ * const about = { command: "TOPIC", target: "#r" };
+ * errorLines(errorFrame("muted", "You are muted."), { ...ctx, about })[0].params;
+ * // ["TOPIC", "MUTED", "#r", "You are muted."]
  * ```
  */
 export function errorLines(frame: ErrorFrame, ctx: ErrorContext): IrcLine[] {
@@ -70,7 +104,7 @@ export function errorLines(frame: ErrorFrame, ctx: ErrorContext): IrcLine[] {
       lines.push(server(numeric.youreBannedCreep(client)));
       break;
     default:
-      if (!frame.fatal) lines.push(...noticeLines(S, client, frame.message));
+      if (!frame.fatal) lines.push(...standardLines(frame, ctx));
   }
   if (frame.fatal) {
     const why = frame.code === "bad_password" ? "Bad password" : frame.message;
@@ -125,6 +159,27 @@ function commandError(
     default:
       return null;
   }
+}
+
+/**
+ * A core error with no numeric: `FAIL <CMD> <CODE> [target] :<sentence>` (standard-replies,
+ * `*` when the command is not known), or for a reader without the cap the sentence as NOTICEs.
+ */
+function standardLines(frame: ErrorFrame, ctx: ErrorContext): IrcLine[] {
+  const { serverName: S, client, about } = ctx;
+  const command = about?.command ?? "*";
+  if (!ctx.standardReplies && !ALWAYS_FAIL.has(command)) {
+    return noticeLines(S, client, frame.message);
+  }
+  const context = about !== null && about.target !== "" && TARGETED.has(command)
+    ? [about.target]
+    : [];
+  // A description is one line: the core's few multi-line sentences are joined.
+  const sentence = frame.message.split("\n").filter((line) => line !== "").join(" ");
+  return [{
+    source: S,
+    ...serverReply.standard("FAIL", command, frame.code.toUpperCase(), context, sentence),
+  }];
 }
 
 /**

@@ -116,8 +116,6 @@ export class IrcRenderer {
         return [...lines, server(numeric.loggedIn(frame.nick, full, frame.nick))];
       }
       case "msg": {
-        // A client with draft/chathistory asks for history itself: no replay on JOIN (spec).
-        if (frame.history && this.#ctx.caps.has("draft/chathistory")) return [];
         const tags: Record<string, string> = { ...time(frame.ts), ...this.#account(frame.from) };
         return messageLines({
           source: mask(frame.from),
@@ -335,7 +333,9 @@ export class IrcRenderer {
   #error(frame: ErrorFrame): IrcLine[] {
     const { info, client, cloak, asked } = this.#ctx;
     const about = frame.ref === undefined ? null : this.#ctx.pending(frame.ref);
-    return errorLines(frame, { serverName: info.serverName, client, cloak, asked, about });
+    const standardReplies = this.#ctx.caps.has("standard-replies");
+    const S = info.serverName;
+    return errorLines(frame, { serverName: S, client, cloak, asked, about, standardReplies });
   }
 }
 

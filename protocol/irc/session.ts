@@ -26,7 +26,7 @@ import {
   parseCapReq,
 } from "./caps.ts";
 import { cloakOf, hostmaskOf, setIdent } from "./hostmask.ts";
-import { encodeLine, type IrcLine, type IrcMessage, parseLine } from "./line.ts";
+import { encodeLine, type IrcLine, type IrcMessage, parseLine, type ParseResult } from "./line.ts";
 import { numeric, serverReply } from "./numerics.ts";
 import { Registration } from "./registration.ts";
 import type { SaslHost } from "./sasl.ts";
@@ -46,6 +46,7 @@ import {
   whoLines,
 } from "./commands/query.ts";
 import { IrcRenderer, type IrcServerInfo } from "./render.ts";
+import { LabeledResponses } from "./labels.ts";
 import type { IrcProfiles, SharingReader } from "./profile.ts";
 
 export type { IrcServerInfo };
@@ -83,6 +84,8 @@ export class IrcSession implements ProtocolSession {
   readonly #registration = new Registration();
   readonly #caps = new Set<IrcCap>();
   readonly #renderer: IrcRenderer;
+  /** Labeled responses (labeled-response): lines held until their command is done. */
+  readonly #labels: LabeledResponses;
   /** Shared encodings per cap profile (`profile.ts`); null: every frame rendered here. */
   readonly #profiles: IrcProfiles | null;
   readonly #sharing: SharingReader;
@@ -111,6 +114,7 @@ export class IrcSession implements ProtocolSession {
     this.#profiles = profiles;
     this.#info = info;
     this.#offer = offer;
+    this.#labels = new LabeledResponses({ serverName: info.serverName, caps: this.#caps });
     const session = {
       client: () => this.#client,
       reply: (line: IrcLine) => this.#reply(line),
@@ -187,7 +191,7 @@ export class IrcSession implements ProtocolSession {
     for (const frame of frames) {
       if (frame.type === "welcome") this.#welcomed(frame.nick);
       if (frame.type === "nick" && frame.old === this.#nick) this.#nick = frame.new;
-      text += this.#renderer.render(frame);
+      text += this.#labels.frame(frame, this.#renderer.lines(frame)).map(encodeLine).join("");
       if (frame.type === "ack" && frame.ref !== undefined) this.#pending.delete(frame.ref);
     }
     return text === "" ? NOTHING : encoder.encode(text);
@@ -206,9 +210,14 @@ export class IrcSession implements ProtocolSession {
     }
   }
 
-  /** One line from the client. */
+  /** One line from the client; its labeled response (if any) goes out once it is done. */
   frame(bytes: Uint8Array): Awaitable<void> {
     const parsed = parseLine(bytes);
+    this.#send(this.#labels.begin(parsed));
+    return then(this.#line(parsed, bytes), () => this.#send(this.#labels.settle()));
+  }
+
+  #line(parsed: ParseResult, bytes: Uint8Array): Awaitable<void> {
     switch (parsed.kind) {
       case "empty":
         return;
@@ -273,8 +282,6 @@ export class IrcSession implements ProtocolSession {
         // Kept after registration too: a refusal (433, 432) names the nick asked for.
         this.#registration.nick = params[0];
         if (this.#port.user !== null) {
-          // A trailing `NICK :a b` would hand the core's /nick two words.
-          if (spaced(params[0])) return this.#reply(numeric.erroneusNickname(c, params[0]));
           return this.#command(`/nick ${params[0]}`, "", this.#remember("NICK", params[0]));
         }
         return this.#tryLogin();
@@ -314,12 +321,6 @@ export class IrcSession implements ProtocolSession {
         return mode(this.#host, params);
       case "KICK":
         if (!need(2)) return;
-        // Only the reason may have spaces: `KICK #r :bob carol` must not kick bob "carol", nor
-        // `KICK bob x` become an operator's server kick of bob.
-        if (!params[0].startsWith("#") || spaced(params[0])) {
-          return this.#reply(numeric.noSuchChannel(c, params[0]));
-        }
-        if (spaced(params[1])) return this.#reply(numeric.noSuchNick(c, params[1]));
         return this.#command(
           `/kick ${params[0]} ${params[1]} ${params[2] ?? ""}`.trim(),
           "",
@@ -346,7 +347,6 @@ export class IrcSession implements ProtocolSession {
         return;
       case "KILL":
         if (!need(1)) return;
-        if (spaced(params[0])) return this.#reply(numeric.noSuchNick(c, params[0]));
         return this.#command(
           `/kill ${params[0]} ${params[1] ?? ""}`.trim(),
           "",
@@ -388,10 +388,6 @@ export class IrcSession implements ProtocolSession {
         }, params);
       case "INVITE":
         if (!need(2)) return;
-        if (spaced(params[0])) return this.#reply(numeric.noSuchNick(c, params[0]));
-        if (!params[1].startsWith("#") || spaced(params[1])) {
-          return this.#reply(numeric.noSuchChannel(c, params[1]));
-        }
         return this.#command(
           `/invite ${params[0]} ${params[1]}`,
           "",
@@ -468,6 +464,7 @@ export class IrcSession implements ProtocolSession {
    */
   #remember(command: string, target: string, text = "", action = false): string {
     const ref = `i${++this.#refs}`;
+    this.#labels.claim(ref, command === "PRIVMSG" || command === "NOTICE");
     if (this.#pending.size >= IRC_PENDING_REFS) {
       const oldest = this.#pending.keys().next().value;
       if (oldest !== undefined) this.#pending.delete(oldest);
@@ -491,7 +488,7 @@ export class IrcSession implements ProtocolSession {
       params: [c, "+o"],
       trailing: true,
     };
-    this.#port.sendRaw(encoder.encode(encodeLine(mode)));
+    this.#reply(mode);
   }
 
   /** `AWAY [:msg]`: the core's /away or /back, then 306 or 305. */
@@ -512,7 +509,7 @@ export class IrcSession implements ProtocolSession {
       client: c,
       mask: `${this.#registration.nick ?? "*"}!~${ident}@${cloakOf(this.#port.address)}`,
       replies: (lines) => this.#replies(lines),
-      bare: (line) => this.#port.sendRaw(encoder.encode(encodeLine(line))),
+      bare: (line) => this.#send([line]),
     };
   }
 
@@ -534,15 +531,11 @@ export class IrcSession implements ProtocolSession {
 
   #replies(lines: readonly IrcLine[]): void {
     const source = this.#info.serverName;
-    const text = lines.map((line) => encodeLine({ source, ...line })).join("");
-    this.#port.sendRaw(encoder.encode(text));
+    this.#send(this.#labels.reply(lines.map((line) => ({ source, ...line }))));
   }
-}
 
-/**
- * True if an IRC parameter (a trailing one) has a space: put in a command line, it would be
- * several words.
- */
-function spaced(param: string): boolean {
-  return /\s/.test(param);
+  /** Sends lines as they are (a labeled response's lines come here once it is done). */
+  #send(lines: readonly IrcLine[]): void {
+    if (lines.length > 0) this.#port.sendRaw(encoder.encode(lines.map(encodeLine).join("")));
+  }
 }

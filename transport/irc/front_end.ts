@@ -35,6 +35,8 @@ const IMPLEMENTED_CAPS: ReadonlySet<IrcCap> = new Set<IrcCap>([
   "userhost-in-names",
   "extended-join",
   "account-tag",
+  "labeled-response",
+  "standard-replies",
   "batch",
   "draft/chathistory",
 ]);
