@@ -144,6 +144,10 @@ Deno.test("IRC profiles: different caps get different, correct lines; reader-onl
 
 Deno.test("IRC profiles: every shared frame type reads exactly as the reader's own rendering", async () => {
   await withAlice((chat) => {
+    // Away: with away-notify, a JOIN of hers is followed by her AWAY line.
+    const alice = chat.user("alice");
+    assert.ok(alice !== undefined);
+    alice.away = "brb";
     const frames: ServerFrame[] = [
       { type: "msg", id: 5, room: "#r", from: "alice", text: "plain", ts: TS },
       { type: "msg", id: 6, room: "#r", from: "alice", text: "waves", ts: TS, action: true },
@@ -176,6 +180,9 @@ Deno.test("IRC profiles: every shared frame type reads exactly as the reader's o
       "server-time message-tags account-tag extended-join",
       "batch draft/multiline message-tags server-time",
       "draft/multiline",
+      "away-notify server-time",
+      "account-notify setname extended-join",
+      "echo-message multi-prefix userhost-in-names labeled-response standard-replies",
     ];
     for (const caps of capSets) {
       const profiles = new IrcProfiles(INFO);
