@@ -116,6 +116,8 @@ export class IrcRenderer {
         return [...lines, server(numeric.loggedIn(frame.nick, full, frame.nick))];
       }
       case "msg": {
+        // A client with draft/chathistory asks for history itself: no replay on JOIN (spec).
+        if (frame.history && this.#ctx.caps.has("draft/chathistory")) return [];
         const tags: Record<string, string> = { ...time(frame.ts), ...this.#account(frame.from) };
         return messageLines({
           source: mask(frame.from),

@@ -282,6 +282,8 @@ export class IrcSession implements ProtocolSession {
         // Kept after registration too: a refusal (433, 432) names the nick asked for.
         this.#registration.nick = params[0];
         if (this.#port.user !== null) {
+          // A trailing `NICK :a b` would hand the core's /nick two words.
+          if (spaced(params[0])) return this.#reply(numeric.erroneusNickname(c, params[0]));
           return this.#command(`/nick ${params[0]}`, "", this.#remember("NICK", params[0]));
         }
         return this.#tryLogin();
@@ -321,6 +323,12 @@ export class IrcSession implements ProtocolSession {
         return mode(this.#host, params);
       case "KICK":
         if (!need(2)) return;
+        // Only the reason may have spaces: `KICK #r :bob carol` must not kick bob "carol", nor
+        // `KICK bob x` become an operator's server kick of bob.
+        if (!params[0].startsWith("#") || spaced(params[0])) {
+          return this.#reply(numeric.noSuchChannel(c, params[0]));
+        }
+        if (spaced(params[1])) return this.#reply(numeric.noSuchNick(c, params[1]));
         return this.#command(
           `/kick ${params[0]} ${params[1]} ${params[2] ?? ""}`.trim(),
           "",
@@ -347,6 +355,7 @@ export class IrcSession implements ProtocolSession {
         return;
       case "KILL":
         if (!need(1)) return;
+        if (spaced(params[0])) return this.#reply(numeric.noSuchNick(c, params[0]));
         return this.#command(
           `/kill ${params[0]} ${params[1] ?? ""}`.trim(),
           "",
@@ -388,6 +397,10 @@ export class IrcSession implements ProtocolSession {
         }, params);
       case "INVITE":
         if (!need(2)) return;
+        if (spaced(params[0])) return this.#reply(numeric.noSuchNick(c, params[0]));
+        if (!params[1].startsWith("#") || spaced(params[1])) {
+          return this.#reply(numeric.noSuchChannel(c, params[1]));
+        }
         return this.#command(
           `/invite ${params[0]} ${params[1]}`,
           "",
@@ -538,4 +551,12 @@ export class IrcSession implements ProtocolSession {
   #send(lines: readonly IrcLine[]): void {
     if (lines.length > 0) this.#port.sendRaw(encoder.encode(lines.map(encodeLine).join("")));
   }
+}
+
+/**
+ * True if an IRC parameter (a trailing one) has a space: put in a command line, it would be
+ * several words.
+ */
+function spaced(param: string): boolean {
+  return /\s/.test(param);
 }
