@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { shellQuote } from "./helpers/tmux.ts";
-import { ircChat, requireProgram } from "./helpers/tmux_irc.ts";
+import { exitStatus, ircChat, requireProgram } from "./helpers/tmux_irc.ts";
 
 /** `< bob> text` or `<@bob> text`, as irssi's default theme shows a channel message. */
 const said = (nick: string, text: string) => (line: string) =>
@@ -22,7 +22,11 @@ Deno.test("irssi in tmux: registers on the IRC port, joins #lobby, and chats bot
     const bob = await login("bob");
     const irssi = ["irssi", `--home=${home}`, "-n", "alice", "-c", "127.0.0.1", "-p", `${ircPort}`]
       .map(shellQuote).join(" ");
-    await tmux.open(`env LC_ALL=C.UTF-8 ${irssi}`, { columns: 120, rows: 40 });
+    await tmux.open(`env LC_ALL=C.UTF-8 ${irssi}`, {
+      columns: 120,
+      rows: 40,
+      keepOnExit: true,
+    });
 
     await tmux.waitFor(
       "registration (001, then irssi's MODE +i echoed)",
@@ -75,6 +79,7 @@ Deno.test("irssi in tmux: registers on the IRC port, joins #lobby, and chats bot
 
     await tmux.typeLine("/quit bye from irssi");
     const leave = await bob.expect("leave");
-    assert.equal(leave.nick, "alice");
+    assert.deepEqual([leave.nick, leave.message], ["alice", "bye from irssi"]);
+    assert.equal(await exitStatus(tmux), 0, "exits 0 after /quit");
   });
 });

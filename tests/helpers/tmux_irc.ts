@@ -13,6 +13,12 @@ import { hello, type JsonClient } from "./wire.ts";
 /** How long the server may take to print its IRC listening line after the native one. */
 const IRC_LISTEN_WAIT_MS = 10_000;
 
+/** How long a client may take to exit after `/quit`. */
+const CLIENT_EXIT_WAIT_MS = 10_000;
+
+/** How long a killed client may keep writing into its home before removing it fails. */
+const HOME_REMOVE_WAIT_MS = 5_000;
+
 /** Throws a clear error when `program` (from the Debian package `pkg`) is not installed. */
 export async function requireProgram(program: string, pkg = program): Promise<void> {
   await requireTmux();
@@ -67,7 +73,41 @@ export async function ircChat(
     await tmux.kill();
     for (const client of clients) client.close();
     await server.stop();
-    if (home !== null) await Deno.remove(home, { recursive: true });
+    if (home !== null) await removeHome(home);
+  }
+}
+
+/**
+ * Waits (bounded) for the program in the pane (opened with `keepOnExit`) to exit; returns its
+ * exit status.
+ */
+export async function exitStatus(tmux: Tmux): Promise<number> {
+  const deadline = Date.now() + CLIENT_EXIT_WAIT_MS;
+  while (Date.now() < deadline) {
+    const [dead, status] =
+      (await tmux.run("display-message", "-p", "-t", "chat", "#{pane_dead} #{pane_dead_status}"))
+        .trim().split(" ");
+    if (dead === "1") return Number(status);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`the client did not exit; the screen was:\n${(await tmux.screen()).join("\n")}`);
+}
+
+/**
+ * Removes the client's home. A client killed with its tmux server may still be writing its
+ * config there for a moment, so a directory that fills up again is retried, for a bounded time.
+ */
+async function removeHome(home: string): Promise<void> {
+  const deadline = Date.now() + HOME_REMOVE_WAIT_MS;
+  while (true) {
+    try {
+      await Deno.remove(home, { recursive: true });
+      return;
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return;
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   }
 }
 
