@@ -159,8 +159,10 @@ export class Renderer {
           action: frame.action === true,
         });
       case "dm": {
+        // A client-to-client query (IRC CTCP) is for IRC clients; the server sends none here.
+        if (frame.ctcp) return null;
         const prefix = `${this.#stamp(frame.ts)}${this.#paint.paint("[dm]", "direct")} `;
-        const who = `<${cleanLine(frame.from)}> `;
+        const who = frame.action ? `* ${cleanLine(frame.from)} ` : `<${cleanLine(frame.from)}> `;
         return {
           text: this.#block(prefix + this.#paint.nick(who, frame.from), clean(frame.text)),
           bell: true,

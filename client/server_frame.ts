@@ -15,6 +15,7 @@ import {
   TOPIC_MAX_LENGTH,
 } from "../config/limits.ts";
 import {
+  type DirectFrame,
   type ErrorCode,
   type ErrorFrame,
   type IdentityKind,
@@ -395,8 +396,8 @@ function rebuild(f: Fields, type: ServerFrame["type"]): ServerFrame {
       };
     case "nick":
       return { type, old: f.nick("old"), new: f.nick("new"), ts: f.time("ts"), ...f.ref() };
-    case "dm":
-      return {
+    case "dm": {
+      const frame: DirectFrame = {
         type,
         id: f.count("id"),
         from: f.nick("from"),
@@ -404,6 +405,11 @@ function rebuild(f: Fields, type: ServerFrame["type"]): ServerFrame {
         text: f.text("text"),
         ts: f.time("ts"),
       };
+      if (f.flag("action")) frame.action = true;
+      if (f.flag("notice")) frame.notice = true;
+      if (f.flag("ctcp")) frame.ctcp = true;
+      return frame;
+    }
     case "info": {
       // A presence summary, and /history's end, name their room.
       const room = f.has("room") ? { room: f.room("room") } : {};

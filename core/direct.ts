@@ -4,10 +4,11 @@
  * @module
  */
 
+import type { DirectFrame } from "../protocol/frames.ts";
 import { reply, send } from "./deliver.ts";
 import type { Moderator } from "./moderator.ts";
 import type { Registry } from "./registry.ts";
-import { type Relay, spokenText } from "./relay.ts";
+import { type MessageKind, type Relay, spokenText } from "./relay.ts";
 import { shown } from "./text.ts";
 import type { User } from "./user.ts";
 
@@ -23,10 +24,26 @@ export interface DirectOptions {
   now: () => number;
 }
 
+/** How a direct message is sent. */
+export interface DirectHow {
+  /** Text, a `/me` action or a notice, as a room message. @default "text" */
+  readonly kind?: MessageKind;
+  /**
+   * The text is a client-to-client query (IRC CTCP: `VERSION`, `PING 123`), or with `notice`
+   * the answer to one: only IRC clients see it. @default false
+   */
+  readonly ctcp?: boolean;
+  /**
+   * Deliver a message to oneself instead of refusing it: IRC clients use that (a note to self,
+   * a check that messages arrive), where for the native clients it is a slip. @default false
+   */
+  readonly toSelf?: boolean;
+}
+
 /**
  * Sends a direct message that only `toNick` sees; the author gets an ack (the same whether or
  * not the recipient ignores them, so an ignored sender is not told). A message to oneself is
- * refused.
+ * refused unless `how.toSelf`; then it is delivered like any other (a frame and an ack).
  *
  * @example
  * ```ts
@@ -55,6 +72,7 @@ export function direct(
   toNick: string,
   text: string,
   ref?: string,
+  how: DirectHow = {},
 ): void {
   const target = options.registry.user(toNick);
   if (target === undefined) {
@@ -63,7 +81,7 @@ export function direct(
   }
   // Refused rather than delivered: a message to oneself is a slip (a mistyped or completed
   // nick), and delivering it would show the same line twice, as received and as sent.
-  if (target === user) {
+  if (target === user && how.toSelf !== true) {
     reply(user, "bad_command", "That is you: /msg sends to someone else.", ref);
     return;
   }
@@ -71,12 +89,26 @@ export function direct(
   if (clean === null) return;
   const id = options.relay.unstoredId();
   const ts = options.now();
+  const kind = how.kind ?? "text";
+  // A query or a notice is for the target's client, or must draw no answer: it neither starts
+  // a conversation /reply continues nor draws the away notice.
+  const talk = kind !== "notice" && how.ctcp !== true;
   if (!target.ignores.has(user)) {
-    send(target, { type: "dm", id, from: user.nick, to: target.nick, text: clean, ts });
-    target.lastDirectFrom = { nick: user.nick, user: new WeakRef(user) };
+    const frame: DirectFrame = {
+      type: "dm",
+      id,
+      from: user.nick,
+      to: target.nick,
+      text: clean,
+      ts,
+    };
+    if (kind !== "text") frame[kind] = true;
+    if (how.ctcp === true) frame.ctcp = true;
+    send(target, frame);
+    if (talk) target.lastDirectFrom = { nick: user.nick, user: new WeakRef(user) };
   }
   send(user, { type: "ack", id, room: "", ts, to: target.nick, ref });
-  awayNotice(user, target);
+  if (talk) awayNotice(user, target);
 }
 
 /**

@@ -19,7 +19,7 @@ import { DEFAULT_HISTORY_REPLAY } from "../config/limits.ts";
 import { type ErrorCode, type LeaveReason, LOBBY, type ServerFrame } from "../protocol/frames.ts";
 import { Outgoing } from "../protocol/outgoing.ts";
 import { broadcast, reply, send } from "./deliver.ts";
-import { direct, type DirectOptions } from "./direct.ts";
+import { direct, type DirectHow, type DirectOptions } from "./direct.ts";
 import { type LoginRequest, type LoginResult, Logins } from "./login.ts";
 import { AccountDesk } from "./account_desk.ts";
 import { type AccountLimits, Accounts, type PasswordCheck } from "./accounts.ts";
@@ -414,15 +414,23 @@ export class Hub implements ModeratorHost {
 
   /**
    * Queues a room message from `user`. It is committed, acknowledged to its author and relayed
-   * to everyone else in the room at the next {@linkcode Hub.flush}.
+   * to everyone else in the room at the next {@linkcode Hub.flush}. `breaks`: where the author
+   * joined its lines without a newline (`MessageFrame.breaks`; relayed live, not stored).
    */
-  say(user: User, roomName: string, text: string, ref?: string, kind?: MessageKind): void {
+  say(
+    user: User,
+    roomName: string,
+    text: string,
+    ref?: string,
+    kind?: MessageKind,
+    breaks?: readonly number[],
+  ): void {
     user.lastActive = this.#now();
     if (this.#refusedGuest(user, ref)) return;
     // +m and +b: a member who may not speak there is told so (a non-member, by the relay).
     const room = this.#registry.room(roomName);
     if (room !== undefined && user.rooms.has(room) && !this.#desk.maySpeak(user, room, ref)) return;
-    this.#relay.say(user, roomName, text, ref, kind);
+    this.#relay.say(user, roomName, text, ref, kind, breaks);
   }
 
   /** Commits queued messages in one store call, then acknowledges and relays them. */
@@ -564,10 +572,19 @@ export class Hub implements ModeratorHost {
     return this.#after(user, false, () => this.#logins.rename(user, wanted, ref));
   }
 
-  /** Sends a direct message that only `to` sees; the author gets an ack. Not stored. */
-  direct(user: User, toNick: string, text: string, ref?: string): Awaitable<void> {
+  /**
+   * Sends a direct message that only `to` sees; the author gets an ack. Not stored. `how`: its
+   * kind, and whether a message to oneself is delivered (IRC) rather than refused.
+   */
+  direct(
+    user: User,
+    toNick: string,
+    text: string,
+    ref?: string,
+    how?: DirectHow,
+  ): Awaitable<void> {
     if (this.#refusedGuest(user, ref)) return;
-    return this.#after(user, undefined, () => direct(this.#direct, user, toNick, text, ref));
+    return this.#after(user, undefined, () => direct(this.#direct, user, toNick, text, ref, how));
   }
 
   /** Sets a room's topic, saves it, and tells the room. */

@@ -51,6 +51,8 @@ interface PendingMessage {
   user: User;
   room: Room;
   ref?: string;
+  /** Where the author's lines were joined without a newline (relayed live, never stored). */
+  breaks?: number[];
 }
 
 /**
@@ -71,6 +73,37 @@ export function spokenText(
     return null;
   }
   return clean;
+}
+
+/**
+ * The join offsets `breaks` of `text` (see `MessageFrame.breaks`), moved to `clean` (what the
+ * text rules made of `text`): the same when the rules changed nothing; else each piece between
+ * breaks is cleaned alone, and the offsets kept only if the cleaned pieces make up `clean`
+ * (otherwise none: a message is never misjoined, only shown as one line). Offsets that are not
+ * strictly increasing inside the text are dropped.
+ *
+ * @example
+ * ```ts
+ * keptBreaks("ab\u202ecd", "abcd", [3]); // [2]: the bidi override before the join was removed
+ * ```
+ */
+export function keptBreaks(text: string, clean: string, breaks: readonly number[]): number[] {
+  const valid: number[] = [];
+  for (const b of breaks) {
+    if (Number.isInteger(b) && b > (valid.at(-1) ?? 0) && b < text.length) valid.push(b);
+  }
+  if (valid.length === 0 || clean === text) return valid;
+  const moved: number[] = [];
+  let joined = "";
+  let from = 0;
+  for (const b of [...valid, text.length]) {
+    joined += sanitizeFormattedText(text.slice(from, b));
+    if (b < text.length) moved.push(joined.length);
+    from = b;
+  }
+  if (joined !== clean) return [];
+  // A piece the rules emptied leaves two breaks at one place (or one at an end): keep one.
+  return moved.filter((b, i) => b > 0 && b < clean.length && b !== moved[i - 1]);
 }
 
 /**
@@ -148,6 +181,7 @@ export class Relay {
     text: string,
     ref?: string,
     kind: MessageKind = "text",
+    breaks?: readonly number[],
   ): void {
     const room = this.#registry.room(roomName);
     if (room === undefined || !user.rooms.has(room)) {
@@ -171,7 +205,10 @@ export class Relay {
     if (kind === "action") stored.action = true;
     else if (kind === "notice") stored.notice = true;
     if (this.#pending.length === 0) this.#schedule();
-    this.#pending.push({ stored, user, room, ref });
+    const joins = breaks === undefined ? [] : keptBreaks(text, clean, breaks);
+    const pending: PendingMessage = { stored, user, room, ref };
+    if (joins.length > 0) pending.breaks = joins;
+    this.#pending.push(pending);
     this.#pendingText += clean.length;
   }
 
@@ -254,7 +291,7 @@ function relay(batch: PendingMessage[]): void {
     else group.push(p);
   }
   for (const [room, group] of byRoom) {
-    const outs = group.map(({ stored }) => {
+    const outs = group.map(({ stored, breaks }) => {
       const frame: ServerFrame = {
         type: "msg",
         id: stored.id,
@@ -265,6 +302,7 @@ function relay(batch: PendingMessage[]): void {
       };
       if (stored.action) frame.action = true;
       if (stored.notice) frame.notice = true;
+      if (breaks !== undefined) frame.breaks = breaks;
       return new Outgoing(frame);
     });
     const authors = new Set(group.map((p) => p.user));

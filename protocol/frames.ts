@@ -262,6 +262,12 @@ export interface MessageFrame {
   action?: boolean;
   /** Set on notices (IRC `NOTICE`): shown as messages; a program must not answer one. */
   notice?: boolean;
+  /**
+   * UTF-16 offsets into `text` where the sender joined two of its lines without a newline (a
+   * long line it had to send in pieces). Live messages only, never stored: a reader that sends
+   * lines as its author did can rebuild them; others ignore it.
+   */
+  breaks?: number[];
 }
 
 /** You are now in a room (history for it follows). */
@@ -355,6 +361,16 @@ export interface DirectFrame {
   text: string;
   /** Server time, milliseconds since the Unix epoch. */
   ts: number;
+  /** Set on `/me` actions. */
+  action?: boolean;
+  /** Set on notices (IRC `NOTICE`): shown as messages; a program must not answer one. */
+  notice?: boolean;
+  /**
+   * Set when `text` is a client-to-client query (`VERSION`, `PING 123`: a verb and its
+   * arguments) that only IRC clients answer: the NDJSON and plain encoders drop the frame, so
+   * no other client ever sees one.
+   */
+  ctcp?: boolean;
 }
 
 /** Command output for people, such as /help. */

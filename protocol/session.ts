@@ -12,6 +12,7 @@ import type { LoginRequest } from "../core/hub.ts";
 import type { PasswordCheck } from "../core/accounts.ts";
 import type { AccountView } from "../core/identity.ts";
 import type { MessageKind } from "../core/relay.ts";
+import type { DirectHow } from "../core/direct.ts";
 import type { Room } from "../core/room.ts";
 import type { HistoryAnswer, HistoryQuery, TargetsAnswer } from "../core/history_slice.ts";
 import type { User } from "../core/user.ts";
@@ -87,8 +88,19 @@ export interface SessionPort {
    * the refused hello asked for, for the log.
    */
   refuse(error: ErrorFrame, nick: string): void;
-  /** A message (or, by `kind`, an action or a notice) from the logged-in user to a room. */
-  say(room: string, text: string, ref?: string, kind?: MessageKind): void;
+  /**
+   * A message (or, by `kind`, an action or a notice) from the logged-in user to a room;
+   * `breaks`: where its author joined lines without a newline (`MessageFrame.breaks`).
+   */
+  say(
+    room: string,
+    text: string,
+    ref?: string,
+    kind?: MessageKind,
+    breaks?: readonly number[],
+  ): void;
+  /** A direct message from the logged-in user to `to`, of the kind `how` says. */
+  direct(to: string, text: string, ref: string, how: DirectHow): Awaitable<void>;
   /** A slash command from the logged-in user, run against `room` (the current one). */
   command(line: string, room: string, ref?: string): Awaitable<CommandOutcome>;
   /**

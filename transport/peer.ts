@@ -38,6 +38,7 @@ import { OutboundQueue } from "./outbound_queue.ts";
 import type { FrameCodec } from "../protocol/codec.ts";
 import { NDJSON } from "../protocol/ndjson/encode.ts";
 import type { MessageKind } from "../core/relay.ts";
+import type { DirectHow } from "../core/direct.ts";
 import type { HistoryAnswer, HistoryQuery, TargetsAnswer } from "../core/history_slice.ts";
 import type {
   ChatView,
@@ -269,8 +270,19 @@ export class Peer implements PeerSink, SessionPort {
   }
 
   /** {@inheritDoc SessionPort.say} */
-  say(room: string, text: string, ref?: string, kind?: MessageKind): void {
-    if (this.#user !== null) this.#options.hub.say(this.#user, room, text, ref, kind);
+  say(
+    room: string,
+    text: string,
+    ref?: string,
+    kind?: MessageKind,
+    breaks?: readonly number[],
+  ): void {
+    if (this.#user !== null) this.#options.hub.say(this.#user, room, text, ref, kind, breaks);
+  }
+
+  /** {@inheritDoc SessionPort.direct} */
+  direct(to: string, text: string, ref: string, how: DirectHow): Awaitable<void> {
+    if (this.#user !== null) return this.#options.hub.direct(this.#user, to, text, ref, how);
   }
 
   /** {@inheritDoc SessionPort.chat} */

@@ -15,7 +15,7 @@ import { hostmaskByNick, hostmaskOf, realnameOf } from "./hostmask.ts";
 import { isupportLines } from "./isupport.ts";
 import { encodeLine, type IrcLine, serverTime, utf8Length } from "./line.ts";
 import { numeric, serverReply } from "./numerics.ts";
-import { messageLines } from "./split.ts";
+import { type EchoExtras, readerLines } from "./multiline_out.ts";
 import { lusersLines, motdLines } from "./commands/query.ts";
 import { errorLines, noticeLines, serviceSource } from "./errors.ts";
 
@@ -55,7 +55,9 @@ export interface RenderContext {
    * What the reader's core call with `ref` was: its IRC command and target, and a message's
    * text (for echo-message); null when unknown.
    */
-  pending(ref: string): { target: string; text: string; command: string; action: boolean } | null;
+  pending(
+    ref: string,
+  ): { target: string; text: string; command: string; action: boolean } & EchoExtras | null;
 }
 
 /** Nicks this reader was told have quit: at most this many remembered. */
@@ -115,41 +117,37 @@ export class IrcRenderer {
         const full = me === undefined ? `${frame.nick}!~sc@gone.sc` : hostmaskOf(me);
         return [...lines, server(numeric.loggedIn(frame.nick, full, frame.nick))];
       }
-      case "msg": {
+      case "msg":
+      case "dm":
         // A client with draft/chathistory asks for history itself: no replay on JOIN (spec).
-        if (frame.history && this.#ctx.caps.has("draft/chathistory")) return [];
-        const tags: Record<string, string> = { ...time(frame.ts), ...this.#account(frame.from) };
-        return messageLines({
+        if (frame.type === "msg" && frame.history && this.#ctx.caps.has("draft/chathistory")) {
+          return [];
+        }
+        return readerLines(this.#ctx.caps, {
+          id: frame.id,
           source: mask(frame.from),
           command: frame.notice ? "NOTICE" : "PRIVMSG",
-          target: frame.room,
+          target: frame.type === "msg" ? frame.room : client,
           text: frame.text,
           action: frame.action,
-          msgid: this.#ctx.caps.has("message-tags") ? String(frame.id) : undefined,
-          tags,
-        });
-      }
-      case "dm":
-        return messageLines({
-          source: mask(frame.from),
-          command: "PRIVMSG",
-          target: client,
-          text: frame.text,
-          msgid: this.#ctx.caps.has("message-tags") ? String(frame.id) : undefined,
+          ctcp: frame.type === "dm" ? frame.ctcp : undefined,
+          breaks: frame.type === "msg" ? frame.breaks : undefined,
           tags: { ...time(frame.ts), ...this.#account(frame.from) },
         });
       case "ack": {
         if (!this.#ctx.caps.has("echo-message") || frame.ref === undefined) return [];
         const echo = this.#ctx.pending(frame.ref);
         if (echo === null || (echo.command !== "PRIVMSG" && echo.command !== "NOTICE")) return [];
-        return messageLines({
+        return readerLines(this.#ctx.caps, {
+          id: frame.id,
           source: mask(client),
           command: echo.command === "NOTICE" ? "NOTICE" : "PRIVMSG",
           target: echo.target,
           text: echo.text,
           action: echo.action,
-          msgid: this.#ctx.caps.has("message-tags") ? String(frame.id) : undefined,
-          tags: time(frame.ts),
+          ctcp: echo.ctcp,
+          breaks: echo.breaks,
+          tags: { ...time(frame.ts), ...this.#account(client) },
         });
       }
       case "joined":

@@ -33,6 +33,8 @@ import type { SaslHost } from "./sasl.ts";
 import { join, mode, names, part, topic } from "./commands/channel.ts";
 import { type CommandHost, eachCharged } from "./commands/host.ts";
 import { sendMessage } from "./commands/message.ts";
+import { MultilineInbox, NOT_A_BATCH_LINE } from "./commands/batch.ts";
+import type { EchoExtras } from "./multiline_out.ts";
 import { tellService } from "./commands/services.ts";
 import { chathistory } from "./commands/history.ts";
 import {
@@ -69,7 +71,7 @@ const BEFORE_REGISTRATION = new Set([
  * What a core call with this session's `ref` was for: its IRC command and target (so a core
  * error becomes the numeric naming them) and, for a message, its text (for echo-message).
  */
-interface Pending {
+interface Pending extends EchoExtras {
   readonly command: string;
   readonly target: string;
   readonly text: string;
@@ -84,6 +86,8 @@ export class IrcSession implements ProtocolSession {
   readonly #registration = new Registration();
   readonly #caps = new Set<IrcCap>();
   readonly #renderer: IrcRenderer;
+  /** Inbound draft/multiline batches (one open at a time). */
+  readonly #batches: MultilineInbox;
   /** Labeled responses (labeled-response): lines held until their command is done. */
   readonly #labels: LabeledResponses;
   /** Shared encodings per cap profile (`profile.ts`); null: every frame rendered here. */
@@ -114,13 +118,19 @@ export class IrcSession implements ProtocolSession {
     this.#profiles = profiles;
     this.#info = info;
     this.#offer = offer;
+    this.#batches = new MultilineInbox(offer.multiline);
     this.#labels = new LabeledResponses({ serverName: info.serverName, caps: this.#caps });
     const session = {
       client: () => this.#client,
       reply: (line: IrcLine) => this.#reply(line),
       replies: (lines: readonly IrcLine[]) => this.#replies(lines),
-      remember: (command: string, target: string, text?: string, action?: boolean) =>
-        this.#remember(command, target, text, action),
+      remember: (
+        command: string,
+        target: string,
+        text?: string,
+        action?: boolean,
+        extras?: EchoExtras,
+      ) => this.#remember(command, target, text, action, extras),
       command: (line: string, room: string, ref: string) => this.#command(line, room, ref),
       names: (room: Room) => this.#renderer.names(room),
     };
@@ -238,6 +248,11 @@ export class IrcSession implements ProtocolSession {
     }
     const message = parsed.message;
     const { command } = message;
+    // A draft/multiline batch's lines are charged together when it ends (commands/batch.ts).
+    if (this.#caps.has("draft/multiline") && this.#port.user !== null) {
+      const taken = this.#batches.take(this.#host, message, bytes.length);
+      if (taken !== NOT_A_BATCH_LINE) return taken;
+    }
     // PONG and QUIT cost nothing: an answer to our ping, and a goodbye. Everything else waits
     // for the flood guard: an IRC client is slowed down, never has a line dropped.
     if (command === "PONG" || command === "QUIT") return this.#handle(message);
@@ -475,14 +490,26 @@ export class IrcSession implements ProtocolSession {
    * {@linkcode IRC_PENDING_REFS}); a message's text is kept, cleaned as the core cleans it, for
    * echo-message.
    */
-  #remember(command: string, target: string, text = "", action = false): string {
+  #remember(
+    command: string,
+    target: string,
+    text = "",
+    action = false,
+    extras: EchoExtras = {},
+  ): string {
     const ref = `i${++this.#refs}`;
     this.#labels.claim(ref, command === "PRIVMSG" || command === "NOTICE");
     if (this.#pending.size >= IRC_PENDING_REFS) {
       const oldest = this.#pending.keys().next().value;
       if (oldest !== undefined) this.#pending.delete(oldest);
     }
-    this.#pending.set(ref, { target, text: sanitizeFormattedText(text), command, action });
+    this.#pending.set(ref, {
+      target,
+      text: sanitizeFormattedText(text),
+      command,
+      action,
+      ...extras,
+    });
     return ref;
   }
 

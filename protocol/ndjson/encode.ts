@@ -6,7 +6,7 @@
  * @module
  */
 
-import { codecSlot, type FrameCodec } from "../codec.ts";
+import { codecSlot, type FrameCodec, NOTHING } from "../codec.ts";
 import type { ServerFrame } from "../frames.ts";
 import { utf8 } from "../slab.ts";
 import { withoutFormatting } from "../without_formatting.ts";
@@ -23,5 +23,9 @@ import { withoutFormatting } from "../without_formatting.ts";
 export const NDJSON: FrameCodec = {
   name: "json",
   slot: codecSlot(),
-  encode: (frame: ServerFrame) => utf8(JSON.stringify(withoutFormatting(frame)) + "\n"),
+  // A client-to-client query (`dm` with `ctcp`) is for IRC clients only: nothing here answers one.
+  encode: (frame: ServerFrame) =>
+    frame.type === "dm" && frame.ctcp
+      ? NOTHING
+      : utf8(JSON.stringify(withoutFormatting(frame)) + "\n"),
 };

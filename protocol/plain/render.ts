@@ -145,7 +145,12 @@ function render(frame: ServerFrame, reader: PlainReader): string | null {
       return prefixLines(`${history}${tag}${who}`, frame.text);
     }
     case "dm":
-      return prefixLines(`[dm] <${frame.from}> `, frame.text);
+      // A client-to-client query (CTCP VERSION...) is for IRC clients: a person has no answer.
+      if (frame.ctcp) return null;
+      return prefixLines(
+        frame.action ? `[dm] * ${frame.from} ` : `[dm] <${frame.from}> `,
+        frame.text,
+      );
     case "joined": {
       const topic = frame.topic === "" ? "" : ` Topic: ${collapseBlanks(frame.topic)}`;
       // The reader is in the list (last) and counted: they are not their own company. "You are

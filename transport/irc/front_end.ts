@@ -39,6 +39,7 @@ const IMPLEMENTED_CAPS: ReadonlySet<IrcCap> = new Set<IrcCap>([
   "standard-replies",
   "batch",
   "draft/chathistory",
+  "draft/multiline",
 ]);
 
 /**

@@ -922,7 +922,11 @@
       }
       case "dm": {
         const other = frame.from === me ? frame.to : frame.from;
-        // A DM has no action flag: /me in a DM is sent as "* text" (see sendLine), shown as one.
+        // An IRC /me comes flagged; a native one is sent as "* text" (see sendLine), shown as one.
+        if (frame.action === true) {
+          receive(dmKey(other), frame);
+          break;
+        }
         const action = typeof frame.text === "string" && frame.text.startsWith("* ") &&
           frame.text.length > 2;
         receive(dmKey(other), action ? { ...frame, text: frame.text.slice(2), action } : frame);

@@ -9,6 +9,7 @@ import { type Awaitable, then } from "../../../core/awaitable.ts";
 import type { Room } from "../../../core/room.ts";
 import type { SessionPort } from "../../session.ts";
 import type { IrcLine } from "../line.ts";
+import type { EchoExtras } from "../multiline_out.ts";
 
 /** The session, as a command handler uses it. */
 export interface CommandHost {
@@ -20,8 +21,17 @@ export interface CommandHost {
   reply(line: IrcLine): void;
   /** Sends lines from the server. */
   replies(lines: readonly IrcLine[]): void;
-  /** A ref for a core call for IRC `command` on `target` (a message's text kept for its echo). */
-  remember(command: string, target: string, text?: string, action?: boolean): string;
+  /**
+   * A ref for a core call for IRC `command` on `target` (a message's text, kind and line joins
+   * kept for its echo).
+   */
+  remember(
+    command: string,
+    target: string,
+    text?: string,
+    action?: boolean,
+    extras?: EchoExtras,
+  ): string;
   /** Runs a core slash command, its answers tied to `ref`. */
   command(line: string, room: string, ref: string): Awaitable<void>;
   /** The 353/366 lines for `room`, as this reader sees them. */

@@ -1,19 +1,36 @@
 /**
- * PRIVMSG and NOTICE (contract §4.4): to rooms through the core's `say` (a `/me` as an action, a
- * NOTICE as a notice), to nicks as direct messages. NOTICE is never answered with an error.
+ * PRIVMSG and NOTICE (contract §4.4, §4.6): to rooms through the core's `say` (a `/me` as an
+ * action, a NOTICE as a notice), to nicks as direct messages of the same kinds. Any other CTCP
+ * (`\x01VERSION\x01`, ...) goes to a nick as a query only IRC clients see, and is refused to a
+ * room. NOTICE is never answered with an error.
  *
  * @module
  */
 
 import type { Awaitable } from "../../../core/awaitable.ts";
-import type { MessageKind } from "../../../core/relay.ts";
+import { keptBreaks, type MessageKind } from "../../../core/relay.ts";
+import { sanitizeFormattedText } from "../../../security/unicode.ts";
 import { IRC_MAX_MESSAGE_TARGETS } from "../../../config/irc_limits.ts";
-import { numeric } from "../numerics.ts";
+import { numeric, serverReply } from "../numerics.ts";
 import { type CommandHost, eachInOrder } from "./host.ts";
 import { serviceOf, tellService } from "./services.ts";
 
 /** A CTCP message, `\x01VERB args\x01` (the closing `\x01` optional, as clients vary). */
 const CTCP = new RegExp("^\x01([A-Za-z]+)(?: ([^\x01]*))?\x01?$");
+
+/** What a client's message is, once its CTCP wrapping (if any) is read. */
+interface Said {
+  /** `PRIVMSG` or `NOTICE`. */
+  readonly command: "PRIVMSG" | "NOTICE";
+  /** The text: for an ACTION the words after the verb; for another CTCP the verb and args. */
+  readonly text: string;
+  /** `action` for `\x01ACTION …\x01`, else by the command (`notice` for NOTICE). */
+  readonly kind: MessageKind;
+  /** Another CTCP than ACTION: `text` is its verb and arguments. */
+  readonly ctcp: boolean;
+  /** Concat joins of a multiline batch (UTF-16 offsets into `text`). */
+  readonly breaks?: readonly number[];
+}
 
 /** `PRIVMSG|NOTICE <t1,t2> :text` (contract §4.4); NOTICE is never answered with an error. */
 export function sendMessage(
@@ -31,10 +48,6 @@ export function sendMessage(
     if (!notice) host.reply(numeric.noTextToSend(c));
     return;
   }
-  const ctcp = CTCP.exec(params[1]);
-  const action = ctcp !== null && ctcp[1].toUpperCase() === "ACTION";
-  if (ctcp !== null && !action) return; // other CTCPs: nobody here answers them
-  const text = action ? ctcp?.[2] ?? "" : params[1];
   const targets = params[0].split(",");
   if (targets.length > IRC_MAX_MESSAGE_TARGETS) {
     // TARGMAX is a promise: a longer list would send one message per target for the flood
@@ -42,25 +55,93 @@ export function sendMessage(
     if (!notice) host.reply(numeric.tooManyTargets(c, targets[IRC_MAX_MESSAGE_TARGETS]));
     return;
   }
-  return eachInOrder(distinct(targets), (target) => {
-    if (target.startsWith("#")) {
-      if (!host.port.isIn(target)) {
-        if (!notice) host.reply(numeric.cannotSendToChan(c, target));
-        return;
+  const said = readCtcp(command, params[1]);
+  return eachInOrder(distinct(targets), (target) => deliver(host, target, said));
+}
+
+/**
+ * A message assembled from a `draft/multiline` batch (contract §5.8): one core message to
+ * `target`, its lines joined by `\n` (concat lines by nothing, at `breaks`). Its text is taken
+ * as is: CTCP is a one-line form.
+ */
+export function sendAssembled(
+  host: CommandHost,
+  command: "PRIVMSG" | "NOTICE",
+  target: string,
+  text: string,
+  breaks: readonly number[],
+): Awaitable<void> {
+  const kind = command === "NOTICE" ? "notice" : "text";
+  return deliver(host, target, { command, text, kind, ctcp: false, breaks });
+}
+
+/** How `text` reads: an ACTION, another CTCP query, or plain text (by the command). */
+function readCtcp(command: "PRIVMSG" | "NOTICE", text: string): Said {
+  const plain: MessageKind = command === "NOTICE" ? "notice" : "text";
+  const ctcp = CTCP.exec(text);
+  if (ctcp === null) return { command, text, kind: plain, ctcp: false };
+  const verb = ctcp[1].toUpperCase();
+  if (verb === "ACTION") return { command, text: ctcp[2] ?? "", kind: "action", ctcp: false };
+  const args = ctcp[2] ?? "";
+  // A CTCP in a NOTICE is a client's answer to one: a notice-kind query.
+  return { command, text: args === "" ? verb : `${verb} ${args}`, kind: plain, ctcp: true };
+}
+
+/** One message to one target: a room, a service, or a nick (oneself included). */
+function deliver(host: CommandHost, target: string, said: Said): Awaitable<void> {
+  const c = host.client;
+  const notice = said.command === "NOTICE";
+  if (target.startsWith("#")) {
+    if (!host.port.isIn(target)) {
+      if (!notice) host.reply(numeric.cannotSendToChan(c, target));
+      return;
+    }
+    if (said.ctcp) {
+      // Nobody in a room answers queries for other people's clients, and a stored VERSION
+      // request would be replayed to everyone forever. A CTCP reply (NOTICE) is just dropped.
+      if (!notice) {
+        host.reply(serverReply.standard(
+          "FAIL",
+          said.command,
+          "CTCP_UNSUPPORTED",
+          [target],
+          "Only ACTION (/me) may be sent to a room",
+        ));
       }
-      const kind: MessageKind = action ? "action" : notice ? "notice" : "text";
-      host.port.say(target, text, host.remember(command, target, text, action), kind);
       return;
     }
-    const service = serviceOf(target);
-    if (service !== null) return notice ? undefined : tellService(host, service, text);
-    if (host.port.chat.user(target) === undefined) {
-      if (!notice) host.reply(numeric.noSuchNick(c, target));
-      return;
-    }
-    const ref = host.remember(command, target, text, action);
-    return host.command(`/msg ${target} ${action ? `* ${text}` : text}`, "", ref);
+    const breaks = joinsOf(said);
+    const ref = host.remember(said.command, target, said.text, said.kind === "action", {
+      breaks,
+    });
+    host.port.say(target, said.text, ref, said.kind, breaks);
+    return;
+  }
+  const service = serviceOf(target);
+  if (service !== null) {
+    return notice || said.ctcp ? undefined : tellService(host, service, said.text);
+  }
+  if (host.port.chat.user(target) === undefined) {
+    if (!notice) host.reply(numeric.noSuchNick(c, target));
+    return;
+  }
+  const ref = host.remember(said.command, target, said.text, said.kind === "action", {
+    ctcp: said.ctcp,
+    breaks: joinsOf(said),
   });
+  // A message to oneself is delivered on IRC (contract §4.6): echo and delivery both arrive.
+  return host.port.direct(target, said.text, ref, {
+    kind: said.kind,
+    ctcp: said.ctcp,
+    toSelf: true,
+  });
+}
+
+/** The concat joins of `said`, moved to its text as the core will clean it (for the echo). */
+function joinsOf(said: Said): readonly number[] | undefined {
+  if (said.breaks === undefined || said.breaks.length === 0) return undefined;
+  const joins = keptBreaks(said.text, sanitizeFormattedText(said.text), said.breaks);
+  return joins.length === 0 ? undefined : joins;
 }
 
 /** `targets` without repeats (ASCII case folded, as `CASEMAPPING=ascii`): one message each. */
