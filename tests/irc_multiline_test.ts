@@ -4,6 +4,10 @@ import { Client } from "irc-framework";
 import { RawIrcClient } from "./helpers/irc.ts";
 import { JsonClient, testServer, within } from "./helpers/wire.ts";
 import type { ChatServer } from "../server.ts";
+import type { SessionPort } from "../protocol/session.ts";
+import { type IrcLine, parseLine } from "../protocol/irc/line.ts";
+import type { CommandHost } from "../protocol/irc/commands/host.ts";
+import { MultilineInbox, NOT_A_BATCH_LINE } from "../protocol/irc/commands/batch.ts";
 
 const S = "irc.test";
 const utf8 = new TextEncoder();
@@ -408,4 +412,64 @@ Deno.test("irc-framework: a multiline batch sent raw is one NDJSON message; a so
     await quit(client);
     await server.shutdown();
   }
+});
+
+Deno.test("MultilineInbox: BATCH + costs a flood unit, lines inside an open batch none, the end one unit with all the batch's bytes", () => {
+  const holds: number[] = [];
+  const said: { text: string; breaks: readonly number[] | undefined }[] = [];
+  const replies: IrcLine[] = [];
+  const port = {
+    hold: (bytes: number) => {
+      holds.push(bytes);
+      return true;
+    },
+    isIn: () => true,
+    say: (
+      _room: string,
+      text: string,
+      _ref?: string,
+      _kind?: unknown,
+      breaks?: readonly number[],
+    ) => said.push({ text, breaks }),
+  } as unknown as SessionPort;
+  const host: CommandHost = {
+    port,
+    client: "ann",
+    reply: (line) => replies.push(line),
+    replies: (lines) => replies.push(...lines),
+    remember: () => "r1",
+    command: () => {},
+    names: () => [],
+  };
+  const inbox = new MultilineInbox({ maxBytes: 100, maxLines: 3 });
+  const feed = (line: string) => {
+    const bytes = utf8.encode(line);
+    const parsed = parseLine(bytes);
+    if (parsed.kind !== "message") throw new Error(line);
+    return inbox.take(host, parsed.message, bytes.length);
+  };
+  const lines = [
+    "BATCH +a draft/multiline #r",
+    "@batch=a PRIVMSG #r :one",
+    "@batch=a;draft/multiline-concat PRIVMSG #r :two",
+    "BATCH -a",
+  ];
+  assert.equal(feed("PRIVMSG #r :plain"), NOT_A_BATCH_LINE);
+  for (const line of lines) feed(line);
+  const size = (line: string) => utf8.encode(line).length;
+  assert.deepEqual(holds, [size(lines[0]), size(lines[1]) + size(lines[2]) + size(lines[3])]);
+  assert.deepEqual(said, [{ text: "onetwo", breaks: [3] }]);
+
+  // A batch dropped by an error is charged when it fails, and no open batch takes more than
+  // max-lines; after the failure its lines are charged as any line (no batch is open).
+  holds.length = 0;
+  feed("BATCH +b draft/multiline #r");
+  for (let i = 0; i < 3; i++) feed(`@batch=b PRIVMSG #r :l${i}`);
+  assert.equal(holds.length, 1);
+  feed("@batch=b PRIVMSG #r :l3");
+  assert.equal(holds.length, 2);
+  assert.match(replies.at(-1)?.params.join(" ") ?? "", /^BATCH MULTILINE_MAX_LINES 3 /);
+  feed("@batch=b PRIVMSG #r :l4");
+  assert.equal(holds.length, 3); // charged as any line: the batch is no longer open
+  assert.equal(said.length, 1);
 });
