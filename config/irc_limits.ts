@@ -115,6 +115,16 @@ export const SASL_CHUNK_BYTES = 400;
 export const IRC_MULTILINE_MAX_LINES = 100;
 
 /**
+ * Newline-separated lines one message becomes for an IRC reader; past them, the remaining line
+ * breaks are sent as spaces. A native client may send a message of tens of thousands of short
+ * lines, and every IRC line carries the sender's full `nick!user@host` and tags: unfolded, one
+ * such message would reach each IRC reader as megabytes and overflow its queue (dropped as too
+ * slow). Equal to {@linkcode IRC_MULTILINE_MAX_LINES}, so a message that came in as an IRC
+ * batch is never folded.
+ */
+export const IRC_MESSAGE_MAX_LINES = IRC_MULTILINE_MAX_LINES;
+
+/**
  * Upper bound of `max-bytes` for a `draft/multiline` batch: the combined text as relayed, which
  * fans out to every member of the room. Ergo's default is 4096; 16 KB leaves room for code.
  */

@@ -473,3 +473,49 @@ Deno.test("MultilineInbox: BATCH + costs a flood unit, lines inside an open batc
   assert.equal(holds.length, 3); // charged as any line: the batch is no longer open
   assert.equal(said.length, 1);
 });
+
+Deno.test("IRC multiline: a sockchat message of thousands of short lines reaches IRC readers as at most 100 lines, the rest joined by spaces", async () => {
+  const server = ircServer();
+  const json = await JsonClient.login(server, "jo");
+  const { irc: ml } = await capClient(server, "mel", ML);
+  const { irc: plain } = await capClient(server, "pat", "");
+  try {
+    await join(ml, "#lobby");
+    await join(plain, "#lobby");
+    const lines = Array.from({ length: 5000 }, (_, i) => `l${i}`);
+    await json.send({ type: "msg", room: "#lobby", text: lines.join("\n") });
+    const expected = [...lines.slice(0, 99), lines.slice(99).join(" ")];
+    const body = (line: string) =>
+      line.slice(line.indexOf(" PRIVMSG #lobby ") + 16).replace(/^:/, "");
+
+    await ml.expect(/ BATCH \+/);
+    const batched: string[] = [];
+    while (true) {
+      const line = await ml.expect(/PRIVMSG|BATCH -/);
+      if (line.includes("BATCH -")) break;
+      batched.push(line);
+    }
+    // 100 lines, the last one cut to fit (its continuations marked concat), nothing lost.
+    const newlines = batched.filter((l) => !l.includes("draft/multiline-concat"));
+    assert.equal(newlines.length, 100);
+    assert.deepEqual(newlines.slice(0, 99).map(body), expected.slice(0, 99));
+    assert.equal(batched.slice(99).map(body).join(""), expected[99]);
+
+    const got: string[] = [];
+    while (got.length < 99) got.push(body(await plain.expect(/PRIVMSG #lobby/)));
+    assert.deepEqual(got, expected.slice(0, 99));
+    let tail = "";
+    let cut = 0;
+    while (tail.length < expected[99].length) {
+      tail += body(await plain.expect(/PRIVMSG #lobby/));
+      cut++;
+    }
+    assert.equal(tail, expected[99]);
+    assert.ok(cut < 100, `${cut} lines for the folded rest`);
+  } finally {
+    json.close();
+    ml.close();
+    plain.close();
+    await server.shutdown();
+  }
+});

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { IRC_MESSAGE_MAX_LINES } from "../../config/irc_limits.ts";
 import type { IrcCap } from "./caps.ts";
 import type { IrcLine } from "./line.ts";
 import { messageLines } from "./split.ts";
@@ -43,6 +44,8 @@ export interface ReaderMessage extends EchoExtras {
  * `chathistory` replay), put on every line that is not inside the message's own multiline batch,
  * so a nested `BATCH +m<id>` carries `batch=<within>` as the batch spec asks.
  *
+ * Past {@linkcode IRC_MESSAGE_MAX_LINES} lines, the remaining line breaks are sent as spaces.
+ *
  * This is also the function for history replays: give it the stored message's id, text, kind
  * and `time`/`account` tags (no `breaks`: they are not stored, so replays are cut afresh).
  *
@@ -73,7 +76,7 @@ export function readerLines(
     source: message.source,
     command: message.command,
     target: message.target,
-    text: message.text,
+    text: folded(message.text),
     breaks: message.breaks,
     action: message.action,
     msgid,
@@ -84,6 +87,22 @@ export function readerLines(
   return lines.map((line) =>
     line.tags?.batch !== undefined ? line : { ...line, tags: { ...line.tags, batch: within } }
   );
+}
+
+/**
+ * `text` with the line breaks after the first {@linkcode IRC_MESSAGE_MAX_LINES} lines turned
+ * into spaces (the same length, so `breaks` offsets stay valid); `text` itself when it has no
+ * more lines than that.
+ */
+function folded(text: string): string {
+  let at = -1;
+  for (let lines = 1; lines < IRC_MESSAGE_MAX_LINES; lines++) {
+    at = text.indexOf("\n", at + 1);
+    if (at < 0) return text;
+  }
+  const rest = text.indexOf("\n", at + 1);
+  if (rest < 0) return text;
+  return text.slice(0, rest) + text.slice(rest).replaceAll("\n", " ");
 }
 
 /** `\x01VERB args\x01` on one line: a query is short, and a client reads it whole or not at all. */
