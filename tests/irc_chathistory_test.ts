@@ -614,3 +614,29 @@ Deno.test("JOIN replays recent history as PRIVMSGs, except to a client with draf
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("CHATHISTORY to a draft/multiline reader: a text with newlines is a multiline batch nested in the history batch", async () => {
+  const lines: StoredMessage[] = [
+    { id: 203, room: "#chan", from: "alice", text: "one\n\ntwo", ts: T0 + 22_000 },
+  ];
+  const { dir, db } = await seeded(lines);
+  const server = ircServer(db);
+  const irc = await client(server, "bar", [...HISTORY_CAPS, "draft/multiline"]);
+  try {
+    const batch = await history(irc, "CHATHISTORY LATEST #chan * 2");
+    const id = /BATCH \+(\S+)/.exec(batch.start)?.[1];
+    const from = "alice!~sc@gone.sc";
+    assert.deepEqual(batch.lines.map((l) => l.replace(/(^|;)time=[^; ]+/, "$1time=T")), [
+      `@batch=${id};msgid=${idOf(9)};time=T :${from} PRIVMSG #chan :message 9`,
+      `@batch=${id};msgid=203;time=T :${from} BATCH +m203 draft/multiline #chan`,
+      `@batch=m203 :${from} PRIVMSG #chan one`,
+      `@batch=m203 :${from} PRIVMSG #chan :`,
+      `@batch=m203 :${from} PRIVMSG #chan two`,
+      `@batch=${id} :${from} BATCH -m203`,
+    ]);
+  } finally {
+    irc.close();
+    await server.shutdown();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

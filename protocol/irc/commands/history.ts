@@ -16,7 +16,7 @@ import type { IrcCap } from "../caps.ts";
 import { hostmaskByNick } from "../hostmask.ts";
 import { type IrcLine, serverTime } from "../line.ts";
 import { numeric, serverReply } from "../numerics.ts";
-import { messageLines } from "../split.ts";
+import { readerLines } from "../multiline_out.ts";
 import type { CommandHost } from "./host.ts";
 
 /** What `CHATHISTORY` needs of its session besides the command host. */
@@ -28,7 +28,7 @@ export interface HistoryView {
 }
 
 /** The command host and the reader's view, as the helpers below use them. */
-interface HistoryHost extends HistoryView {
+interface Context extends HistoryView {
   readonly host: CommandHost;
 }
 
@@ -153,7 +153,7 @@ export function chathistory(
   view: HistoryView,
   params: readonly string[],
 ): Awaitable<void> {
-  const ctx: HistoryHost = { host, caps: view.caps, batchId: () => view.batchId() };
+  const ctx: Context = { host, caps: view.caps, batchId: () => view.batchId() };
   if (params.length === 0 || params[0] === "") {
     host.reply(numeric.needMoreParams(host.client, "CHATHISTORY"));
     return;
@@ -181,7 +181,7 @@ export function chathistory(
 }
 
 /** A history query on a room (or, for a nick, the empty batch: DMs are never stored). */
-function query(ctx: HistoryHost, sub: string, target: string, q: HistoryQuery): Awaitable<void> {
+function query(ctx: Context, sub: string, target: string, q: HistoryQuery): Awaitable<void> {
   const { host } = ctx;
   if (!target.startsWith("#")) {
     const user = host.port.chat.user(target);
@@ -235,9 +235,10 @@ function refusal(reason: HistoryRefusal, sub: string, target: string): IrcLine {
 /**
  * One stored message as the reader would have seen it live: PRIVMSG or NOTICE (an action as
  * CTCP ACTION), `msgid` on the first line, `time` and `account` as the caps allow; a text with
- * newlines as one `draft/multiline` batch for a multiline reader, else as several lines.
+ * newlines as one `draft/multiline` batch for a multiline reader, else as several lines without
+ * the blank ones (`readerLines`, as live messages).
  */
-function historyLines(ctx: HistoryHost, room: string, m: StoredMessage): IrcLine[] {
+function historyLines(ctx: Context, room: string, m: StoredMessage): IrcLine[] {
   const { caps, host } = ctx;
   const tags: Record<string, string> = {};
   if (caps.has("server-time")) tags.time = serverTime(m.ts);
@@ -247,16 +248,14 @@ function historyLines(ctx: HistoryHost, room: string, m: StoredMessage): IrcLine
       tags.account = author.nick;
     }
   }
-  const multiline = caps.has("draft/multiline") && caps.has("batch") && m.text.includes("\n");
-  return messageLines({
+  return readerLines(caps, {
+    id: m.id,
     source: hostmaskByNick(m.from, (nick) => host.port.chat.user(nick)),
     command: m.notice ? "NOTICE" : "PRIVMSG",
     target: room,
     text: m.text,
     action: m.action,
-    msgid: caps.has("message-tags") ? String(m.id) : undefined,
     tags,
-    batchId: multiline ? ctx.batchId() : undefined,
   });
 }
 
@@ -265,7 +264,7 @@ function historyLines(ctx: HistoryHost, room: string, m: StoredMessage): IrcLine
  * batch's own lines keep theirs; its BATCH lines get the outer one), else bare.
  */
 function inBatch(
-  ctx: HistoryHost,
+  ctx: Context,
   type: string,
   params: readonly string[],
   lines: readonly IrcLine[],
