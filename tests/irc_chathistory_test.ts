@@ -640,3 +640,32 @@ Deno.test("CHATHISTORY to a draft/multiline reader: a text with newlines is a mu
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("CHATHISTORY with a label: the chathistory batch nested in the labeled-response batch", async () => {
+  const { dir, db } = await seeded();
+  const server = ircServer(db);
+  const irc = await client(server, "bar", [...HISTORY_CAPS, "labeled-response"]);
+  try {
+    await irc.send("@label=h1 CHATHISTORY LATEST #chan * 1");
+    const lines = await sync(irc);
+    const outer = /^@label=h1 :irc\.test BATCH \+(\S+) labeled-response$/.exec(lines[0] ?? "");
+    assert.ok(outer, lines.join("\n"));
+    const inner = new RegExp(`^@batch=${outer[1]} :irc\\.test BATCH \\+(\\S+) chathistory #chan$`)
+      .exec(lines[1] ?? "");
+    assert.ok(inner, lines.join("\n"));
+    assert.equal(lines.length, 5);
+    assert.match(lines[2], new RegExp(`^@batch=${inner[1]};msgid=${idOf(9)};`));
+    assert.equal(lines[3], `@batch=${outer[1]} :${S} BATCH -${inner[1]}`);
+    assert.equal(lines[4], `:${S} BATCH -${outer[1]}`);
+    // An error is the one labeled line.
+    await irc.send("@label=h2 CHATHISTORY LATEST #nowhere * 1");
+    assert.equal(
+      await irc.expect(/FAIL/),
+      `@label=h2 :${S} FAIL CHATHISTORY INVALID_TARGET LATEST #nowhere :Messages could not be retrieved`,
+    );
+  } finally {
+    irc.close();
+    await server.shutdown();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
