@@ -30,10 +30,13 @@ export class Registration {
   /** The SASL exchange, and the account it proved. */
   readonly sasl: Sasl = new Sasl();
 
-  /** NICK and USER are in and no CAP negotiation, SASL exchange or login holds the login back. */
+  /**
+   * NICK and USER are in and no CAP negotiation, SASL password check or login holds the login
+   * back. A SASL payload still being sent does not: the session abandons it (906).
+   */
   get ready(): boolean {
     return this.nick !== null && this.ident !== null && !this.negotiating && !this.pending &&
-      !this.sasl.busy;
+      !this.sasl.checking;
   }
 
   /** Takes USER's parameters; false when they are too few or empty (461). */

@@ -46,19 +46,35 @@ export class Sasl {
   #checking = false;
   #payload = "";
 
-  /** True while an exchange is open: registration waits for it (contract §2). */
-  get busy(): boolean {
-    return this.#collecting || this.#checking;
+  /** True while the core checks a password: registration waits for its answer (contract §2). */
+  get checking(): boolean {
+    return this.#checking;
   }
 
   /**
-   * One `AUTHENTICATE <param>`. `registered`: the connection has logged in (re-authentication
-   * is not supported: 907).
+   * Registration is complete while the client is still sending its payload: the exchange is
+   * dropped with 906 and the client registers without an account (SASL 3.1: "the server SHOULD
+   * abort it and send a 906 numeric"), rather than waiting for a payload that may never come.
+   */
+  abandon(host: SaslHost): void {
+    if (!this.#collecting) return;
+    this.#reset();
+    host.replies([numeric.saslAborted(host.client)]);
+  }
+
+  /**
+   * One `AUTHENTICATE <param>`. Re-authentication is not supported: after a success, 907; after
+   * registering without SASL (`registered`), 462, which tells clients that SASL after
+   * registration is not offered (907 would claim an account the connection does not have).
    */
   step(host: SaslHost, param: string, registered: boolean): Awaitable<void> {
     const c = host.client;
-    if (registered || this.account !== null) {
+    if (this.account !== null) {
       host.replies([numeric.saslAlready(c)]);
+      return;
+    }
+    if (registered) {
+      host.replies([numeric.alreadyRegistered(c)]);
       return;
     }
     if (this.#checking) return;

@@ -464,6 +464,7 @@ export class IrcSession implements ProtocolSession {
   #tryLogin(): Awaitable<void> {
     const registration = this.#registration;
     if (!registration.ready || this.#port.user !== null) return;
+    registration.sasl.abandon(this.#saslHost());
     const attempt = registration.attempt(this.#port.needsPassword);
     if (attempt.nick !== registration.nick) registration.nick = attempt.nick;
     registration.pending = true;
