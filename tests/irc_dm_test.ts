@@ -92,16 +92,25 @@ Deno.test("IRC DMs: other CTCP reaches IRC readers only, a reply as NOTICE; non-
 
 Deno.test("IRC DMs: CTCP to a room other than ACTION is FAIL CTCP_UNSUPPORTED (NOTICE: silently dropped), and not stored", async () => {
   const server = ircServer();
-  const alice = await RawIrcClient.login(server, "alice");
+  const alice = await capClient(server, "alice", "standard-replies");
+  const plain = await RawIrcClient.login(server, "pat");
   const json = await JsonClient.login(server, "bob");
   try {
-    await alice.send("JOIN #lobby");
-    await alice.expect(/ 366 /);
+    for (const c of [alice, plain]) {
+      await c.send("JOIN #lobby");
+      await c.expect(/ 366 /);
+    }
     await json.expect("join");
     await alice.send("PRIVMSG #lobby :\x01VERSION\x01");
     assert.match(
       await alice.expect(/FAIL/),
       /^:irc\.test FAIL PRIVMSG CTCP_UNSUPPORTED #lobby :/,
+    );
+    // Without standard-replies the refusal may come as a NOTICE (contract §5.11).
+    await plain.send("PRIVMSG #lobby :\x01TIME\x01");
+    assert.match(
+      await plain.expect(/FAIL|NOTICE/),
+      /^:irc\.test (?:FAIL PRIVMSG CTCP_UNSUPPORTED #lobby|NOTICE pat) :/,
     );
     await alice.send("NOTICE #lobby :\x01VERSION x\x01", "PING :done");
     assert.equal(await alice.expect(/./), `:${S} PONG ${S} :done`);
@@ -115,6 +124,7 @@ Deno.test("IRC DMs: CTCP to a room other than ACTION is FAIL CTCP_UNSUPPORTED (N
     late.close();
   } finally {
     alice.close();
+    plain.close();
     json.close();
     await server.shutdown();
   }

@@ -519,3 +519,43 @@ Deno.test("IRC multiline: a sockchat message of thousands of short lines reaches
     await server.shutdown();
   }
 });
+
+Deno.test("IRC multiline: a leading blank line is kept for multiline readers and dropped for others (irctest testBlankLines)", async () => {
+  const server = ircServer();
+  const { irc: alice } = await capClient(server, "alice", `${ML} echo-message labeled-response`);
+  const { irc: bob } = await capClient(server, "bob", ML);
+  const { irc: carol } = await capClient(server, "carol", "message-tags batch server-time");
+  try {
+    for (const c of [alice, bob, carol]) await join(c, "#test");
+    await alice.send(
+      "@label=xyz BATCH +123 draft/multiline #test",
+      "@batch=123 PRIVMSG #test :",
+      "@batch=123 PRIVMSG #test :#how is ",
+      "@batch=123;draft/multiline-concat PRIVMSG #test :everyone?",
+      "BATCH -123",
+    );
+    const start = await bob.expect(/ BATCH \+/);
+    const msgid = /msgid=(\d+)/.exec(start)?.[1];
+    assert.match(await bob.expect(/PRIVMSG/), /PRIVMSG #test :$/);
+    assert.match(await bob.expect(/PRIVMSG/), /PRIVMSG #test :#how is $/);
+    assert.match(
+      await bob.expect(/PRIVMSG/),
+      /;draft\/multiline-concat .*PRIVMSG #test :?everyone\?$/,
+    );
+    await bob.expect(/ BATCH -/);
+
+    const first = await carol.expect(/PRIVMSG/);
+    assert.match(first, new RegExp(`msgid=${msgid}[; ].*PRIVMSG #test :#how is $`));
+    const second = await carol.expect(/PRIVMSG/);
+    assert.match(second, /PRIVMSG #test :?everyone\?$/);
+    assert.doesNotMatch(second, /msgid|multiline-concat/);
+
+    // The echo: the batch again, its opening line labeled (irctest testBasic).
+    const echo = await alice.expect(/ BATCH \+/);
+    assert.match(echo, /^@(?:\S*;)?label=xyz[; ]/);
+    assert.match(echo, new RegExp(`msgid=${msgid}[; ]`));
+  } finally {
+    for (const c of [alice, bob, carol]) c.close();
+    await server.shutdown();
+  }
+});
