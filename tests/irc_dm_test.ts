@@ -134,6 +134,7 @@ Deno.test("IRC DMs: a message to oneself is delivered; with echo-message also ec
   const server = ircServer();
   const plain = await RawIrcClient.login(server, "solo");
   const echo = await capClient(server, "duo", "echo-message message-tags");
+  const labeled = await capClient(server, "tri", "echo-message batch labeled-response");
   try {
     await plain.send("PRIVMSG solo :note to self", "PING :done");
     assert.match(await plain.expect(/solo|PONG/), /^:solo!\S+ PRIVMSG solo :note to self$/);
@@ -144,9 +145,18 @@ Deno.test("IRC DMs: a message to oneself is delivered; with echo-message also ec
     const second = await echo.expect(/PRIVMSG duo/);
     assert.match(first, /^@msgid=(\d+) :duo!\S+ PRIVMSG duo :hello me$/);
     assert.equal(second, first); // delivery and echo: the same message, the same msgid
+
+    // With a label only the echo is labeled (irctest testLabeled{Privmsg,Notice}ResponsesToSelf).
+    for (const command of ["PRIVMSG", "NOTICE"]) {
+      await labeled.send(`@label=l${command} ${command} tri :to me`);
+      const lines = [await labeled.expect(/ tri :/), await labeled.expect(/ tri :/)];
+      assert.equal(lines.filter((l) => l.includes(`label=l${command}`)).length, 1, `${lines}`);
+      for (const line of lines) assert.match(line, new RegExp(`:tri!\\S+ ${command} tri :to me$`));
+    }
   } finally {
     plain.close();
     echo.close();
+    labeled.close();
     await server.shutdown();
   }
 });
