@@ -6,8 +6,9 @@
 
 import assert from "node:assert/strict";
 import { errorFrame } from "../protocol/frames.ts";
-import { type ErrorContext, errorLines } from "../protocol/irc/errors.ts";
-import { encodeLine } from "../protocol/irc/line.ts";
+import { type ErrorContext, errorLines, standardRepliesFor } from "../protocol/irc/errors.ts";
+import { encodeLine, type IrcLine } from "../protocol/irc/line.ts";
+import { serverReply } from "../protocol/irc/numerics.ts";
 import { RawIrcClient } from "./helpers/irc.ts";
 import { command, JsonClient, testServer } from "./helpers/wire.ts";
 import type { ChatServer } from "../server.ts";
@@ -78,6 +79,31 @@ Deno.test("FAILs a spec mandates go to every client; standard numerics are never
   );
 });
 
+Deno.test("the session's own FAILs: NOTICEs without standard-replies, unless a spec mandates them", () => {
+  const fail = (command: string, code: string, context: string[]): IrcLine => ({
+    source: S,
+    ...serverReply.standard("FAIL", command, code, context, "Why."),
+  });
+  const ctcp = fail("PRIVMSG", "CTCP_UNSUPPORTED", ["#r"]);
+  const mandated = [
+    fail("BATCH", "MULTILINE_INVALID", []),
+    fail("CHATHISTORY", "INVALID_TARGET", ["LATEST", "#r"]),
+    fail("SETNAME", "INVALID_REALNAME", []),
+    fail("*", "INVALID_UTF8", []),
+  ];
+  const pong: IrcLine = { source: S, ...serverReply.pong(S, "x") };
+  const shown = (lines: IrcLine[]) => lines.map((line) => encodeLine(line).trimEnd());
+  assert.deepEqual(shown(standardRepliesFor([ctcp, ...mandated, pong], "ann", false)), [
+    `:${S} NOTICE ann :Why.`,
+    ...shown(mandated),
+    `:${S} PONG ${S} :x`,
+  ]);
+  assert.deepEqual(
+    standardRepliesFor([ctcp, ...mandated, pong], "ann", true),
+    [ctcp, ...mandated, pong],
+  );
+});
+
 Deno.test("muted: TOPIC is FAIL TOPIC MUTED #r with standard-replies and a NOTICE without; a room message stays 404", async () => {
   const server = ircServer({ operSecret: { matches: (given) => given === "s" } });
   const op = await JsonClient.login(server, "op");
@@ -127,7 +153,7 @@ Deno.test("a message the store refused: FAIL PRIVMSG STORE_FAILED #r with standa
     );
     await bea.send("PRIVMSG #r :lost");
     assert.match(
-      await bea.expect(/ NOTICE bea /),
+      await bea.expect(/ NOTICE bea :Your message/),
       /^:irc\.test NOTICE bea :Your message could not be saved, so it was not sent \(.+\)\.$/,
     );
   } finally {

@@ -162,6 +162,33 @@ function commandError(
 }
 
 /**
+ * The server's own lines as a reader sees them (contract §5.11): a `FAIL` that no specification
+ * mandates (see {@linkcode ALWAYS_FAIL}; `INVALID_UTF8` is UTF8ONLY's) becomes, for a reader
+ * without `standard-replies`, a NOTICE with its sentence. Every other line is left as it is.
+ *
+ * @example
+ * ```ts
+ * const fail = { source: "irc.test", command: "FAIL", params: ["PRIVMSG", "CTCP_UNSUPPORTED", "#r", "No."] };
+ * standardRepliesFor([fail], "ann", false)[0].command; // "NOTICE"
+ * standardRepliesFor([fail], "ann", true)[0].command; // "FAIL"
+ * ```
+ */
+export function standardRepliesFor(
+  lines: readonly IrcLine[],
+  client: string,
+  standardReplies: boolean,
+): IrcLine[] {
+  if (standardReplies) return [...lines];
+  return lines.flatMap((line) => {
+    const [command = "*", code = ""] = line.params;
+    if (line.command !== "FAIL" || ALWAYS_FAIL.has(command) || code === "INVALID_UTF8") {
+      return [line];
+    }
+    return noticeLines(line.source ?? "*", client, line.params[line.params.length - 1]);
+  });
+}
+
+/**
  * A core error with no numeric: `FAIL <CMD> <CODE> [target] :<sentence>` (standard-replies,
  * `*` when the command is not known), or for a reader without the cap the sentence as NOTICEs.
  */

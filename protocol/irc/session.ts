@@ -49,6 +49,7 @@ import {
 } from "./commands/query.ts";
 import { IrcRenderer, type IrcServerInfo } from "./render.ts";
 import { LabeledResponses } from "./labels.ts";
+import { standardRepliesFor } from "./errors.ts";
 import type { IrcProfiles, SharingReader } from "./profile.ts";
 
 export type { IrcServerInfo };
@@ -572,7 +573,9 @@ export class IrcSession implements ProtocolSession {
 
   #replies(lines: readonly IrcLine[]): void {
     const source = this.#info.serverName;
-    this.#send(this.#labels.reply(lines.map((line) => ({ source, ...line }))));
+    const sourced = lines.map((line) => ({ source, ...line }));
+    const standard = this.#caps.has("standard-replies");
+    this.#send(this.#labels.reply(standardRepliesFor(sourced, this.#client, standard)));
   }
 
   /** Sends lines as they are (a labeled response's lines come here once it is done). */
