@@ -84,6 +84,19 @@ Deno.test("IRC DMs: other CTCP reaches IRC readers only, a reply as NOTICE; non-
     // And the sender got no error for them: the next line it reads answers this PING.
     await alice.send("PING :done");
     assert.equal(await alice.expect(/./), `:${S} PONG ${S} :done`);
+
+    // echo-message echoes a CTCP as sent, still wrapped.
+    const eve = await capClient(server, "eve", "echo-message");
+    try {
+      await eve.send("PRIVMSG carol :\x01PING 42\x01");
+      assert.match(
+        await eve.expect(/PRIVMSG/),
+        new RegExp("^:eve!\\S+ PRIVMSG carol :\x01PING 42\x01$"),
+      );
+      assert.match(await carol.expect(/eve/), new RegExp("PRIVMSG carol :\x01PING 42\x01$"));
+    } finally {
+      eve.close();
+    }
   } finally {
     for (const c of [alice, carol, json, nc]) c.close();
     await server.shutdown();
