@@ -4,6 +4,10 @@ import { Client } from "irc-framework";
 import { RawIrcClient } from "./helpers/irc.ts";
 import { JsonClient, LineSocket, testServer, within } from "./helpers/wire.ts";
 import type { ChatServer } from "../server.ts";
+import { Palette } from "../client/colors.ts";
+import { Renderer } from "../client/render.ts";
+import { RoomState } from "../client/room_state.ts";
+import { parseServerFrame } from "../client/server_frame.ts";
 
 const S = "irc.test";
 
@@ -274,4 +278,15 @@ Deno.test("irc-framework DMs: action and notice to NDJSON and back to IRC; CTCP 
     await quit(lee);
     await server.shutdown();
   }
+});
+
+Deno.test("native client: a DM action reads '* bob waves', a DM notice as a DM, a CTCP query not at all", () => {
+  const state = new RoomState("alice");
+  const renderer = new Renderer(state, { palette: new Palette(false), timestamps: "none" });
+  const dm = { type: "dm" as const, id: 1, from: "bob", to: "alice", ts: 0 };
+  assert.equal(renderer.frame({ ...dm, text: "waves", action: true })?.text, "[dm] * bob waves");
+  assert.equal(renderer.frame({ ...dm, text: "fyi", notice: true })?.text, "[dm] <bob> fyi");
+  assert.equal(renderer.frame({ ...dm, text: "VERSION", ctcp: true }), null);
+  const parsed = parseServerFrame({ ...dm, text: "waves", action: true });
+  assert.ok(parsed.ok && parsed.frame.type === "dm" && parsed.frame.action === true);
 });
