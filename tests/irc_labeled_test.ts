@@ -6,13 +6,15 @@
  */
 
 import assert from "node:assert/strict";
+// @ts-types="./helpers/irc_framework.d.ts"
+import { Client } from "irc-framework";
 import { IRC_LABEL_MAX_BYTES } from "../config/irc_limits.ts";
 import type { ServerFrame } from "../protocol/frames.ts";
 import type { IrcCap } from "../protocol/irc/caps.ts";
 import { LabeledResponses } from "../protocol/irc/labels.ts";
 import { type IrcLine, parseLine } from "../protocol/irc/line.ts";
 import { RawIrcClient } from "./helpers/irc.ts";
-import { testServer } from "./helpers/wire.ts";
+import { testServer, within } from "./helpers/wire.ts";
 import type { ChatServer } from "../server.ts";
 
 const S = "irc.test";
@@ -328,6 +330,68 @@ Deno.test("labels need the cap: without labeled-response the label is ignored", 
     await nothingMore(irc);
   } finally {
     irc.close();
+    await server.shutdown();
+  }
+});
+
+/** One line of a batch, as irc-framework hands it over. */
+interface BatchCommand {
+  command: string;
+  params: string[];
+}
+
+Deno.test("irc-framework: a labeled JOIN's batch is read as a JOIN and its names, and a labeled echo as the message", async () => {
+  const server = ircServer();
+  const client = new Client();
+  client.requestCap(["labeled-response"]);
+  const raw: string[] = [];
+  client.on("raw", (event: { line: string; from_server: boolean }) => {
+    if (event.from_server) raw.push(event.line.trimEnd());
+  });
+  try {
+    const registered = new Promise((resolve) => client.once("registered", resolve));
+    client.connect({
+      host: "127.0.0.1",
+      port: server.addresses.irc?.port,
+      nick: "kiwi",
+      username: "kiwi",
+      gecos: "Kiwi user",
+      auto_reconnect: false,
+      ping_interval: 0,
+      enable_echomessage: true,
+    });
+    await within(registered, "registered");
+    const batch = new Promise<{ commands: BatchCommand[] }>((resolve) =>
+      client.once("batch end labeled-response", resolve)
+    );
+    const joined = new Promise<{ channel: string }>((resolve) => client.once("join", resolve));
+    const names = new Promise<{ channel: string; users: { nick: string }[] }>((resolve) =>
+      client.once("userlist", resolve)
+    );
+    client.raw("@label=kiwi1 JOIN #lab");
+    const { commands } = await within(
+      batch,
+      `the labeled-response batch (${raw.slice(-8).join(" | ")})`,
+    );
+    assert.deepEqual(commands.map((c) => c.command), ["JOIN", "353", "366"]);
+    assert.equal((await within(joined, "join")).channel, "#lab");
+    assert.deepEqual((await within(names, "userlist")).users.map((u) => u.nick), ["kiwi"]);
+    assert.ok(raw.some((line) => /^@label=kiwi1 \S+ BATCH \+\S+ labeled-response$/.test(line)));
+
+    const echoed = new Promise<{ message: string; target: string }>((resolve) =>
+      client.once("message", resolve)
+    );
+    client.raw("@label=kiwi2 PRIVMSG #lab :hello");
+    const echo = await within(echoed, "the echo");
+    assert.deepEqual([echo.target, echo.message], ["#lab", "hello"]);
+    // The echo keeps its own tags (msgid, time) and gains the label.
+    assert.ok(
+      raw.some((line) => /^@\S*\blabel=kiwi2\b\S* :kiwi!\S+ PRIVMSG #lab :?hello$/.test(line)),
+    );
+  } finally {
+    const closed = new Promise((resolve) => client.once("close", resolve));
+    client.quit("bye");
+    await within(closed, "close");
     await server.shutdown();
   }
 });
