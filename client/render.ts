@@ -267,6 +267,11 @@ export class Renderer {
           ),
           bell: true,
         };
+      case "away":
+      case "account":
+      case "setname":
+        // IRC's notices of others' state (the server sends none over NDJSON yet).
+        return null;
       case "info":
         return this.#reply(clean(frame.text), true);
       case "rooms":

@@ -221,6 +221,9 @@ export class RoomState {
       case "info":
       case "mode":
       case "invite":
+      case "away":
+      case "account":
+      case "setname":
       case "error":
       case "bye":
       case "challenge":

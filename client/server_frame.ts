@@ -175,6 +175,11 @@ class Fields {
     return this.#obj[name] !== undefined;
   }
 
+  /** True when the field is missing or null (a nullable field's "none"). */
+  absent(name: string): boolean {
+    return this.#obj[name] === undefined || this.#obj[name] === null;
+  }
+
   /** `true` when the flag is set; a flag that is there must be a boolean. */
   flag(name: string): boolean {
     const value = this.#obj[name];
@@ -481,6 +486,23 @@ function rebuild(f: Fields, type: ServerFrame["type"]): ServerFrame {
       };
     case "invite":
       return { type, room: f.room("room"), by: f.nick("by"), to: f.nick("to"), ts: f.time("ts") };
+    // IRC's notices of others' state: the server sends none over NDJSON yet.
+    case "away":
+      return {
+        type,
+        nick: f.nick("nick"),
+        message: f.absent("message") ? null : f.text("message"),
+        ts: f.time("ts"),
+      };
+    case "account":
+      return {
+        type,
+        nick: f.nick("nick"),
+        account: f.absent("account") ? null : f.nick("account"),
+        ts: f.time("ts"),
+      };
+    case "setname":
+      return { type, nick: f.nick("nick"), realname: f.text("realname"), ts: f.time("ts") };
     case "error": {
       const frame: ErrorFrame = { type, code: f.code("code"), message: f.text("message") };
       if (f.flag("fatal")) frame.fatal = true;
@@ -514,6 +536,9 @@ const SERVER_FRAME_TYPES: Record<ServerFrame["type"], true> = {
   challenge: true,
   mode: true,
   invite: true,
+  away: true,
+  account: true,
+  setname: true,
 };
 
 /**

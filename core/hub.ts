@@ -23,7 +23,9 @@ import { direct, type DirectHow, type DirectOptions } from "./direct.ts";
 import { type LoginRequest, type LoginResult, Logins } from "./login.ts";
 import { AccountDesk } from "./account_desk.ts";
 import { type AccountLimits, Accounts, type PasswordCheck } from "./accounts.ts";
-import type { AccountView } from "./identity.ts";
+import { type AccountView, watchAccounts } from "./identity.ts";
+import type { Departure } from "./departures.ts";
+import { tellSharers } from "./presence.ts";
 import type { BanList } from "./moderation.ts";
 import { Moderator, type ModeratorHost } from "./moderator.ts";
 import type {
@@ -313,6 +315,24 @@ export class Hub implements ModeratorHost {
     return this.#registry.user(nick);
   }
 
+  /** True if the server has an operator secret: /oper (IRC OPER) can succeed. */
+  get hasOperSecret(): boolean {
+    return this.moderation.hasOperSecret;
+  }
+
+  /** Who left the server lately under `nick` (folded as nicks are), newest first (`WHOWAS`). */
+  whowas(nick: string, limit?: number): Departure[] {
+    return this.#rooms.departures.find(nick, limit);
+  }
+
+  /**
+   * `user` changed their real name (IRC `SETNAME`; the IRC front end keeps it): they and
+   * everyone sharing a room with them hear it.
+   */
+  announceRealname(user: User, realname: string): void {
+    tellSharers(user, { type: "setname", nick: user.nick, realname, ts: this.#now() }, true);
+  }
+
   /**
    * Checks a hello and, if it passes, logs the user in, welcomes them and replays history. With
    * a store across the network the result may come later; events from the same peer must wait
@@ -353,12 +373,13 @@ export class Hub implements ModeratorHost {
 
   /** /register (to the session's key) or /register PASSWORD. */
   register(user: User, password: string | undefined, ref?: string): Awaitable<void> {
-    return this.#accountDesk.register(user, password, ref);
+    return watchAccounts([user], this.#now, () => this.#accountDesk.register(user, password, ref));
   }
 
   /** /identify NICK PASSWORD: proves a password account and takes its nick. */
   identify(user: User, nick: string, password: string, ref?: string): Awaitable<void> {
-    return this.#accountDesk.identify(user, nick, password, ref);
+    const change = () => this.#accountDesk.identify(user, nick, password, ref);
+    return watchAccounts([user], this.#now, change);
   }
 
   /**
@@ -371,7 +392,7 @@ export class Hub implements ModeratorHost {
       user,
       undefined,
       () =>
-        then(this.#accountDesk.unregister(user, nick, ref), () => {
+        then(this.#unregisterWatched(user, nick, ref), () => {
           if (this.#accounts.view(account) !== undefined) return;
           try {
             this.#desk.claims.dropAccount(account, (key) => this.#registry.room(key));
@@ -383,6 +404,13 @@ export class Hub implements ModeratorHost {
           }
         }),
     );
+  }
+
+  /** /unregister, telling the rooms of its holder (maybe another user) that it lost the account. */
+  #unregisterWatched(user: User, nick: string, ref?: string): Awaitable<void> {
+    const holder = this.#registry.user(nick === "" ? user.nick : nick);
+    const change = () => this.#accountDesk.unregister(user, nick, ref);
+    return watchAccounts([user, holder], this.#now, change);
   }
 
   /**
@@ -520,9 +548,9 @@ export class Hub implements ModeratorHost {
     return null;
   }
 
-  /** Takes `user` out of a room, telling its members. */
-  part(user: User, name: string, ref?: string): Awaitable<boolean> {
-    return this.#after(user, false, () => this.#rooms.part(user, name, ref));
+  /** Takes `user` out of a room, telling its members (and `message`, their words, if any). */
+  part(user: User, name: string, ref?: string, message = ""): Awaitable<boolean> {
+    return this.#after(user, false, () => this.#rooms.part(user, name, ref, message));
   }
 
   /**
@@ -569,7 +597,8 @@ export class Hub implements ModeratorHost {
 
   /** Changes a user's nick and tells everyone who shares a room with them. */
   rename(user: User, wanted: string, ref?: string): Awaitable<boolean> {
-    return this.#after(user, false, () => this.#logins.rename(user, wanted, ref));
+    const change = () => this.#logins.rename(user, wanted, ref);
+    return this.#after(user, false, () => watchAccounts([user], this.#now, change));
   }
 
   /**

@@ -7,6 +7,10 @@
  * @module
  */
 
+import { type Awaitable, then } from "./awaitable.ts";
+import { tellSharers } from "./presence.ts";
+import type { User } from "./user.ts";
+
 /** Where a proven key came from. */
 export type KeySource = "ssh" | "sockchat";
 
@@ -36,4 +40,35 @@ export interface AccountView {
   source?: KeySource;
   /** When it was registered, in milliseconds since the epoch. */
   created: number;
+}
+
+/**
+ * The account `user` is proven as: their nick while it is registered and proven this session
+ * (`verified`), else null.
+ */
+export function provenAccount(user: User): string | null {
+  return user.verified ? user.nick : null;
+}
+
+/**
+ * Runs `change` (a /register, /identify, /unregister or rename), then tells everyone sharing a
+ * room with each of `users` whose proven account it changed, and that user too, with an
+ * `account` frame (IRC `account-notify`): logging in, out, or into another nick's account.
+ */
+export function watchAccounts<T>(
+  users: readonly (User | undefined)[],
+  now: () => number,
+  change: () => Awaitable<T>,
+): Awaitable<T> {
+  const before = users.flatMap((user) =>
+    user === undefined ? [] : [{ user, was: provenAccount(user) }]
+  );
+  return then(change(), (result) => {
+    for (const { user, was } of before) {
+      const account = provenAccount(user);
+      if (!user.online || account === was) continue;
+      tellSharers(user, { type: "account", nick: user.nick, account, ts: now() }, true);
+    }
+    return result;
+  });
 }

@@ -83,6 +83,11 @@ export class Moderator {
     this.#audit = options.audit;
   }
 
+  /** True if the server has an operator secret (`--oper-file`): /oper and IRC OPER can work. */
+  get hasOperSecret(): boolean {
+    return this.#operSecret !== null;
+  }
+
   /**
    * Unlocks operator commands for `user` if `secret` is right. An address that got it wrong
    * `MAX_AUTH_FAILURES` times, over any number of connections, is refused for

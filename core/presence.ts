@@ -17,7 +17,14 @@ import {
   PRESENCE_PER_SECOND,
   PRESENCE_WINDOW_MS,
 } from "../config/limits.ts";
-import type { LeaveReason, ServerFrame } from "../protocol/frames.ts";
+import type {
+  InfoFrame,
+  InviteFrame,
+  LeaveReason,
+  PresenceLeft,
+  ServerFrame,
+} from "../protocol/frames.ts";
+import { Outgoing } from "../protocol/outgoing.ts";
 import type { Room } from "./room.ts";
 import type { User } from "./user.ts";
 
@@ -138,8 +145,7 @@ export class Presence {
           out.push(leaveNotice(room, user, reason, message, now));
         }
       } else {
-        const text = summary(room, joins, leaves);
-        out.push({ room, frame: { type: "info", room: room.name, text } });
+        out.push({ room, frame: summaryFrame(room, joins, leaves, now) });
       }
     }
     return out;
@@ -209,6 +215,24 @@ function leaveNotice(
   return { room, frame: { ...without, message }, words: { from: user, without } };
 }
 
+/**
+ * The summary of a storm: a line for people, and the exact lists for IRC clients, which must
+ * keep member lists true (contract §7.7). The lists hold at most the room's members before and
+ * after the window; the NDJSON codec drops them (its clients read the line).
+ */
+function summaryFrame(room: Room, joins: User[], leaves: [User, Change][], ts: number): InfoFrame {
+  // No one's words, as in the line: a member ignoring a leaver must not get them this way.
+  const left = leaves.map(([user, { reason }]): PresenceLeft => ({ nick: user.nick, reason }));
+  return {
+    type: "info",
+    room: room.name,
+    text: summary(room, joins, leaves),
+    joined: joins.map((user) => user.nick),
+    left,
+    ts,
+  };
+}
+
 /** `* 250 joined #lobby: a, b, c and 247 more; 3 left: x, y, z` (no one's words: a storm). */
 function summary(room: Room, joins: User[], leaves: [User, Change][]): string {
   const list = (nicks: string[]) => {
@@ -225,4 +249,42 @@ function summary(room: Room, joins: User[], leaves: [User, Change][]): string {
     parts.push(`${leaves.length} left${where}: ${list(leaves.map(([u]) => u.nick))}`);
   }
   return `* ${parts.join("; ")}`;
+}
+
+/**
+ * Everyone who shares a room with `user`, each once (and `user` too with `self`): who hears of a
+ * change in someone's state (away, account, real name), as IRC's `*-notify` caps expect.
+ */
+export function sharers(user: User, self = false): Set<User> {
+  const out = new Set<User>();
+  if (self) out.add(user);
+  for (const room of user.rooms) for (const member of room.members) out.add(member);
+  if (!self) out.delete(user);
+  return out;
+}
+
+/**
+ * Tells everyone sharing a room with `user` (and `user` with `self`) of `frame`, encoded once.
+ * Never awaits.
+ */
+export function tellSharers(user: User, frame: ServerFrame, self = false): void {
+  const out = new Outgoing(frame);
+  for (const member of sharers(user, self)) member.sink.deliver(out);
+}
+
+/**
+ * `user` went away (`/away`, IRC `AWAY :msg`) or came back: the rooms they share hear it (IRC
+ * `away-notify`). `user.away` is already set.
+ */
+export function tellAway(user: User, ts: number): void {
+  tellSharers(user, { type: "away", nick: user.nick, message: user.away, ts });
+}
+
+/**
+ * `frame` (someone's invitation into `room`) to the room's operators, but `by` and the one
+ * invited, who hear of it already: IRC's `invite-notify` shows it to them.
+ */
+export function tellOperators(room: Room, frame: InviteFrame, by: User, to: User): void {
+  const out = new Outgoing({ ...frame, notify: true });
+  for (const op of room.ops) if (op !== by && op !== to) op.sink.deliver(out);
 }

@@ -46,6 +46,12 @@ export class Room {
   readonly name: string;
   /** Current topic; empty when unset. */
   topic: string;
+  /** Who set the topic ("" when unknown: none, or one kept from before a restart). */
+  topicBy = "";
+  /** When the topic was set, milliseconds since the epoch (0 when unknown). */
+  topicAt = 0;
+  /** When the room was made (this time: an empty room is forgotten), ms since the epoch. */
+  readonly created: number = Date.now();
   /** Users in the room. */
   readonly members: Set<User> = new Set();
   /** Its modes (+t, +m, +i, +k, +l, +b); `+n` only for a new room. */

@@ -14,8 +14,9 @@ import {
   MAX_ROOM_BANS,
   MAX_ROOM_INVITES,
 } from "../config/limits.ts";
-import { LOBBY, type ServerFrame } from "../protocol/frames.ts";
+import { type InviteFrame, LOBBY, type ServerFrame } from "../protocol/frames.ts";
 import { broadcast, reply, send } from "./deliver.ts";
+import { tellOperators } from "./presence.ts";
 import type { Registry } from "./registry.ts";
 import type { Room } from "./room.ts";
 import { forgetState, type RoomClaims } from "./room_claims.ts";
@@ -367,7 +368,15 @@ export class RoomDesk {
     }
     room.invited.delete(target.key);
     room.invited.set(target.key, { until: now + INVITE_TTL_MS, byOperator: this.isOp(by, room) });
-    send(target, { type: "invite", room: room.name, by: by.nick, to: target.nick, ts: now });
+    const invite: InviteFrame = {
+      type: "invite",
+      room: room.name,
+      by: by.nick,
+      to: target.nick,
+      ts: now,
+    };
+    send(target, invite);
+    tellOperators(room, invite, by, target);
     const text = `* Invited ${target.nick} to ${room.name}.`;
     send(by, { type: "info", text, room: room.name, ref });
     return true;

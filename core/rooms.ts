@@ -19,6 +19,7 @@ import { Outgoing } from "../protocol/outgoing.ts";
 import { broadcast, reply, send } from "./deliver.ts";
 import type { Moderator } from "./moderator.ts";
 import type { HistoryStore } from "./ports.ts";
+import { Departures } from "./departures.ts";
 import { Presence, type PresenceNotice } from "./presence.ts";
 import type { Registry } from "./registry.ts";
 import type { HistoryReader, HistoryRequest, Replayed } from "./replay.ts";
@@ -98,6 +99,8 @@ export class Rooms {
   readonly #options: RoomsOptions;
   readonly #registry: Registry;
   readonly #presence = new Presence();
+  /** Who left the server lately (IRC `WHOWAS`). */
+  readonly departures: Departures = new Departures();
 
   /** Membership over `options.registry`, with presence state for no room yet. */
   constructor(options: RoomsOptions) {
@@ -137,14 +140,14 @@ export class Rooms {
     });
   }
 
-  /** Takes `user` out of a room, telling its members. */
-  part(user: User, name: string, ref?: string): boolean {
+  /** Takes `user` out of a room, telling its members (and `message`, their words, if any). */
+  part(user: User, name: string, ref?: string, message = ""): boolean {
     const room = this.#registry.room(name);
     if (room === undefined || !user.rooms.has(room)) {
       reply(user, "not_in_room", `You are not in ${shown(name)}.`, ref);
       return false;
     }
-    this.#leave(user, room, "part");
+    this.#leave(user, room, "part", message);
     send(user, { type: "parted", room: room.name, ref });
     return true;
   }
@@ -236,6 +239,8 @@ export class Rooms {
     const saved = () => {
       room.topic = topic;
       const ts = this.#options.now();
+      room.topicBy = topic === "" ? "" : user.nick;
+      room.topicAt = ts;
       const frame: ServerFrame = { type: "topic", room: room.name, topic, by: user.nick, ts };
       // Those who ignore the setter do not get its text: a topic is 300 characters of free text.
       broadcast(room, frame, user, user);
@@ -274,6 +279,7 @@ export class Rooms {
    */
   depart(user: User): void {
     user.online = false;
+    this.departures.record(user, this.#options.now());
     this.#registry.remove(user);
     // Ignores that followed this person now hold the nick they leave with.
     for (const ignorer of user.ignoredBy) ignorer.ignores.wentAway(user);
@@ -324,6 +330,7 @@ export class Rooms {
     const forgets = room.claim === null && room.name !== LOBBY && room.topic !== "";
     if (empty && forgets && !this.#registry.closing) {
       room.topic = "";
+      room.topicBy = "";
       try {
         const cleared = this.#options.store.setTopic(room.name, "");
         if (cleared instanceof Promise) cleared.catch(() => {});

@@ -371,6 +371,8 @@ export interface DirectFrame {
    * no other client ever sees one.
    */
   ctcp?: boolean;
+  /** As a room message's `breaks`: where the sender joined lines without a newline. */
+  breaks?: number[];
 }
 
 /** Command output for people, such as /help. */
@@ -393,6 +395,23 @@ export interface InfoFrame {
   before?: number;
   /** Echo of the request's `ref`, so a client can match the answer to what it sent. */
   ref?: string;
+  /**
+   * With a presence summary: everyone the text counts as joined, in order (IRC clients keep
+   * exact member lists). Never sent to NDJSON clients, who read the text.
+   */
+  joined?: string[];
+  /** With a presence summary: everyone it counts as gone, and why (as `joined`). */
+  left?: PresenceLeft[];
+  /** With a presence summary: when it was told, milliseconds since the Unix epoch. */
+  ts?: number;
+}
+
+/** One departure a presence summary counts (see `InfoFrame.left`). */
+export interface PresenceLeft {
+  /** Who left. */
+  nick: string;
+  /** Why, as in a `leave` frame (a storm carries no one's words). */
+  reason: LeaveReason;
 }
 
 /** The answer to /rooms. */
@@ -496,8 +515,58 @@ export interface InviteFrame {
   room: string;
   /** Who invited you. */
   by: string;
-  /** You. */
+  /** You (or, with `notify`, the one invited). */
   to: string;
+  /** When, milliseconds since the Unix epoch. */
+  ts: number;
+  /**
+   * Set on the copy a room operator gets of someone else's invitation (IRC `invite-notify`):
+   * only the IRC front end shows it; the NDJSON and plain codecs drop it.
+   */
+  notify?: true;
+}
+
+/**
+ * Someone sharing a room with you went away or came back (IRC `away-notify`). The NDJSON codec
+ * does not send it yet: clients of protocol 1 would take an unknown type for a broken frame.
+ */
+export interface AwayFrame {
+  /** The frame kind on the wire: what a decoder switches on. */
+  type: "away";
+  /** Who. */
+  nick: string;
+  /** Their away message ("" for none), or null: they are back. */
+  message: string | null;
+  /** When, milliseconds since the Unix epoch. */
+  ts: number;
+}
+
+/**
+ * Someone sharing a room with you (or you) proved, registered or lost the account of their nick
+ * (IRC `account-notify`). Not sent over NDJSON yet, as {@linkcode AwayFrame}.
+ */
+export interface AccountFrame {
+  /** The frame kind on the wire: what a decoder switches on. */
+  type: "account";
+  /** Who, by the nick they hold now. */
+  nick: string;
+  /** The account they are proven as now (their nick), or null for none. */
+  account: string | null;
+  /** When, milliseconds since the Unix epoch. */
+  ts: number;
+}
+
+/**
+ * Someone sharing a room with you (or you) changed their real name (IRC `SETNAME`: a name only
+ * IRC clients show). Not sent over NDJSON, as {@linkcode AwayFrame}.
+ */
+export interface SetnameFrame {
+  /** The frame kind on the wire: what a decoder switches on. */
+  type: "setname";
+  /** Who. */
+  nick: string;
+  /** The new real name, cleaned and cut as USER's is. */
+  realname: string;
   /** When, milliseconds since the Unix epoch. */
   ts: number;
 }
@@ -552,7 +621,10 @@ export type ServerFrame =
   | PingFrame
   | ChallengeFrame
   | ModeFrame
-  | InviteFrame;
+  | InviteFrame
+  | AwayFrame
+  | AccountFrame
+  | SetnameFrame;
 
 /** Builds an error frame. */
 export function errorFrame(

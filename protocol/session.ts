@@ -13,6 +13,7 @@ import type { PasswordCheck } from "../core/accounts.ts";
 import type { AccountView } from "../core/identity.ts";
 import type { MessageKind } from "../core/relay.ts";
 import type { DirectHow } from "../core/direct.ts";
+import type { Departure } from "../core/departures.ts";
 import type { Room } from "../core/room.ts";
 import type { HistoryAnswer, HistoryQuery, TargetsAnswer } from "../core/history_slice.ts";
 import type { User } from "../core/user.ts";
@@ -38,6 +39,10 @@ export interface ChatView {
   room(name: string): Room | undefined;
   /** The user holding `nick` (any spelling that folds the same), if online. */
   user(nick: string): User | undefined;
+  /** True if the server has an operator secret (else IRC OPER is `491`). */
+  readonly hasOperSecret: boolean;
+  /** Who left the server lately under `nick`, newest first, at most `limit` (IRC `WHOWAS`). */
+  whowas(nick: string, limit?: number): Departure[];
 }
 
 /** The peer, as a session uses it. */
@@ -114,6 +119,13 @@ export interface SessionPort {
    * (ms since the epoch), earliest first, at most `limit`.
    */
   historyTargets(from: number, to: number, limit: number): Awaitable<TargetsAnswer>;
+  /**
+   * Sets the topic of `room` (which the logged-in user is in) to `topic`; "" clears it (IRC
+   * `TOPIC #r :`), which no slash command can say.
+   */
+  setTopic(room: string, topic: string, ref?: string): Awaitable<void>;
+  /** The logged-in user's real name changed (IRC `SETNAME`): they and their rooms hear it. */
+  announceRealname(realname: string): void;
   /** True if the logged-in user is in `room`. */
   isIn(room: string): boolean;
   /** A room the logged-in user is in, if any. */

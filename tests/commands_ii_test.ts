@@ -22,6 +22,8 @@ Deno.test("commands ii: a DM to an away user tells the sender once per away spel
   chat.clear(alice, bob);
   bob.run("/away  at \u202Elunch\n ", "a");
   assert.equal(one(bob.take(), "info").text, "* You are away: at lunch (/back when you return)");
+  // Those sharing a room hear it as an `away` frame (IRC away-notify; NDJSON does not send it).
+  assert.deepEqual(one(alice.take(), "away").message, "at lunch");
   alice.run("/msg bob hi", "m1");
   const first = alice.take();
   assert.deepEqual(types(first), ["ack", "info"]);
@@ -35,14 +37,17 @@ Deno.test("commands ii: a DM to an away user tells the sender once per away spel
   // A new /away is a new spell: the sender hears the new message.
   bob.run("/away");
   bob.take();
+  assert.equal(one(alice.take(), "away").message, "");
   alice.run("/msg bob and now?");
   assert.equal(one(alice.take(), "info").text, "* bob is away.");
   bob.run("/back");
   assert.equal(one(bob.take(), "info").text, "* Welcome back.");
+  assert.equal(one(alice.take(), "away").message, null);
   alice.run("/msg bob back?");
   assert.deepEqual(types(alice.take()), ["ack"]);
   bob.run("/back");
   assert.equal(one(bob.take(), "info").text, "* You were not away.");
+  assert.deepEqual(types(alice.take()), [], "no news when nothing changed");
 });
 
 Deno.test("commands ii: speaking does not end an away spell; only /back does", () => {
@@ -81,6 +86,7 @@ Deno.test("commands ii: /who names the away members; /whois says why", () => {
   bob.run("/away lunch");
   bob.run("/join #rust");
   chat.clock.advance(3 * 60_000 + 5_000);
+  alice.take(); // bob's away frame
   alice.run("/who", "w");
   const who = alice.take();
   assert.deepEqual(types(who), ["who", "info"]);

@@ -38,8 +38,8 @@ import { OutboundQueue } from "./outbound_queue.ts";
 import type { FrameCodec } from "../protocol/codec.ts";
 import { NDJSON } from "../protocol/ndjson/encode.ts";
 import type { MessageKind } from "../core/relay.ts";
-import type { DirectHow } from "../core/direct.ts";
 import type { HistoryAnswer, HistoryQuery, TargetsAnswer } from "../core/history_slice.ts";
+import type { DirectHow } from "../core/direct.ts";
 import type {
   ChatView,
   LoginAttempt,
@@ -300,6 +300,24 @@ export class Peer implements PeerSink, SessionPort {
   historyTargets(from: number, to: number, limit: number): Awaitable<TargetsAnswer> {
     if (this.#user === null) return { ok: false, reason: "not_in_room" };
     return this.#options.hub.historyTargets(this.#user, from, to, limit);
+  }
+
+  /** {@inheritDoc SessionPort.setTopic} */
+  setTopic(room: string, topic: string, ref?: string): Awaitable<void> {
+    const hub = this.#options.hub;
+    const found = hub.room(room);
+    if (this.#user === null || found === undefined || !this.#user.rooms.has(found)) return;
+    // As /topic: a guest on a server that requires accounts may not.
+    if (hub.needsAccount(this.#user)) {
+      hub.reply(this.#user, "account_required", "Only registered users can set topics here.", ref);
+      return;
+    }
+    return hub.setTopic(this.#user, found, topic, ref);
+  }
+
+  /** {@inheritDoc SessionPort.announceRealname} */
+  announceRealname(realname: string): void {
+    if (this.#user !== null) this.#options.hub.announceRealname(this.#user, realname);
   }
 
   /** {@inheritDoc SessionPort.isIn} */

@@ -62,12 +62,13 @@ const CHAT_COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: "leave",
-    usage: "/leave [#room]",
-    help: "leave a room (default: the current one)",
-    run: taking(optionalWord, (ctx, name) => {
-      ctx.hub.part(ctx.user, name ? roomName(name) : ctx.room, ctx.ref);
+    usage: "/leave [#room [message]]",
+    help: "leave a room (default: the current one); its members see your message",
+    run(ctx) {
+      const [name, message] = firstWord(ctx.args);
+      ctx.hub.part(ctx.user, name ? roomName(name) : ctx.room, ctx.ref, reasonText(message));
       return {};
-    }),
+    },
   },
   {
     name: "rooms",

@@ -9,6 +9,7 @@ import { AWAY_MAX_LENGTH, USERS_PAGE_SIZE } from "../../config/limits.ts";
 import { sanitizeMessageText } from "../../security/unicode.ts";
 import { describeAccount, shortFingerprint } from "../accounts.ts";
 import { awayText } from "../direct.ts";
+import { tellAway } from "../presence.ts";
 import { nickKey } from "../nick.ts";
 import { counted, describeDuration, shown } from "../text.ts";
 import type { User } from "../user.ts";
@@ -163,6 +164,7 @@ export const PEOPLE_COMMANDS: readonly CommandSpec[] = [
       // Every /away starts a new spell: those told before hear the new message.
       ctx.user.away = message;
       ctx.user.awayNotified = null;
+      tellAway(ctx.user, ctx.hub.now());
       const what = message === "" ? "You are away." : `You are away: ${message}`;
       info(ctx, `* ${what} (/back when you return)`);
       return {};
@@ -176,6 +178,7 @@ export const PEOPLE_COMMANDS: readonly CommandSpec[] = [
       const wasAway = ctx.user.away !== null;
       ctx.user.away = null;
       ctx.user.awayNotified = null;
+      if (wasAway) tellAway(ctx.user, ctx.hub.now());
       info(ctx, wasAway ? "* Welcome back." : "* You were not away.");
       return {};
     }),

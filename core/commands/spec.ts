@@ -78,8 +78,8 @@ export interface ChatCommands {
   claimRoom(user: User, room: string, ref?: string): Awaitable<boolean>;
   /** Releases a room's claim (`/unregister #room`); false if refused. */
   releaseRoom(user: User, room: string, ref?: string): Awaitable<boolean>;
-  /** Leaves a room; false if the user was not in it. */
-  part(user: User, name: string, ref?: string): Awaitable<boolean>;
+  /** Leaves a room (its members see `message`, if any); false if the user was not in it. */
+  part(user: User, name: string, ref?: string, message?: string): Awaitable<boolean>;
   /**
    * Replays the last `request.count` messages (older than `request.before`, if given); what was
    * shown, hidden and left, or null if it may read no more.

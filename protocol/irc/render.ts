@@ -18,6 +18,7 @@ import { numeric, serverReply } from "./numerics.ts";
 import { type EchoExtras, readerLines } from "./multiline_out.ts";
 import { lusersLines, motdLines } from "./commands/query.ts";
 import { errorLines, noticeLines, serviceSource } from "./errors.ts";
+import { awayAfterJoin, notifyLines, presenceFrames, topicWhoTime } from "./notify.ts";
 
 /** What the welcome burst tells about the server. */
 export interface IrcServerInfo {
@@ -162,7 +163,7 @@ export class IrcRenderer {
           command: "JOIN",
           params: this.#joinParams(frame.room, frame.nick),
           trailing: this.#ctx.caps.has("extended-join"),
-        }];
+        }, ...awayAfterJoin(frame.nick, this.#ctx, frame.ts)];
       case "leave":
         return this.#leave(frame, time(frame.ts), mask);
       case "topic":
@@ -196,8 +197,14 @@ export class IrcRenderer {
           params: [frame.room, frame.changes, ...frame.args],
         }];
       case "invite":
-        return [{ source: mask(frame.by), command: "INVITE", params: [frame.to, frame.room] }];
+      case "away":
+      case "account":
+      case "setname":
+        return notifyLines(frame, this.#ctx);
       case "info": {
+        // A storm's summary: the exact JOIN, PART and QUIT lines it counts (notify.ts).
+        const presence = presenceFrames(frame, this.#ctx);
+        if (presence !== null) return presence.flatMap((each) => this.lines(each));
         // A service's answer comes from the service.
         const about = frame.ref === undefined ? null : this.#ctx.pending(frame.ref);
         return noticeLines(serviceSource(about?.command) ?? S, client, frame.text);
@@ -248,6 +255,7 @@ export class IrcRenderer {
     }];
     if (room === undefined) return lines;
     if (room.topic !== "") lines.push({ source: S, ...numeric.topic(client, name, room.topic) });
+    for (const line of topicWhoTime(client, room)) lines.push({ source: S, ...line });
     return [...lines, ...this.names(room)];
   }
 

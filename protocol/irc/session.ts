@@ -25,7 +25,9 @@ import {
   type IrcCap,
   parseCapReq,
 } from "./caps.ts";
-import { cloakOf, hostmaskOf, setIdent } from "./hostmask.ts";
+import { cloakOf, hostmaskOf, realnameOf, setIdent } from "./hostmask.ts";
+import { setname } from "./notify.ts";
+import { rememberProfile, whowasLines } from "./commands/whowas.ts";
 import { encodeLine, type IrcLine, type IrcMessage, parseLine, type ParseResult } from "./line.ts";
 import { numeric, serverReply } from "./numerics.ts";
 import { Registration } from "./registration.ts";
@@ -201,7 +203,7 @@ export class IrcSession implements ProtocolSession {
     let text = "";
     for (const frame of frames) {
       if (frame.type === "welcome") this.#welcomed(frame.nick);
-      if (frame.type === "nick" && frame.old === this.#nick) this.#nick = frame.new;
+      if (frame.type === "nick" && frame.old === this.#nick) this.#renamed(frame.new);
       text += this.#labels.frame(frame, this.#renderer.lines(frame)).map(encodeLine).join("");
       if (frame.type === "ack" && frame.ref !== undefined) this.#pending.delete(frame.ref);
     }
@@ -218,7 +220,16 @@ export class IrcSession implements ProtocolSession {
     const ident = this.#registration.ident;
     if (user !== undefined && ident !== null) {
       setIdent(user, ident, this.#registration.realname);
+      rememberProfile(user, ident, realnameOf(user));
     }
+  }
+
+  /** The hub renamed this client: WHOWAS will know it by the new nick once it leaves. */
+  #renamed(nick: string): void {
+    this.#nick = nick;
+    const user = this.#port.user;
+    const ident = this.#registration.ident;
+    if (user !== null && ident !== null) rememberProfile(user, ident, realnameOf(user));
   }
 
   /** One line from the client; its labeled response (if any) goes out once it is done. */
@@ -325,7 +336,11 @@ export class IrcSession implements ProtocolSession {
         return join(this.#host, params[0], params[1]);
       case "PART":
         if (!need(1)) return;
-        return eachCharged(this.#host, params[0].split(","), (room) => part(this.#host, room));
+        return eachCharged(
+          this.#host,
+          params[0].split(","),
+          (room) => part(this.#host, room, params[1]),
+        );
       case "PRIVMSG":
       case "NOTICE":
         return sendMessage(this.#host, command, params);
@@ -367,8 +382,22 @@ export class IrcSession implements ProtocolSession {
         return;
       case "OPER":
         if (!need(2)) return;
-        this.#oper(params[1]);
+        // No secret configured: no OPER can work, whatever is sent (no lockout charged).
+        if (!this.#port.chat.hasOperSecret) this.#reply(numeric.noOperHost(c));
+        else this.#oper(params[1]);
         return;
+      case "WHOWAS":
+        if (params.length === 0 || params[0] === "") {
+          this.#reply(numeric.noNicknameGiven(c));
+          return;
+        }
+        this.#replies(whowasLines(this.#query(), params[0], params[1]));
+        return;
+      case "SETNAME": {
+        const ident = this.#registration.ident ?? "u";
+        setname({ port: this.#port, client: c, ident, reply: (l) => this.#reply(l) }, params[0]);
+        return;
+      }
       case "KILL":
         if (!need(1)) return;
         if (spaced(params[0])) return this.#reply(numeric.noSuchNick(c, params[0]));

@@ -23,9 +23,41 @@ import { withoutFormatting } from "../without_formatting.ts";
 export const NDJSON: FrameCodec = {
   name: "json",
   slot: codecSlot(),
-  // A client-to-client query (`dm` with `ctcp`) is for IRC clients only: nothing here answers one.
   encode: (frame: ServerFrame) =>
-    frame.type === "dm" && frame.ctcp
+    forIrcOnly(frame)
       ? NOTHING
-      : utf8(JSON.stringify(withoutFormatting(frame)) + "\n"),
+      : utf8(JSON.stringify(withoutFormatting(withoutLists(frame))) + "\n"),
 };
+
+/**
+ * True for what only IRC clients show, which clients of protocol 1 would take for broken frames
+ * or misread: a client-to-client query (`dm` with `ctcp`: nothing here answers one), the notify
+ * frames (`away`, `account`, `setname`) and an operator's copy of an invitation (`notify`).
+ */
+function forIrcOnly(frame: ServerFrame): boolean {
+  switch (frame.type) {
+    case "dm":
+      return frame.ctcp === true;
+    case "away":
+    case "account":
+    case "setname":
+      return true;
+    case "invite":
+      return frame.notify === true;
+    default:
+      return false;
+  }
+}
+
+/**
+ * A presence summary without its lists of who joined and left (IRC clients need them; these
+ * clients read the line, and a storm's lists sent to every member would cost the room's size
+ * squared).
+ */
+function withoutLists(frame: ServerFrame): ServerFrame {
+  if (frame.type !== "info" || (frame.joined === undefined && frame.left === undefined)) {
+    return frame;
+  }
+  const { joined: _joined, left: _left, ts: _ts, ...rest } = frame;
+  return rest;
+}

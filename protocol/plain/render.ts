@@ -194,7 +194,14 @@ function render(frame: ServerFrame, reader: PlainReader): string | null {
     case "mode":
       return `* ${frame.by} sets mode ${modeText(frame)} on ${frame.room}`;
     case "invite":
+      // An operator's copy of someone else's invitation is for IRC's invite-notify.
+      if (frame.notify) return null;
       return `* ${frame.by} invites you to ${frame.room} (/join ${frame.room})`;
+    case "away":
+    case "account":
+    case "setname":
+      // IRC clients track these per member; a person asks with /whois when it matters.
+      return null;
     case "ping":
     case "challenge":
       return null;

@@ -245,7 +245,7 @@ export class PlainSession implements ProtocolSession, PlainReader {
       ? renderPlain(frame, this)
       : prefixLines(`-> ${direct.to}: `, direct.text);
     if (text === null || !this.#timestamps) return text;
-    return stamped("ts" in frame ? frame.ts : Date.now(), text);
+    return stamped(("ts" in frame ? frame.ts : undefined) ?? Date.now(), text);
   }
 
   /** The `/msg` that `frame` acknowledges, with its recipient, if it is that ack. */

@@ -6,7 +6,11 @@
  * @module
  */
 
-import { IRC_MULTILINE_MAX_LINES, ircMultilineMaxBytes } from "../../config/irc_limits.ts";
+import {
+  IRC_MULTILINE_MAX_LINES,
+  IRC_REALNAME_MAX,
+  ircMultilineMaxBytes,
+} from "../../config/irc_limits.ts";
 import { MAX_ROOM_BANS } from "../../config/limits.ts";
 import type { Logger } from "../../log/logger.ts";
 import type { FrameCodec } from "../../protocol/codec.ts";
@@ -40,11 +44,16 @@ const IMPLEMENTED_CAPS: ReadonlySet<IrcCap> = new Set<IrcCap>([
   "batch",
   "draft/chathistory",
   "draft/multiline",
+  "away-notify",
+  "account-notify",
+  "invite-notify",
+  "setname",
 ]);
 
 /**
- * The IRC codec: never used to encode, since every IRC session renders for its own reader
- * (`IrcSession.render`); named for the logs.
+ * The IRC codec: never used to encode, since every IRC session renders for its reader
+ * (`IrcSession.render`: the shared bytes of its cap profile, `profile.ts`, or its own); named
+ * for the logs.
  */
 export const IRC_CODEC: FrameCodec = { name: "irc", slot: codecSlot(), encode: () => NOTHING };
 
@@ -94,7 +103,11 @@ export function listenIrc(
 ): IrcListeners {
   const info: IrcServerInfo = {
     ...options.info,
-    isupport: isupportTokens({ serverName: options.info.serverName, maxRoomBans: MAX_ROOM_BANS }),
+    isupport: [
+      ...isupportTokens({ serverName: options.info.serverName, maxRoomBans: MAX_ROOM_BANS }),
+      // SETNAME's limit: the setname spec asks for NAMELEN once the cap is offered.
+      `NAMELEN=${IRC_REALNAME_MAX}`,
+    ],
   };
   const offer: CapOffer = {
     sasl: options.accounts,

@@ -10,6 +10,7 @@ import { roomProblem } from "../../../core/room.ts";
 import type { User } from "../../../core/user.ts";
 import { hostmaskOf } from "../hostmask.ts";
 import { numeric } from "../numerics.ts";
+import { topicWhoTime } from "../notify.ts";
 import { type CommandHost, eachCharged, eachInOrder } from "./host.ts";
 
 /** `JOIN #a,#b [k1,k2]`, or `JOIN 0` to leave every room. */
@@ -40,8 +41,11 @@ export function join(
   });
 }
 
-/** `PART #r`: 403 for no such room, 442 when not in it. */
-export function part(host: CommandHost, room: string): Awaitable<void> {
+/**
+ * `PART #r [:message]`: 403 for no such room, 442 when not in it; the room (on every front end)
+ * sees the message, cleaned and cut as a quit reason is.
+ */
+export function part(host: CommandHost, room: string, message = ""): Awaitable<void> {
   if (host.port.chat.room(room) === undefined) {
     host.reply(numeric.noSuchChannel(host.client, room));
     return;
@@ -50,10 +54,11 @@ export function part(host: CommandHost, room: string): Awaitable<void> {
     host.reply(numeric.notOnChannel(host.client, room));
     return;
   }
-  return host.command(`/leave ${room}`, room, host.remember("PART", room));
+  const words = message.trim() === "" ? "" : ` ${message}`;
+  return host.command(`/leave ${room}${words}`, room, host.remember("PART", room));
 }
 
-/** `TOPIC #r [:text]`. */
+/** `TOPIC #r [:text]`: asks (332 and 333, or 331), sets, or with an empty text clears. */
 export function topic(host: CommandHost, room: string, text: string | undefined): Awaitable<void> {
   const found = host.port.chat.room(room);
   const c = host.client;
@@ -65,15 +70,18 @@ export function topic(host: CommandHost, room: string, text: string | undefined)
     host.reply(numeric.notOnChannel(c, room));
     return;
   }
-  if (text === undefined || text === "") {
-    host.reply(
+  if (text === undefined) {
+    host.replies(
       found.topic === ""
-        ? numeric.noTopic(c, found.name)
-        : numeric.topic(c, found.name, found.topic),
+        ? [numeric.noTopic(c, found.name)]
+        : [numeric.topic(c, found.name, found.topic), ...topicWhoTime(c, found)],
     );
     return;
   }
-  return host.command(`/topic ${text}`, found.name, host.remember("TOPIC", found.name));
+  const ref = host.remember("TOPIC", found.name);
+  // `TOPIC #r :` clears it, which no /topic line can say.
+  if (text === "") return host.port.setTopic(found.name, "", ref);
+  return host.command(`/topic ${text}`, found.name, ref);
 }
 
 /** `NAMES [#a,#b]`: each room after the first charged to flood control, as a JOIN list is. */
@@ -161,7 +169,11 @@ export function mode(host: CommandHost, params: readonly string[]): Awaitable<vo
       modes += "l";
       args.push(String(limit));
     }
-    host.reply(numeric.channelModeIs(c, room.name, modes, args));
+    const created = Math.floor((room.claim?.created ?? room.created) / 1000);
+    host.replies([
+      numeric.channelModeIs(c, room.name, modes, args),
+      numeric.creationTime(c, room.name, created),
+    ]);
     return;
   }
   if ((params[1] === "b" || params[1] === "+b") && (params.length === 2 || params[2] === "")) {
