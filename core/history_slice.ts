@@ -12,7 +12,13 @@
 import { MAX_HISTORY_REQUEST } from "../config/store_limits.ts";
 import { type Awaitable, then } from "./awaitable.ts";
 import { Outgoing } from "../protocol/outgoing.ts";
-import type { HistorySlice, HistoryStore, ReadBudget, StoredMessage } from "./ports.ts";
+import type {
+  HistorySlice,
+  HistoryStore,
+  MessageFrame,
+  ReadBudget,
+  StoredMessage,
+} from "./ports.ts";
 import type { Room } from "./room.ts";
 import type { User } from "./user.ts";
 
@@ -62,6 +68,13 @@ export interface HistoryTarget {
 export type TargetsAnswer =
   | { readonly ok: true; readonly targets: readonly HistoryTarget[] }
   | { readonly ok: false; readonly reason: HistoryRefusal };
+
+/**
+ * The bytes a message takes on the reader's wire, when its front end renders it otherwise than
+ * the frame `frameBytes` counts (an IRC reader gets a line per line of text, each with the
+ * sender's mask and tags): the replay budget is then counted in these.
+ */
+export type WireBytes = (message: StoredMessage) => number;
 
 /** What a slice is read with (a {@linkcode HistoryReader}'s settings). */
 export interface SliceSources {
@@ -132,6 +145,7 @@ export function readHistorySlice(
   user: User,
   room: Room,
   query: HistoryQuery,
+  wireBytes?: WireBytes,
 ): Awaitable<HistoryAnswer> {
   const budget = sources.replayBudgetBytes - (user.sink.queuedBytes ?? 0);
   const readable = sources.reads.available(user.address);
@@ -141,7 +155,8 @@ export function readHistorySlice(
   return guarded(() =>
     then(select(reads, query, limit), ({ messages, keep }): HistoryAnswer => {
       const seen = visible(user, messages);
-      const shown = withinBudget(sources, room, seen, budget, keep);
+      const cost = wireBytes ?? frameCost(sources, room);
+      const shown = withinBudget(seen, budget, keep, cost);
       // Something to show, and not even one fits the allowance or the queue: a retry later will
       // do better than an empty answer, which a client paging forward would take for the end.
       if (shown.length === 0 && (seen.length > 0 || reads.starved)) {
@@ -278,22 +293,10 @@ function visible(user: User, messages: readonly StoredMessage[]): StoredMessage[
   return hides === null ? [...messages] : messages.filter((m) => !hides(m.from));
 }
 
-/**
- * As many of `messages` as fit `budget` wire bytes (counted as the frames a replay would send),
- * from the end a reader paging from the query's anchor needs first.
- */
-function withinBudget(
-  sources: SliceSources,
-  room: Room,
-  messages: StoredMessage[],
-  budget: number,
-  keep: Keep,
-): StoredMessage[] {
-  let bytes = 0;
-  const order = keep === "oldest" ? messages : [...messages].reverse();
-  let fit = 0;
-  for (const m of order) {
-    const frame = new Outgoing({
+/** A message's bytes as the history frame a replay would send (`frameBytes`). */
+function frameCost(sources: SliceSources, room: Room): WireBytes {
+  return (m) => {
+    const frame: MessageFrame = {
       type: "msg",
       id: m.id,
       room: room.name,
@@ -301,8 +304,27 @@ function withinBudget(
       text: m.text,
       ts: m.ts,
       history: true,
-    });
-    bytes += sources.frameBytes(frame);
+    };
+    if (m.action) frame.action = true;
+    if (m.notice) frame.notice = true;
+    return sources.frameBytes(new Outgoing(frame));
+  };
+}
+
+/**
+ * As many of `messages` as fit `budget` wire bytes (as `cost` counts them), from the end a
+ * reader paging from the query's anchor needs first.
+ */
+function withinBudget(
+  messages: StoredMessage[],
+  budget: number,
+  keep: Keep,
+  cost: WireBytes,
+): StoredMessage[] {
+  let bytes = 0;
+  let fit = 0;
+  for (const m of keep === "oldest" ? messages : [...messages].reverse()) {
+    bytes += cost(m);
     if (bytes > budget) break;
     fit++;
   }

@@ -39,7 +39,7 @@ import type {
 import { Registry } from "./registry.ts";
 import { type MessageKind, Relay } from "./relay.ts";
 import { type FrameBytes, HistoryReader, type HistoryRequest, type Replayed } from "./replay.ts";
-import type { HistoryAnswer, HistoryQuery, TargetsAnswer } from "./history_slice.ts";
+import type { HistoryAnswer, HistoryQuery, TargetsAnswer, WireBytes } from "./history_slice.ts";
 import { Room } from "./room.ts";
 import { Rooms } from "./rooms.ts";
 import { type ClaimStore, RoomClaims } from "./room_claims.ts";
@@ -571,14 +571,19 @@ export class Hub implements ModeratorHost {
   /**
    * Answers a history query for a front end that shows the messages itself (IRC `CHATHISTORY`):
    * in order with the commits before it, for a member of `name` only, within the address's
-   * allowance and the replay budget (see `history_slice.ts`).
+   * allowance and the replay budget, counted in `wireBytes` when given (see `history_slice.ts`).
    */
-  historySlice(user: User, name: string, query: HistoryQuery): Awaitable<HistoryAnswer> {
+  historySlice(
+    user: User,
+    name: string,
+    query: HistoryQuery,
+    wireBytes?: WireBytes,
+  ): Awaitable<HistoryAnswer> {
     const gone: HistoryAnswer = { ok: false, reason: "not_in_room" };
     return this.#after(user, gone, () => {
       const room = this.#registry.room(name);
       if (room === undefined || !user.rooms.has(room)) return gone;
-      return this.#reader.slice(user, room, query);
+      return this.#reader.slice(user, room, query, wireBytes);
     });
   }
 

@@ -20,6 +20,7 @@ import {
   readHistorySlice,
   readHistoryTargets,
   type TargetsAnswer,
+  type WireBytes,
 } from "./history_slice.ts";
 import type { Room } from "./room.ts";
 import type { User } from "./user.ts";
@@ -244,10 +245,16 @@ export class HistoryReader {
   /**
    * Answers a history query (IRC `CHATHISTORY`) with the messages themselves, oldest first, for
    * the caller to show: within the address's allowance and the replay budget less what the
-   * user's queue holds, without those from people the user ignores (see `history_slice.ts`).
+   * user's queue holds (in `wireBytes` when given), without those from people the user ignores
+   * (see `history_slice.ts`).
    */
-  slice(user: User, room: Room, query: HistoryQuery): Awaitable<HistoryAnswer> {
-    return readHistorySlice(this.#options, user, room, query);
+  slice(
+    user: User,
+    room: Room,
+    query: HistoryQuery,
+    wireBytes?: WireBytes,
+  ): Awaitable<HistoryAnswer> {
+    return readHistorySlice(this.#options, user, room, query, wireBytes);
   }
 
   /**

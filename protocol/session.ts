@@ -15,7 +15,12 @@ import type { MessageKind } from "../core/relay.ts";
 import type { DirectHow } from "../core/direct.ts";
 import type { Departure } from "../core/departures.ts";
 import type { Room } from "../core/room.ts";
-import type { HistoryAnswer, HistoryQuery, TargetsAnswer } from "../core/history_slice.ts";
+import type {
+  HistoryAnswer,
+  HistoryQuery,
+  TargetsAnswer,
+  WireBytes,
+} from "../core/history_slice.ts";
 import type { User } from "../core/user.ts";
 import type { FrameCodec } from "./codec.ts";
 import type { ErrorFrame, ServerFrame } from "./frames.ts";
@@ -111,9 +116,14 @@ export interface SessionPort {
   /**
    * A page of `room`'s history for the logged-in user to be shown by the session itself (IRC
    * `CHATHISTORY`): the messages oldest first, or why not (not in the room, the address's
-   * history allowance spent, the store failing).
+   * history allowance spent, the store failing). `wireBytes`: what a message costs on this
+   * session's wire, when its lines are not the frame's size (the replay budget counts those).
    */
-  historySlice(room: string, query: HistoryQuery): Awaitable<HistoryAnswer>;
+  historySlice(
+    room: string,
+    query: HistoryQuery,
+    wireBytes?: WireBytes,
+  ): Awaitable<HistoryAnswer>;
   /**
    * The logged-in user's rooms whose newest message was said strictly between `from` and `to`
    * (ms since the epoch), earliest first, at most `limit`.

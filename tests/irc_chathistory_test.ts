@@ -669,3 +669,32 @@ Deno.test("CHATHISTORY with a label: the chathistory batch nested in the labeled
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("CHATHISTORY counts the replay budget in IRC lines: many-line messages are cut to what the queue may take, newest kept", async () => {
+  // Twenty messages of a hundred one-letter lines: small frames, but a hundred IRC lines each,
+  // every one with the sender's mask and tags (about 8 KB per message on this wire).
+  const tall: StoredMessage[] = [];
+  for (let i = 0; i < 20; i++) {
+    const text = Array.from({ length: 100 }, () => `${i}`).join("\n");
+    tall.push({ id: 301 + i, room: "#tall", from: "alice", text, ts: T0 + 30_000 + i });
+  }
+  const { dir, db } = await seeded(tall);
+  // A 64 KB queue: one reply may queue 32 KB.
+  const server = ircServer(db, { maxQueueBytes: 64 * 1024 });
+  const irc = await client(server, "bar", HISTORY_CAPS, ["#tall"]);
+  try {
+    const batch = await history(irc, "CHATHISTORY LATEST #tall * 20");
+    const ids = batch.ids.filter((id) => !Number.isNaN(id));
+    assert.ok(ids.length > 0 && ids.length < 20, `${ids.length} messages`);
+    // The newest ones, each whole: a hundred lines per message.
+    assert.deepEqual(ids, Array.from({ length: ids.length }, (_, i) => 321 - ids.length + i));
+    assert.equal(batch.lines.length, ids.length * 100);
+    const bytes = batch.lines.reduce((n, l) => n + new TextEncoder().encode(l).length + 2, 0);
+    assert.ok(bytes <= 32 * 1024, `${bytes} bytes`);
+    await sync(irc); // still connected
+  } finally {
+    irc.close();
+    await server.shutdown();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -38,7 +38,12 @@ import { OutboundQueue } from "./outbound_queue.ts";
 import type { FrameCodec } from "../protocol/codec.ts";
 import { NDJSON } from "../protocol/ndjson/encode.ts";
 import type { MessageKind } from "../core/relay.ts";
-import type { HistoryAnswer, HistoryQuery, TargetsAnswer } from "../core/history_slice.ts";
+import type {
+  HistoryAnswer,
+  HistoryQuery,
+  TargetsAnswer,
+  WireBytes,
+} from "../core/history_slice.ts";
 import type { DirectHow } from "../core/direct.ts";
 import type {
   ChatView,
@@ -291,9 +296,13 @@ export class Peer implements PeerSink, SessionPort {
   }
 
   /** {@inheritDoc SessionPort.historySlice} */
-  historySlice(room: string, query: HistoryQuery): Awaitable<HistoryAnswer> {
+  historySlice(
+    room: string,
+    query: HistoryQuery,
+    wireBytes?: WireBytes,
+  ): Awaitable<HistoryAnswer> {
     if (this.#user === null) return { ok: false, reason: "not_in_room" };
-    return this.#options.hub.historySlice(this.#user, room, query);
+    return this.#options.hub.historySlice(this.#user, room, query, wireBytes);
   }
 
   /** {@inheritDoc SessionPort.historyTargets} */

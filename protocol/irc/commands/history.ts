@@ -14,7 +14,7 @@ import type { StoredMessage } from "../../../core/ports.ts";
 import { IRC_CHATHISTORY_MAX } from "../../../config/irc_limits.ts";
 import type { IrcCap } from "../caps.ts";
 import { hostmaskByNick } from "../hostmask.ts";
-import { type IrcLine, serverTime } from "../line.ts";
+import { encodeLine, type IrcLine, serverTime, utf8Length } from "../line.ts";
 import { numeric, serverReply } from "../numerics.ts";
 import { readerLines } from "../multiline_out.ts";
 import type { CommandHost } from "./host.ts";
@@ -31,6 +31,9 @@ export interface HistoryView {
 interface Context extends HistoryView {
   readonly host: CommandHost;
 }
+
+/** What the `batch=<id>;` tag adds to a line of a history batch, at most (ids are short). */
+const BATCH_TAG_BYTES = 16;
 
 /** The batch type of a history reply. */
 export const CHATHISTORY_BATCH = "chathistory";
@@ -192,12 +195,23 @@ function query(ctx: Context, sub: string, target: string, q: HistoryQuery): Awai
     host.reply(refusal("not_in_room", sub, target));
     return;
   }
-  return then(host.port.historySlice(target, q), (answer) => {
+  // Each message rendered once: what it costs this reader's queue (a line per line of text,
+  // each with the sender's mask and tags, which the frame's size does not show), then sent.
+  const room = host.port.chat.room(target)?.name ?? target;
+  const rendered = new Map<number, IrcLine[]>();
+  const linesOf = (m: StoredMessage): IrcLine[] => {
+    let lines = rendered.get(m.id);
+    if (lines === undefined) rendered.set(m.id, lines = historyLines(ctx, room, m));
+    return lines;
+  };
+  const wireBytes = (m: StoredMessage) =>
+    linesOf(m).reduce((n, line) => n + utf8Length(encodeLine(line)) + BATCH_TAG_BYTES, 0);
+  return then(host.port.historySlice(target, q, wireBytes), (answer) => {
     if (!answer.ok) {
       host.reply(refusal(answer.reason, sub, target));
       return;
     }
-    const lines = answer.messages.flatMap((m) => historyLines(ctx, answer.room, m));
+    const lines = answer.messages.flatMap(linesOf);
     host.replies(inBatch(ctx, CHATHISTORY_BATCH, [answer.room], lines));
   });
 }
