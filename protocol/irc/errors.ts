@@ -168,7 +168,8 @@ function commandError(
  *
  * @example
  * ```ts
- * const fail = { source: "irc.test", command: "FAIL", params: ["PRIVMSG", "CTCP_UNSUPPORTED", "#r", "No."] };
+ * const params = ["PRIVMSG", "CTCP_UNSUPPORTED", "#r", "Only ACTION."];
+ * const fail = { source: "irc.test", command: "FAIL", params };
  * standardRepliesFor([fail], "ann", false)[0].command; // "NOTICE"
  * standardRepliesFor([fail], "ann", true)[0].command; // "FAIL"
  * ```
