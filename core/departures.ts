@@ -1,8 +1,9 @@
 /**
- * Who was here: a bounded memory of the nicks that left the server, newest last, for IRC's
- * `WHOWAS`. It keeps what any member of a shared room could have seen
- * (nick, when, the cloakable address) and nothing else; at most {@linkcode WHOWAS_MAX} entries,
- * the oldest forgotten first, so a reconnect storm costs a fixed amount of memory.
+ * Who was here: a bounded memory of the nicks that left the server or were changed for others,
+ * newest last, for IRC's `WHOWAS`. It keeps what any member of a shared room could have seen
+ * (nick, when, the cloakable address) and nothing else; at most {@linkcode WHOWAS_MAX} entries
+ * (past it the older half is forgotten at once), so a reconnect storm costs a fixed amount of
+ * memory.
  *
  * @module
  */
@@ -49,10 +50,10 @@ export class Departures {
     return this.#entries.length;
   }
 
-  /** Remembers that `user` left at `at`. */
-  record(user: User, at: number): void {
+  /** Remembers that `user` left at `at`, or gave up `nick` for another. */
+  record(user: User, at: number, nick: string = user.nick): void {
     if (this.#max <= 0) return;
-    this.#entries.push({ nick: user.nick, address: user.address, at, since: user.since });
+    this.#entries.push({ nick, address: user.address, at, since: user.since });
     // Cut back to half once full, not one by one: a shift per logout would copy it every time.
     if (this.#entries.length > this.#max) {
       this.#entries = this.#entries.slice(this.#entries.length - Math.ceil(this.#max / 2));

@@ -602,7 +602,13 @@ export class Hub implements ModeratorHost {
 
   /** Changes a user's nick and tells everyone who shares a room with them. */
   rename(user: User, wanted: string, ref?: string): Awaitable<boolean> {
-    const change = () => this.#logins.rename(user, wanted, ref);
+    const old = user.nick;
+    const change = () =>
+      then(this.#logins.rename(user, wanted, ref), (renamed) => {
+        // WHOWAS knows a nick given up, as one whose holder left.
+        if (renamed) this.#rooms.departures.record(user, this.#now(), old);
+        return renamed;
+      });
     return this.#after(user, false, () => watchAccounts([user], this.#now, change));
   }
 

@@ -71,6 +71,14 @@ Deno.test("WHOWAS: 314 with ident, cloak and realname, 312, 369 for an IRC user 
     assert.match(await asker.expect(/ 314 /), / 314 nick1 ned ~sc \S+ \* :sockchat user$/);
     await asker.expect(/ 312 /);
     await asker.expect(/ 369 nick1 NED /);
+
+    // A nick given up for another is in WHOWAS too.
+    const renamer = await RawIrcClient.login(server, "before");
+    await renamer.send("NICK after");
+    await renamer.expect(/ NICK :?after$/);
+    await asker.send("WHOWAS before");
+    assert.match(await asker.expect(/ 314 /), / 314 nick1 before ~before \S+ \* :before tester$/);
+    renamer.close();
   } finally {
     asker.close();
     await server.shutdown();
@@ -189,15 +197,22 @@ Deno.test("OPER with no operator secret configured is 491, and stays open", asyn
 Deno.test("presence storm: the summary's joins and quits reach an IRC reader as exact JOIN and QUIT lines", async () => {
   const server = ircServer({ maxConnsPerIp: 100 });
   const watch = await RawIrcClient.login(server, "watch");
+  const late = await RawIrcClient.login(server, "late");
   const people: JsonClient[] = [];
   try {
     await joinRoom(watch, "#storm");
     // Spend the room's burst, then go past what is told one by one: the rest is summed up.
     const count = PRESENCE_BURST + PRESENCE_INDIVIDUAL_MAX + 3;
+    let lateNames = "";
     for (let i = 0; i < count; i++) {
       const json = await JsonClient.login(server, `p${i}`);
       people.push(json);
       await command(json, "/join #storm");
+      if (i === count - 4) {
+        // An IRC reader joining in the storm: those its NAMES listed are not news to it.
+        await late.send("JOIN #storm");
+        lateNames = await late.expect(/ 353 late = #storm /);
+      }
     }
     // One who was told on their own quits inside the window: the summary counts them as gone.
     people[0].close();
@@ -214,10 +229,18 @@ Deno.test("presence storm: the summary's joins and quits reach an IRC reader as 
     // Each exactly once, whether told on its own or in the summary.
     await watch.send("PING done");
     await watch.expect(/PONG \S+ :done$/);
-    const lines = watch.seen.filter((l) =>
-      / (JOIN #storm|QUIT )/.test(l) && !l.startsWith(":watch!")
-    );
+    const lines = watch.seen.filter((l) => /^:p\d+!\S+ (JOIN #storm|QUIT )/.test(l));
     assert.equal(lines.length, count + 1, lines.join("\n"));
+    // The late reader: every member either in its NAMES or in a JOIN line, never both.
+    await late.send("PING done");
+    await late.expect(/PONG \S+ :done$/);
+    const lateJoins = late.seen.flatMap((l) => /^:(p\d+)!\S+ JOIN #storm$/.exec(l)?.[1] ?? []);
+    for (let i = 0; i < count; i++) {
+      const listed = new RegExp(`[ :]p${i}( |$)`).test(lateNames);
+      const joined = lateJoins.filter((nick) => nick === `p${i}`).length;
+      assert.equal(Number(listed) + joined, 1, `p${i}: listed ${listed}, joined ${joined}`);
+    }
+    assert.ok(lateJoins.length > 0, "some joins came after the late reader's");
     // No summary NOTICE for an IRC reader: it got the lines instead.
     assert.deepEqual(watch.seen.filter((l) => / NOTICE watch :\* \d+ joined/.test(l)), []);
     await watch.send("NAMES #storm");
@@ -231,6 +254,7 @@ Deno.test("presence storm: the summary's joins and quits reach an IRC reader as 
     assert.match(info.text, /joined #storm/);
   } finally {
     watch.close();
+    late.close();
     for (const p of people) p.close();
     await server.shutdown();
   }

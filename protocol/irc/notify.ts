@@ -148,7 +148,8 @@ export function awayAfterJoin(nick: string, reader: NotifyReader, ts: number): I
 
 /**
  * A presence summary as the joins and leaves it counts, for a reader that shows each (null for
- * any other `info`). The reader's own join is left out: it had its own `joined`.
+ * any other `info`). The reader's own join, and those before it, are left out: it had its own
+ * `joined`, whose names listed them.
  */
 export function presenceFrames(
   frame: InfoFrame,
@@ -157,7 +158,10 @@ export function presenceFrames(
   const { room, joined, left } = frame;
   if (room === undefined || (joined === undefined && left === undefined)) return null;
   const ts = frame.ts ?? Date.now();
-  const joins = (joined ?? []).filter((nick) => nick !== reader.client).map((nick): JoinFrame => ({
+  // Those who joined before the reader did were in its NAMES already: only later joins are news.
+  const all = joined ?? [];
+  const fresh = all.slice(all.indexOf(reader.client) + 1);
+  const joins = fresh.map((nick): JoinFrame => ({
     type: "join",
     room,
     nick,
