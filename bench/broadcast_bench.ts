@@ -38,6 +38,9 @@ class NullStore implements HistoryStore, BanStore {
   nextId(): number {
     return this.#nextId;
   }
+  newestTs(): number {
+    return 0;
+  }
   recent(): HistorySlice {
     return { messages: [], missed: 0, bytes: 0 };
   }

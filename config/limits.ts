@@ -253,6 +253,27 @@ export const INVITE_TTL_MS = 3_600_000;
 export const MAX_ROOM_INVITES = 100;
 
 /**
+ * How long a member who lost their connection may resume into a keyed (+k) room without typing
+ * the key again: their client resumes without it (see `core/resume_keys.ts`). Long enough for
+ * a reconnect after a network change, short enough that a nick given up is not a key kept.
+ */
+export const RESUME_KEY_TTL_MS = 900_000;
+
+/**
+ * Resume passes into keyed rooms the server keeps at once (the oldest is forgotten past it):
+ * one per member of a +k room whose connection ended, so connecting and dropping in a loop
+ * cannot grow memory without bound.
+ */
+export const MAX_RESUME_KEYS = 10_000;
+
+/**
+ * How long an account proof (IRC SASL PLAIN's checked password, `core/account_proof.ts`) stays
+ * good for the login it spares a second password hash: registration follows SASL at once, so a
+ * minute is plenty, and a proof kept around buys nothing later.
+ */
+export const ACCOUNT_PROOF_TTL_MS = 60_000;
+
+/**
  * Rooms one account may claim (`/register #room`): a claim keeps a row in the database and the
  * room's state in memory while it is empty, so one account must not hoard names.
  */

@@ -22,7 +22,8 @@ import { broadcast, reply, send } from "./deliver.ts";
 import { direct, type DirectHow, type DirectOptions } from "./direct.ts";
 import { type LoginRequest, type LoginResult, Logins } from "./login.ts";
 import { AccountDesk } from "./account_desk.ts";
-import { type AccountLimits, Accounts, type PasswordCheck } from "./accounts.ts";
+import { type AccountLimits, Accounts } from "./accounts.ts";
+import type { AccountCheck } from "./account_proof.ts";
 import { type AccountView, watchAccounts } from "./identity.ts";
 import type { Departure } from "./departures.ts";
 import { tellSharers } from "./presence.ts";
@@ -352,9 +353,10 @@ export class Hub implements ModeratorHost {
   /**
    * Checks an account password outside a login (IRC SASL PLAIN, which answers before the login),
    * with the same per-address lockout as logins and /identify. Hashing runs off the queue.
+   * When right, the answer carries a proof the login takes instead of hashing it again.
    */
-  checkAccountPassword(nick: string, password: string, address: string): Awaitable<PasswordCheck> {
-    return this.#accounts.checkPassword(nick, password, address, this.#now);
+  checkAccountPassword(nick: string, password: string, address: string): Awaitable<AccountCheck> {
+    return this.#logins.checkAccountPassword(nick, password, address);
   }
 
   /** The account that owns `nick` (folded as nicks are), if it is registered. */

@@ -14,6 +14,12 @@ import { Outgoing } from "../protocol/outgoing.ts";
 import { reply, send } from "./deliver.ts";
 import type { KeyProof } from "./identity.ts";
 import type { Accounts, PasswordCheck } from "./accounts.ts";
+import {
+  type AccountCheck,
+  accountCheck,
+  type AccountProof,
+  redeemAccountProof,
+} from "./account_proof.ts";
 import { accountRefusal, guestNotice, registeredError } from "./account_rules.ts";
 import type { AccountRecord } from "./ports.ts";
 import { Lockout, SECRET_LOCKOUT } from "./lockout.ts";
@@ -25,6 +31,7 @@ import type { Registry } from "./registry.ts";
 import type { HistoryReader } from "./replay.ts";
 import { type Room, roomKey, roomProblem } from "./room.ts";
 import { memberPage, type Rooms } from "./rooms.ts";
+import type { RoomRefusal } from "./room_desk.ts";
 import { counted, shown } from "./text.ts";
 import { User } from "./user.ts";
 
@@ -45,6 +52,11 @@ export interface LoginRequest {
   address?: string;
   /** The password of the account that owns `nick`, when the client gives one. */
   accountPassword?: string;
+  /**
+   * Instead of `accountPassword`: the proof a check of it made just before (IRC SASL PLAIN), so
+   * the login does not hash it again (see core/account_proof.ts).
+   */
+  accountProof?: AccountProof;
   /** A key the transport has proven this client holds (never set from a client's claim). */
   key?: KeyProof;
   /**
@@ -113,17 +125,37 @@ export class Logins {
   /**
    * Checks an account password given in a hello, before the login proper: scrypt takes a while
    * and must not hold the hub's queue. Nothing is hashed for a hello the server password
-   * refuses, or when the nick is no password account.
+   * refuses, or when the nick is no password account; a proof (IRC SASL PLAIN checked the
+   * password just before) is redeemed instead of hashing it again.
    */
   precheck(request: LoginRequest): Awaitable<PasswordCheck> {
     const { password, accounts, now } = this.#options;
-    if (request.accountPassword === undefined) return { kind: "none" };
+    const { accountProof } = request;
+    if (request.accountPassword === undefined && accountProof === undefined) {
+      return { kind: "none" };
+    }
     if (password !== null && !password.matches(request.password)) return { kind: "none" };
+    if (accountProof !== undefined) {
+      return redeemAccountProof(accountProof, request.nick, request.address ?? "", now());
+    }
+    if (request.accountPassword === undefined) return { kind: "none" };
     return accounts.checkPassword(
       request.nick,
       request.accountPassword,
       request.address ?? "",
       now,
+    );
+  }
+
+  /**
+   * Checks an account password before any login (IRC SASL PLAIN), with the address's lockout;
+   * when right, the proof a login takes instead of hashing it again.
+   */
+  checkAccountPassword(nick: string, password: string, address: string): Awaitable<AccountCheck> {
+    const { accounts, now } = this.#options;
+    return then(
+      accounts.checkPassword(nick, password, address, now),
+      (check) => accountCheck(nick, address, check, now()),
     );
   }
 
@@ -348,13 +380,24 @@ export class Logins {
     account: AccountRecord | undefined,
     irc: boolean,
   ): Awaitable<void> {
-    const { maxFrame, maxUsers } = this.#options;
+    const { maxFrame, maxUsers, rooms } = this.#options;
+    // Every room's modes apply as to a join (+i, +k, +l, +b), the lobby's too, and a resumed
+    // keyed room is entered with the key its member left with (core/resume_keys.ts). A room
+    // that turns them away is left out of the welcome; they are told why after it.
+    const turnedAway: RoomRefusal[] = [];
+    const admitted: RoomEntry[] = [];
+    for (const entry of entries) {
+      if (entry.lastSeen !== undefined) entry.key = rooms.resumeKey(user, entry.room);
+      const refusal = rooms.refusal(user, entry.room, entry.key);
+      if (refusal === null) admitted.push(entry);
+      else turnedAway.push(refusal);
+    }
     send(user, {
       type: "welcome",
       v: PROTOCOL_VERSION,
       nick: user.nick,
       server: this.#options.serverName,
-      rooms: entries.map(({ room }) => ({
+      rooms: admitted.map(({ room }) => ({
         room: room.name,
         topic: room.topic,
         ...memberPage(room, user),
@@ -369,7 +412,7 @@ export class Logins {
     });
     if (this.#options.motd !== null && !irc) user.sink.deliver(this.#options.motd);
     if (this.#options.requireAccount && !user.verified && !user.operator) {
-      send(user, { type: "info", text: guestNotice(entries.length > 0) });
+      send(user, { type: "info", text: guestNotice(admitted.length > 0) });
     }
     if (user.operator && user.proof !== null) {
       send(user, { type: "info", text: "* Your key is an operator's key: you are an operator." });
@@ -378,14 +421,16 @@ export class Logins {
       const why = `The server already has ${MAX_ROOMS} rooms; ${shown(name)} was not rejoined.`;
       reply(user, "too_many_rooms", why);
     }
+    for (const { code, why } of turnedAway) reply(user, code, why);
     // One replay budget for the whole login, however many rooms it resumes, and no more than
     // the address may still read: a resume loop costs the store what it may send, then nothing.
     let budget = this.#options.replayBudgetBytes;
     const replayFrom = (i: number): Awaitable<void> => {
-      if (i >= entries.length) return;
-      const { room, lastSeen } = entries[i];
-      // A resumed room's modes apply as to a join (+i, +k, +l, +b): refused, it is skipped.
-      if (room.name !== LOBBY && !this.#options.rooms.admits(user, room)) return replayFrom(i + 1);
+      if (i >= admitted.length) return;
+      const { room, lastSeen, key } = admitted[i];
+      // Asked again: a store read before it may have let the modes change (and an invitation
+      // is used up only here).
+      if (!rooms.admits(user, room, key)) return replayFrom(i + 1);
       this.#options.rooms.enter(user, room);
       const { historyReplay, reader } = this.#options;
       return then(reader.resume(user, room, historyReplay, lastSeen, budget), (used) => {
@@ -401,6 +446,8 @@ export class Logins {
 interface RoomEntry {
   room: Room;
   lastSeen?: number;
+  /** The key a resume of a keyed room enters with (see core/resume_keys.ts). */
+  key?: string;
 }
 
 /** A refused login; every refusal at login ends the connection. */

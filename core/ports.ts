@@ -68,6 +68,12 @@ export interface HistoryStore {
   /** The id the server should hand out next: greater than every id ever committed. */
   nextId(): number;
   /**
+   * The `ts` of the newest committed message (the one with the greatest id), 0 if there is
+   * none: the relay starts its clock there, so `ts` never goes back as ids go up, even across
+   * a restart with a clock behind the last run's (`idAt` and IRC `timestamp=` rely on it).
+   */
+  newestTs(): number;
+  /**
    * The last `limit` messages of a room, oldest first. Reads newest first and stops once about
    * `maxBytes` have been read, so a request costs what can be sent, not what was asked for.
    */

@@ -27,7 +27,7 @@ export interface RelayOptions {
   /** Who may not speak. */
   moderation: Moderator;
   /** Where each batch is committed, and the id counter kept. */
-  store: Pick<HistoryStore, "append" | "nextId" | "saveNextId">;
+  store: Pick<HistoryStore, "append" | "nextId" | "saveNextId" | "newestTs">;
   /** The clock, in milliseconds since the epoch. */
   now: () => number;
   /** Told how long each commit took, in seconds. */
@@ -146,8 +146,12 @@ export class Relay {
   /** Text in `#pending`, in UTF-16 code units. */
   #pendingText = 0;
   #nextId: number;
-  /** The newest `ts` handed out: none goes below it, even when the clock steps back. */
-  #lastTs = 0;
+  /**
+   * The newest `ts` handed out: none goes below it, even when the clock steps back. It starts
+   * at the store's newest message, so a restart with a clock behind the last run's does not
+   * take `ts` back either.
+   */
+  #lastTs: number;
 
   /** A relay with nothing queued, handing out ids from where the store left off. */
   constructor(options: RelayOptions) {
@@ -158,6 +162,7 @@ export class Relay {
     this.#onCommit = options.onCommit;
     this.#schedule = options.schedule ?? (() => queueMicrotask(() => void this.flush()));
     this.#nextId = options.store.nextId();
+    this.#lastTs = options.store.newestTs();
   }
 
   /**

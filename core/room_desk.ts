@@ -31,6 +31,14 @@ import {
 import { shown } from "./text.ts";
 import type { User } from "./user.ts";
 
+/** Why a room turns someone away: the error's code, and the sentence for them. */
+export interface RoomRefusal {
+  /** What the refusal is, for programs. */
+  code: "room_invite_only" | "room_bad_key" | "room_full" | "room_banned";
+  /** What it is, for people. */
+  why: string;
+}
+
 /** Settings for a {@linkcode RoomDesk}. */
 export interface RoomDeskOptions {
   /** Where users are looked up by nick. */
@@ -90,48 +98,57 @@ export class RoomDesk {
 
   /**
    * True if `user` may enter `room` now, with `key` if they gave one; else they are told why
-   * (`room_invite_only`, `room_bad_key`, `room_full`, `room_banned`). A server operator and the
-   * claim's operators pass all four. A pending invitation from an operator lets them past all
-   * four; one from a plain member only past +i, so a member cannot undo the operators' bans, key
-   * or limit. An invitation is used up when it lets them in.
+   * (see {@linkcode RoomDesk.refusal}). An invitation is used up when it lets them in.
    */
   admit(user: User, room: Room, key: string | undefined, ref?: string): boolean {
-    if (user.operator || this.#claimOp(user, room)) return true;
+    const refusal = this.refusal(user, room, key);
+    if (refusal !== null) {
+      reply(user, refusal.code, refusal.why, ref);
+      return false;
+    }
+    // Kept until it gets them in: a member's invitation refused by +k is still good with the key.
+    if (!user.operator && !this.#claimOp(user, room)) room.invited.delete(user.key);
+    return true;
+  }
+
+  /**
+   * Why `user` may not enter `room` now with `key` (`room_invite_only`, `room_bad_key`,
+   * `room_full`, `room_banned`), or null if they may; nobody is told and nothing is used up (a
+   * login asks before its welcome, which lists only the rooms it enters). A server operator and
+   * the claim's operators pass all four. A pending invitation from an operator lets them past
+   * all four; one from a plain member only past +i, so a member cannot undo the operators'
+   * bans, key or limit.
+   */
+  refusal(user: User, room: Room, key: string | undefined): RoomRefusal | null {
+    if (user.operator || this.#claimOp(user, room)) return null;
     let invitation = room.invited.get(user.key);
     if (invitation !== undefined && invitation.until <= this.#options.now()) {
       room.invited.delete(user.key);
       invitation = undefined;
     }
-    if (invitation?.byOperator) {
-      room.invited.delete(user.key);
-      return true;
-    }
+    if (invitation?.byOperator) return null;
     const { modes } = room;
-    const refuse = (code: Parameters<typeof reply>[1], why: string) => {
-      reply(user, code, why, ref);
-      return false;
-    };
     if (modes.i && invitation === undefined) {
-      return refuse(
-        "room_invite_only",
-        `${room.name} is invite-only (+i): ask an operator there to /invite you.`,
-      );
+      return {
+        code: "room_invite_only",
+        why: `${room.name} is invite-only (+i): ask an operator there to /invite you.`,
+      };
     }
     if (modes.key !== null && key !== modes.key) {
-      return refuse(
-        "room_bad_key",
-        `${room.name} needs a key (+k): /join ${room.name} KEY${
+      return {
+        code: "room_bad_key",
+        why: `${room.name} needs a key (+k): /join ${room.name} KEY${
           key === undefined ? "" : " (that key is wrong)"
         }.`,
-      );
+      };
     }
     if (modes.limit !== null && room.members.size >= modes.limit) {
-      return refuse("room_full", `${room.name} is full (+l ${modes.limit}).`);
+      return { code: "room_full", why: `${room.name} is full (+l ${modes.limit}).` };
     }
-    if (this.#banned(user, room)) return refuse("room_banned", `You are banned from ${room.name}.`);
-    // Kept until it gets them in: a member's invitation refused by +k is still good with the key.
-    if (invitation !== undefined) room.invited.delete(user.key);
-    return true;
+    if (this.#banned(user, room)) {
+      return { code: "room_banned", why: `You are banned from ${room.name}.` };
+    }
+    return null;
   }
 
   /**

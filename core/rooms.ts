@@ -24,7 +24,8 @@ import { Presence, type PresenceNotice } from "./presence.ts";
 import type { Registry } from "./registry.ts";
 import type { HistoryReader, HistoryRequest, Replayed } from "./replay.ts";
 import { type Room, roomProblem } from "./room.ts";
-import type { RoomDesk } from "./room_desk.ts";
+import type { RoomDesk, RoomRefusal } from "./room_desk.ts";
+import { ResumeKeys } from "./resume_keys.ts";
 import { modeString } from "./room_modes.ts";
 import { shown } from "./text.ts";
 import type { User } from "./user.ts";
@@ -101,6 +102,8 @@ export class Rooms {
   readonly #presence = new Presence();
   /** Who left the server lately (IRC `WHOWAS`). */
   readonly departures: Departures = new Departures();
+  /** Keys of +k rooms that members left the server from, for their resume. */
+  readonly #resumeKeys = new ResumeKeys();
 
   /** Membership over `options.registry`, with presence state for no room yet. */
   constructor(options: RoomsOptions) {
@@ -186,6 +189,27 @@ export class Rooms {
     if (desk.admit(user, room, key, ref)) return true;
     this.#registry.forgetIfEmpty(room);
     return false;
+  }
+
+  /**
+   * Why `user` may not enter `room` (made by the registry, perhaps just now) with `key`, or
+   * null; nobody is told and no invitation is used (see `RoomDesk.refusal`). A room made for
+   * them alone is forgotten again when they may not enter it.
+   */
+  refusal(user: User, room: Room, key?: string): RoomRefusal | null {
+    const desk = this.#options.desk;
+    desk.prepare(room);
+    const refusal = desk.refusal(user, room, key);
+    if (refusal !== null) this.#registry.forgetIfEmpty(room);
+    return refusal;
+  }
+
+  /**
+   * The key `user` may resume `room` with: the one it had when they left the server from it,
+   * if it was keyed (see core/resume_keys.ts), used once.
+   */
+  resumeKey(user: User, room: Room): string | undefined {
+    return this.#resumeKeys.take(user, room, this.#options.now());
   }
 
   /**
@@ -292,7 +316,11 @@ export class Rooms {
    * `message`, the user's own words, if any).
    */
   leaveAll(user: User, reason: LeaveReason, message = ""): void {
-    for (const room of [...user.rooms]) this.#leave(user, room, reason, message);
+    const now = this.#options.now();
+    for (const room of [...user.rooms]) {
+      this.#resumeKeys.remember(user, room, now);
+      this.#leave(user, room, reason, message);
+    }
   }
 
   /** Tells the presence changes held back whose window has ended (see core/presence.ts). */

@@ -9,7 +9,7 @@
 import type { Awaitable } from "../core/awaitable.ts";
 import type { CommandOutcome } from "../core/commands/chat.ts";
 import type { LoginRequest } from "../core/hub.ts";
-import type { PasswordCheck } from "../core/accounts.ts";
+import type { AccountCheck } from "../core/account_proof.ts";
 import type { AccountView } from "../core/identity.ts";
 import type { MessageKind } from "../core/relay.ts";
 import type { DirectHow } from "../core/direct.ts";
@@ -76,9 +76,10 @@ export interface SessionPort {
    */
   hold(bytes: number): Awaitable<boolean>;
   /**
-   * Checks an account password before any login (IRC SASL PLAIN), with the address's lockout.
+   * Checks an account password before any login (IRC SASL PLAIN), with the address's lockout;
+   * when right, with the proof the login takes (`LoginAttempt.accountProof`) instead.
    */
-  checkAccountPassword(nick: string, password: string): Awaitable<PasswordCheck>;
+  checkAccountPassword(nick: string, password: string): Awaitable<AccountCheck>;
   /** The account that owns `nick`, if it is registered. */
   account(nick: string): AccountView | undefined;
   /** A bad frame: told to the client, which is closed after too many. */

@@ -11,6 +11,14 @@ import { RawIrcClient } from "./helpers/irc.ts";
 import { LineSocket, testServer } from "./helpers/wire.ts";
 import type { ChatServer } from "../server.ts";
 import type { FloodGuardOptions } from "../security/token_bucket.ts";
+import { CoreHarness, ManualClock, RecordingSink, START_MS } from "./helpers/core.ts";
+import { Hub } from "../core/hub.ts";
+import { BanList } from "../core/moderation.ts";
+import type { PasswordHasher } from "../core/ports.ts";
+import { PROTOCOL_VERSION } from "../protocol/frames.ts";
+import { ACCOUNT_PROOF_TTL_MS } from "../config/limits.ts";
+import { MemoryHistory } from "../store/memory/history.ts";
+import { SqliteHistory } from "../store/sqlite/history.ts";
 
 const S = "irc.test";
 
@@ -157,4 +165,100 @@ Deno.test("IRC fixes: a netcat user kicked from a room reads 'You were kicked', 
     dan.close();
     await server.shutdown();
   }
+});
+
+Deno.test("relay ts: a restart with the clock behind the last run's does not take ts back", () => {
+  const store = new MemoryHistory();
+  const later = START_MS + 3_600_000;
+  store.append([{ id: 1, room: "#lobby", from: "old", text: "said an hour ahead", ts: later }]);
+  // The harness's clock starts at START_MS: an hour behind the stored message.
+  const core = new CoreHarness({ store });
+  const alice = core.login("alice");
+  alice.say("after the restart");
+  core.flush();
+  const { messages } = store.recent("#lobby", 2);
+  assert.deepEqual(messages.map((m) => m.id), [1, 2]);
+  assert.ok(messages[1].ts >= later, `${messages[1].ts} < ${later}`);
+});
+
+Deno.test("relay ts: SQLite's newestTs is the ts of the newest message, across close and reopen", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "sockchat_newest_ts_" });
+  try {
+    const path = `${dir}/chat.db`;
+    const first = new SqliteHistory({ path, retention: 100, upkeepIntervalMs: 0 });
+    assert.equal(first.newestTs(), 0);
+    first.append([
+      { id: 1, room: "#a", from: "x", text: "one", ts: 5_000 },
+      { id: 2, room: "#b", from: "x", text: "two", ts: 7_000 },
+    ]);
+    first.close();
+    const second = new SqliteHistory({ path, retention: 100, upkeepIntervalMs: 0 });
+    assert.equal(second.newestTs(), 7_000);
+    second.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("account proof: SASL's check hashes once; the login takes the proof, once, for that account and address", async () => {
+  let verifies = 0;
+  const hasher: PasswordHasher = {
+    hash: (password) => Promise.resolve(`h:${password}`),
+    verify: (password, encoded) => {
+      verifies++;
+      return Promise.resolve(encoded === `h:${password}`);
+    },
+  };
+  const clock = new ManualClock();
+  const store = new MemoryHistory();
+  const hub = new Hub({
+    maxUsers: 10,
+    maxFrame: 65536,
+    serverName: "proof-test",
+    store,
+    replayBudgetBytes: 1 << 18,
+    now: clock.now,
+    bans: new BanList(store.moderation),
+    hasher,
+  });
+  const here = "192.0.2.10";
+  const hello = { version: PROTOCOL_VERSION, nick: "kai", address: here };
+  const owner = await hub.login(new RecordingSink(), hello);
+  assert.ok(owner.ok);
+  await hub.register(owner.user, "correct-horse");
+  assert.equal(hub.account("kai")?.kind, "password");
+  hub.logout(owner.user, "quit");
+
+  verifies = 0;
+  const check = await hub.checkAccountPassword("kai", "correct-horse", here);
+  assert.equal(check.kind, "ok");
+  assert.equal(verifies, 1);
+  if (check.kind !== "ok") return;
+  const login = await hub.login(new RecordingSink(), { ...hello, accountProof: check.proof });
+  assert.ok(login.ok, JSON.stringify(login));
+  assert.ok(login.user.verified);
+  assert.equal(verifies, 1, "the login hashed the password a second time");
+  hub.logout(login.user, "quit");
+
+  // Used once.
+  const again = await hub.login(new RecordingSink(), { ...hello, accountProof: check.proof });
+  assert.ok(!again.ok && again.error.code === "nick_registered");
+  // Only from the address that proved it, and only for a minute.
+  const other = await hub.checkAccountPassword("kai", "correct-horse", here);
+  assert.equal(other.kind, "ok");
+  if (other.kind !== "ok") return;
+  const elsewhere = await hub.login(new RecordingSink(), {
+    ...hello,
+    address: "198.51.100.9",
+    accountProof: other.proof,
+  });
+  assert.ok(!elsewhere.ok && elsewhere.error.code === "nick_registered");
+  const late = await hub.checkAccountPassword("kai", "correct-horse", here);
+  if (late.kind !== "ok") throw new Error(late.kind);
+  clock.advance(ACCOUNT_PROOF_TTL_MS + 1);
+  const stale = await hub.login(new RecordingSink(), { ...hello, accountProof: late.proof });
+  assert.ok(!stale.ok && stale.error.code === "nick_registered");
+  // A wrong password is charged to the address's lockout as before, and mints nothing.
+  const wrong = await hub.checkAccountPassword("kai", "battery", here);
+  assert.deepEqual(wrong, { kind: "wrong", failures: 1 });
 });

@@ -19,7 +19,7 @@ import {
 } from "../config/limits.ts";
 import type { Hub, PeerSink, User } from "../core/hub.ts";
 import type { AccountView, KeyProof } from "../core/identity.ts";
-import type { PasswordCheck } from "../core/accounts.ts";
+import type { AccountCheck } from "../core/account_proof.ts";
 import { type CommandOutcome, runCommand } from "../core/commands/chat.ts";
 import { SocketReader } from "./socket_reader.ts";
 import {
@@ -260,7 +260,7 @@ export class Peer implements PeerSink, SessionPort {
   }
 
   /** {@inheritDoc SessionPort.checkAccountPassword} */
-  checkAccountPassword(nick: string, password: string): Awaitable<PasswordCheck> {
+  checkAccountPassword(nick: string, password: string): Awaitable<AccountCheck> {
     return this.#options.hub.checkAccountPassword(nick, password, this.address);
   }
 

@@ -62,7 +62,7 @@ export class Registration {
       return {
         version: PROTOCOL_VERSION,
         nick: account.nick,
-        accountPassword: account.password,
+        accountProof: account.proof,
         password,
         irc,
       };

@@ -3,7 +3,8 @@
  * payload arrives base64 in chunks of at most 400 bytes (exactly 400 means more follows, `+`
  * ends an exact multiple), is at most {@linkcode SASL_MAX_BYTES} decoded, and is
  * `authzid\0authcid\0password`. The password is checked by the core (with the address's
- * lockout); on success the login that ends registration is the account's.
+ * lockout); on success the login that ends registration is the account's, carrying the core's
+ * proof instead of the password, so it is not hashed twice (core/account_proof.ts).
  *
  * @module
  */
@@ -13,13 +14,14 @@ import { SASL_CHUNK_BYTES, SASL_MAX_BYTES } from "../../config/irc_limits.ts";
 import type { IrcLine } from "./line.ts";
 import { numeric } from "./numerics.ts";
 import type { SessionPort } from "../session.ts";
+import type { AccountProof } from "../../core/account_proof.ts";
 
 /** An account proven over SASL: what the login will give the core. */
 export interface SaslAccount {
   /** The account's nick, as registered. */
   readonly nick: string;
-  /** Its password (checked again by the login, which owns the decision). */
-  readonly password: string;
+  /** The core's proof that its password was right: the login takes it and hashes nothing. */
+  readonly proof: AccountProof;
 }
 
 /** What the SASL exchange needs of its session. */
@@ -143,7 +145,7 @@ export class Sasl {
         host.replies(lines);
         return;
       }
-      this.account = { nick: account.nick, password };
+      this.account = { nick: account.nick, proof: check.proof };
       host.replies([numeric.loggedIn(c, host.mask, account.nick), numeric.saslSuccess(c)]);
     });
   }

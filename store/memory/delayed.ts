@@ -61,6 +61,11 @@ export class DelayedHistory implements HistoryStore {
     return this.#inner.nextId();
   }
 
+  /** {@inheritDoc HistoryStore.newestTs} */
+  newestTs(): number {
+    return this.#inner.newestTs();
+  }
+
   /** {@inheritDoc HistoryStore.recent} */
   recent(room: string, limit: number, maxBytes?: number): Promise<HistorySlice> {
     return this.#later(() => this.#inner.recent(room, limit, maxBytes));

@@ -82,6 +82,8 @@ export class MemoryHistory implements HistoryStore {
   #nextId = 1;
   /** The newest id appended. */
   #lastAppended = 0;
+  /** The `ts` of the message with that id. */
+  #newestTs = 0;
   #fault: MemoryFault | null = null;
   #closed = false;
   /** The bans and mutes tables, for the {@linkcode BanList}. */
@@ -122,6 +124,7 @@ export class MemoryHistory implements HistoryStore {
       last = m.id;
     }
     this.#lastAppended = last;
+    if (messages.length > 0) this.#newestTs = messages[messages.length - 1].ts;
     for (const m of messages) {
       const room = this.#room(m.room);
       room.messages.push({ ...m });
@@ -143,6 +146,12 @@ export class MemoryHistory implements HistoryStore {
   nextId(): number {
     this.#check(false);
     return this.#nextId;
+  }
+
+  /** {@inheritDoc HistoryStore.newestTs} */
+  newestTs(): number {
+    this.#check(false);
+    return this.#newestTs;
   }
 
   /** {@inheritDoc HistoryStore.recent} */

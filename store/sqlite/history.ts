@@ -248,6 +248,16 @@ export class SqliteHistory implements HistoryStore {
     });
   }
 
+  /** {@inheritDoc HistoryStore.newestTs} */
+  newestTs(): number {
+    return guarded(() => {
+      const row = this.#db.prepare("SELECT ts FROM messages ORDER BY id DESC LIMIT 1").get() as
+        | { ts: number }
+        | undefined;
+      return row?.ts ?? 0;
+    });
+  }
+
   /** Rooms whose new messages are being counted towards a prune (bounded; for tests). */
   get roomsCounted(): number {
     return this.#bounds.roomsCounted;

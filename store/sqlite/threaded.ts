@@ -172,6 +172,11 @@ export class ThreadedHistory implements HistoryStore {
     return this.#local.nextId();
   }
 
+  /** {@inheritDoc HistoryStore.newestTs} */
+  newestTs(): number {
+    return this.#local.newestTs();
+  }
+
   /** {@inheritDoc HistoryStore.recent} */
   recent(room: string, limit: number, maxBytes = Infinity): Promise<HistorySlice> {
     return this.#shared({ op: "recent", room, limit, maxBytes: finite(maxBytes) }) as Promise<
