@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { RawIrcClient } from "./helpers/irc.ts";
 import { LineSocket, testServer } from "./helpers/wire.ts";
 import type { ChatServer } from "../server.ts";
-import type { FloodGuardOptions } from "../security/token_bucket.ts";
+import { FloodGuard, type FloodGuardOptions } from "../security/token_bucket.ts";
 import { CoreHarness, ManualClock, RecordingSink, START_MS } from "./helpers/core.ts";
 import { Hub } from "../core/hub.ts";
 import { BanList } from "../core/moderation.ts";
@@ -261,4 +261,36 @@ Deno.test("account proof: SASL's check hashes once; the login takes the proof, o
   // A wrong password is charged to the address's lockout as before, and mints nothing.
   const wrong = await hub.checkAccountPassword("kai", "battery", here);
   assert.deepEqual(wrong, { kind: "wrong", failures: 1 });
+});
+
+Deno.test("FloodGuard.delay: a held line's lag counts from the start of a run of reads that went on", () => {
+  let t = 0;
+  const options = { messageBurst: 2, messagesPerSecond: 1, maxLagMs: 3000, now: () => t };
+  const guard = new FloodGuard(options);
+  guard.arrived(true); // a read that filled the buffer: more is waiting
+  assert.equal(guard.delay(10), 0);
+  assert.equal(guard.delay(10), 0);
+  assert.equal(guard.delay(10), 1000); // past the burst: wait, charged nothing yet
+  t = 1000;
+  assert.equal(guard.delay(10), 0);
+  guard.arrived(true); // the next read goes on with the same run: its lag counts from t = 0
+  assert.equal(guard.delay(10), 1000);
+  t = 2000;
+  assert.equal(guard.delay(10), 0);
+  assert.equal(guard.delay(10), 1000); // handled at 3000: exactly the most lag allowed
+  t = 3000;
+  assert.equal(guard.delay(10), 0);
+  assert.equal(guard.delay(10), null); // 4 s behind: Excess Flood
+
+  // The same lines in reads that each ended (the client paused): every run starts afresh.
+  t = 0;
+  const paced = new FloodGuard(options);
+  paced.arrived(false);
+  assert.equal(paced.delay(10), 0);
+  assert.equal(paced.delay(10), 0);
+  for (let second = 1; second <= 10; second++) {
+    t = second * 1000 - 1000;
+    paced.arrived(false);
+    assert.equal(paced.delay(10), t === 0 ? 1000 : 0);
+  }
 });
