@@ -274,10 +274,22 @@ export function tellSharers(user: User, frame: ServerFrame, self = false): void 
 
 /**
  * `user` went away (`/away`, IRC `AWAY :msg`) or came back: the rooms they share hear it (IRC
- * `away-notify`). `user.away` is already set.
+ * `away-notify`). `user.away` is already set. The message is the user's own words: those who
+ * ignore them, and everyone while they are `muted`, learn only that they are away (as a quit
+ * message is withheld), so an away message is no way around an ignore or a mute.
  */
-export function tellAway(user: User, ts: number): void {
-  tellSharers(user, { type: "away", nick: user.nick, message: user.away, ts });
+export function tellAway(user: User, ts: number, muted: boolean): void {
+  const frame: ServerFrame = { type: "away", nick: user.nick, message: user.away, ts };
+  const bare = new Outgoing({ ...frame, message: user.away === null ? null : "" });
+  if (muted || !user.away) {
+    for (const member of sharers(user)) member.sink.deliver(bare);
+    return;
+  }
+  const out = new Outgoing(frame);
+  for (const member of sharers(user)) {
+    const ignores = !member.ignores.isEmpty && member.ignores.has(user);
+    member.sink.deliver(ignores ? bare : out);
+  }
 }
 
 /**

@@ -10,6 +10,7 @@ import { Client } from "irc-framework";
 import { RawIrcClient } from "./helpers/irc.ts";
 import { command, JsonClient, testServer, within } from "./helpers/wire.ts";
 import type { ServerFrame } from "../protocol/frames.ts";
+import { CoreHarness, one } from "./helpers/core.ts";
 import type { ChatServer } from "../server.ts";
 
 const S = "irc.test";
@@ -265,4 +266,24 @@ Deno.test("irc-framework: away, back and account events from an NDJSON user", as
     jo.close();
     await server.shutdown();
   }
+});
+
+Deno.test("away frames: those who ignore the user, and everyone while the user is muted, get no away words", () => {
+  const chat = new CoreHarness();
+  const op = chat.operator("op");
+  const alice = chat.login("alice");
+  const bob = chat.login("bob");
+  const carol = chat.login("carol");
+  alice.run("/ignore bob");
+  chat.clear(op, alice, bob, carol);
+  bob.run("/away the secret plan");
+  assert.equal(one(carol.take(), "away").message, "the secret plan");
+  assert.equal(one(alice.take(), "away").message, "", "away, without the words");
+  bob.run("/back");
+  assert.equal(one(alice.take(), "away").message, null);
+  assert.equal(one(carol.take(), "away").message, null);
+  op.run("/mute bob");
+  chat.clear(op, alice, bob, carol);
+  bob.run("/away listen to me");
+  assert.equal(one(carol.take(), "away").message, "", "a mute is not lifted by /away");
 });

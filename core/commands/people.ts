@@ -164,7 +164,7 @@ export const PEOPLE_COMMANDS: readonly CommandSpec[] = [
       // Every /away starts a new spell: those told before hear the new message.
       ctx.user.away = message;
       ctx.user.awayNotified = null;
-      tellAway(ctx.user, ctx.hub.now());
+      tellAway(ctx.user, ctx.hub.now(), ctx.hub.moderation.isMuted(ctx.user));
       const what = message === "" ? "You are away." : `You are away: ${message}`;
       info(ctx, `* ${what} (/back when you return)`);
       return {};
@@ -178,7 +178,7 @@ export const PEOPLE_COMMANDS: readonly CommandSpec[] = [
       const wasAway = ctx.user.away !== null;
       ctx.user.away = null;
       ctx.user.awayNotified = null;
-      if (wasAway) tellAway(ctx.user, ctx.hub.now());
+      if (wasAway) tellAway(ctx.user, ctx.hub.now(), ctx.hub.moderation.isMuted(ctx.user));
       info(ctx, wasAway ? "* Welcome back." : "* You were not away.");
       return {};
     }),
