@@ -8,7 +8,7 @@ import type { DirectFrame } from "../protocol/frames.ts";
 import { reply, send } from "./deliver.ts";
 import type { Moderator } from "./moderator.ts";
 import type { Registry } from "./registry.ts";
-import { type MessageKind, type Relay, spokenText } from "./relay.ts";
+import { keptBreaks, type MessageKind, type Relay, spokenText } from "./relay.ts";
 import { shown } from "./text.ts";
 import type { User } from "./user.ts";
 
@@ -33,6 +33,8 @@ export interface DirectHow {
    * the answer to one: only IRC clients see it. @default false
    */
   readonly ctcp?: boolean;
+  /** Where the sender joined lines without a newline (`MessageFrame.breaks`). */
+  readonly breaks?: readonly number[];
   /**
    * Deliver a message to oneself instead of refusing it: IRC clients use that (a note to self,
    * a check that messages arrive), where for the native clients it is a slip. @default false
@@ -104,6 +106,8 @@ export function direct(
     };
     if (kind !== "text") frame[kind] = true;
     if (how.ctcp === true) frame.ctcp = true;
+    const joins = how.breaks === undefined ? [] : keptBreaks(text, clean, how.breaks);
+    if (joins.length > 0) frame.breaks = joins;
     send(target, frame);
     if (talk) target.lastDirectFrom = { nick: user.nick, user: new WeakRef(user) };
   }

@@ -559,3 +559,42 @@ Deno.test("IRC multiline: a leading blank line is kept for multiline readers and
     await server.shutdown();
   }
 });
+
+Deno.test("IRC multiline: concat joins follow the text rules (a removed bidi override), in rooms and DMs", async () => {
+  const server = ircServer();
+  const { irc: alice } = await capClient(server, "alice", ML);
+  const { irc: mel } = await capClient(server, "mel", ML);
+  const json = await JsonClient.login(server, "jo");
+  try {
+    await join(alice, "#lobby");
+    await json.expect("join");
+    // "a\u202eb" + "cd" → the core removes U+202E: "abcd", joined at 2 (not 3).
+    await alice.send(
+      "BATCH +r draft/multiline #lobby",
+      "@batch=r PRIVMSG #lobby :a\u202eb",
+      "@batch=r;draft/multiline-concat PRIVMSG #lobby :cd",
+      "BATCH -r",
+    );
+    const msg = await json.expect("msg");
+    assert.deepEqual([msg.text, msg.breaks], ["abcd", [2]]);
+
+    await alice.send(
+      "BATCH +d draft/multiline mel",
+      "@batch=d PRIVMSG mel :x\u202ey",
+      "@batch=d;draft/multiline-concat PRIVMSG mel :z",
+      "BATCH -d",
+    );
+    await mel.expect(/ BATCH \+/);
+    assert.match(await mel.expect(/PRIVMSG/), /^@batch=\S+ :alice!\S+ PRIVMSG mel :?xy$/);
+    assert.match(
+      await mel.expect(/PRIVMSG/),
+      /^@batch=\S+;draft\/multiline-concat :alice!\S+ PRIVMSG mel :?z$/,
+    );
+    await mel.expect(/ BATCH -/);
+  } finally {
+    alice.close();
+    mel.close();
+    json.close();
+    await server.shutdown();
+  }
+});

@@ -132,7 +132,7 @@ export class IrcRenderer {
           text: frame.text,
           action: frame.action,
           ctcp: frame.type === "dm" ? frame.ctcp : undefined,
-          breaks: frame.type === "msg" ? frame.breaks : undefined,
+          breaks: frame.breaks,
           tags: { ...time(frame.ts), ...this.#account(frame.from) },
         });
       case "ack": {

@@ -110,11 +110,11 @@ function deliver(host: CommandHost, target: string, said: Said): Awaitable<void>
       }
       return;
     }
-    const breaks = joinsOf(said);
     const ref = host.remember(said.command, target, said.text, said.kind === "action", {
-      breaks,
+      breaks: joinsOf(said),
     });
-    host.port.say(target, said.text, ref, said.kind, breaks);
+    // The core moves the joins with its text rules, as joinsOf does for the echo.
+    host.port.say(target, said.text, ref, said.kind, said.breaks);
     return;
   }
   const service = serviceOf(target);
@@ -134,10 +134,14 @@ function deliver(host: CommandHost, target: string, said: Said): Awaitable<void>
     kind: said.kind,
     ctcp: said.ctcp,
     toSelf: true,
+    breaks: said.breaks,
   });
 }
 
-/** The concat joins of `said`, moved to its text as the core will clean it (for the echo). */
+/**
+ * The concat joins of `said`, moved to its text as the core will clean it: the echo's (the core
+ * is given the joins as sent, and moves them the same way).
+ */
 function joinsOf(said: Said): readonly number[] | undefined {
   if (said.breaks === undefined || said.breaks.length === 0) return undefined;
   const joins = keptBreaks(said.text, sanitizeFormattedText(said.text), said.breaks);
