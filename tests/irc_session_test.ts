@@ -33,7 +33,7 @@ Deno.test("IRC: registration without CAP gets 001-005, LUSERS, 422 and 221, and 
     );
     assert.equal(
       await irc.expect(/ 265 /),
-      `:${S} 265 alice 1 1000 :Current local users 1, max 1000`,
+      `:${S} 265 alice 1 1 :Current local users 1, max 1`, // the peak seen, not --max-users
     );
     assert.equal(await irc.expect(/ 422 /), `:${S} 422 alice :MOTD File is missing`);
     assert.equal(await irc.expect(/ 221 /), `:${S} 221 alice +`);

@@ -47,6 +47,15 @@ function roomAndKey(args: string): { name: string; key?: string } | null {
   return key === undefined ? { name } : { name, key };
 }
 
+/**
+ * A command's outcome once the hub has done `event`: the session reads the connection's next
+ * line only then, so replies come in the order the commands were sent (an IRC client's TOPIC
+ * then PING must see the TOPIC first, while the topic is saved).
+ */
+function settled(event: Awaitable<unknown>): Awaitable<CommandOutcome> {
+  return then(event, () => ({}));
+}
+
 /** The everyday commands. */
 const CHAT_COMMANDS: readonly CommandSpec[] = [
   {
@@ -66,8 +75,9 @@ const CHAT_COMMANDS: readonly CommandSpec[] = [
     help: "leave a room (default: the current one); its members see your message",
     run(ctx) {
       const [name, message] = firstWord(ctx.args);
-      ctx.hub.part(ctx.user, name ? roomName(name) : ctx.room, ctx.ref, reasonText(message));
-      return {};
+      return settled(
+        ctx.hub.part(ctx.user, name ? roomName(name) : ctx.room, ctx.ref, reasonText(message)),
+      );
     },
   },
   {
@@ -130,10 +140,9 @@ const CHAT_COMMANDS: readonly CommandSpec[] = [
           ts: ctx.hub.now(),
           ref: ctx.ref,
         });
-      } else {
-        ctx.hub.setTopic(ctx.user, room, ctx.args, ctx.ref);
+        return {};
       }
-      return {};
+      return settled(ctx.hub.setTopic(ctx.user, room, ctx.args, ctx.ref));
     },
   },
   {
@@ -141,8 +150,7 @@ const CHAT_COMMANDS: readonly CommandSpec[] = [
     usage: "/nick NEW",
     help: "change your nickname",
     run: taking(oneWord, (ctx, wanted) => {
-      ctx.hub.rename(ctx.user, wanted, ctx.ref);
-      return {};
+      return settled(ctx.hub.rename(ctx.user, wanted, ctx.ref));
     }),
   },
   {
@@ -161,8 +169,7 @@ const CHAT_COMMANDS: readonly CommandSpec[] = [
     run(ctx) {
       const [nick, text] = firstWord(ctx.args);
       if (nick === "" || text === "") return false;
-      ctx.hub.direct(ctx.user, nick, text, ctx.ref);
-      return {};
+      return settled(ctx.hub.direct(ctx.user, nick, text, ctx.ref));
     },
   },
   HISTORY_COMMAND,

@@ -227,7 +227,7 @@ export class IrcRenderer {
   #welcome(nick: string): IrcLine[] {
     const { info, chat } = this.#ctx;
     const S = info.serverName;
-    const query = { chat, client: nick, serverName: S, maxUsers: info.maxUsers };
+    const query = { chat, client: nick, serverName: S };
     const lines: IrcLine[] = [
       numeric.welcome(nick, S.replaceAll(" ", "-"), nick),
       numeric.yourHost(nick, S, info.version),

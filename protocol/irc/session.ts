@@ -356,7 +356,10 @@ export class IrcSession implements ProtocolSession {
         if (!need(2)) return;
         // Only the reason may have spaces: `KICK #r :bob carol` must not kick bob "carol", nor
         // `KICK bob x` become an operator's server kick of bob.
-        if (!params[0].startsWith("#") || spaced(params[0])) {
+        if (
+          !params[0].startsWith("#") || spaced(params[0]) ||
+          this.#port.chat.room(params[0]) === undefined
+        ) {
           return this.#reply(numeric.noSuchChannel(c, params[0]));
         }
         if (spaced(params[1])) return this.#reply(numeric.noSuchNick(c, params[1]));
@@ -586,8 +589,9 @@ export class IrcSession implements ProtocolSession {
 
   /** What the read-only commands need. */
   #query(): QueryContext {
-    const { serverName, maxUsers } = this.#info;
-    return { chat: this.#port.chat, client: this.#client, serverName, maxUsers };
+    const { chat } = this.#port;
+    const multiPrefix = this.#caps.has("multi-prefix");
+    return { chat, client: this.#client, serverName: this.#info.serverName, multiPrefix };
   }
 
   /** Runs a core slash command for the logged-in user, its answers tied to `ref`. */

@@ -6,12 +6,19 @@
  */
 
 import type { Awaitable } from "../../../core/awaitable.ts";
-import { roomProblem } from "../../../core/room.ts";
-import type { User } from "../../../core/user.ts";
+import { type Room, roomProblem } from "../../../core/room.ts";
+import {
+  keyProblem,
+  type ModeChange,
+  parseLimit,
+  parseModeChanges,
+} from "../../../core/room_modes.ts";
 import { hostmaskOf } from "../hostmask.ts";
+import type { IrcLine } from "../line.ts";
 import { numeric } from "../numerics.ts";
 import { topicWhoTime } from "../notify.ts";
 import { type CommandHost, eachCharged, eachInOrder } from "./host.ts";
+import { invisible } from "./query.ts";
 
 /** `JOIN #a,#b [k1,k2]`, or `JOIN 0` to leave every room. */
 export function join(
@@ -99,12 +106,6 @@ export function names(host: CommandHost, list: string | undefined): Awaitable<vo
 }
 
 /**
- * Users who set `+i` (IRC's invisible): remembered only to be shown back in 221, since sockchat
- * lists nobody to strangers anyway.
- */
-const invisible = new WeakSet<User>();
-
-/**
  * `MODE <me> [+i|-i]`: 221, or the change echoed (irssi sends `MODE <me> +i` after 001); `+o`
  * is ignored (only OPER gives it), other letters are 501, another nick 502.
  */
@@ -186,13 +187,50 @@ export function mode(host: CommandHost, params: readonly string[]): Awaitable<vo
     ]);
     return;
   }
+  const parsed = parseModeChanges(params.slice(1));
+  const changes = parsed.ok ? parsed.changes : [];
+  const refusal = modeRefusal(host, room, changes);
+  if (refusal !== null) {
+    host.reply(refusal);
+    return;
+  }
   // A trailing parameter with spaces (`MODE #r +b :a b`) would become several arguments.
   const spaced = params.slice(2).find((param) => /\s/.test(param));
   if (spaced !== undefined || /\s/.test(params[1])) {
-    const param = spaced ?? params[1];
-    host.reply(numeric.invalidModeParam(c, room.name, params[1], param, "Invalid parameter"));
+    const letter = changes.find((change) => change.arg === spaced)?.letter ?? "*";
+    host.reply(numeric.invalidModeParam(c, room.name, letter, "*", "Invalid parameter"));
     return;
   }
   const ref = host.remember("MODE", room.name);
   return host.command(`/mode ${room.name} ${params.slice(1).join(" ")}`, room.name, ref);
+}
+
+/**
+ * The numeric refusing a channel MODE before the core sees it, or null: a bad key or limit is
+ * 696 naming the letter (a key is not echoed: `*`), and `+o`/`+v` for a nick not online is 401,
+ * for one not in the room 441 (Modern MODE; irctest chmodes/key.py, limit.py, operator.py).
+ */
+function modeRefusal(
+  host: CommandHost,
+  room: Room,
+  changes: readonly ModeChange[],
+): IrcLine | null {
+  const c = host.client;
+  for (const { add, letter, arg } of changes) {
+    if (arg === undefined) continue;
+    if (add && letter === "k") {
+      const problem = keyProblem(arg);
+      if (problem !== null) return numeric.invalidModeParam(c, room.name, "k", "*", problem);
+    } else if (add && letter === "l") {
+      const limit = parseLimit(arg);
+      if (typeof limit === "string") {
+        return numeric.invalidModeParam(c, room.name, "l", arg, limit);
+      }
+    } else if (letter === "o" || letter === "v") {
+      const user = host.port.chat.user(arg);
+      if (user === undefined) return numeric.noSuchNick(c, arg);
+      if (!room.members.has(user)) return numeric.userNotInChannel(c, user.nick, room.name);
+    }
+  }
+  return null;
 }

@@ -22,35 +22,53 @@ export interface QueryContext {
   readonly client: string;
   /** The server name. */
   readonly serverName: string;
-  /** `--max-users`, for 265/266. */
-  readonly maxUsers: number;
+  /** The asker has multi-prefix: WHO flags show both `@` and `+`. */
+  readonly multiPrefix?: boolean;
 }
 
 /**
- * 251-255, 265, 266 with the counts of now.
+ * Users who set `+i` (IRC's invisible, `MODE <me> +i`): a WHO by mask leaves them out unless
+ * they share a room with the asker (Modern WHO), and LUSERS counts them apart.
+ */
+export const invisible: WeakSet<User> = new WeakSet<User>();
+
+/**
+ * The most users each chat has had at one LUSERS reply (every IRC registration sends one), for
+ * 265/266's `max`: that is the peak seen, not `--max-users` (irctest lusers.py; Modern LUSERS).
+ */
+const peaks = new WeakMap<ChatView, number>();
+
+/**
+ * 251-255, 265, 266 with the counts of now (and the peak so far).
  *
  * @example
  * ```ts
  * import type { ChatView } from "../../session.ts";
  * declare const chat: ChatView;
- * lusersLines({ chat, client: "alice", serverName: "irc.test", maxUsers: 10 }).length; // 7
+ * lusersLines({ chat, client: "alice", serverName: "irc.test" }).length; // 7
  * ```
  */
 export function lusersLines(ctx: QueryContext): IrcLine[] {
-  const { chat, client, maxUsers } = ctx;
+  const { chat, client } = ctx;
   const users = chat.userCount;
+  const peak = Math.max(peaks.get(chat) ?? 0, users);
+  peaks.set(chat, peak);
   let ops = 0;
+  let hidden = 0;
   let rooms = 0;
-  for (const user of chat.users) if (user.operator) ops++;
+  for (const user of chat.users) {
+    if (user.operator) ops++;
+    if (invisible.has(user)) hidden++;
+  }
   for (const room of chat.rooms) if (room.members.size > 0) rooms++;
   return [
-    numeric.luserClient(client, users, 0, 1),
+    numeric.luserClient(client, users - hidden, hidden, 1),
     numeric.luserOp(client, ops),
     numeric.luserUnknown(client, 0),
     numeric.luserChannels(client, rooms),
     numeric.luserMe(client, users, 0),
-    numeric.localUsers(client, users, maxUsers),
-    numeric.globalUsers(client, users, maxUsers),
+    numeric.localUsers(client, users, peak),
+    numeric.globalUsers(client, users, peak),
   ];
 }
 
@@ -70,13 +88,14 @@ function identOf(user: User): string {
   return mask.slice(mask.indexOf("!") + 1, mask.indexOf("@"));
 }
 
-/** `H`/`G`, `*` for an operator, then `@`/`+` in `room`. */
-function whoFlags(user: User, room: Room | undefined): string {
+/** `H`/`G`, `*` for an operator, then `@`/`+` in `room` (both with `multiPrefix`). */
+function whoFlags(user: User, room: Room | undefined, multiPrefix = false): string {
   let flags = user.away === null ? "H" : "G";
   if (user.operator) flags += "*";
   if (room !== undefined) {
-    if (room.ops.has(user)) flags += "@";
-    else if (room.voiced.has(user)) flags += "+";
+    const op = room.ops.has(user) ? "@" : "";
+    const voice = room.voiced.has(user) ? "+" : "";
+    flags += multiPrefix ? op + voice : op || voice;
   }
   return flags;
 }
@@ -95,7 +114,7 @@ const WHOX_ORDER = "tcuihsnfdlaor";
 
 /**
  * `WHO <mask> [%fields[,token]]`: a room's members, or the users whose nick matches a glob
- * (`*`/`0`: everyone sharing a room with the asker); 352 each (354 with exactly the WHOX fields
+ * (`*`/`0`: everyone sharing a room with the asker; `+i` users only then); 352 each (354 with exactly the WHOX fields
  * asked, in canonical order), at most {@linkcode WHO_MAX_REPLIES}, then 315 with the mask as sent.
  */
 export function whoLines(ctx: QueryContext, mask: string, options = "", now = 0): IrcLine[] {
@@ -114,7 +133,7 @@ export function whoLines(ctx: QueryContext, mask: string, options = "", now = 0)
       host: cloakOf(user.address),
       server: serverName,
       nick: user.nick,
-      flags: whoFlags(user, room),
+      flags: whoFlags(user, room, ctx.multiPrefix),
       realname: realnameOf(user),
     }));
   };
@@ -124,9 +143,12 @@ export function whoLines(ctx: QueryContext, mask: string, options = "", now = 0)
   } else {
     const me = chat.user(client);
     const everyone = mask === "*" || mask === "0";
+    const glob = /[*?]/.test(mask);
     const pattern = globRegExp(mask);
     for (const user of chat.users) {
       if (everyone ? !sharesRoom(user, me) : !pattern.test(user.nick)) continue;
+      // An exact nick finds an invisible user; a mask does not, unless a room is shared.
+      if (glob && invisible.has(user) && !sharesRoom(user, me)) continue;
       reply(user, undefined);
     }
   }
@@ -175,7 +197,7 @@ function whoxReply(
         values.push(user.nick);
         break;
       case "f":
-        values.push(whoFlags(user, room));
+        values.push(whoFlags(user, room, ctx.multiPrefix));
         break;
       case "d":
         values.push("0");
