@@ -328,10 +328,13 @@ export class Hub implements ModeratorHost {
 
   /**
    * `user` changed their real name (IRC `SETNAME`; the IRC front end keeps it): they and
-   * everyone sharing a room with them hear it.
+   * everyone sharing a room with them hear it. False, and nobody told, while they are muted: a
+   * real name is free text, and no way around a mute.
    */
-  announceRealname(user: User, realname: string): void {
+  announceRealname(user: User, realname: string): boolean {
+    if (this.moderation.isMuted(user)) return false;
     tellSharers(user, { type: "setname", nick: user.nick, realname, ts: this.#now() }, true);
+    return true;
   }
 
   /**

@@ -135,8 +135,11 @@ export interface SessionPort {
    * `TOPIC #r :`), which no slash command can say.
    */
   setTopic(room: string, topic: string, ref?: string): Awaitable<void>;
-  /** The logged-in user's real name changed (IRC `SETNAME`): they and their rooms hear it. */
-  announceRealname(realname: string): void;
+  /**
+   * The logged-in user's real name changed (IRC `SETNAME`): they and their rooms hear it. False
+   * when it may not change now (they are muted): nobody was told.
+   */
+  announceRealname(realname: string): boolean;
   /** True if the logged-in user is in `room`. */
   isIn(room: string): boolean;
   /** A room the logged-in user is in, if any. */

@@ -287,3 +287,24 @@ Deno.test("away frames: those who ignore the user, and everyone while the user i
   bob.run("/away listen to me");
   assert.equal(one(carol.take(), "away").message, "", "a mute is not lifted by /away");
 });
+
+Deno.test("setname: a muted user's SETNAME is FAIL CANNOT_CHANGE_REALNAME, and nobody hears it", async () => {
+  const operSecret = { matches: (given?: string) => given === "opensesame" };
+  const server = testServer({ irc: { host: "127.0.0.1", port: 0, serverName: S }, operSecret });
+  const sam = await ircWith(server, "sam", "setname");
+  const bob = await ircWith(server, "bob", "setname");
+  const op = await JsonClient.login(server, "op");
+  try {
+    for (const irc of [sam, bob]) await joinRoom(irc, "#r");
+    await command(op, "/oper opensesame");
+    await command(op, "/mute sam");
+    await sam.send("SETNAME :listen to me");
+    assert.match(await sam.expect(/FAIL/), /^:irc\.test FAIL SETNAME CANNOT_CHANGE_REALNAME :/);
+    assert.deepEqual((await drained(bob, "b1")).filter((l) => / SETNAME /.test(l)), []);
+    await bob.send("WHOIS sam");
+    assert.match(await bob.expect(/ 311 /), / :sam tester$/);
+  } finally {
+    for (const c of [sam, bob, op]) c.close();
+    await server.shutdown();
+  }
+});

@@ -325,8 +325,8 @@ export class Peer implements PeerSink, SessionPort {
   }
 
   /** {@inheritDoc SessionPort.announceRealname} */
-  announceRealname(realname: string): void {
-    if (this.#user !== null) this.#options.hub.announceRealname(this.#user, realname);
+  announceRealname(realname: string): boolean {
+    return this.#user !== null && this.#options.hub.announceRealname(this.#user, realname);
   }
 
   /** {@inheritDoc SessionPort.isIn} */

@@ -201,7 +201,8 @@ export interface SetnameHost {
 /**
  * `SETNAME :<realname>`: the real name is cleaned as USER's is; one longer than
  * {@linkcode IRC_REALNAME_MAX} code points, or empty once cleaned, is refused with
- * `FAIL SETNAME INVALID_REALNAME` (sent whatever the caps, as the spec says). Accepted, it is
+ * `FAIL SETNAME INVALID_REALNAME`, and a muted user's with `CANNOT_CHANGE_REALNAME` (sent
+ * whatever the caps, as the spec says). Accepted, it is
  * what WHO, WHOIS, WHOWAS and extended-join show from now on, and the client and everyone
  * sharing a room with it get `SETNAME` (with the cap).
  */
@@ -218,7 +219,11 @@ export function setname(host: SetnameHost, text: string | undefined): void {
     host.reply(serverReply.standard("FAIL", "SETNAME", "INVALID_REALNAME", [], why));
     return;
   }
+  if (!host.port.announceRealname(realname)) {
+    const why = "You are muted: your realname cannot change now";
+    host.reply(serverReply.standard("FAIL", "SETNAME", "CANNOT_CHANGE_REALNAME", [], why));
+    return;
+  }
   setIdent(user, host.ident, realname);
   rememberProfile(user, host.ident, realname);
-  host.port.announceRealname(realname);
 }
