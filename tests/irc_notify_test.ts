@@ -308,3 +308,23 @@ Deno.test("setname: a muted user's SETNAME is FAIL CANNOT_CHANGE_REALNAME, and n
     await server.shutdown();
   }
 });
+
+Deno.test("account-notify: an operator releasing someone's nick tells that holder's rooms ACCOUNT *, and the holder 901", async () => {
+  const operSecret = { matches: (given?: string) => given === "opensesame" };
+  const server = testServer({ irc: { host: "127.0.0.1", port: 0, serverName: S }, operSecret });
+  const kit = await ircWith(server, "kit", "account-notify");
+  const bob = await ircWith(server, "bob", "account-notify");
+  const op = await JsonClient.login(server, "op");
+  try {
+    for (const irc of [kit, bob]) await joinRoom(irc, "#r");
+    await kit.send("PRIVMSG NickServ :REGISTER hunter22");
+    assert.match(await bob.expect(/ ACCOUNT /), /^:kit!\S+ ACCOUNT kit$/);
+    await command(op, "/oper opensesame");
+    await command(op, "/unregister kit");
+    assert.match(await bob.expect(/ ACCOUNT /), /^:kit!\S+ ACCOUNT \*$/);
+    assert.match(await kit.expect(/ 901 /), /^:irc\.test 901 kit kit!\S+ :You are now logged out$/);
+  } finally {
+    for (const c of [kit, bob, op]) c.close();
+    await server.shutdown();
+  }
+});
