@@ -9,7 +9,10 @@
 import assert from "node:assert/strict";
 import { CoreHarness, one, only, type Peer } from "./helpers/core.ts";
 import { LineSocket, testServer } from "./helpers/wire.ts";
-import { RESUME_KEY_TTL_MS } from "../config/limits.ts";
+import { MAX_RESUME_KEYS, RESUME_KEY_TTL_MS } from "../config/limits.ts";
+import { ResumeKeys } from "../core/resume_keys.ts";
+import { Room } from "../core/room.ts";
+import { User } from "../core/user.ts";
 import type { ErrorFrame, ServerFrame } from "../protocol/frames.ts";
 
 /** The welcome's room names. */
@@ -140,4 +143,30 @@ Deno.test("join checks: a netcat user banned from #lobby reads why, and is not i
   } finally {
     await server.shutdown();
   }
+});
+
+Deno.test("join checks: a resume pass is the proven account's from anywhere, and the passes are capped", () => {
+  const sink = { deliver() {}, close() {} };
+  const room = new Room("#vault");
+  room.modes.key = "s3cret";
+  const passes = new ResumeKeys();
+  const owner = new User("kai", sink, "192.0.2.1");
+  owner.verified = true;
+  passes.remember(owner, room, 0);
+  // Another address, the nick proven again: in. Unproven from there: not.
+  const guest = new User("kai", sink, "198.51.100.2");
+  assert.equal(passes.take(guest, room, 1), undefined);
+  const proven = new User("kai", sink, "198.51.100.2");
+  proven.verified = true;
+  assert.equal(passes.take(proven, room, 1), "s3cret");
+  assert.equal(passes.size, 0);
+  // A room without a key leaves nothing; past the cap the oldest pass goes.
+  passes.remember(owner, new Room("#open"), 0);
+  assert.equal(passes.size, 0);
+  for (let i = 0; i <= MAX_RESUME_KEYS; i++) {
+    passes.remember(new User(`u${i}`, sink, "192.0.2.9"), room, 0);
+  }
+  assert.equal(passes.size, MAX_RESUME_KEYS);
+  assert.equal(passes.take(new User("u0", sink, "192.0.2.9"), room, 1), undefined);
+  assert.equal(passes.take(new User(`u${MAX_RESUME_KEYS}`, sink, "192.0.2.9"), room, 1), "s3cret");
 });
