@@ -207,6 +207,15 @@ export class IrcRenderer {
         if (presence !== null) return presence.flatMap((each) => this.lines(each));
         // A service's answer comes from the service.
         const about = frame.ref === undefined ? null : this.#ctx.pending(frame.ref);
+        // AWAY's answer is 306 or 305, by the state the core left; INVITE's is 341 (the nick is
+        // kept as the text).
+        if (about?.command === "AWAY") {
+          const away = this.#ctx.chat.user(client)?.away ?? null;
+          return [server(away === null ? numeric.unaway(client) : numeric.nowAway(client))];
+        }
+        if (about?.command === "INVITE") {
+          return [server(numeric.inviting(client, about.text, about.target))];
+        }
         return noticeLines(serviceSource(about?.command) ?? S, client, frame.text);
       }
       case "ping":

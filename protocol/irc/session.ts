@@ -452,7 +452,7 @@ export class IrcSession implements ProtocolSession {
         return this.#command(
           `/invite ${params[0]} ${params[1]}`,
           "",
-          this.#remember("INVITE", params[1]),
+          this.#remember("INVITE", params[1], params[0]), // the nick, for 341
         );
       default:
         this.#reply(numeric.unknownCommand(c, command));
@@ -565,13 +565,13 @@ export class IrcSession implements ProtocolSession {
     this.#reply(mode);
   }
 
-  /** `AWAY [:msg]`: the core's /away or /back, then 306 or 305. */
+  /**
+   * `AWAY [:msg]`: the core's /away or /back; its answer, tied to AWAY, is rendered as 306 or
+   * 305, and a refusal (past AWAYLEN) as the error it is.
+   */
   #away(message: string): Awaitable<void> {
-    const c = this.#client;
-    const away = message.trim() !== "";
-    return then(this.#port.command(away ? `/away ${message}` : "/back", ""), () => {
-      this.#reply(away ? numeric.nowAway(c) : numeric.unaway(c));
-    });
+    const line = message.trim() !== "" ? `/away ${message}` : "/back";
+    return this.#command(line, "", this.#remember("AWAY", this.#client));
   }
 
   /** What the SASL exchange needs. */

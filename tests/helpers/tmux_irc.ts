@@ -10,11 +10,20 @@ import { type ServeProcess, spawnServe } from "./cli.ts";
 import { requireTmux, Tmux } from "./tmux.ts";
 import { hello, type JsonClient } from "./wire.ts";
 
+/**
+ * How long a test waits for what a client sends: irssi and WeeChat pace their own lines (irssi
+ * 2.2 s apart past a burst of 5, WeeChat 2 s apart), so a line can wait behind a join's queries.
+ */
+export const CLIENT_WAIT_MS = 15_000;
+
 /** How long the server may take to print its IRC listening line after the native one. */
 const IRC_LISTEN_WAIT_MS = 10_000;
 
 /** How long a client may take to exit after `/quit`. */
 const CLIENT_EXIT_WAIT_MS = 10_000;
+
+/** How long a dead pane's exit status may take to show before it is taken as unknown. */
+const STATUS_GRACE_MS = 1_000;
 
 /** How long a killed client may keep writing into its home before removing it fails. */
 const HOME_REMOVE_WAIT_MS = 5_000;
@@ -79,15 +88,22 @@ export async function ircChat(
 
 /**
  * Waits (bounded) for the program in the pane (opened with `keepOnExit`) to exit; returns its
- * exit status.
+ * exit status, or null when tmux did not learn it (tmux 3.3 may mark a pane dead, its pty
+ * closed, without ever showing the status); throws if a signal ended it.
  */
-export async function exitStatus(tmux: Tmux): Promise<number> {
+export async function exitStatus(tmux: Tmux): Promise<number | null> {
   const deadline = Date.now() + CLIENT_EXIT_WAIT_MS;
+  const format = "#{pane_dead}:#{pane_dead_status}:#{pane_dead_signal}";
+  let deadSince: number | null = null;
   while (Date.now() < deadline) {
-    const [dead, status] =
-      (await tmux.run("display-message", "-p", "-t", "chat", "#{pane_dead} #{pane_dead_status}"))
-        .trim().split(" ");
-    if (dead === "1") return Number(status);
+    const out = await tmux.run("display-message", "-p", "-t", "chat", format);
+    const [dead, status, signal] = out.trim().split(":");
+    if (dead === "1" && status !== "") return Number(status);
+    if (dead === "1" && signal !== "") throw new Error(`the client was killed by signal ${signal}`);
+    if (dead === "1") {
+      deadSince ??= Date.now();
+      if (Date.now() - deadSince > STATUS_GRACE_MS) return null;
+    }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   throw new Error(`the client did not exit; the screen was:\n${(await tmux.screen()).join("\n")}`);
