@@ -333,3 +333,38 @@ Deno.test("IRC profiles over sockets: each reader gets its profile's lines, the 
     await server.shutdown();
   }
 });
+
+Deno.test("IRC profiles over sockets: a labeled command's answers keep their label; readers sharing the profile get none", async () => {
+  const server = testServer({ irc: { host: "127.0.0.1", port: 0, serverName: S } });
+  const clients: RawIrcClient[] = [];
+  try {
+    // labeled-response and echo-message change only the sender's own lines: the same profile.
+    const base = "batch server-time message-tags";
+    const sender = await ircReader(server, "sender", `${base} labeled-response echo-message`);
+    clients.push(sender);
+    const peer = await ircReader(server, "peer", base);
+    clients.push(peer);
+    await sender.send("@label=L1 PRIVMSG #r :labeled hello");
+    const echo = await sender.expect(/PRIVMSG #r/);
+    assert.match(echo, /^@\S*label=L1\S* :sender!\S+ PRIVMSG #r :labeled hello$/);
+    const seen = await peer.expect(/PRIVMSG #r/);
+    assert.match(seen, /^@\S+ :sender!\S+ PRIVMSG #r :labeled hello$/);
+    assert.doesNotMatch(seen, /label=/);
+    assert.equal(
+      seen.replace(/^@(\S+) .*$/, "$1").split(";").sort().join(";"),
+      echo.replace(/^@(\S+) .*$/, "$1").split(";").filter((t) => !t.startsWith("label="))
+        .sort().join(";"),
+      "the same msgid and time, only the label differs",
+    );
+    await sender.send("@label=L2 TOPIC #r :labeled topic");
+    assert.match(
+      await sender.expect(/ TOPIC /),
+      /^@\S*label=L2\S* :sender!\S+ TOPIC #r :labeled topic$/,
+    );
+    const topic = await peer.expect(/ TOPIC /);
+    assert.match(topic, /^@time=\S+ :sender!\S+ TOPIC #r :labeled topic$/);
+  } finally {
+    for (const c of clients) c.close();
+    await server.shutdown();
+  }
+});
