@@ -140,6 +140,12 @@ export interface SessionPort {
    * when it may not change now (they are muted): nobody was told.
    */
   announceRealname(realname: string): boolean;
+  /**
+   * Settles once the messages said before now are committed and their acks and relays queued:
+   * a reply queued after it follows their echoes (IRC answers `PING` so, since clients and
+   * conformance suites use it to know that everything they sent before has been answered).
+   */
+  settled(): Awaitable<void>;
   /** True if the logged-in user is in `room`. */
   isIn(room: string): boolean;
   /** A room the logged-in user is in, if any. */

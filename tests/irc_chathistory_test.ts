@@ -698,3 +698,22 @@ Deno.test("CHATHISTORY counts the replay budget in IRC lines: many-line messages
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("PING is answered after the echoes of messages sent before it (irctest collects echoes up to its PONG)", async () => {
+  // A database file: its store commits on a thread of its own, after the line was handled.
+  const { dir, db } = await seeded();
+  const server = ircServer(db);
+  const irc = await client(server, "bar", [...HISTORY_CAPS, "echo-message"]);
+  try {
+    for (let i = 0; i < 5; i++) {
+      await irc.send(`PRIVMSG #chan :echo ${i}`, `PING after${i}`);
+      const lines = [await irc.readLine(), await irc.readLine()];
+      assert.match(lines[0] ?? "", new RegExp(` PRIVMSG #chan :echo ${i}$`), lines.join("\n"));
+      assert.equal(lines[1], `:${S} PONG ${S} :after${i}`);
+    }
+  } finally {
+    irc.close();
+    await server.shutdown();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

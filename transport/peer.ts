@@ -329,6 +329,11 @@ export class Peer implements PeerSink, SessionPort {
     return this.#user !== null && this.#options.hub.announceRealname(this.#user, realname);
   }
 
+  /** {@inheritDoc SessionPort.settled} */
+  settled(): Awaitable<void> {
+    return this.#options.hub.flush();
+  }
+
   /** {@inheritDoc SessionPort.isIn} */
   isIn(room: string): boolean {
     const found = this.#options.hub.room(room);

@@ -291,10 +291,19 @@ export class IrcSession implements ProtocolSession {
     switch (command) {
       case "CAP":
         return this.#cap(params);
-      case "PING":
-        if (params.length === 0) this.#reply(numeric.noOrigin(c));
-        else this.#reply(serverReply.pong(this.#info.serverName, params[params.length - 1]));
-        return;
+      case "PING": {
+        if (params.length === 0) {
+          this.#reply(numeric.noOrigin(c));
+          return;
+        }
+        const pong = () =>
+          this.#reply(serverReply.pong(this.#info.serverName, params[params.length - 1]));
+        // After the echoes of messages sent before it, which wait for the store's commit: a
+        // client (and irctest) takes the PONG to mean that everything before was answered.
+        const settled = this.#port.settled();
+        if (!(settled instanceof Promise)) return pong();
+        return settled.then(pong, pong);
+      }
       case "PONG":
         return;
       case "PASS":
