@@ -124,3 +124,17 @@ Deno.test("what irssi showed: AWAY is answered by 306/305 alone, INVITE by 341, 
     await server.shutdown();
   }
 });
+
+Deno.test("found with the clients: a NICK line carries the renamed user's own mask, even one never shown before", async () => {
+  const server = testServer({ irc: { host: "127.0.0.1", port: 0, serverName: "irc.test" } });
+  const ann = await RawIrcClient.open(server);
+  try {
+    await ann.send("NICK ann", "USER annid 0 * :Ann");
+    await ann.expect(/ 221 /);
+    await ann.send("NICK ann2");
+    assert.match(await ann.expect(/ NICK /), /^:ann!~annid@\S+\.sc NICK :ann2$/);
+  } finally {
+    ann.close();
+    await server.shutdown();
+  }
+});

@@ -181,14 +181,21 @@ export class IrcRenderer {
           params: [frame.room, frame.topic],
           trailing: true,
         }];
-      case "nick":
+      case "nick": {
+        // The core renamed the user already: their own ident and cloak under the old nick (the
+        // last mask seen for the old nick is none when it never showed, as right after login).
+        const now = this.#ctx.chat.user(frame.new);
+        const was = now !== undefined && now.nick === frame.new
+          ? hostmaskOf(now)
+          : hostmaskByNick(frame.old, () => undefined);
         return [{
           tags: time(frame.ts),
-          source: hostmaskByNick(frame.old, () => undefined).replace(/^[^!]*/, frame.old),
+          source: was.replace(/^[^!]*/, frame.old),
           command: "NICK",
           params: [frame.new],
           trailing: true,
         }];
+      }
       case "mode":
         return [{
           tags: time(frame.ts),
