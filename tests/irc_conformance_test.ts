@@ -179,3 +179,45 @@ Deno.test("IRC KICK: a room that does not exist is 403", async () => {
     assert.equal(await irc.expect(/ 4\d\d /), `:${S} 403 nick #chan :No such channel`);
   });
 });
+
+// regressions.py testCaseChanges: NICK to one's own nick got a NOTICE "You are already …".
+Deno.test("IRC NICK: the nick one has, spelled the same, is a silent no-op; a new case is a change", async () => {
+  await withClient(async (irc) => {
+    await irc.register("alice");
+    await irc.send("NICK alice", "PING sync");
+    assert.deepEqual(await linesUntil(irc, /PONG/), [`:${S} PONG ${S} :sync`]);
+    await irc.send("NICK Alice");
+    assert.match(await irc.expect(/ NICK /), /^:alice!\S+ NICK :?Alice$/);
+  });
+});
+
+// info.py testInfo: INFO was 421.
+Deno.test("IRC INFO: 371 lines, then 374", async () => {
+  await withClient(async (irc) => {
+    await irc.register("nick");
+    await irc.send("INFO");
+    assert.match(await irc.expect(/ 37\d /), /^:irc\.test 371 nick :sockchat \S+$/);
+    assert.equal(await irc.expect(/ 37\d /), `:${S} 374 nick :End of INFO list`);
+  });
+});
+
+// invite.py testInviteAlreadyInChannel: the core's "bar is in #chan already." came as a NOTICE.
+Deno.test("IRC INVITE: a member is 443, a nick nobody holds 401 naming the nick", async () => {
+  const server = ircServer();
+  const foo = await RawIrcClient.login(server, "foo");
+  const bar = await RawIrcClient.login(server, "bar");
+  try {
+    await foo.send("JOIN #chan");
+    await foo.expect(/ 366 /);
+    await bar.send("JOIN #chan");
+    await bar.expect(/ 366 /);
+    await foo.send("INVITE bar #chan");
+    assert.equal(await foo.expect(/ 4\d\d /), `:${S} 443 foo bar #chan :is already on channel`);
+    await foo.send("INVITE nobody #chan");
+    assert.equal(await foo.expect(/ 4\d\d /), `:${S} 401 foo nobody :No such nick/channel`);
+  } finally {
+    foo.close();
+    bar.close();
+    await server.shutdown();
+  }
+});

@@ -118,6 +118,8 @@ const cases: [IrcLine, string][] = [
     numeric.version("alice", "sockchat-0.1.0", S, "Deno chat server"),
     "351 alice sockchat-0.1.0 irc.test :Deno chat server",
   ],
+  [numeric.info("alice", "sockchat 0.1.0"), "371 alice :sockchat 0.1.0"],
+  [numeric.endOfInfo("alice"), "374 alice :End of INFO list"],
   [
     numeric.whoReply("alice", {
       channel: "#rust",

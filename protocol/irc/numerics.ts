@@ -61,7 +61,9 @@ export const NUMERIC = {
   RPL_BANLIST: "367",
   RPL_ENDOFBANLIST: "368",
   RPL_ENDOFWHOWAS: "369",
+  RPL_INFO: "371",
   RPL_MOTD: "372",
+  RPL_ENDOFINFO: "374",
   RPL_MOTDSTART: "375",
   RPL_ENDOFMOTD: "376",
   RPL_YOUREOPER: "381",
@@ -241,6 +243,8 @@ export const numeric = {
     bare("RPL_INVITING", c, [nick, channel]),
   version: (c: string, version: string, server: string, comments: string): IrcLine =>
     reply("RPL_VERSION", c, [version, server], comments),
+  info: (c: string, text: string): IrcLine => reply("RPL_INFO", c, [], text),
+  endOfInfo: (c: string): IrcLine => reply("RPL_ENDOFINFO", c, [], "End of INFO list"),
   /** `flags`: `H|G`, then `*` for an operator, then `@`/`+` (all with multi-prefix). */
   whoReply: (
     c: string,

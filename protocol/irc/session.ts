@@ -32,7 +32,7 @@ import { encodeLine, type IrcLine, type IrcMessage, parseLine, type ParseResult 
 import { numeric, serverReply } from "./numerics.ts";
 import { Registration } from "./registration.ts";
 import type { SaslHost } from "./sasl.ts";
-import { join, mode, names, part, topic } from "./commands/channel.ts";
+import { inviteRefusal, join, mode, names, part, topic } from "./commands/channel.ts";
 import { type CommandHost, eachCharged } from "./commands/host.ts";
 import { sendMessage } from "./commands/message.ts";
 import { MultilineInbox, NOT_A_BATCH_LINE } from "./commands/batch.ts";
@@ -320,6 +320,8 @@ export class IrcSession implements ProtocolSession {
         if (this.#port.user !== null) {
           // A trailing `NICK :a b` would hand the core's /nick two words.
           if (spaced(params[0])) return this.#reply(numeric.erroneusNickname(c, params[0]));
+          // A change to the nick one has, spelled the same, is a no-op: no reply (Modern NICK).
+          if (params[0] === this.#port.user.nick) return;
           return this.#command(`/nick ${params[0]}`, "", this.#remember("NICK", params[0]));
         }
         return this.#tryLogin();
@@ -445,6 +447,9 @@ export class IrcSession implements ProtocolSession {
       case "VERSION":
         this.#reply(numeric.version(c, this.#info.version, this.#info.serverName, "sockchat"));
         return;
+      case "INFO":
+        this.#replies([numeric.info(c, `sockchat ${this.#info.version}`), numeric.endOfInfo(c)]);
+        return;
       case "AWAY":
         return this.#away(params[0] ?? "");
       case "CHATHISTORY":
@@ -457,6 +462,10 @@ export class IrcSession implements ProtocolSession {
         if (spaced(params[0])) return this.#reply(numeric.noSuchNick(c, params[0]));
         if (!params[1].startsWith("#") || spaced(params[1])) {
           return this.#reply(numeric.noSuchChannel(c, params[1]));
+        }
+        {
+          const refusal = inviteRefusal(this.#port.chat, c, params[0], params[1]);
+          if (refusal !== null) return this.#reply(refusal);
         }
         return this.#command(
           `/invite ${params[0]} ${params[1]}`,

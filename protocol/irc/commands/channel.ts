@@ -13,6 +13,8 @@ import {
   parseLimit,
   parseModeChanges,
 } from "../../../core/room_modes.ts";
+import type { ChatView } from "../../session.ts";
+import { reasonText } from "../../../core/commands/arguments.ts";
 import { hostmaskOf } from "../hostmask.ts";
 import type { IrcLine } from "../line.ts";
 import { numeric } from "../numerics.ts";
@@ -62,7 +64,9 @@ export function part(host: CommandHost, room: string, message = ""): Awaitable<v
     return;
   }
   const words = message.trim() === "" ? "" : ` ${message}`;
-  return host.command(`/leave ${room}${words}`, room, host.remember("PART", room));
+  // The words are kept with the ref for the client's own PART, cleaned and cut as the core does.
+  const ref = host.remember("PART", room, reasonText(message));
+  return host.command(`/leave ${room}${words}`, room, ref);
 }
 
 /** `TOPIC #r [:text]`: asks (332 and 333, or 331), sets, or with an empty text clears. */
@@ -231,6 +235,26 @@ function modeRefusal(
       if (user === undefined) return numeric.noSuchNick(c, arg);
       if (!room.members.has(user)) return numeric.userNotInChannel(c, user.nick, room.name);
     }
+  }
+  return null;
+}
+
+/**
+ * The numeric refusing `INVITE nick #room` before the core sees it, or null: 401 naming the
+ * nick when nobody holds it, 443 when they are in the room already (Modern INVITE; irctest
+ * invite.py testInviteAlreadyInChannel).
+ */
+export function inviteRefusal(
+  chat: ChatView,
+  client: string,
+  nick: string,
+  room: string,
+): IrcLine | null {
+  const user = chat.user(nick);
+  if (user === undefined) return numeric.noSuchNick(client, nick);
+  const found = chat.room(room);
+  if (found !== undefined && found.members.has(user)) {
+    return numeric.userOnChannel(client, user.nick, found.name);
   }
   return null;
 }
