@@ -12,7 +12,7 @@ import subprocess
 import threading
 from typing import IO, Optional, Set, Type
 
-from irctest import cases
+from irctest import cases, patma
 from irctest.basecontrollers import BaseServerController, DirectoryBasedController
 from irctest.runner import NotImplementedByController
 from irctest.specifications import Capabilities, OptionalBehaviors
@@ -71,6 +71,18 @@ class SockchatController(BaseServerController, DirectoryBasedController):
             OptionalBehaviors.MULTI_PRIVMSG,
         )
     )
+
+    # 005 tokens isupport.py testValues checks (what isupport.ts serves).
+    isupport = {
+        "CASEMAPPING": "ascii",
+        "CHANMODES": "b,k,l,imnt",
+        "CHANTYPES": "#",
+        "MSGREFTYPES": "msgid,timestamp",
+        "PREFIX": "(ov)@+",
+        "TARGMAX": patma.ANYSTR,
+        "UTF8ONLY": None,
+        "WHOX": None,
+    }
 
     def run(
         self,
