@@ -221,3 +221,23 @@ Deno.test("IRC INVITE: a member is 443, a nick nobody holds 401 naming the nick"
     await server.shutdown();
   }
 });
+
+// lusers.py LusersUnregisteredTestCase: 253 said 0 unknown connections while one was open.
+Deno.test("IRC LUSERS: no 253, since connections not logged in are not counted", async () => {
+  const server = ircServer();
+  const waiting = await RawIrcClient.open(server);
+  const irc = await RawIrcClient.open(server);
+  try {
+    await waiting.send("PING x");
+    await waiting.expect(/PONG/);
+    await irc.register("bar");
+    await irc.send("LUSERS", "PING sync");
+    const lines = await linesUntil(irc, /PONG/);
+    assert.ok(lines.some((line) => / 251 /.test(line)), lines.join("\n"));
+    assert.ok(!lines.some((line) => / 253 /.test(line)), lines.join("\n"));
+  } finally {
+    waiting.close();
+    irc.close();
+    await server.shutdown();
+  }
+});

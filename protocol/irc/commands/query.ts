@@ -39,13 +39,15 @@ export const invisible: WeakSet<User> = new WeakSet<User>();
 const peaks = new WeakMap<ChatView, number>();
 
 /**
- * 251-255, 265, 266 with the counts of now (and the peak so far).
+ * 251, 252, 254, 255, 265, 266 with the counts of now (and the peak so far). 253 (unknown
+ * connections) is left out, as Modern allows: the chat does not see connections that have not
+ * logged in, and a 0 would be wrong whenever there are some (irctest lusers.py).
  *
  * @example
  * ```ts
  * import type { ChatView } from "../../session.ts";
  * declare const chat: ChatView;
- * lusersLines({ chat, client: "alice", serverName: "irc.test" }).length; // 7
+ * lusersLines({ chat, client: "alice", serverName: "irc.test" }).length; // 6
  * ```
  */
 export function lusersLines(ctx: QueryContext): IrcLine[] {
@@ -64,7 +66,6 @@ export function lusersLines(ctx: QueryContext): IrcLine[] {
   return [
     numeric.luserClient(client, users - hidden, hidden, 1),
     numeric.luserOp(client, ops),
-    numeric.luserUnknown(client, 0),
     numeric.luserChannels(client, rooms),
     numeric.luserMe(client, users, 0),
     numeric.localUsers(client, users, peak),
