@@ -138,3 +138,22 @@ Deno.test("found with the clients: a NICK line carries the renamed user's own ma
     await server.shutdown();
   }
 });
+
+Deno.test("found with the clients: the parting client's own PART carries its message, as the others' does", async () => {
+  const server = testServer({ irc: { host: "127.0.0.1", port: 0, serverName: "irc.test" } });
+  const carol = await RawIrcClient.login(server, "carol");
+  const alice = await RawIrcClient.login(server, "alice");
+  try {
+    for (const irc of [carol, alice]) {
+      await irc.send("JOIN #two");
+      await irc.expect(/ 366 \S+ #two /);
+    }
+    await carol.send("PART #two :see you later");
+    assert.match(await carol.expect(/ PART /), /^:carol!\S+ PART #two :see you later$/);
+    assert.match(await alice.expect(/ PART /), /^:carol!\S+ PART #two :see you later$/);
+  } finally {
+    carol.close();
+    alice.close();
+    await server.shutdown();
+  }
+});

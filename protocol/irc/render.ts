@@ -153,8 +153,17 @@ export class IrcRenderer {
       }
       case "joined":
         return this.#joined(frame.room);
-      case "parted":
-        return [{ source: mask(client), command: "PART", params: [frame.room] }];
+      case "parted": {
+        // The client's own PART carries its words, as the members' does (kept with the ref).
+        const about = frame.ref === undefined ? null : this.#ctx.pending(frame.ref);
+        const words = about?.command === "PART" ? about.text : "";
+        return [{
+          source: mask(client),
+          command: "PART",
+          params: words === "" ? [frame.room] : [frame.room, words],
+          trailing: words !== "",
+        }];
+      }
       case "join":
         this.#quit.delete(frame.nick);
         return [{
