@@ -241,3 +241,29 @@ Deno.test("IRC LUSERS: no 253, since connections not logged in are not counted",
     await server.shutdown();
   }
 });
+
+// kick.py testDoubleKickMessages: TARGMAX says KICK:4, but `KICK #chan bar,baz` was one /kick
+// of a nick "bar,baz".
+Deno.test("IRC KICK: a list of users (and of paired rooms) is one KICK each", async () => {
+  const server = ircServer();
+  const names = ["foo", "bar", "baz", "qux"];
+  const clients = await Promise.all(names.map((nick) => RawIrcClient.login(server, nick)));
+  const [foo, , , qux] = clients;
+  try {
+    for (const client of clients) {
+      await client.send("JOIN #chan");
+      await client.expect(/ 366 /);
+    }
+    await foo.send("KICK #chan bar,baz :bye");
+    assert.match(await qux.expect(/ KICK /), /^:foo!\S+ KICK #chan bar :bye$/);
+    assert.match(await qux.expect(/ KICK /), /^:foo!\S+ KICK #chan baz :bye$/);
+    await foo.send("KICK #chan,#chan qux :x");
+    assert.equal(await foo.expect(/ 461 /), `:${S} 461 foo KICK :Not enough parameters`);
+    await foo.send("KICK #chan,#nope qux,qux :x");
+    assert.match(await qux.expect(/ KICK /), /^:foo!\S+ KICK #chan qux :x$/);
+    assert.equal(await foo.expect(/ 403 /), `:${S} 403 foo #nope :No such channel`);
+  } finally {
+    for (const client of clients) client.close();
+    await server.shutdown();
+  }
+});

@@ -32,7 +32,7 @@ import { encodeLine, type IrcLine, type IrcMessage, parseLine, type ParseResult 
 import { numeric, serverReply } from "./numerics.ts";
 import { Registration } from "./registration.ts";
 import type { SaslHost } from "./sasl.ts";
-import { inviteRefusal, join, mode, names, part, topic } from "./commands/channel.ts";
+import { inviteRefusal, join, kick, mode, names, part, topic } from "./commands/channel.ts";
 import { type CommandHost, eachCharged } from "./commands/host.ts";
 import { sendMessage } from "./commands/message.ts";
 import { MultilineInbox, NOT_A_BATCH_LINE } from "./commands/batch.ts";
@@ -365,20 +365,7 @@ export class IrcSession implements ProtocolSession {
         return mode(this.#host, params);
       case "KICK":
         if (!need(2)) return;
-        // Only the reason may have spaces: `KICK #r :bob carol` must not kick bob "carol", nor
-        // `KICK bob x` become an operator's server kick of bob.
-        if (
-          !params[0].startsWith("#") || spaced(params[0]) ||
-          this.#port.chat.room(params[0]) === undefined
-        ) {
-          return this.#reply(numeric.noSuchChannel(c, params[0]));
-        }
-        if (spaced(params[1])) return this.#reply(numeric.noSuchNick(c, params[1]));
-        return this.#command(
-          `/kick ${params[0]} ${params[1]} ${params[2] ?? ""}`.trim(),
-          "",
-          this.#remember("KICK", params[0]),
-        );
+        return kick(this.#host, params);
       case "WHO":
         if (!need(1)) return;
         this.#replies(whoLines(this.#query(), params[0], params[1] ?? "", Date.now()));

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { IRC_MAX_KICK_TARGETS } from "../../../config/irc_limits.ts";
 import type { Awaitable } from "../../../core/awaitable.ts";
 import { type Room, roomProblem } from "../../../core/room.ts";
 import {
@@ -257,4 +258,34 @@ export function inviteRefusal(
     return numeric.userOnChannel(client, user.nick, found.name);
   }
   return null;
+}
+
+/**
+ * `KICK #r nick[,nick…] [:reason]`, or `KICK #a,#b n1,n2` (pairs, RFC 2812): one KICK per user,
+ * at most {@linkcode IRC_MAX_KICK_TARGETS} (TARGMAX; the rest are dropped, as Modern allows),
+ * each list entry after the first charged to flood control. A room that does not exist is 403;
+ * a list of rooms that does not pair with the users is 461. Only the reason may have spaces:
+ * `KICK #r :bob carol` must not kick bob "carol", nor `KICK bob x` become a server kick of bob.
+ */
+export function kick(host: CommandHost, params: readonly string[]): Awaitable<void> {
+  const c = host.client;
+  const rooms = params[0].split(",");
+  const nicks = params[1].split(",").slice(0, IRC_MAX_KICK_TARGETS);
+  if (rooms.length > 1 && rooms.length !== params[1].split(",").length) {
+    host.reply(numeric.needMoreParams(c, "KICK"));
+    return;
+  }
+  const reason = params[2] ?? "";
+  return eachCharged(host, nicks, (nick, i) => {
+    const room = rooms.length === 1 ? rooms[0] : rooms[i];
+    if (!room.startsWith("#") || /\s/.test(room) || host.port.chat.room(room) === undefined) {
+      host.reply(numeric.noSuchChannel(c, room));
+      return;
+    }
+    if (nick === "" || /\s/.test(nick)) {
+      host.reply(numeric.noSuchNick(c, nick === "" ? "*" : nick));
+      return;
+    }
+    return host.command(`/kick ${room} ${nick} ${reason}`.trim(), "", host.remember("KICK", room));
+  });
 }
