@@ -173,7 +173,10 @@ class SockchatController(BaseServerController, DirectoryBasedController):
         case.getMessages(client)
         case.sendLine(client, "PRIVMSG NickServ :REGISTER " + password)
         replies = case.getMessages(client)
-        assert any(m.command == "NOTICE" for m in replies), replies
+        # Registered: WHOIS shows the account (330), which a refusal's NOTICE would not give.
+        case.sendLine(client, "WHOIS " + username)
+        whois = case.getMessages(client)
+        assert any(m.command == "330" for m in whois), (replies, whois)
         case.sendLine(client, "QUIT")
         case.assertDisconnected(client)
 
