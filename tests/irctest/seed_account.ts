@@ -1,10 +1,10 @@
 /**
  * Saves a password account into a stopped server's SQLite database, for the irctest
- * controller (scripts/irctest/sockchat_controller.py): irctest registers accounts with
+ * controller (tests/irctest/sockchat_controller.py): irctest registers accounts with
  * passwords like "sesame", shorter than NickServ accepts (ACCOUNT_PASSWORD_MIN_LENGTH), and
  * then checks SASL and account replies against them. Not for real servers.
  *
- * Usage: `deno run -A scripts/irctest/seed_account.ts DB NICK PASSWORD`
+ * Usage: `deno run -A tests/irctest/seed_account.ts DB NICK PASSWORD`
  *
  * @module
  */

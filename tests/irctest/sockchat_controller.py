@@ -1,6 +1,6 @@
 """irctest controller for sockchat's IRC front end.
 
-Opt-in conformance run, not part of CI: see scripts/irctest.sh. irctest starts one
+Opt-in conformance run, not part of CI: see scripts/irctest.ts. irctest starts one
 server per test case; this controller runs `deno run -A main.ts serve` from the
 repository this file lives in, with a fresh database in irctest's temporary
 directory, an oper secret, and flood control off (irctest sends faster than any
@@ -18,7 +18,7 @@ from irctest.runner import NotImplementedByController
 from irctest.specifications import Capabilities, OptionalBehaviors
 
 REPO = Path(__file__).resolve().parents[2]
-"""The sockchat checkout: scripts/irctest/ is two levels below it."""
+"""The sockchat checkout: tests/irctest/ is two levels below it."""
 
 SERVER_NAME = "My.Little.Server"
 """The name irctest's tests expect (they match it in some numerics)."""
@@ -187,7 +187,7 @@ class SockchatController(BaseServerController, DirectoryBasedController):
         self.kill_proc()
         subprocess.run(
             [
-                "deno", "run", "-A", str(REPO / "scripts/irctest/seed_account.ts"),
+                "deno", "run", "-A", str(REPO / "tests/irctest/seed_account.ts"),
                 str(self.directory / "sockchat.db"), username, password,
             ],
             cwd=REPO,
