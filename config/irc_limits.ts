@@ -122,7 +122,7 @@ export const IRC_MULTILINE_MAX_LINES = 100;
  * slow). Equal to {@linkcode IRC_MULTILINE_MAX_LINES}, so a message that came in as an IRC
  * batch is never folded.
  */
-export const IRC_MESSAGE_MAX_LINES = IRC_MULTILINE_MAX_LINES;
+export const IRC_MESSAGE_MAX_LINES: number = IRC_MULTILINE_MAX_LINES;
 
 /**
  * Upper bound of `max-bytes` for a `draft/multiline` batch: the combined text as relayed, which
