@@ -274,6 +274,15 @@ export const MAX_RESUME_KEYS = 10_000;
 export const ACCOUNT_PROOF_TTL_MS = 60_000;
 
 /**
+ * Accounts one connection remembers having proven (`core/identity.ts`), so that changing back to
+ * an account's nick after changing away regains it without its password again. Each costs a
+ * proof (a password check through the lockout, or a key), so few are ever held; the cap keeps a
+ * connection that proves many accounts from growing its memory without bound (the oldest is
+ * forgotten first: changing back to it then wants the password again).
+ */
+export const MAX_PROVEN_ACCOUNTS = 8;
+
+/**
  * Rooms one account may claim (`/register #room`): a claim keeps a row in the database and the
  * room's state in memory while it is empty, so one account must not hoard names.
  */

@@ -7,7 +7,9 @@
  * @module
  */
 
+import { MAX_PROVEN_ACCOUNTS } from "../config/limits.ts";
 import { type Awaitable, then } from "./awaitable.ts";
+import type { AccountRecord } from "./ports.ts";
 import { tellSharers } from "./presence.ts";
 import type { User } from "./user.ts";
 
@@ -48,6 +50,46 @@ export interface AccountView {
  */
 export function provenAccount(user: User): string | null {
   return user.verified ? user.nick : null;
+}
+
+/**
+ * The accounts each connection has proven (SASL, a password at login, /identify, NickServ, a
+ * key), by folded nick, with the credential that stood then ({@linkcode credentialOf}). Weak:
+ * a user who leaves takes theirs along. A proof is per connection: a new login proves again.
+ */
+const provenBy = new WeakMap<User, Map<string, string>>();
+
+/**
+ * What an account is proven against: when it was registered and its password hash or key
+ * fingerprint. A new password or key, or the account unregistered (and maybe registered again,
+ * by anyone), changes it, and so voids what was proven before.
+ */
+function credentialOf(account: AccountRecord): string {
+  return `${account.created}:${account.kind === "key" ? account.fingerprint : account.hash}`;
+}
+
+/**
+ * Remembers that `user`'s connection proved `account` (they hold its nick, verified, and are
+ * about to give it up), so that changing back to it regains it at once. At most
+ * {@linkcode MAX_PROVEN_ACCOUNTS}, the oldest forgotten first.
+ */
+export function rememberProof(user: User, account: AccountRecord): void {
+  let proven = provenBy.get(user);
+  if (proven === undefined) provenBy.set(user, proven = new Map());
+  proven.delete(account.key);
+  for (const oldest of proven.keys()) {
+    if (proven.size < MAX_PROVEN_ACCOUNTS) break;
+    proven.delete(oldest);
+  }
+  proven.set(account.key, credentialOf(account));
+}
+
+/**
+ * True if `user`'s connection proved `account` earlier (see {@linkcode rememberProof}) and its
+ * password or key has not changed since, nor was it unregistered.
+ */
+export function provedBefore(user: User, account: AccountRecord): boolean {
+  return provenBy.get(user)?.get(account.key) === credentialOf(account);
 }
 
 /**

@@ -12,7 +12,7 @@ import { MAX_ROOMS, MAX_ROOMS_PER_USER } from "../config/limits.ts";
 import { type ErrorFrame, errorFrame, LOBBY, PROTOCOL_VERSION } from "../protocol/frames.ts";
 import { Outgoing } from "../protocol/outgoing.ts";
 import { reply, send } from "./deliver.ts";
-import type { KeyProof } from "./identity.ts";
+import { type KeyProof, provedBefore, rememberProof } from "./identity.ts";
 import type { Accounts, PasswordCheck } from "./accounts.ts";
 import {
   type AccountCheck,
@@ -248,10 +248,13 @@ export class Logins {
     }
     if (moderation.muted(user, ref)) return false;
     const account = this.#options.accounts.get(next);
+    // An account this connection proved before (and changed nick away from) is still theirs:
+    // changing back regains it, unless its password or key changed or it was unregistered.
     const owned = account !== undefined &&
       (account.key === user.key
         ? user.verified
-        : this.#options.accounts.keyProves(account, user.proof ?? undefined));
+        : this.#options.accounts.keyProves(account, user.proof ?? undefined) ||
+          provedBefore(user, account));
     if (account !== undefined && !owned) {
       const error = registeredError(account, user.proof !== null);
       error.ref = ref;
@@ -283,6 +286,8 @@ export class Logins {
     }
     if (holder !== undefined) this.#options.replace(holder);
     const old = user.nick;
+    const leaving = user.verified ? this.#options.accounts.get(old) : undefined;
+    if (leaving !== undefined) rememberProof(user, leaving);
     registry.rename(user, next);
     user.verified = owned;
     const out = new Outgoing({ type: "nick", old, new: next, ts: now() });
