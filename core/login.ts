@@ -437,6 +437,8 @@ export class Logins {
       // is used up only here).
       if (!rooms.admits(user, room, key)) return replayFrom(i + 1);
       this.#options.rooms.enter(user, room);
+      // A reader that asks for history itself gets none (see PeerSink.replaysOnJoin).
+      if (user.sink.replaysOnJoin === false) return replayFrom(i + 1);
       const { historyReplay, reader } = this.#options;
       return then(reader.resume(user, room, historyReplay, lastSeen, budget), (used) => {
         budget -= used;

@@ -9,7 +9,7 @@
 
 import type { Awaitable } from "./awaitable.ts";
 import type { FloodLimits, LeaveReason } from "../protocol/frames.ts";
-import type { Deliverable } from "../protocol/outgoing.ts";
+import type { Deliverable, Outgoing } from "../protocol/outgoing.ts";
 import type { KeySource } from "./identity.ts";
 
 // The core speaks in the protocol's frames (in from the codecs, out to the sinks): its public
@@ -156,6 +156,19 @@ export interface PeerSink {
   readonly queuedBytes?: number;
   /** The flood control this peer's frames pass, for the welcome to advertise; absent: none. */
   readonly flood?: FloodLimits;
+  /**
+   * False when the reader asks for history itself (IRC `draft/chathistory`): a join or a login
+   * then replays nothing, so the store is not read and the address's history allowance is not
+   * charged for lines nobody would see. @default true
+   */
+  readonly replaysOnJoin?: boolean;
+  /**
+   * What a replayed history frame costs on this peer's wire, when its reader renders frames its
+   * own way (IRC: a line per line of text, each with the sender's mask and tags), so that a
+   * replay's budget is counted in the bytes its queue will hold; undefined: the replay counts
+   * `frameBytes`.
+   */
+  replayBytes?(out: Outgoing): number | undefined;
 }
 
 /** One ban. `until` 0 means forever. */

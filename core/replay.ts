@@ -67,8 +67,9 @@ export interface HistoryRequest {
 
 /**
  * Sends a history slice to `user`, newest messages first in priority, within `budget` bytes as
- * `frameBytes` counts them, leaving out messages from people `user` ignores; returns the bytes
- * it used (so that one login resuming many rooms shares one budget) and what it showed and hid.
+ * their sink counts them (`PeerSink.replayBytes`, else `frameBytes`), leaving out messages from
+ * people `user` ignores; returns the bytes it used (so that one login resuming many rooms shares
+ * one budget) and what it showed and hid.
  *
  * A hidden message counts towards the number asked for (`/history 20` shows those of the room's
  * last 20 that are not hidden) and towards what a read may cost, since the store counts and
@@ -107,7 +108,9 @@ export function replay(
     if (m.action) frame.action = true;
     if (m.notice) frame.notice = true;
     const out = new Outgoing(frame);
-    const size = frameBytes(out);
+    // In the reader's own wire bytes when its front end renders them otherwise (IRC): what
+    // its queue will hold, so a replay within the budget never overflows it.
+    const size = user.sink.replayBytes?.(out) ?? frameBytes(out);
     if (bytes + size > budget) {
       cut = i + 1;
       break;

@@ -112,8 +112,9 @@ export class Rooms {
   }
 
   /**
-   * Puts `user` in a room, creating it if needed, and replays its recent history. A room with
-   * modes may refuse them (+i, +k unless `key` is right, +l, +b).
+   * Puts `user` in a room, creating it if needed, and replays its recent history (unless their
+   * sink asks for none: `PeerSink.replaysOnJoin`). A room with modes may refuse them (+i, +k
+   * unless `key` is right, +l, +b).
    */
   join(user: User, name: string, ref?: string, key?: string): Awaitable<Room | null> {
     const problem = roomProblem(name);
@@ -139,6 +140,9 @@ export class Rooms {
     return then(this.#registry.loaded([room]), () => {
       this.enter(user, room);
       send(user, joinedFrame(room, user, ref));
+      // A reader that asks for history itself (IRC draft/chathistory) gets no replay: nothing
+      // is read, and its address's history allowance is not charged for it.
+      if (user.sink.replaysOnJoin === false) return room;
       return then(this.#options.reader.recent(user, room, this.#options.historyReplay), () => room);
     });
   }

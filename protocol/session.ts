@@ -24,7 +24,7 @@ import type {
 import type { User } from "../core/user.ts";
 import type { FrameCodec } from "./codec.ts";
 import type { ErrorFrame, ServerFrame } from "./frames.ts";
-import type { Deliverable } from "./outgoing.ts";
+import type { Deliverable, Outgoing } from "./outgoing.ts";
 
 /** A login as a session asks for it; the peer adds what it knows (the address). */
 export type LoginAttempt = Omit<LoginRequest, "address">;
@@ -182,6 +182,17 @@ export interface ProtocolSession {
    * CLOSE-WAIT). @default false
    */
   readonly closesAtOnce?: boolean;
+  /**
+   * False when this reader asks for history itself (IRC `draft/chathistory`): joins replay
+   * nothing (see `PeerSink.replaysOnJoin`). @default true
+   */
+  readonly replaysOnJoin?: boolean;
+  /**
+   * What `out`, a replayed history frame, costs on this reader's wire, when {@linkcode render}
+   * makes it much larger or smaller than the codec's encoding (see `PeerSink.replayBytes`).
+   * Must not change the session's state: the frame is delivered (and rendered) afterwards.
+   */
+  replayBytes?(out: Outgoing): number;
 }
 
 /** A session, the codec its peer encodes with, and its keepalive rule. */

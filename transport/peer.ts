@@ -110,6 +110,8 @@ export class Peer implements PeerSink, SessionPort {
   #reader: ProtocolSession | null = null;
   /** See `ProtocolSession.closesAtOnce`. */
   #closesAtOnce = false;
+  /** The session, for its replay preferences (`replaysOnJoin`, `replayBytes`). */
+  #session: ProtocolSession | null = null;
   readonly #open: SessionOpener;
   #user: User | null = null;
   #finishing = false;
@@ -224,6 +226,16 @@ export class Peer implements PeerSink, SessionPort {
   /** Bytes waiting in the outbound queue. */
   get queuedBytes(): number {
     return this.#queue.bytes;
+  }
+
+  /** {@inheritDoc PeerSink.replaysOnJoin} */
+  get replaysOnJoin(): boolean {
+    return this.#session?.replaysOnJoin !== false;
+  }
+
+  /** {@inheritDoc PeerSink.replayBytes} */
+  replayBytes(out: Outgoing): number | undefined {
+    return this.#session?.replayBytes?.(out);
   }
 
   /** True once the connection is on its way out; its frames are ignored from then on. */
@@ -668,6 +680,7 @@ export class Peer implements PeerSink, SessionPort {
   #useExtras(session: ProtocolSession): void {
     if (session.render !== undefined) this.#reader = session;
     this.#closesAtOnce = session.closesAtOnce === true;
+    this.#session = session;
   }
 
   /** `host:port`, for the log: made when a line is logged, not kept by every idle peer. */

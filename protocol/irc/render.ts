@@ -120,10 +120,6 @@ export class IrcRenderer {
       }
       case "msg":
       case "dm":
-        // A client with draft/chathistory asks for history itself: no replay on JOIN (spec).
-        if (frame.type === "msg" && frame.history && this.#ctx.caps.has("draft/chathistory")) {
-          return [];
-        }
         return readerLines(this.#ctx.caps, {
           id: frame.id,
           source: mask(frame.from),
@@ -241,6 +237,8 @@ export class IrcRenderer {
       case "bye":
         return [serverReply.error(this.#ctx.cloak, frame.message)];
       case "gap":
+        // A join replay cut to fit the reader's queue: said in the room, as other clients do.
+        return noticeLines(S, frame.room, gapText(frame.missed, frame.room));
       case "rooms":
       case "who":
       case "challenge":
@@ -393,4 +391,10 @@ function quitText(frame: LeaveFrame): string {
     default:
       return frame.message ? `${frame.reason}: ${frame.message}` : frame.reason;
   }
+}
+
+/** What a cut replay left out, as the room's NOTICE says it. */
+function gapText(missed: number, room: string): string {
+  const what = missed === 1 ? "1 earlier message" : `${missed} earlier messages`;
+  return `* ${what} in ${room} not shown (too many to replay at once).`;
 }

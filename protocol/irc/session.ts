@@ -28,7 +28,14 @@ import {
 import { cloakOf, hostmaskOf, realnameOf, setIdent } from "./hostmask.ts";
 import { setname } from "./notify.ts";
 import { rememberProfile, whowasLines } from "./commands/whowas.ts";
-import { encodeLine, type IrcLine, type IrcMessage, parseLine, type ParseResult } from "./line.ts";
+import {
+  encodeLine,
+  type IrcLine,
+  type IrcMessage,
+  parseLine,
+  type ParseResult,
+  utf8Length,
+} from "./line.ts";
 import { numeric, serverReply } from "./numerics.ts";
 import { Registration } from "./registration.ts";
 import type { SaslHost } from "./sasl.ts";
@@ -80,6 +87,9 @@ interface Pending extends EchoExtras {
   readonly text: string;
   readonly action: boolean;
 }
+
+/** What a labeled reply's `batch=<id>;` tag adds to a replayed line, at most (ids are short). */
+const REPLAY_BATCH_TAG_BYTES = 16;
 
 /** Adapts IRC lines from one connection to hub calls, and frames back to lines. */
 export class IrcSession implements ProtocolSession {
@@ -190,6 +200,23 @@ export class IrcSession implements ProtocolSession {
 
   /** Lines are handled one by one; nothing waits for the end of a read. */
   endOfBatch(): void {}
+
+  /** A client with draft/chathistory asks for history itself: no replay on JOIN (spec). */
+  get replaysOnJoin(): boolean {
+    return !this.#caps.has("draft/chathistory");
+  }
+
+  /**
+   * A replayed message's bytes on this reader's wire (a line per line of text, each with the
+   * sender's mask and tags), with room on each line for a labeled reply's `batch` tag.
+   */
+  replayBytes(out: Outgoing): number {
+    let bytes = 0;
+    for (const line of this.#renderer.lines(out.frame)) {
+      bytes += utf8Length(encodeLine(line)) + REPLAY_BATCH_TAG_BYTES;
+    }
+    return bytes;
+  }
 
   /** This reader's lines for `out`: the shared bytes of its cap profile when they serve. */
   render(out: Deliverable): Uint8Array {
