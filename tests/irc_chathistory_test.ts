@@ -370,8 +370,8 @@ Deno.test("CHATHISTORY replays an action as CTCP ACTION, a notice as NOTICE, and
         time(T0 + 20_000)
       } :alice!~sc@gone.sc PRIVMSG #chan :\x01ACTION waves\x01`,
       `@batch=${id};msgid=202;${time(T0 + 21_000)} :alice!~sc@gone.sc NOTICE #chan :hear ye`,
-      `@batch=${id};msgid=203;${time(T0 + 22_000)} :alice!~sc@gone.sc PRIVMSG #chan one`,
-      `@batch=${id};${time(T0 + 22_000)} :alice!~sc@gone.sc PRIVMSG #chan two`,
+      `@batch=${id};msgid=203;${time(T0 + 22_000)} :alice!~sc@gone.sc PRIVMSG #chan :one`,
+      `@batch=${id};${time(T0 + 22_000)} :alice!~sc@gone.sc PRIVMSG #chan :two`,
     ]);
   } finally {
     irc.close();
@@ -629,9 +629,9 @@ Deno.test("CHATHISTORY to a draft/multiline reader: a text with newlines is a mu
     assert.deepEqual(batch.lines.map((l) => l.replace(/(^|;)time=[^; ]+/, "$1time=T")), [
       `@batch=${id};msgid=${idOf(9)};time=T :${from} PRIVMSG #chan :message 9`,
       `@batch=${id};msgid=203;time=T :${from} BATCH +m203 draft/multiline #chan`,
-      `@batch=m203 :${from} PRIVMSG #chan one`,
+      `@batch=m203 :${from} PRIVMSG #chan :one`,
       `@batch=m203 :${from} PRIVMSG #chan :`,
-      `@batch=m203 :${from} PRIVMSG #chan two`,
+      `@batch=m203 :${from} PRIVMSG #chan :two`,
       `@batch=${id} :${from} BATCH -m203`,
     ]);
   } finally {

@@ -151,13 +151,13 @@ Deno.test("labeled PRIVMSG to three targets with echo-message: a batch of three 
     const echoes = await labeledBatch(foo, "12345");
     assert.deepEqual(
       echoes.map((line) => line.replace(/^:foo!~foo@\S+ /, "")),
-      ["PRIVMSG bar hi", "PRIVMSG carl hi", "PRIVMSG #r hi"],
+      ["PRIVMSG bar :hi", "PRIVMSG carl :hi", "PRIVMSG #r :hi"],
     );
     await nothingMore(foo);
-    assert.match(await next(bar), /^:foo!~foo@\S+ PRIVMSG bar hi$/);
+    assert.match(await next(bar), /^:foo!~foo@\S+ PRIVMSG bar :hi$/);
     const got = [await next(carl), await next(carl)].sort();
-    assert.match(got[0], /^:foo!~foo@\S+ PRIVMSG #r hi$/);
-    assert.match(got[1], /^:foo!~foo@\S+ PRIVMSG carl hi$/);
+    assert.match(got[0], /^:foo!~foo@\S+ PRIVMSG #r :hi$/);
+    assert.match(got[1], /^:foo!~foo@\S+ PRIVMSG carl :hi$/);
   } finally {
     foo.close();
     bar.close();
@@ -185,7 +185,7 @@ Deno.test("labeled PRIVMSG and NOTICE without echo-message: an ACK once the mess
     assert.equal(await next(alice), `@label=a2 :${S} ACK`);
     assert.equal(await next(alice), `@label=a3 :${S} ACK`);
     await nothingMore(alice);
-    assert.match(await next(bob), /^:alice!\S+ PRIVMSG #r hi$/);
+    assert.match(await next(bob), /^:alice!\S+ PRIVMSG #r :hi$/);
   } finally {
     alice.close();
     bob.close();

@@ -53,10 +53,10 @@ Deno.test("IRC review: PRIVMSG past TARGMAX is 407 and sends nothing; repeated t
     const got: string[] = [];
     while (true) {
       const line = await reader.expect(/ PRIVMSG /);
-      if (line.endsWith("#a marker")) break;
+      if (line.endsWith("#a :marker")) break;
       got.push(line.slice(line.indexOf(" PRIVMSG ") + 9));
     }
-    assert.deepEqual(got.sort(), ["#a once", "rdr once"]);
+    assert.deepEqual(got.sort(), ["#a :once", "rdr :once"]);
     assert.equal(reader.seen.filter((l) => l.endsWith("spam")).length, 0);
   } finally {
     sender.close();

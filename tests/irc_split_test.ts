@@ -169,9 +169,9 @@ Deno.test("breaks reproduce a multiline sender's composition (irctest testBasic)
   }).map(encodeLine);
   assert.deepEqual(lines, [
     `@msgid=42;time=2026-12-01T02:00:00.000Z;account=alice :${SRC} BATCH +m42 draft/multiline #test\r\n`,
-    `@batch=m42 :${SRC} PRIVMSG #test hello\r\n`,
+    `@batch=m42 :${SRC} PRIVMSG #test :hello\r\n`,
     `@batch=m42 :${SRC} PRIVMSG #test :#how is \r\n`,
-    `@batch=m42;draft/multiline-concat :${SRC} PRIVMSG #test everyone?\r\n`,
+    `@batch=m42;draft/multiline-concat :${SRC} PRIVMSG #test :everyone?\r\n`,
     `:${SRC} BATCH -m42\r\n`,
   ]);
   // The fallback keeps the composition, msgid on the first line only, no concat tag.
@@ -185,9 +185,9 @@ Deno.test("breaks reproduce a multiline sender's composition (irctest testBasic)
     tags: { time: "2026-12-01T02:00:00.000Z" },
   }).map(encodeLine);
   assert.deepEqual(plain, [
-    `@msgid=42;time=2026-12-01T02:00:00.000Z :${SRC} PRIVMSG #test hello\r\n`,
+    `@msgid=42;time=2026-12-01T02:00:00.000Z :${SRC} PRIVMSG #test :hello\r\n`,
     `@time=2026-12-01T02:00:00.000Z :${SRC} PRIVMSG #test :#how is \r\n`,
-    `@time=2026-12-01T02:00:00.000Z :${SRC} PRIVMSG #test everyone?\r\n`,
+    `@time=2026-12-01T02:00:00.000Z :${SRC} PRIVMSG #test :everyone?\r\n`,
   ]);
   // Invalid breaks (out of range, inside a surrogate pair, at a newline) are ignored.
   assert.deepEqual(splitMessageText("a😀b", 100, [2, -1, 99, 0]), [{
@@ -215,7 +215,7 @@ Deno.test("blank lines: kept in the batch, dropped from the fallback (irctest te
   assert.deepEqual(batch.slice(1, -1), [
     `@batch=m9 :${SRC} PRIVMSG #test :\r\n`,
     `@batch=m9 :${SRC} PRIVMSG #test :#how is \r\n`,
-    `@batch=m9;draft/multiline-concat :${SRC} PRIVMSG #test everyone?\r\n`,
+    `@batch=m9;draft/multiline-concat :${SRC} PRIVMSG #test :everyone?\r\n`,
   ]);
   const plain = messageLines({
     source: SRC,
@@ -228,7 +228,7 @@ Deno.test("blank lines: kept in the batch, dropped from the fallback (irctest te
     .map(encodeLine);
   assert.deepEqual(plain, [
     `@msgid=9 :${SRC} PRIVMSG #test :#how is \r\n`,
-    `:${SRC} PRIVMSG #test everyone?\r\n`,
+    `:${SRC} PRIVMSG #test :everyone?\r\n`,
   ]);
 });
 

@@ -59,11 +59,11 @@ export interface ReaderMessage extends EchoExtras {
  * } as const;
  * readerLines(caps, message).map(encodeLine).join("");
  * // "@msgid=7 :a!~a@h.sc BATCH +m7 draft/multiline #r\r\n" +
- * // "@batch=m7 :a!~a@h.sc PRIVMSG #r one\r\n" +
- * // "@batch=m7 :a!~a@h.sc PRIVMSG #r two\r\n" +
+ * // "@batch=m7 :a!~a@h.sc PRIVMSG #r :one\r\n" +
+ * // "@batch=m7 :a!~a@h.sc PRIVMSG #r :two\r\n" +
  * // ":a!~a@h.sc BATCH -m7\r\n"
  * readerLines(new Set(), message).map(encodeLine).join("");
- * // ":a!~a@h.sc PRIVMSG #r one\r\n:a!~a@h.sc PRIVMSG #r two\r\n"
+ * // ":a!~a@h.sc PRIVMSG #r :one\r\n:a!~a@h.sc PRIVMSG #r :two\r\n"
  * ```
  */
 export function readerLines(
@@ -112,5 +112,6 @@ function ctcpLine(message: ReaderMessage, msgid: string | undefined): IrcLine {
     source: message.source,
     command: message.command,
     params: [message.target, `\x01${message.text.replaceAll("\n", " ")}\x01`],
+    trailing: true,
   };
 }

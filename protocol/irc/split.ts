@@ -214,8 +214,8 @@ export interface MessageLinesOptions {
  * });
  * lines.map(encodeLine).join("");
  * // "@msgid=7 :a!~a@h.sc BATCH +m7 draft/multiline #r\r\n" +
- * // "@batch=m7 :a!~a@h.sc PRIVMSG #r one\r\n" +
- * // "@batch=m7 :a!~a@h.sc PRIVMSG #r two\r\n" +
+ * // "@batch=m7 :a!~a@h.sc PRIVMSG #r :one\r\n" +
+ * // "@batch=m7 :a!~a@h.sc PRIVMSG #r :two\r\n" +
  * // ":a!~a@h.sc BATCH -m7\r\n"
  * ```
  */
@@ -240,6 +240,7 @@ export function messageLines(options: MessageLinesOptions): IrcLine[] {
         source,
         command,
         params: [target, p.text],
+        trailing: true,
       })),
       { source, ...serverReply.batchEnd(id) },
     ];
@@ -248,7 +249,7 @@ export function messageLines(options: MessageLinesOptions): IrcLine[] {
   for (const p of pieces) {
     if (p.text === "" && pieces.length > 1) continue;
     const tags = lines.length === 0 ? { ...first, ...all } : all;
-    lines.push({ tags, source, command, params: [target, body(p.text)] });
+    lines.push({ tags, source, command, params: [target, body(p.text)], trailing: true });
   }
   return lines;
 }
