@@ -49,7 +49,7 @@ Deno.test("IRC SASL: CAP END while the payload is awaited aborts SASL (906) and 
     await irc.send("AUTHENTICATE PLAIN");
     assert.equal(await irc.expect(/AUTHENTICATE/), "AUTHENTICATE +");
     await irc.send("NICK reguser", "USER reguser 0 * :Test", "CAP END");
-    assert.equal(await irc.expect(/ 906 /), `:${S} 906 * :SASL authentication aborted`);
+    assert.equal(await irc.expect(/ 906 /), `:${S} 906 reguser :SASL authentication aborted`);
     await irc.expect(/ 001 reguser /);
     assert.equal(server.hub.user("reguser")?.verified, false);
   });

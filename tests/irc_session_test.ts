@@ -477,24 +477,24 @@ Deno.test("IRC SASL PLAIN: success (900, 903, then 001 as the account), failure 
     await irc.send("CAP REQ :sasl", "NICK guest", "USER k 0 * :K");
     await irc.expect(/ ACK :sasl/);
     await irc.send("AUTHENTICATE EXTERNAL");
-    assert.equal(await irc.expect(/ 908 /), `:${S} 908 * PLAIN :are available SASL mechanisms`);
-    assert.equal(await irc.expect(/ 904 /), `:${S} 904 * :SASL authentication failed`);
+    assert.equal(await irc.expect(/ 908 /), `:${S} 908 guest PLAIN :are available SASL mechanisms`);
+    assert.equal(await irc.expect(/ 904 /), `:${S} 904 guest :SASL authentication failed`);
     await irc.send("AUTHENTICATE PLAIN");
     assert.equal(await irc.expect(/AUTHENTICATE/), "AUTHENTICATE +");
     await irc.send("AUTHENTICATE *");
-    assert.equal(await irc.expect(/ 906 /), `:${S} 906 * :SASL authentication aborted`);
+    assert.equal(await irc.expect(/ 906 /), `:${S} 906 guest :SASL authentication aborted`);
     await irc.send("AUTHENTICATE PLAIN");
     await irc.expect(/AUTHENTICATE/);
     await irc.send("AUTHENTICATE " + "A".repeat(401));
-    assert.equal(await irc.expect(/ 905 /), `:${S} 905 * :SASL message too long`);
+    assert.equal(await irc.expect(/ 905 /), `:${S} 905 guest :SASL message too long`);
     await irc.send("AUTHENTICATE PLAIN");
     await irc.expect(/AUTHENTICATE/);
     await irc.send(`AUTHENTICATE ${btoa("\0kai\0correct-horse")}`);
     assert.match(
       await irc.expect(/ 900 /),
-      /^:irc\.test 900 \* guest!~k@\S+\.sc kai :You are now logged in as kai$/,
+      /^:irc\.test 900 guest guest!~k@\S+\.sc kai :You are now logged in as kai$/,
     );
-    assert.equal(await irc.expect(/ 903 /), `:${S} 903 * :SASL authentication successful`);
+    assert.equal(await irc.expect(/ 903 /), `:${S} 903 guest :SASL authentication successful`);
     assert.equal(server.hub.user("kai"), undefined); // registration waits for CAP END
     await irc.send("CAP END");
     await irc.expect(/ 001 kai /);
@@ -508,7 +508,7 @@ Deno.test("IRC SASL PLAIN: success (900, 903, then 001 as the account), failure 
     await bad.send("CAP LS 302", "CAP REQ :sasl", "NICK other", "USER o 0 * :O");
     await bad.expect(/ ACK /);
     await bad.send("AUTHENTICATE PLAIN", `AUTHENTICATE ${btoa("\0kai\0wrong")}`);
-    assert.equal(await bad.expect(/ 904 /), `:${S} 904 * :SASL authentication failed`);
+    assert.equal(await bad.expect(/ 904 /), `:${S} 904 other :SASL authentication failed`);
     await bad.send("CAP END");
     await bad.expect(/ 001 other /);
   } finally {

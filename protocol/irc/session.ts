@@ -608,7 +608,8 @@ export class IrcSession implements ProtocolSession {
 
   /** What the SASL exchange needs. */
   #saslHost(): SaslHost {
-    const c = this.#client;
+    // Before 001 the numerics name the NICK given so far (contract §5.10), not `*`.
+    const c = this.#port.user === null ? this.#registration.nick ?? this.#client : this.#client;
     const ident = this.#registration.ident ?? "u";
     return {
       port: this.#port,
