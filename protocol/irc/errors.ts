@@ -13,6 +13,7 @@
 import type { ErrorFrame } from "../frames.ts";
 import type { IrcLine } from "./line.ts";
 import { numeric, serverReply } from "./numerics.ts";
+import { ircHint } from "./commands/services.ts";
 
 /** Who reads the error, and what the call it answers was for. */
 export interface ErrorContext {
@@ -68,8 +69,9 @@ const TARGETED: ReadonlySet<string> = new Set([
  * // ["TOPIC", "MUTED", "#r", "You are muted."]
  * ```
  */
-export function errorLines(frame: ErrorFrame, ctx: ErrorContext): IrcLine[] {
+export function errorLines(core: ErrorFrame, ctx: ErrorContext): IrcLine[] {
   const { serverName: S, client, cloak, about } = ctx;
+  const frame = { ...core, message: ircHint(core.message, client === "*" ? ctx.asked : client) };
   const server = (line: IrcLine): IrcLine => ({ source: S, ...line });
   if (about !== null && !frame.fatal) {
     // NOTICE is never answered, not even with an error (RFC 2812).

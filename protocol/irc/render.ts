@@ -18,6 +18,7 @@ import { numeric, serverReply } from "./numerics.ts";
 import { type EchoExtras, readerLines } from "./multiline_out.ts";
 import { lusersLines, motdLines } from "./commands/query.ts";
 import { errorLines, noticeLines, serviceSource } from "./errors.ts";
+import { ircHint } from "./commands/services.ts";
 import { awayAfterJoin, notifyLines, presenceFrames, topicWhoTime } from "./notify.ts";
 
 /** What the welcome burst tells about the server. */
@@ -228,7 +229,7 @@ export class IrcRenderer {
         if (about?.command === "INVITE") {
           return [server(numeric.inviting(client, about.text, about.target))];
         }
-        return noticeLines(serviceSource(about?.command) ?? S, client, frame.text);
+        return noticeLines(serviceSource(about?.command) ?? S, client, ircHint(frame.text, client));
       }
       case "ping":
         return [{ command: "PING", params: [frame.token], trailing: true }];

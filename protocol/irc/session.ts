@@ -437,6 +437,9 @@ export class IrcSession implements ProtocolSession {
       case "NS":
       case "NICKSERV":
         return tellService(this.#host, "NickServ", params.join(" "));
+      case "IDENTIFY":
+        // irssi sends its `/identify [nick] password` raw: NickServ IDENTIFY, as NS is.
+        return tellService(this.#host, "NickServ", ["IDENTIFY", ...params].join(" "));
       case "CS":
       case "CHANSERV":
         return tellService(this.#host, "ChanServ", params.join(" "));

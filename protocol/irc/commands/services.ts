@@ -80,6 +80,44 @@ export function serviceCommand(service: ServiceName, text: string): string | nul
 }
 
 /**
+ * The core's hints name sockchat's slash commands, which IRC clients do not have (irssi sends
+ * `/register` raw, WeeChat refuses it): each becomes the service message that does the same.
+ * Applied in order; `NICK` stands for the reader's nick.
+ */
+const IRC_HINTS: readonly (readonly [RegExp, string])[] = [
+  // An IRC session has no key to register: only the password form is left.
+  [/ ?\(or \/register binds it to your key\)/g, ""],
+  [/\/register \(your key\) or \/register PASSWORD/g, "/msg NickServ REGISTER PASSWORD"],
+  [/\/identify it\b/g, "/msg NickServ IDENTIFY NICK PASSWORD"],
+  [/\/identify\b/g, "/msg NickServ IDENTIFY"],
+  [/\/register (#\S+)/g, "/msg ChanServ REGISTER $1"],
+  [/\/unregister (#\S+)/g, "/msg ChanServ DROP $1"],
+  [/\/register first\b/g, "/msg NickServ REGISTER PASSWORD first"],
+  [/\/register\b/g, "/msg NickServ REGISTER"],
+  [/\/unregister\b/g, "/msg NickServ DROP"],
+];
+
+/**
+ * A core sentence as an IRC user should read it: the sockchat commands it names (`/identify`,
+ * `/register`, `/unregister`) become the NickServ or ChanServ messages that do the same, for
+ * the reader `nick`. The core stays free of IRC words; only the IRC renderer calls this.
+ *
+ * @example
+ * ```ts
+ * ircHint('give its password (/identify alice PASSWORD once logged in)', "*");
+ * // "give its password (/msg NickServ IDENTIFY alice PASSWORD once logged in)"
+ * ```
+ */
+export function ircHint(text: string, nick: string): string {
+  if (!text.includes("/")) return text;
+  let out = text;
+  for (const [pattern, replacement] of IRC_HINTS) {
+    out = out.replace(pattern, replacement.replace("NICK", () => nick));
+  }
+  return out;
+}
+
+/**
  * Runs `text` as a message to `service`: the core command it stands for, answered by NOTICEs
  * from the service; anything else gets the service's HELP.
  */
