@@ -91,8 +91,9 @@ export function topic(host: CommandHost, room: string, text: string | undefined)
     return;
   }
   const ref = host.remember("TOPIC", found.name);
-  // `TOPIC #r :` clears it, which no /topic line can say.
-  if (text === "") return host.port.setTopic(found.name, "", ref);
+  // `TOPIC #r :` clears it, which no /topic line can say; so does a blank text, which a
+  // /topic line would read as asking for the topic.
+  if (text.trim() === "") return host.port.setTopic(found.name, "", ref);
   return host.command(`/topic ${text}`, found.name, ref);
 }
 
