@@ -43,7 +43,7 @@ import { type FrameBytes, HistoryReader, type HistoryRequest, type Replayed } fr
 import type { HistoryAnswer, HistoryQuery, TargetsAnswer, WireBytes } from "./history_slice.ts";
 import { Room } from "./room.ts";
 import { Rooms } from "./rooms.ts";
-import { type ClaimStore, RoomClaims } from "./room_claims.ts";
+import { type ClaimRecord, type ClaimStore, RoomClaims } from "./room_claims.ts";
 import { RoomDesk } from "./room_desk.ts";
 import type { ModeChange } from "./room_modes.ts";
 import { nickKey } from "./nick.ts";
@@ -309,6 +309,11 @@ export class Hub implements ModeratorHost {
   /** The room with that name (case-insensitively), if it exists. */
   room(name: string): Room | undefined {
     return this.#registry.room(name);
+  }
+
+  /** The claim on the room with that name, kept while the room is empty or gone. */
+  claimed(name: string): ClaimRecord | undefined {
+    return this.#desk.claims.get(name);
   }
 
   /** The logged-in user with that nick (case-insensitively), if any. */

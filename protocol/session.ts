@@ -15,6 +15,7 @@ import type { MessageKind } from "../core/relay.ts";
 import type { DirectHow } from "../core/direct.ts";
 import type { Departure } from "../core/departures.ts";
 import type { Room } from "../core/room.ts";
+import type { ClaimRecord } from "../core/room_claims.ts";
 import type {
   HistoryAnswer,
   HistoryQuery,
@@ -44,6 +45,8 @@ export interface ChatView {
   room(name: string): Room | undefined;
   /** The user holding `nick` (any spelling that folds the same), if online. */
   user(nick: string): User | undefined;
+  /** The claim on the room `name`, which exists while empty (IRC MODE answers 324 for it). */
+  claimed(name: string): ClaimRecord | undefined;
   /** True if the server has an operator secret (else IRC OPER is `491`). */
   readonly hasOperSecret: boolean;
   /** Who left the server lately under `nick`, newest first, at most `limit` (IRC `WHOWAS`). */

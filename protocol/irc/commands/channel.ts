@@ -15,6 +15,7 @@ import {
   parseModeChanges,
 } from "../../../core/room_modes.ts";
 import type { ChatView } from "../../session.ts";
+import type { RoomModes } from "../../../core/room_modes.ts";
 import { reasonText } from "../../../core/commands/arguments.ts";
 import { hostmaskOf } from "../hostmask.ts";
 import type { IrcLine } from "../line.ts";
@@ -75,7 +76,11 @@ export function topic(host: CommandHost, room: string, text: string | undefined)
   const found = host.port.chat.room(room);
   const c = host.client;
   if (found === undefined) {
-    host.reply(numeric.noSuchChannel(c, room));
+    // An empty claimed room exists (its topic is kept): 442, as for any room one is not in.
+    const claim = host.port.chat.claimed(room);
+    host.reply(
+      claim === undefined ? numeric.noSuchChannel(c, room) : numeric.notOnChannel(c, claim.room),
+    );
     return;
   }
   if (!host.port.isIn(room)) {
@@ -151,6 +156,49 @@ function userMode(host: CommandHost, target: string, change: string | undefined)
   if (unknown) host.reply(numeric.uModeUnknownFlag(c));
 }
 
+/** `MODE #r` or `MODE #r b` (the ban list): a question, not a change. */
+function isModeQuery(params: readonly string[]): boolean {
+  if (params.length === 1) return true;
+  // Without a mask, `b` is the list query; with one, `+b mask` is a change for the core.
+  return (params[1] === "b" || params[1] === "+b") && (params.length === 2 || params[2] === "");
+}
+
+/**
+ * 324 and 329 for `MODE #r` (the key shown only to a `member`), or the ban list (367s, 368) for
+ * `MODE #r b`, from a live room or an empty claimed one.
+ */
+function modeQuery(
+  c: string,
+  name: string,
+  room: { readonly modes: RoomModes; readonly created: number },
+  member: boolean,
+  params: readonly string[],
+): IrcLine[] {
+  if (params.length > 1) {
+    return [
+      ...room.modes.bans.map((ban) =>
+        numeric.banList(c, name, ban.mask, ban.by, Math.floor(ban.at / 1000))
+      ),
+      numeric.endOfBanList(c, name),
+    ];
+  }
+  const { t, m, i, key, limit } = room.modes;
+  let modes = "+n" + (t ? "t" : "") + (m ? "m" : "") + (i ? "i" : "");
+  const args: string[] = [];
+  if (key !== null) {
+    modes += "k";
+    args.push(member ? key : "*");
+  }
+  if (limit !== null) {
+    modes += "l";
+    args.push(String(limit));
+  }
+  return [
+    numeric.channelModeIs(c, name, modes, args),
+    numeric.creationTime(c, name, Math.floor(room.created / 1000)),
+  ];
+}
+
 /** `MODE <me>` (221) and `MODE #r [changes]` (324, or the core's `/mode`). */
 export function mode(host: CommandHost, params: readonly string[]): Awaitable<void> {
   const c = host.client;
@@ -161,36 +209,19 @@ export function mode(host: CommandHost, params: readonly string[]): Awaitable<vo
   }
   const room = host.port.chat.room(target);
   if (room === undefined) {
-    host.reply(numeric.noSuchChannel(c, target));
+    // A claimed room exists while empty: its modes are answered, and only a change needs
+    // someone in it (Modern IRC: 403 is for a channel that does not exist).
+    const claim = host.port.chat.claimed(target);
+    if (claim === undefined) host.reply(numeric.noSuchChannel(c, target));
+    else if (isModeQuery(params)) host.replies(modeQuery(c, claim.room, claim, false, params));
+    else host.reply(numeric.notOnChannel(c, claim.room));
     return;
   }
-  if (params.length === 1) {
-    const { t, m, i, key, limit } = room.modes;
-    let modes = "+n" + (t ? "t" : "") + (m ? "m" : "") + (i ? "i" : "");
-    const args: string[] = [];
-    if (key !== null) {
-      modes += "k";
-      args.push(host.port.isIn(target) ? key : "*");
-    }
-    if (limit !== null) {
-      modes += "l";
-      args.push(String(limit));
-    }
-    const created = Math.floor((room.claim?.created ?? room.created) / 1000);
-    host.replies([
-      numeric.channelModeIs(c, room.name, modes, args),
-      numeric.creationTime(c, room.name, created),
-    ]);
-    return;
-  }
-  if ((params[1] === "b" || params[1] === "+b") && (params.length === 2 || params[2] === "")) {
-    // Without a mask, `b` is the list query; with one, `+b mask` is a change for the core.
-    host.replies([
-      ...room.modes.bans.map((ban) =>
-        numeric.banList(c, room.name, ban.mask, ban.by, Math.floor(ban.at / 1000))
-      ),
-      numeric.endOfBanList(c, room.name),
-    ]);
+  if (isModeQuery(params)) {
+    const created = room.claim?.created ?? room.created;
+    host.replies(
+      modeQuery(c, room.name, { modes: room.modes, created }, host.port.isIn(target), params),
+    );
     return;
   }
   const parsed = parseModeChanges(params.slice(1));
