@@ -319,6 +319,7 @@ Deno.test("005: the contract's tokens, values from the core's limits, all ASCII"
     "MAXLIST=b:100",
     "MODES=4",
     "MSGREFTYPES=msgid,timestamp",
+    "NAMELEN=100",
     "NETWORK=my-server-\\xC3\\xA9",
     `NICKLEN=${NICK_MAX_LENGTH}`,
     "PREFIX=(ov)@+",
@@ -338,11 +339,12 @@ Deno.test("005: the contract's tokens, values from the core's limits, all ASCII"
 Deno.test("005: lines of at most 13 tokens, each under 512 bytes, the text trailing", () => {
   const tokens = isupportTokens({ serverName: S, maxRoomBans: 100 });
   const lines = isupportLines(S, "alice", tokens);
-  assert.deepEqual(lines.map((l) => l.params.length - 2), [13, 9]);
+  assert.deepEqual(lines.map((l) => l.params.length - 2), [13, 10]);
   assert.deepEqual(lines.flatMap((l) => l.params.slice(1, -1)), tokens);
   assert.equal(
     wire(lines[1]),
-    `:${S} 005 alice MSGREFTYPES=msgid,timestamp NETWORK=irc.test NICKLEN=32 PREFIX=(ov)@+ ` +
+    `:${S} 005 alice MSGREFTYPES=msgid,timestamp NAMELEN=100 NETWORK=irc.test NICKLEN=32 ` +
+      "PREFIX=(ov)@+ " +
       "TARGMAX=NAMES:,LIST:,WHOIS:1,KICK:4,USERHOST:5,PRIVMSG:4,NOTICE:4,TAGMSG:4 TOPICLEN=300 " +
       "USERLEN=16 UTF8ONLY WHOX :are supported by this server\r\n",
   );
@@ -362,7 +364,7 @@ Deno.test("005: lines of at most 13 tokens, each under 512 bytes, the text trail
     assert.ok(line.endsWith(" :are supported by this server\r\n"));
     assert.ok(l.params.length - 2 <= 13 && l.params.length - 2 >= 1);
   }
-  assert.deepEqual(tight.flatMap((l) => l.params.slice(1, -1)).length, 22);
+  assert.deepEqual(tight.flatMap((l) => l.params.slice(1, -1)).length, 23);
 });
 
 const offer = { sasl: true, multiline: { maxBytes: 4096, maxLines: 100 } };

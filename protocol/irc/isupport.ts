@@ -22,6 +22,7 @@ import {
   IRC_MAX_MESSAGE_TARGETS,
   IRC_MAX_USERHOST_TARGETS,
   IRC_MODES_PER_LINE,
+  IRC_REALNAME_MAX,
   IRC_USERLEN,
 } from "../../config/irc_limits.ts";
 import { encodeLine, type IrcLine, utf8Length } from "./line.ts";
@@ -77,6 +78,8 @@ export function isupportTokens(config: IsupportConfig): string[] {
     `MAXLIST=b:${config.maxRoomBans}`,
     `MODES=${IRC_MODES_PER_LINE}`,
     "MSGREFTYPES=msgid,timestamp",
+    // SETNAME's limit: the setname spec asks for NAMELEN once the cap is offered.
+    `NAMELEN=${IRC_REALNAME_MAX}`,
     `NETWORK=${isupportValue(config.serverName.replaceAll(" ", "-"))}`,
     `NICKLEN=${NICK_MAX_LENGTH}`,
     "PREFIX=(ov)@+",

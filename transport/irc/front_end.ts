@@ -6,11 +6,7 @@
  * @module
  */
 
-import {
-  IRC_MULTILINE_MAX_LINES,
-  IRC_REALNAME_MAX,
-  ircMultilineMaxBytes,
-} from "../../config/irc_limits.ts";
+import { IRC_MULTILINE_MAX_LINES, ircMultilineMaxBytes } from "../../config/irc_limits.ts";
 import { MAX_ROOM_BANS } from "../../config/limits.ts";
 import type { Logger } from "../../log/logger.ts";
 import type { FrameCodec } from "../../protocol/codec.ts";
@@ -103,11 +99,7 @@ export function listenIrc(
 ): IrcListeners {
   const info: IrcServerInfo = {
     ...options.info,
-    isupport: [
-      ...isupportTokens({ serverName: options.info.serverName, maxRoomBans: MAX_ROOM_BANS }),
-      // SETNAME's limit: the setname spec asks for NAMELEN once the cap is offered.
-      `NAMELEN=${IRC_REALNAME_MAX}`,
-    ],
+    isupport: isupportTokens({ serverName: options.info.serverName, maxRoomBans: MAX_ROOM_BANS }),
   };
   const offer: CapOffer = {
     sasl: options.accounts,
