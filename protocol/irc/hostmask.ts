@@ -97,7 +97,8 @@ export function realnameOf(user: User): string {
  */
 export function hostmaskOf(user: User): string {
   const mask = `${user.nick}!~${idents.get(user) ?? "sc"}@${cloakOf(user.address)}`;
-  const key = nickKey(user.nick);
+  // The user's own folded nick: nickKey again per line was a measurable part of IRC's time.
+  const key = user.key;
   if (lastMasks.get(key) !== mask) {
     if (lastMasks.size >= CACHE_MAX) lastMasks.clear();
     lastMasks.set(key, mask);

@@ -120,18 +120,21 @@ export class IrcRenderer {
         return [...lines, server(numeric.loggedIn(frame.nick, full, frame.nick))];
       }
       case "msg":
-      case "dm":
+      case "dm": {
+        // The sender is looked up once, for the mask and the account tag alike (hot path).
+        const sender = this.#ctx.chat.user(frame.from);
         return readerLines(this.#ctx.caps, {
           id: frame.id,
-          source: mask(frame.from),
+          source: hostmaskByNick(frame.from, () => sender),
           command: frame.notice ? "NOTICE" : "PRIVMSG",
           target: frame.type === "msg" ? frame.room : client,
           text: frame.text,
           action: frame.action,
           ctcp: frame.type === "dm" ? frame.ctcp : undefined,
           breaks: frame.breaks,
-          tags: { ...time(frame.ts), ...this.#account(frame.from) },
+          tags: { ...time(frame.ts), ...this.#accountOf(sender) },
         });
+      }
       case "ack": {
         if (!this.#ctx.caps.has("echo-message") || frame.ref === undefined) return [];
         const echo = this.#ctx.pending(frame.ref);
@@ -294,7 +297,12 @@ export class IrcRenderer {
   /** With account-tag, `account=<nick>` for a verified user's lines. */
   #account(nick: string): Record<string, string> {
     if (!this.#ctx.caps.has("account-tag")) return {};
-    const user = this.#ctx.chat.user(nick);
+    return this.#accountOf(this.#ctx.chat.user(nick));
+  }
+
+  /** {@linkcode IrcRenderer.#account} for a user already looked up (undefined: offline). */
+  #accountOf(user: User | undefined): Record<string, string> {
+    if (!this.#ctx.caps.has("account-tag")) return {};
     return user !== undefined && user.verified ? { account: user.nick } : {};
   }
 
