@@ -157,7 +157,7 @@ Deno.test("IRC polish: SASL's 900 and 903 name the NICK already given, not *", a
   }
 });
 
-Deno.test("IRC polish: an empty claimed room answers MODE with 324/329 (key hidden), TOPIC with 442; no room is 403", async () => {
+Deno.test("IRC polish: an empty claimed room answers MODE with 324/329 (key hidden), TOPIC/PART/KICK with 442; no room is 403", async () => {
   const server = ircServer();
   const kit = await RawIrcClient.login(server, "kit");
   const lee = await RawIrcClient.login(server, "lee");
@@ -182,12 +182,19 @@ Deno.test("IRC polish: an empty claimed room answers MODE with 324/329 (key hidd
     assert.match(await lee.expect(/ 442 /), /^:irc\.test 442 lee #kits :/);
     await lee.send("TOPIC #kits");
     assert.match(await lee.expect(/ 442 /), /^:irc\.test 442 lee #kits :/);
+    // Nobody is in it, so neither is the client: PART and KICK are 442 as well.
+    await lee.send("PART #kits");
+    assert.match(await lee.expect(/ 442 /), /^:irc\.test 442 lee #kits :/);
+    await lee.send("KICK #kits kit");
+    assert.match(await lee.expect(/ 442 /), /^:irc\.test 442 lee #kits :/);
     await lee.send("NAMES #kits");
     assert.match(await lee.expect(/ 366 /), /^:irc\.test 366 lee #kits :/);
     await lee.send("MODE #nothere");
     assert.match(await lee.expect(/ 403 /), /^:irc\.test 403 lee #nothere :/);
-    await lee.send("TOPIC #nothere");
-    assert.match(await lee.expect(/ 403 /), /^:irc\.test 403 lee #nothere :/);
+    await lee.send("TOPIC #nothere", "PART #nothere", "KICK #nothere kit");
+    for (let i = 0; i < 3; i++) {
+      assert.match(await lee.expect(/ 403 /), /^:irc\.test 403 lee #nothere :/);
+    }
   } finally {
     kit.close();
     lee.close();

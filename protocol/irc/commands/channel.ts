@@ -58,7 +58,7 @@ export function join(
  */
 export function part(host: CommandHost, room: string, message = ""): Awaitable<void> {
   if (host.port.chat.room(room) === undefined) {
-    host.reply(numeric.noSuchChannel(host.client, room));
+    host.reply(absentRoom(host, room));
     return;
   }
   if (!host.port.isIn(room)) {
@@ -76,11 +76,7 @@ export function topic(host: CommandHost, room: string, text: string | undefined)
   const found = host.port.chat.room(room);
   const c = host.client;
   if (found === undefined) {
-    // An empty claimed room exists (its topic is kept): 442, as for any room one is not in.
-    const claim = host.port.chat.claimed(room);
-    host.reply(
-      claim === undefined ? numeric.noSuchChannel(c, room) : numeric.notOnChannel(c, claim.room),
-    );
+    host.reply(absentRoom(host, room));
     return;
   }
   if (!host.port.isIn(room)) {
@@ -156,6 +152,17 @@ function userMode(host: CommandHost, target: string, change: string | undefined)
   if (unknown) host.reply(numeric.uModeUnknownFlag(c));
 }
 
+/**
+ * The reply to a command on a room that is not live: 442 for a claimed room, which exists while
+ * empty (nobody, so not the client, is in it), else 403 (Modern IRC).
+ */
+function absentRoom(host: CommandHost, name: string): IrcLine {
+  const claim = host.port.chat.claimed(name);
+  return claim === undefined
+    ? numeric.noSuchChannel(host.client, name)
+    : numeric.notOnChannel(host.client, claim.room);
+}
+
 /** `MODE #r` or `MODE #r b` (the ban list): a question, not a change. */
 function isModeQuery(params: readonly string[]): boolean {
   if (params.length === 1) return true;
@@ -212,9 +219,9 @@ export function mode(host: CommandHost, params: readonly string[]): Awaitable<vo
     // A claimed room exists while empty: its modes are answered, and only a change needs
     // someone in it (Modern IRC: 403 is for a channel that does not exist).
     const claim = host.port.chat.claimed(target);
-    if (claim === undefined) host.reply(numeric.noSuchChannel(c, target));
-    else if (isModeQuery(params)) host.replies(modeQuery(c, claim.room, claim, false, params));
-    else host.reply(numeric.notOnChannel(c, claim.room));
+    if (claim !== undefined && isModeQuery(params)) {
+      host.replies(modeQuery(c, claim.room, claim, false, params));
+    } else host.reply(absentRoom(host, target));
     return;
   }
   if (isModeQuery(params)) {
@@ -310,8 +317,12 @@ export function kick(host: CommandHost, params: readonly string[]): Awaitable<vo
   const reason = params[2] ?? "";
   return eachCharged(host, nicks, (nick, i) => {
     const room = rooms.length === 1 ? rooms[0] : rooms[i];
-    if (!room.startsWith("#") || /\s/.test(room) || host.port.chat.room(room) === undefined) {
+    if (!room.startsWith("#") || /\s/.test(room)) {
       host.reply(numeric.noSuchChannel(c, room));
+      return;
+    }
+    if (host.port.chat.room(room) === undefined) {
+      host.reply(absentRoom(host, room));
       return;
     }
     if (nick === "" || /\s/.test(nick)) {
