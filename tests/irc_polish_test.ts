@@ -234,7 +234,7 @@ Deno.test("IRC polish: NAMELEN is in 005 once, in its alphabetical place", async
   }
 });
 
-Deno.test("IRC polish: a room message looks its sender up once, the account tag included", async () => {
+Deno.test("IRC polish: a room message, a JOIN and an echo look their user up once, the account tag included", async () => {
   const server = ircServer();
   const ann = await RawIrcClient.login(server, "ann");
   try {
@@ -274,6 +274,34 @@ Deno.test("IRC polish: a room message looks its sender up once, the account tag 
     });
     assert.equal(lookups, 1);
     assert.match(text, /^@msgid=7;time=\S+;account=ann :ann!~ann@\S+ PRIVMSG #r :hi\r\n$/);
+    // A JOIN with extended-join: one lookup for the mask, the account tag and the realname.
+    lookups = 0;
+    const joinLines = new IrcRenderer({
+      info: { serverName: S, version: "t", startedAt: 0, maxUsers: 10, motd: "", isupport: [] },
+      chat,
+      client: "bob",
+      asked: "bob",
+      sasl: false,
+      caps: new Set(["account-tag", "extended-join"]),
+      cloak: "x.sc",
+      pending: () => null,
+    }).render({ type: "join", room: "#r", nick: "ann", ts: 0 });
+    assert.equal(lookups, 1);
+    assert.match(joinLines, /^@account=ann :ann!~ann@\S+ JOIN #r ann :ann tester\r\n$/);
+    // The echo of the reader's own message: one lookup too.
+    lookups = 0;
+    const echo = new IrcRenderer({
+      info: { serverName: S, version: "t", startedAt: 0, maxUsers: 10, motd: "", isupport: [] },
+      chat,
+      client: "ann",
+      asked: "ann",
+      sasl: false,
+      caps: new Set(["account-tag", "echo-message"]),
+      cloak: "x.sc",
+      pending: () => ({ command: "PRIVMSG", target: "#r", text: "mine", action: false }),
+    }).render({ type: "ack", id: 8, room: "#r", ref: "r1", ts: 0 });
+    assert.equal(lookups, 1);
+    assert.match(echo, /^@account=ann :ann!~ann@\S+ PRIVMSG #r :mine\r\n$/);
   } finally {
     ann.close();
     await server.shutdown();

@@ -139,16 +139,17 @@ export class IrcRenderer {
         if (!this.#ctx.caps.has("echo-message") || frame.ref === undefined) return [];
         const echo = this.#ctx.pending(frame.ref);
         if (echo === null || (echo.command !== "PRIVMSG" && echo.command !== "NOTICE")) return [];
+        const me = this.#ctx.chat.user(client);
         return readerLines(this.#ctx.caps, {
           id: frame.id,
-          source: mask(client),
+          source: hostmaskByNick(client, () => me),
           command: echo.command === "NOTICE" ? "NOTICE" : "PRIVMSG",
           target: echo.target,
           text: echo.text,
           action: echo.action,
           ctcp: echo.ctcp,
           breaks: echo.breaks,
-          tags: { ...time(frame.ts), ...this.#account(client) },
+          tags: { ...time(frame.ts), ...this.#accountOf(me) },
         });
       }
       case "joined":
@@ -164,15 +165,18 @@ export class IrcRenderer {
           trailing: words !== "",
         }];
       }
-      case "join":
+      case "join": {
         this.#quit.delete(frame.nick);
+        // One lookup for the mask, the account tag and extended-join's fields.
+        const joiner = this.#ctx.chat.user(frame.nick);
         return [{
-          tags: { ...time(frame.ts), ...this.#account(frame.nick) },
-          source: mask(frame.nick),
+          tags: { ...time(frame.ts), ...this.#accountOf(joiner) },
+          source: hostmaskByNick(frame.nick, () => joiner),
           command: "JOIN",
-          params: this.#joinParams(frame.room, frame.nick),
+          params: this.#joinParams(frame.room, joiner),
           trailing: this.#ctx.caps.has("extended-join"),
         }, ...awayAfterJoin(frame.nick, this.#ctx, frame.ts)];
+      }
       case "leave":
         return this.#leave(frame, time(frame.ts), mask);
       case "topic":
@@ -277,7 +281,7 @@ export class IrcRenderer {
     const lines: IrcLine[] = [{
       source: me === undefined ? `${client}!~sc@gone.sc` : hostmaskOf(me),
       command: "JOIN",
-      params: this.#joinParams(name, client),
+      params: this.#joinParams(name, me),
       trailing: this.#ctx.caps.has("extended-join"),
     }];
     if (room === undefined) return lines;
@@ -287,20 +291,16 @@ export class IrcRenderer {
   }
 
   /** `#room`, or with extended-join `#room <account|*> <realname>`. */
-  #joinParams(room: string, nick: string): string[] {
+  #joinParams(room: string, user: User | undefined): string[] {
     if (!this.#ctx.caps.has("extended-join")) return [room];
-    const user = this.#ctx.chat.user(nick);
     if (user === undefined) return [room, "*", "sockchat user"];
     return [room, user.verified ? user.nick : "*", realnameOf(user)];
   }
 
-  /** With account-tag, `account=<nick>` for a verified user's lines. */
-  #account(nick: string): Record<string, string> {
-    if (!this.#ctx.caps.has("account-tag")) return {};
-    return this.#accountOf(this.#ctx.chat.user(nick));
-  }
-
-  /** {@linkcode IrcRenderer.#account} for a user already looked up (undefined: offline). */
+  /**
+   * With account-tag, `account=<nick>` for a verified user's lines; the caller has looked the
+   * user up already (undefined: offline), for its mask too.
+   */
   #accountOf(user: User | undefined): Record<string, string> {
     if (!this.#ctx.caps.has("account-tag")) return {};
     return user !== undefined && user.verified ? { account: user.nick } : {};
