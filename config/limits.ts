@@ -260,6 +260,14 @@ export const MAX_ROOM_INVITES = 100;
 export const RESUME_KEY_TTL_MS = 900_000;
 
 /**
+ * How far ahead of the clock the store's newest message ts may be at startup and still be kept
+ * as the floor of new ts (so a clock behind the last run's does not take ts back). Past it, the
+ * stored ts is taken for a mistake (a clock once set wrong, a store edited by hand), ignored and
+ * logged: it would otherwise pin every new message's ts to it until that time came.
+ */
+export const MAX_STORED_TS_AHEAD_MS = 86_400_000;
+
+/**
  * Resume passes into keyed rooms the server keeps at once (the oldest is forgotten past it):
  * one per member of a +k room whose connection ended, so connecting and dropping in a loop
  * cannot grow memory without bound.

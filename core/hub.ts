@@ -26,7 +26,7 @@ import { type AccountLimits, Accounts } from "./accounts.ts";
 import type { AccountCheck } from "./account_proof.ts";
 import { type AccountView, watchAccounts } from "./identity.ts";
 import type { Departure } from "./departures.ts";
-import { tellSharers } from "./presence.ts";
+import { hearers } from "./presence.ts";
 import type { BanList } from "./moderation.ts";
 import { Moderator, type ModeratorHost } from "./moderator.ts";
 import type {
@@ -209,6 +209,7 @@ export class Hub implements ModeratorHost {
       onCommit: options.onCommit ?? (() => {}),
       // The batch is committed in order with the hub's other events (see #serial).
       schedule: () => queueMicrotask(() => this.#flushInBackground()),
+      audit,
     });
     const desk = this.#desk = new RoomDesk({
       registry,
@@ -338,8 +339,18 @@ export class Hub implements ModeratorHost {
    */
   announceRealname(user: User, realname: string): boolean {
     if (this.moderation.isMuted(user)) return false;
-    tellSharers(user, { type: "setname", nick: user.nick, realname, ts: this.#now() }, true);
+    // Their words too: heard only where they may speak, and not by who ignores them.
+    const out = new Outgoing({ type: "setname", nick: user.nick, realname, ts: this.#now() });
+    user.sink.deliver(out);
+    for (const member of hearers(user, (room) => this.#desk.speaks(user, room))) {
+      member.sink.deliver(out);
+    }
     return true;
+  }
+
+  /** True if `user` may speak in `room` now (+m, +b); nobody is told (see `RoomDesk.speaks`). */
+  speaksIn(user: User, room: Room): boolean {
+    return this.#desk.speaks(user, room);
   }
 
   /**

@@ -29,6 +29,7 @@ import { displayNick } from "./nick.ts";
 import type { PeerSink, Verifier } from "./ports.ts";
 import type { Registry } from "./registry.ts";
 import type { HistoryReader } from "./replay.ts";
+import type { ResumeGrant } from "./resume_keys.ts";
 import { type Room, roomKey, roomProblem } from "./room.ts";
 import { memberPage, type Rooms } from "./rooms.ts";
 import type { RoomRefusal } from "./room_desk.ts";
@@ -387,13 +388,13 @@ export class Logins {
   ): Awaitable<void> {
     const { maxFrame, maxUsers, rooms } = this.#options;
     // Every room's modes apply as to a join (+i, +k, +l, +b), the lobby's too, and a resumed
-    // keyed room is entered with the key its member left with (core/resume_keys.ts). A room
+    // room is entered past what its member had passed when they left (core/resume_keys.ts). A room
     // that turns them away is left out of the welcome; they are told why after it.
     const turnedAway: RoomRefusal[] = [];
     const admitted: RoomEntry[] = [];
     for (const entry of entries) {
-      if (entry.lastSeen !== undefined) entry.key = rooms.resumeKey(user, entry.room);
-      const refusal = rooms.refusal(user, entry.room, entry.key);
+      if (entry.lastSeen !== undefined) entry.grant = rooms.resumePass(user, entry.room);
+      const refusal = rooms.refusal(user, entry.room, entry.grant?.key, entry.grant);
       if (refusal === null) admitted.push(entry);
       else turnedAway.push(refusal);
     }
@@ -432,10 +433,10 @@ export class Logins {
     let budget = this.#options.replayBudgetBytes;
     const replayFrom = (i: number): Awaitable<void> => {
       if (i >= admitted.length) return;
-      const { room, lastSeen, key } = admitted[i];
+      const { room, lastSeen, grant } = admitted[i];
       // Asked again: a store read before it may have let the modes change (and an invitation
       // is used up only here).
-      if (!rooms.admits(user, room, key)) return replayFrom(i + 1);
+      if (!rooms.admits(user, room, grant?.key, undefined, grant)) return replayFrom(i + 1);
       this.#options.rooms.enter(user, room);
       // A reader that asks for history itself gets none (see PeerSink.replaysOnJoin).
       if (user.sink.replaysOnJoin === false) return replayFrom(i + 1);
@@ -453,8 +454,8 @@ export class Logins {
 interface RoomEntry {
   room: Room;
   lastSeen?: number;
-  /** The key a resume of a keyed room enters with (see core/resume_keys.ts). */
-  key?: string;
+  /** What a resume enters past (see core/resume_keys.ts). */
+  grant?: ResumeGrant;
 }
 
 /** A refused login; every refusal at login ends the connection. */

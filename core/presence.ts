@@ -273,12 +273,36 @@ export function tellSharers(user: User, frame: ServerFrame, self = false): void 
 }
 
 /**
- * `user` went away (`/away`, IRC `AWAY :msg`) or came back: the rooms they share hear it (IRC
- * `away-notify`). `user.away` is already set. The message is the user's own words: those who
- * ignore them, and everyone while they are `muted`, learn only that they are away (as a quit
- * message is withheld), so an away message is no way around an ignore or a mute.
+ * Those sharing a room with `user` who hear words of theirs said to no room (a real name, an
+ * away message): the members of the rooms `speaks` says `user` may speak in (+m and +b), less
+ * those who ignore them. So such words are no way around a room's +m or +b, or an ignore.
  */
-export function tellAway(user: User, ts: number, muted: boolean): void {
+export function hearers(user: User, speaks: (room: Room) => boolean): Set<User> {
+  const out = new Set<User>();
+  for (const room of user.rooms) {
+    if (!speaks(room)) continue;
+    for (const member of room.members) {
+      if (member.ignores.isEmpty || !member.ignores.has(user)) out.add(member);
+    }
+  }
+  out.delete(user);
+  return out;
+}
+
+/**
+ * `user` went away (`/away`, IRC `AWAY :msg`) or came back: the rooms they share hear it (IRC
+ * `away-notify`). `user.away` is already set. The message is the user's own words: only its
+ * {@linkcode hearers} (by `speaks`) hear them; those who ignore them, those who share only rooms
+ * where they may not speak, and everyone while they are `muted`, learn only that they are away
+ * (as a quit message is withheld), so an away message is no way around an ignore, +m, +b or a
+ * mute.
+ */
+export function tellAway(
+  user: User,
+  ts: number,
+  muted: boolean,
+  speaks: (room: Room) => boolean,
+): void {
   const frame: ServerFrame = { type: "away", nick: user.nick, message: user.away, ts };
   const bare = new Outgoing({ ...frame, message: user.away === null ? null : "" });
   if (muted || !user.away) {
@@ -286,10 +310,8 @@ export function tellAway(user: User, ts: number, muted: boolean): void {
     return;
   }
   const out = new Outgoing(frame);
-  for (const member of sharers(user)) {
-    const ignores = !member.ignores.isEmpty && member.ignores.has(user);
-    member.sink.deliver(ignores ? bare : out);
-  }
+  const hear = hearers(user, speaks);
+  for (const member of sharers(user)) member.sink.deliver(hear.has(member) ? out : bare);
 }
 
 /**

@@ -9,7 +9,7 @@
 
 import { type Awaitable, then } from "./awaitable.ts";
 import type { ServerFrame } from "../protocol/frames.ts";
-import { MAX_BATCH_TEXT } from "../config/limits.ts";
+import { MAX_BATCH_TEXT, MAX_STORED_TS_AHEAD_MS } from "../config/limits.ts";
 import { Outgoing, OutgoingBatch } from "../protocol/outgoing.ts";
 import { sanitizeFormattedText, stripIrcFormatting } from "../security/unicode.ts";
 import { reply, send } from "./deliver.ts";
@@ -37,6 +37,8 @@ export interface RelayOptions {
    * order with its other events). @default a microtask that calls `flush`
    */
   schedule?: () => void;
+  /** Told of what an operator should know (a stored ts from the future). @default nothing */
+  audit?: (event: string, fields: Record<string, string | number>) => void;
 }
 
 /**
@@ -162,7 +164,7 @@ export class Relay {
     this.#onCommit = options.onCommit;
     this.#schedule = options.schedule ?? (() => queueMicrotask(() => void this.flush()));
     this.#nextId = options.store.nextId();
-    this.#lastTs = options.store.newestTs();
+    this.#lastTs = startTs(options);
   }
 
   /**
@@ -332,4 +334,18 @@ function relay(batch: PendingMessage[]): void {
       send(user, { type: "ack", id: stored.id, room: room.name, ts: stored.ts, ref });
     }
   }
+}
+
+/**
+ * The ts a relay starts from: the store's newest, unless it is more than
+ * {@linkcode MAX_STORED_TS_AHEAD_MS} ahead of the clock. One message dated in the future (a
+ * clock that jumped ahead once, a store edited by hand) would otherwise pin every new ts to it
+ * until that time came; it is ignored, and the operator told.
+ */
+function startTs(options: RelayOptions): number {
+  const newest = options.store.newestTs();
+  const now = options.now();
+  if (newest - now <= MAX_STORED_TS_AHEAD_MS) return newest;
+  options.audit?.("stored_ts_in_future", { newest, now, ahead_ms: newest - now });
+  return now;
 }

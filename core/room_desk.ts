@@ -18,6 +18,7 @@ import { type InviteFrame, LOBBY, type ServerFrame } from "../protocol/frames.ts
 import { broadcast, reply, send } from "./deliver.ts";
 import { tellOperators } from "./presence.ts";
 import type { Registry } from "./registry.ts";
+import type { ResumeGrant } from "./resume_keys.ts";
 import type { Room } from "./room.ts";
 import { forgetState, type RoomClaims } from "./room_claims.ts";
 import {
@@ -100,8 +101,14 @@ export class RoomDesk {
    * True if `user` may enter `room` now, with `key` if they gave one; else they are told why
    * (see {@linkcode RoomDesk.refusal}). An invitation is used up when it lets them in.
    */
-  admit(user: User, room: Room, key: string | undefined, ref?: string): boolean {
-    const refusal = this.refusal(user, room, key);
+  admit(
+    user: User,
+    room: Room,
+    key: string | undefined,
+    ref?: string,
+    grant?: ResumeGrant,
+  ): boolean {
+    const refusal = this.refusal(user, room, key, grant);
     if (refusal !== null) {
       reply(user, refusal.code, refusal.why, ref);
       return false;
@@ -117,9 +124,15 @@ export class RoomDesk {
    * login asks before its welcome, which lists only the rooms it enters). A server operator and
    * the claim's operators pass all four. A pending invitation from an operator lets them past
    * all four; one from a plain member only past +i, so a member cannot undo the operators'
-   * bans, key or limit.
+   * bans, key or limit. A resume's `grant` (core/resume_keys.ts) lets its member past the +i and
+   * +l they had passed before; its key is given as `key`.
    */
-  refusal(user: User, room: Room, key: string | undefined): RoomRefusal | null {
+  refusal(
+    user: User,
+    room: Room,
+    key: string | undefined,
+    grant?: ResumeGrant,
+  ): RoomRefusal | null {
     if (user.operator || this.#claimOp(user, room)) return null;
     let invitation = room.invited.get(user.key);
     if (invitation !== undefined && invitation.until <= this.#options.now()) {
@@ -128,7 +141,7 @@ export class RoomDesk {
     }
     if (invitation?.byOperator) return null;
     const { modes } = room;
-    if (modes.i && invitation === undefined) {
+    if (modes.i && invitation === undefined && grant?.invited !== true) {
       return {
         code: "room_invite_only",
         why: `${room.name} is invite-only (+i): ask an operator there to /invite you.`,
@@ -142,7 +155,7 @@ export class RoomDesk {
         }.`,
       };
     }
-    if (modes.limit !== null && room.members.size >= modes.limit) {
+    if (modes.limit !== null && room.members.size >= modes.limit && grant?.seat !== true) {
       return { code: "room_full", why: `${room.name} is full (+l ${modes.limit}).` };
     }
     if (this.#banned(user, room)) {
@@ -195,9 +208,24 @@ export class RoomDesk {
     return true;
   }
 
-  /** True if `user` may set `room`'s topic; else told `not_room_operator` (+t). */
+  /**
+   * True if `user` may speak in `room` now (as {@linkcode RoomDesk.maySpeak}), and nobody is
+   * told: whether their other words there (a PART or QUIT message, a real name, an away message)
+   * are heard, so none of those is a way around +m or +b.
+   */
+  speaks(user: User, room: Room): boolean {
+    if (this.isOp(user, room) || room.voiced.has(user)) return true;
+    return !room.modes.m && !(room.modes.bans.length > 0 && this.#banned(user, room));
+  }
+
+  /**
+   * True if `user` may set `room`'s topic; else told why: `not_room_operator` (+t), or as
+   * {@linkcode RoomDesk.maySpeak} says (a topic is words too: whoever may not speak in the room
+   * may not set it, as on Charybdis).
+   */
   mayTopic(user: User, room: Room, ref?: string): boolean {
-    if (!room.modes.t || this.isOp(user, room)) return true;
+    if (this.isOp(user, room)) return true;
+    if (!room.modes.t) return this.maySpeak(user, room, ref);
     reply(user, "not_room_operator", `Only operators of ${room.name} set its topic (+t).`, ref);
     return false;
   }

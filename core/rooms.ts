@@ -25,7 +25,7 @@ import type { Registry } from "./registry.ts";
 import type { HistoryReader, HistoryRequest, Replayed } from "./replay.ts";
 import { type Room, roomProblem } from "./room.ts";
 import type { RoomDesk, RoomRefusal } from "./room_desk.ts";
-import { ResumeKeys } from "./resume_keys.ts";
+import { type ResumeGrant, ResumeKeys } from "./resume_keys.ts";
 import { modeString } from "./room_modes.ts";
 import { shown } from "./text.ts";
 import type { User } from "./user.ts";
@@ -185,12 +185,13 @@ export class Rooms {
 
   /**
    * True if `user` may enter `room` (made by the registry, perhaps just now) with `key`; else
-   * they are told why, and a room made for them alone is forgotten again.
+   * they are told why, and a room made for them alone is forgotten again. A resume's `grant`
+   * lets its member past what they had passed (see core/resume_keys.ts).
    */
-  admits(user: User, room: Room, key?: string, ref?: string): boolean {
+  admits(user: User, room: Room, key?: string, ref?: string, grant?: ResumeGrant): boolean {
     const desk = this.#options.desk;
     desk.prepare(room);
-    if (desk.admit(user, room, key, ref)) return true;
+    if (desk.admit(user, room, key, ref, grant)) return true;
     this.#registry.forgetIfEmpty(room);
     return false;
   }
@@ -200,19 +201,19 @@ export class Rooms {
    * null; nobody is told and no invitation is used (see `RoomDesk.refusal`). A room made for
    * them alone is forgotten again when they may not enter it.
    */
-  refusal(user: User, room: Room, key?: string): RoomRefusal | null {
+  refusal(user: User, room: Room, key?: string, grant?: ResumeGrant): RoomRefusal | null {
     const desk = this.#options.desk;
     desk.prepare(room);
-    const refusal = desk.refusal(user, room, key);
+    const refusal = desk.refusal(user, room, key, grant);
     if (refusal !== null) this.#registry.forgetIfEmpty(room);
     return refusal;
   }
 
   /**
-   * The key `user` may resume `room` with: the one it had when they left the server from it,
-   * if it was keyed (see core/resume_keys.ts), used once.
+   * What `user` may pass again resuming `room` (its key, +i, +l) as they had when they left
+   * the server from it (see core/resume_keys.ts: the same account, or a guest's seat), used once.
    */
-  resumeKey(user: User, room: Room): string | undefined {
+  resumePass(user: User, room: Room): ResumeGrant | undefined {
     return this.#resumeKeys.take(user, room, this.#options.now());
   }
 
@@ -334,6 +335,8 @@ export class Rooms {
   }
 
   #leave(user: User, room: Room, reason: LeaveReason, message = ""): void {
+    // Their words (PART, QUIT) are speech: not heard where they may not speak (+m, +b).
+    if (message !== "" && !this.#options.desk.speaks(user, room)) message = "";
     room.members.delete(user);
     user.rooms.delete(room);
     // Moderation is told even for a muted user; their own comings and goings are not.

@@ -1,7 +1,7 @@
 /**
  * A room's modes (+b, +i, +k, +l) at login: the lobby a login enters and the rooms a resume
  * asks back are checked as a /join is, a refused room is left out of the welcome and the user
- * told why after it; a member of a keyed room resumes into it without the key.
+ * told why after it; a verified member of a keyed room resumes into it without the key.
  *
  * @module
  */
@@ -13,7 +13,13 @@ import { MAX_RESUME_KEYS, RESUME_KEY_TTL_MS } from "../config/limits.ts";
 import { ResumeKeys } from "../core/resume_keys.ts";
 import { Room } from "../core/room.ts";
 import { User } from "../core/user.ts";
+import type { KeyProof } from "../core/identity.ts";
 import type { ErrorFrame, ServerFrame } from "../protocol/frames.ts";
+
+/** A key proof for `name`: the core compares fingerprints only. */
+function keyOf(name: string): KeyProof {
+  return { source: "ssh", fingerprint: `SHA256:${name.padEnd(43, "A")}` };
+}
 
 /** The welcome's room names. */
 function welcomed(frames: readonly ServerFrame[]): string[] {
@@ -85,35 +91,37 @@ Deno.test("join checks: a resume is checked as a join; a +b ban keeps the banned
   assert.deepEqual(errors(frames), ["room_banned"]);
 });
 
-Deno.test("join checks: a member of a +k room resumes into it without the key (from the same address)", () => {
+Deno.test("join checks: a verified member of a +k room resumes into it without the key", () => {
   const core = new CoreHarness();
   const alice = core.login("alice");
   alice.run("/join #vault");
-  // bob was in the room when the key was set; carol joined with it.
-  const bob = core.login("bob", { address: "198.51.100.7" });
+  // bob was in the room when the key was set; carol joined with it. Both proved their accounts.
+  const bob = core.login("bob", { address: "198.51.100.7", key: keyOf("bob") });
+  bob.run("/register");
   bob.run("/join #vault");
   alice.run("/mode #vault +k s3cret");
-  const carol = core.login("carol", { address: "198.51.100.8" });
+  const carol = core.login("carol", { address: "198.51.100.8", key: keyOf("carol") });
+  carol.run("/register");
   carol.run("/join #vault s3cret");
   assert.equal(core.hub.room("#vault")?.members.size, 3);
   bob.quit("dropped");
   carol.quit("timeout");
 
-  const bobBack = core.login("bob", { address: "198.51.100.7", resume: { "#vault": 0 } }, true);
+  // From another address, the account proven again: in.
+  const bobBack = core.login("bob", {
+    address: "203.0.113.9",
+    key: keyOf("bob"),
+    resume: { "#vault": 0 },
+  }, true);
   assert.deepEqual(welcomed(bobBack.take()), ["#vault"]);
   assert.ok(bobBack.user.rooms.has(core.hub.room("#vault")!));
 
-  // Someone else under carol's nick, from another address, gets nothing (and leaves her pass).
-  const impostor = core.login("carol", { address: "203.0.113.66", resume: { "#vault": 0 } }, true);
-  assert.deepEqual(errors(impostor.take()), ["room_bad_key"]);
-  impostor.quit();
-  const carolBack = core.login("carol", { address: "198.51.100.8", resume: { "#vault": 0 } }, true);
-  assert.deepEqual(welcomed(carolBack.take()), ["#vault"]);
-
   // A pass is used once, and a key changed since is not theirs to know.
+  const carolBack = core.login("carol", { key: keyOf("carol"), resume: { "#vault": 0 } }, true);
+  assert.deepEqual(welcomed(carolBack.take()), ["#vault"]);
   carolBack.quit("dropped");
   alice.run("/mode #vault +k n3w");
-  const again = core.login("carol", { address: "198.51.100.8", resume: { "#vault": 0 } }, true);
+  const again = core.login("carol", { key: keyOf("carol"), resume: { "#vault": 0 } }, true);
   assert.deepEqual(errors(again.take()), ["room_bad_key"]);
 
   // One who never was a member does not resume into it.
@@ -123,7 +131,7 @@ Deno.test("join checks: a member of a +k room resumes into it without the key (f
   // A pass lapses.
   bobBack.quit("dropped");
   core.advance(RESUME_KEY_TTL_MS + 1);
-  const late = core.login("bob", { address: "198.51.100.7", resume: { "#vault": 0 } }, true);
+  const late = core.login("bob", { key: keyOf("bob"), resume: { "#vault": 0 } }, true);
   assert.deepEqual(errors(late.take()), ["room_bad_key"]);
 });
 
@@ -158,15 +166,15 @@ Deno.test("join checks: a resume pass is the proven account's from anywhere, and
   assert.equal(passes.take(guest, room, 1), undefined);
   const proven = new User("kai", sink, "198.51.100.2");
   proven.verified = true;
-  assert.equal(passes.take(proven, room, 1), "s3cret");
+  assert.equal(passes.take(proven, room, 1)?.key, "s3cret");
   assert.equal(passes.size, 0);
   // A room without a key leaves nothing; past the cap the oldest pass goes.
   passes.remember(owner, new Room("#open"), 0);
   assert.equal(passes.size, 0);
-  for (let i = 0; i <= MAX_RESUME_KEYS; i++) {
-    passes.remember(new User(`u${i}`, sink, "192.0.2.9"), room, 0);
-  }
+  const verified = (nick: string) =>
+    Object.assign(new User(nick, sink, "192.0.2.9"), { verified: true });
+  for (let i = 0; i <= MAX_RESUME_KEYS; i++) passes.remember(verified(`u${i}`), room, 0);
   assert.equal(passes.size, MAX_RESUME_KEYS);
-  assert.equal(passes.take(new User("u0", sink, "192.0.2.9"), room, 1), undefined);
-  assert.equal(passes.take(new User(`u${MAX_RESUME_KEYS}`, sink, "192.0.2.9"), room, 1), "s3cret");
+  assert.equal(passes.take(verified("u0"), room, 1), undefined);
+  assert.equal(passes.take(verified(`u${MAX_RESUME_KEYS}`), room, 1)?.key, "s3cret");
 });

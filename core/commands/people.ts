@@ -164,7 +164,12 @@ export const PEOPLE_COMMANDS: readonly CommandSpec[] = [
       // Every /away starts a new spell: those told before hear the new message.
       ctx.user.away = message;
       ctx.user.awayNotified = null;
-      tellAway(ctx.user, ctx.hub.now(), ctx.hub.moderation.isMuted(ctx.user));
+      tellAway(
+        ctx.user,
+        ctx.hub.now(),
+        ctx.hub.moderation.isMuted(ctx.user),
+        (room) => ctx.hub.speaksIn(ctx.user, room),
+      );
       const what = message === "" ? "You are away." : `You are away: ${message}`;
       info(ctx, `* ${what} (/back when you return)`);
       return {};
@@ -178,7 +183,14 @@ export const PEOPLE_COMMANDS: readonly CommandSpec[] = [
       const wasAway = ctx.user.away !== null;
       ctx.user.away = null;
       ctx.user.awayNotified = null;
-      if (wasAway) tellAway(ctx.user, ctx.hub.now(), ctx.hub.moderation.isMuted(ctx.user));
+      if (wasAway) {
+        tellAway(
+          ctx.user,
+          ctx.hub.now(),
+          ctx.hub.moderation.isMuted(ctx.user),
+          (room) => ctx.hub.speaksIn(ctx.user, room),
+        );
+      }
       info(ctx, wasAway ? "* Welcome back." : "* You were not away.");
       return {};
     }),
