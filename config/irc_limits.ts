@@ -49,7 +49,8 @@ export const IRC_LABEL_MAX_BYTES = 64;
  * commands finish, all of them together: the default replay budget (half the default outbound
  * queue), so a labeled JOIN's names and replayed history fit. Held lines are outside the
  * outbound queue, where the slow-reader check cannot see them; past this, a response's lines
- * go out at once, unlabeled.
+ * go out at once, in a labeled `labeled-response` batch opened then and closed when the command
+ * is done (so the client still matches its label), or unlabeled for a reader without `batch`.
  */
 export const IRC_LABEL_BUFFER_BYTES = 256 * 1024;
 

@@ -479,9 +479,9 @@ Deno.test("labels: a nested batch (chathistory) keeps its lines' batch, its BATC
 Deno.test("labels: a labeled multiline batch is answered when BATCH - is handled, the label on the echo's BATCH", () => {
   const labels = labelsFor(["labeled-response", "batch", "draft/multiline"]);
   labels.begin(parsed("@label=m BATCH +1 draft/multiline #r"));
-  assert.deepEqual(labels.settle(), [], "open until BATCH -1");
+  assert.deepEqual(labels.settle("1"), [], "open until BATCH -1");
   labels.begin(parsed("@batch=1 PRIVMSG #r :one"));
-  assert.deepEqual(labels.settle(), []);
+  assert.deepEqual(labels.settle("1"), []);
   labels.begin(parsed("BATCH -1"));
   labels.claim("i3", true);
   assert.deepEqual(labels.settle(), [], "waits for the ack");
@@ -496,14 +496,19 @@ Deno.test("labels: a labeled multiline batch is answered when BATCH - is handled
   assert.deepEqual(out.map((line) => line.tags), [{ label: "m" }, { batch: "m9" }, undefined]);
 });
 
-Deno.test("labels: past the buffer cap a response goes out unlabeled at once, and no ACK follows", () => {
+Deno.test("labels: past the buffer cap a response goes out at once, in a labeled batch closed when done", () => {
   const labels = labelsFor(["labeled-response", "batch"], 100);
   labels.begin(parsed("@label=big WHO *"));
   const line: IrcLine = { source: S, command: "352", params: ["ann", "*", "x".repeat(60)] };
+  const inner = { ...line, tags: { batch: "lr1" } };
   assert.deepEqual(labels.reply([line]), [], "held: under the cap");
-  assert.deepEqual(labels.reply([line]), [line, line], "past it: both, unlabeled");
-  assert.deepEqual(labels.reply([line]), [line]);
-  assert.deepEqual(labels.settle(), []);
+  assert.deepEqual(labels.reply([line]).map((l) => [l.params[0], l.tags]), [
+    ["+lr1", { label: "big" }],
+    ["ann", { batch: "lr1" }],
+    ["ann", { batch: "lr1" }],
+  ], "past it: both, in the labeled batch");
+  assert.deepEqual(labels.reply([line]), [inner]);
+  assert.deepEqual(labels.settle().map((l) => l.params), [["-lr1"]]);
   // The cap is free again for the next response.
   labels.begin(parsed("@label=p PING x"));
   labels.reply([line]);

@@ -15,8 +15,12 @@
  * settles, so one line is handled at a time) and, for PRIVMSG/NOTICE, every message it queued
  * has its ack or error. The core acknowledges a room message after the store commits it, which
  * is after the line's handling has returned; the acks carry the refs, which is how they are
- * found. A labeled `BATCH +id draft/multiline` stays open over its batch's lines until
- * `BATCH -id` is handled: the echo of the assembled message answers the label.
+ * found. A labeled `BATCH +id draft/multiline` that opened its batch stays open over the
+ * batch's lines until `BATCH -id` is handled (the echo of the assembled message answers the
+ * label), or until the batch fails; one refused at once is answered at once.
+ *
+ * Past {@linkcode IRC_LABEL_BUFFER_BYTES} a response is not held: what it held and the rest go
+ * out as they come, in a labeled `labeled-response` batch closed when it is done.
  *
  * @module
  */
@@ -48,8 +52,15 @@ class Response {
   readonly waiting = new Set<string>();
   /** Its line has been handled. */
   settled = false;
-  /** Past the buffer cap: what it held went out unlabeled, and so does the rest. */
+  /** Past the buffer cap: what it held went out, and the rest goes out as it comes. */
   spilled = false;
+  /**
+   * Once spilled, the id of the labeled `labeled-response` batch its lines stream in (closed
+   * when it is done), so the client still gets one labeled response; null without `batch`.
+   */
+  stream: string | null = null;
+  /** Its line is `BATCH +id draft/multiline`: the id, in case the batch really opens. */
+  opening: string | null = null;
   /** The id of the `draft/multiline` batch it opened, until `BATCH -id` is handled. */
   batch: string | null = null;
 
@@ -146,10 +157,9 @@ export class LabeledResponses {
       message !== null && message.command === "BATCH" &&
       message.params[0]?.startsWith("+") && message.params[1] === MULTILINE_BATCH_TYPE
     ) {
-      response.batch = message.params[0].slice(1);
-      // One batch is open at a time: a new one ends the old one's wait.
-      if (this.#parked !== null) out.push(...this.#done(this.#parked));
-      this.#parked = response;
+      // It waits for `BATCH -id` only if the batch opens (`settle` is told): a refused one
+      // (no target, a bad id, no draft/multiline) is answered at once.
+      response.opening = message.params[0].slice(1);
     }
     if (this.#open.size >= IRC_PENDING_REFS) {
       // A client pipelining messages faster than they commit: the oldest goes out as it is.
@@ -162,15 +172,33 @@ export class LabeledResponses {
   }
 
   /**
-   * The line begun last has been handled. Its response is sent unless it waits for its
-   * messages' acks, or for the end of the multiline batch it opened.
+   * The line begun last has been handled; `openBatch` is the id of the client's
+   * `draft/multiline` batch open now (null if none). Its response is sent unless it waits for
+   * its messages' acks, or for the end of the multiline batch it opened.
    */
-  settle(): IrcLine[] {
+  settle(openBatch: string | null = null): IrcLine[] {
     const response = this.#current;
     this.#current = null;
-    if (response === null || response.batch !== null) return [];
+    const out: IrcLine[] = [];
+    const parked = this.#parked;
+    if (parked !== null && parked.batch !== openBatch) {
+      // Its batch is gone without `BATCH -id` (it failed, or a new `BATCH +` dropped it): the
+      // FAIL, if any, was its answer.
+      parked.batch = null;
+      this.#parked = null;
+      parked.settled = true;
+      if (parked.waiting.size === 0) out.push(...this.#done(parked));
+    }
+    if (response === null || response === parked) return out;
+    if (response.opening !== null && response.opening === openBatch) {
+      // Its batch opened: the batch's lines join it, and `BATCH -id` ends it (`begin`).
+      response.batch = openBatch;
+      this.#parked = response;
+      return out;
+    }
     response.settled = true;
-    return response.waiting.size === 0 ? this.#done(response) : [];
+    if (response.waiting.size === 0) out.push(...this.#done(response));
+    return out;
   }
 
   /**
@@ -210,16 +238,30 @@ export class LabeledResponses {
     return out;
   }
 
-  /** Adds `lines` to `response`, or returns them (and what it held) past the buffer cap. */
+  /**
+   * Adds `lines` to `response`, or past the buffer cap sends them and what it held at once: in
+   * a labeled `labeled-response` batch opened now and closed when the response is done (with
+   * `batch`), so the client waiting for the label still gets it and knows where it ends.
+   */
   #hold(response: Response, lines: IrcLine[]): IrcLine[] {
-    if (response.spilled || lines.length === 0) return lines;
+    if (lines.length === 0) return lines;
+    if (response.spilled) return this.#streamed(response, lines);
     let bytes = 0;
     for (const line of lines) bytes += utf8Length(encodeLine(line));
     if (this.#bytes + bytes > this.#maxBytes) {
-      const out = [...response.lines, ...lines];
+      const held = [...response.lines, ...lines];
       this.#release(response);
       response.spilled = true;
-      return out;
+      if (!this.#caps.has("batch")) return held;
+      response.stream = this.#batchId();
+      return [
+        {
+          tags: { label: response.label },
+          source: this.#serverName,
+          ...serverReply.batchStart(response.stream, LABELED_RESPONSE_BATCH),
+        },
+        ...this.#streamed(response, held),
+      ];
     }
     response.lines.push(...lines);
     response.bytes += bytes;
@@ -237,7 +279,26 @@ export class LabeledResponses {
     for (const ref of response.refs) {
       if (this.#byRef.get(ref) === response) this.#byRef.delete(ref);
     }
-    return response.spilled ? lines : this.#labeled(response.label, lines);
+    if (!response.spilled) return this.#labeled(response.label, lines);
+    return response.stream === null ? lines : [this.#streamEnd(response)];
+  }
+
+  /** `lines` of a spilled response, inside its labeled batch if it has one. */
+  #streamed(response: Response, lines: IrcLine[]): IrcLine[] {
+    const id = response.stream;
+    return id === null ? lines : lines.map((line) => inBatch(line, id));
+  }
+
+  /** The `BATCH -id` that ends a spilled response's labeled batch. */
+  #streamEnd(response: Response): IrcLine {
+    const id = response.stream ?? "";
+    response.stream = null;
+    return { source: this.#serverName, ...serverReply.batchEnd(id) };
+  }
+
+  /** A fresh id for a `labeled-response` batch. */
+  #batchId(): string {
+    return `lr${(++this.#batches).toString(36)}`;
   }
 
   /** Forgets what `response` holds (its lines are being sent). */
@@ -251,7 +312,8 @@ export class LabeledResponses {
   #spillAll(lines: IrcLine[]): IrcLine[] {
     const out: IrcLine[] = [];
     for (const response of this.#open) {
-      out.push(...response.lines);
+      out.push(...this.#streamed(response, response.lines));
+      if (response.stream !== null) out.push(this.#streamEnd(response));
       this.#release(response);
       response.spilled = true;
     }
@@ -269,16 +331,18 @@ export class LabeledResponses {
       return [{ ...first, tags: { ...first.tags, label } }, ...rest];
     }
     if (!this.#caps.has("batch")) return [...lines];
-    const id = `lr${(++this.#batches).toString(36)}`;
+    const id = this.#batchId();
     return [
       { tags: { label }, source: S, ...serverReply.batchStart(id, LABELED_RESPONSE_BATCH) },
-      // Lines inside a nested batch (chathistory's) keep their batch; its BATCH lines join ours.
-      ...lines.map((line) =>
-        line.tags?.batch === undefined ? { ...line, tags: { ...line.tags, batch: id } } : line
-      ),
+      ...lines.map((line) => inBatch(line, id)),
       { source: S, ...serverReply.batchEnd(id) },
     ];
   }
+}
+
+/** `line` inside batch `id`; a nested batch's (chathistory's) lines keep theirs. */
+function inBatch(line: IrcLine, id: string): IrcLine {
+  return line.tags?.batch === undefined ? { ...line, tags: { ...line.tags, batch: id } } : line;
 }
 
 /** True for the line a server sends last, before it closes the connection. */

@@ -116,6 +116,11 @@ export class MultilineAssembler {
     return this.#open !== null;
   }
 
+  /** The open batch's id, or null when none is open. */
+  get openId(): string | null {
+    return this.#open?.id ?? null;
+  }
+
   /** Bytes of text the open batch holds (0 when none): at most `maxBytes`. */
   get bufferedBytes(): number {
     return this.#open?.bytes ?? 0;

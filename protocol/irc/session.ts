@@ -263,7 +263,10 @@ export class IrcSession implements ProtocolSession {
   frame(bytes: Uint8Array): Awaitable<void> {
     const parsed = parseLine(bytes);
     this.#send(this.#labels.begin(parsed));
-    return then(this.#line(parsed, bytes), () => this.#send(this.#labels.settle()));
+    return then(
+      this.#line(parsed, bytes),
+      () => this.#send(this.#labels.settle(this.#batches.openBatch)),
+    );
   }
 
   #line(parsed: ParseResult, bytes: Uint8Array): Awaitable<void> {

@@ -34,6 +34,11 @@ export class MultilineInbox {
     this.#assembler = new MultilineAssembler(limits);
   }
 
+  /** The id of the batch open now, or null (labeled-response waits for its `BATCH -id`). */
+  get openBatch(): string | null {
+    return this.#assembler.openId;
+  }
+
   /**
    * Takes one line from a registered client that enabled `draft/multiline`; `bytes` is its
    * size on the wire. Answers {@linkcode NOT_A_BATCH_LINE} for a line that is neither `BATCH`
