@@ -274,17 +274,23 @@ export class IrcSession implements ProtocolSession {
       case "empty":
         return;
       case "too_long":
-        this.#reply(numeric.inputTooLong(this.#client));
-        return;
-      case "invalid_utf8":
-        this.#reply(serverReply.standard(
-          "FAIL",
-          this.#port.user === null ? "*" : parsed.message.command,
-          "INVALID_UTF8",
-          [],
-          "Message rejected, your message must be UTF-8",
-        ));
-        return;
+        // Refused lines cost what any line costs: looping them must still meet Excess Flood.
+        return then(this.#port.hold(bytes.length), (ok) => {
+          if (ok) this.#reply(numeric.inputTooLong(this.#client));
+        });
+      case "invalid_utf8": {
+        const command = this.#port.user === null ? "*" : parsed.message.command;
+        return then(this.#port.hold(bytes.length), (ok) => {
+          if (!ok) return;
+          this.#reply(serverReply.standard(
+            "FAIL",
+            command,
+            "INVALID_UTF8",
+            [],
+            "Message rejected, your message must be UTF-8",
+          ));
+        });
+      }
       case "message":
         break;
     }
