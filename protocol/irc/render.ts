@@ -17,6 +17,7 @@ import { encodeLine, type IrcLine, serverTime, utf8Length } from "./line.ts";
 import { numeric, serverReply } from "./numerics.ts";
 import { type EchoExtras, readerLines } from "./multiline_out.ts";
 import { lusersLines, motdLines } from "./commands/query.ts";
+import { historySource } from "./commands/history.ts";
 import { errorLines, noticeLines, serviceSource } from "./errors.ts";
 import { ircHint } from "./commands/services.ts";
 import { awayAfterJoin, notifyLines, presenceFrames, topicWhoTime } from "./notify.ts";
@@ -122,10 +123,12 @@ export class IrcRenderer {
       case "msg":
       case "dm": {
         // The sender is looked up once, for the mask and the account tag alike (hot path).
-        const sender = this.#ctx.chat.user(frame.from);
+        // A replayed message names its nick only: not the mask or account of its holder now.
+        const replayed = frame.type === "msg" && frame.history === true;
+        const sender = replayed ? undefined : this.#ctx.chat.user(frame.from);
         return readerLines(this.#ctx.caps, {
           id: frame.id,
-          source: hostmaskByNick(frame.from, () => sender),
+          source: replayed ? historySource(frame.from) : hostmaskByNick(frame.from, () => sender),
           command: frame.notice ? "NOTICE" : "PRIVMSG",
           target: frame.type === "msg" ? frame.room : client,
           text: frame.text,

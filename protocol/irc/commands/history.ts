@@ -13,7 +13,6 @@ import type { HistoryQuery, HistoryRef, HistoryRefusal } from "../../../core/his
 import type { StoredMessage } from "../../../core/ports.ts";
 import { IRC_CHATHISTORY_MAX } from "../../../config/irc_limits.ts";
 import type { IrcCap } from "../caps.ts";
-import { hostmaskByNick } from "../hostmask.ts";
 import { encodeLine, type IrcLine, serverTime, utf8Length } from "../line.ts";
 import { numeric, serverReply } from "../numerics.ts";
 import { readerLines } from "../multiline_out.ts";
@@ -247,24 +246,41 @@ function refusal(reason: HistoryRefusal, sub: string, target: string): IrcLine {
 }
 
 /**
+ * The host of {@linkcode historySource}'s masks: no user's cloak, so it vouches for nobody (the
+ * placeholder `hostmask.ts` gives a nick never seen online, too).
+ */
+export const HISTORY_HOST = "gone.sc";
+
+/**
+ * The source of a stored message's line, for CHATHISTORY and a JOIN's replay: the nick it was
+ * said under, with a neutral user and host. The store keeps that nick, not who held it: the
+ * user with the nick now (their cloak, their account) may be someone else, as when a guest's
+ * nick is registered later, and a bot trusting a mask would take the guest's words for theirs.
+ * For the same reason history lines carry no `account` tag.
+ *
+ * @example
+ * ```ts
+ * historySource("ann"); // "ann!~sc@gone.sc"
+ * ```
+ */
+export function historySource(nick: string): string {
+  return `${nick}!~sc@${HISTORY_HOST}`;
+}
+
+/**
  * One stored message as the reader would have seen it live: PRIVMSG or NOTICE (an action as
- * CTCP ACTION), `msgid` on the first line, `time` and `account` as the caps allow; a text with
- * newlines as one `draft/multiline` batch for a multiline reader, else as several lines without
- * the blank ones (`readerLines`, as live messages).
+ * CTCP ACTION), `msgid` on the first line, `time` as the caps allow, but no `account` and a
+ * neutral mask ({@linkcode historySource}); a text with newlines as one `draft/multiline` batch
+ * for a multiline reader, else as several lines without the blank ones (`readerLines`, as live
+ * messages).
  */
 function historyLines(ctx: Context, room: string, m: StoredMessage): IrcLine[] {
-  const { caps, host } = ctx;
+  const { caps } = ctx;
   const tags: Record<string, string> = {};
   if (caps.has("server-time")) tags.time = serverTime(m.ts);
-  if (caps.has("account-tag")) {
-    const author = host.port.chat.user(m.from);
-    if (author !== undefined && author.verified && author.nick === m.from) {
-      tags.account = author.nick;
-    }
-  }
   return readerLines(caps, {
     id: m.id,
-    source: hostmaskByNick(m.from, (nick) => host.port.chat.user(nick)),
+    source: historySource(m.from),
     command: m.notice ? "NOTICE" : "PRIVMSG",
     target: room,
     text: m.text,
