@@ -24,6 +24,14 @@ export interface Departure {
   readonly since: number;
 }
 
+/** A departure kept with its nick folded once, so a `WHOWAS` compares strings and folds none. */
+interface Entry {
+  /** What `WHOWAS` shows. */
+  readonly departure: Departure;
+  /** `departure.nick`, folded as nicks are. */
+  readonly key: string;
+}
+
 /**
  * The last departures, oldest first.
  *
@@ -38,7 +46,7 @@ export interface Departure {
 export class Departures {
   readonly #max: number;
   /** Entries in the order they were recorded. */
-  #entries: Departure[] = [];
+  #entries: Entry[] = [];
 
   /** An empty memory of at most `max` entries. @param max @default WHOWAS_MAX */
   constructor(max: number = WHOWAS_MAX) {
@@ -53,19 +61,24 @@ export class Departures {
   /** Remembers that `user` left at `at`, or gave up `nick` for another. */
   record(user: User, at: number, nick: string = user.nick): void {
     if (this.#max <= 0) return;
-    this.#entries.push({ nick, address: user.address, at, since: user.since });
+    const departure = { nick, address: user.address, at, since: user.since };
+    this.#entries.push({ departure, key: nickKey(nick) });
     // Cut back to half once full, not one by one: a shift per logout would copy it every time.
     if (this.#entries.length > this.#max) {
       this.#entries = this.#entries.slice(this.#entries.length - Math.ceil(this.#max / 2));
     }
   }
 
-  /** The departures of `nick` (folded as nicks are), newest first, at most `limit`. */
+  /**
+   * The departures of `nick` (folded as nicks are), newest first, at most `limit`. Folds only
+   * `nick`: a full memory costs one string comparison per entry (it folded every entry anew).
+   */
   find(nick: string, limit = Infinity): Departure[] {
     const key = nickKey(nick);
     const out: Departure[] = [];
     for (let i = this.#entries.length - 1; i >= 0 && out.length < limit; i--) {
-      if (nickKey(this.#entries[i].nick) === key) out.push(this.#entries[i]);
+      const entry = this.#entries[i];
+      if (entry.key === key) out.push(entry.departure);
     }
     return out;
   }

@@ -5,7 +5,8 @@
  * first; `406` when there is none; `369` ends the answer either way.
  *
  * The ident and real name are the IRC front end's own (USER, SETNAME), so they are remembered
- * here, by nick, as their holder last had them: {@linkcode rememberProfile}.
+ * here, by nick and login (two spells under one nick each show their own), as their holder last
+ * had them: {@linkcode rememberProfile}.
  *
  * @module
  */
@@ -24,13 +25,12 @@ interface Profile {
   readonly ident: string;
   /** The real name (USER's, or SETNAME's). */
   readonly realname: string;
-  /** When they logged in (`User.since`): the profile is only theirs, not another holder's. */
-  readonly since: number;
 }
 
 /**
- * Profiles by folded nick, oldest first, at most {@linkcode WHOWAS_MAX}: the core remembers no
- * more departures than that, so no more profiles can be asked for.
+ * Profiles by {@linkcode profileId} (folded nick and login time), oldest first, at most
+ * {@linkcode WHOWAS_MAX}: the core remembers no more departures than that, so no more profiles
+ * can be asked for.
  */
 const profiles = new Map<string, Profile>();
 
@@ -46,13 +46,18 @@ const profiles = new Map<string, Profile>();
  * ```
  */
 export function rememberProfile(user: User, ident: string, realname: string): void {
-  const key = nickKey(user.nick);
+  const key = profileId(user.nick, user.since);
   profiles.delete(key);
   if (profiles.size >= WHOWAS_MAX) {
     const oldest = profiles.keys().next().value;
     if (oldest !== undefined) profiles.delete(oldest);
   }
-  profiles.set(key, { ident, realname, since: user.since });
+  profiles.set(key, { ident, realname });
+}
+
+/** A profile's key: one holder's spell under one nick (`since` is `User.since`). */
+function profileId(nick: string, since: number): string {
+  return `${nickKey(nick)}\n${since}`;
 }
 
 /**
@@ -77,8 +82,7 @@ export function whowasLines(ctx: QueryContext, nick: string, count?: string): Ir
   }
   const lines: IrcLine[] = [];
   for (const { nick: held, address, at, since } of gone) {
-    const profile = profiles.get(nickKey(held));
-    const own = profile !== undefined && profile.since === since ? profile : null;
+    const own = profiles.get(profileId(held, since));
     lines.push(numeric.whowasUser(
       client,
       held,
