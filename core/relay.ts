@@ -298,6 +298,8 @@ function relay(batch: PendingMessage[]): void {
     else group.push(p);
   }
   for (const [room, group] of byRoom) {
+    // What CHATHISTORY TARGETS answers from: ts only go up (see Relay.say).
+    room.newestTs = Math.max(room.newestTs ?? 0, group[group.length - 1].stored.ts);
     const outs = group.map(({ stored, breaks }) => {
       const frame: ServerFrame = {
         type: "msg",

@@ -64,6 +64,13 @@ export class Room {
   readonly invited: Map<string, Invitation> = new Map();
   /** The claim that keeps this room's state, or null for a room forgotten when empty. */
   claim: RoomClaim | null = null;
+  /**
+   * The ts of the newest message stored in this room as far as this server knows (one committed
+   * while the room was held, or what a store read found), 0 when it has none, or null while
+   * unknown (a room made or loaded since): `CHATHISTORY TARGETS` answers from it without a store
+   * read. Only goes up.
+   */
+  newestTs: number | null = null;
 
   /** A room called `name` (with its `#`), with a topic if the store remembered one. */
   constructor(name: string, topic = "") {

@@ -2,8 +2,8 @@
  * Room security review fixes: resume passes are the account's, not the address's (F1), and
  * cover +i and +l as well as +k (F7); PART and QUIT words, SETNAME and away words, and a topic
  * obey +m and +b as speech does (F5, F6, F8); a stored ts from the future does not pin new ones
- * (F10); WHOWAS finds by a stored folded nick (F3); CHATHISTORY TARGETS reads no store for rooms
- * whose newest ts is known (F9).
+ * (F10); WHOWAS finds by a stored folded nick and shows each spell's own ident (F3); CHATHISTORY
+ * TARGETS reads no store for rooms whose newest ts is known (F9).
  *
  * @module
  */
@@ -18,6 +18,7 @@ import { User } from "../core/user.ts";
 import { testServer } from "./helpers/wire.ts";
 import type { KeyProof } from "../core/identity.ts";
 import type { ErrorFrame, ServerFrame } from "../protocol/frames.ts";
+import type { HistorySlice } from "../core/ports.ts";
 
 /** A key proof for `name`: the core compares fingerprints only. */
 function keyOf(name: string): KeyProof {
@@ -283,4 +284,37 @@ Deno.test("room security F3: a WHOWAS over a full memory folds no stored nick (1
   // Folding every entry on every find took about 5 ms a find (5 s here); comparing stored keys
   // takes a few microseconds.
   assert.ok(took < 1000, `1000 finds took ${took.toFixed(0)} ms`);
+});
+
+/** A memory store that counts its `recent` reads. */
+class CountingHistory extends MemoryHistory {
+  recents = 0;
+
+  override recent(room: string, limit: number, maxBytes?: number): HistorySlice {
+    this.recents++;
+    return super.recent(room, limit, maxBytes);
+  }
+}
+
+Deno.test("room security F9: CHATHISTORY TARGETS reads the store only for rooms whose newest ts is not known yet", async () => {
+  const store = new CountingHistory();
+  store.append([{ id: 1, room: "#a", from: "x", text: "before the restart", ts: START_MS - 1000 }]);
+  store.saveNextId(2);
+  const core = new CoreHarness({ store });
+  const alice = core.login("alice");
+  for (const room of ["#a", "#b", "#c"]) alice.run(`/join ${room}`);
+  const targets = async () => {
+    store.recents = 0;
+    const answer = await core.hub.historyTargets(alice.user, 0, START_MS + 1_000_000, 50);
+    assert.ok(answer.ok);
+    return answer.targets.map((t) => t.room);
+  };
+  // Nothing known after a restart: each room read once (#lobby, #a, #b, #c).
+  assert.deepEqual(await targets(), ["#a"]);
+  assert.equal(store.recents, 4);
+  alice.say("now", "#b");
+  core.flush();
+  // Known from then on, from memory: no store read at all.
+  assert.deepEqual(await targets(), ["#a", "#b"]);
+  assert.equal(store.recents, 0);
 });
