@@ -167,8 +167,8 @@ export const IRC_USERLEN = 16;
 export const IRC_REALNAME_MAX = 100;
 
 /**
- * Mode changes with a parameter per `MODE` line (ISUPPORT `MODES`). Each is checked and
- * broadcast; a cap keeps one line from re-opping a whole room.
+ * Mode changes with a parameter per `MODE` line (ISUPPORT `MODES`); the changes past it are
+ * ignored, as other servers do, so one line cannot ban or op a crowd.
  */
 export const IRC_MODES_PER_LINE = 4;
 

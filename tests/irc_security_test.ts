@@ -216,3 +216,57 @@ Deno.test("history lines name no account and no mask of whoever holds the author
     await server.shutdown();
   }
 });
+
+Deno.test("MODE: changes with a parameter past MODES=4 are ignored; an unknown letter is 472", async () => {
+  const server = ircServer();
+  const op = await RawIrcClient.login(server, "opal");
+  try {
+    await op.send("JOIN #r");
+    await op.expect(/ 366 opal #r /);
+    // The old code set all six bans.
+    await op.send("MODE #r +bbbbbb aa!*@* ab!*@* ac!*@* ad!*@* ae!*@* af!*@*");
+    assert.match(
+      await op.expect(/ MODE #r /),
+      / MODE #r \+bbbb aa!\*@\* ab!\*@\* ac!\*@\* ad!\*@\*$/,
+    );
+    await op.send("MODE #r b");
+    const bans: string[] = [];
+    while (true) {
+      const line = await op.expect(/ 36[78] /);
+      if (/ 368 /.test(line)) break;
+      bans.push(line.split(" ")[4]);
+    }
+    assert.deepEqual(bans, ["aa!*@*", "ab!*@*", "ac!*@*", "ad!*@*"]);
+    // An unknown letter: 472 naming it (it was a NOTICE).
+    await op.send("MODE #r +tz");
+    assert.deepEqual(await upToPong(op), [`:${S} 472 opal z :is unknown mode char to me`]);
+  } finally {
+    op.close();
+    await server.shutdown();
+  }
+});
+
+Deno.test("KICK of a nick not in the room is 441, of a nick nobody holds 401; a non-operator still 482", async () => {
+  const server = ircServer();
+  const op = await RawIrcClient.login(server, "opal");
+  const other = await RawIrcClient.login(server, "outsider");
+  try {
+    await op.send("JOIN #r");
+    await op.expect(/ 366 opal #r /);
+    // The old code answered with the core's NOTICE "outsider is not in #r.".
+    await op.send("KICK #r outsider");
+    assert.deepEqual(await upToPong(op), [
+      `:${S} 441 opal outsider #r :They aren't on that channel`,
+    ]);
+    await op.send("KICK #r nobody");
+    assert.deepEqual(await upToPong(op), [`:${S} 401 opal nobody :No such nick/channel`]);
+    await other.send("JOIN #r");
+    await other.expect(/ 366 outsider #r /);
+    await other.send("KICK #r nobody");
+    assert.match((await upToPong(other)).join("\n"), / 482 outsider #r /);
+  } finally {
+    op.close();
+    other.close();
+    await server.shutdown();
+  }
+});

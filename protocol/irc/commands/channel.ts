@@ -5,7 +5,7 @@
  * @module
  */
 
-import { IRC_MAX_KICK_TARGETS } from "../../../config/irc_limits.ts";
+import { IRC_MAX_KICK_TARGETS, IRC_MODES_PER_LINE } from "../../../config/irc_limits.ts";
 import type { Awaitable } from "../../../core/awaitable.ts";
 import { type Room, roomProblem } from "../../../core/room.ts";
 import {
@@ -232,7 +232,11 @@ export function mode(host: CommandHost, params: readonly string[]): Awaitable<vo
     return;
   }
   const parsed = parseModeChanges(params.slice(1));
-  const changes = parsed.ok ? parsed.changes : [];
+  if (!parsed.ok && parsed.code === "unknown_mode") {
+    host.reply(numeric.unknownMode(c, unknownModeLetter(params[1])));
+    return;
+  }
+  const changes = parsed.ok ? perLine(parsed.changes) : [];
   const refusal = modeRefusal(host, room, changes);
   if (refusal !== null) {
     host.reply(refusal);
@@ -246,7 +250,44 @@ export function mode(host: CommandHost, params: readonly string[]): Awaitable<vo
     return;
   }
   const ref = host.remember("MODE", room.name);
-  return host.command(`/mode ${room.name} ${params.slice(1).join(" ")}`, room.name, ref);
+  const words = parsed.ok && changes.length < parsed.changes.length
+    ? modeWords(changes)
+    : params.slice(1);
+  return host.command(`/mode ${room.name} ${words.join(" ")}`, room.name, ref);
+}
+
+/** The channel mode letters CHANMODES and PREFIX advertise (`isupport.ts`). */
+const ROOM_MODE_LETTERS = "ovbklimnt";
+
+/** The first letter of a mode string no room mode has, for 472. */
+function unknownModeLetter(spec: string): string {
+  const letter = [...spec].find((ch) =>
+    ch !== "+" && ch !== "-" && !ROOM_MODE_LETTERS.includes(ch)
+  );
+  return letter ?? spec;
+}
+
+/**
+ * `changes` up to {@linkcode IRC_MODES_PER_LINE} with a parameter (ISUPPORT `MODES`): the
+ * changes past it are ignored, as other servers do, so one line cannot ban or op a crowd.
+ */
+function perLine(changes: readonly ModeChange[]): readonly ModeChange[] {
+  let withParam = 0;
+  return changes.filter((change) => change.arg === undefined || ++withParam <= IRC_MODES_PER_LINE);
+}
+
+/** `changes` as MODE words again: `+bb-o a b c`. */
+function modeWords(changes: readonly ModeChange[]): string[] {
+  let spec = "";
+  let sign = "";
+  const args: string[] = [];
+  for (const { add, letter, arg } of changes) {
+    const s = add ? "+" : "-";
+    if (s !== sign) spec += sign = s;
+    spec += letter;
+    if (arg !== undefined) args.push(arg);
+  }
+  return [spec, ...args];
 }
 
 /**
@@ -329,6 +370,28 @@ export function kick(host: CommandHost, params: readonly string[]): Awaitable<vo
       host.reply(numeric.noSuchNick(c, nick === "" ? "*" : nick));
       return;
     }
+    const refusal = kickRefusal(host, room, nick);
+    if (refusal !== null) {
+      host.reply(refusal);
+      return;
+    }
     return host.command(`/kick ${room} ${nick} ${reason}`.trim(), "", host.remember("KICK", room));
   });
+}
+
+/**
+ * The numeric refusing an operator's `KICK #r nick` before the core sees it, or null: 401 when
+ * nobody holds the nick, 441 when its holder is not in the room (Modern KICK; the core's answer
+ * is a sentence). A client that may not kick is left to the core, whose 482 comes first.
+ */
+function kickRefusal(host: CommandHost, roomName: string, nick: string): IrcLine | null {
+  const room = host.port.chat.room(roomName);
+  const me = host.port.user;
+  if (room === undefined || me === null || !(me.operator || room.ops.has(me))) return null;
+  const target = host.port.chat.user(nick);
+  if (target === undefined) return numeric.noSuchNick(host.client, nick);
+  if (!room.members.has(target)) {
+    return numeric.userNotInChannel(host.client, target.nick, room.name);
+  }
+  return null;
 }
