@@ -126,7 +126,7 @@ function awayNotice(sender: User, target: User): void {
   const told = target.awayNotified ??= new WeakSet();
   if (told.has(sender)) return;
   told.add(sender);
-  send(sender, { type: "info", text: awayText(target) });
+  send(sender, { type: "info", text: awayText(target), awayOf: target.nick });
 }
 
 /**

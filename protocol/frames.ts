@@ -404,6 +404,11 @@ export interface InfoFrame {
   left?: PresenceLeft[];
   /** With a presence summary: when it was told, milliseconds since the Unix epoch. */
   ts?: number;
+  /**
+   * With the notice that a user one sent a DM to is away: their nick (IRC answers `301
+   * RPL_AWAY`). Never sent to NDJSON clients, who read the text.
+   */
+  awayOf?: string;
 }
 
 /** One departure a presence summary counts (see `InfoFrame.left`). */

@@ -11,7 +11,7 @@ import type { IrcCap } from "../protocol/irc/caps.ts";
 import { LabeledResponses } from "../protocol/irc/labels.ts";
 import { encodeLine, type IrcLine, parseLine } from "../protocol/irc/line.ts";
 import { RawIrcClient } from "./helpers/irc.ts";
-import { testServer } from "./helpers/wire.ts";
+import { command, JsonClient, testServer } from "./helpers/wire.ts";
 import type { ChatServer } from "../server.ts";
 
 const S = "irc.test";
@@ -267,6 +267,32 @@ Deno.test("KICK of a nick not in the room is 441, of a nick nobody holds 401; a 
   } finally {
     op.close();
     other.close();
+    await server.shutdown();
+  }
+});
+
+Deno.test("a DM to someone away is answered with 301 RPL_AWAY once per away spell; NDJSON reads the line only", async () => {
+  const server = ircServer();
+  const alice = await RawIrcClient.login(server, "alice");
+  const bob = await RawIrcClient.login(server, "bob");
+  const json = await JsonClient.login(server, "jay");
+  try {
+    await bob.send("AWAY :at lunch");
+    await bob.expect(/ 306 bob /);
+    // The old session sent the core's NOTICE "* bob is away: at lunch".
+    await alice.send("PRIVMSG bob :hi");
+    assert.deepEqual(await upToPong(alice), [`:${S} 301 alice bob :at lunch`]);
+    await alice.send("PRIVMSG bob :still there?");
+    assert.deepEqual(await upToPong(alice, "again"), [], "told once per away spell");
+    // An NDJSON sender reads the sentence; the nick IRC needs is not sent to it.
+    await command(json, "/msg bob hello");
+    const info = await json.expect("info");
+    assert.equal(info.text, "* bob is away: at lunch");
+    assert.equal("awayOf" in info, false);
+  } finally {
+    alice.close();
+    bob.close();
+    json.close();
     await server.shutdown();
   }
 });

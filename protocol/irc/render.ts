@@ -239,6 +239,11 @@ export class IrcRenderer {
         if (about?.command === "INVITE") {
           return [server(numeric.inviting(client, about.text, about.target))];
         }
+        // The one a DM went to is away: 301, with their away message (contract §4.6).
+        const gone = frame.awayOf === undefined ? undefined : this.#ctx.chat.user(frame.awayOf);
+        if (gone !== undefined && gone.away !== null) {
+          return [server(numeric.away(client, gone.nick, gone.away))];
+        }
         return noticeLines(serviceSource(about?.command) ?? S, client, ircHint(frame.text, client));
       }
       case "ping":

@@ -52,12 +52,15 @@ function forIrcOnly(frame: ServerFrame): boolean {
 /**
  * A presence summary without its lists of who joined and left (IRC clients need them; these
  * clients read the line, and a storm's lists sent to every member would cost the room's size
- * squared).
+ * squared); an away notice without the nick IRC's 301 names (the line says it).
  */
 function withoutLists(frame: ServerFrame): ServerFrame {
-  if (frame.type !== "info" || (frame.joined === undefined && frame.left === undefined)) {
+  if (
+    frame.type !== "info" ||
+    (frame.joined === undefined && frame.left === undefined && frame.awayOf === undefined)
+  ) {
     return frame;
   }
-  const { joined: _joined, left: _left, ts: _ts, ...rest } = frame;
+  const { joined: _joined, left: _left, ts: _ts, awayOf: _awayOf, ...rest } = frame;
   return rest;
 }
