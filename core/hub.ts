@@ -348,9 +348,12 @@ export class Hub implements ModeratorHost {
     return true;
   }
 
-  /** True if `user` may speak in `room` now (+m, +b); nobody is told (see `RoomDesk.speaks`). */
+  /**
+   * True if `user`'s words are heard in `room` now: not muted, and +m and +b let them speak
+   * (`RoomDesk.speaks`); nobody is told.
+   */
   speaksIn(user: User, room: Room): boolean {
-    return this.#desk.speaks(user, room);
+    return !this.moderation.isMuted(user) && this.#desk.speaks(user, room);
   }
 
   /**

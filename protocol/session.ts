@@ -51,6 +51,8 @@ export interface ChatView {
   readonly hasOperSecret: boolean;
   /** Who left the server lately under `nick`, newest first, at most `limit` (IRC `WHOWAS`). */
   whowas(nick: string, limit?: number): Departure[];
+  /** True if `user`'s words are heard in `room` now: not muted, and +m and +b let them speak. */
+  speaksIn(user: User, room: Room): boolean;
 }
 
 /** The peer, as a session uses it. */

@@ -318,3 +318,34 @@ Deno.test("room security F9: CHATHISTORY TARGETS reads the store only for rooms 
   assert.deepEqual(await targets(), ["#a", "#b"]);
   assert.equal(store.recents, 0);
 });
+
+Deno.test("room security F6 sibling: the AWAY after an away user's JOIN carries no words in a room where they may not speak", async () => {
+  const server = testServer({ irc: { host: "127.0.0.1", port: 0, serverName: "irc.test" } });
+  const op = await RawIrcClient.open(server);
+  const sam = await RawIrcClient.login(server, "sam");
+  try {
+    await op.send("CAP REQ :away-notify");
+    await op.expect(/ CAP \S+ ACK /);
+    await op.send("NICK op", "USER op 0 * :op", "CAP END");
+    await op.expect(/ 221 /);
+    for (const room of ["#quiet", "#open"]) {
+      await op.send(`JOIN ${room}`);
+      await op.expect(new RegExp(` 366 op ${room} `));
+    }
+    await op.send("MODE #quiet +m");
+    await op.expect(/ MODE #quiet \+m$/);
+    await sam.send("AWAY :buy cheap pills");
+    await sam.expect(/ 306 sam /);
+    await sam.send("JOIN #quiet");
+    await op.expect(/^:sam!\S+ JOIN #quiet$/);
+    assert.match(await op.expect(/ AWAY/), /^:sam!\S+ AWAY :Away$/);
+    // Where they may speak, the words come.
+    await sam.send("JOIN #open");
+    await op.expect(/^:sam!\S+ JOIN #open$/);
+    assert.match(await op.expect(/ AWAY/), /^:sam!\S+ AWAY :buy cheap pills$/);
+  } finally {
+    op.close();
+    sam.close();
+    await server.shutdown();
+  }
+});

@@ -100,7 +100,7 @@ export interface ChatCommands {
   logout(user: User, reason: LeaveReason, message?: string): Awaitable<void>;
   /** Operators, bans and mutes. */
   readonly moderation: Moderator;
-  /** True if `user` may speak in `room` now (+m, +b); nobody is told. */
+  /** True if `user`'s words are heard in `room` now (not muted, +m, +b); nobody is told. */
   speaksIn(user: User, room: Room): boolean;
   /** The account that owns `nick`, if it is registered (for /whois). */
   account(nick: string): AccountView | undefined;

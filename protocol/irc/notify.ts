@@ -136,14 +136,22 @@ function accountLines(frame: AccountFrame, reader: NotifyReader): IrcLine[] {
 }
 
 /**
- * After the JOIN of `nick`, with away-notify: their AWAY, if they are away (the spec's "when a
- * user joins and has an away message set").
+ * After the JOIN of `nick` into `room`, with away-notify: their AWAY, if they are away (the
+ * spec's "when a user joins and has an away message set"). Its words only if they may speak in
+ * `room` (not muted, +m, +b): as the AWAY sent when they went away (core/presence.ts tellAway).
  */
-export function awayAfterJoin(nick: string, reader: NotifyReader, ts: number): IrcLine[] {
+export function awayAfterJoin(
+  nick: string,
+  room: string,
+  reader: NotifyReader,
+  ts: number,
+): IrcLine[] {
   if (!reader.caps.has("away-notify") || nick === reader.client) return [];
   const user = reader.chat.user(nick);
   if (user === undefined || user.away === null) return [];
-  return [awayLine(reader, nick, user.away, ts)];
+  const joined = reader.chat.room(room);
+  const heard = joined !== undefined && reader.chat.speaksIn(user, joined);
+  return [awayLine(reader, nick, heard ? user.away : "", ts)];
 }
 
 /**

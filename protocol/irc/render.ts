@@ -178,7 +178,7 @@ export class IrcRenderer {
           command: "JOIN",
           params: this.#joinParams(frame.room, joiner),
           trailing: this.#ctx.caps.has("extended-join"),
-        }, ...awayAfterJoin(frame.nick, this.#ctx, frame.ts)];
+        }, ...awayAfterJoin(frame.nick, frame.room, this.#ctx, frame.ts)];
       }
       case "leave":
         return this.#leave(frame, time(frame.ts), mask);
