@@ -173,6 +173,20 @@ Deno.test("lines that are not UTF-8 are charged to flood control: looping them i
   }
 });
 
+Deno.test("a labeled PONG (answered with an ACK) is charged to flood control: looping it is an Excess Flood", async () => {
+  const server = ircServer({ flood: FLOOD });
+  const irc = await capped(server, "ponger", "batch labeled-response");
+  try {
+    // A PONG is free (it answers our PING); the old session let labeled ones be free too.
+    await irc.send(...Array.from({ length: 300 }, (_, i) => `@label=p${i} PONG :x`));
+    assert.match(await irc.expect(/^ERROR /), /\(Excess Flood\)$/);
+    assert.ok(await closes(irc));
+  } finally {
+    irc.close();
+    await server.shutdown();
+  }
+});
+
 const HISTORY_CAPS = "message-tags batch server-time account-tag draft/chathistory echo-message";
 
 Deno.test("history lines name no account and no mask of whoever holds the author's nick now", async () => {

@@ -301,9 +301,11 @@ export class IrcSession implements ProtocolSession {
       const taken = this.#batches.take(this.#host, message, bytes.length);
       if (taken !== NOT_A_BATCH_LINE) return taken;
     }
-    // PONG and QUIT cost nothing: an answer to our ping, and a goodbye. Everything else waits
-    // for the flood guard: an IRC client is slowed down, never has a line dropped.
-    if (command === "PONG" || command === "QUIT") return this.#handle(message);
+    // PONG and QUIT cost nothing: an answer to our ping, and a goodbye. A labeled PONG does
+    // (its answer is an ACK: looped, a free echo). Everything else waits for the flood guard:
+    // an IRC client is slowed down, never has a line dropped.
+    const free = command === "QUIT" || (command === "PONG" && !message.tags.has("label"));
+    if (free) return this.#handle(message);
     return then(this.#port.hold(bytes.length), (ok) => ok ? this.#handle(message) : undefined);
   }
 
