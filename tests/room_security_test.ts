@@ -349,3 +349,28 @@ Deno.test("room security F6 sibling: the AWAY after an away user's JOIN carries 
     await server.shutdown();
   }
 });
+
+Deno.test("room security F8 on IRC: TOPIC in a -t room from an unvoiced member of a +m room, or a banned one, is 404", async () => {
+  const server = testServer({ irc: { host: "127.0.0.1", port: 0, serverName: "irc.test" } });
+  const op = await RawIrcClient.login(server, "op");
+  const sam = await RawIrcClient.login(server, "sam");
+  try {
+    await op.send("JOIN #r");
+    await op.expect(/ 366 op #r /);
+    // A new room is not +t.
+    await op.send("MODE #r +m");
+    await op.expect(/ MODE #r \+m$/);
+    await sam.send("JOIN #r");
+    await sam.expect(/ 366 sam #r /);
+    await sam.send("TOPIC #r :spam");
+    assert.match(await sam.expect(/ 404 /), /^:irc\.test 404 sam #r :/);
+    await op.send("MODE #r -m+b sam*!*@*");
+    await sam.expect(/ MODE #r -m\+b /);
+    await sam.send("TOPIC #r :spam");
+    assert.match(await sam.expect(/ 404 /), /^:irc\.test 404 sam #r :/);
+  } finally {
+    op.close();
+    sam.close();
+    await server.shutdown();
+  }
+});

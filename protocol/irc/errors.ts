@@ -146,6 +146,10 @@ function commandError(
         ? numeric.bannedFromChan(client, target)
         : numeric.cannotSendToChan(client, target, frame.message);
     case "room_moderated":
+      // A topic is words too: refused as speech is (404, as Charybdis does).
+      return message || command === "TOPIC"
+        ? numeric.cannotSendToChan(client, target, frame.message)
+        : null;
     case "muted":
       return message ? numeric.cannotSendToChan(client, target, frame.message) : null;
     case "too_many_rooms":
