@@ -298,6 +298,19 @@ Deno.test("a DM to someone away is answered with 301 RPL_AWAY once per away spel
     assert.deepEqual(await upToPong(alice), [`:${S} 301 alice bob :at lunch`]);
     await alice.send("PRIVMSG bob :still there?");
     assert.deepEqual(await upToPong(alice, "again"), [], "told once per away spell");
+    // A labeled DM: the 301 is part of its labeled response, with the echo.
+    const labeled = await capped(server, "lara", "batch labeled-response echo-message");
+    try {
+      await labeled.send("@label=w1 PRIVMSG bob :hello?");
+      const lines = await upToPong(labeled);
+      assert.match(lines[0], /^@label=w1 :irc\.test BATCH \+(\S+) labeled-response$/);
+      assert.match(lines[1], /^@batch=\S+ :lara!\S+ PRIVMSG bob :hello\?$/);
+      assert.match(lines[2], /^@batch=\S+ :irc\.test 301 lara bob :at lunch$/);
+      assert.match(lines[3], /^:irc\.test BATCH -/);
+      assert.equal(lines.length, 4);
+    } finally {
+      labeled.close();
+    }
     // An NDJSON sender reads the sentence; the nick IRC needs is not sent to it.
     await command(json, "/msg bob hello");
     const info = await json.expect("info");

@@ -352,12 +352,14 @@ function isError(line: IrcLine): boolean {
 
 /**
  * A frame without a ref that still answers the line being handled: a history replay (the core
- * replays without the ref of the join that caused it), or an error (errors answer the user's own
- * calls; a login refusal and a core command run without a ref carry none).
+ * replays without the ref of the join that caused it), an error (errors answer the user's own
+ * calls; a login refusal and a core command run without a ref carry none), or the notice that
+ * the one a DM went to is away (IRC's 301).
  */
 function isOwn(frame: ServerFrame): boolean {
   return frame.type === "gap" || frame.type === "error" ||
-    (frame.type === "msg" && frame.history === true);
+    (frame.type === "msg" && frame.history === true) ||
+    (frame.type === "info" && frame.awayOf !== undefined);
 }
 
 /** True if `lines` are exactly one `draft/multiline` batch: its start, its lines, its end. */
