@@ -29,6 +29,7 @@ import {
   modeString,
   parseLimit,
 } from "./room_modes.ts";
+import { cloakOf } from "./cloak.ts";
 import { shown } from "./text.ts";
 import type { User } from "./user.ts";
 
@@ -496,9 +497,19 @@ export class RoomDesk {
     return true;
   }
 
-  /** True if a ban of `room` matches `user`. */
+  /**
+   * True if a ban of `room` matches `user`: by nick, account, the ident and cloak every front
+   * end's users show on IRC (`nick!~ident@cloak`, what an IRC client's /kb writes), or the real
+   * address.
+   */
   #banned(user: User, room: Room): boolean {
-    const who = { nickKey: user.key, account: accountOf(user), address: user.address };
+    const who = {
+      nickKey: user.key,
+      account: accountOf(user),
+      address: user.address,
+      ident: `~${user.ident}`,
+      cloak: cloakOf(user.address),
+    };
     return room.modes.bans.some((ban) => banMatches(ban.mask, who));
   }
 

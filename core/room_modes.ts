@@ -241,7 +241,12 @@ export function banMatches(mask: string, who: BanSubject): boolean {
   const at = mask.lastIndexOf("@");
   if (bang === -1 || at < bang) return false;
   if (!glob(mask.slice(0, bang), who.nickKey)) return false;
-  if (!glob(mask.slice(bang + 1, at), (who.ident ?? "").toLowerCase())) return false;
+  // IRC clients write the ident with its `~` (`*!~alice@*`) or without (`*!alice@*`): both match.
+  const ident = (who.ident ?? "").toLowerCase();
+  const userPart = mask.slice(bang + 1, at);
+  if (!glob(userPart, ident) && !(ident.startsWith("~") && glob(userPart, ident.slice(1)))) {
+    return false;
+  }
   const host = mask.slice(at + 1);
   const parsed = parseAddress(host);
   if (parsed !== null) return inBlock(parsed.family, parsed.bytes, parsed.length, who.address);

@@ -30,6 +30,11 @@ export class User {
   online = true;
   /** The client's address, for address bans. */
   readonly address: string;
+  /**
+   * The ident shown (as `~ident`) in the user's IRC mask and matched by room bans: the USER name
+   * an IRC client gave (folded by the IRC front end), `sc` for users of the other front ends.
+   */
+  ident = "sc";
   /** Unlocked with /oper, or by logging in with a key listed in `--oper-keys`. */
   operator = false;
   /** The key the transport proved this session holds (for /register), or null. */

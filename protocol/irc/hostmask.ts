@@ -7,46 +7,20 @@
  * @module
  */
 
-import { createHmac, randomBytes } from "node:crypto";
+import { cloakOf } from "../../core/cloak.ts";
 import { IRC_USERLEN } from "../../config/irc_limits.ts";
 import { nickKey } from "../../core/nick.ts";
 import type { User } from "../../core/user.ts";
 
-/** The per-run cloak key: cloaks change at each start. */
-const RUN_KEY = randomBytes(32);
-/** Cloaks and masks remembered, so a busy room does not hash the same address per reader. */
+/** Masks remembered per nick, at most this many. */
 const CACHE_MAX = 10_000;
-const cloaks = new Map<string, string>();
 /** The last mask of each nick, for lines about users who are already gone (a QUIT). */
 const lastMasks = new Map<string, string>();
-/** USER names of IRC users, folded and cut (see {@linkcode setIdent}). */
-const idents = new WeakMap<User, string>();
 /** USER realnames of IRC users (see {@linkcode setIdent}). */
 const realnames = new WeakMap<User, string>();
 
-/**
- * The cloak for `address`: 10 hex digits of HMAC-SHA256 under the run key, then `.sc`.
- *
- * @example
- * ```ts
- * cloakOf("192.0.2.1").endsWith(".sc"); // true
- * ```
- */
-export function cloakOf(address: string): string {
-  let cloak = cloaks.get(address);
-  if (cloak !== undefined) return cloak;
-  const keyed = address.includes(":") ? ipv6Prefix(address) : address;
-  cloak = createHmac("sha256", RUN_KEY).update(keyed).digest("hex").slice(0, 10) + ".sc";
-  if (cloaks.size >= CACHE_MAX) cloaks.clear();
-  cloaks.set(address, cloak);
-  return cloak;
-}
-
-/** The first four groups of an IPv6 address (its /64), expanded enough to compare. */
-function ipv6Prefix(address: string): string {
-  const [head] = address.split("::");
-  return head.split(":").slice(0, 4).join(":");
-}
+// The cloak moved to the core (room bans match it); IRC code keeps importing it from here.
+export { cloakOf };
 
 /**
  * The ident an IRC user gave in USER, folded to `[A-Za-z0-9._-]` and cut to
@@ -67,7 +41,7 @@ export function foldIdent(name: string): string {
  * (WHO, WHOIS, extended-join).
  */
 export function setIdent(user: User, ident: string, realname = ""): void {
-  idents.set(user, ident);
+  user.ident = ident;
   if (realname !== "") realnames.set(user, realname);
 }
 
@@ -96,7 +70,7 @@ export function realnameOf(user: User): string {
  * ```
  */
 export function hostmaskOf(user: User): string {
-  const mask = `${user.nick}!~${idents.get(user) ?? "sc"}@${cloakOf(user.address)}`;
+  const mask = `${user.nick}!~${user.ident}@${cloakOf(user.address)}`;
   // The user's own folded nick: nickKey again per line was a measurable part of IRC's time.
   const key = user.key;
   if (lastMasks.get(key) !== mask) {
