@@ -307,3 +307,14 @@ export const MAX_CLAIMED_ROOMS = 10_000;
  * on every change, so the lists stay small.
  */
 export const MAX_CLAIM_MEMBERS = 100;
+
+/**
+ * How long a verified session keeps the nick it logged in with (or took over) against another
+ * session of the same account: within it, a second login or /nick /identify to that nick is
+ * refused as `nick_taken` instead of replacing the first. Without it, two live clients of one
+ * account (an IRC client with SASL and one with PASS, each reconnecting 10 s after being closed)
+ * took the nick from each other forever, every round flooding every room with a leave and a
+ * join. After it, the holder is taken to be a ghost (a dead connection not yet noticed) and is
+ * replaced as before.
+ */
+export const TAKEOVER_COOLDOWN_MS = 60_000;

@@ -8,7 +8,7 @@
  */
 
 import { type Awaitable, then } from "./awaitable.ts";
-import { MAX_ROOMS, MAX_ROOMS_PER_USER } from "../config/limits.ts";
+import { MAX_ROOMS, MAX_ROOMS_PER_USER, TAKEOVER_COOLDOWN_MS } from "../config/limits.ts";
 import { type ErrorFrame, errorFrame, LOBBY, PROTOCOL_VERSION } from "../protocol/frames.ts";
 import { Outgoing } from "../protocol/outgoing.ts";
 import { reply, send } from "./deliver.ts";
@@ -212,9 +212,11 @@ export class Logins {
       registered: account !== undefined,
     });
     if (nickError !== null) return { ok: false, error: nickError };
+    const recent = this.#takeoverRefusal(holder);
+    if (recent !== null) return { ok: false, error: recent };
     if (holder !== undefined) this.#options.replace(holder);
     const user = new User(displayNick(request.nick), sink, address);
-    user.since = user.lastActive = now();
+    user.since = user.lastActive = user.nickSince = now();
     user.proof = request.key ?? null;
     user.verified = account !== undefined;
     this.#operByKey(user);
@@ -285,16 +287,42 @@ export class Logins {
       reply(user, "banned", "That nickname is banned.", ref);
       return false;
     }
+    const recent = this.#takeoverRefusal(holder);
+    if (recent !== null) {
+      recent.ref = ref;
+      send(user, recent);
+      return false;
+    }
     if (holder !== undefined) this.#options.replace(holder);
     const old = user.nick;
     const leaving = user.verified ? this.#options.accounts.get(old) : undefined;
     if (leaving !== undefined) rememberProof(user, leaving);
     registry.rename(user, next);
     user.verified = owned;
+    user.nickSince = now();
     const out = new Outgoing({ type: "nick", old, new: next, ts: now() });
     for (const peer of neighbours(user)) peer.sink.deliver(out);
     send(user, { type: "nick", old, new: next, ts: now(), ref });
     return true;
+  }
+
+  /**
+   * Why `holder`, holding a nick its owner just proved elsewhere, is not replaced, or null when
+   * it is: a verified session that logged in with the nick or took it less than
+   * {@linkcode TAKEOVER_COOLDOWN_MS} ago is live, most likely another client of the same account
+   * (replacing it made two clients that reconnect by themselves take the nick from each other
+   * forever); an older holder, or one that never proved the nick, is taken for a ghost.
+   */
+  #takeoverRefusal(holder: User | undefined): ErrorFrame | null {
+    if (holder === undefined || !holder.online || !holder.verified) return null;
+    const held = this.#options.now() - holder.nickSince;
+    if (held >= TAKEOVER_COOLDOWN_MS) return null;
+    const wait = Math.ceil((TAKEOVER_COOLDOWN_MS - held) / 1000);
+    return errorFrame(
+      "nick_taken",
+      `The nickname "${holder.nick}" is in use by another session of this account; try again ` +
+        `in ${wait} s (an older session is replaced then) or use another nick.`,
+    );
   }
 
   /** Why the password check refuses this hello, or null when it passes (or none is needed). */

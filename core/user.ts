@@ -52,6 +52,11 @@ export class User {
   #ignoredBy: Set<User> | null = null;
   /** When they logged in, in milliseconds since the epoch (for /whois). */
   since = 0;
+  /**
+   * When this session logged in with, or changed to, the nick it holds (ms since the epoch): a
+   * verified nick held for less than `TAKEOVER_COOLDOWN_MS` is not taken over by another session.
+   */
+  nickSince = 0;
   /** When they last said something or ran a command (for /whois's idle time). */
   lastActive = 0;
   /**

@@ -7,8 +7,16 @@
  */
 
 import assert from "node:assert/strict";
+import { TAKEOVER_COOLDOWN_MS } from "../config/limits.ts";
+import type { KeyProof } from "../core/identity.ts";
+import { CoreHarness } from "./helpers/core.ts";
 import { RawIrcClient } from "./helpers/irc.ts";
 import { command, JsonClient, testServer } from "./helpers/wire.ts";
+
+/** A key proof for `name`: the core compares fingerprints only. */
+function keyOf(name: string): KeyProof {
+  return { source: "ssh", fingerprint: `SHA256:${name.padEnd(43, "A")}` };
+}
 
 /** The cloak in `line`'s source (`:nick!~ident@cloak ...`). */
 function cloakIn(line: string): string {
@@ -106,6 +114,71 @@ Deno.test("room bans natively: /mode #r +b on the cloak or the ident keeps nativ
     }
   } finally {
     for (const c of [ann, bob, carl, watcher]) c.close();
+    await server.shutdown();
+  }
+});
+
+Deno.test("takeover: a second live login to the account 1 s after the first is refused (nick_taken); the first is never closed", () => {
+  const core = new CoreHarness();
+  const first = core.login("dave", { key: keyOf("dave") });
+  first.run("/register");
+  core.advance(TAKEOVER_COOLDOWN_MS);
+  // A fresh login of the account (a reconnect): the holder is older than the cooldown, replaced.
+  const second = core.login("dave", { key: keyOf("dave") });
+  assert.equal(first.sink.closedWith, "replaced");
+  first.take();
+  // The first client reconnects 1 s later: refused, and the second keeps the nick.
+  core.advance(1_000);
+  const refused = core.refusal("dave", { key: keyOf("dave") });
+  assert.equal(refused.code, "nick_taken");
+  assert.ok(!refused.fatal);
+  assert.match(refused.message, /another session of this account/);
+  assert.equal(second.sink.closedWith, null);
+  assert.equal(core.hub.user("dave"), second.user);
+  // Nor does it take the nick by /nick from another nick.
+  const third = core.login("dave_", { key: keyOf("dave") });
+  third.run("/nick dave");
+  assert.ok(third.take().some((f) => f.type === "error" && f.code === "nick_taken"));
+  assert.equal(second.sink.closedWith, null);
+  assert.equal(third.user.nick, "dave_");
+});
+
+Deno.test("takeover: a ghost holding the account's nick longer than the cooldown is still replaced, by login and by /nick", () => {
+  const core = new CoreHarness();
+  const ghost = core.login("erin", { key: keyOf("erin") });
+  ghost.run("/register");
+  const other = core.login("erin_", { key: keyOf("erin") });
+  core.advance(TAKEOVER_COOLDOWN_MS);
+  other.run("/nick erin");
+  assert.equal(ghost.sink.closedWith, "replaced");
+  assert.equal(core.hub.user("erin"), other.user);
+  core.advance(TAKEOVER_COOLDOWN_MS);
+  const back = core.login("erin", { key: keyOf("erin") });
+  assert.equal(other.sink.closedWith, "replaced");
+  assert.equal(core.hub.user("erin"), back.user);
+});
+
+Deno.test("takeover on IRC: a second client of the account (PASS nick:password) gets 433 and stays connected; the first is not closed", async () => {
+  const server = testServer({ irc: { host: "127.0.0.1", port: 0, serverName: "irc.test" } });
+  const made = await JsonClient.login(server, "dave");
+  try {
+    assert.match(JSON.stringify(await command(made, "/register davepass1")), /registered/);
+    const first = made;
+    const second = await RawIrcClient.open(server);
+    try {
+      await second.send("PASS dave:davepass1", "NICK dave", "USER dave 0 * :dave");
+      assert.match(await second.expect(/ 433 /), / 433 \S+ dave :/);
+      // The client picks its alternative nick and is in.
+      await second.send("NICK dave_");
+      await second.expect(/ 001 dave_ /);
+      // The first is still connected, and still dave.
+      const still = await command(first, "/nick dave");
+      assert.match(JSON.stringify(still), /You are already dave/);
+    } finally {
+      second.close();
+    }
+  } finally {
+    made.close();
     await server.shutdown();
   }
 });

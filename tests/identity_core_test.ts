@@ -20,7 +20,7 @@ import {
   MAX_REGISTRATIONS_PER_ADDRESS,
   REGISTRATION_WINDOW_MS,
 } from "../config/security_limits.ts";
-import { AUTH_LOCKOUT_MS, MAX_AUTH_FAILURES } from "../config/limits.ts";
+import { AUTH_LOCKOUT_MS, MAX_AUTH_FAILURES, TAKEOVER_COOLDOWN_MS } from "../config/limits.ts";
 import { ManualClock, one, only, RecordingSink, types } from "./helpers/core.ts";
 
 const ALICE_KEY: KeyProof = {
@@ -194,6 +194,8 @@ Deno.test("identity: the owner logging in takes the nick over from a live sessio
   await stale.run("/register");
   const bob = await chat.login("bob");
   bob.sink.take();
+  // Held for the cooldown: a stale session, not another live client of the account.
+  chat.clock.advance(TAKEOVER_COOLDOWN_MS);
   const fresh = await chat.login("alice", { key: ALICE_KEY });
   const bye = one(stale.sink.take(), "bye");
   assert.equal(bye.reason, "replaced");
@@ -237,6 +239,7 @@ Deno.test("identity: a password account is registered, proven in the hello or by
   const other = await chat.login("guest1");
   const wrongIdentify = Member.error(await other.run("/identify dave nope-nope"));
   assert.equal(wrongIdentify.code, "bad_account_password");
+  chat.clock.advance(TAKEOVER_COOLDOWN_MS);
   const frames = await other.run(`/identify dave ${PASSWORD}`);
   assert.match(Member.info(frames), /You are identified as dave/);
   assert.equal(one(frames, "nick").new, "dave");
@@ -563,6 +566,7 @@ Deno.test("identity: the owner takes over a stale session on a full server (the 
   await chat.login("carol");
   // Full: a newcomer is refused, the owner is not.
   assert.equal((await chat.refusal("dave")).code, "server_full");
+  chat.clock.advance(TAKEOVER_COOLDOWN_MS);
   const back = await chat.login("alice", { key: ALICE_KEY });
   assert.equal(back.user.nick, "alice");
   assert.ok(types(stale.sink.take()).includes("bye"), "the stale session was told");

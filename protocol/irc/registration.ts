@@ -29,6 +29,13 @@ export class Registration {
   pending = false;
   /** The SASL exchange, and the account it proved. */
   readonly sasl: Sasl = new Sasl();
+  /**
+   * The account nick the last attempt logged in to (SASL or `PASS account:password`), or null:
+   * when that login was refused (433: another live session of the account holds the nick, see
+   * `TAKEOVER_COOLDOWN_MS`) and the client sends its alternative NICK, that nick is tried as a
+   * guest instead of the account's again, so the client gets in rather than looping on 433.
+   */
+  #accountTried: string | null = null;
 
   /**
    * NICK and USER are in and no CAP negotiation, SASL password check or login holds the login
@@ -56,6 +63,13 @@ export class Registration {
     const nick = this.nick ?? "";
     const irc = { lobby: false, motd: false } as const;
     const account = this.sasl.account;
+    const accountNick = account?.nick ?? this.#passAccount();
+    if (accountNick !== null && this.#accountTried === accountNick && nick !== accountNick) {
+      return needsPassword
+        ? { version: PROTOCOL_VERSION, nick, password: this.pass, irc }
+        : { version: PROTOCOL_VERSION, nick, irc };
+    }
+    this.#accountTried = needsPassword && account === null ? null : accountNick;
     if (account !== null) {
       // SASL proved the account: the connection gets its nick (001 carries it).
       const password = needsPassword ? this.pass : undefined;
@@ -68,14 +82,21 @@ export class Registration {
       };
     }
     if (needsPassword) return { version: PROTOCOL_VERSION, nick, password: this.pass, irc };
-    const colon = this.pass?.indexOf(":") ?? -1;
-    if (this.pass === undefined || colon <= 0) return { version: PROTOCOL_VERSION, nick, irc };
+    if (this.pass === undefined || accountNick === null) {
+      return { version: PROTOCOL_VERSION, nick, irc };
+    }
     return {
       version: PROTOCOL_VERSION,
-      nick: this.pass.slice(0, colon),
-      accountPassword: this.pass.slice(colon + 1),
+      nick: accountNick,
+      accountPassword: this.pass.slice(accountNick.length + 1),
       irc,
     };
+  }
+
+  /** The account a `PASS account:password` names, or null when PASS names none. */
+  #passAccount(): string | null {
+    const colon = this.pass?.indexOf(":") ?? -1;
+    return this.pass === undefined || colon <= 0 ? null : this.pass.slice(0, colon);
   }
 }
 
