@@ -225,6 +225,8 @@ export class Hub implements ModeratorHost {
       now,
       historyReplay,
       desk,
+      // Read at each leave and resume, after the constructor has made the accounts.
+      registeredAt: (nick) => this.#accounts.get(nick)?.created ?? null,
     });
     this.#requireAccount = options.requireAccount ?? false;
     this.#guestsRead = options.guestsRead ?? false;

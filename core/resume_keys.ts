@@ -41,6 +41,12 @@ interface ResumePass {
   readonly invited: boolean;
   /** True if they had proved their nick's account: only then are +i and +k passed again. */
   readonly verified: boolean;
+  /**
+   * When the account they had proved was registered (`AccountRecord.created`), or null for a
+   * guest: the pass is that registration's, so if the account is unregistered and someone else
+   * registers the nick within the pass's life, the newcomer's proof does not take it.
+   */
+  readonly registered: number | null;
   /** The address they left from: a guest's pass (the seat only) is taken from it alone. */
   readonly address: string;
   /** When the pass lapses, ms since the epoch. */
@@ -62,8 +68,11 @@ interface ResumePass {
 export class ResumeKeys {
   readonly #passes = new Map<string, ResumePass>();
 
-  /** `user`, leaving the server, was in `room`: keep what they passed (if any) for their resume. */
-  remember(user: User, room: Room, now: number): void {
+  /**
+   * `user`, leaving the server, was in `room`: keep what they passed (if any) for their resume.
+   * `registered`: when their nick's account was registered (null: none).
+   */
+  remember(user: User, room: Room, now: number, registered: number | null = null): void {
     const { key, i, limit } = room.modes;
     if (key === null && !i && limit === null) return;
     const id = passId(user, room);
@@ -76,6 +85,7 @@ export class ResumeKeys {
       key,
       invited: i,
       verified: user.verified,
+      registered: user.verified ? registered : null,
       address: user.address,
       until: now + RESUME_KEY_TTL_MS,
     });
@@ -85,9 +95,15 @@ export class ResumeKeys {
    * What `user` may pass into `room` again, if they hold a live pass for it; the pass is used up.
    * The same proven account (the nick's, proven now as then) gets all it passed; the same guest
    * nick from the same address only the seat. Anyone else under that nick gets nothing and
-   * leaves the pass alone.
+   * leaves the pass alone. `registered`: when the nick's account was registered now (null: none);
+   * a proven account gets the pass only if it is the same registration as when the pass was made.
    */
-  take(user: User, room: Room, now: number): ResumeGrant | undefined {
+  take(
+    user: User,
+    room: Room,
+    now: number,
+    registered: number | null = null,
+  ): ResumeGrant | undefined {
     const id = passId(user, room);
     const pass = this.#passes.get(id);
     if (pass === undefined) return undefined;
@@ -95,7 +111,7 @@ export class ResumeKeys {
       this.#passes.delete(id);
       return undefined;
     }
-    const account = pass.verified && user.verified;
+    const account = pass.verified && user.verified && pass.registered === registered;
     if (!account && (pass.verified || user.address !== pass.address)) return undefined;
     this.#passes.delete(id);
     if (!account) return { invited: false, seat: true };

@@ -46,6 +46,12 @@ export interface RoomsOptions {
   historyReplay: number;
   /** Room modes, operators and claims. */
   desk: RoomDesk;
+  /**
+   * When the account holding `nick` was registered (`AccountRecord.created`), or null when none
+   * does: resume passes are tied to the registration they were made under.
+   * @default no accounts
+   */
+  registeredAt?: (nick: string) => number | null;
 }
 
 /**
@@ -214,7 +220,8 @@ export class Rooms {
    * the server from it (see core/resume_keys.ts: the same account, or a guest's seat), used once.
    */
   resumePass(user: User, room: Room): ResumeGrant | undefined {
-    return this.#resumeKeys.take(user, room, this.#options.now());
+    const registered = this.#options.registeredAt?.(user.nick) ?? null;
+    return this.#resumeKeys.take(user, room, this.#options.now(), registered);
   }
 
   /**
@@ -322,8 +329,9 @@ export class Rooms {
    */
   leaveAll(user: User, reason: LeaveReason, message = ""): void {
     const now = this.#options.now();
+    const registered = this.#options.registeredAt?.(user.nick) ?? null;
     for (const room of [...user.rooms]) {
-      this.#resumeKeys.remember(user, room, now);
+      this.#resumeKeys.remember(user, room, now, registered);
       this.#leave(user, room, reason, message);
     }
   }

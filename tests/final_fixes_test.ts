@@ -182,3 +182,29 @@ Deno.test("takeover on IRC: a second client of the account (PASS nick:password) 
     await server.shutdown();
   }
 });
+
+Deno.test("resume pass: one made under an account is not taken by someone who registered the nick anew after it was unregistered", () => {
+  const core = new CoreHarness();
+  const op = core.login("op");
+  op.run("/join #k");
+  op.run("/mode #k +k s3cret");
+  const ivy = core.login("ivy", { key: keyOf("ivy") });
+  ivy.run("/register");
+  ivy.run("/join #k s3cret");
+  ivy.quit("dropped");
+  // Ivy comes back without resuming, drops the account, and goes.
+  const back = core.login("ivy", { key: keyOf("ivy") });
+  back.run("/unregister");
+  back.quit();
+  // Someone else registers the nick, within the pass's life, and resumes into #k.
+  core.advance(1_000);
+  const other = core.login("ivy", { key: keyOf("mallory") });
+  other.run("/register");
+  assert.ok(other.user.verified);
+  other.quit();
+  const request = { address: "203.0.113.66", key: keyOf("mallory"), resume: { "#k": 0 } };
+  const resumed = core.login("ivy", request, true);
+  const frames = resumed.take();
+  assert.ok(!resumed.user.rooms.has(core.hub.room("#k")!), JSON.stringify(frames));
+  assert.ok(frames.some((f) => f.type === "error" && f.code === "room_bad_key"));
+});
