@@ -127,6 +127,14 @@ export interface ChatServer {
 }
 
 /**
+ * The core's audit events that say something is wrong with the server's own data or clock, not
+ * what a user did: logged at warn, so an operator filtering on warnings sees them. A stored
+ * message ts far ahead of the clock (core/relay.ts) means the clock was wrong when it was
+ * stored, or is now.
+ */
+const WARN_AUDIT_EVENTS: ReadonlySet<string> = new Set(["stored_ts_in_future"]);
+
+/**
  * Starts a server and returns at once; connections are served in the background. A port that
  * cannot be bound throws a {@linkcode ListenError} naming its listener.
  *
@@ -156,7 +164,8 @@ export function startServer(options: ServerOptions = {}): ChatServer {
     password: config.password,
     operSecret: config.operSecret,
     motd: config.motd,
-    audit: (event, fields) => logger.info(event, fields),
+    audit: (event, fields) =>
+      WARN_AUDIT_EVENTS.has(event) ? logger.warn(event, fields) : logger.info(event, fields),
     onCommit: (seconds) => metrics.commitSeconds(seconds),
     historyReads: new AddressBudget({
       capacity: config.historyReadRate * HISTORY_READ_BURST_SECONDS,

@@ -7,8 +7,10 @@
  */
 
 import assert from "node:assert/strict";
-import { TAKEOVER_COOLDOWN_MS } from "../config/limits.ts";
+import { MAX_STORED_TS_AHEAD_MS, TAKEOVER_COOLDOWN_MS } from "../config/limits.ts";
 import type { KeyProof } from "../core/identity.ts";
+import { createLogger } from "../log/logger.ts";
+import { SqliteHistory } from "../store/sqlite/history.ts";
 import { CoreHarness } from "./helpers/core.ts";
 import { RawIrcClient } from "./helpers/irc.ts";
 import { command, JsonClient, testServer } from "./helpers/wire.ts";
@@ -207,4 +209,32 @@ Deno.test("resume pass: one made under an account is not taken by someone who re
   const frames = resumed.take();
   assert.ok(!resumed.user.rooms.has(core.hub.room("#k")!), JSON.stringify(frames));
   assert.ok(frames.some((f) => f.type === "error" && f.code === "room_bad_key"));
+});
+
+Deno.test("relay F10: a stored ts from the far future is logged at warn by the server", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "sockchat_final_a_" });
+  try {
+    const path = `${dir}/chat.db`;
+    const store = new SqliteHistory({ path, retention: 100, upkeepIntervalMs: 0 });
+    const ts = Date.now() + MAX_STORED_TS_AHEAD_MS + 60_000;
+    store.append([{ id: 1, room: "#lobby", from: "x", text: "from the future", ts }]);
+    store.saveNextId(2);
+    store.close();
+    const lines: Record<string, unknown>[] = [];
+    const logger = createLogger({ format: "json", write: (line) => lines.push(JSON.parse(line)) });
+    const server = testServer({ db: path, logger });
+    const alice = await JsonClient.login(server, "alice");
+    try {
+      await alice.send({ type: "msg", room: "#lobby", text: "now" });
+      await alice.expect("msg");
+      const logged = lines.filter((line) => line.event === "stored_ts_in_future");
+      assert.equal(logged.length, 1, JSON.stringify(lines));
+      assert.equal(logged[0].level, "warn");
+    } finally {
+      alice.close();
+      await server.shutdown();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
