@@ -21,7 +21,10 @@ export interface RoomClaim {
   ops: Set<string>;
   /** Accounts voiced on joining. */
   voices: Set<string>;
-  /** When it was claimed, milliseconds since the epoch. */
+  /**
+   * When the room was made, as it was when claimed (kept across restarts, unlike
+   * {@linkcode Room.created}), milliseconds since the epoch.
+   */
   created: number;
 }
 

@@ -26,7 +26,7 @@ export interface ClaimRecord {
   ops: string[];
   /** Accounts voiced on joining. */
   voices: string[];
-  /** When it was claimed, milliseconds since the epoch. */
+  /** When the room was made (its creation time when claimed), milliseconds since the epoch. */
   created: number;
 }
 
@@ -121,7 +121,10 @@ export class RoomClaims {
         problem: `This server keeps at most ${MAX_CLAIMED_ROOMS} claimed rooms.`,
       };
     }
-    const claim: RoomClaim = { owner, ops: new Set([owner]), voices: new Set(), created: now };
+    // The claim keeps the room's own creation time (IRC's 329), not the moment it was claimed;
+    // the min only guards against a hub clock behind the wall clock (tests inject one).
+    const created = Math.min(room.created, now);
+    const claim: RoomClaim = { owner, ops: new Set([owner]), voices: new Set(), created };
     this.#write(recordOf(room, claim));
     room.claim = claim;
     return null;

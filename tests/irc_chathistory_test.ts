@@ -268,16 +268,16 @@ Deno.test("CHATHISTORY refusals: INVALID_PARAMS, INVALID_TARGET for unknown and 
     };
     assert.equal(
       await fail("CHATHISTORY LATEST #nonexistent * 10"),
-      `:${S} FAIL CHATHISTORY INVALID_TARGET LATEST #nonexistent :Messages could not be retrieved`,
+      `:${S} FAIL CHATHISTORY INVALID_TARGET LATEST #nonexistent :No such channel #nonexistent`,
     );
     // A real room one is not in: its history is its members' (irctest testInvalidTargets).
     assert.equal(
       await fail("CHATHISTORY LATEST #real * 10"),
-      `:${S} FAIL CHATHISTORY INVALID_TARGET LATEST #real :Messages could not be retrieved`,
+      `:${S} FAIL CHATHISTORY INVALID_TARGET LATEST #real :You are not in #real: JOIN it to read its history`,
     );
     assert.equal(
       await fail("CHATHISTORY BEFORE #chan msgid=1 10"),
-      `:${S} FAIL CHATHISTORY INVALID_TARGET BEFORE #chan :Messages could not be retrieved`,
+      `:${S} FAIL CHATHISTORY INVALID_TARGET BEFORE #chan :No such channel #chan`,
     );
     assert.equal(
       await fail("CHATHISTORY FROBNICATE #real * 10"),
@@ -661,7 +661,7 @@ Deno.test("CHATHISTORY with a label: the chathistory batch nested in the labeled
     await irc.send("@label=h2 CHATHISTORY LATEST #nowhere * 1");
     assert.equal(
       await irc.expect(/FAIL/),
-      `@label=h2 :${S} FAIL CHATHISTORY INVALID_TARGET LATEST #nowhere :Messages could not be retrieved`,
+      `@label=h2 :${S} FAIL CHATHISTORY INVALID_TARGET LATEST #nowhere :No such channel #nowhere`,
     );
   } finally {
     irc.close();

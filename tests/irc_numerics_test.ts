@@ -184,7 +184,11 @@ const cases: [IrcLine, string][] = [
   ],
   [
     numeric.nicknameReserved("*", "alice"),
-    "433 * alice :Nickname is reserved by a different account",
+    "433 * alice :Nickname is registered to a different account",
+  ],
+  [
+    numeric.nicknameReserved("*", "alice", "password"),
+    "433 * alice :Nickname is registered: /msg NickServ IDENTIFY alice PASSWORD",
   ],
   [
     numeric.userNotInChannel("alice", "bob", "#rust"),

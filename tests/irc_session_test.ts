@@ -631,7 +631,7 @@ Deno.test("IRC services: NickServ REGISTER/IDENTIFY and ChanServ REGISTER claim 
     await irc.send("PRIVMSG ChanServ :FROB");
     assert.match(
       await irc.expect(/NOTICE kit/),
-      /^:ChanServ!service@services\.sc NOTICE kit :REGISTER <#room>/,
+      /^:ChanServ!service@services\.sc NOTICE kit :Unknown command FROB\. \/msg ChanServ HELP/,
     );
     const other = await RawIrcClient.login(server, "lee");
     await other.send("NS IDENTIFY kit wrong");

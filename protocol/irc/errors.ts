@@ -25,6 +25,11 @@ export interface ErrorContext {
   readonly cloak: string;
   /** The nick the reader asked for last, for 433/432. */
   readonly asked: string;
+  /**
+   * Who holds `asked` now, as they spell it, when it is someone other than the reader: a 433
+   * then says the nick is in use (and whose lookalike it is) rather than registered.
+   */
+  readonly holder?: string;
   /** The IRC command and target of the call the error answers (by its ref), if known. */
   readonly about: { readonly command: string; readonly target: string } | null;
   /** The reader enabled `standard-replies`: errors with no numeric are FAILs, not NOTICEs. */
@@ -88,10 +93,17 @@ export function errorLines(core: ErrorFrame, ctx: ErrorContext): IrcLine[] {
   const lines: IrcLine[] = [];
   switch (frame.code) {
     case "nick_taken":
-      lines.push(server(numeric.nicknameInUse(client, ctx.asked)));
+      lines.push(server(inUse(client, ctx.asked, ctx.holder)));
       break;
     case "nick_registered":
-      lines.push(server(numeric.nicknameReserved(client, ctx.asked)));
+      // Online first: the owner holding it is why it cannot be had now, password or not.
+      lines.push(
+        server(
+          ctx.holder !== undefined
+            ? inUse(client, ctx.asked, ctx.holder)
+            : numeric.nicknameReserved(client, ctx.asked, frame.need),
+        ),
+      );
       lines.push(...noticeLines(S, client, frame.message));
       break;
     case "nick_invalid":
@@ -113,6 +125,12 @@ export function errorLines(core: ErrorFrame, ctx: ErrorContext): IrcLine[] {
     lines.push(serverReply.error(cloak, why));
   }
   return lines;
+}
+
+/** 433 for `asked` held by `holder`, naming the holder when only a lookalike matches. */
+function inUse(client: string, asked: string, holder: string | undefined): IrcLine {
+  const lookalike = holder !== undefined && holder.toLowerCase() !== asked.toLowerCase();
+  return numeric.nicknameInUse(client, asked, lookalike ? holder : undefined);
 }
 
 /**

@@ -6,8 +6,9 @@
  *
  * What belongs to a command: the lines its session made while it was handled (numerics,
  * standard replies), the lines rendered for frames that carry one of the refs its core calls
- * used (joined, acks and their echoes, errors), and a history replay or an error without a ref
- * delivered while it was handled (a join's replay and a login's refusal carry none). Anything
+ * used (joined, acks and their echoes, errors), and a history replay, an error or a KICK's KICK
+ * line without a ref delivered while it was handled (a join's replay, a login's refusal and the
+ * room's KICK line carry none). Anything
  * else passes through unlabeled at once, however long a command stays open: other people's
  * lines are never labeled or delayed.
  *
@@ -63,6 +64,8 @@ class Response {
   opening: string | null = null;
   /** The id of the `draft/multiline` batch it opened, until `BATCH -id` is handled. */
   batch: string | null = null;
+  /** Its line is a KICK: the KICK lines it causes are its answer (they carry no ref). */
+  kick = false;
 
   constructor(label: string) {
     this.label = label;
@@ -152,6 +155,7 @@ export class LabeledResponses {
       return [];
     }
     const response = new Response(label);
+    response.kick = message?.command.toUpperCase() === "KICK";
     const out: IrcLine[] = [];
     if (
       message !== null && message.command === "BATCH" &&
@@ -226,7 +230,9 @@ export class LabeledResponses {
     if (lines.some(isError)) return this.#spillAll(lines);
     const ref = "ref" in frame ? frame.ref : undefined;
     let response = ref === undefined ? undefined : this.#byRef.get(ref);
-    if (response === undefined && ref === undefined && isOwn(frame)) {
+    const kicked = frame.type === "leave" && frame.reason === "kicked_room" &&
+      this.#current?.kick === true;
+    if (response === undefined && ref === undefined && (isOwn(frame) || kicked)) {
       response = this.#current ?? undefined;
     }
     if (response === undefined) return lines;

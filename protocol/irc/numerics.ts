@@ -130,6 +130,22 @@ function reply(
   return { command: NUMERIC[name], params: [client, ...middle, text], trailing: true };
 }
 
+/**
+ * The core's sentence on a bad room name in IRC words ("channel" for "room"), or undefined.
+ *
+ * @example
+ * ```ts
+ * channelProblem("A room name needs 1 to 32 characters after the #.");
+ * // "A channel name needs 1 to 32 characters after the #."
+ * ```
+ */
+export function channelProblem(problem: string | undefined): string | undefined {
+  return problem?.replace(
+    /\b([Rr])oom( names?)\b/g,
+    (_, r: string, rest: string) => (r === "R" ? "Channel" : "channel") + rest,
+  );
+}
+
 /** `<code> <client> <params...>` — no human text, the last parameter written bare if it can be. */
 function bare(name: NumericName, client: string, params: readonly string[]): IrcLine {
   return { command: NUMERIC[name], params: [client, ...params] };
@@ -293,8 +309,12 @@ export const numeric = {
     reply("RPL_TIME", c, [server], human),
   noSuchNick: (c: string, nick: string): IrcLine =>
     reply("ERR_NOSUCHNICK", c, [nick], "No such nick/channel"),
-  noSuchChannel: (c: string, channel: string): IrcLine =>
-    reply("ERR_NOSUCHCHANNEL", c, [channel], "No such channel"),
+  /**
+   * 403; `problem`: why the name can be no channel's (`roomProblem`), said instead of the bare
+   * "No such channel" (the numeric stays 403: 479 means other things on other servers).
+   */
+  noSuchChannel: (c: string, channel: string, problem?: string): IrcLine =>
+    reply("ERR_NOSUCHCHANNEL", c, [channel], channelProblem(problem) ?? "No such channel"),
   /** `text`: the core's sentence for +m, mute or ban; the standard text otherwise. */
   cannotSendToChan: (c: string, channel: string, text = "Cannot send to channel"): IrcLine =>
     reply("ERR_CANNOTSENDTOCHAN", c, [channel], text),
@@ -328,9 +348,19 @@ export const numeric = {
         ? "Nickname is already in use"
         : `Nickname is already in use (looks the same as ${lookalike})`,
     ),
-  /** 433 for a nick registered to another account (`nick_registered`). */
-  nicknameReserved: (c: string, nick: string): IrcLine =>
-    reply("ERR_NICKNAMEINUSE", c, [nick], "Nickname is reserved by a different account"),
+  /**
+   * 433 for a nick registered to an account this connection has not proven (`nick_registered`);
+   * `need`: what proves it, a password saying how to give it.
+   */
+  nicknameReserved: (c: string, nick: string, need?: string): IrcLine =>
+    reply(
+      "ERR_NICKNAMEINUSE",
+      c,
+      [nick],
+      need === "password"
+        ? `Nickname is registered: /msg NickServ IDENTIFY ${nick} PASSWORD`
+        : "Nickname is registered to a different account",
+    ),
   userNotInChannel: (c: string, nick: string, channel: string): IrcLine =>
     reply("ERR_USERNOTINCHANNEL", c, [nick, channel], "They aren't on that channel"),
   notOnChannel: (c: string, channel: string): IrcLine =>

@@ -75,8 +75,10 @@ export function shareable(frame: ServerFrame, reader: string): boolean {
     case "msg":
       return frame.history !== true && frame.from !== reader;
     case "join":
-    case "leave":
       return frame.nick !== reader;
+    case "leave":
+      // The kicker's KICK line answers their labeled KICK (labels.ts): rendered for them.
+      return frame.nick !== reader && (frame.reason !== "kicked_room" || frame.by !== reader);
     case "topic":
       // `by` empty: the topic as asked for, a numeric naming the reader.
       return frame.by !== "" && frame.by !== reader && frame.ref === undefined;

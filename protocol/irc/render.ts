@@ -239,6 +239,8 @@ export class IrcRenderer {
         if (about?.command === "INVITE") {
           return [server(numeric.inviting(client, about.text, about.target))];
         }
+        // KICK's answer is the KICK line the kicker already has (labels.ts labels it).
+        if (about?.command === "KICK") return [];
         // The one a DM went to is away: 301, with their away message (contract §4.6).
         const gone = frame.awayOf === undefined ? undefined : this.#ctx.chat.user(frame.awayOf);
         if (gone !== undefined && gone.away !== null) {
@@ -383,7 +385,11 @@ export class IrcRenderer {
     const about = frame.ref === undefined ? null : this.#ctx.pending(frame.ref);
     const standardReplies = this.#ctx.caps.has("standard-replies");
     const S = info.serverName;
-    return errorLines(frame, { serverName: S, client, cloak, asked, about, standardReplies });
+    // Who holds the nick asked for, if not the reader: 433 then says it is in use.
+    const held = this.#ctx.chat.user(asked)?.nick;
+    const holder = held === client ? undefined : held;
+    const ctx = { serverName: S, client, cloak, asked, holder, about, standardReplies };
+    return errorLines(frame, ctx);
   }
 }
 

@@ -58,6 +58,7 @@ import {
 } from "./commands/query.ts";
 import { IrcRenderer, type IrcServerInfo } from "./render.ts";
 import { LabeledResponses } from "./labels.ts";
+import { ReplayMarks } from "./replay_marks.ts";
 import { standardRepliesFor } from "./errors.ts";
 import type { IrcProfiles, SharingReader } from "./profile.ts";
 
@@ -103,6 +104,8 @@ export class IrcSession implements ProtocolSession {
   readonly #batches: MultilineInbox;
   /** Labeled responses (labeled-response): lines held until their command is done. */
   readonly #labels: LabeledResponses;
+  /** Start and end NOTICEs around a JOIN's history replay. */
+  readonly #marks: ReplayMarks;
   /** Shared encodings per cap profile (`profile.ts`); null: every frame rendered here. */
   readonly #profiles: IrcProfiles | null;
   readonly #sharing: SharingReader;
@@ -133,6 +136,7 @@ export class IrcSession implements ProtocolSession {
     this.#offer = offer;
     this.#batches = new MultilineInbox(offer.multiline);
     this.#labels = new LabeledResponses({ serverName: info.serverName, caps: this.#caps });
+    this.#marks = new ReplayMarks(info.serverName);
     const session = {
       client: () => this.#client,
       reply: (line: IrcLine) => this.#reply(line),
@@ -231,7 +235,8 @@ export class IrcSession implements ProtocolSession {
     for (const frame of frames) {
       if (frame.type === "welcome") this.#welcomed(frame.nick);
       if (frame.type === "nick" && frame.old === this.#nick) this.#renamed(frame.new);
-      text += this.#labels.frame(frame, this.#renderer.lines(frame)).map(encodeLine).join("");
+      const lines = [...this.#marks.before(frame), ...this.#renderer.lines(frame)];
+      text += this.#labels.frame(frame, lines).map(encodeLine).join("");
       if (frame.type === "ack" && frame.ref !== undefined) this.#pending.delete(frame.ref);
     }
     return text === "" ? NOTHING : encoder.encode(text);
@@ -265,7 +270,10 @@ export class IrcSession implements ProtocolSession {
     this.#send(this.#labels.begin(parsed));
     return then(
       this.#line(parsed, bytes),
-      () => this.#send(this.#labels.settle(this.#batches.openBatch)),
+      () => {
+        this.#send(this.#labels.reply(this.#marks.end()));
+        this.#send(this.#labels.settle(this.#batches.openBatch));
+      },
     );
   }
 

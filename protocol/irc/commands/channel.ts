@@ -39,8 +39,11 @@ export function join(
   }
   const keys = keyList?.split(",") ?? [];
   return eachCharged(host, list.split(","), (room, i) => {
-    if (room === "" || roomProblem(room) !== null) {
-      host.reply(numeric.noSuchChannel(host.client, room === "" ? "*" : room));
+    const problem = room === "" ? null : roomProblem(room);
+    if (room === "" || problem !== null) {
+      // A name without # is no channel at all; one with # is told what is wrong with it.
+      const why = room.startsWith("#") ? problem ?? undefined : undefined;
+      host.reply(numeric.noSuchChannel(host.client, room === "" ? "*" : room, why));
       return;
     }
     if (host.port.isIn(room)) return;

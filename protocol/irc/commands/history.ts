@@ -191,7 +191,7 @@ function query(ctx: Context, sub: string, target: string, q: HistoryQuery): Awai
     return;
   }
   if (!host.port.isIn(target)) {
-    host.reply(refusal("not_in_room", sub, target));
+    host.reply(refusal("not_in_room", sub, target, roomExists(host, target)));
     return;
   }
   // Each message rendered once: what it costs this reader's queue (a line per line of text,
@@ -207,7 +207,7 @@ function query(ctx: Context, sub: string, target: string, q: HistoryQuery): Awai
     linesOf(m).reduce((n, line) => n + utf8Length(encodeLine(line)) + BATCH_TAG_BYTES, 0);
   return then(host.port.historySlice(target, q, wireBytes), (answer) => {
     if (!answer.ok) {
-      host.reply(refusal(answer.reason, sub, target));
+      host.reply(refusal(answer.reason, sub, target, roomExists(host, target)));
       return;
     }
     const lines = answer.messages.flatMap(linesOf);
@@ -215,8 +215,23 @@ function query(ctx: Context, sub: string, target: string, q: HistoryQuery): Awai
   });
 }
 
-/** The FAIL for a refused read: the target is not the reader's, or the read failed. */
-function refusal(reason: HistoryRefusal, sub: string, target: string): IrcLine {
+/** True if the room `target` exists now (has members, or is claimed while empty). */
+function roomExists(host: CommandHost, target: string): boolean {
+  const chat = host.port.chat;
+  return chat.room(target) !== undefined || chat.claimed(target) !== undefined;
+}
+
+/**
+ * The FAIL for a refused read: the target is not the reader's (`exists`: the room is there to
+ * join, so the sentence says to join it rather than that there is no such room), or the read
+ * failed.
+ */
+function refusal(
+  reason: HistoryRefusal,
+  sub: string,
+  target: string,
+  exists = false,
+): IrcLine {
   switch (reason) {
     case "not_in_room":
       return serverReply.standard(
@@ -224,7 +239,11 @@ function refusal(reason: HistoryRefusal, sub: string, target: string): IrcLine {
         "CHATHISTORY",
         "INVALID_TARGET",
         [sub, target],
-        "Messages could not be retrieved",
+        !target.startsWith("#")
+          ? "Messages could not be retrieved"
+          : exists
+          ? `You are not in ${target}: JOIN it to read its history`
+          : `No such channel ${target}`,
       );
     case "rate_limited":
       return serverReply.standard(

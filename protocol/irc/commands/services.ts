@@ -44,7 +44,7 @@ const HELP: Readonly<Record<ServiceName, string>> = {
 
 /**
  * The core command for `text` sent to `service`, or null when it is not one it knows (then
- * its HELP is shown).
+ * {@linkcode serviceRefusal} answers).
  *
  * @example
  * ```ts
@@ -60,6 +60,11 @@ export function serviceCommand(service: ServiceName, text: string): string | nul
       return rest.length === 1 ? `/register ${args}` : null;
     case "NickServ IDENTIFY":
       return rest.length === 1 || rest.length === 2 ? `/identify ${args}` : null;
+    case "NickServ GHOST":
+    case "NickServ REGAIN":
+    case "NickServ RECOVER":
+      // Other networks' ways to take a nick back from a ghost: IDENTIFY nick password does it.
+      return rest.length === 2 ? `/identify ${args}` : null;
     case "NickServ DROP":
       return rest.length <= 1 ? `/unregister ${args}`.trim() : null;
     case "ChanServ REGISTER":
@@ -117,9 +122,38 @@ export function ircHint(text: string, nick: string): string {
   return out;
 }
 
+/** NickServ's verbs other networks use to take a nick back from a ghost (IDENTIFY here). */
+const GHOST_VERBS: ReadonlySet<string> = new Set(["GHOST", "REGAIN", "RECOVER"]);
+
+/**
+ * What `service` answers to `text` it cannot run: its HELP when asked for it (or sent nothing),
+ * else one sentence saying what was wrong and what to type instead.
+ *
+ * @example
+ * ```ts
+ * serviceRefusal("NickServ", "INFO dave");
+ * // ["Unknown command INFO. /msg NickServ HELP for the commands"]
+ * ```
+ */
+export function serviceRefusal(service: ServiceName, text: string): string[] {
+  const [verb = "", ...rest] = text.trim().split(/\s+/);
+  const upper = verb.toUpperCase();
+  if (upper === "" || upper === "HELP") return HELP[service].split("\n");
+  if (service === "NickServ" && GHOST_VERBS.has(upper)) {
+    const nick = rest[0] ?? "NICK";
+    return [
+      `${upper} needs the nick and its password: /msg NickServ ${upper} ${nick} PASSWORD ` +
+      `(the same as /msg NickServ IDENTIFY ${nick} PASSWORD, which takes the nick over from a ghost).`,
+    ];
+  }
+  const usage = HELP[service].split("\n").find((line) => line.split(/[ |]/).includes(upper));
+  if (usage !== undefined) return [`Usage: /msg ${service} ${usage}`];
+  return [`Unknown command ${verb}. /msg ${service} HELP for the commands`];
+}
+
 /**
  * Runs `text` as a message to `service`: the core command it stands for, answered by NOTICEs
- * from the service; anything else gets the service's HELP.
+ * from the service; anything else gets {@linkcode serviceRefusal}.
  */
 export function tellService(
   host: CommandHost,
@@ -129,7 +163,7 @@ export function tellService(
   const line = serviceCommand(service, text);
   if (line === null) {
     host.replies(
-      HELP[service].split("\n").map((help) => ({
+      serviceRefusal(service, text).map((help) => ({
         source: `${service}!service@services.sc`,
         command: "NOTICE",
         params: [host.client, help],
