@@ -24,10 +24,12 @@ import { forgetState, type RoomClaims } from "./room_claims.ts";
 import {
   banMask,
   banMatches,
+  banShown,
   keyProblem,
   type ModeChange,
   modeString,
   parseLimit,
+  shownMask,
 } from "./room_modes.ts";
 import { cloakOf } from "./cloak.ts";
 import { shown } from "./text.ts";
@@ -252,7 +254,8 @@ export class RoomDesk {
       const bans = room.modes.bans;
       const text = bans.length === 0
         ? `* ${room.name} has no bans.`
-        : [`* Bans in ${room.name}:`, ...bans.map((b) => `*   ${b.mask} by ${b.by}`)].join("\n");
+        : [`* Bans in ${room.name}:`, ...bans.map((b) => `*   ${shownMask(b)} by ${b.by}`)]
+          .join("\n");
       send(user, { type: "info", text, room: room.name, ref });
       return true;
     }
@@ -337,11 +340,14 @@ export class RoomDesk {
               bad("bad_command", `${room.name} has ${MAX_ROOM_BANS} bans already: -b one first.`);
               break;
             }
-            bans.push({ mask, by: user.nick, at: this.#options.now() });
-            done.push({ add, letter, arg: mask });
+            // Kept folded to match and find by, shown as written (folded, `evil` reads `evll`).
+            const written = banShown(arg) ?? mask;
+            bans.push({ mask, shown: written, by: user.nick, at: this.#options.now() });
+            done.push({ add, letter, arg: written });
           } else if (!add && at !== -1) {
-            bans.splice(at, 1);
-            done.push({ add, letter, arg: mask });
+            // Found by its folded form (`-b EVIL` lifts `+b evil`); the line shows the ban lifted.
+            const [lifted] = bans.splice(at, 1);
+            done.push({ add, letter, arg: shownMask(lifted) });
           }
           break;
         }

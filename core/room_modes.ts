@@ -14,8 +14,17 @@ import { nickKey } from "./nick.ts";
 
 /** One room ban: a mask (see {@linkcode banMask}), who set it and when. */
 export interface RoomBan {
-  /** `nick!user@host` (globs; the nick part folded as nicks are), or `$a:ACCOUNT`. */
+  /**
+   * `nick!user@host` (globs; the nick part folded as nicks are), or `$a:ACCOUNT`: what the ban
+   * is matched and found (for `-b`) by.
+   */
   mask: string;
+  /**
+   * The mask as the operator wrote it ({@linkcode banShown}): what mode lines and ban lists
+   * show, since the folded form reads mangled (`evil` folds to `evll`). Absent on bans kept
+   * before it existed; those show `mask` (see {@linkcode shownMask}).
+   */
+  shown?: string;
   /** The nick that set it. */
   by: string;
   /** When it was set, milliseconds since the epoch. */
@@ -183,13 +192,38 @@ function sortLetters(letters: string): string {
  * ```
  */
 export function banMask(text: string): string | null {
+  return maskOf(text, true);
+}
+
+/**
+ * A ban mask as it is shown: the same parts as {@linkcode banMask} fills in, but the nick part
+ * (or account) as the operator wrote it, not folded. Null when it cannot be a mask.
+ *
+ * @example
+ * ```ts
+ * banShown("Evil"); // "Evil!*@*"
+ * banMask("Evil"); // "evll!*@*"
+ * ```
+ */
+export function banShown(text: string): string | null {
+  return maskOf(text, false);
+}
+
+/** What a ban shows: the mask as written, or the folded one for a ban kept before that was. */
+export function shownMask(ban: RoomBan): string {
+  return ban.shown ?? ban.mask;
+}
+
+/** {@linkcode banMask} (`fold`) or {@linkcode banShown}. */
+function maskOf(text: string, fold: boolean): string | null {
   if (text === "" || text.length > 2 * NICK_MAX_LENGTH + 64 || /[\s,]/.test(text)) return null;
   // Masks are shown to every member (mode lines, ban lists): no control, format or bidi
   // character may ride in one to a terminal.
   if (/[\p{Cc}\p{Cf}\p{Co}\p{Cs}\p{Zl}\p{Zp}]/u.test(text)) return null;
   if (text.startsWith("$a:")) {
     const account = text.slice(3);
-    return account === "" || /[*?]/.test(account) ? null : `$a:${nickKey(account)}`;
+    if (account === "" || /[*?]/.test(account)) return null;
+    return fold ? `$a:${nickKey(account)}` : text;
   }
   if (text.startsWith("$")) return null;
   let nick = text;
@@ -207,7 +241,9 @@ export function banMask(text: string): string | null {
     user = nick.slice(bang + 1) || "*";
     nick = nick.slice(0, bang);
   }
-  return `${foldGlob(nick || "*")}!${user.toLowerCase()}@${host.toLowerCase()}`;
+  // The user and host parts are matched case-blind, so lowercasing them mangles nothing.
+  const nickPart = fold ? foldGlob(nick || "*") : nick || "*";
+  return `${nickPart}!${user.toLowerCase()}@${host.toLowerCase()}`;
 }
 
 /** A nick glob folded as nicks are, literal runs between the wildcards one at a time. */

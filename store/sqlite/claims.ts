@@ -10,7 +10,7 @@ import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { MAX_CLAIM_MEMBERS, MAX_ROOM_BANS } from "../../config/limits.ts";
 import type { ClaimRecord, ClaimStore, ClaimTable } from "../../core/room_claims.ts";
 import { roomKey } from "../../core/room.ts";
-import { banMask, keyProblem, parseLimit, type RoomBan } from "../../core/room_modes.ts";
+import { banMask, banShown, keyProblem, parseLimit, type RoomBan } from "../../core/room_modes.ts";
 import { guarded } from "./db.ts";
 
 /** A row as SQLite gives it back. */
@@ -120,17 +120,23 @@ function accountsOf(json: string): string[] {
   );
 }
 
-/** A JSON list of bans, each mask as the core keeps it, capped at MAX_ROOM_BANS. */
+/**
+ * A JSON list of bans, each mask as the core keeps it, capped at MAX_ROOM_BANS. A written form
+ * (`shown`) is kept only if it is one the core would have written for that mask; a row from
+ * before it existed, or with one that is not, shows the folded mask.
+ */
 function bansOf(json: string): RoomBan[] {
   const value = parse(json);
   if (!Array.isArray(value)) return [];
   const bans: RoomBan[] = [];
   for (const ban of value) {
     if (typeof ban !== "object" || ban === null) continue;
-    const { mask, by, at } = ban as Record<string, unknown>;
+    const { mask, shown, by, at } = ban as Record<string, unknown>;
     if (typeof mask !== "string" || typeof by !== "string" || typeof at !== "number") continue;
     if (banMask(mask) !== mask) continue;
-    bans.push({ mask, by, at });
+    const written = typeof shown === "string" && banShown(shown) === shown &&
+      banMask(shown) === mask;
+    bans.push(written ? { mask, shown, by, at } : { mask, by, at });
     if (bans.length >= MAX_ROOM_BANS) break;
   }
   return bans;

@@ -13,6 +13,7 @@ import {
   type ModeChange,
   parseLimit,
   parseModeChanges,
+  shownMask,
 } from "../../../core/room_modes.ts";
 import type { ChatView } from "../../session.ts";
 import type { RoomModes } from "../../../core/room_modes.ts";
@@ -187,7 +188,7 @@ function modeQuery(
   if (params.length > 1) {
     return [
       ...room.modes.bans.map((ban) =>
-        numeric.banList(c, name, ban.mask, ban.by, Math.floor(ban.at / 1000))
+        numeric.banList(c, name, shownMask(ban), ban.by, Math.floor(ban.at / 1000))
       ),
       numeric.endOfBanList(c, name),
     ];
