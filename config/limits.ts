@@ -309,12 +309,12 @@ export const MAX_CLAIMED_ROOMS = 10_000;
 export const MAX_CLAIM_MEMBERS = 100;
 
 /**
- * How long a verified session keeps the nick it logged in with (or took over) against another
- * session of the same account: within it, a second login or /nick /identify to that nick is
- * refused as `nick_taken` instead of replacing the first. Without it, two live clients of one
- * account (an IRC client with SASL and one with PASS, each reconnecting 10 s after being closed)
- * took the nick from each other forever, every round flooding every room with a leave and a
- * join. After it, the holder is taken to be a ghost (a dead connection not yet noticed) and is
- * replaced as before.
+ * How long a session that took its nick over from another session of the same account keeps it:
+ * within it, a login or /nick /identify to that nick is refused as `nick_taken` instead of
+ * replacing it. The first takeover always goes through (the owner replacing a ghost, or a new
+ * client replacing an old one); only taking it straight back is refused. Without it, two live
+ * clients of one account (an IRC client with SASL and one with PASS, each reconnecting 10 s
+ * after being closed) took the nick from each other forever, every round flooding every room
+ * with a leave and a join.
  */
 export const TAKEOVER_COOLDOWN_MS = 60_000;

@@ -216,7 +216,8 @@ export class Logins {
     if (recent !== null) return { ok: false, error: recent };
     if (holder !== undefined) this.#options.replace(holder);
     const user = new User(displayNick(request.nick), sink, address);
-    user.since = user.lastActive = user.nickSince = now();
+    user.since = user.lastActive = now();
+    if (holder !== undefined) user.tookOverAt = now();
     user.proof = request.key ?? null;
     user.verified = account !== undefined;
     this.#operByKey(user);
@@ -299,7 +300,7 @@ export class Logins {
     if (leaving !== undefined) rememberProof(user, leaving);
     registry.rename(user, next);
     user.verified = owned;
-    user.nickSince = now();
+    user.tookOverAt = holder === undefined ? 0 : now();
     const out = new Outgoing({ type: "nick", old, new: next, ts: now() });
     for (const peer of neighbours(user)) peer.sink.deliver(out);
     send(user, { type: "nick", old, new: next, ts: now(), ref });
@@ -308,14 +309,17 @@ export class Logins {
 
   /**
    * Why `holder`, holding a nick its owner just proved elsewhere, is not replaced, or null when
-   * it is: a verified session that logged in with the nick or took it less than
-   * {@linkcode TAKEOVER_COOLDOWN_MS} ago is live, most likely another client of the same account
-   * (replacing it made two clients that reconnect by themselves take the nick from each other
-   * forever); an older holder, or one that never proved the nick, is taken for a ghost.
+   * it is. A verified session that itself took the nick over from another session less than
+   * {@linkcode TAKEOVER_COOLDOWN_MS} ago keeps it: the session it replaced is most likely another
+   * live client of the same account reconnecting by itself, and replacing it in turn made the
+   * two take the nick from each other forever. Any other holder (one that logged in with the
+   * nick, took it over long ago, or never proved it) is replaced at once, as a ghost: so the
+   * owner coming back while their old connection is not yet known dead gets in straight away.
    */
   #takeoverRefusal(holder: User | undefined): ErrorFrame | null {
     if (holder === undefined || !holder.online || !holder.verified) return null;
-    const held = this.#options.now() - holder.nickSince;
+    if (holder.tookOverAt === 0) return null;
+    const held = this.#options.now() - holder.tookOverAt;
     if (held >= TAKEOVER_COOLDOWN_MS) return null;
     const wait = Math.ceil((TAKEOVER_COOLDOWN_MS - held) / 1000);
     return errorFrame(

@@ -53,10 +53,11 @@ export class User {
   /** When they logged in, in milliseconds since the epoch (for /whois). */
   since = 0;
   /**
-   * When this session logged in with, or changed to, the nick it holds (ms since the epoch): a
-   * verified nick held for less than `TAKEOVER_COOLDOWN_MS` is not taken over by another session.
+   * When this session took the nick it holds over from another session of the same account (ms
+   * since the epoch; 0: it never did): a nick taken over less than `TAKEOVER_COOLDOWN_MS` ago is
+   * not taken over again, so two clients of one account cannot take it from each other forever.
    */
-  nickSince = 0;
+  tookOverAt = 0;
   /** When they last said something or ran a command (for /whois's idle time). */
   lastActive = 0;
   /**

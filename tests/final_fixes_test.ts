@@ -120,12 +120,11 @@ Deno.test("room bans natively: /mode #r +b on the cloak or the ident keeps nativ
   }
 });
 
-Deno.test("takeover: a second live login to the account 1 s after the first is refused (nick_taken); the first is never closed", () => {
+Deno.test("takeover: the owner replaces a live session at once; taking the nick straight back within the cooldown is refused (nick_taken), and the new holder is never closed", () => {
   const core = new CoreHarness();
   const first = core.login("dave", { key: keyOf("dave") });
   first.run("/register");
-  core.advance(TAKEOVER_COOLDOWN_MS);
-  // A fresh login of the account (a reconnect): the holder is older than the cooldown, replaced.
+  // A second client of the account logs in at once: the first takeover always goes through.
   const second = core.login("dave", { key: keyOf("dave") });
   assert.equal(first.sink.closedWith, "replaced");
   first.take();
@@ -143,6 +142,11 @@ Deno.test("takeover: a second live login to the account 1 s after the first is r
   assert.ok(third.take().some((f) => f.type === "error" && f.code === "nick_taken"));
   assert.equal(second.sink.closedWith, null);
   assert.equal(third.user.nick, "dave_");
+  // After the cooldown the holder may be replaced again.
+  core.advance(TAKEOVER_COOLDOWN_MS);
+  third.run("/nick dave");
+  assert.equal(second.sink.closedWith, "replaced");
+  assert.equal(core.hub.user("dave"), third.user);
 });
 
 Deno.test("takeover: a ghost holding the account's nick longer than the cooldown is still replaced, by login and by /nick", () => {
@@ -160,23 +164,33 @@ Deno.test("takeover: a ghost holding the account's nick longer than the cooldown
   assert.equal(core.hub.user("erin"), back.user);
 });
 
-Deno.test("takeover on IRC: a second client of the account (PASS nick:password) gets 433 and stays connected; the first is not closed", async () => {
+Deno.test("takeover on IRC: a client that takes the account's nick over keeps it; another client of the account (PASS nick:password) then gets 433, stays connected as its alternative nick", async () => {
   const server = testServer({ irc: { host: "127.0.0.1", port: 0, serverName: "irc.test" } });
   const made = await JsonClient.login(server, "dave");
   try {
     assert.match(JSON.stringify(await command(made, "/register davepass1")), /registered/);
-    const first = made;
+    const first = await RawIrcClient.open(server);
     const second = await RawIrcClient.open(server);
     try {
+      // The first IRC client takes the nick over from the NDJSON session at once.
+      await first.send("PASS dave:davepass1", "NICK dave", "USER dave 0 * :dave");
+      await first.expect(/ 001 dave /);
+      const gone = await made.next("the NDJSON session's end");
+      assert.ok(
+        gone === null || gone.type === "error" || gone.type === "bye",
+        JSON.stringify(gone),
+      );
+      // The second, straight after: 433, not a takeover.
       await second.send("PASS dave:davepass1", "NICK dave", "USER dave 0 * :dave");
       assert.match(await second.expect(/ 433 /), / 433 \S+ dave :/);
       // The client picks its alternative nick and is in.
       await second.send("NICK dave_");
       await second.expect(/ 001 dave_ /);
       // The first is still connected, and still dave.
-      const still = await command(first, "/nick dave");
-      assert.match(JSON.stringify(still), /You are already dave/);
+      await first.send("PING :still");
+      await first.expect(/ PONG \S+ :?still/);
     } finally {
+      first.close();
       second.close();
     }
   } finally {
