@@ -304,22 +304,28 @@ function visible(user: User, messages: readonly StoredMessage[]): StoredMessage[
   return hides === null ? [...messages] : messages.filter((m) => !hides(m.from));
 }
 
+/**
+ * The history frame for stored message `m` in `room`: what a replay sends, and what the slice
+ * budget measures, so the two can never count different bytes.
+ */
+export function historyFrame(m: StoredMessage, room: Room): MessageFrame {
+  const frame: MessageFrame = {
+    type: "msg",
+    id: m.id,
+    room: room.name,
+    from: m.from,
+    text: m.text,
+    ts: m.ts,
+    history: true,
+  };
+  if (m.action) frame.action = true;
+  if (m.notice) frame.notice = true;
+  return frame;
+}
+
 /** A message's bytes as the history frame a replay would send (`frameBytes`). */
 function frameCost(sources: SliceSources, room: Room): WireBytes {
-  return (m) => {
-    const frame: MessageFrame = {
-      type: "msg",
-      id: m.id,
-      room: room.name,
-      from: m.from,
-      text: m.text,
-      ts: m.ts,
-      history: true,
-    };
-    if (m.action) frame.action = true;
-    if (m.notice) frame.notice = true;
-    return sources.frameBytes(new Outgoing(frame));
-  };
+  return (m) => sources.frameBytes(new Outgoing(historyFrame(m, room)));
 }
 
 /**

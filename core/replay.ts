@@ -9,13 +9,13 @@
  */
 
 import { MAX_RESUME_REPLAY } from "../config/limits.ts";
-import type { ServerFrame } from "../protocol/frames.ts";
 import { Outgoing } from "../protocol/outgoing.ts";
 import { reply } from "./deliver.ts";
 import { type Awaitable, then } from "./awaitable.ts";
 import type { HistorySlice, HistoryStore, ReadBudget } from "./ports.ts";
 import {
   type HistoryAnswer,
+  historyFrame,
   type HistoryQuery,
   readHistorySlice,
   readHistoryTargets,
@@ -96,18 +96,7 @@ export function replay(
       hidden++;
       continue;
     }
-    const frame: ServerFrame = {
-      type: "msg",
-      id: m.id,
-      room: room.name,
-      from: m.from,
-      text: m.text,
-      ts: m.ts,
-      history: true,
-    };
-    if (m.action) frame.action = true;
-    if (m.notice) frame.notice = true;
-    const out = new Outgoing(frame);
+    const out = new Outgoing(historyFrame(m, room));
     // In the reader's own wire bytes when its front end renders them otherwise (IRC): what
     // its queue will hold, so a replay within the budget never overflows it.
     const size = user.sink.replayBytes?.(out) ?? frameBytes(out);
