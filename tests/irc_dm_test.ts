@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-// @ts-types="./helpers/irc_framework.d.ts"
-import { Client } from "irc-framework";
+import { type Client, kiwi as registered, quitKiwi as quit } from "./helpers/irc_framework.ts";
 import { RawIrcClient } from "./helpers/irc.ts";
 import { JsonClient, LineSocket, testServer, within } from "./helpers/wire.ts";
 import type { ChatServer } from "../server.ts";
@@ -216,25 +215,7 @@ type Kiwi = Client & {
 };
 
 async function kiwi(server: ChatServer, nick: string): Promise<Kiwi> {
-  const client = new Client() as Kiwi;
-  const registered = new Promise((resolve) => client.once("registered", resolve));
-  client.connect({
-    host: "127.0.0.1",
-    port: server.addresses.irc?.port,
-    nick,
-    username: nick,
-    gecos: nick,
-    auto_reconnect: false,
-    ping_interval: 0,
-  });
-  await within(registered, "registered");
-  return client;
-}
-
-async function quit(client: Kiwi): Promise<void> {
-  const closed = new Promise((resolve) => client.once("close", resolve));
-  client.quit("done");
-  await within(closed, "close");
+  return await registered(server, nick) as Kiwi;
 }
 
 Deno.test("irc-framework DMs: action and notice to NDJSON and back to IRC; CTCP VERSION answered between two IRC clients", async () => {
@@ -274,8 +255,8 @@ Deno.test("irc-framework DMs: action and notice to NDJSON and back to IRC; CTCP 
     assert.deepEqual([dm.nick, dm.message], ["nora", "hello"]);
   } finally {
     json.close();
-    await quit(kim);
-    await quit(lee);
+    await quit(kim, "done");
+    await quit(lee, "done");
     await server.shutdown();
   }
 });

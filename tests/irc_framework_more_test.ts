@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-// @ts-types="./helpers/irc_framework.d.ts"
-import { Client } from "irc-framework";
+import { Client, kiwi as kiwiClient, quitKiwi } from "./helpers/irc_framework.ts";
 import type { ChatServer, ServerOptions } from "../server.ts";
 import { JsonClient, LineSocket, testServer, within } from "./helpers/wire.ts";
 
@@ -32,33 +31,17 @@ function ircServer(options: ServerOptions = {}): ChatServer {
 }
 
 /** An irc-framework client registered as `nick` (pings off unless asked). */
-async function kiwi(
+function kiwi(
   server: ChatServer,
   nick: string,
   extra: Record<string, unknown> = {},
 ): Promise<Client> {
-  const client = new Client();
-  const registered = new Promise((resolve) => client.once("registered", resolve));
-  client.connect({
-    host: "127.0.0.1",
-    port: server.addresses.irc?.port,
-    nick,
-    username: nick,
-    gecos: nick,
-    auto_reconnect: false,
-    ping_interval: 0,
-    ...extra,
-  });
-  await within(registered, `${nick} registered`);
-  return client;
+  return kiwiClient(server, nick, { extra });
 }
 
 /** Quits (if still connected) and waits for the socket to close. */
 async function done(client: Client, connected = true): Promise<void> {
-  if (!connected) return;
-  const closed = new Promise((resolve) => client.once("close", resolve));
-  client.quit("done");
-  await within(closed, "close");
+  if (connected) await quitKiwi(client, "done");
 }
 
 /** The next event `name` that passes `test`. */

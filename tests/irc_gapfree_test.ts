@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-// @ts-types="./helpers/irc_framework.d.ts"
-import { Client } from "irc-framework";
+import { type Client, kiwi as kiwiClient, quitKiwi } from "./helpers/irc_framework.ts";
 import { JsonClient, testServer, within } from "./helpers/wire.ts";
 import type { ChatServer } from "../server.ts";
 
@@ -21,20 +20,11 @@ interface BatchCommand {
 
 /** irc-framework, with chathistory, in `room`; resolves once joined. */
 async function kiwi(server: ChatServer, room: string): Promise<Client> {
-  const client = new Client();
   // It asks for batch, server-time and message-tags itself when they are offered.
-  client.requestCap(["draft/chathistory"]);
-  const registered = new Promise((resolve) => client.once("registered", resolve));
-  client.connect({
-    host: "127.0.0.1",
-    port: server.addresses.irc?.port,
-    nick: "kiwi",
-    username: "kiwi",
+  const client = await kiwiClient(server, "kiwi", {
+    caps: ["draft/chathistory"],
     gecos: "Kiwi user",
-    auto_reconnect: false,
-    ping_interval: 0,
   });
-  await within(registered, "registered");
   const joined = new Promise((resolve) => client.once("join", resolve));
   client.join(room);
   await within(joined, "join");
@@ -42,10 +32,8 @@ async function kiwi(server: ChatServer, room: string): Promise<Client> {
 }
 
 /** Quits and waits for the socket to close. */
-async function quit(client: Client): Promise<void> {
-  const closed = new Promise((resolve) => client.once("close", resolve));
-  client.quit("bye");
-  await within(closed, "close");
+function quit(client: Client): Promise<void> {
+  return quitKiwi(client, "bye");
 }
 
 /** One `CHATHISTORY` request's batch: its PRIVMSG lines as [msgid, text]. */

@@ -6,14 +6,13 @@
  */
 
 import assert from "node:assert/strict";
-// @ts-types="./helpers/irc_framework.d.ts"
-import { Client } from "irc-framework";
 import { IRC_LABEL_MAX_BYTES } from "../config/irc_limits.ts";
 import type { ServerFrame } from "../protocol/frames.ts";
 import type { IrcCap } from "../protocol/irc/caps.ts";
 import { LabeledResponses } from "../protocol/irc/labels.ts";
 import { type IrcLine, parseLine } from "../protocol/irc/line.ts";
 import { RawIrcClient } from "./helpers/irc.ts";
+import { Client, quitKiwi, registerKiwi } from "./helpers/irc_framework.ts";
 import { testServer, within } from "./helpers/wire.ts";
 import type { ChatServer } from "../server.ts";
 
@@ -346,24 +345,16 @@ interface BatchCommand {
 Deno.test("irc-framework: a labeled JOIN's batch is read as a JOIN and its names, and a labeled echo as the message", async () => {
   const server = ircServer();
   const client = new Client();
-  client.requestCap(["labeled-response"]);
   const raw: string[] = [];
   client.on("raw", (event: { line: string; from_server: boolean }) => {
     if (event.from_server) raw.push(event.line.trimEnd());
   });
   try {
-    const registered = new Promise((resolve) => client.once("registered", resolve));
-    client.connect({
-      host: "127.0.0.1",
-      port: server.addresses.irc?.port,
-      nick: "kiwi",
-      username: "kiwi",
+    await registerKiwi(client, server, "kiwi", {
+      caps: ["labeled-response"],
       gecos: "Kiwi user",
-      auto_reconnect: false,
-      ping_interval: 0,
-      enable_echomessage: true,
+      extra: { enable_echomessage: true },
     });
-    await within(registered, "registered");
     const batch = new Promise<{ commands: BatchCommand[] }>((resolve) =>
       client.once("batch end labeled-response", resolve)
     );
@@ -392,9 +383,7 @@ Deno.test("irc-framework: a labeled JOIN's batch is read as a JOIN and its names
       raw.some((line) => /^@\S*\blabel=kiwi2\b\S* :kiwi!\S+ PRIVMSG #lab :?hello$/.test(line)),
     );
   } finally {
-    const closed = new Promise((resolve) => client.once("close", resolve));
-    client.quit("bye");
-    await within(closed, "close");
+    await quitKiwi(client, "bye");
     await server.shutdown();
   }
 });

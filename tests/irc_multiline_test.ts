@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-// @ts-types="./helpers/irc_framework.d.ts"
-import { Client } from "irc-framework";
+import { type Client, kiwi as kiwiClient, quitKiwi } from "./helpers/irc_framework.ts";
 import { RawIrcClient } from "./helpers/irc.ts";
 import { JsonClient, testServer, within } from "./helpers/wire.ts";
 import type { ChatServer } from "../server.ts";
@@ -351,26 +350,7 @@ type Kiwi = Client & { requestCap(caps: string[]): void };
 
 /** An irc-framework client registered as `nick` with draft/multiline requested. */
 async function kiwi(server: ChatServer, nick: string): Promise<Kiwi> {
-  const client = new Client() as Kiwi;
-  client.requestCap(["draft/multiline", "batch", "echo-message"]);
-  const registered = new Promise((resolve) => client.once("registered", resolve));
-  client.connect({
-    host: "127.0.0.1",
-    port: server.addresses.irc?.port,
-    nick,
-    username: nick,
-    gecos: nick,
-    auto_reconnect: false,
-    ping_interval: 0,
-  });
-  await within(registered, "registered");
-  return client;
-}
-
-async function quit(client: Kiwi): Promise<void> {
-  const closed = new Promise((resolve) => client.once("close", resolve));
-  client.quit("done");
-  await within(closed, "close");
+  return await kiwiClient(server, nick, { caps: ["draft/multiline", "batch", "echo-message"] });
 }
 
 Deno.test("irc-framework: a multiline batch sent raw is one NDJSON message; a sockchat message with newlines arrives as one draft/multiline batch", async () => {
@@ -409,7 +389,7 @@ Deno.test("irc-framework: a multiline batch sent raw is one NDJSON message; a so
     assert.deepEqual(got.commands.map((c) => c.params[1]), ["one", "two", "three"]);
   } finally {
     json.close();
-    await quit(client);
+    await quitKiwi(client, "done");
     await server.shutdown();
   }
 });

@@ -5,9 +5,8 @@
  */
 
 import assert from "node:assert/strict";
-// @ts-types="./helpers/irc_framework.d.ts"
-import { Client } from "irc-framework";
 import { RawIrcClient } from "./helpers/irc.ts";
+import { Client, registerKiwi } from "./helpers/irc_framework.ts";
 import { command, JsonClient, testServer, within } from "./helpers/wire.ts";
 import type { ServerFrame } from "../protocol/frames.ts";
 import { CoreHarness, one } from "./helpers/core.ts";
@@ -229,17 +228,7 @@ Deno.test("irc-framework: away, back and account events from an NDJSON user", as
   const closed = new Promise<void>((resolve) => client.once("close", () => resolve()));
   const jo = await JsonClient.login(server, "jo");
   try {
-    const registered = new Promise<void>((resolve) => client.once("registered", () => resolve()));
-    client.connect({
-      host: "127.0.0.1",
-      port: server.addresses.irc?.port,
-      nick: "fw",
-      username: "fw",
-      gecos: "framework",
-      auto_reconnect: false,
-      ping_interval: 0,
-    });
-    await within(registered, "registered");
+    await registerKiwi(client, server, "fw", { gecos: "framework" });
     const joined = new Promise<void>((resolve) => client.once("join", () => resolve()));
     client.join("#r");
     await within(joined, "join");
