@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { RawIrcClient } from "./helpers/irc.ts";
+import { ircWith, RawIrcClient } from "./helpers/irc.ts";
 import { command, JsonClient, testServer } from "./helpers/wire.ts";
 import { CoreHarness, FakeReadBudget, RecordingSink, settled } from "./helpers/core.ts";
 import type { ChatServer } from "../server.ts";
@@ -19,19 +19,6 @@ const S = "irc.test";
 
 function ircServer(extra: Parameters<typeof testServer>[0] = {}): ChatServer {
   return testServer({ irc: { host: "127.0.0.1", port: 0, serverName: S }, ...extra });
-}
-
-/** Registers `nick` with `caps` enabled (empty: no CAP at all). */
-async function ircWith(server: ChatServer, nick: string, caps: string): Promise<RawIrcClient> {
-  const irc = await RawIrcClient.open(server);
-  if (caps !== "") {
-    await irc.send(`CAP REQ :${caps}`);
-    await irc.expect(/ CAP \S+ ACK /);
-  }
-  await irc.send(`NICK ${nick}`, `USER ${nick} 0 * :${nick} tester`);
-  if (caps !== "") await irc.send("CAP END");
-  await irc.expect(/ 221 /);
-  return irc;
 }
 
 /** Every line `irc` gets up to the answer to a PING (so nothing sent before it is missed). */

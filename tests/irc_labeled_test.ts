@@ -11,7 +11,7 @@ import type { ServerFrame } from "../protocol/frames.ts";
 import type { IrcCap } from "../protocol/irc/caps.ts";
 import { LabeledResponses } from "../protocol/irc/labels.ts";
 import { type IrcLine, parseLine } from "../protocol/irc/line.ts";
-import { RawIrcClient } from "./helpers/irc.ts";
+import { capped, RawIrcClient } from "./helpers/irc.ts";
 import { Client, quitKiwi, registerKiwi } from "./helpers/irc_framework.ts";
 import { testServer, within } from "./helpers/wire.ts";
 import type { ChatServer } from "../server.ts";
@@ -21,16 +21,6 @@ const ALL = "batch labeled-response echo-message";
 
 function ircServer(extra: Parameters<typeof testServer>[0] = {}): ChatServer {
   return testServer({ irc: { host: "127.0.0.1", port: 0, serverName: S }, flood: null, ...extra });
-}
-
-/** Connects, enables `caps`, registers as `nick`, and waits for the end of the welcome. */
-async function capped(server: ChatServer, nick: string, caps: string): Promise<RawIrcClient> {
-  const irc = await RawIrcClient.open(server);
-  await irc.send("CAP LS 302", `CAP REQ :${caps}`, `NICK ${nick}`, `USER ${nick} 0 * :${nick}`);
-  assert.match(await irc.expect(/ CAP \S+ (?:ACK|NAK) /), / ACK /, `${caps} offered`);
-  await irc.send("CAP END");
-  await irc.expect(/ 221 /);
-  return irc;
 }
 
 /** The next line the client reads. */

@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { RawIrcClient } from "./helpers/irc.ts";
+import { ircWith, RawIrcClient } from "./helpers/irc.ts";
 import { Client, registerKiwi } from "./helpers/irc_framework.ts";
 import { command, JsonClient, testServer, within } from "./helpers/wire.ts";
 import type { ServerFrame } from "../protocol/frames.ts";
@@ -16,19 +16,6 @@ const S = "irc.test";
 
 function ircServer(): ChatServer {
   return testServer({ irc: { host: "127.0.0.1", port: 0, serverName: S } });
-}
-
-/** Registers `nick` with `caps` enabled (empty: none asked). */
-async function ircWith(server: ChatServer, nick: string, caps: string): Promise<RawIrcClient> {
-  const irc = await RawIrcClient.open(server);
-  if (caps !== "") {
-    await irc.send(`CAP REQ :${caps}`);
-    await irc.expect(/ CAP \S+ ACK /);
-  }
-  await irc.send(`NICK ${nick}`, `USER ${nick} 0 * :${nick} tester`);
-  if (caps !== "") await irc.send("CAP END");
-  await irc.expect(/ 221 /);
-  return irc;
 }
 
 /**

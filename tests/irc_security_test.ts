@@ -10,7 +10,7 @@ import type { FloodGuardOptions } from "../security/token_bucket.ts";
 import type { IrcCap } from "../protocol/irc/caps.ts";
 import { LabeledResponses } from "../protocol/irc/labels.ts";
 import { encodeLine, type IrcLine, parseLine } from "../protocol/irc/line.ts";
-import { RawIrcClient } from "./helpers/irc.ts";
+import { capped, RawIrcClient } from "./helpers/irc.ts";
 import { command, JsonClient, testServer } from "./helpers/wire.ts";
 import type { ChatServer } from "../server.ts";
 
@@ -18,16 +18,6 @@ const S = "irc.test";
 
 function ircServer(extra: Parameters<typeof testServer>[0] = {}): ChatServer {
   return testServer({ irc: { host: "127.0.0.1", port: 0, serverName: S }, flood: null, ...extra });
-}
-
-/** Connects, enables `caps`, registers as `nick`, and waits for the end of the welcome. */
-async function capped(server: ChatServer, nick: string, caps: string): Promise<RawIrcClient> {
-  const irc = await RawIrcClient.open(server);
-  await irc.send("CAP LS 302", `CAP REQ :${caps}`, `NICK ${nick}`, `USER ${nick} 0 * :${nick}`);
-  assert.match(await irc.expect(/ CAP \S+ (?:ACK|NAK) /), / ACK /, `${caps} offered`);
-  await irc.send("CAP END");
-  await irc.expect(/ 221 /);
-  return irc;
 }
 
 /** The lines read up to the answer to a PING sent now (everything before it was answered). */

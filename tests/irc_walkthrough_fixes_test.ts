@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { RawIrcClient } from "./helpers/irc.ts";
+import { capped, RawIrcClient } from "./helpers/irc.ts";
 import { testServer } from "./helpers/wire.ts";
 import type { ChatServer } from "../server.ts";
 import { ROOM_NAME_MAX_LENGTH } from "../config/limits.ts";
@@ -25,16 +25,6 @@ async function answers(irc: RawIrcClient, ...lines: string[]): Promise<string[]>
   await irc.send(...lines, `PING ${token}`);
   await irc.expect(new RegExp(`PONG ${S} :${token}$`));
   return irc.seen.slice(from, -1);
-}
-
-/** Opens a client with `caps` enabled, registered as `nick`. */
-async function capped(server: ChatServer, nick: string, caps: string): Promise<RawIrcClient> {
-  const irc = await RawIrcClient.open(server);
-  await irc.send("CAP LS 302", `CAP REQ :${caps}`, `NICK ${nick}`, `USER ${nick} 0 * :${nick}`);
-  assert.match(await irc.expect(/ CAP \S+ (?:ACK|NAK) /), / ACK /, `${caps} offered`);
-  await irc.send("CAP END");
-  await irc.expect(/ 221 /);
-  return irc;
 }
 
 Deno.test("IRC walkthrough: 433 says why: in use, a lookalike of a nick in use, or registered", async () => {

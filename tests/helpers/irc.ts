@@ -5,6 +5,7 @@
  * @module
  */
 
+import assert from "node:assert/strict";
 import type { ChatServer } from "../../server.ts";
 import { LineSocket, WAIT_MS, within } from "./wire.ts";
 
@@ -55,4 +56,41 @@ export class RawIrcClient extends LineSocket {
     await client.register(nick);
     return client;
   }
+}
+
+/**
+ * Connects, asks for `caps` after `CAP LS 302` (failing unless they are ACKed), registers as
+ * `nick`, and waits for the end of the welcome (221).
+ */
+export async function capped(
+  server: ChatServer,
+  nick: string,
+  caps: string,
+): Promise<RawIrcClient> {
+  const irc = await RawIrcClient.open(server);
+  await irc.send("CAP LS 302", `CAP REQ :${caps}`, `NICK ${nick}`, `USER ${nick} 0 * :${nick}`);
+  assert.match(await irc.expect(/ CAP \S+ (?:ACK|NAK) /), / ACK /, `${caps} offered`);
+  await irc.send("CAP END");
+  await irc.expect(/ 221 /);
+  return irc;
+}
+
+/**
+ * Registers `nick` with `caps` enabled by a bare `CAP REQ` (empty: no CAP at all), and waits
+ * for the end of the welcome (221).
+ */
+export async function ircWith(
+  server: ChatServer,
+  nick: string,
+  caps: string,
+): Promise<RawIrcClient> {
+  const irc = await RawIrcClient.open(server);
+  if (caps !== "") {
+    await irc.send(`CAP REQ :${caps}`);
+    await irc.expect(/ CAP \S+ ACK /);
+  }
+  await irc.send(`NICK ${nick}`, `USER ${nick} 0 * :${nick} tester`);
+  if (caps !== "") await irc.send("CAP END");
+  await irc.expect(/ 221 /);
+  return irc;
 }
