@@ -8,75 +8,17 @@
  */
 
 import assert from "node:assert/strict";
-import { Hub, type User } from "../core/hub.ts";
-import type { KeyProof } from "../core/identity.ts";
-import { BanList } from "../core/moderation.ts";
-import { runCommand } from "../core/commands/chat.ts";
 import { banMask, banShown } from "../core/room_modes.ts";
-import { PROTOCOL_VERSION, type ServerFrame } from "../protocol/frames.ts";
+import type { ServerFrame } from "../protocol/frames.ts";
 import { MemoryHistory } from "../store/memory/history.ts";
 import { SqliteHistory } from "../store/sqlite/history.ts";
-import { ManualClock, one, only, RecordingSink } from "./helpers/core.ts";
+import { one, only } from "./helpers/core.ts";
+import { Chat } from "./helpers/claims_chat.ts";
 import { RawIrcClient } from "./helpers/irc.ts";
 import { LineSocket, testServer } from "./helpers/wire.ts";
 import type { ChatServer } from "../server.ts";
 
 const S = "irc.test";
-
-/** A key proof for `name`: the core compares fingerprints only. */
-function key(name: string): KeyProof {
-  return { source: "ssh", fingerprint: `SHA256:${name.padEnd(43, "A")}` };
-}
-
-/** A hub over `store` (accounts and claims in it too). */
-class Chat {
-  readonly clock = new ManualClock();
-  readonly hub: Hub;
-  #hosts = 0;
-
-  constructor(store: MemoryHistory | SqliteHistory) {
-    this.hub = new Hub({
-      maxUsers: 100,
-      maxFrame: 65536,
-      serverName: "sockchat-test",
-      store,
-      replayBudgetBytes: 1 << 18,
-      now: this.clock.now,
-      bans: new BanList(store.moderation, { mutes: store.moderation }),
-      accounts: store,
-      claims: store,
-    });
-  }
-
-  /** Logs `nick` in with its own key; registered to it when `verified`. */
-  async login(nick: string, verified = false): Promise<Member> {
-    const sink = new RecordingSink();
-    const result = await this.hub.login(sink, {
-      version: PROTOCOL_VERSION,
-      nick,
-      key: key(nick),
-      address: `192.0.2.${++this.#hosts}`,
-    });
-    if (!result.ok) throw new Error(`login of ${nick} refused: ${result.error.message}`);
-    sink.take();
-    const member = new Member(this.hub, result.user, sink);
-    if (verified && !member.user.verified) await member.run("/register");
-    return member;
-  }
-}
-
-/** A logged-in user. */
-class Member {
-  constructor(readonly hub: Hub, readonly user: User, readonly sink: RecordingSink) {}
-
-  /** Runs a command line (in `room`) and returns the frames it brought. */
-  async run(line: string, room = "#kb"): Promise<ServerFrame[]> {
-    this.sink.take();
-    await runCommand(this.hub, this.user, line, room, "r1");
-    await this.hub.flush();
-    return this.sink.take();
-  }
-}
 
 /** The mode frame among `frames`, as changes and args. */
 function modeOf(frames: ServerFrame[]): [string, string[]] {
@@ -129,7 +71,7 @@ Deno.test("ban display: IRC MODE echo, 367 and a netcat member's line show evil!
 
 Deno.test("ban display: the NDJSON mode frame and /mode +b show the written mask; any fold-equal spelling lifts it", async () => {
   for (const spelling of ["evil!*@*", "EVIL!*@*", "evll!*@*", "EviI", "evil"]) {
-    const chat = new Chat(new MemoryHistory());
+    const chat = new Chat(new MemoryHistory(), "#kb");
     const alice = await chat.login("alice");
     await alice.run("/join #kb");
     assert.deepEqual(modeOf(await alice.run("/mode +b Evil")), ["+b", ["Evil!*@*"]]);
@@ -142,7 +84,7 @@ Deno.test("ban display: the NDJSON mode frame and /mode +b show the written mask
 });
 
 Deno.test("ban display: matching is by the folded form (a ban on evil still keeps EviI out)", async () => {
-  const chat = new Chat(new MemoryHistory());
+  const chat = new Chat(new MemoryHistory(), "#kb");
   const alice = await chat.login("alice");
   await alice.run("/join #kb");
   await alice.run("/mode +b evil");
@@ -159,8 +101,8 @@ Deno.test("ban display: a claimed room's ban keeps its written form across a reo
   try {
     const first = new SqliteHistory({ path, retention: 1000, upkeepIntervalMs: 0 });
     {
-      const chat = new Chat(first);
-      const alice = await chat.login("alice", true);
+      const chat = new Chat(first, "#kb");
+      const alice = await chat.verified("alice");
       await alice.run("/join #kb");
       await alice.run("/register #kb");
       await alice.run("/mode +b Evil!*@*");
@@ -169,7 +111,7 @@ Deno.test("ban display: a claimed room's ban keeps its written form across a reo
     first.close();
     const second = new SqliteHistory({ path, retention: 1000, upkeepIntervalMs: 0 });
     try {
-      const chat = new Chat(second);
+      const chat = new Chat(second, "#kb");
       const alice = await chat.login("alice");
       await alice.run("/join #kb");
       assert.match(one(await alice.run("/mode +b"), "info").text, /^\* {3}Evil!\*@\* by alice$/m);
@@ -217,7 +159,7 @@ Deno.test("ban display: a stored ban without its written form still loads and sh
         { mask: "bob!*@*", by: "x", at: 2 },
         { mask: "carol!*@*", shown: "Carol!*@*", by: "x", at: 3 },
       ]);
-      const chat = new Chat(store);
+      const chat = new Chat(store, "#kb");
       const dan = await chat.login("dan");
       await dan.run("/join #kb");
       const text = one(await dan.run("/mode +b"), "info").text;

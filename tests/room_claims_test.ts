@@ -6,94 +6,15 @@
  */
 
 import assert from "node:assert/strict";
-import { Hub, type User } from "../core/hub.ts";
-import type { KeyProof } from "../core/identity.ts";
-import { BanList } from "../core/moderation.ts";
 import { nickKey } from "../core/nick.ts";
-import { runCommand } from "../core/commands/chat.ts";
-import { PROTOCOL_VERSION, type ServerFrame } from "../protocol/frames.ts";
-import type { HistoryStore } from "../core/ports.ts";
-import type { AccountStore } from "../core/ports.ts";
-import type { ClaimStore } from "../core/room_claims.ts";
-import type { BanStore, MuteStore } from "../core/moderation.ts";
 import { MemoryHistory } from "../store/memory/history.ts";
 import { SqliteHistory } from "../store/sqlite/history.ts";
 import { MAX_CLAIMS_PER_ACCOUNT } from "../config/limits.ts";
-import { CoreHarness, ManualClock, one, only, RecordingSink } from "./helpers/core.ts";
-
-/** A key proof for `name`: the core compares fingerprints only. */
-function key(name: string): KeyProof {
-  return { source: "ssh", fingerprint: `SHA256:${name.padEnd(43, "A")}` };
-}
-
-type Store = HistoryStore & AccountStore & ClaimStore & {
-  moderation: BanStore & MuteStore;
-};
-
-/** A hub over `store` (accounts and claims in it too), with helpers to drive it. */
-class Chat {
-  readonly clock = new ManualClock();
-  readonly hub: Hub;
-  #hosts = 0;
-
-  constructor(readonly store: Store) {
-    this.hub = new Hub({
-      maxUsers: 100,
-      maxFrame: 65536,
-      serverName: "sockchat-test",
-      store,
-      replayBudgetBytes: 1 << 18,
-      now: this.clock.now,
-      bans: new BanList(store.moderation, { mutes: store.moderation }),
-      operSecret: { matches: (s) => s === "opensesame" },
-      accounts: store,
-      claims: store,
-    });
-  }
-
-  /** Logs `nick` in with its own key (proven: verified once registered). */
-  async login(nick: string): Promise<Member> {
-    const sink = new RecordingSink();
-    const result = await this.hub.login(sink, {
-      version: PROTOCOL_VERSION,
-      nick,
-      key: key(nick),
-      address: `192.0.2.${++this.#hosts}`,
-    });
-    if (!result.ok) throw new Error(`login of ${nick} refused: ${result.error.message}`);
-    sink.take();
-    return new Member(this.hub, result.user, sink);
-  }
-
-  /** Logs `nick` in, registered to its key. */
-  async verified(nick: string): Promise<Member> {
-    const member = await this.login(nick);
-    if (!member.user.verified) await member.run("/register");
-    assert.ok(member.user.verified, `${nick} is verified`);
-    return member;
-  }
-}
-
-/** A logged-in user. */
-class Member {
-  constructor(readonly hub: Hub, readonly user: User, readonly sink: RecordingSink) {}
-
-  /** Runs a command line (in `room`) and returns the frames it brought. */
-  async run(line: string, room = "#rust"): Promise<ServerFrame[]> {
-    this.sink.take();
-    await runCommand(this.hub, this.user, line, room, "r1");
-    await this.hub.flush();
-    return this.sink.take();
-  }
-
-  /** The error codes among `frames`. */
-  static codes(frames: ServerFrame[]): string[] {
-    return only(frames, "error").map((e) => e.code);
-  }
-}
+import { CoreHarness, one, only } from "./helpers/core.ts";
+import { Chat, Member } from "./helpers/claims_chat.ts";
 
 Deno.test("room claims: /register #room needs a verified account that operates the room", async () => {
-  const chat = new Chat(new MemoryHistory());
+  const chat = new Chat(new MemoryHistory(), "#rust");
   const guest = await chat.login("guest");
   await guest.run("/join #guests");
   assert.deepEqual(Member.codes(await guest.run("/register #guests")), ["not_registered"]);
@@ -115,7 +36,7 @@ Deno.test("room claims: /register #room needs a verified account that operates t
 });
 
 Deno.test("room claims: an account claims at most MAX_CLAIMS_PER_ACCOUNT rooms", async () => {
-  const chat = new Chat(new MemoryHistory());
+  const chat = new Chat(new MemoryHistory(), "#rust");
   const alice = await chat.verified("alice");
   for (let i = 0; i < MAX_CLAIMS_PER_ACCOUNT; i++) {
     await alice.run(`/join #r${i}`);
@@ -126,7 +47,7 @@ Deno.test("room claims: an account claims at most MAX_CLAIMS_PER_ACCOUNT rooms",
 });
 
 Deno.test("room claims: a claimed room keeps topic, modes, bans and operators while empty", async () => {
-  const chat = new Chat(new MemoryHistory());
+  const chat = new Chat(new MemoryHistory(), "#rust");
   const alice = await chat.verified("alice");
   const bob = await chat.verified("bob");
   const carol = await chat.login("carol");
@@ -161,7 +82,7 @@ Deno.test("room claims: a claimed room keeps topic, modes, bans and operators ac
   try {
     const first = new SqliteHistory({ path, retention: 1000, upkeepIntervalMs: 0 });
     {
-      const chat = new Chat(first);
+      const chat = new Chat(first, "#rust");
       const alice = await chat.verified("alice");
       const bob = await chat.verified("bob");
       const dave = await chat.verified("dave");
@@ -179,7 +100,7 @@ Deno.test("room claims: a claimed room keeps topic, modes, bans and operators ac
     first.close();
     const second = new SqliteHistory({ path, retention: 1000, upkeepIntervalMs: 0 });
     try {
-      const chat = new Chat(second);
+      const chat = new Chat(second, "#rust");
       const carol = await chat.login("carol");
       const joined = one(await carol.run("/join #rust"), "joined");
       assert.deepEqual(
@@ -203,7 +124,7 @@ Deno.test("room claims: a claimed room keeps topic, modes, bans and operators ac
 });
 
 Deno.test("room claims: /unregister #room by its owner or a server operator; then the room forgets when empty", async () => {
-  const chat = new Chat(new MemoryHistory());
+  const chat = new Chat(new MemoryHistory(), "#rust");
   const alice = await chat.verified("alice");
   const bob = await chat.verified("bob");
   await alice.run("/join #rust");
@@ -227,7 +148,7 @@ Deno.test("room claims: /unregister #room by its owner or a server operator; the
 });
 
 Deno.test("room claims: unregistering an account drops its claims and its place on others'", async () => {
-  const chat = new Chat(new MemoryHistory());
+  const chat = new Chat(new MemoryHistory(), "#rust");
   const alice = await chat.verified("alice");
   const bob = await chat.verified("bob");
   await alice.run("/join #rust");
