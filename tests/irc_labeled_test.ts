@@ -23,6 +23,12 @@ function ircServer(extra: Parameters<typeof testServer>[0] = {}): ChatServer {
   return testServer({ irc: { host: "127.0.0.1", port: 0, serverName: S }, flood: null, ...extra });
 }
 
+/** Joins `room` and waits for the end of its names. */
+async function joinRoom(irc: RawIrcClient, room: string): Promise<void> {
+  await irc.send(`JOIN ${room}`);
+  await irc.expect(/ 366 /);
+}
+
 /** The next line the client reads. */
 function next(irc: RawIrcClient): Promise<string> {
   return irc.expect(/^/);
@@ -105,10 +111,8 @@ Deno.test("labeled PRIVMSG with echo-message: the echo is labeled, to a room (ac
   const alice = await capped(server, "alice", ALL);
   const bob = await capped(server, "bob", ALL);
   try {
-    await alice.send("JOIN #r");
-    await alice.expect(/ 366 /);
-    await bob.send("JOIN #r");
-    await bob.expect(/ 366 /);
+    await joinRoom(alice, "#r");
+    await joinRoom(bob, "#r");
     await alice.expect(/ JOIN #r/);
     await alice.send("@label=r1 PRIVMSG #r :hello room");
     assert.match(await next(alice), /^@label=r1 :alice!~alice@\S+ PRIVMSG #r :hello room$/);
@@ -133,10 +137,8 @@ Deno.test("labeled PRIVMSG to three targets with echo-message: a batch of three 
   const bar = await capped(server, "bar", ALL);
   const carl = await capped(server, "carl", ALL);
   try {
-    await foo.send("JOIN #r");
-    await foo.expect(/ 366 /);
-    await carl.send("JOIN #r");
-    await carl.expect(/ 366 /);
+    await joinRoom(foo, "#r");
+    await joinRoom(carl, "#r");
     await foo.expect(/ JOIN #r/);
     // Two nicks and a room: the room's echo comes after its commit, after the line was handled.
     await foo.send("@label=12345 PRIVMSG bar,carl,#r :hi");
@@ -163,10 +165,8 @@ Deno.test("labeled PRIVMSG and NOTICE without echo-message: an ACK once the mess
   const alice = await capped(server, "alice", "batch labeled-response");
   const bob = await capped(server, "bob", ALL);
   try {
-    await alice.send("JOIN #r");
-    await alice.expect(/ 366 /);
-    await bob.send("JOIN #r");
-    await bob.expect(/ 366 /);
+    await joinRoom(alice, "#r");
+    await joinRoom(bob, "#r");
     await alice.expect(/ JOIN #r/);
     await alice.send(
       "@label=a1 PRIVMSG #r :hi",
@@ -190,8 +190,7 @@ Deno.test("a labeled message the store refuses: its error is the labeled answer,
   const server = ircServer({ db: `${dir}/chat.db`, storeFault: "read-only" });
   const alice = await capped(server, "alice", "batch labeled-response standard-replies");
   try {
-    await alice.send("JOIN #r");
-    await alice.expect(/ 366 /);
+    await joinRoom(alice, "#r");
     await alice.send("@label=f1 PRIVMSG #r :lost");
     assert.match(
       await next(alice),
@@ -252,10 +251,8 @@ Deno.test("lines from others while a labeled command waits for the store pass th
   const alice = await capped(server, "alice", ALL);
   const bob = await capped(server, "bob", ALL);
   try {
-    await alice.send("JOIN #r");
-    await alice.expect(/ 366 /);
-    await bob.send("JOIN #r");
-    await bob.expect(/ 366 /);
+    await joinRoom(alice, "#r");
+    await joinRoom(bob, "#r");
     await alice.expect(/ JOIN #r/);
     // bob's PONG comes after his message went to the store (the flush starts before any I/O).
     await bob.send("PRIVMSG #r :from bob", "PING committing");
