@@ -24,8 +24,8 @@ async function capClient(server: ChatServer, nick: string, caps: string): Promis
   return irc;
 }
 
-Deno.test("IRC DMs: ACTION and NOTICE to a nick reach NDJSON as dm action/notice, netcat as text, IRC as sent", async () => {
-  const server = ircServer();
+/** alice and carol on IRC, bob on NDJSON and ned on netcat, all logged in. */
+async function fourUsers(server: ChatServer) {
   const alice = await RawIrcClient.login(server, "alice");
   const carol = await RawIrcClient.login(server, "carol");
   const json = await JsonClient.login(server, "bob");
@@ -33,7 +33,17 @@ Deno.test("IRC DMs: ACTION and NOTICE to a nick reach NDJSON as dm action/notice
   try {
     await nc.write("ned\n");
     await nc.readUntilText("ned");
+  } catch (error) {
+    for (const c of [alice, carol, json, nc]) c.close();
+    throw error;
+  }
+  return { alice, carol, json, nc };
+}
 
+Deno.test("IRC DMs: ACTION and NOTICE to a nick reach NDJSON as dm action/notice, netcat as text, IRC as sent", async () => {
+  const server = ircServer();
+  const { alice, carol, json, nc } = await fourUsers(server);
+  try {
     await alice.send("PRIVMSG bob :\x01ACTION waves\x01", "NOTICE bob :heads up");
     const action = await json.expect("dm");
     assert.deepEqual([action.from, action.text, action.action], ["alice", "waves", true]);
@@ -58,14 +68,8 @@ Deno.test("IRC DMs: ACTION and NOTICE to a nick reach NDJSON as dm action/notice
 
 Deno.test("IRC DMs: other CTCP reaches IRC readers only, a reply as NOTICE; non-IRC readers get nothing and the sender no error", async () => {
   const server = ircServer();
-  const alice = await RawIrcClient.login(server, "alice");
-  const carol = await RawIrcClient.login(server, "carol");
-  const json = await JsonClient.login(server, "bob");
-  const nc = await LineSocket.connect(server);
+  const { alice, carol, json, nc } = await fourUsers(server);
   try {
-    await nc.write("ned\n");
-    await nc.readUntilText("ned");
-
     await alice.send("PRIVMSG carol :\x01VERSION\x01");
     assert.match(
       await carol.expect(/alice/),
