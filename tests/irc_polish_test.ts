@@ -14,7 +14,11 @@ import { testServer } from "./helpers/wire.ts";
 import type { ChatServer } from "../server.ts";
 import type { ChatView } from "../protocol/session.ts";
 import { IrcRenderer } from "../protocol/irc/render.ts";
+import type { IrcCap } from "../protocol/irc/caps.ts";
 import { ircHint } from "../protocol/irc/commands/services.ts";
+
+/** What an IrcRenderer asks for the line an echo answers. */
+type Pending = ConstructorParameters<typeof IrcRenderer>[0]["pending"];
 
 const S = "irc.test";
 
@@ -254,16 +258,23 @@ Deno.test("IRC polish: a room message, a JOIN and an echo look their user up onc
         return typeof value === "function" ? value.bind(target) : value;
       },
     });
-    const renderer = new IrcRenderer({
-      info: { serverName: S, version: "t", startedAt: 0, maxUsers: 10, motd: "", isupport: [] },
-      chat,
-      client: "bob",
-      asked: "bob",
-      sasl: false,
-      caps: new Set(["account-tag", "server-time", "message-tags"]),
-      cloak: "x.sc",
-      pending: () => null,
-    });
+    /** A renderer for `client` over the counting `chat`, with `caps` enabled. */
+    const rendererFor = (
+      client: string,
+      caps: IrcCap[],
+      pending: Pending = () => null,
+    ): IrcRenderer =>
+      new IrcRenderer({
+        info: { serverName: S, version: "t", startedAt: 0, maxUsers: 10, motd: "", isupport: [] },
+        chat,
+        client,
+        asked: client,
+        sasl: false,
+        caps: new Set(caps),
+        cloak: "x.sc",
+        pending,
+      });
+    const renderer = rendererFor("bob", ["account-tag", "server-time", "message-tags"]);
     const text = renderer.render({
       type: "msg",
       id: 7,
@@ -276,30 +287,21 @@ Deno.test("IRC polish: a room message, a JOIN and an echo look their user up onc
     assert.match(text, /^@msgid=7;time=\S+;account=ann :ann!~ann@\S+ PRIVMSG #r :hi\r\n$/);
     // A JOIN with extended-join: one lookup for the mask, the account tag and the realname.
     lookups = 0;
-    const joinLines = new IrcRenderer({
-      info: { serverName: S, version: "t", startedAt: 0, maxUsers: 10, motd: "", isupport: [] },
-      chat,
-      client: "bob",
-      asked: "bob",
-      sasl: false,
-      caps: new Set(["account-tag", "extended-join"]),
-      cloak: "x.sc",
-      pending: () => null,
-    }).render({ type: "join", room: "#r", nick: "ann", ts: 0 });
+    const joinLines = rendererFor("bob", ["account-tag", "extended-join"]).render({
+      type: "join",
+      room: "#r",
+      nick: "ann",
+      ts: 0,
+    });
     assert.equal(lookups, 1);
     assert.match(joinLines, /^@account=ann :ann!~ann@\S+ JOIN #r ann :ann tester\r\n$/);
     // The echo of the reader's own message: one lookup too.
     lookups = 0;
-    const echo = new IrcRenderer({
-      info: { serverName: S, version: "t", startedAt: 0, maxUsers: 10, motd: "", isupport: [] },
-      chat,
-      client: "ann",
-      asked: "ann",
-      sasl: false,
-      caps: new Set(["account-tag", "echo-message"]),
-      cloak: "x.sc",
-      pending: () => ({ command: "PRIVMSG", target: "#r", text: "mine", action: false }),
-    }).render({ type: "ack", id: 8, room: "#r", ref: "r1", ts: 0 });
+    const echo = rendererFor(
+      "ann",
+      ["account-tag", "echo-message"],
+      () => ({ command: "PRIVMSG", target: "#r", text: "mine", action: false }),
+    ).render({ type: "ack", id: 8, room: "#r", ref: "r1", ts: 0 });
     assert.equal(lookups, 1);
     assert.match(echo, /^@account=ann :ann!~ann@\S+ PRIVMSG #r :mine\r\n$/);
   } finally {
