@@ -318,3 +318,11 @@ export const MAX_CLAIM_MEMBERS = 100;
  * with a leave and a join.
  */
 export const TAKEOVER_COOLDOWN_MS = 60_000;
+
+/**
+ * How long a session holding a nick it just took over has to answer the ping a second takeover
+ * sends it (`TAKEOVER_COOLDOWN_MS`): one that answers is another live client and keeps the nick;
+ * one that does not is a dead connection, and the owner retrying after this gets the nick. So a
+ * connection that drops twice in a minute costs its owner a few seconds, not the whole minute.
+ */
+export const TAKEOVER_PROBE_MS = 5_000;

@@ -8,7 +8,12 @@
  */
 
 import { type Awaitable, then } from "./awaitable.ts";
-import { MAX_ROOMS, MAX_ROOMS_PER_USER, TAKEOVER_COOLDOWN_MS } from "../config/limits.ts";
+import {
+  MAX_ROOMS,
+  MAX_ROOMS_PER_USER,
+  TAKEOVER_COOLDOWN_MS,
+  TAKEOVER_PROBE_MS,
+} from "../config/limits.ts";
 import { type ErrorFrame, errorFrame, LOBBY, PROTOCOL_VERSION } from "../protocol/frames.ts";
 import { Outgoing } from "../protocol/outgoing.ts";
 import { reply, send } from "./deliver.ts";
@@ -310,22 +315,36 @@ export class Logins {
   /**
    * Why `holder`, holding a nick its owner just proved elsewhere, is not replaced, or null when
    * it is. A verified session that itself took the nick over from another session less than
-   * {@linkcode TAKEOVER_COOLDOWN_MS} ago keeps it: the session it replaced is most likely another
-   * live client of the same account reconnecting by itself, and replacing it in turn made the
-   * two take the nick from each other forever. Any other holder (one that logged in with the
-   * nick, took it over long ago, or never proved it) is replaced at once, as a ghost: so the
-   * owner coming back while their old connection is not yet known dead gets in straight away.
+   * {@linkcode TAKEOVER_COOLDOWN_MS} ago may be another live client of the same account
+   * reconnecting by itself (replacing it in turn made the two take the nick from each other
+   * forever), or the owner's own new connection that died too. So it is asked whether it is
+   * alive (a ping, through its sink), and the newcomer told to try again in
+   * {@linkcode TAKEOVER_PROBE_MS}: a holder that has answered since is kept; one that has not is
+   * replaced as a ghost. A holder whose transport cannot be asked is kept for the cooldown. Any
+   * other holder (one that logged in with the nick, took it over long ago, or never proved it) is
+   * replaced at once.
    */
   #takeoverRefusal(holder: User | undefined): ErrorFrame | null {
     if (holder === undefined || !holder.online || !holder.verified) return null;
     if (holder.tookOverAt === 0) return null;
-    const held = this.#options.now() - holder.tookOverAt;
+    const now = this.#options.now();
+    const held = now - holder.tookOverAt;
     if (held >= TAKEOVER_COOLDOWN_MS) return null;
-    const wait = Math.ceil((TAKEOVER_COOLDOWN_MS - held) / 1000);
-    return errorFrame(
-      "nick_taken",
-      `The nickname "${holder.nick}" is in use by another session of this account; try again ` +
-        `in ${wait} s (an older session is replaced then) or use another nick.`,
+    const { sink } = holder;
+    const asked = now - holder.probedAt;
+    if (holder.probedAt !== 0 && asked >= TAKEOVER_PROBE_MS && asked < TAKEOVER_COOLDOWN_MS) {
+      // Asked a while ago: silent since, it is a ghost; heard from, it is alive.
+      const quiet = sink.quietMs?.();
+      if (quiet !== undefined && quiet >= asked) return null;
+      return taken(holder, Math.ceil((TAKEOVER_COOLDOWN_MS - held) / 1000));
+    }
+    if (holder.probedAt === 0 || asked >= TAKEOVER_COOLDOWN_MS) {
+      if (sink.probe?.() === true) holder.probedAt = now;
+      else return taken(holder, Math.ceil((TAKEOVER_COOLDOWN_MS - held) / 1000));
+    }
+    return taken(
+      holder,
+      Math.max(1, Math.ceil((holder.probedAt + TAKEOVER_PROBE_MS - now) / 1000)),
     );
   }
 
@@ -500,4 +519,13 @@ function neighbours(user: User): Set<User> {
   const out = new Set<User>();
   for (const room of user.rooms) for (const m of room.members) if (m !== user) out.add(m);
   return out;
+}
+
+/** The refusal of a takeover of `holder`'s nick, to try again in `seconds`. */
+function taken(holder: User, seconds: number): ErrorFrame {
+  return errorFrame(
+    "nick_taken",
+    `The nickname "${holder.nick}" is in use by another session of this account; try again ` +
+      `in ${seconds} s (a session that does not answer is replaced then) or use another nick.`,
+  );
 }

@@ -169,6 +169,14 @@ export interface PeerSink {
    * `frameBytes`.
    */
   replayBytes?(out: Outgoing): number | undefined;
+  /**
+   * Asks the client to show it is still there (a ping it answers), when the transport can: false
+   * when it cannot (netcat users are never pinged). Used before a takeover of a nick this
+   * session holds, to tell a live client from a dead connection not yet noticed.
+   */
+  probe?(): boolean;
+  /** Milliseconds since the client last sent anything, when the transport knows. */
+  quietMs?(): number;
 }
 
 /** One ban. `until` 0 means forever. */

@@ -58,6 +58,11 @@ export class User {
    * not taken over again, so two clients of one account cannot take it from each other forever.
    */
   tookOverAt = 0;
+  /**
+   * When another session of the account last asked whether this one is alive (a probe sent
+   * through the sink; ms since the epoch; 0: never), before taking its nick over.
+   */
+  probedAt = 0;
   /** When they last said something or ran a command (for /whois's idle time). */
   lastActive = 0;
   /**

@@ -7,7 +7,11 @@
  */
 
 import assert from "node:assert/strict";
-import { MAX_STORED_TS_AHEAD_MS, TAKEOVER_COOLDOWN_MS } from "../config/limits.ts";
+import {
+  MAX_STORED_TS_AHEAD_MS,
+  TAKEOVER_COOLDOWN_MS,
+  TAKEOVER_PROBE_MS,
+} from "../config/limits.ts";
 import type { KeyProof } from "../core/identity.ts";
 import { createLogger } from "../log/logger.ts";
 import { SqliteHistory } from "../store/sqlite/history.ts";
@@ -147,6 +151,71 @@ Deno.test("takeover: the owner replaces a live session at once; taking the nick 
   third.run("/nick dave");
   assert.equal(second.sink.closedWith, "replaced");
   assert.equal(core.hub.user("dave"), third.user);
+});
+
+/** Gives `sink` a transport that can ping its client, who answers when `alive()` says so. */
+function pingable(sink: object, alive: () => boolean): { probes: number } {
+  const seen = { probes: 0 };
+  let answeredAt = -Infinity;
+  let at = 0;
+  Object.assign(sink, {
+    probe: () => {
+      seen.probes++;
+      if (alive()) answeredAt = at + 100; // the pong, a round trip later
+      return true;
+    },
+    // The probe's answer, if any, is the last thing heard; before it, nothing for a long time.
+    quietMs: () => Math.max(0, at - answeredAt),
+  });
+  return Object.assign(seen, { tick: (ms: number) => void (at += ms) });
+}
+
+Deno.test("takeover: a session that took the nick over and then died is asked first, and replaced once it has not answered for TAKEOVER_PROBE_MS (a connection that drops twice in a minute costs its owner seconds, not the minute)", () => {
+  const core = new CoreHarness();
+  const first = core.login("dave", { key: keyOf("dave") });
+  first.run("/register");
+  const second = core.login("dave", { key: keyOf("dave") }); // the owner's reconnect
+  const probe = pingable(second.sink, () => false) as { probes: number; tick(ms: number): void };
+  core.advance(1_000);
+  probe.tick(1_000);
+  // The owner's next reconnect, while the second connection is dead but not yet noticed.
+  const asked = core.refusal("dave", { key: keyOf("dave") });
+  assert.equal(asked.code, "nick_taken");
+  assert.match(asked.message, /try again in 5 s/);
+  assert.equal(probe.probes, 1);
+  // Too soon: still waiting for the answer, not asked again.
+  core.advance(TAKEOVER_PROBE_MS - 1_000);
+  probe.tick(TAKEOVER_PROBE_MS - 1_000);
+  assert.equal(core.refusal("dave", { key: keyOf("dave") }).code, "nick_taken");
+  assert.equal(probe.probes, 1);
+  // No answer in TAKEOVER_PROBE_MS: a ghost, replaced.
+  core.advance(1_000);
+  probe.tick(1_000);
+  const third = core.login("dave", { key: keyOf("dave") });
+  assert.equal(second.sink.closedWith, "replaced");
+  assert.equal(core.hub.user("dave"), third.user);
+});
+
+Deno.test("takeover: a session that took the nick over and answers the probe keeps it for the cooldown", () => {
+  const core = new CoreHarness();
+  const first = core.login("dave", { key: keyOf("dave") });
+  first.run("/register");
+  const second = core.login("dave", { key: keyOf("dave") });
+  const probe = pingable(second.sink, () => true) as { probes: number; tick(ms: number): void };
+  core.advance(1_000);
+  probe.tick(1_000);
+  assert.equal(core.refusal("dave", { key: keyOf("dave") }).code, "nick_taken");
+  core.advance(TAKEOVER_PROBE_MS);
+  probe.tick(TAKEOVER_PROBE_MS);
+  // It answered: another live client of the account, kept.
+  const refused = core.refusal("dave", { key: keyOf("dave") });
+  assert.equal(refused.code, "nick_taken");
+  assert.equal(second.sink.closedWith, null);
+  assert.equal(probe.probes, 1);
+  // After the cooldown it may be replaced again.
+  core.advance(TAKEOVER_COOLDOWN_MS);
+  core.login("dave", { key: keyOf("dave") });
+  assert.equal(second.sink.closedWith, "replaced");
 });
 
 Deno.test("takeover: a ghost holding the account's nick longer than the cooldown is still replaced, by login and by /nick", () => {

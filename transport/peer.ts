@@ -233,6 +233,19 @@ export class Peer implements PeerSink, SessionPort {
     return this.#session?.replaysOnJoin !== false;
   }
 
+  /** {@inheritDoc PeerSink.probe} */
+  probe(): boolean {
+    if (!this.#pinged) return false;
+    this.#pingToken ??= `p${++this.#pings}`;
+    this.send({ type: "ping", token: this.#pingToken });
+    return true;
+  }
+
+  /** {@inheritDoc PeerSink.quietMs} */
+  quietMs(): number {
+    return performance.now() - this.#lastHeard;
+  }
+
   /** {@inheritDoc PeerSink.replayBytes} */
   replayBytes(out: Outgoing): number | undefined {
     return this.#session?.replayBytes?.(out);
