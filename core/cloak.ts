@@ -8,6 +8,7 @@
  */
 
 import { createHmac, randomBytes } from "node:crypto";
+import { parseAddress } from "./address_prefix.ts";
 
 /** The per-run cloak key: cloaks change at each start. */
 const RUN_KEY = randomBytes(32);
@@ -26,15 +27,22 @@ const cloaks = new Map<string, string>();
 export function cloakOf(address: string): string {
   let cloak = cloaks.get(address);
   if (cloak !== undefined) return cloak;
-  const keyed = address.includes(":") ? ipv6Prefix(address) : address;
+  const keyed = cloakKey(address);
   cloak = createHmac("sha256", RUN_KEY).update(keyed).digest("hex").slice(0, 10) + ".sc";
   if (cloaks.size >= CACHE_MAX) cloaks.clear();
   cloaks.set(address, cloak);
   return cloak;
 }
 
-/** The first four groups of an IPv6 address (its /64), expanded enough to compare. */
-function ipv6Prefix(address: string): string {
-  const [head] = address.split("::");
-  return head.split(":").slice(0, 4).join(":");
+/**
+ * What a cloak is made from: an IPv4 address (also when a dual-stack listener shows it mapped,
+ * `::ffff:192.0.2.1`), or an IPv6 address's /64 from its parsed bytes, so that every spelling of
+ * one /64 (`2001:db8:1:0:1::`, `2001:db8:1::5`) shares a cloak and no two /64s do. Anything that
+ * does not parse is used as it is.
+ */
+function cloakKey(address: string): string {
+  const parsed = parseAddress(address);
+  if (parsed === null) return address;
+  if (parsed.family === 4) return parsed.bytes.join(".");
+  return `v6:${Array.from(parsed.bytes.subarray(0, 8), (b) => b.toString(16)).join(":")}`;
 }

@@ -15,6 +15,7 @@ import {
 import type { KeyProof } from "../core/identity.ts";
 import { createLogger } from "../log/logger.ts";
 import { SqliteHistory } from "../store/sqlite/history.ts";
+import { cloakOf } from "../core/cloak.ts";
 import { CoreHarness } from "./helpers/core.ts";
 import { RawIrcClient } from "./helpers/irc.ts";
 import { command, JsonClient, testServer } from "./helpers/wire.ts";
@@ -320,4 +321,15 @@ Deno.test("relay F10: a stored ts from the far future is logged at warn by the s
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("cloaks: an IPv4 user on a dual-stack listener (::ffff:a.b.c.d) is cloaked by their own address, and every spelling of one IPv6 /64 shares one cloak", () => {
+  // Before, every mapped IPv4 address (and ::1) shared one cloak: one cloak ban banned them all.
+  assert.notEqual(cloakOf("::ffff:127.0.0.2"), cloakOf("::ffff:127.0.0.3"));
+  assert.notEqual(cloakOf("::ffff:127.0.0.2"), cloakOf("::1"));
+  assert.equal(cloakOf("::ffff:127.0.0.2"), cloakOf("127.0.0.2"));
+  // One /64 written two ways: one cloak (a cloak ban cannot be slipped inside one's own /64).
+  assert.equal(cloakOf("2001:db8:1:0:1:2:3:4"), cloakOf("2001:db8:1::5"));
+  // Two /64s: two cloaks.
+  assert.notEqual(cloakOf("2001:db8::1:2:3:4:5"), cloakOf("2001:db8::"));
 });
