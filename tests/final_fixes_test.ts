@@ -269,6 +269,38 @@ Deno.test("takeover on IRC: a client that takes the account's nick over keeps it
   }
 });
 
+Deno.test("takeover on IRC with SASL: a login refused because another live session of the account holds the nick ends as a guest, told 901 (it had been told 900)", async () => {
+  const server = testServer({ irc: { host: "127.0.0.1", port: 0, serverName: "irc.test" } });
+  const made = await JsonClient.login(server, "rex");
+  try {
+    assert.match(JSON.stringify(await command(made, "/register rexpass12")), /registered/);
+    const first = await RawIrcClient.open(server);
+    const second = await RawIrcClient.open(server);
+    try {
+      await first.send("PASS rex:rexpass12", "NICK rex", "USER rex 0 * :rex");
+      await first.expect(/ 001 rex /);
+      await second.send("CAP LS 302", "NICK rex", "USER rex 0 * :rex", "CAP REQ :sasl");
+      await second.expect(/ ACK /);
+      await second.send("AUTHENTICATE PLAIN");
+      await second.expect(/AUTHENTICATE/);
+      await second.send(`AUTHENTICATE ${btoa("\0rex\0rexpass12")}`);
+      await second.expect(/ 903 /);
+      await second.send("CAP END");
+      assert.match(await second.expect(/ 433 /), / 433 \S+ rex :/);
+      await second.send("NICK rex_");
+      assert.match(await second.expect(/ 901 /), /^:irc\.test 901 rex_ rex_!~rex@\S+ :/);
+      await second.expect(/ 001 rex_ /);
+      assert.equal(server.hub.user("rex_")?.verified, false);
+    } finally {
+      first.close();
+      second.close();
+    }
+  } finally {
+    made.close();
+    await server.shutdown();
+  }
+});
+
 Deno.test("resume pass: one made under an account is not taken by someone who registered the nick anew after it was unregistered", () => {
   const core = new CoreHarness();
   const op = core.login("op");

@@ -553,6 +553,13 @@ export class IrcSession implements ProtocolSession {
     if (!registration.ready || this.#port.user !== null) return;
     registration.sasl.abandon(this.#saslHost());
     const attempt = registration.attempt(this.#port.needsPassword);
+    if (registration.sasl.account !== null && attempt.accountProof === undefined) {
+      // SASL said 900, but the account's nick is held by another live session of the account
+      // (433 came): this login is a guest's under the alternative nick, so the client is told
+      // it is not logged in after all.
+      const mask = `${attempt.nick}!~${registration.ident ?? "u"}@${cloakOf(this.#port.address)}`;
+      this.#reply(numeric.loggedOut(attempt.nick, mask));
+    }
     if (attempt.nick !== registration.nick) registration.nick = attempt.nick;
     registration.pending = true;
     return then(this.#port.login(attempt), () => {
