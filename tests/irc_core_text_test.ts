@@ -23,8 +23,7 @@ import { NDJSON } from "../protocol/ndjson/encode.ts";
 import { PLAIN } from "../protocol/plain/encode.ts";
 import { withoutFormatting } from "../protocol/without_formatting.ts";
 import type { ServerFrame } from "../protocol/frames.ts";
-import type { ChatServer } from "../server.ts";
-import { JsonClient, LineSocket, testServer } from "./helpers/wire.ts";
+import { JsonClient, LineSocket, lineWith, plainLogin, testServer } from "./helpers/wire.ts";
 
 Deno.test("relay: ts never goes back as ids go up, even when the clock steps back", () => {
   const chat = new CoreHarness();
@@ -207,26 +206,9 @@ Deno.test("encoders: every frame with people's text is stripped; other frames pa
   assert.equal(withoutFormatting(msg), msg);
 });
 
-/** A netcat user logged in as `nick`, past the welcome's last line. */
-async function plainLogin(server: ChatServer, nick: string): Promise<LineSocket> {
-  const nc = await LineSocket.connect(server);
-  await nc.write(`${nick}\n`);
-  await nc.readUntilText("/quit leaves.\r\n");
-  return nc;
-}
-
 /** True if `text` holds a C0 or C1 control character or DEL. */
 function hasControl(text: string): boolean {
   return [...text].some((c) => c < " " || (c >= "\x7f" && c <= "\x9f"));
-}
-
-/** The next line `socket` reads that contains `needle`. */
-async function lineWith(socket: LineSocket, needle: string): Promise<string> {
-  while (true) {
-    const line = await socket.readLine(needle);
-    if (line === null) throw new Error(`EOF before a line with ${needle}`);
-    if (line.includes(needle)) return line;
-  }
 }
 
 Deno.test("wire: colours and escapes reach NDJSON and netcat readers clean; the store keeps the codes", async () => {

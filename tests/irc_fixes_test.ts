@@ -8,7 +8,7 @@
 
 import assert from "node:assert/strict";
 import { RawIrcClient } from "./helpers/irc.ts";
-import { LineSocket, testServer } from "./helpers/wire.ts";
+import { plainLogin, plainUntil, testServer } from "./helpers/wire.ts";
 import type { ChatServer } from "../server.ts";
 import { FloodGuard, type FloodGuardOptions } from "../security/token_bucket.ts";
 import { CoreHarness, ManualClock, RecordingSink, START_MS } from "./helpers/core.ts";
@@ -82,23 +82,6 @@ Deno.test("IRC fixes: a 20-line paste passes at once; a join sync past the burst
     await server.shutdown();
   }
 });
-
-/** A netcat user logged in as `nick`, past the welcome's last line. */
-async function plainLogin(server: ChatServer, nick: string): Promise<LineSocket> {
-  const nc = await LineSocket.connect(server);
-  await nc.write(`${nick}\n`);
-  await nc.readUntilText("/quit leaves.\r\n");
-  return nc;
-}
-
-/** Reads plain lines until one matches; returns it. */
-async function plainUntil(nc: LineSocket, pattern: RegExp): Promise<string> {
-  while (true) {
-    const line = await nc.readLine(String(pattern));
-    if (line === null) throw new Error(`EOF before ${pattern}`);
-    if (pattern.test(line)) return line;
-  }
-}
 
 Deno.test("IRC fixes: a trailing param with spaces adds no arguments to KICK, NICK, KILL, INVITE or MODE", async () => {
   const server = ircServer();

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Client, kiwi as kiwiClient, quitKiwi } from "./helpers/irc_framework.ts";
 import type { ChatServer, ServerOptions } from "../server.ts";
-import { JsonClient, LineSocket, testServer, within } from "./helpers/wire.ts";
+import { JsonClient, plainLogin, testServer, within } from "./helpers/wire.ts";
 
 // irc-framework 4.14.0 (Kiwi IRC's library) next to netcat and NDJSON users: messages both ways,
 // room modes and kicks as the library reports them, the one nick-folding rule from both sides,
@@ -68,18 +68,10 @@ async function joinRoom(client: Client, nick: string, room: string): Promise<voi
 /** irc-framework's `Connection.write`. */
 type Writer = (line: string, callback?: () => void) => void;
 
-/** A netcat user logged in as `nick`, past the welcome's last line. */
-async function netcat(server: ChatServer, nick: string): Promise<LineSocket> {
-  const nc = await LineSocket.connect(server);
-  await nc.write(`${nick}\n`);
-  await nc.readUntilText("/quit leaves.\r\n");
-  return nc;
-}
-
 Deno.test("irc-framework and a netcat user chat both ways in #lobby", async () => {
   const server = ircServer();
   const client = await kiwi(server, "kiwi");
-  const nc = await netcat(server, "nell");
+  const nc = await plainLogin(server, "nell");
   try {
     await joinRoom(client, "kiwi", "#lobby");
     await nc.readUntilText("kiwi");

@@ -5,29 +5,20 @@
  */
 
 import assert from "node:assert/strict";
-import { command, eventually, JsonClient, LineSocket, testServer } from "./helpers/wire.ts";
+import {
+  command,
+  eventually,
+  JsonClient,
+  LineSocket,
+  plainLogin,
+  plainUntil,
+  testServer,
+} from "./helpers/wire.ts";
 import { LINGER_MS } from "../config/limits.ts";
 import type { ChatServer } from "../server.ts";
 import { andMore, renderPlain } from "../protocol/plain/render.ts";
 
 const secret = (value: string) => ({ matches: (c: string | undefined) => c === value });
-
-/** A netcat user logged in as `nick`, past the welcome's last line. */
-async function plainLogin(server: ChatServer, nick: string): Promise<LineSocket> {
-  const nc = await LineSocket.connect(server);
-  await nc.write(`${nick}\n`);
-  await nc.readUntilText("/quit leaves.\r\n");
-  return nc;
-}
-
-/** Reads plain lines until one matches; returns it. */
-async function plainUntil(nc: LineSocket, pattern: RegExp): Promise<string> {
-  while (true) {
-    const line = await nc.readLine(String(pattern));
-    if (line === null) throw new Error(`EOF before ${pattern}`);
-    if (pattern.test(line)) return line;
-  }
-}
 
 /** Reads every line up to EOF, sending nothing. */
 async function linesToEof(nc: LineSocket): Promise<string[]> {

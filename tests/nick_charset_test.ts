@@ -12,7 +12,7 @@ import { BanList } from "../core/moderation.ts";
 import { PROTOCOL_VERSION } from "../protocol/frames.ts";
 import { MemoryHistory } from "../store/memory/history.ts";
 import { CoreHarness, one, RecordingSink } from "./helpers/core.ts";
-import { JsonClient, LineSocket, testServer } from "./helpers/wire.ts";
+import { JsonClient, LineSocket, lineWith, testServer } from "./helpers/wire.ts";
 
 const ANYWHERE = /may not contain !, @, \* or \? \(IRC uses them in addresses and masks\)\./;
 const FIRST = /may not start with :, \$, &, ~, % or \+ \(IRC reads them as prefixes\)\./;
@@ -104,15 +104,6 @@ Deno.test("core: an account registered before the IRC rules keeps its nick; nobo
   assert.equal(other.error.code, "nick_invalid");
   assert.match(other.error.message, FIRST);
 });
-
-/** The first line from `socket` that contains `needle`. */
-async function lineWith(socket: LineSocket, needle: string): Promise<string> {
-  while (true) {
-    const line = await socket.readLine(needle);
-    if (line === null) throw new Error(`EOF before a line with ${needle}`);
-    if (line.includes(needle)) return line;
-  }
-}
 
 Deno.test("wire: NDJSON and netcat logins with such nicks are refused with the sentence", async () => {
   const server = testServer();

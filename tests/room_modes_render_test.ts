@@ -13,7 +13,7 @@ import { RoomState } from "../client/room_state.ts";
 import { parseServerFrame } from "../client/server_frame.ts";
 import { renderPlain } from "../protocol/plain/render.ts";
 import type { ServerFrame } from "../protocol/frames.ts";
-import { command, JsonClient, LineSocket, testServer } from "./helpers/wire.ts";
+import { command, JsonClient, LineSocket, plainUntil, testServer } from "./helpers/wire.ts";
 
 const NOON = new Date(2025, 0, 31, 12, 5, 9).getTime();
 
@@ -113,15 +113,6 @@ Deno.test("room modes render: the client's frame checker keeps the new frames an
   const code = { type: "error", code: "room_banned", message: "You are banned from #rust." };
   assert.ok(parseServerFrame(code).ok);
 });
-
-/** Reads plain lines until one matches. */
-async function plainUntil(plain: LineSocket, pattern: RegExp): Promise<string> {
-  while (true) {
-    const line = await plain.readLine(String(pattern));
-    if (line === null) throw new Error(`EOF before ${pattern}`);
-    if (pattern.test(line)) return line;
-  }
-}
 
 Deno.test("room modes render: a netcat user creates a room, is its operator, and sees modes, kicks and invites", async () => {
   const server = testServer();

@@ -1,26 +1,9 @@
 import assert from "node:assert/strict";
-import { command, JsonClient, LineSocket, testServer } from "./helpers/wire.ts";
+import { command, JsonClient, plainLogin, plainUntil, testServer } from "./helpers/wire.ts";
 import type { ServerFrame } from "../protocol/frames.ts";
 import { COMMANDS } from "../core/commands/chat.ts";
 
 type Frame<T extends ServerFrame["type"]> = Extract<ServerFrame, { type: T }>;
-
-/** A plain-text client logged in as `nick`, past its welcome. */
-async function plainLogin(server: ReturnType<typeof testServer>, nick: string) {
-  const plain = await LineSocket.connect(server);
-  await plain.write(`${nick}\n`);
-  await plain.readUntilText("/quit leaves.");
-  return plain;
-}
-
-/** Reads plain lines until one matches. */
-async function plainUntil(plain: LineSocket, pattern: RegExp): Promise<string> {
-  while (true) {
-    const line = await plain.readLine(String(pattern));
-    if (line === null) throw new Error(`EOF before ${pattern}`);
-    if (pattern.test(line)) return line;
-  }
-}
 
 Deno.test("rooms are isolated: a message in #rust reaches only #rust", async () => {
   const server = testServer();

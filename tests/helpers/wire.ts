@@ -209,3 +209,29 @@ export async function hello(port: number, frame: Record<string, unknown>): Promi
   await client.send({ type: "hello", v: 1, ...frame });
   return client;
 }
+
+/** A netcat (plain text) user logged in as `nick`, past the welcome's last line. */
+export async function plainLogin(server: ChatServer, nick: string): Promise<LineSocket> {
+  const nc = await LineSocket.connect(server);
+  await nc.write(`${nick}\n`);
+  await nc.readUntilText("/quit leaves.\r\n");
+  return nc;
+}
+
+/** Reads plain lines until one matches `pattern`; returns it (EOF first throws). */
+export async function plainUntil(nc: LineSocket, pattern: RegExp): Promise<string> {
+  while (true) {
+    const line = await nc.readLine(String(pattern));
+    if (line === null) throw new Error(`EOF before ${pattern}`);
+    if (pattern.test(line)) return line;
+  }
+}
+
+/** Reads lines until one contains `needle`; returns it (EOF first throws). */
+export async function lineWith(socket: LineSocket, needle: string): Promise<string> {
+  while (true) {
+    const line = await socket.readLine(needle);
+    if (line === null) throw new Error(`EOF before a line with ${needle}`);
+    if (line.includes(needle)) return line;
+  }
+}
