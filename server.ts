@@ -289,7 +289,6 @@ export function startServer(options: ServerOptions = {}): ChatServer {
           serverName: irc.serverName,
           version: `sockchat-${VERSION}`,
           startedAt: hub.startedAt,
-          maxUsers: config.maxUsers,
           motd: config.motd,
         },
         maxFrame: config.maxFrame,

@@ -265,7 +265,7 @@ Deno.test("IRC polish: a room message, a JOIN and an echo look their user up onc
       pending: Pending = () => null,
     ): IrcRenderer =>
       new IrcRenderer({
-        info: { serverName: S, version: "t", startedAt: 0, maxUsers: 10, motd: "", isupport: [] },
+        info: { serverName: S, version: "t", startedAt: 0, motd: "", isupport: [] },
         chat,
         client,
         asked: client,

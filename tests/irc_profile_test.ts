@@ -20,7 +20,6 @@ const INFO: IrcServerInfo = {
   serverName: S,
   version: "sockchat-test",
   startedAt: 0,
-  maxUsers: 100,
   motd: "",
   isupport: [],
 };

@@ -30,8 +30,6 @@ export interface IrcServerInfo {
   readonly version: string;
   /** When the server started (ms since the epoch), for `003`. */
   readonly startedAt: number;
-  /** `--max-users`, the max of `265`/`266`. */
-  readonly maxUsers: number;
   /** The message of the day (`--motd-file`), "" for none. */
   readonly motd: string;
   /** The `005` tokens. */

@@ -68,7 +68,7 @@ function profileId(nick: string, since: number): string {
  * ```ts
  * import type { ChatView } from "../../session.ts";
  * declare const chat: ChatView;
- * const ctx = { chat, client: "bob", serverName: "irc.test", maxUsers: 10 };
+ * const ctx = { chat, client: "bob", serverName: "irc.test" };
  * whowasLines(ctx, "alice").at(-1)?.command; // "369"
  * ```
  */
