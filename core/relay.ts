@@ -212,10 +212,15 @@ export class Relay {
     if (kind === "action") stored.action = true;
     else if (kind === "notice") stored.notice = true;
     if (this.#pending.length === 0) this.#schedule();
-    const joins = breaks === undefined ? [] : keptBreaks(text, clean, breaks);
-    const pending: PendingMessage = { stored, user, room, ref };
-    if (joins.length > 0) pending.breaks = joins;
-    this.#pending.push(pending);
+    const joins = breaks === undefined ? undefined : keptBreaks(text, clean, breaks);
+    // One shape for every pending message (breaks undefined on the native path: no array).
+    this.#pending.push({
+      stored,
+      user,
+      room,
+      ref,
+      breaks: joins === undefined || joins.length === 0 ? undefined : joins,
+    });
     this.#pendingText += clean.length;
   }
 
@@ -299,7 +304,7 @@ function relay(batch: PendingMessage[]): void {
   }
   for (const [room, group] of byRoom) {
     // What CHATHISTORY TARGETS answers from: ts only go up (see Relay.say).
-    room.newestTs = Math.max(room.newestTs ?? 0, group[group.length - 1].stored.ts);
+    room.newestTs = group[group.length - 1].stored.ts;
     const outs = group.map(({ stored, breaks }) => {
       const frame: ServerFrame = {
         type: "msg",

@@ -45,6 +45,8 @@ export class Outgoing implements Deliverable {
 export class OutgoingBatch implements Deliverable {
   readonly #items: readonly Outgoing[];
   #bytes: (Uint8Array | undefined)[] = [];
+  /** The frames, made once: every reader that renders its own (IRC) asks for them. */
+  #frames: readonly ServerFrame[] | null = null;
 
   /** Encodes nothing yet: each codec encodes on first use. */
   constructor(items: readonly Outgoing[]) {
@@ -58,7 +60,7 @@ export class OutgoingBatch implements Deliverable {
 
   /** The frames, in order. */
   get frames(): readonly ServerFrame[] {
-    return this.#items.map((o) => o.frame);
+    return this.#frames ??= this.#items.map((o) => o.frame);
   }
 
   /** {@inheritDoc Deliverable.encode} */

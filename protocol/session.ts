@@ -188,6 +188,12 @@ export interface ProtocolSession {
    */
   readonly closesAtOnce?: boolean;
   /**
+   * True if the session's lines wait for flood control (`SessionPort.hold`, IRC) instead of
+   * being refused: only then does the peer keep the read-arrival bookkeeping the wait's lag is
+   * measured from, so the native path pays nothing for it. @default false
+   */
+  readonly delaysFlood?: boolean;
+  /**
    * False when this reader asks for history itself (IRC `draft/chathistory`): joins replay
    * nothing (see `PeerSink.replaysOnJoin`). @default true
    */

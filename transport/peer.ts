@@ -110,6 +110,8 @@ export class Peer implements PeerSink, SessionPort {
   #reader: ProtocolSession | null = null;
   /** See `ProtocolSession.closesAtOnce`. */
   #closesAtOnce = false;
+  /** The session's lines wait for flood control (IRC): reads are timed for its lag. */
+  #delaysFlood = false;
   /** The session, for its replay preferences (`replaysOnJoin`, `replayBytes`). */
   #session: ProtocolSession | null = null;
   readonly #open: SessionOpener;
@@ -564,7 +566,7 @@ export class Peer implements PeerSink, SessionPort {
           if (batch !== null) {
             this.#lastHeard = performance.now();
             this.#pingToken = null;
-            this.#guard?.arrived(batch.more);
+            if (this.#delaysFlood) this.#guard?.arrived(batch.more);
             // Synchronously, so that the hub commits a read's messages as one batch. A frame
             // whose handling waits for the store (a login, a join, with an engine across the
             // network) holds this peer's next frames, so they are handled in the order they came.
@@ -693,6 +695,7 @@ export class Peer implements PeerSink, SessionPort {
   #useExtras(session: ProtocolSession): void {
     if (session.render !== undefined) this.#reader = session;
     this.#closesAtOnce = session.closesAtOnce === true;
+    this.#delaysFlood = session.delaysFlood === true;
     this.#session = session;
   }
 

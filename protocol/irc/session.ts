@@ -206,6 +206,9 @@ export class IrcSession implements ProtocolSession {
   endOfBatch(): void {}
 
   /** A client with draft/chathistory asks for history itself: no replay on JOIN (spec). */
+  /** IRC lines wait for flood control instead of being refused (`SessionPort.hold`). */
+  readonly delaysFlood = true;
+
   get replaysOnJoin(): boolean {
     return !this.#caps.has("draft/chathistory");
   }
