@@ -44,6 +44,7 @@ const PASSING_BYES: ReadonlySet<LeaveReason> = new Set<LeaveReason>([
   "timeout",
   "too_slow",
   "dropped",
+  "node_lost",
 ]);
 
 /**

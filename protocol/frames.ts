@@ -24,7 +24,8 @@ export type LeaveReason =
   | "part"
   | "flood"
   | "replaced"
-  | "kicked_room";
+  | "kicked_room"
+  | "node_lost";
 
 /** Stable machine-readable error codes. Each error frame also carries a sentence for people. */
 export type ErrorCode =

@@ -409,6 +409,9 @@ function quitText(frame: LeaveFrame): string {
       return "Excess Flood";
     case "kicked":
       return frame.message ? `Killed (${frame.by ?? "*"} (${frame.message}))` : "Killed";
+    case "node_lost":
+      // The words a netsplit's QUIT carries: IRC clients know them.
+      return "*.net *.split";
     default:
       return frame.message ? `${frame.reason}: ${frame.message}` : frame.reason;
   }

@@ -24,6 +24,7 @@ export const LEAVE_REASON_TEXT: Record<LeaveReason, string> = {
   flood: "flooding",
   replaced: "the nick's owner logged in elsewhere",
   kicked_room: "kicked from the room",
+  node_lost: "their server was lost",
 };
 
 /**
