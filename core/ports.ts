@@ -11,6 +11,7 @@ import type { Awaitable } from "./awaitable.ts";
 import type { FloodLimits, LeaveReason } from "../protocol/frames.ts";
 import type { Deliverable, Outgoing } from "../protocol/outgoing.ts";
 import type { KeySource } from "./identity.ts";
+import type { CommittedBatch, LiveBatch } from "./cluster.ts";
 
 // The core speaks in the protocol's frames (in from the codecs, out to the sinks): its public
 // API names them, so they are re-exported with the ports for the core's documentation.
@@ -56,10 +57,33 @@ export interface HistorySlice {
  */
 export interface HistoryStore {
   /**
-   * Commits messages in one transaction. Throws on failure. The next id to hand out is implied
-   * by the newest message, or by a mark the store keeps when it deletes the newest ones.
+   * True for a store shared by several nodes (`serve --redis`): it hands out the ids and `ts`
+   * itself, and a committed batch reaches the rooms only through the cluster log
+   * (`Hub.committed`), never straight from the relay. @default false
    */
-  append(messages: readonly StoredMessage[]): Awaitable<void>;
+  readonly sharedIds?: boolean;
+  /**
+   * Commits messages in one transaction. Throws on failure. The next id to hand out is implied
+   * by the newest message, or by a mark the store keeps when it deletes the newest ones. A
+   * {@linkcode HistoryStore.sharedIds} store sets each message's `id` and `ts` in place (ids
+   * from the shared counter, `ts` never below the newest handed out) and appends the batch,
+   * with `live` (its token and join offsets), to the cluster log in the same atomic step.
+   */
+  append(messages: readonly StoredMessage[], live?: LiveBatch): Awaitable<void>;
+  /**
+   * An id for a message that is never stored (a direct message), unique cluster-wide (from
+   * blocks the store reserves); not ordered with room ids, since direct messages are never
+   * resumed. Absent: the relay hands out ids from {@linkcode HistoryStore.nextId} itself.
+   */
+  unstoredId?(): number;
+  /**
+   * Told by the hub, in its event queue, right after it delivered a committed batch to its
+   * local users: the node's read watermark. A shared store answers reads with nothing newer
+   * than the last batch told here, so a join's replay plus live delivery has no duplicate and
+   * no hole (a watermark advanced outside the hub's queue would race with a join). Absent:
+   * nothing to do.
+   */
+  delivered?(batch: CommittedBatch): void;
   /**
    * Notes the next id to hand out (ids used by messages that are not stored). Never fails: a
    * store may keep it in memory and write it later, so a direct message needs no disk.
