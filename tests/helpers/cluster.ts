@@ -1,0 +1,471 @@
+/**
+ * Test helpers for cluster mode end to end: one real `redis-server` (tests/helpers/redis.ts) and
+ * several `sockchat serve --redis URL --node-id ID` subprocesses on free ports, each with the
+ * front ends a test asks for; a node can be killed with SIGKILL, stopped and restarted on the
+ * same ports. Everything started is stopped, and every temp dir removed, by `Cluster.stop()`.
+ *
+ * @module
+ */
+
+import type { ChatServer } from "../../server.ts";
+import type { ServerFrame } from "../../protocol/frames.ts";
+import { CLI_PERMISSIONS, loopbackServeArgs, MAIN_PATH } from "../../bench/launch_args.ts";
+import { type RedisOptions, type RedisServer, startRedis } from "./redis.ts";
+import { JsonClient, WAIT_MS, within } from "./wire.ts";
+
+/** How long a node may take to print that it listens (a cold `deno run` type-checks nothing). */
+export const NODE_START_MS = 30_000;
+
+/** How long a node may take to exit after SIGTERM before it is killed. */
+const NODE_STOP_MS = 10_000;
+
+/** The front ends a node opens besides NDJSON (each on a free port). */
+export interface NodeOptions {
+  /** Open `--irc-port 0`. */
+  irc?: boolean;
+  /** Open `--web-port 0`. */
+  web?: boolean;
+  /** Open `--ssh-port 0` (the host key is made in the cluster's temp dir). */
+  ssh?: boolean;
+  /** More `serve` flags, appended last. */
+  extra?: string[];
+}
+
+/** The ports one node listens on. */
+export interface NodePorts {
+  /** NDJSON and netcat. */
+  native: number;
+  /** IRC, with `irc`. */
+  irc?: number;
+  /** HTTP and /ws, with `web`. */
+  web?: number;
+  /** SSH, with `ssh`. */
+  ssh?: number;
+}
+
+/**
+ * A stand-in for a {@linkcode ChatServer} at these ports, for the shared client helpers
+ * (JsonClient.login, plainLogin, RawIrcClient.open, WsClient.open), which read only `addr` and
+ * `addresses`; nothing else of it exists.
+ */
+export function serverAt(ports: NodePorts): ChatServer {
+  const at = (port: number | undefined): Deno.NetAddr | undefined =>
+    port === undefined ? undefined : { transport: "tcp", hostname: "127.0.0.1", port };
+  const native = at(ports.native) as Deno.NetAddr;
+  return {
+    addr: native,
+    addresses: { native, irc: at(ports.irc), web: at(ports.web), ssh: at(ports.ssh) },
+  } as unknown as ChatServer;
+}
+
+/** One `sockchat serve --redis` subprocess. */
+export class ClusterNode {
+  /** The `--node-id`. */
+  readonly id: string;
+  readonly #redisUrl: () => string;
+  readonly #options: NodeOptions;
+  readonly #env: Record<string, string>;
+  #child: Deno.ChildProcess | null = null;
+  #drained: Promise<void> = Promise.resolve();
+  #out = "";
+  #err = "";
+  #ports: NodePorts | null = null;
+
+  private constructor(
+    id: string,
+    redisUrl: () => string,
+    options: NodeOptions,
+    env: Record<string, string>,
+  ) {
+    this.id = id;
+    this.#redisUrl = redisUrl;
+    this.#options = options;
+    this.#env = env;
+  }
+
+  /** Starts a node and waits until every listener it was asked for has printed its port. */
+  static async start(
+    id: string,
+    redisUrl: () => string,
+    options: NodeOptions,
+    env: Record<string, string>,
+  ): Promise<ClusterNode> {
+    const node = new ClusterNode(id, redisUrl, options, env);
+    await node.#spawn(null);
+    return node;
+  }
+
+  /** The ports it listens on (the same after a restart). */
+  get ports(): NodePorts {
+    if (this.#ports === null) throw new Error(`node ${this.id} has not started`);
+    return this.#ports;
+  }
+
+  /** The NDJSON port. */
+  get port(): number {
+    return this.ports.native;
+  }
+
+  /** A {@linkcode ChatServer} stand-in for the shared client helpers (see {@linkcode serverAt}). */
+  get server(): ChatServer {
+    return serverAt(this.ports);
+  }
+
+  /** True while the process runs. */
+  get running(): boolean {
+    return this.#child !== null;
+  }
+
+  /** Everything it printed (stdout, then stderr), for failure messages. */
+  get output(): string {
+    return `--- ${this.id} stdout\n${this.#out}--- ${this.id} stderr\n${this.#err}`;
+  }
+
+  /** Its stderr so far (the log). */
+  get log(): string {
+    return this.#err;
+  }
+
+  /** Kills it with SIGKILL (no goodbye, no lease release) and waits for it to be gone. */
+  async kill9(): Promise<void> {
+    await this.#end("SIGKILL");
+  }
+
+  /** Stops it with SIGTERM (a clean shutdown), SIGKILL past a bound; waits for it. */
+  async stop(): Promise<Deno.CommandStatus | null> {
+    return await this.#end("SIGTERM");
+  }
+
+  /** Starts it again with the same node id, flags and ports (it must not be running). */
+  async restart(): Promise<void> {
+    if (this.#child !== null) throw new Error(`node ${this.id} is still running`);
+    await this.#spawn(this.#ports);
+  }
+
+  async #end(signal: Deno.Signal): Promise<Deno.CommandStatus | null> {
+    const child = this.#child;
+    if (child === null) return null;
+    this.#child = null;
+    try {
+      child.kill(signal);
+    } catch {
+      // already exited
+    }
+    const timer = setTimeout(() => {
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // already exited
+      }
+    }, NODE_STOP_MS);
+    try {
+      const status = await child.status;
+      await this.#drained;
+      return status;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async #spawn(ports: NodePorts | null): Promise<void> {
+    const options = this.#options;
+    const portFlag = (flag: string, port: number | undefined) => [flag, String(port ?? 0)];
+    const args = [
+      ...loopbackServeArgs("warn", ["--db", ":memory:"]),
+      "--redis",
+      this.#redisUrl(),
+      "--node-id",
+      this.id,
+      ...(options.irc ? portFlag("--irc-port", ports?.irc) : []),
+      ...(options.web ? portFlag("--web-port", ports?.web) : []),
+      ...(options.ssh ? portFlag("--ssh-port", ports?.ssh) : []),
+      ...(options.extra ?? []),
+    ];
+    if (ports !== null) args[args.indexOf("--port") + 1] = String(ports.native);
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", ...CLI_PERMISSIONS, MAIN_PATH, ...args],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1", ...this.#env },
+    }).spawn();
+    this.#child = child;
+    this.#out = "";
+    this.#err = "";
+    let wake: () => void = () => {};
+    let exited = false;
+    const pump = async (stream: ReadableStream<Uint8Array>, into: (text: string) => void) => {
+      for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+        into(chunk);
+        wake();
+      }
+    };
+    this.#drained = Promise.all([
+      pump(child.stdout, (text) => (this.#out += text)),
+      pump(child.stderr, (text) => (this.#err += text)),
+    ]).then(() => {
+      exited = true;
+      wake();
+    });
+    try {
+      this.#ports = await within(
+        (async () => {
+          while (true) {
+            const found = this.#parsePorts();
+            if (found !== null) return found;
+            if (exited) throw new Error(`node ${this.id} exited before listening`);
+            await new Promise<void>((resolve) => (wake = resolve));
+          }
+        })(),
+        `node ${this.id} to listen`,
+        NODE_START_MS,
+      );
+    } catch (error) {
+      await this.#end("SIGKILL");
+      throw new Error(`${(error as Error).message}\n${this.output}`);
+    }
+  }
+
+  #parsePorts(): NodePorts | null {
+    const port = (pattern: RegExp) => {
+      const match = pattern.exec(this.#out);
+      return match === null ? undefined : Number(match[1]);
+    };
+    const native = port(/^listening on .*:(\d+)$/m);
+    const irc = port(/^irc listening on .*:(\d+)$/m);
+    const web = port(/^web listening on https?:\/\/.*:(\d+)\/$/m);
+    const ssh = port(/^ssh listening on .*:(\d+)$/m);
+    const options = this.#options;
+    if (native === undefined) return null;
+    if (options.irc && irc === undefined) return null;
+    if (options.web && web === undefined) return null;
+    if (options.ssh && ssh === undefined) return null;
+    return { native, irc, web, ssh };
+  }
+}
+
+/** Options for {@linkcode startCluster}. */
+export interface ClusterOptions {
+  /** How many nodes (default 2), named n1, n2, ... */
+  nodes?: number;
+  /** Front ends and flags for every node. */
+  node?: NodeOptions;
+  /** How Redis runs (default: appendonly with appendfsync always, as the README advises). */
+  redis?: RedisOptions;
+}
+
+/** A Redis and the nodes sharing it. */
+export interface Cluster {
+  /** The Redis server. */
+  readonly redis: RedisServer;
+  /** The nodes, in start order. */
+  readonly nodes: ClusterNode[];
+  /** A temp dir removed by `stop()` (keys, configs). */
+  readonly dir: string;
+  /** Starts one more node (`n<count+1>` unless named). */
+  addNode(options?: NodeOptions, id?: string): Promise<ClusterNode>;
+  /** Every node's output, for a failure message. */
+  output(): string;
+  /** Stops every node, then Redis, and removes the temp dir. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a Redis and `nodes` sockchat nodes on it. On failure whatever started is stopped.
+ *
+ * @example
+ * ```ts ignore
+ * const cluster = await startCluster({ nodes: 2 });
+ * try {
+ *   const alice = await loginAt(cluster.nodes[0].port, "alice");
+ * } finally {
+ *   await cluster.stop();
+ * }
+ * ```
+ */
+export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
+  const dir = await Deno.makeTempDir({ prefix: "sockchat-cluster-" });
+  // Nodes keep an SSH host key under XDG_STATE_HOME, and `join` keys under XDG_CONFIG_HOME:
+  // never the real user's.
+  const env = { XDG_STATE_HOME: `${dir}/state`, XDG_CONFIG_HOME: `${dir}/config` };
+  let redis: RedisServer | null = null;
+  const nodes: ClusterNode[] = [];
+  const stop = async () => {
+    const ended = await Promise.allSettled(nodes.map((node) => node.stop()));
+    await redis?.stop();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    for (const end of ended) if (end.status === "rejected") throw end.reason;
+  };
+  try {
+    const started = await startRedis(options.redis ?? { appendonly: true });
+    redis = started;
+    const addNode = async (node: NodeOptions = options.node ?? {}, id?: string) => {
+      const added = await ClusterNode.start(
+        id ?? `n${nodes.length + 1}`,
+        () => started.url,
+        node,
+        env,
+      );
+      nodes.push(added);
+      return added;
+    };
+    // One at a time: each `deno run` is busy for a while at start, and the order fixes names.
+    for (let i = 0; i < (options.nodes ?? 2); i++) await addNode();
+    return {
+      redis: started,
+      nodes,
+      dir,
+      addNode,
+      output: () => nodes.map((node) => node.output).join("\n"),
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/** Runs `body` with a started cluster, stopping it after (and printing node logs on failure). */
+export async function withCluster(
+  options: ClusterOptions,
+  body: (cluster: Cluster) => Promise<void>,
+): Promise<void> {
+  const cluster = await startCluster(options);
+  try {
+    await body(cluster);
+  } catch (error) {
+    console.error(cluster.output());
+    throw error;
+  } finally {
+    await cluster.stop();
+  }
+}
+
+/** Connects an NDJSON client to `port` and logs in as `nick`; fails on anything but a welcome. */
+export async function loginAt(
+  port: number,
+  nick: string,
+  fields: Record<string, unknown> = {},
+): Promise<JsonClient> {
+  const client = new JsonClient(await Deno.connect({ hostname: "127.0.0.1", port }));
+  await client.send({ type: "hello", v: 1, nick, ...fields });
+  const frame = await client.next(`welcome for ${nick}`);
+  if (frame?.type !== "welcome") {
+    client.close();
+    throw new Error(`login as ${nick} on ${port} failed: ${JSON.stringify(frame)}`);
+  }
+  return client;
+}
+
+/** Sends a hello to `port` and returns the first frame answering it (welcome, error, ...). */
+export async function helloAt(
+  port: number,
+  nick: string,
+  fields: Record<string, unknown> = {},
+): Promise<{ client: JsonClient; frame: ServerFrame | null }> {
+  const client = new JsonClient(await Deno.connect({ hostname: "127.0.0.1", port }));
+  await client.send({ type: "hello", v: 1, nick, ...fields });
+  return { client, frame: await client.next(`answer to ${nick}'s hello`) };
+}
+
+/** A room message as an observer saw it. */
+export interface Seen {
+  id: number;
+  from: string;
+  text: string;
+  history: boolean;
+}
+
+/**
+ * Reads `client`'s frames until `done(seen)` holds, collecting every `msg` of `room`; other
+ * frames go to `other` if given. Fails on EOF or after `ms`.
+ */
+export async function collect(
+  client: JsonClient,
+  room: string,
+  done: (seen: Seen[]) => boolean,
+  ms = WAIT_MS,
+  other?: (frame: ServerFrame) => void,
+): Promise<Seen[]> {
+  const seen: Seen[] = [];
+  await within(
+    (async () => {
+      while (!done(seen)) {
+        const frame = await client.next("a msg", ms);
+        if (frame === null) throw new Error(`EOF after ${seen.length} messages`);
+        if (frame.type === "msg" && frame.room === room) {
+          seen.push({
+            id: frame.id,
+            from: frame.from,
+            text: frame.text,
+            history: frame.history === true,
+          });
+        } else other?.(frame);
+      }
+    })(),
+    `messages in ${room}`,
+    ms,
+  ).catch((error) => {
+    throw new Error(
+      `${(error as Error).message} (${seen.length} seen, last ${JSON.stringify(seen.at(-1))})`,
+    );
+  });
+  return seen;
+}
+
+/** Throws unless the ids rise strictly (which also rules out duplicates). */
+export function assertRising(seen: readonly { id: number }[], who: string): void {
+  for (let i = 1; i < seen.length; i++) {
+    if (!(seen[i].id > seen[i - 1].id)) {
+      throw new Error(
+        `${who} saw id ${seen[i].id} after ${seen[i - 1].id} (position ${i} of ${seen.length})`,
+      );
+    }
+  }
+}
+
+/** Runs `redis-cli -p PORT --json ARGS...` and parses its answer. */
+export async function redisCli(port: number, ...args: string[]): Promise<unknown> {
+  const out = await within(
+    new Deno.Command("redis-cli", {
+      args: ["-h", "127.0.0.1", "-p", String(port), "--json", ...args],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output(),
+    `redis-cli ${args.join(" ")}`,
+  );
+  const text = new TextDecoder().decode(out.stdout).trim();
+  if (out.code !== 0) {
+    throw new Error(`redis-cli ${args.join(" ")}: ${text} ${new TextDecoder().decode(out.stderr)}`);
+  }
+  return text === "" ? null : JSON.parse(text);
+}
+
+/** One entry of a room stream, with its message parsed. */
+export interface StreamEntry {
+  /** The stream entry id (`<msgid>-0`). */
+  entry: string;
+  /** The StoredMessage it holds. */
+  message: { id: number; room: string; from: string; text: string; ts: number };
+}
+
+/** Every entry of the room stream `sc:room:<key>` (key: the folded room name), oldest first. */
+export async function roomStream(redisPort: number, key: string): Promise<StreamEntry[]> {
+  const answer = await redisCli(redisPort, "XRANGE", `sc:room:${key}`, "-", "+");
+  if (!Array.isArray(answer)) throw new Error(`XRANGE answered ${JSON.stringify(answer)}`);
+  return answer.map((item) => {
+    const [entry, fields] = item as [string, string[]];
+    const at = fields.indexOf("m");
+    if (at === -1) throw new Error(`stream entry ${entry} has no m field: ${fields}`);
+    return { entry, message: JSON.parse(fields[at + 1]) };
+  });
+}
+
+/** A free TCP port on 127.0.0.1 (bound and released: another process could take it first). */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
