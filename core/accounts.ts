@@ -287,6 +287,19 @@ export class Accounts {
     return true;
   }
 
+  /**
+   * Takes in an account another node saved (`record`) or released (`released`: its folded
+   * nick), in memory only: the shared table holds it already, and writing it again would
+   * publish it again. Returns the account as it was before, if there was one.
+   */
+  applyRemote(change: { record: AccountRecord } | { released: string }): AccountRecord | undefined {
+    const key = "record" in change ? change.record.key : change.released;
+    const old = this.#byKey.get(key);
+    if (old !== undefined) this.#unindex(old);
+    if ("record" in change) this.#index({ ...change.record });
+    return old;
+  }
+
   #save(record: AccountRecord): AccountRecord {
     this.#table?.save(record);
     const old = this.#byKey.get(record.key);

@@ -111,8 +111,8 @@ export type ClusterEvent =
   | { t: "user"; user: UserCard }
   /** A room's topic was set. */
   | { t: "topic"; room: string; topic: string; by: string; ts: number }
-  /** A room's modes, operators or voices changed. */
-  | { t: "room"; room: string; state: RoomState }
+  /** A room's modes, operators or voices changed (`by`: who changed them, for the `mode` line). */
+  | { t: "room"; room: string; state: RoomState; by?: string }
   /** An invitation: the node holding `nick` lets them in once and tells them. */
   | { t: "invite"; room: string; nick: string; by: string }
   /**

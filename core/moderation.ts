@@ -131,6 +131,17 @@ export class BanList {
     }
   }
 
+  /**
+   * Takes in a ban another node saved (`ban`) or lifted (`lifted`: its kind and target), in
+   * memory only: the shared table holds it already, and writing it again would publish it again.
+   */
+  applyRemote(change: { ban: Ban } | { lifted: Pick<Ban, "kind" | "target"> }): void {
+    const which = "ban" in change ? change.ban : change.lifted;
+    const old = this.#stored(which);
+    if (old !== undefined) this.#unindex(old);
+    if ("ban" in change) this.#index(change.ban);
+  }
+
   /** Lifts the ban on `target`; `value` is false if none was in force. */
   remove(target: BanTarget, now: number): Change<boolean> {
     const ban = this.#lookup(target);
@@ -189,6 +200,12 @@ export class BanList {
     return undefined;
   }
 
+  /** The ban held under the same index key as `ban` (a nick, or a block however written). */
+  #stored(ban: Pick<Ban, "kind" | "target">): Ban | undefined {
+    if (ban.kind === "nick") return this.#nicks.get(nickKey(ban.target));
+    return this.#blocks.get(this.#blockKey(ban).key);
+  }
+
   #lookup(target: BanTarget): Ban | undefined {
     return target.kind === "nick"
       ? this.#nicks.get(nickKey(target.nick))
@@ -196,7 +213,7 @@ export class BanList {
   }
 
   /** The index key of an address ban (as stored: older rows may be in another notation). */
-  #blockKey(ban: Ban): { key: string; block: AddressPrefix | null } {
+  #blockKey(ban: Pick<Ban, "target">): { key: string; block: AddressPrefix | null } {
     const block = addressBlock(ban.target);
     return { key: block === null ? `raw:${ban.target}` : prefixKey(block), block };
   }

@@ -18,8 +18,10 @@ import {
 import type { User } from "./user.ts";
 import { formatPrefix } from "./address_prefix.ts";
 import { Lockout, SECRET_LOCKOUT } from "./lockout.ts";
-import type { Verifier } from "./ports.ts";
+import type { Mute, Verifier } from "./ports.ts";
 import { reply, send } from "./deliver.ts";
+import type { ClusterBus } from "./cluster.ts";
+import { isMirror } from "./cluster_moderation.ts";
 
 // Verifier is a port (ports.ts); config/server_config.ts still imports it from here.
 export type { Verifier } from "./ports.ts";
@@ -47,6 +49,11 @@ export interface ModeratorOptions {
   operSecret: Verifier | null;
   /** Told of every moderation act, for the log. */
   audit: (event: string, fields: Record<string, string | number>) => void;
+  /**
+   * The cluster (`serve --redis`): a kick or ban of a user another node holds is published to
+   * that node as a `kill`. @default none: one server
+   */
+  cluster?: ClusterBus | null;
 }
 
 /**
@@ -72,6 +79,7 @@ export class Moderator {
   readonly #operSecret: Verifier | null;
   readonly #audit: ModeratorOptions["audit"];
   readonly #operFailures = new Lockout(SECRET_LOCKOUT);
+  readonly #cluster: ClusterBus | null;
   /** The ban list (and, beside it, the mutes). */
   readonly bans: BanList;
 
@@ -81,6 +89,7 @@ export class Moderator {
     this.bans = options.bans;
     this.#operSecret = options.operSecret;
     this.#audit = options.audit;
+    this.#cluster = options.cluster ?? null;
   }
 
   /** True if the server has an operator secret (`--oper-file`): /oper and IRC OPER can work. */
@@ -129,9 +138,23 @@ export class Moderator {
    * hear why.
    */
   kick(by: User, target: User, reason: LeaveReason, message: string): void {
+    // A user another node holds: that node ends their session (and tells its rooms); here the
+    // mirror leaves at once, so this node's rooms hear it now, not a log round trip later.
+    if (isMirror(target)) {
+      this.#cluster?.publish({ t: "kill", nick: target.nick, reason, message, by: by.nick });
+    }
+    this.end(by.nick, target, reason, message);
+  }
+
+  /**
+   * Ends `target`'s session for `by` (an operator's nick, maybe on another node), saying
+   * `message` to them first; the rooms hear why. What a kick, a kill or a ban does to one user.
+   */
+  end(by: string, target: User, reason: LeaveReason, message: string): void {
+    if (!target.online) return;
     this.#host.flush();
     this.#audit(reason === "banned" ? "ban_kick" : "kick", {
-      by: by.nick,
+      by,
       nick: target.nick,
       address: target.address,
     });
@@ -156,15 +179,56 @@ export class Moderator {
       until: ban.until,
       ...(change.saveError === null ? {} : { not_saved: change.saveError }),
     });
-    const why = `You were banned ${describeUntil(ban.until, now)} by ${by.nick}${
-      reason ? `: ${reason}` : "."
-    }`;
+    const why = banMessage(ban, now);
     for (const user of [...this.#host.users]) {
       if (user !== by && this.bans.covers(ban, user.nick, user.address)) {
         this.kick(by, user, "banned", why);
       }
     }
     return change;
+  }
+
+  /**
+   * Takes in a ban another node made or lifted (see `BanList.applyRemote`); a ban made removes
+   * the users it matches that this node holds, told as a ban made here tells them.
+   */
+  applyBan(change: { ban: Ban } | { lifted: Pick<Ban, "kind" | "target"> }): void {
+    this.bans.applyRemote(change);
+    if (!("ban" in change)) return;
+    const ban = change.ban;
+    const now = this.#host.now();
+    if (ban.until !== 0 && ban.until <= now) return;
+    const why = banMessage(ban, now);
+    for (const user of [...this.#host.users]) {
+      if (!isMirror(user) && this.bans.covers(ban, user.nick, user.address)) {
+        this.end(ban.by, user, "banned", why);
+      }
+    }
+  }
+
+  /**
+   * Takes in a mute another node made or lifted (see `MuteList.applyRemote`), and tells the
+   * users this node holds whom it silences, or lets speak again, as a mute made here does.
+   */
+  applyMute(change: { mute: Mute } | { lifted: Pick<Mute, "kind" | "target"> }): void {
+    const local = [...this.#host.users].filter((u) => !isMirror(u));
+    const wasMuted = new Set(local.filter((u) => this.isMuted(u)));
+    this.bans.mutes.applyRemote(change);
+    const now = this.#host.now();
+    for (const user of local) {
+      const muted = this.isMuted(user);
+      if (muted === wasMuted.has(user)) continue;
+      if (muted && "mute" in change) {
+        const { until, by } = change.mute;
+        const how = until === 0 ? "until an operator unmutes you" : describeUntil(until, now);
+        send(user, {
+          type: "info",
+          text: `* ${by} muted you ${how}: you can read, but not speak.`,
+        });
+      } else if (!muted) {
+        send(user, { type: "info", text: "* You were unmuted: you may speak again." });
+      }
+    }
   }
 
   /** Lifts a ban; `value` is false if there was none in force. */
@@ -242,6 +306,13 @@ export class Moderator {
   isMuted(user: User): boolean {
     return this.bans.mutes.mutedUntil(user.nick, user.address, this.#host.now()) !== 0;
   }
+}
+
+/** What a banned user is told: the same words on every node. */
+function banMessage(ban: Ban, now: number): string {
+  return `You were banned ${describeUntil(ban.until, now)} by ${ban.by}${
+    ban.reason ? `: ${ban.reason}` : "."
+  }`;
 }
 
 function describeTarget(target: BanTarget): string {

@@ -63,6 +63,17 @@ export class MuteList {
   }
 
   /**
+   * Takes in a mute another node saved (`mute`) or lifted (`lifted`: its kind and target), in
+   * memory only: the shared table holds it already, and writing it again would publish it again.
+   */
+  applyRemote(change: { mute: Mute } | { lifted: Pick<Mute, "kind" | "target"> }): void {
+    if ("mute" in change) {
+      const { mute } = change;
+      this.#mutes.set(`${mute.kind}:${mute.target}`, { ...mute });
+    } else this.#mutes.delete(`${change.lifted.kind}:${change.lifted.target}`);
+  }
+
+  /**
    * When the mute on this nick or address ends (Infinity: when lifted), or 0 if there is none
    * now. A pure lookup: it writes nothing, and ignores mutes that have ended.
    */

@@ -171,6 +171,29 @@ export class RoomClaims {
     return released;
   }
 
+  /**
+   * Takes in a claim another node saved (`record`) or released (`released`: the room key), in
+   * memory only: the shared table holds it already, and writing it again would publish it again.
+   * `live` is the room as this node holds it, if it does: its claim changes too (its modes come
+   * with the room's own state, `room` events).
+   */
+  applyRemote(change: { record: ClaimRecord } | { released: string }, live?: Room): void {
+    if ("released" in change) {
+      this.#records.delete(change.released);
+      if (live !== undefined) live.claim = null;
+      return;
+    }
+    const record = change.record;
+    this.#records.set(record.roomKey, record);
+    if (live === undefined) return;
+    live.claim = {
+      owner: record.owner,
+      ops: new Set(record.ops),
+      voices: new Set(record.voices),
+      created: record.created,
+    };
+  }
+
   #write(record: ClaimRecord): void {
     this.#table.save(record);
     this.#records.set(record.roomKey, record);

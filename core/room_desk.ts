@@ -27,11 +27,14 @@ import {
   banShown,
   keyProblem,
   type ModeChange,
+  type ModeDone,
+  modeLine,
   modeString,
   parseLimit,
   shownMask,
 } from "./room_modes.ts";
 import { cloakOf } from "./cloak.ts";
+import { isMirror, roomStateOf } from "./cluster_moderation.ts";
 import { shown } from "./text.ts";
 import type { User } from "./user.ts";
 
@@ -79,6 +82,8 @@ export function accountOf(user: User): string | null {
  */
 export class RoomDesk {
   readonly #options: RoomDeskOptions;
+  /** Rooms changed here whose state is not published yet, with who changed them last. */
+  readonly #changed = new Map<Room, string>();
 
   /** A desk over these rooms and claims. */
   constructor(options: RoomDeskOptions) {
@@ -176,10 +181,30 @@ export class RoomDesk {
     const claim = room.claim;
     if (claim === null) {
       if (room.members.size === 1 && room.name !== LOBBY) room.ops.add(user);
-      return;
-    }
-    if (this.#claimOp(user, room)) room.ops.add(user);
+    } else if (this.#claimOp(user, room)) room.ops.add(user);
     else if (accountOf(user) !== null && claim.voices.has(user.key)) room.voiced.add(user);
+    // Other nodes apply the same rule to their mirror, but may not hold the claim's state.
+    if (!isMirror(user) && (room.ops.has(user) || room.voiced.has(user))) {
+      this.#publish(room, user.nick);
+    }
+  }
+
+  /**
+   * Publishes `room`'s state (`room`) for the other nodes, once the event that changed it is
+   * done: after the `join` that made someone op, and once for several changes together.
+   */
+  #publish(room: Room, by: string): void {
+    const cluster = this.#options.registry.cluster;
+    if (cluster === null) return;
+    if (this.#changed.size === 0) {
+      queueMicrotask(() => {
+        for (const [changed, who] of this.#changed) {
+          cluster.publish({ t: "room", room: changed.name, state: roomStateOf(changed), by: who });
+        }
+        this.#changed.clear();
+      });
+    }
+    this.#changed.set(room, by);
   }
 
   /** `user` left `room`: drops their marks, and an emptied unclaimed room's modes. */
@@ -263,7 +288,7 @@ export class RoomDesk {
       reply(user, "not_room_operator", `Only operators of ${room.name} change its modes.`, ref);
       return false;
     }
-    const done: { add: boolean; letter: string; arg?: string }[] = [];
+    const done: ModeDone[] = [];
     const bad = (code: "bad_command" | "user_not_in_room", why: string) =>
       reply(user, code, why, ref);
     for (const change of changes) {
@@ -359,28 +384,22 @@ export class RoomDesk {
       send(user, { type: "info", text, room: room.name, ref });
       return true;
     }
-    let changes_ = "";
-    let sign = "";
-    for (const d of done) {
-      const s = d.add ? "+" : "-";
-      if (s !== sign) changes_ += sign = s;
-      changes_ += d.letter;
-    }
-    const args = done.flatMap((d) => (d.arg === undefined ? [] : [d.arg]));
+    const { changes: letters, args } = modeLine(done);
     this.#options.audit("room_mode", {
       room: room.name,
       by: user.nick,
-      changes: `${changes_} ${args.join(" ")}`.trim(),
+      changes: `${letters} ${args.join(" ")}`.trim(),
     });
     this.#tell(user, room, {
       type: "mode",
       room: room.name,
       by: user.nick,
-      changes: changes_,
+      changes: letters,
       args,
       ts: this.#options.now(),
     }, ref);
     this.#save(user, room, ref);
+    this.#publish(room, user.nick);
     return true;
   }
 
@@ -429,9 +448,47 @@ export class RoomDesk {
     };
     send(target, invite);
     tellOperators(room, invite, by, target);
+    // The node that holds them lets them in (and tells them, and its own operators).
+    if (isMirror(target)) {
+      const event = { t: "invite", room: room.name, nick: target.nick, by: by.nick } as const;
+      this.#options.registry.cluster?.publish(event);
+    }
     const text = `* Invited ${target.nick} to ${room.name}.`;
     send(by, { type: "info", text, room: room.name, ref });
     return true;
+  }
+
+  /**
+   * Takes in an invitation another node made (`invite` event): a user this node holds may
+   * join `room` once, as {@linkcode RoomDesk.invite} lets them, and is told; so are this node's
+   * operators of the room. `by` is the inviter's nick (a mirror here, if still known).
+   */
+  applyInvite(room: Room, nick: string, by: string): void {
+    const { registry, now } = this.#options;
+    const inviter = registry.user(by);
+    const target = registry.user(nick);
+    const ts = now();
+    const invite: InviteFrame = {
+      type: "invite",
+      room: room.name,
+      by: inviter?.nick ?? by,
+      to: target?.nick ?? nick,
+      ts,
+    };
+    if (target !== undefined && !isMirror(target) && !room.members.has(target)) {
+      const byOperator = inviter !== undefined && this.isOp(inviter, room);
+      for (const [key, { until }] of room.invited) if (until <= ts) room.invited.delete(key);
+      if (room.invited.size >= MAX_ROOM_INVITES) {
+        room.invited.delete(room.invited.keys().next().value as string);
+      }
+      room.invited.delete(target.key);
+      room.invited.set(target.key, { until: ts + INVITE_TTL_MS, byOperator });
+      send(target, invite);
+    }
+    const out: InviteFrame = { ...invite, notify: true };
+    for (const op of room.ops) {
+      if (!isMirror(op) && op !== inviter && op !== target) send(op, out);
+    }
   }
 
   /**

@@ -133,6 +133,37 @@ export function parseModeChanges(words: readonly string[]): ParsedModes {
   return { ok: true, changes };
 }
 
+/** One change made, as a `mode` frame tells it: `+o alice`, `-k *`, `+m`. */
+export interface ModeDone {
+  /** True for `+`. */
+  add: boolean;
+  /** The letter. */
+  letter: string;
+  /** Its argument as shown, if it has one. */
+  arg?: string;
+}
+
+/**
+ * The `changes` and `args` of a `mode` frame for changes made, as IRC writes them: `+mo-k`
+ * with `alice *`.
+ *
+ * @example
+ * ```ts
+ * modeLine([{ add: true, letter: "m" }, { add: true, letter: "o", arg: "bob" }]);
+ * // { changes: "+mo", args: ["bob"] }
+ * ```
+ */
+export function modeLine(done: readonly ModeDone[]): { changes: string; args: string[] } {
+  let changes = "";
+  let sign = "";
+  for (const d of done) {
+    const s = d.add ? "+" : "-";
+    if (s !== sign) changes += sign = s;
+    changes += d.letter;
+  }
+  return { changes, args: done.flatMap((d) => (d.arg === undefined ? [] : [d.arg])) };
+}
+
 /** Why `key` cannot be a room key, or null. */
 export function keyProblem(key: string): string | null {
   if ([...key].length > ROOM_KEY_MAX_LENGTH || !/^[\x21-\x7e]+$/.test(key) || key.includes(",")) {
