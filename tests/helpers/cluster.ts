@@ -252,6 +252,11 @@ export interface ClusterOptions {
   node?: NodeOptions;
   /** How Redis runs (default: appendonly with appendfsync always, as the README advises). */
   redis?: RedisOptions;
+  /**
+   * Files written (mode 0600) into the cluster's temp dir before any node starts, by name;
+   * `@DIR@` in a node's `extra` flags stands for that dir (`--oper-file @DIR@/oper`).
+   */
+  files?: Record<string, string>;
 }
 
 /** A Redis and the nodes sharing it. */
@@ -297,13 +302,17 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     for (const end of ended) if (end.status === "rejected") throw end.reason;
   };
   try {
+    for (const [name, text] of Object.entries(options.files ?? {})) {
+      await Deno.writeTextFile(`${dir}/${name}`, text, { mode: 0o600 });
+    }
     const started = await startRedis(options.redis ?? { appendonly: true });
     redis = started;
     const addNode = async (node: NodeOptions = options.node ?? {}, id?: string) => {
+      const extra = node.extra?.map((arg) => arg.replaceAll("@DIR@", dir));
       const added = await ClusterNode.start(
         id ?? `n${nodes.length + 1}`,
         () => started.url,
-        node,
+        { ...node, extra },
         env,
       );
       nodes.push(added);
@@ -411,6 +420,21 @@ export async function collect(
     );
   });
   return seen;
+}
+
+/** Reads `client`'s frames until it was told each of `nicks` joined `room` (in any order). */
+export async function joinsOf(
+  client: JsonClient,
+  nicks: readonly string[],
+  room = "#lobby",
+  ms = WAIT_MS,
+): Promise<void> {
+  const missing = new Set(nicks);
+  await collect(client, room, () => missing.size === 0, ms, (frame) => {
+    if (frame.type === "join" && frame.room === room) missing.delete(frame.nick);
+  }).catch((error) => {
+    throw new Error(`${[...missing].join(", ")} never joined ${room}: ${error.message}`);
+  });
 }
 
 /** Throws unless the ids rise strictly (which also rules out duplicates). */

@@ -1,0 +1,166 @@
+/**
+ * Cluster mode end to end (issue 16): losing a node costs its users only a reconnect. A node
+ * killed with SIGKILL says nothing; the others find its lease gone, tell the rooms its users
+ * left (`node_lost`), free their nicks, and a client of the dead node that resumes on another
+ * node gets exactly what it missed.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import type { AckFrame, LeaveFrame, ServerFrame } from "../protocol/frames.ts";
+import { command, type JsonClient, within } from "./helpers/wire.ts";
+import { collect, helloAt, joinsOf, loginAt, withCluster } from "./helpers/cluster.ts";
+
+/** The node lease these tests run with (`serve --node-lease`), short to keep CI quick. */
+const LEASE_MS = 3_000;
+
+/** Node flags: the short lease, and no flood control (bursts on purpose). */
+const NODE = { extra: ["--node-lease", String(LEASE_MS / 1000), "--rate", "0"] };
+
+/**
+ * How long after the kill the others may take to say so: the lease, then one check a second
+ * (the contract), then the log's trip; doubled for a loaded CI machine.
+ */
+const NOTICE_MS = 2 * (LEASE_MS + 1_000) + 2_000;
+
+/** Sends one message to #lobby and returns its ack; frames read meanwhile go to `other`. */
+async function say(
+  client: JsonClient,
+  text: string,
+  ref: string,
+  other: (frame: ServerFrame) => void = () => {},
+): Promise<AckFrame> {
+  await client.send({ type: "msg", room: "#lobby", text, ref });
+  while (true) {
+    const frame = await client.next(`the ack of ${text}`);
+    if (frame === null) throw new Error(`EOF before the ack of ${text}`);
+    if (frame.type === "error" && frame.ref === ref) throw new Error(JSON.stringify(frame));
+    if (frame.type === "ack" && frame.ref === ref) return frame;
+    other(frame);
+  }
+}
+
+/** Keeps the #lobby leave frames a client is sent, by nick. */
+function leaves(): { map: Map<string, LeaveFrame>; take: (frame: ServerFrame) => void } {
+  const map = new Map<string, LeaveFrame>();
+  return {
+    map,
+    take: (frame) => {
+      if (frame.type === "leave" && frame.room === "#lobby") map.set(frame.nick, frame);
+    },
+  };
+}
+
+Deno.test("cluster failover: kill -9 of node A: B's members see A's users leave (node_lost) within the lease, their nicks are free, and a resume on B gets exactly what was missed", async () => {
+  await withCluster({ nodes: 2, node: NODE }, async ({ nodes: [a, b] }) => {
+    const bob = await loginAt(b.port, "bob");
+    const ann = await loginAt(a.port, "ann");
+    const carl = await loginAt(a.port, "carl");
+    const clients = [bob, ann, carl];
+    try {
+      // Both of A's users are known on B before A dies.
+      await joinsOf(bob, ["ann", "carl"]);
+      const before: AckFrame[] = [];
+      for (let i = 0; i < 5; i++) before.push(await say(bob, `before ${i}`, `p${i}`));
+      before.push(await say(ann, "ann's last words", "last"));
+      const seenByCarl = await collect(carl, "#lobby", (seen) => seen.length === 6);
+      assert.deepEqual(seenByCarl.map((m) => m.id), before.map((ack) => ack.id));
+      const lastSeen = seenByCarl[5].id;
+
+      const killed = Date.now();
+      await a.kill9();
+
+      // Said while A is dead (and before B knows): what carl misses.
+      const { map: lost, take } = leaves();
+      const missed: AckFrame[] = [];
+      for (let i = 0; i < 10; i++) missed.push(await say(bob, `missed ${i}`, `m${i}`, take));
+      await collect(bob, "#lobby", () => lost.size === 2, NOTICE_MS, take);
+      const noticed = Date.now() - killed;
+      assert.deepEqual([...lost.keys()].sort(), ["ann", "carl"]);
+      for (const frame of lost.values()) assert.equal(frame.reason, "node_lost");
+      assert.ok(noticed <= NOTICE_MS, `noticed after ${noticed} ms`);
+
+      // ann's nick is free on B at once (her claim went with A's lease).
+      const { client: annAgain, frame: annWelcome } = await helloAt(b.port, "ann");
+      clients.push(annAgain);
+      assert.equal(annWelcome?.type, "welcome", JSON.stringify(annWelcome));
+
+      // carl reconnects to B with the id of the last message he saw.
+      const carlAgain = await loginAt(b.port, "carl", { resume: { "#lobby": lastSeen } });
+      clients.push(carlAgain);
+      const after = await say(bob, "after the reconnect", "after");
+      const gaps: unknown[] = [];
+      const resumed = await collect(
+        carlAgain,
+        "#lobby",
+        (seen) => seen.at(-1)?.text === "after the reconnect",
+        10_000,
+        (frame) => {
+          if (frame.type === "gap") gaps.push(frame);
+        },
+      );
+      assert.deepEqual(gaps, [], "nothing lost, so no gap");
+      assert.deepEqual(
+        resumed.map((m) => [m.id, m.text, m.history]),
+        [
+          ...missed.map((ack, i) => [ack.id, `missed ${i}`, true]),
+          [after.id, "after the reconnect", false],
+        ],
+        "exactly what carl missed, once each, then live",
+      );
+    } finally {
+      for (const client of clients) client.close();
+    }
+  });
+});
+
+Deno.test("cluster failover: a node restarted after kill -9 under the same id, within its lease, leaves no ghost: users that did not come back leave, those that did are back", async () => {
+  await withCluster({ nodes: 2, node: NODE }, async ({ nodes: [a, b] }) => {
+    const bob = await loginAt(b.port, "bob");
+    const ann = await loginAt(a.port, "ann");
+    const carl = await loginAt(a.port, "carl");
+    const clients = [bob, ann, carl];
+    try {
+      await joinsOf(bob, ["ann", "carl"]);
+      await a.kill9();
+      // Back before its lease ran out: the new process must not take over the old one's users.
+      await a.restart();
+      const annAgain = await within(
+        (async () => {
+          while (true) {
+            const { client, frame } = await helloAt(a.port, "ann");
+            if (frame?.type === "welcome") return client;
+            client.close();
+            assert.equal(
+              frame?.type === "error" && frame.code,
+              "nick_taken",
+              JSON.stringify(frame),
+            );
+            await new Promise((resolve) => setTimeout(resolve, 100));
+          }
+        })(),
+        "ann to log in again on the restarted node",
+        NOTICE_MS,
+      );
+      clients.push(annAgain);
+      // carl never came back: B must stop showing him (a ghost would hold his nick forever).
+      const { map: left, take } = leaves();
+      await collect(bob, "#lobby", () => left.has("carl"), NOTICE_MS, take).catch((error) => {
+        throw new Error(`B still shows carl, gone with the killed node: ${error.message}`);
+      });
+      assert.equal(left.get("carl")?.reason, "node_lost");
+      const who = await command(bob, "/who");
+      assert.deepEqual(who.type === "who" && [...who.members].sort(), ["ann", "bob"]);
+      const { client: carlAgain, frame } = await helloAt(b.port, "carl");
+      clients.push(carlAgain);
+      assert.equal(frame?.type, "welcome", `carl's nick is free: ${JSON.stringify(frame)}`);
+
+      const ack = await say(annAgain, "back again", "back");
+      const seen = await collect(bob, "#lobby", (s) => s.at(-1)?.text === "back again", 10_000);
+      assert.equal(seen.at(-1)?.id, ack.id);
+    } finally {
+      for (const client of clients) client.close();
+    }
+  });
+});
