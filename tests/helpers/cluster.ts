@@ -19,6 +19,15 @@ export const NODE_START_MS = 30_000;
 /** How long a node may take to exit after SIGTERM before it is killed. */
 const NODE_STOP_MS = 10_000;
 
+/**
+ * The door's per-address caps, opened wide unless a test's `extra` sets them: every client of
+ * these tests comes from 127.0.0.1 (through HAProxy too), and retried logins count.
+ */
+const OPEN_DOOR: readonly (readonly [string, string])[] = [
+  ["--max-conns-per-ip", "1000"],
+  ["--max-logins-per-minute", "0"],
+];
+
 /** The front ends a node opens besides NDJSON (each on a free port). */
 export interface NodeOptions {
   /** Open `--irc-port 0`. */
@@ -170,8 +179,10 @@ export class ClusterNode {
   async #spawn(ports: NodePorts | null): Promise<void> {
     const options = this.#options;
     const portFlag = (flag: string, port: number | undefined) => [flag, String(port ?? 0)];
+    const extra = options.extra ?? [];
     const args = [
       ...loopbackServeArgs("warn", ["--db", ":memory:"]),
+      ...OPEN_DOOR.filter(([flag]) => !extra.includes(flag)).flat(),
       "--redis",
       this.#redisUrl(),
       "--node-id",
@@ -179,7 +190,7 @@ export class ClusterNode {
       ...(options.irc ? portFlag("--irc-port", ports?.irc) : []),
       ...(options.web ? portFlag("--web-port", ports?.web) : []),
       ...(options.ssh ? portFlag("--ssh-port", ports?.ssh) : []),
-      ...(options.extra ?? []),
+      ...extra,
     ];
     if (ports !== null) args[args.indexOf("--port") + 1] = String(ports.native);
     const child = new Deno.Command(Deno.execPath(), {

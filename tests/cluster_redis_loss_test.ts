@@ -1,0 +1,208 @@
+/**
+ * Cluster mode end to end (issue 16): Redis itself is lost. While it is down a message is
+ * refused (`store_failed`), never acknowledged; connections stay open; when Redis returns with
+ * its data, sending works again without reconnecting. When it returns empty, ids continue
+ * above the highest any node saw, and a client resuming from before gets a `gap`.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import type { AckFrame, ServerFrame } from "../protocol/frames.ts";
+import { command, type JsonClient, within } from "./helpers/wire.ts";
+import {
+  assertRising,
+  collect,
+  loginAt,
+  roomStream,
+  type Seen,
+  withCluster,
+} from "./helpers/cluster.ts";
+
+/** No flood control: the sender below does not pace itself to the server's buckets. */
+const NODE = { extra: ["--rate", "0"] };
+
+/** How long a node may take to find Redis back (its reconnect backs off to about 1 s). */
+const RECOVER_MS = 15_000;
+
+/** An answer to one message: its ack, or the refusal's code. */
+type Outcome = { ack: AckFrame } | { refused: string };
+
+/**
+ * Sends `texts` one by one, `gapMs` apart, calling `between(i)` before the i-th; resolves with
+ * each one's answer (matched by ref) once all are answered. Other frames go to `other`.
+ */
+async function sendEach(
+  client: JsonClient,
+  texts: string[],
+  gapMs: number,
+  between: (i: number) => Promise<void>,
+  other: (frame: ServerFrame) => void = () => {},
+): Promise<Outcome[]> {
+  const outcomes: (Outcome | undefined)[] = new Array(texts.length);
+  let answered = 0;
+  const reading = within(
+    (async () => {
+      while (answered < texts.length) {
+        const frame = await client.next(`answer ${answered + 1} of ${texts.length}`, RECOVER_MS);
+        if (frame === null) throw new Error(`EOF after ${answered} answers: connections must stay`);
+        const ref = "ref" in frame ? frame.ref : undefined;
+        if (ref === undefined || !ref.startsWith("s")) {
+          other(frame);
+          continue;
+        }
+        const i = Number(ref.slice(1));
+        assert.equal(outcomes[i], undefined, `message ${i} answered twice`);
+        if (frame.type === "ack") outcomes[i] = { ack: frame };
+        else if (frame.type === "error") outcomes[i] = { refused: frame.code };
+        else throw new Error(`unexpected answer ${JSON.stringify(frame)}`);
+        answered++;
+      }
+    })(),
+    "every message answered",
+    RECOVER_MS,
+  );
+  for (const [i, text] of texts.entries()) {
+    await between(i);
+    await client.send({ type: "msg", room: "#lobby", text, ref: `s${i}` });
+    await new Promise((resolve) => setTimeout(resolve, gapMs));
+  }
+  await reading;
+  return outcomes as Outcome[];
+}
+
+/** Sends `text` until it is acked (a store_failed answer is retried), within RECOVER_MS. */
+async function sendUntilAcked(
+  client: JsonClient,
+  text: string,
+  other: (frame: ServerFrame) => void = () => {},
+): Promise<{ ack: AckFrame; refusals: number }> {
+  let refusals = 0;
+  const ack = await within(
+    (async () => {
+      for (let attempt = 0;; attempt++) {
+        const ref = `u${attempt}`;
+        await client.send({ type: "msg", room: "#lobby", text, ref });
+        while (true) {
+          const frame = await client.next(`the answer to ${ref}`, RECOVER_MS);
+          if (frame === null) throw new Error("EOF: the connection must stay open");
+          if ("ref" in frame && frame.ref === ref) {
+            if (frame.type === "ack") return frame;
+            assert.equal(
+              frame.type === "error" && frame.code,
+              "store_failed",
+              JSON.stringify(frame),
+            );
+            refusals++;
+            break;
+          }
+          other(frame);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    })(),
+    `${text} to be acked again`,
+    RECOVER_MS,
+  );
+  return { ack, refusals };
+}
+
+Deno.test("cluster redis loss: kill -9 of Redis mid-stream: every message acked or store_failed, each ack durable in Redis; connections stay; sending works again once Redis is back", async () => {
+  await withCluster({ nodes: 2, node: NODE }, async ({ redis, nodes: [a, b] }) => {
+    const alice = await loginAt(a.port, "alice");
+    const bob = await loginAt(b.port, "bob");
+    try {
+      const texts = Array.from({ length: 40 }, (_, i) => `during ${i}`);
+      const outcomes = await sendEach(alice, texts, 10, async (i) => {
+        if (i === 15) await redis.kill9();
+      });
+      const acked = outcomes.flatMap((o, i) =>
+        "ack" in o ? [{ id: o.ack.id, text: texts[i] }] : []
+      );
+      const refused = outcomes.filter((o) => "refused" in o);
+      for (const o of refused) assert.equal("refused" in o && o.refused, "store_failed");
+      assert.ok(acked.length >= 15, `the first 15 were sent with Redis up: ${acked.length} acked`);
+      assert.ok(refused.length >= 1, "messages sent with Redis dead are refused, not acked");
+      assertRising(acked, "alice's acks");
+
+      // Both connections are still open and served while Redis is down.
+      assert.equal((await command(alice, "/who")).type, "who");
+      assert.equal((await command(bob, "/who")).type, "who");
+
+      await redis.restart({ keepData: true });
+      const stream = await roomStream(redis.port, "#lobby");
+      const stored = new Map(stream.map((e) => [e.message.id, e.message]));
+      for (const { id, text } of acked) {
+        assert.equal(stored.get(id)?.text, text, `acked id ${id} is in Redis with its text`);
+        assert.equal(stored.get(id)?.from, "alice");
+      }
+
+      // Without reconnecting: alice is acked again, and bob on the other node gets it.
+      const { ack: back } = await sendUntilAcked(alice, "back again");
+      assert.ok(back.id > acked[acked.length - 1].id, "ids go on rising");
+      const seen = await collect(bob, "#lobby", (s) => s.at(-1)?.text === "back again", RECOVER_MS);
+      const live = seen.filter((m) => !m.history);
+      assertRising(live, "bob");
+      const ids = new Set(live.map((m) => m.id));
+      for (const { id } of acked) assert.ok(ids.has(id), `bob got acked id ${id}`);
+      for (const m of live) {
+        if (m.text === "back again") continue;
+        assert.equal(stored.get(m.id)?.text, m.text, `bob got ${m.id} as Redis has it`);
+      }
+    } finally {
+      alice.close();
+      bob.close();
+    }
+  });
+});
+
+Deno.test("cluster redis loss: Redis restarted empty: ids continue above the highest seen, and a client resuming from before gets a gap", async () => {
+  await withCluster({ nodes: 2, node: NODE }, async ({ redis, nodes: [a, b] }) => {
+    const alice = await loginAt(a.port, "alice");
+    const bob = await loginAt(b.port, "bob");
+    try {
+      const first: AckFrame[] = [];
+      for (let i = 0; i < 5; i++) first.push((await sendUntilAcked(alice, `old ${i}`)).ack);
+      await collect(bob, "#lobby", (s) => s.at(-1)?.text === "old 4");
+      const highest = first[first.length - 1].id;
+
+      await redis.kill9();
+      await redis.restart({ keepData: false });
+
+      const { ack: onA } = await sendUntilAcked(alice, "new on A");
+      assert.ok(onA.id > highest, `A's next id ${onA.id} is above ${highest}`);
+      const { ack: onB } = await sendUntilAcked(bob, "new on B");
+      assert.ok(onB.id > highest, `B's next id ${onB.id} is above ${highest}`);
+      assert.notEqual(onA.id, onB.id);
+
+      // A client that last saw the second old message resumes: the rest of the old ones are
+      // gone with Redis's data, so it is told of a gap, then gets the new ones.
+      const gaps: ServerFrame[] = [];
+      const late = await loginAt(b.port, "late", { resume: { "#lobby": first[1].id } });
+      try {
+        const replay: Seen[] = await collect(
+          late,
+          "#lobby",
+          (s) => s.some((m) => m.text === "new on A") && s.some((m) => m.text === "new on B"),
+          10_000,
+          (frame) => {
+            if (frame.type === "gap") gaps.push(frame);
+          },
+        );
+        assert.equal(gaps.length, 1, `one gap: ${JSON.stringify(gaps)}`);
+        const gap = gaps[0];
+        assert.ok(
+          gap.type === "gap" && gap.room === "#lobby" && gap.missed > 0,
+          JSON.stringify(gap),
+        );
+        assert.ok(replay.every((m) => m.id > highest), "nothing replayed from before the restart");
+        assertRising(replay, "late's replay");
+      } finally {
+        late.close();
+      }
+    } finally {
+      alice.close();
+      bob.close();
+    }
+  });
+});
