@@ -2,13 +2,20 @@
  * `sockchat join`: connects, logs in, then sends what the user types (or what is piped in) and
  * prints what arrives, until the user leaves or the connection ends. In a terminal, a
  * connection lost unexpectedly is re-established with backoff, resuming every room where the
- * user left off.
+ * user left off. Given several addresses (the nodes of one chat), it tries them in turn.
  *
  * @module
  */
 
 import { loadCaCerts } from "./transport/tcp/tls.ts";
-import { ChatClient, ClientError, type ClientIdentity } from "./client/chat_client.ts";
+import {
+  ChatClient,
+  ClientError,
+  type ClientIdentity,
+  type ConnectOptions,
+} from "./client/chat_client.ts";
+import { serverTarget } from "./client/identity_key.ts";
+import { serverLabel, ServerRing, triesNextServer } from "./client/server_ring.ts";
 import { type JoinIdentity, joinIdentity } from "./client/join_identity.ts";
 import { loadJoinPassword } from "./client/password.ts";
 import { backoffDelay, shouldRetryLogin } from "./client/reconnect.ts";
@@ -48,7 +55,10 @@ export function joinMode(args: JoinArgs, stdinTty: boolean, stdoutTty: boolean):
 /** Runs a session; resolves to the process exit code. */
 export async function runJoin(args: JoinArgs): Promise<number> {
   const mode = joinMode(args, Deno.stdin.isTerminal(), Deno.stdout.isTerminal());
-  const target = `${args.host}:${args.port}`;
+  const target = args.servers.map(serverLabel).join(",");
+  const ring = new ServerRing(args.servers);
+  // One chat, one identity: every node is offered the key of the first address.
+  const keyServer = serverTarget(args.host, args.port);
   let client: ChatClient;
   let password: string | undefined;
   let secure: { caCerts?: string[] } | undefined;
@@ -59,7 +69,11 @@ export async function runJoin(args: JoinArgs): Promise<number> {
       ? { caCerts: args.ca === undefined ? undefined : await loadCa(args.ca) }
       : undefined;
     who = await joinIdentity(args, (name) => Deno.env.get(name), mode.interactive);
-    client = await ChatClient.connect({ ...args, password, secure, ...who });
+    client = await connectAny(
+      ring,
+      { ...args, password, secure, keyServer, ...who },
+      (message) => console.error(`sockchat: ${clean(message)}`),
+    );
   } catch (error) {
     if (error instanceof ClientError) {
       // The message may quote the server (a refusal's wording): neutralise it like any other.
@@ -88,7 +102,8 @@ export async function runJoin(args: JoinArgs): Promise<number> {
         reconnect(
           {
             // The key, and an account password once asked: never asked again while chatting.
-            args: { ...args, password, secure, identity: who.identity },
+            args: { ...args, password, secure, keyServer, identity: who.identity },
+            ring,
             state,
             session,
             interactive: mode.interactive,
@@ -106,12 +121,14 @@ export async function runJoin(args: JoinArgs): Promise<number> {
  * user left meanwhile.
  */
 async function reconnect(
-  { args, state, session, interactive }: {
+  { args, ring, state, session, interactive }: {
     args: JoinArgs & {
       password?: string;
       secure?: { caCerts?: string[] };
       identity?: ClientIdentity;
+      keyServer: string;
     };
+    ring: ServerRing;
     state: RoomState;
     session: Session;
     interactive: boolean;
@@ -130,8 +147,13 @@ async function reconnect(
       session.notice(`Reconnecting (attempt ${attempt})...`, "warn");
     }
     if (!(await pause(wait, left))) return null;
-    // As whoever we were last (after any /nick), back in every room we were in.
-    const trying = ChatClient.connect({ ...args, nick: state.nick, resume: state.resume() });
+    // As whoever we were last (after any /nick), back in every room we were in; from the
+    // address after the one that dropped (a node that died is tried last).
+    const trying = connectAny(
+      ring,
+      { ...args, nick: state.nick, resume: state.resume() },
+      (message) => session.notice(`! ${message}`, "error"),
+    );
     try {
       const client = await Promise.race([trying, whenAborted(left).then(() => null)]);
       if (client === null) {
@@ -145,6 +167,30 @@ async function reconnect(
       // Say why once; the prompt counts the attempts.
       if (error.message !== lastFailure) session.notice(`! ${error.message}`, "error");
       lastFailure = error.message;
+    }
+  }
+}
+
+/**
+ * Connects to the addresses of `ring` in turn, from its next one, until one logs in: at most
+ * one round. A failure that another node would not repeat (nothing answered, or the node
+ * refused for a reason of its own) is told with `skipped` and the next address is tried; the
+ * last failure, or any other refusal, is thrown.
+ */
+async function connectAny(
+  ring: ServerRing,
+  options: Omit<ConnectOptions, "host" | "port">,
+  skipped: (message: string) => void,
+): Promise<ChatClient> {
+  for (let tried = 1;; tried++) {
+    const server = ring.take();
+    try {
+      return await ChatClient.connect({ ...options, host: server.host, port: server.port });
+    } catch (error) {
+      if (!(error instanceof ClientError) || tried >= ring.size || !triesNextServer(error.code)) {
+        throw error;
+      }
+      skipped(`${error.message}; trying the next address`);
     }
   }
 }

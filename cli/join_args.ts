@@ -1,5 +1,5 @@
 /**
- * Parses `sockchat join` arguments: the target address and the nickname.
+ * Parses `sockchat join` arguments: the server address(es) and the nickname.
  *
  * @module
  */
@@ -7,6 +7,7 @@
 import { DEFAULT_JOIN_HOST, DEFAULT_PORT } from "../config/limits.ts";
 import { TIMESTAMP_STYLES, type TimestampStyle } from "../client/timestamp.ts";
 import { isThemeName, themeChoices, type ThemeName } from "../client/colors.ts";
+import { MAX_JOIN_ADDRESSES } from "../client/limits.ts";
 import { parseIntFlag } from "./parse_number.ts";
 import { parseFlags } from "./parse_strict.ts";
 import { UsageError } from "./usage.ts";
@@ -20,10 +21,15 @@ export const NICK_ENV_VARS = ["SOCKCHAT_NICK", "USER", "LOGNAME"] as const;
 export interface JoinArgs {
   /** `-h` or `--help`: print the help and connect to nothing. */
   help: boolean;
-  /** The server's host name or address. */
+  /** The server's host name or address (the first of {@linkcode JoinArgs.servers}). */
   host: string;
-  /** The server's port. */
+  /** The server's port (the first of {@linkcode JoinArgs.servers}). */
   port: number;
+  /**
+   * Every address given (`HOST:PORT,HOST:PORT`): the nodes of one chat, tried in turn, at most
+   * {@linkcode MAX_JOIN_ADDRESSES}. One entry for a single server.
+   */
+  servers: ServerAddress[];
   /** The nick to log in as. */
   nick: string;
   /** Print each server frame as one JSON line instead of rendering it. */
@@ -55,10 +61,19 @@ export interface JoinArgs {
   accountPasswordFile?: string;
 }
 
+/** One server address as `join` dials it. */
+export interface ServerAddress {
+  /** Host name or IP address (an IPv6 one without brackets). */
+  host: string;
+  /** TCP port. */
+  port: number;
+}
+
 const DEFAULTS: Omit<JoinArgs, "nick"> = {
   help: false,
   host: DEFAULT_JOIN_HOST,
   port: DEFAULT_PORT,
+  servers: [{ host: DEFAULT_JOIN_HOST, port: DEFAULT_PORT }],
   json: false,
   color: true,
   bell: true,
@@ -87,6 +102,36 @@ export function parseTarget(target: string): { host: string; port: number } {
       ? DEFAULT_PORT
       : parseIntFlag(`the port in ${target}`, port, 1, 65535, HINT),
   };
+}
+
+/**
+ * Splits `join`'s address argument: one `HOST[:PORT]`, or several separated by commas (the
+ * nodes of one chat), at most {@linkcode MAX_JOIN_ADDRESSES}. Throws {@linkcode UsageError}.
+ *
+ * @example
+ * ```ts
+ * parseTargets("a.example:7342,b.example:7342");
+ * // [{ host: "a.example", port: 7342 }, { host: "b.example", port: 7342 }]
+ * ```
+ */
+export function parseTargets(text: string): ServerAddress[] {
+  if (!text.includes(",")) return [parseTarget(text)];
+  const items = text.split(",").map((item) => item.trim());
+  if (items.some((item) => item === "")) {
+    throw new UsageError(
+      `the addresses in ${JSON.stringify(text)} need one HOST[:PORT] between each pair of ` +
+        "commas, such as a.example.org:7342,b.example.org:7342.",
+      HINT,
+    );
+  }
+  if (items.length > MAX_JOIN_ADDRESSES) {
+    throw new UsageError(
+      `join takes at most ${MAX_JOIN_ADDRESSES} addresses (the nodes of one chat), not ` +
+        `${items.length}.`,
+      HINT,
+    );
+  }
+  return items.map(parseTarget);
 }
 
 /** Parses `join`'s arguments (after the subcommand); throws {@linkcode UsageError}. */
@@ -133,9 +178,14 @@ export function parseJoinArgs(
     throw new UsageError("--key and --no-key contradict each other.", HINT);
   }
   if (positionals.length > 1) {
-    throw new UsageError(`join takes one HOST[:PORT], but got ${positionals.length}.`, HINT);
+    throw new UsageError(
+      `join takes one HOST[:PORT] (or several separated by commas, no spaces), but got ` +
+        `${positionals.length} arguments.`,
+      HINT,
+    );
   }
-  const { host, port } = parseTarget(positionals[0] ?? "");
+  const servers = parseTargets(positionals[0] ?? "");
+  const { host, port } = servers[0];
   let nick = values.name;
   if (nick === undefined) {
     for (const name of NICK_ENV_VARS) {
@@ -156,6 +206,7 @@ export function parseJoinArgs(
     ...DEFAULTS,
     host,
     port,
+    servers,
     nick,
     json: values.json === true,
     color: values["no-color"] !== true && !env("NO_COLOR"),

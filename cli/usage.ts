@@ -28,7 +28,9 @@ import { RECONNECT_BASE_MS, RECONNECT_MAX_MS } from "../client/reconnect.ts";
 import { MAX_OFFLINE_QUEUE, QUIT_GRACE_MS } from "../client/session.ts";
 import {
   CLIENT_MAX_FRAME_BYTES,
+  CONNECT_TIMEOUT_MS,
   MAX_INPUT_CHARS,
+  MAX_JOIN_ADDRESSES,
   MAX_JOINED_ROOMS,
   MAX_MEMBERS_PER_ROOM,
   MAX_UNANSWERED,
@@ -71,7 +73,7 @@ export const MAIN_HELP = `sockchat ${VERSION} - a chat server and client in one 
 
 Usage:
   sockchat serve [options]               run a chat server
-  sockchat join [HOST[:PORT]] [options]  join a chat server from this terminal
+  sockchat join [HOST[:PORT],...] [opts]  join a chat server from this terminal
   sockchat key [HOST[:PORT]]             print your key for a server and its fingerprint
   sockchat --help                        show this help
   sockchat --version                     print the version
@@ -188,9 +190,18 @@ Options:
 `;
 
 /** `sockchat join --help`. */
-export const JOIN_HELP = `Usage: sockchat join [HOST[:PORT]] [options]
+export const JOIN_HELP = `Usage: sockchat join [HOST[:PORT][,HOST[:PORT]...]] [options]
 
 Join a chat server (default ${DEFAULT_JOIN_HOST}:${DEFAULT_PORT}).
+
+Several addresses separated by commas (no spaces), at most ${MAX_JOIN_ADDRESSES}, are the nodes of one
+chat (servers sharing one Redis, see serve --redis): join tries them in turn, going on to the
+next when a connection fails (refused, or no answer within ${
+  CONNECT_TIMEOUT_MS / 1000
+} s) or a node turns it away
+(full, shutting down, too many connections), and after a drop it reconnects starting from the
+address after the one it lost, resuming every room without loss or repeats. Every node is
+offered the key of the first address (sockchat key FIRST-ADDRESS prints it).
 
 In a terminal, type a message and press Enter; end a line with \\ to continue the message on
 the next line, and a pasted block of lines is sent as one message when you press Enter.

@@ -22,7 +22,7 @@ import type { Link } from "../transport/link.ts";
 import { writeAll } from "../transport/outbound_queue.ts";
 import { ClientError, lostConnection } from "./client_error.ts";
 import { type Incoming, readServerFrames } from "./frame_reader.ts";
-import { MAX_UNANSWERED, MAX_UNSENT_BYTES } from "./limits.ts";
+import { CONNECT_TIMEOUT_MS, MAX_UNANSWERED, MAX_UNSENT_BYTES } from "./limits.ts";
 import { Pacer } from "./pacer.ts";
 import { serverTarget } from "./identity_key.ts";
 import { speaksTls, TLS_PORT_HINT } from "./tls_probe.ts";
@@ -119,6 +119,12 @@ export interface ConnectOptions {
   /** The client's key and account password, if any (kept across reconnections). */
   identity?: ClientIdentity;
   /**
+   * The address (as `serverTarget` writes it) whose key to offer. `join a,b` offers the first
+   * address's key on every node: they are one chat, sharing its accounts.
+   * @default this connection's own `host:port`
+   */
+  keyServer?: string;
+  /**
    * Asks the user for the account password of `nick` when the server says the nick is a
    * password account (`wrong`: the last one was refused); null or "" gives up. Absent: such a
    * refusal ends the login. The answer is kept in `identity` for reconnections.
@@ -126,6 +132,8 @@ export interface ConnectOptions {
   askAccountPassword?: (nick: string, wrong: boolean) => Promise<string | null>;
   /** How long to wait for the welcome. @default LOGIN_TIMEOUT_MS */
   loginTimeoutMs?: number;
+  /** How long the connection itself may take. @default CONNECT_TIMEOUT_MS */
+  connectTimeoutMs?: number;
   /** Connect with TLS; `caCerts` replaces the system roots when given. @default plain TCP */
   secure?: { caCerts?: string[] };
   /**
@@ -158,6 +166,27 @@ function connectFailure(host: string, port: number, error: unknown): ClientError
     ? error.message
     : String(error);
   return new ClientError(`cannot connect to ${host}:${port}: ${what}`);
+}
+
+/**
+ * Opens a connection with `open`, failing after `ms`: an address whose host is gone would
+ * otherwise hold the client for the system's TCP timeout. A connection that arrives after
+ * the deadline is closed.
+ */
+async function connectWithin(open: () => Promise<ChatConn>, ms: number): Promise<ChatConn> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const opening = open();
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      opening.then(closeQuietly, () => {});
+      reject(new Error(`no answer within ${ms / 1000} s`));
+    }, ms);
+  });
+  try {
+    return await Promise.race([opening, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function closeQuietly(conn: ChatConn): void {
@@ -272,17 +301,24 @@ export class ChatClient {
     identity: ClientIdentity,
   ): Promise<ChatClient> {
     const target = options.dial ? options.host : `${options.host}:${options.port}`;
-    // The key for the address dialled, never the key file's own: see ServerKeySource.
-    const key = await identity.key?.forServer(serverTarget(options.host, options.port));
+    // The key for the address dialled (or the chat's first one), never the key file's own: see
+    // ServerKeySource.
+    const key = await identity.key?.forServer(
+      options.keyServer ?? serverTarget(options.host, options.port),
+    );
     let conn: ChatConn;
     try {
-      conn = options.dial ? await options.dial() : options.secure
-        ? await connectTls({
-          hostname: options.host,
-          port: options.port,
-          caCerts: options.secure.caCerts,
-        })
-        : await Deno.connect({ hostname: options.host, port: options.port });
+      conn = await connectWithin(
+        options.dial ?? (() =>
+          options.secure
+            ? connectTls({
+              hostname: options.host,
+              port: options.port,
+              caCerts: options.secure.caCerts,
+            })
+            : Deno.connect({ hostname: options.host, port: options.port })),
+        options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS,
+      );
     } catch (error) {
       if (error instanceof TlsError) throw new ClientError(lowerFirst(error.message));
       throw connectFailure(options.host, options.port, error);
@@ -335,6 +371,11 @@ export class ChatClient {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** The server as dialled (`host:port`), for messages. */
+  get target(): string {
+    return this.#target;
   }
 
   /** Messages sent but not yet acknowledged. */

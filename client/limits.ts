@@ -59,3 +59,17 @@ export const MAX_UNSENT_BYTES = 4 * 1024 * 1024;
  * `--max-frame` (64 KiB), which refuses anything longer anyway.
  */
 export const MAX_INPUT_CHARS = 1024 * 1024;
+
+/**
+ * Server addresses one `sockchat join` may be given (`join a:7342,b:7342`): the nodes of one
+ * chat, tried in turn. A cluster has a handful of front doors; a list longer than this is a
+ * mistake (or a paste gone wrong), and every address costs one connection attempt per round.
+ */
+export const MAX_JOIN_ADDRESSES = 16;
+
+/**
+ * How long one connection attempt may take before the next address is tried. Without it, an
+ * address whose host is gone (no refusal, packets dropped) would hold `join` for the system's
+ * own TCP timeout, minutes, while another node is up.
+ */
+export const CONNECT_TIMEOUT_MS = 10_000;

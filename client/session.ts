@@ -98,7 +98,7 @@ export interface SessionOptions {
   json: boolean;
   /** Show the user's own messages once acknowledged (a terminal; a pipe's reader sent them). */
   showOwn: boolean;
-  /** `host:port`, for messages. */
+  /** `host:port`, for messages (a connection's own, once attached: `join a,b` has several). */
   target: string;
   /** The colours, whose theme `/theme` switches; without it `/theme` says there is none. */
   palette?: Palette;
@@ -239,7 +239,7 @@ export class Session {
         );
       }
     }
-    return end ?? { ending: { kind: "lost" }, message: `lost the connection to ${this.#o.target}` };
+    return end ?? { ending: { kind: "lost" }, message: `lost the connection to ${client.target}` };
   }
 
   /** A line from the client itself: on stdout, or on stderr in JSON mode (stdout is for frames). */
@@ -397,7 +397,8 @@ export class Session {
     if (this.#o.json) return this.#o.ui.print(jsonLine(frame));
     if (!reconnected) return this.#show(this.#o.renderer.frame(frame));
     const rooms = this.#o.state.rooms.map((r) => r.name).join(", ") || "no room";
-    this.notice(`Reconnected to ${this.#o.target} as ${frame.nick}, in ${rooms}.`);
+    const target = this.#client?.target ?? this.#o.target;
+    this.notice(`Reconnected to ${target} as ${frame.nick}, in ${rooms}.`);
   }
 
   /** Applies, shows and answers one frame; says whether it ends the connection or was ignored. */
