@@ -178,11 +178,13 @@ export class AccountDesk {
       (check) =>
         after(user, undefined, () => {
           if (accounts.passwordProves(nick, check)) {
-            if (!logins.takeNick(user, nick, ref)) return;
-            this.#options.audit("identify", { nick: user.nick, address: user.address });
-            send(user, { type: "info", text: `* You are identified as ${user.nick}.`, ref });
-            this.#options.admitted(user);
-            return;
+            // In a cluster the nick is claimed first: a round trip.
+            return then(logins.takeNick(user, nick, ref), (took) => {
+              if (!took) return;
+              this.#options.audit("identify", { nick: user.nick, address: user.address });
+              send(user, { type: "info", text: `* You are identified as ${user.nick}.`, ref });
+              this.#options.admitted(user);
+            });
           }
           switch (check.kind) {
             case "busy":

@@ -3,6 +3,7 @@
  * the server, the server password and its lockout, bans, registered nicks, the nick), the
  * welcome with its resume replay, and `/nick`, which passes the same nick, account and ban
  * checks. An owner who proves a registered nick takes it over from a session still holding it.
+ * In a cluster, a nick that passes every check here is claimed cluster-wide before it is given.
  *
  * @module
  */
@@ -27,10 +28,11 @@ import {
 } from "./account_proof.ts";
 import { accountRefusal, guestNotice, registeredError } from "./account_rules.ts";
 import type { AccountRecord } from "./ports.ts";
+import type { ClusterBus } from "./cluster.ts";
 import { Lockout, SECRET_LOCKOUT } from "./lockout.ts";
 import { describeUntil } from "./moderation.ts";
 import type { Moderator } from "./moderator.ts";
-import { displayNick } from "./nick.ts";
+import { displayNick, nickKey } from "./nick.ts";
 import type { PeerSink, Verifier } from "./ports.ts";
 import type { Registry } from "./registry.ts";
 import type { HistoryReader } from "./replay.ts";
@@ -193,12 +195,15 @@ export class Logins {
       now(),
     );
     // The owner, proven, takes the nick over from a session still holding it (a stale one, most
-    // likely): that session is replaced, but only once this login is sure to go through.
-    const holder = account !== undefined && accountError === null
+    // likely): that session is replaced, but only once this login is sure to go through. Only
+    // a session of this server: another node's keeps it (the nick is taken, a documented limit).
+    const found = account !== undefined && accountError === null
       ? registry.user(request.nick)
       : undefined;
-    // A takeover frees the slot it fills, so it goes through on a full server.
-    if (registry.userCount - (holder === undefined ? 0 : 1) >= maxUsers) {
+    const holder = found?.node === undefined ? found : undefined;
+    // A takeover frees the slot it fills, so it goes through on a full server. Other nodes'
+    // users (mirrors) fill their own nodes' slots, not this one's.
+    if (registry.localCount - (holder === undefined ? 0 : 1) >= maxUsers) {
       return fail(
         "server_full",
         `The server is full (${counted(maxUsers, "user")}). Try again later.`,
@@ -219,6 +224,31 @@ export class Logins {
     if (nickError !== null) return { ok: false, error: nickError };
     const recent = this.#takeoverRefusal(holder);
     if (recent !== null) return { ok: false, error: recent };
+    const { cluster } = registry;
+    if (cluster === null) return this.#admit(sink, request, holder, account);
+    return then(claimNick(cluster, request.nick, true), (refusal): Awaitable<LoginResult> => {
+      if (refusal !== null) return { ok: false, error: refusal };
+      // Checked again after the round trip (nothing in the hub's queue ran meanwhile, but a
+      // shutdown or a local logout may have).
+      if (registry.closing) return fail("shutting_down", "The server is shutting down.");
+      const again = registry.nickError(request.nick, holder, { registered: account !== undefined });
+      if (again !== null) return { ok: false, error: again };
+      return this.#admit(sink, request, holder, account);
+    });
+  }
+
+  /**
+   * Logs in a hello that passed every check (its nick claimed, in a cluster): replaces
+   * `holder`, registers the user, welcomes them, and, once that is done, tells the cluster.
+   */
+  #admit(
+    sink: PeerSink,
+    request: LoginRequest,
+    holder: User | undefined,
+    account: AccountRecord | undefined,
+  ): Awaitable<LoginResult> {
+    const { registry, now } = this.#options;
+    const address = request.address ?? "";
     if (holder !== undefined) this.#options.replace(holder);
     const user = new User(displayNick(request.nick), sink, address);
     user.since = user.lastActive = now();
@@ -232,15 +262,17 @@ export class Logins {
       this.#options.rooms.logout(user, "dropped");
       return fail("store_failed", `Logging in failed: ${(error as Error).message}`);
     };
+    const done = (): LoginResult => {
+      registry.announce(user);
+      return { ok: true, user };
+    };
     try {
       const welcomed = this.#welcome(user, request.resume, account, request.irc !== undefined);
-      if (welcomed instanceof Promise) {
-        return welcomed.then((): LoginResult => ({ ok: true, user }), failed);
-      }
+      if (welcomed instanceof Promise) return welcomed.then(done, failed);
     } catch (error) {
       return failed(error);
     }
-    return { ok: true, user };
+    return done();
   }
 
   /**
@@ -248,7 +280,7 @@ export class Logins {
    * one already has, exactly, changes nothing and tells only them; a change of case or accent
    * (alice to Alice) is a rename like any other.
    */
-  rename(user: User, wanted: string, ref?: string): boolean {
+  rename(user: User, wanted: string, ref?: string): Awaitable<boolean> {
     const { moderation } = this.#options;
     const next = displayNick(wanted);
     if (next === user.nick) {
@@ -275,14 +307,15 @@ export class Logins {
 
   /**
    * Gives `user` the nick `next`, which they own when `owned` (a session holding it is replaced)
-   * or which must be free; bans and validity are checked. False if refused (they were told).
+   * or which must be free; bans and validity are checked, and in a cluster the nick claimed.
+   * False if refused (they were told).
    */
-  #renameTo(user: User, next: string, owned: boolean, ref?: string): boolean {
+  #renameTo(user: User, next: string, owned: boolean, ref?: string): Awaitable<boolean> {
     const { registry, moderation, now } = this.#options;
     // The session holding a nick its owner proves is replaced, but only once the rename is sure
-    // to go through (the nick is valid and not banned).
+    // to go through (the nick is valid and not banned). Only a session of this server.
     const found = owned ? registry.user(next) : undefined;
-    const holder = found === user ? undefined : found;
+    const holder = found === user || found?.node !== undefined ? undefined : found;
     const error = registry.nickError(next, holder ?? user, { registered: owned });
     if (error !== null) {
       error.ref = ref;
@@ -299,6 +332,37 @@ export class Logins {
       send(user, recent);
       return false;
     }
+    // A change of case or accent keeps the nick's key, which this node holds already.
+    const { cluster } = registry;
+    if (cluster === null || nickKey(next) === user.key) {
+      return this.#renamed(user, next, owned, holder, ref);
+    }
+    return then(claimNick(cluster, next, false), (refusal) => {
+      if (refusal !== null) {
+        if (user.online) send(user, { ...refusal, ref });
+        return false;
+      }
+      // Checked again after the round trip, as a login is.
+      const again = user.online
+        ? registry.nickError(next, holder ?? user, { registered: owned })
+        : null;
+      if (user.online && again === null) return this.#renamed(user, next, owned, holder, ref);
+      // Claimed for nobody: given back (unless someone here holds it).
+      registry.releaseNick(nickKey(next));
+      if (again !== null) send(user, { ...again, ref });
+      return false;
+    });
+  }
+
+  /** The rename itself, every check passed: `holder` replaced, the neighbours told. */
+  #renamed(
+    user: User,
+    next: string,
+    owned: boolean,
+    holder: User | undefined,
+    ref: string | undefined,
+  ): true {
+    const { registry, now } = this.#options;
     if (holder !== undefined) this.#options.replace(holder);
     const old = user.nick;
     const leaving = user.verified ? this.#options.accounts.get(old) : undefined;
@@ -375,7 +439,7 @@ export class Logins {
    * Gives `user` a nick they have just proven (/identify): a session holding it is replaced.
    * False if refused (muted, banned); they were told.
    */
-  takeNick(user: User, nick: string, ref?: string): boolean {
+  takeNick(user: User, nick: string, ref?: string): Awaitable<boolean> {
     if (displayNick(nick) === user.nick) {
       user.verified = true;
       return true;
@@ -507,6 +571,38 @@ interface RoomEntry {
   lastSeen?: number;
   /** What a resume enters past (see core/resume_keys.ts). */
   grant?: ResumeGrant;
+}
+
+/**
+ * Claims `nick` cluster-wide for this node on `cluster`: null
+ * when it is ours now, else why not, as an error frame (`fatal` for a login). A cluster that
+ * cannot be reached is an error too: a nick nobody could check is not given.
+ */
+function claimNick(
+  cluster: ClusterBus,
+  nick: string,
+  fatal: boolean,
+): Awaitable<ErrorFrame | null> {
+  const shown = displayNick(nick);
+  const answer = (ours: boolean): ErrorFrame | null =>
+    ours ? null : errorFrame(
+      "nick_taken",
+      `The nickname "${shown}" is in use on another server of this chat. Pick another.`,
+      { fatal },
+    );
+  const failed = (error: unknown): ErrorFrame =>
+    errorFrame(
+      "store_failed",
+      `The nickname "${shown}" could not be checked: the servers of this chat cannot reach ` +
+        `their shared store (${(error as Error).message}). Try again in a moment.`,
+      { fatal },
+    );
+  try {
+    const claimed = cluster.claimNick(nickKey(nick));
+    return claimed instanceof Promise ? claimed.then(answer, failed) : answer(claimed);
+  } catch (error) {
+    return failed(error);
+  }
 }
 
 /** A refused login; every refusal at login ends the connection. */

@@ -11,12 +11,15 @@ import { type ErrorFrame, errorFrame, LOBBY } from "../protocol/frames.ts";
 import { displayNick, nickKey, nickProblem, type NickRules } from "./nick.ts";
 import type { Awaitable } from "./awaitable.ts";
 import type { HistoryStore } from "./ports.ts";
+import type { ClusterBus, ClusterEvent, UserCard } from "./cluster.ts";
 import { Room, roomKey } from "./room.ts";
 import type { User } from "./user.ts";
 
 /**
  * Users and rooms by key. The lobby always exists; other rooms are made on demand and forgotten
- * when their last member leaves (their topic and history stay in the store).
+ * when their last member leaves (their topic and history stay in the store). In a cluster it
+ * holds mirrors of other nodes' users too (found by nick like anyone, not counted against
+ * `--max-users`), and publishes its own users' changes (see {@linkcode Registry.publish}).
  *
  * @example
  * ```ts
@@ -34,18 +37,33 @@ export class Registry {
   readonly #rooms: Map<string, Room> = new Map();
   #roomList: Room[] | null = null;
   #roomListAt = 0;
+  /** Users of this server (not mirrors): what `--max-users` counts. */
+  #local = 0;
+  /** Local users whose card changed since it was last published (sent once per tick). */
+  readonly #changed = new Set<User>();
   /** True once the server is shutting down: no new logins, no more presence. */
   closing = false;
+  /** The cluster this server is a node of (`serve --redis`); null for a server on its own. */
+  readonly cluster: ClusterBus | null;
 
-  /** A registry holding the lobby (with its saved topic) and nobody. */
-  constructor(store: Pick<HistoryStore, "topic">) {
+  /**
+   * A registry holding the lobby (with its saved topic) and nobody; `cluster`: the bus its
+   * local users' changes are published on.
+   */
+  constructor(store: Pick<HistoryStore, "topic">, cluster: ClusterBus | null = null) {
     this.#store = store;
+    this.cluster = cluster;
     this.#rooms.set(roomKey(LOBBY), this.#withTopic(new Room(LOBBY, "")));
   }
 
-  /** Number of logged-in users. */
+  /** Number of logged-in users, mirrors of other nodes' users included. */
   get userCount(): number {
     return this.#users.size;
+  }
+
+  /** Number of this server's own users (not mirrors): what `--max-users` caps. */
+  get localCount(): number {
+    return this.#local;
   }
 
   /** Every room that exists now. */
@@ -71,18 +89,76 @@ export class Registry {
   /** Registers a user whose nick {@linkcode Registry.nickError} passed. */
   add(user: User): void {
     this.#users.set(user.key, user);
+    if (user.node !== undefined) return;
+    this.#local++;
+    if (this.cluster !== null) user.watch((changed) => this.#cardChanged(changed));
   }
 
-  /** Gives `user` the nick `next` (checked already), keeping them findable under it. */
+  /**
+   * Gives `user` the nick `next` (checked already, and claimed in a cluster), keeping them
+   * findable under it. A local user's rename is published, and the nick they leave given up.
+   */
   rename(user: User, next: string): void {
+    const old = user.nick;
+    const oldKey = user.key;
     this.#users.delete(user.key);
     user.rename(next);
     this.#users.set(user.key, user);
+    this.publish(user, { t: "nick", from: old, to: user.nick });
+    if (user.node === undefined && oldKey !== user.key) this.releaseNick(oldKey);
   }
 
   /** Forgets a user (if it is still the one registered under their nick). */
   remove(user: User): void {
-    if (this.#users.get(user.key) === user) this.#users.delete(user.key);
+    if (this.#users.get(user.key) !== user) return;
+    this.#users.delete(user.key);
+    if (user.node === undefined) this.#local--;
+  }
+
+  /**
+   * Publishes `event` to the cluster when `actor` is a local user the cluster knows of (so a
+   * mirror's changes, applied from the log, are never published again, and a login's steps
+   * before its `hello` not at all). Nothing without a cluster.
+   */
+  publish(actor: User, event: ClusterEvent): void {
+    if (this.cluster === null || actor.node !== undefined || !actor.announced) return;
+    this.cluster.publish(event);
+  }
+
+  /** Tells the cluster of a local user whose login completed (`hello`, with their rooms). */
+  announce(user: User): void {
+    if (this.cluster === null || user.node !== undefined || !user.online) return;
+    user.announced = true;
+    this.cluster.publish({ t: "hello", user: userCard(user) });
+  }
+
+  /**
+   * Gives up the cluster's claim on the folded nick `key`, which a local user held, unless
+   * another local user holds it now (a takeover, or a login after a logout not yet told).
+   */
+  releaseNick(key: string): void {
+    if (this.cluster === null) return;
+    const holder = this.#users.get(key);
+    if (holder !== undefined && holder.node === undefined) return;
+    this.cluster.releaseNick(key);
+  }
+
+  /**
+   * A local user's away, verified or operator flag changed: their card is published once,
+   * after whatever else the same event changes (a rename sets both nick and verified).
+   */
+  #cardChanged(user: User): void {
+    if (!user.announced) return;
+    if (this.#changed.size === 0) queueMicrotask(() => this.#publishCards());
+    this.#changed.add(user);
+  }
+
+  #publishCards(): void {
+    const changed = [...this.#changed];
+    this.#changed.clear();
+    for (const user of changed) {
+      if (user.online) this.publish(user, { t: "user", user: userCard(user) });
+    }
   }
 
   /**
@@ -173,4 +249,19 @@ export class Registry {
     }
     return { rooms, total: this.#rooms.size };
   }
+}
+
+/** What other nodes mirror of `user` (see {@linkcode UserCard}). */
+export function userCard(user: User): UserCard {
+  return {
+    nick: user.nick,
+    address: user.address,
+    ident: user.ident,
+    verified: user.verified,
+    operator: user.operator,
+    away: user.away,
+    since: user.since,
+    lastActive: user.lastActive,
+    rooms: [...user.rooms].map((room) => room.name),
+  };
 }

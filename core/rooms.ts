@@ -252,6 +252,9 @@ export class Rooms {
     broadcast(room, frame);
     if (!room.members.has(by)) send(by, frame);
     this.#remove(target, room);
+    // Whichever node holds them: the operator's node tells the cluster.
+    const told = { nick: target.nick, room: room.name, reason: "kicked_room" as const };
+    this.#registry.publish(by, { t: "part", ...told, message: reason, by: by.nick });
     // The command's one answer with its ref (the leave above is the room's news).
     const text = `* Kicked ${target.nick} from ${room.name}.`;
     send(by, { type: "info", text, room: room.name, ref });
@@ -281,6 +284,7 @@ export class Rooms {
       // Those who ignore the setter do not get its text: a topic is 300 characters of free text.
       broadcast(room, frame, user, user);
       send(user, { ...frame, ref });
+      this.#registry.publish(user, { t: "topic", room: room.name, topic, by: user.nick, ts });
     };
     try {
       const write = this.#options.store.setTopic(room.name, topic);
@@ -291,10 +295,49 @@ export class Rooms {
     saved();
   }
 
-  /** Puts `user` in `room` (made already) and tells its members, unless `user` is muted. */
+  /**
+   * A topic another node set (it was saved there): the room, if this node has it, shows it and
+   * its members hear it (not those who ignore the setter, as for a local one).
+   */
+  topicFrom(name: string, topic: string, by: string, ts: number): void {
+    const room = this.#registry.room(name);
+    if (room === undefined) return;
+    room.topic = topic;
+    room.topicBy = topic === "" ? "" : by;
+    room.topicAt = ts;
+    const frame: ServerFrame = { type: "topic", room: room.name, topic, by, ts };
+    broadcast(room, frame, undefined, this.#registry.user(by));
+  }
+
+  /**
+   * Takes `user` (a mirror, or a local user kicked on another node) out of `room` as another
+   * node told: a `kicked_room` is told at once, to the one kicked too, as a kick here is; any
+   * other leave goes through presence as a local one does. Nothing if they are not in it.
+   */
+  leaveAs(user: User, room: Room, reason: LeaveReason, message: string, by?: string): void {
+    if (!room.members.has(user)) return;
+    if (reason !== "kicked_room") return this.#leave(user, room, reason, message, false);
+    const frame: ServerFrame = {
+      type: "leave",
+      room: room.name,
+      nick: user.nick,
+      reason,
+      ...(message === "" ? {} : { message }),
+      ...(by === undefined ? {} : { by }),
+      ts: this.#options.now(),
+    };
+    broadcast(room, frame);
+    this.#remove(user, room);
+  }
+
+  /**
+   * Puts `user` in `room` (made already) and tells its members, unless `user` is muted. A local
+   * user's join is published to the cluster (once their login is: see `Registry.announce`).
+   */
   enter(user: User, room: Room): void {
     room.members.add(user);
     user.rooms.add(room);
+    this.#registry.publish(user, { t: "join", nick: user.nick, room: room.name });
     this.#options.desk.entered(user, room);
     // A muted user comes and goes in silence: joins and parts would be a way to keep talking.
     if (this.#options.moderation.isMuted(user)) return;
@@ -304,16 +347,19 @@ export class Rooms {
   /** Removes a user from every room and from the server, telling the rooms why. Idempotent. */
   logout(user: User, reason: LeaveReason): void {
     if (!user.online) return;
-    this.depart(user);
+    this.depart(user, reason);
     this.leaveAll(user, reason);
   }
 
   /**
    * The first half of a logout: the user is offline and their nick free from now on, but they
    * stay in their rooms (hearing nothing) until {@linkcode Rooms.leaveAll}, so that the rooms
-   * hear of it in order with what was said before.
+   * hear of it in order with what was said before. The cluster hears it now (`bye`, for
+   * `reason` and `message`): before anyone else here can take the nick, and so the nick's next
+   * holder's `hello` never comes before it.
    */
-  depart(user: User): void {
+  depart(user: User, reason: LeaveReason = "quit", message = ""): void {
+    this.#registry.publish(user, { t: "bye", nick: user.nick, reason, message });
     user.online = false;
     this.departures.record(user, this.#options.now());
     this.#registry.remove(user);
@@ -329,11 +375,15 @@ export class Rooms {
    */
   leaveAll(user: User, reason: LeaveReason, message = ""): void {
     const now = this.#options.now();
-    const registered = this.#options.registeredAt?.(user.nick) ?? null;
+    const local = user.node === undefined;
+    const registered = local ? this.#options.registeredAt?.(user.nick) ?? null : null;
     for (const room of [...user.rooms]) {
-      this.#resumeKeys.remember(user, room, now, registered);
-      this.#leave(user, room, reason, message);
+      // A mirror resumes on its own node, which remembers its keys.
+      if (local) this.#resumeKeys.remember(user, room, now, registered);
+      this.#leave(user, room, reason, message, false);
     }
+    // Given up only now: a login that took the nick meanwhile (a takeover) keeps the claim.
+    if (local) this.#registry.releaseNick(user.key);
   }
 
   /** Tells the presence changes held back whose window has ended (see core/presence.ts). */
@@ -342,7 +392,13 @@ export class Rooms {
     tell(this.#presence.due(this.#options.now()));
   }
 
-  #leave(user: User, room: Room, reason: LeaveReason, message = ""): void {
+  /** `publish`: tell the cluster (a part; a logout's `bye` says it for every room). */
+  #leave(user: User, room: Room, reason: LeaveReason, message = "", publish = true): void {
+    if (publish) {
+      // Their node's words as given: each node applies +m and +b as it does here.
+      const part = { nick: user.nick, room: room.name, reason, message };
+      this.#registry.publish(user, { t: "part", ...part });
+    }
     // Their words (PART, QUIT) are speech: not heard where they may not speak (+m, +b).
     if (message !== "" && !this.#options.desk.speaks(user, room)) message = "";
     room.members.delete(user);

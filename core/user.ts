@@ -16,7 +16,11 @@ import type { KeyProof } from "./identity.ts";
  */
 const NOBODY: ReadonlySet<User> & { clear(): void } = new Set<User>();
 
-/** A logged-in user. */
+/**
+ * A logged-in user: one of this server's own (local), or, in a cluster, a mirror of a user
+ * another node holds (`node` is that node's id, and its sink drops everything: that node
+ * delivers to them).
+ */
 export class User {
   /** Nick as displayed. */
   nick: string;
@@ -35,15 +39,20 @@ export class User {
    * an IRC client gave (folded by the IRC front end), `sc` for users of the other front ends.
    */
   ident = "sc";
-  /** Unlocked with /oper, or by logging in with a key listed in `--oper-keys`. */
-  operator = false;
+  /** The cluster node holding this user; undefined for this server's own (local) users. */
+  readonly node: string | undefined;
+  /**
+   * True once the other nodes of a cluster were told of this local user (`hello`, when the
+   * login completed): their changes are published from then on, not before.
+   */
+  announced = false;
+  /** Told when `away`, `verified` or `operator` changes (the cluster publishes the card). */
+  #onChange: ((user: User) => void) | null = null;
+  #operator = false;
+  #verified = false;
+  #away: string | null = null;
   /** The key the transport proved this session holds (for /register), or null. */
   proof: KeyProof | null = null;
-  /**
-   * True while the nick they hold is registered and this session proved it (its key, or the
-   * account's password): what the verified marks show.
-   */
-  verified = false;
   /** Wrong /oper attempts so far. */
   operFailures = 0;
   /** Whose messages this user does not want to see. */
@@ -66,10 +75,6 @@ export class User {
   /** When they last said something or ran a command (for /whois's idle time). */
   lastActive = 0;
   /**
-   * Their away message (`/away`, cleaned; "" when they gave none), or null while they are here.
-   */
-  away: string | null = null;
-  /**
    * Who has been told this user is away, in this away spell (each sender once). Weak, so a
    * sender who leaves is not kept alive by it; a new /away starts a new spell.
    */
@@ -80,12 +85,62 @@ export class User {
    */
   lastDirectFrom: { nick: string; user: WeakRef<User> } | null = null;
 
-  /** A user called `nick` (already checked), whose frames go to `sink`. */
-  constructor(nick: string, sink: PeerSink, address = "") {
+  /**
+   * A user called `nick` (already checked), whose frames go to `sink`; `node`: the cluster node
+   * holding them, for a mirror (undefined: a local user).
+   */
+  constructor(nick: string, sink: PeerSink, address = "", node?: string) {
     this.nick = nick;
     this.key = nickKey(nick);
     this.sink = sink;
     this.address = address;
+    this.node = node;
+  }
+
+  /** Unlocked with /oper, or by logging in with a key listed in `--oper-keys`. */
+  get operator(): boolean {
+    return this.#operator;
+  }
+
+  set operator(value: boolean) {
+    if (value === this.#operator) return;
+    this.#operator = value;
+    this.#onChange?.(this);
+  }
+
+  /**
+   * True while the nick they hold is registered and this session proved it (its key, or the
+   * account's password): what the verified marks show.
+   */
+  get verified(): boolean {
+    return this.#verified;
+  }
+
+  set verified(value: boolean) {
+    if (value === this.#verified) return;
+    this.#verified = value;
+    this.#onChange?.(this);
+  }
+
+  /**
+   * Their away message (`/away`, cleaned; "" when they gave none), or null while they are here.
+   */
+  get away(): string | null {
+    return this.#away;
+  }
+
+  set away(value: string | null) {
+    if (value === this.#away) return;
+    this.#away = value;
+    this.#onChange?.(this);
+  }
+
+  /**
+   * Has `onChange` told whenever `operator`, `verified` or `away` changes (the registry
+   * publishes a local user's card to the cluster); one watcher, replacing any before.
+   */
+  watch(onChange: (user: User) => void): void {
+    this.#onChange = onChange;
   }
 
   /**

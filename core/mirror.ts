@@ -1,0 +1,239 @@
+/**
+ * Mirrors: the users other cluster nodes hold, as this node keeps them. A mirror is a
+ * {@linkcode User} whose `node` is the node holding them and whose sink drops everything (that
+ * node delivers to the person), so `/who`, `/whois`, `/rooms`, NAMES and nick checks see it
+ * like anyone. Its changes come from the shared log, published by its node, and are applied
+ * here through the same primitives a local change uses (`Rooms.enter`, presence, `Registry`),
+ * so local members hear the same `join`, `leave` and `nick` notices. Applying never publishes:
+ * only local changes are published. The owning node did every check (rooms' modes, bans, nick
+ * rules); a mirror enters where it says.
+ *
+ * @module
+ */
+
+import type { LeaveReason } from "../protocol/frames.ts";
+import { assertNever } from "../protocol/frames.ts";
+import type { ClusterBus, ClusterEnvelope, UserCard } from "./cluster.ts";
+import { displayNick } from "./nick.ts";
+import type { PeerSink } from "./ports.ts";
+import { tellAway, tellSharers } from "./presence.ts";
+import { type Registry, userCard } from "./registry.ts";
+import { type Room, roomKey } from "./room.ts";
+import type { Rooms } from "./rooms.ts";
+import { User } from "./user.ts";
+
+/** Where a mirror's frames go: nowhere (its own node delivers to the person). */
+export const MIRROR_SINK: PeerSink = { deliver() {}, close() {} };
+
+/** What applying other nodes' presence needs of the hub. */
+export interface PresenceHost {
+  /** Users (local and mirrors) and rooms. */
+  registry: Registry;
+  /** Membership, presence notices and topics. */
+  rooms: Rooms;
+  /** The clock, in milliseconds since the epoch. */
+  now(): number;
+  /** True if `user`'s words are heard in `room` (+m, +b): their away message goes there. */
+  speaks(user: User, room: Room): boolean;
+  /** True if `user` is muted (their away message is withheld). */
+  isMuted(user: User): boolean;
+}
+
+/**
+ * Applies a presence event another node published (`env.node`): hello, bye, join, part,
+ * nick, user, topic and node_lost; the other kinds are moderation's and ignored here. Each is
+ * idempotent: one about a user or room this node does not know, or applied twice, changes
+ * nothing and throws nothing.
+ *
+ * @example
+ * ```ts ignore
+ * // In the hub's serial queue, for each event of the log from another node:
+ * applyPresence(host, { node: "b", event: { t: "join", nick: "bob", room: "#rust" } });
+ * ```
+ */
+export function applyPresence(host: PresenceHost, env: ClusterEnvelope): void {
+  const { node, event } = env;
+  const { registry, rooms } = host;
+  switch (event.t) {
+    case "hello":
+      return hello(host, node, event.user);
+    case "bye": {
+      const mirror = mirrorOf(registry, node, event.nick);
+      if (mirror !== undefined) goodbye(rooms, mirror, event.reason, event.message);
+      return;
+    }
+    case "join": {
+      const mirror = mirrorOf(registry, node, event.nick);
+      const room = mirror === undefined ? null : registry.roomFor(event.room);
+      if (mirror !== undefined && room !== null && !room.members.has(mirror)) {
+        rooms.enter(mirror, room);
+      }
+      return;
+    }
+    case "part": {
+      // A kick may come from any node's room operator, about a user of any node (ours too).
+      const user = event.reason === "kicked_room"
+        ? registry.user(event.nick)
+        : mirrorOf(registry, node, event.nick);
+      const room = registry.room(event.room);
+      if (user !== undefined && room !== undefined) {
+        rooms.leaveAs(user, room, event.reason, event.message, event.by);
+      }
+      return;
+    }
+    case "nick":
+      return renamed(host, node, event.from, event.to);
+    case "user": {
+      const mirror = mirrorOf(registry, node, event.user.nick);
+      if (mirror !== undefined) update(host, mirror, event.user, true);
+      return;
+    }
+    case "topic":
+      return rooms.topicFrom(event.room, event.topic, event.by, event.ts);
+    case "node_lost":
+      for (const user of [...registry.users]) {
+        if (user.node === event.node) goodbye(rooms, user, "node_lost", "");
+      }
+      return;
+    case "room":
+    case "invite":
+    case "kill":
+    case "record":
+      // Moderation's (core/cluster_moderation.ts).
+      return;
+    default:
+      assertNever(event);
+  }
+}
+
+/** The mirror of `node`'s user called `nick`, if this node has it. */
+function mirrorOf(registry: Registry, node: string, nick: string): User | undefined {
+  const user = registry.user(nick);
+  return user?.node === node ? user : undefined;
+}
+
+/** A mirror leaves the server: off the registry (its nick free here), out of its rooms. */
+function goodbye(rooms: Rooms, mirror: User, reason: LeaveReason, message: string): void {
+  if (!mirror.online) return;
+  rooms.depart(mirror, reason, message);
+  rooms.leaveAll(mirror, reason, message);
+}
+
+/**
+ * `node` says it holds `card.nick` (a login, or a node re-telling its users): the mirror is
+ * made, or brought up to date, and put in the card's rooms (and out of those it left).
+ */
+function hello(host: PresenceHost, node: string, card: UserCard): void {
+  const { registry, rooms } = host;
+  let mirror = registry.user(card.nick);
+  if (mirror !== undefined && mirror.node !== node) {
+    // A user of this node holds it: the nick claims decide who keeps it (see rejoin).
+    if (mirror.node === undefined) return;
+    // Held by a node whose loss this node has not heard of yet, but the claim says so.
+    goodbye(rooms, mirror, "node_lost", "");
+    mirror = undefined;
+  }
+  if (mirror === undefined) {
+    mirror = new User(displayNick(card.nick), MIRROR_SINK, card.address, node);
+    registry.add(mirror);
+    update(host, mirror, card, false);
+  } else {
+    if (mirror.nick !== card.nick) registry.rename(mirror, card.nick);
+    update(host, mirror, card, true);
+  }
+  const wanted = new Set(card.rooms.map(roomKey));
+  for (const room of [...mirror.rooms]) {
+    if (!wanted.has(roomKey(room.name))) rooms.leaveAs(mirror, room, "part", "");
+  }
+  for (const name of card.rooms) {
+    const room = registry.roomFor(name);
+    if (room !== null && !room.members.has(mirror)) rooms.enter(mirror, room);
+  }
+}
+
+/**
+ * Copies a card's flags onto its mirror; with `tell`, those sharing a room with it hear what
+ * changed as they would for a local user (away, account).
+ */
+function update(host: PresenceHost, mirror: User, card: UserCard, tell: boolean): void {
+  const wasAway = mirror.away;
+  const wasVerified = mirror.verified;
+  mirror.ident = card.ident;
+  mirror.verified = card.verified;
+  mirror.operator = card.operator;
+  mirror.away = card.away;
+  mirror.since = card.since;
+  mirror.lastActive = card.lastActive;
+  if (!tell) return;
+  const now = host.now();
+  if (mirror.away !== wasAway) {
+    mirror.awayNotified = null;
+    const speaks = (room: Room) => host.speaks(mirror, room);
+    tellAway(mirror, now, host.isMuted(mirror), speaks);
+  }
+  if (mirror.verified !== wasVerified) {
+    const account = mirror.verified ? mirror.nick : null;
+    tellSharers(mirror, { type: "account", nick: mirror.nick, account, ts: now });
+  }
+}
+
+/** `node`'s user `from` is now `to`: those sharing a room with them are told. */
+function renamed(host: PresenceHost, node: string, from: string, to: string): void {
+  const { registry, rooms } = host;
+  const mirror = mirrorOf(registry, node, from);
+  if (mirror === undefined || mirror.nick === to) return;
+  const holder = registry.user(to);
+  if (holder !== undefined && holder !== mirror) {
+    // A user of this node holds it: the nick claims decide who keeps it (see rejoin).
+    if (holder.node === undefined) return;
+    goodbye(rooms, holder, "node_lost", "");
+  }
+  const now = host.now();
+  rooms.departures.record(mirror, now, mirror.nick);
+  registry.rename(mirror, to);
+  tellSharers(mirror, { type: "nick", old: from, new: mirror.nick, ts: now });
+}
+
+/** What re-joining the cluster needs of the hub. */
+export interface RejoinHost {
+  /** Users (local and mirrors). */
+  registry: Registry;
+  /** The cluster this node re-joins. */
+  cluster: ClusterBus;
+  /**
+   * Ends the session of a local user whose nick another node gave away while this one was
+   * cut off, telling them `message`.
+   */
+  close(user: User, message: string): void;
+}
+
+/**
+ * This node was told its lease was lost (it was declared lost, or Redis restarted empty): the
+ * other nodes have forgotten its users. Each local user's nick is claimed again; a user whose
+ * nick another node gave away meanwhile is closed with a sentence saying so, and every other
+ * one is told again (`hello`). A nick that cannot be checked now (the cluster unreachable
+ * again) is left as it is, for the next re-join.
+ */
+export async function rejoin(host: RejoinHost): Promise<void> {
+  const { registry, cluster } = host;
+  const local = [...registry.users].filter((user) => user.node === undefined);
+  const claims = await Promise.all(local.map(async (user) => {
+    try {
+      return await cluster.claimNick(user.key);
+    } catch {
+      return null;
+    }
+  }));
+  for (const [i, user] of local.entries()) {
+    if (!user.online) continue;
+    if (claims[i] === false) {
+      host.close(
+        user,
+        `While this server was cut off from the others, the nickname ${user.nick} was given to ` +
+          "someone on another server. Reconnect with another nickname.",
+      );
+    } else if (claims[i] === true && user.announced) {
+      cluster.publish({ t: "hello", user: userCard(user) });
+    }
+  }
+}
