@@ -6,8 +6,8 @@
  *
  * Who publishes what:
  * - **Records** (bans, mutes, accounts, room claims): the shared tables publish a `record` on
- *   every save and delete (the Redis tables themselves; {@linkcode publishingRecords} wraps any
- *   table so, for the in-memory cluster of tests). Applying one changes memory only (the shared
+ *   every save and delete (the Redis tables themselves; {@linkcode publishingModeration} and its siblings
+ *   wrap any table so, for the in-memory cluster of tests). Applying one changes memory only (the shared
  *   table holds it already) and enforces it here: a ban removes the matching users this node
  *   holds, a mute tells those it silences, an account released unmarks its holder.
  * - **Room state** (modes, operators, voices): `RoomDesk` publishes `room` after any change
@@ -132,6 +132,11 @@ export interface ModerationParts {
 /** The moderation events: those `Hub.applyRemote` hands to {@linkcode applyModeration}. */
 export type ModerationEvent = Extract<ClusterEvent, { t: "room" | "invite" | "kill" | "record" }>;
 
+/** True for the events {@linkcode applyModeration} applies. */
+export function isModerationEvent(event: ClusterEvent): event is ModerationEvent {
+  return event.t === "room" || event.t === "invite" || event.t === "kill" || event.t === "record";
+}
+
 /**
  * Applies a moderation event another node published (see the module's notes). Idempotent, and
  * silent about users and rooms this node does not know, as every cluster event is.
@@ -238,78 +243,75 @@ function publishing<T extends { kind: string; target: string }>(
   };
 }
 
-/** The stores {@linkcode publishingRecords} wraps, each optional. */
-export interface RecordStores {
-  /** Bans (and mutes, when the same store holds both). */
-  moderation?: BanStore & MuteStore;
-  /** Registered nicks. */
-  accounts?: AccountStore;
-  /** Room claims. */
-  claims?: ClaimStore;
-}
-
 /**
- * The same stores with tables that publish every change on `bus` as the Redis tables do: so
- * hubs linked by an in-memory bus share bans, mutes, accounts and claims.
+ * The bans and mutes of `store`, in tables that publish every change on `bus` as the Redis
+ * tables do: so hubs linked by an in-memory bus share them.
  *
  * @example
  * ```ts
  * import { MemoryHistory } from "../store/memory/history.ts";
  * import { BanList } from "./moderation.ts";
- * const bus = { node: "a", publish() {}, claimNick: () => true, releaseNick() {}, direct: () => true };
- * const { moderation } = publishingRecords(bus, { moderation: new MemoryHistory().moderation });
- * if (moderation !== undefined) new BanList(moderation, { mutes: moderation });
+ * import type { ClusterBus } from "./cluster.ts";
+ * const bus: ClusterBus = {
+ *   node: "a",
+ *   publish() {},
+ *   claimNick: () => true,
+ *   releaseNick() {},
+ *   direct: () => true,
+ * };
+ * const moderation = publishingModeration(bus, new MemoryHistory().moderation);
+ * new BanList(moderation, { mutes: moderation });
  * ```
  */
-export function publishingRecords(
+export function publishingModeration(
   bus: ClusterBus,
-  stores: RecordStores,
-): { moderation?: BanStore & MuteStore; accounts?: AccountStore; claims?: ClaimStore } {
-  const out: ReturnType<typeof publishingRecords> = {};
-  if (stores.moderation !== undefined) {
-    const bans = publishing<Ban>(
-      stores.moderation.bans,
-      (record) => ({ table: "bans", op: "save", record }),
-      (kind, target) => ({ table: "bans", op: "delete", kind, target }),
-      bus,
-    );
-    const mutes = publishing<Mute>(
-      stores.moderation.mutes,
-      (record) => ({ table: "mutes", op: "save", record }),
-      (kind, target) => ({ table: "mutes", op: "delete", kind, target }),
-      bus,
-    );
-    out.moderation = { bans, mutes };
-  }
-  if (stores.accounts !== undefined) {
-    const table = stores.accounts.accounts;
-    const accounts: AccountTable = {
-      load: () => table.load(),
-      save(record) {
-        table.save(record);
-        bus.publish({ t: "record", change: { table: "accounts", op: "save", record } });
-      },
-      delete(key) {
-        table.delete(key);
-        bus.publish({ t: "record", change: { table: "accounts", op: "delete", key } });
-      },
-    };
-    out.accounts = { accounts };
-  }
-  if (stores.claims !== undefined) {
-    const table = stores.claims.claims;
-    const claims: ClaimTable = {
-      load: () => table.load(),
-      save(record) {
-        table.save(record);
-        bus.publish({ t: "record", change: { table: "claims", op: "save", record } });
-      },
-      delete(key) {
-        table.delete(key);
-        bus.publish({ t: "record", change: { table: "claims", op: "delete", key } });
-      },
-    };
-    out.claims = { claims };
-  }
-  return out;
+  store: BanStore & MuteStore,
+): BanStore & MuteStore {
+  const bans = publishing<Ban>(
+    store.bans,
+    (record) => ({ table: "bans", op: "save", record }),
+    (kind, target) => ({ table: "bans", op: "delete", kind, target }),
+    bus,
+  );
+  const mutes = publishing<Mute>(
+    store.mutes,
+    (record) => ({ table: "mutes", op: "save", record }),
+    (kind, target) => ({ table: "mutes", op: "delete", kind, target }),
+    bus,
+  );
+  return { bans, mutes };
+}
+
+/** The accounts of `store`, in a table that publishes every change on `bus` (as above). */
+export function publishingAccounts(bus: ClusterBus, store: AccountStore): AccountStore {
+  const table = store.accounts;
+  const accounts: AccountTable = {
+    load: () => table.load(),
+    save(record) {
+      table.save(record);
+      bus.publish({ t: "record", change: { table: "accounts", op: "save", record } });
+    },
+    delete(key) {
+      table.delete(key);
+      bus.publish({ t: "record", change: { table: "accounts", op: "delete", key } });
+    },
+  };
+  return { accounts };
+}
+
+/** The room claims of `store`, in a table that publishes every change on `bus` (as above). */
+export function publishingClaims(bus: ClusterBus, store: ClaimStore): ClaimStore {
+  const table = store.claims;
+  const claims: ClaimTable = {
+    load: () => table.load(),
+    save(record) {
+      table.save(record);
+      bus.publish({ t: "record", change: { table: "claims", op: "save", record } });
+    },
+    delete(key) {
+      table.delete(key);
+      bus.publish({ t: "record", change: { table: "claims", op: "delete", key } });
+    },
+  };
+  return { claims };
 }

@@ -1,0 +1,328 @@
+/**
+ * Moderation across two cluster nodes in one process (issue 16): hubs linked by the in-memory
+ * cluster (store/memory/cluster.ts), whose record tables publish as the Redis ones do
+ * (core/cluster_moderation.ts). A ban, mute, kick, room mode, operator status, invitation or
+ * account made on node A takes effect on a user held by node B.
+ */
+
+import assert from "node:assert/strict";
+import { Hub } from "../core/hub.ts";
+import type { User } from "../core/user.ts";
+import { BanList } from "../core/moderation.ts";
+import {
+  publishingAccounts,
+  publishingClaims,
+  publishingModeration,
+} from "../core/cluster_moderation.ts";
+import { runCommand } from "../core/commands/chat.ts";
+import type { KeyProof } from "../core/identity.ts";
+import type { LoginRequest } from "../core/login.ts";
+import { LOBBY, PROTOCOL_VERSION, type ServerFrame } from "../protocol/frames.ts";
+import { MemoryCluster } from "../store/memory/cluster.ts";
+import {
+  ManualClock,
+  one,
+  only,
+  OPER_SECRET,
+  RecordingSink,
+  secret,
+  types,
+} from "./helpers/core.ts";
+
+/** A user logged in on one node, as a test drives them. */
+class Member {
+  room = LOBBY;
+  constructor(readonly hub: Hub, readonly user: User, readonly sink: RecordingSink) {}
+
+  /** Runs a command line and waits for it (a cluster's store answers later). */
+  async run(line: string): Promise<void> {
+    const outcome = await runCommand(this.hub, this.user, line, this.room);
+    if (outcome.room !== undefined) this.room = outcome.room;
+  }
+
+  /** Says `text` in `room`. */
+  say(text: string, room = this.room): void {
+    this.hub.say(this.user, room, text);
+  }
+
+  /** The frames since the last take. */
+  take(): ServerFrame[] {
+    return this.sink.take();
+  }
+}
+
+/** Two hubs, `a` and `b`, on one in-memory cluster sharing bans, mutes, accounts and claims. */
+class TwoNodes {
+  readonly cluster = new MemoryCluster();
+  readonly clock = new ManualClock();
+  readonly a: Hub;
+  readonly b: Hub;
+  #hosts = 0;
+
+  constructor() {
+    this.a = this.#node("a");
+    this.b = this.#node("b");
+  }
+
+  #node(id: string): Hub {
+    const node = this.cluster.node(id);
+    const moderation = publishingModeration(node.bus, node.store.moderation);
+    const hub = new Hub({
+      maxUsers: 20,
+      maxFrame: 65536,
+      serverName: `sockchat-${id}`,
+      store: node.store,
+      replayBudgetBytes: 1 << 18,
+      now: this.clock.now,
+      bans: new BanList(moderation, { mutes: moderation }),
+      accounts: publishingAccounts(node.bus, node.store.accounts),
+      claims: publishingClaims(node.bus, node.store.claims),
+      operSecret: secret(OPER_SECRET),
+      cluster: node.bus,
+    });
+    node.attach(hub);
+    return hub;
+  }
+
+  /** Every node has applied every log entry. */
+  settle(): Promise<void> {
+    return this.cluster.settle();
+  }
+
+  /** Tries a login on `hub`; the result and its sink. */
+  async tryLogin(hub: Hub, nick: string, request: Partial<LoginRequest> = {}) {
+    const sink = new RecordingSink();
+    const address = `192.0.2.${++this.#hosts}`;
+    const result = await hub.login(sink, { version: PROTOCOL_VERSION, nick, address, ...request });
+    return { result, sink };
+  }
+
+  /** Logs `nick` in on `hub` (throws if refused), settles, and forgets the welcome. */
+  async login(hub: Hub, nick: string, request: Partial<LoginRequest> = {}): Promise<Member> {
+    const { result, sink } = await this.tryLogin(hub, nick, request);
+    if (!result.ok) throw new Error(`login of ${nick} refused: ${result.error.message}`);
+    await this.settle();
+    const member = new Member(hub, result.user, sink);
+    member.take();
+    return member;
+  }
+
+  /** Logs `nick` in on `hub` as a server operator. */
+  async operator(hub: Hub, nick: string): Promise<Member> {
+    const member = await this.login(hub, nick);
+    await member.run(`/oper ${OPER_SECRET}`);
+    await this.settle();
+    member.take();
+    return member;
+  }
+
+  /** Runs `line` for `member`, then lets every node apply what it published. */
+  async run(member: Member, line: string): Promise<void> {
+    await member.run(line);
+    await this.hubsFlushed();
+  }
+
+  /** Commits what was said and lets every node apply the log. */
+  async hubsFlushed(): Promise<void> {
+    await this.a.flush();
+    await this.b.flush();
+    await this.settle();
+  }
+
+  /** Shuts both hubs down (closing every sink). */
+  close(): void {
+    this.a.shutdown();
+    this.b.shutdown();
+  }
+}
+
+/** Alice (op of #x, on A) and bob (on B), both in #x. */
+async function roomAcross(nodes: TwoNodes): Promise<{ alice: Member; bob: Member }> {
+  const alice = await nodes.login(nodes.a, "alice");
+  await nodes.run(alice, "/join #x");
+  const bob = await nodes.login(nodes.b, "bob");
+  await nodes.run(bob, "/join #x");
+  alice.take();
+  bob.take();
+  return { alice, bob };
+}
+
+Deno.test("cluster mod: a ban on A kicks a user on B and refuses their next login on B", async () => {
+  const nodes = new TwoNodes();
+  const alice = await nodes.operator(nodes.a, "alice");
+  const bob = await nodes.login(nodes.b, "bob");
+  const dave = await nodes.login(nodes.b, "dave");
+  dave.take();
+  await nodes.run(alice, "/ban bob 1h spamming");
+  const bye = one(bob.take(), "bye");
+  assert.deepEqual(bye.reason, "banned");
+  assert.deepEqual(bye.message, "You were banned for 1h by alice: spamming");
+  assert.deepEqual(bob.sink.closedWith, "banned");
+  // B's lobby saw them go as banned; both nodes forgot them.
+  const leave = one(dave.take(), "leave");
+  assert.deepEqual([leave.nick, leave.reason], ["bob", "banned"]);
+  assert.deepEqual(nodes.b.user("bob"), undefined);
+  assert.deepEqual(nodes.a.user("bob"), undefined);
+  // The ban is B's too: bob is refused there, from any address.
+  const again = await nodes.tryLogin(nodes.b, "bob", { address: "198.51.100.7" });
+  assert(!again.result.ok);
+  assert.deepEqual(again.result.error.code, "banned");
+  nodes.close();
+});
+
+Deno.test("cluster mod: an address ban on A kicks whoever B holds from that address", async () => {
+  const nodes = new TwoNodes();
+  const alice = await nodes.operator(nodes.a, "alice");
+  const bob = await nodes.login(nodes.b, "bob", { address: "203.0.113.9" });
+  await nodes.run(alice, "/ban addr:203.0.113.0/24");
+  assert.deepEqual(one(bob.take(), "bye").reason, "banned");
+  const again = await nodes.tryLogin(nodes.b, "robert", { address: "203.0.113.77" });
+  assert(!again.result.ok);
+  assert.deepEqual(again.result.error.code, "banned");
+  nodes.close();
+});
+
+Deno.test("cluster mod: a mute on A silences the user on B until unmuted on A", async () => {
+  const nodes = new TwoNodes();
+  const alice = await nodes.operator(nodes.a, "alice");
+  const bob = await nodes.login(nodes.b, "bob");
+  await nodes.run(alice, "/mute bob");
+  const told = only(bob.take(), "info").map((f) => f.text);
+  assert.deepEqual(told, [
+    "* alice muted you until an operator unmutes you: you can read, but not speak.",
+  ]);
+  bob.say("can you hear me?");
+  await nodes.hubsFlushed();
+  assert.deepEqual(types(bob.take()), ["error:muted"]);
+  assert.deepEqual(only(alice.take(), "msg").length, 0);
+  await nodes.run(alice, "/unmute bob");
+  assert.deepEqual(only(bob.take(), "info").map((f) => f.text), [
+    "* You were unmuted: you may speak again.",
+  ]);
+  bob.say("back");
+  await nodes.hubsFlushed();
+  assert.deepEqual(only(alice.take(), "msg").map((m) => m.text), ["back"]);
+  nodes.close();
+});
+
+Deno.test("cluster mod: /mode +m on A applies on B; B's unvoiced member is refused", async () => {
+  const nodes = new TwoNodes();
+  const { alice, bob } = await roomAcross(nodes);
+  await nodes.run(alice, "/mode #x +m");
+  const mode = one(bob.take(), "mode");
+  assert.deepEqual([mode.room, mode.by, mode.changes, mode.args], ["#x", "alice", "+m", []]);
+  assert(nodes.b.room("#x")?.modes.m);
+  bob.say("hello?", "#x");
+  await nodes.hubsFlushed();
+  assert.deepEqual(types(bob.take()), ["error:room_moderated"]);
+  // Voiced on A, bob speaks on B.
+  await nodes.run(alice, "/voice bob #x");
+  assert.deepEqual(one(bob.take(), "mode").changes, "+v");
+  bob.say("thanks", "#x");
+  await nodes.hubsFlushed();
+  assert.deepEqual(only(alice.take(), "msg").map((m) => m.text), ["thanks"]);
+  nodes.close();
+});
+
+Deno.test("cluster mod: /op on A of a user on B makes them op on B, and their modes reach A", async () => {
+  const nodes = new TwoNodes();
+  const { alice, bob } = await roomAcross(nodes);
+  const room = nodes.b.room("#x");
+  assert(room !== undefined);
+  assert(![...room.ops].some((u) => u.key === "bob"));
+  await nodes.run(alice, "/op bob #x");
+  const mode = one(bob.take(), "mode");
+  assert.deepEqual([mode.by, mode.changes, mode.args], ["alice", "+o", ["bob"]]);
+  assert([...room.ops].some((u) => u.key === "bob"));
+  alice.take();
+  // Now an operator on B: bob's change is applied on A.
+  await nodes.run(bob, "/mode #x +t");
+  const back = one(alice.take(), "mode");
+  assert.deepEqual([back.by, back.changes], ["bob", "+t"]);
+  assert(nodes.a.room("#x")?.modes.t);
+  nodes.close();
+});
+
+Deno.test("cluster mod: a room kick on A puts a user on B out of the room", async () => {
+  const nodes = new TwoNodes();
+  const { alice, bob } = await roomAcross(nodes);
+  const carol = await nodes.login(nodes.b, "carol");
+  await nodes.run(carol, "/join #x");
+  carol.take();
+  await nodes.run(alice, "/kick #x bob flooding");
+  const kicked = one(bob.take(), "leave");
+  assert.deepEqual(
+    [kicked.room, kicked.nick, kicked.reason, kicked.by, kicked.message],
+    ["#x", "bob", "kicked_room", "alice", "flooding"],
+  );
+  const seen = one(carol.take(), "leave");
+  assert.deepEqual([seen.nick, seen.reason, seen.by], ["bob", "kicked_room", "alice"]);
+  assert(![...(nodes.b.room("#x")?.members ?? [])].some((u) => u.key === "bob"));
+  assert(bob.user.online);
+  nodes.close();
+});
+
+Deno.test("cluster mod: an invitation on A lets a user on B into a +i room", async () => {
+  const nodes = new TwoNodes();
+  const alice = await nodes.login(nodes.a, "alice");
+  await nodes.run(alice, "/join #x");
+  await nodes.run(alice, "/mode #x +i");
+  const bob = await nodes.login(nodes.b, "bob");
+  await nodes.run(bob, "/join #x");
+  assert.deepEqual(types(bob.take()), ["error:room_invite_only"]);
+  await nodes.run(alice, "/invite bob #x");
+  const invite = one(bob.take(), "invite");
+  assert.deepEqual([invite.room, invite.by, invite.to], ["#x", "alice", "bob"]);
+  await nodes.run(bob, "/join #x");
+  assert.deepEqual(one(bob.take(), "joined").room, "#x");
+  nodes.close();
+});
+
+Deno.test("cluster mod: an account registered on A is enforced on B", async () => {
+  const nodes = new TwoNodes();
+  const key: KeyProof = { source: "sockchat", fingerprint: "SHA256:carolcarolcarol" };
+  const carol = await nodes.login(nodes.a, "carol", { key });
+  await nodes.run(carol, "/register");
+  assert(carol.user.verified);
+  carol.user.sink.close("quit");
+  nodes.a.logout(carol.user, "quit");
+  await nodes.hubsFlushed();
+  // A guest may not take the registered nick on B; its key may.
+  const guest = await nodes.tryLogin(nodes.b, "carol");
+  assert(!guest.result.ok);
+  assert.deepEqual(guest.result.error.code, "nick_registered");
+  const owner = await nodes.login(nodes.b, "carol", { key });
+  assert(owner.user.verified);
+  nodes.close();
+});
+
+Deno.test("cluster mod: an account released on A unmarks its holder on B", async () => {
+  const nodes = new TwoNodes();
+  const key: KeyProof = { source: "sockchat", fingerprint: "SHA256:carolcarolcarol" };
+  const carol = await nodes.login(nodes.b, "carol", { key });
+  await nodes.run(carol, "/register");
+  const alice = await nodes.operator(nodes.a, "alice");
+  carol.take();
+  await nodes.run(alice, "/unregister carol");
+  assert(!carol.user.verified);
+  const told = only(carol.take(), "info").map((f) => f.text);
+  assert.deepEqual(told, ["* carol is no longer registered: anyone may use it now."]);
+  assert.deepEqual(nodes.b.account("carol"), undefined);
+  nodes.close();
+});
+
+Deno.test("cluster mod: a server operator's /kick on A disconnects a user on B", async () => {
+  const nodes = new TwoNodes();
+  const alice = await nodes.operator(nodes.a, "alice");
+  const bob = await nodes.login(nodes.b, "bob");
+  const dave = await nodes.login(nodes.b, "dave");
+  dave.take();
+  await nodes.run(alice, "/kick bob enough");
+  const bye = one(bob.take(), "bye");
+  assert.deepEqual([bye.reason, bye.message], ["kicked", "You were kicked by alice: enough"]);
+  assert.deepEqual(bob.sink.closedWith, "kicked");
+  assert.deepEqual(one(dave.take(), "leave").reason, "kicked");
+  assert.deepEqual(nodes.a.user("bob"), undefined);
+  assert.deepEqual(nodes.b.user("bob"), undefined);
+  nodes.close();
+});
