@@ -504,3 +504,103 @@ export function freePort(): number {
   listener.close();
   return port;
 }
+
+/** The address HAProxy connects to the nodes from: give nodes `--proxy-from` it. */
+export const PROXY_SOURCE = "127.0.0.2";
+
+/** How long HAProxy may take to accept on every front end. */
+const HAPROXY_START_MS = 10_000;
+
+/** A running HAProxy in front of the nodes. */
+export interface Haproxy {
+  /** Its listening port for each front end named at start. */
+  readonly ports: Record<string, number>;
+  /** Its output so far. */
+  output(): string;
+  /** Stops it and waits for it. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts HAProxy (TCP mode, round robin, PROXY protocol v2 towards the nodes, from
+ * {@linkcode PROXY_SOURCE}) with one front end on a free port per entry of `backends`, each
+ * balancing over the given node ports. Its config is written in `dir`.
+ */
+export async function startHaproxy(
+  dir: string,
+  backends: Record<string, number[]>,
+): Promise<Haproxy> {
+  const ports: Record<string, number> = {};
+  const sections = Object.entries(backends).map(([name, nodePorts]) => {
+    ports[name] = freePort();
+    return [
+      `frontend fe_${name}`,
+      `  bind 127.0.0.1:${ports[name]}`,
+      `  default_backend be_${name}`,
+      `backend be_${name}`,
+      "  balance roundrobin",
+      ...nodePorts.map((port, i) =>
+        `  server n${i + 1} 127.0.0.1:${port} source ${PROXY_SOURCE} send-proxy-v2`
+      ),
+    ].join("\n");
+  });
+  const config = [
+    "global",
+    "  maxconn 2000",
+    "defaults",
+    "  mode tcp",
+    "  timeout connect 5s",
+    "  timeout client 1h",
+    "  timeout server 1h",
+    ...sections,
+    "",
+  ].join("\n");
+  const path = `${dir}/haproxy-${crypto.randomUUID().slice(0, 8)}.cfg`;
+  await Deno.writeTextFile(path, config);
+  const child = new Deno.Command("haproxy", {
+    args: ["-f", path, "-db"],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let out = "";
+  let exited = false;
+  const drained = Promise.all([child.stdout, child.stderr].map(async (stream) => {
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) out += chunk;
+  })).then(() => {
+    exited = true;
+  });
+  const stop = async () => {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // already exited
+    }
+    await child.status;
+    await drained;
+  };
+  try {
+    // HAProxy says nothing when it is ready: ready is when every front end accepts.
+    await within(
+      (async () => {
+        for (const port of Object.values(ports)) {
+          while (true) {
+            if (exited) throw new Error(`haproxy exited: ${out}`);
+            try {
+              (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+              break;
+            } catch {
+              await new Promise((resolve) => setTimeout(resolve, 20));
+            }
+          }
+        }
+      })(),
+      "haproxy to listen",
+      HAPROXY_START_MS,
+    );
+  } catch (error) {
+    await stop();
+    throw new Error(`${(error as Error).message}\n${config}\n${out}`);
+  }
+  return { ports, output: () => out, stop };
+}
