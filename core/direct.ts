@@ -1,10 +1,20 @@
 /**
  * Direct messages: from one user to another, never stored, so they work on a full disk.
  *
+ * In a cluster a message to a user another node holds (a mirror here) is handed to that node
+ * (`ClusterBus.direct`) and acknowledged once it took it. The checks are split by what each
+ * node knows: the sender's node checks what concerns the sender (mutes, empty text, a message
+ * to oneself, who exists) and tells them of the recipient's away message (the mirror carries
+ * it); the recipient's node checks what concerns the recipient, which only it knows (whether
+ * they are still there, whom they ignore) and notes who wrote last, for /reply
+ * ({@linkcode received}).
+ *
  * @module
  */
 
-import type { DirectFrame } from "../protocol/frames.ts";
+import { type Awaitable, then } from "./awaitable.ts";
+import type { ClusterBus } from "./cluster.ts";
+import type { DirectFrame, ServerFrame } from "../protocol/frames.ts";
 import { reply, send } from "./deliver.ts";
 import type { Moderator } from "./moderator.ts";
 import type { Registry } from "./registry.ts";
@@ -22,6 +32,8 @@ export interface DirectOptions {
   relay: Pick<Relay, "unstoredId">;
   /** The clock, in milliseconds since the epoch. */
   now: () => number;
+  /** The cluster, which takes messages to other nodes' users. @default none */
+  cluster?: ClusterBus | null;
 }
 
 /** How a direct message is sent. */
@@ -95,24 +107,86 @@ export function direct(
   // A query or a notice is for the target's client, or must draw no answer: it neither starts
   // a conversation /reply continues nor draws the away notice.
   const talk = kind !== "notice" && how.ctcp !== true;
-  if (!target.ignores.has(user)) {
-    const frame: DirectFrame = {
-      type: "dm",
-      id,
-      from: user.nick,
-      to: target.nick,
-      text: clean,
-      ts,
-    };
-    if (kind !== "text") frame[kind] = true;
-    if (how.ctcp === true) frame.ctcp = true;
+  const frame = (): DirectFrame => {
+    const dm: DirectFrame = { type: "dm", id, from: user.nick, to: target.nick, text: clean, ts };
+    if (kind !== "text") dm[kind] = true;
+    if (how.ctcp === true) dm.ctcp = true;
     const joins = how.breaks === undefined ? [] : keptBreaks(text, clean, how.breaks);
-    if (joins.length > 0) frame.breaks = joins;
-    send(target, frame);
+    if (joins.length > 0) dm.breaks = joins;
+    return dm;
+  };
+  if (target.node !== undefined) {
+    routed(options.cluster, user, target, target.node, frame(), ref);
+    return;
+  }
+  if (!target.ignores.has(user)) {
+    send(target, frame());
     if (talk) target.lastDirectFrom = { nick: user.nick, user: new WeakRef(user) };
   }
   send(user, { type: "ack", id, room: "", ts, to: target.nick, ref });
   if (talk) awayNotice(user, target);
+}
+
+/**
+ * Hands `frame` to `node`, which holds `target`, and acknowledges it to `user` once that node
+ * took it; tells them it was not delivered when the node cannot be reached. The hub's queue is
+ * not held meanwhile: other events go on while the message is on its way.
+ */
+function routed(
+  cluster: ClusterBus | null | undefined,
+  user: User,
+  target: User,
+  node: string,
+  frame: DirectFrame,
+  ref: string | undefined,
+): void {
+  let took: Awaitable<boolean>;
+  try {
+    took = cluster?.direct(node, target.key, frame) ?? false;
+  } catch {
+    took = false;
+  }
+  const answered = (delivered: boolean) => {
+    if (!user.online) return;
+    if (!delivered) {
+      const why = `${target.nick} is on another server of this chat (node ${shown(node)}), ` +
+        "which cannot be reached just now, so your message was not delivered. Try again soon.";
+      reply(user, "no_such_user", why, ref);
+      return;
+    }
+    send(user, { type: "ack", id: frame.id, room: "", ts: frame.ts, to: frame.to, ref });
+    if (frame.notice !== true && frame.ctcp !== true) awayNotice(user, target);
+  };
+  const done = then(took, answered);
+  if (done instanceof Promise) done.catch(() => answered(false));
+}
+
+/**
+ * Delivers a direct message another node routed here to the local user whose folded nick is
+ * `key`, with the checks only this node can make: the recipient is still here (false if not),
+ * and does not ignore the sender (then it is dropped, the sender having been acknowledged as
+ * for any ignored message). The sender is found by nick among this node's mirrors, for the
+ * ignore list and /reply.
+ */
+export function received(registry: Registry, key: string, frame: ServerFrame): boolean {
+  const target = registry.user(key);
+  if (target === undefined || target.node !== undefined || !target.online) return false;
+  if (frame.type !== "dm") {
+    send(target, frame);
+    return true;
+  }
+  const sender = registry.user(frame.from);
+  if (!target.ignores.isEmpty) {
+    const ignored = sender === undefined
+      ? target.ignores.historyFilter()?.(frame.from) ?? false
+      : target.ignores.has(sender);
+    if (ignored) return true;
+  }
+  send(target, frame);
+  if (sender !== undefined && frame.notice !== true && frame.ctcp !== true) {
+    target.lastDirectFrom = { nick: sender.nick, user: new WeakRef(sender) };
+  }
+  return true;
 }
 
 /**

@@ -19,7 +19,8 @@ import { DEFAULT_HISTORY_REPLAY } from "../config/limits.ts";
 import { type ErrorCode, type LeaveReason, LOBBY, type ServerFrame } from "../protocol/frames.ts";
 import { Outgoing } from "../protocol/outgoing.ts";
 import { broadcast, reply, send } from "./deliver.ts";
-import { direct, type DirectHow, type DirectOptions } from "./direct.ts";
+import { direct, type DirectHow, type DirectOptions, received } from "./direct.ts";
+import type { ClusterBus, ClusterEnvelope, CommittedBatch } from "./cluster.ts";
 import { type LoginRequest, type LoginResult, Logins } from "./login.ts";
 import { AccountDesk } from "./account_desk.ts";
 import { type AccountLimits, Accounts } from "./accounts.ts";
@@ -117,6 +118,12 @@ export interface HubOptions {
    * @default in memory (lost at exit)
    */
   claims?: ClaimStore;
+  /**
+   * The cluster this server is a node of (`serve --redis`), with `store` its shared-id store:
+   * room messages then reach the rooms through `Hub.committed`, other nodes' changes through
+   * `Hub.applyRemote`. @default none (a server on its own)
+   */
+  cluster?: ClusterBus;
 }
 
 const UNLIMITED_READS: ReadBudget = { available: () => Infinity, charge: () => {} };
@@ -207,6 +214,7 @@ export class Hub implements ModeratorHost {
       store,
       now,
       onCommit: options.onCommit ?? (() => {}),
+      node: options.cluster?.node,
       // The batch is committed in order with the hub's other events (see #serial).
       schedule: () => queueMicrotask(() => this.#flushInBackground()),
       audit,
@@ -271,7 +279,7 @@ export class Hub implements ModeratorHost {
       audit,
       now,
     });
-    this.#direct = { registry, moderation, relay, now };
+    this.#direct = { registry, moderation, relay, now, cluster: options.cluster ?? null };
   }
 
   /** Number of logged-in users. */
@@ -690,6 +698,68 @@ export class Hub implements ModeratorHost {
    */
   #after<T>(user: User, gone: T, event: () => Awaitable<T>): Awaitable<T> {
     return this.#serial.run(() => then(this.#relay.flush(), () => (user.online ? event() : gone)));
+  }
+
+  /**
+   * A batch the cluster log brought (any node's, this one's too; called by the log reader for
+   * every `m` entry, in log order): delivered to the local members of its rooms and acknowledged
+   * to this node's authors, in order with the hub's other events. The store's read watermark
+   * moves past it in the same step (`HistoryStore.delivered`).
+   */
+  committed(batch: CommittedBatch): Awaitable<void> {
+    return this.#serial.run(() => this.#relay.committed(batch));
+  }
+
+  /**
+   * A direct message another node routed here for the local user whose folded nick is `key`:
+   * delivered unless they ignore its sender. False if no such local user is here.
+   */
+  applyDirect(key: string, frame: ServerFrame): boolean {
+    return received(this.#registry, key, frame);
+  }
+
+  /**
+   * Another node's change (called by the log reader for every `e` entry from other nodes, in
+   * log order), applied in order with the hub's other events. This node's own are ignored: it
+   * applied them when it made them.
+   */
+  applyRemote(envelope: ClusterEnvelope): Awaitable<void> {
+    if (envelope.node === this.#direct.cluster?.node) return;
+    const event = envelope.event;
+    switch (event.t) {
+      case "hello":
+      case "bye":
+      case "join":
+      case "nick":
+      case "user":
+      case "topic":
+      case "node_lost":
+        return this.#serial.run(() => this.#applyPresence(envelope));
+      case "part":
+        // A room kick is moderation's (published with `by`); a plain part is presence's.
+        return this.#serial.run(() =>
+          event.by === undefined ? this.#applyPresence(envelope) : this.#applyModeration(envelope)
+        );
+      case "room":
+      case "invite":
+      case "kill":
+      case "record":
+        return this.#serial.run(() => this.#applyModeration(envelope));
+      default: {
+        const unknown: never = event;
+        this.#audit("cluster_unknown_event", { event: JSON.stringify(unknown) });
+      }
+    }
+  }
+
+  /** H-presence: applies hello/bye/join/part/nick/user/topic/node_lost (core/mirror.ts). */
+  #applyPresence(_envelope: ClusterEnvelope): Awaitable<void> {
+    // H-presence fills this in.
+  }
+
+  /** H-mod: applies room/invite/kill/record and a kick's part (core/cluster_moderation.ts). */
+  #applyModeration(_envelope: ClusterEnvelope): Awaitable<void> {
+    // H-mod fills this in.
   }
 
   /** Says goodbye to everyone and closes their connections; refuses new logins from now on. */

@@ -4,11 +4,17 @@
  * the store in one call and only then acknowledges it to its authors and relays it to the
  * rooms, each message encoded once whatever the number of recipients.
  *
+ * In a cluster (a store with `sharedIds`) the store hands out the ids, and a committed batch
+ * reaches the rooms only as the shared log brings it back ({@linkcode Relay.committed}, every
+ * node's batches, this one's too): so every member on every node sees ids rise and each message
+ * once, and an author's ack comes in its place among the others' messages.
+ *
  * @module
  */
 
 import { type Awaitable, then } from "./awaitable.ts";
 import type { ServerFrame } from "../protocol/frames.ts";
+import type { CommittedBatch, LiveBatch, LiveMessage } from "./cluster.ts";
 import { MAX_BATCH_TEXT, MAX_STORED_TS_AHEAD_MS } from "../config/limits.ts";
 import { Outgoing, OutgoingBatch } from "../protocol/outgoing.ts";
 import { sanitizeFormattedText, stripIrcFormatting } from "../security/unicode.ts";
@@ -27,7 +33,15 @@ export interface RelayOptions {
   /** Who may not speak. */
   moderation: Moderator;
   /** Where each batch is committed, and the id counter kept. */
-  store: Pick<HistoryStore, "append" | "nextId" | "saveNextId" | "newestTs">;
+  store: Pick<
+    HistoryStore,
+    "append" | "nextId" | "saveNextId" | "newestTs" | "sharedIds" | "unstoredId" | "delivered"
+  >;
+  /**
+   * This node's id in a cluster: a committed batch the log brings back with it is this relay's,
+   * to acknowledge. @default "" (not in a cluster)
+   */
+  node?: string;
   /** The clock, in milliseconds since the epoch. */
   now: () => number;
   /** Told how long each commit took, in seconds. */
@@ -145,6 +159,16 @@ export class Relay {
   readonly #onCommit: (seconds: number) => void;
   readonly #schedule: () => void;
   #pending: PendingMessage[] = [];
+  /** The store hands out ids and the log relays (a cluster): see {@linkcode Relay.committed}. */
+  readonly #shared: boolean;
+  readonly #node: string;
+  /** The last batch token handed out (cluster only). */
+  #token = 0;
+  /**
+   * Batches committed (or on their way) that the log has not brought back yet, by token: their
+   * authors are acknowledged when it does (cluster only).
+   */
+  readonly #awaiting = new Map<number, PendingMessage[]>();
   /** Text in `#pending`, in UTF-16 code units. */
   #pendingText = 0;
   #nextId: number;
@@ -165,6 +189,8 @@ export class Relay {
     this.#schedule = options.schedule ?? (() => queueMicrotask(() => void this.flush()));
     this.#nextId = options.store.nextId();
     this.#lastTs = startTs(options);
+    this.#shared = options.store.sharedIds === true;
+    this.#node = options.node ?? "";
   }
 
   /**
@@ -172,6 +198,9 @@ export class Relay {
    * stay unique while the server runs (see `HistoryStore.nextId`).
    */
   unstoredId(): number {
+    // A cluster's ids come from the shared counter (blocks of it), unique on every node.
+    const shared = this.#store.unstoredId?.();
+    if (shared !== undefined) return shared;
     const id = this.#nextId++;
     this.#store.saveNextId(this.#nextId); // in memory until the next write: never fails
     return id;
@@ -264,21 +293,13 @@ export class Relay {
 
   /** Commits one batch, then acknowledges and relays it (or tells its authors it failed). */
   #commit(batch: PendingMessage[]): Awaitable<void> {
+    if (this.#shared) return this.#commitShared(batch);
     const started = performance.now();
     const committed = () => {
       this.#onCommit((performance.now() - started) / 1000);
       relay(batch);
     };
-    const failed = (error: unknown) => {
-      for (const p of batch) {
-        reply(
-          p.user,
-          "store_failed",
-          `Your message could not be saved, so it was not sent (${(error as Error).message}).`,
-          p.ref,
-        );
-      }
-    };
+    const failed = (error: unknown) => storeFailed(batch, error);
     try {
       const write = this.#store.append(batch.map((p) => p.stored));
       if (write instanceof Promise) return write.then(committed, failed);
@@ -287,6 +308,141 @@ export class Relay {
     }
     committed();
   }
+
+  /**
+   * Commits one batch to a shared store and relays nothing: the log brings it back to every
+   * node, this one included ({@linkcode Relay.committed}). The authors are remembered under the
+   * batch's token before the append is sent, since the log may bring the batch back before the
+   * append's own answer arrives (two connections). A failure is told to the authors only if
+   * the log has not brought it: once it has, the batch was committed and acknowledged.
+   */
+  #commitShared(batch: PendingMessage[]): Awaitable<void> {
+    const started = performance.now();
+    const token = ++this.#token;
+    this.#awaiting.set(token, batch);
+    const live: LiveBatch = { token, breaks: batch.map((p) => p.breaks) };
+    const committed = () => this.#onCommit((performance.now() - started) / 1000);
+    const failed = (error: unknown) => {
+      if (this.#awaiting.delete(token)) storeFailed(batch, error);
+    };
+    try {
+      const write = this.#store.append(batch.map((p) => p.stored), live);
+      if (write instanceof Promise) return write.then(committed, failed);
+    } catch (error) {
+      return failed(error);
+    }
+    committed();
+  }
+
+  /**
+   * Delivers a batch the cluster log brought (any node's, this one's too, in log order) to the
+   * local members of its rooms, each message encoded once, with the ignore rules of a local
+   * batch; acknowledges this node's authors in their messages' places; then moves the store's
+   * read watermark past it, so that a later join replays it and a join before did not.
+   */
+  committed(batch: CommittedBatch): void {
+    let mine: PendingMessage[] | undefined;
+    if (batch.node === this.#node) {
+      mine = this.#awaiting.get(batch.token);
+      this.#awaiting.delete(batch.token);
+      // The store keeps the batch's order; anything else is not this relay's batch.
+      if (mine !== undefined && mine.length !== batch.messages.length) mine = undefined;
+    }
+    const byRoom = new Map<string, Arrived[]>();
+    for (let i = 0; i < batch.messages.length; i++) {
+      const message = batch.messages[i];
+      const pending = mine?.[i];
+      const author = pending?.user ?? this.#registry.user(message.from);
+      const arrived: Arrived = { message, author, pending };
+      const group = byRoom.get(message.room);
+      if (group === undefined) byRoom.set(message.room, [arrived]);
+      else group.push(arrived);
+    }
+    for (const [name, group] of byRoom) relayArrived(this.#registry.room(name), name, group);
+    this.#store.delivered?.(batch);
+  }
+}
+
+/** A message the cluster log brought, with its author (if known here) and, if ours, its say. */
+interface Arrived {
+  message: LiveMessage;
+  /** The author: this node's user who said it, or the mirror now holding its nick. */
+  author: User | undefined;
+  /** This node's say of it (its author is owed the ack), undefined for another node's. */
+  pending: PendingMessage | undefined;
+}
+
+/** Tells the authors of `batch` it was not committed, so not sent (never an ack). */
+function storeFailed(batch: readonly PendingMessage[], error: unknown): void {
+  for (const p of batch) {
+    reply(
+      p.user,
+      "store_failed",
+      `Your message could not be saved, so it was not sent (${(error as Error).message}).`,
+      p.ref,
+    );
+  }
+}
+
+/** The msg frame of a stored message, encoded once for every recipient. */
+function messageOut(stored: StoredMessage, roomName: string, breaks?: number[]): Outgoing {
+  const frame: ServerFrame = {
+    type: "msg",
+    id: stored.id,
+    room: roomName,
+    from: stored.from,
+    text: stored.text,
+    ts: stored.ts,
+  };
+  if (stored.action) frame.action = true;
+  if (stored.notice) frame.notice = true;
+  if (breaks !== undefined) frame.breaks = breaks;
+  return new Outgoing(frame);
+}
+
+/**
+ * Relays one room's messages of a batch the log brought to the room's local members (a
+ * mirror's own node delivers to it), as {@linkcode relay} does a local batch: one buffer for a
+ * member who ignores nobody and is not an author here, else frame by frame with acks in the
+ * authors' places. `room` is undefined when nobody here is in it: only acks are owed then.
+ */
+function relayArrived(room: Room | undefined, name: string, group: Arrived[]): void {
+  const shownName = room?.name ?? name;
+  const ack = (p: PendingMessage, m: LiveMessage) =>
+    send(p.user, { type: "ack", id: m.id, room: shownName, ts: m.ts, ref: p.ref });
+  if (room !== undefined) {
+    // What CHATHISTORY TARGETS answers from: ts only go up (the store keeps them rising).
+    room.newestTs = group[group.length - 1].message.ts;
+    const outs = group.map(({ message }) => messageOut(message, room.name, message.breaks));
+    const authors = new Set<User>();
+    for (const { pending } of group) if (pending !== undefined) authors.add(pending.user);
+    const together = group.length === 1 ? outs[0] : new OutgoingBatch(outs);
+    for (const member of room.members) {
+      if (member.node !== undefined) continue;
+      if (!authors.has(member) && member.ignores.isEmpty) {
+        member.sink.deliver(together);
+        continue;
+      }
+      for (let i = 0; i < group.length; i++) {
+        const { message, author, pending } = group[i];
+        if (pending?.user === member) ack(pending, message);
+        else if (!ignoresAuthor(member, author, message.from)) member.sink.deliver(outs[i]);
+      }
+    }
+  }
+  // An author who left the room since speaking (but is still here) is still owed the ack.
+  for (const { message, pending } of group) {
+    if (pending === undefined || !pending.user.online) continue;
+    if (room !== undefined && room.members.has(pending.user)) continue;
+    ack(pending, message);
+  }
+}
+
+/** True if `member` hides messages from `author` (known here), or from the nick `from`. */
+function ignoresAuthor(member: User, author: User | undefined, from: string): boolean {
+  if (member.ignores.isEmpty) return false;
+  if (author !== undefined) return member.ignores.has(author);
+  return member.ignores.historyFilter()?.(from) ?? false;
 }
 
 /**
@@ -305,20 +461,7 @@ function relay(batch: PendingMessage[]): void {
   for (const [room, group] of byRoom) {
     // What CHATHISTORY TARGETS answers from: ts only go up (see Relay.say).
     room.newestTs = group[group.length - 1].stored.ts;
-    const outs = group.map(({ stored, breaks }) => {
-      const frame: ServerFrame = {
-        type: "msg",
-        id: stored.id,
-        room: room.name,
-        from: stored.from,
-        text: stored.text,
-        ts: stored.ts,
-      };
-      if (stored.action) frame.action = true;
-      if (stored.notice) frame.notice = true;
-      if (breaks !== undefined) frame.breaks = breaks;
-      return new Outgoing(frame);
-    });
+    const outs = group.map(({ stored, breaks }) => messageOut(stored, room.name, breaks));
     const authors = new Set(group.map((p) => p.user));
     const together = group.length === 1 ? outs[0] : new OutgoingBatch(outs);
     for (const member of room.members) {

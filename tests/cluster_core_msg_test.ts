@@ -1,0 +1,340 @@
+/**
+ * Room messages and direct messages across cluster nodes, in one process: two or three hubs
+ * linked by the in-memory cluster (store/memory/cluster.ts), whose shared log brings every
+ * committed batch back to every node as Redis's would. Covers delivery once and in order, ids
+ * rising for every observer under concurrent senders, acks in their place, failed appends, a
+ * join racing a commit, ignores of a remote author, and DMs routed to another node.
+ */
+
+import assert from "node:assert/strict";
+import { Hub, type User } from "../core/hub.ts";
+import { BanList } from "../core/moderation.ts";
+import { PROTOCOL_VERSION, type ServerFrame } from "../protocol/frames.ts";
+import {
+  MemoryCluster,
+  type MemoryClusterOptions,
+  type MemoryNode,
+} from "../store/memory/cluster.ts";
+import { StoreError } from "../store/store_error.ts";
+import { ManualClock, only, Peer, RecordingSink, types } from "./helpers/core.ts";
+
+/** Hubs linked by one in-memory cluster, on one manual clock. */
+class ClusterChat {
+  readonly cluster: MemoryCluster;
+  readonly clock = new ManualClock();
+  readonly nodes = new Map<string, MemoryNode>();
+  readonly hubs = new Map<string, Hub>();
+  #hosts = 0;
+
+  constructor(ids: string[], options: MemoryClusterOptions = {}) {
+    this.cluster = new MemoryCluster(options);
+    for (const id of ids) {
+      const node = this.cluster.node(id);
+      const hub = new Hub({
+        maxUsers: 100,
+        maxFrame: 65536,
+        serverName: `sockchat-${id}`,
+        store: node.store,
+        replayBudgetBytes: 1 << 18,
+        now: this.clock.now,
+        bans: new BanList(node.store.moderation, { mutes: node.store.moderation }),
+        cluster: node.bus,
+      });
+      node.attach(hub);
+      this.nodes.set(id, node);
+      this.hubs.set(id, hub);
+    }
+  }
+
+  hub(id: string): Hub {
+    const hub = this.hubs.get(id);
+    if (hub === undefined) throw new Error(`no node ${id}`);
+    return hub;
+  }
+
+  /** Logs `nick` in on node `id` and waits until every node has heard of it. */
+  async login(id: string, nick: string): Promise<Peer> {
+    const hub = this.hub(id);
+    const sink = new RecordingSink();
+    const address = `192.0.2.${++this.#hosts}`;
+    const result = await hub.login(sink, { version: PROTOCOL_VERSION, nick, address });
+    if (!result.ok) throw new Error(`login of ${nick} refused: ${result.error.message}`);
+    await this.settle();
+    sink.take();
+    return new Peer(hub, result.user, sink);
+  }
+
+  settle(): Promise<void> {
+    return this.cluster.settle();
+  }
+
+  /** Forgets every peer's frames so far. */
+  clear(...peers: Peer[]): void {
+    for (const peer of peers) peer.take();
+  }
+
+  async close(): Promise<void> {
+    await this.settle();
+    for (const hub of this.hubs.values()) hub.shutdown();
+    await this.settle();
+  }
+}
+
+/** The msg and ack frames among `frames` (what the relay sent), as [type, id, text?]. */
+function talk(frames: readonly ServerFrame[]): ServerFrame[] {
+  return frames.filter((f) => f.type === "msg" || f.type === "ack");
+}
+
+function ids(frames: readonly ServerFrame[]): number[] {
+  return talk(frames).map((f) => (f as { id: number }).id);
+}
+
+function texts(frames: readonly ServerFrame[]): string[] {
+  return only(frames, "msg").map((f) => f.text);
+}
+
+function assertRising(values: readonly number[], who: string): void {
+  for (let i = 1; i < values.length; i++) {
+    assert.ok(values[i] > values[i - 1], `${who}: ids ${values.join(",")} do not rise`);
+  }
+}
+
+for (const sync of [false, true]) {
+  const answer = sync ? "the append answers at once" : "the append answers with a promise";
+  Deno.test(`cluster relay: a message said on A reaches B's members once, in order (${answer})`, async () => {
+    const chat = new ClusterChat(["a", "b"], { sync });
+    const alice = await chat.login("a", "alice");
+    const bob = await chat.login("b", "bob");
+    const carol = await chat.login("b", "carol");
+    chat.clear(alice, bob, carol);
+    alice.say("one", "#lobby", "r1");
+    alice.say("two", "#lobby", "r2");
+    await chat.settle();
+    for (const peer of [bob, carol]) {
+      const frames = peer.take();
+      assert.deepEqual(types(talk(frames)), ["msg", "msg"]);
+      assert.deepEqual(texts(frames), ["one", "two"]);
+      assertRising(ids(frames), peer.user.nick);
+    }
+    const acks = only(alice.take(), "ack");
+    assert.deepEqual(acks.map((a) => a.ref), ["r1", "r2"]);
+    // The ids are the shared counter's, as stored.
+    assert.deepEqual(acks.map((a) => a.id), chat.cluster.messages("#lobby").map((m) => m.id));
+    // Each node's reads and CHATHISTORY TARGETS see the messages once delivered.
+    for (const id of ["a", "b"]) {
+      const store = chat.nodes.get(id)!.store;
+      assert.deepEqual(store.recent("#lobby", 10).messages.map((m) => m.text), ["one", "two"]);
+      assert.equal(chat.hub(id).room("#lobby")?.newestTs, acks[1].ts);
+    }
+    await chat.close();
+  });
+}
+
+Deno.test("cluster relay: concurrent senders on three nodes: every observer sees ids rise, each message once, acks in place", async () => {
+  const chat = new ClusterChat(["a", "b", "c"]);
+  const peers: Peer[] = [];
+  for (const [node, nick] of [["a", "alice"], ["b", "bob"], ["c", "carol"], ["a", "dave"]]) {
+    peers.push(await chat.login(node, nick));
+  }
+  chat.clear(...peers);
+  const rounds = 20;
+  for (let i = 0; i < rounds; i++) {
+    // Every node commits a batch in the same task: their appends race for the shared counter.
+    for (const peer of peers) peer.say(`${peer.user.nick} ${i}`);
+    if (i % 5 === 4) await chat.settle();
+  }
+  await chat.settle();
+  const said = peers.length * rounds;
+  assert.equal(chat.cluster.messages("#lobby").length, said);
+  for (const peer of peers) {
+    const frames = talk(peer.take());
+    // Everyone else's messages, and their own acks, each once, merged in id order.
+    assert.equal(frames.length, said, peer.user.nick);
+    assertRising(ids(frames), peer.user.nick);
+    const own = frames.filter((f) => f.type === "ack").length;
+    assert.equal(own, rounds, `${peer.user.nick}'s acks`);
+    assert.ok(
+      texts(frames).every((text) => !text.startsWith(`${peer.user.nick} `)),
+      "an author is not sent their own message",
+    );
+  }
+  await chat.close();
+});
+
+Deno.test("cluster relay: a failed append tells the author store_failed, acks nothing and relays nothing", async () => {
+  const chat = new ClusterChat(["a", "b"]);
+  const alice = await chat.login("a", "alice");
+  const bob = await chat.login("b", "bob");
+  chat.clear(alice, bob);
+  chat.nodes.get("a")!.store.fail("Redis cannot be reached");
+  alice.say("lost", "#lobby", "r1");
+  await chat.settle();
+  const frames = alice.take();
+  assert.deepEqual(types(frames), ["error:store_failed"]);
+  assert.match((frames[0] as { message: string }).message, /not sent \(Redis cannot be reached\)/);
+  assert.deepEqual((frames[0] as { ref?: string }).ref, "r1");
+  assert.deepEqual(talk(bob.take()), []);
+  assert.equal(chat.cluster.messages("#lobby").length, 0);
+  // Mended: the next message goes through as usual.
+  chat.nodes.get("a")!.store.fail(null);
+  alice.say("back");
+  await chat.settle();
+  assert.deepEqual(types(talk(alice.take())), ["ack"]);
+  assert.deepEqual(texts(bob.take()), ["back"]);
+  await chat.close();
+});
+
+Deno.test("cluster relay: an append whose answer is lost after it was committed: store_failed, never an ack, then the message as anyone sees it", async () => {
+  const chat = new ClusterChat(["a", "b"]);
+  const alice = await chat.login("a", "alice");
+  const bob = await chat.login("b", "bob");
+  chat.clear(alice, bob);
+  const store = chat.nodes.get("a")!.store;
+  const append = store.append.bind(store);
+  // Committed and logged, but the connection drops before the script's answer comes back.
+  store.append = (messages, live) => {
+    append(messages, live);
+    return Promise.reject(new StoreError("the connection to Redis was lost"));
+  };
+  alice.say("kept", "#lobby", "r1");
+  await chat.settle();
+  // The author cannot know it went through, so is told it may not have; when the log shows
+  // it did, they see it as everyone does (an ack now would contradict the error).
+  const frames = alice.take();
+  assert.deepEqual(types(frames.filter((f) => f.type !== "join")), ["error:store_failed", "msg"]);
+  assert.deepEqual(texts(frames), ["kept"]);
+  assert.deepEqual(texts(bob.take()), ["kept"]);
+  await chat.close();
+});
+
+Deno.test("cluster relay: an author who left the room before the log brought the batch still gets the ack", async () => {
+  const chat = new ClusterChat(["a", "b"]);
+  const alice = await chat.login("a", "alice");
+  const bob = await chat.login("b", "bob");
+  await chat.hub("a").join(alice.user, "#dev");
+  await chat.hub("b").join(bob.user, "#dev");
+  await chat.settle();
+  chat.clear(alice, bob);
+  alice.say("bye all", "#dev", "r1");
+  await chat.hub("a").part(alice.user, "#dev");
+  await chat.settle();
+  const acks = only(alice.take(), "ack");
+  assert.deepEqual(acks.map((a) => [a.room, a.ref]), [["#dev", "r1"]]);
+  assert.deepEqual(texts(bob.take()), ["bye all"]);
+  await chat.close();
+});
+
+Deno.test("cluster relay: a join racing another node's commit replays or relays each message once, without a hole", async () => {
+  const chat = new ClusterChat(["a", "b"]);
+  const alice = await chat.login("a", "alice");
+  const bob = await chat.login("b", "bob");
+  await chat.hub("a").join(alice.user, "#dev");
+  await chat.settle();
+  alice.say("before", "#dev");
+  await chat.settle();
+  // Committed on A in this task; B joins before the log brings it to B.
+  alice.say("racing", "#dev");
+  await chat.hub("a").flush();
+  chat.clear(bob);
+  await chat.hub("b").join(bob.user, "#dev");
+  await chat.settle();
+  alice.say("after", "#dev");
+  await chat.settle();
+  const frames = bob.take();
+  assert.deepEqual(texts(frames), ["before", "racing", "after"]);
+  assertRising(only(frames, "msg").map((m) => m.id), "bob");
+  await chat.close();
+});
+
+Deno.test("cluster relay: a member ignoring a remote author's nick does not get their messages", async () => {
+  const chat = new ClusterChat(["a", "b"]);
+  const alice = await chat.login("a", "alice");
+  const bob = await chat.login("b", "bob");
+  const carol = await chat.login("b", "carol");
+  bob.run("/ignore alice");
+  chat.clear(alice, bob, carol);
+  alice.say("hidden from bob");
+  await chat.settle();
+  assert.deepEqual(talk(bob.take()), []);
+  assert.deepEqual(texts(carol.take()), ["hidden from bob"]);
+  await chat.close();
+});
+
+/** `nick`'s mirror on node `on`, once the log has brought their hello. */
+function mirror(chat: ClusterChat, on: string, nick: string): User {
+  const user = chat.hub(on).user(nick);
+  assert.ok(user !== undefined && user.node !== undefined, `${nick} is mirrored on ${on}`);
+  return user;
+}
+
+Deno.test("cluster DM: a message to another node's user is delivered there and acked here, with a cluster-wide id", async () => {
+  const chat = new ClusterChat(["a", "b"]);
+  const alice = await chat.login("a", "alice");
+  const bob = await chat.login("b", "bob");
+  mirror(chat, "a", "bob");
+  chat.clear(alice, bob);
+  await chat.hub("a").direct(alice.user, "bob", "psst", "r1");
+  await chat.settle();
+  const dms = only(bob.take(), "dm");
+  assert.deepEqual(dms.map((d) => [d.from, d.to, d.text]), [["alice", "bob", "psst"]]);
+  const acks = only(alice.take(), "ack");
+  assert.deepEqual(acks.map((a) => [a.id, a.to, a.ref]), [[dms[0].id, "bob", "r1"]]);
+  // /reply on B answers the remote sender.
+  assert.equal(bob.user.lastDirectFrom?.nick, "alice");
+  await chat.hub("b").direct(bob.user, "alice", "hi back");
+  await chat.settle();
+  const back = only(alice.take(), "dm");
+  assert.deepEqual(back.map((d) => d.text), ["hi back"]);
+  assert.notEqual(back[0].id, dms[0].id, "DM ids are unique across nodes");
+  await chat.close();
+});
+
+Deno.test("cluster DM: the recipient's node applies their ignore list; the sender is acked as for any ignored message", async () => {
+  const chat = new ClusterChat(["a", "b"]);
+  const alice = await chat.login("a", "alice");
+  const bob = await chat.login("b", "bob");
+  bob.run("/ignore alice");
+  chat.clear(alice, bob);
+  await chat.hub("a").direct(alice.user, "bob", "you cannot hear me", "r1");
+  await chat.settle();
+  assert.deepEqual(only(bob.take(), "dm"), []);
+  assert.deepEqual(types(alice.take()), ["ack"]);
+  await chat.close();
+});
+
+Deno.test("cluster DM: a message to a user whose node cannot be reached is refused with a clear error, never acked", async () => {
+  const chat = new ClusterChat(["a", "b"]);
+  const alice = await chat.login("a", "alice");
+  await chat.login("b", "bob");
+  mirror(chat, "a", "bob");
+  chat.cluster.fail("Redis is down");
+  chat.clear(alice);
+  await chat.hub("a").direct(alice.user, "bob", "hello?", "r1");
+  await chat.settle();
+  const frames = alice.take();
+  assert.deepEqual(types(frames), ["error:no_such_user"]);
+  assert.match(
+    (frames[0] as { message: string }).message,
+    /bob is on another server of this chat \(node b\), which cannot be reached/,
+  );
+  assert.equal((frames[0] as { ref?: string }).ref, "r1");
+  chat.cluster.fail(null);
+  await chat.close();
+});
+
+Deno.test("cluster DM: a message to a user of a node killed a moment ago is refused, not acked", async () => {
+  const chat = new ClusterChat(["a", "b"]);
+  const alice = await chat.login("a", "alice");
+  await chat.login("b", "bob");
+  mirror(chat, "a", "bob");
+  chat.clear(alice);
+  // Before node_lost reaches A: bob's mirror is still there, his node is not.
+  chat.cluster.kill("b");
+  await chat.hub("a").direct(alice.user, "bob", "still there?");
+  await chat.settle();
+  const errors = only(alice.take(), "error");
+  assert.deepEqual(errors.map((e) => e.code), ["no_such_user"]);
+  assert.match(errors[0].message, /cannot be reached/);
+  assert.equal(chat.hub("a").user("bob"), undefined, "node_lost took the mirror away");
+  await chat.close();
+});
