@@ -1,0 +1,331 @@
+/**
+ * Presence and nicks across cluster nodes, in one process: two or three hubs linked by the
+ * in-memory cluster (store/memory/cluster.ts), whose shared log brings each node's published
+ * changes to the others as Redis's would. Covers mirrors in /who, /whois and /rooms, join and
+ * leave notices across nodes, nick claims (simultaneous logins, renames, logouts), a lost node's
+ * users leaving with `node_lost`, `--max-users` counting local users only, an unreachable
+ * cluster, room kicks and topics across nodes, and a node re-joining after its lease was lost.
+ */
+
+import assert from "node:assert/strict";
+import { Hub, type LoginResult, type User } from "../core/hub.ts";
+import { runCommand } from "../core/commands/chat.ts";
+import { BanList } from "../core/moderation.ts";
+import { nickKey } from "../core/nick.ts";
+import { LOBBY, PROTOCOL_VERSION } from "../protocol/frames.ts";
+import { MemoryCluster, type MemoryNode } from "../store/memory/cluster.ts";
+import { ManualClock, only, Peer, RecordingSink } from "./helpers/core.ts";
+
+/** Hubs linked by one in-memory cluster, on one manual clock. */
+class ClusterChat {
+  readonly cluster = new MemoryCluster();
+  readonly clock = new ManualClock();
+  readonly nodes = new Map<string, MemoryNode>();
+  readonly hubs = new Map<string, Hub>();
+  #hosts = 0;
+
+  constructor(ids: string[], maxUsers = 100) {
+    for (const id of ids) {
+      const node = this.cluster.node(id);
+      const hub = new Hub({
+        maxUsers,
+        maxFrame: 65536,
+        serverName: `sockchat-${id}`,
+        store: node.store,
+        replayBudgetBytes: 1 << 18,
+        now: this.clock.now,
+        bans: new BanList(node.store.moderation, { mutes: node.store.moderation }),
+        cluster: node.bus,
+      });
+      node.attach(hub);
+      this.nodes.set(id, node);
+      this.hubs.set(id, hub);
+    }
+  }
+
+  hub(id: string): Hub {
+    const hub = this.hubs.get(id);
+    if (hub === undefined) throw new Error(`no node ${id}`);
+    return hub;
+  }
+
+  /** What a login of `nick` on node `id` answers (its sink is `sink`). */
+  attempt(id: string, nick: string, sink = new RecordingSink()): Promise<LoginResult> {
+    const address = `192.0.2.${++this.#hosts}`;
+    return Promise.resolve(
+      this.hub(id).login(sink, { version: PROTOCOL_VERSION, nick, address }),
+    );
+  }
+
+  /** Logs `nick` in on node `id` and waits until every node has heard of it. */
+  async login(id: string, nick: string): Promise<Peer> {
+    const sink = new RecordingSink();
+    const result = await this.attempt(id, nick, sink);
+    if (!result.ok) throw new Error(`login of ${nick} refused: ${result.error.message}`);
+    await this.settle();
+    sink.take();
+    return new Peer(this.hub(id), result.user, sink);
+  }
+
+  /** Runs a command line for `peer` on its node, waits for it and for the cluster. */
+  async run(peer: Peer, line: string, ref?: string): Promise<void> {
+    const outcome = await runCommand(this.#hubOf(peer), peer.user, line, peer.room, ref);
+    if (outcome.room !== undefined) peer.room = outcome.room;
+    await this.settle();
+  }
+
+  #hubOf(peer: Peer): Hub {
+    for (const hub of this.hubs.values()) {
+      if (hub.user(peer.user.nick) === peer.user) return hub;
+    }
+    throw new Error(`${peer.user.nick} is on no node`);
+  }
+
+  settle(): Promise<void> {
+    return this.cluster.settle();
+  }
+
+  async close(): Promise<void> {
+    await this.settle();
+    for (const hub of this.hubs.values()) hub.shutdown();
+    await this.settle();
+  }
+}
+
+/** The nicks of the users a hub holds that another node owns. */
+function mirrors(hub: Hub): string[] {
+  return [...hub.users].filter((u: User) => u.node !== undefined).map((u) => u.nick).sort();
+}
+
+/** The `leave` frames among `frames`, as "room nick reason". */
+function leaves(frames: ReturnType<Peer["take"]>): string[] {
+  return only(frames, "leave").map((f) => `${f.room} ${f.nick} ${f.reason}`);
+}
+
+/** The `join` frames among `frames`, as "room nick". */
+function joins(frames: ReturnType<Peer["take"]>): string[] {
+  return only(frames, "join").map((f) => `${f.room} ${f.nick}`);
+}
+
+Deno.test("cluster presence: /who and /whois on B list a user of A, with their rooms and away", async () => {
+  const chat = new ClusterChat(["a", "b"]);
+  const alice = await chat.login("a", "alice");
+  const bob = await chat.login("b", "bob");
+  await chat.run(alice, "/join #rust");
+  await chat.run(alice, "/away at lunch");
+  bob.take();
+  await chat.run(bob, "/who #lobby", "w");
+  const who = only(bob.take(), "who")[0];
+  assert.deepEqual([...who.members].sort(), ["alice", "bob"]);
+  await chat.run(bob, "/whois alice", "i");
+  const text = only(bob.take(), "info").map((f) => f.text).join("\n");
+  assert.match(text, /alice: here for/);
+  assert.match(text, /in #lobby, #rust/);
+  assert.match(text, /at lunch/);
+  // And the other way round: A mirrors B's users as well.
+  await chat.run(alice, "/who #lobby", "w");
+  assert.deepEqual([...only(alice.take(), "who")[0].members].sort(), ["alice", "bob"]);
+  assert.deepEqual(mirrors(chat.hub("a")), ["bob"]);
+  assert.deepEqual(mirrors(chat.hub("b")), ["alice"]);
+  await chat.close();
+});
+
+Deno.test("cluster presence: /rooms counts the members of every node", async () => {
+  const chat = new ClusterChat(["a", "b", "c"]);
+  const alice = await chat.login("a", "alice");
+  const bob = await chat.login("b", "bob");
+  await chat.login("c", "carol");
+  await chat.run(alice, "/join #rust");
+  await chat.run(bob, "/join #rust");
+  bob.take();
+  await chat.run(bob, "/rooms", "r");
+  const listed = only(bob.take(), "rooms")[0].rooms;
+  const count = (name: string) => listed.find((r) => r.room === name)?.members;
+  assert.equal(count(LOBBY), 3);
+  assert.equal(count("#rust"), 2);
+  await chat.close();
+});
+
+Deno.test("cluster presence: B's members hear A's user join, part and quit, with their words", async () => {
+  const chat = new ClusterChat(["a", "b"]);
+  const bob = await chat.login("b", "bob");
+  await chat.run(bob, "/join #rust");
+  bob.take();
+  const alice = await chat.login("a", "alice");
+  assert.deepEqual(joins(bob.take()), [`${LOBBY} alice`]);
+  await chat.run(alice, "/join #rust");
+  assert.deepEqual(joins(bob.take()), ["#rust alice"]);
+  await chat.run(alice, "/leave #rust see you");
+  const parted = only(bob.take(), "leave");
+  assert.deepEqual(parted.map((f) => [f.room, f.nick, f.reason, f.message]), [
+    ["#rust", "alice", "part", "see you"],
+  ]);
+  chat.hub("a").logout(alice.user, "quit", "bye all");
+  await chat.settle();
+  const quit = only(bob.take(), "leave");
+  assert.deepEqual(quit.map((f) => [f.room, f.nick, f.reason, f.message]), [
+    [LOBBY, "alice", "quit", "bye all"],
+  ]);
+  assert.equal(chat.hub("b").user("alice"), undefined);
+  await chat.close();
+});
+
+Deno.test("cluster presence: one nick logged in on A and B at once: exactly one login wins", async () => {
+  const chat = new ClusterChat(["a", "b"]);
+  const [onA, onB] = await Promise.all([chat.attempt("a", "alice"), chat.attempt("b", "ALICE")]);
+  await chat.settle();
+  const won = [onA, onB].filter((r) => r.ok);
+  const lost = [onA, onB].flatMap((r) => r.ok ? [] : [r.error]);
+  assert.equal(won.length, 1);
+  assert.equal(lost.length, 1);
+  assert.equal(lost[0].code, "nick_taken");
+  assert.equal(lost[0].fatal, true);
+  assert.match(lost[0].message, /in use on another server/);
+  // Both nodes agree on who holds it; a later login on either is refused (by the mirror).
+  for (const id of ["a", "b"]) assert.ok(chat.hub(id).user("alice") !== undefined);
+  for (const id of ["a", "b"]) {
+    const again = await chat.attempt(id, "Alice");
+    assert.equal(again.ok, false);
+    if (!again.ok) assert.equal(again.error.code, "nick_taken");
+  }
+  await chat.close();
+});
+
+Deno.test("cluster presence: a rename frees the old nick cluster-wide and takes the new one", async () => {
+  const chat = new ClusterChat(["a", "b"]);
+  const alice = await chat.login("a", "alice");
+  const bob = await chat.login("b", "bob");
+  assert.equal(await chat.hub("a").rename(alice.user, "alicia", "n"), true);
+  await chat.settle();
+  const told = only(bob.take(), "nick");
+  assert.deepEqual(told.map((f) => [f.old, f.new]), [["alice", "alicia"]]);
+  assert.equal(chat.cluster.nickHolder(nickKey("alice")), undefined);
+  assert.equal(chat.cluster.nickHolder(nickKey("alicia")), "a");
+  const taken = await chat.attempt("b", "alicia");
+  assert.equal(taken.ok, false);
+  // The old nick is free on every node now.
+  await chat.login("b", "alice");
+  // And a rename on B to a nick A holds is refused, with a sentence.
+  assert.equal(await chat.hub("b").rename(bob.user, "alicia", "n2"), false);
+  const refused = only(bob.take(), "error");
+  assert.deepEqual(refused.map((f) => [f.code, f.ref]), [["nick_taken", "n2"]]);
+  await chat.close();
+});
+
+Deno.test("cluster presence: a node lost: its users leave B's rooms with node_lost and their nicks free up", async () => {
+  const chat = new ClusterChat(["a", "b"]);
+  const alice = await chat.login("a", "alice");
+  const bob = await chat.login("b", "bob");
+  await chat.run(alice, "/join #rust");
+  await chat.run(bob, "/join #rust");
+  bob.take();
+  chat.cluster.kill("a");
+  await chat.settle();
+  assert.deepEqual(leaves(bob.take()).sort(), [
+    "#lobby alice node_lost",
+    "#rust alice node_lost",
+  ]);
+  assert.equal(chat.hub("b").user("alice"), undefined);
+  assert.deepEqual(mirrors(chat.hub("b")), []);
+  await chat.login("b", "alice");
+  await chat.close();
+});
+
+Deno.test("cluster presence: --max-users counts this node's users, not other nodes' mirrors", async () => {
+  const chat = new ClusterChat(["a", "b"], 1);
+  await chat.login("a", "alice");
+  await chat.login("b", "bob");
+  assert.equal(chat.hub("b").userCount, 2);
+  const full = await chat.attempt("b", "carol");
+  assert.equal(full.ok, false);
+  if (!full.ok) assert.equal(full.error.code, "server_full");
+  await chat.close();
+});
+
+Deno.test("cluster presence: a logout frees the nick for another node", async () => {
+  const chat = new ClusterChat(["a", "b"]);
+  const alice = await chat.login("a", "alice");
+  alice.quit();
+  await chat.settle();
+  assert.equal(chat.cluster.nickHolder(nickKey("alice")), undefined);
+  await chat.login("b", "alice");
+  assert.equal(chat.cluster.nickHolder(nickKey("alice")), "b");
+  await chat.close();
+});
+
+Deno.test("cluster presence: a nick that cannot be claimed (cluster unreachable) is not given", async () => {
+  const chat = new ClusterChat(["a", "b"]);
+  const bob = await chat.login("b", "bob");
+  chat.cluster.fail("connection refused");
+  const login = await chat.attempt("a", "alice");
+  assert.equal(login.ok, false);
+  if (!login.ok) {
+    assert.equal(login.error.code, "store_failed");
+    assert.match(login.error.message, /could not be checked/);
+  }
+  assert.equal(await chat.hub("b").rename(bob.user, "robert", "n"), false);
+  const refused = only(bob.take(), "error");
+  assert.deepEqual(refused.map((f) => [f.code, f.ref]), [["store_failed", "n"]]);
+  assert.equal(bob.user.nick, "bob");
+  chat.cluster.fail(null);
+  await chat.close();
+});
+
+Deno.test("cluster presence: a room kick on A puts B's user out of the room on B", async () => {
+  const chat = new ClusterChat(["a", "b"]);
+  const alice = await chat.login("a", "alice");
+  const bob = await chat.login("b", "bob");
+  await chat.run(alice, "/join #rust"); // first in: alice is its operator
+  await chat.run(bob, "/join #rust");
+  bob.take();
+  await chat.run(alice, "/kick #rust bob behave");
+  const kicked = only(bob.take(), "leave");
+  assert.deepEqual(kicked.map((f) => [f.room, f.nick, f.reason, f.by, f.message]), [
+    ["#rust", "bob", "kicked_room", "alice", "behave"],
+  ]);
+  const rust = chat.hub("b").room("#rust");
+  assert.ok(rust === undefined || !rust.members.has(bob.user));
+  assert.ok(![...bob.user.rooms].some((r) => r.name === "#rust"));
+  await chat.close();
+});
+
+Deno.test("cluster presence: a topic set on A is shown to B's members", async () => {
+  const chat = new ClusterChat(["a", "b"]);
+  const alice = await chat.login("a", "alice");
+  const bob = await chat.login("b", "bob");
+  await chat.run(alice, "/join #rust");
+  await chat.run(bob, "/join #rust");
+  bob.take();
+  await chat.run(alice, "/topic all things rust");
+  const topics = only(bob.take(), "topic");
+  assert.deepEqual(topics.map((f) => [f.room, f.topic, f.by]), [[
+    "#rust",
+    "all things rust",
+    "alice",
+  ]]);
+  assert.equal(chat.hub("b").room("#rust")?.topic, "all things rust");
+  await chat.close();
+});
+
+Deno.test("cluster presence: a node re-joining after its lease was lost re-claims its nicks and closes who lost theirs", async () => {
+  const chat = new ClusterChat(["a", "b"]);
+  const alice = await chat.login("a", "alice");
+  const carol = await chat.login("a", "carol");
+  // B declared A lost while A went on (a pause longer than the lease): its leases are gone.
+  await chat.hub("b").applyRemote({ node: "a", event: { t: "node_lost", node: "a" } });
+  chat.cluster.release("a", nickKey("alice"));
+  chat.cluster.release("a", nickKey("carol"));
+  assert.deepEqual(mirrors(chat.hub("b")), []);
+  const bob = await chat.login("b", "alice"); // someone on B took alice meanwhile
+  await chat.hub("a").rejoinCluster();
+  await chat.settle();
+  const bye = only(alice.take(), "bye");
+  assert.deepEqual(bye.map((f) => f.reason), ["replaced"]);
+  assert.match(bye[0].message ?? "", /another server/);
+  assert.equal(alice.sink.closedWith, "replaced");
+  assert.equal(chat.cluster.nickHolder(nickKey("carol")), "a");
+  assert.equal(chat.hub("b").user("carol")?.node, "a");
+  assert.equal(chat.hub("b").user("alice"), bob.user);
+  assert.equal(carol.user.online, true);
+  await chat.close();
+});
