@@ -81,7 +81,7 @@ Deno.test("cluster front ends: two nodes behind HAProxy are one chat for NDJSON,
 
       // Each front end's user gets the others' messages through HAProxy too.
       const others = (me: string) => VIA_PROXY.filter((who) => who !== me);
-      const ndWant = new Set(others("nd"));
+      const ndWant = new Set<string>(others("nd"));
       await collect(nd, "#lobby", (s) => {
         const last = s.at(-1);
         if (last !== undefined && last.text === said(last.from)) ndWant.delete(last.from);
@@ -91,7 +91,7 @@ Deno.test("cluster front ends: two nodes behind HAProxy are one chat for NDJSON,
       for (const who of others("irc")) {
         await irc.expect(new RegExp(`^:${who}!\\S+ PRIVMSG #lobby :${said(who)}$`), CROSS_MS);
       }
-      const wsWant = new Set(others("ws"));
+      const wsWant = new Set<string>(others("ws"));
       while (wsWant.size > 0) {
         const frame = await ws.expect("msg", CROSS_MS);
         if (frame.text === said(frame.from)) wsWant.delete(frame.from);
