@@ -22,6 +22,7 @@ import { broadcast, reply, send } from "./deliver.ts";
 import { direct, type DirectHow, type DirectOptions, received } from "./direct.ts";
 import type { ClusterBus, ClusterEnvelope, CommittedBatch } from "./cluster.ts";
 import { type LoginRequest, type LoginResult, Logins } from "./login.ts";
+import { applyPresence, rejoin } from "./mirror.ts";
 import { AccountDesk } from "./account_desk.ts";
 import { type AccountLimits, Accounts } from "./accounts.ts";
 import type { AccountCheck } from "./account_proof.ts";
@@ -196,7 +197,7 @@ export class Hub implements ModeratorHost {
     this.serverName = options.serverName;
     // Trailing blank lines of the file are not part of the message.
     this.motd = (options.motd ?? "").trimEnd();
-    const registry = this.#registry = new Registry(store);
+    const registry = this.#registry = new Registry(store, options.cluster ?? null);
     const moderation = this.moderation = new Moderator(this, {
       bans: options.bans,
       operSecret: options.operSecret ?? null,
@@ -676,7 +677,7 @@ export class Hub implements ModeratorHost {
     this.#flushInBackground();
     // Offline at once: their nick is free and nothing reaches them from now on. Their rooms
     // hear of it in order, after what was said before (at once with an in-process store).
-    this.#rooms.depart(user);
+    this.#rooms.depart(user, reason, message);
     const left = this.#serial.run(() => this.#rooms.leaveAll(user, reason, message));
     if (left instanceof Promise) left.catch(() => {});
   }
@@ -752,9 +753,33 @@ export class Hub implements ModeratorHost {
     }
   }
 
-  /** H-presence: applies hello/bye/join/part/nick/user/topic/node_lost (core/mirror.ts). */
-  #applyPresence(_envelope: ClusterEnvelope): Awaitable<void> {
-    // H-presence fills this in.
+  /** Applies hello/bye/join/part/nick/user/topic/node_lost to the mirrors (core/mirror.ts). */
+  #applyPresence(envelope: ClusterEnvelope): Awaitable<void> {
+    applyPresence({
+      registry: this.#registry,
+      rooms: this.#rooms,
+      now: this.#now,
+      speaks: (user, room) => this.#desk.speaks(user, room),
+      isMuted: (user) => this.moderation.isMuted(user),
+    }, envelope);
+  }
+
+  /**
+   * The cluster told this node its lease was lost (it was declared lost, or Redis restarted
+   * empty; the engine's `onRejoin`): every local user's nick is claimed again, those whose nick
+   * another node gave away meanwhile are closed with a bye saying so, the others told again.
+   */
+  rejoinCluster(): Promise<void> {
+    const cluster = this.#registry.cluster;
+    if (cluster === null) return Promise.resolve();
+    const close = (user: User, message: string) => {
+      user.sink.deliver(new Outgoing({ type: "bye", reason: "replaced", message }));
+      this.logout(user, "replaced");
+      user.sink.close("replaced");
+    };
+    return Promise.resolve(
+      this.#serial.run(() => rejoin({ registry: this.#registry, cluster, close })),
+    );
   }
 
   /** H-mod: applies room/invite/kill/record and a kick's part (core/cluster_moderation.ts). */
