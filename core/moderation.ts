@@ -136,10 +136,16 @@ export class BanList {
    * memory only: the shared table holds it already, and writing it again would publish it again.
    */
   applyRemote(change: { ban: Ban } | { lifted: Pick<Ban, "kind" | "target"> }): void {
-    const which = "ban" in change ? change.ban : change.lifted;
-    const old = this.#stored(which);
-    if (old !== undefined) this.#unindex(old);
-    if ("ban" in change) this.#index(change.ban);
+    if ("ban" in change) {
+      const old = this.#stored(change.ban);
+      if (old !== undefined) this.#unindex(old);
+      this.#index({ ...change.ban });
+      return;
+    }
+    // Only that very row: `add` deletes an old spelling of a block after saving the new one,
+    // which is held under the same index key and must stay.
+    const old = this.#stored(change.lifted);
+    if (old !== undefined && old.target === change.lifted.target) this.#unindex(old);
   }
 
   /** Lifts the ban on `target`; `value` is false if none was in force. */

@@ -178,6 +178,11 @@ export class RoomDesk {
    * its claim lists.
    */
   entered(user: User, room: Room): void {
+    // A room made here for another node's user (their join, from the log) takes its claim's
+    // state too, as one made for a local user does when it is admitted.
+    if (isMirror(user) && room.members.size === 1 && room.claim === null) {
+      this.#options.claims.restore(room);
+    }
     const claim = room.claim;
     if (claim === null) {
       if (room.members.size === 1 && room.name !== LOBBY) room.ops.add(user);

@@ -326,3 +326,84 @@ Deno.test("cluster mod: a server operator's /kick on A disconnects a user on B",
   assert.deepEqual(nodes.b.user("bob"), undefined);
   nodes.close();
 });
+
+Deno.test("cluster mod: /kill on A ends a session on B", async () => {
+  const nodes = new TwoNodes();
+  const alice = await nodes.operator(nodes.a, "alice");
+  const bob = await nodes.login(nodes.b, "bob");
+  await nodes.run(alice, "/kill bob go away");
+  const bye = one(bob.take(), "bye");
+  assert.deepEqual([bye.reason, bye.message], ["kicked", "You were kicked by alice: go away"]);
+  assert.equal(nodes.b.user("bob"), undefined);
+  nodes.close();
+});
+
+Deno.test("cluster mod: a room claimed on A keeps its state on B, and ops its owner there", async () => {
+  const nodes = new TwoNodes();
+  const key: KeyProof = { source: "sockchat", fingerprint: "SHA256:carolcarolcarol" };
+  const carol = await nodes.login(nodes.a, "carol", { key });
+  await nodes.run(carol, "/register");
+  await nodes.run(carol, "/join #c");
+  await nodes.run(carol, "/register #c");
+  await nodes.run(carol, "/mode #c +m");
+  assert.equal(nodes.b.claimed("#c")?.owner, "carol");
+  assert.equal(nodes.b.claimed("#c")?.modes.m, true);
+  // Carol leaves (the room is forgotten everywhere), then comes back on B: the claim made on A
+  // restores the room there and makes her its operator, and A sees her so.
+  nodes.a.logout(carol.user, "quit");
+  await nodes.hubsFlushed();
+  assert.equal(nodes.b.room("#c"), undefined);
+  const again = await nodes.login(nodes.b, "carol", { key });
+  await nodes.run(again, "/join #c");
+  const roomB = nodes.b.room("#c");
+  assert.ok(roomB?.modes.m);
+  assert.ok(roomB !== undefined && [...roomB.ops].some((u) => u.key === "carol"));
+  const roomA = nodes.a.room("#c");
+  assert.ok(roomA?.modes.m);
+  assert.ok(roomA !== undefined && [...roomA.ops].some((u) => u.key === "carol"));
+  nodes.close();
+});
+
+Deno.test("cluster mod: an address ban respelled on A stays in force on B", async () => {
+  const nodes = new TwoNodes();
+  // Saved as an older version spelled it; A's /ban rewrites it (save new, delete old spelling).
+  const old = {
+    kind: "address" as const,
+    target: "2001:db8:0:0::/64",
+    until: 0,
+    reason: "",
+    by: "x",
+  };
+  nodes.a.moderation.bans.applyRemote({ ban: old });
+  nodes.b.moderation.bans.applyRemote({ ban: old });
+  const alice = await nodes.operator(nodes.a, "alice");
+  await nodes.run(alice, "/ban addr:2001:db8::/64");
+  const now = nodes.clock.now();
+  assert.ok(nodes.a.moderation.bans.find(null, "2001:db8::1", now) !== undefined);
+  assert.ok(nodes.b.moderation.bans.find(null, "2001:db8::1", now) !== undefined);
+  nodes.close();
+});
+
+Deno.test("cluster mod: a claimed room first re-made on B for a guest keeps its modes on A", async () => {
+  const nodes = new TwoNodes();
+  const key: KeyProof = { source: "sockchat", fingerprint: "SHA256:carolcarolcarol" };
+  const carol = await nodes.login(nodes.a, "carol", { key });
+  await nodes.run(carol, "/register");
+  await nodes.run(carol, "/join #c");
+  await nodes.run(carol, "/register #c");
+  await nodes.run(carol, "/mode #c +m");
+  nodes.a.logout(carol.user, "quit");
+  await nodes.hubsFlushed();
+  // Dave (a guest, op of nothing) brings the room back on B; A makes it for his mirror.
+  const dave = await nodes.login(nodes.b, "dave");
+  await nodes.run(dave, "/join #c");
+  assert.ok(nodes.a.room("#c")?.modes.m);
+  // So a guest joining on A is as unvoiced there as on B.
+  const erin = await nodes.login(nodes.a, "erin");
+  await nodes.run(erin, "/join #c");
+  erin.take();
+  erin.say("hi", "#c");
+  await nodes.hubsFlushed();
+  assert.deepEqual(types(erin.take()), ["error:room_moderated"]);
+  nodes.close();
+});
