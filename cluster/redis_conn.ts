@@ -1,0 +1,215 @@
+/**
+ * One connection to Redis (node-redis, `npm:redis`), as the cluster engine uses it: raw
+ * commands with plain replies (RESP2), Lua scripts by SHA with a fallback to their text, a
+ * command timeout, and no offline queue, so a command while Redis is down fails at once with a
+ * {@linkcode StoreError} people can read ("Redis at HOST:PORT is unreachable") instead of
+ * waiting to be sent late. The client reconnects by itself for ever, at most
+ * {@linkcode REDIS_RECONNECT_MAX_MS} apart; its `error` events are always listened to (a
+ * client without a listener would crash the process) and reported once per outage.
+ *
+ * @module
+ */
+
+import { createHash } from "node:crypto";
+import { createClient, ErrorReply } from "redis";
+import { StoreError } from "../store/store_error.ts";
+import {
+  REDIS_COMMAND_TIMEOUT_MS,
+  REDIS_CONNECT_TIMEOUT_MS,
+  REDIS_RECONNECT_MAX_MS,
+  REDIS_RECONNECT_MIN_MS,
+} from "../config/cluster_limits.ts";
+
+/** A Redis reply as RESP2 gives it: strings, integers, nil and arrays of them. */
+export type Reply = string | number | null | Reply[];
+
+/** One argument of a command. */
+export type Arg = string | number;
+
+/** Options for {@linkcode RedisConn.open}. */
+export interface RedisConnOptions {
+  /** Shown in `CLIENT LIST` (the node id and the connection's role). @default none */
+  name?: string;
+  /** How long a command may take (ms). @default REDIS_COMMAND_TIMEOUT_MS */
+  commandTimeoutMs?: number;
+  /**
+   * Told when the connection is lost (once per outage, with the readable cause) and when it
+   * is back (`null`). @default nothing
+   */
+  onState?: (problem: string | null) => void;
+}
+
+/** A Lua script, sent by SHA1 (and by text the first time a Redis has not seen it). */
+export class Script {
+  /** The script's text. */
+  readonly lua: string;
+  /** Its SHA1, as EVALSHA takes it. */
+  readonly sha: string;
+
+  /** A script of `lua`. */
+  constructor(lua: string) {
+    this.lua = lua;
+    this.sha = createHash("sha1").update(lua).digest("hex");
+  }
+}
+
+/** The client as created below (its exact generic type, without spelling it). */
+function newClient(url: string, options: RedisConnOptions, connected: () => boolean) {
+  return createClient({
+    url,
+    RESP: 2,
+    name: options.name,
+    disableOfflineQueue: true,
+    socket: {
+      connectTimeout: REDIS_CONNECT_TIMEOUT_MS,
+      // Before the first connection a failure is the operator's to see (a wrong URL); after
+      // it, Redis is only away for a while: try again for ever, backing off to at most 1 s.
+      reconnectStrategy: (retries: number, cause: Error) =>
+        connected()
+          ? Math.min(REDIS_RECONNECT_MIN_MS * 2 ** Math.min(retries, 10), REDIS_RECONNECT_MAX_MS)
+          : cause,
+    },
+  });
+}
+
+type Client = ReturnType<typeof newClient>;
+
+/** `HOST:PORT` of a Redis URL, for messages (never the password). */
+export function redisWhere(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.hostname || "localhost"}:${parsed.port || "6379"}`;
+  } catch {
+    return "an invalid URL";
+  }
+}
+
+/** A connection to Redis; see the module documentation. */
+export class RedisConn {
+  /** `HOST:PORT` of the server, for messages. */
+  readonly where: string;
+  readonly #url: string;
+  readonly #options: RedisConnOptions;
+  readonly #client: Client;
+  readonly #timeout: number;
+  #connected = false;
+  #closed = false;
+  /** The cause of the outage in progress (reported once), or null while connected. */
+  #problem: string | null = null;
+  readonly #readyListeners = new Set<() => void>();
+
+  private constructor(url: string, options: RedisConnOptions) {
+    this.#url = url;
+    this.#options = options;
+    this.where = redisWhere(url);
+    this.#timeout = options.commandTimeoutMs ?? REDIS_COMMAND_TIMEOUT_MS;
+    this.#client = newClient(url, options, () => this.#connected);
+    // Without a listener an `error` event would be thrown by the emitter and end the process.
+    this.#client.on("error", (error: Error) => this.#lost(error));
+    this.#client.on("ready", () => {
+      this.#connected = true;
+      if (this.#problem !== null) {
+        this.#problem = null;
+        this.#options.onState?.(null);
+      }
+      for (const listener of this.#readyListeners) listener();
+    });
+  }
+
+  /**
+   * Connects to `url` (`redis://[user:password@]HOST:PORT[/DB]`, `rediss://` for TLS).
+   * Rejects with a StoreError naming the server when it cannot be reached or refuses the
+   * login; once connected, the connection comes back by itself after any loss.
+   */
+  static async open(url: string, options: RedisConnOptions = {}): Promise<RedisConn> {
+    const conn = new RedisConn(url, options);
+    try {
+      await conn.#client.connect();
+    } catch (error) {
+      conn.#closed = true;
+      conn.#client.destroy();
+      throw conn.#failure(error);
+    }
+    return conn;
+  }
+
+  /** Another connection to the same server (for a blocking read or a subscription). */
+  duplicate(name: string): Promise<RedisConn> {
+    return RedisConn.open(this.#url, { ...this.#options, name, onState: undefined });
+  }
+
+  /** True while connected and ready for commands. */
+  get ready(): boolean {
+    return this.#client.isReady;
+  }
+
+  /** Calls `listener` each time the connection is (re-)established; returns how to stop. */
+  onReady(listener: () => void): () => void {
+    this.#readyListeners.add(listener);
+    return () => this.#readyListeners.delete(listener);
+  }
+
+  /**
+   * Sends one command. Rejects with a StoreError: "Redis at HOST:PORT is unreachable" when it
+   * is down or does not answer in time, or Redis's own words when it refuses the command.
+   */
+  async command(args: readonly Arg[], timeoutMs = this.#timeout): Promise<Reply> {
+    try {
+      return await this.#client.sendCommand(args.map(String), { timeout: timeoutMs }) as Reply;
+    } catch (error) {
+      throw this.#failure(error);
+    }
+  }
+
+  /** Runs `script` with `keys` and `args` (EVALSHA, then EVAL once if Redis lacks it). */
+  async run(script: Script, keys: readonly string[], args: readonly Arg[]): Promise<Reply> {
+    const rest = [String(keys.length), ...keys, ...args.map(String)];
+    try {
+      return await this.#client.sendCommand(["EVALSHA", script.sha, ...rest], {
+        timeout: this.#timeout,
+      }) as Reply;
+    } catch (error) {
+      if (!(error instanceof ErrorReply && error.message.startsWith("NOSCRIPT"))) {
+        throw this.#failure(error);
+      }
+    }
+    return await this.command(["EVAL", script.lua, ...rest]);
+  }
+
+  /**
+   * Subscribes to a pub/sub channel (this connection then takes no other commands). The
+   * subscription is renewed by the client after a reconnect.
+   */
+  async subscribe(channel: string, listener: (message: string) => void): Promise<void> {
+    try {
+      await this.#client.SUBSCRIBE(channel, (message: string) => listener(message));
+    } catch (error) {
+      throw this.#failure(error);
+    }
+  }
+
+  /** Closes the connection at once (pending commands reject). Safe to call twice. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#readyListeners.clear();
+    this.#client.destroy();
+  }
+
+  /** The readable error for a failed command. */
+  #failure(error: unknown): StoreError {
+    if (error instanceof StoreError) return error;
+    if (error instanceof ErrorReply) {
+      return new StoreError(`Redis at ${this.where} refused it (${error.message})`, {
+        cause: error,
+      });
+    }
+    return new StoreError(`Redis at ${this.where} is unreachable`, { cause: error });
+  }
+
+  #lost(error: Error): void {
+    if (this.#closed || this.#problem !== null) return;
+    this.#problem = `Redis at ${this.where} is unreachable (${error.message})`;
+    this.#options.onState?.(this.#problem);
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * The cluster's limits (`serve --redis`): how long a node's lease lives and how often it is
+ * renewed and checked, how long the shared log grows, how long a Redis command may take, and
+ * how the engine paces its reconnects and id reservations. Each names what it protects against.
+ *
+ * @module
+ */
+
+/**
+ * How long a node's lease (and every nick it holds) lives without a refresh. A node killed
+ * with -9 is declared lost, its users leave their rooms (`node_lost`) and their nicks free up,
+ * within about this long plus {@linkcode NODE_CHECK_MS}. Shorter frees nicks sooner but lets a
+ * node stalled that long (a GC pause, a slow disk) be declared lost while alive.
+ */
+export const NODE_LEASE_MS = 15_000;
+
+/** How often a node renews its lease and its nicks' leases: three tries per lease. */
+export const LEASE_REFRESH_MS = 5_000;
+
+/** How often each node looks for other nodes whose lease ran out. */
+export const NODE_CHECK_MS = 1_000;
+
+/**
+ * Entries the shared log (`sc:log`) keeps, about (`MAXLEN ~`). It is what a node that lost
+ * Redis for a while catches up from; one that falls further behind is told of a gap. 100 000
+ * entries is minutes of a busy cluster's traffic and some tens of MB of Redis memory.
+ */
+export const LOG_MAXLEN = 100_000;
+
+/** Log entries one blocking read brings at most: bounds a catching-up node's read buffer. */
+export const LOG_READ_COUNT = 500;
+
+/**
+ * How long one blocking log read waits for new entries before it asks again (ms). Bounds how
+ * long a stopping node waits for its reader, and how late a dead connection is noticed.
+ */
+export const LOG_BLOCK_MS = 1_000;
+
+/**
+ * How long a Redis command may take before it fails (ms). A message waits for its commit at
+ * most this long before its author is told `store_failed`: a stalled Redis must not hold the
+ * chat silently. The log reader's blocking read waits longer (it is allowed {@linkcode
+ * LOG_BLOCK_MS} plus this).
+ */
+export const REDIS_COMMAND_TIMEOUT_MS = 5_000;
+
+/** How long connecting to Redis may take before the attempt fails and is retried (ms). */
+export const REDIS_CONNECT_TIMEOUT_MS = 5_000;
+
+/** First wait before reconnecting to Redis after losing it (ms); doubled on each failure. */
+export const REDIS_RECONNECT_MIN_MS = 50;
+
+/**
+ * Longest wait between reconnect attempts (ms): a node keeps trying for ever, at most this far
+ * apart, so that it is back within about a second of Redis.
+ */
+export const REDIS_RECONNECT_MAX_MS = 1_000;
+
+/**
+ * Ids a node reserves at once for direct messages (one INCRBY per block): DMs are never stored,
+ * so their ids need only be unique, and a block keeps them off the network's round trip.
+ */
+export const DM_ID_BLOCK = 1_000;
+
+/** A new block is reserved once fewer than this many ids of the current one are left. */
+export const DM_ID_REFILL_AT = 250;
+
+/** Window of the cluster-wide login-rate counter (`sc:rate:<addr>:<window>`), in ms. */
+export const LOGIN_RATE_WINDOW_MS = 60_000;
+
+/**
+ * Events a node holds for the log while Redis is unreachable, at most. Past it they are
+ * dropped and the node re-announces its users once Redis is back (see `onResync`): memory
+ * stays bounded through a long outage.
+ */
+export const PUBLISH_QUEUE_MAX = 10_000;
+
+/**
+ * Room streams whose age trimming one upkeep run looks at, at most, before it lets other
+ * work in: each is one short script in Redis.
+ */
+export const RETENTION_SWEEP_ROOMS = 256;
+
+/**
+ * History entries one Redis read brings at most; a longer read (a resume of up to
+ * `MAX_RESUME_REPLAY`) goes on in further reads of this many while its byte budget lasts, so a
+ * read never holds more than this many entries it may not use.
+ */
+export const HISTORY_READ_CHUNK = 256;
