@@ -39,6 +39,7 @@ import { ndjsonOpener } from "./transport/ndjson_opener.ts";
 import { type IrcListeners, listenIrc } from "./transport/irc/front_end.ts";
 import type { KeyProof } from "./core/identity.ts";
 import { sniffSession } from "./transport/tcp/sniff.ts";
+import { ProxyGate } from "./transport/proxy_protocol.ts";
 import { serverTlsContext } from "./transport/tcp/tls_server.ts";
 import { VERSION } from "./version.ts";
 
@@ -205,8 +206,11 @@ export function startServer(options: ServerOptions = {}): ChatServer {
     metrics,
   };
   let stopping = false;
+  // Behind a balancer (--proxy-from), every TCP listener reads its PROXY header first.
+  const proxy = config.proxyFrom === undefined
+    ? null
+    : new ProxyGate({ sources: config.proxyFrom, timeoutMs: config.handshakeTimeoutMs }, logger);
 
-  /** Serves one link from any front end to its end. */
   /** Serves one link from any front end to its end (no suspended function of its own). */
   const serve = (
     link: Link,
@@ -234,6 +238,7 @@ export function startServer(options: ServerOptions = {}): ChatServer {
         logger,
         stopping: () => stopping,
         serve: (link, acceptedAt) => serve(link, acceptedAt, sniffSession),
+        proxy,
       }),
     );
     if (config.ssh !== undefined) {
@@ -252,6 +257,7 @@ export function startServer(options: ServerOptions = {}): ChatServer {
           needsPassword: () => hub.needsPassword,
           requireAccount: config.requireAccount,
           serve,
+          proxy,
         }),
       );
     }
@@ -273,6 +279,7 @@ export function startServer(options: ServerOptions = {}): ChatServer {
         logger,
         stopping: () => stopping,
         serve: (link, acceptedAt) => serve(link, acceptedAt, ndjsonOpener),
+        proxy,
       });
       listeners.push(webListener);
     }
@@ -297,6 +304,7 @@ export function startServer(options: ServerOptions = {}): ChatServer {
         logger,
         stopping: () => stopping,
         serve,
+        proxy,
       }, (which, listener) => {
         listeners.push(listener);
         if (which === "irc") {
@@ -404,6 +412,9 @@ export function startServer(options: ServerOptions = {}): ChatServer {
     port: native.addr.port,
     tls: tlsContext !== null,
   });
+  if (config.proxyFrom !== undefined) {
+    logger.info("proxy_protocol", { from: config.proxyFrom.text });
+  }
   if (ssh !== undefined) {
     logger.info("ssh_listening", { host: ssh.addr.hostname, port: ssh.addr.port });
   }

@@ -25,6 +25,7 @@ import { parseFlags, valueFlags } from "./parse_strict.ts";
 import { UsageError } from "./usage.ts";
 import { SERVER_DEFAULTS } from "../config/server_config.ts";
 import { IRC_SERVER_NAME_MAX_BYTES } from "../config/irc_limits.ts";
+import { ProxySourceError, ProxySources } from "../transport/proxy_protocol.ts";
 
 const HINT = "sockchat serve --help";
 
@@ -112,6 +113,8 @@ export interface ServeArgs {
   requireAccount: boolean;
   /** `--guests-read`: with `--require-account`, guests still read the rooms. */
   guestsRead: boolean;
+  /** `--proxy-from`: balancers whose connections start with a PROXY header; absent: none. */
+  proxyFrom?: ProxySources;
 }
 
 /**
@@ -196,6 +199,7 @@ export function parseServeArgs(
       "irc-tls-port": "a TCP port, 0 for any free one",
       "irc-host": "an address to listen on, such as 0.0.0.0",
       "server-name": "a name such as irc.example.org",
+      "proxy-from": "the balancers' addresses, such as 10.0.0.5 or 10.0.0.0/24",
     }),
   }, HINT);
   if (positionals.length > 0) {
@@ -297,6 +301,15 @@ export function parseServeArgs(
     );
   }
   const irc = parseIrcFlags(values, host, tlsCert !== undefined, env);
+  let proxyFrom: ProxySources | undefined;
+  if (values["proxy-from"] !== undefined) {
+    try {
+      proxyFrom = ProxySources.parse(values["proxy-from"]);
+    } catch (error) {
+      if (!(error instanceof ProxySourceError)) throw error;
+      throw new UsageError(error.message, HINT);
+    }
+  }
   const metricsPort = values["metrics-port"] === undefined
     ? undefined
     : parseIntFlag("--metrics-port", values["metrics-port"], 0, 65535, HINT);
@@ -337,6 +350,7 @@ export function parseServeArgs(
     operKeysFile: values["oper-keys"],
     requireAccount: values["require-account"] ?? false,
     guestsRead: values["guests-read"] ?? false,
+    proxyFrom,
     db,
     historyReplay,
     retention,

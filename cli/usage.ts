@@ -37,6 +37,11 @@ import {
   MAX_UNSENT_BYTES,
 } from "../client/limits.ts";
 import { SERVER_DEFAULTS } from "../config/server_config.ts";
+import {
+  MAX_PROXY_SOURCES,
+  PROXY_V1_MAX_BYTES,
+  PROXY_V2_MAX_BYTES,
+} from "../transport/proxy_protocol.ts";
 
 /** A mistake on the command line: printed as one line plus a hint, exit code 2. */
 export class UsageError extends Error {
@@ -156,6 +161,15 @@ Options:
   --irc-host HOST      address for the IRC ports (default: --host)
   --server-name NAME   the server name IRC clients see, one word of at most
                        ${IRC_SERVER_NAME_MAX_BYTES} bytes (default: this machine's host name)
+  --proxy-from LIST    addresses or CIDR blocks of load balancers (HAProxy with
+                       send-proxy-v2; docs/haproxy.cfg), separated by commas, at most
+                       ${MAX_PROXY_SOURCES}: a connection from one of them, on every TCP port (native,
+                       IRC, SSH, web, and their TLS ports), must start with a PROXY v1 or
+                       v2 header (within --handshake-timeout; v1 at most ${PROXY_V1_MAX_BYTES} bytes,
+                       v2 at most ${PROXY_V2_MAX_BYTES}), and bans and per-address limits then apply to
+                       the client it names; a missing or broken header closes the
+                       connection (logged), a LOCAL one (a health check) is closed;
+                       connections from anywhere else are served as before (default off)
   --max-conns-per-ip N connections one address (IPv6: one /64) may hold open
                        (default ${SERVER_DEFAULTS.maxConnsPerIp})
   --max-logins-per-minute N

@@ -34,6 +34,7 @@ import type { SockchatMetrics } from "../metrics/sockchat_metrics.ts";
 import type { FloodGuardOptions } from "../security/token_bucket.ts";
 import type { StoreFault, SyncMode } from "../store/sqlite/history.ts";
 import { sanitizeMessageText } from "../security/unicode.ts";
+import type { ProxySources } from "../transport/proxy_protocol.ts";
 
 /** PEM certificate chain and key for serving TLS. */
 export interface TlsFiles {
@@ -148,6 +149,12 @@ export interface ServerOptions {
    * and/or over TLS with `tls`. @default off
    */
   irc?: IrcFrontEnd;
+  /**
+   * `--proxy-from`: connections from these addresses, on every TCP listener, must start with a
+   * PROXY v1 or v2 header (read within the handshake timeout) naming the real client, which the
+   * door then sees. @default off: every connection is its own client
+   */
+  proxyFrom?: ProxySources;
 }
 
 /** Where the IRC front end listens, and the name it goes by. */
@@ -208,8 +215,10 @@ export const SERVER_DEFAULTS: FlagDefaults = Object.freeze({
 
 /** Every setting, with its default applied. */
 export type ServerConfig =
-  & Required<Omit<ServerOptions, "tls" | "metrics" | "storeFault" | "ssh" | "web" | "irc">>
-  & Pick<ServerOptions, "tls" | "metrics" | "storeFault" | "ssh" | "web" | "irc">
+  & Required<
+    Omit<ServerOptions, "tls" | "metrics" | "storeFault" | "ssh" | "web" | "irc" | "proxyFrom">
+  >
+  & Pick<ServerOptions, "tls" | "metrics" | "storeFault" | "ssh" | "web" | "irc" | "proxyFrom">
   & {
     /** How long a TLS handshake (and a refusal's goodbye) may take. */
     tlsTimeoutMs: number;

@@ -12,6 +12,7 @@ import type { Logger } from "../log/logger.ts";
 import type { ErrorFrame } from "../protocol/frames.ts";
 import type { Door } from "./door.ts";
 import { closeQuietly, remoteOf } from "./link.ts";
+import type { ProxyGate } from "./proxy_protocol.ts";
 import { acceptConnections } from "./tcp/accept_loop.ts";
 
 /** Hooks for {@linkcode admitEach}. */
@@ -86,6 +87,12 @@ export interface DoorListenerOptions {
   serve(conn: Deno.Conn, remote: Deno.NetAddr): Promise<void>;
   /** Turns away a socket the door refused, with the door's error (track what lasts). */
   refuse(conn: Deno.Conn, error: ErrorFrame): void;
+  /**
+   * `--proxy-from`: sockets from a balancer start with a PROXY header, read (held in
+   * {@linkcode DoorListener.handshaking}) before the door sees the client it names.
+   * @default null: every socket is its own client
+   */
+  proxy?: ProxyGate | null;
 }
 
 /**
@@ -159,8 +166,26 @@ export class DoorListener {
 
   async #loop(): Promise<void> {
     const { logger, stopping } = this.#options;
-    await admitEach(this.#listener, { logger, stopping, admit: (conn) => this.#admit(conn) });
+    await admitEach(this.#listener, { logger, stopping, admit: (conn) => this.#accept(conn) });
     if (!stopping()) this.#failure = this.#options.failure;
+  }
+
+  /** A socket from a balancer passes its PROXY header first; any other goes to the door. */
+  #accept(conn: Deno.Conn): void {
+    const gate = this.#options.proxy;
+    if (gate === undefined || gate === null) return this.#admit(conn);
+    const held = gate.pass(conn, this.handshaking, (client) => {
+      try {
+        this.#admit(client);
+      } catch (error) {
+        this.#options.logger.error("door_failed", {
+          remote: remoteOf(client),
+          error: String(error),
+        });
+        closeQuietly(client);
+      }
+    });
+    if (held !== null) this.track(held);
   }
 
   #admit(conn: Deno.Conn): void {

@@ -21,6 +21,7 @@ import { IrcProfiles } from "../../protocol/irc/profile.ts";
 import type { Door } from "../door.ts";
 import type { Link } from "../link.ts";
 import type { SessionOpener } from "../peer.ts";
+import type { ProxyGate } from "../proxy_protocol.ts";
 import { TcpListener } from "../tcp/listener.ts";
 import type { ServerTlsContext } from "../tcp/tls_server.ts";
 
@@ -79,6 +80,8 @@ export interface IrcFrontEndOptions {
   stopping(): boolean;
   /** Serves a link with the session `open` makes. */
   serve(link: Link, acceptedAt: number, open: SessionOpener): Promise<void>;
+  /** `--proxy-from`: read a PROXY header from these sources first. @default null */
+  proxy?: ProxyGate | null;
 }
 
 /** The IRC listeners: the plain one first (if any), then the TLS one (if any). */
@@ -133,6 +136,7 @@ export function listenIrc(
       stopping: options.stopping,
       serve: (link, acceptedAt) => options.serve(link, acceptedAt, opener),
       goodbye,
+      proxy: options.proxy,
     });
   const out: IrcListeners = {};
   if (options.port !== undefined) {

@@ -24,6 +24,7 @@ import { Lockout } from "../../core/lockout.ts";
 import type { Logger } from "../../log/logger.ts";
 import type { Door } from "../door.ts";
 import { DoorListener } from "../door_listener.ts";
+import type { ProxyGate } from "../proxy_protocol.ts";
 import { closeQuietly, type Link } from "../link.ts";
 import { writeAll } from "../outbound_queue.ts";
 import { SshAuthenticator } from "./auth.ts";
@@ -72,6 +73,8 @@ export interface SshListenerOptions {
   serve(link: Link, acceptedAt: number, key: KeyProof | undefined): Promise<void>;
   /** Runs the chat in a session channel; null: shells are refused. */
   startChat: HostedChatStarter | null;
+  /** `--proxy-from`: read a PROXY header from these sources first. @default null */
+  proxy?: ProxyGate | null;
 }
 
 /**
@@ -132,6 +135,7 @@ export class SshListener {
       logger,
       stopping,
       failure: "the SSH listening socket failed",
+      proxy: options.proxy,
       serve: (conn, remote) => this.#serve(conn, remote),
       refuse: (conn, error) => this.#listening.track(this.#refuse(conn, error.message)),
     });

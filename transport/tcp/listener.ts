@@ -17,6 +17,7 @@ import type { Door } from "../door.ts";
 import { DoorListener } from "../door_listener.ts";
 import { closeQuietly, type Link, remoteOf } from "../link.ts";
 import { writeAll } from "../outbound_queue.ts";
+import type { ProxyGate } from "../proxy_protocol.ts";
 import { acceptTls, type ServerTlsContext } from "./tls_server.ts";
 
 /** Settings for a {@linkcode TcpListener}. */
@@ -42,6 +43,8 @@ export interface TcpListenerOptions {
    * @default one NDJSON error line, readable on netcat too
    */
   goodbye?(error: ErrorFrame): Uint8Array;
+  /** `--proxy-from`: read a PROXY header from these sources first. @default null */
+  proxy?: ProxyGate | null;
 }
 
 /**
@@ -90,6 +93,7 @@ export class TcpListener {
       logger,
       stopping,
       failure: "the listening socket failed",
+      proxy: options.proxy,
       serve: (conn) => {
         logger.debug("connect", { remote: remoteOf(conn) });
         return this.#serve(conn, performance.now());

@@ -38,6 +38,7 @@ import { admitEach } from "../door_listener.ts";
 import { closeQuietly, type Link } from "../link.ts";
 import { writeAll } from "../outbound_queue.ts";
 import { acceptTls, type ServerTlsContext } from "../tcp/tls_server.ts";
+import type { ProxyGate } from "../proxy_protocol.ts";
 import { Piped, type WebRoute } from "./piped.ts";
 
 /**
@@ -66,6 +67,11 @@ export interface WebPortOptions {
   door: Door;
   /** Where refusals and failures are logged. */
   logger: Logger;
+  /**
+   * `--proxy-from`: sockets from a balancer start with a PROXY header, read (as a connection
+   * not yet a WebSocket) before the door sees the client it names. @default null
+   */
+  proxy?: ProxyGate | null;
 }
 
 /** Settings for a {@linkcode WebFront}. */
@@ -204,8 +210,25 @@ export class WebFront {
 
   async #loop(): Promise<void> {
     const { logger, stopping } = this.#options;
-    await admitEach(this.#listener, { logger, stopping, admit: (conn) => this.#admit(conn) });
+    await admitEach(this.#listener, { logger, stopping, admit: (conn) => this.#accept(conn) });
     if (!stopping()) this.#failure = "the web listener failed";
+  }
+
+  /** A socket from a balancer passes its PROXY header first; any other goes to the door. */
+  #accept(conn: Deno.Conn): void {
+    const gate = this.#options.proxy;
+    if (gate === undefined || gate === null) return this.#admit(conn);
+    const held = gate.pass(conn, this.#pending, (client) => {
+      try {
+        this.#admit(client);
+      } catch (error) {
+        this.#options.logger.error("door_failed", { error: String(error) });
+        closeQuietly(client);
+      }
+    });
+    if (held === null) return;
+    const task: Promise<void> = held.finally(() => this.#tasks.delete(task));
+    this.#tasks.add(task);
   }
 
   /** The door, before anything else: a refused socket is answered and closed at once. */

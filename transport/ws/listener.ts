@@ -142,6 +142,7 @@ export class WebListener {
       connectionRate: options.connectionRate,
       door: options.door,
       logger: options.logger,
+      proxy: options.proxy,
       stopping: options.stopping,
       upstream: () => this.#server.addr,
     });
