@@ -1,0 +1,499 @@
+/**
+ * {@linkcode HistoryStore} on Redis, shared by every node of a cluster (`serve --redis`). One
+ * Lua script per batch allocates the ids (`sc:id`) and `ts`, adds each message to its room's
+ * Stream (entry id `<msgid>-0`, so a room reads by message id) and the batch to the shared log
+ * (`sc:log`) in one atomic step: log order is id order, and an ack is sent only once Redis has
+ * accepted the batch (durable as far as Redis's `appendfsync` makes it).
+ *
+ * Reads come from the room streams, bounded by the node's delivered watermark (see
+ * {@linkcode RedisHistory.delivered}), and keep the SQLite store's contract: `maxBytes`, the
+ * `missed` counts (each stream entry carries its number in the room, so a count is two
+ * lookups, not a walk), `bytes` charged alike, and a resume over messages that are gone
+ * (trimmed, or lost when Redis came back empty: below the room's floor) counts as missed.
+ *
+ * Bounds: `--retention` is each stream's `MAXLEN` (approximate past 1000, which Redis trims in
+ * whole nodes), `--max-age` an upkeep sweep that trims each stream by `MINID` at the first
+ * message young enough (found by bisection in Redis). `--max-db-bytes` has no Redis
+ * counterpart here: Redis's own `maxmemory` (with `noeviction`) caps it, and writes past it
+ * fail as `store_failed`.
+ *
+ * @module
+ */
+
+import type { CommittedBatch, LiveBatch } from "../../core/cluster.ts";
+import type { HistorySlice, HistoryStore, StoredMessage } from "../../core/ports.ts";
+import { roomKey } from "../../core/room.ts";
+import type { Arg, RedisConn, Reply } from "../../cluster/redis_conn.ts";
+import { EpochWatch } from "../../cluster/epoch.ts";
+import {
+  BASE_KEY,
+  EPOCH_KEY,
+  ID_KEY,
+  LOG_KEY,
+  LOG_SEQ_KEY,
+  roomMetaKey,
+  ROOMS_KEY,
+  roomStreamKey,
+  TOPICS_KEY,
+  TS_KEY,
+  UPKEEP_KEY,
+} from "../../cluster/keys.ts";
+import {
+  DM_ID_BLOCK,
+  DM_ID_REFILL_AT,
+  HISTORY_READ_CHUNK,
+  LOG_MAXLEN,
+  RETENTION_SWEEP_ROOMS,
+} from "../../config/cluster_limits.ts";
+import { STORE_UPKEEP_INTERVAL_MS } from "../../config/store_limits.ts";
+import { type StoreError, storeError } from "../store_error.ts";
+import {
+  APPEND,
+  APPEND_ARGS_PER_MESSAGE,
+  APPEND_FIXED_ARGS,
+  APPEND_FIXED_KEYS,
+  ID_AT,
+  READ,
+  RESERVE,
+  SNAPSHOT,
+  TRIM_AGE,
+} from "./scripts.ts";
+import { readChunks, streamEntries } from "./stream_read.ts";
+
+/** Retention at or past which streams are trimmed approximately (`MAXLEN ~`, whole nodes). */
+const APPROXIMATE_TRIM_FROM = 1000;
+
+/** Bytes a row costs beyond its text and nick: the SQLite store's estimate, charged alike. */
+const ROW_OVERHEAD_BYTES = 64;
+
+/** A `missed` count stops here, as in the SQLite store. */
+const MAX_COUNTED = 100_000;
+
+/** What counting one message costs the reader, as in the SQLite store. */
+const INDEX_ENTRY_BYTES = 16;
+
+/** Options for {@linkcode RedisHistory.open}. */
+export interface RedisHistoryOptions {
+  /** This node's id (written with each batch in the log). */
+  node: string;
+  /** Messages kept per room (`--retention`); 0 or Infinity: no cap. */
+  retention: number;
+  /** Messages older than this (ms) are trimmed by the upkeep sweep; 0: never. @default 0 */
+  maxAgeMs?: number;
+  /** How often the upkeep sweep runs (one node at a time); 0: never. @default 600000 */
+  upkeepIntervalMs?: number;
+  /** Told of every upkeep failure (upkeep tries again at its next run). @default nothing */
+  onUpkeepError?: (error: StoreError) => void;
+  /** The epoch seen in Redis, shared with the bus. @default a new one */
+  epoch?: EpochWatch;
+  /** The highest id this node knows of from before (ids never restart below it). @default 0 */
+  floor?: number;
+  /** Clock, in milliseconds since the epoch. @default Date.now */
+  now?: () => number;
+}
+
+/** Where a node's log reader starts: just past the log's tail when the store opened. */
+export interface LogPosition {
+  /** The last log entry's id (`0-0` for an empty log). */
+  id: string;
+  /** Its number in the epoch's log (0 for none). */
+  seq: number;
+}
+
+/** The shared, Redis-backed history; see the module documentation. */
+export class RedisHistory implements HistoryStore {
+  /** {@inheritDoc HistoryStore.sharedIds} */
+  readonly sharedIds = true;
+  /** The epoch as this node last saw it. */
+  readonly epoch: EpochWatch;
+  /** Where this node's log reader starts (see {@linkcode LogPosition}). */
+  readonly logStart: LogPosition;
+  readonly #conn: RedisConn;
+  readonly #node: string;
+  readonly #nodeJson: string;
+  readonly #retention: number;
+  readonly #maxAgeMs: number;
+  readonly #now: () => number;
+  readonly #onUpkeepError: (error: StoreError) => void;
+  readonly #upkeepIntervalMs: number;
+  readonly #newestTs: number;
+  /** The newest id this node's hub has delivered: reads see nothing newer. */
+  #watermark: number;
+  /** The highest id this node has seen anywhere: the floor a new epoch starts above. */
+  #seen: number;
+  /** The DM id block: the next id to hand out and the last one reserved. */
+  #dmNext = 0;
+  #dmLast = -1;
+  #refilling = false;
+  #upkeepTimer: ReturnType<typeof setInterval> | undefined;
+  #closed = false;
+
+  private constructor(conn: RedisConn, options: RedisHistoryOptions, snapshot: Snapshot) {
+    this.#conn = conn;
+    this.#node = options.node;
+    this.#nodeJson = JSON.stringify(options.node);
+    const retention = options.retention;
+    this.#retention = Number.isFinite(retention) && retention > 0 ? Math.floor(retention) : 0;
+    this.#maxAgeMs = options.maxAgeMs ?? 0;
+    this.#now = options.now ?? Date.now;
+    this.#onUpkeepError = options.onUpkeepError ?? (() => {});
+    this.epoch = options.epoch ?? new EpochWatch();
+    this.epoch.observe(snapshot.epoch);
+    this.logStart = { id: snapshot.logId, seq: snapshot.logSeq };
+    this.#watermark = snapshot.id;
+    this.#seen = Math.max(snapshot.id, options.floor ?? 0);
+    this.#newestTs = snapshot.ts;
+    const interval = this.#upkeepIntervalMs = options.upkeepIntervalMs ??
+      STORE_UPKEEP_INTERVAL_MS;
+    if (this.#maxAgeMs > 0 && interval > 0) {
+      this.#upkeepTimer = setInterval(() => void this.upkeep(), interval);
+      // Upkeep alone must not keep a process alive.
+      Deno.unrefTimer(this.#upkeepTimer);
+    }
+  }
+
+  /**
+   * Opens the history on `conn`: reads the id counter, newest ts, epoch and log tail at one
+   * instant, and reserves the first block of DM ids (starting an epoch if Redis is empty).
+   * Rejects with a StoreError when Redis cannot be reached.
+   */
+  static async open(conn: RedisConn, options: RedisHistoryOptions): Promise<RedisHistory> {
+    const reply = await conn.run(SNAPSHOT, [ID_KEY, TS_KEY, EPOCH_KEY, LOG_KEY, LOG_SEQ_KEY], []);
+    const [id, ts, epoch, logId, logSeq] = strings(reply);
+    const history = new RedisHistory(conn, options, {
+      id: Number(id),
+      ts: Number(ts),
+      epoch,
+      logId,
+      logSeq: Number(logSeq),
+    });
+    await history.#reserve();
+    return history;
+  }
+
+  /** The newest id this node's hub has delivered (reads see nothing newer). */
+  get watermark(): number {
+    return this.#watermark;
+  }
+
+  /** The highest id this node has seen (a new epoch starts above it). */
+  get highestSeen(): number {
+    return this.#seen;
+  }
+
+  /** Notes an id seen in the log before it is delivered (raises the floor only). */
+  seen(id: number): void {
+    if (id > this.#seen) this.#seen = id;
+  }
+
+  /** {@inheritDoc HistoryStore.append} */
+  async append(messages: readonly StoredMessage[], live?: LiveBatch): Promise<void> {
+    if (messages.length === 0) return;
+    const rooms = new Map<string, number>();
+    const keys = [ID_KEY, TS_KEY, EPOCH_KEY, BASE_KEY, LOG_KEY, LOG_SEQ_KEY, ROOMS_KEY];
+    const perMessage: Arg[] = [];
+    for (let i = 0; i < messages.length; i++) {
+      const m = messages[i];
+      const key = roomKey(m.room);
+      let index = rooms.get(key);
+      if (index === undefined) {
+        rooms.set(key, index = rooms.size + 1);
+        keys.push(roomStreamKey(m.room), roomMetaKey(m.room));
+      }
+      const body: Omit<StoredMessage, "id" | "ts"> = { room: m.room, from: m.from, text: m.text };
+      if (m.action) body.action = true;
+      if (m.notice) body.notice = true;
+      const breaks = live?.breaks[i];
+      perMessage.push(
+        index,
+        m.ts,
+        JSON.stringify(body).slice(1, -1),
+        breaks === undefined ? "" : JSON.stringify(breaks),
+      );
+    }
+    const args: Arg[] = [
+      this.#seen,
+      crypto.randomUUID(),
+      this.#node,
+      this.#nodeJson,
+      live?.token ?? 0,
+      messages.length,
+      this.#retention,
+      this.#retention >= APPROXIMATE_TRIM_FROM ? 1 : 0,
+      LOG_MAXLEN,
+      ...perMessage,
+    ];
+    if (keys.length !== APPEND_FIXED_KEYS + 2 * rooms.size) throw new Error("append keys");
+    if (args.length !== APPEND_FIXED_ARGS + APPEND_ARGS_PER_MESSAGE * messages.length) {
+      throw new Error("append args");
+    }
+    const [epoch, first, ...ts] = strings(await this.#conn.run(APPEND, keys, args));
+    this.epoch.observe(epoch);
+    const firstId = Number(first);
+    for (let i = 0; i < messages.length; i++) {
+      // The relay's messages are its own objects: the store fills in what Redis decided.
+      const m = messages[i] as StoredMessage;
+      m.id = firstId + i;
+      m.ts = Number(ts[i]);
+    }
+    this.seen(firstId + messages.length - 1);
+  }
+
+  /** {@inheritDoc HistoryStore.unstoredId} */
+  unstoredId(): number {
+    if (this.#dmLast - this.#dmNext < DM_ID_REFILL_AT) void this.#refill();
+    // Past the block (Redis unreachable for a whole block's worth of DMs) ids go on counting:
+    // unique on this node, and DMs are never resumed.
+    return this.#dmNext++;
+  }
+
+  /** {@inheritDoc HistoryStore.delivered} */
+  delivered(batch: CommittedBatch): void {
+    const last = batch.messages[batch.messages.length - 1]?.id ?? 0;
+    if (last > this.#watermark) this.#watermark = last;
+    this.seen(last);
+  }
+
+  /** {@inheritDoc HistoryStore.saveNextId} */
+  saveNextId(_nextId: number): void {
+    // The cluster's counter in Redis is the only one; DM ids come from reserved blocks.
+  }
+
+  /** {@inheritDoc HistoryStore.nextId} */
+  nextId(): number {
+    return this.#seen + 1;
+  }
+
+  /** {@inheritDoc HistoryStore.newestTs} */
+  newestTs(): number {
+    return this.#newestTs;
+  }
+
+  /** {@inheritDoc HistoryStore.recent} */
+  recent(room: string, limit: number, maxBytes = Infinity): Promise<HistorySlice> {
+    return this.#newest(room, "recent", 0, limit, maxBytes);
+  }
+
+  /** {@inheritDoc HistoryStore.after} */
+  after(room: string, afterId: number, limit: number, maxBytes = Infinity): Promise<HistorySlice> {
+    return this.#newest(room, "after", afterId, limit, maxBytes);
+  }
+
+  /** {@inheritDoc HistoryStore.before} */
+  before(
+    room: string,
+    beforeId: number,
+    limit: number,
+    maxBytes = Infinity,
+  ): Promise<HistorySlice> {
+    return this.#page(room, "before", beforeId, limit, maxBytes);
+  }
+
+  /** {@inheritDoc HistoryStore.afterOldest} */
+  afterOldest(
+    room: string,
+    afterId: number,
+    limit: number,
+    maxBytes = Infinity,
+  ): Promise<HistorySlice> {
+    return this.#page(room, "oldest", afterId, limit, maxBytes);
+  }
+
+  /**
+   * {@inheritDoc HistoryStore.idAt}
+   *
+   * Bisects inside Redis (one script, about 50 stream lookups): one round trip.
+   */
+  async idAt(room: string, tsMs: number): Promise<number> {
+    const w = this.#watermark;
+    const reply = await this.#conn.run(ID_AT, [roomStreamKey(room)], [Math.floor(tsMs), w]);
+    return typeof reply === "string" && reply !== "" ? Number(reply) : w + 1;
+  }
+
+  /** {@inheritDoc HistoryStore.topic} */
+  async topic(room: string): Promise<string> {
+    const reply = await this.#conn.command(["HGET", TOPICS_KEY, roomKey(room)]);
+    return typeof reply === "string" ? reply : "";
+  }
+
+  /** {@inheritDoc HistoryStore.setTopic} */
+  async setTopic(room: string, topic: string): Promise<void> {
+    await this.#conn.command(["HSET", TOPICS_KEY, roomKey(room), topic]);
+  }
+
+  /**
+   * Trims every room's stream by age (`maxAgeMs`), when no other node is doing it this
+   * interval. Never throws: failures go to `onUpkeepError`. Resolves with the entries deleted.
+   */
+  async upkeep(): Promise<number> {
+    if (this.#closed || this.#maxAgeMs <= 0) return 0;
+    let deleted = 0;
+    try {
+      // One node per interval: the sweep is the same work whoever does it.
+      const interval = Math.max(1, this.#upkeepIntervalMs);
+      const lock = await this.#conn.command(["SET", UPKEEP_KEY, this.#node, "NX", "PX", interval]);
+      if (lock !== "OK") return 0;
+      const cutoff = this.#now() - this.#maxAgeMs;
+      let cursor = "0";
+      do {
+        const [next, members] = await this.#conn.command([
+          "SSCAN",
+          ROOMS_KEY,
+          cursor,
+          "COUNT",
+          RETENTION_SWEEP_ROOMS,
+        ]) as [string, string[]];
+        cursor = next;
+        for (const key of members) {
+          if (this.#closed) return deleted;
+          deleted += Number(await this.#conn.run(TRIM_AGE, [`sc:room:${key}`], [cutoff]));
+        }
+      } while (cursor !== "0");
+    } catch (error) {
+      this.#onUpkeepError(storeError(error));
+    }
+    return deleted;
+  }
+
+  /** {@inheritDoc HistoryStore.close} */
+  close(): void {
+    this.#closed = true;
+    clearInterval(this.#upkeepTimer);
+  }
+
+  /** `recent` and `after`: the newest `limit`, read newest first within `maxBytes`. */
+  async #newest(
+    room: string,
+    mode: "recent" | "after",
+    ref: number,
+    limit: number,
+    maxBytes: number,
+  ): Promise<HistorySlice> {
+    const w = this.#watermark;
+    const firstCount = Math.max(1, Math.min(limit, HISTORY_READ_CHUNK));
+    const head = await this.#readHead(room, mode, w, ref, firstCount);
+    const read = await readChunks(this.#conn, {
+      key: roomStreamKey(room),
+      first: head.entries,
+      firstCount,
+      chunk: HISTORY_READ_CHUNK,
+      limit,
+      maxBytes,
+      newestFirst: true,
+      bound: mode === "after" ? `(${ref}` : "-",
+      rowBytes,
+    });
+    const total = head.newestSeq > 0 && head.firstSeq > 0
+      ? Math.min(head.newestSeq - head.firstSeq + 1, MAX_COUNTED)
+      : 0;
+    let missed = Math.max(0, total - read.kept.length);
+    if (mode === "after" && head.prunedThrough(ref) > ref) missed += 1;
+    return {
+      messages: read.kept.reverse(),
+      missed,
+      bytes: read.bytes + total * INDEX_ENTRY_BYTES,
+    };
+  }
+
+  /** `before` and `afterOldest`: a page, and whether more remain past it (`missed` 0 or 1). */
+  async #page(
+    room: string,
+    mode: "before" | "oldest",
+    ref: number,
+    limit: number,
+    maxBytes: number,
+  ): Promise<HistorySlice> {
+    const w = this.#watermark;
+    // One past the page says whether more remain.
+    const want = limit + 1;
+    const firstCount = Math.min(want, HISTORY_READ_CHUNK);
+    const head = await this.#readHead(room, mode, w, ref, firstCount);
+    const read = await readChunks(this.#conn, {
+      key: roomStreamKey(room),
+      first: head.entries,
+      firstCount,
+      chunk: HISTORY_READ_CHUNK,
+      limit,
+      maxBytes,
+      newestFirst: mode === "before",
+      bound: mode === "before" ? "-" : String(w),
+      rowBytes,
+      lookAhead: true,
+    });
+    const counted = read.kept.length + (read.more ? 1 : 0);
+    return {
+      messages: mode === "before" ? read.kept.reverse() : read.kept,
+      missed: counted - read.kept.length,
+      bytes: read.bytes + counted * INDEX_ENTRY_BYTES,
+    };
+  }
+
+  async #readHead(room: string, mode: string, w: number, ref: number, count: number) {
+    const reply = await this.#conn.run(
+      READ,
+      [roomStreamKey(room), roomMetaKey(room), BASE_KEY],
+      [mode, w, ref, count],
+    ) as Reply[];
+    const [newest, firstCounted, heldId, heldSeq, floor, base, lastGen] = strings(reply.slice(1));
+    return {
+      entries: streamEntries(reply[0]),
+      newestSeq: Number(newest),
+      firstSeq: Number(firstCounted),
+      /** The newest id this room may have lost, as a resume from `afterId` sees it. */
+      prunedThrough(afterId: number): number {
+        // A room Redis has no record of: everything up to the epoch's start may be lost.
+        if (floor === "") return afterId > 0 ? Number(base) : 0;
+        let pruned = afterId > 0 ? Number(floor) : 0;
+        if (Number(heldSeq) > 1) pruned = Math.max(pruned, Number(heldId) - 1);
+        if (heldId === "0") pruned = Math.max(pruned, Number(lastGen));
+        return pruned;
+      },
+    };
+  }
+
+  /** Reserves the next block of DM ids (and, on an empty Redis, starts the epoch). */
+  async #reserve(): Promise<void> {
+    const reply = await this.#conn.run(RESERVE, [ID_KEY, EPOCH_KEY, BASE_KEY], [
+      this.#seen,
+      crypto.randomUUID(),
+      DM_ID_BLOCK,
+    ]);
+    const [epoch, last] = strings(reply);
+    this.epoch.observe(epoch);
+    const end = Number(last);
+    this.#dmNext = end - DM_ID_BLOCK + 1;
+    this.#dmLast = end;
+    this.seen(end);
+  }
+
+  async #refill(): Promise<void> {
+    if (this.#refilling || this.#closed) return;
+    this.#refilling = true;
+    try {
+      await this.#reserve();
+    } catch {
+      // Tried again at the next DM; until then ids go on past the block (see unstoredId).
+    } finally {
+      this.#refilling = false;
+    }
+  }
+}
+
+interface Snapshot {
+  id: number;
+  ts: number;
+  epoch: string;
+  logId: string;
+  logSeq: number;
+}
+
+/** A script's reply as strings (Redis turns Lua strings into bulk strings). */
+function strings(reply: Reply): string[] {
+  if (!Array.isArray(reply)) throw new Error(`unexpected reply ${JSON.stringify(reply)}`);
+  return reply.map((r) => (r === null ? "" : String(r)));
+}
+
+/** About what a message costs to read: the SQLite store's estimate. */
+function rowBytes(m: StoredMessage): number {
+  return ROW_OVERHEAD_BYTES + m.text.length + m.from.length + m.room.length;
+}
