@@ -144,7 +144,7 @@ export class Registry {
   }
 
   /**
-   * A local user's away, verified or operator flag changed: their card is published once,
+   * A local user's ident, away, verified or operator flag changed: their card is published once,
    * after whatever else the same event changes (a rename sets both nick and verified).
    */
   #cardChanged(user: User): void {

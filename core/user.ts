@@ -34,11 +34,6 @@ export class User {
   online = true;
   /** The client's address, for address bans. */
   readonly address: string;
-  /**
-   * The ident shown (as `~ident`) in the user's IRC mask and matched by room bans: the USER name
-   * an IRC client gave (folded by the IRC front end), `sc` for users of the other front ends.
-   */
-  ident = "sc";
   /** The cluster node holding this user; undefined for this server's own (local) users. */
   readonly node: string | undefined;
   /**
@@ -46,11 +41,12 @@ export class User {
    * login completed): their changes are published from then on, not before.
    */
   announced = false;
-  /** Told when `away`, `verified` or `operator` changes (the cluster publishes the card). */
+  /** Told when `ident`, `away`, `verified` or `operator` changes (the cluster publishes the card). */
   #onChange: ((user: User) => void) | null = null;
   #operator = false;
   #verified = false;
   #away: string | null = null;
+  #ident = "sc";
   /** The key the transport proved this session holds (for /register), or null. */
   proof: KeyProof | null = null;
   /** Wrong /oper attempts so far. */
@@ -97,6 +93,20 @@ export class User {
     this.node = node;
   }
 
+  /**
+   * The ident shown (as `~ident`) in the user's IRC mask and matched by room bans: the USER name
+   * an IRC client gave (folded by the IRC front end), `sc` for users of the other front ends.
+   */
+  get ident(): string {
+    return this.#ident;
+  }
+
+  set ident(value: string) {
+    if (value === this.#ident) return;
+    this.#ident = value;
+    this.#onChange?.(this);
+  }
+
   /** Unlocked with /oper, or by logging in with a key listed in `--oper-keys`. */
   get operator(): boolean {
     return this.#operator;
@@ -136,7 +146,7 @@ export class User {
   }
 
   /**
-   * Has `onChange` told whenever `operator`, `verified` or `away` changes (the registry
+   * Has `onChange` told whenever `ident`, `operator`, `verified` or `away` changes (the registry
    * publishes a local user's card to the cluster); one watcher, replacing any before.
    */
   watch(onChange: (user: User) => void): void {

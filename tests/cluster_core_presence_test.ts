@@ -329,3 +329,26 @@ Deno.test("cluster presence: a node re-joining after its lease was lost re-claim
   assert.equal(carol.user.online, true);
   await chat.close();
 });
+
+Deno.test("cluster presence: card changes reach the mirrors once per event; applying them publishes nothing", async () => {
+  const chat = new ClusterChat(["a", "b"]);
+  const alice = await chat.login("a", "alice");
+  const bob = await chat.login("b", "bob");
+  const before = chat.cluster.log.length;
+  // What the IRC front end does after a login, and an /oper: one card, once.
+  alice.user.ident = "al";
+  alice.user.operator = true;
+  await chat.settle();
+  const published = chat.cluster.log.slice(before).flatMap((e) => e.kind === "e" ? [e] : []);
+  assert.deepEqual(published.map((e) => [e.node, e.event.t]), [["a", "user"]]);
+  const mirror = chat.hub("b").user("alice");
+  assert.equal(mirror?.ident, "al");
+  assert.equal(mirror?.operator, true);
+  // B applied hello, user, join and part of A's without publishing any of them.
+  await chat.run(alice, "/join #rust");
+  await chat.run(alice, "/leave #rust");
+  const fromB = chat.cluster.log.flatMap((e) => e.kind === "e" && e.node === "b" ? [e] : []);
+  assert.deepEqual(fromB.map((e) => e.event.t), ["hello"]);
+  assert.equal(bob.user.node, undefined);
+  await chat.close();
+});
