@@ -21,6 +21,7 @@ import { Outgoing } from "../protocol/outgoing.ts";
 import { broadcast, reply, send } from "./deliver.ts";
 import { direct, type DirectHow, type DirectOptions, received } from "./direct.ts";
 import type { ClusterBus, ClusterEnvelope, CommittedBatch } from "./cluster.ts";
+import { applyModeration, isModerationEvent } from "./cluster_moderation.ts";
 import { type LoginRequest, type LoginResult, Logins } from "./login.ts";
 import { applyPresence, rejoin } from "./mirror.ts";
 import { AccountDesk } from "./account_desk.ts";
@@ -202,6 +203,7 @@ export class Hub implements ModeratorHost {
       bans: options.bans,
       operSecret: options.operSecret ?? null,
       audit,
+      cluster: options.cluster ?? null,
     });
     const reader = this.#reader = new HistoryReader({
       store,
@@ -782,9 +784,19 @@ export class Hub implements ModeratorHost {
     );
   }
 
-  /** H-mod: applies room/invite/kill/record and a kick's part (core/cluster_moderation.ts). */
-  #applyModeration(_envelope: ClusterEnvelope): Awaitable<void> {
-    // H-mod fills this in.
+  /** Applies room/invite/kill/record (core/cluster_moderation.ts); a kick's part as any part. */
+  #applyModeration(envelope: ClusterEnvelope): Awaitable<void> {
+    const event = envelope.event;
+    // A room kick (`part` with `by`) is applied as every part is, with the kick's frame.
+    if (!isModerationEvent(event)) return this.#applyPresence(envelope);
+    const parts = {
+      registry: this.#registry,
+      moderation: this.moderation,
+      accounts: this.#accounts,
+      desk: this.#desk,
+      now: this.#now,
+    };
+    applyModeration(parts, event);
   }
 
   /** Says goodbye to everyone and closes their connections; refuses new logins from now on. */
