@@ -407,3 +407,28 @@ Deno.test("cluster mod: a claimed room first re-made on B for a guest keeps its 
   assert.deepEqual(types(erin.take()), ["error:room_moderated"]);
   nodes.close();
 });
+
+Deno.test("cluster mod: a key and a room ban set on A reach B as A's members saw them", async () => {
+  const nodes = new TwoNodes();
+  const { alice, bob } = await roomAcross(nodes);
+  await nodes.run(alice, "/mode #x +k secret");
+  await nodes.run(alice, "/mode #x +b Evil");
+  const seenA = only(alice.take(), "mode").map((m) => [m.changes, m.args]);
+  const seenB = only(bob.take(), "mode").map((m) => [m.changes, m.args]);
+  assert.deepEqual(seenB, seenA);
+  assert.deepEqual(seenB, [["+k", ["secret"]], ["+b", ["Evil!*@*"]]]);
+  const carol = await nodes.login(nodes.b, "carol");
+  await nodes.run(carol, "/join #x");
+  assert.deepEqual(types(carol.take()), ["error:room_bad_key"]);
+  const evil = await nodes.login(nodes.b, "evil");
+  await nodes.run(evil, "/join #x secret");
+  assert.deepEqual(types(evil.take()), ["error:room_banned"]);
+  // Several changes at once are one line on B too (in mode-letter order: B diffs the state).
+  await nodes.run(alice, "/mode #x -bk Evil");
+  assert.deepEqual(only(bob.take(), "mode").map((m) => [m.changes, m.args]), [
+    ["-kb", ["*", "Evil!*@*"]],
+  ]);
+  await nodes.run(carol, "/join #x");
+  assert.equal(one(carol.take(), "joined").room, "#x");
+  nodes.close();
+});
