@@ -246,6 +246,51 @@ Deno.test("cluster relay: a join racing another node's commit replays or relays 
   await chat.close();
 });
 
+/** Lets every queued microtask run (the log's pump, flushes), without waiting for a hub. */
+function tick(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+for (const joinFirst of [true, false]) {
+  const order = joinFirst ? "before" : "after";
+  Deno.test(`cluster relay: a join queued ${order} another node's batch, while the hub waits on a commit, gets each message once, without a hole`, async () => {
+    const chat = new ClusterChat(["a", "b"]);
+    const alice = await chat.login("a", "alice");
+    const bob = await chat.login("b", "bob");
+    const carol = await chat.login("b", "carol");
+    await chat.hub("a").join(alice.user, "#dev");
+    await chat.settle();
+    alice.say("before", "#dev");
+    await chat.settle();
+    chat.clear(carol);
+    // Bob's commit holds B's queue until its answer comes back.
+    const store = chat.nodes.get("b")!.store;
+    const append = store.append.bind(store);
+    const answer = Promise.withResolvers<void>();
+    store.append = (messages, live) => {
+      store.append = append;
+      append(messages, live);
+      return answer.promise;
+    };
+    bob.say("holding the queue");
+    await tick();
+    let joined = joinFirst ? chat.hub("b").join(carol.user, "#dev") : null;
+    alice.say("racing", "#dev");
+    await chat.hub("a").flush();
+    // The log has brought "racing" to B, where it waits in the queue.
+    await tick();
+    joined ??= chat.hub("b").join(carol.user, "#dev");
+    answer.resolve();
+    await joined;
+    await chat.settle();
+    alice.say("after", "#dev");
+    await chat.settle();
+    const dev = only(carol.take(), "msg").filter((m) => m.room === "#dev");
+    assert.deepEqual(dev.map((m) => m.text), ["before", "racing", "after"]);
+    await chat.close();
+  });
+}
+
 Deno.test("cluster relay: a member ignoring a remote author's nick does not get their messages", async () => {
   const chat = new ClusterChat(["a", "b"]);
   const alice = await chat.login("a", "alice");
