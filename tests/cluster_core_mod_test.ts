@@ -432,3 +432,26 @@ Deno.test("cluster mod: a key and a room ban set on A reach B as A's members saw
   assert.equal(one(carol.take(), "joined").room, "#x");
   nodes.close();
 });
+
+Deno.test("cluster mod: applying another node's moderation publishes nothing", async () => {
+  const nodes = new TwoNodes();
+  const { alice, bob } = await roomAcross(nodes);
+  await nodes.run(alice, `/oper ${OPER_SECRET}`);
+  const key: KeyProof = { source: "sockchat", fingerprint: "SHA256:alicealicealice" };
+  const erin = await nodes.login(nodes.a, "erin", { key });
+  const from = nodes.cluster.log.length;
+  await nodes.run(alice, "/mode #x +mt");
+  await nodes.run(alice, "/op bob #x");
+  await nodes.run(alice, "/mute bob 10m");
+  await nodes.run(alice, "/unmute bob");
+  await nodes.run(alice, "/ban nick:mallory 1h");
+  await nodes.run(erin, "/register");
+  await nodes.run(alice, "/mode #x +i");
+  await nodes.run(alice, "/invite erin #x");
+  const published = nodes.cluster.log.slice(from).filter((e) => e.kind === "e");
+  assert.ok(published.length >= 8);
+  assert.deepEqual(published.filter((e) => e.node !== "a"), []);
+  assert.ok(nodes.b.room("#x")?.modes.i);
+  bob.take();
+  nodes.close();
+});
