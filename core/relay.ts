@@ -169,6 +169,12 @@ export class Relay {
    * authors are acknowledged when it does (cluster only).
    */
   readonly #awaiting = new Map<number, PendingMessage[]>();
+  /**
+   * Tokens of `#awaiting` whose append answered success, oldest first. This relay's appends go
+   * one after another, so the log brings their batches in token order: one still here when a
+   * later batch of ours arrives was lost on the way (see {@linkcode Relay.committed}).
+   */
+  readonly #appended = new Set<number>();
   /** Text in `#pending`, in UTF-16 code units. */
   #pendingText = 0;
   #nextId: number;
@@ -321,7 +327,10 @@ export class Relay {
     const token = ++this.#token;
     this.#awaiting.set(token, batch);
     const live: LiveBatch = { token, breaks: batch.map((p) => p.breaks) };
-    const committed = () => this.#onCommit((performance.now() - started) / 1000);
+    const committed = () => {
+      this.#onCommit((performance.now() - started) / 1000);
+      if (this.#awaiting.has(token)) this.#appended.add(token);
+    };
     const failed = (error: unknown) => {
       if (this.#awaiting.delete(token)) storeFailed(batch, error);
     };
@@ -345,8 +354,10 @@ export class Relay {
     if (batch.node === this.#node) {
       mine = this.#awaiting.get(batch.token);
       this.#awaiting.delete(batch.token);
+      this.#appended.delete(batch.token);
       // The store keeps the batch's order; anything else is not this relay's batch.
       if (mine !== undefined && mine.length !== batch.messages.length) mine = undefined;
+      this.#forgetLost(batch.token);
     }
     const byRoom = new Map<string, Arrived[]>();
     for (let i = 0; i < batch.messages.length; i++) {
@@ -360,6 +371,28 @@ export class Relay {
     }
     for (const [name, group] of byRoom) relayArrived(this.#registry.room(name), name, group);
     this.#store.delivered?.(batch);
+  }
+
+  /**
+   * Our batches committed before `token` that the log never brought (lost with Redis's data, or
+   * trimmed before this node read it): their authors are told rather than left waiting for an
+   * ack forever, and they are forgotten, so the map stays bounded.
+   */
+  #forgetLost(token: number): void {
+    for (const older of this.#appended) {
+      if (older >= token) break;
+      this.#appended.delete(older);
+      const lost = this.#awaiting.get(older);
+      this.#awaiting.delete(older);
+      for (const p of lost ?? []) {
+        reply(
+          p.user,
+          "store_failed",
+          "Your message may not have been sent: it was saved, but this server lost track of it.",
+          p.ref,
+        );
+      }
+    }
   }
 }
 

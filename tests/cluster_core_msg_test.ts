@@ -246,6 +246,32 @@ Deno.test("cluster relay: a join racing another node's commit replays or relays 
   await chat.close();
 });
 
+Deno.test("cluster relay: a batch of ours the log never brings back is reported to its author when a later one arrives", async () => {
+  const chat = new ClusterChat(["a", "b"]);
+  const alice = await chat.login("a", "alice");
+  const bob = await chat.login("b", "bob");
+  chat.clear(alice, bob);
+  const store = chat.nodes.get("a")!.store;
+  const append = store.append.bind(store);
+  // Committed, answered, then lost from the log before any node read it.
+  store.append = (messages, live) => {
+    store.append = append;
+    const answered = append(messages, live);
+    chat.cluster.dropNewest();
+    return answered;
+  };
+  alice.say("lost", "#lobby", "r1");
+  await chat.settle();
+  assert.deepEqual(talk(alice.take()), [], "no ack without the log");
+  alice.say("next", "#lobby", "r2");
+  await chat.settle();
+  const frames = alice.take();
+  assert.deepEqual(types(frames), ["error:store_failed", "ack"]);
+  assert.deepEqual(frames.map((f) => (f as { ref?: string }).ref), ["r1", "r2"]);
+  assert.deepEqual(texts(bob.take()), ["next"]);
+  await chat.close();
+});
+
 /** Lets every queued microtask run (the log's pump, flushes), without waiting for a hub. */
 function tick(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));

@@ -119,6 +119,14 @@ export class MemoryCluster {
     return this.#log;
   }
 
+  /**
+   * Removes the newest log entry before any node took it (call it in the task that wrote it): a
+   * batch whose log entry was lost with Redis's data or trimmed before a node read it.
+   */
+  dropNewest(): LogEntry | undefined {
+    return this.#log.pop();
+  }
+
   /** The node holding the lease on the folded nick `key`, if any. */
   nickHolder(key: string): string | undefined {
     return this.#nicks.get(key);
