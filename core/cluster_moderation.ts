@@ -6,10 +6,10 @@
  *
  * Who publishes what:
  * - **Records** (bans, mutes, accounts, room claims): the shared tables publish a `record` on
- *   every save and delete (the Redis tables themselves; {@linkcode publishingModeration} and its siblings
- *   wrap any table so, for the in-memory cluster of tests). Applying one changes memory only (the shared
- *   table holds it already) and enforces it here: a ban removes the matching users this node
- *   holds, a mute tells those it silences, an account released unmarks its holder.
+ *   every save and delete ({@linkcode publishingModeration}, {@linkcode publishingAccounts} and
+ *   {@linkcode publishingClaims} wrap any table so). Applying one changes memory only (the
+ *   shared table holds it already) and enforces it here: a ban removes the matching users this
+ *   node holds, a mute tells those it silences, an account released unmarks its holder.
  * - **Room state** (modes, operators, voices): `RoomDesk` publishes `room` after any change
  *   made here; applying it overwrites this node's copy and tells its members the difference as
  *   one `mode` line, as a change made here would.
@@ -30,14 +30,22 @@
  */
 
 import type { ClusterBus, ClusterEvent, RecordChange, RoomState } from "./cluster.ts";
-import type { AccountStore, AccountTable, Ban, BanStore, Mute, MuteStore } from "./ports.ts";
-import type { RecordTable } from "./ports.ts";
+import type {
+  AccountStore,
+  AccountTable,
+  Ban,
+  BanStore,
+  Mute,
+  MuteStore,
+  RecordTable,
+} from "./ports.ts";
 import type { Accounts } from "./accounts.ts";
 import type { Moderator } from "./moderator.ts";
 import type { Registry } from "./registry.ts";
 import type { Room } from "./room.ts";
 import type { ClaimStore, ClaimTable, RoomClaims } from "./room_claims.ts";
-import type { RoomDesk } from "./room_desk.ts";
+import { grantInvitation, type RoomDesk } from "./room_desk.ts";
+import type { InviteFrame } from "../protocol/frames.ts";
 import { type ModeDone, modeLine, shownMask } from "./room_modes.ts";
 import { broadcast, send } from "./deliver.ts";
 import { tellSharers } from "./presence.ts";
@@ -151,7 +159,7 @@ export function applyModeration(parts: ModerationParts, event: ModerationEvent):
     }
     case "invite": {
       const room = registry.room(event.room);
-      if (room !== undefined) parts.desk.applyInvite(room, event.nick, event.by);
+      if (room !== undefined) applyInvite(parts, room, event.nick, event.by);
       return;
     }
     case "kill": {
@@ -162,6 +170,33 @@ export function applyModeration(parts: ModerationParts, event: ModerationEvent):
     }
     case "record":
       return applyRecord(parts, event.change);
+  }
+}
+
+/**
+ * An invitation another node made: a user this node holds may join `room` once, as
+ * `RoomDesk.invite` lets them, and is told; so are this node's operators of the room. `by` is
+ * the inviter's nick (a mirror here, if still known).
+ */
+function applyInvite(parts: ModerationParts, room: Room, nick: string, by: string): void {
+  const { registry, desk } = parts;
+  const inviter = registry.user(by);
+  const target = registry.user(nick);
+  const ts = parts.now();
+  const invite: InviteFrame = {
+    type: "invite",
+    room: room.name,
+    by: inviter?.nick ?? by,
+    to: target?.nick ?? nick,
+    ts,
+  };
+  if (target !== undefined && !isMirror(target) && !room.members.has(target)) {
+    grantInvitation(room, target, inviter !== undefined && desk.isOp(inviter, room), ts);
+    send(target, invite);
+  }
+  const notify: InviteFrame = { ...invite, notify: true };
+  for (const op of room.ops) {
+    if (!isMirror(op) && op !== inviter && op !== target) send(op, notify);
   }
 }
 

@@ -437,13 +437,7 @@ export class RoomDesk {
       return false;
     }
     const now = this.#options.now();
-    for (const [key, { until }] of room.invited) if (until <= now) room.invited.delete(key);
-    // The oldest invitation gives way: a Map iterates in insertion order.
-    if (room.invited.size >= MAX_ROOM_INVITES) {
-      room.invited.delete(room.invited.keys().next().value as string);
-    }
-    room.invited.delete(target.key);
-    room.invited.set(target.key, { until: now + INVITE_TTL_MS, byOperator: this.isOp(by, room) });
+    grantInvitation(room, target, this.isOp(by, room), now);
     const invite: InviteFrame = {
       type: "invite",
       room: room.name,
@@ -461,39 +455,6 @@ export class RoomDesk {
     const text = `* Invited ${target.nick} to ${room.name}.`;
     send(by, { type: "info", text, room: room.name, ref });
     return true;
-  }
-
-  /**
-   * Takes in an invitation another node made (`invite` event): a user this node holds may
-   * join `room` once, as {@linkcode RoomDesk.invite} lets them, and is told; so are this node's
-   * operators of the room. `by` is the inviter's nick (a mirror here, if still known).
-   */
-  applyInvite(room: Room, nick: string, by: string): void {
-    const { registry, now } = this.#options;
-    const inviter = registry.user(by);
-    const target = registry.user(nick);
-    const ts = now();
-    const invite: InviteFrame = {
-      type: "invite",
-      room: room.name,
-      by: inviter?.nick ?? by,
-      to: target?.nick ?? nick,
-      ts,
-    };
-    if (target !== undefined && !isMirror(target) && !room.members.has(target)) {
-      const byOperator = inviter !== undefined && this.isOp(inviter, room);
-      for (const [key, { until }] of room.invited) if (until <= ts) room.invited.delete(key);
-      if (room.invited.size >= MAX_ROOM_INVITES) {
-        room.invited.delete(room.invited.keys().next().value as string);
-      }
-      room.invited.delete(target.key);
-      room.invited.set(target.key, { until: ts + INVITE_TTL_MS, byOperator });
-      send(target, invite);
-    }
-    const out: InviteFrame = { ...invite, notify: true };
-    for (const op of room.ops) {
-      if (!isMirror(op) && op !== inviter && op !== target) send(op, out);
-    }
   }
 
   /**
@@ -621,6 +582,21 @@ export class RoomDesk {
     broadcast(room, frame, user);
     send(user, { ...frame, ref } as ServerFrame);
   }
+}
+
+/**
+ * Lets `target` into `room` once, within INVITE_TTL_MS: past +i, and past +k, +l and +b too when
+ * `byOperator` (see {@linkcode RoomDesk.invite}). The oldest pending invitation gives way at
+ * MAX_ROOM_INVITES.
+ */
+export function grantInvitation(room: Room, target: User, byOperator: boolean, now: number): void {
+  for (const [key, { until }] of room.invited) if (until <= now) room.invited.delete(key);
+  // The oldest invitation gives way: a Map iterates in insertion order.
+  if (room.invited.size >= MAX_ROOM_INVITES) {
+    room.invited.delete(room.invited.keys().next().value as string);
+  }
+  room.invited.delete(target.key);
+  room.invited.set(target.key, { until: now + INVITE_TTL_MS, byOperator });
 }
 
 /** Tells `user` that the store failed (`what` did not happen); the command is not done. */
