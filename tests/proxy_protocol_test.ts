@@ -24,7 +24,7 @@ import {
 import { secret } from "./helpers/core.ts";
 import { makeTestPki } from "./helpers/certs.ts";
 import { sshServer } from "./helpers/ssh.ts";
-import { command, JsonClient, LineSocket, testServer } from "./helpers/wire.ts";
+import { command, JsonClient, LineSocket, testServer, within } from "./helpers/wire.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -391,12 +391,23 @@ Deno.test("from a trusted source, a missing, broken or late header closes the co
     const health = await through(port, v2(null));
     sockets.push(health);
     await health.expectEof();
+    // A TCP health check: connected, then closed before a byte.
+    const check = await through(port, "");
+    check.close();
     const invalid = lines.filter((l) => l.event === "proxy_header_invalid");
     assert.equal(invalid.length, 1, "logged once per balancer per window");
     assert.equal(invalid[0].level, "warn");
     assert.match(String(invalid[0].reason), /no PROXY header/);
     assert.equal(invalid[0].suppressed, undefined);
     assert.ok(lines.some((l) => l.event === "proxy_local"), "LOCAL: a debug line only");
+    await within(
+      (async () => {
+        while (!lines.some((l) => l.event === "proxy_gone")) {
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+      })(),
+      "the closed check",
+    );
     assert.equal(server.hub.userCount, 0);
     assert.ok(lines.some((l) => l.event === "proxy_protocol" && l.from === "127.0.0.1"));
   } finally {

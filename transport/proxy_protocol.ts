@@ -9,7 +9,8 @@
  * {@linkcode PROXY_V1_MAX_BYTES} or {@linkcode PROXY_V2_MAX_BYTES}, so that what follows (a TLS
  * handshake, an SSH version line, an HTTP request) reaches its front end untouched. A
  * malformed or missing header closes the connection; a `LOCAL` command (a v2 health check) or
- * a v1 `UNKNOWN` is answered by closing it too: it carries no client.
+ * a v1 `UNKNOWN` is answered by closing it too: it carries no client. So is a connection the
+ * balancer closes before its first byte (a TCP health check), without a warning.
  *
  * @module
  */
@@ -30,7 +31,7 @@ export const PROXY_V1_MAX_BYTES = 107;
 export const PROXY_V2_MAX_ADDRESS_BYTES = 216;
 
 /** Longest v2 header: the fixed 16 bytes and {@linkcode PROXY_V2_MAX_ADDRESS_BYTES}. */
-export const PROXY_V2_MAX_BYTES = 16 + PROXY_V2_MAX_ADDRESS_BYTES;
+export const PROXY_V2_MAX_BYTES: number = 16 + PROXY_V2_MAX_ADDRESS_BYTES;
 
 /**
  * Address blocks `--proxy-from` may list: a deployment has a few balancers; past this the list
@@ -135,6 +136,11 @@ export type ProxyHeader =
   | { kind: "proxy"; remote: Deno.NetAddr }
   /** No client: a v2 `LOCAL` (health check), v1 `UNKNOWN`, or a v2 family other than TCP. */
   | { kind: "local" }
+  /**
+   * The balancer closed or reset the connection before its first byte: a plain TCP health
+   * check (HAProxy resets its checks at once), nothing wrong.
+   */
+  | { kind: "gone" }
   /** Not a header, or a broken one: why, for the log. */
   | { kind: "invalid"; reason: string };
 
@@ -288,6 +294,7 @@ export async function readProxyHeader(conn: Deno.Conn, timeoutMs: number): Promi
     }
   } catch (error) {
     if (timedOut) return { kind: "invalid", reason: `no PROXY header within ${timeoutMs} ms` };
+    if (have === 0) return { kind: "gone" };
     const why = error instanceof Deno.errors.UnexpectedEof
       ? error.message
       : `the connection failed (${error instanceof Error ? error.message : String(error)})`;
@@ -467,7 +474,8 @@ export class ProxyGate {
           admit(new ProxiedConn(conn, header.remote));
           return;
         case "local":
-          this.#logger.debug("proxy_local", { proxy: from });
+        case "gone":
+          this.#logger.debug(`proxy_${header.kind}`, { proxy: from });
           closeQuietly(conn);
           return;
         case "invalid": {
