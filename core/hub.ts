@@ -763,7 +763,15 @@ export class Hub implements ModeratorHost {
       now: this.#now,
       speaks: (user, room) => this.#desk.speaks(user, room),
       isMuted: (user) => this.moderation.isMuted(user),
+      evict: (user, message) => this.#evict(user, message),
     }, envelope);
+  }
+
+  /** Ends a local user's session: another node holds their nick now (see core/mirror.ts). */
+  #evict(user: User, message: string): void {
+    user.sink.deliver(new Outgoing({ type: "bye", reason: "replaced", message }));
+    this.logout(user, "replaced");
+    user.sink.close("replaced");
   }
 
   /**
@@ -774,11 +782,7 @@ export class Hub implements ModeratorHost {
   rejoinCluster(): Promise<void> {
     const cluster = this.#registry.cluster;
     if (cluster === null) return Promise.resolve();
-    const close = (user: User, message: string) => {
-      user.sink.deliver(new Outgoing({ type: "bye", reason: "replaced", message }));
-      this.logout(user, "replaced");
-      user.sink.close("replaced");
-    };
+    const close = (user: User, message: string) => this.#evict(user, message);
     return Promise.resolve(
       this.#serial.run(() => rejoin({ registry: this.#registry, cluster, close })),
     );

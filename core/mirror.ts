@@ -37,6 +37,20 @@ export interface PresenceHost {
   speaks(user: User, room: Room): boolean;
   /** True if `user` is muted (their away message is withheld). */
   isMuted(user: User): boolean;
+  /**
+   * Ends the session of a local user whose nick another node holds now (telling them
+   * `message`): see {@linkcode takenMessage}.
+   */
+  evict(user: User, message: string): void;
+}
+
+/**
+ * Why a local user is closed whose nick another node gave away: this node's claim lapsed (it
+ * was cut off longer than the lease, or Redis restarted empty) and the other node's claim won.
+ */
+export function takenMessage(nick: string): string {
+  return `While this server was cut off from the others, the nickname ${nick} was given to ` +
+    "someone on another server. Reconnect with another nickname.";
 }
 
 /**
@@ -127,11 +141,14 @@ function hello(host: PresenceHost, node: string, card: UserCard): void {
   const { registry, rooms } = host;
   let mirror = registry.user(card.nick);
   if (mirror !== undefined && mirror.node !== node) {
-    // A user of this node holds it: the nick claims decide who keeps it (see rejoin).
-    if (mirror.node === undefined) return;
-    // Held by a node whose loss this node has not heard of yet, but the claim says so.
-    goodbye(rooms, mirror, "node_lost", "");
-    mirror = undefined;
+    // `node` claimed the nick just now, so whoever holds it here lost their claim: a user of
+    // this node (cut off longer than the lease) is closed, as a re-join would close them; a
+    // mirror belongs to a node whose loss this node has not applied yet.
+    if (mirror.node === undefined) host.evict(mirror, takenMessage(mirror.nick));
+    else goodbye(rooms, mirror, "node_lost", "");
+    mirror = registry.user(card.nick);
+    // Still held (an eviction that could not free it): the claims settle it at the re-join.
+    if (mirror !== undefined) return;
   }
   if (mirror === undefined) {
     mirror = new User(displayNick(card.nick), MIRROR_SINK, card.address, node);
@@ -184,9 +201,10 @@ function renamed(host: PresenceHost, node: string, from: string, to: string): vo
   if (mirror === undefined || mirror.nick === to) return;
   const holder = registry.user(to);
   if (holder !== undefined && holder !== mirror) {
-    // A user of this node holds it: the nick claims decide who keeps it (see rejoin).
-    if (holder.node === undefined) return;
-    goodbye(rooms, holder, "node_lost", "");
+    // `node` claimed it just now: its holder here lost their claim (see hello).
+    if (holder.node === undefined) host.evict(holder, takenMessage(holder.nick));
+    else goodbye(rooms, holder, "node_lost", "");
+    if (registry.user(to) !== undefined) return;
   }
   const now = host.now();
   rooms.departures.record(mirror, now, mirror.nick);
@@ -226,13 +244,8 @@ export async function rejoin(host: RejoinHost): Promise<void> {
   }));
   for (const [i, user] of local.entries()) {
     if (!user.online) continue;
-    if (claims[i] === false) {
-      host.close(
-        user,
-        `While this server was cut off from the others, the nickname ${user.nick} was given to ` +
-          "someone on another server. Reconnect with another nickname.",
-      );
-    } else if (claims[i] === true && user.announced) {
+    if (claims[i] === false) host.close(user, takenMessage(user.nick));
+    else if (claims[i] === true && user.announced) {
       cluster.publish({ t: "hello", user: userCard(user) });
     }
   }

@@ -316,17 +316,39 @@ Deno.test("cluster presence: a node re-joining after its lease was lost re-claim
   chat.cluster.release("a", nickKey("alice"));
   chat.cluster.release("a", nickKey("carol"));
   assert.deepEqual(mirrors(chat.hub("b")), []);
-  const bob = await chat.login("b", "alice"); // someone on B took alice meanwhile
+  // Another node claimed alice meanwhile (its hello not yet here).
+  assert.equal(chat.cluster.claim("c", nickKey("alice")), true);
   await chat.hub("a").rejoinCluster();
   await chat.settle();
   const bye = only(alice.take(), "bye");
   assert.deepEqual(bye.map((f) => f.reason), ["replaced"]);
-  assert.match(bye[0].message ?? "", /another server/);
+  assert.match(bye[0].message ?? "", /given to someone on another server/);
   assert.equal(alice.sink.closedWith, "replaced");
+  assert.equal(alice.user.online, false);
+  // carol kept hers, and B mirrors her again.
   assert.equal(chat.cluster.nickHolder(nickKey("carol")), "a");
   assert.equal(chat.hub("b").user("carol")?.node, "a");
-  assert.equal(chat.hub("b").user("alice"), bob.user);
   assert.equal(carol.user.online, true);
+  await chat.close();
+});
+
+Deno.test("cluster presence: another node's hello for a nick a user here holds (our claim lapsed) closes ours and mirrors theirs", async () => {
+  const chat = new ClusterChat(["a", "b"]);
+  const alice = await chat.login("a", "alice");
+  const dave = await chat.login("a", "dave");
+  // A was cut off longer than the lease: B forgot its users and alice's lease went.
+  await chat.hub("b").applyRemote({ node: "a", event: { t: "node_lost", node: "a" } });
+  chat.cluster.release("a", nickKey("alice"));
+  const other = await chat.login("b", "alice");
+  const bye = only(alice.take(), "bye");
+  assert.deepEqual(bye.map((f) => f.reason), ["replaced"]);
+  assert.equal(alice.sink.closedWith, "replaced");
+  assert.equal(chat.hub("a").user("alice")?.node, "b");
+  assert.deepEqual(leaves(dave.take()), [`${LOBBY} alice replaced`]);
+  // B's alice is not disturbed by the bye A published for its own.
+  assert.equal(chat.hub("b").user("alice"), other.user);
+  assert.equal(other.user.online, true);
+  assert.equal(chat.cluster.nickHolder(nickKey("alice")), "b");
   await chat.close();
 });
 
