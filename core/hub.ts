@@ -777,14 +777,15 @@ export class Hub implements ModeratorHost {
   /**
    * The cluster told this node its lease was lost (it was declared lost, or Redis restarted
    * empty; the engine's `onRejoin`): every local user's nick is claimed again, those whose nick
-   * another node gave away meanwhile are closed with a bye saying so, the others told again.
+   * another node gave away meanwhile (or that are in `taken`, folded nicks the engine found
+   * held by other nodes) are closed with a bye saying so, the others told again.
    */
-  rejoinCluster(): Promise<void> {
+  rejoinCluster(taken: readonly string[] = []): Promise<void> {
     const cluster = this.#registry.cluster;
     if (cluster === null) return Promise.resolve();
     const close = (user: User, message: string) => this.#evict(user, message);
     return Promise.resolve(
-      this.#serial.run(() => rejoin({ registry: this.#registry, cluster, close })),
+      this.#serial.run(() => rejoin({ registry: this.#registry, cluster, close }, taken)),
     );
   }
 

@@ -229,13 +229,17 @@ export interface RejoinHost {
  * This node was told its lease was lost (it was declared lost, or Redis restarted empty): the
  * other nodes have forgotten its users. Each local user's nick is claimed again; a user whose
  * nick another node gave away meanwhile is closed with a sentence saying so, and every other
- * one is told again (`hello`). A nick that cannot be checked now (the cluster unreachable
- * again) is left as it is, for the next re-join.
+ * one is told again (`hello`). `taken`: folded nicks the engine found held by other nodes
+ * already. A nick that cannot be checked now (the cluster unreachable again) is left as it
+ * is, for the next re-join.
  */
-export async function rejoin(host: RejoinHost): Promise<void> {
+export async function rejoin(host: RejoinHost, taken: readonly string[] = []): Promise<void> {
   const { registry, cluster } = host;
   const local = [...registry.users].filter((user) => user.node === undefined);
+  const lost = new Set(taken);
   const claims = await Promise.all(local.map(async (user) => {
+    // The engine says so already: no round trip.
+    if (lost.has(user.key)) return false;
     try {
       return await cluster.claimNick(user.key);
     } catch {

@@ -332,6 +332,19 @@ Deno.test("cluster presence: a node re-joining after its lease was lost re-claim
   await chat.close();
 });
 
+Deno.test("cluster presence: a re-join closes the users whose nicks the engine says other nodes hold", async () => {
+  const chat = new ClusterChat(["a", "b"]);
+  const alice = await chat.login("a", "alice");
+  const carol = await chat.login("a", "carol");
+  await chat.hub("a").rejoinCluster([nickKey("alice")]);
+  await chat.settle();
+  assert.equal(alice.sink.closedWith, "replaced");
+  assert.equal(carol.user.online, true);
+  assert.equal(chat.hub("b").user("alice"), undefined);
+  assert.equal(chat.hub("b").user("carol")?.node, "a");
+  await chat.close();
+});
+
 Deno.test("cluster presence: another node's hello for a nick a user here holds (our claim lapsed) closes ours and mirrors theirs", async () => {
   const chat = new ClusterChat(["a", "b"]);
   const alice = await chat.login("a", "alice");
