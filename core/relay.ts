@@ -494,7 +494,21 @@ function relay(batch: PendingMessage[]): void {
   for (const [room, group] of byRoom) {
     // What CHATHISTORY TARGETS answers from: ts only go up (see Relay.say).
     room.newestTs = group[group.length - 1].stored.ts;
-    const outs = group.map(({ stored, breaks }) => messageOut(stored, room.name, breaks));
+    // Built here rather than by messageOut: the single-node hot path stays as it was measured.
+    const outs = group.map(({ stored, breaks }) => {
+      const frame: ServerFrame = {
+        type: "msg",
+        id: stored.id,
+        room: room.name,
+        from: stored.from,
+        text: stored.text,
+        ts: stored.ts,
+      };
+      if (stored.action) frame.action = true;
+      if (stored.notice) frame.notice = true;
+      if (breaks !== undefined) frame.breaks = breaks;
+      return new Outgoing(frame);
+    });
     const authors = new Set(group.map((p) => p.user));
     const together = group.length === 1 ? outs[0] : new OutgoingBatch(outs);
     for (const member of room.members) {
