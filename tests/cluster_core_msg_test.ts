@@ -68,6 +68,11 @@ class ClusterChat {
     return this.cluster.settle();
   }
 
+  /** Runs every hub's once-a-second work (held presence, coalesced card changes). */
+  tick(): void {
+    for (const hub of this.hubs.values()) hub.tick();
+  }
+
   /** Forgets every peer's frames so far. */
   clear(...peers: Peer[]): void {
     for (const peer of peers) peer.take();
@@ -357,6 +362,24 @@ Deno.test("cluster DM: a message to another node's user is delivered there and a
   const back = only(alice.take(), "dm");
   assert.deepEqual(back.map((d) => d.text), ["hi back"]);
   assert.notEqual(back[0].id, dms[0].id, "DM ids are unique across nodes");
+  await chat.close();
+});
+
+Deno.test("cluster DM: the sender's node tells them, once, that a remote recipient is away", async () => {
+  const chat = new ClusterChat(["a", "b"]);
+  const alice = await chat.login("a", "alice");
+  const bob = await chat.login("b", "bob");
+  bob.run("/away at lunch");
+  chat.tick();
+  await chat.settle();
+  chat.clear(alice, bob);
+  await chat.hub("a").direct(alice.user, "bob", "lunch?");
+  await chat.hub("a").direct(alice.user, "bob", "hello?");
+  await chat.settle();
+  const frames = alice.take();
+  assert.deepEqual(types(frames), ["ack", "info", "ack"]);
+  assert.equal((frames[1] as { awayOf?: string }).awayOf, "bob");
+  assert.deepEqual(only(bob.take(), "dm").map((d) => d.text), ["lunch?", "hello?"]);
   await chat.close();
 });
 
