@@ -217,6 +217,15 @@ export class Logins {
       return fail("banned", `You are banned ${describeUntil(ban.until, now())}${why}`);
     }
     if (accountError !== null) return { ok: false, error: accountError };
+    if (found !== undefined && holder === undefined) {
+      // Its owner, proven, but the session holding it is another node's: that node would have
+      // to end it, and the claim is its until then (a documented limit of clusters).
+      return fail(
+        "nick_taken",
+        `The nickname "${found.nick}" is in use on another server of this chat. Its owner can ` +
+          "take it over only on that server, or once that session has ended.",
+      );
+    }
     // A proven account keeps a nick registered before the IRC rules (see ircNickProblem).
     const nickError = registry.nickError(request.nick, holder, {
       registered: account !== undefined,

@@ -10,6 +10,8 @@
 import assert from "node:assert/strict";
 import { Hub, type LoginResult, type User } from "../core/hub.ts";
 import { runCommand } from "../core/commands/chat.ts";
+import { publishingAccounts } from "../core/cluster_moderation.ts";
+import type { KeyProof } from "../core/identity.ts";
 import { BanList } from "../core/moderation.ts";
 import { nickKey } from "../core/nick.ts";
 import { LOBBY, PROTOCOL_VERSION } from "../protocol/frames.ts";
@@ -35,6 +37,7 @@ class ClusterChat {
         replayBudgetBytes: 1 << 18,
         now: this.clock.now,
         bans: new BanList(node.store.moderation, { mutes: node.store.moderation }),
+        accounts: publishingAccounts(node.bus, node.store.accounts),
         cluster: node.bus,
       });
       node.attach(hub);
@@ -50,17 +53,22 @@ class ClusterChat {
   }
 
   /** What a login of `nick` on node `id` answers (its sink is `sink`). */
-  attempt(id: string, nick: string, sink = new RecordingSink()): Promise<LoginResult> {
+  attempt(
+    id: string,
+    nick: string,
+    sink = new RecordingSink(),
+    key?: KeyProof,
+  ): Promise<LoginResult> {
     const address = `192.0.2.${++this.#hosts}`;
     return Promise.resolve(
-      this.hub(id).login(sink, { version: PROTOCOL_VERSION, nick, address }),
+      this.hub(id).login(sink, { version: PROTOCOL_VERSION, nick, address, key }),
     );
   }
 
   /** Logs `nick` in on node `id` and waits until every node has heard of it. */
-  async login(id: string, nick: string): Promise<Peer> {
+  async login(id: string, nick: string, key?: KeyProof): Promise<Peer> {
     const sink = new RecordingSink();
-    const result = await this.attempt(id, nick, sink);
+    const result = await this.attempt(id, nick, sink, key);
     if (!result.ok) throw new Error(`login of ${nick} refused: ${result.error.message}`);
     await this.settle();
     sink.take();
@@ -385,5 +393,22 @@ Deno.test("cluster presence: card changes reach the mirrors once per event; appl
   const fromB = chat.cluster.log.flatMap((e) => e.kind === "e" && e.node === "b" ? [e] : []);
   assert.deepEqual(fromB.map((e) => e.event.t), ["hello"]);
   assert.equal(bob.user.node, undefined);
+  await chat.close();
+});
+
+Deno.test("cluster presence: a registered nick held on A is not taken over from B: nick_taken, saying where", async () => {
+  const chat = new ClusterChat(["a", "b"]);
+  const key: KeyProof = { source: "sockchat", fingerprint: "SHA256:carolcarolcarol" };
+  const carol = await chat.login("a", "carol", key);
+  await chat.run(carol, "/register");
+  assert.equal(carol.user.verified, true);
+  const again = await chat.attempt("b", "carol", new RecordingSink(), key);
+  assert.equal(again.ok, false);
+  if (!again.ok) {
+    assert.equal(again.error.code, "nick_taken");
+    assert.match(again.error.message, /only on that server/);
+  }
+  assert.equal(carol.user.online, true);
+  assert.equal(chat.hub("b").user("carol")?.node, "a");
   await chat.close();
 });
