@@ -521,40 +521,42 @@ export interface Haproxy {
   stop(): Promise<void>;
 }
 
+/** The sample HAProxy config the operator's guide ships, which the front-end test runs. */
+export const HAPROXY_SAMPLE = new URL("../../docs/haproxy.cfg", import.meta.url);
+
 /**
- * Starts HAProxy (TCP mode, round robin, PROXY protocol v2 towards the nodes, from
- * {@linkcode PROXY_SOURCE}) with one front end on a free port per entry of `backends`, each
- * balancing over the given node ports. Its config is written in `dir`.
+ * Starts HAProxy with docs/haproxy.cfg, made to run here: each of its front ends named in
+ * `backends` (native, irc, web, ssh) binds a free port on 127.0.0.1, and its servers `a`, `b`,
+ * ... are the given node ports in order, reached from {@linkcode PROXY_SOURCE} (so nodes given
+ * `--proxy-from` it take a PROXY header only from HAProxy, and the tests' own clients connect
+ * directly). Everything else (mode tcp, balance, send-proxy-v2, health checks) is the sample's.
  */
 export async function startHaproxy(
   dir: string,
   backends: Record<string, number[]>,
 ): Promise<Haproxy> {
+  const sample = await Deno.readTextFile(HAPROXY_SAMPLE);
   const ports: Record<string, number> = {};
-  const sections = Object.entries(backends).map(([name, nodePorts]) => {
-    ports[name] = freePort();
-    return [
-      `frontend fe_${name}`,
-      `  bind 127.0.0.1:${ports[name]}`,
-      `  default_backend be_${name}`,
-      `backend be_${name}`,
-      "  balance roundrobin",
-      ...nodePorts.map((port, i) =>
-        `  server n${i + 1} 127.0.0.1:${port} source ${PROXY_SOURCE} send-proxy-v2`
-      ),
-    ].join("\n");
-  });
-  const config = [
-    "global",
-    "  maxconn 2000",
-    "defaults",
-    "  mode tcp",
-    "  timeout connect 5s",
-    "  timeout client 1h",
-    "  timeout server 1h",
-    ...sections,
-    "",
-  ].join("\n");
+  let section = "";
+  const config = sample.split("\n").map((line) => {
+    const header = /^(frontend|backend) (\S+)/.exec(line);
+    if (header !== null) section = header[2].replace(/_nodes$/, "");
+    const bind = /^(\s*)bind \S+$/.exec(line);
+    if (bind !== null && section in backends) {
+      ports[section] = freePort();
+      return `${bind[1]}bind 127.0.0.1:${ports[section]}`;
+    }
+    const server = /^(\s*)server ([a-z]) \S+(.*)$/.exec(line);
+    if (server !== null && section in backends) {
+      const port = backends[section][server[2].charCodeAt(0) - "a".charCodeAt(0)];
+      if (port === undefined) return "";
+      return `${server[1]}server ${server[2]} 127.0.0.1:${port} source ${PROXY_SOURCE}${server[3]}`;
+    }
+    return line;
+  }).join("\n");
+  for (const name of Object.keys(backends)) {
+    if (ports[name] === undefined) throw new Error(`docs/haproxy.cfg has no front end ${name}`);
+  }
   const path = `${dir}/haproxy-${crypto.randomUUID().slice(0, 8)}.cfg`;
   await Deno.writeTextFile(path, config);
   const child = new Deno.Command("haproxy", {
