@@ -192,7 +192,7 @@ export function startServer(options: ServerOptions = {}): ChatServer {
     maxConnsPerIp: config.maxConnsPerIp,
     maxLoginsPerMinute: config.maxLoginsPerMinute,
     maxPendingLogins: config.maxPendingLogins,
-    pendingLogins: () => peers.size + handshaking() - hub.userCount,
+    pendingLogins: () => peers.size + handshaking() - hub.localUserCount,
     rejected: (reason) => metrics.rejected(reason),
   });
   const peerOptions: PeerOptions = {

@@ -285,9 +285,14 @@ export class Hub implements ModeratorHost {
     this.#direct = { registry, moderation, relay, now, cluster: options.cluster ?? null };
   }
 
-  /** Number of logged-in users. */
+  /** Number of logged-in users (in a cluster, other nodes' users too). */
   get userCount(): number {
     return this.#registry.userCount;
+  }
+
+  /** Number of this server's own logged-in users: in a cluster, not other nodes'. */
+  get localUserCount(): number {
+    return this.#registry.localCount;
   }
 
   /** Every room that exists now. */

@@ -244,6 +244,8 @@ Deno.test("cluster presence: --max-users counts this node's users, not other nod
   await chat.login("a", "alice");
   await chat.login("b", "bob");
   assert.equal(chat.hub("b").userCount, 2);
+  // What the door counts against --max-pending-logins (connections not yet logged in).
+  assert.equal(chat.hub("b").localUserCount, 1);
   const full = await chat.attempt("b", "carol");
   assert.equal(full.ok, false);
   if (!full.ok) assert.equal(full.error.code, "server_full");
