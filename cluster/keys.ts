@@ -66,3 +66,11 @@ export function directChannel(node: string): string {
 export function rateKey(address: string, window: number): string {
   return `sc:rate:${address}:${window}`;
 }
+
+/** The folded nicks' lease keys node `node` holds (freed at once when it is lost). */
+export function heldKey(node: string): string {
+  return `sc:held:${node}`;
+}
+
+/** The prefix of every key (the Lua scripts build per-node keys from it). */
+export const KEY_PREFIX = "sc:";

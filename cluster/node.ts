@@ -1,0 +1,204 @@
+/**
+ * One sockchat node's whole Redis engine, opened in one call (`serve --redis`): the
+ * connection, the shared history ({@linkcode RedisHistory}), the record tables
+ * ({@linkcode RedisTables}), the bus ({@linkcode RedisBus}) and, once the hub exists, the log
+ * reader ({@linkcode LogReader}) that feeds it. The order matters and is kept here: the
+ * history fixes where the log is read from before anything can be missed, the tables are
+ * loaded before the hub reads them, and the reader starts only once the hub can take entries.
+ *
+ * @example
+ * ```ts ignore
+ * const engine = await ClusterNode.open({ url: "redis://127.0.0.1:6379", node: "a", retention: 10000 });
+ * const hub = new Hub({ store: engine.history, cluster: engine.bus, bans: new BanList(engine.tables.moderation, { mutes: engine.tables.moderation }), accounts: engine.tables, claims: engine.tables, ... });
+ * await engine.start(hub);
+ * // ...
+ * await engine.close();
+ * ```
+ *
+ * @module
+ */
+
+import type { Awaitable } from "../core/awaitable.ts";
+import type { ClusterEnvelope, CommittedBatch } from "../core/cluster.ts";
+import type { ServerFrame } from "../protocol/frames.ts";
+import { RedisConn } from "./redis_conn.ts";
+import { EpochWatch } from "./epoch.ts";
+import { type LogGap, LogReader } from "./log_reader.ts";
+import { RedisBus } from "./redis_bus.ts";
+import { RedisHistory } from "../store/redis/history.ts";
+import { RedisTables } from "../store/redis/tables.ts";
+import type { StoreError } from "../store/store_error.ts";
+
+/** Options for {@linkcode ClusterNode.open}. */
+export interface ClusterNodeOptions {
+  /** `redis://[user:password@]HOST:PORT[/DB]` or `rediss://...` (`--redis`). */
+  url: string;
+  /** This node's id (`--node-id`). */
+  node: string;
+  /** Messages kept per room (`--retention`). */
+  retention: number;
+  /** Messages older than this are trimmed (`--max-age`, ms); 0: never. @default 0 */
+  maxAgeMs?: number;
+  /** Node lease (ms). @default NODE_LEASE_MS */
+  leaseMs?: number;
+  /** Lease renewal interval (ms). @default LEASE_REFRESH_MS */
+  refreshMs?: number;
+  /** Lost-node check interval (ms). @default NODE_CHECK_MS */
+  checkMs?: number;
+  /** Told when Redis is lost (a sentence) and when it is back (null). @default nothing */
+  onState?: (problem: string | null) => void;
+  /** Told of failures no caller waits for (upkeep, background writes). @default nothing */
+  onError?: (message: string) => void;
+}
+
+/** What the engine feeds: the hub's cluster methods (`Hub.committed`, ...). */
+export interface ClusterHubLink {
+  /** A committed batch from the log, any node's, in log order. */
+  committed(batch: CommittedBatch): Awaitable<void>;
+  /** Another node's event from the log, in log order. */
+  applyRemote(envelope: ClusterEnvelope): Awaitable<void>;
+  /** A direct message routed here for the local user `key`; false if there is none. */
+  applyDirect(key: string, frame: ServerFrame): Awaitable<boolean>;
+  /**
+   * This node's lease was found gone (declared lost while stalled, or Redis came back empty)
+   * and taken again: announce every local user again (`hello`, rooms included), and end those
+   * whose folded nick is in `taken` (another node holds it now). @default nothing
+   */
+  rejoin?(taken: string[]): Awaitable<void>;
+  /** Log entries may be missing (this node fell behind the log's cap, or Redis lost it). */
+  logGap?(gap: LogGap): Awaitable<void>;
+}
+
+/** A node's Redis engine; see the module documentation. */
+export class ClusterNode {
+  /** The main connection (commands and scripts). */
+  readonly conn: RedisConn;
+  /** The shared history: the hub's `store`. */
+  readonly history: RedisHistory;
+  /** The bus: the hub's `cluster`. */
+  readonly bus: RedisBus;
+  /** Bans, mutes (`tables.moderation`), accounts and claims (`tables` itself). */
+  readonly tables: RedisTables;
+  /** The epoch, shared by the history and the bus. */
+  readonly epoch: EpochWatch;
+  #reader: LogReader | null = null;
+  readonly #onError: (message: string) => void;
+  #closed = false;
+
+  private constructor(
+    conn: RedisConn,
+    history: RedisHistory,
+    bus: RedisBus,
+    tables: RedisTables,
+    epoch: EpochWatch,
+    onError: (message: string) => void,
+  ) {
+    this.conn = conn;
+    this.history = history;
+    this.bus = bus;
+    this.tables = tables;
+    this.epoch = epoch;
+    this.#onError = onError;
+  }
+
+  /**
+   * Connects and opens everything but the log reader. Rejects with a StoreError naming the
+   * server ("Redis at HOST:PORT is unreachable") when it cannot be reached.
+   */
+  static async open(options: ClusterNodeOptions): Promise<ClusterNode> {
+    const onError = options.onError ?? (() => {});
+    const conn = await RedisConn.open(options.url, {
+      name: `sockchat:${options.node}`,
+      onState: options.onState,
+    });
+    try {
+      const epoch = new EpochWatch();
+      const history = await RedisHistory.open(conn, {
+        node: options.node,
+        retention: options.retention,
+        maxAgeMs: options.maxAgeMs,
+        epoch,
+        onUpkeepError: (error: StoreError) => onError(`history upkeep failed: ${error.message}`),
+      });
+      const bus = await RedisBus.open(conn, {
+        node: options.node,
+        epoch,
+        floor: () => history.highestSeen,
+        leaseMs: options.leaseMs,
+        refreshMs: options.refreshMs,
+        checkMs: options.checkMs,
+        onError,
+      });
+      const tables = await RedisTables.open(conn, {
+        publish: (event) => bus.publish(event),
+        onError,
+      }).catch(async (error) => {
+        await bus.close({ leave: false });
+        throw error;
+      });
+      const node = new ClusterNode(conn, history, bus, tables, epoch, onError);
+      epoch.onChange(() => node.#reseed());
+      return node;
+    } catch (error) {
+      conn.close();
+      throw error;
+    }
+  }
+
+  /**
+   * Starts feeding `hub`: the log from where the history opened, direct messages, rejoins.
+   * Rejects with a StoreError when Redis cannot be reached.
+   */
+  async start(hub: ClusterHubLink): Promise<void> {
+    this.bus.attach({
+      onDirect: (key, frame) => {
+        void Promise.resolve(hub.applyDirect(key, frame)).catch((error) =>
+          this.#onError(`a direct message failed: ${(error as Error).message}`)
+        );
+      },
+      onRejoin: (taken) => {
+        void Promise.resolve(hub.rejoin?.(taken)).catch((error) =>
+          this.#onError(`announcing users again failed: ${(error as Error).message}`)
+        );
+      },
+      onResync: () => {
+        void Promise.resolve(hub.rejoin?.([])).catch((error) =>
+          this.#onError(`announcing users again failed: ${(error as Error).message}`)
+        );
+      },
+    });
+    this.#reader = await LogReader.open(this.conn, {
+      node: this.bus.node,
+      from: this.history.logStart,
+      onBatch: (batch) => hub.committed(batch),
+      onEvent: (envelope) => {
+        // The tables' cache follows other nodes' records (what a re-seed writes back).
+        if (envelope.event.t === "record") this.tables.applyRemote(envelope.event.change);
+        return hub.applyRemote(envelope);
+      },
+      onGap: (gap) => hub.logGap?.(gap),
+      onSeen: (id) => this.history.seen(id),
+      onError: (error) => this.#onError(`a log entry failed: ${(error as Error).message}`),
+    });
+  }
+
+  /**
+   * Stops: the log reader, then the bus (leaving the cluster, unless `leave: false`, which
+   * stops as a killed node would), the history and the connection.
+   */
+  async close(options: { leave?: boolean } = {}): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#reader?.close();
+    await this.bus.close(options);
+    this.history.close();
+    this.tables.close();
+    this.conn.close();
+  }
+
+  #reseed(): void {
+    this.tables.reseed().catch((error) =>
+      this.#onError(`re-seeding the record tables failed: ${(error as Error).message}`)
+    );
+  }
+}

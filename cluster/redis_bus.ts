@@ -1,0 +1,349 @@
+/**
+ * {@linkcode ClusterBus} over Redis: events appended to the shared log in the order this node
+ * published them (one writer per node, queued while Redis is away), nick leases held by Lua
+ * scripts and renewed with the node's own lease, lost nodes found and announced once, and
+ * direct messages sent over pub/sub to the node holding the recipient (never stored).
+ *
+ * The node's lease (`sc:node:<id>`, {@linkcode NODE_LEASE_MS}) is renewed every
+ * {@linkcode LEASE_REFRESH_MS} together with every nick lease the node holds. Every
+ * {@linkcode NODE_CHECK_MS} each node looks for members whose lease ran out; the first to find
+ * one removes it and writes `node_lost` to the log under the lost node's id (its nicks are
+ * freed at once). A node that finds its own lease gone (it was declared lost while stalled, or
+ * Redis came back empty) takes it again, re-takes its nicks, and tells its owner
+ * ({@linkcode BusHandlers.onRejoin}) which nicks another node holds now and that its users
+ * must be announced again.
+ *
+ * @module
+ */
+
+import type { ClusterBus, ClusterEvent } from "../core/cluster.ts";
+import type { ServerFrame } from "../protocol/frames.ts";
+import { type Arg, RedisConn } from "./redis_conn.ts";
+import { EpochWatch } from "./epoch.ts";
+import {
+  BASE_KEY,
+  directChannel,
+  EPOCH_KEY,
+  heldKey,
+  ID_KEY,
+  KEY_PREFIX,
+  LOG_KEY,
+  LOG_SEQ_KEY,
+  nickLeaseKey,
+  nodeKey,
+  NODES_KEY,
+  rateKey,
+} from "./keys.ts";
+import { CLAIM, FIND_LOST, HEARTBEAT, JOIN, LEAVE, PUBLISH, RATE, RELEASE } from "./bus_scripts.ts";
+import {
+  LEASE_REFRESH_MS,
+  LOG_MAXLEN,
+  LOGIN_RATE_WINDOW_MS,
+  NODE_CHECK_MS,
+  NODE_LEASE_MS,
+  PUBLISH_QUEUE_MAX,
+  REDIS_RECONNECT_MAX_MS,
+} from "../config/cluster_limits.ts";
+
+/** Events one publish script writes at most. */
+const PUBLISH_BATCH = 64;
+
+/** What the bus tells its owner (the hub's wiring). Each may be set later with `attach`. */
+export interface BusHandlers {
+  /** A direct message for the local user whose folded nick is `key`. */
+  onDirect?: (key: string, frame: ServerFrame) => void;
+  /**
+   * This node's lease was found gone and has been taken again: announce every local user again
+   * (`hello`); `taken` are the folded nicks another node holds now (their users must go).
+   */
+  onRejoin?: (taken: string[]) => void;
+  /** Events were dropped while Redis was away (the queue was full): announce users again. */
+  onResync?: () => void;
+  /** Other nodes this node declared lost (each already announced in the log). */
+  onLost?: (nodes: string[]) => void;
+  /** Something went wrong that no caller is waiting for (logged, never thrown). */
+  onError?: (message: string) => void;
+}
+
+/** Options for {@linkcode RedisBus.open}. */
+export interface RedisBusOptions extends BusHandlers {
+  /** This node's id (`--node-id`). */
+  node: string;
+  /** The epoch seen in Redis, shared with the history. @default a new one */
+  epoch?: EpochWatch;
+  /** The highest id this node has seen (the heartbeat may start an epoch above it). */
+  floor?: () => number;
+  /** How long a lease lives without renewal (ms). @default NODE_LEASE_MS */
+  leaseMs?: number;
+  /** How often leases are renewed (ms). @default LEASE_REFRESH_MS */
+  refreshMs?: number;
+  /** How often other nodes' leases are checked (ms). @default NODE_CHECK_MS */
+  checkMs?: number;
+  /** Clock for the login-rate windows. @default Date.now */
+  now?: () => number;
+}
+
+/** The Redis bus; see the module documentation. */
+export class RedisBus implements ClusterBus {
+  /** {@inheritDoc ClusterBus.node} */
+  readonly node: string;
+  /** The epoch as this node last saw it. */
+  readonly epoch: EpochWatch;
+  readonly #conn: RedisConn;
+  readonly #sub: RedisConn;
+  readonly #handlers: BusHandlers;
+  readonly #leaseMs: number;
+  readonly #floor: () => number;
+  readonly #now: () => number;
+  /** Folded nicks this node holds. */
+  readonly #held = new Set<string>();
+  /** Event JSON waiting for the log, oldest first. */
+  #queue: string[] = [];
+  #pumping: Promise<void> | null = null;
+  #dropped = false;
+  /** Counts queue drops, so a write in flight across one takes nothing off the new queue. */
+  #generation = 0;
+  #timers: ReturnType<typeof setInterval>[] = [];
+  #closed = false;
+  #beating = false;
+  #checking = false;
+
+  private constructor(conn: RedisConn, sub: RedisConn, options: RedisBusOptions) {
+    this.node = options.node;
+    this.#conn = conn;
+    this.#sub = sub;
+    this.#handlers = { ...options };
+    this.epoch = options.epoch ?? new EpochWatch();
+    this.#leaseMs = options.leaseMs ?? NODE_LEASE_MS;
+    this.#floor = options.floor ?? (() => 0);
+    this.#now = options.now ?? Date.now;
+  }
+
+  /**
+   * Joins the cluster as `options.node`: takes the node's lease (a previous run under the same
+   * id that was killed is declared lost first), subscribes to its direct messages and starts
+   * the lease and node-check timers. Rejects with a StoreError when Redis cannot be reached.
+   */
+  static async open(conn: RedisConn, options: RedisBusOptions): Promise<RedisBus> {
+    const leaseMs = options.leaseMs ?? NODE_LEASE_MS;
+    await conn.run(JOIN, [NODES_KEY, LOG_KEY, LOG_SEQ_KEY, nodeKey(options.node)], [
+      options.node,
+      LOG_MAXLEN,
+      KEY_PREFIX,
+      leaseMs,
+    ]);
+    const sub = await conn.duplicate(`sockchat:${options.node}:dm`);
+    const bus = new RedisBus(conn, sub, options);
+    try {
+      await sub.subscribe(directChannel(options.node), (message) => bus.#received(message));
+      await bus.heartbeat();
+    } catch (error) {
+      sub.close();
+      throw error;
+    }
+    const refresh = options.refreshMs ?? LEASE_REFRESH_MS;
+    const check = options.checkMs ?? NODE_CHECK_MS;
+    bus.#timers.push(setInterval(() => void bus.heartbeat(), refresh));
+    bus.#timers.push(setInterval(() => void bus.findLost(), check));
+    return bus;
+  }
+
+  /** Sets (or replaces) what the bus tells its owner. */
+  attach(handlers: BusHandlers): void {
+    Object.assign(this.#handlers, handlers);
+  }
+
+  /** Folded nicks this node holds. */
+  get held(): ReadonlySet<string> {
+    return this.#held;
+  }
+
+  /** Events waiting for the log (Redis away, or a write in flight). */
+  get queued(): number {
+    return this.#queue.length;
+  }
+
+  /** {@inheritDoc ClusterBus.publish} */
+  publish(event: ClusterEvent): void {
+    if (this.#closed) return;
+    if (this.#queue.length >= PUBLISH_QUEUE_MAX) {
+      // A long outage: drop what waits and announce everyone again once Redis is back.
+      this.#queue = [];
+      this.#dropped = true;
+      this.#generation++;
+    }
+    this.#queue.push(JSON.stringify(event));
+    this.#pumping ??= this.#pump();
+  }
+
+  /** Resolves once every event published so far is in the log (or the bus closed). */
+  async flushed(): Promise<void> {
+    while (this.#pumping !== null) await this.#pumping;
+  }
+
+  /** {@inheritDoc ClusterBus.claimNick} */
+  async claimNick(key: string): Promise<boolean> {
+    const took = await this.#conn.run(CLAIM, [nickLeaseKey(key), heldKey(this.node)], [
+      this.node,
+      this.#leaseMs,
+    ]);
+    if (took === 1) this.#held.add(key);
+    return took === 1;
+  }
+
+  /** {@inheritDoc ClusterBus.releaseNick} */
+  releaseNick(key: string): void {
+    this.#held.delete(key);
+    this.#conn.run(RELEASE, [nickLeaseKey(key), heldKey(this.node)], [this.node]).catch(
+      (error) => this.#error(`could not release the nick ${key}: ${(error as Error).message}`),
+    );
+  }
+
+  /** {@inheritDoc ClusterBus.direct} */
+  async direct(node: string, key: string, frame: ServerFrame): Promise<boolean> {
+    try {
+      const receivers = await this.#conn.command([
+        "PUBLISH",
+        directChannel(node),
+        JSON.stringify({ key, frame }),
+      ]);
+      return typeof receivers === "number" && receivers > 0;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Counts a login from `address` cluster-wide and returns the logins counted from it in the
+   * current window ({@linkcode LOGIN_RATE_WINDOW_MS}). Rejects when Redis cannot be reached.
+   */
+  async loginRate(address: string): Promise<number> {
+    const window = Math.floor(this.#now() / LOGIN_RATE_WINDOW_MS);
+    const count = await this.#conn.run(RATE, [rateKey(address, window)], [
+      LOGIN_RATE_WINDOW_MS * 2,
+    ]);
+    return Number(count);
+  }
+
+  /**
+   * Renews the node's lease and its nicks' (run by the timer; exposed for tests). Never
+   * throws: a failure is tried again at the next beat.
+   */
+  async heartbeat(): Promise<void> {
+    if (this.#closed || this.#beating) return;
+    this.#beating = true;
+    try {
+      const nicks = [...this.#held].map(nickLeaseKey);
+      const keys = [ID_KEY, EPOCH_KEY, BASE_KEY, nodeKey(this.node), NODES_KEY];
+      keys.push(heldKey(this.node), ...nicks);
+      const args: Arg[] = [this.node, this.#leaseMs, this.#floor(), crypto.randomUUID()];
+      const reply = await this.#conn.run(HEARTBEAT, keys, args);
+      if (!Array.isArray(reply)) return;
+      const [epoch, had, ...taken] = reply.map(String);
+      this.epoch.observe(epoch);
+      const prefix = nickLeaseKey("");
+      const lost = taken.map((key) => key.slice(prefix.length));
+      for (const key of lost) this.#held.delete(key);
+      if (had !== "1") this.#handlers.onRejoin?.(lost);
+    } catch (error) {
+      this.#error(`could not renew the node's lease: ${(error as Error).message}`);
+    } finally {
+      this.#beating = false;
+    }
+  }
+
+  /** Looks for lost nodes once (run by the timer; exposed for tests). Never throws. */
+  async findLost(): Promise<string[]> {
+    if (this.#closed || this.#checking) return [];
+    this.#checking = true;
+    try {
+      const reply = await this.#conn.run(FIND_LOST, [NODES_KEY, LOG_KEY, LOG_SEQ_KEY], [
+        this.node,
+        LOG_MAXLEN,
+        KEY_PREFIX,
+      ]);
+      const lost = Array.isArray(reply) ? reply.map(String) : [];
+      if (lost.length > 0) this.#handlers.onLost?.(lost);
+      return lost;
+    } catch {
+      // Redis away: the connection reports it; the next check tries again.
+      return [];
+    } finally {
+      this.#checking = false;
+    }
+  }
+
+  /**
+   * Leaves the cluster: stops the timers, writes what is queued (if Redis is there), gives up
+   * the lease and the nicks (announcing `node_lost`, so no other node keeps this node's users
+   * if their byes were lost), and closes the direct-message connection. `leave: false` stops
+   * without a word, as a killed node would (for tests). The main connection stays open.
+   */
+  async close(options: { leave?: boolean } = {}): Promise<void> {
+    if (this.#closed) return;
+    for (const timer of this.#timers) clearInterval(timer);
+    this.#timers = [];
+    if (options.leave !== false && this.#conn.ready) {
+      await this.flushed();
+      await this.#conn.run(LEAVE, [NODES_KEY, LOG_KEY, LOG_SEQ_KEY], [
+        this.node,
+        LOG_MAXLEN,
+        KEY_PREFIX,
+      ]).catch(() => {});
+    }
+    this.#closed = true;
+    this.#sub.close();
+    await this.#pumping;
+  }
+
+  /** Writes queued events in order, in batches, waiting out Redis outages. */
+  async #pump(): Promise<void> {
+    try {
+      while (this.#queue.length > 0 && !this.#closed) {
+        const batch = this.#queue.slice(0, PUBLISH_BATCH);
+        const generation = this.#generation;
+        try {
+          await this.#conn.run(PUBLISH, [LOG_KEY, LOG_SEQ_KEY], [this.node, LOG_MAXLEN, ...batch]);
+        } catch {
+          // Redis away: keep the events, in order, and try again once it is back.
+          await this.#pause();
+          continue;
+        }
+        // The queue may have been emptied meanwhile (dropped): take off only what was sent.
+        if (generation === this.#generation) this.#queue.splice(0, batch.length);
+        if (this.#dropped) {
+          this.#dropped = false;
+          this.#handlers.onResync?.();
+        }
+      }
+    } finally {
+      this.#pumping = null;
+    }
+  }
+
+  /** Waits for the connection to come back, at most about a reconnect interval. */
+  #pause(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => done(), REDIS_RECONNECT_MAX_MS);
+      const stop = this.#conn.onReady(() => done());
+      const done = () => {
+        clearTimeout(timer);
+        stop();
+        resolve();
+      };
+    });
+  }
+
+  #received(message: string): void {
+    try {
+      const { key, frame } = JSON.parse(message) as { key: string; frame: ServerFrame };
+      this.#handlers.onDirect?.(key, frame);
+    } catch (error) {
+      this.#error(`a direct message could not be read: ${(error as Error).message}`);
+    }
+  }
+
+  #error(message: string): void {
+    this.#handlers.onError?.(message);
+  }
+}
