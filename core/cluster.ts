@@ -123,7 +123,13 @@ export type ClusterEvent =
   /** A ban, mute, account or room claim changed. */
   | { t: "record"; change: RecordChange }
   /** A node stopped refreshing its lease: its users are gone (`node_lost`). */
-  | { t: "node_lost"; node: string };
+  | { t: "node_lost"; node: string }
+  /**
+   * A node started (published by its hub, before any login there): whatever users other nodes
+   * still mirror for it are gone (a restart), and every other node tells it of its own users
+   * again (`hello`), since it reads the log only from its start.
+   */
+  | { t: "node_up"; node: string };
 
 /** A log entry: who published it and what. */
 export interface ClusterEnvelope {

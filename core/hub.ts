@@ -283,6 +283,8 @@ export class Hub implements ModeratorHost {
       now,
     });
     this.#direct = { registry, moderation, relay, now, cluster: options.cluster ?? null };
+    // Other nodes tell this one of their users (it reads the log only from its start).
+    options.cluster?.publish({ t: "node_up", node: options.cluster.node });
   }
 
   /** Number of logged-in users (in a cluster, other nodes' users too). */
@@ -742,6 +744,7 @@ export class Hub implements ModeratorHost {
       case "user":
       case "topic":
       case "node_lost":
+      case "node_up":
         return this.#serial.run(() => this.#applyPresence(envelope));
       case "part":
         // A room kick is moderation's (published with `by`); a plain part is presence's.
@@ -760,7 +763,10 @@ export class Hub implements ModeratorHost {
     }
   }
 
-  /** Applies hello/bye/join/part/nick/user/topic/node_lost to the mirrors (core/mirror.ts). */
+  /**
+   * Applies hello/bye/join/part/nick/user/topic/node_lost/node_up to the mirrors
+   * (core/mirror.ts).
+   */
   #applyPresence(envelope: ClusterEnvelope): Awaitable<void> {
     applyPresence({
       registry: this.#registry,

@@ -55,7 +55,7 @@ export function takenMessage(nick: string): string {
 
 /**
  * Applies a presence event another node published (`env.node`): hello, bye, join, part,
- * nick, user, topic and node_lost; the other kinds are moderation's and ignored here. Each is
+ * nick, user, topic, node_lost and node_up; the other kinds are moderation's and ignored here. Each is
  * idempotent: one about a user or room this node does not know, or applied twice, changes
  * nothing and throws nothing.
  *
@@ -105,8 +105,12 @@ export function applyPresence(host: PresenceHost, env: ClusterEnvelope): void {
     case "topic":
       return rooms.topicFrom(event.room, event.topic, event.by, event.ts);
     case "node_lost":
-      for (const user of [...registry.users]) {
-        if (user.node === event.node) goodbye(rooms, user, "node_lost", "");
+      return lost(rooms, registry, event.node);
+    case "node_up":
+      // A restarted node's old users are gone; the node knows nobody yet: tell it ours.
+      lost(rooms, registry, event.node);
+      for (const user of registry.users) {
+        if (user.node === undefined) registry.publish(user, { t: "hello", user: userCard(user) });
       }
       return;
     case "room":
@@ -117,6 +121,13 @@ export function applyPresence(host: PresenceHost, env: ClusterEnvelope): void {
       return;
     default:
       assertNever(event);
+  }
+}
+
+/** Every mirror of `node` leaves (`node_lost`): their rooms are told, their nicks free here. */
+function lost(rooms: Rooms, registry: Registry, node: string): void {
+  for (const user of [...registry.users]) {
+    if (user.node === node) goodbye(rooms, user, "node_lost", "");
   }
 }
 

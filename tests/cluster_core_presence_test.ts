@@ -24,26 +24,32 @@ class ClusterChat {
   readonly clock = new ManualClock();
   readonly nodes = new Map<string, MemoryNode>();
   readonly hubs = new Map<string, Hub>();
+  readonly #maxUsers: number;
   #hosts = 0;
 
   constructor(ids: string[], maxUsers = 100) {
-    for (const id of ids) {
-      const node = this.cluster.node(id);
-      const hub = new Hub({
-        maxUsers,
-        maxFrame: 65536,
-        serverName: `sockchat-${id}`,
-        store: node.store,
-        replayBudgetBytes: 1 << 18,
-        now: this.clock.now,
-        bans: new BanList(node.store.moderation, { mutes: node.store.moderation }),
-        accounts: publishingAccounts(node.bus, node.store.accounts),
-        cluster: node.bus,
-      });
-      node.attach(hub);
-      this.nodes.set(id, node);
-      this.hubs.set(id, hub);
-    }
+    this.#maxUsers = maxUsers;
+    for (const id of ids) this.add(id);
+  }
+
+  /** Starts node `id` (it reads the log from now on, as a node started late does). */
+  add(id: string): Hub {
+    const node = this.cluster.node(id);
+    const hub = new Hub({
+      maxUsers: this.#maxUsers,
+      maxFrame: 65536,
+      serverName: `sockchat-${id}`,
+      store: node.store,
+      replayBudgetBytes: 1 << 18,
+      now: this.clock.now,
+      bans: new BanList(node.store.moderation, { mutes: node.store.moderation }),
+      accounts: publishingAccounts(node.bus, node.store.accounts),
+      cluster: node.bus,
+    });
+    node.attach(hub);
+    this.nodes.set(id, node);
+    this.hubs.set(id, hub);
+    return hub;
   }
 
   hub(id: string): Hub {
@@ -393,7 +399,7 @@ Deno.test("cluster presence: card changes reach the mirrors once per event; appl
   await chat.run(alice, "/join #rust");
   await chat.run(alice, "/leave #rust");
   const fromB = chat.cluster.log.flatMap((e) => e.kind === "e" && e.node === "b" ? [e] : []);
-  assert.deepEqual(fromB.map((e) => e.event.t), ["hello"]);
+  assert.deepEqual(fromB.map((e) => e.event.t), ["node_up", "hello"]);
   assert.equal(bob.user.node, undefined);
   await chat.close();
 });
@@ -412,5 +418,23 @@ Deno.test("cluster presence: a registered nick held on A is not taken over from 
   }
   assert.equal(carol.user.online, true);
   assert.equal(chat.hub("b").user("carol")?.node, "a");
+  await chat.close();
+});
+
+Deno.test("cluster presence: a node started later learns the users already on the others (node_up)", async () => {
+  const chat = new ClusterChat(["a", "b"]);
+  const alice = await chat.login("a", "alice");
+  await chat.login("b", "bob");
+  await chat.run(alice, "/join #rust");
+  chat.add("c");
+  await chat.settle();
+  assert.deepEqual(mirrors(chat.hub("c")), ["alice", "bob"]);
+  const carol = await chat.login("c", "carol");
+  await chat.run(carol, "/who #lobby", "w");
+  assert.deepEqual([...only(carol.take(), "who")[0].members].sort(), ["alice", "bob", "carol"]);
+  assert.equal(chat.hub("c").room("#rust")?.members.size, 1);
+  // A node restarted under the same id: the users others still mirror for it are gone.
+  await chat.hub("b").applyRemote({ node: "c", event: { t: "node_up", node: "c" } });
+  assert.equal(chat.hub("b").user("carol"), undefined);
   await chat.close();
 });
