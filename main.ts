@@ -18,6 +18,9 @@ import { FLOOD_BYTE_BURST, FLOOD_MESSAGE_BURST } from "./config/security_limits.
 import { startServer } from "./server.ts";
 import { loadMotd, MotdError } from "./config/server_config.ts";
 import { StoreError } from "./store/store_error.ts";
+import type { ClusterNode } from "./cluster/node.ts";
+import type { Logger } from "./log/logger.ts";
+import type { ServeArgs } from "./cli/serve_args.ts";
 import { loadTlsCredentials, type TlsCredentials, TlsError } from "./transport/tcp/tls.ts";
 import {
   type ListenerName,
@@ -129,8 +132,24 @@ async function serve(args: string[]): Promise<number> {
     }
     throw error;
   }
+  // Cluster mode: Redis is reached before anything listens, so a wrong URL or a Redis that is
+  // down is one line and exit 1, not a server that refuses every message.
+  let cluster: ClusterNode | undefined;
+  if (options.redis !== undefined) {
+    try {
+      cluster = await openCluster(options, logger);
+    } catch (error) {
+      await metricsServer?.shutdown();
+      if (!(error instanceof StoreError)) throw error;
+      console.error(
+        `sockchat: cannot start cluster node ${options.nodeId} with Redis at ` +
+          `${options.redis.shown}: ${error.message}.`,
+      );
+      return 1;
+    }
+  }
   let server;
-  if (options.db !== ":memory:") {
+  if (options.db !== ":memory:" && cluster === undefined) {
     const dir = options.db.replace(/\/[^/]*$/, "");
     try {
       if (dir !== options.db && dir !== "") await Deno.mkdir(dir, { recursive: true });
@@ -144,6 +163,7 @@ async function serve(args: string[]): Promise<number> {
   try {
     server = startServer({
       ...options,
+      cluster,
       logger,
       tls,
       metrics,
@@ -177,6 +197,7 @@ async function serve(args: string[]): Promise<number> {
     });
   } catch (error) {
     await metricsServer?.shutdown();
+    await cluster?.close();
     if (printed(error, [TlsError])) return 1;
     if (error instanceof StoreError) {
       console.error(`sockchat: cannot open the history database ${options.db}: ${error.message}.`);
@@ -189,6 +210,12 @@ async function serve(args: string[]): Promise<number> {
       console.error(`sockchat: cannot start the server: ${(error as Error).message}`);
     }
     return 1;
+  }
+  // In cluster mode, ready once the log reader runs: a node says it listens only once it
+  // takes part.
+  await server.ready;
+  if (cluster !== undefined && options.redis !== undefined) {
+    console.log(`cluster node ${cluster.bus.node} via ${options.redis.shown}`);
   }
   console.log(`listening on ${hostPort(server.addr)}`);
   if (server.addresses.ssh !== undefined && sshHostKey !== undefined) {
@@ -223,6 +250,29 @@ async function serve(args: string[]): Promise<number> {
     return 1;
   }
   return 0;
+}
+
+/**
+ * Connects this node to the cluster's Redis (`--redis`, `--node-id`): the node's id and where
+ * Redis is are logged (never the password); losing and regaining Redis later is logged too.
+ */
+async function openCluster(options: ServeArgs, logger: Logger): Promise<ClusterNode> {
+  const { ClusterNode } = await import("./cluster/node.ts");
+  const redis = options.redis;
+  const node = options.nodeId;
+  if (redis === undefined || node === undefined) throw new Error("not in cluster mode");
+  logger.info("cluster_node", { node, redis: redis.shown });
+  return await ClusterNode.open({
+    url: redis.url,
+    node,
+    retention: options.retention,
+    maxAgeMs: options.maxAgeMs,
+    onState: (problem) =>
+      problem === null
+        ? logger.info("redis_back", { redis: redis.shown })
+        : logger.warn("redis_lost", { redis: redis.shown, problem }),
+    onError: (message) => logger.warn("cluster_error", { error: message }),
+  });
 }
 
 /** The flags that move each listener, for the error when one cannot bind. */

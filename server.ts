@@ -2,7 +2,9 @@
  * The sockchat server, assembled: settings resolved once, then the store, the chat core (one
  * {@linkcode Hub}), the {@linkcode Door} every front end shares, and each listener. A listener
  * turns accepted sockets into links; each link becomes a {@linkcode Peer} with the session its
- * front end opens. Adding a front end is one listener here.
+ * front end opens. Adding a front end is one listener here. In cluster mode (`cluster`, from
+ * `serve --redis`) the store, the record tables and the bus are the node's Redis engine, which
+ * is fed the hub before anyone can connect.
  *
  * @module
  */
@@ -20,6 +22,10 @@ import {
   type TlsFiles,
 } from "./config/server_config.ts";
 import { Hub } from "./core/hub.ts";
+import type { AccountStore, HistoryStore } from "./core/ports.ts";
+import type { ClaimStore } from "./core/room_claims.ts";
+import type { ClusterBus } from "./core/cluster.ts";
+import type { ClusterNode } from "./cluster/node.ts";
 import { roomKey } from "./core/room.ts";
 import { BanList } from "./core/moderation.ts";
 import type { RejectReason, SockchatMetrics } from "./metrics/sockchat_metrics.ts";
@@ -123,6 +129,11 @@ export interface ChatServer {
   shutdown(): Promise<void>;
   /** Resolves when the server has stopped. */
   readonly finished: Promise<void>;
+  /**
+   * Resolves once the server takes part fully: at once on its own; in cluster mode once the
+   * log reader runs (or failed, setting {@linkcode ChatServer.failure}).
+   */
+  readonly ready: Promise<void>;
   /** Why the server stopped on its own (not asked to), or null: a reason to exit non-zero. */
   readonly failure: string | null;
 }
@@ -153,13 +164,17 @@ export function startServer(options: ServerOptions = {}): ChatServer {
   // The context explains a key that does not match its certificate (as a TlsError), before
   // anything is bound.
   const tlsContext = config.tls === undefined ? null : serverTlsContext(config.tls);
-  const store = openStore(config, () => Array.from(hub.rooms, (room) => roomKey(room.name)));
+  const backend = openBackend(
+    config,
+    () => Array.from(hub.rooms, (room) => roomKey(room.name)),
+  );
+  const store = backend.store;
   const hub = new Hub({
     maxUsers: config.maxUsers,
     maxFrame: config.maxFrame,
     serverName: `sockchat/${VERSION}`,
     store,
-    bans: new BanList(store.moderation, { mutes: store.moderation }),
+    bans: backend.bans,
     historyReplay: config.historyReplay,
     replayBudgetBytes: config.replayBudgetBytes,
     password: config.password,
@@ -174,10 +189,11 @@ export function startServer(options: ServerOptions = {}): ChatServer {
     }),
     // Replay budgets count NDJSON bytes (and the encoding is kept for NDJSON peers).
     frameBytes: (out) => out.encode(NDJSON).length,
-    // Registered nicks live in the same file, on the server thread's connection.
-    accounts: store,
+    // Registered nicks live in the same file, on the server thread's connection (or in Redis).
+    accounts: backend.accounts,
     // Claimed rooms (/register #room) too.
-    claims: store,
+    claims: backend.claims,
+    cluster: backend.cluster,
     hasher: new ScryptHasher(),
     operKeys: config.operKeys,
     requireAccount: config.requireAccount,
@@ -316,7 +332,7 @@ export function startServer(options: ServerOptions = {}): ChatServer {
   } catch (error) {
     // The SSH port may be the one in use: the native listener is already bound.
     for (const listener of listeners) listener.close();
-    void store.close();
+    void backend.close();
     throw new ListenError(binding, error);
   }
   const native = listeners[0];
@@ -357,7 +373,7 @@ export function startServer(options: ServerOptions = {}): ChatServer {
   const collector = new IdleCollector({
     collect: gc === null ? undefined : () => {
       gc();
-      store.collectGarbage();
+      backend.collectGarbage();
     },
     onCollect: (before, after, pauseMs) =>
       logger.info("idle_gc", {
@@ -399,7 +415,9 @@ export function startServer(options: ServerOptions = {}): ChatServer {
       clearInterval(sweep);
       collector.stop();
       try {
-        await store.close();
+        // In cluster mode: the log reader stops, the node leaves (its nicks are released,
+        // its lease deleted), then Redis is closed.
+        await backend.close();
       } catch (error) {
         logger.error("store_close_failed", { error: String(error) });
       }
@@ -427,6 +445,13 @@ export function startServer(options: ServerOptions = {}): ChatServer {
       logger.info("irc_listening", { host: addr.hostname, port: addr.port, tls });
     }
   }
+  // The log reader starts after the listeners are bound but feeds the hub from where the
+  // history opened, so nothing committed meanwhile is missed; `ready` says it runs.
+  const ready = backend.start(hub).catch((error) => {
+    failure = `the cluster could not start: ${(error as Error).message}`;
+    logger.error("cluster_failed", { error: String((error as Error).message) });
+    void shutdown();
+  });
   return {
     addr: native.addr,
     addresses,
@@ -434,9 +459,75 @@ export function startServer(options: ServerOptions = {}): ChatServer {
     connections: peers,
     shutdown,
     finished,
+    ready,
     get failure() {
       return failure;
     },
+  };
+}
+
+/** Where history and records live, and what links the hub to other nodes, if anything. */
+interface Backend {
+  /** The history store. */
+  store: HistoryStore;
+  /** Bans and mutes, over the store's tables. */
+  bans: BanList;
+  /** Registered nicks. */
+  accounts: AccountStore;
+  /** Claimed rooms. */
+  claims: ClaimStore;
+  /** The cluster bus, in cluster mode. */
+  cluster?: ClusterBus;
+  /** Starts feeding the hub (cluster mode: the log, direct messages, rejoins). */
+  start(hub: Hub): Promise<void>;
+  /** Gives memory back when the server is quiet. */
+  collectGarbage(): void;
+  /** Closes the store (in cluster mode: leaves the cluster first). */
+  close(): Promise<void>;
+}
+
+/**
+ * SQLite on its own thread, or (cluster mode) the node's Redis engine; `roomsInUse` tells the
+ * SQLite upkeep which rooms are live.
+ */
+function openBackend(config: ServerConfig, roomsInUse: () => Iterable<string>): Backend {
+  const engine = config.cluster;
+  if (engine !== undefined) return clusterBackend(engine, config);
+  const store = openStore(config, roomsInUse);
+  return {
+    store,
+    bans: new BanList(store.moderation, { mutes: store.moderation }),
+    accounts: store,
+    claims: store,
+    start: () => Promise.resolve(),
+    collectGarbage: () => store.collectGarbage(),
+    close: () => store.close(),
+  };
+}
+
+/** The node's Redis engine as the server's backend. */
+function clusterBackend(engine: ClusterNode, config: ServerConfig): Backend {
+  const { logger } = config;
+  return {
+    store: engine.history,
+    bans: new BanList(engine.tables.moderation, { mutes: engine.tables.moderation }),
+    accounts: engine.tables,
+    claims: engine.tables,
+    cluster: engine.bus,
+    start: (hub) =>
+      engine.start({
+        committed: (batch) => hub.committed(batch),
+        applyRemote: (envelope) => hub.applyRemote(envelope),
+        applyDirect: (key, frame) => hub.applyDirect(key, frame),
+        rejoin: (taken) => hub.rejoinCluster(taken),
+        logGap: (gap) =>
+          logger.warn("cluster_log_gap", {
+            reason: gap.reason,
+            ...(gap.reason === "trimmed" ? { missed: gap.missed } : {}),
+          }),
+      }),
+    collectGarbage: () => {},
+    close: () => engine.close(),
   };
 }
 

@@ -26,6 +26,7 @@ import { UsageError } from "./usage.ts";
 import { SERVER_DEFAULTS } from "../config/server_config.ts";
 import { IRC_SERVER_NAME_MAX_BYTES } from "../config/irc_limits.ts";
 import { ProxySourceError, ProxySources } from "../transport/proxy_protocol.ts";
+import { parseNodeId, parseRedisFlag, randomNodeId, type RedisTarget } from "./cluster_args.ts";
 
 const HINT = "sockchat serve --help";
 
@@ -115,6 +116,10 @@ export interface ServeArgs {
   guestsRead: boolean;
   /** `--proxy-from`: balancers whose connections start with a PROXY header; absent: none. */
   proxyFrom?: ProxySources;
+  /** `--redis` (else `$SOCKCHAT_REDIS_URL`): cluster mode; absent: one server on its own. */
+  redis?: RedisTarget;
+  /** `--node-id` in cluster mode (random when not given); absent without `--redis`. */
+  nodeId?: string;
 }
 
 /**
@@ -200,6 +205,8 @@ export function parseServeArgs(
       "irc-host": "an address to listen on, such as 0.0.0.0",
       "server-name": "a name such as irc.example.org",
       "proxy-from": "the balancers' addresses, such as 10.0.0.5 or 10.0.0.0/24",
+      redis: "a URL such as redis://127.0.0.1:6379/0",
+      "node-id": "a short token such as a, 2 or chat-eu-1",
     }),
   }, HINT);
   if (positionals.length > 0) {
@@ -256,7 +263,9 @@ export function parseServeArgs(
   const maxAgeMs = values["max-age"] === undefined
     ? SERVER_DEFAULTS.maxAgeMs
     : parseAge("--max-age", values["max-age"]);
-  const db = values.db ?? defaultDbPath(env);
+  // Cluster mode keeps history in Redis: the SQLite flags are then unused.
+  const redis = parseRedisFlag(values.redis, env);
+  const db = values.db ?? (redis === undefined ? defaultDbPath(env) : ":memory:");
   if (db === null || db === "") {
     throw new UsageError(
       "no place for the history database: pass --db PATH (or --db :memory:).",
@@ -310,6 +319,17 @@ export function parseServeArgs(
       throw new UsageError(error.message, HINT);
     }
   }
+  if (values["node-id"] !== undefined && redis === undefined) {
+    throw new UsageError(
+      `--node-id goes with --redis (or $SOCKCHAT_REDIS_URL): it names this server in a cluster.`,
+      HINT,
+    );
+  }
+  const nodeId = redis === undefined
+    ? undefined
+    : values["node-id"] === undefined
+    ? randomNodeId()
+    : parseNodeId(values["node-id"]);
   const metricsPort = values["metrics-port"] === undefined
     ? undefined
     : parseIntFlag("--metrics-port", values["metrics-port"], 0, 65535, HINT);
@@ -351,6 +371,8 @@ export function parseServeArgs(
     requireAccount: values["require-account"] ?? false,
     guestsRead: values["guests-read"] ?? false,
     proxyFrom,
+    redis,
+    nodeId,
     db,
     historyReplay,
     retention,

@@ -36,7 +36,7 @@ import {
   MAX_UNANSWERED,
   MAX_UNSENT_BYTES,
 } from "../client/limits.ts";
-import { SERVER_DEFAULTS } from "../config/server_config.ts";
+import { NODE_ID_MAX_LENGTH, REDIS_URL_ENV, SERVER_DEFAULTS } from "../config/server_config.ts";
 import {
   MAX_PROXY_SOURCES,
   PROXY_V1_MAX_BYTES,
@@ -161,6 +161,17 @@ Options:
   --irc-host HOST      address for the IRC ports (default: --host)
   --server-name NAME   the server name IRC clients see, one word of at most
                        ${IRC_SERVER_NAME_MAX_BYTES} bytes (default: this machine's host name)
+  --redis URL          cluster mode: share rooms, nicks, history, ids, bans and accounts
+                       with every server on the same Redis, redis://HOST:PORT[/DB] or
+                       rediss:// for TLS; a password goes in the URL
+                       (redis://:PASSWORD@HOST:PORT) or, out of ps's sight, in
+                       $${REDIS_URL_ENV}; it is never logged. Redis must be
+                       reachable at start.
+                       History is then in Redis (--db, --fsync and --max-db-bytes are
+                       unused); see docs/CLUSTER.md (default off: one server on its own)
+  --node-id ID         this server's name in the cluster, logged at start: letters,
+                       digits, '.', '_' and '-', at most ${NODE_ID_MAX_LENGTH} characters, such as a,
+                       2 or eu-1 (default: random, such as n3f9a01c2)
   --proxy-from LIST    addresses or CIDR blocks of load balancers (HAProxy with
                        send-proxy-v2; docs/haproxy.cfg), separated by commas, at most
                        ${MAX_PROXY_SOURCES}: a connection from one of them, on every TCP port (native,

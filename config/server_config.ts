@@ -35,6 +35,22 @@ import type { FloodGuardOptions } from "../security/token_bucket.ts";
 import type { StoreFault, SyncMode } from "../store/sqlite/history.ts";
 import { sanitizeMessageText } from "../security/unicode.ts";
 import type { ProxySources } from "../transport/proxy_protocol.ts";
+import type { ClusterNode } from "../cluster/node.ts";
+
+/** The environment variable `--redis` falls back to (a URL with a password stays out of `ps`). */
+export const REDIS_URL_ENV = "SOCKCHAT_REDIS_URL";
+
+/**
+ * Longest `--node-id`: the id is part of Redis keys (`sc:node:<id>`), the direct-message channel
+ * name and every log line about the node, so it stays a short token.
+ */
+export const NODE_ID_MAX_LENGTH = 32;
+
+/**
+ * What a node id is made of: letters, digits, `.`, `_` and `-` (so `1` and `chat-eu-1` both
+ * are ids); nothing that could split a Redis key or a log field.
+ */
+export const NODE_ID_PATTERN: RegExp = /^[A-Za-z0-9._-]+$/;
 
 /** PEM certificate chain and key for serving TLS. */
 export interface TlsFiles {
@@ -155,6 +171,14 @@ export interface ServerOptions {
    * door then sees. @default off: every connection is its own client
    */
   proxyFrom?: ProxySources;
+  /**
+   * Cluster mode (`--redis`): the node's Redis engine, already connected
+   * ({@linkcode ClusterNode.open}). Its history replaces the SQLite store (`db`, `sync`,
+   * `maxDbBytes` are then unused), its tables hold bans, mutes, accounts and room claims, its
+   * bus links the hub to the other nodes; the server feeds it the hub and closes it on
+   * shutdown. @default none: one server on its own
+   */
+  cluster?: ClusterNode;
 }
 
 /** Where the IRC front end listens, and the name it goes by. */
@@ -216,9 +240,15 @@ export const SERVER_DEFAULTS: FlagDefaults = Object.freeze({
 /** Every setting, with its default applied. */
 export type ServerConfig =
   & Required<
-    Omit<ServerOptions, "tls" | "metrics" | "storeFault" | "ssh" | "web" | "irc" | "proxyFrom">
+    Omit<
+      ServerOptions,
+      "tls" | "metrics" | "storeFault" | "ssh" | "web" | "irc" | "proxyFrom" | "cluster"
+    >
   >
-  & Pick<ServerOptions, "tls" | "metrics" | "storeFault" | "ssh" | "web" | "irc" | "proxyFrom">
+  & Pick<
+    ServerOptions,
+    "tls" | "metrics" | "storeFault" | "ssh" | "web" | "irc" | "proxyFrom" | "cluster"
+  >
   & {
     /** How long a TLS handshake (and a refusal's goodbye) may take. */
     tlsTimeoutMs: number;
