@@ -8,9 +8,15 @@
 import assert from "node:assert/strict";
 import net from "node:net";
 import { once } from "node:events";
+import { parseNodeId, redactRedisUrl } from "../cli/cluster_args.ts";
+import { parseServeArgs } from "../cli/serve_args.ts";
+import { SERVE_HELP, UsageError } from "../cli/usage.ts";
+import { NODE_ID_MAX_LENGTH, NODE_ID_PATTERN } from "../config/server_config.ts";
 import type { Logger } from "../log/logger.ts";
 import type { ChatServer } from "../server.ts";
 import { ProxySources } from "../transport/proxy_protocol.ts";
+import { denoArgs, runCli } from "./helpers/cli.ts";
+import { startRedis } from "./helpers/redis.ts";
 import { sshServer } from "./helpers/ssh.ts";
 import { within } from "./helpers/wire.ts";
 
@@ -270,5 +276,235 @@ Deno.test("docs/haproxy.cfg: real HAProxy in front of two nodes forwards every f
     await output;
     for (const s of servers) await s.shutdown();
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** Makes the Redis on `port` require `password` (one inline command on a raw socket). */
+async function requirePassword(port: number, password: string): Promise<void> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await conn.write(new TextEncoder().encode(`CONFIG SET requirepass ${password}\r\n`));
+    const buffer = new Uint8Array(64);
+    const n = await within(conn.read(buffer), "CONFIG SET's answer");
+    assert.equal(new TextDecoder().decode(buffer.subarray(0, n ?? 0)), "+OK\r\n");
+  } finally {
+    conn.close();
+  }
+}
+
+/** The raw reply of Redis on `port` to `command` (inline), after AUTH `password`. */
+async function redisAsk(port: number, password: string, command: string): Promise<string> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await conn.write(new TextEncoder().encode(`AUTH ${password}\r\n${command}\r\nQUIT\r\n`));
+    let text = "";
+    const buffer = new Uint8Array(4096);
+    while (true) {
+      const n = await within(conn.read(buffer), "Redis's answer");
+      if (n === null) break;
+      text += new TextDecoder().decode(buffer.subarray(0, n));
+    }
+    assert.ok(text.startsWith("+OK\r\n") && text.endsWith("+OK\r\n"), text);
+    return text.slice(5, -5);
+  } finally {
+    conn.close();
+  }
+}
+
+/** `serve`'s arguments parsed with `env` as the environment. */
+function serveWith(args: string[], env: Record<string, string> = {}) {
+  return parseServeArgs(["--db", ":memory:", ...args], (name) => env[name]);
+}
+
+/** The usage error `args` give (with `env`), or a failure if they give none. */
+function usageError(args: string[], env: Record<string, string> = {}): string {
+  try {
+    serveWith(args, env);
+  } catch (error) {
+    if (error instanceof UsageError) return error.message;
+    throw error;
+  }
+  throw new Error(`no usage error for ${args.join(" ")}`);
+}
+
+Deno.test("serve --redis: redis:// and rediss:// URLs with or without a password; anything else is refused without quoting the password", () => {
+  assert.equal(serveWith([]).redis, undefined, "off by default");
+  assert.equal(serveWith([]).nodeId, undefined);
+  for (
+    const [url, shown] of [
+      ["redis://127.0.0.1", "redis://127.0.0.1:6379/0"],
+      ["redis://cache.internal:6380/3", "redis://cache.internal:6380/3"],
+      ["redis://:hunter2@cache.internal:6380/", "redis://cache.internal:6380/0"],
+      ["rediss://sockchat:hunter2@[::1]:6390/1", "rediss://[::1]:6390/1"],
+    ]
+  ) {
+    const parsed = serveWith(["--redis", url]);
+    assert.equal(parsed.redis?.url, url, "the library gets the URL as given");
+    assert.equal(parsed.redis?.shown, shown, "the log gets it without the password");
+  }
+  for (
+    const [url, why] of [
+      ["127.0.0.1:6379", /that is not a URL/],
+      ["localhost:6379", /the scheme is localhost/],
+      ["cache.internal", /that is not a URL/],
+      ["http://:hunter2@cache.internal/", /the scheme is http/],
+      ["redis://", /names no host/],
+      ["redis://:hunter2@cache.internal/db2", /a database number/],
+      ["redis://:hunter2@cache.internal:6379/0?timeout=1", /a query or fragment/],
+      ["redis://:hunter2@cache.internal:99999", /that is not a URL/],
+    ] as const
+  ) {
+    const message = usageError(["--redis", url]);
+    assert.match(message, /^--redis wants redis:\/\/HOST:PORT\[\/DB\]/, message);
+    assert.match(message, why, message);
+    assert.ok(!message.includes("hunter2"), `the password stays out of: ${message}`);
+  }
+  assert.equal(redactRedisUrl("redis://:hunter2@h:1/2"), "redis://h:1/2");
+  assert.equal(redactRedisUrl("not a url :hunter2@h"), "***@h");
+});
+
+Deno.test("serve: $SOCKCHAT_REDIS_URL stands in for --redis (the flag wins; empty is unset)", () => {
+  const env = { SOCKCHAT_REDIS_URL: "redis://:hunter2@from-env:6379/1" };
+  assert.equal(serveWith([], env).redis?.shown, "redis://from-env:6379/1");
+  assert.equal(serveWith([], env).redis?.url, env.SOCKCHAT_REDIS_URL);
+  assert.equal(serveWith(["--redis", "redis://flag"], env).redis?.shown, "redis://flag:6379/0");
+  assert.equal(serveWith([], { SOCKCHAT_REDIS_URL: "" }).redis, undefined);
+  const message = usageError([], { SOCKCHAT_REDIS_URL: "http://:hunter2@x" });
+  assert.match(message, /^\$SOCKCHAT_REDIS_URL wants redis:/);
+  assert.ok(!message.includes("hunter2"));
+  // With the environment variable, --node-id needs no --redis; cluster mode needs no --db.
+  assert.equal(serveWith(["--node-id", "7"], env).nodeId, "7");
+  const noHome = parseServeArgs(["--redis", "redis://h"], () => undefined);
+  assert.equal(noHome.redis?.shown, "redis://h:6379/0");
+});
+
+Deno.test("serve --node-id: any short token (numbers too), at most NODE_ID_MAX_LENGTH; random by default; only with --redis", () => {
+  const redis = ["--redis", "redis://127.0.0.1"];
+  for (const id of ["1", "42", "0", "a", "chat-eu-1", "n.2_b", "x".repeat(NODE_ID_MAX_LENGTH)]) {
+    assert.equal(serveWith([...redis, "--node-id", id]).nodeId, id);
+  }
+  assert.match(
+    usageError([...redis, "--node-id", "x".repeat(NODE_ID_MAX_LENGTH + 1)]),
+    new RegExp(`at most ${NODE_ID_MAX_LENGTH} characters, not ${NODE_ID_MAX_LENGTH + 1}`),
+  );
+  for (const bad of ["", "a b", "n:1", "sc:*", "nœud", "a/b", "-"]) {
+    if (bad === "-") {
+      assert.equal(parseNodeId(bad), "-", "a lone dash is a token too");
+      continue;
+    }
+    assert.match(usageError([...redis, "--node-id", bad]), /--node-id (wants|needs)/, bad);
+  }
+  const first = serveWith(redis).nodeId ?? "";
+  const second = serveWith(redis).nodeId ?? "";
+  assert.match(first, NODE_ID_PATTERN);
+  assert.ok(first.length <= NODE_ID_MAX_LENGTH);
+  assert.notEqual(first, second, "two nodes started alike get different ids");
+  assert.match(usageError(["--node-id", "1"]), /--node-id goes with --redis/);
+});
+
+Deno.test("serve --help tells of --redis, \$SOCKCHAT_REDIS_URL and --node-id", async () => {
+  for (
+    const line of [
+      /--redis URL {10}cluster mode/,
+      /\$SOCKCHAT_REDIS_URL; it is never logged/,
+      /--node-id ID {9}this server's name in the cluster/,
+      new RegExp(`at most ${NODE_ID_MAX_LENGTH} characters`),
+    ]
+  ) {
+    assert.match(SERVE_HELP, line);
+  }
+  const help = await runCli(["serve", "--help"]);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /--redis URL/);
+});
+
+Deno.test("serve --redis with Redis unreachable at start: one line naming it (no password), exit 1, nothing listens", async () => {
+  const dead = freePort();
+  const result = await runCli([
+    "serve",
+    "--host",
+    "127.0.0.1",
+    "--port",
+    "0",
+    "--redis",
+    `redis://:hunter2@127.0.0.1:${dead}/0`,
+    "--node-id",
+    "7",
+  ]);
+  assert.equal(result.code, 1, result.stderr);
+  assert.match(
+    result.stderr,
+    new RegExp(
+      `^sockchat: cannot start cluster node 7 with Redis at redis://127\\.0\\.0\\.1:${dead}/0: `,
+      "m",
+    ),
+  );
+  assert.doesNotMatch(result.stdout, /listening on/);
+  assert.ok(!(result.stdout + result.stderr).includes("hunter2"));
+});
+
+Deno.test("serve --redis (password in $SOCKCHAT_REDIS_URL): logs 'cluster node ID via redis://HOST:PORT/DB' and never the password; SIGTERM leaves the cluster, exit 0", async () => {
+  const redis = await startRedis();
+  await requirePassword(redis.port, "hunter2");
+  const url = redis.url.replace("redis://", "redis://:hunter2@") + "/0";
+  const child = new Deno.Command(Deno.execPath(), {
+    args: denoArgs([
+      "serve",
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+      "--node-id",
+      "42",
+      "--log-level",
+      "debug",
+    ]),
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { SOCKCHAT_REDIS_URL: url },
+  }).spawn();
+  const stdout = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const stderr = new Response(child.stderr).text();
+  let out = "";
+  try {
+    await within(
+      (async () => {
+        while (!/^listening on /m.test(out)) {
+          const { value, done } = await stdout.read();
+          if (done) throw new Error(`serve exited: ${out}`);
+          out += value;
+        }
+      })(),
+      "the node to listen",
+      30_000,
+    );
+    assert.match(
+      out,
+      new RegExp(`^cluster node 42 via redis://127\\.0\\.0\\.1:${redis.port}/0$`, "m"),
+    );
+    assert.equal(await redisAsk(redis.port, "hunter2", "SMEMBERS sc:nodes"), "*1\r\n$2\r\n42\r\n");
+    child.kill("SIGTERM");
+    const status = await within(child.status, "the node to exit", 20_000);
+    assert.equal(status.code, 0);
+    assert.equal(await redisAsk(redis.port, "hunter2", "SMEMBERS sc:nodes"), "*0\r\n", "left");
+    while (true) {
+      const { value, done } = await stdout.read();
+      if (done) break;
+      out += value;
+    }
+    const log = await stderr;
+    assert.match(log, /cluster_node node=42 redis=redis:\/\/127\.0\.0\.1:\d+\/0/);
+    assert.ok(!(out + log).includes("hunter2"), "the password is never printed");
+  } finally {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // exited
+    }
+    await stdout.cancel().catch(() => {});
+    await child.status;
+    await stderr.catch(() => "");
+    await redis.stop();
   }
 });
