@@ -111,9 +111,10 @@ export class ClusterNode {
       name: `sockchat:${options.node}`,
       onState: options.onState,
     });
+    let history: RedisHistory | undefined;
     try {
       const epoch = new EpochWatch();
-      const history = await RedisHistory.open(conn, {
+      history = await RedisHistory.open(conn, {
         node: options.node,
         retention: options.retention,
         maxAgeMs: options.maxAgeMs,
@@ -123,7 +124,7 @@ export class ClusterNode {
       const bus = await RedisBus.open(conn, {
         node: options.node,
         epoch,
-        floor: () => history.highestSeen,
+        floor: () => history?.highestSeen ?? 0,
         leaseMs: options.leaseMs,
         refreshMs: options.refreshMs,
         checkMs: options.checkMs,
@@ -140,6 +141,7 @@ export class ClusterNode {
       epoch.onChange(() => node.#reseed());
       return node;
     } catch (error) {
+      history?.close();
       conn.close();
       throw error;
     }

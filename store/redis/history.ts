@@ -330,7 +330,9 @@ export class RedisHistory implements HistoryStore {
     let deleted = 0;
     try {
       // One node per interval: the sweep is the same work whoever does it.
-      const interval = Math.max(1, this.#upkeepIntervalMs);
+      const interval = this.#upkeepIntervalMs > 0
+        ? this.#upkeepIntervalMs
+        : STORE_UPKEEP_INTERVAL_MS;
       const lock = await this.#conn.command(["SET", UPKEEP_KEY, this.#node, "NX", "PX", interval]);
       if (lock !== "OK") return 0;
       const cutoff = this.#now() - this.#maxAgeMs;

@@ -45,6 +45,8 @@ class HashCache<T> {
   readonly records = new Map<string, T>();
   /** Writes that failed, by field (null: a delete), written again when Redis is back. */
   readonly #pending = new Map<string, string | null>();
+  /** Writes on their way. */
+  readonly inflight = new Set<Promise<unknown>>();
 
   constructor(conn: RedisConn, hash: string, onError: (message: string) => void) {
     this.#conn = conn;
@@ -99,11 +101,13 @@ class HashCache<T> {
 
   #write(field: string, value: string | null): void {
     const command = value === null ? ["HDEL", this.hash, field] : ["HSET", this.hash, field, value];
-    this.#conn.command(command).catch((error: Error) => {
+    const write = this.#conn.command(command).catch((error: Error) => {
       // A newer write of the same field supersedes this one.
       if (!this.#pending.has(field)) this.#pending.set(field, value);
       this.#onError(`${this.hash} ${field} not written yet: ${error.message}`);
     });
+    this.inflight.add(write);
+    write.finally(() => this.inflight.delete(write));
   }
 }
 
@@ -256,6 +260,15 @@ export class RedisTables implements AccountStore, ClaimStore {
    */
   async reseed(): Promise<void> {
     await Promise.all(this.#caches().map((cache) => cache.reseed()));
+  }
+
+  /** Resolves once the writes started so far have succeeded or failed (for tests, shutdown). */
+  async settled(): Promise<void> {
+    while (true) {
+      const writes = this.#caches().flatMap((cache) => [...cache.inflight]);
+      if (writes.length === 0) return;
+      await Promise.all(writes);
+    }
   }
 
   /** Stops retrying failed writes. */
