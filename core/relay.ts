@@ -364,6 +364,8 @@ export class Relay {
       const message = batch.messages[i];
       const pending = mine?.[i];
       const author = pending?.user ?? this.#registry.user(message.from);
+      // Another node's author (a mirror) was active then: /whois here shows their idle time.
+      if (author?.node === batch.node) author.lastActive = message.ts;
       const arrived: Arrived = { message, author, pending };
       const group = byRoom.get(message.room);
       if (group === undefined) byRoom.set(message.room, [arrived]);

@@ -438,3 +438,18 @@ Deno.test("cluster presence: a node started later learns the users already on th
   assert.equal(chat.hub("b").user("carol"), undefined);
   await chat.close();
 });
+
+Deno.test("cluster presence: /whois on B of a user of A who just spoke shows no idle time", async () => {
+  const chat = new ClusterChat(["a", "b"]);
+  const alice = await chat.login("a", "alice");
+  const bob = await chat.login("b", "bob");
+  chat.clock.advance(10 * 60_000);
+  alice.say("still here");
+  await chat.hub("a").flush();
+  await chat.settle();
+  bob.take();
+  await chat.run(bob, "/whois alice", "i");
+  const text = only(bob.take(), "info").map((f) => f.text).join("\n");
+  assert.match(text, /alice: here for 10 minutes; in #lobby/);
+  await chat.close();
+});
