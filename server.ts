@@ -210,6 +210,7 @@ export function startServer(options: ServerOptions = {}): ChatServer {
     maxPendingLogins: config.maxPendingLogins,
     pendingLogins: () => peers.size + handshaking() - hub.localUserCount,
     rejected: (reason) => metrics.rejected(reason),
+    sharedLogins: backend.sharedLogins,
   });
   const peerOptions: PeerOptions = {
     hub,
@@ -478,6 +479,8 @@ interface Backend {
   claims: ClaimStore;
   /** The cluster bus, in cluster mode. */
   cluster?: ClusterBus;
+  /** Counts a login from an address on every node (cluster mode: the door's shared rate). */
+  sharedLogins?: (address: string) => Promise<number>;
   /** Starts feeding the hub (cluster mode: the log, direct messages, rejoins). */
   start(hub: Hub): Promise<void>;
   /** Gives memory back when the server is quiet. */
@@ -514,6 +517,7 @@ function clusterBackend(engine: ClusterNode, config: ServerConfig): Backend {
     accounts: engine.tables,
     claims: engine.tables,
     cluster: engine.bus,
+    sharedLogins: (address) => engine.bus.loginRate(address),
     start: (hub) =>
       engine.start({
         committed: (batch) => hub.committed(batch),

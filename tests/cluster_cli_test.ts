@@ -14,11 +14,13 @@ import { SERVE_HELP, UsageError } from "../cli/usage.ts";
 import { NODE_ID_MAX_LENGTH, NODE_ID_PATTERN } from "../config/server_config.ts";
 import type { Logger } from "../log/logger.ts";
 import type { ChatServer } from "../server.ts";
+import { ClusterNode } from "../cluster/node.ts";
 import { ProxySources } from "../transport/proxy_protocol.ts";
 import { denoArgs, runCli } from "./helpers/cli.ts";
 import { startRedis } from "./helpers/redis.ts";
 import { sshServer } from "./helpers/ssh.ts";
-import { within } from "./helpers/wire.ts";
+import { rawUpgrade } from "./helpers/web.ts";
+import { JsonClient, testServer, within } from "./helpers/wire.ts";
 
 const HAPROXY = "/usr/sbin/haproxy";
 const SAMPLE = new URL("../docs/haproxy.cfg", import.meta.url);
@@ -505,6 +507,44 @@ Deno.test("serve --redis (password in $SOCKCHAT_REDIS_URL): logs 'cluster node I
     await stdout.cancel().catch(() => {});
     await child.status;
     await stderr.catch(() => "");
+    await redis.stop();
+  }
+});
+
+Deno.test("cluster door: --max-logins-per-minute counts an address's logins on every node (native and /ws), not per node", async () => {
+  const redis = await startRedis();
+  const servers: ChatServer[] = [];
+  const clients: JsonClient[] = [];
+  try {
+    for (const node of ["a", "b"]) {
+      const cluster = await ClusterNode.open({ url: redis.url, node, retention: 100 });
+      const server = testServer({
+        cluster,
+        maxLoginsPerMinute: 2,
+        web: { host: "127.0.0.1", port: 0, origins: [] },
+      });
+      servers.push(server);
+      await server.ready;
+    }
+    const [a, b] = servers;
+    clients.push(await JsonClient.login(a, "one"), await JsonClient.login(a, "two"));
+    // Node b has counted none of this address's logins itself: only the shared count stops it.
+    const third = new JsonClient(
+      await Deno.connect({ hostname: "127.0.0.1", port: b.addr.port }),
+    );
+    clients.push(third);
+    const refusal = await third.expect("error");
+    assert.equal(refusal.code, "too_many_connections");
+    assert.match(refusal.message, /on every server of this chat/);
+    await third.expectEof();
+    // The web port's /ws counts its logins there too (node b's own budget still has one).
+    const upgrade = await rawUpgrade(b);
+    upgrade.conn.close();
+    assert.equal(upgrade.status, 429, upgrade.head);
+    assert.match(upgrade.head, /on every server of this chat/);
+  } finally {
+    for (const c of clients) c.close();
+    for (const s of servers) await s.shutdown();
     await redis.stop();
   }
 });

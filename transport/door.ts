@@ -32,6 +32,20 @@ export interface DoorOptions {
   pendingLogins: () => number;
   /** Counts a refusal. */
   rejected: (reason: RejectReason) => void;
+  /**
+   * Cluster mode: counts a login from an address on every node (the bus's `loginRate`) and
+   * resolves to the logins counted from it in the current minute, so that
+   * `--max-logins-per-minute` holds across the cluster, not per node. @default none
+   */
+  sharedLogins?: (address: string) => Promise<number>;
+}
+
+/** A refusal the door decided after admitting (the cluster-wide login rate). */
+export interface DoorRefusal {
+  /** For the counts and the log. */
+  reason: RejectReason;
+  /** The error frame to send. */
+  error: ErrorFrame;
 }
 
 /**
@@ -126,6 +140,32 @@ export class Door {
       );
     }
     return { ok: true, lease };
+  }
+
+  /**
+   * Cluster mode: charges a login from `address` to the cluster-wide count; resolves to a
+   * refusal when the address has logged in more than `--max-logins-per-minute` times this
+   * minute across every node, else null. Null at once (no promise) when there is no such
+   * count. A Redis that cannot be reached lets the login through: the node's own rate still
+   * holds, and every login then fails on its own clearer error.
+   */
+  sharedCheck(address: string): Promise<DoorRefusal | null> | null {
+    const shared = this.#options.sharedLogins;
+    const perMinute = this.#options.maxLoginsPerMinute;
+    if (shared === undefined || perMinute === 0) return null;
+    return shared(addressKey(address)).then(
+      (count): DoorRefusal | null =>
+        count <= perMinute ? null : {
+          reason: "too_many_connections",
+          error: errorFrame(
+            "too_many_connections",
+            "Too many connections from your address in the last minute (on every server of " +
+              "this chat); try again in a minute.",
+            { fatal: true },
+          ),
+        },
+      () => null,
+    );
   }
 
   /**

@@ -10,7 +10,7 @@
 
 import type { Logger } from "../log/logger.ts";
 import type { ErrorFrame } from "../protocol/frames.ts";
-import type { Door } from "./door.ts";
+import type { Door, DoorRefusal } from "./door.ts";
 import { closeQuietly, remoteOf } from "./link.ts";
 import type { ProxyGate } from "./proxy_protocol.ts";
 import { acceptConnections } from "./tcp/accept_loop.ts";
@@ -188,6 +188,25 @@ export class DoorListener {
     if (held !== null) this.track(held);
   }
 
+  /** Serves `conn` once the cluster-wide login rate let it in; else refuses it. */
+  async #afterShared(
+    conn: Deno.Conn,
+    remote: Deno.NetAddr,
+    shared: Promise<DoorRefusal | null>,
+  ): Promise<void> {
+    const { door, stopping, serve, refuse } = this.#options;
+    this.handshaking.add(conn);
+    const refusal = await shared;
+    this.handshaking.delete(conn);
+    if (stopping()) {
+      closeQuietly(conn);
+      return;
+    }
+    if (refusal === null) return await serve(conn, remote);
+    door.refused(remote, refusal.reason, "cluster-wide");
+    refuse(conn, refusal.error);
+  }
+
   #admit(conn: Deno.Conn): void {
     const { door, stopping, logger, serve, refuse } = this.#options;
     const remote = conn.remoteAddr as Deno.NetAddr;
@@ -209,9 +228,13 @@ export class DoorListener {
       (conn as Deno.TcpConn).setNoDelay(true);
       (conn as Deno.TcpConn).setKeepAlive(true);
     }
+    // In cluster mode the login is counted on every node first (one Redis round trip), while
+    // the socket waits as a login in progress.
+    const shared = door.sharedCheck(remote.hostname);
+    const served = shared === null ? serve(conn, remote) : this.#afterShared(conn, remote, shared);
     // One promise chain per connection, and no suspended function of our own while it lasts:
     // every idle connection pays for what is held here.
-    const task: Promise<void> = serve(conn, remote).catch((error) => {
+    const task: Promise<void> = served.catch((error) => {
       logger.error("connection_failed", { error: String(error) });
     }).finally(() => {
       verdict.lease.release();

@@ -213,7 +213,7 @@ export class WebListener {
    * else is a local user connecting to the private port directly, refused with 403), and
    * answered as from the client's real address and the public scheme.
    */
-  #route(request: Request, peer: Deno.NetAddr): Response {
+  #route(request: Request, peer: Deno.NetAddr): Response | Promise<Response> {
     const route = this.#front.route(peer);
     if (route === undefined) {
       this.#options.door.refused(peer, "not_via_web_port");
@@ -223,7 +223,7 @@ export class WebListener {
     return this.#handle(request, route);
   }
 
-  #handle(request: Request, route: WebRoute): Response {
+  #handle(request: Request, route: WebRoute): Response | Promise<Response> {
     const remote = route.remote;
     // Deno.serve builds the URL from the Host header, which the client writes: one that is no
     // host name (`Host: a b`) must be refused here like any bad request, not thrown, or each
@@ -285,8 +285,8 @@ export class WebListener {
    * refused before the login rate (no upgrade, a foreign origin) is charged as a page, so that
    * it costs what any other request costs.
    */
-  #upgrade(request: Request, url: URL, route: WebRoute): Response {
-    const { door, stopping, logger } = this.#options;
+  #upgrade(request: Request, url: URL, route: WebRoute): Response | Promise<Response> {
+    const { door, stopping } = this.#options;
     const remote = route.remote;
     const headers = securityHeaders(route.secure);
     if (stopping() || this.#closing) {
@@ -320,6 +320,25 @@ export class WebListener {
     // WebSocket is charged only its login.
     const verdict = door.check(remote.hostname, "login");
     if (!verdict.ok) return doorRefusal(door, remote, verdict, headers);
+    // In cluster mode the login is counted on every node first (one Redis round trip).
+    const shared = door.sharedCheck(remote.hostname);
+    if (shared === null) return this.#upgraded(request, route, headers);
+    return shared.then((refused) => {
+      if (refused !== null) {
+        return doorRefusal(door, remote, { ok: false, ...refused }, headers, "cluster-wide");
+      }
+      if (stopping() || this.#closing) {
+        door.refused(remote, "shutting_down");
+        return refusal(503, "The server is shutting down.", headers);
+      }
+      return this.#upgraded(request, route, headers);
+    });
+  }
+
+  /** The upgrade itself, once every check let the login in; the WebSocket is then served. */
+  #upgraded(request: Request, route: WebRoute, headers: Record<string, string>): Response {
+    const { logger } = this.#options;
+    const remote = route.remote;
     // The front must know where the WebSocket's frames start, to check each one's length: it
     // holds what follows each request head it saw, so it does, unless this head was one it
     // could not see (which hyper and the front's scan agree should never happen).
@@ -385,8 +404,9 @@ function doorRefusal(
   remote: Deno.NetAddr,
   verdict: Extract<DoorVerdict, { ok: false }>,
   headers: Record<string, string>,
+  detail?: string,
 ): Response {
-  door.refused(remote, verdict.reason);
+  door.refused(remote, verdict.reason, detail);
   const body = new TextDecoder().decode(new Outgoing(verdict.error).encode(NDJSON));
   return new Response(body, {
     status: verdict.reason === "banned" ? 403 : 429,
