@@ -330,3 +330,28 @@ Deno.test("redis bus: a direct message reaches the node it is sent to; to a node
     await b.close();
   }
 });
+
+Deno.test("redis log: a reader whose next entries were trimmed from the log is told how many it missed before the entries after them", async () => {
+  await using redis = await startRedis();
+  const conn = await openConn(redis, "a");
+  const a = await RedisHistory.open(conn, { node: "a", retention: 100 });
+  await a.append([msg("#x", "0")], { token: 0, breaks: [undefined] });
+  const after0 = await RedisHistory.open(conn, { node: "r", retention: 100 });
+  for (let i = 1; i < 5; i++) {
+    await a.append([msg("#x", `${i}`)], { token: i, breaks: [undefined] });
+  }
+  // The log keeps only the last two: entries 2 and 3 (of 1..5) are gone unread.
+  await conn.command(["XTRIM", LOG_KEY, "MAXLEN", 2]);
+  const seen = new Collector();
+  const reader = await LogReader.open(conn, { node: "r", from: after0.logStart, ...seen });
+  try {
+    await seen.until(() => seen.batches.length === 2);
+    assert.deepEqual(seen.gaps, [{ reason: "trimmed", missed: 2 }]);
+    assert.deepEqual(seen.batches.map((b) => b.messages[0].text), ["3", "4"]);
+  } finally {
+    await reader.close();
+    a.close();
+    after0.close();
+    conn.close();
+  }
+});
