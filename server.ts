@@ -350,7 +350,7 @@ export function startServer(options: ServerOptions = {}): ChatServer {
   if (config.metrics !== undefined) {
     // Totals the server can compute are read at scrape time, so the hot path keeps no gauges.
     config.metrics.connections.sampleWith(() => peers.size + handshaking());
-    config.metrics.users.sampleWith(() => hub.userCount);
+    config.metrics.users.sampleWith(() => hub.localUserCount);
     config.metrics.queueBytes.sampleWith(() => {
       let bytes = 0;
       for (const peer of peers) bytes += peer.queuedBytes;

@@ -1,7 +1,8 @@
 /**
  * `sockchat join HOST:PORT,HOST:PORT`: the nodes of one chat, tried in turn (issue 16). A dead
  * first address is skipped; a drop sends the client to the next address first, resuming every
- * room where it was, so nothing is lost or shown twice; the list is capped.
+ * room where it was, so nothing is lost or shown twice; the list is capped. Last, the same on a
+ * real two-node cluster (one redis-server), where resuming on the other node is exact.
  */
 
 import assert from "node:assert/strict";
@@ -10,8 +11,11 @@ import { UsageError } from "../cli/usage.ts";
 import { MAX_JOIN_ADDRESSES } from "../client/limits.ts";
 import { ServerRing, triesNextServer } from "../client/server_ring.ts";
 import type { ServerFrame } from "../protocol/frames.ts";
+import { ClusterNode } from "../cluster/node.ts";
+import type { ChatServer } from "../server.ts";
 import { denoArgs, runCli, spawnServe } from "./helpers/cli.ts";
-import { JsonClient, within } from "./helpers/wire.ts";
+import { startRedis } from "./helpers/redis.ts";
+import { JsonClient, testServer, within } from "./helpers/wire.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -269,5 +273,103 @@ Deno.test("join A,B: a drop on A reconnects to B first, resuming; a drop on B go
     await stderr.catch(() => "");
     a.close();
     b.close();
+  }
+});
+
+Deno.test("join A,B on a real two-node cluster: node A shuts down, the client resumes on B with what it missed, once", async () => {
+  const redis = await startRedis();
+  const nodes: ChatServer[] = [];
+  let writer: JsonClient | null = null;
+  let join: Deno.ChildProcess | null = null;
+  try {
+    for (const node of ["a", "b"]) {
+      const cluster = await ClusterNode.open({ url: redis.url, node, retention: 100 });
+      const server = testServer({ cluster });
+      nodes.push(server);
+      await server.ready;
+    }
+    const [a, b] = nodes;
+    join = new Deno.Command(Deno.execPath(), {
+      args: denoArgs([
+        "join",
+        `127.0.0.1:${a.addr.port},127.0.0.1:${b.addr.port}`,
+        "-n",
+        "bot",
+        "--json",
+        "--reconnect",
+      ]),
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).spawn();
+    const stdout = join.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    const stderr = new Response(join.stderr).text();
+    const frames: ServerFrame[] = [];
+    let partial = "";
+    const until = (what: string, check: (f: ServerFrame) => boolean) =>
+      within(
+        (async () => {
+          while (true) {
+            const nl = partial.indexOf("\n");
+            if (nl !== -1) {
+              const frame = JSON.parse(partial.slice(0, nl)) as ServerFrame;
+              partial = partial.slice(nl + 1);
+              frames.push(frame);
+              if (check(frame)) return frame;
+              continue;
+            }
+            const { value, done } = await stdout.read();
+            if (done) throw new Error(`join exited before ${what}`);
+            partial += value;
+          }
+        })(),
+        what,
+        20_000,
+      );
+    const text = (t: string) => (f: ServerFrame) => f.type === "msg" && f.text === t;
+    try {
+      await until("the welcome", (f) => f.type === "welcome");
+      writer = await JsonClient.login(b, "writer");
+      await writer.send({ type: "msg", room: "#lobby", text: "before", ref: "1" });
+      await writer.expect("ack");
+      await until("the first message", text("before"));
+
+      await a.shutdown();
+      await until("the goodbye", (f) => f.type === "bye");
+      await writer.send({ type: "msg", room: "#lobby", text: "while away", ref: "2" });
+      await writer.expect("ack");
+      const again = await until("the welcome on B", (f) => f.type === "welcome");
+      assert.ok(again.type === "welcome" && again.nick === "bot");
+      await until("the missed message", text("while away"));
+      await writer.send({ type: "msg", room: "#lobby", text: "after", ref: "3" });
+      await until("the next message", text("after"));
+      const count = (t: string) => frames.filter(text(t)).length;
+      assert.deepEqual([count("before"), count("while away"), count("after")], [1, 1, 1]);
+      const ids = frames.flatMap((f) => f.type === "msg" ? [f.id] : []);
+      assert.deepEqual(ids, [...ids].sort((x, y) => x - y), "ids rise across the two nodes");
+      assert.equal(
+        [...b.hub.users].filter((u) => u.nick === "bot" && u.node === undefined).length,
+        1,
+      );
+    } finally {
+      await join.stdin.close().catch(() => {});
+      await within(join.status, "join to exit", 20_000).catch(() => {});
+      await stdout.cancel().catch(() => {});
+      const log = await stderr;
+      assert.match(log, /Reconnecting \(attempt 1\)/);
+    }
+  } finally {
+    writer?.close();
+    if (join !== null) {
+      try {
+        join.kill();
+      } catch {
+        // exited
+      }
+      await join.status;
+    }
+    for (const n of nodes) await n.shutdown();
+    await redis.stop();
   }
 });
