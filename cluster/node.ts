@@ -193,6 +193,8 @@ export class ClusterNode {
     this.#closed = true;
     await this.#reader?.close();
     await this.bus.close(options);
+    // A ban saved just before a shutdown is written before the connection goes.
+    if (options.leave !== false) await this.tables.settled();
     this.history.close();
     this.tables.close();
     this.conn.close();

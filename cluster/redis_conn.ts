@@ -199,10 +199,9 @@ export class RedisConn {
   /** The readable error for a failed command. */
   #failure(error: unknown): StoreError {
     if (error instanceof StoreError) return error;
-    if (error instanceof ErrorReply) {
-      return new StoreError(`Redis at ${this.where} refused it (${error.message})`, {
-        cause: error,
-      });
+    const refusal = refusalOf(error);
+    if (refusal !== null) {
+      return new StoreError(`Redis at ${this.where} refused it (${refusal})`, { cause: error });
     }
     return new StoreError(`Redis at ${this.where} is unreachable`, { cause: error });
   }
@@ -212,4 +211,20 @@ export class RedisConn {
     this.#problem = `Redis at ${this.where} is unreachable (${error.message})`;
     this.#options.onState?.(this.#problem);
   }
+}
+
+/**
+ * Redis's own words when it answered with an error (a wrong password, a full memory, a script
+ * error), looked for through the wrappers node-redis puts around a failed connect; null when
+ * the failure is the network's.
+ */
+function refusalOf(error: unknown): string | null {
+  for (let e = error, depth = 0; e instanceof Error && depth < 4; depth++) {
+    if (e instanceof ErrorReply) return e.message;
+    // A refused login comes back from connect() wrapped, with Redis's message kept.
+    if (/^(WRONGPASS|NOAUTH|NOPERM|ERR|OOM|READONLY|MISCONF)\b/.test(e.message)) return e.message;
+    const wrapped = e as Error & { originalError?: unknown };
+    e = wrapped.originalError ?? e.cause;
+  }
+  return null;
 }

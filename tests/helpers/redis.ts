@@ -225,7 +225,8 @@ class Server implements RedisServer {
         if (n === null) break;
         answer += new TextDecoder().decode(buffer.subarray(0, n));
       }
-      if (!answer.startsWith("+PONG")) {
+      // A server started with --requirepass answers NOAUTH: up, all the same.
+      if (!answer.startsWith("+PONG") && !answer.startsWith("-NOAUTH")) {
         throw new Error(`redis-server answered PING with ${JSON.stringify(answer)}`);
       }
     } finally {
