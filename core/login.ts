@@ -583,9 +583,9 @@ interface RoomEntry {
 }
 
 /**
- * Claims `nick` cluster-wide for this node on `cluster`: null
- * when it is ours now, else why not, as an error frame (`fatal` for a login). A cluster that
- * cannot be reached is an error too: a nick nobody could check is not given.
+ * Claims `nick` cluster-wide for this node on `cluster`: null when it is ours now, else why
+ * not, as an error frame (`fatal` for a login). A cluster that cannot be reached is an error
+ * too: a nick nobody could check is not given.
  */
 function claimNick(
   cluster: ClusterBus,
