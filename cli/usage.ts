@@ -57,7 +57,7 @@ export class UsageError extends Error {
 }
 
 /** `sockchat key --help`. */
-export const KEY_HELP = `Usage: sockchat key [HOST[:PORT]] [--key FILE]
+export const KEY_HELP = `Usage: sockchat key [HOST[:PORT][,HOST[:PORT]...]] [--key FILE]
 
 Print the key join uses with the server at HOST:PORT (default ${DEFAULT_JOIN_HOST}:${DEFAULT_PORT}):
 its public half as one authorized_keys line, then its SHA256 fingerprint (as ssh-keygen -lf
@@ -65,7 +65,8 @@ prints it). join gives every server address its own key, derived from your key f
 server can log in elsewhere as you: give the address exactly as you give it to join (a name
 and its IP address are different addresses). The key file is made on first use, like join
 does. That server's operator can put the line in serve --oper-keys; /register there binds
-your nick to the key.
+your nick to the key. Given several addresses (the nodes of one chat, as join takes them),
+it prints the key of the first, the one join offers to every node.
 
 Options:
   --key FILE   the key file (default $XDG_CONFIG_HOME/sockchat/key, else

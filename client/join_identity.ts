@@ -7,7 +7,7 @@
  * @module
  */
 
-import { type JoinArgs, parseTarget } from "../cli/join_args.ts";
+import { type JoinArgs, parseTargets } from "../cli/join_args.ts";
 import { parseFlags } from "../cli/parse_strict.ts";
 import { KEY_HELP, UsageError } from "../cli/usage.ts";
 import { PASSWORD_ENV } from "../security/secrets.ts";
@@ -143,7 +143,8 @@ export async function runKeyCommand(
       hint,
     );
   }
-  const { host, port } = parseTarget(positionals[0] ?? "");
+  // `key a:7342,b:7342` as join takes it: join offers every node the first address's key.
+  const { host, port } = parseTargets(positionals[0] ?? "")[0];
   const path = values.key ?? defaultKeyPath(env);
   if (path === null) {
     throw new UsageError("$XDG_CONFIG_HOME and $HOME are unset: pass --key FILE.", hint);

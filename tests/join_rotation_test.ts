@@ -175,6 +175,11 @@ Deno.test("join A,B with A dead logs in on B and says it skipped A; --help tells
         break;
       }
     }
+    // `sockchat key` given the list prints the key join offers: the first address's.
+    const listed = await runCli(["key", `127.0.0.1:${dead},127.0.0.1:${server.port}`]);
+    const first = await runCli(["key", `127.0.0.1:${dead}`]);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.equal(listed.stdout, first.stdout);
     const help = await runCli(["join", "--help"]);
     assert.match(help.stdout, /HOST\[:PORT\]\[,HOST\[:PORT\]\.\.\.\]/);
     assert.match(help.stdout, /at most 16, are the nodes of one\s+chat/);
@@ -237,6 +242,9 @@ Deno.test("join A,B: a drop on A reconnects to B first, resuming; a drop on B go
     // accepted there, and B would time out).
     const second = await b.accept();
     assert.deepEqual(second.hello.resume, { "#lobby": 41 });
+    // One chat, one identity: B is offered the key A was (the first address's).
+    assert.equal(typeof first.hello.key, "string");
+    assert.equal(second.hello.key, first.hello.key);
     await second.conn.send(welcome("bot"), msg(42, "on node B"));
     await until("on node B");
     second.conn.close();
