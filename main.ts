@@ -214,6 +214,12 @@ async function serve(args: string[]): Promise<number> {
   // In cluster mode, ready once the log reader runs: a node says it listens only once it
   // takes part.
   await server.ready;
+  if (server.failure !== null) {
+    await server.finished;
+    await metricsServer?.shutdown();
+    console.error(`sockchat: the server stopped: ${server.failure}.`);
+    return 1;
+  }
   if (cluster !== undefined && options.redis !== undefined) {
     console.log(`cluster node ${cluster.bus.node} via ${options.redis.shown}`);
   }
