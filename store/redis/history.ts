@@ -23,7 +23,7 @@
 import type { CommittedBatch, LiveBatch } from "../../core/cluster.ts";
 import type { HistorySlice, HistoryStore, StoredMessage } from "../../core/ports.ts";
 import { roomKey } from "../../core/room.ts";
-import type { Arg, RedisConn, Reply } from "../../cluster/redis_conn.ts";
+import type { Arg, RedisConn } from "../../cluster/redis_conn.ts";
 import { EpochWatch } from "../../cluster/epoch.ts";
 import {
   BASE_KEY,
@@ -36,15 +36,8 @@ import {
   roomStreamKey,
   TOPICS_KEY,
   TS_KEY,
-  UPKEEP_KEY,
 } from "../../cluster/keys.ts";
-import {
-  DM_ID_BLOCK,
-  DM_ID_REFILL_AT,
-  HISTORY_READ_CHUNK,
-  LOG_MAXLEN,
-  RETENTION_SWEEP_ROOMS,
-} from "../../config/cluster_limits.ts";
+import { DM_ID_BLOCK, DM_ID_REFILL_AT, LOG_MAXLEN } from "../../config/cluster_limits.ts";
 import { STORE_UPKEEP_INTERVAL_MS } from "../../config/store_limits.ts";
 import { type StoreError, storeError } from "../store_error.ts";
 import {
@@ -52,25 +45,14 @@ import {
   APPEND_ARGS_PER_MESSAGE,
   APPEND_FIXED_ARGS,
   APPEND_FIXED_KEYS,
-  ID_AT,
-  READ,
   RESERVE,
   SNAPSHOT,
-  TRIM_AGE,
 } from "./scripts.ts";
-import { readChunks, streamEntries } from "./stream_read.ts";
+import { readIdAt, readNewest, readPage, strings } from "./history_reads.ts";
+import { sweepAge } from "./retention.ts";
 
 /** Retention at or past which streams are trimmed approximately (`MAXLEN ~`, whole nodes). */
 const APPROXIMATE_TRIM_FROM = 1000;
-
-/** Bytes a row costs beyond its text and nick: the SQLite store's estimate, charged alike. */
-const ROW_OVERHEAD_BYTES = 64;
-
-/** A `missed` count stops here, as in the SQLite store. */
-const MAX_COUNTED = 100_000;
-
-/** What counting one message costs the reader, as in the SQLite store. */
-const INDEX_ENTRY_BYTES = 16;
 
 /** Options for {@linkcode RedisHistory.open}. */
 export interface RedisHistoryOptions {
@@ -271,12 +253,12 @@ export class RedisHistory implements HistoryStore {
 
   /** {@inheritDoc HistoryStore.recent} */
   recent(room: string, limit: number, maxBytes = Infinity): Promise<HistorySlice> {
-    return this.#newest(room, "recent", 0, limit, maxBytes);
+    return readNewest(this.#conn, room, "recent", this.#watermark, 0, limit, maxBytes);
   }
 
   /** {@inheritDoc HistoryStore.after} */
   after(room: string, afterId: number, limit: number, maxBytes = Infinity): Promise<HistorySlice> {
-    return this.#newest(room, "after", afterId, limit, maxBytes);
+    return readNewest(this.#conn, room, "after", this.#watermark, afterId, limit, maxBytes);
   }
 
   /** {@inheritDoc HistoryStore.before} */
@@ -286,7 +268,7 @@ export class RedisHistory implements HistoryStore {
     limit: number,
     maxBytes = Infinity,
   ): Promise<HistorySlice> {
-    return this.#page(room, "before", beforeId, limit, maxBytes);
+    return readPage(this.#conn, room, "before", this.#watermark, beforeId, limit, maxBytes);
   }
 
   /** {@inheritDoc HistoryStore.afterOldest} */
@@ -296,7 +278,7 @@ export class RedisHistory implements HistoryStore {
     limit: number,
     maxBytes = Infinity,
   ): Promise<HistorySlice> {
-    return this.#page(room, "oldest", afterId, limit, maxBytes);
+    return readPage(this.#conn, room, "oldest", this.#watermark, afterId, limit, maxBytes);
   }
 
   /**
@@ -304,10 +286,8 @@ export class RedisHistory implements HistoryStore {
    *
    * Bisects inside Redis (one script, about 50 stream lookups): one round trip.
    */
-  async idAt(room: string, tsMs: number): Promise<number> {
-    const w = this.#watermark;
-    const reply = await this.#conn.run(ID_AT, [roomStreamKey(room)], [Math.floor(tsMs), w]);
-    return typeof reply === "string" && reply !== "" ? Number(reply) : w + 1;
+  idAt(room: string, tsMs: number): Promise<number> {
+    return readIdAt(this.#conn, room, tsMs, this.#watermark);
   }
 
   /** {@inheritDoc HistoryStore.topic} */
@@ -327,130 +307,24 @@ export class RedisHistory implements HistoryStore {
    */
   async upkeep(): Promise<number> {
     if (this.#closed || this.#maxAgeMs <= 0) return 0;
-    let deleted = 0;
     try {
-      // One node per interval: the sweep is the same work whoever does it.
-      const interval = this.#upkeepIntervalMs > 0
-        ? this.#upkeepIntervalMs
-        : STORE_UPKEEP_INTERVAL_MS;
-      const lock = await this.#conn.command(["SET", UPKEEP_KEY, this.#node, "NX", "PX", interval]);
-      if (lock !== "OK") return 0;
-      const cutoff = this.#now() - this.#maxAgeMs;
-      let cursor = "0";
-      do {
-        const [next, members] = await this.#conn.command([
-          "SSCAN",
-          ROOMS_KEY,
-          cursor,
-          "COUNT",
-          RETENTION_SWEEP_ROOMS,
-        ]) as [string, string[]];
-        cursor = next;
-        for (const key of members) {
-          if (this.#closed) return deleted;
-          deleted += Number(await this.#conn.run(TRIM_AGE, [`sc:room:${key}`], [cutoff]));
-        }
-      } while (cursor !== "0");
+      return await sweepAge(this.#conn, {
+        node: this.#node,
+        // One node per interval: the sweep is the same work whoever does it.
+        lockMs: this.#upkeepIntervalMs > 0 ? this.#upkeepIntervalMs : STORE_UPKEEP_INTERVAL_MS,
+        cutoff: this.#now() - this.#maxAgeMs,
+        stopped: () => this.#closed,
+      });
     } catch (error) {
       this.#onUpkeepError(storeError(error));
+      return 0;
     }
-    return deleted;
   }
 
   /** {@inheritDoc HistoryStore.close} */
   close(): void {
     this.#closed = true;
     clearInterval(this.#upkeepTimer);
-  }
-
-  /** `recent` and `after`: the newest `limit`, read newest first within `maxBytes`. */
-  async #newest(
-    room: string,
-    mode: "recent" | "after",
-    ref: number,
-    limit: number,
-    maxBytes: number,
-  ): Promise<HistorySlice> {
-    const w = this.#watermark;
-    const firstCount = Math.max(1, Math.min(limit, HISTORY_READ_CHUNK));
-    const head = await this.#readHead(room, mode, w, ref, firstCount);
-    const read = await readChunks(this.#conn, {
-      key: roomStreamKey(room),
-      first: head.entries,
-      firstCount,
-      chunk: HISTORY_READ_CHUNK,
-      limit,
-      maxBytes,
-      newestFirst: true,
-      bound: mode === "after" ? `(${ref}` : "-",
-      rowBytes,
-    });
-    const total = head.newestSeq > 0 && head.firstSeq > 0
-      ? Math.min(head.newestSeq - head.firstSeq + 1, MAX_COUNTED)
-      : 0;
-    let missed = Math.max(0, total - read.kept.length);
-    if (mode === "after" && head.prunedThrough(ref) > ref) missed += 1;
-    return {
-      messages: read.kept.reverse(),
-      missed,
-      bytes: read.bytes + total * INDEX_ENTRY_BYTES,
-    };
-  }
-
-  /** `before` and `afterOldest`: a page, and whether more remain past it (`missed` 0 or 1). */
-  async #page(
-    room: string,
-    mode: "before" | "oldest",
-    ref: number,
-    limit: number,
-    maxBytes: number,
-  ): Promise<HistorySlice> {
-    const w = this.#watermark;
-    // One past the page says whether more remain.
-    const want = limit + 1;
-    const firstCount = Math.min(want, HISTORY_READ_CHUNK);
-    const head = await this.#readHead(room, mode, w, ref, firstCount);
-    const read = await readChunks(this.#conn, {
-      key: roomStreamKey(room),
-      first: head.entries,
-      firstCount,
-      chunk: HISTORY_READ_CHUNK,
-      limit,
-      maxBytes,
-      newestFirst: mode === "before",
-      bound: mode === "before" ? "-" : String(w),
-      rowBytes,
-      lookAhead: true,
-    });
-    const counted = read.kept.length + (read.more ? 1 : 0);
-    return {
-      messages: mode === "before" ? read.kept.reverse() : read.kept,
-      missed: counted - read.kept.length,
-      bytes: read.bytes + counted * INDEX_ENTRY_BYTES,
-    };
-  }
-
-  async #readHead(room: string, mode: string, w: number, ref: number, count: number) {
-    const reply = await this.#conn.run(
-      READ,
-      [roomStreamKey(room), roomMetaKey(room), BASE_KEY],
-      [mode, w, ref, count],
-    ) as Reply[];
-    const [newest, firstCounted, heldId, heldSeq, floor, base, lastGen] = strings(reply.slice(1));
-    return {
-      entries: streamEntries(reply[0]),
-      newestSeq: Number(newest),
-      firstSeq: Number(firstCounted),
-      /** The newest id this room may have lost, as a resume from `afterId` sees it. */
-      prunedThrough(afterId: number): number {
-        // A room Redis has no record of: everything up to the epoch's start may be lost.
-        if (floor === "") return afterId > 0 ? Number(base) : 0;
-        let pruned = afterId > 0 ? Number(floor) : 0;
-        if (Number(heldSeq) > 1) pruned = Math.max(pruned, Number(heldId) - 1);
-        if (heldId === "0") pruned = Math.max(pruned, Number(lastGen));
-        return pruned;
-      },
-    };
   }
 
   /** Reserves the next block of DM ids (and, on an empty Redis, starts the epoch). */
@@ -487,15 +361,4 @@ interface Snapshot {
   epoch: string;
   logId: string;
   logSeq: number;
-}
-
-/** A script's reply as strings (Redis turns Lua strings into bulk strings). */
-function strings(reply: Reply): string[] {
-  if (!Array.isArray(reply)) throw new Error(`unexpected reply ${JSON.stringify(reply)}`);
-  return reply.map((r) => (r === null ? "" : String(r)));
-}
-
-/** About what a message costs to read: the SQLite store's estimate. */
-function rowBytes(m: StoredMessage): number {
-  return ROW_OVERHEAD_BYTES + m.text.length + m.from.length + m.room.length;
 }
