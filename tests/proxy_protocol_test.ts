@@ -220,6 +220,29 @@ Deno.test("a header is read exactly: the bytes after it (v1, v2, UNKNOWN) reach 
       ["PROXY UNKNOWN anything at all\r\n", "local"],
       [v2(null), "local"],
     ];
+    // Sent a byte at a time too: the reader never asks for more than the line can still hold.
+    const trickled: [string, string][] = [
+      [v1("203.0.113.7"), "proxy"],
+      ["PROXY UNKNOWN\r\n", "local"],
+      ["PROXY TCP6 ::1 ::2 1 2\r\n", "proxy"],
+    ];
+    for (const [header, kind] of trickled) {
+      const client = await Deno.connect({ hostname: "127.0.0.1", port });
+      const server = await listener.accept();
+      try {
+        const reading = readProxyHeader(server, 5000);
+        for (const byte of encoder.encode(header)) await client.write(Uint8Array.of(byte));
+        await client.write(encoder.encode("next"));
+        const parsed = await reading;
+        assert.equal(parsed.kind, kind, `${JSON.stringify(header)}: ${JSON.stringify(parsed)}`);
+        const rest = new Uint8Array(16);
+        const n = await server.read(rest);
+        assert.equal(decoder.decode(rest.subarray(0, n ?? 0)), "next");
+      } finally {
+        client.close();
+        server.close();
+      }
+    }
     for (const [header, kind] of cases) {
       const client = await Deno.connect({ hostname: "127.0.0.1", port });
       const server = await listener.accept();

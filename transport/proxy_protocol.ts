@@ -312,7 +312,7 @@ export async function readProxyHeader(conn: Deno.Conn, timeoutMs: number): Promi
  */
 function v1LeastLeft(text: string): number | null {
   const crlf = text.endsWith("\r") ? 1 : 2;
-  const fields = text.split(" ");
+  const fields = (crlf === 1 ? text.slice(0, -1) : text).split(" ");
   const proto = fields[1] ?? "";
   if (fields.length === 2 && "UNKNOWN".startsWith(proto)) {
     return "UNKNOWN".length - proto.length + crlf;
