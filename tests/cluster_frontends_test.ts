@@ -8,7 +8,7 @@
  */
 
 import assert from "node:assert/strict";
-import { lineWith, plainLogin } from "./helpers/wire.ts";
+import { plainLogin } from "./helpers/wire.ts";
 import { RawIrcClient } from "./helpers/irc.ts";
 import { WsClient } from "./helpers/web.ts";
 import { makeKey, SshProcess } from "./helpers/ssh.ts";
@@ -54,6 +54,9 @@ Deno.test("cluster front ends: two nodes behind HAProxy are one chat for NDJSON,
     const ws = await WsClient.login(front, "ws");
     const ssh = new SshProcess(proxy.ports.ssh, "sshu", [key]);
     try {
+      // IRC users start in no room, as IRC clients expect.
+      await irc.send("JOIN #lobby");
+      await irc.expect(/ 366 irc #lobby /);
       await ssh.waitFor(/Welcome to sockchat, sshu/, CROSS_MS);
       // Everyone is known on both nodes before anyone speaks.
       await joinsOf(onA, [...VIA_PROXY, "onB"], "#lobby", CROSS_MS);
@@ -87,9 +90,19 @@ Deno.test("cluster front ends: two nodes behind HAProxy are one chat for NDJSON,
         if (last !== undefined && last.text === said(last.from)) ndWant.delete(last.from);
         return ndWant.size === 0;
       }, CROSS_MS);
-      for (const who of others("nc")) await lineWith(nc, said(who));
-      for (const who of others("irc")) {
-        await irc.expect(new RegExp(`^:${who}!\\S+ PRIVMSG #lobby :${said(who)}$`), CROSS_MS);
+      // Lines come in whatever order the messages were committed: each is crossed off a list.
+      const ncWant = new Set<string>(others("nc"));
+      while (ncWant.size > 0) {
+        const line = await nc.readLine(`nc: ${[...ncWant]}`, CROSS_MS);
+        if (line === null) throw new Error(`nc: EOF before ${[...ncWant]}`);
+        for (const who of ncWant) if (line.endsWith(`<${who}> ${said(who)}`)) ncWant.delete(who);
+      }
+      const ircWant = new Set<string>(others("irc"));
+      while (ircWant.size > 0) {
+        const line = await irc.expect(/ PRIVMSG #lobby :/, CROSS_MS);
+        for (const who of ircWant) {
+          if (line.startsWith(`:${who}!`) && line.endsWith(`:${said(who)}`)) ircWant.delete(who);
+        }
       }
       const wsWant = new Set<string>(others("ws"));
       while (wsWant.size > 0) {
