@@ -186,3 +186,111 @@ Deno.test("cluster presence: a ban made on node A puts the user out on node B, a
     }
   });
 });
+
+Deno.test("cluster presence: direct messages, topics and nick changes cross nodes", async () => {
+  await withCluster({ nodes: 2 }, async ({ nodes: [a, b] }) => {
+    const bob = await loginAt(b.port, "bob");
+    const alice = await loginAt(a.port, "alice");
+    try {
+      await joinsOf(bob, ["alice"]);
+      const sent = await command(alice, "/msg bob psst, bob");
+      assert.equal(sent.type === "ack" && sent.to, "bob", JSON.stringify(sent));
+      const dm = await until(
+        bob,
+        "alice's DM",
+        (f): f is Extract<ServerFrame, { type: "dm" }> => f.type === "dm",
+      );
+      assert.deepEqual([dm.from, dm.to, dm.text], ["alice", "bob", "psst, bob"]);
+      await command(bob, "/msg alice got it");
+      const back = await until(
+        alice,
+        "bob's DM",
+        (f): f is Extract<ServerFrame, { type: "dm" }> => f.type === "dm",
+      );
+      assert.deepEqual([back.from, back.text], ["bob", "got it"]);
+
+      await command(alice, "/topic one chat, two nodes");
+      const topic = await until(
+        bob,
+        "the topic",
+        (f): f is Extract<ServerFrame, { type: "topic" }> => f.type === "topic",
+      );
+      assert.deepEqual([topic.room, topic.topic, topic.by], [
+        "#lobby",
+        "one chat, two nodes",
+        "alice",
+      ]);
+
+      await command(alice, "/nick alicia");
+      const renamed = await until(
+        bob,
+        "alice's new nick",
+        (f): f is Extract<ServerFrame, { type: "nick" }> => f.type === "nick",
+      );
+      assert.deepEqual([renamed.old, renamed.new], ["alice", "alicia"]);
+      const { client, frame } = await helloAt(b.port, "Alicia");
+      client.close();
+      assert.equal(frame?.type === "error" && frame.code, "nick_taken", "the new nick is held");
+      const old = await loginOnceFree(b.port, "alice", "nick_taken");
+      old.close();
+    } finally {
+      bob.close();
+      alice.close();
+    }
+  });
+});
+
+Deno.test("cluster presence: one nick asked for on A and B at the same moment: exactly one login gets it", async () => {
+  await withCluster({ nodes: 2 }, async ({ nodes: [a, b] }) => {
+    for (let round = 0; round < 10; round++) {
+      const nick = `race${round}`;
+      const answers = await Promise.all([helloAt(a.port, nick), helloAt(b.port, nick)]);
+      try {
+        const kinds = answers.map(({ frame }) =>
+          frame?.type === "welcome" ? "welcome" : frame?.type === "error" ? frame.code : frame?.type
+        ).sort();
+        assert.deepEqual(kinds, ["nick_taken", "welcome"], `round ${round}`);
+      } finally {
+        for (const { client } of answers) client.close();
+      }
+    }
+  });
+});
+
+Deno.test("cluster presence: a server /kick on node A disconnects the user on node B (who may come back)", async () => {
+  await withCluster({
+    nodes: 2,
+    files: { oper: "sekrit-for-the-cluster" },
+    node: { extra: ["--oper-file", "@DIR@/oper"] },
+  }, async ({ nodes: [a, b] }) => {
+    const op = await loginAt(a.port, "op");
+    const watcher = await loginAt(b.port, "watcher");
+    const target = await loginAt(b.port, "target");
+    try {
+      await joinsOf(op, ["watcher", "target"]);
+      await command(op, "/oper sekrit-for-the-cluster");
+      const kicked = await command(op, "/kick target cool it");
+      assert.notEqual(kicked.type, "error", JSON.stringify(kicked));
+      const bye = await until(
+        target,
+        "target's bye",
+        (f): f is Extract<ServerFrame, { type: "bye" }> => f.type === "bye",
+      );
+      assert.equal(bye.reason, "kicked");
+      await target.expectEof();
+      const left = await until(
+        watcher,
+        "target's leave",
+        (f): f is Extract<ServerFrame, { type: "leave" }> =>
+          f.type === "leave" && f.nick === "target",
+      );
+      assert.equal(left.reason, "kicked");
+      const again = await loginOnceFree(b.port, "target", "nick_taken");
+      again.close();
+    } finally {
+      op.close();
+      watcher.close();
+      target.close();
+    }
+  });
+});
