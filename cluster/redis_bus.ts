@@ -106,6 +106,9 @@ export class RedisBus implements ClusterBus {
   #timers: ReturnType<typeof setInterval>[] = [];
   #closed = false;
   #beating = false;
+  /** No node is declared lost before this (`performance.now()`): a grace after an outage. */
+  #graceUntil = 0;
+  #stopReady: () => void = () => {};
   #checking = false;
 
   private constructor(conn: RedisConn, sub: RedisConn, options: RedisBusOptions) {
@@ -145,6 +148,13 @@ export class RedisBus implements ClusterBus {
     const check = options.checkMs ?? NODE_CHECK_MS;
     bus.#timers.push(setInterval(() => void bus.heartbeat(), refresh));
     bus.#timers.push(setInterval(() => void bus.findLost(), check));
+    // Back from an outage every lease may have run out meanwhile: renew ours at once, and
+    // declare nobody lost until the others have had a beat to renew theirs (else every node
+    // would see every other one lost, and all users would leave and come back).
+    bus.#stopReady = conn.onReady(() => {
+      bus.#graceUntil = performance.now() + refresh + REDIS_RECONNECT_MAX_MS;
+      void bus.heartbeat();
+    });
     return bus;
   }
 
@@ -252,9 +262,12 @@ export class RedisBus implements ClusterBus {
     }
   }
 
-  /** Looks for lost nodes once (run by the timer; exposed for tests). Never throws. */
+  /**
+   * Looks for lost nodes once (run by the timer; exposed for tests), except during the grace
+   * after this node's connection came back. Never throws.
+   */
   async findLost(): Promise<string[]> {
-    if (this.#closed || this.#checking) return [];
+    if (this.#closed || this.#checking || performance.now() < this.#graceUntil) return [];
     this.#checking = true;
     try {
       const reply = await this.#conn.run(FIND_LOST, [NODES_KEY, LOG_KEY, LOG_SEQ_KEY], [
@@ -283,6 +296,7 @@ export class RedisBus implements ClusterBus {
     if (this.#closed) return;
     for (const timer of this.#timers) clearInterval(timer);
     this.#timers = [];
+    this.#stopReady();
     if (options.leave !== false && this.#conn.ready) {
       await this.flushed();
       await this.#conn.run(LEAVE, [NODES_KEY, LOG_KEY, LOG_SEQ_KEY], [

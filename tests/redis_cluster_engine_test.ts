@@ -288,24 +288,35 @@ Deno.test("redis bus: a node restarted under the same id while its old lease liv
   }
 });
 
-Deno.test("redis bus: after Redis comes back empty, the next heartbeat re-takes the node's nicks and asks its owner to announce its users again", async () => {
+Deno.test("redis bus: after Redis comes back empty, the node renews at once: it re-takes its nicks and asks its owner to announce its users again", async () => {
   await using redis = await startRedis();
-  let rejoined: string[] | undefined;
-  const a = await bus(redis, "a", { refreshMs: 60_000, onRejoin: (taken) => rejoined = taken });
+  const rejoins: string[][] = [];
+  let rejoined!: () => void;
+  const once = new Promise<void>((resolve) => rejoined = resolve);
+  const a = await bus(redis, "a", {
+    refreshMs: 60_000,
+    onRejoin: (taken) => {
+      rejoins.push(taken);
+      rejoined();
+    },
+  });
   const b = await bus(redis, "b", { refreshMs: 60_000 });
   try {
     assert.equal(await a.bus.claimNick("alice"), true);
     assert.equal(await a.bus.claimNick("bob"), true);
     const epoch = a.bus.epoch.current;
     await redis.restart({ keepData: false });
-    await waitReady(a.conn);
-    await waitReady(b.conn);
-    assert.equal(await b.bus.claimNick("bob"), true, "b takes bob while a has not noticed");
-    await a.bus.heartbeat();
-    assert.deepEqual(rejoined, ["bob"]);
-    assert.deepEqual([...a.bus.held], ["alice"]);
+    await once;
+    assert.deepEqual(rejoins, [[]]);
     assert.equal(await b.bus.claimNick("alice"), false, "a holds alice again");
+    assert.equal(await b.bus.claimNick("bob"), false, "and bob");
     assert.notEqual(a.bus.epoch.current, epoch, "a new epoch began");
+    // Declared lost while stalled, and bob taken by b meanwhile: the next beat says so.
+    await a.conn.command(["DEL", "sc:node:a"]);
+    await a.conn.command(["SET", "sc:nick:bob", "b"]);
+    await a.bus.heartbeat();
+    assert.deepEqual(rejoins, [[], ["bob"]]);
+    assert.deepEqual([...a.bus.held], ["alice"]);
   } finally {
     await a.close();
     await b.close();
@@ -353,5 +364,27 @@ Deno.test("redis log: a reader whose next entries were trimmed from the log is t
     a.close();
     after0.close();
     conn.close();
+  }
+});
+
+Deno.test("redis bus: after a Redis outage longer than the lease, nodes renew at once and declare nobody lost (users do not leave and come back)", async () => {
+  await using redis = await startRedis({ appendonly: true });
+  const a = await bus(redis, "a", { leaseMs: 200, refreshMs: 60_000, checkMs: 60_000 });
+  const b = await bus(redis, "b", { leaseMs: 200, refreshMs: 60_000, checkMs: 60_000 });
+  try {
+    await redis.kill9();
+    // The leases run out while Redis is away (they are kept in the AOF with their expiry).
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await redis.restart({ keepData: true });
+    await Promise.all([waitReady(a.conn), waitReady(b.conn)]);
+    // As if a had not renewed yet (its connection back a moment after b's).
+    await b.conn.command(["DEL", "sc:node:a"]);
+    assert.deepEqual(await b.bus.findLost(), [], "no node is declared lost right after the outage");
+    assert.deepEqual(await a.bus.findLost(), []);
+    const log = await b.conn.command(["XRANGE", LOG_KEY, "-", "+"]) as [string, string[]][];
+    assert.equal(log.length, 0, "no node_lost in the log");
+  } finally {
+    await a.close();
+    await b.close();
   }
 });
