@@ -38,6 +38,8 @@ export interface NodeOptions {
   ssh?: boolean;
   /** More `serve` flags, appended last. */
   extra?: string[];
+  /** Another way to the cluster's Redis (a {@linkcode TcpCut}'s url), instead of its own. */
+  redisUrl?: string;
 }
 
 /** The ports one node listens on. */
@@ -184,7 +186,7 @@ export class ClusterNode {
       ...loopbackServeArgs("warn", ["--db", ":memory:"]),
       ...OPEN_DOOR.filter(([flag]) => !extra.includes(flag)).flat(),
       "--redis",
-      this.#redisUrl(),
+      options.redisUrl ?? this.#redisUrl(),
       "--node-id",
       this.id,
       ...(options.irc ? portFlag("--irc-port", ports?.irc) : []),
@@ -605,4 +607,117 @@ export async function startHaproxy(
     throw new Error(`${(error as Error).message}\n${config}\n${out}`);
   }
   return { ports, output: () => out, stop };
+}
+
+/**
+ * A TCP forwarder to a local port that a test can cut and mend, to take one node off Redis
+ * while the others keep it. Cut, it closes every connection it carries and every new one at
+ * once (a node sees its connection reset, as when a link fails).
+ */
+export class TcpCut {
+  readonly #listener: Deno.Listener;
+  readonly #target: number;
+  readonly #conns = new Set<Deno.Conn>();
+  readonly #pipes = new Set<Promise<void>>();
+  readonly #accepting: Promise<void>;
+  #cut = false;
+
+  /** Listens on a free port, forwarding to 127.0.0.1:`target`. */
+  constructor(target: number) {
+    this.#target = target;
+    this.#listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    this.#accepting = this.#accept();
+  }
+
+  /** `redis://127.0.0.1:PORT` of the forwarder. */
+  get url(): string {
+    return `redis://127.0.0.1:${(this.#listener.addr as Deno.NetAddr).port}`;
+  }
+
+  /** Closes every connection and refuses new ones until {@linkcode TcpCut.mend}. */
+  cut(): void {
+    this.#cut = true;
+    for (const conn of this.#conns) close(conn);
+  }
+
+  /** Forwards again. */
+  mend(): void {
+    this.#cut = false;
+  }
+
+  /** Stops listening, closes every connection and waits for its pumps. */
+  async close(): Promise<void> {
+    this.#cut = true;
+    this.#listener.close();
+    for (const conn of this.#conns) close(conn);
+    await this.#accepting;
+    await Promise.all(this.#pipes);
+  }
+
+  async #accept(): Promise<void> {
+    while (true) {
+      let conn: Deno.Conn;
+      try {
+        conn = await this.#listener.accept();
+      } catch {
+        return; // closed
+      }
+      if (this.#cut) {
+        close(conn);
+        continue;
+      }
+      const pipe = this.#forward(conn);
+      this.#pipes.add(pipe);
+      void pipe.finally(() => this.#pipes.delete(pipe));
+    }
+  }
+
+  async #forward(client: Deno.Conn): Promise<void> {
+    this.#conns.add(client);
+    let server: Deno.Conn | null = null;
+    try {
+      server = await Deno.connect({ hostname: "127.0.0.1", port: this.#target });
+      this.#conns.add(server);
+      if (this.#cut) return;
+      const pumps = [pump(client, server), pump(server, client)];
+      await Promise.race(pumps);
+      // One side ended: end the other, and wait for its read to let go.
+      close(client);
+      close(server);
+      await Promise.all(pumps);
+    } catch {
+      // the target is down, or the link was cut
+    } finally {
+      close(client);
+      this.#conns.delete(client);
+      if (server !== null) {
+        close(server);
+        this.#conns.delete(server);
+      }
+    }
+  }
+}
+
+/** Copies `from` to `to` until either ends. */
+async function pump(from: Deno.Conn, to: Deno.Conn): Promise<void> {
+  const buffer = new Uint8Array(65536);
+  try {
+    while (true) {
+      const n = await from.read(buffer);
+      if (n === null) return;
+      let chunk = buffer.subarray(0, n);
+      while (chunk.length > 0) chunk = chunk.subarray(await to.write(chunk));
+    }
+  } catch {
+    // closed by a cut, or by the other side
+  }
+}
+
+/** Closes a connection that may be closed already. */
+function close(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch {
+    // already closed
+  }
 }
