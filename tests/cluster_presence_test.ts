@@ -294,3 +294,24 @@ Deno.test("cluster presence: a server /kick on node A disconnects the user on no
     }
   });
 });
+
+Deno.test("cluster presence: the login rate per address is counted across nodes", async () => {
+  await withCluster(
+    { nodes: 2, node: { extra: ["--max-logins-per-minute", "3"] } },
+    async ({ nodes: [a, b] }) => {
+      const answers = [];
+      for (const [i, port] of [a.port, b.port, a.port, b.port, a.port].entries()) {
+        const { client, frame } = await helloAt(port, `u${i}`);
+        client.close();
+        answers.push(frame?.type === "error" ? frame.code : frame?.type);
+      }
+      assert.deepEqual(answers, [
+        "welcome",
+        "welcome",
+        "welcome",
+        "too_many_connections",
+        "too_many_connections",
+      ], "three logins in a minute, wherever they land");
+    },
+  );
+});

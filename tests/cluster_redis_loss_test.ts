@@ -13,6 +13,7 @@ import { command, type JsonClient, within } from "./helpers/wire.ts";
 import {
   assertRising,
   collect,
+  helloAt,
   loginAt,
   roomStream,
   type Seen,
@@ -136,6 +137,16 @@ Deno.test("cluster redis loss: kill -9 of Redis mid-stream: every message acked 
         assert.equal(frame.type, "who", JSON.stringify(frame));
         answered = true;
       });
+
+      // A login needs Redis (its nick is claimed cluster-wide): refused, clearly, not hung.
+      const { client: newbie, frame: refusal } = await helloAt(b.port, "newbie");
+      newbie.close();
+      assert.equal(
+        refusal?.type === "error" && refusal.code,
+        "store_failed",
+        JSON.stringify(refusal),
+      );
+      assert.match(refusal?.type === "error" ? refusal.message : "", /unreachable/);
 
       await redis.restart({ keepData: true });
       const stream = await roomStream(redis.port, "#lobby");
