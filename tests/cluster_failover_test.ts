@@ -183,3 +183,26 @@ Deno.test("cluster failover: a node restarted after kill -9 under the same id, w
     }
   });
 });
+
+Deno.test("cluster failover: a node stopped cleanly (SIGTERM) says so at once: its users leave B's rooms and their nicks are free without waiting for the lease", async () => {
+  await withCluster({ nodes: 2, node: NODE }, async ({ nodes: [a, b] }) => {
+    const bob = await loginAt(b.port, "bob");
+    const ann = await loginAt(a.port, "ann");
+    const clients = [bob, ann];
+    try {
+      await joinsOf(bob, ["ann"]);
+      const stopped = Date.now();
+      const [status] = await Promise.all([a.stop(), ann.expectEof(10_000)]);
+      assert.equal(status?.code, 0, a.output);
+      const { map: left, take } = leaves();
+      await collect(bob, "#lobby", () => left.has("ann"), LEASE_MS / 2, take);
+      assert.equal(left.get("ann")?.reason, "shutdown");
+      assert.ok(Date.now() - stopped < LEASE_MS, "well before the lease would have run out");
+      const { client, frame } = await helloAt(b.port, "ann");
+      clients.push(client);
+      assert.equal(frame?.type, "welcome", `ann's nick is free: ${JSON.stringify(frame)}`);
+    } finally {
+      for (const client of clients) client.close();
+    }
+  });
+});
