@@ -225,3 +225,54 @@ Deno.test("cluster redis loss: Redis restarted empty: ids continue above the hig
     }
   });
 });
+
+Deno.test("cluster redis loss: Redis restarted empty: the nodes write their bans back and claim their users' nicks again, so a ban holds and a nick stays one", async () => {
+  await withCluster({
+    nodes: 2,
+    node: { ...NODE, extra: [...NODE.extra, "--oper-file", "@DIR@/oper"] },
+    files: { oper: "sekrit-for-the-cluster" },
+  }, async (cluster) => {
+    const [a, b] = cluster.nodes;
+    const op = await loginAt(a.port, "op");
+    const alice = await loginAt(a.port, "alice");
+    const bob = await loginAt(b.port, "bob");
+    try {
+      await command(op, "/oper sekrit-for-the-cluster");
+      const banned = await command(op, "/ban troll 1h spamming");
+      assert.equal(banned.type, "info", JSON.stringify(banned));
+
+      await cluster.redis.kill9();
+      await cluster.redis.restart({ keepData: false });
+      // Once A can store again it has noticed the empty Redis (its epoch changed).
+      await sendUntilAcked(alice, "after the restart");
+      await collect(bob, "#lobby", (s) => s.at(-1)?.text === "after the restart", RECOVER_MS);
+
+      // A node started now knows only what Redis holds: the ban is there again, and so is
+      // alice's nick claim.
+      const c = await cluster.addNode({ ...NODE });
+      await within(
+        (async () => {
+          while (true) {
+            const { client: troll, frame } = await helloAt(c.port, "troll");
+            troll.close();
+            if (frame?.type === "error" && frame.code === "banned") return;
+            assert.equal(frame?.type, "welcome", JSON.stringify(frame));
+            await new Promise((resolve) => setTimeout(resolve, 200));
+          }
+        })(),
+        "the ban to be written back to Redis",
+        RECOVER_MS,
+      );
+      const { client, frame } = await helloAt(c.port, "alice");
+      client.close();
+      assert.equal(frame?.type === "error" && frame.code, "nick_taken", JSON.stringify(frame));
+      const { client: onB, frame: onBFrame } = await helloAt(b.port, "ALICE");
+      onB.close();
+      assert.equal(onBFrame?.type === "error" && onBFrame.code, "nick_taken");
+    } finally {
+      op.close();
+      alice.close();
+      bob.close();
+    }
+  });
+});
