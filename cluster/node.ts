@@ -114,11 +114,14 @@ export class ClusterNode {
     let history: RedisHistory | undefined;
     try {
       const epoch = new EpochWatch();
+      // The bus comes second (it needs the history's floor); appends wait for its events.
+      const later: { bus?: RedisBus } = {};
       history = await RedisHistory.open(conn, {
         node: options.node,
         retention: options.retention,
         maxAgeMs: options.maxAgeMs,
         epoch,
+        before: () => later.bus?.written() ?? null,
         onUpkeepError: (error: StoreError) => onError(`history upkeep failed: ${error.message}`),
       });
       const bus = await RedisBus.open(conn, {
@@ -130,6 +133,7 @@ export class ClusterNode {
         checkMs: options.checkMs,
         onError,
       });
+      later.bus = bus;
       const tables = await RedisTables.open(conn, {
         publish: (event) => bus.publish(event),
         onError,

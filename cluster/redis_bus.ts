@@ -103,12 +103,19 @@ export class RedisBus implements ClusterBus {
   #dropped = false;
   /** Counts queue drops, so a write in flight across one takes nothing off the new queue. */
   #generation = 0;
+  /** Events published so far, and how many of them are written (or dropped). */
+  #published = 0;
+  #writtenCount = 0;
+  /** Who waits for events up to a count to be written (see {@linkcode RedisBus.written}). */
+  #writtenWaiters: { target: number; resolve: () => void }[] = [];
   #timers: ReturnType<typeof setInterval>[] = [];
   #closed = false;
   #beating = false;
   /** No node is declared lost before this (`performance.now()`): a grace after an outage. */
   #graceUntil = 0;
   #stopReady: () => void = () => {};
+  /** Ends the pump's wait for Redis (when the bus closes). */
+  #wakePause: (() => void) | null = null;
   #checking = false;
 
   private constructor(conn: RedisConn, sub: RedisConn, options: RedisBusOptions) {
@@ -181,9 +188,23 @@ export class RedisBus implements ClusterBus {
       this.#queue = [];
       this.#dropped = true;
       this.#generation++;
+      this.#writtenCount = this.#published;
     }
     this.#queue.push(JSON.stringify(event));
+    this.#published++;
     this.#pumping ??= this.#pump();
+  }
+
+  /**
+   * Null when every event published so far is in the log; else a promise that resolves once
+   * they are, or once a write of them failed (Redis away: whatever waits fails fast on its
+   * own). The history awaits it before an append, so the log keeps this node's order across
+   * events and messages (a join before the first words said in the room).
+   */
+  written(): Promise<void> | null {
+    if (this.#writtenCount >= this.#published || this.#closed) return null;
+    const target = this.#published;
+    return new Promise((resolve) => this.#writtenWaiters.push({ target, resolve }));
   }
 
   /** Resolves once every event published so far is in the log (or the bus closed). */
@@ -306,6 +327,7 @@ export class RedisBus implements ClusterBus {
       ]).catch(() => {});
     }
     this.#closed = true;
+    this.#wakePause?.();
     this.#sub.close();
     await this.#pumping;
   }
@@ -319,12 +341,18 @@ export class RedisBus implements ClusterBus {
         try {
           await this.#conn.run(PUBLISH, [LOG_KEY, LOG_SEQ_KEY], [this.node, LOG_MAXLEN, ...batch]);
         } catch {
-          // Redis away: keep the events, in order, and try again once it is back.
+          // Redis away: keep the events, in order, and try again once it is back. Appends
+          // waiting for them go on (and fail the same way) rather than hang.
+          this.#wakeWriters(true);
           await this.#pause();
           continue;
         }
         // The queue may have been emptied meanwhile (dropped): take off only what was sent.
-        if (generation === this.#generation) this.#queue.splice(0, batch.length);
+        if (generation === this.#generation) {
+          this.#queue.splice(0, batch.length);
+          this.#writtenCount += batch.length;
+        }
+        this.#wakeWriters(false);
         if (this.#dropped) {
           this.#dropped = false;
           this.#handlers.onResync?.();
@@ -332,6 +360,18 @@ export class RedisBus implements ClusterBus {
       }
     } finally {
       this.#pumping = null;
+      this.#wakeWriters(this.#closed);
+    }
+  }
+
+  /** Resolves the waits that are satisfied (all of them when `all`). */
+  #wakeWriters(all: boolean): void {
+    if (this.#writtenWaiters.length === 0) return;
+    const waiting = this.#writtenWaiters;
+    this.#writtenWaiters = [];
+    for (const waiter of waiting) {
+      if (all || waiter.target <= this.#writtenCount) waiter.resolve();
+      else this.#writtenWaiters.push(waiter);
     }
   }
 
@@ -343,8 +383,10 @@ export class RedisBus implements ClusterBus {
       const done = () => {
         clearTimeout(timer);
         stop();
+        this.#wakePause = null;
         resolve();
       };
+      this.#wakePause = done;
     });
   }
 

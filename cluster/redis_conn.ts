@@ -188,7 +188,11 @@ export class RedisConn {
     }
   }
 
-  /** Closes the connection at once (pending commands reject). Safe to call twice. */
+  /**
+   * Closes the connection at once (pending commands reject). Safe to call twice. During an
+   * outage node-redis lets its wait before the next reconnect run out (at most
+   * {@linkcode REDIS_RECONNECT_MAX_MS}), then stops.
+   */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;

@@ -388,3 +388,50 @@ Deno.test("redis bus: after a Redis outage longer than the lease, nodes renew at
     await b.close();
   }
 });
+
+Deno.test("redis log: a node's events and messages keep its order in the log (a join before the words said right after it), and an append does not hang on events while Redis is down", async () => {
+  await using redis = await startRedis();
+  const a = await bus(redis, "a");
+  const history = await RedisHistory.open(a.conn, {
+    node: "a",
+    retention: 100,
+    before: () => a.bus.written(),
+  });
+  const cr = await openConn(redis, "r");
+  const order: string[] = [];
+  const seen = new Collector();
+  const reader = await LogReader.open(cr, {
+    node: "r",
+    from: history.logStart,
+    onBatch: (batch) => {
+      order.push(`msg ${batch.messages[0].text}`);
+      seen.onBatch(batch);
+    },
+    onEvent: (envelope) => {
+      if (envelope.event.t === "join") order.push(`join ${envelope.event.nick}`);
+      seen.onEvent(envelope);
+    },
+  });
+  try {
+    // The first event is on its way when the second is queued behind it; the message is said
+    // at once after both.
+    a.bus.publish({ t: "join", nick: "ann", room: "#x" });
+    a.bus.publish({ t: "join", nick: "bob", room: "#x" });
+    await history.append([msg("#x", "hi from bob")], { token: 1, breaks: [undefined] });
+    await seen.until(() => seen.batches.length === 1 && seen.events.length === 2);
+    assert.deepEqual(order, ["join ann", "join bob", "msg hi from bob"]);
+
+    await redis.kill9();
+    a.bus.publish({ t: "join", nick: "cat", room: "#x" });
+    await assert.rejects(history.append([msg("#x", "lost")], { token: 2, breaks: [undefined] }));
+    // Back before closing: node-redis's own wait between reconnects is not cancelled by a
+    // close during an outage (it ends within REDIS_RECONNECT_MAX_MS), which the sanitizer sees.
+    await redis.restart();
+    await Promise.all([waitReady(a.conn), waitReady(cr)]);
+  } finally {
+    await reader.close();
+    history.close();
+    await a.close();
+    cr.close();
+  }
+});

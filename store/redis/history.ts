@@ -72,6 +72,12 @@ export interface RedisHistoryOptions {
   floor?: number;
   /** Clock, in milliseconds since the epoch. @default Date.now */
   now?: () => number;
+  /**
+   * What an append waits for first, when it returns a promise: this node's events published
+   * before it reaching the log (the bus's `written`), so the log keeps the node's order.
+   * @default nothing
+   */
+  before?: () => Promise<void> | null;
 }
 
 /** Where a node's log reader starts: just past the log's tail when the store opened. */
@@ -98,6 +104,7 @@ export class RedisHistory implements HistoryStore {
   readonly #now: () => number;
   readonly #onUpkeepError: (error: StoreError) => void;
   readonly #upkeepIntervalMs: number;
+  readonly #before: () => Promise<void> | null;
   readonly #newestTs: number;
   /** The newest id this node's hub has delivered: reads see nothing newer. */
   #watermark: number;
@@ -119,6 +126,7 @@ export class RedisHistory implements HistoryStore {
     this.#maxAgeMs = options.maxAgeMs ?? 0;
     this.#now = options.now ?? Date.now;
     this.#onUpkeepError = options.onUpkeepError ?? (() => {});
+    this.#before = options.before ?? (() => null);
     this.epoch = options.epoch ?? new EpochWatch();
     this.epoch.observe(snapshot.epoch);
     this.logStart = { id: snapshot.logId, seq: snapshot.logSeq };
@@ -171,6 +179,8 @@ export class RedisHistory implements HistoryStore {
   /** {@inheritDoc HistoryStore.append} */
   async append(messages: readonly StoredMessage[], live?: LiveBatch): Promise<void> {
     if (messages.length === 0) return;
+    const earlier = this.#before();
+    if (earlier !== null) await earlier;
     const rooms = new Map<string, number>();
     const keys = [ID_KEY, TS_KEY, EPOCH_KEY, BASE_KEY, LOG_KEY, LOG_SEQ_KEY, ROOMS_KEY];
     const perMessage: Arg[] = [];
