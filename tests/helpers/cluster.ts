@@ -393,14 +393,15 @@ export async function helloAt(
 /** A room message as an observer saw it. */
 export interface Seen {
   id: number;
+  room: string;
   from: string;
   text: string;
   history: boolean;
 }
 
 /**
- * Reads `client`'s frames until `done(seen)` holds, collecting every `msg` of `room`; other
- * frames go to `other` if given. Fails on EOF or after `ms`.
+ * Reads `client`'s frames until `done(seen)` holds, collecting every `msg` of `room` (`*`: of
+ * any room); other frames go to `other` if given. Fails on EOF or after `ms`.
  */
 export async function collect(
   client: JsonClient,
@@ -415,9 +416,10 @@ export async function collect(
       while (!done(seen)) {
         const frame = await client.next("a msg", ms);
         if (frame === null) throw new Error(`EOF after ${seen.length} messages`);
-        if (frame.type === "msg" && frame.room === room) {
+        if (frame.type === "msg" && (frame.room === room || room === "*")) {
           seen.push({
             id: frame.id,
+            room: frame.room,
             from: frame.from,
             text: frame.text,
             history: frame.history === true,
