@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import type { AckFrame } from "../protocol/frames.ts";
-import type { JsonClient } from "./helpers/wire.ts";
+import { command, type JsonClient } from "./helpers/wire.ts";
 import { assertRising, collect, loginAt, type Seen, withCluster } from "./helpers/cluster.ts";
 
 /** Flood control off: these tests send bursts on purpose. */
@@ -25,20 +25,21 @@ interface Traffic {
 }
 
 /**
- * Sends `texts` to #lobby at once (refs `${tag}N`), then reads one stream of frames until every
- * one is acked and every text of `want` was seen from someone else. An error frame fails.
+ * Sends `texts` to `room` at once (refs `${tag}N`), then reads one stream of frames until every
+ * one is acked and every text of `want` was seen there from someone else. An error frame fails.
  */
 async function traffic(
   client: JsonClient,
   texts: string[],
   tag: string,
   want: ReadonlySet<string>,
+  room = "#lobby",
 ): Promise<Traffic> {
   if (texts.length > 0) {
     await client.write(
-      texts.map((text, i) =>
-        JSON.stringify({ type: "msg", room: "#lobby", text, ref: `${tag}${i}` })
-      ).join("\n") + "\n",
+      texts.map((text, i) => JSON.stringify({ type: "msg", room, text, ref: `${tag}${i}` })).join(
+        "\n",
+      ) + "\n",
     );
   }
   const acks: AckFrame[] = new Array(texts.length);
@@ -46,7 +47,7 @@ async function traffic(
   const missing = new Set(want);
   const seen = await collect(
     client,
-    "#lobby",
+    room,
     (seen) => {
       const last = seen.at(-1);
       if (last !== undefined) missing.delete(last.text);
@@ -170,6 +171,91 @@ Deno.test("cluster delivery: ids rise across nodes: each ack above the one the o
     } finally {
       alice.close();
       bob.close();
+    }
+  });
+});
+
+/**
+ * Sends `count` messages from `client` to `room` in bursts of ten, resolving with their acks in
+ * order.
+ */
+async function stream(
+  client: JsonClient,
+  count: number,
+  tag: string,
+  room = "#lobby",
+  progress: (acked: number) => void = () => {},
+): Promise<AckFrame[]> {
+  const acks: AckFrame[] = [];
+  for (let i = 0; i < count; i += 10) {
+    const texts = Array.from({ length: Math.min(10, count - i) }, (_, j) => `${tag} ${i + j}`);
+    acks.push(...(await traffic(client, texts, `${tag}${i}-`, new Set(), room)).acks);
+    progress(acks.length);
+  }
+  return acks;
+}
+
+/** A promise that `progress` resolves once `count` messages are acked, and that callback. */
+function once(count: number): { reached: Promise<void>; progress: (acked: number) => void } {
+  const { promise, resolve } = Promise.withResolvers<void>();
+  return { reached: promise, progress: (acked) => acked >= count && resolve() };
+}
+
+Deno.test("cluster delivery: a resume on B while A is sending gets every message after its id once: replay and live meet with no hole and no repeat", async () => {
+  await withCluster({ nodes: 2, node: NODE }, async ({ nodes: [a, b] }) => {
+    const alice = await loginAt(a.port, "alice");
+    const clients = [alice];
+    try {
+      const first = await stream(alice, 20, "warm");
+      const from = first[9].id;
+      // The resume lands while alice keeps sending: some of what follows `from` is stored
+      // before it and replayed, the rest is live.
+      const { reached, progress } = once(50);
+      const sending = stream(alice, 200, "flow", "#lobby", progress);
+      await reached;
+      const carl = await loginAt(b.port, "carl", { resume: { "#lobby": from } });
+      clients.push(carl);
+      const acks = [...first.slice(10), ...await sending];
+      const last = acks[acks.length - 1].id;
+      const seen = await collect(carl, "#lobby", (s) => s.at(-1)?.id === last, BURST_MS);
+      assert.deepEqual(
+        seen.map((m) => m.id),
+        acks.map((ack) => ack.id),
+        `every id after ${from} once, in order (${seen.filter((m) => m.history).length} replayed)`,
+      );
+    } finally {
+      for (const client of clients) client.close();
+    }
+  });
+});
+
+Deno.test("cluster delivery: joining a room on B while A is sending to it: replay and live meet with no hole and no repeat", async () => {
+  await withCluster({ nodes: 2, node: NODE }, async ({ nodes: [a, b] }) => {
+    const alice = await loginAt(a.port, "alice");
+    const dave = await loginAt(b.port, "dave");
+    try {
+      const joined = await command(alice, "/join #side");
+      assert.equal(joined.type, "joined", JSON.stringify(joined));
+      const early = await stream(alice, 30, "early", "#side");
+      const { reached, progress } = once(50);
+      const sending = stream(alice, 200, "side", "#side", progress);
+      await reached;
+      await dave.send({ type: "cmd", line: "/join #side", room: "#lobby", ref: "join" });
+      const said = [...early, ...await sending].map((ack) => ack.id);
+      const last = said[said.length - 1];
+      const seen = await collect(dave, "#side", (s) => s.at(-1)?.id === last, BURST_MS);
+      const ids = seen.map((m) => m.id);
+      // What dave got is the tail of everything said in #side (a replay, then live), each once.
+      const start = said.indexOf(ids[0]);
+      assert.ok(start !== -1, `dave's first id ${ids[0]} was said`);
+      assert.deepEqual(
+        ids,
+        said.slice(start),
+        `a tail without a hole (${seen.filter((m) => m.history).length} replayed)`,
+      );
+    } finally {
+      alice.close();
+      dave.close();
     }
   });
 });
