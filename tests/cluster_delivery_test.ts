@@ -259,3 +259,34 @@ Deno.test("cluster delivery: joining a room on B while A is sending to it: repla
     }
   });
 });
+
+Deno.test("cluster delivery: a node started later, and a node restarted, replay the history said before they started", async () => {
+  await withCluster({ nodes: 2, node: NODE }, async (cluster) => {
+    const [a, b] = cluster.nodes;
+    const bob = await loginAt(b.port, "bob");
+    const clients = [bob];
+    try {
+      const acks = await sendAll(bob, Array.from({ length: 5 }, (_, i) => `before ${i}`), "h");
+      const expected = acks.map((ack, i) => [ack.id, `before ${i}`]);
+      const c = await cluster.addNode();
+      const carl = await loginAt(c.port, "carl");
+      clients.push(carl);
+      const onC = await collect(carl, "#lobby", (s) => s.length === 5);
+      assert.deepEqual(onC.map((m) => [m.id, m.text]), expected, "the new node's replay");
+      await a.kill9();
+      await a.restart();
+      const dave = await loginAt(a.port, "dave");
+      clients.push(dave);
+      const onA = await collect(dave, "#lobby", (s) => s.length === 5);
+      assert.deepEqual(onA.map((m) => [m.id, m.text]), expected, "the restarted node's replay");
+      // And the live path of both works: bob's next message reaches carl and dave once.
+      const [next] = await sendAll(bob, ["after"], "n");
+      for (const client of [carl, dave]) {
+        const live = await collect(client, "#lobby", (s) => s.at(-1)?.text === "after");
+        assert.deepEqual(live.map((m) => m.id), [next.id]);
+      }
+    } finally {
+      for (const client of clients) client.close();
+    }
+  });
+});

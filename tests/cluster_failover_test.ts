@@ -86,6 +86,13 @@ Deno.test("cluster failover: kill -9 of node A: B's members see A's users leave 
       const missed: AckFrame[] = [];
       for (let i = 0; i < 10; i++) missed.push(await say(bob, `missed ${i}`, `m${i}`, take));
       await collect(bob, "#lobby", () => lost.size === 2, NOTICE_MS, take);
+      // Before and after A is declared lost, a DM to its user is refused, never acked.
+      const unreachable = await command(bob, "/msg carl are you there");
+      assert.equal(
+        unreachable.type,
+        "error",
+        `a DM to a dead node: ${JSON.stringify(unreachable)}`,
+      );
       const noticed = Date.now() - killed;
       assert.deepEqual([...lost.keys()].sort(), ["ann", "carl"]);
       for (const frame of lost.values()) assert.equal(frame.reason, "node_lost");
