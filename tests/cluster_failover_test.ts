@@ -85,14 +85,19 @@ Deno.test("cluster failover: kill -9 of node A: B's members see A's users leave 
       const { map: lost, take } = leaves();
       const missed: AckFrame[] = [];
       for (let i = 0; i < 10; i++) missed.push(await say(bob, `missed ${i}`, `m${i}`, take));
-      await collect(bob, "#lobby", () => lost.size === 2, NOTICE_MS, take);
-      // Before and after A is declared lost, a DM to its user is refused, never acked.
-      const unreachable = await command(bob, "/msg carl are you there");
+      // A is dead but not yet declared lost: a DM to its user is refused, never acked.
+      await bob.send({ type: "cmd", line: "/msg carl are you there", room: "#lobby", ref: "dm" });
+      let unreachable: ServerFrame | undefined;
+      await collect(bob, "#lobby", () => unreachable !== undefined, 5_000, (frame) => {
+        if ("ref" in frame && frame.ref === "dm") unreachable = frame;
+        else take(frame);
+      });
       assert.equal(
-        unreachable.type,
+        unreachable?.type,
         "error",
         `a DM to a dead node: ${JSON.stringify(unreachable)}`,
       );
+      await collect(bob, "#lobby", () => lost.size === 2, NOTICE_MS, take);
       const noticed = Date.now() - killed;
       assert.deepEqual([...lost.keys()].sort(), ["ann", "carl"]);
       for (const frame of lost.values()) assert.equal(frame.reason, "node_lost");
