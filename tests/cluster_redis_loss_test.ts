@@ -9,11 +9,13 @@
 
 import assert from "node:assert/strict";
 import type { AckFrame, ServerFrame } from "../protocol/frames.ts";
+import { NODE_LEASE_MS } from "../config/cluster_limits.ts";
 import { command, type JsonClient, within } from "./helpers/wire.ts";
 import {
   assertRising,
   collect,
   helloAt,
+  joinsOf,
   loginAt,
   roomStream,
   type Seen,
@@ -272,6 +274,67 @@ Deno.test("cluster redis loss: Redis restarted empty: the nodes write their bans
     } finally {
       op.close();
       alice.close();
+      bob.close();
+    }
+  });
+});
+
+Deno.test("cluster redis loss: Redis down for longer than the node lease (every lease and nick claim expired meanwhile): back, the cluster is whole again by itself", async () => {
+  await withCluster({ nodes: 2, node: NODE }, async ({ redis, nodes: [a, b] }) => {
+    const ann = await loginAt(a.port, "ann");
+    const bob = await loginAt(b.port, "bob");
+    try {
+      await joinsOf(ann, ["bob"]);
+      await redis.kill9();
+      // Nothing to await: the point is that time passes with Redis away.
+      await new Promise((resolve) => setTimeout(resolve, NODE_LEASE_MS + 2_000));
+      await redis.restart({ keepData: true });
+
+      // Both users are still connected, can speak, and hear each other.
+      // (What each reads while waiting for its ack is kept: the other's message may be in it.)
+      const texts = { ann: new Map<number, string>(), bob: new Map<number, string>() };
+      const keep = (into: Map<number, string>) => (frame: ServerFrame) => {
+        if (frame.type === "msg") into.set(frame.id, frame.text);
+      };
+      const { ack: fromAnn } = await sendUntilAcked(ann, "ann is back", keep(texts.ann));
+      const { ack: fromBob } = await sendUntilAcked(bob, "bob is back", keep(texts.bob));
+      for (
+        const [client, into, id] of [[bob, texts.bob, fromAnn.id], [
+          ann,
+          texts.ann,
+          fromBob.id,
+        ]] as const
+      ) {
+        if (!into.has(id)) {
+          for (const m of await collect(client, "#lobby", (s) => s.some((m) => m.id === id))) {
+            into.set(m.id, m.text);
+          }
+        }
+      }
+      assert.equal(texts.bob.get(fromAnn.id), "ann is back");
+      assert.equal(texts.ann.get(fromBob.id), "bob is back");
+
+      // Each node shows both users again, and each nick is held cluster-wide again.
+      for (const [name, client] of [["A", ann], ["B", bob]] as const) {
+        await within(
+          (async () => {
+            while (true) {
+              const who = await command(client, "/who");
+              if (who.type === "who" && [...who.members].sort().join() === "ann,bob") return;
+              await new Promise((resolve) => setTimeout(resolve, 100));
+            }
+          })(),
+          `${name}'s /who to list ann and bob`,
+          RECOVER_MS,
+        );
+      }
+      for (const [nick, port] of [["ann", b.port], ["bob", a.port]] as const) {
+        const { client, frame } = await helloAt(port, nick);
+        client.close();
+        assert.equal(frame?.type === "error" && frame.code, "nick_taken", `${nick} is held`);
+      }
+    } finally {
+      ann.close();
       bob.close();
     }
   });
