@@ -9,10 +9,19 @@
 
 import assert from "node:assert/strict";
 import type { AckFrame, LeaveFrame, ServerFrame } from "../protocol/frames.ts";
-import { command, type JsonClient, within } from "./helpers/wire.ts";
+import { command, type JsonClient, WAIT_MS, within } from "./helpers/wire.ts";
+import { RECONNECT_MAX_MS } from "../client/reconnect.ts";
 import { NODE_CHECK_MS, NODE_LEASE_MS } from "../config/cluster_limits.ts";
 import { SERVE_HELP } from "../cli/usage.ts";
-import { collect, helloAt, joinsOf, loginAt, withCluster } from "./helpers/cluster.ts";
+import {
+  assertRising,
+  collect,
+  helloAt,
+  JoinProcess,
+  joinsOf,
+  loginAt,
+  withCluster,
+} from "./helpers/cluster.ts";
 
 /**
  * A short node lease keeps CI quick where `serve` takes one (`--node-lease SECONDS`); without
@@ -33,6 +42,20 @@ const NODE = {
  * every NODE_CHECK_MS), and the log's trip, with room for a loaded CI machine.
  */
 const NOTICE_MS = LEASE_MS + NODE_CHECK_MS + 4_000;
+
+/** How long `sockchat join` may take to start and log in (a cold `deno run`). */
+const JOIN_START_MS = 30_000;
+
+/**
+ * How long after A is declared lost the real client may take to log in again on B: its
+ * reconnect backs off up to RECONNECT_MAX_MS between tries, and its nick was held until then.
+ */
+const REJOIN_MS = RECONNECT_MAX_MS + 5_000;
+
+/** True for a room message with this text. */
+function isText(text: string): (frame: ServerFrame) => boolean {
+  return (frame) => frame.type === "msg" && frame.text === text;
+}
 
 /** Sends one message to #lobby and returns its ack; frames read meanwhile go to `other`. */
 async function say(
@@ -62,21 +85,25 @@ function leaves(): { map: Map<string, LeaveFrame>; take: (frame: ServerFrame) =>
   };
 }
 
-Deno.test("cluster failover: kill -9 of node A: B's members see A's users leave (node_lost) within the lease, their nicks are free, and a resume on B gets exactly what was missed", async () => {
-  await withCluster({ nodes: 2, node: NODE }, async ({ nodes: [a, b] }) => {
+Deno.test("cluster failover: kill -9 of node A: B's members see A's users leave (node_lost) within the lease, their nicks are free, and a resume on B (by hand, and by `sockchat join A,B` on its own) gets exactly what was missed", async () => {
+  await withCluster({ nodes: 2, node: NODE }, async ({ env, nodes: [a, b] }) => {
     const bob = await loginAt(b.port, "bob");
     const ann = await loginAt(a.port, "ann");
     const carl = await loginAt(a.port, "carl");
     const clients = [bob, ann, carl];
+    // The real client, given both addresses, A first: it is on A when A dies.
+    const jay = new JoinProcess([a.port, b.port], "jay", env);
     try {
-      // Both of A's users are known on B before A dies.
-      await joinsOf(bob, ["ann", "carl"]);
+      await jay.until("jay's welcome", (f) => f.type === "welcome", JOIN_START_MS);
+      // A's users are known on B before A dies.
+      await joinsOf(bob, ["ann", "carl", "jay"]);
       const before: AckFrame[] = [];
       for (let i = 0; i < 5; i++) before.push(await say(bob, `before ${i}`, `p${i}`));
       before.push(await say(ann, "ann's last words", "last"));
       const seenByCarl = await collect(carl, "#lobby", (seen) => seen.length === 6);
       assert.deepEqual(seenByCarl.map((m) => m.id), before.map((ack) => ack.id));
       const lastSeen = seenByCarl[5].id;
+      await jay.until("ann's last words", isText("ann's last words"), WAIT_MS);
 
       const killed = Date.now();
       await a.kill9();
@@ -97,9 +124,9 @@ Deno.test("cluster failover: kill -9 of node A: B's members see A's users leave 
         "error",
         `a DM to a dead node: ${JSON.stringify(unreachable)}`,
       );
-      await collect(bob, "#lobby", () => lost.size === 2, NOTICE_MS, take);
+      await collect(bob, "#lobby", () => lost.size === 3, NOTICE_MS, take);
       const noticed = Date.now() - killed;
-      assert.deepEqual([...lost.keys()].sort(), ["ann", "carl"]);
+      assert.deepEqual([...lost.keys()].sort(), ["ann", "carl", "jay"]);
       for (const frame of lost.values()) assert.equal(frame.reason, "node_lost");
       assert.ok(noticed <= NOTICE_MS, `noticed after ${noticed} ms`);
 
@@ -131,8 +158,25 @@ Deno.test("cluster failover: kill -9 of node A: B's members see A's users leave 
         ],
         "exactly what carl missed, once each, then live",
       );
+
+      // The real client got back in on B by itself (its nick free once A was declared lost),
+      // and resumed: every message once, ids rising.
+      const welcomes = () => jay.frames.filter((f) => f.type === "welcome").length;
+      await jay.until("jay's welcome on B", () => welcomes() === 2, REJOIN_MS);
+      await jay.until("the message after the reconnect", isText("after the reconnect"), WAIT_MS);
+      const texts = jay.frames.flatMap((f) => f.type === "msg" ? [f.text] : []);
+      const expected = [
+        ...Array.from({ length: 5 }, (_, i) => `before ${i}`),
+        "ann's last words",
+        ...Array.from({ length: 10 }, (_, i) => `missed ${i}`),
+        "after the reconnect",
+      ];
+      assert.deepEqual(texts, expected, "jay: everything once, in order");
+      const ids = jay.frames.flatMap((f) => f.type === "msg" ? [f.id] : []);
+      assertRising(ids.map((id) => ({ id })), "jay");
     } finally {
       for (const client of clients) client.close();
+      await jay.close();
     }
   });
 });

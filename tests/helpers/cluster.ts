@@ -280,6 +280,8 @@ export interface Cluster {
   readonly nodes: ClusterNode[];
   /** A temp dir removed by `stop()` (keys, configs). */
   readonly dir: string;
+  /** The environment the nodes run with (XDG dirs in `dir`): give it to clients started too. */
+  readonly env: Record<string, string>;
   /** Starts one more node (`n<count+1>` unless named). */
   addNode(options?: NodeOptions, id?: string): Promise<ClusterNode>;
   /** Every node's output, for a failure message. */
@@ -337,6 +339,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       redis: started,
       nodes,
       dir,
+      env,
       addNode,
       output: () => nodes.map((node) => node.output).join("\n"),
       stop,
@@ -721,5 +724,88 @@ function close(conn: Deno.Conn): void {
     conn.close();
   } catch {
     // already closed
+  }
+}
+
+/**
+ * A `sockchat join ADDRESSES --json --reconnect --no-key` subprocess: the real client, whose
+ * frames (one JSON line each on stdout) a test reads as they come. Its stderr is kept.
+ */
+export class JoinProcess {
+  /** Every frame printed so far, in order. */
+  readonly frames: ServerFrame[] = [];
+  readonly #child: Deno.ChildProcess;
+  readonly #stdout: ReadableStreamDefaultReader<string>;
+  readonly #stderr: Promise<string>;
+  #partial = "";
+
+  /** Starts `sockchat join` as `nick` over `ports` (127.0.0.1), in that order. */
+  constructor(ports: number[], nick: string, env: Record<string, string>) {
+    this.#child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        ...CLI_PERMISSIONS,
+        MAIN_PATH,
+        "join",
+        ports.map((port) => `127.0.0.1:${port}`).join(","),
+        "-n",
+        nick,
+        "--json",
+        "--reconnect",
+        "--no-key",
+      ],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1", ...env },
+    }).spawn();
+    this.#stdout = this.#child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    this.#stderr = new Response(this.#child.stderr).text();
+  }
+
+  /** Reads frames until one passes `check`; returns it. Fails if join exits or after `ms`. */
+  async until(
+    what: string,
+    check: (frame: ServerFrame) => boolean,
+    ms: number,
+  ): Promise<ServerFrame> {
+    return await within(
+      (async () => {
+        while (true) {
+          const nl = this.#partial.indexOf("\n");
+          if (nl !== -1) {
+            const frame = JSON.parse(this.#partial.slice(0, nl)) as ServerFrame;
+            this.#partial = this.#partial.slice(nl + 1);
+            this.frames.push(frame);
+            if (check(frame)) return frame;
+            continue;
+          }
+          const { value, done } = await this.#stdout.read();
+          if (done) throw new Error(`join exited before ${what}`);
+          this.#partial += value;
+        }
+      })(),
+      what,
+      ms,
+    );
+  }
+
+  /** Ends its input (it quits), waits for it (killing it past a bound); returns its stderr. */
+  async close(): Promise<string> {
+    await this.#child.stdin.close().catch(() => {});
+    const timer = setTimeout(() => {
+      try {
+        this.#child.kill("SIGKILL");
+      } catch {
+        // exited
+      }
+    }, NODE_STOP_MS);
+    try {
+      await this.#child.status;
+    } finally {
+      clearTimeout(timer);
+    }
+    await this.#stdout.cancel().catch(() => {});
+    return await this.#stderr;
   }
 }
