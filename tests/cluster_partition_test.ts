@@ -10,8 +10,12 @@
 
 import assert from "node:assert/strict";
 import type { AckFrame, LeaveFrame, ServerFrame } from "../protocol/frames.ts";
-import { NODE_CHECK_MS, NODE_LEASE_MS } from "../config/cluster_limits.ts";
-import type { JsonClient } from "./helpers/wire.ts";
+import {
+  NODE_CHECK_MS,
+  NODE_LEASE_MS,
+  REDIS_COMMAND_TIMEOUT_MS,
+} from "../config/cluster_limits.ts";
+import { type JsonClient, within } from "./helpers/wire.ts";
 import {
   assertRising,
   collect,
@@ -141,6 +145,39 @@ Deno.test("cluster partition: a node cut off for longer than its lease is declar
       const ack = await sendUntilAcked(alice, "welcome back");
       const seen = await collect(bob, "#lobby", (s) => s.at(-1)?.text === "welcome back");
       assert.equal(seen.at(-1)?.id, ack.id);
+    } finally {
+      for (const client of clients) client.close();
+      await link.close();
+    }
+  });
+});
+
+Deno.test("cluster partition: a node whose link to Redis goes silent (no reset: a partition) answers its users' messages with store_failed within REDIS_COMMAND_TIMEOUT_MS, and recovers once the link is back", async () => {
+  await withCluster({ nodes: 1, node: NODE }, async (cluster) => {
+    const link = new TcpCut(cluster.redis.port);
+    const clients: JsonClient[] = [];
+    try {
+      const [a] = cluster.nodes;
+      const b = await cluster.addNode({ ...NODE, redisUrl: link.url });
+      const bob = await loginAt(b.port, "bob");
+      const alice = await loginAt(a.port, "alice");
+      clients.push(bob, alice);
+      await joinsOf(bob, ["alice"]);
+
+      link.freeze();
+      const sent = Date.now();
+      const answer = await within(
+        attempt(bob, "into the void", "void"),
+        "an answer with Redis unreachable (never one, if the node waits on the silent link)",
+        REDIS_COMMAND_TIMEOUT_MS + 5_000,
+      );
+      assert.equal(answer, "store_failed", "no ack without Redis");
+      assert.ok(Date.now() - sent <= REDIS_COMMAND_TIMEOUT_MS + 5_000);
+
+      link.mend();
+      const back = await sendUntilAcked(bob, "through again");
+      const heard = await collect(alice, "#lobby", (s) => s.at(-1)?.text === "through again");
+      assert.equal(heard.at(-1)?.id, back.id);
     } finally {
       for (const client of clients) client.close();
       await link.close();

@@ -626,6 +626,7 @@ export class TcpCut {
   readonly #pipes = new Set<Promise<void>>();
   readonly #accepting: Promise<void>;
   #cut = false;
+  #frozen = false;
 
   /** Listens on a free port, forwarding to 127.0.0.1:`target`. */
   constructor(target: number) {
@@ -645,8 +646,18 @@ export class TcpCut {
     for (const conn of this.#conns) close(conn);
   }
 
-  /** Forwards again. */
+  /**
+   * Drops every byte either way from now on, keeping the connections open: a link gone silent
+   * (a partition, a firewall dropping packets), which no reset announces. Ended by a cut.
+   */
+  freeze(): void {
+    this.#frozen = true;
+  }
+
+  /** Forwards again (after a cut, or a freeze: its connections are cut first). */
   mend(): void {
+    if (this.#frozen) this.cut();
+    this.#frozen = false;
     this.#cut = false;
   }
 
@@ -684,7 +695,8 @@ export class TcpCut {
       server = await Deno.connect({ hostname: "127.0.0.1", port: this.#target });
       this.#conns.add(server);
       if (this.#cut) return;
-      const pumps = [pump(client, server), pump(server, client)];
+      const frozen = () => this.#frozen;
+      const pumps = [pump(client, server, frozen), pump(server, client, frozen)];
       await Promise.race(pumps);
       // One side ended: end the other, and wait for its read to let go.
       close(client);
@@ -703,13 +715,14 @@ export class TcpCut {
   }
 }
 
-/** Copies `from` to `to` until either ends. */
-async function pump(from: Deno.Conn, to: Deno.Conn): Promise<void> {
+/** Copies `from` to `to` until either ends; while `frozen()`, what is read is dropped. */
+async function pump(from: Deno.Conn, to: Deno.Conn, frozen: () => boolean): Promise<void> {
   const buffer = new Uint8Array(65536);
   try {
     while (true) {
       const n = await from.read(buffer);
       if (n === null) return;
+      if (frozen()) continue;
       let chunk = buffer.subarray(0, n);
       while (chunk.length > 0) chunk = chunk.subarray(await to.write(chunk));
     }
