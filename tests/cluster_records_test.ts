@@ -8,8 +8,8 @@
 
 import assert from "node:assert/strict";
 import type { ServerFrame } from "../protocol/frames.ts";
-import { command, type JsonClient, within } from "./helpers/wire.ts";
-import { helloAt, joinsOf, loginAt, withCluster } from "./helpers/cluster.ts";
+import { command, type JsonClient, WAIT_MS, within } from "./helpers/wire.ts";
+import { collect, helloAt, joinsOf, loginAt, redisCli, withCluster } from "./helpers/cluster.ts";
 
 /** The operator secret every node is given. */
 const SECRET = "sekrit-for-the-cluster";
@@ -153,3 +153,58 @@ async function untilAnswer(client: JsonClient, done: (code: string) => boolean):
     "the answer wanted",
   );
 }
+
+Deno.test("cluster records: --retention caps each room's stream; a resume from before what is kept gets a gap; --max-users counts a node's own users only", async () => {
+  await withCluster({
+    nodes: 2,
+    node: { extra: ["--rate", "0", "--retention", "10", "--history", "5", "--max-users", "2"] },
+  }, async ({ redis, nodes: [a, b] }) => {
+    const alice = await loginAt(a.port, "alice");
+    const bob = await loginAt(b.port, "bob");
+    const clients = [alice, bob];
+    try {
+      // Three users on two nodes of two places each: mirrors take no place.
+      clients.push(await loginAt(a.port, "anna"));
+      assert.equal(codeOf(await answerTo(a.port, "third")), "server_full", "A has its two");
+
+      await alice.write(
+        Array.from(
+          { length: 30 },
+          (_, i) => JSON.stringify({ type: "msg", room: "#lobby", text: `m${i}`, ref: `r${i}` }),
+        ).join("\n") +
+          "\n",
+      );
+      const acks: number[] = [];
+      while (acks.length < 30) {
+        const frame = await alice.next("an ack");
+        if (frame === null) throw new Error("EOF");
+        if (frame.type === "ack") acks.push(frame.id);
+      }
+      const kept = await redisCli(redis.port, "XLEN", "sc:room:#lobby");
+      assert.ok(typeof kept === "number" && kept >= 10 && kept < 30, `the stream keeps ${kept}`);
+
+      bob.close();
+      const late = await loginAt(b.port, "late", { resume: { "#lobby": acks[0] } });
+      clients.push(late);
+      const gaps: ServerFrame[] = [];
+      const replay = await collect(
+        late,
+        "#lobby",
+        (s) => s.at(-1)?.id === acks[29],
+        WAIT_MS,
+        (f) => {
+          if (f.type === "gap") gaps.push(f);
+        },
+      );
+      assert.equal(gaps.length, 1, JSON.stringify(gaps));
+      assert.ok(gaps[0].type === "gap" && gaps[0].missed > 0, JSON.stringify(gaps[0]));
+      assert.deepEqual(
+        replay.map((m) => m.id),
+        acks.slice(30 - replay.length),
+        "the newest, in order",
+      );
+    } finally {
+      for (const client of clients) client.close();
+    }
+  });
+});
