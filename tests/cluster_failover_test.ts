@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import type { AckFrame, LeaveFrame, ServerFrame } from "../protocol/frames.ts";
 import { command, type JsonClient, WAIT_MS, within } from "./helpers/wire.ts";
 import { RECONNECT_MAX_MS } from "../client/reconnect.ts";
+import { RawIrcClient } from "./helpers/irc.ts";
 import { NODE_CHECK_MS, NODE_LEASE_MS } from "../config/cluster_limits.ts";
 import { SERVE_HELP } from "../cli/usage.ts";
 import {
@@ -86,14 +87,17 @@ function leaves(): { map: Map<string, LeaveFrame>; take: (frame: ServerFrame) =>
 }
 
 Deno.test("cluster failover: kill -9 of node A: B's members see A's users leave (node_lost) within the lease, their nicks are free, and a resume on B (by hand, and by `sockchat join A,B` on its own) gets exactly what was missed", async () => {
-  await withCluster({ nodes: 2, node: NODE }, async ({ env, nodes: [a, b] }) => {
+  await withCluster({ nodes: 2, node: { ...NODE, irc: true } }, async ({ env, nodes: [a, b] }) => {
     const bob = await loginAt(b.port, "bob");
+    const ivy = await RawIrcClient.login(b.server, "ivy");
     const ann = await loginAt(a.port, "ann");
     const carl = await loginAt(a.port, "carl");
-    const clients = [bob, ann, carl];
+    const clients: { close(): void }[] = [bob, ivy, ann, carl];
     // The real client, given both addresses, A first: it is on A when A dies.
     const jay = new JoinProcess([a.port, b.port], "jay", env);
     try {
+      await ivy.send("JOIN #lobby");
+      await ivy.expect(/ 366 ivy #lobby /);
       await jay.until("jay's welcome", (f) => f.type === "welcome", JOIN_START_MS);
       // A's users are known on B before A dies.
       await joinsOf(bob, ["ann", "carl", "jay"]);
@@ -129,6 +133,14 @@ Deno.test("cluster failover: kill -9 of node A: B's members see A's users leave 
       assert.deepEqual([...lost.keys()].sort(), ["ann", "carl", "jay"]);
       for (const frame of lost.values()) assert.equal(frame.reason, "node_lost");
       assert.ok(noticed <= NOTICE_MS, `noticed after ${noticed} ms`);
+      // An IRC user on B sees them go as IRC clients know a lost server: a netsplit.
+      const split = new Set<string>();
+      while (split.size < 3) {
+        const quit = /^:(\w+)!\S+ QUIT :\*\.net \*\.split$/.exec(await ivy.expect(/ QUIT /));
+        assert.ok(quit !== null, `a netsplit QUIT: ${ivy.seen.at(-1)}`);
+        split.add(quit[1]);
+      }
+      assert.deepEqual([...split].sort(), ["ann", "carl", "jay"]);
 
       // ann's nick is free on B at once (her claim went with A's lease).
       const { client: annAgain, frame: annWelcome } = await helloAt(b.port, "ann");
