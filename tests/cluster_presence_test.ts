@@ -315,3 +315,52 @@ Deno.test("cluster presence: the login rate per address is counted across nodes"
     },
   );
 });
+
+Deno.test("cluster presence: a burst of 100 DMs from A to B arrives whole and in order, each acked to its sender", async () => {
+  await withCluster({ nodes: 2, node: { extra: ["--rate", "0"] } }, async ({ nodes: [a, b] }) => {
+    const bob = await loginAt(b.port, "bob");
+    const alice = await loginAt(a.port, "alice");
+    try {
+      await joinsOf(bob, ["alice"]);
+      await alice.write(
+        Array.from(
+          { length: 100 },
+          (_, i) =>
+            JSON.stringify({ type: "cmd", line: `/msg bob dm ${i}`, room: "#lobby", ref: `d${i}` }),
+        ).join("\n") + "\n",
+      );
+      const [got, answers] = await Promise.all([
+        within(
+          (async () => {
+            const texts: string[] = [];
+            while (texts.length < 100) {
+              const frame = await bob.next("a DM");
+              if (frame === null) throw new Error(`EOF after ${texts.length} DMs`);
+              if (frame.type === "dm") texts.push(frame.text);
+            }
+            return texts;
+          })(),
+          "100 DMs",
+        ),
+        within(
+          (async () => {
+            const refs: string[] = [];
+            while (refs.length < 100) {
+              const frame = await alice.next("an answer");
+              if (frame === null) throw new Error(`EOF after ${refs.length} answers`);
+              if (frame.type === "error") throw new Error(JSON.stringify(frame));
+              if (frame.type === "ack" && frame.to === "bob") refs.push(frame.ref ?? "");
+            }
+            return refs;
+          })(),
+          "100 acks",
+        ),
+      ]);
+      assert.deepEqual(got, Array.from({ length: 100 }, (_, i) => `dm ${i}`));
+      assert.deepEqual(answers, Array.from({ length: 100 }, (_, i) => `d${i}`));
+    } finally {
+      bob.close();
+      alice.close();
+    }
+  });
+});
