@@ -23,12 +23,15 @@ export interface RedisTarget {
 
 /**
  * A Redis URL with any user and password left out, the port and database written out: safe to
- * log. Text that is not a URL comes back with anything before an `@` masked.
+ * log. Text that is not a URL, or whose `@` the URL parser did not take as the end of the
+ * credentials (a password holding `/`, `?` or `#` is cut short there, and part of it would show
+ * as a port or path), comes back with everything from the scheme's `//` to the LAST `@` masked.
  *
  * @example
  * ```ts
  * redactRedisUrl("redis://:hunter2@cache.internal:6380/2"); // "redis://cache.internal:6380/2"
  * redactRedisUrl("rediss://cache.internal"); // "rediss://cache.internal:6379/0"
+ * redactRedisUrl("redis://:ab/cd@cache"); // "redis://***@cache"
  * ```
  */
 export function redactRedisUrl(text: string): string {
@@ -36,11 +39,40 @@ export function redactRedisUrl(text: string): string {
   try {
     url = new URL(text);
   } catch {
-    return text.replace(/\/\/[^/]*@/, "//***@").replace(/^[^/]*@/, "***@");
+    return maskCredentials(text);
+  }
+  // Credentials the parser did not see as such: an `@` left in the host, path, query or fragment.
+  if (url.username === "" && url.password === "" && text.includes("@")) {
+    return maskCredentials(text);
   }
   const host = url.hostname === "" ? "localhost" : url.hostname;
   const db = /^\/(\d+)$/.exec(url.pathname)?.[1] ?? "0";
   return `${url.protocol}//${host}:${url.port === "" ? "6379" : url.port}/${db}`;
+}
+
+/**
+ * `text` with what may be a user or password masked: everything after the scheme's `//` (or from
+ * the start) up to the last `@`; with no `@`, anything after a colon that is not a port number
+ * (`redis://:hunter2` typed without its host).
+ */
+function maskCredentials(text: string): string {
+  if (text.includes("@")) {
+    return text.replace(
+      /^([a-z][a-z0-9+.-]*:\/\/)?[\s\S]*@/i,
+      (_, scheme) => `${scheme ?? ""}***@`,
+    );
+  }
+  return text.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/]*:)(?!\d*(?:\/|$))[\s\S]*/i, "$1***");
+}
+
+/** True if `part` (a URL's user or password) decodes as percent-encoding, as the client needs. */
+function decodes(part: string): boolean {
+  try {
+    decodeURIComponent(part);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -66,7 +98,9 @@ export function parseRedisFlag(
   try {
     url = new URL(text);
   } catch {
-    throw wrong("that is not a URL");
+    throw wrong(
+      "that is not a URL (a password holding /, ?, #, @ or % must be percent-encoded: / as %2F)",
+    );
   }
   if (url.protocol !== "redis:" && url.protocol !== "rediss:") {
     throw wrong(`the scheme is ${url.protocol.replace(/:$/, "")}`);
@@ -76,6 +110,13 @@ export function parseRedisFlag(
     throw wrong("the path must be a database number, such as /0");
   }
   if (url.search !== "" || url.hash !== "") throw wrong("it has a query or fragment");
+  // The client library decodes both and would crash on a stray `%` (a URIError, not a message).
+  if (!decodes(url.username) || !decodes(url.password)) {
+    throw wrong(
+      "its user or password has a % that is not percent-encoding (write % as %25, / as %2F, " +
+        "@ as %40)",
+    );
+  }
   return { url: text, shown: redactRedisUrl(text) };
 }
 

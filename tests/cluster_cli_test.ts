@@ -365,6 +365,52 @@ Deno.test("serve --redis: redis:// and rediss:// URLs with or without a password
   assert.equal(redactRedisUrl("not a url :hunter2@h"), "***@h");
 });
 
+Deno.test("serve --redis: a password holding /, ?, #, @, % or spaces is never printed, however the URL fails; a stray % is a usage error, not a crash", () => {
+  const secret = "SECRET1";
+  for (
+    const url of [
+      `redis://:Zm9v/YmFy+${secret}@10.0.0.5:6379/0`,
+      `redis://admin:ab/${secret}@cache`,
+      `redis://:ab?${secret}@cache:6379/0`,
+      `redis://:ab#${secret}@cache:6379/0`,
+      `redis://:a@b${secret}@cache:6379/0`,
+      `redis://:a b ${secret}@cache:6379/0`,
+      `redis://:1234/5678${secret}@cache`,
+      `redis://:${secret}%ZZ@127.0.0.1:1/0`,
+      `redis://${secret}%E0%A4%A@127.0.0.1:1/0`,
+      `redis://:${secret}`,
+      `redis//:${secret}@cache`,
+    ]
+  ) {
+    for (
+      const [flags, env] of [[["--redis", url], {}], [[], { SOCKCHAT_REDIS_URL: url }]] as [
+        string[],
+        Record<string, string>,
+      ][]
+    ) {
+      // Refused (the message must not quote it) or, where the URL parser reads it right (an `@`
+      // or a space in the password), accepted: then only the shown form reaches a log.
+      let message: string;
+      try {
+        message = serveWith([...flags], env).redis?.shown ?? "";
+      } catch (error) {
+        if (!(error instanceof UsageError)) throw error;
+        message = error.message;
+        assert.match(message, /redis:\/\/HOST:PORT\[\/DB\]/, message);
+      }
+      assert.ok(!message.includes(secret), `the password stays out of: ${message}`);
+    }
+    assert.ok(!redactRedisUrl(url).includes(secret), redactRedisUrl(url));
+  }
+  assert.match(usageError(["--redis", `redis://:${secret}%ZZ@127.0.0.1:1/0`]), /% as %25/);
+  assert.equal(redactRedisUrl("redis://:ab/cd@cache"), "redis://***@cache");
+  assert.equal(redactRedisUrl("redis://:1234/5678@h"), "redis://***@h");
+  // Percent-encoded, the same passwords are fine: the library gets the URL as given.
+  const encoded = `redis://:Zm9v%2FYmFy%2B${secret}%25@10.0.0.5:6379/0`;
+  assert.equal(serveWith(["--redis", encoded]).redis?.url, encoded);
+  assert.equal(serveWith(["--redis", encoded]).redis?.shown, "redis://10.0.0.5:6379/0");
+});
+
 Deno.test("serve: $SOCKCHAT_REDIS_URL stands in for --redis (the flag wins; empty is unset)", () => {
   const env = { SOCKCHAT_REDIS_URL: "redis://:hunter2@from-env:6379/1" };
   assert.equal(serveWith([], env).redis?.shown, "redis://from-env:6379/1");
