@@ -468,13 +468,17 @@ export function assertRising(seen: readonly { id: number }[], who: string): void
 
 /** Runs `redis-cli -p PORT --json ARGS...` and parses its answer. */
 export async function redisCli(port: number, ...args: string[]): Promise<unknown> {
+  const command = new Deno.Command("redis-cli", {
+    args: ["-h", "127.0.0.1", "-p", String(port), "--json", ...args],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  });
   const out = await within(
-    new Deno.Command("redis-cli", {
-      args: ["-h", "127.0.0.1", "-p", String(port), "--json", ...args],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output(),
+    command.output().catch((error) => {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+      throw new Error("redis-cli is needed for this test: apt-get install -y redis-tools");
+    }),
     `redis-cli ${args.join(" ")}`,
   );
   const text = new TextDecoder().decode(out.stdout).trim();
@@ -566,12 +570,18 @@ export async function startHaproxy(
   }
   const path = `${dir}/haproxy-${crypto.randomUUID().slice(0, 8)}.cfg`;
   await Deno.writeTextFile(path, config);
-  const child = new Deno.Command("haproxy", {
-    args: ["-f", path, "-db"],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command("haproxy", {
+      args: ["-f", path, "-db"],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    throw new Error("haproxy is needed for this test: apt-get install -y haproxy");
+  }
   let out = "";
   let exited = false;
   const drained = Promise.all([child.stdout, child.stderr].map(async (stream) => {
