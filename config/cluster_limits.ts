@@ -87,3 +87,31 @@ export const RETENTION_SWEEP_ROOMS = 256;
  * read never holds more than this many entries it may not use.
  */
 export const HISTORY_READ_CHUNK = 256;
+
+/**
+ * Batches a node has committed whose copy the cluster log has not brought back yet, at most
+ * (their authors wait for the log to be acknowledged). Normally a handful: the log follows the
+ * commits within a round trip or two. A node whose log reader is stuck (its connection
+ * half-open, or refused while the others work) would otherwise keep committing and hold every
+ * message it can never acknowledge; past this bound a new message is refused at once
+ * (`store_failed`, "the cluster log is behind") instead. Each batch holds at most
+ * `MAX_BATCH_TEXT` of text, so this also bounds that memory.
+ */
+export const MAX_AWAITING_BATCHES = 1_000;
+
+/**
+ * How long a committed batch waits for the cluster log before its authors are told it could
+ * not be confirmed (ms): longer than a command's timeout plus a blocking read, so a healthy but
+ * busy reader is never cut short, short enough that nobody waits silently for an ack that the
+ * log will not bring.
+ */
+export const AWAITING_LOG_TIMEOUT_MS = 10_000;
+
+/**
+ * How long a resume floor is kept at most (ms). A client resuming on a node whose log reader
+ * is behind the last id it saw elsewhere is not sent again, live, what it saw: messages up to
+ * that id are skipped for it until the reader passes it. The log normally passes it within
+ * moments; this bounds a floor the log will not pass soon (a client resuming from a made-up
+ * id), which would otherwise hide the room's messages from that client.
+ */
+export const RESUME_FLOOR_MAX_MS = 60_000;

@@ -266,6 +266,10 @@ export class Hub implements ModeratorHost {
       operKeys: options.operKeys ?? new Set(),
       requireAccount: this.#requireAccount,
       guestsShut: this.#requireAccount && !this.#guestsRead,
+      // A cluster node whose log lags must not send a resumed client what it saw elsewhere.
+      resumed: options.cluster === undefined
+        ? undefined
+        : (user, room, lastSeen) => relay.resumed(user, room, lastSeen),
     });
     this.#accountDesk = new AccountDesk({
       accounts,
@@ -836,6 +840,8 @@ export class Hub implements ModeratorHost {
    */
   tick(): void {
     this.#rooms.tick();
+    // Commits the cluster log has not confirmed in time are told to their authors.
+    this.#relay.tick();
   }
 
   /** Sends one frame to one user. */

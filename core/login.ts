@@ -115,6 +115,12 @@ export interface LoginsOptions {
   requireAccount: boolean;
   /** True: a guest (no proven registered nick) enters no room until registered. */
   guestsShut: boolean;
+  /**
+   * Told of each room a login resumes, with the last id its client saw there, once it is a
+   * member and before its replay is read (in a cluster, the relay's resume floor: see
+   * `Relay.resumed`). @default nothing
+   */
+  resumed?: (user: User, room: Room, lastSeen: number) => void;
 }
 
 /**
@@ -562,6 +568,8 @@ export class Logins {
       // is used up only here).
       if (!rooms.admits(user, room, grant?.key, undefined, grant)) return replayFrom(i + 1);
       this.#options.rooms.enter(user, room);
+      // What the client saw elsewhere is not sent again live (a node whose log lags).
+      if (lastSeen !== undefined) this.#options.resumed?.(user, room, lastSeen);
       // A reader that asks for history itself gets none (see PeerSink.replaysOnJoin).
       if (user.sink.replaysOnJoin === false) return replayFrom(i + 1);
       const { historyReplay, reader } = this.#options;

@@ -16,6 +16,11 @@ import { type Awaitable, then } from "./awaitable.ts";
 import type { ServerFrame } from "../protocol/frames.ts";
 import type { CommittedBatch, LiveBatch, LiveMessage } from "./cluster.ts";
 import { MAX_BATCH_TEXT, MAX_STORED_TS_AHEAD_MS } from "../config/limits.ts";
+import {
+  AWAITING_LOG_TIMEOUT_MS,
+  MAX_AWAITING_BATCHES,
+  RESUME_FLOOR_MAX_MS,
+} from "../config/cluster_limits.ts";
 import { Outgoing, OutgoingBatch } from "../protocol/outgoing.ts";
 import { sanitizeFormattedText, stripIrcFormatting } from "../security/unicode.ts";
 import { reply, send } from "./deliver.ts";
@@ -69,6 +74,23 @@ interface PendingMessage {
   ref?: string;
   /** Where the author's lines were joined without a newline (relayed live, never stored). */
   breaks?: number[];
+}
+
+/** A committed batch waiting for the cluster log, and when it was handed to the store. */
+interface Awaiting {
+  batch: PendingMessage[];
+  /** The clock when the append was sent, for {@linkcode AWAITING_LOG_TIMEOUT_MS}. */
+  at: number;
+}
+
+/**
+ * A resume floor (see {@linkcode Relay.resumed}): a member who saw the room up to `id` on
+ * another node gets nothing live up to it here.
+ */
+interface Floor {
+  id: number;
+  /** The clock when it was set, for {@linkcode RESUME_FLOOR_MAX_MS}. */
+  at: number;
 }
 
 /**
@@ -168,13 +190,22 @@ export class Relay {
    * Batches committed (or on their way) that the log has not brought back yet, by token: their
    * authors are acknowledged when it does (cluster only).
    */
-  readonly #awaiting = new Map<number, PendingMessage[]>();
+  readonly #awaiting = new Map<number, Awaiting>();
   /**
    * Tokens of `#awaiting` whose append answered success, oldest first. This relay's appends go
    * one after another, so the log brings their batches in token order: one still here when a
    * later batch of ours arrives was lost on the way (see {@linkcode Relay.committed}).
    */
   readonly #appended = new Set<number>();
+  /**
+   * Resume floors by room, then member (cluster only; empty but for members who resumed on
+   * this node past what its log had brought): see {@linkcode Relay.resumed}.
+   */
+  readonly #floors = new Map<Room, Map<User, Floor>>();
+  /** The lowest floor in `#floors` (Infinity: none): a batch below it clears none. */
+  #lowestFloor = Infinity;
+  /** The last id of the newest batch the log brought here (cluster only). */
+  #watermark = 0;
   /** Text in `#pending`, in UTF-16 code units. */
   #pendingText = 0;
   #nextId: number;
@@ -323,16 +354,33 @@ export class Relay {
    * the log has not brought it: once it has, the batch was committed and acknowledged.
    */
   #commitShared(batch: PendingMessage[]): Awaitable<void> {
+    this.#expire();
+    if (this.#awaiting.size >= MAX_AWAITING_BATCHES) {
+      // The log reader is far behind (or stuck): nothing more is held for it.
+      for (const p of batch) {
+        reply(
+          p.user,
+          "store_failed",
+          "Your message was not sent: the cluster log is behind on this server, which has not " +
+            "yet seen the messages before it. Try again in a moment.",
+          p.ref,
+        );
+      }
+      return;
+    }
     const started = performance.now();
     const token = ++this.#token;
-    this.#awaiting.set(token, batch);
+    this.#awaiting.set(token, { batch, at: this.#now() });
     const live: LiveBatch = { token, breaks: batch.map((p) => p.breaks) };
     const committed = () => {
       this.#onCommit((performance.now() - started) / 1000);
       if (this.#awaiting.has(token)) this.#appended.add(token);
     };
     const failed = (error: unknown) => {
-      if (this.#awaiting.delete(token)) storeFailed(batch, error);
+      if (!this.#awaiting.delete(token)) return;
+      // The script may have run (the answer was lost): the log decides, so no ack is owed.
+      if (outcomeUnknown(error)) unconfirmed(batch, (error as Error).message);
+      else storeFailed(batch, error);
     };
     try {
       const write = this.#store.append(batch.map((p) => p.stored), live);
@@ -352,7 +400,7 @@ export class Relay {
   committed(batch: CommittedBatch): void {
     let mine: PendingMessage[] | undefined;
     if (batch.node === this.#node) {
-      mine = this.#awaiting.get(batch.token);
+      mine = this.#awaiting.get(batch.token)?.batch;
       this.#awaiting.delete(batch.token);
       this.#appended.delete(batch.token);
       // The store keeps the batch's order; anything else is not this relay's batch.
@@ -360,8 +408,9 @@ export class Relay {
       this.#forgetLost(batch.token);
     }
     const byRoom = new Map<string, Arrived[]>();
-    for (let i = 0; i < batch.messages.length; i++) {
-      const message = batch.messages[i];
+    const messages = batch.messages;
+    for (let i = 0; i < messages.length; i++) {
+      const message = messages[i];
       const pending = mine?.[i];
       const author = pending?.user ?? this.#registry.user(message.from);
       // Another node's author (a mirror) was active then: /whois here shows their idle time.
@@ -371,8 +420,74 @@ export class Relay {
       if (group === undefined) byRoom.set(message.room, [arrived]);
       else group.push(arrived);
     }
-    for (const [name, group] of byRoom) relayArrived(this.#registry.room(name), name, group);
+    const floors = this.#floors;
+    for (const [name, group] of byRoom) {
+      const room = this.#registry.room(name);
+      const floor = floors.size === 0 || room === undefined ? undefined : floors.get(room);
+      relayArrived(room, name, group, floor);
+    }
     this.#store.delivered?.(batch);
+    const last = messages.length === 0 ? 0 : messages[messages.length - 1].id;
+    if (last > this.#watermark) this.#watermark = last;
+    // Ids come in order: nothing up to a floor the log has passed can come again.
+    if (this.#watermark >= this.#lowestFloor) this.#dropFloors((f) => f.id <= this.#watermark);
+  }
+
+  /**
+   * `user` entered `room` resuming after `lastSeen`, the last id they saw there (on another
+   * node, likely). When the log has not brought this node that far yet, the replay ended at
+   * what it had brought, and the log will bring the rest live: ids up to `lastSeen` are skipped
+   * for this member until the log passes them (or {@linkcode RESUME_FLOOR_MAX_MS}). Nothing on
+   * a server on its own, where what is committed is delivered at once.
+   */
+  resumed(user: User, room: Room, lastSeen: number): void {
+    if (!this.#shared || !(lastSeen > this.#watermark)) return;
+    let members = this.#floors.get(room);
+    if (members === undefined) this.#floors.set(room, members = new Map());
+    members.set(user, { id: lastSeen, at: this.#now() });
+    if (lastSeen < this.#lowestFloor) this.#lowestFloor = lastSeen;
+  }
+
+  /**
+   * Called about once a second (cluster only): authors of batches the log has not brought for
+   * {@linkcode AWAITING_LOG_TIMEOUT_MS} are told, and old or idle resume floors forgotten.
+   */
+  tick(): void {
+    if (!this.#shared) return;
+    this.#expire();
+    if (this.#floors.size === 0) return;
+    const oldest = this.#now() - RESUME_FLOOR_MAX_MS;
+    this.#dropFloors((f, user, room) => f.at <= oldest || !room.members.has(user));
+  }
+
+  /** Forgets the floors `gone` says are no longer needed; recomputes the lowest left. */
+  #dropFloors(gone: (floor: Floor, user: User, room: Room) => boolean): void {
+    let lowest = Infinity;
+    for (const [room, members] of this.#floors) {
+      for (const [user, floor] of members) {
+        if (gone(floor, user, room)) members.delete(user);
+        else if (floor.id < lowest) lowest = floor.id;
+      }
+      if (members.size === 0) this.#floors.delete(room);
+    }
+    this.#lowestFloor = lowest;
+  }
+
+  /**
+   * Tells the authors of batches sent more than {@linkcode AWAITING_LOG_TIMEOUT_MS} ago that
+   * the log has not brought them (the reader is stuck, or the batch was lost): their messages
+   * could not be confirmed. Forgotten, so the map stays bounded; oldest first, so this stops at
+   * the first one still in time.
+   */
+  #expire(): void {
+    if (this.#awaiting.size === 0) return;
+    const oldest = this.#now() - AWAITING_LOG_TIMEOUT_MS;
+    for (const [token, { batch, at }] of this.#awaiting) {
+      if (at > oldest) break;
+      this.#awaiting.delete(token);
+      this.#appended.delete(token);
+      unconfirmed(batch, "this server has not seen it in the cluster log in time");
+    }
   }
 
   /**
@@ -384,7 +499,7 @@ export class Relay {
     for (const older of this.#appended) {
       if (older >= token) break;
       this.#appended.delete(older);
-      const lost = this.#awaiting.get(older);
+      const lost = this.#awaiting.get(older)?.batch;
       this.#awaiting.delete(older);
       for (const p of lost ?? []) {
         reply(
@@ -419,6 +534,31 @@ function storeFailed(batch: readonly PendingMessage[], error: unknown): void {
   }
 }
 
+/**
+ * True when `error` leaves the commit's outcome unknown: the append was sent but its answer
+ * was lost or timed out, so it may have been stored (a `StoreError` of kind `ambiguous`).
+ */
+function outcomeUnknown(error: unknown): boolean {
+  return typeof error === "object" && error !== null &&
+    (error as { kind?: unknown }).kind === "ambiguous";
+}
+
+/**
+ * Tells the authors of `batch` their message could not be confirmed (`why`): it may have been
+ * stored, and then the room sees it (so does its author, as a message), but no ack will come.
+ */
+function unconfirmed(batch: readonly PendingMessage[], why: string): void {
+  for (const p of batch) {
+    reply(
+      p.user,
+      "store_failed",
+      `Your message could not be confirmed (${why}): it may still appear in the room. Check ` +
+        "before sending it again.",
+      p.ref,
+    );
+  }
+}
+
 /** The msg frame of a stored message, encoded once for every recipient. */
 function messageOut(stored: StoredMessage, roomName: string, breaks?: number[]): Outgoing {
   const frame: ServerFrame = {
@@ -441,7 +581,12 @@ function messageOut(stored: StoredMessage, roomName: string, breaks?: number[]):
  * member who ignores nobody and is not an author here, else frame by frame with acks in the
  * authors' places. `room` is undefined when nobody here is in it: only acks are owed then.
  */
-function relayArrived(room: Room | undefined, name: string, group: Arrived[]): void {
+function relayArrived(
+  room: Room | undefined,
+  name: string,
+  group: Arrived[],
+  floors: Map<User, Floor> | undefined,
+): void {
   const shownName = room?.name ?? name;
   const ack = (p: PendingMessage, m: LiveMessage) =>
     send(p.user, { type: "ack", id: m.id, room: shownName, ts: m.ts, ref: p.ref });
@@ -454,13 +599,16 @@ function relayArrived(room: Room | undefined, name: string, group: Arrived[]): v
     const together = group.length === 1 ? outs[0] : new OutgoingBatch(outs);
     for (const member of room.members) {
       if (member.node !== undefined) continue;
-      if (!authors.has(member) && member.ignores.isEmpty) {
+      // What this member saw elsewhere before resuming here (see Relay.resumed).
+      const floor = floors?.get(member)?.id ?? 0;
+      if (!authors.has(member) && member.ignores.isEmpty && floor === 0) {
         member.sink.deliver(together);
         continue;
       }
       for (let i = 0; i < group.length; i++) {
         const { message, author, pending } = group[i];
         if (pending?.user === member) ack(pending, message);
+        else if (message.id <= floor) continue;
         else if (!ignoresAuthor(member, author, message.from)) member.sink.deliver(outs[i]);
       }
     }

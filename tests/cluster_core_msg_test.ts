@@ -16,6 +16,11 @@ import {
   type MemoryNode,
 } from "../store/memory/cluster.ts";
 import { StoreError } from "../store/store_error.ts";
+import {
+  AWAITING_LOG_TIMEOUT_MS,
+  MAX_AWAITING_BATCHES,
+  RESUME_FLOOR_MAX_MS,
+} from "../config/cluster_limits.ts";
 import { ManualClock, only, Peer, RecordingSink, types } from "./helpers/core.ts";
 
 /** Hubs linked by one in-memory cluster, on one manual clock. */
@@ -430,5 +435,155 @@ Deno.test("cluster DM: a message to a user of a node killed a moment ago is refu
   assert.deepEqual(errors.map((e) => e.code), ["no_such_user"]);
   assert.match(errors[0].message, /cannot be reached/);
   assert.equal(chat.hub("a").user("bob"), undefined, "node_lost took the mirror away");
+  await chat.close();
+});
+
+/** Makes node `id`'s log reader stall: the log goes on, this node takes nothing of it. */
+function stallReader(chat: ClusterChat, id: string): () => void {
+  const node = chat.nodes.get(id)!;
+  node.hub = undefined;
+  return () => node.attach(chat.hub(id));
+}
+
+Deno.test("cluster relay: a resume on a node whose log lags behind the client's last id sends nothing it saw again, live; the rest once", async () => {
+  const chat = new ClusterChat(["a", "b"]);
+  const alice = await chat.login("a", "alice");
+  const sam = await chat.login("a", "sam");
+  const bob = await chat.login("b", "bob");
+  chat.clear(alice, sam, bob);
+  const resumeReader = stallReader(chat, "b");
+  for (let i = 0; i < 5; i++) {
+    sam.say(`m${i}`, "#lobby");
+    await chat.hub("a").flush();
+  }
+  await chat.settle();
+  const seenOnA = only(alice.take(), "msg");
+  assert.deepEqual(seenOnA.map((m) => m.text), ["m0", "m1", "m2", "m3", "m4"]);
+  const last = seenOnA[2].id;
+  // Alice's client saw up to m2 on A, and comes back on B, whose reader has brought none of it.
+  const sink = new RecordingSink();
+  const result = await chat.hub("b").login(sink, {
+    version: PROTOCOL_VERSION,
+    nick: "alice2",
+    address: "192.0.2.200",
+    resume: { "#lobby": last },
+  });
+  assert.ok(result.ok);
+  resumeReader();
+  await chat.settle();
+  sam.say("after", "#lobby");
+  await chat.settle();
+  const lobby = only(sink.take(), "msg").filter((m) => m.room === "#lobby");
+  assert.deepEqual(lobby.map((m) => m.text), ["m3", "m4", "after"]);
+  assertRising(lobby.map((m) => m.id), "alice2");
+  // Another member of B, who resumed nothing, gets every message once.
+  assert.deepEqual(texts(bob.take()), ["m0", "m1", "m2", "m3", "m4", "after"]);
+  await chat.close();
+});
+
+Deno.test("cluster relay: a resume floor the log never passes is forgotten after RESUME_FLOOR_MAX_MS", async () => {
+  const chat = new ClusterChat(["a", "b"]);
+  const sam = await chat.login("a", "sam");
+  chat.clear(sam);
+  // A client resuming from an id no message has reached yet.
+  const sink = new RecordingSink();
+  const result = await chat.hub("b").login(sink, {
+    version: PROTOCOL_VERSION,
+    nick: "alice",
+    address: "192.0.2.200",
+    resume: { "#lobby": chat.cluster.nextId + 1000 },
+  });
+  assert.ok(result.ok);
+  await chat.settle();
+  sam.say("hidden", "#lobby");
+  await chat.settle();
+  assert.deepEqual(texts(sink.take()), []);
+  chat.clock.advance(RESUME_FLOOR_MAX_MS);
+  chat.tick();
+  sam.say("shown", "#lobby");
+  await chat.settle();
+  assert.deepEqual(texts(sink.take()), ["shown"]);
+  await chat.close();
+});
+
+Deno.test("cluster relay: an append whose outcome is unknown is told it could not be confirmed and may still appear, not that it was not sent", async () => {
+  const chat = new ClusterChat(["a", "b"]);
+  const alice = await chat.login("a", "alice");
+  const bob = await chat.login("b", "bob");
+  chat.clear(alice, bob);
+  const store = chat.nodes.get("a")!.store;
+  const append = store.append.bind(store);
+  store.append = (messages, live) => {
+    store.append = append;
+    append(messages, live);
+    const lost = new StoreError("the answer from Redis was lost");
+    return Promise.reject(Object.assign(lost, { kind: "ambiguous" }));
+  };
+  alice.say("maybe", "#lobby", "r1");
+  await chat.settle();
+  const frames = alice.take();
+  assert.deepEqual(types(frames), ["error:store_failed", "msg"]);
+  const message = (frames[0] as { message: string }).message;
+  assert.match(message, /could not be confirmed \(the answer from Redis was lost\)/);
+  assert.match(message, /may still appear/);
+  assert.doesNotMatch(message, /not sent/);
+  assert.equal((frames[0] as { ref?: string }).ref, "r1");
+  assert.deepEqual(texts(bob.take()), ["maybe"]);
+  await chat.close();
+});
+
+Deno.test(`cluster relay: with MAX_AWAITING_BATCHES batches waiting for a stuck log, the next message is refused (the cluster log is behind), nothing more held`, async () => {
+  const chat = new ClusterChat(["a", "b"]);
+  const alice = await chat.login("a", "alice");
+  const bob = await chat.login("b", "bob");
+  chat.clear(alice, bob);
+  const resumeReader = stallReader(chat, "a");
+  for (let i = 0; i < MAX_AWAITING_BATCHES; i++) {
+    alice.say(`m${i}`, "#lobby", `r${i}`);
+    await chat.hub("a").flush();
+  }
+  await chat.settle();
+  assert.deepEqual(alice.take(), [], "all held, none refused");
+  alice.say("one too many", "#lobby", "over");
+  await chat.hub("a").flush();
+  const frames = alice.take();
+  assert.deepEqual(types(frames), ["error:store_failed"]);
+  assert.match((frames[0] as { message: string }).message, /not sent: the cluster log is behind/);
+  assert.equal((frames[0] as { ref?: string }).ref, "over");
+  assert.equal(chat.cluster.messages("#lobby").length, MAX_AWAITING_BATCHES);
+  // The log comes back: every held message is acked, and messages go through again.
+  resumeReader();
+  await chat.settle();
+  assert.equal(only(alice.take(), "ack").length, MAX_AWAITING_BATCHES);
+  alice.say("back", "#lobby", "rb");
+  await chat.settle();
+  assert.deepEqual(only(alice.take(), "ack").map((a) => a.ref), ["rb"]);
+  assert.equal(texts(bob.take()).length, MAX_AWAITING_BATCHES + 1);
+  await chat.close();
+});
+
+Deno.test("cluster relay: a batch the log has not brought after AWAITING_LOG_TIMEOUT_MS is told it could not be confirmed, once", async () => {
+  const chat = new ClusterChat(["a", "b"]);
+  const alice = await chat.login("a", "alice");
+  chat.clear(alice);
+  const resumeReader = stallReader(chat, "a");
+  alice.say("slow", "#lobby", "r1");
+  await chat.settle();
+  chat.clock.advance(AWAITING_LOG_TIMEOUT_MS - 1);
+  chat.tick();
+  assert.deepEqual(alice.take(), [], "still in time");
+  chat.clock.advance(1);
+  chat.tick();
+  const frames = alice.take();
+  assert.deepEqual(types(frames), ["error:store_failed"]);
+  assert.match(
+    (frames[0] as { message: string }).message,
+    /could not be confirmed.*may still appear/,
+  );
+  assert.equal((frames[0] as { ref?: string }).ref, "r1");
+  // The log brings it at last: the author sees it as everyone does, never an ack.
+  resumeReader();
+  await chat.settle();
+  assert.deepEqual(types(talk(alice.take())), ["msg"]);
   await chat.close();
 });
