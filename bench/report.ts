@@ -34,13 +34,16 @@ export const ms = (n: number): string => `${n.toFixed(3)} ms`;
 /** KiB shown as MiB. */
 export const mib = (kib: number): string => `${(kib / 1024).toFixed(1)} MiB`;
 
-/** Results of one kind, with their scenarios. */
+/**
+ * Results of one kind, with their scenarios; cluster scenarios (issue 16) are left out: they
+ * have a table of their own (`cluster_report.ts`), and a node's figures are not a server's.
+ */
 export function pick<K extends LoadResult["kind"]>(
   outcomes: Outcome[],
   kind: K,
 ): { scenario: Scenario; result: Extract<LoadResult, { kind: K }> }[] {
   return outcomes.flatMap((o) =>
-    o.result?.kind === kind
+    o.result?.kind === kind && o.scenario.cluster === undefined
       ? [{ scenario: o.scenario, result: o.result as Extract<LoadResult, { kind: K }> }]
       : []
   );

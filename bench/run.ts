@@ -30,6 +30,8 @@ import {
   startServer,
 } from "./processes.ts";
 import { frontEndTable } from "./front_ends.ts";
+import { redisVersion, startCluster } from "./cluster_mode.ts";
+import { clusterTable } from "./cluster_report.ts";
 import { ircTable } from "./irc_front.ts";
 import { hotSpots, report as profileReport } from "./profile_summary.ts";
 import {
@@ -88,12 +90,17 @@ const ngircdNote = ngircd === null
   ? "ngircd: not installed, no ratios against it (apt-get install ngircd)"
   : `ngircd: ${ngircd}, run as a peer`;
 
+const redis = await redisVersion();
+const redisNote = redis === null
+  ? "redis-server: not installed, no cluster scenarios (apt-get install redis-server)"
+  : `${redis.split(" ").slice(0, 3).join(" ")}: cluster scenarios start their own`;
+
 const serveFlags = [...flags.args, ...(values["serve-arg"] ?? [])].join(" ") || "(none)";
 const header = `sockchat bench${smoke ? " (smoke)" : ""} of ${await sourceVersion()}: ` +
   `${navigator.hardwareConcurrency} cores (${await cpuModel()}), Deno ${Deno.version.deno}, ` +
   `pinning ${
     pinning === null ? "off" : `server→cpu${pinning.server}, loadgen→cpu${pinning.loadgen}`
-  }, serve flags: ${serveFlags}\n${ngircdNote}`;
+  }, serve flags: ${serveFlags}\n${ngircdNote}\n${redisNote}`;
 log(header);
 if (flags.unhandled.length > 0) {
   log(
@@ -115,6 +122,7 @@ let profiled = false;
 for (const scenario of scenarios(smoke)) {
   if (only.length > 0 && !only.some((o) => scenario.name.includes(o))) continue;
   if (scenario.server === "ngircd" && ngircd === null) continue;
+  if (scenario.cluster?.redis === true && redis === null) continue;
   const profileDir = values.profile !== undefined && !profiled ? values.profile : undefined;
   if (profileDir !== undefined) profiled = true;
   const t0 = performance.now();
@@ -135,6 +143,7 @@ const sections = [
   slowTable(outcomes),
   smoke ? "" : frontEndTable(outcomes),
   smoke ? "" : ircTable(outcomes),
+  clusterTable(outcomes),
   // Smoke sizes say nothing about the targets.
   // The documented bound on one client's queue: --max-queue once stalled, and at most
   // QUEUE_BURST_FACTOR times that while its socket still drains.
@@ -176,6 +185,30 @@ async function measure(
   const dir = await Deno.makeTempDir({ prefix: "sockchat-bench-" });
   let server: ServerProcess | undefined;
   try {
+    if (scenario.cluster !== undefined) {
+      const cluster = await startCluster({
+        setup: scenario.cluster,
+        serveArgs: [...flags.args, ...(values["serve-arg"] ?? [])],
+        db: flags.hasDb ? `${dir}/history.db` : undefined,
+        denoArgs: profileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${profileDir}`],
+        cpu: pinning?.server ?? null,
+      });
+      server = { pid: cluster.nodes[0].pid, port: cluster.nodes[0].port, stop: cluster.stop };
+      const target: Target = {
+        port: cluster.nodes[0].port,
+        pid: cluster.nodes[0].pid,
+        clockTicks: ticks,
+        nodes: cluster.nodes.map(({ port, pid }) => ({ port, pid })),
+        redisPid: cluster.redisPid,
+      };
+      const result = await runLoadgen(
+        scenario.spec,
+        target,
+        pinning?.loadgen ?? null,
+        scenario.spec.timeoutMs * 2 + LOADGEN_GRACE_MS,
+      );
+      return { scenario, result };
+    }
     if (scenario.server === "ngircd") {
       const peer = await startNgircd(dir, pinning?.server ?? null);
       server = peer;

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { clusterScenarios, type ClusterSetup, clusterSmokeScenarios } from "./cluster_mode.ts";
 import type { LatencySpec, LoadSpec } from "./loadgen/spec.ts";
 
 /** The server a scenario runs against. */
@@ -80,6 +81,13 @@ export interface Scenario {
    * size: the same load on sockchat's IRC port, on its NDJSON port, and on ngircd.
    */
   ircRoom?: number;
+  /**
+   * Cluster mode (issue 16): what serves it (a Redis and nodes, or the SQLite node for
+   * reference), started by `bench/cluster_mode.ts`; `server` and `front` are then ignored.
+   */
+  cluster?: ClusterSetup;
+  /** The load's group of rows in the cluster table. */
+  clusterLoad?: string;
 }
 
 /** Messages per sender in the headline fan-out (issue 6). */
@@ -180,6 +188,7 @@ function fullScenarios(): Scenario[] {
     }
   }
   list.push(...ircScenarios());
+  list.push(...clusterScenarios());
   for (const clients of [10, 50, 100]) {
     for (const senders of [5, clients]) {
       for (const window of [null, WINDOW]) {
@@ -386,5 +395,6 @@ function smokeScenarios(): Scenario[] {
       inspect: true,
       metrics: true,
     },
+    ...clusterSmokeScenarios(),
   ];
 }

@@ -24,6 +24,20 @@ export interface ConnectAllOptions {
   ircCaps?: string[];
 }
 
+/**
+ * The node a client connects to in a cluster of `nodes`: alternately, so that every room spans
+ * them all; but with `rooms` > 1, a room's members all on one node (room `r` on node `r %
+ * nodes`), so that each node has members in only some of the rooms.
+ */
+export function nodeOf(index: number, clients: number, rooms: number, nodes: number): number {
+  return rooms <= 1 ? index % nodes : roomOf(index, clients, rooms) % nodes;
+}
+
+/** The room (0-based) of client `index` when `clients` are split into `rooms` equal rooms. */
+export function roomOf(index: number, clients: number, rooms: number): number {
+  return Math.floor(index / Math.ceil(clients / rooms));
+}
+
 /** Connections opened and logged in at once, unless a spec says otherwise. */
 export const SETUP_CONCURRENCY = 64;
 
@@ -33,10 +47,14 @@ export const SETUP_CONCURRENCY = 64;
  */
 export function connectClients(
   target: Target,
-  spec: { clients: number; timeoutMs: number; concurrency?: number },
+  spec: { clients: number; timeoutMs: number; concurrency?: number; rooms?: number },
   readBytes: number,
 ): Promise<BenchClient[]> {
-  return connectAll(target.port, spec.clients, {
+  const nodes = target.nodes;
+  const port = nodes === undefined
+    ? target.port
+    : (i: number) => nodes[nodeOf(i, spec.clients, spec.rooms ?? 1, nodes.length)].port;
+  return connectAll(port, spec.clients, {
     concurrency: spec.concurrency ?? SETUP_CONCURRENCY,
     readBytes,
     timeoutMs: spec.timeoutMs,
@@ -47,11 +65,12 @@ export function connectClients(
 }
 
 /**
- * Opens `count` connections to 127.0.0.1:`port` and logs them in as `c0`, `c1`, ... in order of
- * index (each login waits for its welcome). Closes them all and throws if any fails.
+ * Opens `count` connections to 127.0.0.1:`port` (or client i to `port(i)`) and logs them in as
+ * `c0`, `c1`, ... in order of index (each login waits for its welcome). Closes them all and
+ * throws if any fails.
  */
 export async function connectAll(
-  port: number,
+  port: number | ((index: number) => number),
   count: number,
   options: ConnectAllOptions,
 ): Promise<BenchClient[]> {
@@ -65,12 +84,16 @@ export async function connectAll(
       if (left <= 0) {
         throw new Error(`set-up of ${count} clients took over ${options.timeoutMs} ms`);
       }
-      const client = await BenchClient.connect(port, `c${index}`, {
-        readBytes: options.readBytes,
-        protocol: options.protocol,
-        ircOper: options.ircOper,
-        ircCaps: options.ircCaps,
-      });
+      const client = await BenchClient.connect(
+        typeof port === "number" ? port : port(index),
+        `c${index}`,
+        {
+          readBytes: options.readBytes,
+          protocol: options.protocol,
+          ircOper: options.ircOper,
+          ircCaps: options.ircCaps,
+        },
+      );
       clients[index] = client;
       await client.login(left);
     }

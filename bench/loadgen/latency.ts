@@ -5,7 +5,16 @@
  * @module
  */
 
-import { closeAll, connectClients, joinsSettled, sleep, sum, waitUntil } from "./cluster.ts";
+import {
+  closeAll,
+  connectClients,
+  joinsSettled,
+  nodeOf,
+  sleep,
+  sum,
+  waitUntil,
+} from "./cluster.ts";
+import { NodeMeter, perNode } from "./node_meter.ts";
 import { LatencyHistogram, type LatencySummary } from "./histogram.ts";
 import { deliveryCounts, Receiver } from "./receiver.ts";
 import { stampedFrame, stampedIrcLine } from "./sender.ts";
@@ -38,6 +47,7 @@ export async function runLatency(spec: LatencySpec, target: Target): Promise<Lat
     await joinsSettled(clients, spec.timeoutMs);
 
     const irc = target.protocol === "irc";
+    const meter = new NodeMeter(target);
     const seqs = new Int32Array(spec.clients);
     const start = performance.now();
     let sent = 0;
@@ -61,8 +71,18 @@ export async function runLatency(spec: LatencySpec, target: Target): Promise<Lat
       () => sum(receivers, (r) => r.delivered) >= expected && acked >= sent,
       spec.timeoutMs,
     );
+    const nodeCount = target.nodes?.length ?? 0;
+    const cluster = meter.read(
+      perNode(
+        spec.clients,
+        nodeCount,
+        (i) => nodeOf(i, spec.clients, 1, nodeCount),
+        (i) => receivers[i].delivered,
+      ),
+    );
     return {
       kind: "latency",
+      ...cluster,
       ...deliveryCounts(acked, expected, receivers),
       latency: histogram.summary(),
       firstReceiver: summarise([...spread.values()].map((s) => s.first)),

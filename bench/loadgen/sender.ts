@@ -25,6 +25,8 @@ export interface SenderOptions {
   window: number | null;
   /** `performance.now()` after which no new message is started. @default never */
   stopAt?: number;
+  /** The room its messages go to (sockchat's NDJSON only). @default "#lobby" */
+  room?: string;
 }
 
 /**
@@ -128,7 +130,13 @@ export class Sender {
     const line = this.#client.protocol === "irc" ? stampedIrcLine : stampedFrame;
     let out = "";
     for (let i = 0; i < n; i++) {
-      out += line(this.#options.index, this.sent + i, stamp, this.#options.textBytes);
+      out += line(
+        this.#options.index,
+        this.sent + i,
+        stamp,
+        this.#options.textBytes,
+        this.#options.room,
+      );
     }
     return encoder.encode(out);
   }
@@ -143,17 +151,19 @@ export function stampedFrame(
   seq: number,
   sentAtMicros: number,
   textBytes: number,
+  room = "#lobby",
 ): string {
   const text = `${sender}.${seq}.${sentAtMicros}.`.padEnd(textBytes, "x");
-  return `{"type":"msg","room":"#lobby","text":"${text}","ref":"${seq}"}\n`;
+  return `{"type":"msg","room":"${room}","text":"${text}","ref":"${seq}"}\n`;
 }
 
-/** The IRC form of {@linkcode stampedFrame}: a `PRIVMSG #lobby` with the same text, CRLF included. */
+/** The IRC form of {@linkcode stampedFrame}: a `PRIVMSG` with the same text, CRLF included. */
 export function stampedIrcLine(
   sender: number,
   seq: number,
   sentAtMicros: number,
   textBytes: number,
+  room = "#lobby",
 ): string {
-  return `PRIVMSG #lobby :${`${sender}.${seq}.${sentAtMicros}.`.padEnd(textBytes, "x")}\r\n`;
+  return `PRIVMSG ${room} :${`${sender}.${seq}.${sentAtMicros}.`.padEnd(textBytes, "x")}\r\n`;
 }

@@ -44,6 +44,35 @@ export interface Target {
   inspectPort?: number;
   /** Port of the server's `/metrics`, when it serves them (for its queued bytes). */
   metricsPort?: number;
+  /**
+   * Cluster mode (issue 16): every node of the cluster, clients spread over them (see
+   * `nodeOf` in `cluster.ts`); `port` and `pid` are then the first node's. Absent: one server.
+   */
+  nodes?: NodeTarget[];
+  /** Cluster mode: the redis-server's process id, for its CPU time from `/proc`. */
+  redisPid?: number;
+}
+
+/** One node of a cluster under test. */
+export interface NodeTarget {
+  /** Its chat port on 127.0.0.1. */
+  port: number;
+  /** Its process id, for `/proc` readings. */
+  pid: number;
+}
+
+/** What one cluster node did during a fan-out, read from its own `/proc`. */
+export interface NodeFigures {
+  /** Its CPU time (user and system, all threads) over the measured phase. */
+  cpuMs: number;
+  /** Deliveries it made to its own clients. */
+  delivered: number;
+  /** Its CPU time per delivery to its own clients, in microseconds. */
+  cpuUsPerDelivery: number;
+  /** Its RSS once everyone had joined, before the first message (no forced GC). */
+  rssAfterSetupKiB: number;
+  /** Its highest RSS (`VmHWM`), read after the last delivery. */
+  peakRssKiB: number;
 }
 
 /** Many clients in one room; some or all of them send as fast as they are allowed. */
@@ -62,6 +91,14 @@ export interface FanoutSpec {
   window: number | null;
   /** Gives up and reports `timedOut` after this. */
   timeoutMs: number;
+  /**
+   * Rooms the clients are split into (`#r0`, `#r1`, ... of `clients / rooms` members each, every
+   * client still in `#lobby`), each with `senders / rooms` senders; in a cluster, each such room's
+   * members are all on one node. 1: everyone in `#lobby`, and the lobby's senders. @default 1
+   */
+  rooms?: number;
+  /** Record every delivery's latency (send stamp to receipt) into the result. @default false */
+  latency?: boolean;
 }
 
 /** One paced message at a time, sender rotating, timestamps read by every receiver. */
@@ -160,6 +197,12 @@ export interface FanoutResult extends DeliveryCounts {
   leaveReasons: Record<string, number>;
   /** True if the run hit its timeout: the figures are partial. */
   timedOut: boolean;
+  /** Cluster mode: each node's figures, in the order of `Target.nodes`. */
+  nodes?: NodeFigures[];
+  /** Cluster mode: the redis-server's CPU time over the measured phase. */
+  redisCpuMs?: number;
+  /** Every delivery's latency, send stamp to receipt, when the spec asked for it. */
+  latency?: LatencySummary;
 }
 
 /** Outcome of a {@linkcode LatencySpec}. */
@@ -174,6 +217,10 @@ export interface LatencyResult extends DeliveryCounts {
   lastReceiver: LatencySummary;
   /** True if the run hit its timeout: the figures are partial. */
   timedOut: boolean;
+  /** Cluster mode: each node's figures over the paced phase, in the order of `Target.nodes`. */
+  nodes?: NodeFigures[];
+  /** Cluster mode: the redis-server's CPU time over the paced phase. */
+  redisCpuMs?: number;
 }
 
 /** Outcome of an {@linkcode IdleSpec}. */
