@@ -18,6 +18,7 @@ import { FLOOD_BYTE_BURST, FLOOD_MESSAGE_BURST } from "./config/security_limits.
 import { startServer } from "./server.ts";
 import { loadMotd, MotdError } from "./config/server_config.ts";
 import { StoreError } from "./store/store_error.ts";
+import { setCloakKey } from "./core/cloak.ts";
 import type { ClusterNode } from "./cluster/node.ts";
 import type { Logger } from "./log/logger.ts";
 import type { ServeArgs } from "./cli/serve_args.ts";
@@ -268,7 +269,7 @@ async function openCluster(options: ServeArgs, logger: Logger): Promise<ClusterN
   const node = options.nodeId;
   if (redis === undefined || node === undefined) throw new Error("not in cluster mode");
   logger.info("cluster_node", { node, redis: redis.shown });
-  return await ClusterNode.open({
+  const engine = await ClusterNode.open({
     url: redis.url,
     node,
     retention: options.retention,
@@ -278,7 +279,17 @@ async function openCluster(options: ServeArgs, logger: Logger): Promise<ClusterN
         ? logger.info("redis_back", { redis: redis.shown })
         : logger.warn("redis_lost", { redis: redis.shown, problem }),
     onError: (message) => logger.warn("cluster_error", { error: message }),
+    onUsurped: (message) => logger.error("cluster_node_id_in_use", { error: message }),
   });
+  try {
+    // Before anything listens: every node must cloak a user alike (room bans match cloaks).
+    const { clusterCloakKey } = await import("./cluster/cloak_key.ts");
+    setCloakKey(await clusterCloakKey(engine.conn));
+  } catch (error) {
+    await engine.close();
+    throw error;
+  }
+  return engine;
 }
 
 /** The flags that move each listener, for the error when one cannot bind. */

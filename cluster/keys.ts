@@ -37,6 +37,9 @@ export const ACCOUNTS_KEY = "sc:accounts";
 /** Room claims: field = room key. */
 export const CLAIMS_KEY = "sc:claims";
 
+/** The cloak key every node shares (cluster/cloak_key.ts), so a user's cloak is one. */
+export const CLOAK_KEY = "sc:cloakkey";
+
 /** A room's stream (entries `<id>-0`, fields `m` = the stored message's JSON, `n` = its number). */
 export function roomStreamKey(room: string): string {
   return `sc:room:${roomKey(room)}`;

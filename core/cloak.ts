@@ -1,6 +1,8 @@
 /**
  * The host part other users see for an address (the "cloak" in an IRC `nick!~ident@cloak`): an
- * HMAC under a key made at each start, so it cannot be reversed or matched across restarts.
+ * HMAC under a key made at each start, so it cannot be reversed or matched across restarts. In
+ * cluster mode every node cloaks under the one key the cluster keeps ({@linkcode setCloakKey}),
+ * so a user shows the same cloak on every node and a room ban by cloak holds on all of them.
  * IPv6 addresses are cloaked by their /64, as the door counts them. It lives in the core because
  * room bans match it (`/mode #r +b *!*@1a2b3c4d5e.sc`) for users of every front end alike.
  *
@@ -10,11 +12,13 @@
 import { createHmac, randomBytes } from "node:crypto";
 import { parseAddress } from "./address_prefix.ts";
 
-/** The per-run cloak key: cloaks change at each start. */
-const RUN_KEY = randomBytes(32);
+/** The cloak key: made at each start (cloaks change then), or the cluster's. */
+let runKey: Uint8Array = randomBytes(32);
 /** Cloaks remembered, so a busy room does not hash the same address per reader. */
 const CACHE_MAX = 10_000;
 const cloaks = new Map<string, string>();
+/** The shortest key {@linkcode setCloakKey} takes: a short key could be guessed from cloaks. */
+export const CLOAK_KEY_MIN_BYTES = 16;
 
 /**
  * The cloak for `address`: 10 hex digits of HMAC-SHA256 under the run key, then `.sc`.
@@ -28,10 +32,28 @@ export function cloakOf(address: string): string {
   let cloak = cloaks.get(address);
   if (cloak !== undefined) return cloak;
   const keyed = cloakKey(address);
-  cloak = createHmac("sha256", RUN_KEY).update(keyed).digest("hex").slice(0, 10) + ".sc";
+  cloak = createHmac("sha256", runKey).update(keyed).digest("hex").slice(0, 10) + ".sc";
   if (cloaks.size >= CACHE_MAX) cloaks.clear();
   cloaks.set(address, cloak);
   return cloak;
+}
+
+/**
+ * Cloaks under `key` from now on (cluster mode: the key every node shares). Called once at
+ * start, before any user logs in: a cloak already shown under the old key would no longer match
+ * its own bans.
+ *
+ * @example
+ * ```ts
+ * setCloakKey(new TextEncoder().encode("the cluster's key"));
+ * ```
+ */
+export function setCloakKey(key: Uint8Array): void {
+  if (key.length < CLOAK_KEY_MIN_BYTES) {
+    throw new RangeError(`A cloak key needs at least ${CLOAK_KEY_MIN_BYTES} bytes.`);
+  }
+  runKey = key;
+  cloaks.clear();
 }
 
 /**
