@@ -326,3 +326,18 @@ export const TAKEOVER_COOLDOWN_MS = 60_000;
  * connection that drops twice in a minute costs its owner a few seconds, not the whole minute.
  */
 export const TAKEOVER_PROBE_MS = 5_000;
+
+/**
+ * How long a node keeps another node's state of a room it has no member in yet (cluster mode):
+ * a node that starts or comes back is sent every room's state, and makes the rooms only as the
+ * users' `hello`s arrive (sent in paced chunks). Past this, the state is dropped: a room nobody
+ * re-made meanwhile may have been forgotten everywhere, and must not come back with old modes.
+ */
+export const PENDING_ROOM_STATE_MS = 120_000;
+
+/**
+ * Room states a node keeps pending at once (see `PENDING_ROOM_STATE_MS`); the oldest gives way.
+ * Bounded by the rooms the other nodes hold, but capped so a flood of `room` events cannot grow
+ * memory without bound.
+ */
+export const MAX_PENDING_ROOM_STATES = 10_000;

@@ -111,8 +111,13 @@ export type ClusterEvent =
   | { t: "user"; user: UserCard }
   /** A room's topic was set. */
   | { t: "topic"; room: string; topic: string; by: string; ts: number }
-  /** A room's modes, operators or voices changed (`by`: who changed them, for the `mode` line). */
-  | { t: "room"; room: string; state: RoomState; by?: string }
+  /**
+   * A room's modes, operators or voices changed (`by`: who changed them, for the `mode` line).
+   * `fresh`: the state is only the default of a room the publisher made itself (its first
+   * member op), known from nowhere else: it must not override a state a receiver already has
+   * (see core/cluster_moderation.ts).
+   */
+  | { t: "room"; room: string; state: RoomState; by?: string; fresh?: true }
   /** An invitation: the node holding `nick` lets them in once and tells them. */
   | { t: "invite"; room: string; nick: string; by: string }
   /**

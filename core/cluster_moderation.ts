@@ -12,7 +12,12 @@
  *   node holds, a mute tells those it silences, an account released unmarks its holder.
  * - **Room state** (modes, operators, voices): `RoomDesk` publishes `room` after any change
  *   made here; applying it overwrites this node's copy and tells its members the difference as
- *   one `mode` line, as a change made here would.
+ *   one `mode` line, as a change made here would. A room a node made itself for its first
+ *   member (who is op there) is published `fresh`: that default never overrides a state
+ *   another node has, and a fresh copy gives way to any state that is not (its operators
+ *   follow the received lists, and its members are told), so a node that had not heard of a
+ *   room (cut off, just started) cannot wipe its modes, bans and operators cluster-wide. A
+ *   node that starts or comes back is sent every room's state again (`RoomDesk.announceRooms`).
  * - **Room kicks**: the kicking node puts its copy of the user out of the room at once and
  *   publishes `part` with `by` and reason `kicked_room`; every other node (the one holding the
  *   user included) applies it to its own copy with the same `leave` frame (core/rooms.ts,
@@ -146,15 +151,23 @@ export function isModerationEvent(event: ClusterEvent): event is ModerationEvent
 }
 
 /**
- * Applies a moderation event another node published (see the module's notes). Idempotent, and
+ * Applies a moderation event node `from` published (see the module's notes). Idempotent, and
  * silent about users and rooms this node does not know, as every cluster event is.
  */
-export function applyModeration(parts: ModerationParts, event: ModerationEvent): void {
+export function applyModeration(
+  parts: ModerationParts,
+  event: ModerationEvent,
+  from: string,
+): void {
   const { registry } = parts;
   switch (event.t) {
     case "room": {
       const room = registry.room(event.room);
-      if (room !== undefined) applyRoomState(room, event.state, event.by ?? "*", parts.now());
+      const fresh = event.fresh === true;
+      // Not made here yet (its members' `hello`s come later): taken when it is.
+      if (room === undefined) return parts.desk.keep(event.room, event.state, from, fresh);
+      if (!parts.desk.takes(room, event.state, from, fresh)) return;
+      applyRoomState(room, event.state, event.by ?? "*", parts.now());
       return;
     }
     case "invite": {

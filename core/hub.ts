@@ -780,6 +780,8 @@ export class Hub implements ModeratorHost {
       isMuted: (user) => this.moderation.isMuted(user),
       evict: (user, message) => this.#evict(user, message),
     }, envelope);
+    // A node that started knows no room's modes, bans or operators: every node tells its own.
+    if (envelope.event.t === "node_up") this.#desk.announceRooms();
   }
 
   /** Ends a local user's session: another node holds their nick now (see core/mirror.ts). */
@@ -800,7 +802,12 @@ export class Hub implements ModeratorHost {
     if (cluster === null) return Promise.resolve();
     const close = (user: User, message: string) => this.#evict(user, message);
     return Promise.resolve(
-      this.#serial.run(() => rejoin({ registry: this.#registry, cluster, close }, taken)),
+      this.#serial.run(() =>
+        then(rejoin({ registry: this.#registry, cluster, close }, taken), () => {
+          // The others forgot the rooms only this node's users were in: tell them their state.
+          this.#desk.announceRooms();
+        })
+      ),
     );
   }
 
@@ -816,7 +823,7 @@ export class Hub implements ModeratorHost {
       desk: this.#desk,
       now: this.#now,
     };
-    applyModeration(parts, event);
+    applyModeration(parts, event, envelope.node);
   }
 
   /** Says goodbye to everyone and closes their connections; refuses new logins from now on. */

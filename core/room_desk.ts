@@ -11,15 +11,17 @@
 import {
   INVITE_TTL_MS,
   MAX_CLAIM_MEMBERS,
+  MAX_PENDING_ROOM_STATES,
   MAX_ROOM_BANS,
   MAX_ROOM_INVITES,
+  PENDING_ROOM_STATE_MS,
 } from "../config/limits.ts";
 import { type InviteFrame, LOBBY, type ServerFrame } from "../protocol/frames.ts";
 import { broadcast, reply, send } from "./deliver.ts";
 import { tellOperators } from "./presence.ts";
 import type { Registry } from "./registry.ts";
 import type { ResumeGrant } from "./resume_keys.ts";
-import type { Room } from "./room.ts";
+import { type Room, roomKey } from "./room.ts";
 import { forgetState, type RoomClaims } from "./room_claims.ts";
 import {
   banMask,
@@ -34,7 +36,8 @@ import {
   shownMask,
 } from "./room_modes.ts";
 import { cloakOf } from "./cloak.ts";
-import { isMirror, roomStateOf } from "./cluster_moderation.ts";
+import type { RoomState } from "./cluster.ts";
+import { applyRoomState, isMirror, roomStateOf } from "./cluster_moderation.ts";
 import { shown } from "./text.ts";
 import type { User } from "./user.ts";
 
@@ -56,6 +59,37 @@ export interface RoomDeskOptions {
   now: () => number;
   /** Told of room operator acts, for the log. */
   audit: (event: string, fields: Record<string, string | number>) => void;
+}
+
+/**
+ * Where a fresh room's state comes from (see {@linkcode RoomDesk.isFresh}): when the room was
+ * made and by which node, the order in which two fresh copies of one room give way.
+ */
+interface FreshOrigin {
+  /** When the room was made, ms since the epoch (the making node's clock). */
+  created: number;
+  /** The node that made it. */
+  node: string;
+}
+
+/** Another node's state of a room this node has not made yet (see `RoomDesk.keep`). */
+interface PendingState {
+  /** The state. */
+  state: RoomState;
+  /** The node that published it. */
+  node: string;
+  /** As the event said. */
+  fresh: boolean;
+  /** Dropped after this, ms since the epoch. */
+  until: number;
+}
+
+/** The accounts of another node's state a room ops or voices as they enter this node's copy. */
+interface Roles {
+  /** Folded nicks opped on entering. */
+  ops: Set<string>;
+  /** Folded nicks voiced on entering. */
+  voices: Set<string>;
 }
 
 /** The account a user speaks for: their folded nick once proven, else null (a guest). */
@@ -84,6 +118,21 @@ export class RoomDesk {
   readonly #options: RoomDeskOptions;
   /** Rooms changed here whose state is not published yet, with who changed them last. */
   readonly #changed = new Map<Room, string>();
+  /**
+   * Rooms whose state is only the default this node gave them when it made them (first member
+   * op), not yet changed here nor confirmed by another node's state: they give way to any
+   * state another node knows (core/cluster_moderation.ts).
+   */
+  readonly #fresh = new WeakMap<Room, FreshOrigin>();
+  /** A round of every room's state is due (see {@linkcode RoomDesk.announceRooms}). */
+  #announcing = false;
+  /** Other nodes' states of rooms not made here yet, by room key, oldest first. */
+  readonly #pending = new Map<string, PendingState>();
+  /**
+   * Who the last state taken from another node ops and voices, for members who enter this
+   * node's copy after it (their `hello` came later): each is opped or voiced as they enter.
+   */
+  readonly #roles = new WeakMap<Room, Roles>();
 
   /** A desk over these rooms and claims. */
   constructor(options: RoomDeskOptions) {
@@ -103,6 +152,7 @@ export class RoomDesk {
   /** A room made anew (nobody in it) takes the state its claim kept, if it was claimed. */
   prepare(room: Room): void {
     if (room.members.size === 0 && room.claim === null) this.#options.claims.restore(room);
+    if (room.members.size === 0) this.#takePending(room);
   }
 
   /**
@@ -183,8 +233,21 @@ export class RoomDesk {
     if (isMirror(user) && room.members.size === 1 && room.claim === null) {
       this.#options.claims.restore(room);
     }
+    // A local joiner's room took it in `prepare`.
+    if (room.members.size === 1 && !this.#roles.has(room)) this.#takePending(room);
+    const roles = this.#roles.get(room);
+    // Made here and known from nowhere else: this node may not have heard of the room's state
+    // yet (it was cut off, it just started, or someone made it on another node at the same
+    // time), so its default gives way to any state another node has.
+    if (room.members.size === 1 && room.claim === null && roles === undefined) {
+      this.#fresh.set(room, { created: room.created, node: this.#node });
+    }
     const claim = room.claim;
-    if (claim === null) {
+    if (roles !== undefined && claim === null) {
+      // Another node's state says who is op here: not whoever came first to this node.
+      if (roles.ops.has(user.key)) room.ops.add(user);
+      else if (roles.voices.has(user.key)) room.voiced.add(user);
+    } else if (claim === null) {
       if (room.members.size === 1 && room.name !== LOBBY) room.ops.add(user);
     } else if (this.#claimOp(user, room)) room.ops.add(user);
     else if (accountOf(user) !== null && claim.voices.has(user.key)) room.voiced.add(user);
@@ -204,7 +267,7 @@ export class RoomDesk {
     if (this.#changed.size === 0) {
       queueMicrotask(() => {
         for (const [changed, who] of this.#changed) {
-          cluster.publish({ t: "room", room: changed.name, state: roomStateOf(changed), by: who });
+          cluster.publish({ t: "room", room: changed.name, by: who, ...this.#stateOf(changed) });
         }
         this.#changed.clear();
       });
@@ -212,10 +275,116 @@ export class RoomDesk {
     this.#changed.set(room, by);
   }
 
+  /** `room`'s state as published, marked `fresh` while it is (with where it came from). */
+  #stateOf(room: Room): { state: RoomState; fresh?: true } {
+    const state = roomStateOf(room);
+    const origin = this.#fresh.get(room);
+    if (origin === undefined) return { state };
+    return { state: { ...state, created: origin.created }, fresh: true };
+  }
+
+  /** This node's id in the cluster ("" on its own). */
+  get #node(): string {
+    return this.#options.registry.cluster?.node ?? "";
+  }
+
+  /**
+   * True while `room`'s state is only the default this node gave it when it made it (see
+   * {@linkcode RoomDesk.entered}): no change made here, no state taken from another node.
+   */
+  isFresh(room: Room): boolean {
+    return this.#fresh.has(room);
+  }
+
+  /**
+   * Whether `room` takes `state`, published by `node` (`fresh` as the event says), and notes
+   * what taking it means. A state that is not fresh is always taken (the last change wins, as
+   * before), and the room is no longer fresh here. A fresh one is taken only by a room fresh
+   * here too that was made later (by creation time, then node id: every node orders two copies
+   * the same way, so two nodes that made one room at once agree on whose default stands); any
+   * other room keeps what it has, so a room made on a node that had not heard of it never
+   * wipes the modes, bans and operators the others know.
+   */
+  takes(room: Room, state: RoomState, node: string, fresh: boolean): boolean {
+    if (!fresh) {
+      this.#fresh.delete(room);
+    } else {
+      const mine = this.#fresh.get(room);
+      if (mine === undefined || !precedes(state.created, node, mine)) return false;
+      this.#fresh.set(room, { created: state.created, node });
+    }
+    this.#roles.set(room, { ops: new Set(state.ops), voices: new Set(state.voices) });
+    return true;
+  }
+
+  /**
+   * Keeps `state` (published by `node`) of the room called `name`, which this node has not
+   * made: it is taken when the room is made here (a `hello` or `join` of one of its members, or
+   * a local joiner, whose admission it then decides). A state that is not fresh replaces any
+   * kept; a fresh one replaces only an older-made fresh one. Kept PENDING_ROOM_STATE_MS at
+   * most, MAX_PENDING_ROOM_STATES at once.
+   */
+  keep(name: string, state: RoomState, node: string, fresh: boolean): void {
+    const key = roomKey(name);
+    const now = this.#options.now();
+    const held = this.#pending.get(key);
+    if (held !== undefined && held.until > now && fresh) {
+      if (!held.fresh) return;
+      if (!precedes(state.created, node, { created: held.state.created, node: held.node })) return;
+    }
+    this.#pending.delete(key);
+    for (const [old, { until }] of this.#pending) {
+      if (until > now && this.#pending.size < MAX_PENDING_ROOM_STATES) break;
+      this.#pending.delete(old);
+    }
+    this.#pending.set(key, { state, node, fresh, until: now + PENDING_ROOM_STATE_MS });
+  }
+
+  /** Gives a room being made here the state another node published for it, if one is kept. */
+  #takePending(room: Room): void {
+    const key = roomKey(room.name);
+    const kept = this.#pending.get(key);
+    if (kept === undefined) return;
+    this.#pending.delete(key);
+    if (kept.until <= this.#options.now()) return;
+    // Nobody here yet: only the modes change, and nobody is told.
+    applyRoomState(room, kept.state, "*", this.#options.now());
+    this.#roles.set(room, { ops: new Set(kept.state.ops), voices: new Set(kept.state.voices) });
+    if (kept.fresh) this.#fresh.set(room, { created: kept.state.created, node: kept.node });
+  }
+
+  /**
+   * Publishes, once, the state of every room this node has members in or holds a claim on, so
+   * a node that started (`node_up`) or came back after an outage learns the modes, key,
+   * limit, bans, operators and voices it could not read from the log. Calls made before the
+   * round goes out share it: at most one state per room per round. Each room says whether it
+   * is fresh, so a room made while cut off still gives way when it comes back.
+   */
+  announceRooms(): void {
+    const { registry } = this.#options;
+    const cluster = registry.cluster;
+    if (cluster === null || this.#announcing) return;
+    this.#announcing = true;
+    // After the `hello`s published in the same step: a receiver makes the rooms from them.
+    queueMicrotask(() => {
+      this.#announcing = false;
+      for (const room of registry.rooms) {
+        const held = room.claim !== null || [...room.members].some((m) => !isMirror(m));
+        if (held) cluster.publish({ t: "room", room: room.name, ...this.#stateOf(room) });
+      }
+    });
+  }
+
   /** `user` left `room`: drops their marks, and an emptied unclaimed room's modes. */
   left(user: User, room: Room): void {
     room.ops.delete(user);
     room.voiced.delete(user);
+    this.#roles.get(room)?.ops.delete(user.key);
+    this.#roles.get(room)?.voices.delete(user.key);
+    if (room.members.size === 0) {
+      this.#fresh.delete(room);
+      this.#roles.delete(room);
+    }
     if (room.members.size === 0 && room.claim === null) forgetState(room);
   }
 
@@ -404,6 +573,8 @@ export class RoomDesk {
       ts: this.#options.now(),
     }, ref);
     this.#save(user, room, ref);
+    // Changed here on purpose: other nodes take this state, whatever they had.
+    this.#fresh.delete(room);
     this.#publish(room, user.nick);
     return true;
   }
@@ -490,6 +661,7 @@ export class RoomDesk {
     for (const op of room.ops) this.#rememberRole(room, op, "o", true);
     for (const voiced of room.voiced) this.#rememberRole(room, voiced, "v", true);
     this.#save(user, room, ref);
+    this.#fresh.delete(room);
     this.#options.audit("room_claimed", { room: room.name, by: user.nick });
     const text = `* ${room.name} is yours now: it keeps its topic, modes, bans and operators.`;
     send(user, { type: "info", text, room: room.name, ref });
@@ -582,6 +754,14 @@ export class RoomDesk {
     broadcast(room, frame, user);
     send(user, { ...frame, ref } as ServerFrame);
   }
+}
+
+/**
+ * True if a room made at `created` by `node` was made before the one `than` says (by creation
+ * time, then node id): the order every node gives two fresh copies of one room.
+ */
+function precedes(created: number, node: string, than: FreshOrigin): boolean {
+  return created < than.created || (created === than.created && node < than.node);
 }
 
 /**
