@@ -208,3 +208,49 @@ Deno.test("cluster records: --retention caps each room's stream; a resume from b
     }
   });
 });
+
+Deno.test("cluster records: a node started later knows the users, rooms, topics and room modes set before it came", async () => {
+  await withCluster({ nodes: 2 }, async (cluster) => {
+    const [a, b] = cluster.nodes;
+    const alice = await loginAt(a.port, "alice");
+    const bob = await loginAt(b.port, "bob");
+    const clients = [alice, bob];
+    try {
+      await joinsOf(alice, ["bob"]);
+      assert.equal((await command(alice, "/topic the lobby topic")).type, "topic");
+      assert.equal((await command(alice, "/join #club")).type, "joined");
+      assert.equal((await command(alice, "/mode #club +i", "#club")).type, "mode");
+      assert.equal((await command(alice, "/topic club topic", "#club")).type, "topic");
+      // bob hears the last of it: everything before is in the log too.
+      await within(
+        (async () => {
+          while (true) {
+            const rooms = await command(bob, "/rooms");
+            const club = rooms.type === "rooms" && rooms.rooms.find((r) => r.room === "#club");
+            if (club && club.topic === "club topic") return;
+            await new Promise((resolve) => setTimeout(resolve, 50));
+          }
+        })(),
+        "B to know #club's topic",
+      );
+
+      const c = await cluster.addNode();
+      const carl = await loginAt(c.port, "carl");
+      clients.push(carl);
+      const who = await command(carl, "/who");
+      assert.deepEqual(who.type === "who" && [...who.members].sort(), ["alice", "bob", "carl"]);
+      const rooms = await command(carl, "/rooms");
+      assert.deepEqual(
+        rooms.type === "rooms" && [...rooms.rooms].sort((x, y) => x.room.localeCompare(y.room)),
+        [
+          { room: "#club", members: 1, topic: "club topic" },
+          { room: "#lobby", members: 3, topic: "the lobby topic" },
+        ],
+      );
+      const refused = await command(carl, "/join #club");
+      assert.equal(codeOf(refused), "room_invite_only", "#club's +i is known on C");
+    } finally {
+      for (const client of clients) client.close();
+    }
+  });
+});
