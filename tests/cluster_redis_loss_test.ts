@@ -339,3 +339,40 @@ Deno.test("cluster redis loss: Redis down for longer than the node lease (every 
     }
   });
 });
+
+Deno.test("cluster redis loss: a ban made on A while Redis is down reaches the user on B once Redis is back", async () => {
+  await withCluster({
+    nodes: 2,
+    node: { ...NODE, extra: [...NODE.extra, "--oper-file", "@DIR@/oper"] },
+    files: { oper: "sekrit-for-the-cluster" },
+  }, async ({ redis, nodes: [a, b] }) => {
+    const op = await loginAt(a.port, "op");
+    const troll = await loginAt(b.port, "troll");
+    try {
+      await joinsOf(op, ["troll"]);
+      await command(op, "/oper sekrit-for-the-cluster");
+      await redis.kill9();
+      const banned = await command(op, "/ban troll 1h spamming");
+      assert.equal(banned.type, "info", JSON.stringify(banned));
+      await redis.restart({ keepData: true });
+      const bye = await within(
+        (async () => {
+          while (true) {
+            const frame = await troll.next("troll's bye", RECOVER_MS);
+            if (frame === null) throw new Error("EOF before the bye");
+            if (frame.type === "bye") return frame;
+          }
+        })(),
+        "the ban to reach B",
+        RECOVER_MS,
+      );
+      assert.equal(bye.reason, "banned");
+      const { client, frame } = await helloAt(b.port, "troll");
+      client.close();
+      assert.equal(frame?.type === "error" && frame.code, "banned");
+    } finally {
+      op.close();
+      troll.close();
+    }
+  });
+});
