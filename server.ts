@@ -33,6 +33,7 @@ import { NDJSON } from "./protocol/ndjson/encode.ts";
 import { AddressBudget } from "./security/address_budget.ts";
 import { ScryptHasher } from "./security/password_hash.ts";
 import { HISTORY_READ_BURST_SECONDS } from "./config/security_limits.ts";
+import { CLUSTER_CLOSE_MS } from "./config/cluster_limits.ts";
 import { ThreadedHistory } from "./store/sqlite/threaded.ts";
 import { exposeGc, IdleCollector } from "./runtime/idle_gc.ts";
 import { Door } from "./transport/door.ts";
@@ -531,7 +532,16 @@ function clusterBackend(engine: ClusterNode, config: ServerConfig): Backend {
           }),
       }),
     collectGarbage: () => {},
-    close: () => engine.close(),
+    // ClusterNode.close bounds itself (CLUSTER_CLOSE_MS); this backstop keeps a shutdown finite
+    // whatever Redis does.
+    close: async () => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        engine.close(),
+        new Promise<void>((resolve) => timer = setTimeout(resolve, CLUSTER_CLOSE_MS * 2)),
+      ]);
+      clearTimeout(timer);
+    },
   };
 }
 

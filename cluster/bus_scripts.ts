@@ -46,8 +46,10 @@ return 0
  * The heartbeat: starts an epoch if Redis is empty (see store/redis/scripts.ts), renews this
  * node's lease and its membership, and renews (or re-takes, when expired) each nick it holds.
  * KEYS: id, epoch, base, the node's lease, nodes, the node's held-nicks set, then the nicks'
- * leases. ARGV: node, lease ms, floor, epoch token. Returns the epoch, 1 if the node's lease was still there (else 0),
- * then the nick keys another node holds now.
+ * leases. ARGV: node, lease ms, floor, epoch token, this run's instance token. Returns the epoch, 1 if
+ * the node's lease was still there (else 0), then the nick keys another node holds now; or the
+ * epoch and `usurped` when the lease holds another run's token (another process took this node
+ * id): then nothing is renewed.
  */
 export const HEARTBEAT = new Script(`
 local function fmt(x) return string.format('%.0f', x) end
@@ -64,8 +66,11 @@ if (not raw) or (not ep) then
 elseif floor > tonumber(raw) then
   redis.call('SET', KEYS[1], fmt(floor))
 end
-local had = redis.call('EXISTS', KEYS[4])
-redis.call('SET', KEYS[4], ARGV[1], 'PX', ARGV[2])
+local cur = redis.call('GET', KEYS[4])
+if cur and cur ~= ARGV[5] then return {ep, 'usurped'} end
+local had = 0
+if cur then had = 1 end
+redis.call('SET', KEYS[4], ARGV[5], 'PX', ARGV[2])
 redis.call('SADD', KEYS[5], ARGV[1])
 local out = {ep, had}
 for i = 7, #KEYS do
@@ -128,18 +133,25 @@ return lost
 /**
  * A node starting: a previous run under the same id that did not leave (killed, its lease
  * perhaps still live) is declared lost first, so other nodes drop its users and its nicks are
- * free; then the lease is taken. KEYS: nodes, log, logseq, the node's lease. ARGV: node, log
- * cap, key prefix, lease ms. Returns 1 if a previous run was declared lost.
+ * free; then the lease is taken, holding this run's instance token. KEYS: nodes, log, logseq,
+ * the node's lease. ARGV: node, log cap, key prefix, lease ms, instance token, `1` to take a
+ * live lease of another run (else `0`). Returns 1 if a previous run was declared lost, 0 if
+ * none; or, when the lease is live with another run's token and not forced, {`busy`, its
+ * remaining ms}: the caller waits one renewal to tell a live twin from a killed run.
  */
 export const JOIN = new Script(
   DEPART_LUA + `
+local holder = redis.call('GET', KEYS[4])
+if holder and holder ~= ARGV[5] and ARGV[6] ~= '1' then
+  return {'busy', redis.call('PTTL', KEYS[4])}
+end
 local stale = redis.call('EXISTS', KEYS[4]) == 1 or
   redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1
 local announced = false
 if stale then
   announced = depart(KEYS[1], KEYS[2], KEYS[3], ARGV[2], ARGV[3], ARGV[1], true)
 end
-redis.call('SET', KEYS[4], ARGV[1], 'PX', ARGV[4])
+redis.call('SET', KEYS[4], ARGV[5], 'PX', ARGV[4])
 redis.call('SADD', KEYS[1], ARGV[1])
 if announced then return 1 end
 return 0

@@ -7,20 +7,44 @@
  * (the log was trimmed past this node while it was away, or Redis came back without it) is a
  * gap, which the owner hears of before the entries after it.
  *
+ * The reader never goes back over entries it took: when Redis comes back from an older state
+ * of the same epoch (an RDB snapshot, an AOF `everysec` that lost its last second, a replica a
+ * few writes behind) the log ends before the last entry taken; the reader goes on after that
+ * entry (new entries get later ids) and reports a `restarted` gap, since what other nodes wrote
+ * meanwhile may be lost. Only a new epoch (Redis came back empty) starts it at the beginning.
+ * Its blocking read has its own deadline ({@linkcode LOG_BLOCK_MS} plus
+ * {@linkcode LOG_READ_MARGIN_MS}): a connection that does not answer is made again.
+ *
  * @module
  */
 
 import type { Awaitable } from "../core/awaitable.ts";
 import type { ClusterEnvelope, ClusterEvent, CommittedBatch } from "../core/cluster.ts";
-import type { RedisConn, Reply } from "./redis_conn.ts";
-import { LOG_KEY } from "./keys.ts";
+import { type RedisConn, type Reply, Script } from "./redis_conn.ts";
+import { EPOCH_KEY, LOG_KEY } from "./keys.ts";
 import type { LogPosition } from "../store/redis/history.ts";
 import {
   LOG_BLOCK_MS,
   LOG_READ_COUNT,
-  REDIS_COMMAND_TIMEOUT_MS,
+  LOG_READ_MARGIN_MS,
   REDIS_RECONNECT_MAX_MS,
 } from "../config/cluster_limits.ts";
+
+/**
+ * Where the log stands, at one instant. KEYS: epoch, log. Returns the epoch ("" when none),
+ * the last entry's id ("0-0" when empty) and its number in the epoch's log ("0").
+ */
+const TAIL = new Script(`
+local last = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)
+local id, seq = '0-0', '0'
+if #last > 0 then
+  id = last[1][1]
+  for i = 1, #last[1][2], 2 do
+    if last[1][2][i] == 's' then seq = last[1][2][i + 1] end
+  end
+end
+return {redis.call('GET', KEYS[1]) or '', id, seq}
+`);
 
 /** Why entries may be missing before the next one (see {@linkcode LogReaderOptions.onGap}). */
 export type LogGap =
@@ -35,6 +59,8 @@ export interface LogReaderOptions {
   node: string;
   /** Where to start: after this entry (the history's {@linkcode RedisHistory.logStart}). */
   from: LogPosition;
+  /** The epoch `from` belongs to ("" when not known: the first one seen is taken). @default "" */
+  epoch?: string;
   /** A committed batch, any node's, in log order. */
   onBatch: (batch: CommittedBatch) => Awaitable<void>;
   /** Another node's event, in log order. */
@@ -52,6 +78,8 @@ export class LogReader {
   readonly #conn: RedisConn;
   readonly #options: LogReaderOptions;
   #position: LogPosition;
+  /** The epoch of the log being read ("" until known). */
+  #epoch: string;
   #closed = false;
   readonly #done: Promise<void>;
   /** Wakes a wait for the connection when the reader closes. */
@@ -61,6 +89,7 @@ export class LogReader {
     this.#conn = conn;
     this.#options = options;
     this.#position = { ...options.from };
+    this.#epoch = options.epoch ?? "";
     this.#done = this.#loop();
   }
 
@@ -107,7 +136,7 @@ export class LogReader {
             LOG_KEY,
             this.#position.id,
           ],
-          LOG_BLOCK_MS + REDIS_COMMAND_TIMEOUT_MS,
+          LOG_BLOCK_MS + LOG_READ_MARGIN_MS,
         );
       } catch {
         if (this.#closed) return;
@@ -156,16 +185,28 @@ export class LogReader {
   }
 
   /**
-   * After a lost connection: if the log now ends before the entry this reader last took, it
-   * started over (Redis came back without it), and reading goes on from its beginning.
+   * After a lost connection, looks at where the log stands. A new epoch (Redis came back
+   * empty): the new log is read from its beginning (its first entry reports the gap). The same
+   * epoch but a log ending before the last entry taken (Redis came back from an older state):
+   * reading goes on after the last entry taken, never over it again, and the gap is reported
+   * now; entry numbers go on from the log's.
    */
   async #checkRestart(): Promise<void> {
-    if (this.#position.id === "0-0") return;
-    const tail = await this.#conn.command(["XREVRANGE", LOG_KEY, "+", "-", "COUNT", 1]);
-    const lastId = Array.isArray(tail) && Array.isArray(tail[0]) ? String(tail[0][0]) : "0-0";
-    if (compareIds(lastId, this.#position.id) < 0) {
+    const [epoch, tailId, tailSeq] =
+      (await this.#conn.run(TAIL, [EPOCH_KEY, LOG_KEY], []) as Reply[]).map(String);
+    if (this.#epoch !== "" && epoch !== this.#epoch) {
       // Entry numbers restart at 1 with the new log: the first one taken reports the gap.
+      this.#epoch = epoch;
       this.#position = { id: "0-0", seq: Number.MAX_SAFE_INTEGER - 1 };
+      return;
+    }
+    if (this.#epoch === "") this.#epoch = epoch;
+    if (this.#position.id === "0-0" || compareIds(tailId, this.#position.id) >= 0) return;
+    this.#position = { id: this.#position.id, seq: Number(tailSeq) };
+    try {
+      await this.#options.onGap?.({ reason: "restarted" });
+    } catch (error) {
+      this.#options.onError?.(error);
     }
   }
 

@@ -28,6 +28,7 @@ import { RedisBus } from "./redis_bus.ts";
 import { RedisHistory } from "../store/redis/history.ts";
 import { RedisTables } from "../store/redis/tables.ts";
 import type { StoreError } from "../store/store_error.ts";
+import { CLUSTER_CLOSE_MS } from "../config/cluster_limits.ts";
 
 /** Options for {@linkcode ClusterNode.open}. */
 export interface ClusterNodeOptions {
@@ -45,10 +46,17 @@ export interface ClusterNodeOptions {
   refreshMs?: number;
   /** Lost-node check interval (ms). @default NODE_CHECK_MS */
   checkMs?: number;
+  /** How long `close()` may spend leaving the cluster (ms). @default CLUSTER_CLOSE_MS */
+  closeMs?: number;
   /** Told when Redis is lost (a sentence) and when it is back (null). @default nothing */
   onState?: (problem: string | null) => void;
   /** Told of failures no caller waits for (upkeep, background writes). @default nothing */
   onError?: (message: string) => void;
+  /**
+   * Told once that another process took this node id (see `RedisBus.usurped`): this run no
+   * longer serves cluster writes; log it at error level. @default console.error
+   */
+  onUsurped?: (message: string) => void;
 }
 
 /** What the engine feeds: the hub's cluster methods (`Hub.committed`, ...). */
@@ -83,6 +91,7 @@ export class ClusterNode {
   readonly epoch: EpochWatch;
   #reader: LogReader | null = null;
   readonly #onError: (message: string) => void;
+  readonly #closeMs: number;
   #closed = false;
 
   private constructor(
@@ -92,6 +101,7 @@ export class ClusterNode {
     tables: RedisTables,
     epoch: EpochWatch,
     onError: (message: string) => void,
+    closeMs: number,
   ) {
     this.conn = conn;
     this.history = history;
@@ -99,6 +109,7 @@ export class ClusterNode {
     this.tables = tables;
     this.epoch = epoch;
     this.#onError = onError;
+    this.#closeMs = closeMs;
   }
 
   /**
@@ -122,6 +133,7 @@ export class ClusterNode {
         maxAgeMs: options.maxAgeMs,
         epoch,
         before: () => later.bus?.written() ?? null,
+        refused: () => later.bus?.usurped ?? null,
         onUpkeepError: (error: StoreError) => onError(`history upkeep failed: ${error.message}`),
       });
       const bus = await RedisBus.open(conn, {
@@ -132,6 +144,7 @@ export class ClusterNode {
         refreshMs: options.refreshMs,
         checkMs: options.checkMs,
         onError,
+        onUsurped: options.onUsurped ?? ((message) => console.error(`sockchat: ${message}`)),
       });
       later.bus = bus;
       const tables = await RedisTables.open(conn, {
@@ -141,8 +154,16 @@ export class ClusterNode {
         await bus.close({ leave: false });
         throw error;
       });
-      const node = new ClusterNode(conn, history, bus, tables, epoch, onError);
-      epoch.onChange(() => node.#reseed());
+      const node = new ClusterNode(
+        conn,
+        history,
+        bus,
+        tables,
+        epoch,
+        onError,
+        options.closeMs ?? CLUSTER_CLOSE_MS,
+      );
+      epoch.onChange(() => node.#newEpoch());
       return node;
     } catch (error) {
       history?.close();
@@ -176,13 +197,18 @@ export class ClusterNode {
     this.#reader = await LogReader.open(this.conn, {
       node: this.bus.node,
       from: this.history.logStart,
+      epoch: this.history.logEpoch,
       onBatch: (batch) => hub.committed(batch),
       onEvent: (envelope) => {
         // The tables' cache follows other nodes' records (what a re-seed writes back).
         if (envelope.event.t === "record") this.tables.applyRemote(envelope.event.change);
         return hub.applyRemote(envelope);
       },
-      onGap: (gap) => hub.logGap?.(gap),
+      onGap: (gap) => {
+        // Redis came back with less than this node saw: ids go on above all of it.
+        this.#raiseFloor();
+        return hub.logGap?.(gap);
+      },
       onSeen: (id) => this.history.seen(id),
       onError: (error) => this.#onError(`a log entry failed: ${(error as Error).message}`),
     });
@@ -190,18 +216,51 @@ export class ClusterNode {
 
   /**
    * Stops: the log reader, then the bus (leaving the cluster, unless `leave: false`, which
-   * stops as a killed node would), the history and the connection.
+   * stops as a killed node would), the history and the connection. Leaving takes at most
+   * `closeMs` ({@linkcode CLUSTER_CLOSE_MS}): with Redis stalled or away the node stops anyway
+   * (the others declare it lost when its lease runs out).
    */
   async close(options: { leave?: boolean } = {}): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#reader?.close();
-    await this.bus.close(options);
-    // A ban saved just before a shutdown is written before the connection goes.
-    if (options.leave !== false) await this.tables.settled();
+    const leaving = (async () => {
+      await this.#reader?.close();
+      await this.bus.close(options);
+      // A ban saved just before a shutdown is written before the connection goes.
+      if (options.leave !== false) await this.tables.settled();
+    })();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = await Promise.race([
+      leaving.then(() => false, () => false),
+      new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(true), this.#closeMs)),
+    ]);
+    clearTimeout(timer);
+    if (late) {
+      this.#onError(
+        `leaving the cluster took longer than ${this.#closeMs} ms (Redis at ${this.conn.where} ` +
+          "stalled or away): stopping without it",
+      );
+    }
     this.history.close();
     this.tables.close();
+    // Rejects whatever still waits on Redis, so the steps above end at once.
     this.conn.close();
+    await leaving.catch(() => {});
+  }
+
+  /**
+   * A new epoch (Redis came back empty): first the id counter goes up to what this node saw,
+   * so no node hands out an id this node's clients already hold, then the tables are re-seeded.
+   */
+  #newEpoch(): void {
+    this.#raiseFloor();
+    this.#reseed();
+  }
+
+  #raiseFloor(): void {
+    this.history.raiseFloor().catch((error) =>
+      this.#onError(`raising the id floor failed: ${(error as Error).message}`)
+    );
   }
 
   #reseed(): void {

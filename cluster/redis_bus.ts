@@ -42,8 +42,11 @@ import {
   NODE_CHECK_MS,
   NODE_LEASE_MS,
   PUBLISH_QUEUE_MAX,
+  REDIS_CONNECT_TIMEOUT_MS,
   REDIS_RECONNECT_MAX_MS,
+  CLUSTER_CLOSE_MS,
 } from "../config/cluster_limits.ts";
+import { StoreError } from "../store/store_error.ts";
 
 /** Events one publish script writes at most. */
 const PUBLISH_BATCH = 64;
@@ -61,6 +64,12 @@ export interface BusHandlers {
   onResync?: () => void;
   /** Other nodes this node declared lost (each already announced in the log). */
   onLost?: (nodes: string[]) => void;
+  /**
+   * Another process took this node id's lease (a twin started with the same `--node-id`
+   * while this one was stalled): this run no longer serves cluster writes. `message` says so,
+   * for an error-level log. @default nothing
+   */
+  onUsurped?: (message: string) => void;
   /** Something went wrong that no caller is waiting for (logged, never thrown). */
   onError?: (message: string) => void;
 }
@@ -109,6 +118,12 @@ export class RedisBus implements ClusterBus {
   /** Who waits for events up to a count to be written (see {@linkcode RedisBus.written}). */
   #writtenWaiters: { target: number; resolve: () => void }[] = [];
   #timers: ReturnType<typeof setInterval>[] = [];
+  /** This run's instance token, held as the node lease's value (two runs of one id differ). */
+  #token = "";
+  /** Why this run stopped serving cluster writes (another run took its node id), or null. */
+  #usurped: string | null = null;
+  /** Nicks to give up once the events published before (their bye/nick) are written. */
+  #releases: { target: number; key: string }[] = [];
   #closed = false;
   #beating = false;
   /** No node is declared lost before this (`performance.now()`): a grace after an outage. */
@@ -136,14 +151,12 @@ export class RedisBus implements ClusterBus {
    */
   static async open(conn: RedisConn, options: RedisBusOptions): Promise<RedisBus> {
     const leaseMs = options.leaseMs ?? NODE_LEASE_MS;
-    await conn.run(JOIN, [NODES_KEY, LOG_KEY, LOG_SEQ_KEY, nodeKey(options.node)], [
-      options.node,
-      LOG_MAXLEN,
-      KEY_PREFIX,
-      leaseMs,
-    ]);
+    const refresh = options.refreshMs ?? LEASE_REFRESH_MS;
+    const token = crypto.randomUUID();
+    await join(conn, options.node, leaseMs, refresh, token);
     const sub = await conn.duplicate(`sockchat:${options.node}:dm`);
     const bus = new RedisBus(conn, sub, options);
+    bus.#token = token;
     try {
       await sub.subscribe(directChannel(options.node), (message) => bus.#received(message));
       await bus.heartbeat();
@@ -151,15 +164,17 @@ export class RedisBus implements ClusterBus {
       sub.close();
       throw error;
     }
-    const refresh = options.refreshMs ?? LEASE_REFRESH_MS;
     const check = options.checkMs ?? NODE_CHECK_MS;
     bus.#timers.push(setInterval(() => void bus.heartbeat(), refresh));
     bus.#timers.push(setInterval(() => void bus.findLost(), check));
     // Back from an outage every lease may have run out meanwhile: renew ours at once, and
-    // declare nobody lost until the others have had a beat to renew theirs (else every node
-    // would see every other one lost, and all users would leave and come back).
+    // declare nobody lost until the others have had time to reconnect and renew theirs (else
+    // every node would see every other one lost, and all users would leave and come back).
+    // Counted from when this node's connection is back: another node's reconnect may take a
+    // whole connect attempt that hangs, plus the backoff, plus a beat.
     bus.#stopReady = conn.onReady(() => {
-      bus.#graceUntil = performance.now() + refresh + REDIS_RECONNECT_MAX_MS;
+      bus.#graceUntil = performance.now() + refresh + REDIS_CONNECT_TIMEOUT_MS +
+        REDIS_RECONNECT_MAX_MS;
       void bus.heartbeat();
     });
     return bus;
@@ -175,6 +190,14 @@ export class RedisBus implements ClusterBus {
     return this.#held;
   }
 
+  /**
+   * Why this run stopped serving cluster writes, or null: another process runs under the same
+   * node id and holds the node's lease (see {@linkcode BusHandlers.onUsurped}).
+   */
+  get usurped(): string | null {
+    return this.#usurped;
+  }
+
   /** Events waiting for the log (Redis away, or a write in flight). */
   get queued(): number {
     return this.#queue.length;
@@ -182,7 +205,7 @@ export class RedisBus implements ClusterBus {
 
   /** {@inheritDoc ClusterBus.publish} */
   publish(event: ClusterEvent): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#usurped !== null) return;
     if (this.#queue.length >= PUBLISH_QUEUE_MAX) {
       // A long outage: drop what waits and announce everyone again once Redis is back.
       this.#queue = [];
@@ -214,20 +237,42 @@ export class RedisBus implements ClusterBus {
 
   /** {@inheritDoc ClusterBus.claimNick} */
   async claimNick(key: string): Promise<boolean> {
+    if (this.#usurped !== null) throw new StoreError(this.#usurped);
     const took = await this.#conn.run(CLAIM, [nickLeaseKey(key), heldKey(this.node)], [
       this.node,
       this.#leaseMs,
     ]);
-    if (took === 1) this.#held.add(key);
+    if (took === 1) {
+      this.#held.add(key);
+      // Taken again before an earlier release ran: that release must not free it.
+      this.#releases = this.#releases.filter((release) => release.key !== key);
+    }
     return took === 1;
   }
 
-  /** {@inheritDoc ClusterBus.releaseNick} */
+  /**
+   * {@inheritDoc ClusterBus.releaseNick}
+   *
+   * Given up in Redis only once every event published before (the `bye` or `nick` that says
+   * the nick is left) is in the log: else another node could take the nick and announce its
+   * `hello` before that event, and a third node would drop the live user it mirrors.
+   */
   releaseNick(key: string): void {
     this.#held.delete(key);
-    this.#conn.run(RELEASE, [nickLeaseKey(key), heldKey(this.node)], [this.node]).catch(
-      (error) => this.#error(`could not release the nick ${key}: ${(error as Error).message}`),
-    );
+    if (this.#usurped !== null) return;
+    this.#releases.push({ target: this.#published, key });
+    this.#runReleases();
+  }
+
+  /** Gives up the nicks whose preceding events are written, in order. */
+  #runReleases(): void {
+    const through = this.#writtenCount;
+    while (this.#releases.length > 0 && this.#releases[0].target <= through) {
+      const { key } = this.#releases.shift() as { target: number; key: string };
+      this.#conn.run(RELEASE, [nickLeaseKey(key), heldKey(this.node)], [this.node]).catch(
+        (error) => this.#error(`could not release the nick ${key}: ${(error as Error).message}`),
+      );
+    }
   }
 
   /** {@inheritDoc ClusterBus.direct} */
@@ -261,17 +306,27 @@ export class RedisBus implements ClusterBus {
    * throws: a failure is tried again at the next beat.
    */
   async heartbeat(): Promise<void> {
-    if (this.#closed || this.#beating) return;
+    if (this.#closed || this.#beating || this.#usurped !== null) return;
     this.#beating = true;
     try {
       const nicks = [...this.#held].map(nickLeaseKey);
       const keys = [ID_KEY, EPOCH_KEY, BASE_KEY, nodeKey(this.node), NODES_KEY];
       keys.push(heldKey(this.node), ...nicks);
-      const args: Arg[] = [this.node, this.#leaseMs, this.#floor(), crypto.randomUUID()];
+      const args: Arg[] = [
+        this.node,
+        this.#leaseMs,
+        this.#floor(),
+        crypto.randomUUID(),
+        this.#token,
+      ];
       const reply = await this.#conn.run(HEARTBEAT, keys, args);
       if (!Array.isArray(reply)) return;
       const [epoch, had, ...taken] = reply.map(String);
       this.epoch.observe(epoch);
+      if (had === "usurped") {
+        this.#usurp();
+        return;
+      }
       const prefix = nickLeaseKey("");
       const lost = taken.map((key) => key.slice(prefix.length));
       for (const key of lost) this.#held.delete(key);
@@ -289,6 +344,7 @@ export class RedisBus implements ClusterBus {
    */
   async findLost(): Promise<string[]> {
     if (this.#closed || this.#checking || performance.now() < this.#graceUntil) return [];
+    if (this.#usurped !== null) return [];
     this.#checking = true;
     try {
       const reply = await this.#conn.run(FIND_LOST, [NODES_KEY, LOG_KEY, LOG_SEQ_KEY], [
@@ -318,13 +374,21 @@ export class RedisBus implements ClusterBus {
     for (const timer of this.#timers) clearInterval(timer);
     this.#timers = [];
     this.#stopReady();
-    if (options.leave !== false && this.#conn.ready) {
-      await this.flushed();
+    if (options.leave !== false && this.#conn.ready && this.#usurped === null) {
+      // Bounded: with Redis stalled or away the pump would wait for it for ever, and a
+      // shutdown must end (the node is then declared lost when its lease runs out).
+      const budget = CLUSTER_CLOSE_MS / 2;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        this.flushed(),
+        new Promise<void>((resolve) => timer = setTimeout(resolve, budget)),
+      ]);
+      clearTimeout(timer);
       await this.#conn.run(LEAVE, [NODES_KEY, LOG_KEY, LOG_SEQ_KEY], [
         this.node,
         LOG_MAXLEN,
         KEY_PREFIX,
-      ]).catch(() => {});
+      ], budget).catch(() => {});
     }
     this.#closed = true;
     this.#wakePause?.();
@@ -353,6 +417,7 @@ export class RedisBus implements ClusterBus {
           this.#writtenCount += batch.length;
         }
         this.#wakeWriters(false);
+        this.#runReleases();
         if (this.#dropped) {
           this.#dropped = false;
           this.#handlers.onResync?.();
@@ -390,6 +455,22 @@ export class RedisBus implements ClusterBus {
     });
   }
 
+  /**
+   * Another process runs under this node id and holds the lease: this run stops serving
+   * cluster writes (no events, nick claims or releases, lease renewals; the history refuses
+   * appends through {@linkcode RedisBus.usurped}) rather than fight over the lease, so the
+   * cluster sees one run per id. Said once, at error level, by the owner.
+   */
+  #usurp(): void {
+    if (this.#usurped !== null) return;
+    this.#usurped = `node id ${this.node} is in use by another running node: this one no ` +
+      "longer serves cluster writes (give each node its own --node-id, then restart it)";
+    this.#queue = [];
+    this.#releases = [];
+    this.#wakeWriters(true);
+    this.#handlers.onUsurped?.(this.#usurped);
+  }
+
   #received(message: string): void {
     try {
       const { key, frame } = JSON.parse(message) as { key: string; frame: ServerFrame };
@@ -403,3 +484,45 @@ export class RedisBus implements ClusterBus {
     this.#handlers.onError?.(message);
   }
 }
+
+/**
+ * Takes the node's lease for a new run (`token`). A lease of another run that is still live is
+ * either a twin (another process started with the same `--node-id`) or a run killed less than
+ * a lease ago: the node waits one renewal (`refreshMs` + 1 s) and looks again. Renewed
+ * meanwhile: a twin, and this start fails with a StoreError saying the id is in use. Not
+ * renewed: the killed run is declared lost (its users leave everywhere) and the lease taken.
+ */
+async function join(
+  conn: RedisConn,
+  node: string,
+  leaseMs: number,
+  refreshMs: number,
+  token: string,
+): Promise<void> {
+  const keys = [NODES_KEY, LOG_KEY, LOG_SEQ_KEY, nodeKey(node)];
+  const args = (force: boolean): Arg[] => [
+    node,
+    LOG_MAXLEN,
+    KEY_PREFIX,
+    leaseMs,
+    token,
+    force ? 1 : 0,
+  ];
+  const first = await conn.run(JOIN, keys, args(false));
+  if (!Array.isArray(first)) return;
+  const started = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, refreshMs + TWIN_WAIT_EXTRA_MS));
+  const again = await conn.run(JOIN, keys, args(false));
+  if (!Array.isArray(again)) return;
+  const waited = performance.now() - started;
+  // Renewed meanwhile: more time left than the first look's minus the wait (some slack).
+  if (Number(again[1]) > Number(first[1]) - waited + TWIN_WAIT_EXTRA_MS / 2) {
+    throw new StoreError(
+      `node id ${node} is in use by a running node (give each node its own --node-id)`,
+    );
+  }
+  await conn.run(JOIN, keys, args(true));
+}
+
+/** Past one renewal interval, how much longer a starting node waits to tell a twin (ms). */
+const TWIN_WAIT_EXTRA_MS = 1_000;

@@ -11,7 +11,7 @@
  */
 
 import { createHash } from "node:crypto";
-import { createClient, ErrorReply } from "redis";
+import { ClientClosedError, ClientOfflineError, createClient, ErrorReply } from "redis";
 import { StoreError } from "../store/store_error.ts";
 import {
   REDIS_COMMAND_TIMEOUT_MS,
@@ -38,6 +38,25 @@ export interface RedisConnOptions {
    */
   onState?: (problem: string | null) => void;
 }
+
+/**
+ * A command whose outcome is unknown: it was written to Redis but no reply came (timed out, or
+ * the connection broke meanwhile), so Redis may have run it. `kind` lets callers that cannot
+ * import this module (core/) tell it from a definite failure.
+ */
+export class AmbiguousStoreError extends StoreError {
+  /** Always `"ambiguous"`. */
+  readonly kind = "ambiguous";
+
+  /** An error whose `message` is the cause as a clause. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "AmbiguousStoreError";
+  }
+}
+
+/** Our own deadline ran out (node-redis drops its timeout once a command is written). */
+class NoReply extends Error {}
 
 /** A Lua script, sent by SHA1 (and by text the first time a Redis has not seen it). */
 export class Script {
@@ -90,8 +109,11 @@ export class RedisConn {
   readonly where: string;
   readonly #url: string;
   readonly #options: RedisConnOptions;
-  readonly #client: Client;
+  /** Replaced by a new one when a command times out (the old socket may be half-open). */
+  #client: Client;
   readonly #timeout: number;
+  /** Channels subscribed to, renewed on a replacement client. */
+  readonly #subscriptions = new Map<string, (message: string) => void>();
   #connected = false;
   #closed = false;
   /** The cause of the outage in progress (reported once), or null while connected. */
@@ -103,10 +125,18 @@ export class RedisConn {
     this.#options = options;
     this.where = redisWhere(url);
     this.#timeout = options.commandTimeoutMs ?? REDIS_COMMAND_TIMEOUT_MS;
-    this.#client = newClient(url, options, () => this.#connected);
+    this.#client = this.#newClient();
+  }
+
+  /** A client wired to this connection's listeners (events of a replaced one are ignored). */
+  #newClient(): Client {
+    const client = newClient(this.#url, this.#options, () => this.#connected);
     // Without a listener an `error` event would be thrown by the emitter and end the process.
-    this.#client.on("error", (error: Error) => this.#lost(error));
-    this.#client.on("ready", () => {
+    client.on("error", (error: Error) => {
+      if (client === this.#client) this.#lost(error);
+    });
+    client.on("ready", () => {
+      if (client !== this.#client) return;
       this.#connected = true;
       if (this.#problem !== null) {
         this.#problem = null;
@@ -114,6 +144,7 @@ export class RedisConn {
       }
       for (const listener of this.#readyListeners) listener();
     });
+    return client;
   }
 
   /**
@@ -151,29 +182,80 @@ export class RedisConn {
 
   /**
    * Sends one command. Rejects with a StoreError: "Redis at HOST:PORT is unreachable" when it
-   * is down or does not answer in time, or Redis's own words when it refuses the command.
+   * is down, Redis's own words when it refuses the command, and an {@linkcode
+   * AmbiguousStoreError} when it was sent but no reply came within `timeoutMs` (the connection
+   * is then torn down and made again: a half-open socket would otherwise hold every later
+   * command) or the connection broke while it was in flight.
    */
-  async command(args: readonly Arg[], timeoutMs = this.#timeout): Promise<Reply> {
-    try {
-      return await this.#client.sendCommand(args.map(String), { timeout: timeoutMs }) as Reply;
-    } catch (error) {
-      throw this.#failure(error);
-    }
+  command(args: readonly Arg[], timeoutMs = this.#timeout): Promise<Reply> {
+    return this.#send(args.map(String), timeoutMs);
   }
 
   /** Runs `script` with `keys` and `args` (EVALSHA, then EVAL once if Redis lacks it). */
-  async run(script: Script, keys: readonly string[], args: readonly Arg[]): Promise<Reply> {
+  async run(
+    script: Script,
+    keys: readonly string[],
+    args: readonly Arg[],
+    timeoutMs = this.#timeout,
+  ): Promise<Reply> {
     const rest = [String(keys.length), ...keys, ...args.map(String)];
     try {
-      return await this.#client.sendCommand(["EVALSHA", script.sha, ...rest], {
-        timeout: this.#timeout,
-      }) as Reply;
+      return await this.#send(["EVALSHA", script.sha, ...rest], timeoutMs);
     } catch (error) {
-      if (!(error instanceof ErrorReply && error.message.startsWith("NOSCRIPT"))) {
-        throw this.#failure(error);
-      }
+      if (
+        !(error instanceof StoreError && error.cause instanceof ErrorReply &&
+          error.cause.message.startsWith("NOSCRIPT"))
+      ) throw error;
     }
-    return await this.command(["EVAL", script.lua, ...rest]);
+    return await this.#send(["EVAL", script.lua, ...rest], timeoutMs);
+  }
+
+  /** One command under our own deadline (see {@linkcode RedisConn.command}). */
+  async #send(args: string[], timeoutMs: number): Promise<Reply> {
+    const client = this.#client;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new NoReply()), timeoutMs);
+    });
+    const sent = (async () => await client.sendCommand(args) as Reply)();
+    try {
+      return await Promise.race([sent, deadline]);
+    } catch (error) {
+      if (error instanceof NoReply) {
+        // The late reply (or the teardown's rejection) is nobody's now.
+        sent.catch(() => {});
+        this.#replace(client, `no reply within ${timeoutMs} ms`);
+        throw new AmbiguousStoreError(
+          `Redis at ${this.where} did not answer within ${timeoutMs} ms`,
+          { cause: error },
+        );
+      }
+      throw this.#failure(error);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Drops `stale` (a command on it got no reply in time: the socket may be half-open, and a
+   * RESP pipeline cannot skip one reply) and connects a new client, which reconnects for ever
+   * like the first. Commands in flight on the old one reject.
+   */
+  #replace(stale: Client, why: string): void {
+    if (this.#closed || stale !== this.#client) return;
+    this.#lost(new Error(why));
+    const fresh = this.#client = this.#newClient();
+    stale.destroy();
+    void (async () => {
+      try {
+        await fresh.connect();
+        for (const [channel, listener] of this.#subscriptions) {
+          await fresh.SUBSCRIBE(channel, (message: string) => listener(message));
+        }
+      } catch {
+        // Closed meanwhile, or the next timeout replaces it again.
+      }
+    })();
   }
 
   /**
@@ -181,6 +263,7 @@ export class RedisConn {
    * subscription is renewed by the client after a reconnect.
    */
   async subscribe(channel: string, listener: (message: string) => void): Promise<void> {
+    this.#subscriptions.set(channel, listener);
     try {
       await this.#client.SUBSCRIBE(channel, (message: string) => listener(message));
     } catch (error) {
@@ -200,14 +283,22 @@ export class RedisConn {
     this.#client.destroy();
   }
 
-  /** The readable error for a failed command. */
+  /**
+   * The readable error for a failed command: a refusal, a definite failure (never sent: the
+   * client was offline or closed), or an ambiguous one (it was in flight when the connection
+   * broke: Redis may have run it).
+   */
   #failure(error: unknown): StoreError {
     if (error instanceof StoreError) return error;
     const refusal = refusalOf(error);
     if (refusal !== null) {
       return new StoreError(`Redis at ${this.where} refused it (${refusal})`, { cause: error });
     }
-    return new StoreError(`Redis at ${this.where} is unreachable`, { cause: error });
+    const message = `Redis at ${this.where} is unreachable`;
+    if (error instanceof ClientOfflineError || error instanceof ClientClosedError) {
+      return new StoreError(message, { cause: error });
+    }
+    return new AmbiguousStoreError(message, { cause: error });
   }
 
   #lost(error: Error): void {

@@ -37,12 +37,28 @@ export const LOG_READ_COUNT = 500;
 export const LOG_BLOCK_MS = 1_000;
 
 /**
- * How long a Redis command may take before it fails (ms). A message waits for its commit at
- * most this long before its author is told `store_failed`: a stalled Redis must not hold the
- * chat silently. The log reader's blocking read waits longer (it is allowed {@linkcode
- * LOG_BLOCK_MS} plus this).
+ * How long a Redis command may take before it fails (ms), counted by the engine itself from
+ * the call (node-redis's own timeout ends once a command is written). A message waits for its
+ * commit at most this long before its author is told `store_failed`, and a login for its nick
+ * claim: a stalled Redis, or a half-open connection, must not hold the chat silently. A
+ * connection on which a command timed out is torn down and made again.
  */
 export const REDIS_COMMAND_TIMEOUT_MS = 5_000;
+
+/**
+ * How much longer than {@linkcode LOG_BLOCK_MS} the log reader's blocking read may take before
+ * its connection counts as dead and is made again (ms): a frozen log connection is noticed
+ * within about 3 s instead of never.
+ */
+export const LOG_READ_MARGIN_MS = 2_000;
+
+/**
+ * How long a stopping node spends leaving the cluster at most (ms): writing its queued events,
+ * announcing its departure and freeing its nicks, and its pending record writes. Past it (Redis
+ * stalled or away during a shutdown) the node stops anyway, as a killed one would: the other
+ * nodes declare it lost when its lease runs out.
+ */
+export const CLUSTER_CLOSE_MS = 5_000;
 
 /** How long connecting to Redis may take before the attempt fails and is retried (ms). */
 export const REDIS_CONNECT_TIMEOUT_MS = 5_000;

@@ -243,14 +243,15 @@ export class RoomDesk {
       this.#fresh.set(room, { created: room.created, node: this.#node });
     }
     const claim = room.claim;
-    if (roles !== undefined && claim === null) {
-      // Another node's state says who is op here: not whoever came first to this node.
-      if (roles.ops.has(user.key)) room.ops.add(user);
-      else if (roles.voices.has(user.key)) room.voiced.add(user);
-    } else if (claim === null) {
-      if (room.members.size === 1 && room.name !== LOBBY) room.ops.add(user);
-    } else if (this.#claimOp(user, room)) room.ops.add(user);
-    else if (accountOf(user) !== null && claim.voices.has(user.key)) room.voiced.add(user);
+    // Another node's state says who is op here (guests it opped too), not whoever came first.
+    if (this.#claimOp(user, room) || roles?.ops.has(user.key)) room.ops.add(user);
+    else if (
+      roles?.voices.has(user.key) ||
+      (claim !== null && accountOf(user) !== null && claim.voices.has(user.key))
+    ) room.voiced.add(user);
+    else if (
+      claim === null && roles === undefined && room.members.size === 1 && room.name !== LOBBY
+    ) room.ops.add(user);
     // Other nodes apply the same rule to their mirror, but may not hold the claim's state.
     if (!isMirror(user) && (room.ops.has(user) || room.voiced.has(user))) {
       this.#publish(room, user.nick);

@@ -3,8 +3,8 @@
  * node made without knowing it (`fresh`) never overrides the state the others have, two nodes
  * that made one room at once agree on its operator, and a node started after a room's modes
  * were set learns them before its users can walk past them. Hubs linked by the in-memory
- * cluster (store/memory/cluster.ts); the Redis end-to-end cases are in
- * tests/cluster_room_state_redis_test.ts.
+ * cluster (store/memory/cluster.ts), then nodes over a real Redis (tests/helpers/cluster.ts),
+ * one behind a link the test cuts.
  */
 
 import assert from "node:assert/strict";
@@ -23,6 +23,8 @@ import { nickKey } from "../core/nick.ts";
 import { LOBBY, PROTOCOL_VERSION, type ServerFrame } from "../protocol/frames.ts";
 import { MemoryCluster } from "../store/memory/cluster.ts";
 import { ManualClock, OPER_SECRET, RecordingSink, secret } from "./helpers/core.ts";
+import { command, type JsonClient, WAIT_MS } from "./helpers/wire.ts";
+import { loginAt, TcpCut, withCluster } from "./helpers/cluster.ts";
 
 /** A user logged in on one node, as a test drives them. */
 class Member {
@@ -219,4 +221,168 @@ Deno.test("room state: a new room's first member is its op, on one node and seen
   } finally {
     nodes.close();
   }
+});
+
+/**
+ * Runs `line` for `client` until `done` says its answer is the one awaited (another node's
+ * state reaches this one a moment later): that answer, or the last one after WAIT_MS.
+ */
+async function until(
+  client: JsonClient,
+  line: string,
+  room: string,
+  done: (frame: ServerFrame) => boolean,
+): Promise<ServerFrame> {
+  const deadline = Date.now() + WAIT_MS;
+  while (true) {
+    const frame = await command(client, line, room);
+    if (done(frame) || Date.now() > deadline) return frame;
+    // Slower than the default flood guard (5 frames a second).
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+}
+
+/** The text of an `info` frame, else its type and code. */
+function textOf(frame: ServerFrame): string {
+  if (frame.type === "info") return frame.text;
+  return frame.type === "error" ? `error ${frame.code}` : frame.type;
+}
+
+/** True if `frame` is a `/rooms` answer listing `room`. */
+function knows(frame: ServerFrame, room: string): boolean {
+  return frame.type === "rooms" && frame.rooms.some((r) => r.room === room);
+}
+
+/** The next frame of `client` that `wanted` accepts (fails after WAIT_MS). */
+async function awaitFrame(
+  client: JsonClient,
+  what: string,
+  wanted: (frame: ServerFrame) => boolean,
+): Promise<ServerFrame> {
+  while (true) {
+    const frame = await client.next(what);
+    if (frame === null) throw new Error(`EOF waiting for ${what}`);
+    if (wanted(frame)) return frame;
+  }
+}
+
+Deno.test("room state over Redis: a node started after +k and +i were set keeps its user out (finding 2)", async () => {
+  await withCluster({ nodes: 1 }, async (cluster) => {
+    const [a] = cluster.nodes;
+    const alice = await loginAt(a.port, "alice");
+    const clients = [alice];
+    try {
+      assert.equal((await command(alice, "/join #x")).type, "joined");
+      assert.equal((await command(alice, "/mode #x +k secret", "#x")).type, "mode");
+      assert.equal((await command(alice, "/mode #x +i", "#x")).type, "mode");
+      const c = await cluster.addNode();
+      const bob = await loginAt(c.port, "bob");
+      clients.push(bob);
+      // C makes #x from alice's hello; its modes come with A's answer to C's node_up, in the
+      // same round.
+      await until(bob, "/rooms", LOBBY, (f) => knows(f, "#x"));
+      const refused = await command(bob, "/join #x secret");
+      assert.equal(textOf(refused), "error room_invite_only");
+    } finally {
+      for (const client of clients) client.close();
+    }
+  });
+});
+
+Deno.test("room state over Redis: a claimed room learned by a node started later has the operators its members had", async () => {
+  await withCluster({ nodes: 1 }, async (cluster) => {
+    const [a] = cluster.nodes;
+    const alice = await loginAt(a.port, "alice");
+    const dave = await loginAt(a.port, "dave");
+    const clients = [alice, dave];
+    try {
+      assert.match(JSON.stringify(await command(alice, "/register correct-horse")), /registered/);
+      assert.equal((await command(alice, "/join #c")).type, "joined");
+      assert.match(textOf(await command(alice, "/register #c", "#c")), /yours now/);
+      assert.equal((await command(dave, "/join #c")).type, "joined");
+      // A guest opped by the owner: the claim keeps accounts only, the room's state has him.
+      assert.equal((await command(alice, "/op dave", "#c")).type, "mode");
+      assert.equal((await command(alice, "/mode #c +kb key mallory", "#c")).type, "mode");
+      const c = await cluster.addNode();
+      const bob = await loginAt(c.port, "bob");
+      clients.push(bob);
+      const joined = await until(bob, "/join #c key", "#c", (f) => {
+        if (f.type !== "joined") return false;
+        if (f.ops?.includes("dave")) return true;
+        // Too early: out again, and once more.
+        void bob.send({ type: "cmd", line: "/part #c", room: "#c" });
+        return false;
+      });
+      assert.equal(joined.type, "joined");
+      assert.deepEqual(joined.type === "joined" && [...(joined.ops ?? [])].sort(), [
+        "alice",
+        "dave",
+      ]);
+      const shown = await command(bob, "/mode #c +b", "#c");
+      assert.match(textOf(shown), /mallory/, "C knows the room's bans");
+    } finally {
+      for (const client of clients) client.close();
+    }
+  });
+});
+
+Deno.test("room state over Redis: a room made on a node cut off from Redis does not wipe the real one's modes and ops when it comes back (finding 1)", async () => {
+  await withCluster({ nodes: 1 }, async (cluster) => {
+    const [a] = cluster.nodes;
+    const link = new TcpCut(cluster.redis.port);
+    const clients: JsonClient[] = [];
+    try {
+      const c = await cluster.addNode({ redisUrl: link.url });
+      const alice = await loginAt(a.port, "alice");
+      const carol = await loginAt(c.port, "carol");
+      clients.push(alice, carol);
+      link.cut();
+      assert.equal((await command(alice, "/join #y")).type, "joined");
+      assert.equal((await command(alice, "/mode #y +ik secret", "#y")).type, "mode");
+      const made = await command(carol, "/join #y");
+      assert.deepEqual(made.type === "joined" && made.ops, ["carol"], "C made #y itself");
+      link.mend();
+      // Everything C published before this topic (its join, its room's default) reaches A
+      // before the topic does: the log keeps each node's order.
+      const topic = await until(
+        carol,
+        "/topic #y back again",
+        "#y",
+        (f) => f.type === "topic",
+      );
+      assert.equal(topic.type, "topic");
+      await awaitFrame(alice, "carol's topic on A", (f) => f.type === "topic" && f.by === "carol");
+      assert.match(textOf(await command(alice, "/mode #y", "#y")), /\+nik secret/);
+      const mallory = await loginAt(a.port, "mallory");
+      clients.push(mallory);
+      assert.equal(textOf(await command(mallory, "/join #y")), "error room_invite_only");
+      // And C took A's state: carol, op only because she came first there, is not any more.
+      const modes = await until(carol, "/mode #y", "#y", (f) => textOf(f).includes("+nik"));
+      assert.match(textOf(modes), /\+nik secret/);
+      const denied = await command(carol, "/mode #y -k", "#y");
+      assert.equal(textOf(denied), "error not_room_operator");
+    } finally {
+      for (const client of clients) client.close();
+      await link.close();
+    }
+  });
+});
+
+Deno.test("room state over Redis: a new room's first member is its op, and seen so from another node", async () => {
+  await withCluster({ nodes: 2 }, async ({ nodes: [a, b] }) => {
+    const alice = await loginAt(a.port, "alice");
+    const bob = await loginAt(b.port, "bob");
+    try {
+      const made = await command(alice, "/join #new");
+      assert.deepEqual(made.type === "joined" && made.ops, ["alice"]);
+      // Once B has heard of the room (a join there before would make it there too).
+      await until(bob, "/rooms", LOBBY, (f) => knows(f, "#new"));
+      const joined = await command(bob, "/join #new");
+      assert.deepEqual(joined.type === "joined" && joined.ops, ["alice"]);
+      assert.equal(textOf(await command(bob, "/mode #new +m", "#new")), "error not_room_operator");
+    } finally {
+      alice.close();
+      bob.close();
+    }
+  });
 });

@@ -39,7 +39,7 @@ import {
 } from "../../cluster/keys.ts";
 import { DM_ID_BLOCK, DM_ID_REFILL_AT, LOG_MAXLEN } from "../../config/cluster_limits.ts";
 import { STORE_UPKEEP_INTERVAL_MS } from "../../config/store_limits.ts";
-import { type StoreError, storeError } from "../store_error.ts";
+import { StoreError, storeError } from "../store_error.ts";
 import {
   APPEND,
   APPEND_ARGS_PER_MESSAGE,
@@ -78,6 +78,11 @@ export interface RedisHistoryOptions {
    * @default nothing
    */
   before?: () => Promise<void> | null;
+  /**
+   * Why appends are refused now (another process runs under this node id), or null.
+   * @default never
+   */
+  refused?: () => string | null;
 }
 
 /** Where a node's log reader starts: just past the log's tail when the store opened. */
@@ -96,6 +101,8 @@ export class RedisHistory implements HistoryStore {
   readonly epoch: EpochWatch;
   /** Where this node's log reader starts (see {@linkcode LogPosition}). */
   readonly logStart: LogPosition;
+  /** The epoch {@linkcode RedisHistory.logStart} belongs to ("" if Redis had none yet). */
+  readonly logEpoch: string;
   readonly #conn: RedisConn;
   readonly #node: string;
   readonly #nodeJson: string;
@@ -105,6 +112,7 @@ export class RedisHistory implements HistoryStore {
   readonly #onUpkeepError: (error: StoreError) => void;
   readonly #upkeepIntervalMs: number;
   readonly #before: () => Promise<void> | null;
+  readonly #refused: () => string | null;
   readonly #newestTs: number;
   /** The newest id this node's hub has delivered: reads see nothing newer. */
   #watermark: number;
@@ -127,9 +135,11 @@ export class RedisHistory implements HistoryStore {
     this.#now = options.now ?? Date.now;
     this.#onUpkeepError = options.onUpkeepError ?? (() => {});
     this.#before = options.before ?? (() => null);
+    this.#refused = options.refused ?? (() => null);
     this.epoch = options.epoch ?? new EpochWatch();
     this.epoch.observe(snapshot.epoch);
     this.logStart = { id: snapshot.logId, seq: snapshot.logSeq };
+    this.logEpoch = snapshot.epoch;
     this.#watermark = snapshot.id;
     this.#seen = Math.max(snapshot.id, options.floor ?? 0);
     this.#newestTs = snapshot.ts;
@@ -171,6 +181,21 @@ export class RedisHistory implements HistoryStore {
     return this.#seen;
   }
 
+  /**
+   * Raises the shared id counter to the highest id this node has seen, if it is below (Redis
+   * came back empty or from an older state, and this node saw further than whoever ran the
+   * first script after it): ids never go back for this node's clients. Rejects with a
+   * StoreError when Redis cannot be reached.
+   */
+  async raiseFloor(): Promise<void> {
+    const reply = await this.#conn.run(RESERVE, [ID_KEY, EPOCH_KEY, BASE_KEY], [
+      this.#seen,
+      crypto.randomUUID(),
+      0,
+    ]);
+    this.epoch.observe(strings(reply)[0]);
+  }
+
   /** Notes an id seen in the log before it is delivered (raises the floor only). */
   seen(id: number): void {
     if (id > this.#seen) this.#seen = id;
@@ -179,6 +204,8 @@ export class RedisHistory implements HistoryStore {
   /** {@inheritDoc HistoryStore.append} */
   async append(messages: readonly StoredMessage[], live?: LiveBatch): Promise<void> {
     if (messages.length === 0) return;
+    const refusal = this.#refused();
+    if (refusal !== null) throw new StoreError(refusal);
     const earlier = this.#before();
     if (earlier !== null) await earlier;
     const rooms = new Map<string, number>();
