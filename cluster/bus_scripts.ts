@@ -46,10 +46,10 @@ return 0
  * The heartbeat: starts an epoch if Redis is empty (see store/redis/scripts.ts), renews this
  * node's lease and its membership, and renews (or re-takes, when expired) each nick it holds.
  * KEYS: id, epoch, base, the node's lease, nodes, the node's held-nicks set, then the nicks'
- * leases. ARGV: node, lease ms, floor, epoch token, this run's instance token. Returns the epoch, 1 if
- * the node's lease was still there (else 0), then the nick keys another node holds now; or the
- * epoch and `usurped` when the lease holds another run's token (another process took this node
- * id): then nothing is renewed.
+ * leases. ARGV: node, lease ms, floor, epoch token, this run's instance token. Returns the
+ * epoch, 1 if the node's lease was still there (else 0), then the nick keys another node holds
+ * now; or the epoch and `usurped` when the lease holds another run's token (another process
+ * took this node id): then nothing is renewed.
  */
 export const HEARTBEAT = new Script(`
 local function fmt(x) return string.format('%.0f', x) end
