@@ -19,6 +19,7 @@ import { startServer } from "./server.ts";
 import { loadMotd, MotdError } from "./config/server_config.ts";
 import { StoreError } from "./store/store_error.ts";
 import { setCloakKey } from "./core/cloak.ts";
+import { shareLockouts } from "./core/lockout.ts";
 import type { ClusterNode } from "./cluster/node.ts";
 import type { Logger } from "./log/logger.ts";
 import type { ServeArgs } from "./cli/serve_args.ts";
@@ -285,6 +286,16 @@ async function openCluster(options: ServeArgs, logger: Logger): Promise<ClusterN
     // Before anything listens: every node must cloak a user alike (room bans match cloaks).
     const { clusterCloakKey } = await import("./cluster/cloak_key.ts");
     setCloakKey(await clusterCloakKey(engine.conn));
+    // Wrong secrets, registrations and logins per address count on every node.
+    const { RedisSharedCounter } = await import("./cluster/shared_counter.ts");
+    shareLockouts(
+      new RedisSharedCounter(engine.conn, {
+        onState: (problem) =>
+          problem === null
+            ? logger.info("shared_counts_back", {})
+            : logger.warn("shared_counts_local_only", { problem }),
+      }),
+    );
   } catch (error) {
     await engine.close();
     throw error;

@@ -28,6 +28,7 @@ import type { ClusterBus } from "./core/cluster.ts";
 import type { ClusterNode } from "./cluster/node.ts";
 import { roomKey } from "./core/room.ts";
 import { BanList } from "./core/moderation.ts";
+import { sharedCounter } from "./core/lockout.ts";
 import type { RejectReason, SockchatMetrics } from "./metrics/sockchat_metrics.ts";
 import { NDJSON } from "./protocol/ndjson/encode.ts";
 import { AddressBudget } from "./security/address_budget.ts";
@@ -518,7 +519,9 @@ function clusterBackend(engine: ClusterNode, config: ServerConfig): Backend {
     accounts: engine.tables,
     claims: engine.tables,
     cluster: engine.bus,
-    sharedLogins: (address) => engine.bus.loginRate(address),
+    // The sliding window on Redis's clock (cluster/shared_counter.ts), once main.ts shared it.
+    sharedLogins: (address) =>
+      sharedCounter()?.loginRate(address) ?? engine.bus.loginRate(address),
     start: (hub) =>
       engine.start({
         committed: (batch) => hub.committed(batch),

@@ -70,6 +70,19 @@ export function rateKey(address: string, window: number): string {
   return `sc:rate:${address}:${window}`;
 }
 
+/**
+ * The prefix of `address`'s login-rate counters: one per rate window, `<prefix>:<window>`
+ * (cluster/shared_counter.ts; the window comes from Redis's clock).
+ */
+export function ratePrefix(address: string): string {
+  return `sc:rate:${address}`;
+}
+
+/** The count of `kind` events (wrong secrets, registrations) from the address key `address`. */
+export function countKey(kind: string, address: string): string {
+  return `sc:count:${kind}:${address}`;
+}
+
 /** The folded nicks' lease keys node `node` holds (freed at once when it is lost). */
 export function heldKey(node: string): string {
   return `sc:held:${node}`;

@@ -20,7 +20,7 @@ import {
 import { addressKey } from "../security/conn_limiter.ts";
 import type { IdentityKind } from "../protocol/frames.ts";
 import type { AccountView, KeyProof } from "./identity.ts";
-import { Lockout, SECRET_LOCKOUT } from "./lockout.ts";
+import { Lockout, SECRET_LOCKOUT, sharedCounter } from "./lockout.ts";
 import { displayNick, nickKey } from "./nick.ts";
 import type { AccountRecord, AccountTable, PasswordHasher } from "./ports.ts";
 
@@ -98,7 +98,7 @@ export class Accounts {
   readonly #hasher: PasswordHasher | null;
   readonly #audit: AccountsOptions["audit"];
   readonly #byKey = new Map<string, AccountRecord>();
-  readonly #failures = new Lockout(SECRET_LOCKOUT);
+  readonly #failures = new Lockout({ ...SECRET_LOCKOUT, kind: "account" });
   readonly #limits: AccountLimits;
   /** How many nicks each key fingerprint owns. */
   readonly #perKey = new Map<string, number>();
@@ -218,6 +218,25 @@ export class Accounts {
     if (account?.kind !== "password" || this.#hasher === null) return { kind: "none" };
     const wait = this.#failures.lockedFor(address, now());
     if (wait > 0) return { kind: "locked", wait };
+    // Cluster mode: the address's count on every node decides before a hash is spent on it.
+    if (sharedCounter() !== null) {
+      return this.#failures.lockedForShared(address, now()).then((shared) =>
+        shared > 0
+          ? { kind: "locked", wait: shared }
+          : this.#verify(account, password, address, now)
+      );
+    }
+    return this.#verify(account, password, address, now);
+  }
+
+  /** Hashes `password` against the password account `account`, counting a wrong one. */
+  #verify(
+    account: AccountRecord & { kind: "password" },
+    password: string,
+    address: string,
+    now: () => number,
+  ): PasswordCheck | Promise<PasswordCheck> {
+    if (this.#hasher === null) return { kind: "none" };
     const verified = this.#hasher.verify(password, account.hash);
     if (verified === null) return { kind: "busy" };
     const hash = account.hash;

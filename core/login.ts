@@ -129,7 +129,7 @@ export interface LoginsOptions {
  */
 export class Logins {
   readonly #options: LoginsOptions;
-  readonly #passwordFailures = new Lockout(SECRET_LOCKOUT);
+  readonly #passwordFailures = new Lockout({ ...SECRET_LOCKOUT, kind: "password" });
 
   /** A desk with these settings, remembering no wrong password yet. */
   constructor(options: LoginsOptions) {

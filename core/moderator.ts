@@ -78,7 +78,7 @@ export class Moderator {
   readonly #host: ModeratorHost;
   readonly #operSecret: Verifier | null;
   readonly #audit: ModeratorOptions["audit"];
-  readonly #operFailures = new Lockout(SECRET_LOCKOUT);
+  readonly #operFailures = new Lockout({ ...SECRET_LOCKOUT, kind: "oper" });
   readonly #cluster: ClusterBus | null;
   /** The ban list (and, beside it, the mutes). */
   readonly bans: BanList;

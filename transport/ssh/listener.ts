@@ -121,6 +121,7 @@ export class SshListener {
     maxFailures: SSH_MAX_AUTH_FAILURES_PER_ADDRESS,
     lockoutMs: SSH_AUTH_LOCKOUT_MS,
     maxTracked: MAX_AUTH_TRACKED,
+    kind: "ssh",
   });
 
   /** Binds at once; throws as `Deno.listen` does, or a HostKeyError for an unusable key. */
