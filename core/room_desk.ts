@@ -152,7 +152,8 @@ export class RoomDesk {
   /** A room made anew (nobody in it) takes the state its claim kept, if it was claimed. */
   prepare(room: Room): void {
     if (room.members.size === 0 && room.claim === null) this.#options.claims.restore(room);
-    if (room.members.size === 0) this.#takePending(room);
+    // Kept until someone is in: a joiner it refuses leaves it for the next one.
+    if (room.members.size === 0) this.#takePending(room, false);
   }
 
   /**
@@ -234,7 +235,7 @@ export class RoomDesk {
       this.#options.claims.restore(room);
     }
     // A local joiner's room took it in `prepare`.
-    if (room.members.size === 1 && !this.#roles.has(room)) this.#takePending(room);
+    if (room.members.size === 1) this.#takePending(room, true);
     const roles = this.#roles.get(room);
     // Made here and known from nowhere else: this node may not have heard of the room's state
     // yet (it was cut off, it just started, or someone made it on another node at the same
@@ -341,13 +342,17 @@ export class RoomDesk {
     this.#pending.set(key, { state, node, fresh, until: now + PENDING_ROOM_STATE_MS });
   }
 
-  /** Gives a room being made here the state another node published for it, if one is kept. */
-  #takePending(room: Room): void {
+  /**
+   * Gives a room being made here the state another node published for it, if one is kept;
+   * `consume` once its first member is in.
+   */
+  #takePending(room: Room, consume: boolean): void {
     const key = roomKey(room.name);
     const kept = this.#pending.get(key);
     if (kept === undefined) return;
-    this.#pending.delete(key);
-    if (kept.until <= this.#options.now()) return;
+    if (consume || kept.until <= this.#options.now()) this.#pending.delete(key);
+    // Taken already (`prepare`, for the joiner now in), or too old.
+    if (this.#roles.has(room) || kept.until <= this.#options.now()) return;
     // Nobody here yet: only the modes change, and nobody is told.
     applyRoomState(room, kept.state, "*", this.#options.now());
     this.#roles.set(room, { ops: new Set(kept.state.ops), voices: new Set(kept.state.voices) });

@@ -182,6 +182,24 @@ Deno.test("room state: a fresh room's state from a node that had not heard of th
   }
 });
 
+Deno.test("room state: a state heard before the room's members keeps out every joiner it refuses", async () => {
+  const nodes = new Nodes();
+  try {
+    const c = await nodes.start("c");
+    const bob = await nodes.login(c, "bob");
+    // A's answer to C's node_up came before the hello of #p's members (sent in chunks).
+    const modes = { ...newModes(), i: true };
+    const state: RoomState = { modes, ops: [nickKey("alice")], voices: [], created: 1 };
+    await c.applyRemote({ node: "a", event: { t: "room", room: "#p", state, by: "alice" } });
+    for (const attempt of ["first", "second"]) {
+      const refused = await nodes.run(bob, "/join #p");
+      assert.deepEqual(ofType(refused, "error").map((e) => e.code), ["room_invite_only"], attempt);
+    }
+  } finally {
+    nodes.close();
+  }
+});
+
 Deno.test("room state: a room made on two nodes at once ends with one operator on both", async () => {
   const nodes = new Nodes();
   try {
