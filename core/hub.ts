@@ -386,12 +386,17 @@ export class Hub implements ModeratorHost {
    * for it (the peer does).
    */
   login(sink: PeerSink, request: LoginRequest): Awaitable<LoginResult> {
-    // An account password is hashed first, outside the queue: scrypt must not hold it.
+    // An account password is hashed first, outside the queue: scrypt must not hold it. So is
+    // a cluster's nick claim (a round trip): checked again in the queue.
     return then(
       this.#logins.precheck(request),
       (check) =>
-        this.#serial.run(() =>
-          then(this.#relay.flush(), () => this.#logins.login(sink, request, check))
+        then(
+          this.#logins.preclaim(request),
+          (claim) =>
+            this.#serial.run(() =>
+              then(this.#relay.flush(), () => this.#logins.login(sink, request, check, claim))
+            ),
         ),
     );
   }

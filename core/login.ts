@@ -74,6 +74,17 @@ export interface LoginRequest {
   irc?: { lobby: false; motd: false };
 }
 
+/**
+ * A login's nick claim, made before it entered the hub's queue ({@linkcode Logins.preclaim}):
+ * the folded nick, and null when this node holds it now, else why not.
+ */
+export interface NickClaim {
+  /** The folded nick claimed. */
+  key: string;
+  /** Null: claimed; else the refusal the login gets (taken elsewhere, or no Redis). */
+  refusal: ErrorFrame | null;
+}
+
 /** Settings for {@linkcode Logins}. */
 export interface LoginsOptions {
   /** Where users are registered. */
@@ -174,13 +185,70 @@ export class Logins {
   }
 
   /**
+   * In a cluster, claims the hello's nick before the login enters the hub's queue, so that the
+   * round trip does not hold every other event there (a node taking a dead node's users in a
+   * reconnect storm would deliver nothing for as long as their claims take one by one). The
+   * login checks everything again in the queue, then takes this answer instead of claiming.
+   * Undefined (claimed in the queue, as before, or not at all) for a hello refused anyway, or
+   * whose nick a session of this node holds. Never rejects.
+   */
+  preclaim(request: LoginRequest): Awaitable<NickClaim | undefined> {
+    const { registry, password, accounts } = this.#options;
+    const { cluster } = registry;
+    if (cluster === null || registry.closing || request.version !== PROTOCOL_VERSION) return;
+    if (password !== null && !password.matches(request.password)) return;
+    const rules = { registered: accounts.get(request.nick) !== undefined };
+    if (registry.nickError(request.nick, undefined, rules) !== null) return;
+    const key = nickKey(request.nick);
+    // Not given up by anyone until this login has used the answer (see Registry.claiming).
+    registry.claiming.set(key, (registry.claiming.get(key) ?? 0) + 1);
+    return then(claimNick(cluster, request.nick, true), (refusal) => ({ key, refusal }));
+  }
+
+  /**
    * Checks a hello and, if it passes, logs the user in, welcomes them and replays history.
-   * `check` is what {@linkcode Logins.precheck} found of its account password.
+   * `check` is what {@linkcode Logins.precheck} found of its account password; `claim`, what
+   * {@linkcode Logins.preclaim} found of its nick (the claim is made here when absent).
    */
   login(
     sink: PeerSink,
     request: LoginRequest,
     check: PasswordCheck = { kind: "none" },
+    claim?: NickClaim,
+  ): Awaitable<LoginResult> {
+    if (claim === undefined) return this.#login(sink, request, check, undefined);
+    const done = () => this.#claimUsed(claim);
+    let result: Awaitable<LoginResult>;
+    try {
+      result = this.#login(sink, request, check, claim);
+    } catch (error) {
+      done();
+      throw error;
+    }
+    if (!(result instanceof Promise)) {
+      done();
+      return result;
+    }
+    return result.finally(done);
+  }
+
+  /**
+   * A login is done with its claim: a nick claimed for nobody (the login was refused, or ended
+   * half-way) is given back, unless a session here holds it or another login still claims it.
+   */
+  #claimUsed(claim: NickClaim): void {
+    const { registry } = this.#options;
+    const left = (registry.claiming.get(claim.key) ?? 1) - 1;
+    if (left > 0) registry.claiming.set(claim.key, left);
+    else registry.claiming.delete(claim.key);
+    if (claim.refusal === null) registry.releaseNick(claim.key);
+  }
+
+  #login(
+    sink: PeerSink,
+    request: LoginRequest,
+    check: PasswordCheck,
+    claim: NickClaim | undefined,
   ): Awaitable<LoginResult> {
     const { registry, maxUsers, now } = this.#options;
     if (registry.closing) return fail("shutting_down", "The server is shutting down.");
@@ -241,6 +309,11 @@ export class Logins {
     if (recent !== null) return { ok: false, error: recent };
     const { cluster } = registry;
     if (cluster === null) return this.#admit(sink, request, holder, account);
+    // Claimed before the queue: every check above ran after the round trip.
+    if (claim !== undefined && claim.key === nickKey(request.nick)) {
+      if (claim.refusal !== null) return { ok: false, error: claim.refusal };
+      return this.#admit(sink, request, holder, account);
+    }
     return then(claimNick(cluster, request.nick, true), (refusal): Awaitable<LoginResult> => {
       if (refusal !== null) return { ok: false, error: refusal };
       // Checked again after the round trip (nothing in the hub's queue ran meanwhile, but a

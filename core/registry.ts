@@ -45,6 +45,12 @@ export class Registry {
   closing = false;
   /** The cluster this server is a node of (`serve --redis`); null for a server on its own. */
   readonly cluster: ClusterBus | null;
+  /**
+   * Folded nicks that logins are claiming before they enter the hub's queue, with how many
+   * (core/login.ts `preclaim`): not given up meanwhile, since a claim's answer may be on its
+   * way (the login that ends last gives it up if nobody holds it then).
+   */
+  readonly claiming = new Map<string, number>();
 
   /**
    * A registry holding the lobby (with its saved topic) and nobody; `cluster`: the bus its
@@ -140,6 +146,7 @@ export class Registry {
     if (this.cluster === null) return;
     const holder = this.#users.get(key);
     if (holder !== undefined && holder.node === undefined) return;
+    if (this.claiming.has(key)) return;
     this.cluster.releaseNick(key);
   }
 

@@ -16,6 +16,7 @@ import {
   type MemoryNode,
 } from "../store/memory/cluster.ts";
 import { StoreError } from "../store/store_error.ts";
+import { nickKey } from "../core/nick.ts";
 import {
   AWAITING_LOG_TIMEOUT_MS,
   MAX_AWAITING_BATCHES,
@@ -585,5 +586,67 @@ Deno.test("cluster relay: a batch the log has not brought after AWAITING_LOG_TIM
   resumeReader();
   await chat.settle();
   assert.deepEqual(types(talk(alice.take())), ["msg"]);
+  await chat.close();
+});
+
+Deno.test("cluster relay: a login waiting for its nick claim does not hold the node's deliveries; a claim no login took is given back", async () => {
+  const chat = new ClusterChat(["a", "b"]);
+  const alice = await chat.login("a", "alice");
+  const bob = await chat.login("b", "bob");
+  chat.clear(alice, bob);
+  // Redis is slow to answer this one claim (a reconnect storm: many of them queue up).
+  const bus = chat.nodes.get("b")!.bus;
+  const claim = bus.claimNick.bind(bus);
+  const answer = Promise.withResolvers<void>();
+  bus.claimNick = (key) =>
+    key === nickKey("slow") ? answer.promise.then(() => claim(key)) : claim(key);
+  const sink = new RecordingSink();
+  const login = chat.hub("b").login(sink, {
+    version: PROTOCOL_VERSION,
+    nick: "slow",
+    address: "192.0.2.201",
+  });
+  alice.say("while slow logs in", "#lobby");
+  await chat.settle();
+  assert.deepEqual(texts(bob.take()), ["while slow logs in"]);
+  answer.resolve();
+  const result = await login;
+  assert.ok(result.ok);
+  await chat.settle();
+  // Claimed once, held by B, and the login went on as any other.
+  assert.equal(chat.cluster.claim("a", nickKey("slow")), false);
+  alice.say("after", "#lobby");
+  await chat.settle();
+  const live = only(sink.take(), "msg").filter((m) => m.history !== true);
+  assert.deepEqual(live.map((m) => m.text), ["after"]);
+  // Two logins of one nick claim it at once: one gets it, the other is refused in the queue.
+  const hub = chat.hub("b");
+  const first = hub.login(new RecordingSink(), {
+    version: PROTOCOL_VERSION,
+    nick: "twin",
+    address: "192.0.2.202",
+  });
+  const second = hub.login(new RecordingSink(), {
+    version: PROTOCOL_VERSION,
+    nick: "twin",
+    address: "192.0.2.203",
+  });
+  const [one, two] = await Promise.all([first, second]);
+  assert.ok(one.ok);
+  assert.ok(!two.ok);
+  assert.equal(two.error.code, "nick_taken");
+  await chat.settle();
+  // Still held for the first (the refused one did not give it up).
+  assert.equal(chat.cluster.claim("a", nickKey("twin")), false);
+  // A login refused in the queue (a ban), its nick claimed before, gives the claim back.
+  hub.moderation.bans.add({ kind: "nick", nick: "ghost" }, 0, "", "op", chat.clock.now());
+  const refused = await hub.login(new RecordingSink(), {
+    version: PROTOCOL_VERSION,
+    nick: "ghost",
+    address: "192.0.2.204",
+  });
+  assert.ok(!refused.ok);
+  assert.equal(refused.error.code, "banned");
+  assert.equal(chat.cluster.claim("a", nickKey("ghost")), true);
   await chat.close();
 });
