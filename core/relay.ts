@@ -535,10 +535,11 @@ function storeFailed(batch: readonly PendingMessage[], error: unknown): void {
 }
 
 /**
- * True when `error` leaves the commit's outcome unknown: the append was sent but its answer
- * was lost or timed out, so it may have been stored (a `StoreError` of kind `ambiguous`).
+ * True when `error` leaves a write's outcome unknown: it was sent but its answer was lost or
+ * timed out, so it may have been done (a `StoreError` of kind `ambiguous`, from the Redis
+ * store). Such a failure is never told as "not saved".
  */
-function outcomeUnknown(error: unknown): boolean {
+export function outcomeUnknown(error: unknown): boolean {
   return typeof error === "object" && error !== null &&
     (error as { kind?: unknown }).kind === "ambiguous";
 }

@@ -27,6 +27,7 @@ import { type Room, roomProblem } from "./room.ts";
 import type { RoomDesk, RoomRefusal } from "./room_desk.ts";
 import { type ResumeGrant, ResumeKeys } from "./resume_keys.ts";
 import { modeString } from "./room_modes.ts";
+import { outcomeUnknown } from "./relay.ts";
 import { shown } from "./text.ts";
 import type { User } from "./user.ts";
 
@@ -272,7 +273,12 @@ export class Rooms {
       return;
     }
     const failed = (error: unknown) => {
-      const why = `That could not be saved (${(error as Error).message}).`;
+      const cause = (error as Error).message;
+      // A topic whose save timed out may be saved: setting it again is harmless.
+      const why = outcomeUnknown(error)
+        ? `The topic could not be confirmed (${cause}): it may have been saved. Set it again ` +
+          "to be sure."
+        : `That could not be saved (${cause}).`;
       reply(user, "store_failed", why, ref);
     };
     const saved = () => {

@@ -650,3 +650,21 @@ Deno.test("cluster relay: a login waiting for its nick claim does not hold the n
   assert.equal(chat.cluster.claim("a", nickKey("ghost")), true);
   await chat.close();
 });
+
+Deno.test("cluster topic: a topic whose save has an unknown outcome is told it could not be confirmed, not that it was not saved", async () => {
+  const chat = new ClusterChat(["a", "b"]);
+  const alice = await chat.login("a", "alice");
+  chat.clear(alice);
+  const store = chat.nodes.get("a")!.store;
+  store.setTopic = () => {
+    const lost = new StoreError("Redis did not answer in time");
+    return Promise.reject(Object.assign(lost, { kind: "ambiguous" }));
+  };
+  await chat.hub("a").setTopic(alice.user, chat.hub("a").room("#lobby")!, "new", "t1");
+  const frames = alice.take();
+  assert.deepEqual(types(frames), ["error:store_failed"]);
+  const message = (frames[0] as { message: string }).message;
+  assert.match(message, /could not be confirmed \(Redis did not answer in time\): it may have/);
+  assert.doesNotMatch(message, /could not be saved/);
+  await chat.close();
+});
