@@ -13,7 +13,7 @@ import { parseServeArgs } from "../cli/serve_args.ts";
 import { SERVE_HELP, UsageError } from "../cli/usage.ts";
 import { NODE_ID_MAX_LENGTH, NODE_ID_PATTERN } from "../config/server_config.ts";
 import type { Logger } from "../log/logger.ts";
-import type { ChatServer } from "../server.ts";
+import type { ChatServer, ServerOptions } from "../server.ts";
 import { ClusterNode } from "../cluster/node.ts";
 import { ProxySources } from "../transport/proxy_protocol.ts";
 import { denoArgs, runCli } from "./helpers/cli.ts";
@@ -50,9 +50,10 @@ function freePort(): number {
 }
 
 /** A plain node (no cluster) with every TCP front end, trusting 127.0.0.1 as its balancer. */
-function node() {
+function node(options: ServerOptions = {}) {
   const { logger, lines } = keptLogger();
   const server = sshServer({
+    ...options,
     logger,
     proxyFrom: ProxySources.parse("127.0.0.1"),
     irc: { host: "127.0.0.1", port: 0, serverName: "irc.test" },
@@ -271,6 +272,107 @@ Deno.test("docs/haproxy.cfg: real HAProxy in front of two nodes forwards every f
     for (const { lines } of nodes) {
       assert.deepEqual(lines.filter((l) => l.level === "warn" || l.level === "error"), []);
     }
+  } finally {
+    for (const c of clients) c.close();
+    haproxy.kill("SIGTERM");
+    await haproxy.status;
+    await output;
+    for (const s of servers) await s.shutdown();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("docs/haproxy.cfg: per-source limits at the balancer (one stick table over every front end), a maxconn per front end within the global one, option redispatch; a 17th open connection from one address is refused by HAProxy", async () => {
+  const sample = await Deno.readTextFile(SAMPLE);
+  assert.match(sample, /^\s*option redispatch$/m);
+  assert.match(sample, /^backend per_source\n\s*stick-table type ipv6 .*store conn_cur,conn_rate/m);
+  const globalMax = Number(/^global\n(?:.*\n)*?\s*maxconn (\d+)/m.exec(sample)?.[1]);
+  let sum = 0;
+  for (const section of sample.split(/^(?=frontend )/m).slice(1)) {
+    const name = section.split("\n")[0];
+    const body = section.split(/^backend /m)[0];
+    const maxconn = /^\s*maxconn (\d+)$/m.exec(body);
+    assert.ok(maxconn !== null, `${name} has a maxconn`);
+    sum += Number(maxconn[1]);
+    assert.match(body, /tcp-request connection track-sc0 src\S* table per_source/, name);
+    assert.match(body, /tcp-request connection reject if \{ sc0_conn_cur gt 16 \}/, name);
+    assert.match(body, /sc0_conn_rate gt \d+/, name);
+  }
+  assert.ok(sum > 0 && sum <= globalMax, `front ends' maxconn ${sum} within global ${globalMax}`);
+
+  // The nodes' own per-address caps opened wide: only HAProxy's limit is under test.
+  const wide = { maxConnsPerIp: 1000, maxLoginsPerMinute: 0, maxPendingLogins: 1000 };
+  const nodes = [node(wide), node(wide)];
+  const servers = nodes.map((n) => n.server);
+  const fronts: Record<FrontEnd, number> = {
+    native: freePort(),
+    irc: freePort(),
+    web: freePort(),
+    ssh: freePort(),
+  };
+  const dir = await Deno.makeTempDir();
+  const cfg = `${dir}/haproxy.cfg`;
+  await Deno.writeTextFile(cfg, configFor(sample, fronts, servers));
+  const haproxy = new Deno.Command(HAPROXY, {
+    args: ["-db", "-f", cfg],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const output = Promise.all([
+    new Response(haproxy.stdout).text(),
+    new Response(haproxy.stderr).text(),
+  ]);
+  const clients: Client[] = [];
+  try {
+    // 16 open connections from 127.0.0.2, over two front ends, each logged in.
+    for (let i = 1; i <= 16; i++) {
+      const irc = i > 12;
+      const client = await within(
+        (async () => {
+          while (true) {
+            try {
+              return await Client.open(irc ? fronts.irc : fronts.native);
+            } catch {
+              await new Promise((resolve) => setTimeout(resolve, 50));
+            }
+          }
+        })(),
+        "HAProxy to listen",
+        10_000,
+      );
+      clients.push(client);
+      if (irc) {
+        client.write(`NICK i${i}\r\nUSER i 0 * :I\r\n`);
+        await client.until(` 001 i${i} `);
+      } else {
+        client.write(JSON.stringify({ type: "hello", v: 1, nick: `n${i}` }) + "\n");
+        await client.until('"type":"welcome"');
+      }
+    }
+    // The 17th, on a third front end: closed by HAProxy before any node sees it.
+    // (Reset at connect, or closed with nothing read: HAProxy rejects at accept.)
+    const sshBanner = async () => {
+      const client = await Client.open(fronts.ssh);
+      clients.push(client);
+      return await client.until("SSH-");
+    };
+    await assert.rejects(sshBanner(), /ECONNRESET|closed before/);
+    // One fewer open, and the same address gets in again.
+    clients.shift()?.close();
+    await within(
+      (async () => {
+        // HAProxy learns of the close a moment later: retry until it has.
+        while (true) {
+          try {
+            return await sshBanner();
+          } catch {
+            await new Promise((resolve) => setTimeout(resolve, 50));
+          }
+        }
+      })(),
+      "a new connection once one closed",
+      10_000,
+    );
   } finally {
     for (const c of clients) c.close();
     haproxy.kill("SIGTERM");
