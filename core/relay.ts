@@ -378,7 +378,8 @@ export class Relay {
     };
     const failed = (error: unknown) => {
       if (!this.#awaiting.delete(token)) return;
-      // The script may have run (the answer was lost): the log decides, so no ack is owed.
+      // An answer lost or timed out: the script may have run, and then the log brings the
+      // batch as anyone's (no ack after this error); a definite failure sent nothing.
       if (outcomeUnknown(error)) unconfirmed(batch, (error as Error).message);
       else storeFailed(batch, error);
     };
