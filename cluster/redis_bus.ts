@@ -13,10 +13,20 @@
  * ({@linkcode BusHandlers.onRejoin}) which nicks another node holds now and that its users
  * must be announced again.
  *
+ * Events are never dropped silently. A node's presence (its users, their rooms, nicks and
+ * cards) is repaired by a snapshot ({@linkcode RedisBus.sync}: `sync_begin`, one `hello` per
+ * user, `sync_end`), never by hoping no event was lost: when the queue overflows during an
+ * outage its presence events are replaced by a snapshot owed (and no more are queued until it
+ * starts); a re-join and an answer to another node's `node_up` send one too. A snapshot is read
+ * from the roster {@linkcode SYNC_CHUNK} users at a time, only when every event published before
+ * is on its way, and written in the same round trip, so it costs no queue space and little
+ * memory, and keeps the node's order. One that an outage interrupts goes on once Redis is back;
+ * a new one restarts it.
+ *
  * @module
  */
 
-import type { ClusterBus, ClusterEvent } from "../core/cluster.ts";
+import type { ClusterBus, ClusterEvent, Roster, UserCard } from "../core/cluster.ts";
 import type { ServerFrame } from "../protocol/frames.ts";
 import { type Arg, RedisConn } from "./redis_conn.ts";
 import { EpochWatch } from "./epoch.ts";
@@ -36,6 +46,7 @@ import {
 } from "./keys.ts";
 import { CLAIM, FIND_LOST, HEARTBEAT, JOIN, LEAVE, PUBLISH, RATE, RELEASE } from "./bus_scripts.ts";
 import {
+  CLUSTER_CLOSE_MS,
   LEASE_REFRESH_MS,
   LOG_MAXLEN,
   LOGIN_RATE_WINDOW_MS,
@@ -44,12 +55,52 @@ import {
   PUBLISH_QUEUE_MAX,
   REDIS_CONNECT_TIMEOUT_MS,
   REDIS_RECONNECT_MAX_MS,
-  CLUSTER_CLOSE_MS,
 } from "../config/cluster_limits.ts";
 import { StoreError } from "../store/store_error.ts";
 
 /** Events one publish script writes at most. */
 const PUBLISH_BATCH = 64;
+
+/** Snapshot hellos read from the roster and written per round trip (after the queued events). */
+export const SYNC_CHUNK = 200;
+
+/**
+ * True for an event a snapshot of this node's users makes good: about one of its own users'
+ * presence (a kick is a room operator's act about anyone's user, so it is not one).
+ */
+function isPresence(event: ClusterEvent): boolean {
+  switch (event.t) {
+    case "hello":
+    case "bye":
+    case "join":
+    case "nick":
+    case "user":
+      return true;
+    case "part":
+      return event.by === undefined;
+    default:
+      return false;
+  }
+}
+
+/** An event waiting for the log. */
+interface Queued {
+  /** Its place among every event published (from 1). */
+  index: number;
+  /** The event's JSON. */
+  json: string;
+  /** A presence event (see isPresence). */
+  presence: boolean;
+}
+
+/** The snapshot this node owes or is writing. */
+interface Sending {
+  token: string;
+  /** Where the roster is read from; null until `sync_begin` is written. */
+  cursor: Iterator<UserCard> | null;
+  /** Hellos in it so far. */
+  count: number;
+}
 
 /** What the bus tells its owner (the hub's wiring). Each may be set later with `attach`. */
 export interface BusHandlers {
@@ -60,7 +111,10 @@ export interface BusHandlers {
    * (`hello`); `taken` are the folded nicks another node holds now (their users must go).
    */
   onRejoin?: (taken: string[]) => void;
-  /** Events were dropped while Redis was away (the queue was full): announce users again. */
+  /**
+   * @deprecated Never called: the bus repairs lost presence itself, with a snapshot (see
+   * {@linkcode RedisBus.sync}).
+   */
   onResync?: () => void;
   /** Other nodes this node declared lost (each already announced in the log). */
   onLost?: (nodes: string[]) => void;
@@ -106,15 +160,17 @@ export class RedisBus implements ClusterBus {
   readonly #now: () => number;
   /** Folded nicks this node holds. */
   readonly #held = new Set<string>();
-  /** Event JSON waiting for the log, oldest first. */
-  #queue: string[] = [];
+  /** Events waiting for the log, oldest first. */
+  #queue: Queued[] = [];
   #pumping: Promise<void> | null = null;
-  #dropped = false;
-  /** Counts queue drops, so a write in flight across one takes nothing off the new queue. */
-  #generation = 0;
-  /** Events published so far, and how many of them are written (or dropped). */
+  /** Events published so far (each written, folded into a snapshot, or reported dropped). */
   #published = 0;
-  #writtenCount = 0;
+  /** The first event of the write in flight (null: none, or it holds snapshot lines only). */
+  #inflight: number | null = null;
+  /** Events that are not presence dropped at a full queue, not yet reported. */
+  #lost = 0;
+  #roster: Roster = () => [];
+  #sync: Sending | null = null;
   /** Who waits for events up to a count to be written (see {@linkcode RedisBus.written}). */
   #writtenWaiters: { target: number; resolve: () => void }[] = [];
   #timers: ReturnType<typeof setInterval>[] = [];
@@ -203,18 +259,48 @@ export class RedisBus implements ClusterBus {
     return this.#queue.length;
   }
 
-  /** {@inheritDoc ClusterBus.publish} */
+  /** True while a snapshot is owed and not started: presence events need not be queued. */
+  get syncing(): boolean {
+    return this.#sync !== null;
+  }
+
+  /**
+   * {@inheritDoc ClusterBus.publish}
+   *
+   * At {@linkcode PUBLISH_QUEUE_MAX} queued events (a long outage), the presence events are
+   * taken out and a snapshot is owed instead; presence events published before it starts are
+   * not queued (it will hold them). Other events (topics, room modes, records, kills) past
+   * the cap are dropped and reported through `onError`.
+   */
   publish(event: ClusterEvent): void {
     if (this.#closed || this.#usurped !== null) return;
-    if (this.#queue.length >= PUBLISH_QUEUE_MAX) {
-      // A long outage: drop what waits and announce everyone again once Redis is back.
-      this.#queue = [];
-      this.#dropped = true;
-      this.#generation++;
-      this.#writtenCount = this.#published;
+    const index = ++this.#published;
+    const presence = isPresence(event);
+    if (!presence || this.#sync?.cursor !== null) {
+      if (this.#queue.length >= PUBLISH_QUEUE_MAX) this.#overflow();
     }
-    this.#queue.push(JSON.stringify(event));
-    this.#published++;
+    if (presence && this.#sync !== null && this.#sync.cursor === null) {
+      this.#wakeWriters(false);
+      return;
+    }
+    if (this.#queue.length >= PUBLISH_QUEUE_MAX) {
+      this.#lost++;
+      this.#wakeWriters(false);
+      return;
+    }
+    this.#queue.push({ index, json: JSON.stringify(event), presence });
+    this.#pumping ??= this.#pump();
+  }
+
+  /** {@inheritDoc ClusterBus.setRoster} */
+  setRoster(roster: Roster): void {
+    this.#roster = roster;
+  }
+
+  /** {@inheritDoc ClusterBus.sync} */
+  sync(): void {
+    if (this.#closed || this.#usurped !== null) return;
+    this.#sync = { token: crypto.randomUUID(), cursor: null, count: 0 };
     this.#pumping ??= this.#pump();
   }
 
@@ -225,7 +311,7 @@ export class RedisBus implements ClusterBus {
    * events and messages (a join before the first words said in the room).
    */
   written(): Promise<void> | null {
-    if (this.#writtenCount >= this.#published || this.#closed) return null;
+    if (this.#writtenThrough() >= this.#published || this.#closed) return null;
     const target = this.#published;
     return new Promise((resolve) => this.#writtenWaiters.push({ target, resolve }));
   }
@@ -266,11 +352,16 @@ export class RedisBus implements ClusterBus {
 
   /** Gives up the nicks whose preceding events are written, in order. */
   #runReleases(): void {
-    const through = this.#writtenCount;
+    const through = this.#writtenThrough();
     while (this.#releases.length > 0 && this.#releases[0].target <= through) {
       const { key } = this.#releases.shift() as { target: number; key: string };
       this.#conn.run(RELEASE, [nickLeaseKey(key), heldKey(this.node)], [this.node]).catch(
-        (error) => this.#error(`could not release the nick ${key}: ${(error as Error).message}`),
+        (error) => {
+          this.#error(`could not release the nick ${key}: ${(error as Error).message}`);
+          // Redis away (its bye folded into a snapshot, say): tried again once it is back,
+          // else the nick stays taken for a lease (a claim of it meanwhile cancels this).
+          if (!this.#held.has(key)) this.#releases.unshift({ target: 0, key });
+        },
       );
     }
   }
@@ -330,7 +421,11 @@ export class RedisBus implements ClusterBus {
       const prefix = nickLeaseKey("");
       const lost = taken.map((key) => key.slice(prefix.length));
       for (const key of lost) this.#held.delete(key);
-      if (had !== "1") this.#handlers.onRejoin?.(lost);
+      // A nick lost while the node's lease held is a re-join too: its user must go.
+      if (had !== "1" || lost.length > 0) this.#handlers.onRejoin?.(lost);
+      // Redis answers: whatever waits to be written (a snapshot too) goes on now.
+      if (this.#queue.length > 0 || this.#sync !== null) this.#pumping ??= this.#pump();
+      this.#runReleases();
     } catch (error) {
       this.#error(`could not renew the node's lease: ${(error as Error).message}`);
     } finally {
@@ -396,37 +491,97 @@ export class RedisBus implements ClusterBus {
     await this.#pumping;
   }
 
-  /** Writes queued events in order, in batches, waiting out Redis outages. */
+  /**
+   * The queue is full: its presence events are taken out and a snapshot is owed instead (one
+   * under way starts over, since what it wrote may be older than what was taken out).
+   */
+  #overflow(): void {
+    const before = this.#queue.length;
+    this.#queue = this.#queue.filter((queued) => !queued.presence);
+    if (this.#queue.length === before) return;
+    this.#sync = { token: crypto.randomUUID(), cursor: null, count: 0 };
+    this.#error(
+      `${before - this.#queue.length} presence events waited for Redis past the cap of ` +
+        `${PUBLISH_QUEUE_MAX}: a snapshot of this node's users will be sent instead`,
+    );
+    this.#wakeWriters(false);
+  }
+
+  /**
+   * The next write: up to {@linkcode PUBLISH_BATCH} queued events and, once the queue is
+   * empty (every earlier event on its way), the next chunk of the snapshot owed, read from
+   * the roster now, so each hello shows its user as of this point of the log.
+   */
+  #nextRound(): { first: number | null; entries: string[] } | null {
+    const events = this.#queue.splice(0, PUBLISH_BATCH);
+    const entries = events.map((queued) => queued.json);
+    const sync = this.#sync;
+    if (this.#queue.length === 0 && sync !== null) {
+      const token = sync.token;
+      if (sync.cursor === null) {
+        sync.cursor = this.#roster()[Symbol.iterator]();
+        entries.push(JSON.stringify({ t: "sync_begin", token } satisfies ClusterEvent));
+      }
+      for (let n = 0; n < SYNC_CHUNK; n++) {
+        const next = sync.cursor.next();
+        if (next.done === true) {
+          const end: ClusterEvent = { t: "sync_end", token, count: sync.count };
+          entries.push(JSON.stringify(end));
+          this.#sync = null;
+          break;
+        }
+        entries.push(JSON.stringify({ t: "hello", user: next.value, sync: token }));
+        sync.count++;
+      }
+    }
+    if (entries.length === 0) return null;
+    return { first: events[0]?.index ?? null, entries };
+  }
+
+  /** Writes queued events and snapshots in order, in rounds, waiting out Redis outages. */
   async #pump(): Promise<void> {
     try {
-      while (this.#queue.length > 0 && !this.#closed) {
-        const batch = this.#queue.slice(0, PUBLISH_BATCH);
-        const generation = this.#generation;
+      let round = this.#nextRound();
+      while (round !== null && !this.#closed) {
+        this.#inflight = round.first;
         try {
-          await this.#conn.run(PUBLISH, [LOG_KEY, LOG_SEQ_KEY], [this.node, LOG_MAXLEN, ...batch]);
+          await this.#conn.run(PUBLISH, [LOG_KEY, LOG_SEQ_KEY], [
+            this.node,
+            LOG_MAXLEN,
+            ...round.entries,
+          ]);
         } catch {
-          // Redis away: keep the events, in order, and try again once it is back. Appends
-          // waiting for them go on (and fail the same way) rather than hang.
+          // Redis away: keep the round as it is (a snapshot chunk shows its users as of its
+          // place in the log) and try it again once Redis is back. Appends waiting for it go
+          // on (and fail the same way) rather than hang.
           this.#wakeWriters(true);
           await this.#pause();
           continue;
         }
-        // The queue may have been emptied meanwhile (dropped): take off only what was sent.
-        if (generation === this.#generation) {
-          this.#queue.splice(0, batch.length);
-          this.#writtenCount += batch.length;
-        }
+        this.#inflight = null;
         this.#wakeWriters(false);
         this.#runReleases();
-        if (this.#dropped) {
-          this.#dropped = false;
-          this.#handlers.onResync?.();
+        if (this.#lost > 0) {
+          this.#error(
+            `${this.#lost} events (topics, room modes, records, kills) were dropped: more than ` +
+              `${PUBLISH_QUEUE_MAX} waited for Redis`,
+          );
+          this.#lost = 0;
         }
+        round = this.#nextRound();
       }
     } finally {
       this.#pumping = null;
+      this.#inflight = null;
       this.#wakeWriters(this.#closed);
     }
+  }
+
+  /** The index of the newest event before which every event is written (or not owed). */
+  #writtenThrough(): number {
+    if (this.#inflight !== null) return this.#inflight - 1;
+    if (this.#queue.length > 0) return this.#queue[0].index - 1;
+    return this.#published;
   }
 
   /** Resolves the waits that are satisfied (all of them when `all`). */
@@ -434,8 +589,9 @@ export class RedisBus implements ClusterBus {
     if (this.#writtenWaiters.length === 0) return;
     const waiting = this.#writtenWaiters;
     this.#writtenWaiters = [];
+    const through = this.#writtenThrough();
     for (const waiter of waiting) {
-      if (all || waiter.target <= this.#writtenCount) waiter.resolve();
+      if (all || waiter.target <= through) waiter.resolve();
       else this.#writtenWaiters.push(waiter);
     }
   }

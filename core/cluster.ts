@@ -97,8 +97,11 @@ export interface RoomState {
  * user or room the receiver does not know, changes nothing and throws nothing.
  */
 export type ClusterEvent =
-  /** A user logged in on the publishing node (and is in `user.rooms`). */
-  | { t: "hello"; user: UserCard }
+  /**
+   * A user logged in on the publishing node (and is in `user.rooms`); with `sync`, the card is
+   * part of that node's snapshot with this token (see `sync_begin`).
+   */
+  | { t: "hello"; user: UserCard; sync?: string }
   /** A user left the server; their rooms hear it with this reason and message. */
   | { t: "bye"; nick: string; reason: LeaveReason; message: string }
   /** A user entered a room. */
@@ -134,7 +137,25 @@ export type ClusterEvent =
    * still mirror for it are gone (a restart), and every other node tells it of its own users
    * again (`hello`), since it reads the log only from its start.
    */
-  | { t: "node_up"; node: string };
+  | { t: "node_up"; node: string }
+  /**
+   * The publishing node starts a snapshot of its users, `token` naming it: each receiver marks
+   * every mirror it holds for that node; the snapshot's `hello`s (and any other hello of that
+   * node) unmark theirs. A new `sync_begin` from the same node restarts it.
+   */
+  | { t: "sync_begin"; token: string }
+  /**
+   * The snapshot `token` is complete, with `count` hellos: each receiver that saw its
+   * `sync_begin` and all `count` hellos removes the mirrors of that node still marked (they
+   * left while events were lost). Any other `sync_end` changes nothing.
+   */
+  | { t: "sync_end"; token: string; count: number };
+
+/**
+ * The users a node holds, as other nodes mirror them: read lazily while a snapshot is written
+ * (a few at a time), so it must tolerate users coming and going between reads.
+ */
+export type Roster = () => Iterable<UserCard>;
 
 /** A log entry: who published it and what. */
 export interface ClusterEnvelope {
@@ -167,4 +188,12 @@ export interface ClusterBus {
    * took it (it will deliver it if the user is still there); false when it is unreachable.
    */
   direct(node: string, key: string, frame: ServerFrame): Awaitable<boolean>;
+  /** Gives the bus the node's roster, which every snapshot reads (the hub does, at start). */
+  setRoster(roster: Roster): void;
+  /**
+   * Writes a snapshot of this node's users (`sync_begin`, a `hello` per card the roster
+   * yields, `sync_end`), in order with the node's other events, paced in chunks, until it is
+   * all in the log (retried across outages). One already under way starts over.
+   */
+  sync(): void;
 }

@@ -23,7 +23,7 @@ import { direct, type DirectHow, type DirectOptions, received } from "./direct.t
 import type { ClusterBus, ClusterEnvelope, CommittedBatch } from "./cluster.ts";
 import { applyModeration, isModerationEvent } from "./cluster_moderation.ts";
 import { type LoginRequest, type LoginResult, Logins } from "./login.ts";
-import { applyPresence, rejoin } from "./mirror.ts";
+import { applyPresence, localCards, type PresenceSync, rejoin } from "./mirror.ts";
 import { AccountDesk } from "./account_desk.ts";
 import { type AccountLimits, Accounts } from "./accounts.ts";
 import type { AccountCheck } from "./account_proof.ts";
@@ -182,6 +182,8 @@ export class Hub implements ModeratorHost {
    * in-process store nothing ever waits, and this is plain calls.
    */
   readonly #serial = new Serial();
+  /** Other nodes' snapshots under way (core/mirror.ts). */
+  readonly #syncs = new Map<string, PresenceSync>();
 
   /** A hub over `options.store`, with the lobby and nobody in it. */
   constructor(options: HubOptions) {
@@ -288,6 +290,7 @@ export class Hub implements ModeratorHost {
     });
     this.#direct = { registry, moderation, relay, now, cluster: options.cluster ?? null };
     // Other nodes tell this one of their users (it reads the log only from its start).
+    options.cluster?.setRoster(() => localCards(registry));
     options.cluster?.publish({ t: "node_up", node: options.cluster.node });
   }
 
@@ -754,6 +757,8 @@ export class Hub implements ModeratorHost {
       case "topic":
       case "node_lost":
       case "node_up":
+      case "sync_begin":
+      case "sync_end":
         return this.#serial.run(() => this.#applyPresence(envelope));
       case "part":
         // A room kick is moderation's (published with `by`); a plain part is presence's.
@@ -784,6 +789,7 @@ export class Hub implements ModeratorHost {
       speaks: (user, room) => this.#desk.speaks(user, room),
       isMuted: (user) => this.moderation.isMuted(user),
       evict: (user, message) => this.#evict(user, message),
+      syncs: this.#syncs,
     }, envelope);
     // A node that started knows no room's modes, bans or operators: every node tells its own.
     if (envelope.event.t === "node_up") this.#desk.announceRooms();

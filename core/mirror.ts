@@ -42,6 +42,29 @@ export interface PresenceHost {
    * `message`): see {@linkcode takenMessage}.
    */
   evict(user: User, message: string): void;
+  /** The snapshots under way, by the node sending each (kept by the hub, empty at first). */
+  syncs: Map<string, PresenceSync>;
+}
+
+/** A snapshot another node is sending (between its `sync_begin` and `sync_end`). */
+export interface PresenceSync {
+  /** The snapshot's token. */
+  token: string;
+  /** That node's mirrors no hello has been heard for since `sync_begin`. */
+  marked: Set<User>;
+  /** The snapshot's own hellos heard (compared with `sync_end.count`). */
+  hellos: number;
+}
+
+/**
+ * This node's users as other nodes mirror them (its roster for a snapshot): read lazily, so a
+ * user who leaves before being reached is skipped and one who arrives is included. Only users
+ * already announced (their `hello` published) are in it.
+ */
+export function* localCards(registry: Registry): Iterable<UserCard> {
+  for (const user of registry.users) {
+    if (user.node === undefined && user.online && user.announced) yield userCard(user);
+  }
 }
 
 /**
@@ -69,8 +92,15 @@ export function applyPresence(host: PresenceHost, env: ClusterEnvelope): void {
   const { node, event } = env;
   const { registry, rooms } = host;
   switch (event.t) {
-    case "hello":
-      return hello(host, node, event.user);
+    case "hello": {
+      hello(host, node, event.user);
+      const sync = host.syncs.get(node);
+      if (sync === undefined) return;
+      const mirror = mirrorOf(registry, node, event.user.nick);
+      if (mirror !== undefined) sync.marked.delete(mirror);
+      if (event.sync === sync.token) sync.hellos++;
+      return;
+    }
     case "bye": {
       const mirror = mirrorOf(registry, node, event.nick);
       if (mirror !== undefined) goodbye(rooms, mirror, event.reason, event.message);
@@ -105,14 +135,35 @@ export function applyPresence(host: PresenceHost, env: ClusterEnvelope): void {
     case "topic":
       return rooms.topicFrom(event.room, event.topic, event.by, event.ts);
     case "node_lost":
+      host.syncs.delete(event.node);
       return lost(rooms, registry, event.node);
     case "node_up":
-      // A restarted node's old users are gone; the node knows nobody yet: tell it ours.
+      // A restarted node's old users are gone; the node knows nobody yet: tell it ours, as a
+      // snapshot the bus writes in chunks (never one event per user at once: finding 8).
+      host.syncs.delete(event.node);
       lost(rooms, registry, event.node);
+      registry.cluster?.sync();
+      return;
+    case "sync_begin": {
+      const marked = new Set<User>();
       for (const user of registry.users) {
-        if (user.node === undefined) registry.publish(user, { t: "hello", user: userCard(user) });
+        if (user.node === node) marked.add(user);
+      }
+      host.syncs.set(node, { token: event.token, marked, hellos: 0 });
+      return;
+    }
+    case "sync_end": {
+      const sync = host.syncs.get(node);
+      if (sync === undefined || sync.token !== event.token) return;
+      host.syncs.delete(node);
+      // Some of the snapshot was missed (a log gap): removing would drop live users.
+      if (sync.hellos !== event.count) return;
+      for (const mirror of sync.marked) {
+        // Left while their events were lost: whether they quit or dropped is not known.
+        if (mirror.online && mirror.node === node) goodbye(rooms, mirror, "quit", "");
       }
       return;
+    }
     case "room":
     case "invite":
     case "kill":
@@ -239,10 +290,11 @@ export interface RejoinHost {
 /**
  * This node was told its lease was lost (it was declared lost, or Redis restarted empty): the
  * other nodes have forgotten its users. Each local user's nick is claimed again; a user whose
- * nick another node gave away meanwhile is closed with a sentence saying so, and every other
- * one is told again (`hello`). `taken`: folded nicks the engine found held by other nodes
- * already. A nick that cannot be checked now (the cluster unreachable again) is left as it
- * is, for the next re-join.
+ * nick another node gave away meanwhile is closed with a sentence saying so, and the others are
+ * told again by a snapshot ({@linkcode ClusterBus.sync}, which the bus carries through later
+ * outages). `taken`: folded nicks the engine found held by other nodes already. A nick that
+ * cannot be checked now (the cluster unreachable again) is kept: the engine's heartbeat
+ * re-takes it, or names it in the next re-join's `taken`.
  */
 export async function rejoin(host: RejoinHost, taken: readonly string[] = []): Promise<void> {
   const { registry, cluster } = host;
@@ -258,10 +310,7 @@ export async function rejoin(host: RejoinHost, taken: readonly string[] = []): P
     }
   }));
   for (const [i, user] of local.entries()) {
-    if (!user.online) continue;
-    if (claims[i] === false) host.close(user, takenMessage(user.nick));
-    else if (claims[i] === true && user.announced) {
-      cluster.publish({ t: "hello", user: userCard(user) });
-    }
+    if (user.online && claims[i] === false) host.close(user, takenMessage(user.nick));
   }
+  cluster.sync();
 }

@@ -19,6 +19,7 @@ import type {
   CommittedBatch,
   LiveBatch,
   LiveMessage,
+  Roster,
 } from "../../core/cluster.ts";
 import type { HistorySlice, HistoryStore, StoredMessage } from "../../core/ports.ts";
 import type { ServerFrame } from "../../protocol/frames.ts";
@@ -62,6 +63,9 @@ export interface MemoryClusterOptions {
 
 /** Settles that many rounds at most before {@linkcode MemoryCluster.settle} gives up. */
 const MAX_SETTLE_ROUNDS = 1000;
+
+/** Hellos a snapshot writes per step (other work runs between steps, as between round trips). */
+export const MEMORY_SYNC_CHUNK = 64;
 
 /**
  * The shared state of an in-process cluster, and the pump that delivers its log.
@@ -139,10 +143,14 @@ export class MemoryCluster {
 
   /**
    * Makes the cluster unreachable, as Redis down would, with `cause` in the errors; null mends
-   * it. Appends and nick claims fail, publications and direct messages are lost.
+   * it. Appends and nick claims fail, publications and direct messages are lost; a snapshot
+   * being written waits, and goes on once mended.
    */
   fail(cause: string | null): void {
     this.#fault = cause;
+    if (cause === null) {
+      for (const node of this.#nodes.values()) node.bus.resume();
+    }
   }
 
   /**
@@ -314,6 +322,11 @@ export class MemoryCluster {
         }
       }
     }
+  }
+
+  /** Settling waits for `work` too (a snapshot being written). */
+  track(work: Promise<unknown>): void {
+    this.#track(work);
   }
 
   #track(work: Promise<unknown>): void {
@@ -495,6 +508,10 @@ export class MemoryBus implements ClusterBus {
   readonly node: string;
   readonly #cluster: MemoryCluster;
   readonly #self: MemoryNode;
+  #roster: Roster = () => [];
+  /** The token of the snapshot to write (null: none owed). */
+  #sync: string | null = null;
+  #writing = false;
 
   /** The bus of `node`. */
   constructor(cluster: MemoryCluster, node: MemoryNode) {
@@ -527,5 +544,49 @@ export class MemoryBus implements ClusterBus {
   direct(node: string, key: string, frame: ServerFrame): Awaitable<boolean> {
     const took = this.#self.alive && this.#cluster.direct(node, key, frame);
     return this.#cluster.answer(took);
+  }
+
+  /** {@inheritDoc ClusterBus.setRoster} */
+  setRoster(roster: Roster): void {
+    this.#roster = roster;
+  }
+
+  /**
+   * {@inheritDoc ClusterBus.sync}
+   *
+   * Here each chunk of {@linkcode MEMORY_SYNC_CHUNK} hellos is read from the roster as it is
+   * written, a microtask after the one before (other work runs between, as between round
+   * trips); an unreachable cluster stops it until {@linkcode MemoryCluster.fail} mends it.
+   */
+  sync(): void {
+    this.#sync = crypto.randomUUID();
+    this.resume();
+  }
+
+  /** Goes on with an owed snapshot (the cluster is reachable again). */
+  resume(): void {
+    if (this.#sync === null || this.#writing) return;
+    this.#writing = true;
+    this.#cluster.track(this.#write().finally(() => this.#writing = false));
+  }
+
+  async #write(): Promise<void> {
+    while (this.#sync !== null && this.#cluster.reachable(this.node)) {
+      const token = this.#sync;
+      this.publish({ t: "sync_begin", token });
+      let count = 0;
+      for (const user of this.#roster()) {
+        if (count > 0 && count % MEMORY_SYNC_CHUNK === 0) {
+          await Promise.resolve();
+          // Restarted, or the cluster went away: this snapshot is abandoned.
+          if (this.#sync !== token || !this.#cluster.reachable(this.node)) break;
+        }
+        this.publish({ t: "hello", user, sync: token });
+        count++;
+      }
+      if (this.#sync !== token || !this.#cluster.reachable(this.node)) continue;
+      this.publish({ t: "sync_end", token, count });
+      this.#sync = null;
+    }
   }
 }
