@@ -104,6 +104,8 @@ export class Accounts {
   readonly #perKey = new Map<string, number>();
   /** Registrations per address key in its current window (oldest window first). */
   readonly #recent = new Map<string, { count: number; since: number }>();
+  /** The same window counted on every node too, in cluster mode (see `shareLockouts`). */
+  readonly #shared: Lockout;
   /** /register PASSWORD hashes in progress per address key. */
   readonly #hashing = new Map<string, number>();
 
@@ -120,6 +122,13 @@ export class Accounts {
       hashesPerAddress: MAX_REGISTER_HASHES_PER_ADDRESS,
       ...options.limits,
     };
+    this.#shared = new Lockout({
+      maxFailures: this.#limits.perAddress,
+      lockoutMs: this.#limits.windowMs,
+      maxTracked: MAX_AUTH_TRACKED,
+      kind: "register",
+      window: "first",
+    });
     for (const record of options.table?.load() ?? []) this.#index(record);
   }
 
@@ -144,12 +153,16 @@ export class Accounts {
         wait: Math.ceil((recent.since + windowMs - now) / 1000),
       };
     }
+    // Cluster mode: what the address registered on the other nodes (learnt, or being looked up).
+    const elsewhere = sharedCounter() === null ? 0 : this.#shared.lockedFor(address, now);
+    if (elsewhere > 0) return { kind: "per_address", max: perAddress, wait: elsewhere };
     if (this.#byKey.size >= total) return { kind: "full", max: total };
     return null;
   }
 
   /** Counts a registration made from `address` against its window. */
   registered(address: string, now: number): void {
+    if (sharedCounter() !== null) this.#shared.failed(address, now);
     const key = addressKey(address);
     const recent = this.#window(address, now);
     if (recent !== undefined) {

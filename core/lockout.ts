@@ -28,6 +28,12 @@ export interface LockoutOptions {
    * without it the lockout is this process's alone.
    */
   kind?: LockoutKind;
+  /**
+   * When the count lapses: `lockoutMs` after the latest event (`"last"`, a lockout), or after
+   * the first one of a window (`"first"`: a fixed window, such as registrations per hour).
+   * @default "last"
+   */
+  window?: "first" | "last";
 }
 
 /**
@@ -215,12 +221,18 @@ export class Lockout {
     return this.#learntWait(key, now);
   }
 
-  /** Notes a wrong guess from `address`; returns how many it has made in a row here. */
+  /**
+   * Notes a wrong guess from `address` (or, for a `"first"` window, one event); returns how many
+   * it has made in a row (in the window) here.
+   */
   failed(address: string, now: number): number {
     const key = addressKey(address);
-    const entry = this.#failures.get(key) ?? { count: 0, until: 0 };
+    const first = this.#options.window === "first";
+    let entry = this.#failures.get(key);
+    // A fixed window that has ended starts again.
+    if (entry === undefined || (first && entry.until <= now)) entry = { count: 0, until: 0 };
     entry.count++;
-    entry.until = now + this.#options.lockoutMs;
+    if (!first || entry.count === 1) entry.until = now + this.#options.lockoutMs;
     // The table is capped: under a spray from very many addresses, forget the oldest.
     if (!this.#failures.has(key) && this.#failures.size >= this.#options.maxTracked) {
       const oldest = this.#failures.keys().next().value;
@@ -230,7 +242,7 @@ export class Lockout {
     const counter = shared;
     const kind = this.#options.kind;
     if (counter !== null && kind !== undefined) {
-      counter.add(kind, key, this.#options.lockoutMs, "last").then(
+      counter.add(kind, key, this.#options.lockoutMs, first ? "first" : "last").then(
         (count) => this.#learn(key, now, count),
         // Unreachable: this node's count stands alone (the counter says so in the log).
         () => {},

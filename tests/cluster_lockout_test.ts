@@ -3,13 +3,15 @@
  * 4): wrong account passwords, server passwords and /oper secrets count in Redis as well as on
  * the node, so an address locked out on one node is locked out on the others (a sync check lets
  * at most one more guess through per other node; the account password, checked before hashing,
- * none); with Redis away each node counts alone and says so. And the cluster-wide login rate
+ * none); with Redis away each node counts alone and says so. Registrations per address count on
+ * every node alike. And the cluster-wide login rate
  * (finding 7 / fix 9): a sliding window on Redis's clock, so a burst across a window boundary
  * counts in full.
  */
 
 import assert from "node:assert/strict";
 import { MAX_AUTH_FAILURES } from "../config/limits.ts";
+import { MAX_REGISTRATIONS_PER_ADDRESS } from "../config/security_limits.ts";
 import { RedisConn } from "../cluster/redis_conn.ts";
 import { RedisSharedCounter } from "../cluster/shared_counter.ts";
 import { type Cluster, helloAt, loginAt, withCluster } from "./helpers/cluster.ts";
@@ -98,6 +100,26 @@ Deno.test("cluster lockout: /oper and the server password locked out on A are lo
     );
     const right = await answerTo(b.port, "q2", { password: PASS });
     assert.match(said(right), /Too many wrong passwords/, `B: ${said(right)}`);
+  });
+});
+
+Deno.test("cluster registrations: an address that registered MAX_REGISTRATIONS_PER_ADDRESS nicks on A is refused the next on B", async () => {
+  await withCluster({ nodes: 2 }, async ({ nodes: [a, b] }) => {
+    for (let i = 1; i <= MAX_REGISTRATIONS_PER_ADDRESS; i++) {
+      const user = await loginAt(a.port, `reg${i}`);
+      try {
+        assert.match(said(await command(user, "/register correct-horse-battery")), /egistered/);
+      } finally {
+        user.close();
+      }
+    }
+    const onB = await loginAt(b.port, "another");
+    try {
+      const answer = said(await command(onB, "/register correct-horse-battery"));
+      assert.match(answer, /registered \d+ nicks this hour/, `B: ${answer}`);
+    } finally {
+      onB.close();
+    }
   });
 });
 
