@@ -297,17 +297,10 @@ function publishing<T extends { kind: string; target: string }>(
  *
  * @example
  * ```ts
- * import { MemoryHistory } from "../store/memory/history.ts";
+ * import { MemoryCluster } from "../store/memory/cluster.ts";
  * import { BanList } from "./moderation.ts";
- * import type { ClusterBus } from "./cluster.ts";
- * const bus: ClusterBus = {
- *   node: "a",
- *   publish() {},
- *   claimNick: () => true,
- *   releaseNick() {},
- *   direct: () => true,
- * };
- * const moderation = publishingModeration(bus, new MemoryHistory().moderation);
+ * const node = new MemoryCluster().node("a");
+ * const moderation = publishingModeration(node.bus, node.store.moderation);
  * new BanList(moderation, { mutes: moderation });
  * ```
  */
