@@ -13,6 +13,7 @@ import assert from "node:assert/strict";
 import { MAX_AUTH_FAILURES } from "../config/limits.ts";
 import { MAX_REGISTRATIONS_PER_ADDRESS } from "../config/security_limits.ts";
 import { RedisConn } from "../cluster/redis_conn.ts";
+import { Lockout, MemoryCounter, shareLockouts } from "../core/lockout.ts";
 import { RedisSharedCounter } from "../cluster/shared_counter.ts";
 import { type Cluster, helloAt, loginAt, withCluster } from "./helpers/cluster.ts";
 import { startRedis } from "./helpers/redis.ts";
@@ -145,6 +146,32 @@ Deno.test("cluster lockout: with Redis away a node counts alone (locks out after
       await cluster.redis.restart();
     }
   });
+});
+
+Deno.test("Lockout with a shared counter (two nodes in one process): the other node refuses by the next guess, or at once with lockedForShared; none shared: each alone", async () => {
+  const options = { maxFailures: 3, lockoutMs: 60_000, maxTracked: 100, kind: "ssh" } as const;
+  const address = "2001:db8:1:2::7";
+  const now = 1_000_000;
+  const alone = [new Lockout(options), new Lockout(options)];
+  for (let i = 0; i < 3; i++) alone[0].failed(address, now);
+  assert.ok(alone[0].lockedFor(address, now) > 0);
+  assert.equal(alone[1].lockedFor(address, now), 0, "nothing shared: the other node counts alone");
+
+  shareLockouts(new MemoryCounter(() => now));
+  try {
+    const [a, b, c] = [new Lockout(options), new Lockout(options), new Lockout(options)];
+    for (let i = 0; i < 3; i++) a.failed("2001:db8:1:2::1", now); // the same /64
+    await Promise.resolve(); // the counts reach the counter
+    assert.equal(await b.lockedForShared(address, now), 60, "asked: locked out at once");
+    assert.equal(c.lockedFor(address, now), 0, "not yet learnt: one more check");
+    c.failed(address, now);
+    await Promise.resolve();
+    assert.equal(c.lockedFor(address, now), 60, "learnt from its own wrong guess's count");
+    assert.equal(c.lockedFor(address, now + 60_000), 0, "the lockout ends on time");
+    assert.equal(new Lockout({ ...options, kind: undefined }).lockedFor(address, now), 0);
+  } finally {
+    shareLockouts(null);
+  }
 });
 
 Deno.test("cluster login rate: a sliding window on Redis's clock, so logins just before a window boundary still count just after it", async () => {
