@@ -406,3 +406,27 @@ Deno.test("cluster resync (real nodes): a queue overflow during an outage leaves
     }
   });
 });
+
+Deno.test("cluster resync (real nodes): a node with 300 users answers a new node's node_up with a snapshot: the new node lists every one", async () => {
+  await withCluster({ nodes: 1, node: { extra: ["--rate", "0"] } }, async (cluster) => {
+    const [a] = cluster.nodes;
+    const clients = [];
+    try {
+      for (let i = 0; i < 300; i++) clients.push(await loginAt(a.port, `u${i}`));
+      const b = await cluster.addNode({ extra: ["--rate", "0"] });
+      const late = await loginAt(b.port, "late");
+      clients.push(late);
+      // Logged in after B's node_up: the snapshot has come once /who lists everyone.
+      let members: string[] = [];
+      for (let round = 0; members.length < 301; round++) {
+        assert.ok(round < 200, `B lists ${members.length} of 301`);
+        const who = await command(late, "/who");
+        members = who.type === "who" ? who.members : [];
+        if (members.length < 301) await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assert.equal(new Set(members).size, 301);
+    } finally {
+      for (const client of clients) client.close();
+    }
+  });
+});
