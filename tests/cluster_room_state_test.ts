@@ -200,6 +200,26 @@ Deno.test("room state: a state heard before the room's members keeps out every j
   }
 });
 
+Deno.test("room state: a node back after it was declared lost gives the others its rooms' modes again", async () => {
+  const nodes = new Nodes();
+  try {
+    const a = await nodes.start("a");
+    const b = await nodes.start("b");
+    const alice = await nodes.login(a, "alice");
+    await nodes.run(alice, "/join #x");
+    await nodes.run(alice, "/mode #x +ik secret");
+    assert.deepEqual(roomOn(b, "#x"), { modes: "isecret", ops: ["alice"] });
+    // B declared A lost (A stalled past its lease): #x, only A's users in it, is gone on B.
+    await b.applyRemote({ node: "a", event: { t: "node_lost", node: "a" } });
+    assert.equal([...b.rooms].some((r) => r.name === "#x"), false);
+    await a.rejoinCluster();
+    await nodes.settle();
+    assert.deepEqual(roomOn(b, "#x"), { modes: "isecret", ops: ["alice"] });
+  } finally {
+    nodes.close();
+  }
+});
+
 Deno.test("room state: a room made on two nodes at once ends with one operator on both", async () => {
   const nodes = new Nodes();
   try {
