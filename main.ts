@@ -284,8 +284,13 @@ async function openCluster(options: ServeArgs, logger: Logger): Promise<ClusterN
   });
   try {
     // Before anything listens: every node must cloak a user alike (room bans match cloaks).
-    const { clusterCloakKey } = await import("./cluster/cloak_key.ts");
-    setCloakKey(await clusterCloakKey(engine.conn));
+    const { shareCloakKey } = await import("./cluster/cloak_key.ts");
+    await shareCloakKey(
+      engine.conn,
+      engine.epoch,
+      setCloakKey,
+      (message) => logger.warn("cluster_error", { error: message }),
+    );
     // Wrong secrets, registrations and logins per address count on every node.
     const { RedisSharedCounter } = await import("./cluster/shared_counter.ts");
     shareLockouts(

@@ -1,13 +1,14 @@
 /**
  * Cluster mode and cloaks (security review of issue 16, finding 1): every node cloaks a user
  * under the one key the cluster keeps in Redis (`sc:cloakkey`), so WHOIS shows one cloak on
- * every node, a room ban by cloak set on one node refuses the user on another, and a node
- * restarted keeps cloaking as before.
+ * every node, a room ban by cloak set on one node refuses the user on another, a node
+ * restarted keeps cloaking as before, and so does a node started after Redis came back empty.
  */
 
 import assert from "node:assert/strict";
 import { redisCli, serverAt, withCluster } from "./helpers/cluster.ts";
 import { RawIrcClient } from "./helpers/irc.ts";
+import { within } from "./helpers/wire.ts";
 
 /** The host field of a 311 (WHOIS user) reply: `:srv 311 me nick ~ident HOST * :real`. */
 function whoisHost(line: string): string {
@@ -66,6 +67,40 @@ Deno.test("cluster cloaks: one cloak per user on every node; a +b by cloak set o
       }
     } finally {
       again.close();
+    }
+  });
+});
+
+Deno.test("cluster cloaks: after Redis comes back empty, the running node offers its key again, so a node started afterwards cloaks alike", async () => {
+  await withCluster({ nodes: 1, node: { irc: true } }, async (cluster) => {
+    const [a] = cluster.nodes;
+    const alice = await RawIrcClient.login(serverAt(a.ports), "alice");
+    try {
+      await alice.send("WHOIS alice");
+      const cloak = whoisHost(await alice.expect(/ 311 alice alice /));
+      const key = await redisCli(cluster.redis.port, "GET", "sc:cloakkey");
+      await cluster.redis.restart({ keepData: false });
+      // A sees the new epoch (its lease and ids are gone) and offers the key it has.
+      await within(
+        (async () => {
+          while (await redisCli(cluster.redis.port, "GET", "sc:cloakkey") === null) {
+            await new Promise((resolve) => setTimeout(resolve, 100));
+          }
+        })(),
+        "the running node to offer its cloak key again",
+        30_000,
+      );
+      assert.equal(await redisCli(cluster.redis.port, "GET", "sc:cloakkey"), key, "the same key");
+      const c = await cluster.addNode();
+      const carol = await RawIrcClient.login(serverAt(c.ports), "carol");
+      try {
+        await carol.send("WHOIS alice");
+        assert.equal(whoisHost(await carol.expect(/ 311 carol alice /, 30_000)), cloak);
+      } finally {
+        carol.close();
+      }
+    } finally {
+      alice.close();
     }
   });
 });
