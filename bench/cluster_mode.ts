@@ -65,6 +65,9 @@ const ONE_ROOM: FanoutSpec = {
   latency: true,
 };
 
+/** A room twice as big: more deliveries per message to spread each node's per-message cost over. */
+const BIG_ROOM: FanoutSpec = { ...ONE_ROOM, clients: 100, perSender: 1500 };
+
 /** Many small rooms, each on one node: every node reads every room's batches from the log. */
 const MANY_ROOMS: FanoutSpec = {
   kind: "fanout",
@@ -89,14 +92,15 @@ const PACED: LatencySpec = {
 };
 
 const ONE_ROOM_LABEL = "one room: 50 clients, 10 send 3000 x 64 B, window 64";
+const BIG_ROOM_LABEL = "one room: 100 clients, 10 send 1500 x 64 B, window 64";
 const MANY_ROOMS_LABEL = "20 rooms of 5, 2 send 1000 each, window 64; each room on one node";
 const PACED_LABEL = "paced: 50 clients in one room, 1 message / 10 ms for 5 s";
 
 /**
  * The full run's cluster scenarios, in `REPEATS` interleaved rounds: the one-room load on the
- * SQLite node, one Redis node (fsync always, and without an AOF), two and three nodes; the
- * many-room load on one and two Redis nodes; and a paced run (latency, and CPU per delivery at
- * one message per batch) on the SQLite node and one to three Redis nodes.
+ * SQLite node, one Redis node (fsync always, and without an AOF), two and three nodes; a room
+ * twice as big and the many-room load on one and two Redis nodes; and a paced run (latency, and
+ * CPU per delivery at one message per batch) on the SQLite node and one to three Redis nodes.
  */
 export function clusterScenarios(): ClusterScenario[] {
   const list: ClusterScenario[] = [];
@@ -122,6 +126,7 @@ export function clusterScenarios(): ClusterScenario[] {
       }
     };
     add(ONE_ROOM, ONE_ROOM_LABEL, oneRoom);
+    add(BIG_ROOM, BIG_ROOM_LABEL, manyRooms);
     add(MANY_ROOMS, MANY_ROOMS_LABEL, manyRooms);
     add(PACED, PACED_LABEL, paced);
   }
