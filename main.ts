@@ -275,6 +275,8 @@ async function openCluster(options: ServeArgs, logger: Logger): Promise<ClusterN
     node,
     retention: options.retention,
     maxAgeMs: options.maxAgeMs,
+    // The history's byte budget in Redis, as for SQLite (store/redis/budget.ts).
+    maxBytes: options.maxDbBytes,
     onState: (problem) =>
       problem === null
         ? logger.info("redis_back", { redis: redis.shown })

@@ -19,10 +19,11 @@
  */
 
 import type { Awaitable } from "../core/awaitable.ts";
-import type { ClusterEnvelope, ClusterEvent, CommittedBatch } from "../core/cluster.ts";
+import type { ClusterEnvelope, CommittedBatch } from "../core/cluster.ts";
 import { type RedisConn, type Reply, Script } from "./redis_conn.ts";
 import { EPOCH_KEY, LOG_KEY } from "./keys.ts";
 import type { LogPosition } from "../store/redis/history.ts";
+import { readBatch, readEvent, readNode, readSeq } from "./validate.ts";
 import {
   LOG_BLOCK_MS,
   LOG_READ_COUNT,
@@ -69,6 +70,11 @@ export interface LogReaderOptions {
   onGap?: (gap: LogGap) => Awaitable<void>;
   /** Told of each batch's last id before it is handed over (the history's floor). */
   onSeen?: (id: number) => void;
+  /**
+   * The highest id this node has seen: a batch with an id far above it is skipped as bad
+   * (cluster/validate.ts). @default no bound but 2^53
+   */
+  ceiling?: () => number;
   /** A handler threw or an entry could not be read; reading goes on. @default nothing */
   onError?: (error: unknown) => void;
 }
@@ -160,8 +166,8 @@ export class LogReader {
     const fields = new Map<string, string>();
     const raw = item[1];
     for (let i = 0; i + 1 < raw.length; i += 2) fields.set(String(raw[i]), String(raw[i + 1]));
-    const seq = Number(fields.get("s") ?? 0);
     const expected = this.#position.seq + 1;
+    const seq = readSeq(fields.get("s"), expected);
     this.#position = { id: item[0], seq };
     try {
       if (seq > expected) {
@@ -172,12 +178,13 @@ export class LogReader {
       const node = fields.get("n") ?? "";
       const data = fields.get("d") ?? "null";
       if (fields.get("k") === "m") {
-        const batch = JSON.parse(data) as CommittedBatch;
+        // Checked before use (validate.ts): a bad entry is skipped, reported once by onError.
+        const batch = readBatch(data, this.#options.ceiling?.() ?? Number.MAX_SAFE_INTEGER);
         const last = batch.messages[batch.messages.length - 1];
         if (last !== undefined) this.#options.onSeen?.(last.id);
         await this.#options.onBatch(batch);
       } else if (node !== this.#options.node) {
-        await this.#options.onEvent({ node, event: JSON.parse(data) as ClusterEvent });
+        await this.#options.onEvent({ node: readNode(node), event: readEvent(data) });
       }
     } catch (error) {
       this.#options.onError?.(error);

@@ -40,6 +40,8 @@ export interface ClusterNodeOptions {
   retention: number;
   /** Messages older than this are trimmed (`--max-age`, ms); 0: never. @default 0 */
   maxAgeMs?: number;
+  /** `--max-db-bytes`: bytes the history may hold in Redis (store/redis/budget.ts); 0: none. @default 0 */
+  maxBytes?: number;
   /** Node lease (ms). @default NODE_LEASE_MS */
   leaseMs?: number;
   /** Lease renewal interval (ms). @default LEASE_REFRESH_MS */
@@ -131,6 +133,7 @@ export class ClusterNode {
         node: options.node,
         retention: options.retention,
         maxAgeMs: options.maxAgeMs,
+        maxBytes: options.maxBytes,
         epoch,
         before: () => later.bus?.written() ?? null,
         refused: () => later.bus?.usurped ?? null,
@@ -210,6 +213,7 @@ export class ClusterNode {
         return hub.logGap?.(gap);
       },
       onSeen: (id) => this.history.seen(id),
+      ceiling: () => this.history.highestSeen,
       onError: (error) => this.#onError(`a log entry failed: ${(error as Error).message}`),
     });
   }

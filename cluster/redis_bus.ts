@@ -30,6 +30,7 @@ import type { ClusterBus, ClusterEvent, Roster, UserCard } from "../core/cluster
 import type { ServerFrame } from "../protocol/frames.ts";
 import { type Arg, RedisConn } from "./redis_conn.ts";
 import { EpochWatch } from "./epoch.ts";
+import { readDirect } from "./validate.ts";
 import {
   BASE_KEY,
   directChannel,
@@ -544,6 +545,9 @@ export class RedisBus implements ClusterBus {
       let round = this.#nextRound();
       while (round !== null && !this.#closed) {
         this.#inflight = round.first;
+        // Releases that failed while Redis was away go first, on the same connection: a
+        // snapshot that says their users left never reaches anyone before the nicks are free.
+        this.#runReleases();
         try {
           await this.#conn.run(PUBLISH, [LOG_KEY, LOG_SEQ_KEY], [
             this.node,
@@ -629,7 +633,8 @@ export class RedisBus implements ClusterBus {
 
   #received(message: string): void {
     try {
-      const { key, frame } = JSON.parse(message) as { key: string; frame: ServerFrame };
+      // Checked before use (validate.ts): a bad payload is reported once and dropped.
+      const { key, frame } = readDirect(message);
       this.#handlers.onDirect?.(key, frame);
     } catch (error) {
       this.#error(`a direct message could not be read: ${(error as Error).message}`);

@@ -131,3 +131,57 @@ export const AWAITING_LOG_TIMEOUT_MS = 10_000;
  * id), which would otherwise hide the room's messages from that client.
  */
 export const RESUME_FLOOR_MAX_MS = 60_000;
+
+/**
+ * How far above the highest id a node has seen an id read back from Redis may be (2^32). Real
+ * traffic never moves the counter that far between two entries a node reads; a made-up id past
+ * it (1e300, 2^53 + 1) would otherwise become every node's floor and push the shared counter
+ * where no message can be stored, so such an entry is skipped and logged.
+ */
+export const MAX_ID_JUMP = 2 ** 32;
+
+/**
+ * Longest free-form short field in an entry read back from Redis (an address, ident, reason,
+ * ban target or mask), in UTF-16 units: far above anything sockchat writes, low enough that a
+ * bad entry cannot hand the hub megabytes where a word is expected.
+ */
+export const ENTRY_FIELD_MAX_LENGTH = 4096;
+
+/** Most items in a list read back from Redis (a batch's messages, a room's ops or voices). */
+export const ENTRY_LIST_MAX = 100_000;
+
+/**
+ * Bytes one stored message is charged beyond its JSON, against `--max-db-bytes` in cluster
+ * mode: the stream entry's id, its `n` and `c` fields and Redis's per-entry bookkeeping. Over-
+ * rather than under-charges small messages, so the budget errs towards Redis having room.
+ */
+export const HISTORY_ENTRY_OVERHEAD_BYTES = 96;
+
+/**
+ * Share of the history budget (`--max-db-bytes`) the shared log may hold, as a divisor: the log
+ * repeats every message for the nodes to read, so it is trimmed (oldest first) past
+ * budget / 8, which is still minutes of catch-up for a node that lost Redis for a while.
+ */
+export const LOG_BUDGET_DIVISOR = 8;
+
+/**
+ * Where the history budget's trimming starts (high-water) and stops (low-water), as fractions
+ * of `--max-db-bytes`. Appends are refused only past the whole budget, so between the high-water
+ * mark and the cap the trimming has 10% of the budget to catch up with a flood.
+ */
+export const BUDGET_HIGH_WATER = 0.9;
+
+/** Where trimming for the history budget stops (see {@linkcode BUDGET_HIGH_WATER}). */
+export const BUDGET_LOW_WATER = 0.8;
+
+/**
+ * How often each node looks at the history's byte total (one `GET`), besides after each append
+ * that finds it past the high-water mark: a node that only reads still trims what others wrote.
+ */
+export const BUDGET_CHECK_MS = 1_000;
+
+/**
+ * Oldest messages one budget-trim script deletes at most: a trim is many short steps, so Redis
+ * never stalls other nodes' commands for long.
+ */
+export const BUDGET_TRIM_BATCH = 256;

@@ -50,6 +50,7 @@ import {
 } from "./scripts.ts";
 import { readIdAt, readNewest, readPage, strings } from "./history_reads.ts";
 import { sweepAge } from "./retention.ts";
+import { HistoryBudget } from "./budget.ts";
 
 /** Retention at or past which streams are trimmed approximately (`MAXLEN ~`, whole nodes). */
 const APPROXIMATE_TRIM_FROM = 1000;
@@ -62,6 +63,8 @@ export interface RedisHistoryOptions {
   retention: number;
   /** Messages older than this (ms) are trimmed by the upkeep sweep; 0: never. @default 0 */
   maxAgeMs?: number;
+  /** `--max-db-bytes`: the bytes the history may hold in Redis (budget.ts); 0: none. @default 0 */
+  maxBytes?: number;
   /** How often the upkeep sweep runs (one node at a time); 0: never. @default 600000 */
   upkeepIntervalMs?: number;
   /** Told of every upkeep failure (upkeep tries again at its next run). @default nothing */
@@ -112,6 +115,7 @@ export class RedisHistory implements HistoryStore {
   readonly #onUpkeepError: (error: StoreError) => void;
   readonly #upkeepIntervalMs: number;
   readonly #before: () => Promise<void> | null;
+  readonly #budget: HistoryBudget;
   readonly #refused: () => string | null;
   readonly #newestTs: number;
   /** The newest id this node's hub has delivered: reads see nothing newer. */
@@ -135,6 +139,10 @@ export class RedisHistory implements HistoryStore {
     this.#now = options.now ?? Date.now;
     this.#onUpkeepError = options.onUpkeepError ?? (() => {});
     this.#before = options.before ?? (() => null);
+    this.#budget = new HistoryBudget(conn, {
+      maxBytes: options.maxBytes ?? 0,
+      onError: (error) => this.#onUpkeepError(error),
+    });
     this.#refused = options.refused ?? (() => null);
     this.epoch = options.epoch ?? new EpochWatch();
     this.epoch.observe(snapshot.epoch);
@@ -241,12 +249,16 @@ export class RedisHistory implements HistoryStore {
       this.#retention >= APPROXIMATE_TRIM_FROM ? 1 : 0,
       LOG_MAXLEN,
       ...perMessage,
+      // Last: the history budget (budget.ts), which the script checks before it writes.
+      this.#budget.maxBytes,
     ];
     if (keys.length !== APPEND_FIXED_KEYS + 2 * rooms.size) throw new Error("append keys");
-    if (args.length !== APPEND_FIXED_ARGS + APPEND_ARGS_PER_MESSAGE * messages.length) {
+    if (args.length !== APPEND_FIXED_ARGS + APPEND_ARGS_PER_MESSAGE * messages.length + 1) {
       throw new Error("append args");
     }
-    const [epoch, first, ...ts] = strings(await this.#conn.run(APPEND, keys, args));
+    const reply = await this.#conn.run(APPEND, keys, args);
+    const [epoch, first, ...ts] = strings(reply);
+    this.#budget.admitted(reply, ts[messages.length]);
     this.epoch.observe(epoch);
     const firstId = Number(first);
     for (let i = 0; i < messages.length; i++) {
@@ -362,6 +374,7 @@ export class RedisHistory implements HistoryStore {
   close(): void {
     this.#closed = true;
     clearInterval(this.#upkeepTimer);
+    this.#budget.close();
   }
 
   /** Reserves the next block of DM ids (and, on an empty Redis, starts the epoch). */

@@ -105,7 +105,7 @@ export async function readPage(
   const counted = read.kept.length + (read.more ? 1 : 0);
   return {
     messages: mode === "before" ? read.kept.reverse() : read.kept,
-    missed: counted - read.kept.length,
+    missed: counted - read.kept.length + read.skipped,
     bytes: read.bytes + counted * INDEX_ENTRY_BYTES,
   };
 }

@@ -8,6 +8,7 @@
  */
 
 import { Script } from "../../cluster/redis_conn.ts";
+import { BUDGET_LUA } from "./budget.ts";
 
 /**
  * Shared by every script that touches the id counter: when the counter or the epoch is missing
@@ -53,9 +54,17 @@ export const APPEND_ARGS_PER_MESSAGE = 4;
  * each message's ts.
  */
 export const APPEND = new Script(
-  EPOCH_LUA + `
+  EPOCH_LUA + BUDGET_LUA + `
+-- The history budget (the last ARGV, see budget.ts): refused before anything is written.
+local budget_max = tonumber(ARGV[#ARGV])
+local budget_in = 0
+for i = 1, tonumber(ARGV[6]) do budget_in = budget_in + #ARGV[12 + (i - 1) * 4] end
+local full = budget_admit(budget_max, budget_in, tonumber(ARGV[6]))
+if full then return full end
 local id, ep = epoch(KEYS[1], KEYS[3], KEYS[4], tonumber(ARGV[1]), ARGV[2])
 local nrooms = (#KEYS - 7) / 2
+local budget_before = {}
+for r = 1, nrooms do budget_before[r] = budget_held(KEYS[6 + 2 * r], KEYS[7 + 2 * r]) end
 local fresh = {}
 for r = 1, nrooms do
   local key = KEYS[6 + 2 * r]
@@ -92,14 +101,15 @@ for i = 1, n do
     fresh[r] = false
   end
   local seq = redis.call('HINCRBY', mkey, 'seq', 1)
+  local c = budget_charge(mkey, #stored)
   if retention > 0 then
     if ARGV[8] == '1' then
-      redis.call('XADD', skey, 'MAXLEN', '~', retention, mid .. '-0', 'm', stored, 'n', seq)
+      redis.call('XADD', skey, 'MAXLEN', '~', retention, mid .. '-0', 'm', stored, 'n', seq, 'c', c)
     else
-      redis.call('XADD', skey, 'MAXLEN', retention, mid .. '-0', 'm', stored, 'n', seq)
+      redis.call('XADD', skey, 'MAXLEN', retention, mid .. '-0', 'm', stored, 'n', seq, 'c', c)
     end
   else
-    redis.call('XADD', skey, mid .. '-0', 'm', stored, 'n', seq)
+    redis.call('XADD', skey, mid .. '-0', 'm', stored, 'n', seq, 'c', c)
   end
   if ARGV[a + 4] == '' then
     parts[i] = stored
@@ -112,7 +122,16 @@ redis.call('SET', KEYS[2], fmt(ts))
 local d = '{"node":' .. ARGV[4] .. ',"token":' .. ARGV[5] .. ',"messages":[' ..
   table.concat(parts, ',') .. ']}'
 local lseq = redis.call('INCR', KEYS[6])
-redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[9], '*', 'n', ARGV[3], 'k', 'm', 'd', d, 's', lseq)
+local lc = budget_log_charge(#d)
+redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[9], '*', 'n', ARGV[3], 'k', 'm', 'd', d, 's', lseq,
+  'c', lc)
+budget_log_trim(KEYS[5], budget_max)
+local budget_total = 0
+for r = 1, nrooms do
+  budget_total = budget_settle(KEYS[6 + 2 * r], KEYS[7 + 2 * r], budget_before[r])
+end
+-- After the ts: the rooms' bytes now, for the budget's high-water mark.
+out[#out + 1] = fmt(budget_total)
 return out
 `,
 );
@@ -225,7 +244,7 @@ local function first(x)
   local id = tonumber(string.match(e[1], '^(%d+)'))
   for i = 1, #e[2], 2 do
     if e[2][i] == 'm' then
-      return id, tonumber(string.match(e[2][i + 1], '"ts":(%d+)'))
+      return id, tonumber(string.match(e[2][i + 1], '"ts":(%d+)')) or 0
     end
   end
   return id, 0
@@ -250,7 +269,8 @@ return string.format('%.0f', id)
  * at or after it by bisection and trims the stream to start there (`XTRIM MINID`), or empties
  * it. KEYS: the stream. ARGV: the cut-off ts. Returns the entries deleted.
  */
-export const TRIM_AGE = new Script(`
+export const TRIM_AGE = new Script(
+  BUDGET_LUA + `
 local want = tonumber(ARGV[1])
 local function first(x)
   local r = redis.call('XRANGE', KEYS[1], x, '+', 'COUNT', 1)
@@ -259,7 +279,7 @@ local function first(x)
   local id = tonumber(string.match(e[1], '^(%d+)'))
   for i = 1, #e[2], 2 do
     if e[2][i] == 'm' then
-      return id, tonumber(string.match(e[2][i + 1], '"ts":(%d+)'))
+      return id, tonumber(string.match(e[2][i + 1], '"ts":(%d+)')) or 0
     end
   end
   return id, 0
@@ -274,5 +294,9 @@ while low < high do
   local id, ts = first(string.format('%.0f', mid))
   if id == nil or ts >= want then high = mid else low = id + 1 end
 end
-return redis.call('XTRIM', KEYS[1], 'MINID', string.format('%.0f', low))
-`);
+local budget_before = budget_held(KEYS[1], KEYS[1] .. ':meta')
+local trimmed = redis.call('XTRIM', KEYS[1], 'MINID', string.format('%.0f', low))
+budget_settle(KEYS[1], KEYS[1] .. ':meta', budget_before)
+return trimmed
+`,
+);

@@ -8,13 +8,14 @@
 
 import type { StoredMessage } from "../../core/ports.ts";
 import type { RedisConn, Reply } from "../../cluster/redis_conn.ts";
+import { readStored } from "../../cluster/validate.ts";
 
 /** One stream entry: its id and the message it holds. */
 export interface Entry {
   /** The entry id, `<msgid>-0`. */
   id: string;
-  /** The stored message (field `m`). */
-  message: StoredMessage;
+  /** The stored message (field `m`); null when it is not one sockchat wrote (skipped, missed). */
+  message: StoredMessage | null;
 }
 
 /** Parses an XRANGE/XREVRANGE reply (`[[id, [field, value, ...]], ...]`). */
@@ -26,7 +27,8 @@ export function streamEntries(reply: Reply): Entry[] {
     const fields = item[1];
     for (let i = 0; i + 1 < fields.length; i += 2) {
       if (fields[i] === "m" && typeof fields[i + 1] === "string") {
-        entries.push({ id: item[0], message: JSON.parse(fields[i + 1] as string) });
+        // Checked before use (cluster/validate.ts): one bad entry must not fail the read.
+        entries.push({ id: item[0], message: readStored(fields[i + 1] as string, item[0]) });
         break;
       }
     }
@@ -66,25 +68,32 @@ export interface ChunkResult {
   bytes: number;
   /** True when an entry past the kept ones was seen (cut by count or bytes). */
   more: boolean;
+  /** Entries read but left out as unreadable (counted as missed by the caller). */
+  skipped: number;
 }
 
 /** Reads on from `first` while `limit` and `maxBytes` allow; see {@linkcode ChunkRead}. */
 export async function readChunks(conn: RedisConn, read: ChunkRead): Promise<ChunkResult> {
   const kept: StoredMessage[] = [];
   let bytes = 0;
+  let skipped = 0;
   let batch = read.first;
   let asked = read.firstCount;
   for (;;) {
     for (const entry of batch) {
-      if (kept.length >= read.limit) return { kept, bytes, more: true };
+      if (kept.length >= read.limit) return { kept, bytes, more: true, skipped };
+      if (entry.message === null) {
+        skipped++;
+        continue;
+      }
       bytes += read.rowBytes(entry.message);
-      if (bytes > read.maxBytes) return { kept, bytes, more: true };
+      if (bytes > read.maxBytes) return { kept, bytes, more: true, skipped };
       kept.push(entry.message);
     }
-    if (batch.length < asked) return { kept, bytes, more: false };
+    if (batch.length < asked) return { kept, bytes, more: false, skipped };
     const wanted = read.limit - kept.length + (read.lookAhead ? 1 : 0);
     if (wanted <= 0 || (kept.length >= read.limit && !read.lookAhead)) {
-      return { kept, bytes, more: false };
+      return { kept, bytes, more: false, skipped };
     }
     const last = batch[batch.length - 1].id;
     asked = Math.min(read.chunk, wanted);
