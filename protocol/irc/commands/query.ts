@@ -35,13 +35,21 @@ export const invisible: WeakSet<User> = new WeakSet<User>();
 /**
  * The most users each chat has had at one LUSERS reply (every IRC registration sends one), for
  * 265/266's `max`: that is the peak seen, not `--max-users` (irctest lusers.py; Modern LUSERS).
+ * Kept apart for this server's own users (265) and the whole chat's (266), which differ in a
+ * cluster.
  */
-const peaks = new WeakMap<ChatView, number>();
+const peaks = new WeakMap<ChatView, { local: number; global: number }>();
 
 /**
  * 251, 252, 254, 255, 265, 266 with the counts of now (and the peak so far). 253 (unknown
  * connections) is left out, as Modern allows: the chat does not see connections that have not
  * logged in, and a 0 would be wrong whenever there are some (irctest lusers.py).
+ *
+ * In a cluster (`serve --redis`) the users other nodes hold are here as mirrors (`User.node`
+ * set), and the counts say which is which, as an IRC network does: 251, 252 and 266 are the
+ * whole chat's, with one server per node that has users (this one always counts); 255 and 265
+ * are this node's own users, and 255's servers are the other nodes. On its own a server says 1
+ * server in 251 and 0 in 255, as before.
  *
  * @example
  * ```ts
@@ -52,24 +60,34 @@ const peaks = new WeakMap<ChatView, number>();
  */
 export function lusersLines(ctx: QueryContext): IrcLine[] {
   const { chat, client } = ctx;
-  const users = chat.userCount;
-  const peak = Math.max(peaks.get(chat) ?? 0, users);
-  peaks.set(chat, peak);
+  let users = 0;
+  let local = 0;
   let ops = 0;
   let hidden = 0;
   let rooms = 0;
+  // Other nodes are known by their users: a node with nobody on it is not seen from here.
+  const nodes = new Set<string>();
   for (const user of chat.users) {
+    users++;
+    if (user.node === undefined) local++;
+    else nodes.add(user.node);
     if (user.operator) ops++;
     if (invisible.has(user)) hidden++;
   }
   for (const room of chat.rooms) if (room.members.size > 0) rooms++;
+  const before = peaks.get(chat);
+  const peak = {
+    local: Math.max(before?.local ?? 0, local),
+    global: Math.max(before?.global ?? 0, users),
+  };
+  peaks.set(chat, peak);
   return [
-    numeric.luserClient(client, users - hidden, hidden, 1),
+    numeric.luserClient(client, users - hidden, hidden, 1 + nodes.size),
     numeric.luserOp(client, ops),
     numeric.luserChannels(client, rooms),
-    numeric.luserMe(client, users, 0),
-    numeric.localUsers(client, users, peak),
-    numeric.globalUsers(client, users, peak),
+    numeric.luserMe(client, local, nodes.size),
+    numeric.localUsers(client, local, peak.local),
+    numeric.globalUsers(client, users, peak.global),
   ];
 }
 
