@@ -230,6 +230,12 @@ export class RedisConn {
           { cause: error },
         );
       }
+      if (client !== this.#client && !this.#closed && refusalOf(error) === null) {
+        // Torn down meanwhile because another command on it got no reply in time.
+        throw new AmbiguousStoreError(`Redis at ${this.where} did not answer in time`, {
+          cause: error,
+        });
+      }
       throw this.#failure(error);
     } finally {
       clearTimeout(timer);
