@@ -545,6 +545,9 @@ export class RedisBus implements ClusterBus {
       let round = this.#nextRound();
       while (round !== null && !this.#closed) {
         this.#inflight = round.first;
+        // Releases that failed while Redis was away go first, on the same connection: a
+        // snapshot that says their users left never reaches anyone before the nicks are free.
+        this.#runReleases();
         try {
           await this.#conn.run(PUBLISH, [LOG_KEY, LOG_SEQ_KEY], [
             this.node,
