@@ -28,7 +28,7 @@
 
 import type { ClusterBus, ClusterEvent, Roster, UserCard } from "../core/cluster.ts";
 import type { ServerFrame } from "../protocol/frames.ts";
-import { type Arg, RedisConn } from "./redis_conn.ts";
+import { AmbiguousStoreError, type Arg, RedisConn } from "./redis_conn.ts";
 import { EpochWatch } from "./epoch.ts";
 import { readDirect } from "./validate.ts";
 import {
@@ -376,7 +376,10 @@ export class RedisBus implements ClusterBus {
         JSON.stringify({ key, frame }),
       ]);
       return typeof receivers === "number" && receivers > 0;
-    } catch {
+    } catch (error) {
+      // A PUBLISH whose answer never came may have reached the node: the sender is told it
+      // could not be confirmed (core/direct.ts), not that it was not delivered.
+      if (error instanceof AmbiguousStoreError) throw error;
       return false;
     }
   }

@@ -18,7 +18,7 @@ import type { DirectFrame, ServerFrame } from "../protocol/frames.ts";
 import { reply, send } from "./deliver.ts";
 import type { Moderator } from "./moderator.ts";
 import type { Registry } from "./registry.ts";
-import { keptBreaks, type MessageKind, type Relay, spokenText } from "./relay.ts";
+import { keptBreaks, type MessageKind, outcomeUnknown, type Relay, spokenText } from "./relay.ts";
 import { shown } from "./text.ts";
 import type { User } from "./user.ts";
 
@@ -129,8 +129,9 @@ export function direct(
 
 /**
  * Hands `frame` to `node`, which holds `target`, and acknowledges it to `user` once that node
- * took it; tells them it was not delivered when the node cannot be reached. The hub's queue is
- * not held meanwhile: other events go on while the message is on its way.
+ * took it; tells them it was not delivered when the node cannot be reached, and that it could
+ * not be confirmed when the hand-over's outcome is unknown (a timeout: `outcomeUnknown`). The
+ * hub's queue is not held meanwhile: other events go on while the message is on its way.
  */
 function routed(
   cluster: ClusterBus | null | undefined,
@@ -143,8 +144,8 @@ function routed(
   let took: Awaitable<boolean>;
   try {
     took = cluster?.direct(node, target.key, frame) ?? false;
-  } catch {
-    took = false;
+  } catch (error) {
+    took = outcomeUnknown(error) ? Promise.reject(error) : false;
   }
   const answered = (delivered: boolean) => {
     if (!user.online) return;
@@ -157,8 +158,18 @@ function routed(
     send(user, { type: "ack", id: frame.id, room: "", ts: frame.ts, to: frame.to, ref });
     if (frame.notice !== true && frame.ctcp !== true) awayNotice(user, target);
   };
+  // A hand-over that timed out may have reached the other node: "not delivered" could be false,
+  // and the sender would send it twice.
+  const failed = (error: unknown) => {
+    if (!outcomeUnknown(error)) return answered(false);
+    if (!user.online) return;
+    const why = `Your message to ${target.nick} (on node ${shown(node)}) could not be ` +
+      `confirmed (${(error as Error).message}): it may have been delivered. Ask before ` +
+      "sending it again.";
+    reply(user, "store_failed", why, ref);
+  };
   const done = then(took, answered);
-  if (done instanceof Promise) done.catch(() => answered(false));
+  if (done instanceof Promise) done.catch(failed);
 }
 
 /**

@@ -1,0 +1,104 @@
+/**
+ * Direct messages across cluster nodes whose hand-over has an unknown outcome: the bus's
+ * `direct` rejected with a StoreError of kind `ambiguous` (Redis timed out, or the connection
+ * broke mid-command), so the other node may have delivered it. The sender must hear it could not
+ * be confirmed, never that it was not delivered (they would send it twice). Hubs are linked by
+ * the in-memory cluster (store/memory/cluster.ts).
+ */
+
+import assert from "node:assert/strict";
+import { Hub } from "../core/hub.ts";
+import { BanList } from "../core/moderation.ts";
+import { PROTOCOL_VERSION, type ServerFrame } from "../protocol/frames.ts";
+import { AmbiguousStoreError } from "../cluster/redis_conn.ts";
+import { MemoryCluster } from "../store/memory/cluster.ts";
+import { RecordingSink } from "./helpers/core.ts";
+
+/** Node `id` of `cluster` with its hub. */
+function nodeOf(cluster: MemoryCluster, id: string) {
+  const node = cluster.node(id);
+  const hub = new Hub({
+    maxUsers: 10,
+    maxFrame: 65536,
+    serverName: `sockchat-${id}`,
+    store: node.store,
+    replayBudgetBytes: 1 << 18,
+    bans: new BanList(node.store.moderation, { mutes: node.store.moderation }),
+    cluster: node.bus,
+  });
+  node.attach(hub);
+  return { node, hub };
+}
+
+/** Logs `nick` in on `hub`; its sink records what it is sent. */
+async function login(hub: Hub, nick: string, n: number) {
+  const sink = new RecordingSink();
+  const result = await hub.login(sink, {
+    version: PROTOCOL_VERSION,
+    nick,
+    address: `192.0.2.${n}`,
+  });
+  if (!result.ok) throw new Error(`login of ${nick} refused: ${result.error.message}`);
+  return { user: result.user, sink };
+}
+
+/** The error frames among `frames`. */
+function errors(frames: readonly ServerFrame[]): { code: string; message: string; ref?: string }[] {
+  return frames.flatMap((f) => f.type === "error" ? [f] : []);
+}
+
+/** Two nodes, alice on a and bob on b, every node told of both; frames so far dropped. */
+async function twoNodes() {
+  const cluster = new MemoryCluster();
+  const a = nodeOf(cluster, "a");
+  const b = nodeOf(cluster, "b");
+  const alice = await login(a.hub, "alice", 1);
+  const bob = await login(b.hub, "bob", 2);
+  await cluster.settle();
+  alice.sink.take();
+  bob.sink.take();
+  const close = async () => {
+    a.hub.shutdown();
+    b.hub.shutdown();
+    await cluster.settle();
+  };
+  return { cluster, a, b, alice, bob, close };
+}
+
+Deno.test("cluster direct: a DM whose hand-over to the other node timed out (outcome unknown) is told it could not be confirmed and may have been delivered, not that it was not delivered (a definite failure still is)", async () => {
+  const { cluster, a, alice, bob, close } = await twoNodes();
+  const direct = a.node.bus.direct.bind(a.node.bus);
+  a.node.bus.direct = (node, key, frame) => {
+    // The PUBLISH went out (bob gets it), but its answer never came.
+    void direct(node, key, frame);
+    return Promise.reject(new AmbiguousStoreError("Redis did not answer within 2000 ms"));
+  };
+  await a.hub.direct(alice.user, "bob", "are you there?", "d1");
+  await cluster.settle();
+  const frames = alice.sink.take();
+  assert.deepEqual(frames.filter((f) => f.type === "ack"), [], "no ack: nothing confirmed it");
+  const [error] = errors(frames);
+  assert.ok(error !== undefined, "the sender is told");
+  assert.equal(error.ref, "d1");
+  assert.equal(error.code, "store_failed");
+  assert.match(error.message, /could not be confirmed \(Redis did not answer within 2000 ms\)/);
+  assert.match(error.message, /may have been delivered/);
+  assert.doesNotMatch(error.message, /not delivered/);
+  assert.deepEqual(
+    bob.sink.take().flatMap((f) => f.type === "dm" ? [f.text] : []),
+    ["are you there?"],
+  );
+  // A definite failure (any other rejection, or the node unreachable) is still "not delivered".
+  a.node.bus.direct = () => Promise.reject(new Error("connection refused"));
+  await a.hub.direct(alice.user, "bob", "one", "d2");
+  a.node.bus.direct = () => false;
+  await a.hub.direct(alice.user, "bob", "two", "d3");
+  await cluster.settle();
+  const told = errors(alice.sink.take()).sort((x, y) => (x.ref ?? "").localeCompare(y.ref ?? ""));
+  assert.deepEqual(told.map((e) => [e.ref, e.code]), [["d2", "no_such_user"], [
+    "d3",
+    "no_such_user",
+  ]]);
+  for (const e of told) assert.match(e.message, /your message was not delivered/);
+  await close();
+});
