@@ -178,7 +178,8 @@ export function applyPresence(host: PresenceHost, env: ClusterEnvelope): void {
 /** Every mirror of `node` leaves (`node_lost`): their rooms are told, their nicks free here. */
 function lost(rooms: Rooms, registry: Registry, node: string): void {
   for (const user of [...registry.users]) {
-    if (user.node === node) goodbye(rooms, user, "node_lost", "");
+    // Only ever mirrors: a node_lost without a node must not match every local user.
+    if (user.node !== undefined && user.node === node) goodbye(rooms, user, "node_lost", "");
   }
 }
 

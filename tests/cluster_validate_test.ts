@@ -20,6 +20,12 @@ import {
 import { MAX_ID_JUMP } from "../config/cluster_limits.ts";
 import type { ServerFrame } from "../protocol/frames.ts";
 import { collect, loginAt, redisCli, withCluster } from "./helpers/cluster.ts";
+import type { ClusterEvent } from "../core/cluster.ts";
+import { Hub } from "../core/hub.ts";
+import { BanList } from "../core/moderation.ts";
+import { LOBBY, PROTOCOL_VERSION } from "../protocol/frames.ts";
+import { MemoryCluster } from "../store/memory/cluster.ts";
+import { RecordingSink } from "./helpers/core.ts";
 
 const GOOD_MESSAGE = { id: 5, room: "#lobby", from: "alice", text: "hi", ts: 1000 };
 
@@ -147,6 +153,35 @@ Deno.test("cluster validate: direct messages and stream entries are checked; a s
   assert.equal(readStored(JSON.stringify(GOOD_MESSAGE), "6-0"), null);
   assert.equal(readStored("{not json", "5-0"), null);
   assert.equal(readStored(JSON.stringify({ ...GOOD_MESSAGE, text: null }), "5-0"), null);
+});
+
+Deno.test("cluster validate: a node_lost that reaches the hub without a node (the in-memory bus checks nothing) leaves local users in their rooms", async () => {
+  const cluster = new MemoryCluster();
+  const node = cluster.node("a");
+  const hub = new Hub({
+    maxUsers: 10,
+    maxFrame: 65536,
+    serverName: "sockchat-a",
+    store: node.store,
+    replayBudgetBytes: 1 << 18,
+    bans: new BanList(node.store.moderation, { mutes: node.store.moderation }),
+    cluster: node.bus,
+  });
+  node.attach(hub);
+  const result = await hub.login(new RecordingSink(), {
+    version: PROTOCOL_VERSION,
+    nick: "alice",
+    address: "192.0.2.1",
+  });
+  assert.ok(result.ok);
+  await cluster.settle();
+  for (const event of [{ t: "node_lost" }, { t: "node_lost", node: undefined }]) {
+    await hub.applyRemote({ node: "zz", event: event as unknown as ClusterEvent });
+  }
+  assert.ok(hub.room(LOBBY)?.members.has(result.user), "alice is still in the lobby");
+  await cluster.settle();
+  hub.shutdown();
+  await cluster.settle();
 });
 
 Deno.test("cluster validate: bad log entries, DMs and stream entries are skipped on a real cluster; local users stay in their rooms, appends still work, the room's history still reads", async () => {
