@@ -9,6 +9,7 @@
  * @module
  */
 
+import { LOG_SEQ_KEY } from "../cluster/keys.ts";
 import { type RedisServer, startRedis } from "../tests/helpers/redis.ts";
 import type { FanoutSpec, LatencySpec, LoadSpec } from "./loadgen/spec.ts";
 import { type ServerProcess, startServer } from "./processes.ts";
@@ -151,6 +152,11 @@ export interface RunningCluster {
   nodes: ServerProcess[];
   /** The process id of the redis-server they share, if any. */
   redisPid?: number;
+  /**
+   * Entries written to the cluster log so far (`sc:logseq`, read with `redis-cli`): batches and
+   * events. Null without Redis, or when it cannot be read.
+   */
+  logEntries(): Promise<number | null>;
   /** Stops the nodes, then Redis; resolves to what the nodes said on stderr. */
   stop(): Promise<string>;
 }
@@ -211,7 +217,9 @@ export async function startCluster(launch: ClusterLaunch): Promise<RunningCluste
         }),
       );
     }
-    return { nodes, redisPid: redis?.pid, stop };
+    const port = redis?.port;
+    const logEntries = () => port === undefined ? Promise.resolve(null) : logSeq(port);
+    return { nodes, redisPid: redis?.pid, logEntries, stop };
   } catch (error) {
     await stop();
     throw error;
@@ -227,5 +235,20 @@ async function pin(pid: number, cpu: number): Promise<void> {
   }).output();
   if (!out.success) {
     throw new Error(`taskset -p ${pid}: ${new TextDecoder().decode(out.stderr).trim()}`);
+  }
+}
+
+/** `GET sc:logseq` through `redis-cli`: the log's entry count, or null. */
+async function logSeq(port: number): Promise<number | null> {
+  try {
+    const out = await new Deno.Command("redis-cli", {
+      args: ["-p", String(port), "GET", LOG_SEQ_KEY],
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    const n = Number(new TextDecoder().decode(out.stdout).trim());
+    return out.success && Number.isFinite(n) ? n : null;
+  } catch {
+    return null;
   }
 }

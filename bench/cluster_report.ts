@@ -25,6 +25,7 @@ interface Run {
   scenario: Scenario;
   setup: ClusterSetup;
   result: ClusterResult;
+  logEntries?: number;
 }
 
 /**
@@ -33,10 +34,10 @@ interface Run {
  * requirement compares with) and the SQLite node.
  */
 export function clusterTable(outcomes: Outcome[]): string {
-  const runs: Run[] = outcomes.flatMap(({ scenario, result }) =>
+  const runs: Run[] = outcomes.flatMap(({ scenario, result, logEntries }) =>
     scenario.cluster !== undefined && result !== null &&
       (result.kind === "fanout" || result.kind === "latency")
-      ? [{ scenario, setup: scenario.cluster, result }]
+      ? [{ scenario, setup: scenario.cluster, result, logEntries }]
       : []
   );
   const loads = [...new Set(runs.map((r) => r.scenario.clusterLoad ?? ""))];
@@ -59,7 +60,11 @@ export function clusterTable(outcomes: Outcome[]): string {
     const oneRedis = worstNode(setupLabel({ nodes: 1, redis: true }));
     const sqlite = worstNode(setupLabel({ nodes: 1, redis: false }));
     for (const label of labels) {
-      const group = (bySetup.get(label) ?? []).map((r) => r.result);
+      const setupRuns = bySetup.get(label) ?? [];
+      const group = setupRuns.map((r) => r.result);
+      const perMessage = setupRuns.flatMap((r) =>
+        r.logEntries === undefined || r.result.sent === 0 ? [] : [r.logEntries / r.result.sent]
+      );
       const fanouts = group.flatMap((r) => (r.kind === "fanout" ? [r] : []));
       const p99 = group.flatMap((r) => r.latency?.p99Ms ?? []);
       const lost = group.reduce((n, r) => n + r.lost + r.orderViolations, 0);
@@ -91,6 +96,7 @@ export function clusterTable(outcomes: Outcome[]): string {
         ratio(sqlite),
         redisPer((r) => r.delivered),
         redisPer((r) => r.sent),
+        perMessage.length === 0 ? "—" : spread(perMessage, 3),
         spread(p99, 2),
         rss,
         String(lost),
@@ -107,6 +113,7 @@ export function clusterTable(outcomes: Outcome[]): string {
       "worst node ÷ SQLite node",
       "Redis CPU µs per delivery",
       "Redis CPU µs per message",
+      "log entries per message",
       "p99 send→receipt, ms",
       "RSS after set-up / peak, MiB, per node",
       "lost or reordered",

@@ -17,6 +17,11 @@ export interface Outcome {
   result: LoadResult | null;
   /** Why there is no result. */
   error?: string;
+  /**
+   * Cluster mode: entries written to the cluster log during the run (the clients' logins and
+   * joins included, before the measured phase).
+   */
+  logEntries?: number;
 }
 
 /** Formats a Markdown table. */

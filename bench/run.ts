@@ -201,13 +201,17 @@ async function measure(
         nodes: cluster.nodes.map(({ port, pid }) => ({ port, pid })),
         redisPid: cluster.redisPid,
       };
+      const log0 = await cluster.logEntries();
       const result = await runLoadgen(
         scenario.spec,
         target,
         pinning?.loadgen ?? null,
         scenario.spec.timeoutMs * 2 + LOADGEN_GRACE_MS,
       );
-      return { scenario, result };
+      const log1 = await cluster.logEntries();
+      return log0 === null || log1 === null
+        ? { scenario, result }
+        : { scenario, result, logEntries: log1 - log0 };
     }
     if (scenario.server === "ngircd") {
       const peer = await startNgircd(dir, pinning?.server ?? null);
