@@ -9,13 +9,14 @@
 
 import assert from "node:assert/strict";
 import type { AckFrame, LeaveFrame, ServerFrame } from "../protocol/frames.ts";
-import { command, type JsonClient, WAIT_MS, within } from "./helpers/wire.ts";
+import { command, type JsonClient, within } from "./helpers/wire.ts";
 import { RECONNECT_MAX_MS } from "../client/reconnect.ts";
 import { RawIrcClient } from "./helpers/irc.ts";
 import { NODE_CHECK_MS, NODE_LEASE_MS } from "../config/cluster_limits.ts";
 import { SERVE_HELP } from "../cli/usage.ts";
 import {
   assertRising,
+  CLUSTER_WAIT_MS,
   collect,
   helloAt,
   JoinProcess,
@@ -107,7 +108,7 @@ Deno.test("cluster failover: kill -9 of node A: B's members see A's users leave 
       const seenByCarl = await collect(carl, "#lobby", (seen) => seen.length === 6);
       assert.deepEqual(seenByCarl.map((m) => m.id), before.map((ack) => ack.id));
       const lastSeen = seenByCarl[5].id;
-      await jay.until("ann's last words", isText("ann's last words"), WAIT_MS);
+      await jay.until("ann's last words", isText("ann's last words"), CLUSTER_WAIT_MS);
 
       const killed = Date.now();
       await a.kill9();
@@ -175,7 +176,11 @@ Deno.test("cluster failover: kill -9 of node A: B's members see A's users leave 
       // and resumed: every message once, ids rising.
       const welcomes = () => jay.frames.filter((f) => f.type === "welcome").length;
       await jay.until("jay's welcome on B", () => welcomes() === 2, REJOIN_MS);
-      await jay.until("the message after the reconnect", isText("after the reconnect"), WAIT_MS);
+      await jay.until(
+        "the message after the reconnect",
+        isText("after the reconnect"),
+        CLUSTER_WAIT_MS,
+      );
       const texts = jay.frames.flatMap((f) => f.type === "msg" ? [f.text] : []);
       const expected = [
         ...Array.from({ length: 5 }, (_, i) => `before ${i}`),

@@ -8,15 +8,15 @@
 
 import assert from "node:assert/strict";
 import type { ServerFrame } from "../protocol/frames.ts";
-import { command, type JsonClient, WAIT_MS, within } from "./helpers/wire.ts";
-import { helloAt, joinsOf, loginAt, withCluster } from "./helpers/cluster.ts";
+import { command, type JsonClient, within } from "./helpers/wire.ts";
+import { CLUSTER_WAIT_MS, helloAt, joinsOf, loginAt, withCluster } from "./helpers/cluster.ts";
 
 /** Reads frames until one passes `match`; fails on EOF. */
 async function until<T extends ServerFrame>(
   client: JsonClient,
   what: string,
   match: (frame: ServerFrame) => frame is T,
-  ms = WAIT_MS,
+  ms = CLUSTER_WAIT_MS,
 ): Promise<T> {
   return await within(
     (async () => {
@@ -46,6 +46,7 @@ async function loginOnceFree(port: number, nick: string, code: string): Promise<
       }
     })(),
     `${nick} to be free on ${port}`,
+    CLUSTER_WAIT_MS,
   );
 }
 
@@ -113,6 +114,7 @@ Deno.test("cluster presence: /who, /whois and /rooms on node B see node A's user
           }
         })(),
         "B's /whois to show alice in #side",
+        CLUSTER_WAIT_MS,
       );
       assert.match(
         whois.type === "info" ? whois.text : "",
@@ -341,6 +343,7 @@ Deno.test("cluster presence: a burst of 100 DMs from A to B arrives whole and in
             return texts;
           })(),
           "100 DMs",
+          CLUSTER_WAIT_MS,
         ),
         within(
           (async () => {
@@ -354,6 +357,7 @@ Deno.test("cluster presence: a burst of 100 DMs from A to B arrives whole and in
             return refs;
           })(),
           "100 acks",
+          CLUSTER_WAIT_MS,
         ),
       ]);
       assert.deepEqual(got, Array.from({ length: 100 }, (_, i) => `dm ${i}`));

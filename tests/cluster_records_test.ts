@@ -8,8 +8,16 @@
 
 import assert from "node:assert/strict";
 import type { ServerFrame } from "../protocol/frames.ts";
-import { command, type JsonClient, WAIT_MS, within } from "./helpers/wire.ts";
-import { collect, helloAt, joinsOf, loginAt, redisCli, withCluster } from "./helpers/cluster.ts";
+import { command, type JsonClient, within } from "./helpers/wire.ts";
+import {
+  CLUSTER_WAIT_MS,
+  collect,
+  helloAt,
+  joinsOf,
+  loginAt,
+  redisCli,
+  withCluster,
+} from "./helpers/cluster.ts";
 
 /** The operator secret every node is given. */
 const SECRET = "sekrit-for-the-cluster";
@@ -56,12 +64,13 @@ Deno.test("cluster records: an account registered on A is enforced on B, and aft
         }
       })(),
       "B to know dave's account",
+      CLUSTER_WAIT_MS,
     );
     await check(b.port, "B");
 
     await Promise.all([a.kill9(), b.kill9()]);
-    await a.restart();
-    await b.restart();
+    // (Each waits a lease renewal first, to tell its own killed run from a live twin.)
+    await Promise.all([a.restart(), b.restart()]);
     await check(b.port, "B after the restart");
     await check(a.port, "A after the restart");
   });
@@ -106,6 +115,7 @@ Deno.test("cluster records: a +i room made on A keeps B's user out until an invi
           }
         })(),
         "B to know #club is +i",
+        CLUSTER_WAIT_MS,
       );
       assert.equal(kept.type === "error" && kept.code, "room_invite_only");
       await command(alice, "/invite bob #club", "#club");
@@ -118,6 +128,7 @@ Deno.test("cluster records: a +i room made on A keeps B's user out until an invi
           }
         })(),
         "the invitation",
+        CLUSTER_WAIT_MS,
       );
       assert.deepEqual([invite.room, invite.by, invite.to], ["#club", "alice", "bob"]);
       const joined = await command(bob, "/join #club");
@@ -151,6 +162,7 @@ async function untilAnswer(client: JsonClient, done: (code: string) => boolean):
       }
     })(),
     "the answer wanted",
+    CLUSTER_WAIT_MS,
   );
 }
 
@@ -191,7 +203,7 @@ Deno.test("cluster records: --retention caps each room's stream; a resume from b
         late,
         "#lobby",
         (s) => s.at(-1)?.id === acks[29],
-        WAIT_MS,
+        CLUSTER_WAIT_MS,
         (f) => {
           if (f.type === "gap") gaps.push(f);
         },
@@ -232,6 +244,7 @@ Deno.test("cluster records: a node started later knows the users, rooms, topics 
           }
         })(),
         "B to know #club's topic",
+        CLUSTER_WAIT_MS,
       );
 
       const c = await cluster.addNode();
