@@ -175,9 +175,14 @@ Deno.test("cluster partition: a node whose link to Redis goes silent (no reset: 
       assert.ok(Date.now() - sent <= REDIS_COMMAND_TIMEOUT_MS + 5_000);
 
       link.mend();
-      const back = await sendUntilAcked(bob, "through again");
+      // One answer per message: none comes later for the one refused.
+      const late: ServerFrame[] = [];
+      const back = await sendUntilAcked(bob, "through again", (frame) => {
+        if ("ref" in frame && frame.ref === "void") late.push(frame);
+      });
       const heard = await collect(alice, "#lobby", (s) => s.at(-1)?.text === "through again");
       assert.equal(heard.at(-1)?.id, back.id);
+      assert.deepEqual(late, [], "a second answer to the refused message");
     } finally {
       for (const client of clients) client.close();
       await link.close();
