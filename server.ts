@@ -528,11 +528,14 @@ function clusterBackend(engine: ClusterNode, config: ServerConfig): Backend {
         applyRemote: (envelope) => hub.applyRemote(envelope),
         applyDirect: (key, frame) => hub.applyDirect(key, frame),
         rejoin: (taken) => hub.rejoinCluster(taken),
-        logGap: (gap) =>
+        logGap: (gap) => {
           logger.warn("cluster_log_gap", {
             reason: gap.reason,
             ...(gap.reason === "trimmed" ? { missed: gap.missed } : {}),
-          }),
+          });
+          // Their rooms' live messages in the hole never reached this node's users.
+          return hub.logGap();
+        },
       }),
     collectGarbage: () => {},
     // ClusterNode.close bounds itself (CLUSTER_CLOSE_MS); this backstop keeps a shutdown finite

@@ -206,6 +206,13 @@ export class Renderer {
       case "parted":
         return this.#event(`* You left ${cleanLine(frame.room)}.`, this.#now());
       case "gap":
+        if (frame.live === true) {
+          return this.#event(
+            `${this.#tag(frame.room)}* Messages said here lately may be missing (the server ` +
+              "fell behind the rest of the chat): /history shows them.",
+            this.#now(),
+          );
+        }
         return this.#event(
           `${this.#tag(frame.room)}* ${frame.missed} earlier message${
             frame.missed === 1 ? " was" : "s were"

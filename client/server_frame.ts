@@ -388,7 +388,12 @@ function rebuild(f: Fields, type: ServerFrame["type"]): ServerFrame {
     case "parted":
       return { type, room: f.room("room"), ...f.ref() };
     case "gap":
-      return { type, room: f.room("room"), missed: f.count("missed") };
+      return {
+        type,
+        room: f.room("room"),
+        missed: f.count("missed"),
+        ...(f.flag("live") ? { live: true as const } : {}),
+      };
     case "topic":
       return {
         type,

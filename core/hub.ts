@@ -733,6 +733,22 @@ export class Hub implements ModeratorHost {
   }
 
   /**
+   * The cluster log lost entries before the next one this node takes (it fell behind the log's
+   * cap, or Redis came back without them; the engine's `logGap`): the rooms' live messages in
+   * them never reached this node's users. Each local member of each room is told, in order with
+   * the batches around the hole, by a live `gap` frame: `/history` shows what the room kept.
+   */
+  logGap(): Awaitable<void> {
+    return this.#serial.run(() => {
+      for (const room of this.#registry.rooms) {
+        if (room.members.size === 0) continue;
+        // Other nodes' users are told by their own nodes (a mirror's sink drops it anyway).
+        broadcast(room, { type: "gap", room: room.name, missed: 0, live: true });
+      }
+    });
+  }
+
+  /**
    * A direct message another node routed here for the local user whose folded nick is `key`:
    * delivered unless they ignore its sender. False if no such local user is here.
    */

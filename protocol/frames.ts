@@ -308,14 +308,20 @@ export interface PartedFrame {
   ref?: string;
 }
 
-/** A history replay was cut: `missed` older messages are not replayed. */
+/**
+ * A history replay was cut: `missed` older messages are not replayed. With `live`, messages
+ * said in the room since may not have reached you (a cluster node fell behind its log):
+ * `/history` shows what the room kept.
+ */
 export interface GapFrame {
   /** The frame kind on the wire: what a decoder switches on. */
   type: "gap";
-  /** The room whose replay was cut. */
+  /** The room whose replay was cut (or whose live messages may be missing). */
   room: string;
-  /** Older messages not replayed; at most the store's counting cap. */
+  /** Older messages not replayed; at most the store's counting cap. 0 with `live`: not known. */
   missed: number;
+  /** Live messages may be missing, not a replay cut. Absent for a replay's gap. */
+  live?: true;
 }
 
 /** A room's topic changed (or was asked for). */

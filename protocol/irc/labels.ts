@@ -363,7 +363,7 @@ function isError(line: IrcLine): boolean {
  * the one a DM went to is away (IRC's 301).
  */
 function isOwn(frame: ServerFrame): boolean {
-  return frame.type === "gap" || frame.type === "error" ||
+  return (frame.type === "gap" && frame.live !== true) || frame.type === "error" ||
     (frame.type === "msg" && frame.history === true) ||
     (frame.type === "info" && frame.awayOf !== undefined);
 }

@@ -8,7 +8,7 @@
 
 import type { Room } from "../../core/room.ts";
 import type { User } from "../../core/user.ts";
-import type { ErrorFrame, LeaveFrame, ServerFrame } from "../frames.ts";
+import type { ErrorFrame, GapFrame, LeaveFrame, ServerFrame } from "../frames.ts";
 import type { ChatView } from "../session.ts";
 import type { IrcCap } from "./caps.ts";
 import { hostmaskByNick, hostmaskOf, realnameOf } from "./hostmask.ts";
@@ -254,7 +254,7 @@ export class IrcRenderer {
         return [serverReply.error(this.#ctx.cloak, frame.message)];
       case "gap":
         // A join replay cut to fit the reader's queue: said in the room, as other clients do.
-        return noticeLines(S, frame.room, gapText(frame.missed, frame.room));
+        return noticeLines(S, frame.room, gapText(frame));
       case "rooms":
       case "who":
       case "challenge":
@@ -418,7 +418,12 @@ function quitText(frame: LeaveFrame): string {
 }
 
 /** What a cut replay left out, as the room's NOTICE says it. */
-function gapText(missed: number, room: string): string {
+function gapText(frame: GapFrame): string {
+  const { missed, room } = frame;
+  if (frame.live === true) {
+    return `* Messages said in ${room} lately may be missing (this server fell behind the rest ` +
+      "of the chat): CHATHISTORY or /history shows them.";
+  }
   const what = missed === 1 ? "1 earlier message" : `${missed} earlier messages`;
   return `* ${what} in ${room} not shown (too many to replay at once).`;
 }

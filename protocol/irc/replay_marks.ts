@@ -41,7 +41,8 @@ export class ReplayMarks {
   /** The start marker to send before `frame`'s lines, when it opens a room's replay. */
   before(frame: ServerFrame): IrcLine[] {
     const replayed = frame.type === "msg" && frame.history === true;
-    if (!replayed && frame.type !== "gap") return [];
+    // A live gap (messages missed as they were said) opens no replay.
+    if (!replayed && (frame.type !== "gap" || frame.live === true)) return [];
     const room = frame.room;
     const count = this.#open.get(room);
     this.#open.set(room, (count ?? 0) + (replayed ? 1 : 0));

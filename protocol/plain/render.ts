@@ -167,7 +167,10 @@ function render(frame: ServerFrame, reader: PlainReader): string | null {
     case "parted":
       return `* You left ${frame.room}.`;
     case "gap":
-      return `* ${counted(frame.missed, "earlier message")} in ${frame.room} not shown.`;
+      return frame.live === true
+        ? `* Messages said in ${frame.room} lately may be missing (this server fell behind the ` +
+          "rest of the chat): /history shows them."
+        : `* ${counted(frame.missed, "earlier message")} in ${frame.room} not shown.`;
     case "topic":
       // No setter: the answer to `/topic` with no text, which asks what the topic is.
       if (frame.by === "") {

@@ -1032,6 +1032,16 @@
         break;
       case "gap": {
         const conv = conversation(roomKey(frame.room));
+        if (frame.live === true) {
+          // Live messages lost on the server's side (a cluster node fell behind), not a replay
+          // cut: they are newer than what is shown, where scroll-back would never look.
+          notice(
+            conv.key,
+            "Messages said here lately may be missing (the server fell behind the rest of the " +
+              "chat): /history shows them.",
+          );
+          break;
+        }
         if (conv.resumeFrom > 0) {
           // A resume cut short: the messages left out lie between the last one seen and the
           // replay, where scroll-back (older than the oldest shown) would never look.
