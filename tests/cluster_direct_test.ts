@@ -3,14 +3,17 @@
  * `direct` rejected with a StoreError of kind `ambiguous` (Redis timed out, or the connection
  * broke mid-command), so the other node may have delivered it. The sender must hear it could not
  * be confirmed, never that it was not delivered (they would send it twice). Hubs are linked by
- * the in-memory cluster (store/memory/cluster.ts).
+ * the in-memory cluster (store/memory/cluster.ts); the Redis bus is checked to reject so on a real
+ * `redis-server` that does not answer in time.
  */
 
 import assert from "node:assert/strict";
 import { Hub } from "../core/hub.ts";
 import { BanList } from "../core/moderation.ts";
 import { PROTOCOL_VERSION, type ServerFrame } from "../protocol/frames.ts";
-import { AmbiguousStoreError } from "../cluster/redis_conn.ts";
+import { AmbiguousStoreError, RedisConn } from "../cluster/redis_conn.ts";
+import { RedisBus } from "../cluster/redis_bus.ts";
+import { startRedis } from "./helpers/redis.ts";
 import { MemoryCluster } from "../store/memory/cluster.ts";
 import { RecordingSink } from "./helpers/core.ts";
 
@@ -101,4 +104,28 @@ Deno.test("cluster direct: a DM whose hand-over to the other node timed out (out
   ]]);
   for (const e of told) assert.match(e.message, /your message was not delivered/);
   await close();
+});
+
+Deno.test("cluster direct: the Redis bus rejects a DM hand-over whose PUBLISH got no answer in time as ambiguous (it may have been delivered), not as unreachable", async () => {
+  await using redis = await startRedis();
+  const conn = await RedisConn.open(redis.url, { name: "a", commandTimeoutMs: 500 });
+  const pauser = await RedisConn.open(redis.url, { name: "pauser" });
+  const bus = await RedisBus.open(conn, {
+    node: "a",
+    leaseMs: 5000,
+    refreshMs: 1000,
+    checkMs: 60_000,
+  });
+  try {
+    const frame: ServerFrame = { type: "dm", id: 1, from: "alice", to: "bob", text: "hi", ts: 1 };
+    await pauser.command(["CLIENT", "PAUSE", "1500", "ALL"]);
+    await assert.rejects(
+      Promise.resolve(bus.direct("b", "bob", frame)),
+      (error: unknown) => error instanceof AmbiguousStoreError,
+    );
+  } finally {
+    await bus.close();
+    conn.close();
+    pauser.close();
+  }
 });
