@@ -12,8 +12,6 @@ import type { AckFrame, LeaveFrame, ServerFrame } from "../protocol/frames.ts";
 import { command, type JsonClient, within } from "./helpers/wire.ts";
 import { RECONNECT_MAX_MS } from "../client/reconnect.ts";
 import { RawIrcClient } from "./helpers/irc.ts";
-import { NODE_CHECK_MS, NODE_LEASE_MS } from "../config/cluster_limits.ts";
-import { SERVE_HELP } from "../cli/usage.ts";
 import {
   assertRising,
   CLUSTER_WAIT_MS,
@@ -21,29 +19,18 @@ import {
   helloAt,
   JoinProcess,
   joinsOf,
+  LEASE_FLAGS,
+  LEASE_MS,
   loginAt,
+  LOST_MS,
   withCluster,
 } from "./helpers/cluster.ts";
 
-/**
- * A short node lease keeps CI quick where `serve` takes one (`--node-lease SECONDS`); without
- * the flag the nodes run with the default lease, {@linkcode NODE_LEASE_MS}.
- */
-const SHORT_LEASE = SERVE_HELP.includes("--node-lease");
+/** Node flags: the tests' lease, and no flood control (bursts on purpose). */
+const NODE = { extra: [...LEASE_FLAGS, "--rate", "0"] };
 
-/** The node lease these tests run with. */
-const LEASE_MS = SHORT_LEASE ? 3_000 : NODE_LEASE_MS;
-
-/** Node flags: the lease, and no flood control (bursts on purpose). */
-const NODE = {
-  extra: [...(SHORT_LEASE ? ["--node-lease", String(LEASE_MS / 1000)] : []), "--rate", "0"],
-};
-
-/**
- * How long after the kill the others may take to say so: the lease, one check (each node looks
- * every NODE_CHECK_MS), and the log's trip, with room for a loaded CI machine.
- */
-const NOTICE_MS = LEASE_MS + NODE_CHECK_MS + 4_000;
+/** How long after the kill the others may take to say so. */
+const NOTICE_MS = LOST_MS;
 
 /** How long `sockchat join` may take to start and log in (a cold `deno run`). */
 const JOIN_START_MS = 30_000;

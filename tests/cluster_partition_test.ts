@@ -10,30 +10,25 @@
 
 import assert from "node:assert/strict";
 import type { AckFrame, LeaveFrame, ServerFrame } from "../protocol/frames.ts";
-import {
-  NODE_CHECK_MS,
-  NODE_LEASE_MS,
-  REDIS_COMMAND_TIMEOUT_MS,
-} from "../config/cluster_limits.ts";
+import { REDIS_COMMAND_TIMEOUT_MS } from "../config/cluster_limits.ts";
 import { type JsonClient, within } from "./helpers/wire.ts";
 import {
   assertRising,
   collect,
   joinsOf,
+  LEASE_FLAGS,
   loginAt,
+  LOST_MS,
   type Seen,
   TcpCut,
   withCluster,
 } from "./helpers/cluster.ts";
 
 /** No flood control: bursts on purpose. */
-const NODE = { extra: ["--rate", "0"] };
+const NODE = { extra: [...LEASE_FLAGS, "--rate", "0"] };
 
 /** How long a node may take to find Redis back (its reconnect backs off to about 1 s). */
 const RECOVER_MS = 15_000;
-
-/** How long the others may take to declare a silent node lost: the lease, a check, slack. */
-const LOST_MS = NODE_LEASE_MS + NODE_CHECK_MS + 4_000;
 
 /** Sends one message to #lobby; resolves with its ack or the refusal's code. */
 async function attempt(

@@ -9,13 +9,14 @@
 
 import assert from "node:assert/strict";
 import type { AckFrame, ServerFrame } from "../protocol/frames.ts";
-import { NODE_LEASE_MS } from "../config/cluster_limits.ts";
 import { command, type JsonClient, within } from "./helpers/wire.ts";
 import {
   assertRising,
   collect,
   helloAt,
   joinsOf,
+  LEASE_FLAGS,
+  LEASE_MS,
   loginAt,
   roomStream,
   type Seen,
@@ -23,7 +24,7 @@ import {
 } from "./helpers/cluster.ts";
 
 /** No flood control: the sender below does not pace itself to the server's buckets. */
-const NODE = { extra: ["--rate", "0"] };
+const NODE = { extra: [...LEASE_FLAGS, "--rate", "0"] };
 
 /** How long a node may take to find Redis back (its reconnect backs off to about 1 s). */
 const RECOVER_MS = 15_000;
@@ -287,7 +288,7 @@ Deno.test("cluster redis loss: Redis down for longer than the node lease (every 
       await joinsOf(ann, ["bob"]);
       await redis.kill9();
       // Nothing to await: the point is that time passes with Redis away.
-      await new Promise((resolve) => setTimeout(resolve, NODE_LEASE_MS + 2_000));
+      await new Promise((resolve) => setTimeout(resolve, LEASE_MS + 2_000));
       await redis.restart({ keepData: true });
 
       // Both users are still connected, can speak, and hear each other.

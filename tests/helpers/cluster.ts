@@ -10,6 +10,8 @@
 import type { ChatServer } from "../../server.ts";
 import type { ServerFrame } from "../../protocol/frames.ts";
 import { CLI_PERMISSIONS, loopbackServeArgs, MAIN_PATH } from "../../bench/launch_args.ts";
+import { SERVE_HELP } from "../../cli/usage.ts";
+import { NODE_CHECK_MS, NODE_LEASE_MS } from "../../config/cluster_limits.ts";
 import { type RedisOptions, type RedisServer, startRedis } from "./redis.ts";
 import { JsonClient, within } from "./wire.ts";
 
@@ -18,6 +20,27 @@ import { JsonClient, within } from "./wire.ts";
  * crosses Redis and another process, on a CI machine that runs several nodes at once.
  */
 export const CLUSTER_WAIT_MS = 10_000;
+
+/**
+ * True when `serve` takes `--node-lease SECONDS`: the tests that wait out a lease then run
+ * with a short one ({@linkcode LEASE_FLAGS}); without it they wait the default,
+ * {@linkcode NODE_LEASE_MS}.
+ */
+const SHORT_LEASE = SERVE_HELP.includes("--node-lease");
+
+/** The node lease the tests' nodes run with. */
+export const LEASE_MS: number = SHORT_LEASE ? 3_000 : NODE_LEASE_MS;
+
+/** The flags that give a node {@linkcode LEASE_MS} (none where it is the default). */
+export const LEASE_FLAGS: readonly string[] = SHORT_LEASE
+  ? ["--node-lease", String(LEASE_MS / 1000)]
+  : [];
+
+/**
+ * How long the other nodes may take to declare a silent node lost: the lease, one check
+ * (each node looks every NODE_CHECK_MS), the log's trip, and room for a loaded CI machine.
+ */
+export const LOST_MS: number = LEASE_MS + NODE_CHECK_MS + 4_000;
 
 /** How long a node may take to print that it listens (a cold `deno run` type-checks nothing). */
 export const NODE_START_MS = 30_000;
