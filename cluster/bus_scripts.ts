@@ -94,7 +94,7 @@ return out
  * is removed, the nicks it held are freed at once, and `node_lost` goes to the log under its
  * id, so every other node drops its users. Returns true if it was announced.
  */
-const DEPART_LUA = `
+export const DEPART_LUA = `
 local function depart(nodes, log, logseq, maxlen, prefix, node, force)
   local was = redis.call('SREM', nodes, node) == 1
   if not was and not force then return false end

@@ -31,6 +31,7 @@ import type { ServerFrame } from "../protocol/frames.ts";
 import { AmbiguousStoreError, type Arg, RedisConn } from "./redis_conn.ts";
 import { EpochWatch } from "./epoch.ts";
 import { readDirect } from "./validate.ts";
+import { NodeGone } from "./node_gone.ts";
 import {
   BASE_KEY,
   directChannel,
@@ -56,6 +57,7 @@ import {
   PUBLISH_QUEUE_MAX,
   REDIS_CONNECT_TIMEOUT_MS,
   REDIS_RECONNECT_MAX_MS,
+  SUBSCRIBER_DOWN_BEAT_MS,
 } from "../config/cluster_limits.ts";
 import { StoreError } from "../store/store_error.ts";
 
@@ -189,6 +191,8 @@ export class RedisBus implements ClusterBus {
   /** Ends the pump's wait for Redis (when the bus closes). */
   #wakePause: (() => void) | null = null;
   #checking = false;
+  /** Checks whether a node holding a nick this node wants is dead (cluster/node_gone.ts). */
+  readonly #gone: NodeGone;
 
   private constructor(conn: RedisConn, sub: RedisConn, options: RedisBusOptions) {
     this.node = options.node;
@@ -199,6 +203,11 @@ export class RedisBus implements ClusterBus {
     this.#leaseMs = options.leaseMs ?? NODE_LEASE_MS;
     this.#floor = options.floor ?? (() => 0);
     this.#now = options.now ?? Date.now;
+    this.#gone = new NodeGone(conn, {
+      node: this.node,
+      paused: () => this.#closed || this.#usurped !== null || performance.now() < this.#graceUntil,
+      onLost: (node) => this.#handlers.onLost?.([node]),
+    });
   }
 
   /**
@@ -224,6 +233,11 @@ export class RedisBus implements ClusterBus {
     const check = options.checkMs ?? NODE_CHECK_MS;
     bus.#timers.push(setInterval(() => void bus.heartbeat(), refresh));
     bus.#timers.push(setInterval(() => void bus.findLost(), check));
+    // While this node's subscriber is away its channel looks like a dead node's: renewing the
+    // lease often keeps other nodes from declaring it lost (cluster/node_gone.ts).
+    bus.#timers.push(setInterval(() => {
+      if (!sub.ready && conn.ready) void bus.heartbeat();
+    }, SUBSCRIBER_DOWN_BEAT_MS));
     // Back from an outage every lease may have run out meanwhile: renew ours at once, and
     // declare nobody lost until the others have had time to reconnect and renew theirs (else
     // every node would see every other one lost, and all users would leave and come back).
@@ -322,9 +336,25 @@ export class RedisBus implements ClusterBus {
     while (this.#pumping !== null) await this.#pumping;
   }
 
-  /** {@inheritDoc ClusterBus.claimNick} */
+  /**
+   * {@inheritDoc ClusterBus.claimNick}
+   *
+   * When another node holds it, that node is checked for being dead (cluster/node_gone.ts):
+   * declared lost at once if it is, and the nick claimed again, so a killed node's users get
+   * their nicks back on another node within a reconnect.
+   */
   async claimNick(key: string): Promise<boolean> {
     if (this.#usurped !== null) throw new StoreError(this.#usurped);
+    if (await this.#claim(key)) return true;
+    const holder = await this.#conn.command(["GET", nickLeaseKey(key)]);
+    if (holder !== null && (typeof holder !== "string" || holder === this.node)) return false;
+    // Freed since (null), or its holder found dead: one more try.
+    if (holder !== null && !(await this.#gone.check(holder))) return false;
+    return await this.#claim(key);
+  }
+
+  /** One claim script: true when this node holds `key` now. */
+  async #claim(key: string): Promise<boolean> {
     const took = await this.#conn.run(CLAIM, [nickLeaseKey(key), heldKey(this.node)], [
       this.node,
       this.#leaseMs,
@@ -490,6 +520,7 @@ export class RedisBus implements ClusterBus {
       ], budget).catch(() => {});
     }
     this.#closed = true;
+    this.#gone.close();
     this.#wakePause?.();
     this.#sub.close();
     await this.#pumping;

@@ -185,3 +185,20 @@ export const BUDGET_CHECK_MS = 1_000;
  * never stalls other nodes' commands for long.
  */
 export const BUDGET_TRIM_BATCH = 256;
+
+/**
+ * How long a node that holds a wanted nick must look dead before it is declared lost at once
+ * (cluster/node_gone.ts): its direct-message channel has no subscriber (Redis drops a killed
+ * process's connections at once) at the start and at the end of this wait, and its lease was not
+ * renewed in between. Long enough for a live node's subscriber to reconnect or its lease to be
+ * renewed (see {@linkcode SUBSCRIBER_DOWN_BEAT_MS}); short enough that a dead node's users get
+ * their nicks back within a reconnect, not a whole {@linkcode NODE_LEASE_MS}.
+ */
+export const NODE_GONE_CONFIRM_MS = 1_500;
+
+/**
+ * How often a node renews its lease while its own direct-message subscriber is away (its
+ * channel then looks like a dead node's): three renewals per {@linkcode NODE_GONE_CONFIRM_MS},
+ * so another node checking it sees the lease renewed and does not declare it lost.
+ */
+export const SUBSCRIBER_DOWN_BEAT_MS = 500;

@@ -198,7 +198,11 @@ export class Logins {
     if (cluster === null || registry.closing || request.version !== PROTOCOL_VERSION) return;
     if (password !== null && !password.matches(request.password)) return;
     const rules = { registered: accounts.get(request.nick) !== undefined };
-    if (registry.nickError(request.nick, undefined, rules) !== null) return;
+    // Held here by another node's user (a mirror), the nick is claimed all the same: if that
+    // node is dead, the claim finds it so and frees the nick (cluster/node_gone.ts).
+    const mirrored = registry.user(request.nick)?.node !== undefined;
+    const nickError = registry.nickError(request.nick, undefined, rules);
+    if (nickError !== null && !(mirrored && nickError.code === "nick_taken")) return;
     const key = nickKey(request.nick);
     // Not given up by anyone until this login has used the answer (see Registry.claiming).
     registry.claiming.set(key, (registry.claiming.get(key) ?? 0) + 1);
@@ -259,6 +263,7 @@ export class Logins {
       );
     }
     const address = request.address ?? "";
+    this.#dropStaleMirror(request.nick, claim);
     const account = this.#options.accounts.get(request.nick);
     const accountError = account === undefined ? null : accountRefusal(
       this.#options.accounts,
@@ -323,6 +328,20 @@ export class Logins {
       if (again !== null) return { ok: false, error: again };
       return this.#admit(sink, request, holder, account);
     });
+  }
+
+  /**
+   * This node holds `nick` in the cluster now (`claim`), yet another node's user still holds
+   * it here: that node lost its claim (it died and was declared lost, or its user left), and
+   * the log has not brought it here yet. The mirror leaves as `node_lost` (as when a node's
+   * `hello` finds one, core/mirror.ts), so its owner, reconnected here, gets the nick back.
+   */
+  #dropStaleMirror(nick: string, claim: NickClaim | undefined): void {
+    const mirror = this.#options.registry.user(nick);
+    if (mirror?.node === undefined || !mirror.online) return;
+    if (claim === undefined || claim.refusal !== null || claim.key !== mirror.key) return;
+    this.#options.rooms.depart(mirror, "node_lost", "");
+    this.#options.rooms.leaveAll(mirror, "node_lost", "");
   }
 
   /**
