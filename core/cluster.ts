@@ -186,6 +186,8 @@ export interface ClusterBus {
   /**
    * Hands `frame` to the user whose folded nick is `key`, held by `node`. True when that node
    * took it (it will deliver it if the user is still there); false when it is unreachable.
+   * Rejects with a StoreError of kind `ambiguous` when the outcome is unknown (the hand-over
+   * was sent but not answered in time): the message may have been delivered.
    */
   direct(node: string, key: string, frame: ServerFrame): Awaitable<boolean>;
   /** Gives the bus the node's roster, which every snapshot reads (the hub does, at start). */
