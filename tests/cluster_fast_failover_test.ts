@@ -18,6 +18,7 @@ import { RedisBus } from "../cluster/redis_bus.ts";
 import { heldKey, LOG_KEY, nickLeaseKey, nodeKey, NODES_KEY } from "../cluster/keys.ts";
 import { NODE_GONE_CONFIRM_MS, NODE_LEASE_MS } from "../config/cluster_limits.ts";
 import { type RedisServer, startRedis } from "./helpers/redis.ts";
+import { RawIrcClient } from "./helpers/irc.ts";
 import { collect, helloAt, joinsOf, loginAt, withCluster } from "./helpers/cluster.ts";
 
 /**
@@ -138,6 +139,29 @@ Deno.test("cluster fast failover: after kill -9 of node A its user logs in on B 
       }
     },
   );
+});
+
+Deno.test("cluster fast failover: an IRC user of a killed node who reconnects to B at once keeps the nick (001, not 433 and a switch to another nick)", async () => {
+  await withCluster({ nodes: 2, node: { irc: true } }, async ({ nodes: [a, b] }) => {
+    const bob = await loginAt(b.port, "bob");
+    const ivy = await RawIrcClient.login(a.server, "ivy");
+    const clients: { close(): void }[] = [bob, ivy];
+    try {
+      await ivy.send("JOIN #lobby");
+      await joinsOf(bob, ["ivy"]);
+      const killed = performance.now();
+      await a.kill9();
+      const again = await RawIrcClient.open(b.server);
+      clients.push(again);
+      await again.send("NICK ivy", "USER ivy 0 * :ivy tester");
+      const answer = await again.expect(/ (?:001|433) /, FAST_REJOIN_MS + 1_000);
+      assert.match(answer, / 001 ivy /, `ivy's registration on B: ${answer}`);
+      const took = performance.now() - killed;
+      assert.ok(took < FAST_REJOIN_MS, `welcomed ${Math.round(took)} ms after the kill`);
+    } finally {
+      for (const client of clients) client.close();
+    }
+  });
 });
 
 Deno.test("cluster fast failover: a live node whose direct-message subscriber is cut off (and cannot reconnect) keeps renewing its lease, so a login of its user's nick elsewhere is refused and nobody declares it lost", async () => {
