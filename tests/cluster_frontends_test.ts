@@ -61,6 +61,17 @@ Deno.test("cluster front ends: two nodes behind HAProxy are one chat for NDJSON,
       // Everyone is known on both nodes before anyone speaks.
       await joinsOf(onA, [...VIA_PROXY, "onB"], "#lobby", CROSS_MS);
       await joinsOf(onB, [...VIA_PROXY], "#lobby", CROSS_MS);
+      // IRC's NAMES lists both nodes' users, wherever HAProxy put the IRC user.
+      await irc.send("NAMES #lobby");
+      const names = new Set<string>();
+      while (true) {
+        const line = await irc.expect(/ (353|366) irc /, CROSS_MS);
+        if (/ 366 /.test(line)) break;
+        for (const name of line.slice(line.indexOf(" :") + 2).split(" ")) {
+          names.add(name.replace(/^[@+]+/, ""));
+        }
+      }
+      assert.deepEqual([...names].sort(), ["irc", "nc", "nd", "onA", "onB", "sshu", "ws"]);
 
       const said = (who: string) => `hello from ${who} through the proxy`;
       await nd.send({ type: "msg", room: "#lobby", text: said("nd") });
