@@ -250,8 +250,22 @@ Deno.test("cluster records: a node started later knows the users, rooms, topics 
       const c = await cluster.addNode();
       const carl = await loginAt(c.port, "carl");
       clients.push(carl);
-      const who = await command(carl, "/who");
-      assert.deepEqual(who.type === "who" && [...who.members].sort(), ["alice", "bob", "carl"]);
+      // The others answer the new node's node_up with snapshots of their users: it knows them
+      // once those are in (a login meanwhile is still kept off their nicks by the claims).
+      await within(
+        (async () => {
+          while (true) {
+            const who = await command(carl, "/who");
+            if (who.type === "who" && [...who.members].sort().join() === "alice,bob,carl") return;
+            await new Promise((resolve) => setTimeout(resolve, 50));
+          }
+        })(),
+        "C's /who to list alice, bob and carl",
+        CLUSTER_WAIT_MS,
+      );
+      const { client: fake, frame } = await helloAt(c.port, "BOB");
+      fake.close();
+      assert.equal(codeOf(frame), "nick_taken", "B's user's nick is held on C too");
       const rooms = await command(carl, "/rooms");
       assert.deepEqual(
         rooms.type === "rooms" && [...rooms.rooms].sort((x, y) => x.room.localeCompare(y.room)),
