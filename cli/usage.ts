@@ -118,9 +118,10 @@ Options:
   --history N          messages replayed when joining a room (default ${SERVER_DEFAULTS.historyReplay})
   --retention N        messages kept per room; older ones are pruned
                        (default ${SERVER_DEFAULTS.retention})
-  --max-db-bytes SIZE  bytes the history database may use, such as 512M or 2G (K, M, G,
-                       T: binary units); past it the oldest messages of any room are
-                       deleted first; 0: no cap (default ${SERVER_DEFAULTS.maxDbBytes / 1024 ** 3}G)
+  --max-db-bytes SIZE  bytes the history database (with --redis: the history in Redis)
+                       may use, such as 512M or 2G (K, M, G, T: binary units); past it
+                       the oldest messages of any room are deleted first; 0: no cap
+                       (default ${SERVER_DEFAULTS.maxDbBytes / 1024 ** 3}G)
   --max-age DURATION   delete messages older than this, and forget the topics of rooms
                        empty and unused for that long: ${MIN_AGE}h or more, such as 30d;
                        0 keeps them (default ${SERVER_DEFAULTS.maxAgeMs / 86_400_000}d)
@@ -164,12 +165,13 @@ Options:
                        ${IRC_SERVER_NAME_MAX_BYTES} bytes (default: this machine's host name)
   --redis URL          cluster mode: share rooms, nicks, history, ids, bans and accounts
                        with every server on the same Redis, redis://HOST:PORT[/DB] or
-                       rediss:// for TLS; a password goes in the URL
-                       (redis://:PASSWORD@HOST:PORT) or, out of ps's sight, in
-                       $${REDIS_URL_ENV}; it is never logged. Redis must be
-                       reachable at start.
-                       History is then in Redis (--db, --fsync and --max-db-bytes are
-                       unused); see docs/CLUSTER.md (default off: one server on its own)
+                       rediss:// for TLS; a password goes in the URL, percent-encoded
+                       (% as %25, / as %2F, @ as %40: redis://:PASSWORD@HOST:PORT) or,
+                       out of ps's sight, in $${REDIS_URL_ENV}; it is never logged.
+                       Redis must be reachable at start. History is then in Redis
+                       (--db and --fsync are unused; --max-db-bytes is the history's
+                       budget in Redis, --retention and --max-age trim its rooms);
+                       see docs/CLUSTER.md (default off: one server on its own)
   --node-id ID         this server's name in the cluster, logged at start: letters,
                        digits, '.', '_' and '-', at most ${NODE_ID_MAX_LENGTH} characters, such as a,
                        2 or eu-1 (default: random, such as n3f9a01c2)
@@ -227,7 +229,9 @@ next when a connection fails (refused, or no answer within ${
 } s) or a node turns it away
 (full, shutting down, too many connections), and after a drop it reconnects starting from the
 address after the one it lost, resuming every room without loss or repeats. Every node is
-offered the key of the first address (sockchat key FIRST-ADDRESS prints it).
+offered the key of the first address (sockchat key FIRST-ADDRESS prints it) and the same
+passwords: list only addresses the chat's operator published as its nodes (a stranger's
+address in the list could log in to the chat as you).
 
 In a terminal, type a message and press Enter; end a line with \\ to continue the message on
 the next line, and a pasted block of lines is sent as one message when you press Enter.
