@@ -24,6 +24,7 @@ import { type RedisConn, type Reply, Script } from "./redis_conn.ts";
 import { EPOCH_KEY, LOG_KEY } from "./keys.ts";
 import type { LogPosition } from "../store/redis/history.ts";
 import { readBatch, readEvent, readNode, readSeq } from "./validate.ts";
+import { NDJSON } from "../protocol/ndjson/encode.ts";
 import {
   LOG_BLOCK_MS,
   LOG_READ_COUNT,
@@ -180,6 +181,8 @@ export class LogReader {
       if (fields.get("k") === "m") {
         // Checked before use (validate.ts): a bad entry is skipped, reported once by onError.
         const batch = readBatch(data, this.#options.ceiling?.() ?? Number.MAX_SAFE_INTEGER);
+        const frames = fields.get("f");
+        if (frames !== undefined) batch.encoded = readFrames(frames, batch);
         const last = batch.messages[batch.messages.length - 1];
         if (last !== undefined) this.#options.onSeen?.(last.id);
         await this.#options.onBatch(batch);
@@ -243,6 +246,50 @@ export class LogReader {
       this.#wake = finish;
     });
   }
+}
+
+/** What begins every frame line the append script builds, up to the message's id. */
+const FRAME_HEAD = new TextEncoder().encode('{"type":"msg","id":');
+const encoder = new TextEncoder();
+const NEWLINE = 0x0a;
+const CLOSE = 0x7d; // }
+const COMMA = 0x2c;
+
+/**
+ * A batch's NDJSON frames as the append script built them (the entry's `f`: one line per
+ * message, an empty one where the node must encode it itself), encoded in one pass; undefined
+ * (every message encoded as usual) unless each line is its message's `msg` frame by id, so an
+ * entry written by anything else never reaches a client as some other frame.
+ */
+function readFrames(text: string, batch: CommittedBatch): CommittedBatch["encoded"] {
+  const messages = batch.messages;
+  const bytes = encoder.encode(text);
+  const frames: (Uint8Array | undefined)[] = new Array(messages.length);
+  let start = 0;
+  for (let i = 0; i < messages.length; i++) {
+    const end = bytes.indexOf(NEWLINE, start) + 1;
+    if (end === 0) return undefined;
+    if (end - start > 1) {
+      if (!isFrameOf(bytes, start, end, messages[i].id)) return undefined;
+      frames[i] = bytes.subarray(start, end);
+    }
+    start = end;
+  }
+  return start === bytes.length ? { slot: NDJSON.slot, frames } : undefined;
+}
+
+/** True if `bytes[start, end)` is `{"type":"msg","id":<id>,...}` and a newline. */
+function isFrameOf(bytes: Uint8Array, start: number, end: number, id: number): boolean {
+  if (end - start < FRAME_HEAD.length + 4 || bytes[end - 2] !== CLOSE) return false;
+  for (let k = 0; k < FRAME_HEAD.length; k++) {
+    if (bytes[start + k] !== FRAME_HEAD[k]) return false;
+  }
+  const digits = String(id);
+  let at = start + FRAME_HEAD.length;
+  for (let k = 0; k < digits.length; k++, at++) {
+    if (bytes[at] !== digits.charCodeAt(k)) return false;
+  }
+  return bytes[at] === COMMA;
 }
 
 /** Orders two stream ids (`ms-seq`). */

@@ -36,6 +36,12 @@ export interface CommittedBatch {
   token: number;
   /** The messages with their shared ids and ts, in id order. */
   messages: LiveMessage[];
+  /**
+   * Each message's frame as one codec encodes it (the Redis log carries the NDJSON frames its
+   * author's node's script built), so no node encodes them again; a message without one
+   * (undefined) is encoded as usual. Frames name the room as the message does.
+   */
+  encoded?: { slot: number; frames: (Uint8Array | undefined)[] };
 }
 
 /** What the relay hands a shared-id store with a batch, for the log. */

@@ -21,7 +21,7 @@ import {
   MAX_AWAITING_BATCHES,
   RESUME_FLOOR_MAX_MS,
 } from "../config/cluster_limits.ts";
-import { Outgoing, OutgoingBatch } from "../protocol/outgoing.ts";
+import { Outgoing, OutgoingBatch, type Preencoded } from "../protocol/outgoing.ts";
 import { sanitizeFormattedText, stripIrcFormatting } from "../security/unicode.ts";
 import { reply, send } from "./deliver.ts";
 import type { Moderator } from "./moderator.ts";
@@ -410,13 +410,16 @@ export class Relay {
     }
     const byRoom = new Map<string, Arrived[]>();
     const messages = batch.messages;
+    const frames = batch.encoded?.frames.length === messages.length
+      ? batch.encoded.frames
+      : undefined;
     for (let i = 0; i < messages.length; i++) {
       const message = messages[i];
       const pending = mine?.[i];
       const author = pending?.user ?? this.#registry.user(message.from);
       // Another node's author (a mirror) was active then: /whois here shows their idle time.
       if (author?.node === batch.node) author.lastActive = message.ts;
-      const arrived: Arrived = { message, author, pending };
+      const arrived: Arrived = { message, author, pending, frame: frames?.[i] };
       const group = byRoom.get(message.room);
       if (group === undefined) byRoom.set(message.room, [arrived]);
       else group.push(arrived);
@@ -425,7 +428,7 @@ export class Relay {
     for (const [name, group] of byRoom) {
       const room = this.#registry.room(name);
       const floor = floors.size === 0 || room === undefined ? undefined : floors.get(room);
-      relayArrived(room, name, group, floor);
+      relayArrived(room, name, group, floor, batch.encoded?.slot ?? -1);
     }
     this.#store.delivered?.(batch);
     const last = messages.length === 0 ? 0 : messages[messages.length - 1].id;
@@ -521,6 +524,8 @@ interface Arrived {
   author: User | undefined;
   /** This node's say of it (its author is owed the ack), undefined for another node's. */
   pending: PendingMessage | undefined;
+  /** Its frame as the log carried it, encoded (see {@linkcode CommittedBatch.encoded}). */
+  frame: Uint8Array | undefined;
 }
 
 /** Tells the authors of `batch` it was not committed, so not sent (never an ack). */
@@ -561,8 +566,16 @@ function unconfirmed(batch: readonly PendingMessage[], why: string): void {
   }
 }
 
-/** The msg frame of a stored message, encoded once for every recipient. */
-function messageOut(stored: StoredMessage, roomName: string, breaks?: number[]): Outgoing {
+/**
+ * The msg frame of a stored message, encoded once for every recipient (`pre`: already encoded
+ * for one codec).
+ */
+function messageOut(
+  stored: StoredMessage,
+  roomName: string,
+  breaks?: number[],
+  pre?: Preencoded,
+): Outgoing {
   const frame: ServerFrame = {
     type: "msg",
     id: stored.id,
@@ -574,7 +587,7 @@ function messageOut(stored: StoredMessage, roomName: string, breaks?: number[]):
   if (stored.action) frame.action = true;
   if (stored.notice) frame.notice = true;
   if (breaks !== undefined) frame.breaks = breaks;
-  return new Outgoing(frame);
+  return new Outgoing(frame, pre);
 }
 
 /**
@@ -588,6 +601,7 @@ function relayArrived(
   name: string,
   group: Arrived[],
   floors: Map<User, Floor> | undefined,
+  slot: number,
 ): void {
   const shownName = room?.name ?? name;
   const ack = (p: PendingMessage, m: LiveMessage) =>
@@ -595,7 +609,16 @@ function relayArrived(
   if (room !== undefined) {
     // What CHATHISTORY TARGETS answers from: ts only go up (the store keeps them rising).
     room.newestTs = group[group.length - 1].message.ts;
-    const outs = group.map(({ message }) => messageOut(message, room.name, message.breaks));
+    // The log's frames name the room as its author's node did: used only if this node agrees.
+    const same = slot >= 0 && name === room.name;
+    const outs = group.map(({ message, frame }) =>
+      messageOut(
+        message,
+        room.name,
+        message.breaks,
+        same && frame !== undefined ? { slot, bytes: frame } : undefined,
+      )
+    );
     const authors = new Set<User>();
     for (const { pending } of group) if (pending !== undefined) authors.add(pending.user);
     const together = group.length === 1 ? outs[0] : new OutgoingBatch(outs);

@@ -17,6 +17,17 @@ export interface Deliverable {
   encode(codec: FrameCodec): Uint8Array;
 }
 
+/**
+ * A frame's bytes as one codec already encoded them elsewhere (the cluster log carries each
+ * message's NDJSON frame as its author's node encoded it): taken as that codec's encoding.
+ */
+export interface Preencoded {
+  /** The codec's slot ({@linkcode FrameCodec.slot}). */
+  readonly slot: number;
+  /** The frame's bytes in that codec, exactly as its `encode` would give them. */
+  readonly bytes: Uint8Array;
+}
+
 /** One frame, encoded at most once per codec. */
 export class Outgoing implements Deliverable {
   /** The frame being sent. */
@@ -26,9 +37,10 @@ export class Outgoing implements Deliverable {
   /** Encodings by codec slot. */
   #bytes: (Uint8Array | undefined)[] = [];
 
-  /** Encodes nothing yet: each codec encodes on first use. */
-  constructor(frame: ServerFrame) {
+  /** Encodes nothing yet (but `pre`, taken as its codec's encoding): each codec on first use. */
+  constructor(frame: ServerFrame, pre?: Preencoded) {
     this.frame = frame;
+    if (pre !== undefined) this.#bytes[pre.slot] = pre.bytes;
   }
 
   /** {@inheritDoc Deliverable.encode} */

@@ -122,6 +122,9 @@ export class RedisHistory implements HistoryStore {
   #watermark: number;
   /** The highest id this node has seen anywhere: the floor a new epoch starts above. */
   #seen: number;
+  /** Epoch tokens (used only when a script finds no epoch): one random part, then a count. */
+  readonly #tokenBase = crypto.randomUUID();
+  #tokens = 0;
   /** The DM id block: the next id to hand out and the last one reserved. */
   #dmNext = 0;
   #dmLast = -1;
@@ -240,7 +243,7 @@ export class RedisHistory implements HistoryStore {
     }
     const args: Arg[] = [
       this.#seen,
-      crypto.randomUUID(),
+      this.#epochToken(),
       this.#node,
       this.#nodeJson,
       live?.token ?? 0,
@@ -375,6 +378,14 @@ export class RedisHistory implements HistoryStore {
     this.#closed = true;
     clearInterval(this.#upkeepTimer);
     this.#budget.close();
+  }
+
+  /**
+   * A token for a new epoch, unique per call (a second empty Redis gets a new one): cheaper
+   * than a random UUID per append, and the script reads it only when Redis has no epoch.
+   */
+  #epochToken(): string {
+    return `${this.#tokenBase}-${++this.#tokens}`;
   }
 
   /** Reserves the next block of DM ids (and, on an empty Redis, starts the epoch). */

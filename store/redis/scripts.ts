@@ -84,6 +84,11 @@ local first = id + 1
 redis.call('SET', KEYS[1], fmt(id + n))
 local ts = tonumber(redis.call('GET', KEYS[2]) or '0')
 local parts = {}
+-- Each message's NDJSON frame, as protocol/ndjson/encode.ts would write it, so no node encodes
+-- it again (the log's 'f'); a text with an escaped control character (IRC formatting, which
+-- NDJSON strips) gets an empty line: each node encodes that one itself.
+local frames = {}
+local escaped = string.char(92) .. 'u00'
 local out = {ep, fmt(first)}
 for i = 1, n do
   local a = 9 + (i - 1) * 4
@@ -111,20 +116,37 @@ for i = 1, n do
   else
     redis.call('XADD', skey, mid .. '-0', 'm', stored, 'n', seq, 'c', c)
   end
+  local breaks = ''
   if ARGV[a + 4] == '' then
     parts[i] = stored
   else
-    parts[i] = head .. ARGV[a + 3] .. ',"breaks":' .. ARGV[a + 4] .. '}'
+    breaks = ',"breaks":' .. ARGV[a + 4]
+    parts[i] = head .. ARGV[a + 3] .. breaks .. '}'
+  end
+  local body = ARGV[a + 3]
+  if string.find(body, escaped, 1, true) then
+    frames[i] = '\\n'
+  else
+    -- The body is room, from, text, then the flags: the frame puts ts between text and flags.
+    local core, flags = body, ''
+    if string.sub(body, -4) == 'true' then
+      local at = string.find(body, ',"action":true', 1, true) or
+        string.find(body, ',"notice":true', 1, true)
+      core, flags = string.sub(body, 1, at - 1), string.sub(body, at)
+    end
+    frames[i] = '{"type":"msg","id":' .. mid .. ',' .. core .. ',"ts":' .. fmt(ts) .. flags ..
+      breaks .. '}\\n'
   end
   out[i + 2] = fmt(ts)
 end
 redis.call('SET', KEYS[2], fmt(ts))
 local d = '{"node":' .. ARGV[4] .. ',"token":' .. ARGV[5] .. ',"messages":[' ..
   table.concat(parts, ',') .. ']}'
+local f = table.concat(frames)
 local lseq = redis.call('INCR', KEYS[6])
-local lc = budget_log_charge(#d)
+local lc = budget_log_charge(#d + #f)
 redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[9], '*', 'n', ARGV[3], 'k', 'm', 'd', d, 's', lseq,
-  'c', lc)
+  'c', lc, 'f', f)
 budget_log_trim(KEYS[5], budget_max)
 local budget_total = 0
 for r = 1, nrooms do
