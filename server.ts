@@ -520,8 +520,7 @@ function clusterBackend(engine: ClusterNode, config: ServerConfig): Backend {
     claims: engine.tables,
     cluster: engine.bus,
     // The sliding window on Redis's clock (cluster/shared_counter.ts), once main.ts shared it.
-    sharedLogins: (address) =>
-      sharedCounter()?.loginRate(address) ?? engine.bus.loginRate(address),
+    sharedLogins: (address) => sharedCounter()?.loginRate(address) ?? engine.bus.loginRate(address),
     start: (hub) =>
       engine.start({
         committed: (batch) => hub.committed(batch),
