@@ -66,7 +66,10 @@ function text(value: unknown, what: string, max: number): string {
 
 function name(value: unknown, what: string, max: number): string {
   const s = text(value, what, max);
-  if (s.length === 0 || [...s].length > max) fail(`${what} is empty or longer than ${max}`);
+  // Code points are counted only when UTF-16 units could exceed them (on every logged message).
+  if (s.length === 0 || (s.length > max && [...s].length > max)) {
+    fail(`${what} is empty or longer than ${max}`);
+  }
   return s;
 }
 
