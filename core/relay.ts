@@ -413,10 +413,17 @@ export class Relay {
     const frames = batch.encoded?.frames.length === messages.length
       ? batch.encoded.frames
       : undefined;
+    // Authors by nick as written, looked up once per batch: folding a nick (lookalikes, NFKC)
+    // costs microseconds, and every node does this for every logged message.
+    const authors = new Map<string, User | undefined>();
     for (let i = 0; i < messages.length; i++) {
       const message = messages[i];
       const pending = mine?.[i];
-      const author = pending?.user ?? this.#registry.user(message.from);
+      let author = pending?.user;
+      if (author === undefined) {
+        if (authors.has(message.from)) author = authors.get(message.from);
+        else authors.set(message.from, author = this.#registry.user(message.from));
+      }
       // Another node's author (a mirror) was active then: /whois here shows their idle time.
       if (author?.node === batch.node) author.lastActive = message.ts;
       const arrived: Arrived = { message, author, pending, frame: frames?.[i] };
