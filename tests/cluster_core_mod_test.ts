@@ -8,26 +8,13 @@
 import assert from "node:assert/strict";
 import { Hub } from "../core/hub.ts";
 import type { User } from "../core/user.ts";
-import { BanList } from "../core/moderation.ts";
-import {
-  publishingAccounts,
-  publishingClaims,
-  publishingModeration,
-} from "../core/cluster_moderation.ts";
 import { runCommand } from "../core/commands/chat.ts";
 import type { KeyProof } from "../core/identity.ts";
 import type { LoginRequest } from "../core/login.ts";
 import { LOBBY, PROTOCOL_VERSION, type ServerFrame } from "../protocol/frames.ts";
 import { MemoryCluster } from "../store/memory/cluster.ts";
-import {
-  ManualClock,
-  one,
-  only,
-  OPER_SECRET,
-  RecordingSink,
-  secret,
-  types,
-} from "./helpers/core.ts";
+import { ManualClock, one, only, OPER_SECRET, RecordingSink, types } from "./helpers/core.ts";
+import { memoryHub } from "./helpers/memory_cluster.ts";
 
 /** A user logged in on one node, as a test drives them. */
 class Member {
@@ -65,23 +52,11 @@ class TwoNodes {
   }
 
   #node(id: string): Hub {
-    const node = this.cluster.node(id);
-    const moderation = publishingModeration(node.bus, node.store.moderation);
-    const hub = new Hub({
+    return memoryHub(this.cluster.node(id), id, {
       maxUsers: 20,
-      maxFrame: 65536,
-      serverName: `sockchat-${id}`,
-      store: node.store,
-      replayBudgetBytes: 1 << 18,
       now: this.clock.now,
-      bans: new BanList(moderation, { mutes: moderation }),
-      accounts: publishingAccounts(node.bus, node.store.accounts),
-      claims: publishingClaims(node.bus, node.store.claims),
-      operSecret: secret(OPER_SECRET),
-      cluster: node.bus,
+      publish: "all",
     });
-    node.attach(hub);
-    return hub;
   }
 
   /** Every node has applied every log entry. */

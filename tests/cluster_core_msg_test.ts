@@ -8,7 +8,6 @@
 
 import assert from "node:assert/strict";
 import { Hub, type User } from "../core/hub.ts";
-import { BanList } from "../core/moderation.ts";
 import { PROTOCOL_VERSION, type ServerFrame } from "../protocol/frames.ts";
 import {
   MemoryCluster,
@@ -23,6 +22,7 @@ import {
   RESUME_FLOOR_MAX_MS,
 } from "../config/cluster_limits.ts";
 import { ManualClock, only, Peer, RecordingSink, types } from "./helpers/core.ts";
+import { memoryHub, memoryLogin } from "./helpers/memory_cluster.ts";
 
 /** Hubs linked by one in-memory cluster, on one manual clock. */
 class ClusterChat {
@@ -36,19 +36,8 @@ class ClusterChat {
     this.cluster = new MemoryCluster(options);
     for (const id of ids) {
       const node = this.cluster.node(id);
-      const hub = new Hub({
-        maxUsers: 100,
-        maxFrame: 65536,
-        serverName: `sockchat-${id}`,
-        store: node.store,
-        replayBudgetBytes: 1 << 18,
-        now: this.clock.now,
-        bans: new BanList(node.store.moderation, { mutes: node.store.moderation }),
-        cluster: node.bus,
-      });
-      node.attach(hub);
       this.nodes.set(id, node);
-      this.hubs.set(id, hub);
+      this.hubs.set(id, memoryHub(node, id, { now: this.clock.now }));
     }
   }
 
@@ -61,13 +50,10 @@ class ClusterChat {
   /** Logs `nick` in on node `id` and waits until every node has heard of it. */
   async login(id: string, nick: string): Promise<Peer> {
     const hub = this.hub(id);
-    const sink = new RecordingSink();
-    const address = `192.0.2.${++this.#hosts}`;
-    const result = await hub.login(sink, { version: PROTOCOL_VERSION, nick, address });
-    if (!result.ok) throw new Error(`login of ${nick} refused: ${result.error.message}`);
+    const { user, sink } = await memoryLogin(hub, nick, ++this.#hosts);
     await this.settle();
     sink.take();
-    return new Peer(hub, result.user, sink);
+    return new Peer(hub, user, sink);
   }
 
   settle(): Promise<void> {

@@ -10,13 +10,12 @@
 import assert from "node:assert/strict";
 import { Hub, type LoginResult, type User } from "../core/hub.ts";
 import { runCommand } from "../core/commands/chat.ts";
-import { publishingAccounts } from "../core/cluster_moderation.ts";
 import type { KeyProof } from "../core/identity.ts";
-import { BanList } from "../core/moderation.ts";
 import { nickKey } from "../core/nick.ts";
 import { LOBBY, PROTOCOL_VERSION } from "../protocol/frames.ts";
 import { MemoryCluster, type MemoryNode } from "../store/memory/cluster.ts";
 import { ManualClock, only, Peer, RecordingSink } from "./helpers/core.ts";
+import { memoryHub } from "./helpers/memory_cluster.ts";
 
 /** Hubs linked by one in-memory cluster, on one manual clock. */
 class ClusterChat {
@@ -35,18 +34,11 @@ class ClusterChat {
   /** Starts node `id` (it reads the log from now on, as a node started late does). */
   add(id: string): Hub {
     const node = this.cluster.node(id);
-    const hub = new Hub({
+    const hub = memoryHub(node, id, {
       maxUsers: this.#maxUsers,
-      maxFrame: 65536,
-      serverName: `sockchat-${id}`,
-      store: node.store,
-      replayBudgetBytes: 1 << 18,
       now: this.clock.now,
-      bans: new BanList(node.store.moderation, { mutes: node.store.moderation }),
-      accounts: publishingAccounts(node.bus, node.store.accounts),
-      cluster: node.bus,
+      publish: "accounts",
     });
-    node.attach(hub);
     this.nodes.set(id, node);
     this.hubs.set(id, hub);
     return hub;

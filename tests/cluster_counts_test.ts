@@ -9,44 +9,23 @@
 import assert from "node:assert/strict";
 import { Hub } from "../core/hub.ts";
 import { BanList } from "../core/moderation.ts";
-import { PROTOCOL_VERSION } from "../protocol/frames.ts";
 import { lusersLines } from "../protocol/irc/commands/query.ts";
 import type { IrcLine } from "../protocol/irc/line.ts";
 import { MemoryCluster } from "../store/memory/cluster.ts";
 import { MemoryHistory } from "../store/memory/history.ts";
-import { RecordingSink } from "./helpers/core.ts";
+import { memoryHub, memoryLogin } from "./helpers/memory_cluster.ts";
 
 /** One hub per id, linked by one in-memory cluster. */
 function clusterOf(ids: string[]): { cluster: MemoryCluster; hubs: Map<string, Hub> } {
   const cluster = new MemoryCluster();
   const hubs = new Map<string, Hub>();
-  for (const id of ids) {
-    const node = cluster.node(id);
-    const hub = new Hub({
-      maxUsers: 100,
-      maxFrame: 65536,
-      serverName: `sockchat-${id}`,
-      store: node.store,
-      replayBudgetBytes: 1 << 18,
-      bans: new BanList(node.store.moderation, { mutes: node.store.moderation }),
-      cluster: node.bus,
-    });
-    node.attach(hub);
-    hubs.set(id, hub);
-  }
+  for (const id of ids) hubs.set(id, memoryHub(cluster.node(id), id));
   return { cluster, hubs };
 }
 
 /** Logs `nick` in on `hub` (its frames are dropped). */
 async function login(hub: Hub, nick: string, n: number) {
-  const sink = new RecordingSink();
-  const result = await hub.login(sink, {
-    version: PROTOCOL_VERSION,
-    nick,
-    address: `192.0.2.${n}`,
-  });
-  if (!result.ok) throw new Error(`login of ${nick} refused: ${result.error.message}`);
-  return result.user;
+  return (await memoryLogin(hub, nick, n)).user;
 }
 
 /** LUSERS as `hub` answers it, one "numeric params... :text" string per line. */

@@ -8,41 +8,17 @@
  */
 
 import assert from "node:assert/strict";
-import { Hub } from "../core/hub.ts";
-import { BanList } from "../core/moderation.ts";
-import { PROTOCOL_VERSION, type ServerFrame } from "../protocol/frames.ts";
+import { type ServerFrame } from "../protocol/frames.ts";
 import { AmbiguousStoreError, RedisConn } from "../cluster/redis_conn.ts";
 import { RedisBus } from "../cluster/redis_bus.ts";
 import { startRedis } from "./helpers/redis.ts";
 import { MemoryCluster } from "../store/memory/cluster.ts";
-import { RecordingSink } from "./helpers/core.ts";
+import { memoryHub, memoryLogin } from "./helpers/memory_cluster.ts";
 
 /** Node `id` of `cluster` with its hub. */
 function nodeOf(cluster: MemoryCluster, id: string) {
   const node = cluster.node(id);
-  const hub = new Hub({
-    maxUsers: 10,
-    maxFrame: 65536,
-    serverName: `sockchat-${id}`,
-    store: node.store,
-    replayBudgetBytes: 1 << 18,
-    bans: new BanList(node.store.moderation, { mutes: node.store.moderation }),
-    cluster: node.bus,
-  });
-  node.attach(hub);
-  return { node, hub };
-}
-
-/** Logs `nick` in on `hub`; its sink records what it is sent. */
-async function login(hub: Hub, nick: string, n: number) {
-  const sink = new RecordingSink();
-  const result = await hub.login(sink, {
-    version: PROTOCOL_VERSION,
-    nick,
-    address: `192.0.2.${n}`,
-  });
-  if (!result.ok) throw new Error(`login of ${nick} refused: ${result.error.message}`);
-  return { user: result.user, sink };
+  return { node, hub: memoryHub(node, id, { maxUsers: 10 }) };
 }
 
 /** The error frames among `frames`. */
@@ -55,8 +31,8 @@ async function twoNodes() {
   const cluster = new MemoryCluster();
   const a = nodeOf(cluster, "a");
   const b = nodeOf(cluster, "b");
-  const alice = await login(a.hub, "alice", 1);
-  const bob = await login(b.hub, "bob", 2);
+  const alice = await memoryLogin(a.hub, "alice", 1);
+  const bob = await memoryLogin(b.hub, "bob", 2);
   await cluster.settle();
   alice.sink.take();
   bob.sink.take();

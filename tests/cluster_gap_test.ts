@@ -10,41 +10,17 @@
 
 import assert from "node:assert/strict";
 import { Hub } from "../core/hub.ts";
-import { BanList } from "../core/moderation.ts";
-import { type GapFrame, PROTOCOL_VERSION, type ServerFrame } from "../protocol/frames.ts";
+import { type GapFrame, type ServerFrame } from "../protocol/frames.ts";
 import { renderPlain } from "../protocol/plain/render.ts";
 import { ReplayMarks } from "../protocol/irc/replay_marks.ts";
 import { IrcRenderer } from "../protocol/irc/render.ts";
 import { parseServerFrame } from "../client/server_frame.ts";
 import { MemoryCluster } from "../store/memory/cluster.ts";
-import { RecordingSink } from "./helpers/core.ts";
+import { memoryHub, memoryLogin } from "./helpers/memory_cluster.ts";
 
 /** Node `id` of `cluster` with its hub. */
 function hubOf(cluster: MemoryCluster, id: string): Hub {
-  const node = cluster.node(id);
-  const hub = new Hub({
-    maxUsers: 10,
-    maxFrame: 65536,
-    serverName: `sockchat-${id}`,
-    store: node.store,
-    replayBudgetBytes: 1 << 18,
-    bans: new BanList(node.store.moderation, { mutes: node.store.moderation }),
-    cluster: node.bus,
-  });
-  node.attach(hub);
-  return hub;
-}
-
-/** Logs `nick` in on `hub`; its sink records what it is sent. */
-async function login(hub: Hub, nick: string, n: number) {
-  const sink = new RecordingSink();
-  const result = await hub.login(sink, {
-    version: PROTOCOL_VERSION,
-    nick,
-    address: `192.0.2.${n}`,
-  });
-  if (!result.ok) throw new Error(`login of ${nick} refused: ${result.error.message}`);
-  return { user: result.user, sink };
+  return memoryHub(cluster.node(id), id, { maxUsers: 10 });
 }
 
 /** `frames` as short strings: "gap #room live", "msg #room text". */
@@ -60,9 +36,9 @@ Deno.test("cluster gap: a node that lost log entries tells each local member of 
   const cluster = new MemoryCluster();
   const a = hubOf(cluster, "a");
   const b = hubOf(cluster, "b");
-  const alice = await login(a, "alice", 1);
-  const amy = await login(a, "amy", 2);
-  const bob = await login(b, "bob", 3);
+  const alice = await memoryLogin(a, "alice", 1);
+  const amy = await memoryLogin(a, "amy", 2);
+  const bob = await memoryLogin(b, "bob", 3);
   await a.join(alice.user, "#dev");
   await b.join(bob.user, "#dev");
   await cluster.settle();

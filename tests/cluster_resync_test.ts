@@ -14,7 +14,6 @@
 import assert from "node:assert/strict";
 import { Hub, type User } from "../core/hub.ts";
 import type { ClusterEnvelope, ClusterEvent, UserCard } from "../core/cluster.ts";
-import { BanList } from "../core/moderation.ts";
 import { runCommand } from "../core/commands/chat.ts";
 import { LOBBY, PROTOCOL_VERSION } from "../protocol/frames.ts";
 import { MemoryCluster, type MemoryNode } from "../store/memory/cluster.ts";
@@ -23,6 +22,7 @@ import { RedisBus, SYNC_CHUNK } from "../cluster/redis_bus.ts";
 import { LogReader } from "../cluster/log_reader.ts";
 import { PUBLISH_QUEUE_MAX } from "../config/cluster_limits.ts";
 import { only, Peer, RecordingSink } from "./helpers/core.ts";
+import { memoryHub } from "./helpers/memory_cluster.ts";
 import { startRedis } from "./helpers/redis.ts";
 import { helloAt, joinsOf, loginAt, TcpCut, withCluster } from "./helpers/cluster.ts";
 import { command, within } from "./helpers/wire.ts";
@@ -40,16 +40,7 @@ class Chat {
 
   add(id: string): Hub {
     const node = this.cluster.node(id);
-    const hub = new Hub({
-      maxUsers: this.maxUsers,
-      maxFrame: 65536,
-      serverName: `sockchat-${id}`,
-      store: node.store,
-      replayBudgetBytes: 1 << 18,
-      bans: new BanList(node.store.moderation, { mutes: node.store.moderation }),
-      cluster: node.bus,
-    });
-    node.attach(hub);
+    const hub = memoryHub(node, id, { maxUsers: this.maxUsers });
     this.nodes.set(id, node);
     this.hubs.set(id, hub);
     return hub;

@@ -10,19 +10,14 @@
 import assert from "node:assert/strict";
 import { Hub } from "../core/hub.ts";
 import type { User } from "../core/user.ts";
-import { BanList } from "../core/moderation.ts";
-import {
-  publishingAccounts,
-  publishingClaims,
-  publishingModeration,
-} from "../core/cluster_moderation.ts";
 import type { RoomState } from "../core/cluster.ts";
 import { runCommand } from "../core/commands/chat.ts";
 import { newModes } from "../core/room_modes.ts";
 import { nickKey } from "../core/nick.ts";
-import { LOBBY, PROTOCOL_VERSION, type ServerFrame } from "../protocol/frames.ts";
+import { LOBBY, type ServerFrame } from "../protocol/frames.ts";
 import { MemoryCluster } from "../store/memory/cluster.ts";
-import { ManualClock, OPER_SECRET, RecordingSink, secret } from "./helpers/core.ts";
+import { ManualClock, RecordingSink } from "./helpers/core.ts";
+import { memoryHub, memoryLogin } from "./helpers/memory_cluster.ts";
 import { command, type JsonClient, WAIT_MS } from "./helpers/wire.ts";
 import { loginAt, TcpCut, withCluster } from "./helpers/cluster.ts";
 
@@ -52,22 +47,11 @@ class Nodes {
 
   /** Starts node `id` (it reads the log from now on, as a node that starts does). */
   async start(id: string): Promise<Hub> {
-    const node = this.cluster.node(id);
-    const moderation = publishingModeration(node.bus, node.store.moderation);
-    const hub = new Hub({
+    const hub = memoryHub(this.cluster.node(id), id, {
       maxUsers: 20,
-      maxFrame: 65536,
-      serverName: `sockchat-${id}`,
-      store: node.store,
-      replayBudgetBytes: 1 << 18,
       now: this.clock.now,
-      bans: new BanList(moderation, { mutes: moderation }),
-      accounts: publishingAccounts(node.bus, node.store.accounts),
-      claims: publishingClaims(node.bus, node.store.claims),
-      operSecret: secret(OPER_SECRET),
-      cluster: node.bus,
+      publish: "all",
     });
-    node.attach(hub);
     this.hubs.set(id, hub);
     await this.settle();
     return hub;
@@ -81,12 +65,9 @@ class Nodes {
 
   /** Logs `nick` in on `hub` and settles. */
   async login(hub: Hub, nick: string): Promise<Member> {
-    const sink = new RecordingSink();
-    const address = `192.0.2.${++this.#hosts}`;
-    const result = await hub.login(sink, { version: PROTOCOL_VERSION, nick, address });
-    if (!result.ok) throw new Error(`login of ${nick} refused: ${result.error.message}`);
+    const { user, sink } = await memoryLogin(hub, nick, ++this.#hosts);
     await this.settle();
-    const member = new Member(hub, result.user, sink);
+    const member = new Member(hub, user, sink);
     member.take();
     return member;
   }
