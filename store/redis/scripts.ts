@@ -252,15 +252,15 @@ return {entries, newest, firstCounted, heldId, heldSeq,
 `);
 
 /**
- * The smallest id of a room's stream (up to the watermark) whose message's ts is at or after
- * the given one, by bisection inside Redis (one round trip, about 50 O(log n) probes). KEYS:
- * the stream. ARGV: ts, watermark. Returns the id, or "" when none.
+ * Lua for a bisection by ts over a room's stream (KEYS[1]) up to `top` (a Lua expression: an id,
+ * or `'+'`): `first(x)` is the first entry at or after id `x` (its id and its message's ts, or
+ * nil), and `bisect(low, want)` the smallest id from `low` on whose ts is at or after `want`
+ * (one past the last id when none is), in about 50 O(log n) probes.
  */
-export const ID_AT = new Script(`
-local want = tonumber(ARGV[1])
-local w = ARGV[2]
+function bisectLua(top: string): string {
+  return `
 local function first(x)
-  local r = redis.call('XRANGE', KEYS[1], x, w, 'COUNT', 1)
+  local r = redis.call('XRANGE', KEYS[1], x, ${top}, 'COUNT', 1)
   if #r == 0 then return nil end
   local e = r[1]
   local id = tonumber(string.match(e[1], '^(%d+)'))
@@ -271,20 +271,36 @@ local function first(x)
   end
   return id, 0
 end
+local function bisect(low, want)
+  local last = redis.call('XREVRANGE', KEYS[1], ${top}, '-', 'COUNT', 1)
+  local high = tonumber(string.match(last[1][1], '^(%d+)')) + 1
+  while low < high do
+    local mid = math.floor((low + high) / 2)
+    local id, ts = first(string.format('%.0f', mid))
+    if id == nil or ts >= want then high = mid else low = id + 1 end
+  end
+  return low
+end
+`;
+}
+
+/**
+ * The smallest id of a room's stream (up to the watermark) whose message's ts is at or after
+ * the given one, by bisection inside Redis (one round trip, about 50 O(log n) probes). KEYS:
+ * the stream. ARGV: ts, watermark. Returns the id, or "" when none.
+ */
+export const ID_AT = new Script(
+  // The watermark, ARGV[2], bounds every read.
+  bisectLua("ARGV[2]") + `
+local want = tonumber(ARGV[1])
 local lowId = first('-')
 if lowId == nil then return '' end
-local top = redis.call('XREVRANGE', KEYS[1], w, '-', 'COUNT', 1)
-local low = lowId
-local high = tonumber(string.match(top[1][1], '^(%d+)')) + 1
-while low < high do
-  local mid = math.floor((low + high) / 2)
-  local id, ts = first(string.format('%.0f', mid))
-  if id == nil or ts >= want then high = mid else low = id + 1 end
-end
+local low = bisect(lowId, want)
 local id = first(string.format('%.0f', low))
 if id == nil then return '' end
 return string.format('%.0f', id)
-`);
+`,
+);
 
 /**
  * Deletes a room's messages older than a time (retention by age): finds the first whose ts is
@@ -292,30 +308,11 @@ return string.format('%.0f', id)
  * it. KEYS: the stream. ARGV: the cut-off ts. Returns the entries deleted.
  */
 export const TRIM_AGE = new Script(
-  BUDGET_LUA + `
+  BUDGET_LUA + bisectLua("'+'") + `
 local want = tonumber(ARGV[1])
-local function first(x)
-  local r = redis.call('XRANGE', KEYS[1], x, '+', 'COUNT', 1)
-  if #r == 0 then return nil end
-  local e = r[1]
-  local id = tonumber(string.match(e[1], '^(%d+)'))
-  for i = 1, #e[2], 2 do
-    if e[2][i] == 'm' then
-      return id, tonumber(string.match(e[2][i + 1], '"ts":(%d+)')) or 0
-    end
-  end
-  return id, 0
-end
 local lowId, lowTs = first('-')
 if lowId == nil or lowTs >= want then return 0 end
-local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
-local low = lowId
-local high = tonumber(string.match(top[1][1], '^(%d+)')) + 1
-while low < high do
-  local mid = math.floor((low + high) / 2)
-  local id, ts = first(string.format('%.0f', mid))
-  if id == nil or ts >= want then high = mid else low = id + 1 end
-end
+local low = bisect(lowId, want)
 local budget_before = budget_held(KEYS[1], KEYS[1] .. ':meta')
 local trimmed = redis.call('XTRIM', KEYS[1], 'MINID', string.format('%.0f', low))
 budget_settle(KEYS[1], KEYS[1] .. ':meta', budget_before)
