@@ -31,6 +31,28 @@ async function until<T extends ServerFrame>(
   );
 }
 
+/** The `leave` of `nick` that `watcher` is told of. */
+function leaveOf(
+  watcher: JsonClient,
+  nick: string,
+  what: string,
+): Promise<Extract<ServerFrame, { type: "leave" }>> {
+  return until(
+    watcher,
+    what,
+    (f): f is Extract<ServerFrame, { type: "leave" }> => f.type === "leave" && f.nick === nick,
+  );
+}
+
+/** The `bye` `client` is sent. */
+function byeOf(client: JsonClient, what: string): Promise<Extract<ServerFrame, { type: "bye" }>> {
+  return until(
+    client,
+    what,
+    (f): f is Extract<ServerFrame, { type: "bye" }> => f.type === "bye",
+  );
+}
+
 /** Logs in as `nick` on `port`, retrying a refusal with `code` until `ms` passes. */
 async function loginOnceFree(port: number, nick: string, code: string): Promise<JsonClient> {
   return await within(
@@ -69,12 +91,7 @@ Deno.test("cluster presence: a nick held on node A is refused on node B (any cas
 
       await alice.send({ type: "quit" });
       await alice.expectEof();
-      const left = await until(
-        watcher,
-        "alice's leave",
-        (f): f is Extract<ServerFrame, { type: "leave" }> =>
-          f.type === "leave" && f.nick === "alice",
-      );
+      const left = await leaveOf(watcher, "alice", "alice's leave");
       assert.equal(left.reason, "quit");
       const again = await loginOnceFree(b.port, "alice", "nick_taken");
       again.close();
@@ -157,19 +174,10 @@ Deno.test("cluster presence: a ban made on node A puts the user out on node B, a
       assert.match(banned.type === "info" ? banned.text : "", /Banned nick troll for 1h/);
 
       // Within the second the issue allows (and then some, for a loaded CI machine).
-      const bye = await until(
-        troll,
-        "troll's bye",
-        (f): f is Extract<ServerFrame, { type: "bye" }> => f.type === "bye",
-      );
+      const bye = await byeOf(troll, "troll's bye");
       assert.equal(bye.reason, "banned");
       await troll.expectEof();
-      const left = await until(
-        watcher,
-        "troll's leave on B",
-        (f): f is Extract<ServerFrame, { type: "leave" }> =>
-          f.type === "leave" && f.nick === "troll",
-      );
+      const left = await leaveOf(watcher, "troll", "troll's leave on B");
       assert.equal(left.reason, "banned");
 
       for (const [name, port] of [["B", b.port], ["A", a.port]] as const) {
@@ -273,19 +281,10 @@ Deno.test("cluster presence: a server /kick on node A disconnects the user on no
       await command(op, "/oper sekrit-for-the-cluster");
       const kicked = await command(op, "/kick target cool it");
       assert.notEqual(kicked.type, "error", JSON.stringify(kicked));
-      const bye = await until(
-        target,
-        "target's bye",
-        (f): f is Extract<ServerFrame, { type: "bye" }> => f.type === "bye",
-      );
+      const bye = await byeOf(target, "target's bye");
       assert.equal(bye.reason, "kicked");
       await target.expectEof();
-      const left = await until(
-        watcher,
-        "target's leave",
-        (f): f is Extract<ServerFrame, { type: "leave" }> =>
-          f.type === "leave" && f.nick === "target",
-      );
+      const left = await leaveOf(watcher, "target", "target's leave");
       assert.equal(left.reason, "kicked");
       const again = await loginOnceFree(b.port, "target", "nick_taken");
       again.close();
