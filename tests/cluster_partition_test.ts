@@ -64,7 +64,15 @@ async function sendUntilAcked(
   throw new Error(`${text} was never acked`);
 }
 
-Deno.test("cluster partition: a node cut off from Redis for a moment refuses messages, keeps its users, and then delivers what it missed once, in order", async () => {
+/** Node A, and node B behind `link` (a cut the test makes), with bob on B and alice on A. */
+interface Partition {
+  link: TcpCut;
+  alice: JsonClient;
+  bob: JsonClient;
+}
+
+/** Runs `body` on a {@linkcode Partition}, bob having heard alice join; closes it all after. */
+async function withPartition(body: (partition: Partition) => Promise<void>): Promise<void> {
   await withCluster({ nodes: 1, node: NODE }, async (cluster) => {
     const link = new TcpCut(cluster.redis.port);
     const clients: JsonClient[] = [];
@@ -75,112 +83,94 @@ Deno.test("cluster partition: a node cut off from Redis for a moment refuses mes
       const alice = await loginAt(a.port, "alice");
       clients.push(bob, alice);
       await joinsOf(bob, ["alice"]);
-
-      link.cut();
-      const missed: AckFrame[] = [];
-      for (let i = 0; i < 20; i++) {
-        const answer = await attempt(alice, `while B is away ${i}`, `w${i}`);
-        assert.ok(typeof answer !== "string", `A is not cut off: ${answer}`);
-        missed.push(answer);
-      }
-      // B cannot store: its user is told so, and stays connected.
-      const early: Seen[] = [];
-      const refused = await attempt(bob, "from the cut-off node", "cut", (frame) => {
-        if (frame.type === "msg") early.push({ ...frame, history: frame.history === true });
-      });
-      assert.equal(refused, "store_failed");
-
-      link.mend();
-      const seen = await collect(
-        bob,
-        "#lobby",
-        (s) => s.filter((m) => m.text.startsWith("while B")).length + early.length >= 20,
-        RECOVER_MS,
-      );
-      const got = [...early, ...seen].filter((m) => m.text.startsWith("while B"));
-      assert.deepEqual(got.map((m) => m.id), missed.map((ack) => ack.id), "each once, in order");
-      assertRising(got, "bob");
-
-      const back = await sendUntilAcked(bob, "B is back");
-      const heard = await collect(alice, "#lobby", (s) => s.at(-1)?.text === "B is back");
-      assert.equal(heard.at(-1)?.id, back.id);
-      assert.ok(back.id > missed[missed.length - 1].id);
+      await body({ link, alice, bob });
     } finally {
       for (const client of clients) client.close();
       await link.close();
     }
+  });
+}
+
+/** Sends `text` from `from` until acked, and checks `to` sees it last in #lobby, with its id. */
+async function relayed(
+  from: JsonClient,
+  to: JsonClient,
+  text: string,
+  other?: (frame: ServerFrame) => void,
+): Promise<AckFrame> {
+  const ack = await sendUntilAcked(from, text, other);
+  const heard = await collect(to, "#lobby", (s) => s.at(-1)?.text === text);
+  assert.equal(heard.at(-1)?.id, ack.id);
+  return ack;
+}
+
+Deno.test("cluster partition: a node cut off from Redis for a moment refuses messages, keeps its users, and then delivers what it missed once, in order", async () => {
+  await withPartition(async ({ link, alice, bob }) => {
+    link.cut();
+    const missed: AckFrame[] = [];
+    for (let i = 0; i < 20; i++) {
+      const answer = await attempt(alice, `while B is away ${i}`, `w${i}`);
+      assert.ok(typeof answer !== "string", `A is not cut off: ${answer}`);
+      missed.push(answer);
+    }
+    // B cannot store: its user is told so, and stays connected.
+    const early: Seen[] = [];
+    const refused = await attempt(bob, "from the cut-off node", "cut", (frame) => {
+      if (frame.type === "msg") early.push({ ...frame, history: frame.history === true });
+    });
+    assert.equal(refused, "store_failed");
+
+    link.mend();
+    const seen = await collect(
+      bob,
+      "#lobby",
+      (s) => s.filter((m) => m.text.startsWith("while B")).length + early.length >= 20,
+      RECOVER_MS,
+    );
+    const got = [...early, ...seen].filter((m) => m.text.startsWith("while B"));
+    assert.deepEqual(got.map((m) => m.id), missed.map((ack) => ack.id), "each once, in order");
+    assertRising(got, "bob");
+
+    const back = await relayed(bob, alice, "B is back");
+    assert.ok(back.id > missed[missed.length - 1].id);
   });
 });
 
 Deno.test("cluster partition: a node cut off for longer than its lease is declared lost; back, it announces its users again, who never reconnected", async () => {
-  await withCluster({ nodes: 1, node: NODE }, async (cluster) => {
-    const link = new TcpCut(cluster.redis.port);
-    const clients: JsonClient[] = [];
-    try {
-      const [a] = cluster.nodes;
-      const b = await cluster.addNode({ ...NODE, redisUrl: link.url });
-      const bob = await loginAt(b.port, "bob");
-      const alice = await loginAt(a.port, "alice");
-      clients.push(bob, alice);
-      await joinsOf(bob, ["alice"]);
+  await withPartition(async ({ link, alice, bob }) => {
+    link.cut();
+    let lost: LeaveFrame | undefined;
+    await collect(alice, "#lobby", () => lost !== undefined, LOST_MS, (frame) => {
+      if (frame.type === "leave" && frame.nick === "bob") lost = frame;
+    });
+    assert.equal(lost?.reason, "node_lost");
+    link.mend();
 
-      link.cut();
-      let lost: LeaveFrame | undefined;
-      await collect(alice, "#lobby", () => lost !== undefined, LOST_MS, (frame) => {
-        if (frame.type === "leave" && frame.nick === "bob") lost = frame;
-      });
-      assert.equal(lost?.reason, "node_lost");
-      link.mend();
-
-      // Back: A hears bob again (his connection never closed), and his messages go through.
-      await joinsOf(alice, ["bob"], "#lobby", RECOVER_MS);
-      const back = await sendUntilAcked(bob, "still here");
-      const heard = await collect(alice, "#lobby", (s) => s.at(-1)?.text === "still here");
-      assert.equal(heard.at(-1)?.id, back.id);
-      const ack = await sendUntilAcked(alice, "welcome back");
-      const seen = await collect(bob, "#lobby", (s) => s.at(-1)?.text === "welcome back");
-      assert.equal(seen.at(-1)?.id, ack.id);
-    } finally {
-      for (const client of clients) client.close();
-      await link.close();
-    }
+    // Back: A hears bob again (his connection never closed), and his messages go through.
+    await joinsOf(alice, ["bob"], "#lobby", RECOVER_MS);
+    await relayed(bob, alice, "still here");
+    await relayed(alice, bob, "welcome back");
   });
 });
 
 Deno.test("cluster partition: a node whose link to Redis goes silent (no reset: a partition) answers its users' messages with store_failed within REDIS_COMMAND_TIMEOUT_MS, and recovers once the link is back", async () => {
-  await withCluster({ nodes: 1, node: NODE }, async (cluster) => {
-    const link = new TcpCut(cluster.redis.port);
-    const clients: JsonClient[] = [];
-    try {
-      const [a] = cluster.nodes;
-      const b = await cluster.addNode({ ...NODE, redisUrl: link.url });
-      const bob = await loginAt(b.port, "bob");
-      const alice = await loginAt(a.port, "alice");
-      clients.push(bob, alice);
-      await joinsOf(bob, ["alice"]);
+  await withPartition(async ({ link, alice, bob }) => {
+    link.freeze();
+    const sent = Date.now();
+    const answer = await within(
+      attempt(bob, "into the void", "void"),
+      "an answer with Redis unreachable (never one, if the node waits on the silent link)",
+      REDIS_COMMAND_TIMEOUT_MS + 5_000,
+    );
+    assert.equal(answer, "store_failed", "no ack without Redis");
+    assert.ok(Date.now() - sent <= REDIS_COMMAND_TIMEOUT_MS + 5_000);
 
-      link.freeze();
-      const sent = Date.now();
-      const answer = await within(
-        attempt(bob, "into the void", "void"),
-        "an answer with Redis unreachable (never one, if the node waits on the silent link)",
-        REDIS_COMMAND_TIMEOUT_MS + 5_000,
-      );
-      assert.equal(answer, "store_failed", "no ack without Redis");
-      assert.ok(Date.now() - sent <= REDIS_COMMAND_TIMEOUT_MS + 5_000);
-
-      link.mend();
-      // One answer per message: none comes later for the one refused.
-      const late: ServerFrame[] = [];
-      const back = await sendUntilAcked(bob, "through again", (frame) => {
-        if ("ref" in frame && frame.ref === "void") late.push(frame);
-      });
-      const heard = await collect(alice, "#lobby", (s) => s.at(-1)?.text === "through again");
-      assert.equal(heard.at(-1)?.id, back.id);
-      assert.deepEqual(late, [], "a second answer to the refused message");
-    } finally {
-      for (const client of clients) client.close();
-      await link.close();
-    }
+    link.mend();
+    // One answer per message: none comes later for the one refused.
+    const late: ServerFrame[] = [];
+    await relayed(bob, alice, "through again", (frame) => {
+      if ("ref" in frame && frame.ref === "void") late.push(frame);
+    });
+    assert.deepEqual(late, [], "a second answer to the refused message");
   });
 });
