@@ -9,7 +9,7 @@
 
 import assert from "node:assert/strict";
 import type { AckFrame, LeaveFrame, ServerFrame } from "../protocol/frames.ts";
-import { command, type JsonClient, within } from "./helpers/wire.ts";
+import { command, within } from "./helpers/wire.ts";
 import { RECONNECT_MAX_MS } from "../client/reconnect.ts";
 import { RawIrcClient } from "./helpers/irc.ts";
 import {
@@ -23,6 +23,7 @@ import {
   LEASE_MS,
   loginAt,
   LOST_MS,
+  say,
   withCluster,
 } from "./helpers/cluster.ts";
 
@@ -44,23 +45,6 @@ const REJOIN_MS = RECONNECT_MAX_MS + 5_000;
 /** True for a room message with this text. */
 function isText(text: string): (frame: ServerFrame) => boolean {
   return (frame) => frame.type === "msg" && frame.text === text;
-}
-
-/** Sends one message to #lobby and returns its ack; frames read meanwhile go to `other`. */
-async function say(
-  client: JsonClient,
-  text: string,
-  ref: string,
-  other: (frame: ServerFrame) => void = () => {},
-): Promise<AckFrame> {
-  await client.send({ type: "msg", room: "#lobby", text, ref });
-  while (true) {
-    const frame = await client.next(`the ack of ${text}`);
-    if (frame === null) throw new Error(`EOF before the ack of ${text}`);
-    if (frame.type === "error" && frame.ref === ref) throw new Error(JSON.stringify(frame));
-    if (frame.type === "ack" && frame.ref === ref) return frame;
-    other(frame);
-  }
 }
 
 /** Keeps the #lobby leave frames a client is sent, by nick. */

@@ -12,37 +12,19 @@
 
 import assert from "node:assert/strict";
 import type { AckFrame, ServerFrame } from "../protocol/frames.ts";
-import type { JsonClient } from "./helpers/wire.ts";
 import { RedisConn } from "../cluster/redis_conn.ts";
 import { RedisBus } from "../cluster/redis_bus.ts";
 import { heldKey, LOG_KEY, nickLeaseKey, nodeKey, NODES_KEY } from "../cluster/keys.ts";
 import { NODE_GONE_CONFIRM_MS, NODE_LEASE_MS } from "../config/cluster_limits.ts";
 import { type RedisServer, startRedis } from "./helpers/redis.ts";
 import { RawIrcClient } from "./helpers/irc.ts";
-import { collect, helloAt, joinsOf, loginAt, withCluster } from "./helpers/cluster.ts";
+import { collect, helloAt, joinsOf, loginAt, say, withCluster } from "./helpers/cluster.ts";
 
 /**
  * How long after the kill the dead node's user may take to be welcomed on the other node: the
  * confirmation, a few round trips, and room for a loaded CI machine; far below the lease.
  */
 const FAST_REJOIN_MS = NODE_GONE_CONFIRM_MS + 1_500;
-
-/** Sends one message to #lobby and returns its ack; frames read meanwhile go to `other`. */
-async function say(
-  client: JsonClient,
-  text: string,
-  ref: string,
-  other: (frame: ServerFrame) => void = () => {},
-): Promise<AckFrame> {
-  await client.send({ type: "msg", room: "#lobby", text, ref });
-  while (true) {
-    const frame = await client.next(`the ack of ${text}`);
-    if (frame === null) throw new Error(`EOF before the ack of ${text}`);
-    if (frame.type === "error" && frame.ref === ref) throw new Error(JSON.stringify(frame));
-    if (frame.type === "ack" && frame.ref === ref) return frame;
-    other(frame);
-  }
-}
 
 /** The `node_lost` events in the cluster log, by lost node. */
 async function nodeLostEntries(conn: RedisConn): Promise<string[]> {

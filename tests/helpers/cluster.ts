@@ -8,7 +8,7 @@
  */
 
 import type { ChatServer } from "../../server.ts";
-import type { ServerFrame } from "../../protocol/frames.ts";
+import type { AckFrame, ServerFrame } from "../../protocol/frames.ts";
 import { CLI_PERMISSIONS, loopbackServeArgs, MAIN_PATH } from "../../bench/launch_args.ts";
 import { SERVE_HELP } from "../../cli/usage.ts";
 import { NODE_CHECK_MS, NODE_LEASE_MS } from "../../config/cluster_limits.ts";
@@ -429,6 +429,23 @@ export interface Seen {
   from: string;
   text: string;
   history: boolean;
+}
+
+/** Sends one message to #lobby and returns its ack; frames read meanwhile go to `other`. */
+export async function say(
+  client: JsonClient,
+  text: string,
+  ref: string,
+  other: (frame: ServerFrame) => void = () => {},
+): Promise<AckFrame> {
+  await client.send({ type: "msg", room: "#lobby", text, ref });
+  while (true) {
+    const frame = await client.next(`the ack of ${text}`);
+    if (frame === null) throw new Error(`EOF before the ack of ${text}`);
+    if (frame.type === "error" && frame.ref === ref) throw new Error(JSON.stringify(frame));
+    if (frame.type === "ack" && frame.ref === ref) return frame;
+    other(frame);
+  }
 }
 
 /**
