@@ -77,6 +77,15 @@ class ClusterChat {
   }
 }
 
+/** Nodes a and b with alice on a and bob on b, each told of the other; frames so far dropped. */
+async function aliceAndBob(): Promise<{ chat: ClusterChat; alice: Peer; bob: Peer }> {
+  const chat = new ClusterChat(["a", "b"]);
+  const alice = await chat.login("a", "alice");
+  const bob = await chat.login("b", "bob");
+  chat.clear(alice, bob);
+  return { chat, alice, bob };
+}
+
 /** The msg and ack frames among `frames` (what the relay sent), as [type, id, text?]. */
 function talk(frames: readonly ServerFrame[]): ServerFrame[] {
   return frames.filter((f) => f.type === "msg" || f.type === "ack");
@@ -159,10 +168,7 @@ Deno.test("cluster relay: concurrent senders on three nodes: every observer sees
 });
 
 Deno.test("cluster relay: a failed append tells the author store_failed, acks nothing and relays nothing", async () => {
-  const chat = new ClusterChat(["a", "b"]);
-  const alice = await chat.login("a", "alice");
-  const bob = await chat.login("b", "bob");
-  chat.clear(alice, bob);
+  const { chat, alice, bob } = await aliceAndBob();
   chat.nodes.get("a")!.store.fail("Redis cannot be reached");
   alice.say("lost", "#lobby", "r1");
   await chat.settle();
@@ -182,10 +188,7 @@ Deno.test("cluster relay: a failed append tells the author store_failed, acks no
 });
 
 Deno.test("cluster relay: an append whose answer is lost after it was committed: store_failed, never an ack, then the message as anyone sees it", async () => {
-  const chat = new ClusterChat(["a", "b"]);
-  const alice = await chat.login("a", "alice");
-  const bob = await chat.login("b", "bob");
-  chat.clear(alice, bob);
+  const { chat, alice, bob } = await aliceAndBob();
   const store = chat.nodes.get("a")!.store;
   const append = store.append.bind(store);
   // Committed and logged, but the connection drops before the script's answer comes back.
@@ -244,10 +247,7 @@ Deno.test("cluster relay: a join racing another node's commit replays or relays 
 });
 
 Deno.test("cluster relay: a batch of ours the log never brings back is reported to its author when a later one arrives", async () => {
-  const chat = new ClusterChat(["a", "b"]);
-  const alice = await chat.login("a", "alice");
-  const bob = await chat.login("b", "bob");
-  chat.clear(alice, bob);
+  const { chat, alice, bob } = await aliceAndBob();
   const store = chat.nodes.get("a")!.store;
   const append = store.append.bind(store);
   // Committed, answered, then lost from the log before any node read it.
@@ -494,10 +494,7 @@ Deno.test("cluster relay: a resume floor the log never passes is forgotten after
 });
 
 Deno.test("cluster relay: an append whose outcome is unknown is told it could not be confirmed and may still appear, not that it was not sent", async () => {
-  const chat = new ClusterChat(["a", "b"]);
-  const alice = await chat.login("a", "alice");
-  const bob = await chat.login("b", "bob");
-  chat.clear(alice, bob);
+  const { chat, alice, bob } = await aliceAndBob();
   const store = chat.nodes.get("a")!.store;
   const append = store.append.bind(store);
   store.append = (messages, live) => {
@@ -520,10 +517,7 @@ Deno.test("cluster relay: an append whose outcome is unknown is told it could no
 });
 
 Deno.test(`cluster relay: with MAX_AWAITING_BATCHES batches waiting for a stuck log, the next message is refused (the cluster log is behind), nothing more held`, async () => {
-  const chat = new ClusterChat(["a", "b"]);
-  const alice = await chat.login("a", "alice");
-  const bob = await chat.login("b", "bob");
-  chat.clear(alice, bob);
+  const { chat, alice, bob } = await aliceAndBob();
   const resumeReader = stallReader(chat, "a");
   for (let i = 0; i < MAX_AWAITING_BATCHES; i++) {
     alice.say(`m${i}`, "#lobby", `r${i}`);
@@ -576,10 +570,7 @@ Deno.test("cluster relay: a batch the log has not brought after AWAITING_LOG_TIM
 });
 
 Deno.test("cluster relay: a login waiting for its nick claim does not hold the node's deliveries; a claim no login took is given back", async () => {
-  const chat = new ClusterChat(["a", "b"]);
-  const alice = await chat.login("a", "alice");
-  const bob = await chat.login("b", "bob");
-  chat.clear(alice, bob);
+  const { chat, alice, bob } = await aliceAndBob();
   // Redis is slow to answer this one claim (a reconnect storm: many of them queue up).
   const bus = chat.nodes.get("b")!.bus;
   const claim = bus.claimNick.bind(bus);
