@@ -111,6 +111,19 @@ class TwoNodes {
   }
 }
 
+/** Carol's key: her account is hers whichever node she logs in on. */
+const CAROL_KEY: KeyProof = { source: "sockchat", fingerprint: "SHA256:carolcarolcarol" };
+
+/** Carol, logged in on A with {@linkcode CAROL_KEY} and registered, who claimed #c and set it +m. */
+async function carolClaimsC(nodes: TwoNodes): Promise<Member> {
+  const carol = await nodes.login(nodes.a, "carol", { key: CAROL_KEY });
+  await nodes.run(carol, "/register");
+  await nodes.run(carol, "/join #c");
+  await nodes.run(carol, "/register #c");
+  await nodes.run(carol, "/mode #c +m");
+  return carol;
+}
+
 /** Alice (op of #x, on A) and bob (on B), both in #x. */
 async function roomAcross(nodes: TwoNodes): Promise<{ alice: Member; bob: Member }> {
   const alice = await nodes.login(nodes.a, "alice");
@@ -315,12 +328,7 @@ Deno.test("cluster mod: /kill on A ends a session on B", async () => {
 
 Deno.test("cluster mod: a room claimed on A keeps its state on B, and ops its owner there", async () => {
   const nodes = new TwoNodes();
-  const key: KeyProof = { source: "sockchat", fingerprint: "SHA256:carolcarolcarol" };
-  const carol = await nodes.login(nodes.a, "carol", { key });
-  await nodes.run(carol, "/register");
-  await nodes.run(carol, "/join #c");
-  await nodes.run(carol, "/register #c");
-  await nodes.run(carol, "/mode #c +m");
+  const carol = await carolClaimsC(nodes);
   assert.equal(nodes.b.claimed("#c")?.owner, "carol");
   assert.equal(nodes.b.claimed("#c")?.modes.m, true);
   // Carol leaves (the room is forgotten everywhere), then comes back on B: the claim made on A
@@ -328,7 +336,7 @@ Deno.test("cluster mod: a room claimed on A keeps its state on B, and ops its ow
   nodes.a.logout(carol.user, "quit");
   await nodes.hubsFlushed();
   assert.equal(nodes.b.room("#c"), undefined);
-  const again = await nodes.login(nodes.b, "carol", { key });
+  const again = await nodes.login(nodes.b, "carol", { key: CAROL_KEY });
   await nodes.run(again, "/join #c");
   const roomB = nodes.b.room("#c");
   assert.ok(roomB?.modes.m);
@@ -361,12 +369,7 @@ Deno.test("cluster mod: an address ban respelled on A stays in force on B", asyn
 
 Deno.test("cluster mod: a claimed room first re-made on B for a guest keeps its modes on A", async () => {
   const nodes = new TwoNodes();
-  const key: KeyProof = { source: "sockchat", fingerprint: "SHA256:carolcarolcarol" };
-  const carol = await nodes.login(nodes.a, "carol", { key });
-  await nodes.run(carol, "/register");
-  await nodes.run(carol, "/join #c");
-  await nodes.run(carol, "/register #c");
-  await nodes.run(carol, "/mode #c +m");
+  const carol = await carolClaimsC(nodes);
   nodes.a.logout(carol.user, "quit");
   await nodes.hubsFlushed();
   // Dave (a guest, op of nothing) brings the room back on B; A makes it for his mirror.
