@@ -343,14 +343,18 @@ export class RedisBus implements ClusterBus {
    * declared lost at once if it is, and the nick claimed again, so a killed node's users get
    * their nicks back on another node within a reconnect.
    */
-  async claimNick(key: string): Promise<boolean> {
+  async claimNick(key: string, freed?: (node: string) => void): Promise<boolean> {
     if (this.#usurped !== null) throw new StoreError(this.#usurped);
     if (await this.#claim(key)) return true;
     const holder = await this.#conn.command(["GET", nickLeaseKey(key)]);
     if (holder !== null && (typeof holder !== "string" || holder === this.node)) return false;
     // Freed since (null), or its holder found dead: one more try.
     if (holder !== null && !(await this.#gone.check(holder))) return false;
-    return await this.#claim(key);
+    const took = await this.#claim(key);
+    // Only a holder found dead here is news the log may not have brought yet: one that gave
+    // the nick up (a rename, a logout) wrote that to the log first, and it will arrive.
+    if (took && holder !== null) freed?.(holder);
+    return took;
   }
 
   /** One claim script: true when this node holds `key` now. */

@@ -184,9 +184,12 @@ export interface ClusterBus {
   /**
    * Claims the folded nick `key` for this node, cluster-wide, under a lease the bus refreshes
    * while the node lives. True when this node holds it now (it already did, or nobody did);
-   * false when another live node does. Rejects when the cluster cannot be reached.
+   * false when another live node does. Rejects when the cluster cannot be reached. When the
+   * node holding it was found dead by this very claim (declared lost now, or no member any
+   * more), `freed` is told that node's id before the answer (true): the log may not have
+   * brought its end here yet, and only then may the caller drop what it mirrors of it.
    */
-  claimNick(key: string): Awaitable<boolean>;
+  claimNick(key: string, freed?: (node: string) => void): Awaitable<boolean>;
   /** Gives up the folded nick `key` (a rename or a logout). Never throws. */
   releaseNick(key: string): void;
   /**

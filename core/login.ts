@@ -83,6 +83,11 @@ export interface NickClaim {
   key: string;
   /** Null: claimed; else the refusal the login gets (taken elsewhere, or no Redis). */
   refusal: ErrorFrame | null;
+  /**
+   * The node that held the nick and that this claim found dead (see `ClusterBus.claimNick`),
+   * else null: only then may a mirror of that node holding the nick be dropped.
+   */
+  freed: string | null;
 }
 
 /** Settings for {@linkcode Logins}. */
@@ -206,7 +211,11 @@ export class Logins {
     const key = nickKey(request.nick);
     // Not given up by anyone until this login has used the answer (see Registry.claiming).
     registry.claiming.set(key, (registry.claiming.get(key) ?? 0) + 1);
-    return then(claimNick(cluster, request.nick, true), (refusal) => ({ key, refusal }));
+    let freed: string | null = null;
+    return then(
+      claimNick(cluster, request.nick, true, (node) => freed = node),
+      (refusal) => ({ key, refusal, freed }),
+    );
   }
 
   /**
@@ -331,15 +340,19 @@ export class Logins {
   }
 
   /**
-   * This node holds `nick` in the cluster now (`claim`), yet another node's user still holds
-   * it here: that node lost its claim (it died and was declared lost, or its user left), and
-   * the log has not brought it here yet. The mirror leaves as `node_lost` (as when a node's
-   * `hello` finds one, core/mirror.ts), so its owner, reconnected here, gets the nick back.
+   * This node holds `nick` in the cluster now (`claim`), and the claim found the node holding
+   * it dead, yet that node's user still holds it here: the log has not brought its loss here
+   * yet. The mirror leaves as `node_lost` (as when a node's `hello` finds one,
+   * core/mirror.ts), so its owner, reconnected here, gets the nick back. A nick its holder
+   * gave up (a rename, a logout) is not enough: the live user's `nick` or `bye` is still on its
+   * way, and dropping the mirror would lose that user here; the login is refused (nick_taken)
+   * until the log catches up.
    */
   #dropStaleMirror(nick: string, claim: NickClaim | undefined): void {
     const mirror = this.#options.registry.user(nick);
     if (mirror?.node === undefined || !mirror.online) return;
     if (claim === undefined || claim.refusal !== null || claim.key !== mirror.key) return;
+    if (claim.freed !== mirror.node) return;
     this.#options.rooms.depart(mirror, "node_lost", "");
     this.#options.rooms.leaveAll(mirror, "node_lost", "");
   }
@@ -691,6 +704,7 @@ function claimNick(
   cluster: ClusterBus,
   nick: string,
   fatal: boolean,
+  freed?: (node: string) => void,
 ): Awaitable<ErrorFrame | null> {
   const shown = displayNick(nick);
   const answer = (ours: boolean): ErrorFrame | null =>
@@ -707,7 +721,7 @@ function claimNick(
       { fatal },
     );
   try {
-    const claimed = cluster.claimNick(nickKey(nick));
+    const claimed = cluster.claimNick(nickKey(nick), freed);
     return claimed instanceof Promise ? claimed.then(answer, failed) : answer(claimed);
   } catch (error) {
     return failed(error);

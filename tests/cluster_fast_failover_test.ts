@@ -19,6 +19,10 @@ import { NODE_GONE_CONFIRM_MS, NODE_LEASE_MS } from "../config/cluster_limits.ts
 import { type RedisServer, startRedis } from "./helpers/redis.ts";
 import { RawIrcClient } from "./helpers/irc.ts";
 import { collect, helloAt, joinsOf, loginAt, say, withCluster } from "./helpers/cluster.ts";
+import { MemoryCluster } from "../store/memory/cluster.ts";
+import { PROTOCOL_VERSION } from "../protocol/frames.ts";
+import { memoryHub, memoryLogin } from "./helpers/memory_cluster.ts";
+import { only, RecordingSink } from "./helpers/core.ts";
 
 /**
  * How long after the kill the dead node's user may take to be welcomed on the other node: the
@@ -241,7 +245,13 @@ Deno.test("redis bus fast failover: a node with no subscriber whose lease is ren
       raw.command(["SET", nodeKey("x"), "run-1", "PX", String(NODE_LEASE_MS)]).catch(() => {});
     }, 200);
     const started = performance.now();
-    assert.equal(await b.bus.claimNick("n0"), false, "x is alive: its nick stays x's");
+    const told: string[] = [];
+    assert.equal(
+      await b.bus.claimNick("n0", (node) => told.push(node)),
+      false,
+      "x is alive: its nick stays x's",
+    );
+    assert.deepEqual(told, []);
     assert.ok(performance.now() - started >= NODE_GONE_CONFIRM_MS - 50, "it was checked");
     assert.equal(await raw.command(["SISMEMBER", NODES_KEY, "x"]), 1);
     assert.deepEqual(await nodeLostEntries(raw), []);
@@ -252,8 +262,12 @@ Deno.test("redis bus fast failover: a node with no subscriber whose lease is ren
 
     // x dies (no more renewals). A reconnect storm of its users: one check for all.
     await raw.command(["CONFIG", "RESETSTAT"]);
-    const claims = await Promise.all(nicks.map((nick) => b.bus.claimNick(nick)));
+    const freed: string[] = [];
+    const claims = await Promise.all(
+      nicks.map((nick) => b.bus.claimNick(nick, (node) => freed.push(node))),
+    );
     assert.deepEqual(claims, nicks.map(() => true), "every nick of the dead node is free");
+    assert.deepEqual(freed, nicks.map(() => "x"), "each claim says it found x dead");
     assert.equal(await numsubCalls(raw), 2, "one check: one look, one confirmation");
     assert.deepEqual(await nodeLostEntries(raw), ["x"], "announced lost exactly once");
     assert.deepEqual(declared, ["x"]);
@@ -286,5 +300,40 @@ Deno.test("redis bus fast failover: a node restarted under the same id during th
   } finally {
     raw.close();
     await b.close();
+  }
+});
+
+Deno.test("cluster fast failover: a login on B of a nick its live holder on A just gave up (a rename B's log has not brought yet) is refused nick_taken, and B keeps the renamed user (no node_lost)", async () => {
+  const cluster = new MemoryCluster();
+  const nodeA = cluster.node("a");
+  const nodeB = cluster.node("b");
+  const hubA = memoryHub(nodeA, "a");
+  const hubB = memoryHub(nodeB, "b");
+  try {
+    const x = await memoryLogin(hubA, "xavier", 1);
+    const observer = await memoryLogin(hubB, "obs", 2);
+    await cluster.settle();
+    observer.sink.take();
+    // B's log reader lags (a burst, a reconnect): A's `nick` event waits for it.
+    nodeB.hub = undefined;
+    assert.equal(await hubA.rename(x.user, "yves", "n"), true);
+    await cluster.settle();
+    const result = await hubB.login(new RecordingSink(), {
+      version: PROTOCOL_VERSION,
+      nick: "xavier",
+      address: "192.0.2.3",
+    });
+    assert.equal(result.ok ? "ok" : result.error.code, "nick_taken");
+    nodeB.attach(hubB);
+    await cluster.settle();
+    const yves = hubB.user("yves");
+    assert.ok(yves !== undefined && yves.node === "a", "B still mirrors the renamed user");
+    assert.deepEqual([...yves.rooms].map((room) => room.name), ["#lobby"]);
+    assert.deepEqual(only(observer.sink.take(), "leave"), [], "nobody left as node_lost");
+  } finally {
+    await cluster.settle();
+    hubA.shutdown();
+    hubB.shutdown();
+    await cluster.settle();
   }
 });
