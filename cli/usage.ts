@@ -37,6 +37,7 @@ import {
   MAX_UNSENT_BYTES,
 } from "../client/limits.ts";
 import { NODE_ID_MAX_LENGTH, REDIS_URL_ENV, SERVER_DEFAULTS } from "../config/server_config.ts";
+import { NODE_GONE_CONFIRM_MS, NODE_LEASE_MS } from "../config/cluster_limits.ts";
 import {
   MAX_PROXY_SOURCES,
   PROXY_V1_MAX_BYTES,
@@ -174,7 +175,13 @@ Options:
                        see docs/CLUSTER.md (default off: one server on its own)
   --node-id ID         this server's name in the cluster, logged at start: letters,
                        digits, '.', '_' and '-', at most ${NODE_ID_MAX_LENGTH} characters, such as a,
-                       2 or eu-1 (default: random, such as n3f9a01c2)
+                       2 or eu-1 (default: random, such as n3f9a01c2). When a node's
+                       process dies, the others drop its users within the node lease
+                       (${NODE_LEASE_MS / 1000} s, NODE_LEASE_MS), or in about ${
+  NODE_GONE_CONFIRM_MS / 1000
+} s
+                       (NODE_GONE_CONFIRM_MS) when a login elsewhere asks for one of its
+                       nicks; a lost machine or network link takes the lease
   --proxy-from LIST    addresses or CIDR blocks of load balancers (HAProxy with
                        send-proxy-v2; docs/haproxy.cfg), separated by commas, at most
                        ${MAX_PROXY_SOURCES}: a connection from one of them, on every TCP port (native,
