@@ -39,9 +39,14 @@ export function cloakOf(address: string): string {
 }
 
 /**
- * Cloaks under `key` from now on (cluster mode: the key every node shares). Called once at
- * start, before any user logs in: a cloak already shown under the old key would no longer match
- * its own bans.
+ * Cloaks under `key` from now on (cluster mode: the key every node shares). Called at start,
+ * before any user logs in, and called again, with users logged in, when Redis comes back empty
+ * (cluster/cloak_key.ts's `shareCloakKey`, at each new epoch). Normally that second call hands
+ * back the key already in use and changes nothing; but if another node's key won (one started
+ * while Redis was empty or away, with a key of its own), every live user's cloak changes
+ * mid-session, and bans by an old cloak (`+b *!*@1a2b3c4d5e.sc`) no longer match the users they
+ * were made for: they need making again under the new cloaks. docs/CLUSTER.md lists this under
+ * known limits.
  *
  * @example
  * ```ts
