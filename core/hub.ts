@@ -22,10 +22,10 @@ import { broadcast, reply, send } from "./deliver.ts";
 import { direct, type DirectHow, type DirectOptions, received } from "./direct.ts";
 import type { ClusterBus, ClusterEnvelope, CommittedBatch } from "./cluster.ts";
 import { applyModeration, isModerationEvent } from "./cluster_moderation.ts";
-import { type LoginRequest, type LoginResult, Logins } from "./login.ts";
+import { type LoginRequest, type LoginResult, Logins, type NickClaim } from "./login.ts";
 import { applyPresence, localCards, type PresenceSync, rejoin } from "./mirror.ts";
 import { AccountDesk } from "./account_desk.ts";
-import { type AccountLimits, Accounts } from "./accounts.ts";
+import { type AccountLimits, Accounts, type PasswordCheck } from "./accounts.ts";
 import type { AccountCheck } from "./account_proof.ts";
 import { type AccountView, watchAccounts } from "./identity.ts";
 import type { Departure } from "./departures.ts";
@@ -396,12 +396,38 @@ export class Hub implements ModeratorHost {
       (check) =>
         then(
           this.#logins.preclaim(request),
-          (claim) =>
-            this.#serial.run(() =>
-              then(this.#relay.flush(), () => this.#logins.login(sink, request, check, claim))
-            ),
+          (claim) => this.#queueLogin(sink, request, check, claim),
         ),
     );
+  }
+
+  /**
+   * Runs a login in the hub's queue, after the messages said before it. The login gives its
+   * claim back itself; a claim whose login never runs (the flush before it failed) is given
+   * back here, else its nick would stay reserved on this node for good (Registry.claiming).
+   */
+  #queueLogin(
+    sink: PeerSink,
+    request: LoginRequest,
+    check: PasswordCheck,
+    claim: NickClaim | undefined,
+  ): Awaitable<LoginResult> {
+    let ran = false;
+    const login = () => {
+      ran = true;
+      return this.#logins.login(sink, request, check, claim);
+    };
+    const unused = () => {
+      if (!ran && claim !== undefined) this.#logins.giveBack(claim);
+    };
+    let result: Awaitable<LoginResult>;
+    try {
+      result = this.#serial.run(() => then(this.#relay.flush(), login));
+    } catch (error) {
+      unused();
+      throw error;
+    }
+    return claim !== undefined && result instanceof Promise ? result.finally(unused) : result;
   }
 
   /**

@@ -246,6 +246,14 @@ export class Logins {
   }
 
   /**
+   * Gives back a claim from {@linkcode Logins.preclaim} whose login will never run (the hub's
+   * queue failed before it): as {@linkcode Logins.login} does with the claims it takes.
+   */
+  giveBack(claim: NickClaim): void {
+    this.#claimUsed(claim);
+  }
+
+  /**
    * A login is done with its claim: a nick claimed for nobody (the login was refused, or ended
    * half-way) is given back, unless a session here holds it or another login still claims it.
    */

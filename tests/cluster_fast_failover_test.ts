@@ -22,6 +22,8 @@ import { collect, helloAt, joinsOf, loginAt, say, withCluster } from "./helpers/
 import { MemoryCluster } from "../store/memory/cluster.ts";
 import { PROTOCOL_VERSION } from "../protocol/frames.ts";
 import { memoryHub, memoryLogin } from "./helpers/memory_cluster.ts";
+import { Hub } from "../core/hub.ts";
+import { BanList } from "../core/moderation.ts";
 import { only, RecordingSink } from "./helpers/core.ts";
 
 /**
@@ -330,6 +332,61 @@ Deno.test("cluster fast failover: a login on B of a nick its live holder on A ju
     assert.ok(yves !== undefined && yves.node === "a", "B still mirrors the renamed user");
     assert.deepEqual([...yves.rooms].map((room) => room.name), ["#lobby"]);
     assert.deepEqual(only(observer.sink.take(), "leave"), [], "nobody left as node_lost");
+  } finally {
+    await cluster.settle();
+    hubA.shutdown();
+    hubB.shutdown();
+    await cluster.settle();
+  }
+});
+
+Deno.test("cluster fast failover: a nick claimed before the hub's queue is given back when the flush ahead of its login fails (the login never runs), so another node can take it", async () => {
+  const cluster = new MemoryCluster();
+  const nodeA = cluster.node("a");
+  const nodeB = cluster.node("b");
+  // A's commits report their time to a callback that fails: the relay's flush then rejects.
+  const hubA = new Hub({
+    maxUsers: 100,
+    maxFrame: 65536,
+    serverName: "sockchat-a",
+    store: nodeA.store,
+    replayBudgetBytes: 1 << 18,
+    bans: new BanList(nodeA.store.moderation),
+    cluster: nodeA.bus,
+    onCommit: () => {
+      throw new Error("metrics broke");
+    },
+  });
+  nodeA.attach(hubA);
+  const hubB = memoryHub(nodeB, "b");
+  try {
+    const alice = await memoryLogin(hubA, "alice", 1);
+    await cluster.settle();
+    // A's first append waits, so the hub's queue is busy while zed's login is queued.
+    const append = nodeA.store.append.bind(nodeA.store);
+    const held = Promise.withResolvers<void>();
+    let appends = 0;
+    nodeA.store.append = (...args) =>
+      ++appends === 1 ? held.promise.then(() => append(...args)) : append(...args);
+    hubA.say(alice.user, "#lobby", "first");
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    const login = Promise.resolve(hubA.login(new RecordingSink(), {
+      version: PROTOCOL_VERSION,
+      nick: "zed",
+      address: "192.0.2.2",
+    }));
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    // Said after zed's login was queued: the flush in front of the login commits it.
+    hubA.say(alice.user, "#lobby", "second");
+    held.resolve();
+    await assert.rejects(login, /metrics broke/);
+    await cluster.settle();
+    const onB = await hubB.login(new RecordingSink(), {
+      version: PROTOCOL_VERSION,
+      nick: "zed",
+      address: "192.0.2.3",
+    });
+    assert.equal(onB.ok ? "ok" : onB.error.code, "ok", "A gave zed back");
   } finally {
     await cluster.settle();
     hubA.shutdown();
