@@ -526,8 +526,10 @@ export class RedisBus implements ClusterBus {
     this.#closed = true;
     this.#gone.close();
     this.#wakePause?.();
-    this.#sub.close();
+    // Awaited: a subscriber still waiting to reconnect leaves node-redis's timer running.
+    const subClosed = this.#sub.close();
     await this.#pumping;
+    await subClosed;
   }
 
   /**

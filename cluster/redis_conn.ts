@@ -73,7 +73,12 @@ export class Script {
 }
 
 /** The client as created below (its exact generic type, without spelling it). */
-function newClient(url: string, options: RedisConnOptions, connected: () => boolean) {
+function newClient(
+  url: string,
+  options: RedisConnOptions,
+  connected: () => boolean,
+  backoff: (ms: number) => number,
+) {
   return createClient({
     url,
     RESP: 2,
@@ -85,7 +90,9 @@ function newClient(url: string, options: RedisConnOptions, connected: () => bool
       // it, Redis is only away for a while: try again for ever, backing off to at most 1 s.
       reconnectStrategy: (retries: number, cause: Error) =>
         connected()
-          ? Math.min(REDIS_RECONNECT_MIN_MS * 2 ** Math.min(retries, 10), REDIS_RECONNECT_MAX_MS)
+          ? backoff(
+            Math.min(REDIS_RECONNECT_MIN_MS * 2 ** Math.min(retries, 10), REDIS_RECONNECT_MAX_MS),
+          )
           : cause,
     },
   });
@@ -119,6 +126,8 @@ export class RedisConn {
   /** The cause of the outage in progress (reported once), or null while connected. */
   #problem: string | null = null;
   readonly #readyListeners = new Set<() => void>();
+  /** When the last reconnect wait node-redis started ends (ms since the epoch). */
+  #quietAt = 0;
 
   private constructor(url: string, options: RedisConnOptions) {
     this.#url = url;
@@ -130,7 +139,11 @@ export class RedisConn {
 
   /** A client wired to this connection's listeners (events of a replaced one are ignored). */
   #newClient(): Client {
-    const client = newClient(this.#url, this.#options, () => this.#connected);
+    const client = newClient(this.#url, this.#options, () => this.#connected, (ms) => {
+      // node-redis sleeps before each reconnect on a timer it cannot cancel: close() waits it out.
+      this.#quietAt = Math.max(this.#quietAt, Date.now() + ms);
+      return ms;
+    });
     // Without a listener an `error` event would be thrown by the emitter and end the process.
     client.on("error", (error: Error) => {
       if (client === this.#client) this.#lost(error);
@@ -280,13 +293,17 @@ export class RedisConn {
   /**
    * Closes the connection at once (pending commands reject). Safe to call twice. During an
    * outage node-redis lets its wait before the next reconnect run out (at most
-   * {@linkcode REDIS_RECONNECT_MAX_MS}), then stops.
+   * {@linkcode REDIS_RECONNECT_MAX_MS}), then stops: the promise resolves once that wait is
+   * over, so whoever awaits it leaves no timer running.
    */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#readyListeners.clear();
-    this.#client.destroy();
+  close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      this.#readyListeners.clear();
+      this.#client.destroy();
+    }
+    const left = this.#quietAt - Date.now();
+    return left <= 0 ? Promise.resolve() : new Promise((done) => setTimeout(done, left + 20));
   }
 
   /**
