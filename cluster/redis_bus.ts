@@ -292,7 +292,7 @@ export class RedisBus implements ClusterBus {
     const index = ++this.#published;
     const presence = isPresence(event);
     if (!presence || this.#sync?.cursor !== null) {
-      if (this.#queue.length >= PUBLISH_QUEUE_MAX) this.#overflow();
+      if (this.#queue.length >= PUBLISH_QUEUE_MAX) this.#overflow(presence);
     }
     if (presence && this.#sync !== null && this.#sync.cursor === null) {
       this.#wakeWriters(false);
@@ -535,14 +535,19 @@ export class RedisBus implements ClusterBus {
   /**
    * The queue is full: its presence events are taken out and a snapshot is owed instead (one
    * under way starts over, since what it wrote may be older than what was taken out).
+   * `presence`: the event that found the queue full is a presence event (owed a snapshot even
+   * when the queue holds none).
    */
-  #overflow(): void {
+  #overflow(presence: boolean): void {
     const before = this.#queue.length;
     this.#queue = this.#queue.filter((queued) => !queued.presence);
-    if (this.#queue.length === before) return;
+    const folded = before - this.#queue.length;
+    // A presence event arriving at a queue full of other events is owed a snapshot all the
+    // same: dropped, it would leave the other nodes' mirrors of this node wrong.
+    if (folded === 0 && !presence) return;
     this.#sync = { token: crypto.randomUUID(), cursor: null, count: 0 };
     this.#error(
-      `${before - this.#queue.length} presence events waited for Redis past the cap of ` +
+      `${folded + (presence ? 1 : 0)} presence events waited for Redis past the cap of ` +
         `${PUBLISH_QUEUE_MAX}: a snapshot of this node's users will be sent instead`,
     );
     this.#wakeWriters(false);

@@ -319,6 +319,45 @@ Deno.test("redis resync: a queue overflowing during an outage folds its presence
   }
 });
 
+Deno.test("redis resync: a presence event that finds the queue full of other events (no presence to fold) is owed a snapshot, not dropped", async () => {
+  await using redis = await startRedis();
+  const conn = await RedisConn.open(redis.url, { name: "a" });
+  const errors: string[] = [];
+  const bus = await RedisBus.open(conn, {
+    node: "a",
+    refreshMs: 60_000,
+    onError: (e) => errors.push(e),
+  });
+  bus.setRoster(() => [card("carol")]);
+  try {
+    await redis.shutdown();
+    // An op script's flood of topics during the outage fills the queue.
+    for (let i = 0; i <= PUBLISH_QUEUE_MAX; i++) {
+      bus.publish({ t: "topic", room: "#x", topic: `t${i}`, by: "carol", ts: i });
+    }
+    assert.equal(bus.syncing, false);
+    bus.publish({ t: "bye", nick: "bob", reason: "quit", message: "" });
+    assert.equal(bus.syncing, true, "bob's bye is owed a snapshot");
+    assert.match(errors.join("\n"), /snapshot of this node's users will be sent instead/);
+    await redis.restart();
+    const watch = await RedisConn.open(redis.url, { name: "w" });
+    const log = await logWatch(watch, "w");
+    try {
+      await bus.heartbeat();
+      await bus.flushed();
+      await log.until(() => log.events.some((e) => e.event.t === "sync_end"));
+      const hellos = log.events.filter((e) => e.node === "a" && e.event.t === "hello");
+      assert.equal(hellos.length, 1, "the snapshot holds carol only");
+    } finally {
+      await log.close();
+      watch.close();
+    }
+  } finally {
+    await bus.close();
+    conn.close();
+  }
+});
+
 Deno.test("redis resync: a snapshot interrupted by an outage is written whole once Redis is back, and a new one restarts it", async () => {
   await using redis = await startRedis();
   const conn = await RedisConn.open(redis.url, { name: "a" });
