@@ -184,6 +184,8 @@ export class RedisBus implements ClusterBus {
   /** Nicks to give up once the events published before (their bye/nick) are written. */
   #releases: { target: number; key: string }[] = [];
   #closed = false;
+  /** True from the start of close(): no node is declared lost while this one leaves. */
+  #closing = false;
   #beating = false;
   /** No node is declared lost before this (`performance.now()`): a grace after an outage. */
   #graceUntil = 0;
@@ -205,7 +207,7 @@ export class RedisBus implements ClusterBus {
     this.#now = options.now ?? Date.now;
     this.#gone = new NodeGone(conn, {
       node: this.node,
-      paused: () => this.#closed || this.#usurped !== null || performance.now() < this.#graceUntil,
+      paused: () => this.#closing || this.#usurped !== null || performance.now() < this.#graceUntil,
       onLost: (node) => this.#handlers.onLost?.([node]),
     });
   }
@@ -504,6 +506,7 @@ export class RedisBus implements ClusterBus {
    */
   async close(options: { leave?: boolean } = {}): Promise<void> {
     if (this.#closed) return;
+    this.#closing = true;
     for (const timer of this.#timers) clearInterval(timer);
     this.#timers = [];
     this.#stopReady();

@@ -394,3 +394,27 @@ Deno.test("cluster fast failover: a nick claimed before the hub's queue is given
     await cluster.settle();
   }
 });
+
+Deno.test("redis bus fast failover: a node that is closing (writing what it queued before it leaves) declares no other node lost", async () => {
+  await using redis = await startRedis();
+  const declared: string[] = [];
+  const b = await openBus(redis, "b", (nodes) => declared.push(...nodes));
+  const raw = await RedisConn.open(redis.url, { name: "x" });
+  try {
+    // x holds ann, has no subscriber and its lease is gone: a check would declare it at once.
+    await fakeNode(raw, "x", "run-1", ["ann"]);
+    await raw.command(["DEL", nodeKey("x")]);
+    // A queue to write keeps close() in its flush window while the claim runs.
+    for (let i = 0; i < 5_000; i++) {
+      b.bus.publish({ t: "topic", room: "#x", topic: `t${i}`, by: "bob", ts: i });
+    }
+    const closed = b.bus.close();
+    assert.equal(await b.bus.claimNick("ann"), false, "a closing node checks nobody");
+    await closed;
+    assert.deepEqual(declared, []);
+    assert.deepEqual(await nodeLostEntries(raw), ["b"], "only b itself left");
+  } finally {
+    raw.close();
+    await b.close();
+  }
+});
