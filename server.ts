@@ -513,14 +513,16 @@ function openBackend(config: ServerConfig, roomsInUse: () => Iterable<string>): 
 /** The node's Redis engine as the server's backend. */
 function clusterBackend(engine: ClusterNode, config: ServerConfig): Backend {
   const { logger } = config;
+  const counter = sharedCounter();
   return {
     store: engine.history,
     bans: new BanList(engine.tables.moderation, { mutes: engine.tables.moderation }),
     accounts: engine.tables,
     claims: engine.tables,
     cluster: engine.bus,
-    // The sliding window on Redis's clock (cluster/shared_counter.ts), once main.ts shared it.
-    sharedLogins: (address) => sharedCounter()?.loginRate(address) ?? engine.bus.loginRate(address),
+    // The sliding window on Redis's clock (cluster/shared_counter.ts): main.ts shares the
+    // counter before it starts the server; without one, only this node's own rate holds.
+    sharedLogins: counter === null ? undefined : (address) => counter.loginRate(address),
     start: (hub) =>
       engine.start({
         committed: (batch) => hub.committed(batch),

@@ -169,13 +169,3 @@ depart(KEYS[1], KEYS[2], KEYS[3], ARGV[2], ARGV[3], ARGV[1], true)
 return 0
 `,
 );
-
-/**
- * Counts one login from an address in the current window. KEYS: the counter. ARGV: window
- * ms. Returns the count so far in the window.
- */
-export const RATE = new Script(`
-local n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-return n
-`);

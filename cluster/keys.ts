@@ -65,11 +65,6 @@ export function directChannel(node: string): string {
   return `sc:dm:${node}`;
 }
 
-/** The login counter of `address` in rate window number `window`. */
-export function rateKey(address: string, window: number): string {
-  return `sc:rate:${address}:${window}`;
-}
-
 /**
  * The prefix of `address`'s login-rate counters: one per rate window, `<prefix>:<window>`
  * (cluster/shared_counter.ts; the window comes from Redis's clock).

@@ -44,14 +44,12 @@ import {
   nickLeaseKey,
   nodeKey,
   NODES_KEY,
-  rateKey,
 } from "./keys.ts";
-import { CLAIM, FIND_LOST, HEARTBEAT, JOIN, LEAVE, PUBLISH, RATE, RELEASE } from "./bus_scripts.ts";
+import { CLAIM, FIND_LOST, HEARTBEAT, JOIN, LEAVE, PUBLISH, RELEASE } from "./bus_scripts.ts";
 import {
   CLUSTER_CLOSE_MS,
   LEASE_REFRESH_MS,
   LOG_MAXLEN,
-  LOGIN_RATE_WINDOW_MS,
   NODE_CHECK_MS,
   NODE_LEASE_MS,
   PUBLISH_QUEUE_MAX,
@@ -145,8 +143,6 @@ export interface RedisBusOptions extends BusHandlers {
   refreshMs?: number;
   /** How often other nodes' leases are checked (ms). @default NODE_CHECK_MS */
   checkMs?: number;
-  /** Clock for the login-rate windows. @default Date.now */
-  now?: () => number;
 }
 
 /** The Redis bus; see the module documentation. */
@@ -160,7 +156,6 @@ export class RedisBus implements ClusterBus {
   readonly #handlers: BusHandlers;
   readonly #leaseMs: number;
   readonly #floor: () => number;
-  readonly #now: () => number;
   /** Folded nicks this node holds. */
   readonly #held = new Set<string>();
   /** Events waiting for the log, oldest first. */
@@ -204,7 +199,6 @@ export class RedisBus implements ClusterBus {
     this.epoch = options.epoch ?? new EpochWatch();
     this.#leaseMs = options.leaseMs ?? NODE_LEASE_MS;
     this.#floor = options.floor ?? (() => 0);
-    this.#now = options.now ?? Date.now;
     this.#gone = new NodeGone(conn, {
       node: this.node,
       paused: () => this.#closing || this.#usurped !== null || performance.now() < this.#graceUntil,
@@ -418,18 +412,6 @@ export class RedisBus implements ClusterBus {
       if (error instanceof AmbiguousStoreError) throw error;
       return false;
     }
-  }
-
-  /**
-   * Counts a login from `address` cluster-wide and returns the logins counted from it in the
-   * current window ({@linkcode LOGIN_RATE_WINDOW_MS}). Rejects when Redis cannot be reached.
-   */
-  async loginRate(address: string): Promise<number> {
-    const window = Math.floor(this.#now() / LOGIN_RATE_WINDOW_MS);
-    const count = await this.#conn.run(RATE, [rateKey(address, window)], [
-      LOGIN_RATE_WINDOW_MS * 2,
-    ]);
-    return Number(count);
   }
 
   /**

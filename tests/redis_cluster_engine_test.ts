@@ -334,8 +334,6 @@ Deno.test("redis bus: a direct message reaches the node it is sent to; to a node
     assert.equal(await a.bus.direct("b", "bob", frame as never), true);
     assert.deepEqual(await received, ["bob", frame]);
     assert.equal(await a.bus.direct("nobody", "bob", frame as never), false);
-    assert.equal(await a.bus.loginRate("203.0.113.9"), 1);
-    assert.equal(await b.bus.loginRate("203.0.113.9"), 2, "counted cluster-wide");
   } finally {
     await a.close();
     await b.close();
