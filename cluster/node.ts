@@ -191,11 +191,6 @@ export class ClusterNode {
           this.#onError(`announcing users again failed: ${(error as Error).message}`)
         );
       },
-      onResync: () => {
-        void Promise.resolve(hub.rejoin?.([])).catch((error) =>
-          this.#onError(`announcing users again failed: ${(error as Error).message}`)
-        );
-      },
     });
     this.#reader = await LogReader.open(this.conn, {
       node: this.bus.node,

@@ -112,11 +112,6 @@ export interface BusHandlers {
    * (`hello`); `taken` are the folded nicks another node holds now (their users must go).
    */
   onRejoin?: (taken: string[]) => void;
-  /**
-   * @deprecated Never called: the bus repairs lost presence itself, with a snapshot (see
-   * {@linkcode RedisBus.sync}).
-   */
-  onResync?: () => void;
   /** Other nodes this node declared lost (each already announced in the log). */
   onLost?: (nodes: string[]) => void;
   /**
