@@ -85,9 +85,10 @@ export const DM_ID_REFILL_AT = 250;
 export const LOGIN_RATE_WINDOW_MS = 60_000;
 
 /**
- * Events a node holds for the log while Redis is unreachable, at most. Past it they are
- * dropped and the node re-announces its users once Redis is back (see `onResync`): memory
- * stays bounded through a long outage.
+ * Events a node holds for the log while Redis is unreachable, at most: memory stays bounded
+ * through a long outage. At the cap the queued presence events (hello, bye, join, nick, user)
+ * are taken out and a snapshot of this node's users is owed instead (written once Redis is
+ * back); other events past it (topics, room modes, records, kills) are dropped and logged.
  */
 export const PUBLISH_QUEUE_MAX = 10_000;
 
