@@ -81,7 +81,11 @@ export const DM_ID_BLOCK = 1_000;
 /** A new block is reserved once fewer than this many ids of the current one are left. */
 export const DM_ID_REFILL_AT = 250;
 
-/** Window of the cluster-wide login-rate counter (`sc:rate:<addr>:<window>`), in ms. */
+/**
+ * The sliding window `--max-logins-per-minute` counts over cluster-wide, in ms: Redis's
+ * counters `sc:rate:<addr>:<window>` (cluster/shared_counter.ts) and core/lockout.ts's
+ * MemoryCounter.
+ */
 export const LOGIN_RATE_WINDOW_MS = 60_000;
 
 /**

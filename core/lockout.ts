@@ -10,6 +10,7 @@
  */
 
 import { AUTH_LOCKOUT_MS, MAX_AUTH_FAILURES, MAX_AUTH_TRACKED } from "../config/limits.ts";
+import { LOGIN_RATE_WINDOW_MS } from "../config/cluster_limits.ts";
 import { addressKey } from "../security/conn_limiter.ts";
 
 /** Which secret a lockout guards: each kind is counted on its own, here and cluster-wide. */
@@ -74,9 +75,6 @@ export interface SharedCounter {
    */
   loginRate(key: string): Promise<number>;
 }
-
-/** The window `--max-logins-per-minute` counts over. */
-const LOGIN_RATE_WINDOW_MS = 60_000;
 
 /**
  * A {@linkcode SharedCounter} in this process's memory: the stand-in for Redis in tests, and
