@@ -91,6 +91,8 @@ export class MemoryCounter implements SharedCounter {
   readonly #logins = new Map<string, number[]>();
   readonly #now: () => number;
   readonly #rateWindowMs: number;
+  /** When lapsed counts and login times were last swept out (at most once per rate window). */
+  #sweptAt = -Infinity;
 
   /** An empty counter on `now`'s clock, counting logins over `rateWindowMs`. */
   constructor(now: () => number = Date.now, rateWindowMs = LOGIN_RATE_WINDOW_MS) {
@@ -101,6 +103,7 @@ export class MemoryCounter implements SharedCounter {
   /** See {@linkcode SharedCounter.add}. */
   add(kind: LockoutKind, key: string, ttlMs: number, from: "first" | "last"): Promise<SharedCount> {
     const now = this.#now();
+    this.#sweep(now);
     const id = `${kind}:${key}`;
     const entry = this.#live(id, now) ?? { count: 0, until: now + ttlMs };
     entry.count++;
@@ -112,6 +115,7 @@ export class MemoryCounter implements SharedCounter {
   /** See {@linkcode SharedCounter.peek}. */
   peek(kind: LockoutKind, key: string): Promise<SharedCount> {
     const now = this.#now();
+    this.#sweep(now);
     const entry = this.#live(`${kind}:${key}`, now);
     return Promise.resolve(
       entry === undefined ? { count: 0, ttlMs: 0 } : {
@@ -124,10 +128,32 @@ export class MemoryCounter implements SharedCounter {
   /** See {@linkcode SharedCounter.loginRate}: a sliding window of the login times. */
   loginRate(key: string): Promise<number> {
     const now = this.#now();
+    this.#sweep(now);
     const times = (this.#logins.get(key) ?? []).filter((t) => t > now - this.#rateWindowMs);
     times.push(now);
     this.#logins.set(key, times);
     return Promise.resolve(times.length);
+  }
+
+  /** Addresses and counts held now (tests watch it stay bounded). */
+  get size(): number {
+    return this.#counts.size + this.#logins.size;
+  }
+
+  /**
+   * Drops the counts that lapsed and the addresses with no login in the window, as Redis's
+   * expiry would: otherwise every address ever seen stays in memory. Once per rate window, so
+   * the cost is spread over that window's calls.
+   */
+  #sweep(now: number): void {
+    if (now - this.#sweptAt < this.#rateWindowMs) return;
+    this.#sweptAt = now;
+    for (const [key, times] of this.#logins) {
+      if ((times.at(-1) ?? -Infinity) <= now - this.#rateWindowMs) this.#logins.delete(key);
+    }
+    for (const [id, entry] of this.#counts) {
+      if (entry.until <= now) this.#counts.delete(id);
+    }
   }
 
   #live(id: string, now: number): { count: number; until: number } | undefined {

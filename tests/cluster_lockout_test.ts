@@ -174,6 +174,20 @@ Deno.test("Lockout with a shared counter (two nodes in one process): the other n
   }
 });
 
+Deno.test("MemoryCounter: addresses whose logins left the window and lapsed counts are swept out, so the maps stay bounded", async () => {
+  let now = 1_000_000;
+  const counter = new MemoryCounter(() => now, 60_000);
+  for (let i = 0; i < 100; i++) {
+    await counter.loginRate(`192.0.2.${i}`);
+    await counter.add("oper", `192.0.2.${i}`, 1000, "last");
+  }
+  assert.equal(counter.size, 200);
+  now += 60_001;
+  assert.equal(await counter.loginRate("198.51.100.1"), 1);
+  assert.equal(counter.size, 1, "only the address just seen is left");
+  assert.equal((await counter.peek("oper", "192.0.2.1")).count, 0);
+});
+
 Deno.test("cluster login rate: a sliding window on Redis's clock, so logins just before a window boundary still count just after it", async () => {
   await using redis = await startRedis();
   const conn = await RedisConn.open(redis.url);
