@@ -29,7 +29,7 @@ return redis.call('GET', KEYS[1])
  * if no node set it yet. Rejects with a {@linkcode StoreError} when Redis cannot be reached or
  * the key Redis holds is too short to be one.
  */
-export async function clusterCloakKey(
+async function clusterCloakKey(
   conn: RedisConn,
   offer: Uint8Array = newKey(),
 ): Promise<Uint8Array> {

@@ -101,7 +101,7 @@ function list<T>(value: unknown, what: string, max: number, each: (v: unknown) =
 }
 
 /** True if `node` is a valid node id (`--node-id`'s rules). */
-export function isNodeId(node: unknown): node is string {
+function isNodeId(node: unknown): node is string {
   return typeof node === "string" && node.length > 0 && node.length <= NODE_ID_MAX_LENGTH &&
     NODE_ID_PATTERN.test(node);
 }
@@ -116,7 +116,7 @@ function nodeId(value: unknown, what = "node"): string {
  * (the highest id this node has seen), so one made-up id cannot push the shared counter out of
  * reach of every later message.
  */
-export function messageId(value: unknown, ceiling: number, what = "id"): number {
+function messageId(value: unknown, ceiling: number, what = "id"): number {
   if (!Number.isSafeInteger(value) || (value as number) <= 0) {
     fail(`${what} is not a whole number from 1 to 2^53`);
   }

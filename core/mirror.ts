@@ -23,7 +23,7 @@ import type { Rooms } from "./rooms.ts";
 import { User } from "./user.ts";
 
 /** Where a mirror's frames go: nowhere (its own node delivers to the person). */
-export const MIRROR_SINK: PeerSink = { deliver() {}, close() {} };
+const MIRROR_SINK: PeerSink = { deliver() {}, close() {} };
 
 /** What applying other nodes' presence needs of the hub. */
 export interface PresenceHost {

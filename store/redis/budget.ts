@@ -41,16 +41,16 @@ import {
 import { StoreError, storeError } from "../store_error.ts";
 
 /** Bytes the room streams hold, in total (what the budget is checked against). */
-export const BYTES_KEY = `${KEY_PREFIX}bytes`;
+const BYTES_KEY = `${KEY_PREFIX}bytes`;
 /** Each room's first (oldest) id, by room key: where the oldest messages are. */
-export const HEADS_KEY = `${KEY_PREFIX}heads`;
+const HEADS_KEY = `${KEY_PREFIX}heads`;
 /** Bytes ever appended to the log in this epoch (each log batch entry's `c` is from before it). */
-export const LOG_BYTES_KEY = `${KEY_PREFIX}logbytes`;
+const LOG_BYTES_KEY = `${KEY_PREFIX}logbytes`;
 /** The `c` of the log's first counted entry at the last look (never above the real one). */
-export const LOG_FLOOR_KEY = `${KEY_PREFIX}logfloor`;
+const LOG_FLOOR_KEY = `${KEY_PREFIX}logfloor`;
 
 /** The first element of the append script's reply when the budget refused the batch. */
-export const BUDGET_FULL = "!full";
+const BUDGET_FULL = "!full";
 
 /** The room streams' share of a budget of `maxBytes`. */
 export function roomBudget(maxBytes: number): number {
@@ -149,7 +149,7 @@ end
  * Deletes the oldest messages of any room while the rooms hold more than ARGV[1] bytes, at
  * most ARGV[2] of them. Returns the total left and the messages deleted.
  */
-export const BUDGET_TRIM = new Script(
+const BUDGET_TRIM = new Script(
   BUDGET_LUA + `
 local target = tonumber(ARGV[1])
 local left = tonumber(ARGV[2])
@@ -300,7 +300,7 @@ export class HistoryBudget {
 }
 
 /** `n` bytes for people: 1 GiB, 512 MiB, 300 KiB. */
-export function shownBytes(n: number): string {
+function shownBytes(n: number): string {
   for (const [unit, size] of [["GiB", 1024 ** 3], ["MiB", 1024 ** 2], ["KiB", 1024]] as const) {
     if (n >= size) return `${Number((n / size).toFixed(1))} ${unit}`;
   }
