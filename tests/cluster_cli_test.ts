@@ -15,6 +15,8 @@ import { NODE_ID_MAX_LENGTH, NODE_ID_PATTERN } from "../config/server_config.ts"
 import type { Logger } from "../log/logger.ts";
 import type { ChatServer, ServerOptions } from "../server.ts";
 import { ClusterNode } from "../cluster/node.ts";
+import { RedisSharedCounter } from "../cluster/shared_counter.ts";
+import { shareLockouts } from "../core/lockout.ts";
 import { ProxySources } from "../transport/proxy_protocol.ts";
 import { denoArgs, runCli } from "./helpers/cli.ts";
 import { startRedis } from "./helpers/redis.ts";
@@ -666,6 +668,8 @@ Deno.test("cluster door: --max-logins-per-minute counts an address's logins on e
   try {
     for (const node of ["a", "b"]) {
       const cluster = await ClusterNode.open({ url: redis.url, node, retention: 100 });
+      // As main.ts does before it starts the server: the count every node shares is in Redis.
+      if (node === "a") shareLockouts(new RedisSharedCounter(cluster.conn));
       const server = testServer({
         cluster,
         maxLoginsPerMinute: 2,
@@ -691,6 +695,7 @@ Deno.test("cluster door: --max-logins-per-minute counts an address's logins on e
     assert.equal(upgrade.status, 429, upgrade.head);
     assert.match(upgrade.head, /on every server of this chat/);
   } finally {
+    shareLockouts(null);
     for (const c of clients) c.close();
     for (const s of servers) await s.shutdown();
     await redis.stop();
